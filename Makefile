@@ -1,0 +1,36 @@
+# mldeploy - two commands on a fresh machine (Python 3.11, pip, apt):
+#   make demo   install, then run the main job on the embedded default
+#   make test   install, then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: install demo test synth clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[runtime,test]'
+	touch $(STAMP)
+
+install: $(STAMP) system-packages
+
+# nginx (the gateway) and wrk (benchmarks) come from Debian; installed only when missing.
+system-packages:
+	@command -v nginx >/dev/null 2>&1 || { \
+	  echo "installing nginx (the local gateway) with apt-get"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq nginx-light >/dev/null; }
+
+examples/diabetes/outputs/sklearn_regression_model.pkl: examples/diabetes/train.py $(STAMP)
+	$(BIN)/python examples/diabetes/train.py
+
+demo: install examples/diabetes/outputs/sklearn_regression_model.pkl
+	$(BIN)/mldeploy synth --stack dev
+
+test: install examples/diabetes/outputs/sklearn_regression_model.pkl
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf build .mldeploy examples/*/outputs

@@ -1,0 +1,51 @@
+"""ScoringImage (guide: "create and register the image"): build the rendered context with
+pulumi-docker and push it to the workspace's container registry.
+
+The tag is `<version>-<content digest>`: unchanged inputs give the same tag, so Pulumi sees no
+change - no rebuild, no push, no redeploy - and one image can serve many services.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from mldeploy.render.build_context import BuildContext
+
+
+class ScoringImage(pulumi.ComponentResource):
+    """One scoring image in the workspace registry, referenced by digest downstream."""
+
+    image_name: pulumi.Output[str]
+    """`<login server>/<image>:<version>-<digest>`."""
+    repo_digest: pulumi.Output[str]
+    """`<login server>/<image>@sha256:...`: what deployments pull, so a tag can never move under them."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        context: BuildContext,
+        context_dir: str,
+        registry_login_server: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("mldeploy:image:ScoringImage", name, None, opts)
+        self.tag = context.tag
+        self.digest = context.digest
+        full_name = pulumi.Output.concat(registry_login_server, "/", context.image, ":", context.tag)
+        image = docker.Image(
+            "image",
+            image_name=full_name,
+            build=docker.DockerBuildArgs(
+                context=context_dir,
+                dockerfile=f"{context_dir}/Dockerfile",
+                platform="linux/amd64",
+            ),
+            # Credentials come from the user's `az acr login` (docker's credential store): no
+            # registry admin user, no password in the stack.
+            registry=docker.RegistryArgs(server=registry_login_server),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.image_name = image.image_name
+        self.repo_digest = image.repo_digest
+        self.register_outputs({"imageName": self.image_name, "repoDigest": self.repo_digest})

@@ -1,0 +1,278 @@
+"""ModelRegistry (guide: "register the model"): the Azure ML workspace and the model versions.
+
+The workspace is created with its storage account, key vault, Application Insights (on a Log
+Analytics workspace) and container registry - or an existing one is looked up by name. Each
+model's files are uploaded to a content-addressed folder of the workspace's blob store and
+registered as a ModelContainer + ModelVersion with the config's tags and description.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import (
+    applicationinsights,
+    authorization,
+    containerregistry,
+    keyvault,
+    machinelearningservices as ml,
+    operationalinsights,
+    storage,
+)
+
+from mldeploy import naming
+from mldeploy.config.stack import WorkspaceSettings
+from mldeploy.models import ResolvedModel
+
+DIGEST_TAG = "mldeploy.sha256"
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    version: str
+    id: pulumi.Output[str]
+    uri: pulumi.Output[str]
+
+
+class ModelRegistry(pulumi.ComponentResource):
+    """An Azure ML workspace (created or existing) and the stack's registered models."""
+
+    workspace_name: pulumi.Output[str]
+    workspace_id: pulumi.Output[str]
+    resource_group_name: pulumi.Output[str]
+    registry_login_server: pulumi.Output[str]
+    registry_id: pulumi.Output[str]
+    storage_account_id: pulumi.Output[str]
+    app_insights_connection_string: pulumi.Output[str]
+    models: dict[str, RegisteredModel]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        stack: str,
+        location: str,
+        resource_group_name: pulumi.Input[str],
+        name_seed: str,
+        workspace: WorkspaceSettings,
+        models: list[ResolvedModel],
+        model_tags: dict[str, dict[str, str]],
+        model_descriptions: dict[str, str],
+        tags: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("mldeploy:registry:ModelRegistry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        if workspace.create:
+            self._create_workspace(stack, name_seed, location, resource_group_name, workspace, tags, child, client)
+        else:
+            self._existing_workspace(workspace, resource_group_name)
+
+        ws_rg = self.resource_group_name
+        self.models = {}
+        for model in models:
+            self.models[model.name] = self._register(
+                model, model_tags.get(model.name, {}), model_descriptions.get(model.name, ""),
+                ws_rg, client, child,
+            )
+
+        self.register_outputs({
+            "workspaceName": self.workspace_name,
+            "registryLoginServer": self.registry_login_server,
+            "models": {n: m.id for n, m in self.models.items()},
+        })
+
+    # -- workspace ------------------------------------------------------------------------
+
+    def _create_workspace(self, stack, seed, location, rg, ws: WorkspaceSettings, tags, child, client):
+        account = storage.StorageAccount(
+            "storage",
+            account_name=naming.storage_account(stack, seed),
+            resource_group_name=rg,
+            location=location,
+            kind=storage.Kind.STORAGE_V2,
+            sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
+            enable_https_traffic_only=True,
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
+            allow_blob_public_access=False,
+            tags=tags,
+            opts=child,
+        )
+        vault = keyvault.Vault(
+            "keyvault",
+            vault_name=naming.key_vault(stack, seed),
+            resource_group_name=rg,
+            location=location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=client.tenant_id,
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                enable_purge_protection=True,
+            ),
+            tags=tags,
+            opts=child,
+        )
+        logs = operationalinsights.Workspace(
+            "logs",
+            workspace_name=naming.log_analytics(stack),
+            resource_group_name=rg,
+            location=location,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=30,
+            tags=tags,
+            opts=child,
+        )
+        insights = applicationinsights.Component(
+            "appinsights",
+            resource_name_=naming.app_insights(stack),
+            resource_group_name=rg,
+            location=location,
+            kind="web",
+            application_type=applicationinsights.ApplicationType.WEB,
+            ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
+            workspace_resource_id=logs.id,
+            tags=tags,
+            opts=child,
+        )
+        registry = containerregistry.Registry(
+            "registry",
+            registry_name=naming.container_registry(stack, seed),
+            resource_group_name=rg,
+            location=location,
+            sku=containerregistry.SkuArgs(name=containerregistry.SkuName.STANDARD),
+            # Pulls use managed identities (AcrPull); only a declared IoT Edge need enables admin.
+            admin_user_enabled=False,
+            tags=tags,
+            opts=child,
+        )
+        workspace = ml.Workspace(
+            "workspace",
+            workspace_name=ws.name or naming.workspace(stack),
+            resource_group_name=rg,
+            location=location,
+            identity=ml.ManagedServiceIdentityArgs(type=ml.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+            sku=ml.SkuArgs(name=ws.sku, tier=ws.sku),
+            storage_account=account.id,
+            key_vault=vault.id,
+            application_insights=insights.id,
+            container_registry=registry.id,
+            friendly_name=ws.name or naming.workspace(stack),
+            tags=tags,
+            opts=child,
+        )
+        self.workspace_name = workspace.name
+        self.workspace_id = workspace.workspace_id
+        self.resource_group_name = pulumi.Output.from_input(rg)
+        self.registry_login_server = registry.login_server
+        self.registry_id = registry.id
+        self.storage_account_id = account.id
+        self.storage_account_name = account.name
+        self.app_insights_connection_string = pulumi.Output.secret(insights.connection_string)
+        self.app_insights_instrumentation_key = pulumi.Output.secret(insights.instrumentation_key)
+
+    def _existing_workspace(self, ws: WorkspaceSettings, rg):
+        ws_rg = ws.resource_group or rg
+        found = ml.get_workspace_output(
+            resource_group_name=ws_rg, workspace_name=ws.name,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.workspace_name = found.name
+        self.workspace_id = found.workspace_id
+        self.resource_group_name = pulumi.Output.from_input(ws_rg)
+        self.registry_id = found.container_registry
+        registry = containerregistry.get_registry_output(
+            resource_group_name=found.container_registry.apply(_arm_part("resourceGroups")),
+            registry_name=found.container_registry.apply(_arm_part("registries")),
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.registry_login_server = registry.login_server
+        self.storage_account_id = found.storage_account
+        self.storage_account_name = found.storage_account.apply(_arm_part("storageAccounts"))
+        insights = applicationinsights.get_component_output(
+            resource_group_name=found.application_insights.apply(_arm_part("resourceGroups")),
+            resource_name=found.application_insights.apply(_arm_part("components")),
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.app_insights_connection_string = pulumi.Output.secret(insights.connection_string)
+        self.app_insights_instrumentation_key = pulumi.Output.secret(insights.instrumentation_key)
+
+    # -- models ---------------------------------------------------------------------------
+
+    def _register(self, model: ResolvedModel, user_tags, description, ws_rg, client, child) -> RegisteredModel:
+        prefix = naming.model_blob_prefix(model.name, model.version, model.digest)
+        # The workspace's default datastore (workspaceblobstore) is this container.
+        container = self.workspace_id.apply(lambda wid: f"azureml-blobstore-{wid}")
+        blobs = [
+            storage.Blob(
+                f"model-{model.name}-{model.version}-{rel}".replace("/", "-"),
+                account_name=self.storage_account_name,
+                container_name=container,
+                resource_group_name=self.storage_account_id.apply(_arm_part("resourceGroups")),
+                blob_name=f"{prefix}/{rel}",
+                type=storage.BlobType.BLOCK,
+                source=pulumi.FileAsset(_relative(path)),
+                opts=child,
+            )
+            for rel, path in model.files
+        ]
+        tail = "" if model.is_folder else model.files[0][0]
+        uri = pulumi.Output.all(client.subscription_id, ws_rg, self.workspace_name).apply(
+            lambda a: f"azureml://subscriptions/{a[0]}/resourceGroups/{a[1]}"
+            f"/workspaces/{a[2]}/datastores/workspaceblobstore/paths/{prefix}/{tail}"
+        )
+        tags = {**user_tags, DIGEST_TAG: model.digest}
+        container_res = ml.ModelContainer(
+            f"model-{model.name}",
+            name=model.name,
+            resource_group_name=ws_rg,
+            workspace_name=self.workspace_name,
+            properties=ml.ModelContainerPropertiesArgs(
+                description=description, tags=user_tags,
+            ),
+            opts=child,
+        )
+        version = ml.ModelVersion(
+            # The version is part of the logical name: a new version is a new resource, created
+            # before the old one is removed; an existing version is never rewritten in place.
+            f"model-{model.name}-v{model.version}",
+            name=model.name,
+            version=model.version,
+            resource_group_name=ws_rg,
+            workspace_name=self.workspace_name,
+            properties=ml.ModelVersionPropertiesArgs(
+                model_uri=uri,
+                model_type="custom_model",
+                description=description,
+                tags=tags,
+                properties={DIGEST_TAG: model.digest},
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[container_res, *blobs]),
+        )
+        return RegisteredModel(model.name, model.version, version.id, uri)
+
+
+def _relative(path) -> str:
+    # Relative to the project root (Pulumi's working directory), so state is portable.
+    import os
+
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _arm_part(segment: str):
+    """Pick the value after `segment` in an ARM resource id (case-insensitive)."""
+
+    def pick(resource_id: str | None) -> str:
+        parts = (resource_id or "").split("/")
+        for i, part in enumerate(parts[:-1]):
+            if part.lower() == segment.lower():
+                return parts[i + 1]
+        raise ValueError(f"no {segment!r} in resource id {resource_id!r}")
+
+    return pick

@@ -1,0 +1,8 @@
+"""mldeploy: deploy trained ML models to Azure declaratively, with Pulumi.
+
+The flow is one-way (see STYLE.md): stack config -> `mldeploy.config` (parse and validate once)
+-> pure decisions (`mldeploy.naming`, `mldeploy.render`, ...) -> `components/` (declare)
+-> stack outputs.
+"""
+
+PROJECT = "mldeploy"

@@ -1,0 +1,54 @@
+"""`mldeploy synth`: the real program, offline, into reviewable files."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from mldeploy.cli import find_project_root, project_dir_option
+
+
+@click.command("synth")
+@click.option("--stack", "-s", required=True, help="Stack name: reads stacks/Pulumi.<stack>.yaml.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: build/synth/<stack>).")
+@project_dir_option
+def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
+    """Synthesize a stack offline: every resource with its inputs (secrets masked) and every
+    generated artifact, without cloud credentials or the Pulumi CLI."""
+    from mldeploy.synth.run import synthesize
+    from mldeploy.synth.write import prepare_out_dir, write_result
+
+    root = project_dir.resolve() if project_dir else find_project_root()
+    out = (out or root / "build" / "synth" / stack).resolve()
+    started = time.perf_counter()
+    # Validate before touching the output folder: a bad stack leaves nothing half-written.
+    from mldeploy.config import load_stack
+
+    load_stack(root, stack)
+    try:
+        prepare_out_dir(out)
+    except FileExistsError as err:
+        raise click.UsageError(str(err)) from None
+    result = synthesize(root, stack, out / "images")
+    write_result(result, out)
+    elapsed = time.perf_counter() - started
+
+    click.echo(f"synthesized stack {stack!r} -> {_shown(out, root)} in {elapsed:.1f}s")
+    for type_token, count in result.types().items():
+        click.echo(f"  {count:3d}  {type_token}")
+    click.echo(f"  {len(result.resources):3d}  resources in all")
+    if result.leaks:
+        click.echo("error: secret values in plain text (mark them secret in the program):", err=True)
+        for leak in result.leaks:
+            click.echo(f"  {leak}", err=True)
+        sys.exit(1)
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

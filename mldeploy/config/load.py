@@ -1,0 +1,278 @@
+"""Read a stack's config - from a stack file (synth, serve, test) or from the Pulumi runtime
+(`pulumi up`) - and turn it into one validated `StackSettings`, or one `ConfigError`."""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from mldeploy import PROJECT
+from mldeploy.config.base import SecureValue
+from mldeploy.config.errors import ConfigError
+from mldeploy.config.references import check_references
+from mldeploy.config.stack import SERVICE_TARGETS, STACK_KEYS, StackSettings
+
+PREFIX = f"{PROJECT}:"
+LOCATION_KEY = "azure-native:location"
+NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
+NAME_RULE = "names are 2-32 lowercase letters, digits and '-', starting with a letter"
+# Top-level keys Pulumi itself allows in a stack file besides `config`.
+STACK_FILE_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
+
+
+def stack_file(project_root: Path, stack: str) -> Path:
+    return project_root / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
+    """The stack file's `config:` map (secure leaves as `SecureValue`) and its secret keys."""
+    source = str(path)
+    if not path.is_file():
+        raise ConfigError("", "stack file not found", source)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise ConfigError(where, f"invalid YAML: {getattr(exc, 'problem', exc)}", source) from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise ConfigError("(file)", "must be a YAML mapping with a `config:` key", source)
+    for key in doc:
+        if key not in STACK_FILE_KEYS:
+            raise ConfigError(str(key), _unknown(str(key), STACK_FILE_KEYS), source)
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError("config", "must be a mapping of `namespace:key: value`", source)
+    secret_keys: set[str] = set()
+    values: dict[str, Any] = {}
+    for key, value in config.items():
+        converted, has_secret = _convert_secure(value)
+        values[str(key)] = converted
+        if has_secret:
+            secret_keys.add(str(key))
+    return values, secret_keys
+
+
+def _convert_secure(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return SecureValue(str(value["secure"])), True
+    if isinstance(value, dict):
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], inner = _convert_secure(v)
+            found |= inner
+        return out, found
+    if isinstance(value, list):
+        pairs = [_convert_secure(v) for v in value]
+        return [p[0] for p in pairs], any(p[1] for p in pairs)
+    return value, False
+
+
+def to_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
+    """The same config as the Pulumi CLI would hand to the program: strings, objects as JSON,
+    secure leaves decrypted (here: their offline placeholders)."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, SecureValue):
+            return v.placeholder()
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        return v
+
+    out = {}
+    for key, value in values.items():
+        value = plain(value)
+        if isinstance(value, (dict, list)):
+            out[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = str(value)
+    return out
+
+
+def load_stack(project_root: Path, stack: str) -> StackSettings:
+    """Parse and validate `stacks/Pulumi.<stack>.yaml`."""
+    path = stack_file(project_root, stack)
+    source = str(path.relative_to(project_root)) if path.is_absolute() else str(path)
+    try:
+        values, secret_keys = read_stack_file(path)
+    except ConfigError as err:
+        raise err.with_source(source) from None
+    return parse_settings(stack, values, secret_keys, project_root, source)
+
+
+def parse_settings(
+    stack: str,
+    config: dict[str, Any],
+    secret_keys: Iterable[str],
+    project_root: Path,
+    source: str,
+) -> StackSettings:
+    """Validate a stack's config map (`namespace:key` -> value) into `StackSettings`."""
+    secret_keys = set(secret_keys)
+    try:
+        return _parse(stack, config, secret_keys, project_root)
+    except ConfigError as err:
+        raise err.with_source(source) from None
+
+
+def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path) -> StackSettings:
+    own: dict[str, Any] = {}
+    for key, value in config.items():
+        if key.startswith(PREFIX):
+            name = key[len(PREFIX):]
+            if name not in STACK_KEYS:
+                raise ConfigError(key, _unknown(name, STACK_KEYS))
+            own[name] = _decode(key, value)
+    location = config.get(LOCATION_KEY)
+    if not location:
+        raise ConfigError(LOCATION_KEY, "is required: the Azure region, e.g. westeurope")
+
+    fields: dict[str, Any] = {"stack": stack, "location": str(location)}
+    for name, value in own.items():
+        context = {"root": str(root), "secret_key": f"{PREFIX}{name}" in secret_keys}
+        if name == "services":
+            fields[name] = _parse_services(value, context)
+        else:
+            fields[name] = _validate_field(name, value, context)
+    settings = StackSettings.model_validate(fields)
+    check_references(settings, root)
+    return settings
+
+
+def _decode(key: str, value: Any) -> Any:
+    # The Pulumi CLI passes objects as JSON text; a stack file read by us gives them parsed.
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise ConfigError(key, "is not valid JSON") from None
+    return value
+
+
+def _validate_field(name: str, value: Any, context: dict[str, Any]) -> Any:
+    annotation = StackSettings.model_fields[_snake(name)].annotation
+
+    try:
+        return TypeAdapter(annotation).validate_python(value, context=context)
+    except ValidationError as exc:
+        raise _first_error(f"{PREFIX}{name}", exc, annotation) from None
+
+
+def _parse_services(value: Any, context: dict[str, Any]) -> dict[str, BaseModel]:
+    key = f"{PREFIX}services"
+    if not isinstance(value, dict):
+        raise ConfigError(key, f"must be a mapping of service name -> settings, got {_kind(value)}")
+    out = {}
+    for name, body in value.items():
+        where = f"{key}.{name}"
+        if not isinstance(body, dict):
+            raise ConfigError(where, f"must be a mapping, got {_kind(body)}")
+        target = body.get("target")
+        if target not in SERVICE_TARGETS:
+            allowed = ", ".join(SERVICE_TARGETS)
+            raise ConfigError(f"{where}.target", f"must be one of {allowed}; got {target!r}")
+        cls = SERVICE_TARGETS[target]
+        _check_name(where, name)
+        try:
+            out[name] = cls.model_validate(body, context=context)
+        except ValidationError as exc:
+            raise _first_error(where, exc, cls) from None
+    return out
+
+
+# -- error rendering -------------------------------------------------------------------------
+
+def _check_name(where: str, name: Any) -> None:
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise ConfigError(where, f"invalid name {name!r}: {NAME_RULE}")
+
+
+def _first_error(prefix: str, exc: ValidationError, root: Any) -> ConfigError:
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err["loc"]]
+    path = ".".join([prefix, *loc]) if loc else prefix
+    kind = err["type"]
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        model = _model_at(root, loc[:-1])
+        allowed = _aliases(model) if model else []
+        return ConfigError(path, _unknown(loc[-1], allowed))
+    if kind == "missing":
+        return ConfigError(path, "is required")
+    if loc and loc[-1] == "[key]":
+        return ConfigError(".".join([prefix, *loc[:-2]]), f"invalid name {loc[-2]!r}: {NAME_RULE}")
+    message = _humanize(err["msg"])
+    if kind not in {"value_error", "assertion_error"} and not isinstance(got, (dict, list)):
+        message += f" (got {got!r})"
+    return ConfigError(path, message)
+
+
+def _humanize(msg: str) -> str:
+    msg = msg.removeprefix("Value error, ")
+    msg = msg.replace("Input should be", "must be")
+    return msg[:1].lower() + msg[1:] if msg else msg
+
+
+def _model_at(root: Any, loc: list[str]) -> type[BaseModel] | None:
+    """Walk a type along an error location to the model whose keys were wrong."""
+    current = root
+    for part in [*loc, None]:
+        current = _unwrap(current, part)
+        if current is None:
+            return None
+        if part is None:
+            break
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return None
+            current = field.annotation
+        elif typing.get_origin(current) in (dict, list):
+            current = typing.get_args(current)[-1]
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(tp: Any, part: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            tp = models[0] if models else args[0]
+        else:
+            return tp
+
+
+def _aliases(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _unknown(key: str, allowed: Iterable[str]) -> str:
+    allowed = sorted(allowed)
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}{hint}; allowed: {', '.join(allowed)}"
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

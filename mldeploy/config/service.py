@@ -1,0 +1,65 @@
+"""Settings shared by every HTTP scoring service (local, ACI, AKS, FPGA): the gateway in front
+of the scorer and the scorer's own knobs. Target-specific settings extend `ServiceSettings`."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from mldeploy.config.base import SecretStr, Settings
+from mldeploy.config.files import ExistingFile
+
+
+class KeySettings(Settings):
+    """Primary and secondary auth keys. Both valid at once, so keys rotate without downtime."""
+
+    primary: SecretStr
+    secondary: SecretStr
+
+
+class CorsSettings(Settings):
+    allowed_origins: list[str] = Field(default_factory=list, min_length=1)
+
+
+class TlsSettings(Settings):
+    """TLS termination at the gateway: a PEM certificate + key from secret config."""
+
+    certificate: SecretStr
+    key: SecretStr
+
+
+class ServiceSettings(Settings):
+    """What every scoring service declares: which image, how big, how it is protected."""
+
+    image: str = Field(description="name of an entry in `images`")
+    auth_enabled: bool = True
+    keys: KeySettings | None = None
+    tls: TlsSettings | None = None
+    cors: CorsSettings | None = None
+    cpu_cores: float = Field(1.0, gt=0, le=64)
+    memory_gb: float = Field(1.0, gt=0, le=256)
+    scoring_timeout_ms: int = Field(60_000, ge=100, le=300_000)
+    max_request_body_mb: float = Field(100.0, gt=0, le=1024)
+    worker_count: int | None = Field(None, ge=1, le=64)
+    app_insights_enabled: bool = False
+    sample_request: ExistingFile | None = None
+
+    @model_validator(mode="after")
+    def _keys_need_auth(self):
+        if self.keys is not None and not self.auth_enabled:
+            raise ValueError("keys are set but authEnabled is false: remove keys or enable auth")
+        return self
+
+
+class LocalServiceSettings(ServiceSettings):
+    """The embedded default: scorer + gateway as processes on this machine."""
+
+    target: Literal["local"]
+    port: int = Field(8890, ge=1024, le=65535)
+
+
+class AciServiceSettings(ServiceSettings):
+    """Azure Container Instances: dev/test only (the guide: not for production workloads)."""
+
+    target: Literal["aci"]
+    dns_name_label: str | None = Field(None, pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")

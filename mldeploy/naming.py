@@ -1,0 +1,61 @@
+"""The one naming helper: Azure resource names derived from the stack, stable across runs.
+
+Globally unique Azure names (storage, key vault, registry) get a short suffix hashed from the
+stack and resource group, so two stacks never collide and one stack always gets the same name.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+
+
+def _suffix(*parts: str, length: int = 6) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _alnum(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def storage_account(stack: str, resource_group: str) -> str:
+    """3-24 lowercase letters and digits, globally unique."""
+    return ("st" + _alnum(stack)[:16] + _suffix(stack, resource_group))[:24]
+
+
+def key_vault(stack: str, resource_group: str) -> str:
+    """3-24 letters, digits and '-', globally unique, starting with a letter."""
+    return f"kv-{_alnum(stack)[:14]}-{_suffix(stack, resource_group)}"[:24]
+
+
+def container_registry(stack: str, resource_group: str) -> str:
+    """5-50 letters and digits, globally unique."""
+    return ("cr" + _alnum(stack)[:30] + _suffix(stack, resource_group))[:50]
+
+
+def workspace(stack: str) -> str:
+    return f"mlw-{stack}"[:33]
+
+
+def log_analytics(stack: str) -> str:
+    return f"log-{stack}"[:63]
+
+
+def app_insights(stack: str) -> str:
+    return f"appi-{stack}"[:255]
+
+
+def resource_group(stack: str) -> str:
+    return f"rg-mldeploy-{stack}"[:90]
+
+
+MODEL_BLOB_PREFIX = "mldeploy/models"
+
+
+def model_blob_prefix(model: str, version: str, digest: str) -> str:
+    """Content-addressed folder of one model version in the workspace's blob store."""
+    return f"{MODEL_BLOB_PREFIX}/{model}/{version}/{digest[:12]}"
+
+
+def image_tag(version: int, digest: str) -> str:
+    """`<version>-<digest12>`: the guide's `myimage:1`, plus the build context's content digest."""
+    return f"{version}-{digest[:12]}"

@@ -1,0 +1,196 @@
+"""The declare step: validated StackSettings in, Pulumi resources and stack outputs out.
+
+`pulumi up` reaches this through `__main__.py` -> `run_from_pulumi_config()`; `mldeploy synth`
+calls the same function under Pulumi's mocks, so both see exactly one program.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pulumi_azure_native import resources
+
+from components.image import ScoringImage
+from components.registry import ModelRegistry
+from mldeploy.config import ConfigError, StackSettings, parse_settings
+from mldeploy.models import ResolvedModel, resolve_model
+from mldeploy.render.build_context import BuildContext, render_build_context
+from mldeploy.tags import resource_tags
+
+BUILD_DIR_ENV = "MLDEPLOY_BUILD_DIR"
+PROJECT_ROOT_ENV = "MLDEPLOY_PROJECT_ROOT"
+
+
+@dataclass
+class ServiceOutputs:
+    """What every scoring service exports: URIs in clear, keys as secrets."""
+
+    scoring_uri: pulumi.Input[str]
+    swagger_uri: pulumi.Input[str]
+    primary_key: pulumi.Input[str] | None = None
+    secondary_key: pulumi.Input[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Foundation:
+    """What the shared part of the program declared, handed to each target's deployer."""
+
+    settings: StackSettings
+    project_root: Path
+    resource_group_name: pulumi.Output[str]
+    registry: ModelRegistry
+    models: dict[str, ResolvedModel]
+    contexts: dict[str, BuildContext]
+    images: dict[str, ScoringImage]
+
+    def tags(self, **extra: str) -> dict[str, str]:
+        return resource_tags(self.settings.stack, self.settings.tags, **extra)
+
+
+# target name -> deployer(service name, service settings, foundation) -> ServiceOutputs.
+# Each target module registers itself here (see `register_target`).
+SERVICE_DEPLOYERS: dict[str, Callable[[str, Any, Foundation], ServiceOutputs]] = {}
+# section name ("batch", "edge") -> deployer(entry name, settings, foundation) -> dict of outputs.
+SECTION_DEPLOYERS: dict[str, Callable[[str, Any, Foundation], dict[str, Any]]] = {}
+
+
+def register_target(target: str):
+    def wrap(fn):
+        SERVICE_DEPLOYERS[target] = fn
+        return fn
+
+    return wrap
+
+
+def register_section(section: str):
+    def wrap(fn):
+        SECTION_DEPLOYERS[section] = fn
+        return fn
+
+    return wrap
+
+
+def _load_targets() -> None:
+    # Importing a target module registers its deployer.
+    import importlib
+    import pkgutil
+
+    import mldeploy.targets as targets
+
+    for module in pkgutil.iter_modules(targets.__path__):
+        importlib.import_module(f"mldeploy.targets.{module.name}")
+
+
+def build_dir(settings: StackSettings, project_root: Path) -> Path:
+    return Path(os.environ.get(BUILD_DIR_ENV) or project_root / ".mldeploy" / "build" / settings.stack / "images")
+
+
+def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
+    """Declare every resource of the stack; return the stack outputs."""
+    _load_targets()
+    tags = resource_tags(settings.stack, settings.tags)
+    group = resources.ResourceGroup(
+        "resource-group",
+        resource_group_name=settings.resource_group_name,
+        location=settings.location,
+        tags=tags,
+    )
+    models = {name: resolve_model(name, m, project_root) for name, m in sorted(settings.models.items())}
+    registry = ModelRegistry(
+        "registry",
+        stack=settings.stack,
+        location=settings.location,
+        resource_group_name=group.name,
+        name_seed=settings.resource_group_name,
+        workspace=settings.workspace,
+        models=list(models.values()),
+        model_tags={n: {**resource_tags(settings.stack, settings.tags, model=n, version=models[n].version),
+                        **m.tags} for n, m in settings.models.items()},
+        model_descriptions={n: m.description for n, m in settings.models.items()},
+        tags=tags,
+    )
+
+    contexts: dict[str, BuildContext] = {}
+    images: dict[str, ScoringImage] = {}
+    out_dir = build_dir(settings, project_root)
+    for name, image in sorted(settings.images.items()):
+        context = render_build_context(name, image, [models[m] for m in image.models], project_root)
+        context_dir = out_dir / name
+        context.write(context_dir)
+        contexts[name] = context
+        images[name] = ScoringImage(
+            f"image-{name}",
+            context=context,
+            context_dir=_relative(context_dir),
+            registry_login_server=registry.registry_login_server,
+        )
+
+    foundation = Foundation(settings, project_root, group.name, registry, models, contexts, images)
+    outputs: dict[str, Any] = {
+        "resourceGroup": group.name,
+        "workspace": registry.workspace_name,
+        "registryLoginServer": registry.registry_login_server,
+        "models": {n: {"version": m.version, "id": registry.models[n].id, "uri": registry.models[n].uri}
+                   for n, m in models.items()},
+        "images": {n: {"imageName": i.image_name, "repoDigest": i.repo_digest, "tag": contexts[n].tag}
+                   for n, i in images.items()},
+    }
+
+    services: dict[str, Any] = {}
+    keys: dict[str, Any] = {}
+    for name, service in sorted(settings.services.items()):
+        deployer = SERVICE_DEPLOYERS.get(service.target)
+        if deployer is None:
+            raise ConfigError(f"mldeploy:services.{name}.target",
+                              f"target {service.target!r} is not available in this version of mldeploy")
+        result = deployer(name, service, foundation)
+        services[name] = {"scoringUri": result.scoring_uri, "swaggerUri": result.swagger_uri, **result.extra}
+        if result.primary_key is not None:
+            keys[name] = {"primaryKey": result.primary_key, "secondaryKey": result.secondary_key}
+    if services:
+        outputs["services"] = services
+    if keys:
+        outputs["serviceKeys"] = pulumi.Output.secret(keys)
+
+    for section in ("batch", "edge"):
+        entries = getattr(settings, section)
+        if not entries:
+            continue
+        deployer = SECTION_DEPLOYERS.get(section)
+        if deployer is None:
+            raise ConfigError(f"mldeploy:{section}", f"{section!r} is not available in this version of mldeploy")
+        outputs[section] = {name: deployer(name, entry, foundation) for name, entry in sorted(entries.items())}
+    return outputs
+
+
+def _relative(path: Path) -> str:
+    try:
+        return os.path.relpath(path, Path.cwd())
+    except ValueError:
+        return str(path)
+
+
+def settings_from_pulumi(project_root: Path) -> StackSettings:
+    """The stack's settings from the config the Pulumi engine handed to this program."""
+    config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    stack = pulumi.get_stack()
+    return parse_settings(stack, config, secret_keys, project_root, f"stacks/Pulumi.{stack}.yaml")
+
+
+def run_from_pulumi_config() -> dict[str, Any]:
+    """The Pulumi program's entry point."""
+    project_root = Path(os.environ.get(PROJECT_ROOT_ENV) or Path.cwd())
+    try:
+        outputs = deploy(settings_from_pulumi(project_root), project_root)
+    except ConfigError as err:
+        # A user mistake: one clear line from the engine, no Python traceback.
+        raise pulumi.RunError(str(err)) from None
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+    return outputs

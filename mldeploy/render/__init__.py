@@ -1,0 +1,1 @@
+"""Pure renderers: one function per generated artifact, no Pulumi, no I/O beyond reading inputs."""

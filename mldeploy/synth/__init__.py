@@ -1,0 +1,1 @@
+"""Offline synth: the real Pulumi program, run in-process under Pulumi's own mocks."""

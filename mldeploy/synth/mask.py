@@ -1,0 +1,61 @@
+"""Masking for synthesized files: every secret value becomes "[secret]", and a secret found
+where Pulumi did not mark one (a leak into plain state) is reported, not silently hidden."""
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+
+MASK = "[secret]"
+
+
+class Masker:
+    def __init__(self, known_secrets: list[str]):
+        # Longest first, so a secret containing another is replaced whole.
+        self.known = sorted(set(known_secrets), key=len, reverse=True)
+        self.leaks: list[str] = []
+
+    def _replace(self, text: str) -> tuple[str, bool]:
+        found = False
+        for secret in self.known:
+            if secret in text:
+                text = text.replace(secret, MASK)
+                found = True
+        return text, found
+
+    def _walk(self, value: Any, where: str, inside_secret: bool) -> tuple[Any, bool]:
+        if rpc.is_rpc_secret(value):
+            inner, found = self._walk(rpc.unwrap_rpc_secret(value), where, True)
+            # A secret whose value we cannot point at is masked whole.
+            return (inner if found else MASK), True
+        if isinstance(value, dict):
+            out, found = {}, False
+            for k in sorted(value):
+                out[k], f = self._walk(value[k], f"{where}.{k}", inside_secret)
+                found |= f
+            return out, found
+        if isinstance(value, (list, tuple)):
+            items = [self._walk(v, f"{where}[{i}]", inside_secret) for i, v in enumerate(value)]
+            return [i[0] for i in items], any(i[1] for i in items)
+        if isinstance(value, pulumi.FileAsset):
+            return {"asset": "file", "path": value.path}, False
+        if isinstance(value, pulumi.StringAsset):
+            return self._walk({"asset": "string", "text": value.text}, where, inside_secret)
+        if isinstance(value, pulumi.FileArchive):
+            return {"archive": "file", "path": value.path}, False
+        if isinstance(value, str):
+            text, found = self._replace(value)
+            if found and not inside_secret:
+                self.leaks.append(f"{where}: a secret value in plain text (not marked secret)")
+            return text, found
+        return value, False
+
+    def scrub(self, inputs: dict[str, Any], where: str) -> dict[str, Any]:
+        return self._walk(inputs, where, False)[0]
+
+    def scrub_output(self, value: Any, is_secret: bool, where: str) -> Any:
+        masked, found = self._walk(value, where, is_secret)
+        if is_secret and not found:
+            return MASK
+        return masked

@@ -1,0 +1,218 @@
+"""Pulumi mocks that behave like the providers where the program needs it, and record every
+resource registration (type, name, parent, inputs) for synth and tests.
+
+Mocks are not providers (FACTS.md): they do not invent names or mark outputs secret. So this
+module returns realistic outputs for the few types whose outputs feed other resources, marks
+generated secrets secret, and remembers every secret value it handed out so the recorder can
+mask them wherever they end up.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+
+SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+TENANT_ID = "11111111-1111-1111-1111-111111111111"
+MASK = "[secret]"
+
+
+def _stable_uuid(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)))
+
+
+def _fake(kind: str, *parts: str) -> str:
+    """A deterministic stand-in secret (never a real credential)."""
+    return f"mock-{kind}-" + hashlib.sha256("/".join(parts).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+
+
+class SecretLedger:
+    """Every secret value the mocks or the config produced; used to mask synthesized files."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+
+    def add(self, value: str) -> str:
+        if isinstance(value, str) and len(value) >= 6:
+            with self._lock:
+                self._values.add(value)
+        return value
+
+    def values(self) -> list[str]:
+        with self._lock:
+            return sorted(self._values, key=len, reverse=True)
+
+
+def _secret(value: Any) -> Any:
+    return rpc.wrap_rpc_secret(value)
+
+
+# type token -> function(name, inputs, stack) -> extra outputs
+OutputMaker = Callable[[str, dict, "SynthMocks"], dict]
+
+
+class SynthMocks(pulumi.runtime.Mocks):
+    """Echo inputs, add the outputs real providers compute, and mark generated secrets."""
+
+    def __init__(self, stack: str, ledger: SecretLedger, lookups: dict[str, dict] | None = None):
+        self.stack = stack
+        self.ledger = ledger
+        # Canned answers for get_* invokes (e.g. an attached AKS cluster), by invoke token.
+        self.lookups = dict(lookups or {})
+        self.outputs: dict[str, OutputMaker] = {}
+        self.calls: dict[str, Callable[[dict, "SynthMocks"], dict]] = {}
+        _register_defaults(self)
+
+    # -- resources --------------------------------------------------------------------------
+
+    def new_resource(self, args: MockResourceArgs):
+        inputs = dict(args.inputs)
+        name = args.name
+        maker = self.outputs.get(args.typ)
+        extra = maker(name, inputs, self) if maker else {}
+        state = {**inputs, **extra}
+        if args.typ.startswith("kubernetes:"):
+            meta = dict(state.get("metadata") or {})
+            meta.setdefault("name", name)
+            state["metadata"] = meta
+        rid = args.resource_id or self.resource_id(args.typ, inputs, name)
+        return rid, state
+
+    def resource_id(self, typ: str, inputs: dict, name: str) -> str:
+        if typ.startswith("azure-native:"):
+            rg = inputs.get("resourceGroupName", "rg")
+            provider = typ.split(":")[1]
+            kind = typ.split(":")[2]
+            return (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/"
+                    f"Microsoft.{provider}/{kind}/{name}")
+        return f"{name}-id"
+
+    # -- invokes ----------------------------------------------------------------------------
+
+    def call(self, args: MockCallArgs):
+        if args.token in self.lookups:
+            return self.lookups[args.token]
+        handler = self.calls.get(args.token)
+        if handler is not None:
+            return handler(dict(args.args), self)
+        return {}
+
+    def secret(self, value: str) -> Any:
+        """Remember a generated secret and return it marked secret."""
+        return _secret(self.ledger.add(value))
+
+
+def _register_defaults(m: SynthMocks) -> None:
+    o, c = m.outputs, m.calls
+
+    o["azure-native:resources:ResourceGroup"] = lambda n, i, m: {"name": i.get("resourceGroupName", n)}
+    o["azure-native:storage:StorageAccount"] = lambda n, i, m: {
+        "name": i.get("accountName", n),
+        "primaryEndpoints": {"blob": f"https://{i.get('accountName', n)}.blob.core.windows.net/"},
+    }
+    o["azure-native:containerregistry:Registry"] = lambda n, i, m: {
+        "name": i.get("registryName", n),
+        "loginServer": f"{i.get('registryName', n).lower()}.azurecr.io",
+    }
+    o["azure-native:keyvault:Vault"] = lambda n, i, m: {"name": i.get("vaultName", n)}
+    o["azure-native:applicationinsights:Component"] = lambda n, i, m: {
+        "name": i.get("resourceName", n),
+        "instrumentationKey": m.secret(_stable_uuid("ikey", m.stack, n)),
+        "connectionString": m.secret(
+            f"InstrumentationKey={_stable_uuid('ikey', m.stack, n)};IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/"
+        ),
+    }
+    o["azure-native:machinelearningservices:Workspace"] = lambda n, i, m: {
+        "name": i.get("workspaceName", n),
+        "workspaceId": _stable_uuid("workspace", m.stack, i.get("workspaceName", n)),
+        "discoveryUrl": f"https://{i.get('location', 'westeurope')}.api.azureml.ms/discovery",
+    }
+    o["azure-native:machinelearningservices:ModelContainer"] = lambda n, i, m: {"name": i.get("name", n)}
+    o["azure-native:machinelearningservices:ModelVersion"] = lambda n, i, m: {"name": i.get("version", n)}
+    o["docker:index/image:Image"] = lambda n, i, m: {
+        "imageName": i.get("imageName"),
+        "repoDigest": str(i.get("imageName", n)).split(":")[0] + "@sha256:"
+        + hashlib.sha256(json.dumps(i, sort_keys=True, default=str).encode()).hexdigest(),
+    }
+    o["random:index/randomPassword:RandomPassword"] = lambda n, i, m: {
+        "result": m.secret(_fake("password", m.stack, n)),
+    }
+    o["random:index/randomId:RandomId"] = lambda n, i, m: {
+        "hex": hashlib.sha256(f"{m.stack}/{n}".encode()).hexdigest()[: 2 * int(i.get("byteLength", 8))],
+    }
+
+    c["azure-native:authorization:getClientConfig"] = lambda a, m: {
+        "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID,
+        "clientId": _stable_uuid("client"), "objectId": _stable_uuid("object"),
+    }
+    c["azure-native:containerregistry:listRegistryCredentials"] = lambda a, m: {
+        "username": a.get("registryName", "registry"),
+        "passwords": [
+            {"name": "password", "value": m.secret(_fake("acr", m.stack, a.get("registryName", ""), "1"))},
+            {"name": "password2", "value": m.secret(_fake("acr", m.stack, a.get("registryName", ""), "2"))},
+        ],
+    }
+    c["azure-native:containerservice:listManagedClusterUserCredentials"] = lambda a, m: {
+        "kubeconfigs": [{"name": "clusterUser", "value": m.secret(base64.b64encode(
+            _mock_kubeconfig(m.ledger.add(_fake("kubetoken", m.stack, a.get("resourceName", "")))).encode()
+        ).decode())}],
+    }
+
+
+def _mock_kubeconfig(token: str) -> str:
+    return (
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: mock\n  cluster:\n"
+        "    server: https://mock-aks.hcp.westeurope.azmk8s.io:443\ncontexts:\n"
+        "- name: mock\n  context: {cluster: mock, user: mock}\ncurrent-context: mock\n"
+        f"users:\n- name: mock\n  user: {{token: {token}}}\n"
+    )
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor, also keeping each registration's URN, parent and raw inputs."""
+
+    def __init__(self, mocks: SynthMocks):
+        super().__init__(mocks)
+        self._lock = threading.Lock()
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object)
+            reg = Registration(
+                urn=response.urn, type=request.type, name=request.name,
+                parent=request.parent, custom=bool(request.custom), inputs=inputs,
+            )
+            with self._lock:
+                self.registrations.append(reg)
+        return response
+
+    def ReadResource(self, request):
+        response = super().ReadResource(request)
+        state = rpc.deserialize_properties(request.properties)
+        with self._lock:
+            self.registrations.append(Registration(
+                urn=response.urn, type=request.type, name=request.name,
+                parent=request.parent, custom=True, inputs={"id": request.id, **state},
+            ))
+        return response

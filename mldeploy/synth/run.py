@@ -1,0 +1,150 @@
+"""Run the real Pulumi program under mocks for one stack and collect what it declared.
+
+Used by `mldeploy synth` and by the tests: one harness for both (FACTS.md: reset the root stack,
+thread-safe recording, sorted results, mocks that name Kubernetes objects and mark secrets).
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pulumi
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from mldeploy import PROJECT
+from mldeploy.config import StackSettings, load_stack, read_stack_file, to_pulumi_config
+from mldeploy.config.base import SecureValue
+from mldeploy.synth.mask import Masker
+from mldeploy.synth.mocks import RecordingMonitor, SecretLedger, SynthMocks
+
+
+@dataclass
+class SynthResult:
+    """Every resource the program registered (masked, sorted by URN) and its stack outputs."""
+
+    stack: str
+    settings: StackSettings
+    resources: list[dict[str, Any]]
+    outputs: dict[str, Any]
+    leaks: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+
+    def of_type(self, type_token: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["type"] == type_token]
+
+    def one(self, type_token: str, name: str | None = None) -> dict[str, Any]:
+        found = [r for r in self.of_type(type_token) if name is None or r["name"] == name]
+        if len(found) != 1:
+            names = [r["name"] for r in self.of_type(type_token)]
+            raise AssertionError(f"expected one {type_token} named {name!r}, found {names}")
+        return found[0]
+
+    def types(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.resources:
+            counts[r["type"]] = counts.get(r["type"], 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def _secure_placeholders(value: Any) -> Iterator[str]:
+    if isinstance(value, SecureValue):
+        yield value.placeholder()
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _secure_placeholders(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _secure_placeholders(v)
+
+
+@contextmanager
+def _as_pulumi_runs(cwd: Path, **values: str) -> Iterator[None]:
+    """Like the Pulumi CLI: the project root as working directory, plus a few variables."""
+    old = {k: os.environ.get(k) for k in values}
+    old_cwd = Path.cwd()
+    os.environ.update(values)
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def synthesize(
+    project_root: Path,
+    stack: str,
+    build_dir: Path,
+    *,
+    lookups: dict[str, dict] | None = None,
+    stack_values: tuple[dict[str, Any], set[str]] | None = None,
+) -> SynthResult:
+    """Validate the stack file, then run the Pulumi program for it under mocks.
+
+    `stack_values` replaces the stack file's content (tests use it for variations).
+    Raises ConfigError for an invalid stack, before any resource is declared.
+    """
+    from mldeploy.config import parse_settings
+    from mldeploy.program import BUILD_DIR_ENV, PROJECT_ROOT_ENV, run_from_pulumi_config
+
+    project_root = project_root.resolve()
+    if stack_values is None:
+        settings = load_stack(project_root, stack)
+        values, secret_keys = read_stack_file(project_root / "stacks" / f"Pulumi.{stack}.yaml")
+    else:
+        values, secret_keys = stack_values
+        settings = parse_settings(stack, values, secret_keys, project_root, f"stacks/Pulumi.{stack}.yaml")
+
+    ledger = SecretLedger()
+    for value in values.values():
+        for placeholder in _secure_placeholders(value):
+            ledger.add(placeholder)
+    mocks = SynthMocks(stack, ledger, lookups)
+    monitor = RecordingMonitor(mocks)
+
+    runtime_settings.ROOT.set(None)  # a fresh root stack: no exports or URNs leak between runs
+    pulumi.runtime.set_all_config(to_pulumi_config(values), sorted(secret_keys))
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
+
+    collected: dict[str, tuple[Any, bool]] = {}
+
+    def program():
+        outputs = run_from_pulumi_config()
+
+        async def collect() -> None:
+            for key, value in outputs.items():
+                out = pulumi.Output.from_input(value)
+                collected[key] = (await out.future(), await out.is_secret())
+
+        return collect()
+
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with _as_pulumi_runs(project_root, **{BUILD_DIR_ENV: str(build_dir.resolve()), PROJECT_ROOT_ENV: str(project_root)}):
+        _sync_await(run_pulumi_func(program))
+
+    masker = Masker(ledger.values())
+    resources = []
+    for reg in sorted(monitor.registrations, key=lambda r: r.urn):
+        resources.append({
+            "urn": reg.urn,
+            "type": reg.type,
+            "name": reg.name,
+            "parent": reg.parent,
+            "inputs": masker.scrub(reg.inputs, where=reg.urn),
+        })
+    outputs = {}
+    for key in sorted(collected):
+        value, is_secret = collected[key]
+        outputs[key] = masker.scrub_output(value, is_secret, where=f"output {key}")
+    return SynthResult(stack, settings, resources, outputs, masker.leaks, ledger.values())

@@ -1,0 +1,40 @@
+"""Write a synth result to its folder: resources.json, outputs.json, then each registered
+artifact writer (Kubernetes manifests, IoT Edge manifests, gateway configs, policy results)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Callable
+
+from mldeploy.synth.run import SynthResult
+
+MARKER = "resources.json"
+# (folder or file name, writer(result, out_dir)) - each later target adds its own.
+ARTIFACT_WRITERS: list[Callable[[SynthResult, Path], None]] = []
+
+
+def register_writer(fn: Callable[[SynthResult, Path], None]):
+    ARTIFACT_WRITERS.append(fn)
+    return fn
+
+
+def dump_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def prepare_out_dir(out: Path) -> None:
+    """Start from an empty folder, but never wipe a folder that is not ours."""
+    if out.exists():
+        if any(out.iterdir()) and not (out / MARKER).exists():
+            raise FileExistsError(f"{out} exists, is not empty and holds no {MARKER}: choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+
+
+def write_result(result: SynthResult, out: Path) -> None:
+    dump_json(out / "resources.json", result.resources)
+    dump_json(out / "outputs.json", result.outputs)
+    for writer in ARTIFACT_WRITERS:
+        writer(result, out)
