@@ -202,7 +202,9 @@ def _check_name(where: str, name: Any) -> None:
 
 
 def _first_error(prefix: str, exc: ValidationError, root: Any) -> ConfigError:
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # A typo shows as an unknown key *and* a missing one: the unknown key is the useful message.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [str(p) for p in err["loc"]]
     path = ".".join([prefix, *loc]) if loc else prefix
     kind = err["type"]
@@ -215,7 +217,7 @@ def _first_error(prefix: str, exc: ValidationError, root: Any) -> ConfigError:
         return ConfigError(path, "is required")
     if loc and loc[-1] == "[key]":
         return ConfigError(".".join([prefix, *loc[:-2]]), f"invalid name {loc[-2]!r}: {NAME_RULE}")
-    message = _humanize(err["msg"])
+    message = _humanize(err["msg"]).replace("<this key>", path)
     if kind not in {"value_error", "assertion_error"} and not isinstance(got, (dict, list)):
         message += f" (got {got!r})"
     return ConfigError(path, message)

@@ -1,0 +1,96 @@
+"""`mldeploy synth` as a user runs it: files written, summary printed, errors without traceback."""
+from __future__ import annotations
+
+import filecmp
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness import ROOT
+
+
+def mldeploy(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mldeploy", *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def dev_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "dev"
+    proc = mldeploy("synth", "--stack", "dev", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_writes_resources_and_build_contexts(dev_out):
+    out, proc = dev_out
+    resources = json.loads((out / "resources.json").read_text())
+    types = {r["type"] for r in resources}
+    for expected in ("azure-native:machinelearningservices:Workspace", "azure-native:storage:Blob",
+                     "azure-native:machinelearningservices:ModelContainer",
+                     "azure-native:machinelearningservices:ModelVersion",
+                     "azure-native:containerregistry:Registry", "docker:index/image:Image"):
+        assert expected in types, f"resources.json lacks {expected}"
+    for r in resources:
+        assert set(r) == {"urn", "type", "name", "parent", "inputs"}, f"unexpected shape of {r['urn']}"
+    assert (out / "images" / "diabetes" / "Dockerfile").is_file()
+    assert "resources in all" in proc.stdout and "docker:index/image:Image" in proc.stdout
+
+
+def test_two_runs_are_byte_identical(dev_out, tmp_path):
+    out, _ = dev_out
+    again = tmp_path / "first"
+    shutil.copytree(out, again)
+    assert mldeploy("synth", "--stack", "dev", "--out", str(out)).returncode == 0
+    cmp = filecmp.dircmp(out, again)
+
+    def differences(c):
+        found = list(c.diff_files) + list(c.left_only) + list(c.right_only)
+        for sub in c.subdirs.values():
+            found += differences(sub)
+        return found
+
+    assert differences(cmp) == []
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert path.read_bytes() == (again / path.relative_to(out)).read_bytes(), path
+
+
+def test_config_error_exits_2_with_one_line_and_creates_nothing(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", project)
+    (project / "stacks").mkdir()
+    (project / "stacks" / "Pulumi.bad.yaml").write_text(
+        "config:\n  azure-native:location: westeurope\n  mldeploy:models:\n    m1:\n      path: missing.pkl\n"
+    )
+    out = tmp_path / "out"
+    proc = mldeploy("synth", "--stack", "bad", "--out", str(out), cwd=project)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: stacks/Pulumi.bad.yaml: mldeploy:models.m1.path: file or folder not found")
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    assert not out.exists(), "a failed synth must not create its output folder"
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    project = tmp_path / "p"
+    (project / "stacks").mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", project)
+    (project / "stacks" / "Pulumi.x.yaml").write_text("config:\n  mldeploy:models: [1, 2\n")
+    proc = mldeploy("synth", "--stack", "x", cwd=project)
+    assert proc.returncode == 2 and "invalid YAML" in proc.stderr and "line " in proc.stderr
+
+
+def test_unknown_stack_is_a_clear_error():
+    proc = mldeploy("synth", "--stack", "no-such-stack")
+    assert proc.returncode == 2
+    assert "stacks/Pulumi.no-such-stack.yaml" in proc.stderr and "not found" in proc.stderr
+
+
+def test_refuses_to_wipe_a_foreign_folder(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    proc = mldeploy("synth", "--stack", "dev", "--out", str(tmp_path))
+    assert proc.returncode != 0 and (tmp_path / "precious.txt").exists()

@@ -1,0 +1,109 @@
+"""ModelRegistry: workspace with its dependencies (or an existing one), uploads, versions."""
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import stack_values, synth
+
+ML = "azure-native:machinelearningservices"
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory):
+    return synth("dev", tmp_path_factory.mktemp("dev"))
+
+
+def test_workspace_is_created_with_storage_keyvault_insights_and_registry(dev):
+    ws = dev.one(f"{ML}:Workspace")["inputs"]
+    for key in ("storageAccount", "keyVault", "applicationInsights", "containerRegistry"):
+        assert ws.get(key, "").startswith("/subscriptions/"), f"workspace must reference its {key}"
+    assert ws["workspaceName"] == "mlw-mldeploy-dev"
+    assert ws["identity"]["type"] == "SystemAssigned"
+
+
+def test_registry_admin_user_is_off(dev):
+    registry = dev.one("azure-native:containerregistry:Registry")["inputs"]
+    assert registry["adminUserEnabled"] is False
+
+
+def test_storage_is_private_and_tls12(dev):
+    account = dev.one("azure-native:storage:StorageAccount")["inputs"]
+    assert account["allowBlobPublicAccess"] is False
+    assert account["minimumTlsVersion"] == "TLS1_2"
+    assert account["enableHttpsTrafficOnly"] is True
+
+
+def test_model_file_is_uploaded_to_a_content_addressed_folder(dev):
+    blob = dev.one("azure-native:storage:Blob")["inputs"]
+    digest = dev.settings and dev.one(f"{ML}:ModelVersion")["inputs"]["properties"]["properties"]["mldeploy.sha256"]
+    assert blob["blobName"] == f"mldeploy/models/diabetes/1/{digest[:12]}/sklearn_regression_model.pkl"
+    assert blob["containerName"].startswith("azureml-blobstore-"), "upload goes to the workspace blob store"
+    assert blob["source"] == {"asset": "file", "path": "examples/diabetes/outputs/sklearn_regression_model.pkl"}
+
+
+def test_model_container_and_version_carry_tags_and_description(dev):
+    container = dev.one(f"{ML}:ModelContainer")["inputs"]
+    version = dev.one(f"{ML}:ModelVersion")["inputs"]
+    assert container["name"] == version["name"] == "diabetes"
+    assert version["version"] == "1"
+    props = version["properties"]
+    assert props["tags"]["area"] == "diabetes" and props["tags"]["type"] == "regression"
+    assert props["tags"]["model-version"] == "1"
+    assert props["description"].startswith("Ridge regression")
+    assert props["modelUri"].startswith("azureml://subscriptions/")
+    assert props["modelUri"].endswith("/sklearn_regression_model.pkl")
+
+
+def test_a_new_version_is_a_new_resource(tmp_path):
+    values, keys = stack_values("dev")
+    values["mldeploy:models"]["diabetes"]["version"] = 2
+    result = synth("dev", tmp_path, values, keys)
+    assert result.one("azure-native:machinelearningservices:ModelVersion")["name"] == "model-diabetes-v2"
+
+
+def test_omitted_version_is_derived_from_the_content(tmp_path):
+    values, keys = stack_values("dev")
+    del values["mldeploy:models"]["diabetes"]["version"]
+    version = synth("dev", tmp_path, values, keys).one(f"{ML}:ModelVersion")["inputs"]
+    digest = version["properties"]["properties"]["mldeploy.sha256"]
+    assert version["version"] == digest[:12]
+
+
+def test_model_folder_uploads_every_file(tmp_path):
+    values, keys = stack_values("dev")
+    values["mldeploy:models"]["diabetes"]["path"] = "examples/diabetes/outputs"
+    result = synth("dev", tmp_path, values, keys)
+    blobs = sorted(b["inputs"]["blobName"].rsplit("/", 1)[-1] for b in result.of_type("azure-native:storage:Blob"))
+    assert "sklearn_regression_model.pkl" in blobs
+    uri = result.one(f"{ML}:ModelVersion")["inputs"]["properties"]["modelUri"]
+    assert uri.endswith("/"), "a folder model is registered by its folder"
+
+
+def test_existing_workspace_is_looked_up_not_created(tmp_path):
+    values, keys = stack_values("dev")
+    values["mldeploy:workspace"] = {"name": "shared-ws", "create": False, "resourceGroup": "rg-shared"}
+    lookups = {
+        f"{ML}:getWorkspace": {
+            "name": "shared-ws", "workspaceId": "0f0f0f0f-0000-0000-0000-000000000001",
+            "storageAccount": "/subscriptions/s/resourceGroups/rg-shared/providers/Microsoft.Storage/storageAccounts/stshared",
+            "containerRegistry": "/subscriptions/s/resourceGroups/rg-shared/providers/Microsoft.ContainerRegistry/registries/crshared",
+            "applicationInsights": "/subscriptions/s/resourceGroups/rg-shared/providers/Microsoft.Insights/components/appi-shared",
+        },
+        "azure-native:containerregistry:getRegistry": {"loginServer": "crshared.azurecr.io"},
+        "azure-native:applicationinsights:getComponent": {"connectionString": "InstrumentationKey=x", "instrumentationKey": "x"},
+    }
+    result = synth("dev", tmp_path, values, keys, lookups=lookups)
+    assert result.of_type(f"{ML}:Workspace") == [], "an existing workspace must not be created"
+    assert result.of_type("azure-native:containerregistry:Registry") == []
+    version = result.one(f"{ML}:ModelVersion")["inputs"]
+    assert version["workspaceName"] == "shared-ws" and version["resourceGroupName"] == "rg-shared"
+    assert result.one("azure-native:storage:Blob")["inputs"]["accountName"] == "stshared"
+    assert result.outputs["registryLoginServer"] == "crshared.azurecr.io"
+
+
+def test_every_taggable_azure_resource_is_tagged_with_the_environment(dev):
+    for resource in dev.resources:
+        if "tags" in resource["inputs"]:
+            tags = resource["inputs"]["tags"]
+            assert tags.get("environment") == "dev", f"{resource['urn']} must carry environment=dev"
+            assert tags.get("managed-by") == "mldeploy", f"{resource['urn']} must carry managed-by"

@@ -1,0 +1,156 @@
+"""Stack config validation: every kind of bad input stops with one message naming the key."""
+from __future__ import annotations
+
+import pytest
+
+from mldeploy.config import ConfigError, parse_settings
+from mldeploy.config.base import Secret, SecureValue
+from tests.harness import ROOT, stack_values
+
+SOURCE = "stacks/Pulumi.dev.yaml"
+
+
+def parse(values, secret_keys=frozenset()):
+    return parse_settings("dev", values, set(secret_keys), ROOT, SOURCE)
+
+
+def dev():
+    return stack_values("dev")[0]
+
+
+def expect_error(values, key, *fragments, secret_keys=frozenset()):
+    with pytest.raises(ConfigError) as info:
+        parse(values, secret_keys)
+    err = info.value
+    assert err.key == key, f"error names key {err.key!r}, expected {key!r}: {err}"
+    assert err.source == SOURCE, f"error must name the stack file: {err}"
+    for fragment in fragments:
+        assert fragment in err.message, f"{fragment!r} missing from message: {err.message}"
+    assert "\n" not in str(err), "errors are one line"
+    return err
+
+
+def test_dev_stack_parses_into_typed_settings():
+    settings = parse(dev())
+    assert settings.models["diabetes"].version == 1
+    assert settings.images["diabetes"].models == ["diabetes"]
+    assert settings.location == "westeurope"
+    assert settings.production is False
+
+
+def test_unknown_top_level_key_suggests_the_right_one():
+    values = dev()
+    values["mldeploy:modles"] = values.pop("mldeploy:models")
+    expect_error(values, "mldeploy:modles", "unknown key 'modles'", "did you mean 'models'", "allowed:")
+
+
+def test_typo_in_nested_key_lists_allowed_keys():
+    values = dev()
+    values["mldeploy:images"]["diabetes"]["entryScrpt"] = values["mldeploy:images"]["diabetes"].pop("entryScript")
+    expect_error(values, "mldeploy:images.diabetes.entryScrpt", "did you mean 'entryScript'", "condaFile")
+
+
+def test_wrong_type():
+    values = dev()
+    values["mldeploy:production"] = "maybe"
+    expect_error(values, "mldeploy:production", "boolean", "'maybe'")
+
+
+def test_missing_model_file():
+    values = dev()
+    values["mldeploy:models"]["diabetes"]["path"] = "models/nowhere.pkl"
+    expect_error(values, "mldeploy:models.diabetes.path", "not found", "models/nowhere.pkl")
+
+
+def test_missing_required_key():
+    values = dev()
+    del values["mldeploy:images"]["diabetes"]["entryScript"]
+    expect_error(values, "mldeploy:images.diabetes.entryScript", "is required")
+
+
+def test_dangling_model_reference():
+    values = dev()
+    values["mldeploy:images"]["diabetes"]["models"] = ["diabetez"]
+    expect_error(values, "mldeploy:images.diabetes.models[0]", "'diabetez'", "does not exist", "known: diabetes")
+
+
+def test_dangling_image_reference_from_a_service():
+    values = dev()
+    values["mldeploy:services"] = {"web": {"target": "local", "image": "nope"}}
+    expect_error(values, "mldeploy:services.web.image", "'nope'", "known: diabetes")
+
+
+@pytest.mark.parametrize("field,value,expected", [
+    ("cpuCores", 0, "greater than 0"),
+    ("cpuCores", -1, "greater than 0"),
+    ("memoryGb", 0, "greater than 0"),
+    ("maxRequestBodyMb", -5, "greater than 0"),
+])
+def test_zero_or_negative_sizes(field, value, expected):
+    values = dev()
+    values["mldeploy:services"] = {"web": {"target": "local", "image": "diabetes", field: value}}
+    expect_error(values, f"mldeploy:services.web.{field}", expected, f"got {value}")
+
+
+def test_non_positive_model_version():
+    values = dev()
+    values["mldeploy:models"]["diabetes"]["version"] = 0
+    expect_error(values, "mldeploy:models.diabetes.version", "greater than or equal to 1")
+
+
+def test_invalid_names_are_refused():
+    values = dev()
+    values["mldeploy:models"]["Bad_Name"] = values["mldeploy:models"].pop("diabetes")
+    expect_error(values, "mldeploy:models", "invalid name 'Bad_Name'")
+
+
+def test_unknown_service_target_lists_targets():
+    values = dev()
+    values["mldeploy:services"] = {"web": {"target": "azure", "image": "diabetes"}}
+    expect_error(values, "mldeploy:services.web.target", "local", "aci", "aks")
+
+
+def test_exactly_one_environment_file():
+    values = dev()
+    values["mldeploy:images"]["diabetes"]["requirementsFile"] = "examples/diabetes/myenv.yml"
+    expect_error(values, "mldeploy:images.diabetes", "exactly one of condaFile or requirementsFile")
+
+
+def test_location_is_required():
+    values = dev()
+    del values["azure-native:location"]
+    expect_error(values, "azure-native:location", "is required")
+
+
+def test_plain_text_secret_is_refused_with_the_command_to_fix_it():
+    values = dev()
+    values["mldeploy:services"] = {"web": {"target": "local", "image": "diabetes",
+                                           "keys": {"primary": "hunter2", "secondary": "hunter3"}}}
+    err = expect_error(values, "mldeploy:services.web.keys.primary", "must be a secret")
+    assert "pulumi config set --secret --path 'mldeploy:services.web.keys.primary'" in err.message
+
+
+def test_secure_values_become_secrets_that_never_print():
+    values = dev()
+    values["mldeploy:services"] = {"web": {"target": "local", "image": "diabetes",
+                                           "keys": {"primary": SecureValue("v1:abc"), "secondary": SecureValue("v1:def")}}}
+    settings = parse(values, {"mldeploy:services"})
+    primary = settings.services["web"].keys.primary
+    assert isinstance(primary, Secret)
+    assert "synth-secret" not in repr(settings), "a secret value shows in the settings' repr"
+
+
+def test_decrypted_values_under_a_secret_key_are_accepted():
+    # What the Pulumi CLI hands the program: the structured key is secret, the leaf decrypted.
+    values = dev()
+    values["mldeploy:services"] = {"web": {"target": "local", "image": "diabetes",
+                                           "keys": {"primary": "k1-decrypted", "secondary": "k2-decrypted"}}}
+    settings = parse(values, {"mldeploy:services"})
+    assert settings.services["web"].keys.secondary.reveal() == "k2-decrypted"
+
+
+def test_json_text_from_the_pulumi_cli_is_decoded():
+    import json
+
+    values = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in dev().items()}
+    assert parse(values).models["diabetes"].tags["area"] == "diabetes"

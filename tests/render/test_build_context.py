@@ -1,0 +1,75 @@
+"""The build context: files, layer order, model layout, determinism."""
+from __future__ import annotations
+
+from mldeploy.config import load_stack
+from mldeploy.config.stack import ImageSettings
+from mldeploy.models import resolve_model
+from mldeploy.render.build_context import render_build_context
+from tests.harness import ROOT
+
+
+def context(**image_changes):
+    settings = load_stack(ROOT, "dev")
+    image = settings.images["diabetes"].model_copy(update=image_changes)
+    models = [resolve_model("diabetes", settings.models["diabetes"], ROOT)]
+    return render_build_context("diabetes", image, models, ROOT)
+
+
+def test_context_holds_dockerfile_env_script_and_model_in_azure_ml_layout():
+    files = set(context().files)
+    assert {"Dockerfile", "environment/conda.yml", "app/score.py",
+            "azureml-models/diabetes/1/sklearn_regression_model.pkl"} <= files
+
+
+def test_environment_layer_comes_before_script_and_model():
+    lines = context().files["Dockerfile"].decode().splitlines()
+    order = [next(i for i, l in enumerate(lines) if l.startswith(prefix))
+             for prefix in ("RUN micromamba install", "COPY app/", "COPY azureml-models/")]
+    assert order == sorted(order), f"layers out of order: {order}"
+
+
+def test_runs_the_official_inference_server_as_non_root():
+    dockerfile = context().files["Dockerfile"].decode()
+    assert 'CMD ["azmlinfsrv", "--entry_script", "/var/azureml-app/score.py"' in dockerfile
+    assert "AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/diabetes/1" in dockerfile
+    assert "\nUSER " in dockerfile and "HEALTHCHECK" in dockerfile
+
+
+def test_requirements_file_uses_pip_on_a_slim_python():
+    ctx = context(conda_file=None, requirements_file="examples/diabetes/myenv.yml")
+    dockerfile = ctx.files["Dockerfile"].decode()
+    assert dockerfile.splitlines()[2] == "FROM python:3.11-slim"
+    assert "pip install --no-cache-dir -r /tmp/requirements.txt" in dockerfile
+    assert ctx.env_kind == "pip"
+
+
+def test_server_is_added_only_when_the_environment_lacks_it(tmp_path):
+    assert "pip install --no-cache-dir azureml-inference-server-http" not in context().files["Dockerfile"].decode()
+    req = ROOT / "build" / "tests" / "requirements-without-server.txt"
+    req.parent.mkdir(parents=True, exist_ok=True)
+    req.write_text("scikit-learn\n")
+    ctx = context(conda_file=None, requirements_file=str(req.relative_to(ROOT)))
+    assert "azureml-inference-server-http==1.5.1" in ctx.files["Dockerfile"].decode()
+
+
+def test_same_inputs_same_digest_and_any_change_a_new_one():
+    assert context().digest == context().digest
+    assert context(version=2).tag.startswith("2-") and context().tag.startswith("1-")
+    assert context(base_image="python:3.12-slim").digest != context().digest
+
+
+def test_the_dockerfile_passes_checkov(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    context().write(tmp_path / "ctx")
+    proc = subprocess.run(
+        [sys.executable, "-m", "checkov.main", "-d", str(tmp_path / "ctx"), "--framework", "dockerfile",
+         "--skip-download", "--quiet", "--compact", "-o", "json"],
+        capture_output=True, text=True,
+    )
+    report = json.loads(proc.stdout)
+    assert report["summary"]["passed"] > 0, f"checkov checked nothing: {proc.stderr[-500:]}"
+    failed = report["results"]["failed_checks"]
+    assert failed == [], "checkov: " + ", ".join(f"{c['check_id']} {c['check_name']}" for c in failed)
