@@ -1,0 +1,1 @@
+"""The scoring runtime: gateway config, scoring environment, local processes."""

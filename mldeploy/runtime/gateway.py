@@ -1,0 +1,349 @@
+"""The gateway in front of every scorer: one nginx config, rendered from the service settings,
+the same for the local target, ACI and AKS. Pure functions, no Pulumi, no I/O.
+
+Interface (what components and the local runner use):
+
+    spec = gateway_spec(service, listen_port=8890, upstreams=(Upstream("127.0.0.1", 5001),),
+                        keys_file="/etc/mldeploy/keys/keys.map", run_dir="/tmp/nginx",
+                        tls_dir="/etc/mldeploy/tls")
+    render_nginx_conf(spec)            # nginx.conf: no secret in it, safe to print and commit
+    render_keys_map(primary, secondary)  # the secret part: mount it at spec.keys_file (0600 /
+                                         # secret volume); both keys valid, so keys rotate freely
+
+Routes served by the gateway on `listen_port`:
+  /score          -> scorer (any method), `Authorization: Bearer <primary|secondary>` required
+                     when auth is on (else 401 + JSON body); the key is not passed on
+  /swagger.json   -> scorer (no key needed: it documents the API and holds no secret)
+  /healthz        liveness: 200 while nginx runs
+  /readyz         readiness: the scorer's own `GET /` (200 only when init() has finished)
+  anything else   404 (JSON)
+Errors nginx itself produces have JSON bodies: 401, 404, 413 (body > max_body_mb),
+502/503 (scorer down), 504 (no answer within scoring_timeout_ms).
+
+`upstreams` carry weights: several scorers (e.g. blue/green model versions on AKS) share the
+traffic in proportion to their weights. The files nginx writes (pid, temp bodies) all go to
+`run_dir`, so it runs as any user on a read-only root filesystem.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mldeploy.config.service import ServiceSettings
+
+SCORE_PATH = "/score"
+SWAGGER_PATH = "/swagger.json"
+LIVENESS_PATH = "/healthz"
+READINESS_PATH = "/readyz"
+SCORER_PORT = 5001
+GATEWAY_PORT = 8890
+KEYS_MAP_NAME = "keys.map"
+TLS_CERT_NAME = "tls.crt"
+TLS_KEY_NAME = "tls.key"
+# Keys go into an nginx config file: a safe alphabet keeps quoting trivial and matches what
+# `RandomPassword(special=False)` and base64/url-safe tokens produce.
+KEY_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
+ORIGIN_RE = re.compile(r"^(\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$")
+HOST_RE = re.compile(r"^[A-Za-z0-9.-]+$")
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """One scorer behind the gateway; `weight` is its share of the traffic."""
+
+    host: str
+    port: int = SCORER_PORT
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class GatewaySpec:
+    """Everything nginx.conf depends on. Frozen: built once from the settings, then rendered."""
+
+    listen_port: int
+    upstreams: tuple[Upstream, ...]
+    run_dir: str
+    auth_enabled: bool = True
+    keys_file: str | None = None
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    max_body_mb: float = 100.0
+    scoring_timeout_ms: int = 60_000
+    cors_origins: tuple[str, ...] = ()
+    worker_processes: int = 1
+    listen_host: str = "0.0.0.0"
+    access_log: str | None = None  # a path, "/dev/stdout" in containers; None: off
+    keepalive_connections: int = 32
+    readiness_timeout_ms: int = 2_000
+    extra_headers: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def pid_file(self) -> str:
+        return f"{self.run_dir}/nginx.pid"
+
+    @property
+    def temp_dir(self) -> str:
+        return f"{self.run_dir}/tmp"
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert_file is not None
+
+    def __post_init__(self) -> None:
+        if not self.upstreams:
+            raise ValueError("a gateway needs at least one upstream scorer")
+        for u in self.upstreams:
+            if not HOST_RE.match(u.host) or not 0 < u.port < 65536 or not 0 <= u.weight <= 1000:
+                raise ValueError(f"invalid upstream {u}")
+        if not any(u.weight for u in self.upstreams):
+            raise ValueError("at least one upstream needs a weight above 0")
+        if self.auth_enabled and not self.keys_file:
+            raise ValueError("auth is enabled but no keys_file is given")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("TLS needs both a certificate file and a key file")
+        for origin in self.cors_origins:
+            if not ORIGIN_RE.match(origin):
+                raise ValueError(f"invalid CORS origin {origin!r}: use scheme://host[:port] or '*'")
+        if self.worker_processes < 1:
+            raise ValueError("worker_processes must be >= 1")
+
+
+def worker_counts(cpu_cores: float, worker_count: int | None = None) -> tuple[int, int]:
+    """(scorer workers, gateway workers) for a container or machine with `cpu_cores` cores.
+
+    FACTS: gunicorn sync workers peak at one per core (4 on 2 cores is worse than 2); nginx needs
+    a fraction of a core at the scorer's rates, so one gateway worker up to 4 cores."""
+    scorer = worker_count or max(1, int(cpu_cores))
+    gateway = 1 if cpu_cores <= 4 else 2
+    return scorer, gateway
+
+
+def gateway_spec(
+    service: "ServiceSettings",
+    *,
+    run_dir: str,
+    listen_port: int = GATEWAY_PORT,
+    upstreams: tuple[Upstream, ...] = (Upstream("127.0.0.1", SCORER_PORT),),
+    keys_file: str | None = None,
+    tls_dir: str | None = None,
+    listen_host: str = "0.0.0.0",
+    access_log: str | None = None,
+    cpu_cores: float | None = None,
+) -> GatewaySpec:
+    """The gateway for `service` (common ServiceSettings: auth, TLS, CORS, limits, cores).
+
+    `keys_file` defaults to `<run_dir>/keys.map`; TLS files are `<tls_dir>/tls.crt|tls.key`."""
+    tls = getattr(service, "tls", None)
+    if tls is not None and tls_dir is None:
+        raise ValueError("the service configures TLS: pass tls_dir (where tls.crt / tls.key are mounted)")
+    cors = getattr(service, "cors", None)
+    _, gateway_workers = worker_counts(cpu_cores if cpu_cores is not None else service.cpu_cores,
+                                       service.worker_count)
+    return GatewaySpec(
+        listen_port=listen_port,
+        upstreams=tuple(upstreams),
+        run_dir=run_dir,
+        auth_enabled=service.auth_enabled,
+        keys_file=(keys_file or f"{run_dir}/{KEYS_MAP_NAME}") if service.auth_enabled else None,
+        tls_cert_file=f"{tls_dir}/{TLS_CERT_NAME}" if tls is not None else None,
+        tls_key_file=f"{tls_dir}/{TLS_KEY_NAME}" if tls is not None else None,
+        max_body_mb=service.max_request_body_mb,
+        scoring_timeout_ms=service.scoring_timeout_ms,
+        cors_origins=tuple(cors.allowed_origins) if cors is not None else (),
+        worker_processes=gateway_workers,
+        listen_host=listen_host,
+        access_log=access_log,
+    )
+
+
+def _json_return(status: int, message: str) -> str:
+    body = json.dumps({"error": message, "status": status})
+    return f"default_type application/json; return {status} '{body}';"
+
+
+def _escape_key(key: str) -> str:
+    # A case-sensitive regex (`~`): plain map strings match ignoring case, which would weaken keys.
+    return "".join(c if c.isalnum() else "\\x{%02x}" % ord(c) for c in key)
+
+
+def render_keys_map(primary: str, secondary: str) -> str:
+    """The secret part of the gateway: the accepted Authorization header values, one per key."""
+    lines = ["# mldeploy gateway keys: SECRET. Both keys are valid (rotate one at a time)."]
+    for key in (primary, secondary):
+        if not KEY_RE.match(key):
+            raise ValueError("a service key must be 16-256 characters of A-Z a-z 0-9 . _ ~ + / = -")
+        lines.append(f'"~^Bearer\\x{{20}}{_escape_key(key)}$" 1;')
+    return "\n".join(lines) + "\n"
+
+
+def render_nginx_conf(spec: GatewaySpec) -> str:
+    """nginx.conf for `spec` (no secret in it: keys and TLS key are separate files)."""
+    t = spec.temp_dir
+    timeout = f"{spec.scoring_timeout_ms}ms"
+    body_kb = max(1, int(spec.max_body_mb * 1024))
+    out = [
+        "# Generated by mldeploy from the service settings. Edit the stack config, not this file.",
+        "daemon off;",
+        f"worker_processes {spec.worker_processes};",
+        f"pid {spec.pid_file};",
+        "error_log stderr warn;",
+        "events { worker_connections 1024; }",
+        "http {",
+        "  server_tokens off;",
+        f"  client_body_temp_path {t}/body;",
+        f"  proxy_temp_path {t}/proxy;",
+        f"  fastcgi_temp_path {t}/fastcgi;",
+        f"  uwsgi_temp_path {t}/uwsgi;",
+        f"  scgi_temp_path {t}/scgi;",
+        f"  access_log {spec.access_log or 'off'};",
+        "  default_type application/json;",
+        "  keepalive_timeout 75s;",
+        # The whole body is read (and size-checked) before the scorer sees it: slow clients
+        # cannot hold one of its few sync workers.
+        f"  client_max_body_size {body_kb}k;",
+        "  client_body_buffer_size 1m;",
+        "  proxy_request_buffering on;",
+        "",
+        "  upstream mldeploy_scorer {",
+    ]
+    for u in spec.upstreams:
+        down = " down" if u.weight == 0 else f" weight={u.weight}"
+        out.append(f"    server {u.host}:{u.port}{down};")
+    out += [
+        f"    keepalive {spec.keepalive_connections};",
+        "  }",
+    ]
+    if spec.auth_enabled:
+        out += [
+            "  # 1 when the Authorization header carries one of the service keys (the include is",
+            "  # the secret part, mounted separately).",
+            "  map $http_authorization $mldeploy_authorized {",
+            "    default 0;",
+            f"    include {spec.keys_file};",
+            "  }",
+        ]
+    if spec.cors_origins:
+        out += ["  map $http_origin $mldeploy_cors_origin {", '    default "";']
+        for origin in spec.cors_origins:
+            out.append("    ~. $http_origin;" if origin == "*" else f'    "{origin}" $http_origin;')
+        out += [
+            "  }",
+            '  map "$request_method:$mldeploy_cors_origin" $mldeploy_preflight {',
+            "    default 0;",
+            '    "~^OPTIONS:." 1;',
+            "  }",
+        ]
+    listen = f"{spec.listen_host}:{spec.listen_port}" + (" ssl" if spec.tls_enabled else "")
+    out += [
+        "",
+        "  server {",
+        f"    listen {listen} default_server;",
+        "    server_name _;",
+    ]
+    if spec.tls_enabled:
+        out += [
+            f"    ssl_certificate {spec.tls_cert_file};",
+            f"    ssl_certificate_key {spec.tls_key_file};",
+            "    ssl_protocols TLSv1.2 TLSv1.3;",
+            "    ssl_session_cache shared:mldeploy_tls:1m;",
+        ]
+    out += [
+        "    proxy_http_version 1.1;",
+        '    proxy_set_header Connection "";',  # lets nginx keep upstream connections open
+        "    proxy_set_header Host $http_host;",
+        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "    proxy_set_header X-Forwarded-Proto $scheme;",
+        "    proxy_set_header X-Ms-Request-Id $request_id;",
+        '    proxy_set_header Authorization "";',  # the key stays at the gateway
+        "    proxy_connect_timeout 5s;",
+        f"    proxy_send_timeout {timeout};",
+        f"    proxy_read_timeout {timeout};",
+        # A POST is not retried on another upstream: scoring may not be idempotent.
+        "    proxy_next_upstream error timeout;",
+        "    proxy_hide_header Access-Control-Allow-Origin;",
+        "",
+        "    error_page 401 @e401;",
+        "    error_page 404 @e404;",
+        "    error_page 413 @e413;",
+        "    error_page 502 @e502;",
+        "    error_page 503 @e503;",
+        "    error_page 504 @e504;",
+        *_error_locations(spec),
+        "",
+        f"    location = {LIVENESS_PATH} {{ access_log off; default_type application/json; "
+        "return 200 '{\"status\":\"alive\"}'; }",
+        f"    location = {READINESS_PATH} {{",
+        "      access_log off;",
+        f"      proxy_connect_timeout {spec.readiness_timeout_ms}ms;",
+        f"      proxy_read_timeout {spec.readiness_timeout_ms}ms;",
+        "      proxy_pass http://mldeploy_scorer/;",  # the scorer's GET /: 200 once init() is done
+        "    }",
+        f"    location = {SWAGGER_PATH} {{",
+        *_cors_lines(spec, preflight=False),
+        "      proxy_pass http://mldeploy_scorer;",
+        "    }",
+        f"    location = {SCORE_PATH} {{",
+        *_cors_lines(spec, preflight=True),
+    ]
+    if spec.auth_enabled:
+        out.append("      if ($mldeploy_authorized = 0) { return 401; }")
+    out += [
+        "      proxy_pass http://mldeploy_scorer;",
+        "    }",
+        "    location / { return 404; }",
+        "  }",
+        "}",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _error_locations(spec: GatewaySpec) -> list[str]:
+    # Browsers only show an error to the page when it carries the CORS headers too.
+    cors = ("add_header Access-Control-Allow-Origin $mldeploy_cors_origin always; "
+            "add_header Vary Origin always; ") if spec.cors_origins else ""
+    errors = {
+        401: "missing or invalid key: send Authorization: Bearer <key>",
+        404: f"not found: POST to {SCORE_PATH}",
+        413: f"request body larger than {spec.max_body_mb:g} MB",
+        502: "the scorer is not reachable",
+        503: "the scorer is not available",
+        504: f"no answer within {spec.scoring_timeout_ms} ms",
+    }
+    lines = []
+    for status, message in errors.items():
+        auth = "add_header WWW-Authenticate 'Bearer' always; " if status == 401 else ""
+        lines.append(f"    location @e{status} {{ {auth}{cors}{_json_return(status, message)} }}")
+    return lines
+
+
+def _cors_lines(spec: GatewaySpec, preflight: bool) -> list[str]:
+    if not spec.cors_origins:
+        return []
+    lines = []
+    if preflight:
+        # Browsers send the preflight without credentials: it is answered here, before auth.
+        lines += [
+            "      if ($mldeploy_preflight) {",
+            "        add_header Access-Control-Allow-Origin $mldeploy_cors_origin always;",
+            "        add_header Access-Control-Allow-Methods 'GET, POST, OPTIONS' always;",
+            "        add_header Access-Control-Allow-Headers 'Authorization, Content-Type' always;",
+            "        add_header Access-Control-Max-Age 600 always;",
+            "        add_header Vary Origin always;",
+            "        return 204;",
+            "      }",
+        ]
+    lines += [
+        "      add_header Access-Control-Allow-Origin $mldeploy_cors_origin always;",
+        "      add_header Vary Origin always;",
+    ]
+    return lines
+
+
+def config_dirs(spec: GatewaySpec) -> list[str]:
+    """Folders that must exist (writable) before nginx starts."""
+    return [spec.run_dir, spec.temp_dir] + [os.path.join(spec.temp_dir, d)
+                                            for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi")]

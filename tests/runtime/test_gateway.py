@@ -1,0 +1,121 @@
+"""The gateway renderer, pure: what nginx.conf and the keys map say for given settings."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from mldeploy.config.service import LocalServiceSettings
+from mldeploy.runtime.gateway import (GatewaySpec, Upstream, config_dirs, gateway_spec,
+                                      render_keys_map, render_nginx_conf, worker_counts)
+
+PRIMARY = "primaryKeyAbcdefgh12"
+SECONDARY = "second.Key+/=-~_xyz0"
+
+
+def _service(**extra) -> LocalServiceSettings:
+    return LocalServiceSettings.model_validate({"target": "local", "image": "diabetes", **extra})
+
+
+def test_defaults_are_auth_on_100mb_and_no_cors():
+    spec = gateway_spec(_service(), run_dir="/run/gw")
+    assert spec.auth_enabled and spec.keys_file == "/run/gw/keys.map"
+    assert spec.max_body_mb == 100 and spec.cors_origins == ()
+    conf = render_nginx_conf(spec)
+    assert "client_max_body_size 102400k;" in conf
+    assert "include /run/gw/keys.map;" in conf
+    assert "Access-Control-Allow-Origin $" not in conf, "CORS must be off by default"
+
+
+def test_auth_off_renders_no_key_check():
+    conf = render_nginx_conf(gateway_spec(_service(authEnabled=False), run_dir="/g"))
+    assert "mldeploy_authorized" not in conf
+
+
+def test_no_secret_in_conf_and_keys_only_in_map():
+    spec = gateway_spec(_service(), run_dir="/g")
+    conf = render_nginx_conf(spec)
+    keys = render_keys_map(PRIMARY, SECONDARY)
+    assert PRIMARY not in conf and "primaryKeyAbcdefgh12" in keys
+    assert keys.count(" 1;") == 2, "both keys must be accepted"
+
+
+def test_keys_are_matched_case_sensitively():
+    # A plain map string matches ignoring case; the keys must be regexes with `~` (not `~*`).
+    for line in render_keys_map(PRIMARY, SECONDARY).splitlines()[1:]:
+        assert line.startswith('"~^Bearer'), line
+
+
+@pytest.mark.parametrize("bad", ["short", "has space in the key!", 'quote"inthekey12345', "semi;colon-key-1234567"])
+def test_unsafe_keys_are_refused(bad):
+    with pytest.raises(ValueError, match="service key"):
+        render_keys_map(bad, SECONDARY)
+
+
+def test_weighted_upstreams_for_traffic_split():
+    spec = GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
+                       upstreams=(Upstream("blue", 5001, 90), Upstream("green", 5001, 10)))
+    conf = render_nginx_conf(spec)
+    assert "server blue:5001 weight=90;" in conf and "server green:5001 weight=10;" in conf
+    assert "keepalive 32;" in conf
+
+
+def test_zero_weight_upstream_is_down_and_all_zero_refused():
+    spec = GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
+                       upstreams=(Upstream("blue", 5001, 100), Upstream("green", 5001, 0)))
+    assert "server green:5001 down;" in render_nginx_conf(spec)
+    with pytest.raises(ValueError, match="weight"):
+        GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False, upstreams=(Upstream("b", 1, 0),))
+
+
+def test_timeout_body_limit_and_cors_from_settings():
+    spec = gateway_spec(_service(scoringTimeoutMs=1500, maxRequestBodyMb=0.5,
+                                 cors={"allowedOrigins": ["https://app.example"]}), run_dir="/g")
+    conf = render_nginx_conf(spec)
+    assert "proxy_read_timeout 1500ms;" in conf
+    assert "client_max_body_size 512k;" in conf
+    assert '"https://app.example" $http_origin;' in conf
+
+
+def test_tls_needs_a_folder_and_listens_with_ssl():
+    from mldeploy.config.base import Secret
+
+    service = _service(tls={"certificate": Secret("cert"), "key": Secret("key")})
+    with pytest.raises(ValueError, match="tls_dir"):
+        gateway_spec(service, run_dir="/g")
+    conf = render_nginx_conf(gateway_spec(service, run_dir="/g", tls_dir="/tls"))
+    assert "ssl_certificate /tls/tls.crt;" in conf and " ssl default_server;" in conf
+
+
+def test_invalid_origin_refused():
+    with pytest.raises(ValueError, match="CORS origin"):
+        GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
+                    upstreams=(Upstream("a"),), cors_origins=("https://x; evil",))
+
+
+def test_worker_counts_follow_cores():
+    assert worker_counts(2) == (2, 1)
+    assert worker_counts(1) == (1, 1)
+    assert worker_counts(0.5) == (1, 1)
+    assert worker_counts(8, 3) == (3, 2)
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
+def test_nginx_accepts_every_variant(tmp_path):
+    (tmp_path / "tls").mkdir()
+    variants = [
+        GatewaySpec(listen_port=18081, run_dir=str(tmp_path), keys_file=str(tmp_path / "keys.map"),
+                    upstreams=(Upstream("127.0.0.1"),), cors_origins=("*",)),
+        GatewaySpec(listen_port=18081, run_dir=str(tmp_path), auth_enabled=False,
+                    upstreams=(Upstream("127.0.0.1", 5001, 3), Upstream("localhost", 5002, 1))),
+    ]
+    (tmp_path / "keys.map").write_text(render_keys_map(PRIMARY, SECONDARY))
+    for d in config_dirs(variants[0]):
+        (tmp_path / d.replace(str(tmp_path), "").lstrip("/")).mkdir(parents=True, exist_ok=True)
+    for spec in variants:
+        conf = tmp_path / "nginx.conf"
+        conf.write_text(render_nginx_conf(spec))
+        result = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(conf), "-e", "stderr"],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
