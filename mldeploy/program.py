@@ -6,7 +6,7 @@ calls the same function under Pulumi's mocks, so both see exactly one program.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,7 +19,7 @@ from components.registry import ModelRegistry
 from mldeploy.config import ConfigError, StackSettings, parse_settings
 from mldeploy.models import ResolvedModel, resolve_model
 from mldeploy.render.build_context import BuildContext, render_build_context
-from mldeploy.tags import resource_tags
+from mldeploy.tags import resource_tags, service_markers
 
 BUILD_DIR_ENV = "MLDEPLOY_BUILD_DIR"
 PROJECT_ROOT_ENV = "MLDEPLOY_PROJECT_ROOT"
@@ -47,9 +47,12 @@ class Foundation:
     models: dict[str, ResolvedModel]
     contexts: dict[str, BuildContext]
     images: dict[str, ScoringImage]
+    # Set while a service deploys: its name, model(s) and auth/TLS markers for the policy pack.
+    service_tags: dict[str, str] = field(default_factory=dict)
 
     def tags(self, **extra: str) -> dict[str, str]:
-        return resource_tags(self.settings.stack, self.settings.tags, **extra)
+        return resource_tags(self.settings.stack, {**self.settings.tags, **self.service_tags},
+                             production=self.settings.production, **extra)
 
 
 # target name -> deployer(service name, service settings, foundation) -> ServiceOutputs.
@@ -93,7 +96,7 @@ def build_dir(settings: StackSettings, project_root: Path) -> Path:
 def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
     """Declare every resource of the stack; return the stack outputs."""
     _load_targets()
-    tags = resource_tags(settings.stack, settings.tags)
+    tags = resource_tags(settings.stack, settings.tags, production=settings.production)
     group = resources.ResourceGroup(
         "resource-group",
         resource_group_name=settings.resource_group_name,
@@ -109,7 +112,8 @@ def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
         name_seed=settings.resource_group_name,
         workspace=settings.workspace,
         models=list(models.values()),
-        model_tags={n: {**resource_tags(settings.stack, settings.tags, model=n, version=models[n].version),
+        model_tags={n: {**resource_tags(settings.stack, settings.tags, model=n, version=models[n].version,
+                                        production=settings.production),
                         **m.tags} for n, m in settings.models.items()},
         model_descriptions={n: m.description for n, m in settings.models.items()},
         tags=tags,
@@ -148,7 +152,7 @@ def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
         if deployer is None:
             raise ConfigError(f"mldeploy:services.{name}.target",
                               f"target {service.target!r} is not available in this version of mldeploy")
-        result = deployer(name, service, foundation)
+        result = deployer(name, service, replace(foundation, service_tags=_service_tags(name, service, foundation)))
         services[name] = {"scoringUri": result.scoring_uri, "swaggerUri": result.swagger_uri, **result.extra}
         if result.primary_key is not None:
             keys[name] = {"primaryKey": result.primary_key, "secondaryKey": result.secondary_key}
@@ -166,6 +170,15 @@ def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
             raise ConfigError(f"mldeploy:{section}", f"{section!r} is not available in this version of mldeploy")
         outputs[section] = {name: deployer(name, entry, foundation) for name, entry in sorted(entries.items())}
     return outputs
+
+
+def _service_tags(name: str, service: Any, f: Foundation) -> dict[str, str]:
+    served = [f.models[m] for m in f.settings.images[service.image].models]
+    return {
+        "model": ",".join(m.name for m in served),
+        "model-version": ",".join(m.version for m in served),
+        **service_markers(name, auth_enabled=service.auth_enabled, tls_enabled=service.tls is not None),
+    }
 
 
 def _relative(path: Path) -> str:
