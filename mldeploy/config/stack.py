@@ -26,10 +26,13 @@ SERVICE_TARGETS: dict[str, type] = {
 class WorkspaceSettings(Settings):
     """The Azure ML workspace: created with its dependencies (default), or an existing one."""
 
-    name: str | None = Field(None, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$")
-    create: bool = True
-    resource_group: str | None = None
-    sku: Literal["Basic"] = "Basic"
+    name: str | None = Field(None, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$",
+                             description="workspace name (3-33 characters); default `mlw-<stack>`")
+    create: bool = Field(True, description="`true`: create the workspace, its storage account, key vault, "
+                         "Application Insights and container registry; `false`: use an existing workspace")
+    resource_group: str | None = Field(None, description="resource group of an existing workspace "
+                                       "(default: the stack's `resourceGroup`)")
+    sku: Literal["Basic"] = Field("Basic", description="workspace SKU")
 
     @model_validator(mode="after")
     def _existing_needs_name(self):
@@ -41,29 +44,36 @@ class WorkspaceSettings(Settings):
 class ModelSettings(Settings):
     """A trained model to register (guide: `Model.register(path, name, tags, description)`)."""
 
-    path: ExistingPath
+    path: ExistingPath = Field(description="the model file or folder to upload and register")
     version: int | None = Field(
-        None, ge=1, description="explicit version; omitted: derived from the content digest"
+        None, ge=1, description="explicit version (1, 2, ...); omitted: the first 12 hex digits of "
+        "the content's SHA-256, so new content always registers a new version"
     )
-    tags: dict[str, str] = Field(default_factory=dict)
-    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict, description="tags of the model version (guide: `tags`)")
+    description: str = Field("", description="description of the model (guide: `description`)")
 
 
 class ImageSettings(Settings):
     """A scoring image (guide: `ContainerImage.image_configuration`)."""
 
-    entry_script: ExistingFile
-    runtime: Literal["python"] = "python"
-    conda_file: ExistingFile | None = None
-    requirements_file: ExistingFile | None = None
-    models: list[str] = Field(min_length=1, description="names of entries in `models`")
+    entry_script: ExistingFile = Field(description="the scoring script with `init()` and `run(data)` "
+                                       "(guide: `execution_script`)")
+    runtime: Literal["python"] = Field("python", description="the guide's `runtime`; only `python` is served")
+    conda_file: ExistingFile | None = Field(None, description="conda environment file (guide: `conda_file`, "
+                                            "`myenv.yml`); exactly one of `condaFile` and `requirementsFile`")
+    requirements_file: ExistingFile | None = Field(None, description="pip requirements file, instead of `condaFile`")
+    models: list[str] = Field(min_length=1, description="names of entries in `models` baked into the image")
     base_image: str | None = Field(
-        None, description="omitted: a micromamba image for condaFile, python:<pythonVersion>-slim for requirementsFile"
+        None, description="base image; omitted: pinned micromamba for `condaFile`, "
+        "`python:<pythonVersion>-slim` for `requirementsFile`"
     )
-    version: int = Field(1, ge=1, description="the guide's image version (myimage:1); the tag adds a content digest")
-    python_version: str = Field("3.11", pattern=r"^3\.\d+$")
-    sample_request: ExistingFile | None = None
-    description: str = ""
+    version: int = Field(1, ge=1, description="the guide's image version (`myimage:1`); the tag is "
+                         "`<version>-<content digest>`")
+    python_version: str = Field("3.11", pattern=r"^3\.\d+$", description="Python of the slim base image "
+                                "(`requirementsFile` only)")
+    sample_request: ExistingFile | None = Field(None, description="JSON request used by the smoke test and "
+                                                "`mldeploy test` for services of this image")
+    description: str = Field("", description="free text, for people")
 
     @model_validator(mode="after")
     def _one_environment(self):
@@ -77,16 +87,21 @@ class StackSettings(Settings):
 
     stack: str
     location: str
-    production: bool = False
-    resource_group: str | None = None
-    workspace: WorkspaceSettings = WorkspaceSettings()
-    tags: dict[str, str] = Field(default_factory=dict)
-    models: dict[Name, ModelSettings] = Field(default_factory=dict)
-    images: dict[Name, ImageSettings] = Field(default_factory=dict)
-    services: dict[Name, AnyService] = Field(default_factory=dict)
-    clusters: dict[Name, ClusterSettings] = Field(default_factory=dict)
-    batch: dict[Name, BatchSettings] = Field(default_factory=dict)
-    edge: dict[Name, EdgeSettings] = Field(default_factory=dict)
+    production: bool = Field(False, description="marks a production stack: ACI refused, TLS on by "
+                             "default, stricter policies")
+    resource_group: str | None = Field(None, description="resource group the stack creates; "
+                                       "default `rg-mldeploy-<stack>`")
+    workspace: WorkspaceSettings = Field(WorkspaceSettings(), description="the Azure ML workspace")
+    tags: dict[str, str] = Field(default_factory=dict, description="extra tags on every Azure resource "
+                                 "(environment, model and version tags are added for you)")
+    models: dict[Name, ModelSettings] = Field(default_factory=dict, description="models to register")
+    images: dict[Name, ImageSettings] = Field(default_factory=dict, description="scoring images to build")
+    services: dict[Name, AnyService] = Field(default_factory=dict, description="web services; `target` "
+                                             "picks local, aci, aks or fpga (tables below)")
+    clusters: dict[Name, ClusterSettings] = Field(default_factory=dict, description="AKS clusters, "
+                                                  "created or attached")
+    batch: dict[Name, BatchSettings] = Field(default_factory=dict, description="batch scoring on Azure ML compute")
+    edge: dict[Name, EdgeSettings] = Field(default_factory=dict, description="IoT Edge deployments")
 
     @property
     def resource_group_name(self) -> str:

@@ -1,0 +1,117 @@
+"""The config reference in README.md, generated from the settings classes (one source of truth;
+a test keeps README.md equal to this output)."""
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from mldeploy.config.base import Secret
+from mldeploy.config.stack import SERVICE_TARGETS, STACK_KEYS, StackSettings
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        names = [_type_name(a) for a in args if a is not type(None)]
+        return " \\| ".join(names)
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    if origin is dict:
+        return f"map of {_type_name(args[1])}"
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if tp is Secret:
+        return "secret string"
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return "object"
+    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _nested_model(tp: Any) -> type[BaseModel] | None:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _nested_model(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType, list, dict):
+        for arg in typing.get_args(tp):
+            found = _nested_model(arg)
+            if found:
+                return found
+        return None
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _default(field) -> str:
+    if field.is_required():
+        return "**required**"
+    value = field.default
+    if value is PydanticUndefined:
+        value = field.default_factory() if field.default_factory else None
+    if value is None or value == {} or value == []:
+        return "—"
+    if isinstance(value, BaseModel):
+        return "—"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`"
+
+
+def _describe(field, name: str) -> str:
+    text = (field.description or "").replace("|", "\\|").replace("\n", " ")
+    if not text:
+        raise ValueError(f"config field {name} has no description")
+    return text
+
+
+def _rows(model: type[BaseModel], prefix: str, skip: set[str] = frozenset()) -> list[str]:
+    rows: list[str] = []
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key in skip:
+            continue
+        path = f"{prefix}.{key}" if prefix else key
+        rows.append(f"| `{path}` | {_type_name(field.annotation)} | {_default(field)} | {_describe(field, path)} |")
+        nested = _nested_model(field.annotation)
+        if nested is not None:
+            inner = f"{path}.<name>" if typing.get_origin(field.annotation) is dict else path
+            rows += _rows(nested, inner)
+    return rows
+
+
+def render_reference() -> str:
+    """Markdown tables: the stack keys, then the settings of each service target."""
+    lines = [
+        "Keys under the `mldeploy:` namespace of `stacks/Pulumi.<stack>.yaml` (plus",
+        "`azure-native:location`, required). `<name>` is a name you choose: 2-32 lowercase",
+        "letters, digits and `-`. Paths are relative to the project root.",
+        "",
+        "| key | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    top = {n: f for n, f in StackSettings.model_fields.items() if (f.alias or n) in STACK_KEYS}
+    for name, field in top.items():
+        key = field.alias or name
+        lines.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {_describe(field, key)} |")
+        nested = _nested_model(field.annotation)
+        if nested is not None and key != "services":
+            inner = f"{key}.<name>" if typing.get_origin(field.annotation) is dict else key
+            lines += _rows(nested, inner)
+    for target, cls in SERVICE_TARGETS.items():
+        lines += ["", f"Service settings for `target: {target}` (`services.<name>.*`): {cls.__doc__.strip()}", "",
+                  "| key | type | default | meaning |", "|---|---|---|---|"]
+        lines += _rows(cls, "services.<name>")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    print(render_reference(), end="")
+
+
+if __name__ == "__main__":
+    main()
