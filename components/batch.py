@@ -1,0 +1,218 @@
+"""BatchScoring (guide: "inference with Azure ML compute"): an AmlCompute cluster that scales to
+zero when idle, the batch job's environment and code, and a batch endpoint + deployment that
+scores the registered model over input files.
+
+Every decision (names, versions, the environment's conda text) arrives precomputed in a
+`BatchPlan` (mldeploy/targets/batch.py); this component only declares resources.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+from pulumi_azure_native import machinelearningservices as ml, storage
+
+from mldeploy.config.batch import BatchSettings
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """What BatchScoring declares, decided up front by pure code."""
+
+    compute_name: str
+    endpoint_name: str
+    deployment_name: str
+    environment_name: str
+    environment_version: str
+    conda_text: str
+    code_name: str
+    code_version: str
+    code_blob_prefix: str
+    code_files: tuple[tuple[str, Path], ...]
+    scoring_script: str
+    idle_time: str  # ISO 8601, e.g. PT120S
+    timeout: str  # ISO 8601
+
+
+@dataclass(frozen=True)
+class WorkspaceRefs:
+    """The parts of the workspace a batch deployment lives in."""
+
+    location: str
+    resource_group_name: pulumi.Input[str]
+    workspace_name: pulumi.Input[str]
+    storage_account_name: pulumi.Input[str]
+    storage_resource_group: pulumi.Input[str]
+    blob_container: pulumi.Input[str]
+
+
+_PRIORITY = {"dedicated": ml.VmPriority.DEDICATED, "lowPriority": ml.VmPriority.LOW_PRIORITY}
+_OUTPUT = {"appendRow": ml.BatchOutputAction.APPEND_ROW, "summaryOnly": ml.BatchOutputAction.SUMMARY_ONLY}
+
+
+class BatchScoring(pulumi.ComponentResource):
+    """One batch scoring setup: cluster, environment, code, endpoint and deployment."""
+
+    compute_id: pulumi.Output[str]
+    endpoint_name: pulumi.Output[str]
+    deployment_name: pulumi.Output[str]
+    scoring_uri: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        settings: BatchSettings,
+        plan: BatchPlan,
+        model_id: pulumi.Input[str],
+        workspace: WorkspaceRefs,
+        tags: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("mldeploy:batch:BatchScoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ws = dict(resource_group_name=workspace.resource_group_name, workspace_name=workspace.workspace_name)
+
+        compute = ml.Compute(
+            "compute",
+            compute_name=plan.compute_name,
+            location=workspace.location,
+            identity=ml.ManagedServiceIdentityArgs(type=ml.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+            properties=ml.AmlComputeArgs(
+                compute_type="AmlCompute",
+                # Entra ID only: no local keys on the cluster.
+                disable_local_auth=True,
+                description=f"mldeploy batch cluster for {name}",
+                properties=ml.AmlComputePropertiesArgs(
+                    vm_size=settings.vm_size,
+                    vm_priority=_PRIORITY[settings.vm_priority],
+                    os_type=ml.OsType.LINUX,
+                    scale_settings=ml.ScaleSettingsArgs(
+                        min_node_count=settings.min_nodes,
+                        max_node_count=settings.max_nodes,
+                        node_idle_time_before_scale_down=plan.idle_time,
+                    ),
+                    # Batch nodes need no inbound SSH.
+                    remote_login_port_public_access=ml.RemoteLoginPortPublicAccess.DISABLED,
+                ),
+            ),
+            tags=tags,
+            **ws,
+            opts=child,
+        )
+
+        env_container = ml.EnvironmentContainer(
+            "environment",
+            name=plan.environment_name,
+            properties=ml.EnvironmentContainerPropertiesArgs(description=f"batch environment for {name}", tags=tags),
+            **ws,
+            opts=child,
+        )
+        # Versions are immutable in Azure ML: the version is a digest of the content, so a change
+        # is a new version (created before the old one is removed), never an overwrite.
+        environment = ml.EnvironmentVersion(
+            f"environment-v{plan.environment_version}",
+            name=plan.environment_name,
+            version=plan.environment_version,
+            properties=ml.EnvironmentVersionPropertiesArgs(
+                image=settings.base_image,
+                conda_file=plan.conda_text,
+                os_type=ml.OperatingSystemType.LINUX,
+                tags=tags,
+            ),
+            **ws,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[env_container]),
+        )
+
+        blobs = [
+            storage.Blob(
+                f"code-{plan.code_version}-{rel}".replace("/", "-"),
+                account_name=workspace.storage_account_name,
+                container_name=workspace.blob_container,
+                resource_group_name=workspace.storage_resource_group,
+                blob_name=f"{plan.code_blob_prefix}/{rel}",
+                type=storage.BlobType.BLOCK,
+                source=pulumi.FileAsset(_relative(path)),
+                opts=child,
+            )
+            for rel, path in plan.code_files
+        ]
+        code_uri = pulumi.Output.concat(
+            "https://", workspace.storage_account_name, ".blob.core.windows.net/",
+            workspace.blob_container, "/", plan.code_blob_prefix,
+        )
+        code_container = ml.CodeContainer(
+            "code",
+            name=plan.code_name,
+            properties=ml.CodeContainerPropertiesArgs(description=f"batch driver for {name}", tags=tags),
+            **ws,
+            opts=child,
+        )
+        code = ml.CodeVersion(
+            f"code-v{plan.code_version}",
+            name=plan.code_name,
+            version=plan.code_version,
+            properties=ml.CodeVersionPropertiesArgs(code_uri=code_uri, tags=tags),
+            **ws,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[code_container, *blobs]),
+        )
+
+        endpoint = ml.BatchEndpoint(
+            "endpoint",
+            endpoint_name=plan.endpoint_name,
+            location=workspace.location,
+            # Batch endpoints accept Microsoft Entra tokens only: no keys to leak or rotate.
+            properties=ml.BatchEndpointPropertiesArgs(
+                auth_mode=ml.EndpointAuthMode.AAD_TOKEN,
+                description=settings.description or f"mldeploy batch endpoint {name}",
+            ),
+            tags=tags,
+            **ws,
+            opts=child,
+        )
+        deployment = ml.BatchDeployment(
+            "deployment",
+            deployment_name=plan.deployment_name,
+            endpoint_name=endpoint.name,
+            location=workspace.location,
+            properties=ml.BatchDeploymentPropertiesArgs(
+                model=ml.IdAssetReferenceArgs(reference_type="Id", asset_id=model_id),
+                code_configuration=ml.CodeConfigurationArgs(code_id=code.id, scoring_script=plan.scoring_script),
+                environment_id=environment.id,
+                compute=compute.id,
+                resources=ml.DeploymentResourceConfigurationArgs(instance_count=settings.instance_count),
+                max_concurrency_per_instance=settings.max_concurrency_per_instance,
+                mini_batch_size=settings.mini_batch_size,
+                retry_settings=ml.BatchRetrySettingsArgs(max_retries=settings.max_retries, timeout=plan.timeout),
+                error_threshold=settings.error_threshold,
+                output_action=_OUTPUT[settings.output_action],
+                output_file_name=settings.output_file_name,
+                logging_level=ml.BatchLoggingLevel.INFO,
+                description=settings.description or None,
+            ),
+            tags=tags,
+            **ws,
+            opts=child,
+        )
+
+        self.compute_id = compute.id
+        self.endpoint_name = endpoint.name
+        self.deployment_name = deployment.name
+        self.scoring_uri = endpoint.properties.apply(lambda p: p.scoring_uri)
+        self.register_outputs({
+            "computeId": self.compute_id,
+            "endpointName": self.endpoint_name,
+            "deploymentName": self.deployment_name,
+            "scoringUri": self.scoring_uri,
+        })
+
+
+def _relative(path: Path) -> str:
+    # Relative to the project root (Pulumi's working directory), so state is portable.
+    import os
+
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)

@@ -1,0 +1,151 @@
+"""BatchScoring: AmlCompute cluster, environment, code, batch endpoint + deployment."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from mldeploy.config import ConfigError
+from mldeploy.targets.batch import compute_name, conda_text, endpoint_name
+from tests.harness import ROOT, stack_values, synth
+
+ML = "azure-native:machinelearningservices"
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    return synth("batch", tmp_path_factory.mktemp("batch"))
+
+
+def test_cluster_uses_low_priority_vms_and_scales_to_zero(batch):
+    compute = batch.one(f"{ML}:Compute")["inputs"]
+    props = compute["properties"]["properties"]
+    assert compute["properties"]["computeType"] == "AmlCompute"
+    assert props["vmPriority"] == "LowPriority"
+    assert props["vmSize"] == "Standard_DS3_v2"
+    scale = props["scaleSettings"]
+    assert (scale["minNodeCount"], scale["maxNodeCount"]) == (0, 4)
+    assert scale["nodeIdleTimeBeforeScaleDown"] == "PT120S"
+
+
+def test_cluster_has_no_local_auth_and_no_public_ssh(batch):
+    compute = batch.one(f"{ML}:Compute")["inputs"]
+    assert compute["properties"]["disableLocalAuth"] is True
+    assert compute["properties"]["properties"]["remoteLoginPortPublicAccess"] == "Disabled"
+
+
+def test_dedicated_priority_maps_to_dedicated(tmp_path):
+    values, keys = stack_values("batch")
+    values["mldeploy:batch"]["nightly"]["vmPriority"] = "dedicated"
+    compute = synth("batch", tmp_path, values, keys).one(f"{ML}:Compute")["inputs"]
+    assert compute["properties"]["properties"]["vmPriority"] == "Dedicated"
+
+
+def test_deployment_scores_the_registered_model_with_configured_batch_settings(batch):
+    deployment = batch.one(f"{ML}:BatchDeployment")["inputs"]["properties"]
+    model_version = batch.one(f"{ML}:ModelVersion")
+    assert deployment["model"]["referenceType"] == "Id"
+    assert deployment["model"]["assetId"].endswith("/ModelVersion/model-diabetes-v1")
+    assert deployment["miniBatchSize"] == 2
+    assert deployment["retrySettings"] == {"maxRetries": 3, "timeout": "PT300S"}
+    assert deployment["errorThreshold"] == 5
+    assert deployment["outputAction"] == "AppendRow"
+    assert deployment["outputFileName"] == "predictions.csv"
+    assert deployment["compute"].endswith("/Compute/compute"), "deployment must run on the declared cluster"
+    assert deployment["codeConfiguration"]["scoringScript"] == "batch_score.py"
+    assert model_version["inputs"]["version"] == "1"
+
+
+def test_endpoint_uses_entra_tokens_only(batch):
+    endpoint = batch.one(f"{ML}:BatchEndpoint")["inputs"]
+    assert endpoint["properties"]["authMode"] == "AADToken"
+    assert endpoint["endpointName"] == endpoint_name("batch", "rg-mldeploy-batch", "nightly")
+
+
+def test_environment_is_the_conda_file_on_the_azure_ml_base_image(batch):
+    env = batch.one(f"{ML}:EnvironmentVersion")["inputs"]
+    text = (ROOT / "examples/diabetes/batch-env.yml").read_text()
+    assert env["properties"]["condaFile"] == text
+    assert env["properties"]["image"].startswith("mcr.microsoft.com/azureml/")
+    assert "azureml-core" in env["properties"]["condaFile"]
+
+
+def test_code_version_points_at_the_uploaded_script(batch):
+    code = batch.one(f"{ML}:CodeVersion")["inputs"]
+    blobs = [b["inputs"] for b in batch.of_type("azure-native:storage:Blob")
+             if b["inputs"]["blobName"].startswith("mldeploy/batch-code/")]
+    assert len(blobs) == 1
+    assert blobs[0]["blobName"] == f"mldeploy/batch-code/nightly/{code['version']}/batch_score.py"
+    assert code["properties"]["codeUri"].endswith(f"/mldeploy/batch-code/nightly/{code['version']}")
+
+
+def test_a_changed_script_is_a_new_code_version(tmp_path):
+    script = tmp_path / "other_score.py"
+    script.write_text((ROOT / "examples/diabetes/batch_score.py").read_text() + "\n# changed\n")
+    values, keys = stack_values("batch")
+    values["mldeploy:batch"]["nightly"]["entryScript"] = os.path.relpath(script, ROOT)
+    before = synth("batch", tmp_path / "a").one(f"{ML}:CodeVersion")["inputs"]["version"]
+    after = synth("batch", tmp_path / "b", values, keys).one(f"{ML}:CodeVersion")["inputs"]["version"]
+    assert before != after
+
+
+def test_stack_outputs_name_endpoint_and_deployment(batch):
+    out = batch.outputs["batch"]["nightly"]
+    assert out["deploymentName"] == "nightly"
+    assert out["scoringUri"].startswith("https://nightly-")
+
+
+# -- pure planning ------------------------------------------------------------------------
+
+def test_compute_names_fit_the_16_character_limit():
+    assert compute_name("nightly") == "nightly"
+    long = compute_name("a-very-long-batch-entry-name")
+    assert len(long) <= 16 and long[0].isalpha()
+    assert long != compute_name("a-very-long-batch-entry-other")
+
+
+def test_requirements_file_becomes_a_conda_file_with_azureml_core(tmp_path):
+    from mldeploy.config.batch import BatchSettings
+
+    (tmp_path / "req.txt").write_text("# deps\nscikit-learn==1.9.1\n\njoblib\n")
+    (tmp_path / "s.py").write_text("")
+    settings = BatchSettings.model_validate(
+        {"model": "m", "entryScript": "s.py", "requirementsFile": "req.txt"}, context={"root": str(tmp_path)})
+    conda = yaml.safe_load(conda_text(settings, tmp_path))
+    assert conda["dependencies"][0] == "python=3.11"
+    assert conda["dependencies"][2]["pip"] == ["scikit-learn==1.9.1", "joblib", "azureml-core"]
+
+
+# -- bad input ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("change, key, words", [
+    ({"vmPriority": "spot"}, "mldeploy:batch.nightly.vmPriority", "'dedicated' or 'lowPriority'"),
+    ({"minNodes": 5, "maxNodes": 2}, "mldeploy:batch.nightly", "minNodes (5) must be <= maxNodes (2)"),
+    ({"requirementsFile": "examples/diabetes/myenv.yml"}, "mldeploy:batch.nightly", "exactly one of condaFile"),
+    ({"model": "nope"}, "mldeploy:batch.nightly.model", "does not exist"),
+])
+def test_bad_batch_settings_are_one_clear_config_error(tmp_path, change, key, words):
+    values, keys = stack_values("batch")
+    values["mldeploy:batch"]["nightly"].update(change)
+    with pytest.raises(ConfigError) as err:
+        synth("batch", tmp_path, values, keys)
+    assert err.value.key == key, str(err.value)
+    assert words in err.value.message
+
+
+def test_cli_exits_2_naming_the_key_for_an_unknown_vm_priority(tmp_path):
+    project = tmp_path / "p"
+    (project / "stacks").mkdir(parents=True)
+    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (project / "examples").symlink_to(ROOT / "examples")
+    doc = yaml.safe_load((ROOT / "stacks/Pulumi.batch.yaml").read_text())
+    doc["config"]["mldeploy:batch"]["nightly"]["vmPriority"] = "spot"
+    (project / "stacks/Pulumi.batch.yaml").write_text(yaml.safe_dump(doc))
+    proc = subprocess.run([sys.executable, "-m", "mldeploy", "synth", "--stack", "batch", "--out", str(tmp_path / "o")],
+                          cwd=project, capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: stacks/Pulumi.batch.yaml: mldeploy:batch.nightly.vmPriority: ")
+    assert "Traceback" not in proc.stderr
