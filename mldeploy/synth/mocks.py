@@ -160,6 +160,28 @@ def _register_defaults(m: SynthMocks) -> None:
         "hex": hashlib.sha256(f"{m.stack}/{n}".encode()).hexdigest()[: 2 * int(i.get("byteLength", 8))],
     }
 
+    # Batch scoring (components/batch.py).
+    o["azure-native:machinelearningservices:Compute"] = lambda n, i, m: {"name": i.get("computeName", n)}
+    o["azure-native:machinelearningservices:BatchEndpoint"] = lambda n, i, m: {
+        "name": i.get("endpointName", n),
+        "properties": {**(i.get("properties") or {}), "scoringUri":
+                       f"https://{i.get('endpointName', n)}.{i.get('location', 'westeurope')}.inference.ml.azure.com/jobs"},
+    }
+    o["azure-native:machinelearningservices:BatchDeployment"] = lambda n, i, m: {"name": i.get("deploymentName", n)}
+    # IoT Edge (components/iot_edge.py): the hub's host name and its shared access keys.
+    o["azure-native:iothub:IotHubResource"] = lambda n, i, m: {
+        "name": i.get("resourceName", n),
+        "properties": {**(i.get("properties") or {}), "hostName": f"{i.get('resourceName', n)}.azure-devices.net"},
+    }
+    c["azure-native:iothub:getIotHubResource"] = lambda a, m: {
+        "name": a.get("resourceName"), "properties": {"hostName": f"{a.get('resourceName')}.azure-devices.net"},
+    }
+    c["azure-native:iothub:listIotHubResourceKeyForKeyName"] = lambda a, m: {
+        "keyName": a.get("keyName"), "rights": "RegistryRead, RegistryWrite",
+        "primaryKey": m.secret(base64.b64encode(_fake("iothub", m.stack, a.get("resourceName", ""), a.get("keyName", ""), "1").encode()).decode()),
+        "secondaryKey": m.secret(base64.b64encode(_fake("iothub", m.stack, a.get("resourceName", ""), a.get("keyName", ""), "2").encode()).decode()),
+    }
+
     c["azure-native:authorization:getClientConfig"] = lambda a, m: {
         "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID,
         "clientId": _stable_uuid("client"), "objectId": _stable_uuid("object"),
