@@ -33,6 +33,7 @@ class SynthResult:
     outputs: dict[str, Any]
     leaks: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
+    project_root: Path | None = None
 
     def of_type(self, type_token: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == type_token]
@@ -147,4 +148,4 @@ def synthesize(
     for key in sorted(collected):
         value, is_secret = collected[key]
         outputs[key] = masker.scrub_output(value, is_secret, where=f"output {key}")
-    return SynthResult(stack, settings, resources, outputs, masker.leaks, ledger.values())
+    return SynthResult(stack, settings, resources, outputs, masker.leaks, ledger.values(), project_root)
