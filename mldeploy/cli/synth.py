@@ -20,6 +20,7 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     generated artifact, without cloud credentials or the Pulumi CLI."""
     from mldeploy.synth.run import synthesize
     from mldeploy.synth.write import prepare_out_dir, write_result
+    from mldeploy.synth import policy  # registers the policy.json writer
 
     root = project_dir.resolve() if project_dir else find_project_root()
     out = (out or root / "build" / "synth" / stack).resolve()
@@ -40,10 +41,18 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     for type_token, count in result.types().items():
         click.echo(f"  {count:3d}  {type_token}")
     click.echo(f"  {len(result.resources):3d}  resources in all")
+    violations = policy.read_violations(out)
+    for v in violations:
+        click.echo(f"{v.enforcement}: policy {v.policy}: {v.message}", err=True)
+    blocking = policy.mandatory(violations)
+    if blocking:
+        click.echo(f"error: {len(blocking)} mandatory policy violation(s) (policies/; details in "
+                   f"{_shown(out / 'policy.json', root)})", err=True)
     if result.leaks:
         click.echo("error: secret values in plain text (mark them secret in the program):", err=True)
         for leak in result.leaks:
             click.echo(f"  {leak}", err=True)
+    if result.leaks or blocking:
         sys.exit(1)
 
 

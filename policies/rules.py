@@ -1,0 +1,302 @@
+"""mldeploy's policies: the guide's rules and production hygiene, over resource types and props.
+
+Each validate function takes Pulumi's args (ResourceValidationArgs or StackValidationArgs) and a
+report callback, so the same code runs under `pulumi preview --policy-pack policies`, under
+`mldeploy synth` (mldeploy.synth.policy) and in unit tests with hand-built args.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any, Callable, Mapping
+
+from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
+
+from mldeploy.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, TLS_TAG
+from mldeploy.vm_sizes import known_vcpus
+from policies import config
+from policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get,
+                              is_production, is_workload, stack_of, supports_tags, tags_of)
+
+Report = Callable[..., None]
+
+
+def _production(policy: str, args) -> tuple[str, bool]:
+    """(stack name, whether it is production) for a stack policy, with the policy's settings."""
+    cfg = config.settings(policy, args.get_config())
+    stack = next((stack_of(r.urn) for r in args.resources if r.urn), "")
+    return stack, is_production(stack, [r.props for r in args.resources], cfg["productionStacks"])
+
+
+# -- ACI only outside production -------------------------------------------------------------
+
+def aci_not_in_production(args, report: Report) -> None:
+    stack, production = _production("aci-not-in-production", args)
+    if not production:
+        return
+    for r in args.resources:
+        if r.resource_type == ACI:
+            report(f"{r.name}: Azure Container Instances is for dev/test only (the guide: not for "
+                   f"production workloads) and stack {stack!r} is production; deploy to AKS (target: aks)",
+                   r.urn)
+
+
+# -- AKS clusters have enough vCPUs ----------------------------------------------------------
+
+def _pool_nodes(pool: Mapping[str, Any]) -> tuple[int | None, str]:
+    """Nodes a pool always has: minCount when it autoscales, else count (Azure's default: 1)."""
+    if pool.get("enableAutoScaling"):
+        n = pool.get("minCount")
+        return (int(n) if n is not None else None), "minCount"
+    n = pool.get("count")
+    return (int(n) if n is not None else 1), "count"
+
+
+def aks_minimum_vcpus(args, report: Report) -> None:
+    cfg = config.settings("aks-minimum-vcpus", args.get_config())
+    extra = {k.lower(): int(v) for k, v in (cfg["vmSizeVcpus"] or {}).items()}
+    minimum = int(cfg["minimumVcpus"])
+    clusters = [r for r in args.resources if r.resource_type == CLUSTER]
+    pools: dict[str, list[tuple[str, Mapping[str, Any]]]] = defaultdict(list)
+    for c in clusters:
+        for i, p in enumerate(c.props.get("agentPoolProfiles") or []):
+            pools[c.urn].append((f"agentPoolProfiles[{i}] ({p.get('name', '?')})", p))
+    for r in args.resources:
+        if r.resource_type == AGENT_POOL:
+            owner = _owning_cluster(r, clusters)
+            if owner is not None:
+                pools[owner.urn].append((f"agent pool {r.name}", r.props))
+    for c in clusters:
+        total, parts, problems = 0, [], []
+        for where, pool in pools[c.urn]:
+            nodes, field = _pool_nodes(pool)
+            size = pool.get("vmSize")
+            per_node = extra.get(str(size).lower()) or (known_vcpus(str(size)) if size else None)
+            if nodes is None:
+                problems.append(f"{where} autoscales without minCount, so its smallest size is unknown")
+            elif not size:
+                problems.append(f"{where} has no vmSize, so its vCPUs are unknown")
+            elif per_node is None:
+                problems.append(f"{where}: unknown VM size {size!r}; list its vCPUs in the policy's "
+                                "vmSizeVcpus setting")
+            else:
+                total += nodes * per_node
+                parts.append(f"{nodes} ({field}) × {size} ({per_node} vCPU)")
+        for problem in problems:
+            report(f"cluster {c.name}: {problem}", c.urn)
+        if problems:
+            continue
+        if not parts:
+            report(f"cluster {c.name} declares no node pools; AKS scoring needs at least {minimum} vCPUs", c.urn)
+        elif total < minimum:
+            report(f"cluster {c.name}: {' + '.join(parts)} = {total} vCPUs < {minimum}: AKS scoring needs at "
+                   f"least {minimum} vCPUs (the guide); raise agentCount or choose a larger vmSize", c.urn)
+
+
+def _owning_cluster(pool, clusters):
+    name = pool.props.get("resourceName")
+    for c in clusters:
+        if name and name in (c.props.get("resourceName"), c.name):
+            return c
+    parent = getattr(pool, "parent", None)
+    parent_urn = getattr(parent, "urn", None)
+    siblings = [c for c in clusters if parent_urn and getattr(getattr(c, "parent", None), "urn", None) == parent_urn]
+    return siblings[0] if len(siblings) == 1 else (clusters[0] if len(clusters) == 1 else None)
+
+
+# -- production services have auth and TLS on -----------------------------------------------
+
+def production_auth_and_tls(args, report: Report) -> None:
+    stack, production = _production("production-auth-and-tls", args)
+    if not production:
+        return
+    seen: dict[str, tuple[str, str]] = {}
+    for r in args.resources:
+        tags = tags_of(r.props)
+        service = tags.get(SERVICE_TAG)
+        if service is None:
+            if is_workload(r.resource_type):
+                report(f"{r.name}: a serving workload without the {SERVICE_TAG} marker, so its auth and "
+                       f"TLS cannot be checked in production stack {stack!r}; tag it with the service's "
+                       "markers (Foundation.tags() in mldeploy adds them)", r.urn)
+            continue
+        for tag, what, fix in ((AUTH_TAG, "authentication", "set authEnabled: true with keys in secret config"),
+                               (TLS_TAG, "TLS", "set tls.certificate and tls.key (secret config)")):
+            value = tags.get(tag)
+            if value == "enabled" or (service, tag) in seen:
+                continue
+            seen[(service, tag)] = r.urn
+            if value is None:
+                report(f"service {service!r} ({r.name}) does not declare whether {what} is on ({tag} is "
+                       f"missing) in production stack {stack!r}", r.urn)
+            else:
+                report(f"service {service!r} has {what} {value} in production stack {stack!r}: {fix}", r.urn)
+
+
+# -- keys never in plain text ----------------------------------------------------------------
+
+def no_plain_text_keys(args, report: Report) -> None:
+    cfg = config.settings("no-plain-text-keys", args.get_config())
+    pattern = re.compile(cfg["secretNamePattern"])
+    suffixes = tuple(s.upper() for s in cfg["ignoredNameSuffixes"])
+
+    def secret_like(name: Any) -> bool:
+        return isinstance(name, str) and bool(pattern.search(name)) and not name.upper().endswith(suffixes)
+
+    for where, c in containers(args.resource_type, args.props):
+        if args.resource_type == ACI:
+            for var in c.get("environmentVariables") or []:
+                if secret_like(var.get("name")) and var.get("value") not in (None, ""):
+                    report(f"{where}: environment variable {var['name']} holds a secret in plain `value`; "
+                           "use `secureValue` from a Pulumi secret")
+        else:
+            for var in c.get("env") or []:
+                if secret_like(var.get("name")) and var.get("value") not in (None, ""):
+                    report(f"{where}: environment variable {var['name']} holds a secret in plain `value`; "
+                           "reference a Kubernetes Secret (`valueFrom.secretKeyRef`)")
+    if args.resource_type == CONFIG_MAP:
+        for key in sorted((args.props.get("data") or {})):
+            if secret_like(key):
+                report(f"ConfigMap key {key} looks like a secret; put it in a Kubernetes Secret")
+
+
+# -- autoscale bounds ------------------------------------------------------------------------
+
+def _bounds(report: Report, where: str, low: Any, high: Any, low_name: str, high_name: str) -> None:
+    if low is None or high is None:
+        missing = low_name if low is None else high_name
+        report(f"{where}: autoscaling is on but {missing} is not set")
+    elif low > high:
+        report(f"{where}: {low_name} ({low:g}) must be <= {high_name} ({high:g})")
+
+
+def _utilization(report: Report, where: str, value: Any, name: str) -> None:
+    if value is not None and not 1 <= value <= 100:
+        report(f"{where}: {name} ({value:g}) must be within 1-100 (percent)")
+
+
+def autoscale_bounds(args, report: Report) -> None:
+    t, p = args.resource_type, args.props
+    if t == CLUSTER:
+        for i, pool in enumerate(p.get("agentPoolProfiles") or []):
+            if pool.get("enableAutoScaling"):
+                _bounds(report, f"agentPoolProfiles[{i}]", pool.get("minCount"), pool.get("maxCount"),
+                        "minCount", "maxCount")
+    elif t == AGENT_POOL and p.get("enableAutoScaling"):
+        _bounds(report, args.name, p.get("minCount"), p.get("maxCount"), "minCount", "maxCount")
+    elif t.startswith("kubernetes:autoscaling/") and t.endswith(":HorizontalPodAutoscaler"):
+        spec = p.get("spec") or {}
+        # Kubernetes defaults minReplicas to 1; maxReplicas is required.
+        _bounds(report, args.name, spec.get("minReplicas", 1), spec.get("maxReplicas"),
+                "minReplicas", "maxReplicas")
+        _utilization(report, args.name, spec.get("targetCPUUtilizationPercentage"),
+                     "targetCPUUtilizationPercentage")
+        for i, metric in enumerate(spec.get("metrics") or []):
+            target = get(metric, "resource", "target") or {}
+            _utilization(report, f"{args.name} metrics[{i}]", target.get("averageUtilization"), "averageUtilization")
+    elif t.startswith("kubernetes:keda.sh/") and t.endswith(":ScaledObject"):
+        spec = p.get("spec") or {}
+        _bounds(report, args.name, spec.get("minReplicaCount", 0), spec.get("maxReplicaCount", 100),
+                "minReplicaCount", "maxReplicaCount")
+    elif t == "azure-native:machinelearningservices:OnlineDeployment":
+        scale = get(p, "onlineDeploymentProperties", "scaleSettings") or {}
+        if scale.get("scaleType") == "TargetUtilization":
+            _bounds(report, args.name, scale.get("minInstances", 1), scale.get("maxInstances", 1),
+                    "minInstances", "maxInstances")
+            _utilization(report, args.name, scale.get("targetUtilizationPercentage"), "targetUtilizationPercentage")
+
+
+# -- registry admin user ---------------------------------------------------------------------
+
+def registry_admin_user_disabled(args, report: Report) -> None:
+    if args.resource_type != REGISTRY or not args.props.get("adminUserEnabled"):
+        return  # Azure's default is disabled
+    allowed = config.settings("registry-admin-user-disabled", args.get_config())["allowedNeeds"]
+    need = tags_of(args.props).get(ADMIN_USER_NEED_TAG)
+    if need not in allowed:
+        declared = f"its {ADMIN_USER_NEED_TAG} tag is {need!r}" if need else f"no {ADMIN_USER_NEED_TAG} tag declares why"
+        report(f"registry {args.name} enables the admin user and {declared}; use managed identities "
+               f"(AcrPull), or declare one of {allowed} where a device cannot use them (IoT Edge)")
+
+
+# -- images by digest in production ----------------------------------------------------------
+
+def production_images_by_digest(args, report: Report) -> None:
+    stack, production = _production("production-images-by-digest", args)
+    if not production:
+        return
+    for r in args.resources:
+        for where, c in containers(r.resource_type, r.props):
+            image = c.get("image")
+            if not image:
+                report(f"{r.name} {where}: no image set", r.urn)
+            elif "@sha256:" not in str(image):
+                report(f"{r.name} {where}: image {image} is referenced by tag in production stack {stack!r}; "
+                       "reference it by digest (<repo>@sha256:...) so it cannot change under the deployment",
+                       r.urn)
+
+
+# -- Kubernetes requests and limits ----------------------------------------------------------
+
+def kubernetes_requests_and_limits(args, report: Report) -> None:
+    if not args.resource_type.startswith("kubernetes:"):
+        return
+    cfg = config.settings("kubernetes-requests-and-limits", args.get_config())
+    for where, c in containers(args.resource_type, args.props):
+        for kind in ("requests", "limits"):
+            have = get(c, "resources", kind) or {}
+            missing = [r for r in cfg[kind] if have.get(r) in (None, "")]
+            if missing:
+                report(f"{where}: resources.{kind} has no {', '.join(missing)}; set both requests and limits "
+                       "so the scheduler and the autoscaler have numbers to work with")
+
+
+# -- tags ------------------------------------------------------------------------------------
+
+def required_tags(args, report: Report) -> None:
+    if not supports_tags(args.resource_type):
+        return
+    cfg = config.settings("required-tags", args.get_config())
+    tags = args.props.get("tags") or {}
+    required = list(cfg["requiredTags"])
+    # A resource of one model's service or batch job also says which model and version it serves.
+    if SERVICE_TAG in tags or any(t in tags for t in cfg["modelTags"]):
+        required += [t for t in cfg["modelTags"] if t not in required]
+    missing = [t for t in required if not tags.get(t)]
+    if missing:
+        report(f"{args.name} ({args.resource_type}) is missing tags: {', '.join(missing)}")
+
+
+POLICIES: list[Policy] = [
+    StackValidationPolicy(
+        name="aci-not-in-production", validate=aci_not_in_production,
+        description="Azure Container Instances only outside production (the guide: ACI is not for production)."),
+    StackValidationPolicy(
+        name="aks-minimum-vcpus", validate=aks_minimum_vcpus,
+        description="AKS clusters have at least 12 vCPUs (node count × vCPUs of the VM size)."),
+    StackValidationPolicy(
+        name="production-auth-and-tls", validate=production_auth_and_tls,
+        description="Scoring services in production have authentication and TLS on."),
+    ResourceValidationPolicy(
+        name="no-plain-text-keys", validate=no_plain_text_keys,
+        description="Keys and passwords are never in plain text: secure values and Kubernetes Secrets only."),
+    ResourceValidationPolicy(
+        name="autoscale-bounds", validate=autoscale_bounds,
+        description="Autoscaling has min <= max and a target utilization within 1-100."),
+    ResourceValidationPolicy(
+        name="registry-admin-user-disabled", validate=registry_admin_user_disabled,
+        description="Container registries keep the admin user disabled unless a documented need (IoT Edge) is declared."),
+    StackValidationPolicy(
+        name="production-images-by-digest", validate=production_images_by_digest,
+        description="In production, container images are referenced by digest, not by tag."),
+    ResourceValidationPolicy(
+        name="kubernetes-requests-and-limits", validate=kubernetes_requests_and_limits,
+        description="Kubernetes containers declare CPU and memory requests and limits."),
+    ResourceValidationPolicy(
+        name="required-tags", validate=required_tags,
+        description="Azure resources are tagged with their environment, and with model and version where they serve one."),
+]
+
+for _policy in POLICIES:
+    _policy.enforcement_level = config.ENFORCEMENT[_policy.name]
+    _policy.config_schema = config.schema(_policy.name)
