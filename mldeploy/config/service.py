@@ -2,23 +2,36 @@
 of the scorer and the scorer's own knobs. Target-specific settings extend `ServiceSettings`."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from mldeploy.config.base import SecretStr, Settings
+from mldeploy.config.base import Secret, SecretStr, Settings
 from mldeploy.config.files import ExistingFile
+from mldeploy.runtime.gateway import KEY_RE, ORIGIN_RE
 
 
 class KeySettings(Settings):
-    """Primary and secondary auth keys. Both valid at once, so keys rotate without downtime."""
+    """Primary and secondary auth keys. Both valid at once, so keys rotate without downtime.
+    Omitted: the deployment generates them (pulumi-random, kept as secrets)."""
 
     primary: SecretStr
     secondary: SecretStr
 
+    @field_validator("primary", "secondary")
+    @classmethod
+    def _safe_key(cls, value: Secret) -> Secret:
+        # The gateway puts keys into an nginx map: a plain token alphabet keeps that exact.
+        if not KEY_RE.match(value.reveal()):
+            raise ValueError("a key must be 16-256 characters of A-Z a-z 0-9 . _ ~ + / = -")
+        return value
+
 
 class CorsSettings(Settings):
-    allowed_origins: list[str] = Field(default_factory=list, min_length=1)
+    """Browser origins allowed to call the service (the guide: CORS unsupported; ours: off
+    unless listed). An origin is `scheme://host[:port]`; `*` allows any."""
+
+    allowed_origins: list[Annotated[str, Field(pattern=ORIGIN_RE.pattern)]] = Field(min_length=1)
 
 
 class TlsSettings(Settings):
@@ -55,11 +68,13 @@ class LocalServiceSettings(ServiceSettings):
     """The embedded default: scorer + gateway as processes on this machine."""
 
     target: Literal["local"]
-    port: int = Field(8890, ge=1024, le=65535)
+    port: int = Field(8890, ge=1024, le=65535, description="the gateway's port on 127.0.0.1")
 
 
 class AciServiceSettings(ServiceSettings):
     """Azure Container Instances: dev/test only (the guide: not for production workloads)."""
 
     target: Literal["aci"]
-    dns_name_label: str | None = Field(None, pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
+    dns_name_label: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$",
+        description="<label>.<region>.azurecontainer.io; omitted: derived from stack and service")

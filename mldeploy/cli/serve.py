@@ -1,0 +1,123 @@
+"""`mldeploy serve`: the local target - the image's build context served on this machine by the
+scorer behind the gateway, no Docker and no Azure account needed."""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from mldeploy.cli import find_project_root, project_dir_option
+
+
+def run_dir(root: Path, stack: str, service: str) -> Path:
+    return root / ".mldeploy" / "local" / stack / service
+
+
+def sample_for(settings, name: str, root: Path) -> Path | None:
+    """The service's sample request, else its image's (the smoke test's input)."""
+    service = settings.services[name]
+    sample = service.sample_request or settings.images[service.image].sample_request
+    return root / sample if sample else None
+
+
+def select_services(settings, wanted: str | None) -> list[str]:
+    from mldeploy.config import ConfigError
+
+    if wanted is not None:
+        if wanted not in settings.services:
+            known = ", ".join(sorted(settings.services)) or "none"
+            raise ConfigError("--service", f"no service {wanted!r} in stack {settings.stack!r}; known: {known}")
+        return [wanted]
+    local = [n for n, s in sorted(settings.services.items()) if s.target == "local"]
+    if not local:
+        known = ", ".join(sorted(settings.services)) or "none"
+        raise ConfigError("--service", f"stack {settings.stack!r} declares no local service: "
+                                       f"choose one with --service (known: {known})")
+    return local
+
+
+@click.command("serve")
+@click.option("--stack", "-s", default="local", show_default=True, help="Reads stacks/Pulumi.<stack>.yaml.")
+@click.option("--service", default=None, help="Serve only this service (any HTTP target's settings).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="The gateway's port on 127.0.0.1 (0: any free port). Default: the service's `port`.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line per service: URIs and keys.")
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for init().")
+@project_dir_option
+def command(stack: str, service: str | None, port: int | None, as_json: bool, timeout: float,
+            project_dir: Path | None) -> None:
+    """Serve a stack's services locally (scorer + gateway on 127.0.0.1) until Ctrl+C / SIGTERM,
+    after a smoke test with the stack's sample request."""
+    from mldeploy.config import load_stack
+    from mldeploy.models import resolve_model
+    from mldeploy.render.build_context import render_build_context
+    from mldeploy.runtime.client import content_type_for, score
+    from mldeploy.runtime.env import EnvError, ensure_env
+    from mldeploy.runtime.local import LocalServer
+    from mldeploy.runtime.processes import StartError
+
+    root = project_dir.resolve() if project_dir else find_project_root()
+    settings = load_stack(root, stack)
+    names = select_services(settings, service)
+    if port is not None and len(names) > 1:
+        raise click.UsageError("--port needs --service when the stack has several local services")
+
+    stopping = []
+
+    def _on_signal(signum, _frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    def info(message: str) -> None:
+        click.echo(message, err=True)
+
+    servers: list[LocalServer] = []
+    try:
+        for name in names:
+            svc = settings.services[name]
+            image = settings.images[svc.image]
+            models = [resolve_model(m, settings.models[m], root) for m in image.models]
+            context = render_build_context(svc.image, image, models, root)
+            env = ensure_env(context.env_kind, context.files[context.env_file].decode(), progress=info)
+            chosen = port if port is not None else getattr(svc, "port", 8890)
+            server = LocalServer(name, svc, context, env, run_dir(root, stack, name), port=chosen)
+            info(f"starting {name}: scorer + gateway on 127.0.0.1:{chosen or '<any>'}")
+            endpoint = server.start(timeout=timeout)
+            servers.append(server)
+            sample = sample_for(settings, name, root)
+            if sample is not None:
+                reply = score(endpoint.scoringUri, endpoint.primaryKey, sample.read_bytes(), content_type_for(sample))
+                if not reply.ok:
+                    raise StartError(f"smoke test of {name} failed: status {reply.status}: {reply.text()[:500]}")
+                info(f"smoke test of {name} ({sample.relative_to(root)}): {reply.status} {reply.text()[:300]}")
+            if as_json:
+                click.echo(json.dumps({"scoringUri": endpoint.scoringUri, "swaggerUri": endpoint.swaggerUri,
+                                       "primaryKey": endpoint.primaryKey, "secondaryKey": endpoint.secondaryKey}))
+            else:
+                click.echo(f"{name}\n  scoring URI:   {endpoint.scoringUri}\n  swagger URI:   {endpoint.swaggerUri}")
+                if endpoint.primaryKey:
+                    click.echo(f"  primary key:   {endpoint.primaryKey}\n  secondary key: {endpoint.secondaryKey}")
+            sys.stdout.flush()
+            if stopping:
+                break
+        info("serving; Ctrl+C (or SIGTERM) stops every process")
+        while not stopping:
+            time.sleep(0.25)
+            for server in servers:
+                for event in server.check():
+                    info(event)
+    except (StartError, EnvError) as err:
+        for server in servers:
+            server.stop()
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    finally:
+        for server in servers:
+            server.stop()
+    info("stopped")

@@ -1,0 +1,186 @@
+"""One local service: the image's build context served by the scorer behind the gateway, both
+child processes on 127.0.0.1 - the same pair and the same nginx config as ACI and AKS.
+
+    server = LocalServer("diabetes", service, context, env, run_dir, port=8890)
+    endpoint = server.start()      # ready to score; endpoint.json written for `mldeploy test`
+    server.check()                 # call periodically: restarts a scorer (or gateway) that died
+    server.stop()                  # nothing left running
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from mldeploy.config.service import ServiceSettings
+from mldeploy.render.build_context import MODELS_DIR, BuildContext
+from mldeploy.runtime.env import ScoringEnv
+from mldeploy.runtime.gateway import (KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH,
+                                      TLS_CERT_NAME, TLS_KEY_NAME, Upstream, config_dirs,
+                                      gateway_spec, render_keys_map, render_nginx_conf, worker_counts)
+from mldeploy.runtime.processes import (SCORER_LAUNCHER, Child, StartError, check_port_free,
+                                        find_nginx, free_port, wait_until_ok)
+
+ENDPOINT_FILE = "endpoint.json"
+MAX_RESTART_DELAY_S = 30.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a running local service answers, and its keys (printed once, kept 0600 on disk)."""
+
+    scoringUri: str
+    swaggerUri: str
+    primaryKey: str | None
+    secondaryKey: str | None
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def scorer_timeouts(scoring_timeout_ms: int) -> dict[str, str]:
+    """The scorer's own limits sit just above the gateway's, so a slow request is a clean 504
+    from the gateway and the scorer still frees its worker shortly after."""
+    return {
+        "SCORING_TIMEOUT_MS": str(scoring_timeout_ms + 1000),
+        "WORKER_TIMEOUT": str(math.ceil(scoring_timeout_ms / 1000) + 30),
+    }
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (keys, TLS key)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+class LocalServer:
+    """The scorer and gateway of one service, supervised."""
+
+    def __init__(self, name: str, service: ServiceSettings, context: BuildContext, env: ScoringEnv,
+                 run_dir: Path, *, port: int, keys: tuple[str, str] | None = None):
+        self.name, self.service, self.context, self.env = name, service, context, env
+        self.run_dir = run_dir.resolve()
+        self.port = port
+        self.keys = (keys or (new_key(), new_key())) if service.auth_enabled else None
+        self.scorer: Child | None = None
+        self.gateway: Child | None = None
+        self.scorer_port = 0
+        self._next_restart = 0.0
+        self._delay = 0.5
+
+    # -- start ------------------------------------------------------------------------------
+
+    def start(self, timeout: float = 120.0) -> Endpoint:
+        nginx = find_nginx()
+        self.port = self.port or free_port()
+        check_port_free(self.port)
+        self._refuse_if_running()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        context_dir = self.run_dir / "context"
+        self.context.write(context_dir)
+        self.scorer_port = free_port()
+        self.scorer = self._scorer_child(context_dir)
+        self.gateway = self._gateway_child(nginx)
+        try:
+            self.scorer.start()
+            self.gateway.start()
+            wait_until_ok(self.gateway, f"http://127.0.0.1:{self.port}{LIVENESS_PATH}", "the gateway (nginx)", 15)
+            wait_until_ok(self.scorer, f"http://127.0.0.1:{self.scorer_port}/", "the scorer", timeout)
+        except BaseException:
+            self.stop()
+            raise
+        endpoint = self.endpoint()
+        write_private(self.run_dir / ENDPOINT_FILE, json.dumps({**asdict(endpoint), "pid": os.getpid()}))
+        return endpoint
+
+    def endpoint(self) -> Endpoint:
+        scheme = "https" if self.service.tls else "http"
+        base = f"{scheme}://127.0.0.1:{self.port}"
+        return Endpoint(base + SCORE_PATH, base + SWAGGER_PATH,
+                        self.keys[0] if self.keys else None, self.keys[1] if self.keys else None)
+
+    def _refuse_if_running(self) -> None:
+        try:
+            pid = json.loads((self.run_dir / ENDPOINT_FILE).read_text())["pid"]
+            os.kill(pid, 0)
+        except (OSError, ValueError, KeyError):
+            return
+        raise StartError(f"service {self.name!r} is already served by process {pid}: stop it first")
+
+    def _scorer_child(self, context_dir: Path) -> Child:
+        script = context_dir / "app" / Path(self.context.entry_script).name
+        model_dir = context_dir / "azureml-models" / Path(self.context.model_dir).relative_to(MODELS_DIR)
+        workers, _ = worker_counts(self.service.cpu_cores, self.service.worker_count)
+        env = {
+            "PATH": f"{self.env.path / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": os.environ.get("HOME", str(self.run_dir)),
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
+            "PYTHONUNBUFFERED": "1",
+            "AZUREML_MODEL_DIR": str(model_dir),
+            "AML_APP_ROOT": str(script.parent),
+            **scorer_timeouts(self.service.scoring_timeout_ms),
+        }
+        argv = [str(self.env.python), "-c", SCORER_LAUNCHER, "--entry_script", str(script),
+                "--model_dir", str(model_dir), "--port", str(self.scorer_port),
+                "--worker_count", str(workers)]
+        # An empty working folder: the server would serve a stale swagger.json found there.
+        return Child("scorer", argv, env=env, cwd=self.run_dir / "scorer", log=self.run_dir / "scorer.log")
+
+    def _gateway_child(self, nginx: str) -> Child:
+        gw_dir = self.run_dir / "gateway"
+        spec = gateway_spec(self.service, run_dir=str(gw_dir), listen_port=self.port,
+                            upstreams=(Upstream("127.0.0.1", self.scorer_port),), listen_host="127.0.0.1",
+                            tls_dir=str(gw_dir / "tls") if self.service.tls else None)
+        for folder in config_dirs(spec):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
+        if self.keys:
+            write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
+        if self.service.tls:
+            (gw_dir / "tls").mkdir(exist_ok=True)
+            write_private(gw_dir / "tls" / TLS_CERT_NAME, self.service.tls.certificate.reveal())
+            write_private(gw_dir / "tls" / TLS_KEY_NAME, self.service.tls.key.reveal())
+        argv = [nginx, "-p", str(gw_dir), "-c", str(gw_dir / "nginx.conf"), "-e", "stderr"]
+        return Child("gateway", argv, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                     cwd=gw_dir, log=self.run_dir / "gateway.log")
+
+    # -- supervise --------------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """Restart any child that exited (with a growing delay if it keeps dying)."""
+        events = []
+        for child in (self.scorer, self.gateway):
+            if child is None or child.exit_code() is None:
+                continue
+            now = time.monotonic()
+            if now < self._next_restart:
+                continue
+            code = child.exit_code()
+            child.stop(timeout=2)  # reap what is left of its group
+            child.restarts += 1
+            child.start()
+            self._delay = min(MAX_RESTART_DELAY_S, self._delay * 2)
+            self._next_restart = now + self._delay
+            events.append(f"{self.name}: the {child.name} exited (code {code}); restarted it "
+                          f"(restart {child.restarts})")
+        if events == [] and self._delay > 0.5 and time.monotonic() > self._next_restart + 60:
+            self._delay = 0.5  # a minute without a crash: back to quick restarts
+        return events
+
+    def pids(self) -> list[int]:
+        return [c.pid for c in (self.scorer, self.gateway) if c is not None and c.pid]
+
+    def stop(self) -> None:
+        for child in (self.gateway, self.scorer):
+            if child is not None:
+                child.stop()
+        try:
+            (self.run_dir / ENDPOINT_FILE).unlink()
+        except FileNotFoundError:
+            pass
