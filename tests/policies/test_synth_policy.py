@@ -1,0 +1,130 @@
+"""The policy pack over real synth output: every example stack passes, `mldeploy synth` writes
+policy.json and refuses (exit 1, the policy's message) what the config lets through, and the
+pack's entry point builds and serves."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mldeploy.synth.policy import evaluate, mandatory
+from tests.harness import ROOT, STACKS, synth
+
+MLDEPLOY = [sys.executable, "-c", "from mldeploy.cli import main; main()"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_example_stack_passes_every_mandatory_policy(stack, tmp_path):
+    blocking = mandatory(evaluate(synth(stack, tmp_path / "images"), ROOT))
+    assert blocking == [], f"stack {stack} violates: " + "; ".join(f"{v.policy}: {v.message}" for v in blocking)
+
+
+def test_synth_writes_policy_json(tmp_path):
+    out = tmp_path / "out"
+    run = subprocess.run([*MLDEPLOY, "synth", "--stack", "dev", "--out", str(out)], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads((out / "policy.json").read_text())
+    assert {p["name"] for p in doc["policies"]} >= {"aci-not-in-production", "aks-minimum-vcpus",
+                                                     "production-auth-and-tls", "required-tags"}
+    assert doc["mandatoryViolations"] == 0 and doc["violations"] == []
+
+
+# -- what `mldeploy synth` refuses --------------------------------------------------------------
+
+def _targets() -> set[str]:
+    from mldeploy.program import SERVICE_DEPLOYERS, _load_targets
+
+    _load_targets()
+    return set(SERVICE_DEPLOYERS)
+
+
+def _project(tmp_path: Path, stack: str, config: dict) -> Path:
+    """A throwaway project: the example, the pack config and one stack file."""
+    root = tmp_path / "project"
+    (root / "stacks").mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
+    shutil.copytree(ROOT / "examples" / "diabetes", root / "examples" / "diabetes")
+    shutil.copytree(ROOT / "policies", root / "policies", ignore=shutil.ignore_patterns("__pycache__"))
+    base = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
+    keep = ("azure-native:location", "mldeploy:models", "mldeploy:images", "mldeploy:tags")
+    doc = {"config": {**{k: base[k] for k in keep if k in base}, **config}}
+    doc["config"].setdefault("mldeploy:tags", {}).pop("environment", None)
+    (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return root
+
+
+def _synth(root: Path, stack: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*MLDEPLOY, "synth", "--stack", stack, "--project-dir", str(root)],
+                          cwd=root, capture_output=True, text=True)
+
+
+def _needs(target: str) -> None:
+    if target not in _targets():
+        pytest.skip(f"target {target!r} is not implemented in this tree yet")
+
+
+def test_aci_in_production_is_refused_by_config_and_by_policy(tmp_path):
+    _needs("aci")
+    service = {"web": {"target": "aci", "image": "diabetes"}}
+    marked = _project(tmp_path / "a", "live", {"mldeploy:production": True, "mldeploy:services": service})
+    run = _synth(marked, "live")
+    assert run.returncode == 2 and "ACI is for dev/test only" in run.stderr, run.stderr
+    # Not marked production in config, but named as a production stack in the pack's config.
+    named = _project(tmp_path / "b", "prod", {"mldeploy:services": service})
+    run = _synth(named, "prod")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "mandatory: policy aci-not-in-production: web" in run.stderr, run.stderr
+    assert "not for production workloads" in run.stderr
+
+
+def _aks(service: dict, cluster: dict) -> dict:
+    return {"mldeploy:clusters": {"scoring": cluster},
+            "mldeploy:services": {"web": {"target": "aks", "image": "diabetes", "cluster": "scoring", **service}}}
+
+
+def test_small_cluster_is_refused_by_policy_when_config_lets_it_through(tmp_path):
+    _needs("aks")
+    # vcpusPerNode over-claims a listed size: config believes it, the policy uses the table.
+    config = _aks({}, {"vmSize": "Standard_D2_v2", "agentCount": 2, "vcpusPerNode": 8})
+    run = _synth(_project(tmp_path, "dev2", config), "dev2")
+    if run.returncode == 2:
+        pytest.fail(f"config refused the over-claimed size itself; adapt this test: {run.stderr}")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "policy aks-minimum-vcpus" in run.stderr and "2 (count) × Standard_D2_v2 (2 vCPU) = 4 vCPUs < 12" \
+        in run.stderr, run.stderr
+
+
+def test_small_cluster_config_is_refused_before_synth(tmp_path):
+    _needs("aks")
+    run = _synth(_project(tmp_path, "dev2", _aks({}, {"vmSize": "Standard_D2_v2", "agentCount": 2})), "dev2")
+    assert run.returncode == 2, run.stdout + run.stderr
+
+
+def test_auth_off_in_production_is_refused_by_policy(tmp_path):
+    _needs("aks")
+    config = {"mldeploy:production": True,
+              **_aks({"authEnabled": False}, {"vmSize": "Standard_D3_v2", "agentCount": 3})}
+    run = _synth(_project(tmp_path, "live", config), "live")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "mandatory: policy production-auth-and-tls: service 'web' has authentication disabled in " \
+           "production stack 'live'" in run.stderr, run.stderr
+
+
+# -- the pack itself ---------------------------------------------------------------------------
+
+def test_pack_entry_point_builds_the_pack_and_serves_on_loopback():
+    # What the Pulumi CLI does: run the pack folder, read the analyzer's port from stdout.
+    proc = subprocess.Popen([sys.executable, "."], cwd=ROOT / "policies", stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        assert line.isdigit() and int(line) > 0, f"expected a port, got {line!r}: {proc.stderr.read() if proc.poll() is not None else ''}"
+    finally:
+        proc.kill()
+        proc.wait()
