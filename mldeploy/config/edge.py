@@ -1,15 +1,47 @@
 """IoT Edge: the model module deployed through IoT Hub (guide: "deploy to Azure IoT Edge")."""
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.config.base import Settings
+from mldeploy.render.edge_manifest import (
+    ENV_NAME_RE,
+    MODULE_NAME_RE,
+    chunk_create_options,
+    module_create_options,
+)
+
+# The scorer's port in the image (render/build_context.SCORER_PORT; importing it here would be
+# circular - config is imported by the renderers). A test keeps the two equal.
+SCORER_PORT = 5001
+
+ADMIN_USER_WHY = (
+    "IoT Edge devices pull the model image with the workspace registry's admin user name and "
+    "password (as the guide's script does with `az acr credential show`); set "
+    "registryAdminUser: true to declare that need - it enables the registry's admin user and puts "
+    "its credentials, as secrets, into the deployment manifest"
+)
 
 
 class IotHubSettings(Settings):
-    name: str = Field(min_length=3, max_length=50)
-    sku: str = "S1"
+    """The IoT Hub the deployment is applied through: created here, or an existing one."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9-]{3,50}$")
+    # Basic tiers (B1-B3) have no module twins, so they cannot run IoT Edge.
+    sku: Literal["F1", "S1", "S2", "S3"] = "S1"
+    capacity: int = Field(1, ge=1, le=200)
     existing: bool = False
+    resource_group: str | None = Field(None, description="of an existing hub; default: the stack's")
+    # A shared access policy with registry read/write is all configurations need (least privilege).
+    access_policy: str = "registryReadWrite"
+
+    @model_validator(mode="after")
+    def _group_only_for_existing(self):
+        if self.resource_group is not None and not self.existing:
+            raise ValueError("resourceGroup applies only to an existing hub (existing: true)")
+        return self
 
 
 class EdgeSettings(Settings):
@@ -17,13 +49,65 @@ class EdgeSettings(Settings):
 
     image: str = Field(description="name of an entry in `images`")
     iot_hub: IotHubSettings
-    device_id: str | None = None
-    target_condition: str | None = None
-    priority: int = Field(10, ge=0)
-    port: int = Field(5001, ge=1, le=65535)
+    registry_admin_user: bool = Field(False, description=ADMIN_USER_WHY)
+    device_id: str | None = Field(None, pattern=r"^[A-Za-z0-9\-:.+%_#*?!(),=@$']{1,128}$")
+    target_condition: str | None = Field(None, min_length=1, max_length=4096)
+    priority: int | None = Field(None, ge=0, le=2_147_483_647, description="at-scale deployments; default 10")
+    labels: dict[str, str] = Field(default_factory=dict)
+    module_name: str | None = Field(None, pattern=MODULE_NAME_RE.pattern, description="default: the entry's name")
+    port: int = Field(SCORER_PORT, ge=1, le=65535, description="the scorer's port in the container")
+    host_port: int | None = Field(None, ge=1, le=65535, description="the device's port; default: port")
+    restart_policy: Literal["always", "on-failure", "on-unhealthy", "never"] = "always"
+    status: Literal["running", "stopped"] = "running"
+    env: dict[str, str] = Field(default_factory=dict)
+    routes: dict[str, str] | None = Field(None, description="default: the module's outputs to $upstream")
+    runtime_version: str = Field("1.5", pattern=r"^\d+\.\d+$")
+    # Last: its check needs port, hostPort and env (validated above) to size the whole value.
+    create_options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
+        for name in env:
+            if not ENV_NAME_RE.match(name):
+                raise ValueError(f"environment variable name {name!r} may not hold '+', '#', '$', '.' or spaces")
+        return env
+
+    @field_validator("routes")
+    @classmethod
+    def _route_names(cls, routes: dict[str, str] | None) -> dict[str, str] | None:
+        for name, route in (routes or {}).items():
+            if any(c in name for c in ".$# ") or not route.strip():
+                raise ValueError(f"route {name!r}: names may not hold '.', '$', '#' or spaces; routes may not be empty")
+        return routes
+
+    @field_validator("create_options")
+    @classmethod
+    def _create_options_fit(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        data = info.data
+        if "port" not in data or "env" not in data:
+            return value  # an earlier field already failed; that error is reported
+        port = data["port"]
+        chunk_create_options(module_create_options(port, data.get("host_port") or port, data["env"], value))
+        return value
 
     @model_validator(mode="after")
     def _where(self):
         if (self.device_id is None) == (self.target_condition is None):
-            raise ValueError("set exactly one of deviceId or targetCondition")
+            raise ValueError(
+                "set exactly one of deviceId (one device) or targetCondition (an at-scale deployment, "
+                "e.g. \"tags.environment='prod'\")"
+            )
+        if self.priority is not None and self.target_condition is None:
+            raise ValueError("priority applies only to an at-scale deployment (targetCondition)")
+        if not self.registry_admin_user:
+            raise ValueError(f"registryAdminUser must be true: {ADMIN_USER_WHY}")
         return self
+
+    @property
+    def module(self) -> str:
+        return self.module_name or self.image
+
+    @property
+    def effective_priority(self) -> int:
+        return 10 if self.priority is None else self.priority

@@ -1,0 +1,158 @@
+"""IotEdgeDeployment (guide: "deploy to Azure IoT Edge"): an IoT Hub (created or existing) and
+the scoring module's deployment manifest, applied through the hub to one device or, at scale,
+to every device matching a target condition.
+
+As the guide's script does, the device pulls the image with the workspace registry's admin
+credentials (`list_registry_credentials`); they enter the program as secrets and stay secret in
+the manifest, the provider state and every output.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pulumi
+from pulumi_azure_native import containerregistry, iothub
+
+from components.iot_edge_provider import IotEdgeModuleDeployment
+from mldeploy.config.edge import EdgeSettings
+from mldeploy.render.edge_manifest import (
+    MASK,
+    RegistryCredentials,
+    ScoringModule,
+    base_manifest,
+    check_desired_size,
+    default_routes,
+    render_manifest,
+)
+
+
+def arm_part(segment: str):
+    """Pick the value after `segment` in an ARM resource id (case-insensitive)."""
+
+    def pick(resource_id: str | None) -> str:
+        parts = (resource_id or "").split("/")
+        for i, part in enumerate(parts[:-1]):
+            if part.lower() == segment.lower():
+                return parts[i + 1]
+        raise ValueError(f"no {segment!r} in resource id {resource_id!r}")
+
+    return pick
+
+
+def deployment_id(name: str, preview: dict[str, Any]) -> str:
+    """`mldeploy-<name>-<digest>`: new content, new id (IoT Hub configurations are immutable).
+    The digest is over the masked manifest, so it never derives from a secret."""
+    digest = hashlib.sha256(json.dumps(preview, sort_keys=True).encode()).hexdigest()[:10]
+    return f"mldeploy-{name}-{digest}"
+
+
+class IotEdgeDeployment(pulumi.ComponentResource):
+    """The hub and the manifest applied through it."""
+
+    hub_name: pulumi.Output[str]
+    hub_host_name: pulumi.Output[str]
+    deployment_id: pulumi.Output[str]
+    manifest_preview: pulumi.Output[dict]
+    """The applied manifest with the registry user name and password replaced by `[secret]`."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        entry: str,
+        settings: EdgeSettings,
+        location: str,
+        resource_group_name: pulumi.Input[str],
+        registry_id: pulumi.Input[str],
+        registry_login_server: pulumi.Input[str],
+        image: pulumi.Input[str],
+        tags: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("mldeploy:edge:IotEdgeDeployment", name, None, opts)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        hub_settings = settings.iot_hub
+        depends: list[pulumi.Resource] = []
+
+        if hub_settings.existing:
+            hub_rg: pulumi.Input[str] = hub_settings.resource_group or resource_group_name
+            found = iothub.get_iot_hub_resource_output(
+                resource_group_name=hub_rg, resource_name=hub_settings.name, opts=invoke)
+            self.hub_name = found.name
+            self.hub_host_name = found.properties.apply(lambda p: p.host_name)
+        else:
+            hub_rg = resource_group_name
+            hub = iothub.IotHubResource(
+                "hub",
+                resource_name_=hub_settings.name,
+                resource_group_name=resource_group_name,
+                location=location,
+                sku=iothub.IotHubSkuInfoArgs(name=hub_settings.sku, capacity=hub_settings.capacity),
+                properties=iothub.IotHubPropertiesArgs(min_tls_version="1.2"),
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            depends.append(hub)
+            self.hub_name = hub.name
+            self.hub_host_name = hub.properties.apply(lambda p: p.host_name)
+
+        # Least privilege: the registryReadWrite policy is enough for configurations and for
+        # applying content to a device.
+        keys = iothub.list_iot_hub_resource_keys_for_key_name_output(
+            key_name=hub_settings.access_policy, resource_group_name=hub_rg,
+            resource_name=self.hub_name, opts=invoke)
+        access_key = pulumi.Output.secret(keys.primary_key)
+
+        # The guide: `az acr credential show` -> the device's registry login (admin user).
+        creds = containerregistry.list_registry_credentials_output(
+            registry_name=pulumi.Output.from_input(registry_id).apply(arm_part("registries")),
+            resource_group_name=pulumi.Output.from_input(registry_id).apply(arm_part("resourceGroups")),
+            opts=invoke,
+        )
+        username = pulumi.Output.secret(creds.username)
+        password = pulumi.Output.secret(creds.passwords.apply(lambda p: p[0].value))
+
+        module = pulumi.Output.from_input(image).apply(lambda img: ScoringModule(
+            name=settings.module, image=img, port=settings.port, host_port=settings.host_port or settings.port,
+            env=dict(settings.env), restart_policy=settings.restart_policy, status=settings.status,
+            extra_create_options=dict(settings.create_options),
+        ))
+        routes = dict(settings.routes) if settings.routes is not None else default_routes(settings.module)
+
+        def render(address: str, user: str, secret: str, mod: ScoringModule) -> dict:
+            manifest = render_manifest(mod, RegistryCredentials(address, user, secret), routes,
+                                       runtime_version=settings.runtime_version)
+            check_desired_size(manifest)
+            return manifest
+
+        content = pulumi.Output.secret(
+            pulumi.Output.all(registry_login_server, username, password, module).apply(lambda a: render(*a)))
+        self.manifest_preview = pulumi.Output.all(registry_login_server, module).apply(
+            lambda a: render(a[0], MASK, MASK, a[1]))
+        self.deployment_id = self.manifest_preview.apply(lambda p: deployment_id(entry, p))
+
+        at_scale = settings.target_condition is not None
+        deployment = IotEdgeModuleDeployment(
+            "deployment",
+            {
+                "hubHostName": self.hub_host_name,
+                "accessPolicy": hub_settings.access_policy,
+                "accessKey": access_key,
+                "deploymentId": self.deployment_id,
+                "deviceId": settings.device_id,
+                "targetCondition": settings.target_condition,
+                "priority": settings.effective_priority if at_scale else None,
+                "labels": {**settings.labels, "mldeploy-entry": entry} if at_scale else None,
+                "content": content,
+                "baseContent": pulumi.Output.secret(content.apply(base_manifest)),
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+        )
+        self.etag = deployment.etag
+        self.register_outputs({
+            "hubName": self.hub_name,
+            "hubHostName": self.hub_host_name,
+            "deploymentId": self.deployment_id,
+        })

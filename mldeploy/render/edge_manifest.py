@@ -1,0 +1,179 @@
+"""The IoT Edge deployment manifest for the scoring module (guide: "deploy to Azure IoT Edge").
+
+Pure: plain values in, a dict out, no Pulumi. The shape follows Microsoft's deployment schema
+`azure-iot-edge-deployment-2.0`; `createOptions` is stored the way the edge agent reads it:
+JSON text in chunks of at most 512 characters (`createOptions`, `createOptions01`, ...).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+EDGE_RUNTIME_VERSION = "1.5"
+AGENT_SCHEMA_VERSION = "1.1"
+HUB_SCHEMA_VERSION = "1.1"
+# The edge agent splits a twin string value at 512 characters (TwinValueMaxSize); Microsoft's
+# tooling writes at most 8 chunks (createOptions .. createOptions07), i.e. 4,096 characters.
+CREATE_OPTIONS_CHUNK = 512
+CREATE_OPTIONS_MAX_CHUNKS = 8
+CREATE_OPTIONS_MAX = CREATE_OPTIONS_CHUNK * CREATE_OPTIONS_MAX_CHUNKS
+# IoT Hub limits a module twin's desired properties to 32 KB.
+DESIRED_PROPERTIES_MAX = 32 * 1024
+MODULE_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
+ENV_NAME_RE = re.compile(r"^[^+#$\s.]+$")
+RESTART_POLICIES = ("always", "on-failure", "on-unhealthy", "never")
+MASK = "[secret]"
+
+# edgeHub's own port bindings, as every reference manifest declares them (MQTT, AMQP, HTTPS).
+EDGE_HUB_CREATE_OPTIONS = {"HostConfig": {"PortBindings": {
+    "443/tcp": [{"HostPort": "443"}], "5671/tcp": [{"HostPort": "5671"}], "8883/tcp": [{"HostPort": "8883"}],
+}}}
+# Devices have small disks: keep the module's container logs bounded.
+LOG_CONFIG = {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
+
+
+@dataclass(frozen=True)
+class RegistryCredentials:
+    """What the edge agent logs in to the registry with (guide: address, user name, password)."""
+
+    address: str
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class ScoringModule:
+    """The model's module: its image, the scorer's port, environment and restart policy."""
+
+    name: str
+    image: str
+    port: int
+    host_port: int
+    env: dict[str, str] = field(default_factory=dict)
+    restart_policy: str = "always"
+    status: str = "running"
+    extra_create_options: dict[str, Any] = field(default_factory=dict)
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+def module_create_options(port: int, host_port: int, env: dict[str, str],
+                          extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Docker create options: the port binding, the environment, bounded logs, then the user's
+    own `createOptions` merged on top (theirs win)."""
+    base: dict[str, Any] = {
+        "ExposedPorts": {f"{port}/tcp": {}},
+        "HostConfig": {"PortBindings": {f"{port}/tcp": [{"HostPort": str(host_port)}]}, "LogConfig": LOG_CONFIG},
+    }
+    if env:
+        base["Env"] = [f"{k}={v}" for k, v in sorted(env.items())]
+    return _merge(base, extra or {})
+
+
+def serialize_create_options(options: dict[str, Any]) -> str:
+    return json.dumps(options, separators=(",", ":"), sort_keys=True)
+
+
+def chunk_create_options(options: dict[str, Any]) -> dict[str, str]:
+    """`createOptions`, `createOptions01`, ... each at most 512 characters.
+
+    Raises ValueError when the options need more than 8 chunks (4,096 characters)."""
+    text = serialize_create_options(options)
+    if len(text) > CREATE_OPTIONS_MAX:
+        raise ValueError(
+            f"createOptions is {len(text)} characters as JSON; IoT Edge takes at most {CREATE_OPTIONS_MAX} "
+            f"({CREATE_OPTIONS_MAX_CHUNKS} chunks of {CREATE_OPTIONS_CHUNK}: createOptions, createOptions01.."
+            f"createOptions{CREATE_OPTIONS_MAX_CHUNKS - 1:02d}); move large settings to env or the image"
+        )
+    pieces = [text[i:i + CREATE_OPTIONS_CHUNK] for i in range(0, len(text), CREATE_OPTIONS_CHUNK)] or ["{}"]
+    return {("createOptions" if i == 0 else f"createOptions{i:02d}"): piece for i, piece in enumerate(pieces)}
+
+
+def registry_key(address: str) -> str:
+    """The registryCredentials key: the registry's short name (keys may not hold '.', '$', '#', ' ')."""
+    return re.sub(r"[.$# ]", "", address.split(".")[0]) or "registry"
+
+
+def render_manifest(module: ScoringModule, registry: RegistryCredentials, routes: dict[str, str],
+                    runtime_version: str = EDGE_RUNTIME_VERSION,
+                    store_and_forward_seconds: int = 7200) -> dict[str, Any]:
+    """The whole deployment manifest: `{"modulesContent": {"$edgeAgent": ..., "$edgeHub": ...}}`."""
+    if not MODULE_NAME_RE.match(module.name):
+        raise ValueError(f"module name {module.name!r}: letters, digits, '_' and '-' only")
+    if module.name in ("edgeAgent", "edgeHub"):
+        raise ValueError(f"module name {module.name!r} is reserved for the IoT Edge runtime")
+    settings = {"image": module.image, **chunk_create_options(
+        module_create_options(module.port, module.host_port, module.env, module.extra_create_options))}
+    agent = {
+        "schemaVersion": AGENT_SCHEMA_VERSION,
+        "runtime": {
+            "type": "docker",
+            "settings": {
+                "minDockerVersion": "v1.25",
+                "registryCredentials": {registry_key(registry.address): {
+                    "address": registry.address, "username": registry.username, "password": registry.password,
+                }},
+            },
+        },
+        "systemModules": {
+            "edgeAgent": {"type": "docker", "settings": {
+                "image": f"mcr.microsoft.com/azureiotedge-agent:{runtime_version}", "createOptions": "{}"}},
+            "edgeHub": {
+                "type": "docker", "status": "running", "restartPolicy": "always",
+                "settings": {"image": f"mcr.microsoft.com/azureiotedge-hub:{runtime_version}",
+                             **chunk_create_options(EDGE_HUB_CREATE_OPTIONS)},
+            },
+        },
+        "modules": {module.name: {
+            "version": "1.0",
+            "type": "docker",
+            "status": module.status,
+            "restartPolicy": module.restart_policy,
+            "settings": settings,
+        }},
+    }
+    hub = {
+        "schemaVersion": HUB_SCHEMA_VERSION,
+        "routes": dict(sorted(routes.items())),
+        "storeAndForwardConfiguration": {"timeToLiveSecs": store_and_forward_seconds},
+    }
+    return {"modulesContent": {"$edgeAgent": {"properties.desired": agent}, "$edgeHub": {"properties.desired": hub}}}
+
+
+def base_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The same runtime without any custom module or route: what a device gets when the scoring
+    module is removed (a device always needs a manifest; deleting means applying this one)."""
+    content = json.loads(json.dumps(manifest["modulesContent"]))
+    content["$edgeAgent"]["properties.desired"]["modules"] = {}
+    content["$edgeHub"]["properties.desired"]["routes"] = {}
+    return {"modulesContent": {k: v for k, v in content.items() if k in ("$edgeAgent", "$edgeHub")}}
+
+
+def masked(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A copy with the registry user name and password replaced by `[secret]`, for review."""
+    copy = json.loads(json.dumps(manifest))
+    creds = copy["modulesContent"]["$edgeAgent"]["properties.desired"]["runtime"]["settings"]["registryCredentials"]
+    for entry in creds.values():
+        entry["username"] = MASK
+        entry["password"] = MASK
+    return copy
+
+
+def default_routes(module: str) -> dict[str, str]:
+    """The module's messages go upstream to IoT Hub (the guide's manifest does the same)."""
+    return {f"{module}ToIoTHub": f"FROM /messages/modules/{module}/outputs/* INTO $upstream"}
+
+
+def check_desired_size(manifest: dict[str, Any]) -> None:
+    """IoT Hub refuses a module twin whose desired properties pass 32 KB."""
+    for name, twin in manifest["modulesContent"].items():
+        size = len(json.dumps(twin["properties.desired"], separators=(",", ":")).encode())
+        if size > DESIRED_PROPERTIES_MAX:
+            raise ValueError(f"{name} desired properties are {size} bytes; IoT Hub takes at most {DESIRED_PROPERTIES_MAX}")
