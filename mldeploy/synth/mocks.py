@@ -23,6 +23,11 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 TENANT_ID = "11111111-1111-1111-1111-111111111111"
 MASK = "[secret]"
+# Types whose id the program parses (e.g. registry name and group for listRegistryCredentials):
+# type token -> (ARM namespace, collection, input holding the name).
+ARM_IDS = {
+    "azure-native:containerregistry:Registry": ("Microsoft.ContainerRegistry", "registries", "registryName"),
+}
 
 
 def _stable_uuid(*parts: str) -> str:
@@ -100,6 +105,11 @@ class SynthMocks(pulumi.runtime.Mocks):
     def resource_id(self, typ: str, inputs: dict, name: str) -> str:
         if typ.startswith("azure-native:"):
             rg = inputs.get("resourceGroupName", "rg")
+            real = ARM_IDS.get(typ)
+            if real is not None:  # the real ARM shape, for code that parses the id
+                namespace, collection, name_key = real
+                return (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/"
+                        f"{namespace}/{collection}/{inputs.get(name_key, name)}")
             provider = typ.split(":")[1]
             kind = typ.split(":")[2]
             return (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/"
@@ -176,7 +186,7 @@ def _register_defaults(m: SynthMocks) -> None:
     c["azure-native:iothub:getIotHubResource"] = lambda a, m: {
         "name": a.get("resourceName"), "properties": {"hostName": f"{a.get('resourceName')}.azure-devices.net"},
     }
-    c["azure-native:iothub:listIotHubResourceKeyForKeyName"] = lambda a, m: {
+    c["azure-native:iothub:listIotHubResourceKeysForKeyName"] = lambda a, m: {
         "keyName": a.get("keyName"), "rights": "RegistryRead, RegistryWrite",
         "primaryKey": m.secret(base64.b64encode(_fake("iothub", m.stack, a.get("resourceName", ""), a.get("keyName", ""), "1").encode()).decode()),
         "secondaryKey": m.secret(base64.b64encode(_fake("iothub", m.stack, a.get("resourceName", ""), a.get("keyName", ""), "2").encode()).decode()),
