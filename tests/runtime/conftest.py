@@ -1,0 +1,64 @@
+"""Real scorers behind real gateways on 127.0.0.1, started once per test session and shared."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mldeploy.config.service import LocalServiceSettings
+from mldeploy.config.stack import ImageSettings
+from mldeploy.models import resolve_model
+from mldeploy.config.stack import ModelSettings
+from mldeploy.render.build_context import render_build_context
+from mldeploy.runtime.env import ensure_env
+from mldeploy.runtime.local import LocalServer
+from tests.harness import ROOT
+
+DIABETES = ROOT / "examples" / "diabetes"
+ECHO = ROOT / "examples" / "binary-echo"
+ORIGIN = "https://app.example"
+
+
+def _context(script: Path, models: list):
+    image = ImageSettings.model_validate({
+        "entryScript": str(script.relative_to(ROOT)), "condaFile": "examples/diabetes/myenv.yml",
+        "models": [m.name for m in models] or ["none"]}, context={"root": ROOT})
+    return render_build_context(script.parent.name, image, models, ROOT)
+
+
+@pytest.fixture(scope="session")
+def scoring_env(trained_model):
+    # The diabetes environment also serves the echo example (it holds the inference server).
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        pytest.fail("nginx is not installed: `apt-get install nginx-light` (the runtime tests need it)")
+    return ensure_env("conda", (DIABETES / "myenv.yml").read_text(), progress=lambda m: None)
+
+
+def _serve(name, service, context, env, tmp_path_factory):
+    server = LocalServer(name, service, context, env, tmp_path_factory.mktemp(name), port=0)
+    server.start(timeout=120)
+    return server
+
+
+@pytest.fixture(scope="session")
+def diabetes_server(scoring_env, tmp_path_factory):
+    """Diabetes behind the gateway: auth on, CORS for one origin, a 1 MB body limit."""
+    model = resolve_model("diabetes", ModelSettings.model_validate(
+        {"path": "examples/diabetes/outputs/sklearn_regression_model.pkl", "version": 1},
+        context={"root": ROOT}), ROOT)
+    service = LocalServiceSettings.model_validate({
+        "target": "local", "image": "diabetes", "workerCount": 1, "maxRequestBodyMb": 1,
+        "cors": {"allowedOrigins": [ORIGIN]}})
+    server = _serve("diabetes", service, _context(DIABETES / "score.py", [model]), scoring_env, tmp_path_factory)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def echo_server(scoring_env, tmp_path_factory):
+    """The guide's @rawhttp example behind the gateway: auth on, CORS off (the defaults)."""
+    service = LocalServiceSettings.model_validate({"target": "local", "image": "echo", "workerCount": 1})
+    server = _serve("echo", service, _context(ECHO / "score.py", []), scoring_env, tmp_path_factory)
+    yield server
+    server.stop()
