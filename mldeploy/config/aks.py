@@ -6,7 +6,14 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from mldeploy.config.base import Settings
+from mldeploy.config.errors import ConfigError
 from mldeploy.config.service import ServiceSettings
+
+K8S_VERSION = r"^\d+\.\d+(\.\d+)?$"
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# Pinned by version: a moving tag could change the gateway under a running service.
+GATEWAY_IMAGE = "nginxinc/nginx-unprivileged:1.27.4-alpine"
+COLLECTOR_IMAGE = "timberio/vector:0.46.1-distroless-static"
 
 
 class AttachSettings(Settings):
@@ -22,8 +29,49 @@ class ClusterSettings(Settings):
     vm_size: str = "Standard_D3_v2"
     agent_count: int = Field(3, ge=1, le=1000)
     vcpus_per_node: int | None = Field(None, ge=1, le=512)
-    kubernetes_version: str | None = Field(None, pattern=r"^\d+\.\d+(\.\d+)?$")
+    kubernetes_version: str | None = Field(None, pattern=K8S_VERSION)
+    min_kubernetes_version: str = Field("1.30", pattern=K8S_VERSION)
+    tier: Literal["Free", "Standard"] = "Standard"
+    network_policy: Literal["azure", "calico"] = "azure"
     attach: AttachSettings | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        from mldeploy.cluster_check import NodePool, check_capacity, parse_version
+
+        if self.attach is not None:
+            create_only = {"vm_size", "agent_count", "kubernetes_version", "tier", "network_policy"}
+            given = sorted(create_only & self.model_fields_set)
+            if given:
+                names = ", ".join(self.model_fields[n].alias or n for n in given)
+                raise ValueError(f"{names} apply only to a created cluster; an attached cluster "
+                                 "(attach) is checked on its own looked-up size and version")
+            return self
+        try:
+            check_capacity([NodePool("agentpool", self.vm_size, self.agent_count)],
+                           self.vcpus_per_node, "", what="cluster")
+        except ConfigError as err:
+            raise ValueError(err.message) from None
+        if self.kubernetes_version and (
+            parse_version(self.kubernetes_version)[:2] < parse_version(self.min_kubernetes_version)[:2]
+        ):
+            raise ValueError(f"kubernetesVersion {self.kubernetes_version} is older than "
+                             f"minKubernetesVersion {self.min_kubernetes_version}")
+        return self
+
+
+class CertManagerSettings(Settings):
+    """TLS certificates from cert-manager (installed in the cluster) instead of secret config."""
+
+    issuer: str = Field(min_length=1)
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
+
+
+class CanarySettings(Settings):
+    """A second image served beside the service's own, taking `trafficPercent` of requests."""
+
+    image: str = Field(description="name of an entry in `images`")
+    traffic_percent: int = Field(ge=0, le=100)
 
 
 class AksServiceSettings(ServiceSettings):
@@ -31,7 +79,7 @@ class AksServiceSettings(ServiceSettings):
 
     target: Literal["aks"]
     cluster: str = Field(description="name of an entry in `clusters`")
-    namespace: str = Field("default", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    namespace: str | None = Field(None, pattern=DNS_LABEL, max_length=63)
     autoscale_enabled: bool = True
     autoscale_target_utilization: int = Field(70, ge=1, le=100)
     autoscale_min_replicas: int = Field(1, ge=1, le=1000)
@@ -39,9 +87,17 @@ class AksServiceSettings(ServiceSettings):
     num_replicas: int | None = Field(None, ge=1, le=1000)
     replica_max_concurrent_requests: int = Field(1, ge=1, le=1000)
     collect_model_data: bool = False
+    service_type: Literal["LoadBalancer", "ClusterIP"] = "LoadBalancer"
+    internal_load_balancer: bool = False
+    dns_label: str | None = Field(None, pattern=DNS_LABEL, max_length=63)
+    tls_enabled: bool | None = Field(None, description="omitted: on in production stacks")
+    cert_manager: CertManagerSettings | None = None
+    canary: CanarySettings | None = None
+    gateway_image: str = GATEWAY_IMAGE
+    collector_image: str = COLLECTOR_IMAGE
 
     @model_validator(mode="after")
-    def _replicas(self):
+    def _consistent(self):
         if self.autoscale_min_replicas > self.autoscale_max_replicas:
             raise ValueError(
                 f"autoscaleMinReplicas ({self.autoscale_min_replicas}) must be <= "
@@ -49,4 +105,18 @@ class AksServiceSettings(ServiceSettings):
             )
         if self.autoscale_enabled and self.num_replicas is not None:
             raise ValueError("numReplicas applies only when autoscaleEnabled is false")
+        if self.tls is not None and self.cert_manager is not None:
+            raise ValueError("set either tls (certificate and key) or certManager, not both")
+        if self.tls_enabled is False and (self.tls is not None or self.cert_manager is not None):
+            raise ValueError("tlsEnabled is false but tls or certManager is set: remove one")
+        if self.canary is not None and self.canary.image == self.image:
+            raise ValueError(f"canary.image {self.image!r} is the service's own image: a canary "
+                             "serves a different image (another model version)")
+        if self.service_type == "ClusterIP" and (self.internal_load_balancer or self.dns_label):
+            raise ValueError("internalLoadBalancer and dnsLabel apply only to serviceType LoadBalancer")
         return self
+
+    @property
+    def replicas(self) -> int:
+        """Fixed replicas when autoscaling is off (the guide's `num_replicas`)."""
+        return self.num_replicas or self.autoscale_min_replicas

@@ -208,6 +208,48 @@ def _register_defaults(m: SynthMocks) -> None:
             _mock_kubeconfig(m.ledger.add(_fake("kubetoken", m.stack, a.get("resourceName", "")))).encode()
         ).decode())}],
     }
+    _register_aks(m)
+
+
+def _register_aks(m: SynthMocks) -> None:
+    """AKS: a created cluster's computed outputs, an attachable cluster, LoadBalancer status."""
+    o, c = m.outputs, m.calls
+
+    def kubelet(cluster: str) -> dict:
+        return {"kubeletidentity": {"objectId": _stable_uuid("kubelet", m.stack, cluster),
+                                    "clientId": _stable_uuid("kubelet-client", m.stack, cluster)}}
+
+    o["azure-native:containerservice:ManagedCluster"] = lambda n, i, m: {
+        "name": i.get("resourceName", n),
+        "fqdn": f"{i.get('dnsPrefix', n)}-1a2b3c4d.hcp.{i.get('location', 'westeurope')}.azmk8s.io",
+        "currentKubernetesVersion": f"{i.get('kubernetesVersion') or '1.32'}.6"
+        if str(i.get("kubernetesVersion") or "1.32").count(".") == 1 else i.get("kubernetesVersion"),
+        "identityProfile": kubelet(i.get("resourceName", n)),
+    }
+    # An existing cluster big and new enough to attach (tests pass other answers via `lookups`).
+    c["azure-native:containerservice:getManagedCluster"] = lambda a, m: {
+        "id": (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{a.get('resourceGroupName')}/providers/"
+               f"Microsoft.ContainerService/managedClusters/{a.get('resourceName')}"),
+        "name": a.get("resourceName"), "location": "westeurope",
+        "kubernetesVersion": "1.32", "currentKubernetesVersion": "1.32.6",
+        "fqdn": f"{a.get('resourceName')}-5e6f7a8b.hcp.westeurope.azmk8s.io",
+        "agentPoolProfiles": [{"name": "system", "vmSize": "Standard_D4s_v5", "count": 3, "mode": "System"}],
+        "identityProfile": kubelet(str(a.get("resourceName"))),
+    }
+    c["azure-native:storage:listStorageAccountKeys"] = lambda a, m: {"keys": [
+        {"keyName": f"key{k}", "permissions": "FULL",
+         "value": m.secret(base64.b64encode(_fake("storagekey", m.stack, a.get("accountName", ""), k).encode()).decode())}
+        for k in ("1", "2")]}
+
+    def service_status(n: str, i: dict, m: SynthMocks) -> dict:
+        if (i.get("spec") or {}).get("type") != "LoadBalancer":
+            return {}
+        octet = int(hashlib.sha256(f"{m.stack}/{n}".encode()).hexdigest()[:2], 16)
+        internal = "azure-load-balancer-internal" in str((i.get("metadata") or {}).get("annotations"))
+        ip = f"10.224.0.{octet}" if internal else f"20.61.{octet}.10"
+        return {"status": {"loadBalancer": {"ingress": [{"ip": ip}]}}}
+
+    o["kubernetes:core/v1:Service"] = service_status
 
 
 def _mock_kubeconfig(token: str) -> str:

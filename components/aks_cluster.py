@@ -1,0 +1,158 @@
+"""AksCluster (guide: `AksCompute.provisioning_configuration` / "attach an existing cluster").
+
+Created: one System node pool of `agentCount` x `vmSize`, a system-assigned managed identity,
+Kubernetes RBAC with Entra ID (Azure RBAC, no local accounts), Azure CNI overlay with network
+policies enforced, patch auto-upgrades. Attached: an existing cluster, already looked up and
+checked by the caller. Either way: AcrPull on the workspace registry for the kubelet identity
+(no registry admin user) and a `pulumi_kubernetes` Provider from the secret kubeconfig.
+"""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import authorization, containerservice as cs
+
+from mldeploy.config.aks import ClusterSettings
+
+ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+
+
+@dataclass(frozen=True)
+class AttachedCluster:
+    """What the caller looked up (and checked) about an existing cluster."""
+
+    name: str
+    resource_group: str
+    id: str
+    kubelet_object_id: str
+    fqdn: str
+    kubernetes_version: str
+
+
+def _role(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
+    return pulumi.Output.concat("/subscriptions/", subscription_id,
+                                "/providers/Microsoft.Authorization/roleDefinitions/", role)
+
+
+class AksCluster(pulumi.ComponentResource):
+    """An AKS cluster (created or attached) that can pull the workspace's images."""
+
+    cluster_name: pulumi.Output[str]
+    fqdn: pulumi.Output[str]
+    kubernetes_version: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    """Secret. Entra ID exec format: `kubelogin` (with `az login`) fetches the token."""
+    provider: k8s.Provider
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        settings: ClusterSettings,
+        location: str,
+        resource_group_name: pulumi.Input[str],
+        cluster_name: str,
+        registry_id: pulumi.Input[str],
+        tags: dict[str, str],
+        attached: AttachedCluster | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("mldeploy:aks:AksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        if attached is None:
+            cluster = self._create(settings, location, resource_group_name, cluster_name, tags, child)
+            rg: pulumi.Input[str] = resource_group_name
+            self.cluster_name = cluster.name
+            self.fqdn = cluster.fqdn
+            self.kubernetes_version = cluster.current_kubernetes_version
+            kubelet = cluster.identity_profile.apply(lambda p: (p or {})["kubeletidentity"].object_id)
+            cluster_id = cluster.id
+            # The deployer (whoever runs `pulumi up`) may manage Kubernetes objects: local
+            # accounts are off, so this grant is what lets the provider below work at all.
+            authorization.RoleAssignment(
+                "deployer-cluster-admin",
+                scope=cluster_id,
+                principal_id=client.object_id,
+                role_definition_id=_role(client.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE),
+                opts=child,
+            )
+        else:
+            rg = attached.resource_group
+            self.cluster_name = pulumi.Output.from_input(attached.name)
+            self.fqdn = pulumi.Output.from_input(attached.fqdn)
+            self.kubernetes_version = pulumi.Output.from_input(attached.kubernetes_version)
+            kubelet = pulumi.Output.from_input(attached.kubelet_object_id)
+            cluster_id = pulumi.Output.from_input(attached.id)
+
+        authorization.RoleAssignment(
+            "kubelet-acr-pull",
+            scope=registry_id,
+            principal_id=kubelet,
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            role_definition_id=_role(client.subscription_id, ACR_PULL_ROLE),
+            opts=child,
+        )
+
+        creds = cs.list_managed_cluster_user_credentials_output(
+            resource_group_name=rg,
+            resource_name=self.cluster_name,
+            format="exec",
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.kubeconfig = pulumi.Output.secret(
+            creds.kubeconfigs.apply(lambda kcs: base64.b64decode(kcs[0].value).decode())
+        )
+        self.provider = k8s.Provider(
+            "k8s",
+            kubeconfig=self.kubeconfig,
+            # Objects are applied server-side, so a field another controller owns (the HPA's
+            # replicas) is not fought over on every update.
+            enable_server_side_apply=True,
+            delete_unreachable=False,
+            opts=child,
+        )
+        self.cluster_id = cluster_id
+        self.register_outputs({"clusterName": self.cluster_name, "fqdn": self.fqdn,
+                               "kubernetesVersion": self.kubernetes_version, "kubeconfig": self.kubeconfig})
+
+    def _create(self, s: ClusterSettings, location, rg, cluster_name: str, tags, child) -> cs.ManagedCluster:
+        return cs.ManagedCluster(
+            "cluster",
+            resource_name_=cluster_name,
+            resource_group_name=rg,
+            location=location,
+            dns_prefix=cluster_name,
+            kubernetes_version=s.kubernetes_version,
+            sku=cs.ManagedClusterSKUArgs(name="Base", tier=s.tier),
+            identity=cs.ManagedClusterIdentityArgs(type=cs.ResourceIdentityType.SYSTEM_ASSIGNED),
+            enable_rbac=True,
+            aad_profile=cs.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True),
+            disable_local_accounts=True,
+            agent_pool_profiles=[cs.ManagedClusterAgentPoolProfileArgs(
+                name="system",
+                mode=cs.AgentPoolMode.SYSTEM,
+                vm_size=s.vm_size,
+                count=s.agent_count,
+                os_type=cs.OSType.LINUX,
+                type=cs.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+                upgrade_settings=cs.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
+            )],
+            network_profile=cs.ContainerServiceNetworkProfileArgs(
+                network_plugin=cs.NetworkPlugin.AZURE,
+                network_plugin_mode=cs.NetworkPluginMode.OVERLAY,
+                network_policy=s.network_policy,
+                load_balancer_sku=cs.LoadBalancerSku.STANDARD,
+            ),
+            auto_upgrade_profile=cs.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel=cs.UpgradeChannel.PATCH,
+                node_os_upgrade_channel=cs.NodeOSUpgradeChannel.NODE_IMAGE,
+            ),
+            tags=tags,
+            opts=child,
+        )

@@ -1,0 +1,139 @@
+"""AksService (guide: `AksWebservice.deploy_configuration`): the Kubernetes objects of one
+scoring service, declared on its cluster's provider from the pure builders in `render/k8s.py`.
+
+ConfigMaps and Secrets are auto-named (the provider appends a suffix and replaces them on
+change), so a new gateway config, key or certificate gives the Deployment a new name to mount
+and rolls its pods - with `maxUnavailable: 0`, without downtime.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from mldeploy.config.aks import CertManagerSettings
+from mldeploy.render import k8s as manifests
+from mldeploy.runtime.gateway import KEYS_MAP_NAME, SWAGGER_PATH, SCORE_PATH, render_keys_map
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """The workspace's Application Insights, both values secret."""
+
+    instrumentation_key: pulumi.Input[str]
+    connection_string: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class ModelDataSink:
+    """Where collected model data goes: a blob container, reached with a secret connection string."""
+
+    connection_string: pulumi.Input[str]
+    container: pulumi.Input[str]
+
+
+class AksService(pulumi.ComponentResource):
+    """Gateway + scorer pods for one service (and its canary), with Service, HPA, PDB, policy."""
+
+    scoring_uri: pulumi.Output[str]
+    swagger_uri: pulumi.Output[str]
+    primary_key: pulumi.Output[str] | None
+    secondary_key: pulumi.Output[str] | None
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        plan: manifests.WorkloadPlan,
+        provider: k8s.Provider,
+        gateway_confs: dict[str, str],
+        host: str | None,
+        keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
+        tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
+        cert_manager: CertManagerSettings | None = None,
+        telemetry: Telemetry | None = None,
+        model_data: ModelDataSink | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("mldeploy:aks:AksService", name, None, opts)
+        ns = k8s.core.v1.Namespace(f"{name}-namespace", **_args(manifests.namespace(plan)),
+                                   opts=pulumi.ResourceOptions(parent=self, provider=provider))
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns])
+        meta = {"namespace": plan.namespace, "labels": manifests.labels(plan)}
+        names: dict[str, pulumi.Input[str]] = {}
+
+        self.primary_key = self.secondary_key = None
+        if plan.auth:
+            self.primary_key, self.secondary_key = keys or self._generated_keys(name)
+            keys_map = pulumi.Output.secret(pulumi.Output.all(self.primary_key, self.secondary_key)
+                                            .apply(lambda k: render_keys_map(k[0], k[1])))
+            names["keys"] = self._secret(f"{name}-keys", meta, {KEYS_MAP_NAME: keys_map}, "Opaque", on_cluster)
+        if tls is not None:
+            names["tls"] = self._secret(f"{name}-tls", meta, {"tls.crt": pulumi.Output.secret(tls[0]),
+                                                              "tls.key": pulumi.Output.secret(tls[1])},
+                                        "kubernetes.io/tls", on_cluster)
+        elif cert_manager is not None:
+            names["tls"] = f"{plan.service}-tls"
+            obj = manifests.certificate(plan, host or "", names["tls"], cert_manager.issuer, cert_manager.issuer_kind)
+            k8s.apiextensions.CustomResource(f"{name}-certificate", api_version=obj["apiVersion"], kind=obj["kind"],
+                                             metadata=obj["metadata"], spec=obj["spec"], opts=on_cluster)
+        if telemetry is not None:
+            names["insights"] = self._secret(f"{name}-appinsights", meta, {
+                "instrumentation-key": pulumi.Output.secret(telemetry.instrumentation_key),
+                "connection-string": pulumi.Output.secret(telemetry.connection_string)}, "Opaque", on_cluster)
+        if model_data is not None:
+            names["collector"] = self._secret(f"{name}-model-data", meta, {
+                "connection_string": pulumi.Output.secret(model_data.connection_string)}, "Opaque", on_cluster)
+            conf = pulumi.Output.from_input(model_data.container).apply(
+                lambda container: manifests.collector_config(plan, container))
+            names["collector-conf"] = k8s.core.v1.ConfigMap(
+                f"{name}-model-data", metadata=meta, data={"vector.yaml": conf}, opts=on_cluster).metadata.name
+
+        for variant in plan.variants:
+            conf = k8s.core.v1.ConfigMap(f"{name}-gateway-{variant.name}", metadata=meta,
+                                         data={"nginx.conf": gateway_confs[variant.name]}, opts=on_cluster)
+            refs = {**names, "gateway-conf": conf.metadata.name}
+            dep = manifests.deployment(plan, variant, refs)
+            k8s.apps.v1.Deployment(f"{name}-{variant.name}", **_args(dep), opts=on_cluster)
+            if plan.scaling.autoscale:
+                k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                    f"{name}-{variant.name}", **_args(manifests.autoscaler(plan, variant)), opts=on_cluster)
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-{variant.name}", **_args(manifests.disruption_budget(plan, variant)), opts=on_cluster)
+            if plan.canary:
+                k8s.core.v1.Service(f"{name}-{variant.name}-scorer",
+                                    **_args(manifests.scorer_service(plan, variant)), opts=on_cluster)
+        k8s.networking.v1.NetworkPolicy(f"{name}", **_args(manifests.network_policy(plan)), opts=on_cluster)
+        svc = k8s.core.v1.Service(f"{name}", **_args(manifests.service(plan)), opts=on_cluster)
+
+        # The Service listens on the scheme's default port (443 or 80): no port in the URI.
+        scheme = "https" if plan.tls else "http"
+        address = pulumi.Output.from_input(host) if host else svc.status.apply(_ingress_address)
+        base = address.apply(lambda a: f"{scheme}://{a}")
+        self.scoring_uri = base.apply(lambda b: b + SCORE_PATH)
+        self.swagger_uri = base.apply(lambda b: b + SWAGGER_PATH)
+        self.register_outputs({"scoringUri": self.scoring_uri, "swaggerUri": self.swagger_uri})
+
+    def _generated_keys(self, name: str) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        # Letters and digits only: safe in the gateway's key map and in an HTTP header.
+        def key(which: str) -> pulumi.Output[str]:
+            return random.RandomPassword(f"{name}-{which}-key", length=40, special=False,
+                                         opts=pulumi.ResourceOptions(parent=self)).result
+        return pulumi.Output.secret(key("primary")), pulumi.Output.secret(key("secondary"))
+
+    def _secret(self, name: str, meta: dict, data: dict, kind: str, opts) -> pulumi.Output[str]:
+        return k8s.core.v1.Secret(name, metadata=meta, type=kind, string_data=data, opts=opts).metadata.name
+
+
+def _args(obj: dict) -> dict:
+    """A builder's object as SDK keyword arguments (apiVersion/kind are set by the SDK class)."""
+    return {k: v for k, v in obj.items() if k in ("metadata", "spec")}
+
+
+def _ingress_address(status) -> str:
+    ingress = (status.load_balancer.ingress or []) if status and status.load_balancer else []
+    if not ingress:
+        return "pending"
+    return ingress[0].hostname or ingress[0].ip

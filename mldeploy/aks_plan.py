@@ -1,0 +1,103 @@
+"""Decide everything about one AKS service before anything is declared: which images and
+weights, how it scales, whether TLS is on and where the certificate comes from, its host name.
+Pure (image references are opaque), so every rule here is tested with plain asserts."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from mldeploy import PROJECT
+from mldeploy.config.aks import AksServiceSettings
+from mldeploy.config.errors import ConfigError
+from mldeploy.render.k8s import Scaling, Variant, WorkloadPlan
+from mldeploy.tags import service_markers
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What the plan needs of a built image: its reference (digest), tag and models."""
+
+    ref: Any
+    tag: str
+    models: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    workload: WorkloadPlan
+    host: str | None  # the public/internal name clients use, when one is known before deploy
+    cert_manager: bool
+
+
+def default_dns_label(service: str, stack: str, resource_group: str) -> str:
+    """Azure DNS labels are unique per region across all customers: a stable hash suffix."""
+    digest = hashlib.sha256(f"{stack}/{resource_group}/{service}".encode()).hexdigest()[:6]
+    return f"{service}-{stack}"[:56].rstrip("-") + f"-{digest}"
+
+
+def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bool, location: str,
+                 resource_group: str, images: Mapping[str, ImageFacts],
+                 workspace_name: Any = "", sidecar_ref: Callable[[str], Any] = str) -> ServicePlan:
+    """The service's WorkloadPlan, or a ConfigError naming the key that makes it impossible.
+    `sidecar_ref` turns a public image (gateway, collector) into what the pod pulls."""
+    key = f"{PROJECT}:services.{name}"
+    variants = [_variant("stable", s.image, images, f"{key}.image",
+                         100 - (s.canary.traffic_percent if s.canary else 0))]
+    if s.canary is not None:
+        variants.append(_variant("canary", s.canary.image, images, f"{key}.canary.image",
+                                 s.canary.traffic_percent))
+
+    tls = production if s.tls_enabled is None else s.tls_enabled
+    if tls and s.tls is None and s.cert_manager is None:
+        why = "this stack is production (mldeploy:production: true), so TLS is on" \
+            if s.tls_enabled is None else "tlsEnabled is true"
+        raise ConfigError(f"{key}.tls", f"{why} but no certificate is configured: set tls.certificate "
+                                        "and tls.key (secrets), or certManager.issuer, or tlsEnabled: false")
+    dns_label = s.dns_label
+    if s.service_type == "LoadBalancer" and not s.internal_load_balancer and dns_label is None:
+        dns_label = default_dns_label(name, stack, resource_group)
+    host = None
+    if s.service_type == "ClusterIP":
+        host = f"{name}.{s.namespace or name}.svc.cluster.local"
+    elif dns_label:
+        host = f"{dns_label}.{location}.cloudapp.azure.com"
+    if s.cert_manager is not None and (host is None or s.service_type == "ClusterIP"):
+        raise ConfigError(f"{key}.certManager", "cert-manager needs a public host name: use serviceType "
+                                                "LoadBalancer without internalLoadBalancer, or give tls "
+                                                "certificate and key instead")
+
+    scaling = Scaling(autoscale=s.autoscale_enabled, min_replicas=s.autoscale_min_replicas,
+                      max_replicas=s.autoscale_max_replicas,
+                      target_utilization=s.autoscale_target_utilization, replicas=s.replicas)
+    workload = WorkloadPlan(
+        service=name,
+        namespace=s.namespace or name,
+        variants=tuple(variants),
+        scaling=scaling,
+        cpu_cores=s.cpu_cores,
+        memory_gb=s.memory_gb,
+        # Sync workers take one request each: replicaMaxConcurrentRequests of them per replica.
+        scorer_workers=s.worker_count or s.replica_max_concurrent_requests,
+        scoring_timeout_ms=s.scoring_timeout_ms,
+        gateway_image=sidecar_ref(s.gateway_image),
+        tls=tls,
+        auth=s.auth_enabled,
+        service_type=s.service_type,
+        internal_load_balancer=s.internal_load_balancer,
+        dns_label=dns_label if s.service_type == "LoadBalancer" else None,
+        app_insights=s.app_insights_enabled,
+        collect_model_data=s.collect_model_data,
+        collector_image=sidecar_ref(s.collector_image) if s.collect_model_data else None,
+        workspace_name=workspace_name,
+        markers=tuple(service_markers(name, auth_enabled=s.auth_enabled, tls_enabled=tls).items()),
+    )
+    return ServicePlan(workload, host, s.cert_manager is not None)
+
+
+def _variant(name: str, image: str, images: Mapping[str, ImageFacts], key: str, weight: int) -> Variant:
+    if image not in images:
+        known = ", ".join(sorted(images)) or "none"
+        raise ConfigError(key, f"refers to image {image!r}, which does not exist; known: {known}")
+    facts = images[image]
+    return Variant(name=name, image=facts.ref, image_tag=facts.tag, models=facts.models, weight=weight)

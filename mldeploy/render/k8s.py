@@ -1,0 +1,234 @@
+"""Pure builders of the Kubernetes objects of one AKS scoring service (plain dicts, camelCase,
+as the API server takes them); the pod itself is built in `render/k8s_pod.py`.
+
+One service = one Deployment per variant (stable, and an optional canary), each pod a gateway
+(nginx) in front of the scorer (azmlinfsrv); one Service in front of all pods; per variant an
+HPA (or fixed replicas) and a PodDisruptionBudget; one NetworkPolicy.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from mldeploy.render.k8s_pod import (
+    COLLECTOR_SECRET_DIR, GATEWAY_PORT, KEYS_DIR, LABEL, MDC_PORT, PRESTOP_SECONDS, RUN_DIR, TLS_DIR, Scaling, Variant,
+    WorkloadPlan, _meta, collector_container, deployment_name, gateway_container, labels, namespace,
+    scorer_container, scorer_host, selector,
+)
+from mldeploy.runtime.gateway import KEYS_MAP_NAME, SCORER_PORT, Upstream
+
+__all__ = ["Scaling", "Variant", "WorkloadPlan", "namespace", "deployment", "scorer_service",
+           "service", "autoscaler", "disruption_budget", "network_policy", "gateway_upstreams",
+           "service_port", "certificate", "collector_config", "deployment_name", "labels"]
+
+CHECKOV_SKIP = "checkov.io/skip{n}"
+
+
+def gateway_upstreams(plan: WorkloadPlan, variant: Variant) -> tuple[Upstream, ...]:
+    """The scorers a pod's gateway sends to. With a canary every pod splits by the weights (its
+    own scorer on loopback, the other variant's through its ClusterIP Service), so the overall
+    split is exactly the configured one, whatever the replica counts."""
+    if not plan.canary:
+        return (Upstream("127.0.0.1", SCORER_PORT, 1),)
+    out = []
+    for other in plan.variants:
+        host = "127.0.0.1" if other.name == variant.name else scorer_host(plan, other)
+        out.append(Upstream(host, SCORER_PORT, other.weight))
+    return tuple(out)
+
+
+def _skips(plan: WorkloadPlan, variant: Variant) -> dict[str, str]:
+    """checkov checks this pod knowingly does not meet, each with its reason."""
+    reasons = []
+    if plan.app_insights or plan.collect_model_data:
+        reasons.append("CKV_K8S_35=azmlinfsrv reads the App Insights key only from the "
+                       "AML_APP_INSIGHTS_KEY environment variable, not from a file")
+    return {CHECKOV_SKIP.format(n=i + 1): r for i, r in enumerate(reasons)}
+
+
+def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) -> dict:
+    """The Deployment of one variant. `secrets` maps role -> object name: gateway-conf (ConfigMap),
+    keys, tls, insights, collector, collector-conf (ConfigMap)."""
+    volumes: list[dict] = [
+        {"name": "gateway-conf", "configMap": {"name": secrets["gateway-conf"]}},
+        {"name": "gateway-run", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
+        {"name": "gateway-temp", "emptyDir": {"sizeLimit": "1Gi"}},  # buffered request bodies
+        {"name": "scorer-tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+    ]
+    if plan.auth:
+        volumes.append({"name": "gateway-keys", "secret": {
+            "secretName": secrets["keys"], "defaultMode": 0o440,
+            "items": [{"key": KEYS_MAP_NAME, "path": KEYS_MAP_NAME}]}})
+    if plan.tls:
+        volumes.append({"name": "gateway-tls", "secret": {"secretName": secrets["tls"], "defaultMode": 0o440}})
+    containers = [gateway_container(plan), scorer_container(plan, variant, secrets)]
+    if plan.collect_model_data:
+        containers.append(collector_container(plan, variant, secrets))
+        volumes += [{"name": "collector-conf", "configMap": {"name": secrets["collector-conf"]}},
+                    {"name": "collector-secret", "secret": {"secretName": secrets["collector"], "defaultMode": 0o440}},
+                    {"name": "collector-data", "emptyDir": {"sizeLimit": "1Gi"}}]
+    template_meta = {
+        "labels": {**labels(plan, variant), f"{LABEL}/image-tag": variant.image_tag},
+        "annotations": {f"{LABEL}/models": ",".join(f"{m}:{v}" for m, v in variant.models),
+                        f"{LABEL}/traffic-weight": str(variant.weight)},
+    }
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": selector(plan, variant)},
+        "revisionHistoryLimit": 5,
+        # A new image or model version rolls one extra pod in at a time; none leaves before
+        # its replacement is ready, so an update has no downtime (guide: "update the web service").
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        "minReadySeconds": 5,
+        "progressDeadlineSeconds": 600,
+        "template": {
+            "metadata": template_meta,
+            "spec": {
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": {"runAsNonRoot": True, "fsGroup": 10001,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
+                # In-flight requests may take the whole scoring timeout after the preStop pause.
+                "terminationGracePeriodSeconds": plan.timeout_seconds + PRESTOP_SECONDS + 10,
+                "topologySpreadConstraints": [{
+                    "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": selector(plan, variant)},
+                }],
+                "containers": containers,
+                "volumes": volumes,
+            },
+        },
+    }
+    if not plan.scaling.autoscale:
+        spec["replicas"] = plan.scaling.replicas
+    elif variant.name == "stable":
+        # The HPA owns the count; this is only the first rollout's size.
+        spec["replicas"] = plan.scaling.min_replicas
+    else:
+        spec["replicas"] = 1
+    meta = _meta(plan, deployment_name(plan, variant), variant,
+                 annotations={**dict(plan.markers), **_skips(plan, variant)})
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
+
+
+def service_port(plan: WorkloadPlan) -> int:
+    return 443 if plan.tls else 80
+
+
+def service(plan: WorkloadPlan) -> dict:
+    """The entry point: all pods of all variants (their gateways split the traffic)."""
+    annotations: dict[str, str] = {}
+    if plan.service_type == "LoadBalancer":
+        if plan.internal_load_balancer:
+            annotations["service.beta.kubernetes.io/azure-load-balancer-internal"] = "true"
+        if plan.dns_label:
+            annotations["service.beta.kubernetes.io/azure-dns-label-name"] = plan.dns_label
+    spec = {
+        "type": plan.service_type,
+        "selector": selector(plan),
+        "ports": [{"name": "https" if plan.tls else "http", "port": service_port(plan),
+                   "targetPort": "gateway", "protocol": "TCP"}],
+    }
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": _meta(plan, plan.service, annotations=annotations), "spec": spec}
+
+
+def scorer_service(plan: WorkloadPlan, variant: Variant) -> dict:
+    """ClusterIP to one variant's scorers, for the other variant's gateways (canary only)."""
+    name = f"{deployment_name(plan, variant)}-scorer"
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(plan, name, variant),
+            "spec": {"type": "ClusterIP", "selector": selector(plan, variant),
+                     "ports": [{"name": "scorer", "port": SCORER_PORT, "targetPort": "scorer", "protocol": "TCP"}]}}
+
+
+def autoscaler(plan: WorkloadPlan, variant: Variant) -> dict:
+    """autoscaling/v2 HPA on the scorer container's CPU: up within seconds, down after a minute."""
+    s = plan.scaling
+    min_replicas = s.min_replicas if variant.name == "stable" else 1
+    spec = {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_name(plan, variant)},
+        "minReplicas": min_replicas,
+        "maxReplicas": max(s.max_replicas, min_replicas),
+        # The scorer's own CPU, not the pod average: the gateway's small request would dilute it.
+        "metrics": [{"type": "ContainerResource", "containerResource": {
+            "name": "cpu", "container": "scorer",
+            "target": {"type": "Utilization", "averageUtilization": s.target_utilization}}}],
+        "behavior": {
+            # Up: no stabilization, double or +4 pods every 15 s, whichever is more.
+            "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+                {"type": "Percent", "value": 100, "periodSeconds": 15},
+                {"type": "Pods", "value": 4, "periodSeconds": 15}]},
+            # Down: only after 60 s of lower load, and at most half the pods a minute.
+            "scaleDown": {"stabilizationWindowSeconds": 60, "selectPolicy": "Max", "policies": [
+                {"type": "Percent", "value": 50, "periodSeconds": 60}]},
+        },
+    }
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": _meta(plan, deployment_name(plan, variant), variant), "spec": spec}
+
+
+def disruption_budget(plan: WorkloadPlan, variant: Variant) -> dict:
+    """Node drains evict one pod of a variant at a time; a stuck (unready) pod never blocks them."""
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": _meta(plan, deployment_name(plan, variant), variant),
+            "spec": {"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow",
+                     "selector": {"matchLabels": selector(plan, variant)}}}
+
+
+def network_policy(plan: WorkloadPlan) -> dict:
+    """In: the gateway port from anywhere (the load balancer), the scorer port only from this
+    service's own pods (canary split). Out: DNS, HTTPS (App Insights, storage), own scorers."""
+    same_service = [{"podSelector": {"matchLabels": selector(plan)}}]
+    ingress = [{"ports": [{"port": GATEWAY_PORT, "protocol": "TCP"}]}]
+    egress = [
+        {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+        {"ports": [{"port": 443, "protocol": "TCP"}]},
+    ]
+    if plan.canary:
+        ingress.append({"from": same_service, "ports": [{"port": SCORER_PORT, "protocol": "TCP"}]})
+        egress.append({"to": same_service, "ports": [{"port": SCORER_PORT, "protocol": "TCP"}]})
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": _meta(plan, plan.service),
+            "spec": {"podSelector": {"matchLabels": selector(plan)}, "policyTypes": ["Ingress", "Egress"],
+                     "ingress": ingress, "egress": egress}}
+
+
+def certificate(plan: WorkloadPlan, host: str, secret_name: str, issuer: str, issuer_kind: str) -> dict:
+    """A cert-manager Certificate for the service's host name, into `secret_name`."""
+    return {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": _meta(plan, plan.service),
+            "spec": {"secretName": secret_name, "dnsNames": [host],
+                     "issuerRef": {"name": issuer, "kind": issuer_kind, "group": "cert-manager.io"},
+                     "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}}}
+
+
+def collector_config(plan: WorkloadPlan, container: str) -> str:
+    """Vector config: receive azureml-ai-monitoring payloads on loopback, write them as JSON
+    lines to the workspace blob store in Azure ML's data-collector layout."""
+    prefix = f"modelDataCollector/{plan.service}/{{{{ variant }}}}/{{{{ collection }}}}/%Y/%m/%d/%H/"
+    headers = ["ce-type", "ce-time", "ce-x-request-id", "ce-model-version", "trace-id", "ce-collect-data-type"]
+    doc = {
+        "data_dir": "/var/lib/vector",
+        "secret": {"files": {"type": "directory", "path": COLLECTOR_SECRET_DIR}},
+        "sources": {"mdc": {"type": "http_server", "address": f"127.0.0.1:{MDC_PORT}",
+                            "path": "/modeldata/log", "method": "POST", "strict_path": True,
+                            "headers": headers, "decoding": {"codec": "bytes"}}},
+        "transforms": {"shape": {"type": "remap", "inputs": ["mdc"], "source": "\n".join([
+            '.collection = replace(string(."ce-type") ?? "azureml.inference.unknown", "azureml.inference.", "")',
+            '.variant = get_env_var("MDC_VARIANT") ?? "stable"',
+            ".data = parse_json(.message) ?? .message",
+            "del(.message)",
+        ])}},
+        "sinks": {"blob": {"type": "azure_blob", "inputs": ["shape"],
+                           # Read from the mounted Secret by Vector's directory secret backend.
+                           "connection_string": "SECRET[files.connection_string]",
+                           "container_name": container, "blob_prefix": prefix,
+                           "encoding": {"codec": "json"}, "compression": "gzip",
+                           "batch": {"timeout_secs": 60}}},
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+# Paths the gateway spec must use (the mounts above).
+GATEWAY_PATHS = {"run_dir": RUN_DIR, "keys_file": f"{KEYS_DIR}/{KEYS_MAP_NAME}", "tls_dir": TLS_DIR}

@@ -1,0 +1,235 @@
+"""The pod of an AKS scoring service: the plan it is built from and its containers (gateway,
+scorer, optional model-data collector). Pure: deploy-time values (image digest, Secret names)
+arrive as opaque arguments and are placed, never inspected. Objects are in `render/k8s.py`."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from mldeploy.runtime.gateway import LIVENESS_PATH, SCORER_PORT
+
+GATEWAY_PORT = 8890
+MDC_PORT = 50011  # where azureml-ai-monitoring's Collector sends (AZUREML_MDC_PORT default)
+GATEWAY_UID = 10101
+SCORER_UID = 10001
+COLLECTOR_UID = 10201
+GATEWAY_CONF_DIR = "/etc/mldeploy/gateway"
+KEYS_DIR = "/etc/mldeploy/keys"
+TLS_DIR = "/etc/mldeploy/tls"
+RUN_DIR = "/tmp/nginx"
+COLLECTOR_SECRET_DIR = "/etc/mldeploy/model-data"
+PRESTOP_SECONDS = 5  # lets the load balancer and kube-proxy stop sending before shutdown
+LABEL = "mldeploy.io"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model version (image) served by the service, with its share of the traffic."""
+
+    name: str  # "stable" or "canary"
+    image: Any  # `<registry>/<image>@sha256:...` (an Output at deploy time)
+    image_tag: str
+    models: tuple[tuple[str, str], ...]
+    weight: int
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """HPA bounds and target, or fixed replicas (`autoscale` False)."""
+
+    autoscale: bool
+    min_replicas: int
+    max_replicas: int
+    target_utilization: int
+    replicas: int
+
+
+@dataclass(frozen=True)
+class WorkloadPlan:
+    """Everything the manifests depend on, decided once from the validated settings."""
+
+    service: str
+    namespace: str
+    variants: tuple[Variant, ...]
+    scaling: Scaling
+    cpu_cores: float
+    memory_gb: float
+    scorer_workers: int
+    scoring_timeout_ms: int
+    gateway_image: Any
+    tls: bool
+    auth: bool
+    service_type: str = "LoadBalancer"
+    internal_load_balancer: bool = False
+    dns_label: str | None = None
+    app_insights: bool = False
+    collect_model_data: bool = False
+    collector_image: Any = None
+    workspace_name: Any = ""
+    markers: tuple[tuple[str, str], ...] = ()  # annotations the policy pack reads (auth/TLS)
+
+    @property
+    def canary(self) -> bool:
+        return len(self.variants) > 1
+
+    @property
+    def timeout_seconds(self) -> int:
+        return math.ceil(self.scoring_timeout_ms / 1000)
+
+
+def deployment_name(plan: WorkloadPlan, variant: Variant) -> str:
+    # The stable Deployment keeps the service's name, so adding/removing a canary never renames it.
+    return plan.service if variant.name == "stable" else f"{plan.service}-{variant.name}"
+
+
+def scorer_host(plan: WorkloadPlan, variant: Variant) -> str:
+    return f"{deployment_name(plan, variant)}-scorer.{plan.namespace}.svc.cluster.local"
+
+
+def labels(plan: WorkloadPlan, variant: Variant | None = None) -> dict[str, str]:
+    out = {"app.kubernetes.io/name": plan.service, "app.kubernetes.io/managed-by": "mldeploy",
+           f"{LABEL}/service": plan.service}
+    if variant is not None:
+        out[f"{LABEL}/variant"] = variant.name
+    return out
+
+
+def selector(plan: WorkloadPlan, variant: Variant | None = None) -> dict[str, str]:
+    out = {f"{LABEL}/service": plan.service}
+    if variant is not None:
+        out[f"{LABEL}/variant"] = variant.name
+    return out
+
+
+def _meta(plan: WorkloadPlan, name: str | None, variant: Variant | None = None, **extra) -> dict:
+    meta: dict[str, Any] = {"namespace": plan.namespace, "labels": labels(plan, variant)}
+    if name is not None:
+        meta["name"] = name
+    meta.update(extra)
+    return meta
+
+
+def namespace(plan: WorkloadPlan) -> dict:
+    """The service's namespace, with the `restricted` Pod Security Standard enforced."""
+    pss = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": plan.namespace, "labels": {**labels(plan), **pss}}}
+
+
+def _security(uid: int) -> dict:
+    return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "allowPrivilegeEscalation": False,
+            "privileged": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _http_probe(path: str, port: int | str, scheme: str = "HTTP", **timing) -> dict:
+    return {"httpGet": {"path": path, "port": port, "scheme": scheme}, **timing}
+
+
+def _resources(cpu: float, memory_mb: int) -> dict:
+    # requests == limits: the Guaranteed QoS class, so a scorer is never squeezed by neighbours.
+    amount = {"cpu": f"{round(cpu * 1000)}m", "memory": f"{memory_mb}Mi"}
+    return {"requests": dict(amount), "limits": dict(amount)}
+
+
+def _prestop() -> dict:
+    return {"preStop": {"exec": {"command": ["sleep", str(PRESTOP_SECONDS)]}}}
+
+
+def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) -> dict:
+    """azmlinfsrv as the image runs it, told its concurrency, timeout and telemetry by env."""
+    t = plan.timeout_seconds
+    env = [
+        {"name": "WORKER_COUNT", "value": str(plan.scorer_workers)},
+        # gunicorn kills a worker silent for WORKER_TIMEOUT s: longer than the scoring timeout.
+        {"name": "WORKER_TIMEOUT", "value": str(t + 10)},
+        {"name": "SCORING_TIMEOUT_MS", "value": str(plan.scoring_timeout_ms)},
+        {"name": "SERVICE_NAME", "value": plan.service},
+        {"name": "SERVICE_VERSION", "value": variant.image_tag},
+        {"name": "WORKSPACE_NAME", "value": plan.workspace_name},
+        {"name": "HOME", "value": "/tmp"},
+    ]
+    if plan.app_insights or plan.collect_model_data:
+        env += [
+            {"name": "AML_APP_INSIGHTS_ENABLED", "value": "true"},
+            # azmlinfsrv 1.5 takes the instrumentation key (it builds the connection string);
+            # the connection string is there too, for score.py code using azure-monitor-opentelemetry.
+            {"name": "AML_APP_INSIGHTS_KEY", "valueFrom": {"secretKeyRef": {
+                "name": secrets["insights"], "key": "instrumentation-key"}}},
+            {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "valueFrom": {"secretKeyRef": {
+                "name": secrets["insights"], "key": "connection-string"}}},
+        ]
+    if plan.collect_model_data:
+        env += [
+            # The inference server's own collector: each input + prediction to App Insights.
+            {"name": "AML_MDC_STORAGE_ENABLED", "value": "true"},
+            # azureml-ai-monitoring's Collector(name=...) in score.py: to the sidecar -> blob storage.
+            {"name": "AZUREML_MDC_ENABLED", "value": "true"},
+            {"name": "AZUREML_MDC_HOST", "value": "127.0.0.1"},
+            {"name": "AZUREML_MDC_PORT", "value": str(MDC_PORT)},
+        ]
+    # Busy sync workers answer probes late: liveness tolerates a full scoring timeout first.
+    liveness_failures = math.ceil(t / 10) + 3
+    return {
+        "name": "scorer",
+        "image": variant.image,
+        "imagePullPolicy": "Always",
+        "ports": [{"name": "scorer", "containerPort": SCORER_PORT, "protocol": "TCP"}],
+        "env": env,
+        "resources": _resources(plan.cpu_cores, round(plan.memory_gb * 1024)),
+        # GET / answers 200 only once init() has loaded the model (the port opens earlier).
+        "startupProbe": _http_probe("/", "scorer", periodSeconds=2, timeoutSeconds=2, failureThreshold=150),
+        "readinessProbe": _http_probe("/", "scorer", periodSeconds=5, timeoutSeconds=3, failureThreshold=3),
+        "livenessProbe": _http_probe("/", "scorer", periodSeconds=10, timeoutSeconds=5,
+                                     failureThreshold=liveness_failures),
+        "lifecycle": _prestop(),
+        "securityContext": _security(SCORER_UID),
+        "volumeMounts": [{"name": "scorer-tmp", "mountPath": "/tmp"}],
+    }
+
+
+def gateway_container(plan: WorkloadPlan) -> dict:
+    scheme = "HTTPS" if plan.tls else "HTTP"
+    mounts = [
+        {"name": "gateway-conf", "mountPath": GATEWAY_CONF_DIR, "readOnly": True},
+        {"name": "gateway-run", "mountPath": RUN_DIR},
+        {"name": "gateway-temp", "mountPath": f"{RUN_DIR}/tmp"},
+    ]
+    if plan.auth:
+        mounts.append({"name": "gateway-keys", "mountPath": KEYS_DIR, "readOnly": True})
+    if plan.tls:
+        mounts.append({"name": "gateway-tls", "mountPath": TLS_DIR, "readOnly": True})
+    return {
+        "name": "gateway",
+        "image": plan.gateway_image,
+        "imagePullPolicy": "Always",
+        # nginx directly (not the image's entrypoint, which edits files on the read-only root).
+        "command": ["nginx", "-c", f"{GATEWAY_CONF_DIR}/nginx.conf"],
+        "ports": [{"name": "gateway", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],
+        "resources": _resources(0.25, 128),
+        "readinessProbe": _http_probe(LIVENESS_PATH, "gateway", scheme, periodSeconds=5, timeoutSeconds=2),
+        "livenessProbe": _http_probe(LIVENESS_PATH, "gateway", scheme, periodSeconds=10, timeoutSeconds=3,
+                                     failureThreshold=3),
+        "lifecycle": _prestop(),
+        "securityContext": _security(GATEWAY_UID),
+        "volumeMounts": mounts,
+    }
+
+
+def collector_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) -> dict:
+    """The receiver for azureml-ai-monitoring's Collector (a loopback HTTP sink -> blob)."""
+    return {
+        "name": "model-data",
+        "image": plan.collector_image,
+        "imagePullPolicy": "Always",
+        "args": ["--config", "/etc/vector/vector.yaml"],
+        "env": [{"name": "MDC_VARIANT", "value": variant.name}],
+        "resources": _resources(0.1, 128),
+        "readinessProbe": {"tcpSocket": {"port": MDC_PORT}, "periodSeconds": 10},
+        "livenessProbe": {"tcpSocket": {"port": MDC_PORT}, "periodSeconds": 20, "failureThreshold": 3},
+        "securityContext": _security(COLLECTOR_UID),
+        "volumeMounts": [{"name": "collector-conf", "mountPath": "/etc/vector", "readOnly": True},
+                         {"name": "collector-secret", "mountPath": COLLECTOR_SECRET_DIR, "readOnly": True},
+                         {"name": "collector-data", "mountPath": "/var/lib/vector"}],
+    }

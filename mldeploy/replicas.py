@@ -1,0 +1,39 @@
+"""The guide's replica formula: how many replicas serve R requests/s of T seconds each."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ReplicaEstimate:
+    """The formula's inputs and result, so callers can show the arithmetic."""
+
+    requests_per_second: float
+    request_seconds: float
+    max_concurrent: int
+    target_utilization_percent: int
+    replicas: int
+
+    def explain(self) -> str:
+        r, t, c, u = self.requests_per_second, self.request_seconds, self.max_concurrent, self.target_utilization_percent
+        return (f"ceil({r:g} req/s x {t:g} s / {u / 100:g} / {c}) = "
+                f"ceil({r * t / (u / 100) / c:.3f}) = {self.replicas} replica(s)")
+
+
+def replicas_needed(requests_per_second: float, request_seconds: float, max_concurrent: int = 1,
+                    target_utilization_percent: int = 70) -> ReplicaEstimate:
+    """ceil(R x T / U / C) (guide: `autoscale_target_utilization`, `replica_max_concurrent_requests`),
+    at least 1. Raises ValueError for inputs outside the formula's domain."""
+    if requests_per_second < 0 or not math.isfinite(requests_per_second):
+        raise ValueError(f"requests per second must be >= 0, got {requests_per_second}")
+    if request_seconds <= 0 or not math.isfinite(request_seconds):
+        raise ValueError(f"request seconds must be > 0, got {request_seconds}")
+    if max_concurrent < 1:
+        raise ValueError(f"max concurrent requests per replica must be >= 1, got {max_concurrent}")
+    if not 1 <= target_utilization_percent <= 100:
+        raise ValueError(f"target utilization must be 1-100 (%), got {target_utilization_percent}")
+    # Rounded to 9 places first so that float noise (e.g. 2.0000000001) does not add a replica.
+    raw = round(requests_per_second * request_seconds / (target_utilization_percent / 100) / max_concurrent, 9)
+    return ReplicaEstimate(requests_per_second, request_seconds, max_concurrent,
+                           target_utilization_percent, max(1, math.ceil(raw)))

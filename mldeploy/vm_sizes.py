@@ -1,0 +1,67 @@
+"""vCPUs per node for the Azure VM sizes AKS clusters commonly use.
+
+An explicit table, not a parser of size names: a size that is not listed is an error that asks
+for `vcpusPerNode`, because a guessed vCPU count would make the guide's >= 12 vCPU rule a guess.
+"""
+from __future__ import annotations
+
+from mldeploy.config.errors import ConfigError
+
+
+def _series(template: str, sizes: list[int]) -> dict[str, int]:
+    return {template.format(n=n): n for n in sizes}
+
+
+_V2 = {
+    # Dv2 / DSv2 (the guide's default, Standard_D3_v2, is 4 vCPUs) and their memory-optimized twins.
+    "Standard_D1_v2": 1, "Standard_D2_v2": 2, "Standard_D3_v2": 4, "Standard_D4_v2": 8, "Standard_D5_v2": 16,
+    "Standard_DS1_v2": 1, "Standard_DS2_v2": 2, "Standard_DS3_v2": 4, "Standard_DS4_v2": 8, "Standard_DS5_v2": 16,
+    "Standard_D11_v2": 2, "Standard_D12_v2": 4, "Standard_D13_v2": 8, "Standard_D14_v2": 16,
+    "Standard_DS11_v2": 2, "Standard_DS12_v2": 4, "Standard_DS13_v2": 8, "Standard_DS14_v2": 16,
+}
+_B = {"Standard_B2s": 2, "Standard_B2ms": 2, "Standard_B4ms": 4, "Standard_B8ms": 8,
+      "Standard_B12ms": 12, "Standard_B16ms": 16, "Standard_B20ms": 20}
+_GPU_FPGA = {
+    "Standard_NC6s_v3": 6, "Standard_NC12s_v3": 12, "Standard_NC24s_v3": 24,
+    "Standard_NC4as_T4_v3": 4, "Standard_NC8as_T4_v3": 8, "Standard_NC16as_T4_v3": 16, "Standard_NC64as_T4_v3": 64,
+    "Standard_PB6s": 6, "Standard_PB12s": 12, "Standard_PB24s": 24,
+}
+
+_D_SIZES = [2, 4, 8, 16, 32, 48, 64]
+_E_SIZES = [2, 4, 8, 16, 20, 32, 48, 64]
+_F_SIZES = [2, 4, 8, 16, 32, 48, 64, 72]
+
+VCPUS: dict[str, int] = {
+    **_V2, **_B, **_GPU_FPGA,
+    **{k: v for suffix in ("_v3", "s_v3") for k, v in _series("Standard_D{n}" + suffix, _D_SIZES).items()},
+    **{k: v for suffix in ("_v4", "s_v4", "ds_v4", "d_v4", "as_v4")
+       for k, v in _series("Standard_D{n}" + suffix, _D_SIZES).items()},
+    **{k: v for suffix in ("_v5", "s_v5", "ds_v5", "d_v5", "as_v5", "ads_v5", "lds_v5")
+       for k, v in _series("Standard_D{n}" + suffix, _D_SIZES).items()},
+    **{k: v for suffix in ("s_v6", "ds_v6", "as_v6", "ads_v6")
+       for k, v in _series("Standard_D{n}" + suffix, _D_SIZES).items()},
+    **{k: v for suffix in ("_v3", "s_v3", "s_v4", "ds_v4", "s_v5", "ds_v5", "as_v5", "ads_v5")
+       for k, v in _series("Standard_E{n}" + suffix, _E_SIZES).items()},
+    **_series("Standard_F{n}s_v2", _F_SIZES),
+}
+_BY_LOWER = {name.lower(): (name, n) for name, n in VCPUS.items()}
+
+
+def known_vcpus(vm_size: str) -> int | None:
+    """vCPUs of a listed size (names compare case-insensitively, as Azure does), else None."""
+    found = _BY_LOWER.get(vm_size.strip().lower())
+    return found[1] if found else None
+
+
+def vcpus_per_node(vm_size: str, override: int | None, key: str) -> int:
+    """vCPUs of one node: `vcpusPerNode` when given, else the table; never a guess."""
+    if override is not None:
+        return override
+    found = known_vcpus(vm_size)
+    if found is None:
+        raise ConfigError(
+            key,
+            f"unknown VM size {vm_size!r}: mldeploy does not guess its vCPUs; set vcpusPerNode "
+            f"(the size's vCPU count) or use a listed size such as Standard_D4s_v5",
+        )
+    return found
