@@ -3,14 +3,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mldeploy.config.aks import AksServiceSettings
+
+FPGA_LABEL = "mldeploy.io/accelerator"
+FPGA_TAINT_VALUE = "fpga"
 
 
 class FpgaServiceSettings(AksServiceSettings):
     """An AKS service scheduled onto an FPGA node pool of the named cluster."""
 
     target: Literal["fpga"]  # type: ignore[assignment]
-    fpga_vm_size: str = "Standard_PB6s"
+    fpga_vm_size: str = Field("Standard_PB6s", pattern=r"^Standard_PB\d+s$")
     fpga_node_count: int = Field(1, ge=1, le=100)
+    fpga_pool_name: str = Field("fpga", pattern=r"^[a-z][a-z0-9]{0,11}$")
+    fpga_regions: list[str] | None = Field(None, min_length=1, description="override of the built-in region list")
+
+    @field_validator("fpga_regions")
+    @classmethod
+    def _regions(cls, value: list[str] | None) -> list[str] | None:
+        for region in value or []:
+            if not region.strip():
+                raise ValueError("region names may not be empty")
+        return value

@@ -178,6 +178,8 @@ def _register_defaults(m: SynthMocks) -> None:
                        f"https://{i.get('endpointName', n)}.{i.get('location', 'westeurope')}.inference.ml.azure.com/jobs"},
     }
     o["azure-native:machinelearningservices:BatchDeployment"] = lambda n, i, m: {"name": i.get("deploymentName", n)}
+    # FPGA (components/fpga.py): an agent pool's name is its agentPoolName.
+    o["azure-native:containerservice:AgentPool"] = lambda n, i, m: {"name": i.get("agentPoolName", n)}
     # IoT Edge (components/iot_edge.py): the hub's host name and its shared access keys.
     o["azure-native:iothub:IotHubResource"] = lambda n, i, m: {
         "name": i.get("resourceName", n),

@@ -1,0 +1,35 @@
+"""Where Azure offers the PB-series (FPGA) VM sizes: the one list, overridable per service.
+
+Source: the Azure ML "deploy to FPGA" guide's region list for Project Brainwave (PB-series).
+Microsoft has retired that offering (see README), so treat the list as historical: a service
+may override it with `fpgaRegions` after checking `az vm list-skus --size Standard_PB`.
+"""
+from __future__ import annotations
+
+from mldeploy.config.errors import ConfigError
+
+PB_SIZES = ("Standard_PB6s", "Standard_PB12s", "Standard_PB24s")
+FPGA_REGIONS: dict[str, tuple[str, ...]] = {
+    size: ("eastus", "southeastasia", "westeurope", "westus2") for size in PB_SIZES
+}
+
+
+def _norm(region: str) -> str:
+    return region.replace(" ", "").lower()
+
+
+def check_region(vm_size: str, location: str, key: str, override: list[str] | None = None) -> None:
+    """Raise ConfigError unless `vm_size` is offered in `location` (by the override, if given)."""
+    regions = tuple(override) if override else FPGA_REGIONS.get(vm_size)
+    if regions is None:
+        raise ConfigError(key, f"{vm_size!r} is not a PB-series FPGA size; known: {', '.join(PB_SIZES)}")
+    if _norm(location) not in {_norm(r) for r in regions}:
+        raise ConfigError(key, f"{vm_size} is not offered in {location}; regions: {', '.join(regions)} "
+                               "(set fpgaRegions to override the list)")
+
+
+def check_service_region(name: str, service, location: str) -> None:
+    """The region check for one `fpga` service, with its key path (for the parse-time checks)."""
+    key = f"mldeploy:services.{name}"
+    where = f"{key}.fpgaRegions" if service.fpga_regions else f"{key}.fpgaVmSize"
+    check_region(service.fpga_vm_size, location, where, service.fpga_regions)
