@@ -37,3 +37,31 @@ def replicas_needed(requests_per_second: float, request_seconds: float, max_conc
     raw = round(requests_per_second * request_seconds / (target_utilization_percent / 100) / max_concurrent, 9)
     return ReplicaEstimate(requests_per_second, request_seconds, max_concurrent,
                            target_utilization_percent, max(1, math.ceil(raw)))
+
+
+@dataclass(frozen=True)
+class BoundsSuggestion:
+    """Suggested autoscaleMinReplicas/MaxReplicas for an expected average and peak load."""
+
+    min_replicas: ReplicaEstimate
+    max_replicas: ReplicaEstimate
+
+    def lines(self, configured_min: int, configured_max: int) -> list[str]:
+        out = [f"autoscaleMinReplicas: {self.min_replicas.replicas} (average load: {self.min_replicas.explain()})",
+               f"autoscaleMaxReplicas: {self.max_replicas.replicas} (peak load: {self.max_replicas.explain()})"]
+        if configured_max < self.max_replicas.replicas:
+            out.append(f"note: autoscaleMaxReplicas is {configured_max}, below the {self.max_replicas.replicas} "
+                       "the peak needs")
+        if configured_min < self.min_replicas.replicas:
+            out.append(f"note: autoscaleMinReplicas is {configured_min}, below the {self.min_replicas.replicas} "
+                       "the average load needs (each scale-up takes a pod start)")
+        return out
+
+
+def suggest_bounds(average_rps: float, peak_rps: float | None, request_seconds: float, max_concurrent: int,
+                   target_utilization_percent: int) -> BoundsSuggestion:
+    """The formula at the average load (min) and at the peak (max; the average when no peak)."""
+    low = replicas_needed(average_rps, request_seconds, max_concurrent, target_utilization_percent)
+    high = replicas_needed(max(peak_rps or average_rps, average_rps), request_seconds, max_concurrent,
+                           target_utilization_percent)
+    return BoundsSuggestion(low, high)

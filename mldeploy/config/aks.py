@@ -74,6 +74,14 @@ class CanarySettings(Settings):
     traffic_percent: int = Field(ge=0, le=100)
 
 
+class ExpectedLoad(Settings):
+    """The load a service is sized for; synth suggests min/max replicas from it (guide's formula)."""
+
+    requests_per_second: float = Field(gt=0, le=1_000_000)
+    request_seconds: float = Field(gt=0, le=300)
+    peak_requests_per_second: float | None = Field(None, gt=0, le=1_000_000)
+
+
 class AksServiceSettings(ServiceSettings):
     """A production web service on AKS (guide: `AksWebservice.deploy_configuration`)."""
 
@@ -95,6 +103,7 @@ class AksServiceSettings(ServiceSettings):
     canary: CanarySettings | None = None
     gateway_image: str = GATEWAY_IMAGE
     collector_image: str = COLLECTOR_IMAGE
+    expected_load: ExpectedLoad | None = None
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -21,6 +21,7 @@ RUN_DIR = "/tmp/nginx"
 COLLECTOR_SECRET_DIR = "/etc/mldeploy/model-data"
 PRESTOP_SECONDS = 5  # lets the load balancer and kube-proxy stop sending before shutdown
 LABEL = "mldeploy.io"
+SECRET_KEYS_ANNOTATION = f"{LABEL}/secret-keys"
 
 
 @dataclass(frozen=True)

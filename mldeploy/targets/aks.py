@@ -23,6 +23,7 @@ from mldeploy.config.errors import ConfigError
 from mldeploy.program import Foundation, ServiceOutputs, build_dir, register_target
 from mldeploy.render import k8s as manifests
 from mldeploy.render.k8s import GATEWAY_PATHS
+from mldeploy.synth import k8s as _k8s_writer  # noqa: F401  registers the k8s/ synth writer
 from mldeploy.tags import resource_tags
 from mldeploy.runtime.gateway import TLS_CERT_NAME, TLS_KEY_NAME, gateway_spec, render_nginx_conf
 

@@ -1,0 +1,23 @@
+"""`mldeploy replicas`: the guide's replica formula, ceil(R x T / U / C)."""
+from __future__ import annotations
+
+import click
+
+from mldeploy.replicas import replicas_needed
+
+
+@click.command("replicas")
+@click.option("--rps", type=float, required=True, help="Requests per second the service must serve (R).")
+@click.option("--request-seconds", type=float, required=True, help="Seconds one request takes (T).")
+@click.option("--max-concurrent", type=int, default=1, show_default=True,
+              help="Requests one replica serves at once (C, replicaMaxConcurrentRequests).")
+@click.option("--target-utilization", type=int, default=70, show_default=True,
+              help="Autoscaler target utilization in percent (U, autoscaleTargetUtilization).")
+def command(rps: float, request_seconds: float, max_concurrent: int, target_utilization: int) -> None:
+    """How many replicas an AKS service needs: ceil(R x T / U / C) (the guide's formula)."""
+    try:
+        estimate = replicas_needed(rps, request_seconds, max_concurrent, target_utilization)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+    click.echo(estimate.replicas)
+    click.echo(estimate.explain(), err=True)
