@@ -1,8 +1,8 @@
 """Where Azure offers the PB-series (FPGA) VM sizes: the one list, overridable per service.
 
-Source: the Azure ML "deploy to FPGA" guide's region list for Project Brainwave (PB-series).
-Microsoft has retired that offering (see README), so treat the list as historical: a service
-may override it with `fpgaRegions` after checking `az vm list-skus --size Standard_PB`.
+Source: the regions the Azure ML (SDK v1) "deploy to FPGA" guide listed for Project Brainwave.
+Current Azure ML (v2) documentation no longer offers FPGA deployment (see README), so treat the
+list as historical: override it with `fpgaRegions` after `az vm list-skus --size Standard_PB`.
 """
 from __future__ import annotations
 
