@@ -78,3 +78,11 @@ class AciServiceSettings(ServiceSettings):
     dns_name_label: str | None = Field(
         None, pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$",
         description="<label>.<region>.azurecontainer.io; omitted: derived from stack and service")
+
+    @model_validator(mode="after")
+    def _room_for_the_gateway(self):
+        # The group also runs the gateway (0.1 CPU, 0.1 GB); the rest is the scorer's.
+        if self.cpu_cores < 0.5 or self.memory_gb < 0.5:
+            raise ValueError(f"cpuCores ({self.cpu_cores:g}) and memoryGb ({self.memory_gb:g}) must each be "
+                             ">= 0.5 on ACI: the group also runs the gateway")
+        return self

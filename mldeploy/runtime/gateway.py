@@ -347,3 +347,28 @@ def config_dirs(spec: GatewaySpec) -> list[str]:
     """Folders that must exist (writable) before nginx starts."""
     return [spec.run_dir, spec.temp_dir] + [os.path.join(spec.temp_dir, d)
                                             for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi")]
+
+
+# -- the gateway as a container (ACI, Docker, AKS): the official nginx image ------------------
+
+GATEWAY_IMAGE = "nginx:1.27-alpine"
+CONTAINER_RUN_DIR = "/tmp/nginx"
+CONTAINER_CONFIG_DIR = "/etc/mldeploy/gateway"
+CONTAINER_TLS_DIR = "/etc/mldeploy/tls"
+
+
+def container_spec(service: "ServiceSettings", *, listen_port: int,
+                   upstreams: tuple[Upstream, ...] = (Upstream("127.0.0.1", SCORER_PORT),)) -> GatewaySpec:
+    """The gateway for `service` inside a container: config and keys mounted under
+    CONTAINER_CONFIG_DIR, everything nginx writes under /tmp (read-only root filesystem)."""
+    return gateway_spec(service, run_dir=CONTAINER_RUN_DIR, listen_port=listen_port, upstreams=upstreams,
+                        keys_file=f"{CONTAINER_CONFIG_DIR}/{KEYS_MAP_NAME}",
+                        tls_dir=CONTAINER_TLS_DIR if getattr(service, "tls", None) else None,
+                        access_log="/dev/stdout")
+
+
+def container_command(spec: GatewaySpec) -> list[str]:
+    """The gateway container's command: create nginx's writable folders, then run nginx."""
+    dirs = " ".join(config_dirs(spec))
+    return ["/bin/sh", "-c",
+            f"mkdir -p {dirs} && exec nginx -c {CONTAINER_CONFIG_DIR}/nginx.conf -e stderr"]

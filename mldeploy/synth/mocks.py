@@ -163,6 +163,18 @@ def _register_defaults(m: SynthMocks) -> None:
         "repoDigest": str(i.get("imageName", n)).split(":")[0] + "@sha256:"
         + hashlib.sha256(json.dumps(i, sort_keys=True, default=str).encode()).hexdigest(),
     }
+    o["azure-native:managedidentity:UserAssignedIdentity"] = lambda n, i, m: {
+        "principalId": _stable_uuid("principal", m.stack, n), "clientId": _stable_uuid("client", m.stack, n),
+        "tenantId": TENANT_ID,
+    }
+    o["azure-native:containerinstance:ContainerGroup"] = lambda n, i, m: {
+        # The input lists identity IDs; the resource returns them as a map id -> details.
+        "identity": {**(i.get("identity") or {}), "userAssignedIdentities": {
+            uid: {"principalId": _stable_uuid("principal", uid)}
+            for uid in (i.get("identity") or {}).get("userAssignedIdentities") or []}},
+        "ipAddress": {**(i.get("ipAddress") or {}), "ip": "20.0.0.4", "fqdn": (
+            f"{(i.get('ipAddress') or {}).get('dnsNameLabel', n)}.{i.get('location', 'westeurope')}.azurecontainer.io")},
+    }
     o["random:index/randomPassword:RandomPassword"] = lambda n, i, m: {
         "result": m.secret(_fake("password", m.stack, n)),
     }
