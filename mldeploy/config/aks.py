@@ -43,7 +43,7 @@ class ClusterSettings(Settings):
             create_only = {"vm_size", "agent_count", "kubernetes_version", "tier", "network_policy"}
             given = sorted(create_only & self.model_fields_set)
             if given:
-                names = ", ".join(self.model_fields[n].alias or n for n in given)
+                names = ", ".join(type(self).model_fields[n].alias or n for n in given)
                 raise ValueError(f"{names} apply only to a created cluster; an attached cluster "
                                  "(attach) is checked on its own looked-up size and version")
             return self

@@ -1,0 +1,122 @@
+"""AksCluster: the guide's 12-vCPU rule (config and attach), create settings, AcrPull, provider."""
+from __future__ import annotations
+
+import pytest
+from pulumi import RunError
+
+from mldeploy.cluster_check import NodePool, check_capacity, check_version
+from mldeploy.config import ConfigError
+from mldeploy.vm_sizes import known_vcpus
+from tests.harness import stack_values, synth
+
+
+def _with_cluster(cluster: dict):
+    values, secrets = stack_values("prod")
+    values["mldeploy:clusters"] = {"prod": cluster}
+    return values, secrets
+
+
+def _refused(tmp_path, cluster: dict) -> str:
+    values, secrets = _with_cluster(cluster)
+    with pytest.raises(ConfigError) as err:
+        synth("prod", tmp_path, values=values, secret_keys=secrets)
+    return str(err.value)
+
+
+def test_small_cluster_is_refused_with_the_arithmetic(tmp_path):
+    msg = _refused(tmp_path, {"vmSize": "Standard_D2s_v3", "agentCount": 3})
+    assert "mldeploy:clusters.prod" in msg and "3 × Standard_D2s_v3 (2 vCPU) = 6 < 12" in msg, msg
+
+
+def test_unknown_vm_size_asks_for_vcpus_per_node(tmp_path):
+    msg = _refused(tmp_path, {"vmSize": "Standard_Z9_v9", "agentCount": 3})
+    assert "unknown VM size 'Standard_Z9_v9'" in msg and "vcpusPerNode" in msg, msg
+
+
+def test_vcpus_per_node_makes_an_unlisted_size_usable(tmp_path):
+    values, secrets = _with_cluster({"vmSize": "Standard_Z9_v9", "agentCount": 2, "vcpusPerNode": 8})
+    result = synth("prod", tmp_path, values=values, secret_keys=secrets)
+    pool = result.one("azure-native:containerservice:ManagedCluster")["inputs"]["agentPoolProfiles"][0]
+    assert pool["vmSize"] == "Standard_Z9_v9" and pool["count"] == 2
+
+
+def test_create_only_keys_are_refused_with_attach(tmp_path):
+    msg = _refused(tmp_path, {"vmSize": "Standard_D4s_v5", "attach": {"resourceGroup": "rg", "name": "aks"}})
+    assert "vmSize apply only to a created cluster" in msg, msg
+
+
+def test_vm_size_table_is_case_insensitive_and_never_guesses():
+    assert known_vcpus("standard_d3_v2") == 4
+    assert known_vcpus("Standard_D4s_v5") == 4
+    assert known_vcpus("Standard_D5s_v5") is None, "a size not in the table must not be derived from its name"
+
+
+def test_pool_sum_shows_every_pool():
+    with pytest.raises(ConfigError, match=r"1 × Standard_D2s_v3 \(2 vCPU\) = 2 \+ 2 × Standard_D4s_v5 \(4 vCPU\) = 8 → 10 < 12"):
+        check_capacity([NodePool("a", "Standard_D2s_v3", 1), NodePool("b", "Standard_D4s_v5", 2)], None, "k")
+
+
+def test_version_check():
+    check_version("1.31.2", "1.30", "k")
+    with pytest.raises(ConfigError, match="runs Kubernetes 1.29.9, older than the minimum 1.30"):
+        check_version("1.29.9", "1.30", "k")
+
+
+def test_created_cluster_is_hardened(tmp_path):
+    result = synth("prod", tmp_path)
+    c = result.one("azure-native:containerservice:ManagedCluster")["inputs"]
+    assert c["enableRBAC"] is True and c["disableLocalAccounts"] is True
+    assert c["aadProfile"] == {"managed": True, "enableAzureRBAC": True}
+    assert c["identity"]["type"] == "SystemAssigned"
+    assert c["agentPoolProfiles"][0]["mode"] == "System"
+    assert c["kubernetesVersion"] == "1.32"
+    assert c["networkProfile"]["networkPolicy"] == "azure", "NetworkPolicies must be enforced"
+
+
+def test_kubelet_identity_gets_acr_pull_on_the_workspace_registry(tmp_path):
+    result = synth("prod", tmp_path)
+    pulls = [r["inputs"] for r in result.of_type("azure-native:authorization:RoleAssignment")
+             if r["name"] == "kubelet-acr-pull"]
+    assert len(pulls) == 1
+    assert pulls[0]["roleDefinitionId"].endswith("7f951dda-4ed3-4680-a7ca-43fe172d538d"), "must be AcrPull"
+    assert "/registries/" in pulls[0]["scope"].lower(), pulls[0]["scope"]
+    assert pulls[0]["principalType"] == "ServicePrincipal"
+
+
+def test_provider_gets_the_kubeconfig_as_a_secret(tmp_path):
+    result = synth("prod", tmp_path)
+    provider = result.one("pulumi:providers:kubernetes")["inputs"]
+    # Masked where the secret is (the token); a kubeconfig that was not marked secret is a leak.
+    assert "{token: [secret]}" in provider["kubeconfig"], provider["kubeconfig"]
+    assert "[secret]" in result.outputs["services"]["diabetes"]["kubeconfig"]
+    assert result.leaks == []
+
+
+def _lookup(vm="Standard_D4s_v5", count=3, version="1.32.6", kubelet=True):
+    return {"azure-native:containerservice:getManagedCluster": {
+        "id": "/subscriptions/s/resourceGroups/rg-platform-aks/providers/Microsoft.ContainerService/managedClusters/aks",
+        "name": "aks-platform-weu", "currentKubernetesVersion": version, "fqdn": "aks.hcp.westeurope.azmk8s.io",
+        "agentPoolProfiles": [{"name": "system", "vmSize": vm, "count": count}],
+        "identityProfile": {"kubeletidentity": {"objectId": "kubelet-oid"}} if kubelet else {},
+    }}
+
+
+def test_attach_uses_the_looked_up_cluster(tmp_path):
+    result = synth("prod-attach", tmp_path, lookups=_lookup())
+    assert not result.of_type("azure-native:containerservice:ManagedCluster"), "attach must not create a cluster"
+    pull = [r["inputs"] for r in result.of_type("azure-native:authorization:RoleAssignment")
+            if r["name"] == "kubelet-acr-pull"][0]
+    assert pull["principalId"] == "kubelet-oid"
+
+
+@pytest.mark.parametrize("lookup, expected", [
+    (_lookup(vm="Standard_D2s_v3", count=3), "3 × Standard_D2s_v3 (2 vCPU) = 6 < 12"),
+    (_lookup(version="1.29.4"), "runs Kubernetes 1.29.4, older than the minimum 1.31"),
+    (_lookup(vm="Standard_Q7"), "unknown VM size 'Standard_Q7'"),
+    (_lookup(kubelet=False), "no kubelet managed identity"),
+])
+def test_attach_refuses_a_cluster_that_breaks_the_rules(tmp_path, lookup, expected):
+    # The program turns the ConfigError into Pulumi's RunError (one line from the engine).
+    with pytest.raises(RunError) as err:
+        synth("prod-attach", tmp_path, lookups=lookup)
+    assert "mldeploy:clusters.shared.attach" in str(err.value) and expected in str(err.value), str(err.value)
