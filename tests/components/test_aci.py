@@ -1,0 +1,110 @@
+"""AciService under mocks: one container group (scorer + gateway), pulled by managed identity,
+keys secret, refused in production."""
+from __future__ import annotations
+
+import pytest
+
+from mldeploy.config import ConfigError
+from mldeploy.config.base import SecureValue
+from tests.harness import stack_values, synth
+
+GROUP = "azure-native:containerinstance:ContainerGroup"
+ROLE = "azure-native:authorization:RoleAssignment"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory):
+    return synth("dev", tmp_path_factory.mktemp("dev"))
+
+
+def _containers(result):
+    return {c["name"]: c for c in result.one(GROUP)["inputs"]["containers"]}
+
+
+def test_group_runs_scorer_and_gateway_with_the_guide_sizes(dev):
+    c = _containers(dev)
+    assert set(c) == {"scorer", "gateway"}
+    total_cpu = sum(x["resources"]["requests"]["cpu"] for x in c.values())
+    total_mem = sum(x["resources"]["requests"]["memoryInGB"] for x in c.values())
+    assert total_cpu == pytest.approx(1.0) and total_mem == pytest.approx(1.0), "cpuCores/memoryGb default 1/1"
+    assert c["scorer"]["image"] == dev.outputs["images"]["diabetes"]["repoDigest"], "pulled by digest"
+
+
+def test_only_the_gateway_port_is_public_and_probes_are_set(dev):
+    group = dev.one(GROUP)["inputs"]
+    assert [p["port"] for p in group["ipAddress"]["ports"]] == [80]
+    assert group["ipAddress"]["dnsNameLabel"].startswith("diabetes-aci-dev-")
+    c = _containers(dev)
+    assert c["gateway"]["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert c["gateway"]["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert c["scorer"]["readinessProbe"]["httpGet"] == {"path": "/", "port": 5001, "scheme": "Http"}
+
+
+def test_image_is_pulled_with_a_managed_identity_holding_acr_pull(dev):
+    group = dev.one(GROUP)["inputs"]
+    role = dev.one(ROLE)["inputs"]
+    creds = group["imageRegistryCredentials"]
+    assert len(creds) == 1 and "password" not in creds[0] and "username" not in creds[0]
+    assert creds[0]["server"] == dev.outputs["registryLoginServer"]
+    assert creds[0]["identity"].endswith("/identity") and group["identity"]["type"] == "UserAssigned"
+    assert role["roleDefinitionId"].endswith("/7f951dda-4ed3-4680-a7ca-43fe172d538d"), "AcrPull"
+    registry = dev.outputs["registryLoginServer"].split(".")[0]
+    assert role["scope"].endswith(f"/Microsoft.ContainerRegistry/registries/{registry}"), "scoped to the registry"
+    assert role["principalId"], "granted to the identity the group pulls with"
+
+
+def test_keys_are_generated_secret_and_exported_secret(dev):
+    assert len(dev.of_type(PASSWORD)) == 2
+    assert all(p["inputs"]["special"] is False for p in dev.of_type(PASSWORD))
+    assert dev.one(GROUP)["inputs"]["volumes"] == "[secret]", "the keys map travels in a secret volume"
+    assert dev.outputs["serviceKeys"] == {"diabetes-aci": {"primaryKey": "[secret]", "secondaryKey": "[secret]"}}
+    assert dev.leaks == []
+
+
+def test_outputs_are_the_scoring_and_swagger_uris(dev):
+    svc = dev.outputs["services"]["diabetes-aci"]
+    assert svc["scoringUri"].endswith(".westeurope.azurecontainer.io/score")
+    assert svc["swaggerUri"] == svc["scoringUri"][: -len("/score")] + "/swagger.json"
+
+
+def test_keys_from_secure_config_replace_generated_ones(tmp_path):
+    values, keys = stack_values("dev")
+    values["mldeploy:services"]["diabetes-aci"]["keys"] = {
+        "primary": SecureValue("AAABBBCCC1"), "secondary": SecureValue("AAABBBCCC2")}
+    result = synth("dev", tmp_path, values, keys | {"mldeploy:services"})
+    assert result.of_type(PASSWORD) == []
+    assert result.leaks == []
+
+
+def test_auth_off_has_no_keys(tmp_path):
+    values, keys = stack_values("dev")
+    values["mldeploy:services"]["diabetes-aci"]["authEnabled"] = False
+    result = synth("dev", tmp_path, values, keys)
+    assert result.of_type(PASSWORD) == [] and "serviceKeys" not in result.outputs
+
+
+def test_aci_in_a_production_stack_is_refused(tmp_path):
+    values, keys = stack_values("dev")
+    values["mldeploy:production"] = True
+    with pytest.raises(ConfigError) as err:
+        synth("dev", tmp_path, values, keys)
+    assert "services.diabetes-aci.target" in str(err.value) and "dev/test only" in str(err.value)
+
+
+def test_too_small_for_scorer_and_gateway_is_refused(tmp_path):
+    values, keys = stack_values("dev")
+    values["mldeploy:services"]["diabetes-aci"]["cpuCores"] = 0.2
+    with pytest.raises(ConfigError, match="cpuCores"):
+        synth("dev", tmp_path, values, keys)
+
+
+def test_gateway_config_is_written_without_secrets(dev, tmp_path):
+    from mldeploy.synth.write import write_result
+
+    write_result(dev, tmp_path)
+    conf = (tmp_path / "gateway" / "diabetes-aci" / "nginx.conf").read_text()
+    assert "include /etc/mldeploy/gateway/keys.map;" in conf and "listen 0.0.0.0:80" in conf
+    assert not any(secret in conf for secret in dev.secrets)
+    assert not (tmp_path / "gateway" / "diabetes-aci" / "keys.map").exists()
