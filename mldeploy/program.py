@@ -175,9 +175,12 @@ def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
 def _service_tags(name: str, service: Any, f: Foundation) -> dict[str, str]:
     served = [f.models[m] for m in f.settings.images[service.image].models]
     return {
-        "model": ",".join(m.name for m in served),
-        "model-version": ",".join(m.version for m in served),
-        **service_markers(name, auth_enabled=service.auth_enabled, tls_enabled=service.tls is not None),
+        # "_" never occurs in a model name and is valid in Azure tags and Kubernetes labels alike.
+        "model": "_".join(m.name for m in served),
+        "model-version": "_".join(m.version for m in served),
+        # TLS is on with a certificate from secret config or (AKS) from cert-manager.
+        **service_markers(name, auth_enabled=service.auth_enabled,
+                          tls_enabled=service.tls is not None or getattr(service, "cert_manager", None) is not None),
     }
 
 

@@ -36,7 +36,9 @@ def aci_not_in_production(args, report: Report) -> None:
         return
     for r in args.resources:
         if r.resource_type == ACI:
-            report(f"{r.name}: Azure Container Instances is for dev/test only (the guide: not for "
+            service = tags_of(r.props).get(SERVICE_TAG)
+            what = f"service {service!r} (container group {r.name})" if service else f"container group {r.name}"
+            report(f"{what}: Azure Container Instances is for dev/test only (the guide: not for "
                    f"production workloads) and stack {stack!r} is production; deploy to AKS (target: aks)",
                    r.urn)
 

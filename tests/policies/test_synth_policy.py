@@ -79,7 +79,7 @@ def test_aci_in_production_is_refused_by_config_and_by_policy(tmp_path):
     named = _project(tmp_path / "b", "prod", {"mldeploy:services": service})
     run = _synth(named, "prod")
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "mandatory: policy aci-not-in-production: web" in run.stderr, run.stderr
+    assert "mandatory: policy aci-not-in-production: service 'web' (container group" in run.stderr, run.stderr
     assert "not for production workloads" in run.stderr
 
 
@@ -109,7 +109,8 @@ def test_small_cluster_config_is_refused_before_synth(tmp_path):
 def test_auth_off_in_production_is_refused_by_policy(tmp_path):
     _needs("aks")
     config = {"mldeploy:production": True,
-              **_aks({"authEnabled": False}, {"vmSize": "Standard_D3_v2", "agentCount": 3})}
+              **_aks({"authEnabled": False, "certManager": {"issuer": "letsencrypt"}},
+                     {"vmSize": "Standard_D3_v2", "agentCount": 3})}
     run = _synth(_project(tmp_path, "live", config), "live")
     assert run.returncode == 1, run.stdout + run.stderr
     assert "mandatory: policy production-auth-and-tls: service 'web' has authentication disabled in " \
