@@ -70,6 +70,7 @@ def test_serve_json_scores_then_sigterm_leaves_no_process(project):
         r = requests.post(endpoint["scoringUri"], json=sample,
                           headers={"Authorization": f"Bearer {endpoint['secondaryKey']}"})
         assert r.status_code == 200 and len(r.json()) == 2
+        _check_test_command(project, endpoint)
         children = _descendants(proc.pid)
         assert len(children) >= 4, f"expected scorer + gateway with workers, found {children}"
     finally:
@@ -79,6 +80,24 @@ def test_serve_json_scores_then_sigterm_leaves_no_process(project):
     left = [p for p in children if _alive(p)]
     assert left == [], f"processes left after SIGTERM: {left}"
     assert not (project / ".mldeploy/local/local/diabetes/endpoint.json").exists()
+
+
+def _check_test_command(project, endpoint):
+    """`mldeploy test` against the served stack: the sample scores; a wrong key fails loudly."""
+    ok = subprocess.run([*MLDEPLOY, "test", "--stack", "local", "--service", "diabetes",
+                         "--project-dir", str(project)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert len(json.loads(ok.stdout)) == 2, ok.stdout
+    bad = subprocess.run([*MLDEPLOY, "test", "--uri", endpoint["scoringUri"], "--key", "wrong-key-0123456789",
+                          "--data", str(project / "examples/diabetes/sample-request.json")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "status 401" in bad.stderr, bad.stderr
+
+
+def test_test_command_without_a_running_service_says_how_to_start_it(project):
+    done = subprocess.run([*MLDEPLOY, "test", "--stack", "local", "--service", "diabetes",
+                           "--project-dir", str(project)], capture_output=True, text=True)
+    assert done.returncode == 1 and "mldeploy serve --stack local --service diabetes" in done.stderr
 
 
 def test_port_in_use_is_one_clear_line(project):

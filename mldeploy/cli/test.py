@@ -1,0 +1,86 @@
+"""`mldeploy test`: the guide's `service.run(input_data)` against any deployment - a local
+service, an ACI/AKS service of a stack, or any URI with a key."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from mldeploy.cli import find_project_root, project_dir_option
+
+
+def _local_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None]:
+    from mldeploy.cli.serve import run_dir
+    from mldeploy.runtime.local import ENDPOINT_FILE
+
+    path = run_dir(root, stack, name) / ENDPOINT_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise click.ClickException(f"service {name!r} is not being served: start it with "
+                                   f"`mldeploy serve --stack {stack} --service {name}`") from None
+    return data["scoringUri"], data.get("primaryKey")
+
+
+def _stack_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None]:
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise click.ClickException("reading a deployed stack's URI and keys needs the Pulumi CLI: "
+                                   "install it, or pass --uri and --key")
+    done = subprocess.run([pulumi, "stack", "output", "--stack", stack, "--json", "--show-secrets"],
+                          cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise click.ClickException(f"pulumi stack output failed: {done.stderr.strip()[-300:]}")
+    outputs = json.loads(done.stdout or "{}")
+    service = (outputs.get("services") or {}).get(name)
+    if not service:
+        raise click.ClickException(f"stack {stack!r} has no deployed service {name!r}: run `pulumi up` first")
+    keys = (outputs.get("serviceKeys") or {}).get(name) or {}
+    return service["scoringUri"], keys.get("primaryKey")
+
+
+@click.command("test")
+@click.option("--stack", "-s", default=None, help="Stack of the service (with --service).")
+@click.option("--service", default=None, help="The service to test.")
+@click.option("--uri", default=None, help="A scoring URI, instead of --stack/--service.")
+@click.option("--key", default=None, help="The key for --uri (sent as Authorization: Bearer).")
+@click.option("--data", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Request body (default: the service's sample request). .json is sent as JSON, "
+                   "anything else as application/octet-stream.")
+@click.option("--content-type", default=None, help="Override the request's Content-Type.")
+@project_dir_option
+def command(stack, service, uri, key, data, content_type, project_dir) -> None:
+    """Score one request against a deployment and print the response; exit 1 on any failure."""
+    from mldeploy.runtime.client import content_type_for, score
+
+    if uri is None and (stack is None or service is None):
+        raise click.UsageError("give --stack and --service, or --uri (and --key)")
+    if uri is not None and key is None and stack is None:
+        click.echo("note: no --key given: sending the request without Authorization", err=True)
+    if uri is None or data is None:
+        from mldeploy.cli.serve import sample_for, select_services
+        from mldeploy.config import load_stack
+
+        if stack is None or service is None:
+            raise click.UsageError("--data is required with --uri (or give --stack and --service for the sample)")
+        root = project_dir.resolve() if project_dir else find_project_root()
+        settings = load_stack(root, stack)
+        select_services(settings, service)
+        if uri is None:
+            target = settings.services[service].target
+            uri, found_key = (_local_endpoint if target == "local" else _stack_endpoint)(root, stack, service)
+            key = key or found_key
+        if data is None:
+            data = sample_for(settings, service, root)
+            if data is None:
+                raise click.UsageError(f"service {service!r} has no sampleRequest: pass --data")
+    reply = score(uri, key, data.read_bytes(), content_type or content_type_for(data))
+    if not reply.ok:
+        status = reply.status if reply.status is not None else "no answer"
+        click.echo(f"error: {uri}: status {status}: {reply.text()[:2000]}", err=True)
+        sys.exit(1)
+    sys.stdout.write(reply.text() + ("\n" if not reply.text().endswith("\n") else ""))
