@@ -31,7 +31,7 @@ class MirroredImage(pulumi.ComponentResource):
         context_dir.mkdir(parents=True, exist_ok=True)
         (context_dir / "Dockerfile").write_text(mirror_dockerfile(source), encoding="utf-8")
         image = docker.Image(
-            "image",
+            name,  # not "image": several mirrors live side by side, and URNs must differ
             image_name=pulumi.Output.concat(registry_login_server, "/", mirror_repository(source)),
             build=docker.DockerBuildArgs(context=_relative(context_dir), dockerfile=_relative(context_dir / "Dockerfile"),
                                          platform="linux/amd64"),

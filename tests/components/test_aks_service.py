@@ -1,0 +1,93 @@
+"""AksService: outputs, keys, TLS rules, config refusals (exit 2), blue/green, data collection."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from mldeploy.aks_plan import ImageFacts, plan_service
+from mldeploy.config import ConfigError
+from mldeploy.config.aks import AksServiceSettings
+from tests.harness import ROOT, stack_values, synth
+
+IMAGES = {"diabetes": ImageFacts("cr.io/diabetes@sha256:aa", "1-aaa", (("diabetes", "1"),)),
+          "diabetes-v2": ImageFacts("cr.io/diabetes@sha256:bb", "2-bbb", (("diabetes", "1"),))}
+
+
+def _plan(production=True, **service):
+    s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes", **service})
+    return plan_service("svc", s, stack="prod", production=production, location="westeurope",
+                        resource_group="rg", images=IMAGES)
+
+
+def test_production_without_a_certificate_is_refused():
+    with pytest.raises(ConfigError, match=r"services\.svc\.tls: this stack is production .* set tls\.certificate"):
+        _plan(production=True)
+
+
+def test_tls_can_be_turned_off_explicitly_and_is_off_by_default_outside_production():
+    assert _plan(production=True, tlsEnabled=False).workload.tls is False
+    assert _plan(production=False).workload.tls is False
+
+
+def test_cert_manager_turns_tls_on_with_a_public_host():
+    plan = _plan(certManager={"issuer": "letsencrypt"})
+    assert plan.workload.tls and plan.host.endswith(".westeurope.cloudapp.azure.com")
+
+
+def test_canary_weights_add_up_and_unknown_canary_image_is_refused():
+    plan = _plan(production=False, canary={"image": "diabetes-v2", "trafficPercent": 25})
+    assert [(v.name, v.weight) for v in plan.workload.variants] == [("stable", 75), ("canary", 25)]
+    with pytest.raises(ConfigError, match=r"canary\.image: refers to image 'nope'"):
+        _plan(production=False, canary={"image": "nope", "trafficPercent": 5})
+
+
+def test_prod_outputs_uris_and_secret_keys(tmp_path):
+    result = synth("prod", tmp_path)
+    svc = result.outputs["services"]["diabetes"]
+    assert svc["scoringUri"].startswith("https://diabetes-prod-") and svc["scoringUri"].endswith(
+        ".westeurope.cloudapp.azure.com/score"), svc
+    assert svc["swaggerUri"].endswith("/swagger.json")
+    assert result.outputs["serviceKeys"]["diabetes"] == {"primaryKey": "[secret]", "secondaryKey": "[secret]"}
+    assert len(result.of_type("random:index/randomPassword:RandomPassword")) == 2, "primary + secondary"
+
+
+def test_attach_stack_uses_secret_tls_and_the_load_balancer_ip(tmp_path):
+    result = synth("prod-attach", tmp_path)
+    tls = [r for r in result.of_type("kubernetes:core/v1:Secret") if r["name"] == "diabetes-tls"][0]["inputs"]
+    assert tls["type"] == "kubernetes.io/tls"
+    assert tls["stringData"] in ("[secret]", {"tls.crt": "[secret]", "tls.key": "[secret]"})
+    assert result.leaks == []
+
+
+def _run_synth(values_override, tmp_path):
+    """`mldeploy synth` on a copy of the prod stack with one key changed; returns the process."""
+    import yaml
+
+    values, _ = stack_values("prod")
+    values_override(values)
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": values}))
+    for name in ("Pulumi.yaml",):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    return subprocess.run([sys.executable, "-c", "from mldeploy.cli import main; main()", "synth", "--stack", "bad",
+                           "--project-dir", str(tmp_path), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda v: v["mldeploy:clusters"]["prod"].update(vmSize="Standard_D2s_v3"), "3 × Standard_D2s_v3 (2 vCPU) = 6 < 12"),
+    (lambda v: v["mldeploy:clusters"]["prod"].update(vmSize="Standard_X1"), "set vcpusPerNode"),
+    (lambda v: v["mldeploy:services"]["diabetes"].update(autoscaleMinReplicas=5), "autoscaleMinReplicas (5) must be <= autoscaleMaxReplicas (4)"),
+    (lambda v: v["mldeploy:services"]["diabetes"].update(autoscaleTargetUtilization=-5), "autoscaleTargetUtilization: must be greater than or equal to 1"),
+])
+def test_bad_input_is_one_clear_error_with_exit_2(tmp_path, change, expected):
+    proc = _run_synth(change, tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.startswith("error: stacks/Pulumi.bad.yaml: mldeploy:"), proc.stderr
+    assert expected in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists(), "a refused stack must leave nothing written"
