@@ -23,6 +23,7 @@ from pulumi_azure_native import (
 from mldeploy import naming
 from mldeploy.config.stack import WorkspaceSettings
 from mldeploy.models import ResolvedModel
+from mldeploy.tags import ADMIN_USER_NEED_TAG
 
 DIGEST_TAG = "mldeploy.sha256"
 
@@ -60,9 +61,11 @@ class ModelRegistry(pulumi.ComponentResource):
         model_tags: dict[str, dict[str, str]],
         model_descriptions: dict[str, str],
         tags: dict[str, str],
+        admin_user_need: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:registry:ModelRegistry", name, None, opts)
+        self.admin_user_need = admin_user_need
         child = pulumi.ResourceOptions(parent=self)
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
@@ -144,9 +147,10 @@ class ModelRegistry(pulumi.ComponentResource):
             resource_group_name=rg,
             location=location,
             sku=containerregistry.SkuArgs(name=containerregistry.SkuName.STANDARD),
-            # Pulls use managed identities (AcrPull); only a declared IoT Edge need enables admin.
-            admin_user_enabled=False,
-            tags=tags,
+            # Pulls use managed identities (AcrPull). Only a declared need enables the admin user:
+            # IoT Edge devices log in with the registry's user name and password (the guide).
+            admin_user_enabled=self.admin_user_need is not None,
+            tags={**tags, ADMIN_USER_NEED_TAG: self.admin_user_need} if self.admin_user_need else tags,
             opts=child,
         )
         workspace = ml.Workspace(

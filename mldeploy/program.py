@@ -117,6 +117,7 @@ def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
                         **m.tags} for n, m in settings.models.items()},
         model_descriptions={n: m.description for n, m in settings.models.items()},
         tags=tags,
+        admin_user_need="iot-edge" if any(e.registry_admin_user for e in settings.edge.values()) else None,
     )
 
     contexts: dict[str, BuildContext] = {}
@@ -199,12 +200,16 @@ def settings_from_pulumi(project_root: Path) -> StackSettings:
     return parse_settings(stack, config, secret_keys, project_root, f"stacks/Pulumi.{stack}.yaml")
 
 
-def run_from_pulumi_config() -> dict[str, Any]:
-    """The Pulumi program's entry point."""
+def run_from_pulumi_config(*, engine_errors: bool = True) -> dict[str, Any]:
+    """The Pulumi program's entry point. `engine_errors=False` (synth) lets ConfigError through."""
     project_root = Path(os.environ.get(PROJECT_ROOT_ENV) or Path.cwd())
     try:
         outputs = deploy(settings_from_pulumi(project_root), project_root)
     except ConfigError as err:
+        if err.source is None:  # raised by a target's own checks: name the stack file too
+            err = err.with_source(f"stacks/Pulumi.{pulumi.get_stack()}.yaml")
+        if not engine_errors:
+            raise err from None
         # A user mistake: one clear line from the engine, no Python traceback.
         raise pulumi.RunError(str(err)) from None
     for key, value in outputs.items():

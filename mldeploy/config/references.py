@@ -29,6 +29,10 @@ def check_references(settings: "StackSettings", root: Path) -> None:
         cluster = getattr(service, "cluster", None)
         if cluster is not None:
             _must_exist(f"{p}services.{name}.cluster", cluster, "clusters", settings.clusters)
+        if service.target == "fpga":
+            from mldeploy.fpga_regions import check_service_region
+
+            check_service_region(name, service, settings.location)
         if service.target == "aci" and settings.production:
             raise ConfigError(
                 f"{p}services.{name}.target",

@@ -121,7 +121,7 @@ def synthesize(
     collected: dict[str, tuple[Any, bool]] = {}
 
     def program():
-        outputs = run_from_pulumi_config()
+        outputs = run_from_pulumi_config(engine_errors=False)
 
         async def collect() -> None:
             for key, value in outputs.items():
