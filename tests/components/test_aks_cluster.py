@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from pulumi import RunError
-
 from mldeploy.cluster_check import NodePool, check_capacity, check_version
 from mldeploy.config import ConfigError
 from mldeploy.vm_sizes import known_vcpus
@@ -116,7 +114,9 @@ def test_attach_uses_the_looked_up_cluster(tmp_path):
     (_lookup(kubelet=False), "no kubelet managed identity"),
 ])
 def test_attach_refuses_a_cluster_that_breaks_the_rules(tmp_path, lookup, expected):
-    # The program turns the ConfigError into Pulumi's RunError (one line from the engine).
-    with pytest.raises(RunError) as err:
+    # Raised while the program runs (the lookup needs it), still one ConfigError naming file and key.
+    with pytest.raises(ConfigError) as err:
         synth("prod-attach", tmp_path, lookups=lookup)
-    assert "mldeploy:clusters.shared.attach" in str(err.value) and expected in str(err.value), str(err.value)
+    msg = str(err.value)
+    assert msg.startswith("stacks/Pulumi.prod-attach.yaml: mldeploy:clusters.shared.attach: "), msg
+    assert expected in msg, msg
