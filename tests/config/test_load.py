@@ -144,9 +144,9 @@ def test_decrypted_values_under_a_secret_key_are_accepted():
     # What the Pulumi CLI hands the program: the structured key is secret, the leaf decrypted.
     values = dev()
     values["mldeploy:services"] = {"web": {"target": "local", "image": "diabetes",
-                                           "keys": {"primary": "k1-decrypted", "secondary": "k2-decrypted"}}}
+                                           "keys": {"primary": "k1-decrypted-0123456789", "secondary": "k2-decrypted-0123456789"}}}
     settings = parse(values, {"mldeploy:services"})
-    assert settings.services["web"].keys.secondary.reveal() == "k2-decrypted"
+    assert settings.services["web"].keys.secondary.reveal() == "k2-decrypted-0123456789"
 
 
 def test_json_text_from_the_pulumi_cli_is_decoded():
