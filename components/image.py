@@ -34,7 +34,8 @@ class ScoringImage(pulumi.ComponentResource):
         self.digest = context.digest
         full_name = pulumi.Output.concat(registry_login_server, "/", context.image, ":", context.tag)
         image = docker.Image(
-            "image",
+            # Named after the image: one stack may build several, and URNs must stay unique.
+            context.image,
             image_name=full_name,
             build=docker.DockerBuildArgs(
                 context=context_dir,

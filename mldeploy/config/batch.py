@@ -18,25 +18,25 @@ class BatchSettings(Settings):
 
     model: str = Field(description="name of an entry in `models`")
     entry_script: ExistingFile = Field(description="batch driver with init() and run(mini_batch)")
-    conda_file: ExistingFile | None = None
-    requirements_file: ExistingFile | None = None
-    base_image: str = DEFAULT_BATCH_BASE_IMAGE
+    conda_file: ExistingFile | None = Field(None, description="conda environment of the batch job; exactly one of condaFile and requirementsFile")
+    requirements_file: ExistingFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile")
+    base_image: str = Field(DEFAULT_BATCH_BASE_IMAGE, description="Azure ML base image the environment is built on")
     python_version: str = Field("3.11", pattern=r"^3\.\d+$", description="for requirementsFile only")
     # The guide: "dedicated" or "low-priority" VMs. Low priority is cheaper and can be preempted.
-    vm_size: str = Field("Standard_DS3_v2", pattern=r"^[A-Za-z0-9_]+$")
-    vm_priority: Literal["dedicated", "lowPriority"] = "dedicated"
-    min_nodes: int = Field(0, ge=0, le=1000)
-    max_nodes: int = Field(4, ge=1, le=1000)
-    idle_seconds_before_scaledown: int = Field(120, ge=0, le=86_400)
+    vm_size: str = Field("Standard_DS3_v2", pattern=r"^[A-Za-z0-9_]+$", description="VM size of the AmlCompute nodes")
+    vm_priority: Literal["dedicated", "lowPriority"] = Field("dedicated", description="dedicated, or low-priority VMs (cheaper, can be preempted)")
+    min_nodes: int = Field(0, ge=0, le=1000, description="nodes kept when idle; 0 scales to zero")
+    max_nodes: int = Field(4, ge=1, le=1000, description="most nodes the cluster scales to")
+    idle_seconds_before_scaledown: int = Field(120, ge=0, le=86_400, description="idle time before a node is released")
     instance_count: int = Field(1, ge=1, le=1000, description="nodes one batch job uses")
-    max_concurrency_per_instance: int = Field(1, ge=1, le=64)
+    max_concurrency_per_instance: int = Field(1, ge=1, le=64, description="parallel run() processes per node")
     mini_batch_size: int = Field(10, ge=1, description="input files per run() call")
     max_retries: int = Field(3, ge=0, le=100, description="retries of a failed mini-batch")
     timeout_seconds: int = Field(300, ge=1, le=86_400, description="per mini-batch")
     error_threshold: int = Field(-1, ge=-1, description="failed files before the job aborts; -1: never")
-    output_action: Literal["appendRow", "summaryOnly"] = "appendRow"
-    output_file_name: str = Field("predictions.csv", pattern=r"^[A-Za-z0-9_.-]+$")
-    description: str = ""
+    output_action: Literal["appendRow", "summaryOnly"] = Field("appendRow", description="append run() results to the output file, or keep only a summary")
+    output_file_name: str = Field("predictions.csv", pattern=r"^[A-Za-z0-9_.-]+$", description="name of the output file")
+    description: str = Field("", description="free text, for people")
 
     @model_validator(mode="after")
     def _checks(self):

@@ -28,14 +28,14 @@ ADMIN_USER_WHY = (
 class IotHubSettings(Settings):
     """The IoT Hub the deployment is applied through: created here, or an existing one."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9-]{3,50}$")
+    name: str = Field(pattern=r"^[A-Za-z0-9-]{3,50}$", description="IoT Hub name (globally unique)")
     # Basic tiers (B1-B3) have no module twins, so they cannot run IoT Edge.
-    sku: Literal["F1", "S1", "S2", "S3"] = "S1"
-    capacity: int = Field(1, ge=1, le=200)
-    existing: bool = False
+    sku: Literal["F1", "S1", "S2", "S3"] = Field("S1", description="hub tier; basic tiers cannot run IoT Edge")
+    capacity: int = Field(1, ge=1, le=200, description="hub units")
+    existing: bool = Field(False, description="use an existing hub instead of creating one")
     resource_group: str | None = Field(None, description="of an existing hub; default: the stack's")
     # A shared access policy with registry read/write is all configurations need (least privilege).
-    access_policy: str = "registryReadWrite"
+    access_policy: str = Field("registryReadWrite", description="shared access policy used to apply the deployment")
 
     @model_validator(mode="after")
     def _group_only_for_existing(self):
@@ -48,22 +48,22 @@ class EdgeSettings(Settings):
     """One edge deployment: the scoring module applied to a device or a target condition."""
 
     image: str = Field(description="name of an entry in `images`")
-    iot_hub: IotHubSettings
+    iot_hub: IotHubSettings = Field(description="the IoT Hub the deployment goes through")
     registry_admin_user: bool = Field(False, description=ADMIN_USER_WHY)
-    device_id: str | None = Field(None, pattern=r"^[A-Za-z0-9\-:.+%_#*?!(),=@$']{1,128}$")
-    target_condition: str | None = Field(None, min_length=1, max_length=4096)
+    device_id: str | None = Field(None, description="one device to deploy to (or targetCondition)", pattern=r"^[A-Za-z0-9\-:.+%_#*?!(),=@$']{1,128}$")
+    target_condition: str | None = Field(None, min_length=1, max_length=4096, description="devices of an at-scale deployment, e.g. `tags.environment='prod'`")
     priority: int | None = Field(None, ge=0, le=2_147_483_647, description="at-scale deployments; default 10")
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict, description="labels of the at-scale deployment")
     module_name: str | None = Field(None, pattern=MODULE_NAME_RE.pattern, description="default: the entry's name")
     port: int = Field(SCORER_PORT, ge=1, le=65535, description="the scorer's port in the container")
     host_port: int | None = Field(None, ge=1, le=65535, description="the device's port; default: port")
-    restart_policy: Literal["always", "on-failure", "on-unhealthy", "never"] = "always"
-    status: Literal["running", "stopped"] = "running"
-    env: dict[str, str] = Field(default_factory=dict)
+    restart_policy: Literal["always", "on-failure", "on-unhealthy", "never"] = Field("always", description="the module's restart policy")
+    status: Literal["running", "stopped"] = Field("running", description="desired module status")
+    env: dict[str, str] = Field(default_factory=dict, description="environment variables of the module")
     routes: dict[str, str] | None = Field(None, description="default: the module's outputs to $upstream")
-    runtime_version: str = Field("1.5", pattern=r"^\d+\.\d+$")
+    runtime_version: str = Field("1.5", pattern=r"^\d+\.\d+$", description="IoT Edge runtime (edgeAgent/edgeHub) version")
     # Last: its check needs port, hostPort and env (validated above) to size the whole value.
-    create_options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+    create_options: dict[str, Any] = Field(default_factory=dict, validate_default=True, description="extra Docker createOptions merged into the module's (size-checked)")
 
     @field_validator("env")
     @classmethod

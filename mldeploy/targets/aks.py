@@ -71,7 +71,8 @@ def attached_cluster(name: str, settings: ClusterSettings) -> AttachedCluster:
                            kubernetes_version=found.current_kubernetes_version or "")
 
 
-def _cluster(name: str, f: Foundation) -> AksCluster:
+def cluster_for(name: str, f: Foundation) -> AksCluster:
+    """The stack's AksCluster of that name, declared once however many services use it."""
     clusters = _state(f)["clusters"]
     if name not in clusters:
         settings = f.settings.clusters[name]
@@ -118,7 +119,7 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation) -> Service
     taken[where] = name
     confs = {v.name: _gateway_conf(service, plan, v) for v in plan.workload.variants}
 
-    cluster = _cluster(service.cluster, f)
+    cluster = cluster_for(service.cluster, f)
     keys = (pulumi.Output.secret(service.keys.primary.reveal()),
             pulumi.Output.secret(service.keys.secondary.reveal())) if service.keys else None
     tls = (pulumi.Output.secret(service.tls.certificate.reveal()),

@@ -20,7 +20,7 @@ def deploy_fpga(name: str, service: FpgaServiceSettings, f: Foundation) -> Servi
     # Also wanted at parse time (exit 2 before anything runs): see check_service_region.
     check_service_region(name, service, f.settings.location)
     cluster_settings = f.settings.clusters[service.cluster]
-    cluster = aks_target._cluster(service.cluster, f)  # noqa: SLF001 - the AKS target's memoized cluster
+    cluster = aks_target.cluster_for(service.cluster, f)  # memoized: one cluster, many services
     group = cluster_settings.attach.resource_group if cluster_settings.attach else f.resource_group_name
     pool = FpgaNodePool(f"fpga-{name}", settings=service, cluster_name=cluster.cluster_name,
                         resource_group_name=group, tags=f.tags(),
