@@ -19,21 +19,21 @@ COLLECTOR_IMAGE = "timberio/vector:0.46.1-distroless-static"
 class AttachSettings(Settings):
     """An existing cluster, found by resource group and name (guide: "use an existing cluster")."""
 
-    resource_group: str = Field(min_length=1)
-    name: str = Field(min_length=1)
+    resource_group: str = Field(min_length=1, description="resource group of the existing cluster")
+    name: str = Field(min_length=1, description="name of the existing cluster")
 
 
 class ClusterSettings(Settings):
     """An AKS cluster: created from `vmSize` x `agentCount`, or attached with `attach`."""
 
-    vm_size: str = "Standard_D3_v2"
-    agent_count: int = Field(3, ge=1, le=1000)
-    vcpus_per_node: int | None = Field(None, ge=1, le=512)
-    kubernetes_version: str | None = Field(None, pattern=K8S_VERSION)
-    min_kubernetes_version: str = Field("1.30", pattern=K8S_VERSION)
-    tier: Literal["Free", "Standard"] = "Standard"
-    network_policy: Literal["azure", "calico"] = "azure"
-    attach: AttachSettings | None = None
+    vm_size: str = Field("Standard_D3_v2", description="node VM size (guide: `vm_size`); agentCount × its vCPUs must be ≥ 12")
+    agent_count: int = Field(3, ge=1, le=1000, description="number of nodes (guide: `agent_count`)")
+    vcpus_per_node: int | None = Field(None, ge=1, le=512, description="vCPUs of a VM size missing from the built-in table")
+    kubernetes_version: str | None = Field(None, pattern=K8S_VERSION, description="Kubernetes version; omitted: AKS's default")
+    min_kubernetes_version: str = Field("1.30", pattern=K8S_VERSION, description="oldest Kubernetes version accepted (checked on attached clusters too)")
+    tier: Literal["Free", "Standard"] = Field("Standard", description="AKS pricing tier (Standard has the uptime SLA)")
+    network_policy: Literal["azure", "calico"] = Field("azure", description="network policy engine enforcing the services' NetworkPolicies")
+    attach: AttachSettings | None = Field(None, description="attach an existing cluster instead of creating one (guide: \"use an existing cluster\")")
 
     @model_validator(mode="after")
     def _check(self):
@@ -63,23 +63,23 @@ class ClusterSettings(Settings):
 class CertManagerSettings(Settings):
     """TLS certificates from cert-manager (installed in the cluster) instead of secret config."""
 
-    issuer: str = Field(min_length=1)
-    issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
+    issuer: str = Field(min_length=1, description="name of the cert-manager issuer")
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = Field("ClusterIssuer", description="kind of the issuer")
 
 
 class CanarySettings(Settings):
     """A second image served beside the service's own, taking `trafficPercent` of requests."""
 
     image: str = Field(description="name of an entry in `images`")
-    traffic_percent: int = Field(ge=0, le=100)
+    traffic_percent: int = Field(ge=0, le=100, description="share of requests the canary image serves")
 
 
 class ExpectedLoad(Settings):
     """The load a service is sized for; synth suggests min/max replicas from it (guide's formula)."""
 
-    requests_per_second: float = Field(gt=0, le=1_000_000)
-    request_seconds: float = Field(gt=0, le=300)
-    peak_requests_per_second: float | None = Field(None, gt=0, le=1_000_000)
+    requests_per_second: float = Field(gt=0, le=1_000_000, description="typical requests per second")
+    request_seconds: float = Field(gt=0, le=300, description="seconds one request takes")
+    peak_requests_per_second: float | None = Field(None, gt=0, le=1_000_000, description="peak requests per second (sizes the max)")
 
 
 class AksServiceSettings(ServiceSettings):
@@ -87,23 +87,23 @@ class AksServiceSettings(ServiceSettings):
 
     target: Literal["aks"]
     cluster: str = Field(description="name of an entry in `clusters`")
-    namespace: str | None = Field(None, pattern=DNS_LABEL, max_length=63)
-    autoscale_enabled: bool = True
-    autoscale_target_utilization: int = Field(70, ge=1, le=100)
-    autoscale_min_replicas: int = Field(1, ge=1, le=1000)
-    autoscale_max_replicas: int = Field(10, ge=1, le=1000)
-    num_replicas: int | None = Field(None, ge=1, le=1000)
-    replica_max_concurrent_requests: int = Field(1, ge=1, le=1000)
-    collect_model_data: bool = False
-    service_type: Literal["LoadBalancer", "ClusterIP"] = "LoadBalancer"
-    internal_load_balancer: bool = False
-    dns_label: str | None = Field(None, pattern=DNS_LABEL, max_length=63)
+    namespace: str | None = Field(None, pattern=DNS_LABEL, max_length=63, description="Kubernetes namespace; omitted: the service's name")
+    autoscale_enabled: bool = Field(True, description="HPA on CPU (guide: `autoscale_enabled`)")
+    autoscale_target_utilization: int = Field(70, ge=1, le=100, description="target CPU utilization in percent (guide: `autoscale_target_utilization`)")
+    autoscale_min_replicas: int = Field(1, ge=1, le=1000, description="fewest replicas (guide: `autoscale_min_replicas`)")
+    autoscale_max_replicas: int = Field(10, ge=1, le=1000, description="most replicas (guide: `autoscale_max_replicas`)")
+    num_replicas: int | None = Field(None, ge=1, le=1000, description="fixed replicas when autoscaleEnabled is false (guide: `num_replicas`)")
+    replica_max_concurrent_requests: int = Field(1, ge=1, le=1000, description="concurrent requests one replica serves (scorer workers)")
+    collect_model_data: bool = Field(False, description="collect inputs and predictions to the workspace (guide: `collect_model_data`)")
+    service_type: Literal["LoadBalancer", "ClusterIP"] = Field("LoadBalancer", description="how the service is exposed")
+    internal_load_balancer: bool = Field(False, description="a private (VNet) load balancer instead of a public IP")
+    dns_label: str | None = Field(None, pattern=DNS_LABEL, max_length=63, description="Azure DNS label of the public IP (`<label>.<region>.cloudapp.azure.com`)")
     tls_enabled: bool | None = Field(None, description="omitted: on in production stacks")
-    cert_manager: CertManagerSettings | None = None
-    canary: CanarySettings | None = None
-    gateway_image: str = GATEWAY_IMAGE
-    collector_image: str = COLLECTOR_IMAGE
-    expected_load: ExpectedLoad | None = None
+    cert_manager: CertManagerSettings | None = Field(None, description="TLS certificate from cert-manager instead of `tls`")
+    canary: CanarySettings | None = Field(None, description="blue/green: a second image taking a share of the traffic")
+    gateway_image: str = Field(GATEWAY_IMAGE, description="the nginx gateway image (mirrored into the workspace registry)")
+    collector_image: str = Field(COLLECTOR_IMAGE, description="the model data collector image (mirrored)")
+    expected_load: ExpectedLoad | None = Field(None, description="load to size replicas for; synth suggests min/max")
 
     @model_validator(mode="after")
     def _consistent(self):
