@@ -26,8 +26,10 @@ system-packages:
 examples/diabetes/outputs/sklearn_regression_model.pkl: examples/diabetes/train.py $(STAMP)
 	$(BIN)/python examples/diabetes/train.py
 
+# The embedded default: serve the local stack (scorer + gateway on 127.0.0.1), score the guide's
+# two-row sample through the gateway, print the predictions, stop every process.
 demo: install examples/diabetes/outputs/sklearn_regression_model.pkl
-	$(BIN)/mldeploy synth --stack dev
+	$(BIN)/python -m mldeploy.runtime.demo .
 
 test: install examples/diabetes/outputs/sklearn_regression_model.pkl
 	$(BIN)/python -m pytest
