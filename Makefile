@@ -6,7 +6,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: install demo test synth clean
+TOOLS  ?= .venv-tools
+CHECKOV := $(TOOLS)/bin/checkov
+
+.PHONY: install demo test synth clean system-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +18,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP) system-packages
+
+# checkov's pins clash with pulumi's (packaging <24 vs >=26): it gets a virtualenv of its own.
+$(CHECKOV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet 'checkov>=3.2,<4'
 
 # nginx (the gateway) and wrk (benchmarks) come from Debian; installed only when missing.
 system-packages:
@@ -31,8 +39,8 @@ examples/diabetes/outputs/sklearn_regression_model.pkl: examples/diabetes/train.
 demo: install examples/diabetes/outputs/sklearn_regression_model.pkl
 	$(BIN)/python -m mldeploy.runtime.demo .
 
-test: install examples/diabetes/outputs/sklearn_regression_model.pkl
-	$(BIN)/python -m pytest
+test: install $(CHECKOV) examples/diabetes/outputs/sklearn_regression_model.pkl
+	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest
 
 clean:
-	rm -rf build .mldeploy examples/*/outputs
+	rm -rf build .mldeploy examples/*/outputs $(TOOLS)

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from mldeploy.synth.write import write_result
+from tests.tools import checkov
 from tests.harness import stack_values, synth
 
 K8S_VERSION = "1.33"
@@ -47,7 +48,7 @@ def test_every_manifest_is_valid_kubernetes_strict(synthesized):
 
 def test_checkov_finds_nothing_and_every_skip_has_a_reason(synthesized):
     stack, out, docs = synthesized
-    proc = subprocess.run([str(Path(sys.executable).parent / "checkov"), "-d", str(out / "k8s"),
+    proc = subprocess.run([checkov(), "-d", str(out / "k8s"),
                            "--framework", "kubernetes", "--skip-download", "--quiet", "--compact", "-o", "json"],
                           capture_output=True, text=True)
     report = json.loads(proc.stdout)
@@ -128,7 +129,7 @@ def test_changing_only_the_model_version_changes_only_what_it_must(tmp_path):
     assert names(removed) == ["model-diabetes-1-sklearn_regression_model.pkl", "model-diabetes-v1"], names(removed)
     # ... the model container's model-version tag, a new image tag, and a new Deployment
     # template that rolls the pods. Nothing else: not the cluster, Service, HPA, keys, gateway.
-    assert names(changed) == ["diabetes-stable", "image", "model-diabetes"], names(changed)
+    assert names(changed) == ["diabetes", "diabetes-stable", "model-diabetes"], names(changed)  # image, Deployment, container
     dep = next(u for u in changed if u.endswith("::diabetes-stable"))
     assert before[dep]["metadata"] == after[dep]["metadata"]
     old, new = before[dep]["spec"], after[dep]["spec"]

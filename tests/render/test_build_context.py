@@ -61,11 +61,12 @@ def test_same_inputs_same_digest_and_any_change_a_new_one():
 def test_the_dockerfile_passes_checkov(tmp_path):
     import json
     import subprocess
-    import sys
+
+    from tests.tools import checkov
 
     context().write(tmp_path / "ctx")
     proc = subprocess.run(
-        [sys.executable, "-m", "checkov.main", "-d", str(tmp_path / "ctx"), "--framework", "dockerfile",
+        [checkov(), "-d", str(tmp_path / "ctx"), "--framework", "dockerfile",
          "--skip-download", "--quiet", "--compact", "-o", "json"],
         capture_output=True, text=True,
     )
