@@ -85,7 +85,7 @@ class ExpectedLoad(Settings):
 class AksServiceSettings(ServiceSettings):
     """A production web service on AKS (guide: `AksWebservice.deploy_configuration`)."""
 
-    target: Literal["aks"]
+    target: Literal["aks"] = Field(description="`aks`: Azure Kubernetes Service (production)")
     cluster: str = Field(description="name of an entry in `clusters`")
     namespace: str | None = Field(None, pattern=DNS_LABEL, max_length=63, description="Kubernetes namespace; omitted: the service's name")
     autoscale_enabled: bool = Field(True, description="HPA on CPU (guide: `autoscale_enabled`)")

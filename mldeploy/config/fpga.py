@@ -14,7 +14,7 @@ FPGA_TAINT_VALUE = "fpga"
 class FpgaServiceSettings(AksServiceSettings):
     """An AKS service scheduled onto an FPGA node pool of the named cluster."""
 
-    target: Literal["fpga"]  # type: ignore[assignment]
+    target: Literal["fpga"] = Field(description="`fpga`: an AKS service on a PB-series node pool")  # type: ignore[assignment]
     fpga_vm_size: str = Field("Standard_PB6s", pattern=r"^Standard_PB\d+s$", description="PB-series (FPGA) VM size of the node pool")
     fpga_node_count: int = Field(1, ge=1, le=100, description="nodes in the FPGA pool")
     fpga_pool_name: str = Field("fpga", pattern=r"^[a-z][a-z0-9]{0,11}$", description="name of the FPGA node pool")

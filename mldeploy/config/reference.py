@@ -24,7 +24,10 @@ def _type_name(tp: Any) -> str:
     if origin is typing.Literal:
         return " \\| ".join(f"`{a}`" for a in args)
     if origin is dict:
-        return f"map of {_type_name(args[1])}"
+        value = args[1]
+        if typing.get_origin(value) in (typing.Union, types.UnionType) and _nested_model(value):
+            return "map of object"
+        return f"map of {_type_name(value)}"
     if origin is list:
         return f"list of {_type_name(args[0])}"
     if tp is Secret:
@@ -53,7 +56,7 @@ def _default(field) -> str:
     value = field.default
     if value is PydanticUndefined:
         value = field.default_factory() if field.default_factory else None
-    if value is None or value == {} or value == []:
+    if value is None or value in ({}, [], ""):
         return "—"
     if isinstance(value, BaseModel):
         return "—"
@@ -109,8 +112,26 @@ def render_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
+BEGIN, END = "<!-- BEGIN config-reference -->", "<!-- END config-reference -->"
+
+
+def readme_with_reference(readme: str) -> str:
+    """README.md's text with the reference section replaced by a freshly generated one."""
+    head, rest = readme.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n## Config reference\n\n{render_reference()}{END}{tail}"
+
+
 def main() -> None:
-    print(render_reference(), end="")
+    """`python -m mldeploy.config.reference [README.md]`: print the reference, or update README."""
+    import sys
+    from pathlib import Path
+
+    if len(sys.argv) > 1:
+        path = Path(sys.argv[1])
+        path.write_text(readme_with_reference(path.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        print(render_reference(), end="")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ class KeySettings(Settings):
     """Primary and secondary auth keys. Both valid at once, so keys rotate without downtime.
     Omitted: the deployment generates them (pulumi-random, kept as secrets)."""
 
-    primary: SecretStr
-    secondary: SecretStr
+    primary: SecretStr = Field(description="primary key (`Authorization: Bearer <key>`), a `secure:` value")
+    secondary: SecretStr = Field(description="secondary key, valid at the same time (rotation)")
 
     @field_validator("primary", "secondary")
     @classmethod
@@ -31,31 +31,35 @@ class CorsSettings(Settings):
     """Browser origins allowed to call the service (the guide: CORS unsupported; ours: off
     unless listed). An origin is `scheme://host[:port]`; `*` allows any."""
 
-    allowed_origins: list[Annotated[str, Field(pattern=ORIGIN_RE.pattern)]] = Field(min_length=1)
+    allowed_origins: list[Annotated[str, Field(pattern=ORIGIN_RE.pattern)]] = Field(
+        min_length=1, description="origins (`https://app.example.com`) allowed by CORS; `*` allows any")
 
 
 class TlsSettings(Settings):
     """TLS termination at the gateway: a PEM certificate + key from secret config."""
 
-    certificate: SecretStr
-    key: SecretStr
+    certificate: SecretStr = Field(description="PEM certificate chain, a `secure:` value")
+    key: SecretStr = Field(description="PEM private key, a `secure:` value")
 
 
 class ServiceSettings(Settings):
     """What every scoring service declares: which image, how big, how it is protected."""
 
     image: str = Field(description="name of an entry in `images`")
-    auth_enabled: bool = True
-    keys: KeySettings | None = None
-    tls: TlsSettings | None = None
-    cors: CorsSettings | None = None
-    cpu_cores: float = Field(1.0, gt=0, le=64)
-    memory_gb: float = Field(1.0, gt=0, le=256)
-    scoring_timeout_ms: int = Field(60_000, ge=100, le=300_000)
-    max_request_body_mb: float = Field(100.0, gt=0, le=1024)
-    worker_count: int | None = Field(None, ge=1, le=64)
-    app_insights_enabled: bool = False
-    sample_request: ExistingFile | None = None
+    auth_enabled: bool = Field(True, description="key auth at the gateway (guide: `auth_enabled`); 401 without a valid key")
+    keys: KeySettings | None = Field(None, description="primary and secondary keys; omitted: generated and kept secret")
+    tls: TlsSettings | None = Field(None, description="TLS termination at the gateway (guide: TLS)")
+    cors: CorsSettings | None = Field(None, description="CORS (the guide: unsupported; here: off unless set)")
+    cpu_cores: float = Field(1.0, gt=0, le=64, description="CPU cores (guide: `cpu_cores`)")
+    memory_gb: float = Field(1.0, gt=0, le=256, description="memory in GB (guide: `memory_gb`)")
+    scoring_timeout_ms: int = Field(60_000, ge=100, le=300_000,
+                                    description="a request running longer gets 504 (guide: `scoring_timeout_ms`)")
+    max_request_body_mb: float = Field(100.0, gt=0, le=1024, description="larger request bodies get 413")
+    worker_count: int | None = Field(None, ge=1, le=64, description="scorer worker processes; omitted: chosen from the cores")
+    app_insights_enabled: bool = Field(False, description="send the scorer's logs and requests to Application "
+                                       "Insights (guide: `enable_app_insights`)")
+    sample_request: ExistingFile | None = Field(None, description="JSON request for the smoke test and "
+                                                "`mldeploy test`; omitted: the image's `sampleRequest`")
 
     @model_validator(mode="after")
     def _keys_need_auth(self):
@@ -67,14 +71,14 @@ class ServiceSettings(Settings):
 class LocalServiceSettings(ServiceSettings):
     """The embedded default: scorer + gateway as processes on this machine."""
 
-    target: Literal["local"]
+    target: Literal["local"] = Field(description="`local`: scorer + gateway as processes on this machine")
     port: int = Field(8890, ge=1024, le=65535, description="the gateway's port on 127.0.0.1")
 
 
 class AciServiceSettings(ServiceSettings):
     """Azure Container Instances: dev/test only (the guide: not for production workloads)."""
 
-    target: Literal["aci"]
+    target: Literal["aci"] = Field(description="`aci`: Azure Container Instances (dev/test)")
     dns_name_label: str | None = Field(
         None, pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$",
         description="<label>.<region>.azurecontainer.io; omitted: derived from stack and service")

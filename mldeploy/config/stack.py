@@ -85,8 +85,8 @@ class ImageSettings(Settings):
 class StackSettings(Settings):
     """Everything one stack declares. Built once, validated once, then only read."""
 
-    stack: str
-    location: str
+    stack: str = Field(description="the stack's name (from the file name)")
+    location: str = Field(description="the Azure region (`azure-native:location`)")
     production: bool = Field(False, description="marks a production stack: ACI refused, TLS on by "
                              "default, stricter policies")
     resource_group: str | None = Field(None, description="resource group the stack creates; "

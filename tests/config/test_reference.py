@@ -1,0 +1,28 @@
+"""README's config reference is generated from the settings classes and must match them."""
+from __future__ import annotations
+
+from mldeploy.config.reference import readme_with_reference, render_reference
+from tests.harness import ROOT
+
+
+def test_readme_reference_is_up_to_date():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme == readme_with_reference(readme), (
+        "README.md's config reference is stale: run `.venv/bin/python -m mldeploy.config.reference README.md`"
+    )
+
+
+def test_every_key_has_a_type_default_and_meaning():
+    rows = [line for line in render_reference().splitlines() if line.startswith("| `")]
+    assert len(rows) > 100, "the reference lists too few keys"
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split(" | ")]
+        assert len(cells) == 4 and all(cells), f"incomplete row: {row}"
+
+
+def test_the_guides_parameter_names_are_there():
+    text = render_reference()
+    for key in ("cpuCores", "memoryGb", "authEnabled", "autoscaleEnabled", "autoscaleTargetUtilization",
+                "autoscaleMinReplicas", "autoscaleMaxReplicas", "vmSize", "agentCount", "entryScript",
+                "condaFile", "tags", "description"):
+        assert f".{key}`" in text, f"{key} missing from the config reference"
