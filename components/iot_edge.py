@@ -17,6 +17,7 @@ from pulumi_azure_native import containerregistry, iothub
 
 from components.iot_edge_provider import IotEdgeModuleDeployment
 from mldeploy.config.edge import EdgeSettings
+from mldeploy.arm import arm_part
 from mldeploy.render.edge_manifest import (
     MASK,
     RegistryCredentials,
@@ -26,19 +27,6 @@ from mldeploy.render.edge_manifest import (
     default_routes,
     render_manifest,
 )
-
-
-def arm_part(segment: str):
-    """Pick the value after `segment` in an ARM resource id (case-insensitive)."""
-
-    def pick(resource_id: str | None) -> str:
-        parts = (resource_id or "").split("/")
-        for i, part in enumerate(parts[:-1]):
-            if part.lower() == segment.lower():
-                return parts[i + 1]
-        raise ValueError(f"no {segment!r} in resource id {resource_id!r}")
-
-    return pick
 
 
 def deployment_id(name: str, preview: dict[str, Any]) -> str:

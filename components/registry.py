@@ -21,6 +21,7 @@ from pulumi_azure_native import (
 )
 
 from mldeploy import naming
+from mldeploy.arm import arm_part
 from mldeploy.config.stack import WorkspaceSettings
 from mldeploy.models import ResolvedModel
 from mldeploy.tags import ADMIN_USER_NEED_TAG
@@ -189,16 +190,16 @@ class ModelRegistry(pulumi.ComponentResource):
         self.resource_group_name = pulumi.Output.from_input(ws_rg)
         self.registry_id = found.container_registry
         registry = containerregistry.get_registry_output(
-            resource_group_name=found.container_registry.apply(_arm_part("resourceGroups")),
-            registry_name=found.container_registry.apply(_arm_part("registries")),
+            resource_group_name=found.container_registry.apply(arm_part("resourceGroups")),
+            registry_name=found.container_registry.apply(arm_part("registries")),
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.registry_login_server = registry.login_server
         self.storage_account_id = found.storage_account
-        self.storage_account_name = found.storage_account.apply(_arm_part("storageAccounts"))
+        self.storage_account_name = found.storage_account.apply(arm_part("storageAccounts"))
         insights = applicationinsights.get_component_output(
-            resource_group_name=found.application_insights.apply(_arm_part("resourceGroups")),
-            resource_name=found.application_insights.apply(_arm_part("components")),
+            resource_group_name=found.application_insights.apply(arm_part("resourceGroups")),
+            resource_name=found.application_insights.apply(arm_part("components")),
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.app_insights_connection_string = pulumi.Output.secret(insights.connection_string)
@@ -215,7 +216,7 @@ class ModelRegistry(pulumi.ComponentResource):
                 f"model-{model.name}-{model.version}-{rel}".replace("/", "-"),
                 account_name=self.storage_account_name,
                 container_name=container,
-                resource_group_name=self.storage_account_id.apply(_arm_part("resourceGroups")),
+                resource_group_name=self.storage_account_id.apply(arm_part("resourceGroups")),
                 blob_name=f"{prefix}/{rel}",
                 type=storage.BlobType.BLOCK,
                 source=pulumi.FileAsset(_relative(path)),
@@ -268,15 +269,3 @@ def _relative(path) -> str:
     except ValueError:
         return str(path)
 
-
-def _arm_part(segment: str):
-    """Pick the value after `segment` in an ARM resource id (case-insensitive)."""
-
-    def pick(resource_id: str | None) -> str:
-        parts = (resource_id or "").split("/")
-        for i, part in enumerate(parts[:-1]):
-            if part.lower() == segment.lower():
-                return parts[i + 1]
-        raise ValueError(f"no {segment!r} in resource id {resource_id!r}")
-
-    return pick

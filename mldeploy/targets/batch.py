@@ -9,6 +9,7 @@ from components.batch import BatchPlan, BatchScoring, WorkspaceRefs
 from mldeploy.config.batch import BatchSettings
 from mldeploy.digest import digest_path
 from mldeploy.program import Foundation, register_section
+from mldeploy.arm import arm_part
 
 CODE_BLOB_PREFIX = "mldeploy/batch-code"
 
@@ -74,17 +75,6 @@ def plan_batch(stack: str, resource_group: str, name: str, settings: BatchSettin
     )
 
 
-def _arm_part(segment: str):
-    def pick(resource_id: str | None) -> str:
-        parts = (resource_id or "").split("/")
-        for i, part in enumerate(parts[:-1]):
-            if part.lower() == segment.lower():
-                return parts[i + 1]
-        raise ValueError(f"no {segment!r} in resource id {resource_id!r}")
-
-    return pick
-
-
 @register_section("batch")
 def deploy_batch(name: str, settings: BatchSettings, f: Foundation) -> dict:
     s = f.settings
@@ -96,7 +86,7 @@ def deploy_batch(name: str, settings: BatchSettings, f: Foundation) -> dict:
         resource_group_name=registry.resource_group_name,
         workspace_name=registry.workspace_name,
         storage_account_name=registry.storage_account_name,
-        storage_resource_group=registry.storage_account_id.apply(_arm_part("resourceGroups")),
+        storage_resource_group=registry.storage_account_id.apply(arm_part("resourceGroups")),
         # The workspace's default datastore (workspaceblobstore) is this container.
         blob_container=registry.workspace_id.apply(lambda wid: f"azureml-blobstore-{wid}"),
     )
