@@ -42,8 +42,8 @@ class Foundation:
 
     settings: StackSettings
     project_root: Path
-    resource_group_name: pulumi.Output[str]
-    registry: ModelRegistry
+    resource_group_name: pulumi.Output[str] | None  # None: a local-only stack, nothing in Azure
+    registry: ModelRegistry | None
     models: dict[str, ResolvedModel]
     contexts: dict[str, BuildContext]
     images: dict[str, ScoringImage]
@@ -96,55 +96,25 @@ def build_dir(settings: StackSettings, project_root: Path) -> Path:
 def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
     """Declare every resource of the stack; return the stack outputs."""
     _load_targets()
-    tags = resource_tags(settings.stack, settings.tags, production=settings.production)
-    group = resources.ResourceGroup(
-        "resource-group",
-        resource_group_name=settings.resource_group_name,
-        location=settings.location,
-        tags=tags,
-    )
     models = {name: resolve_model(name, m, project_root) for name, m in sorted(settings.models.items())}
-    registry = ModelRegistry(
-        "registry",
-        stack=settings.stack,
-        location=settings.location,
-        resource_group_name=group.name,
-        name_seed=settings.resource_group_name,
-        workspace=settings.workspace,
-        models=list(models.values()),
-        model_tags={n: {**resource_tags(settings.stack, settings.tags, model=n, version=models[n].version,
-                                        production=settings.production),
-                        **m.tags} for n, m in settings.models.items()},
-        model_descriptions={n: m.description for n, m in settings.models.items()},
-        tags=tags,
-        admin_user_need="iot-edge" if any(e.registry_admin_user for e in settings.edge.values()) else None,
-    )
-
-    contexts: dict[str, BuildContext] = {}
-    images: dict[str, ScoringImage] = {}
-    out_dir = build_dir(settings, project_root)
-    for name, image in sorted(settings.images.items()):
-        context = render_build_context(name, image, [models[m] for m in image.models], project_root)
-        context_dir = out_dir / name
-        context.write(context_dir)
-        contexts[name] = context
-        images[name] = ScoringImage(
-            f"image-{name}",
-            context=context,
-            context_dir=_relative(context_dir),
-            registry_login_server=registry.registry_login_server,
-        )
-
-    foundation = Foundation(settings, project_root, group.name, registry, models, contexts, images)
+    contexts = _write_contexts(settings, models, project_root)
     outputs: dict[str, Any] = {
-        "resourceGroup": group.name,
-        "workspace": registry.workspace_name,
-        "registryLoginServer": registry.registry_login_server,
-        "models": {n: {"version": m.version, "id": registry.models[n].id, "uri": registry.models[n].uri}
-                   for n, m in models.items()},
-        "images": {n: {"imageName": i.image_name, "repoDigest": i.repo_digest, "tag": contexts[n].tag}
-                   for n, i in images.items()},
+        "models": {n: {"version": m.version} for n, m in models.items()},
+        "images": {n: {"tag": c.tag} for n, c in contexts.items()},
     }
+    group_name, registry, images = None, None, {}
+    if settings.needs_azure:
+        group_name, registry, images = _declare_azure(settings, models, contexts, project_root)
+        outputs = {
+            "resourceGroup": group_name,
+            "workspace": registry.workspace_name,
+            "registryLoginServer": registry.registry_login_server,
+            "models": {n: {"version": m.version, "id": registry.models[n].id, "uri": registry.models[n].uri}
+                       for n, m in models.items()},
+            "images": {n: {"imageName": i.image_name, "repoDigest": i.repo_digest, "tag": contexts[n].tag}
+                       for n, i in images.items()},
+        }
+    foundation = Foundation(settings, project_root, group_name, registry, models, contexts, images)
 
     services: dict[str, Any] = {}
     keys: dict[str, Any] = {}
@@ -183,6 +153,55 @@ def _service_tags(name: str, service: Any, f: Foundation) -> dict[str, str]:
         **service_markers(name, auth_enabled=service.auth_enabled,
                           tls_enabled=service.tls is not None or getattr(service, "cert_manager", None) is not None),
     }
+
+
+def _write_contexts(settings: StackSettings, models: dict[str, ResolvedModel],
+                    project_root: Path) -> dict[str, BuildContext]:
+    """Render each image's build context and write it where docker (or `serve`) reads it."""
+    contexts = {}
+    out_dir = build_dir(settings, project_root)
+    for name, image in sorted(settings.images.items()):
+        contexts[name] = render_build_context(name, image, [models[m] for m in image.models], project_root)
+        contexts[name].write(out_dir / name)
+    return contexts
+
+
+def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], contexts: dict[str, BuildContext],
+                   project_root: Path) -> tuple[pulumi.Output[str], ModelRegistry, dict]:
+    """The guide's first two steps in Azure: register the models, build and push the images."""
+    tags = resource_tags(settings.stack, settings.tags, production=settings.production)
+    group = resources.ResourceGroup(
+        "resource-group",
+        resource_group_name=settings.resource_group_name,
+        location=settings.location,
+        tags=tags,
+    )
+    registry = ModelRegistry(
+        "registry",
+        stack=settings.stack,
+        location=settings.location,
+        resource_group_name=group.name,
+        name_seed=settings.resource_group_name,
+        workspace=settings.workspace,
+        models=list(models.values()),
+        model_tags={n: {**resource_tags(settings.stack, settings.tags, model=n, version=models[n].version,
+                                        production=settings.production),
+                        **m.tags} for n, m in settings.models.items()},
+        model_descriptions={n: m.description for n, m in settings.models.items()},
+        tags=tags,
+        admin_user_need="iot-edge" if any(e.registry_admin_user for e in settings.edge.values()) else None,
+    )
+    out_dir = build_dir(settings, project_root)
+    images = {
+        name: ScoringImage(
+            f"image-{name}",
+            context=context,
+            context_dir=_relative(out_dir / name),
+            registry_login_server=registry.registry_login_server,
+        )
+        for name, context in contexts.items()
+    }
+    return group.name, registry, images
 
 
 def _relative(path: Path) -> str:

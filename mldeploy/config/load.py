@@ -138,10 +138,7 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
                 raise ConfigError(key, _unknown(name, STACK_KEYS))
             own[name] = _decode(key, value)
     location = config.get(LOCATION_KEY)
-    if not location:
-        raise ConfigError(LOCATION_KEY, "is required: the Azure region, e.g. westeurope")
-
-    fields: dict[str, Any] = {"stack": stack, "location": str(location)}
+    fields: dict[str, Any] = {"stack": stack, "location": str(location) if location else None}
     for name, value in own.items():
         context = {"root": str(root), "secret_key": f"{PREFIX}{name}" in secret_keys}
         if name == "services":
@@ -149,6 +146,9 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
         else:
             fields[name] = _validate_field(name, value, context)
     settings = StackSettings.model_validate(fields)
+    if settings.needs_azure and not settings.location:
+        raise ConfigError(LOCATION_KEY, "is required: the Azure region, e.g. westeurope "
+                                        "(only a stack whose services are all `local` goes without)")
     check_references(settings, root)
     return settings
 

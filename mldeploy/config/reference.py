@@ -90,9 +90,10 @@ def _rows(model: type[BaseModel], prefix: str, skip: set[str] = frozenset()) -> 
 def render_reference() -> str:
     """Markdown tables: the stack keys, then the settings of each service target."""
     lines = [
-        "Keys under the `mldeploy:` namespace of `stacks/Pulumi.<stack>.yaml` (plus",
-        "`azure-native:location`, required). `<name>` is a name you choose: 2-32 lowercase",
-        "letters, digits and `-`. Paths are relative to the project root.",
+        "Keys under the `mldeploy:` namespace of `stacks/Pulumi.<stack>.yaml`, plus",
+        "`azure-native:location` (the Azure region; required unless every service is `local`).",
+        "`<name>` is a name you choose: 2-32 lowercase letters, digits and `-`. Paths are",
+        "relative to the project root.",
         "",
         "| key | type | default | meaning |",
         "|---|---|---|---|",

@@ -86,7 +86,8 @@ class StackSettings(Settings):
     """Everything one stack declares. Built once, validated once, then only read."""
 
     stack: str = Field(description="the stack's name (from the file name)")
-    location: str = Field(description="the Azure region (`azure-native:location`)")
+    location: str | None = Field(None, description="the Azure region (`azure-native:location`); "
+                                 "required unless every service is `local`")
     production: bool = Field(False, description="marks a production stack: ACI refused, TLS on by "
                              "default, stricter policies")
     resource_group: str | None = Field(None, description="resource group the stack creates; "
@@ -102,6 +103,13 @@ class StackSettings(Settings):
                                                   "created or attached")
     batch: dict[Name, BatchSettings] = Field(default_factory=dict, description="batch scoring on Azure ML compute")
     edge: dict[Name, EdgeSettings] = Field(default_factory=dict, description="IoT Edge deployments")
+
+    @property
+    def needs_azure(self) -> bool:
+        """False for a stack whose services are all `local` (and nothing else): it runs on this
+        machine only, so nothing is registered or pushed in Azure."""
+        local_only = bool(self.services) and all(s.target == "local" for s in self.services.values())
+        return not (local_only and not (self.clusters or self.batch or self.edge))
 
     @property
     def resource_group_name(self) -> str:
