@@ -9,7 +9,7 @@ from typing import Callable
 
 from mldeploy.synth.run import SynthResult
 
-MARKER = "resources.json"
+MARKER = ".mldeploy-synth"  # says "this folder is a synth output": safe to replace
 # (folder or file name, writer(result, out_dir)) - each later target adds its own.
 ARTIFACT_WRITERS: list[Callable[[SynthResult, Path], None]] = []
 
@@ -27,10 +27,18 @@ def dump_json(path: Path, data) -> None:
 def prepare_out_dir(out: Path) -> None:
     """Start from an empty folder, but never wipe a folder that is not ours."""
     if out.exists():
-        if any(out.iterdir()) and not (out / MARKER).exists():
-            raise FileExistsError(f"{out} exists, is not empty and holds no {MARKER}: choose another --out")
+        ours = (out / MARKER).exists() or (out / "resources.json").exists()
+        if any(out.iterdir()) and not ours:
+            raise FileExistsError(f"{out} exists, is not empty and is not a synth output: choose another --out")
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    (out / MARKER).write_text("written by `mldeploy synth`; replaced by the next run\n", encoding="utf-8")
+
+
+def discard_out_dir(out: Path) -> None:
+    """A synth that failed half-way leaves nothing behind."""
+    if (out / MARKER).exists():
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def write_result(result: SynthResult, out: Path) -> None:

@@ -94,3 +94,25 @@ def test_refuses_to_wipe_a_foreign_folder(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
     proc = mldeploy("synth", "--stack", "dev", "--out", str(tmp_path))
     assert proc.returncode != 0 and (tmp_path / "precious.txt").exists()
+
+
+def test_a_synth_failing_half_way_leaves_nothing_and_the_next_run_works(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import mldeploy.synth.run as run
+    from mldeploy.cli import cli
+    from mldeploy.config import ConfigError
+
+    real = run.synthesize
+
+    def failing(root, stack, build_dir, **kw):
+        (build_dir / "diabetes").mkdir(parents=True)  # like a program that wrote contexts, then failed
+        raise ConfigError("mldeploy:services.x.namespace", "clash", "stacks/Pulumi.dev.yaml")
+
+    out = tmp_path / "dev"
+    monkeypatch.setattr(run, "synthesize", failing)
+    result = CliRunner().invoke(cli, ["synth", "--stack", "dev", "--out", str(out), "--project-dir", str(ROOT)])
+    assert isinstance(result.exception, ConfigError)
+    assert not out.exists(), "a failed synth left a half-written folder"
+    monkeypatch.setattr(run, "synthesize", real)
+    assert mldeploy("synth", "--stack", "dev", "--out", str(out)).returncode == 0
