@@ -77,6 +77,7 @@ class LocalServer:
     # -- start ------------------------------------------------------------------------------
 
     def start(self, timeout: float = 120.0) -> Endpoint:
+        self._check_tls()
         nginx = find_nginx()
         self.port = self.port or free_port()
         check_port_free(self.port)
@@ -90,7 +91,8 @@ class LocalServer:
         try:
             self.scorer.start()
             self.gateway.start()
-            wait_until_ok(self.gateway, f"http://127.0.0.1:{self.port}{LIVENESS_PATH}", "the gateway (nginx)", 15)
+            scheme = "https" if self.service.tls else "http"
+            wait_until_ok(self.gateway, f"{scheme}://127.0.0.1:{self.port}{LIVENESS_PATH}", "the gateway (nginx)", 15)
             wait_until_ok(self.scorer, f"http://127.0.0.1:{self.scorer_port}/", "the scorer", timeout)
         except BaseException:
             self.stop()
@@ -104,6 +106,20 @@ class LocalServer:
         base = f"{scheme}://127.0.0.1:{self.port}"
         return Endpoint(base + SCORE_PATH, base + SWAGGER_PATH,
                         self.keys[0] if self.keys else None, self.keys[1] if self.keys else None)
+
+    def _check_tls(self) -> None:
+        """Refuse, before anything starts, TLS values that are not PEM: a `secure:` value read
+        from a stack file offline (as `serve` does) is only a placeholder - Pulumi decrypts it."""
+        tls = self.service.tls
+        if tls is None:
+            return
+        for key, value, marker in (("certificate", tls.certificate, "CERTIFICATE-----"),
+                                   ("key", tls.key, "PRIVATE KEY-----")):
+            if "-----BEGIN " not in value.reveal() or marker not in value.reveal():
+                raise StartError(
+                    f"service {self.name!r}: tls.{key} is not PEM text. A `secure:` value in a stack "
+                    "file is decrypted only by `pulumi up`, so the local target cannot use it: remove "
+                    "`tls` from this local service, or serve it with `pulumi up` (LocalService)")
 
     def _refuse_if_running(self) -> None:
         try:

@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -126,10 +127,20 @@ def _group_alive(pgid: int) -> bool:
         return True
 
 
+def _probe_tls() -> ssl.SSLContext:
+    # A readiness probe of our own child on loopback: it sends no key, and the certificate is
+    # issued for the service's public name (or self-signed), not for 127.0.0.1.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def http_status(url: str, timeout: float = 2.0) -> int | None:
-    """The status of GET `url`, None when nothing answers."""
+    """The status of GET `url` (http, or https without certificate checks), None when nothing answers."""
+    context = _probe_tls() if url.startswith("https://") else None
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
             return response.status
     except urllib.error.HTTPError as err:
         return err.code

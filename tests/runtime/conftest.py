@@ -20,11 +20,18 @@ ECHO = ROOT / "examples" / "binary-echo"
 ORIGIN = "https://app.example"
 
 
-def _context(script: Path, models: list):
+def _context(script: Path, models: list, root: Path = ROOT):
+    """The build context of `script` (under `root`) with the diabetes environment file."""
     image = ImageSettings.model_validate({
-        "entryScript": str(script.relative_to(ROOT)), "condaFile": "examples/diabetes/myenv.yml",
-        "models": [m.name for m in models] or ["none"]}, context={"root": ROOT})
-    return render_build_context(script.parent.name, image, models, ROOT)
+        "entryScript": str(script.relative_to(root)), "condaFile": "examples/diabetes/myenv.yml",
+        "models": [m.name for m in models] or ["none"]}, context={"root": root})
+    return render_build_context(script.parent.name, image, models, root)
+
+
+def _diabetes_model():
+    return resolve_model("diabetes", ModelSettings.model_validate(
+        {"path": "examples/diabetes/outputs/sklearn_regression_model.pkl", "version": 1},
+        context={"root": ROOT}), ROOT)
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +51,7 @@ def _serve(name, service, context, env, tmp_path_factory):
 @pytest.fixture(scope="session")
 def diabetes_server(scoring_env, tmp_path_factory):
     """Diabetes behind the gateway: auth on, CORS for one origin, a 1 MB body limit."""
-    model = resolve_model("diabetes", ModelSettings.model_validate(
-        {"path": "examples/diabetes/outputs/sklearn_regression_model.pkl", "version": 1},
-        context={"root": ROOT}), ROOT)
+    model = _diabetes_model()
     service = LocalServiceSettings.model_validate({
         "target": "local", "image": "diabetes", "workerCount": 1, "maxRequestBodyMb": 1,
         "cors": {"allowedOrigins": [ORIGIN]}})
