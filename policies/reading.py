@@ -1,5 +1,6 @@
 """Reading resources the way the policies need them: stack of a URN, tags and labels,
-production-ness, the containers of a workload, and whether Azure supports tags on a type.
+production-ness, the containers of a workload, whether Azure supports tags on a type, and
+values a policy cannot read (unknown during preview, masked by synth).
 
 Props are resource inputs in wire form (camelCase), as `pulumi preview` hands them to the pack
 and as `mldeploy synth` records them, so one reader serves both.
@@ -9,8 +10,11 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from pulumi_policy.proxy import UnknownValueError
+
+from mldeploy.synth.mask import MASK
 from mldeploy.tags import PRODUCTION_TAG
 
 ACI = "azure-native:containerinstance:ContainerGroup"
@@ -101,3 +105,51 @@ def supports_tags(resource_type: str) -> bool:
         return "tags" in inspect.signature(cls._internal_init).parameters
     except (ImportError, AttributeError, ValueError, TypeError):
         return False
+
+
+# -- values not readable: unknown until `pulumi up`, or masked by synth ------------------------
+
+class Unknown:
+    def __repr__(self) -> str:
+        return "<unknown until pulumi up>"
+
+
+UNKNOWN = Unknown()
+
+
+def plain(value: Any) -> Any:
+    """A plain copy of props, values unknown during preview as UNKNOWN instead of raising."""
+    if isinstance(value, Mapping):
+        out: dict = {}
+        for key in list(value):
+            try:
+                out[key] = plain(value[key])
+            except UnknownValueError:
+                out[key] = UNKNOWN
+        return out
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        items: list = []
+        for i in range(len(value)):
+            try:
+                items.append(plain(value[i]))
+            except UnknownValueError:
+                items.append(UNKNOWN)
+        return items
+    return value
+
+
+def opaque(value: Any) -> bool:
+    """Masked by synth or unknown at preview: present, but not readable."""
+    return value is UNKNOWN or value == MASK
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, or one of them not known yet."""
+    return a is UNKNOWN or b is UNKNOWN or a == b
+
+
+def number(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None

@@ -14,7 +14,7 @@ from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolic
 
 from mldeploy.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, TLS_TAG
 from mldeploy.vm_sizes import known_vcpus
-from policies import config
+from policies import config, serving
 from policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get,
                               is_production, is_workload, stack_of, supports_tags, tags_of)
 
@@ -108,11 +108,16 @@ def _owning_cluster(pool, clusters):
 
 # -- production services have auth and TLS on -----------------------------------------------
 
+_CLAIMS = {serving.AUTH: (AUTH_TAG, "authentication"), serving.TLS: (TLS_TAG, "TLS")}
+
+
 def production_auth_and_tls(args, report: Report) -> None:
+    """The markers declare auth and TLS on; the resources (policies/serving.py) must do it."""
     stack, production = _production("production-auth-and-tls", args)
     if not production:
         return
     seen: dict[str, tuple[str, str]] = {}
+    deployed = serving.Stack(args.resources)
     for r in args.resources:
         tags = tags_of(r.props)
         service = tags.get(SERVICE_TAG)
@@ -122,6 +127,13 @@ def production_auth_and_tls(args, report: Report) -> None:
                        f"TLS cannot be checked in production stack {stack!r}; tag it with the service's "
                        "markers (Foundation.tags() in mldeploy adds them)", r.urn)
             continue
+        # Only what a marker claims is verified: a marker saying "disabled" is reported below.
+        for f in deployed.verify(r, auth=tags.get(AUTH_TAG) == "enabled", tls=tags.get(TLS_TAG) == "enabled"):
+            markers = " and ".join(_CLAIMS[a][0] for a in f.aspects)
+            what = " and ".join(_CLAIMS[a][1] for a in f.aspects)
+            verb = "say" if len(f.aspects) > 1 else "says"
+            report(f"service {service!r}: {markers} {verb} {what} {'are' if len(f.aspects) > 1 else 'is'} on, "
+                   f"but {f.problem}", f.urn)
         for tag, what, fix in ((AUTH_TAG, "authentication", "set authEnabled: true with keys in secret config"),
                                (TLS_TAG, "TLS", "set tls.certificate and tls.key (secret config)")):
             value = tags.get(tag)

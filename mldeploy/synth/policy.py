@@ -31,7 +31,8 @@ def _options(parent: str) -> PolicyResourceOptions:
     return PolicyResourceOptions(False, [], None, [], None, [], parent or None)
 
 
-def _policy_resources(result: SynthResult) -> list[PolicyResource]:
+def policy_resources(result: SynthResult) -> list[PolicyResource]:
+    """The synthesized resources as a policy sees them (parents linked)."""
     by_urn = {r["urn"]: PolicyResource(r["type"], r["inputs"], r["urn"], r["name"], _options(r["parent"]),
                                        None, None, [], {})
               for r in result.resources}
@@ -54,7 +55,7 @@ def _given(policy: str, pack_config: dict[str, Any], result: SynthResult) -> dic
 def evaluate(result: SynthResult, project_root: Path | None = None) -> list[Violation]:
     """Every violation of every enabled policy, in policy order."""
     pack_config = config.load_pack_config((project_root or Path.cwd()) / CONFIG_PATH)
-    resources = _policy_resources(result)
+    resources = policy_resources(result)
     names = {r.urn: r.name for r in resources}
     found: list[Violation] = []
     for policy in POLICIES:

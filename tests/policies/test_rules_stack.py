@@ -86,37 +86,38 @@ def test_cluster_without_pools_fails():
     assert len(messages) == 1 and "no node pools" in messages[0], messages
 
 
-# -- production-auth-and-tls ----------------------------------------------------------------------
+# -- production-auth-and-tls: the markers --------------------------------------------------------
+# Markers on an Azure resource (a service's node pool), so only the declared intent is read here;
+# tests/policies/test_auth_and_tls.py checks the gateway resources against it.
 
-def test_production_service_with_auth_and_tls_passes():
-    web = res(DEPLOYMENT, deployment(container(), labels=SERVICE_ON), "web", stack="prod")
-    assert check("production-auth-and-tls", web) == []
+def _tagged(tags, stack="prod"):
+    return res(AGENT_POOL, {"tags": tags}, "web-pool", stack=stack)
+
+
+def test_production_service_declaring_auth_and_tls_passes():
+    assert check("production-auth-and-tls", _tagged(SERVICE_ON)) == []
 
 
 def test_production_service_with_auth_off_fails():
-    labels = {**SERVICE_ON, "mldeploy-auth": "disabled"}
-    messages = check("production-auth-and-tls", res(DEPLOYMENT, deployment(container(), labels=labels), "web",
-                                                    stack="prod"))
+    messages = check("production-auth-and-tls", _tagged({**SERVICE_ON, "mldeploy-auth": "disabled"}))
     assert messages == ["service 'web' has authentication disabled in production stack 'prod': "
                         "set authEnabled: true with keys in secret config"], messages
 
 
 def test_production_service_with_tls_off_fails():
-    labels = {**SERVICE_ON, "mldeploy-tls": "disabled"}
-    messages = check("production-auth-and-tls", res(DEPLOYMENT, deployment(container(), labels=labels), "web",
-                                                    stack="prod"))
+    messages = check("production-auth-and-tls", _tagged({**SERVICE_ON, "mldeploy-tls": "disabled"}))
     assert len(messages) == 1 and "TLS disabled" in messages[0], messages
 
 
 def test_auth_off_outside_production_passes():
-    labels = {**SERVICE_ON, "mldeploy-auth": "disabled", "mldeploy-tls": "disabled"}
-    assert check("production-auth-and-tls", res(DEPLOYMENT, deployment(container(), labels=labels), "web")) == []
+    tags = {**SERVICE_ON, "mldeploy-auth": "disabled", "mldeploy-tls": "disabled"}
+    assert check("production-auth-and-tls", _tagged(tags, stack="dev")) == []
+    # Nor is a workload's gateway verified outside production.
+    assert check("production-auth-and-tls", res(DEPLOYMENT, deployment(container(), labels=SERVICE_ON), "web")) == []
 
 
 def test_production_service_missing_its_markers_is_reported():
-    labels = {"mldeploy-service": "web"}
-    messages = check("production-auth-and-tls", res(DEPLOYMENT, deployment(container(), labels=labels), "web",
-                                                    stack="prod"))
+    messages = check("production-auth-and-tls", _tagged({"mldeploy-service": "web"}))
     assert len(messages) == 2 and all("does not declare" in m for m in messages), messages
 
 
