@@ -290,7 +290,8 @@ POLICIES: list[Policy] = [
         description="AKS clusters have at least 12 vCPUs (node count × vCPUs of the VM size)."),
     StackValidationPolicy(
         name="production-auth-and-tls", validate=production_auth_and_tls,
-        description="Scoring services in production have authentication and TLS on."),
+        description="Scoring services in production have authentication and TLS on: declared by their "
+                    "markers and enforced by their gateway (key check on /score, TLS listeners, Secrets mounted)."),
     ResourceValidationPolicy(
         name="no-plain-text-keys", validate=no_plain_text_keys,
         description="Keys and passwords are never in plain text: secure values and Kubernetes Secrets only."),

@@ -106,7 +106,7 @@ class Stack:
             found += self._plain_probes(pod, container)
         src = locate(pod, container, conf_path)
         if isinstance(src, str):
-            return found + [Finding(aspects, pod.urn, f"{pod.where}: the gateway's config {src}")]
+            return found + [Finding(aspects, pod.urn, f"{pod.where} does not provide its gateway config: {src}")]
         if src is None:
             return found
         texts, problems = self._conf_texts(pod, src)
@@ -147,8 +147,9 @@ class Stack:
                 return [], [(f"{label} is not base64, as ACI secret volumes must be", pod.urn)]
             return [(text, label, pod.urn)], []
         if src.kind not in ("configMap", "secret"):
-            return [], [(f"{pod.where}: the gateway's config comes from a {src.kind} volume, which the policy "
-                         "cannot read; mount it from a ConfigMap", pod.urn)]
+            return [], [(f"{pod.where} reads its gateway config from the {src.kind} volume "
+                         f"{src.volume.get('name')!r}, which the policy cannot read; mount it from a ConfigMap",
+                         pod.urn)]
         type_ = CONFIG_MAP if src.kind == "configMap" else SECRET
         kind = "ConfigMap" if src.kind == "configMap" else "Secret"
         if opaque(src.ref):
@@ -193,7 +194,7 @@ class Stack:
                 return None
             return f"its secret volume {src.volume.get('name')!r} has no {src.key} ({path})", pod.urn
         if src.kind != "secret":
-            return f"{path} comes from a {src.kind} volume", pod.urn
+            return f"{path} comes from the {src.kind} volume {src.volume.get('name')!r}, not a Secret", pod.urn
         if opaque(src.ref):
             return None
         secret = self._find(SECRET, pod.namespace, src.ref)

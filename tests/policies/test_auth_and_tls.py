@@ -8,6 +8,7 @@ import base64
 import copy
 
 import pytest
+from pulumi_policy import StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from components.aci import aci_gateway_spec
@@ -27,8 +28,6 @@ DEV_AS_PRODUCTION = {"productionStacks": ["dev"]}
 
 def violations(resources, config=None) -> list[tuple[str, str]]:
     """(message, urn) of every violation the policy reports over `resources`."""
-    from pulumi_policy import StackValidationArgs
-
     found: list[tuple[str, str]] = []
     policy("production-auth-and-tls").validate(StackValidationArgs(list(resources), config),
                                                lambda message, urn=None: found.append((message, urn or "")))
@@ -139,6 +138,17 @@ def test_keys_secret_not_mounted_fails(prod):
         "provide the keys map it includes from a Secret: /etc/mldeploy/keys/keys.map is on no volume mounted in "
         "its container gateway"], found
     assert found[0][1] == one(prod, DEPLOYMENT).urn
+
+
+def test_keys_map_from_a_volume_that_is_not_a_secret_fails(prod):
+    pod, _ = gateway_container(prod)
+    keys = next(v for v in pod["volumes"] if v["name"] == "gateway-keys")
+    del keys["secret"]
+    keys["emptyDir"] = {}
+    found = messages(prod)
+    assert len(found) == 1 and found[0].endswith(
+        "does not provide the keys map it includes from a Secret: /etc/mldeploy/keys/keys.map comes from the "
+        "emptyDir volume 'gateway-keys', not a Secret"), found
 
 
 def test_scorer_exposed_by_a_load_balancer_fails(prod):
