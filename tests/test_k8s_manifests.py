@@ -104,10 +104,13 @@ def test_prod_pod_is_hardened(tmp_path):
 
 def test_canary_gateways_split_by_the_weights(tmp_path):
     docs = _written("prod-attach", tmp_path)
+    # replicaMaxConcurrentRequests (1 in that stack) caps each upstream server: beyond it, 503.
+    cap = stack_values("prod-attach")[0]["mldeploy:services"]["diabetes"]["replicaMaxConcurrentRequests"]
     for variant, local, remote in (("stable", 90, 10), ("canary", 10, 90)):
         conf = _one(docs, "ConfigMap", f"diabetes-gateway-{variant}")["data"]["nginx.conf"]
-        assert f"server 127.0.0.1:5001 weight={local};" in conf, conf
-        assert f"-scorer.diabetes.svc.cluster.local:5001 weight={remote};" in conf, conf
+        assert f"server 127.0.0.1:5001 weight={local} max_conns={cap} max_fails=0;" in conf, conf
+        assert f"-scorer.diabetes.svc.cluster.local:5001 weight={remote} max_conns={cap} max_fails=0;" in conf, conf
+        assert "zone mldeploy_scorer 64k;" in conf, "max_conns counts across nginx workers only with a zone"
 
 
 def _model_version_variant(version: int) -> tuple[dict, set]:

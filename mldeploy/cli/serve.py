@@ -47,8 +47,17 @@ def select_services(settings, wanted: str | None) -> list[str]:
               help="The gateway's port on 127.0.0.1 (0: any free port). Default: the service's `port`.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per service: URIs and keys.")
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for init().")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="PEM certificate (chain) for HTTPS; with --tls-key. Overrides the service's `tls` "
+                   "(whose `secure:` values only `pulumi up` can decrypt).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="PEM private key (unencrypted) of --tls-cert. Read in place by nginx, never copied.")
+@click.option("--max-concurrent-requests", type=click.IntRange(1, 1000), default=None,
+              help="Answer 503 beyond this many requests in flight, as AKS does "
+                   "(default: an AKS service's replicaMaxConcurrentRequests, else no cap).")
 @project_dir_option
 def command(stack: str, service: str | None, port: int | None, as_json: bool, timeout: float,
+            tls_cert: Path | None, tls_key: Path | None, max_concurrent_requests: int | None,
             project_dir: Path | None) -> None:
     """Serve a stack's services locally (scorer + gateway on 127.0.0.1) until Ctrl+C / SIGTERM,
     after a smoke test with the stack's sample request."""
@@ -65,6 +74,9 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
     names = select_services(settings, service)
     if port is not None and len(names) > 1:
         raise click.UsageError("--port needs --service when the stack has several local services")
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    tls_files = (tls_cert, tls_key) if tls_cert is not None else None
 
     stopping = []
 
@@ -86,13 +98,15 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
             context = render_build_context(svc.image, image, models, root)
             env = ensure_env(context.env_kind, context.files[context.env_file].decode(), progress=info)
             chosen = port if port is not None else getattr(svc, "port", 8890)
-            server = LocalServer(name, svc, context, env, run_dir(root, stack, name), port=chosen)
+            server = LocalServer(name, svc, context, env, run_dir(root, stack, name), port=chosen,
+                                 max_concurrent=max_concurrent_requests, tls_files=tls_files)
             info(f"starting {name}: scorer + gateway on 127.0.0.1:{chosen or '<any>'}")
             endpoint = server.start(timeout=timeout)
             servers.append(server)
             sample = sample_for(settings, name, root)
             if sample is not None:
-                reply = score(endpoint.scoringUri, endpoint.primaryKey, sample.read_bytes(), content_type_for(sample))
+                reply = score(endpoint.scoringUri, endpoint.primaryKey, sample.read_bytes(), content_type_for(sample),
+                              cafile=endpoint.caFile)
                 if not reply.ok:
                     raise StartError(f"smoke test of {name} failed: status {reply.status}: {reply.text()[:500]}")
                 info(f"smoke test of {name} ({sample.relative_to(root)}): {reply.status} {reply.text()[:300]}")
@@ -103,6 +117,8 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
                 click.echo(f"{name}\n  scoring URI:   {endpoint.scoringUri}\n  swagger URI:   {endpoint.swaggerUri}")
                 if endpoint.primaryKey:
                     click.echo(f"  primary key:   {endpoint.primaryKey}\n  secondary key: {endpoint.secondaryKey}")
+                if endpoint.caFile:
+                    click.echo(f"  certificate:   {endpoint.caFile}")
             sys.stdout.flush()
             if stopping:
                 break

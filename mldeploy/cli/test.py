@@ -13,7 +13,7 @@ import click
 from mldeploy.cli import find_project_root, project_dir_option
 
 
-def _local_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None]:
+def _local_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None, str | None]:
     from mldeploy.cli.serve import run_dir
     from mldeploy.runtime.local import ENDPOINT_FILE
 
@@ -23,10 +23,11 @@ def _local_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None]
     except (OSError, ValueError):
         raise click.ClickException(f"service {name!r} is not being served: start it with "
                                    f"`mldeploy serve --stack {stack} --service {name}`") from None
-    return data["scoringUri"], data.get("primaryKey")
+    # caFile: a local TLS service's own certificate, the one to trust (it is rarely in a CA store).
+    return data["scoringUri"], data.get("primaryKey"), data.get("caFile")
 
 
-def _stack_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None]:
+def _stack_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None, None]:
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise click.ClickException("reading a deployed stack's URI and keys needs the Pulumi CLI: "
@@ -40,7 +41,7 @@ def _stack_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None]
     if not service:
         raise click.ClickException(f"stack {stack!r} has no deployed service {name!r}: run `pulumi up` first")
     keys = (outputs.get("serviceKeys") or {}).get(name) or {}
-    return service["scoringUri"], keys.get("primaryKey")
+    return service["scoringUri"], keys.get("primaryKey"), None
 
 
 @click.command("test")
@@ -61,6 +62,7 @@ def command(stack, service, uri, key, data, content_type, project_dir) -> None:
         raise click.UsageError("give --stack and --service, or --uri (and --key)")
     if uri is not None and key is None and stack is None:
         click.echo("note: no --key given: sending the request without Authorization", err=True)
+    cafile = None
     if uri is None or data is None:
         from mldeploy.cli.serve import sample_for, select_services
         from mldeploy.config import load_stack
@@ -72,13 +74,13 @@ def command(stack, service, uri, key, data, content_type, project_dir) -> None:
         select_services(settings, service)
         if uri is None:
             target = settings.services[service].target
-            uri, found_key = (_local_endpoint if target == "local" else _stack_endpoint)(root, stack, service)
+            uri, found_key, cafile = (_local_endpoint if target == "local" else _stack_endpoint)(root, stack, service)
             key = key or found_key
         if data is None:
             data = sample_for(settings, service, root)
             if data is None:
                 raise click.UsageError(f"service {service!r} has no sampleRequest: pass --data")
-    reply = score(uri, key, data.read_bytes(), content_type or content_type_for(data))
+    reply = score(uri, key, data.read_bytes(), content_type or content_type_for(data), cafile=cafile)
     if not reply.ok:
         status = reply.status if reply.status is not None else "no answer"
         click.echo(f"error: {uri}: status {status}: {reply.text()[:2000]}", err=True)

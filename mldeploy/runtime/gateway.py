@@ -18,7 +18,8 @@ Routes served by the gateway on `listen_port`:
   /readyz         readiness: the scorer's own `GET /` (200 only when init() has finished)
   anything else   404 (JSON)
 Errors nginx itself produces have JSON bodies: 401, 404, 413 (body > max_body_mb),
-502/503 (scorer down), 504 (no answer within scoring_timeout_ms).
+502 (scorer down), 503 + Retry-After (every scorer already runs `max_conns` requests: AKS's
+replicaMaxConcurrentRequests), 504 (no answer within scoring_timeout_ms).
 
 `upstreams` carry weights: several scorers (e.g. blue/green model versions on AKS) share the
 traffic in proportion to their weights. The files nginx writes (pid, temp bodies) all go to
@@ -44,6 +45,9 @@ GATEWAY_PORT = 8890
 KEYS_MAP_NAME = "keys.map"
 TLS_CERT_NAME = "tls.crt"
 TLS_KEY_NAME = "tls.key"
+UPSTREAM_NAME = "mldeploy_scorer"
+RETRY_AFTER_S = 1  # a capacity 503 frees up when one request finishes: retry soon
+CAPACITY_MESSAGE = "the service is at capacity, retry later"
 # Keys go into an nginx config file: a safe alphabet keeps quoting trivial and matches what
 # `RandomPassword(special=False)` and base64/url-safe tokens produce.
 KEY_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
@@ -79,6 +83,8 @@ class GatewaySpec:
     access_log: str | None = None  # a path, "/dev/stdout" in containers; None: off
     keepalive_connections: int = 32
     readiness_timeout_ms: int = 2_000
+    # Requests one upstream server takes at once; one more gets 503 (None: no cap, they queue).
+    max_conns: int | None = None
     extra_headers: tuple[tuple[str, str], ...] = field(default=())
 
     @property
@@ -110,6 +116,8 @@ class GatewaySpec:
                 raise ValueError(f"invalid CORS origin {origin!r}: use scheme://host[:port] or '*'")
         if self.worker_processes < 1:
             raise ValueError("worker_processes must be >= 1")
+        if self.max_conns is not None and self.max_conns < 1:
+            raise ValueError("max_conns must be >= 1 (or None: no cap)")
 
 
 def worker_counts(cpu_cores: float, worker_count: int | None = None) -> tuple[int, int]:
@@ -133,10 +141,12 @@ def gateway_spec(
     listen_host: str = "0.0.0.0",
     access_log: str | None = None,
     cpu_cores: float | None = None,
+    max_conns: int | None = None,
 ) -> GatewaySpec:
     """The gateway for `service` (common ServiceSettings: auth, TLS, CORS, limits, cores).
 
-    `keys_file` defaults to `<run_dir>/keys.map`; TLS files are `<tls_dir>/tls.crt|tls.key`."""
+    `keys_file` defaults to `<run_dir>/keys.map`; TLS files are `<tls_dir>/tls.crt|tls.key`;
+    `max_conns` caps the requests in flight per upstream server (beyond it: 503)."""
     tls = getattr(service, "tls", None)
     if tls is not None and tls_dir is None:
         raise ValueError("the service configures TLS: pass tls_dir (where tls.crt / tls.key are mounted)")
@@ -157,6 +167,7 @@ def gateway_spec(
         worker_processes=gateway_workers,
         listen_host=listen_host,
         access_log=access_log,
+        max_conns=max_conns,
     )
 
 
@@ -208,15 +219,27 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
         "  client_body_buffer_size 1m;",
         "  proxy_request_buffering on;",
         "",
-        "  upstream mldeploy_scorer {",
+        f"  upstream {UPSTREAM_NAME} {{",
     ]
+    cap = ""
+    if spec.max_conns is not None:
+        # Without a shared zone each nginx worker would count its own connections.
+        out.append(f"    zone {UPSTREAM_NAME} 64k;")
+        # max_fails=0: a failing server is never set aside, so "no live upstreams" (the group
+        # name in $upstream_addr) means only "every server is at max_conns" - never a dead one.
+        cap = f" max_conns={spec.max_conns} max_fails=0"
     for u in spec.upstreams:
-        down = " down" if u.weight == 0 else f" weight={u.weight}"
+        down = " down" if u.weight == 0 else f" weight={u.weight}{cap}"
         out.append(f"    server {u.host}:{u.port}{down};")
     out += [
         f"    keepalive {spec.keepalive_connections};",
         "  }",
     ]
+    if spec.max_conns is not None:
+        out += [
+            "  # nginx answers 502 when no server is below max_conns; that case becomes a 503.",
+            f"  map $upstream_addr $mldeploy_at_capacity {{ default 0; {UPSTREAM_NAME} 1; }}",
+        ]
     if spec.auth_enabled:
         out += [
             "  # 1 when the Authorization header carries one of the service keys (the include is",
@@ -269,7 +292,8 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
         "    error_page 401 @e401;",
         "    error_page 404 @e404;",
         "    error_page 413 @e413;",
-        "    error_page 502 @e502;",
+        # `=`: the status is what @e502 returns (503 at capacity); without it nginx keeps 502.
+        "    error_page 502 = @e502;",
         "    error_page 503 @e503;",
         "    error_page 504 @e504;",
         *_error_locations(spec),
@@ -280,11 +304,11 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
         "      access_log off;",
         f"      proxy_connect_timeout {spec.readiness_timeout_ms}ms;",
         f"      proxy_read_timeout {spec.readiness_timeout_ms}ms;",
-        "      proxy_pass http://mldeploy_scorer/;",  # the scorer's GET /: 200 once init() is done
+        f"      proxy_pass http://{UPSTREAM_NAME}/;",  # the scorer's GET /: 200 once init() is done
         "    }",
         f"    location = {SWAGGER_PATH} {{",
         *_cors_lines(spec, preflight=False),
-        "      proxy_pass http://mldeploy_scorer;",
+        f"      proxy_pass http://{UPSTREAM_NAME};",
         "    }",
         f"    location = {SCORE_PATH} {{",
         *_cors_lines(spec, preflight=True),
@@ -292,7 +316,7 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
     if spec.auth_enabled:
         out.append("      if ($mldeploy_authorized = 0) { return 401; }")
     out += [
-        "      proxy_pass http://mldeploy_scorer;",
+        f"      proxy_pass http://{UPSTREAM_NAME};",
         "    }",
         "    location / { return 404; }",
         "  }",
@@ -316,7 +340,13 @@ def _error_locations(spec: GatewaySpec) -> list[str]:
     lines = []
     for status, message in errors.items():
         auth = "add_header WWW-Authenticate 'Bearer' always; " if status == 401 else ""
-        lines.append(f"    location @e{status} {{ {auth}{cors}{_json_return(status, message)} }}")
+        capacity = ""
+        if status == 502 and spec.max_conns is not None:
+            # Inside `if`, add_header replaces the location's: the CORS headers are repeated.
+            body = json.dumps({"error": CAPACITY_MESSAGE, "status": 503})
+            capacity = (f"if ($mldeploy_at_capacity) {{ add_header Retry-After {RETRY_AFTER_S} always; "
+                        f"{cors}return 503 '{body}'; }} ")
+        lines.append(f"    location @e{status} {{ {auth}{capacity}{cors}{_json_return(status, message)} }}")
     return lines
 
 

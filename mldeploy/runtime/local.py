@@ -5,13 +5,19 @@ child processes on 127.0.0.1 - the same pair and the same nginx config as ACI an
     endpoint = server.start()      # ready to score; endpoint.json written for `mldeploy test`
     server.check()                 # call periodically: restarts a scorer (or gateway) that died
     server.stop()                  # nothing left running
+
+`max_concurrent` (default: an AKS service's replicaMaxConcurrentRequests, else no cap) makes the
+gateway answer 503 beyond that many requests in flight, as AKS does; `tls_files` (PEM cert, key)
+turn TLS on from files nginx reads in place, overriding the service's `tls`.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
 import secrets
+import ssl
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,6 +43,7 @@ class Endpoint:
     swaggerUri: str
     primaryKey: str | None
     secondaryKey: str | None
+    caFile: str | None = None  # TLS: the served certificate, the one clients should trust
 
 
 def new_key() -> str:
@@ -52,6 +59,26 @@ def scorer_timeouts(scoring_timeout_ms: int) -> dict[str, str]:
     }
 
 
+def check_tls_files(cert: Path, key: Path) -> None:
+    """StartError unless `cert` and `key` are readable PEM files that belong together (what nginx
+    needs); messages name the files, never their content."""
+    texts = {}
+    for kind, path, marker in (("certificate", cert, "CERTIFICATE-----"), ("private key", key, "PRIVATE KEY-----")):
+        try:
+            texts[kind] = path.read_text(errors="replace")
+        except OSError as err:
+            raise StartError(f"cannot read TLS file {path}: {err.strerror}") from None
+        if "-----BEGIN " not in texts[kind] or marker not in texts[kind]:
+            raise StartError(f"TLS file {path} is not a PEM {kind}")
+    if "ENCRYPTED" in texts["private key"]:
+        raise StartError(f"TLS key {key} is encrypted: give it unencrypted (nginx cannot ask for its passphrase)")
+    try:
+        # The callback refuses a passphrase instead of prompting on the terminal.
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=lambda: b"")
+    except ssl.SSLError as err:
+        raise StartError(f"TLS key {key} does not fit certificate {cert}: {err.reason or err}") from None
+
+
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (keys, TLS key)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -63,11 +90,15 @@ class LocalServer:
     """The scorer and gateway of one service, supervised."""
 
     def __init__(self, name: str, service: ServiceSettings, context: BuildContext, env: ScoringEnv,
-                 run_dir: Path, *, port: int, keys: tuple[str, str] | None = None):
+                 run_dir: Path, *, port: int, keys: tuple[str, str] | None = None,
+                 max_concurrent: int | None = None, tls_files: tuple[Path, Path] | None = None):
         self.name, self.service, self.context, self.env = name, service, context, env
         self.run_dir = run_dir.resolve()
         self.port = port
         self.keys = (keys or (new_key(), new_key())) if service.auth_enabled else None
+        self.max_concurrent = max_concurrent or getattr(service, "replica_max_concurrent_requests", None)
+        # Absolute: nginx resolves relative paths against its own prefix, not our working folder.
+        self.tls_files = (Path(tls_files[0]).resolve(), Path(tls_files[1]).resolve()) if tls_files else None
         self.scorer: Child | None = None
         self.gateway: Child | None = None
         self.scorer_port = 0
@@ -91,7 +122,7 @@ class LocalServer:
         try:
             self.scorer.start()
             self.gateway.start()
-            scheme = "https" if self.service.tls else "http"
+            scheme = "https" if self.tls_enabled else "http"
             wait_until_ok(self.gateway, f"{scheme}://127.0.0.1:{self.port}{LIVENESS_PATH}", "the gateway (nginx)", 15)
             wait_until_ok(self.scorer, f"http://127.0.0.1:{self.scorer_port}/", "the scorer", timeout)
         except BaseException:
@@ -101,15 +132,33 @@ class LocalServer:
         write_private(self.run_dir / ENDPOINT_FILE, json.dumps({**asdict(endpoint), "pid": os.getpid()}))
         return endpoint
 
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_files is not None or self.service.tls is not None
+
+    def _tls_paths(self) -> tuple[Path, Path] | None:
+        """Where nginx reads the certificate and key: the given files, or copies of the settings'."""
+        if self.tls_files:
+            return self.tls_files
+        if self.service.tls:
+            tls_dir = self.run_dir / "gateway" / "tls"
+            return tls_dir / TLS_CERT_NAME, tls_dir / TLS_KEY_NAME
+        return None
+
     def endpoint(self) -> Endpoint:
-        scheme = "https" if self.service.tls else "http"
+        scheme = "https" if self.tls_enabled else "http"
         base = f"{scheme}://127.0.0.1:{self.port}"
+        tls = self._tls_paths()
         return Endpoint(base + SCORE_PATH, base + SWAGGER_PATH,
-                        self.keys[0] if self.keys else None, self.keys[1] if self.keys else None)
+                        self.keys[0] if self.keys else None, self.keys[1] if self.keys else None,
+                        str(tls[0]) if tls else None)
 
     def _check_tls(self) -> None:
         """Refuse, before anything starts, TLS values that are not PEM: a `secure:` value read
         from a stack file offline (as `serve` does) is only a placeholder - Pulumi decrypts it."""
+        if self.tls_files:
+            check_tls_files(*self.tls_files)
+            return
         tls = self.service.tls
         if tls is None:
             return
@@ -118,8 +167,9 @@ class LocalServer:
             if "-----BEGIN " not in value.reveal() or marker not in value.reveal():
                 raise StartError(
                     f"service {self.name!r}: tls.{key} is not PEM text. A `secure:` value in a stack "
-                    "file is decrypted only by `pulumi up`, so the local target cannot use it: remove "
-                    "`tls` from this local service, or serve it with `pulumi up` (LocalService)")
+                    "file is decrypted only by `pulumi up`, so the local target cannot use it: give "
+                    "`serve` PEM files (--tls-cert, --tls-key), remove `tls` from this local service, "
+                    "or serve it with `pulumi up` (LocalService)")
 
     def _refuse_if_running(self) -> None:
         try:
@@ -132,7 +182,9 @@ class LocalServer:
     def _scorer_child(self, context_dir: Path) -> Child:
         script = context_dir / "app" / Path(self.context.entry_script).name
         model_dir = context_dir / "azureml-models" / Path(self.context.model_dir).relative_to(MODELS_DIR)
-        workers, _ = worker_counts(self.service.cpu_cores, self.service.worker_count)
+        # An AKS service served here gets its AKS worker count (one per concurrent request).
+        workers, _ = worker_counts(self.service.cpu_cores, self.service.worker_count
+                                   or getattr(self.service, "replica_max_concurrent_requests", None))
         env = {
             "PATH": f"{self.env.path / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": os.environ.get("HOME", str(self.run_dir)),
@@ -150,15 +202,20 @@ class LocalServer:
 
     def _gateway_child(self, nginx: str) -> Child:
         gw_dir = self.run_dir / "gateway"
-        spec = gateway_spec(self.service, run_dir=str(gw_dir), listen_port=self.port,
+        # TLS files given: the settings' `tls` (maybe undecryptable `secure:` values) is ignored.
+        service = self.service.model_copy(update={"tls": None}) if self.tls_files else self.service
+        spec = gateway_spec(service, run_dir=str(gw_dir), listen_port=self.port,
                             upstreams=(Upstream("127.0.0.1", self.scorer_port),), listen_host="127.0.0.1",
-                            tls_dir=str(gw_dir / "tls") if self.service.tls else None)
+                            tls_dir=str(gw_dir / "tls") if service.tls else None, max_conns=self.max_concurrent)
+        if self.tls_files:  # read in place: no copy of the private key is made
+            spec = dataclasses.replace(spec, tls_cert_file=str(self.tls_files[0]),
+                                       tls_key_file=str(self.tls_files[1]))
         for folder in config_dirs(spec):
             Path(folder).mkdir(parents=True, exist_ok=True)
         (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
         if self.keys:
             write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
-        if self.service.tls:
+        if service.tls:
             (gw_dir / "tls").mkdir(exist_ok=True)
             write_private(gw_dir / "tls" / TLS_CERT_NAME, self.service.tls.certificate.reveal())
             write_private(gw_dir / "tls" / TLS_KEY_NAME, self.service.tls.key.reveal())

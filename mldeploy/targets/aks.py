@@ -94,6 +94,8 @@ def _gateway_conf(service: AksServiceSettings, plan: ServicePlan, variant) -> st
         upstreams=manifests.gateway_upstreams(plan.workload, variant), keys_file=GATEWAY_PATHS["keys_file"],
         tls_dir=GATEWAY_PATHS["tls_dir"] if service.tls is not None else None,
         access_log="/dev/stdout", cpu_cores=0.25,
+        # Azure ML's AKS services answer 503 once a replica runs this many requests.
+        max_conns=service.replica_max_concurrent_requests,
     )
     if plan.workload.tls and service.tls is None:  # cert-manager writes the same two files
         tls = GATEWAY_PATHS["tls_dir"]

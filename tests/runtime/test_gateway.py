@@ -94,6 +94,47 @@ def test_invalid_origin_refused():
                     upstreams=(Upstream("a"),), cors_origins=("https://x; evil",))
 
 
+def test_no_capacity_cap_by_default():
+    conf = render_nginx_conf(gateway_spec(_service(), run_dir="/g"))
+    assert "max_conns" not in conf and "zone " not in conf and "mldeploy_at_capacity" not in conf
+    assert "server 127.0.0.1:5001 weight=1;" in conf
+
+
+def test_capacity_cap_per_upstream_server_with_a_shared_zone():
+    spec = GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False, max_conns=3,
+                       upstreams=(Upstream("blue", 5001, 90), Upstream("green", 5001, 10), Upstream("old", 5001, 0)))
+    conf = render_nginx_conf(spec)
+    assert "zone mldeploy_scorer 64k;" in conf, "without a zone each nginx worker counts on its own"
+    assert "server blue:5001 weight=90 max_conns=3 max_fails=0;" in conf
+    assert "server green:5001 weight=10 max_conns=3 max_fails=0;" in conf
+    assert "server old:5001 down;" in conf
+
+
+def test_capacity_502_becomes_a_503_json_with_retry_after_and_real_502_stays():
+    conf = render_nginx_conf(gateway_spec(_service(), run_dir="/g", max_conns=2))
+    # Only the "no live upstreams" case, where $upstream_addr is the group name, not an address.
+    assert "map $upstream_addr $mldeploy_at_capacity { default 0; mldeploy_scorer 1; }" in conf
+    e502 = next(line for line in conf.splitlines() if "location @e502" in line)
+    branch, rest = e502.split("} ", 1)
+    assert branch.strip().startswith("location @e502 { if ($mldeploy_at_capacity) {")
+    assert "add_header Retry-After 1 always;" in branch
+    assert """return 503 '{"error": "the service is at capacity, retry later", "status": 503}';""" in branch
+    assert """return 502 '{"error": "the scorer is not reachable", "status": 502}';""" in rest
+
+
+def test_capacity_503_keeps_the_cors_headers():
+    # add_header inside `if` replaces the location's headers: the CORS ones must be repeated.
+    conf = render_nginx_conf(gateway_spec(_service(cors={"allowedOrigins": ["https://app.example"]}),
+                                          run_dir="/g", max_conns=1))
+    branch = next(line for line in conf.splitlines() if "location @e502" in line).split("return 503")[0]
+    assert "add_header Access-Control-Allow-Origin $mldeploy_cors_origin always;" in branch
+
+
+def test_capacity_below_one_refused():
+    with pytest.raises(ValueError, match="max_conns"):
+        GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False, upstreams=(Upstream("a"),), max_conns=0)
+
+
 def test_worker_counts_follow_cores():
     assert worker_counts(2) == (2, 1)
     assert worker_counts(1) == (1, 1)
@@ -109,6 +150,9 @@ def test_nginx_accepts_every_variant(tmp_path):
                     upstreams=(Upstream("127.0.0.1"),), cors_origins=("*",)),
         GatewaySpec(listen_port=18081, run_dir=str(tmp_path), auth_enabled=False,
                     upstreams=(Upstream("127.0.0.1", 5001, 3), Upstream("localhost", 5002, 1))),
+        GatewaySpec(listen_port=18081, run_dir=str(tmp_path), keys_file=str(tmp_path / "keys.map"),
+                    upstreams=(Upstream("127.0.0.1", 5001, 3), Upstream("localhost", 5002, 1)),
+                    cors_origins=("https://app.example",), max_conns=2),
     ]
     (tmp_path / "keys.map").write_text(render_keys_map(PRIMARY, SECONDARY))
     for d in config_dirs(variants[0]):

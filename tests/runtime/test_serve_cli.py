@@ -7,9 +7,11 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -92,6 +94,60 @@ def _check_test_command(project, endpoint):
                           "--data", str(project / "examples/diabetes/sample-request.json")],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "status 401" in bad.stderr, bad.stderr
+
+
+def test_serve_with_tls_files_smoke_tests_and_test_command_trust_that_certificate(project, tmp_path):
+    from tests.runtime.test_tls_e2e import self_signed
+
+    cert_pem, key_pem = self_signed()
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert.write_text(cert_pem)
+    key.write_text(key_pem)
+    key.chmod(0o600)
+    proc = _serve(project, "--port", "0", "--json", "--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        line = proc.stdout.readline()
+        # A JSON line means serve's own smoke test passed over HTTPS, trusting this certificate.
+        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        uri = endpoint["scoringUri"]
+        assert uri.startswith("https://127.0.0.1:"), uri
+        served = ssl.get_server_certificate(("127.0.0.1", urlsplit(uri).port))
+        assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(cert_pem)
+        sample = json.loads((project / "examples/diabetes/sample-request.json").read_text())
+        r = requests.post(uri, json=sample, verify=str(cert), headers={"Authorization": f"Bearer {endpoint['primaryKey']}"})
+        assert r.status_code == 200 and len(r.json()) == 2, r.text
+        # `mldeploy test --stack local` finds the certificate in the endpoint file...
+        ok = subprocess.run([*MLDEPLOY, "test", "--stack", "local", "--service", "diabetes",
+                             "--project-dir", str(project)], capture_output=True, text=True)
+        assert ok.returncode == 0 and len(json.loads(ok.stdout)) == 2, ok.stderr
+        # ...while a plain --uri call verifies as usual, and a self-signed certificate fails that.
+        plain = subprocess.run([*MLDEPLOY, "test", "--uri", uri, "--key", endpoint["primaryKey"], "--data",
+                                str(project / "examples/diabetes/sample-request.json")], capture_output=True, text=True)
+        assert plain.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in plain.stderr, plain.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    secret_line = key_pem.splitlines()[1]
+    assert secret_line not in out + err + line
+    logs = [p for p in (project / ".mldeploy").rglob("*") if p.is_file() and secret_line in p.read_text(errors="replace")]
+    assert logs == [], f"the private key was copied into {logs}"
+
+
+def test_serve_tls_options_go_together_and_a_wrong_key_is_one_clear_line(project, tmp_path):
+    from tests.runtime.test_tls_e2e import self_signed
+
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert.write_text(self_signed()[0])
+    key.write_text(self_signed()[1])  # a key of another certificate
+    alone = subprocess.run([*MLDEPLOY, "serve", "--project-dir", str(project), "--tls-cert", str(cert)],
+                           capture_output=True, text=True)
+    assert alone.returncode == 2 and "--tls-cert and --tls-key go together" in alone.stderr
+    proc = _serve(project, "--port", "0", "--tls-cert", str(cert), "--tls-key", str(key))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert err.strip().splitlines()[-1].startswith(f"error: TLS key {key} does not fit certificate {cert}"), err
 
 
 def test_test_command_without_a_running_service_says_how_to_start_it(project):

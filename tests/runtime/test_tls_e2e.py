@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 
 import joblib
 import numpy as np
@@ -24,17 +25,20 @@ pytestmark = pytest.mark.slow
 SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
 
 
-def self_signed() -> tuple[str, str]:
-    """(certificate PEM, key PEM) for 127.0.0.1, valid for a day; it is its own CA."""
+def self_signed(host: str = "127.0.0.1") -> tuple[str, str]:
+    """(certificate PEM, key PEM) for `host` (an IP or a DNS name), valid for a day; its own CA."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    try:
+        san = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        san = x509.DNSName(host)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
+        .add_extension(x509.SubjectAlternativeName([san]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
@@ -105,3 +109,54 @@ def test_undecryptable_secure_tls_values_are_refused_before_anything_starts(scor
     with pytest.raises(StartError, match="tls.certificate.*PEM"):
         server.start(timeout=30)
     assert server.scorer is None and server.gateway is None, "nothing may start"
+
+
+def test_tls_files_override_undecryptable_tls_settings_and_clients_trust_the_served_certificate(
+        scoring_env, tmp_path):
+    # What `serve --tls-cert/--tls-key` does: PEM files for a service whose `tls` is `secure:`
+    # placeholders; a certificate for a production name, not for 127.0.0.1.
+    from mldeploy.config.base import SecureValue
+    from mldeploy.runtime.client import score
+
+    cert_pem, key_pem = self_signed("scoring.example.com")
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert.write_text(cert_pem)
+    key.write_text(key_pem)
+    service = LocalServiceSettings.model_validate({
+        "target": "local", "image": "diabetes", "workerCount": 1,
+        "tls": {"certificate": SecureValue("v1:AAAA"), "key": SecureValue("v1:BBBB")}})
+    server = LocalServer("diabetes", service, _context(DIABETES / "score.py", [_diabetes_model()]),
+                         scoring_env, tmp_path / "run", port=0, tls_files=(cert, key))
+    ep = server.start(timeout=120)
+    try:
+        assert ep.scoringUri.startswith("https://") and ep.caFile == str(cert.resolve())
+        body = json.dumps(SAMPLE).encode()
+        reply = score(ep.scoringUri, ep.primaryKey, body, cafile=ep.caFile)
+        assert reply.status == 200 and len(json.loads(reply.body)) == 2, reply.text()
+        # Trust is real: default verification, or another certificate, is refused.
+        assert score(ep.scoringUri, ep.primaryKey, body).status is None
+        other = tmp_path / "other.crt"
+        other.write_text(self_signed("scoring.example.com")[0])
+        refused = score(ep.scoringUri, ep.primaryKey, body, cafile=str(other))
+        assert refused.status is None and "CERTIFICATE_VERIFY_FAILED" in refused.error, refused.error
+    finally:
+        server.stop()
+    # nginx read the key in place: no copy of it anywhere in the run folder.
+    secret_line = key_pem.splitlines()[1]
+    copies = [p for p in (tmp_path / "run").rglob("*") if p.is_file() and secret_line in p.read_text(errors="replace")]
+    assert copies == []
+
+
+def test_tls_files_that_do_not_belong_together_are_refused_before_anything_starts(scoring_env, tmp_path):
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert.write_text(self_signed()[0])
+    key.write_text(self_signed()[1])
+    service = LocalServiceSettings.model_validate({"target": "local", "image": "diabetes"})
+    server = LocalServer("diabetes", service, _context(DIABETES / "score.py", [_diabetes_model()]),
+                         scoring_env, tmp_path / "run", port=0, tls_files=(cert, key))
+    with pytest.raises(StartError, match=f"TLS key {key} does not fit certificate {cert}"):
+        server.start(timeout=30)
+    assert server.scorer is None and server.gateway is None, "nothing may start"
+    cert.write_text("not a certificate")
+    with pytest.raises(StartError, match=f"TLS file {cert} is not a PEM certificate"):
+        server.start(timeout=30)
