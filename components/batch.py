@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
-from pulumi_azure_native import machinelearningservices as ml, storage
+from pulumi_azure_native import machinelearningservices as ml
+from pulumi_azure_native import storage
 
 from mldeploy.config.batch import BatchSettings
+from mldeploy.paths import state_path
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class BatchScoring(pulumi.ComponentResource):
                 resource_group_name=workspace.storage_resource_group,
                 blob_name=f"{plan.code_blob_prefix}/{rel}",
                 type=storage.BlobType.BLOCK,
-                source=pulumi.FileAsset(_relative(path)),
+                source=pulumi.FileAsset(state_path(path)),
                 opts=child,
             )
             for rel, path in plan.code_files
@@ -207,12 +209,3 @@ class BatchScoring(pulumi.ComponentResource):
             "scoringUri": self.scoring_uri,
         })
 
-
-def _relative(path: Path) -> str:
-    # Relative to the project root (Pulumi's working directory), so state is portable.
-    import os
-
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)

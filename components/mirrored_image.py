@@ -2,12 +2,13 @@
 the workspace registry, so AKS pulls every container by digest, with AcrPull, from one place."""
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
+
+from mldeploy.paths import state_path
 
 
 def mirror_dockerfile(source: str) -> str:
@@ -33,7 +34,7 @@ class MirroredImage(pulumi.ComponentResource):
         image = docker.Image(
             name,  # not "image": several mirrors live side by side, and URNs must differ
             image_name=pulumi.Output.concat(registry_login_server, "/", mirror_repository(source)),
-            build=docker.DockerBuildArgs(context=_relative(context_dir), dockerfile=_relative(context_dir / "Dockerfile"),
+            build=docker.DockerBuildArgs(context=state_path(context_dir), dockerfile=state_path(context_dir / "Dockerfile"),
                                          platform="linux/amd64"),
             registry=docker.RegistryArgs(server=registry_login_server),
             opts=pulumi.ResourceOptions(parent=self),
@@ -41,10 +42,3 @@ class MirroredImage(pulumi.ComponentResource):
         self.repo_digest = image.repo_digest
         self.register_outputs({"repoDigest": self.repo_digest})
 
-
-def _relative(path: Path) -> str:
-    # Relative to the project root (Pulumi's working directory), so state is portable.
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)

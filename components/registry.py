@@ -15,15 +15,18 @@ from pulumi_azure_native import (
     authorization,
     containerregistry,
     keyvault,
-    machinelearningservices as ml,
     operationalinsights,
     storage,
+)
+from pulumi_azure_native import (
+    machinelearningservices as ml,
 )
 
 from mldeploy import naming
 from mldeploy.arm import arm_part
 from mldeploy.config.stack import WorkspaceSettings
 from mldeploy.models import ResolvedModel
+from mldeploy.paths import state_path
 from mldeploy.tags import ADMIN_USER_NEED_TAG
 
 DIGEST_TAG = "mldeploy.sha256"
@@ -219,7 +222,7 @@ class ModelRegistry(pulumi.ComponentResource):
                 resource_group_name=self.storage_account_id.apply(arm_part("resourceGroups")),
                 blob_name=f"{prefix}/{rel}",
                 type=storage.BlobType.BLOCK,
-                source=pulumi.FileAsset(_relative(path)),
+                source=pulumi.FileAsset(state_path(path)),
                 opts=child,
             )
             for rel, path in model.files
@@ -259,13 +262,4 @@ class ModelRegistry(pulumi.ComponentResource):
         )
         return RegisteredModel(model.name, model.version, version.id, uri)
 
-
-def _relative(path) -> str:
-    # Relative to the project root (Pulumi's working directory), so state is portable.
-    import os
-
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
 

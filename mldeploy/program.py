@@ -18,6 +18,7 @@ from components.image import ScoringImage
 from components.registry import ModelRegistry
 from mldeploy.config import ConfigError, StackSettings, parse_settings
 from mldeploy.models import ResolvedModel, resolve_model
+from mldeploy.paths import state_path
 from mldeploy.render.build_context import BuildContext, render_build_context
 from mldeploy.tags import resource_tags, service_markers
 
@@ -196,19 +197,12 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
         name: ScoringImage(
             f"image-{name}",
             context=context,
-            context_dir=_relative(out_dir / name),
+            context_dir=state_path(out_dir / name),
             registry_login_server=registry.registry_login_server,
         )
         for name, context in contexts.items()
     }
     return group.name, registry, images
-
-
-def _relative(path: Path) -> str:
-    try:
-        return os.path.relpath(path, Path.cwd())
-    except ValueError:
-        return str(path)
 
 
 def settings_from_pulumi(project_root: Path) -> StackSettings:

@@ -2,10 +2,9 @@
 (LocalService). Without Docker, `mldeploy serve` runs the same pair as processes."""
 from __future__ import annotations
 
-import os
-
 from components.local import LocalService
 from mldeploy.config.service import LocalServiceSettings
+from mldeploy.paths import state_path
 from mldeploy.program import Foundation, ServiceOutputs, build_dir, register_target
 from mldeploy.runtime import synth_artifacts  # noqa: F401  (registers the gateway writer)
 
@@ -20,6 +19,6 @@ def deploy_local(name: str, service: LocalServiceSettings, f: Foundation) -> Ser
         stack=f.settings.stack,
         image=service.image,
         tag=context.tag,
-        context_dir=os.path.relpath(context_dir, os.getcwd()),
+        context_dir=state_path(context_dir),
     )
     return ServiceOutputs(local.scoring_uri, local.swagger_uri, local.primary_key, local.secondary_key)

@@ -28,6 +28,17 @@ def _context(script: Path, models: list, root: Path = ROOT):
     return render_build_context(script.parent.name, image, models, root)
 
 
+def _script_context(tmp_path_factory, name: str, script_text: str):
+    """The build context of a throwaway `<name>/score.py` in its own project folder, with the
+    diabetes environment file byte for byte, so the cached scoring environment is reused."""
+    root = tmp_path_factory.mktemp(f"{name}-project")
+    (root / name).mkdir()
+    (root / name / "score.py").write_text(script_text)
+    (root / "examples" / "diabetes").mkdir(parents=True)
+    shutil.copy(DIABETES / "myenv.yml", root / "examples" / "diabetes" / "myenv.yml")
+    return _context(root / name / "score.py", [], root)
+
+
 def _diabetes_model():
     return resolve_model("diabetes", ModelSettings.model_validate(
         {"path": "examples/diabetes/outputs/sklearn_regression_model.pkl", "version": 1},

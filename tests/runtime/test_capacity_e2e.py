@@ -6,7 +6,6 @@ No timing: a held request stays in run() until the test creates a release file, 
 request was answered while the first was still running" holds by construction."""
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +19,7 @@ from mldeploy.config.service import LocalServiceSettings
 from mldeploy.runtime.gateway import GatewaySpec, Upstream, config_dirs, render_nginx_conf
 from mldeploy.runtime.local import LocalServer
 from mldeploy.runtime.processes import Child, find_nginx, free_port, wait_until_ok
-from tests.harness import ROOT
-from tests.runtime.conftest import _context
+from tests.runtime.conftest import _script_context
 
 pytestmark = pytest.mark.slow
 CAPACITY_BODY = {"error": "the service is at capacity, retry later", "status": 503}
@@ -59,14 +57,9 @@ def _wait(condition, what: str) -> None:
 
 @pytest.fixture(scope="module")
 def capped_server(scoring_env, tmp_path_factory):
-    root = tmp_path_factory.mktemp("hold-project")
-    (root / "hold").mkdir()
-    (root / "hold" / "score.py").write_text(HOLD_SCRIPT)
-    # The diabetes env file, byte for byte: the cached scoring environment is reused.
-    (root / "examples" / "diabetes").mkdir(parents=True)
-    shutil.copy(ROOT / "examples" / "diabetes" / "myenv.yml", root / "examples" / "diabetes" / "myenv.yml")
+    context = _script_context(tmp_path_factory, "hold", HOLD_SCRIPT)
     service = LocalServiceSettings.model_validate({"target": "local", "image": "hold", "workerCount": 1})
-    server = LocalServer("hold", service, _context(root / "hold" / "score.py", [], root), scoring_env,
+    server = LocalServer("hold", service, context, scoring_env,
                          tmp_path_factory.mktemp("hold"), port=0, max_concurrent=1)
     server.start(timeout=120)
     yield server

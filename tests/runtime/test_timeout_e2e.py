@@ -2,15 +2,13 @@
 (JSON), and the scorer's own, slightly longer limit frees its only worker for the next request."""
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
 import requests
 
 from mldeploy.config.service import LocalServiceSettings
-from tests.harness import ROOT
-from tests.runtime.conftest import _context, _serve
+from tests.runtime.conftest import _script_context, _serve
 
 pytestmark = pytest.mark.slow
 TIMEOUT_MS = 1000
@@ -37,15 +35,10 @@ def run(raw_data):
 @pytest.fixture(scope="module")
 def slow_server(scoring_env, tmp_path_factory):
     """One scorer worker behind the gateway, scoringTimeoutMs 1000, no model."""
-    root = tmp_path_factory.mktemp("slow-project")
-    (root / "slow").mkdir()
-    (root / "slow" / "score.py").write_text(SLOW_SCRIPT)
-    # The diabetes env file, byte for byte: the cached scoring environment is reused.
-    (root / "examples" / "diabetes").mkdir(parents=True)
-    shutil.copy(ROOT / "examples" / "diabetes" / "myenv.yml", root / "examples" / "diabetes" / "myenv.yml")
+    context = _script_context(tmp_path_factory, "slow", SLOW_SCRIPT)
     service = LocalServiceSettings.model_validate({
         "target": "local", "image": "slow", "workerCount": 1, "scoringTimeoutMs": TIMEOUT_MS})
-    server = _serve("slow", service, _context(root / "slow" / "score.py", [], root), scoring_env, tmp_path_factory)
+    server = _serve("slow", service, context, scoring_env, tmp_path_factory)
     yield server
     server.stop()
 
