@@ -35,7 +35,7 @@ def test_storage_is_private_and_tls12(dev):
 
 def test_model_file_is_uploaded_to_a_content_addressed_folder(dev):
     blob = dev.one("azure-native:storage:Blob")["inputs"]
-    digest = dev.settings and dev.one(f"{ML}:ModelVersion")["inputs"]["properties"]["properties"]["mldeploy.sha256"]
+    digest = dev.one(f"{ML}:ModelVersion")["inputs"]["properties"]["properties"]["mldeploy.sha256"]
     assert blob["blobName"] == f"mldeploy/models/diabetes/1/{digest[:12]}/sklearn_regression_model.pkl"
     assert blob["containerName"].startswith("azureml-blobstore-"), "upload goes to the workspace blob store"
     assert blob["source"] == {"asset": "file", "path": "examples/diabetes/outputs/sklearn_regression_model.pkl"}
