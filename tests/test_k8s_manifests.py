@@ -137,3 +137,14 @@ def test_changing_only_the_model_version_changes_only_what_it_must(tmp_path):
     assert before[dep]["metadata"] == after[dep]["metadata"]
     old, new = before[dep]["spec"], after[dep]["spec"]
     assert {k: v for k, v in old.items() if k != "template"} == {k: v for k, v in new.items() if k != "template"}
+
+
+def test_a_deployment_scaled_by_an_hpa_declares_no_replicas(synthesized):
+    # pulumi-kubernetes #2491: a declared .spec.replicas conflicts with the HPA's (server-side apply).
+    stack, _, docs = synthesized
+    scaled = {d["spec"]["scaleTargetRef"]["name"] for _, d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+    assert scaled, f"{stack}: expected HPAs"
+    for _, d in docs:
+        if d["kind"] == "Deployment" and d["metadata"]["name"] in scaled:
+            assert "replicas" not in d["spec"], f"{stack}: Deployment {d['metadata']['name']} is scaled by an HPA " \
+                                                "but declares spec.replicas"

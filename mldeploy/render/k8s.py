@@ -102,11 +102,11 @@ def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) ->
     }
     if not plan.scaling.autoscale:
         spec["replicas"] = plan.scaling.replicas
-    elif variant.name == "stable":
-        # The HPA owns the count; this is only the first rollout's size.
-        spec["replicas"] = plan.scaling.min_replicas
-    else:
-        spec["replicas"] = 1
+    # With an HPA the Deployment declares no `replicas`: once the HPA has scaled it,
+    # kube-controller-manager owns `.spec.replicas` (scale subresource), and a server-side apply
+    # that declares the field fails with a conflict on the next update (pulumi-kubernetes #2491;
+    # Kubernetes docs, "Server-Side Apply" > "Transferring ownership": leave replicas to the HPA).
+    # A new Deployment starts at 1 pod and the HPA raises it to minReplicas within its first sync.
     meta = _meta(plan, deployment_name(plan, variant), variant,
                  annotations={**dict(plan.markers), **_skips(plan, variant)})
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}

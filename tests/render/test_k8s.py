@@ -1,0 +1,23 @@
+"""render/k8s.py: the Kubernetes objects of one AKS service, from its plan (pure, no mocks)."""
+from __future__ import annotations
+
+from mldeploy.aks_plan import ImageFacts, plan_service
+from mldeploy.config.aks import AksServiceSettings
+from mldeploy.render import k8s as manifests
+
+IMAGES = {"diabetes": ImageFacts("cr.io/diabetes@sha256:aa", "1-aaa", (("diabetes", "1"),)),
+          "diabetes-v2": ImageFacts("cr.io/diabetes@sha256:bb", "2-bbb", (("diabetes", "1"),))}
+REFS = {"gateway-conf": "gw", "keys": "keys", "tls": "tls", "insights": "ai", "collector": "mdc",
+        "collector-conf": "mdc-conf"}
+
+
+def _plan(production=False, **service):
+    s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes", **service})
+    return plan_service("svc", s, stack="dev", production=production, location="westeurope",
+                        resource_group="rg", images=IMAGES).workload
+
+
+def test_fixed_replicas_are_declared_when_autoscaling_is_off():
+    plan = _plan(autoscaleEnabled=False, numReplicas=3)
+    dep = manifests.deployment(plan, plan.variants[0], REFS)
+    assert dep["spec"]["replicas"] == 3, "autoscaleEnabled false: numReplicas is the Deployment's replicas"
