@@ -26,7 +26,8 @@ from mldeploy.models import resolve_model  # noqa: E402
 from mldeploy.render.build_context import render_build_context  # noqa: E402
 from mldeploy.runtime.env import ensure_env  # noqa: E402
 from mldeploy.runtime.gateway import worker_counts  # noqa: E402
-from mldeploy.runtime.local import LocalServer, scorer_timeouts  # noqa: E402
+from mldeploy.runtime.local import LocalServer  # noqa: E402
+from mldeploy.runtime.timeouts import scorer_timeouts  # noqa: E402
 from mldeploy.runtime.processes import SCORER_LAUNCHER, Child, free_port, wait_until_ok  # noqa: E402
 
 SAMPLE = (ROOT / "examples/diabetes/sample-request.json").read_text()

@@ -18,7 +18,7 @@ from mldeploy.runtime.gateway import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, G
                                       LIVENESS_PATH, READINESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH,
                                       TLS_CERT_NAME, TLS_KEY_NAME, container_command, container_spec,
                                       render_keys_map, render_nginx_conf, worker_counts)
-from mldeploy.runtime.local import scorer_timeouts
+from mldeploy.runtime.timeouts import probe_failure_threshold, scorer_timeouts
 
 ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"  # built-in "AcrPull"
 GATEWAY_CPU = 0.1
@@ -91,9 +91,14 @@ class AciService(pulumi.ComponentResource):
                            {"name": "AML_APP_INSIGHTS_KEY", "secureValue": app_insights_key}]
         scheme = "Https" if service.tls else "Http"
 
-        def probe(path: str, probe_port: int, probe_scheme: str, delay: int) -> dict:
+        def probe(path: str, probe_port: int, probe_scheme: str, delay: int, via_scorer: bool = True) -> dict:
+            # A probe that reaches the scorer's GET / waits behind busy sync workers: its window
+            # outlasts the scorer's limit (runtime/timeouts.py), or ACI restarts the group's
+            # scorer in the middle of a long request.
+            failures = probe_failure_threshold(service.scoring_timeout_ms, 10) if via_scorer else 3
             return {"httpGet": {"path": path, "port": probe_port, "scheme": probe_scheme},
-                    "initialDelaySeconds": delay, "periodSeconds": 10, "failureThreshold": 3, "timeoutSeconds": 3}
+                    "initialDelaySeconds": delay, "periodSeconds": 10, "failureThreshold": failures,
+                    "timeoutSeconds": 3}
 
         group = containerinstance.ContainerGroup(
             "group",
@@ -125,7 +130,7 @@ class AciService(pulumi.ComponentResource):
                     "ports": [{"port": port, "protocol": "TCP"}],
                     "resources": {"requests": {"cpu": GATEWAY_CPU, "memoryInGB": GATEWAY_MEMORY_GB}},
                     "volumeMounts": mounts,
-                    "livenessProbe": probe(LIVENESS_PATH, port, scheme, 5),
+                    "livenessProbe": probe(LIVENESS_PATH, port, scheme, 5, via_scorer=False),  # nginx itself
                     "readinessProbe": probe(READINESS_PATH, port, scheme, 5),
                 },
             ],

@@ -13,7 +13,7 @@ from mldeploy.runtime.gateway import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, G
                                       LIVENESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH, TLS_CERT_NAME,
                                       TLS_KEY_NAME, Upstream, container_command, container_spec,
                                       render_keys_map, render_nginx_conf, worker_counts)
-from mldeploy.runtime.local import scorer_timeouts
+from mldeploy.runtime.timeouts import scorer_timeouts
 
 GATEWAY_PORT_IN_CONTAINER = 8890
 SCORER_ALIAS = "scorer"

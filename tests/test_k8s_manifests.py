@@ -3,6 +3,7 @@ only the model-version-dependent parts change when only the model version change
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from mldeploy.runtime.timeouts import probe_window_s
 from mldeploy.synth.write import write_result
 from tests.tools import checkov
 from tests.harness import stack_values, synth
@@ -97,7 +99,7 @@ def test_prod_pod_is_hardened(tmp_path):
     assert scorer["startupProbe"]["httpGet"]["path"] == "/", "readiness is the scorer's GET / (200 after init)"
     env = {e["name"]: e for e in scorer["env"]}
     assert env["WORKER_COUNT"]["value"] == "2", "replicaMaxConcurrentRequests: 2 -> 2 sync workers"
-    assert env["SCORING_TIMEOUT_MS"]["value"] == "5000"
+    assert env["SCORING_TIMEOUT_MS"]["value"] == "6000", "scoringTimeoutMs 5000 + 1 s (runtime/timeouts.py)"
     assert "secretKeyRef" in env["AML_APP_INSIGHTS_KEY"]["valueFrom"], "App Insights key must come from a Secret"
     assert env["AML_MDC_STORAGE_ENABLED"]["value"] == "true"
 
@@ -148,3 +150,33 @@ def test_a_deployment_scaled_by_an_hpa_declares_no_replicas(synthesized):
         if d["kind"] == "Deployment" and d["metadata"]["name"] in scaled:
             assert "replicas" not in d["spec"], f"{stack}: Deployment {d['metadata']['name']} is scaled by an HPA " \
                                                 "but declares spec.replicas"
+
+
+def _scorer_limit_s(container: dict) -> float:
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    return int(env["SCORING_TIMEOUT_MS"]) / 1000
+
+
+def test_the_gateway_gives_up_before_the_scorer(synthesized):
+    # One rule everywhere (runtime/timeouts.py): the gateway's 504 first, the scorer's own limit 1 s later.
+    stack, _, docs = synthesized
+    for _, dep in ((p, d) for p, d in docs if d["kind"] == "Deployment"):
+        name = dep["metadata"]["name"]
+        variant = dep["metadata"]["labels"]["mldeploy.io/variant"]
+        conf = _one(docs, "ConfigMap", f"diabetes-gateway-{variant}")["data"]["nginx.conf"]
+        gateway_ms = int(re.search(r"proxy_read_timeout (\d+)ms;", conf).group(1))
+        scorer = next(c for c in dep["spec"]["template"]["spec"]["containers"] if c["name"] == "scorer")
+        assert _scorer_limit_s(scorer) * 1000 == gateway_ms + 1000, \
+            f"{stack}: Deployment {name}: SCORING_TIMEOUT_MS must be the gateway's {gateway_ms} ms + 1000"
+
+
+def test_scorer_probes_outlast_the_longest_request(synthesized):
+    # A busy sync worker answers GET / only when its request ends (at the latest at the scorer's limit).
+    stack, _, docs = synthesized
+    for _, dep in ((p, d) for p, d in docs if d["kind"] == "Deployment"):
+        scorer = next(c for c in dep["spec"]["template"]["spec"]["containers"] if c["name"] == "scorer")
+        for kind in ("readinessProbe", "livenessProbe"):
+            window = probe_window_s(scorer[kind])
+            assert window > _scorer_limit_s(scorer), (
+                f"{stack}: Deployment {dep['metadata']['name']}: scorer {kind} fails after {window} s, "
+                f"inside the scorer's limit of {_scorer_limit_s(scorer)} s")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mldeploy.runtime.gateway import LIVENESS_PATH, SCORER_PORT
+from mldeploy.runtime.timeouts import probe_failure_threshold, scorer_timeouts
 
 GATEWAY_PORT = 8890
 MDC_PORT = 50011  # where azureml-ai-monitoring's Collector sends (AZUREML_MDC_PORT default)
@@ -140,12 +141,10 @@ def _prestop() -> dict:
 
 def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) -> dict:
     """azmlinfsrv as the image runs it, told its concurrency, timeout and telemetry by env."""
-    t = plan.timeout_seconds
     env = [
         {"name": "WORKER_COUNT", "value": str(plan.scorer_workers)},
-        # gunicorn kills a worker silent for WORKER_TIMEOUT s: longer than the scoring timeout.
-        {"name": "WORKER_TIMEOUT", "value": str(t + 10)},
-        {"name": "SCORING_TIMEOUT_MS", "value": str(plan.scoring_timeout_ms)},
+        # The gateway answers 504 first; the scorer's own limits follow (runtime/timeouts.py).
+        *({"name": k, "value": v} for k, v in scorer_timeouts(plan.scoring_timeout_ms).items()),
         {"name": "SERVICE_NAME", "value": plan.service},
         {"name": "SERVICE_VERSION", "value": variant.image_tag},
         {"name": "WORKSPACE_NAME", "value": plan.workspace_name},
@@ -170,8 +169,10 @@ def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, An
             {"name": "AZUREML_MDC_HOST", "value": "127.0.0.1"},
             {"name": "AZUREML_MDC_PORT", "value": str(MDC_PORT)},
         ]
-    # Busy sync workers answer probes late: liveness tolerates a full scoring timeout first.
-    liveness_failures = math.ceil(t / 10) + 3
+    # Busy sync workers answer GET / only when a request ends: both probes' windows outlast the
+    # scorer's limit, so a long request neither restarts the container nor unreadies the pod.
+    def failures(period_s: int) -> int:
+        return probe_failure_threshold(plan.scoring_timeout_ms, period_s)
     return {
         "name": "scorer",
         "image": variant.image,
@@ -181,9 +182,8 @@ def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, An
         "resources": _resources(plan.cpu_cores, round(plan.memory_gb * 1024)),
         # GET / answers 200 only once init() has loaded the model (the port opens earlier).
         "startupProbe": _http_probe("/", "scorer", periodSeconds=2, timeoutSeconds=2, failureThreshold=150),
-        "readinessProbe": _http_probe("/", "scorer", periodSeconds=5, timeoutSeconds=3, failureThreshold=3),
-        "livenessProbe": _http_probe("/", "scorer", periodSeconds=10, timeoutSeconds=5,
-                                     failureThreshold=liveness_failures),
+        "readinessProbe": _http_probe("/", "scorer", periodSeconds=5, timeoutSeconds=3, failureThreshold=failures(5)),
+        "livenessProbe": _http_probe("/", "scorer", periodSeconds=10, timeoutSeconds=5, failureThreshold=failures(10)),
         "lifecycle": _prestop(),
         "securityContext": _security(SCORER_UID),
         "volumeMounts": [{"name": "scorer-tmp", "mountPath": "/tmp"}],

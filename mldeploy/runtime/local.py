@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import secrets
 import ssl
@@ -28,6 +27,7 @@ from mldeploy.runtime.env import ScoringEnv
 from mldeploy.runtime.gateway import (KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH,
                                       TLS_CERT_NAME, TLS_KEY_NAME, Upstream, config_dirs,
                                       gateway_spec, render_keys_map, render_nginx_conf, worker_counts)
+from mldeploy.runtime.timeouts import scorer_timeouts
 from mldeploy.runtime.processes import (SCORER_LAUNCHER, Child, StartError, check_port_free,
                                         find_nginx, free_port, wait_until_ok)
 
@@ -48,15 +48,6 @@ class Endpoint:
 
 def new_key() -> str:
     return secrets.token_urlsafe(24)
-
-
-def scorer_timeouts(scoring_timeout_ms: int) -> dict[str, str]:
-    """The scorer's own limits sit just above the gateway's, so a slow request is a clean 504
-    from the gateway and the scorer still frees its worker shortly after."""
-    return {
-        "SCORING_TIMEOUT_MS": str(scoring_timeout_ms + 1000),
-        "WORKER_TIMEOUT": str(math.ceil(scoring_timeout_ms / 1000) + 30),
-    }
 
 
 def check_tls_files(cert: Path, key: Path) -> None:

@@ -2,10 +2,15 @@
 keys secret, refused in production."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from components.aci import aci_gateway_spec
 from mldeploy.config import ConfigError
+from mldeploy.runtime.gateway import render_nginx_conf
 from mldeploy.config.base import SecureValue
+from mldeploy.runtime.timeouts import probe_window_s
 from tests.harness import stack_values, synth
 
 GROUP = "azure-native:containerinstance:ContainerGroup"
@@ -108,3 +113,23 @@ def test_gateway_config_is_written_without_secrets(dev, tmp_path):
     assert "include /etc/mldeploy/gateway/keys.map;" in conf and "listen 0.0.0.0:80" in conf
     assert not any(secret in conf for secret in dev.secrets)
     assert not (tmp_path / "gateway" / "diabetes-aci" / "keys.map").exists()
+
+
+def test_probes_through_the_scorer_outlast_the_longest_request(dev):
+    # ACI restarts a container whose liveness fails: a long request must not count as a failure.
+    c = _containers(dev)
+    env = {e["name"]: e.get("value") for e in c["scorer"]["environmentVariables"]}
+    scorer_limit_s = int(env["SCORING_TIMEOUT_MS"]) / 1000
+    for container, kind in (("scorer", "livenessProbe"), ("scorer", "readinessProbe"), ("gateway", "readinessProbe")):
+        window = probe_window_s(c[container][kind])
+        assert window > scorer_limit_s, (f"ContainerGroup group: {container} {kind} fails after {window} s, "
+                                         f"inside the scorer's limit of {scorer_limit_s} s")
+
+
+def test_the_gateway_gives_up_before_the_scorer(dev):
+    # The group's volumes are masked (they hold the keys): the gateway config as synth writes it.
+    conf = render_nginx_conf(aci_gateway_spec(dev.settings.services["diabetes-aci"]))
+    gateway_ms = int(re.search(r"proxy_read_timeout (\d+)ms;", conf).group(1))
+    env = {e["name"]: e.get("value") for e in _containers(dev)["scorer"]["environmentVariables"]}
+    assert int(env["SCORING_TIMEOUT_MS"]) == gateway_ms + 1000, \
+        f"ContainerGroup group: SCORING_TIMEOUT_MS must be the gateway's {gateway_ms} ms + 1000 (runtime/timeouts.py)"
