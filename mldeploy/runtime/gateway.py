@@ -187,7 +187,8 @@ def render_keys_map(primary: str, secondary: str) -> str:
     for key in (primary, secondary):
         if not KEY_RE.match(key):
             raise ValueError("a service key must be 16-256 characters of A-Z a-z 0-9 . _ ~ + / = -")
-        lines.append(f'"~^Bearer\\x{{20}}{_escape_key(key)}$" 1;')
+        # RFC 7235 §2.1: the auth-scheme is case-insensitive and followed by 1*SP; the key is not.
+        lines.append(f'"~^(?i:bearer)\\x{{20}}+{_escape_key(key)}$" 1;')
     return "\n".join(lines) + "\n"
 
 
@@ -240,6 +241,15 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
             "  # nginx answers 502 when no server is below max_conns; that case becomes a 503.",
             f"  map $upstream_addr $mldeploy_at_capacity {{ default 0; {UPSTREAM_NAME} 1; }}",
         ]
+    out += [
+        "  # Request ids under the names azmlinfsrv 1.5 reads (server/routes.py): x-request-id (the",
+        "  # client's, else the gateway's) and the client's own id as x-ms-client-request-id - also",
+        "  # when it came as the deprecated x-ms-request-id, which the server still echoes back.",
+        '  map $http_x_request_id $mldeploy_request_id { "" $request_id; default $http_x_request_id; }',
+        "  map $http_x_ms_client_request_id $mldeploy_client_request_id {",
+        '    "" $http_x_ms_request_id; default $http_x_ms_client_request_id;',
+        "  }",
+    ]
     if spec.auth_enabled:
         out += [
             "  # 1 when the Authorization header carries one of the service keys (the include is",
@@ -280,7 +290,9 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
         "    proxy_set_header Host $http_host;",
         "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "    proxy_set_header X-Forwarded-Proto $scheme;",
-        "    proxy_set_header X-Ms-Request-Id $request_id;",
+        "    proxy_set_header X-Request-Id $mldeploy_request_id;",
+        "    proxy_set_header X-Ms-Client-Request-Id $mldeploy_client_request_id;",
+        '    proxy_set_header X-Ms-Request-Id "";',  # an empty value is not sent: no deprecation warning
         '    proxy_set_header Authorization "";',  # the key stays at the gateway
         "    proxy_connect_timeout 5s;",
         f"    proxy_send_timeout {timeout};",

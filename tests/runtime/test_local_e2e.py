@@ -30,6 +30,28 @@ def test_no_key_or_wrong_key_is_401_with_json(diabetes_server):
         assert "key" in r.json()["error"]
 
 
+@pytest.mark.parametrize("prefix", ["bearer ", "BEARER ", "bEaReR   "])
+def test_auth_scheme_is_case_insensitive_but_the_key_is_not(diabetes_server, prefix):
+    # RFC 7235 §2.1: the auth-scheme is a case-insensitive token, followed by one or more spaces.
+    ep = diabetes_server.endpoint()
+    r = requests.post(ep.scoringUri, json=SAMPLE, headers={"Authorization": prefix + ep.primaryKey})
+    assert r.status_code == 200, f"scheme {prefix!r} must be accepted, got {r.status_code} {r.text}"
+    r = requests.post(ep.scoringUri, json=SAMPLE, headers={"Authorization": prefix + ep.primaryKey.swapcase()})
+    assert r.status_code == 401, "the key itself is case-sensitive"
+
+
+def test_client_request_id_is_kept_and_no_deprecation_warning(diabetes_server):
+    ep = diabetes_server.endpoint()
+    r = requests.post(ep.scoringUri, json=SAMPLE, headers={**_auth(ep.primaryKey), "x-ms-request-id": "client-id-42"})
+    assert r.status_code == 200, r.text
+    assert r.headers.get("x-ms-request-id") == "client-id-42", f"the client's id was replaced: {dict(r.headers)}"
+    assert r.headers.get("x-ms-client-request-id") == "client-id-42", dict(r.headers)
+    r = requests.post(ep.scoringUri, json=SAMPLE, headers={**_auth(ep.primaryKey), "x-request-id": "trace-7"})
+    assert r.headers.get("x-request-id") == "trace-7", dict(r.headers)
+    log = (diabetes_server.run_dir / "scorer.log").read_text()
+    assert "x-ms-request-id header has been deprecated" not in log, "the gateway sends the deprecated header"
+
+
 @pytest.mark.parametrize("which", ["primaryKey", "secondaryKey"])
 def test_both_keys_score_like_the_model_in_process(diabetes_server, trained_model, which):
     ep = diabetes_server.endpoint()
