@@ -12,6 +12,7 @@ import base64
 import pulumi
 from pulumi_azure_native import authorization, containerinstance, managedidentity
 
+from components.children import child_name, child_opts
 from components.keys import service_keys
 from mldeploy.config.service import AciServiceSettings
 from mldeploy.runtime.gateway import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, GATEWAY_IMAGE, KEYS_MAP_NAME,
@@ -52,22 +53,21 @@ class AciService(pulumi.ComponentResource):
                  tags: dict[str, str], app_insights_key: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("mldeploy:aci:AciService", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
         identity = managedidentity.UserAssignedIdentity(
-            "identity", resource_group_name=resource_group_name, location=location, tags=tags, opts=child)
+            child_name(name, "identity"), resource_group_name=resource_group_name, location=location, tags=tags,
+            opts=child_opts(self, "identity"))
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         pull = authorization.RoleAssignment(
-            "acr-pull",
+            child_name(name, "acr-pull"),
             scope=registry_id,
             principal_id=identity.principal_id,
             principal_type="ServicePrincipal",
             role_definition_id=client.subscription_id.apply(
                 lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL_ROLE}"),
-            opts=child,
+            opts=child_opts(self, "acr-pull"),
         )
 
-        keys = service_keys(service, self)
+        keys = service_keys(service, self, name)
         port = gateway_port(service)
         spec = aci_gateway_spec(service)
         files: dict[str, pulumi.Input[str]] = {"nginx.conf": _b64(render_nginx_conf(spec))}
@@ -101,7 +101,7 @@ class AciService(pulumi.ComponentResource):
                     "timeoutSeconds": 3}
 
         group = containerinstance.ContainerGroup(
-            "group",
+            child_name(name, "group"),
             resource_group_name=resource_group_name,
             location=location,
             os_type="Linux",
@@ -137,7 +137,7 @@ class AciService(pulumi.ComponentResource):
             volumes=volumes,
             tags=tags,
             # The identity must hold AcrPull before ACI pulls the image.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[pull]),
+            opts=child_opts(self, "group", depends_on=[pull]),
         )
         base = group.ip_address.apply(lambda ip: f"{'https' if service.tls else 'http'}://{ip.fqdn}")
         self.scoring_uri = base.apply(lambda b: b + SCORE_PATH)

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, containerservice as cs
 
+from components.children import child_name, child_opts
 from mldeploy.config.aks import ClusterSettings
 
 ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
@@ -62,11 +63,10 @@ class AksCluster(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:aks:AksCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
         if attached is None:
-            cluster = self._create(settings, location, resource_group_name, cluster_name, tags, child)
+            cluster = self._create(name, settings, location, resource_group_name, cluster_name, tags)
             rg: pulumi.Input[str] = resource_group_name
             self.cluster_name = cluster.name
             self.fqdn = cluster.fqdn
@@ -76,11 +76,11 @@ class AksCluster(pulumi.ComponentResource):
             # The deployer (whoever runs `pulumi up`) may manage Kubernetes objects: local
             # accounts are off, so this grant is what lets the provider below work at all.
             authorization.RoleAssignment(
-                "deployer-cluster-admin",
+                child_name(name, "deployer-cluster-admin"),
                 scope=cluster_id,
                 principal_id=client.object_id,
                 role_definition_id=_role(client.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE),
-                opts=child,
+                opts=child_opts(self, "deployer-cluster-admin"),
             )
         else:
             rg = attached.resource_group
@@ -91,12 +91,12 @@ class AksCluster(pulumi.ComponentResource):
             cluster_id = pulumi.Output.from_input(attached.id)
 
         authorization.RoleAssignment(
-            "kubelet-acr-pull",
+            child_name(name, "kubelet-acr-pull"),
             scope=registry_id,
             principal_id=kubelet,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             role_definition_id=_role(client.subscription_id, ACR_PULL_ROLE),
-            opts=child,
+            opts=child_opts(self, "kubelet-acr-pull"),
         )
 
         creds = cs.list_managed_cluster_user_credentials_output(
@@ -109,21 +109,21 @@ class AksCluster(pulumi.ComponentResource):
             creds.kubeconfigs.apply(lambda kcs: base64.b64decode(kcs[0].value).decode())
         )
         self.provider = k8s.Provider(
-            "k8s",
+            child_name(name, "k8s"),
             kubeconfig=self.kubeconfig,
             # Objects are applied server-side, so a field another controller owns (the HPA's
             # replicas) is not fought over on every update.
             enable_server_side_apply=True,
             delete_unreachable=False,
-            opts=child,
+            opts=child_opts(self, "k8s"),
         )
         self.cluster_id = cluster_id
         self.register_outputs({"clusterName": self.cluster_name, "fqdn": self.fqdn,
                                "kubernetesVersion": self.kubernetes_version, "kubeconfig": self.kubeconfig})
 
-    def _create(self, s: ClusterSettings, location, rg, cluster_name: str, tags, child) -> cs.ManagedCluster:
+    def _create(self, name: str, s: ClusterSettings, location, rg, cluster_name: str, tags) -> cs.ManagedCluster:
         return cs.ManagedCluster(
-            "cluster",
+            child_name(name, "cluster"),
             resource_name_=cluster_name,
             resource_group_name=rg,
             location=location,
@@ -154,5 +154,5 @@ class AksCluster(pulumi.ComponentResource):
                 node_os_upgrade_channel=cs.NodeOSUpgradeChannel.NODE_IMAGE,
             ),
             tags=tags,
-            opts=child,
+            opts=child_opts(self, "cluster"),
         )

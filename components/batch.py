@@ -14,6 +14,7 @@ import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import storage
 
+from components.children import child_name, child_opts
 from mldeploy.config.batch import BatchSettings
 from mldeploy.paths import state_path
 
@@ -73,11 +74,10 @@ class BatchScoring(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:batch:BatchScoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         ws = dict(resource_group_name=workspace.resource_group_name, workspace_name=workspace.workspace_name)
 
         compute = ml.Compute(
-            "compute",
+            child_name(name, "compute"),
             compute_name=plan.compute_name,
             location=workspace.location,
             identity=ml.ManagedServiceIdentityArgs(type=ml.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
@@ -101,20 +101,20 @@ class BatchScoring(pulumi.ComponentResource):
             ),
             tags=tags,
             **ws,
-            opts=child,
+            opts=child_opts(self, "compute"),
         )
 
         env_container = ml.EnvironmentContainer(
-            "environment",
+            child_name(name, "environment"),
             name=plan.environment_name,
             properties=ml.EnvironmentContainerPropertiesArgs(description=f"batch environment for {name}", tags=tags),
             **ws,
-            opts=child,
+            opts=child_opts(self, "environment"),
         )
         # Versions are immutable in Azure ML: the version is a digest of the content, so a change
         # is a new version (created before the old one is removed), never an overwrite.
         environment = ml.EnvironmentVersion(
-            f"environment-v{plan.environment_version}",
+            child_name(name, f"environment-v{plan.environment_version}"),
             name=plan.environment_name,
             version=plan.environment_version,
             properties=ml.EnvironmentVersionPropertiesArgs(
@@ -124,19 +124,19 @@ class BatchScoring(pulumi.ComponentResource):
                 tags=tags,
             ),
             **ws,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[env_container]),
+            opts=child_opts(self, f"environment-v{plan.environment_version}", depends_on=[env_container]),
         )
 
         blobs = [
             storage.Blob(
-                f"code-{plan.code_version}-{rel}".replace("/", "-"),
+                child_name(name, f"code-{plan.code_version}-{rel}".replace("/", "-")),
                 account_name=workspace.storage_account_name,
                 container_name=workspace.blob_container,
                 resource_group_name=workspace.storage_resource_group,
                 blob_name=f"{plan.code_blob_prefix}/{rel}",
                 type=storage.BlobType.BLOCK,
                 source=pulumi.FileAsset(state_path(path)),
-                opts=child,
+                opts=child_opts(self, f"code-{plan.code_version}-{rel}".replace("/", "-")),
             )
             for rel, path in plan.code_files
         ]
@@ -145,23 +145,23 @@ class BatchScoring(pulumi.ComponentResource):
             workspace.blob_container, "/", plan.code_blob_prefix,
         )
         code_container = ml.CodeContainer(
-            "code",
+            child_name(name, "code"),
             name=plan.code_name,
             properties=ml.CodeContainerPropertiesArgs(description=f"batch driver for {name}", tags=tags),
             **ws,
-            opts=child,
+            opts=child_opts(self, "code"),
         )
         code = ml.CodeVersion(
-            f"code-v{plan.code_version}",
+            child_name(name, f"code-v{plan.code_version}"),
             name=plan.code_name,
             version=plan.code_version,
             properties=ml.CodeVersionPropertiesArgs(code_uri=code_uri, tags=tags),
             **ws,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[code_container, *blobs]),
+            opts=child_opts(self, f"code-v{plan.code_version}", depends_on=[code_container, *blobs]),
         )
 
         endpoint = ml.BatchEndpoint(
-            "endpoint",
+            child_name(name, "endpoint"),
             endpoint_name=plan.endpoint_name,
             location=workspace.location,
             # Batch endpoints accept Microsoft Entra tokens only: no keys to leak or rotate.
@@ -171,10 +171,10 @@ class BatchScoring(pulumi.ComponentResource):
             ),
             tags=tags,
             **ws,
-            opts=child,
+            opts=child_opts(self, "endpoint"),
         )
         deployment = ml.BatchDeployment(
-            "deployment",
+            child_name(name, "deployment"),
             deployment_name=plan.deployment_name,
             endpoint_name=endpoint.name,
             location=workspace.location,
@@ -195,7 +195,7 @@ class BatchScoring(pulumi.ComponentResource):
             ),
             tags=tags,
             **ws,
-            opts=child,
+            opts=child_opts(self, "deployment"),
         )
 
         self.compute_id = compute.id

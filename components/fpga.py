@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import containerservice as cs
 
+from components.children import child_name, child_opts
 from mldeploy.config.fpga import FPGA_LABEL, FPGA_TAINT_VALUE, FpgaServiceSettings
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -42,7 +43,7 @@ class FpgaNodePool(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("mldeploy:fpga:FpgaNodePool", name, None, opts)
         pool = cs.AgentPool(
-            "pool",
+            child_name(name, "pool"),
             agent_pool_name=settings.fpga_pool_name,
             resource_name_=cluster_name,
             resource_group_name=resource_group_name,
@@ -54,7 +55,7 @@ class FpgaNodePool(pulumi.ComponentResource):
             node_labels={FPGA_LABEL: FPGA_TAINT_VALUE},
             node_taints=[fpga_taint()],
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_opts(self, "pool"),
         )
         self.pool = pool
         self.pool_name = pool.name

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import containerregistry, iothub
 
+from components.children import child_name, child_opts
 from components.iot_edge_provider import IotEdgeModuleDeployment
 from mldeploy.config.edge import EdgeSettings
 from mldeploy.arm import arm_part
@@ -73,14 +74,14 @@ class IotEdgeDeployment(pulumi.ComponentResource):
         else:
             hub_rg = resource_group_name
             hub = iothub.IotHubResource(
-                "hub",
+                child_name(name, "hub"),
                 resource_name_=hub_settings.name,
                 resource_group_name=resource_group_name,
                 location=location,
                 sku=iothub.IotHubSkuInfoArgs(name=hub_settings.sku, capacity=hub_settings.capacity),
                 properties=iothub.IotHubPropertiesArgs(min_tls_version="1.2"),
                 tags=tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=child_opts(self, "hub"),
             )
             depends.append(hub)
             self.hub_name = hub.name
@@ -123,7 +124,7 @@ class IotEdgeDeployment(pulumi.ComponentResource):
 
         at_scale = settings.target_condition is not None
         deployment = IotEdgeModuleDeployment(
-            "deployment",
+            child_name(name, "deployment"),
             {
                 "hubHostName": self.hub_host_name,
                 "accessPolicy": hub_settings.access_policy,
@@ -136,7 +137,7 @@ class IotEdgeDeployment(pulumi.ComponentResource):
                 "content": content,
                 "baseContent": pulumi.Output.secret(content.apply(base_manifest)),
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+            opts=child_opts(self, "deployment", depends_on=depends),
         )
         self.etag = deployment.etag
         self.register_outputs({

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
+from components.children import child_name, child_opts
 from components.keys import service_keys
 from mldeploy.config.service import LocalServiceSettings
 from mldeploy.runtime.gateway import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, GATEWAY_IMAGE, KEYS_MAP_NAME,
@@ -34,20 +35,19 @@ class LocalService(pulumi.ComponentResource):
     def __init__(self, name: str, *, service: LocalServiceSettings, stack: str, image: str, tag: str,
                  context_dir: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mldeploy:local:LocalService", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         prefix = f"mldeploy-{stack}-{name}"
 
-        network = docker.Network("network", name=prefix, opts=child)
+        network = docker.Network(child_name(name, "network"), name=prefix, opts=child_opts(self, "network"))
         scorer_image = docker.Image(
-            "scorer-image",
+            child_name(name, "scorer-image"),
             image_name=f"mldeploy-local/{image}:{tag}",
             build=docker.DockerBuildArgs(context=context_dir, dockerfile=f"{context_dir}/Dockerfile"),
             skip_push=True,  # the local engine runs it; no registry involved
-            opts=child,
+            opts=child_opts(self, "scorer-image"),
         )
         workers, _ = worker_counts(service.cpu_cores, service.worker_count)
         scorer = docker.Container(
-            "scorer",
+            child_name(name, "scorer"),
             name=f"{prefix}-scorer",
             image=scorer_image.image_name,
             envs=[f"{k}={v}" for k, v in {"WORKER_COUNT": str(workers),
@@ -58,10 +58,10 @@ class LocalService(pulumi.ComponentResource):
             healthcheck={"tests": ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen("
                                    f"'http://127.0.0.1:{SCORER_PORT}/')"],
                          "interval": "10s", "timeout": "3s", "retries": 3, "start_period": "30s"},
-            opts=child,
+            opts=child_opts(self, "scorer"),
         )
 
-        keys = service_keys(service, self)
+        keys = service_keys(service, self, name)
         spec = local_gateway_spec(service)
         uploads = [docker.ContainerUploadArgs(file=f"{CONTAINER_CONFIG_DIR}/nginx.conf",
                                               content=render_nginx_conf(spec))]
@@ -76,9 +76,10 @@ class LocalService(pulumi.ComponentResource):
                 docker.ContainerUploadArgs(file=f"{CONTAINER_TLS_DIR}/{TLS_KEY_NAME}", permissions="0400",
                                            content=pulumi.Output.secret(service.tls.key.reveal())),
             ]
-        gateway_image = docker.RemoteImage("gateway-image", name=GATEWAY_IMAGE, keep_locally=True, opts=child)
+        gateway_image = docker.RemoteImage(child_name(name, "gateway-image"), name=GATEWAY_IMAGE, keep_locally=True,
+                                           opts=child_opts(self, "gateway-image"))
         docker.Container(
-            "gateway",
+            child_name(name, "gateway"),
             name=f"{prefix}-gateway",
             image=gateway_image.image_id,
             command=container_command(spec),
@@ -90,7 +91,7 @@ class LocalService(pulumi.ComponentResource):
             healthcheck={"tests": ["CMD", "wget", "-q", "-O", "/dev/null",
                                    f"http://127.0.0.1:{GATEWAY_PORT_IN_CONTAINER}{LIVENESS_PATH}"],
                          "interval": "10s", "timeout": "3s", "retries": 3},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[scorer]),
+            opts=child_opts(self, "gateway", depends_on=[scorer]),
         )
         scheme = "https" if service.tls else "http"
         self.scoring_uri = pulumi.Output.from_input(f"{scheme}://127.0.0.1:{service.port}{SCORE_PATH}")

@@ -18,7 +18,7 @@ from mldeploy.cli import find_project_root, project_dir_option
 def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     """Synthesize a stack offline: every resource with its inputs (secrets masked) and every
     generated artifact, without cloud credentials or the Pulumi CLI."""
-    from mldeploy.synth.run import synthesize
+    from mldeploy.synth.run import DuplicateUrnError, synthesize
     from mldeploy.synth.write import discard_out_dir, prepare_out_dir, write_result
     from mldeploy.synth import policy  # registers the policy.json writer
 
@@ -36,6 +36,10 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     try:
         result = synthesize(root, stack, out / "images")
         write_result(result, out)
+    except DuplicateUrnError as err:
+        discard_out_dir(out)
+        click.echo(f"error: stacks/Pulumi.{stack}.yaml: {err}", err=True)
+        sys.exit(1)
     except BaseException:
         discard_out_dir(out)
         raise

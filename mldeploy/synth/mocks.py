@@ -282,25 +282,33 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self._lock = threading.Lock()
         self.registrations: list[Registration] = []
+        self._by_urn: dict[str, Registration] = {}
+        self.duplicates: list[tuple[Registration, Registration]] = []
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             inputs = rpc.deserialize_properties(request.object)
-            reg = Registration(
+            self._record(Registration(
                 urn=response.urn, type=request.type, name=request.name,
                 parent=request.parent, custom=bool(request.custom), inputs=inputs,
-            )
-            with self._lock:
-                self.registrations.append(reg)
+            ))
         return response
+
+    def _record(self, reg: Registration) -> None:
+        # The engine refuses a program that registers one URN twice ("Duplicate resource URN");
+        # Pulumi's MockMonitor does not check, so the recorder does, keeping both declarations.
+        with self._lock:
+            first = self._by_urn.setdefault(reg.urn, reg)
+            if first is not reg:
+                self.duplicates.append((first, reg))
+            self.registrations.append(reg)
 
     def ReadResource(self, request):
         response = super().ReadResource(request)
         state = rpc.deserialize_properties(request.properties)
-        with self._lock:
-            self.registrations.append(Registration(
-                urn=response.urn, type=request.type, name=request.name,
-                parent=request.parent, custom=True, inputs={"id": request.id, **state},
-            ))
+        self._record(Registration(
+            urn=response.urn, type=request.type, name=request.name,
+            parent=request.parent, custom=True, inputs={"id": request.id, **state},
+        ))
         return response

@@ -20,7 +20,19 @@ from mldeploy import PROJECT
 from mldeploy.config import StackSettings, load_stack, read_stack_file, to_pulumi_config
 from mldeploy.config.base import SecureValue
 from mldeploy.synth.mask import Masker
-from mldeploy.synth.mocks import RecordingMonitor, SecretLedger, SynthMocks
+from mldeploy.synth.mocks import RecordingMonitor, Registration, SecretLedger, SynthMocks
+
+
+class DuplicateUrnError(Exception):
+    """The program declared two resources with one URN: `pulumi up` and `preview` would refuse
+    the whole stack ("Duplicate resource URN"), so synth refuses it too, naming both."""
+
+    def __init__(self, duplicates: list[tuple[Registration, Registration]]):
+        self.duplicates = duplicates
+        lines = [f"{a.urn}: declared twice, under {a.parent or 'the stack'} and under {b.parent or 'the stack'}"
+                 for a, b in sorted(duplicates, key=lambda d: d[0].urn)]
+        super().__init__(f"{len(lines)} duplicate resource URN(s) (the Pulumi engine refuses the stack; "
+                         "name each child from its component's name):\n  " + "\n  ".join(lines))
 
 
 @dataclass
@@ -133,6 +145,8 @@ def synthesize(
     build_dir.mkdir(parents=True, exist_ok=True)
     with _as_pulumi_runs(project_root, **{BUILD_DIR_ENV: str(build_dir.resolve()), PROJECT_ROOT_ENV: str(project_root)}):
         _sync_await(run_pulumi_func(program))
+    if monitor.duplicates:
+        raise DuplicateUrnError(monitor.duplicates)
 
     masker = Masker(ledger.values())
     resources = []

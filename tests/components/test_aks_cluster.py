@@ -74,7 +74,7 @@ def test_created_cluster_is_hardened(tmp_path):
 def test_kubelet_identity_gets_acr_pull_on_the_workspace_registry(tmp_path):
     result = synth("prod", tmp_path)
     pulls = [r["inputs"] for r in result.of_type("azure-native:authorization:RoleAssignment")
-             if r["name"] == "kubelet-acr-pull"]
+             if r["name"].endswith("-kubelet-acr-pull")]
     assert len(pulls) == 1
     assert pulls[0]["roleDefinitionId"].endswith("7f951dda-4ed3-4680-a7ca-43fe172d538d"), "must be AcrPull"
     assert "/registries/" in pulls[0]["scope"].lower(), pulls[0]["scope"]
@@ -103,7 +103,7 @@ def test_attach_uses_the_looked_up_cluster(tmp_path):
     result = synth("prod-attach", tmp_path, lookups=_lookup())
     assert not result.of_type("azure-native:containerservice:ManagedCluster"), "attach must not create a cluster"
     pull = [r["inputs"] for r in result.of_type("azure-native:authorization:RoleAssignment")
-            if r["name"] == "kubelet-acr-pull"][0]
+            if r["name"].endswith("-kubelet-acr-pull")][0]
     assert pull["principalId"] == "kubelet-oid"
 
 

@@ -54,7 +54,7 @@ def test_deployment_scores_the_registered_model_with_configured_batch_settings(b
     assert deployment["errorThreshold"] == 5
     assert deployment["outputAction"] == "AppendRow"
     assert deployment["outputFileName"] == "predictions.csv"
-    assert deployment["compute"].endswith("/Compute/compute"), "deployment must run on the declared cluster"
+    assert deployment["compute"].endswith("/Compute/batch-nightly-compute"), "deployment must run on the declared cluster"
     assert deployment["codeConfiguration"]["scoringScript"] == "batch_score.py"
     assert model_version["inputs"]["version"] == "1"
 

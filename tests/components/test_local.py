@@ -15,7 +15,7 @@ def local(tmp_path_factory):
 
 
 def _container(result, name):
-    return next(c["inputs"] for c in result.of_type(CONTAINER) if c["name"] == name)
+    return next(c["inputs"] for c in result.of_type(CONTAINER) if c["name"] == f"local-diabetes-{name}")
 
 
 def test_scorer_image_is_built_locally_and_not_pushed(local):

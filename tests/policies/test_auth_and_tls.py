@@ -291,7 +291,7 @@ def test_aci_gateway_without_auth_fails(aci_result):
     resources, group = aci(aci_result, conf=_rendered(aci_result, auth_enabled=False))
     found = violations(resources, DEV_AS_PRODUCTION)
     assert len(found) == 1 and found[0][1] == group.urn, found
-    assert "mldeploy-auth says authentication is on, but the gateway config of container group group (secret " \
+    assert "mldeploy-auth says authentication is on, but the gateway config of container group aci-diabetes-aci-group (secret " \
            "volume 'gateway', nginx.conf): `location = /score`" in found[0][0]
 
 
@@ -305,7 +305,7 @@ def test_aci_scorer_port_on_the_public_ip_fails(aci_result):
     resources, group = aci(aci_result)
     group.props["ipAddress"]["ports"].append({"port": 5001, "protocol": "TCP"})
     found = messages(resources, DEV_AS_PRODUCTION)
-    assert len(found) == 1 and "container group group exposes port 5001 of its container scorer on its IP " \
+    assert len(found) == 1 and "container group aci-diabetes-aci-group exposes port 5001 of its container scorer on its IP " \
                                 "address, around the gateway" in found[0], found
 
 
