@@ -67,6 +67,7 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
                                                 "LoadBalancer without internalLoadBalancer, or give tls "
                                                 "certificate and key instead")
 
+    _check_disruption_budget(key, s, production)
     scaling = Scaling(autoscale=s.autoscale_enabled, min_replicas=s.autoscale_min_replicas,
                       max_replicas=s.autoscale_max_replicas,
                       target_utilization=s.autoscale_target_utilization, replicas=s.replicas)
@@ -93,6 +94,23 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         markers=tuple(service_markers(name, auth_enabled=s.auth_enabled, tls_enabled=tls).items()),
     )
     return ServicePlan(workload, host, s.cert_manager is not None)
+
+
+def _check_disruption_budget(key: str, s: AksServiceSettings, production: bool) -> None:
+    """A production service keeps serving through node drains and cluster upgrades: with one
+    replica its PodDisruptionBudget (maxUnavailable 1) lets the drain evict the only pod - an
+    outage - and any stricter budget (minAvailable 1) would block the drain for good (Kubernetes
+    docs, "Specifying a Disruption Budget for your Application": with a single replica "you are
+    choosing between ... blocking voluntary disruptions ... or allowing them")."""
+    if not production:
+        return
+    which, count = (("autoscaleMinReplicas", s.autoscale_min_replicas) if s.autoscale_enabled
+                    else ("numReplicas", s.replicas))
+    if count < 2:
+        raise ConfigError(f"{key}.{which}", f"{count} replica in a production stack: every node drain or "
+                                            "cluster upgrade would evict the only pod (an outage); set 2 "
+                                            "or more (the canary, if any, may stay at 1: the stable "
+                                            "pods take its share while it moves)")
 
 
 def _variant(name: str, image: str, images: Mapping[str, ImageFacts], key: str, weight: int) -> Variant:

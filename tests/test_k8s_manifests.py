@@ -75,7 +75,7 @@ def test_prod_hpa_has_the_stacks_bounds_and_fast_up_slow_down(tmp_path):
     hpa = _one(_written("prod", tmp_path), "HorizontalPodAutoscaler")
     spec = hpa["spec"]
     assert hpa["apiVersion"] == "autoscaling/v2"
-    assert (spec["minReplicas"], spec["maxReplicas"]) == (1, 4)
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 4)
     assert spec["metrics"][0]["containerResource"]["target"]["averageUtilization"] == 30
     up, down = spec["behavior"]["scaleUp"], spec["behavior"]["scaleDown"]
     assert up["stabilizationWindowSeconds"] == 0 and all(p["periodSeconds"] <= 15 for p in up["policies"])

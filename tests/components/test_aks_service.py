@@ -16,7 +16,9 @@ IMAGES = {"diabetes": ImageFacts("cr.io/diabetes@sha256:aa", "1-aaa", (("diabete
 
 
 def _plan(production=True, **service):
-    s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes", **service})
+    # Two replicas: a production service with one is refused (see the disruption-budget test).
+    s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes",
+                                           "autoscaleMinReplicas": 2, **service})
     return plan_service("svc", s, stack="prod", production=production, location="westeurope",
                         resource_group="rg", images=IMAGES)
 
@@ -34,6 +36,16 @@ def test_tls_can_be_turned_off_explicitly_and_is_off_by_default_outside_producti
 def test_cert_manager_turns_tls_on_with_a_public_host():
     plan = _plan(certManager={"issuer": "letsencrypt"})
     assert plan.workload.tls and plan.host.endswith(".westeurope.cloudapp.azure.com")
+
+
+@pytest.mark.parametrize("scaling, key", [({"autoscaleMinReplicas": 1}, "autoscaleMinReplicas"),
+                                          ({"autoscaleEnabled": False, "numReplicas": 1}, "numReplicas")])
+def test_production_with_one_replica_is_refused(scaling, key):
+    # Its PodDisruptionBudget would let every node drain evict the only pod.
+    with pytest.raises(ConfigError, match=rf"services\.svc\.{key}: 1 replica in a production stack"):
+        _plan(production=True, tlsEnabled=False, **scaling)
+    assert _plan(production=False, **scaling).workload.scaling.replicas == 1, "allowed outside production"
+    assert _plan(production=True, tlsEnabled=False, autoscaleMinReplicas=2).workload.scaling.min_replicas == 2
 
 
 def test_canary_weights_add_up_and_unknown_canary_image_is_refused():
@@ -83,6 +95,7 @@ def _run_synth(values_override, tmp_path):
     (lambda v: v["mldeploy:clusters"]["prod"].update(vmSize="Standard_X1"), "set vcpusPerNode"),
     (lambda v: v["mldeploy:services"]["diabetes"].update(autoscaleMinReplicas=5), "autoscaleMinReplicas (5) must be <= autoscaleMaxReplicas (4)"),
     (lambda v: v["mldeploy:services"]["diabetes"].update(autoscaleTargetUtilization=-5), "autoscaleTargetUtilization: must be greater than or equal to 1"),
+    (lambda v: v["mldeploy:services"]["diabetes"].update(autoscaleMinReplicas=1), "autoscaleMinReplicas: 1 replica in a production stack"),
 ])
 def test_bad_input_is_one_clear_error_with_exit_2(tmp_path, change, expected):
     proc = _run_synth(change, tmp_path)
