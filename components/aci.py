@@ -89,7 +89,10 @@ class AciService(pulumi.ComponentResource):
         if service.app_insights_enabled and app_insights_key is not None:
             scorer_env += [{"name": "AML_APP_INSIGHTS_ENABLED", "value": "true"},
                            {"name": "AML_APP_INSIGHTS_KEY", "secureValue": app_insights_key}]
-        scheme = "Https" if service.tls else "Http"
+        # The API's enum is lower case: ContainerHttpGet.scheme is "http" | "https" in
+        # azure-rest-api-specs specification/containerinstance/.../containerInstance.json (the SDK's
+        # containerinstance.Scheme is generated from it); "Http" is not one of its values.
+        scheme = containerinstance.Scheme.HTTPS.value if service.tls else containerinstance.Scheme.HTTP.value
 
         def probe(path: str, probe_port: int, probe_scheme: str, delay: int, via_scorer: bool = True) -> dict:
             # A probe that reaches the scorer's GET / waits behind busy sync workers: its window
@@ -120,8 +123,8 @@ class AciService(pulumi.ComponentResource):
                     "resources": {"requests": {"cpu": round(service.cpu_cores - GATEWAY_CPU, 2),
                                                "memoryInGB": round(service.memory_gb - GATEWAY_MEMORY_GB, 1)}},
                     # The scorer's only health route: 200 once init() has finished.
-                    "livenessProbe": probe("/", SCORER_PORT, "Http", 30),
-                    "readinessProbe": probe("/", SCORER_PORT, "Http", 5),
+                    "livenessProbe": probe("/", SCORER_PORT, containerinstance.Scheme.HTTP.value, 30),
+                    "readinessProbe": probe("/", SCORER_PORT, containerinstance.Scheme.HTTP.value, 5),
                 },
                 {
                     "name": "gateway",

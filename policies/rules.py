@@ -206,8 +206,13 @@ def autoscale_bounds(args, report: Report) -> None:
         _utilization(report, args.name, spec.get("targetCPUUtilizationPercentage"),
                      "targetCPUUtilizationPercentage")
         for i, metric in enumerate(spec.get("metrics") or []):
-            target = get(metric, "resource", "target") or {}
-            _utilization(report, f"{args.name} metrics[{i}]", target.get("averageUtilization"), "averageUtilization")
+            # autoscaling/v2 MetricSpec: utilization targets sit under `resource` or
+            # `containerResource` (the project's own HPAs scale on the scorer container's CPU);
+            # Kubernetes API reference, HorizontalPodAutoscaler v2 "MetricSpec".
+            for source in ("resource", "containerResource"):
+                target = get(metric, source, "target") or {}
+                _utilization(report, f"{args.name} metrics[{i}].{source}", target.get("averageUtilization"),
+                             "averageUtilization")
     elif t.startswith("kubernetes:keda.sh/") and t.endswith(":ScaledObject"):
         spec = p.get("spec") or {}
         _bounds(report, args.name, spec.get("minReplicaCount", 0), spec.get("maxReplicaCount", 100),

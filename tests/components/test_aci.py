@@ -44,7 +44,18 @@ def test_only_the_gateway_port_is_public_and_probes_are_set(dev):
     c = _containers(dev)
     assert c["gateway"]["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert c["gateway"]["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    assert c["scorer"]["readinessProbe"]["httpGet"] == {"path": "/", "port": 5001, "scheme": "Http"}
+    assert c["scorer"]["readinessProbe"]["httpGet"] == {"path": "/", "port": 5001, "scheme": "http"}
+
+
+def test_every_probe_scheme_is_a_value_of_the_api_enum(dev):
+    """ContainerHttpGet.scheme is the lower-case enum "http" | "https" (issue 9 item 24)."""
+    from pulumi_azure_native.containerinstance import Scheme
+
+    allowed = {s.value for s in Scheme}
+    for name, container in _containers(dev).items():
+        for kind in ("livenessProbe", "readinessProbe"):
+            scheme = container[kind]["httpGet"]["scheme"]
+            assert scheme in allowed, f"container {name} {kind}: scheme {scheme!r} not in {sorted(allowed)}"
 
 
 def test_image_is_pulled_with_a_managed_identity_holding_acr_pull(dev):

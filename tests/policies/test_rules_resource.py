@@ -62,7 +62,7 @@ def test_min_above_max_fails():
 def test_utilization_outside_1_to_100_fails():
     hpa = _hpa(minReplicas=1, maxReplicas=3, metrics=[{"resource": {"target": {"averageUtilization": 150}}}])
     messages = check("autoscale-bounds", hpa)
-    assert messages == ["web metrics[0]: averageUtilization (150) must be within 1-100 (percent)"], messages
+    assert messages == ["web metrics[0].resource: averageUtilization (150) must be within 1-100 (percent)"], messages
     assert check("autoscale-bounds", _hpa(maxReplicas=3, targetCPUUtilizationPercentage=0)) != []
 
 
@@ -142,3 +142,21 @@ def test_resource_without_tags_fails():
 
 def test_types_azure_cannot_tag_are_skipped():
     assert check("required-tags", res("azure-native:storage:Blob", {}), res(DEPLOYMENT, {})) == []
+
+
+def test_the_projects_own_hpa_with_a_bad_utilization_fails(tmp_path):
+    """The rendered HPAs scale on `containerResource` (the scorer's CPU): the policy must read it
+    (issue 9 item 25) - checked on the prod stack's own synthesized HPA, mutated."""
+    import copy
+
+    from tests.harness import synth
+
+    hpa = synth("prod", tmp_path).of_type(HPA)[0]
+    props = copy.deepcopy(hpa["inputs"])
+    metrics = props["spec"]["metrics"]
+    assert any("containerResource" in m for m in metrics), "the project's HPA scales on containerResource"
+    assert check("autoscale-bounds", res(HPA, props, name=hpa["name"])) == [], "the rendered HPA passes as is"
+    for m in metrics:
+        m["containerResource"]["target"]["averageUtilization"] = 150
+    assert check("autoscale-bounds", res(HPA, props, name=hpa["name"])) == [
+        f"{hpa['name']} metrics[0].containerResource: averageUtilization (150) must be within 1-100 (percent)"]
