@@ -59,6 +59,7 @@ class AksCluster(pulumi.ComponentResource):
         cluster_name: str,
         registry_id: pulumi.Input[str],
         tags: dict[str, str],
+        deployer_principal_type: str = "User",
         attached: AttachedCluster | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
@@ -79,6 +80,8 @@ class AksCluster(pulumi.ComponentResource):
                 child_name(name, "deployer-cluster-admin"),
                 scope=cluster_id,
                 principal_id=client.object_id,
+                # Must match the deployer (ARM: UnmatchedPrincipalType): see mldeploy/deployer.py.
+                principal_type=deployer_principal_type,
                 role_definition_id=_role(client.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE),
                 opts=child_opts(self, "deployer-cluster-admin"),
             )

@@ -93,6 +93,10 @@ class StackSettings(Settings):
     resource_group: str | None = Field(None, description="resource group the stack creates; "
                                        "default `rg-mldeploy-<stack>`")
     workspace: WorkspaceSettings = Field(WorkspaceSettings(), description="the Azure ML workspace")
+    deployer_principal_type: Literal["User", "ServicePrincipal"] | None = Field(
+        None, description="what runs `pulumi up` (it gets a role on created AKS clusters): `User` or "
+        "`ServicePrincipal` (also a managed identity); omitted: `ServicePrincipal` when ARM_CLIENT_ID or "
+        "AZURE_CLIENT_ID is set (CI, OIDC), else `User`")
     tags: dict[str, str] = Field(default_factory=dict, description="extra tags on every Azure resource "
                                  "(environment, model and version tags are added for you)")
     models: dict[Name, ModelSettings] = Field(default_factory=dict, description="models to register")
@@ -117,5 +121,5 @@ class StackSettings(Settings):
 
 
 # The keys a stack file may set under `mldeploy:` (the rest of StackSettings is derived).
-STACK_KEYS = ("production", "resourceGroup", "workspace", "tags", "models", "images",
+STACK_KEYS = ("production", "resourceGroup", "workspace", "deployerPrincipalType", "tags", "models", "images",
               "services", "clusters", "batch", "edge")

@@ -20,6 +20,7 @@ from mldeploy.aks_plan import ImageFacts, ServicePlan, plan_service
 from mldeploy.cluster_check import NodePool, check_capacity, check_version
 from mldeploy.config.aks import AksServiceSettings, ClusterSettings
 from mldeploy.config.errors import ConfigError
+from mldeploy.deployer import deployer_principal_type
 from mldeploy.program import Foundation, ServiceOutputs, build_dir, register_target
 from mldeploy.render import k8s as manifests
 from mldeploy.render.k8s import GATEWAY_PATHS
@@ -81,6 +82,7 @@ def cluster_for(name: str, f: Foundation) -> AksCluster:
             f"aks-{name}", settings=settings, location=f.settings.location,
             resource_group_name=f.resource_group_name, cluster_name=cluster_name(f.settings.stack, name),
             registry_id=f.registry.registry_id, attached=attached,
+            deployer_principal_type=deployer_principal_type(f.settings.deployer_principal_type),
             # Shared by services: stack tags only, not the deploying service's markers.
             tags={**resource_tags(f.settings.stack, f.settings.tags, production=f.settings.production),
                   "mldeploy-cluster": name},

@@ -120,3 +120,43 @@ def test_attach_refuses_a_cluster_that_breaks_the_rules(tmp_path, lookup, expect
     msg = str(err.value)
     assert msg.startswith("stacks/Pulumi.prod-attach.yaml: mldeploy:clusters.shared.attach: "), msg
     assert expected in msg, msg
+
+
+# -- the deployer's role assignment: principalType (issue 9 item 3) ---------------------------
+
+def _deployer_assignment(result) -> dict:
+    found = [r for r in result.of_type("azure-native:authorization:RoleAssignment")
+             if r["name"].endswith("-deployer-cluster-admin")]
+    assert len(found) == 1, [r["name"] for r in result.of_type("azure-native:authorization:RoleAssignment")]
+    return found[0]["inputs"]
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, "User"),                                            # `az login` as a person
+    ({"ARM_CLIENT_ID": "0000-sp"}, "ServicePrincipal"),      # the deploy workflow (OIDC)
+    ({"AZURE_CLIENT_ID": "0000-sp"}, "ServicePrincipal"),
+])
+def test_deployer_role_assignment_names_the_detected_principal_type(tmp_path, monkeypatch, env, expected):
+    for name in ("ARM_CLIENT_ID", "AZURE_CLIENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    inputs = _deployer_assignment(synth("prod", tmp_path))
+    assert inputs.get("principalType") == expected, f"deployer role assignment: {inputs.get('principalType')!r}"
+
+
+@pytest.mark.parametrize("configured", ["User", "ServicePrincipal"])
+def test_configured_principal_type_wins_over_detection(tmp_path, monkeypatch, configured):
+    monkeypatch.setenv("ARM_CLIENT_ID", "0000-sp")
+    values, keys = stack_values("prod")
+    values["mldeploy:deployerPrincipalType"] = configured
+    inputs = _deployer_assignment(synth("prod", tmp_path, values, keys))
+    assert inputs["principalType"] == configured
+
+
+def test_unknown_principal_type_is_a_config_error(tmp_path):
+    values, keys = stack_values("prod")
+    values["mldeploy:deployerPrincipalType"] = "Robot"
+    with pytest.raises(ConfigError) as err:
+        synth("prod", tmp_path, values, keys)
+    assert "mldeploy:deployerPrincipalType" in str(err.value), str(err.value)
