@@ -15,7 +15,7 @@ from pulumi_azure_native import authorization, containerinstance, managedidentit
 from components.children import child_name, child_opts
 from components.keys import service_keys
 from mldeploy.config.service import AciServiceSettings
-from mldeploy.runtime.gateway import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, GATEWAY_IMAGE, KEYS_MAP_NAME,
+from mldeploy.runtime.gateway import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME,
                                       LIVENESS_PATH, READINESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH,
                                       TLS_CERT_NAME, TLS_KEY_NAME, container_command, container_spec,
                                       render_keys_map, render_nginx_conf, worker_counts)
@@ -50,8 +50,8 @@ class AciService(pulumi.ComponentResource):
     def __init__(self, name: str, *, service: AciServiceSettings, dns_name_label: str,
                  resource_group_name: pulumi.Input[str], location: str, image: pulumi.Input[str],
                  registry_login_server: pulumi.Input[str], registry_id: pulumi.Input[str],
-                 tags: dict[str, str], app_insights_key: pulumi.Input[str] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 tags: dict[str, str], gateway_image: pulumi.Input[str],
+                 app_insights_key: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mldeploy:aci:AciService", name, None, opts)
         identity = managedidentity.UserAssignedIdentity(
             child_name(name, "identity"), resource_group_name=resource_group_name, location=location, tags=tags,
@@ -128,7 +128,7 @@ class AciService(pulumi.ComponentResource):
                 },
                 {
                     "name": "gateway",
-                    "image": GATEWAY_IMAGE,
+                    "image": gateway_image,  # GATEWAY_IMAGE mirrored into the registry, by digest
                     "command": container_command(spec),
                     "ports": [{"port": port, "protocol": "TCP"}],
                     "resources": {"requests": {"cpu": GATEWAY_CPU, "memoryInGB": GATEWAY_MEMORY_GB}},

@@ -16,8 +16,8 @@ def mirror_dockerfile(source: str) -> str:
 
 
 def mirror_repository(source: str) -> str:
-    """`nginxinc/nginx-unprivileged:1.27.4-alpine` -> `mirror/nginx-unprivileged:1.27.4-alpine`."""
-    name, _, tag = source.rpartition("/")[-1].partition(":")
+    """`nginx:1.27.4-alpine@sha256:...` -> `mirror/nginx:1.27.4-alpine` (the copy gets its own digest)."""
+    name, _, tag = source.partition("@")[0].rpartition("/")[-1].partition(":")
     return f"mirror/{re.sub(r'[^a-z0-9._-]', '-', name.lower())}:{tag or 'latest'}"
 
 

@@ -8,11 +8,10 @@ from pydantic import Field, model_validator
 from mldeploy.config.base import Settings
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.service import ServiceSettings
+from mldeploy.runtime.gateway import GATEWAY_IMAGE
 
 K8S_VERSION = r"^\d+\.\d+(\.\d+)?$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-# Pinned by version: a moving tag could change the gateway under a running service.
-GATEWAY_IMAGE = "nginxinc/nginx-unprivileged:1.27.4-alpine"
 COLLECTOR_IMAGE = "timberio/vector:0.46.1-distroless-static"
 
 

@@ -206,7 +206,7 @@ def gateway_container(plan: WorkloadPlan) -> dict:
         "image": plan.gateway_image,
         "imagePullPolicy": "Always",
         # nginx directly (not the image's entrypoint, which edits files on the read-only root).
-        "command": ["nginx", "-c", f"{GATEWAY_CONF_DIR}/nginx.conf"],
+        "command": ["nginx", "-c", f"{GATEWAY_CONF_DIR}/nginx.conf", "-e", "stderr"],
         "ports": [{"name": "gateway", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],
         "resources": _resources(0.25, 128),
         "readinessProbe": _http_probe(LIVENESS_PATH, "gateway", scheme, periodSeconds=5, timeoutSeconds=2),

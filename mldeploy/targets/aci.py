@@ -6,6 +6,8 @@ import hashlib
 from components.aci import AciService
 from mldeploy.config.service import AciServiceSettings
 from mldeploy.program import Foundation, ServiceOutputs, register_target
+from mldeploy.runtime.gateway import GATEWAY_IMAGE
+from mldeploy.targets.mirrors import mirrored
 from mldeploy.runtime import synth_artifacts  # noqa: F401  (registers the gateway writer)
 
 
@@ -29,5 +31,6 @@ def deploy_aci(name: str, service: AciServiceSettings, f: Foundation) -> Service
         registry_id=f.registry.registry_id,
         tags=f.tags(),
         app_insights_key=f.registry.app_insights_instrumentation_key,
+        gateway_image=mirrored(GATEWAY_IMAGE, f),
     )
     return ServiceOutputs(aci.scoring_uri, aci.swagger_uri, aci.primary_key, aci.secondary_key)

@@ -13,7 +13,6 @@ import pulumi
 from pulumi_azure_native import containerservice as cs, storage
 
 from components.aks_cluster import AksCluster, AttachedCluster
-from components.mirrored_image import MirroredImage, mirror_repository
 from components.aks_service import AksService, ModelDataSink, Telemetry
 from mldeploy import PROJECT
 from mldeploy.aks_plan import ImageFacts, ServicePlan, plan_service
@@ -21,7 +20,8 @@ from mldeploy.cluster_check import NodePool, check_capacity, check_version
 from mldeploy.config.aks import AksServiceSettings, ClusterSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.deployer import deployer_principal_type
-from mldeploy.program import Foundation, ServiceOutputs, build_dir, register_target
+from mldeploy.program import Foundation, ServiceOutputs, register_target
+from mldeploy.targets.mirrors import mirrored
 from mldeploy.render import k8s as manifests
 from mldeploy.render.k8s import GATEWAY_PATHS
 from mldeploy.synth import k8s as _k8s_writer  # noqa: F401  registers the k8s/ synth writer
@@ -35,18 +35,7 @@ _RUNS: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 
 
 def _state(f: Foundation) -> dict:
-    return _RUNS.setdefault(f.registry, {"clusters": {}, "namespaces": {}, "mirrors": {}})
-
-
-def _mirrored(source: str, f: Foundation) -> pulumi.Output[str]:
-    """The digest of `source` copied into the workspace registry (once per stack)."""
-    mirrors = _state(f)["mirrors"]
-    if source not in mirrors:
-        slug = mirror_repository(source).split("/", 1)[1].replace(":", "-").replace(".", "-")
-        mirrors[source] = MirroredImage(
-            f"mirror-{slug}", source=source, context_dir=build_dir(f.settings, f.project_root) / f"mirror-{slug}",
-            registry_login_server=f.registry.registry_login_server)
-    return mirrors[source].repo_digest
+    return _RUNS.setdefault(f.registry, {"clusters": {}, "namespaces": {}})
 
 
 def cluster_name(stack: str, name: str) -> str:
@@ -113,7 +102,7 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation) -> Service
     plan = plan_service(name, service, stack=s.stack, production=s.production, location=s.location,
                         resource_group=s.resource_group_name, images=images,
                         workspace_name=f.registry.workspace_name,
-                        sidecar_ref=lambda source: _mirrored(source, f))
+                        sidecar_ref=lambda source: mirrored(source, f))
     taken = _state(f)["namespaces"]
     where = (service.cluster, plan.workload.namespace)
     if where in taken:

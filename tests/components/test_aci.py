@@ -144,3 +144,13 @@ def test_the_gateway_gives_up_before_the_scorer(dev):
     env = {e["name"]: e.get("value") for e in _containers(dev)["scorer"]["environmentVariables"]}
     assert int(env["SCORING_TIMEOUT_MS"]) == gateway_ms + 1000, \
         f"ContainerGroup group: SCORING_TIMEOUT_MS must be the gateway's {gateway_ms} ms + 1000 (runtime/timeouts.py)"
+
+
+def test_gateway_is_the_pinned_image_mirrored_into_the_registry_by_digest(dev):
+    # Not Docker Hub's floating tag: the one pinned gateway image, copied into the workspace registry.
+    gateway = _containers(dev)["gateway"]["image"]
+    login = dev.outputs["registryLoginServer"]
+    assert gateway.startswith(f"{login}/mirror/nginx@sha256:"), \
+        f"ContainerGroup group: gateway image {gateway} must be the registry's mirror, by digest"
+    mirror = dev.one("docker:index/image:Image", "mirror-nginx-1-27-4-alpine")["inputs"]
+    assert mirror["imageName"] == f"{login}/mirror/nginx:1.27.4-alpine"

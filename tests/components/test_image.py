@@ -8,7 +8,7 @@ IMAGE = "docker:index/image:Image"
 
 def test_image_is_pushed_to_the_workspace_registry_with_a_digest_tag(tmp_path):
     result = synth("dev", tmp_path)
-    image = result.one(IMAGE)["inputs"]
+    image = result.one(IMAGE, "diabetes")["inputs"]  # beside it: the mirrored gateway image
     login = result.outputs["registryLoginServer"]
     tag = result.outputs["images"]["diabetes"]["tag"]
     assert image["imageName"] == f"{login}/diabetes:{tag}"

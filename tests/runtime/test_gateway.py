@@ -1,13 +1,14 @@
 """The gateway renderer, pure: what nginx.conf and the keys map say for given settings."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
 import pytest
 
 from mldeploy.config.service import LocalServiceSettings
-from mldeploy.runtime.gateway import (GatewaySpec, Upstream, config_dirs, gateway_spec,
+from mldeploy.runtime.gateway import (GATEWAY_IMAGE, GatewaySpec, Upstream, config_dirs, gateway_spec,
                                       render_keys_map, render_nginx_conf, worker_counts)
 
 PRIMARY = "primaryKeyAbcdefgh12"
@@ -163,3 +164,11 @@ def test_nginx_accepts_every_variant(tmp_path):
         result = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(conf), "-e", "stderr"],
                                 capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
+
+
+def test_one_gateway_image_pinned_by_digest_for_every_target():
+    from mldeploy.config.aks import AksServiceSettings
+
+    assert re.fullmatch(r"nginx:1\.27\.4-alpine@sha256:[0-9a-f]{64}", GATEWAY_IMAGE), GATEWAY_IMAGE
+    aks = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "i"})
+    assert aks.gateway_image == GATEWAY_IMAGE, "AKS's default gatewayImage is the same constant"

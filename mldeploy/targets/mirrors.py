@@ -1,0 +1,25 @@
+"""Third-party images (the gateway's nginx, the model-data collector) copied into the workspace
+registry once per stack, whichever targets use them: ACI and AKS pull every container by digest,
+with AcrPull, from one place - never from Docker Hub at run time."""
+from __future__ import annotations
+
+import weakref
+
+import pulumi
+
+from components.mirrored_image import MirroredImage, mirror_repository
+from mldeploy.program import Foundation, build_dir
+
+# Per program run, keyed by the run's ModelRegistry (shared by every service's Foundation).
+_MIRRORS: "weakref.WeakKeyDictionary[object, dict[str, MirroredImage]]" = weakref.WeakKeyDictionary()
+
+
+def mirrored(source: str, f: Foundation) -> pulumi.Output[str]:
+    """The registry digest of `source` copied into the workspace registry (declared once)."""
+    mirrors = _MIRRORS.setdefault(f.registry, {})
+    if source not in mirrors:
+        slug = mirror_repository(source).split("/", 1)[1].replace(":", "-").replace(".", "-")
+        mirrors[source] = MirroredImage(
+            f"mirror-{slug}", source=source, context_dir=build_dir(f.settings, f.project_root) / f"mirror-{slug}",
+            registry_login_server=f.registry.registry_login_server)
+    return mirrors[source].repo_digest
