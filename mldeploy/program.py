@@ -150,9 +150,11 @@ def _service_tags(name: str, service: Any, f: Foundation) -> dict[str, str]:
         # "_" never occurs in a model name and is valid in Azure tags and Kubernetes labels alike.
         "model": "_".join(m.name for m in served),
         "model-version": "_".join(m.version for m in served),
-        # TLS is on with a certificate from secret config or (AKS) from cert-manager.
-        **service_markers(name, auth_enabled=service.auth_enabled,
-                          tls_enabled=service.tls is not None or getattr(service, "cert_manager", None) is not None),
+        # TLS is on with a certificate from secret config or (AKS) from cert-manager; a managed
+        # online endpoint is always HTTPS with auth (v2 has no unauthenticated mode).
+        **service_markers(name, auth_enabled=getattr(service, "auth_enabled", True),
+                          tls_enabled=service.target == "managed" or getattr(service, "tls", None) is not None
+                          or getattr(service, "cert_manager", None) is not None),
     }
 
 
@@ -193,6 +195,14 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
         admin_user_need="iot-edge" if any(e.registry_admin_user for e in settings.edge.values()) else None,
     )
     out_dir = build_dir(settings, project_root)
+    # v2 online endpoints build their environment in Azure from the conda file: an image only
+    # they use is not built here.
+    endpoint_only = {d.image for s in settings.services.values() for d in getattr(s, "deployments", {}).values()}
+    for s in settings.services.values():
+        if not hasattr(s, "deployments"):
+            endpoint_only -= {s.image, getattr(getattr(s, "canary", None), "image", None)}
+    endpoint_only -= {e.image for e in settings.edge.values()}
+    built = set(contexts) - endpoint_only
     images = {
         name: ScoringImage(
             f"image-{name}",
@@ -200,7 +210,7 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
             context_dir=state_path(out_dir / name),
             registry_login_server=registry.registry_login_server,
         )
-        for name, context in contexts.items()
+        for name, context in contexts.items() if name in built
     }
     return group.name, registry, images
 

@@ -25,6 +25,8 @@ def check_references(settings: "StackSettings", root: Path) -> None:
         for i, model in enumerate(image.models):
             _must_exist(f"{p}images.{name}.models[{i}]", model, "models", settings.models)
     for name, service in settings.services.items():
+        for dep_name, dep in (getattr(service, "deployments", None) or {}).items():
+            _must_exist(f"{p}services.{name}.deployments.{dep_name}.image", dep.image, "images", settings.images)
         _must_exist(f"{p}services.{name}.image", service.image, "images", settings.images)
         cluster = getattr(service, "cluster", None)
         if cluster is not None:
@@ -39,6 +41,9 @@ def check_references(settings: "StackSettings", root: Path) -> None:
                 "ACI is for dev/test only and this stack is marked production "
                 f"({p}production: true); deploy to AKS (target: aks) instead",
             )
+    from mldeploy.endpoints import check_stack_endpoints
+
+    check_stack_endpoints(settings)
     for name, batch in settings.batch.items():
         _must_exist(f"{p}batch.{name}.model", batch.model, "models", settings.models)
     for name, edge in settings.edge.items():

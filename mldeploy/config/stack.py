@@ -9,17 +9,21 @@ from mldeploy.config.aks import AksServiceSettings, ClusterSettings
 from mldeploy.config.base import Name, Settings
 from mldeploy.config.batch import BatchSettings
 from mldeploy.config.edge import EdgeSettings
+from mldeploy.config.endpoint import KubernetesEndpointSettings, ManagedEndpointSettings
 from mldeploy.config.files import ExistingFile, ExistingPath
 from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.config.service import AciServiceSettings, LocalServiceSettings
 
-AnyService = Union[LocalServiceSettings, AciServiceSettings, AksServiceSettings, FpgaServiceSettings]
+AnyService = Union[LocalServiceSettings, AciServiceSettings, AksServiceSettings, FpgaServiceSettings,
+                   ManagedEndpointSettings, KubernetesEndpointSettings]
 
 SERVICE_TARGETS: dict[str, type] = {
     "local": LocalServiceSettings,
     "aci": AciServiceSettings,
     "aks": AksServiceSettings,
     "fpga": FpgaServiceSettings,
+    "managed": ManagedEndpointSettings,
+    "kubernetes-endpoint": KubernetesEndpointSettings,
 }
 
 
@@ -102,11 +106,15 @@ class StackSettings(Settings):
     models: dict[Name, ModelSettings] = Field(default_factory=dict, description="models to register")
     images: dict[Name, ImageSettings] = Field(default_factory=dict, description="scoring images to build")
     services: dict[Name, AnyService] = Field(default_factory=dict, description="web services; `target` "
-                                             "picks local, aci, aks or fpga (tables below)")
+                                             "picks local, aci, aks, fpga, managed or "
+                                             "kubernetes-endpoint (tables below)")
     clusters: dict[Name, ClusterSettings] = Field(default_factory=dict, description="AKS clusters, "
                                                   "created or attached")
     batch: dict[Name, BatchSettings] = Field(default_factory=dict, description="batch scoring on Azure ML compute")
     edge: dict[Name, EdgeSettings] = Field(default_factory=dict, description="IoT Edge deployments")
+    endpoint_quota: dict[str, int] = Field(default_factory=dict, description="cores per VM family (e.g. "
+                                           "`standardFSv2Family: 32`) the managed online endpoints may use in "
+                                           "this region; synth refuses a stack needing more")
 
     @property
     def needs_azure(self) -> bool:
@@ -122,4 +130,4 @@ class StackSettings(Settings):
 
 # The keys a stack file may set under `mldeploy:` (the rest of StackSettings is derived).
 STACK_KEYS = ("production", "resourceGroup", "workspace", "deployerPrincipalType", "tags", "models", "images",
-              "services", "clusters", "batch", "edge")
+              "services", "clusters", "batch", "edge", "endpointQuota")

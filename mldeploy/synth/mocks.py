@@ -47,6 +47,7 @@ class Registration:
     parent: str
     custom: bool
     inputs: dict[str, Any]
+    dependencies: tuple[str, ...] = ()  # URNs of depends_on (and input) dependencies
 
 
 class SecretLedger:
@@ -190,6 +191,25 @@ def _register_defaults(m: SynthMocks) -> None:
                        f"https://{i.get('endpointName', n)}.{i.get('location', 'westeurope')}.inference.ml.azure.com/jobs"},
     }
     o["azure-native:machinelearningservices:BatchDeployment"] = lambda n, i, m: {"name": i.get("deploymentName", n)}
+    # v2 online endpoints (components/online_endpoint.py, components/kubernetes_compute.py).
+    o["azure-native:machinelearningservices:OnlineEndpoint"] = lambda n, i, m: {
+        "name": i.get("endpointName", n),
+        # The input lists identity IDs; the resource returns them as a map id -> details.
+        "identity": {**(i.get("identity") or {}), "userAssignedIdentities": {
+            uid: {"principalId": _stable_uuid("principal", uid), "clientId": _stable_uuid("client", uid)}
+            for uid in (i.get("identity") or {}).get("userAssignedIdentities") or []}},
+        "properties": {**(i.get("properties") or {}),
+                       "scoringUri": f"https://{i.get('endpointName', n)}.{i.get('location', 'westeurope')}"
+                                     ".inference.ml.azure.com/score",
+                       "swaggerUri": f"https://{i.get('endpointName', n)}.{i.get('location', 'westeurope')}"
+                                     ".inference.ml.azure.com/swagger.json"},
+    }
+    o["azure-native:machinelearningservices:OnlineDeployment"] = lambda n, i, m: {"name": i.get("deploymentName", n)}
+    c["azure-native:machinelearningservices:listOnlineEndpointKeys"] = lambda a, m: {
+        "primaryKey": m.secret(_fake("endpoint-key", m.stack, str(a.get("endpointName")), "1")),
+        "secondaryKey": m.secret(_fake("endpoint-key", m.stack, str(a.get("endpointName")), "2")),
+    }
+    c["azure-native:authorization:getClientToken"] = lambda a, m: {"token": m.secret(_fake("arm-token", m.stack))}
     # FPGA (components/fpga.py): an agent pool's name is its agentPoolName.
     o["azure-native:containerservice:AgentPool"] = lambda n, i, m: {"name": i.get("agentPoolName", n)}
     # IoT Edge (components/iot_edge.py): the hub's host name and its shared access keys.
@@ -292,6 +312,7 @@ class RecordingMonitor(MockMonitor):
             self._record(Registration(
                 urn=response.urn, type=request.type, name=request.name,
                 parent=request.parent, custom=bool(request.custom), inputs=inputs,
+                dependencies=tuple(sorted(request.dependencies)),
             ))
         return response
 

@@ -157,6 +157,8 @@ def synthesize(
             "name": reg.name,
             "parent": reg.parent,
             "inputs": masker.scrub(reg.inputs, where=reg.urn),
+            # What Pulumi waits for before creating it (explicit depends_on and input references).
+            "dependsOn": list(reg.dependencies),
         })
     outputs = {}
     for key in sorted(collected):

@@ -1,0 +1,336 @@
+"""OnlineEndpoint (Azure ML v2): endpoint, identity and its roles, environments and code, the
+deployments, their autoscale settings, and the traffic split - for managed and Kubernetes
+online endpoints alike. Every decision arrives in an `EndpointPlan` (mldeploy/targets/endpoint.py);
+this component only declares resources.
+
+Inputs are checked against the API spec of the versions azure-native 3.x uses
+(Azure/azure-rest-api-specs, specification/machinelearningservices/resource-manager/
+Microsoft.MachineLearningServices/stable/2025-12-01/mfe.json):
+- OnlineEndpoint: properties.authMode (Key | AMLToken | AADToken), compute (Kubernetes only),
+  identity (ManagedServiceIdentity, UserAssigned with the identity's ARM id); traffic and
+  mirrorTraffic are left to EndpointTraffic (components/endpoint_traffic.py).
+- OnlineDeployment: properties.endpointComputeType Managed | Kubernetes; model (model version ARM
+  id), environmentId, codeConfiguration {codeId, scoringScript}, instanceType, requestSettings
+  {requestTimeout (ISO 8601, default 5000 ms), maxConcurrentRequestsPerInstance (default 1)},
+  livenessProbe/readinessProbe {initialDelay, period, timeout (ISO 8601), failureThreshold,
+  successThreshold}, scaleSettings (Default for managed; TargetUtilization {minInstances,
+  maxInstances, targetUtilizationPercentage, pollingInterval} for Kubernetes),
+  appInsightsEnabled, dataCollector {collections: request/response = payload logging,
+  rollingRate}; sku.capacity is the instance count.
+- Role assignments of a user-assigned endpoint identity: the service grants none by itself
+  (concept-endpoints-online-auth.md: only a system-assigned identity gets AcrPull, Storage Blob
+  Data Reader and AzureML Metrics Writer automatically; "for a user-assigned identity ... you're
+  responsible for assigning proper roles").
+- Autoscale (managed): Microsoft.Insights autoscaleSettings (azure-native `monitor`, API
+  2021-05-01-preview) on the deployment's ARM id, metric CpuUtilizationPercentage
+  (how-to-autoscale-endpoints.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+from pulumi_azure_native import authorization, managedidentity, monitor, storage
+from pulumi_azure_native import machinelearningservices as ml
+
+from components.aks_cluster import _role
+from components.batch import WorkspaceRefs as BatchWorkspaceRefs
+from components.endpoint_traffic import EndpointTraffic
+from mldeploy.paths import state_path
+
+# Built-in role definition ids (Azure built-in roles reference).
+ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+AZUREML_METRICS_WRITER = "635dd51f-9968-44d3-b7fb-6d9a6bd613ae"
+# The metric managed online deployments publish for CPU (how-to-autoscale-endpoints.md).
+CPU_METRIC = "CpuUtilizationPercentage"
+CPU_METRIC_NAMESPACE = "microsoft.machinelearningservices/workspaces/onlineendpoints/deployments"
+
+
+@dataclass(frozen=True)
+class AssetPlan:
+    """One image's environment (conda file on an Azure ML base image) and code (score.py)."""
+
+    environment_name: str
+    environment_version: str
+    conda_text: str
+    base_image: str
+    code_name: str
+    code_version: str
+    code_blob_prefix: str
+    code_files: tuple[tuple[str, Path], ...]
+    scoring_script: str
+
+
+@dataclass(frozen=True)
+class AutoscalePlan:
+    """Azure Monitor autoscale of a managed deployment: fast out, slow in."""
+
+    minimum: int
+    maximum: int
+    default: int
+    scale_out_above: int  # CPU percent
+    scale_in_below: int
+    scale_out_cooldown: str = "PT1M"
+    scale_in_cooldown: str = "PT5M"
+    scale_out_window: str = "PT5M"
+    scale_in_window: str = "PT10M"
+
+
+@dataclass(frozen=True)
+class DeploymentPlan:
+    name: str
+    image: str
+    model: str
+    instance_type: str
+    instance_count: int
+    request_timeout: str
+    max_concurrent_requests: int
+    liveness: dict
+    readiness: dict
+    environment_variables: dict[str, str]
+    app_insights_enabled: bool
+    description: str
+    autoscale: AutoscalePlan | None = None
+    # Kubernetes: TargetUtilization settings (min, max, target percent) when autoscaling.
+    kubernetes_scale: tuple[int, int, int] | None = None
+
+
+@dataclass(frozen=True)
+class EndpointPlan:
+    kind: str  # "Managed" | "Kubernetes" (endpointComputeType)
+    endpoint_name: str
+    auth_mode: str  # Key | AMLToken | AADToken
+    description: str
+    collect_model_data: bool
+    assets: dict[str, AssetPlan]
+    deployments: tuple[DeploymentPlan, ...]
+    traffic: dict[str, int]
+    mirror_traffic: dict[str, int]
+    revision: str  # digest of the endpoint's own inputs (see EndpointTraffic)
+
+
+@dataclass(frozen=True)
+class WorkspaceRefs(BatchWorkspaceRefs):
+    """The workspace parts batch scoring uses, plus what the endpoint identity's roles target."""
+
+    workspace_arm_id: pulumi.Input[str]
+    registry_id: pulumi.Input[str]
+    storage_account_id: pulumi.Input[str]
+
+
+@dataclass
+class EndpointInputs:
+    """Pulumi inputs from outside the plan."""
+
+    model_ids: dict[str, pulumi.Input[str]]
+    token: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    compute_id: pulumi.Input[str] | None = None
+    initial_keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+def _probe(p: dict) -> ml.ProbeSettingsArgs:
+    return ml.ProbeSettingsArgs(initial_delay=p["initial_delay"], period=p["period"], timeout=p["timeout"],
+                                failure_threshold=p["failure_threshold"], success_threshold=p["success_threshold"])
+
+
+class OnlineEndpoint(pulumi.ComponentResource):
+    """An Azure ML online endpoint with its deployments, roles, autoscale and traffic."""
+
+    endpoint_name: pulumi.Output[str]
+    scoring_uri: pulumi.Output[str]
+    swagger_uri: pulumi.Output[str]
+    primary_key: pulumi.Output[str] | None
+    secondary_key: pulumi.Output[str] | None
+    traffic: dict[str, int]
+
+    def __init__(self, name: str, *, plan: EndpointPlan, workspace: WorkspaceRefs, inputs: EndpointInputs,
+                 tags: dict[str, str], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mldeploy:endpoints:OnlineEndpoint", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ws = dict(resource_group_name=workspace.resource_group_name, workspace_name=workspace.workspace_name)
+
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity", resource_group_name=workspace.resource_group_name, location=workspace.location,
+            tags=tags, opts=child)
+        grants = [(ACR_PULL, workspace.registry_id, "acr-pull"),
+                  (STORAGE_BLOB_DATA_READER, workspace.storage_account_id, "blob-reader"),
+                  (AZUREML_METRICS_WRITER, workspace.workspace_arm_id, "metrics-writer")]
+        if plan.collect_model_data:
+            # The data collector writes the payloads to the workspace's blob store as this identity.
+            grants.append((STORAGE_BLOB_DATA_CONTRIBUTOR, workspace.storage_account_id, "blob-writer"))
+        roles = [authorization.RoleAssignment(
+            f"{name}-{suffix}", scope=scope, principal_id=identity.principal_id,
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            role_definition_id=_role(inputs.subscription_id, role), opts=child) for role, scope, suffix in grants]
+
+        environments, codes = self._assets(name, plan, workspace, ws, tags)
+
+        keys = None
+        if inputs.initial_keys is not None:
+            keys = ml.EndpointAuthKeysArgs(primary_key=pulumi.Output.secret(inputs.initial_keys[0]),
+                                           secondary_key=pulumi.Output.secret(inputs.initial_keys[1]))
+        endpoint = ml.OnlineEndpoint(
+            f"{name}-endpoint",
+            endpoint_name=plan.endpoint_name,
+            location=workspace.location,
+            identity=ml.ManagedServiceIdentityArgs(type=ml.ManagedServiceIdentityType.USER_ASSIGNED,
+                                                   user_assigned_identities=[identity.id]),
+            properties=ml.OnlineEndpointPropertiesArgs(
+                auth_mode=plan.auth_mode,
+                compute=inputs.compute_id,
+                description=plan.description,
+                keys=keys,
+                public_network_access=ml.PublicNetworkAccessType.ENABLED,
+            ),
+            tags=tags,
+            **ws,
+            # The endpoint identity must hold its roles before Azure pulls or reads anything.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*roles, *inputs.depends_on],
+                                        additional_secret_outputs=["properties"] if keys else None),
+        )
+
+        deployments = []
+        for dep in plan.deployments:
+            deployments.append(self._deployment(name, plan, dep, endpoint, environments[dep.image],
+                                                codes[dep.image], inputs.model_ids[dep.image], ws, workspace,
+                                                tags, roles))
+        traffic = EndpointTraffic(
+            f"{name}-traffic", endpoint_id=endpoint.id, traffic=plan.traffic, mirror_traffic=plan.mirror_traffic,
+            endpoint_revision=plan.revision, token=inputs.token,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=deployments))
+
+        self.endpoint_name = endpoint.name
+        self.scoring_uri = endpoint.properties.apply(lambda p: p.scoring_uri)
+        self.swagger_uri = endpoint.properties.apply(lambda p: p.swagger_uri)
+        self.traffic = dict(plan.traffic)
+        self.primary_key = self.secondary_key = None
+        if plan.auth_mode == "Key":
+            found = ml.list_online_endpoint_keys_output(endpoint_name=endpoint.name, **ws,
+                                                        opts=pulumi.InvokeOutputOptions(parent=self,
+                                                                                        depends_on=[traffic]))
+            self.primary_key = pulumi.Output.secret(found.primary_key)
+            self.secondary_key = pulumi.Output.secret(found.secondary_key)
+        self.register_outputs({"endpointName": self.endpoint_name, "scoringUri": self.scoring_uri,
+                               "swaggerUri": self.swagger_uri, "traffic": self.traffic})
+
+    # -- environment and code per image ----------------------------------------------------------
+
+    def _assets(self, name, plan: EndpointPlan, workspace: WorkspaceRefs, ws, tags):
+        environments, codes = {}, {}
+        for image, a in sorted(plan.assets.items()):
+            prefix = f"{name}-{image}"
+            env_container = ml.EnvironmentContainer(
+                f"{prefix}-environment", name=a.environment_name,
+                properties=ml.EnvironmentContainerPropertiesArgs(description=f"scoring environment of {image}",
+                                                                 tags=tags),
+                **ws, opts=pulumi.ResourceOptions(parent=self))
+            # Versions are immutable: the version is a content digest, so a change is a new version.
+            environments[image] = ml.EnvironmentVersion(
+                f"{prefix}-environment-v{a.environment_version}", name=a.environment_name,
+                version=a.environment_version,
+                properties=ml.EnvironmentVersionPropertiesArgs(
+                    image=a.base_image, conda_file=a.conda_text, os_type=ml.OperatingSystemType.LINUX, tags=tags),
+                **ws, opts=pulumi.ResourceOptions(parent=self, depends_on=[env_container]))
+            blobs = [storage.Blob(
+                f"{prefix}-code-{a.code_version}-{rel}".replace("/", "-"),
+                account_name=workspace.storage_account_name, container_name=workspace.blob_container,
+                resource_group_name=workspace.storage_resource_group, blob_name=f"{a.code_blob_prefix}/{rel}",
+                type=storage.BlobType.BLOCK, source=pulumi.FileAsset(state_path(path)),
+                opts=pulumi.ResourceOptions(parent=self)) for rel, path in a.code_files]
+            code_container = ml.CodeContainer(
+                f"{prefix}-code", name=a.code_name,
+                properties=ml.CodeContainerPropertiesArgs(description=f"score.py of {image}", tags=tags),
+                **ws, opts=pulumi.ResourceOptions(parent=self))
+            codes[image] = ml.CodeVersion(
+                f"{prefix}-code-v{a.code_version}", name=a.code_name, version=a.code_version,
+                properties=ml.CodeVersionPropertiesArgs(code_uri=pulumi.Output.concat(
+                    "https://", workspace.storage_account_name, ".blob.core.windows.net/",
+                    workspace.blob_container, "/", a.code_blob_prefix), tags=tags),
+                **ws, opts=pulumi.ResourceOptions(parent=self, depends_on=[code_container, *blobs]))
+        return environments, codes
+
+    # -- one deployment ------------------------------------------------------------------------
+
+    def _deployment(self, name, plan: EndpointPlan, dep: DeploymentPlan, endpoint, environment, code, model_id,
+                    ws, workspace: WorkspaceRefs, tags, roles):
+        common = dict(
+            endpoint_compute_type=plan.kind,
+            model=model_id,
+            environment_id=environment.id,
+            code_configuration=ml.CodeConfigurationArgs(code_id=code.id, scoring_script=plan.assets[dep.image].scoring_script),
+            instance_type=dep.instance_type,
+            request_settings=ml.OnlineRequestSettingsArgs(
+                request_timeout=dep.request_timeout, max_concurrent_requests_per_instance=dep.max_concurrent_requests),
+            liveness_probe=_probe(dep.liveness),
+            readiness_probe=_probe(dep.readiness),
+            app_insights_enabled=dep.app_insights_enabled,
+            environment_variables=dep.environment_variables or None,
+            description=dep.description or None,
+        )
+        if plan.collect_model_data:
+            # "request" and "response" are reserved for payload logging: collected with no change
+            # to score.py (DataCollector.collections in the spec).
+            common["data_collector"] = ml.DataCollectorArgs(
+                collections={c: ml.CollectionArgs(data_collection_mode=ml.DataCollectionMode.ENABLED)
+                             for c in ("request", "response")},
+                rolling_rate=ml.RollingRateType.HOUR)
+        if plan.kind == "Managed":
+            properties = ml.ManagedOnlineDeploymentArgs(scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
+                                                        **common)
+        else:
+            scale = (ml.TargetUtilizationScaleSettingsArgs(
+                scale_type="TargetUtilization", min_instances=dep.kubernetes_scale[0],
+                max_instances=dep.kubernetes_scale[1], target_utilization_percentage=dep.kubernetes_scale[2],
+                polling_interval="PT1S") if dep.kubernetes_scale else ml.DefaultScaleSettingsArgs(scale_type="Default"))
+            properties = ml.KubernetesOnlineDeploymentArgs(scale_settings=scale, **common)
+        deployment = ml.OnlineDeployment(
+            f"{name}-{dep.name}",
+            deployment_name=dep.name,
+            endpoint_name=endpoint.name,
+            location=workspace.location,
+            properties=properties,
+            sku=ml.SkuArgs(name="Default", capacity=dep.instance_count),
+            tags=tags,
+            **ws,
+            # Autoscale owns the capacity once it runs: a later `pulumi up` must not reset it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=roles,
+                                        ignore_changes=["sku.capacity"] if dep.autoscale else None),
+        )
+        if dep.autoscale is not None:
+            self._autoscale(name, dep, deployment, workspace, tags)
+        return deployment
+
+    def _autoscale(self, name, dep: DeploymentPlan, deployment, workspace: WorkspaceRefs, tags):
+        a = dep.autoscale
+
+        def rule(operator, threshold, window, direction, cooldown):
+            return monitor.ScaleRuleArgs(
+                metric_trigger=monitor.MetricTriggerArgs(
+                    metric_name=CPU_METRIC, metric_namespace=CPU_METRIC_NAMESPACE, metric_resource_uri=deployment.id,
+                    operator=operator, statistic=monitor.MetricStatisticType.AVERAGE, threshold=threshold,
+                    time_aggregation=monitor.TimeAggregationType.AVERAGE, time_grain="PT1M", time_window=window),
+                scale_action=monitor.ScaleActionArgs(direction=direction, type=monitor.ScaleType.CHANGE_COUNT,
+                                                     value="1", cooldown=cooldown))
+
+        monitor.AutoscaleSetting(
+            f"{name}-{dep.name}-autoscale",
+            resource_group_name=workspace.resource_group_name,
+            location=workspace.location,
+            enabled=True,
+            target_resource_uri=deployment.id,
+            profiles=[monitor.AutoscaleProfileArgs(
+                name="cpu",
+                capacity=monitor.ScaleCapacityArgs(minimum=str(a.minimum), maximum=str(a.maximum),
+                                                   default=str(a.default)),
+                rules=[rule(monitor.ComparisonOperationType.GREATER_THAN, a.scale_out_above, a.scale_out_window,
+                            monitor.ScaleDirection.INCREASE, a.scale_out_cooldown),
+                       rule(monitor.ComparisonOperationType.LESS_THAN, a.scale_in_below, a.scale_in_window,
+                            monitor.ScaleDirection.DECREASE, a.scale_in_cooldown)])],
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

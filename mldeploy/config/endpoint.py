@@ -1,0 +1,185 @@
+"""Azure ML v2 online endpoints: `target: managed` (Azure runs the VMs) and
+`target: kubernetes-endpoint` (the Azure ML extension on an attached AKS cluster).
+
+One endpoint, several deployments (blue/green), each from an entry of `images` (the same
+score.py, environment file and models as a v1 service). Checks that need several keys at once
+(traffic sums, mirror, SKUs, quota) live in `mldeploy.endpoints` and run after parsing, so their
+errors name the exact key.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from mldeploy.config.base import Settings
+from mldeploy.config.files import ExistingFile
+from mldeploy.config.service import KeySettings, TlsSettings
+
+DeploymentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
+"""Online deployment names: 3-32 lowercase letters, digits and '-', starting with a letter."""
+
+# authMode -> the API's EndpointAuthMode (mfe.json 2025-12-01, OnlineEndpointProperties.authMode).
+AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
+
+
+class ProbeSettings(Settings):
+    """A liveness or readiness probe (Azure's defaults: 10 s delay, every 10 s, 2 s timeout,
+    30 failures, 1 success - CLI v2 deployment YAML reference)."""
+
+    initial_delay_seconds: int = Field(10, ge=0, le=3600, description="seconds before the first probe")
+    period_seconds: int = Field(10, ge=1, le=3600, description="seconds between probes")
+    timeout_seconds: int = Field(2, ge=1, le=3600, description="seconds a probe may take")
+    failure_threshold: int = Field(30, ge=1, le=1000, description="failed probes before the container counts as unhealthy")
+    success_threshold: int = Field(1, ge=1, le=1000, description="successful probes before it counts as healthy again")
+
+    @model_validator(mode="after")
+    def _timeout_within_period(self):
+        if self.timeout_seconds > self.period_seconds:
+            raise ValueError(f"timeoutSeconds ({self.timeout_seconds}) must be <= periodSeconds "
+                             f"({self.period_seconds}): a probe cannot outlast the interval between probes")
+        return self
+
+    @property
+    def window_seconds(self) -> int:
+        """How long a container that never answers survives this probe."""
+        return self.initial_delay_seconds + self.period_seconds * self.failure_threshold
+
+
+class DeploymentSettings(Settings):
+    """One deployment of an online endpoint: a model version served by N instances."""
+
+    image: str = Field(description="name of an entry in `images` (its score.py, environment and models)")
+    instance_type: str | None = Field(None, description="managed: the VM SKU (e.g. `Standard_F4s_v2`); "
+                                      "kubernetes-endpoint: an instance type of the attached compute; "
+                                      "omitted: derived from cpuCores/memoryGb")
+    cpu_cores: float | None = Field(None, gt=0, le=64, description="v1's `cpu_cores`: managed maps it (with "
+                                    "memoryGb) to the smallest SKU of Microsoft's migration table; "
+                                    "kubernetes-endpoint requests it per instance")
+    memory_gb: float | None = Field(None, gt=0, le=256, description="v1's `memory_gb` (see cpuCores)")
+    instance_count: int = Field(1, ge=1, le=1000, description="instances (VMs or pods) serving the deployment")
+    traffic_percent: int = Field(0, ge=0, le=100, description="share of the endpoint's live traffic; "
+                                 "all deployments sum to 100")
+    mirror_percent: int = Field(0, ge=0, le=100, description="share of live traffic copied to this "
+                                "deployment, responses discarded (managed only; one deployment; <= 50)")
+    request_timeout_ms: int = Field(5000, ge=1, le=300_000, description="scoring timeout (Azure's default "
+                                    "5000); a slower request gets 408. Managed <= 180000, Kubernetes <= 300000")
+    max_concurrent_requests_per_instance: int = Field(1, ge=1, le=1000, description="requests one instance "
+                                                      "takes at once; one more gets 429. The scorer runs as "
+                                                      "many workers")
+    worker_count: int | None = Field(None, ge=1, le=1000, description="scorer workers per instance "
+                                     "(`WORKER_COUNT`); omitted: maxConcurrentRequestsPerInstance")
+    init_seconds: int = Field(30, ge=1, le=3600, description="how long the model's init() takes; the probes "
+                              "must give at least this long")
+    liveness_probe: ProbeSettings = Field(ProbeSettings(), description="liveness probe (Azure's defaults)")
+    readiness_probe: ProbeSettings = Field(ProbeSettings(), description="readiness probe (Azure's defaults)")
+    autoscale_enabled: bool = Field(False, description="scale on CPU (guide: `autoscale_enabled`); managed: an "
+                                    "Azure Monitor autoscale setting; Kubernetes: the deployment's scale settings")
+    autoscale_target_utilization: int = Field(70, ge=1, le=100, description="target CPU utilization in percent "
+                                              "(guide: `autoscale_target_utilization`)")
+    autoscale_min_replicas: int = Field(1, ge=1, le=1000, description="fewest instances (guide: `autoscale_min_replicas`)")
+    autoscale_max_replicas: int = Field(10, ge=1, le=1000, description="most instances (guide: `autoscale_max_replicas`)")
+    environment_variables: dict[str, str] = Field(default_factory=dict, description="extra environment "
+                                                  "variables of the scorer (no secrets: they are plain text)")
+    description: str = Field("", description="free text, for people")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.autoscale_min_replicas > self.autoscale_max_replicas:
+            raise ValueError(f"autoscaleMinReplicas ({self.autoscale_min_replicas}) must be <= "
+                             f"autoscaleMaxReplicas ({self.autoscale_max_replicas})")
+        if self.autoscale_enabled and not (
+                self.autoscale_min_replicas <= self.instance_count <= self.autoscale_max_replicas):
+            raise ValueError(f"instanceCount ({self.instance_count}) must be within autoscaleMinReplicas "
+                             f"({self.autoscale_min_replicas}) and autoscaleMaxReplicas "
+                             f"({self.autoscale_max_replicas}): it is the starting size")
+        if self.worker_count is not None and self.worker_count != self.max_concurrent_requests_per_instance:
+            # Microsoft's guidance: max_concurrent_requests_per_instance is what one instance can
+            # process at once; with the inference server that is WORKER_COUNT. Fewer workers than
+            # admitted requests queue in the scorer (408s); more are never used (429s while idle).
+            raise ValueError(f"workerCount ({self.worker_count}) must equal maxConcurrentRequestsPerInstance "
+                             f"({self.max_concurrent_requests_per_instance}): each admitted request needs a "
+                             "scorer worker (a mismatch is the documented cause of 429 and 408 answers)")
+        for name, probe in (("livenessProbe", self.liveness_probe), ("readinessProbe", self.readiness_probe)):
+            if probe.window_seconds < self.init_seconds:
+                raise ValueError(
+                    f"{name} gives up after {probe.window_seconds} s (initialDelaySeconds + periodSeconds × "
+                    f"failureThreshold) but initSeconds is {self.init_seconds}: the container would be "
+                    "restarted (or never become ready) before init() finishes; raise failureThreshold or "
+                    "initialDelaySeconds")
+        if self.readiness_probe.initial_delay_seconds > self.init_seconds + self.readiness_probe.period_seconds * 3:
+            raise ValueError(f"readinessProbe.initialDelaySeconds ({self.readiness_probe.initial_delay_seconds}) "
+                             f"is far beyond initSeconds ({self.init_seconds}): a ready instance would wait idle; "
+                             "lower it to about initSeconds")
+        return self
+
+    @property
+    def workers(self) -> int:
+        return self.worker_count or self.max_concurrent_requests_per_instance
+
+
+class EndpointSettings(Settings):
+    """What both online endpoint targets declare."""
+
+    auth_mode: Literal["key", "aml_token", "aad_token"] = Field(
+        "key", description="`key`, `aml_token` or `aad_token` (Microsoft Entra; managed only). v2 has no "
+        "unauthenticated mode")
+    keys: KeySettings | None = Field(None, description="initial primary and secondary keys (authMode `key`); "
+                                     "omitted: Azure generates them")
+    endpoint_name: str | None = Field(None, pattern=r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$",
+                                      description="the endpoint's name, unique in the region (3-32 "
+                                      "characters); default `<service>-<6 hex of stack and group>`")
+    deployments: dict[DeploymentName, DeploymentSettings] = Field(
+        min_length=1, description="the deployments (blue/green); traffic sums to 100")
+    app_insights_enabled: bool = Field(True, description="scorer logs and requests to the workspace's "
+                                       "Application Insights")
+    collect_model_data: bool = Field(False, description="the v2 data collector: model inputs and outputs "
+                                     "to the workspace's blob store (guide: `collect_model_data`)")
+    sample_request: ExistingFile | None = Field(None, description="JSON request for `mldeploy test`; "
+                                                "omitted: the first deployment's image's `sampleRequest`")
+    description: str = Field("", description="free text, for people")
+
+    @property
+    def deployment_images(self) -> list[str]:
+        return [d.image for d in self.deployments.values()]
+
+    @property
+    def image(self) -> str:
+        """The image of the deployment taking the most traffic (what `serve`'s smoke test and
+        the service tags describe)."""
+        return max(self.deployments.values(), key=lambda d: d.traffic_percent).image
+
+    @model_validator(mode="after")
+    def _keys_need_key_auth(self):
+        if self.keys is not None and self.auth_mode != "key":
+            raise ValueError(f"keys are set but authMode is {self.auth_mode!r}: keys apply to authMode key")
+        return self
+
+
+class ManagedEndpointSettings(EndpointSettings):
+    """A managed online endpoint: Azure runs, patches and scales the VMs."""
+
+    target: Literal["managed"] = Field(description="`managed`: Azure ML managed online endpoint")
+
+
+class KubernetesEndpointSettings(EndpointSettings):
+    """A Kubernetes online endpoint: the Azure ML extension on an AKS cluster attached to the workspace."""
+
+    target: Literal["kubernetes-endpoint"] = Field(description="`kubernetes-endpoint`: Azure ML online "
+                                                   "endpoint on an attached AKS cluster")
+    cluster: str = Field(description="name of an entry in `clusters` (created or attached)")
+    namespace: str = Field("azureml", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
+                           description="Kubernetes namespace of the attached compute")
+    inference_router_service_type: Literal["loadBalancer", "nodePort", "clusterIP"] = Field(
+        "loadBalancer", description="how the extension's inference router is exposed")
+    internal_load_balancer: bool = Field(False, description="a private (VNet) load balancer for the router")
+    tls: TlsSettings | None = Field(None, description="TLS of the inference router (certificate and key, "
+                                    "`secure:`); omitted: HTTP only (allowInsecureConnections)")
+    ssl_cname: str | None = Field(None, pattern=r"^[A-Za-z0-9.-]+$", description="host name of the router's "
+                                  "certificate; required with tls")
+
+    @model_validator(mode="after")
+    def _tls_needs_cname(self):
+        if (self.tls is None) != (self.ssl_cname is None):
+            raise ValueError("tls and sslCname go together: the extension serves HTTPS for that name")
+        return self

@@ -1,0 +1,140 @@
+"""OnlineEndpoint (components/online_endpoint.py) in the synthesized `managed` and
+`kubernetes-endpoint` stacks: endpoint, identity and roles, deployments, autoscale, traffic."""
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import synth
+
+ML = "azure-native:machinelearningservices"
+TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
+ROLE = "azure-native:authorization:RoleAssignment"
+ROLES = {"7f951dda-4ed3-4680-a7ca-43fe172d538d": "AcrPull",
+         "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
+         "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+         "635dd51f-9968-44d3-b7fb-6d9a6bd613ae": "AzureML Metrics Writer"}
+
+
+@pytest.fixture(scope="module")
+def managed(tmp_path_factory):
+    return synth("managed", tmp_path_factory.mktemp("managed"))
+
+
+@pytest.fixture(scope="module")
+def kubernetes(tmp_path_factory):
+    return synth("kubernetes-endpoint", tmp_path_factory.mktemp("k8s"))
+
+
+def deployment(result, name):
+    return result.one(f"{ML}:OnlineDeployment", f"endpoint-diabetes-{name}")
+
+
+def test_endpoint_declares_no_traffic_itself(managed):
+    props = managed.one(f"{ML}:OnlineEndpoint")["inputs"]["properties"]
+    assert "traffic" not in props and "mirrorTraffic" not in props, \
+        f"the endpoint must not set traffic before its deployments exist: {props}"
+
+
+def test_endpoint_runs_as_a_user_assigned_identity(managed):
+    endpoint = managed.one(f"{ML}:OnlineEndpoint")["inputs"]
+    identity = managed.one("azure-native:managedidentity:UserAssignedIdentity")
+    assert endpoint["identity"]["type"] == "UserAssigned"
+    assert endpoint["identity"]["userAssignedIdentities"] == [
+        f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-mldeploy-managed/providers/"
+        f"Microsoft.managedidentity/UserAssignedIdentity/{identity['name']}"]
+
+
+def test_identity_gets_the_roles_its_deployments_need(managed):
+    granted = {}
+    for r in managed.of_type(ROLE):
+        role = r["inputs"]["roleDefinitionId"].rsplit("/", 1)[-1]
+        granted[ROLES.get(role, role)] = r["inputs"]["scope"]
+        assert r["inputs"]["principalType"] == "ServicePrincipal", f"{r['urn']} must say ServicePrincipal"
+    assert set(granted) == set(ROLES.values()), granted
+    assert "/providers/Microsoft.ContainerRegistry/registries/" in granted["AcrPull"], granted["AcrPull"]
+    assert granted["AzureML Metrics Writer"].endswith("/workspaces/mlw-mldeploy-managed"), granted
+
+
+def test_endpoint_waits_for_its_role_assignments(managed):
+    endpoint = managed.one(f"{ML}:OnlineEndpoint")
+    roles = {r["urn"] for r in managed.of_type(ROLE)}
+    assert roles <= set(endpoint["dependsOn"]), f"{endpoint['urn']} must depend on every role assignment"
+
+
+def test_traffic_is_applied_after_every_deployment(managed):
+    traffic = managed.one(TRAFFIC)
+    deployments = {d["urn"] for d in managed.of_type(f"{ML}:OnlineDeployment")}
+    assert len(deployments) == 3 and deployments <= set(traffic["dependsOn"]), traffic["dependsOn"]
+    assert traffic["inputs"]["traffic"] == {"blue": 90, "green": 10, "shadow": 0}
+    assert traffic["inputs"]["mirrorTraffic"] == {"shadow": 10}
+    assert traffic["inputs"]["token"] == "[secret]", "the ARM token must be a secret"
+
+
+def test_deployments_serve_the_registered_model_with_score_py(managed):
+    props = deployment(managed, "blue")["inputs"]["properties"]
+    assert props["endpointComputeType"] == "Managed"
+    assert props["model"].endswith("/model-diabetes-v1")
+    assert props["codeConfiguration"]["scoringScript"] == "score.py"
+    env = managed.one(f"{ML}:EnvironmentVersion")["inputs"]["properties"]
+    assert "azureml-inference-server-http" in env["condaFile"], "the environment is the image's myenv.yml"
+
+
+def test_v1_sizes_map_to_the_migration_tables_sku(managed):
+    assert deployment(managed, "green")["inputs"]["properties"]["instanceType"] == "Standard_DS2_v2"
+
+
+def test_request_settings_and_worker_count_agree(managed):
+    props = deployment(managed, "blue")["inputs"]["properties"]
+    assert props["requestSettings"]["requestTimeout"] == "PT5S"
+    assert props["requestSettings"]["maxConcurrentRequestsPerInstance"] == 2
+    assert props["environmentVariables"]["WORKER_COUNT"] == "2"
+
+
+def test_instance_count_is_the_sku_capacity(managed):
+    assert deployment(managed, "blue")["inputs"]["sku"] == {"name": "Default", "capacity": 3}
+
+
+def test_model_data_collection_logs_payloads(managed):
+    collector = deployment(managed, "blue")["inputs"]["properties"]["dataCollector"]
+    assert set(collector["collections"]) == {"request", "response"}
+
+
+def test_managed_autoscale_is_an_azure_monitor_setting_on_the_deployment(managed):
+    setting = managed.one("azure-native:monitor:AutoscaleSetting")["inputs"]
+    assert setting["targetResourceUri"].endswith("/endpoint-diabetes-blue")
+    profile = setting["profiles"][0]
+    assert profile["capacity"] == {"minimum": "3", "maximum": "6", "default": "3"}
+    out, scale_in = profile["rules"]
+    assert out["metricTrigger"]["metricName"] == "CpuUtilizationPercentage"
+    assert (out["metricTrigger"]["operator"], out["metricTrigger"]["threshold"]) == ("GreaterThan", 70)
+    assert (scale_in["metricTrigger"]["operator"], scale_in["scaleAction"]["direction"]) == ("LessThan", "Decrease")
+    # fast out, slow in
+    assert out["scaleAction"]["cooldown"] == "PT1M" and scale_in["scaleAction"]["cooldown"] == "PT5M"
+
+
+def test_only_autoscaled_deployments_get_a_setting(managed):
+    assert len(managed.of_type("azure-native:monitor:AutoscaleSetting")) == 1
+
+
+def test_outputs_name_the_scoring_uri_keys_and_traffic(managed):
+    service = managed.outputs["services"]["diabetes"]
+    assert service["scoringUri"].endswith(".inference.ml.azure.com/score")
+    assert service["swaggerUri"].endswith("/swagger.json")
+    assert service["trafficPercent"] == {"blue": 90, "green": 10, "shadow": 0}
+    assert managed.outputs["serviceKeys"]["diabetes"]["primaryKey"] == "[secret]"
+
+
+def test_kubernetes_deployments_use_target_utilization_scale_settings(kubernetes):
+    props = deployment(kubernetes, "blue")["inputs"]["properties"]
+    assert props["endpointComputeType"] == "Kubernetes"
+    assert props["scaleSettings"] == {"scaleType": "TargetUtilization", "minInstances": 2, "maxInstances": 6,
+                                      "targetUtilizationPercentage": 70, "pollingInterval": "PT1S"}
+    assert props["instanceType"] == "mldeploy-blue"
+    assert kubernetes.of_type("azure-native:monitor:AutoscaleSetting") == []
+
+
+def test_kubernetes_endpoint_runs_on_the_attached_compute(kubernetes):
+    endpoint = kubernetes.one(f"{ML}:OnlineEndpoint")
+    compute = kubernetes.one(f"{ML}:Compute")
+    assert endpoint["inputs"]["properties"]["compute"].endswith("/k8s-compute-inference-attach")
+    assert compute["urn"] in endpoint["dependsOn"]
