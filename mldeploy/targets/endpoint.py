@@ -57,9 +57,10 @@ def asset_plan(service_name: str, image: str, context: BuildContext, entry_scrip
     env_digest = hashlib.sha256(f"{BASE_IMAGE}\n{env_text}".encode()).hexdigest()[:12]
     code_digest = digest_path(entry_script)[:12]
     return AssetPlan(
-        environment_name=f"mldeploy-{image}", environment_version=env_digest, conda_text=env_text,
-        base_image=BASE_IMAGE, code_name=f"mldeploy-{image}", code_version=code_digest,
-        code_blob_prefix=f"{CODE_BLOB_PREFIX}/{image}/{code_digest}",
+        # Per service: two endpoints serving one image never declare the same Azure asset twice.
+        environment_name=f"mldeploy-{service_name}-{image}", environment_version=env_digest, conda_text=env_text,
+        base_image=BASE_IMAGE, code_name=f"mldeploy-{service_name}-{image}", code_version=code_digest,
+        code_blob_prefix=f"{CODE_BLOB_PREFIX}/{service_name}/{image}/{code_digest}",
         code_files=((entry_script.name, entry_script),), scoring_script=entry_script.name)
 
 

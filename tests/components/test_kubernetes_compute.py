@@ -27,7 +27,8 @@ def test_extension_is_the_azureml_extension_for_inference(kubernetes):
 def test_cluster_is_attached_after_the_extension(kubernetes):
     compute = kubernetes.one(f"{ML}:Compute")
     assert compute["inputs"]["properties"]["computeType"] == "Kubernetes"
-    assert compute["inputs"]["properties"]["resourceId"].endswith("/cluster"), compute["inputs"]
+    cluster = kubernetes.one("azure-native:containerservice:ManagedCluster")
+    assert compute["inputs"]["properties"]["resourceId"].endswith(f"/{cluster['name']}"), compute["inputs"]
     assert kubernetes.one(EXTENSION)["urn"] in compute["dependsOn"]
 
 

@@ -138,3 +138,22 @@ def test_kubernetes_endpoint_runs_on_the_attached_compute(kubernetes):
     compute = kubernetes.one(f"{ML}:Compute")
     assert endpoint["inputs"]["properties"]["compute"].endswith("/k8s-compute-inference-attach")
     assert compute["urn"] in endpoint["dependsOn"]
+
+
+def test_two_endpoints_in_one_stack_share_no_azure_name(tmp_path):
+    import copy
+    from collections import Counter
+
+    from tests.harness import stack_values
+
+    values, secret_keys = stack_values("managed")
+    services = values["mldeploy:services"]
+    services["second"] = copy.deepcopy(services["diabetes"])
+    values["mldeploy:endpointQuota"] = {}  # two endpoints need twice the cores
+    result = synth("managed", tmp_path, values, secret_keys)
+    urns = Counter(r["urn"] for r in result.resources)
+    assert [u for u, n in urns.items() if n > 1] == []
+    for kind, key in ((f"{ML}:OnlineEndpoint", "endpointName"), (f"{ML}:EnvironmentContainer", "name"),
+                      (f"{ML}:CodeContainer", "name")):
+        names = [r["inputs"][key] for r in result.of_type(kind)]
+        assert len(names) == 2 and len(set(names)) == 2, f"{kind} {key}s collide: {names}"
