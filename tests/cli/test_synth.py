@@ -35,7 +35,7 @@ def test_writes_resources_and_build_contexts(dev_out):
                      "azure-native:containerregistry:Registry", "docker:index/image:Image"):
         assert expected in types, f"resources.json lacks {expected}"
     for r in resources:
-        assert set(r) == {"urn", "type", "name", "parent", "inputs"}, f"unexpected shape of {r['urn']}"
+        assert set(r) == {"urn", "type", "name", "parent", "inputs", "dependsOn"}, f"unexpected shape of {r['urn']}"
     assert (out / "images" / "diabetes" / "Dockerfile").is_file()
     assert "resources in all" in proc.stdout and "docker:index/image:Image" in proc.stdout
 
