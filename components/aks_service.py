@@ -92,20 +92,24 @@ class AksService(pulumi.ComponentResource):
             names["collector-conf"] = k8s.core.v1.ConfigMap(
                 f"{name}-model-data", metadata=meta, data={"vector.yaml": conf}, opts=on_cluster).metadata.name
 
+        # A canary pod's gateway resolves the other variant's scorer Service when nginx starts
+        # ("host not found in upstream" is fatal): the Services exist before any Deployment.
+        scorer_services = [
+            k8s.core.v1.Service(f"{name}-{variant.name}-scorer",
+                                **_args(manifests.scorer_service(plan, variant)), opts=on_cluster)
+            for variant in plan.variants] if plan.canary else []
+        pods_after = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=scorer_services))
         for variant in plan.variants:
             conf = k8s.core.v1.ConfigMap(f"{name}-gateway-{variant.name}", metadata=meta,
                                          data={"nginx.conf": gateway_confs[variant.name]}, opts=on_cluster)
             refs = {**names, "gateway-conf": conf.metadata.name}
             dep = manifests.deployment(plan, variant, refs)
-            k8s.apps.v1.Deployment(f"{name}-{variant.name}", **_args(dep), opts=on_cluster)
+            k8s.apps.v1.Deployment(f"{name}-{variant.name}", **_args(dep), opts=pods_after)
             if plan.scaling.autoscale:
                 k8s.autoscaling.v2.HorizontalPodAutoscaler(
                     f"{name}-{variant.name}", **_args(manifests.autoscaler(plan, variant)), opts=on_cluster)
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-{variant.name}", **_args(manifests.disruption_budget(plan, variant)), opts=on_cluster)
-            if plan.canary:
-                k8s.core.v1.Service(f"{name}-{variant.name}-scorer",
-                                    **_args(manifests.scorer_service(plan, variant)), opts=on_cluster)
         k8s.networking.v1.NetworkPolicy(f"{name}", **_args(manifests.network_policy(plan)), opts=on_cluster)
         svc = k8s.core.v1.Service(f"{name}", **_args(manifests.service(plan)), opts=on_cluster)
 

@@ -104,3 +104,13 @@ def test_bad_input_is_one_clear_error_with_exit_2(tmp_path, change, expected):
     assert expected in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists(), "a refused stack must leave nothing written"
+
+
+def test_canary_deployments_wait_for_the_scorer_services_their_gateways_resolve(tmp_path):
+    # nginx resolves upstream host names at start; a missing Service is fatal (crash loop).
+    result = synth("prod-attach", tmp_path)
+    services = {r["urn"] for r in result.of_type("kubernetes:core/v1:Service") if r["name"].endswith("-scorer")}
+    assert len(services) == 2, f"expected the stable and canary scorer Services, got {services}"
+    for dep in result.of_type("kubernetes:apps/v1:Deployment"):
+        missing = services - set(dep["dependsOn"])
+        assert not missing, f"Deployment {dep['urn']} must depend on {sorted(missing)}"
