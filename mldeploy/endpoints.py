@@ -202,6 +202,12 @@ def quota_report(usage: list[QuotaUse], quota: dict[str, int]) -> list[str]:
     return lines
 
 
+def stack_quota_report(settings: "StackSettings") -> list[str]:
+    """The quota preflight of a stack's managed endpoints, as `synth` prints it ([] if none)."""
+    endpoints = [(n, s) for n, s in sorted(settings.services.items()) if is_endpoint(s)]
+    return quota_report(quota_usage(endpoints), dict(settings.endpoint_quota))
+
+
 def check_stack_endpoints(settings: "StackSettings") -> None:
     """All endpoint checks of a stack: each endpoint's rules, then the quota preflight."""
     endpoints = [(n, s) for n, s in sorted(settings.services.items()) if is_endpoint(s)]

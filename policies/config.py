@@ -56,6 +56,17 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "modelTags": {"type": "array", "items": {"type": "string"}, "default": ["model", "model-version"],
                       "description": "Tags every resource of one model's service or batch job must carry."},
     },
+    # v2 online endpoints (policies/endpoints.py)
+    "endpoint-traffic-sums-to-100": {},
+    "endpoint-mirror-limits": {},
+    "endpoint-mirror-managed-only": {},
+    "endpoint-request-timeout": {},
+    "production-endpoint-instances": {
+        "productionStacks": PRODUCTION_STACKS,
+        "minimumInstances": {"type": "integer", "minimum": 1, "default": 3,
+                             "description": "Fewest instances of a production deployment taking live traffic."},
+    },
+    "autoscale-setting-bounds": {},
 }
 
 ENFORCEMENT: dict[str, EnforcementLevel] = {name: EnforcementLevel.MANDATORY for name in SETTINGS}

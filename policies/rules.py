@@ -14,7 +14,7 @@ from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolic
 
 from mldeploy.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, TLS_TAG
 from mldeploy.vm_sizes import known_vcpus
-from policies import config, serving
+from policies import config, endpoints, serving
 from policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get,
                               is_production, is_workload, stack_of, supports_tags, tags_of)
 
@@ -218,7 +218,7 @@ def autoscale_bounds(args, report: Report) -> None:
         _bounds(report, args.name, spec.get("minReplicaCount", 0), spec.get("maxReplicaCount", 100),
                 "minReplicaCount", "maxReplicaCount")
     elif t == "azure-native:machinelearningservices:OnlineDeployment":
-        scale = get(p, "onlineDeploymentProperties", "scaleSettings") or {}
+        scale = get(p, "properties", "scaleSettings") or {}  # the wire key is `properties`
         if scale.get("scaleType") == "TargetUtilization":
             _bounds(report, args.name, scale.get("minInstances", 1), scale.get("maxInstances", 1),
                     "minInstances", "maxInstances")
@@ -316,6 +316,8 @@ POLICIES: list[Policy] = [
         name="required-tags", validate=required_tags,
         description="Azure resources are tagged with their environment, and with model and version where they serve one."),
 ]
+
+POLICIES += endpoints.POLICIES
 
 for _policy in POLICIES:
     _policy.enforcement_level = config.ENFORCEMENT[_policy.name]

@@ -49,6 +49,13 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     for type_token, count in result.types().items():
         click.echo(f"  {count:3d}  {type_token}")
     click.echo(f"  {len(result.resources):3d}  resources in all")
+    from mldeploy.endpoints import stack_quota_report
+
+    quota = stack_quota_report(result.settings)
+    if quota:
+        click.echo("quota preflight (managed online endpoints: cores per VM family, 20 % upgrade reserve included):")
+        for line in quota:
+            click.echo(f"  {line}")
     violations = policy.read_violations(out)
     for v in violations:
         click.echo(f"{v.enforcement}: policy {v.policy}: {v.message}", err=True)

@@ -116,3 +116,22 @@ def test_a_synth_failing_half_way_leaves_nothing_and_the_next_run_works(tmp_path
     assert not out.exists(), "a failed synth left a half-written folder"
     monkeypatch.setattr(run, "synthesize", real)
     assert mldeploy("synth", "--stack", "dev", "--out", str(out)).returncode == 0
+
+
+def test_synth_of_a_managed_endpoint_prints_the_quota_preflight(tmp_path):
+    proc = mldeploy("synth", "--stack", "managed", "--out", str(tmp_path / "managed"))
+    assert proc.returncode == 0, proc.stderr
+    assert "standardFSv2Family: 36 cores of 48 (endpointQuota)" in proc.stdout, proc.stdout
+    assert "diabetes/blue: ceil(1.2 × 6) = 8 × 4 cores (Standard_F4s_v2) = 32" in proc.stdout, proc.stdout
+
+
+def test_synth_refuses_a_stack_over_its_quota_with_exit_2(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv*", ".git", "build", ".mldeploy", "node_modules"))
+    stack = project / "stacks" / "Pulumi.managed.yaml"
+    stack.write_text(stack.read_text().replace("standardFSv2Family: 48", "standardFSv2Family: 30"))
+    proc = mldeploy("synth", "--stack", "managed", "--out", str(tmp_path / "out"), cwd=project)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().startswith("error: stacks/Pulumi.managed.yaml: mldeploy:endpointQuota.standardFSv2Family:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists(), "a refused stack leaves no output folder"

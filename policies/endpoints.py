@@ -1,0 +1,189 @@
+"""Policies for Azure ML v2 online endpoints: traffic and mirror rules, request timeouts, and
+instances of production deployments. They read the resources as declared (wire-form props), so
+they hold for any program, not only mldeploy's: the traffic split may sit on the endpoint itself
+(`properties.traffic`) or on mldeploy's EndpointTraffic resource.
+
+Sources: API spec mfe.json 2025-12-01 (traffic sums to 100, mirrorTraffic to at most 50);
+how-to-safely-rollout-online-endpoints.md (mirror to one deployment only, never to one with live
+traffic, not on Kubernetes endpoints); reference-yaml-deployment-managed-online.md (request
+timeout at most 180000 ms); reference-managed-online-endpoints-vm-sku-list.md ("We recommend
+having more than 3 instances for deployments in production scenarios").
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
+
+from policies import config
+from policies.reading import get, is_production, stack_of
+
+Report = Callable[..., None]
+
+ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
+DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
+AUTOSCALE = "azure-native:monitor:AutoscaleSetting"
+MAX_MIRROR = 50
+MAX_TIMEOUT_MS = {"Managed": 180_000, "Kubernetes": 300_000}
+
+
+def _split(resource_type: str, props: Mapping[str, Any]) -> tuple[dict | None, dict | None]:
+    """(traffic, mirror) a resource declares, or None where it declares none."""
+    if resource_type == TRAFFIC:
+        return props.get("traffic"), props.get("mirrorTraffic")
+    if resource_type == ENDPOINT:
+        return get(props, "properties", "traffic"), get(props, "properties", "mirrorTraffic")
+    return None, None
+
+
+def endpoint_traffic_sums_to_100(args, report: Report) -> None:
+    traffic, _ = _split(args.resource_type, args.props)
+    if not traffic:
+        return
+    total = sum(int(v) for v in traffic.values())
+    if total != 100:
+        shares = ", ".join(f"{k} {int(v)}" for k, v in sorted(traffic.items()))
+        report(f"{args.name}: traffic sums to {total} ({shares}); an online endpoint's traffic sums to 100")
+
+
+def endpoint_mirror_limits(args, report: Report) -> None:
+    traffic, mirror = _split(args.resource_type, args.props)
+    mirror = {k: int(v) for k, v in (mirror or {}).items() if int(v)}
+    if not mirror:
+        return
+    total = sum(mirror.values())
+    if total > MAX_MIRROR:
+        report(f"{args.name}: mirrors {total} % of the traffic; Azure mirrors at most {MAX_MIRROR} %")
+    if len(mirror) > 1:
+        report(f"{args.name}: mirrors to {', '.join(sorted(mirror))}; Azure mirrors to one deployment only")
+    for name in sorted(mirror):
+        if int((traffic or {}).get(name, 0)):
+            report(f"{args.name}: deployment {name!r} receives live and mirrored traffic; a deployment "
+                   "receives one or the other")
+
+
+def endpoint_mirror_managed_only(args, report: Report) -> None:
+    """Mirrored traffic on an endpoint that runs on a Kubernetes compute is refused."""
+    kubernetes = {r.urn for r in args.resources if r.resource_type == ENDPOINT and get(r.props, "properties", "compute")}
+    for r in args.resources:
+        _, mirror = _split(r.resource_type, r.props)
+        if not any(int(v) for v in (mirror or {}).values()):
+            continue
+        on_k8s = r.urn in kubernetes if r.resource_type == ENDPOINT else any(
+            d.urn in kubernetes for d in _endpoints_of(r, args.resources))
+        if on_k8s:
+            report(f"{r.name}: mirrored traffic is not supported on Kubernetes online endpoints", r.urn)
+
+
+def _endpoints_of(traffic_resource, resources) -> list:
+    """The endpoint an EndpointTraffic resource sets (by its endpointId's last segment)."""
+    endpoint_id = str(traffic_resource.props.get("endpointId") or "")
+    last = endpoint_id.rstrip("/").rsplit("/", 1)[-1]
+    return [r for r in resources if r.resource_type == ENDPOINT and last and last in (r.name, r.props.get("endpointName"))]
+
+
+def endpoint_request_timeout(args, report: Report) -> None:
+    if args.resource_type != DEPLOYMENT:
+        return
+    props = args.props.get("properties") or {}
+    kind = props.get("endpointComputeType")
+    timeout = get(props, "requestSettings", "requestTimeout")
+    limit = MAX_TIMEOUT_MS.get(kind)
+    if limit is None or not isinstance(timeout, str):
+        return
+    ms = _iso_ms(timeout)
+    if ms is not None and ms > limit:
+        report(f"{args.name}: requestTimeout {timeout} is over {limit // 1000} s, the longest a "
+               f"{kind.lower()} online deployment allows")
+
+
+def _iso_ms(duration: str) -> float | None:
+    """Milliseconds of a `PT…S` / `PT…M` duration (the forms the API uses for timeouts)."""
+    text = duration.upper()
+    if not text.startswith("PT"):
+        return None
+    total, number = 0.0, ""
+    for ch in text[2:]:
+        if ch.isdigit() or ch == ".":
+            number += ch
+            continue
+        if not number:
+            return None
+        total += float(number) * {"H": 3_600_000, "M": 60_000, "S": 1000}.get(ch, float("nan"))
+        number = ""
+    return None if number or total != total else total
+
+
+def production_endpoint_instances(args, report: Report) -> None:
+    """In production, every deployment taking live traffic keeps at least `minimumInstances`."""
+    cfg = config.settings("production-endpoint-instances", args.get_config())
+    stack = next((stack_of(r.urn) for r in args.resources if r.urn), "")
+    if not is_production(stack, [r.props for r in args.resources], cfg["productionStacks"]):
+        return
+    minimum = int(cfg["minimumInstances"])
+    live: set[str] = set()
+    for r in args.resources:
+        traffic, _ = _split(r.resource_type, r.props)
+        live |= {k for k, v in (traffic or {}).items() if int(v)}
+    # Autoscale settings by the last segment of their target (the deployment's id).
+    floors = {str(r.props.get("targetResourceUri") or "").rsplit("/", 1)[-1]: _autoscale_min(r.props)
+              for r in args.resources if r.resource_type == AUTOSCALE}
+    for r in args.resources:
+        if r.resource_type != DEPLOYMENT:
+            continue
+        name = r.props.get("deploymentName") or r.name
+        if name not in live:
+            continue  # a mirror or staged deployment serves no client
+        scale = get(r.props, "properties", "scaleSettings") or {}
+        if scale.get("scaleType") == "TargetUtilization":
+            fewest, what = int(scale.get("minInstances", 1)), "scaleSettings.minInstances"
+        elif r.name in floors or name in floors:
+            fewest, what = floors.get(r.name, floors.get(name)), "its autoscale setting's minimum"
+        else:
+            fewest, what = int(get(r.props, "sku", "capacity") or 1), "sku.capacity (instances)"
+        if fewest < minimum:
+            report(f"deployment {name!r} ({r.name}) takes live traffic in production stack {stack!r} with "
+                   f"{fewest} instance(s) ({what}); Microsoft advises at least {minimum} in production",
+                   r.urn)
+
+
+def _autoscale_min(props: Mapping[str, Any]) -> int:
+    minimums = [int(get(p, "capacity", "minimum") or 0) for p in props.get("profiles") or []]
+    return min(minimums) if minimums else 0
+
+
+def autoscale_setting_bounds(args, report: Report) -> None:
+    if args.resource_type != AUTOSCALE:
+        return
+    for i, profile in enumerate(args.props.get("profiles") or []):
+        cap = profile.get("capacity") or {}
+        low, high, default = (int(cap.get(k, 0)) for k in ("minimum", "maximum", "default"))
+        if low > high:
+            report(f"{args.name} profiles[{i}]: capacity.minimum ({low}) must be <= capacity.maximum ({high})")
+        elif not low <= default <= high:
+            report(f"{args.name} profiles[{i}]: capacity.default ({default}) must be within {low}-{high}")
+
+
+
+POLICIES: list[Policy] = [
+    ResourceValidationPolicy(
+        name="endpoint-traffic-sums-to-100", validate=endpoint_traffic_sums_to_100,
+        description="An online endpoint's traffic split sums to 100 (v2 endpoints)."),
+    ResourceValidationPolicy(
+        name="endpoint-mirror-limits", validate=endpoint_mirror_limits,
+        description="Mirrored traffic: at most 50 %, to one deployment, never one that takes live traffic."),
+    StackValidationPolicy(
+        name="endpoint-mirror-managed-only", validate=endpoint_mirror_managed_only,
+        description="Mirrored traffic only on managed online endpoints (Kubernetes endpoints do not support it)."),
+    ResourceValidationPolicy(
+        name="endpoint-request-timeout", validate=endpoint_request_timeout,
+        description="Online deployments' request timeout: at most 180 s managed, 300 s Kubernetes."),
+    StackValidationPolicy(
+        name="production-endpoint-instances", validate=production_endpoint_instances,
+        description="In production, every online deployment taking live traffic has at least 3 instances "
+                    "(Microsoft's advice)."),
+    ResourceValidationPolicy(
+        name="autoscale-setting-bounds", validate=autoscale_setting_bounds,
+        description="Azure Monitor autoscale settings: minimum <= default <= maximum."),
+]

@@ -1,0 +1,158 @@
+"""The v2 online endpoint policies (policies/endpoints.py): a pass and a fail case for each, over
+hand-built resources in the wire form `pulumi preview` and `mldeploy synth` hand over."""
+from __future__ import annotations
+
+from tests.policies.helpers import RESOURCE_GROUP, check, res
+
+ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
+DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
+AUTOSCALE = "azure-native:monitor:AutoscaleSetting"
+PROD = res(RESOURCE_GROUP, {"tags": {"mldeploy-production": "true"}}, "resource-group", stack="live")
+
+
+def traffic(split, mirror=None, name="ep-traffic", stack="dev", endpoint="ep-endpoint"):
+    return res(TRAFFIC, {"endpointId": f"/subscriptions/s/providers/x/OnlineEndpoint/{endpoint}",
+                         "traffic": split, "mirrorTraffic": mirror or {}}, name, stack=stack)
+
+
+def deployment(name, capacity=3, kind="Managed", timeout="PT5S", scale=None, stack="live"):
+    props = {"endpointComputeType": kind, "requestSettings": {"requestTimeout": timeout},
+             "scaleSettings": scale or {"scaleType": "Default"}}
+    return res(DEPLOYMENT, {"deploymentName": name, "properties": props,
+                            "sku": {"name": "Default", "capacity": capacity}}, f"ep-{name}", stack=stack)
+
+
+# -- endpoint-traffic-sums-to-100 ---------------------------------------------------------------
+
+def test_traffic_summing_to_100_passes():
+    assert check("endpoint-traffic-sums-to-100", traffic({"blue": 90, "green": 10})) == []
+
+
+def test_traffic_summing_to_110_fails():
+    messages = check("endpoint-traffic-sums-to-100", traffic({"blue": 90, "green": 20}))
+    assert len(messages) == 1 and "sums to 110" in messages[0], messages
+
+
+def test_traffic_declared_on_the_endpoint_itself_is_checked_too():
+    endpoint = res(ENDPOINT, {"properties": {"authMode": "Key", "traffic": {"blue": 50}}}, "ep")
+    assert check("endpoint-traffic-sums-to-100", endpoint) != []
+
+
+# -- endpoint-mirror-limits ---------------------------------------------------------------------
+
+def test_mirror_of_10_percent_to_an_idle_deployment_passes():
+    assert check("endpoint-mirror-limits", traffic({"blue": 100, "shadow": 0}, {"shadow": 10})) == []
+
+
+def test_mirror_over_50_percent_fails():
+    messages = check("endpoint-mirror-limits", traffic({"blue": 100}, {"shadow": 60}))
+    assert any("at most 50" in m for m in messages), messages
+
+
+def test_mirror_to_two_deployments_fails():
+    messages = check("endpoint-mirror-limits", traffic({"blue": 100}, {"a": 10, "b": 10}))
+    assert any("one deployment only" in m for m in messages), messages
+
+
+def test_mirror_to_a_live_deployment_fails():
+    messages = check("endpoint-mirror-limits", traffic({"blue": 90, "green": 10}, {"green": 10}))
+    assert any("live and mirrored" in m for m in messages), messages
+
+
+# -- endpoint-mirror-managed-only ---------------------------------------------------------------
+
+def test_mirror_on_a_managed_endpoint_passes():
+    endpoint = res(ENDPOINT, {"endpointName": "e", "properties": {"authMode": "Key"}}, "ep-endpoint")
+    assert check("endpoint-mirror-managed-only", endpoint, traffic({"blue": 100}, {"shadow": 10})) == []
+
+
+def test_mirror_on_a_kubernetes_endpoint_fails():
+    endpoint = res(ENDPOINT, {"endpointName": "e", "properties": {"authMode": "Key", "compute": "/x/computes/k8s"}},
+                   "ep-endpoint")
+    messages = check("endpoint-mirror-managed-only", endpoint, traffic({"blue": 100}, {"shadow": 10}))
+    assert len(messages) == 1 and "Kubernetes" in messages[0], messages
+
+
+# -- endpoint-request-timeout -------------------------------------------------------------------
+
+def test_managed_timeout_of_180_s_passes():
+    assert check("endpoint-request-timeout", deployment("blue", timeout="PT180S")) == []
+
+
+def test_managed_timeout_of_4_minutes_fails():
+    messages = check("endpoint-request-timeout", deployment("blue", timeout="PT4M"))
+    assert len(messages) == 1 and "over 180 s" in messages[0], messages
+
+
+def test_kubernetes_timeout_of_4_minutes_passes():
+    assert check("endpoint-request-timeout", deployment("blue", kind="Kubernetes", timeout="PT4M")) == []
+
+
+# -- production-endpoint-instances --------------------------------------------------------------
+
+def test_production_deployment_with_3_instances_passes():
+    assert check("production-endpoint-instances", PROD, traffic({"blue": 100}, stack="live"),
+                 deployment("blue", capacity=3)) == []
+
+
+def test_production_deployment_with_1_instance_fails():
+    messages = check("production-endpoint-instances", PROD, traffic({"blue": 100}, stack="live"),
+                     deployment("blue", capacity=1))
+    assert len(messages) == 1 and "'blue'" in messages[0] and "at least 3" in messages[0], messages
+
+
+def test_mirror_deployment_without_live_traffic_may_be_small():
+    assert check("production-endpoint-instances", PROD, traffic({"blue": 100, "shadow": 0}, {"shadow": 10}, stack="live"),
+                 deployment("blue"), deployment("shadow", capacity=1)) == []
+
+
+def test_autoscale_minimum_counts_not_the_starting_capacity():
+    scale = res(AUTOSCALE, {"targetResourceUri": "/x/OnlineDeployment/ep-blue",
+                            "profiles": [{"capacity": {"minimum": "1", "maximum": "5", "default": "3"}}]},
+                "ep-blue-autoscale", stack="live")
+    messages = check("production-endpoint-instances", PROD, traffic({"blue": 100}, stack="live"),
+                     deployment("blue", capacity=3), scale)
+    assert len(messages) == 1 and "autoscale" in messages[0], messages
+
+
+def test_kubernetes_min_instances_count():
+    scale = {"scaleType": "TargetUtilization", "minInstances": 1, "maxInstances": 4}
+    messages = check("production-endpoint-instances", PROD, traffic({"blue": 100}, stack="live"),
+                     deployment("blue", kind="Kubernetes", scale=scale))
+    assert len(messages) == 1 and "minInstances" in messages[0], messages
+
+
+def test_outside_production_one_instance_passes():
+    assert check("production-endpoint-instances", traffic({"blue": 100}, stack="dev"),
+                 deployment("blue", capacity=1, stack="dev")) == []
+
+
+# -- autoscale-setting-bounds -------------------------------------------------------------------
+
+def _scale(minimum, maximum, default):
+    return res(AUTOSCALE, {"profiles": [{"capacity": {"minimum": minimum, "maximum": maximum, "default": default}}]},
+               "as")
+
+
+def test_autoscale_setting_within_bounds_passes():
+    assert check("autoscale-setting-bounds", _scale("3", "6", "3")) == []
+
+
+def test_autoscale_setting_min_above_max_fails():
+    assert "must be <=" in check("autoscale-setting-bounds", _scale("6", "3", "3"))[0]
+
+
+def test_autoscale_setting_default_outside_fails():
+    assert "within 3-6" in check("autoscale-setting-bounds", _scale("3", "6", "9"))[0]
+
+
+def test_synthesized_production_endpoint_with_one_live_instance_fails(tmp_path):
+    from mldeploy.synth.policy import evaluate, mandatory
+    from tests.harness import ROOT, stack_values, synth
+
+    values, secret_keys = stack_values("managed")
+    values["mldeploy:services"]["diabetes"]["deployments"]["green"]["instanceCount"] = 1
+    blocking = mandatory(evaluate(synth("managed", tmp_path, values, secret_keys), ROOT))
+    assert [v.policy for v in blocking] == ["production-endpoint-instances"], blocking
+    assert "'green'" in blocking[0].message
