@@ -14,16 +14,16 @@ from pulumi_azure_native import authorization, containerinstance, managedidentit
 
 from components.children import child_name, child_opts
 from components.keys import service_keys
-from mldeploy.config.service import AciServiceSettings
+from mldeploy.config.service import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, AciServiceSettings
 from mldeploy.runtime.gateway import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME,
                                       LIVENESS_PATH, READINESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH,
                                       TLS_CERT_NAME, TLS_KEY_NAME, container_command, container_spec,
-                                      render_keys_map, render_nginx_conf, worker_counts)
+                                      render_keys_map, render_nginx_conf)
 from mldeploy.runtime.timeouts import probe_failure_threshold, scorer_timeouts
 
 ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"  # built-in "AcrPull"
-GATEWAY_CPU = 0.1
-GATEWAY_MEMORY_GB = 0.1
+GATEWAY_CPU = ACI_GATEWAY_CPU
+GATEWAY_MEMORY_GB = ACI_GATEWAY_MEMORY_GB
 
 
 def _b64(text: str) -> str:
@@ -83,7 +83,7 @@ class AciService(pulumi.ComponentResource):
             }})
             mounts.append({"name": "tls", "mountPath": CONTAINER_TLS_DIR, "readOnly": True})
 
-        scorer_workers, _ = worker_counts(service.cpu_cores - GATEWAY_CPU, service.worker_count)
+        scorer_workers = service.scorer_workers
         scorer_env = [{"name": k, "value": v} for k, v in {
             "WORKER_COUNT": str(scorer_workers), **scorer_timeouts(service.scoring_timeout_ms)}.items()]
         if service.app_insights_enabled and app_insights_key is not None:

@@ -13,7 +13,7 @@ from mldeploy.config.service import LocalServiceSettings
 from mldeploy.runtime.gateway import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, GATEWAY_IMAGE, KEYS_MAP_NAME,
                                       LIVENESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH, TLS_CERT_NAME,
                                       TLS_KEY_NAME, Upstream, container_command, container_spec,
-                                      render_keys_map, render_nginx_conf, worker_counts)
+                                      render_keys_map, render_nginx_conf)
 from mldeploy.runtime.timeouts import scorer_timeouts
 
 GATEWAY_PORT_IN_CONTAINER = 8890
@@ -45,7 +45,7 @@ class LocalService(pulumi.ComponentResource):
             skip_push=True,  # the local engine runs it; no registry involved
             opts=child_opts(self, "scorer-image"),
         )
-        workers, _ = worker_counts(service.cpu_cores, service.worker_count)
+        workers = service.scorer_workers
         scorer = docker.Container(
             child_name(name, "scorer"),
             name=f"{prefix}-scorer",

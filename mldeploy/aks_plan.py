@@ -78,9 +78,9 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         scaling=scaling,
         cpu_cores=s.cpu_cores,
         memory_gb=s.memory_gb,
-        # Sync workers take one request each: replicaMaxConcurrentRequests of them per replica.
-        scorer_workers=s.worker_count or s.replica_max_concurrent_requests,
+        scorer_workers=s.scorer_workers,
         scoring_timeout_ms=s.scoring_timeout_ms,
+        max_body_mb=s.request_body_limit_mb,
         gateway_image=sidecar_ref(s.gateway_image),
         tls=tls,
         auth=s.auth_enabled,

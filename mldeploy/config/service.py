@@ -9,6 +9,11 @@ from pydantic import Field, field_validator, model_validator
 from mldeploy.config.base import Secret, SecretStr, Settings
 from mldeploy.config.files import ExistingFile
 from mldeploy.runtime.gateway import KEY_RE, ORIGIN_RE
+from mldeploy.runtime.memory import body_limit_problem, derived_body_limit_mb
+
+# What the gateway takes of an ACI container group (the rest is the scorer's).
+ACI_GATEWAY_CPU = 0.1
+ACI_GATEWAY_MEMORY_GB = 0.1
 
 
 class KeySettings(Settings):
@@ -54,7 +59,9 @@ class ServiceSettings(Settings):
     memory_gb: float = Field(1.0, gt=0, le=256, description="memory in GB (guide: `memory_gb`)")
     scoring_timeout_ms: int = Field(60_000, ge=100, le=300_000,
                                     description="a request running longer gets 504 (guide: `scoring_timeout_ms`)")
-    max_request_body_mb: float = Field(100.0, gt=0, le=1024, description="larger request bodies get 413")
+    max_request_body_mb: float | None = Field(
+        None, gt=0, le=1024, description="larger request bodies get 413; must fit the scorer's memory: workers × "
+        "(160 MB + 10 × body) ≤ memory; omitted: the largest that fits, at most 100")
     worker_count: int | None = Field(None, ge=1, le=64, description="scorer worker processes; omitted: chosen from the cores")
     app_insights_enabled: bool = Field(False, description="send the scorer's logs and requests to Application "
                                        "Insights (guide: `enable_app_insights`)")
@@ -66,6 +73,31 @@ class ServiceSettings(Settings):
         if self.keys is not None and not self.auth_enabled:
             raise ValueError("keys are set but authEnabled is false: remove keys or enable auth")
         return self
+
+    @model_validator(mode="after")
+    def _body_fits_memory(self):
+        # Every worker may parse a maximal body at once: an OOM kill takes all their requests.
+        problem = body_limit_problem(self.scorer_memory_mb, self.scorer_workers, self.max_request_body_mb)
+        if problem:
+            raise ValueError(f"maxRequestBodyMb {problem}")
+        return self
+
+    @property
+    def scorer_workers(self) -> int:
+        """The scorer's sync workers (one request each): `workerCount`, else one per core."""
+        return self.worker_count or max(1, int(self.cpu_cores))
+
+    @property
+    def scorer_memory_mb(self) -> float:
+        """Memory of the scorer container (MB)."""
+        return self.memory_gb * 1024
+
+    @property
+    def request_body_limit_mb(self) -> float:
+        """The gateway's body limit: `maxRequestBodyMb`, else the largest the scorer's memory holds."""
+        if self.max_request_body_mb is not None:
+            return self.max_request_body_mb
+        return derived_body_limit_mb(self.scorer_memory_mb, self.scorer_workers)
 
 
 class LocalServiceSettings(ServiceSettings):
@@ -82,6 +114,14 @@ class AciServiceSettings(ServiceSettings):
     dns_name_label: str | None = Field(
         None, pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$",
         description="<label>.<region>.azurecontainer.io; omitted: derived from stack and service")
+
+    @property
+    def scorer_workers(self) -> int:
+        return self.worker_count or max(1, int(self.cpu_cores - ACI_GATEWAY_CPU))
+
+    @property
+    def scorer_memory_mb(self) -> float:
+        return (self.memory_gb - ACI_GATEWAY_MEMORY_GB) * 1024
 
     @model_validator(mode="after")
     def _room_for_the_gateway(self):

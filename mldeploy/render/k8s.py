@@ -53,7 +53,7 @@ def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) ->
     volumes: list[dict] = [
         {"name": "gateway-conf", "configMap": {"name": secrets["gateway-conf"]}},
         {"name": "gateway-run", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
-        {"name": "gateway-temp", "emptyDir": {"sizeLimit": "1Gi"}},  # buffered request bodies
+        {"name": "gateway-temp", "emptyDir": {"sizeLimit": f"{plan.gateway_temp_mb}Mi"}},  # buffered bodies
         {"name": "scorer-tmp", "emptyDir": {"sizeLimit": "1Gi"}},
     ]
     if plan.auth:

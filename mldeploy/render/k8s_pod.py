@@ -60,6 +60,7 @@ class WorkloadPlan:
     scorer_workers: int
     scoring_timeout_ms: int
     gateway_image: Any
+    max_body_mb: float  # the gateway's body limit (it buffers whole bodies to its temp folder)
     tls: bool
     auth: bool
     service_type: str = "LoadBalancer"
@@ -74,6 +75,14 @@ class WorkloadPlan:
     @property
     def canary(self) -> bool:
         return len(self.variants) > 1
+
+    @property
+    def gateway_temp_mb(self) -> int:
+        """Room for the request bodies nginx buffers to disk (each up to max_body_mb): those the
+        scorers of every variant work on, as many again being received, plus two. Over its
+        sizeLimit the kubelet evicts the pod, so a larger body limit gets a larger folder."""
+        bodies = 2 * self.scorer_workers * len(self.variants) + 2
+        return max(1024, math.ceil(self.max_body_mb * bodies))
 
     @property
     def timeout_seconds(self) -> int:

@@ -161,7 +161,7 @@ def gateway_spec(
         keys_file=(keys_file or f"{run_dir}/{KEYS_MAP_NAME}") if service.auth_enabled else None,
         tls_cert_file=f"{tls_dir}/{TLS_CERT_NAME}" if tls is not None else None,
         tls_key_file=f"{tls_dir}/{TLS_KEY_NAME}" if tls is not None else None,
-        max_body_mb=service.max_request_body_mb,
+        max_body_mb=service.request_body_limit_mb,
         scoring_timeout_ms=service.scoring_timeout_ms,
         cors_origins=tuple(cors.allowed_origins) if cors is not None else (),
         worker_processes=gateway_workers,

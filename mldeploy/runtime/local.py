@@ -26,7 +26,7 @@ from mldeploy.render.build_context import MODELS_DIR, BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.runtime.gateway import (KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH,
                                       TLS_CERT_NAME, TLS_KEY_NAME, Upstream, config_dirs,
-                                      gateway_spec, render_keys_map, render_nginx_conf, worker_counts)
+                                      gateway_spec, render_keys_map, render_nginx_conf)
 from mldeploy.runtime.timeouts import scorer_timeouts
 from mldeploy.runtime.processes import (SCORER_LAUNCHER, Child, StartError, check_port_free,
                                         find_nginx, free_port, wait_until_ok)
@@ -173,9 +173,8 @@ class LocalServer:
     def _scorer_child(self, context_dir: Path) -> Child:
         script = context_dir / "app" / Path(self.context.entry_script).name
         model_dir = context_dir / "azureml-models" / Path(self.context.model_dir).relative_to(MODELS_DIR)
-        # An AKS service served here gets its AKS worker count (one per concurrent request).
-        workers, _ = worker_counts(self.service.cpu_cores, self.service.worker_count
-                                   or getattr(self.service, "replica_max_concurrent_requests", None))
+        # The target's own rule (an AKS service: one worker per concurrent request).
+        workers = self.service.scorer_workers
         env = {
             "PATH": f"{self.env.path / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": os.environ.get("HOME", str(self.run_dir)),

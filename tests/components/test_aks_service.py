@@ -96,6 +96,7 @@ def _run_synth(values_override, tmp_path):
     (lambda v: v["mldeploy:services"]["diabetes"].update(autoscaleMinReplicas=5), "autoscaleMinReplicas (5) must be <= autoscaleMaxReplicas (4)"),
     (lambda v: v["mldeploy:services"]["diabetes"].update(autoscaleTargetUtilization=-5), "autoscaleTargetUtilization: must be greater than or equal to 1"),
     (lambda v: v["mldeploy:services"]["diabetes"].update(autoscaleMinReplicas=1), "autoscaleMinReplicas: 1 replica in a production stack"),
+    (lambda v: v["mldeploy:services"]["diabetes"].update(maxRequestBodyMb=100), "maxRequestBodyMb 100 MB needs 2 scorer worker(s)"),
 ])
 def test_bad_input_is_one_clear_error_with_exit_2(tmp_path, change, expected):
     proc = _run_synth(change, tmp_path)

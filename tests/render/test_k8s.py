@@ -21,3 +21,15 @@ def test_fixed_replicas_are_declared_when_autoscaling_is_off():
     plan = _plan(autoscaleEnabled=False, numReplicas=3)
     dep = manifests.deployment(plan, plan.variants[0], REFS)
     assert dep["spec"]["replicas"] == 3, "autoscaleEnabled false: numReplicas is the Deployment's replicas"
+
+
+def test_gateway_temp_folder_holds_the_bodies_it_buffers():
+    # nginx writes each body over 1 MB to client_body_temp_path before passing it on.
+    plan = _plan(memoryGb=16, replicaMaxConcurrentRequests=4, maxRequestBodyMb=300)
+    dep = manifests.deployment(plan, plan.variants[0], REFS)
+    temp = next(v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"] == "gateway-temp")
+    assert temp["emptyDir"]["sizeLimit"] == f"{300 * (2 * 4 + 2)}Mi", temp
+    small = _plan()
+    temp = next(v for v in manifests.deployment(small, small.variants[0], REFS)["spec"]["template"]["spec"]["volumes"]
+                if v["name"] == "gateway-temp")
+    assert temp["emptyDir"]["sizeLimit"] == "1024Mi", "never below 1 GiB"

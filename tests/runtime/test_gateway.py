@@ -19,12 +19,13 @@ def _service(**extra) -> LocalServiceSettings:
     return LocalServiceSettings.model_validate({"target": "local", "image": "diabetes", **extra})
 
 
-def test_defaults_are_auth_on_100mb_and_no_cors():
+def test_defaults_are_auth_on_a_body_limit_the_memory_holds_and_no_cors():
     spec = gateway_spec(_service(), run_dir="/run/gw")
     assert spec.auth_enabled and spec.keys_file == "/run/gw/keys.map"
-    assert spec.max_body_mb == 100 and spec.cors_origins == ()
+    # 1 GB, 1 worker: (1024 MB - 160 MB idle) / 10 per body MB -> 86 MB (runtime/memory.py).
+    assert spec.max_body_mb == 86 and spec.cors_origins == ()
     conf = render_nginx_conf(spec)
-    assert "client_max_body_size 102400k;" in conf
+    assert "client_max_body_size 88064k;" in conf
     assert "include /run/gw/keys.map;" in conf
     assert "Access-Control-Allow-Origin $" not in conf, "CORS must be off by default"
 

@@ -1,0 +1,47 @@
+"""How much memory one scoring request takes, and so how large a request body a scorer can take.
+
+azmlinfsrv's sync workers each hold one request: the body as bytes, as text, then parsed into
+Python objects by `run()` (json.loads of numbers: a float object and a list slot per number).
+Measured with the diabetes scorer (Ridge, `{"data": [[10 floats], ...]}`), one worker, peak RSS
+(VmHWM) above its RSS before the request: 5 MB body +29 MiB (6.1×), 10 MB +51 MiB (5.3×),
+20 MB +101 MiB (5.3×); a 97 MB body took a worker to 933 MiB (9.6×, issue 9). A worker idles at
+~160 MB (FACTS.md: 156-163 MiB measured). The rule takes the largest factor seen, rounded up:
+a scorer needs workers × (160 MB + 10 × body) of memory, or the kernel OOM-kills the container
+with every request in flight. Pure."""
+from __future__ import annotations
+
+import math
+
+WORKER_IDLE_MB = 160
+BODY_MEMORY_FACTOR = 10  # peak worker memory per MB of JSON request body
+DEFAULT_MAX_BODY_MB = 100  # Azure ML's own request limit: the ceiling of the derived default
+
+
+def memory_needed_mb(workers: int, body_mb: float) -> float:
+    return workers * (WORKER_IDLE_MB + BODY_MEMORY_FACTOR * body_mb)
+
+
+def derived_body_limit_mb(memory_mb: float, workers: int) -> int:
+    """The largest body (whole MB, at most 100) that `workers` can each hold at once in
+    `memory_mb`; 0 when even an idle worker does not fit."""
+    per_worker = memory_mb / workers - WORKER_IDLE_MB
+    return max(0, min(DEFAULT_MAX_BODY_MB, math.floor(per_worker / BODY_MEMORY_FACTOR)))
+
+
+def body_limit_problem(memory_mb: float, workers: int, body_mb: float | None) -> str | None:
+    """Why `body_mb` (None: derived) does not fit in `memory_mb` with `workers`, with the
+    arithmetic and what to change; None when it fits."""
+    if body_mb is None:
+        if derived_body_limit_mb(memory_mb, workers) >= 1:
+            return None
+        return (f"{workers} scorer worker(s) × {WORKER_IDLE_MB} MB idle = {workers * WORKER_IDLE_MB} MB leaves "
+                f"no room for a 1 MB request in memoryGb {memory_mb / 1024:g} ({memory_mb:.0f} MB): raise "
+                "memoryGb or use fewer workers")
+    needed = memory_needed_mb(workers, body_mb)
+    if needed <= memory_mb:
+        return None
+    fits = derived_body_limit_mb(memory_mb, workers)
+    return (f"{body_mb:g} MB needs {workers} scorer worker(s) × ({WORKER_IDLE_MB} MB idle + "
+            f"{BODY_MEMORY_FACTOR} × {body_mb:g} MB) = {needed:.0f} MB > memoryGb {memory_mb / 1024:g} "
+            f"({memory_mb:.0f} MB): set maxRequestBodyMb to {fits} or less (or omit it), raise memoryGb "
+            f"to {math.ceil(needed / 1024 * 10) / 10:g}, or use fewer workers")
