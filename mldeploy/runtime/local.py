@@ -77,6 +77,28 @@ def write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_dir: Path, *, port: int,
+                 workers: int, scoring_timeout_ms: int, name: str = "scorer",
+                 extra_env: dict[str, str] | None = None) -> Child:
+    """The scorer (azmlinfsrv on 127.0.0.1:`port`) of a build context written to `context_dir`."""
+    script = context_dir / "app" / Path(context.entry_script).name
+    model_dir = context_dir / "azureml-models" / Path(context.model_dir).relative_to(MODELS_DIR)
+    child_env = {
+        "PATH": f"{env.path / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": os.environ.get("HOME", str(run_dir)),
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "PYTHONUNBUFFERED": "1",
+        "AZUREML_MODEL_DIR": str(model_dir),
+        "AML_APP_ROOT": str(script.parent),
+        **(extra_env or {}),
+        **scorer_timeouts(scoring_timeout_ms),
+    }
+    argv = [str(env.python), "-c", SCORER_LAUNCHER, "--entry_script", str(script),
+            "--model_dir", str(model_dir), "--port", str(port), "--worker_count", str(workers)]
+    # An empty working folder: the server would serve a stale swagger.json found there.
+    return Child(name, argv, env=child_env, cwd=run_dir / name, log=run_dir / f"{name}.log")
+
+
 class LocalServer:
     """The scorer and gateway of one service, supervised."""
 
@@ -171,24 +193,9 @@ class LocalServer:
         raise StartError(f"service {self.name!r} is already served by process {pid}: stop it first")
 
     def _scorer_child(self, context_dir: Path) -> Child:
-        script = context_dir / "app" / Path(self.context.entry_script).name
-        model_dir = context_dir / "azureml-models" / Path(self.context.model_dir).relative_to(MODELS_DIR)
         # The target's own rule (an AKS service: one worker per concurrent request).
-        workers = self.service.scorer_workers
-        env = {
-            "PATH": f"{self.env.path / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-            "HOME": os.environ.get("HOME", str(self.run_dir)),
-            "LANG": os.environ.get("LANG", "C.UTF-8"),
-            "PYTHONUNBUFFERED": "1",
-            "AZUREML_MODEL_DIR": str(model_dir),
-            "AML_APP_ROOT": str(script.parent),
-            **scorer_timeouts(self.service.scoring_timeout_ms),
-        }
-        argv = [str(self.env.python), "-c", SCORER_LAUNCHER, "--entry_script", str(script),
-                "--model_dir", str(model_dir), "--port", str(self.scorer_port),
-                "--worker_count", str(workers)]
-        # An empty working folder: the server would serve a stale swagger.json found there.
-        return Child("scorer", argv, env=env, cwd=self.run_dir / "scorer", log=self.run_dir / "scorer.log")
+        return scorer_child(self.context, self.env, context_dir, self.run_dir, port=self.scorer_port,
+                            workers=self.service.scorer_workers, scoring_timeout_ms=self.service.scoring_timeout_ms)
 
     def _gateway_child(self, nginx: str) -> Child:
         gw_dir = self.run_dir / "gateway"

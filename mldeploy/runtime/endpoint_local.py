@@ -1,0 +1,114 @@
+"""One v2 online endpoint served on this machine: a scorer per deployment (its image's build
+context, its own worker count and request timeout) behind one nginx that splits, mirrors, pins,
+authenticates and limits as the endpoint does (runtime/endpoint_gateway.py).
+
+    server = LocalEndpoint("diabetes", service, contexts, envs, run_dir, port=0)
+    endpoint = server.start()      # every deployment ready; endpoint.json written for `mldeploy test`
+    server.check()                 # restarts a child that died
+    server.stop()
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from mldeploy.config.endpoint import EndpointSettings
+from mldeploy.render.build_context import BuildContext
+from mldeploy.runtime.endpoint_gateway import EndpointGatewaySpec, LocalDeployment, render_endpoint_conf
+from mldeploy.runtime.env import ScoringEnv
+from mldeploy.runtime.gateway import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH, config_dirs, render_keys_map
+from mldeploy.runtime.local import ENDPOINT_FILE, Endpoint, new_key, scorer_child, write_private
+from mldeploy.runtime.processes import Child, check_port_free, find_nginx, free_port, wait_until_ok
+
+
+class LocalEndpoint:
+    """Every deployment's scorer and the endpoint's gateway, supervised."""
+
+    def __init__(self, name: str, service: EndpointSettings, contexts: dict[str, BuildContext],
+                 envs: dict[str, ScoringEnv], run_dir: Path, *, port: int,
+                 keys: tuple[str, str] | None = None):
+        self.name, self.service, self.contexts, self.envs = name, service, contexts, envs
+        self.run_dir = run_dir.resolve()
+        self.port = port
+        # Locally every auth mode is served with keys: tokens (aml_token, aad_token) need Azure.
+        self.keys = keys or (new_key(), new_key())
+        self.scorers: dict[str, Child] = {}
+        self.scorer_ports: dict[str, int] = {}
+        self.gateway: Child | None = None
+
+    def spec(self) -> EndpointGatewaySpec:
+        gw = self.run_dir / "gateway"
+        return EndpointGatewaySpec(
+            listen_port=self.port, run_dir=str(gw), keys_file=str(gw / KEYS_MAP_NAME),
+            deployments=tuple(LocalDeployment(
+                name=n, port=self.scorer_ports[n], traffic_percent=d.traffic_percent,
+                mirror_percent=d.mirror_percent, request_timeout_ms=d.request_timeout_ms,
+                max_concurrent=d.max_concurrent_requests_per_instance)
+                for n, d in sorted(self.service.deployments.items())))
+
+    def start(self, timeout: float = 120.0) -> Endpoint:
+        nginx = find_nginx()
+        self.port = self.port or free_port()
+        check_port_free(self.port)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for dep_name, dep in sorted(self.service.deployments.items()):
+            context = self.contexts[dep.image]
+            dep_dir = self.run_dir / dep_name
+            context.write(dep_dir / "context")
+            self.scorer_ports[dep_name] = free_port()
+            self.scorers[dep_name] = scorer_child(
+                context, self.envs[dep.image], dep_dir / "context", dep_dir, port=self.scorer_ports[dep_name],
+                workers=dep.workers, scoring_timeout_ms=dep.request_timeout_ms,
+                extra_env=dict(dep.environment_variables))
+        spec = self.spec()
+        for folder in config_dirs(spec):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        gw_dir = Path(spec.run_dir)
+        (gw_dir / "nginx.conf").write_text(render_endpoint_conf(spec))
+        write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
+        self.gateway = Child("gateway", [nginx, "-p", str(gw_dir), "-c", str(gw_dir / "nginx.conf"), "-e", "stderr"],
+                             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=gw_dir,
+                             log=self.run_dir / "gateway.log")
+        try:
+            for child in self.scorers.values():
+                child.start()
+            self.gateway.start()
+            wait_until_ok(self.gateway, f"http://127.0.0.1:{self.port}{LIVENESS_PATH}", "the gateway (nginx)", 15)
+            for dep_name, child in self.scorers.items():
+                wait_until_ok(child, f"http://127.0.0.1:{self.scorer_ports[dep_name]}/",
+                              f"the scorer of deployment {dep_name!r}", timeout)
+        except BaseException:
+            self.stop()
+            raise
+        endpoint = self.endpoint()
+        write_private(self.run_dir / ENDPOINT_FILE, json.dumps({**asdict(endpoint), "pid": os.getpid()}))
+        return endpoint
+
+    def endpoint(self) -> Endpoint:
+        base = f"http://127.0.0.1:{self.port}"
+        return Endpoint(base + SCORE_PATH, base + SWAGGER_PATH, self.keys[0], self.keys[1])
+
+    def check(self) -> list[str]:
+        """Restart any child that exited."""
+        events = []
+        for child in [*self.scorers.values(), self.gateway]:
+            if child is None or child.exit_code() is None:
+                continue
+            code = child.exit_code()
+            child.stop(timeout=2)
+            child.restarts += 1
+            child.start()
+            events.append(f"{self.name}: the {child.name} exited (code {code}); restarted it (restart {child.restarts})")
+        return events
+
+    def stop(self) -> None:
+        for child in [self.gateway, *self.scorers.values()]:
+            if child is not None:
+                child.stop()
+        try:
+            (self.run_dir / ENDPOINT_FILE).unlink()
+        except FileNotFoundError:
+            pass
+

@@ -1,0 +1,168 @@
+"""Local parity of a v2 online endpoint (runtime/endpoint_local.py + endpoint_gateway.py): the
+`managed` stack's three deployments as real scorers behind one nginx on 127.0.0.1 - traffic
+split, mirror, header pinning, key auth - and, with a holding score.py, the 408 timeout and the
+429 concurrency limit. No timing is asserted: counts and status codes only."""
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from mldeploy.config import load_stack
+from mldeploy.config.endpoint import DeploymentSettings, ManagedEndpointSettings
+from mldeploy.models import resolve_model
+from mldeploy.render.build_context import render_build_context
+from mldeploy.runtime.endpoint_gateway import MIRROR_LOG
+from mldeploy.runtime.endpoint_local import LocalEndpoint
+from tests.harness import ROOT
+from tests.runtime.conftest import _script_context
+from tests.runtime.test_capacity_e2e import HOLD_SCRIPT, WAIT_S, _wait
+
+pytestmark = pytest.mark.slow
+HEADER = "azureml-model-deployment"
+SAMPLE = (ROOT / "examples" / "diabetes" / "sample-request.json").read_bytes()
+REQUESTS = 1000
+
+
+@pytest.fixture(scope="module")
+def managed(scoring_env, tmp_path_factory):
+    settings = load_stack(ROOT, "managed")
+    image = settings.images["diabetes"]
+    context = render_build_context("diabetes", image, [resolve_model(m, settings.models[m], ROOT) for m in image.models],
+                                   ROOT)
+    server = LocalEndpoint("diabetes", settings.services["diabetes"], {"diabetes": context},
+                           {"diabetes": scoring_env}, tmp_path_factory.mktemp("managed"), port=0)
+    server.start(timeout=120)
+    yield server
+    server.stop()
+
+
+def _score(server, key="primary", headers=None, body=SAMPLE):
+    ep = server.endpoint()
+    auth = {"primary": ep.primaryKey, "secondary": ep.secondaryKey}.get(key, key)
+    return requests.post(ep.scoringUri, data=body, timeout=WAIT_S, headers={
+        "Content-Type": "application/json", **({"Authorization": f"Bearer {auth}"} if auth else {}),
+        **(headers or {})})
+
+
+def _mirrored(server) -> int:
+    """Requests the mirror deployment answered (the gateway logs each copy it proxied)."""
+    log = server.run_dir / "gateway" / MIRROR_LOG
+    shadow = f"127.0.0.1:{server.scorer_ports['shadow']} 200"
+    return sum(1 for line in log.read_text().splitlines() if line.strip() == shadow) if log.exists() else 0
+
+
+@pytest.fixture(scope="module")
+def unpinned(managed):
+    """1,000 requests without the header: who served each, and how many the mirror received."""
+    before = _mirrored(managed)
+    served = Counter()
+    with requests.Session() as session:
+        ep = managed.endpoint()
+        for _ in range(REQUESTS):
+            r = session.post(ep.scoringUri, data=SAMPLE, timeout=WAIT_S, headers={
+                "Content-Type": "application/json", "Authorization": f"Bearer {ep.primaryKey}"})
+            assert r.status_code == 200, f"{r.status_code} {r.text}"
+            served[r.headers[HEADER]] += 1
+    return served, _mirrored(managed) - before
+
+
+def test_split_is_90_10_within_5_points_over_1000_requests(unpinned):
+    served, _ = unpinned
+    assert set(served) == {"blue", "green"}, f"only live deployments serve unpinned requests: {served}"
+    share = served["blue"] * 100 / REQUESTS
+    assert 85 <= share <= 95, f"blue served {share:.1f} % of {REQUESTS} requests, expected 90 ± 5"
+
+
+def test_mirror_receives_its_share(unpinned):
+    _, mirrored = unpinned
+    share = mirrored * 100 / REQUESTS
+    assert 5 <= share <= 15, f"the shadow deployment received {mirrored} copies ({share:.1f} %), expected 10 ± 5"
+
+
+@pytest.mark.parametrize("deployment", ["green", "shadow"])
+def test_header_pins_every_request_to_that_deployment(managed, deployment):
+    served = Counter(_score(managed, headers={HEADER: deployment}).headers[HEADER] for _ in range(100))
+    assert served == {deployment: 100}, served
+
+
+def test_pinned_requests_are_not_mirrored(managed, unpinned):
+    before = _mirrored(managed)
+    for _ in range(100):
+        assert _score(managed, headers={HEADER: "blue"}).status_code == 200
+    assert _mirrored(managed) == before, "a request naming its deployment must not be copied to the mirror"
+
+
+def test_responses_are_the_scorers_predictions(managed):
+    r = _score(managed)
+    assert r.status_code == 200 and len(r.json()) == 2, r.text
+
+
+def test_no_key_is_401_and_the_secondary_key_works(managed):
+    assert _score(managed, key="").status_code == 401
+    assert _score(managed, key="not-a-valid-key-at-all").status_code == 401
+    assert _score(managed, key="secondary").status_code == 200
+
+
+def test_an_unknown_deployment_header_is_404(managed):
+    r = _score(managed, headers={HEADER: "purple"})
+    assert r.status_code == 404 and HEADER in r.json()["error"], r.text
+
+
+# -- timeout and concurrency: a score.py that holds until released ------------------------------
+
+@pytest.fixture(scope="module")
+def holding(scoring_env, tmp_path_factory):
+    context = _script_context(tmp_path_factory, "hold", HOLD_SCRIPT)
+    # blue gives up after 1 s (the 408 case); capped waits 60 s, so a held request keeps its
+    # only slot for as long as the 429 test needs it, however slow the machine.
+    service = ManagedEndpointSettings(target="managed", deployments={
+        "blue": DeploymentSettings(image="hold", traffic_percent=100, request_timeout_ms=1000),
+        "capped": DeploymentSettings(image="hold", request_timeout_ms=60_000, max_concurrent_requests_per_instance=1)})
+    server = LocalEndpoint("hold", service, {"hold": context}, {"hold": scoring_env},
+                           tmp_path_factory.mktemp("hold-endpoint"), port=0)
+    server.start(timeout=120)
+    yield server
+    server.stop()
+
+
+def _hold(server, tmp_path, name, deployment="blue"):
+    started, release = tmp_path / f"{name}-started", tmp_path / f"{name}-release"
+    return started, release, lambda: requests.post(
+        server.endpoint().scoringUri, json={"started": str(started), "release": str(release)}, timeout=WAIT_S,
+        headers={"Authorization": f"Bearer {server.endpoint().primaryKey}", HEADER: deployment})
+
+
+def test_scoring_longer_than_request_timeout_is_408(holding, tmp_path):
+    started, release, call = _hold(holding, tmp_path, "slow")
+    try:
+        r = call()  # held beyond requestTimeoutMs (1000): the gateway gives up first
+    finally:
+        release.touch()
+    assert started.exists(), "the request reached run()"
+    assert r.status_code == 408, f"{r.status_code} {r.text}"
+    assert r.headers[HEADER] == "blue"
+    # The worker frees itself (the scorer's own limit) and serves again.
+    _wait(lambda: requests.post(holding.endpoint().scoringUri, json={}, timeout=WAIT_S, headers={
+        "Authorization": f"Bearer {holding.endpoint().primaryKey}"}).status_code == 200, "the scorer answering again")
+
+
+def test_beyond_max_concurrent_requests_is_429_at_once(holding, tmp_path):
+    started, release, call = _hold(holding, tmp_path, "busy", deployment="capped")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(call)
+        try:
+            _wait(lambda: started.exists() or first.done(), "the first request reaching run()")
+            assert not first.done(), f"the held request ended early: {first.result().text}"
+            # Without the limit this request would queue behind the held one until released.
+            second = requests.post(holding.endpoint().scoringUri, json={}, timeout=WAIT_S, headers={
+                "Authorization": f"Bearer {holding.endpoint().primaryKey}", HEADER: "capped"})
+            assert not first.done()
+        finally:
+            release.touch()
+        done = first.result(timeout=WAIT_S)
+    assert second.status_code == 429, f"{second.status_code} {second.text}"
+    assert second.headers[HEADER] == "capped"
+    assert done.status_code == 200, done.text
