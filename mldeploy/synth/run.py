@@ -6,6 +6,7 @@ thread-safe recording, sorted results, mocks that name Kubernetes objects and ma
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,11 @@ def _as_pulumi_runs(cwd: Path, **values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def synth_build_dir(project_root: Path, stack: str) -> Path:
+    """Where the program under synth writes the build contexts (`.mldeploy/synth/<stack>/images`)."""
+    return project_root / ".mldeploy" / "synth" / stack / "images"
+
+
 def synthesize(
     project_root: Path,
     stack: str,
@@ -142,9 +148,17 @@ def synthesize(
 
         return collect()
 
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with _as_pulumi_runs(project_root, **{BUILD_DIR_ENV: str(build_dir.resolve()), PROJECT_ROOT_ENV: str(project_root)}):
+    # The program writes the build contexts to a folder fixed by the project and stack, not by
+    # `--out`: the contexts' paths are inputs of the image resources (and so of the mock digests
+    # every service pulls), and two synths of one stack must record the same resources.json
+    # wherever their output goes. The contexts are then copied to `build_dir` for review.
+    program_build = synth_build_dir(project_root, stack)
+    shutil.rmtree(program_build, ignore_errors=True)
+    program_build.mkdir(parents=True)
+    with _as_pulumi_runs(project_root, **{BUILD_DIR_ENV: str(program_build), PROJECT_ROOT_ENV: str(project_root)}):
         _sync_await(run_pulumi_func(program))
+    build_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(program_build, build_dir, dirs_exist_ok=True)
     if monitor.duplicates:
         raise DuplicateUrnError(monitor.duplicates)
 

@@ -135,3 +135,15 @@ def test_synth_refuses_a_stack_over_its_quota_with_exit_2(tmp_path):
     assert proc.stderr.strip().startswith("error: stacks/Pulumi.managed.yaml: mldeploy:endpointQuota.standardFSv2Family:"), proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists(), "a refused stack leaves no output folder"
+
+
+def test_resources_json_does_not_depend_on_the_output_folder(tmp_path):
+    """Issue 9 item 26: two synths of one stack into two folders record the same resources."""
+    first, second = tmp_path / "a" / "dev", tmp_path / "elsewhere" / "deeper" / "dev"
+    for out in (first, second):
+        proc = mldeploy("synth", "--stack", "dev", "--out", str(out))
+        assert proc.returncode == 0, proc.stderr
+    for name in ("resources.json", "outputs.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), f"{name} differs between --out folders"
+    assert filecmp.cmp(first / "images" / "diabetes" / "Dockerfile", second / "images" / "diabetes" / "Dockerfile",
+                       shallow=False), "the build context is copied into each output folder"
