@@ -17,6 +17,7 @@ from pulumi_azure_native import authorization, containerservice as cs
 
 from components.children import child_name, child_opts
 from mldeploy.config.aks import ClusterSettings
+from mldeploy.kubeconfig import with_login_mode
 
 ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
@@ -46,7 +47,7 @@ class AksCluster(pulumi.ComponentResource):
     fqdn: pulumi.Output[str]
     kubernetes_version: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
-    """Secret. Entra ID exec format: `kubelogin` (with `az login`) fetches the token."""
+    """Secret. Entra ID exec format: `kubelogin` fetches the token in `kubeloginMode` (default: `az login`)."""
     provider: k8s.Provider
 
     def __init__(
@@ -108,9 +109,10 @@ class AksCluster(pulumi.ComponentResource):
             format="exec",
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
-        self.kubeconfig = pulumi.Output.secret(
-            creds.kubeconfigs.apply(lambda kcs: base64.b64decode(kcs[0].value).decode())
-        )
+        # AKS hands out kubelogin's interactive device-code mode: switch it to the configured
+        # non-interactive one, or every Kubernetes call of `pulumi up` waits for a person.
+        self.kubeconfig = pulumi.Output.secret(creds.kubeconfigs.apply(
+            lambda kcs: with_login_mode(base64.b64decode(kcs[0].value).decode(), settings.kubelogin_mode)))
         self.provider = k8s.Provider(
             child_name(name, "k8s"),
             kubeconfig=self.kubeconfig,

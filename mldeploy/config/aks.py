@@ -33,6 +33,9 @@ class ClusterSettings(Settings):
     tier: Literal["Free", "Standard"] = Field("Standard", description="AKS pricing tier (Standard has the uptime SLA)")
     network_policy: Literal["azure", "calico"] = Field("azure", description="network policy engine enforcing the services' NetworkPolicies")
     attach: AttachSettings | None = Field(None, description="attach an existing cluster instead of creating one (guide: \"use an existing cluster\")")
+    kubelogin_mode: Literal["azurecli", "workloadidentity", "spn", "msi", "azd"] = Field(
+        "azurecli", description="how `pulumi up` logs in to the cluster (kubelogin `--login`): `azurecli` "
+        "uses `az login` (locally, and in CI after azure/login); never the interactive device code")
 
     @model_validator(mode="after")
     def _check(self):

@@ -239,8 +239,8 @@ def _register_defaults(m: SynthMocks) -> None:
     }
     c["azure-native:containerservice:listManagedClusterUserCredentials"] = lambda a, m: {
         "kubeconfigs": [{"name": "clusterUser", "value": m.secret(base64.b64encode(
-            _mock_kubeconfig(m.ledger.add(_fake("kubetoken", m.stack, a.get("resourceName", "")))).encode()
-        ).decode())}],
+            _mock_kubeconfig(str(a.get("resourceName", "")), a.get("format"),
+                             m.ledger.add(_fake("kubeca", m.stack, str(a.get("resourceName", ""))))).encode()).decode())}],
     }
     _register_aks(m)
 
@@ -286,12 +286,26 @@ def _register_aks(m: SynthMocks) -> None:
     o["kubernetes:core/v1:Service"] = service_status
 
 
-def _mock_kubeconfig(token: str) -> str:
+AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630"  # AKS AAD server app (kubelogin docs)
+AZURE_CLI_APP = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"   # the client id AKS writes for devicecode
+
+
+def _mock_kubeconfig(cluster: str, fmt: str | None, ca_data: str = "TU9DSw==") -> str:
+    """What AKS returns for `format=exec`: kubelogin in its interactive devicecode mode. The
+    kubeconfig is a secret output; its CA data goes into the ledger so that synth masks it in
+    place and the rest (server, kubelogin arguments) stays reviewable."""
+    if fmt != "exec":
+        raise ValueError("the program must ask for format=exec (Entra ID clusters have no local accounts)")
     return (
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: mock\n  cluster:\n"
-        "    server: https://mock-aks.hcp.westeurope.azmk8s.io:443\ncontexts:\n"
-        "- name: mock\n  context: {cluster: mock, user: mock}\ncurrent-context: mock\n"
-        f"users:\n- name: mock\n  user: {{token: {token}}}\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: " + cluster + "\n  cluster:\n"
+        "    certificate-authority-data: " + ca_data + "\n"
+        "    server: https://" + cluster + ".hcp.westeurope.azmk8s.io:443\ncontexts:\n"
+        "- name: " + cluster + "\n  context: {cluster: " + cluster + ", user: clusterUser}\n"
+        "current-context: " + cluster + "\nusers:\n- name: clusterUser\n  user:\n    exec:\n"
+        "      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kubelogin\n"
+        "      args: [get-token, --environment, AzurePublicCloud, --server-id, " + AKS_SERVER_APP + ", "
+        "--client-id, " + AZURE_CLI_APP + ", --tenant-id, " + TENANT_ID + ", --login, devicecode]\n"
+        "      provideClusterInfo: false\n"
     )
 
 

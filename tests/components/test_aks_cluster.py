@@ -84,8 +84,9 @@ def test_kubelet_identity_gets_acr_pull_on_the_workspace_registry(tmp_path):
 def test_provider_gets_the_kubeconfig_as_a_secret(tmp_path):
     result = synth("prod", tmp_path)
     provider = result.one("pulumi:providers:kubernetes")["inputs"]
-    # Masked where the secret is (the token); a kubeconfig that was not marked secret is a leak.
-    assert "{token: [secret]}" in provider["kubeconfig"], provider["kubeconfig"]
+    # Masked where the mock's stand-in secret is (CA data); one not marked secret is a leak.
+    assert "certificate-authority-data: [secret]" in provider["kubeconfig"], provider["kubeconfig"]
+    assert "- --login\n      - azurecli" in provider["kubeconfig"] and "devicecode" not in provider["kubeconfig"]
     assert "[secret]" in result.outputs["services"]["diabetes"]["kubeconfig"]
     assert result.leaks == []
 
