@@ -9,7 +9,16 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
+from mldeploy.acr_login import REFRESH_TOKEN_USER
 from mldeploy.render.build_context import BuildContext
+
+
+def push_registry(login_server: pulumi.Input[str], password: pulumi.Input[str]) -> docker.RegistryArgs:
+    """Docker's login for the push: the deployer's ACR refresh token (mldeploy/acr_login.py), so the
+    first `pulumi up` of a new stack pushes without `az acr login`, and CI without `docker login`.
+    No registry admin user, no password stored in the stack."""
+    return docker.RegistryArgs(server=login_server, username=REFRESH_TOKEN_USER,
+                               password=pulumi.Output.secret(password))
 
 
 class ScoringImage(pulumi.ComponentResource):
@@ -27,6 +36,7 @@ class ScoringImage(pulumi.ComponentResource):
         context: BuildContext,
         context_dir: str,
         registry_login_server: pulumi.Input[str],
+        registry_password: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:image:ScoringImage", name, None, opts)
@@ -42,9 +52,7 @@ class ScoringImage(pulumi.ComponentResource):
                 dockerfile=f"{context_dir}/Dockerfile",
                 platform="linux/amd64",
             ),
-            # Credentials come from the user's `az acr login` (docker's credential store): no
-            # registry admin user, no password in the stack.
-            registry=docker.RegistryArgs(server=registry_login_server),
+            registry=push_registry(registry_login_server, registry_password),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.image_name = image.image_name

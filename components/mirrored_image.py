@@ -8,6 +8,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
+from components.image import push_registry
 from mldeploy.paths import state_path
 
 
@@ -27,7 +28,7 @@ class MirroredImage(pulumi.ComponentResource):
     repo_digest: pulumi.Output[str]
 
     def __init__(self, name: str, *, source: str, context_dir: Path, registry_login_server: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None):
+                 registry_password: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
         super().__init__("mldeploy:image:MirroredImage", name, None, opts)
         context_dir.mkdir(parents=True, exist_ok=True)
         (context_dir / "Dockerfile").write_text(mirror_dockerfile(source), encoding="utf-8")
@@ -36,7 +37,7 @@ class MirroredImage(pulumi.ComponentResource):
             image_name=pulumi.Output.concat(registry_login_server, "/", mirror_repository(source)),
             build=docker.DockerBuildArgs(context=state_path(context_dir), dockerfile=state_path(context_dir / "Dockerfile"),
                                          platform="linux/amd64"),
-            registry=docker.RegistryArgs(server=registry_login_server),
+            registry=push_registry(registry_login_server, registry_password),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.repo_digest = image.repo_digest

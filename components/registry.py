@@ -22,7 +22,7 @@ from pulumi_azure_native import (
     machinelearningservices as ml,
 )
 
-from mldeploy import naming
+from mldeploy import acr_login, naming
 from mldeploy.arm import arm_part
 from mldeploy.config.stack import WorkspaceSettings
 from mldeploy.models import ResolvedModel
@@ -47,6 +47,8 @@ class ModelRegistry(pulumi.ComponentResource):
     workspace_id: pulumi.Output[str]
     resource_group_name: pulumi.Output[str]
     registry_login_server: pulumi.Output[str]
+    push_password: pulumi.Output[str]
+    """Secret: an ACR refresh token of the deployer, Docker's password for `acr_login.REFRESH_TOKEN_USER`."""
     registry_id: pulumi.Output[str]
     storage_account_id: pulumi.Output[str]
     app_insights_connection_string: pulumi.Output[str]
@@ -77,6 +79,8 @@ class ModelRegistry(pulumi.ComponentResource):
             self._create_workspace(stack, name_seed, location, resource_group_name, workspace, tags, child, client)
         else:
             self._existing_workspace(workspace, resource_group_name)
+
+        self.push_password = self._push_password(client)
 
         ws_rg = self.resource_group_name
         self.models = {}
@@ -207,6 +211,13 @@ class ModelRegistry(pulumi.ComponentResource):
         )
         self.app_insights_connection_string = pulumi.Output.secret(insights.connection_string)
         self.app_insights_instrumentation_key = pulumi.Output.secret(insights.instrumentation_key)
+
+    def _push_password(self, client) -> pulumi.Output[str]:
+        """An ACR refresh token for the deployer (user REFRESH_TOKEN_USER): see mldeploy/acr_login.py.
+        Known only once the registry exists, so the first `pulumi up` of a stack pushes in the same run."""
+        token = authorization.get_client_token_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        return pulumi.Output.secret(pulumi.Output.all(self.registry_login_server, client.tenant_id, token.token)
+                                    .apply(lambda a: acr_login.EXCHANGE(a[0], a[1], a[2])))
 
     # -- models ---------------------------------------------------------------------------
 

@@ -209,6 +209,7 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
             context=context,
             context_dir=state_path(out_dir / name),
             registry_login_server=registry.registry_login_server,
+            registry_password=registry.push_password,
         )
         for name, context in contexts.items() if name in built
     }

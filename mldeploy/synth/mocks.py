@@ -76,6 +76,11 @@ def _secret(value: Any) -> Any:
 OutputMaker = Callable[[str, dict, "SynthMocks"], dict]
 
 
+def offline_acr_exchange(ledger: SecretLedger) -> Callable[[str, str, str], str]:
+    """Stand-in for mldeploy.acr_login.EXCHANGE under synth: no network; the token is a ledger secret."""
+    return lambda server, tenant, token: ledger.add(_fake("acr-refresh-token", server, tenant))
+
+
 class SynthMocks(pulumi.runtime.Mocks):
     """Echo inputs, add the outputs real providers compute, and mark generated secrets."""
 
@@ -226,6 +231,9 @@ def _register_defaults(m: SynthMocks) -> None:
         "secondaryKey": m.secret(base64.b64encode(_fake("iothub", m.stack, a.get("resourceName", ""), a.get("keyName", ""), "2").encode()).decode()),
     }
 
+    # The deployer's Entra ID access token (components/registry.py exchanges it for ACR push rights).
+    c["azure-native:authorization:getClientToken"] = lambda a, m: {
+        "token": m.secret(_fake("aad-access-token", m.stack, str(a.get("endpoint") or "arm")))}
     c["azure-native:authorization:getClientConfig"] = lambda a, m: {
         "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID,
         "clientId": _stable_uuid("client"), "objectId": _stable_uuid("object"),

@@ -21,7 +21,8 @@ from mldeploy import PROJECT
 from mldeploy.config import StackSettings, load_stack, read_stack_file, to_pulumi_config
 from mldeploy.config.base import SecureValue
 from mldeploy.synth.mask import Masker
-from mldeploy.synth.mocks import RecordingMonitor, Registration, SecretLedger, SynthMocks
+from mldeploy import acr_login
+from mldeploy.synth.mocks import RecordingMonitor, Registration, SecretLedger, SynthMocks, offline_acr_exchange
 
 
 class DuplicateUrnError(Exception):
@@ -155,8 +156,13 @@ def synthesize(
     program_build = synth_build_dir(project_root, stack)
     shutil.rmtree(program_build, ignore_errors=True)
     program_build.mkdir(parents=True)
-    with _as_pulumi_runs(project_root, **{BUILD_DIR_ENV: str(program_build), PROJECT_ROOT_ENV: str(project_root)}):
-        _sync_await(run_pulumi_func(program))
+    real_exchange = acr_login.EXCHANGE
+    acr_login.EXCHANGE = offline_acr_exchange(ledger)  # no registry to call under mocks
+    try:
+        with _as_pulumi_runs(project_root, **{BUILD_DIR_ENV: str(program_build), PROJECT_ROOT_ENV: str(project_root)}):
+            _sync_await(run_pulumi_func(program))
+    finally:
+        acr_login.EXCHANGE = real_exchange
     build_dir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(program_build, build_dir, dirs_exist_ok=True)
     if monitor.duplicates:

@@ -21,5 +21,5 @@ def mirrored(source: str, f: Foundation) -> pulumi.Output[str]:
         slug = mirror_repository(source).split("/", 1)[1].replace(":", "-").replace(".", "-")
         mirrors[source] = MirroredImage(
             f"mirror-{slug}", source=source, context_dir=build_dir(f.settings, f.project_root) / f"mirror-{slug}",
-            registry_login_server=f.registry.registry_login_server)
+            registry_login_server=f.registry.registry_login_server, registry_password=f.registry.push_password)
     return mirrors[source].repo_digest

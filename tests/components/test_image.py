@@ -13,7 +13,9 @@ def test_image_is_pushed_to_the_workspace_registry_with_a_digest_tag(tmp_path):
     tag = result.outputs["images"]["diabetes"]["tag"]
     assert image["imageName"] == f"{login}/diabetes:{tag}"
     assert tag.startswith("1-") and len(tag) == len("1-") + 12
-    assert image["registry"] == {"server": login}, "no registry password: credentials come from az acr login"
+    assert image["registry"] == {"server": login, "username": "00000000-0000-0000-0000-000000000000",
+                                 "password": "[secret]"}, \
+        "pushed with the deployer's ACR refresh token (secret), not the admin user nor a prior docker login"
     assert image["build"]["platform"] == "linux/amd64"
     assert (tmp_path / "diabetes" / "Dockerfile").is_file(), "the build context is written where docker reads it"
 
@@ -42,3 +44,25 @@ def test_the_image_version_leads_the_tag(tmp_path):
 def test_services_get_the_image_by_digest(tmp_path):
     digest = synth("dev", tmp_path).outputs["images"]["diabetes"]["repoDigest"]
     assert "@sha256:" in digest
+
+
+def test_the_push_token_comes_from_the_deployers_entra_id_token(tmp_path, monkeypatch):
+    """Issue 9 item 8: the first `pulumi up` pushes in the same run, CI without `docker login`:
+    the program exchanges the deployer's Entra ID token at the new registry for an ACR token."""
+    import mldeploy.acr_login as acr_login
+    from mldeploy.synth import mocks
+
+    calls = []
+    real = mocks.offline_acr_exchange
+
+    def recording(ledger):
+        fake = real(ledger)
+        return lambda server, tenant, token: calls.append((server, tenant, token)) or fake(server, tenant, token)
+
+    monkeypatch.setattr("mldeploy.synth.run.offline_acr_exchange", recording)
+    result = synth("dev", tmp_path)
+    assert calls, "no token exchange: Docker would need a manual login"
+    server, tenant, token = calls[0]
+    assert server == result.outputs["registryLoginServer"] and tenant == mocks.TENANT_ID
+    assert token.startswith("mock-aad-access-token-"), "the deployer's getClientToken token is exchanged"
+    assert acr_login.EXCHANGE is acr_login.exchange_for_refresh_token, "synth restores the real exchange"
