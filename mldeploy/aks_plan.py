@@ -10,6 +10,7 @@ from typing import Any, Callable, Mapping
 from mldeploy import PROJECT
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.config.errors import ConfigError
+from mldeploy.naming import dns_part
 from mldeploy.render.k8s import Scaling, Variant, WorkloadPlan
 from mldeploy.tags import service_markers
 
@@ -33,7 +34,7 @@ class ServicePlan:
 def default_dns_label(service: str, stack: str, resource_group: str) -> str:
     """Azure DNS labels are unique per region across all customers: a stable hash suffix."""
     digest = hashlib.sha256(f"{stack}/{resource_group}/{service}".encode()).hexdigest()[:6]
-    return f"{service}-{stack}"[:56].rstrip("-") + f"-{digest}"
+    return f"{service}-{dns_part(stack)}"[:56].rstrip("-") + f"-{digest}"
 
 
 def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bool, location: str,

@@ -17,6 +17,12 @@ def _alnum(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
+def dns_part(text: str) -> str:
+    """`text` as part of a DNS label: a Pulumi stack name may hold upper case, '_' and '.'
+    (`Dev_Test.UPPER`), a DNS label only lower case, digits and inner '-' (RFC 1123)."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-") or "x"
+
+
 def storage_account(stack: str, resource_group: str) -> str:
     """3-24 lowercase letters and digits, globally unique."""
     return ("st" + _alnum(stack)[:16] + _suffix(stack, resource_group))[:24]
@@ -33,7 +39,8 @@ def container_registry(stack: str, resource_group: str) -> str:
 
 
 def workspace(stack: str) -> str:
-    return f"mlw-{stack}"[:33]
+    # 3-33 letters, digits, '_' and '-' (the workspace name rule in config/stack.py).
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"mlw-{stack}")[:33]
 
 
 def log_analytics(stack: str) -> str:

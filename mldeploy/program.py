@@ -16,7 +16,8 @@ from pulumi_azure_native import resources
 
 from components.image import ScoringImage
 from components.registry import ModelRegistry
-from mldeploy.config import ConfigError, StackSettings, parse_settings
+from mldeploy.config import ConfigError, StackSettings, parse_settings, read_stack_file, stack_file
+from mldeploy.config.load import decode_config_value, mark_secure_leaves
 from mldeploy.models import ResolvedModel, resolve_model
 from mldeploy.paths import state_path
 from mldeploy.render.build_context import BuildContext, render_build_context
@@ -221,6 +222,11 @@ def settings_from_pulumi(project_root: Path) -> StackSettings:
     config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
     stack = pulumi.get_stack()
+    path = stack_file(project_root, stack)
+    if path.exists():
+        # Which leaves were `secure:` is known only from the file: the secret rule per value.
+        template, _ = read_stack_file(path)
+        config = {k: mark_secure_leaves(decode_config_value(k, v), template.get(k)) for k, v in config.items()}
     return parse_settings(stack, config, secret_keys, project_root, f"stacks/Pulumi.{stack}.yaml")
 
 

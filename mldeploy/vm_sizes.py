@@ -54,10 +54,11 @@ def known_vcpus(vm_size: str) -> int | None:
 
 
 def vcpus_per_node(vm_size: str, override: int | None, key: str) -> int:
-    """vCPUs of one node: `vcpusPerNode` when given, else the table; never a guess."""
-    if override is not None:
-        return override
+    """vCPUs of one node: the table for a listed size (an over-claim cannot pass), else
+    `vcpusPerNode`; never a guess."""
     found = known_vcpus(vm_size)
+    if found is None and override is not None:
+        return override
     if found is None:
         raise ConfigError(
             key,

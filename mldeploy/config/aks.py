@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from mldeploy.config.base import Settings
+from mldeploy.config.base import ImageRef, ResourceGroupName, Settings
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.service import ServiceSettings
 from mldeploy.runtime.gateway import GATEWAY_IMAGE
@@ -18,7 +18,7 @@ COLLECTOR_IMAGE = "timberio/vector:0.46.1-distroless-static"
 class AttachSettings(Settings):
     """An existing cluster, found by resource group and name (guide: "use an existing cluster")."""
 
-    resource_group: str = Field(min_length=1, description="resource group of the existing cluster")
+    resource_group: ResourceGroupName = Field(description="resource group of the existing cluster")
     name: str = Field(min_length=1, description="name of the existing cluster")
 
 
@@ -49,6 +49,12 @@ class ClusterSettings(Settings):
                 raise ValueError(f"{names} apply only to a created cluster; an attached cluster "
                                  "(attach) is checked on its own looked-up size and version")
             return self
+        from mldeploy.vm_sizes import known_vcpus
+
+        listed = known_vcpus(self.vm_size)
+        if self.vcpus_per_node is not None and listed is not None:
+            raise ValueError(f"vcpusPerNode applies only to a VM size missing from mldeploy's table; "
+                             f"{self.vm_size} is listed with {listed} vCPUs: remove vcpusPerNode")
         try:
             check_capacity([NodePool("agentpool", self.vm_size, self.agent_count)],
                            self.vcpus_per_node, "", what="cluster")
@@ -103,8 +109,8 @@ class AksServiceSettings(ServiceSettings):
     tls_enabled: bool | None = Field(None, description="omitted: on in production stacks")
     cert_manager: CertManagerSettings | None = Field(None, description="TLS certificate from cert-manager instead of `tls`")
     canary: CanarySettings | None = Field(None, description="blue/green: a second image taking a share of the traffic")
-    gateway_image: str = Field(GATEWAY_IMAGE, description="the nginx gateway image (mirrored into the workspace registry)")
-    collector_image: str = Field(COLLECTOR_IMAGE, description="the model data collector image (mirrored)")
+    gateway_image: ImageRef = Field(GATEWAY_IMAGE, description="the nginx gateway image (mirrored into the workspace registry)")
+    collector_image: ImageRef = Field(COLLECTOR_IMAGE, description="the model data collector image (mirrored)")
     expected_load: ExpectedLoad | None = Field(None, description="load to size replicas for; synth suggests min/max")
 
     @model_validator(mode="after")

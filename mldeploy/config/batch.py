@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from mldeploy.config.base import Settings
-from mldeploy.config.files import ExistingFile
+from mldeploy.config.base import ImageRef, Settings
+from mldeploy.config.files import CondaFile, TextFile
 
 # The Azure ML base image batch jobs run on (conda environment built on top of it).
 DEFAULT_BATCH_BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
@@ -17,10 +17,10 @@ class BatchSettings(Settings):
     """An AmlCompute cluster plus a batch endpoint/deployment for one registered model."""
 
     model: str = Field(description="name of an entry in `models`")
-    entry_script: ExistingFile = Field(description="batch driver with init() and run(mini_batch)")
-    conda_file: ExistingFile | None = Field(None, description="conda environment of the batch job; exactly one of condaFile and requirementsFile")
-    requirements_file: ExistingFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile")
-    base_image: str = Field(DEFAULT_BATCH_BASE_IMAGE, description="Azure ML base image the environment is built on")
+    entry_script: TextFile = Field(description="batch driver with init() and run(mini_batch)")
+    conda_file: CondaFile | None = Field(None, description="conda environment of the batch job; exactly one of condaFile and requirementsFile")
+    requirements_file: TextFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile")
+    base_image: ImageRef = Field(DEFAULT_BATCH_BASE_IMAGE, description="Azure ML base image the environment is built on")
     python_version: str = Field("3.11", pattern=r"^3\.\d+$", description="for requirementsFile only")
     # The guide: "dedicated" or "low-priority" VMs. Low priority is cheaper and can be preempted.
     vm_size: str = Field("Standard_DS3_v2", pattern=r"^[A-Za-z0-9_]+$", description="VM size of the AmlCompute nodes")

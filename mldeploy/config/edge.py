@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mldeploy.config.base import Settings
+from mldeploy.config.base import ResourceGroupName, Settings
 from mldeploy.render.edge_manifest import (
     ENV_NAME_RE,
     MODULE_NAME_RE,
@@ -33,7 +33,7 @@ class IotHubSettings(Settings):
     sku: Literal["F1", "S1", "S2", "S3"] = Field("S1", description="hub tier; basic tiers cannot run IoT Edge")
     capacity: int = Field(1, ge=1, le=200, description="hub units")
     existing: bool = Field(False, description="use an existing hub instead of creating one")
-    resource_group: str | None = Field(None, description="of an existing hub; default: the stack's")
+    resource_group: ResourceGroupName | None = Field(None, description="of an existing hub; default: the stack's")
     # A shared access policy with registry read/write is all configurations need (least privilege).
     access_policy: str = Field("registryReadWrite", description="shared access policy used to apply the deployment")
 

@@ -1,29 +1,145 @@
-"""Paths in a stack file: relative to the project root, checked to exist at parse time."""
+"""Paths in a stack file: the one rule for every file a stack refers to.
+
+A path is relative to the project root and stays inside it (no absolute path, no `..`, no
+symlink out, not the root itself); it names the kind of thing expected (a regular file, or a
+model folder that holds files), readable now; text files are UTF-8 and a conda file is YAML.
+Checked at parse time, so nothing later (hashing, the build context, the image build) meets a
+file it cannot use.
+"""
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, ValidationInfo
 
+from mldeploy.config.errors import ConfigError
+from mldeploy.config.strict_yaml import parse_yaml, read_text_file
 
-def _existing(kind: str):
+MAX_MODEL_FILES = 10_000  # a model folder is walked whole at parse time: bound the walk
+
+
+def project_path(value: str, root: Path) -> Path:
+    """`value` resolved inside `root`, or ValueError saying why it may not be used."""
+    if not value or value in (".", "./"):
+        raise ValueError("names the project root itself; name a file or folder inside the project")
+    if Path(value).is_absolute() or value.startswith("~"):
+        raise ValueError(f"must be a path relative to the project root, got {value!r}")
+    if ".." in Path(value).parts:
+        raise ValueError(f"may not contain '..': files come from inside the project ({value!r})")
+    root = root.resolve()
+    target = root / value
+    resolved = target.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise ValueError(f"{value!r} leads outside the project (a symbolic link): copy the file into it")
+    if resolved == root:
+        raise ValueError("names the project root itself; name a file or folder inside the project")
+    return target
+
+
+def _stat(value: str, target: Path, root: Path, what: str) -> os.stat_result:
+    try:
+        return target.stat()
+    except FileNotFoundError:
+        raise ValueError(f"{what} not found: {value} (paths are relative to {root.resolve()})") from None
+    except OSError as err:
+        raise ValueError(f"cannot read {value}: {err.strerror}") from None
+
+
+def _readable_file(value: str, path: Path) -> None:
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as err:
+        raise ValueError(f"cannot read {value}: {err.strerror}") from None
+
+
+def _regular_file(value: str, target: Path, root: Path) -> None:
+    mode = _stat(value, target, root, "file").st_mode
+    if stat.S_ISDIR(mode):
+        raise ValueError(f"{value} is a folder; a file is expected here")
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{value} is not a regular file (a FIFO, device or socket)")
+    _readable_file(value, target)
+
+
+def _model_path(value: str, target: Path, root: Path) -> None:
+    mode = _stat(value, target, root, "file or folder").st_mode
+    if stat.S_ISREG(mode):
+        _readable_file(value, target)
+        return
+    if not stat.S_ISDIR(mode):
+        raise ValueError(f"{value} is not a regular file or folder (a FIFO, device or socket)")
+    count = 0
+    root = root.resolve()
+    for folder, dirs, files in os.walk(target, onerror=_raise):
+        dirs.sort()
+        for name in sorted(files + [d for d in dirs if (Path(folder) / d).is_symlink()]):
+            path = Path(folder) / name
+            rel = path.relative_to(target)
+            resolved = path.resolve()
+            if root not in resolved.parents:
+                raise ValueError(f"{value}/{rel} leads outside the project (a symbolic link)")
+            if resolved.is_dir():
+                raise ValueError(f"{value}/{rel} is a symbolic link to a folder; copy it into the model folder")
+            if not resolved.is_file():
+                raise ValueError(f"{value}/{rel} is not a regular file (a FIFO, device, socket or broken link)")
+            _readable_file(f"{value}/{rel}", path)
+            count += 1
+            if count > MAX_MODEL_FILES:
+                raise ValueError(f"{value} holds more than {MAX_MODEL_FILES} files")
+    if count == 0:
+        raise ValueError(f"the model folder {value} holds no files")
+
+
+def _raise(err: OSError) -> None:
+    raise ValueError(f"cannot read {err.filename}: {err.strerror}")
+
+
+def _text(value: str, target: Path, what: str) -> str:
+    try:
+        return read_text_file(target, what)
+    except ConfigError as err:
+        raise ValueError(f"{value}: {err.message}") from None
+
+
+def _conda(value: str, target: Path) -> None:
+    try:
+        doc = parse_yaml(_text(value, target, "conda file"))
+    except ConfigError as err:
+        raise ValueError(f"{value}: {err.key}: {err.message}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("dependencies", []), list):
+        raise ValueError(f"{value} is not a conda environment file: a mapping with a "
+                         "`dependencies:` list is expected")
+
+
+def _checked(kind: str):
     def check(value: str, info: ValidationInfo) -> str:
         root = Path((info.context or {}).get("root", "."))
-        target = root / value
-        if Path(value).is_absolute():
-            raise ValueError(f"must be a path relative to the project root, got {value!r}")
-        if kind == "file" and not target.is_file():
-            raise ValueError(f"file not found: {value} (paths are relative to {root.resolve()})")
-        if kind == "path" and not target.exists():
-            raise ValueError(f"file or folder not found: {value} (paths are relative to {root.resolve()})")
+        target = project_path(value, root)
+        if kind == "model":
+            _model_path(value, target, root)
+            return value
+        _regular_file(value, target, root)
+        if kind == "text":
+            _text(value, target, "file")
+        elif kind == "conda":
+            _conda(value, target)
         return value
 
     return AfterValidator(check)
 
 
-ExistingFile = Annotated[str, _existing("file")]
-"""A file that must exist, relative to the project root."""
+ExistingFile = Annotated[str, _checked("file")]
+"""A readable regular file inside the project (a sample request: any bytes)."""
 
-ExistingPath = Annotated[str, _existing("path")]
-"""A file or folder that must exist, relative to the project root."""
+TextFile = Annotated[str, _checked("text")]
+"""A readable UTF-8 text file inside the project (entry scripts, requirements files)."""
+
+CondaFile = Annotated[str, _checked("conda")]
+"""A conda environment file inside the project: UTF-8 YAML with a `dependencies:` list."""
+
+ExistingPath = Annotated[str, _checked("model")]
+"""A model: a readable file, or a folder holding at least one, inside the project."""

@@ -10,18 +10,20 @@ import typing
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mldeploy import PROJECT
-from mldeploy.config.base import SecureValue
-from mldeploy.config.errors import ConfigError
+from mldeploy.config.base import Secret, SecureValue
+from mldeploy.config.errors import ConfigError, shown
+from mldeploy.config.strict_yaml import MAX_DEPTH, parse_yaml, read_text_file
 from mldeploy.config.references import check_references
 from mldeploy.config.stack import SERVICE_TARGETS, STACK_KEYS, StackSettings
 
 PREFIX = f"{PROJECT}:"
 LOCATION_KEY = "azure-native:location"
 NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
+STACK_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
+LOCATION_RE = re.compile(r"[A-Za-z][A-Za-z0-9 ]{1,39}")  # westeurope, eastus2 (or "West Europe")
 NAME_RULE = "names are 2-32 lowercase letters, digits and '-', starting with a letter"
 # Top-level keys Pulumi itself allows in a stack file besides `config`.
 STACK_FILE_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
@@ -34,14 +36,12 @@ def stack_file(project_root: Path, stack: str) -> Path:
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
     """The stack file's `config:` map (secure leaves as `SecureValue`) and its secret keys."""
     source = str(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError("", "stack file not found", source)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        raise ConfigError(where, f"invalid YAML: {getattr(exc, 'problem', exc)}", source) from None
+        doc = parse_yaml(read_text_file(path, "stack file"))
+    except ConfigError as err:
+        raise ConfigError(err.key or "(file)", err.message, source) from None
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
@@ -55,27 +55,50 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
     secret_keys: set[str] = set()
     values: dict[str, Any] = {}
     for key, value in config.items():
-        converted, has_secret = _convert_secure(value)
-        values[str(key)] = converted
+        if not isinstance(key, str):
+            raise ConfigError(f"config.{shown(key)}", "a config key must be a string `namespace:key`", source)
+        try:
+            converted, has_secret = _convert_secure(key, value)
+        except ConfigError as err:
+            raise err.with_source(source) from None
+        values[key] = converted
         if has_secret:
-            secret_keys.add(str(key))
+            secret_keys.add(key)
     return values, secret_keys
 
 
-def _convert_secure(value: Any) -> tuple[Any, bool]:
+def _convert_secure(where: str, value: Any) -> tuple[Any, bool]:
+    """`secure:` leaves become SecureValue, one per value: a plain string stays plain (and a
+    setting that must be secret refuses it), whatever else its section holds."""
     if isinstance(value, dict) and set(value) == {"secure"}:
-        return SecureValue(str(value["secure"])), True
+        if not isinstance(value["secure"], str) or not value["secure"]:
+            raise ConfigError(f"{where}.secure", "must be the ciphertext string Pulumi wrote "
+                                                  "(`pulumi config set --secret`)")
+        return SecureValue(value["secure"]), True
     if isinstance(value, dict):
         found = False
         out = {}
         for k, v in value.items():
-            out[k], inner = _convert_secure(v)
+            out[k], inner = _convert_secure(f"{where}.{k}", v)
             found |= inner
         return out, found
     if isinstance(value, list):
-        pairs = [_convert_secure(v) for v in value]
+        pairs = [_convert_secure(f"{where}[{i}]", v) for i, v in enumerate(value)]
         return [p[0] for p in pairs], any(p[1] for p in pairs)
     return value, False
+
+
+def mark_secure_leaves(value: Any, template: Any) -> Any:
+    """The Pulumi CLI hands the program decrypted values and marks only whole top-level keys
+    secret; the stack file says which leaves were `secure:`. Those leaves become `Secret`, so the
+    secret rule holds per value under `pulumi up` as it does for synth."""
+    if isinstance(template, SecureValue) and isinstance(value, str):
+        return Secret(value)
+    if isinstance(template, dict) and isinstance(value, dict):
+        return {k: mark_secure_leaves(v, template.get(k)) for k, v in value.items()}
+    if isinstance(template, list) and isinstance(value, list):
+        return [mark_secure_leaves(v, template[i] if i < len(template) else None) for i, v in enumerate(value)]
+    return value
 
 
 def to_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
@@ -85,6 +108,8 @@ def to_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
     def plain(v: Any) -> Any:
         if isinstance(v, SecureValue):
             return v.placeholder()
+        if isinstance(v, Secret):
+            return v.reveal()
         if isinstance(v, dict):
             return {k: plain(x) for k, x in v.items()}
         if isinstance(v, list):
@@ -105,6 +130,9 @@ def to_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
 
 def load_stack(project_root: Path, stack: str) -> StackSettings:
     """Parse and validate `stacks/Pulumi.<stack>.yaml`."""
+    if not STACK_NAME_RE.fullmatch(stack):
+        raise ConfigError("--stack", f"invalid stack name {shown(stack)}: Pulumi stack names are "
+                                     "letters, digits, '_', '.' and '-' (at most 100)")
     path = stack_file(project_root, stack)
     source = str(path.relative_to(project_root)) if path.is_absolute() else str(path)
     try:
@@ -132,20 +160,27 @@ def parse_settings(
 def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path) -> StackSettings:
     own: dict[str, Any] = {}
     for key, value in config.items():
+        _check_namespace(key)
         if key.startswith(PREFIX):
             name = key[len(PREFIX):]
             if name not in STACK_KEYS:
                 raise ConfigError(key, _unknown(name, STACK_KEYS))
-            own[name] = _decode(key, value)
-    location = config.get(LOCATION_KEY)
-    fields: dict[str, Any] = {"stack": stack, "location": str(location) if location else None}
+            own[name] = decode_config_value(key, value)
+    fields: dict[str, Any] = {"stack": stack, "location": _location(config.get(LOCATION_KEY))}
     for name, value in own.items():
-        context = {"root": str(root), "secret_key": f"{PREFIX}{name}" in secret_keys}
+        # Only a config handed over by the Pulumi CLI without its stack file lacks per-value
+        # `secure:` marks; there a whole secret top-level key is all we know (README: limits).
+        context = {"root": str(root), "secret_key": f"{PREFIX}{name}" in secret_keys
+                   and not _has_secure_leaves(value)}
         if name == "services":
             fields[name] = _parse_services(value, context)
         else:
             fields[name] = _validate_field(name, value, context)
-    settings = StackSettings.model_validate(fields)
+    try:
+        settings = StackSettings.model_validate(fields)
+    except ValidationError as exc:
+        err = _first_error("", exc, StackSettings)
+        raise ConfigError(f"{PREFIX}{err.key.lstrip('.')}", err.message) from None
     if settings.needs_azure and not settings.location:
         raise ConfigError(LOCATION_KEY, "is required: the Azure region, e.g. westeurope "
                                         "(only a stack whose services are all `local` goes without)")
@@ -153,21 +188,70 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
     return settings
 
 
-def _decode(key: str, value: Any) -> Any:
+def _check_namespace(key: Any) -> None:
+    if not isinstance(key, str) or ":" not in key or key.startswith(":") or key.endswith(":"):
+        raise ConfigError(shown(key) if not isinstance(key, str) else key,
+                          "a config key is `namespace:key` (e.g. mldeploy:services, azure-native:location)")
+    namespace = key.split(":", 1)[0]
+    if namespace != PROJECT and (namespace.lower() == PROJECT
+                                 or difflib.get_close_matches(namespace, [PROJECT], n=1, cutoff=0.75)):
+        raise ConfigError(key, f"unknown namespace {namespace!r} (did you mean {PROJECT!r}?); "
+                               f"mldeploy reads only `{PREFIX}` keys and {LOCATION_KEY}")
+
+
+def _location(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not LOCATION_RE.fullmatch(value):
+        raise ConfigError(LOCATION_KEY, f"must be one Azure region name such as westeurope or eastus2 "
+                                        f"(got {shown(value)})")
+    return value
+
+
+def _has_secure_leaves(value: Any) -> bool:
+    if isinstance(value, (SecureValue, Secret)):
+        return True
+    if isinstance(value, dict):
+        return any(_has_secure_leaves(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secure_leaves(v) for v in value)
+    return False
+
+
+def decode_config_value(key: str, value: Any) -> Any:
     # The Pulumi CLI passes objects as JSON text; a stack file read by us gives them parsed.
     if isinstance(value, str) and value[:1] in "{[":
         try:
-            return json.loads(value)
+            value = json.loads(value)
         except json.JSONDecodeError:
             raise ConfigError(key, "is not valid JSON") from None
+        except (RecursionError, ValueError):
+            raise ConfigError(key, f"is not usable JSON (nested deeper than {MAX_DEPTH} levels, "
+                                   "or a number too long)") from None
+    elif key == f"{PREFIX}production" and value in ("true", "false"):
+        value = value == "true"  # `pulumi config set production true` stores the string
+    _check_depth(key, value)
     return value
+
+
+def _check_depth(key: str, value: Any) -> None:
+    # Iterative: a deep value must become this message, not a RecursionError further on.
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError(key, f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
 
 
 def _validate_field(name: str, value: Any, context: dict[str, Any]) -> Any:
     annotation = StackSettings.model_fields[_snake(name)].annotation
 
     try:
-        return TypeAdapter(annotation).validate_python(value, context=context)
+        return TypeAdapter(annotation).validate_python(value, context=context, strict=True)
     except ValidationError as exc:
         raise _first_error(f"{PREFIX}{name}", exc, annotation) from None
 
@@ -182,9 +266,15 @@ def _parse_services(value: Any, context: dict[str, Any]) -> dict[str, BaseModel]
         if not isinstance(body, dict):
             raise ConfigError(where, f"must be a mapping, got {_kind(body)}")
         target = body.get("target")
-        if target not in SERVICE_TARGETS:
+        if target is None:
+            known = {a for cls in SERVICE_TARGETS.values() for a in _aliases(cls)}
+            for key in body:
+                if key not in known:  # `targte: aks`: the typo is the useful message
+                    raise ConfigError(f"{where}.{key}", _unknown(str(key), known))
+        if not isinstance(target, str) or target not in SERVICE_TARGETS:
             allowed = ", ".join(SERVICE_TARGETS)
-            raise ConfigError(f"{where}.target", f"must be one of {allowed}; got {target!r}")
+            got = "nothing" if target is None else shown(target)
+            raise ConfigError(f"{where}.target", f"must be one of {allowed}; got {got}")
         cls = SERVICE_TARGETS[target]
         _check_name(where, name)
         try:
@@ -198,7 +288,7 @@ def _parse_services(value: Any, context: dict[str, Any]) -> dict[str, BaseModel]
 
 def _check_name(where: str, name: Any) -> None:
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise ConfigError(where, f"invalid name {name!r}: {NAME_RULE}")
+        raise ConfigError(where, f"invalid name {shown(name)}: {NAME_RULE}")
 
 
 def _first_error(prefix: str, exc: ValidationError, root: Any) -> ConfigError:
@@ -206,7 +296,9 @@ def _first_error(prefix: str, exc: ValidationError, root: Any) -> ConfigError:
     # A typo shows as an unknown key *and* a missing one: the unknown key is the useful message.
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [str(p) for p in err["loc"]]
-    path = ".".join([prefix, *loc]) if loc else prefix
+    path = prefix
+    for part in err["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
     kind = err["type"]
     got = err.get("input")
     if kind == "extra_forbidden":
@@ -218,14 +310,18 @@ def _first_error(prefix: str, exc: ValidationError, root: Any) -> ConfigError:
     if loc and loc[-1] == "[key]":
         return ConfigError(".".join([prefix, *loc[:-2]]), f"invalid name {loc[-2]!r}: {NAME_RULE}")
     message = _humanize(err["msg"]).replace("<this key>", path)
-    if kind not in {"value_error", "assertion_error"} and not isinstance(got, (dict, list)):
-        message += f" (got {got!r})"
+    if kind not in {"value_error", "assertion_error"}:
+        kind_of = {dict: "a mapping", list: "a list"}.get(type(got))
+        message += f" (got {kind_of or shown(got)})"
     return ConfigError(path, message)
 
 
 def _humanize(msg: str) -> str:
     msg = msg.removeprefix("Value error, ")
     msg = msg.replace("Input should be", "must be")
+    # pydantic's words for Python types, in YAML's words.
+    msg = re.sub(r" or instance of \w+", "", msg)
+    msg = msg.replace("valid dictionary", "mapping").replace("valid list", "list")
     return msg[:1].lower() + msg[1:] if msg else msg
 
 

@@ -6,11 +6,11 @@ from typing import Literal, Union
 from pydantic import Field, model_validator
 
 from mldeploy.config.aks import AksServiceSettings, ClusterSettings
-from mldeploy.config.base import Name, Settings
+from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags
 from mldeploy.config.batch import BatchSettings
 from mldeploy.config.edge import EdgeSettings
 from mldeploy.config.endpoint import KubernetesEndpointSettings, ManagedEndpointSettings
-from mldeploy.config.files import ExistingFile, ExistingPath
+from mldeploy.config.files import CondaFile, ExistingFile, ExistingPath, TextFile
 from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.config.service import AciServiceSettings, LocalServiceSettings
 
@@ -34,7 +34,7 @@ class WorkspaceSettings(Settings):
                              description="workspace name (3-33 characters); default `mlw-<stack>`")
     create: bool = Field(True, description="`true`: create the workspace, its storage account, key vault, "
                          "Application Insights and container registry; `false`: use an existing workspace")
-    resource_group: str | None = Field(None, description="resource group of an existing workspace "
+    resource_group: ResourceGroupName | None = Field(None, description="resource group of an existing workspace "
                                        "(default: the stack's `resourceGroup`)")
     sku: Literal["Basic"] = Field("Basic", description="workspace SKU")
 
@@ -53,21 +53,21 @@ class ModelSettings(Settings):
         None, ge=1, description="explicit version (1, 2, ...); omitted: the first 12 hex digits of "
         "the content's SHA-256, so new content always registers a new version"
     )
-    tags: dict[str, str] = Field(default_factory=dict, description="tags of the model version (guide: `tags`)")
+    tags: Tags = Field(default_factory=dict, description="tags of the model version (guide: `tags`)")
     description: str = Field("", description="description of the model (guide: `description`)")
 
 
 class ImageSettings(Settings):
     """A scoring image (guide: `ContainerImage.image_configuration`)."""
 
-    entry_script: ExistingFile = Field(description="the scoring script with `init()` and `run(data)` "
+    entry_script: TextFile = Field(description="the scoring script with `init()` and `run(data)` "
                                        "(guide: `execution_script`)")
     runtime: Literal["python"] = Field("python", description="the guide's `runtime`; only `python` is served")
-    conda_file: ExistingFile | None = Field(None, description="conda environment file (guide: `conda_file`, "
+    conda_file: CondaFile | None = Field(None, description="conda environment file (guide: `conda_file`, "
                                             "`myenv.yml`); exactly one of `condaFile` and `requirementsFile`")
-    requirements_file: ExistingFile | None = Field(None, description="pip requirements file, instead of `condaFile`")
+    requirements_file: TextFile | None = Field(None, description="pip requirements file, instead of `condaFile`")
     models: list[str] = Field(min_length=1, description="names of entries in `models` baked into the image")
-    base_image: str | None = Field(
+    base_image: ImageRef | None = Field(
         None, description="base image; omitted: pinned micromamba for `condaFile`, "
         "`python:<pythonVersion>-slim` for `requirementsFile`"
     )
@@ -94,14 +94,14 @@ class StackSettings(Settings):
                                  "required unless every service is `local`")
     production: bool = Field(False, description="marks a production stack: ACI refused, TLS on by "
                              "default, stricter policies")
-    resource_group: str | None = Field(None, description="resource group the stack creates; "
+    resource_group: ResourceGroupName | None = Field(None, description="resource group the stack creates; "
                                        "default `rg-mldeploy-<stack>`")
     workspace: WorkspaceSettings = Field(WorkspaceSettings(), description="the Azure ML workspace")
     deployer_principal_type: Literal["User", "ServicePrincipal"] | None = Field(
         None, description="what runs `pulumi up` (it gets a role on created AKS clusters): `User` or "
         "`ServicePrincipal` (also a managed identity); omitted: `ServicePrincipal` when ARM_CLIENT_ID or "
         "AZURE_CLIENT_ID is set (CI, OIDC), else `User`")
-    tags: dict[str, str] = Field(default_factory=dict, description="extra tags on every Azure resource "
+    tags: Tags = Field(default_factory=dict, description="extra tags on every Azure resource "
                                  "(environment, model and version tags are added for you)")
     models: dict[Name, ModelSettings] = Field(default_factory=dict, description="models to register")
     images: dict[Name, ImageSettings] = Field(default_factory=dict, description="scoring images to build")

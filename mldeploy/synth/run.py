@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pulumi
+from pydantic import BaseModel
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from mldeploy import PROJECT
 from mldeploy.config import StackSettings, load_stack, read_stack_file, to_pulumi_config
-from mldeploy.config.base import SecureValue
+from mldeploy.config.base import Secret, SecureValue
 from mldeploy.synth.mask import Masker
 from mldeploy import acr_login
 from mldeploy.synth.mocks import RecordingMonitor, Registration, SecretLedger, SynthMocks, offline_acr_exchange
@@ -66,15 +67,22 @@ class SynthResult:
         return dict(sorted(counts.items()))
 
 
-def _secure_placeholders(value: Any) -> Iterator[str]:
-    if isinstance(value, SecureValue):
-        yield value.placeholder()
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _secure_placeholders(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _secure_placeholders(v)
+def _secret_texts(value: Any) -> Iterator[str]:
+    """Every secret text of the config or the settings: `secure:` placeholders and every value
+    the settings hold as `Secret`, so the leak check sees each one wherever it lands."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, SecureValue):
+            yield item.placeholder()
+        elif isinstance(item, Secret):
+            yield item.reveal()
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, BaseModel):
+            stack.extend(getattr(item, name) for name in type(item).model_fields)
 
 
 @contextmanager
@@ -125,9 +133,8 @@ def synthesize(
         settings = parse_settings(stack, values, secret_keys, project_root, f"stacks/Pulumi.{stack}.yaml")
 
     ledger = SecretLedger()
-    for value in values.values():
-        for placeholder in _secure_placeholders(value):
-            ledger.add(placeholder)
+    for text in [*_secret_texts(list(values.values())), *_secret_texts(settings)]:
+        ledger.add(text)
     mocks = SynthMocks(stack, ledger, lookups)
     monitor = RecordingMonitor(mocks)
 

@@ -5,6 +5,7 @@ import hashlib
 
 from components.aci import AciService
 from mldeploy.config.service import AciServiceSettings
+from mldeploy.naming import dns_part
 from mldeploy.program import Foundation, ServiceOutputs, register_target
 from mldeploy.runtime.gateway import GATEWAY_IMAGE
 from mldeploy.targets.mirrors import mirrored
@@ -14,7 +15,7 @@ from mldeploy.runtime import synth_artifacts  # noqa: F401  (registers the gatew
 def dns_name_label(stack: str, service: str, seed: str) -> str:
     """`<service>-<stack>-<6 hex>`: unique per resource group, stable across runs, <= 63 chars."""
     suffix = hashlib.sha256(f"{seed}/{stack}/{service}".encode()).hexdigest()[:6]
-    return f"{service[:40]}-{stack[:15]}-{suffix}".lower()
+    return f"{service[:40]}-{dns_part(stack)[:15].strip('-')}-{suffix}"
 
 
 @register_target("aci")

