@@ -124,6 +124,8 @@ def test_corpus_covers_every_class_section_and_target():
     sections = {k for stack in EXAMPLES.values() for k in __import__("yaml").safe_load(stack.read_text())["config"]
                 if k.startswith("mldeploy:")}
     assert sections <= typed, f"sections without a type case: {sections - typed}"
-    targets = {t for c in CASES if c.klass == "type" for t in ("local", "aci", "aks", "fpga")
-               if f"target: {t}" in c.text.decode(errors="replace")}
-    assert targets == {"local", "aci", "aks", "fpga"}, targets
+    from mldeploy.config.stack import SERVICE_TARGETS
+
+    targets = {t for c in CASES if c.klass == "type" for t in SERVICE_TARGETS
+               if f"target: {t}\n" in c.text.decode(errors="replace")}
+    assert targets == set(SERVICE_TARGETS), f"targets without type cases: {set(SERVICE_TARGETS) - targets}"
