@@ -32,10 +32,13 @@ def select_services(settings, wanted: str | None) -> list[str]:
             known = ", ".join(sorted(settings.services)) or "none"
             raise ConfigError("--service", f"no service {wanted!r} in stack {settings.stack!r}; known: {known}")
         return [wanted]
-    local = [n for n, s in sorted(settings.services.items()) if s.target == "local"]
+    from mldeploy.endpoints import is_endpoint
+
+    # Local services, and v2 online endpoints (rehearsed here before `pulumi up`).
+    local = [n for n, s in sorted(settings.services.items()) if s.target == "local" or is_endpoint(s)]
     if not local:
         known = ", ".join(sorted(settings.services)) or "none"
-        raise ConfigError("--service", f"stack {settings.stack!r} declares no local service: "
+        raise ConfigError("--service", f"stack {settings.stack!r} declares no local service or online endpoint: "
                                        f"choose one with --service (known: {known})")
     return local
 
@@ -66,6 +69,8 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
     from mldeploy.render.build_context import render_build_context
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.env import EnvError, ensure_env
+    from mldeploy.endpoints import is_endpoint
+    from mldeploy.runtime.endpoint_local import LocalEndpoint
     from mldeploy.runtime.local import LocalServer
     from mldeploy.runtime.processes import StartError
 
@@ -89,18 +94,34 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
     def info(message: str) -> None:
         click.echo(message, err=True)
 
-    servers: list[LocalServer] = []
+    def prepared(image_name: str):
+        image = settings.images[image_name]
+        models = [resolve_model(m, settings.models[m], root) for m in image.models]
+        context = render_build_context(image_name, image, models, root)
+        return context, ensure_env(context.env_kind, context.files[context.env_file].decode(), progress=info)
+
+    servers: list = []
     try:
         for name in names:
             svc = settings.services[name]
-            image = settings.images[svc.image]
-            models = [resolve_model(m, settings.models[m], root) for m in image.models]
-            context = render_build_context(svc.image, image, models, root)
-            env = ensure_env(context.env_kind, context.files[context.env_file].decode(), progress=info)
-            chosen = port if port is not None else getattr(svc, "port", 8890)
-            server = LocalServer(name, svc, context, env, run_dir(root, stack, name), port=chosen,
-                                 max_concurrent=max_concurrent_requests, tls_files=tls_files)
-            info(f"starting {name}: scorer + gateway on 127.0.0.1:{chosen or '<any>'}")
+            if is_endpoint(svc):
+                if tls_files or max_concurrent_requests:
+                    raise click.UsageError("--tls-cert/--tls-key/--max-concurrent-requests do not apply to an "
+                                           "online endpoint: its deployments set maxConcurrentRequestsPerInstance")
+                chosen = port or 0
+                assets = {i: prepared(i) for i in sorted(set(svc.deployment_images))}
+                server = LocalEndpoint(name, svc, {i: a[0] for i, a in assets.items()},
+                                       {i: a[1] for i, a in assets.items()}, run_dir(root, stack, name), port=chosen)
+                split = ", ".join(f"{n} {d.traffic_percent} %" + (f" (mirror {d.mirror_percent} %)" if d.mirror_percent
+                                                                   else "") for n, d in sorted(svc.deployments.items()))
+                info(f"starting {name} ({svc.target} online endpoint): {split}; one scorer per deployment "
+                     f"behind a gateway on 127.0.0.1:{chosen or '<any>'}")
+            else:
+                context, env = prepared(svc.image)
+                chosen = port if port is not None else getattr(svc, "port", 8890)
+                server = LocalServer(name, svc, context, env, run_dir(root, stack, name), port=chosen,
+                                     max_concurrent=max_concurrent_requests, tls_files=tls_files)
+                info(f"starting {name}: scorer + gateway on 127.0.0.1:{chosen or '<any>'}")
             endpoint = server.start(timeout=timeout)
             servers.append(server)
             sample = sample_for(settings, name, root)

@@ -53,8 +53,12 @@ def _stack_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None,
               help="Request body (default: the service's sample request). .json is sent as JSON, "
                    "anything else as application/octet-stream.")
 @click.option("--content-type", default=None, help="Override the request's Content-Type.")
+@click.option("--deployment", default=None, help="Online endpoints: send the request to this deployment "
+              "(the azureml-model-deployment header), whatever its traffic share.")
+@click.option("--local", "use_local", is_flag=True, help="Online endpoints: test the copy `mldeploy serve` "
+              "runs on this machine instead of the deployed endpoint.")
 @project_dir_option
-def command(stack, service, uri, key, data, content_type, project_dir) -> None:
+def command(stack, service, uri, key, data, content_type, deployment, use_local, project_dir) -> None:
     """Score one request against a deployment and print the response; exit 1 on any failure."""
     from mldeploy.runtime.client import content_type_for, score
 
@@ -72,15 +76,28 @@ def command(stack, service, uri, key, data, content_type, project_dir) -> None:
         root = project_dir.resolve() if project_dir else find_project_root()
         settings = load_stack(root, stack)
         select_services(settings, service)
+        svc = settings.services[service]
+        if deployment is not None:
+            known = sorted(getattr(svc, "deployments", None) or {})
+            if deployment not in known:
+                raise click.UsageError(f"--deployment {deployment!r}: service {service!r} has "
+                                       + (f"deployments {', '.join(known)}" if known else "no deployments "
+                                          "(only online endpoints do)"))
         if uri is None:
-            target = settings.services[service].target
-            uri, found_key, cafile = (_local_endpoint if target == "local" else _stack_endpoint)(root, stack, service)
+            local = svc.target == "local" or (use_local and hasattr(svc, "deployments"))
+            uri, found_key, cafile = (_local_endpoint if local else _stack_endpoint)(root, stack, service)
             key = key or found_key
         if data is None:
             data = sample_for(settings, service, root)
             if data is None:
                 raise click.UsageError(f"service {service!r} has no sampleRequest: pass --data")
-    reply = score(uri, key, data.read_bytes(), content_type or content_type_for(data), cafile=cafile)
+    from mldeploy.endpoints import DEPLOYMENT_HEADER
+
+    pin = {DEPLOYMENT_HEADER: deployment} if deployment else None
+    reply = score(uri, key, data.read_bytes(), content_type or content_type_for(data), cafile=cafile,
+                  extra_headers=pin)
+    if DEPLOYMENT_HEADER in reply.headers:
+        click.echo(f"served by deployment {reply.headers[DEPLOYMENT_HEADER]}", err=True)
     if not reply.ok:
         status = reply.status if reply.status is not None else "no answer"
         click.echo(f"error: {uri}: status {status}: {reply.text()[:2000]}", err=True)

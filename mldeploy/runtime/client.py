@@ -6,7 +6,7 @@ import re
 import ssl
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -15,6 +15,7 @@ class Reply:
     status: int | None  # None: nothing answered
     body: bytes
     error: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
 
     @property
     def ok(self) -> bool:
@@ -45,10 +46,10 @@ def pinned_context(cert_file: str) -> ssl.SSLContext:
 
 
 def score(uri: str, key: str | None, data: bytes, content_type: str = "application/json",
-          timeout: float = 60.0, cafile: str | None = None) -> Reply:
+          timeout: float = 60.0, cafile: str | None = None, extra_headers: dict[str, str] | None = None) -> Reply:
     """POST `data` to `uri` with the key as `Authorization: Bearer`. With `cafile` (a local
     service's certificate) the server must present that certificate; else default verification."""
-    headers = {"Content-Type": content_type}
+    headers = {"Content-Type": content_type, **(extra_headers or {})}
     if key:
         headers["Authorization"] = f"Bearer {key}"
     request = urllib.request.Request(uri, data=data, headers=headers, method="POST")
@@ -58,8 +59,8 @@ def score(uri: str, key: str | None, data: bytes, content_type: str = "applicati
         return Reply(None, b"", f"cannot use the certificate to trust: {err}")
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
-            return Reply(response.status, response.read())
+            return Reply(response.status, response.read(), headers={k.lower(): v for k, v in response.headers.items()})
     except urllib.error.HTTPError as err:
-        return Reply(err.code, err.read())
+        return Reply(err.code, err.read(), headers={k.lower(): v for k, v in err.headers.items()})
     except (urllib.error.URLError, OSError) as err:
         return Reply(None, b"", f"no answer from {uri}: {getattr(err, 'reason', err)}")

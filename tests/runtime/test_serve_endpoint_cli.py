@@ -1,0 +1,57 @@
+"""`mldeploy serve --stack managed` and `mldeploy test --local --deployment NAME` as a user runs
+them: every deployment served, the smoke test passed, pinning through the test command, and
+SIGTERM leaving no process behind."""
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from tests.harness import ROOT
+from tests.runtime.test_serve_cli import MLDEPLOY, _alive, _descendants
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def project(tmp_path, trained_model):
+    (tmp_path / "stacks").mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copy(ROOT / "stacks" / "Pulumi.managed.yaml", tmp_path / "stacks" / "Pulumi.managed.yaml")
+    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+def _test(project, *args):
+    return subprocess.run([*MLDEPLOY, "test", "--stack", "managed", "--service", "diabetes", "--local",
+                           "--project-dir", str(project), *args], capture_output=True, text=True)
+
+
+def test_serve_managed_runs_every_deployment_and_test_pins_one(project):
+    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "managed", "--project-dir", str(project), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        assert endpoint["scoringUri"].startswith("http://127.0.0.1:")
+        for deployment in ("blue", "green", "shadow"):
+            pinned = _test(project, "--deployment", deployment)
+            assert pinned.returncode == 0, pinned.stderr
+            assert f"served by deployment {deployment}" in pinned.stderr, pinned.stderr
+            assert len(json.loads(pinned.stdout)) == 2, pinned.stdout
+        unknown = _test(project, "--deployment", "purple")
+        assert unknown.returncode == 2 and "blue, green, shadow" in unknown.stderr, unknown.stderr
+        children = _descendants(proc.pid)
+        assert len(children) >= 4, f"expected three scorers and a gateway, found {children}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "blue 90 %, green 10 %, shadow 0 % (mirror 10 %)" in err, err
+    left = [p for p in children if _alive(p)]
+    assert left == [], f"processes left after SIGTERM: {left}"
