@@ -25,11 +25,16 @@ $(CHECKOV):
 	$(TOOLS)/bin/pip install --quiet 'checkov>=3.2,<4'
 
 # nginx (the gateway) and wrk (benchmarks) come from Debian; installed only when missing.
+# podman + runc run the container tests (tests/containers/), mmdebstrap makes their base images.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 system-packages:
 	@command -v nginx >/dev/null 2>&1 || { \
 	  echo "installing nginx (the local gateway) with apt-get"; \
-	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
-	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq nginx-light >/dev/null; }
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light >/dev/null; }
+	@{ command -v podman && command -v runc && command -v mmdebstrap; } >/dev/null 2>&1 || \
+	  ! command -v apt-get >/dev/null 2>&1 || { \
+	  echo "installing podman, runc and mmdebstrap (the container tests) with apt-get"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq podman runc mmdebstrap >/dev/null; }
 
 examples/diabetes/outputs/sklearn_regression_model.pkl: examples/diabetes/train.py $(STAMP)
 	$(BIN)/python examples/diabetes/train.py

@@ -180,3 +180,30 @@ def test_scorer_probes_outlast_the_longest_request(synthesized):
             assert window > _scorer_limit_s(scorer), (
                 f"{stack}: Deployment {dep['metadata']['name']}: scorer {kind} fails after {window} s, "
                 f"inside the scorer's limit of {_scorer_limit_s(scorer)} s")
+
+
+def _prod_pod(tmp_path) -> tuple[dict, dict[str, dict]]:
+    docs = {(d["kind"], d["metadata"]["name"]): d for _, d in _written("prod", tmp_path)}
+    return docs[("Deployment", "diabetes")]["spec"]["template"]["spec"], docs
+
+
+def test_collector_listens_where_its_probes_connect(tmp_path):
+    """Probes connect to the pod IP: a collector bound to loopback is never Ready (issue 9 #5)."""
+    pod, docs = _prod_pod(tmp_path)
+    collector = next(c for c in pod["initContainers"] if c["name"] == "model-data")
+    conf = yaml.safe_load(docs[("ConfigMap", "diabetes-model-data")]["data"]["vector.yaml"])
+    address = conf["sources"]["mdc"]["address"]
+    host, port = address.rsplit(":", 1)
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert collector[probe]["tcpSocket"]["port"] == int(port), f"model-data {probe} port != {address}"
+    assert host in ("0.0.0.0", "::", "[::]"), f"model-data binds {address}: unreachable from the pod IP"
+
+
+def test_collector_is_a_sidecar_stopped_after_the_scorer(tmp_path):
+    """A native sidecar (init container, restartPolicy Always) gets SIGTERM only after the
+    scorer has exited, so the last requests' records are sent (issue 9 #16)."""
+    pod, _ = _prod_pod(tmp_path)
+    assert [c["name"] for c in pod.get("initContainers", [])] == ["model-data"], \
+        "Deployment diabetes: the model-data collector must be an init container"
+    assert pod["initContainers"][0]["restartPolicy"] == "Always", "model-data: restartPolicy Always (sidecar)"
+    assert "model-data" not in [c["name"] for c in pod["containers"]]

@@ -21,6 +21,16 @@ SERVER_PACKAGE = "azureml-inference-server-http"
 SERVER_VERSION = "1.5.1"
 # Pinned so that the same config always builds the same image (a moving tag would not).
 MICROMAMBA_IMAGE = "mambaorg/micromamba:1.5.10-jammy"
+# The image's entrypoint activates the environment for the main command only: HEALTHCHECK,
+# `exec` and a pod's `command` bypass it, so the environment's bin goes on PATH for all.
+# micromamba-docker 1.5.10's _entrypoint.sh sets HOME=/home/$MAMBA_USER whenever USER is unset
+# and the uid is not 0 (any pod's runAsUser): a read-only folder under readOnlyRootFilesystem,
+# overriding the pod's HOME. With USER set it leaves HOME alone (mamba-org/micromamba-docker,
+# tag v1.5.10, _entrypoint.sh; fixed upstream only in 2026, "No longer clobber $HOME").
+MICROMAMBA_RUNTIME_ENV = (
+    "ENV PATH=$MAMBA_ROOT_PREFIX/bin:$PATH \\",
+    "    USER=$MAMBA_USER",
+)
 CONDA_ENV_FILE = "environment/conda.yml"
 PIP_ENV_FILE = "environment/requirements.txt"
 
@@ -78,6 +88,7 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
             "RUN micromamba install --yes --name base --file /tmp/conda.yml \\",
             "    && micromamba clean --all --yes",
             "ARG MAMBA_DOCKERFILE_ACTIVATE=1",
+            *MICROMAMBA_RUNTIME_ENV,
         ]
     else:
         lines += [

@@ -63,8 +63,9 @@ def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) ->
     if plan.tls:
         volumes.append({"name": "gateway-tls", "secret": {"secretName": secrets["tls"], "defaultMode": 0o440}})
     containers = [gateway_container(plan), scorer_container(plan, variant, secrets)]
+    sidecars = []
     if plan.collect_model_data:
-        containers.append(collector_container(plan, variant, secrets))
+        sidecars.append(collector_container(plan, variant, secrets))
         volumes += [{"name": "collector-conf", "configMap": {"name": secrets["collector-conf"]}},
                     {"name": "collector-secret", "secret": {"secretName": secrets["collector"], "defaultMode": 0o440}},
                     {"name": "collector-data", "emptyDir": {"sizeLimit": "1Gi"}}]
@@ -95,6 +96,7 @@ def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) ->
                     "whenUnsatisfiable": "ScheduleAnyway",
                     "labelSelector": {"matchLabels": selector(plan, variant)},
                 }],
+                **({"initContainers": sidecars} if sidecars else {}),
                 "containers": containers,
                 "volumes": volumes,
             },
@@ -204,14 +206,17 @@ def certificate(plan: WorkloadPlan, host: str, secret_name: str, issuer: str, is
 
 
 def collector_config(plan: WorkloadPlan, container: str) -> str:
-    """Vector config: receive azureml-ai-monitoring payloads on loopback, write them as JSON
+    """Vector config: receive azureml-ai-monitoring payloads from the scorer, write them as JSON
     lines to the workspace blob store in Azure ML's data-collector layout."""
     prefix = f"modelDataCollector/{plan.service}/{{{{ variant }}}}/{{{{ collection }}}}/%Y/%m/%d/%H/"
     headers = ["ce-type", "ce-time", "ce-x-request-id", "ce-model-version", "trace-id", "ce-collect-data-type"]
     doc = {
         "data_dir": "/var/lib/vector",
         "secret": {"files": {"type": "directory", "path": COLLECTOR_SECRET_DIR}},
-        "sources": {"mdc": {"type": "http_server", "address": f"127.0.0.1:{MDC_PORT}",
+        # All addresses, not loopback: the kubelet's probes connect to the pod IP. Only the
+        # scorer sends here (AZUREML_MDC_HOST=127.0.0.1); the NetworkPolicy admits no other
+        # pod or client to this port.
+        "sources": {"mdc": {"type": "http_server", "address": f"0.0.0.0:{MDC_PORT}",
                             "path": "/modeldata/log", "method": "POST", "strict_path": True,
                             "headers": headers, "decoding": {"codec": "bytes"}}},
         "transforms": {"shape": {"type": "remap", "inputs": ["mdc"], "source": "\n".join([

@@ -228,11 +228,16 @@ def gateway_container(plan: WorkloadPlan) -> dict:
 
 
 def collector_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) -> dict:
-    """The receiver for azureml-ai-monitoring's Collector (a loopback HTTP sink -> blob)."""
+    """The receiver for azureml-ai-monitoring's Collector (an HTTP sink -> blob), as a native
+    sidecar: an init container with restartPolicy Always starts before the scorer and is
+    stopped only after the scorer has exited, so the records of the last requests a draining
+    scorer serves still reach the sink (a regular container gets SIGTERM at the same moment
+    as the scorer). kubernetes.io "Sidecar containers": on by default since 1.29, GA in 1.33."""
     return {
         "name": "model-data",
         "image": plan.collector_image,
         "imagePullPolicy": "Always",
+        "restartPolicy": "Always",
         "args": ["--config", "/etc/vector/vector.yaml"],
         "env": [{"name": "MDC_VARIANT", "value": variant.name}],
         "resources": _resources(0.1, 128),

@@ -74,3 +74,16 @@ def test_the_dockerfile_passes_checkov(tmp_path):
     assert report["summary"]["passed"] > 0, f"checkov checked nothing: {proc.stderr[-500:]}"
     failed = report["results"]["failed_checks"]
     assert failed == [], "checkov: " + ", ".join(f"{c['check_id']} {c['check_name']}" for c in failed)
+
+
+def test_conda_image_puts_the_environment_on_path_for_healthcheck_and_exec():
+    """HEALTHCHECK and `exec` bypass micromamba's activating entrypoint (issue 9 #18)."""
+    lines = context().files["Dockerfile"].decode().splitlines()
+    env_at = next(i for i, l in enumerate(lines) if l.startswith("ENV PATH=$MAMBA_ROOT_PREFIX/bin:$PATH"))
+    assert env_at < next(i for i, l in enumerate(lines) if l.startswith("HEALTHCHECK"))
+
+
+def test_conda_image_sets_user_so_the_entrypoint_keeps_the_pods_home():
+    """micromamba-docker 1.5.10's entrypoint resets HOME when USER is unset (issue 9 #13)."""
+    dockerfile = context().files["Dockerfile"].decode()
+    assert "    USER=$MAMBA_USER" in dockerfile

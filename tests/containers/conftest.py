@@ -1,0 +1,73 @@
+"""The container suite: stand-in bases, images built from synthesized build contexts, pods run
+like the kubelet runs them. Skipped only where no container engine exists or can be installed."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mldeploy.runtime.containers import EngineError, find_engine
+from tests.containers.standins import ensure_standins
+from tests.containers.synthesized import synth_to
+
+HERE = Path(__file__).parent
+CONTAINERS_CONF = HERE / "containers.conf"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(HERE):
+            item.add_marker(pytest.mark.container)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    if shutil.which("podman") and "CONTAINERS_CONF" not in os.environ:
+        os.environ["CONTAINERS_CONF"] = str(CONTAINERS_CONF)
+    if not (shutil.which("podman") or shutil.which("docker")) and not shutil.which("apt-get"):
+        pytest.skip("no container engine (podman or docker) and no apt-get to install podman")
+    try:
+        return find_engine()
+    except EngineError as err:
+        pytest.fail(f"{err} (`make install` installs podman, runc and mmdebstrap with apt-get)")
+
+
+@pytest.fixture(scope="session")
+def work_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("containers")
+
+
+@pytest.fixture(scope="session")
+def standins(engine, work_dir):
+    return ensure_standins(engine, work_dir / "logs")
+
+
+@pytest.fixture(scope="session")
+def prod_synth(trained_model, work_dir) -> Path:
+    return synth_to("prod", work_dir / "synth-prod")
+
+
+@pytest.fixture(scope="session")
+def prod_images(engine, standins, prod_synth, work_dir) -> dict[str, str]:
+    from tests.containers.synthesized import build_images
+
+    return build_images(engine, prod_synth, work_dir / "logs")
+
+
+@pytest.fixture(scope="session")
+def slow_synth(trained_model, work_dir) -> Path:
+    """The prod stack with a scoring script that can be told to take its time (slow_score.py)."""
+    from tests.harness import stack_values
+
+    values, _ = stack_values("prod")
+    values["mldeploy:images"]["diabetes"]["entryScript"] = str((HERE / "slow_score.py").relative_to(HERE.parents[1]))
+    return synth_to("prod", work_dir / "synth-prod-slow", values=values)
+
+
+@pytest.fixture(scope="session")
+def slow_images(engine, standins, slow_synth, work_dir) -> dict[str, str]:
+    from tests.containers.synthesized import build_images
+
+    return build_images(engine, slow_synth, work_dir / "logs")

@@ -1,0 +1,51 @@
+"""The prod stack's AKS pod (namespace and Deployment `diabetes`) started from a synth folder,
+with its gateway's URL and a trusted throwaway certificate; `mutate` edits it before it runs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from mldeploy.runtime.containers import Engine
+from mldeploy.runtime.pod import LocalPod
+from tests.containers.synthesized import SynthesizedPod, load_objects, synthesized_pod
+from tests.runtime.test_tls_e2e import self_signed
+
+NAMESPACE = DEPLOYMENT = "diabetes"
+BLOB_MOUNT = "/var/lib/mldeploy-blob"  # where the collector stand-in writes (see standins/README.md)
+
+
+@dataclass
+class RunningPod:
+    pod: LocalPod
+    spec: SynthesizedPod
+    base: str  # https://<pod IP>:<gateway port>
+    cafile: str
+    blob: Path
+
+    def container(self, name: str) -> dict:
+        spec = self.spec.inputs.spec
+        return next(c for c in spec.get("initContainers", []) + spec["containers"] if c["name"] == name)
+
+    def env(self, container: str, name: str) -> str:
+        return next(e["value"] for e in self.container(container)["env"] if e["name"] == name)
+
+
+def start_pod(engine: Engine, synth_dir: Path, images: dict[str, str], work: Path, name: str,
+              mutate: Callable[[SynthesizedPod], None] | None = None) -> RunningPod:
+    objects = load_objects(synth_dir, NAMESPACE)
+    host = objects[("Certificate", DEPLOYMENT)]["spec"]["dnsNames"][0]
+    cert, key = self_signed(host)
+    spec = synthesized_pod(synth_dir, NAMESPACE, DEPLOYMENT, images, tls=(cert, key))
+    blob = work / f"{name}-blob"
+    blob.mkdir(parents=True, exist_ok=True)
+    spec.inputs.extra_mounts["model-data"] = [(str(blob), BLOB_MOUNT)]
+    if mutate is not None:
+        mutate(spec)
+    pod = LocalPod(engine, f"mldeploy-test-{name}", spec.inputs, work / f"{name}-pod")
+    cafile = work / f"{name}-tls.crt"
+    cafile.write_text(cert)
+    gateway = next(c for c in spec.inputs.spec["containers"] if c["name"] == "gateway")
+    port = next(p["containerPort"] for p in gateway["ports"] if p["name"] == "gateway")
+    pod.start()
+    return RunningPod(pod, spec, f"https://{pod.ip}:{port}", str(cafile), blob)
