@@ -31,12 +31,12 @@ class RunningPod:
         return next(e["value"] for e in self.container(container)["env"] if e["name"] == name)
 
 
-def start_pod(engine: Engine, synth_dir: Path, images: dict[str, str], work: Path, name: str,
-              mutate: Callable[[SynthesizedPod], None] | None = None) -> RunningPod:
+def start_pod(engine: Engine, synth_dir: Path, images: dict[str, str], standins: dict[str, str],
+              work: Path, name: str, mutate: Callable[[SynthesizedPod], None] | None = None) -> RunningPod:
     objects = load_objects(synth_dir, NAMESPACE)
     host = objects[("Certificate", DEPLOYMENT)]["spec"]["dnsNames"][0]
     cert, key = self_signed(host)
-    spec = synthesized_pod(synth_dir, NAMESPACE, DEPLOYMENT, images, tls=(cert, key))
+    spec = synthesized_pod(synth_dir, NAMESPACE, DEPLOYMENT, images, standins, tls=(cert, key))
     blob = work / f"{name}-blob"
     blob.mkdir(parents=True, exist_ok=True)
     spec.inputs.extra_mounts["model-data"] = [(str(blob), BLOB_MOUNT)]

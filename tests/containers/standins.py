@@ -1,11 +1,11 @@
 """The stand-in base images (tests/containers/standins/): built once, cached by content.
 
 One Debian bookworm root filesystem (mmdebstrap) is imported as
-`localhost/mldeploy-standin/rootfs:<digest>`; each recipe builds on it and is tagged with the
-real image name it stands for, so generated Dockerfiles and the synthesized mirror Dockerfiles
-build unchanged. `<digest>` covers the package list, every recipe file and this machine's CA
-bundle (copied in: pip inside a build reaches PyPI through it): an unchanged digest reuses what
-the engine already holds, across tests and runs.
+`localhost/mldeploy-standin/rootfs:<digest>` (the package list and this machine's CA bundle,
+copied in: pip inside a build reaches PyPI through it); each recipe builds on it as
+`localhost/mldeploy-standin/<recipe>:<digest of rootfs + recipe files>` and is tagged with the
+real image name it stands for, so generated scoring Dockerfiles build unchanged. An unchanged
+digest reuses what the engine already holds, across tests and runs.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ PATH_ENV = "ENV=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 STANDS_FOR = {
     "python": ("docker.io/library/python:3.11-slim",),
     "micromamba": ("docker.io/mambaorg/micromamba:1.5.10-jammy",),
-    "nginx": ("docker.io/nginxinc/nginx-unprivileged:1.27.4-alpine",),
+    "nginx": ("docker.io/library/nginx:1.27.4-alpine",),
     "vector": ("docker.io/timberio/vector:0.46.1-distroless-static",),
 }
 
@@ -40,13 +40,25 @@ class StandIns:
     built: tuple[str, ...]  # what this call had to build (empty on a warm cache)
 
 
-def recipes_digest() -> str:
+def _digest(*parts: bytes) -> str:
     h = hashlib.sha256()
-    h.update(f"{SUITE}\n{' '.join(PACKAGES)}\n{PATH_ENV}\n".encode())
-    for path in sorted(p for p in RECIPES.rglob("*") if p.is_file()):
-        h.update(str(path.relative_to(RECIPES)).encode() + b"\0" + path.read_bytes() + b"\0")
-    h.update(CA_BUNDLE.read_bytes() if CA_BUNDLE.exists() else b"")
+    for part in parts:
+        h.update(part + b"\0")
     return h.hexdigest()[:16]
+
+
+def rootfs_digest() -> str:
+    """What the root filesystem depends on: suite, packages, PATH, this machine's CA bundle."""
+    return _digest(f"{SUITE}\n{' '.join(PACKAGES)}\n{PATH_ENV}".encode(),
+                   CA_BUNDLE.read_bytes() if CA_BUNDLE.exists() else b"")
+
+
+def recipe_digest(recipe: str) -> str:
+    """A recipe's files on top of the root filesystem: a changed recipe rebuilds only itself."""
+    folder = RECIPES / recipe
+    files = [str(p.relative_to(folder)).encode() + b"\0" + p.read_bytes()
+             for p in sorted(folder.rglob("*")) if p.is_file()]
+    return _digest(rootfs_digest().encode(), *files)
 
 
 def _rootfs(engine: Engine, ref: str, log: Path) -> None:
@@ -71,7 +83,7 @@ def _rootfs(engine: Engine, ref: str, log: Path) -> None:
 
 def ensure_standins(engine: Engine, log_dir: Path) -> StandIns:
     """Build what is missing; tag every stand-in with the real names it stands for."""
-    digest = recipes_digest()
+    digest = rootfs_digest()
     log_dir.mkdir(parents=True, exist_ok=True)
     built = []
     rootfs = f"localhost/mldeploy-standin/rootfs:{digest}"
@@ -80,7 +92,7 @@ def ensure_standins(engine: Engine, log_dir: Path) -> StandIns:
         built.append("rootfs")
     images = {}
     for recipe, names in STANDS_FOR.items():
-        ref = f"localhost/mldeploy-standin/{recipe}:{digest}"
+        ref = f"localhost/mldeploy-standin/{recipe}:{recipe_digest(recipe)}"
         if not engine.image_exists(ref):
             folder = RECIPES / recipe
             engine.build(folder, ref, log=log_dir / f"{recipe}.log", dockerfile=folder / "Containerfile",

@@ -40,12 +40,15 @@ def new_key() -> str:
 
 
 def build_images(engine: Engine, synth_dir: Path, log_dir: Path) -> dict[str, str]:
-    """Every synthesized build context (scoring images, mirrored third-party images) built
-    unchanged; tagged by its folder and the digest of its files, so an unchanged one is reused."""
+    """Every synthesized scoring image's build context built unchanged; tagged by its folder and
+    the digest of its files, so an unchanged one is reused. Mirror contexts (`FROM <upstream>
+    @sha256:...`) are not built: no stand-in can carry the upstream digest (local_image_for)."""
     import hashlib
 
     out = {}
     for folder in sorted(p for p in (synth_dir / "images").iterdir() if (p / "Dockerfile").exists()):
+        if folder.name.startswith("mirror-"):
+            continue
         h = hashlib.sha256()
         for f in sorted(p for p in folder.rglob("*") if p.is_file()):
             h.update(str(f.relative_to(folder)).encode() + b"\0" + f.read_bytes())
@@ -56,16 +59,29 @@ def build_images(engine: Engine, synth_dir: Path, log_dir: Path) -> dict[str, st
     return out
 
 
-def local_image_for(spec_image: str, built: dict[str, str]) -> str:
+def mirrored_upstream(synth_dir: Path, repo: str) -> str:
+    """The upstream image a `mirror/<name>` repository copies (its mirror Dockerfile's FROM)."""
+    matches = sorted((synth_dir / "images").glob(f"mirror-{repo}-*/Dockerfile"))
+    assert len(matches) == 1, f"mirror/{repo}: mirror contexts {matches}"
+    base = next(l.split()[1] for l in matches[0].read_text().splitlines() if l.startswith("FROM "))
+    return base
+
+
+def local_image_for(spec_image: str, built: dict[str, str], synth_dir: Path, standins: dict[str, str]) -> str:
     """`<registry>/diabetes@sha256:...` -> the build of images/diabetes; `<registry>/mirror/
-    nginx-unprivileged@sha256:...` -> the build of images/mirror-nginx-unprivileged-<tag>."""
+    <name>@sha256:...` -> the stand-in for the upstream image its mirror Dockerfile names."""
+    from tests.containers.standins import STANDS_FOR
+
     repo = spec_image.split("@")[0].split(":")[0].split("/", 1)[1]
-    if repo.startswith("mirror/"):
-        matches = [n for n in built if n.startswith(f"mirror-{repo.split('/', 1)[1]}-")]
-    else:
-        matches = [n for n in built if n == repo]
-    assert len(matches) == 1, f"image {spec_image} matches build contexts {matches} of {sorted(built)}"
-    return built[matches[0]]
+    if not repo.startswith("mirror/"):
+        assert repo in built, f"image {spec_image}: no build context images/{repo} in {sorted(built)}"
+        return built[repo]
+    upstream = mirrored_upstream(synth_dir, repo.split("/", 1)[1]).split("@")[0]
+    full = upstream if upstream.count("/") >= 1 and "." in upstream.split("/")[0] else (
+        f"docker.io/{upstream}" if "/" in upstream else f"docker.io/library/{upstream}")
+    recipe = next((r for r, names in STANDS_FOR.items() if full in names), None)
+    assert recipe, f"image {spec_image} mirrors {upstream}: no stand-in for it (tests/containers/standins.py)"
+    return standins[recipe]
 
 
 @dataclass
@@ -85,7 +101,7 @@ def load_objects(synth_dir: Path, namespace: str) -> dict[tuple[str, str], dict]
 
 
 def synthesized_pod(synth_dir: Path, namespace: str, deployment: str, built: dict[str, str],
-                    tls: tuple[str, str] | None = None) -> SynthesizedPod:
+                    standins: dict[str, str], tls: tuple[str, str] | None = None) -> SynthesizedPod:
     """The Deployment's pod as synthesized, images swapped to the local builds, Secrets filled."""
     objects = load_objects(synth_dir, namespace)
     dep = objects[("Deployment", deployment)]
@@ -111,7 +127,7 @@ def synthesized_pod(synth_dir: Path, namespace: str, deployment: str, built: dic
             secret_data[o["spec"]["secretName"]] = {"tls.crt": tls[0], "tls.key": tls[1]}
     spec = dep["spec"]["template"]["spec"]
     containers = spec.get("initContainers", []) + spec["containers"]
-    images = {c["image"]: local_image_for(c["image"], built) for c in containers}
+    images = {c["image"]: local_image_for(c["image"], built, synth_dir, standins) for c in containers}
     inputs = PodInputs(spec=spec, config_maps=config_maps, secrets=secret_data, images=images,
                        namespace=namespace)
     return SynthesizedPod(dep, inputs, keys, objects)

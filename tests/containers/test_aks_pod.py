@@ -21,8 +21,8 @@ READY_WITHIN_S = 240  # cold start here: ~10 s
 
 
 @pytest.fixture(scope="module")
-def prod(engine, prod_synth, prod_images, work_dir):
-    running = start_pod(engine, prod_synth, prod_images, work_dir, "prod")
+def prod(engine, standins, prod_synth, prod_images, work_dir):
+    running = start_pod(engine, prod_synth, prod_images, standins.images, work_dir, "prod")
     try:
         running.pod.wait_ready(READY_WITHIN_S)
         yield running
