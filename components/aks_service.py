@@ -64,6 +64,7 @@ class AksService(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns])
         meta = {"namespace": plan.namespace, "labels": manifests.labels(plan)}
         names: dict[str, pulumi.Input[str]] = {}
+        pods_wait_for: list[pulumi.Resource] = []
 
         self.primary_key = self.secondary_key = None
         if plan.auth:
@@ -78,8 +79,10 @@ class AksService(pulumi.ComponentResource):
         elif cert_manager is not None:
             names["tls"] = f"{plan.service}-tls"
             obj = manifests.certificate(plan, host or "", names["tls"], cert_manager.issuer, cert_manager.issuer_kind)
-            k8s.apiextensions.CustomResource(f"{name}-certificate", api_version=obj["apiVersion"], kind=obj["kind"],
-                                             metadata=obj["metadata"], spec=obj["spec"], opts=on_cluster)
+            # The pods mount the Secret it creates: they start once it is issued.
+            pods_wait_for.append(k8s.apiextensions.CustomResource(
+                f"{name}-certificate", api_version=obj["apiVersion"], kind=obj["kind"],
+                metadata=obj["metadata"], spec=obj["spec"], opts=on_cluster))
         if telemetry is not None:
             names["insights"] = self._secret(f"{name}-appinsights", meta, {
                 "instrumentation-key": pulumi.Output.secret(telemetry.instrumentation_key),
@@ -98,7 +101,8 @@ class AksService(pulumi.ComponentResource):
             k8s.core.v1.Service(f"{name}-{variant.name}-scorer",
                                 **_args(manifests.scorer_service(plan, variant)), opts=on_cluster)
             for variant in plan.variants] if plan.canary else []
-        pods_after = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=scorer_services))
+        pods_after = pulumi.ResourceOptions.merge(
+            on_cluster, pulumi.ResourceOptions(depends_on=[*scorer_services, *pods_wait_for]))
         for variant in plan.variants:
             conf = k8s.core.v1.ConfigMap(f"{name}-gateway-{variant.name}", metadata=meta,
                                          data={"nginx.conf": gateway_confs[variant.name]}, opts=on_cluster)

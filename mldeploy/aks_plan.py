@@ -58,15 +58,13 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
     dns_label = s.dns_label
     if s.service_type == "LoadBalancer" and not s.internal_load_balancer and dns_label is None:
         dns_label = default_dns_label(name, stack, resource_group)
-    host = None
-    if s.service_type == "ClusterIP":
+    if s.cert_manager is not None:
+        _check_cert_manager(key, s.host_name)
+    host = s.host_name
+    if host is None and s.service_type == "ClusterIP":
         host = f"{name}.{s.namespace or name}.svc.cluster.local"
-    elif dns_label:
+    elif host is None and dns_label:
         host = f"{dns_label}.{location}.cloudapp.azure.com"
-    if s.cert_manager is not None and (host is None or s.service_type == "ClusterIP"):
-        raise ConfigError(f"{key}.certManager", "cert-manager needs a public host name: use serviceType "
-                                                "LoadBalancer without internalLoadBalancer, or give tls "
-                                                "certificate and key instead")
 
     _check_disruption_budget(key, s, production)
     scaling = Scaling(autoscale=s.autoscale_enabled, min_replicas=s.autoscale_min_replicas,
@@ -95,6 +93,28 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         markers=tuple(service_markers(name, auth_enabled=s.auth_enabled, tls_enabled=tls).items()),
     )
     return ServicePlan(workload, host, s.cert_manager is not None)
+
+
+# Zones Azure owns: nobody else can publish the DNS-01 TXT record `_acme-challenge.<name>` there.
+AZURE_OWNED_ZONES = (".cloudapp.azure.com", ".azurecontainer.io", ".cloudapp.net", ".trafficmanager.net")
+
+
+def _check_cert_manager(key: str, host_name: str | None) -> None:
+    """Refuse what cannot get a certificate. cert-manager's HTTP-01 solver answers on port 80 of
+    the name through an Ingress or a Gateway API HTTPRoute it creates (cert-manager docs, "HTTP01":
+    `ingress` / `gatewayHTTPRoute` solvers); the scoring Service is a LoadBalancer exposing only
+    443 and has neither, so HTTP-01 never passes. DNS-01 (cert-manager docs, "AzureDNS", and the
+    "AKS + LoadBalancer + Let's Encrypt" tutorial) works with this topology, public or private,
+    but needs a TXT record in the name's zone: a zone the user controls."""
+    if host_name is None:
+        raise ConfigError(f"{key}.hostName", "certManager needs hostName, a name in a DNS zone you control: "
+                                             "<label>.<region>.cloudapp.azure.com cannot get a certificate "
+                                             "(HTTP-01 needs port 80 there routed to cert-manager's solver, and "
+                                             "the Service exposes only 443; DNS-01 needs control of the zone). "
+                                             "Or give tls.certificate and tls.key")
+    if host_name.endswith(AZURE_OWNED_ZONES):
+        raise ConfigError(f"{key}.hostName", f"{host_name} is in a zone Azure owns: cert-manager's DNS-01 "
+                                             "challenge cannot be answered there; use a name in your own zone")
 
 
 def _check_disruption_budget(key: str, s: AksServiceSettings, production: bool) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from mldeploy.runtime.gateway import SCORE_PATH
+from mldeploy.runtime.gateway import SCORE_PATH, TLS_RELOAD_VAR
 from policies.nginx import Directive, location_for
 
 WEAK_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
@@ -118,7 +118,8 @@ def tls_problems(top: tuple[Directive, ...]) -> tuple[list[str], list[str]]:
             if not inherited[name] or not inherited[name][-1].args:
                 problems.append(f"the server at line {server.line} has no `{name}`")
             else:
-                path = inherited[name][-1].args[0]
+                # The gateway's own always-empty variable (per-handshake reading): the file stays.
+                path = inherited[name][-1].args[0].removesuffix(TLS_RELOAD_VAR)
                 # `data:$var` / variable paths are not files on a volume: nothing to follow.
                 if "$" not in path and not path.startswith("data:") and path not in files:
                     files.append(path)

@@ -12,6 +12,7 @@ from mldeploy.runtime.gateway import GATEWAY_IMAGE
 
 K8S_VERSION = r"^\d+\.\d+(\.\d+)?$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+HOST_NAME = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 COLLECTOR_IMAGE = "timberio/vector:0.46.1-distroless-static"
 
 
@@ -69,9 +70,10 @@ class ClusterSettings(Settings):
 
 
 class CertManagerSettings(Settings):
-    """TLS certificates from cert-manager (installed in the cluster) instead of secret config."""
+    """TLS certificates from cert-manager (installed in the cluster) instead of secret config, for
+    the service's `hostName`, from an issuer that solves ACME DNS-01 in that name's zone."""
 
-    issuer: str = Field(min_length=1, description="name of the cert-manager issuer")
+    issuer: str = Field(min_length=1, description="name of the cert-manager issuer (ACME DNS-01 for hostName's zone)")
     issuer_kind: Literal["ClusterIssuer", "Issuer"] = Field("ClusterIssuer", description="kind of the issuer")
 
 
@@ -106,6 +108,9 @@ class AksServiceSettings(ServiceSettings):
     service_type: Literal["LoadBalancer", "ClusterIP"] = Field("LoadBalancer", description="how the service is exposed")
     internal_load_balancer: bool = Field(False, description="a private (VNet) load balancer instead of a public IP")
     dns_label: str | None = Field(None, pattern=DNS_LABEL, max_length=63, description="Azure DNS label of the public IP (`<label>.<region>.cloudapp.azure.com`)")
+    host_name: str | None = Field(None, pattern=HOST_NAME, max_length=253, description="the DNS name clients use, in a "
+                                  "DNS zone you control (point it at the service); required with certManager, "
+                                  "which gets its certificate by DNS-01")
     tls_enabled: bool | None = Field(None, description="omitted: on in production stacks")
     cert_manager: CertManagerSettings | None = Field(None, description="TLS certificate from cert-manager instead of `tls`")
     canary: CanarySettings | None = Field(None, description="blue/green: a second image taking a share of the traffic")

@@ -197,9 +197,12 @@ def network_policy(plan: WorkloadPlan) -> dict:
 
 
 def certificate(plan: WorkloadPlan, host: str, secret_name: str, issuer: str, issuer_kind: str) -> dict:
-    """A cert-manager Certificate for the service's host name, into `secret_name`."""
+    """A cert-manager Certificate for the service's host name, into `secret_name`. `pulumi up`
+    waits for it to be Ready (pulumi-kubernetes' `pulumi.com/waitFor` annotation): a certificate
+    that cannot be issued fails the update with cert-manager's reason, instead of leaving pods
+    waiting for a Secret that never comes."""
     return {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
-            "metadata": _meta(plan, plan.service),
+            "metadata": _meta(plan, plan.service, annotations={"pulumi.com/waitFor": "condition=Ready"}),
             "spec": {"secretName": secret_name, "dnsNames": [host],
                      "issuerRef": {"name": issuer, "kind": issuer_kind, "group": "cert-manager.io"},
                      "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}}}

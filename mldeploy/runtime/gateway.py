@@ -48,6 +48,7 @@ TLS_KEY_NAME = "tls.key"
 UPSTREAM_NAME = "mldeploy_scorer"
 RETRY_AFTER_S = 1  # a capacity 503 frees up when one request finishes: retry soon
 CAPACITY_MESSAGE = "the service is at capacity, retry later"
+TLS_RELOAD_VAR = "$mldeploy_tls_reload"  # always empty; its presence makes nginx load TLS files per handshake
 # Keys go into an nginx config file: a safe alphabet keeps quoting trivial and matches what
 # `RandomPassword(special=False)` and base64/url-safe tokens produce.
 KEY_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
@@ -85,6 +86,10 @@ class GatewaySpec:
     readiness_timeout_ms: int = 2_000
     # Requests one upstream server takes at once; one more gets 503 (None: no cap, they queue).
     max_conns: int | None = None
+    # Read the certificate at each TLS handshake instead of once at start: a certificate renewed
+    # in place (cert-manager rewrites its Secret, the kubelet updates the mounted files) is
+    # served without restarting nginx.
+    tls_reload: bool = False
     extra_headers: tuple[tuple[str, str], ...] = field(default=())
 
     @property
@@ -270,6 +275,8 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
             '    "~^OPTIONS:." 1;',
             "  }",
         ]
+    if spec.tls_enabled and spec.tls_reload:
+        out.append(f'  map "" {TLS_RELOAD_VAR} {{ default ""; }}')
     listen = f"{spec.listen_host}:{spec.listen_port}" + (" ssl" if spec.tls_enabled else "")
     out += [
         "",
@@ -278,9 +285,13 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
         "    server_name _;",
     ]
     if spec.tls_enabled:
+        # nginx docs (ngx_http_ssl_module, ssl_certificate): with a variable in the file name "a
+        # certificate will be loaded for each SSL handshake" (1.15.9+); an empty one changes
+        # nothing else. Without it nginx keeps the files it read at start until a reload.
+        reload = TLS_RELOAD_VAR if spec.tls_reload else ""
         out += [
-            f"    ssl_certificate {spec.tls_cert_file};",
-            f"    ssl_certificate_key {spec.tls_key_file};",
+            f"    ssl_certificate {spec.tls_cert_file}{reload};",
+            f"    ssl_certificate_key {spec.tls_key_file}{reload};",
             "    ssl_protocols TLSv1.2 TLSv1.3;",
             "    ssl_session_cache shared:mldeploy_tls:1m;",
         ]

@@ -90,7 +90,11 @@ def _gateway_conf(service: AksServiceSettings, plan: ServicePlan, variant) -> st
     )
     if plan.workload.tls and service.tls is None:  # cert-manager writes the same two files
         tls = GATEWAY_PATHS["tls_dir"]
-        spec = dataclasses.replace(spec, tls_cert_file=f"{tls}/{TLS_CERT_NAME}", tls_key_file=f"{tls}/{TLS_KEY_NAME}")
+        # cert-manager renews into the same Secret; the kubelet updates the mounted files in
+        # place (Kubernetes docs, "Secrets": mounted Secrets are updated, subPath mounts are
+        # not - this is a whole-volume mount), and nginx reads them at each handshake.
+        spec = dataclasses.replace(spec, tls_cert_file=f"{tls}/{TLS_CERT_NAME}", tls_key_file=f"{tls}/{TLS_KEY_NAME}",
+                                   tls_reload=True)
     return render_nginx_conf(spec)
 
 

@@ -35,9 +35,25 @@ def test_tls_can_be_turned_off_explicitly_and_is_off_by_default_outside_producti
     assert _plan(production=False).workload.tls is False
 
 
-def test_cert_manager_turns_tls_on_with_a_public_host():
-    plan = _plan(certManager={"issuer": "letsencrypt"})
-    assert plan.workload.tls and plan.host.endswith(".westeurope.cloudapp.azure.com")
+def test_cert_manager_turns_tls_on_for_the_host_name():
+    plan = _plan(certManager={"issuer": "letsencrypt"}, hostName="scoring.ml.example.com")
+    assert plan.workload.tls and plan.host == "scoring.ml.example.com"
+
+
+@pytest.mark.parametrize("host, expected", [
+    (None, r"services\.svc\.hostName: certManager needs hostName, a name in a DNS zone you control"),
+    ("svc-prod.westeurope.cloudapp.azure.com", r"services\.svc\.hostName: .* is in a zone Azure owns"),
+])
+def test_cert_manager_without_a_name_it_can_prove_is_refused(host, expected):
+    # HTTP-01 cannot reach a solver (no port 80, no Ingress); DNS-01 needs the user's own zone.
+    with pytest.raises(ConfigError, match=expected):
+        _plan(certManager={"issuer": "letsencrypt"}, **({"hostName": host} if host else {}))
+
+
+def test_cert_manager_works_on_a_private_load_balancer_too():
+    # DNS-01 never connects to the service: an internal address can get a public certificate.
+    plan = _plan(certManager={"issuer": "letsencrypt"}, hostName="scoring.corp.example.com", internalLoadBalancer=True)
+    assert plan.host == "scoring.corp.example.com" and plan.workload.tls
 
 
 @pytest.mark.parametrize("scaling, key", [({"autoscaleMinReplicas": 1}, "autoscaleMinReplicas"),
@@ -60,8 +76,7 @@ def test_canary_weights_add_up_and_unknown_canary_image_is_refused():
 def test_prod_outputs_uris_and_secret_keys(tmp_path):
     result = synth("prod", tmp_path)
     svc = result.outputs["services"]["diabetes"]
-    assert svc["scoringUri"].startswith("https://diabetes-prod-") and svc["scoringUri"].endswith(
-        ".westeurope.cloudapp.azure.com/score"), svc
+    assert svc["scoringUri"] == "https://diabetes.ml.contoso.com/score", "the hostName the certificate is for"
     assert svc["swaggerUri"].endswith("/swagger.json")
     assert result.outputs["serviceKeys"]["diabetes"] == {"primaryKey": "[secret]", "secondaryKey": "[secret]"}
     assert len(result.of_type("random:index/randomPassword:RandomPassword")) == 2, "primary + secondary"
@@ -117,3 +132,15 @@ def test_canary_deployments_wait_for_the_scorer_services_their_gateways_resolve(
     for dep in result.of_type("kubernetes:apps/v1:Deployment"):
         missing = services - set(dep["dependsOn"])
         assert not missing, f"Deployment {dep['urn']} must depend on {sorted(missing)}"
+
+
+def test_cert_manager_certificate_is_awaited_and_the_gateway_rereads_it(tmp_path):
+    result = synth("prod", tmp_path)
+    cert = result.one("kubernetes:cert-manager.io/v1:Certificate")
+    assert cert["inputs"]["spec"]["dnsNames"] == ["diabetes.ml.contoso.com"], cert["urn"]
+    assert cert["inputs"]["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready", cert["urn"]
+    for dep in result.of_type("kubernetes:apps/v1:Deployment"):
+        assert cert["urn"] in dep["dependsOn"], f"Deployment {dep['urn']} must wait for the certificate"
+    conf = next(r for r in result.of_type("kubernetes:core/v1:ConfigMap") if r["name"].startswith("diabetes-gateway"))
+    assert "ssl_certificate /etc/mldeploy/tls/tls.crt$mldeploy_tls_reload;" in conf["inputs"]["data"]["nginx.conf"], \
+        "a renewed certificate must reach nginx: read at each handshake"

@@ -106,7 +106,8 @@ def test_small_cluster_config_is_refused_before_synth(tmp_path):
 def test_auth_off_in_production_is_refused_by_policy(tmp_path):
     _needs("aks")
     config = {"mldeploy:production": True,
-              **_aks({"authEnabled": False, "certManager": {"issuer": "letsencrypt"}, "autoscaleMinReplicas": 2},
+              **_aks({"authEnabled": False, "certManager": {"issuer": "letsencrypt"}, "autoscaleMinReplicas": 2,
+                      "hostName": "web.example.com"},
                      {"vmSize": "Standard_D3_v2", "agentCount": 3})}
     run = _synth(_project(tmp_path, "live", config), "live")
     assert run.returncode == 1, run.stdout + run.stderr
