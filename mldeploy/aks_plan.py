@@ -49,24 +49,17 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         variants.append(_variant("canary", s.canary.image, images, f"{key}.canary.image",
                                  s.canary.traffic_percent))
 
+    check_service(name, s, production)
     tls = production if s.tls_enabled is None else s.tls_enabled
-    if tls and s.tls is None and s.cert_manager is None:
-        why = "this stack is production (mldeploy:production: true), so TLS is on" \
-            if s.tls_enabled is None else "tlsEnabled is true"
-        raise ConfigError(f"{key}.tls", f"{why} but no certificate is configured: set tls.certificate "
-                                        "and tls.key (secrets), or certManager.issuer, or tlsEnabled: false")
     dns_label = s.dns_label
     if s.service_type == "LoadBalancer" and not s.internal_load_balancer and dns_label is None:
         dns_label = default_dns_label(name, stack, resource_group)
-    if s.cert_manager is not None:
-        _check_cert_manager(key, s.host_name)
     host = s.host_name
     if host is None and s.service_type == "ClusterIP":
         host = f"{name}.{s.namespace or name}.svc.cluster.local"
     elif host is None and dns_label:
         host = f"{dns_label}.{location}.cloudapp.azure.com"
 
-    _check_disruption_budget(key, s, production)
     scaling = Scaling(autoscale=s.autoscale_enabled, min_replicas=s.autoscale_min_replicas,
                       max_replicas=s.autoscale_max_replicas,
                       target_utilization=s.autoscale_target_utilization, replicas=s.replicas)
@@ -93,6 +86,21 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         markers=tuple(service_markers(name, auth_enabled=s.auth_enabled, tls_enabled=tls).items()),
     )
     return ServicePlan(workload, host, s.cert_manager is not None)
+
+
+def check_service(name: str, s: AksServiceSettings, production: bool) -> None:
+    """The service's rules that depend on the stack (production or not), as ConfigErrors: run when
+    the stack file is read (config/references.py), before anything is declared."""
+    key = f"{PROJECT}:services.{name}"
+    tls = production if s.tls_enabled is None else s.tls_enabled
+    if tls and s.tls is None and s.cert_manager is None:
+        why = "this stack is production (mldeploy:production: true), so TLS is on" \
+            if s.tls_enabled is None else "tlsEnabled is true"
+        raise ConfigError(f"{key}.tls", f"{why} but no certificate is configured: set tls.certificate "
+                                        "and tls.key (secrets), or certManager.issuer, or tlsEnabled: false")
+    if s.cert_manager is not None:
+        _check_cert_manager(key, s.host_name)
+    _check_disruption_budget(key, s, production)
 
 
 # Zones Azure owns: nobody else can publish the DNS-01 TXT record `_acme-challenge.<name>` there.

@@ -35,6 +35,10 @@ def check_references(settings: "StackSettings", root: Path) -> None:
             from mldeploy.fpga_regions import check_service_region
 
             check_service_region(name, service, settings.location)
+        if service.target in ("aks", "fpga"):
+            from mldeploy.aks_plan import check_service
+
+            check_service(name, service, settings.production)  # TLS that can be issued, replicas
         if service.target == "aci" and settings.production:
             raise ConfigError(
                 f"{p}services.{name}.target",

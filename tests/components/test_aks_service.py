@@ -144,3 +144,19 @@ def test_cert_manager_certificate_is_awaited_and_the_gateway_rereads_it(tmp_path
     conf = next(r for r in result.of_type("kubernetes:core/v1:ConfigMap") if r["name"].startswith("diabetes-gateway"))
     assert "ssl_certificate /etc/mldeploy/tls/tls.crt$mldeploy_tls_reload;" in conf["inputs"]["data"]["nginx.conf"], \
         "a renewed certificate must reach nginx: read at each handshake"
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda s: s.pop("hostName"), "services.diabetes.hostName"),
+    (lambda s: s.update(autoscaleMinReplicas=1), "services.diabetes.autoscaleMinReplicas"),
+])
+def test_stack_rules_are_checked_when_the_stack_file_is_read(change, key):
+    # Before `pulumi up` declares anything (a refusal half-way through the program would leave
+    # the resource group and workspace created).
+    from mldeploy.config import parse_settings
+
+    values, secrets = stack_values("prod")
+    change(values["mldeploy:services"]["diabetes"])
+    with pytest.raises(ConfigError) as err:
+        parse_settings("prod", values, secrets, ROOT, "stacks/Pulumi.prod.yaml")
+    assert err.value.key == f"mldeploy:{key}", err.value
