@@ -135,6 +135,8 @@ class AksCluster(pulumi.ComponentResource):
             dns_prefix=cluster_name,
             kubernetes_version=s.kubernetes_version,
             sku=cs.ManagedClusterSKUArgs(name="Base", tier=s.tier),
+            # Long-term support: Premium tier plus this plan (AKS docs, long-term-support.md).
+            support_plan=cs.KubernetesSupportPlan.AKS_LONG_TERM_SUPPORT if s.long_term_support else None,
             identity=cs.ManagedClusterIdentityArgs(type=cs.ResourceIdentityType.SYSTEM_ASSIGNED),
             enable_rbac=True,
             aad_profile=cs.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True),

@@ -6,6 +6,7 @@ calls the same function under Pulumi's mocks, so both see exactly one program.
 from __future__ import annotations
 
 import os
+from datetime import date
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +22,7 @@ from mldeploy.config.load import decode_config_value, mark_secure_leaves
 from mldeploy.models import ResolvedModel, resolve_model
 from mldeploy.paths import state_path
 from mldeploy.render.build_context import BuildContext, render_build_context
+from mldeploy.support_dates import stack_warnings
 from mldeploy.tags import resource_tags, service_markers
 
 BUILD_DIR_ENV = "MLDEPLOY_BUILD_DIR"
@@ -98,6 +100,8 @@ def build_dir(settings: StackSettings, project_root: Path) -> Path:
 def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
     """Declare every resource of the stack; return the stack outputs."""
     _load_targets()
+    for warning in stack_warnings(settings, date.today()):
+        pulumi.log.warn(warning)
     models = {name: resolve_model(name, m, project_root) for name, m in sorted(settings.models.items())}
     contexts = _write_contexts(settings, models, project_root)
     outputs: dict[str, Any] = {

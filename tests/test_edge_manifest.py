@@ -84,8 +84,8 @@ def test_routes_go_upstream_and_system_modules_are_pinned_to_the_runtime_version
     assert m["modulesContent"]["$edgeHub"]["properties.desired"]["routes"] == {
         "diabetesToIoTHub": "FROM /messages/modules/diabetes/outputs/* INTO $upstream"}
     system = agent(m)["systemModules"]
-    assert system["edgeAgent"]["settings"]["image"].endswith("azureiotedge-agent:1.5")
-    assert system["edgeHub"]["settings"]["image"].endswith("azureiotedge-hub:1.5")
+    assert system["edgeAgent"]["settings"]["image"].endswith("azureiotedge-agent:1.6")
+    assert system["edgeHub"]["settings"]["image"].endswith("azureiotedge-hub:1.6")
 
 
 def test_long_create_options_are_split_into_512_character_chunks_that_pass_the_rules():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import click
@@ -47,6 +48,10 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     elapsed = time.perf_counter() - started
 
     click.echo(f"synthesized stack {stack!r} -> {_shown(out, root)} in {elapsed:.1f}s")
+    from mldeploy.support_dates import stack_warnings
+
+    for warning in stack_warnings(result.settings, date.today()):
+        click.echo(f"warning: stacks/Pulumi.{stack}.yaml: {warning}", err=True)
     for type_token, count in result.types().items():
         click.echo(f"  {count:3d}  {type_token}")
     click.echo(f"  {len(result.resources):3d}  resources in all")

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from datetime import date
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.config.base import ImageRef, ResourceGroupName, Settings
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.service import ServiceSettings
+from mldeploy.support_dates import DEFAULT_MIN_KUBERNETES, cluster_creation_problem
 from mldeploy.runtime.gateway import GATEWAY_IMAGE
 
 K8S_VERSION = r"^\d+\.\d+(\.\d+)?$"
@@ -29,21 +32,35 @@ class ClusterSettings(Settings):
     vm_size: str = Field("Standard_D3_v2", description="node VM size (guide: `vm_size`); agentCount × its vCPUs must be ≥ 12")
     agent_count: int = Field(3, ge=1, le=1000, description="number of nodes (guide: `agent_count`)")
     vcpus_per_node: int | None = Field(None, ge=1, le=512, description="vCPUs of a VM size missing from the built-in table")
-    kubernetes_version: str | None = Field(None, pattern=K8S_VERSION, description="Kubernetes version; omitted: AKS's default")
-    min_kubernetes_version: str = Field("1.30", pattern=K8S_VERSION, description="oldest Kubernetes version accepted (checked on attached clusters too)")
-    tier: Literal["Free", "Standard"] = Field("Standard", description="AKS pricing tier (Standard has the uptime SLA)")
+    tier: Literal["Free", "Standard", "Premium"] = Field("Standard", description="AKS pricing tier (Standard has the uptime SLA; Premium is needed for longTermSupport)")
+    long_term_support: bool = Field(False, description="AKS long-term support plan (a second year of patches; needs tier Premium)")
+    kubernetes_version: str | None = Field(None, pattern=K8S_VERSION, description="Kubernetes version; omitted: AKS's default. A version AKS no longer supports is refused (mldeploy/support_dates.py)")
+    min_kubernetes_version: str = Field(DEFAULT_MIN_KUBERNETES, pattern=K8S_VERSION, description="oldest Kubernetes version accepted (checked on attached clusters too)")
     network_policy: Literal["azure", "calico"] = Field("azure", description="network policy engine enforcing the services' NetworkPolicies")
     attach: AttachSettings | None = Field(None, description="attach an existing cluster instead of creating one (guide: \"use an existing cluster\")")
     kubelogin_mode: Literal["azurecli", "workloadidentity", "spn", "msi", "azd"] = Field(
         "azurecli", description="how `pulumi up` logs in to the cluster (kubelogin `--login`): `azurecli` "
         "uses `az login` (locally, and in CI after azure/login); never the interactive device code")
 
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _still_created_by_aks(cls, version: str | None, info: ValidationInfo) -> str | None:
+        problem = version and cluster_creation_problem(version, bool(info.data.get("long_term_support")), date.today())
+        if problem:
+            raise ValueError(problem)
+        return version
+
     @model_validator(mode="after")
     def _check(self):
         from mldeploy.cluster_check import NodePool, check_capacity, parse_version
 
+        if self.long_term_support and self.tier != "Premium":
+            raise ValueError("longTermSupport needs tier Premium (AKS: \"Enabling LTS requires moving your "
+                             "cluster to the Premium tier\")")
+
         if self.attach is not None:
-            create_only = {"vm_size", "agent_count", "kubernetes_version", "tier", "network_policy"}
+            create_only = {"vm_size", "agent_count", "kubernetes_version", "tier", "long_term_support",
+                           "network_policy"}
             given = sorted(create_only & self.model_fields_set)
             if given:
                 names = ", ".join(type(self).model_fields[n].alias or n for n in given)

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.config.base import ResourceGroupName, Settings
+from mldeploy.support_dates import DEFAULT_IOT_EDGE_RUNTIME
 from mldeploy.render.edge_manifest import (
     ENV_NAME_RE,
     MODULE_NAME_RE,
@@ -61,7 +62,7 @@ class EdgeSettings(Settings):
     status: Literal["running", "stopped"] = Field("running", description="desired module status")
     env: dict[str, str] = Field(default_factory=dict, description="environment variables of the module")
     routes: dict[str, str] | None = Field(None, description="default: the module's outputs to $upstream")
-    runtime_version: str = Field("1.5", pattern=r"^\d+\.\d+$", description="IoT Edge runtime (edgeAgent/edgeHub) version")
+    runtime_version: str = Field(DEFAULT_IOT_EDGE_RUNTIME, pattern=r"^\d+\.\d+$", description="IoT Edge runtime (edgeAgent/edgeHub) version; one past its support date is warned about at synth")
     # Last: its check needs port, hostPort and env (validated above) to size the whole value.
     create_options: dict[str, Any] = Field(default_factory=dict, validate_default=True, description="extra Docker createOptions merged into the module's (size-checked)")
 

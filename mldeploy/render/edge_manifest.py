@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-EDGE_RUNTIME_VERSION = "1.5"
+from mldeploy.support_dates import DEFAULT_IOT_EDGE_RUNTIME
+
+EDGE_RUNTIME_VERSION = DEFAULT_IOT_EDGE_RUNTIME  # mldeploy/support_dates.py: the dated table
 AGENT_SCHEMA_VERSION = "1.1"
 HUB_SCHEMA_VERSION = "1.1"
 # The edge agent splits a twin string value at 512 characters (TwinValueMaxSize); Microsoft's

@@ -20,6 +20,8 @@ import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
+from mldeploy.support_dates import DEFAULT_MIN_KUBERNETES
+
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 TENANT_ID = "11111111-1111-1111-1111-111111111111"
 MASK = "[secret]"
@@ -264,8 +266,8 @@ def _register_aks(m: SynthMocks) -> None:
     o["azure-native:containerservice:ManagedCluster"] = lambda n, i, m: {
         "name": i.get("resourceName", n),
         "fqdn": f"{i.get('dnsPrefix', n)}-1a2b3c4d.hcp.{i.get('location', 'westeurope')}.azmk8s.io",
-        "currentKubernetesVersion": f"{i.get('kubernetesVersion') or '1.32'}.6"
-        if str(i.get("kubernetesVersion") or "1.32").count(".") == 1 else i.get("kubernetesVersion"),
+        "currentKubernetesVersion": f"{i.get('kubernetesVersion') or DEFAULT_MIN_KUBERNETES}.6"
+        if str(i.get("kubernetesVersion") or DEFAULT_MIN_KUBERNETES).count(".") == 1 else i.get("kubernetesVersion"),
         "identityProfile": kubelet(i.get("resourceName", n)),
     }
     # An existing cluster big and new enough to attach (tests pass other answers via `lookups`).
@@ -273,7 +275,7 @@ def _register_aks(m: SynthMocks) -> None:
         "id": (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{a.get('resourceGroupName')}/providers/"
                f"Microsoft.ContainerService/managedClusters/{a.get('resourceName')}"),
         "name": a.get("resourceName"), "location": "westeurope",
-        "kubernetesVersion": "1.32", "currentKubernetesVersion": "1.32.6",
+        "kubernetesVersion": DEFAULT_MIN_KUBERNETES, "currentKubernetesVersion": f"{DEFAULT_MIN_KUBERNETES}.6",
         "fqdn": f"{a.get('resourceName')}-5e6f7a8b.hcp.westeurope.azmk8s.io",
         "agentPoolProfiles": [{"name": "system", "vmSize": "Standard_D4s_v5", "count": 3, "mode": "System"}],
         "identityProfile": kubelet(str(a.get("resourceName"))),

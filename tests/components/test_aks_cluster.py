@@ -67,7 +67,7 @@ def test_created_cluster_is_hardened(tmp_path):
     assert c["aadProfile"] == {"managed": True, "enableAzureRBAC": True}
     assert c["identity"]["type"] == "SystemAssigned"
     assert c["agentPoolProfiles"][0]["mode"] == "System"
-    assert c["kubernetesVersion"] == "1.32"
+    assert c["kubernetesVersion"] == "1.35"
     assert c["networkProfile"]["networkPolicy"] == "azure", "NetworkPolicies must be enforced"
 
 
@@ -91,7 +91,7 @@ def test_provider_gets_the_kubeconfig_as_a_secret(tmp_path):
     assert result.leaks == []
 
 
-def _lookup(vm="Standard_D4s_v5", count=3, version="1.32.6", kubelet=True):
+def _lookup(vm="Standard_D4s_v5", count=3, version="1.35.6", kubelet=True):
     return {"azure-native:containerservice:getManagedCluster": {
         "id": "/subscriptions/s/resourceGroups/rg-platform-aks/providers/Microsoft.ContainerService/managedClusters/aks",
         "name": "aks-platform-weu", "currentKubernetesVersion": version, "fqdn": "aks.hcp.westeurope.azmk8s.io",
@@ -110,7 +110,7 @@ def test_attach_uses_the_looked_up_cluster(tmp_path):
 
 @pytest.mark.parametrize("lookup, expected", [
     (_lookup(vm="Standard_D2s_v3", count=3), "3 × Standard_D2s_v3 (2 vCPU) = 6 < 12"),
-    (_lookup(version="1.29.4"), "runs Kubernetes 1.29.4, older than the minimum 1.31"),
+    (_lookup(version="1.29.4"), "runs Kubernetes 1.29.4, older than the minimum 1.35"),
     (_lookup(vm="Standard_Q7"), "unknown VM size 'Standard_Q7'"),
     (_lookup(kubelet=False), "no kubelet managed identity"),
 ])

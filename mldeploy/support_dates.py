@@ -1,0 +1,131 @@
+"""THE dated table of facts that expire: which Kubernetes and IoT Edge versions are supported,
+and until when. Every version rule in mldeploy reads this table; nothing else hard-codes a date.
+
+As of 2026-11-25. Update the table (and AS_OF) when the sources change:
+
+- AKS: https://learn.microsoft.com/azure/aks/supported-kubernetes-versions, "AKS Kubernetes
+  release calendar" and "LTS Versions" (MicrosoftDocs/azure-aks-docs
+  articles/aks/supported-kubernetes-versions.md, ms.date 2026-08-05). Months without a day are
+  read as the month's last day. After end of life a minor is in "platform support" (N-3), where
+  "Cluster creation: Not supported" (same page, platform support table). Long-term support adds a
+  year and "requires moving your cluster to the Premium tier and explicitly selecting the LTS
+  support plan" (articles/aks/long-term-support.md).
+- IoT Edge: Azure/azure-iotedge release notes 1.5.0 ("serviced ... through November 10, 2026")
+  and 1.6.0 ("through November 14, 2028"); learn.microsoft.com/azure/iot-edge/version-history.
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+
+AS_OF = date(2026, 11, 25)
+AKS_SOURCE = "https://learn.microsoft.com/azure/aks/supported-kubernetes-versions"
+IOT_EDGE_SOURCE = "https://learn.microsoft.com/azure/iot-edge/version-history"
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+@dataclass(frozen=True)
+class KubernetesSupport:
+    """One AKS minor version: end of (community) support, and end of long-term support."""
+
+    end_of_life: date
+    lts_end_of_life: date
+
+
+# Minor -> dates, from the AKS release calendar (community support) and the LTS table.
+AKS_KUBERNETES: dict[str, KubernetesSupport] = {
+    "1.29": KubernetesSupport(_month_end(2025, 3), _month_end(2026, 4)),
+    "1.30": KubernetesSupport(date(2025, 8, 22), _month_end(2026, 7)),
+    "1.31": KubernetesSupport(date(2025, 11, 1), _month_end(2026, 11)),
+    "1.32": KubernetesSupport(_month_end(2026, 3), _month_end(2027, 3)),
+    "1.33": KubernetesSupport(_month_end(2026, 7), _month_end(2027, 7)),
+    "1.34": KubernetesSupport(_month_end(2026, 11), _month_end(2027, 11)),
+    "1.35": KubernetesSupport(_month_end(2027, 3), _month_end(2028, 3)),
+    "1.36": KubernetesSupport(_month_end(2027, 6), _month_end(2028, 6)),
+    "1.37": KubernetesSupport(_month_end(2027, 10), _month_end(2028, 10)),
+}
+
+# IoT Edge runtime (edgeAgent/edgeHub) LTS releases -> end of servicing.
+IOT_EDGE_RUNTIME: dict[str, date] = {
+    "1.4": date(2024, 11, 12),
+    "1.5": date(2026, 11, 10),
+    "1.6": date(2028, 11, 14),
+}
+
+# Defaults that must stay inside the table's supported window (a test checks them against AS_OF).
+DEFAULT_MIN_KUBERNETES = "1.35"
+DEFAULT_IOT_EDGE_RUNTIME = "1.6"
+
+
+def minor(version: str) -> str:
+    """`1.35.2` / `v1.35` -> `1.35`."""
+    parts = version.strip().lstrip("v").split(".")
+    return ".".join(parts[:2])
+
+
+def _key(version: str) -> tuple[int, int]:
+    major, minor_ = minor(version).split(".")
+    return int(major), int(minor_)
+
+
+def kubernetes_end(version: str, long_term_support: bool = False) -> date | None:
+    """When AKS stops supporting `version` (None: newer than the table, not known yet). A minor
+    older than the table's oldest has ended: it is reported as ended on the oldest's date."""
+    known = AKS_KUBERNETES.get(minor(version))
+    if known is None:
+        oldest = min(AKS_KUBERNETES, key=_key)
+        if _key(version) < _key(oldest):
+            known = AKS_KUBERNETES[oldest]
+        else:
+            return None
+    return known.lts_end_of_life if long_term_support else known.end_of_life
+
+
+def cluster_creation_problem(version: str, long_term_support: bool, today: date) -> str | None:
+    """Why AKS would not create a cluster on `version` today, or None."""
+    end = kubernetes_end(version, long_term_support)
+    if end is None or today <= end:
+        return None
+    plan = "long-term support" if long_term_support else "support"
+    lts_hint = "" if long_term_support else (
+        f" (with longTermSupport and tier Premium until {kubernetes_end(version, True)})"
+        if today <= (kubernetes_end(version, True) or today) else "")
+    supported = ", ".join(v for v in sorted(AKS_KUBERNETES, key=_key)
+                          if today <= AKS_KUBERNETES[v].end_of_life)
+    return (f"Kubernetes {minor(version)} left AKS {plan} on {end.isoformat()}{lts_hint}: AKS creates no "
+            f"cluster on it; use one of {supported} ({AKS_SOURCE}, as of {AS_OF.isoformat()})")
+
+
+def iot_edge_end(version: str) -> date | None:
+    return IOT_EDGE_RUNTIME.get(minor(version))
+
+
+def stack_warnings(settings, today: date) -> list[str]:
+    """What a stack relies on that is past its date (or unknown to the table): one line each,
+    naming the key. Refusals (creating a cluster on an ended version) happen at config time."""
+    warnings = []
+    for name, cluster in sorted(settings.clusters.items()):
+        if cluster.attach is None:
+            continue
+        end = kubernetes_end(cluster.min_kubernetes_version)
+        if end is not None and today > end:
+            warnings.append(
+                f"mldeploy:clusters.{name}.minKubernetesVersion: {cluster.min_kubernetes_version} accepts an "
+                f"attached cluster on a Kubernetes version AKS stopped supporting on {end.isoformat()}; raise it "
+                f"({AKS_SOURCE}, as of {AS_OF.isoformat()})")
+    for name, entry in sorted(settings.edge.items()):
+        end = iot_edge_end(entry.runtime_version)
+        key = f"mldeploy:edge.{name}.runtimeVersion"
+        if end is None:
+            warnings.append(f"{key}: IoT Edge runtime {entry.runtime_version} is not in mldeploy's dated table "
+                            f"(known: {', '.join(IOT_EDGE_RUNTIME)}; {IOT_EDGE_SOURCE})")
+        elif today > end:
+            newest = max(IOT_EDGE_RUNTIME, key=_key)
+            warnings.append(f"{key}: IoT Edge runtime {entry.runtime_version} left support on {end.isoformat()}; "
+                            f"use {newest} (supported until {IOT_EDGE_RUNTIME[newest].isoformat()}; "
+                            f"{IOT_EDGE_SOURCE}, as of {AS_OF.isoformat()})")
+    return warnings
