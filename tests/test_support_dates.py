@@ -100,7 +100,7 @@ def test_synth_prints_the_warning(tmp_path):
     project = tmp_path / "p"
     (project / "stacks").mkdir(parents=True)
     (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (project / "examples").symlink_to(ROOT / "examples")
+    shutil.copytree(ROOT / "examples", project / "examples")
     text = (ROOT / "stacks" / "Pulumi.edge.yaml").read_text().replace("      port: 5001\n",
                                                                        "      port: 5001\n      runtimeVersion: \"1.5\"\n")
     (project / "stacks" / "Pulumi.edge.yaml").write_text(text)

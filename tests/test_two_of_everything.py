@@ -3,6 +3,7 @@ refuses a duplicate URN as the Pulumi engine does."""
 from __future__ import annotations
 
 import copy
+import shutil
 from collections import Counter
 
 import pytest
@@ -91,7 +92,7 @@ def test_synth_command_exits_1_on_a_duplicate_urn(tmp_path, monkeypatch):
     (project / "stacks").mkdir(parents=True)
     (project / "stacks" / "Pulumi.twins.yaml").write_text(TWINS.read_text())
     (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (project / "examples").symlink_to(ROOT / "examples")
+    shutil.copytree(ROOT / "examples", project / "examples")
     monkeypatch.setattr(aci, "child_name", lambda component, role: role)
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["synth", "--stack", "twins", "--out", str(out), "--project-dir", str(project)])
