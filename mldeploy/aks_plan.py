@@ -29,6 +29,7 @@ class ServicePlan:
     workload: WorkloadPlan
     host: str | None  # the public/internal name clients use, when one is known before deploy
     cert_manager: bool
+    load_balancer_host: str | None = None  # <dnsLabel>.<region>.cloudapp.azure.com (public only)
 
 
 def default_dns_label(service: str, stack: str, resource_group: str) -> str:
@@ -54,11 +55,12 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
     dns_label = s.dns_label
     if s.service_type == "LoadBalancer" and not s.internal_load_balancer and dns_label is None:
         dns_label = default_dns_label(name, stack, resource_group)
+    lb_host = f"{dns_label}.{location}.cloudapp.azure.com" if dns_label and s.service_type == "LoadBalancer" else None
     host = s.host_name
     if host is None and s.service_type == "ClusterIP":
         host = f"{name}.{s.namespace or name}.svc.cluster.local"
-    elif host is None and dns_label:
-        host = f"{dns_label}.{location}.cloudapp.azure.com"
+    elif host is None:
+        host = lb_host
 
     scaling = Scaling(autoscale=s.autoscale_enabled, min_replicas=s.autoscale_min_replicas,
                       max_replicas=s.autoscale_max_replicas,
@@ -85,7 +87,7 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         workspace_name=workspace_name,
         markers=tuple(service_markers(name, auth_enabled=s.auth_enabled, tls_enabled=tls).items()),
     )
-    return ServicePlan(workload, host, s.cert_manager is not None)
+    return ServicePlan(workload, host, s.cert_manager is not None, lb_host)
 
 
 def check_service(name: str, s: AksServiceSettings, production: bool) -> None:

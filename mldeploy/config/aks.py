@@ -86,6 +86,13 @@ class ClusterSettings(Settings):
         return self
 
 
+class DnsZoneSettings(Settings):
+    """An Azure DNS zone the deployer may write to (DNS Zone Contributor): the zone of hostName."""
+
+    resource_group: str = Field(min_length=1, description="resource group of the Azure DNS zone")
+    name: str = Field(pattern=HOST_NAME, max_length=253, description="the zone, e.g. `ml.contoso.com`")
+
+
 class CertManagerSettings(Settings):
     """TLS certificates from cert-manager (installed in the cluster) instead of secret config, for
     the service's `hostName`, from an issuer that solves ACME DNS-01 in that name's zone."""
@@ -128,6 +135,8 @@ class AksServiceSettings(ServiceSettings):
     host_name: str | None = Field(None, pattern=HOST_NAME, max_length=253, description="the DNS name clients use, in a "
                                   "DNS zone you control (point it at the service); required with certManager, "
                                   "which gets its certificate by DNS-01")
+    dns_zone: DnsZoneSettings | None = Field(None, description="declare hostName in this Azure DNS zone: a "
+                                             "CNAME to the service's <dnsLabel>.<region>.cloudapp.azure.com")
     tls_enabled: bool | None = Field(None, description="omitted: on in production stacks")
     cert_manager: CertManagerSettings | None = Field(None, description="TLS certificate from cert-manager instead of `tls`")
     canary: CanarySettings | None = Field(None, description="blue/green: a second image taking a share of the traffic")
@@ -151,6 +160,13 @@ class AksServiceSettings(ServiceSettings):
         if self.canary is not None and self.canary.image == self.image:
             raise ValueError(f"canary.image {self.image!r} is the service's own image: a canary "
                              "serves a different image (another model version)")
+        if self.dns_zone is not None:
+            if self.host_name is None or not self.host_name.endswith("." + self.dns_zone.name):
+                raise ValueError(f"dnsZone {self.dns_zone.name} needs hostName, a name inside that zone "
+                                 f"(e.g. scoring.{self.dns_zone.name}), got {self.host_name}")
+            if self.service_type != "LoadBalancer" or self.internal_load_balancer:
+                raise ValueError("dnsZone points hostName at the public load balancer's name: it needs "
+                                 "serviceType LoadBalancer without internalLoadBalancer")
         if self.service_type == "ClusterIP" and (self.internal_load_balancer or self.dns_label):
             raise ValueError("internalLoadBalancer and dnsLabel apply only to serviceType LoadBalancer")
         return self

@@ -10,7 +10,7 @@ import dataclasses
 import weakref
 
 import pulumi
-from pulumi_azure_native import containerservice as cs, storage
+from pulumi_azure_native import containerservice as cs, dns, storage
 
 from components.aks_cluster import AksCluster, AttachedCluster
 from components.aks_service import AksService, ModelDataSink, Telemetry
@@ -131,6 +131,8 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation) -> Service
         keys=keys, tls=tls, cert_manager=service.cert_manager, telemetry=telemetry, model_data=model_data,
         opts=pulumi.ResourceOptions(depends_on=[cluster]),
     )
+    if service.dns_zone is not None:
+        _host_record(name, service, plan, svc)
     return ServiceOutputs(
         scoring_uri=svc.scoring_uri, swagger_uri=svc.swagger_uri,
         primary_key=svc.primary_key, secondary_key=svc.secondary_key,
@@ -138,6 +140,16 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation) -> Service
                "kubeconfig": cluster.kubeconfig,
                "trafficPercent": {v.name: v.weight for v in plan.workload.variants}},
     )
+
+
+def _host_record(name: str, service: AksServiceSettings, plan: ServicePlan, svc: AksService) -> None:
+    """hostName in the user's Azure DNS zone: a CNAME to the load balancer's Azure name, so the
+    name clients use (and the certificate is for) reaches the service after one `pulumi up`."""
+    zone = service.dns_zone
+    dns.RecordSet(
+        f"{name}-host-name", record_type="CNAME", resource_group_name=zone.resource_group, zone_name=zone.name,
+        relative_record_set_name=service.host_name.removesuffix("." + zone.name), ttl=300,
+        cname_record={"cname": plan.load_balancer_host}, opts=pulumi.ResourceOptions(parent=svc))
 
 
 def _model_data_sink(f: Foundation) -> ModelDataSink:

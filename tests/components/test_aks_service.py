@@ -147,7 +147,7 @@ def test_cert_manager_certificate_is_awaited_and_the_gateway_rereads_it(tmp_path
 
 
 @pytest.mark.parametrize("change, key", [
-    (lambda s: s.pop("hostName"), "services.diabetes.hostName"),
+    (lambda s: [s.pop("hostName"), s.pop("dnsZone")], "services.diabetes.hostName"),
     (lambda s: s.update(autoscaleMinReplicas=1), "services.diabetes.autoscaleMinReplicas"),
 ])
 def test_stack_rules_are_checked_when_the_stack_file_is_read(change, key):
@@ -160,3 +160,24 @@ def test_stack_rules_are_checked_when_the_stack_file_is_read(change, key):
     with pytest.raises(ConfigError) as err:
         parse_settings("prod", values, secrets, ROOT, "stacks/Pulumi.prod.yaml")
     assert err.value.key == f"mldeploy:{key}", err.value
+
+
+def test_host_name_is_declared_in_the_users_zone_as_a_cname_to_the_load_balancer(tmp_path):
+    result = synth("prod", tmp_path)
+    record = result.one("azure-native:dns:RecordSet")
+    inputs = record["inputs"]
+    assert (inputs["zoneName"], inputs["relativeRecordSetName"], inputs["recordType"]) == \
+        ("ml.contoso.com", "diabetes", "CNAME"), record["urn"]
+    assert inputs["cnameRecord"]["cname"].startswith("diabetes-prod-") and \
+        inputs["cnameRecord"]["cname"].endswith(".westeurope.cloudapp.azure.com"), record["urn"]
+
+
+@pytest.mark.parametrize("service, expected", [
+    ({"hostName": "scoring.other.com", "dnsZone": {"resourceGroup": "rg", "name": "ml.contoso.com"}},
+     "needs hostName, a name inside that zone"),
+    ({"hostName": "s.ml.contoso.com", "internalLoadBalancer": True,
+      "dnsZone": {"resourceGroup": "rg", "name": "ml.contoso.com"}}, "without internalLoadBalancer"),
+])
+def test_a_dns_zone_needs_a_public_host_name_inside_it(service, expected):
+    with pytest.raises(Exception, match=expected):
+        _plan(production=False, **service)
