@@ -5,7 +5,8 @@ this component only declares resources.
 
 Inputs are checked against the API spec of the versions azure-native 3.x uses
 (Azure/azure-rest-api-specs, specification/machinelearningservices/resource-manager/
-Microsoft.MachineLearningServices/stable/2025-12-01/mfe.json):
+Microsoft.MachineLearningServices/stable/2025-12-01/mfe.json, definitions OnlineEndpoint,
+OnlineDeployment, OnlineRequestSettings, ProbeSettings - read 2026-11-25):
 - OnlineEndpoint: properties.authMode (Key | AMLToken | AADToken), compute (Kubernetes only),
   identity (ManagedServiceIdentity, UserAssigned with the identity's ARM id); traffic and
   mirrorTraffic are left to EndpointTraffic (components/endpoint_traffic.py).

@@ -24,8 +24,9 @@ AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
 
 
 class ProbeSettings(Settings):
-    """A liveness or readiness probe (Azure's defaults: 10 s delay, every 10 s, 2 s timeout,
-    30 failures, 1 success - CLI v2 deployment YAML reference)."""
+    """A liveness or readiness probe. Defaults as Azure's: every 10 s, 2 s timeout, 30 failures,
+    1 success (API spec mfe.json 2025-12-01, definition ProbeSettings); the spec gives the first
+    delay no default, the CLI v2 deployment YAML reference uses 10 s."""
 
     initial_delay_seconds: int = Field(10, ge=0, le=3600, description="seconds before the first probe")
     period_seconds: int = Field(10, ge=1, le=3600, description="seconds between probes")
