@@ -46,3 +46,18 @@ def test_tls_settings_turn_insecure_connections_off():
 def test_without_a_certificate_the_router_is_http_only():
     assert extension_settings(service_type="nodePort", internal_load_balancer=False,
                               ssl_cname=None)["allowInsecureConnections"] == "True"
+
+
+def test_two_kubernetes_endpoints_on_one_cluster_share_one_extension_and_attach(tmp_path):
+    import copy
+
+    from tests.harness import stack_values
+
+    values, secret_keys = stack_values("kubernetes-endpoint")
+    services = values["mldeploy:services"]
+    services["second"] = copy.deepcopy(services["diabetes"])
+    result = synth("kubernetes-endpoint", tmp_path, values, secret_keys)
+    assert len(result.of_type(EXTENSION)) == 1 and len(result.of_type(f"{ML}:Compute")) == 1
+    endpoints = result.of_type(f"{ML}:OnlineEndpoint")
+    computes = {e["inputs"]["properties"]["compute"] for e in endpoints}
+    assert len(endpoints) == 2 and len(computes) == 1, computes
