@@ -13,6 +13,10 @@ import click
 from mldeploy.cli import find_project_root, project_dir_option
 
 
+class _Stopped(BaseException):
+    """SIGTERM or Ctrl+C while services start: unwinds the start (each server stops its children)."""
+
+
 def run_dir(root: Path, stack: str, service: str) -> Path:
     return root / ".mldeploy" / "local" / stack / service
 
@@ -84,9 +88,14 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
     tls_files = (tls_cert, tls_key) if tls_cert is not None else None
 
     stopping = []
+    starting = [True]
 
     def _on_signal(signum, _frame):
         stopping.append(signum)
+        if starting[0]:
+            # Start-up waits (init(), the environment) can be long: stop now, not after them.
+            starting[0] = False
+            raise _Stopped()
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
@@ -143,13 +152,17 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
             sys.stdout.flush()
             if stopping:
                 break
+        starting[0] = False
         info("serving; Ctrl+C (or SIGTERM) stops every process")
         while not stopping:
             time.sleep(0.25)
             for server in servers:
                 for event in server.check():
                     info(event)
+    except _Stopped:
+        info("stopping before every service was ready")
     except (StartError, EnvError) as err:
+        starting[0] = False
         for server in servers:
             server.stop()
         click.echo(f"error: {err}", err=True)

@@ -19,8 +19,9 @@ from mldeploy.render.build_context import BuildContext
 from mldeploy.runtime.endpoint_gateway import EndpointGatewaySpec, LocalDeployment, render_endpoint_conf
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.runtime.gateway import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH, config_dirs, render_keys_map
-from mldeploy.runtime.local import ENDPOINT_FILE, Endpoint, new_key, scorer_child, write_private
-from mldeploy.runtime.processes import Child, check_port_free, find_nginx, free_port, wait_until_ok
+from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, gateway_child, new_key, refuse_if_running,
+                                    scorer_child, write_private)
+from mldeploy.runtime.processes import Child, find_nginx, listen_socket, wait_until_ok
 
 
 class LocalEndpoint:
@@ -37,6 +38,7 @@ class LocalEndpoint:
         self.scorers: dict[str, Child] = {}
         self.scorer_ports: dict[str, int] = {}
         self.gateway: Child | None = None
+        self._sockets: list = []
 
     def spec(self) -> EndpointGatewaySpec:
         gw = self.run_dir / "gateway"
@@ -50,16 +52,20 @@ class LocalEndpoint:
 
     def start(self, timeout: float = 120.0) -> Endpoint:
         nginx = find_nginx()
-        self.port = self.port or free_port()
-        check_port_free(self.port)
+        refuse_if_running(self.run_dir / ENDPOINT_FILE, f"endpoint {self.name!r}")
+        gateway_sock = listen_socket(self.port)
+        self._sockets = [gateway_sock]
+        self.port = gateway_sock.getsockname()[1]
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for dep_name, dep in sorted(self.service.deployments.items()):
             context = self.contexts[dep.image]
             dep_dir = self.run_dir / dep_name
             context.write(dep_dir / "context")
-            self.scorer_ports[dep_name] = free_port()
+            sock = listen_socket(0)
+            self._sockets.append(sock)
+            self.scorer_ports[dep_name] = sock.getsockname()[1]
             self.scorers[dep_name] = scorer_child(
-                context, self.envs[dep.image], dep_dir / "context", dep_dir, port=self.scorer_ports[dep_name],
+                context, self.envs[dep.image], dep_dir / "context", dep_dir, sock=sock,
                 workers=dep.workers, scoring_timeout_ms=dep.request_timeout_ms,
                 extra_env=dict(dep.environment_variables))
         spec = self.spec()
@@ -68,9 +74,7 @@ class LocalEndpoint:
         gw_dir = Path(spec.run_dir)
         (gw_dir / "nginx.conf").write_text(render_endpoint_conf(spec))
         write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
-        self.gateway = Child("gateway", [nginx, "-p", str(gw_dir), "-c", str(gw_dir / "nginx.conf"), "-e", "stderr"],
-                             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=gw_dir,
-                             log=self.run_dir / "gateway.log")
+        self.gateway = gateway_child(nginx, gw_dir, gateway_sock, self.run_dir / "gateway.log")
         try:
             for child in self.scorers.values():
                 child.start()
@@ -107,6 +111,9 @@ class LocalEndpoint:
         for child in [self.gateway, *self.scorers.values()]:
             if child is not None:
                 child.stop()
+        for sock in self._sockets:
+            sock.close()
+        self._sockets = []
         try:
             (self.run_dir / ENDPOINT_FILE).unlink()
         except FileNotFoundError:

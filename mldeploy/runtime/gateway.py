@@ -312,13 +312,7 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
         "    proxy_next_upstream error timeout;",
         "    proxy_hide_header Access-Control-Allow-Origin;",
         "",
-        "    error_page 401 @e401;",
-        "    error_page 404 @e404;",
-        "    error_page 413 @e413;",
-        # `=`: the status is what @e502 returns (503 at capacity); without it nginx keeps 502.
-        "    error_page 502 = @e502;",
-        "    error_page 503 @e503;",
-        "    error_page 504 @e504;",
+        *_error_pages(),
         *_error_locations(spec),
         "",
         f"    location = {LIVENESS_PATH} {{ access_log off; default_type application/json; "
@@ -330,10 +324,12 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
         f"      proxy_pass http://{UPSTREAM_NAME}/;",  # the scorer's GET /: 200 once init() is done
         "    }",
         f"    location = {SWAGGER_PATH} {{",
+        METHOD_CHECK,
         *_cors_lines(spec, preflight=False),
         f"      proxy_pass http://{UPSTREAM_NAME};",
         "    }",
         f"    location = {SCORE_PATH} {{",
+        METHOD_CHECK,
         *_cors_lines(spec, preflight=True),
     ]
     if spec.auth_enabled:
@@ -348,6 +344,40 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
     return "\n".join(out) + "\n"
 
 
+# nginx's own errors too (a malformed request line 400, TRACE 405, 408, an over-long URI 414,
+# headers too large 494 - sent as 400, its internal 500, 505): every error leaves the gateway as
+# JSON. They go to internal URIs, not named locations: a request whose request line could not be
+# read has no URI, and nginx answers a redirect to a named location with its own HTML 500
+# ("empty URI in redirect to named location").
+OWN_ERRORS = {
+    400: "bad request: the HTTP request is malformed",
+    405: "method not allowed: use GET, POST or OPTIONS",
+    408: "the request was not received in time",
+    414: "the request URI is too long",
+    494: "the request headers are too large",
+    500: "internal gateway error",
+    505: "HTTP version not supported",
+}
+OWN_ERROR_PREFIX = "/.mldeploy-error/"
+ALLOWED_METHODS = "GET, POST, OPTIONS"
+# What the scorer routes accept (HEAD with GET); anything else is a JSON 405 with Allow here.
+METHOD_CHECK = "      if ($request_method !~ ^(GET|HEAD|POST|OPTIONS)$) { return 405; }"
+
+
+def _error_pages() -> list[str]:
+    lines = []
+    for status in sorted({*OWN_ERRORS, 401, 404, 413, 502, 503, 504}):
+        if status == 502:
+            # `=`: the status is what @e502 returns (503 at capacity); without it nginx keeps 502.
+            lines.append("    error_page 502 = @e502;")
+        elif status in OWN_ERRORS:
+            reply = "=400 " if status == 494 else ""  # 494 is nginx-internal; clients see 400
+            lines.append(f"    error_page {status} {reply}{OWN_ERROR_PREFIX}{status};")
+        else:
+            lines.append(f"    error_page {status} @e{status};")
+    return lines
+
+
 def _error_locations(spec: GatewaySpec) -> list[str]:
     # Browsers only show an error to the page when it carries the CORS headers too.
     cors = ("add_header Access-Control-Allow-Origin $mldeploy_cors_origin always; "
@@ -359,17 +389,23 @@ def _error_locations(spec: GatewaySpec) -> list[str]:
         502: "the scorer is not reachable",
         503: "the scorer is not available",
         504: f"no answer within {spec.scoring_timeout_ms} ms",
+        **OWN_ERRORS,
     }
     lines = []
     for status, message in errors.items():
         auth = "add_header WWW-Authenticate 'Bearer' always; " if status == 401 else ""
+        if status == 405:
+            auth = f"add_header Allow '{ALLOWED_METHODS}' always; "  # RFC 9110 15.5.6: a 405 carries Allow
         capacity = ""
         if status == 502 and spec.max_conns is not None:
             # Inside `if`, add_header replaces the location's: the CORS headers are repeated.
             body = json.dumps({"error": CAPACITY_MESSAGE, "status": 503})
             capacity = (f"if ($mldeploy_at_capacity) {{ add_header Retry-After {RETRY_AFTER_S} always; "
                         f"{cors}return 503 '{body}'; }} ")
-        lines.append(f"    location @e{status} {{ {auth}{capacity}{cors}{_json_return(status, message)} }}")
+        reply = 400 if status == 494 else status
+        where = f"= {OWN_ERROR_PREFIX}{status}" if status in OWN_ERRORS else f"@e{status}"
+        internal = "internal; " if status in OWN_ERRORS else ""
+        lines.append(f"    location {where} {{ {internal}{auth}{capacity}{cors}{_json_return(reply, message)} }}")
     return lines
 
 

@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import secrets
+import socket
 import ssl
 import time
 from dataclasses import asdict, dataclass
@@ -28,8 +29,8 @@ from mldeploy.runtime.gateway import (KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, 
                                       TLS_CERT_NAME, TLS_KEY_NAME, Upstream, config_dirs,
                                       gateway_spec, render_keys_map, render_nginx_conf)
 from mldeploy.runtime.timeouts import scorer_timeouts
-from mldeploy.runtime.processes import (SCORER_LAUNCHER, Child, StartError, check_port_free,
-                                        find_nginx, free_port, wait_until_ok)
+from mldeploy.runtime.processes import (SCORER_HOST, Child, StartError, find_nginx, listen_socket,
+                                        wait_until_ok)
 
 ENDPOINT_FILE = "endpoint.json"
 MAX_RESTART_DELAY_S = 30.0
@@ -71,16 +72,20 @@ def check_tls_files(cert: Path, key: Path) -> None:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (keys, TLS key)."""
+    """Write a file only its owner can read (keys, TLS key) - also when it already existed with
+    a wider mode (open's mode applies only to a new file)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
 
 
-def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_dir: Path, *, port: int,
-                 workers: int, scoring_timeout_ms: int, name: str = "scorer",
+def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_dir: Path, *,
+                 sock: socket.socket, workers: int, scoring_timeout_ms: int, name: str = "scorer",
                  extra_env: dict[str, str] | None = None) -> Child:
-    """The scorer (azmlinfsrv on 127.0.0.1:`port`) of a build context written to `context_dir`."""
+    """The scorer (azmlinfsrv serving the listening socket `sock`) of a build context written
+    to `context_dir`."""
+    port = sock.getsockname()[1]
     script = context_dir / "app" / Path(context.entry_script).name
     model_dir = context_dir / "azureml-models" / Path(context.model_dir).relative_to(MODELS_DIR)
     child_env = {
@@ -92,11 +97,21 @@ def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_
         "AML_APP_ROOT": str(script.parent),
         **(extra_env or {}),
         **scorer_timeouts(scoring_timeout_ms),
+        "MLDEPLOY_SCORER_HOST": "127.0.0.1",  # azmlinfsrv binds 0.0.0.0 unless told
     }
-    argv = [str(env.python), "-c", SCORER_LAUNCHER, "--entry_script", str(script),
+    argv = [str(env.python), str(SCORER_HOST), "--entry_script", str(script),
             "--model_dir", str(model_dir), "--port", str(port), "--worker_count", str(workers)]
     # An empty working folder: the server would serve a stale swagger.json found there.
-    return Child(name, argv, env=child_env, cwd=run_dir / name, log=run_dir / f"{name}.log")
+    return Child(name, argv, env=child_env, cwd=run_dir / name, log=run_dir / f"{name}.log",
+                 sock=sock, sock_env=lambda fd: {"MLDEPLOY_SCORER_FD": str(fd)})
+
+
+def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path) -> Child:
+    """nginx serving `gw_dir/nginx.conf` on the listening socket `sock`, which it takes from
+    `NGINX` (the variable its binary upgrade passes sockets in; nginx.org/en/docs/control.html)."""
+    argv = [nginx, "-p", str(gw_dir), "-c", str(gw_dir / "nginx.conf"), "-e", "stderr"]
+    return Child("gateway", argv, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=gw_dir, log=log,
+                 sock=sock, sock_env=lambda fd: {"NGINX": f"{fd};"})
 
 
 class LocalServer:
@@ -115,6 +130,7 @@ class LocalServer:
         self.scorer: Child | None = None
         self.gateway: Child | None = None
         self.scorer_port = 0
+        self._sockets: list[socket.socket] = []
         self._next_restart = 0.0
         self._delay = 0.5
 
@@ -123,15 +139,17 @@ class LocalServer:
     def start(self, timeout: float = 120.0) -> Endpoint:
         self._check_tls()
         nginx = find_nginx()
-        self.port = self.port or free_port()
-        check_port_free(self.port)
         self._refuse_if_running()
+        gateway_sock = listen_socket(self.port)
+        scorer_sock = listen_socket(0)
+        self._sockets = [gateway_sock, scorer_sock]  # closed here once the children have them
+        self.port = gateway_sock.getsockname()[1]
+        self.scorer_port = scorer_sock.getsockname()[1]
         self.run_dir.mkdir(parents=True, exist_ok=True)
         context_dir = self.run_dir / "context"
         self.context.write(context_dir)
-        self.scorer_port = free_port()
-        self.scorer = self._scorer_child(context_dir)
-        self.gateway = self._gateway_child(nginx)
+        self.scorer = self._scorer_child(context_dir, scorer_sock)
+        self.gateway = self._gateway_child(nginx, gateway_sock)
         try:
             self.scorer.start()
             self.gateway.start()
@@ -185,19 +203,14 @@ class LocalServer:
                     "or serve it with `pulumi up` (LocalService)")
 
     def _refuse_if_running(self) -> None:
-        try:
-            pid = json.loads((self.run_dir / ENDPOINT_FILE).read_text())["pid"]
-            os.kill(pid, 0)
-        except (OSError, ValueError, KeyError):
-            return
-        raise StartError(f"service {self.name!r} is already served by process {pid}: stop it first")
+        refuse_if_running(self.run_dir / ENDPOINT_FILE, f"service {self.name!r}")
 
-    def _scorer_child(self, context_dir: Path) -> Child:
+    def _scorer_child(self, context_dir: Path, sock: socket.socket) -> Child:
         # The target's own rule (an AKS service: one worker per concurrent request).
-        return scorer_child(self.context, self.env, context_dir, self.run_dir, port=self.scorer_port,
+        return scorer_child(self.context, self.env, context_dir, self.run_dir, sock=sock,
                             workers=self.service.scorer_workers, scoring_timeout_ms=self.service.scoring_timeout_ms)
 
-    def _gateway_child(self, nginx: str) -> Child:
+    def _gateway_child(self, nginx: str, sock: socket.socket) -> Child:
         gw_dir = self.run_dir / "gateway"
         # TLS files given: the settings' `tls` (maybe undecryptable `secure:` values) is ignored.
         service = self.service.model_copy(update={"tls": None}) if self.tls_files else self.service
@@ -216,16 +229,16 @@ class LocalServer:
             (gw_dir / "tls").mkdir(exist_ok=True)
             write_private(gw_dir / "tls" / TLS_CERT_NAME, self.service.tls.certificate.reveal())
             write_private(gw_dir / "tls" / TLS_KEY_NAME, self.service.tls.key.reveal())
-        argv = [nginx, "-p", str(gw_dir), "-c", str(gw_dir / "nginx.conf"), "-e", "stderr"]
-        return Child("gateway", argv, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                     cwd=gw_dir, log=self.run_dir / "gateway.log")
+        return gateway_child(nginx, gw_dir, sock, self.run_dir / "gateway.log")
 
     # -- supervise --------------------------------------------------------------------------
 
     def check(self) -> list[str]:
-        """Restart any child that exited (with a growing delay if it keeps dying)."""
+        """Restart any child that exited (with a growing delay if it keeps dying); keep logs capped."""
         events = []
         for child in (self.scorer, self.gateway):
+            if child is not None:
+                child.cap_log()
             if child is None or child.exit_code() is None:
                 continue
             now = time.monotonic()
@@ -250,7 +263,38 @@ class LocalServer:
         for child in (self.gateway, self.scorer):
             if child is not None:
                 child.stop()
+        for sock in self._sockets:
+            sock.close()
+        self._sockets = []
         try:
             (self.run_dir / ENDPOINT_FILE).unlink()
         except FileNotFoundError:
             pass
+
+
+def refuse_if_running(endpoint_file: Path, what: str) -> None:
+    """StartError if `endpoint_file` belongs to a `serve` that still runs; a file left by one
+    that was killed (SIGKILL leaves it behind) is removed, so the keys in it do not linger."""
+    try:
+        pid = int(json.loads(endpoint_file.read_text())["pid"])
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, KeyError, TypeError):
+        pid = None
+    if pid is not None and pid != os.getpid() and _is_mldeploy(pid):
+        raise StartError(f"{what} is already served by process {pid}: stop it first")
+    endpoint_file.unlink(missing_ok=True)
+
+
+def _is_mldeploy(pid: int) -> bool:
+    """Whether `pid` runs mldeploy (a stale file's pid may since belong to another program)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return b"mldeploy" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (macOS): a live pid is taken as ours, the safe side

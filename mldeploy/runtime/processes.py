@@ -17,14 +17,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 NGINX_INSTALL_HINT = ("nginx is not installed (the local gateway): install it with "
                       "`sudo apt-get install nginx-light` (Debian/Ubuntu) or `brew install nginx` (macOS)")
-# azmlinfsrv always binds 0.0.0.0; this starts the same server on loopback only.
-SCORER_LAUNCHER = (
-    "import sys, azureml_inference_server_http.constants as c; c.DEFAULT_HOST = '127.0.0.1'; "
-    "from azureml_inference_server_http.amlserver import run; sys.argv[0] = 'azmlinfsrv'; run()"
-)
+# The scorer's process: azmlinfsrv with mldeploy's few changes (see the module's docstring).
+SCORER_HOST = Path(__file__).with_name("scorer_host.py")
+LOG_CAP_BYTES = 10 * 1024 * 1024  # a child's log is rotated once beyond this (one old copy kept)
 PR_SET_PDEATHSIG = 1
 
 
@@ -48,36 +47,73 @@ def find_nginx() -> str:
     return found
 
 
+def listen_socket(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:`port` (0: any free port), bound here once and handed to
+    the child that serves it (nginx, gunicorn): no port is chosen now and bound later, so no
+    other process can take it in between."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        raise StartError(f"port {port} on 127.0.0.1 is in use: stop what uses it or pass --port") from None
+    sock.listen(511)
+    sock.set_inheritable(True)
+    return sock
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def check_port_free(port: int) -> None:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            raise StartError(f"port {port} on 127.0.0.1 is in use: stop what uses it or pass --port") from None
-
-
 class Child:
     """One supervised child process (and its process group), logging to a file."""
 
-    def __init__(self, name: str, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path):
+    def __init__(self, name: str, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path,
+                 sock: socket.socket | None = None, sock_env: Callable[[int], dict[str, str]] | None = None):
+        """`sock`: a listening socket the child serves; it is handed over (its fd number told by
+        `sock_env(fd)`) and this process's copy closed, so a dead child refuses connections at
+        once. A restart binds the same port again."""
         self.name, self.argv, self.env, self.cwd, self.log = name, argv, env, cwd, log
+        self._sock, self.sock_env = sock, sock_env
+        self.port = sock.getsockname()[1] if sock is not None else None
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
 
     def start(self) -> None:
         self.cwd.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
-            )
+        self.cap_log()
+        sock, env = self._sock, self.env
+        if sock is None and self.port is not None:
+            sock = listen_socket(self.port)
+        if sock is not None:
+            env = {**env, **self.sock_env(sock.fileno())}
+        try:
+            with open(self.log, "ab") as out:
+                self.proc = subprocess.Popen(
+                    self.argv, env=env, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=out,
+                    stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
+                    pass_fds=(sock.fileno(),) if sock is not None else (),
+                )
+        finally:
+            if sock is not None:
+                sock.close()
+            self._sock = None
+
+    def cap_log(self, limit: int = LOG_CAP_BYTES) -> bool:
+        """Rotate the log once it passes `limit`: copy it to `<log>.1` and truncate it in place
+        (logrotate's copytruncate - the child keeps its append-mode file open). True if rotated."""
+        try:
+            if self.log.stat().st_size <= limit:
+                return False
+            shutil.copyfile(self.log, self.log.with_name(self.log.name + ".1"))
+            os.truncate(self.log, 0)
+            return True
+        except OSError:
+            return False
 
     @property
     def pid(self) -> int | None:

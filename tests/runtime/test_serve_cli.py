@@ -184,3 +184,46 @@ def test_missing_nginx_says_how_to_install(monkeypatch):
     monkeypatch.setattr(processes.shutil, "which", lambda *a, **k: None)
     with pytest.raises(processes.StartError, match="apt-get install nginx-light"):
         processes.find_nginx()
+
+
+def test_sigterm_during_a_slow_init_stops_at_once_and_cleanly(project):
+    script = project / "examples/diabetes/score.py"
+    script.write_text(script.read_text().replace("model = joblib.load(model_path)",
+                                                 "import time; time.sleep(600); model = joblib.load(model_path)"))
+    proc = _serve(project, "--port", "0", "--timeout", "900")
+    children: set[int] = set()
+    try:
+        for line in proc.stderr:  # the scorer is starting: init() now sleeps far past any wait below
+            if line.startswith("starting diabetes"):
+                break
+        while len(children) < 3 and proc.poll() is None:
+            children = _descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)  # far below init()'s 600 s and --timeout 900
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopping before every service was ready" in err and "Traceback" not in err, err
+    left = [p for p in children if _alive(p)]
+    assert left == [], f"processes left after SIGTERM during init(): {left}"
+    assert not (project / ".mldeploy/local/local/diabetes/endpoint.json").exists()
+
+
+def test_a_stale_endpoint_file_after_sigkill_is_replaced_with_a_private_one(project):
+    run_dir = project / ".mldeploy/local/local/diabetes"
+    run_dir.mkdir(parents=True)
+    stale = run_dir / "endpoint.json"
+    # What a SIGKILLed serve leaves: its pid (now gone, or reused by another program) and old keys.
+    stale.write_text(json.dumps({"scoringUri": "http://127.0.0.1:1/score", "primaryKey": "old-key", "pid": 1}))
+    stale.chmod(0o644)
+    proc = _serve(project, "--port", "0", "--json")
+    try:
+        endpoint = json.loads(proc.stdout.readline() or "{}")
+        assert endpoint, f"serve did not start over a stale endpoint.json: {proc.stderr.read()}"
+        written = json.loads(stale.read_text())
+        assert written["primaryKey"] == endpoint["primaryKey"] != "old-key", "the stale keys must be replaced"
+        assert stale.stat().st_mode & 0o777 == 0o600, f"endpoint.json mode {stale.stat().st_mode & 0o777:o}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)

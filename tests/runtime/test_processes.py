@@ -1,0 +1,53 @@
+"""Child processes of the local target: sockets bound once and handed over, logs capped."""
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from mldeploy.runtime.processes import Child, StartError, listen_socket
+
+
+def test_a_chosen_port_stays_bound_until_the_child_has_it():
+    sock = listen_socket(0)
+    port = sock.getsockname()[1]
+    try:
+        with socket.socket() as other, pytest.raises(OSError):
+            other.bind(("127.0.0.1", port))  # nobody can take it between choosing and serving
+    finally:
+        sock.close()
+
+
+def test_a_port_in_use_is_one_clear_start_error():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(StartError, match=f"port {port} on 127.0.0.1 is in use"):
+            listen_socket(port)
+
+
+def test_the_child_serves_the_handed_socket_and_this_process_lets_it_go(tmp_path):
+    sock = listen_socket(0)
+    port = sock.getsockname()[1]
+    code = ("import os, socket; s = socket.socket(fileno=int(os.environ['FD'])); "
+            "c, _ = s.accept(); c.sendall(b'hello'); c.close()")
+    child = Child("echo", [sys.executable, "-c", code], env={}, cwd=tmp_path, log=tmp_path / "echo.log",
+                  sock=sock, sock_env=lambda fd: {"FD": str(fd)})
+    child.start()
+    try:
+        assert sock.fileno() == -1, "this process's copy of the socket must be closed once handed over"
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as c:
+            assert c.recv(5) == b"hello"
+    finally:
+        child.stop()
+
+
+def test_a_log_past_its_cap_is_rotated_once(tmp_path):
+    log = tmp_path / "scorer.log"
+    log.write_bytes(b"x" * 2000)
+    child = Child("scorer", ["true"], env={}, cwd=tmp_path, log=log)
+    assert child.cap_log(limit=1000) is True
+    assert log.stat().st_size == 0 and (tmp_path / "scorer.log.1").stat().st_size == 2000
+    assert child.cap_log(limit=1000) is False, "a log under its cap stays as it is"
