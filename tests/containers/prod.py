@@ -39,6 +39,7 @@ def start_pod(engine: Engine, synth_dir: Path, images: dict[str, str], standins:
     spec = synthesized_pod(synth_dir, NAMESPACE, DEPLOYMENT, images, standins, tls=(cert, key))
     blob = work / f"{name}-blob"
     blob.mkdir(parents=True, exist_ok=True)
+    blob.chmod(0o777)  # the storage account: whatever uid the collector runs as may write
     spec.inputs.extra_mounts["model-data"] = [(str(blob), BLOB_MOUNT)]
     if mutate is not None:
         mutate(spec)
