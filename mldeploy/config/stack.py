@@ -1,9 +1,11 @@
 """The whole stack: every key a stack file may declare under the `mldeploy:` namespace."""
 from __future__ import annotations
 
+import re
+
 from typing import Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.aks import AksServiceSettings, ClusterSettings
 from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags
@@ -50,7 +52,7 @@ class ModelSettings(Settings):
 
     path: ExistingPath = Field(description="the model file or folder to upload and register")
     version: int | None = Field(
-        None, ge=1, description="explicit version (1, 2, ...); omitted: the first 12 hex digits of "
+        None, ge=1, le=2_147_483_647, description="explicit version (1, 2, ...); omitted: the first 12 hex digits of "
         "the content's SHA-256, so new content always registers a new version"
     )
     tags: Tags = Field(default_factory=dict, description="tags of the model version (guide: `tags`)")
@@ -71,13 +73,23 @@ class ImageSettings(Settings):
         None, description="base image; omitted: pinned micromamba for `condaFile`, "
         "`python:<pythonVersion>-slim` for `requirementsFile`"
     )
-    version: int = Field(1, ge=1, description="the guide's image version (`myimage:1`); the tag is "
+    version: int = Field(1, ge=1, le=2_147_483_647, description="the guide's image version (`myimage:1`); the tag is "
                          "`<version>-<content digest>`")
     python_version: str = Field("3.11", pattern=r"^3\.\d+$", description="Python of the slim base image "
                                 "(`requirementsFile` only)")
     sample_request: ExistingFile | None = Field(None, description="JSON request used by the smoke test and "
                                                 "`mldeploy test` for services of this image")
     description: str = Field("", description="free text, for people")
+
+    @field_validator("entry_script")
+    @classmethod
+    def _script_name_fits_a_dockerfile(cls, value: str) -> str:
+        # Its file name is written into the Dockerfile (COPY, ENV, CMD): a plain name only.
+        name = value.replace("\\", "/").rsplit("/", 1)[-1]
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+            raise ValueError(f"the entry script's file name {name!r} may hold only letters, digits, "
+                             "'_', '.' and '-' (it is written into the image's Dockerfile)")
+        return value
 
     @model_validator(mode="after")
     def _one_environment(self):

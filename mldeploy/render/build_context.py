@@ -13,6 +13,9 @@ from mldeploy.config.stack import ImageSettings
 from mldeploy.digest import digest_mapping
 from mldeploy.models import ResolvedModel
 from mldeploy.naming import image_tag
+from mldeploy.runtime import scorer_host
+
+SCORER_HOST = Path(scorer_host.__file__)
 
 APP_DIR = "/var/azureml-app"
 MODELS_DIR = f"{APP_DIR}/azureml-models"
@@ -20,6 +23,8 @@ SCORER_PORT = 5001
 SERVER_PACKAGE = "azureml-inference-server-http"
 SERVER_VERSION = "1.5.1"
 # Pinned so that the same config always builds the same image (a moving tag would not).
+SCORER_HOST_FILE = "mldeploy_scorer_host.py"
+SCORER_HOST_PATH = f"/opt/mldeploy/{SCORER_HOST_FILE}"
 MICROMAMBA_IMAGE = "mambaorg/micromamba:1.5.10-jammy"
 # The image's entrypoint activates the environment for the main command only: HEALTHCHECK,
 # `exec` and a pod's `command` bypass it, so the environment's bin goes on PATH for all.
@@ -116,7 +121,10 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
         f"EXPOSE {SCORER_PORT}",
         "HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \\",
         f"    CMD python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{SCORER_PORT}/')\"",
-        "CMD " + json.dumps(["azmlinfsrv", "--entry_script", f"{APP_DIR}/{script}",
+        # The scorer host: azmlinfsrv with mldeploy's changes (unusable JSON is a 400, swagger
+        # marks run()'s inputs required), the same process as the local target runs.
+        f"COPY {SCORER_HOST_FILE} {SCORER_HOST_PATH}",
+        "CMD " + json.dumps(["python", SCORER_HOST_PATH, "--entry_script", f"{APP_DIR}/{script}",
                              "--model_dir", mdir, "--port", str(SCORER_PORT)]),
     ]
     return "\n".join(lines) + "\n"
@@ -140,6 +148,7 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
     for model in models:
         for rel, path in model.files:
             files[f"azureml-models/{model.name}/{model.version}/{rel}"] = path.read_bytes()
+    files[SCORER_HOST_FILE] = SCORER_HOST.read_bytes()
     files["Dockerfile"] = render_dockerfile(name, image, env_kind, env_text, script, models).encode()
     digest = digest_mapping(files)
     return BuildContext(

@@ -98,6 +98,8 @@ class LocalEndpoint:
         """Restart any child that exited."""
         events = []
         for child in [*self.scorers.values(), self.gateway]:
+            if child is not None:
+                child.cap_log()
             if child is None or child.exit_code() is None:
                 continue
             code = child.exit_code()

@@ -30,7 +30,8 @@ def test_environment_layer_comes_before_script_and_model():
 
 def test_runs_the_official_inference_server_as_non_root():
     dockerfile = context().files["Dockerfile"].decode()
-    assert 'CMD ["azmlinfsrv", "--entry_script", "/var/azureml-app/score.py"' in dockerfile
+    assert 'CMD ["python", "/opt/mldeploy/mldeploy_scorer_host.py", "--entry_script", "/var/azureml-app/score.py"' \
+        in dockerfile, "the image runs the same scorer host as the local target"
     assert "AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/diabetes/1" in dockerfile
     assert "\nUSER " in dockerfile and "HEALTHCHECK" in dockerfile
 
