@@ -46,3 +46,11 @@ def test_keys_and_config_are_uploaded_secret(local):
 def test_uris_point_at_loopback(local):
     svc = local.outputs["services"]["diabetes"]
     assert svc == {"scoringUri": "http://127.0.0.1:8890/score", "swaggerUri": "http://127.0.0.1:8890/swagger.json"}
+
+
+def test_gateway_runs_the_one_pinned_gateway_image(local):
+    from mldeploy.runtime.gateway import GATEWAY_IMAGE
+
+    remote = local.one("docker:index/remoteImage:RemoteImage")
+    assert remote["inputs"]["name"] == GATEWAY_IMAGE and "@sha256:" in GATEWAY_IMAGE, \
+        f"{remote['urn']}: the gateway must be the pinned image, by digest"
