@@ -110,10 +110,12 @@ AZURE_OWNED_ZONES = (".cloudapp.azure.com", ".azurecontainer.io", ".cloudapp.net
 
 
 def _check_cert_manager(key: str, host_name: str | None) -> None:
-    """Refuse what cannot get a certificate. cert-manager's HTTP-01 solver answers on port 80 of
-    the name through an Ingress or a Gateway API HTTPRoute it creates (cert-manager docs, "HTTP01":
-    `ingress` / `gatewayHTTPRoute` solvers); the scoring Service is a LoadBalancer exposing only
-    443 and has neither, so HTTP-01 never passes. DNS-01 (cert-manager docs, "AzureDNS", and the
+    """Refuse what cannot get a certificate. cert-manager's HTTP-01 solver is a pod + Service
+    reached on port 80 of the name only through an Ingress or a Gateway API HTTPRoute it creates
+    (cert-manager source, pkg/issuer/acme/http/http.go, Solver.Present: ensurePod, ensureService,
+    then ensureIngress or ensureGatewayHTTPRoute, else "no Ingress nor Gateway HTTP01 solvers");
+    the scoring Service is a LoadBalancer exposing only 443 and routes through neither, so
+    HTTP-01 never passes. DNS-01 (cert-manager docs, "AzureDNS", and the
     "AKS + LoadBalancer + Let's Encrypt" tutorial) works with this topology, public or private,
     but needs a TXT record in the name's zone: a zone the user controls."""
     if host_name is None:
