@@ -445,8 +445,7 @@ def config_dirs(spec: GatewaySpec) -> list[str]:
 # moves. ACI and AKS pull it mirrored into the workspace registry (targets/mirrors.py).
 # The official image, not nginx-unprivileged: ACI has no port mapping (a container listens on
 # the group's public port, 80/443), and binding below 1024 needs root at bind time; on AKS the
-# same image runs as a non-root user on port 8890 (the pod's runAsUser). nginx 1.27.4 also has
-# `resolve` on upstream servers (1.27.3+, used by the canary gateways).
+# same image runs as a non-root user on port 8890 (the pod's runAsUser).
 GATEWAY_IMAGE = "nginx:1.27.4-alpine@sha256:4ff102c5d78d254a6f0da062b3cf39eaf07f01eec0927fd21e219d0af8bc0591"
 CONTAINER_RUN_DIR = "/tmp/nginx"
 CONTAINER_CONFIG_DIR = "/etc/mldeploy/gateway"
