@@ -132,9 +132,10 @@ def _check_cert_manager(key: str, host_name: str | None) -> None:
 def _check_disruption_budget(key: str, s: AksServiceSettings, production: bool) -> None:
     """A production service keeps serving through node drains and cluster upgrades: with one
     replica its PodDisruptionBudget (maxUnavailable 1) lets the drain evict the only pod - an
-    outage - and any stricter budget (minAvailable 1) would block the drain for good (Kubernetes
-    docs, "Specifying a Disruption Budget for your Application": with a single replica "you are
-    choosing between ... blocking voluntary disruptions ... or allowing them")."""
+    outage - and any stricter budget (minAvailable 1) would block the drain for good. Kubernetes
+    docs, "Specifying a Disruption Budget for your Application", single-instance case: either no
+    budget and tolerate the downtime, or maxUnavailable 0 and every drain waits for a human; a
+    production service wants neither, so it runs at least two replicas."""
     if not production:
         return
     which, count = (("autoscaleMinReplicas", s.autoscale_min_replicas) if s.autoscale_enabled
