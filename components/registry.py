@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_random as random
 from pulumi_azure_native import (
     applicationinsights,
     authorization,
@@ -68,6 +69,7 @@ class ModelRegistry(pulumi.ComponentResource):
         model_descriptions: dict[str, str],
         tags: dict[str, str],
         admin_user_need: str | None = None,
+        production: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:registry:ModelRegistry", name, None, opts)
@@ -76,7 +78,8 @@ class ModelRegistry(pulumi.ComponentResource):
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
         if workspace.create:
-            self._create_workspace(stack, name_seed, location, resource_group_name, workspace, tags, child, client)
+            self._create_workspace(stack, name_seed, location, resource_group_name, workspace, tags, child, client,
+                                   production)
         else:
             self._existing_workspace(workspace, resource_group_name)
 
@@ -98,7 +101,7 @@ class ModelRegistry(pulumi.ComponentResource):
 
     # -- workspace ------------------------------------------------------------------------
 
-    def _create_workspace(self, stack, seed, location, rg, ws: WorkspaceSettings, tags, child, client):
+    def _create_workspace(self, stack, seed, location, rg, ws: WorkspaceSettings, tags, child, client, production):
         account = storage.StorageAccount(
             "storage",
             account_name=naming.storage_account(stack, seed),
@@ -112,9 +115,21 @@ class ModelRegistry(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        # Destroy, then up again, must work at once outside production: Key Vault and Azure ML keep a
+        # deleted vault's / workspace's name (Key Vault soft delete, 7-90 days, can't be turned off;
+        # "the name of a soft-deleted workspace can't be reused until the retention period passes",
+        # 14 days: learn.microsoft.com/azure/machine-learning/concept-soft-delete; azure-native has no
+        # purge-on-delete). So a non-production stack names them with a random suffix that lives and
+        # dies with the stack instance, keeps soft delete short and has no purge protection (which
+        # forbids purging for the whole retention). Production keeps fixed names, 90 days and purge
+        # protection: its deleted vault and workspace are recoverable, and hold their names.
+        instance = None if production else random.RandomId(
+            "instance", byte_length=3, opts=pulumi.ResourceOptions(parent=self)).hex
+        workspace_name = ws.name or naming.workspace(stack)
         vault = keyvault.Vault(
             "keyvault",
-            vault_name=naming.key_vault(stack, seed),
+            vault_name=naming.key_vault(stack, seed) if instance is None
+            else instance.apply(lambda hex_: naming.instance_key_vault(stack, hex_)),
             resource_group_name=rg,
             location=location,
             properties=keyvault.VaultPropertiesArgs(
@@ -122,7 +137,10 @@ class ModelRegistry(pulumi.ComponentResource):
                 sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
                 enable_rbac_authorization=True,
                 enable_soft_delete=True,
-                enable_purge_protection=True,
+                # Purge protection cannot be switched off once on (ARM: enablePurgeProtection accepts
+                # no false): absent, not false, outside production.
+                enable_purge_protection=True if production else None,
+                soft_delete_retention_in_days=90 if production else 7,
             ),
             tags=tags,
             opts=child,
@@ -163,7 +181,8 @@ class ModelRegistry(pulumi.ComponentResource):
         )
         workspace = ml.Workspace(
             "workspace",
-            workspace_name=ws.name or naming.workspace(stack),
+            workspace_name=workspace_name if instance is None
+            else instance.apply(lambda hex_: naming.instance_workspace(workspace_name, hex_)),
             resource_group_name=rg,
             location=location,
             identity=ml.ManagedServiceIdentityArgs(type=ml.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
@@ -172,7 +191,7 @@ class ModelRegistry(pulumi.ComponentResource):
             key_vault=vault.id,
             application_insights=insights.id,
             container_registry=registry.id,
-            friendly_name=ws.name or naming.workspace(stack),
+            friendly_name=workspace_name,
             tags=tags,
             opts=child,
         )

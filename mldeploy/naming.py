@@ -33,6 +33,16 @@ def key_vault(stack: str, resource_group: str) -> str:
     return f"kv-{_alnum(stack)[:14]}-{_suffix(stack, resource_group)}"[:24]
 
 
+def instance_key_vault(stack: str, instance: str) -> str:
+    """A non-production vault: `kv-<stack>-<instance hex>` (<= 24), new for each stack instance."""
+    return f"kv-{_alnum(stack)[:11]}-{instance}"[:24]
+
+
+def instance_workspace(name: str, instance: str) -> str:
+    """A non-production workspace: `<name>-<instance hex>` within the 33-character rule."""
+    return f"{name[:33 - len(instance) - 1].rstrip('-_')}-{instance}"
+
+
 def container_registry(stack: str, resource_group: str) -> str:
     """5-50 letters and digits, globally unique."""
     return ("cr" + _alnum(stack)[:30] + _suffix(stack, resource_group))[:50]

@@ -198,6 +198,7 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
         model_descriptions={n: m.description for n, m in settings.models.items()},
         tags=tags,
         admin_user_need="iot-edge" if any(e.registry_admin_user for e in settings.edge.values()) else None,
+        production=settings.production,
     )
     out_dir = build_dir(settings, project_root)
     # v2 online endpoints build their environment in Azure from the conda file: an image only

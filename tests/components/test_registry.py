@@ -1,6 +1,8 @@
 """ModelRegistry: workspace with its dependencies (or an existing one), uploads, versions."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.harness import stack_values, synth
@@ -17,7 +19,7 @@ def test_workspace_is_created_with_storage_keyvault_insights_and_registry(dev):
     ws = dev.one(f"{ML}:Workspace")["inputs"]
     for key in ("storageAccount", "keyVault", "applicationInsights", "containerRegistry"):
         assert ws.get(key, "").startswith("/subscriptions/"), f"workspace must reference its {key}"
-    assert ws["workspaceName"] == "mlw-mldeploy-dev"
+    assert re.fullmatch(r"mlw-mldeploy-dev-[0-9a-f]{6}", ws["workspaceName"]), ws["workspaceName"]
     assert ws["identity"]["type"] == "SystemAssigned"
 
 
@@ -107,3 +109,39 @@ def test_every_taggable_azure_resource_is_tagged_with_the_environment(dev):
             tags = resource["inputs"]["tags"]
             assert tags.get("environment") == "dev", f"{resource['urn']} must carry environment=dev"
             assert tags.get("managed-by") == "mldeploy", f"{resource['urn']} must carry managed-by"
+
+
+# -- destroy, then up again (issue 9 item 9) ---------------------------------------------------
+
+def _names(result) -> tuple[str, str, dict]:
+    vault = result.one("azure-native:keyvault:Vault")["inputs"]
+    workspace = result.one(f"{ML}:Workspace")["inputs"]
+    return vault["vaultName"], workspace["workspaceName"], vault["properties"]
+
+
+def test_non_production_names_hold_a_per_instance_suffix_and_no_purge_protection(dev):
+    """A destroyed dev stack's soft-deleted vault and workspace keep their names (7 / 14 days): the
+    next instance must not need them. The suffix comes from a RandomId of this stack instance."""
+    vault, workspace, props = _names(dev)
+    suffix = dev.one("random:index/randomId:RandomId")
+    assert suffix["name"] == "instance" and suffix["inputs"]["byteLength"] == 3
+    assert re.fullmatch(r"kv-dev-[0-9a-f]{6}", vault) and len(vault) <= 24, vault
+    assert vault[-6:] == workspace[-6:], "vault and workspace share the instance suffix"
+    assert "enablePurgeProtection" not in props, "purge protection would hold the name 7 days at least"
+    assert props["softDeleteRetentionInDays"] == 7
+
+
+def test_production_keeps_fixed_names_purge_protection_and_90_days(tmp_path):
+    vault, workspace, props = _names(synth("prod", tmp_path))
+    assert workspace == "mlw-mldeploy-prod", workspace
+    assert props["enablePurgeProtection"] is True and props["softDeleteRetentionInDays"] == 90
+
+
+def test_a_new_stack_instance_gets_new_names(tmp_path):
+    """Under mocks RandomId is a digest of stack and name; a re-created instance is a new RandomId
+    with new random bytes on Azure. What the test can check: the names are built from it."""
+    from mldeploy import naming
+
+    assert naming.instance_key_vault("dev", "abc123") != naming.instance_key_vault("dev", "def456")
+    assert naming.instance_workspace("mlw-a-very-long-workspace-name-xx", "abc123").endswith("-abc123")
+    assert len(naming.instance_workspace("mlw-a-very-long-workspace-name-xx", "abc123")) <= 33
