@@ -9,8 +9,9 @@ Limits, with their sources:
   (how-to-safely-rollout-online-endpoints.md, "Mirroring has the following limitations");
 - `aad_token` on managed endpoints only (concept-endpoints-online-auth.md: "Microsoft Entra ID
   aad_token authentication is supported only for managed online endpoints");
-- request timeout at most 180 s managed (how-to-manage-quotas.md, managed online endpoint
-  limits: "Request timeout ... 180 seconds"), 300 s Kubernetes (reference-kubernetes.md);
+- request timeout at most 180 s managed (reference-yaml-deployment-managed-online.md,
+  request_timeout_ms: "the maximum value allowed is 180000 milliseconds"); 300 s on Kubernetes
+  is the project's limit from issue 13 - no Microsoft document read here states it;
 - quota: ceil(1.2 × instances) × cores per VM family (reference-managed-online-endpoints-vm-sku-list.md).
 """
 from __future__ import annotations

@@ -95,9 +95,12 @@ class DeploymentSettings(Settings):
                              f"({self.autoscale_min_replicas}) and autoscaleMaxReplicas "
                              f"({self.autoscale_max_replicas}): it is the starting size")
         if self.worker_count is not None and self.worker_count != self.max_concurrent_requests_per_instance:
-            # Microsoft's guidance: max_concurrent_requests_per_instance is what one instance can
-            # process at once; with the inference server that is WORKER_COUNT. Fewer workers than
-            # admitted requests queue in the scorer (408s); more are never used (429s while idle).
+            # The API: maxConcurrentRequestsPerInstance is "the number of maximum concurrent requests
+            # per node" (mfe.json, OnlineRequestSettings); the inference server serves WORKER_COUNT
+            # requests at once (its gunicorn sync workers). Fewer workers than admitted requests
+            # queue inside the scorer into 408s; more workers than admitted requests sit idle while
+            # Azure answers 429. (Microsoft's deployment YAML reference ties the two through
+            # WORKER_COUNT; that passage could not be re-read offline here.)
             raise ValueError(f"workerCount ({self.worker_count}) must equal maxConcurrentRequestsPerInstance "
                              f"({self.max_concurrent_requests_per_instance}): each admitted request needs a "
                              "scorer worker (a mismatch is the documented cause of 429 and 408 answers)")
