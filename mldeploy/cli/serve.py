@@ -62,10 +62,15 @@ def select_services(settings, wanted: str | None) -> list[str]:
 @click.option("--max-concurrent-requests", type=click.IntRange(1, 1000), default=None,
               help="Answer 503 beyond this many requests in flight, as AKS does "
                    "(default: an AKS service's replicaMaxConcurrentRequests, else no cap).")
+@click.option("--containers", is_flag=True,
+              help="Run the service's AKS pod as synthesized (images built from their contexts) "
+                   "with podman or docker, instead of local processes.")
+@click.option("--image", "image_map", multiple=True, metavar="UPSTREAM=LOCAL",
+              help="With --containers: run LOCAL where the pod names UPSTREAM (air-gapped machines).")
 @project_dir_option
 def command(stack: str, service: str | None, port: int | None, as_json: bool, timeout: float,
             tls_cert: Path | None, tls_key: Path | None, max_concurrent_requests: int | None,
-            project_dir: Path | None) -> None:
+            containers: bool, image_map: tuple[str, ...], project_dir: Path | None) -> None:
     """Serve a stack's services locally (scorer + gateway on 127.0.0.1) until Ctrl+C / SIGTERM,
     after a smoke test with the stack's sample request."""
     from mldeploy.config import load_stack
@@ -80,6 +85,21 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
 
     root = project_dir.resolve() if project_dir else find_project_root()
     settings = load_stack(root, stack)
+    if containers:
+        from mldeploy.cli.serve_containers import serve_containers
+
+        if service is None:
+            raise click.UsageError("--containers needs --service")
+        if (tls_cert is None) != (tls_key is None):
+            raise click.UsageError("--tls-cert and --tls-key go together")
+        if any("=" not in m for m in image_map):
+            raise click.UsageError("--image takes UPSTREAM=LOCAL")
+        select_services(settings, service)
+        serve_containers(root, settings, service, port=port or 8890, timeout=timeout, as_json=as_json,
+                         tls_files=(tls_cert, tls_key) if tls_cert else None,
+                         image_map=dict(m.split("=", 1) for m in image_map),
+                         sample=sample_for(settings, service, root))
+        return
     names = select_services(settings, service)
     if port is not None and len(names) > 1:
         raise click.UsageError("--port needs --service when the stack has several local services")

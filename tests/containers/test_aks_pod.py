@@ -71,6 +71,6 @@ def test_a_killed_scorer_is_restarted_and_the_pod_is_ready_again(engine, prod):
         time.sleep(0.2)
     assert not prod.pod.ready, "the pod stayed Ready with its scorer killed"
     prod.pod.wait_ready(READY_WITHIN_S)
-    assert prod.pod.restarts()["scorer"] == 1, f"restarts: {prod.pod.restarts()}"
+    assert prod.pod.restarts()["scorer"] >= 1, f"the scorer was not restarted: {prod.pod.describe()}"
     reply = score(f"{prod.base}/score", prod.spec.keys[0], SAMPLE.read_bytes(), cafile=prod.cafile)
     assert reply.status == 200, f"after the restart: {reply.status} {reply.text()[:200]}"

@@ -1,0 +1,101 @@
+"""`mldeploy serve --containers`: an AKS service's pod exactly as synthesized for the cluster -
+its images built from their build contexts, the same gateway config, keys, probes and security
+settings - run with podman or docker on this machine, the gateway published on 127.0.0.1."""
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from mldeploy.runtime.pod import PodError
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def serve_containers(root: Path, settings, name: str, *, port: int, timeout: float, as_json: bool,
+                     tls_files: tuple[Path, Path] | None, image_map: dict[str, str], sample: Path | None) -> None:
+    from mldeploy.runtime.client import content_type_for, score
+    from mldeploy.runtime.containers import EngineError, find_engine
+    from mldeploy.runtime.pod import LocalPod
+    from mldeploy.runtime.synthesized_pod import PodSourceError, build_images, local_image, synthesized_pod
+    from mldeploy.synth import policy  # noqa: F401  (registers the policy.json writer, as `synth`)
+    from mldeploy.synth.run import synthesize
+    from mldeploy.synth.write import prepare_out_dir, write_result
+
+    svc = settings.services[name]
+    if svc.target != "aks":
+        fail(f"--containers runs an AKS service's pod as synthesized; service {name!r} is target "
+             f"{svc.target!r} (serve it without --containers)")
+    try:
+        engine = find_engine()
+    except EngineError as err:
+        fail(str(err))
+    work = root / ".mldeploy" / "containers" / settings.stack / name
+    info = lambda m: click.echo(m, err=True)  # noqa: E731
+    info(f"synthesizing stack {settings.stack!r} (the manifests the cluster would get)")
+    out = work / "synth"
+    prepare_out_dir(out)
+    with contextlib.redirect_stdout(sys.stderr):
+        write_result(synthesize(root, settings.stack, out / "images"), out)
+    info(f"building the images with {engine.name} (logs in {work / 'logs'})")
+    try:
+        built = build_images(engine, out, work / "logs")
+    except EngineError as err:
+        fail(str(err))
+    namespace = svc.namespace or name
+    tls = None
+    if tls_files is not None:
+        tls = (tls_files[0].read_text(), tls_files[1].read_text())
+    try:
+        pod_src = synthesized_pod(out, namespace, name,
+                                  lambda ref: local_image(ref, built, out, lambda up: image_map.get(up, up)), tls=tls)
+    except PodSourceError as err:
+        fail(f"{err}" + ("" if tls else "; this service serves HTTPS: give --tls-cert and --tls-key"))
+    spec = pod_src.inputs.spec
+    gateway = next(c for c in spec["containers"] if c["name"] == "gateway")
+    gateway_port = next(p["containerPort"] for p in gateway["ports"] if p["name"] == "gateway")
+    pod = LocalPod(engine, f"mldeploy-{settings.stack}-{name}", pod_src.inputs, work / "pod",
+                   publish=(f"127.0.0.1:{port}:{gateway_port}",))
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
+    signal.signal(signal.SIGINT, lambda s, f: stopping.append(s))
+    try:
+        info(f"starting pod {pod.name}: {', '.join(pod.states)}")
+        pod.start()
+        pod.wait_ready(timeout)
+        scheme = "https" if tls else "http"
+        uri = f"{scheme}://127.0.0.1:{port}/score"
+        cafile = str(tls_files[0]) if tls_files else None
+        if sample is not None:
+            reply = score(uri, pod_src.keys[0], sample.read_bytes(), content_type_for(sample), cafile=cafile)
+            if not reply.ok:
+                raise PodError(f"smoke test of {name} failed: status {reply.status}: {reply.error or reply.text()[:300]}")
+            info(f"smoke test of {name}: {reply.status} {reply.text()[:300]}")
+        endpoint = {"scoringUri": uri, "swaggerUri": uri.replace("/score", "/swagger.json"),
+                    "primaryKey": pod_src.keys[0], "secondaryKey": pod_src.keys[1]}
+        if as_json:
+            click.echo(json.dumps(endpoint))
+        else:
+            click.echo(f"{name} (pod {pod.name}, {engine.name})\n  scoring URI:   {uri}\n"
+                       f"  primary key:   {pod_src.keys[0]}\n  secondary key: {pod_src.keys[1]}")
+        sys.stdout.flush()
+        info("serving; Ctrl+C (or SIGTERM) stops the pod as the kubelet would (preStop, drain)")
+        while not stopping:
+            time.sleep(0.25)
+            if not pod.ready:
+                info(f"pod not ready: {pod.describe()}")
+                time.sleep(5)
+        pod.terminate()
+    except (PodError, EngineError) as err:
+        fail(str(err).splitlines()[0][:2000])
+    finally:
+        pod.remove()
+    info("stopped")

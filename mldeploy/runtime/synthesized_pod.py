@@ -1,0 +1,123 @@
+"""From a synth folder (`mldeploy synth`) to what a container engine runs: the scoring images
+built from their synthesized build contexts (Dockerfiles unchanged) and one Deployment's pod
+with its ConfigMaps and Secrets. Synth masks secret values: the caller gives them (keys, TLS,
+telemetry), playing the parts of `pulumi up`, cert-manager and Azure."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from mldeploy.runtime.containers import Engine
+from mldeploy.runtime.gateway import KEYS_MAP_NAME, render_keys_map
+from mldeploy.runtime.pod import PodInputs
+
+# Telemetry that goes nowhere (nothing listens on port 9 of loopback) and fails fast.
+NO_INSIGHTS = {"instrumentation-key": "00000000-0000-0000-0000-000000000000",
+               "connection-string": "InstrumentationKey=00000000-0000-0000-0000-000000000000;"
+                                    "IngestionEndpoint=http://127.0.0.1:9/"}
+NO_STORAGE = {"connection_string": "DefaultEndpointsProtocol=http;AccountName=local;AccountKey=bG9jYWw=;"
+                                   "BlobEndpoint=http://127.0.0.1:9/local"}
+
+
+class PodSourceError(Exception):
+    """The synth folder lacks what the pod needs; the message is one line for the user."""
+
+
+def new_key() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+
+
+def load_objects(synth_dir: Path, namespace: str) -> dict[tuple[str, str], dict]:
+    """(kind, name) -> object, of every manifest synth wrote to k8s/<namespace>/."""
+    out = {}
+    for path in sorted((synth_dir / "k8s" / namespace).glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            out[(doc["kind"], doc["metadata"]["name"])] = doc
+    return out
+
+
+def build_images(engine: Engine, synth_dir: Path, log_dir: Path) -> dict[str, str]:
+    """Every synthesized scoring image built unchanged from its context, tagged by folder and
+    the digest of its files (an unchanged context is not rebuilt). Mirror contexts are skipped:
+    the pod runs their upstream image (mirrored_upstream)."""
+    out = {}
+    for folder in sorted(p for p in (synth_dir / "images").iterdir() if (p / "Dockerfile").exists()):
+        if folder.name.startswith("mirror-"):
+            continue
+        h = hashlib.sha256()
+        for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+            h.update(str(f.relative_to(folder)).encode() + b"\0" + f.read_bytes())
+        ref = f"localhost/mldeploy/{folder.name}:{h.hexdigest()[:16]}"
+        if not engine.image_exists(ref):
+            engine.build(folder, ref, log=log_dir / f"{folder.name}.log")
+        out[folder.name] = ref
+    return out
+
+
+def mirrored_upstream(synth_dir: Path, repo: str) -> str:
+    """The upstream image a `mirror/<repo>` copies: its mirror Dockerfile's FROM."""
+    matches = sorted((synth_dir / "images").glob(f"mirror-{repo}-*/Dockerfile"))
+    if len(matches) != 1:
+        raise PodSourceError(f"{synth_dir}: no single mirror build context for mirror/{repo}")
+    return next(line.split()[1] for line in matches[0].read_text().splitlines() if line.startswith("FROM "))
+
+
+def local_image(spec_image: str, built: dict[str, str], synth_dir: Path,
+                upstream: Callable[[str], str] = lambda ref: ref) -> str:
+    """`<registry>/<image>@sha256:...` -> the local build of images/<image>; `<registry>/mirror/
+    <name>@...` -> `upstream(<the image its mirror Dockerfile copies>)`."""
+    repo = spec_image.split("@")[0].split(":")[0].split("/", 1)[1]
+    if repo.startswith("mirror/"):
+        return upstream(mirrored_upstream(synth_dir, repo.split("/", 1)[1]))
+    if repo not in built:
+        raise PodSourceError(f"image {spec_image}: no build context images/{repo} in {synth_dir}")
+    return built[repo]
+
+
+@dataclass
+class SynthesizedPod:
+    deployment: dict
+    inputs: PodInputs
+    keys: tuple[str, str]
+    objects: dict[tuple[str, str], dict]
+
+
+def synthesized_pod(synth_dir: Path, namespace: str, deployment: str, images: Callable[[str], str],
+                    tls: tuple[str, str] | None = None) -> SynthesizedPod:
+    """The Deployment's pod as synthesized, images mapped by `images`, Secrets filled: fresh keys,
+    `tls` (cert, key) for the TLS Secret or the one a Certificate asks cert-manager for, telemetry
+    and model-data storage pointing nowhere."""
+    objects = load_objects(synth_dir, namespace)
+    if ("Deployment", deployment) not in objects:
+        raise PodSourceError(f"{synth_dir}/k8s/{namespace}: no Deployment {deployment!r}")
+    dep = objects[("Deployment", deployment)]
+    keys = (new_key(), new_key())
+    config_maps = {name: dict(o.get("data", {})) for (kind, name), o in objects.items() if kind == "ConfigMap"}
+    secret_data: dict[str, dict[str, str]] = {}
+    for (kind, name), o in objects.items():
+        fields = set(o.get("stringData", {})) if kind == "Secret" else set()
+        if kind == "Certificate" and tls is not None:  # cert-manager's part: the Secret it issues
+            secret_data[o["spec"]["secretName"]] = {"tls.crt": tls[0], "tls.key": tls[1]}
+        elif kind != "Secret":
+            continue
+        elif fields == {KEYS_MAP_NAME}:
+            secret_data[name] = {KEYS_MAP_NAME: render_keys_map(*keys)}
+        elif fields == set(NO_INSIGHTS):
+            secret_data[name] = dict(NO_INSIGHTS)
+        elif fields == set(NO_STORAGE):
+            secret_data[name] = dict(NO_STORAGE)
+        elif fields == {"tls.crt", "tls.key"} and tls is not None:
+            secret_data[name] = {"tls.crt": tls[0], "tls.key": tls[1]}
+        else:
+            raise PodSourceError(f"Secret {name}: no local value for its keys {sorted(fields)}")
+    spec = dep["spec"]["template"]["spec"]
+    containers = spec.get("initContainers", []) + spec["containers"]
+    inputs = PodInputs(spec=spec, config_maps=config_maps, secrets=secret_data,
+                       images={c["image"]: images(c["image"]) for c in containers}, namespace=namespace)
+    return SynthesizedPod(dep, inputs, keys, objects)

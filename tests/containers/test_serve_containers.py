@@ -1,0 +1,71 @@
+"""`mldeploy serve --containers` as a user runs it (a child process): the prod service's pod
+built and run from its synthesized manifests, scored through the published gateway port; and
+the one-line errors when no engine answers or a build fails."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from mldeploy.runtime.client import score
+from mldeploy.runtime.containers import BuildError
+from mldeploy.runtime.processes import free_port
+from mldeploy.runtime.synthesized_pod import mirrored_upstream
+from tests.containers.synthesized import standin_for
+from tests.harness import ROOT
+from tests.runtime.test_tls_e2e import self_signed
+
+SAMPLE = ROOT / "examples" / "diabetes" / "sample-request.json"
+MLDEPLOY = [str(Path(sys.executable).parent / "mldeploy")]
+
+
+def test_serve_containers_runs_the_prod_pod_and_scores_through_the_published_port(
+        engine, standins, prod_synth, tmp_path, trained_model):
+    cert, key = self_signed("127.0.0.1")
+    (tmp_path / "tls.crt").write_text(cert)
+    (tmp_path / "tls.key").write_text(key)
+    images = []
+    for repo in ("nginx", "vector"):
+        upstream = mirrored_upstream(prod_synth, repo)
+        images += ["--image", f"{upstream}={standin_for(upstream, standins.images)}"]
+    port = free_port()
+    proc = subprocess.Popen(
+        [*MLDEPLOY, "serve", "--stack", "prod", "--service", "diabetes", "--containers", "--json",
+         "--port", str(port), "--tls-cert", str(tmp_path / "tls.crt"), "--tls-key", str(tmp_path / "tls.key"),
+         *images], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        reply = score(endpoint["scoringUri"], endpoint["secondaryKey"], SAMPLE.read_bytes(),
+                      cafile=str(tmp_path / "tls.crt"))
+        assert reply.status == 200, f"{endpoint['scoringUri']}: {reply.status} {reply.error or reply.text()[:200]}"
+        assert endpoint["scoringUri"] == f"https://127.0.0.1:{port}/score"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+    assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
+
+
+def test_no_container_engine_is_one_error_line(tmp_path):
+    env = {**os.environ, "MLDEPLOY_CONTAINER_ENGINE": "no-such-engine"}
+    done = subprocess.run([*MLDEPLOY, "serve", "--stack", "prod", "--service", "diabetes", "--containers"],
+                          cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1 and done.stderr.strip().splitlines() == [
+        "error: container engine 'no-such-engine' is not installed or `no-such-engine info` fails"], done.stderr
+
+
+def test_a_failed_build_names_the_log_and_shows_its_tail(engine, standins, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM docker.io/library/python:3.11-slim\n"
+                                         "RUN echo build-step-marker && false\n")
+    try:
+        engine.build(tmp_path, "localhost/mldeploy-test/broken:1", log=tmp_path / "build.log")
+    except BuildError as err:
+        message = str(err)
+    else:
+        raise AssertionError("a Dockerfile with a failing RUN built")
+    assert message.startswith("building localhost/mldeploy-test/broken:1 failed"), message
+    assert "build-step-marker" in message and str(tmp_path / "build.log") in message, message
