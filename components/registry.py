@@ -34,6 +34,18 @@ DIGEST_TAG = "mldeploy.sha256"
 
 
 @dataclass(frozen=True)
+class ExistingWorkspace:
+    """An existing workspace as looked up (and checked) by the caller: ARM ids of its parts."""
+
+    name: str
+    resource_group: str
+    workspace_id: str
+    container_registry: str
+    storage_account: str
+    application_insights: str
+
+
+@dataclass(frozen=True)
 class RegisteredModel:
     name: str
     version: str
@@ -70,6 +82,8 @@ class ModelRegistry(pulumi.ComponentResource):
         tags: dict[str, str],
         admin_user_need: str | None = None,
         production: bool = True,
+        existing: ExistingWorkspace | None = None,
+        registry_sku: str = "Standard",
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:registry:ModelRegistry", name, None, opts)
@@ -77,11 +91,11 @@ class ModelRegistry(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
-        if workspace.create:
+        if existing is None:
             self._create_workspace(stack, name_seed, location, resource_group_name, workspace, tags, child, client,
-                                   production)
+                                   production, registry_sku)
         else:
-            self._existing_workspace(workspace, resource_group_name)
+            self._existing_workspace(existing)
 
         self.push_password = self._push_password(client)
 
@@ -101,7 +115,8 @@ class ModelRegistry(pulumi.ComponentResource):
 
     # -- workspace ------------------------------------------------------------------------
 
-    def _create_workspace(self, stack, seed, location, rg, ws: WorkspaceSettings, tags, child, client, production):
+    def _create_workspace(self, stack, seed, location, rg, ws: WorkspaceSettings, tags, child, client, production,
+                          registry_sku):
         account = storage.StorageAccount(
             "storage",
             account_name=naming.storage_account(stack, seed),
@@ -172,7 +187,10 @@ class ModelRegistry(pulumi.ComponentResource):
             registry_name=naming.container_registry(stack, seed),
             resource_group_name=rg,
             location=location,
-            sku=containerregistry.SkuArgs(name=containerregistry.SkuName.STANDARD),
+            sku=containerregistry.SkuArgs(name=registry_sku),
+            # ACI pulls with a managed identity only from a registry that lets trusted Azure
+            # services in (see mldeploy/program.py registry_sku); AzureServices is also ACR's default.
+            network_rule_bypass_options=containerregistry.NetworkRuleBypassOptions.AZURE_SERVICES,
             # Pulls use managed identities (AcrPull). Only a declared need enables the admin user:
             # IoT Edge devices log in with the registry's user name and password (the guide).
             admin_user_enabled=self.admin_user_need is not None,
@@ -205,27 +223,22 @@ class ModelRegistry(pulumi.ComponentResource):
         self.app_insights_connection_string = pulumi.Output.secret(insights.connection_string)
         self.app_insights_instrumentation_key = pulumi.Output.secret(insights.instrumentation_key)
 
-    def _existing_workspace(self, ws: WorkspaceSettings, rg):
-        ws_rg = ws.resource_group or rg
-        found = ml.get_workspace_output(
-            resource_group_name=ws_rg, workspace_name=ws.name,
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
-        self.workspace_name = found.name
-        self.workspace_id = found.workspace_id
-        self.resource_group_name = pulumi.Output.from_input(ws_rg)
-        self.registry_id = found.container_registry
+    def _existing_workspace(self, found: ExistingWorkspace):
+        self.workspace_name = pulumi.Output.from_input(found.name)
+        self.workspace_id = pulumi.Output.from_input(found.workspace_id)
+        self.resource_group_name = pulumi.Output.from_input(found.resource_group)
+        self.registry_id = pulumi.Output.from_input(found.container_registry)
         registry = containerregistry.get_registry_output(
-            resource_group_name=found.container_registry.apply(arm_part("resourceGroups")),
-            registry_name=found.container_registry.apply(arm_part("registries")),
+            resource_group_name=arm_part("resourceGroups")(found.container_registry),
+            registry_name=arm_part("registries")(found.container_registry),
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.registry_login_server = registry.login_server
-        self.storage_account_id = found.storage_account
-        self.storage_account_name = found.storage_account.apply(arm_part("storageAccounts"))
+        self.storage_account_id = pulumi.Output.from_input(found.storage_account)
+        self.storage_account_name = pulumi.Output.from_input(arm_part("storageAccounts")(found.storage_account))
         insights = applicationinsights.get_component_output(
-            resource_group_name=found.application_insights.apply(arm_part("resourceGroups")),
-            resource_name=found.application_insights.apply(arm_part("components")),
+            resource_group_name=arm_part("resourceGroups")(found.application_insights),
+            resource_name=arm_part("components")(found.application_insights),
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.app_insights_connection_string = pulumi.Output.secret(insights.connection_string)

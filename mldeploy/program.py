@@ -13,10 +13,13 @@ from typing import Any, Callable
 
 import pulumi
 from pulumi.runtime import config as runtime_config
+from pulumi_azure_native import containerregistry
+from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import resources
 
 from components.image import ScoringImage
-from components.registry import ModelRegistry
+from components.registry import ExistingWorkspace, ModelRegistry
+from mldeploy.arm import arm_part
 from mldeploy.config import ConfigError, StackSettings, parse_settings, read_stack_file, stack_file
 from mldeploy.config.load import decode_config_value, mark_secure_leaves
 from mldeploy.models import ResolvedModel, resolve_model
@@ -199,6 +202,8 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
         tags=tags,
         admin_user_need="iot-edge" if any(e.registry_admin_user for e in settings.edge.values()) else None,
         production=settings.production,
+        existing=None if settings.workspace.create else existing_workspace(settings),
+        registry_sku=registry_sku(settings),
     )
     out_dir = build_dir(settings, project_root)
     # v2 online endpoints build their environment in Azure from the conda file: an image only
@@ -220,6 +225,51 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
         for name, context in contexts.items() if name in built
     }
     return group.name, registry, images
+
+
+def registry_sku(settings: StackSettings) -> str:
+    """Premium when an ACI service pulls from the registry, else Standard.
+
+    ACI pulls the image with a user-assigned managed identity (no registry password), and Microsoft
+    lists "a premium SKU Azure container registry" with trusted services enabled as the prerequisite
+    of that pull (learn.microsoft.com/azure/container-instances/using-azure-container-registry-mi,
+    ms.date 2026-07-25). Unverified here whether a Standard registry really fails: followed as
+    documented."""
+    return "Premium" if any(s.target == "aci" for s in settings.services.values()) else "Standard"
+
+
+def existing_workspace(settings: StackSettings) -> ExistingWorkspace:
+    """Look the existing workspace up (`workspace.create: false`) and check it can host the stack.
+
+    Azure ML creates a workspace's container registry lazily, and a workspace may have none at all
+    (its `containerRegistry` property is optional in the Workspace API); mldeploy pushes the
+    scoring images there, so one without a registry is a config error, not a traceback."""
+    ws = settings.workspace
+    group = ws.resource_group or settings.resource_group_name
+    found = ml.get_workspace(resource_group_name=group, workspace_name=ws.name)
+    missing = [key for key, value in (("containerRegistry", found.container_registry),
+                                      ("storageAccount", found.storage_account),
+                                      ("applicationInsights", found.application_insights)) if not value]
+    if missing:
+        raise ConfigError("mldeploy:workspace.name",
+                          f"the existing workspace {group}/{ws.name} has no {', '.join(missing)}: mldeploy pushes "
+                          "the scoring images to the workspace's container registry and uploads models to its "
+                          "storage; attach them (`az ml workspace update --container-registry <id>`) or let "
+                          "mldeploy create the workspace (create: true)")
+    aci = sorted(name for name, s in settings.services.items() if s.target == "aci")
+    if aci:
+        registry = containerregistry.get_registry(
+            resource_group_name=arm_part("resourceGroups")(found.container_registry),
+            registry_name=arm_part("registries")(found.container_registry))
+        sku = registry.sku.name if registry.sku else None
+        if sku != "Premium":
+            raise ConfigError(f"mldeploy:services.{aci[0]}.target",
+                              f"ACI pulls with a managed identity, which needs a Premium container registry "
+                              f"(Microsoft's prerequisite); the existing workspace's registry is {sku or 'unknown'}: "
+                              "upgrade it (`az acr update --sku Premium`) or deploy to another target")
+    return ExistingWorkspace(name=found.name, resource_group=group, workspace_id=found.workspace_id,
+                             container_registry=found.container_registry, storage_account=found.storage_account,
+                             application_insights=found.application_insights)
 
 
 def settings_from_pulumi(project_root: Path) -> StackSettings:

@@ -233,6 +233,26 @@ def _register_defaults(m: SynthMocks) -> None:
         "secondaryKey": m.secret(base64.b64encode(_fake("iothub", m.stack, a.get("resourceName", ""), a.get("keyName", ""), "2").encode()).decode()),
     }
 
+    # An existing workspace (workspace.create: false) with its registry, storage and insights,
+    # named after the lookup so a stack synthesizes without canned answers (tests pass others).
+    def workspace(a, m):
+        group, name = a.get("resourceGroupName"), a.get("workspaceName")
+        base = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}/providers"
+        short = "".join(ch for ch in str(name).lower() if ch.isalnum())[:20]
+        return {"name": name, "workspaceId": _stable_uuid("workspace", str(group), str(name)),
+                "containerRegistry": f"{base}/Microsoft.ContainerRegistry/registries/cr{short}",
+                "storageAccount": f"{base}/Microsoft.Storage/storageAccounts/st{short}",
+                "applicationInsights": f"{base}/Microsoft.Insights/components/appi-{name}",
+                "keyVault": f"{base}/Microsoft.KeyVault/vaults/kv-{short}"[:200]}
+
+    c["azure-native:machinelearningservices:getWorkspace"] = workspace
+    c["azure-native:containerregistry:getRegistry"] = lambda a, m: {
+        "name": a.get("registryName"), "loginServer": f"{str(a.get('registryName')).lower()}.azurecr.io",
+        "sku": {"name": "Standard"}}
+    c["azure-native:applicationinsights:getComponent"] = lambda a, m: {
+        "name": a.get("resourceName"),
+        "instrumentationKey": m.secret(_stable_uuid("ikey", str(a.get("resourceName")))),
+        "connectionString": m.secret(f"InstrumentationKey={_stable_uuid('ikey', str(a.get('resourceName')))}")}
     # The deployer's Entra ID access token (components/registry.py exchanges it for ACR push rights).
     c["azure-native:authorization:getClientToken"] = lambda a, m: {
         "token": m.secret(_fake("aad-access-token", m.stack, str(a.get("endpoint") or "arm")))}

@@ -154,3 +154,27 @@ def test_gateway_is_the_pinned_image_mirrored_into_the_registry_by_digest(dev):
         f"ContainerGroup group: gateway image {gateway} must be the registry's mirror, by digest"
     mirror = dev.one("docker:index/image:Image", "mirror-nginx-1-27-4-alpine")["inputs"]
     assert mirror["imageName"] == f"{login}/mirror/nginx:1.27.4-alpine"
+
+
+# -- the registry ACI pulls from (issue 9 item 21) ---------------------------------------------
+
+def test_a_stack_with_aci_gets_a_premium_registry_that_trusts_azure_services(dev):
+    """Microsoft's prerequisite for ACI managed-identity pulls: a Premium registry, trusted services on."""
+    registry = dev.one("azure-native:containerregistry:Registry")["inputs"]
+    assert registry["sku"]["name"] == "Premium", registry["sku"]
+    assert registry["networkRuleBypassOptions"] == "AzureServices"
+
+
+def test_a_stack_without_aci_keeps_a_standard_registry(tmp_path):
+    registry = synth("prod", tmp_path).one("azure-native:containerregistry:Registry")["inputs"]
+    assert registry["sku"]["name"] == "Standard"
+
+
+def test_aci_on_an_existing_workspace_with_a_standard_registry_is_refused(tmp_path):
+    from mldeploy.config import ConfigError
+
+    values, keys = stack_values("dev")
+    values["mldeploy:workspace"] = {"name": "shared-ws", "create": False, "resourceGroup": "rg-shared"}
+    with pytest.raises(ConfigError) as err:
+        synth("dev", tmp_path, values, keys)  # the mock's existing registry is Standard
+    assert "mldeploy:services.diabetes-aci.target" in str(err.value) and "Premium" in str(err.value)

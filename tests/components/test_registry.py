@@ -91,7 +91,7 @@ def test_existing_workspace_is_looked_up_not_created(tmp_path):
             "containerRegistry": "/subscriptions/s/resourceGroups/rg-shared/providers/Microsoft.ContainerRegistry/registries/crshared",
             "applicationInsights": "/subscriptions/s/resourceGroups/rg-shared/providers/Microsoft.Insights/components/appi-shared",
         },
-        "azure-native:containerregistry:getRegistry": {"loginServer": "crshared.azurecr.io"},
+        "azure-native:containerregistry:getRegistry": {"loginServer": "crshared.azurecr.io", "sku": {"name": "Premium"}},
         "azure-native:applicationinsights:getComponent": {"connectionString": "InstrumentationKey=x", "instrumentationKey": "x"},
     }
     result = synth("dev", tmp_path, values, keys, lookups=lookups)
@@ -145,3 +145,31 @@ def test_a_new_stack_instance_gets_new_names(tmp_path):
     assert naming.instance_key_vault("dev", "abc123") != naming.instance_key_vault("dev", "def456")
     assert naming.instance_workspace("mlw-a-very-long-workspace-name-xx", "abc123").endswith("-abc123")
     assert len(naming.instance_workspace("mlw-a-very-long-workspace-name-xx", "abc123")) <= 33
+
+
+# -- an existing workspace (issue 9 item 23) ---------------------------------------------------
+
+def test_existing_workspace_synthesizes_without_canned_answers(tmp_path):
+    values, keys = stack_values("batch")
+    values["mldeploy:workspace"] = {"name": "shared-ws", "create": False, "resourceGroup": "rg-shared"}
+    result = synth("batch", tmp_path, values, keys)
+    assert result.of_type(f"{ML}:Workspace") == [] and result.leaks == []
+    assert result.outputs["registryLoginServer"] == "crsharedws.azurecr.io"
+
+
+def test_existing_workspace_without_a_registry_is_one_config_error(tmp_path):
+    from mldeploy.config import ConfigError
+
+    values, keys = stack_values("dev")
+    values["mldeploy:workspace"] = {"name": "shared-ws", "create": False, "resourceGroup": "rg-shared"}
+    lookups = {f"{ML}:getWorkspace": {
+        "name": "shared-ws", "workspaceId": "0f0f0f0f-0000-0000-0000-000000000001",
+        "storageAccount": "/subscriptions/s/resourceGroups/rg-shared/providers/Microsoft.Storage/storageAccounts/stshared",
+        "applicationInsights": "/subscriptions/s/resourceGroups/rg-shared/providers/Microsoft.Insights/components/appi",
+    }}
+    with pytest.raises(ConfigError) as err:
+        synth("dev", tmp_path, values, keys, lookups=lookups)
+    message = str(err.value)
+    assert message.startswith("stacks/Pulumi.dev.yaml: mldeploy:workspace.name: the existing workspace "
+                              "rg-shared/shared-ws has no containerRegistry"), message
+    assert "\n" not in message
