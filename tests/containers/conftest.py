@@ -71,3 +71,27 @@ def slow_images(engine, standins, slow_synth, work_dir) -> dict[str, str]:
     from tests.containers.synthesized import build_images
 
     return build_images(engine, slow_synth, work_dir / "logs")
+
+
+@pytest.fixture(scope="session")
+def dev_synth(trained_model, work_dir) -> Path:
+    return synth_to("dev", work_dir / "synth-dev")
+
+
+@pytest.fixture(scope="session")
+def dev_images(engine, standins, dev_synth, work_dir) -> dict[str, str]:
+    from tests.containers.synthesized import build_images
+
+    return build_images(engine, dev_synth, work_dir / "logs")
+
+
+@pytest.fixture(scope="session")
+def edge_synth(trained_model, work_dir) -> Path:
+    return synth_to("edge", work_dir / "synth-edge")
+
+
+@pytest.fixture(scope="session")
+def edge_images(engine, standins, edge_synth, work_dir) -> dict[str, str]:
+    from tests.containers.synthesized import build_images
+
+    return build_images(engine, edge_synth, work_dir / "logs")
