@@ -1,9 +1,18 @@
-"""Benchmark (not a test): wrk on loopback against the diabetes scorer, three ways -
-azmlinfsrv with its defaults, the scorer with our settings, and the full gateway -> scorer path.
+"""Benchmark (not a test): the scoring path measured against azmlinfsrv's own defaults and against
+the floor, every goal of issue 14 printed as a ratio from ONE run.
 
-    .venv/bin/python bench/scoring.py [--duration 5] [--connections 1,4,16]
+    .venv/bin/python bench/scoring.py [--duration 2] [--rounds 3] [--connections 1,4,16,64]
 
-Prints req/s, p50 and p99 per setup and connection count, then the ratios.
+Setups, all serving the diabetes sample (examples/diabetes) on 127.0.0.1, driven by wrk:
+  default  azmlinfsrv exactly as its command runs it (1 worker, access log), bound to 127.0.0.1
+  scorer   our scorer alone (runtime/scorer_host.py, one worker per core, our timeouts)
+  gateway  the whole local path: nginx gateway (auth on) -> our scorer (runtime/local.py)
+Ready time: `LocalServer.start()` until it can score, against the floor: a plain Python that
+imports score.py (its libraries) and runs init() (loads the model) - nothing of a server.
+
+The machine may be shared: the load average is printed first; wrk runs of the setups are
+interleaved round by round and the median of the rounds is reported, so a burst of foreign load
+hits every setup alike. Absolute numbers mean little; the ratios are the result.
 """
 from __future__ import annotations
 
@@ -12,10 +21,12 @@ import json
 import os
 import re
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
-import subprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -25,10 +36,8 @@ from mldeploy.config.stack import ImageSettings, ModelSettings  # noqa: E402
 from mldeploy.models import resolve_model  # noqa: E402
 from mldeploy.render.build_context import render_build_context  # noqa: E402
 from mldeploy.runtime.env import ensure_env  # noqa: E402
-from mldeploy.runtime.gateway import worker_counts  # noqa: E402
-from mldeploy.runtime.local import LocalServer  # noqa: E402
-from mldeploy.runtime.timeouts import scorer_timeouts  # noqa: E402
-from mldeploy.runtime.processes import SCORER_LAUNCHER, Child, free_port, wait_until_ok  # noqa: E402
+from mldeploy.runtime.local import LocalServer, scorer_child  # noqa: E402
+from mldeploy.runtime.processes import Child, listen_socket, wait_until_ok  # noqa: E402
 
 SAMPLE = (ROOT / "examples/diabetes/sample-request.json").read_text()
 LUA = """wrk.method = "POST"
@@ -36,6 +45,10 @@ wrk.body = [==[%s]==]
 wrk.headers["Content-Type"] = "application/json"
 %s
 """
+# azmlinfsrv's own command (amlserver.py), only bound to 127.0.0.1 instead of 0.0.0.0.
+STOCK_SERVER = ("import sys, azureml_inference_server_http.constants as c; c.DEFAULT_HOST = '127.0.0.1'; "
+                "from azureml_inference_server_http.amlserver import run; sys.argv[0] = 'azmlinfsrv'; run()")
+FLOOR = "import score; score.init()"
 
 
 def wrk(url: str, connections: int, duration: int, key: str | None, work: Path) -> dict:
@@ -55,30 +68,54 @@ def wrk(url: str, connections: int, duration: int, key: str | None, work: Path) 
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"), "p99": ms("99%")}
 
 
-def scorer(env, context_dir: Path, context, workers: int | None, work: Path, tuned: bool) -> tuple[Child, int]:
-    port = free_port()
-    script = context_dir / "app" / Path(context.entry_script).name
+def stock_scorer(env, context_dir: Path, context, work: Path) -> tuple[Child, int]:
+    sock = listen_socket(0)  # only to pick a port; the stock server binds it itself
+    port = sock.getsockname()[1]
+    sock.close()
     model_dir = context_dir / "azureml-models" / "diabetes" / "1"
-    argv = [str(env.python), "-c", SCORER_LAUNCHER, "--entry_script", str(script), "--model_dir", str(model_dir),
-            "--port", str(port)] + (["--worker_count", str(workers)] if workers else [])
-    environ = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "AZUREML_MODEL_DIR": str(model_dir),
-               **(scorer_timeouts(60_000) if tuned else {})}
-    child = Child("scorer", argv, env=environ, cwd=work / f"cwd-{port}", log=work / f"scorer-{port}.log")
+    argv = [str(env.python), "-c", STOCK_SERVER, "--entry_script",
+            str(context_dir / "app" / Path(context.entry_script).name), "--model_dir", str(model_dir),
+            "--port", str(port)]
+    environ = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "AZUREML_MODEL_DIR": str(model_dir)}
+    child = Child("default", argv, env=environ, cwd=work / "cwd-default", log=work / "default.log")
     child.start()
-    wait_until_ok(child, f"http://127.0.0.1:{port}/", "the scorer", 120)
+    wait_until_ok(child, f"http://127.0.0.1:{port}/", "azmlinfsrv", 120)
     return child, port
+
+
+def floor_seconds(env, context_dir: Path) -> float:
+    """A plain Python importing the entry script's libraries and loading the model (init())."""
+    start = time.monotonic()
+    subprocess.run([str(env.python), "-c", FLOOR], cwd=context_dir / "app", check=True, stderr=subprocess.DEVNULL,
+                   env={"PATH": os.environ["PATH"], "AZUREML_MODEL_DIR": str(context_dir / "azureml-models/diabetes/1")})
+    return time.monotonic() - start
+
+
+def local_ready_seconds(service, context, env, run_dir: Path) -> float:
+    """`LocalServer.start()` (environment cached) until the gateway scores."""
+    server = LocalServer("ready", service, context, env, run_dir, port=0)
+    start = time.monotonic()
+    server.start()
+    elapsed = time.monotonic() - start
+    server.stop()
+    return elapsed
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=5)
-    parser.add_argument("--connections", default="1,4,16")
+    parser.add_argument("--duration", type=int, default=2, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median reported)")
+    parser.add_argument("--connections", default="1,4,16,64")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: sudo apt-get install wrk")
     conns = [int(c) for c in args.connections.split(",")]
     cores = os.cpu_count() or 1
-    ours, _ = worker_counts(cores)
+    load = os.getloadavg()
 
     image = ImageSettings.model_validate({"entryScript": "examples/diabetes/score.py",
                                          "condaFile": "examples/diabetes/myenv.yml", "models": ["diabetes"]},
@@ -89,38 +126,74 @@ def main() -> None:
     env = ensure_env("conda", (ROOT / "examples/diabetes/myenv.yml").read_text(),
                      progress=lambda m: print(m, file=sys.stderr))
     work = Path(tempfile.mkdtemp(prefix="mldeploy-bench-"))
-    context.write(work / "context")
-
-    results: dict[str, dict[int, dict]] = {}
-    setups = [("azmlinfsrv default (1 worker)", None, False), (f"our scorer settings ({ours} workers)", ours, True)]
-    for label, workers, tuned in setups:
-        child, port = scorer(env, work / "context", context, workers, work, tuned)
-        try:
-            results[label] = {c: wrk(f"http://127.0.0.1:{port}/score", c, args.duration, None, work) for c in conns}
-        finally:
-            child.stop()
+    context_dir = work / "context"
+    context.write(context_dir)
     service = LocalServiceSettings.model_validate({"target": "local", "image": "diabetes", "cpuCores": cores})
+    workers = service.scorer_workers
+
+    # Ready time first, before the load of the throughput runs; interleaved with the floor.
+    floors, readies = [], []
+    for i in range(args.rounds):
+        floors.append(floor_seconds(env, context_dir))
+        readies.append(local_ready_seconds(service, context, env, work / f"ready-{i}"))
+
+    children: list[Child] = []
     server = LocalServer("bench", service, context, env, work / "served", port=0)
-    endpoint = server.start()
+    runs: dict[str, dict[int, list[dict]]] = {}
     try:
-        label = f"gateway -> scorer ({ours} workers, auth on)"
-        results[label] = {c: wrk(endpoint.scoringUri, c, args.duration, endpoint.primaryKey, work) for c in conns}
+        default, default_port = stock_scorer(env, context_dir, context, work)
+        children.append(default)
+        ours = scorer_child(context, env, context_dir, work, sock=listen_socket(0), workers=workers,
+                            scoring_timeout_ms=service.scoring_timeout_ms)
+        ours.start()
+        children.append(ours)
+        wait_until_ok(ours, f"http://127.0.0.1:{ours.port}/", "our scorer", 120)
+        endpoint = server.start()
+        targets = {
+            "default": (f"http://127.0.0.1:{default_port}/score", None),
+            "scorer": (f"http://127.0.0.1:{ours.port}/score", None),
+            "gateway": (endpoint.scoringUri, endpoint.primaryKey),
+        }
+        runs = {name: {c: [] for c in conns} for name in targets}
+        for _ in range(args.rounds):
+            for c in conns:
+                for name, (url, key) in targets.items():
+                    runs[name][c].append(wrk(url, c, args.duration, key, work))
     finally:
         server.stop()
+        for child in children:
+            child.stop()
     shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nwrk, {args.duration}s per run, {cores} cores, POST the two-row sample on 127.0.0.1")
-    print(f"{'setup':44} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for label, by_conn in results.items():
+    res = {name: {c: {m: statistics.median(r[m] for r in rs) for m in ("rps", "p50", "p99")}
+                  for c, rs in by_conn.items()} for name, by_conn in runs.items()}
+    labels = {"default": "azmlinfsrv default (1 worker)", "scorer": f"our scorer ({workers} workers)",
+              "gateway": f"gateway -> our scorer (auth on)"}
+    print(f"\nload average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({cores} cores)")
+    print(f"wrk on 127.0.0.1, two-row sample, {args.rounds} interleaved rounds x {args.duration}s, medians")
+    print(f"{'setup':34} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, by_conn in res.items():
         for c, r in by_conn.items():
-            print(f"{label:44} {c:5d} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f}")
-    base, tuned_label, gw = list(results)
-    print("\nratios (req/s)")
+            print(f"{labels[name]:34} {c:5d} {r['rps']:8.0f} {r['p50']:8.2f} {r['p99']:8.2f}")
+    floor, ready = statistics.median(floors), statistics.median(readies)
+    print(f"\nready: floor {floor:.2f} s (runs {', '.join(f'{x:.2f}' for x in floors)}), local target "
+          f"{ready:.2f} s (runs {', '.join(f'{x:.2f}' for x in readies)})")
+
+    print("\ngoals (ratios from this run)")
+    gw, sc, df = res["gateway"], res["scorer"], res["default"]
     for c in conns:
-        print(f"  {c:2d} conns: our settings / default = {results[tuned_label][c]['rps'] / results[base][c]['rps']:.2f}"
-              f"   gateway path / our scorer = {results[gw][c]['rps'] / results[tuned_label][c]['rps']:.2f}"
-              f"   gateway path / default = {results[gw][c]['rps'] / results[base][c]['rps']:.2f}")
-    print(json.dumps(results), file=sys.stderr)
+        ratio = gw[c]["rps"] / df[c]["rps"]
+        need = 2.0 if c >= 16 else 1.0
+        print(f"  gateway / azmlinfsrv default at {c:2d} conns = {ratio:5.2f}  (goal >= {need:g}: {verdict(ratio >= need)})")
+    for c in conns:
+        cost = 1 - gw[c]["rps"] / sc[c]["rps"]
+        print(f"  gateway cost vs our scorer alone at {c:2d} conns = {cost:6.1%}  (goal <= 10%: {verdict(cost <= 0.10)})")
+    for c in [c for c in conns if c in (1, 4)]:
+        for name in ("gateway", "scorer"):
+            tail = res[name][c]["p99"] / res[name][c]["p50"]
+            print(f"  p99 / p50 {name:7} at {c} conns = {tail:5.1f}  (goal <= 3: {verdict(tail <= 3)})")
+    print(f"  local ready / floor = {ready / floor:.2f}  (goal <= 1.3: {verdict(ready / floor <= 1.3)})")
+    print(json.dumps({"load": load, "results": res, "floor_s": floors, "ready_s": readies}), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -26,10 +26,42 @@ def test_gunicorn_serves_the_handed_socket_without_a_shared_control_socket(monke
     for module, name in ((wsgiapp, "WSGIApplication"), (input_parsers, "json"), (swagger, "get_input_schema")):
         monkeypatch.setattr(module, name, getattr(module, name))  # restored after the test
     monkeypatch.setenv("MLDEPLOY_SCORER_FD", "7")
-    monkeypatch.setattr("sys.argv", ["azmlinfsrv", "-b", "127.0.0.1:5001", "-w", "1",
+    monkeypatch.setattr("sys.argv", ["azmlinfsrv", "-b", "127.0.0.1:5001", "-w", "1", "--access-logfile", "-",
                                      "azureml_inference_server_http.server.entry:app"])
     scorer_host._patch_server()
     app = wsgiapp.WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]")
     assert app.cfg.bind == ["fd://7"], "the scorer must serve the socket bound by mldeploy"
     assert app.cfg.control_socket_disable, "every gunicorn of a user shares the default control socket"
     assert input_parsers.json is scorer_host.BoundedJson
+    assert app.cfg.accesslog is None, "azmlinfsrv logs each request itself: gunicorn's access log repeats it"
+
+
+@pytest.mark.parametrize("environ, configured", [
+    ({}, False),
+    ({"AML_APP_INSIGHTS_ENABLED": "true"}, False),
+    ({"AML_APP_INSIGHTS_KEY": "0000"}, False),
+    ({"AML_APP_INSIGHTS_ENABLED": "true", "AML_APP_INSIGHTS_KEY": "0000"}, True),
+])
+def test_app_insights_counts_as_configured_as_the_server_checks_it(environ, configured):
+    assert scorer_host.app_insights_configured(environ) is configured, environ
+
+
+DEFERRED_EXPORTER = """
+import sys
+from mldeploy.runtime import scorer_host
+name = scorer_host.APP_INSIGHTS_EXPORTER
+scorer_host.defer_app_insights_exporter()
+import azureml_inference_server_http.server.appinsights_client as client
+loaded_at_import = [m for m in sys.modules if m.startswith(name + ".")]
+from azure.monitor.opentelemetry.exporter import AzureMonitorMetricExporter
+print(loaded_at_import, AzureMonitorMetricExporter.__module__.startswith(name), sys.modules[name].__file__ is not None)
+"""
+
+
+def test_the_app_insights_exporter_is_imported_only_on_first_use():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", DEFERRED_EXPORTER], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "True", "True"], (
+        f"the server's import must not load the exporter; any other use must get the real module: {out}")
