@@ -87,8 +87,7 @@ class IotEdgeDeployment(pulumi.ComponentResource):
             self.hub_name = hub.name
             self.hub_host_name = hub.properties.apply(lambda p: p.host_name)
 
-        # Least privilege: the registryReadWrite policy is enough for configurations and for
-        # applying content to a device.
+        # The policy must grant RegistryWrite and ServiceConnect (see mldeploy/config/edge.py).
         keys = iothub.list_iot_hub_resource_keys_for_key_name_output(
             key_name=hub_settings.access_policy, resource_group_name=hub_rg,
             resource_name=self.hub_name, opts=invoke)

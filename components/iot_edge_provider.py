@@ -21,6 +21,7 @@ from mldeploy.iothub import EdgeDeploymentService, IotHubRestClient
 COMPARED_KEYS = ("hubHostName", "accessPolicy", "accessKey", "deploymentId", "deviceId",
                  "targetCondition", "priority", "labels", "content", "baseContent")
 SECRET_KEYS = ["accessKey", "content", "baseContent"]
+CONFIGURATION_SCHEMA_VERSION = "2.0"
 
 
 def rest_client(props: dict[str, Any]) -> EdgeDeploymentService:
@@ -31,6 +32,9 @@ def configuration(props: dict[str, Any]) -> dict[str, Any]:
     """The IoT Hub configuration body of an at-scale deployment."""
     return {
         "id": props["deploymentId"],
+        # What Microsoft's own `az iot edge deployment create` sends (Azure/azure-iot-cli-extension,
+        # azext_iot/operations/hub.py `_iot_hub_configuration_create`: schema_version="2.0").
+        "schemaVersion": CONFIGURATION_SCHEMA_VERSION,
         "content": props["content"],
         "targetCondition": props["targetCondition"],
         "priority": int(props["priority"]),

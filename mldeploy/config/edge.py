@@ -35,8 +35,14 @@ class IotHubSettings(Settings):
     capacity: int = Field(1, ge=1, le=200, description="hub units")
     existing: bool = Field(False, description="use an existing hub instead of creating one")
     resource_group: ResourceGroupName | None = Field(None, description="of an existing hub; default: the stack's")
-    # A shared access policy with registry read/write is all configurations need (least privilege).
-    access_policy: str = Field("registryReadWrite", description="shared access policy used to apply the deployment")
+    # Applying a deployment writes module twins' desired properties (ServiceConnect: "access twins to
+    # update tags and desired properties") as well as registry entries (RegistryWrite); the built-in
+    # registryReadWrite policy has only RegistryRead/RegistryWrite (learn.microsoft.com/azure/iot-hub/
+    # authenticate-authorize-sas, "IoT hub-level shared access policies"). iothubowner, present in
+    # every hub, has all permissions; a custom policy with RegistryRead, RegistryWrite and
+    # ServiceConnect is the least-privilege choice.
+    access_policy: str = Field("iothubowner", description="shared access policy used to apply the deployment; "
+                               "needs RegistryRead, RegistryWrite and ServiceConnect (registryReadWrite lacks ServiceConnect)")
 
     @model_validator(mode="after")
     def _group_only_for_existing(self):

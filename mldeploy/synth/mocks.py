@@ -228,7 +228,9 @@ def _register_defaults(m: SynthMocks) -> None:
         "name": a.get("resourceName"), "properties": {"hostName": f"{a.get('resourceName')}.azure-devices.net"},
     }
     c["azure-native:iothub:listIotHubResourceKeysForKeyName"] = lambda a, m: {
-        "keyName": a.get("keyName"), "rights": "RegistryRead, RegistryWrite",
+        "keyName": a.get("keyName"),
+        "rights": "RegistryWrite, ServiceConnect, DeviceConnect" if a.get("keyName") == "iothubowner"
+        else "RegistryRead, RegistryWrite",
         "primaryKey": m.secret(base64.b64encode(_fake("iothub", m.stack, a.get("resourceName", ""), a.get("keyName", ""), "1").encode()).decode()),
         "secondaryKey": m.secret(base64.b64encode(_fake("iothub", m.stack, a.get("resourceName", ""), a.get("keyName", ""), "2").encode()).decode()),
     }

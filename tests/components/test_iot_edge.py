@@ -73,7 +73,7 @@ def test_at_scale_deployment_targets_the_condition_with_priority(edge):
     assert deployment.get("deviceId") is None
     assert deployment["hubHostName"] == "iot-mldeploy-edge-clinics.azure-devices.net"
     assert deployment["deploymentId"].startswith("mldeploy-clinics-")
-    assert deployment["accessPolicy"] == "registryReadWrite"
+    assert deployment["accessPolicy"] == "iothubowner", "registryReadWrite lacks ServiceConnect (twin writes)"
 
 
 def test_one_device_deployment(tmp_path):
@@ -201,6 +201,12 @@ def test_create_at_scale_puts_a_configuration(provider, hub):
     assert stored["targetCondition"] == "tags.a='b'" and stored["priority"] == 10
     assert stored["content"] == CONTENT and stored["labels"] == {"model": "m"}
     assert result.outs["etag"] == stored["etag"]
+
+
+def test_the_configuration_body_carries_the_schema_version_microsofts_cli_sends(provider, hub):
+    """Issue 9 item 22: `az iot edge deployment create` sends schemaVersion "2.0"."""
+    provider.create(props())
+    assert hub.configs["mldeploy-x-1"]["schemaVersion"] == "2.0"
 
 
 def test_update_at_scale_changes_priority_with_the_current_etag(provider, hub):
