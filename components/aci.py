@@ -14,6 +14,7 @@ from pulumi_azure_native import authorization, containerinstance, managedidentit
 
 from components.children import child_name, child_opts
 from components.keys import service_keys
+from components.propagation import RolePropagation
 from mldeploy.config.service import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, AciServiceSettings
 from mldeploy.runtime.gateway import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME,
                                       LIVENESS_PATH, READINESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH,
@@ -66,6 +67,9 @@ class AciService(pulumi.ComponentResource):
                 lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL_ROLE}"),
             opts=child_opts(self, "acr-pull"),
         )
+
+        pulled = RolePropagation(child_name(name, "acr-pull-propagation"), [pull],
+                                 opts=pulumi.ResourceOptions(parent=self))
 
         keys = service_keys(service, self, name)
         port = gateway_port(service)
@@ -140,7 +144,8 @@ class AciService(pulumi.ComponentResource):
             volumes=volumes,
             tags=tags,
             # The identity must hold AcrPull before ACI pulls the image.
-            opts=child_opts(self, "group", depends_on=[pull]),
+            # The identity must hold AcrPull, and the assignment have taken effect, before ACI pulls.
+            opts=child_opts(self, "group", depends_on=[pulled]),
         )
         base = group.ip_address.apply(lambda ip: f"{'https' if service.tls else 'http'}://{ip.fqdn}")
         self.scoring_uri = base.apply(lambda b: b + SCORE_PATH)

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, containerservice as cs
 
 from components.children import child_name, child_opts
+from components.propagation import RolePropagation
 from mldeploy.config.aks import ClusterSettings
 from mldeploy.kubeconfig import with_login_mode
 
@@ -67,6 +68,7 @@ class AksCluster(pulumi.ComponentResource):
         super().__init__("mldeploy:aks:AksCluster", name, None, opts)
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
+        assignments: list[pulumi.Resource] = []
         if attached is None:
             cluster = self._create(name, settings, location, resource_group_name, cluster_name, tags)
             rg: pulumi.Input[str] = resource_group_name
@@ -77,7 +79,7 @@ class AksCluster(pulumi.ComponentResource):
             cluster_id = cluster.id
             # The deployer (whoever runs `pulumi up`) may manage Kubernetes objects: local
             # accounts are off, so this grant is what lets the provider below work at all.
-            authorization.RoleAssignment(
+            admin = authorization.RoleAssignment(
                 child_name(name, "deployer-cluster-admin"),
                 scope=cluster_id,
                 principal_id=client.object_id,
@@ -86,6 +88,7 @@ class AksCluster(pulumi.ComponentResource):
                 role_definition_id=_role(client.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE),
                 opts=child_opts(self, "deployer-cluster-admin"),
             )
+            assignments.append(admin)
         else:
             rg = attached.resource_group
             self.cluster_name = pulumi.Output.from_input(attached.name)
@@ -94,7 +97,7 @@ class AksCluster(pulumi.ComponentResource):
             kubelet = pulumi.Output.from_input(attached.kubelet_object_id)
             cluster_id = pulumi.Output.from_input(attached.id)
 
-        authorization.RoleAssignment(
+        pull = authorization.RoleAssignment(
             child_name(name, "kubelet-acr-pull"),
             scope=registry_id,
             principal_id=kubelet,
@@ -102,6 +105,11 @@ class AksCluster(pulumi.ComponentResource):
             role_definition_id=_role(client.subscription_id, ACR_PULL_ROLE),
             opts=child_opts(self, "kubelet-acr-pull"),
         )
+        assignments.append(pull)
+        # Kubernetes objects wait until the deployer's cluster-admin (and the kubelet's AcrPull)
+        # take effect: the provider every object on this cluster uses depends on the wait.
+        propagated = RolePropagation(child_name(name, "role-propagation"), assignments,
+                                     opts=pulumi.ResourceOptions(parent=self))
 
         creds = cs.list_managed_cluster_user_credentials_output(
             resource_group_name=rg,
@@ -120,7 +128,7 @@ class AksCluster(pulumi.ComponentResource):
             # replicas) is not fought over on every update.
             enable_server_side_apply=True,
             delete_unreachable=False,
-            opts=child_opts(self, "k8s"),
+            opts=child_opts(self, "k8s", depends_on=[propagated]),
         )
         self.cluster_id = cluster_id
         self.register_outputs({"clusterName": self.cluster_name, "fqdn": self.fqdn,
