@@ -147,3 +147,44 @@ def test_resources_json_does_not_depend_on_the_output_folder(tmp_path):
         assert (first / name).read_bytes() == (second / name).read_bytes(), f"{name} differs between --out folders"
     assert filecmp.cmp(first / "images" / "diabetes" / "Dockerfile", second / "images" / "diabetes" / "Dockerfile",
                        shallow=False), "the build context is copied into each output folder"
+
+
+def test_a_synth_failing_after_parsing_keeps_the_previous_output(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import mldeploy.synth.run as run
+    from mldeploy.cli import cli
+    from mldeploy.config import ConfigError
+
+    out = tmp_path / "dev"
+    out.mkdir()
+    (out / ".mldeploy-synth").write_text("previous run\n")
+    (out / "resources.json").write_text('["previous good output"]\n')
+
+    def failing(root, stack, build_dir, **kw):
+        (build_dir / "diabetes").mkdir(parents=True)  # wrote into the new output, then failed
+        raise ConfigError("mldeploy:services.x.namespace", "clash", "stacks/Pulumi.dev.yaml")
+
+    monkeypatch.setattr(run, "synthesize", failing)
+    result = CliRunner().invoke(cli, ["synth", "--stack", "dev", "--out", str(out), "--project-dir", str(ROOT)])
+    assert isinstance(result.exception, ConfigError)
+    assert sorted(p.name for p in out.iterdir()) == [".mldeploy-synth", "resources.json"], \
+        f"the previous output must be back as it was: {sorted(p.name for p in out.iterdir())}"
+    assert (out / "resources.json").read_text() == '["previous good output"]\n'
+    assert not (tmp_path / ".dev.previous").exists(), "the set-aside copy must not linger"
+
+
+def test_a_secret_setting_given_in_clear_is_masked_or_reported_as_a_leak(tmp_path):
+    from mldeploy.config.base import Secret
+    from tests.harness import stack_values, synth
+
+    # What a Pulumi config without its stack file can hand over: key values as plain strings,
+    # trusted because their whole top-level key is secret. synth must still not print them.
+    values, secret_keys = stack_values("dev")
+    name = next(iter(values["mldeploy:services"]))
+    primary, secondary = "clear-primary-key-0123456789", "clear-secondary-key-0123456789"
+    values["mldeploy:services"][name]["keys"] = {"primary": Secret(primary), "secondary": Secret(secondary)}
+    result = synth("dev", tmp_path, values, secret_keys | {"mldeploy:services"})
+    text = json.dumps([result.resources, result.outputs])
+    for key in (primary, secondary):
+        assert key not in text, f"service {name}: a key given in clear appears unmasked in resources/outputs"

@@ -126,6 +126,10 @@ def encoding_cases() -> Iterator[Case]:
     yield Case("utf16", "encoding", "dev", text.encode("utf-16"), "(file)", "UTF-16")
     yield Case("utf16be-bom", "encoding", "dev", "\ufeff".encode("utf-16-be") + text.encode("utf-16-be"), "(file)", "UTF-16")
     yield Case("utf32", "encoding", "dev", text.encode("utf-32"), "(file)", "UTF-32")
+    for stack, path in EXAMPLES.items():  # every example stack, saved by an editor as latin-1 or UTF-16
+        text = path.read_text(encoding="utf-8") + "# déjà\n"
+        yield Case(f"{stack}-latin1", "encoding", stack, text.encode("latin-1", errors="replace"), "(file)", "UTF-8")
+        yield Case(f"{stack}-utf16", "encoding", stack, text.encode("utf-16"), "(file)", "UTF-16")
     yield Case("nul-bytes", "encoding", "dev", text.encode() + b"\x00\x00", "(file)", "binary")
     yield Case("invalid-utf8", "encoding", "dev", text.encode() + b"\xff\xfe\xfa", "(file)", "not UTF-8")
 
@@ -171,6 +175,14 @@ def alias_cases() -> Iterator[Case]:
     yield Case("alias-of-a-service", "alias", "dev",
                (dev.replace("  mldeploy:services:\n", "  mldeploy:services: &svc\n") + "  other:copy: *svc\n").encode(),
                "line", "aliases")
+    for stack in EXAMPLES:  # an alias of every section of every example stack
+        for section in _load(stack)["config"]:
+            d = _dump(_load(stack)).decode()
+            head = f"\n  {section}:"
+            if head not in d:
+                continue
+            d = d.replace(head, f"{head} &sec", 1) + "  other:copy: *sec\n"
+            yield Case(f"{stack}-alias-{section}", "alias", stack, d.encode(), "line", "aliases")
     yield Case("merge-key", "alias", "prod", (EXAMPLES["prod"].read_text().replace("  mldeploy:clusters:\n    prod:\n",
                "  mldeploy:clusters:\n    prod: &c\n") + "  other:c:\n    <<: *c\n").encode(), "line", "aliases")
 
@@ -265,13 +277,14 @@ def secret_cases() -> Iterator[Case]:
                        _mutated("prod-attach", path, "-----BEGIN CERTIFICATE-----plain"), _key(path), "secret")
             yield Case(f"prod-attach-{_key(path)}-empty-secure", "secret", "prod-attach",
                        _mutated("prod-attach", path, {"secure": ""}), _key(path), "")
-    for stack in ("dev", "local"):
-        d = _load(stack)
-        service = next(iter(d["config"]["mldeploy:services"]))
-        svc = d["config"]["mldeploy:services"][service]
-        svc["keys"] = {"primary": {"secure": "v1:AAAA:cipher"}, "secondary": "plain-secondary-key-123456"}
-        yield Case(f"{stack}-plain-key-beside-secure", "secret", stack, _dump(d),
-                   f"mldeploy:services.{service}.keys.secondary", "secret")
+    for stack in EXAMPLES:  # every service of every target: one plain key beside a secure one
+        for service in _load(stack)["config"].get("mldeploy:services", {}):
+            d = _load(stack)
+            svc = d["config"]["mldeploy:services"][service]
+            svc.pop("authMode", None)
+            svc["keys"] = {"primary": {"secure": "v1:AAAA:cipher"}, "secondary": "plain-secondary-key-123456"}
+            yield Case(f"{stack}-{service}-plain-key-beside-secure", "secret", stack, _dump(d),
+                       f"mldeploy:services.{service}.keys.secondary", "")
 
 
 def _svc(stack: str) -> str:
