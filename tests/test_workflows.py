@@ -95,3 +95,17 @@ def test_main_deploys_dev_then_production_behind_an_approval():
     assert prod["needs"] == "dev" and prod["environment"] == "production"
     assert _steps(prod, "pulumi/actions")[0]["with"]["command"] == "up"
     assert wf["concurrency"]["cancel-in-progress"] is False, "never cancel a running pulumi up"
+
+
+@pytest.mark.parametrize("workflow", ["deploy.yml", "pull-request.yml"])
+def test_every_pulumi_job_installs_kubelogin_after_the_azure_login(workflow):
+    """Issue 9 item 2: AKS kubeconfigs exec kubelogin (azurecli mode, from azure/login's session)."""
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text())
+    for name, job in wf["jobs"].items():
+        uses = [s.get("uses", "") for s in job.get("steps", [])]
+        if not any(u.startswith("pulumi/actions") for u in uses):
+            continue
+        login = next(i for i, u in enumerate(uses) if u.startswith("azure/login"))
+        kubelogin = next((i for i, u in enumerate(uses) if u.startswith("azure/use-kubelogin")), None)
+        pulumi = next(i for i, u in enumerate(uses) if u.startswith("pulumi/actions"))
+        assert kubelogin is not None and login < kubelogin < pulumi, f"{workflow} job {name}: {uses}"
