@@ -19,8 +19,8 @@ from mldeploy.render.build_context import BuildContext
 from mldeploy.runtime.endpoint_gateway import EndpointGatewaySpec, LocalDeployment, render_endpoint_conf
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.runtime.gateway import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH, config_dirs, render_keys_map
-from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, gateway_child, new_key, refuse_if_running,
-                                    scorer_child, write_private)
+from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, gateway_child, new_key,
+                                    refuse_if_running, scorer_child, write_private)
 from mldeploy.runtime.processes import Child, find_nginx, listen_socket, wait_until_ok
 
 
@@ -52,6 +52,7 @@ class LocalEndpoint:
 
     def start(self, timeout: float = 120.0) -> Endpoint:
         nginx = find_nginx()
+        check_nginx_path(self.run_dir)
         refuse_if_running(self.run_dir / ENDPOINT_FILE, f"endpoint {self.name!r}")
         gateway_sock = listen_socket(self.port)
         self._sockets = [gateway_sock]

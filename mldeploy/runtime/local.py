@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import secrets
 import socket
 import ssl
@@ -69,6 +70,18 @@ def check_tls_files(cert: Path, key: Path) -> None:
         ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=lambda: b"")
     except ssl.SSLError as err:
         raise StartError(f"TLS key {key} does not fit certificate {cert}: {err.reason or err}") from None
+
+
+# nginx.conf's escaping rule: paths are written unquoted, so a path holding whitespace, quotes,
+# `;`, `{`, `}`, `$` or `#` would end a directive early or start another one. Refused here.
+_NGINX_UNSAFE = re.compile(r"[\s;{}'\"$#\\]")
+
+
+def check_nginx_path(path: Path) -> None:
+    """StartError for a path that cannot be written unquoted into nginx.conf."""
+    if _NGINX_UNSAFE.search(str(path)):
+        raise StartError(f"the path {str(path)!r} holds a character nginx.conf cannot take (space, quote, "
+                         "';', '{', '}', '$', '#', '\\'): move the project (or the TLS files) to a plain path")
 
 
 def write_private(path: Path, text: str) -> None:
@@ -137,6 +150,8 @@ class LocalServer:
     # -- start ------------------------------------------------------------------------------
 
     def start(self, timeout: float = 120.0) -> Endpoint:
+        for path in (self.run_dir, *(self.tls_files or ())):
+            check_nginx_path(path)
         self._check_tls()
         nginx = find_nginx()
         self._refuse_if_running()

@@ -58,3 +58,13 @@ def test_a_live_serve_is_refused(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+@pytest.mark.parametrize("bad", ["/tmp/my project", "/tmp/a;b", "/tmp/x{y}", "/tmp/$HOME", "/tmp/a#b"])
+def test_a_path_nginx_conf_cannot_hold_is_refused_before_start(bad):
+    from pathlib import Path
+
+    from mldeploy.runtime.local import check_nginx_path
+
+    with pytest.raises(StartError, match="nginx.conf cannot take"):
+        check_nginx_path(Path(bad))
