@@ -105,12 +105,27 @@ class LocalPod:
         return f"{self.name}-infra"
 
     # -- creation ----------------------------------------------------------------------------
-    def start(self) -> "LocalPod":
+    def create_sandbox(self) -> str:
+        """The pod's network namespace (and IP) and volumes, no container yet; returns the IP."""
         self.remove()  # leftovers of an earlier run of this pod
         self._stop.clear()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._volumes = self._make_volumes()
         self._sandbox()
+        return self.ip
+
+    def append_hosts(self, hosts: dict[str, str]) -> None:
+        """Names -> IPs in the pod's /etc/hosts (as cluster DNS answers a Service name), for
+        containers created after this; lets two pods know each other's IP."""
+        infra = self.engine.out("pod", "inspect", self.name, "--format", "{{.InfraContainerID}}") \
+            if self.engine.name == "podman" else self.infra
+        hosts_file = Path((self.engine.inspect(infra) or {})["HostsPath"])
+        with hosts_file.open("a") as f:
+            f.writelines(f"{ip}\t{name}\n" for name, ip in sorted(hosts.items()))
+
+    def start(self) -> "LocalPod":
+        if not self.ip:
+            self.create_sandbox()
         for name, state in self.states.items():
             self._create(state)
         for name, state in self.states.items():  # sidecars first: they are initContainers

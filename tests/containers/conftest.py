@@ -95,3 +95,16 @@ def edge_images(engine, standins, edge_synth, work_dir) -> dict[str, str]:
     from tests.containers.synthesized import build_images
 
     return build_images(engine, edge_synth, work_dir / "logs")
+
+
+@pytest.fixture(scope="session")
+def canary_synth(trained_model, work_dir) -> Path:
+    """prod-attach: the stable Deployment and a 10 % canary of image diabetes-v2."""
+    return synth_to("prod-attach", work_dir / "synth-prod-attach")
+
+
+@pytest.fixture(scope="session")
+def canary_images(engine, standins, canary_synth, work_dir) -> dict[str, str]:
+    from tests.containers.synthesized import build_images
+
+    return build_images(engine, canary_synth, work_dir / "logs")

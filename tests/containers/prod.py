@@ -22,6 +22,7 @@ class RunningPod:
     base: str  # https://<pod IP>:<gateway port>
     cafile: str
     blob: Path
+    port: int = 0
 
     def container(self, name: str) -> dict:
         spec = self.spec.inputs.spec
@@ -31,16 +32,20 @@ class RunningPod:
         return next(e["value"] for e in self.container(container)["env"] if e["name"] == name)
 
 
-def start_pod(engine: Engine, synth_dir: Path, images: dict[str, str], standins: dict[str, str],
-              work: Path, name: str, mutate: Callable[[SynthesizedPod], None] | None = None) -> RunningPod:
+def prepare_pod(engine: Engine, synth_dir: Path, images: dict[str, str], standins: dict[str, str],
+                work: Path, name: str, mutate: Callable[[SynthesizedPod], None] | None = None,
+                deployment: str = DEPLOYMENT) -> RunningPod:
+    """The pod, not started: its certificate is for the Certificate's host (or localhost)."""
     objects = load_objects(synth_dir, NAMESPACE)
-    host = objects[("Certificate", DEPLOYMENT)]["spec"]["dnsNames"][0]
+    certificate = objects.get(("Certificate", DEPLOYMENT))
+    host = certificate["spec"]["dnsNames"][0] if certificate else "localhost"
     cert, key = self_signed(host)
-    spec = synthesized_pod(synth_dir, NAMESPACE, DEPLOYMENT, images, standins, tls=(cert, key))
+    spec = synthesized_pod(synth_dir, NAMESPACE, deployment, images, standins, tls=(cert, key))
     blob = work / f"{name}-blob"
     blob.mkdir(parents=True, exist_ok=True)
     blob.chmod(0o777)  # the storage account: whatever uid the collector runs as may write
-    spec.inputs.extra_mounts["model-data"] = [(str(blob), BLOB_MOUNT)]
+    if any(c["name"] == "model-data" for c in spec.inputs.spec.get("initContainers", [])):
+        spec.inputs.extra_mounts["model-data"] = [(str(blob), BLOB_MOUNT)]
     if mutate is not None:
         mutate(spec)
     pod = LocalPod(engine, f"mldeploy-test-{name}", spec.inputs, work / f"{name}-pod")
@@ -48,5 +53,15 @@ def start_pod(engine: Engine, synth_dir: Path, images: dict[str, str], standins:
     cafile.write_text(cert)
     gateway = next(c for c in spec.inputs.spec["containers"] if c["name"] == "gateway")
     port = next(p["containerPort"] for p in gateway["ports"] if p["name"] == "gateway")
-    pod.start()
-    return RunningPod(pod, spec, f"https://{pod.ip}:{port}", str(cafile), blob)
+    running = RunningPod(pod, spec, "", str(cafile), blob)
+    running.port = port
+    return running
+
+
+def start_pod(engine: Engine, synth_dir: Path, images: dict[str, str], standins: dict[str, str],
+              work: Path, name: str, mutate: Callable[[SynthesizedPod], None] | None = None,
+              deployment: str = DEPLOYMENT) -> RunningPod:
+    running = prepare_pod(engine, synth_dir, images, standins, work, name, mutate, deployment)
+    running.pod.start()
+    running.base = f"https://{running.pod.ip}:{running.port}"
+    return running
