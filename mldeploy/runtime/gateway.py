@@ -54,15 +54,23 @@ TLS_RELOAD_VAR = "$mldeploy_tls_reload"  # always empty; its presence makes ngin
 KEY_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 ORIGIN_RE = re.compile(r"^(\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$")
 HOST_RE = re.compile(r"^[A-Za-z0-9.-]+$")
+UNIX_SOCKET_RE = re.compile(r"^/[^\s;{}'\"]+$")
 
 
 @dataclass(frozen=True)
 class Upstream:
-    """One scorer behind the gateway; `weight` is its share of the traffic."""
+    """One scorer behind the gateway; `weight` is its share of the traffic. `unix_socket`: the
+    scorer listens on that Unix socket instead of host:port (same machine: no TCP connection
+    set up and torn down per request, as the scorer closes every connection)."""
 
     host: str
     port: int = SCORER_PORT
     weight: int = 1
+    unix_socket: str | None = None
+
+    @property
+    def address(self) -> str:
+        return f"unix:{self.unix_socket}" if self.unix_socket else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,8 @@ class GatewaySpec:
         for u in self.upstreams:
             if not HOST_RE.match(u.host) or not 0 < u.port < 65536 or not 0 <= u.weight <= 1000:
                 raise ValueError(f"invalid upstream {u}")
+            if u.unix_socket is not None and not UNIX_SOCKET_RE.match(u.unix_socket):
+                raise ValueError(f"invalid upstream socket path {u.unix_socket!r}: an absolute path without spaces, ';' or braces")
         if not any(u.weight for u in self.upstreams):
             raise ValueError("at least one upstream needs a weight above 0")
         if self.auth_enabled and not self.keys_file:
@@ -236,7 +246,7 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
         cap = f" max_conns={spec.max_conns} max_fails=0"
     for u in spec.upstreams:
         down = " down" if u.weight == 0 else f" weight={u.weight}{cap}"
-        out.append(f"    server {u.host}:{u.port}{down};")
+        out.append(f"    server {u.address}{down};")
     out += [
         f"    keepalive {spec.keepalive_connections};",
         "  }",

@@ -63,6 +63,23 @@ def listen_socket(port: int) -> socket.socket:
     return sock
 
 
+# sun_path holds 108 bytes on Linux (104 on macOS): a longer socket path cannot be bound.
+UNIX_SOCKET_PATH_MAX = 100
+
+
+def listen_unix_socket(path: Path) -> socket.socket:
+    """A listening Unix socket at `path` (a stale one left by a killed child is replaced),
+    handed to the child that serves it like `listen_socket`. Any local user may connect, as to a
+    port on 127.0.0.1: nginx started by root runs its workers as `nobody`, and they connect."""
+    path.unlink(missing_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(path))
+    os.chmod(path, 0o666)
+    sock.listen(511)
+    sock.set_inheritable(True)
+    return sock
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,7 +96,10 @@ class Child:
         once. A restart binds the same port again."""
         self.name, self.argv, self.env, self.cwd, self.log = name, argv, env, cwd, log
         self._sock, self.sock_env = sock, sock_env
-        self.port = sock.getsockname()[1] if sock is not None else None
+        inet = sock is not None and sock.family == socket.AF_INET
+        self.port = sock.getsockname()[1] if inet else None
+        # A Unix socket's path: a restart binds it again.
+        self.unix_socket = Path(sock.getsockname()) if sock is not None and not inet else None
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
 
@@ -89,6 +109,8 @@ class Child:
         sock, env = self._sock, self.env
         if sock is None and self.port is not None:
             sock = listen_socket(self.port)
+        elif sock is None and self.unix_socket is not None:
+            sock = listen_unix_socket(self.unix_socket)
         if sock is not None:
             env = {**env, **self.sock_env(sock.fileno())}
         try:

@@ -63,6 +63,19 @@ def test_weighted_upstreams_for_traffic_split():
     assert "keepalive 32;" in conf
 
 
+def test_an_upstream_on_a_unix_socket_is_served_by_its_path():
+    spec = GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
+                       upstreams=(Upstream("127.0.0.1", unix_socket="/tmp/mldeploy-x/scorer.sock"),))
+    assert "server unix:/tmp/mldeploy-x/scorer.sock weight=1;" in render_nginx_conf(spec)
+
+
+@pytest.mark.parametrize("path", ["relative.sock", "/tmp/a b.sock", "/tmp/a;b.sock", "/tmp/{a}.sock"])
+def test_an_unusable_unix_socket_path_is_refused(path):
+    with pytest.raises(ValueError, match="socket path"):
+        GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
+                    upstreams=(Upstream("127.0.0.1", unix_socket=path),))
+
+
 def test_zero_weight_upstream_is_down_and_all_zero_refused():
     spec = GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
                        upstreams=(Upstream("blue", 5001, 100), Upstream("green", 5001, 0)))

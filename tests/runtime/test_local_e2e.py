@@ -153,6 +153,14 @@ def test_schemathesis_finds_no_server_error(diabetes_server):
     assert len(seen) >= 1000, f"schemathesis ran only {len(seen)} cases"
 
 
+def test_the_gateway_reaches_the_scorer_on_a_unix_socket(diabetes_server):
+    # The scorer closes every connection: over a Unix socket no TCP connection is set up per request.
+    upstream = diabetes_server._scorer_upstream()
+    conf = (diabetes_server.run_dir / "gateway" / "nginx.conf").read_text()
+    assert upstream.unix_socket and f"server unix:{upstream.unix_socket} " in conf, conf
+    assert os.stat(upstream.unix_socket).st_mode & 0o777 == 0o666, "nginx's workers (nobody under root) connect"
+
+
 def test_killed_scorer_is_restarted_and_serves_again(echo_server):
     ep = echo_server.endpoint()
     before = echo_server.scorer.pid

@@ -1,12 +1,14 @@
 """Child processes of the local target: sockets bound once and handed over, logs capped."""
 from __future__ import annotations
 
+import os
 import socket
+import stat
 import sys
 
 import pytest
 
-from mldeploy.runtime.processes import Child, StartError, listen_socket
+from mldeploy.runtime.processes import Child, StartError, listen_socket, listen_unix_socket
 
 
 def test_a_chosen_port_stays_bound_until_the_child_has_it():
@@ -51,3 +53,24 @@ def test_a_log_past_its_cap_is_rotated_once(tmp_path):
     assert child.cap_log(limit=1000) is True
     assert log.stat().st_size == 0 and (tmp_path / "scorer.log.1").stat().st_size == 2000
     assert child.cap_log(limit=1000) is False, "a log under its cap stays as it is"
+
+
+def test_a_unix_socket_replaces_a_stale_one_and_a_restart_binds_it_again(tmp_path):
+    path = tmp_path / "scorer.sock"
+    listen_unix_socket(path).close()  # what a killed child leaves behind
+    sock = listen_unix_socket(path)
+    code = ("import os, socket; s = socket.socket(fileno=int(os.environ['FD'])); "
+            "c, _ = s.accept(); c.sendall(b'hello'); c.close()")
+    child = Child("echo", [sys.executable, "-c", code], env={}, cwd=tmp_path, log=tmp_path / "echo.log",
+                  sock=sock, sock_env=lambda fd: {"FD": str(fd)})
+    assert (child.port, child.unix_socket) == (None, path), "a Unix socket child has a path, no port"
+    for _ in range(2):  # the first start, then a restart (as LocalServer.check does)
+        child.start()
+        try:
+            with socket.socket(socket.AF_UNIX) as c:
+                c.settimeout(30)
+                c.connect(str(path))
+                assert c.recv(5) == b"hello", f"the child must serve {path}"
+        finally:
+            child.stop()
+    assert stat.S_ISSOCK(os.stat(path).st_mode)
