@@ -140,11 +140,11 @@ ImageRef = Annotated[str, AfterValidator(_image_ref)]
 """A container image reference (what FROM and a pod's `image:` accept)."""
 
 # Azure tag rules (learn.microsoft.com/azure/azure-resource-manager/management/tag-resources,
-# "Limitations"): names at most 512 characters without < > % & \ ? /, values at most 256;
-# the prefixes microsoft, azure and windows are reserved. `mldeploy-` is ours: the policy pack
-# reads those markers (tags.py), so a user tag may not set or fake them.
+# "Limitations"; the ARM SDKs' `tags` docs: keys cannot contain < > % & \ ? /): names at most
+# 512 characters, values at most 256. `mldeploy-` is ours: the policy pack reads those markers
+# (tags.py), so a user tag may not set or fake them.
 _TAG_FORBIDDEN = set('<>%&\\?/')
-RESERVED_TAG_PREFIXES = ("mldeploy-", "microsoft", "azure", "windows")
+RESERVED_TAG_PREFIXES = ("mldeploy-",)
 
 
 def _tags(value: dict[str, str]) -> dict[str, str]:

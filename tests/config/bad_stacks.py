@@ -354,7 +354,7 @@ def semantic_cases() -> Iterator[Case]:
     yield case("prod-two-services-one-namespace", "prod",
                lambda c: c[s].update({"second": {**c[s][prod], "namespace": prod, "dnsLabel": "other-label"}}),
                f"{s}.second.namespace", "namespace")
-    for tag in ("mldeploy-production", "mldeploy-auth", "MLDEPLOY-TLS", "microsoft.x", "a/b"):
+    for tag in ("mldeploy-production", "mldeploy-auth", "MLDEPLOY-TLS", "a/b", "x<y", "50%"):
         yield case(f"dev-tag-{tag}", "dev", lambda c, t=tag: c["mldeploy:tags"].update({t: "x"}), "mldeploy:tags", "tag name")
         yield case(f"prod-model-tag-{tag}", "prod", lambda c, t=tag: c["mldeploy:models"]["diabetes"]["tags"].update({t: "x"}),
                    "mldeploy:models.diabetes.tags", "tag name")
