@@ -154,3 +154,20 @@ def test_json_text_from_the_pulumi_cli_is_decoded():
 
     values = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in dev().items()}
     assert parse(values).models["diabetes"].tags["area"] == "diabetes"
+
+
+def test_under_pulumi_up_a_plain_key_beside_a_secure_one_is_refused():
+    from mldeploy.config.load import mark_secure_leaves
+
+    # The CLI hands the program decrypted strings and marks the whole services key secret;
+    # the stack file says only `primary` was `secure:`.
+    file_values = dev()
+    service = next(iter(file_values["mldeploy:services"]))
+    file_values["mldeploy:services"][service]["keys"] = {"primary": SecureValue("v1:x"),
+                                                         "secondary": "plain-secondary-key-123456"}
+    decrypted = dev()
+    decrypted["mldeploy:services"][service]["keys"] = {"primary": "decrypted-primary-key-123456",
+                                                       "secondary": "plain-secondary-key-123456"}
+    marked = {k: mark_secure_leaves(v, file_values.get(k)) for k, v in decrypted.items()}
+    expect_error(marked, f"mldeploy:services.{service}.keys.secondary", "must be a secret",
+                 secret_keys={"mldeploy:services"})
