@@ -109,6 +109,8 @@ class LocalPod:
         """The pod's network namespace (and IP) and volumes, no container yet; returns the IP."""
         self.remove()  # leftovers of an earlier run of this pod
         self._stop.clear()
+        self.terminating = False
+        self._threads = []
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._volumes = self._make_volumes()
         self._sandbox()
@@ -485,6 +487,11 @@ class LocalPod:
 
     def remove(self) -> None:
         self._stop.set()
+        with self._lock:
+            self.terminating = True  # no restart may race the removal
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(timeout=15)
         names = [self.cname(n) for n in self.states]
         self.engine.remove(*names)
         if self.engine.name == "podman":

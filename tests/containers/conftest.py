@@ -34,6 +34,21 @@ def engine():
         pytest.fail(f"{err} (`make install` installs podman, runc and mmdebstrap with apt-get)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_test_pods_left():
+    """Whatever a failed test left running is removed when the session ends."""
+    yield
+    if shutil.which("podman") is None:
+        return
+    try:
+        engine = find_engine()
+    except EngineError:
+        return
+    if engine.name == "podman":
+        for pod in engine.out("pod", "ps", "--filter", "name=mldeploy-test-", "--format", "{{.Name}}").split():
+            engine.run("pod", "rm", "-f", pod, check=False, timeout=120)
+
+
 @pytest.fixture(scope="session")
 def work_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("containers")
