@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mldeploy.runtime.containers import EngineError, find_engine
+from tests.containers import RUN_PREFIX
 from tests.containers.standins import ensure_standins
 from tests.containers.synthesized import synth_to
 
@@ -45,7 +46,7 @@ def no_test_pods_left():
     except EngineError:
         return
     if engine.name == "podman":
-        for pod in engine.out("pod", "ps", "--filter", "name=mldeploy-test-", "--format", "{{.Name}}").split():
+        for pod in engine.out("pod", "ps", "--filter", f"name={RUN_PREFIX}-", "--format", "{{.Name}}").split():
             engine.run("pod", "rm", "-f", pod, check=False, timeout=120)
 
 

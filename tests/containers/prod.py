@@ -8,6 +8,7 @@ from typing import Callable
 
 from mldeploy.runtime.containers import Engine
 from mldeploy.runtime.pod import LocalPod
+from tests.containers import RUN_PREFIX
 from tests.containers.synthesized import SynthesizedPod, load_objects, synthesized_pod
 from tests.runtime.test_tls_e2e import self_signed
 
@@ -48,7 +49,7 @@ def prepare_pod(engine: Engine, synth_dir: Path, images: dict[str, str], standin
         spec.inputs.extra_mounts["model-data"] = [(str(blob), BLOB_MOUNT)]
     if mutate is not None:
         mutate(spec)
-    pod = LocalPod(engine, f"mldeploy-test-{name}", spec.inputs, work / f"{name}-pod")
+    pod = LocalPod(engine, f"{RUN_PREFIX}-{name}", spec.inputs, work / f"{name}-pod")
     cafile = work / f"{name}-tls.crt"
     cafile.write_text(cert)
     gateway = next(c for c in spec.inputs.spec["containers"] if c["name"] == "gateway")

@@ -13,6 +13,7 @@ from mldeploy.runtime.client import score
 from mldeploy.runtime.gateway import KEYS_MAP_NAME, render_keys_map
 from mldeploy.runtime.pod import LocalPod, PodInputs
 from mldeploy.runtime.synthesized_pod import local_image, new_key
+from tests.containers import RUN_PREFIX
 from tests.containers.synthesized import standin_for
 from tests.harness import ROOT
 
@@ -66,7 +67,7 @@ def aci(engine, standins, dev_synth, dev_images, work_dir):
     spec = as_pod_spec(group, secrets)
     images = {c["image"]: local_image(c["image"], dev_images, dev_synth, lambda up: standin_for(up, standins.images))
               for c in spec["containers"]}
-    pod = LocalPod(engine, "mldeploy-test-aci", PodInputs(spec=spec, secrets=secrets, images=images),
+    pod = LocalPod(engine, f"{RUN_PREFIX}-aci", PodInputs(spec=spec, secrets=secrets, images=images),
                    work_dir / "aci-pod")
     pod.start()
     port = int(group["ipAddress"]["ports"][0]["port"])

@@ -15,6 +15,7 @@ import pytest
 from mldeploy.runtime.client import score
 from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import local_image
+from tests.containers import RUN_PREFIX
 from tests.harness import ROOT
 
 SAMPLE = ROOT / "examples" / "diabetes" / "sample-request.json"
@@ -59,7 +60,7 @@ def edge(engine, edge_synth, edge_images):
         ports[declared] = free_port()
         return ports[declared]
 
-    container = "mldeploy-test-edge"
+    container = f"{RUN_PREFIX}-edge"
     engine.remove(container)
     image = local_image(module["settings"]["image"], edge_images, edge_synth)
     engine.run("run", "-d", "--name", container, *run_args(module, host_port), image)
