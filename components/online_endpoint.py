@@ -38,6 +38,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from components.aks_cluster import _role
 from components.batch import WorkspaceRefs as BatchWorkspaceRefs
 from components.endpoint_traffic import EndpointTraffic
+from components.propagation import RolePropagation
 from mldeploy.paths import state_path
 
 # Built-in role definition ids (Azure built-in roles reference).
@@ -168,6 +169,9 @@ class OnlineEndpoint(pulumi.ComponentResource):
             f"{name}-{suffix}", scope=scope, principal_id=identity.principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             role_definition_id=_role(inputs.subscription_id, role), opts=child) for role, scope, suffix in grants]
+        # A deployment pulls the image and reads the model as this identity at once: wait until the
+        # new assignments take effect (components/propagation.py), as ACI and AKS do.
+        propagated = RolePropagation(f"{name}-role-propagation", roles, opts=child)
 
         environments, codes = self._assets(name, plan, workspace, ws, tags)
 
@@ -199,7 +203,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
         for dep in plan.deployments:
             deployments.append(self._deployment(name, plan, dep, endpoint, environments[dep.image],
                                                 codes[dep.image], inputs.model_ids[dep.image], ws, workspace,
-                                                tags, roles))
+                                                tags, [*roles, propagated]))
         traffic = EndpointTraffic(
             f"{name}-traffic", endpoint_id=endpoint.id, traffic=plan.traffic, mirror_traffic=plan.mirror_traffic,
             endpoint_revision=plan.revision, token=inputs.token,

@@ -61,6 +61,14 @@ def test_endpoint_waits_for_its_role_assignments(managed):
     assert roles <= set(endpoint["dependsOn"]), f"{endpoint['urn']} must depend on every role assignment"
 
 
+def test_deployments_wait_until_the_identitys_roles_take_effect(managed):
+    wait = managed.one("pulumi-python:dynamic/azure:RolePropagation")
+    roles = {r["urn"] for r in managed.of_type(ROLE)}
+    assert roles <= set(wait["dependsOn"]), f"{wait['urn']} must wait for every role assignment"
+    for d in managed.of_type(f"{ML}:OnlineDeployment"):
+        assert wait["urn"] in d["dependsOn"], f"{d['urn']} must start after the role propagation wait"
+
+
 def test_traffic_is_applied_after_every_deployment(managed):
     traffic = managed.one(TRAFFIC)
     deployments = {d["urn"] for d in managed.of_type(f"{ML}:OnlineDeployment")}
