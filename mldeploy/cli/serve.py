@@ -63,8 +63,8 @@ def select_services(settings, wanted: str | None) -> list[str]:
               help="Answer 503 beyond this many requests in flight, as AKS does "
                    "(default: an AKS service's replicaMaxConcurrentRequests, else no cap).")
 @click.option("--containers", is_flag=True,
-              help="Run the service's AKS pod as synthesized (images built from their contexts) "
-                   "with podman or docker, instead of local processes.")
+              help="Run the service as synthesized for its target (an aks/fpga pod or an aci container "
+                   "group; images built from their contexts) with podman or docker, instead of local processes.")
 @click.option("--image", "image_map", multiple=True, metavar="UPSTREAM=LOCAL",
               help="With --containers: run LOCAL where the pod names UPSTREAM (air-gapped machines).")
 @project_dir_option

@@ -1,6 +1,7 @@
-"""`mldeploy serve --containers`: an AKS service's pod exactly as synthesized for the cluster -
-its images built from their build contexts, the same gateway config, keys, probes and security
-settings - run with podman or docker on this machine, the gateway published on 127.0.0.1."""
+"""`mldeploy serve --containers`: a service exactly as synthesized for its target - an AKS or
+FPGA service's pod, or an ACI container group - its images built from their build contexts, the
+same gateway config, keys, probes and security settings, run with podman or docker on this
+machine, the gateway published on 127.0.0.1. (FPGA node placement has no meaning here.)"""
 from __future__ import annotations
 
 import contextlib
@@ -25,14 +26,15 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.containers import EngineError, find_engine
     from mldeploy.runtime.pod import LocalPod
-    from mldeploy.runtime.synthesized_pod import PodSourceError, build_images, local_image, synthesized_pod
+    from mldeploy.runtime.synthesized_pod import (PodSourceError, build_images, local_image, synthesized_group,
+                                                  synthesized_pod)
     from mldeploy.synth import policy  # noqa: F401  (registers the policy.json writer, as `synth`)
     from mldeploy.synth.run import synthesize
     from mldeploy.synth.write import prepare_out_dir, write_result
 
     svc = settings.services[name]
-    if svc.target != "aks":
-        fail(f"--containers runs an AKS service's pod as synthesized; service {name!r} is target "
+    if svc.target not in ("aks", "fpga", "aci"):
+        fail(f"--containers runs an aks, fpga or aci service as synthesized; service {name!r} is target "
              f"{svc.target!r} (serve it without --containers)")
     try:
         engine = find_engine()
@@ -50,18 +52,20 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
         built = build_images(engine, out, work / "logs")
     except EngineError as err:
         fail(str(err))
-    namespace = svc.namespace or name
     tls = None
     if tls_files is not None:
         tls = (tls_files[0].read_text(), tls_files[1].read_text())
+    images = lambda ref: local_image(ref, built, out, lambda up: image_map.get(up, up))  # noqa: E731
     try:
-        pod_src = synthesized_pod(out, namespace, name,
-                                  lambda ref: local_image(ref, built, out, lambda up: image_map.get(up, up)), tls=tls)
+        if svc.target == "aci":
+            pod_src = synthesized_group(out, name, images, tls=tls)
+            gateway_port = pod_src.port
+        else:
+            pod_src = synthesized_pod(out, svc.namespace or name, name, images, tls=tls)
+            gateway = next(c for c in pod_src.inputs.spec["containers"] if c["name"] == "gateway")
+            gateway_port = next(p["containerPort"] for p in gateway["ports"] if p["name"] == "gateway")
     except PodSourceError as err:
-        fail(f"{err}" + ("" if tls else "; this service serves HTTPS: give --tls-cert and --tls-key"))
-    spec = pod_src.inputs.spec
-    gateway = next(c for c in spec["containers"] if c["name"] == "gateway")
-    gateway_port = next(p["containerPort"] for p in gateway["ports"] if p["name"] == "gateway")
+        fail(f"{err}" + ("" if tls else "; if this service serves HTTPS, give --tls-cert and --tls-key"))
     pod = LocalPod(engine, f"mldeploy-{settings.stack}-{name}", pod_src.inputs, work / "pod",
                    publish=(f"127.0.0.1:{port}:{gateway_port}",))
     stopping: list[int] = []

@@ -1,10 +1,11 @@
 """From a synth folder (`mldeploy synth`) to what a container engine runs: the scoring images
 built from their synthesized build contexts (Dockerfiles unchanged) and one Deployment's pod
-with its ConfigMaps and Secrets. Synth masks secret values: the caller gives them (keys, TLS,
+with its ConfigMaps and Secrets, or one ACI container group as a pod. Synth masks secret values: the caller gives them (keys, TLS,
 telemetry), playing the parts of `pulumi up`, cert-manager and Azure."""
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import string
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Callable
 import yaml
 
 from mldeploy.runtime.containers import Engine
-from mldeploy.runtime.gateway import KEYS_MAP_NAME, render_keys_map
+from mldeploy.runtime.gateway import KEYS_MAP_NAME, TLS_CERT_NAME, TLS_KEY_NAME, render_keys_map
 from mldeploy.runtime.pod import PodInputs
 
 # Telemetry that goes nowhere (nothing listens on port 9 of loopback) and fails fast.
@@ -121,3 +122,84 @@ def synthesized_pod(synth_dir: Path, namespace: str, deployment: str, images: Ca
     inputs = PodInputs(spec=spec, config_maps=config_maps, secrets=secret_data,
                        images={c["image"]: images(c["image"]) for c in containers}, namespace=namespace)
     return SynthesizedPod(dep, inputs, keys, objects)
+
+
+# What an ACI group's `secureValue` environment variables (masked by synth) hold locally: the
+# only one mldeploy declares is AML_APP_INSIGHTS_KEY, here a key of no workspace.
+NO_SECURE_VALUE = NO_INSIGHTS["instrumentation-key"]
+
+
+@dataclass
+class SynthesizedGroup:
+    group: dict
+    inputs: PodInputs
+    keys: tuple[str, str]
+    port: int  # the group's public port (the gateway's)
+
+
+def group_inputs(synth_dir: Path, service: str) -> dict:
+    """The inputs of the service's ACI ContainerGroup in resources.json."""
+    resources = json.loads((synth_dir / "resources.json").read_text())
+    found = [r["inputs"] for r in resources
+             if r["type"].endswith(":ContainerGroup") and r["name"] == f"aci-{service}-group"]
+    if len(found) != 1:
+        raise PodSourceError(f"{synth_dir}/resources.json: no ACI container group of service {service!r}")
+    return found[0]
+
+
+def _aci_probe(p: dict) -> dict:
+    out = {k: int(v) for k, v in p.items() if k != "httpGet"}
+    h = p["httpGet"]
+    out["httpGet"] = {"path": h["path"], "port": int(h["port"]), "scheme": h["scheme"].upper()}
+    return out
+
+
+def aci_pod_spec(group: dict) -> dict:
+    """ACI container group -> the pod runner's (Kubernetes-shaped) spec: ACI's requests are its
+    limits, its secret volumes are Secrets of the same name, secure env values stand-ins."""
+    containers = []
+    for c in group["containers"]:
+        res = c["resources"]["requests"]
+        spec = {
+            "name": c["name"], "image": c["image"],
+            "ports": [{"containerPort": int(p["port"])} for p in c.get("ports", [])],
+            "env": [{"name": e["name"], "value": e["value"] if "value" in e else NO_SECURE_VALUE}
+                    for e in c.get("environmentVariables", [])],
+            "resources": {"limits": {"cpu": str(res["cpu"]), "memory": f"{int(res['memoryInGB'] * 1024)}Mi"}},
+            "volumeMounts": [{"name": m["name"], "mountPath": m["mountPath"], "readOnly": m.get("readOnly", False)}
+                             for m in c.get("volumeMounts", [])],
+        }
+        if "command" in c:
+            spec["command"] = c["command"]
+        for kind in ("livenessProbe", "readinessProbe"):
+            if kind in c:
+                spec[kind] = _aci_probe(c[kind])
+        containers.append(spec)
+    mounted = sorted({m["name"] for c in containers for m in c["volumeMounts"]})
+    return {"containers": containers, "volumes": [{"name": n, "secret": {"secretName": n}} for n in mounted],
+            "terminationGracePeriodSeconds": 30}
+
+
+def synthesized_group(synth_dir: Path, service: str, images: Callable[[str], str],
+                      tls: tuple[str, str] | None = None) -> SynthesizedGroup:
+    """The service's ACI container group as synthesized, run as one pod. Its secret volumes
+    (components/aci.py: `gateway` = nginx.conf + keys map, `tls` = certificate and key) are
+    masked in resources.json: nginx.conf is synth's gateway/<service>/nginx.conf, the keys are
+    fresh, the certificate is `tls`."""
+    group = group_inputs(synth_dir, service)
+    spec = aci_pod_spec(group)
+    conf = synth_dir / "gateway" / service / "nginx.conf"
+    if not conf.is_file():
+        raise PodSourceError(f"{synth_dir}: no gateway config gateway/{service}/nginx.conf")
+    keys = (new_key(), new_key())
+    secret_data = {}
+    for volume in spec["volumes"]:
+        name = volume["name"]
+        if name == "gateway":
+            secret_data[name] = {"nginx.conf": conf.read_text(), KEYS_MAP_NAME: render_keys_map(*keys)}
+        elif name == "tls" and tls is not None:
+            secret_data[name] = {TLS_CERT_NAME: tls[0], TLS_KEY_NAME: tls[1]}
+        else:
+            raise PodSourceError(f"ACI group of {service}: no local value for its secret volume {name!r}")
+    inputs = PodInputs(spec=spec, secrets=secret_data, images={c["image"]: images(c["image"]) for c in spec["containers"]})
+    return SynthesizedGroup(group, inputs, keys, int(group["ipAddress"]["ports"][0]["port"]))

@@ -50,6 +50,28 @@ def test_serve_containers_runs_the_prod_pod_and_scores_through_the_published_por
     assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
 
 
+def test_serve_containers_runs_the_dev_aci_group_and_scores_through_the_published_port(
+        engine, standins, dev_synth, trained_model):
+    upstream = mirrored_upstream(dev_synth, "nginx")
+    port = free_port()
+    proc = subprocess.Popen(
+        [*MLDEPLOY, "serve", "--stack", "dev", "--service", "diabetes-aci", "--containers", "--json",
+         "--port", str(port), "--image", f"{upstream}={standin_for(upstream, standins.images)}"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        assert endpoint["scoringUri"] == f"http://127.0.0.1:{port}/score"
+        assert score(endpoint["scoringUri"], None, SAMPLE.read_bytes()).status == 401, "the ACI gateway let a request without key through"
+        reply = score(endpoint["scoringUri"], endpoint["primaryKey"], SAMPLE.read_bytes())
+        assert reply.status == 200, f"{endpoint['scoringUri']}: {reply.status} {reply.error or reply.text()[:200]}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+    assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
+
+
 def test_no_container_engine_is_one_error_line(tmp_path):
     env = {**os.environ, "MLDEPLOY_CONTAINER_ENGINE": "no-such-engine"}
     done = subprocess.run([*MLDEPLOY, "serve", "--stack", "prod", "--service", "diabetes", "--containers"],
