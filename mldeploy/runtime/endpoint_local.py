@@ -9,9 +9,6 @@ authenticates and limits as the endpoint does (runtime/endpoint_gateway.py).
 """
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict
 from pathlib import Path
 
 from mldeploy.config.endpoint import EndpointSettings
@@ -20,7 +17,8 @@ from mldeploy.runtime.endpoint_gateway import EndpointGatewaySpec, LocalDeployme
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.runtime.gateway import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH, config_dirs, render_keys_map
 from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, gateway_child, new_key,
-                                    refuse_if_running, scorer_child, write_private)
+                                    publish_endpoint, refuse_if_running, scorer_child, withdraw_endpoint,
+                                    write_private)
 from mldeploy.runtime.processes import Child, find_nginx, listen_socket, wait_until_ok
 
 
@@ -88,7 +86,7 @@ class LocalEndpoint:
             self.stop()
             raise
         endpoint = self.endpoint()
-        write_private(self.run_dir / ENDPOINT_FILE, json.dumps({**asdict(endpoint), "pid": os.getpid()}))
+        publish_endpoint(self.run_dir, endpoint)
         return endpoint
 
     def endpoint(self) -> Endpoint:
@@ -117,8 +115,5 @@ class LocalEndpoint:
         for sock in self._sockets:
             sock.close()
         self._sockets = []
-        try:
-            (self.run_dir / ENDPOINT_FILE).unlink()
-        except FileNotFoundError:
-            pass
+        withdraw_endpoint(self.run_dir)
 

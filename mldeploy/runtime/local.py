@@ -87,6 +87,15 @@ def check_nginx_path(path: Path) -> None:
                          "';', '{', '}', '$', '#', '\\'): move the project (or the TLS files) to a plain path")
 
 
+def publish_endpoint(run_dir: Path, endpoint: "Endpoint") -> None:
+    """The endpoint file `mldeploy test --stack` reads: URIs and keys, owner-only, with our pid."""
+    write_private(run_dir / ENDPOINT_FILE, json.dumps({**asdict(endpoint), "pid": os.getpid()}))
+
+
+def withdraw_endpoint(run_dir: Path) -> None:
+    (run_dir / ENDPOINT_FILE).unlink(missing_ok=True)
+
+
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (keys, TLS key) - also when it already existed with
     a wider mode (open's mode applies only to a new file)."""
@@ -181,7 +190,7 @@ class LocalServer:
             self.stop()
             raise
         endpoint = self.endpoint()
-        write_private(self.run_dir / ENDPOINT_FILE, json.dumps({**asdict(endpoint), "pid": os.getpid()}))
+        publish_endpoint(self.run_dir, endpoint)
         return endpoint
 
     @property
@@ -310,10 +319,7 @@ class LocalServer:
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
             self._socket_dir = None
-        try:
-            (self.run_dir / ENDPOINT_FILE).unlink()
-        except FileNotFoundError:
-            pass
+        withdraw_endpoint(self.run_dir)
 
 
 def refuse_if_running(endpoint_file: Path, what: str) -> None:
