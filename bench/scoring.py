@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from mldeploy.config.service import LocalServiceSettings  # noqa: E402
 from mldeploy.config.stack import ImageSettings, ModelSettings  # noqa: E402
-from mldeploy.models import resolve_model  # noqa: E402
+from mldeploy.plan.models import resolve_model  # noqa: E402
 from mldeploy.render.build_context import render_build_context  # noqa: E402
 from mldeploy.runtime.env import ensure_env  # noqa: E402
 from mldeploy.runtime.local import LocalServer, scorer_child  # noqa: E402

@@ -16,13 +16,12 @@ from components.children import child_name, child_opts
 from components.keys import service_keys
 from components.propagation import RolePropagation
 from mldeploy.config.service import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, AciServiceSettings
-from mldeploy.runtime.gateway import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME,
-                                      LIVENESS_PATH, READINESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH,
-                                      TLS_CERT_NAME, TLS_KEY_NAME, container_command, container_spec,
-                                      render_keys_map, render_nginx_conf)
-from mldeploy.runtime.timeouts import probe_failure_threshold, scorer_timeouts
+from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH,
+                               SCORER_PORT, SCORE_PATH, SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME)
+from mldeploy.render.gateway import container_command, container_spec, render_keys_map, render_nginx_conf
+from mldeploy.plan.timeouts import probe_failure_threshold, scorer_timeouts
+from mldeploy.contract import ACR_PULL_ROLE_ID
 
-ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"  # built-in "AcrPull"
 GATEWAY_CPU = ACI_GATEWAY_CPU
 GATEWAY_MEMORY_GB = ACI_GATEWAY_MEMORY_GB
 
@@ -64,7 +63,7 @@ class AciService(pulumi.ComponentResource):
             principal_id=identity.principal_id,
             principal_type="ServicePrincipal",
             role_definition_id=client.subscription_id.apply(
-                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL_ROLE}"),
+                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL_ROLE_ID}"),
             opts=child_opts(self, "acr-pull"),
         )
 

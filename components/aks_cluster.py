@@ -18,9 +18,9 @@ from pulumi_azure_native import authorization, containerservice as cs
 from components.children import child_name, child_opts
 from components.propagation import RolePropagation
 from mldeploy.config.aks import ClusterSettings
-from mldeploy.kubeconfig import with_login_mode
+from mldeploy.azure.kubeconfig import with_login_mode
+from mldeploy.contract import ACR_PULL_ROLE_ID
 
-ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 
 
@@ -83,7 +83,7 @@ class AksCluster(pulumi.ComponentResource):
                 child_name(name, "deployer-cluster-admin"),
                 scope=cluster_id,
                 principal_id=client.object_id,
-                # Must match the deployer (ARM: UnmatchedPrincipalType): see mldeploy/deployer.py.
+                # Must match the deployer (ARM: UnmatchedPrincipalType): see mldeploy/azure/deployer.py.
                 principal_type=deployer_principal_type,
                 role_definition_id=_role(client.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE),
                 opts=child_opts(self, "deployer-cluster-admin"),
@@ -102,7 +102,7 @@ class AksCluster(pulumi.ComponentResource):
             scope=registry_id,
             principal_id=kubelet,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-            role_definition_id=_role(client.subscription_id, ACR_PULL_ROLE),
+            role_definition_id=_role(client.subscription_id, ACR_PULL_ROLE_ID),
             opts=child_opts(self, "kubelet-acr-pull"),
         )
         assignments.append(pull)

@@ -16,7 +16,8 @@ import pulumi_random as random
 from mldeploy.config.aks import CertManagerSettings
 from mldeploy.render import k8s as manifests
 from mldeploy.render.k8s_pod import SECRET_KEYS_ANNOTATION
-from mldeploy.runtime.gateway import KEYS_MAP_NAME, SWAGGER_PATH, SCORE_PATH, render_keys_map
+from mldeploy.contract import KEYS_MAP_NAME, SCORE_PATH, SWAGGER_PATH
+from mldeploy.render.gateway import render_keys_map
 
 
 @dataclass(frozen=True)

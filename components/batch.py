@@ -3,7 +3,7 @@ zero when idle, the batch job's environment and code, and a batch endpoint + dep
 scores the registered model over input files.
 
 Every decision (names, versions, the environment's conda text) arrives precomputed in a
-`BatchPlan` (mldeploy/targets/batch.py); this component only declares resources.
+`BatchPlan` (mldeploy/program/batch.py); this component only declares resources.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pulumi_azure_native import storage
 
 from components.children import child_name, child_opts
 from mldeploy.config.batch import BatchSettings
-from mldeploy.paths import state_path
+from mldeploy.plan.paths import state_path
 
 
 @dataclass(frozen=True)

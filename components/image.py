@@ -9,12 +9,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from mldeploy.acr_login import REFRESH_TOKEN_USER
+from mldeploy.azure.acr_login import REFRESH_TOKEN_USER
 from mldeploy.render.build_context import BuildContext
 
 
 def push_registry(login_server: pulumi.Input[str], password: pulumi.Input[str]) -> docker.RegistryArgs:
-    """Docker's login for the push: the deployer's ACR refresh token (mldeploy/acr_login.py), so the
+    """Docker's login for the push: the deployer's ACR refresh token (mldeploy/azure/acr_login.py), so the
     first `pulumi up` of a new stack pushes without `az acr login`, and CI without `docker login`.
     No registry admin user, no password stored in the stack."""
     return docker.RegistryArgs(server=login_server, username=REFRESH_TOKEN_USER,

@@ -18,7 +18,7 @@ from pulumi_azure_native import containerregistry, iothub
 from components.children import child_name, child_opts
 from components.iot_edge_provider import IotEdgeModuleDeployment
 from mldeploy.config.edge import EdgeSettings
-from mldeploy.arm import arm_part
+from mldeploy.azure.arm import arm_part
 from mldeploy.render.edge_manifest import (
     MASK,
     RegistryCredentials,

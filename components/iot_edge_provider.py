@@ -1,7 +1,7 @@
 """A Pulumi dynamic provider that applies an IoT Edge deployment manifest through IoT Hub.
 
 azure-native has no resource for this (FACTS.md), so create/update/delete go through the IoT
-Hub service API (mldeploy/iothub.py). Two modes:
+Hub service API (mldeploy/azure/iothub.py). Two modes:
 
 - one device (`deviceId`): create and update apply the manifest to the device; delete applies
   the base manifest (runtime only), which removes the scoring module.
@@ -16,7 +16,7 @@ from typing import Any, Callable
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-from mldeploy.iothub import EdgeDeploymentService, IotHubRestClient
+from mldeploy.azure.iothub import EdgeDeploymentService, IotHubRestClient
 
 COMPARED_KEYS = ("hubHostName", "accessPolicy", "accessKey", "deploymentId", "deviceId",
                  "targetCondition", "priority", "labels", "content", "baseContent")

@@ -10,19 +10,17 @@ import pulumi_docker as docker
 from components.children import child_name, child_opts
 from components.keys import service_keys
 from mldeploy.config.service import LocalServiceSettings
-from mldeploy.runtime.gateway import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, GATEWAY_IMAGE, KEYS_MAP_NAME,
-                                      LIVENESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH, TLS_CERT_NAME,
-                                      TLS_KEY_NAME, Upstream, container_command, container_spec,
-                                      render_keys_map, render_nginx_conf)
-from mldeploy.runtime.timeouts import scorer_timeouts
+from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, GATEWAY_IMAGE, GATEWAY_PORT, KEYS_MAP_NAME, LIVENESS_PATH,
+                               SCORER_PORT, SCORE_PATH, SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME)
+from mldeploy.render.gateway import Upstream, container_command, container_spec, render_keys_map, render_nginx_conf
+from mldeploy.plan.timeouts import scorer_timeouts
 
-GATEWAY_PORT_IN_CONTAINER = 8890
 SCORER_ALIAS = "scorer"
 
 
 def local_gateway_spec(service: LocalServiceSettings):
     """The gateway container: reaches the scorer by its network alias."""
-    return container_spec(service, listen_port=GATEWAY_PORT_IN_CONTAINER,
+    return container_spec(service, listen_port=GATEWAY_PORT,
                           upstreams=(Upstream(SCORER_ALIAS, SCORER_PORT),))
 
 
@@ -86,10 +84,10 @@ class LocalService(pulumi.ComponentResource):
             uploads=uploads,
             networks_advanced=[{"name": network.name}],
             # Loopback only: the service is for this machine.
-            ports=[{"internal": GATEWAY_PORT_IN_CONTAINER, "external": service.port, "ip": "127.0.0.1"}],
+            ports=[{"internal": GATEWAY_PORT, "external": service.port, "ip": "127.0.0.1"}],
             restart="always",
             healthcheck={"tests": ["CMD", "wget", "-q", "-O", "/dev/null",
-                                   f"http://127.0.0.1:{GATEWAY_PORT_IN_CONTAINER}{LIVENESS_PATH}"],
+                                   f"http://127.0.0.1:{GATEWAY_PORT}{LIVENESS_PATH}"],
                          "interval": "10s", "timeout": "3s", "retries": 3},
             opts=child_opts(self, "gateway", depends_on=[scorer]),
         )

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.image import push_registry
-from mldeploy.paths import state_path
+from mldeploy.plan.paths import state_path
 
 
 def mirror_dockerfile(source: str) -> str:

@@ -1,6 +1,6 @@
 """OnlineEndpoint (Azure ML v2): endpoint, identity and its roles, environments and code, the
 deployments, their autoscale settings, and the traffic split - for managed and Kubernetes
-online endpoints alike. Every decision arrives in an `EndpointPlan` (mldeploy/targets/endpoint.py);
+online endpoints alike. Every decision arrives in an `EndpointPlan` (mldeploy/program/endpoint.py);
 this component only declares resources.
 
 Inputs are checked against the API spec of the versions azure-native 3.x uses
@@ -39,10 +39,10 @@ from components.aks_cluster import _role
 from components.batch import WorkspaceRefs as BatchWorkspaceRefs
 from components.endpoint_traffic import EndpointTraffic
 from components.propagation import RolePropagation
-from mldeploy.paths import state_path
+from mldeploy.plan.paths import state_path
+from mldeploy.contract import ACR_PULL_ROLE_ID
 
 # Built-in role definition ids (Azure built-in roles reference).
-ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 AZUREML_METRICS_WRITER = "635dd51f-9968-44d3-b7fb-6d9a6bd613ae"
@@ -159,7 +159,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity", resource_group_name=workspace.resource_group_name, location=workspace.location,
             tags=tags, opts=child)
-        grants = [(ACR_PULL, workspace.registry_id, "acr-pull"),
+        grants = [(ACR_PULL_ROLE_ID, workspace.registry_id, "acr-pull"),
                   (STORAGE_BLOB_DATA_READER, workspace.storage_account_id, "blob-reader"),
                   (AZUREML_METRICS_WRITER, workspace.workspace_arm_id, "metrics-writer")]
         if plan.collect_model_data:

@@ -23,12 +23,13 @@ from pulumi_azure_native import (
     machinelearningservices as ml,
 )
 
-from mldeploy import acr_login, naming
-from mldeploy.arm import arm_part
+from mldeploy.azure import acr_login
+from mldeploy.plan import naming
+from mldeploy.azure.arm import arm_part
 from mldeploy.config.stack import WorkspaceSettings
-from mldeploy.models import ResolvedModel
-from mldeploy.paths import state_path
-from mldeploy.tags import ADMIN_USER_NEED_TAG
+from mldeploy.plan.models import ResolvedModel
+from mldeploy.plan.paths import state_path
+from mldeploy.plan.tags import ADMIN_USER_NEED_TAG
 
 DIGEST_TAG = "mldeploy.sha256"
 
@@ -189,7 +190,7 @@ class ModelRegistry(pulumi.ComponentResource):
             location=location,
             sku=containerregistry.SkuArgs(name=registry_sku),
             # ACI pulls with a managed identity only from a registry that lets trusted Azure
-            # services in (see mldeploy/program.py registry_sku); AzureServices is also ACR's default.
+            # services in (see mldeploy/program/__init__.py registry_sku); AzureServices is also ACR's default.
             network_rule_bypass_options=containerregistry.NetworkRuleBypassOptions.AZURE_SERVICES,
             # Pulls use managed identities (AcrPull). Only a declared need enables the admin user:
             # IoT Edge devices log in with the registry's user name and password (the guide).
@@ -245,7 +246,7 @@ class ModelRegistry(pulumi.ComponentResource):
         self.app_insights_instrumentation_key = pulumi.Output.secret(insights.instrumentation_key)
 
     def _push_password(self, client) -> pulumi.Output[str]:
-        """An ACR refresh token for the deployer (user REFRESH_TOKEN_USER): see mldeploy/acr_login.py.
+        """An ACR refresh token for the deployer (user REFRESH_TOKEN_USER): see mldeploy/azure/acr_login.py.
         Known only once the registry exists, so the first `pulumi up` of a stack pushes in the same run."""
         token = authorization.get_client_token_output(opts=pulumi.InvokeOutputOptions(parent=self))
         return pulumi.Output.secret(pulumi.Output.all(self.registry_login_server, client.tenant_id, token.token)

@@ -1,7 +1,7 @@
 """mldeploy: deploy trained ML models to Azure declaratively, with Pulumi.
 
 The flow is one-way (see STYLE.md): stack config -> `mldeploy.config` (parse and validate once)
--> pure decisions (`mldeploy.naming`, `mldeploy.render`, ...) -> `components/` (declare)
+-> pure decisions (`mldeploy.plan.naming`, `mldeploy.render`, ...) -> `components/` (declare)
 -> stack outputs.
 """
 

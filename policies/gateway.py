@@ -1,7 +1,7 @@
 """What a gateway's nginx.conf enforces, read from its structure rather than from the program's
 markers: the key check on /score and TLS on every listener.
 
-The shapes are those `mldeploy/runtime/gateway.py` renders: with auth on, a `map
+The shapes are those `mldeploy/render/gateway.py` renders: with auth on, a `map
 $http_authorization $var { default 0; include <keys file>; }` and, in the location serving
 /score, `if ($var = 0) { return 401; }`; with TLS on, `listen ... ssl` plus `ssl_certificate`
 and `ssl_certificate_key`. Equivalent spellings (`!= 1`, `!$var`, 403) count too.
@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from mldeploy.runtime.gateway import SCORE_PATH, TLS_RELOAD_VAR
+from mldeploy.contract import SCORE_PATH
+
+from mldeploy.render.gateway import TLS_RELOAD_VAR
 from policies.nginx import Directive, location_for
 
 WEAK_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")

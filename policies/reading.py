@@ -14,8 +14,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from pulumi_policy.proxy import UnknownValueError
 
-from mldeploy.synth.mask import MASK
-from mldeploy.tags import PRODUCTION_TAG
+from mldeploy.contract import MASK
+from mldeploy.plan.tags import PRODUCTION_TAG
 
 ACI = "azure-native:containerinstance:ContainerGroup"
 CLUSTER = "azure-native:containerservice:ManagedCluster"

@@ -12,8 +12,8 @@ from typing import Any, Callable, Mapping
 
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 
-from mldeploy.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, TLS_TAG
-from mldeploy.vm_sizes import known_vcpus
+from mldeploy.plan.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, TLS_TAG
+from mldeploy.plan.vm_sizes import known_vcpus
 from policies import config, endpoints, serving
 from policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get,
                               is_production, is_workload, stack_of, supports_tags, tags_of)

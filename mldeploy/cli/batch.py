@@ -19,7 +19,7 @@ from mldeploy.cli import find_project_root, project_dir_option
 def command(stack: str, name: str | None, input_dir: Path, output_file: Path, project_dir: Path | None) -> None:
     """Score a folder of files with the batch entry's init()/run(mini_batch) script, on this
     machine, exactly as the Azure ML batch deployment will (mini-batches, retries, threshold)."""
-    from mldeploy.batch_local import BatchRunError, run_batch
+    from mldeploy.runtime.batch_local import BatchRunError, run_batch
     from mldeploy.config import load_stack
 
     root = project_dir.resolve() if project_dir else find_project_root()

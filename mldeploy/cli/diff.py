@@ -17,7 +17,7 @@ def command(stack: str, base_ref: str, project_dir) -> None:
     """Synthesize the stack at --base and in the working tree and show the resources added,
     removed and changed, with the changed properties (secrets masked). Exit 0: no change;
     1: something changed."""
-    from mldeploy.diffing import DiffError, diff_stack, render_markdown
+    from mldeploy.cli.diffing import DiffError, diff_stack, render_markdown
 
     root = project_dir.resolve() if project_dir else find_project_root()
     try:

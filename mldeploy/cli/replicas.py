@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from mldeploy.replicas import replicas_needed
+from mldeploy.plan.replicas import replicas_needed
+from mldeploy.contract import DEFAULT_TARGET_UTILIZATION
 
 
 @click.command("replicas")
@@ -11,7 +12,7 @@ from mldeploy.replicas import replicas_needed
 @click.option("--request-seconds", type=float, required=True, help="Seconds one request takes (T).")
 @click.option("--max-concurrent", type=int, default=1, show_default=True,
               help="Requests one replica serves at once (C, replicaMaxConcurrentRequests).")
-@click.option("--target-utilization", type=int, default=70, show_default=True,
+@click.option("--target-utilization", type=int, default=DEFAULT_TARGET_UTILIZATION, show_default=True,
               help="Autoscaler target utilization in percent (U, autoscaleTargetUtilization).")
 def command(rps: float, request_seconds: float, max_concurrent: int, target_utilization: int) -> None:
     """How many replicas an AKS service needs: ceil(R x T / U / C) (the guide's formula)."""

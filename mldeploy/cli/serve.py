@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from mldeploy.cli import find_project_root, project_dir_option
+from mldeploy.contract import GATEWAY_PORT
 
 
 class _Stopped(BaseException):
@@ -36,7 +37,7 @@ def select_services(settings, wanted: str | None) -> list[str]:
             known = ", ".join(sorted(settings.services)) or "none"
             raise ConfigError("--service", f"no service {wanted!r} in stack {settings.stack!r}; known: {known}")
         return [wanted]
-    from mldeploy.endpoints import is_endpoint
+    from mldeploy.plan.endpoint import is_endpoint
 
     # Local services, and v2 online endpoints (rehearsed here before `pulumi up`).
     local = [n for n, s in sorted(settings.services.items()) if s.target == "local" or is_endpoint(s)]
@@ -74,11 +75,11 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
     """Serve a stack's services locally (scorer + gateway on 127.0.0.1) until Ctrl+C / SIGTERM,
     after a smoke test with the stack's sample request."""
     from mldeploy.config import load_stack
-    from mldeploy.models import resolve_model
+    from mldeploy.plan.models import resolve_model
     from mldeploy.render.build_context import render_build_context
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.env import EnvError, ensure_env
-    from mldeploy.endpoints import is_endpoint
+    from mldeploy.plan.endpoint import is_endpoint
     from mldeploy.runtime.endpoint_local import LocalEndpoint
     from mldeploy.runtime.local import LocalServer
     from mldeploy.runtime.processes import StartError
@@ -95,7 +96,7 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
         if any("=" not in m for m in image_map):
             raise click.UsageError("--image takes UPSTREAM=LOCAL")
         select_services(settings, service)
-        serve_containers(root, settings, service, port=port or 8890, timeout=timeout, as_json=as_json,
+        serve_containers(root, settings, service, port=port or GATEWAY_PORT, timeout=timeout, as_json=as_json,
                          tls_files=(tls_cert, tls_key) if tls_cert else None,
                          image_map=dict(m.split("=", 1) for m in image_map),
                          sample=sample_for(settings, service, root))
@@ -147,7 +148,7 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
                      f"behind a gateway on 127.0.0.1:{chosen or '<any>'}")
             else:
                 context, env = prepared(svc.image)
-                chosen = port if port is not None else getattr(svc, "port", 8890)
+                chosen = port if port is not None else getattr(svc, "port", GATEWAY_PORT)
                 server = LocalServer(name, svc, context, env, run_dir(root, stack, name), port=chosen,
                                      max_concurrent=max_concurrent_requests, tls_files=tls_files)
                 info(f"starting {name}: scorer + gateway on 127.0.0.1:{chosen or '<any>'}")

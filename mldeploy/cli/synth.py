@@ -48,14 +48,14 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     elapsed = time.perf_counter() - started
 
     click.echo(f"synthesized stack {stack!r} -> {_shown(out, root)} in {elapsed:.1f}s")
-    from mldeploy.support_dates import stack_warnings
+    from mldeploy.plan.versions import stack_warnings
 
     for warning in stack_warnings(result.settings, date.today()):
         click.echo(f"warning: stacks/Pulumi.{stack}.yaml: {warning}", err=True)
     for type_token, count in result.types().items():
         click.echo(f"  {count:3d}  {type_token}")
     click.echo(f"  {len(result.resources):3d}  resources in all")
-    from mldeploy.endpoints import stack_quota_report
+    from mldeploy.plan.endpoint import stack_quota_report
 
     quota = stack_quota_report(result.settings)
     if quota:

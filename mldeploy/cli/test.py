@@ -91,7 +91,7 @@ def command(stack, service, uri, key, data, content_type, deployment, use_local,
             data = sample_for(settings, service, root)
             if data is None:
                 raise click.UsageError(f"service {service!r} has no sampleRequest: pass --data")
-    from mldeploy.endpoints import DEPLOYMENT_HEADER
+    from mldeploy.plan.endpoint import DEPLOYMENT_HEADER
 
     pin = {DEPLOYMENT_HEADER: deployment} if deployment else None
     reply = score(uri, key, data.read_bytes(), content_type or content_type_for(data), cafile=cafile,

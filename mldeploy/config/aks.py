@@ -10,8 +10,8 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from mldeploy.config.base import ImageRef, ResourceGroupName, Settings
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.service import ServiceSettings
-from mldeploy.support_dates import DEFAULT_MIN_KUBERNETES, cluster_creation_problem
-from mldeploy.runtime.gateway import GATEWAY_IMAGE
+from mldeploy.plan.versions import DEFAULT_MIN_KUBERNETES, cluster_creation_problem
+from mldeploy.contract import DEFAULT_TARGET_UTILIZATION, GATEWAY_IMAGE
 
 K8S_VERSION = r"^\d+\.\d+(\.\d+)?$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -34,7 +34,7 @@ class ClusterSettings(Settings):
     vcpus_per_node: int | None = Field(None, ge=1, le=512, description="vCPUs of a VM size missing from the built-in table")
     tier: Literal["Free", "Standard", "Premium"] = Field("Standard", description="AKS pricing tier (Standard has the uptime SLA; Premium is needed for longTermSupport)")
     long_term_support: bool = Field(False, description="AKS long-term support plan (a second year of patches; needs tier Premium)")
-    kubernetes_version: str | None = Field(None, pattern=K8S_VERSION, description="Kubernetes version; omitted: AKS's default. A version AKS no longer supports is refused (mldeploy/support_dates.py)")
+    kubernetes_version: str | None = Field(None, pattern=K8S_VERSION, description="Kubernetes version; omitted: AKS's default. A version AKS no longer supports is refused (mldeploy/plan/versions.py)")
     min_kubernetes_version: str = Field(DEFAULT_MIN_KUBERNETES, pattern=K8S_VERSION, description="oldest Kubernetes version accepted (checked on attached clusters too)")
     network_policy: Literal["azure", "calico"] = Field("azure", description="network policy engine enforcing the services' NetworkPolicies")
     attach: AttachSettings | None = Field(None, description="attach an existing cluster instead of creating one (guide: \"use an existing cluster\")")
@@ -52,7 +52,7 @@ class ClusterSettings(Settings):
 
     @model_validator(mode="after")
     def _check(self):
-        from mldeploy.cluster_check import NodePool, check_capacity, parse_version
+        from mldeploy.plan.cluster_check import NodePool, check_capacity, parse_version
 
         if self.long_term_support and self.tier != "Premium":
             raise ValueError("longTermSupport needs tier Premium (AKS: \"Enabling LTS requires moving your "
@@ -67,7 +67,7 @@ class ClusterSettings(Settings):
                 raise ValueError(f"{names} apply only to a created cluster; an attached cluster "
                                  "(attach) is checked on its own looked-up size and version")
             return self
-        from mldeploy.vm_sizes import known_vcpus
+        from mldeploy.plan.vm_sizes import known_vcpus
 
         listed = known_vcpus(self.vm_size)
         if self.vcpus_per_node is not None and listed is not None:
@@ -123,7 +123,7 @@ class AksServiceSettings(ServiceSettings):
     cluster: str = Field(description="name of an entry in `clusters`")
     namespace: str | None = Field(None, pattern=DNS_LABEL, max_length=63, description="Kubernetes namespace; omitted: the service's name")
     autoscale_enabled: bool = Field(True, description="HPA on CPU (guide: `autoscale_enabled`)")
-    autoscale_target_utilization: int = Field(70, ge=1, le=100, description="target CPU utilization in percent (guide: `autoscale_target_utilization`)")
+    autoscale_target_utilization: int = Field(DEFAULT_TARGET_UTILIZATION, ge=1, le=100, description="target CPU utilization in percent (guide: `autoscale_target_utilization`)")
     autoscale_min_replicas: int = Field(1, ge=1, le=1000, description="fewest replicas (guide: `autoscale_min_replicas`)")
     autoscale_max_replicas: int = Field(10, ge=1, le=1000, description="most replicas (guide: `autoscale_max_replicas`)")
     num_replicas: int | None = Field(None, ge=1, le=1000, description="fixed replicas when autoscaleEnabled is false (guide: `num_replicas`)")

@@ -3,7 +3,7 @@
 
 One endpoint, several deployments (blue/green), each from an entry of `images` (the same
 score.py, environment file and models as a v1 service). Checks that need several keys at once
-(traffic sums, mirror, SKUs, quota) live in `mldeploy.endpoints` and run after parsing, so their
+(traffic sums, mirror, SKUs, quota) live in `mldeploy.plan.endpoint` and run after parsing, so their
 errors name the exact key.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from mldeploy.config.base import Settings
 from mldeploy.config.files import ExistingFile
 from mldeploy.config.service import KeySettings, TlsSettings
+from mldeploy.contract import DEFAULT_TARGET_UTILIZATION
 
 DeploymentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
 """Online deployment names: 3-32 lowercase letters, digits and '-', starting with a letter."""
@@ -76,7 +77,7 @@ class DeploymentSettings(Settings):
     readiness_probe: ProbeSettings = Field(ProbeSettings(), description="readiness probe (Azure's defaults)")
     autoscale_enabled: bool = Field(False, description="scale on CPU (guide: `autoscale_enabled`); managed: an "
                                     "Azure Monitor autoscale setting; Kubernetes: the deployment's scale settings")
-    autoscale_target_utilization: int = Field(70, ge=1, le=100, description="target CPU utilization in percent "
+    autoscale_target_utilization: int = Field(DEFAULT_TARGET_UTILIZATION, ge=1, le=100, description="target CPU utilization in percent "
                                               "(guide: `autoscale_target_utilization`)")
     autoscale_min_replicas: int = Field(1, ge=1, le=1000, description="fewest instances (guide: `autoscale_min_replicas`)")
     autoscale_max_replicas: int = Field(10, ge=1, le=1000, description="most instances (guide: `autoscale_max_replicas`)")

@@ -32,11 +32,11 @@ def check_references(settings: "StackSettings", root: Path) -> None:
         if cluster is not None:
             _must_exist(f"{p}services.{name}.cluster", cluster, "clusters", settings.clusters)
         if service.target == "fpga":
-            from mldeploy.fpga_regions import check_service_region
+            from mldeploy.plan.fpga_regions import check_service_region
 
             check_service_region(name, service, settings.location)
         if service.target in ("aks", "fpga"):
-            from mldeploy.aks_plan import check_service
+            from mldeploy.plan.aks import check_service
 
             check_service(name, service, settings.production)  # TLS that can be issued, replicas
         if service.target == "aci" and settings.production:
@@ -45,7 +45,7 @@ def check_references(settings: "StackSettings", root: Path) -> None:
                 "ACI is for dev/test only and this stack is marked production "
                 f"({p}production: true); deploy to AKS (target: aks) instead",
             )
-    from mldeploy.endpoints import check_stack_endpoints
+    from mldeploy.plan.endpoint import check_stack_endpoints
 
     check_stack_endpoints(settings)
     for name, batch in settings.batch.items():

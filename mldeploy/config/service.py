@@ -8,8 +8,8 @@ from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.base import Secret, SecretStr, Settings
 from mldeploy.config.files import ExistingFile
-from mldeploy.runtime.gateway import KEY_RE, ORIGIN_RE
-from mldeploy.runtime.memory import body_limit_problem, derived_body_limit_mb
+from mldeploy.contract import GATEWAY_PORT, KEY_RE, ORIGIN_RE
+from mldeploy.plan.memory import body_limit_problem, derived_body_limit_mb
 
 # What the gateway takes of an ACI container group (the rest is the scorer's).
 ACI_GATEWAY_CPU = 0.1
@@ -104,7 +104,7 @@ class LocalServiceSettings(ServiceSettings):
     """The embedded default: scorer + gateway as processes on this machine."""
 
     target: Literal["local"] = Field(description="`local`: scorer + gateway as processes on this machine")
-    port: int = Field(8890, ge=1024, le=65535, description="the gateway's port on 127.0.0.1")
+    port: int = Field(GATEWAY_PORT, ge=1024, le=65535, description="the gateway's port on 127.0.0.1")
 
 
 class AciServiceSettings(ServiceSettings):

@@ -10,16 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mldeploy.config.stack import ImageSettings
-from mldeploy.digest import digest_mapping
-from mldeploy.models import ResolvedModel
-from mldeploy.naming import image_tag
+from mldeploy.plan.digest import digest_mapping
+from mldeploy.plan.models import ResolvedModel
+from mldeploy.plan.naming import image_tag
 from mldeploy.runtime import scorer_host
+from mldeploy.contract import SCORER_PORT
 
 SCORER_HOST = Path(scorer_host.__file__)
 
 APP_DIR = "/var/azureml-app"
 MODELS_DIR = f"{APP_DIR}/azureml-models"
-SCORER_PORT = 5001
 SERVER_PACKAGE = "azureml-inference-server-http"
 SERVER_VERSION = "1.5.1"
 # Pinned so that the same config always builds the same image (a moving tag would not).

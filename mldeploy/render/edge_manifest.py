@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from mldeploy.support_dates import DEFAULT_IOT_EDGE_RUNTIME
+from mldeploy.plan.versions import DEFAULT_IOT_EDGE_RUNTIME
+from mldeploy.contract import MASK
 
-EDGE_RUNTIME_VERSION = DEFAULT_IOT_EDGE_RUNTIME  # mldeploy/support_dates.py: the dated table
+EDGE_RUNTIME_VERSION = DEFAULT_IOT_EDGE_RUNTIME  # mldeploy/plan/versions.py: the dated table
 AGENT_SCHEMA_VERSION = "1.1"
 HUB_SCHEMA_VERSION = "1.1"
 # The edge agent splits a twin string value at 512 characters (TwinValueMaxSize); Microsoft's
@@ -26,7 +27,6 @@ DESIRED_PROPERTIES_MAX = 32 * 1024
 MODULE_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 ENV_NAME_RE = re.compile(r"^[^+#$\s.]+$")
 RESTART_POLICIES = ("always", "on-failure", "on-unhealthy", "never")
-MASK = "[secret]"
 
 # edgeHub's own port bindings, as every reference manifest declares them (MQTT, AMQP, HTTPS).
 EDGE_HUB_CREATE_OPTIONS = {"HostConfig": {"PortBindings": {

@@ -16,7 +16,8 @@ from mldeploy.render.k8s_pod import (
     WorkloadPlan, _meta, collector_container, deployment_name, gateway_container, labels, namespace,
     scorer_container, scorer_host, selector,
 )
-from mldeploy.runtime.gateway import KEYS_MAP_NAME, SCORER_PORT, Upstream
+from mldeploy.contract import KEYS_MAP_NAME, SCORER_PORT
+from mldeploy.render.gateway import Upstream
 
 __all__ = ["Scaling", "Variant", "WorkloadPlan", "namespace", "deployment", "scorer_service",
            "service", "autoscaler", "disruption_budget", "network_policy", "gateway_upstreams",

@@ -7,10 +7,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from mldeploy.runtime.gateway import LIVENESS_PATH, SCORER_PORT
-from mldeploy.runtime.timeouts import probe_failure_threshold, scorer_timeouts
+from mldeploy.contract import GATEWAY_PORT, LIVENESS_PATH, SCORER_PORT
+from mldeploy.plan.timeouts import probe_failure_threshold, scorer_timeouts
 
-GATEWAY_PORT = 8890
 MDC_PORT = 50011  # where azureml-ai-monitoring's Collector sends (AZUREML_MDC_PORT default)
 GATEWAY_UID = 10101
 SCORER_UID = 10001

@@ -24,8 +24,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from mldeploy.endpoints import DEPLOYMENT_HEADER
-from mldeploy.runtime.gateway import LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
+from mldeploy.plan.endpoint import DEPLOYMENT_HEADER
+from mldeploy.contract import LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 MIRROR_LOCATION = "/_mldeploy_mirror"

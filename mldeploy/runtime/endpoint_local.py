@@ -15,7 +15,8 @@ from mldeploy.config.endpoint import EndpointSettings
 from mldeploy.render.build_context import BuildContext
 from mldeploy.runtime.endpoint_gateway import EndpointGatewaySpec, LocalDeployment, render_endpoint_conf
 from mldeploy.runtime.env import ScoringEnv
-from mldeploy.runtime.gateway import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH, config_dirs, render_keys_map
+from mldeploy.contract import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
+from mldeploy.render.gateway import config_dirs, render_keys_map
 from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, gateway_child, new_key,
                                     publish_endpoint, refuse_if_running, scorer_child, withdraw_endpoint,
                                     write_private)

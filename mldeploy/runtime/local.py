@@ -28,10 +28,10 @@ from pathlib import Path
 from mldeploy.config.service import ServiceSettings
 from mldeploy.render.build_context import MODELS_DIR, BuildContext
 from mldeploy.runtime.env import ScoringEnv
-from mldeploy.runtime.gateway import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCORE_PATH, SCORER_PORT,
-                                      SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME, Upstream, config_dirs,
-                                      gateway_spec, render_keys_map, render_nginx_conf)
-from mldeploy.runtime.timeouts import scorer_timeouts
+from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCORER_PORT, SCORE_PATH, SWAGGER_PATH,
+                               TLS_CERT_NAME, TLS_KEY_NAME)
+from mldeploy.render.gateway import Upstream, config_dirs, gateway_spec, render_keys_map, render_nginx_conf
+from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.runtime.processes import (SCORER_HOST, UNIX_SOCKET_PATH_MAX, Child, StartError, find_nginx,
                                         listen_socket, listen_unix_socket, wait_until_ok)
 

@@ -15,7 +15,8 @@ from typing import Callable
 import yaml
 
 from mldeploy.runtime.containers import Engine
-from mldeploy.runtime.gateway import KEYS_MAP_NAME, TLS_CERT_NAME, TLS_KEY_NAME, render_keys_map
+from mldeploy.contract import KEYS_MAP_NAME, TLS_CERT_NAME, TLS_KEY_NAME
+from mldeploy.render.gateway import render_keys_map
 from mldeploy.runtime.pod import PodInputs
 
 # Telemetry that goes nowhere (nothing listens on port 9 of loopback) and fails fast.

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from mldeploy.render.k8s_pod import SECRET_KEYS_ANNOTATION
-from mldeploy.replicas import suggest_bounds
+from mldeploy.plan.replicas import suggest_bounds
 from mldeploy.synth.mask import MASK
 from mldeploy.synth.run import SynthResult
 from mldeploy.synth.write import dump_json, register_writer

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+from mldeploy.contract import MASK
 from pulumi.runtime import rpc
 
-MASK = "[secret]"
 
 
 class Masker:

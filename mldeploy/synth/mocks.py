@@ -20,11 +20,10 @@ import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
-from mldeploy.support_dates import DEFAULT_MIN_KUBERNETES
+from mldeploy.plan.versions import DEFAULT_MIN_KUBERNETES
 
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 TENANT_ID = "11111111-1111-1111-1111-111111111111"
-MASK = "[secret]"
 # Types whose id the program parses (e.g. registry name and group for listRegistryCredentials):
 # type token -> (ARM namespace, collection, input holding the name).
 ARM_IDS = {
@@ -79,7 +78,7 @@ OutputMaker = Callable[[str, dict, "SynthMocks"], dict]
 
 
 def offline_acr_exchange(ledger: SecretLedger) -> Callable[[str, str, str], str]:
-    """Stand-in for mldeploy.acr_login.EXCHANGE under synth: no network; the token is a ledger secret."""
+    """Stand-in for mldeploy.azure.acr_login.EXCHANGE under synth: no network; the token is a ledger secret."""
     return lambda server, tenant, token: ledger.add(_fake("acr-refresh-token", server, tenant))
 
 

@@ -11,7 +11,7 @@ from pulumi_policy import (EnforcementLevel, PolicyResource, PolicyResourceOptio
 
 from mldeploy.synth.run import SynthResult
 from mldeploy.synth.write import dump_json, register_writer
-from mldeploy.vm_sizes import known_vcpus
+from mldeploy.plan.vm_sizes import known_vcpus
 from policies import config
 from policies.rules import POLICIES
 

@@ -22,7 +22,7 @@ from mldeploy import PROJECT
 from mldeploy.config import StackSettings, load_stack, read_stack_file, to_pulumi_config
 from mldeploy.config.base import Secret, SecureValue
 from mldeploy.synth.mask import Masker
-from mldeploy import acr_login
+from mldeploy.azure import acr_login
 from mldeploy.synth.mocks import RecordingMonitor, Registration, SecretLedger, SynthMocks, offline_acr_exchange
 
 

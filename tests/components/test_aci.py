@@ -8,9 +8,9 @@ import pytest
 
 from components.aci import aci_gateway_spec
 from mldeploy.config import ConfigError
-from mldeploy.runtime.gateway import render_nginx_conf
+from mldeploy.render.gateway import render_nginx_conf
 from mldeploy.config.base import SecureValue
-from mldeploy.runtime.timeouts import probe_window_s
+from mldeploy.plan.timeouts import probe_window_s
 from tests.harness import stack_values, synth
 
 GROUP = "azure-native:containerinstance:ContainerGroup"

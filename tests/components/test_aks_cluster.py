@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from mldeploy.cluster_check import NodePool, check_capacity, check_version
+from mldeploy.plan.cluster_check import NodePool, check_capacity, check_version
 from mldeploy.config import ConfigError
-from mldeploy.vm_sizes import known_vcpus
+from mldeploy.plan.vm_sizes import known_vcpus
 from tests.harness import stack_values, synth
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from mldeploy.aks_plan import ImageFacts, plan_service
+from mldeploy.plan.aks import ImageFacts, plan_service
 from mldeploy.config import ConfigError
 from mldeploy.config.aks import AksServiceSettings
 from tests.harness import ROOT, stack_values, synth

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mldeploy.config import ConfigError
-from mldeploy.targets.batch import compute_name, conda_text, endpoint_name
+from mldeploy.program.batch import compute_name, conda_text, endpoint_name
 from tests.harness import ROOT, stack_values, synth
 
 ML = "azure-native:machinelearningservices"

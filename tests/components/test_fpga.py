@@ -5,7 +5,7 @@ import pytest
 
 from components.fpga import schedule_on_fpga
 from mldeploy.config import ConfigError
-from mldeploy.fpga_regions import FPGA_REGIONS, check_region
+from mldeploy.plan.fpga_regions import FPGA_REGIONS, check_region
 from tests.harness import stack_values, synth
 
 

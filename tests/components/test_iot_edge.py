@@ -17,7 +17,7 @@ import yaml
 
 from components.iot_edge_provider import IotEdgeDeploymentProvider
 from mldeploy.config import ConfigError
-from mldeploy.iothub import IotHubError, IotHubRestClient, sas_token
+from mldeploy.azure.iothub import IotHubError, IotHubRestClient, sas_token
 from mldeploy.synth.write import write_result
 from tests.edge_schema import manifest_errors
 from tests.harness import ROOT, stack_values, synth

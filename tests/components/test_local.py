@@ -49,7 +49,7 @@ def test_uris_point_at_loopback(local):
 
 
 def test_gateway_runs_the_one_pinned_gateway_image(local):
-    from mldeploy.runtime.gateway import GATEWAY_IMAGE
+    from mldeploy.contract import GATEWAY_IMAGE
 
     remote = local.one("docker:index/remoteImage:RemoteImage")
     assert remote["inputs"]["name"] == GATEWAY_IMAGE and "@sha256:" in GATEWAY_IMAGE, \

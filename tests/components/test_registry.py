@@ -140,7 +140,7 @@ def test_production_keeps_fixed_names_purge_protection_and_90_days(tmp_path):
 def test_a_new_stack_instance_gets_new_names(tmp_path):
     """Under mocks RandomId is a digest of stack and name; a re-created instance is a new RandomId
     with new random bytes on Azure. What the test can check: the names are built from it."""
-    from mldeploy import naming
+    from mldeploy.plan import naming
 
     assert naming.instance_key_vault("dev", "abc123") != naming.instance_key_vault("dev", "def456")
     assert naming.instance_workspace("mlw-a-very-long-workspace-name-xx", "abc123").endswith("-abc123")

@@ -1,5 +1,5 @@
 """Config of v2 online endpoints (mldeploy/config/endpoint.py + the cross-key checks in
-mldeploy/endpoints.py): every bad value stops with one message naming its key."""
+mldeploy/plan/endpoint.py): every bad value stops with one message naming its key."""
 from __future__ import annotations
 
 import pytest

@@ -13,7 +13,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from components.aci import aci_gateway_spec
 from mldeploy.config.base import SecureValue
-from mldeploy.runtime.gateway import render_keys_map, render_nginx_conf
+from mldeploy.render.gateway import render_keys_map, render_nginx_conf
 from mldeploy.synth.policy import policy_resources
 from tests.harness import stack_values, synth
 from tests.policies.helpers import ACI, DEPLOYMENT, policy

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from mldeploy.runtime.gateway import GatewaySpec, Upstream, render_nginx_conf
+from mldeploy.render.gateway import GatewaySpec, Upstream, render_nginx_conf
 from policies.gateway import auth_problems, tls_problems
 from policies.nginx import NginxSyntaxError, location_for, parse
 

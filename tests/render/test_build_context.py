@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from mldeploy.config import load_stack
 from mldeploy.config.stack import ImageSettings
-from mldeploy.models import resolve_model
+from mldeploy.plan.models import resolve_model
 from mldeploy.render.build_context import render_build_context
 from tests.harness import ROOT
 

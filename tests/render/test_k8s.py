@@ -1,7 +1,7 @@
 """render/k8s.py: the Kubernetes objects of one AKS service, from its plan (pure, no mocks)."""
 from __future__ import annotations
 
-from mldeploy.aks_plan import ImageFacts, plan_service
+from mldeploy.plan.aks import ImageFacts, plan_service
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.render import k8s as manifests
 

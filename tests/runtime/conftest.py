@@ -8,7 +8,7 @@ import pytest
 
 from mldeploy.config.service import LocalServiceSettings
 from mldeploy.config.stack import ImageSettings
-from mldeploy.models import resolve_model
+from mldeploy.plan.models import resolve_model
 from mldeploy.config.stack import ModelSettings
 from mldeploy.render.build_context import render_build_context
 from mldeploy.runtime.env import ensure_env

@@ -12,7 +12,7 @@ import requests
 
 from mldeploy.config import load_stack
 from mldeploy.config.endpoint import DeploymentSettings, ManagedEndpointSettings
-from mldeploy.models import resolve_model
+from mldeploy.plan.models import resolve_model
 from mldeploy.render.build_context import render_build_context
 from mldeploy.runtime.endpoint_gateway import MIRROR_LOG
 from mldeploy.runtime.endpoint_local import LocalEndpoint

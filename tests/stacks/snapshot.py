@@ -24,7 +24,7 @@ FIXED_MODEL = b"mldeploy synth snapshot: fixed model bytes\n"
 # policy pack, the project file. Stacks under tests/stacks (variations kept out of stacks/) join them.
 COPIED = ("Pulumi.yaml", "stacks", "examples", "policies")
 EXTRA_STACKS = ("twins",)
-# The deployer's principal type follows these when the stack does not set it (mldeploy/deployer.py).
+# The deployer's principal type follows these when the stack does not set it (mldeploy/azure/deployer.py).
 DEPLOYER_ENV = ("ARM_CLIENT_ID", "AZURE_CLIENT_ID")
 
 

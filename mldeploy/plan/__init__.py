@@ -1,0 +1,1 @@
+"""Decide: pure plans built from validated settings, and the shared rules they apply once each."""

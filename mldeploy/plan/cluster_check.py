@@ -1,0 +1,72 @@
+"""Pure checks on an AKS cluster's size and version (the guide: agent_count x vCPUs >= 12).
+
+Run on the config for a created cluster (before anything is declared) and on the looked-up
+values for an attached one. Every failure is a ConfigError that shows the arithmetic.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mldeploy.config.errors import ConfigError
+from mldeploy.plan.vm_sizes import vcpus_per_node
+
+MIN_CLUSTER_VCPUS = 12
+
+
+@dataclass(frozen=True)
+class NodePool:
+    """What the check needs of one node pool: its VM size and node count."""
+
+    name: str
+    vm_size: str
+    count: int
+
+
+def pool_vcpus(pool: NodePool, override: int | None, key: str) -> tuple[int, str]:
+    """A pool's vCPUs and the arithmetic as text: `3 × Standard_D2s_v3 (2 vCPU) = 6`."""
+    per_node = vcpus_per_node(pool.vm_size, override, key)
+    total = pool.count * per_node
+    return total, f"{pool.count} × {pool.vm_size} ({per_node} vCPU) = {total}"
+
+
+def check_capacity(pools: list[NodePool], override: int | None, key: str, *, what: str = "cluster") -> int:
+    """Total vCPUs of the pools, or a ConfigError when below the guide's minimum of 12."""
+    if not pools:
+        raise ConfigError(key, f"the {what} has no node pools; AKS scoring needs at least "
+                               f"{MIN_CLUSTER_VCPUS} vCPUs")
+    parts = [pool_vcpus(p, override, key) for p in pools]
+    total = sum(t for t, _ in parts)
+    if total < MIN_CLUSTER_VCPUS:
+        arithmetic = " + ".join(text for _, text in parts)
+        if len(parts) > 1:
+            arithmetic = f"{arithmetic} → {total}"
+        raise ConfigError(
+            key,
+            f"{arithmetic} < {MIN_CLUSTER_VCPUS}: the {what} needs at least {MIN_CLUSTER_VCPUS} vCPUs "
+            "for AKS scoring (the guide's rule agentCount × vCPUs(vmSize) ≥ 12); raise agentCount "
+            "or choose a larger vmSize",
+        )
+    return total
+
+
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def parse_version(text: str) -> tuple[int, int, int]:
+    """`1.30`, `1.30.4`, `v1.31.2` -> (1, 30, 4); ValueError otherwise."""
+    match = _VERSION.match(text.strip()) if text else None
+    if not match:
+        raise ValueError(f"not a Kubernetes version: {text!r}")
+    major, minor, patch = match.groups()
+    return int(major), int(minor), int(patch or 0)
+
+
+def check_version(actual: str | None, minimum: str, key: str, *, what: str = "cluster") -> None:
+    """A ConfigError when the cluster runs a Kubernetes version older than `minimum`."""
+    if not actual:
+        raise ConfigError(key, f"the {what} reports no Kubernetes version; cannot check it against "
+                               f"minKubernetesVersion {minimum}")
+    if parse_version(actual)[:2] < parse_version(minimum)[:2]:
+        raise ConfigError(key, f"the {what} runs Kubernetes {actual}, older than the minimum {minimum} "
+                               "(minKubernetesVersion): upgrade the cluster or lower the minimum")

@@ -1,0 +1,231 @@
+"""Decisions for v2 online endpoints (managed and Kubernetes), made before anything is declared:
+instance types, traffic and mirror, timeouts, the quota preflight, names. Pure functions: no
+Pulumi, plain data in and out; every refusal is a ConfigError naming the key.
+
+Limits, with their sources:
+- traffic sums to 100; mirror sums to at most 50 (API spec mfe.json 2025-12-01,
+  OnlineEndpointProperties.traffic / .mirrorTraffic);
+- mirror: one deployment only, never one with live traffic, not on Kubernetes endpoints
+  (how-to-safely-rollout-online-endpoints.md, "Mirroring has the following limitations");
+- `aad_token` on managed endpoints only (concept-endpoints-online-auth.md: "Microsoft Entra ID
+  aad_token authentication is supported only for managed online endpoints");
+- request timeout at most 180 s managed (reference-yaml-deployment-managed-online.md,
+  request_timeout_ms: "the maximum value allowed is 180000 milliseconds"); 300 s on Kubernetes
+  is the project's limit from issue 13 - no Microsoft document read here states it;
+- quota: ceil(1.2 × instances) × cores per VM family (reference-managed-online-endpoints-vm-sku-list.md).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable
+
+from mldeploy import PROJECT
+from mldeploy.config.errors import ConfigError
+from mldeploy.plan.managed_skus import (DEFAULT_SKU, ManagedSku, find_sku, reserved_instances,
+                                   sku_for_v1_size)
+
+if TYPE_CHECKING:
+    from mldeploy.config.endpoint import DeploymentSettings, EndpointSettings
+    from mldeploy.config.stack import StackSettings
+
+MANAGED = "managed"
+KUBERNETES = "kubernetes-endpoint"
+ENDPOINT_TARGETS = (MANAGED, KUBERNETES)
+MAX_REQUEST_TIMEOUT_MS = {MANAGED: 180_000, KUBERNETES: 300_000}
+MAX_MIRROR_PERCENT = 50
+TOTAL_TRAFFIC = 100
+KUBERNETES_DEFAULT_INSTANCE_TYPE = "defaultinstancetype"
+# The header that pins a request to one deployment (how-to-safely-rollout-online-endpoints.md).
+DEPLOYMENT_HEADER = "azureml-model-deployment"
+PRODUCTION_MIN_INSTANCES = 3
+
+
+def is_endpoint(service: Any) -> bool:
+    return getattr(service, "target", None) in ENDPOINT_TARGETS
+
+
+def _key(service_name: str, *parts: str) -> str:
+    return ".".join([f"{PROJECT}:services.{service_name}", *parts])
+
+
+# -- instance types -----------------------------------------------------------------------------
+
+def managed_instance_type(dep: "DeploymentSettings", key: str) -> ManagedSku:
+    """The SKU of a managed deployment: `instanceType`, else v1's cpuCores/memoryGb mapped by
+    Microsoft's migration table, else Azure's default. Unknown SKUs are refused."""
+    if dep.instance_type is not None:
+        if dep.cpu_cores is not None or dep.memory_gb is not None:
+            raise ConfigError(f"{key}.cpuCores", "cpuCores/memoryGb pick a SKU when instanceType is omitted; "
+                                                 "with instanceType set they would be ignored: remove one")
+        sku = find_sku(dep.instance_type)
+        if sku is None:
+            raise ConfigError(f"{key}.instanceType", f"unknown managed online endpoint SKU "
+                                                     f"{dep.instance_type!r}: use one of Microsoft's managed "
+                                                     "online endpoints SKU list, e.g. Standard_F4s_v2, "
+                                                     "Standard_DS3_v2, Standard_E4s_v3")
+        return sku
+    if dep.cpu_cores is None and dep.memory_gb is None:
+        return find_sku(DEFAULT_SKU)
+    cpu, memory = dep.cpu_cores or 0.1, dep.memory_gb or 0.5  # v1 ACI defaults (cpu 0.1, memory 0.5)
+    name = sku_for_v1_size(cpu, memory)
+    if name is None:
+        raise ConfigError(f"{key}.cpuCores", f"cpuCores {cpu:g} / memoryGb {memory:g} is beyond Microsoft's "
+                                             "v1 migration table (up to 4 cores / 16 GB): set instanceType")
+    return find_sku(name)
+
+
+def instance_type(target: str, dep_name: str, dep: "DeploymentSettings", key: str) -> str:
+    """The instanceType sent to Azure for one deployment."""
+    if target == MANAGED:
+        return managed_instance_type(dep, key).name
+    if dep.instance_type is not None:
+        return dep.instance_type
+    if dep.cpu_cores is not None or dep.memory_gb is not None:
+        return kubernetes_instance_type_name(dep_name)
+    return KUBERNETES_DEFAULT_INSTANCE_TYPE
+
+
+def kubernetes_instance_type_name(dep_name: str) -> str:
+    """The instance type mldeploy declares on the attached compute for a deployment's cpu/memory."""
+    return f"mldeploy-{dep_name}"
+
+
+def kubernetes_instance_types(service: "EndpointSettings") -> dict[str, dict[str, Any]]:
+    """Instance types (compute properties.instanceTypes) for deployments sized by cpuCores/memoryGb."""
+    types = {}
+    for name, dep in sorted(service.deployments.items()):
+        if dep.instance_type is None and (dep.cpu_cores is not None or dep.memory_gb is not None):
+            cpu = f"{int(round((dep.cpu_cores or 1) * 1000))}m"
+            memory = f"{int(round((dep.memory_gb or 1) * 1024))}Mi"
+            types[kubernetes_instance_type_name(name)] = {
+                "resources": {"requests": {"cpu": cpu, "memory": memory},
+                              "limits": {"cpu": cpu, "memory": memory}}}
+    return types
+
+
+# -- traffic ------------------------------------------------------------------------------------
+
+def traffic(service: "EndpointSettings") -> dict[str, int]:
+    return {name: d.traffic_percent for name, d in sorted(service.deployments.items())}
+
+
+def mirror_traffic(service: "EndpointSettings") -> dict[str, int]:
+    return {name: d.mirror_percent for name, d in sorted(service.deployments.items()) if d.mirror_percent}
+
+
+def check_endpoint(name: str, service: "EndpointSettings") -> None:
+    """Every rule spanning keys of one endpoint; ConfigError names the first broken key."""
+    target = service.target
+    if service.auth_mode == "aad_token" and target != MANAGED:
+        raise ConfigError(_key(name, "authMode"), "aad_token (Microsoft Entra) is supported only on managed "
+                                                  "online endpoints; use key or aml_token on Kubernetes")
+    total = sum(d.traffic_percent for d in service.deployments.values())
+    if total != TOTAL_TRAFFIC:
+        shares = ", ".join(f"{n} {d.traffic_percent}" for n, d in sorted(service.deployments.items()))
+        raise ConfigError(_key(name, "deployments"), f"trafficPercent must sum to 100 over the deployments; "
+                                                     f"got {total} ({shares})")
+    mirrored = [(n, d) for n, d in sorted(service.deployments.items()) if d.mirror_percent]
+    for dep_name, dep in mirrored:
+        key = _key(name, "deployments", dep_name, "mirrorPercent")
+        if target != MANAGED:
+            raise ConfigError(key, "mirrored traffic is not supported on Kubernetes online endpoints (managed only)")
+        if dep.mirror_percent > MAX_MIRROR_PERCENT:
+            raise ConfigError(key, f"{dep.mirror_percent} is over {MAX_MIRROR_PERCENT}: Azure mirrors at most "
+                                   f"{MAX_MIRROR_PERCENT} % of the traffic")
+        if dep.traffic_percent:
+            raise ConfigError(key, f"deployment {dep_name!r} takes live traffic ({dep.traffic_percent} %): a "
+                                   "deployment receives live or mirrored traffic, not both")
+    if len(mirrored) > 1:
+        raise ConfigError(_key(name, "deployments", mirrored[1][0], "mirrorPercent"),
+                          f"traffic is already mirrored to {mirrored[0][0]!r}: Azure mirrors to one deployment only")
+    limit = MAX_REQUEST_TIMEOUT_MS[target]
+    for dep_name, dep in sorted(service.deployments.items()):
+        key = _key(name, "deployments", dep_name)
+        if dep.request_timeout_ms > limit:
+            raise ConfigError(f"{key}.requestTimeoutMs", f"{dep.request_timeout_ms} is over {limit} ms, the "
+                                                         f"longest request timeout of a {target} endpoint")
+        instance_type(target, dep_name, dep, key)  # refuses unknown SKUs and v1 sizes off the table
+        if target == KUBERNETES and dep.instance_type is not None and (dep.cpu_cores or dep.memory_gb):
+            raise ConfigError(f"{key}.cpuCores", "cpuCores/memoryGb define an instance type when instanceType "
+                                                 "is omitted; with instanceType set remove them")
+
+
+# -- quota preflight ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """Cores one VM family needs for the stack's managed deployments (20 % reserve included)."""
+
+    family: str
+    cores: int
+    parts: tuple[str, ...]  # "web/blue: ceil(1.2 × 3) = 4 × 4 cores (Standard_F4s_v2)"
+
+
+def quota_usage(services: Iterable[tuple[str, "EndpointSettings"]]) -> list[QuotaUse]:
+    """Cores per VM family: ceil(1.2 × instances) × cores of the SKU, per managed deployment.
+    With autoscaling the most instances (autoscaleMaxReplicas) count: Azure reserves for them."""
+    by_family: dict[str, list[tuple[int, str]]] = {}
+    for name, service in services:
+        if service.target != MANAGED:
+            continue
+        for dep_name, dep in sorted(service.deployments.items()):
+            sku = managed_instance_type(dep, _key(name, "deployments", dep_name))
+            instances = dep.autoscale_max_replicas if dep.autoscale_enabled else dep.instance_count
+            held = reserved_instances(instances, sku)
+            cores = held * sku.cores
+            how = (f"{instances}" if sku.skips_reservation else f"ceil(1.2 × {instances}) = {held}")
+            by_family.setdefault(sku.family, []).append(
+                (cores, f"{name}/{dep_name}: {how} × {sku.cores} cores ({sku.name}) = {cores}"))
+    return [QuotaUse(family, sum(c for c, _ in parts), tuple(p for _, p in parts))
+            for family, parts in sorted(by_family.items())]
+
+
+def check_quota(usage: list[QuotaUse], quota: dict[str, int]) -> None:
+    """Refuse a stack whose managed deployments need more cores than a configured family quota."""
+    for use in usage:
+        limit = quota.get(use.family)
+        if limit is not None and use.cores > limit:
+            raise ConfigError(f"{PROJECT}:endpointQuota.{use.family}",
+                              f"the managed deployments need {use.cores} cores of {use.family} "
+                              f"({'; '.join(use.parts)}) but the quota is {limit}: lower instance counts, "
+                              "choose another SKU family or raise the quota")
+
+
+def quota_report(usage: list[QuotaUse], quota: dict[str, int]) -> list[str]:
+    """Lines `synth` prints: cores per VM family, against the configured quota where known."""
+    lines = []
+    for use in usage:
+        limit = quota.get(use.family)
+        against = f" of {limit} (endpointQuota)" if limit is not None else " (no endpointQuota set for it)"
+        lines.append(f"{use.family}: {use.cores} cores{against}")
+        lines += [f"  {part}" for part in use.parts]
+    return lines
+
+
+def stack_quota_report(settings: "StackSettings") -> list[str]:
+    """The quota preflight of a stack's managed endpoints, as `synth` prints it ([] if none)."""
+    endpoints = [(n, s) for n, s in sorted(settings.services.items()) if is_endpoint(s)]
+    return quota_report(quota_usage(endpoints), dict(settings.endpoint_quota))
+
+
+def check_stack_endpoints(settings: "StackSettings") -> None:
+    """All endpoint checks of a stack: each endpoint's rules, then the quota preflight."""
+    endpoints = [(n, s) for n, s in sorted(settings.services.items()) if is_endpoint(s)]
+    for name, service in endpoints:
+        check_endpoint(name, service)
+    check_quota(quota_usage(endpoints), dict(getattr(settings, "endpoint_quota", {}) or {}))
+
+
+# -- names --------------------------------------------------------------------------------------
+
+def endpoint_name(stack: str, resource_group: str, service: str) -> str:
+    """Online endpoint names are unique per Azure region: `<service>-<6 hex>` from stack and group."""
+    suffix = hashlib.sha256(f"{stack}/{resource_group}".encode()).hexdigest()[:6]
+    return f"{service[:25].rstrip('-')}-{suffix}"
+
+
+def iso_ms(milliseconds: int) -> str:
+    """ISO 8601 duration as the API takes it (`PT5S`, `PT0.5S`)."""
+    seconds = milliseconds / 1000
+    return f"PT{seconds:g}S"

@@ -1,0 +1,302 @@
+"""The declare step: validated StackSettings in, Pulumi resources and stack outputs out.
+
+`pulumi up` reaches this through `__main__.py` -> `run_from_pulumi_config()`; `mldeploy synth`
+calls the same function under Pulumi's mocks, so both see exactly one program.
+"""
+from __future__ import annotations
+
+import os
+from datetime import date
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pulumi_azure_native import containerregistry
+from pulumi_azure_native import machinelearningservices as ml
+from pulumi_azure_native import resources
+
+from components.image import ScoringImage
+from components.registry import ExistingWorkspace, ModelRegistry
+from mldeploy.azure.arm import arm_part
+from mldeploy.config import ConfigError, StackSettings, parse_settings, read_stack_file, stack_file
+from mldeploy.config.load import decode_config_value, mark_secure_leaves
+from mldeploy.plan.models import ResolvedModel, resolve_model
+from mldeploy.plan.paths import state_path
+from mldeploy.render.build_context import BuildContext, render_build_context
+from mldeploy.plan.versions import stack_warnings
+from mldeploy.plan.tags import resource_tags, service_markers
+
+BUILD_DIR_ENV = "MLDEPLOY_BUILD_DIR"
+PROJECT_ROOT_ENV = "MLDEPLOY_PROJECT_ROOT"
+
+
+@dataclass
+class ServiceOutputs:
+    """What every scoring service exports: URIs in clear, keys as secrets."""
+
+    scoring_uri: pulumi.Input[str]
+    swagger_uri: pulumi.Input[str]
+    primary_key: pulumi.Input[str] | None = None
+    secondary_key: pulumi.Input[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Foundation:
+    """What the shared part of the program declared, handed to each target's deployer."""
+
+    settings: StackSettings
+    project_root: Path
+    resource_group_name: pulumi.Output[str] | None  # None: a local-only stack, nothing in Azure
+    registry: ModelRegistry | None
+    models: dict[str, ResolvedModel]
+    contexts: dict[str, BuildContext]
+    images: dict[str, ScoringImage]
+    # Set while a service deploys: its name, model(s) and auth/TLS markers for the policy pack.
+    service_tags: dict[str, str] = field(default_factory=dict)
+
+    def tags(self, **extra: str) -> dict[str, str]:
+        return resource_tags(self.settings.stack, {**self.settings.tags, **self.service_tags},
+                             production=self.settings.production, **extra)
+
+
+# target name -> deployer(service name, service settings, foundation) -> ServiceOutputs.
+# Each target module registers itself here (see `register_target`).
+SERVICE_DEPLOYERS: dict[str, Callable[[str, Any, Foundation], ServiceOutputs]] = {}
+# section name ("batch", "edge") -> deployer(entry name, settings, foundation) -> dict of outputs.
+SECTION_DEPLOYERS: dict[str, Callable[[str, Any, Foundation], dict[str, Any]]] = {}
+
+
+def register_target(target: str):
+    def wrap(fn):
+        SERVICE_DEPLOYERS[target] = fn
+        return fn
+
+    return wrap
+
+
+def register_section(section: str):
+    def wrap(fn):
+        SECTION_DEPLOYERS[section] = fn
+        return fn
+
+    return wrap
+
+
+def _load_targets() -> None:
+    # Importing a target module registers its deployer.
+    import importlib
+    import pkgutil
+
+    import mldeploy.program as targets
+
+    for module in pkgutil.iter_modules(targets.__path__):
+        importlib.import_module(f"mldeploy.program.{module.name}")
+
+
+def build_dir(settings: StackSettings, project_root: Path) -> Path:
+    return Path(os.environ.get(BUILD_DIR_ENV) or project_root / ".mldeploy" / "build" / settings.stack / "images")
+
+
+def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
+    """Declare every resource of the stack; return the stack outputs."""
+    _load_targets()
+    for warning in stack_warnings(settings, date.today()):
+        pulumi.log.warn(warning)
+    models = {name: resolve_model(name, m, project_root) for name, m in sorted(settings.models.items())}
+    contexts = _write_contexts(settings, models, project_root)
+    outputs: dict[str, Any] = {
+        "models": {n: {"version": m.version} for n, m in models.items()},
+        "images": {n: {"tag": c.tag} for n, c in contexts.items()},
+    }
+    group_name, registry, images = None, None, {}
+    if settings.needs_azure:
+        group_name, registry, images = _declare_azure(settings, models, contexts, project_root)
+        outputs = {
+            "resourceGroup": group_name,
+            "workspace": registry.workspace_name,
+            "registryLoginServer": registry.registry_login_server,
+            "models": {n: {"version": m.version, "id": registry.models[n].id, "uri": registry.models[n].uri}
+                       for n, m in models.items()},
+            "images": {n: {"imageName": i.image_name, "repoDigest": i.repo_digest, "tag": contexts[n].tag}
+                       for n, i in images.items()},
+        }
+    foundation = Foundation(settings, project_root, group_name, registry, models, contexts, images)
+
+    services: dict[str, Any] = {}
+    keys: dict[str, Any] = {}
+    for name, service in sorted(settings.services.items()):
+        deployer = SERVICE_DEPLOYERS.get(service.target)
+        if deployer is None:
+            raise ConfigError(f"mldeploy:services.{name}.target",
+                              f"target {service.target!r} is not available in this version of mldeploy")
+        result = deployer(name, service, replace(foundation, service_tags=_service_tags(name, service, foundation)))
+        services[name] = {"scoringUri": result.scoring_uri, "swaggerUri": result.swagger_uri, **result.extra}
+        if result.primary_key is not None:
+            keys[name] = {"primaryKey": result.primary_key, "secondaryKey": result.secondary_key}
+    if services:
+        outputs["services"] = services
+    if keys:
+        outputs["serviceKeys"] = pulumi.Output.secret(keys)
+
+    for section in ("batch", "edge"):
+        entries = getattr(settings, section)
+        if not entries:
+            continue
+        deployer = SECTION_DEPLOYERS.get(section)
+        if deployer is None:
+            raise ConfigError(f"mldeploy:{section}", f"{section!r} is not available in this version of mldeploy")
+        outputs[section] = {name: deployer(name, entry, foundation) for name, entry in sorted(entries.items())}
+    return outputs
+
+
+def _service_tags(name: str, service: Any, f: Foundation) -> dict[str, str]:
+    served = [f.models[m] for m in f.settings.images[service.image].models]
+    return {
+        # "_" never occurs in a model name and is valid in Azure tags and Kubernetes labels alike.
+        "model": "_".join(m.name for m in served),
+        "model-version": "_".join(m.version for m in served),
+        # TLS is on with a certificate from secret config or (AKS) from cert-manager; a managed
+        # online endpoint is always HTTPS with auth (v2 has no unauthenticated mode).
+        **service_markers(name, auth_enabled=getattr(service, "auth_enabled", True),
+                          tls_enabled=service.target == "managed" or getattr(service, "tls", None) is not None
+                          or getattr(service, "cert_manager", None) is not None),
+    }
+
+
+def _write_contexts(settings: StackSettings, models: dict[str, ResolvedModel],
+                    project_root: Path) -> dict[str, BuildContext]:
+    """Render each image's build context and write it where docker (or `serve`) reads it."""
+    contexts = {}
+    out_dir = build_dir(settings, project_root)
+    for name, image in sorted(settings.images.items()):
+        contexts[name] = render_build_context(name, image, [models[m] for m in image.models], project_root)
+        contexts[name].write(out_dir / name)
+    return contexts
+
+
+def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], contexts: dict[str, BuildContext],
+                   project_root: Path) -> tuple[pulumi.Output[str], ModelRegistry, dict]:
+    """The guide's first two steps in Azure: register the models, build and push the images."""
+    tags = resource_tags(settings.stack, settings.tags, production=settings.production)
+    group = resources.ResourceGroup(
+        "resource-group",
+        resource_group_name=settings.resource_group_name,
+        location=settings.location,
+        tags=tags,
+    )
+    registry = ModelRegistry(
+        "registry",
+        stack=settings.stack,
+        location=settings.location,
+        resource_group_name=group.name,
+        name_seed=settings.resource_group_name,
+        workspace=settings.workspace,
+        models=list(models.values()),
+        model_tags={n: {**resource_tags(settings.stack, settings.tags, model=n, version=models[n].version,
+                                        production=settings.production),
+                        **m.tags} for n, m in settings.models.items()},
+        model_descriptions={n: m.description for n, m in settings.models.items()},
+        tags=tags,
+        admin_user_need="iot-edge" if any(e.registry_admin_user for e in settings.edge.values()) else None,
+        production=settings.production,
+        existing=None if settings.workspace.create else existing_workspace(settings),
+        registry_sku=registry_sku(settings),
+    )
+    out_dir = build_dir(settings, project_root)
+    # v2 online endpoints build their environment in Azure from the conda file: an image only
+    # they use is not built here.
+    endpoint_only = {d.image for s in settings.services.values() for d in getattr(s, "deployments", {}).values()}
+    for s in settings.services.values():
+        if not hasattr(s, "deployments"):
+            endpoint_only -= {s.image, getattr(getattr(s, "canary", None), "image", None)}
+    endpoint_only -= {e.image for e in settings.edge.values()}
+    built = set(contexts) - endpoint_only
+    images = {
+        name: ScoringImage(
+            f"image-{name}",
+            context=context,
+            context_dir=state_path(out_dir / name),
+            registry_login_server=registry.registry_login_server,
+            registry_password=registry.push_password,
+        )
+        for name, context in contexts.items() if name in built
+    }
+    return group.name, registry, images
+
+
+def registry_sku(settings: StackSettings) -> str:
+    """Premium when an ACI service pulls from the registry, else Standard.
+
+    ACI pulls the image with a user-assigned managed identity (no registry password), and Microsoft
+    lists "a premium SKU Azure container registry" with trusted services enabled as the prerequisite
+    of that pull (learn.microsoft.com/azure/container-instances/using-azure-container-registry-mi,
+    ms.date 2026-07-25). Unverified here whether a Standard registry really fails: followed as
+    documented."""
+    return "Premium" if any(s.target == "aci" for s in settings.services.values()) else "Standard"
+
+
+def existing_workspace(settings: StackSettings) -> ExistingWorkspace:
+    """Look the existing workspace up (`workspace.create: false`) and check it can host the stack.
+
+    Azure ML creates a workspace's container registry lazily, and a workspace may have none at all
+    (its `containerRegistry` property is optional in the Workspace API); mldeploy pushes the
+    scoring images there, so one without a registry is a config error, not a traceback."""
+    ws = settings.workspace
+    group = ws.resource_group or settings.resource_group_name
+    found = ml.get_workspace(resource_group_name=group, workspace_name=ws.name)
+    missing = [key for key, value in (("containerRegistry", found.container_registry),
+                                      ("storageAccount", found.storage_account),
+                                      ("applicationInsights", found.application_insights)) if not value]
+    if missing:
+        raise ConfigError("mldeploy:workspace.name",
+                          f"the existing workspace {group}/{ws.name} has no {', '.join(missing)}: mldeploy pushes "
+                          "the scoring images to the workspace's container registry and uploads models to its "
+                          "storage; attach them (`az ml workspace update --container-registry <id>`) or let "
+                          "mldeploy create the workspace (create: true)")
+    aci = sorted(name for name, s in settings.services.items() if s.target == "aci")
+    if aci:
+        registry = containerregistry.get_registry(
+            resource_group_name=arm_part("resourceGroups")(found.container_registry),
+            registry_name=arm_part("registries")(found.container_registry))
+        sku = registry.sku.name if registry.sku else None
+        if sku != "Premium":
+            raise ConfigError(f"mldeploy:services.{aci[0]}.target",
+                              f"ACI pulls with a managed identity, which needs a Premium container registry "
+                              f"(Microsoft's prerequisite); the existing workspace's registry is {sku or 'unknown'}: "
+                              "upgrade it (`az acr update --sku Premium`) or deploy to another target")
+    return ExistingWorkspace(name=found.name, resource_group=group, workspace_id=found.workspace_id,
+                             container_registry=found.container_registry, storage_account=found.storage_account,
+                             application_insights=found.application_insights)
+
+
+def settings_from_pulumi(project_root: Path) -> StackSettings:
+    """The stack's settings from the config the Pulumi engine handed to this program."""
+    config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    stack = pulumi.get_stack()
+    path = stack_file(project_root, stack)
+    if path.exists():
+        # Which leaves were `secure:` is known only from the file: the secret rule per value.
+        template, _ = read_stack_file(path)
+        config = {k: mark_secure_leaves(decode_config_value(k, v), template.get(k)) for k, v in config.items()}
+    return parse_settings(stack, config, secret_keys, project_root, f"stacks/Pulumi.{stack}.yaml")
+
+
+def run_from_pulumi_config(*, engine_errors: bool = True) -> dict[str, Any]:
+    """The Pulumi program's entry point. `engine_errors=False` (synth) lets ConfigError through."""
+    project_root = Path(os.environ.get(PROJECT_ROOT_ENV) or Path.cwd())
+    try:
+        outputs = deploy(settings_from_pulumi(project_root), project_root)
+    except ConfigError as err:
+        if err.source is None:  # raised by a target's own checks: name the stack file too
+            err = err.with_source(f"stacks/Pulumi.{pulumi.get_stack()}.yaml")
+        if not engine_errors:
+            raise err from None
+        # A user mistake: one clear line from the engine, no Python traceback.
+        raise pulumi.RunError(str(err)) from None
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+    return outputs

@@ -1,0 +1,170 @@
+"""Target `aks`: the production service on a created or attached AKS cluster.
+
+Clusters are declared once per stack however many services use them. Everything that can be
+decided without Azure is decided (and refused with a ConfigError) before the first AKS
+resource is declared; an attached cluster is checked on its looked-up size and version.
+"""
+from __future__ import annotations
+
+import dataclasses
+import weakref
+
+import pulumi
+from pulumi_azure_native import containerservice as cs, dns, storage
+
+from components.aks_cluster import AksCluster, AttachedCluster
+from components.aks_service import AksService, ModelDataSink, Telemetry
+from mldeploy import PROJECT
+from mldeploy.plan.aks import ImageFacts, ServicePlan, plan_service
+from mldeploy.plan.cluster_check import NodePool, check_capacity, check_version
+from mldeploy.config.aks import AksServiceSettings, ClusterSettings
+from mldeploy.config.errors import ConfigError
+from mldeploy.azure.deployer import deployer_principal_type
+from mldeploy.program import Foundation, ServiceOutputs, register_target
+from mldeploy.program.mirrors import mirrored
+from mldeploy.render import k8s as manifests
+from mldeploy.render.k8s import GATEWAY_PATHS
+from mldeploy.synth import k8s as _k8s_writer  # noqa: F401  registers the k8s/ synth writer
+from mldeploy.plan.tags import resource_tags
+from mldeploy.contract import TLS_CERT_NAME, TLS_KEY_NAME
+from mldeploy.render.gateway import gateway_spec, render_nginx_conf
+
+
+# Per program run: clusters declared and namespaces taken. Keyed by the run's ModelRegistry,
+# the one object every service's (per-service copy of the) Foundation shares.
+_RUNS: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+
+
+def _state(f: Foundation) -> dict:
+    return _RUNS.setdefault(f.registry, {"clusters": {}, "namespaces": {}})
+
+
+def cluster_name(stack: str, name: str) -> str:
+    return f"aks-{stack}-{name}"[:63]
+
+
+def attached_cluster(name: str, settings: ClusterSettings) -> AttachedCluster:
+    """Look the existing cluster up and apply the guide's rules to what Azure reports."""
+    key = f"{PROJECT}:clusters.{name}.attach"
+    a = settings.attach
+    found = cs.get_managed_cluster(resource_group_name=a.resource_group, resource_name=a.name)
+    what = f"attached cluster {a.resource_group}/{a.name}"
+    pools = [NodePool(p.name, p.vm_size, p.count or 0) for p in (found.agent_pool_profiles or [])]
+    check_capacity(pools, settings.vcpus_per_node, key, what=what)
+    check_version(found.current_kubernetes_version or found.kubernetes_version,
+                  settings.min_kubernetes_version, key, what=what)
+    kubelet = (found.identity_profile or {}).get("kubeletidentity")
+    if kubelet is None or not kubelet.object_id:
+        raise ConfigError(key, f"the {what} has no kubelet managed identity, so it cannot pull from "
+                               "the workspace registry with AcrPull; use a managed-identity cluster")
+    return AttachedCluster(name=found.name or a.name, resource_group=a.resource_group, id=found.id,
+                           kubelet_object_id=kubelet.object_id, fqdn=found.fqdn or "",
+                           kubernetes_version=found.current_kubernetes_version or "")
+
+
+def cluster_for(name: str, f: Foundation) -> AksCluster:
+    """The stack's AksCluster of that name, declared once however many services use it."""
+    clusters = _state(f)["clusters"]
+    if name not in clusters:
+        settings = f.settings.clusters[name]
+        attached = attached_cluster(name, settings) if settings.attach else None
+        clusters[name] = AksCluster(
+            f"aks-{name}", settings=settings, location=f.settings.location,
+            resource_group_name=f.resource_group_name, cluster_name=cluster_name(f.settings.stack, name),
+            registry_id=f.registry.registry_id, attached=attached,
+            deployer_principal_type=deployer_principal_type(f.settings.deployer_principal_type),
+            # Shared by services: stack tags only, not the deploying service's markers.
+            tags={**resource_tags(f.settings.stack, f.settings.tags, production=f.settings.production),
+                  "mldeploy-cluster": name},
+        )
+    return clusters[name]
+
+
+def _gateway_conf(service: AksServiceSettings, plan: ServicePlan, variant) -> str:
+    spec = gateway_spec(
+        service, run_dir=GATEWAY_PATHS["run_dir"], listen_port=manifests.GATEWAY_PORT,
+        upstreams=manifests.gateway_upstreams(plan.workload, variant), keys_file=GATEWAY_PATHS["keys_file"],
+        tls_dir=GATEWAY_PATHS["tls_dir"] if service.tls is not None else None,
+        access_log="/dev/stdout", cpu_cores=0.25,
+        # Azure ML's AKS services answer 503 once a replica runs this many requests.
+        max_conns=service.replica_max_concurrent_requests,
+    )
+    if plan.workload.tls and service.tls is None:  # cert-manager writes the same two files
+        tls = GATEWAY_PATHS["tls_dir"]
+        # cert-manager renews into the same Secret; the kubelet updates the mounted files in
+        # place (Kubernetes docs, "Secrets": mounted Secrets are updated, subPath mounts are
+        # not - this is a whole-volume mount), and nginx reads them at each handshake.
+        spec = dataclasses.replace(spec, tls_cert_file=f"{tls}/{TLS_CERT_NAME}", tls_key_file=f"{tls}/{TLS_KEY_NAME}",
+                                   tls_reload=True)
+    return render_nginx_conf(spec)
+
+
+@register_target("aks")
+def deploy_aks(name: str, service: AksServiceSettings, f: Foundation) -> ServiceOutputs:
+    images = {n: ImageFacts(ref=f.images[n].repo_digest, tag=f.contexts[n].tag, models=f.contexts[n].models)
+              for n in f.images}
+    s = f.settings
+    plan = plan_service(name, service, stack=s.stack, production=s.production, location=s.location,
+                        resource_group=s.resource_group_name, images=images,
+                        workspace_name=f.registry.workspace_name,
+                        sidecar_ref=lambda source: mirrored(source, f))
+    taken = _state(f)["namespaces"]
+    where = (service.cluster, plan.workload.namespace)
+    if where in taken:
+        raise ConfigError(f"{PROJECT}:services.{name}.namespace",
+                          f"namespace {where[1]!r} on cluster {where[0]!r} is already used by service "
+                          f"{taken[where]!r}: each service needs its own namespace")
+    taken[where] = name
+    confs = {v.name: _gateway_conf(service, plan, v) for v in plan.workload.variants}
+
+    cluster = cluster_for(service.cluster, f)
+    keys = (pulumi.Output.secret(service.keys.primary.reveal()),
+            pulumi.Output.secret(service.keys.secondary.reveal())) if service.keys else None
+    tls = (pulumi.Output.secret(service.tls.certificate.reveal()),
+           pulumi.Output.secret(service.tls.key.reveal())) if service.tls else None
+    telemetry = None
+    if service.app_insights_enabled or service.collect_model_data:
+        telemetry = Telemetry(f.registry.app_insights_instrumentation_key, f.registry.app_insights_connection_string)
+    model_data = _model_data_sink(f) if service.collect_model_data else None
+
+    svc = AksService(
+        name, plan=plan.workload, provider=cluster.provider, gateway_confs=confs, host=plan.host,
+        keys=keys, tls=tls, cert_manager=service.cert_manager, telemetry=telemetry, model_data=model_data,
+        opts=pulumi.ResourceOptions(depends_on=[cluster]),
+    )
+    if service.dns_zone is not None:
+        _host_record(name, service, plan, svc)
+    return ServiceOutputs(
+        scoring_uri=svc.scoring_uri, swagger_uri=svc.swagger_uri,
+        primary_key=svc.primary_key, secondary_key=svc.secondary_key,
+        extra={"cluster": cluster.cluster_name, "namespace": plan.workload.namespace,
+               "kubeconfig": cluster.kubeconfig,
+               "trafficPercent": {v.name: v.weight for v in plan.workload.variants}},
+    )
+
+
+def _host_record(name: str, service: AksServiceSettings, plan: ServicePlan, svc: AksService) -> None:
+    """hostName in the user's Azure DNS zone: a CNAME to the load balancer's Azure name, so the
+    name clients use (and the certificate is for) reaches the service after one `pulumi up`."""
+    zone = service.dns_zone
+    dns.RecordSet(
+        f"{name}-host-name", record_type="CNAME", resource_group_name=zone.resource_group, zone_name=zone.name,
+        relative_record_set_name=service.host_name.removesuffix("." + zone.name), ttl=300,
+        cname_record={"cname": plan.load_balancer_host}, opts=pulumi.ResourceOptions(parent=svc))
+
+
+def _model_data_sink(f: Foundation) -> ModelDataSink:
+    """The workspace's default blob store (workspaceblobstore), as Azure ML's collector uses it."""
+    r = f.registry
+    account = r.storage_account_name
+    group = r.storage_account_id.apply(lambda i: i.split("/")[4])
+    keys = storage.list_storage_account_keys_output(account_name=account, resource_group_name=group)
+    conn = pulumi.Output.secret(pulumi.Output.all(account, keys.keys).apply(
+        lambda a: f"DefaultEndpointsProtocol=https;AccountName={a[0]};AccountKey={_field(a[1][0], 'value')};"
+                  "EndpointSuffix=core.windows.net"))
+    return ModelDataSink(connection_string=conn, container=r.workspace_id.apply(lambda w: f"azureml-blobstore-{w}"))
+
+
+def _field(obj, name: str):
+    # Invoke results arrive as typed objects or, lifted through an Output, as plain dicts.
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)

@@ -1,0 +1,193 @@
+"""Targets `managed` and `kubernetes-endpoint`: Azure ML v2 online endpoints.
+
+`plan_endpoint` decides everything (names, SKUs, versions, probes, autoscale, traffic) without
+Pulumi; the deployer declares an OnlineEndpoint for it and, on Kubernetes, the Azure ML
+extension and the attached compute of the cluster (once per cluster).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import weakref
+from pathlib import Path
+
+import pulumi
+from pulumi_azure_native import authorization
+
+from components.kubernetes_compute import KubernetesCompute, extension_settings
+from components.online_endpoint import (AssetPlan, AutoscalePlan, DeploymentPlan, EndpointInputs, EndpointPlan,
+                                        OnlineEndpoint, WorkspaceRefs)
+from mldeploy import PROJECT
+from mldeploy.azure.arm import arm_part
+from mldeploy.config.batch import DEFAULT_BATCH_BASE_IMAGE
+from mldeploy.config.endpoint import AUTH_MODES, EndpointSettings, ProbeSettings
+from mldeploy.config.errors import ConfigError
+from mldeploy.plan.digest import digest_path
+from mldeploy.plan.endpoint import (KUBERNETES, MANAGED, endpoint_name, instance_type, iso_ms,
+                                kubernetes_instance_types, mirror_traffic, traffic)
+from mldeploy.program import Foundation, ServiceOutputs, register_target
+from mldeploy.render.build_context import BuildContext
+from mldeploy.plan.tags import resource_tags
+from mldeploy.program.batch import compute_name
+from mldeploy.contract import workspace_blob_container
+
+CODE_BLOB_PREFIX = "mldeploy/endpoint-code"
+# The Azure ML base image the environment's conda file is built on (as for batch).
+BASE_IMAGE = DEFAULT_BATCH_BASE_IMAGE
+
+
+def _probe(p: ProbeSettings) -> dict:
+    return {"initial_delay": f"PT{p.initial_delay_seconds}S", "period": f"PT{p.period_seconds}S",
+            "timeout": f"PT{p.timeout_seconds}S", "failure_threshold": p.failure_threshold,
+            "success_threshold": p.success_threshold}
+
+
+def conda_text(context: BuildContext) -> str:
+    """The image's environment as a conda file (a requirements.txt becomes its pip section)."""
+    text = context.files[context.env_file].decode()
+    if context.env_kind == "conda":
+        return text
+    pip = "\n".join(f"      - {line.strip()}" for line in text.splitlines()
+                    if line.strip() and not line.strip().startswith("#"))
+    return (f"name: scoring\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n"
+            f"  - pip:\n{pip}\n")
+
+
+def asset_plan(service_name: str, image: str, context: BuildContext, entry_script: Path) -> AssetPlan:
+    env_text = conda_text(context)
+    env_digest = hashlib.sha256(f"{BASE_IMAGE}\n{env_text}".encode()).hexdigest()[:12]
+    code_digest = digest_path(entry_script)[:12]
+    return AssetPlan(
+        # Per service: two endpoints serving one image never declare the same Azure asset twice.
+        environment_name=f"mldeploy-{service_name}-{image}", environment_version=env_digest, conda_text=env_text,
+        base_image=BASE_IMAGE, code_name=f"mldeploy-{service_name}-{image}", code_version=code_digest,
+        code_blob_prefix=f"{CODE_BLOB_PREFIX}/{service_name}/{image}/{code_digest}",
+        code_files=((entry_script.name, entry_script),), scoring_script=entry_script.name)
+
+
+def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_group: str,
+                  contexts: dict[str, BuildContext], entry_scripts: dict[str, Path],
+                  image_models: dict[str, list[str]], tags: dict[str, str]) -> EndpointPlan:
+    """Everything the OnlineEndpoint component declares, decided from validated settings."""
+    kind = "Managed" if service.target == MANAGED else "Kubernetes"
+    deployments = []
+    for dep_name, dep in sorted(service.deployments.items()):
+        key = f"{PROJECT}:services.{name}.deployments.{dep_name}"
+        models = image_models[dep.image]
+        if len(models) != 1:
+            raise ConfigError(f"{key}.image", f"image {dep.image!r} bakes {len(models)} models; an online "
+                                              "deployment serves exactly one registered model")
+        autoscale = k8s_scale = None
+        if dep.autoscale_enabled and service.target == MANAGED:
+            target = dep.autoscale_target_utilization
+            autoscale = AutoscalePlan(minimum=dep.autoscale_min_replicas, maximum=dep.autoscale_max_replicas,
+                                      default=dep.instance_count, scale_out_above=target,
+                                      # In well below the target, so one instance less does not push
+                                      # the others straight back over it (no flapping).
+                                      scale_in_below=max(1, target // 2))
+        elif dep.autoscale_enabled:
+            k8s_scale = (dep.autoscale_min_replicas, dep.autoscale_max_replicas, dep.autoscale_target_utilization)
+        deployments.append(DeploymentPlan(
+            name=dep_name, image=dep.image, model=models[0],
+            instance_type=instance_type(service.target, dep_name, dep, key),
+            instance_count=dep.instance_count, request_timeout=iso_ms(dep.request_timeout_ms),
+            max_concurrent_requests=dep.max_concurrent_requests_per_instance,
+            liveness=_probe(dep.liveness_probe), readiness=_probe(dep.readiness_probe),
+            # The inference server runs one worker per admitted request (see DeploymentSettings).
+            environment_variables={"WORKER_COUNT": str(dep.workers), **dep.environment_variables},
+            app_insights_enabled=service.app_insights_enabled, description=dep.description,
+            autoscale=autoscale, kubernetes_scale=k8s_scale))
+    used = sorted({d.image for d in service.deployments.values()})
+    assets = {image: asset_plan(name, image, contexts[image], entry_scripts[image]) for image in used}
+    ep_name = service.endpoint_name or endpoint_name(stack, resource_group, name)
+    revision = hashlib.sha256(json.dumps({"name": ep_name, "auth": service.auth_mode, "kind": kind,
+                                          "description": service.description, "tags": tags,
+                                          "keys": service.keys is not None}, sort_keys=True).encode()).hexdigest()[:16]
+    return EndpointPlan(kind=kind, endpoint_name=ep_name, auth_mode=AUTH_MODES[service.auth_mode],
+                        description=service.description or f"mldeploy online endpoint {name}",
+                        collect_model_data=service.collect_model_data, assets=assets,
+                        deployments=tuple(deployments), traffic=traffic(service),
+                        mirror_traffic=mirror_traffic(service), revision=revision)
+
+
+# One KubernetesCompute per cluster and program run (keyed by the run's ModelRegistry).
+_COMPUTES: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+
+
+def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
+    from mldeploy.program.aks import cluster_for
+
+    computes = _COMPUTES.setdefault(f.registry, {})
+    if cluster_key in computes:
+        return computes[cluster_key]
+    endpoints = [s for _, s in sorted(f.settings.services.items())
+                 if s.target == KUBERNETES and s.cluster == cluster_key]
+    first = endpoints[0]
+    for other in endpoints[1:]:
+        if (other.namespace, other.inference_router_service_type, other.ssl_cname) != (
+                first.namespace, first.inference_router_service_type, first.ssl_cname):
+            raise ConfigError(f"{PROJECT}:services", f"the kubernetes-endpoint services on cluster {cluster_key!r} "
+                                                     "must agree on namespace, inferenceRouterServiceType and "
+                                                     "sslCname: the cluster has one Azure ML extension")
+    instance_types = {}
+    for service in endpoints:
+        instance_types.update(kubernetes_instance_types(service))
+    cluster = cluster_for(cluster_key, f)
+    tls = None
+    if first.tls is not None:
+        tls = (pulumi.Output.secret(first.tls.certificate.reveal()), pulumi.Output.secret(first.tls.key.reveal()))
+    computes[cluster_key] = KubernetesCompute(
+        f"k8s-compute-{cluster_key}", cluster_id=cluster.cluster_id, cluster_name=cluster.cluster_name,
+        cluster_resource_group=pulumi.Output.from_input(cluster.cluster_id).apply(arm_part("resourceGroups")),
+        location=f.settings.location, workspace_resource_group=f.registry.resource_group_name,
+        workspace_name=f.registry.workspace_name, compute_name=compute_name(f"k8s-{cluster_key}"),
+        namespace=first.namespace, instance_types=instance_types,
+        settings=extension_settings(service_type=first.inference_router_service_type,
+                                    internal_load_balancer=first.internal_load_balancer, ssl_cname=first.ssl_cname),
+        tls=tls, opts=pulumi.ResourceOptions(depends_on=[cluster]),
+        # Shared by the cluster's endpoints: stack tags only, not one service's markers.
+        tags={**resource_tags(f.settings.stack, f.settings.tags, production=f.settings.production),
+              "mldeploy-cluster": cluster_key})
+    return computes[cluster_key]
+
+
+def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation) -> ServiceOutputs:
+    s = f.settings
+    tags = f.tags()
+    plan = plan_endpoint(
+        name, service, stack=s.stack, resource_group=s.resource_group_name, contexts=f.contexts,
+        entry_scripts={n: f.project_root / i.entry_script for n, i in s.images.items()},
+        image_models={n: list(i.models) for n, i in s.images.items()}, tags=tags)
+    r = f.registry
+    client = authorization.get_client_config_output()
+    workspace = WorkspaceRefs(
+        location=s.location, resource_group_name=r.resource_group_name, workspace_name=r.workspace_name,
+        workspace_arm_id=pulumi.Output.concat(
+            "/subscriptions/", client.subscription_id, "/resourceGroups/", r.resource_group_name,
+            "/providers/Microsoft.MachineLearningServices/workspaces/", r.workspace_name),
+        registry_id=r.registry_id, storage_account_id=r.storage_account_id,
+        storage_account_name=r.storage_account_name,
+        storage_resource_group=r.storage_account_id.apply(arm_part("resourceGroups")),
+        # The workspace's default datastore (workspaceblobstore) is this container.
+        blob_container=r.workspace_id.apply(workspace_blob_container))
+    compute = _kubernetes_compute(service.cluster, f) if service.target == KUBERNETES else None
+    keys = None
+    if service.keys is not None:
+        keys = (service.keys.primary.reveal(), service.keys.secondary.reveal())
+    inputs = EndpointInputs(
+        model_ids={img: r.models[f.settings.images[img].models[0]].id for img in plan.assets},
+        token=authorization.get_client_token_output().token, subscription_id=client.subscription_id,
+        compute_id=compute.compute_id if compute else None, initial_keys=keys,
+        depends_on=[compute] if compute else [])
+    endpoint = OnlineEndpoint(f"endpoint-{name}", plan=plan, workspace=workspace, inputs=inputs, tags=tags)
+    return ServiceOutputs(
+        scoring_uri=endpoint.scoring_uri, swagger_uri=endpoint.swagger_uri,
+        primary_key=endpoint.primary_key, secondary_key=endpoint.secondary_key,
+        extra={"endpointName": endpoint.endpoint_name, "trafficPercent": plan.traffic,
+               "mirrorPercent": plan.mirror_traffic,
+               "deployments": {d.name: {"instanceType": d.instance_type, "instanceCount": d.instance_count}
+                               for d in plan.deployments}})
+
+
+register_target(MANAGED)(deploy_endpoint)
+register_target(KUBERNETES)(deploy_endpoint)

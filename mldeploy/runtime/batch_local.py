@@ -1,0 +1,133 @@
+"""Run a batch entry's driver script on this machine, the way an Azure ML batch deployment does:
+the registered model's files under AZUREML_MODEL_DIR, init() once, run(mini_batch) over the
+input files in mini-batches of `miniBatchSize`, retries and the error threshold as configured."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from mldeploy import PROJECT
+from mldeploy.config import ConfigError, StackSettings
+from mldeploy.config.batch import BatchSettings
+from mldeploy.plan.models import resolve_model
+
+
+class BatchRunError(Exception):
+    """The job failed as Azure ML would fail it (error threshold passed, or init() raised)."""
+
+
+@dataclass
+class BatchRunResult:
+    rows: list[str]
+    files: int
+    mini_batches: int
+    failed_files: list[str] = field(default_factory=list)
+
+
+def pick_entry(settings: StackSettings, name: str | None) -> tuple[str, BatchSettings]:
+    """The named batch entry, or the only one."""
+    entries = settings.batch
+    if not entries:
+        raise ConfigError(f"{PROJECT}:batch", "this stack declares no batch entry")
+    if name is None:
+        if len(entries) > 1:
+            raise ConfigError(f"{PROJECT}:batch", f"several entries ({', '.join(sorted(entries))}): choose one with --name")
+        name = next(iter(entries))
+    if name not in entries:
+        raise ConfigError(f"{PROJECT}:batch", f"no entry {name!r}; known: {', '.join(sorted(entries))}")
+    return name, entries[name]
+
+
+def input_files(folder: Path) -> list[Path]:
+    """Every non-hidden file under the folder, in a stable order (Azure ML hands a job every
+    file of its input folder, too)."""
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+@contextmanager
+def _model_dir(settings: StackSettings, entry: BatchSettings, root: Path) -> Iterator[Path]:
+    model = resolve_model(entry.model, settings.models[entry.model], root)
+    with tempfile.TemporaryDirectory(prefix="mldeploy-batch-model-") as tmp:
+        for rel, path in model.files:
+            target = Path(tmp) / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        yield Path(tmp)
+
+
+@contextmanager
+def _env(**values: str) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _load_script(path: Path) -> Any:
+    # A fresh module each time: two runs never share the script's globals.
+    spec = importlib.util.spec_from_file_location(f"mldeploy_batch_driver_{uuid.uuid4().hex}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for fn in ("init", "run"):
+        if not callable(getattr(module, fn, None)):
+            raise BatchRunError(f"{path}: the batch driver must define {fn}()")
+    return module
+
+
+def run_batch(settings: StackSettings, name: str | None, root: Path, input_dir: Path) -> BatchRunResult:
+    """Score every file of `input_dir` with the entry's driver script; return the output rows."""
+    name, entry = pick_entry(settings, name)
+    files = input_files(input_dir)
+    if not files:
+        raise BatchRunError(f"no input files in {input_dir}")
+    script = root / entry.entry_script
+    with _model_dir(settings, entry, root) as model_dir, _env(AZUREML_MODEL_DIR=str(model_dir)):
+        driver = _load_script(script)
+        try:
+            driver.init()
+        except Exception as exc:  # the job fails before any mini-batch, as on Azure ML
+            raise BatchRunError(f"init() failed: {exc!r}") from exc
+        size = entry.mini_batch_size
+        batches = [files[i:i + size] for i in range(0, len(files), size)]
+        rows: list[str] = []
+        failed: list[str] = []
+        for batch in batches:
+            result, error = None, None
+            for _ in range(entry.max_retries + 1):
+                try:
+                    result = driver.run([str(p) for p in batch])
+                    error = None
+                    break
+                except Exception as exc:  # retried like a failed mini-batch
+                    error = exc
+            if error is not None:
+                failed.extend(str(p) for p in batch)
+                if entry.error_threshold != -1 and len(failed) > entry.error_threshold:
+                    raise BatchRunError(
+                        f"{len(failed)} failed file(s) > errorThreshold ({entry.error_threshold}); "
+                        f"last error: {error!r}")
+                continue
+            rows.extend(str(item) for item in _as_rows(result))
+    return BatchRunResult(rows=rows, files=len(files), mini_batches=len(batches), failed_files=failed)
+
+
+def _as_rows(result: Any) -> list[Any]:
+    if result is None:
+        return []
+    if isinstance(result, (str, bytes)):
+        return [result]
+    return list(result)

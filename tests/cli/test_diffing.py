@@ -1,0 +1,118 @@
+"""`mldeploy diff` (mldeploy/cli/diffing.py) in a throwaway git repo holding a copy of the project:
+one model version changed between two commits shows exactly that; identical trees show no
+change and exit 0."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mldeploy.cli.diffing import Side, compare, diff_stack, diff_values
+from tests.harness import ROOT
+
+MODEL = Path("examples/diabetes/outputs/sklearn_regression_model.pkl")
+MLDEPLOY = [sys.executable, "-c", "import sys; from mldeploy.cli import main; sys.argv[0] = 'mldeploy'; main()"]
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory, trained_model) -> Path:
+    """The project's files (tracked or new, not ignored) committed in a new repo; the trained
+    model copied in but, as in real checkouts, ignored by git."""
+    repo = tmp_path_factory.mktemp("repo")
+    files = _git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
+    for rel in filter(None, files):
+        source = ROOT / rel
+        if source.is_file():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / rel)
+    (repo / MODEL).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / MODEL, repo / MODEL)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base")
+    assert str(MODEL) not in _git(repo, "ls-files"), "the trained model must stay untracked"
+    return repo
+
+
+def _diff(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*MLDEPLOY, "diff", "--stack", "dev", *args], cwd=repo, capture_output=True, text=True)
+
+
+def test_identical_trees_show_no_change_and_exit_0(repo):
+    run = _diff(repo, "--base", "HEAD")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "**No changes.**" in run.stdout
+
+
+def _explained_by_the_version(before, after) -> bool:
+    """A property change the new model version explains: the version itself, or an image
+    reference (the build context holds the model under its version, so the image is new)."""
+    if (before, after) == ("1", "2"):
+        return True
+    return all(isinstance(v, str) and ("/diabetes:" in v or "/diabetes@sha256:" in v) for v in (before, after))
+
+
+def test_two_commits_changing_one_model_version_show_exactly_that(repo):
+    stack = repo / "stacks" / "Pulumi.dev.yaml"
+    # The dev stack's model block: `diabetes: ... version: 1`.
+    changed, n = re.subn(r"(mldeploy:models:\n\s+diabetes:\n(?:\s+(?!version:)\S.*\n)*?\s+version: )1\n",
+                         r"\g<1>2\n", stack.read_text())
+    assert n == 1, "could not find the diabetes model's version in stacks/Pulumi.dev.yaml"
+    stack.write_text(changed)
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "model v2")
+    try:
+        run = _diff(repo, "--base", "HEAD~1")
+        d = diff_stack(repo, "dev", "HEAD~1")
+    finally:
+        _git(repo, "reset", "-q", "--hard", "HEAD~1")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "| ➕ add | `model-diabetes-v2` |" in run.stdout and "| ➖ remove | `model-diabetes-v1` |" in run.stdout
+
+    added = sorted(c.name for c in d.of("add"))
+    removed = sorted(c.name for c in d.of("remove"))
+    assert "model-diabetes-v2" in added and "model-diabetes-v1" in removed, (added, removed)
+    # Every new resource replaces an old one whose name differs only by the version.
+    assert sorted(n.replace("v2", "v1").replace("-2-", "-1-") for n in added) == removed, (added, removed)
+    for c in d.of("change"):
+        for path, before, after in c.properties:
+            assert _explained_by_the_version(before, after), f"{c.name}.{path}: {before!r} -> {after!r}"
+    assert ("models.diabetes.version", "1", "2") in d.outputs
+
+
+def test_base_synth_finds_the_untracked_model(repo):
+    # The model is gitignored: without copying it into the base tree, the base would not validate.
+    run = _diff(repo, "--base", "HEAD")
+    assert "not found" not in run.stderr and run.returncode == 0, run.stderr
+
+
+def test_unknown_ref_is_a_usage_error(repo):
+    run = _diff(repo, "--base", "no-such-ref")
+    assert run.returncode == 2 and "is not a commit" in run.stderr, run.stderr
+
+
+# -- the comparison itself ------------------------------------------------------------------
+
+def _r(name: str, inputs: dict) -> dict:
+    return {"urn": f"urn:pulumi:dev::mldeploy::t::{name}", "type": "t", "name": name, "inputs": inputs}
+
+
+def test_property_paths_and_masked_secrets():
+    assert diff_values({"a": {"b": [1, 2]}, "k": "[secret]"}, {"a": {"b": [1, 3]}, "k": "[secret]"}) == [
+        ("a.b[1]", 2, 3)]
+
+
+def test_compare_counts_adds_removes_and_changes():
+    base = Side("base", [_r("x", {"v": 1}), _r("gone", {})], {"o": 1})
+    head = Side("head", [_r("x", {"v": 2}), _r("new", {"w": 1})], {"o": 1})
+    d = compare("dev", base, head)
+    # In URN order, as resources.json lists them.
+    assert [(c.kind, c.name) for c in d.changes] == [("remove", "gone"), ("add", "new"), ("change", "x")]
+    assert d.changes[2].properties == [("v", 1, 2)] and d.outputs == [] and d.changed

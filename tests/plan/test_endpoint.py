@@ -1,0 +1,89 @@
+"""Pure decisions for v2 online endpoints (mldeploy/plan/endpoint.py, mldeploy/plan/managed_skus.py)."""
+from __future__ import annotations
+
+from mldeploy.config.endpoint import DeploymentSettings, ManagedEndpointSettings
+from mldeploy.plan.endpoint import (endpoint_name, instance_type, iso_ms, kubernetes_instance_types,
+                                mirror_traffic, quota_usage, traffic)
+from mldeploy.plan.managed_skus import find_sku, reserved_instances, sku_for_v1_size
+
+
+def test_migration_table_maps_the_guides_aci_default_to_ds1_v2():
+    assert sku_for_v1_size(0.1, 0.5) == "Standard_DS1_v2"
+
+
+def test_migration_table_rows():
+    # (cpu, memory) -> suggested SKU, one case per row of Microsoft's table
+    cases = {(1, 1.2): "Standard_DS1_v2", (2, 1.5): "Standard_F2s_v2", (2, 4): "Standard_DS2_v2",
+             (2, 8): "Standard_E2s_v3", (3, 4): "Standard_F4s_v2", (4, 8): "Standard_DS3_v2",
+             (4, 16): "Standard_E4s_v3"}
+    for (cpu, memory), sku in cases.items():
+        assert sku_for_v1_size(cpu, memory) == sku, f"cpu {cpu} / memory {memory} should map to {sku}"
+
+
+def test_one_core_with_more_memory_than_ds1_fits_the_next_row():
+    assert sku_for_v1_size(1, 2) == "Standard_DS2_v2"
+
+
+def test_beyond_the_table_there_is_no_suggestion():
+    assert sku_for_v1_size(8, 8) is None
+    assert sku_for_v1_size(2, 32) is None
+
+
+def test_sku_lookup_ignores_case_and_knows_the_family():
+    sku = find_sku("standard_f4s_v2")
+    assert sku is not None and sku.family == "standardFSv2Family" and sku.cores == 4
+
+
+def test_reservation_is_ceil_of_1_2_times_instances():
+    sku = find_sku("Standard_F4s_v2")
+    assert [reserved_instances(n, sku) for n in (1, 3, 5, 10)] == [2, 4, 6, 12]
+
+
+def test_skus_exempt_from_the_reservation_hold_their_instances_only():
+    assert reserved_instances(3, find_sku("Standard_NC24ads_A100_v4")) == 3
+
+
+def _endpoint(**deployments):
+    return ManagedEndpointSettings(target="managed", deployments=deployments)
+
+
+def test_quota_counts_autoscale_maximum_per_family():
+    service = _endpoint(
+        blue=DeploymentSettings(image="x", instance_type="Standard_F4s_v2", instance_count=2, traffic_percent=100,
+                                autoscale_enabled=True, autoscale_min_replicas=2, autoscale_max_replicas=5),
+        green=DeploymentSettings(image="x", cpu_cores=1, memory_gb=1))
+    usage = {u.family: u.cores for u in quota_usage([("web", service)])}
+    assert usage == {"standardFSv2Family": 6 * 4, "standardDSv2Family": 2 * 1}, usage
+
+
+def test_traffic_and_mirror_maps():
+    service = _endpoint(blue=DeploymentSettings(image="x", traffic_percent=100),
+                        shadow=DeploymentSettings(image="x", mirror_percent=20))
+    assert traffic(service) == {"blue": 100, "shadow": 0}
+    assert mirror_traffic(service) == {"shadow": 20}
+
+
+def test_managed_instance_type_defaults_to_azures_default():
+    assert instance_type("managed", "blue", DeploymentSettings(image="x"), "k") == "Standard_F4s_v2"
+
+
+def test_kubernetes_sizes_become_an_instance_type_of_the_compute():
+    dep = DeploymentSettings(image="x", cpu_cores=0.5, memory_gb=2)
+    service = ManagedEndpointSettings(target="managed", deployments={"blue": dep})
+    assert instance_type("kubernetes-endpoint", "blue", dep, "k") == "mldeploy-blue"
+    assert kubernetes_instance_types(service) == {"mldeploy-blue": {"resources": {
+        "requests": {"cpu": "500m", "memory": "2048Mi"}, "limits": {"cpu": "500m", "memory": "2048Mi"}}}}
+
+
+def test_kubernetes_without_sizes_uses_the_default_instance_type():
+    assert instance_type("kubernetes-endpoint", "blue", DeploymentSettings(image="x"), "k") == "defaultinstancetype"
+
+
+def test_endpoint_name_is_stable_and_short():
+    name = endpoint_name("managed", "rg-x", "diabetes")
+    assert name == endpoint_name("managed", "rg-x", "diabetes") and name.startswith("diabetes-")
+    assert 3 <= len(endpoint_name("s", "g", "a" * 32)) <= 32
+
+
+def test_iso_durations():
+    assert iso_ms(5000) == "PT5S" and iso_ms(500) == "PT0.5S"

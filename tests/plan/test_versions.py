@@ -1,0 +1,115 @@
+"""The dated table (mldeploy/plan/versions.py): refusals, warnings, and that no stack nor default
+relies on a version past its date (issue 9 item 7)."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mldeploy.config import ConfigError
+from mldeploy.plan.versions import (AKS_KUBERNETES, AS_OF, DEFAULT_IOT_EDGE_RUNTIME, DEFAULT_MIN_KUBERNETES,
+                                    IOT_EDGE_RUNTIME, cluster_creation_problem, iot_edge_end, kubernetes_end,
+                                    stack_warnings)
+from tests.harness import STACKS, stack_values, synth
+
+
+def test_the_defaults_are_supported_as_of_the_tables_date():
+    assert kubernetes_end(DEFAULT_MIN_KUBERNETES) >= AS_OF, f"minKubernetesVersion default {DEFAULT_MIN_KUBERNETES}"
+    assert iot_edge_end(DEFAULT_IOT_EDGE_RUNTIME) >= AS_OF, f"IoT Edge runtime default {DEFAULT_IOT_EDGE_RUNTIME}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_example_stack_relies_on_an_expired_version_today(stack):
+    """Fails by itself when a date in the table passes: update the stack (or the table)."""
+    from mldeploy.config import load_stack
+    from tests.harness import ROOT
+
+    settings = load_stack(ROOT, stack)  # a created cluster on an ended version is a ConfigError here
+    assert stack_warnings(settings, date.today()) == [], f"stack {stack}"
+
+
+def test_aks_no_longer_creates_1_32_in_late_2026():
+    assert cluster_creation_problem("1.32", False, date(2026, 11, 25)).startswith(
+        "Kubernetes 1.32 left AKS support on 2026-03-31")
+    assert cluster_creation_problem("1.35", False, date(2026, 11, 25)) is None
+
+
+def test_long_term_support_extends_creation_by_its_own_date():
+    assert cluster_creation_problem("1.32", True, date(2026, 11, 25)) is None
+    assert "long-term support on 2027-03-31" in cluster_creation_problem("1.32", True, date(2027, 4, 1))
+
+
+def test_versions_older_than_the_table_have_ended_and_newer_ones_are_unknown():
+    assert kubernetes_end("1.20") == AKS_KUBERNETES["1.29"].end_of_life
+    assert kubernetes_end("1.40") is None
+
+
+def test_creating_a_cluster_on_an_ended_version_is_a_config_error_naming_the_key(tmp_path):
+    values, keys = stack_values("prod")
+    values["mldeploy:clusters"]["prod"]["kubernetesVersion"] = "1.32"
+    with pytest.raises(ConfigError) as err:
+        synth("prod", tmp_path, values, keys)
+    assert "mldeploy:clusters.prod.kubernetesVersion" in str(err.value), str(err.value)
+    assert "AKS creates no cluster on it" in str(err.value)
+
+
+def test_premium_tier_and_long_term_support_are_accepted(tmp_path):
+    values, keys = stack_values("prod")
+    values["mldeploy:clusters"]["prod"].update(tier="Premium", longTermSupport=True)
+    cluster = synth("prod", tmp_path, values, keys).one("azure-native:containerservice:ManagedCluster")["inputs"]
+    assert cluster["sku"]["tier"] == "Premium" and cluster["supportPlan"] == "AKSLongTermSupport"
+
+
+def test_long_term_support_without_premium_is_refused(tmp_path):
+    values, keys = stack_values("prod")
+    values["mldeploy:clusters"]["prod"]["longTermSupport"] = True
+    with pytest.raises(ConfigError, match="longTermSupport needs tier Premium"):
+        synth("prod", tmp_path, values, keys)
+
+
+def test_an_expired_edge_runtime_is_warned_about_with_its_key():
+    from mldeploy.config import parse_settings
+    from tests.harness import ROOT
+
+    values, keys = stack_values("edge")
+    values["mldeploy:edge"]["clinics"]["runtimeVersion"] = "1.5"
+    settings = parse_settings("edge", values, keys, ROOT, "stacks/Pulumi.edge.yaml")
+    warnings = stack_warnings(settings, date(2026, 11, 25))
+    assert warnings == [w for w in warnings if w.startswith("mldeploy:edge.clinics.runtimeVersion: IoT Edge runtime "
+                                                            "1.5 left support on 2026-11-10")] and warnings
+    assert stack_warnings(settings, date(2026, 11, 1)) == [], "1.5 was still serviced on 2026-11-01"
+
+
+def test_an_attached_cluster_minimum_below_support_is_warned_about():
+    from mldeploy.config import parse_settings
+    from tests.harness import ROOT
+
+    values, keys = stack_values("prod-attach")
+    values["mldeploy:clusters"]["shared"]["minKubernetesVersion"] = "1.30"
+    settings = parse_settings("prod-attach", values, keys, ROOT, "stacks/Pulumi.prod-attach.yaml")
+    assert [w.split(":")[1] for w in stack_warnings(settings, AS_OF)] == ["clusters.shared.minKubernetesVersion"]
+
+
+def test_synth_prints_the_warning(tmp_path):
+    import subprocess
+    import sys
+    import shutil
+
+    from tests.harness import ROOT
+
+    project = tmp_path / "p"
+    (project / "stacks").mkdir(parents=True)
+    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    shutil.copytree(ROOT / "examples", project / "examples")
+    text = (ROOT / "stacks" / "Pulumi.edge.yaml").read_text().replace("      port: 5001\n",
+                                                                       "      port: 5001\n      runtimeVersion: \"1.5\"\n")
+    (project / "stacks" / "Pulumi.edge.yaml").write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "mldeploy", "synth", "--stack", "edge", "--out", str(tmp_path / "o"),
+                           "--project-dir", str(project)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: stacks/Pulumi.edge.yaml: mldeploy:edge.clinics.runtimeVersion: IoT Edge runtime 1.5" in proc.stderr
+    shutil.rmtree(tmp_path / "o", ignore_errors=True)
+
+
+def test_the_table_lists_the_lts_edge_runtimes():
+    assert set(IOT_EDGE_RUNTIME) >= {"1.5", "1.6"}

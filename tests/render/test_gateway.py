@@ -1,0 +1,189 @@
+"""The gateway renderer, pure: what nginx.conf and the keys map say for given settings."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from mldeploy.config.service import LocalServiceSettings
+from mldeploy.contract import GATEWAY_IMAGE
+from mldeploy.render.gateway import (GatewaySpec, Upstream, config_dirs, gateway_spec, render_keys_map,
+                                     render_nginx_conf, worker_counts)
+
+PRIMARY = "primaryKeyAbcdefgh12"
+SECONDARY = "second.Key+/=-~_xyz0"
+
+
+def _service(**extra) -> LocalServiceSettings:
+    return LocalServiceSettings.model_validate({"target": "local", "image": "diabetes", **extra})
+
+
+def test_defaults_are_auth_on_a_body_limit_the_memory_holds_and_no_cors():
+    spec = gateway_spec(_service(), run_dir="/run/gw")
+    assert spec.auth_enabled and spec.keys_file == "/run/gw/keys.map"
+    # 1 GB, 1 worker: (1024 MB - 160 MB idle) / 10 per body MB -> 86 MB (runtime/memory.py).
+    assert spec.max_body_mb == 86 and spec.cors_origins == ()
+    conf = render_nginx_conf(spec)
+    assert "client_max_body_size 88064k;" in conf
+    assert "include /run/gw/keys.map;" in conf
+    assert "Access-Control-Allow-Origin $" not in conf, "CORS must be off by default"
+
+
+def test_auth_off_renders_no_key_check():
+    conf = render_nginx_conf(gateway_spec(_service(authEnabled=False), run_dir="/g"))
+    assert "mldeploy_authorized" not in conf
+
+
+def test_no_secret_in_conf_and_keys_only_in_map():
+    spec = gateway_spec(_service(), run_dir="/g")
+    conf = render_nginx_conf(spec)
+    keys = render_keys_map(PRIMARY, SECONDARY)
+    assert PRIMARY not in conf and "primaryKeyAbcdefgh12" in keys
+    assert keys.count(" 1;") == 2, "both keys must be accepted"
+
+
+def test_keys_are_matched_case_sensitively():
+    # A plain map string matches ignoring case; the keys must be regexes with `~` (not `~*`).
+    for line in render_keys_map(PRIMARY, SECONDARY).splitlines()[1:]:
+        assert line.startswith('"~^(?i:bearer)'), line  # only the scheme ignores case (RFC 7235)
+
+
+@pytest.mark.parametrize("bad", ["short", "has space in the key!", 'quote"inthekey12345', "semi;colon-key-1234567"])
+def test_unsafe_keys_are_refused(bad):
+    with pytest.raises(ValueError, match="service key"):
+        render_keys_map(bad, SECONDARY)
+
+
+def test_weighted_upstreams_for_traffic_split():
+    spec = GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
+                       upstreams=(Upstream("blue", 5001, 90), Upstream("green", 5001, 10)))
+    conf = render_nginx_conf(spec)
+    assert "server blue:5001 weight=90;" in conf and "server green:5001 weight=10;" in conf
+    assert "keepalive 32;" in conf
+
+
+def test_an_upstream_on_a_unix_socket_is_served_by_its_path():
+    spec = GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
+                       upstreams=(Upstream("127.0.0.1", unix_socket="/tmp/mldeploy-x/scorer.sock"),))
+    assert "server unix:/tmp/mldeploy-x/scorer.sock weight=1;" in render_nginx_conf(spec)
+
+
+@pytest.mark.parametrize("path", ["relative.sock", "/tmp/a b.sock", "/tmp/a;b.sock", "/tmp/{a}.sock"])
+def test_an_unusable_unix_socket_path_is_refused(path):
+    with pytest.raises(ValueError, match="socket path"):
+        GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
+                    upstreams=(Upstream("127.0.0.1", unix_socket=path),))
+
+
+def test_zero_weight_upstream_is_down_and_all_zero_refused():
+    spec = GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
+                       upstreams=(Upstream("blue", 5001, 100), Upstream("green", 5001, 0)))
+    assert "server green:5001 down;" in render_nginx_conf(spec)
+    with pytest.raises(ValueError, match="weight"):
+        GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False, upstreams=(Upstream("b", 1, 0),))
+
+
+def test_timeout_body_limit_and_cors_from_settings():
+    spec = gateway_spec(_service(scoringTimeoutMs=1500, maxRequestBodyMb=0.5,
+                                 cors={"allowedOrigins": ["https://app.example"]}), run_dir="/g")
+    conf = render_nginx_conf(spec)
+    assert "proxy_read_timeout 1500ms;" in conf
+    assert "client_max_body_size 512k;" in conf
+    assert '"https://app.example" $http_origin;' in conf
+
+
+def test_tls_needs_a_folder_and_listens_with_ssl():
+    from mldeploy.config.base import Secret
+
+    service = _service(tls={"certificate": Secret("cert"), "key": Secret("key")})
+    with pytest.raises(ValueError, match="tls_dir"):
+        gateway_spec(service, run_dir="/g")
+    conf = render_nginx_conf(gateway_spec(service, run_dir="/g", tls_dir="/tls"))
+    assert "ssl_certificate /tls/tls.crt;" in conf and " ssl default_server;" in conf
+
+
+def test_invalid_origin_refused():
+    with pytest.raises(ValueError, match="CORS origin"):
+        GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
+                    upstreams=(Upstream("a"),), cors_origins=("https://x; evil",))
+
+
+def test_no_capacity_cap_by_default():
+    conf = render_nginx_conf(gateway_spec(_service(), run_dir="/g"))
+    assert "max_conns" not in conf and "zone " not in conf and "mldeploy_at_capacity" not in conf
+    assert "server 127.0.0.1:5001 weight=1;" in conf
+
+
+def test_capacity_cap_per_upstream_server_with_a_shared_zone():
+    spec = GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False, max_conns=3,
+                       upstreams=(Upstream("blue", 5001, 90), Upstream("green", 5001, 10), Upstream("old", 5001, 0)))
+    conf = render_nginx_conf(spec)
+    assert "zone mldeploy_scorer 64k;" in conf, "without a zone each nginx worker counts on its own"
+    assert "server blue:5001 weight=90 max_conns=3 max_fails=0;" in conf
+    assert "server green:5001 weight=10 max_conns=3 max_fails=0;" in conf
+    assert "server old:5001 down;" in conf
+
+
+def test_capacity_502_becomes_a_503_json_with_retry_after_and_real_502_stays():
+    conf = render_nginx_conf(gateway_spec(_service(), run_dir="/g", max_conns=2))
+    # Only the "no live upstreams" case, where $upstream_addr is the group name, not an address.
+    assert "map $upstream_addr $mldeploy_at_capacity { default 0; mldeploy_scorer 1; }" in conf
+    e502 = next(line for line in conf.splitlines() if "location @e502" in line)
+    branch, rest = e502.split("} ", 1)
+    assert branch.strip().startswith("location @e502 { if ($mldeploy_at_capacity) {")
+    assert "add_header Retry-After 1 always;" in branch
+    assert """return 503 '{"error": "the service is at capacity, retry later", "status": 503}';""" in branch
+    assert """return 502 '{"error": "the scorer is not reachable", "status": 502}';""" in rest
+
+
+def test_capacity_503_keeps_the_cors_headers():
+    # add_header inside `if` replaces the location's headers: the CORS ones must be repeated.
+    conf = render_nginx_conf(gateway_spec(_service(cors={"allowedOrigins": ["https://app.example"]}),
+                                          run_dir="/g", max_conns=1))
+    branch = next(line for line in conf.splitlines() if "location @e502" in line).split("return 503")[0]
+    assert "add_header Access-Control-Allow-Origin $mldeploy_cors_origin always;" in branch
+
+
+def test_capacity_below_one_refused():
+    with pytest.raises(ValueError, match="max_conns"):
+        GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False, upstreams=(Upstream("a"),), max_conns=0)
+
+
+def test_worker_counts_follow_cores():
+    assert worker_counts(2) == (2, 1)
+    assert worker_counts(1) == (1, 1)
+    assert worker_counts(0.5) == (1, 1)
+    assert worker_counts(8, 3) == (3, 2)
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
+def test_nginx_accepts_every_variant(tmp_path):
+    (tmp_path / "tls").mkdir()
+    variants = [
+        GatewaySpec(listen_port=18081, run_dir=str(tmp_path), keys_file=str(tmp_path / "keys.map"),
+                    upstreams=(Upstream("127.0.0.1"),), cors_origins=("*",)),
+        GatewaySpec(listen_port=18081, run_dir=str(tmp_path), auth_enabled=False,
+                    upstreams=(Upstream("127.0.0.1", 5001, 3), Upstream("localhost", 5002, 1))),
+        GatewaySpec(listen_port=18081, run_dir=str(tmp_path), keys_file=str(tmp_path / "keys.map"),
+                    upstreams=(Upstream("127.0.0.1", 5001, 3), Upstream("localhost", 5002, 1)),
+                    cors_origins=("https://app.example",), max_conns=2),
+    ]
+    (tmp_path / "keys.map").write_text(render_keys_map(PRIMARY, SECONDARY))
+    for d in config_dirs(variants[0]):
+        (tmp_path / d.replace(str(tmp_path), "").lstrip("/")).mkdir(parents=True, exist_ok=True)
+    for spec in variants:
+        conf = tmp_path / "nginx.conf"
+        conf.write_text(render_nginx_conf(spec))
+        result = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(conf), "-e", "stderr"],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+
+def test_one_gateway_image_pinned_by_digest_for_every_target():
+    from mldeploy.config.aks import AksServiceSettings
+
+    assert re.fullmatch(r"nginx:1\.27\.4-alpine@sha256:[0-9a-f]{64}", GATEWAY_IMAGE), GATEWAY_IMAGE
+    aks = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "i"})
+    assert aks.gateway_image == GATEWAY_IMAGE, "AKS's default gatewayImage is the same constant"

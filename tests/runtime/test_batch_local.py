@@ -1,0 +1,113 @@
+"""`mldeploy batch`: the batch driver run locally equals model.predict, with Azure ML's rules."""
+from __future__ import annotations
+
+import shutil
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+
+from mldeploy.runtime.batch_local import BatchRunError, input_files, run_batch
+from mldeploy.config import ConfigError, load_stack, parse_settings
+from tests.harness import ROOT, stack_values
+
+INPUT = ROOT / "examples" / "diabetes" / "batch-input"
+
+
+def _expected(model_path: Path) -> dict[tuple[str, int], float]:
+    model = joblib.load(model_path)
+    out = {}
+    for path in input_files(INPUT):
+        with path.open(newline="") as handle:
+            rows = [[float(v) for v in r] for r in list(csv.reader(handle))[1:] if r]
+        for i, value in enumerate(model.predict(np.asarray(rows))):
+            out[(path.name, i)] = float(value)
+    return out
+
+
+def _parse(lines) -> dict[tuple[str, int], float]:
+    out = {}
+    for line in lines:
+        name, row, value = line.split(",")
+        out[(name, int(row))] = float(value)
+    return out
+
+
+def test_cli_output_equals_model_predict(tmp_path, trained_model):
+    output = tmp_path / "out" / "predictions.csv"
+    proc = subprocess.run([sys.executable, "-m", "mldeploy", "batch", "--stack", "batch",
+                           "--input", str(INPUT), "--output", str(output)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    got = _parse(output.read_text().splitlines())
+    expected = _expected(trained_model)
+    assert len(expected) == 25, "the example CSVs hold 25 rows"
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == value, f"{key}: batch output {got[key]} != model.predict {value}"
+    assert "3 file(s) in 2 mini-batch(es): 25 row(s)" in proc.stdout
+
+
+def test_mini_batches_follow_mini_batch_size():
+    settings = load_stack(ROOT, "batch")
+    result = run_batch(settings, None, ROOT, INPUT)
+    assert (result.files, result.mini_batches) == (3, 2)  # miniBatchSize: 2
+
+
+FLAKY = """
+import os
+calls = []
+def init():
+    pass
+def run(mini_batch):
+    calls.append(mini_batch)
+    if any("patients-2" in p for p in mini_batch) and int(os.environ.get("FAILS", "0")) >= len(calls):
+        raise RuntimeError("transient")
+    return [os.path.basename(p) for p in mini_batch]
+"""
+
+
+@pytest.fixture
+def driver_root(tmp_path):
+    """A project root holding a copy of the batch stack, examples linked, and a custom driver."""
+    root = tmp_path / "project"
+    (root / "stacks").mkdir(parents=True)
+    shutil.copytree(ROOT / "examples", root / "examples", ignore=shutil.ignore_patterns("__pycache__"))  # a link out of the project is refused
+    return root
+
+
+def _run(root: Path, script: str, **change):
+    (root / "driver.py").write_text(script)
+    values, keys = stack_values("batch")
+    values["mldeploy:batch"]["nightly"].update({"entryScript": "driver.py", **change})
+    settings = parse_settings("batch", values, keys, root, "stacks/Pulumi.batch.yaml")
+    return run_batch(settings, None, root, INPUT)
+
+
+def test_a_failing_mini_batch_is_retried(driver_root, monkeypatch):
+    monkeypatch.setenv("FAILS", "1")
+    result = _run(driver_root, FLAKY, maxRetries=1, miniBatchSize=1)
+    assert result.failed_files == []
+    assert sorted(result.rows) == ["patients-1.csv", "patients-2.csv", "patients-3.csv"]
+
+
+def test_error_threshold_aborts_the_job(driver_root, monkeypatch):
+    monkeypatch.setenv("FAILS", "99")
+    with pytest.raises(BatchRunError, match=r"errorThreshold \(0\)"):
+        _run(driver_root, FLAKY, maxRetries=0, miniBatchSize=1, errorThreshold=0)
+
+
+def test_threshold_minus_one_ignores_failures(driver_root, monkeypatch):
+    monkeypatch.setenv("FAILS", "99")
+    result = _run(driver_root, FLAKY, maxRetries=0, miniBatchSize=1, errorThreshold=-1)
+    assert [Path(p).name for p in result.failed_files] == ["patients-2.csv"]
+    assert sorted(result.rows) == ["patients-1.csv", "patients-3.csv"]
+
+
+def test_unknown_entry_name_is_a_config_error():
+    with pytest.raises(ConfigError, match="no entry 'weekly'"):
+        run_batch(load_stack(ROOT, "batch"), "weekly", ROOT, INPUT)
