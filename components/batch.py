@@ -2,40 +2,21 @@
 zero when idle, the batch job's environment and code, and a batch endpoint + deployment that
 scores the registered model over input files.
 
-Every decision (names, versions, the environment's conda text) arrives precomputed in a
-`BatchPlan` (mldeploy/program/batch.py); this component only declares resources.
+Every decision (names, versions, the environment's conda text, the cluster's and job's
+settings) arrives precomputed in a
+`BatchPlan` (mldeploy/plan/batch.py); this component only declares resources.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import storage
 
 from components.children import child_name, child_opts
-from mldeploy.config.batch import BatchSettings
+from mldeploy.plan.batch import BatchPlan
 from mldeploy.plan.paths import state_path
-
-
-@dataclass(frozen=True)
-class BatchPlan:
-    """What BatchScoring declares, decided up front by pure code."""
-
-    compute_name: str
-    endpoint_name: str
-    deployment_name: str
-    environment_name: str
-    environment_version: str
-    conda_text: str
-    code_name: str
-    code_version: str
-    code_blob_prefix: str
-    code_files: tuple[tuple[str, Path], ...]
-    scoring_script: str
-    idle_time: str  # ISO 8601, e.g. PT120S
-    timeout: str  # ISO 8601
 
 
 @dataclass(frozen=True)
@@ -66,7 +47,6 @@ class BatchScoring(pulumi.ComponentResource):
         self,
         name: str,
         *,
-        settings: BatchSettings,
         plan: BatchPlan,
         model_id: pulumi.Input[str],
         workspace: WorkspaceRefs,
@@ -87,12 +67,12 @@ class BatchScoring(pulumi.ComponentResource):
                 disable_local_auth=True,
                 description=f"mldeploy batch cluster for {name}",
                 properties=ml.AmlComputePropertiesArgs(
-                    vm_size=settings.vm_size,
-                    vm_priority=_PRIORITY[settings.vm_priority],
+                    vm_size=plan.vm_size,
+                    vm_priority=_PRIORITY[plan.vm_priority],
                     os_type=ml.OsType.LINUX,
                     scale_settings=ml.ScaleSettingsArgs(
-                        min_node_count=settings.min_nodes,
-                        max_node_count=settings.max_nodes,
+                        min_node_count=plan.min_nodes,
+                        max_node_count=plan.max_nodes,
                         node_idle_time_before_scale_down=plan.idle_time,
                     ),
                     # Batch nodes need no inbound SSH.
@@ -118,7 +98,7 @@ class BatchScoring(pulumi.ComponentResource):
             name=plan.environment_name,
             version=plan.environment_version,
             properties=ml.EnvironmentVersionPropertiesArgs(
-                image=settings.base_image,
+                image=plan.base_image,
                 conda_file=plan.conda_text,
                 os_type=ml.OperatingSystemType.LINUX,
                 tags=tags,
@@ -167,7 +147,7 @@ class BatchScoring(pulumi.ComponentResource):
             # Batch endpoints accept Microsoft Entra tokens only: no keys to leak or rotate.
             properties=ml.BatchEndpointPropertiesArgs(
                 auth_mode=ml.EndpointAuthMode.AAD_TOKEN,
-                description=settings.description or f"mldeploy batch endpoint {name}",
+                description=plan.description or f"mldeploy batch endpoint {name}",
             ),
             tags=tags,
             **ws,
@@ -183,15 +163,15 @@ class BatchScoring(pulumi.ComponentResource):
                 code_configuration=ml.CodeConfigurationArgs(code_id=code.id, scoring_script=plan.scoring_script),
                 environment_id=environment.id,
                 compute=compute.id,
-                resources=ml.DeploymentResourceConfigurationArgs(instance_count=settings.instance_count),
-                max_concurrency_per_instance=settings.max_concurrency_per_instance,
-                mini_batch_size=settings.mini_batch_size,
-                retry_settings=ml.BatchRetrySettingsArgs(max_retries=settings.max_retries, timeout=plan.timeout),
-                error_threshold=settings.error_threshold,
-                output_action=_OUTPUT[settings.output_action],
-                output_file_name=settings.output_file_name,
+                resources=ml.DeploymentResourceConfigurationArgs(instance_count=plan.instance_count),
+                max_concurrency_per_instance=plan.max_concurrency_per_instance,
+                mini_batch_size=plan.mini_batch_size,
+                retry_settings=ml.BatchRetrySettingsArgs(max_retries=plan.max_retries, timeout=plan.timeout),
+                error_threshold=plan.error_threshold,
+                output_action=_OUTPUT[plan.output_action],
+                output_file_name=plan.output_file_name,
                 logging_level=ml.BatchLoggingLevel.INFO,
-                description=settings.description or None,
+                description=plan.description or None,
             ),
             tags=tags,
             **ws,

@@ -28,7 +28,7 @@ from mldeploy.plan.endpoint import (KUBERNETES, MANAGED, endpoint_name, instance
 from mldeploy.program import Foundation, ServiceOutputs, register_target
 from mldeploy.render.build_context import BuildContext
 from mldeploy.plan.tags import resource_tags
-from mldeploy.program.batch import compute_name
+from mldeploy.plan.batch import compute_name
 from mldeploy.contract import workspace_blob_container
 
 CODE_BLOB_PREFIX = "mldeploy/endpoint-code"

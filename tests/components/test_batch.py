@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mldeploy.config import ConfigError
-from mldeploy.program.batch import compute_name, conda_text, endpoint_name
+from mldeploy.plan.batch import endpoint_name
 from tests.harness import ROOT, stack_values, synth
 
 ML = "azure-native:machinelearningservices"
@@ -96,27 +96,6 @@ def test_stack_outputs_name_endpoint_and_deployment(batch):
     out = batch.outputs["batch"]["nightly"]
     assert out["deploymentName"] == "nightly"
     assert out["scoringUri"].startswith("https://nightly-")
-
-
-# -- pure planning ------------------------------------------------------------------------
-
-def test_compute_names_fit_the_16_character_limit():
-    assert compute_name("nightly") == "nightly"
-    long = compute_name("a-very-long-batch-entry-name")
-    assert len(long) <= 16 and long[0].isalpha()
-    assert long != compute_name("a-very-long-batch-entry-other")
-
-
-def test_requirements_file_becomes_a_conda_file_with_azureml_core(tmp_path):
-    from mldeploy.config.batch import BatchSettings
-
-    (tmp_path / "req.txt").write_text("# deps\nscikit-learn==1.9.1\n\njoblib\n")
-    (tmp_path / "s.py").write_text("")
-    settings = BatchSettings.model_validate(
-        {"model": "m", "entryScript": "s.py", "requirementsFile": "req.txt"}, context={"root": str(tmp_path)})
-    conda = yaml.safe_load(conda_text(settings, tmp_path))
-    assert conda["dependencies"][0] == "python=3.11"
-    assert conda["dependencies"][2]["pip"] == ["scikit-learn==1.9.1", "joblib", "azureml-core"]
 
 
 # -- bad input ----------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""plan/batch.py: names, versions and settings of one batch entry (pure, no mocks)."""
+from __future__ import annotations
+
+import yaml
+
+from mldeploy.config.batch import BatchSettings
+from mldeploy.plan.batch import compute_name, conda_text, plan_batch
+
+
+def _settings(tmp_path, **extra) -> BatchSettings:
+    (tmp_path / "env.yml").write_text("name: e\ndependencies:\n  - python=3.11\n")
+    (tmp_path / "s.py").write_text("def run(b):\n    return b\n")
+    return BatchSettings.model_validate({"model": "m", "entryScript": "s.py", "condaFile": "env.yml", **extra},
+                                        context={"root": str(tmp_path)})
+
+
+def test_compute_names_fit_the_16_character_limit():
+    long = compute_name("a-very-long-batch-entry-name")
+    assert len(long) <= 16 and long[0].isalpha(), f"compute name {long!r}: 2-16 characters, a letter first"
+
+
+def test_a_short_compute_name_is_kept():
+    assert compute_name("nightly") == "nightly", "an entry name that fits is the compute name as is"
+
+
+def test_two_long_entries_get_different_compute_names():
+    assert compute_name("a-very-long-batch-entry-name") != compute_name("a-very-long-batch-entry-other")
+
+
+def test_requirements_file_becomes_a_conda_file_with_azureml_core(tmp_path):
+    (tmp_path / "req.txt").write_text("# deps\nscikit-learn==1.9.1\n\njoblib\n")
+    (tmp_path / "s.py").write_text("")
+    settings = BatchSettings.model_validate(
+        {"model": "m", "entryScript": "s.py", "requirementsFile": "req.txt"}, context={"root": str(tmp_path)})
+    conda = yaml.safe_load(conda_text(settings, tmp_path))
+    assert conda["dependencies"][0] == "python=3.11"
+    assert conda["dependencies"][2]["pip"] == ["scikit-learn==1.9.1", "joblib", "azureml-core"]
+
+
+def test_the_plan_carries_the_cluster_settings(tmp_path):
+    plan = plan_batch("dev", "rg", "nightly", _settings(tmp_path, vmPriority="lowPriority", maxNodes=6), tmp_path)
+    assert (plan.vm_priority, plan.min_nodes, plan.max_nodes) == ("lowPriority", 0, 6), \
+        "batch.nightly: vmPriority, minNodes and maxNodes reach the plan"
+
+
+def test_the_plan_carries_the_job_settings(tmp_path):
+    plan = plan_batch("dev", "rg", "nightly", _settings(tmp_path, miniBatchSize=3, timeoutSeconds=60), tmp_path)
+    assert (plan.mini_batch_size, plan.timeout) == (3, "PT60S"), \
+        "batch.nightly: miniBatchSize and timeoutSeconds (as ISO 8601) reach the plan"
+
+
+def test_the_plan_carries_the_description(tmp_path):
+    plan = plan_batch("dev", "rg", "nightly", _settings(tmp_path, description="nightly scores"), tmp_path)
+    assert plan.description == "nightly scores", "batch.nightly.description reaches the plan"
+
+
+def test_a_changed_conda_file_is_a_new_environment_version(tmp_path):
+    before = plan_batch("dev", "rg", "nightly", _settings(tmp_path), tmp_path).environment_version
+    (tmp_path / "env.yml").write_text("name: e\ndependencies:\n  - python=3.12\n")
+    after = plan_batch("dev", "rg", "nightly", BatchSettings.model_validate(
+        {"model": "m", "entryScript": "s.py", "condaFile": "env.yml"}, context={"root": str(tmp_path)}),
+        tmp_path).environment_version
+    assert before != after, "batch.nightly.condaFile changed: Azure ML versions are immutable, so a new version"
