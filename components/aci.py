@@ -15,28 +15,27 @@ from pulumi_azure_native import authorization, containerinstance, managedidentit
 from components.children import child_name, child_opts
 from components.keys import service_keys
 from components.propagation import RolePropagation
-from mldeploy.config.service import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, AciServiceSettings
-from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH,
-                               SCORER_PORT, SCORE_PATH, SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME)
-from mldeploy.render.gateway import container_command, container_spec, render_keys_map, render_nginx_conf
-from mldeploy.plan.timeouts import probe_failure_threshold, scorer_timeouts
-from mldeploy.contract import ACR_PULL_ROLE_ID
-
-GATEWAY_CPU = ACI_GATEWAY_CPU
-GATEWAY_MEMORY_GB = ACI_GATEWAY_MEMORY_GB
+from mldeploy.contract import (ACR_PULL_ROLE_ID, CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, SCORE_PATH,
+                               SCORER_PORT, SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME)
+from mldeploy.plan.aci import AciPlan, Probe, Resources
+from mldeploy.render.gateway import container_command, render_keys_map
 
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def gateway_port(service: AciServiceSettings) -> int:
-    return 443 if service.tls else 80
+def _probe(p: Probe) -> dict:
+    # The API's enum is lower case: ContainerHttpGet.scheme is "http" | "https" in
+    # azure-rest-api-specs specification/containerinstance/.../containerInstance.json (the SDK's
+    # containerinstance.Scheme is generated from it); "Http" is not one of its values.
+    return {"httpGet": {"path": p.path, "port": p.port, "scheme": containerinstance.Scheme(p.scheme).value},
+            "initialDelaySeconds": p.initial_delay_s, "periodSeconds": p.period_s,
+            "failureThreshold": p.failure_threshold, "timeoutSeconds": p.timeout_s}
 
 
-def aci_gateway_spec(service: AciServiceSettings):
-    """The gateway of an ACI group: public port 80 (443 with TLS), scorer on localhost."""
-    return container_spec(service, listen_port=gateway_port(service))
+def _resources(r: Resources) -> dict:
+    return {"requests": {"cpu": r.cpu, "memoryInGB": r.memory_gb}}
 
 
 class AciService(pulumi.ComponentResource):
@@ -47,11 +46,17 @@ class AciService(pulumi.ComponentResource):
     primary_key: pulumi.Output[str] | None
     secondary_key: pulumi.Output[str] | None
 
-    def __init__(self, name: str, *, service: AciServiceSettings, dns_name_label: str,
-                 resource_group_name: pulumi.Input[str], location: str, image: pulumi.Input[str],
-                 registry_login_server: pulumi.Input[str], registry_id: pulumi.Input[str],
-                 tags: dict[str, str], gateway_image: pulumi.Input[str],
+    def __init__(self, name: str, *, plan: AciPlan, resource_group_name: pulumi.Input[str], location: str,
+                 image: pulumi.Input[str], registry_login_server: pulumi.Input[str], registry_id: pulumi.Input[str],
+                 tags: dict[str, str], gateway_image: pulumi.Input[str], gateway_conf: str,
+                 keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
+                 tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
                  app_insights_key: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """`gateway_conf`: nginx.conf rendered from `plan.gateway`; `keys`: the given keys (else
+        generated when the plan has auth on); `tls`: the PEM certificate and key, required when
+        the plan serves HTTPS; both secret."""
+        if plan.tls and tls is None:
+            raise ValueError(f"{name}: the plan serves HTTPS but no certificate and key were given")
         super().__init__("mldeploy:aci:AciService", name, None, opts)
         identity = managedidentity.UserAssignedIdentity(
             child_name(name, "identity"), resource_group_name=resource_group_name, location=location, tags=tags,
@@ -70,41 +75,25 @@ class AciService(pulumi.ComponentResource):
         pulled = RolePropagation(child_name(name, "acr-pull-propagation"), [pull],
                                  opts=pulumi.ResourceOptions(parent=self))
 
-        keys = service_keys(service, self, name)
-        port = gateway_port(service)
-        spec = aci_gateway_spec(service)
-        files: dict[str, pulumi.Input[str]] = {"nginx.conf": _b64(render_nginx_conf(spec))}
+        keys = service_keys(self, name, keys) if plan.auth_enabled else None
+        files: dict[str, pulumi.Input[str]] = {"nginx.conf": _b64(gateway_conf)}
         if keys is not None:
             files[KEYS_MAP_NAME] = pulumi.Output.secret(
                 pulumi.Output.all(*keys).apply(lambda k: _b64(render_keys_map(k[0], k[1]))))
         volumes = [{"name": "gateway", "secret": files}]
         mounts = [{"name": "gateway", "mountPath": CONTAINER_CONFIG_DIR, "readOnly": True}]
-        if service.tls is not None:
+        if plan.tls:
             volumes.append({"name": "tls", "secret": {
-                TLS_CERT_NAME: pulumi.Output.secret(_b64(service.tls.certificate.reveal())),
-                TLS_KEY_NAME: pulumi.Output.secret(_b64(service.tls.key.reveal())),
+                TLS_CERT_NAME: pulumi.Output.secret(tls[0]).apply(_b64),
+                TLS_KEY_NAME: pulumi.Output.secret(tls[1]).apply(_b64),
             }})
             mounts.append({"name": "tls", "mountPath": CONTAINER_TLS_DIR, "readOnly": True})
 
-        scorer_workers = service.scorer_workers
-        scorer_env = [{"name": k, "value": v} for k, v in {
-            "WORKER_COUNT": str(scorer_workers), **scorer_timeouts(service.scoring_timeout_ms)}.items()]
-        if service.app_insights_enabled and app_insights_key is not None:
+        scorer_env = [{"name": k, "value": v} for k, v in plan.scorer_env]
+        if plan.app_insights and app_insights_key is not None:
             scorer_env += [{"name": "AML_APP_INSIGHTS_ENABLED", "value": "true"},
                            {"name": "AML_APP_INSIGHTS_KEY", "secureValue": app_insights_key}]
-        # The API's enum is lower case: ContainerHttpGet.scheme is "http" | "https" in
-        # azure-rest-api-specs specification/containerinstance/.../containerInstance.json (the SDK's
-        # containerinstance.Scheme is generated from it); "Http" is not one of its values.
-        scheme = containerinstance.Scheme.HTTPS.value if service.tls else containerinstance.Scheme.HTTP.value
-
-        def probe(path: str, probe_port: int, probe_scheme: str, delay: int, via_scorer: bool = True) -> dict:
-            # A probe that reaches the scorer's GET / waits behind busy sync workers: its window
-            # outlasts the scorer's limit (runtime/timeouts.py), or ACI restarts the group's
-            # scorer in the middle of a long request.
-            failures = probe_failure_threshold(service.scoring_timeout_ms, 10) if via_scorer else 3
-            return {"httpGet": {"path": path, "port": probe_port, "scheme": probe_scheme},
-                    "initialDelaySeconds": delay, "periodSeconds": 10, "failureThreshold": failures,
-                    "timeoutSeconds": 3}
+        port = plan.gateway_port
 
         group = containerinstance.ContainerGroup(
             child_name(name, "group"),
@@ -115,7 +104,7 @@ class AciService(pulumi.ComponentResource):
             restart_policy="Always",
             identity={"type": "UserAssigned", "userAssignedIdentities": [identity.id]},
             image_registry_credentials=[{"server": registry_login_server, "identity": identity.id}],
-            ip_address={"type": "Public", "dnsNameLabel": dns_name_label,
+            ip_address={"type": "Public", "dnsNameLabel": plan.dns_name_label,
                         "ports": [{"port": port, "protocol": "TCP"}]},
             containers=[
                 {
@@ -123,30 +112,27 @@ class AciService(pulumi.ComponentResource):
                     "image": image,
                     "ports": [{"port": SCORER_PORT, "protocol": "TCP"}],
                     "environmentVariables": scorer_env,
-                    "resources": {"requests": {"cpu": round(service.cpu_cores - GATEWAY_CPU, 2),
-                                               "memoryInGB": round(service.memory_gb - GATEWAY_MEMORY_GB, 1)}},
-                    # The scorer's only health route: 200 once init() has finished.
-                    "livenessProbe": probe("/", SCORER_PORT, containerinstance.Scheme.HTTP.value, 30),
-                    "readinessProbe": probe("/", SCORER_PORT, containerinstance.Scheme.HTTP.value, 5),
+                    "resources": _resources(plan.scorer),
+                    "livenessProbe": _probe(plan.scorer_liveness),
+                    "readinessProbe": _probe(plan.scorer_readiness),
                 },
                 {
                     "name": "gateway",
                     "image": gateway_image,  # GATEWAY_IMAGE mirrored into the registry, by digest
-                    "command": container_command(spec),
+                    "command": container_command(plan.gateway),
                     "ports": [{"port": port, "protocol": "TCP"}],
-                    "resources": {"requests": {"cpu": GATEWAY_CPU, "memoryInGB": GATEWAY_MEMORY_GB}},
+                    "resources": _resources(plan.gateway_resources),
                     "volumeMounts": mounts,
-                    "livenessProbe": probe(LIVENESS_PATH, port, scheme, 5, via_scorer=False),  # nginx itself
-                    "readinessProbe": probe(READINESS_PATH, port, scheme, 5),
+                    "livenessProbe": _probe(plan.gateway_liveness),
+                    "readinessProbe": _probe(plan.gateway_readiness),
                 },
             ],
             volumes=volumes,
             tags=tags,
-            # The identity must hold AcrPull before ACI pulls the image.
             # The identity must hold AcrPull, and the assignment have taken effect, before ACI pulls.
             opts=child_opts(self, "group", depends_on=[pulled]),
         )
-        base = group.ip_address.apply(lambda ip: f"{'https' if service.tls else 'http'}://{ip.fqdn}")
+        base = group.ip_address.apply(lambda ip: f"{plan.scheme}://{ip.fqdn}")
         self.scoring_uri = base.apply(lambda b: b + SCORE_PATH)
         self.swagger_uri = base.apply(lambda b: b + SWAGGER_PATH)
         self.primary_key = keys[0] if keys else None

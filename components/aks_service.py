@@ -17,6 +17,7 @@ from mldeploy.config.aks import CertManagerSettings
 from mldeploy.render import k8s as manifests
 from mldeploy.render.k8s_pod import SECRET_KEYS_ANNOTATION
 from mldeploy.contract import KEYS_MAP_NAME, SCORE_PATH, SWAGGER_PATH
+from mldeploy.plan.keys import KEY_LENGTH
 from mldeploy.render.gateway import render_keys_map
 
 
@@ -129,7 +130,7 @@ class AksService(pulumi.ComponentResource):
     def _generated_keys(self, name: str) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         # Letters and digits only: safe in the gateway's key map and in an HTTP header.
         def key(which: str) -> pulumi.Output[str]:
-            return random.RandomPassword(f"{name}-{which}-key", length=40, special=False,
+            return random.RandomPassword(f"{name}-{which}-key", length=KEY_LENGTH, special=False,
                                          opts=pulumi.ResourceOptions(parent=self)).result
         return pulumi.Output.secret(key("primary")), pulumi.Output.secret(key("secondary"))
 

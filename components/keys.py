@@ -1,25 +1,21 @@
-"""A service's primary and secondary keys: from secure config, else generated with
-pulumi-random. Secret from the first line either way."""
+"""A service's primary and secondary keys: the ones given (secure config), else generated with
+pulumi-random by the one key rule (plan/keys.py). Secret from the first line either way."""
 from __future__ import annotations
 
 import pulumi
 import pulumi_random as random
 
 from components.children import child_name, child_opts
+from mldeploy.plan.keys import KEY_LENGTH
 
-from mldeploy.config.service import ServiceSettings
-
-KEY_LENGTH = 32
+Keys = tuple[pulumi.Output[str], pulumi.Output[str]]
 
 
-def service_keys(service: ServiceSettings, parent: pulumi.Resource,
-                 component: str) -> tuple[pulumi.Output[str], pulumi.Output[str]] | None:
-    """(primary, secondary) as secret Outputs, or None when the service has auth off."""
-    if not service.auth_enabled:
-        return None
-    if service.keys is not None:
-        return (pulumi.Output.secret(service.keys.primary.reveal()),
-                pulumi.Output.secret(service.keys.secondary.reveal()))
+def service_keys(parent: pulumi.Resource, component: str,
+                 given: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None) -> Keys:
+    """(primary, secondary) as secret Outputs: `given`, else two generated keys, children of `parent`."""
+    if given is not None:
+        return pulumi.Output.secret(given[0]), pulumi.Output.secret(given[1])
     keys = []
     for which in ("primary", "secondary"):
         # Letters and digits only: safe in a header and in the gateway's nginx map.

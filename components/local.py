@@ -9,19 +9,15 @@ import pulumi_docker as docker
 
 from components.children import child_name, child_opts
 from components.keys import service_keys
-from mldeploy.config.service import LocalServiceSettings
-from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, GATEWAY_IMAGE, GATEWAY_PORT, KEYS_MAP_NAME, LIVENESS_PATH,
-                               SCORER_PORT, SCORE_PATH, SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME)
-from mldeploy.render.gateway import Upstream, container_command, container_spec, render_keys_map, render_nginx_conf
-from mldeploy.plan.timeouts import scorer_timeouts
-
-SCORER_ALIAS = "scorer"
+from mldeploy.plan.local import CONFIG_FILE, SCORER_ALIAS, HealthCheck, LocalPlan
+from mldeploy.render.gateway import container_command, render_keys_map
 
 
-def local_gateway_spec(service: LocalServiceSettings):
-    """The gateway container: reaches the scorer by its network alias."""
-    return container_spec(service, listen_port=GATEWAY_PORT,
-                          upstreams=(Upstream(SCORER_ALIAS, SCORER_PORT),))
+def _healthcheck(check: HealthCheck) -> dict:
+    out = {"tests": list(check.test), "interval": check.interval, "timeout": check.timeout, "retries": check.retries}
+    if check.start_period is not None:
+        out["start_period"] = check.start_period
+    return out
 
 
 class LocalService(pulumi.ComponentResource):
@@ -30,70 +26,66 @@ class LocalService(pulumi.ComponentResource):
     scoring_uri: pulumi.Output[str]
     swagger_uri: pulumi.Output[str]
 
-    def __init__(self, name: str, *, service: LocalServiceSettings, stack: str, image: str, tag: str,
-                 context_dir: str, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, *, plan: LocalPlan, gateway_conf: str,
+                 keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
+                 tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        """`gateway_conf`: nginx.conf rendered from `plan.gateway`; `keys`: the given keys (else
+        generated when the plan has auth on); `tls`: the PEM certificate and key, required when
+        the plan serves HTTPS; both secret."""
+        if plan.tls and tls is None:
+            raise ValueError(f"{name}: the plan serves HTTPS but no certificate and key were given")
         super().__init__("mldeploy:local:LocalService", name, None, opts)
-        prefix = f"mldeploy-{stack}-{name}"
 
-        network = docker.Network(child_name(name, "network"), name=prefix, opts=child_opts(self, "network"))
+        network = docker.Network(child_name(name, "network"), name=plan.network, opts=child_opts(self, "network"))
         scorer_image = docker.Image(
             child_name(name, "scorer-image"),
-            image_name=f"mldeploy-local/{image}:{tag}",
-            build=docker.DockerBuildArgs(context=context_dir, dockerfile=f"{context_dir}/Dockerfile"),
+            image_name=plan.scorer_image,
+            build=docker.DockerBuildArgs(context=plan.context_dir, dockerfile=f"{plan.context_dir}/Dockerfile"),
             skip_push=True,  # the local engine runs it; no registry involved
             opts=child_opts(self, "scorer-image"),
         )
-        workers = service.scorer_workers
         scorer = docker.Container(
             child_name(name, "scorer"),
-            name=f"{prefix}-scorer",
+            name=plan.scorer_container,
             image=scorer_image.image_name,
-            envs=[f"{k}={v}" for k, v in {"WORKER_COUNT": str(workers),
-                                          **scorer_timeouts(service.scoring_timeout_ms)}.items()],
+            envs=[f"{k}={v}" for k, v in plan.scorer_env],
             networks_advanced=[{"name": network.name, "aliases": [SCORER_ALIAS]}],
-            memory=int(service.memory_gb * 1024),
+            memory=plan.scorer_memory_mb,
             restart="always",  # Docker restarts a scorer that dies
-            healthcheck={"tests": ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen("
-                                   f"'http://127.0.0.1:{SCORER_PORT}/')"],
-                         "interval": "10s", "timeout": "3s", "retries": 3, "start_period": "30s"},
+            healthcheck=_healthcheck(plan.scorer_health),
             opts=child_opts(self, "scorer"),
         )
 
-        keys = service_keys(service, self, name)
-        spec = local_gateway_spec(service)
-        uploads = [docker.ContainerUploadArgs(file=f"{CONTAINER_CONFIG_DIR}/nginx.conf",
-                                              content=render_nginx_conf(spec))]
+        keys = service_keys(self, name, keys) if plan.auth_enabled else None
+        uploads = [docker.ContainerUploadArgs(file=CONFIG_FILE, content=gateway_conf)]
         if keys is not None:
             uploads.append(docker.ContainerUploadArgs(
-                file=f"{CONTAINER_CONFIG_DIR}/{KEYS_MAP_NAME}", permissions="0400",
+                file=plan.gateway.keys_file, permissions="0400",
                 content=pulumi.Output.secret(pulumi.Output.all(*keys).apply(lambda k: render_keys_map(k[0], k[1])))))
-        if service.tls is not None:
+        if plan.tls:
             uploads += [
-                docker.ContainerUploadArgs(file=f"{CONTAINER_TLS_DIR}/{TLS_CERT_NAME}",
-                                           content=pulumi.Output.secret(service.tls.certificate.reveal())),
-                docker.ContainerUploadArgs(file=f"{CONTAINER_TLS_DIR}/{TLS_KEY_NAME}", permissions="0400",
-                                           content=pulumi.Output.secret(service.tls.key.reveal())),
+                docker.ContainerUploadArgs(file=plan.gateway.tls_cert_file, content=pulumi.Output.secret(tls[0])),
+                docker.ContainerUploadArgs(file=plan.gateway.tls_key_file, permissions="0400",
+                                           content=pulumi.Output.secret(tls[1])),
             ]
-        gateway_image = docker.RemoteImage(child_name(name, "gateway-image"), name=GATEWAY_IMAGE, keep_locally=True,
-                                           opts=child_opts(self, "gateway-image"))
+        gateway_image = docker.RemoteImage(child_name(name, "gateway-image"), name=plan.gateway_image,
+                                           keep_locally=True, opts=child_opts(self, "gateway-image"))
         docker.Container(
             child_name(name, "gateway"),
-            name=f"{prefix}-gateway",
+            name=plan.gateway_container,
             image=gateway_image.image_id,
-            command=container_command(spec),
+            command=container_command(plan.gateway),
             uploads=uploads,
             networks_advanced=[{"name": network.name}],
             # Loopback only: the service is for this machine.
-            ports=[{"internal": GATEWAY_PORT, "external": service.port, "ip": "127.0.0.1"}],
+            ports=[{"internal": plan.gateway.listen_port, "external": plan.published_port, "ip": "127.0.0.1"}],
             restart="always",
-            healthcheck={"tests": ["CMD", "wget", "-q", "-O", "/dev/null",
-                                   f"http://127.0.0.1:{GATEWAY_PORT}{LIVENESS_PATH}"],
-                         "interval": "10s", "timeout": "3s", "retries": 3},
+            healthcheck=_healthcheck(plan.gateway_health),
             opts=child_opts(self, "gateway", depends_on=[scorer]),
         )
-        scheme = "https" if service.tls else "http"
-        self.scoring_uri = pulumi.Output.from_input(f"{scheme}://127.0.0.1:{service.port}{SCORE_PATH}")
-        self.swagger_uri = pulumi.Output.from_input(f"{scheme}://127.0.0.1:{service.port}{SWAGGER_PATH}")
+        self.scoring_uri = pulumi.Output.from_input(plan.scoring_uri)
+        self.swagger_uri = pulumi.Output.from_input(plan.swagger_uri)
         self.primary_key = keys[0] if keys else None
         self.secondary_key = keys[1] if keys else None
         self.register_outputs({"scoringUri": self.scoring_uri, "swaggerUri": self.swagger_uri,

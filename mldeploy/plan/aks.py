@@ -3,14 +3,13 @@ weights, how it scales, whether TLS is on and where the certificate comes from, 
 Pure (image references are opaque), so every rule here is tested with plain asserts."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from mldeploy import PROJECT
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.config.errors import ConfigError
-from mldeploy.plan.naming import dns_part
+from mldeploy.plan.naming import dns_part, hash_suffix
 from mldeploy.render.k8s import Scaling, Variant, WorkloadPlan
 from mldeploy.plan.tags import service_markers
 
@@ -34,8 +33,7 @@ class ServicePlan:
 
 def default_dns_label(service: str, stack: str, resource_group: str) -> str:
     """Azure DNS labels are unique per region across all customers: a stable hash suffix."""
-    digest = hashlib.sha256(f"{stack}/{resource_group}/{service}".encode()).hexdigest()[:6]
-    return f"{service}-{dns_part(stack)}"[:56].rstrip("-") + f"-{digest}"
+    return f"{service}-{dns_part(stack)}"[:56].rstrip("-") + f"-{hash_suffix(stack, resource_group, service)}"
 
 
 def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bool, location: str,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mldeploy.config.batch import BatchSettings
 from mldeploy.plan.digest import digest_path
+from mldeploy.plan.naming import hash_suffix
 
 CODE_BLOB_PREFIX = "mldeploy/batch-code"
 
@@ -48,20 +49,16 @@ class BatchPlan:
     description: str  # the user's free text; "" when none
 
 
-def _short(*parts: str) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:6]
-
-
 def compute_name(name: str) -> str:
     """AmlCompute names: 2-16 letters, digits and '-', starting with a letter."""
     if len(name) <= 16:
         return name
-    return f"{name[:9].rstrip('-')}-{_short(name)}"
+    return f"{name[:9].rstrip('-')}-{hash_suffix(name)}"
 
 
 def endpoint_name(stack: str, resource_group: str, name: str) -> str:
     """Batch endpoint names are unique per Azure region, so they carry a stack-derived suffix."""
-    return f"{name[:24].rstrip('-')}-{_short(stack, resource_group)}"
+    return f"{name[:24].rstrip('-')}-{hash_suffix(stack, resource_group)}"
 
 
 def iso_seconds(seconds: int) -> str:

@@ -16,12 +16,12 @@ Limits, with their sources:
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
+from mldeploy.plan.naming import hash_suffix
 from mldeploy.plan.managed_skus import (DEFAULT_SKU, ManagedSku, find_sku, reserved_instances,
                                    sku_for_v1_size)
 
@@ -221,8 +221,7 @@ def check_stack_endpoints(settings: "StackSettings") -> None:
 
 def endpoint_name(stack: str, resource_group: str, service: str) -> str:
     """Online endpoint names are unique per Azure region: `<service>-<6 hex>` from stack and group."""
-    suffix = hashlib.sha256(f"{stack}/{resource_group}".encode()).hexdigest()[:6]
-    return f"{service[:25].rstrip('-')}-{suffix}"
+    return f"{service[:25].rstrip('-')}-{hash_suffix(stack, resource_group)}"
 
 
 def iso_ms(milliseconds: int) -> str:

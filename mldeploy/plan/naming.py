@@ -9,7 +9,9 @@ import hashlib
 import re
 
 
-def _suffix(*parts: str, length: int = 6) -> str:
+def hash_suffix(*parts: str, length: int = 6) -> str:
+    """The stable suffix of a name that must be unique beyond the stack (per region, per group,
+    globally): the first `length` hex digits of SHA-256 over the parts joined with '/'."""
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
@@ -25,12 +27,12 @@ def dns_part(text: str) -> str:
 
 def storage_account(stack: str, resource_group: str) -> str:
     """3-24 lowercase letters and digits, globally unique."""
-    return ("st" + _alnum(stack)[:16] + _suffix(stack, resource_group))[:24]
+    return ("st" + _alnum(stack)[:16] + hash_suffix(stack, resource_group))[:24]
 
 
 def key_vault(stack: str, resource_group: str) -> str:
     """3-24 letters, digits and '-', globally unique, starting with a letter."""
-    return f"kv-{_alnum(stack)[:14]}-{_suffix(stack, resource_group)}"[:24]
+    return f"kv-{_alnum(stack)[:14]}-{hash_suffix(stack, resource_group)}"[:24]
 
 
 def instance_key_vault(stack: str, instance: str) -> str:
@@ -45,7 +47,7 @@ def instance_workspace(name: str, instance: str) -> str:
 
 def container_registry(stack: str, resource_group: str) -> str:
     """5-50 letters and digits, globally unique."""
-    return ("cr" + _alnum(stack)[:30] + _suffix(stack, resource_group))[:50]
+    return ("cr" + _alnum(stack)[:30] + hash_suffix(stack, resource_group))[:50]
 
 
 def workspace(stack: str) -> str:

@@ -41,6 +41,21 @@ class ServiceOutputs:
     primary_key: pulumi.Input[str] | None = None
     secondary_key: pulumi.Input[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    gateway_conf: str | None = None  # the nginx.conf declared for a gateway container (synth writes it)
+
+
+def given_keys(service: Any) -> tuple[pulumi.Output[str], pulumi.Output[str]] | None:
+    """The service's keys from secure config, as secret Outputs; None: generate them (or auth off)."""
+    if service.keys is None:
+        return None
+    return pulumi.Output.secret(service.keys.primary.reveal()), pulumi.Output.secret(service.keys.secondary.reveal())
+
+
+def given_tls(service: Any) -> tuple[pulumi.Output[str], pulumi.Output[str]] | None:
+    """The service's PEM certificate and key from secure config, as secret Outputs; None: no TLS files."""
+    if service.tls is None:
+        return None
+    return pulumi.Output.secret(service.tls.certificate.reveal()), pulumi.Output.secret(service.tls.key.reveal())
 
 
 @dataclass
@@ -100,8 +115,11 @@ def build_dir(settings: StackSettings, project_root: Path) -> Path:
     return Path(os.environ.get(BUILD_DIR_ENV) or project_root / ".mldeploy" / "build" / settings.stack / "images")
 
 
-def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
-    """Declare every resource of the stack; return the stack outputs."""
+def deploy(settings: StackSettings, project_root: Path,
+           gateway_confs: dict[str, str] | None = None) -> dict[str, Any]:
+    """Declare every resource of the stack; return the stack outputs. `gateway_confs`, when
+    given, gets the nginx.conf declared for each gateway container, by service name (synth
+    writes them: inside the resources they sit in a secret volume or upload, masked)."""
     _load_targets()
     for warning in stack_warnings(settings, date.today()):
         pulumi.log.warn(warning)
@@ -133,6 +151,8 @@ def deploy(settings: StackSettings, project_root: Path) -> dict[str, Any]:
             raise ConfigError(f"mldeploy:services.{name}.target",
                               f"target {service.target!r} is not available in this version of mldeploy")
         result = deployer(name, service, replace(foundation, service_tags=_service_tags(name, service, foundation)))
+        if gateway_confs is not None and result.gateway_conf is not None:
+            gateway_confs[name] = result.gateway_conf
         services[name] = {"scoringUri": result.scoring_uri, "swaggerUri": result.swagger_uri, **result.extra}
         if result.primary_key is not None:
             keys[name] = {"primaryKey": result.primary_key, "secondaryKey": result.secondary_key}
@@ -285,11 +305,13 @@ def settings_from_pulumi(project_root: Path) -> StackSettings:
     return parse_settings(stack, config, secret_keys, project_root, f"stacks/Pulumi.{stack}.yaml")
 
 
-def run_from_pulumi_config(*, engine_errors: bool = True) -> dict[str, Any]:
-    """The Pulumi program's entry point. `engine_errors=False` (synth) lets ConfigError through."""
+def run_from_pulumi_config(*, engine_errors: bool = True,
+                           gateway_confs: dict[str, str] | None = None) -> dict[str, Any]:
+    """The Pulumi program's entry point. `engine_errors=False` (synth) lets ConfigError through;
+    `gateway_confs` collects the declared gateway configs (see `deploy`)."""
     project_root = Path(os.environ.get(PROJECT_ROOT_ENV) or Path.cwd())
     try:
-        outputs = deploy(settings_from_pulumi(project_root), project_root)
+        outputs = deploy(settings_from_pulumi(project_root), project_root, gateway_confs)
     except ConfigError as err:
         if err.source is None:  # raised by a target's own checks: name the stack file too
             err = err.with_source(f"stacks/Pulumi.{pulumi.get_stack()}.yaml")

@@ -6,7 +6,6 @@ resource is declared; an attached cluster is checked on its looked-up size and v
 """
 from __future__ import annotations
 
-import dataclasses
 import weakref
 
 import pulumi
@@ -20,14 +19,14 @@ from mldeploy.plan.cluster_check import NodePool, check_capacity, check_version
 from mldeploy.config.aks import AksServiceSettings, ClusterSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.azure.deployer import deployer_principal_type
-from mldeploy.program import Foundation, ServiceOutputs, register_target
+from mldeploy.program import Foundation, ServiceOutputs, given_keys, given_tls, register_target
 from mldeploy.program.mirrors import mirrored
 from mldeploy.render import k8s as manifests
 from mldeploy.render.k8s import GATEWAY_PATHS
 from mldeploy.synth import k8s as _k8s_writer  # noqa: F401  registers the k8s/ synth writer
 from mldeploy.plan.tags import resource_tags
-from mldeploy.contract import TLS_CERT_NAME, TLS_KEY_NAME
-from mldeploy.render.gateway import gateway_spec, render_nginx_conf
+from mldeploy.plan.gateway import TlsFiles, service_gateway
+from mldeploy.render.gateway import render_nginx_conf
 
 
 # Per program run: clusters declared and namespaces taken. Keyed by the run's ModelRegistry,
@@ -81,21 +80,19 @@ def cluster_for(name: str, f: Foundation) -> AksCluster:
 
 
 def _gateway_conf(service: AksServiceSettings, plan: ServicePlan, variant) -> str:
-    spec = gateway_spec(
+    # Certificate files from the settings, or from cert-manager (the same two files in its
+    # Secret): cert-manager renews into the same Secret; the kubelet updates the mounted files in
+    # place (Kubernetes docs, "Secrets": mounted Secrets are updated, subPath mounts are not -
+    # this is a whole-volume mount), and nginx reads them at each handshake.
+    with_tls = service.tls is not None or plan.workload.tls
+    tls = TlsFiles.in_dir(GATEWAY_PATHS["tls_dir"], reload=service.tls is None) if with_tls else None
+    spec = service_gateway(
         service, run_dir=GATEWAY_PATHS["run_dir"], listen_port=manifests.GATEWAY_PORT,
         upstreams=manifests.gateway_upstreams(plan.workload, variant), keys_file=GATEWAY_PATHS["keys_file"],
-        tls_dir=GATEWAY_PATHS["tls_dir"] if service.tls is not None else None,
-        access_log="/dev/stdout", cpu_cores=0.25,
+        tls=tls, access_log="/dev/stdout", cpu_cores=0.25,
         # Azure ML's AKS services answer 503 once a replica runs this many requests.
         max_conns=service.replica_max_concurrent_requests,
     )
-    if plan.workload.tls and service.tls is None:  # cert-manager writes the same two files
-        tls = GATEWAY_PATHS["tls_dir"]
-        # cert-manager renews into the same Secret; the kubelet updates the mounted files in
-        # place (Kubernetes docs, "Secrets": mounted Secrets are updated, subPath mounts are
-        # not - this is a whole-volume mount), and nginx reads them at each handshake.
-        spec = dataclasses.replace(spec, tls_cert_file=f"{tls}/{TLS_CERT_NAME}", tls_key_file=f"{tls}/{TLS_KEY_NAME}",
-                                   tls_reload=True)
     return render_nginx_conf(spec)
 
 
@@ -118,10 +115,8 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation) -> Service
     confs = {v.name: _gateway_conf(service, plan, v) for v in plan.workload.variants}
 
     cluster = cluster_for(service.cluster, f)
-    keys = (pulumi.Output.secret(service.keys.primary.reveal()),
-            pulumi.Output.secret(service.keys.secondary.reveal())) if service.keys else None
-    tls = (pulumi.Output.secret(service.tls.certificate.reveal()),
-           pulumi.Output.secret(service.tls.key.reveal())) if service.tls else None
+    keys = given_keys(service)
+    tls = given_tls(service)
     telemetry = None
     if service.app_insights_enabled or service.collect_model_data:
         telemetry = Telemetry(f.registry.app_insights_instrumentation_key, f.registry.app_insights_connection_string)

@@ -1,11 +1,12 @@
-"""The gateway in front of every scorer: one nginx config, rendered from the service settings,
-the same for the local target, ACI and AKS. Pure functions, no Pulumi, no I/O.
+"""The gateway in front of every scorer: one nginx config, rendered from a GatewaySpec (explicit
+typed inputs, decided once per service in plan/gateway.py), the same for the local target, ACI
+and AKS. Pure functions, no Pulumi, no I/O, no settings.
 
-Interface (what components and the local runner use):
+Interface (what programs, components and the local runner use):
 
-    spec = gateway_spec(service, listen_port=8890, upstreams=(Upstream("127.0.0.1", 5001),),
-                        keys_file="/etc/mldeploy/keys/keys.map", run_dir="/tmp/nginx",
-                        tls_dir="/etc/mldeploy/tls")
+    spec = service_gateway(service, run_dir="/tmp/nginx", listen_port=8890,    # plan/gateway.py
+                           upstreams=(Upstream("127.0.0.1", 5001),), keys_file="/etc/mldeploy/keys/keys.map",
+                           tls=TlsFiles.in_dir("/etc/mldeploy/tls"))
     render_nginx_conf(spec)            # nginx.conf: no secret in it, safe to print and commit
     render_keys_map(primary, secondary)  # the secret part: mount it at spec.keys_file (0600 /
                                          # secret volume); both keys valid, so keys rotate freely
@@ -29,149 +30,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, HOST_RE, KEY_RE, KEYS_MAP_NAME,
-                               LIVENESS_PATH, ORIGIN_RE, READINESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH,
-                               TLS_CERT_NAME, TLS_KEY_NAME, UNIX_SOCKET_RE)
-
-if TYPE_CHECKING:
-    from mldeploy.config.service import ServiceSettings
+from mldeploy.contract import CONTAINER_CONFIG_DIR, KEY_RE, LIVENESS_PATH, READINESS_PATH, SCORE_PATH, SWAGGER_PATH
+from mldeploy.plan.gateway import GatewaySpec
 
 UPSTREAM_NAME = "mldeploy_scorer"
 RETRY_AFTER_S = 1  # a capacity 503 frees up when one request finishes: retry soon
 CAPACITY_MESSAGE = "the service is at capacity, retry later"
 TLS_RELOAD_VAR = "$mldeploy_tls_reload"  # always empty; its presence makes nginx load TLS files per handshake
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """One scorer behind the gateway; `weight` is its share of the traffic. `unix_socket`: the
-    scorer listens on that Unix socket instead of host:port (same machine: no TCP connection
-    set up and torn down per request, as the scorer closes every connection)."""
-
-    host: str
-    port: int = SCORER_PORT
-    weight: int = 1
-    unix_socket: str | None = None
-
-    @property
-    def address(self) -> str:
-        return f"unix:{self.unix_socket}" if self.unix_socket else f"{self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class GatewaySpec:
-    """Everything nginx.conf depends on. Frozen: built once from the settings, then rendered."""
-
-    listen_port: int
-    upstreams: tuple[Upstream, ...]
-    run_dir: str
-    auth_enabled: bool = True
-    keys_file: str | None = None
-    tls_cert_file: str | None = None
-    tls_key_file: str | None = None
-    max_body_mb: float = 100.0
-    scoring_timeout_ms: int = 60_000
-    cors_origins: tuple[str, ...] = ()
-    worker_processes: int = 1
-    listen_host: str = "0.0.0.0"
-    access_log: str | None = None  # a path, "/dev/stdout" in containers; None: off
-    keepalive_connections: int = 32
-    readiness_timeout_ms: int = 2_000
-    # Requests one upstream server takes at once; one more gets 503 (None: no cap, they queue).
-    max_conns: int | None = None
-    # Read the certificate at each TLS handshake instead of once at start: a certificate renewed
-    # in place (cert-manager rewrites its Secret, the kubelet updates the mounted files) is
-    # served without restarting nginx.
-    tls_reload: bool = False
-    extra_headers: tuple[tuple[str, str], ...] = field(default=())
-
-    @property
-    def pid_file(self) -> str:
-        return f"{self.run_dir}/nginx.pid"
-
-    @property
-    def temp_dir(self) -> str:
-        return f"{self.run_dir}/tmp"
-
-    @property
-    def tls_enabled(self) -> bool:
-        return self.tls_cert_file is not None
-
-    def __post_init__(self) -> None:
-        if not self.upstreams:
-            raise ValueError("a gateway needs at least one upstream scorer")
-        for u in self.upstreams:
-            if not HOST_RE.match(u.host) or not 0 < u.port < 65536 or not 0 <= u.weight <= 1000:
-                raise ValueError(f"invalid upstream {u}")
-            if u.unix_socket is not None and not UNIX_SOCKET_RE.match(u.unix_socket):
-                raise ValueError(f"invalid upstream socket path {u.unix_socket!r}: an absolute path without spaces, ';' or braces")
-        if not any(u.weight for u in self.upstreams):
-            raise ValueError("at least one upstream needs a weight above 0")
-        if self.auth_enabled and not self.keys_file:
-            raise ValueError("auth is enabled but no keys_file is given")
-        if (self.tls_cert_file is None) != (self.tls_key_file is None):
-            raise ValueError("TLS needs both a certificate file and a key file")
-        for origin in self.cors_origins:
-            if not ORIGIN_RE.match(origin):
-                raise ValueError(f"invalid CORS origin {origin!r}: use scheme://host[:port] or '*'")
-        if self.worker_processes < 1:
-            raise ValueError("worker_processes must be >= 1")
-        if self.max_conns is not None and self.max_conns < 1:
-            raise ValueError("max_conns must be >= 1 (or None: no cap)")
-
-
-def worker_counts(cpu_cores: float, worker_count: int | None = None) -> tuple[int, int]:
-    """(scorer workers, gateway workers) for a container or machine with `cpu_cores` cores.
-
-    FACTS: gunicorn sync workers peak at one per core (4 on 2 cores is worse than 2); nginx needs
-    a fraction of a core at the scorer's rates, so one gateway worker up to 4 cores."""
-    scorer = worker_count or max(1, int(cpu_cores))
-    gateway = 1 if cpu_cores <= 4 else 2
-    return scorer, gateway
-
-
-def gateway_spec(
-    service: "ServiceSettings",
-    *,
-    run_dir: str,
-    listen_port: int = GATEWAY_PORT,
-    upstreams: tuple[Upstream, ...] = (Upstream("127.0.0.1", SCORER_PORT),),
-    keys_file: str | None = None,
-    tls_dir: str | None = None,
-    listen_host: str = "0.0.0.0",
-    access_log: str | None = None,
-    cpu_cores: float | None = None,
-    max_conns: int | None = None,
-) -> GatewaySpec:
-    """The gateway for `service` (common ServiceSettings: auth, TLS, CORS, limits, cores).
-
-    `keys_file` defaults to `<run_dir>/keys.map`; TLS files are `<tls_dir>/tls.crt|tls.key`;
-    `max_conns` caps the requests in flight per upstream server (beyond it: 503)."""
-    tls = getattr(service, "tls", None)
-    if tls is not None and tls_dir is None:
-        raise ValueError("the service configures TLS: pass tls_dir (where tls.crt / tls.key are mounted)")
-    cors = getattr(service, "cors", None)
-    _, gateway_workers = worker_counts(cpu_cores if cpu_cores is not None else service.cpu_cores,
-                                       service.worker_count)
-    return GatewaySpec(
-        listen_port=listen_port,
-        upstreams=tuple(upstreams),
-        run_dir=run_dir,
-        auth_enabled=service.auth_enabled,
-        keys_file=(keys_file or f"{run_dir}/{KEYS_MAP_NAME}") if service.auth_enabled else None,
-        tls_cert_file=f"{tls_dir}/{TLS_CERT_NAME}" if tls is not None else None,
-        tls_key_file=f"{tls_dir}/{TLS_KEY_NAME}" if tls is not None else None,
-        max_body_mb=service.request_body_limit_mb,
-        scoring_timeout_ms=service.scoring_timeout_ms,
-        cors_origins=tuple(cors.allowed_origins) if cors is not None else (),
-        worker_processes=gateway_workers,
-        listen_host=listen_host,
-        access_log=access_log,
-        max_conns=max_conns,
-    )
 
 
 def _json_return(status: int, message: str) -> str:
@@ -437,18 +303,6 @@ def config_dirs(spec: GatewaySpec) -> list[str]:
 
 
 # -- the gateway as a container (ACI, Docker, AKS): the official nginx image ------------------
-
-
-
-def container_spec(service: "ServiceSettings", *, listen_port: int,
-                   upstreams: tuple[Upstream, ...] = (Upstream("127.0.0.1", SCORER_PORT),)) -> GatewaySpec:
-    """The gateway for `service` inside a container: config and keys mounted under
-    CONTAINER_CONFIG_DIR, everything nginx writes under /tmp (read-only root filesystem)."""
-    return gateway_spec(service, run_dir=CONTAINER_RUN_DIR, listen_port=listen_port, upstreams=upstreams,
-                        keys_file=f"{CONTAINER_CONFIG_DIR}/{KEYS_MAP_NAME}",
-                        tls_dir=CONTAINER_TLS_DIR if getattr(service, "tls", None) else None,
-                        access_log="/dev/stdout")
-
 
 def container_command(spec: GatewaySpec) -> list[str]:
     """The gateway container's command: create nginx's writable folders, then run nginx."""

@@ -17,7 +17,7 @@ from mldeploy.render.k8s_pod import (
     scorer_container, scorer_host, selector,
 )
 from mldeploy.contract import KEYS_MAP_NAME, SCORER_PORT
-from mldeploy.render.gateway import Upstream
+from mldeploy.plan.gateway import Upstream
 
 __all__ = ["Scaling", "Variant", "WorkloadPlan", "namespace", "deployment", "scorer_service",
            "service", "autoscaler", "disruption_budget", "network_policy", "gateway_upstreams",

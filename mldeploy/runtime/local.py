@@ -12,7 +12,6 @@ turn TLS on from files nginx reads in place, overriding the service's `tls`.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -30,7 +29,9 @@ from mldeploy.render.build_context import MODELS_DIR, BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCORER_PORT, SCORE_PATH, SWAGGER_PATH,
                                TLS_CERT_NAME, TLS_KEY_NAME)
-from mldeploy.render.gateway import Upstream, config_dirs, gateway_spec, render_keys_map, render_nginx_conf
+from mldeploy.plan.gateway import TlsFiles, Upstream, service_gateway
+from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
+from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.runtime.processes import (SCORER_HOST, UNIX_SOCKET_PATH_MAX, Child, StartError, find_nginx,
                                         listen_socket, listen_unix_socket, wait_until_ok)
@@ -52,7 +53,8 @@ class Endpoint:
 
 
 def new_key() -> str:
-    return secrets.token_urlsafe(24)
+    """A key by the one key rule (plan/keys.py), from the OS's cryptographic random source."""
+    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
 
 
 def check_tls_files(cert: Path, key: Path) -> None:
@@ -257,20 +259,18 @@ class LocalServer:
 
     def _gateway_child(self, nginx: str, sock: socket.socket) -> Child:
         gw_dir = self.run_dir / "gateway"
-        # TLS files given: the settings' `tls` (maybe undecryptable `secure:` values) is ignored.
-        service = self.service.model_copy(update={"tls": None}) if self.tls_files else self.service
-        spec = gateway_spec(service, run_dir=str(gw_dir), listen_port=self.port,
-                            upstreams=(self._scorer_upstream(),), listen_host="127.0.0.1",
-                            tls_dir=str(gw_dir / "tls") if service.tls else None, max_conns=self.max_concurrent)
-        if self.tls_files:  # read in place: no copy of the private key is made
-            spec = dataclasses.replace(spec, tls_cert_file=str(self.tls_files[0]),
-                                       tls_key_file=str(self.tls_files[1]))
+        tls = self._tls_paths()
+        spec = service_gateway(self.service, run_dir=str(gw_dir), listen_port=self.port,
+                               upstreams=(self._scorer_upstream(),), listen_host="127.0.0.1",
+                               tls=TlsFiles(str(tls[0]), str(tls[1])) if tls else None, max_conns=self.max_concurrent)
         for folder in config_dirs(spec):
             Path(folder).mkdir(parents=True, exist_ok=True)
         (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
         if self.keys:
             write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
-        if service.tls:
+        # TLS files given are read in place (no copy of the private key is made), and the
+        # settings' `tls` (maybe undecryptable `secure:` values) is ignored.
+        if self.service.tls and not self.tls_files:
             (gw_dir / "tls").mkdir(exist_ok=True)
             write_private(gw_dir / "tls" / TLS_CERT_NAME, self.service.tls.certificate.reveal())
             write_private(gw_dir / "tls" / TLS_KEY_NAME, self.service.tls.key.reveal())

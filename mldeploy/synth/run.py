@@ -49,6 +49,8 @@ class SynthResult:
     leaks: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
     project_root: Path | None = None
+    # The nginx.conf the program declared for each gateway container (service name -> text).
+    gateway_confs: dict[str, str] = field(default_factory=dict)
 
     def of_type(self, type_token: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == type_token]
@@ -145,9 +147,10 @@ def synthesize(
     runtime_settings.SETTINGS.outputs.clear()
 
     collected: dict[str, tuple[Any, bool]] = {}
+    gateway_confs: dict[str, str] = {}
 
     def program():
-        outputs = run_from_pulumi_config(engine_errors=False)
+        outputs = run_from_pulumi_config(engine_errors=False, gateway_confs=gateway_confs)
 
         async def collect() -> None:
             for key, value in outputs.items():
@@ -191,4 +194,4 @@ def synthesize(
     for key in sorted(collected):
         value, is_secret = collected[key]
         outputs[key] = masker.scrub_output(value, is_secret, where=f"output {key}")
-    return SynthResult(stack, settings, resources, outputs, masker.leaks, ledger.values(), project_root)
+    return SynthResult(stack, settings, resources, outputs, masker.leaks, ledger.values(), project_root, gateway_confs)

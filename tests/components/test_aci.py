@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from components.aci import aci_gateway_spec
 from mldeploy.config import ConfigError
-from mldeploy.render.gateway import render_nginx_conf
 from mldeploy.config.base import SecureValue
 from mldeploy.plan.timeouts import probe_window_s
 from tests.harness import stack_values, synth
@@ -138,8 +136,8 @@ def test_probes_through_the_scorer_outlast_the_longest_request(dev):
 
 
 def test_the_gateway_gives_up_before_the_scorer(dev):
-    # The group's volumes are masked (they hold the keys): the gateway config as synth writes it.
-    conf = render_nginx_conf(aci_gateway_spec(dev.settings.services["diabetes-aci"]))
+    # The group's volumes are masked (they hold the keys): the gateway config the program declared.
+    conf = dev.gateway_confs["diabetes-aci"]
     gateway_ms = int(re.search(r"proxy_read_timeout (\d+)ms;", conf).group(1))
     env = {e["name"]: e.get("value") for e in _containers(dev)["scorer"]["environmentVariables"]}
     assert int(env["SCORING_TIMEOUT_MS"]) == gateway_ms + 1000, \

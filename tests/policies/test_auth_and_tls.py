@@ -11,8 +11,8 @@ import pytest
 from pulumi_policy import StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from components.aci import aci_gateway_spec
 from mldeploy.config.base import SecureValue
+from mldeploy.plan.aci import plan_aci
 from mldeploy.render.gateway import render_keys_map, render_nginx_conf
 from mldeploy.synth.policy import policy_resources
 from tests.harness import stack_values, synth
@@ -273,7 +273,7 @@ def aci(result, *, conf: str | None = None, keys: bool = True):
 
 def _rendered(result, **changes) -> str:
     service = result.settings.services["diabetes-aci"].model_copy(update=changes)
-    return render_nginx_conf(aci_gateway_spec(service))
+    return render_nginx_conf(plan_aci("diabetes-aci", service, stack="dev", resource_group="rg").gateway)
 
 
 def test_aci_masked_by_synth_passes_on_what_it_shows(aci_result):

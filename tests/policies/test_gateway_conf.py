@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from mldeploy.render.gateway import GatewaySpec, Upstream, render_nginx_conf
+from mldeploy.plan.gateway import GatewaySpec, Upstream
+from mldeploy.render.gateway import render_nginx_conf
 from policies.gateway import auth_problems, tls_problems
 from policies.nginx import NginxSyntaxError, location_for, parse
 

@@ -1,4 +1,5 @@
-"""The gateway renderer, pure: what nginx.conf and the keys map say for given settings."""
+"""The gateway renderer, pure: what nginx.conf and the keys map say for a given GatewaySpec
+(how settings become a GatewaySpec: tests/plan/test_gateway.py)."""
 from __future__ import annotations
 
 import re
@@ -7,37 +8,37 @@ import subprocess
 
 import pytest
 
-from mldeploy.config.service import LocalServiceSettings
 from mldeploy.contract import GATEWAY_IMAGE
-from mldeploy.render.gateway import (GatewaySpec, Upstream, config_dirs, gateway_spec, render_keys_map,
-                                     render_nginx_conf, worker_counts)
+from mldeploy.plan.gateway import GatewaySpec, Upstream
+from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 
 PRIMARY = "primaryKeyAbcdefgh12"
 SECONDARY = "second.Key+/=-~_xyz0"
 
 
-def _service(**extra) -> LocalServiceSettings:
-    return LocalServiceSettings.model_validate({"target": "local", "image": "diabetes", **extra})
+def _spec(**fields) -> GatewaySpec:
+    """A local gateway with auth on; `fields` change it."""
+    return GatewaySpec(**{"listen_port": 8890, "upstreams": (Upstream("127.0.0.1"),), "run_dir": "/g",
+                          "keys_file": "/g/keys.map", **fields})
 
 
-def test_defaults_are_auth_on_a_body_limit_the_memory_holds_and_no_cors():
-    spec = gateway_spec(_service(), run_dir="/run/gw")
-    assert spec.auth_enabled and spec.keys_file == "/run/gw/keys.map"
-    # 1 GB, 1 worker: (1024 MB - 160 MB idle) / 10 per body MB -> 86 MB (runtime/memory.py).
-    assert spec.max_body_mb == 86 and spec.cors_origins == ()
-    conf = render_nginx_conf(spec)
-    assert "client_max_body_size 88064k;" in conf
-    assert "include /run/gw/keys.map;" in conf
+def test_the_keys_file_is_included_and_cors_is_off_by_default():
+    conf = render_nginx_conf(_spec())
+    assert "include /g/keys.map;" in conf, "the key check must include spec.keys_file"
     assert "Access-Control-Allow-Origin $" not in conf, "CORS must be off by default"
 
 
+def test_the_body_limit_is_rendered_in_kilobytes():
+    assert "client_max_body_size 88064k;" in render_nginx_conf(_spec(max_body_mb=86)), "86 MB = 88064 KB"
+
+
 def test_auth_off_renders_no_key_check():
-    conf = render_nginx_conf(gateway_spec(_service(authEnabled=False), run_dir="/g"))
+    conf = render_nginx_conf(_spec(auth_enabled=False, keys_file=None))
     assert "mldeploy_authorized" not in conf
 
 
 def test_no_secret_in_conf_and_keys_only_in_map():
-    spec = gateway_spec(_service(), run_dir="/g")
+    spec = _spec()
     conf = render_nginx_conf(spec)
     keys = render_keys_map(PRIMARY, SECONDARY)
     assert PRIMARY not in conf and "primaryKeyAbcdefgh12" in keys
@@ -85,23 +86,26 @@ def test_zero_weight_upstream_is_down_and_all_zero_refused():
         GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False, upstreams=(Upstream("b", 1, 0),))
 
 
-def test_timeout_body_limit_and_cors_from_settings():
-    spec = gateway_spec(_service(scoringTimeoutMs=1500, maxRequestBodyMb=0.5,
-                                 cors={"allowedOrigins": ["https://app.example"]}), run_dir="/g")
-    conf = render_nginx_conf(spec)
+def test_timeout_body_limit_and_cors_are_rendered():
+    conf = render_nginx_conf(_spec(scoring_timeout_ms=1500, max_body_mb=0.5, cors_origins=("https://app.example",)))
     assert "proxy_read_timeout 1500ms;" in conf
     assert "client_max_body_size 512k;" in conf
     assert '"https://app.example" $http_origin;' in conf
 
 
-def test_tls_needs_a_folder_and_listens_with_ssl():
-    from mldeploy.config.base import Secret
-
-    service = _service(tls={"certificate": Secret("cert"), "key": Secret("key")})
-    with pytest.raises(ValueError, match="tls_dir"):
-        gateway_spec(service, run_dir="/g")
-    conf = render_nginx_conf(gateway_spec(service, run_dir="/g", tls_dir="/tls"))
+def test_tls_files_make_it_listen_with_ssl():
+    conf = render_nginx_conf(_spec(tls_cert_file="/tls/tls.crt", tls_key_file="/tls/tls.key"))
     assert "ssl_certificate /tls/tls.crt;" in conf and " ssl default_server;" in conf
+
+
+def test_tls_reload_reads_the_files_at_each_handshake():
+    conf = render_nginx_conf(_spec(tls_cert_file="/tls/tls.crt", tls_key_file="/tls/tls.key", tls_reload=True))
+    assert "ssl_certificate /tls/tls.crt$mldeploy_tls_reload;" in conf
+
+
+def test_a_certificate_without_its_key_is_refused():
+    with pytest.raises(ValueError, match="both a certificate file and a key file"):
+        _spec(tls_cert_file="/tls/tls.crt")
 
 
 def test_invalid_origin_refused():
@@ -111,7 +115,7 @@ def test_invalid_origin_refused():
 
 
 def test_no_capacity_cap_by_default():
-    conf = render_nginx_conf(gateway_spec(_service(), run_dir="/g"))
+    conf = render_nginx_conf(_spec())
     assert "max_conns" not in conf and "zone " not in conf and "mldeploy_at_capacity" not in conf
     assert "server 127.0.0.1:5001 weight=1;" in conf
 
@@ -127,7 +131,7 @@ def test_capacity_cap_per_upstream_server_with_a_shared_zone():
 
 
 def test_capacity_502_becomes_a_503_json_with_retry_after_and_real_502_stays():
-    conf = render_nginx_conf(gateway_spec(_service(), run_dir="/g", max_conns=2))
+    conf = render_nginx_conf(_spec(max_conns=2))
     # Only the "no live upstreams" case, where $upstream_addr is the group name, not an address.
     assert "map $upstream_addr $mldeploy_at_capacity { default 0; mldeploy_scorer 1; }" in conf
     e502 = next(line for line in conf.splitlines() if "location @e502" in line)
@@ -140,8 +144,7 @@ def test_capacity_502_becomes_a_503_json_with_retry_after_and_real_502_stays():
 
 def test_capacity_503_keeps_the_cors_headers():
     # add_header inside `if` replaces the location's headers: the CORS ones must be repeated.
-    conf = render_nginx_conf(gateway_spec(_service(cors={"allowedOrigins": ["https://app.example"]}),
-                                          run_dir="/g", max_conns=1))
+    conf = render_nginx_conf(_spec(cors_origins=("https://app.example",), max_conns=1))
     branch = next(line for line in conf.splitlines() if "location @e502" in line).split("return 503")[0]
     assert "add_header Access-Control-Allow-Origin $mldeploy_cors_origin always;" in branch
 
@@ -149,13 +152,6 @@ def test_capacity_503_keeps_the_cors_headers():
 def test_capacity_below_one_refused():
     with pytest.raises(ValueError, match="max_conns"):
         GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False, upstreams=(Upstream("a"),), max_conns=0)
-
-
-def test_worker_counts_follow_cores():
-    assert worker_counts(2) == (2, 1)
-    assert worker_counts(1) == (1, 1)
-    assert worker_counts(0.5) == (1, 1)
-    assert worker_counts(8, 3) == (3, 2)
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")

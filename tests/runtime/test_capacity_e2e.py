@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from mldeploy.config.service import LocalServiceSettings
-from mldeploy.render.gateway import GatewaySpec, Upstream, config_dirs, render_nginx_conf
+from mldeploy.plan.gateway import GatewaySpec, Upstream
+from mldeploy.render.gateway import config_dirs, render_nginx_conf
 from mldeploy.runtime.local import LocalServer
 from mldeploy.runtime.processes import Child, find_nginx, free_port, wait_until_ok
 from tests.runtime.conftest import _script_context

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mldeploy.render.gateway import GatewaySpec, Upstream, config_dirs, render_nginx_conf
+from mldeploy.plan.gateway import GatewaySpec, Upstream
+from mldeploy.render.gateway import config_dirs, render_nginx_conf
 from mldeploy.runtime.processes import find_nginx, free_port
 from tests.runtime.test_tls_e2e import self_signed
 

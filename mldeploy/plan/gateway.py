@@ -1,0 +1,168 @@
+"""The gateway of one service, decided from its settings: auth, body and time limits, CORS,
+nginx worker processes, TLS files, where it listens and which scorers it reaches. Every target
+(local, ACI, AKS) and `mldeploy serve` build their GatewaySpec here, with everything given up
+front; the renderer (render/gateway.py) only turns a GatewaySpec into nginx.conf."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mldeploy.config.service import ServiceSettings
+from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, HOST_RE,
+                               KEYS_MAP_NAME, ORIGIN_RE, SCORER_PORT, TLS_CERT_NAME, TLS_KEY_NAME, UNIX_SOCKET_RE)
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """One scorer behind the gateway; `weight` is its share of the traffic. `unix_socket`: the
+    scorer listens on that Unix socket instead of host:port (same machine: no TCP connection
+    set up and torn down per request, as the scorer closes every connection)."""
+
+    host: str
+    port: int = SCORER_PORT
+    weight: int = 1
+    unix_socket: str | None = None
+
+    @property
+    def address(self) -> str:
+        return f"unix:{self.unix_socket}" if self.unix_socket else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class GatewaySpec:
+    """Everything nginx.conf depends on. Frozen: built once per service (plan/gateway.py), then rendered."""
+
+    listen_port: int
+    upstreams: tuple[Upstream, ...]
+    run_dir: str
+    auth_enabled: bool = True
+    keys_file: str | None = None
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    max_body_mb: float = 100.0
+    scoring_timeout_ms: int = 60_000
+    cors_origins: tuple[str, ...] = ()
+    worker_processes: int = 1
+    listen_host: str = "0.0.0.0"
+    access_log: str | None = None  # a path, "/dev/stdout" in containers; None: off
+    keepalive_connections: int = 32
+    readiness_timeout_ms: int = 2_000
+    # Requests one upstream server takes at once; one more gets 503 (None: no cap, they queue).
+    max_conns: int | None = None
+    # Read the certificate at each TLS handshake instead of once at start: a certificate renewed
+    # in place (cert-manager rewrites its Secret, the kubelet updates the mounted files) is
+    # served without restarting nginx.
+    tls_reload: bool = False
+    extra_headers: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def pid_file(self) -> str:
+        return f"{self.run_dir}/nginx.pid"
+
+    @property
+    def temp_dir(self) -> str:
+        return f"{self.run_dir}/tmp"
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert_file is not None
+
+    def __post_init__(self) -> None:
+        if not self.upstreams:
+            raise ValueError("a gateway needs at least one upstream scorer")
+        for u in self.upstreams:
+            if not HOST_RE.match(u.host) or not 0 < u.port < 65536 or not 0 <= u.weight <= 1000:
+                raise ValueError(f"invalid upstream {u}")
+            if u.unix_socket is not None and not UNIX_SOCKET_RE.match(u.unix_socket):
+                raise ValueError(f"invalid upstream socket path {u.unix_socket!r}: an absolute path without spaces, ';' or braces")
+        if not any(u.weight for u in self.upstreams):
+            raise ValueError("at least one upstream needs a weight above 0")
+        if self.auth_enabled and not self.keys_file:
+            raise ValueError("auth is enabled but no keys_file is given")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("TLS needs both a certificate file and a key file")
+        for origin in self.cors_origins:
+            if not ORIGIN_RE.match(origin):
+                raise ValueError(f"invalid CORS origin {origin!r}: use scheme://host[:port] or '*'")
+        if self.worker_processes < 1:
+            raise ValueError("worker_processes must be >= 1")
+        if self.max_conns is not None and self.max_conns < 1:
+            raise ValueError("max_conns must be >= 1 (or None: no cap)")
+
+
+LOCAL_SCORER = (Upstream("127.0.0.1", SCORER_PORT),)
+CONTAINER_KEYS_FILE = f"{CONTAINER_CONFIG_DIR}/{KEYS_MAP_NAME}"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """Where nginx reads the certificate and key. `reload`: at each TLS handshake, so a
+    certificate renewed in place is served without a restart (render/gateway.py)."""
+
+    cert: str
+    key: str
+    reload: bool = False
+
+    @classmethod
+    def in_dir(cls, folder: str, reload: bool = False) -> "TlsFiles":
+        """`<folder>/tls.crt` and `<folder>/tls.key`: a Secret or secret volume's file names."""
+        return cls(f"{folder}/{TLS_CERT_NAME}", f"{folder}/{TLS_KEY_NAME}", reload)
+
+
+def worker_counts(cpu_cores: float, worker_count: int | None = None) -> tuple[int, int]:
+    """(scorer workers, gateway workers) for a container or machine with `cpu_cores` cores.
+
+    FACTS: gunicorn sync workers peak at one per core (4 on 2 cores is worse than 2); nginx needs
+    a fraction of a core at the scorer's rates, so one gateway worker up to 4 cores."""
+    scorer = worker_count or max(1, int(cpu_cores))
+    gateway = 1 if cpu_cores <= 4 else 2
+    return scorer, gateway
+
+
+def service_gateway(
+    service: ServiceSettings,
+    *,
+    run_dir: str,
+    listen_port: int = GATEWAY_PORT,
+    upstreams: tuple[Upstream, ...] = LOCAL_SCORER,
+    keys_file: str | None = None,
+    tls: TlsFiles | None = None,
+    listen_host: str = "0.0.0.0",
+    access_log: str | None = None,
+    cpu_cores: float | None = None,
+    max_conns: int | None = None,
+) -> GatewaySpec:
+    """The gateway of `service` (auth, limits, CORS and cores from its settings). `keys_file`
+    defaults to `<run_dir>/keys.map`; `tls`: None serves plain HTTP, whatever the settings say
+    (the caller decides where the certificate comes from); `cpu_cores`: the gateway's own share
+    when it runs beside the scorer (AKS sidecar), else the service's; `max_conns` caps the
+    requests in flight per upstream server (beyond it: 503)."""
+    _, gateway_workers = worker_counts(cpu_cores if cpu_cores is not None else service.cpu_cores,
+                                       service.worker_count)
+    return GatewaySpec(
+        listen_port=listen_port,
+        upstreams=tuple(upstreams),
+        run_dir=run_dir,
+        auth_enabled=service.auth_enabled,
+        keys_file=(keys_file or f"{run_dir}/{KEYS_MAP_NAME}") if service.auth_enabled else None,
+        tls_cert_file=tls.cert if tls is not None else None,
+        tls_key_file=tls.key if tls is not None else None,
+        tls_reload=tls.reload if tls is not None else False,
+        max_body_mb=service.request_body_limit_mb,
+        scoring_timeout_ms=service.scoring_timeout_ms,
+        cors_origins=tuple(service.cors.allowed_origins) if service.cors is not None else (),
+        worker_processes=gateway_workers,
+        listen_host=listen_host,
+        access_log=access_log,
+        max_conns=max_conns,
+    )
+
+
+def container_gateway(service: ServiceSettings, *, listen_port: int,
+                      upstreams: tuple[Upstream, ...] = LOCAL_SCORER) -> GatewaySpec:
+    """The gateway of `service` in a container of the official nginx image (ACI, Docker): config
+    and keys mounted under CONTAINER_CONFIG_DIR, the TLS files (when the settings give them)
+    under CONTAINER_TLS_DIR, everything nginx writes under /tmp (read-only root filesystem)."""
+    return service_gateway(service, run_dir=CONTAINER_RUN_DIR, listen_port=listen_port, upstreams=upstreams,
+                           keys_file=CONTAINER_KEYS_FILE,
+                           tls=TlsFiles.in_dir(CONTAINER_TLS_DIR) if service.tls is not None else None,
+                           access_log="/dev/stdout")
