@@ -68,3 +68,11 @@ def test_a_path_nginx_conf_cannot_hold_is_refused_before_start(bad):
 
     with pytest.raises(StartError, match="nginx.conf cannot take"):
         check_nginx_path(Path(bad))
+
+
+def test_serve_generates_keys_by_the_one_key_rule():
+    from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
+    from mldeploy.runtime.local import new_key
+
+    key = new_key()
+    assert len(key) == KEY_LENGTH and set(key) <= set(KEY_ALPHABET), f"serve's key {len(key)} chars, not {KEY_LENGTH}"
