@@ -17,9 +17,9 @@ from pulumi_azure_native import authorization, containerservice as cs
 
 from components.children import child_name, child_opts
 from components.propagation import RolePropagation
-from mldeploy.config.aks import ClusterSettings
 from mldeploy.azure.kubeconfig import with_login_mode
 from mldeploy.contract import ACR_PULL_ROLE_ID
+from mldeploy.plan.cluster import ClusterPlan, CreatedCluster
 
 AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 
@@ -50,15 +50,16 @@ class AksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """Secret. Entra ID exec format: `kubelogin` fetches the token in `kubeloginMode` (default: `az login`)."""
     provider: k8s.Provider
+    cluster_id: pulumi.Output[str]
+    """The cluster's ARM id (an Azure ML Kubernetes compute attaches it: mldeploy/program/endpoint.py)."""
 
     def __init__(
         self,
         name: str,
         *,
-        settings: ClusterSettings,
+        plan: ClusterPlan,
         location: str,
         resource_group_name: pulumi.Input[str],
-        cluster_name: str,
         registry_id: pulumi.Input[str],
         tags: dict[str, str],
         deployer_principal_type: str = "User",
@@ -66,11 +67,13 @@ class AksCluster(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:aks:AksCluster", name, None, opts)
+        if (plan.create is None) == (attached is None):
+            raise ValueError(f"AksCluster {name}: a plan to create a cluster, or an attached cluster - exactly one")
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
         assignments: list[pulumi.Resource] = []
         if attached is None:
-            cluster = self._create(name, settings, location, resource_group_name, cluster_name, tags)
+            cluster = self._create(name, plan.create, location, resource_group_name, tags)
             rg: pulumi.Input[str] = resource_group_name
             self.cluster_name = cluster.name
             self.fqdn = cluster.fqdn
@@ -120,7 +123,7 @@ class AksCluster(pulumi.ComponentResource):
         # AKS hands out kubelogin's interactive device-code mode: switch it to the configured
         # non-interactive one, or every Kubernetes call of `pulumi up` waits for a person.
         self.kubeconfig = pulumi.Output.secret(creds.kubeconfigs.apply(
-            lambda kcs: with_login_mode(base64.b64decode(kcs[0].value).decode(), settings.kubelogin_mode)))
+            lambda kcs: with_login_mode(base64.b64decode(kcs[0].value).decode(), plan.kubelogin_mode)))
         self.provider = k8s.Provider(
             child_name(name, "k8s"),
             kubeconfig=self.kubeconfig,
@@ -134,13 +137,13 @@ class AksCluster(pulumi.ComponentResource):
         self.register_outputs({"clusterName": self.cluster_name, "fqdn": self.fqdn,
                                "kubernetesVersion": self.kubernetes_version, "kubeconfig": self.kubeconfig})
 
-    def _create(self, name: str, s: ClusterSettings, location, rg, cluster_name: str, tags) -> cs.ManagedCluster:
+    def _create(self, name: str, s: CreatedCluster, location, rg, tags) -> cs.ManagedCluster:
         return cs.ManagedCluster(
             child_name(name, "cluster"),
-            resource_name_=cluster_name,
+            resource_name_=s.name,
             resource_group_name=rg,
             location=location,
-            dns_prefix=cluster_name,
+            dns_prefix=s.name,
             kubernetes_version=s.kubernetes_version,
             sku=cs.ManagedClusterSKUArgs(name="Base", tier=s.tier),
             # Long-term support: Premium tier plus this plan (AKS docs, long-term-support.md).

@@ -8,17 +8,18 @@ and rolls its pods - with `maxUnavailable: 0`, without downtime.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from mldeploy.config.aks import CertManagerSettings
-from mldeploy.render import k8s as manifests
-from mldeploy.render.k8s_pod import SECRET_KEYS_ANNOTATION
 from mldeploy.contract import KEYS_MAP_NAME, SCORE_PATH, SWAGGER_PATH
 from mldeploy.plan.keys import KEY_LENGTH
+from mldeploy.plan.workload import WorkloadPlan
+from mldeploy.render import k8s as manifests
 from mldeploy.render.gateway import render_keys_map
+from mldeploy.render.k8s_pod import SECRET_KEYS_ANNOTATION
 
 
 @dataclass(frozen=True)
@@ -49,15 +50,15 @@ class AksService(pulumi.ComponentResource):
         self,
         name: str,
         *,
-        plan: manifests.WorkloadPlan,
+        plan: WorkloadPlan,
         provider: k8s.Provider,
         gateway_confs: dict[str, str],
         host: str | None,
         keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
         tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
-        cert_manager: CertManagerSettings | None = None,
         telemetry: Telemetry | None = None,
         model_data: ModelDataSink | None = None,
+        pods_wait_for: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:aks:AksService", name, None, opts)
@@ -66,7 +67,8 @@ class AksService(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns])
         meta = {"namespace": plan.namespace, "labels": manifests.labels(plan)}
         names: dict[str, pulumi.Input[str]] = {}
-        pods_wait_for: list[pulumi.Resource] = []
+        # What the Deployments wait for: the caller's (a node pool to run on), then a certificate.
+        pods_wait_for = list(pods_wait_for)
 
         self.primary_key = self.secondary_key = None
         if plan.auth:
@@ -78,9 +80,9 @@ class AksService(pulumi.ComponentResource):
             names["tls"] = self._secret(f"{name}-tls", meta, {"tls.crt": pulumi.Output.secret(tls[0]),
                                                               "tls.key": pulumi.Output.secret(tls[1])},
                                         "kubernetes.io/tls", on_cluster)
-        elif cert_manager is not None:
-            names["tls"] = f"{plan.service}-tls"
-            obj = manifests.certificate(plan, host or "", names["tls"], cert_manager.issuer, cert_manager.issuer_kind)
+        elif plan.certificate is not None:
+            names["tls"] = plan.certificate.secret_name
+            obj = manifests.certificate(plan)
             # The pods mount the Secret it creates: they start once it is issued.
             pods_wait_for.append(k8s.apiextensions.CustomResource(
                 f"{name}-certificate", api_version=obj["apiVersion"], kind=obj["kind"],

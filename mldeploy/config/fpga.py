@@ -7,9 +7,6 @@ from pydantic import Field, field_validator
 
 from mldeploy.config.aks import AksServiceSettings
 
-FPGA_LABEL = "mldeploy.io/accelerator"
-FPGA_TAINT_VALUE = "fpga"
-
 
 class FpgaServiceSettings(AksServiceSettings):
     """An AKS service scheduled onto an FPGA node pool of the named cluster."""

@@ -10,8 +10,8 @@ from mldeploy import PROJECT
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.naming import dns_part, hash_suffix
-from mldeploy.render.k8s import Scaling, Variant, WorkloadPlan
 from mldeploy.plan.tags import service_markers
+from mldeploy.plan.workload import CertificateRequest, Placement, Scaling, Variant, WorkloadPlan
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,6 @@ class ImageFacts:
 class ServicePlan:
     workload: WorkloadPlan
     host: str | None  # the public/internal name clients use, when one is known before deploy
-    cert_manager: bool
     load_balancer_host: str | None = None  # <dnsLabel>.<region>.cloudapp.azure.com (public only)
 
 
@@ -38,9 +37,11 @@ def default_dns_label(service: str, stack: str, resource_group: str) -> str:
 
 def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bool, location: str,
                  resource_group: str, images: Mapping[str, ImageFacts],
-                 workspace_name: Any = "", sidecar_ref: Callable[[str], Any] = str) -> ServicePlan:
+                 workspace_name: Any = "", sidecar_ref: Callable[[str], Any] = str,
+                 placement: Placement = Placement()) -> ServicePlan:
     """The service's WorkloadPlan, or a ConfigError naming the key that makes it impossible.
-    `sidecar_ref` turns a public image (gateway, collector) into what the pod pulls."""
+    `sidecar_ref` turns a public image (gateway, collector) into what the pod pulls; `placement`
+    is where its pods run (an FPGA pool: mldeploy/plan/fpga.py)."""
     key = f"{PROJECT}:services.{name}"
     variants = [_variant("stable", s.image, images, f"{key}.image",
                          100 - (s.canary.traffic_percent if s.canary else 0))]
@@ -84,8 +85,12 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         collector_image=sidecar_ref(s.collector_image) if s.collect_model_data else None,
         workspace_name=workspace_name,
         markers=tuple(service_markers(name, auth_enabled=s.auth_enabled, tls_enabled=tls).items()),
+        placement=placement,
+        # check_service made sure hostName is set with certManager.
+        certificate=CertificateRequest(host=s.host_name, secret_name=f"{name}-tls", issuer=s.cert_manager.issuer,
+                                       issuer_kind=s.cert_manager.issuer_kind) if s.cert_manager else None,
     )
-    return ServicePlan(workload, host, s.cert_manager is not None, lb_host)
+    return ServicePlan(workload, host, lb_host)
 
 
 def check_service(name: str, s: AksServiceSettings, production: bool) -> None:

@@ -7,6 +7,7 @@ resource is declared; an attached cluster is checked on its looked-up size and v
 from __future__ import annotations
 
 import weakref
+from typing import Sequence
 
 import pulumi
 from pulumi_azure_native import containerservice as cs, dns, storage
@@ -15,7 +16,9 @@ from components.aks_cluster import AksCluster, AttachedCluster
 from components.aks_service import AksService, ModelDataSink, Telemetry
 from mldeploy import PROJECT
 from mldeploy.plan.aks import ImageFacts, ServicePlan, plan_service
+from mldeploy.plan.cluster import plan_cluster
 from mldeploy.plan.cluster_check import NodePool, check_capacity, check_version
+from mldeploy.plan.workload import Placement
 from mldeploy.config.aks import AksServiceSettings, ClusterSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.azure.deployer import deployer_principal_type
@@ -36,10 +39,6 @@ _RUNS: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 
 def _state(f: Foundation) -> dict:
     return _RUNS.setdefault(f.registry, {"clusters": {}, "namespaces": {}})
-
-
-def cluster_name(stack: str, name: str) -> str:
-    return f"aks-{stack}-{name}"[:63]
 
 
 def attached_cluster(name: str, settings: ClusterSettings) -> AttachedCluster:
@@ -68,9 +67,8 @@ def cluster_for(name: str, f: Foundation) -> AksCluster:
         settings = f.settings.clusters[name]
         attached = attached_cluster(name, settings) if settings.attach else None
         clusters[name] = AksCluster(
-            f"aks-{name}", settings=settings, location=f.settings.location,
-            resource_group_name=f.resource_group_name, cluster_name=cluster_name(f.settings.stack, name),
-            registry_id=f.registry.registry_id, attached=attached,
+            f"aks-{name}", plan=plan_cluster(name, settings, stack=f.settings.stack), location=f.settings.location,
+            resource_group_name=f.resource_group_name, registry_id=f.registry.registry_id, attached=attached,
             deployer_principal_type=deployer_principal_type(f.settings.deployer_principal_type),
             # Shared by services: stack tags only, not the deploying service's markers.
             tags={**resource_tags(f.settings.stack, f.settings.tags, production=f.settings.production),
@@ -97,14 +95,17 @@ def _gateway_conf(service: AksServiceSettings, plan: ServicePlan, variant) -> st
 
 
 @register_target("aks")
-def deploy_aks(name: str, service: AksServiceSettings, f: Foundation) -> ServiceOutputs:
+def deploy_aks(name: str, service: AksServiceSettings, f: Foundation, *, placement: Placement = Placement(),
+               pods_wait_for: Sequence[pulumi.Resource] = ()) -> ServiceOutputs:
+    """The service on its cluster; an FPGA service (program/fpga.py) adds where its pods run and
+    the node pool they wait for."""
     images = {n: ImageFacts(ref=f.images[n].repo_digest, tag=f.contexts[n].tag, models=f.contexts[n].models)
               for n in f.images}
     s = f.settings
     plan = plan_service(name, service, stack=s.stack, production=s.production, location=s.location,
                         resource_group=s.resource_group_name, images=images,
                         workspace_name=f.registry.workspace_name,
-                        sidecar_ref=lambda source: mirrored(source, f))
+                        sidecar_ref=lambda source: mirrored(source, f), placement=placement)
     taken = _state(f)["namespaces"]
     where = (service.cluster, plan.workload.namespace)
     if where in taken:
@@ -124,7 +125,7 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation) -> Service
 
     svc = AksService(
         name, plan=plan.workload, provider=cluster.provider, gateway_confs=confs, host=plan.host,
-        keys=keys, tls=tls, cert_manager=service.cert_manager, telemetry=telemetry, model_data=model_data,
+        keys=keys, tls=tls, telemetry=telemetry, model_data=model_data, pods_wait_for=pods_wait_for,
         opts=pulumi.ResourceOptions(depends_on=[cluster]),
     )
     if service.dns_zone is not None:

@@ -1,14 +1,15 @@
 """Target `fpga`: the AKS service, on a PB-series node pool of its cluster.
 
 Reuses the AKS target whole (cluster, plan, gateway, keys, Deployment, Service, HPA); adds the
-region check, the FPGA node pool and the scheduling onto it.
+region check, the FPGA node pool, and the pods' placement onto it (mldeploy/plan/fpga.py).
 """
 from __future__ import annotations
 
 import pulumi
 
-from components.fpga import FpgaNodePool, fpga_transformation
+from components.fpga import FpgaNodePool
 from mldeploy.config.fpga import FpgaServiceSettings
+from mldeploy.plan.fpga import plan_fpga
 from mldeploy.plan.fpga_regions import check_service_region
 from mldeploy.program import Foundation, ServiceOutputs, register_target
 
@@ -19,15 +20,14 @@ def deploy_fpga(name: str, service: FpgaServiceSettings, f: Foundation) -> Servi
 
     # Also wanted at parse time (exit 2 before anything runs): see check_service_region.
     check_service_region(name, service, f.settings.location)
+    plan = plan_fpga(service)
     cluster_settings = f.settings.clusters[service.cluster]
     cluster = aks_target.cluster_for(service.cluster, f)  # memoized: one cluster, many services
     group = cluster_settings.attach.resource_group if cluster_settings.attach else f.resource_group_name
-    pool = FpgaNodePool(f"fpga-{name}", settings=service, cluster_name=cluster.cluster_name,
+    pool = FpgaNodePool(f"fpga-{name}", plan=plan.pool, cluster_name=cluster.cluster_name,
                         resource_group_name=group, tags=f.tags(),
                         opts=pulumi.ResourceOptions(depends_on=[cluster]))
-    namespace = service.namespace or name
-    pulumi.runtime.register_stack_transformation(
-        fpga_transformation(name, namespace, service.fpga_pool_name, pool))
-    outputs = aks_target.deploy_aks(name, service, f)
+    # Pods wait for the pool to exist rather than pending against a missing node.
+    outputs = aks_target.deploy_aks(name, service, f, placement=plan.placement, pods_wait_for=[pool])
     outputs.extra = {**outputs.extra, "fpgaPool": pool.pool_name, "fpgaVmSize": service.fpga_vm_size}
     return outputs

@@ -11,17 +11,18 @@ from typing import Any
 
 import yaml
 
+from mldeploy.plan.workload import Variant, WorkloadPlan
 from mldeploy.render.k8s_pod import (
-    COLLECTOR_SECRET_DIR, GATEWAY_PORT, KEYS_DIR, LABEL, MDC_PORT, PRESTOP_SECONDS, RUN_DIR, TLS_DIR, Scaling, Variant,
-    WorkloadPlan, _meta, collector_container, deployment_name, gateway_container, labels, namespace,
-    scorer_container, scorer_host, selector,
+    COLLECTOR_SECRET_DIR, GATEWAY_PORT, KEYS_DIR, LABEL, MDC_PORT, PRESTOP_SECONDS, RUN_DIR, TLS_DIR, _meta,
+    collector_container, deployment_name, gateway_container, labels, namespace, placement, scorer_container,
+    scorer_host, selector,
 )
 from mldeploy.contract import KEYS_MAP_NAME, SCORER_PORT
 from mldeploy.plan.gateway import Upstream
 
-__all__ = ["Scaling", "Variant", "WorkloadPlan", "namespace", "deployment", "scorer_service",
-           "service", "autoscaler", "disruption_budget", "network_policy", "gateway_upstreams",
-           "service_port", "certificate", "collector_config", "deployment_name", "labels"]
+__all__ = ["namespace", "deployment", "scorer_service", "service", "autoscaler", "disruption_budget",
+           "network_policy", "gateway_upstreams", "service_port", "certificate", "collector_config",
+           "deployment_name", "labels"]
 
 CHECKOV_SKIP = "checkov.io/skip{n}"
 
@@ -100,6 +101,7 @@ def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) ->
                 **({"initContainers": sidecars} if sidecars else {}),
                 "containers": containers,
                 "volumes": volumes,
+                **placement(plan),
             },
         },
     }
@@ -197,15 +199,16 @@ def network_policy(plan: WorkloadPlan) -> dict:
                      "ingress": ingress, "egress": egress}}
 
 
-def certificate(plan: WorkloadPlan, host: str, secret_name: str, issuer: str, issuer_kind: str) -> dict:
-    """A cert-manager Certificate for the service's host name, into `secret_name`. `pulumi up`
-    waits for it to be Ready (pulumi-kubernetes' `pulumi.com/waitFor` annotation): a certificate
-    that cannot be issued fails the update with cert-manager's reason, instead of leaving pods
-    waiting for a Secret that never comes."""
+def certificate(plan: WorkloadPlan) -> dict:
+    """The plan's cert-manager Certificate (plan.certificate must be set). `pulumi up` waits for it
+    to be Ready (pulumi-kubernetes' `pulumi.com/waitFor` annotation): a certificate that cannot be
+    issued fails the update with cert-manager's reason, instead of leaving pods waiting for a
+    Secret that never comes."""
+    cert = plan.certificate
     return {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
             "metadata": _meta(plan, plan.service, annotations={"pulumi.com/waitFor": "condition=Ready"}),
-            "spec": {"secretName": secret_name, "dnsNames": [host],
-                     "issuerRef": {"name": issuer, "kind": issuer_kind, "group": "cert-manager.io"},
+            "spec": {"secretName": cert.secret_name, "dnsNames": [cert.host],
+                     "issuerRef": {"name": cert.issuer, "kind": cert.issuer_kind, "group": "cert-manager.io"},
                      "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}}}
 
 

@@ -1,14 +1,14 @@
-"""The pod of an AKS scoring service: the plan it is built from and its containers (gateway,
-scorer, optional model-data collector). Pure: deploy-time values (image digest, Secret names)
-arrive as opaque arguments and are placed, never inspected. Objects are in `render/k8s.py`."""
+"""The pod of an AKS scoring service, from its plan (mldeploy/plan/workload.py): its containers
+(gateway, scorer, optional model-data collector) and its placement. Pure: deploy-time values
+(image digest, Secret names) arrive as opaque arguments and are placed, never inspected.
+Objects are in `render/k8s.py`."""
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 
 from mldeploy.contract import GATEWAY_PORT, LIVENESS_PATH, SCORER_PORT
 from mldeploy.plan.timeouts import probe_failure_threshold, scorer_timeouts
+from mldeploy.plan.workload import Variant, WorkloadPlan
 
 MDC_PORT = 50011  # where azureml-ai-monitoring's Collector sends (AZUREML_MDC_PORT default)
 GATEWAY_UID = 10101
@@ -22,70 +22,6 @@ COLLECTOR_SECRET_DIR = "/etc/mldeploy/model-data"
 PRESTOP_SECONDS = 5  # lets the load balancer and kube-proxy stop sending before shutdown
 LABEL = "mldeploy.io"
 SECRET_KEYS_ANNOTATION = f"{LABEL}/secret-keys"
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One model version (image) served by the service, with its share of the traffic."""
-
-    name: str  # "stable" or "canary"
-    image: Any  # `<registry>/<image>@sha256:...` (an Output at deploy time)
-    image_tag: str
-    models: tuple[tuple[str, str], ...]
-    weight: int
-
-
-@dataclass(frozen=True)
-class Scaling:
-    """HPA bounds and target, or fixed replicas (`autoscale` False)."""
-
-    autoscale: bool
-    min_replicas: int
-    max_replicas: int
-    target_utilization: int
-    replicas: int
-
-
-@dataclass(frozen=True)
-class WorkloadPlan:
-    """Everything the manifests depend on, decided once from the validated settings."""
-
-    service: str
-    namespace: str
-    variants: tuple[Variant, ...]
-    scaling: Scaling
-    cpu_cores: float
-    memory_gb: float
-    scorer_workers: int
-    scoring_timeout_ms: int
-    gateway_image: Any
-    max_body_mb: float  # the gateway's body limit (it buffers whole bodies to its temp folder)
-    tls: bool
-    auth: bool
-    service_type: str = "LoadBalancer"
-    internal_load_balancer: bool = False
-    dns_label: str | None = None
-    app_insights: bool = False
-    collect_model_data: bool = False
-    collector_image: Any = None
-    workspace_name: Any = ""
-    markers: tuple[tuple[str, str], ...] = ()  # annotations the policy pack reads (auth/TLS)
-
-    @property
-    def canary(self) -> bool:
-        return len(self.variants) > 1
-
-    @property
-    def gateway_temp_mb(self) -> int:
-        """Room for the request bodies nginx buffers to disk (each up to max_body_mb): those the
-        scorers of every variant work on, as many again being received, plus two. Over its
-        sizeLimit the kubelet evicts the pod, so a larger body limit gets a larger folder."""
-        bodies = 2 * self.scorer_workers * len(self.variants) + 2
-        return max(1024, math.ceil(self.max_body_mb * bodies))
-
-    @property
-    def timeout_seconds(self) -> int:
-        return math.ceil(self.scoring_timeout_ms / 1000)
 
 
 def deployment_name(plan: WorkloadPlan, variant: Variant) -> str:
@@ -125,6 +61,17 @@ def namespace(plan: WorkloadPlan) -> dict:
     pss = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
     return {"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": plan.namespace, "labels": {**labels(plan), **pss}}}
+
+
+def placement(plan: WorkloadPlan) -> dict[str, Any]:
+    """The pod spec's `nodeSelector` and `tolerations`, only those the plan sets."""
+    out: dict[str, Any] = {}
+    if plan.placement.node_selector:
+        out["nodeSelector"] = dict(plan.placement.node_selector)
+    if plan.placement.tolerations:
+        out["tolerations"] = [{"key": t.key, "operator": t.operator, "value": t.value, "effect": t.effect}
+                              for t in plan.placement.tolerations]
+    return out
 
 
 def _security(uid: int) -> dict:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from components.fpga import schedule_on_fpga
 from mldeploy.config import ConfigError
 from mldeploy.plan.fpga_regions import FPGA_REGIONS, check_region
 from tests.harness import stack_values, synth
@@ -29,6 +28,12 @@ def test_deployment_tolerates_the_taint_and_selects_the_pool(fpga):
     assert spec["nodeSelector"]["kubernetes.azure.com/agentpool"] == "fpga"
     assert {"key": "mldeploy.io/accelerator", "operator": "Equal", "value": "fpga",
             "effect": "NoSchedule"} in spec["tolerations"]
+
+
+def test_the_pods_wait_for_the_pool(fpga):
+    pool = fpga.one("azure-native:containerservice:AgentPool")["urn"]
+    for dep in fpga.of_type("kubernetes:apps/v1:Deployment"):
+        assert pool in dep["dependsOn"], f"Deployment {dep['urn']} must wait for the FPGA pool {pool}"
 
 
 def test_the_aks_service_pieces_are_reused(fpga):
@@ -80,8 +85,3 @@ def test_a_non_pb_size_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         synth("fpga", tmp_path, values, keys)
     assert err.value.key == "mldeploy:services.diabetes-fpga.fpgaVmSize"
-
-
-def test_schedule_on_fpga_keeps_existing_selectors():
-    spec = schedule_on_fpga({"nodeSelector": {"a": "b"}, "tolerations": [{"key": "x"}]}, "fpga")
-    assert spec["nodeSelector"]["a"] == "b" and len(spec["tolerations"]) == 2

@@ -1,8 +1,11 @@
 """render/k8s.py: the Kubernetes objects of one AKS service, from its plan (pure, no mocks)."""
 from __future__ import annotations
 
-from mldeploy.plan.aks import ImageFacts, plan_service
+from dataclasses import replace
+
 from mldeploy.config.aks import AksServiceSettings
+from mldeploy.plan.aks import ImageFacts, plan_service
+from mldeploy.plan.workload import Placement, Toleration
 from mldeploy.render import k8s as manifests
 
 IMAGES = {"diabetes": ImageFacts("cr.io/diabetes@sha256:aa", "1-aaa", (("diabetes", "1"),)),
@@ -33,3 +36,38 @@ def test_gateway_temp_folder_holds_the_bodies_it_buffers():
     temp = next(v for v in manifests.deployment(small, small.variants[0], REFS)["spec"]["template"]["spec"]["volumes"]
                 if v["name"] == "gateway-temp")
     assert temp["emptyDir"]["sizeLimit"] == "1024Mi", "never below 1 GiB"
+
+
+def _pod_spec(plan) -> dict:
+    return manifests.deployment(plan, plan.variants[0], REFS)["spec"]["template"]["spec"]
+
+
+def test_a_placement_becomes_the_pods_node_selector():
+    plan = replace(_plan(), placement=Placement(node_selector=(("pool", "pb"),)))
+    assert _pod_spec(plan)["nodeSelector"] == {"pool": "pb"}, "Deployment svc: the plan's node selector"
+
+
+def test_a_placement_becomes_the_pods_tolerations():
+    plan = replace(_plan(), placement=Placement(tolerations=(Toleration("accelerator", "fpga"),)))
+    assert _pod_spec(plan)["tolerations"] == [
+        {"key": "accelerator", "operator": "Equal", "value": "fpga", "effect": "NoSchedule"}], \
+        "Deployment svc: the plan's toleration"
+
+
+def test_without_a_placement_the_pod_selects_and_tolerates_nothing():
+    spec = _pod_spec(_plan())
+    assert "nodeSelector" not in spec and "tolerations" not in spec, "Deployment svc: scheduled anywhere"
+
+
+def test_the_certificate_is_for_the_planned_host_into_the_planned_secret():
+    plan = _plan(production=True, certManager={"issuer": "letsencrypt"}, hostName="scoring.example.com",
+                 autoscaleMinReplicas=2)
+    spec = manifests.certificate(plan)["spec"]
+    assert (spec["dnsNames"], spec["secretName"]) == (["scoring.example.com"], "svc-tls"), \
+        "Certificate svc: services.svc.hostName, into the Secret the gateways mount"
+
+
+def test_the_certificate_names_the_configured_issuer():
+    plan = _plan(certManager={"issuer": "letsencrypt", "issuerKind": "Issuer"}, hostName="scoring.example.com")
+    assert manifests.certificate(plan)["spec"]["issuerRef"] == {
+        "name": "letsencrypt", "kind": "Issuer", "group": "cert-manager.io"}, "services.svc.certManager"

@@ -1,0 +1,42 @@
+"""Decide one entry of `clusters` as AksCluster declares it: the created cluster's name, size,
+version and tier, or nothing for an attached cluster (the program looks that one up and checks
+it: mldeploy/program/aks.py); either way how `pulumi up` logs in to it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mldeploy.config.aks import ClusterSettings
+
+
+@dataclass(frozen=True)
+class CreatedCluster:
+    """A cluster to create: one System node pool of `agent_count` x `vm_size`."""
+
+    name: str  # the ARM resource name, also its DNS prefix
+    kubernetes_version: str | None  # None: AKS's default
+    tier: str  # "Free", "Standard" or "Premium"
+    long_term_support: bool
+    vm_size: str
+    agent_count: int
+    network_policy: str  # "azure" or "calico"
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    """What AksCluster needs of one cluster entry; `create` is None for an attached cluster."""
+
+    kubelogin_mode: str  # kubelogin `--login`: never the interactive device code
+    create: CreatedCluster | None
+
+
+def cluster_name(stack: str, name: str) -> str:
+    """The created cluster's ARM name: `aks-<stack>-<entry>`, within the 63-character limit."""
+    return f"aks-{stack}-{name}"[:63]
+
+
+def plan_cluster(name: str, s: ClusterSettings, *, stack: str) -> ClusterPlan:
+    create = None if s.attach is not None else CreatedCluster(
+        name=cluster_name(stack, name), kubernetes_version=s.kubernetes_version, tier=s.tier,
+        long_term_support=s.long_term_support, vm_size=s.vm_size, agent_count=s.agent_count,
+        network_policy=s.network_policy)
+    return ClusterPlan(kubelogin_mode=s.kubelogin_mode, create=create)

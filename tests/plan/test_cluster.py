@@ -1,0 +1,32 @@
+"""plan/cluster.py: one `clusters` entry as AksCluster declares it (pure, no mocks)."""
+from __future__ import annotations
+
+from mldeploy.config.aks import ClusterSettings
+from mldeploy.plan.cluster import cluster_name, plan_cluster
+
+
+def _plan(**cluster):
+    return plan_cluster("blue", ClusterSettings.model_validate(cluster), stack="dev")
+
+
+def test_a_created_cluster_is_named_from_stack_and_entry():
+    assert _plan().create.name == "aks-dev-blue", "clusters.blue: the created cluster's ARM name"
+
+
+def test_a_cluster_name_fits_63_characters():
+    assert len(cluster_name("s" * 40, "n" * 40)) == 63, "AKS names are at most 63 characters"
+
+
+def test_a_created_cluster_takes_the_configured_pool():
+    create = _plan(vmSize="Standard_D4s_v5", agentCount=4).create
+    assert (create.vm_size, create.agent_count) == ("Standard_D4s_v5", 4), "clusters.blue.vmSize and agentCount"
+
+
+def test_an_attached_cluster_has_nothing_to_create():
+    assert _plan(attach={"resourceGroup": "rg", "name": "aks"}).create is None, \
+        "clusters.blue.attach: the cluster exists, nothing is created"
+
+
+def test_the_login_mode_is_planned_for_an_attached_cluster_too():
+    plan = _plan(attach={"resourceGroup": "rg", "name": "aks"}, kubeloginMode="workloadidentity")
+    assert plan.kubelogin_mode == "workloadidentity", "clusters.blue.kubeloginMode"
