@@ -18,7 +18,7 @@ from components.propagation import RolePropagation
 from mldeploy.contract import (ACR_PULL_ROLE_ID, CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, SCORE_PATH,
                                SCORER_PORT, SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME)
 from mldeploy.plan.aci import AciPlan, Probe, Resources
-from mldeploy.render.gateway import container_command, render_keys_map
+from mldeploy.render.gateway import container_command, render_keys_map, render_nginx_conf
 
 
 def _b64(text: str) -> str:
@@ -45,16 +45,16 @@ class AciService(pulumi.ComponentResource):
     swagger_uri: pulumi.Output[str]
     primary_key: pulumi.Output[str] | None
     secondary_key: pulumi.Output[str] | None
+    gateway_conf: str  # the nginx.conf declared (no secret in it): what synth writes
 
     def __init__(self, name: str, *, plan: AciPlan, resource_group_name: pulumi.Input[str], location: str,
                  image: pulumi.Input[str], registry_login_server: pulumi.Input[str], registry_id: pulumi.Input[str],
-                 tags: dict[str, str], gateway_image: pulumi.Input[str], gateway_conf: str,
+                 tags: dict[str, str], gateway_image: pulumi.Input[str],
                  keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
                  tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
                  app_insights_key: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
-        """`gateway_conf`: nginx.conf rendered from `plan.gateway`; `keys`: the given keys (else
-        generated when the plan has auth on); `tls`: the PEM certificate and key, required when
-        the plan serves HTTPS; both secret."""
+        """`keys`: the given keys (else generated when the plan has auth on); `tls`: the PEM
+        certificate and key, required when the plan serves HTTPS; both secret."""
         if plan.tls and tls is None:
             raise ValueError(f"{name}: the plan serves HTTPS but no certificate and key were given")
         super().__init__("mldeploy:aci:AciService", name, None, opts)
@@ -76,7 +76,8 @@ class AciService(pulumi.ComponentResource):
                                  opts=pulumi.ResourceOptions(parent=self))
 
         keys = service_keys(self, name, keys) if plan.auth_enabled else None
-        files: dict[str, pulumi.Input[str]] = {"nginx.conf": _b64(gateway_conf)}
+        self.gateway_conf = render_nginx_conf(plan.gateway)
+        files: dict[str, pulumi.Input[str]] = {"nginx.conf": _b64(self.gateway_conf)}
         if keys is not None:
             files[KEYS_MAP_NAME] = pulumi.Output.secret(
                 pulumi.Output.all(*keys).apply(lambda k: _b64(render_keys_map(k[0], k[1]))))

@@ -10,7 +10,7 @@ import pulumi_docker as docker
 from components.children import child_name, child_opts
 from components.keys import service_keys
 from mldeploy.plan.local import CONFIG_FILE, SCORER_ALIAS, HealthCheck, LocalPlan
-from mldeploy.render.gateway import container_command, render_keys_map
+from mldeploy.render.gateway import container_command, render_keys_map, render_nginx_conf
 
 
 def _healthcheck(check: HealthCheck) -> dict:
@@ -25,14 +25,14 @@ class LocalService(pulumi.ComponentResource):
 
     scoring_uri: pulumi.Output[str]
     swagger_uri: pulumi.Output[str]
+    gateway_conf: str  # the nginx.conf declared (no secret in it): what synth writes
 
-    def __init__(self, name: str, *, plan: LocalPlan, gateway_conf: str,
+    def __init__(self, name: str, *, plan: LocalPlan,
                  keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
                  tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
-        """`gateway_conf`: nginx.conf rendered from `plan.gateway`; `keys`: the given keys (else
-        generated when the plan has auth on); `tls`: the PEM certificate and key, required when
-        the plan serves HTTPS; both secret."""
+        """`keys`: the given keys (else generated when the plan has auth on); `tls`: the PEM
+        certificate and key, required when the plan serves HTTPS; both secret."""
         if plan.tls and tls is None:
             raise ValueError(f"{name}: the plan serves HTTPS but no certificate and key were given")
         super().__init__("mldeploy:local:LocalService", name, None, opts)
@@ -58,7 +58,8 @@ class LocalService(pulumi.ComponentResource):
         )
 
         keys = service_keys(self, name, keys) if plan.auth_enabled else None
-        uploads = [docker.ContainerUploadArgs(file=CONFIG_FILE, content=gateway_conf)]
+        self.gateway_conf = render_nginx_conf(plan.gateway)
+        uploads = [docker.ContainerUploadArgs(file=CONFIG_FILE, content=self.gateway_conf)]
         if keys is not None:
             uploads.append(docker.ContainerUploadArgs(
                 file=plan.gateway.keys_file, permissions="0400",

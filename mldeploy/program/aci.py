@@ -7,7 +7,6 @@ from mldeploy.contract import GATEWAY_IMAGE
 from mldeploy.plan.aci import plan_aci
 from mldeploy.program import Foundation, ServiceOutputs, given_keys, given_tls, register_target
 from mldeploy.program.mirrors import mirrored
-from mldeploy.render.gateway import render_nginx_conf
 from mldeploy.synth import gateway_configs  # noqa: F401  (registers the gateway writer)
 
 
@@ -15,7 +14,6 @@ from mldeploy.synth import gateway_configs  # noqa: F401  (registers the gateway
 def deploy_aci(name: str, service: AciServiceSettings, f: Foundation) -> ServiceOutputs:
     s = f.settings
     plan = plan_aci(name, service, stack=s.stack, resource_group=s.resource_group_name)
-    conf = render_nginx_conf(plan.gateway)
     aci = AciService(
         plan.component,
         plan=plan,
@@ -29,6 +27,6 @@ def deploy_aci(name: str, service: AciServiceSettings, f: Foundation) -> Service
         tls=given_tls(service),
         app_insights_key=f.registry.app_insights_instrumentation_key,
         gateway_image=mirrored(GATEWAY_IMAGE, f),
-        gateway_conf=conf,
     )
-    return ServiceOutputs(aci.scoring_uri, aci.swagger_uri, aci.primary_key, aci.secondary_key, gateway_conf=conf)
+    return ServiceOutputs(aci.scoring_uri, aci.swagger_uri, aci.primary_key, aci.secondary_key,
+                          gateway_conf=aci.gateway_conf)

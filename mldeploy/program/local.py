@@ -6,7 +6,6 @@ from components.local import LocalService
 from mldeploy.config.service import LocalServiceSettings
 from mldeploy.plan.local import plan_local
 from mldeploy.plan.paths import state_path
-from mldeploy.render.gateway import render_nginx_conf
 from mldeploy.program import Foundation, ServiceOutputs, build_dir, given_keys, given_tls, register_target
 from mldeploy.synth import gateway_configs  # noqa: F401  (registers the gateway writer)
 
@@ -16,7 +15,6 @@ def deploy_local(name: str, service: LocalServiceSettings, f: Foundation) -> Ser
     context_dir = build_dir(f.settings, f.project_root) / service.image
     plan = plan_local(name, service, stack=f.settings.stack, tag=f.contexts[service.image].tag,
                       context_dir=state_path(context_dir))
-    conf = render_nginx_conf(plan.gateway)
-    local = LocalService(plan.component, plan=plan, gateway_conf=conf, keys=given_keys(service), tls=given_tls(service))
+    local = LocalService(plan.component, plan=plan, keys=given_keys(service), tls=given_tls(service))
     return ServiceOutputs(local.scoring_uri, local.swagger_uri, local.primary_key, local.secondary_key,
-                          gateway_conf=conf)
+                          gateway_conf=local.gateway_conf)
