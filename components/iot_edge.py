@@ -8,33 +8,17 @@ the manifest, the provider state and every output.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any
+import dataclasses
 
 import pulumi
 from pulumi_azure_native import containerregistry, iothub
 
 from components.children import child_name, child_opts
 from components.iot_edge_provider import IotEdgeModuleDeployment
-from mldeploy.config.edge import EdgeSettings
 from mldeploy.azure.arm import arm_part
-from mldeploy.render.edge_manifest import (
-    MASK,
-    RegistryCredentials,
-    ScoringModule,
-    base_manifest,
-    check_desired_size,
-    default_routes,
-    render_manifest,
-)
-
-
-def deployment_id(name: str, preview: dict[str, Any]) -> str:
-    """`mldeploy-<name>-<digest>`: new content, new id (IoT Hub configurations are immutable).
-    The digest is over the masked manifest, so it never derives from a secret."""
-    digest = hashlib.sha256(json.dumps(preview, sort_keys=True).encode()).hexdigest()[:10]
-    return f"mldeploy-{name}-{digest}"
+from mldeploy.contract import MASK
+from mldeploy.plan.edge import EdgePlan, ScoringModule, deployment_id
+from mldeploy.render.edge_manifest import RegistryCredentials, base_manifest, check_desired_size, render_manifest
 
 
 class IotEdgeDeployment(pulumi.ComponentResource):
@@ -50,46 +34,44 @@ class IotEdgeDeployment(pulumi.ComponentResource):
         self,
         name: str,
         *,
-        entry: str,
-        settings: EdgeSettings,
+        plan: EdgePlan,
         location: str,
         resource_group_name: pulumi.Input[str],
         registry_id: pulumi.Input[str],
         registry_login_server: pulumi.Input[str],
-        image: pulumi.Input[str],
         tags: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:edge:IotEdgeDeployment", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        hub_settings = settings.iot_hub
+        hub = plan.hub
         depends: list[pulumi.Resource] = []
 
-        if hub_settings.existing:
-            hub_rg: pulumi.Input[str] = hub_settings.resource_group or resource_group_name
+        if hub.existing:
+            hub_rg: pulumi.Input[str] = hub.resource_group or resource_group_name
             found = iothub.get_iot_hub_resource_output(
-                resource_group_name=hub_rg, resource_name=hub_settings.name, opts=invoke)
+                resource_group_name=hub_rg, resource_name=hub.name, opts=invoke)
             self.hub_name = found.name
             self.hub_host_name = found.properties.apply(lambda p: p.host_name)
         else:
             hub_rg = resource_group_name
-            hub = iothub.IotHubResource(
+            created = iothub.IotHubResource(
                 child_name(name, "hub"),
-                resource_name_=hub_settings.name,
+                resource_name_=hub.name,
                 resource_group_name=resource_group_name,
                 location=location,
-                sku=iothub.IotHubSkuInfoArgs(name=hub_settings.sku, capacity=hub_settings.capacity),
+                sku=iothub.IotHubSkuInfoArgs(name=hub.sku, capacity=hub.capacity),
                 properties=iothub.IotHubPropertiesArgs(min_tls_version="1.2"),
                 tags=tags,
                 opts=child_opts(self, "hub"),
             )
-            depends.append(hub)
-            self.hub_name = hub.name
-            self.hub_host_name = hub.properties.apply(lambda p: p.host_name)
+            depends.append(created)
+            self.hub_name = created.name
+            self.hub_host_name = created.properties.apply(lambda p: p.host_name)
 
         # The policy must grant RegistryWrite and ServiceConnect (see mldeploy/config/edge.py).
         keys = iothub.list_iot_hub_resource_keys_for_key_name_output(
-            key_name=hub_settings.access_policy, resource_group_name=hub_rg,
+            key_name=hub.access_policy, resource_group_name=hub_rg,
             resource_name=self.hub_name, opts=invoke)
         access_key = pulumi.Output.secret(keys.primary_key)
 
@@ -102,16 +84,13 @@ class IotEdgeDeployment(pulumi.ComponentResource):
         username = pulumi.Output.secret(creds.username)
         password = pulumi.Output.secret(creds.passwords.apply(lambda p: p[0].value))
 
-        module = pulumi.Output.from_input(image).apply(lambda img: ScoringModule(
-            name=settings.module, image=img, port=settings.port, host_port=settings.host_port or settings.port,
-            env=dict(settings.env), restart_policy=settings.restart_policy, status=settings.status,
-            extra_create_options=dict(settings.create_options),
-        ))
-        routes = dict(settings.routes) if settings.routes is not None else default_routes(settings.module)
+        # The plan's module with its image resolved (the digest is known once the image is pushed).
+        module = pulumi.Output.from_input(plan.module.image).apply(
+            lambda img: dataclasses.replace(plan.module, image=img))
 
         def render(address: str, user: str, secret: str, mod: ScoringModule) -> dict:
-            manifest = render_manifest(mod, RegistryCredentials(address, user, secret), routes,
-                                       runtime_version=settings.runtime_version)
+            manifest = render_manifest(mod, RegistryCredentials(address, user, secret), plan.routes,
+                                       runtime_version=plan.runtime_version)
             check_desired_size(manifest)
             return manifest
 
@@ -119,20 +98,19 @@ class IotEdgeDeployment(pulumi.ComponentResource):
             pulumi.Output.all(registry_login_server, username, password, module).apply(lambda a: render(*a)))
         self.manifest_preview = pulumi.Output.all(registry_login_server, module).apply(
             lambda a: render(a[0], MASK, MASK, a[1]))
-        self.deployment_id = self.manifest_preview.apply(lambda p: deployment_id(entry, p))
+        self.deployment_id = self.manifest_preview.apply(lambda p: deployment_id(plan.entry, p))
 
-        at_scale = settings.target_condition is not None
         deployment = IotEdgeModuleDeployment(
             child_name(name, "deployment"),
             {
                 "hubHostName": self.hub_host_name,
-                "accessPolicy": hub_settings.access_policy,
+                "accessPolicy": hub.access_policy,
                 "accessKey": access_key,
                 "deploymentId": self.deployment_id,
-                "deviceId": settings.device_id,
-                "targetCondition": settings.target_condition,
-                "priority": settings.effective_priority if at_scale else None,
-                "labels": {**settings.labels, "mldeploy-entry": entry} if at_scale else None,
+                "deviceId": plan.device_id,
+                "targetCondition": plan.target_condition,
+                "priority": plan.priority,
+                "labels": plan.labels,
                 "content": content,
                 "baseContent": pulumi.Output.secret(content.apply(base_manifest)),
             },

@@ -26,7 +26,6 @@ from pulumi_azure_native import (
 from mldeploy.azure import acr_login
 from mldeploy.plan import naming
 from mldeploy.azure.arm import arm_part
-from mldeploy.config.stack import WorkspaceSettings
 from mldeploy.plan.models import ResolvedModel
 from mldeploy.plan.paths import state_path
 from mldeploy.plan.tags import ADMIN_USER_NEED_TAG
@@ -55,7 +54,9 @@ class RegisteredModel:
 
 
 class ModelRegistry(pulumi.ComponentResource):
-    """An Azure ML workspace (created or existing) and the stack's registered models."""
+    """An Azure ML workspace (created or existing) and the stack's registered models.
+    `workspace_name` and `workspace_sku` are a created workspace's; an existing one arrives
+    looked up, in `existing`."""
 
     workspace_name: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
@@ -76,7 +77,8 @@ class ModelRegistry(pulumi.ComponentResource):
         location: str,
         resource_group_name: pulumi.Input[str],
         name_seed: str,
-        workspace: WorkspaceSettings,
+        workspace_name: str,
+        workspace_sku: str,
         models: list[ResolvedModel],
         model_tags: dict[str, dict[str, str]],
         model_descriptions: dict[str, str],
@@ -93,8 +95,8 @@ class ModelRegistry(pulumi.ComponentResource):
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
         if existing is None:
-            self._create_workspace(stack, name_seed, location, resource_group_name, workspace, tags, child, client,
-                                   production, registry_sku)
+            self._create_workspace(stack, name_seed, location, resource_group_name, workspace_name, workspace_sku,
+                                   tags, child, client, production, registry_sku)
         else:
             self._existing_workspace(existing)
 
@@ -116,8 +118,8 @@ class ModelRegistry(pulumi.ComponentResource):
 
     # -- workspace ------------------------------------------------------------------------
 
-    def _create_workspace(self, stack, seed, location, rg, ws: WorkspaceSettings, tags, child, client, production,
-                          registry_sku):
+    def _create_workspace(self, stack, seed, location, rg, workspace_name: str, workspace_sku: str, tags, child,
+                          client, production, registry_sku):
         account = storage.StorageAccount(
             "storage",
             account_name=naming.storage_account(stack, seed),
@@ -141,7 +143,6 @@ class ModelRegistry(pulumi.ComponentResource):
         # protection: its deleted vault and workspace are recoverable, and hold their names.
         instance = None if production else random.RandomId(
             "instance", byte_length=3, opts=pulumi.ResourceOptions(parent=self)).hex
-        workspace_name = ws.name or naming.workspace(stack)
         vault = keyvault.Vault(
             "keyvault",
             vault_name=naming.key_vault(stack, seed) if instance is None
@@ -205,7 +206,7 @@ class ModelRegistry(pulumi.ComponentResource):
             resource_group_name=rg,
             location=location,
             identity=ml.ManagedServiceIdentityArgs(type=ml.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
-            sku=ml.SkuArgs(name=ws.sku, tier=ws.sku),
+            sku=ml.SkuArgs(name=workspace_sku, tier=workspace_sku),
             storage_account=account.id,
             key_vault=vault.id,
             application_insights=insights.id,

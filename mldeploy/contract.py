@@ -1,9 +1,13 @@
 """The contract every layer shares: ports, paths, file names, pinned images, name patterns and
-the mask. Constants only; this module imports nothing from mldeploy, so anything may import it.
+the mask; and the one wire format that config (to size it) and render (to write it) both need,
+an IoT Edge module's createOptions. This module imports nothing from mldeploy, so anything may
+import it.
 """
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 # -- the scoring path ---------------------------------------------------------------------------
 SCORE_PATH = "/score"
@@ -55,3 +59,54 @@ MASK = "[secret]"
 # The guide's default autoscale target (`autoscale_target_utilization`), for AKS services, v2
 # Kubernetes deployments and the replica calculator alike.
 DEFAULT_TARGET_UTILIZATION = 70
+
+
+# -- IoT Edge: a module's name, environment and Docker createOptions --------------------------------
+MODULE_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
+ENV_NAME_RE = re.compile(r"^[^+#$\s.]+$")
+# The edge agent splits a twin string value at 512 characters (TwinValueMaxSize); Microsoft's
+# tooling writes at most 8 chunks (createOptions .. createOptions07), i.e. 4,096 characters.
+CREATE_OPTIONS_CHUNK = 512
+CREATE_OPTIONS_MAX_CHUNKS = 8
+CREATE_OPTIONS_MAX = CREATE_OPTIONS_CHUNK * CREATE_OPTIONS_MAX_CHUNKS
+# Devices have small disks: keep the module's container logs bounded.
+LOG_CONFIG = {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+def module_create_options(port: int, host_port: int, env: dict[str, str],
+                          extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Docker create options: the port binding, the environment, bounded logs, then the user's
+    own `createOptions` merged on top (theirs win)."""
+    base: dict[str, Any] = {
+        "ExposedPorts": {f"{port}/tcp": {}},
+        "HostConfig": {"PortBindings": {f"{port}/tcp": [{"HostPort": str(host_port)}]}, "LogConfig": LOG_CONFIG},
+    }
+    if env:
+        base["Env"] = [f"{k}={v}" for k, v in sorted(env.items())]
+    return _merge(base, extra or {})
+
+
+def serialize_create_options(options: dict[str, Any]) -> str:
+    return json.dumps(options, separators=(",", ":"), sort_keys=True)
+
+
+def chunk_create_options(options: dict[str, Any]) -> dict[str, str]:
+    """`createOptions`, `createOptions01`, ... each at most 512 characters.
+
+    Raises ValueError when the options need more than 8 chunks (4,096 characters)."""
+    text = serialize_create_options(options)
+    if len(text) > CREATE_OPTIONS_MAX:
+        raise ValueError(
+            f"createOptions is {len(text)} characters as JSON; IoT Edge takes at most {CREATE_OPTIONS_MAX} "
+            f"({CREATE_OPTIONS_MAX_CHUNKS} chunks of {CREATE_OPTIONS_CHUNK}: createOptions, createOptions01.."
+            f"createOptions{CREATE_OPTIONS_MAX_CHUNKS - 1:02d}); move large settings to env or the image"
+        )
+    pieces = [text[i:i + CREATE_OPTIONS_CHUNK] for i in range(0, len(text), CREATE_OPTIONS_CHUNK)] or ["{}"]
+    return {("createOptions" if i == 0 else f"createOptions{i:02d}"): piece for i, piece in enumerate(pieces)}

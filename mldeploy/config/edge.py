@@ -7,16 +7,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.config.base import ResourceGroupName, Settings
 from mldeploy.plan.versions import DEFAULT_IOT_EDGE_RUNTIME
-from mldeploy.render.edge_manifest import (
-    ENV_NAME_RE,
-    MODULE_NAME_RE,
-    chunk_create_options,
-    module_create_options,
-)
-from mldeploy.contract import SCORER_PORT
-
-# The scorer's port in the image (render/build_context.SCORER_PORT; importing it here would be
-# circular - config is imported by the renderers). A test keeps the two equal.
+from mldeploy.contract import ENV_NAME_RE, MODULE_NAME_RE, SCORER_PORT, chunk_create_options, module_create_options
 
 ADMIN_USER_WHY = (
     "IoT Edge devices pull the model image with the workspace registry's admin user name and "

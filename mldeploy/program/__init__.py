@@ -22,6 +22,7 @@ from components.registry import ExistingWorkspace, ModelRegistry
 from mldeploy.azure.arm import arm_part
 from mldeploy.config import ConfigError, StackSettings, parse_settings, read_stack_file, stack_file
 from mldeploy.config.load import decode_config_value, mark_secure_leaves
+from mldeploy.plan import naming
 from mldeploy.plan.models import ResolvedModel, resolve_model
 from mldeploy.plan.paths import state_path
 from mldeploy.render.build_context import BuildContext, render_build_context
@@ -213,7 +214,8 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
         location=settings.location,
         resource_group_name=group.name,
         name_seed=settings.resource_group_name,
-        workspace=settings.workspace,
+        workspace_name=settings.workspace.name or naming.workspace(settings.stack),
+        workspace_sku=settings.workspace.sku,
         models=list(models.values()),
         model_tags={n: {**resource_tags(settings.stack, settings.tags, model=n, version=models[n].version,
                                         production=settings.production),

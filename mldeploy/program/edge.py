@@ -5,31 +5,29 @@ from pathlib import Path
 
 from components.iot_edge import IotEdgeDeployment
 from mldeploy.config.edge import EdgeSettings
+from mldeploy.plan.edge import plan_edge
 from mldeploy.program import Foundation, register_section
 from mldeploy.synth.write import dump_json, register_writer
 
 
 @register_section("edge")
 def deploy_edge(name: str, settings: EdgeSettings, f: Foundation) -> dict:
-    image = f.images[settings.image]
+    plan = plan_edge(name, settings, image=f.images[settings.image].repo_digest)
     edge = IotEdgeDeployment(
         f"edge-{name}",
-        entry=name,
-        settings=settings,
+        plan=plan,
         location=f.settings.location,
         resource_group_name=f.resource_group_name,
         registry_id=f.registry.registry_id,
         registry_login_server=f.registry.registry_login_server,
-        # By digest: a device never runs a different image under the same tag.
-        image=image.repo_digest,
         tags=f.tags(),
     )
     return {
         "iotHub": edge.hub_name,
         "iotHubHostName": edge.hub_host_name,
         "deploymentId": edge.deployment_id,
-        "target": {"deviceId": settings.device_id} if settings.device_id
-        else {"targetCondition": settings.target_condition, "priority": settings.effective_priority},
+        "target": {"deviceId": plan.device_id} if plan.device_id
+        else {"targetCondition": plan.target_condition, "priority": plan.priority},
         # Credentials masked: reviewable with `pulumi stack output`, and written by synth.
         "manifest": edge.manifest_preview,
     }

@@ -8,32 +8,23 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from mldeploy.contract import MASK, MODULE_NAME_RE, chunk_create_options, module_create_options
+from mldeploy.plan.edge import ScoringModule
 from mldeploy.plan.versions import DEFAULT_IOT_EDGE_RUNTIME
-from mldeploy.contract import MASK
 
 EDGE_RUNTIME_VERSION = DEFAULT_IOT_EDGE_RUNTIME  # mldeploy/plan/versions.py: the dated table
 AGENT_SCHEMA_VERSION = "1.1"
 HUB_SCHEMA_VERSION = "1.1"
-# The edge agent splits a twin string value at 512 characters (TwinValueMaxSize); Microsoft's
-# tooling writes at most 8 chunks (createOptions .. createOptions07), i.e. 4,096 characters.
-CREATE_OPTIONS_CHUNK = 512
-CREATE_OPTIONS_MAX_CHUNKS = 8
-CREATE_OPTIONS_MAX = CREATE_OPTIONS_CHUNK * CREATE_OPTIONS_MAX_CHUNKS
 # IoT Hub limits a module twin's desired properties to 32 KB.
 DESIRED_PROPERTIES_MAX = 32 * 1024
-MODULE_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
-ENV_NAME_RE = re.compile(r"^[^+#$\s.]+$")
-RESTART_POLICIES = ("always", "on-failure", "on-unhealthy", "never")
 
 # edgeHub's own port bindings, as every reference manifest declares them (MQTT, AMQP, HTTPS).
 EDGE_HUB_CREATE_OPTIONS = {"HostConfig": {"PortBindings": {
     "443/tcp": [{"HostPort": "443"}], "5671/tcp": [{"HostPort": "5671"}], "8883/tcp": [{"HostPort": "8883"}],
 }}}
-# Devices have small disks: keep the module's container logs bounded.
-LOG_CONFIG = {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
 
 
 @dataclass(frozen=True)
@@ -43,59 +34,6 @@ class RegistryCredentials:
     address: str
     username: str
     password: str
-
-
-@dataclass(frozen=True)
-class ScoringModule:
-    """The model's module: its image, the scorer's port, environment and restart policy."""
-
-    name: str
-    image: str
-    port: int
-    host_port: int
-    env: dict[str, str] = field(default_factory=dict)
-    restart_policy: str = "always"
-    status: str = "running"
-    extra_create_options: dict[str, Any] = field(default_factory=dict)
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
-    return out
-
-
-def module_create_options(port: int, host_port: int, env: dict[str, str],
-                          extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Docker create options: the port binding, the environment, bounded logs, then the user's
-    own `createOptions` merged on top (theirs win)."""
-    base: dict[str, Any] = {
-        "ExposedPorts": {f"{port}/tcp": {}},
-        "HostConfig": {"PortBindings": {f"{port}/tcp": [{"HostPort": str(host_port)}]}, "LogConfig": LOG_CONFIG},
-    }
-    if env:
-        base["Env"] = [f"{k}={v}" for k, v in sorted(env.items())]
-    return _merge(base, extra or {})
-
-
-def serialize_create_options(options: dict[str, Any]) -> str:
-    return json.dumps(options, separators=(",", ":"), sort_keys=True)
-
-
-def chunk_create_options(options: dict[str, Any]) -> dict[str, str]:
-    """`createOptions`, `createOptions01`, ... each at most 512 characters.
-
-    Raises ValueError when the options need more than 8 chunks (4,096 characters)."""
-    text = serialize_create_options(options)
-    if len(text) > CREATE_OPTIONS_MAX:
-        raise ValueError(
-            f"createOptions is {len(text)} characters as JSON; IoT Edge takes at most {CREATE_OPTIONS_MAX} "
-            f"({CREATE_OPTIONS_MAX_CHUNKS} chunks of {CREATE_OPTIONS_CHUNK}: createOptions, createOptions01.."
-            f"createOptions{CREATE_OPTIONS_MAX_CHUNKS - 1:02d}); move large settings to env or the image"
-        )
-    pieces = [text[i:i + CREATE_OPTIONS_CHUNK] for i in range(0, len(text), CREATE_OPTIONS_CHUNK)] or ["{}"]
-    return {("createOptions" if i == 0 else f"createOptions{i:02d}"): piece for i, piece in enumerate(pieces)}
 
 
 def registry_key(address: str) -> str:
@@ -166,11 +104,6 @@ def masked(manifest: dict[str, Any]) -> dict[str, Any]:
         entry["username"] = MASK
         entry["password"] = MASK
     return copy
-
-
-def default_routes(module: str) -> dict[str, str]:
-    """The module's messages go upstream to IoT Hub (the guide's manifest does the same)."""
-    return {f"{module}ToIoTHub": f"FROM /messages/modules/{module}/outputs/* INTO $upstream"}
 
 
 def check_desired_size(manifest: dict[str, Any]) -> None:

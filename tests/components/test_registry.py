@@ -23,6 +23,18 @@ def test_workspace_is_created_with_storage_keyvault_insights_and_registry(dev):
     assert ws["identity"]["type"] == "SystemAssigned"
 
 
+def test_a_configured_workspace_name_names_the_created_workspace(tmp_path):
+    values, keys = stack_values("dev")
+    values["mldeploy:workspace"] = {"name": "team-ws"}
+    ws = synth("dev", tmp_path, values, keys).one(f"{ML}:Workspace")
+    assert ws["inputs"]["friendlyName"] == "team-ws", f"{ws['urn']}: mldeploy:workspace.name"
+
+
+def test_the_workspace_sku_is_the_configured_one(dev):
+    ws = dev.one(f"{ML}:Workspace")
+    assert ws["inputs"]["sku"] == {"name": "Basic", "tier": "Basic"}, f"{ws['urn']}: mldeploy:workspace.sku"
+
+
 def test_registry_admin_user_is_off(dev):
     registry = dev.one("azure-native:containerregistry:Registry")["inputs"]
     assert registry["adminUserEnabled"] is False

@@ -6,20 +6,8 @@ import json
 
 import pytest
 
-from mldeploy.config.edge import SCORER_PORT as EDGE_DEFAULT_PORT
-from mldeploy.render.build_context import SCORER_PORT
-from mldeploy.render.edge_manifest import (
-    CREATE_OPTIONS_MAX,
-    RegistryCredentials,
-    ScoringModule,
-    base_manifest,
-    chunk_create_options,
-    default_routes,
-    masked,
-    module_create_options,
-    registry_key,
-    render_manifest,
-)
+from mldeploy.plan.edge import ScoringModule, default_routes
+from mldeploy.render.edge_manifest import RegistryCredentials, base_manifest, masked, registry_key, render_manifest
 from tests.edge_schema import edge_deployment_schema, manifest_errors
 
 CREDS = RegistryCredentials("crdemo123.azurecr.io", "crdemo123", "p@ss/word+=")
@@ -99,18 +87,6 @@ def test_long_create_options_are_split_into_512_character_chunks_that_pass_the_r
     assert manifest_errors(m) == []
 
 
-def test_create_options_beyond_eight_chunks_are_refused():
-    too_big = {"Labels": {"x": "y" * CREATE_OPTIONS_MAX}}
-    with pytest.raises(ValueError, match=r"at most 4096"):
-        chunk_create_options(module_create_options(5001, 5001, {}, too_big))
-
-
-def test_user_create_options_merge_over_the_defaults():
-    options = module_create_options(5001, 8080, {}, {"HostConfig": {"Memory": 536870912}})
-    assert options["HostConfig"]["Memory"] == 536870912
-    assert options["HostConfig"]["PortBindings"] == {"5001/tcp": [{"HostPort": "8080"}]}
-
-
 def test_masked_copy_hides_user_and_password_only():
     creds = agent(masked(manifest()))["runtime"]["settings"]["registryCredentials"]["crdemo123"]
     assert creds == {"address": "crdemo123.azurecr.io", "username": "[secret]", "password": "[secret]"}
@@ -127,7 +103,3 @@ def test_base_manifest_keeps_the_runtime_and_drops_the_module():
 def test_reserved_or_invalid_module_names_are_refused(name):
     with pytest.raises(ValueError):
         manifest(name=name)
-
-
-def test_edge_default_port_is_the_scorer_port():
-    assert EDGE_DEFAULT_PORT == SCORER_PORT
