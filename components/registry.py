@@ -8,6 +8,7 @@ registered as a ModelContainer + ModelVersion with the config's tags and descrip
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import pulumi
 import pulumi_random as random
@@ -87,6 +88,7 @@ class ModelRegistry(pulumi.ComponentResource):
         production: bool = True,
         existing: ExistingWorkspace | None = None,
         registry_sku: str = "Standard",
+        token_exchange: Callable[[str, str, str], str] = acr_login.exchange_for_refresh_token,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:registry:ModelRegistry", name, None, opts)
@@ -100,7 +102,7 @@ class ModelRegistry(pulumi.ComponentResource):
         else:
             self._existing_workspace(existing)
 
-        self.push_password = self._push_password(client)
+        self.push_password = self._push_password(client, token_exchange)
 
         ws_rg = self.resource_group_name
         self.models = {}
@@ -246,12 +248,13 @@ class ModelRegistry(pulumi.ComponentResource):
         self.app_insights_connection_string = pulumi.Output.secret(insights.connection_string)
         self.app_insights_instrumentation_key = pulumi.Output.secret(insights.instrumentation_key)
 
-    def _push_password(self, client) -> pulumi.Output[str]:
+    def _push_password(self, client, exchange: Callable[[str, str, str], str]) -> pulumi.Output[str]:
         """An ACR refresh token for the deployer (user REFRESH_TOKEN_USER): see mldeploy/azure/acr_login.py.
-        Known only once the registry exists, so the first `pulumi up` of a stack pushes in the same run."""
+        Known only once the registry exists, so the first `pulumi up` of a stack pushes in the same run.
+        `exchange` is the run's (synth passes an offline one)."""
         token = authorization.get_client_token_output(opts=pulumi.InvokeOutputOptions(parent=self))
         return pulumi.Output.secret(pulumi.Output.all(self.registry_login_server, client.tenant_id, token.token)
-                                    .apply(lambda a: acr_login.EXCHANGE(a[0], a[1], a[2])))
+                                    .apply(lambda a: exchange(a[0], a[1], a[2])))
 
     # -- models ---------------------------------------------------------------------------
 

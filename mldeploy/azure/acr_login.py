@@ -51,8 +51,3 @@ def exchange_for_refresh_token(login_server: str, tenant_id: str, aad_access_tok
     if not token:
         raise AcrLoginError(f"registry {login_server} answered the token exchange without a refresh_token")
     return token
-
-
-# The program calls EXCHANGE; `mldeploy synth` replaces it with an offline stand-in (no network
-# under mocks), as it replaces the providers.
-EXCHANGE: Callable[[str, str, str], str] = exchange_for_refresh_token

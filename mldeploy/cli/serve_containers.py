@@ -28,7 +28,6 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
     from mldeploy.runtime.pod import LocalPod
     from mldeploy.runtime.synthesized_pod import (PodSourceError, build_images, local_image, synthesized_group,
                                                   synthesized_pod)
-    from mldeploy.synth import policy  # noqa: F401  (registers the policy.json writer, as `synth`)
     from mldeploy.synth.run import synthesize
     from mldeploy.synth.write import prepare_out_dir, write_result
 

@@ -20,8 +20,8 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     """Synthesize a stack offline: every resource with its inputs (secrets masked) and every
     generated artifact, without cloud credentials or the Pulumi CLI."""
     from mldeploy.synth.run import DuplicateUrnError, synthesize
+    from mldeploy.synth import policy
     from mldeploy.synth.write import commit_out_dir, discard_out_dir, prepare_out_dir, write_result
-    from mldeploy.synth import policy  # registers the policy.json writer
 
     root = project_dir.resolve() if project_dir else find_project_root()
     out = (out or root / "build" / "synth" / stack).resolve()

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -28,100 +28,20 @@ from mldeploy.plan.paths import state_path
 from mldeploy.render.build_context import BuildContext, render_build_context
 from mldeploy.plan.versions import stack_warnings
 from mldeploy.plan.tags import resource_tags, service_markers
+from mldeploy.program.foundation import BUILD_DIR_ENV, Foundation, RunContext, ServiceOutputs, build_dir
+from mldeploy.program.targets import SECTION_DEPLOYERS, SERVICE_DEPLOYERS
 
-BUILD_DIR_ENV = "MLDEPLOY_BUILD_DIR"
+__all__ = ["BUILD_DIR_ENV", "PROJECT_ROOT_ENV", "Foundation", "RunContext", "ServiceOutputs", "build_dir",
+           "deploy", "run_from_pulumi_config"]
+
 PROJECT_ROOT_ENV = "MLDEPLOY_PROJECT_ROOT"
 
 
-@dataclass
-class ServiceOutputs:
-    """What every scoring service exports: URIs in clear, keys as secrets."""
-
-    scoring_uri: pulumi.Input[str]
-    swagger_uri: pulumi.Input[str]
-    primary_key: pulumi.Input[str] | None = None
-    secondary_key: pulumi.Input[str] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    gateway_conf: str | None = None  # the nginx.conf declared for a gateway container (synth writes it)
-
-
-def given_keys(service: Any) -> tuple[pulumi.Output[str], pulumi.Output[str]] | None:
-    """The service's keys from secure config, as secret Outputs; None: generate them (or auth off)."""
-    if service.keys is None:
-        return None
-    return pulumi.Output.secret(service.keys.primary.reveal()), pulumi.Output.secret(service.keys.secondary.reveal())
-
-
-def given_tls(service: Any) -> tuple[pulumi.Output[str], pulumi.Output[str]] | None:
-    """The service's PEM certificate and key from secure config, as secret Outputs; None: no TLS files."""
-    if service.tls is None:
-        return None
-    return pulumi.Output.secret(service.tls.certificate.reveal()), pulumi.Output.secret(service.tls.key.reveal())
-
-
-@dataclass
-class Foundation:
-    """What the shared part of the program declared, handed to each target's deployer."""
-
-    settings: StackSettings
-    project_root: Path
-    resource_group_name: pulumi.Output[str] | None  # None: a local-only stack, nothing in Azure
-    registry: ModelRegistry | None
-    models: dict[str, ResolvedModel]
-    contexts: dict[str, BuildContext]
-    images: dict[str, ScoringImage]
-    # Set while a service deploys: its name, model(s) and auth/TLS markers for the policy pack.
-    service_tags: dict[str, str] = field(default_factory=dict)
-
-    def tags(self, **extra: str) -> dict[str, str]:
-        return resource_tags(self.settings.stack, {**self.settings.tags, **self.service_tags},
-                             production=self.settings.production, **extra)
-
-
-# target name -> deployer(service name, service settings, foundation) -> ServiceOutputs.
-# Each target module registers itself here (see `register_target`).
-SERVICE_DEPLOYERS: dict[str, Callable[[str, Any, Foundation], ServiceOutputs]] = {}
-# section name ("batch", "edge") -> deployer(entry name, settings, foundation) -> dict of outputs.
-SECTION_DEPLOYERS: dict[str, Callable[[str, Any, Foundation], dict[str, Any]]] = {}
-
-
-def register_target(target: str):
-    def wrap(fn):
-        SERVICE_DEPLOYERS[target] = fn
-        return fn
-
-    return wrap
-
-
-def register_section(section: str):
-    def wrap(fn):
-        SECTION_DEPLOYERS[section] = fn
-        return fn
-
-    return wrap
-
-
-def _load_targets() -> None:
-    # Importing a target module registers its deployer.
-    import importlib
-    import pkgutil
-
-    import mldeploy.program as targets
-
-    for module in pkgutil.iter_modules(targets.__path__):
-        importlib.import_module(f"mldeploy.program.{module.name}")
-
-
-def build_dir(settings: StackSettings, project_root: Path) -> Path:
-    return Path(os.environ.get(BUILD_DIR_ENV) or project_root / ".mldeploy" / "build" / settings.stack / "images")
-
-
-def deploy(settings: StackSettings, project_root: Path,
-           gateway_confs: dict[str, str] | None = None) -> dict[str, Any]:
-    """Declare every resource of the stack; return the stack outputs. `gateway_confs`, when
-    given, gets the nginx.conf declared for each gateway container, by service name (synth
-    writes them: inside the resources they sit in a secret volume or upload, masked)."""
-    _load_targets()
+def deploy(settings: StackSettings, project_root: Path, run: RunContext | None = None) -> dict[str, Any]:
+    """Declare every resource of the stack; return the stack outputs. `run`: this run's state
+    (a fresh one by default); its `gateway_confs` gets the nginx.conf declared for each gateway
+    container, by service name (synth writes them: in the resources they sit masked)."""
+    run = run or RunContext()
     for warning in stack_warnings(settings, date.today()):
         pulumi.log.warn(warning)
     models = {name: resolve_model(name, m, project_root) for name, m in sorted(settings.models.items())}
@@ -132,7 +52,7 @@ def deploy(settings: StackSettings, project_root: Path,
     }
     group_name, registry, images = None, None, {}
     if settings.needs_azure:
-        group_name, registry, images = _declare_azure(settings, models, contexts, project_root)
+        group_name, registry, images = _declare_azure(settings, models, contexts, project_root, run)
         outputs = {
             "resourceGroup": group_name,
             "workspace": registry.workspace_name,
@@ -142,18 +62,16 @@ def deploy(settings: StackSettings, project_root: Path,
             "images": {n: {"imageName": i.image_name, "repoDigest": i.repo_digest, "tag": contexts[n].tag}
                        for n, i in images.items()},
         }
-    foundation = Foundation(settings, project_root, group_name, registry, models, contexts, images)
+    foundation = Foundation(settings, project_root, group_name, registry, models, contexts, images, run)
 
     services: dict[str, Any] = {}
     keys: dict[str, Any] = {}
     for name, service in sorted(settings.services.items()):
-        deployer = SERVICE_DEPLOYERS.get(service.target)
-        if deployer is None:
-            raise ConfigError(f"mldeploy:services.{name}.target",
-                              f"target {service.target!r} is not available in this version of mldeploy")
+        # Config accepts only targets of the table (tests/program/test_targets.py).
+        deployer = SERVICE_DEPLOYERS[service.target]
         result = deployer(name, service, replace(foundation, service_tags=_service_tags(name, service, foundation)))
-        if gateway_confs is not None and result.gateway_conf is not None:
-            gateway_confs[name] = result.gateway_conf
+        if result.gateway_conf is not None:
+            run.gateway_confs[name] = result.gateway_conf
         services[name] = {"scoringUri": result.scoring_uri, "swaggerUri": result.swagger_uri, **result.extra}
         if result.primary_key is not None:
             keys[name] = {"primaryKey": result.primary_key, "secondaryKey": result.secondary_key}
@@ -166,9 +84,7 @@ def deploy(settings: StackSettings, project_root: Path,
         entries = getattr(settings, section)
         if not entries:
             continue
-        deployer = SECTION_DEPLOYERS.get(section)
-        if deployer is None:
-            raise ConfigError(f"mldeploy:{section}", f"{section!r} is not available in this version of mldeploy")
+        deployer = SECTION_DEPLOYERS[section]
         outputs[section] = {name: deployer(name, entry, foundation) for name, entry in sorted(entries.items())}
     return outputs
 
@@ -199,7 +115,7 @@ def _write_contexts(settings: StackSettings, models: dict[str, ResolvedModel],
 
 
 def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], contexts: dict[str, BuildContext],
-                   project_root: Path) -> tuple[pulumi.Output[str], ModelRegistry, dict]:
+                   project_root: Path, run: RunContext) -> tuple[pulumi.Output[str], ModelRegistry, dict]:
     """The guide's first two steps in Azure: register the models, build and push the images."""
     tags = resource_tags(settings.stack, settings.tags, production=settings.production)
     group = resources.ResourceGroup(
@@ -226,6 +142,7 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
         production=settings.production,
         existing=None if settings.workspace.create else existing_workspace(settings),
         registry_sku=registry_sku(settings),
+        token_exchange=run.acr_exchange,
     )
     out_dir = build_dir(settings, project_root)
     # v2 online endpoints build their environment in Azure from the conda file: an image only
@@ -307,13 +224,12 @@ def settings_from_pulumi(project_root: Path) -> StackSettings:
     return parse_settings(stack, config, secret_keys, project_root, f"stacks/Pulumi.{stack}.yaml")
 
 
-def run_from_pulumi_config(*, engine_errors: bool = True,
-                           gateway_confs: dict[str, str] | None = None) -> dict[str, Any]:
+def run_from_pulumi_config(*, engine_errors: bool = True, run: RunContext | None = None) -> dict[str, Any]:
     """The Pulumi program's entry point. `engine_errors=False` (synth) lets ConfigError through;
-    `gateway_confs` collects the declared gateway configs (see `deploy`)."""
+    `run` is the run's state and hooks (synth: no network, and it reads the gateway configs back)."""
     project_root = Path(os.environ.get(PROJECT_ROOT_ENV) or Path.cwd())
     try:
-        outputs = deploy(settings_from_pulumi(project_root), project_root, gateway_confs)
+        outputs = deploy(settings_from_pulumi(project_root), project_root, run)
     except ConfigError as err:
         if err.source is None:  # raised by a target's own checks: name the stack file too
             err = err.with_source(f"stacks/Pulumi.{pulumi.get_stack()}.yaml")

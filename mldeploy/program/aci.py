@@ -5,12 +5,10 @@ from components.aci import AciService
 from mldeploy.config.service import AciServiceSettings
 from mldeploy.contract import GATEWAY_IMAGE
 from mldeploy.plan.aci import plan_aci
-from mldeploy.program import Foundation, ServiceOutputs, given_keys, given_tls, register_target
+from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys, given_tls
 from mldeploy.program.mirrors import mirrored
-from mldeploy.synth import gateway_configs  # noqa: F401  (registers the gateway writer)
 
 
-@register_target("aci")
 def deploy_aci(name: str, service: AciServiceSettings, f: Foundation) -> ServiceOutputs:
     s = f.settings
     plan = plan_aci(name, service, stack=s.stack, resource_group=s.resource_group_name)

@@ -6,7 +6,6 @@ resource is declared; an attached cluster is checked on its looked-up size and v
 """
 from __future__ import annotations
 
-import weakref
 from typing import Sequence
 
 import pulumi
@@ -22,23 +21,13 @@ from mldeploy.plan.workload import Placement
 from mldeploy.config.aks import AksServiceSettings, ClusterSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.azure.deployer import deployer_principal_type
-from mldeploy.program import Foundation, ServiceOutputs, given_keys, given_tls, register_target
+from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys, given_tls
 from mldeploy.program.mirrors import mirrored
 from mldeploy.render import k8s as manifests
 from mldeploy.render.k8s import GATEWAY_PATHS
-from mldeploy.synth import k8s as _k8s_writer  # noqa: F401  registers the k8s/ synth writer
 from mldeploy.plan.tags import resource_tags
 from mldeploy.plan.gateway import TlsFiles, service_gateway
 from mldeploy.render.gateway import render_nginx_conf
-
-
-# Per program run: clusters declared and namespaces taken. Keyed by the run's ModelRegistry,
-# the one object every service's (per-service copy of the) Foundation shares.
-_RUNS: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
-
-
-def _state(f: Foundation) -> dict:
-    return _RUNS.setdefault(f.registry, {"clusters": {}, "namespaces": {}})
 
 
 def attached_cluster(name: str, settings: ClusterSettings) -> AttachedCluster:
@@ -62,7 +51,7 @@ def attached_cluster(name: str, settings: ClusterSettings) -> AttachedCluster:
 
 def cluster_for(name: str, f: Foundation) -> AksCluster:
     """The stack's AksCluster of that name, declared once however many services use it."""
-    clusters = _state(f)["clusters"]
+    clusters = f.run.clusters
     if name not in clusters:
         settings = f.settings.clusters[name]
         attached = attached_cluster(name, settings) if settings.attach else None
@@ -94,7 +83,6 @@ def _gateway_conf(service: AksServiceSettings, plan: ServicePlan, variant) -> st
     return render_nginx_conf(spec)
 
 
-@register_target("aks")
 def deploy_aks(name: str, service: AksServiceSettings, f: Foundation, *, placement: Placement = Placement(),
                pods_wait_for: Sequence[pulumi.Resource] = ()) -> ServiceOutputs:
     """The service on its cluster; an FPGA service (program/fpga.py) adds where its pods run and
@@ -106,7 +94,7 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation, *, placeme
                         resource_group=s.resource_group_name, images=images,
                         workspace_name=f.registry.workspace_name,
                         sidecar_ref=lambda source: mirrored(source, f), placement=placement)
-    taken = _state(f)["namespaces"]
+    taken = f.run.namespaces
     where = (service.cluster, plan.workload.namespace)
     if where in taken:
         raise ConfigError(f"{PROJECT}:services.{name}.namespace",

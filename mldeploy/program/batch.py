@@ -4,12 +4,11 @@ from __future__ import annotations
 from components.batch import BatchScoring, WorkspaceRefs
 from mldeploy.config.batch import BatchSettings
 from mldeploy.plan.batch import plan_batch
-from mldeploy.program import Foundation, register_section
+from mldeploy.program.foundation import Foundation
 from mldeploy.azure.arm import arm_part
 from mldeploy.contract import workspace_blob_container
 
 
-@register_section("batch")
 def deploy_batch(name: str, settings: BatchSettings, f: Foundation) -> dict:
     s = f.settings
     plan = plan_batch(s.stack, s.resource_group_name, name, settings, f.project_root)

@@ -1,16 +1,12 @@
-"""The `edge` section: one IotEdgeDeployment per entry, and `iot-edge/<name>.json` in synth."""
+"""The `edge` section: one IotEdgeDeployment per entry (synth writes its manifest: synth/iot_edge.py)."""
 from __future__ import annotations
-
-from pathlib import Path
 
 from components.iot_edge import IotEdgeDeployment
 from mldeploy.config.edge import EdgeSettings
 from mldeploy.plan.edge import plan_edge
-from mldeploy.program import Foundation, register_section
-from mldeploy.synth.write import dump_json, register_writer
+from mldeploy.program.foundation import Foundation
 
 
-@register_section("edge")
 def deploy_edge(name: str, settings: EdgeSettings, f: Foundation) -> dict:
     plan = plan_edge(name, settings, image=f.images[settings.image].repo_digest)
     edge = IotEdgeDeployment(
@@ -31,11 +27,3 @@ def deploy_edge(name: str, settings: EdgeSettings, f: Foundation) -> dict:
         # Credentials masked: reviewable with `pulumi stack output`, and written by synth.
         "manifest": edge.manifest_preview,
     }
-
-
-@register_writer
-def write_edge_manifests(result, out_dir: Path) -> None:
-    """`iot-edge/<name>.json`: each entry's manifest as applied, registry credentials masked."""
-    for name, outputs in sorted((result.outputs.get("edge") or {}).items()):
-        if isinstance(outputs, dict) and isinstance(outputs.get("manifest"), dict):
-            dump_json(out_dir / "iot-edge" / f"{name}.json", outputs["manifest"])

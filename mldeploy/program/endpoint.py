@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import weakref
 from pathlib import Path
 
 import pulumi
@@ -25,7 +24,7 @@ from mldeploy.config.errors import ConfigError
 from mldeploy.plan.digest import digest_path
 from mldeploy.plan.endpoint import (KUBERNETES, MANAGED, endpoint_name, instance_type, iso_ms,
                                 kubernetes_instance_types, mirror_traffic, traffic)
-from mldeploy.program import Foundation, ServiceOutputs, register_target
+from mldeploy.program.foundation import Foundation, ServiceOutputs
 from mldeploy.render.build_context import BuildContext
 from mldeploy.plan.tags import resource_tags
 from mldeploy.plan.batch import compute_name
@@ -110,14 +109,10 @@ def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_
                         mirror_traffic=mirror_traffic(service), revision=revision)
 
 
-# One KubernetesCompute per cluster and program run (keyed by the run's ModelRegistry).
-_COMPUTES: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
-
-
 def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
     from mldeploy.program.aks import cluster_for
 
-    computes = _COMPUTES.setdefault(f.registry, {})
+    computes = f.run.computes  # one KubernetesCompute per cluster and program run
     if cluster_key in computes:
         return computes[cluster_key]
     endpoints = [s for _, s in sorted(f.settings.services.items())
@@ -188,6 +183,3 @@ def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation) -> Serv
                "deployments": {d.name: {"instanceType": d.instance_type, "instanceCount": d.instance_count}
                                for d in plan.deployments}})
 
-
-register_target(MANAGED)(deploy_endpoint)
-register_target(KUBERNETES)(deploy_endpoint)

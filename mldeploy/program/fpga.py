@@ -11,10 +11,9 @@ from components.fpga import FpgaNodePool
 from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.plan.fpga import plan_fpga
 from mldeploy.plan.fpga_regions import check_service_region
-from mldeploy.program import Foundation, ServiceOutputs, register_target
+from mldeploy.program.foundation import Foundation, ServiceOutputs
 
 
-@register_target("fpga")
 def deploy_fpga(name: str, service: FpgaServiceSettings, f: Foundation) -> ServiceOutputs:
     from mldeploy.program import aks as aks_target  # the AKS target, reused whole
 

@@ -6,11 +6,9 @@ from components.local import LocalService
 from mldeploy.config.service import LocalServiceSettings
 from mldeploy.plan.local import plan_local
 from mldeploy.plan.paths import state_path
-from mldeploy.program import Foundation, ServiceOutputs, build_dir, given_keys, given_tls, register_target
-from mldeploy.synth import gateway_configs  # noqa: F401  (registers the gateway writer)
+from mldeploy.program.foundation import Foundation, ServiceOutputs, build_dir, given_keys, given_tls
 
 
-@register_target("local")
 def deploy_local(name: str, service: LocalServiceSettings, f: Foundation) -> ServiceOutputs:
     context_dir = build_dir(f.settings, f.project_root) / service.image
     plan = plan_local(name, service, stack=f.settings.stack, tag=f.contexts[service.image].tag,

@@ -3,20 +3,14 @@ registry once per stack, whichever targets use them: ACI and AKS pull every cont
 with AcrPull, from one place - never from Docker Hub at run time."""
 from __future__ import annotations
 
-import weakref
-
 import pulumi
 
 from components.mirrored_image import MirroredImage, mirror_repository
-from mldeploy.program import Foundation, build_dir
-
-# Per program run, keyed by the run's ModelRegistry (shared by every service's Foundation).
-_MIRRORS: "weakref.WeakKeyDictionary[object, dict[str, MirroredImage]]" = weakref.WeakKeyDictionary()
-
+from mldeploy.program.foundation import Foundation, build_dir
 
 def mirrored(source: str, f: Foundation) -> pulumi.Output[str]:
     """The registry digest of `source` copied into the workspace registry (declared once)."""
-    mirrors = _MIRRORS.setdefault(f.registry, {})
+    mirrors = f.run.mirrors  # per program run
     if source not in mirrors:
         slug = mirror_repository(source).split("/", 1)[1].replace(":", "-").replace(".", "-")
         mirrors[source] = MirroredImage(

@@ -6,10 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mldeploy.synth.run import SynthResult
-from mldeploy.synth.write import register_writer
 
 
-@register_writer
 def write_gateway_configs(result: SynthResult, out: Path) -> None:
     for name, conf in sorted(result.gateway_confs.items()):
         folder = out / "gateway" / name

@@ -13,7 +13,7 @@ from mldeploy.render.k8s_pod import SECRET_KEYS_ANNOTATION
 from mldeploy.plan.replicas import suggest_bounds
 from mldeploy.synth.mask import MASK
 from mldeploy.synth.run import SynthResult
-from mldeploy.synth.write import dump_json, register_writer
+from mldeploy.synth.dump import dump_json
 
 FOLDER = "k8s"
 
@@ -73,7 +73,6 @@ def object_path(obj: dict[str, Any]) -> str:
     return f"{folder}/{obj['kind'].lower()}-{meta['name']}.yaml"
 
 
-@register_writer
 def write_kubernetes(result: SynthResult, out: Path) -> None:
     objects = kubernetes_objects(result)
     if not objects:

@@ -78,7 +78,7 @@ OutputMaker = Callable[[str, dict, "SynthMocks"], dict]
 
 
 def offline_acr_exchange(ledger: SecretLedger) -> Callable[[str, str, str], str]:
-    """Stand-in for mldeploy.azure.acr_login.EXCHANGE under synth: no network; the token is a ledger secret."""
+    """Stand-in for the run's ACR token exchange (RunContext.acr_exchange) under synth: no network; the token is a ledger secret."""
     return lambda server, tenant, token: ledger.add(_fake("acr-refresh-token", server, tenant))
 
 

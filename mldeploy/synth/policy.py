@@ -10,7 +10,7 @@ from pulumi_policy import (EnforcementLevel, PolicyResource, PolicyResourceOptio
                            ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy)
 
 from mldeploy.synth.run import SynthResult
-from mldeploy.synth.write import dump_json, register_writer
+from mldeploy.synth.dump import dump_json
 from mldeploy.plan.vm_sizes import known_vcpus
 from policies import config
 from policies.rules import POLICIES
@@ -97,6 +97,5 @@ def read_violations(out_dir: Path) -> list[Violation]:
     return [Violation(**v) for v in doc["violations"]]
 
 
-@register_writer
 def write_policy_json(result: SynthResult, out_dir: Path) -> None:
     dump_json(out_dir / "policy.json", report_doc(evaluate(result, result.project_root)))

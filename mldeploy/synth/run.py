@@ -22,7 +22,6 @@ from mldeploy import PROJECT
 from mldeploy.config import StackSettings, load_stack, read_stack_file, to_pulumi_config
 from mldeploy.config.base import Secret, SecureValue
 from mldeploy.synth.mask import Masker
-from mldeploy.azure import acr_login
 from mldeploy.synth.mocks import RecordingMonitor, Registration, SecretLedger, SynthMocks, offline_acr_exchange
 
 
@@ -124,7 +123,7 @@ def synthesize(
     Raises ConfigError for an invalid stack, before any resource is declared.
     """
     from mldeploy.config import parse_settings
-    from mldeploy.program import BUILD_DIR_ENV, PROJECT_ROOT_ENV, run_from_pulumi_config
+    from mldeploy.program import BUILD_DIR_ENV, PROJECT_ROOT_ENV, RunContext, run_from_pulumi_config
 
     project_root = project_root.resolve()
     if stack_values is None:
@@ -147,10 +146,12 @@ def synthesize(
     runtime_settings.SETTINGS.outputs.clear()
 
     collected: dict[str, tuple[Any, bool]] = {}
-    gateway_confs: dict[str, str] = {}
+
+    # No registry to call under mocks: the run's ACR token exchange is an offline stand-in.
+    run = RunContext(acr_exchange=offline_acr_exchange(ledger))
 
     def program():
-        outputs = run_from_pulumi_config(engine_errors=False, gateway_confs=gateway_confs)
+        outputs = run_from_pulumi_config(engine_errors=False, run=run)
 
         async def collect() -> None:
             for key, value in outputs.items():
@@ -166,13 +167,8 @@ def synthesize(
     program_build = synth_build_dir(project_root, stack)
     shutil.rmtree(program_build, ignore_errors=True)
     program_build.mkdir(parents=True)
-    real_exchange = acr_login.EXCHANGE
-    acr_login.EXCHANGE = offline_acr_exchange(ledger)  # no registry to call under mocks
-    try:
-        with _as_pulumi_runs(project_root, **{BUILD_DIR_ENV: str(program_build), PROJECT_ROOT_ENV: str(project_root)}):
-            _sync_await(run_pulumi_func(program))
-    finally:
-        acr_login.EXCHANGE = real_exchange
+    with _as_pulumi_runs(project_root, **{BUILD_DIR_ENV: str(program_build), PROJECT_ROOT_ENV: str(project_root)}):
+        _sync_await(run_pulumi_func(program))
     build_dir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(program_build, build_dir, dirs_exist_ok=True)
     if monitor.duplicates:
@@ -194,4 +190,5 @@ def synthesize(
     for key in sorted(collected):
         value, is_secret = collected[key]
         outputs[key] = masker.scrub_output(value, is_secret, where=f"output {key}")
-    return SynthResult(stack, settings, resources, outputs, masker.leaks, ledger.values(), project_root, gateway_confs)
+    return SynthResult(stack, settings, resources, outputs, masker.leaks, ledger.values(), project_root,
+                       run.gateway_confs)

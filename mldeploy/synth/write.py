@@ -1,27 +1,26 @@
-"""Write a synth result to its folder: resources.json, outputs.json, then each registered
-artifact writer (Kubernetes manifests, IoT Edge manifests, gateway configs, policy results)."""
+"""Write a synth result to its folder: resources.json, outputs.json, then each artifact writer
+of ARTIFACT_WRITERS (Kubernetes manifests, IoT Edge manifests, gateway configs, policy results)."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Callable
 
+from mldeploy.synth.dump import dump_json
+from mldeploy.synth.gateway_configs import write_gateway_configs
+from mldeploy.synth.iot_edge import write_edge_manifests
+from mldeploy.synth.k8s import write_kubernetes
+from mldeploy.synth.policy import write_policy_json
 from mldeploy.synth.run import SynthResult
 
 MARKER = ".mldeploy-synth"  # says "this folder is a synth output": safe to replace
-# (folder or file name, writer(result, out_dir)) - each later target adds its own.
-ARTIFACT_WRITERS: list[Callable[[SynthResult, Path], None]] = []
-
-
-def register_writer(fn: Callable[[SynthResult, Path], None]):
-    ARTIFACT_WRITERS.append(fn)
-    return fn
-
-
-def dump_json(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+# Every artifact beside resources.json and outputs.json: writer(result, out_dir), each its own files.
+ARTIFACT_WRITERS: tuple[Callable[[SynthResult, Path], None], ...] = (
+    write_kubernetes,        # k8s/<namespace>/<kind>-<name>.yaml, replicas.json
+    write_edge_manifests,    # iot-edge/<name>.json
+    write_gateway_configs,   # gateway/<service>/nginx.conf
+    write_policy_json,       # policy.json
+)
 
 
 def _previous(out: Path) -> Path:

@@ -11,7 +11,6 @@ from mldeploy.runtime.synthesized_pod import SynthesizedPod, build_images, load_
 
 def synth_to(stack: str, out: Path, values: dict | None = None) -> Path:
     """`mldeploy synth` of `stack` (optionally a variation of its config) into `out`."""
-    from mldeploy.synth import policy  # noqa: F401  (registers the policy.json writer, as the CLI)
     from mldeploy.synth.write import prepare_out_dir, write_result
     from tests.harness import synth
 

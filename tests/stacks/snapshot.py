@@ -57,7 +57,6 @@ def project_copy(into: Path) -> Path:
 
 def synth_files(project: Path, stack: str, out: Path) -> dict[str, bytes]:
     """Synthesize `stack` as `mldeploy synth` writes it; every file's bytes by relative path."""
-    from mldeploy.synth import policy  # noqa: F401  (registers the policy.json writer)
     from mldeploy.synth.run import synthesize
     from mldeploy.synth.write import MARKER, write_result
 
