@@ -33,3 +33,10 @@ def test_the_contracts_say_what_the_layout_promises():
     forbidden = {tuple(c["source_modules"]): set(c["forbidden_modules"]) for c in by_type["forbidden"]}
     assert "mldeploy.config" in forbidden[("components",)], "components import nothing from config"
     assert {"mldeploy.runtime", "mldeploy.synth", "components", "mldeploy.cli"} <= forbidden[("mldeploy.plan", "mldeploy.render")]
+
+
+def test_the_gateway_renderer_is_kept_from_settings():
+    forbidden = {tuple(c["source_modules"]): set(c["forbidden_modules"])
+                 for c in contracts() if c["type"] == "forbidden"}
+    assert "mldeploy.config" in forbidden.get(("mldeploy.render.gateway",), set()), \
+        "pyproject.toml: a contract must keep mldeploy.render.gateway from importing mldeploy.config"
