@@ -2,10 +2,12 @@
 the floor, every goal of issue 14 printed as a ratio from ONE run.
 
     .venv/bin/python bench/scoring.py [--duration 2] [--rounds 3] [--connections 1,4,16,64]
+                                      [--scoring-server mldeploy|azmlinfsrv]
 
 Setups, all serving the diabetes sample (examples/diabetes) on 127.0.0.1, driven by wrk:
   default  azmlinfsrv exactly as its command runs it (1 worker, access log), bound to 127.0.0.1
-  scorer   our scorer alone (runtime/scorer_host.py, one worker per core, our timeouts)
+  scorer   our scorer alone (runtime/scorer_host.py, one worker per core, our timeouts), with the
+           image's `scoringServer` (default mldeploy: runtime/scoring_app.py on granian)
   gateway  the whole local path: nginx gateway (auth on) -> our scorer (runtime/local.py)
 Ready time: `LocalServer.start()` until it can score, against the floor: a plain Python that
 imports score.py (its libraries) and runs init() (loads the model) - nothing of a server.
@@ -110,6 +112,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=2, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median reported)")
     parser.add_argument("--connections", default="1,4,16,64")
+    parser.add_argument("--scoring-server", default="mldeploy", choices=("mldeploy", "azmlinfsrv"),
+                        help="the image's scoringServer for 'scorer' and 'gateway'")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: sudo apt-get install wrk")
@@ -118,13 +122,14 @@ def main() -> None:
     load = os.getloadavg()
 
     image = ImageSettings.model_validate({"entryScript": "examples/diabetes/score.py",
-                                         "condaFile": "examples/diabetes/myenv.yml", "models": ["diabetes"]},
-                                        context={"root": ROOT})
+                                         "condaFile": "examples/diabetes/myenv.yml", "models": ["diabetes"],
+                                         "scoringServer": args.scoring_server}, context={"root": ROOT})
     model = resolve_model("diabetes", ModelSettings.model_validate(
         {"path": "examples/diabetes/outputs/sklearn_regression_model.pkl", "version": 1}, context={"root": ROOT}), ROOT)
     context = render_build_context("diabetes", image, [model], ROOT)
+    # The mldeploy server's environment holds azmlinfsrv too: the default setup runs from it.
     env = ensure_env("conda", (ROOT / "examples/diabetes/myenv.yml").read_text(),
-                     progress=lambda m: print(m, file=sys.stderr))
+                     progress=lambda m: print(m, file=sys.stderr), scoring_server=args.scoring_server)
     work = Path(tempfile.mkdtemp(prefix="mldeploy-bench-"))
     context_dir = work / "context"
     context.write(context_dir)
@@ -143,15 +148,17 @@ def main() -> None:
     try:
         default, default_port = stock_scorer(env, context_dir, context, work)
         children.append(default)
-        ours = scorer_child(context, env, context_dir, work, sock=listen_socket(0), workers=workers,
+        sock = listen_socket(0)
+        ours_port = sock.getsockname()[1]
+        ours = scorer_child(context, env, context_dir, work, sock=sock, workers=workers,
                             scoring_timeout_ms=service.scoring_timeout_ms)
         ours.start()
         children.append(ours)
-        wait_until_ok(ours, f"http://127.0.0.1:{ours.port}/", "our scorer", 120)
+        wait_until_ok(ours, f"http://127.0.0.1:{ours_port}/", "our scorer", 120)
         endpoint = server.start()
         targets = {
             "default": (f"http://127.0.0.1:{default_port}/score", None),
-            "scorer": (f"http://127.0.0.1:{ours.port}/score", None),
+            "scorer": (f"http://127.0.0.1:{ours_port}/score", None),
             "gateway": (endpoint.scoringUri, endpoint.primaryKey),
         }
         runs = {name: {c: [] for c in conns} for name in targets}
@@ -167,7 +174,7 @@ def main() -> None:
 
     res = {name: {c: {m: statistics.median(r[m] for r in rs) for m in ("rps", "p50", "p99")}
                   for c, rs in by_conn.items()} for name, by_conn in runs.items()}
-    labels = {"default": "azmlinfsrv default (1 worker)", "scorer": f"our scorer ({workers} workers)",
+    labels = {"default": "azmlinfsrv default (1 worker)", "scorer": f"{args.scoring_server} ({workers} workers)",
               "gateway": f"gateway -> our scorer (auth on)"}
     print(f"\nload average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({cores} cores)")
     print(f"wrk on 127.0.0.1, two-row sample, {args.rounds} interleaved rounds x {args.duration}s, medians")

@@ -128,7 +128,8 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
         image = settings.images[image_name]
         models = [resolve_model(m, settings.models[m], root) for m in image.models]
         context = render_build_context(image_name, image, models, root)
-        return context, ensure_env(context.env_kind, context.files[context.env_file].decode(), progress=info)
+        return context, ensure_env(context.env_kind, context.files[context.env_file].decode(), progress=info,
+                                   scoring_server=context.scoring_server)
 
     servers: list = []
     try:

@@ -6,6 +6,7 @@ reuses the (slow) environment layer. The same context is what the local target r
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from mldeploy.runtime import scorer_host
 from mldeploy.contract import SCORER_PORT
 
 SCORER_HOST = Path(scorer_host.__file__)
+SCORING_APP = SCORER_HOST.with_name("scoring_app.py")
 
 APP_DIR = "/var/azureml-app"
 MODELS_DIR = f"{APP_DIR}/azureml-models"
@@ -25,6 +27,14 @@ SERVER_VERSION = "1.5.1"
 # Pinned so that the same config always builds the same image (a moving tag would not).
 SCORER_HOST_FILE = "mldeploy_scorer_host.py"
 SCORER_HOST_PATH = f"/opt/mldeploy/{SCORER_HOST_FILE}"
+# scoringServer mldeploy: the app granian loads by module name, next to the host (its sys.path[0]).
+SCORING_APP_FILE = "scoring_app.py"
+SCORING_SERVER_ENV = "MLDEPLOY_SCORING_SERVER"
+# The HTTP server of scoringServer mldeploy, pinned like the inference server. granian 2.8.7:
+# manylinux wheels for CPython 3.9-3.14 (x86_64, aarch64); its one dependency, click, is
+# azmlinfsrv's (Flask's) already.
+GRANIAN_PACKAGE = "granian"
+GRANIAN_VERSION = "2.8.7"
 MICROMAMBA_IMAGE = "mambaorg/micromamba:1.5.10-jammy"
 # The image's entrypoint activates the environment for the main command only: HEALTHCHECK,
 # `exec` and a pod's `command` bypass it, so the environment's bin goes on PATH for all.
@@ -53,6 +63,7 @@ class BuildContext:
     env_file: str
     env_kind: str  # "conda" or "pip"
     models: tuple[tuple[str, str], ...] = field(default=())
+    scoring_server: str = "mldeploy"  # ImageSettings.scoring_server
 
     def write(self, dest: Path) -> None:
         """Write the context to `dest` (replacing what was there)."""
@@ -76,6 +87,15 @@ def model_dir(models: list[ResolvedModel]) -> str:
 
 def has_inference_server(env_text: str) -> bool:
     return SERVER_PACKAGE in env_text or "azureml-defaults" in env_text
+
+
+def server_requirements(env_text: str, scoring_server: str) -> list[str]:
+    """What the scorer needs on top of the user's environment: the inference server unless the
+    file names it, and granian for scoringServer mldeploy unless the file names it."""
+    reqs = [] if has_inference_server(env_text) else [f"{SERVER_PACKAGE}=={SERVER_VERSION}"]
+    if scoring_server == "mldeploy" and not re.search(rf"(?im)^[\s-]*{GRANIAN_PACKAGE}\b", env_text):
+        reqs.append(f"{GRANIAN_PACKAGE}=={GRANIAN_VERSION}")
+    return reqs
 
 
 def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: str,
@@ -103,8 +123,9 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
             f"COPY {PIP_ENV_FILE} /tmp/requirements.txt",
             "RUN pip install --no-cache-dir -r /tmp/requirements.txt",
         ]
-    if not has_inference_server(env_text):
-        lines.append(f"RUN pip install --no-cache-dir {SERVER_PACKAGE}=={SERVER_VERSION}")
+    extra = server_requirements(env_text, image.scoring_server)
+    if extra:
+        lines.append(f"RUN pip install --no-cache-dir {' '.join(extra)}")
     lines += [
         "# 2. The entry script (init/run), served by the official Azure ML inference server.",
         f"WORKDIR {APP_DIR}",
@@ -114,6 +135,7 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
         f"ENV AZUREML_ENTRY_SCRIPT={APP_DIR}/{script} \\",
         f"    AZUREML_MODEL_DIR={mdir} \\",
         "    PYTHONUNBUFFERED=1 \\",
+        f"    {SCORING_SERVER_ENV}={image.scoring_server} \\",
         "    PYTHONDONTWRITEBYTECODE=1",
     ]
     lines.append("USER scorer" if env_kind == "pip" else "USER $MAMBA_USER")
@@ -122,8 +144,10 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
         "HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \\",
         f"    CMD python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{SCORER_PORT}/')\"",
         # The scorer host: azmlinfsrv with mldeploy's changes (unusable JSON is a 400, swagger
-        # marks run()'s inputs required), the same process as the local target runs.
+        # marks run()'s inputs required), the same process as the local target runs; with
+        # scoringServer mldeploy it serves the app of scoring_app.py on granian.
         f"COPY {SCORER_HOST_FILE} {SCORER_HOST_PATH}",
+        *([f"COPY {SCORING_APP_FILE} /opt/mldeploy/{SCORING_APP_FILE}"] if image.scoring_server == "mldeploy" else []),
         "CMD " + json.dumps(["python", SCORER_HOST_PATH, "--entry_script", f"{APP_DIR}/{script}",
                              "--model_dir", mdir, "--port", str(SCORER_PORT)]),
     ]
@@ -149,6 +173,8 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
         for rel, path in model.files:
             files[f"azureml-models/{model.name}/{model.version}/{rel}"] = path.read_bytes()
     files[SCORER_HOST_FILE] = SCORER_HOST.read_bytes()
+    if image.scoring_server == "mldeploy":
+        files[SCORING_APP_FILE] = SCORING_APP.read_bytes()
     files["Dockerfile"] = render_dockerfile(name, image, env_kind, env_text, script, models).encode()
     digest = digest_mapping(files)
     return BuildContext(
@@ -161,4 +187,5 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
         env_file=env_file,
         env_kind=env_kind,
         models=tuple((m.name, m.version) for m in models),
+        scoring_server=image.scoring_server,
     )

@@ -21,7 +21,7 @@ from typing import Callable
 
 import yaml
 
-from mldeploy.render.build_context import SERVER_PACKAGE, SERVER_VERSION, has_inference_server
+from mldeploy.render.build_context import server_requirements
 
 CACHE_ENV = "MLDEPLOY_ENV_CACHE"
 COMPLETE_MARKER = ".mldeploy-complete"
@@ -73,8 +73,9 @@ def _conda_to_pip(spec: str) -> str | None:
     return f"{name}{version}"
 
 
-def requirements(env_kind: str, env_text: str) -> list[str]:
-    """The pip requirements for an env file (`conda` YAML or `pip` requirements text)."""
+def requirements(env_kind: str, env_text: str, scoring_server: str = "mldeploy") -> list[str]:
+    """The pip requirements for an env file (`conda` YAML or `pip` requirements text), plus what
+    the image adds for `scoring_server` (ImageSettings.scoring_server)."""
     if env_kind == "pip":
         reqs = [line.strip() for line in env_text.splitlines()
                 if line.strip() and not line.strip().startswith("#")]
@@ -89,9 +90,7 @@ def requirements(env_kind: str, env_text: str) -> list[str]:
                 reqs += [str(p) for p in dep.get("pip") or []]
             elif (pip_req := _conda_to_pip(str(dep))) is not None:
                 reqs.append(pip_req)
-    if not has_inference_server("\n".join(reqs)):
-        reqs.append(f"{SERVER_PACKAGE}=={SERVER_VERSION}")
-    return reqs
+    return reqs + server_requirements("\n".join(reqs), scoring_server)
 
 
 def env_digest(reqs: list[str]) -> str:
@@ -100,9 +99,11 @@ def env_digest(reqs: list[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def ensure_env(env_kind: str, env_text: str, progress: Callable[[str], None] = print) -> ScoringEnv:
-    """The cached virtualenv for this env file, built (with pip's progress shown) if missing."""
-    reqs = requirements(env_kind, env_text)
+def ensure_env(env_kind: str, env_text: str, progress: Callable[[str], None] = print,
+               scoring_server: str = "mldeploy") -> ScoringEnv:
+    """The cached virtualenv for this env file and scoring server, built (with pip's progress
+    shown) if missing."""
+    reqs = requirements(env_kind, env_text, scoring_server)
     digest = env_digest(reqs)
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mldeploy.config.service import ServiceSettings
-from mldeploy.render.build_context import MODELS_DIR, BuildContext
+from mldeploy.render.build_context import MODELS_DIR, SCORING_SERVER_ENV, BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCORER_PORT, SCORE_PATH, SWAGGER_PATH,
                                TLS_CERT_NAME, TLS_KEY_NAME)
@@ -33,6 +33,7 @@ from mldeploy.plan.gateway import TlsFiles, Upstream, service_gateway
 from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
 from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.plan.timeouts import scorer_timeouts
+from mldeploy.runtime.scorer_host import UDS_ENV
 from mldeploy.runtime.processes import (SCORER_HOST, UNIX_SOCKET_PATH_MAX, Child, StartError, find_nginx,
                                         listen_socket, listen_unix_socket, wait_until_ok)
 
@@ -110,10 +111,13 @@ def write_private(path: Path, text: str) -> None:
 def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_dir: Path, *,
                  sock: socket.socket, workers: int, scoring_timeout_ms: int, name: str = "scorer",
                  extra_env: dict[str, str] | None = None) -> Child:
-    """The scorer (azmlinfsrv serving the listening socket `sock`) of a build context written
-    to `context_dir`."""
+    """The scorer of a build context written to `context_dir`, serving the address of the
+    listening socket `sock`: azmlinfsrv (gunicorn) is handed the socket itself; granian
+    (scoringServer mldeploy) cannot take a socket, so `sock` is closed and granian binds its
+    address again - a Unix socket in a private folder, or the same port on 127.0.0.1."""
+    inet = sock.family == socket.AF_INET
     # azmlinfsrv requires --port; the handed socket (TCP or Unix) replaces what it would bind.
-    port = sock.getsockname()[1] if sock.family == socket.AF_INET else SCORER_PORT
+    port = sock.getsockname()[1] if inet else SCORER_PORT
     script = context_dir / "app" / Path(context.entry_script).name
     model_dir = context_dir / "azureml-models" / Path(context.model_dir).relative_to(MODELS_DIR)
     child_env = {
@@ -129,7 +133,13 @@ def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_
     }
     argv = [str(env.python), str(SCORER_HOST), "--entry_script", str(script),
             "--model_dir", str(model_dir), "--port", str(port), "--worker_count", str(workers)]
+    child_env[SCORING_SERVER_ENV] = context.scoring_server
     # An empty working folder: the server would serve a stale swagger.json found there.
+    if context.scoring_server == "mldeploy":
+        if not inet:
+            child_env[UDS_ENV] = sock.getsockname()
+        sock.close()
+        return Child(name, argv, env=child_env, cwd=run_dir / name, log=run_dir / f"{name}.log")
     return Child(name, argv, env=child_env, cwd=run_dir / name, log=run_dir / f"{name}.log",
                  sock=sock, sock_env=lambda fd: {"MLDEPLOY_SCORER_FD": str(fd)})
 

@@ -19,13 +19,23 @@ dependencies:
 
 
 def test_conda_file_gives_its_pip_part_plus_translated_conda_packages_and_the_server():
-    reqs = requirements("conda", CONDA)
+    reqs = requirements("conda", CONDA, "azmlinfsrv")
     assert reqs == ["scikit-learn==1.5.*", "numpy>=1.26", "joblib==1.4.2",
                     "azureml-inference-server-http==1.5.1"]
 
 
+def test_the_mldeploy_scoring_server_adds_granian_pinned():
+    reqs = requirements("conda", CONDA, "mldeploy")
+    assert reqs[-2:] == ["azureml-inference-server-http==1.5.1", "granian==2.8.7"], reqs
+
+
+def test_a_granian_the_file_pins_is_kept_and_not_added_twice():
+    reqs = requirements("pip", "numpy\ngranian==2.8.6\n", "mldeploy")
+    assert [r for r in reqs if r.startswith("granian")] == ["granian==2.8.6"], reqs
+
+
 def test_requirements_file_keeps_its_lines_and_an_existing_server_pin():
-    reqs = requirements("pip", "# comment\nazureml-defaults\n\nnumpy==2.0\n")
+    reqs = requirements("pip", "# comment\nazureml-defaults\n\nnumpy==2.0\n", "azmlinfsrv")
     assert reqs == ["azureml-defaults", "numpy==2.0"]
 
 

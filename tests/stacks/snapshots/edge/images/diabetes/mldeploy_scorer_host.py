@@ -20,17 +20,28 @@ server and the standard library, never mldeploy (which is not installed there).
 7. The App Insights exporter (`azure.monitor.opentelemetry.exporter`, ~0.8 s of the server's
    ~1.1 s import, in every worker) is imported only when App Insights is configured: otherwise
    a stand-in module takes its place and imports it on first use.
+8. `MLDEPLOY_SCORING_SERVER=mldeploy` (the default of an image's `scoringServer`): the same app
+   served by granian instead of gunicorn's sync worker - see `serve_with_granian` and
+   scoring_app.py. `azmlinfsrv` (or unset): gunicorn, exactly as azmlinfsrv runs.
 """
 from __future__ import annotations
 
+import ast
+import gc
 import importlib
 import importlib.util
 import json
 import os
 import sys
 import types
+from pathlib import Path
 
 APP_INSIGHTS_EXPORTER = "azure.monitor.opentelemetry.exporter"
+SERVER_ENV = "MLDEPLOY_SCORING_SERVER"
+UDS_ENV = "MLDEPLOY_SCORER_UDS"
+PRELOAD_ENV = "MLDEPLOY_PRELOAD_IMPORTS"
+BOOT_FAILURE_FD_ENV = "MLDEPLOY_BOOT_FAILURE_FD"  # scoring_app.py reads the same name
+APP_TARGET = "scoring_app:create"  # scoring_app.py, next to this file (sys.path[0] when run as a file)
 
 
 class BoundedJson:
@@ -80,13 +91,31 @@ def _patch_server() -> None:
                 del argv[at:at + 2]
             # Only now: the server's config object is made when its modules are first imported,
             # which must come after azmlinfsrv has read its command line.
-            from azureml_inference_server_http.server import input_parsers
-
-            input_parsers.json = BoundedJson
-            _require_run_inputs()
+            _patch_input_parsers()
             super().__init__(*args, **kwargs)
 
     wsgiapp.WSGIApplication = Application
+
+
+def _patch_input_parsers() -> None:
+    from azureml_inference_server_http.server import input_parsers
+
+    input_parsers.json = BoundedJson
+    _require_run_inputs()
+
+
+def _patch_parsers_and_swagger() -> None:
+    """Changes 1 and 4 for the granian server: applied when azmlinfsrv starts serving (after it
+    has read its command line), in the parent, so every forked worker has them."""
+    from azureml_inference_server_http import amlserver_linux
+
+    serve = amlserver_linux.run
+
+    def run(*args, **kwargs):
+        _patch_input_parsers()
+        return serve(*args, **kwargs)
+
+    amlserver_linux.run = run
 
 
 def app_insights_configured(environ=os.environ) -> bool:
@@ -147,8 +176,103 @@ def _require_run_inputs() -> None:
     swagger.get_input_schema = get_input_schema
 
 
+def serve_with_granian(host: str, port: int, worker_count: int, health_port: int | None = None) -> None:
+    """Stands in for azmlinfsrv's amlserver_linux.run (gunicorn): everything azmlinfsrv's command
+    did before it (flags, environment, settings printed) is unchanged.
+
+    granian (a Rust HTTP server; https://github.com/emmett-framework/granian) calls the WSGI app
+    on two threads per worker process and the app takes one request at a time (OneAtATime in
+    scoring_app.py: the second thread takes over from a run() its timeout cannot stop): as in a
+    gunicorn sync worker, a score.py never runs two requests at once in one process. (Handing
+    each request to a thread of the app's own instead cost 10-35 % of the requests/s; one thread
+    and two measured alike.) Unlike gunicorn's sync worker, connections are kept
+    alive (the gateway reuses them) and HTTP is parsed outside Python; a worker holds several
+    connections, and their requests wait their turn in it (`backpressure=1` would hold one
+    connection per worker: a kept-alive idle one starves the rest - measured). A worker that
+    exits is started again (`respawn_failed_workers`)."""
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+
+    if health_port:
+        sys.exit("error: SEPERATE_HEALTH_ENDPOINT is not supported by scoringServer mldeploy: use azmlinfsrv")
+    uds = os.environ.pop(UDS_ENV, None)
+    if uds:
+        Path(uds).unlink(missing_ok=True)  # left by the parent's bind or a killed server: bound anew here
+    bind = {"uds": Path(uds), "uds_permissions": 0o666} if uds else {"address": os.environ.get("MLDEPLOY_SCORER_HOST", host), "port": port}
+    if os.environ.get(PRELOAD_ENV, "true").lower() != "false":
+        preload_imports(os.environ["AZUREML_ENTRY_SCRIPT"])
+    server = Granian(APP_TARGET, interface=Interfaces.WSGI, workers=worker_count, blocking_threads=2,
+                     http=HTTPModes.http1, websockets=False, factory=True,
+                     respawn_failed_workers=True, log_access=False, **bind)
+    failed = _stop_on_boot_failure(server)
+    server.serve()
+    if failed:
+        sys.exit(failed[0])
+
+
+def _stop_on_boot_failure(server) -> list[int]:
+    """A worker whose start fails (the entry script's import or init(); azmlinfsrv exits 3)
+    reports its exit code through a pipe (`BOOT_FAILURE_FD_ENV`, inherited by the fork); the
+    server then stops and this process exits with that code, as gunicorn does when a worker fails
+    to boot - instead of starting the worker again and again. Returns the list the code lands in."""
+    import threading
+
+    read_fd, write_fd = os.pipe()
+    os.environ[BOOT_FAILURE_FD_ENV] = str(write_fd)
+    failed: list[int] = []
+
+    def watch():
+        data = os.read(read_fd, 16)
+        if data:
+            failed.append(int(data))
+            server.signal_handler_interrupt()
+
+    threading.Thread(target=watch, name="mldeploy-boot-failure", daemon=True).start()
+    return failed
+
+
+def preload_imports(entry_script: str) -> list[str]:
+    """Import, once in this parent process, the server's modules and the modules the entry
+    script imports at its top level (read with `ast`, not run): the workers granian forks start
+    with them loaded instead of each importing them again (scikit-learn alone ~2 s) - ready
+    sooner, and less memory (pages shared until written).
+
+    Only imports run here: the entry script itself, and so its `init()`, runs in each worker
+    after the fork, as azmlinfsrv runs it, so threads, sessions or connections that init() opens
+    belong to the worker that uses them (a fork copies only the calling thread; azmlinfsrv's own
+    WORKER_PRELOAD runs init() before the fork and loses them). A module that cannot be imported
+    here is skipped: the worker imports it and reports its error as azmlinfsrv would.
+    `MLDEPLOY_PRELOAD_IMPORTS=false` turns this off. Returns the modules imported."""
+    names = ["flask", "werkzeug", "azureml_inference_server_http.server.routes", "inference_schema.schema_decorators"]
+    try:
+        tree = ast.parse(Path(entry_script).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        tree = ast.Module(body=[], type_ignores=[])
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    imported = []
+    for name in dict.fromkeys(names):
+        try:
+            importlib.import_module(name)
+            imported.append(name)
+        except Exception:  # noqa: BLE001 - the worker meets (and reports) the same error
+            continue
+    gc.collect()
+    gc.freeze()  # the workers do not write the parent's objects' GC headers: pages stay shared
+    return imported
+
+
 def main() -> None:
-    _patch_server()
+    if os.environ.get(SERVER_ENV, "azmlinfsrv") == "mldeploy":
+        from azureml_inference_server_http import amlserver_linux
+
+        amlserver_linux.run = serve_with_granian
+        _patch_parsers_and_swagger()
+    else:
+        _patch_server()
     # A config file (--config_file, AZUREML_CONFIG_FILE) may turn App Insights on as well.
     if not app_insights_configured() and not {"--appinsights_instrumentation_key", "--config_file"} & set(sys.argv) \
             and "AZUREML_CONFIG_FILE" not in os.environ:

@@ -1,0 +1,302 @@
+"""Differential test of the scoring contract: the same corpus of requests sent to azmlinfsrv
+(scoringServer azmlinfsrv: gunicorn, exactly as Azure ML runs it) and to mldeploy's server
+(scoringServer mldeploy: runtime/scoring_app.py on granian), for several entry-script styles;
+status, content type, body and azmlinfsrv's own headers must be the same.
+
+Intended differences, not compared: `Server`, `Date` and `Connection` (the HTTP server's own;
+granian keeps connections alive, gunicorn's sync worker closes each), and the values of
+`x-ms-run-fn-exec-ms` (a duration) and of request ids the server generates (uuid4: present and
+well-formed on both). Malformed HTTP framing is not in the corpus: the gateway (nginx) answers it
+before any scorer sees it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import re
+import shutil
+import time
+
+import pytest
+
+from mldeploy.config.stack import ImageSettings
+from mldeploy.render.build_context import render_build_context
+from mldeploy.runtime.env import ensure_env
+from mldeploy.runtime.local import scorer_child
+from mldeploy.runtime.processes import listen_socket, wait_until_ok
+from tests.runtime.conftest import DIABETES
+
+pytestmark = pytest.mark.slow
+SCORING_TIMEOUT_MS = 1000  # the scorer's own limit is 2000 ms (runtime/timeouts.py)
+
+PLAIN = '''
+import json
+
+def init():
+    print("plain init")
+
+def run(raw_data, request_headers):
+    data = json.loads(raw_data)
+    return {"echo": data, "probe": request_headers.get("X-Probe")}
+'''
+
+NUMPY = '''
+import numpy as np
+from inference_schema.parameter_types.numpy_parameter_type import NumpyParameterType
+from inference_schema.parameter_types.standard_py_parameter_type import StandardPythonParameterType
+from inference_schema.schema_decorators import input_schema, output_schema
+
+def init():
+    pass
+
+@input_schema("data", NumpyParameterType(np.array([[1.0, 2.0]])))
+@input_schema("scale", StandardPythonParameterType(1.0))
+@output_schema(NumpyParameterType(np.array([3.0])))
+def run(data, scale=1.0):
+    return (data.sum(axis=1) * scale).tolist()
+'''
+
+PANDAS = '''
+import pandas as pd
+from inference_schema.parameter_types.pandas_parameter_type import PandasParameterType
+from inference_schema.parameter_types.standard_py_parameter_type import StandardPythonParameterType
+from inference_schema.schema_decorators import input_schema, output_schema
+
+def init():
+    pass
+
+@input_schema("data", PandasParameterType(pd.DataFrame({"a": [1.0], "b": ["x"]})))
+@output_schema(StandardPythonParameterType([{"a": 1.0, "b": "x"}]))
+def run(data):
+    return data.to_dict(orient="records")
+'''
+
+RAWHTTP = '''
+import json
+from azureml_inference_server_http.api.aml_request import AMLRequest, rawhttp
+from azureml_inference_server_http.api.aml_response import AMLResponse
+
+def init():
+    pass
+
+@rawhttp
+def run(request):
+    if request.headers.get("X-Fail"):
+        raise RuntimeError("asked to fail")
+    if request.headers.get("X-Status"):
+        return AMLResponse("status as asked", int(request.headers["X-Status"]))
+    if request.method == "GET":
+        body = json.dumps({"args": request.args.to_dict(flat=False), "path": request.path})
+        return AMLResponse(body, 200, {"Content-Type": "application/json", "X-Custom": "a, b"})
+    if request.method == "POST":
+        return AMLResponse(request.get_data()[::-1], 200, {"Content-Type": "application/octet-stream"})
+    return AMLResponse("use GET or POST", 405, {"Allow": "GET, POST"})
+'''
+
+RAISES = '''
+def init():
+    pass
+
+def run(data):
+    raise RuntimeError("run failed on purpose")
+'''
+
+SLOW = '''
+import json
+import time
+
+def init():
+    time.sleep(2)
+
+def run(raw_data):
+    busy = json.loads(raw_data).get("busy", 0)
+    end = time.monotonic() + busy
+    while time.monotonic() < end:  # Python code: the scoring timeout can stop it
+        pass
+    return {"busy": busy}
+'''
+
+# (script, a valid JSON body for it)
+STYLES = {
+    "plain": (PLAIN, b'{"a": 1}'),
+    "numpy": (NUMPY, b'{"data": [[1, 2], [3, 4]], "scale": 2}'),
+    "pandas": (PANDAS, b'{"data": [{"a": 2.0, "b": "y"}]}'),
+    "rawhttp": (RAWHTTP, b'{"a": 1}'),
+    "raises": (RAISES, b'{"data": 1}'),
+    "slow": (SLOW, b'{"busy": 0}'),
+}
+JSON = {"Content-Type": "application/json"}
+
+
+def corpus(valid: bytes) -> list[tuple[str, str, str, dict, bytes | None]]:
+    """(name, method, path, headers, body) - the same for every style."""
+    huge = json.dumps({"data": [[1.0, 2.0]] * 200_000, "a": 1}).encode()
+    return [
+        ("valid", "POST", "/score", JSON, valid),
+        ("valid-charset", "POST", "/score", {"Content-Type": "application/json; charset=utf-8"}, valid),
+        ("no-content-type", "POST", "/score", {}, valid),
+        ("text-plain", "POST", "/score", {"Content-Type": "text/plain"}, valid),
+        ("binary", "POST", "/score", {"Content-Type": "application/octet-stream"}, bytes(range(256))),
+        ("malformed", "POST", "/score", JSON, b'{"data": [[1, 2]'),
+        ("empty", "POST", "/score", JSON, b""),
+        ("array", "POST", "/score", JSON, b"[1, 2]"),
+        ("missing-key", "POST", "/score", JSON, b"{}"),
+        ("not-utf8", "POST", "/score", JSON, b'{"data": "\xff\xfe"}'),
+        ("huge", "POST", "/score", JSON, huge),
+        ("deep", "POST", "/score", JSON, b"[" * 100_000 + b"]" * 100_000),
+        ("long-int", "POST", "/score", JSON, b'{"data": ' + b"9" * 5000 + b"}"),
+        ("query-on-post", "POST", "/score?x=1", JSON, valid),
+        ("chunked", "POST", "/score", {**JSON, "Transfer-Encoding": "chunked"}, valid),
+        ("get-params", "GET", "/score?data=[[1,2]]&scale=3&a=1", {}, None),
+        ("get-repeated", "GET", "/score?data=[[1,2]]&data=[[3,4]]", {}, None),
+        ("get-bare", "GET", "/score", {}, None),
+        ("put", "PUT", "/score", JSON, valid),
+        ("delete", "DELETE", "/score", {}, None),
+        ("patch", "PATCH", "/score", JSON, valid),
+        ("options", "OPTIONS", "/score", {}, None),
+        ("head-score", "HEAD", "/score", {}, None),
+        ("head-root", "HEAD", "/", {}, None),
+        ("health", "GET", "/", {}, None),
+        ("post-root", "POST", "/", JSON, valid),
+        ("swagger", "GET", "/swagger.json", {}, None),
+        ("swagger-3", "GET", "/swagger.json?version=3", {}, None),
+        ("swagger-3.1", "GET", "/swagger.json?version=3.1", {}, None),
+        ("swagger-unknown", "GET", "/swagger.json?version=9", {}, None),
+        ("swagger-post", "POST", "/swagger.json", JSON, valid),
+        ("unknown-path", "GET", "/nothing", {}, None),
+        ("trailing-slash", "POST", "/score/", JSON, valid),
+        ("request-ids", "POST", "/score", {**JSON, "x-request-id": "rid-1", "x-ms-client-request-id": "cid-1",
+                                            "TraceId": "trace-1", "X-Probe": "p"}, valid),
+        ("legacy-id", "POST", "/score", {**JSON, "x-ms-request-id": "legacy-1"}, valid),
+        ("legacy-and-client-id", "POST", "/score", {**JSON, "x-ms-request-id": "legacy-1",
+                                                    "x-ms-client-request-id": "cid-2"}, valid),
+        ("empty-request-id", "POST", "/score", {**JSON, "x-request-id": ""}, valid),
+        ("long-request-id", "POST", "/score", {**JSON, "x-request-id": "r" * 101}, valid),
+        ("long-client-id", "POST", "/score", {**JSON, "x-ms-client-request-id": "c" * 101}, valid),
+        ("run-fails", "POST", "/score", {**JSON, "X-Fail": "1"}, valid),
+        ("run-503", "POST", "/score", {**JSON, "X-Status": "503"}, valid),
+        ("run-201", "GET", "/score", {"X-Status": "201"}, None),
+        ("scoring-timeout", "POST", "/score", JSON, b'{"busy": 4}'),
+    ]
+
+
+# azmlinfsrv's own response headers (routes.py, AMLResponse); the rest is the HTTP server's.
+GENERATED_IDS = ("x-request-id", "x-ms-request-id")
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+SERVER_OWN = {"server", "date", "connection", "keep-alive", "content-length", "transfer-encoding"}
+
+
+def send(port: int, method: str, path: str, headers: dict, body: bytes | None) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        chunked = headers.get("Transfer-Encoding") == "chunked"
+        if chunked:
+            headers = {k: v for k, v in headers.items() if k != "Transfer-Encoding"}
+            conn.request(method, path, body=iter([body[:3], body[3:]]), headers=headers, encode_chunked=True)
+        else:
+            conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        return {"status": resp.status, "headers": [(k.lower(), v) for k, v in resp.getheaders()], "body": data}
+    finally:
+        conn.close()
+
+
+def comparable(answer: dict, sent_headers: dict) -> dict:
+    sent = {k.lower(): v for k, v in sent_headers.items()}
+    headers = {}
+    for name, value in answer["headers"]:
+        if name in SERVER_OWN:
+            continue
+        if name == "x-ms-run-fn-exec-ms":
+            value = "<duration>" if re.fullmatch(r"\d+\.\d{3}", value) else value
+        elif name in GENERATED_IDS and value not in sent.values():
+            value = "<uuid4>" if UUID4.match(value) else value
+        headers.setdefault(name, []).append(value)
+    return {"status": answer["status"], "content-type": dict(answer["headers"]).get("content-type"),
+            "body": answer["body"], "headers": headers}
+
+
+@pytest.fixture(scope="module")
+def contract_env():
+    """The diabetes environment plus pandas (for the PandasParameterType style)."""
+    text = (DIABETES / "myenv.yml").read_text() + "      - pandas==2.3.3\n"
+    return text, ensure_env("conda", text, progress=lambda m: None)
+
+
+def _context(tmp_path_factory, env_text: str, name: str, script: str, server: str):
+    root = tmp_path_factory.mktemp(f"{name}-{server}")
+    (root / name).mkdir()
+    (root / name / "score.py").write_text(script)
+    (root / "env.yml").write_text(env_text)
+    image = ImageSettings.model_validate({"entryScript": f"{name}/score.py", "condaFile": "env.yml",
+                                         "models": ["none"], "scoringServer": server}, context={"root": root})
+    return root, render_build_context(name, image, [], root)
+
+
+@pytest.fixture(scope="module", params=list(STYLES))
+def servers(request, contract_env, tmp_path_factory):
+    """One scorer of each kind (one worker each) for the style, on 127.0.0.1."""
+    env_text, env = contract_env
+    name = request.param
+    script, valid = STYLES[name]
+    started = {}
+    try:
+        for server in ("azmlinfsrv", "mldeploy"):
+            root, context = _context(tmp_path_factory, env_text, name, script, server)
+            sock = listen_socket(0)
+            port = sock.getsockname()[1]
+            child = scorer_child(context, env, root / "context", root, sock=sock, workers=1,
+                                 scoring_timeout_ms=SCORING_TIMEOUT_MS, name=server)
+            context.write(root / "context")
+            child.start()
+            started[server] = (child, port)
+        for server, (child, port) in started.items():
+            wait_until_ok(child, f"http://127.0.0.1:{port}/", server, 120)
+        yield name, valid, {server: port for server, (_, port) in started.items()}
+    finally:
+        for child, _ in started.values():
+            child.stop()
+
+
+CASES = [case[0] for case in corpus(b"")]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_both_servers_answer_alike(servers, case):
+    style, valid, ports = servers
+    _, method, path, headers, body = next(c for c in corpus(valid) if c[0] == case)
+    answers = {server: comparable(send(port, method, path, dict(headers), body), headers)
+               for server, port in ports.items()}
+    stock, ours = answers["azmlinfsrv"], answers["mldeploy"]
+    for key in ("status", "content-type", "body", "headers"):
+        assert ours[key] == stock[key], (
+            f"{style}/{case}: {key} differs: azmlinfsrv {str(stock[key])[:300]!r}, mldeploy {str(ours[key])[:300]!r}")
+
+
+def test_the_two_servers_are_gunicorn_and_granian(servers):
+    """Guards the comparison: two different HTTP servers answered, not one server twice."""
+    style, valid, ports = servers
+    names = {server: dict(send(port, "GET", "/", {}, None)["headers"]).get("server")
+             for server, port in ports.items()}
+    assert names == {"azmlinfsrv": "gunicorn", "mldeploy": "granian"}, f"{style}: {names}"
+
+
+def test_a_failing_init_exits_both_servers_with_azmlinfsrv_code(contract_env, tmp_path_factory):
+    env_text, env = contract_env
+    codes = {}
+    for server in ("azmlinfsrv", "mldeploy"):
+        root, context = _context(tmp_path_factory, env_text, "badinit",
+                                 "def init():\n    raise RuntimeError('no model')\n\ndef run(data):\n    return data\n",
+                                 server)
+        context.write(root / "context")
+        child = scorer_child(context, env, root / "context", root, sock=listen_socket(0), workers=1,
+                             scoring_timeout_ms=SCORING_TIMEOUT_MS, name=server)
+        child.start()
+        deadline = time.monotonic() + 60
+        while child.exit_code() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        codes[server] = child.exit_code()
+        child.stop()
+    assert codes["mldeploy"] == codes["azmlinfsrv"] != 0 and codes["mldeploy"] is not None, codes
