@@ -13,11 +13,11 @@ import yaml
 
 from mldeploy.plan.workload import Variant, WorkloadPlan
 from mldeploy.render.k8s_pod import (
-    COLLECTOR_SECRET_DIR, GATEWAY_PORT, KEYS_DIR, LABEL, MDC_PORT, PRESTOP_SECONDS, RUN_DIR, TLS_DIR, _meta,
+    COLLECTOR_SECRET_DIR, GATEWAY_PORT, KEYS_DIR, LABEL, MDC_PORT, PRESTOP_SECONDS, _meta,
     collector_container, deployment_name, gateway_container, labels, namespace, placement, scorer_container,
     scorer_host, selector,
 )
-from mldeploy.contract import KEYS_MAP_NAME, SCORER_PORT
+from mldeploy.contract import CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, SCORER_PORT
 from mldeploy.plan.gateway import Upstream
 
 __all__ = ["namespace", "deployment", "scorer_service", "service", "autoscaler", "disruption_budget",
@@ -243,4 +243,4 @@ def collector_config(plan: WorkloadPlan, container: str) -> str:
 
 
 # Paths the gateway spec must use (the mounts above).
-GATEWAY_PATHS = {"run_dir": RUN_DIR, "keys_file": f"{KEYS_DIR}/{KEYS_MAP_NAME}", "tls_dir": TLS_DIR}
+GATEWAY_PATHS = {"run_dir": CONTAINER_RUN_DIR, "keys_file": f"{KEYS_DIR}/{KEYS_MAP_NAME}", "tls_dir": CONTAINER_TLS_DIR}

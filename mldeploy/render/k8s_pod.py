@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mldeploy.contract import GATEWAY_PORT, LIVENESS_PATH, SCORER_PORT
+from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, LIVENESS_PATH,
+                               SCORER_PORT)
 from mldeploy.plan.timeouts import probe_failure_threshold, scorer_timeouts
 from mldeploy.plan.workload import Variant, WorkloadPlan
 
@@ -14,10 +15,7 @@ MDC_PORT = 50011  # where azureml-ai-monitoring's Collector sends (AZUREML_MDC_P
 GATEWAY_UID = 10101
 SCORER_UID = 10001
 COLLECTOR_UID = 10201
-GATEWAY_CONF_DIR = "/etc/mldeploy/gateway"
 KEYS_DIR = "/etc/mldeploy/keys"
-TLS_DIR = "/etc/mldeploy/tls"
-RUN_DIR = "/tmp/nginx"
 COLLECTOR_SECRET_DIR = "/etc/mldeploy/model-data"
 PRESTOP_SECONDS = 5  # lets the load balancer and kube-proxy stop sending before shutdown
 LABEL = "mldeploy.io"
@@ -148,20 +146,20 @@ def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, An
 def gateway_container(plan: WorkloadPlan) -> dict:
     scheme = "HTTPS" if plan.tls else "HTTP"
     mounts = [
-        {"name": "gateway-conf", "mountPath": GATEWAY_CONF_DIR, "readOnly": True},
-        {"name": "gateway-run", "mountPath": RUN_DIR},
-        {"name": "gateway-temp", "mountPath": f"{RUN_DIR}/tmp"},
+        {"name": "gateway-conf", "mountPath": CONTAINER_CONFIG_DIR, "readOnly": True},
+        {"name": "gateway-run", "mountPath": CONTAINER_RUN_DIR},
+        {"name": "gateway-temp", "mountPath": f"{CONTAINER_RUN_DIR}/tmp"},
     ]
     if plan.auth:
         mounts.append({"name": "gateway-keys", "mountPath": KEYS_DIR, "readOnly": True})
     if plan.tls:
-        mounts.append({"name": "gateway-tls", "mountPath": TLS_DIR, "readOnly": True})
+        mounts.append({"name": "gateway-tls", "mountPath": CONTAINER_TLS_DIR, "readOnly": True})
     return {
         "name": "gateway",
         "image": plan.gateway_image,
         "imagePullPolicy": "Always",
         # nginx directly (not the image's entrypoint, which edits files on the read-only root).
-        "command": ["nginx", "-c", f"{GATEWAY_CONF_DIR}/nginx.conf", "-e", "stderr"],
+        "command": ["nginx", "-c", f"{CONTAINER_CONFIG_DIR}/nginx.conf", "-e", "stderr"],
         "ports": [{"name": "gateway", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],
         "resources": _resources(0.25, 128),
         "readinessProbe": _http_probe(LIVENESS_PATH, "gateway", scheme, periodSeconds=5, timeoutSeconds=2),

@@ -8,70 +8,8 @@ import sys
 
 import pytest
 
-from mldeploy.plan.aks import ImageFacts, plan_service
 from mldeploy.config import ConfigError
-from mldeploy.config.aks import AksServiceSettings
 from tests.harness import ROOT, stack_values, synth
-
-IMAGES = {"diabetes": ImageFacts("cr.io/diabetes@sha256:aa", "1-aaa", (("diabetes", "1"),)),
-          "diabetes-v2": ImageFacts("cr.io/diabetes@sha256:bb", "2-bbb", (("diabetes", "1"),))}
-
-
-def _plan(production=True, **service):
-    # Two replicas: a production service with one is refused (see the disruption-budget test).
-    s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes",
-                                           "autoscaleMinReplicas": 2, **service})
-    return plan_service("svc", s, stack="prod", production=production, location="westeurope",
-                        resource_group="rg", images=IMAGES)
-
-
-def test_production_without_a_certificate_is_refused():
-    with pytest.raises(ConfigError, match=r"services\.svc\.tls: this stack is production .* set tls\.certificate"):
-        _plan(production=True)
-
-
-def test_tls_can_be_turned_off_explicitly_and_is_off_by_default_outside_production():
-    assert _plan(production=True, tlsEnabled=False).workload.tls is False
-    assert _plan(production=False).workload.tls is False
-
-
-def test_cert_manager_turns_tls_on_for_the_host_name():
-    plan = _plan(certManager={"issuer": "letsencrypt"}, hostName="scoring.ml.example.com")
-    assert plan.workload.tls and plan.host == "scoring.ml.example.com"
-
-
-@pytest.mark.parametrize("host, expected", [
-    (None, r"services\.svc\.hostName: certManager needs hostName, a name in a DNS zone you control"),
-    ("svc-prod.westeurope.cloudapp.azure.com", r"services\.svc\.hostName: .* is in a zone Azure owns"),
-])
-def test_cert_manager_without_a_name_it_can_prove_is_refused(host, expected):
-    # HTTP-01 cannot reach a solver (no port 80, no Ingress); DNS-01 needs the user's own zone.
-    with pytest.raises(ConfigError, match=expected):
-        _plan(certManager={"issuer": "letsencrypt"}, **({"hostName": host} if host else {}))
-
-
-def test_cert_manager_works_on_a_private_load_balancer_too():
-    # DNS-01 never connects to the service: an internal address can get a public certificate.
-    plan = _plan(certManager={"issuer": "letsencrypt"}, hostName="scoring.corp.example.com", internalLoadBalancer=True)
-    assert plan.host == "scoring.corp.example.com" and plan.workload.tls
-
-
-@pytest.mark.parametrize("scaling, key", [({"autoscaleMinReplicas": 1}, "autoscaleMinReplicas"),
-                                          ({"autoscaleEnabled": False, "numReplicas": 1}, "numReplicas")])
-def test_production_with_one_replica_is_refused(scaling, key):
-    # Its PodDisruptionBudget would let every node drain evict the only pod.
-    with pytest.raises(ConfigError, match=rf"services\.svc\.{key}: 1 replica in a production stack"):
-        _plan(production=True, tlsEnabled=False, **scaling)
-    assert _plan(production=False, **scaling).workload.scaling.replicas == 1, "allowed outside production"
-    assert _plan(production=True, tlsEnabled=False, autoscaleMinReplicas=2).workload.scaling.min_replicas == 2
-
-
-def test_canary_weights_add_up_and_unknown_canary_image_is_refused():
-    plan = _plan(production=False, canary={"image": "diabetes-v2", "trafficPercent": 25})
-    assert [(v.name, v.weight) for v in plan.workload.variants] == [("stable", 75), ("canary", 25)]
-    with pytest.raises(ConfigError, match=r"canary\.image: refers to image 'nope'"):
-        _plan(production=False, canary={"image": "nope", "trafficPercent": 5})
-
 
 def test_prod_outputs_uris_and_secret_keys(tmp_path):
     result = synth("prod", tmp_path)
@@ -170,14 +108,3 @@ def test_host_name_is_declared_in_the_users_zone_as_a_cname_to_the_load_balancer
         ("ml.contoso.com", "diabetes", "CNAME"), record["urn"]
     assert inputs["cnameRecord"]["cname"].startswith("diabetes-prod-") and \
         inputs["cnameRecord"]["cname"].endswith(".westeurope.cloudapp.azure.com"), record["urn"]
-
-
-@pytest.mark.parametrize("service, expected", [
-    ({"hostName": "scoring.other.com", "dnsZone": {"resourceGroup": "rg", "name": "ml.contoso.com"}},
-     "needs hostName, a name inside that zone"),
-    ({"hostName": "s.ml.contoso.com", "internalLoadBalancer": True,
-      "dnsZone": {"resourceGroup": "rg", "name": "ml.contoso.com"}}, "without internalLoadBalancer"),
-])
-def test_a_dns_zone_needs_a_public_host_name_inside_it(service, expected):
-    with pytest.raises(Exception, match=expected):
-        _plan(production=False, **service)

@@ -1,38 +1,108 @@
-"""plan/aks.py: what an AKS service's plan says about its certificate and placement (pure)."""
+"""plan/aks.py: an AKS service's plan - TLS, certificate, replicas, canary, placement - and the
+rules that refuse an impossible one (pure, no mocks)."""
 from __future__ import annotations
 
+import pytest
+
+from mldeploy.config import ConfigError
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.plan.aks import ImageFacts, plan_service
 from mldeploy.plan.workload import Placement, Toleration
 
-IMAGES = {"diabetes": ImageFacts("cr.io/diabetes@sha256:aa", "1-aaa", (("diabetes", "1"),))}
+IMAGES = {"diabetes": ImageFacts("cr.io/diabetes@sha256:aa", "1-aaa", (("diabetes", "1"),)),
+          "diabetes-v2": ImageFacts("cr.io/diabetes@sha256:bb", "2-bbb", (("diabetes", "1"),))}
 
 
-def _plan(placement: Placement = Placement(), **service):
-    s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes", **service})
-    return plan_service("svc", s, stack="dev", production=False, location="westeurope", resource_group="rg",
-                        images=IMAGES, placement=placement).workload
+def _plan(production=True, placement: Placement = Placement(), **service):
+    # Two replicas: a production service with one is refused (see the disruption-budget test).
+    s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes",
+                                           "autoscaleMinReplicas": 2, **service})
+    return plan_service("svc", s, stack="prod", production=production, location="westeurope",
+                        resource_group="rg", images=IMAGES, placement=placement)
+
+
+def _workload(placement: Placement = Placement(), **service):
+    return _plan(production=False, placement=placement, **service).workload
+
+
+def test_production_without_a_certificate_is_refused():
+    with pytest.raises(ConfigError, match=r"services\.svc\.tls: this stack is production .* set tls\.certificate"):
+        _plan(production=True)
+
+
+def test_tls_can_be_turned_off_explicitly_and_is_off_by_default_outside_production():
+    assert _plan(production=True, tlsEnabled=False).workload.tls is False
+    assert _plan(production=False).workload.tls is False
+
+
+def test_cert_manager_turns_tls_on_for_the_host_name():
+    plan = _plan(certManager={"issuer": "letsencrypt"}, hostName="scoring.ml.example.com")
+    assert plan.workload.tls and plan.host == "scoring.ml.example.com"
+
+
+@pytest.mark.parametrize("host, expected", [
+    (None, r"services\.svc\.hostName: certManager needs hostName, a name in a DNS zone you control"),
+    ("svc-prod.westeurope.cloudapp.azure.com", r"services\.svc\.hostName: .* is in a zone Azure owns"),
+])
+def test_cert_manager_without_a_name_it_can_prove_is_refused(host, expected):
+    # HTTP-01 cannot reach a solver (no port 80, no Ingress); DNS-01 needs the user's own zone.
+    with pytest.raises(ConfigError, match=expected):
+        _plan(certManager={"issuer": "letsencrypt"}, **({"hostName": host} if host else {}))
+
+
+def test_cert_manager_works_on_a_private_load_balancer_too():
+    # DNS-01 never connects to the service: an internal address can get a public certificate.
+    plan = _plan(certManager={"issuer": "letsencrypt"}, hostName="scoring.corp.example.com", internalLoadBalancer=True)
+    assert plan.host == "scoring.corp.example.com" and plan.workload.tls
+
+
+@pytest.mark.parametrize("scaling, key", [({"autoscaleMinReplicas": 1}, "autoscaleMinReplicas"),
+                                          ({"autoscaleEnabled": False, "numReplicas": 1}, "numReplicas")])
+def test_production_with_one_replica_is_refused(scaling, key):
+    # Its PodDisruptionBudget would let every node drain evict the only pod.
+    with pytest.raises(ConfigError, match=rf"services\.svc\.{key}: 1 replica in a production stack"):
+        _plan(production=True, tlsEnabled=False, **scaling)
+    assert _plan(production=False, **scaling).workload.scaling.replicas == 1, "allowed outside production"
+    assert _plan(production=True, tlsEnabled=False, autoscaleMinReplicas=2).workload.scaling.min_replicas == 2
+
+
+def test_canary_weights_add_up_and_unknown_canary_image_is_refused():
+    plan = _plan(production=False, canary={"image": "diabetes-v2", "trafficPercent": 25})
+    assert [(v.name, v.weight) for v in plan.workload.variants] == [("stable", 75), ("canary", 25)]
+    with pytest.raises(ConfigError, match=r"canary\.image: refers to image 'nope'"):
+        _plan(production=False, canary={"image": "nope", "trafficPercent": 5})
 
 
 def test_cert_manager_plans_a_certificate_for_the_host_name():
-    cert = _plan(certManager={"issuer": "letsencrypt"}, hostName="scoring.example.com").certificate
+    cert = _workload(certManager={"issuer": "letsencrypt"}, hostName="scoring.example.com").certificate
     assert (cert.host, cert.issuer, cert.issuer_kind) == ("scoring.example.com", "letsencrypt", "ClusterIssuer"), \
         "services.svc.certManager: a Certificate for hostName from the issuer"
 
 
 def test_the_certificate_goes_into_the_services_tls_secret():
-    cert = _plan(certManager={"issuer": "letsencrypt"}, hostName="scoring.example.com").certificate
+    cert = _workload(certManager={"issuer": "letsencrypt"}, hostName="scoring.example.com").certificate
     assert cert.secret_name == "svc-tls", "services.svc.certManager: the Secret the gateways mount"
 
 
 def test_without_cert_manager_no_certificate_is_planned():
-    assert _plan().certificate is None, "services.svc without certManager: no Certificate"
+    assert _workload().certificate is None, "services.svc without certManager: no Certificate"
 
 
 def test_the_placement_given_is_the_workloads():
     placement = Placement(node_selector=(("pool", "pb"),), tolerations=(Toleration("accelerator", "fpga"),))
-    assert _plan(placement).placement == placement, "services.svc: its pods run where the caller placed them"
+    assert _workload(placement).placement == placement, "services.svc: its pods run where the caller placed them"
 
 
 def test_an_aks_service_is_placed_anywhere_by_default():
-    assert _plan().placement == Placement(), "services.svc (target aks): no node selector, no toleration"
+    assert _workload().placement == Placement(), "services.svc (target aks): no node selector, no toleration"
+
+
+@pytest.mark.parametrize("service, expected", [
+    ({"hostName": "scoring.other.com", "dnsZone": {"resourceGroup": "rg", "name": "ml.contoso.com"}},
+     "needs hostName, a name inside that zone"),
+    ({"hostName": "s.ml.contoso.com", "internalLoadBalancer": True,
+      "dnsZone": {"resourceGroup": "rg", "name": "ml.contoso.com"}}, "without internalLoadBalancer"),
+])
+def test_a_dns_zone_needs_a_public_host_name_inside_it(service, expected):
+    with pytest.raises(Exception, match=expected):
+        _plan(production=False, **service)
