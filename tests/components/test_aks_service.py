@@ -11,6 +11,7 @@ import pytest
 from mldeploy.config import ConfigError
 from tests.harness import ROOT, stack_values, synth
 
+
 def test_prod_outputs_uris_and_secret_keys(tmp_path):
     result = synth("prod", tmp_path)
     svc = result.outputs["services"]["diabetes"]
