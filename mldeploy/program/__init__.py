@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import config as runtime_config
 from pulumi_azure_native import containerregistry
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import resources
@@ -28,6 +27,7 @@ from mldeploy.plan.paths import state_path
 from mldeploy.render.build_context import BuildContext, render_build_context
 from mldeploy.plan.versions import stack_warnings
 from mldeploy.plan.tags import resource_tags, service_markers
+from mldeploy.pulumi_internals import config_from_engine
 from mldeploy.program.foundation import BUILD_DIR_ENV, Foundation, RunContext, ServiceOutputs, build_dir
 from mldeploy.program.targets import SECTION_DEPLOYERS, SERVICE_DEPLOYERS
 
@@ -213,8 +213,7 @@ def existing_workspace(settings: StackSettings) -> ExistingWorkspace:
 
 def settings_from_pulumi(project_root: Path) -> StackSettings:
     """The stack's settings from the config the Pulumi engine handed to this program."""
-    config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    config, secret_keys = config_from_engine()
     stack = pulumi.get_stack()
     path = stack_file(project_root, stack)
     if path.exists():

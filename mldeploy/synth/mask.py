@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from mldeploy.contract import MASK
-from pulumi.runtime import rpc
 
+from mldeploy.contract import MASK
+from mldeploy.pulumi_internals import is_wire_secret, unwrap_wire_secret
 
 
 class Masker:
@@ -25,8 +25,8 @@ class Masker:
         return text, found
 
     def _walk(self, value: Any, where: str, inside_secret: bool) -> tuple[Any, bool]:
-        if rpc.is_rpc_secret(value):
-            inner, found = self._walk(rpc.unwrap_rpc_secret(value), where, True)
+        if is_wire_secret(value):
+            inner, found = self._walk(unwrap_wire_secret(value), where, True)
             # A secret whose value we cannot point at is masked whole.
             return (inner if found else MASK), True
         if isinstance(value, dict):

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pulumi
-from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from mldeploy.plan.versions import DEFAULT_MIN_KUBERNETES
+from mldeploy.pulumi_internals import MockMonitor, deserialize_properties, wrap_wire_secret
 
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 TENANT_ID = "11111111-1111-1111-1111-111111111111"
@@ -70,7 +70,7 @@ class SecretLedger:
 
 
 def _secret(value: Any) -> Any:
-    return rpc.wrap_rpc_secret(value)
+    return wrap_wire_secret(value)
 
 
 # type token -> function(name, inputs, stack) -> extra outputs
@@ -353,7 +353,7 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            inputs = rpc.deserialize_properties(request.object)
+            inputs = deserialize_properties(request.object)
             self._record(Registration(
                 urn=response.urn, type=request.type, name=request.name,
                 parent=request.parent, custom=bool(request.custom), inputs=inputs,
@@ -372,7 +372,7 @@ class RecordingMonitor(MockMonitor):
 
     def ReadResource(self, request):
         response = super().ReadResource(request)
-        state = rpc.deserialize_properties(request.properties)
+        state = deserialize_properties(request.properties)
         self._record(Registration(
             urn=response.urn, type=request.type, name=request.name,
             parent=request.parent, custom=True, inputs={"id": request.id, **state},

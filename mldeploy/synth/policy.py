@@ -6,12 +6,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyResource, PolicyResourceOptions, ResourceValidationArgs,
-                           ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy)
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
 from mldeploy.synth.run import SynthResult
 from mldeploy.synth.dump import dump_json
 from mldeploy.plan.vm_sizes import known_vcpus
+from mldeploy.pulumi_internals import (PolicyResource, policy_resource, resource_validation_args,
+                                       stack_validation_args)
 from policies import config
 from policies.rules import POLICIES
 
@@ -27,14 +28,9 @@ class Violation:
     resource: str
 
 
-def _options(parent: str) -> PolicyResourceOptions:
-    return PolicyResourceOptions(False, [], None, [], None, [], parent or None)
-
-
 def policy_resources(result: SynthResult) -> list[PolicyResource]:
     """The synthesized resources as a policy sees them (parents linked)."""
-    by_urn = {r["urn"]: PolicyResource(r["type"], r["inputs"], r["urn"], r["name"], _options(r["parent"]),
-                                       None, None, [], {})
+    by_urn = {r["urn"]: policy_resource(r["type"], r["inputs"], r["urn"], r["name"], r["parent"])
               for r in result.resources}
     for r in result.resources:
         by_urn[r["urn"]].parent = by_urn.get(r["parent"])
@@ -68,11 +64,11 @@ def evaluate(result: SynthResult, project_root: Path | None = None) -> list[Viol
             found.append(Violation(_policy, _level.value, message, urn or "", names.get(urn or "", "")))
 
         if isinstance(policy, StackValidationPolicy):
-            policy.validate(StackValidationArgs(resources, given), report)
+            policy.validate(stack_validation_args(resources, given), report)
         elif isinstance(policy, ResourceValidationPolicy):
             for r in resources:
-                args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, None, given)
-                policy.validate(args, lambda message, urn=None, _urn=r.urn: report(message, _urn))
+                policy.validate(resource_validation_args(r, given),
+                                lambda message, urn=None, _urn=r.urn: report(message, _urn))
     return found
 
 

@@ -14,13 +14,11 @@ from typing import Any, Iterator
 
 import pulumi
 from pydantic import BaseModel
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from mldeploy import PROJECT
 from mldeploy.config import StackSettings, load_stack, read_stack_file, to_pulumi_config
 from mldeploy.config.base import Secret, SecureValue
+from mldeploy.pulumi_internals import run_mocked_program
 from mldeploy.synth.mask import Masker
 from mldeploy.synth.mocks import RecordingMonitor, Registration, SecretLedger, SynthMocks, offline_acr_exchange
 
@@ -139,12 +137,6 @@ def synthesize(
     mocks = SynthMocks(stack, ledger, lookups)
     monitor = RecordingMonitor(mocks)
 
-    runtime_settings.ROOT.set(None)  # a fresh root stack: no exports or URNs leak between runs
-    pulumi.runtime.set_all_config(to_pulumi_config(values), sorted(secret_keys))
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    runtime_settings.SETTINGS.rpc_manager.clear()
-    runtime_settings.SETTINGS.outputs.clear()
-
     collected: dict[str, tuple[Any, bool]] = {}
 
     # No registry to call under mocks: the run's ACR token exchange is an offline stand-in.
@@ -168,7 +160,8 @@ def synthesize(
     shutil.rmtree(program_build, ignore_errors=True)
     program_build.mkdir(parents=True)
     with _as_pulumi_runs(project_root, **{BUILD_DIR_ENV: str(program_build), PROJECT_ROOT_ENV: str(project_root)}):
-        _sync_await(run_pulumi_func(program))
+        run_mocked_program(program, mocks, monitor, project=PROJECT, stack=stack,
+                           config=to_pulumi_config(values), secret_keys=sorted(secret_keys))
     build_dir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(program_build, build_dir, dirs_exist_ok=True)
     if monitor.duplicates:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (PolicyResource, PolicyResourceOptions, ResourceValidationArgs,
-                           ResourceValidationPolicy, StackValidationArgs)
+from pulumi_policy import ResourceValidationPolicy
+
+from mldeploy.pulumi_internals import (PolicyResource, policy_resource, resource_validation_args,
+                                       stack_validation_args)
 
 from policies.rules import POLICIES
 
@@ -25,8 +27,7 @@ def urn(stack: str, type_: str, name: str) -> str:
 
 
 def res(type_: str, props: dict[str, Any], name: str = "r", stack: str = "dev") -> PolicyResource:
-    opts = PolicyResourceOptions(False, [], None, [], None, [], None)
-    return PolicyResource(type_, props, urn(stack, type_, name), name, opts, None, None, [], {})
+    return policy_resource(type_, props, urn(stack, type_, name), name)
 
 
 def policy(name: str):
@@ -45,9 +46,9 @@ def check(name: str, *resources: PolicyResource, config: dict[str, Any] | None =
 
     if isinstance(p, ResourceValidationPolicy):
         for r in resources:
-            p.validate(ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, None, config), report)
+            p.validate(resource_validation_args(r, config), report)
     else:
-        p.validate(StackValidationArgs(list(resources), config), report)
+        p.validate(stack_validation_args(resources, config), report)
     return messages
 
 

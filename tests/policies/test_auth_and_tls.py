@@ -8,10 +8,10 @@ import base64
 import copy
 
 import pytest
-from pulumi_policy import StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from mldeploy.config.base import SecureValue
+from mldeploy.pulumi_internals import stack_validation_args
 from mldeploy.plan.aci import plan_aci
 from mldeploy.render.gateway import render_keys_map, render_nginx_conf
 from mldeploy.synth.policy import policy_resources
@@ -29,7 +29,7 @@ DEV_AS_PRODUCTION = {"productionStacks": ["dev"]}
 def violations(resources, config=None) -> list[tuple[str, str]]:
     """(message, urn) of every violation the policy reports over `resources`."""
     found: list[tuple[str, str]] = []
-    policy("production-auth-and-tls").validate(StackValidationArgs(list(resources), config),
+    policy("production-auth-and-tls").validate(stack_validation_args(resources, config),
                                                lambda message, urn=None: found.append((message, urn or "")))
     return found
 

@@ -1,0 +1,93 @@
+"""The Pulumi internals mldeploy relies on, in one place: what the program reads from the engine's
+config, what `mldeploy synth` needs to run the program in-process under mocks, the wire form of
+secrets, and how a policy pack's arguments are built outside `pulumi preview`.
+
+None of these is documented API, so each may change in any Pulumi release. The supported range
+is pyproject.toml's pin of `pulumi` and `pulumi-policy`; tests/test_pulumi_internals.py checks
+that the installed versions are inside it and that every name used here exists with the shape
+used here. Nothing else in the tree imports these internals.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockMonitor, Mocks, set_mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+from pulumi_policy import PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
+
+__all__ = ["MockMonitor", "PolicyResource", "config_from_engine", "deserialize_properties", "is_wire_secret",
+           "policy_resource", "resource_validation_args", "run_mocked_program", "stack_validation_args",
+           "unwrap_wire_secret", "wrap_wire_secret"]
+
+
+# -- the program: config as the engine handed it ---------------------------------------------
+
+def config_from_engine() -> tuple[dict[str, Any], set[str]]:
+    """(config values, keys marked secret) as this process got them: from the environment under
+    `pulumi up`, from `set_all_config` under synth (`pulumi.Config` reads one key at a time and
+    does not list them)."""
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    return values, secret_keys
+
+
+# -- synth: the program in-process, under mocks -----------------------------------------------
+
+def run_mocked_program(program: Callable[[], Any], mocks: Mocks, monitor: MockMonitor, *, project: str, stack: str,
+                       config: dict[str, str], secret_keys: Sequence[str]) -> None:
+    """Run `program` once as the Pulumi engine would, against `mocks`, to the end of its RPCs.
+
+    A fresh root stack and empty RPC and output queues first: several runs share this process
+    (synth of several stacks, the tests), and none may see another's exports or URNs."""
+    runtime_settings.ROOT.set(None)
+    runtime_config.set_all_config(config, list(secret_keys))
+    set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
+    _sync_await(run_pulumi_func(program))
+
+
+# -- secrets in wire form (resource inputs as the monitor receives them) ---------------------
+
+def is_wire_secret(value: Any) -> bool:
+    return rpc.is_rpc_secret(value)
+
+
+def unwrap_wire_secret(value: Any) -> Any:
+    return rpc.unwrap_rpc_secret(value)
+
+
+def wrap_wire_secret(value: Any) -> Any:
+    return rpc.wrap_rpc_secret(value)
+
+
+def deserialize_properties(struct: Any) -> Any:
+    """A protobuf Struct of resource properties as Python values (secrets stay wrapped)."""
+    return rpc.deserialize_properties(struct)
+
+
+# -- policies: arguments as `pulumi preview --policy-pack` builds them ------------------------
+
+def policy_resource(resource_type: str, props: Mapping[str, Any], urn: str, name: str,
+                    parent_urn: str | None = None) -> PolicyResource:
+    """A resource as a stack policy sees it; no provider or dependencies (synth records none).
+    Link `.parent` afterwards when the parent is known."""
+    options = PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None, aliases=[],
+                                    custom_timeouts=None, additional_secret_outputs=[], parent=parent_urn or None)
+    return PolicyResource(resource_type=resource_type, props=props, urn=urn, name=name, opts=options, provider=None,
+                          parent=None, dependencies=[], property_dependencies={})
+
+
+def resource_validation_args(resource: PolicyResource, config: Mapping[str, Any] | None) -> ResourceValidationArgs:
+    """What a resource policy is handed for `resource`, with the policy's config."""
+    return ResourceValidationArgs(resource_type=resource.resource_type, props=resource.props, urn=resource.urn,
+                                  name=resource.name, opts=resource.opts, provider=None, config=config)
+
+
+def stack_validation_args(resources: Sequence[PolicyResource], config: Mapping[str, Any] | None) -> StackValidationArgs:
+    """What a stack policy is handed: every resource, with the policy's config."""
+    return StackValidationArgs(resources=list(resources), config=config)

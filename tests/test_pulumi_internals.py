@@ -1,0 +1,127 @@
+"""The Pulumi internals adapter (mldeploy/pulumi_internals.py), pinned to the supported range:
+the installed Pulumi is inside pyproject's pin, and every internal the adapter touches exists
+with the shape it uses. A Pulumi upgrade that moves one fails here, by name, not in synth."""
+from __future__ import annotations
+
+import ast
+import asyncio
+import inspect
+import tomllib
+from contextvars import ContextVar
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime import stack as runtime_stack
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.sync_await import _sync_await
+from pulumi_policy import PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
+
+import mldeploy.pulumi_internals as adapter
+
+ROOT = Path(__file__).resolve().parents[1]
+PINS = {Requirement(r).name: Requirement(r).specifier
+        for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+
+
+@pytest.mark.parametrize("package", ["pulumi", "pulumi-policy"])
+def test_the_installed_version_is_inside_pyprojects_pin(package):
+    assert version(package) in PINS[package], \
+        f"{package} {version(package)} is outside pyproject's pin {PINS[package]}: check mldeploy/pulumi_internals.py"
+
+
+def test_config_secret_keys_are_a_context_variable_holding_a_set():
+    assert isinstance(runtime_config._SECRET_KEYS, ContextVar), "pulumi.runtime.config._SECRET_KEYS"
+    assert isinstance(runtime_config._SECRET_KEYS.get(), set), "pulumi.runtime.config._SECRET_KEYS holds a set"
+
+
+def test_config_values_are_a_context_variable_holding_a_dict():
+    assert isinstance(runtime_config.CONFIG, ContextVar) and isinstance(runtime_config.CONFIG.get(), dict), \
+        "pulumi.runtime.config.CONFIG"
+
+
+def test_the_engine_config_is_read_back_as_set(monkeypatch):
+    monkeypatch.setattr(runtime_config, "CONFIG", ContextVar("config", default={}))
+    monkeypatch.setattr(runtime_config, "_SECRET_KEYS", ContextVar("secret_keys", default=set()))
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_SECRET_KEYS", raising=False)
+    runtime_config.set_all_config({"mldeploy:tags": "{}", "mldeploy:keys": "k"}, ["mldeploy:keys"])
+    assert adapter.config_from_engine() == ({"mldeploy:tags": "{}", "mldeploy:keys": "k"}, {"mldeploy:keys"}), \
+        "config_from_engine after set_all_config"
+
+
+def test_the_root_stack_is_a_context_variable():
+    assert isinstance(runtime_settings.ROOT, ContextVar), "pulumi.runtime.settings.ROOT"
+
+
+@pytest.mark.parametrize("queue", ["rpc_manager", "outputs"])
+def test_the_runtime_settings_queues_can_be_cleared(queue):
+    assert callable(getattr(getattr(runtime_settings.SETTINGS, queue), "clear", None)), \
+        f"pulumi.runtime.settings.SETTINGS.{queue}.clear()"
+
+
+def test_run_pulumi_func_is_a_coroutine_taking_the_program():
+    assert asyncio.iscoroutinefunction(runtime_stack.run_pulumi_func), "pulumi.runtime.stack.run_pulumi_func"
+    assert list(inspect.signature(runtime_stack.run_pulumi_func).parameters)[0] == "func", \
+        "run_pulumi_func(func, ...)"
+
+
+def test_sync_await_runs_a_coroutine_to_its_result():
+    async def answer() -> int:
+        return 42
+
+    assert _sync_await(answer()) == 42, "pulumi.runtime.sync_await._sync_await"
+
+
+def test_a_secret_survives_the_wire_form():
+    wrapped = rpc.wrap_rpc_secret("s3cret")
+    assert adapter.is_wire_secret(wrapped) and adapter.unwrap_wire_secret(wrapped) == "s3cret", \
+        "pulumi.runtime.rpc wrap/is/unwrap_rpc_secret"
+
+
+def test_the_mock_monitor_has_the_calls_the_recorder_overrides():
+    for method in ("RegisterResource", "ReadResource"):
+        assert callable(getattr(MockMonitor, method, None)), f"pulumi.runtime.mocks.MockMonitor.{method}"
+
+
+@pytest.mark.parametrize("cls", [PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs])
+def test_the_policy_argument_classes_take_the_keywords_the_adapter_passes(cls):
+    source = inspect.getsource(adapter)
+    passed = {kw.arg for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+              and getattr(node.func, "id", None) == cls.__name__ for kw in node.keywords}
+    accepted = set(inspect.signature(cls).parameters)
+    assert passed and passed <= accepted, f"pulumi_policy.{cls.__name__} does not take {sorted(passed - accepted)}"
+
+
+def test_a_policy_resource_keeps_its_parent_urn():
+    r = adapter.policy_resource("t:m:R", {"a": 1}, "urn:pulumi:dev::p::t:m:R::r", "r", parent_urn="urn:parent")
+    assert (r.resource_type, r.props, r.name, r.opts.parent) == ("t:m:R", {"a": 1}, "r", "urn:parent"), \
+        "policy_resource urn:pulumi:dev::p::t:m:R::r"
+
+
+INTERNALS = {"pulumi.runtime.config", "pulumi.runtime.rpc", "pulumi.runtime.settings", "pulumi.runtime.stack",
+             "pulumi.runtime.sync_await", "pulumi.runtime.mocks.MockMonitor", "pulumi_policy.PolicyResource",
+             "pulumi_policy.PolicyResourceOptions", "pulumi_policy.ResourceValidationArgs",
+             "pulumi_policy.StackValidationArgs"}
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return names
+
+
+def test_nothing_else_imports_the_internals():
+    found = [f"{path.relative_to(ROOT)}: {sorted(_imports(path) & INTERNALS)}"
+             for folder in ("mldeploy", "components", "policies", "tests")
+             for path in sorted((ROOT / folder).rglob("*.py"))
+             if path.name not in ("pulumi_internals.py", "test_pulumi_internals.py") and _imports(path) & INTERNALS]
+    assert not found, f"Pulumi internals imported outside mldeploy/pulumi_internals.py: {found}"
