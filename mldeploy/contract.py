@@ -55,6 +55,13 @@ def workspace_blob_container(workspace_id: str) -> str:
 # -- secrets in anything written for review --------------------------------------------------------
 MASK = "[secret]"
 
+# -- version defaults ------------------------------------------------------------------------------
+# Defaults of the config keys `minKubernetesVersion` and `runtimeVersion` (IoT Edge). Choices, not
+# dates: mldeploy/plan/versions.py is the dated table they must stay inside (a test checks them
+# against its AS_OF); they live here so that config, which the plan reads, reads no plan module.
+DEFAULT_MIN_KUBERNETES = "1.35"
+DEFAULT_IOT_EDGE_RUNTIME = "1.6"
+
 # -- scaling ---------------------------------------------------------------------------------------
 # The guide's default autoscale target (`autoscale_target_utilization`), for AKS services, v2
 # Kubernetes deployments and the replica calculator alike.

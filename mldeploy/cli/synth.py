@@ -26,16 +26,19 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     root = project_dir.resolve() if project_dir else find_project_root()
     out = (out or root / "build" / "synth" / stack).resolve()
     started = time.perf_counter()
-    # Validate before touching the output folder: a bad stack leaves nothing half-written.
-    from mldeploy.config import load_stack
+    # Validate before touching the output folder: a bad stack leaves nothing half-written. The
+    # one parse of this synth: the program below runs on these settings.
+    from mldeploy.config.load import read_stack, stack_source
+    from mldeploy.plan.stack import parse_settings
 
-    load_stack(root, stack)
+    values, secret_keys = read_stack(root, stack)
+    settings = parse_settings(stack, values, secret_keys, root, stack_source(root, stack))
     try:
         prepare_out_dir(out)
     except FileExistsError as err:
         raise click.UsageError(str(err)) from None
     try:
-        result = synthesize(root, stack, out / "images")
+        result = synthesize(root, stack, out / "images", stack_values=(values, secret_keys), settings=settings)
         write_result(result, out)
     except DuplicateUrnError as err:
         discard_out_dir(out)

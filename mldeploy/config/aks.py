@@ -3,15 +3,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from datetime import date
-
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from mldeploy.config.base import ImageRef, ResourceGroupName, Settings
-from mldeploy.config.errors import ConfigError
 from mldeploy.config.service import ServiceSettings
-from mldeploy.plan.versions import DEFAULT_MIN_KUBERNETES, cluster_creation_problem
-from mldeploy.contract import DEFAULT_TARGET_UTILIZATION, GATEWAY_IMAGE
+from mldeploy.contract import DEFAULT_MIN_KUBERNETES, DEFAULT_TARGET_UTILIZATION, GATEWAY_IMAGE
 
 K8S_VERSION = r"^\d+\.\d+(\.\d+)?$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -42,22 +38,13 @@ class ClusterSettings(Settings):
         "azurecli", description="how `pulumi up` logs in to the cluster (kubelogin `--login`): `azurecli` "
         "uses `az login` (locally, and in CI after azure/login); never the interactive device code")
 
-    @field_validator("kubernetes_version")
-    @classmethod
-    def _still_created_by_aks(cls, version: str | None, info: ValidationInfo) -> str | None:
-        problem = version and cluster_creation_problem(version, bool(info.data.get("long_term_support")), date.today())
-        if problem:
-            raise ValueError(problem)
-        return version
-
     @model_validator(mode="after")
     def _check(self):
-        from mldeploy.plan.cluster_check import NodePool, check_capacity, parse_version
-
+        # Shape only. The rules of the plan layer (AKS still creates kubernetesVersion, >= 12 vCPUs,
+        # a VM size's vCPUs known once) run on the parsed stack in mldeploy/plan/cluster_check.py.
         if self.long_term_support and self.tier != "Premium":
             raise ValueError("longTermSupport needs tier Premium (AKS: \"Enabling LTS requires moving your "
                              "cluster to the Premium tier\")")
-
         if self.attach is not None:
             create_only = {"vm_size", "agent_count", "kubernetes_version", "tier", "long_term_support",
                            "network_policy"}
@@ -66,23 +53,6 @@ class ClusterSettings(Settings):
                 names = ", ".join(type(self).model_fields[n].alias or n for n in given)
                 raise ValueError(f"{names} apply only to a created cluster; an attached cluster "
                                  "(attach) is checked on its own looked-up size and version")
-            return self
-        from mldeploy.plan.vm_sizes import known_vcpus
-
-        listed = known_vcpus(self.vm_size)
-        if self.vcpus_per_node is not None and listed is not None:
-            raise ValueError(f"vcpusPerNode applies only to a VM size missing from mldeploy's table; "
-                             f"{self.vm_size} is listed with {listed} vCPUs: remove vcpusPerNode")
-        try:
-            check_capacity([NodePool("agentpool", self.vm_size, self.agent_count)],
-                           self.vcpus_per_node, "", what="cluster")
-        except ConfigError as err:
-            raise ValueError(err.message) from None
-        if self.kubernetes_version and (
-            parse_version(self.kubernetes_version)[:2] < parse_version(self.min_kubernetes_version)[:2]
-        ):
-            raise ValueError(f"kubernetesVersion {self.kubernetes_version} is older than "
-                             f"minKubernetesVersion {self.min_kubernetes_version}")
         return self
 
 

@@ -6,8 +6,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.config.base import ResourceGroupName, Settings
-from mldeploy.plan.versions import DEFAULT_IOT_EDGE_RUNTIME
-from mldeploy.contract import ENV_NAME_RE, MODULE_NAME_RE, SCORER_PORT, chunk_create_options, module_create_options
+from mldeploy.contract import (DEFAULT_IOT_EDGE_RUNTIME, ENV_NAME_RE, MODULE_NAME_RE, SCORER_PORT, chunk_create_options,
+                               module_create_options)
 
 ADMIN_USER_WHY = (
     "IoT Edge devices pull the model image with the workspace registry's admin user name and "

@@ -128,18 +128,28 @@ def to_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def load_stack(project_root: Path, stack: str) -> StackSettings:
-    """Parse and validate `stacks/Pulumi.<stack>.yaml`."""
+def stack_source(project_root: Path, stack: str) -> str:
+    """The stack file as errors name it: relative to the project (`stacks/Pulumi.<stack>.yaml`)."""
+    path = stack_file(project_root, stack)
+    return str(path.relative_to(project_root)) if path.is_absolute() else str(path)
+
+
+def read_stack(project_root: Path, stack: str) -> tuple[dict[str, Any], set[str]]:
+    """`stacks/Pulumi.<stack>.yaml`'s config map and secret keys; errors name the file."""
     if not STACK_NAME_RE.fullmatch(stack):
         raise ConfigError("--stack", f"invalid stack name {shown(stack)}: Pulumi stack names are "
                                      "letters, digits, '_', '.' and '-' (at most 100)")
-    path = stack_file(project_root, stack)
-    source = str(path.relative_to(project_root)) if path.is_absolute() else str(path)
     try:
-        values, secret_keys = read_stack_file(path)
+        return read_stack_file(stack_file(project_root, stack))
     except ConfigError as err:
-        raise err.with_source(source) from None
-    return parse_settings(stack, values, secret_keys, project_root, source)
+        raise err.with_source(stack_source(project_root, stack)) from None
+
+
+def load_stack(project_root: Path, stack: str) -> StackSettings:
+    """Parse `stacks/Pulumi.<stack>.yaml` into settings of the right shape (the plan layer's rules
+    are not checked here: mldeploy.plan.stack.load_stack checks both)."""
+    values, secret_keys = read_stack(project_root, stack)
+    return parse_settings(stack, values, secret_keys, project_root, stack_source(project_root, stack))
 
 
 def parse_settings(
@@ -149,7 +159,8 @@ def parse_settings(
     project_root: Path,
     source: str,
 ) -> StackSettings:
-    """Validate a stack's config map (`namespace:key` -> value) into `StackSettings`."""
+    """Validate a stack's config map (`namespace:key` -> value) into `StackSettings` (shape,
+    names, references; the plan layer's rules: mldeploy.plan.stack.parse_settings)."""
     secret_keys = set(secret_keys)
     try:
         return _parse(stack, config, secret_keys, project_root)

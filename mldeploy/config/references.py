@@ -1,4 +1,5 @@
-"""Checks across sections of a stack: every name one entry uses must exist in another."""
+"""Checks across sections of a stack: every name one entry uses must exist in another, and names
+that must be unique are. The plan layer's rules run after these (mldeploy/plan/stack.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,23 +32,12 @@ def check_references(settings: "StackSettings", root: Path) -> None:
         cluster = getattr(service, "cluster", None)
         if cluster is not None:
             _must_exist(f"{p}services.{name}.cluster", cluster, "clusters", settings.clusters)
-        if service.target == "fpga":
-            from mldeploy.plan.fpga_regions import check_service_region
-
-            check_service_region(name, service, settings.location)
-        if service.target in ("aks", "fpga"):
-            from mldeploy.plan.aks import check_service
-
-            check_service(name, service, settings.production)  # TLS that can be issued, replicas
         if service.target == "aci" and settings.production:
             raise ConfigError(
                 f"{p}services.{name}.target",
                 "ACI is for dev/test only and this stack is marked production "
                 f"({p}production: true); deploy to AKS (target: aks) instead",
             )
-    from mldeploy.plan.endpoint import check_stack_endpoints
-
-    check_stack_endpoints(settings)
     for name, batch in settings.batch.items():
         _must_exist(f"{p}batch.{name}.model", batch.model, "models", settings.models)
     for name, edge in settings.edge.items():

@@ -9,7 +9,6 @@ from pydantic import Field, field_validator, model_validator
 from mldeploy.config.base import Secret, SecretStr, Settings
 from mldeploy.config.files import ExistingFile
 from mldeploy.contract import GATEWAY_PORT, KEY_RE, ORIGIN_RE
-from mldeploy.plan.memory import body_limit_problem, derived_body_limit_mb
 
 # What the gateway takes of an ACI container group (the rest is the scorer's).
 ACI_GATEWAY_CPU = 0.1
@@ -74,14 +73,6 @@ class ServiceSettings(Settings):
             raise ValueError("keys are set but authEnabled is false: remove keys or enable auth")
         return self
 
-    @model_validator(mode="after")
-    def _body_fits_memory(self):
-        # Every worker may parse a maximal body at once: an OOM kill takes all their requests.
-        problem = body_limit_problem(self.scorer_memory_mb, self.scorer_workers, self.max_request_body_mb)
-        if problem:
-            raise ValueError(f"maxRequestBodyMb {problem}")
-        return self
-
     @property
     def scorer_workers(self) -> int:
         """The scorer's sync workers (one request each): `workerCount`, else one per core."""
@@ -91,13 +82,6 @@ class ServiceSettings(Settings):
     def scorer_memory_mb(self) -> float:
         """Memory of the scorer container (MB)."""
         return self.memory_gb * 1024
-
-    @property
-    def request_body_limit_mb(self) -> float:
-        """The gateway's body limit: `maxRequestBodyMb`, else the largest the scorer's memory holds."""
-        if self.max_request_body_mb is not None:
-            return self.max_request_body_mb
-        return derived_body_limit_mb(self.scorer_memory_mb, self.scorer_workers)
 
 
 class LocalServiceSettings(ServiceSettings):

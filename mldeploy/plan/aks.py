@@ -9,6 +9,7 @@ from typing import Any, Callable, Mapping
 from mldeploy import PROJECT
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.config.errors import ConfigError
+from mldeploy.plan.memory import body_limit_mb
 from mldeploy.plan.naming import dns_part, hash_suffix
 from mldeploy.plan.tags import service_markers
 from mldeploy.plan.workload import CertificateRequest, Placement, Scaling, Variant, WorkloadPlan
@@ -73,7 +74,7 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         memory_gb=s.memory_gb,
         scorer_workers=s.scorer_workers,
         scoring_timeout_ms=s.scoring_timeout_ms,
-        max_body_mb=s.request_body_limit_mb,
+        max_body_mb=body_limit_mb(s),
         gateway_image=sidecar_ref(s.gateway_image),
         tls=tls,
         auth=s.auth_enabled,

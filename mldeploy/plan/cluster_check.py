@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
+from mldeploy import PROJECT
+from mldeploy.config.aks import ClusterSettings
 from mldeploy.config.errors import ConfigError
-from mldeploy.plan.vm_sizes import vcpus_per_node
+from mldeploy.plan.versions import cluster_creation_problem
+from mldeploy.plan.vm_sizes import known_vcpus, vcpus_per_node
 
 MIN_CLUSTER_VCPUS = 12
 
@@ -70,3 +74,27 @@ def check_version(actual: str | None, minimum: str, key: str, *, what: str = "cl
     if parse_version(actual)[:2] < parse_version(minimum)[:2]:
         raise ConfigError(key, f"the {what} runs Kubernetes {actual}, older than the minimum {minimum} "
                                "(minKubernetesVersion): upgrade the cluster or lower the minimum")
+
+
+def check_cluster(name: str, cluster: ClusterSettings, today: date) -> None:
+    """A cluster the stack creates, checked before anything is declared: AKS still creates its
+    Kubernetes version, a listed VM size keeps its table vCPUs, the nodes reach 12 vCPUs, and the
+    version is not below minKubernetesVersion. An attached one is checked on its looked-up values."""
+    if cluster.attach is not None:
+        return
+    key = f"{PROJECT}:clusters.{name}"
+    problem = cluster.kubernetes_version and cluster_creation_problem(
+        cluster.kubernetes_version, cluster.long_term_support, today)
+    if problem:
+        # The message as config's messages read, lowercase first ("kubernetes 1.29 left AKS ...").
+        raise ConfigError(f"{key}.kubernetesVersion", problem[:1].lower() + problem[1:])
+    listed = known_vcpus(cluster.vm_size)
+    if cluster.vcpus_per_node is not None and listed is not None:
+        raise ConfigError(key, f"vcpusPerNode applies only to a VM size missing from mldeploy's table; "
+                               f"{cluster.vm_size} is listed with {listed} vCPUs: remove vcpusPerNode")
+    check_capacity([NodePool("agentpool", cluster.vm_size, cluster.agent_count)], cluster.vcpus_per_node, key)
+    if cluster.kubernetes_version and (
+        parse_version(cluster.kubernetes_version)[:2] < parse_version(cluster.min_kubernetes_version)[:2]
+    ):
+        raise ConfigError(key, f"kubernetesVersion {cluster.kubernetes_version} is older than "
+                               f"minKubernetesVersion {cluster.min_kubernetes_version}")

@@ -210,11 +210,33 @@ def stack_quota_report(settings: "StackSettings") -> list[str]:
 
 
 def check_stack_endpoints(settings: "StackSettings") -> None:
-    """All endpoint checks of a stack: each endpoint's rules, then the quota preflight."""
+    """All endpoint checks of a stack: each endpoint's rules and images, the Azure ML extension
+    each cluster gets once, then the quota preflight."""
     endpoints = [(n, s) for n, s in sorted(settings.services.items()) if is_endpoint(s)]
     for name, service in endpoints:
         check_endpoint(name, service)
+        for dep_name, dep in sorted(service.deployments.items()):
+            models = settings.images[dep.image].models
+            if len(models) != 1:
+                raise ConfigError(_key(name, "deployments", dep_name, "image"),
+                                  f"image {dep.image!r} bakes {len(models)} models; an online deployment "
+                                  "serves exactly one registered model")
+    _check_one_extension_per_cluster(endpoints)
     check_quota(quota_usage(endpoints), dict(getattr(settings, "endpoint_quota", {}) or {}))
+
+
+def _check_one_extension_per_cluster(endpoints: list[tuple[str, "EndpointSettings"]]) -> None:
+    """A cluster has one Azure ML extension (one KubernetesCompute): its endpoints share its settings."""
+    first: dict[str, "EndpointSettings"] = {}
+    for _, service in endpoints:
+        if service.target != KUBERNETES:
+            continue
+        seen = first.setdefault(service.cluster, service)
+        if (service.namespace, service.inference_router_service_type, service.ssl_cname) != (
+                seen.namespace, seen.inference_router_service_type, seen.ssl_cname):
+            raise ConfigError(f"{PROJECT}:services", f"the kubernetes-endpoint services on cluster {service.cluster!r} "
+                                                     "must agree on namespace, inferenceRouterServiceType and "
+                                                     "sslCname: the cluster has one Azure ML extension")
 
 
 # -- names --------------------------------------------------------------------------------------

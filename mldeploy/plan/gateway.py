@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mldeploy.config.service import ServiceSettings
+from mldeploy.plan.memory import body_limit_mb
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, HOST_RE,
                                KEYS_MAP_NAME, ORIGIN_RE, SCORER_PORT, TLS_CERT_NAME, TLS_KEY_NAME, UNIX_SOCKET_RE)
 
@@ -147,7 +148,7 @@ def service_gateway(
         tls_cert_file=tls.cert if tls is not None else None,
         tls_key_file=tls.key if tls is not None else None,
         tls_reload=tls.reload if tls is not None else False,
-        max_body_mb=service.request_body_limit_mb,
+        max_body_mb=body_limit_mb(service),
         scoring_timeout_ms=service.scoring_timeout_ms,
         cors_origins=tuple(service.cors.allowed_origins) if service.cors is not None else (),
         worker_processes=gateway_workers,

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import math
 
+from mldeploy import PROJECT
+from mldeploy.config.errors import ConfigError
+from mldeploy.config.service import ServiceSettings
+
 WORKER_IDLE_MB = 160
 BODY_MEMORY_FACTOR = 10  # peak worker memory per MB of JSON request body
 DEFAULT_MAX_BODY_MB = 100  # Azure ML's own request limit: the ceiling of the derived default
@@ -45,3 +49,17 @@ def body_limit_problem(memory_mb: float, workers: int, body_mb: float | None) ->
             f"{BODY_MEMORY_FACTOR} × {body_mb:g} MB) = {needed:.0f} MB > memoryGb {memory_mb / 1024:g} "
             f"({memory_mb:.0f} MB): set maxRequestBodyMb to {fits} or less (or omit it), raise memoryGb "
             f"to {math.ceil(needed / 1024 * 10) / 10:g}, or use fewer workers")
+
+
+def body_limit_mb(service: ServiceSettings) -> float:
+    """The gateway's body limit: `maxRequestBodyMb`, else the largest the scorer's memory holds."""
+    if service.max_request_body_mb is not None:
+        return service.max_request_body_mb
+    return derived_body_limit_mb(service.scorer_memory_mb, service.scorer_workers)
+
+
+def check_body_limit(name: str, service: ServiceSettings) -> None:
+    """Every worker may parse a maximal body at once: an OOM kill takes all their requests."""
+    problem = body_limit_problem(service.scorer_memory_mb, service.scorer_workers, service.max_request_body_mb)
+    if problem:
+        raise ConfigError(f"{PROJECT}:services.{name}", f"maxRequestBodyMb {problem}")

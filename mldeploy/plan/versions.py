@@ -19,6 +19,8 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 
+from mldeploy.contract import DEFAULT_IOT_EDGE_RUNTIME, DEFAULT_MIN_KUBERNETES  # noqa: F401 (re-exported)
+
 AS_OF = date(2026, 11, 25)
 AKS_SOURCE = "https://learn.microsoft.com/azure/aks/supported-kubernetes-versions"
 IOT_EDGE_SOURCE = "https://learn.microsoft.com/azure/iot-edge/version-history"
@@ -56,9 +58,8 @@ IOT_EDGE_RUNTIME: dict[str, date] = {
     "1.6": date(2028, 11, 14),
 }
 
-# Defaults that must stay inside the table's supported window (a test checks them against AS_OF).
-DEFAULT_MIN_KUBERNETES = "1.35"
-DEFAULT_IOT_EDGE_RUNTIME = "1.6"
+# The config defaults DEFAULT_MIN_KUBERNETES and DEFAULT_IOT_EDGE_RUNTIME (in the contract, so
+# config reads no plan module) must stay inside this table's window: tests/plan/test_versions.py.
 
 
 def minor(version: str) -> str:

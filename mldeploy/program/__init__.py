@@ -19,11 +19,12 @@ from pulumi_azure_native import resources
 from components.image import ScoringImage
 from components.registry import ExistingWorkspace, ModelRegistry
 from mldeploy.azure.arm import arm_part
-from mldeploy.config import ConfigError, StackSettings, parse_settings, read_stack_file, stack_file
+from mldeploy.config import ConfigError, StackSettings, read_stack_file, stack_file
 from mldeploy.config.load import decode_config_value, mark_secure_leaves
 from mldeploy.plan import naming
 from mldeploy.plan.models import ResolvedModel, resolve_model
 from mldeploy.plan.paths import state_path
+from mldeploy.plan.stack import parse_settings
 from mldeploy.render.build_context import BuildContext, render_build_context
 from mldeploy.plan.versions import stack_warnings
 from mldeploy.plan.tags import resource_tags, service_markers
@@ -223,12 +224,14 @@ def settings_from_pulumi(project_root: Path) -> StackSettings:
     return parse_settings(stack, config, secret_keys, project_root, f"stacks/Pulumi.{stack}.yaml")
 
 
-def run_from_pulumi_config(*, engine_errors: bool = True, run: RunContext | None = None) -> dict[str, Any]:
+def run_from_pulumi_config(*, engine_errors: bool = True, run: RunContext | None = None,
+                           settings: StackSettings | None = None) -> dict[str, Any]:
     """The Pulumi program's entry point. `engine_errors=False` (synth) lets ConfigError through;
-    `run` is the run's state and hooks (synth: no network, and it reads the gateway configs back)."""
+    `run` is the run's state and hooks (synth: no network, and it reads the gateway configs back);
+    `settings` (synth) were parsed by the caller from this config: not parsed a second time."""
     project_root = Path(os.environ.get(PROJECT_ROOT_ENV) or Path.cwd())
     try:
-        outputs = deploy(settings_from_pulumi(project_root), project_root, run)
+        outputs = deploy(settings or settings_from_pulumi(project_root), project_root, run)
     except ConfigError as err:
         if err.source is None:  # raised by a target's own checks: name the stack file too
             err = err.with_source(f"stacks/Pulumi.{pulumi.get_stack()}.yaml")

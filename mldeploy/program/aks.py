@@ -94,13 +94,6 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation, *, placeme
                         resource_group=s.resource_group_name, images=images,
                         workspace_name=f.registry.workspace_name,
                         sidecar_ref=lambda source: mirrored(source, f), placement=placement)
-    taken = f.run.namespaces
-    where = (service.cluster, plan.workload.namespace)
-    if where in taken:
-        raise ConfigError(f"{PROJECT}:services.{name}.namespace",
-                          f"namespace {where[1]!r} on cluster {where[0]!r} is already used by service "
-                          f"{taken[where]!r}: each service needs its own namespace")
-    taken[where] = name
     confs = {v.name: _gateway_conf(service, plan, v) for v in plan.workload.variants}
 
     cluster = cluster_for(service.cluster, f)

@@ -20,7 +20,6 @@ from mldeploy import PROJECT
 from mldeploy.azure.arm import arm_part
 from mldeploy.config.batch import DEFAULT_BATCH_BASE_IMAGE
 from mldeploy.config.endpoint import AUTH_MODES, EndpointSettings, ProbeSettings
-from mldeploy.config.errors import ConfigError
 from mldeploy.plan.digest import digest_path
 from mldeploy.plan.endpoint import (KUBERNETES, MANAGED, endpoint_name, instance_type, iso_ms,
                                 kubernetes_instance_types, mirror_traffic, traffic)
@@ -72,10 +71,7 @@ def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_
     deployments = []
     for dep_name, dep in sorted(service.deployments.items()):
         key = f"{PROJECT}:services.{name}.deployments.{dep_name}"
-        models = image_models[dep.image]
-        if len(models) != 1:
-            raise ConfigError(f"{key}.image", f"image {dep.image!r} bakes {len(models)} models; an online "
-                                              "deployment serves exactly one registered model")
+        models = image_models[dep.image]  # one: plan/endpoint.py check_stack_endpoints, at load
         autoscale = k8s_scale = None
         if dep.autoscale_enabled and service.target == MANAGED:
             target = dep.autoscale_target_utilization
@@ -117,13 +113,7 @@ def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
         return computes[cluster_key]
     endpoints = [s for _, s in sorted(f.settings.services.items())
                  if s.target == KUBERNETES and s.cluster == cluster_key]
-    first = endpoints[0]
-    for other in endpoints[1:]:
-        if (other.namespace, other.inference_router_service_type, other.ssl_cname) != (
-                first.namespace, first.inference_router_service_type, first.ssl_cname):
-            raise ConfigError(f"{PROJECT}:services", f"the kubernetes-endpoint services on cluster {cluster_key!r} "
-                                                     "must agree on namespace, inferenceRouterServiceType and "
-                                                     "sslCname: the cluster has one Azure ML extension")
+    first = endpoints[0]  # they agree on the extension's settings: checked at load (plan/endpoint.py)
     instance_types = {}
     for service in endpoints:
         instance_types.update(kubernetes_instance_types(service))

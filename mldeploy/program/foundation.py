@@ -33,7 +33,6 @@ class RunContext:
     # (login server, tenant id, Entra ID access token) -> ACR refresh token: see azure/acr_login.py.
     acr_exchange: Callable[[str, str, str], str] = exchange_for_refresh_token
     clusters: dict[str, AksCluster] = field(default_factory=dict)
-    namespaces: dict[tuple[str, str], str] = field(default_factory=dict)  # (cluster, namespace) -> service
     computes: dict[str, KubernetesCompute] = field(default_factory=dict)  # cluster -> its Azure ML compute
     mirrors: dict[str, MirroredImage] = field(default_factory=dict)  # source image -> its registry copy
     gateway_confs: dict[str, str] = field(default_factory=dict)  # service -> the nginx.conf it declared

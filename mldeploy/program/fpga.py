@@ -1,7 +1,8 @@
 """Target `fpga`: the AKS service, on a PB-series node pool of its cluster.
 
 Reuses the AKS target whole (cluster, plan, gateway, keys, Deployment, Service, HPA); adds the
-region check, the FPGA node pool, and the pods' placement onto it (mldeploy/plan/fpga.py).
+FPGA node pool and the pods' placement onto it (mldeploy/plan/fpga.py); the region is checked at
+load (mldeploy/plan/stack.py).
 """
 from __future__ import annotations
 
@@ -10,15 +11,12 @@ import pulumi
 from components.fpga import FpgaNodePool
 from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.plan.fpga import plan_fpga
-from mldeploy.plan.fpga_regions import check_service_region
 from mldeploy.program.foundation import Foundation, ServiceOutputs
 
 
 def deploy_fpga(name: str, service: FpgaServiceSettings, f: Foundation) -> ServiceOutputs:
     from mldeploy.program import aks as aks_target  # the AKS target, reused whole
 
-    # Also wanted at parse time (exit 2 before anything runs): see check_service_region.
-    check_service_region(name, service, f.settings.location)
     plan = plan_fpga(service)
     cluster_settings = f.settings.clusters[service.cluster]
     cluster = aks_target.cluster_for(service.cluster, f)  # memoized: one cluster, many services

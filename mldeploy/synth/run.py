@@ -16,7 +16,9 @@ import pulumi
 from pydantic import BaseModel
 
 from mldeploy import PROJECT
-from mldeploy.config import StackSettings, load_stack, read_stack_file, to_pulumi_config
+from mldeploy.config import StackSettings, to_pulumi_config
+from mldeploy.config.load import read_stack, stack_source
+from mldeploy.plan.stack import parse_settings
 from mldeploy.config.base import Secret, SecureValue
 from mldeploy.pulumi_internals import run_mocked_program
 from mldeploy.synth.mask import Masker
@@ -114,22 +116,20 @@ def synthesize(
     *,
     lookups: dict[str, dict] | None = None,
     stack_values: tuple[dict[str, Any], set[str]] | None = None,
+    settings: StackSettings | None = None,
 ) -> SynthResult:
     """Validate the stack file, then run the Pulumi program for it under mocks.
 
-    `stack_values` replaces the stack file's content (tests use it for variations).
+    `stack_values` replaces the stack file's content (tests use it for variations); `settings`,
+    when the caller already parsed them, are what the program runs on (one parse per synth).
     Raises ConfigError for an invalid stack, before any resource is declared.
     """
-    from mldeploy.config import parse_settings
     from mldeploy.program import BUILD_DIR_ENV, PROJECT_ROOT_ENV, RunContext, run_from_pulumi_config
 
     project_root = project_root.resolve()
-    if stack_values is None:
-        settings = load_stack(project_root, stack)
-        values, secret_keys = read_stack_file(project_root / "stacks" / f"Pulumi.{stack}.yaml")
-    else:
-        values, secret_keys = stack_values
-        settings = parse_settings(stack, values, secret_keys, project_root, f"stacks/Pulumi.{stack}.yaml")
+    values, secret_keys = stack_values if stack_values is not None else read_stack(project_root, stack)
+    if settings is None:
+        settings = parse_settings(stack, values, secret_keys, project_root, stack_source(project_root, stack))
 
     ledger = SecretLedger()
     for text in [*_secret_texts(list(values.values())), *_secret_texts(settings)]:
@@ -143,7 +143,7 @@ def synthesize(
     run = RunContext(acr_exchange=offline_acr_exchange(ledger))
 
     def program():
-        outputs = run_from_pulumi_config(engine_errors=False, run=run)
+        outputs = run_from_pulumi_config(engine_errors=False, run=run, settings=settings)
 
         async def collect() -> None:
             for key, value in outputs.items():

@@ -188,3 +188,21 @@ def test_a_secret_setting_given_in_clear_is_masked_or_reported_as_a_leak(tmp_pat
     text = json.dumps([result.resources, result.outputs])
     for key in (primary, secondary):
         assert key not in text, f"service {name}: a key given in clear appears unmasked in resources/outputs"
+
+
+def test_synth_reads_and_parses_the_stack_file_once(tmp_path, monkeypatch):
+    # cli/synth.py validates before writing anything; synth/run.py and the program run on those
+    # settings (`pulumi up`, with no synth around it, parses in the program instead).
+    import mldeploy.config.load as load
+    from mldeploy.cli import main
+
+    reads, parses = [], []
+    read, parse = load.read_stack_file, load.parse_settings
+    monkeypatch.setattr(load, "read_stack_file", lambda *a, **k: reads.append(a[0]) or read(*a, **k))
+    monkeypatch.setattr(load, "parse_settings", lambda *a, **k: parses.append(a[0]) or parse(*a, **k))
+    monkeypatch.setattr(sys, "argv", ["mldeploy", "synth", "--stack", "local", "--project-dir", str(ROOT),
+                                      "--out", str(tmp_path / "out")])
+    main()
+    assert (tmp_path / "out" / "resources.json").is_file(), "synth of stacks/Pulumi.local.yaml must succeed"
+    assert len(reads) == 1, f"stacks/Pulumi.local.yaml read {len(reads)} times: {reads}"
+    assert parses == ["local"], f"stack 'local' parsed {len(parses)} times"

@@ -1,7 +1,7 @@
 """The declare step: what a stack declares in Azure, and what a local-only stack does not."""
 from __future__ import annotations
 
-from mldeploy.config import parse_settings
+from mldeploy.plan.stack import parse_settings
 from tests.harness import ROOT, stack_values, synth
 
 
@@ -30,3 +30,4 @@ def test_a_cloud_service_makes_the_location_required():
     with pytest.raises(ConfigError) as err:
         parse_settings("local", values, keys, ROOT, "stacks/Pulumi.local.yaml")
     assert err.value.key == "azure-native:location"
+

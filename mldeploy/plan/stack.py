@@ -1,0 +1,52 @@
+"""The one way in: a stack's config parsed into settings (mldeploy/config: shape, names,
+references), then checked against the plan layer's rules, all before anything is declared.
+`mldeploy synth`, the other CLI commands and the Pulumi program load through here, so a stack
+either loads whole or stops with one ConfigError naming the file and the key. Only what needs
+an Azure look-up (an existing workspace, an attached cluster) is checked later, at deploy."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable
+
+from mldeploy.config import load as config_load
+from mldeploy.config.errors import ConfigError
+from mldeploy.config.service import ServiceSettings
+from mldeploy.config.stack import StackSettings
+from mldeploy.plan.aks import check_service
+from mldeploy.plan.cluster_check import check_cluster
+from mldeploy.plan.endpoint import check_stack_endpoints
+from mldeploy.plan.fpga_regions import check_service_region
+from mldeploy.plan.memory import check_body_limit
+
+
+def check_stack(settings: StackSettings, today: date | None = None) -> None:
+    """Raise a ConfigError (key named, no file) for the first plan rule the stack breaks."""
+    today = today or date.today()
+    for name, cluster in settings.clusters.items():
+        check_cluster(name, cluster, today)  # Kubernetes version, vCPUs
+    for name, service in settings.services.items():
+        if isinstance(service, ServiceSettings):  # a scorer behind mldeploy's gateway
+            check_body_limit(name, service)
+        if service.target == "fpga":
+            check_service_region(name, service, settings.location)
+        if service.target in ("aks", "fpga"):
+            check_service(name, service, settings.production)  # TLS that can be issued, replicas
+    check_stack_endpoints(settings)
+
+
+def parse_settings(stack: str, config: dict[str, Any], secret_keys: Iterable[str], project_root: Path,
+                   source: str) -> StackSettings:
+    """A stack's config map (`namespace:key` -> value) into settings every rule holds for."""
+    settings = config_load.parse_settings(stack, config, secret_keys, project_root, source)
+    try:
+        check_stack(settings)
+    except ConfigError as err:
+        raise err.with_source(source) from None
+    return settings
+
+
+def load_stack(project_root: Path, stack: str) -> StackSettings:
+    """`stacks/Pulumi.<stack>.yaml` into settings every rule holds for."""
+    values, secret_keys = config_load.read_stack(project_root, stack)
+    return parse_settings(stack, values, secret_keys, project_root, config_load.stack_source(project_root, stack))

@@ -1,0 +1,73 @@
+"""plan/stack.py: the one load entry point runs config's parse and then the plan layer's rules,
+before anything is declared; errors name the stack file and the key."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from mldeploy.config import ConfigError
+from mldeploy.config import parse_settings as parse_shape
+from mldeploy.plan.stack import load_stack, parse_settings
+from tests.harness import ROOT, stack_values
+
+
+def refused(stack: str, change) -> ConfigError:
+    values, keys = stack_values(stack)
+    values = copy.deepcopy(values)
+    change(values)
+    with pytest.raises(ConfigError) as info:
+        parse_settings(stack, values, keys, ROOT, f"stacks/Pulumi.{stack}.yaml")
+    return info.value
+
+
+def test_every_example_stack_loads():
+    for stack in ("local", "dev", "prod", "prod-attach", "fpga", "managed", "kubernetes-endpoint", "batch", "edge"):
+        assert load_stack(ROOT, stack).stack == stack, f"stacks/Pulumi.{stack}.yaml must load"
+
+
+def test_a_plan_rule_is_refused_naming_the_stack_file():
+    err = refused("prod", lambda v: v["mldeploy:clusters"]["prod"].update(agentCount=1))
+    assert (err.source, err.key) == ("stacks/Pulumi.prod.yaml", "mldeploy:clusters.prod"), err
+
+
+def test_config_alone_checks_shape_not_the_plan_rules():
+    values, keys = stack_values("prod")
+    values["mldeploy:clusters"]["prod"]["agentCount"] = 1
+    settings = parse_shape("prod", values, keys, ROOT, "stacks/Pulumi.prod.yaml")
+    assert settings.clusters["prod"].agent_count == 1, "mldeploy:clusters.prod.agentCount: config keeps the value"
+
+
+def test_a_body_larger_than_the_memory_holds_is_refused_at_load():
+    err = refused("local", lambda v: v["mldeploy:services"]["diabetes"].update(maxRequestBodyMb=500))
+    assert err.key == "mldeploy:services.diabetes" and err.message.startswith("maxRequestBodyMb 500 MB needs"), err
+
+
+def test_an_fpga_size_outside_its_regions_is_refused_at_load():
+    err = refused("fpga", lambda v: v.update({"azure-native:location": "northeurope"}))
+    assert err.key == "mldeploy:services.diabetes-fpga.fpgaVmSize" and "not offered in northeurope" in err.message, err
+
+
+def test_production_tls_without_a_certificate_is_refused_at_load():
+    err = refused("prod", lambda v: [v["mldeploy:services"]["diabetes"].pop(k, None) for k in ("certManager", "tls")])
+    assert err.key == "mldeploy:services.diabetes.tls" and "no certificate is configured" in err.message, err
+
+
+def test_an_online_deployment_of_an_image_with_two_models_is_refused_at_load():
+    def two_models(values):
+        values["mldeploy:models"]["second"] = copy.deepcopy(values["mldeploy:models"]["diabetes"])
+        values["mldeploy:images"]["diabetes"]["models"] = ["diabetes", "second"]
+
+    err = refused("managed", two_models)
+    assert err.key == "mldeploy:services.diabetes.deployments.blue.image", err
+    assert err.message == ("image 'diabetes' bakes 2 models; an online deployment serves exactly one "
+                           "registered model"), err
+
+
+def test_kubernetes_endpoints_sharing_a_cluster_must_agree_on_its_extension():
+    def second_endpoint(values):
+        services = values["mldeploy:services"]
+        services["other"] = {**copy.deepcopy(services["diabetes"]), "namespace": "elsewhere"}
+
+    err = refused("kubernetes-endpoint", second_endpoint)
+    assert err.key == "mldeploy:services" and "must agree on namespace" in err.message, err
