@@ -100,17 +100,22 @@ def test_preload_of_an_unreadable_script_imports_only_the_server(tmp_path, monke
 
 @pytest.mark.parametrize("server, granian", [("mldeploy", True), ("azmlinfsrv", False)])
 def test_the_server_env_picks_granian_or_gunicorn(monkeypatch, server, granian):
+    import azureml_inference_server_http as package
+
     from azureml_inference_server_http import amlserver_linux
 
-    monkeypatch.setattr(amlserver_linux, "run", amlserver_linux.run)  # restored after the test
+    name = amlserver_linux.__name__
+    monkeypatch.setitem(sys.modules, name, amlserver_linux)  # both restored after the test
+    monkeypatch.setattr(package, "amlserver_linux", amlserver_linux)
     monkeypatch.setattr(scorer_host, "_patch_server", lambda: None)
     monkeypatch.setattr(scorer_host, "defer_app_insights_exporter", lambda: None)
     monkeypatch.setattr("azureml_inference_server_http.amlserver.run", lambda: None)
     monkeypatch.setenv(scorer_host.SERVER_ENV, server)
     monkeypatch.setattr("sys.argv", ["scorer_host.py"])
     scorer_host.main()
-    assert (amlserver_linux.run.__name__ == "run" and amlserver_linux.run.__module__ == scorer_host.__name__) is granian, \
-        f"{scorer_host.SERVER_ENV}={server}"
+    served_by = getattr(sys.modules.get(name), "run", None)
+    assert (getattr(served_by, "__module__", None) == scorer_host.__name__) is granian, \
+        f"{scorer_host.SERVER_ENV}={server}: amlserver_linux.run is {served_by}"
 
 
 def test_one_request_at_a_time_and_a_stuck_turn_is_handed_to_the_next_thread():

@@ -104,18 +104,21 @@ def _patch_input_parsers() -> None:
     _require_run_inputs()
 
 
-def _patch_parsers_and_swagger() -> None:
-    """Changes 1 and 4 for the granian server: applied when azmlinfsrv starts serving (after it
-    has read its command line), in the parent, so every forked worker has them."""
-    from azureml_inference_server_http import amlserver_linux
-
-    serve = amlserver_linux.run
+def _serve_with_granian_instead_of_gunicorn() -> None:
+    """amlserver.run imports amlserver_linux (gunicorn) when it starts serving: a stand-in module
+    takes its place (gunicorn is never imported), whose run() applies changes 1 and 4 - after
+    azmlinfsrv has read its command line, in this parent process, so every forked worker has
+    them - and serves with granian."""
+    import azureml_inference_server_http as package
 
     def run(*args, **kwargs):
         _patch_input_parsers()
-        return serve(*args, **kwargs)
+        return serve_with_granian(*args, **kwargs)
 
-    amlserver_linux.run = run
+    stand_in = types.ModuleType(f"{package.__name__}.amlserver_linux")
+    stand_in.run = run
+    sys.modules[stand_in.__name__] = stand_in
+    package.amlserver_linux = stand_in
 
 
 def app_insights_configured(environ=os.environ) -> bool:
@@ -267,10 +270,7 @@ def preload_imports(entry_script: str) -> list[str]:
 
 def main() -> None:
     if os.environ.get(SERVER_ENV, "azmlinfsrv") == "mldeploy":
-        from azureml_inference_server_http import amlserver_linux
-
-        amlserver_linux.run = serve_with_granian
-        _patch_parsers_and_swagger()
+        _serve_with_granian_instead_of_gunicorn()
     else:
         _patch_server()
     # A config file (--config_file, AZUREML_CONFIG_FILE) may turn App Insights on as well.
