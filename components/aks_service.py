@@ -8,7 +8,7 @@ and rolls its pods - with `maxUnavailable: 0`, without downtime.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,9 +16,10 @@ import pulumi_random as random
 
 from mldeploy.contract import KEYS_MAP_NAME, SCORE_PATH, SWAGGER_PATH
 from mldeploy.plan.keys import KEY_LENGTH
+from mldeploy.plan.gateway import GatewaySpec
 from mldeploy.plan.workload import WorkloadPlan
 from mldeploy.render import k8s as manifests
-from mldeploy.render.gateway import render_keys_map
+from mldeploy.render.gateway import render_keys_map, render_nginx_conf
 from mldeploy.render.k8s_pod import SECRET_KEYS_ANNOTATION
 
 
@@ -52,7 +53,7 @@ class AksService(pulumi.ComponentResource):
         *,
         plan: WorkloadPlan,
         provider: k8s.Provider,
-        gateway_confs: dict[str, str],
+        gateways: Mapping[str, GatewaySpec],
         host: str | None,
         keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
         tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
@@ -109,7 +110,8 @@ class AksService(pulumi.ComponentResource):
             on_cluster, pulumi.ResourceOptions(depends_on=[*scorer_services, *pods_wait_for]))
         for variant in plan.variants:
             conf = k8s.core.v1.ConfigMap(f"{name}-gateway-{variant.name}", metadata=meta,
-                                         data={"nginx.conf": gateway_confs[variant.name]}, opts=on_cluster)
+                                         data={"nginx.conf": render_nginx_conf(gateways[variant.name])},
+                                         opts=on_cluster)
             refs = {**names, "gateway-conf": conf.metadata.name}
             dep = manifests.deployment(plan, variant, refs)
             k8s.apps.v1.Deployment(f"{name}-{variant.name}", **_args(dep), opts=pods_after)

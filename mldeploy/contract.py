@@ -24,6 +24,7 @@ TLS_KEY_NAME = "tls.key"
 CONTAINER_RUN_DIR = "/tmp/nginx"
 CONTAINER_CONFIG_DIR = "/etc/mldeploy/gateway"
 CONTAINER_TLS_DIR = "/etc/mldeploy/tls"
+POD_KEYS_DIR = "/etc/mldeploy/keys"  # AKS: the keys Secret, mounted apart from the gateway's ConfigMap
 
 # -- pinned images -------------------------------------------------------------------------------
 # The one gateway image of every target (local Docker, ACI, AKS), pinned by version and digest:

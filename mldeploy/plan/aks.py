@@ -9,10 +9,13 @@ from typing import Any, Callable, Mapping
 from mldeploy import PROJECT
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.config.errors import ConfigError
+from mldeploy.contract import CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, KEYS_MAP_NAME, POD_KEYS_DIR, SCORER_PORT
+from mldeploy.plan.gateway import GatewaySpec, TlsFiles, Upstream, service_gateway
 from mldeploy.plan.memory import body_limit_mb
 from mldeploy.plan.naming import dns_part, hash_suffix
 from mldeploy.plan.tags import service_markers
-from mldeploy.plan.workload import CertificateRequest, Placement, Scaling, Variant, WorkloadPlan
+from mldeploy.plan.workload import (GATEWAY_CPU_CORES, CertificateRequest, Placement, Scaling, Variant, WorkloadPlan,
+                                    scorer_host)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class ImageFacts:
 class ServicePlan:
     workload: WorkloadPlan
     host: str | None  # the public/internal name clients use, when one is known before deploy
+    gateways: Mapping[str, GatewaySpec]  # variant name -> its pods' gateway
     load_balancer_host: str | None = None  # <dnsLabel>.<region>.cloudapp.azure.com (public only)
 
 
@@ -91,7 +95,38 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         certificate=CertificateRequest(host=s.host_name, secret_name=f"{name}-tls", issuer=s.cert_manager.issuer,
                                        issuer_kind=s.cert_manager.issuer_kind) if s.cert_manager else None,
     )
-    return ServicePlan(workload, host, lb_host)
+    gateways = {v.name: _gateway(s, workload, v) for v in workload.variants}
+    return ServicePlan(workload, host, gateways, lb_host)
+
+
+def gateway_upstreams(plan: WorkloadPlan, variant: Variant) -> tuple[Upstream, ...]:
+    """The scorers a pod's gateway sends to. With a canary every pod splits by the weights (its
+    own scorer on loopback, the other variant's through its ClusterIP Service), so the overall
+    split is exactly the configured one, whatever the replica counts."""
+    if not plan.canary:
+        return (Upstream("127.0.0.1", SCORER_PORT, 1),)
+    out = []
+    for other in plan.variants:
+        host = "127.0.0.1" if other.name == variant.name else scorer_host(plan, other)
+        out.append(Upstream(host, SCORER_PORT, other.weight))
+    return tuple(out)
+
+
+def _gateway(s: AksServiceSettings, plan: WorkloadPlan, variant: Variant) -> GatewaySpec:
+    """The gateway of one variant's pods, at the paths the pod mounts (render/k8s_pod.py).
+    Certificate files from the settings, or from cert-manager (the same two files in its
+    Secret): cert-manager renews into the same Secret; the kubelet updates the mounted files in
+    place (Kubernetes docs, "Secrets": mounted Secrets are updated, subPath mounts are not -
+    this is a whole-volume mount), and nginx reads them at each handshake."""
+    with_tls = s.tls is not None or plan.tls
+    return service_gateway(
+        s, run_dir=CONTAINER_RUN_DIR, listen_port=GATEWAY_PORT, upstreams=gateway_upstreams(plan, variant),
+        keys_file=f"{POD_KEYS_DIR}/{KEYS_MAP_NAME}",
+        tls=TlsFiles.in_dir(CONTAINER_TLS_DIR, reload=s.tls is None) if with_tls else None,
+        access_log="/dev/stdout", cpu_cores=GATEWAY_CPU_CORES,
+        # Azure ML's AKS services answer 503 once a replica runs this many requests.
+        max_conns=s.replica_max_concurrent_requests,
+    )
 
 
 def check_service(name: str, s: AksServiceSettings, production: bool) -> None:

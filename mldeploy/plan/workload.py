@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+GATEWAY_CPU_CORES = 0.25  # the gateway sidecar's CPU (request = limit): nginx needs a fraction of a core
 
 @dataclass(frozen=True)
 class Variant:
@@ -103,3 +104,13 @@ class WorkloadPlan:
     @property
     def timeout_seconds(self) -> int:
         return math.ceil(self.scoring_timeout_ms / 1000)
+
+
+def deployment_name(plan: WorkloadPlan, variant: Variant) -> str:
+    # The stable Deployment keeps the service's name, so adding/removing a canary never renames it.
+    return plan.service if variant.name == "stable" else f"{plan.service}-{variant.name}"
+
+
+def scorer_host(plan: WorkloadPlan, variant: Variant) -> str:
+    """The in-cluster name of one variant's scorers (its ClusterIP Service, canary only)."""
+    return f"{deployment_name(plan, variant)}-scorer.{plan.namespace}.svc.cluster.local"

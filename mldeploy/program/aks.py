@@ -23,11 +23,7 @@ from mldeploy.config.errors import ConfigError
 from mldeploy.azure.deployer import deployer_principal_type
 from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys, given_tls
 from mldeploy.program.mirrors import mirrored
-from mldeploy.render import k8s as manifests
-from mldeploy.render.k8s import GATEWAY_PATHS
 from mldeploy.plan.tags import resource_tags
-from mldeploy.plan.gateway import TlsFiles, service_gateway
-from mldeploy.render.gateway import render_nginx_conf
 
 
 def attached_cluster(name: str, settings: ClusterSettings) -> AttachedCluster:
@@ -66,23 +62,6 @@ def cluster_for(name: str, f: Foundation) -> AksCluster:
     return clusters[name]
 
 
-def _gateway_conf(service: AksServiceSettings, plan: ServicePlan, variant) -> str:
-    # Certificate files from the settings, or from cert-manager (the same two files in its
-    # Secret): cert-manager renews into the same Secret; the kubelet updates the mounted files in
-    # place (Kubernetes docs, "Secrets": mounted Secrets are updated, subPath mounts are not -
-    # this is a whole-volume mount), and nginx reads them at each handshake.
-    with_tls = service.tls is not None or plan.workload.tls
-    tls = TlsFiles.in_dir(GATEWAY_PATHS["tls_dir"], reload=service.tls is None) if with_tls else None
-    spec = service_gateway(
-        service, run_dir=GATEWAY_PATHS["run_dir"], listen_port=manifests.GATEWAY_PORT,
-        upstreams=manifests.gateway_upstreams(plan.workload, variant), keys_file=GATEWAY_PATHS["keys_file"],
-        tls=tls, access_log="/dev/stdout", cpu_cores=0.25,
-        # Azure ML's AKS services answer 503 once a replica runs this many requests.
-        max_conns=service.replica_max_concurrent_requests,
-    )
-    return render_nginx_conf(spec)
-
-
 def deploy_aks(name: str, service: AksServiceSettings, f: Foundation, *, placement: Placement = Placement(),
                pods_wait_for: Sequence[pulumi.Resource] = ()) -> ServiceOutputs:
     """The service on its cluster; an FPGA service (program/fpga.py) adds where its pods run and
@@ -94,7 +73,6 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation, *, placeme
                         resource_group=s.resource_group_name, images=images,
                         workspace_name=f.registry.workspace_name,
                         sidecar_ref=lambda source: mirrored(source, f), placement=placement)
-    confs = {v.name: _gateway_conf(service, plan, v) for v in plan.workload.variants}
 
     cluster = cluster_for(service.cluster, f)
     keys = given_keys(service)
@@ -105,7 +83,7 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation, *, placeme
     model_data = _model_data_sink(f) if service.collect_model_data else None
 
     svc = AksService(
-        name, plan=plan.workload, provider=cluster.provider, gateway_confs=confs, host=plan.host,
+        name, plan=plan.workload, provider=cluster.provider, gateways=plan.gateways, host=plan.host,
         keys=keys, tls=tls, telemetry=telemetry, model_data=model_data, pods_wait_for=pods_wait_for,
         opts=pulumi.ResourceOptions(depends_on=[cluster]),
     )

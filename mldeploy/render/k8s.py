@@ -13,31 +13,15 @@ import yaml
 
 from mldeploy.plan.workload import Variant, WorkloadPlan
 from mldeploy.render.k8s_pod import (
-    COLLECTOR_SECRET_DIR, GATEWAY_PORT, KEYS_DIR, LABEL, MDC_PORT, PRESTOP_SECONDS, _meta,
-    collector_container, deployment_name, gateway_container, labels, namespace, placement, scorer_container,
-    scorer_host, selector,
+    COLLECTOR_SECRET_DIR, GATEWAY_PORT, LABEL, MDC_PORT, PRESTOP_SECONDS, _meta, collector_container,
+    deployment_name, gateway_container, labels, namespace, placement, scorer_container, selector,
 )
-from mldeploy.contract import CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, SCORER_PORT
-from mldeploy.plan.gateway import Upstream
+from mldeploy.contract import KEYS_MAP_NAME, SCORER_PORT
 
 __all__ = ["namespace", "deployment", "scorer_service", "service", "autoscaler", "disruption_budget",
-           "network_policy", "gateway_upstreams", "service_port", "certificate", "collector_config",
-           "deployment_name", "labels"]
+           "network_policy", "service_port", "certificate", "collector_config", "deployment_name", "labels"]
 
 CHECKOV_SKIP = "checkov.io/skip{n}"
-
-
-def gateway_upstreams(plan: WorkloadPlan, variant: Variant) -> tuple[Upstream, ...]:
-    """The scorers a pod's gateway sends to. With a canary every pod splits by the weights (its
-    own scorer on loopback, the other variant's through its ClusterIP Service), so the overall
-    split is exactly the configured one, whatever the replica counts."""
-    if not plan.canary:
-        return (Upstream("127.0.0.1", SCORER_PORT, 1),)
-    out = []
-    for other in plan.variants:
-        host = "127.0.0.1" if other.name == variant.name else scorer_host(plan, other)
-        out.append(Upstream(host, SCORER_PORT, other.weight))
-    return tuple(out)
 
 
 def _skips(plan: WorkloadPlan, variant: Variant) -> dict[str, str]:
@@ -240,7 +224,3 @@ def collector_config(plan: WorkloadPlan, container: str) -> str:
                            "batch": {"timeout_secs": 60}}},
     }
     return yaml.safe_dump(doc, sort_keys=False)
-
-
-# Paths the gateway spec must use (the mounts above).
-GATEWAY_PATHS = {"run_dir": CONTAINER_RUN_DIR, "keys_file": f"{KEYS_DIR}/{KEYS_MAP_NAME}", "tls_dir": CONTAINER_TLS_DIR}

@@ -7,28 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, LIVENESS_PATH,
-                               SCORER_PORT)
+                               POD_KEYS_DIR, SCORER_PORT)
 from mldeploy.plan.timeouts import probe_failure_threshold, scorer_timeouts
-from mldeploy.plan.workload import Variant, WorkloadPlan
+from mldeploy.plan.workload import GATEWAY_CPU_CORES, Variant, WorkloadPlan, deployment_name
 
 MDC_PORT = 50011  # where azureml-ai-monitoring's Collector sends (AZUREML_MDC_PORT default)
 GATEWAY_UID = 10101
 SCORER_UID = 10001
 COLLECTOR_UID = 10201
-KEYS_DIR = "/etc/mldeploy/keys"
 COLLECTOR_SECRET_DIR = "/etc/mldeploy/model-data"
 PRESTOP_SECONDS = 5  # lets the load balancer and kube-proxy stop sending before shutdown
 LABEL = "mldeploy.io"
 SECRET_KEYS_ANNOTATION = f"{LABEL}/secret-keys"
-
-
-def deployment_name(plan: WorkloadPlan, variant: Variant) -> str:
-    # The stable Deployment keeps the service's name, so adding/removing a canary never renames it.
-    return plan.service if variant.name == "stable" else f"{plan.service}-{variant.name}"
-
-
-def scorer_host(plan: WorkloadPlan, variant: Variant) -> str:
-    return f"{deployment_name(plan, variant)}-scorer.{plan.namespace}.svc.cluster.local"
 
 
 def labels(plan: WorkloadPlan, variant: Variant | None = None) -> dict[str, str]:
@@ -151,7 +141,7 @@ def gateway_container(plan: WorkloadPlan) -> dict:
         {"name": "gateway-temp", "mountPath": f"{CONTAINER_RUN_DIR}/tmp"},
     ]
     if plan.auth:
-        mounts.append({"name": "gateway-keys", "mountPath": KEYS_DIR, "readOnly": True})
+        mounts.append({"name": "gateway-keys", "mountPath": POD_KEYS_DIR, "readOnly": True})
     if plan.tls:
         mounts.append({"name": "gateway-tls", "mountPath": CONTAINER_TLS_DIR, "readOnly": True})
     return {
@@ -161,7 +151,7 @@ def gateway_container(plan: WorkloadPlan) -> dict:
         # nginx directly (not the image's entrypoint, which edits files on the read-only root).
         "command": ["nginx", "-c", f"{CONTAINER_CONFIG_DIR}/nginx.conf", "-e", "stderr"],
         "ports": [{"name": "gateway", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],
-        "resources": _resources(0.25, 128),
+        "resources": _resources(GATEWAY_CPU_CORES, 128),
         "readinessProbe": _http_probe(LIVENESS_PATH, "gateway", scheme, periodSeconds=5, timeoutSeconds=2),
         "livenessProbe": _http_probe(LIVENESS_PATH, "gateway", scheme, periodSeconds=10, timeoutSeconds=3,
                                      failureThreshold=3),

@@ -106,3 +106,30 @@ def test_an_aks_service_is_placed_anywhere_by_default():
 def test_a_dns_zone_needs_a_public_host_name_inside_it(service, expected):
     with pytest.raises(Exception, match=expected):
         _plan(production=False, **service)
+
+
+def test_each_variant_gets_a_gateway():
+    plan = _plan(production=False, canary={"image": "diabetes-v2", "trafficPercent": 25})
+    assert sorted(plan.gateways) == ["canary", "stable"], "services.svc.canary: one gateway per variant's pods"
+
+
+def test_without_a_canary_the_gateway_sends_to_its_own_scorer():
+    upstreams = _plan(production=False).gateways["stable"].upstreams
+    assert [(u.host, u.weight) for u in upstreams] == [("127.0.0.1", 1)], "services.svc: the pod's own scorer only"
+
+
+def test_with_a_canary_every_gateway_splits_by_the_configured_weights():
+    plan = _plan(production=False, canary={"image": "diabetes-v2", "trafficPercent": 25})
+    weights = {u.host: u.weight for u in plan.gateways["canary"].upstreams}
+    assert weights == {"svc-scorer.svc.svc.cluster.local": 75, "127.0.0.1": 25}, \
+        "services.svc.canary.trafficPercent: the canary pod's gateway sends 75 to stable, 25 to itself"
+
+
+def test_cert_manager_certificates_are_reread_at_each_handshake():
+    gateway = _plan(certManager={"issuer": "letsencrypt"}, hostName="scoring.example.com").gateways["stable"]
+    assert gateway.tls_reload, "services.svc.certManager: a renewed certificate reaches nginx without a restart"
+
+
+def test_the_gateway_caps_requests_in_flight_at_the_replicas_concurrency():
+    gateway = _plan(production=False, replicaMaxConcurrentRequests=3).gateways["stable"]
+    assert gateway.max_conns == 3, "services.svc.replicaMaxConcurrentRequests: beyond it, 503"

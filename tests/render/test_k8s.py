@@ -71,3 +71,14 @@ def test_the_certificate_names_the_configured_issuer():
     plan = _plan(certManager={"issuer": "letsencrypt", "issuerKind": "Issuer"}, hostName="scoring.example.com")
     assert manifests.certificate(plan)["spec"]["issuerRef"] == {
         "name": "letsencrypt", "kind": "Issuer", "group": "cert-manager.io"}, "services.svc.certManager"
+
+
+def test_the_gateway_reads_its_keys_where_the_pod_mounts_them():
+    plan_ = plan_service("svc", AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes"}),
+                         stack="dev", production=False, location="westeurope", resource_group="rg", images=IMAGES)
+    pod = _pod_spec(plan_.workload)
+    gateway = next(c for c in pod["containers"] if c["name"] == "gateway")
+    mount = next(m["mountPath"] for m in gateway["volumeMounts"] if m["name"] == "gateway-keys")
+    assert plan_.gateways["stable"].keys_file.startswith(mount + "/"), \
+        f"Deployment svc: nginx reads {plan_.gateways['stable'].keys_file}, the keys Secret is at {mount}"
+
