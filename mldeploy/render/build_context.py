@@ -14,7 +14,7 @@ from mldeploy.config.stack import ImageSettings
 from mldeploy.plan.digest import digest_mapping
 from mldeploy.plan.models import ResolvedModel
 from mldeploy.plan.naming import image_tag
-from mldeploy.runtime import scorer_host
+from mldeploy.scoring import scorer_host
 from mldeploy.contract import SCORER_PORT
 
 SCORER_HOST = Path(scorer_host.__file__)

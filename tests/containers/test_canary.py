@@ -19,7 +19,7 @@ def _scored(engine, container: str) -> int:
     done = engine.run("logs", container, check=False)
     text = (done.stdout + done.stderr).decode(errors="replace")
     # azmlinfsrv's own line for each request the scorer answered (`... azmlinfsrv - POST /score
-    # 200 1.3ms 39`; gunicorn's access log, which repeated it, is off: runtime/scorer_host.py).
+    # 200 1.3ms 39`; gunicorn's access log, which repeated it, is off: scoring/scorer_host.py).
     return len(re.findall(r"azmlinfsrv - POST /score 200 ", text))
 
 

@@ -1,6 +1,6 @@
 """Differential test of the scoring contract: the same corpus of requests sent to azmlinfsrv
 (scoringServer azmlinfsrv: gunicorn, exactly as Azure ML runs it) and to mldeploy's server
-(scoringServer mldeploy: runtime/scoring_app.py on granian), for several entry-script styles;
+(scoringServer mldeploy: scoring/scoring_app.py on granian), for several entry-script styles;
 status, content type, body and azmlinfsrv's own headers must be the same.
 
 Intended differences, not compared: `Server`, `Date` and `Connection` (the HTTP server's own;

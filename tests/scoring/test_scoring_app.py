@@ -1,5 +1,5 @@
 """Pieces of mldeploy's scoring server that need no server: the scoring-timeout watchdog
-(runtime/scoring_app.py) and the host's preload of the entry script's imports (scorer_host.py).
+(scoring/scoring_app.py) and the host's preload of the entry script's imports (scorer_host.py).
 The served contract itself is tested against azmlinfsrv in test_scoring_server_contract.py."""
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from mldeploy.runtime import scorer_host
-from mldeploy.runtime.scoring_app import STUCK_EXIT_CODE, Watchdog
+from mldeploy.scoring import scorer_host
+from mldeploy.scoring.scoring_app import STUCK_EXIT_CODE, Watchdog
 
 
 def _run_in_thread(body) -> dict:
@@ -119,7 +119,7 @@ def test_the_server_env_picks_granian_or_gunicorn(monkeypatch, server, granian):
 
 
 def test_one_request_at_a_time_and_a_stuck_turn_is_handed_to_the_next_thread():
-    from mldeploy.runtime.scoring_app import OneAtATime
+    from mldeploy.scoring.scoring_app import OneAtATime
 
     turn = OneAtATime()
     entered, order = threading.Event(), []
@@ -149,7 +149,7 @@ def test_one_request_at_a_time_and_a_stuck_turn_is_handed_to_the_next_thread():
 
 
 def test_no_hand_over_when_the_spare_thread_is_stuck_as_well():
-    from mldeploy.runtime.scoring_app import OneAtATime
+    from mldeploy.scoring.scoring_app import OneAtATime
 
     turn = OneAtATime()
     turn._turn.acquire()

@@ -1,11 +1,11 @@
-"""The scorer process's changes to azmlinfsrv (mldeploy/runtime/scorer_host.py), without serving."""
+"""The scorer process's changes to azmlinfsrv (mldeploy/scoring/scorer_host.py), without serving."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from mldeploy.runtime import scorer_host
+from mldeploy.scoring import scorer_host
 
 
 @pytest.mark.parametrize("body", [b'{"data": [' + b"9" * 5000 + b"]}", b"[" * 100_000 + b"]" * 100_000,
@@ -48,7 +48,7 @@ def test_app_insights_counts_as_configured_as_the_server_checks_it(environ, conf
 
 DEFERRED_EXPORTER = """
 import sys
-from mldeploy.runtime import scorer_host
+from mldeploy.scoring import scorer_host
 name = scorer_host.APP_INSIGHTS_EXPORTER
 scorer_host.defer_app_insights_exporter()
 import azureml_inference_server_http.server.appinsights_client as client
