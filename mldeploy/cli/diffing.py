@@ -19,6 +19,8 @@ from typing import Any, Iterator
 
 import yaml
 
+from mldeploy.nested import leaves
+
 OUT = Path(".mldeploy") / "diff"  # inside each tree, gitignored
 
 
@@ -182,14 +184,7 @@ def export_tree(project_root: Path, ref: str, dest: Path) -> Path:
 
 
 def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
+    return (leaf for leaf in leaves(value) if isinstance(leaf, str))
 
 
 def copy_untracked_references(stack_file: Path, base_root: Path, work_root: Path) -> list[str]:

@@ -9,23 +9,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic.alias_generators import to_camel
 from pydantic.functional_validators import PlainValidator
 
+from mldeploy.nested import leaves
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _control_free(value: Any) -> None:
     """Raise for a control character (newline, tab, NUL, ESC...) in any string of `value`."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _CONTROL.search(item):
-                raise ValueError("may not hold control characters (newline, tab, NUL, ...): values "
-                                 "land in Dockerfiles, nginx.conf, manifests and shell lines")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
+    if any(isinstance(item, str) and _CONTROL.search(item) for item in leaves(value, keys=True)):
+        raise ValueError("may not hold control characters (newline, tab, NUL, ...): values "
+                         "land in Dockerfiles, nginx.conf, manifests and shell lines")
 
 
 class Settings(BaseModel):

@@ -14,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mldeploy import PROJECT
 from mldeploy.config.base import Secret, SecureValue
+from mldeploy.nested import leaves, map_leaves
 from mldeploy.config.errors import ConfigError, shown
 from mldeploy.config.strict_yaml import MAX_DEPTH, parse_yaml, read_text_file
 from mldeploy.config.references import check_references
@@ -110,15 +111,11 @@ def to_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
             return v.placeholder()
         if isinstance(v, Secret):
             return v.reveal()
-        if isinstance(v, dict):
-            return {k: plain(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [plain(x) for x in v]
         return v
 
     out = {}
     for key, value in values.items():
-        value = plain(value)
+        value = map_leaves(plain, value)
         if isinstance(value, (dict, list)):
             out[key] = json.dumps(value)
         elif isinstance(value, bool):
@@ -220,13 +217,7 @@ def _location(value: Any) -> str | None:
 
 
 def _has_secure_leaves(value: Any) -> bool:
-    if isinstance(value, (SecureValue, Secret)):
-        return True
-    if isinstance(value, dict):
-        return any(_has_secure_leaves(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_secure_leaves(v) for v in value)
-    return False
+    return any(isinstance(leaf, (SecureValue, Secret)) for leaf in leaves(value))
 
 
 def decode_config_value(key: str, value: Any) -> Any:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+from unittest import mock
 
 from mldeploy import PROJECT
 from mldeploy.config import ConfigError, StackSettings
@@ -63,20 +64,6 @@ def _model_dir(settings: StackSettings, entry: BatchSettings, root: Path) -> Ite
         yield Path(tmp)
 
 
-@contextmanager
-def _env(**values: str) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def _load_script(path: Path) -> Any:
     # A fresh module each time: two runs never share the script's globals.
     spec = importlib.util.spec_from_file_location(f"mldeploy_batch_driver_{uuid.uuid4().hex}", path)
@@ -95,7 +82,7 @@ def run_batch(settings: StackSettings, name: str | None, root: Path, input_dir: 
     if not files:
         raise BatchRunError(f"no input files in {input_dir}")
     script = root / entry.entry_script
-    with _model_dir(settings, entry, root) as model_dir, _env(AZUREML_MODEL_DIR=str(model_dir)):
+    with _model_dir(settings, entry, root) as model_dir, mock.patch.dict(os.environ, AZUREML_MODEL_DIR=str(model_dir)):
         driver = _load_script(script)
         try:
             driver.init()

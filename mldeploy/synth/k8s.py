@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from mldeploy.nested import map_leaves
 from mldeploy.render.k8s_pod import SECRET_KEYS_ANNOTATION
 from mldeploy.plan.replicas import suggest_bounds
 from mldeploy.synth.mask import MASK
@@ -27,15 +28,9 @@ _Dumper.add_representer(str, lambda d, v: d.represent_scalar(
 OBJECT_KEYS = ("apiVersion", "kind", "metadata", "spec", "type", "data", "stringData", "immutable")
 
 
-def _plain(value: Any) -> Any:
+def _integer(value: Any) -> Any:
     # The wire form carries every number as a float; Kubernetes wants integers where they are.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def kubernetes_objects(result: SynthResult) -> list[dict[str, Any]]:
@@ -44,7 +39,7 @@ def kubernetes_objects(result: SynthResult) -> list[dict[str, Any]]:
     for r in result.resources:
         if not r["type"].startswith("kubernetes:"):
             continue
-        obj = {k: _plain(r["inputs"][k]) for k in OBJECT_KEYS if k in r["inputs"]}
+        obj = {k: map_leaves(_integer, r["inputs"][k]) for k in OBJECT_KEYS if k in r["inputs"]}
         meta = dict(obj.get("metadata") or {})
         meta.setdefault("name", r["name"])  # auto-named objects: the provider adds a suffix
         obj["metadata"] = meta

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from contextlib import contextmanager
+from contextlib import chdir
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+from unittest import mock
 
 import pulumi
 from pydantic import BaseModel
@@ -20,6 +21,7 @@ from mldeploy.config import StackSettings, to_pulumi_config
 from mldeploy.config.load import read_stack, stack_source
 from mldeploy.plan.stack import parse_settings
 from mldeploy.config.base import Secret, SecureValue
+from mldeploy.nested import leaves
 from mldeploy.pulumi_internals import run_mocked_program
 from mldeploy.synth.mask import Masker
 from mldeploy.synth.mocks import RecordingMonitor, Registration, SecretLedger, SynthMocks, offline_acr_exchange
@@ -71,37 +73,14 @@ class SynthResult:
 def _secret_texts(value: Any) -> Iterator[str]:
     """Every secret text of the config or the settings: `secure:` placeholders and every value
     the settings hold as `Secret`, so the leak check sees each one wherever it lands."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
+    def fields(item: Any) -> list[Any] | None:
+        return [getattr(item, name) for name in type(item).model_fields] if isinstance(item, BaseModel) else None
+
+    for item in leaves(value, children=fields):
         if isinstance(item, SecureValue):
             yield item.placeholder()
         elif isinstance(item, Secret):
             yield item.reveal()
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, BaseModel):
-            stack.extend(getattr(item, name) for name in type(item).model_fields)
-
-
-@contextmanager
-def _as_pulumi_runs(cwd: Path, **values: str) -> Iterator[None]:
-    """Like the Pulumi CLI: the project root as working directory, plus a few variables."""
-    old = {k: os.environ.get(k) for k in values}
-    old_cwd = Path.cwd()
-    os.environ.update(values)
-    os.chdir(cwd)
-    try:
-        yield
-    finally:
-        os.chdir(old_cwd)
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def synth_build_dir(project_root: Path, stack: str) -> Path:
@@ -159,7 +138,9 @@ def synthesize(
     program_build = synth_build_dir(project_root, stack)
     shutil.rmtree(program_build, ignore_errors=True)
     program_build.mkdir(parents=True)
-    with _as_pulumi_runs(project_root, **{BUILD_DIR_ENV: str(program_build), PROJECT_ROOT_ENV: str(project_root)}):
+    # Like the Pulumi CLI: the project root as working directory, plus the program's variables.
+    with chdir(project_root), mock.patch.dict(os.environ, {BUILD_DIR_ENV: str(program_build),
+                                                           PROJECT_ROOT_ENV: str(project_root)}):
         run_mocked_program(program, mocks, monitor, project=PROJECT, stack=stack,
                            config=to_pulumi_config(values), secret_keys=sorted(secret_keys))
     build_dir.mkdir(parents=True, exist_ok=True)
