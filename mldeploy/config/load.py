@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.alias_generators import to_snake
 
 from mldeploy import PROJECT
 from mldeploy.config.base import Secret, SecureValue
@@ -18,7 +19,7 @@ from mldeploy.nested import leaves, map_leaves
 from mldeploy.config.errors import ConfigError, shown
 from mldeploy.config.strict_yaml import MAX_DEPTH, parse_yaml, read_text_file
 from mldeploy.config.references import check_references
-from mldeploy.config.stack import SERVICE_TARGETS, STACK_KEYS, StackSettings
+from mldeploy.config.stack import SERVICE_TARGETS, STACK_KEYS, Service, StackSettings
 
 PREFIX = f"{PROJECT}:"
 LOCATION_KEY = "azure-native:location"
@@ -28,6 +29,7 @@ LOCATION_RE = re.compile(r"[A-Za-z][A-Za-z0-9 ]{1,39}")  # westeurope, eastus2 (
 NAME_RULE = "names are 2-32 lowercase letters, digits and '-', starting with a letter"
 # Top-level keys Pulumi itself allows in a stack file besides `config`.
 STACK_FILE_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
+SERVICE = TypeAdapter(Service)  # one service, dispatched on `target` by pydantic
 
 
 def stack_file(project_root: Path, stack: str) -> Path:
@@ -250,7 +252,7 @@ def _check_depth(key: str, value: Any) -> None:
 
 
 def _validate_field(name: str, value: Any, context: dict[str, Any]) -> Any:
-    annotation = StackSettings.model_fields[_snake(name)].annotation
+    annotation = StackSettings.model_fields[to_snake(name)].annotation
 
     try:
         return TypeAdapter(annotation).validate_python(value, context=context, strict=True)
@@ -267,23 +269,32 @@ def _parse_services(value: Any, context: dict[str, Any]) -> dict[str, BaseModel]
         where = f"{key}.{name}"
         if not isinstance(body, dict):
             raise ConfigError(where, f"must be a mapping, got {_kind(body)}")
-        target = body.get("target")
-        if target is None:
-            known = {a for cls in SERVICE_TARGETS.values() for a in _aliases(cls)}
-            for key in body:
-                if key not in known:  # `targte: aks`: the typo is the useful message
-                    raise ConfigError(f"{where}.{key}", _unknown(str(key), known))
-        if not isinstance(target, str) or target not in SERVICE_TARGETS:
-            allowed = ", ".join(SERVICE_TARGETS)
-            got = "nothing" if target is None else shown(target)
-            raise ConfigError(f"{where}.target", f"must be one of {allowed}; got {got}")
-        cls = SERVICE_TARGETS[target]
-        _check_name(where, name)
         try:
-            out[name] = cls.model_validate(body, context=context)
+            service = SERVICE.validate_python(body, context=context)
         except ValidationError as exc:
-            raise _first_error(where, exc, cls) from None
+            error = exc.errors(include_url=False)[0]
+            if error["type"] in ("union_tag_not_found", "union_tag_invalid"):
+                raise _target_error(where, body) from None
+            _check_name(where, name)
+            target = body["target"]
+            raise _first_error(where, exc, SERVICE_TARGETS[target], tag=target) from None
+        _check_name(where, name)
+        out[name] = service
     return out
+
+
+def _target_error(where: str, body: dict[str, Any]) -> ConfigError:
+    """A missing or unknown `target`; without one, a misspelt key (`targte: aks`) is the useful message."""
+    target = body.get("target")
+    if target is None:
+        known = {a for cls in SERVICE_TARGETS.values() for a in _aliases(cls)}
+        for key in body:
+            if key not in known:
+                return ConfigError(f"{where}.{key}", _unknown(str(key), known))
+    allowed = ", ".join(SERVICE_TARGETS)
+    got = "nothing" if target is None else shown(target)
+    return ConfigError(f"{where}.target", f"must be one of {allowed}; got {got}")
+
 
 
 # -- error rendering -------------------------------------------------------------------------
@@ -293,8 +304,10 @@ def _check_name(where: str, name: Any) -> None:
         raise ConfigError(where, f"invalid name {shown(name)}: {NAME_RULE}")
 
 
-def _first_error(prefix: str, exc: ValidationError, root: Any) -> ConfigError:
+def _first_error(prefix: str, exc: ValidationError, root: Any, tag: str | None = None) -> ConfigError:
     errors = exc.errors(include_url=False)
+    if tag is not None:  # a discriminated union's error starts its location with the tag
+        errors = [{**e, "loc": e["loc"][1:] if e["loc"][:1] == (tag,) else e["loc"]} for e in errors]
     # A typo shows as an unknown key *and* a missing one: the unknown key is the useful message.
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [str(p) for p in err["loc"]]
@@ -373,6 +386,3 @@ def _unknown(key: str, allowed: Iterable[str]) -> str:
 def _kind(value: Any) -> str:
     return type(value).__name__
 
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

@@ -25,6 +25,8 @@ def _type_name(tp: Any) -> str:
         return " \\| ".join(f"`{a}`" for a in args)
     if origin is dict:
         value = args[1]
+        if typing.get_origin(value) is typing.Annotated:
+            value = typing.get_args(value)[0]
         if typing.get_origin(value) in (typing.Union, types.UnionType) and _nested_model(value):
             return "map of object"
         return f"map of {_type_name(value)}"

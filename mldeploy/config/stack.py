@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from typing import Literal, Union
+from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -18,6 +18,9 @@ from mldeploy.config.service import AciServiceSettings, LocalServiceSettings
 
 AnyService = Union[LocalServiceSettings, AciServiceSettings, AksServiceSettings, FpgaServiceSettings,
                    ManagedEndpointSettings, KubernetesEndpointSettings]
+
+# One service of any target, told apart by its `target` key (a pydantic discriminated union).
+Service = Annotated[AnyService, Field(discriminator="target")]
 
 SERVICE_TARGETS: dict[str, type] = {
     "local": LocalServiceSettings,
@@ -121,7 +124,7 @@ class StackSettings(Settings):
                                  "(environment, model and version tags are added for you)")
     models: dict[Name, ModelSettings] = Field(default_factory=dict, description="models to register")
     images: dict[Name, ImageSettings] = Field(default_factory=dict, description="scoring images to build")
-    services: dict[Name, AnyService] = Field(default_factory=dict, description="web services; `target` "
+    services: dict[Name, Service] = Field(default_factory=dict, description="web services; `target` "
                                              "picks local, aci, aks, fpga, managed or "
                                              "kubernetes-endpoint (tables below)")
     clusters: dict[Name, ClusterSettings] = Field(default_factory=dict, description="AKS clusters, "

@@ -171,3 +171,29 @@ def test_under_pulumi_up_a_plain_key_beside_a_secure_one_is_refused():
     marked = {k: mark_secure_leaves(v, file_values.get(k)) for k, v in decrypted.items()}
     expect_error(marked, f"mldeploy:services.{service}.keys.secondary", "must be a secret",
                  secret_keys={"mldeploy:services"})
+
+
+def test_each_service_is_parsed_into_its_targets_settings_class():
+    from mldeploy.config.stack import SERVICE_TARGETS
+
+    settings = parse(dev())
+    for name, service in settings.services.items():
+        assert type(service) is SERVICE_TARGETS[service.target], f"mldeploy:services.{name}: {type(service).__name__}"
+
+
+def test_an_error_inside_a_service_names_its_own_key_not_the_target():
+    values = dev()
+    values["mldeploy:services"] = {"web": {"target": "aci", "image": "diabetes", "cpuCores": "two"}}
+    expect_error(values, "mldeploy:services.web.cpuCores", "must be a valid number", "got 'two'")
+
+
+def test_without_a_target_a_misspelt_key_is_the_message():
+    values = dev()
+    values["mldeploy:services"] = {"web": {"targte": "aci", "image": "diabetes"}}
+    expect_error(values, "mldeploy:services.web.targte", "unknown key 'targte'", "did you mean 'target'?")
+
+
+def test_a_target_that_is_not_a_string_is_shown_as_written():
+    values = dev()
+    values["mldeploy:services"] = {"web": {"target": ["aks"], "image": "diabetes"}}
+    expect_error(values, "mldeploy:services.web.target", 'got ["aks"]')
