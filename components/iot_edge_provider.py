@@ -1,7 +1,8 @@
 """A Pulumi dynamic provider that applies an IoT Edge deployment manifest through IoT Hub.
 
-azure-native has no resource for this (FACTS.md), so create/update/delete go through the IoT
-Hub service API (mldeploy/azure/iothub.py). Two modes:
+azure-native has no resource for this (its `iothub` module, 3.x, has the hub, certificates,
+consumer groups and private endpoints only: an Edge deployment is an IoT Hub data-plane object),
+so create/update/delete go through the IoT Hub service API (mldeploy/azure/iothub.py). Two modes:
 
 - one device (`deviceId`): create and update apply the manifest to the device; delete applies
   the base manifest (runtime only), which removes the scoring module.

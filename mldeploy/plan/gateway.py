@@ -4,7 +4,7 @@ nginx worker processes, TLS files, where it listens and which scorers it reaches
 front; the renderer (render/gateway.py) only turns a GatewaySpec into nginx.conf."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mldeploy.config.service import ServiceSettings
 from mldeploy.plan.memory import body_limit_mb
@@ -53,7 +53,6 @@ class GatewaySpec:
     # in place (cert-manager rewrites its Secret, the kubelet updates the mounted files) is
     # served without restarting nginx.
     tls_reload: bool = False
-    extra_headers: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def pid_file(self) -> str:

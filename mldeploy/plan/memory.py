@@ -5,7 +5,7 @@ Python objects by `run()` (json.loads of numbers: a float object and a list slot
 Measured with the diabetes scorer (Ridge, `{"data": [[10 floats], ...]}`), one worker, peak RSS
 (VmHWM) above its RSS before the request: 5 MB body +29 MiB (6.1×), 10 MB +51 MiB (5.3×),
 20 MB +101 MiB (5.3×); a 97 MB body took a worker to 933 MiB (9.6×, issue 9). A worker idles at
-~160 MB (FACTS.md: 156-163 MiB measured). The rule takes the largest factor seen, rounded up:
+~160 MB (156-163 MiB measured with the diabetes scorer). The rule takes the largest factor seen, rounded up:
 a scorer needs workers × (160 MB + 10 × body) of memory, or the kernel OOM-kills the container
 with every request in flight. Pure."""
 from __future__ import annotations

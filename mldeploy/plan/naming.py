@@ -63,10 +63,6 @@ def app_insights(stack: str) -> str:
     return f"appi-{stack}"[:255]
 
 
-def resource_group(stack: str) -> str:
-    return f"rg-mldeploy-{stack}"[:90]
-
-
 MODEL_BLOB_PREFIX = "mldeploy/models"
 
 

@@ -316,9 +316,6 @@ class LocalServer:
             self._delay = 0.5  # a minute without a crash: back to quick restarts
         return events
 
-    def pids(self) -> list[int]:
-        return [c.pid for c in (self.scorer, self.gateway) if c is not None and c.pid]
-
     def stop(self) -> None:
         for child in (self.gateway, self.scorer):
             if child is not None:

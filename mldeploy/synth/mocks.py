@@ -1,7 +1,7 @@
 """Pulumi mocks that behave like the providers where the program needs it, and record every
 resource registration (type, name, parent, inputs) for synth and tests.
 
-Mocks are not providers (FACTS.md): they do not invent names or mark outputs secret. So this
+Mocks are not providers: they do not invent names or mark outputs secret. So this
 module returns realistic outputs for the few types whose outputs feed other resources, marks
 generated secrets secret, and remembers every secret value it handed out so the recorder can
 mask them wherever they end up.

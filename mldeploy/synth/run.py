@@ -1,7 +1,9 @@
 """Run the real Pulumi program under mocks for one stack and collect what it declared.
 
-Used by `mldeploy synth` and by the tests: one harness for both (FACTS.md: reset the root stack,
-thread-safe recording, sorted results, mocks that name Kubernetes objects and mark secrets).
+Used by `mldeploy synth` and by the tests: one harness for both. Pulumi under mocks needs a fresh
+root stack per run (or exports and URNs leak between runs), thread-safe recording (the mock
+monitor is called from a thread pool, so results are sorted), and mocks that name Kubernetes
+objects and mark secrets as the providers would (synth/mocks.py).
 """
 from __future__ import annotations
 
