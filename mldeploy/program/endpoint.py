@@ -23,6 +23,7 @@ from mldeploy.config.endpoint import AUTH_MODES, EndpointSettings, ProbeSettings
 from mldeploy.plan.digest import digest_path
 from mldeploy.plan.endpoint import (KUBERNETES, MANAGED, endpoint_name, instance_type, iso_ms,
                                 kubernetes_instance_types, mirror_traffic, traffic)
+from mldeploy.program.aks import cluster_for
 from mldeploy.program.foundation import Foundation, ServiceOutputs
 from mldeploy.render.build_context import BuildContext
 from mldeploy.plan.tags import resource_tags
@@ -106,8 +107,6 @@ def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_
 
 
 def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
-    from mldeploy.program.aks import cluster_for
-
     computes = f.run.computes  # one KubernetesCompute per cluster and program run
     if cluster_key in computes:
         return computes[cluster_key]

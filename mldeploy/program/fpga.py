@@ -11,12 +11,11 @@ import pulumi
 from components.fpga import FpgaNodePool
 from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.plan.fpga import plan_fpga
+from mldeploy.program import aks as aks_target  # the AKS target, reused whole
 from mldeploy.program.foundation import Foundation, ServiceOutputs
 
 
 def deploy_fpga(name: str, service: FpgaServiceSettings, f: Foundation) -> ServiceOutputs:
-    from mldeploy.program import aks as aks_target  # the AKS target, reused whole
-
     plan = plan_fpga(service)
     cluster_settings = f.settings.clusters[service.cluster]
     cluster = aks_target.cluster_for(service.cluster, f)  # memoized: one cluster, many services
