@@ -29,6 +29,9 @@ def check_references(settings: "StackSettings", root: Path) -> None:
         for dep_name, dep in (getattr(service, "deployments", None) or {}).items():
             _must_exist(f"{p}services.{name}.deployments.{dep_name}.image", dep.image, "images", settings.images)
         _must_exist(f"{p}services.{name}.image", service.image, "images", settings.images)
+        canary = getattr(service, "canary", None)
+        if canary is not None:
+            _must_exist(f"{p}services.{name}.canary.image", canary.image, "images", settings.images)
         cluster = getattr(service, "cluster", None)
         if cluster is not None:
             _must_exist(f"{p}services.{name}.cluster", cluster, "clusters", settings.clusters)

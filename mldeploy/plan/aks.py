@@ -54,7 +54,7 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         variants.append(_variant("canary", s.canary.image, images, f"{key}.canary.image",
                                  s.canary.traffic_percent))
 
-    check_service(name, s, production)
+    # check_service ran when the stack was loaded (plan/stack.py): TLS that can be issued, replicas.
     tls = production if s.tls_enabled is None else s.tls_enabled
     dns_label = s.dns_label
     if s.service_type == "LoadBalancer" and not s.internal_load_balancer and dns_label is None:

@@ -197,3 +197,12 @@ def test_a_target_that_is_not_a_string_is_shown_as_written():
     values = dev()
     values["mldeploy:services"] = {"web": {"target": ["aks"], "image": "diabetes"}}
     expect_error(values, "mldeploy:services.web.target", 'got ["aks"]')
+
+
+def test_dangling_canary_image_is_refused_at_load():
+    values, keys = stack_values("prod-attach")
+    values["mldeploy:services"]["diabetes"]["canary"]["image"] = "nope"
+    with pytest.raises(ConfigError) as info:
+        parse_settings("prod-attach", values, keys, ROOT, "stacks/Pulumi.prod-attach.yaml")
+    assert info.value.key == "mldeploy:services.diabetes.canary.image", info.value
+    assert "refers to image 'nope', which does not exist" in info.value.message, info.value

@@ -6,7 +6,7 @@ import pytest
 
 from mldeploy.config import ConfigError
 from mldeploy.config.aks import AksServiceSettings
-from mldeploy.plan.aks import ImageFacts, plan_service
+from mldeploy.plan.aks import ImageFacts, check_service, plan_service
 from mldeploy.plan.workload import Placement, Toleration
 
 IMAGES = {"diabetes": ImageFacts("cr.io/diabetes@sha256:aa", "1-aaa", (("diabetes", "1"),)),
@@ -21,13 +21,19 @@ def _plan(production=True, placement: Placement = Placement(), **service):
                         resource_group="rg", images=IMAGES, placement=placement)
 
 
+def _check(production=True, **service):
+    s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes",
+                                           "autoscaleMinReplicas": 2, **service})
+    check_service("svc", s, production)
+
+
 def _workload(placement: Placement = Placement(), **service):
     return _plan(production=False, placement=placement, **service).workload
 
 
 def test_production_without_a_certificate_is_refused():
     with pytest.raises(ConfigError, match=r"services\.svc\.tls: this stack is production .* set tls\.certificate"):
-        _plan(production=True)
+        _check(production=True)
 
 
 def test_tls_can_be_turned_off_explicitly_and_is_off_by_default_outside_production():
@@ -47,7 +53,7 @@ def test_cert_manager_turns_tls_on_for_the_host_name():
 def test_cert_manager_without_a_name_it_can_prove_is_refused(host, expected):
     # HTTP-01 cannot reach a solver (no port 80, no Ingress); DNS-01 needs the user's own zone.
     with pytest.raises(ConfigError, match=expected):
-        _plan(certManager={"issuer": "letsencrypt"}, **({"hostName": host} if host else {}))
+        _check(certManager={"issuer": "letsencrypt"}, **({"hostName": host} if host else {}))
 
 
 def test_cert_manager_works_on_a_private_load_balancer_too():
@@ -61,7 +67,7 @@ def test_cert_manager_works_on_a_private_load_balancer_too():
 def test_production_with_one_replica_is_refused(scaling, key):
     # Its PodDisruptionBudget would let every node drain evict the only pod.
     with pytest.raises(ConfigError, match=rf"services\.svc\.{key}: 1 replica in a production stack"):
-        _plan(production=True, tlsEnabled=False, **scaling)
+        _check(production=True, tlsEnabled=False, **scaling)
     assert _plan(production=False, **scaling).workload.scaling.replicas == 1, "allowed outside production"
     assert _plan(production=True, tlsEnabled=False, autoscaleMinReplicas=2).workload.scaling.min_replicas == 2
 
