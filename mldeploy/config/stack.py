@@ -83,10 +83,11 @@ class ImageSettings(Settings):
     sample_request: ExistingFile | None = Field(None, description="JSON request used by the smoke test and "
                                                 "`mldeploy test` for services of this image")
     description: str = Field("", description="free text, for people")
-    scoring_server: Literal["mldeploy", "azmlinfsrv"] = Field(
-        "mldeploy", description="what serves the entry script: `mldeploy` (azmlinfsrv's own app and "
-        "contract, its `/score` route without Flask, on granian with kept-alive connections; about 2x "
-        "the requests/s) or `azmlinfsrv` (Azure ML's server exactly as its command runs it)")
+    scoring_server: Literal["azmlinfsrv", "mldeploy"] = Field(
+        "azmlinfsrv", description="what serves the entry script: `azmlinfsrv` (Azure ML's server exactly as "
+        "its command runs it) or `mldeploy` (azmlinfsrv's own app and contract, its `/score` route without "
+        "Flask, on granian with kept-alive connections: 2x and more the requests/s; with several workers a "
+        "request may wait behind another one's in the same worker, see README)")
 
     @field_validator("entry_script")
     @classmethod

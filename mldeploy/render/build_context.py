@@ -63,7 +63,7 @@ class BuildContext:
     env_file: str
     env_kind: str  # "conda" or "pip"
     models: tuple[tuple[str, str], ...] = field(default=())
-    scoring_server: str = "mldeploy"  # ImageSettings.scoring_server
+    scoring_server: str = "azmlinfsrv"  # ImageSettings.scoring_server
 
     def write(self, dest: Path) -> None:
         """Write the context to `dest` (replacing what was there)."""

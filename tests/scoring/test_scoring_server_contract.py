@@ -222,7 +222,7 @@ def comparable(answer: dict, sent_headers: dict) -> dict:
 def contract_env():
     """The diabetes environment plus pandas (for the PandasParameterType style)."""
     text = (DIABETES / "myenv.yml").read_text() + "      - pandas==2.3.3\n"
-    return text, ensure_env("conda", text, progress=lambda m: None)
+    return text, ensure_env("conda", text, progress=lambda m: None, scoring_server="mldeploy")
 
 
 def _context(tmp_path_factory, env_text: str, name: str, script: str, server: str):
