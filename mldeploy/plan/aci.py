@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from mldeploy.config.service import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, AciServiceSettings
 from mldeploy.contract import LIVENESS_PATH, READINESS_PATH, SCORER_PORT
-from mldeploy.plan.gateway import GatewaySpec, container_gateway
+from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, container_gateway
 from mldeploy.plan.naming import dns_part, hash_suffix
 from mldeploy.plan.timeouts import probe_failure_threshold, scorer_timeouts
 
@@ -43,7 +43,7 @@ class Probe:
 
 
 @dataclass(frozen=True)
-class AciPlan:
+class AciPlan(FrontedByGateway):
     """One ACI service as AciService declares it: a group of scorer + gateway."""
 
     component: str  # the AciService's name; its children are named from it
@@ -59,14 +59,6 @@ class AciPlan:
     gateway_liveness: Probe
     gateway_readiness: Probe
     gateway: GatewaySpec
-
-    @property
-    def auth_enabled(self) -> bool:
-        return self.gateway.auth_enabled
-
-    @property
-    def tls(self) -> bool:
-        return self.gateway.tls_enabled
 
 
 def default_dns_name_label(stack: str, service: str, seed: str) -> str:

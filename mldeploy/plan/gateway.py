@@ -89,6 +89,20 @@ class GatewaySpec:
             raise ValueError("max_conns must be >= 1 (or None: no cap)")
 
 
+class FrontedByGateway:
+    """A service plan whose requests pass its gateway (`gateway`): auth and TLS are the gateway's."""
+
+    gateway: GatewaySpec
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.gateway.auth_enabled
+
+    @property
+    def tls(self) -> bool:
+        return self.gateway.tls_enabled
+
+
 LOCAL_SCORER = (Upstream("127.0.0.1", SCORER_PORT),)
 CONTAINER_KEYS_FILE = f"{CONTAINER_CONFIG_DIR}/{KEYS_MAP_NAME}"
 

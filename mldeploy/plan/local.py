@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from mldeploy.config.service import LocalServiceSettings
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, GATEWAY_IMAGE, GATEWAY_PORT, LIVENESS_PATH, SCORE_PATH,
                                SCORER_PORT, SWAGGER_PATH)
-from mldeploy.plan.gateway import GatewaySpec, Upstream, container_gateway
+from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, Upstream, container_gateway
 from mldeploy.plan.timeouts import scorer_timeouts
 
 SCORER_ALIAS = "scorer"  # the scorer's name on the service's network, where the gateway reaches it
@@ -29,7 +29,7 @@ class HealthCheck:
 
 
 @dataclass(frozen=True)
-class LocalPlan:
+class LocalPlan(FrontedByGateway):
     """One local service as LocalService declares it: scorer + gateway containers on a network."""
 
     component: str  # the LocalService's name; its children are named from it
@@ -47,14 +47,6 @@ class LocalPlan:
     gateway: GatewaySpec
     scoring_uri: str
     swagger_uri: str
-
-    @property
-    def auth_enabled(self) -> bool:
-        return self.gateway.auth_enabled
-
-    @property
-    def tls(self) -> bool:
-        return self.gateway.tls_enabled
 
 
 def plan_local(name: str, service: LocalServiceSettings, *, stack: str, tag: str, context_dir: str) -> LocalPlan:

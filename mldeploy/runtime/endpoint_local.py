@@ -20,7 +20,7 @@ from mldeploy.render.gateway import config_dirs, render_keys_map
 from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, gateway_child, new_key,
                                     publish_endpoint, refuse_if_running, scorer_child, withdraw_endpoint,
                                     write_private)
-from mldeploy.runtime.processes import Child, find_nginx, listen_socket, wait_until_ok
+from mldeploy.runtime.processes import Child, find_nginx, listen_socket, start_and_wait
 
 
 class LocalEndpoint:
@@ -75,17 +75,9 @@ class LocalEndpoint:
         (gw_dir / "nginx.conf").write_text(render_endpoint_conf(spec))
         write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
         self.gateway = gateway_child(nginx, gw_dir, gateway_sock, self.run_dir / "gateway.log")
-        try:
-            for child in self.scorers.values():
-                child.start()
-            self.gateway.start()
-            wait_until_ok(self.gateway, f"http://127.0.0.1:{self.port}{LIVENESS_PATH}", "the gateway (nginx)", 15)
-            for dep_name, child in self.scorers.items():
-                wait_until_ok(child, f"http://127.0.0.1:{self.scorer_ports[dep_name]}/",
-                              f"the scorer of deployment {dep_name!r}", timeout)
-        except BaseException:
-            self.stop()
-            raise
+        scorers = [(child, f"http://127.0.0.1:{self.scorer_ports[dep]}/", f"the scorer of deployment {dep!r}")
+                   for dep, child in self.scorers.items()]
+        start_and_wait(scorers, self.gateway, f"http://127.0.0.1:{self.port}{LIVENESS_PATH}", timeout, self.stop)
         endpoint = self.endpoint()
         publish_endpoint(self.run_dir, endpoint)
         return endpoint

@@ -35,7 +35,7 @@ from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_c
 from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.scoring.scorer_host import UDS_ENV
 from mldeploy.runtime.processes import (SCORER_HOST, UNIX_SOCKET_PATH_MAX, Child, StartError, find_nginx,
-                                        listen_socket, listen_unix_socket, wait_until_ok)
+                                        listen_socket, listen_unix_socket, start_and_wait)
 
 ENDPOINT_FILE = "endpoint.json"
 SCORER_SOCKET_NAME = "scorer.sock"
@@ -191,16 +191,10 @@ class LocalServer:
         self.context.write(context_dir)
         self.scorer = self._scorer_child(context_dir, scorer_sock)
         self.gateway = self._gateway_child(nginx, gateway_sock)
-        try:
-            self.scorer.start()
-            self.gateway.start()
-            scheme = "https" if self.tls_enabled else "http"
-            wait_until_ok(self.gateway, f"{scheme}://127.0.0.1:{self.port}{LIVENESS_PATH}", "the gateway (nginx)", 15)
-            # The scorer's own GET / through the gateway (it may listen on a Unix socket).
-            wait_until_ok(self.scorer, f"{scheme}://127.0.0.1:{self.port}{READINESS_PATH}", "the scorer", timeout)
-        except BaseException:
-            self.stop()
-            raise
+        base = f"{'https' if self.tls_enabled else 'http'}://127.0.0.1:{self.port}"
+        # The scorer is ready when its own GET / answers through the gateway (it may listen on a Unix socket).
+        start_and_wait([(self.scorer, base + READINESS_PATH, "the scorer")], self.gateway, base + LIVENESS_PATH,
+                       timeout, self.stop)
         endpoint = self.endpoint()
         publish_endpoint(self.run_dir, endpoint)
         return endpoint

@@ -74,3 +74,26 @@ def test_a_unix_socket_replaces_a_stale_one_and_a_restart_binds_it_again(tmp_pat
         finally:
             child.stop()
     assert stat.S_ISSOCK(os.stat(path).st_mode)
+
+
+def test_start_and_wait_stops_everything_when_a_scorer_never_gets_ready(tmp_path):
+    """A scorer that exits before it is ready: the sequence raises StartError naming it, and
+    `stop` ran (whatever had started is gone)."""
+    from mldeploy.runtime.processes import free_port, start_and_wait
+
+    port = free_port()
+    gateway = Child("gateway", [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                    env=dict(os.environ), cwd=tmp_path, log=tmp_path / "gw.log")
+    scorer = Child("scorer", [sys.executable, "-c", "raise SystemExit(3)"], env=dict(os.environ), cwd=tmp_path,
+                   log=tmp_path / "scorer.log")
+    stopped = []
+
+    def stop():
+        stopped.append(True)
+        for child in (gateway, scorer):
+            child.stop()
+
+    with pytest.raises(StartError, match="the scorer exited"):
+        start_and_wait([(scorer, "http://127.0.0.1:9/", "the scorer")], gateway, f"http://127.0.0.1:{port}/", 30, stop)
+    assert stopped, "start_and_wait must run stop() when the start fails"
+    assert gateway.exit_code() is not None, "the gateway started by the sequence must be stopped"
