@@ -42,6 +42,7 @@ import datetime
 import gc
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -312,6 +313,10 @@ def _request_ids(headers) -> tuple[str, str, str]:
     return request_id, legacy, client
 
 
+def _exit_while_starting(signum, frame) -> None:
+    os._exit(128 + signum)
+
+
 def report_boot_failure(code: int) -> None:
     """Tell the scorer host (scorer_host.py) that this worker could not start, and its code."""
     fd = os.environ.get(BOOT_FAILURE_FD_ENV)
@@ -327,6 +332,12 @@ def create():
     script, init(), swagger) wrapped by the fast path. Objects alive after the start are frozen out
     of the garbage collector's scans (gc.freeze): a full collection no longer walks the model on
     some request, a latency spike at one connection."""
+    # Until granian installs its own handlers (once this returns), a SIGTERM or SIGINT would reach
+    # the handler inherited from the host's process, and the worker would serve on unstopped while
+    # the host waits for it (granian 2.8.7; found when a scorer was stopped during init()). There
+    # is nothing to drain yet: stop at once.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_while_starting)
     turn = OneAtATime()
     watchdog = Watchdog(on_stuck=turn.hand_over)
     install_thread_timeout(watchdog)

@@ -300,3 +300,30 @@ def test_a_failing_init_exits_both_servers_with_azmlinfsrv_code(contract_env, tm
         codes[server] = child.exit_code()
         child.stop()
     assert codes["mldeploy"] == codes["azmlinfsrv"] != 0 and codes["mldeploy"] is not None, codes
+
+
+def test_a_scorer_stopped_during_init_exits(contract_env, tmp_path_factory):
+    """SIGTERM while the worker still runs init(): the host and its worker end (granian 2.8.7
+    alone left the worker serving and the host waiting for it). The bound is for a hang, not a
+    timing: init() sleeps 30 s, a stop that waits for it would need more than the bound."""
+    env_text, env = contract_env
+    root, context = _context(tmp_path_factory, env_text, "slowinit",
+                             "import time\n\ndef init():\n    time.sleep(30)\n\ndef run(data):\n    return data\n",
+                             "mldeploy")
+    context.write(root / "context")
+    child = scorer_child(context, env, root / "context", root, sock=listen_socket(0), workers=1,
+                         scoring_timeout_ms=SCORING_TIMEOUT_MS, name="mldeploy")
+    child.start()
+    try:
+        deadline = time.monotonic() + 60
+        while "Invoking user's init" not in "\n".join(child.log_tail(80)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "Invoking user's init" in "\n".join(child.log_tail(80)), child.log_tail(20)
+        child.proc.terminate()  # SIGTERM to the host only, as a container runtime sends it
+        try:
+            code = child.proc.wait(timeout=20)
+        except Exception:  # noqa: BLE001 - reported below
+            code = None
+        assert code is not None, f"the scorer did not exit after SIGTERM during init(): {child.log_tail(10)}"
+    finally:
+        child.stop()
