@@ -41,6 +41,7 @@ from mldeploy.render.build_context import render_build_context  # noqa: E402
 from mldeploy.runtime.env import ensure_env  # noqa: E402
 from mldeploy.runtime.local import LocalServer, scorer_child  # noqa: E402
 from mldeploy.runtime.processes import Child, listen_socket, wait_until_ok  # noqa: E402
+from mldeploy.plan.scorer import scorer_workers
 
 SAMPLE = (ROOT / "examples/diabetes/sample-request.json").read_text()
 LUA = """wrk.method = "POST"
@@ -135,7 +136,7 @@ def main() -> None:
     context_dir = work / "context"
     context.write(context_dir)
     service = LocalServiceSettings.model_validate({"target": "local", "image": "diabetes", "cpuCores": cores})
-    workers = service.scorer_workers
+    workers = scorer_workers(service)
 
     # Ready time first, before the load of the throughput runs; interleaved with the floor.
     floors, readies = [], []

@@ -142,11 +142,6 @@ class AksServiceSettings(ServiceSettings):
         return self
 
     @property
-    def scorer_workers(self) -> int:
-        """Sync workers take one request each: replicaMaxConcurrentRequests of them per replica."""
-        return self.worker_count or self.replica_max_concurrent_requests
-
-    @property
     def replicas(self) -> int:
         """Fixed replicas when autoscaling is off (the guide's `num_replicas`)."""
         return self.num_replicas or self.autoscale_min_replicas

@@ -11,8 +11,6 @@ from mldeploy.config.files import ExistingFile
 from mldeploy.contract import GATEWAY_PORT, KEY_RE, ORIGIN_RE
 
 # What the gateway takes of an ACI container group (the rest is the scorer's).
-ACI_GATEWAY_CPU = 0.1
-ACI_GATEWAY_MEMORY_GB = 0.1
 
 
 class KeySettings(Settings):
@@ -73,15 +71,6 @@ class ServiceSettings(Settings):
             raise ValueError("keys are set but authEnabled is false: remove keys or enable auth")
         return self
 
-    @property
-    def scorer_workers(self) -> int:
-        """The scorer's sync workers (one request each): `workerCount`, else one per core."""
-        return self.worker_count or max(1, int(self.cpu_cores))
-
-    @property
-    def scorer_memory_mb(self) -> float:
-        """Memory of the scorer container (MB)."""
-        return self.memory_gb * 1024
 
 
 class LocalServiceSettings(ServiceSettings):
@@ -98,14 +87,6 @@ class AciServiceSettings(ServiceSettings):
     dns_name_label: str | None = Field(
         None, pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$",
         description="<label>.<region>.azurecontainer.io; omitted: derived from stack and service")
-
-    @property
-    def scorer_workers(self) -> int:
-        return self.worker_count or max(1, int(self.cpu_cores - ACI_GATEWAY_CPU))
-
-    @property
-    def scorer_memory_mb(self) -> float:
-        return (self.memory_gb - ACI_GATEWAY_MEMORY_GB) * 1024
 
     @model_validator(mode="after")
     def _room_for_the_gateway(self):

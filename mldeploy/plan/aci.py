@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mldeploy.config.service import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, AciServiceSettings
-from mldeploy.contract import LIVENESS_PATH, READINESS_PATH, SCORER_PORT
+from mldeploy.config.service import AciServiceSettings
+from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, LIVENESS_PATH, READINESS_PATH, SCORER_PORT
 from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, container_gateway
+from mldeploy.plan.scorer import scorer_workers
 from mldeploy.plan.naming import dns_part, hash_suffix
 from mldeploy.plan.timeouts import probe_failure_threshold, scorer_timeouts
 
-# What the gateway takes of the group (config/service.py checks the group leaves the scorer room).
-GATEWAY_CPU = ACI_GATEWAY_CPU
-GATEWAY_MEMORY_GB = ACI_GATEWAY_MEMORY_GB
 PROBE_PERIOD_S = 10
 PROBE_TIMEOUT_S = 3
 NGINX_PROBE_FAILURES = 3  # the gateway's liveness asks nginx itself, never a busy scorer
@@ -84,9 +82,11 @@ def plan_aci(name: str, service: AciServiceSettings, *, stack: str, resource_gro
         dns_name_label=service.dns_name_label or default_dns_name_label(stack, name, resource_group),
         scheme=scheme,
         gateway_port=port,
-        scorer=Resources(round(service.cpu_cores - GATEWAY_CPU, 2), round(service.memory_gb - GATEWAY_MEMORY_GB, 1)),
-        gateway_resources=Resources(GATEWAY_CPU, GATEWAY_MEMORY_GB),
-        scorer_env=(("WORKER_COUNT", str(service.scorer_workers)),
+        # The gateway takes its share of the group (config checks the group leaves the scorer room).
+        scorer=Resources(round(service.cpu_cores - ACI_GATEWAY_CPU, 2),
+                         round(service.memory_gb - ACI_GATEWAY_MEMORY_GB, 1)),
+        gateway_resources=Resources(ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB),
+        scorer_env=(("WORKER_COUNT", str(scorer_workers(service))),
                     *scorer_timeouts(service.scoring_timeout_ms).items()),
         app_insights=service.app_insights_enabled,
         # The scorer's only health route: 200 once init() has finished.

@@ -16,6 +16,7 @@ from mldeploy.plan.naming import dns_part, hash_suffix
 from mldeploy.plan.tags import service_markers
 from mldeploy.plan.workload import (GATEWAY_CPU_CORES, CertificateRequest, Placement, Scaling, Variant, WorkloadPlan,
                                     scorer_host)
+from mldeploy.plan.scorer import scorer_workers
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         scaling=scaling,
         cpu_cores=s.cpu_cores,
         memory_gb=s.memory_gb,
-        scorer_workers=s.scorer_workers,
+        scorer_workers=scorer_workers(s),
         scoring_timeout_ms=s.scoring_timeout_ms,
         max_body_mb=body_limit_mb(s),
         gateway_image=sidecar_ref(s.gateway_image),

@@ -15,6 +15,7 @@ import math
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.service import ServiceSettings
+from mldeploy.plan.scorer import scorer_memory_mb, scorer_workers
 
 WORKER_IDLE_MB = 160
 BODY_MEMORY_FACTOR = 10  # peak worker memory per MB of JSON request body
@@ -55,11 +56,11 @@ def body_limit_mb(service: ServiceSettings) -> float:
     """The gateway's body limit: `maxRequestBodyMb`, else the largest the scorer's memory holds."""
     if service.max_request_body_mb is not None:
         return service.max_request_body_mb
-    return derived_body_limit_mb(service.scorer_memory_mb, service.scorer_workers)
+    return derived_body_limit_mb(scorer_memory_mb(service), scorer_workers(service))
 
 
 def check_body_limit(name: str, service: ServiceSettings) -> None:
     """Every worker may parse a maximal body at once: an OOM kill takes all their requests."""
-    problem = body_limit_problem(service.scorer_memory_mb, service.scorer_workers, service.max_request_body_mb)
+    problem = body_limit_problem(scorer_memory_mb(service), scorer_workers(service), service.max_request_body_mb)
     if problem:
         raise ConfigError(f"{PROJECT}:services.{name}", f"maxRequestBodyMb {problem}")

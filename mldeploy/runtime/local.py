@@ -36,6 +36,7 @@ from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.scoring.scorer_host import UDS_ENV
 from mldeploy.runtime.processes import (SCORER_HOST, UNIX_SOCKET_PATH_MAX, Child, StartError, find_nginx,
                                         listen_socket, listen_unix_socket, start_and_wait)
+from mldeploy.plan.scorer import scorer_workers
 
 ENDPOINT_FILE = "endpoint.json"
 SCORER_SOCKET_NAME = "scorer.sock"
@@ -259,7 +260,7 @@ class LocalServer:
     def _scorer_child(self, context_dir: Path, sock: socket.socket) -> Child:
         # The target's own rule (an AKS service: one worker per concurrent request).
         return scorer_child(self.context, self.env, context_dir, self.run_dir, sock=sock,
-                            workers=self.service.scorer_workers, scoring_timeout_ms=self.service.scoring_timeout_ms)
+                            workers=scorer_workers(self.service), scoring_timeout_ms=self.service.scoring_timeout_ms)
 
     def _gateway_child(self, nginx: str, sock: socket.socket) -> Child:
         gw_dir = self.run_dir / "gateway"

@@ -5,7 +5,8 @@ import pytest
 
 from mldeploy.config.base import Secret
 from mldeploy.config.service import AciServiceSettings
-from mldeploy.plan.aci import GATEWAY_CPU, GATEWAY_MEMORY_GB, default_dns_name_label, plan_aci
+from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB
+from mldeploy.plan.aci import default_dns_name_label, plan_aci
 from mldeploy.plan.timeouts import probe_window_s
 
 TLS = {"certificate": Secret("cert"), "key": Secret("key")}
@@ -48,7 +49,7 @@ def test_the_group_is_split_between_scorer_and_gateway():
     plan = _plan(cpuCores=2, memoryGb=3)
     assert (plan.scorer.cpu + plan.gateway_resources.cpu, plan.scorer.memory_gb + plan.gateway_resources.memory_gb) \
         == pytest.approx((2, 3)), "cpuCores/memoryGb are the whole group's"
-    assert (plan.gateway_resources.cpu, plan.gateway_resources.memory_gb) == (GATEWAY_CPU, GATEWAY_MEMORY_GB)
+    assert (plan.gateway_resources.cpu, plan.gateway_resources.memory_gb) == (ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB)
 
 
 def test_the_public_port_is_80_without_tls():
