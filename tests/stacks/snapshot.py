@@ -7,9 +7,15 @@ The synth runs on a copy of the project whose model file has fixed bytes: the ex
 trained by `make`, and its pickle differs with the scikit-learn and BLAS build, so its digest
 (and the image tags and mock digests derived from the build context) would differ per machine.
 Nothing in synth reads the model's content; it is copied and hashed.
+
+A synthesized file that is a verbatim copy of a project source (the scorer host, score.py, an
+environment file copied into a build context) is kept as `<name>.copy`: its sha256 and the source
+it copies. The comparison stays byte-exact (through the digest) without a second copy of the
+source in the repository for every stack.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
@@ -26,6 +32,8 @@ COPIED = ("Pulumi.yaml", "stacks", "examples", "policies")
 EXTRA_STACKS = ("twins",)
 # The deployer's principal type follows these when the stack does not set it (mldeploy/azure/deployer.py).
 DEPLOYER_ENV = ("ARM_CLIENT_ID", "AZURE_CLIENT_ID")
+COPY_SUFFIX = ".copy"
+SOURCES = ("mldeploy/**/*.py", "examples/**/*")
 
 
 def stack_names() -> list[str]:
@@ -68,12 +76,35 @@ def synth_files(project: Path, stack: str, out: Path) -> dict[str, bytes]:
             for p in sorted(out.rglob("*")) if p.is_file() and p.name != MARKER}
 
 
+def _sources() -> dict[str, str]:
+    """sha256 -> the first project source (in path order) with that content."""
+    found: dict[str, str] = {}
+    for pattern in SOURCES:
+        for path in sorted(ROOT.glob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                found.setdefault(hashlib.sha256(path.read_bytes()).hexdigest(), path.relative_to(ROOT).as_posix())
+    return found
+
+
+def snapshot_form(files: dict[str, bytes]) -> dict[str, bytes]:
+    """`files` as the snapshot keeps them: copies of project sources as `<name>.copy` (digest, source)."""
+    sources = _sources()
+    kept: dict[str, bytes] = {}
+    for rel, data in files.items():
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in sources:
+            kept[rel + COPY_SUFFIX] = f"sha256:{digest} {sources[digest]}\n".encode()
+        else:
+            kept[rel] = data
+    return kept
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mldeploy-snapshot-") as tmp:
         project = project_copy(Path(tmp) / "project")
         shutil.rmtree(SNAPSHOTS, ignore_errors=True)
         for stack in stack_names():
-            files = synth_files(project, stack, Path(tmp) / "out" / stack)
+            files = snapshot_form(synth_files(project, stack, Path(tmp) / "out" / stack))
             for rel, data in files.items():
                 target = SNAPSHOTS / stack / rel
                 target.parent.mkdir(parents=True, exist_ok=True)

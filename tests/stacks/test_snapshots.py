@@ -10,7 +10,7 @@ import difflib
 
 import pytest
 
-from tests.stacks.snapshot import SNAPSHOTS, project_copy, stack_names, synth_files
+from tests.stacks.snapshot import SNAPSHOTS, project_copy, snapshot_form, stack_names, synth_files
 
 UPDATE = "regenerate with `.venv/bin/python -m tests.stacks.snapshot` if deliberate, and say why in tests/stacks/SNAPSHOT_CHANGES.md"
 
@@ -31,7 +31,7 @@ def test_every_stack_has_a_snapshot():
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_synth_matches_snapshot(stack, project, tmp_path):
-    now = synth_files(project, stack, tmp_path / stack)
+    now = snapshot_form(synth_files(project, stack, tmp_path / stack))
     before = committed(stack)
     assert sorted(now) == sorted(before), (
         f"stack {stack}: files added {sorted(set(now) - set(before))}, "
