@@ -144,13 +144,6 @@ def read_stack(project_root: Path, stack: str) -> tuple[dict[str, Any], set[str]
         raise err.with_source(stack_source(project_root, stack)) from None
 
 
-def load_stack(project_root: Path, stack: str) -> StackSettings:
-    """Parse `stacks/Pulumi.<stack>.yaml` into settings of the right shape (the plan layer's rules
-    are not checked here: mldeploy.plan.stack.load_stack checks both)."""
-    values, secret_keys = read_stack(project_root, stack)
-    return parse_settings(stack, values, secret_keys, project_root, stack_source(project_root, stack))
-
-
 def parse_settings(
     stack: str,
     config: dict[str, Any],

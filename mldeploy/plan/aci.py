@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from mldeploy.config.service import AciServiceSettings
 from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, LIVENESS_PATH, READINESS_PATH, SCORER_PORT
 from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, container_gateway
-from mldeploy.plan.scorer import scorer_workers
+from mldeploy.plan.scorer import scorer_env
 from mldeploy.plan.naming import dns_part, hash_suffix
-from mldeploy.plan.timeouts import probe_failure_threshold, scorer_timeouts
+from mldeploy.plan.timeouts import probe_failure_threshold
 
 PROBE_PERIOD_S = 10
 PROBE_TIMEOUT_S = 3
@@ -86,8 +86,7 @@ def plan_aci(name: str, service: AciServiceSettings, *, stack: str, resource_gro
         scorer=Resources(round(service.cpu_cores - ACI_GATEWAY_CPU, 2),
                          round(service.memory_gb - ACI_GATEWAY_MEMORY_GB, 1)),
         gateway_resources=Resources(ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB),
-        scorer_env=(("WORKER_COUNT", str(scorer_workers(service))),
-                    *scorer_timeouts(service.scoring_timeout_ms).items()),
+        scorer_env=scorer_env(service),
         app_insights=service.app_insights_enabled,
         # The scorer's only health route: 200 once init() has finished.
         scorer_liveness=Probe("/", SCORER_PORT, "http", 30, busy),

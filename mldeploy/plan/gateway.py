@@ -122,14 +122,10 @@ class TlsFiles:
         return cls(f"{folder}/{TLS_CERT_NAME}", f"{folder}/{TLS_KEY_NAME}", reload)
 
 
-def worker_counts(cpu_cores: float, worker_count: int | None = None) -> tuple[int, int]:
-    """(scorer workers, gateway workers) for a container or machine with `cpu_cores` cores.
-
-    FACTS: gunicorn sync workers peak at one per core (4 on 2 cores is worse than 2); nginx needs
-    a fraction of a core at the scorer's rates, so one gateway worker up to 4 cores."""
-    scorer = worker_count or max(1, int(cpu_cores))
-    gateway = 1 if cpu_cores <= 4 else 2
-    return scorer, gateway
+def gateway_workers(cpu_cores: float) -> int:
+    """nginx workers for `cpu_cores` cores: nginx needs a fraction of a core at the scorer's
+    rates (measured here), so one worker up to 4 cores, then two."""
+    return 1 if cpu_cores <= 4 else 2
 
 
 def service_gateway(
@@ -150,8 +146,7 @@ def service_gateway(
     (the caller decides where the certificate comes from); `cpu_cores`: the gateway's own share
     when it runs beside the scorer (AKS sidecar), else the service's; `max_conns` caps the
     requests in flight per upstream server (beyond it: 503)."""
-    _, gateway_workers = worker_counts(cpu_cores if cpu_cores is not None else service.cpu_cores,
-                                       service.worker_count)
+    workers = gateway_workers(cpu_cores if cpu_cores is not None else service.cpu_cores)
     return GatewaySpec(
         listen_port=listen_port,
         upstreams=tuple(upstreams),
@@ -164,7 +159,7 @@ def service_gateway(
         max_body_mb=body_limit_mb(service),
         scoring_timeout_ms=service.scoring_timeout_ms,
         cors_origins=tuple(service.cors.allowed_origins) if service.cors is not None else (),
-        worker_processes=gateway_workers,
+        worker_processes=workers,
         listen_host=listen_host,
         access_log=access_log,
         max_conns=max_conns,

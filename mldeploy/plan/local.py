@@ -11,8 +11,7 @@ from mldeploy.config.service import LocalServiceSettings
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, GATEWAY_IMAGE, GATEWAY_PORT, LIVENESS_PATH, SCORE_PATH,
                                SCORER_PORT, SWAGGER_PATH)
 from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, Upstream, container_gateway
-from mldeploy.plan.timeouts import scorer_timeouts
-from mldeploy.plan.scorer import scorer_workers
+from mldeploy.plan.scorer import scorer_env, scorer_memory_mb
 
 SCORER_ALIAS = "scorer"  # the scorer's name on the service's network, where the gateway reaches it
 CONFIG_FILE = f"{CONTAINER_CONFIG_DIR}/nginx.conf"
@@ -63,9 +62,8 @@ def plan_local(name: str, service: LocalServiceSettings, *, stack: str, tag: str
         gateway_container=f"{prefix}-gateway",
         scorer_image=f"mldeploy-local/{service.image}:{tag}",
         context_dir=context_dir,
-        scorer_env=(("WORKER_COUNT", str(scorer_workers(service))),
-                    *scorer_timeouts(service.scoring_timeout_ms).items()),
-        scorer_memory_mb=int(service.memory_gb * 1024),
+        scorer_env=scorer_env(service),
+        scorer_memory_mb=int(scorer_memory_mb(service)),
         scorer_health=HealthCheck(("CMD", "python", "-c", "import urllib.request; urllib.request.urlopen("
                                    f"'http://127.0.0.1:{SCORER_PORT}/')"), start_period="30s"),
         gateway_image=GATEWAY_IMAGE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.config.service import AciServiceSettings, ServiceSettings
 from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB
+from mldeploy.plan.timeouts import scorer_timeouts
 
 
 def scorer_workers(service: ServiceSettings) -> int:
@@ -24,3 +25,8 @@ def scorer_memory_mb(service: ServiceSettings) -> float:
     if isinstance(service, AciServiceSettings):
         return (service.memory_gb - ACI_GATEWAY_MEMORY_GB) * 1024
     return service.memory_gb * 1024
+
+
+def scorer_env(service: ServiceSettings) -> tuple[tuple[str, str], ...]:
+    """The scorer container's environment: its workers and the one timeout rule's values."""
+    return (("WORKER_COUNT", str(scorer_workers(service))), *scorer_timeouts(service.scoring_timeout_ms).items())

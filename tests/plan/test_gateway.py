@@ -4,7 +4,7 @@ from __future__ import annotations
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.config.base import Secret
 from mldeploy.config.service import LocalServiceSettings
-from mldeploy.plan.gateway import TlsFiles, Upstream, container_gateway, service_gateway, worker_counts
+from mldeploy.plan.gateway import TlsFiles, Upstream, container_gateway, gateway_workers, service_gateway
 
 TLS = {"certificate": Secret("cert"), "key": Secret("key")}
 
@@ -70,8 +70,8 @@ def test_a_container_gateway_without_tls_settings_serves_plain_http():
     assert not container_gateway(_service(), listen_port=80).tls_enabled
 
 
-def test_worker_counts_follow_cores():
-    assert worker_counts(2) == (2, 1)
-    assert worker_counts(1) == (1, 1)
-    assert worker_counts(0.5) == (1, 1)
-    assert worker_counts(8, 3) == (3, 2)
+def test_gateway_workers_follow_cores():
+    assert gateway_workers(2) == 1
+    assert gateway_workers(1) == 1
+    assert gateway_workers(0.5) == 1
+    assert gateway_workers(8) == 2

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from mldeploy.runtime.batch_local import BatchRunError, input_files, run_batch
-from mldeploy.config import ConfigError, load_stack, parse_settings
+from mldeploy.config import ConfigError
+from mldeploy.plan.stack import load_stack, parse_settings
 from tests.harness import ROOT, stack_values
 
 INPUT = ROOT / "examples" / "diabetes" / "batch-input"
