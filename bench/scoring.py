@@ -41,7 +41,7 @@ from mldeploy.render.build_context import render_build_context  # noqa: E402
 from mldeploy.runtime.env import ensure_env  # noqa: E402
 from mldeploy.runtime.local import LocalServer, scorer_child  # noqa: E402
 from mldeploy.runtime.processes import Child, listen_socket, wait_until_ok  # noqa: E402
-from mldeploy.plan.scorer import scorer_workers
+from mldeploy.plan.scorer import scorer_workers  # noqa: E402
 
 SAMPLE = (ROOT / "examples/diabetes/sample-request.json").read_text()
 LUA = """wrk.method = "POST"
@@ -177,7 +177,7 @@ def main() -> None:
     res = {name: {c: {m: statistics.median(r[m] for r in rs) for m in ("rps", "p50", "p99")}
                   for c, rs in by_conn.items()} for name, by_conn in runs.items()}
     labels = {"default": "azmlinfsrv default (1 worker)", "scorer": f"{args.scoring_server} ({workers} workers)",
-              "gateway": f"gateway -> our scorer (auth on)"}
+              "gateway": "gateway -> our scorer (auth on)"}
     print(f"\nload average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({cores} cores)")
     print(f"wrk on 127.0.0.1, two-row sample, {args.rounds} interleaved rounds x {args.duration}s, medians")
     print(f"{'setup':34} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")

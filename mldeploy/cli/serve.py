@@ -95,8 +95,10 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
             raise click.UsageError("--tls-cert and --tls-key go together")
         if any("=" not in m for m in image_map):
             raise click.UsageError("--image takes UPSTREAM=LOCAL")
+        if port == 0:
+            raise click.UsageError("--containers publishes the gateway on a fixed port: give --port 1024-65535")
         select_services(settings, service)
-        serve_containers(root, settings, service, port=port or GATEWAY_PORT, timeout=timeout, as_json=as_json,
+        serve_containers(root, settings, service, port=GATEWAY_PORT if port is None else port, timeout=timeout, as_json=as_json,
                          tls_files=(tls_cert, tls_key) if tls_cert else None,
                          image_map=dict(m.split("=", 1) for m in image_map),
                          sample=sample_for(settings, service, root))
@@ -172,8 +174,6 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
                 if endpoint.caFile:
                     click.echo(f"  certificate:   {endpoint.caFile}")
             sys.stdout.flush()
-            if stopping:
-                break
         starting[0] = False
         info("serving; Ctrl+C (or SIGTERM) stops every process")
         while not stopping:

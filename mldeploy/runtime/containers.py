@@ -50,10 +50,6 @@ class Engine:
     def image_exists(self, ref: str) -> bool:
         return self.run("image", "inspect", ref, check=False).returncode == 0
 
-    def image_size(self, ref: str) -> int:
-        """Bytes of the image, as the engine reports it."""
-        return int(json.loads(self.out("image", "inspect", ref))[0]["Size"])
-
     def build(self, context: Path, tag: str, *, log: Path, dockerfile: Path | None = None,
               build_args: dict[str, str] | None = None, timeout: float = 1800.0) -> str:
         """Build `context` as `tag`; the whole log goes to `log`. BuildError with its tail."""

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,6 +13,7 @@ from typing import Callable
 import yaml
 
 from mldeploy.runtime.containers import Engine
+from mldeploy.runtime.local import new_key
 from mldeploy.contract import KEYS_MAP_NAME, TLS_CERT_NAME, TLS_KEY_NAME
 from mldeploy.render.gateway import render_keys_map
 from mldeploy.runtime.pod import PodInputs
@@ -29,10 +28,6 @@ NO_STORAGE = {"connection_string": "DefaultEndpointsProtocol=http;AccountName=lo
 
 class PodSourceError(Exception):
     """The synth folder lacks what the pod needs; the message is one line for the user."""
-
-
-def new_key() -> str:
-    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
 
 
 def load_objects(synth_dir: Path, namespace: str) -> dict[tuple[str, str], dict]:

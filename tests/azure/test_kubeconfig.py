@@ -2,7 +2,6 @@
 which AKS hands out, is replaced by the cluster's kubeloginMode."""
 from __future__ import annotations
 
-import base64
 
 import pytest
 import yaml

@@ -141,7 +141,7 @@ def test_the_gateway_gives_up_before_the_scorer(dev):
     gateway_ms = int(re.search(r"proxy_read_timeout (\d+)ms;", conf).group(1))
     env = {e["name"]: e.get("value") for e in _containers(dev)["scorer"]["environmentVariables"]}
     assert int(env["SCORING_TIMEOUT_MS"]) == gateway_ms + 1000, \
-        f"ContainerGroup group: SCORING_TIMEOUT_MS must be the gateway's {gateway_ms} ms + 1000 (runtime/timeouts.py)"
+        f"ContainerGroup group: SCORING_TIMEOUT_MS must be the gateway's {gateway_ms} ms + 1000 (plan/timeouts.py)"
 
 
 def test_gateway_is_the_pinned_image_mirrored_into_the_registry_by_digest(dev):

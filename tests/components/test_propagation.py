@@ -1,7 +1,6 @@
 """RolePropagation (issue 9 item 20): what needs a fresh role assignment waits for it to take effect."""
 from __future__ import annotations
 
-import pytest
 
 from components.propagation import PROPAGATION_SECONDS, SleepProvider
 from tests.harness import synth

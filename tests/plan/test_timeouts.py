@@ -1,4 +1,4 @@
-"""runtime/timeouts.py: the one rule for a request's limits (gateway, scorer, gunicorn, probes)."""
+"""plan/timeouts.py: the one rule for a request's limits (gateway, scorer, gunicorn, probes)."""
 from __future__ import annotations
 
 import pytest

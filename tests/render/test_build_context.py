@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from mldeploy.plan.stack import load_stack
-from mldeploy.config.stack import ImageSettings
 from mldeploy.plan.models import resolve_model
 from mldeploy.render.build_context import render_build_context
 from tests.harness import ROOT

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import kubernetes_validate
@@ -99,7 +98,7 @@ def test_prod_pod_is_hardened(tmp_path):
     assert scorer["startupProbe"]["httpGet"]["path"] == "/", "readiness is the scorer's GET / (200 after init)"
     env = {e["name"]: e for e in scorer["env"]}
     assert env["WORKER_COUNT"]["value"] == "2", "replicaMaxConcurrentRequests: 2 -> 2 sync workers"
-    assert env["SCORING_TIMEOUT_MS"]["value"] == "6000", "scoringTimeoutMs 5000 + 1 s (runtime/timeouts.py)"
+    assert env["SCORING_TIMEOUT_MS"]["value"] == "6000", "scoringTimeoutMs 5000 + 1 s (plan/timeouts.py)"
     assert "secretKeyRef" in env["AML_APP_INSIGHTS_KEY"]["valueFrom"], "App Insights key must come from a Secret"
     assert env["AML_MDC_STORAGE_ENABLED"]["value"] == "true"
 
@@ -158,7 +157,7 @@ def _scorer_limit_s(container: dict) -> float:
 
 
 def test_the_gateway_gives_up_before_the_scorer(synthesized):
-    # One rule everywhere (runtime/timeouts.py): the gateway's 504 first, the scorer's own limit 1 s later.
+    # One rule everywhere (plan/timeouts.py): the gateway's 504 first, the scorer's own limit 1 s later.
     stack, _, docs = synthesized
     for _, dep in ((p, d) for p, d in docs if d["kind"] == "Deployment"):
         name = dep["metadata"]["name"]

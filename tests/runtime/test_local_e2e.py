@@ -2,7 +2,6 @@
 data, a dead scorer coming back. One diabetes and one echo server for the whole module."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time

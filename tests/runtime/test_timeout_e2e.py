@@ -12,7 +12,7 @@ from tests.runtime.conftest import _script_context, _serve
 
 pytestmark = pytest.mark.slow
 TIMEOUT_MS = 1000
-# Far longer than the gateway's limit (1 s) and the scorer's (2 s, see runtime/timeouts.py):
+# Far longer than the gateway's limit (1 s) and the scorer's (2 s, see plan/timeouts.py):
 # only those limits, not the sleep ending, can free the worker within FREED_WITHIN_S.
 SLEEP_S = 30
 FREED_WITHIN_S = 15

@@ -11,11 +11,9 @@ before any scorer sees it.
 """
 from __future__ import annotations
 
-import dataclasses
 import http.client
 import json
 import re
-import shutil
 import time
 
 import pytest
@@ -28,7 +26,7 @@ from mldeploy.runtime.processes import listen_socket, wait_until_ok
 from tests.runtime.conftest import DIABETES
 
 pytestmark = pytest.mark.slow
-SCORING_TIMEOUT_MS = 1000  # the scorer's own limit is 2000 ms (runtime/timeouts.py)
+SCORING_TIMEOUT_MS = 1000  # the scorer's own limit is 2000 ms (plan/timeouts.py)
 
 PLAIN = '''
 import json
