@@ -30,6 +30,7 @@ from mldeploy.azure.arm import arm_part
 from mldeploy.plan.models import ResolvedModel
 from mldeploy.plan.paths import state_path
 from mldeploy.plan.tags import ADMIN_USER_NEED_TAG
+from mldeploy.contract import workspace_blob_container
 
 DIGEST_TAG = "mldeploy.sha256"
 
@@ -261,7 +262,7 @@ class ModelRegistry(pulumi.ComponentResource):
     def _register(self, model: ResolvedModel, user_tags, description, ws_rg, client, child) -> RegisteredModel:
         prefix = naming.model_blob_prefix(model.name, model.version, model.digest)
         # The workspace's default datastore (workspaceblobstore) is this container.
-        container = self.workspace_id.apply(lambda wid: f"azureml-blobstore-{wid}")
+        container = self.workspace_id.apply(workspace_blob_container)
         blobs = [
             storage.Blob(
                 f"model-{model.name}-{model.version}-{rel}".replace("/", "-"),

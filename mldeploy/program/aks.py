@@ -20,10 +20,12 @@ from mldeploy.plan.cluster_check import NodePool, check_capacity, check_version
 from mldeploy.plan.workload import Placement
 from mldeploy.config.aks import AksServiceSettings, ClusterSettings
 from mldeploy.config.errors import ConfigError
+from mldeploy.azure.arm import arm_part
 from mldeploy.azure.deployer import deployer_principal_type
 from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys, given_tls
 from mldeploy.program.mirrors import mirrored
 from mldeploy.plan.tags import resource_tags
+from mldeploy.contract import workspace_blob_container
 
 
 def attached_cluster(name: str, settings: ClusterSettings) -> AttachedCluster:
@@ -112,12 +114,12 @@ def _model_data_sink(f: Foundation) -> ModelDataSink:
     """The workspace's default blob store (workspaceblobstore), as Azure ML's collector uses it."""
     r = f.registry
     account = r.storage_account_name
-    group = r.storage_account_id.apply(lambda i: i.split("/")[4])
+    group = r.storage_account_id.apply(arm_part("resourceGroups"))
     keys = storage.list_storage_account_keys_output(account_name=account, resource_group_name=group)
     conn = pulumi.Output.secret(pulumi.Output.all(account, keys.keys).apply(
         lambda a: f"DefaultEndpointsProtocol=https;AccountName={a[0]};AccountKey={_field(a[1][0], 'value')};"
                   "EndpointSuffix=core.windows.net"))
-    return ModelDataSink(connection_string=conn, container=r.workspace_id.apply(lambda w: f"azureml-blobstore-{w}"))
+    return ModelDataSink(connection_string=conn, container=r.workspace_id.apply(workspace_blob_container))
 
 
 def _field(obj, name: str):

@@ -24,7 +24,7 @@ from mldeploy.plan.digest import digest_path
 from mldeploy.plan.endpoint import (KUBERNETES, MANAGED, endpoint_name, instance_type, iso_ms,
                                 kubernetes_instance_types, mirror_traffic, traffic)
 from mldeploy.program.aks import cluster_for
-from mldeploy.program.foundation import Foundation, ServiceOutputs
+from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys, given_tls
 from mldeploy.render.build_context import BuildContext
 from mldeploy.plan.tags import resource_tags
 from mldeploy.plan.batch import compute_name
@@ -117,9 +117,6 @@ def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
     for service in endpoints:
         instance_types.update(kubernetes_instance_types(service))
     cluster = cluster_for(cluster_key, f)
-    tls = None
-    if first.tls is not None:
-        tls = (pulumi.Output.secret(first.tls.certificate.reveal()), pulumi.Output.secret(first.tls.key.reveal()))
     computes[cluster_key] = KubernetesCompute(
         f"k8s-compute-{cluster_key}", cluster_id=cluster.cluster_id, cluster_name=cluster.cluster_name,
         cluster_resource_group=pulumi.Output.from_input(cluster.cluster_id).apply(arm_part("resourceGroups")),
@@ -128,7 +125,7 @@ def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
         namespace=first.namespace, instance_types=instance_types,
         settings=extension_settings(service_type=first.inference_router_service_type,
                                     internal_load_balancer=first.internal_load_balancer, ssl_cname=first.ssl_cname),
-        tls=tls, opts=pulumi.ResourceOptions(depends_on=[cluster]),
+        tls=given_tls(first), opts=pulumi.ResourceOptions(depends_on=[cluster]),
         # Shared by the cluster's endpoints: stack tags only, not one service's markers.
         tags={**resource_tags(f.settings.stack, f.settings.tags, production=f.settings.production),
               "mldeploy-cluster": cluster_key})
@@ -155,13 +152,10 @@ def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation) -> Serv
         # The workspace's default datastore (workspaceblobstore) is this container.
         blob_container=r.workspace_id.apply(workspace_blob_container))
     compute = _kubernetes_compute(service.cluster, f) if service.target == KUBERNETES else None
-    keys = None
-    if service.keys is not None:
-        keys = (service.keys.primary.reveal(), service.keys.secondary.reveal())
     inputs = EndpointInputs(
         model_ids={img: r.models[f.settings.images[img].models[0]].id for img in plan.assets},
         token=authorization.get_client_token_output().token, subscription_id=client.subscription_id,
-        compute_id=compute.compute_id if compute else None, initial_keys=keys,
+        compute_id=compute.compute_id if compute else None, initial_keys=given_keys(service),
         depends_on=[compute] if compute else [])
     endpoint = OnlineEndpoint(f"endpoint-{name}", plan=plan, workspace=workspace, inputs=inputs, tags=tags)
     return ServiceOutputs(

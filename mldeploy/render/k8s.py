@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
-from mldeploy.plan.workload import Variant, WorkloadPlan
+from mldeploy.plan.workload import Variant, WorkloadPlan, deployment_name
 from mldeploy.render.k8s_pod import (
     COLLECTOR_SECRET_DIR, GATEWAY_PORT, LABEL, MDC_PORT, PRESTOP_SECONDS, _meta, collector_container,
-    deployment_name, gateway_container, labels, namespace, placement, scorer_container, selector,
+    gateway_container, labels, namespace, placement, scorer_container, selector,
 )
 from mldeploy.contract import KEYS_MAP_NAME, SCORER_PORT
 
