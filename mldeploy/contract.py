@@ -119,6 +119,7 @@ def chunk_create_options(options: dict[str, Any]) -> dict[str, str]:
     pieces = [text[i:i + CREATE_OPTIONS_CHUNK] for i in range(0, len(text), CREATE_OPTIONS_CHUNK)] or ["{}"]
     return {("createOptions" if i == 0 else f"createOptions{i:02d}"): piece for i, piece in enumerate(pieces)}
 
+
 # -- ACI -------------------------------------------------------------------------------------------
 # The gateway's share of an ACI container group; the scorer gets the rest (config checks there is
 # room for it, the plan splits the group).

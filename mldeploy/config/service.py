@@ -10,8 +10,6 @@ from mldeploy.config.base import Secret, SecretStr, Settings
 from mldeploy.config.files import ExistingFile
 from mldeploy.contract import GATEWAY_PORT, KEY_RE, ORIGIN_RE
 
-# What the gateway takes of an ACI container group (the rest is the scorer's).
-
 
 class KeySettings(Settings):
     """Primary and secondary auth keys. Both valid at once, so keys rotate without downtime.
@@ -90,7 +88,7 @@ class AciServiceSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _room_for_the_gateway(self):
-        # The group also runs the gateway (0.1 CPU, 0.1 GB); the rest is the scorer's.
+        # The group also runs the gateway (contract.ACI_GATEWAY_CPU/MEMORY_GB); the rest is the scorer's.
         if self.cpu_cores < 0.5 or self.memory_gb < 0.5:
             raise ValueError(f"cpuCores ({self.cpu_cores:g}) and memoryGb ({self.memory_gb:g}) must each be "
                              ">= 0.5 on ACI: the group also runs the gateway")

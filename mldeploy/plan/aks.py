@@ -10,7 +10,7 @@ from mldeploy import PROJECT
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.contract import CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, KEYS_MAP_NAME, POD_KEYS_DIR, SCORER_PORT
-from mldeploy.plan.gateway import GatewaySpec, TlsFiles, Upstream, service_gateway
+from mldeploy.plan.gateway import LOCAL_SCORER, GatewaySpec, TlsFiles, Upstream, service_gateway
 from mldeploy.plan.memory import body_limit_mb
 from mldeploy.plan.naming import dns_part, hash_suffix
 from mldeploy.plan.tags import service_markers
@@ -56,7 +56,7 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
                                  s.canary.traffic_percent))
 
     # check_service ran when the stack was loaded (plan/stack.py): TLS that can be issued, replicas.
-    tls = production if s.tls_enabled is None else s.tls_enabled
+    tls = tls_on(s, production)
     dns_label = s.dns_label
     if s.service_type == "LoadBalancer" and not s.internal_load_balancer and dns_label is None:
         dns_label = default_dns_label(name, stack, resource_group)
@@ -105,7 +105,7 @@ def gateway_upstreams(plan: WorkloadPlan, variant: Variant) -> tuple[Upstream, .
     own scorer on loopback, the other variant's through its ClusterIP Service), so the overall
     split is exactly the configured one, whatever the replica counts."""
     if not plan.canary:
-        return (Upstream("127.0.0.1", SCORER_PORT, 1),)
+        return LOCAL_SCORER
     out = []
     for other in plan.variants:
         host = "127.0.0.1" if other.name == variant.name else scorer_host(plan, other)
@@ -132,10 +132,9 @@ def _gateway(s: AksServiceSettings, plan: WorkloadPlan, variant: Variant) -> Gat
 
 def check_service(name: str, s: AksServiceSettings, production: bool) -> None:
     """The service's rules that depend on the stack (production or not), as ConfigErrors: run when
-    the stack file is read (config/references.py), before anything is declared."""
+    the stack is loaded (plan/stack.py), before anything is declared."""
     key = f"{PROJECT}:services.{name}"
-    tls = production if s.tls_enabled is None else s.tls_enabled
-    if tls and s.tls is None and s.cert_manager is None:
+    if tls_on(s, production) and s.tls is None and s.cert_manager is None:
         why = "this stack is production (mldeploy:production: true), so TLS is on" \
             if s.tls_enabled is None else "tlsEnabled is true"
         raise ConfigError(f"{key}.tls", f"{why} but no certificate is configured: set tls.certificate "
@@ -187,7 +186,14 @@ def _check_disruption_budget(key: str, s: AksServiceSettings, production: bool) 
                                             "pods take its share while it moves)")
 
 
+def tls_on(s: AksServiceSettings, production: bool) -> bool:
+    """`tlsEnabled`, else on exactly in production."""
+    return production if s.tls_enabled is None else s.tls_enabled
+
+
 def _variant(name: str, image: str, images: Mapping[str, ImageFacts], key: str, weight: int) -> Variant:
+    # Loading refuses a dangling image already (config/references.py); plan_service is also
+    # called on its own (tests, tools), so it keeps its own refusal.
     if image not in images:
         known = ", ".join(sorted(images)) or "none"
         raise ConfigError(key, f"refers to image {image!r}, which does not exist; known: {known}")

@@ -38,7 +38,6 @@ TOTAL_TRAFFIC = 100
 KUBERNETES_DEFAULT_INSTANCE_TYPE = "defaultinstancetype"
 # The header that pins a request to one deployment (how-to-safely-rollout-online-endpoints.md).
 DEPLOYMENT_HEADER = "azureml-model-deployment"
-PRODUCTION_MIN_INSTANCES = 3
 
 
 def is_endpoint(service: Any) -> bool:

@@ -28,5 +28,10 @@ def scorer_memory_mb(service: ServiceSettings) -> float:
 
 
 def scorer_env(service: ServiceSettings) -> tuple[tuple[str, str], ...]:
-    """The scorer container's environment: its workers and the one timeout rule's values."""
-    return (("WORKER_COUNT", str(scorer_workers(service))), *scorer_timeouts(service.scoring_timeout_ms).items())
+    """The scorer container's environment for `service`."""
+    return workers_and_timeouts(scorer_workers(service), service.scoring_timeout_ms)
+
+
+def workers_and_timeouts(workers: int, scoring_timeout_ms: int) -> tuple[tuple[str, str], ...]:
+    """The scorer's workers and the one timeout rule's values (the gateway answers 504 first)."""
+    return (("WORKER_COUNT", str(workers)), *scorer_timeouts(scoring_timeout_ms).items())

@@ -19,7 +19,6 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 
-from mldeploy.contract import DEFAULT_IOT_EDGE_RUNTIME, DEFAULT_MIN_KUBERNETES  # noqa: F401 (re-exported)
 
 AS_OF = date(2026, 11, 25)
 AKS_SOURCE = "https://learn.microsoft.com/azure/aks/supported-kubernetes-versions"
@@ -107,7 +106,8 @@ def iot_edge_end(version: str) -> date | None:
 
 def stack_warnings(settings, today: date) -> list[str]:
     """What a stack relies on that is past its date (or unknown to the table): one line each,
-    naming the key. Refusals (creating a cluster on an ended version) happen at config time."""
+    naming the key. Refusals (creating a cluster on an ended version) happen at load
+    (plan/cluster_check.py, run by plan/stack.py)."""
     warnings = []
     for name, cluster in sorted(settings.clusters.items()):
         if cluster.attach is None:

@@ -14,27 +14,24 @@ from mldeploy.config.stack import ImageSettings
 from mldeploy.plan.digest import digest_mapping
 from mldeploy.plan.models import ResolvedModel
 from mldeploy.plan.naming import image_tag
-from mldeploy.scoring import scorer_host
+from mldeploy.scoring import SCORER_HOST, SCORING_APP, scorer_host
 from mldeploy.contract import SCORER_PORT
-
-SCORER_HOST = Path(scorer_host.__file__)
-SCORING_APP = SCORER_HOST.with_name("scoring_app.py")
 
 APP_DIR = "/var/azureml-app"
 MODELS_DIR = f"{APP_DIR}/azureml-models"
 SERVER_PACKAGE = "azureml-inference-server-http"
 SERVER_VERSION = "1.5.1"
-# Pinned so that the same config always builds the same image (a moving tag would not).
 SCORER_HOST_FILE = "mldeploy_scorer_host.py"
 SCORER_HOST_PATH = f"/opt/mldeploy/{SCORER_HOST_FILE}"
 # scoringServer mldeploy: the app granian loads by module name, next to the host (its sys.path[0]).
-SCORING_APP_FILE = "scoring_app.py"
-SCORING_SERVER_ENV = "MLDEPLOY_SCORING_SERVER"
+SCORING_APP_FILE = SCORING_APP.name
+SCORING_SERVER_ENV = scorer_host.SERVER_ENV
 # The HTTP server of scoringServer mldeploy, pinned like the inference server. granian 2.8.7:
 # manylinux wheels for CPython 3.9-3.14 (x86_64, aarch64); its one dependency, click, is
 # azmlinfsrv's (Flask's) already.
 GRANIAN_PACKAGE = "granian"
 GRANIAN_VERSION = "2.8.7"
+# Pinned so that the same config always builds the same image (a moving tag would not).
 MICROMAMBA_IMAGE = "mambaorg/micromamba:1.5.10-jammy"
 # The image's entrypoint activates the environment for the main command only: HEALTHCHECK,
 # `exec` and a pod's `command` bypass it, so the environment's bin goes on PATH for all.

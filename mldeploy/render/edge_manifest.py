@@ -13,9 +13,8 @@ from typing import Any
 
 from mldeploy.contract import MASK, MODULE_NAME_RE, chunk_create_options, module_create_options
 from mldeploy.plan.edge import ScoringModule
-from mldeploy.plan.versions import DEFAULT_IOT_EDGE_RUNTIME
+from mldeploy.contract import DEFAULT_IOT_EDGE_RUNTIME
 
-EDGE_RUNTIME_VERSION = DEFAULT_IOT_EDGE_RUNTIME  # mldeploy/plan/versions.py: the dated table
 AGENT_SCHEMA_VERSION = "1.1"
 HUB_SCHEMA_VERSION = "1.1"
 # IoT Hub limits a module twin's desired properties to 32 KB.
@@ -42,7 +41,7 @@ def registry_key(address: str) -> str:
 
 
 def render_manifest(module: ScoringModule, registry: RegistryCredentials, routes: dict[str, str],
-                    runtime_version: str = EDGE_RUNTIME_VERSION,
+                    runtime_version: str = DEFAULT_IOT_EDGE_RUNTIME,
                     store_and_forward_seconds: int = 7200) -> dict[str, Any]:
     """The whole deployment manifest: `{"modulesContent": {"$edgeAgent": ..., "$edgeHub": ...}}`."""
     if not MODULE_NAME_RE.match(module.name):

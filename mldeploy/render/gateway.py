@@ -12,15 +12,16 @@ Interface (what programs, components and the local runner use):
                                          # secret volume); both keys valid, so keys rotate freely
 
 Routes served by the gateway on `listen_port`:
-  /score          -> scorer (any method), `Authorization: Bearer <primary|secondary>` required
+  /score          -> scorer (GET, HEAD, POST, OPTIONS; others 405), `Authorization: Bearer <key>` required
                      when auth is on (else 401 + JSON body); the key is not passed on
   /swagger.json   -> scorer (no key needed: it documents the API and holds no secret)
   /healthz        liveness: 200 while nginx runs
   /readyz         readiness: the scorer's own `GET /` (200 only when init() has finished)
   anything else   404 (JSON)
-Errors nginx itself produces have JSON bodies: 401, 404, 413 (body > max_body_mb),
-502 (scorer down), 503 + Retry-After (every scorer already runs `max_conns` requests: AKS's
-replicaMaxConcurrentRequests), 504 (no answer within scoring_timeout_ms).
+Every error nginx itself produces has a JSON body (OWN_ERRORS), among them 401, 404, 405,
+413 (body > max_body_mb), 502 (scorer down), 503 + Retry-After (every scorer already runs
+`max_conns` requests: AKS's replicaMaxConcurrentRequests), 504 (no answer within
+scoring_timeout_ms), and 400 for a malformed request.
 
 `upstreams` carry weights: several scorers (e.g. blue/green model versions on AKS) share the
 traffic in proportion to their weights. The files nginx writes (pid, temp bodies) all go to

@@ -8,7 +8,8 @@ from typing import Any
 
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, LIVENESS_PATH,
                                POD_KEYS_DIR, SCORER_PORT)
-from mldeploy.plan.timeouts import probe_failure_threshold, scorer_timeouts
+from mldeploy.plan.scorer import workers_and_timeouts
+from mldeploy.plan.timeouts import probe_failure_threshold
 from mldeploy.plan.workload import GATEWAY_CPU_CORES, Variant, WorkloadPlan
 
 MDC_PORT = 50011  # where azureml-ai-monitoring's Collector sends (AZUREML_MDC_PORT default)
@@ -83,11 +84,9 @@ def _prestop() -> dict:
 
 
 def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) -> dict:
-    """azmlinfsrv as the image runs it, told its concurrency, timeout and telemetry by env."""
+    """The scorer as the image runs it, told its concurrency, timeout and telemetry by env."""
     env = [
-        {"name": "WORKER_COUNT", "value": str(plan.scorer_workers)},
-        # The gateway answers 504 first; the scorer's own limits follow (plan/timeouts.py).
-        *({"name": k, "value": v} for k, v in scorer_timeouts(plan.scoring_timeout_ms).items()),
+        *({"name": k, "value": v} for k, v in workers_and_timeouts(plan.scorer_workers, plan.scoring_timeout_ms)),
         {"name": "SERVICE_NAME", "value": plan.service},
         {"name": "SERVICE_VERSION", "value": variant.image_tag},
         {"name": "WORKSPACE_NAME", "value": plan.workspace_name},

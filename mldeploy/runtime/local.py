@@ -33,8 +33,9 @@ from mldeploy.plan.gateway import TlsFiles, Upstream, service_gateway
 from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
 from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.plan.timeouts import scorer_timeouts
+from mldeploy.scoring import SCORER_HOST
 from mldeploy.scoring.scorer_host import UDS_ENV
-from mldeploy.runtime.processes import (SCORER_HOST, UNIX_SOCKET_PATH_MAX, Child, StartError, find_nginx,
+from mldeploy.runtime.processes import (UNIX_SOCKET_PATH_MAX, Child, StartError, find_nginx,
                                         listen_socket, listen_unix_socket, start_and_wait)
 from mldeploy.plan.scorer import scorer_workers
 

@@ -19,12 +19,8 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from mldeploy.scoring import scorer_host
-
 NGINX_INSTALL_HINT = ("nginx is not installed (the local gateway): install it with "
                       "`sudo apt-get install nginx-light` (Debian/Ubuntu) or `brew install nginx` (macOS)")
-# The scorer's process: azmlinfsrv with mldeploy's few changes (see the module's docstring).
-SCORER_HOST = Path(scorer_host.__file__)
 LOG_CAP_BYTES = 10 * 1024 * 1024  # a child's log is rotated once beyond this (one old copy kept)
 PR_SET_PDEATHSIG = 1
 

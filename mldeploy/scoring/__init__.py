@@ -5,3 +5,8 @@ where mldeploy is not installed: they import only the standard library and the s
 server's own packages, never anything of mldeploy (an import contract checks it). The render
 layer reads them as files; the local runtime runs them.
 """
+from pathlib import Path
+
+# The files themselves: copied into build contexts (render) and run by the local target (runtime).
+SCORER_HOST = Path(__file__).with_name("scorer_host.py")
+SCORING_APP = Path(__file__).with_name("scoring_app.py")

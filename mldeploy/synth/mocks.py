@@ -19,7 +19,7 @@ from typing import Any, Callable
 import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from mldeploy.plan.versions import DEFAULT_MIN_KUBERNETES
+from mldeploy.contract import DEFAULT_MIN_KUBERNETES
 from mldeploy.pulumi_internals import MockMonitor, deserialize_properties, wrap_wire_secret
 
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 from mldeploy.config import ConfigError
-from mldeploy.plan.versions import (AKS_KUBERNETES, AS_OF, DEFAULT_IOT_EDGE_RUNTIME, DEFAULT_MIN_KUBERNETES,
-                                    IOT_EDGE_RUNTIME, cluster_creation_problem, iot_edge_end, kubernetes_end,
-                                    stack_warnings)
+from mldeploy.contract import DEFAULT_IOT_EDGE_RUNTIME, DEFAULT_MIN_KUBERNETES
+from mldeploy.plan.versions import (AKS_KUBERNETES, AS_OF, IOT_EDGE_RUNTIME, cluster_creation_problem, iot_edge_end,
+                                    kubernetes_end, stack_warnings)
 from tests.harness import STACKS, stack_values, synth
 
 
