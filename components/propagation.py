@@ -10,11 +10,12 @@ pulumiverse-time, the maintained Sleep resource, ships on PyPI only as a 2024 sd
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any, Callable
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 PROPAGATION_SECONDS = 600  # the documented upper bound: "up to 10 minutes"
 
@@ -28,7 +29,9 @@ class SleepProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         self.sleep(float(props["seconds"]))
-        return CreateResult(f"propagation-{abs(hash(tuple(props['assignments']))):x}", dict(props))
+        # The same assignments give the same id in any process (hash() of str is salted per run).
+        digest = hashlib.sha256("\n".join(props["assignments"]).encode()).hexdigest()[:16]
+        return CreateResult(f"propagation-{digest}", dict(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = ["assignments"] if olds.get("assignments") != news.get("assignments") else []
@@ -36,8 +39,6 @@ class SleepProvider(ResourceProvider):
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     def update(self, _id, _olds, news):
-        from pulumi.dynamic import UpdateResult
-
         return UpdateResult(dict(news))  # a new duration alone does not wait again
 
 

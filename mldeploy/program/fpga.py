@@ -25,5 +25,5 @@ def deploy_fpga(name: str, service: FpgaServiceSettings, f: Foundation) -> Servi
                         opts=pulumi.ResourceOptions(depends_on=[cluster]))
     # Pods wait for the pool to exist rather than pending against a missing node.
     outputs = aks_target.deploy_aks(name, service, f, placement=plan.placement, pods_wait_for=[pool])
-    outputs.extra = {**outputs.extra, "fpgaPool": pool.pool_name, "fpgaVmSize": service.fpga_vm_size}
+    outputs.extra = {**outputs.extra, "fpgaPool": pool.pool_name, "fpgaVmSize": plan.pool.vm_size}
     return outputs
