@@ -1,6 +1,6 @@
 """OnlineEndpoint (Azure ML v2): endpoint, identity and its roles, environments and code, the
 deployments, their autoscale settings, and the traffic split - for managed and Kubernetes
-online endpoints alike. Every decision arrives in an `EndpointPlan` (mldeploy/program/endpoint.py);
+online endpoints alike. Every decision arrives in an `EndpointPlan` (mldeploy/plan/endpoint.py);
 this component only declares resources.
 
 Inputs are checked against the API spec of the versions azure-native 3.x uses
@@ -29,7 +29,6 @@ OnlineDeployment, OnlineRequestSettings, ProbeSettings - read 2026-11-25):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 from pulumi_azure_native import authorization, managedidentity, monitor, storage
@@ -39,6 +38,7 @@ from components.aks_cluster import _role
 from components.batch import WorkspaceRefs as BatchWorkspaceRefs
 from components.endpoint_traffic import EndpointTraffic
 from components.propagation import RolePropagation
+from mldeploy.plan.endpoint import DeploymentPlan, EndpointPlan
 from mldeploy.plan.paths import state_path
 from mldeploy.contract import ACR_PULL_ROLE_ID
 
@@ -49,69 +49,6 @@ AZUREML_METRICS_WRITER = "635dd51f-9968-44d3-b7fb-6d9a6bd613ae"
 # The metric managed online deployments publish for CPU (how-to-autoscale-endpoints.md).
 CPU_METRIC = "CpuUtilizationPercentage"
 CPU_METRIC_NAMESPACE = "microsoft.machinelearningservices/workspaces/onlineendpoints/deployments"
-
-
-@dataclass(frozen=True)
-class AssetPlan:
-    """One image's environment (conda file on an Azure ML base image) and code (score.py)."""
-
-    environment_name: str
-    environment_version: str
-    conda_text: str
-    base_image: str
-    code_name: str
-    code_version: str
-    code_blob_prefix: str
-    code_files: tuple[tuple[str, Path], ...]
-    scoring_script: str
-
-
-@dataclass(frozen=True)
-class AutoscalePlan:
-    """Azure Monitor autoscale of a managed deployment: fast out, slow in."""
-
-    minimum: int
-    maximum: int
-    default: int
-    scale_out_above: int  # CPU percent
-    scale_in_below: int
-    scale_out_cooldown: str = "PT1M"
-    scale_in_cooldown: str = "PT5M"
-    scale_out_window: str = "PT5M"
-    scale_in_window: str = "PT10M"
-
-
-@dataclass(frozen=True)
-class DeploymentPlan:
-    name: str
-    image: str
-    model: str
-    instance_type: str
-    instance_count: int
-    request_timeout: str
-    max_concurrent_requests: int
-    liveness: dict
-    readiness: dict
-    environment_variables: dict[str, str]
-    app_insights_enabled: bool
-    description: str
-    autoscale: AutoscalePlan | None = None
-    # Kubernetes: TargetUtilization settings (min, max, target percent) when autoscaling.
-    kubernetes_scale: tuple[int, int, int] | None = None
-
-
-@dataclass(frozen=True)
-class EndpointPlan:
-    kind: str  # "Managed" | "Kubernetes" (endpointComputeType)
-    endpoint_name: str
-    auth_mode: str  # Key | AMLToken | AADToken
-    description: str
-    collect_model_data: bool
-    assets: dict[str, AssetPlan]
-    deployments: tuple[DeploymentPlan, ...]
-    traffic: dict[str, int]
-    mirror_traffic: dict[str, int]
-    revision: str  # digest of the endpoint's own inputs (see EndpointTraffic)
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,14 @@ Limits, with their sources:
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from mldeploy import PROJECT
+from mldeploy.config.endpoint import AUTH_MODES, ProbeSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.naming import hash_suffix
 from mldeploy.plan.managed_skus import (DEFAULT_SKU, ManagedSku, find_sku, reserved_instances,
@@ -249,3 +253,118 @@ def iso_ms(milliseconds: int) -> str:
     """ISO 8601 duration as the API takes it (`PT5S`, `PT0.5S`)."""
     seconds = milliseconds / 1000
     return f"PT{seconds:g}S"
+
+
+@dataclass(frozen=True)
+class AssetPlan:
+    """One image's environment (conda file on an Azure ML base image) and code (score.py)."""
+
+    environment_name: str
+    environment_version: str
+    conda_text: str
+    base_image: str
+    code_name: str
+    code_version: str
+    code_blob_prefix: str
+    code_files: tuple[tuple[str, Path], ...]
+    scoring_script: str
+
+
+@dataclass(frozen=True)
+class AutoscalePlan:
+    """Azure Monitor autoscale of a managed deployment: fast out, slow in."""
+
+    minimum: int
+    maximum: int
+    default: int
+    scale_out_above: int  # CPU percent
+    scale_in_below: int
+    scale_out_cooldown: str = "PT1M"
+    scale_in_cooldown: str = "PT5M"
+    scale_out_window: str = "PT5M"
+    scale_in_window: str = "PT10M"
+
+
+@dataclass(frozen=True)
+class DeploymentPlan:
+    name: str
+    image: str
+    model: str
+    instance_type: str
+    instance_count: int
+    request_timeout: str
+    max_concurrent_requests: int
+    liveness: dict
+    readiness: dict
+    environment_variables: dict[str, str]
+    app_insights_enabled: bool
+    description: str
+    autoscale: AutoscalePlan | None = None
+    # Kubernetes: TargetUtilization settings (min, max, target percent) when autoscaling.
+    kubernetes_scale: tuple[int, int, int] | None = None
+
+
+@dataclass(frozen=True)
+class EndpointPlan:
+    kind: str  # "Managed" | "Kubernetes" (endpointComputeType)
+    endpoint_name: str
+    auth_mode: str  # Key | AMLToken | AADToken
+    description: str
+    collect_model_data: bool
+    assets: dict[str, AssetPlan]
+    deployments: tuple[DeploymentPlan, ...]
+    traffic: dict[str, int]
+    mirror_traffic: dict[str, int]
+    revision: str  # digest of the endpoint's own inputs (see EndpointTraffic)
+
+
+def _probe(p: ProbeSettings) -> dict:
+    return {"initial_delay": f"PT{p.initial_delay_seconds}S", "period": f"PT{p.period_seconds}S",
+            "timeout": f"PT{p.timeout_seconds}S", "failure_threshold": p.failure_threshold,
+            "success_threshold": p.success_threshold}
+
+
+def used_images(service: "EndpointSettings") -> list[str]:
+    """The images the endpoint's deployments serve, each once."""
+    return sorted({d.image for d in service.deployments.values()})
+
+
+def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_group: str,
+                  assets: dict[str, "AssetPlan"], image_models: dict[str, list[str]],
+                  tags: dict[str, str]) -> "EndpointPlan":
+    """Everything the OnlineEndpoint component declares, decided from validated settings;
+    `assets`: the environment and code of each image the deployments use (`used_images`)."""
+    kind = "Managed" if service.target == MANAGED else "Kubernetes"
+    deployments = []
+    for dep_name, dep in sorted(service.deployments.items()):
+        key = f"{PROJECT}:services.{name}.deployments.{dep_name}"
+        models = image_models[dep.image]  # one: plan/endpoint.py check_stack_endpoints, at load
+        autoscale = k8s_scale = None
+        if dep.autoscale_enabled and service.target == MANAGED:
+            target = dep.autoscale_target_utilization
+            autoscale = AutoscalePlan(minimum=dep.autoscale_min_replicas, maximum=dep.autoscale_max_replicas,
+                                      default=dep.instance_count, scale_out_above=target,
+                                      # In well below the target, so one instance less does not push
+                                      # the others straight back over it (no flapping).
+                                      scale_in_below=max(1, target // 2))
+        elif dep.autoscale_enabled:
+            k8s_scale = (dep.autoscale_min_replicas, dep.autoscale_max_replicas, dep.autoscale_target_utilization)
+        deployments.append(DeploymentPlan(
+            name=dep_name, image=dep.image, model=models[0],
+            instance_type=instance_type(service.target, dep_name, dep, key),
+            instance_count=dep.instance_count, request_timeout=iso_ms(dep.request_timeout_ms),
+            max_concurrent_requests=dep.max_concurrent_requests_per_instance,
+            liveness=_probe(dep.liveness_probe), readiness=_probe(dep.readiness_probe),
+            # The inference server runs one worker per admitted request (see DeploymentSettings).
+            environment_variables={"WORKER_COUNT": str(dep.workers), **dep.environment_variables},
+            app_insights_enabled=service.app_insights_enabled, description=dep.description,
+            autoscale=autoscale, kubernetes_scale=k8s_scale))
+    ep_name = service.endpoint_name or endpoint_name(stack, resource_group, name)
+    revision = hashlib.sha256(json.dumps({"name": ep_name, "auth": service.auth_mode, "kind": kind,
+                                          "description": service.description, "tags": tags,
+                                          "keys": service.keys is not None}, sort_keys=True).encode()).hexdigest()[:16]
+    return EndpointPlan(kind=kind, endpoint_name=ep_name, auth_mode=AUTH_MODES[service.auth_mode],
+                        description=service.description or f"mldeploy online endpoint {name}",
+                        collect_model_data=service.collect_model_data, assets=assets,
+                        deployments=tuple(deployments), traffic=traffic(service),
+                        mirror_traffic=mirror_traffic(service), revision=revision)

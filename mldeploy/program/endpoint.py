@@ -1,28 +1,25 @@
 """Targets `managed` and `kubernetes-endpoint`: Azure ML v2 online endpoints.
 
-`plan_endpoint` decides everything (names, SKUs, versions, probes, autoscale, traffic) without
-Pulumi; the deployer declares an OnlineEndpoint for it and, on Kubernetes, the Azure ML
+`mldeploy/plan/endpoint.py` decides everything (names, SKUs, versions, probes, autoscale,
+traffic) without Pulumi; this module adds each image's assets (environment, code) from its build
+context; the deployer declares an OnlineEndpoint for it and, on Kubernetes, the Azure ML
 extension and the attached compute of the cluster (once per cluster).
 """
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import pulumi
 from pulumi_azure_native import authorization
 
 from components.kubernetes_compute import KubernetesCompute, extension_settings
-from components.online_endpoint import (AssetPlan, AutoscalePlan, DeploymentPlan, EndpointInputs, EndpointPlan,
-                                        OnlineEndpoint, WorkspaceRefs)
-from mldeploy import PROJECT
+from components.online_endpoint import EndpointInputs, OnlineEndpoint, WorkspaceRefs
 from mldeploy.azure.arm import arm_part
 from mldeploy.config.batch import DEFAULT_BATCH_BASE_IMAGE
-from mldeploy.config.endpoint import AUTH_MODES, EndpointSettings, ProbeSettings
+from mldeploy.config.endpoint import EndpointSettings
 from mldeploy.plan.digest import digest_path
-from mldeploy.plan.endpoint import (KUBERNETES, MANAGED, endpoint_name, instance_type, iso_ms,
-                                kubernetes_instance_types, mirror_traffic, traffic)
+from mldeploy.plan.endpoint import AssetPlan, KUBERNETES, kubernetes_instance_types, plan_endpoint, used_images
 from mldeploy.program.aks import cluster_for
 from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys, given_tls
 from mldeploy.render.build_context import BuildContext
@@ -33,12 +30,6 @@ from mldeploy.contract import workspace_blob_container
 CODE_BLOB_PREFIX = "mldeploy/endpoint-code"
 # The Azure ML base image the environment's conda file is built on (as for batch).
 BASE_IMAGE = DEFAULT_BATCH_BASE_IMAGE
-
-
-def _probe(p: ProbeSettings) -> dict:
-    return {"initial_delay": f"PT{p.initial_delay_seconds}S", "period": f"PT{p.period_seconds}S",
-            "timeout": f"PT{p.timeout_seconds}S", "failure_threshold": p.failure_threshold,
-            "success_threshold": p.success_threshold}
 
 
 def conda_text(context: BuildContext) -> str:
@@ -62,48 +53,6 @@ def asset_plan(service_name: str, image: str, context: BuildContext, entry_scrip
         base_image=BASE_IMAGE, code_name=f"mldeploy-{service_name}-{image}", code_version=code_digest,
         code_blob_prefix=f"{CODE_BLOB_PREFIX}/{service_name}/{image}/{code_digest}",
         code_files=((entry_script.name, entry_script),), scoring_script=entry_script.name)
-
-
-def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_group: str,
-                  contexts: dict[str, BuildContext], entry_scripts: dict[str, Path],
-                  image_models: dict[str, list[str]], tags: dict[str, str]) -> EndpointPlan:
-    """Everything the OnlineEndpoint component declares, decided from validated settings."""
-    kind = "Managed" if service.target == MANAGED else "Kubernetes"
-    deployments = []
-    for dep_name, dep in sorted(service.deployments.items()):
-        key = f"{PROJECT}:services.{name}.deployments.{dep_name}"
-        models = image_models[dep.image]  # one: plan/endpoint.py check_stack_endpoints, at load
-        autoscale = k8s_scale = None
-        if dep.autoscale_enabled and service.target == MANAGED:
-            target = dep.autoscale_target_utilization
-            autoscale = AutoscalePlan(minimum=dep.autoscale_min_replicas, maximum=dep.autoscale_max_replicas,
-                                      default=dep.instance_count, scale_out_above=target,
-                                      # In well below the target, so one instance less does not push
-                                      # the others straight back over it (no flapping).
-                                      scale_in_below=max(1, target // 2))
-        elif dep.autoscale_enabled:
-            k8s_scale = (dep.autoscale_min_replicas, dep.autoscale_max_replicas, dep.autoscale_target_utilization)
-        deployments.append(DeploymentPlan(
-            name=dep_name, image=dep.image, model=models[0],
-            instance_type=instance_type(service.target, dep_name, dep, key),
-            instance_count=dep.instance_count, request_timeout=iso_ms(dep.request_timeout_ms),
-            max_concurrent_requests=dep.max_concurrent_requests_per_instance,
-            liveness=_probe(dep.liveness_probe), readiness=_probe(dep.readiness_probe),
-            # The inference server runs one worker per admitted request (see DeploymentSettings).
-            environment_variables={"WORKER_COUNT": str(dep.workers), **dep.environment_variables},
-            app_insights_enabled=service.app_insights_enabled, description=dep.description,
-            autoscale=autoscale, kubernetes_scale=k8s_scale))
-    used = sorted({d.image for d in service.deployments.values()})
-    assets = {image: asset_plan(name, image, contexts[image], entry_scripts[image]) for image in used}
-    ep_name = service.endpoint_name or endpoint_name(stack, resource_group, name)
-    revision = hashlib.sha256(json.dumps({"name": ep_name, "auth": service.auth_mode, "kind": kind,
-                                          "description": service.description, "tags": tags,
-                                          "keys": service.keys is not None}, sort_keys=True).encode()).hexdigest()[:16]
-    return EndpointPlan(kind=kind, endpoint_name=ep_name, auth_mode=AUTH_MODES[service.auth_mode],
-                        description=service.description or f"mldeploy online endpoint {name}",
-                        collect_model_data=service.collect_model_data, assets=assets,
-                        deployments=tuple(deployments), traffic=traffic(service),
-                        mirror_traffic=mirror_traffic(service), revision=revision)
 
 
 def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
@@ -135,10 +84,10 @@ def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
 def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation) -> ServiceOutputs:
     s = f.settings
     tags = f.tags()
-    plan = plan_endpoint(
-        name, service, stack=s.stack, resource_group=s.resource_group_name, contexts=f.contexts,
-        entry_scripts={n: f.project_root / i.entry_script for n, i in s.images.items()},
-        image_models={n: list(i.models) for n, i in s.images.items()}, tags=tags)
+    assets = {image: asset_plan(name, image, f.contexts[image], f.project_root / s.images[image].entry_script)
+              for image in used_images(service)}
+    plan = plan_endpoint(name, service, stack=s.stack, resource_group=s.resource_group_name, assets=assets,
+                         image_models={n: list(i.models) for n, i in s.images.items()}, tags=tags)
     r = f.registry
     client = authorization.get_client_config_output()
     workspace = WorkspaceRefs(
