@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,14 +22,8 @@ AnyService = Union[LocalServiceSettings, AciServiceSettings, AksServiceSettings,
 # One service of any target, told apart by its `target` key (a pydantic discriminated union).
 Service = Annotated[AnyService, Field(discriminator="target")]
 
-SERVICE_TARGETS: dict[str, type] = {
-    "local": LocalServiceSettings,
-    "aci": AciServiceSettings,
-    "aks": AksServiceSettings,
-    "fpga": FpgaServiceSettings,
-    "managed": ManagedEndpointSettings,
-    "kubernetes-endpoint": KubernetesEndpointSettings,
-}
+# target name -> its settings class, read off the union (each class's `target` Literal).
+SERVICE_TARGETS: dict[str, type] = {get_args(c.model_fields["target"].annotation)[0]: c for c in get_args(AnyService)}
 
 
 class WorkspaceSettings(Settings):

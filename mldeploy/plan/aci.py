@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mldeploy.config.service import AciServiceSettings
+from mldeploy.config.stack import StackSettings
 from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, LIVENESS_PATH, READINESS_PATH, SCORER_PORT
 from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, container_gateway
 from mldeploy.plan.scorer import scorer_env
@@ -95,3 +96,19 @@ def plan_aci(name: str, service: AciServiceSettings, *, stack: str, resource_gro
         gateway_readiness=Probe(READINESS_PATH, port, scheme, 5, busy),  # the scorer's GET / through nginx
         gateway=gateway,
     )
+
+
+def aci_services(settings: StackSettings) -> list[str]:
+    """The stack's ACI services, by name."""
+    return sorted(name for name, s in settings.services.items() if s.target == "aci")
+
+
+def registry_sku(settings: StackSettings) -> str:
+    """Premium when an ACI service pulls from the registry, else Standard.
+
+    ACI pulls the image with a user-assigned managed identity (no registry password), and Microsoft
+    lists "a premium SKU Azure container registry" with trusted services enabled as the prerequisite
+    of that pull (learn.microsoft.com/azure/container-instances/using-azure-container-registry-mi,
+    ms.date 2026-07-25). Unverified here whether a Standard registry really fails: followed as
+    documented."""
+    return "Premium" if aci_services(settings) else "Standard"

@@ -22,6 +22,7 @@ from mldeploy.azure.arm import arm_part
 from mldeploy.config import ConfigError, StackSettings, read_stack_file, stack_file
 from mldeploy.config.load import decode_config_value, mark_secure_leaves
 from mldeploy.plan import naming
+from mldeploy.plan.aci import aci_services, registry_sku
 from mldeploy.plan.models import ResolvedModel, resolve_model
 from mldeploy.plan.paths import state_path
 from mldeploy.plan.stack import parse_settings
@@ -167,17 +168,6 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
     return group.name, registry, images
 
 
-def registry_sku(settings: StackSettings) -> str:
-    """Premium when an ACI service pulls from the registry, else Standard.
-
-    ACI pulls the image with a user-assigned managed identity (no registry password), and Microsoft
-    lists "a premium SKU Azure container registry" with trusted services enabled as the prerequisite
-    of that pull (learn.microsoft.com/azure/container-instances/using-azure-container-registry-mi,
-    ms.date 2026-07-25). Unverified here whether a Standard registry really fails: followed as
-    documented."""
-    return "Premium" if any(s.target == "aci" for s in settings.services.values()) else "Standard"
-
-
 def existing_workspace(settings: StackSettings) -> ExistingWorkspace:
     """Look the existing workspace up (`workspace.create: false`) and check it can host the stack.
 
@@ -196,7 +186,7 @@ def existing_workspace(settings: StackSettings) -> ExistingWorkspace:
                           "the scoring images to the workspace's container registry and uploads models to its "
                           "storage; attach them (`az ml workspace update --container-registry <id>`) or let "
                           "mldeploy create the workspace (create: true)")
-    aci = sorted(name for name, s in settings.services.items() if s.target == "aci")
+    aci = aci_services(settings)
     if aci:
         registry = containerregistry.get_registry(
             resource_group_name=arm_part("resourceGroups")(found.container_registry),
