@@ -325,3 +325,55 @@ def test_a_scorer_stopped_during_init_exits(contract_env, tmp_path_factory):
         assert code is not None, f"the scorer did not exit after SIGTERM during init(): {child.log_tail(10)}"
     finally:
         child.stop()
+
+
+OVERLAP_SCRIPT = """import os, time
+
+def init():
+    pass
+
+def run(data):
+    start = time.time()
+    time.sleep(1.0)
+    return {"pid": os.getpid(), "start": start, "end": time.time()}
+"""
+
+
+def test_with_two_workers_a_request_never_waits_behind_a_busy_worker(contract_env, tmp_path_factory):
+    """Two requests sent at once to a two-worker scorer run at the same time, in two workers -
+    every round. (With kept-alive connections on granian's shared socket, a busy worker's Rust
+    runtime accepted the second connection too, and the request waited behind the first run()
+    about half the time.) Proved by the run() intervals overlapping, not by a duration."""
+    import threading
+
+    env_text, env = contract_env
+    root, context = _context(tmp_path_factory, env_text, "overlap", OVERLAP_SCRIPT, "mldeploy")
+    context.write(root / "context")
+    sock = listen_socket(0)
+    port = sock.getsockname()[1]
+    child = scorer_child(context, env, root / "context", root, sock=sock, workers=2,
+                         scoring_timeout_ms=10_000, name="mldeploy")
+    child.start()
+    try:
+        wait_until_ok(child, f"http://127.0.0.1:{port}/", "mldeploy", 120)
+        for round_ in range(6):
+            answers: list[dict] = []
+            barrier = threading.Barrier(2)
+
+            def one():
+                barrier.wait()
+                answer = send(port, "POST", "/score", {"Content-Type": "application/json"}, b'{"data": 1}')
+                answers.append(answer)
+
+            threads = [threading.Thread(target=one) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            assert [a["status"] for a in answers] == [200, 200], answers
+            runs = [json.loads(a["body"]) for a in answers]
+            assert runs[0]["pid"] != runs[1]["pid"], f"round {round_}: both ran in one worker: {runs}"
+            assert max(r["start"] for r in runs) < min(r["end"] for r in runs), f"round {round_}: one waited: {runs}"
+            assert all(dict(a["headers"]).get("connection") == "close" for a in answers), answers
+    finally:
+        child.stop()
