@@ -78,10 +78,9 @@ class ImageSettings(Settings):
                                                 "`mldeploy test` for services of this image")
     description: str = Field("", description="free text, for people")
     scoring_server: Literal["azmlinfsrv", "mldeploy"] = Field(
-        "azmlinfsrv", description="what serves the entry script: `azmlinfsrv` (Azure ML's server exactly as "
-        "its command runs it) or `mldeploy` (azmlinfsrv's own app and contract, its `/score` route without "
-        "Flask, on granian with kept-alive connections: 2x and more the requests/s; with several workers a "
-        "request may wait behind another one's in the same worker, see README)")
+        "mldeploy", description="what serves the entry script: `mldeploy` (azmlinfsrv's own app and contract, "
+        "its `/score` route without Flask, on the granian HTTP server: 2x and more the requests/s, see README) "
+        "or `azmlinfsrv` (Azure ML's server exactly as its command runs it, gunicorn)")
 
     @field_validator("entry_script")
     @classmethod

@@ -30,6 +30,9 @@ SCORING_SERVER_ENV = scorer_host.SERVER_ENV
 # manylinux wheels for CPython 3.9-3.14 (x86_64, aarch64); its one dependency, click, is
 # azmlinfsrv's (Flask's) already.
 GRANIAN_PACKAGE = "granian"
+# The Dockerfile's words for each `scoringServer`.
+SERVED_BY = {"mldeploy": "the Azure ML inference server's app on granian (scoringServer mldeploy)",
+             "azmlinfsrv": "the official Azure ML inference server (scoringServer azmlinfsrv)"}
 GRANIAN_VERSION = "2.8.7"
 # Pinned so that the same config always builds the same image (a moving tag would not).
 MICROMAMBA_IMAGE = "mambaorg/micromamba:1.5.10-jammy"
@@ -60,7 +63,7 @@ class BuildContext:
     env_file: str
     env_kind: str  # "conda" or "pip"
     models: tuple[tuple[str, str], ...] = field(default=())
-    scoring_server: str = "azmlinfsrv"  # ImageSettings.scoring_server
+    scoring_server: str = "mldeploy"  # ImageSettings.scoring_server
 
     def write(self, dest: Path) -> None:
         """Write the context to `dest` (replacing what was there)."""
@@ -124,7 +127,7 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
     if extra:
         lines.append(f"RUN pip install --no-cache-dir {' '.join(extra)}")
     lines += [
-        "# 2. The entry script (init/run), served by the official Azure ML inference server.",
+        "# 2. The entry script (init/run), served by " + SERVED_BY[image.scoring_server] + ".",
         f"WORKDIR {APP_DIR}",
         f"COPY app/{script} {APP_DIR}/{script}",
         "# 3. The model files, in Azure ML's layout: azureml-models/<name>/<version>/...",

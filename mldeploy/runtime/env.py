@@ -73,7 +73,7 @@ def _conda_to_pip(spec: str) -> str | None:
     return f"{name}{version}"
 
 
-def requirements(env_kind: str, env_text: str, scoring_server: str = "azmlinfsrv") -> list[str]:
+def requirements(env_kind: str, env_text: str, scoring_server: str = "mldeploy") -> list[str]:
     """The pip requirements for an env file (`conda` YAML or `pip` requirements text), plus what
     the image adds for `scoring_server` (ImageSettings.scoring_server)."""
     if env_kind == "pip":
@@ -100,7 +100,7 @@ def env_digest(reqs: list[str]) -> str:
 
 
 def ensure_env(env_kind: str, env_text: str, progress: Callable[[str], None] = print,
-               scoring_server: str = "azmlinfsrv") -> ScoringEnv:
+               scoring_server: str = "mldeploy") -> ScoringEnv:
     """The cached virtualenv for this env file and scoring server, built (with pip's progress
     shown) if missing."""
     reqs = requirements(env_kind, env_text, scoring_server)

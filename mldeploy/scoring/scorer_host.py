@@ -20,9 +20,10 @@ server and the standard library, never mldeploy (which is not installed there).
 7. The App Insights exporter (`azure.monitor.opentelemetry.exporter`, ~0.8 s of the server's
    ~1.1 s import, in every worker) is imported only when App Insights is configured: otherwise
    a stand-in module takes its place and imports it on first use.
-8. `MLDEPLOY_SCORING_SERVER=mldeploy` (opt-in: an image's `scoringServer: mldeploy`): the same app
-   served by granian instead of gunicorn's sync worker - see `serve_with_granian` and
-   scoring_app.py. `azmlinfsrv` (or unset): gunicorn, exactly as azmlinfsrv runs.
+8. `MLDEPLOY_SCORING_SERVER=mldeploy` (an image's `scoringServer`, by default `mldeploy`; every
+   image sets the variable): the same app served by granian instead of gunicorn's sync worker -
+   see `serve_with_granian` and scoring_app.py. `azmlinfsrv` (or unset): gunicorn, exactly as
+   azmlinfsrv runs.
 """
 from __future__ import annotations
 
