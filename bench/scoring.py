@@ -7,9 +7,11 @@ the floor, every goal of issue 14 printed as a ratio from ONE run.
 Setups, all serving the diabetes sample (examples/diabetes) on 127.0.0.1, driven by wrk:
   default  azmlinfsrv exactly as its command runs it (1 worker, access log), bound to 127.0.0.1
   scorer   our scorer alone (scoring/scorer_host.py, one worker per core, our timeouts), with the
-           `scoringServer` given by --scoring-server (default here: mldeploy, scoring/scoring_app.py on
-           granian; the images' default is azmlinfsrv)
-  gateway  the whole local path: nginx gateway (auth on) -> our scorer (runtime/local.py)
+           `scoringServer` given by --scoring-server (default: mldeploy, scoring/scoring_app.py on
+           granian, as in the images). With several workers it closes each connection after its
+           response (as gunicorn's sync worker does), so wrk connects once per request here
+  gateway  the whole local path: nginx gateway (auth on) -> our scorer (runtime/local.py); wrk
+           keeps its connections to nginx alive, nginx reaches the scorer over a Unix socket
 Ready time: `LocalServer.start()` until it can score, against the floor: a plain Python that
 imports score.py (its libraries) and runs init() (loads the model) - nothing of a server.
 
