@@ -42,6 +42,7 @@ SERVER_ENV = "MLDEPLOY_SCORING_SERVER"
 UDS_ENV = "MLDEPLOY_SCORER_UDS"
 PRELOAD_ENV = "MLDEPLOY_PRELOAD_IMPORTS"
 BOOT_FAILURE_FD_ENV = "MLDEPLOY_BOOT_FAILURE_FD"  # scoring_app.py reads the same name
+ONE_CONNECTION_ENV = "MLDEPLOY_ONE_CONNECTION_PER_WORKER"  # scoring_app.py reads the same name
 APP_TARGET = "scoring_app:create"  # scoring_app.py, next to this file (sys.path[0] when run as a file)
 
 
@@ -220,6 +221,8 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
     server = shared_socket_granian()(APP_TARGET, interface=Interfaces.WSGI, workers=worker_count, blocking_threads=2,
                      http=HTTPModes.http1, websockets=False, factory=True,
                      respawn_failed_workers=True, log_access=False, **connection_settings(worker_count), **bind)
+    if worker_count > 1:  # each worker's app (scoring_app.create) ends a stuck run() by exiting
+        os.environ[ONE_CONNECTION_ENV] = "true"
     failed = _stop_on_boot_failure(server)
     server.serve()
     if failed:

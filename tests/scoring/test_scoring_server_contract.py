@@ -377,3 +377,71 @@ def test_with_two_workers_a_request_never_waits_behind_a_busy_worker(contract_en
             assert all(dict(a["headers"]).get("connection") == "close" for a in answers), answers
     finally:
         child.stop()
+
+
+STUCK_SCRIPT = """import os, time
+
+def init():
+    pass
+
+def run(data):
+    time.sleep(120 if "stuck" in str(data) else 0.5)  # a sleep: outside Python, the TimeoutError waits for it
+    return {"pid": os.getpid()}
+"""
+
+
+def test_with_two_workers_a_run_stuck_past_its_timeout_ends_its_worker_and_a_new_one_serves(contract_env,
+                                                                                           tmp_path_factory):
+    """A worker holds one connection at a time when there are several, so the spare thread that
+    takes over from a stuck run() with one worker would never get a request: the stuck worker
+    exits and the host starts another. Without that, one of the two workers would stay lost for
+    the whole 120 s sleep (two requests sent at once then both run in the other one); here they
+    run in two workers again."""
+    import threading
+
+    env_text, env = contract_env
+    root, context = _context(tmp_path_factory, env_text, "stuck", STUCK_SCRIPT, "mldeploy")
+    context.write(root / "context")
+    sock = listen_socket(0)
+    port = sock.getsockname()[1]
+    child = scorer_child(context, env, root / "context", root, sock=sock, workers=2,
+                         scoring_timeout_ms=SCORING_TIMEOUT_MS, name="mldeploy")
+    child.start()
+    try:
+        wait_until_ok(child, f"http://127.0.0.1:{port}/", "mldeploy", 120)
+
+        def stuck():
+            try:
+                send(port, "POST", "/score", {"Content-Type": "application/json"}, b'{"data": "stuck"}')
+            except (OSError, http.client.HTTPException):
+                pass  # the worker exits without answering; the gateway answers 504 before that
+
+        threading.Thread(target=stuck, daemon=True).start()
+        deadline = time.monotonic() + 60
+        while "did not stop at its scoring timeout" not in "\n".join(child.log_tail(200)) \
+                and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "did not stop at its scoring timeout" in "\n".join(child.log_tail(200)), child.log_tail(20)
+        pairs_ok = False
+        while time.monotonic() < deadline:
+            answers: list[dict] = []
+            barrier = threading.Barrier(2)
+
+            def one():
+                barrier.wait()
+                answers.append(send(port, "POST", "/score", {"Content-Type": "application/json"}, b'{"data": 1}'))
+
+            threads = [threading.Thread(target=one) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            pids = {json.loads(a["body"])["pid"] for a in answers if a["status"] == 200}
+            if len(pids) == 2:
+                pairs_ok = True
+                break
+            time.sleep(0.5)
+        assert pairs_ok, f"two requests at once never ran in two workers again: {child.log_tail(20)}"
+        assert "this worker exits and a new one starts" in "\n".join(child.log_tail(200)), child.log_tail(20)
+    finally:
+        child.stop()
