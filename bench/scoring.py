@@ -2,7 +2,7 @@
 the floor, every goal of issue 14 printed as a ratio from ONE run.
 
     .venv/bin/python bench/scoring.py [--duration 2] [--rounds 3] [--connections 1,4,16,64]
-                                      [--scoring-server mldeploy|azmlinfsrv]
+                                      [--scoring-server mldeploy|azmlinfsrv] [--workers N]
 
 Setups, all serving the diabetes sample (examples/diabetes) on 127.0.0.1, driven by wrk:
   default  azmlinfsrv exactly as its command runs it (1 worker, access log), bound to 127.0.0.1
@@ -118,6 +118,8 @@ def main() -> None:
     parser.add_argument("--connections", default="1,4,16,64")
     parser.add_argument("--scoring-server", default="mldeploy", choices=("mldeploy", "azmlinfsrv"),
                         help="the image's scoringServer for 'scorer' and 'gateway'")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="the scorer's workers (workerCount); default: one per core")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: sudo apt-get install wrk")
@@ -137,7 +139,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mldeploy-bench-"))
     context_dir = work / "context"
     context.write(context_dir)
-    service = LocalServiceSettings.model_validate({"target": "local", "image": "diabetes", "cpuCores": cores})
+    service = LocalServiceSettings.model_validate({"target": "local", "image": "diabetes", "cpuCores": cores,
+                                                   **({"workerCount": args.workers} if args.workers else {})})
     workers = scorer_workers(service)
 
     # Ready time first, before the load of the throughput runs; interleaved with the floor.

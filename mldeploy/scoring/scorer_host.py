@@ -42,7 +42,6 @@ SERVER_ENV = "MLDEPLOY_SCORING_SERVER"
 UDS_ENV = "MLDEPLOY_SCORER_UDS"
 PRELOAD_ENV = "MLDEPLOY_PRELOAD_IMPORTS"
 BOOT_FAILURE_FD_ENV = "MLDEPLOY_BOOT_FAILURE_FD"  # scoring_app.py reads the same name
-ONE_CONNECTION_ENV = "MLDEPLOY_ONE_CONNECTION_PER_WORKER"  # scoring_app.py reads the same name
 APP_TARGET = "scoring_app:create"  # scoring_app.py, next to this file (sys.path[0] when run as a file)
 
 
@@ -185,27 +184,30 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
     """Stands in for azmlinfsrv's amlserver_linux.run (gunicorn): everything azmlinfsrv's command
     did before it (flags, environment, settings printed) is unchanged.
 
-    granian (a Rust HTTP server; https://github.com/emmett-framework/granian) calls the WSGI app
-    on two threads per worker process and the app takes one request at a time (OneAtATime in
-    scoring_app.py: the second thread takes over from a run() its timeout cannot stop): as in a
-    gunicorn sync worker, a score.py never runs two requests at once in one process. (Handing
-    each request to a thread of the app's own instead cost 10-35 % of the requests/s; one thread
-    and two measured alike.) HTTP is parsed outside Python, in Rust.
+    granian (a Rust HTTP server; https://github.com/emmett-framework/granian) parses HTTP outside
+    Python and calls the WSGI app on two threads per worker process; the app takes one request at
+    a time (OneAtATime in scoring_app.py: the second thread takes over from a run() its timeout
+    cannot stop): as in a gunicorn sync worker, a score.py never runs two requests at once in one
+    process. (Handing each request to a thread of the app's own instead cost 10-35 % of the
+    requests/s.)
 
-    Connections, by worker count (`connection_settings`):
-    - one worker: connections are kept alive (the gateway reuses them); their requests wait
-      their turn in the one worker, as they must.
-    - several workers: a worker takes one connection at a time and closes it after the response,
-      as gunicorn's sync worker does. granian's workers accept on one shared socket from their
-      Rust runtimes, which go on accepting while the worker's thread is inside run(): with
-      kept-alive connections a request could wait behind another one's run() in a busy worker
-      while a second worker was idle (two 3 s requests ran one after the other about half the
-      time; p99 at 4 connections 44 ms against a p50 of 0.6 ms). With `backpressure=1` a busy
-      worker accepts nothing, so the next connection goes to an idle worker; and since an idle
-      kept-alive connection would hold a worker's only slot (15 of 16 connections starved,
-      measured), each connection carries one request (HTTP/1.1 keep-alive off: the response says
-      `Connection: close`). Measured through the gateway (Unix socket, 2 workers): p99 at 4
-      connections 1.6-1.9 ms against a p50 of 0.9 ms, requests/s within 5 % of kept-alive ones.
+    Connections (`connection_settings`, `shared_socket_granian`): all workers accept on one
+    socket, which the host holds; a worker takes one connection at a time and closes it after the
+    response, as gunicorn's sync worker does. Every other connection waits in the socket's queue
+    until a worker is free - never inside a worker. granian's workers accept from their Rust
+    runtimes, which go on accepting while the worker's thread is inside run(): with kept-alive
+    connections and several workers a request could wait behind another one's run() in a busy
+    worker while a second worker was idle (p99 at 4 connections 44 ms against a p50 of 0.6 ms);
+    and requests held inside a worker that exits (a run() stuck past its timeout, a crash, an
+    out-of-memory kill) are lost - the gateway answered them 502. With `backpressure=1` a busy
+    worker accepts nothing, and since an idle kept-alive connection would then hold a worker's
+    only slot (15 of 16 connections starved, measured), each connection carries one request
+    (HTTP/1.1 keep-alive off: the response says `Connection: close`). Measured through the
+    gateway (Unix socket): 2 workers - p99 at 4 connections 1.6-1.9 ms against a p50 of 0.9 ms,
+    requests/s within 5 % of kept-alive ones; 1 worker - the same requests/s at 1 connection,
+    0.75x at 4 and 16 connections, but with kept-alive ones p99 at 4 connections was 26-51 ms
+    against a p50 of 0.65 ms (the thread that had just finished a request took the next one and
+    the turn again before the waiting thread woke up), 2 ms with one connection per worker.
 
     A worker that exits is started again (`respawn_failed_workers`)."""
     from granian.constants import HTTPModes, Interfaces
@@ -220,9 +222,7 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
         preload_imports(os.environ["AZUREML_ENTRY_SCRIPT"])
     server = shared_socket_granian()(APP_TARGET, interface=Interfaces.WSGI, workers=worker_count, blocking_threads=2,
                      http=HTTPModes.http1, websockets=False, factory=True,
-                     respawn_failed_workers=True, log_access=False, **connection_settings(worker_count), **bind)
-    if worker_count > 1:  # each worker's app (scoring_app.create) ends a stuck run() by exiting
-        os.environ[ONE_CONNECTION_ENV] = "true"
+                     respawn_failed_workers=True, log_access=False, **connection_settings(), **bind)
     failed = _stop_on_boot_failure(server)
     server.serve()
     if failed:
@@ -256,13 +256,11 @@ def shared_socket_granian():
     return SharedSocketGranian
 
 
-def connection_settings(worker_count: int) -> dict:
-    """granian's settings for connections (see serve_with_granian): with several workers, one
-    connection per worker at a time, closed after its response; with one, kept alive."""
+def connection_settings() -> dict:
+    """granian's settings for connections (see serve_with_granian): one connection per worker at
+    a time, closed after its response."""
     from granian.http import HTTP1Settings
 
-    if worker_count <= 1:
-        return {"http1_settings": HTTP1Settings(keep_alive=True)}
     return {"backpressure": 1, "http1_settings": HTTP1Settings(keep_alive=False)}
 
 

@@ -32,8 +32,9 @@ is azmlinfsrv's 500 "Scoring timeout after N ms". That exception is raised when 
 executes Python code; a run() blocked outside Python (a sleep, a socket wait, a long native call)
 for STUCK_GRACE_S more is left behind and the next request runs on the server's second thread
 (OneAtATime); only when that one is stuck as well does the worker exit, and the host starts a
-new one. With several workers, each worker holds one connection at a time (scorer_host.py): no
-other request can reach the spare thread, so a stuck run() ends its worker at once.
+new one. The next request reaches the worker once the stuck one's client has gone: a worker
+holds one connection at a time (scorer_host.py), and granian lets go of a connection whose client
+closed it - the gateway does at its timeout, before the scorer's limit (plan/timeouts.py).
 """
 from __future__ import annotations
 
@@ -55,7 +56,6 @@ STUCK_GRACE_S = 1.0
 WATCHDOG_POLL_S = 0.05
 STUCK_EXIT_CODE = 70  # EX_SOFTWARE
 BOOT_FAILURE_FD_ENV = "MLDEPLOY_BOOT_FAILURE_FD"  # set by scorer_host.py
-ONE_CONNECTION_ENV = "MLDEPLOY_ONE_CONNECTION_PER_WORKER"  # set by scorer_host.py
 
 logger = logging.getLogger("azmlinfsrv")
 
@@ -341,11 +341,7 @@ def create():
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_while_starting)
     turn = OneAtATime()
-    # With one connection per worker (several workers, scorer_host.connection_settings) a spare
-    # thread would never see a request while the stuck one holds the connection: the worker
-    # exits instead, and the host starts a new one.
-    watchdog = Watchdog(on_stuck=lambda thread_id: False) if os.environ.get(ONE_CONNECTION_ENV) == "true" \
-        else Watchdog(on_stuck=turn.hand_over)
+    watchdog = Watchdog(on_stuck=turn.hand_over)
     install_thread_timeout(watchdog)
     try:
         from azureml_inference_server_http.server.entry import app as flask_app

@@ -64,6 +64,19 @@ def test_a_run_blocked_outside_python_past_the_grace_ends_the_worker():
     assert outcome == {"error": TimeoutError}, "the TimeoutError is still raised once the C call returns"
 
 
+def test_a_run_blocked_past_its_limit_but_back_within_the_grace_keeps_the_worker():
+    exits = []
+    watchdog = Watchdog(poll_s=0.01, stuck_grace_s=30, exit=exits.append)
+
+    def blocked():
+        with watchdog.limit(20):
+            time.sleep(0.3)
+
+    assert _run_in_thread(blocked) == {"error": TimeoutError}
+    time.sleep(0.1)
+    assert not exits
+
+
 def test_a_fired_timeout_not_yet_raised_is_withdrawn_when_the_limit_ends():
     watchdog = Watchdog(poll_s=3600)  # checked by hand below
 

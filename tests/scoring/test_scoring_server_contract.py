@@ -11,9 +11,11 @@ before any scorer sees it.
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
+import threading
 import time
 
 import pytest
@@ -339,44 +341,56 @@ def run(data):
 """
 
 
-def test_with_two_workers_a_request_never_waits_behind_a_busy_worker(contract_env, tmp_path_factory):
-    """Two requests sent at once to a two-worker scorer run at the same time, in two workers -
-    every round. (With kept-alive connections on granian's shared socket, a busy worker's Rust
-    runtime accepted the second connection too, and the request waited behind the first run()
-    about half the time.) Proved by the run() intervals overlapping, not by a duration."""
-    import threading
-
+@contextlib.contextmanager
+def served(contract_env, tmp_path_factory, name: str, script: str, *, workers: int, scoring_timeout_ms: int):
+    """The mldeploy server for `script` with `workers` workers on 127.0.0.1, ready: (child, port)."""
     env_text, env = contract_env
-    root, context = _context(tmp_path_factory, env_text, "overlap", OVERLAP_SCRIPT, "mldeploy")
+    root, context = _context(tmp_path_factory, env_text, name, script, "mldeploy")
     context.write(root / "context")
     sock = listen_socket(0)
     port = sock.getsockname()[1]
-    child = scorer_child(context, env, root / "context", root, sock=sock, workers=2,
-                         scoring_timeout_ms=10_000, name="mldeploy")
+    child = scorer_child(context, env, root / "context", root, sock=sock, workers=workers,
+                         scoring_timeout_ms=scoring_timeout_ms, name="mldeploy")
     child.start()
     try:
         wait_until_ok(child, f"http://127.0.0.1:{port}/", "mldeploy", 120)
+        yield child, port
+    finally:
+        child.stop()
+
+
+def send_at_once(port: int, count: int) -> list[dict]:
+    """`count` POST /score requests sent at the same moment, each on a connection of its own."""
+    answers: list[dict] = []
+    barrier = threading.Barrier(count)
+
+    def one():
+        barrier.wait()
+        answers.append(send(port, "POST", "/score", {"Content-Type": "application/json"}, b'{"data": 1}'))
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return answers
+
+
+def test_with_two_workers_a_request_never_waits_behind_a_busy_worker(contract_env, tmp_path_factory):
+    """Two requests sent at once to a two-worker scorer run at the same time, in two workers -
+    every round. (Before: on Linux granian's workers each bound the port with SO_REUSEPORT, so
+    the kernel handed a connection to a busy worker, and a busy worker's Rust runtime went on
+    accepting kept-alive connections - the second request waited behind the first run() about
+    half the time.) Proved by the run() intervals overlapping, not by a duration."""
+    with served(contract_env, tmp_path_factory, "overlap", OVERLAP_SCRIPT, workers=2,
+                scoring_timeout_ms=10_000) as (child, port):
         for round_ in range(6):
-            answers: list[dict] = []
-            barrier = threading.Barrier(2)
-
-            def one():
-                barrier.wait()
-                answer = send(port, "POST", "/score", {"Content-Type": "application/json"}, b'{"data": 1}')
-                answers.append(answer)
-
-            threads = [threading.Thread(target=one) for _ in range(2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(60)
+            answers = send_at_once(port, 2)
             assert [a["status"] for a in answers] == [200, 200], answers
             runs = [json.loads(a["body"]) for a in answers]
             assert runs[0]["pid"] != runs[1]["pid"], f"round {round_}: both ran in one worker: {runs}"
             assert max(r["start"] for r in runs) < min(r["end"] for r in runs), f"round {round_}: one waited: {runs}"
             assert all(dict(a["headers"]).get("connection") == "close" for a in answers), answers
-    finally:
-        child.stop()
 
 
 STUCK_SCRIPT = """import os, time
@@ -390,58 +404,43 @@ def run(data):
 """
 
 
-def test_with_two_workers_a_run_stuck_past_its_timeout_ends_its_worker_and_a_new_one_serves(contract_env,
-                                                                                           tmp_path_factory):
-    """A worker holds one connection at a time when there are several, so the spare thread that
-    takes over from a stuck run() with one worker would never get a request: the stuck worker
-    exits and the host starts another. Without that, one of the two workers would stay lost for
-    the whole 120 s sleep (two requests sent at once then both run in the other one); here they
-    run in two workers again."""
-    import threading
-
-    env_text, env = contract_env
-    root, context = _context(tmp_path_factory, env_text, "stuck", STUCK_SCRIPT, "mldeploy")
-    context.write(root / "context")
-    sock = listen_socket(0)
-    port = sock.getsockname()[1]
-    child = scorer_child(context, env, root / "context", root, sock=sock, workers=2,
-                         scoring_timeout_ms=SCORING_TIMEOUT_MS, name="mldeploy")
-    child.start()
-    try:
-        wait_until_ok(child, f"http://127.0.0.1:{port}/", "mldeploy", 120)
-
-        def stuck():
-            try:
-                send(port, "POST", "/score", {"Content-Type": "application/json"}, b'{"data": "stuck"}')
-            except (OSError, http.client.HTTPException):
-                pass  # the worker exits without answering; the gateway answers 504 before that
-
-        threading.Thread(target=stuck, daemon=True).start()
+def test_a_run_stuck_past_its_timeout_frees_its_worker_once_its_client_has_gone(contract_env, tmp_path_factory):
+    """Two workers; a run() blocked in a 120 s sleep whose client gives up after 1 s, as the
+    gateway does at its timeout. A second later than the scorer's limit the worker's spare thread
+    takes over, and two requests sent at once run in two workers again - without the hand-over
+    the worker would stay lost for the whole sleep (both would run in the other one)."""
+    with served(contract_env, tmp_path_factory, "stuck", STUCK_SCRIPT, workers=2,
+                scoring_timeout_ms=SCORING_TIMEOUT_MS) as (child, port):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        with pytest.raises(TimeoutError):
+            conn.request("POST", "/score", body=b'{"data": "stuck"}', headers={"Content-Type": "application/json"})
+            conn.getresponse()
+        conn.close()  # the gateway closes the connection at its timeout
         deadline = time.monotonic() + 60
-        while "did not stop at its scoring timeout" not in "\n".join(child.log_tail(200)) \
+        while "run() did not stop at its scoring timeout" not in "\n".join(child.log_tail(200)) \
                 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert "did not stop at its scoring timeout" in "\n".join(child.log_tail(200)), child.log_tail(20)
+        log = "\n".join(child.log_tail(200))
+        assert "the next request runs on another thread meanwhile" in log, child.log_tail(20)
         pairs_ok = False
         while time.monotonic() < deadline:
-            answers: list[dict] = []
-            barrier = threading.Barrier(2)
-
-            def one():
-                barrier.wait()
-                answers.append(send(port, "POST", "/score", {"Content-Type": "application/json"}, b'{"data": 1}'))
-
-            threads = [threading.Thread(target=one) for _ in range(2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(60)
+            answers = send_at_once(port, 2)
             pids = {json.loads(a["body"])["pid"] for a in answers if a["status"] == 200}
             if len(pids) == 2:
                 pairs_ok = True
                 break
             time.sleep(0.5)
         assert pairs_ok, f"two requests at once never ran in two workers again: {child.log_tail(20)}"
-        assert "this worker exits and a new one starts" in "\n".join(child.log_tail(200)), child.log_tail(20)
-    finally:
-        child.stop()
+        assert "this worker exits" not in "\n".join(child.log_tail(200)), "the spare thread took over: no restart"
+
+
+def test_one_worker_runs_one_request_at_a_time_in_the_order_they_came(contract_env, tmp_path_factory):
+    """One worker: requests sent at once never overlap in run() (as in a
+    gunicorn sync worker), whatever connection they came on."""
+    with served(contract_env, tmp_path_factory, "serial", OVERLAP_SCRIPT.replace("1.0", "0.2"), workers=1,
+                scoring_timeout_ms=10_000) as (child, port):
+        answers = send_at_once(port, 3)
+        assert [a["status"] for a in answers] == [200, 200, 200], answers
+        runs = sorted((json.loads(a["body"]) for a in answers), key=lambda r: r["start"])
+        for earlier, later in zip(runs, runs[1:]):
+            assert later["start"] >= earlier["end"], f"two runs overlapped in one worker: {runs}"
