@@ -74,6 +74,42 @@ def wrk(url: str, connections: int, duration: int, key: str | None, work: Path) 
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"), "p99": ms("99%")}
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by `pid` and every live process under it (Linux
+    /proc; the bench needs Linux anyway for wrk and nginx)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, grew = {pid}, True
+    while grew:
+        more = {p for p, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    ticks = 0
+    for p in tree:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_request(server, url: str, key: str, connections: int, duration: int, work: Path) -> dict:
+    """One wrk run through the gateway, with the CPU time the gateway (nginx) and the scorer
+    spent on it: microseconds per request each."""
+    before = {name: tree_cpu_seconds(child.proc.pid) for name, child in (("gateway", server.gateway),
+                                                                         ("scorer", server.scorer))}
+    result = wrk(url, connections, duration, key, work)
+    requests = result["rps"] * duration
+    return {name: (tree_cpu_seconds(child.proc.pid) - before[name]) / requests * 1e6
+            for name, child in (("gateway", server.gateway), ("scorer", server.scorer))}
+
+
 def stock_scorer(env, context_dir: Path, context, work: Path) -> tuple[Child, int]:
     sock = listen_socket(0)  # only to pick a port; the stock server binds it itself
     port = sock.getsockname()[1]
@@ -152,6 +188,7 @@ def main() -> None:
     children: list[Child] = []
     server = LocalServer("bench", service, context, env, work / "served", port=0)
     runs: dict[str, dict[int, list[dict]]] = {}
+    cpu: dict[str, float] = {}
     try:
         default, default_port = stock_scorer(env, context_dir, context, work)
         children.append(default)
@@ -173,6 +210,7 @@ def main() -> None:
             for c in conns:
                 for name, (url, key) in targets.items():
                     runs[name][c].append(wrk(url, c, args.duration, key, work))
+        cpu = cpu_per_request(server, endpoint.scoringUri, endpoint.primaryKey, max(conns), args.duration * 2, work)
     finally:
         server.stop()
         for child in children:
@@ -207,7 +245,14 @@ def main() -> None:
             tail = res[name][c]["p99"] / res[name][c]["p50"]
             print(f"  p99 / p50 {name:7} at {c} conns = {tail:5.1f}  (goal <= 3: {verdict(tail <= 3)})")
     print(f"  local ready / floor = {ready / floor:.2f}  (goal <= 1.3: {verdict(ready / floor <= 1.3)})")
-    print(json.dumps({"load": load, "results": res, "floor_s": floors, "ready_s": readies}), file=sys.stderr)
+    share = cpu["gateway"] / (cpu["gateway"] + cpu["scorer"])
+    print(f"\nCPU per request through the gateway at {max(conns)} conns: gateway (nginx) {cpu['gateway']:.0f} us, "
+          f"scorer {cpu['scorer']:.0f} us: the gateway's share {share:.1%}\n"
+          "(the scorer alone closes each connection, as gunicorn's sync worker does, so wrk connects once per\n"
+          "request to it; through the gateway wrk keeps its connections to nginx: the 'gateway cost' ratios above\n"
+          "compare those two whole paths, this line the gateway's own CPU against the scorer's)")
+    print(json.dumps({"load": load, "results": res, "floor_s": floors, "ready_s": readies, "cpu_us_per_request": cpu}),
+          file=sys.stderr)
 
 
 if __name__ == "__main__":
