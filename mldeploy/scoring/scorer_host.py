@@ -220,9 +220,9 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
     bind = {"uds": Path(uds), "uds_permissions": 0o666} if uds else {"address": os.environ.get("MLDEPLOY_SCORER_HOST", host), "port": port}
     if os.environ.get(PRELOAD_ENV, "true").lower() != "false":
         preload_imports(os.environ["AZUREML_ENTRY_SCRIPT"])
-    server = shared_socket_granian()(APP_TARGET, interface=Interfaces.WSGI, workers=worker_count, blocking_threads=2,
-                     http=HTTPModes.http1, websockets=False, factory=True,
-                     respawn_failed_workers=True, log_access=False, **connection_settings(), **bind)
+    server = shared_socket_granian()(APP_TARGET, interface=Interfaces.WSGI, workers=worker_count,
+                                     blocking_threads=2, http=HTTPModes.http1, websockets=False, factory=True,
+                                     respawn_failed_workers=True, log_access=False, **connection_settings(), **bind)
     failed = _stop_on_boot_failure(server)
     server.serve()
     if failed:
