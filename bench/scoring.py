@@ -8,8 +8,8 @@ Setups, all serving the diabetes sample (examples/diabetes) on 127.0.0.1, driven
   default  azmlinfsrv exactly as its command runs it (1 worker, access log), bound to 127.0.0.1
   scorer   our scorer alone (scoring/scorer_host.py, one worker per core, our timeouts), with the
            `scoringServer` given by --scoring-server (default: mldeploy, scoring/scoring_app.py on
-           granian, as in the images). With several workers it closes each connection after its
-           response (as gunicorn's sync worker does), so wrk connects once per request here
+           granian, as in the images). It closes each connection after its response (as
+           gunicorn's sync worker does), so wrk connects once per request here
   gateway  the whole local path: nginx gateway (auth on) -> our scorer (runtime/local.py); wrk
            keeps its connections to nginx alive, nginx reaches the scorer over a Unix socket
 Ready time: `LocalServer.start()` until it can score, against the floor: a plain Python that

@@ -15,6 +15,7 @@ SWAGGER_PATH = "/swagger.json"
 LIVENESS_PATH = "/healthz"  # the gateway's own liveness: 200 while nginx runs
 READINESS_PATH = "/readyz"  # the scorer's `GET /` through the gateway: 200 once init() finished
 SCORER_PORT = 5001  # azmlinfsrv's default port, inside every image and pod
+DEFAULT_SCORING_SERVER = "mldeploy"  # an image's `scoringServer` when the stack does not say
 GATEWAY_PORT = 8890  # the gateway's port in a pod and the local target's default
 
 # -- files the gateway reads -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from mldeploy.config.endpoint import KubernetesEndpointSettings, ManagedEndpoint
 from mldeploy.config.files import CondaFile, ExistingFile, ExistingPath, TextFile
 from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.config.service import AciServiceSettings, LocalServiceSettings
+from mldeploy.contract import DEFAULT_SCORING_SERVER
 
 AnyService = Union[LocalServiceSettings, AciServiceSettings, AksServiceSettings, FpgaServiceSettings,
                    ManagedEndpointSettings, KubernetesEndpointSettings]
@@ -78,7 +79,7 @@ class ImageSettings(Settings):
                                                 "`mldeploy test` for services of this image")
     description: str = Field("", description="free text, for people")
     scoring_server: Literal["azmlinfsrv", "mldeploy"] = Field(
-        "mldeploy", description="what serves the entry script: `mldeploy` (azmlinfsrv's own app and contract, "
+        DEFAULT_SCORING_SERVER, description="what serves the entry script: `mldeploy` (azmlinfsrv's own app and contract, "
         "its `/score` route without Flask, on the granian HTTP server: 2x and more the requests/s, see README) "
         "or `azmlinfsrv` (Azure ML's server exactly as its command runs it, gunicorn)")
 

@@ -5,7 +5,8 @@
    config.py and passed to `invoke_run(..., timeout_ms=...)` in routes.py), so its worker is free
    again shortly after the client got the 504 - and never answers before the gateway gives up;
 3. gunicorn kills a silent sync worker after `WORKER_TIMEOUT` s: well beyond both (scoringServer
-   mldeploy: a run() still blocked outside Python 1 s after the scorer's limit ends its worker,
+   mldeploy: a run() still blocked outside Python 1 s after the scorer's limit is left to finish
+   while the worker's spare thread serves on; only a worker whose both threads are stuck exits,
    see scoring_app.py);
 4. a health probe on the scorer's `GET /` waits behind busy sync workers for up to the scorer's
    limit: a probe's failure window (failureThreshold × period + timeout) must outlast it, or a

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mldeploy.config.stack import ImageSettings
+from mldeploy.contract import DEFAULT_SCORING_SERVER
 from mldeploy.plan.digest import digest_mapping
 from mldeploy.plan.models import ResolvedModel
 from mldeploy.plan.naming import image_tag
@@ -30,10 +31,10 @@ SCORING_SERVER_ENV = scorer_host.SERVER_ENV
 # manylinux wheels for CPython 3.9-3.14 (x86_64, aarch64); its one dependency, click, is
 # azmlinfsrv's (Flask's) already.
 GRANIAN_PACKAGE = "granian"
+GRANIAN_VERSION = "2.8.7"
 # The Dockerfile's words for each `scoringServer`.
 SERVED_BY = {"mldeploy": "the Azure ML inference server's app on granian (scoringServer mldeploy)",
              "azmlinfsrv": "the official Azure ML inference server (scoringServer azmlinfsrv)"}
-GRANIAN_VERSION = "2.8.7"
 # Pinned so that the same config always builds the same image (a moving tag would not).
 MICROMAMBA_IMAGE = "mambaorg/micromamba:1.5.10-jammy"
 # The image's entrypoint activates the environment for the main command only: HEALTHCHECK,
@@ -63,7 +64,7 @@ class BuildContext:
     env_file: str
     env_kind: str  # "conda" or "pip"
     models: tuple[tuple[str, str], ...] = field(default=())
-    scoring_server: str = "mldeploy"  # ImageSettings.scoring_server
+    scoring_server: str = DEFAULT_SCORING_SERVER  # ImageSettings.scoring_server
 
     def write(self, dest: Path) -> None:
         """Write the context to `dest` (replacing what was there)."""

@@ -21,6 +21,7 @@ from typing import Callable
 
 import yaml
 
+from mldeploy.contract import DEFAULT_SCORING_SERVER
 from mldeploy.render.build_context import server_requirements
 
 CACHE_ENV = "MLDEPLOY_ENV_CACHE"
@@ -73,7 +74,7 @@ def _conda_to_pip(spec: str) -> str | None:
     return f"{name}{version}"
 
 
-def requirements(env_kind: str, env_text: str, scoring_server: str = "mldeploy") -> list[str]:
+def requirements(env_kind: str, env_text: str, scoring_server: str = DEFAULT_SCORING_SERVER) -> list[str]:
     """The pip requirements for an env file (`conda` YAML or `pip` requirements text), plus what
     the image adds for `scoring_server` (ImageSettings.scoring_server)."""
     if env_kind == "pip":
@@ -100,7 +101,7 @@ def env_digest(reqs: list[str]) -> str:
 
 
 def ensure_env(env_kind: str, env_text: str, progress: Callable[[str], None] = print,
-               scoring_server: str = "mldeploy") -> ScoringEnv:
+               scoring_server: str = DEFAULT_SCORING_SERVER) -> ScoringEnv:
     """The cached virtualenv for this env file and scoring server, built (with pip's progress
     shown) if missing."""
     reqs = requirements(env_kind, env_text, scoring_server)

@@ -64,17 +64,17 @@ def test_a_run_blocked_outside_python_past_the_grace_ends_the_worker():
     assert outcome == {"error": TimeoutError}, "the TimeoutError is still raised once the C call returns"
 
 
-def test_a_run_blocked_past_its_limit_but_back_within_the_grace_keeps_the_worker():
-    exits = []
-    watchdog = Watchdog(poll_s=0.01, stuck_grace_s=30, exit=exits.append)
+def test_a_run_blocked_past_the_grace_is_handed_over_and_the_worker_stays_when_a_thread_is_free():
+    exits, handed = [], []
+    watchdog = Watchdog(poll_s=0.01, stuck_grace_s=0.1, exit=exits.append,
+                        on_stuck=lambda thread_id: handed.append(thread_id) or True)
 
     def blocked():
         with watchdog.limit(20):
-            time.sleep(0.3)
+            time.sleep(0.5)
 
     assert _run_in_thread(blocked) == {"error": TimeoutError}
-    time.sleep(0.1)
-    assert not exits
+    assert len(handed) == 1 and not exits, "a free spare thread takes over: the worker must not exit"
 
 
 def test_a_fired_timeout_not_yet_raised_is_withdrawn_when_the_limit_ends():
