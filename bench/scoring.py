@@ -44,6 +44,7 @@ from mldeploy.runtime.env import ensure_env  # noqa: E402
 from mldeploy.runtime.local import LocalServer, scorer_child  # noqa: E402
 from mldeploy.runtime.processes import Child, listen_socket, wait_until_ok  # noqa: E402
 from mldeploy.plan.scorer import scorer_workers  # noqa: E402
+from mldeploy.contract import DEFAULT_SCORING_SERVER  # noqa: E402
 
 SAMPLE = (ROOT / "examples/diabetes/sample-request.json").read_text()
 LUA = """wrk.method = "POST"
@@ -77,26 +78,19 @@ def wrk(url: str, connections: int, duration: int, key: str | None, work: Path) 
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by `pid` and every live process under it (Linux
     /proc; the bench needs Linux anyway for wrk and nginx)."""
-    parents: dict[int, int] = {}
+    procs: dict[int, tuple[int, int]] = {}  # pid -> (parent pid, utime + stime ticks)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name
         except OSError:
             continue
-        parents[int(stat.parent.name)] = int(fields[1])
+        procs[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # stat fields 4, 14, 15
     tree, grew = {pid}, True
     while grew:
-        more = {p for p, parent in parents.items() if parent in tree} - tree
+        more = {p for p, (parent, _) in procs.items() if parent in tree} - tree
         tree |= more
         grew = bool(more)
-    ticks = 0
-    for p in tree:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(procs[p][1] for p in tree if p in procs) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_per_request(server, url: str, key: str, connections: int, duration: int, work: Path) -> dict:
@@ -152,7 +146,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=2, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median reported)")
     parser.add_argument("--connections", default="1,4,16,64")
-    parser.add_argument("--scoring-server", default="mldeploy", choices=("mldeploy", "azmlinfsrv"),
+    parser.add_argument("--scoring-server", default=DEFAULT_SCORING_SERVER, choices=("mldeploy", "azmlinfsrv"),
                         help="the image's scoringServer for 'scorer' and 'gateway'")
     parser.add_argument("--workers", type=int, default=None,
                         help="the scorer's workers (workerCount); default: one per core")
