@@ -20,8 +20,8 @@ from pulumi.runtime.sync_await import _sync_await
 from pulumi_policy import PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
 
 __all__ = ["MockMonitor", "PolicyResource", "config_from_engine", "deserialize_properties", "is_wire_secret",
-           "policy_resource", "resource_validation_args", "run_mocked_program", "stack_validation_args",
-           "unwrap_wire_secret", "wrap_wire_secret"]
+           "policy_resource", "registered_options", "resource_validation_args", "run_mocked_program",
+           "stack_validation_args", "unwrap_wire_secret", "wrap_wire_secret"]
 
 
 # -- the program: config as the engine handed it ---------------------------------------------
@@ -51,6 +51,46 @@ def run_mocked_program(program: Callable[[], Any], mocks: Mocks, monitor: MockMo
     _sync_await(run_pulumi_func(program))
 
 
+def registered_options(request: Any) -> dict[str, Any]:
+    """The resource options the program set on one registration (a `RegisterResourceRequest` as the
+    monitor receives it), camelCase as Pulumi's docs name them; options left unset are absent.
+
+    Aliases: the generated SDKs of azure-native, kubernetes, etc. add type-only aliases for a
+    type's former tokens (`azure-native:machinelearningservices/v20230401:OnlineEndpoint`) to every
+    custom resource of that type; those are the SDK's, not the program's, and are left out. A
+    program's own aliases (a former name or parent, `components/children.py`) are kept."""
+    options: dict[str, Any] = {}
+    if request.ignoreChanges:
+        options["ignoreChanges"] = list(request.ignoreChanges)
+    if request.replaceOnChanges:
+        options["replaceOnChanges"] = list(request.replaceOnChanges)
+    if request.deleteBeforeReplaceDefined:
+        options["deleteBeforeReplace"] = bool(request.deleteBeforeReplace)
+    if request.HasField("protect") and request.protect:
+        options["protect"] = True
+    if request.HasField("retainOnDelete") and request.retainOnDelete:
+        options["retainOnDelete"] = True
+    aliases = [alias for alias in (_alias(a, request.type) for a in request.aliases) if alias]
+    aliases += [{"urn": urn} for urn in request.aliasURNs]
+    if aliases:
+        options["aliases"] = aliases
+    return options
+
+
+_ALIAS_SPEC_FIELDS = ("name", "type", "stack", "project", "parentUrn", "noParent")
+
+
+def _alias(alias: Any, resource_type: str) -> dict[str, Any] | None:
+    """One alias as {field: value} (only the fields set), None for an SDK's type-only alias."""
+    if alias.HasField("urn"):
+        return {"urn": alias.urn}
+    spec = {f: getattr(alias.spec, f) for f in _ALIAS_SPEC_FIELDS if getattr(alias.spec, f)}
+    package = resource_type.split(":", 1)[0]
+    if set(spec) == {"type"} and spec["type"].split(":", 1)[0] == package:
+        return None
+    return spec
+
+
 # -- secrets in wire form (resource inputs as the monitor receives them) ---------------------
 
 def is_wire_secret(value: Any) -> bool:
@@ -73,10 +113,13 @@ def deserialize_properties(struct: Any) -> Any:
 # -- policies: arguments as `pulumi preview --policy-pack` builds them ------------------------
 
 def policy_resource(resource_type: str, props: Mapping[str, Any], urn: str, name: str,
-                    parent_urn: str | None = None) -> PolicyResource:
+                    parent_urn: str | None = None, options: Mapping[str, Any] | None = None) -> PolicyResource:
     """A resource as a stack policy sees it; no provider or dependencies (synth records none).
-    Link `.parent` afterwards when the parent is known."""
-    options = PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None, aliases=[],
+    `options`: the recorded ones (`registered_options`). Link `.parent` afterwards when known."""
+    given = options or {}
+    options = PolicyResourceOptions(protect=bool(given.get("protect")),
+                                    ignore_changes=list(given.get("ignoreChanges") or []),
+                                    delete_before_replace=given.get("deleteBeforeReplace"), aliases=[],
                                     custom_timeouts=None, additional_secret_outputs=[], parent=parent_urn or None)
     return PolicyResource(resource_type=resource_type, props=props, urn=urn, name=name, opts=options, provider=None,
                           parent=None, dependencies=[], property_dependencies={})

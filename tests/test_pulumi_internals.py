@@ -125,3 +125,36 @@ def test_nothing_else_imports_the_internals():
              for path in sorted((ROOT / folder).rglob("*.py"))
              if path.name not in ("pulumi_internals.py", "test_pulumi_internals.py") and _imports(path) & INTERNALS]
     assert not found, f"Pulumi internals imported outside mldeploy/pulumi_internals.py: {found}"
+
+
+# -- resource options of a registration --------------------------------------------------------
+
+def _request(**fields):
+    from pulumi.runtime.proto import alias_pb2, resource_pb2
+    aliases = [alias_pb2.Alias(spec=alias_pb2.Alias.Spec(**spec)) for spec in fields.pop("alias_specs", [])]
+    return resource_pb2.RegisterResourceRequest(aliases=aliases, **fields)
+
+
+def test_options_left_unset_are_not_recorded():
+    assert adapter.registered_options(_request(type="azure-native:resources:ResourceGroup", name="rg")) == {}, \
+        "a registration without options records none"
+
+
+def test_every_option_the_program_sets_is_recorded():
+    request = _request(type="azure-native:machinelearningservices:OnlineEndpoint", name="ep",
+                       ignoreChanges=["properties.traffic"], replaceOnChanges=["properties.compute"],
+                       deleteBeforeReplace=True, deleteBeforeReplaceDefined=True, protect=True, retainOnDelete=True,
+                       alias_specs=[{"name": "endpoint"}])
+    assert adapter.registered_options(request) == {
+        "ignoreChanges": ["properties.traffic"], "replaceOnChanges": ["properties.compute"],
+        "deleteBeforeReplace": True, "protect": True, "retainOnDelete": True, "aliases": [{"name": "endpoint"}],
+    }, "registered_options of a request with every option"
+
+
+def test_the_sdks_own_type_aliases_are_not_the_programs():
+    request = _request(type="azure-native:machinelearningservices:OnlineEndpoint", name="ep", alias_specs=[
+        {"type": "azure-native:machinelearningservices/v20230401:OnlineEndpoint"},
+        {"type": "mldeploy:old:Endpoint"}, {"name": "old-name", "parentUrn": "urn:pulumi:s::p::t::old"}])
+    assert adapter.registered_options(request)["aliases"] == [
+        {"type": "mldeploy:old:Endpoint"}, {"name": "old-name", "parentUrn": "urn:pulumi:s::p::t::old"}], \
+        "the azure-native SDK's type alias is dropped, the program's aliases kept"

@@ -13,14 +13,14 @@ import hashlib
 import json
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from mldeploy.contract import DEFAULT_MIN_KUBERNETES
-from mldeploy.pulumi_internals import MockMonitor, deserialize_properties, wrap_wire_secret
+from mldeploy.pulumi_internals import MockMonitor, deserialize_properties, registered_options, wrap_wire_secret
 
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 TENANT_ID = "11111111-1111-1111-1111-111111111111"
@@ -49,6 +49,9 @@ class Registration:
     custom: bool
     inputs: dict[str, Any]
     dependencies: tuple[str, ...] = ()  # URNs of depends_on (and input) dependencies
+    # The resource options the program set (ignoreChanges, replaceOnChanges, deleteBeforeReplace,
+    # protect, retainOnDelete, aliases): what `pulumi up` will do differently with this resource.
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 class SecretLedger:
@@ -341,7 +344,7 @@ def _mock_kubeconfig(cluster: str, fmt: str | None, ca_data: str = "TU9DSw==") -
 
 
 class RecordingMonitor(MockMonitor):
-    """The mock monitor, also keeping each registration's URN, parent and raw inputs."""
+    """The mock monitor, also keeping each registration's URN, parent, raw inputs and options."""
 
     def __init__(self, mocks: SynthMocks):
         super().__init__(mocks)
@@ -357,7 +360,7 @@ class RecordingMonitor(MockMonitor):
             self._record(Registration(
                 urn=response.urn, type=request.type, name=request.name,
                 parent=request.parent, custom=bool(request.custom), inputs=inputs,
-                dependencies=tuple(sorted(request.dependencies)),
+                dependencies=tuple(sorted(request.dependencies)), options=registered_options(request),
             ))
         return response
 

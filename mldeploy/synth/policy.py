@@ -30,7 +30,7 @@ class Violation:
 
 def policy_resources(result: SynthResult) -> list[PolicyResource]:
     """The synthesized resources as a policy sees them (parents linked)."""
-    by_urn = {r["urn"]: policy_resource(r["type"], r["inputs"], r["urn"], r["name"], r["parent"])
+    by_urn = {r["urn"]: policy_resource(r["type"], r["inputs"], r["urn"], r["name"], r["parent"], r.get("options"))
               for r in result.resources}
     for r in result.resources:
         by_urn[r["urn"]].parent = by_urn.get(r["parent"])

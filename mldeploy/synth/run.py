@@ -161,6 +161,8 @@ def synthesize(
             "inputs": masker.scrub(reg.inputs, where=reg.urn),
             # What Pulumi waits for before creating it (explicit depends_on and input references).
             "dependsOn": list(reg.dependencies),
+            # Only what the program set: most resources have no options and no key.
+            **({"options": reg.options} if reg.options else {}),
         })
     outputs = {}
     for key in sorted(collected):
