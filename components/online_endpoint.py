@@ -65,7 +65,6 @@ class EndpointInputs:
     """Pulumi inputs from outside the plan."""
 
     model_ids: dict[str, pulumi.Input[str]]
-    token: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     compute_id: pulumi.Input[str] | None = None
     initial_keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
@@ -143,7 +142,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
                                                 tags, [*roles, propagated]))
         traffic = EndpointTraffic(
             f"{name}-traffic", endpoint_id=endpoint.id, traffic=plan.traffic, mirror_traffic=plan.mirror_traffic,
-            endpoint_revision=plan.revision, token=inputs.token,
+            endpoint_revision=plan.revision,
             opts=pulumi.ResourceOptions(parent=self, depends_on=deployments))
 
         self.endpoint_name = endpoint.name

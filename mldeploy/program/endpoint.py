@@ -103,7 +103,7 @@ def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation) -> Serv
     compute = _kubernetes_compute(service.cluster, f) if service.target == KUBERNETES else None
     inputs = EndpointInputs(
         model_ids={img: r.models[f.settings.images[img].models[0]].id for img in plan.assets},
-        token=authorization.get_client_token_output().token, subscription_id=client.subscription_id,
+        subscription_id=client.subscription_id,
         compute_id=compute.compute_id if compute else None, initial_keys=given_keys(service),
         depends_on=[compute] if compute else [])
     endpoint = OnlineEndpoint(f"endpoint-{name}", plan=plan, workspace=workspace, inputs=inputs, tags=tags)
