@@ -13,15 +13,15 @@ provider/provider.go `diffUpdates`), so a new token never rebuilds or re-pushes 
 deployer needs push rights on the registry: Owner, Contributor or AcrPush (Azure/acr
 docs/roles-and-permissions.md).
 
-Hand-written (urllib) because it is one form POST; the ACR SDK would add a dependency for it.
+One form POST, sent through azure-core's pipeline (mldeploy/azure/pipeline.py: retries with
+Retry-After on 429/5xx and dropped connections); the ACR SDK would add a dependency for one call.
 """
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
-from typing import Callable
+from azure.core.pipeline.transport import HttpTransport
+from azure.core.rest import HttpRequest
+
+from mldeploy.azure.pipeline import pipeline_client
 
 REFRESH_TOKEN_USER = "00000000-0000-0000-0000-000000000000"  # "this password is an ACR refresh token"
 
@@ -30,24 +30,28 @@ class AcrLoginError(Exception):
     """The registry refused the exchange: the message says what the deployer lacks."""
 
 
+# The exchange only issues a token: safe to repeat, so its POST is retried like a GET.
+RETRIED_METHODS = frozenset(["GET", "POST"])
+
+
 def exchange_for_refresh_token(login_server: str, tenant_id: str, aad_access_token: str, *,
-                               urlopen: Callable = urllib.request.urlopen, timeout: float = 30.0) -> str:
+                               base_url: str | None = None, transport: HttpTransport | None = None,
+                               timeout: float = 30.0) -> str:
     """POST /oauth2/exchange (grant_type=access_token) -> the ACR refresh token."""
-    body = urllib.parse.urlencode({
+    url = f"{base_url or f'https://{login_server}'}/oauth2/exchange"
+    request = HttpRequest("POST", url, data={
         "grant_type": "access_token", "service": login_server, "tenant": tenant_id,
         "access_token": aad_access_token,
-    }).encode()
-    request = urllib.request.Request(f"https://{login_server}/oauth2/exchange", data=body, method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
-    try:
-        with urlopen(request, timeout=timeout) as response:
-            payload = json.loads(response.read().decode() or "{}")
-    except urllib.error.HTTPError as err:
+    })
+    client = pipeline_client(url, transport=transport)
+    response = client.send_request(request, retry_on_methods=RETRIED_METHODS,
+                                   connection_timeout=timeout, read_timeout=timeout)
+    if response.status_code >= 400:
         raise AcrLoginError(
-            f"registry {login_server} refused the deployer's Entra ID token ({err.code}): the identity "
+            f"registry {login_server} refused the deployer's Entra ID token ({response.status_code}): the identity "
             "running `pulumi up` needs Owner, Contributor or AcrPush on the registry, and the registry "
-            "must accept Entra ID (ARM-audience) tokens") from None
-    token = payload.get("refresh_token")
+            "must accept Entra ID (ARM-audience) tokens")
+    token = (response.json() if response.content else {}).get("refresh_token")
     if not token:
         raise AcrLoginError(f"registry {login_server} answered the token exchange without a refresh_token")
     return token

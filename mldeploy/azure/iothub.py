@@ -2,19 +2,27 @@
 
 Why not the `azure-iot-hub` SDK: it pulls in `uamqp`, which Microsoft deprecated and no longer
 builds for new Python versions. These four calls are plain HTTPS with a shared access signature
-(SAS) from one of the hub's access policies, so the standard library suffices.
+(SAS) from one of the hub's access policies, sent through azure-core's pipeline
+(mldeploy/azure/pipeline.py): retries with Retry-After on throttling (IoT Hub answers 429 when a
+hub's operation quota is exceeded - learn.microsoft.com/azure/iot-hub/iot-hub-devguide-quotas-throttling),
+5xx and dropped connections, and a fresh SAS signature on every attempt.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any, Protocol
+
+from azure.core.exceptions import HttpResponseError
+from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.transport import HttpTransport
+from azure.core.rest import HttpRequest
+
+from mldeploy.azure.pipeline import pipeline_client
 
 API_VERSION = "2021-04-12"
 TOKEN_SECONDS = 3600
@@ -49,30 +57,42 @@ def sas_token(host: str, policy: str, key: str, now: float | None = None, ttl: i
     return f"SharedAccessSignature sr={resource}&sig={signature}&se={expiry}&skn={policy}"
 
 
+class SasPolicy(SansIOHTTPPolicy):
+    """Signs each attempt (after the retry policy) with a SAS valid `TOKEN_SECONDS` from now."""
+
+    def __init__(self, host: str, policy: str, key: str):
+        self.host, self.policy, self._key = host, policy, key
+
+    def on_request(self, request: PipelineRequest) -> None:
+        request.http_request.headers["Authorization"] = sas_token(self.host, self.policy, self._key)
+
+
+# Every call is idempotent (a PUT with an etag, an apply of the same content, a DELETE): a POST
+# may be retried like the others (azure-core retries only idempotent methods by default).
+RETRIED_METHODS = frozenset(["GET", "PUT", "DELETE", "POST"])
+
+
 class IotHubRestClient:
     """IoT Hub configurations (at-scale deployments) and per-device module content."""
 
-    def __init__(self, host: str, policy: str, key: str, *, base_url: str | None = None, timeout: float = 30.0):
+    def __init__(self, host: str, policy: str, key: str, *, base_url: str | None = None,
+                 transport: HttpTransport | None = None, timeout: float = 30.0):
         self.host = host
         self.policy = policy
-        self._key = key
         self.base_url = (base_url or f"https://{host}").rstrip("/")
         self.timeout = timeout
+        self.client = pipeline_client(self.base_url, auth=SasPolicy(host, policy, key), transport=transport)
 
     def _call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
-        url = f"{self.base_url}{path}?api-version={API_VERSION}"
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method, headers={
-            "Authorization": sas_token(self.host, self.policy, self._key),
-            "Content-Type": "application/json; charset=utf-8",
-            **(headers or {}),
-        })
+        request = HttpRequest(method, f"{self.base_url}{path}", params={"api-version": API_VERSION}, json=body,
+                              headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+        response = self.client.send_request(request, retry_on_methods=RETRIED_METHODS,
+                                            connection_timeout=self.timeout, read_timeout=self.timeout)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                text = response.read().decode() or "null"
-        except urllib.error.HTTPError as err:
-            raise IotHubError(err.code, err.read().decode(errors="replace")[:500]) from None
-        return json.loads(text)
+            response.raise_for_status()
+        except HttpResponseError:
+            raise IotHubError(response.status_code, response.text()[:500]) from None
+        return response.json() if response.content else None
 
     @staticmethod
     def _quote(value: str) -> str:

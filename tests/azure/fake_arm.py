@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,6 +36,14 @@ class Seen:
     body: Any
 
 
+def _body(headers, raw: bytes) -> Any:
+    if not raw:
+        return None
+    if headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+        return dict(urllib.parse.parse_qsl(raw.decode()))
+    return json.loads(raw)
+
+
 class FakeArm:
     """`answer(method, path, *answers)`: the answers to that call in order (the last one repeats).
     Unscripted calls get 404. `seen` lists every request that arrived."""
@@ -61,8 +70,7 @@ class FakeArm:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 with fake.lock:
-                    fake.seen.append(Seen(self.command, path, query, dict(self.headers),
-                                          json.loads(raw) if raw else None))
+                    fake.seen.append(Seen(self.command, path, query, dict(self.headers), _body(self.headers, raw)))
                     queue = fake.script.get((self.command, path))
                     answer = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else Answer(
                         404, {"error": {"code": "ResourceNotFound", "message": f"{path} not found"}})

@@ -1,49 +1,52 @@
-"""The ACR token exchange (mldeploy/azure/acr_login.py) against a fake registry endpoint."""
+"""The ACR token exchange (mldeploy/azure/acr_login.py) on the wire against a fake registry endpoint
+(tests/azure/fake_arm.py): the documented form, and retries when the registry throttles or drops."""
 from __future__ import annotations
-
-import io
-import json
-import urllib.error
-import urllib.parse
 
 import pytest
 
 from mldeploy.azure.acr_login import AcrLoginError, exchange_for_refresh_token
+from tests.azure.fake_arm import DROP, Answer, FakeArm, RecordingTransport
+
+EXCHANGE = "/oauth2/exchange"
 
 
-class FakeResponse(io.BytesIO):
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def test_posts_the_documented_form_and_returns_the_refresh_token():
-    seen = {}
-
-    def urlopen(request, timeout):
-        seen["url"], seen["method"] = request.full_url, request.get_method()
-        seen["type"] = request.headers["Content-type"]
-        seen["form"] = dict(urllib.parse.parse_qsl(request.data.decode()))
-        return FakeResponse(json.dumps({"refresh_token": "acr-refresh"}).encode())
-
-    token = exchange_for_refresh_token("reg.azurecr.io", "tenant-1", "aad-token", urlopen=urlopen)
-    assert token == "acr-refresh"
-    assert (seen["url"], seen["method"]) == ("https://reg.azurecr.io/oauth2/exchange", "POST")
-    assert seen["type"] == "application/x-www-form-urlencoded"
-    assert seen["form"] == {"grant_type": "access_token", "service": "reg.azurecr.io", "tenant": "tenant-1",
-                            "access_token": "aad-token"}
+@pytest.fixture
+def registry(tmp_path):
+    fake = FakeArm(tmp_path)
+    yield fake
+    fake.close()
 
 
-def test_a_refusal_says_which_roles_the_deployer_needs():
-    def urlopen(request, timeout):
-        raise urllib.error.HTTPError(request.full_url, 401, "Unauthorized", {}, io.BytesIO(b"{}"))
+def exchange(registry: FakeArm, transport=None) -> str:
+    return exchange_for_refresh_token("reg.azurecr.io", "tenant-1", "aad-token", base_url=registry.url,
+                                      transport=transport or RecordingTransport(registry.ca))
 
+
+def test_posts_the_documented_form_and_returns_the_refresh_token(registry):
+    registry.answer("POST", EXCHANGE, Answer(200, {"refresh_token": "acr-refresh"}))
+    assert exchange(registry) == "acr-refresh"
+    seen, = registry.calls("POST", EXCHANGE)
+    assert seen.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert seen.body == {"grant_type": "access_token", "service": "reg.azurecr.io", "tenant": "tenant-1",
+                         "access_token": "aad-token"}
+
+
+def test_a_throttled_or_dropped_exchange_is_retried(registry):
+    registry.answer("POST", EXCHANGE, Answer(429, None, {"Retry-After": "4"}), DROP, Answer(503),
+                    Answer(200, {"refresh_token": "acr-refresh"}))
+    transport = RecordingTransport(registry.ca)
+    assert exchange(registry, transport) == "acr-refresh"
+    assert len(registry.calls("POST", EXCHANGE)) == 4
+    assert transport.slept[0] == 4.0, "the registry's Retry-After is waited out"
+
+
+def test_a_refusal_says_which_roles_the_deployer_needs(registry):
+    registry.answer("POST", EXCHANGE, Answer(401, {}))
     with pytest.raises(AcrLoginError, match="Owner, Contributor or AcrPush"):
-        exchange_for_refresh_token("reg.azurecr.io", "t", "x", urlopen=urlopen)
+        exchange(registry)
 
 
-def test_an_answer_without_a_token_is_an_error():
+def test_an_answer_without_a_token_is_an_error(registry):
+    registry.answer("POST", EXCHANGE, Answer(200, {}))
     with pytest.raises(AcrLoginError, match="without a refresh_token"):
-        exchange_for_refresh_token("reg.azurecr.io", "t", "x", urlopen=lambda r, timeout: FakeResponse(b"{}"))
+        exchange(registry)
