@@ -14,7 +14,7 @@ from pulumi_azure_native import authorization, containerinstance, managedidentit
 
 from components.children import child_name, child_opts
 from components.keys import service_keys
-from components.propagation import RolePropagation
+from components.propagation import TIMEOUT_SECONDS, RolePropagation
 from mldeploy.contract import (ACR_PULL_ROLE_ID, CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, SCORE_PATH,
                                SCORER_PORT, SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME)
 from mldeploy.plan.aci import AciPlan, Probe, Resources
@@ -52,7 +52,8 @@ class AciService(pulumi.ComponentResource):
                  tags: dict[str, str], gateway_image: pulumi.Input[str],
                  keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
                  tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
-                 app_insights_key: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+                 app_insights_key: pulumi.Input[str] | None = None, role_propagation_timeout: int = TIMEOUT_SECONDS,
+                 opts: pulumi.ResourceOptions | None = None):
         """`keys`: the given keys (else generated when the plan has auth on); `tls`: the PEM
         certificate and key, required when the plan serves HTTPS; both secret."""
         if plan.tls and tls is None:
@@ -72,7 +73,7 @@ class AciService(pulumi.ComponentResource):
             opts=child_opts(self, "acr-pull"),
         )
 
-        pulled = RolePropagation(child_name(name, "acr-pull-propagation"), [pull],
+        pulled = RolePropagation(child_name(name, "acr-pull-propagation"), [pull], role_propagation_timeout,
                                  opts=pulumi.ResourceOptions(parent=self))
 
         keys = service_keys(self, name, keys) if plan.auth_enabled else None

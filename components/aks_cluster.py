@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, containerservice as cs
 
 from components.children import child_name, child_opts
-from components.propagation import RolePropagation
+from components.propagation import TIMEOUT_SECONDS, RolePropagation
 from mldeploy.azure.kubeconfig import with_login_mode
 from mldeploy.contract import ACR_PULL_ROLE_ID
 from mldeploy.plan.cluster import ClusterPlan, CreatedCluster
@@ -64,6 +64,7 @@ class AksCluster(pulumi.ComponentResource):
         tags: dict[str, str],
         deployer_principal_type: str = "User",
         attached: AttachedCluster | None = None,
+        role_propagation_timeout: int = TIMEOUT_SECONDS,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:aks:AksCluster", name, None, opts)
@@ -111,7 +112,7 @@ class AksCluster(pulumi.ComponentResource):
         assignments.append(pull)
         # Kubernetes objects wait until the deployer's cluster-admin (and the kubelet's AcrPull)
         # take effect: the provider every object on this cluster uses depends on the wait.
-        propagated = RolePropagation(child_name(name, "role-propagation"), assignments,
+        propagated = RolePropagation(child_name(name, "role-propagation"), assignments, role_propagation_timeout,
                                      opts=pulumi.ResourceOptions(parent=self))
 
         creds = cs.list_managed_cluster_user_credentials_output(

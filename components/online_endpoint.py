@@ -37,7 +37,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from components.aks_cluster import _role
 from components.batch import WorkspaceRefs as BatchWorkspaceRefs
 from components.endpoint_traffic import EndpointTraffic
-from components.propagation import RolePropagation
+from components.propagation import TIMEOUT_SECONDS, RolePropagation
 from mldeploy.plan.endpoint import DeploymentPlan, EndpointPlan
 from mldeploy.plan.paths import state_path
 from mldeploy.contract import ACR_PULL_ROLE_ID
@@ -68,6 +68,7 @@ class EndpointInputs:
     subscription_id: pulumi.Input[str]
     compute_id: pulumi.Input[str] | None = None
     initial_keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
+    role_propagation_timeout: int = TIMEOUT_SECONDS
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -107,7 +108,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
             role_definition_id=_role(inputs.subscription_id, role), opts=child) for role, scope, suffix in grants]
         # A deployment pulls the image and reads the model as this identity at once: wait until the
         # new assignments take effect (components/propagation.py), as ACI and AKS do.
-        propagated = RolePropagation(f"{name}-role-propagation", roles, opts=child)
+        propagated = RolePropagation(f"{name}-role-propagation", roles, inputs.role_propagation_timeout, opts=child)
 
         environments, codes = self._assets(name, plan, workspace, ws, tags)
 

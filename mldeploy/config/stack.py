@@ -115,6 +115,10 @@ class StackSettings(Settings):
         None, description="what runs `pulumi up` (it gets a role on created AKS clusters): `User` or "
         "`ServicePrincipal` (also a managed identity); omitted: `ServicePrincipal` when ARM_CLIENT_ID or "
         "AZURE_CLIENT_ID is set (CI, OIDC), else `User`")
+    role_propagation_timeout_seconds: int = Field(
+        600, ge=30, le=3600, description="the longest `pulumi up` waits for a new role assignment to read "
+        "back from ARM (5 reads in a row, as Terraform azurerm does) before the resources that need it; "
+        "Azure documents up to 10 minutes")
     tags: Tags = Field(default_factory=dict, description="extra tags on every Azure resource "
                                  "(environment, model and version tags are added for you)")
     models: dict[Name, ModelSettings] = Field(default_factory=dict, description="models to register")
@@ -143,5 +147,5 @@ class StackSettings(Settings):
 
 
 # The keys a stack file may set under `mldeploy:` (the rest of StackSettings is derived).
-STACK_KEYS = ("production", "resourceGroup", "workspace", "deployerPrincipalType", "tags", "models", "images",
-              "services", "clusters", "batch", "edge", "endpointQuota")
+STACK_KEYS = ("production", "resourceGroup", "workspace", "deployerPrincipalType", "rolePropagationTimeoutSeconds",
+              "tags", "models", "images", "services", "clusters", "batch", "edge", "endpointQuota")

@@ -25,6 +25,7 @@ def deploy_aci(name: str, service: AciServiceSettings, f: Foundation) -> Service
         tls=given_tls(service),
         app_insights_key=f.registry.app_insights_instrumentation_key,
         gateway_image=mirrored(GATEWAY_IMAGE, f),
+        role_propagation_timeout=s.role_propagation_timeout_seconds,
     )
     return ServiceOutputs(aci.scoring_uri, aci.swagger_uri, aci.primary_key, aci.secondary_key,
                           gateway_conf=aci.gateway_conf)

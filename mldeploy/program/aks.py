@@ -57,6 +57,7 @@ def cluster_for(name: str, f: Foundation) -> AksCluster:
             f"aks-{name}", plan=plan_cluster(name, settings, stack=f.settings.stack), location=f.settings.location,
             resource_group_name=f.resource_group_name, registry_id=f.registry.registry_id, attached=attached,
             deployer_principal_type=deployer_principal_type(f.settings.deployer_principal_type),
+            role_propagation_timeout=f.settings.role_propagation_timeout_seconds,
             # Shared by services: stack tags only, not the deploying service's markers.
             tags={**resource_tags(f.settings.stack, f.settings.tags, production=f.settings.production),
                   "mldeploy-cluster": name},

@@ -105,6 +105,7 @@ def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation) -> Serv
         model_ids={img: r.models[f.settings.images[img].models[0]].id for img in plan.assets},
         subscription_id=client.subscription_id,
         compute_id=compute.compute_id if compute else None, initial_keys=given_keys(service),
+        role_propagation_timeout=s.role_propagation_timeout_seconds,
         depends_on=[compute] if compute else [])
     endpoint = OnlineEndpoint(f"endpoint-{name}", plan=plan, workspace=workspace, inputs=inputs, tags=tags)
     return ServiceOutputs(
