@@ -1,8 +1,11 @@
 """`mldeploy diff`: synthesize a stack at a git ref and in the working tree, offline, and say
-which resources are added, removed and changed, and which properties changed (secrets masked).
+which resources are created, updated, replaced and deleted, and which properties changed
+(secrets masked), each with what it does (mldeploy/cli/replacement.py).
 
 Each side runs its own tree's mldeploy in a subprocess (a pull request may change the program
-itself), with the same project-relative output folder, so paths in inputs compare equal.
+itself), with the same project-relative output folder, so paths in inputs compare equal. File
+assets (model files, scoring scripts) are compared by content: each side's resources get the
+sha256 of the file in that side's tree.
 """
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ from typing import Any, Iterator
 
 import yaml
 
+from mldeploy.cli.replacement import Effect, dynamic_replaces, property_effect
 from mldeploy.nested import leaves
+from mldeploy.plan.digest import digest_path
 
 OUT = Path(".mldeploy") / "diff"  # inside each tree, gitignored
 
@@ -35,15 +40,35 @@ class Side:
     outputs: dict[str, Any]
     violations: list[dict[str, Any]] = field(default_factory=list)
     exists: bool = True
+    secure: dict[str, str] = field(default_factory=dict)
+    """The stack file's `secure:` values (ciphertexts) by config key path."""
+    stand_ins: list[str] = field(default_factory=list)
+    """Files the base names but git does not hold, taken from the working tree."""
+
+
+@dataclass
+class PropertyChange:
+    path: str
+    before: Any
+    after: Any
+    effect: Effect
 
 
 @dataclass
 class ResourceChange:
-    kind: str  # "add" | "remove" | "change"
+    kind: str  # "create" | "update" | "replace" | "delete"
     urn: str
     type: str
     name: str
-    properties: list[tuple[str, Any, Any]]
+    properties: list[PropertyChange]
+    before: dict[str, Any] | None = None  # the resource as resources.json lists it at the base
+    after: dict[str, Any] | None = None
+
+    def effects(self, kind: str) -> list[PropertyChange]:
+        return [p for p in self.properties if p.effect.kind == kind]
+
+
+KINDS = ("create", "update", "replace", "delete")
 
 
 @dataclass
@@ -57,7 +82,7 @@ class StackDiff:
 
     @property
     def changed(self) -> bool:
-        return bool(self.changes or self.outputs)
+        return bool(self.changes or self.outputs or secure_changes(self))
 
     def of(self, kind: str) -> list[ResourceChange]:
         return [c for c in self.changes if c.kind == kind]
@@ -65,7 +90,7 @@ class StackDiff:
 
 # -- comparing -------------------------------------------------------------------------------
 
-_MISSING = object()
+MISSING = object()
 
 
 def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -81,80 +106,72 @@ def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def diff_values(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
-    """(path, before, after) for every leaf that differs; a missing side is `_MISSING`."""
+    """(path, before, after) for every leaf that differs; a missing side is `MISSING`."""
     # An empty root (a resource with no inputs, or no side at all) has no leaves to compare.
     old = {p: v for p, v in flatten(before) if p or v not in ({}, [])}
     new = {p: v for p, v in flatten(after) if p or v not in ({}, [])}
-    return [(path, old.get(path, _MISSING), new.get(path, _MISSING))
-            for path in sorted(set(old) | set(new)) if old.get(path, _MISSING) != new.get(path, _MISSING)]
+    return [(path, old.get(path, MISSING), new.get(path, MISSING))
+            for path in sorted(set(old) | set(new)) if old.get(path, MISSING) != new.get(path, MISSING)]
+
+
+def _changed_resource(old: dict, new: dict) -> ResourceChange | None:
+    olds, news = old.get("inputs") or {}, new.get("inputs") or {}
+    options = new.get("options") or {}
+    replaces = dynamic_replaces(new["type"], olds, news)
+    props = [PropertyChange(p, b, a, property_effect(new["type"], p, options, replaces))
+             for p, b, a in diff_values(olds, news)]
+    if not props:
+        return None
+    kind = "replace" if any(p.effect.kind == "replace" for p in props) else "update"
+    return ResourceChange(kind, new["urn"], new["type"], new["name"], props, old, new)
+
+
+def _aliased(old: dict[str, dict], new: dict[str, dict]) -> dict[str, str]:
+    """base URN -> head URN for head resources whose `aliases` option names a base URN (a
+    resource that moved keeps its identity: Pulumi updates it, it does not delete it)."""
+    pairs = {}
+    for urn, r in new.items():
+        for alias in (r.get("options") or {}).get("aliases") or []:
+            if isinstance(alias, str) and alias in old and alias not in new:
+                pairs[alias] = urn
+    return pairs
 
 
 def compare(stack: str, base: Side, head: Side) -> StackDiff:
     old = {r["urn"]: r for r in base.resources}
     new = {r["urn"]: r for r in head.resources}
+    moved = _aliased(old, new)
     changes, unchanged = [], 0
     for urn in sorted(set(old) | set(new)):
+        if urn in moved or (urn in new and urn not in old and urn in moved.values()):
+            continue
         r = new.get(urn) or old[urn]
         if urn not in old:
-            changes.append(ResourceChange("add", urn, r["type"], r["name"], diff_values({}, r["inputs"])))
+            changes.append(ResourceChange("create", urn, r["type"], r["name"], _props({}, r["inputs"]), None, r))
         elif urn not in new:
-            changes.append(ResourceChange("remove", urn, r["type"], r["name"], diff_values(r["inputs"], {})))
+            changes.append(ResourceChange("delete", urn, r["type"], r["name"], _props(r["inputs"], {}), r, None))
+        elif (change := _changed_resource(old[urn], r)) is not None:
+            changes.append(change)
         else:
-            props = diff_values(old[urn]["inputs"], new[urn]["inputs"])
-            if props:
-                changes.append(ResourceChange("change", urn, r["type"], r["name"], props))
-            else:
-                unchanged += 1
+            unchanged += 1
+    for old_urn, new_urn in sorted(moved.items()):
+        change = _changed_resource(old[old_urn], new[new_urn])
+        if change is None:
+            unchanged += 1
+        else:
+            changes.append(change)
     return StackDiff(stack, base, head, changes, diff_values(base.outputs, head.outputs), unchanged)
 
 
-# -- rendering (markdown: reads in a terminal, renders in a PR comment or job summary) -------
-
-_ICON = {"add": "➕ add", "remove": "➖ remove", "change": "✏️ change"}
-_LIMIT = 60
+def _props(before: Any, after: Any) -> list[PropertyChange]:
+    return [PropertyChange(p, b, a, Effect("update")) for p, b, a in diff_values(before, after)]
 
 
-def _cell(value: Any) -> str:
-    if value is _MISSING:
-        return "—"
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-    text = text.replace("\n", " ").replace("|", "\\|").replace("`", "'")
-    if len(text) > 120:
-        text = text[:117] + "..."
-    return f"`{text}`"
-
-
-def render_markdown(d: StackDiff) -> str:
-    lines = [f"### mldeploy diff: stack `{d.stack}`, {d.base.label} → {d.head.label}", ""]
-    if not d.base.exists:
-        lines += [f"_The stack does not exist at {d.base.label}: everything is new._", ""]
-    if not d.changed:
-        lines += [f"**No changes.** {d.unchanged} resources unchanged.", ""]
-        return "\n".join(lines)
-    counts = ", ".join(f"{len(d.of(k))} to {k}" for k in ("add", "remove", "change"))
-    lines += [f"**{counts}** ({d.unchanged} unchanged)", ""]
-    if d.changes:
-        lines += ["| | resource | type | properties |", "|---|---|---|---|"]
-        lines += [f"| {_ICON[c.kind]} | `{c.name}` | `{c.type}` | {len(c.properties)} |" for c in d.changes]
-        lines.append("")
-    for c in d.changes:
-        shown = c.properties[:_LIMIT]
-        lines += [f"<details><summary>{_ICON[c.kind]} <code>{c.name}</code> ({c.type})</summary>", "",
-                  "| property | before | after |", "|---|---|---|"]
-        lines += [f"| `{p}` | {_cell(b)} | {_cell(a)} |" for p, b, a in shown]
-        if len(c.properties) > len(shown):
-            lines.append(f"| … | {len(c.properties) - len(shown)} more | |")
-        lines += ["", "</details>", ""]
-    if d.outputs:
-        lines += ["#### Stack outputs", "", "| output | before | after |", "|---|---|---|"]
-        lines += [f"| `{p}` | {_cell(b)} | {_cell(a)} |" for p, b, a in d.outputs]
-        lines.append("")
-    blocking = [v for v in d.head.violations if v.get("enforcement") == "mandatory"]
-    if blocking:
-        lines += [f"#### ⛔ {len(blocking)} mandatory policy violation(s) at {d.head.label}", ""]
-        lines += [f"- `{v['policy']}`: {v['message']}" for v in blocking]
-        lines.append("")
-    return "\n".join(lines)
+def secure_changes(d: StackDiff) -> list[str]:
+    """Config keys whose `secure:` value differs between the two stack files (added, removed or
+    re-encrypted: the ciphertext is all an offline diff can compare)."""
+    keys = set(d.base.secure) | set(d.head.secure)
+    return sorted(k for k in keys if d.base.secure.get(k) != d.head.secure.get(k)) if d.base.exists else []
 
 
 # -- synthesizing each side ------------------------------------------------------------------
@@ -187,31 +204,73 @@ def _strings(value: Any) -> Iterator[str]:
     return (leaf for leaf in leaves(value) if isinstance(leaf, str))
 
 
-def copy_untracked_references(stack_file: Path, base_root: Path, work_root: Path) -> list[str]:
-    """Copy what the base stack file names but git does not hold (a trained, gitignored model)
-    from the working tree, so the base synthesizes with the same artifacts as the head."""
+def _read_stack(stack_file: Path) -> dict:
     try:
         doc = yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
-        return []  # the base synth reports the broken file itself
-    copied = []
-    for text in sorted(set(_strings(doc.get("config") if isinstance(doc, dict) else None))):
+    except (OSError, yaml.YAMLError):
+        return {}  # the synth of that side reports the broken file itself
+    config = doc.get("config") if isinstance(doc, dict) else None
+    return config if isinstance(config, dict) else {}
+
+
+def copy_untracked_references(stack_file: Path, base_root: Path, sources: list[Path]) -> dict[str, Path]:
+    """Copy what the base stack file names but git does not hold (a trained, gitignored model)
+    from the first of `sources` that has it; returns {path: the source it came from}."""
+    copied = {}
+    for text in sorted(set(_strings(_read_stack(stack_file)))):
         if "://" in text or os.path.isabs(text) or not text.strip() or ".." in Path(text).parts:
             continue
-        source, target = work_root / text, base_root / text
-        if source.exists() and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if source.is_dir():
-                shutil.copytree(source, target)
-            else:
-                shutil.copy2(source, target)
-            copied.append(text)
+        target = base_root / text
+        source_root = next((s for s in sources if (s / text).exists()), None)
+        if source_root is None or target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (source_root / text).is_dir():
+            shutil.copytree(source_root / text, target)
+        else:
+            shutil.copy2(source_root / text, target)
+        copied[text] = source_root
     return copied
+
+
+def secure_values(stack_file: Path) -> dict[str, str]:
+    """`secure:` ciphertexts of a stack file by key path (`mldeploy:services.diabetes.keys.primary`)."""
+    found: dict[str, str] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            if set(value) == {"secure"}:
+                found[path] = str(value["secure"])
+                return
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]")
+
+    walk(_read_stack(stack_file), "")
+    return found
+
+
+def with_asset_digests(value: Any, root: Path) -> Any:
+    """`value` with every file asset/archive (`{"asset": "file", "path": p}`) carrying the sha256
+    of `p` in the tree at `root`, so content changes show (the path alone is the same)."""
+    if isinstance(value, dict):
+        out = {k: with_asset_digests(v, root) for k, v in value.items()}
+        kind = value.get("asset") or value.get("archive")
+        if kind == "file" and isinstance(value.get("path"), str):
+            path = root / value["path"]
+            out["sha256"] = digest_path(path) if path.exists() else "(missing)"
+        return out
+    if isinstance(value, list):
+        return [with_asset_digests(v, root) for v in value]
+    return value
 
 
 def synth_side(root: Path, stack: str, label: str) -> Side:
     """Run `mldeploy synth` of the tree at `root` (its own code) and read what it wrote."""
-    if not (root / "stacks" / f"Pulumi.{stack}.yaml").is_file():
+    stack_file = root / "stacks" / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
         return Side(label, [], {}, exists=False)
     out = root / OUT / stack
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
@@ -224,25 +283,34 @@ def synth_side(root: Path, stack: str, label: str) -> Side:
                         f"{run.stderr.strip()}")
     policy = out / "policy.json"
     violations = json.loads(policy.read_text())["violations"] if policy.is_file() else []
-    return Side(label, json.loads((out / "resources.json").read_text()),
-                json.loads((out / "outputs.json").read_text()), violations)
+    resources = with_asset_digests(json.loads((out / "resources.json").read_text()), root)
+    return Side(label, resources, json.loads((out / "outputs.json").read_text()), violations,
+                secure=secure_values(stack_file))
 
 
-def diff_stack(project_root: Path, stack: str, base_ref: str) -> StackDiff:
-    """Synthesize `stack` at `base_ref` and in the working tree, and compare."""
-    project_root = project_root.resolve()
+def _base_label(project_root: Path, base_ref: str) -> str:
     try:
         short = _git(project_root, "rev-parse", "--short", "--verify", "--quiet", f"{base_ref}^{{commit}}")
     except DiffError:
         raise DiffError(f"--base {base_ref!r} is not a commit in this repository "
                         "(in CI, fetch the history: actions/checkout with fetch-depth: 0)") from None
-    base_label = f"`{base_ref}` ({short})" if not short.startswith(base_ref) else f"`{short}`"
+    return f"`{base_ref}` ({short})" if not short.startswith(base_ref) else f"`{short}`"
+
+
+def diff_stack(project_root: Path, stack: str, base_ref: str, base_files: Path | None = None) -> StackDiff:
+    """Synthesize `stack` at `base_ref` and in the working tree, and compare. Files the base
+    names but git lacks come from `base_files` (a checkout of the base with its models built)
+    or, failing that, from the working tree (then listed in `base.stand_ins`)."""
+    project_root = project_root.resolve()
+    base_label = _base_label(project_root, base_ref)
+    sources = [base_files.resolve()] if base_files else []
     with tempfile.TemporaryDirectory(prefix="mldeploy-diff-") as tmp:
         base_root = export_tree(project_root, base_ref, Path(tmp) / "base")
         stack_file = base_root / "stacks" / f"Pulumi.{stack}.yaml"
-        if stack_file.is_file():
-            copy_untracked_references(stack_file, base_root, project_root)
+        copied = copy_untracked_references(stack_file, base_root, [*sources, project_root]) \
+            if stack_file.is_file() else {}
         base = synth_side(base_root, stack, base_label)
+        base.stand_ins = sorted(p for p, src in copied.items() if src == project_root)
     head = synth_side(project_root, stack, "working tree")
     if not head.exists:
         raise DiffError(f"stack file stacks/Pulumi.{stack}.yaml not found in the working tree")

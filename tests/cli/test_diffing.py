@@ -1,8 +1,10 @@
 """`mldeploy diff` (mldeploy/cli/diffing.py) in a throwaway git repo holding a copy of the project:
 one model version changed between two commits shows exactly that; identical trees show no
-change and exit 0."""
+change and exit 0; a retrained model file shows its new digest; a traffic shift shows in the
+traffic table; --json carries the same."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -74,16 +76,16 @@ def test_two_commits_changing_one_model_version_show_exactly_that(repo):
     finally:
         _git(repo, "reset", "-q", "--hard", "HEAD~1")
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "| ➕ add | `model-diabetes-v2` |" in run.stdout and "| ➖ remove | `model-diabetes-v1` |" in run.stdout
+    assert "| ➕ create | `model-diabetes-v2` |" in run.stdout and "| ➖ delete | `model-diabetes-v1` |" in run.stdout
 
-    added = sorted(c.name for c in d.of("add"))
-    removed = sorted(c.name for c in d.of("remove"))
+    added = sorted(c.name for c in d.of("create"))
+    removed = sorted(c.name for c in d.of("delete"))
     assert "model-diabetes-v2" in added and "model-diabetes-v1" in removed, (added, removed)
     # Every new resource replaces an old one whose name differs only by the version.
     assert sorted(n.replace("v2", "v1").replace("-2-", "-1-") for n in added) == removed, (added, removed)
-    for c in d.of("change"):
-        for path, before, after in c.properties:
-            assert _explained_by_the_version(before, after), f"{c.name}.{path}: {before!r} -> {after!r}"
+    for c in d.of("update") + d.of("replace"):
+        for p in c.properties:
+            assert _explained_by_the_version(p.before, p.after), f"{c.name}.{p.path}: {p.before!r} -> {p.after!r}"
     assert ("models.diabetes.version", "1", "2") in d.outputs
 
 
@@ -91,6 +93,61 @@ def test_base_synth_finds_the_untracked_model(repo):
     # The model is gitignored: without copying it into the base tree, the base would not validate.
     run = _diff(repo, "--base", "HEAD")
     assert "not found" not in run.stderr and run.returncode == 0, run.stderr
+
+
+def _commit(repo: Path, message: str) -> None:
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", message)
+
+
+def test_retrained_model_shows_a_new_digest_with_the_bases_own_file(repo, tmp_path):
+    """The trained model is not in git: --base-files supplies the base's copy, so a retrained
+    working-tree file shows as new content (blob replaced, new digest); without it the diff
+    says the working tree's copy stood in."""
+    original = (repo / MODEL).read_bytes()
+    (tmp_path / MODEL).parent.mkdir(parents=True)
+    (tmp_path / MODEL).write_bytes(original)
+    subprocess.run([sys.executable, str(repo / "examples/diabetes/train.py"), "--alpha", "2.0",
+                    "--output", str(repo / MODEL)], check=True, capture_output=True)
+    try:
+        with_base = subprocess.run([*MLDEPLOY, "diff", "--stack", "managed", "--json", "--base-files", str(tmp_path)],
+                                   cwd=repo, capture_output=True, text=True)
+        stand_in = subprocess.run([*MLDEPLOY, "diff", "--stack", "managed"], cwd=repo, capture_output=True, text=True)
+    finally:
+        (repo / MODEL).write_bytes(original)
+    assert with_base.returncode == 1, with_base.stdout + with_base.stderr
+    data = json.loads(with_base.stdout)
+    blob = next(r for r in data["resources"] if r["type"] == "azure-native:storage:Blob")
+    digest = next(p for p in blob["properties"] if p["path"] == "source.sha256")
+    assert blob["kind"] == "replace" and digest["before"] != digest["after"], blob
+    assert stand_in.returncode == 0 and "stands in" in stand_in.stdout, stand_in.stdout + stand_in.stderr
+
+
+def _set_in_block(text: str, block: str, key: str, value: str) -> str:
+    changed, n = re.subn(rf"(\n(\s+){block}:\n(?:\2\s+.*\n)*?\2\s+{key}: )\S+\n", rf"\g<1>{value}\n", text)
+    assert n == 1, f"no {block}.{key} in the stack file"
+    return changed
+
+
+def test_promotion_with_an_instance_type_change_warns_and_shows_the_split(repo):
+    stack = repo / "stacks" / "Pulumi.managed.yaml"
+    text = _set_in_block(stack.read_text(), "blue", "trafficPercent", "0")
+    text = _set_in_block(text, "green", "trafficPercent", "100")
+    stack.write_text(_set_in_block(text, "blue", "instanceType", "Standard_F2s_v2"))
+    _commit(repo, "promote green, resize blue")
+    try:
+        run = subprocess.run([*MLDEPLOY, "diff", "--stack", "managed", "--base", "HEAD~1", "--json"],
+                             cwd=repo, capture_output=True, text=True)
+        md = subprocess.run([*MLDEPLOY, "diff", "--stack", "managed", "--base", "HEAD~1"],
+                            cwd=repo, capture_output=True, text=True).stdout
+    finally:
+        _git(repo, "reset", "-q", "--hard", "HEAD~1")
+    assert run.returncode == 1, run.stdout + run.stderr
+    data = json.loads(run.stdout)
+    rows = {r["deployment"]: (r["trafficBefore"], r["trafficAfter"]) for r in data["traffic"][0]["rows"]}
+    assert rows["blue"] == (90, 0) and rows["green"] == (10, 100), rows
+    alerts = [w for w in data["warnings"] if w["kind"] == "create-only"]
+    assert len(alerts) == 1 and "live traffic" in alerts[0]["message"], data["warnings"]
+    assert md.index("> [!WARNING]") < md.index("**Traffic, endpoint"), md
 
 
 def test_unknown_ref_is_a_usage_error(repo):
@@ -114,5 +171,6 @@ def test_compare_counts_adds_removes_and_changes():
     head = Side("head", [_r("x", {"v": 2}), _r("new", {"w": 1})], {"o": 1})
     d = compare("dev", base, head)
     # In URN order, as resources.json lists them.
-    assert [(c.kind, c.name) for c in d.changes] == [("remove", "gone"), ("add", "new"), ("change", "x")]
-    assert d.changes[2].properties == [("v", 1, 2)] and d.outputs == [] and d.changed
+    assert [(c.kind, c.name) for c in d.changes] == [("delete", "gone"), ("create", "new"), ("update", "x")]
+    assert [(p.path, p.before, p.after) for p in d.changes[2].properties] == [("v", 1, 2)]
+    assert d.outputs == [] and d.changed

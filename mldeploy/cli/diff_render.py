@@ -1,0 +1,168 @@
+"""`mldeploy diff` output: markdown (a terminal, a job summary and the PR comment all print the
+same text) and JSON for machines, from one StackDiff and the review of it."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from mldeploy.cli.diffing import KINDS, MISSING, PropertyChange, ResourceChange, StackDiff, secure_changes
+from mldeploy.cli.review import TrafficTable, traffic_tables, warnings
+
+_ICON = {"create": "➕ create", "update": "✏️ update", "replace": "♻️ replace", "delete": "➖ delete"}
+_EFFECT = {"update": "update", "replace": "**replace**", "refused": "⚠️ **create-only**"}
+_LIMIT = 60      # properties shown per resource
+_CONTEXT = 24    # characters kept around the differing part of a long value
+_LONG = 80       # a value longer than this is shortened, never across its differing part
+
+
+# -- values ----------------------------------------------------------------------------------
+
+def _text(value: Any) -> str:
+    if value is MISSING:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _common(a: str, b: str) -> tuple[int, int]:
+    """Lengths of the common prefix and (non-overlapping) common suffix of a and b."""
+    prefix = len(os.path.commonprefix([a, b]))
+    limit = min(len(a), len(b)) - prefix
+    suffix = len(os.path.commonprefix([a[::-1], b[::-1]]))
+    return prefix, min(suffix, limit)
+
+
+def _cut_prefix(text: str, at: int) -> int:
+    """Where to start showing `text` so about `_CONTEXT` characters before `at` stay, starting
+    at a path boundary ('/', '.', ':') when there is one, so ids read `…/diabetes/versions/1`."""
+    start = max(0, at - _CONTEXT)
+    boundaries = [i for i in (text.find(sep, start, at) for sep in "/.:") if i >= 0]
+    return min(boundaries) if boundaries else start
+
+
+def shorten(before: Any, after: Any) -> tuple[str, str]:
+    """Both values as text; long ones cut to the part that differs, with `…` where something
+    equal on both sides was left out. The differing part itself is never cut."""
+    a, b = _text(before), _text(after)
+    if max(len(a), len(b)) <= _LONG or before is MISSING or after is MISSING:
+        return a, b
+    prefix, suffix = _common(a, b)
+    start = _cut_prefix(a, prefix) if prefix > _CONTEXT else 0
+    end_a, end_b = len(a) - suffix, len(b) - suffix
+    keep = min(suffix, _CONTEXT)
+    head = "…" if start else ""
+    tail_a = a[end_a:end_a + keep] + ("…" if suffix > keep else "")
+    tail_b = b[end_b:end_b + keep] + ("…" if suffix > keep else "")
+    return head + a[start:end_a] + tail_a, head + b[start:end_b] + tail_b
+
+
+def _cell(text: str, missing: bool = False) -> str:
+    if missing:
+        return "—"
+    return "`" + text.replace("\n", "⏎").replace("|", "\\|").replace("`", "'") + "`"
+
+
+def _row(p: PropertyChange) -> str:
+    b, a = shorten(p.before, p.after)
+    effect = _EFFECT[p.effect.kind] + (f" ({p.effect.reason})" if p.effect.reason else "")
+    return f"| `{p.path}` | {_cell(b, p.before is MISSING)} | {_cell(a, p.after is MISSING)} | {effect} |"
+
+
+# -- markdown --------------------------------------------------------------------------------
+
+def _fmt(value: int | str | None) -> str:
+    return "—" if value is None else str(value)
+
+
+def _shift(before: int | str | None, after: int | str | None) -> str:
+    """`90` when unchanged, `90 → 0` when not."""
+    return _fmt(before) if before == after else f"{_fmt(before)} → {_fmt(after)}"
+
+
+def _traffic_md(tables: list[TrafficTable]) -> list[str]:
+    lines = []
+    for t in tables:
+        if not t.rows:
+            continue
+        lines += [f"**Traffic, {t.endpoint}**", "",
+                  "| deployment | model:version | traffic | mirror |", "|---|---|---|---|"]
+        for r in t.rows:
+            mark = "**" if r.changed else ""
+            lines.append(f"| {mark}`{r.deployment}`{mark} | {_shift(r.model_before, r.model_after)} | "
+                         f"{_shift(r.traffic_before, r.traffic_after)} | {_shift(r.mirror_before, r.mirror_after)} |")
+        lines.append("")
+    return lines
+
+
+def _resource_md(c: ResourceChange) -> list[str]:
+    shown = c.properties[:_LIMIT]
+    lines = [f"<details><summary>{_ICON[c.kind]} <code>{c.name}</code> ({c.type})</summary>", "",
+             "| property | before | after | effect |", "|---|---|---|---|"]
+    lines += [_row(p) for p in shown]
+    if len(c.properties) > len(shown):
+        lines.append(f"| … | {len(c.properties) - len(shown)} more | | |")
+    return lines + ["", "</details>", ""]
+
+
+def _summary_md(d: StackDiff) -> list[str]:
+    counts = ", ".join(f"{len(d.of(k))} to {k}" for k in KINDS)
+    lines = [f"**{counts}** ({d.unchanged} unchanged)", ""]
+    if d.changes:
+        lines += ["| | resource | type | properties |", "|---|---|---|---|"]
+        lines += [f"| {_ICON[c.kind]} | `{c.name}` | `{c.type}` | {len(c.properties)} |" for c in d.changes]
+        lines.append("")
+    return lines
+
+
+def render_markdown(d: StackDiff) -> str:
+    lines = [f"### mldeploy diff: stack `{d.stack}`, {d.base.label} → {d.head.label}", ""]
+    if not d.base.exists:
+        lines += [f"_The stack does not exist at {d.base.label}: everything is new._", ""]
+    alerts = warnings(d)
+    if alerts:
+        lines += ["> [!WARNING]", f"> **{len(alerts)} thing(s) to check before merging**", ">"]
+        lines += [f"> - {a.message}" for a in alerts]
+        lines.append("")
+    if not d.changed:
+        return "\n".join(lines + [f"**No changes.** {d.unchanged} resources unchanged.", ""])
+    lines += _summary_md(d) + _traffic_md(traffic_tables(d))
+    for c in d.changes:
+        lines += _resource_md(c)
+    if d.outputs:
+        lines += ["#### Stack outputs", "", "| output | before | after |", "|---|---|---|"]
+        for p, b, a in d.outputs:
+            sb, sa = shorten(b, a)
+            lines.append(f"| `{p}` | {_cell(sb, b is MISSING)} | {_cell(sa, a is MISSING)} |")
+        lines.append("")
+    blocking = [v for v in d.head.violations if v.get("enforcement") == "mandatory"]
+    if blocking:
+        lines += [f"#### ⛔ {len(blocking)} mandatory policy violation(s) at {d.head.label}", ""]
+        lines += [f"- `{v['policy']}`: {v['message']}" for v in blocking]
+        lines.append("")
+    return "\n".join(lines)
+
+
+# -- JSON ------------------------------------------------------------------------------------
+
+def _value(v: Any) -> Any:
+    return None if v is MISSING else v
+
+
+def to_json(d: StackDiff) -> dict[str, Any]:
+    """The whole diff as plain data (values complete, secrets masked as in resources.json)."""
+    return {
+        "stack": d.stack, "base": d.base.label.replace("`", ""), "head": d.head.label, "changed": d.changed,
+        "baseExists": d.base.exists, "counts": {k: len(d.of(k)) for k in KINDS}, "unchanged": d.unchanged,
+        "warnings": [{"kind": a.kind, "resource": a.resource, "message": a.message} for a in warnings(d)],
+        "traffic": [{"endpoint": t.endpoint, "rows": [
+            {"deployment": r.deployment, "modelBefore": r.model_before, "modelAfter": r.model_after,
+             "trafficBefore": r.traffic_before, "trafficAfter": r.traffic_after,
+             "mirrorBefore": r.mirror_before, "mirrorAfter": r.mirror_after} for r in t.rows]}
+            for t in traffic_tables(d)],
+        "resources": [{"kind": c.kind, "urn": c.urn, "type": c.type, "name": c.name, "properties": [
+            {"path": p.path, "before": _value(p.before), "after": _value(p.after), "effect": p.effect.kind,
+             "reason": p.effect.reason} for p in c.properties]} for c in d.changes],
+        "outputs": [{"path": p, "before": _value(b), "after": _value(a)} for p, b, a in d.outputs],
+        "secretsChanged": secure_changes(d),
+        "policyViolations": [v for v in d.head.violations if v.get("enforcement") == "mandatory"],
+    }

@@ -1,0 +1,239 @@
+"""What a reviewer of `mldeploy diff` must not miss: the warnings at the top (live traffic
+interrupted, a create-only change Azure refuses, keys rotated, a production registry, workspace
+or key vault destroyed) and the traffic table per endpoint or service, before and after.
+
+Pure functions of a StackDiff: the markdown and JSON renderers read the same results.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mldeploy.cli.diffing import ResourceChange, Side, StackDiff, secure_changes
+
+ROLLOUT_DOC = "README.md#rollout-promote-observe-roll-back"
+PRODUCTION_TAG = "mldeploy-production"
+
+ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+ONLINE_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
+ENDPOINT_TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
+K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+ACI_GROUP = "azure-native:containerinstance:ContainerGroup"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+PROTECTED_IN_PRODUCTION = {
+    "azure-native:containerregistry:Registry": "container registry",
+    "azure-native:machinelearningservices:Workspace": "Azure ML workspace",
+    "azure-native:keyvault:Vault": "key vault",
+}
+# The Kubernetes annotations mldeploy writes on a service's Deployments (mldeploy/render/k8s.py).
+MODELS_ANNOTATION = "mldeploy.io/models"
+WEIGHT_ANNOTATION = "mldeploy.io/traffic-weight"
+SERVICE_LABEL = "mldeploy.io/service"
+VARIANT_LABEL = "mldeploy.io/variant"
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # "live-traffic" | "create-only" | "key-rotation" | "production-destroy" | "secret" | "stand-in"
+    resource: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TrafficRow:
+    deployment: str
+    model_before: str | None
+    model_after: str | None
+    traffic_before: int | None
+    traffic_after: int | None
+    mirror_before: int | None = None
+    mirror_after: int | None = None
+
+    @property
+    def changed(self) -> bool:
+        return (self.model_before, self.traffic_before, self.mirror_before) != \
+            (self.model_after, self.traffic_after, self.mirror_after)
+
+
+@dataclass(frozen=True)
+class TrafficTable:
+    endpoint: str  # "<kind> <name>": "endpoint diabetes-a00b15", "AKS service diabetes"
+    rows: tuple[TrafficRow, ...]
+
+
+# -- traffic per endpoint / service ----------------------------------------------------------
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) else None
+
+
+def _model_of_deployment(r: dict, side: Side) -> str | None:
+    """`model:version` an online deployment serves: its tags (the program names the deployment's
+    own model there) or, without them, the ModelVersion resource its `model` id points at."""
+    inputs = r.get("inputs") or {}
+    tags = inputs.get("tags") or {}
+    if tags.get("model") and tags.get("model-version"):
+        return f"{tags['model']}:{tags['model-version']}"
+    model_id = (inputs.get("properties") or {}).get("model")
+    if not isinstance(model_id, str):
+        return None
+    for other in side.resources:
+        if other["type"].endswith(":ModelVersion") and model_id.endswith("/" + other["name"]):
+            mv = other.get("inputs") or {}
+            return f"{mv.get('name')}:{mv.get('version')}"
+    return model_id.rsplit("/", 1)[-1]
+
+
+def endpoint_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per online endpoint (its component's URN): deployment -> {model, traffic, mirror}. The
+    split is read from mldeploy's EndpointTraffic or, when the endpoint carries it itself, from
+    the endpoint's `properties.traffic`/`mirrorTraffic`."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    names: dict[str, str] = {}
+    for r in side.resources:
+        inputs, parent = r.get("inputs") or {}, r.get("parent") or r["urn"]
+        if r["type"] == ONLINE_DEPLOYMENT:
+            names.setdefault(parent, str(inputs.get("endpointName")))
+            row = out.setdefault(parent, {}).setdefault(str(inputs.get("deploymentName")), {})
+            row["model"] = _model_of_deployment(r, side)
+        split = inputs if r["type"] == ENDPOINT_TRAFFIC else (inputs.get("properties") or {}) \
+            if r["type"] == ONLINE_ENDPOINT else None
+        if split is None:
+            continue
+        if r["type"] == ONLINE_ENDPOINT:
+            names[parent] = str(inputs.get("endpointName"))
+        for key, field_name in (("traffic", "traffic"), ("mirrorTraffic", "mirror")):
+            for deployment, share in (split.get(key) or {}).items():
+                out.setdefault(parent, {}).setdefault(deployment, {})[field_name] = _int(share)
+    return {names.get(p, p): rows for p, rows in out.items()}
+
+
+def aks_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per AKS/FPGA service: variant Deployment -> {model, traffic} from the annotations mldeploy
+    writes (weight; a service with one Deployment and no weight takes all of it)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in side.resources:
+        if r["type"] != K8S_DEPLOYMENT:
+            continue
+        meta = (r.get("inputs") or {}).get("metadata") or {}
+        service = (meta.get("labels") or {}).get(SERVICE_LABEL)
+        if not service:
+            continue
+        template = (((r.get("inputs") or {}).get("spec") or {}).get("template") or {}).get("metadata") or {}
+        notes = {**(meta.get("annotations") or {}), **(template.get("annotations") or {})}
+        weight = notes.get(WEIGHT_ANNOTATION)
+        out.setdefault(service, {})[str(meta.get("name") or r["name"])] = {
+            "model": notes.get(MODELS_ANNOTATION), "traffic": int(weight) if str(weight).isdigit() else None}
+    for rows in out.values():
+        if len(rows) == 1 and next(iter(rows.values()))["traffic"] is None:
+            next(iter(rows.values()))["traffic"] = 100
+    return out
+
+
+def _table(label: str, before: dict, after: dict) -> TrafficTable:
+    rows = []
+    for name in sorted(set(before) | set(after)):
+        b, a = before.get(name, {}), after.get(name, {})
+        rows.append(TrafficRow(name, b.get("model"), a.get("model"), b.get("traffic"), a.get("traffic"),
+                               b.get("mirror"), a.get("mirror")))
+    return TrafficTable(label, tuple(rows))
+
+
+def traffic_tables(d: StackDiff) -> list[TrafficTable]:
+    """One table per online endpoint and per AKS service of either side."""
+    tables = []
+    for kind, read in (("endpoint", endpoint_splits), ("AKS service", aks_splits)):
+        before, after = read(d.base), read(d.head)
+        for name in sorted(set(before) | set(after)):
+            tables.append(_table(f"{kind} `{name}`", before.get(name, {}), after.get(name, {})))
+    return tables
+
+
+# -- warnings --------------------------------------------------------------------------------
+
+def _live_deployments(side: Side) -> set[str]:
+    """Names (`endpoint/deployment`, `service/deployment`) taking live traffic at this side."""
+    live = {f"{e}/{n}" for e, rows in endpoint_splits(side).items() for n, r in rows.items() if r.get("traffic")}
+    live |= {f"{s}/{n}" for s, rows in aks_splits(side).items() for n, r in rows.items() if r.get("traffic")}
+    return live
+
+
+def _serving_name(r: dict) -> str | None:
+    inputs = r.get("inputs") or {}
+    if r["type"] == ONLINE_DEPLOYMENT:
+        return f"{inputs.get('endpointName')}/{inputs.get('deploymentName')}"
+    if r["type"] == K8S_DEPLOYMENT:
+        meta = inputs.get("metadata") or {}
+        return f"{(meta.get('labels') or {}).get(SERVICE_LABEL)}/{meta.get('name') or r['name']}"
+    return None
+
+
+def _why(c: ResourceChange) -> str:
+    reasons = sorted({f"`{p.path}` ({p.effect.reason})" for p in c.effects("replace")})
+    return ": " + "; ".join(reasons[:3]) + (" …" if len(reasons) > 3 else "") if reasons else ""
+
+
+def _live_traffic(d: StackDiff) -> list[Alert]:
+    live, out = _live_deployments(d.base), []
+    for c in d.changes:
+        if c.kind not in ("replace", "delete") or c.before is None:
+            continue
+        verb = "replaced (deleted, then created)" if c.kind == "replace" else "deleted"
+        name = _serving_name(c.before)
+        if name in live:
+            out.append(Alert("live-traffic", c.name, f"`{name}` takes live traffic and is {verb}{_why(c)}"))
+        elif c.type == ONLINE_ENDPOINT:
+            out.append(Alert("live-traffic", c.name, f"online endpoint `{c.name}` is {verb}: every deployment "
+                                                       f"behind it stops serving{_why(c)}"))
+        elif c.type == ACI_GROUP:
+            out.append(Alert("live-traffic", c.name, f"ACI container group `{c.name}` serves the service and is "
+                                                       f"{verb}{_why(c)}"))
+    return out
+
+
+def _create_only(d: StackDiff) -> list[Alert]:
+    live, out = _live_deployments(d.base), []
+    for c in d.changes:
+        for p in c.effects("refused"):
+            serving = c.before is not None and _serving_name(c.before) in live
+            where = "a deployment taking live traffic" if serving else "this deployment"
+            out.append(Alert("create-only", c.name, f"`{c.name}`: `{p.path}` {p.before!r} → {p.after!r} on {where}: "
+                                                      f"{p.effect.reason}. Add a new deployment with the new value "
+                                                      f"and move the traffic ({ROLLOUT_DOC})"))
+    return out
+
+
+def _keys(d: StackDiff) -> list[Alert]:
+    out = []
+    for key in secure_changes(d):
+        kind = "key-rotation" if ".keys." in f".{key}." or key.endswith(".keys") else "secret"
+        what = "a scoring key rotates" if kind == "key-rotation" else "a secret value changes"
+        out.append(Alert(kind, key, f"{what}: `{key}` differs from the base (ciphertext compared: clients "
+                                      "holding the old value must get the new one)"))
+    for c in d.changes:
+        if c.type == RANDOM_PASSWORD and c.kind in ("replace", "delete"):
+            out.append(Alert("key-rotation", c.name, f"generated key `{c.name}` is {c.kind}d: a new value is "
+                                                       "generated and the old one stops working"))
+    return out
+
+
+def _production_destroy(d: StackDiff) -> list[Alert]:
+    out = []
+    for c in d.changes:
+        what = PROTECTED_IN_PRODUCTION.get(c.type)
+        tags = ((c.before or {}).get("inputs") or {}).get("tags") or {}
+        if what and c.kind in ("replace", "delete") and tags.get(PRODUCTION_TAG) == "true":
+            verb = "destroyed and re-created" if c.kind == "replace" else "destroyed"
+            out.append(Alert("production-destroy", c.name, f"the production {what} `{c.name}` is {verb}{_why(c)}"))
+    return out
+
+
+def warnings(d: StackDiff) -> list[Alert]:
+    """Every warning, most severe first."""
+    out = _live_traffic(d) + _create_only(d) + _production_destroy(d) + _keys(d)
+    if d.base.stand_ins:
+        files = ", ".join(f"`{p}`" for p in d.base.stand_ins)
+        out.append(Alert("stand-in", "", f"not in git at the base, so the working tree's copy stands in for it "
+                                           f"there and a retrained file shows no change: {files} (pass --base-files "
+                                           "with a checkout of the base that has them)"))
+    return out

@@ -1,0 +1,163 @@
+"""mldeploy/cli/review.py and diff_render.py on hand-written resources.json fixtures: the
+warnings at the top, the traffic table, the effect of each property, long values, JSON."""
+from __future__ import annotations
+
+import copy
+
+from mldeploy.cli.diff_render import render_markdown, shorten, to_json
+from mldeploy.cli.diffing import Side, compare
+from mldeploy.cli.review import traffic_tables, warnings
+
+ML = "azure-native:machinelearningservices"
+STACK = "urn:pulumi:managed::mldeploy::"
+ENDPOINT = f"{STACK}pulumi:pulumi:Stack$mldeploy:endpoints:OnlineEndpoint::endpoint-diabetes"
+MODEL_ID = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/models/diabetes/versions/"
+
+
+def _r(type_: str, name: str, inputs: dict, parent: str = ENDPOINT, options: dict | None = None) -> dict:
+    r = {"urn": f"{STACK}{type_}::{name}", "type": type_, "name": name, "parent": parent, "inputs": inputs}
+    if options is not None:
+        r["options"] = options
+    return r
+
+
+def _deployment(name: str, version: str, instance_type: str = "Standard_F4s_v2") -> dict:
+    return _r(f"{ML}:OnlineDeployment", f"endpoint-diabetes-{name}", {
+        "deploymentName": name, "endpointName": "diabetes-a00b15",
+        "properties": {"instanceType": instance_type, "model": MODEL_ID + version},
+        "tags": {"model": "diabetes", "model-version": version, "mldeploy-production": "true"}})
+
+
+def _managed(traffic: dict, mirror: dict | None = None, green_type: str = "Standard_F4s_v2") -> list[dict]:
+    return [
+        _r(f"{ML}:OnlineEndpoint", "endpoint-diabetes-endpoint", {"endpointName": "diabetes-a00b15",
+                                                                  "properties": {"authMode": "Key"}}),
+        _deployment("blue", "1"), _deployment("green", "2", green_type),
+        _r("pulumi-python:dynamic/mldeploy:EndpointTraffic", "endpoint-diabetes-traffic",
+           {"endpointId": "/e", "traffic": traffic, "mirrorTraffic": mirror or {}, "token": "[secret]"}),
+        _r(f"{ML}:Workspace", "workspace", {"workspaceName": "w", "location": "westeurope",
+                                            "tags": {"mldeploy-production": "true"}}, parent=STACK),
+        _r("azure-native:keyvault:Vault", "keyvault", {"vaultName": "kv", "location": "westeurope",
+                                                       "tags": {"mldeploy-production": "true"}}, parent=STACK),
+    ]
+
+
+def _diff(before: list[dict], after: list[dict], **sides):
+    return compare("managed", Side("`main`", before, {}, **sides.get("base", {})),
+                   Side("working tree", after, {}, **sides.get("head", {})))
+
+
+def _kinds(d) -> dict[str, str]:
+    return {c.name: c.kind for c in d.changes}
+
+
+def test_promotion_changes_only_the_split_and_the_table_shows_it():
+    d = _diff(_managed({"blue": 90.0, "green": 10.0}), _managed({"blue": 0.0, "green": 100.0}))
+    assert _kinds(d) == {"endpoint-diabetes-traffic": "update"}
+    (table,) = traffic_tables(d)
+    rows = {r.deployment: (r.model_before, r.traffic_before, r.traffic_after) for r in table.rows}
+    assert rows == {"blue": ("diabetes:1", 90, 0), "green": ("diabetes:2", 10, 100)}, rows
+    assert warnings(d) == []
+    md = render_markdown(d)
+    assert "| **`blue`** | diabetes:1 | 90 → 0 |" in md and "| **`green`** | diabetes:2 | 10 → 100 |" in md, md
+
+
+def test_mirror_shift_shows_in_the_mirror_column():
+    d = _diff(_managed({"blue": 100.0, "green": 0.0}, {"green": 10.0}), _managed({"blue": 100.0, "green": 0.0}, {"green": 20.0}))
+    green = next(r for r in traffic_tables(d)[0].rows if r.deployment == "green")
+    assert (green.mirror_before, green.mirror_after) == (10, 20)
+    assert "| **`green`** | diabetes:2 | 0 | 10 → 20 |" in render_markdown(d)
+
+
+def test_instance_type_change_on_a_live_deployment_warns_and_points_to_blue_green():
+    d = _diff(_managed({"blue": 90.0, "green": 10.0}), _managed({"blue": 90.0, "green": 10.0}, green_type="Standard_F8s_v2"))
+    (alert,) = warnings(d)
+    assert alert.kind == "create-only" and "taking live traffic" in alert.message and "rollout" in alert.message
+    assert "⚠️ **create-only**" in render_markdown(d)
+
+
+def test_instance_type_change_with_replace_on_changes_is_a_live_replace():
+    before = _managed({"blue": 90.0, "green": 10.0})
+    after = _managed({"blue": 90.0, "green": 10.0}, green_type="Standard_F8s_v2")
+    after[2]["options"] = {"replaceOnChanges": ["properties.instanceType"], "deleteBeforeReplace": True}
+    d = _diff(before, after)
+    assert _kinds(d)["endpoint-diabetes-green"] == "replace"
+    assert [a.kind for a in warnings(d)] == ["live-traffic"], warnings(d)
+    assert "diabetes-a00b15/green` takes live traffic and is replaced" in warnings(d)[0].message
+
+
+def test_deleting_a_deployment_without_traffic_is_not_a_live_warning():
+    before = _managed({"blue": 100.0, "green": 0.0})
+    after = [r for r in before if r["name"] != "endpoint-diabetes-green"]
+    d = _diff(before, after)
+    assert _kinds(d) == {"endpoint-diabetes-green": "delete"} and warnings(d) == []
+    d = _diff(_managed({"blue": 90.0, "green": 10.0}), after)
+    assert any(a.kind == "live-traffic" and "green" in a.message for a in warnings(d))
+
+
+def test_destroying_production_workspace_and_key_vault_warns():
+    before = _managed({"blue": 100.0, "green": 0.0})
+    after = copy.deepcopy(before)
+    after[4]["inputs"]["location"] = "northeurope"   # location is create-only: replace
+    after = [r for r in after if r["name"] != "keyvault"]
+    kinds = sorted(a.kind for a in warnings(_diff(before, after)))
+    assert kinds == ["production-destroy", "production-destroy"], kinds
+
+
+def test_aci_group_and_aks_canary_weights():
+    def aks(weight_stable: str, weight_canary: str, selector: str = "stable") -> list[dict]:
+        def dep(name, variant, weight, models):
+            return _r("kubernetes:apps/v1:Deployment", f"diabetes-{variant}", {
+                "metadata": {"name": name, "labels": {"mldeploy.io/service": "diabetes"}},
+                "spec": {"selector": {"matchLabels": {"v": selector if variant == "stable" else variant}},
+                         "template": {"metadata": {"annotations": {"mldeploy.io/models": models,
+                                                                   "mldeploy.io/traffic-weight": weight}}}}})
+        return [dep("diabetes", "stable", weight_stable, "diabetes:1"), dep("diabetes-canary", "canary", weight_canary, "diabetes:2"),
+                _r("azure-native:containerinstance:ContainerGroup", "aci", {"containerGroupName": "g"})]
+    d = _diff(aks("90", "10"), aks("50", "50"))
+    (table,) = traffic_tables(d)
+    assert [(r.deployment, r.model_before, r.traffic_before, r.traffic_after) for r in table.rows] == [
+        ("diabetes", "diabetes:1", 90, 50), ("diabetes-canary", "diabetes:2", 10, 50)]
+    after = [r for r in aks("90", "10", selector="other") if r["name"] != "aci"]
+    messages = [a.message for a in warnings(_diff(aks("90", "10"), after))]
+    assert any("diabetes/diabetes` takes live traffic and is replaced" in m and "spec.selector" in m for m in messages), messages
+    assert any("ACI container group `aci`" in m for m in messages), messages
+
+
+def test_key_rotation_from_ciphertexts_and_generated_keys():
+    base = {"secure": {"mldeploy:services.diabetes.keys.primary": "v1:aaa", "mldeploy:services.diabetes.tls.key": "v1:t"}}
+    head = {"secure": {"mldeploy:services.diabetes.keys.primary": "v1:bbb", "mldeploy:services.diabetes.tls.key": "v1:t"}}
+    d = _diff([], [], base=base, head=head)
+    assert d.changed and [(a.kind, a.resource) for a in warnings(d)] == [
+        ("key-rotation", "mldeploy:services.diabetes.keys.primary")]
+    pw = "random:index/randomPassword:RandomPassword"
+    d = _diff([_r(pw, "diabetes-primary-key", {"length": 40.0})], [_r(pw, "diabetes-primary-key", {"length": 48.0})])
+    assert [a.kind for a in warnings(d)] == ["key-rotation"]
+
+
+def test_long_ids_show_the_differing_part():
+    before, after = MODEL_ID + "1", MODEL_ID + "2"
+    assert shorten(before, after) == ("…/diabetes/versions/1", "…/diabetes/versions/2")
+    b, a = shorten("x" * 100 + "A" + "y" * 100, "x" * 100 + "B" + "y" * 100)
+    assert "A" in b and "B" in a and len(b) < 80, (b, a)
+    d = _diff(_managed({"blue": 100.0}), [_deployment("blue", "2") if r["name"] == "endpoint-diabetes-blue" else r
+                                          for r in _managed({"blue": 100.0})])
+    assert "`…/diabetes/versions/1` | `…/diabetes/versions/2`" in render_markdown(d)
+
+
+def test_json_carries_the_same_findings():
+    d = _diff(_managed({"blue": 90.0, "green": 10.0}), _managed({"blue": 90.0, "green": 10.0}, green_type="Standard_F8s_v2"))
+    data = to_json(d)
+    assert data["changed"] and data["counts"] == {"create": 0, "update": 1, "replace": 0, "delete": 0}
+    (prop,) = data["resources"][0]["properties"]
+    assert (prop["path"], prop["before"], prop["after"], prop["effect"]) == (
+        "properties.instanceType", "Standard_F4s_v2", "Standard_F8s_v2", "refused")
+    assert [w["kind"] for w in data["warnings"]] == ["create-only"]
+    assert data["traffic"][0]["rows"][0]["deployment"] == "blue"
+
+
+def test_aliases_keep_a_moved_resource():
+    old = _r("t:x:Y", "old-name", {"v": 1})
+    new = _r("t:x:Y", "new-name", {"v": 1}, options={"aliases": [old["urn"]]})
+    d = _diff([old], [new])
+    assert d.changes == [] and d.unchanged == 1
