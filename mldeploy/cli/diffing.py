@@ -120,10 +120,26 @@ def _changed_resource(old: dict, new: dict) -> ResourceChange | None:
     replaces = dynamic_replaces(new["type"], olds, news)
     props = [PropertyChange(p, b, a, property_effect(new["type"], p, options, replaces))
              for p, b, a in diff_values(olds, news)]
+    # ignoreChanges: the engine keeps the old value, as `pulumi preview` shows (nothing).
+    props = [p for p in props if p.effect.kind != "ignored"]
     if not props:
         return None
     kind = "replace" if any(p.effect.kind == "replace" for p in props) else "update"
     return ResourceChange(kind, new["urn"], new["type"], new["name"], props, old, new)
+
+
+def _alias_urns(r: dict) -> list[str]:
+    """The URNs a resource's `aliases` option names: a URN, or `{"name": n}` (same parent and
+    type, another name) as resources.json records them."""
+    urns = []
+    for alias in (r.get("options") or {}).get("aliases") or []:
+        if isinstance(alias, str):
+            urns.append(alias)
+        elif isinstance(alias, dict) and isinstance(alias.get("urn"), str):
+            urns.append(alias["urn"])
+        elif isinstance(alias, dict) and isinstance(alias.get("name"), str) and set(alias) == {"name"}:
+            urns.append(r["urn"].rsplit("::", 1)[0] + "::" + alias["name"])
+    return urns
 
 
 def _aliased(old: dict[str, dict], new: dict[str, dict]) -> dict[str, str]:
@@ -131,8 +147,8 @@ def _aliased(old: dict[str, dict], new: dict[str, dict]) -> dict[str, str]:
     resource that moved keeps its identity: Pulumi updates it, it does not delete it)."""
     pairs = {}
     for urn, r in new.items():
-        for alias in (r.get("options") or {}).get("aliases") or []:
-            if isinstance(alias, str) and alias in old and alias not in new:
+        for alias in _alias_urns(r):
+            if alias in old and alias not in new and urn not in old:
                 pairs[alias] = urn
     return pairs
 

@@ -23,7 +23,8 @@ extracted by hand from the providers' sources and the Azure REST specs, read 202
 - pulumi-random: every input of RandomPassword/RandomId replaces (terraform-provider-random marks
   each attribute RequiresReplace).
 - mldeploy's dynamic providers: what their own `diff` returns as `replaces` (called here).
-- The program's own `replaceOnChanges` resource option (resources.json `options`).
+- The program's own `replaceOnChanges` resource option (resources.json `options`); a path under
+  `ignoreChanges` is not applied at all (the engine keeps the old value).
 """
 from __future__ import annotations
 
@@ -132,8 +133,8 @@ def dynamic_replaces(resource_type: str, olds: dict, news: dict) -> tuple[str, .
 
 @dataclass(frozen=True)
 class Effect:
-    """What a changed property does: `update` in place, `replace` the resource, or `refused`
-    (an in-place update the API rejects); `reason` says whose rule it is."""
+    """What a changed property does: `update` in place, `replace` the resource, `refused` (an
+    in-place update the API rejects) or `ignored` (ignoreChanges); `reason` says whose rule."""
 
     kind: str
     reason: str = ""
@@ -184,8 +185,9 @@ def property_effect(resource_type: str, path: str, options: dict | None = None,
     """The effect of changing input `path` of a resource of `resource_type` (a Pulumi type
     token) with resource `options` as resources.json records them; `replaces`: what a dynamic
     provider's diff said (dynamic_replaces)."""
-    replace_on = (options or {}).get("replaceOnChanges") or []
-    if (hit := _under(path, replace_on)):
+    if (hit := _under(path, (options or {}).get("ignoreChanges") or [])):
+        return Effect("ignored", f"the program's ignoreChanges `{hit}`")
+    if (hit := _under(path, (options or {}).get("replaceOnChanges") or [])):
         return Effect("replace", f"the program's replaceOnChanges `{hit}`")
     provider, _, token = resource_type.partition(":")
     if provider == "azure-native":

@@ -161,3 +161,17 @@ def test_aliases_keep_a_moved_resource():
     new = _r("t:x:Y", "new-name", {"v": 1}, options={"aliases": [old["urn"]]})
     d = _diff([old], [new])
     assert d.changes == [] and d.unchanged == 1
+
+
+def test_name_aliases_as_resources_json_records_them():
+    old = _r("t:x:Y", "deployment", {"v": 1})
+    new = _r("t:x:Y", "batch-nightly-deployment", {"v": 2}, options={"aliases": [{"name": "deployment"}]})
+    d = _diff([old], [new])
+    assert [(c.kind, c.name) for c in d.changes] == [("update", "batch-nightly-deployment")]
+
+
+def test_ignore_changes_is_not_a_change():
+    opts = {"ignoreChanges": ["properties.traffic"]}
+    old = _r(f"{ML}:OnlineEndpoint", "ep", {"properties": {"traffic": {"blue": 100}}}, options=opts)
+    new = _r(f"{ML}:OnlineEndpoint", "ep", {"properties": {"traffic": {"blue": 0, "green": 100}}}, options=opts)
+    assert _diff([old], [new]).changes == []
