@@ -124,7 +124,8 @@ class AksCluster(pulumi.ComponentResource):
         # AKS hands out kubelogin's interactive device-code mode: switch it to the configured
         # non-interactive one, or every Kubernetes call of `pulumi up` waits for a person.
         self.kubeconfig = pulumi.Output.secret(creds.kubeconfigs.apply(
-            lambda kcs: with_login_mode(base64.b64decode(kcs[0].value).decode(), plan.kubelogin_mode)))
+            lambda kcs: with_login_mode(base64.b64decode(kcs[0].value).decode(), plan.kubelogin_mode,
+                                        plan.kubelogin_identity)))
         self.provider = k8s.Provider(
             child_name(name, "k8s"),
             kubeconfig=self.kubeconfig,

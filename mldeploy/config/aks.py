@@ -1,6 +1,7 @@
 """AKS: clusters (created or attached) and the production scoring service on them."""
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -13,6 +14,9 @@ K8S_VERSION = r"^\d+\.\d+(\.\d+)?$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 HOST_NAME = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 COLLECTOR_IMAGE = "timberio/vector:0.46.1-distroless-static"
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+IDENTITY_ID_RE = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}/providers/"
+                            r"Microsoft\.ManagedIdentity/userAssignedIdentities/[-\w]{3,128}$", re.IGNORECASE)
 
 
 class AttachSettings(Settings):
@@ -37,11 +41,24 @@ class ClusterSettings(Settings):
     kubelogin_mode: Literal["azurecli", "workloadidentity", "spn", "msi", "azd"] = Field(
         "azurecli", description="how `pulumi up` logs in to the cluster (kubelogin `--login`): `azurecli` "
         "uses `az login` (locally, and in CI after azure/login); never the interactive device code")
+    kubelogin_identity: str | None = Field(
+        None, description="with kubeloginMode `msi`: which user-assigned identity of the machine running "
+        "`pulumi up` logs in - its client id (a GUID: kubelogin `--client-id`) or its ARM resource id "
+        "(`/subscriptions/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/…`: "
+        "`--identity-resource-id`); omitted: the machine's only (or system-assigned) identity")
 
     @model_validator(mode="after")
     def _check(self):
         # Shape only. The rules of the plan layer (AKS still creates kubernetesVersion, >= 12 vCPUs,
         # a VM size's vCPUs known once) run on the parsed stack in mldeploy/plan/cluster_check.py.
+        if self.kubelogin_identity is not None:
+            if self.kubelogin_mode != "msi":
+                raise ValueError(f"kubeloginIdentity applies to kubeloginMode msi only (kubeloginMode is "
+                                 f"{self.kubelogin_mode}): kubelogin reads other modes' identity from the environment")
+            if not (GUID_RE.match(self.kubelogin_identity) or IDENTITY_ID_RE.match(self.kubelogin_identity)):
+                raise ValueError("kubeloginIdentity must be a managed identity's client id (a GUID) or its "
+                                 "resource id (/subscriptions/<id>/resourceGroups/<group>/providers/"
+                                 "Microsoft.ManagedIdentity/userAssignedIdentities/<name>)")
         if self.long_term_support and self.tier != "Premium":
             raise ValueError("longTermSupport needs tier Premium (AKS: \"Enabling LTS requires moving your "
                              "cluster to the Premium tier\")")

@@ -27,6 +27,7 @@ class ClusterPlan:
 
     kubelogin_mode: str  # kubelogin `--login`: never the interactive device code
     create: CreatedCluster | None
+    kubelogin_identity: str | None = None  # msi: a client id or a user-assigned identity's resource id
 
 
 def cluster_name(stack: str, name: str) -> str:
@@ -39,4 +40,4 @@ def plan_cluster(name: str, s: ClusterSettings, *, stack: str) -> ClusterPlan:
         name=cluster_name(stack, name), kubernetes_version=s.kubernetes_version, tier=s.tier,
         long_term_support=s.long_term_support, vm_size=s.vm_size, agent_count=s.agent_count,
         network_policy=s.network_policy)
-    return ClusterPlan(kubelogin_mode=s.kubelogin_mode, create=create)
+    return ClusterPlan(kubelogin_mode=s.kubelogin_mode, kubelogin_identity=s.kubelogin_identity, create=create)

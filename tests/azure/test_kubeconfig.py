@@ -57,7 +57,7 @@ def test_the_cluster_provider_gets_the_configured_mode(tmp_path, monkeypatch):
 
     seen: list[str] = []
     real = aks_cluster.with_login_mode
-    monkeypatch.setattr(aks_cluster, "with_login_mode", lambda k, mode: seen.append(real(k, mode)) or seen[-1])
+    monkeypatch.setattr(aks_cluster, "with_login_mode", lambda *a: seen.append(real(*a)) or seen[-1])
     values, keys = stack_values("prod")
     values["mldeploy:clusters"]["prod"]["kubeloginMode"] = "workloadidentity"
     synth("prod", tmp_path, values, keys)
@@ -69,3 +69,51 @@ def test_kubelogin_mode_defaults_to_azure_cli():
     from mldeploy.config.aks import ClusterSettings
 
     assert ClusterSettings().kubelogin_mode == "azurecli"
+
+
+CLIENT_ID = "5b0ab4c1-0f5e-4e6c-9a53-0d3c1e7a9f10"
+IDENTITY_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-runners/providers/"
+               "Microsoft.ManagedIdentity/userAssignedIdentities/id-deployer")
+
+
+@pytest.mark.parametrize(("identity", "flag"), [(CLIENT_ID, "--client-id"), (IDENTITY_ID, "--identity-resource-id")])
+def test_msi_names_the_user_assigned_identity(identity, flag):
+    """Issue 20 item 10: a runner with several user-assigned identities picks one (kubelogin msi.md)."""
+    args = _exec(with_login_mode(AKS_EXEC, "msi", identity))["args"]
+    assert args[args.index(flag) + 1] == identity, args
+    other = {"--client-id", "--identity-resource-id"} - {flag}
+    assert not other & set(args), "one of the two: kubelogin uses the client id when both are given"
+    assert args[args.index("--server-id") + 1] == AKS_SERVER_APP
+
+
+def test_msi_without_an_identity_uses_the_machines_own():
+    args = _exec(with_login_mode(AKS_EXEC, "msi"))["args"]
+    assert "--client-id" not in args and "--identity-resource-id" not in args, args
+
+
+def test_the_cluster_key_reaches_the_kubeconfig(tmp_path, monkeypatch):
+    import components.aks_cluster as aks_cluster
+    from tests.harness import stack_values, synth
+
+    seen: list[str] = []
+    real = aks_cluster.with_login_mode
+    monkeypatch.setattr(aks_cluster, "with_login_mode", lambda *a: seen.append(real(*a)) or seen[-1])
+    values, keys = stack_values("prod")
+    values["mldeploy:clusters"]["prod"].update(kubeloginMode="msi", kubeloginIdentity=IDENTITY_ID)
+    synth("prod", tmp_path, values, keys)
+    args = _exec(seen[0])["args"]
+    assert args[args.index("--identity-resource-id") + 1] == IDENTITY_ID
+
+
+@pytest.mark.parametrize(("mode", "identity", "message"), [
+    ("azurecli", CLIENT_ID, "applies to kubeloginMode msi only"),
+    ("msi", "not-a-guid", "client id \\(a GUID\\) or its resource id"),
+    ("msi", "/subscriptions/x/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm", "resource id"),
+])
+def test_a_wrong_identity_is_refused_naming_the_key(mode, identity, message):
+    from pydantic import ValidationError
+
+    from mldeploy.config.aks import ClusterSettings
+
+    with pytest.raises(ValidationError, match=message):
+        ClusterSettings.model_validate({"kubeloginMode": mode, "kubeloginIdentity": identity})
