@@ -116,9 +116,9 @@ def _dynamic_providers() -> dict:
     Azure and IoT clients, which only a diff of such a resource needs)."""
     from components.endpoint_traffic import EndpointTrafficProvider
     from components.iot_edge_provider import IotEdgeDeploymentProvider
-    from components.propagation import SleepProvider
+    from components.propagation import PropagationProvider
     return {"pulumi-python:dynamic/mldeploy:EndpointTraffic": EndpointTrafficProvider,
-            "pulumi-python:dynamic/azure:RolePropagation": SleepProvider,
+            "pulumi-python:dynamic/azure:RolePropagation": PropagationProvider,
             "pulumi-python:dynamic/iotedge:Deployment": IotEdgeDeploymentProvider}
 
 

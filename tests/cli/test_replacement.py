@@ -89,3 +89,12 @@ def test_dynamic_providers_decide_for_themselves():
     assert dynamic_replaces(traffic, old, {**old, "endpointId": "/e/2"}) == ("endpointId",)
     assert property_effect(traffic, "endpointId", replaces=("endpointId",)).kind == "replace"
     assert property_effect(traffic, "traffic.blue").kind == "update"
+
+
+def test_every_dynamic_provider_is_found_and_a_new_role_assignment_updates_the_wait():
+    """The late imports resolve (a renamed provider class would only fail on a diff of that type)."""
+    from mldeploy.cli.replacement import dynamic_replaces
+
+    wait = "pulumi-python:dynamic/azure:RolePropagation"
+    assert dynamic_replaces(wait, {"assignments": ["a"], "timeoutSeconds": 600},
+                            {"assignments": ["a", "b"], "timeoutSeconds": 600}) == ()
