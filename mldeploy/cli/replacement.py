@@ -28,6 +28,7 @@ extracted by hand from the providers' sources and the Azure REST specs, read 202
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -111,15 +112,13 @@ KUBERNETES_FORCE_NEW: dict[str, tuple[str, ...]] = {
 
 
 
-def _dynamic_providers() -> dict:
-    """mldeploy's dynamic providers by type token (imported late: the providers pull in the
-    Azure and IoT clients, which only a diff of such a resource needs)."""
-    from components.endpoint_traffic import EndpointTrafficProvider
-    from components.iot_edge_provider import IotEdgeDeploymentProvider
-    from components.propagation import PropagationProvider
-    return {"pulumi-python:dynamic/mldeploy:EndpointTraffic": EndpointTrafficProvider,
-            "pulumi-python:dynamic/azure:RolePropagation": PropagationProvider,
-            "pulumi-python:dynamic/iotedge:Deployment": IotEdgeDeploymentProvider}
+# mldeploy's dynamic providers by type token: module and class, imported only when a diff
+# holds such a resource (they pull in the Azure and IoT clients).
+DYNAMIC_PROVIDERS = {
+    "pulumi-python:dynamic/mldeploy:EndpointTraffic": ("components.endpoint_traffic", "EndpointTrafficProvider"),
+    "pulumi-python:dynamic/azure:RolePropagation": ("components.propagation", "PropagationProvider"),
+    "pulumi-python:dynamic/iotedge:Deployment": ("components.iot_edge_provider", "IotEdgeDeploymentProvider"),
+}
 
 
 def dynamic_replaces(resource_type: str, olds: dict, news: dict) -> tuple[str, ...]:
@@ -127,8 +126,11 @@ def dynamic_replaces(resource_type: str, olds: dict, news: dict) -> tuple[str, .
     compares inputs only, no cloud call); () for other types."""
     if not resource_type.startswith("pulumi-python:dynamic/"):
         return ()
-    provider = _dynamic_providers().get(resource_type)
-    return tuple(provider().diff("", olds, news).replaces or ()) if provider else ()
+    if resource_type not in DYNAMIC_PROVIDERS:
+        return ()
+    module, cls = DYNAMIC_PROVIDERS[resource_type]
+    provider = getattr(importlib.import_module(module), cls)
+    return tuple(provider().diff("", olds, news).replaces or ())
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from mldeploy.cli.replacement import AZURE_PATH_PARAMETERS, dynamic_replaces, property_effect
+from mldeploy.cli.replacement import AZURE_PATH_PARAMETERS, DYNAMIC_PROVIDERS, dynamic_replaces, property_effect
 from tests.harness import ROOT
 
 DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
@@ -91,10 +91,15 @@ def test_dynamic_providers_decide_for_themselves():
     assert property_effect(traffic, "traffic.blue").kind == "update"
 
 
-def test_every_dynamic_provider_is_found_and_a_new_role_assignment_updates_the_wait():
-    """The late imports resolve (a renamed provider class would only fail on a diff of that type)."""
-    from mldeploy.cli.replacement import dynamic_replaces
+def test_every_dynamic_type_of_the_stacks_has_its_provider(synthesized_types):
+    dynamic = sorted(t for t in synthesized_types if t.startswith("pulumi-python:dynamic/"))
+    assert dynamic and set(dynamic) <= set(DYNAMIC_PROVIDERS), dynamic
+    for token in dynamic:
+        module, cls = DYNAMIC_PROVIDERS[token]
+        assert callable(getattr(importlib.import_module(module), cls)().diff), token
 
+
+def test_a_new_role_assignment_updates_the_wait():
     wait = "pulumi-python:dynamic/azure:RolePropagation"
     assert dynamic_replaces(wait, {"assignments": ["a"], "timeoutSeconds": 600},
                             {"assignments": ["a", "b"], "timeoutSeconds": 600}) == ()
