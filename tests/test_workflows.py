@@ -81,9 +81,24 @@ def test_pull_requests_without_credentials_get_tests_and_an_offline_diff():
     assert diff["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.all) }}"
     checkout = _steps(diff, "actions/checkout")[0]
     assert checkout["with"]["fetch-depth"] == 0, "the base commit must be in the clone"
-    script = next(s["run"] for s in diff["steps"] if "mldeploy diff" in s.get("run", ""))
-    assert '--base "$BASE_SHA"' in script and "GITHUB_STEP_SUMMARY" in script
-    assert diff["steps"][-1]["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    step = next(s for s in diff["steps"] if "mldeploy diff" in s.get("run", ""))
+    assert '--base "$BASE_SHA"' in step["run"] and "GITHUB_STEP_SUMMARY" in step["run"]
+    assert step["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    # The base's untracked model is built by the base's own train.py and handed to the diff.
+    assert '--base-files "$RUNNER_TEMP/base"' in step["run"]
+    assert any('git worktree add --detach "$RUNNER_TEMP/base"' in s.get("run", "") for s in diff["steps"])
+
+
+def test_pull_requests_get_one_comment_built_from_the_diff_output():
+    jobs = _load("pull-request.yml")["jobs"]
+    upload = _steps(jobs["offline-diff"], "actions/upload-artifact")[0]
+    assert upload["with"]["path"] == "diff-${{ matrix.stack }}.md"
+    comment = jobs["comment"]
+    assert comment["needs"] == "offline-diff" and comment["permissions"] == {"pull-requests": "write"}
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
+    assert _steps(comment, "actions/download-artifact")[0]["with"]["pattern"] == "mldeploy-diff-*"
+    script = comment["steps"][-1]["run"]
+    assert "cat diff-*.md" in script and "gh pr comment" in script and "-X PATCH" in script
 
 
 def test_main_deploys_dev_then_production_behind_an_approval():
