@@ -1,0 +1,127 @@
+"""`mldeploy init [DIR]`: write a project of the user's own (Pulumi project, stacks, score.py,
+environment, sample, workflows, policy pack) around their model. Never overwrites: when any file
+it would write exists, it names them all, exits 2 and writes nothing."""
+from __future__ import annotations
+
+import shlex
+import shutil
+from pathlib import Path
+
+import click
+
+from mldeploy.config import ConfigError
+
+
+def _model_in_project(model: Path | None, root: Path) -> tuple[str, Path | None]:
+    """(the model's path in the project, the file or folder to copy there or None). A model outside
+    the project is copied to models/<its name>: stacks name files inside the project only."""
+    from mldeploy.project import DEFAULT_MODEL_PATH
+
+    if model is None:
+        return DEFAULT_MODEL_PATH, None
+    source = model.expanduser().resolve()
+    if not source.exists():
+        raise ConfigError("--model", f"{model}: no such file or folder")
+    if not (source.is_file() or source.is_dir()):
+        raise ConfigError("--model", f"{model}: not a regular file or folder")
+    if source == root or source in root.parents:
+        raise ConfigError("--model", f"{model} is or holds the project folder; name the model file or the "
+                                     "folder with only the model's files")
+    if root in source.parents:
+        return source.relative_to(root).as_posix(), None
+    return f"models/{source.name}", source
+
+
+@click.command("init")
+@click.argument("directory", required=False, default=".",
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--model", "model", type=click.Path(path_type=Path), default=None,
+              help="The trained model (a file or folder; scikit-learn via joblib/pickle for the score.py "
+                   "written). Inside DIR it is used in place, outside it is copied to DIR/models/. "
+                   "Default: models/model.pkl, to be put there.")
+@click.option("--target", "targets", multiple=True, type=click.Choice(["aci", "managed", "aks"]),
+              help="Cloud starting points to write (repeatable): aci -> stacks/Pulumi.dev.yaml, managed -> "
+                   "Pulumi.managed.yaml (v2 endpoint, blue/green), aks -> Pulumi.prod.yaml. Default: all three. "
+                   "stacks/Pulumi.local.yaml is always written.")
+@click.option("--name", default=None, help="Name of the model, image and service (default: from the model's "
+                                           "file name).")
+def command(directory: Path, model: Path | None, targets: tuple[str, ...], name: str | None) -> None:
+    """Write a new mldeploy project in DIR (default: here) for your model."""
+    from mldeploy.project import (DEFAULT_FEATURES, NAME_RE, TARGET_STACKS, ProjectChoices, model_features,
+                                  model_file, project_name, render_project, safe_name)
+
+    root = directory.expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise ConfigError(str(directory), "exists and is not a folder")
+    model_path, copy_from = _model_in_project(model, root)
+    if name is not None and not NAME_RE.match(name):
+        raise ConfigError("--name", f"{name!r}: lowercase letters, digits and '-', starting with a letter, "
+                                    "2-32 characters")
+    model_source = copy_from or root / model_path
+    features = model_features(model_source) if model_source.is_file() else None
+    chosen = tuple(t for t in TARGET_STACKS if t in targets) if targets else tuple(TARGET_STACKS)
+    choices = ProjectChoices(
+        project=project_name(root), name=name or safe_name(Path(model_path).stem.split(".")[0]),
+        model_path=model_path, model_file=model_file(model_source, model_path),
+        features=features or DEFAULT_FEATURES, targets=chosen)
+    files = render_project(choices)
+    planned = sorted(files) + ([model_path] if copy_from is not None else [])
+    existing = [p for p in planned if (root / p).exists() or (root / p).is_symlink()]
+    if existing:
+        raise ConfigError(str(directory), f"would overwrite {', '.join(existing)}; nothing was written "
+                                          "(init writes a new project: use an empty folder, or move these away)")
+    _write(root, files, copy_from, model_path)
+
+    where = str(directory)
+    click.echo(f"wrote an mldeploy project in {root}: " + ", ".join(planned))
+    if copy_from is not None:
+        click.echo(f"copied the model {model} to {model_path}")
+    elif not (root / model_path).exists():
+        click.echo(f"next: put your model at {model_path} (or run init again with --model)")
+    if features is None:
+        click.echo(f"note: could not read the model's number of inputs from its file; score.py and "
+                   f"sample-request.json assume {DEFAULT_FEATURES}: change N_FEATURES and the sample to fit")
+    cd = "" if root == Path.cwd().resolve() else f"cd {shlex.quote(where)} && "
+    first = TARGET_STACKS[chosen[0]]
+    click.echo("\nnext:")
+    click.echo(f"  {cd}mldeploy serve --stack local       # your model on 127.0.0.1, scored with sample-request.json")
+    click.echo(f"  {cd}mldeploy synth --stack {first}" + " " * max(1, 12 - len(first))
+               + "# what `pulumi up` would create, offline")
+    click.echo(f"  {cd}pulumi stack init {first} && pulumi up   # deploy (first `az login`, and set the "
+               f"names stacks/Pulumi.{first}.yaml's header lists)")
+
+
+def _write(root: Path, files: dict[str, bytes], copy_from: Path | None, model_path: str) -> None:
+    """Every file, or none: what was written is removed again when one write fails."""
+    written: list[Path] = []
+    created: list[Path] = []
+    try:
+        for folder in sorted({(root / p).parent for p in [*files, model_path]}, key=lambda p: len(p.parts)):
+            for parent in [*reversed(folder.parents), folder]:
+                if not parent.exists():
+                    parent.mkdir()
+                    created.append(parent)
+        for rel, data in files.items():
+            target = root / rel
+            with target.open("xb") as out:  # "x": never replace a file that appeared meanwhile
+                written.append(target)
+                out.write(data)
+        if copy_from is not None:
+            target = root / model_path
+            written.append(target)
+            if copy_from.is_dir():
+                shutil.copytree(copy_from, target)
+            else:
+                shutil.copyfile(copy_from, target)
+    except OSError as err:
+        for path in reversed(written):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        for folder in reversed(created):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise click.ClickException(f"could not write the project in {root}: {err}; nothing was kept") from None

@@ -1,0 +1,171 @@
+"""A user's own mldeploy project, as `mldeploy init` writes it: every file rendered from the
+templates beside this module (package data) and the user's choices. Pure: nothing is written here
+(cli/init.py writes), so the rendering is tested file by file without a folder.
+
+Templates use `%{name}` placeholders (string.Template with `%` as delimiter): the workflows hold
+GitHub's `${{ }}` and the score.py f-strings hold `{}`, which `$`- or brace-based templating
+would need escaped everywhere.
+"""
+from __future__ import annotations
+
+import json
+import re
+import string
+from dataclasses import dataclass
+from importlib import metadata, resources
+from pathlib import Path
+
+from mldeploy.contract import GATEWAY_PORT
+
+# The scoring environment's pins: those of examples/diabetes/myenv.yml (the example the test suite
+# builds into images and serves), so a new project starts from a tested set and shares its cached
+# local environment. tests/project/test_render.py keeps the two equal.
+SCORING_PINS = (
+    "azureml-inference-server-http==1.5.1",
+    "scikit-learn==1.9.1",
+    "joblib==1.6.0",
+    "numpy==2.4.6",
+    "inference-schema[numpy-support]==1.8",
+)
+
+# --target -> the stack of its starting point, in the order the deploy workflow runs them.
+TARGET_STACKS = {"aci": "dev", "managed": "managed", "aks": "prod"}
+# Stacks the policy pack treats as production (policies/config.json's productionStacks) deploy
+# only after the `production` environment's reviewers approve.
+PRODUCTION_STACKS = ("managed", "prod")
+DEFAULT_MODEL_PATH = "models/model.pkl"
+DEFAULT_FEATURES = 4  # when the model's input width cannot be read from its file
+POLICY_FILES = ("PulumiPolicy.yaml", "__main__.py", "config.json")
+POLICY_PACKAGE = "policies"  # the installed policy pack whose entry files a project copies
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")  # config/base.py's Name
+PROJECT_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # Pulumi's project name alphabet
+
+
+class _Template(string.Template):
+    delimiter = "%"
+
+
+@dataclass(frozen=True)
+class ProjectChoices:
+    """What `mldeploy init` was told (or defaulted): names, the model's path in the project, targets."""
+
+    project: str  # Pulumi project name
+    name: str  # model, image and service name
+    model_path: str  # relative to the project root, posix
+    model_file: str  # the file score.py loads, relative to AZUREML_MODEL_DIR
+    features: int  # the model's input width (sample request, score.py's check)
+    targets: tuple[str, ...]  # keys of TARGET_STACKS
+
+
+def _template(name: str) -> str:
+    return resources.files(__name__).joinpath("templates", *name.split("/")).read_text(encoding="utf-8")
+
+
+def _fill(template: str, **values: object) -> str:
+    return _Template(_template(template)).substitute(**{k: str(v) for k, v in values.items()})
+
+
+def mldeploy_version() -> str:
+    return metadata.version("mldeploy")
+
+
+def safe_name(text: str, fallback: str = "model") -> str:
+    """`text` as a model/service name (lowercase letters, digits, '-'; 2-32 characters)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower())
+    name = re.sub(r"^[^a-z]+", "", name)[:32].strip("-")
+    name = re.sub(r"-{2,}", "-", name)
+    return name if NAME_RE.match(name) else fallback
+
+
+def project_name(folder: Path) -> str:
+    """The Pulumi project name for `folder` (its name, in Pulumi's alphabet)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.resolve().name).strip("-.") or "mldeploy-project"
+    return name[:100]
+
+
+# The key `n_features_in_` as a pickle writes a short string (SHORT_BINUNICODE or BINUNICODE),
+# optionally memoized (MEMOIZE, BINPUT, LONG_BINPUT), then its small int value (BININT1, BININT2,
+# BININT) - the opcodes of pickle protocols 2-5 (Lib/pickletools.py). A byte pattern rather than
+# pickletools.genops: joblib writes numpy arrays' raw bytes into the stream after its wrapper
+# object, where genops stops, and an estimator may hold arrays before this key.
+_WIDTH = re.compile(rb"(?:\x8c\x0e|X\x0e\x00\x00\x00)n_features_in_(?:\x94|q.|r....)?"
+                    rb"(?:K(?P<b1>.)|M(?P<b2>..)|J(?P<b4>....))", re.DOTALL)
+
+
+def model_features(path: Path) -> int | None:
+    """The input width a pickled scikit-learn model (joblib or pickle, uncompressed) was fitted
+    with: the first `n_features_in_` in the stream (a Pipeline's first step comes first). Read from
+    the bytes: init never runs the user's pickle. None when the file says nothing readable
+    (another format, a compressed file)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    match = _WIDTH.search(data)
+    if match is None:
+        return None
+    raw = match.group("b1") or match.group("b2") or match.group("b4")
+    width = int.from_bytes(raw, "little", signed=len(raw) == 4)
+    return width if width > 0 else None
+
+
+def model_file(model: Path, model_path: str) -> str:
+    """The file score.py loads relative to AZUREML_MODEL_DIR: the file itself, or in a folder the
+    one pickle/joblib file (else the first file)."""
+    if not model.is_dir():
+        return Path(model_path).name
+    files = sorted(p.relative_to(model).as_posix() for p in model.rglob("*") if p.is_file())
+    pickles = [f for f in files if f.endswith((".pkl", ".pickle", ".joblib"))]
+    return (pickles or files or ["model.pkl"])[0]
+
+
+def sample_request(features: int) -> str:
+    return json.dumps({"data": [[0.0] * features, [1.0] * features]}) + "\n"
+
+
+def _stack(target_stack: str, c: ProjectChoices) -> str:
+    models = _fill("stack-models.yaml.tmpl", name=c.name, model_path=c.model_path).rstrip("\n")
+    return _fill(f"stacks/{target_stack}.yaml.tmpl", name=c.name, port=GATEWAY_PORT, models_and_images=models)
+
+
+def _deploy_workflow(c: ProjectChoices) -> str:
+    stacks = [TARGET_STACKS[t] for t in TARGET_STACKS if t in c.targets]
+    earlier = [s for s in stacks if s not in PRODUCTION_STACKS]
+    jobs = []
+    for stack in stacks:
+        production = stack in PRODUCTION_STACKS
+        needs = f"\n    needs: [{', '.join(earlier)}]" if production and earlier else ""
+        jobs.append(_fill("workflows/deploy-job.yml.tmpl", stack=stack, project=c.project, needs=needs,
+                          environment="production" if production else stack))
+    return _fill("workflows/deploy.yml.tmpl", jobs="\n".join(jobs).rstrip("\n"))
+
+
+def policy_pack_files() -> dict[str, bytes]:
+    """The policy pack's entry files as this installation has them: a project runs the installed
+    pack (`pulumi preview --policy-pack policies`), configured by its own config.json."""
+    pack = resources.files(POLICY_PACKAGE)
+    return {f"policies/{name}": pack.joinpath(name).read_bytes() for name in POLICY_FILES}
+
+
+def render_project(c: ProjectChoices) -> dict[str, bytes]:
+    """Every file of the project (posix path relative to its root -> bytes), the model excluded."""
+    pins = "\n".join(f"      - {pin}" for pin in SCORING_PINS)
+    text = {
+        "Pulumi.yaml": _fill("Pulumi.yaml.tmpl", project=c.project, name=c.name),
+        "requirements.txt": _fill("requirements.txt.tmpl", mldeploy_version=mldeploy_version()),
+        "__main__.py": _template("main.py.tmpl"),
+        "score.py": _fill("score.py.tmpl", name=c.name, features=c.features, model_file=c.model_file),
+        "environment.yml": _fill("environment.yml.tmpl", name=c.name, pins=pins),
+        "sample-request.json": sample_request(c.features),
+        ".gitignore": _template("gitignore.tmpl"),
+        "stacks/Pulumi.local.yaml": _stack("local", c),
+        ".github/workflows/pull-request.yml": _fill("workflows/pull-request.yml.tmpl", project=c.project),
+    }
+    for target in c.targets:
+        stack = TARGET_STACKS[target]
+        text[f"stacks/Pulumi.{stack}.yaml"] = _stack(stack, c)
+    if c.targets:
+        text[".github/workflows/deploy.yml"] = _deploy_workflow(c)
+    files = {path: body.encode() for path, body in text.items()}
+    files.update(policy_pack_files())
+    return dict(sorted(files.items()))

@@ -1,0 +1,126 @@
+"""mldeploy/project: the files `mldeploy init` writes, rendered without a folder."""
+from __future__ import annotations
+
+import json
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import yaml
+
+from mldeploy.project import (SCORING_PINS, ProjectChoices, model_features, model_file, project_name,
+                              render_project, safe_name)
+from tests.harness import ROOT
+
+
+def _choices(**kw) -> ProjectChoices:
+    base = dict(project="iris-service", name="iris", model_path="models/iris.pkl", model_file="iris.pkl",
+                features=4, targets=("aci", "managed", "aks"))
+    return ProjectChoices(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def iris_model():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = load_iris(return_X_y=True)
+    return LogisticRegression(max_iter=500).fit(x, y), make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
+
+
+def test_the_input_width_is_read_from_joblib_and_pickle_files_without_running_them(iris_model, tmp_path):
+    model, pipeline = iris_model
+    joblib.dump(model, tmp_path / "a.pkl")
+    (tmp_path / "b.pickle").write_bytes(pickle.dumps(model))
+    joblib.dump(pipeline, tmp_path / "c.joblib")
+    (tmp_path / "d.onnx").write_bytes(b"\x08\x07\x12\x04onnx not a pickle")
+    # joblib writes array bytes into the stream: an estimator whose arrays come before the key.
+    joblib.dump({"coef_": np.ones((3, 300)), "n_features_in_": 300}, tmp_path / "e.pkl")
+    (tmp_path / "f.pkl").write_bytes(pickle.dumps(model, protocol=2))  # BINPUT memo, not MEMOIZE
+    joblib.dump({"coef_": np.ones((1, 70000)), "n_features_in_": 70000}, tmp_path / "g.pkl")  # BININT
+    assert [model_features(tmp_path / n) for n in ("a.pkl", "b.pickle", "c.joblib", "e.pkl", "f.pkl", "g.pkl")] == [
+        4, 4, 4, 300, 4, 70000]
+    assert model_features(tmp_path / "d.onnx") is None, "a file that is no pickle must give 'unknown'"
+
+
+def test_every_file_of_a_project_is_written():
+    files = render_project(_choices())
+    assert set(files) == {
+        "Pulumi.yaml", "requirements.txt", "__main__.py", "score.py", "environment.yml", "sample-request.json",
+        ".gitignore", "stacks/Pulumi.local.yaml", "stacks/Pulumi.dev.yaml", "stacks/Pulumi.managed.yaml",
+        "stacks/Pulumi.prod.yaml", ".github/workflows/pull-request.yml", ".github/workflows/deploy.yml",
+        "policies/PulumiPolicy.yaml", "policies/__main__.py", "policies/config.json"}
+
+
+def test_pulumi_yaml_is_a_python_project_reading_stacks_from_stacks():
+    doc = yaml.safe_load(render_project(_choices())["Pulumi.yaml"])
+    assert doc["name"] == "iris-service" and doc["runtime"]["name"] == "python"
+    assert doc["stackConfigDir"] == "stacks" and doc["runtime"]["options"]["virtualenv"] == ".venv"
+
+
+def test_the_program_is_the_repository_s_own_entry():
+    assert render_project(_choices())["__main__.py"] == (ROOT / "__main__.py").read_bytes()
+
+
+def test_the_policy_pack_is_wired_as_in_this_repository():
+    files = render_project(_choices())
+    for name in ("PulumiPolicy.yaml", "__main__.py", "config.json"):
+        assert files[f"policies/{name}"] == (ROOT / "policies" / name).read_bytes(), name
+
+
+def test_the_scoring_pins_are_the_example_s_tested_pins():
+    doc = yaml.safe_load((ROOT / "examples" / "diabetes" / "myenv.yml").read_text())
+    example = next(d["pip"] for d in doc["dependencies"] if isinstance(d, dict))
+    assert list(SCORING_PINS) == example
+    env = yaml.safe_load(render_project(_choices())["environment.yml"])
+    assert next(d["pip"] for d in env["dependencies"] if isinstance(d, dict)) == example
+
+
+def test_the_sample_and_score_py_fit_the_model_s_width():
+    files = render_project(_choices(features=7, model_file="clf.joblib"))
+    sample = json.loads(files["sample-request.json"])
+    assert [len(row) for row in sample["data"]] == [7, 7]
+    script = files["score.py"].decode()
+    assert "N_FEATURES = 7\n" in script and '"clf.joblib"' in script and "AZUREML_MODEL_DIR" in script
+    compile(script, "score.py", "exec")
+
+
+def test_each_target_gets_its_stack_and_its_deploy_job():
+    files = render_project(_choices(targets=("managed",)))
+    assert {p for p in files if p.startswith("stacks/")} == {"stacks/Pulumi.local.yaml", "stacks/Pulumi.managed.yaml"}
+    jobs = yaml.safe_load(files[".github/workflows/deploy.yml"])["jobs"]
+    assert list(jobs) == ["managed"] and jobs["managed"]["environment"] == "production"
+    jobs = yaml.safe_load(render_project(_choices())[".github/workflows/deploy.yml"])["jobs"]
+    assert list(jobs) == ["dev", "managed", "prod"]
+    assert jobs["prod"]["needs"] == ["dev"] and jobs["prod"]["environment"] == "production"
+    assert jobs["dev"]["environment"] == "dev" and "needs" not in jobs["dev"]
+
+
+def test_every_stack_names_the_same_model_image_and_files():
+    for path, data in render_project(_choices()).items():
+        if path.startswith("stacks/"):
+            config = yaml.safe_load(data)["config"]
+            assert config["mldeploy:models"] == {"iris": {"path": "models/iris.pkl", "version": 1,
+                                                          "description": "iris"}}, path
+            assert config["mldeploy:images"]["iris"]["entryScript"] == "score.py", path
+
+
+@pytest.mark.parametrize("text, name", [("iris", "iris"), ("My_Model v2", "my-model-v2"), ("2024-model", "model"),
+                                         ("x", "model"), ("a" * 40, "a" * 32)])
+def test_names_follow_the_config_s_name_rule(text, name):
+    assert safe_name(text) == name
+
+
+def test_a_folder_model_loads_its_one_pickle(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "README.md").write_text("about")
+    (tmp_path / "m" / "clf.joblib").write_bytes(b"x")
+    assert model_file(tmp_path / "m", "m") == "clf.joblib"
+    assert model_file(tmp_path / "m" / "clf.joblib", "m/clf.joblib") == "clf.joblib"
+
+
+def test_the_project_is_named_after_its_folder(tmp_path):
+    assert project_name(tmp_path / "My Iris!") == "My-Iris"
