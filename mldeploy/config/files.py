@@ -22,20 +22,25 @@ MAX_MODEL_FILES = 10_000  # a model folder is walked whole at parse time: bound 
 
 
 def project_path(value: str, root: Path) -> Path:
-    """`value` resolved inside `root`, or ValueError saying why it may not be used."""
+    """`value` resolved inside `root`, or ValueError saying why it may not be used. The reason is
+    always the same: a stack names files inside its project, so that every machine deploying it
+    (CI, a colleague's) builds the same image from the same files."""
+    where = f"the project root ({root.resolve()}, the folder with Pulumi.yaml)"
     if not value or value in (".", "./"):
-        raise ValueError("names the project root itself; name a file or folder inside the project")
+        raise ValueError(f"names the project root itself; name a file or folder inside {where}")
     if Path(value).is_absolute() or value.startswith("~"):
-        raise ValueError(f"must be a path relative to the project root, got {value!r}")
+        raise ValueError(f"must be a path relative to {where}, got {value!r}: a stack names files inside its "
+                         "project, so every machine deploying it builds the same; copy or move the file into it")
     if ".." in Path(value).parts:
-        raise ValueError(f"may not contain '..': files come from inside the project ({value!r})")
+        raise ValueError(f"may not contain '..': files come from inside {where} ({value!r}); copy or move the "
+                         "file into it")
     root = root.resolve()
     target = root / value
     resolved = target.resolve()
     if resolved != root and root not in resolved.parents:
-        raise ValueError(f"{value!r} leads outside the project (a symbolic link): copy the file into it")
+        raise ValueError(f"{value!r} leads outside {where} (a symbolic link): copy the file into it")
     if resolved == root:
-        raise ValueError("names the project root itself; name a file or folder inside the project")
+        raise ValueError(f"names the project root itself; name a file or folder inside {where}")
     return target
 
 
