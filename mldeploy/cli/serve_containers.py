@@ -24,7 +24,7 @@ def fail(message: str) -> None:
 def serve_containers(root: Path, settings, name: str, *, port: int, timeout: float, as_json: bool,
                      tls_files: tuple[Path, Path] | None, image_map: dict[str, str], sample: Path | None) -> None:
     from mldeploy.runtime.client import content_type_for, score
-    from mldeploy.runtime.containers import EngineError, find_engine
+    from mldeploy.runtime.containers import EngineError, find_engine, image_map_lookup
     from mldeploy.runtime.pod import LocalPod
     from mldeploy.runtime.synthesized_pod import (PodSourceError, build_images, local_image, synthesized_group,
                                                   synthesized_pod)
@@ -41,11 +41,15 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
         fail(str(err))
     work = root / ".mldeploy" / "containers" / settings.stack / name
     info = lambda m: click.echo(m, err=True)  # noqa: E731
+    if engine.settings:
+        info(f"{engine.name} runs with mldeploy's engine settings {engine.settings} (podman has none of its own; "
+             "set CONTAINERS_CONF to use others)")
     info(f"synthesizing stack {settings.stack!r} (the manifests the cluster would get)")
     out = work / "synth"
     prepare_out_dir(out)
     with contextlib.redirect_stdout(sys.stderr):
         write_result(synthesize(root, settings.stack, out / "images"), out)
+    (work / "logs").mkdir(parents=True, exist_ok=True)
     info(f"building the images with {engine.name} (logs in {work / 'logs'})")
     try:
         built = build_images(engine, out, work / "logs")
@@ -54,7 +58,7 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
     tls = None
     if tls_files is not None:
         tls = (tls_files[0].read_text(), tls_files[1].read_text())
-    images = lambda ref: local_image(ref, built, out, lambda up: image_map.get(up, up))  # noqa: E731
+    images = lambda ref: local_image(ref, built, out, lambda up: image_map_lookup(image_map, up) or up)  # noqa: E731
     try:
         if svc.target == "aci":
             pod_src = synthesized_group(out, name, images, tls=tls)
@@ -65,6 +69,12 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
             gateway_port = next(p["containerPort"] for p in gateway["ports"] if p["name"] == "gateway")
     except PodSourceError as err:
         fail(f"{err}" + ("" if tls else "; if this service serves HTTPS, give --tls-cert and --tls-key"))
+    try:
+        for local in sorted(set(pod_src.inputs.images.values()) - set(built.values())):
+            engine.ensure_image(local, "the pod's image", f"load it here, or run an image this machine has in its "
+                                                          f"place: --image {local}=LOCAL")
+    except EngineError as err:
+        fail(str(err))
     pod = LocalPod(engine, f"mldeploy-{settings.stack}-{name}", pod_src.inputs, work / "pod",
                    publish=(f"127.0.0.1:{port}:{gateway_port}",))
     stopping: list[int] = []

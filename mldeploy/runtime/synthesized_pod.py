@@ -12,7 +12,7 @@ from typing import Callable
 
 import yaml
 
-from mldeploy.runtime.containers import Engine
+from mldeploy.runtime.containers import Engine, normalize_ref
 from mldeploy.runtime.local import new_key
 from mldeploy.contract import KEYS_MAP_NAME, TLS_CERT_NAME, TLS_KEY_NAME
 from mldeploy.render.gateway import render_keys_map
@@ -52,9 +52,33 @@ def build_images(engine: Engine, synth_dir: Path, log_dir: Path) -> dict[str, st
             h.update(str(f.relative_to(folder)).encode() + b"\0" + f.read_bytes())
         ref = f"localhost/mldeploy/{folder.name}:{h.hexdigest()[:16]}"
         if not engine.image_exists(ref):
+            for base in base_images(folder / "Dockerfile"):
+                engine.ensure_image(base, f"the base image of image {folder.name!r} (FROM in images/{folder.name}/"
+                                          "Dockerfile)", base_image_remedy(engine, folder.name, base))
             engine.build(folder, ref, log=log_dir / f"{folder.name}.log")
         out[folder.name] = ref
     return out
+
+
+def base_images(dockerfile: Path) -> list[str]:
+    """The images a Dockerfile starts from (its FROM lines; build stages named earlier excluded)."""
+    bases, stages = [], set()
+    for line in dockerfile.read_text().splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0].upper() == "FROM":
+            image = next(w for w in words[1:] if not w.startswith("--"))
+            if image.lower() not in stages and image != "scratch":
+                bases.append(image)
+            if len(words) >= 4 and words[-2].upper() == "AS":
+                stages.add(words[-1].lower())
+    return bases
+
+
+def base_image_remedy(engine: Engine, image: str, base: str) -> str:
+    return (f"on a machine that can pull it, `{engine.name} pull {normalize_ref(base)}` and `{engine.name} save -o "
+            f"base.tar {normalize_ref(base)}`, then `{engine.name} load -i base.tar` here; or tag an image this machine "
+            f"has with its name (`{engine.name} tag LOCAL {normalize_ref(base)}`); or set "
+            f"`mldeploy:images.{image}.baseImage` to one")
 
 
 def mirrored_upstream(synth_dir: Path, repo: str) -> str:

@@ -2,7 +2,6 @@
 like the kubelet runs them. Skipped only where no container engine exists or can be installed."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from tests.containers.standins import ensure_standins
 from tests.containers.synthesized import synth_to
 
 HERE = Path(__file__).parent
-CONTAINERS_CONF = HERE / "containers.conf"
 
 
 def pytest_collection_modifyitems(items):
@@ -25,8 +23,8 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def engine():
-    if shutil.which("podman") and "CONTAINERS_CONF" not in os.environ:
-        os.environ["CONTAINERS_CONF"] = str(CONTAINERS_CONF)
+    # No CONTAINERS_CONF of the suite's own: podman runs with the settings mldeploy applies for its
+    # users (mldeploy/runtime/containers.conf, when podman has none), as `serve --containers` does.
     if not (shutil.which("podman") or shutil.which("docker")) and not shutil.which("apt-get"):
         pytest.skip("no container engine (podman or docker) and no apt-get to install podman")
     try:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from mldeploy.runtime.client import score
-from mldeploy.runtime.containers import BuildError
+from mldeploy.runtime.containers import PODMAN_SETTINGS, BuildError, podman_settings_env
 from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import mirrored_upstream
 from tests.containers.synthesized import standin_for
@@ -91,3 +91,64 @@ def test_a_failed_build_names_the_log_and_shows_its_tail(engine, standins, tmp_p
         raise AssertionError("a Dockerfile with a failing RUN built")
     assert message.startswith("building localhost/mldeploy-test/broken:1 failed"), message
     assert "build-step-marker" in message and str(tmp_path / "build.log") in message, message
+
+
+def test_podman_runs_the_containers_with_mldeploy_s_settings_and_no_containers_conf(engine, standins):
+    """No CONTAINERS_CONF from the suite: find_engine() applied mldeploy's settings (on this kind
+    of machine podman's own ulimits are refused: `error setting rlimit type 7`)."""
+    assert "CONTAINERS_CONF" not in os.environ, "the suite must not set the engine's settings itself"
+    if engine.name == "podman" and podman_settings_env():
+        assert engine.settings == str(PODMAN_SETTINGS)
+    python = standins.images["python"]
+    assert engine.out("run", "--rm", python, "python", "-c", "print('ran')") == "ran"
+
+
+def _user_project(tmp_path: Path, model: Path) -> Path:
+    done = subprocess.run([*MLDEPLOY, "init", "--model", str(model), "--target", "aci"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return tmp_path
+
+
+def test_a_base_image_that_cannot_be_pulled_is_named_with_how_to_provide_it(engine, tmp_path, trained_model):
+    project = _user_project(tmp_path, trained_model)
+    stack = project / "stacks" / "Pulumi.dev.yaml"
+    stack.write_text(stack.read_text().replace("      condaFile: environment.yml\n",
+                                               "      condaFile: environment.yml\n"
+                                               "      baseImage: mldeploy-test/no-such-base:1\n"))
+    done = subprocess.run([*MLDEPLOY, "serve", "--stack", "dev", "--service", "sklearn-regression-model-aci",
+                           "--containers"], cwd=project, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout + done.stderr
+    error = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert error[0].startswith("error: the base image of image 'sklearn-regression-model' (FROM in images/"
+                               "sklearn-regression-model/Dockerfile) mldeploy-test/no-such-base:1 is not on this "
+                               "machine and"), error[0]
+    for remedy in ("load -i base.tar", "tag LOCAL docker.io/mldeploy-test/no-such-base:1",
+                   "mldeploy:images.sklearn-regression-model.baseImage"):
+        assert remedy in error[0], error[0]
+    logs = next(line for line in done.stderr.splitlines() if "(logs in " in line).split("(logs in ")[1].rstrip(")")
+    assert Path(logs).is_dir(), f"serve --containers named the logs folder {logs}, which does not exist"
+
+
+def test_image_takes_the_missing_image_s_name_as_the_error_prints_it(engine, standins, dev_images, trained_model):
+    """The ACI group's gateway (a mirror of nginx, pinned by digest) is not on this machine: the error
+    names it and the `--image` to give; given exactly so, the group runs."""
+    command = [*MLDEPLOY, "serve", "--stack", "dev", "--service", "diabetes-aci", "--containers", "--json",
+               "--port", str(free_port())]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 1, done.stdout + done.stderr
+    error = done.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: the pod's image nginx:1.27.4-alpine@sha256:") and "--image " in error, error
+    printed = error.split("--image ")[1].split("=LOCAL")[0]
+    proc = subprocess.Popen([*command, "--image", f"{printed}={standins.images['nginx']}"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        assert score(endpoint["scoringUri"], endpoint["primaryKey"], SAMPLE.read_bytes()).status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+    assert code == 0, proc.stderr.read()[-1000:]
