@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from mldeploy.cli.diffing import KINDS, MISSING, PropertyChange, ResourceChange, StackDiff, secure_changes
-from mldeploy.cli.review import TrafficTable, traffic_tables, warnings
+from mldeploy.cli.review import TrafficTable, notes, traffic_tables, warnings
 
 _ICON = {"create": "➕ create", "update": "✏️ update", "replace": "♻️ replace", "delete": "➖ delete"}
 _EFFECT = {"update": "update", "replace": "**replace**", "refused": "⚠️ **create-only**"}
@@ -123,6 +123,7 @@ def render_markdown(d: StackDiff) -> str:
         lines += ["> [!WARNING]", f"> **{len(alerts)} thing(s) to check before merging**", ">"]
         lines += [f"> - {a.message}" for a in alerts]
         lines.append("")
+    lines += [f"_{n}_\n" for n in notes(d)]
     if not d.changed:
         return "\n".join(lines + [f"**No changes.** {d.unchanged} resources unchanged.", ""])
     lines += _summary_md(d) + _traffic_md(traffic_tables(d))
@@ -164,5 +165,6 @@ def to_json(d: StackDiff) -> dict[str, Any]:
              "reason": p.effect.reason} for p in c.properties]} for c in d.changes],
         "outputs": [{"path": p, "before": _value(b), "after": _value(a)} for p, b, a in d.outputs],
         "secretsChanged": secure_changes(d),
+        "notes": notes(d),
         "policyViolations": [v for v in d.head.violations if v.get("enforcement") == "mandatory"],
     }

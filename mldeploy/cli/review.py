@@ -34,7 +34,7 @@ VARIANT_LABEL = "mldeploy.io/variant"
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # "live-traffic" | "create-only" | "key-rotation" | "production-destroy" | "secret" | "stand-in"
+    kind: str  # "live-traffic" | "create-only" | "key-rotation" | "production-destroy" | "secret"
     resource: str
     message: str
 
@@ -230,10 +230,13 @@ def _production_destroy(d: StackDiff) -> list[Alert]:
 
 def warnings(d: StackDiff) -> list[Alert]:
     """Every warning, most severe first."""
-    out = _live_traffic(d) + _create_only(d) + _production_destroy(d) + _keys(d)
-    if d.base.stand_ins:
-        files = ", ".join(f"`{p}`" for p in d.base.stand_ins)
-        out.append(Alert("stand-in", "", f"not in git at the base, so the working tree's copy stands in for it "
-                                           f"there and a retrained file shows no change: {files} (pass --base-files "
-                                           "with a checkout of the base that has them)"))
-    return out
+    return _live_traffic(d) + _create_only(d) + _production_destroy(d) + _keys(d)
+
+
+def notes(d: StackDiff) -> list[str]:
+    """What the diff could not see, said next to the result (not a risk of the change itself)."""
+    if not d.base.stand_ins:
+        return []
+    files = ", ".join(f"`{p}`" for p in d.base.stand_ins)
+    return [f"Not in git at the base, so the working tree's copy stood in for it there (a retrained file shows "
+            f"no change): {files}. Pass `--base-files` with a checkout of the base that has them."]

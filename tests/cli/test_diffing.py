@@ -119,7 +119,7 @@ def test_retrained_model_shows_a_new_digest_with_the_bases_own_file(repo, tmp_pa
     blob = next(r for r in data["resources"] if r["type"] == "azure-native:storage:Blob")
     digest = next(p for p in blob["properties"] if p["path"] == "source.sha256")
     assert blob["kind"] == "replace" and digest["before"] != digest["after"], blob
-    assert stand_in.returncode == 0 and "stands in" in stand_in.stdout, stand_in.stdout + stand_in.stderr
+    assert stand_in.returncode == 0 and "stood in" in stand_in.stdout, stand_in.stdout + stand_in.stderr
 
 
 def _set_in_block(text: str, block: str, key: str, value: str) -> str:
