@@ -197,7 +197,7 @@ def _create_only(d: StackDiff) -> list[Alert]:
         for p in c.effects("refused"):
             serving = c.before is not None and _serving_name(c.before) in live
             where = "a deployment taking live traffic" if serving else "this deployment"
-            out.append(Alert("create-only", c.name, f"`{c.name}`: `{p.path}` {p.before!r} → {p.after!r} on {where}: "
+            out.append(Alert("create-only", c.name, f"`{c.name}`: `{p.path}` `{p.before}` → `{p.after}` on {where}: "
                                                       f"{p.effect.reason}. Add a new deployment with the new value "
                                                       f"and move the traffic ({ROLLOUT_DOC})"))
     return out
