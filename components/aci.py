@@ -136,8 +136,10 @@ class AciService(pulumi.ComponentResource):
         )
         base = group.ip_address.apply(lambda ip: f"{plan.scheme}://{ip.fqdn}")
         self.scoring_uri = base.apply(lambda b: b + SCORE_PATH)
+        self.container_group_name = group.name  # auto-named: `mldeploy logs` reads it from the stack output
         self.swagger_uri = base.apply(lambda b: b + SWAGGER_PATH)
         self.primary_key = keys[0] if keys else None
         self.secondary_key = keys[1] if keys else None
         self.register_outputs({"scoringUri": self.scoring_uri, "swaggerUri": self.swagger_uri,
+                               "containerGroup": self.container_group_name,
                                "primaryKey": self.primary_key, "secondaryKey": self.secondary_key})

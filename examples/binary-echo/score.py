@@ -1,7 +1,8 @@
 """The guide's binary-data example (`@rawhttp`): POST returns the body's bytes reversed, GET
-returns the full URL of the request. No model: it shows how raw requests reach run()."""
-from azureml_inference_server_http.api.aml_request import rawhttp
-from azureml_inference_server_http.api.aml_response import AMLResponse
+returns the full URL of the request. No model: it shows how raw requests reach run(). The
+imports are the guide's (SDK v1): the inference server provides azureml.contrib.services itself."""
+from azureml.contrib.services.aml_request import AMLRequest, rawhttp  # noqa: F401 - the guide's import
+from azureml.contrib.services.aml_response import AMLResponse
 
 
 def init():

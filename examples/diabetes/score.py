@@ -2,7 +2,7 @@
 
 The schema decorators publish the OpenAPI (swagger) document. Input is validated here, in run():
 a wrong shape or type, strings, NaN, missing data or a prediction out of range get a 400 with a
-message, never a 500 (the server's own checks cover a body that is not a JSON object).
+message, never a 500 (the server's own checks cover a body that is not JSON or not an object).
 """
 import math
 import os
@@ -16,31 +16,6 @@ from inference_schema.schema_decorators import input_schema, output_schema
 
 N_FEATURES = 10
 model = None
-
-
-def _answer_undecodable_bodies_with_400():
-    """azureml-inference-server-http 1.5.1 answers a body that is not UTF-8 text (e.g. b"\\xff\\xfe{")
-    with a 500: json.loads raises UnicodeDecodeError, which its parser does not catch. Turn that
-    into the 400 it gives for every other malformed body. A no-op if the server's internals move."""
-    try:
-        from azureml_inference_server_http.server import input_parsers
-    except ImportError:
-        return
-    parse = input_parsers.ObjectInput._parse_post_input
-    if getattr(parse, "_mldeploy_patched", False):
-        return
-
-    def parse_post_input(self, request):
-        try:
-            return parse(self, request)
-        except UnicodeDecodeError as ex:
-            raise input_parsers.BadInput(f"POST body is not UTF-8 JSON: {ex.reason}") from None
-
-    parse_post_input._mldeploy_patched = True
-    input_parsers.ObjectInput._parse_post_input = parse_post_input
-
-
-_answer_undecodable_bodies_with_400()
 
 
 def init():

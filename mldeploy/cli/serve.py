@@ -22,6 +22,12 @@ def run_dir(root: Path, stack: str, service: str) -> Path:
     return root / ".mldeploy" / "local" / stack / service
 
 
+def logs_command(stack: str, service: str, target: str) -> str:
+    """The command that shows a served service's logs (named in its scorer's 500 bodies);
+    `--local` for a service that `pulumi up` deploys to Azure (its logs are Azure's by default)."""
+    return f"mldeploy logs --stack {stack} --service {service}" + ("" if target == "local" else " --local")
+
+
 def sample_for(settings, name: str, root: Path) -> Path | None:
     """The service's sample request, else its image's (the smoke test's input)."""
     service = settings.services[name]
@@ -144,7 +150,8 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
                 chosen = port or 0
                 assets = {i: prepared(i) for i in sorted(set(svc.deployment_images))}
                 server = LocalEndpoint(name, svc, {i: a[0] for i, a in assets.items()},
-                                       {i: a[1] for i, a in assets.items()}, run_dir(root, stack, name), port=chosen)
+                                       {i: a[1] for i, a in assets.items()}, run_dir(root, stack, name), port=chosen,
+                                       logs_command=logs_command(stack, name, svc.target))
                 split = ", ".join(f"{n} {d.traffic_percent} %" + (f" (mirror {d.mirror_percent} %)" if d.mirror_percent
                                                                    else "") for n, d in sorted(svc.deployments.items()))
                 info(f"starting {name} ({svc.target} online endpoint): {split}; one scorer per deployment "
@@ -153,7 +160,8 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
                 context, env = prepared(svc.image)
                 chosen = port if port is not None else getattr(svc, "port", GATEWAY_PORT)
                 server = LocalServer(name, svc, context, env, run_dir(root, stack, name), port=chosen,
-                                     max_concurrent=max_concurrent_requests, tls_files=tls_files)
+                                     max_concurrent=max_concurrent_requests, tls_files=tls_files,
+                                     logs_command=logs_command(stack, name, svc.target))
                 info(f"starting {name}: scorer + gateway on 127.0.0.1:{chosen or '<any>'}")
             endpoint = server.start(timeout=timeout)
             servers.append(server)

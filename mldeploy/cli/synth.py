@@ -53,7 +53,9 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     click.echo(f"synthesized stack {stack!r} -> {_shown(out, root)} in {elapsed:.1f}s")
     from mldeploy.plan.versions import stack_warnings
 
-    for warning in stack_warnings(result.settings, date.today()):
+    from mldeploy.plan.v1_script import v1_warnings
+
+    for warning in stack_warnings(result.settings, date.today()) + v1_warnings(result.settings, root):
         click.echo(f"warning: stacks/Pulumi.{stack}.yaml: {warning}", err=True)
     for type_token, count in result.types().items():
         click.echo(f"  {count:3d}  {type_token}")

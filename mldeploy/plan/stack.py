@@ -18,6 +18,7 @@ from mldeploy.plan.cluster_check import check_cluster
 from mldeploy.plan.endpoint import check_stack_endpoints
 from mldeploy.plan.fpga_regions import check_service_region
 from mldeploy.plan.memory import check_body_limit
+from mldeploy.plan.v1_script import check_entry_scripts
 
 
 def check_stack(settings: StackSettings, today: date | None = None) -> None:
@@ -41,6 +42,7 @@ def parse_settings(stack: str, config: dict[str, Any], secret_keys: Iterable[str
     settings = config_load.parse_settings(stack, config, secret_keys, project_root, source)
     try:
         check_stack(settings)
+        check_entry_scripts(settings, project_root)
     except ConfigError as err:
         raise err.with_source(source) from None
     return settings

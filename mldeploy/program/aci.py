@@ -28,4 +28,4 @@ def deploy_aci(name: str, service: AciServiceSettings, f: Foundation) -> Service
         role_propagation_timeout=s.role_propagation_timeout_seconds,
     )
     return ServiceOutputs(aci.scoring_uri, aci.swagger_uri, aci.primary_key, aci.secondary_key,
-                          gateway_conf=aci.gateway_conf)
+                          extra={"containerGroup": aci.container_group_name}, gateway_conf=aci.gateway_conf)

@@ -18,11 +18,11 @@ from components.online_endpoint import EndpointInputs, OnlineEndpoint, Workspace
 from mldeploy.azure.arm import arm_part
 from mldeploy.config.batch import DEFAULT_BATCH_BASE_IMAGE
 from mldeploy.config.endpoint import EndpointSettings
-from mldeploy.plan.digest import digest_path
+from mldeploy.plan.digest import digest_files
 from mldeploy.plan.endpoint import AssetPlan, KUBERNETES, kubernetes_instance_types, plan_endpoint, used_images
 from mldeploy.program.aks import cluster_for
-from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys, given_tls
-from mldeploy.render.build_context import BuildContext
+from mldeploy.program.foundation import Foundation, ServiceOutputs, build_dir, given_keys, given_tls
+from mldeploy.render.build_context import V1_SHIM_DIR, BuildContext
 from mldeploy.plan.tags import resource_tags
 from mldeploy.plan.batch import compute_name
 from mldeploy.contract import workspace_blob_container
@@ -43,16 +43,28 @@ def conda_text(context: BuildContext) -> str:
             f"  - pip:\n{pip}\n")
 
 
-def asset_plan(service_name: str, image: str, context: BuildContext, entry_script: Path) -> AssetPlan:
+def code_files(context: BuildContext, entry_script: Path, context_dir: Path) -> tuple[tuple[str, Path], ...]:
+    """The code asset: the entry script, and next to it whatever else the image puts beside it
+    (mldeploy's stand-in for azureml-core, when the script needs it), read from the written
+    build context `context_dir` - as the image has it, so Azure's own server finds it on its path
+    (the code folder, as for any module next to score.py)."""
+    extra = sorted(name for name in context.files if name.startswith(f"app/{V1_SHIM_DIR}/"))
+    return ((entry_script.name, entry_script),
+            *((name.removeprefix("app/"), context_dir / name) for name in extra))
+
+
+def asset_plan(service_name: str, image: str, context: BuildContext, entry_script: Path,
+               context_dir: Path | None = None) -> AssetPlan:
     env_text = conda_text(context)
     env_digest = hashlib.sha256(f"{BASE_IMAGE}\n{env_text}".encode()).hexdigest()[:12]
-    code_digest = digest_path(entry_script)[:12]
+    files = code_files(context, entry_script, context_dir) if context_dir else ((entry_script.name, entry_script),)
+    code_digest = digest_files([(rel, path.read_bytes()) for rel, path in files])[:12]
     return AssetPlan(
         # Per service: two endpoints serving one image never declare the same Azure asset twice.
         environment_name=f"mldeploy-{service_name}-{image}", environment_version=env_digest, conda_text=env_text,
         base_image=BASE_IMAGE, code_name=f"mldeploy-{service_name}-{image}", code_version=code_digest,
         code_blob_prefix=f"{CODE_BLOB_PREFIX}/{service_name}/{image}/{code_digest}",
-        code_files=((entry_script.name, entry_script),), scoring_script=entry_script.name)
+        code_files=files, scoring_script=entry_script.name)
 
 
 def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
@@ -84,7 +96,8 @@ def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
 def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation) -> ServiceOutputs:
     s = f.settings
     tags = f.tags()
-    assets = {image: asset_plan(name, image, f.contexts[image], f.project_root / s.images[image].entry_script)
+    assets = {image: asset_plan(name, image, f.contexts[image], f.project_root / s.images[image].entry_script,
+                                build_dir(s, f.project_root) / image)
               for image in used_images(service)}
     plan = plan_endpoint(name, service, stack=s.stack, resource_group=s.resource_group_name, assets=assets,
                          image_models={n: list(i.models) for n, i in s.images.items()}, tags=tags)

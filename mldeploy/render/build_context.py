@@ -15,7 +15,8 @@ from mldeploy.contract import DEFAULT_SCORING_SERVER
 from mldeploy.plan.digest import digest_mapping
 from mldeploy.plan.models import ResolvedModel
 from mldeploy.plan.naming import image_tag
-from mldeploy.scoring import SCORER_HOST, SCORING_APP, scorer_host
+from mldeploy.plan.v1_script import needs_shim
+from mldeploy.scoring import SCORER_HOST, SCORING_APP, V1_SHIM, scorer_host
 from mldeploy.contract import SCORER_PORT
 
 APP_DIR = "/var/azureml-app"
@@ -47,6 +48,8 @@ MICROMAMBA_RUNTIME_ENV = (
     "ENV PATH=$MAMBA_ROOT_PREFIX/bin:$PATH \\",
     "    USER=$MAMBA_USER",
 )
+V1_SHIM_DIR = "azureml"  # next to the entry script, on the server's path (AML_APP_ROOT)
+V1_MODELS_MANIFEST = "azureml/core/mldeploy-models.json"  # read by the stand-in's model.py
 CONDA_ENV_FILE = "environment/conda.yml"
 PIP_ENV_FILE = "environment/requirements.txt"
 
@@ -99,8 +102,24 @@ def server_requirements(env_text: str, scoring_server: str) -> list[str]:
     return reqs
 
 
+def v1_shim_files(models: list[ResolvedModel]) -> dict[str, bytes]:
+    """mldeploy's stand-in for azureml-core (mldeploy/scoring/v1-shim), as files under
+    `azureml/`, plus the manifest of the image's models: which is a file (its name) and which a
+    folder (its top-level names), so Model.get_model_path returns what the script registered."""
+    files = {f"{V1_SHIM_DIR}/{p.relative_to(V1_SHIM / V1_SHIM_DIR).as_posix()}": p.read_bytes()
+             for p in sorted((V1_SHIM / V1_SHIM_DIR).rglob("*.py"))}
+    manifest = {}
+    for m in models:
+        if m.is_folder:
+            manifest[f"{m.name}/{m.version}"] = {"folder": sorted({rel.split("/", 1)[0] for rel, _ in m.files})}
+        else:
+            manifest[f"{m.name}/{m.version}"] = {"file": m.files[0][0]}
+    files[V1_MODELS_MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    return files
+
+
 def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: str,
-                      script: str, models: list[ResolvedModel]) -> str:
+                      script: str, models: list[ResolvedModel], v1_shim: bool = False) -> str:
     mdir = model_dir(models)
     lines = [
         "# syntax=docker/dockerfile:1",
@@ -131,6 +150,8 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
         "# 2. The entry script (init/run), served by " + SERVED_BY[image.scoring_server] + ".",
         f"WORKDIR {APP_DIR}",
         f"COPY app/{script} {APP_DIR}/{script}",
+        *(["# The entry script imports azureml.core (SDK v1): mldeploy's stand-in for its Model.get_model_path.",
+           f"COPY app/{V1_SHIM_DIR}/ {APP_DIR}/{V1_SHIM_DIR}/"] if v1_shim else []),
         "# 3. The model files, in Azure ML's layout: azureml-models/<name>/<version>/...",
         f"COPY azureml-models/ {MODELS_DIR}/",
         f"ENV AZUREML_ENTRY_SCRIPT={APP_DIR}/{script} \\",
@@ -173,10 +194,13 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
     for model in models:
         for rel, path in model.files:
             files[f"azureml-models/{model.name}/{model.version}/{rel}"] = path.read_bytes()
+    v1_shim = needs_shim(files[f"app/{script}"], env_text)
+    if v1_shim:
+        files.update({f"app/{rel}": data for rel, data in v1_shim_files(models).items()})
     files[SCORER_HOST_FILE] = SCORER_HOST.read_bytes()
     if image.scoring_server == "mldeploy":
         files[SCORING_APP_FILE] = SCORING_APP.read_bytes()
-    files["Dockerfile"] = render_dockerfile(name, image, env_kind, env_text, script, models).encode()
+    files["Dockerfile"] = render_dockerfile(name, image, env_kind, env_text, script, models, v1_shim).encode()
     digest = digest_mapping(files)
     return BuildContext(
         image=name,

@@ -21,6 +21,7 @@ from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, g
                                     publish_endpoint, refuse_if_running, scorer_child, withdraw_endpoint,
                                     write_private)
 from mldeploy.runtime.processes import Child, find_nginx, listen_socket, start_and_wait
+from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
 
 
 class LocalEndpoint:
@@ -28,8 +29,9 @@ class LocalEndpoint:
 
     def __init__(self, name: str, service: EndpointSettings, contexts: dict[str, BuildContext],
                  envs: dict[str, ScoringEnv], run_dir: Path, *, port: int,
-                 keys: tuple[str, str] | None = None):
+                 keys: tuple[str, str] | None = None, logs_command: str | None = None):
         self.name, self.service, self.contexts, self.envs = name, service, contexts, envs
+        self.logs_command = logs_command  # + ` --deployment D`: named in a scorer's 500 bodies
         self.run_dir = run_dir.resolve()
         self.port = port
         # Locally every auth mode is served with keys: tokens (aml_token, aad_token) need Azure.
@@ -67,7 +69,9 @@ class LocalEndpoint:
             self.scorers[dep_name] = scorer_child(
                 context, self.envs[dep.image], dep_dir / "context", dep_dir, sock=sock,
                 workers=dep.workers, scoring_timeout_ms=dep.request_timeout_ms,
-                extra_env=dict(dep.environment_variables))
+                extra_env={**dep.environment_variables,
+                           **({LOGS_COMMAND_ENV: f"{self.logs_command} --deployment {dep_name}"}
+                              if self.logs_command else {})})
         spec = self.spec()
         for folder in config_dirs(spec):
             Path(folder).mkdir(parents=True, exist_ok=True)

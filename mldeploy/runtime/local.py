@@ -34,7 +34,7 @@ from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
 from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.scoring import SCORER_HOST
-from mldeploy.scoring.scorer_host import UDS_ENV
+from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV, UDS_ENV
 from mldeploy.runtime.processes import (UNIX_SOCKET_PATH_MAX, Child, StartError, find_nginx,
                                         listen_socket, listen_unix_socket, start_and_wait)
 from mldeploy.plan.scorer import scorer_workers
@@ -159,8 +159,10 @@ class LocalServer:
 
     def __init__(self, name: str, service: ServiceSettings, context: BuildContext, env: ScoringEnv,
                  run_dir: Path, *, port: int, keys: tuple[str, str] | None = None,
-                 max_concurrent: int | None = None, tls_files: tuple[Path, Path] | None = None):
+                 max_concurrent: int | None = None, tls_files: tuple[Path, Path] | None = None,
+                 logs_command: str | None = None):
         self.name, self.service, self.context, self.env = name, service, context, env
+        self.logs_command = logs_command  # named in the scorer's 500 bodies (`mldeploy logs ...`)
         self.run_dir = run_dir.resolve()
         self.port = port
         self.keys = (keys or (new_key(), new_key())) if service.auth_enabled else None
@@ -261,7 +263,8 @@ class LocalServer:
     def _scorer_child(self, context_dir: Path, sock: socket.socket) -> Child:
         # The target's own rule (an AKS service: one worker per concurrent request).
         return scorer_child(self.context, self.env, context_dir, self.run_dir, sock=sock,
-                            workers=scorer_workers(self.service), scoring_timeout_ms=self.service.scoring_timeout_ms)
+                            workers=scorer_workers(self.service), scoring_timeout_ms=self.service.scoring_timeout_ms,
+                            extra_env={LOGS_COMMAND_ENV: self.logs_command} if self.logs_command else None)
 
     def _gateway_child(self, nginx: str, sock: socket.socket) -> Child:
         gw_dir = self.run_dir / "gateway"

@@ -24,6 +24,9 @@ server and the standard library, never mldeploy (which is not installed there).
    image sets the variable): the same app served by granian instead of gunicorn's sync worker -
    see `serve_with_granian` and scoring_app.py. `azmlinfsrv` (or unset): gunicorn, exactly as
    azmlinfsrv runs.
+9. `MLDEPLOY_LOGS_COMMAND` (set by the local target: `mldeploy logs --stack S --service N`): the
+   server's 500 bodies that say "Check the logs for more info." name that command, which shows
+   the traceback.
 """
 from __future__ import annotations
 
@@ -42,6 +45,8 @@ SERVER_ENV = "MLDEPLOY_SCORING_SERVER"
 UDS_ENV = "MLDEPLOY_SCORER_UDS"
 PRELOAD_ENV = "MLDEPLOY_PRELOAD_IMPORTS"
 BOOT_FAILURE_FD_ENV = "MLDEPLOY_BOOT_FAILURE_FD"  # scoring_app.py reads the same name
+LOGS_COMMAND_ENV = "MLDEPLOY_LOGS_COMMAND"
+CHECK_THE_LOGS = "Check the logs for more info."
 APP_TARGET = "scoring_app:create"  # scoring_app.py, next to this file (sys.path[0] when run as a file)
 
 
@@ -103,6 +108,32 @@ def _patch_input_parsers() -> None:
 
     input_parsers.json = BoundedJson
     _require_run_inputs()
+    _name_logs_command(os.environ.get(LOGS_COMMAND_ENV))
+
+
+def _name_logs_command(command: str | None) -> None:
+    """azmlinfsrv's error bodies name the command that shows the server's log. They are built by
+    routes.ErrorResponse, a subclass of AMLResponse; routes.py is reloaded when the app is
+    created (create_app.py: importlib.reload), which would undo a change to routes itself, so the
+    change is made to AMLResponse: a JSON `{"message": "... Check the logs for more info."}`
+    with a 5xx status gets the command appended."""
+    if not command:
+        return
+    from azureml_inference_server_http.api import aml_response
+
+    cls = aml_response.AMLResponse
+    if getattr(cls, "_mldeploy_logs_command", None):
+        return
+    original = cls.__init__
+
+    def __init__(self, message, status_code, response_headers={}, json_str=False, run_function_failed=False):  # noqa: B006 - azmlinfsrv's signature
+        if (json_str and isinstance(message, dict) and isinstance(message.get("message"), str)
+                and message["message"].endswith(CHECK_THE_LOGS) and int(status_code) >= 500):
+            message = {**message, "message": f"{message['message'][:-1]}: {command}"}
+        original(self, message, status_code, response_headers, json_str, run_function_failed)
+
+    cls.__init__ = __init__
+    cls._mldeploy_logs_command = command
 
 
 def _serve_with_granian_instead_of_gunicorn() -> None:

@@ -87,3 +87,38 @@ def test_conda_image_sets_user_so_the_entrypoint_keeps_the_pods_home():
     """micromamba-docker 1.5.10's entrypoint resets HOME when USER is unset (issue 9 #13)."""
     dockerfile = context().files["Dockerfile"].decode()
     assert "    USER=$MAMBA_USER" in dockerfile
+
+
+V1_SCRIPT = ("from azureml.core.model import Model\n\ndef init():\n    global path\n"
+             "    path = Model.get_model_path('diabetes')\n\ndef run(data):\n    return path\n")
+
+
+def _v1_context(tmp_path, env_text: str):
+    """The dev image with an SDK v1 entry script (the stack's own model) and `env_text`."""
+    for rel, text in (("v1/score.py", V1_SCRIPT), ("v1/requirements.txt", env_text)):
+        (ROOT / "build" / "tests" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ROOT / "build" / "tests" / rel).write_text(text)
+    return context(entry_script="build/tests/v1/score.py", conda_file=None,
+                   requirements_file="build/tests/v1/requirements.txt")
+
+
+def test_v1_script_gets_the_stand_in_and_the_model_manifest(tmp_path):
+    import json
+
+    ctx = _v1_context(tmp_path, "azureml-inference-server-http==1.5.1\nscikit-learn\n")
+    assert {"app/azureml/__init__.py", "app/azureml/core/model.py",
+            "app/azureml/contrib/services/aml_request.py"} <= set(ctx.files)
+    manifest = json.loads(ctx.files["app/azureml/core/mldeploy-models.json"])
+    assert manifest == {"diabetes/1": {"file": "sklearn_regression_model.pkl"}}
+    assert "COPY app/azureml/ /var/azureml-app/azureml/" in ctx.files["Dockerfile"].decode()
+
+
+def test_no_stand_in_when_the_environment_installs_azureml_core(tmp_path):
+    ctx = _v1_context(tmp_path, "azureml-defaults==1.60\nscikit-learn\n")
+    assert not any(name.startswith("app/azureml/") for name in ctx.files)
+    assert "COPY app/azureml/" not in ctx.files["Dockerfile"].decode()
+
+
+def test_no_stand_in_for_a_v2_script():
+    assert not any(name.startswith("app/azureml/") for name in context().files)
+

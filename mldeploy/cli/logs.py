@@ -1,0 +1,233 @@
+"""`mldeploy logs`: a service's logs - the scorer's (its tracebacks) and the gateway's.
+
+Served on this machine (`target: local`, or `--local` for a service `mldeploy serve` rehearses):
+the log files `serve` writes, merged by time and prefixed. Deployed: what Azure keeps (see
+mldeploy/azure/logs.py) - the names come from the stack file (service, deployments, namespace
+labels) and from `pulumi stack output` (resource group, workspace, endpoint and container group
+names, the AKS kubeconfig), so the Pulumi CLI and Azure credentials are needed, and named when
+missing."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from mldeploy.cli import find_project_root, project_dir_option
+
+FOLLOW_POLL_S = 5.0  # between two reads of Azure's logs with --follow
+FOLLOW_WINDOW = 1000  # lines read back each time (Azure's calls take a tail, not an offset)
+_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)/", re.IGNORECASE)
+
+
+@click.command("logs")
+@click.option("--stack", "-s", required=True, help="Reads stacks/Pulumi.<stack>.yaml.")
+@click.option("--service", required=True, help="The service (a key of `services`).")
+@click.option("--deployment", default=None, help="Online endpoints (and AKS variants): only this deployment.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until Ctrl+C.")
+@click.option("--tail", type=click.IntRange(0, 100_000), default=100, show_default=True,
+              help="Lines to show first (per container for a deployed service).")
+@click.option("--container", default=None,
+              help="Only this container: scorer or gateway (ACI, AKS); inference-server (default) or "
+                   "storage-initializer (online endpoints).")
+@click.option("--local", "local", is_flag=True,
+              help="The logs of `mldeploy serve` on this machine (the default for `target: local`).")
+@project_dir_option
+def command(stack: str, service: str, deployment: str | None, follow: bool, tail: int, container: str | None,
+            local: bool, project_dir: Path | None) -> None:
+    """Show a service's scorer and gateway logs: local ones merged by time, deployed ones from Azure."""
+    from mldeploy.cli.serve import select_services
+    from mldeploy.plan.stack import load_stack
+
+    root = project_dir.resolve() if project_dir else find_project_root()
+    settings = load_stack(root, stack)
+    select_services(settings, service)  # an unknown service: one line naming the known ones
+    svc = settings.services[service]
+    deployments = sorted(getattr(svc, "deployments", None) or {})
+    if deployment is not None and deployments and deployment not in deployments:
+        raise click.UsageError(f"--deployment: service {service!r} has no deployment {deployment!r}; "
+                               f"it has {', '.join(deployments)}")
+    stopping = _stop_on_ctrl_c() if follow else (lambda: True)
+    if local or svc.target == "local":
+        _local(root, stack, service, deployment, follow, tail, container, stopping)
+    else:
+        _deployed(root, stack, service, svc, deployment, follow, tail, container, stopping)
+
+
+def _stop_on_ctrl_c() -> Callable[[], bool]:
+    import signal
+
+    stopped = []
+
+    def on_signal(signum, _frame):
+        stopped.append(signum)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    return lambda: bool(stopped)
+
+
+# -- served on this machine ----------------------------------------------------------------------
+
+def _local(root: Path, stack: str, service: str, deployment: str | None, follow: bool, tail: int,
+           container: str | None, stopping: Callable[[], bool]) -> None:
+    from mldeploy.cli.serve import run_dir
+    from mldeploy.runtime.logs import follow as follow_files, local_sources, merged_tail
+
+    folder = run_dir(root, stack, service)
+    sources = [s for s in local_sources(folder, deployment) if container in (None, s.name.rsplit("/", 1)[-1])]
+    if not sources:
+        raise click.UsageError(f"no logs of service {service!r} on this machine ({_shown(folder, root)} holds none): "
+                               f"`mldeploy serve --stack {stack} --service {service}` writes them")
+    for line in merged_tail(sources, tail):
+        click.echo(line)
+    if follow:
+        follow_files(sources, lambda line: click.echo(line), stopping)
+
+
+# -- deployed: what Azure keeps --------------------------------------------------------------------
+
+def stack_outputs(root: Path, stack: str) -> dict:
+    """`pulumi stack output --json --show-secrets` of stack `stack` (the kubeconfig is a secret)."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise click.ClickException(
+            f"the logs of deployed stack {stack!r} need the names `pulumi up` gave its resources, read with "
+            "`pulumi stack output`, and the Pulumi CLI is not on PATH: install it "
+            "(https://www.pulumi.com/docs/install/) and `pulumi login`; `--local` shows the logs of "
+            "`mldeploy serve` without it")
+    done = subprocess.run([pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack],
+                          cwd=root, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        raise click.ClickException(f"`pulumi stack output --stack {stack}` failed: {why} (logged in to the stack's "
+                                   "backend with `pulumi login`? deployed with `pulumi up`?)")
+    try:
+        return json.loads(done.stdout or "{}")
+    except ValueError:
+        raise click.ClickException(f"`pulumi stack output --json --stack {stack}` printed no JSON") from None
+
+
+def subscription_of(outputs: dict) -> str:
+    """The stack's subscription: from an ARM id among its outputs, else AZURE_SUBSCRIPTION_ID."""
+    for model in (outputs.get("models") or {}).values():
+        m = _SUBSCRIPTION.match(str((model or {}).get("id", "")))
+        if m:
+            return m.group(1)
+    for name in ("AZURE_SUBSCRIPTION_ID", "ARM_SUBSCRIPTION_ID"):
+        if os.environ.get(name):
+            return os.environ[name]
+    raise click.ClickException("the stack's subscription is not in its outputs: set AZURE_SUBSCRIPTION_ID")
+
+
+def _deployed(root: Path, stack: str, service: str, svc, deployment: str | None, follow: bool, tail: int,
+              container: str | None, stopping: Callable[[], bool]) -> None:
+    from mldeploy.azure.logs import ENDPOINT_CONTAINERS, LogsError
+    from mldeploy.plan.endpoint import is_endpoint
+
+    reader = READERS.get("endpoint" if is_endpoint(svc) else svc.target)
+    if reader is None:
+        raise click.UsageError(f"service {service!r} (target {svc.target}) keeps its logs where it runs "
+                               "(an IoT Edge device: `iotedge logs <module>` there); mldeploy logs reads "
+                               "local, ACI, AKS and online-endpoint services")
+    if is_endpoint(svc) and container not in (None, *ENDPOINT_CONTAINERS):
+        raise click.UsageError(f"--container: an online deployment has {', '.join(ENDPOINT_CONTAINERS)}")
+    if not is_endpoint(svc) and container not in (None, "scorer", "gateway"):
+        raise click.UsageError("--container: scorer or gateway")
+    outputs = stack_outputs(root, stack)
+    mine = (outputs.get("services") or {}).get(service)
+    if not mine:
+        raise click.ClickException(f"stack {stack!r} has no outputs for service {service!r}: deploy it first "
+                                   "(`pulumi up`)")
+
+    def fetch(lines: int | None) -> list[tuple[str, str]]:
+        return reader(outputs, mine, service, svc, deployment, container, lines)
+
+    from mldeploy.runtime.logs import LogSource, merge
+
+    def merged(texts: list[tuple[str, str]]) -> list[str]:
+        return merge((LogSource(name, Path()), text.splitlines()) for name, text in texts)
+
+    try:
+        for line in merged(fetch(tail)):
+            click.echo(line)
+        if follow:
+            follow_remote(lambda: fetch(FOLLOW_WINDOW), lambda texts: [click.echo(line) for line in merged(texts)],
+                          stopping, seen=fetch(FOLLOW_WINDOW))
+    except LogsError as err:
+        raise click.ClickException(str(err)) from None
+
+
+def follow_remote(fetch: Callable[[], list[tuple[str, str]]], emit: Callable[[list[tuple[str, str]]], None],
+                  stop: Callable[[], bool], *, seen: list[tuple[str, str]], poll_s: float = FOLLOW_POLL_S,
+                  sleep: Callable[[float], None] = time.sleep) -> None:
+    """Read the logs again every `poll_s` and emit, per source, the lines after those seen."""
+    last = {name: text.splitlines() for name, text in seen}
+    while not stop():
+        sleep(poll_s)
+        if stop():
+            return
+        fresh = []
+        for name, text in fetch():
+            lines = text.splitlines()
+            fresh.append((name, "\n".join(new_lines(last.get(name, []), lines))))
+            last[name] = lines
+        emit([(n, t) for n, t in fresh if t])
+
+
+def new_lines(before: list[str], now: list[str]) -> list[str]:
+    """The lines of `now` after its overlap with the end of `before` (both windows of one log)."""
+    for k in range(min(len(before), len(now)), 0, -1):
+        if now[:k] == before[-k:]:
+            return now[k:]
+    return now
+
+
+def _endpoint(outputs, mine, service, svc, deployment, container, tail):
+    from mldeploy.azure.logs import ArmLogs
+
+    arm, sub = ArmLogs(), subscription_of(outputs)
+    kind = container or "inference-server"
+    return [(f"{name}/{kind}", arm.deployment_logs(sub, _need(outputs, "resourceGroup"), _need(outputs, "workspace"),
+                                                   _need(mine, "endpointName"), name, kind, tail))
+            for name in ([deployment] if deployment else sorted(svc.deployments))]
+
+
+def _aci(outputs, mine, service, svc, deployment, container, tail):
+    from mldeploy.azure.logs import ArmLogs
+
+    arm, sub = ArmLogs(), subscription_of(outputs)
+    return [(name, arm.container_logs(sub, _need(outputs, "resourceGroup"), _need(mine, "containerGroup"), name, tail))
+            for name in ([container] if container else ["scorer", "gateway"])]
+
+
+def _aks(outputs, mine, service, svc, deployment, container, tail):
+    from mldeploy.azure.logs import pod_logs
+    from mldeploy.render.k8s_pod import LABEL
+
+    # The labels of every pod of the service (render/k8s_pod.py: selector), a variant's with --deployment.
+    selector = f"{LABEL}/service={service}" + (f",{LABEL}/variant={deployment}" if deployment else "")
+    return pod_logs(_need(mine, "kubeconfig"), _need(mine, "namespace"), selector, container=container, tail=tail)
+
+
+def _need(outputs: dict, key: str) -> str:
+    value = outputs.get(key)
+    if not value:
+        raise click.ClickException(f"the stack's outputs lack {key!r}: run `pulumi up` with this mldeploy version")
+    return value
+
+
+READERS = {"endpoint": _endpoint, "aci": _aci, "aks": _aks, "fpga": _aks}
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,188 @@
+"""Scoring scripts written for the Azure ML SDK v1: which of its names a script uses, read with
+`ast` (never run). The guide's deployment names - `Model.get_model_path` and
+`azureml.contrib.services` (AMLRequest, rawhttp, AMLResponse) - are served unchanged: the
+inference server maps azureml.contrib.services to its own modules, and mldeploy places a small
+stand-in for azureml-core (mldeploy/scoring/v1-shim) next to the script when the script imports
+azureml.core and its environment does not install azureml-core (retired with SDK v1). Any other
+azureml-core name (Workspace, Run, Webservice, Model.register, ...) cannot work in a deployment
+without it: the stack stops at load with the call and its replacement.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from mldeploy import PROJECT
+from mldeploy.config.errors import ConfigError
+
+MODEL_CLASS = ("azureml.core.model.Model", "azureml.core.Model")
+SERVED = {
+    *(f"{m}.get_model_path" for m in MODEL_CLASS),
+    "azureml.contrib.services.aml_request.AMLRequest",
+    "azureml.contrib.services.aml_request.rawhttp",
+    "azureml.contrib.services.aml_response.AMLResponse",
+}
+V1_PACKAGES = ("azureml.core", "azureml.contrib.services")
+# Packages that install azureml-core (azureml-defaults depends on it): the real SDK then serves.
+_AZUREML_CORE = re.compile(r"(?im)^[\s-]*(azureml-core|azureml-defaults)\b")
+V2_WAY = "os.path.join(os.environ['AZUREML_MODEL_DIR'], '<file>')"
+
+_DECLARE = "declare it in stacks/Pulumi.<stack>.yaml (models:, images:, services:) - mldeploy deploys it"
+_REPLACEMENTS = {
+    "Workspace": "a deployed script has no workspace: find model files with Model.get_model_path(name) or "
+                 "AZUREML_MODEL_DIR, and settings in environment variables",
+    "Run": "log with print() or logging: `mldeploy logs --stack <stack> --service <name>` shows it",
+    "Experiment": "log with print() or logging: `mldeploy logs --stack <stack> --service <name>` shows it",
+    "Model": "find model files with Model.get_model_path(name) or AZUREML_MODEL_DIR; registering and "
+             "deploying: " + _DECLARE,
+    "Dataset": "send the data in the request, or ship files with the model (AZUREML_MODEL_DIR)",
+    "Datastore": "send the data in the request, or ship files with the model (AZUREML_MODEL_DIR)",
+}
+
+
+@dataclass(frozen=True)
+class V1Call:
+    line: int
+    name: str  # as the script spells it: `Run.get_context`, `Workspace.from_config`
+    full: str  # resolved: azureml.core.run.Run.get_context
+
+
+@dataclass(frozen=True)
+class ScriptScan:
+    """What of SDK v1 a script uses."""
+
+    imports_core: bool  # the script imports from azureml.core (needs azureml-core or the stand-in)
+    uses_model_path: bool
+    unsupported: tuple[V1Call, ...]
+
+
+def replacement(call: V1Call) -> str:
+    parts = call.full.split(".")
+    for part in reversed(parts[2:]):
+        if part in _REPLACEMENTS:
+            return _REPLACEMENTS[part]
+    return _DECLARE
+
+
+def scan(source: str | bytes) -> ScriptScan | None:
+    """The script's use of SDK v1; None when it does not parse (the scorer reports that)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    names: dict[str, str] = {}  # local name -> what it stands for (dotted)
+    unsupported: list[V1Call] = []
+    imports_core = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("azureml."):
+                    imports_core |= _is_v1(alias.name) and alias.name.startswith("azureml.core")
+                    if alias.asname:
+                        names[alias.asname] = alias.name
+                    else:
+                        names[alias.name.split(".")[0]] = alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("azureml."):
+            module = node.module or ""
+            imports_core |= module == "azureml.core" or module.startswith("azureml.core.")
+            for alias in node.names:
+                full = f"{module}.{alias.name}"
+                names[alias.asname or alias.name] = full
+                if _is_v1(full) and not _served_prefix(full):
+                    unsupported.append(V1Call(node.lineno, f"from {module} import {alias.name}", full))
+    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    uses_model_path = False
+    for node in ast.walk(tree):
+        chain = None if id(node) in inner else _chain(node)  # outermost `a.b.c` only
+        if chain is None or chain[0] not in names:
+            continue
+        full = ".".join([names[chain[0]], *chain[1:]])
+        if not _is_v1(full):
+            continue
+        if full in SERVED:
+            uses_model_path |= full.endswith(".get_model_path")
+        elif _served_prefix(full) and not (full in MODEL_CLASS and id(node) in called):
+            continue  # a served name itself (`Model`, `AMLResponse`), or a module on the way to one
+        elif not any(c.line == node.lineno and c.full == full for c in unsupported):
+            called_model = full in MODEL_CLASS and id(node) in called
+            unsupported.append(V1Call(node.lineno, ".".join(chain) + ("(...)" if called_model else ""), full))
+    return ScriptScan(imports_core, uses_model_path, tuple(sorted(unsupported, key=lambda c: (c.line, c.name))))
+
+
+def _is_v1(full: str) -> bool:
+    return any(full == p or full.startswith(p + ".") for p in V1_PACKAGES)
+
+
+def _served_prefix(full: str) -> bool:
+    """`full` is a served name or a module/class on the way to one."""
+    return any(s == full or s.startswith(full + ".") for s in SERVED) or \
+        full in ("azureml.contrib.services.aml_request", "azureml.contrib.services.aml_response")
+
+
+def _chain(node: ast.AST) -> list[str] | None:
+    """`a.b.c` of an outermost Name/Attribute chain."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return [node.id, *reversed(parts)]
+
+
+def has_azureml_core(env_text: str) -> bool:
+    """Whether an environment file installs azureml-core (itself, or through azureml-defaults)."""
+    return bool(_AZUREML_CORE.search(env_text))
+
+
+def needs_shim(script: str | bytes, env_text: str) -> bool:
+    """Whether mldeploy's stand-in for azureml-core goes next to this script."""
+    found = scan(script)
+    return bool(found and found.imports_core and not has_azureml_core(env_text))
+
+
+def _env_text(image, root: Path) -> str:
+    env = image.conda_file or image.requirements_file
+    try:
+        return (root / env).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def check_entry_scripts(settings, root: Path) -> None:
+    """ConfigError for an image's entry script that calls SDK v1 beyond what is served, when
+    its environment lacks azureml-core (with it, the real SDK runs the script)."""
+    for name, image in sorted(settings.images.items()):
+        path = root / image.entry_script
+        try:
+            found = scan(path.read_bytes())
+        except OSError:
+            continue  # config reports a missing file
+        if not found or not found.unsupported or has_azureml_core(_env_text(image, root)):
+            continue
+        # The call itself rather than its import, when the script has both.
+        call = next((c for c in found.unsupported if not c.name.startswith("from ")), found.unsupported[0])
+        raise ConfigError(
+            f"{PROJECT}:images.{name}.entryScript",
+            f"{image.entry_script}:{call.line}: {call.name} is Azure ML SDK v1 (azureml-core), which mldeploy does "
+            f"not install (served of it: Model.get_model_path and azureml.contrib.services); {replacement(call)}")
+
+
+def v1_warnings(settings, root: Path) -> list[str]:
+    """One line per entry script that finds its model through Model.get_model_path."""
+    seen, warnings = set(), []
+    for name, image in sorted(settings.images.items()):
+        if image.entry_script in seen:
+            continue
+        try:
+            found = scan((root / image.entry_script).read_bytes())
+        except OSError:
+            continue
+        if found and found.uses_model_path:
+            seen.add(image.entry_script)
+            warnings.append(f"images.{name}.entryScript: {image.entry_script} uses Model.get_model_path (Azure ML "
+                            f"SDK v1), served by mldeploy's stand-in for azureml-core; the v2 way is {V2_WAY}")
+    return warnings

@@ -1,0 +1,1 @@
+from azureml_inference_server_http.api.aml_response import AMLResponse  # noqa: F401

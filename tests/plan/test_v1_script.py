@@ -1,0 +1,100 @@
+"""Which SDK v1 names a scoring script uses (read with ast, never run), and what a stack with an
+unservable one is told."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mldeploy.config import ConfigError
+from mldeploy.config.stack import ImageSettings
+from mldeploy.plan.v1_script import check_entry_scripts, has_azureml_core, needs_shim, scan, v1_warnings
+
+GUIDE_STYLE = """
+import json
+from azureml.core.model import Model
+from azureml.contrib.services.aml_request import AMLRequest, rawhttp
+from azureml.contrib.services.aml_response import AMLResponse
+
+def init():
+    global model
+    model = Model.get_model_path('iris')
+    other = Model.get_model_path(model_name='iris', version=2)
+
+@rawhttp
+def run(request):
+    return AMLResponse(json.dumps(request.method), 200)
+"""
+
+
+def test_the_guides_names_are_served():
+    found = scan(GUIDE_STYLE)
+    assert found.imports_core and found.uses_model_path
+    assert found.unsupported == (), f"served names reported as unsupported: {found.unsupported}"
+
+
+def test_contrib_alone_needs_no_stand_in():
+    found = scan("from azureml.contrib.services.aml_response import AMLResponse\n")
+    assert not found.imports_core and not found.unsupported
+
+
+@pytest.mark.parametrize("source, call", [
+    ("from azureml.core import Workspace\nws = Workspace.from_config()\n", "Workspace.from_config"),
+    ("from azureml.core.run import Run\nrun = Run.get_context()\n", "Run.get_context"),
+    ("from azureml.core import Model\nm = Model(ws, 'x')\n", "Model(...)"),
+    ("from azureml.core.model import Model\nModel.register(ws, 'p', 'n')\n", "Model.register"),
+    ("import azureml.core\nws = azureml.core.Workspace.get('w')\n", "azureml.core.Workspace.get"),
+    ("from azureml.core.webservice import AciWebservice\n", "from azureml.core.webservice import AciWebservice"),
+])
+def test_other_v1_calls_are_named(source, call):
+    found = scan(source)
+    assert call in [c.name for c in found.unsupported], f"{call!r} not found in {found.unsupported}"
+
+
+def test_other_azureml_packages_are_left_alone():
+    assert scan("import azureml.train.automl\nfrom azureml.automl.core import x\n").unsupported == ()
+
+
+def test_a_script_that_does_not_parse_is_left_to_the_scorer():
+    assert scan("def init(:\n") is None
+
+
+def test_environment_with_azureml_core():
+    assert has_azureml_core("dependencies:\n  - pip:\n    - azureml-defaults==1.60\n")
+    assert has_azureml_core("azureml-core>=1.50\n")
+    assert not has_azureml_core("azureml-inference-server-http==1.5.1\n")
+    assert needs_shim(GUIDE_STYLE, "azureml-inference-server-http==1.5.1\n")
+    assert not needs_shim(GUIDE_STYLE, "azureml-core==1.60\n")
+    assert not needs_shim("import os\n", "")
+
+
+class _Settings:
+    def __init__(self, root: Path, script: str, env: str):
+        (root / "score.py").write_text(script)
+        (root / "requirements.txt").write_text(env)
+        self.images = {"iris": ImageSettings.model_validate(
+            {"entryScript": "score.py", "requirementsFile": "requirements.txt", "models": ["iris"]},
+            context={"root": root})}
+
+
+def test_stack_stops_with_one_line_naming_call_and_replacement(tmp_path):
+    settings = _Settings(tmp_path, "from azureml.core import Run\n\ndef init():\n    Run.get_context().log('a', 1)\n",
+                         "azureml-inference-server-http==1.5.1\n")
+    with pytest.raises(ConfigError) as err:
+        check_entry_scripts(settings, tmp_path)
+    text = str(err.value)
+    assert "\n" not in text
+    assert text.startswith("mldeploy:images.iris.entryScript: score.py:4: Run.get_context is Azure ML SDK v1"), text
+    assert "mldeploy logs" in text, f"the replacement is missing: {text}"
+
+
+def test_with_azureml_core_installed_the_real_sdk_runs_it(tmp_path):
+    settings = _Settings(tmp_path, "from azureml.core import Run\nrun = Run.get_context()\n", "azureml-core==1.60\n")
+    check_entry_scripts(settings, tmp_path)
+
+
+def test_synth_warns_once_per_script_with_the_v2_way(tmp_path):
+    settings = _Settings(tmp_path, GUIDE_STYLE, "azureml-inference-server-http==1.5.1\n")
+    settings.images["iris-again"] = settings.images["iris"]
+    warnings = v1_warnings(settings, tmp_path)
+    assert len(warnings) == 1 and "AZUREML_MODEL_DIR" in warnings[0], warnings

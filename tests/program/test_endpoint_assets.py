@@ -1,0 +1,20 @@
+"""The code asset of a v2 online endpoint (mldeploy/program/endpoint.py: asset_plan)."""
+from __future__ import annotations
+
+from mldeploy.program.endpoint import asset_plan
+from tests.harness import ROOT
+from tests.render.test_build_context import _v1_context, context
+
+
+def test_online_endpoint_code_asset_carries_the_stand_in(tmp_path):
+    """v2 endpoints run the script with Azure's own server from the code asset: the stand-in
+    goes into the code folder, next to score.py, as in the image."""
+    ctx = _v1_context(tmp_path, "azureml-inference-server-http==1.5.1\n")
+    ctx.write(tmp_path / "ctx")
+    plan = asset_plan("svc", "diabetes", ctx, ROOT / "build/tests/v1/score.py", tmp_path / "ctx")
+    names = [rel for rel, _ in plan.code_files]
+    assert names[0] == "score.py" and plan.scoring_script == "score.py"
+    assert {"azureml/core/model.py", "azureml/core/mldeploy-models.json"} <= set(names)
+    assert all(path.is_file() for _, path in plan.code_files)
+    v2 = asset_plan("svc", "diabetes", context(), ROOT / "examples/diabetes/score.py", tmp_path / "ctx")
+    assert [rel for rel, _ in v2.code_files] == ["score.py"]

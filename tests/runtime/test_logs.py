@@ -1,0 +1,89 @@
+"""The local logs `mldeploy logs` shows: scorer and gateway files merged by their own times,
+prefixed, a traceback kept whole; the rotated copy read first; --follow across a rotation."""
+from __future__ import annotations
+
+from mldeploy.runtime.logs import LogSource, follow, local_sources, merge, merged_tail
+
+SCORER = """2026-12-04 11:38:22,007 I [1] azmlinfsrv - Worker ready
+2026-12-04 11:38:42,176 E [1] azmlinfsrv - Encountered Exception: Traceback (most recent call last):
+  File "score.py", line 19, in run
+KeyError: 'data'
+2026-12-04 11:38:42,177 I [1] azmlinfsrv - POST /score 500 1.629ms 92
+"""
+GATEWAY = """2026/12/04 11:38:21 [error] 7#7: *42 connect() failed
+2026/12/04 11:38:30 [warn] 7#7: something in between
+2026/12/04 11:38:50 [error] 7#7: later
+"""
+
+
+def _run_dir(tmp_path):
+    (tmp_path / "scorer.log").write_text(SCORER)
+    (tmp_path / "gateway.log").write_text(GATEWAY)
+    return tmp_path
+
+
+def test_merged_by_time_and_prefixed(tmp_path):
+    lines = merged_tail(local_sources(_run_dir(tmp_path)), None)
+    assert lines == [
+        "gateway | 2026/12/04 11:38:21 [error] 7#7: *42 connect() failed",
+        "scorer | 2026-12-04 11:38:22,007 I [1] azmlinfsrv - Worker ready",
+        "gateway | 2026/12/04 11:38:30 [warn] 7#7: something in between",
+        "scorer | 2026-12-04 11:38:42,176 E [1] azmlinfsrv - Encountered Exception: Traceback (most recent call last):",
+        'scorer |   File "score.py", line 19, in run',
+        "scorer | KeyError: 'data'",
+        "scorer | 2026-12-04 11:38:42,177 I [1] azmlinfsrv - POST /score 500 1.629ms 92",
+        "gateway | 2026/12/04 11:38:50 [error] 7#7: later",
+    ]
+
+
+def test_tail_counts_merged_lines(tmp_path):
+    sources = local_sources(_run_dir(tmp_path))
+    assert merged_tail(sources, 2) == ["scorer | 2026-12-04 11:38:42,177 I [1] azmlinfsrv - POST /score 500 1.629ms 92",
+                                       "gateway | 2026/12/04 11:38:50 [error] 7#7: later"]
+    assert merged_tail(sources, 0) == []
+
+
+def test_endpoint_has_a_scorer_per_deployment(tmp_path):
+    for dep in ("blue", "green"):
+        (tmp_path / dep).mkdir()
+        (tmp_path / dep / "scorer.log").write_text(f"2026-12-04 11:00:0{len(dep)},000 I [1] azmlinfsrv - {dep}\n")
+    (tmp_path / "gateway.log").write_text("")
+    assert [s.name for s in local_sources(tmp_path)] == ["blue/scorer", "green/scorer", "gateway"]
+    assert [s.name for s in local_sources(tmp_path, "green")] == ["green/scorer", "gateway"]
+    assert merged_tail(local_sources(tmp_path), None) == ["blue/scorer | 2026-12-04 11:00:04,000 I [1] azmlinfsrv - blue",
+                                                          "green/scorer | 2026-12-04 11:00:05,000 I [1] azmlinfsrv - green"]
+
+
+def test_the_rotated_copy_comes_first(tmp_path):
+    (tmp_path / "scorer.log.1").write_text("2026-12-04 10:00:00,000 I [1] azmlinfsrv - old\n")
+    (tmp_path / "scorer.log").write_text("2026-12-04 11:00:00,000 I [1] azmlinfsrv - new\n")
+    assert merged_tail(local_sources(tmp_path), None) == ["scorer | 2026-12-04 10:00:00,000 I [1] azmlinfsrv - old",
+                                                          "scorer | 2026-12-04 11:00:00,000 I [1] azmlinfsrv - new"]
+
+
+def test_lines_without_a_time_at_the_start_keep_their_order():
+    lines = merge([(LogSource("scorer", None), ["[INFO] Started worker-1", "[INFO] Started worker-2"])])
+    assert lines == ["scorer | [INFO] Started worker-1", "scorer | [INFO] Started worker-2"]
+
+
+def test_follow_prints_new_lines_and_survives_a_rotation(tmp_path):
+    log = tmp_path / "scorer.log"
+    log.write_text("old line\n")
+    source = [LogSource("scorer", log)]
+    steps = iter([
+        lambda: log.open("a").write("first\nsecond, half"),
+        lambda: log.open("a").write(" done\n"),
+        lambda: log.write_text("after rotation\n"),  # copytruncate: the file starts again, shorter
+        lambda: None,
+    ])
+    emitted = []
+
+    def stop():
+        step = next(steps, None)
+        if step is None:
+            return True
+        step()
+        return False
+
+    follow(source, emitted.append, stop, poll_s=0)
+    assert emitted == ["scorer | first", "scorer | second, half done", "scorer | after rotation"]

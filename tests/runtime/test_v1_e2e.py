@@ -1,0 +1,122 @@
+"""A user's own project with an SDK v1 scoring script, unchanged - `Model.get_model_path`,
+`azureml.contrib.services` (AMLRequest, rawhttp, AMLResponse) - and their own model (iris,
+LogisticRegression), served by `mldeploy serve` with each scoring server; a failing run() answers
+a 500 naming `mldeploy logs`, which shows its traceback. The environment has no azureml-core."""
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.harness import ROOT
+
+pytestmark = pytest.mark.slow
+MLDEPLOY = [str(Path(sys.executable).parent / "mldeploy")]
+
+V1_SCORE = '''import json
+
+import joblib
+import numpy as np
+from azureml.core.model import Model
+from azureml.contrib.services.aml_request import AMLRequest, rawhttp
+from azureml.contrib.services.aml_response import AMLResponse
+
+
+def init():
+    global model, older
+    model = joblib.load(Model.get_model_path('iris'))
+    older = Model.get_model_path(model_name='iris', version=3)
+
+
+@rawhttp
+def run(request):
+    if request.method == 'GET':
+        return AMLResponse(older, 200)
+    data = json.loads(request.get_data(False))['data']  # a body without 'data' raises: a 500
+    return AMLResponse(json.dumps(model.predict(np.array(data)).tolist()), 200, {'Content-Type': 'application/json'})
+'''
+
+
+def _project(tmp_path: Path, scoring_server: str) -> Path:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    import joblib
+
+    root = tmp_path / "iris-project"
+    (root / "stacks").mkdir(parents=True)
+    (root / "model").mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
+    x, y = load_iris(return_X_y=True)
+    joblib.dump(LogisticRegression(max_iter=500).fit(x, y), root / "model" / "iris.pkl")
+    (root / "score.py").write_text(V1_SCORE)
+    # The diabetes example's environment byte for byte (the cached scoring environment): no azureml-core.
+    shutil.copy(ROOT / "examples" / "diabetes" / "myenv.yml", root / "env.yml")
+    (root / "sample.json").write_text('{"data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}')
+    (root / "stacks" / "Pulumi.local.yaml").write_text(f"""config:
+  mldeploy:models:
+    iris:
+      path: model/iris.pkl
+      version: 3
+  mldeploy:images:
+    iris:
+      entryScript: score.py
+      condaFile: env.yml
+      models: [iris]
+      sampleRequest: sample.json
+      scoringServer: {scoring_server}
+  mldeploy:services:
+    iris:
+      target: local
+      image: iris
+""")
+    return root
+
+
+@pytest.mark.parametrize("scoring_server", ["mldeploy", "azmlinfsrv"])
+def test_v1_script_served_unchanged_and_its_error_names_the_logs_command(tmp_path, scoring_server):
+    root = _project(tmp_path, scoring_server)
+    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "local", "--port", "0", "--json"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        auth = {"Authorization": f"Bearer {endpoint['primaryKey']}"}
+        ok = requests.post(endpoint["scoringUri"], data=(root / "sample.json").read_bytes(), headers=auth, timeout=30)
+        assert ok.status_code == 200 and ok.json() == [0, 2], ok.text
+        path = requests.get(endpoint["scoringUri"], headers=auth, timeout=30)
+        assert path.text.endswith("azureml-models/iris/3/iris.pkl"), f"get_model_path(version=3): {path.text}"
+        failed = requests.post(endpoint["scoringUri"], json={"rows": []}, headers=auth, timeout=30)
+        assert failed.status_code == 500, failed.text
+        assert "mldeploy logs --stack local --service iris" in failed.json()["message"], failed.text
+        logs = subprocess.run([*MLDEPLOY, "logs", "--stack", "local", "--service", "iris", "--tail", "40"], cwd=root,
+                              capture_output=True, text=True, timeout=60)
+        assert logs.returncode == 0, logs.stderr
+        assert "scorer | KeyError: 'data'" in logs.stdout, logs.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+
+
+def test_synth_warns_once_and_other_v1_calls_stop_serve(tmp_path):
+    root = _project(tmp_path, "mldeploy")
+    synth = subprocess.run([*MLDEPLOY, "synth", "--stack", "local"], cwd=root, capture_output=True, text=True,
+                           timeout=300)
+    assert synth.returncode == 0, synth.stderr
+    warnings = [w for w in synth.stderr.splitlines() if "get_model_path" in w]
+    assert len(warnings) == 1 and "AZUREML_MODEL_DIR" in warnings[0], synth.stderr
+    assert (root / "build/synth/local/images/iris/app/azureml/core/model.py").exists(), "the stand-in is in the image"
+
+    (root / "score.py").write_text(V1_SCORE.replace("def init():\n", "def init():\n    from azureml.core import Run\n"
+                                                    "    Run.get_context().log('start', 1)\n"))
+    serve = subprocess.run([*MLDEPLOY, "serve", "--stack", "local"], cwd=root, capture_output=True, text=True,
+                           timeout=120)
+    assert serve.returncode == 2, serve.stderr
+    assert serve.stderr.strip().count("\n") == 0 and "Run.get_context is Azure ML SDK v1" in serve.stderr, serve.stderr
