@@ -174,3 +174,39 @@ def test_compare_counts_adds_removes_and_changes():
     assert [(c.kind, c.name) for c in d.changes] == [("delete", "gone"), ("create", "new"), ("update", "x")]
     assert [(p.path, p.before, p.after) for p in d.changes[2].properties] == [("v", 1, 2)]
     assert d.outputs == [] and d.changed
+
+
+def test_secure_values_are_read_per_key_path(tmp_path):
+    from mldeploy.cli.diffing import secure_values
+    stack = tmp_path / "Pulumi.s.yaml"
+    stack.write_text("config:\n  mldeploy:services:\n    diabetes:\n      keys:\n"
+                     "        primary:\n          secure: v1:abc\n        secondary:\n          secure: v1:def\n"
+                     "  mldeploy:production: true\n")
+    assert secure_values(stack) == {"mldeploy:services.diabetes.keys.primary": "v1:abc",
+                                    "mldeploy:services.diabetes.keys.secondary": "v1:def"}
+
+
+def test_file_assets_carry_their_content_digest_per_tree(tmp_path):
+    from mldeploy.cli.diffing import with_asset_digests
+    (tmp_path / "m.pkl").write_bytes(b"one")
+    inputs = {"source": {"asset": "file", "path": "m.pkl"}, "other": {"archive": "file", "path": "gone"}}
+    first = with_asset_digests(inputs, tmp_path)
+    (tmp_path / "m.pkl").write_bytes(b"two")
+    second = with_asset_digests(inputs, tmp_path)
+    assert first["source"]["sha256"] != second["source"]["sha256"] and first["other"]["sha256"] == "(missing)"
+    assert "sha256" not in inputs["source"], "the input is not modified in place"
+
+
+def test_base_files_come_before_the_working_tree(tmp_path):
+    from mldeploy.cli.diffing import copy_untracked_references
+    base, given, work = (tmp_path / n for n in ("base", "given", "work"))
+    (base / "stacks").mkdir(parents=True)
+    stack = base / "stacks" / "Pulumi.s.yaml"
+    stack.write_text("config:\n  mldeploy:models:\n    m:\n      path: out/m.pkl\n      other: out/o.pkl\n")
+    for root, files in ((given, {"out/m.pkl": b"base"}), (work, {"out/m.pkl": b"head", "out/o.pkl": b"o"})):
+        for rel, data in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(data)
+    copied = copy_untracked_references(stack, base, [given, work])
+    assert copied == {"out/m.pkl": given, "out/o.pkl": work}
+    assert (base / "out/m.pkl").read_bytes() == b"base"
