@@ -1,2 +1,3 @@
-"""Azure at deploy time: ARM ids, the registry token exchange, the AKS kubeconfig login, the IoT Hub
-REST client and who the deployer is - the few things that need Azure or its conventions."""
+"""Azure at deploy time: the HTTP client for the calls mldeploy makes itself (pipeline.py), ARM ids,
+the registry token exchange, the AKS kubeconfig login, the IoT Hub REST client and who the deployer
+is - the few things that need Azure or its conventions."""

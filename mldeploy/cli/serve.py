@@ -86,6 +86,7 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.env import EnvError, ensure_env
     from mldeploy.plan.endpoint import is_endpoint
+    from mldeploy.plan.front_door import front_door
     from mldeploy.runtime.endpoint_local import LocalEndpoint
     from mldeploy.runtime.local import LocalServer
     from mldeploy.runtime.processes import StartError
@@ -154,8 +155,12 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
                                        logs_command=logs_command(stack, name, svc.target))
                 split = ", ".join(f"{n} {d.traffic_percent} %" + (f" (mirror {d.mirror_percent} %)" if d.mirror_percent
                                                                    else "") for n, d in sorted(svc.deployments.items()))
+                door = front_door(svc.target)
                 info(f"starting {name} ({svc.target} online endpoint): {split}; one scorer per deployment "
-                     f"behind a gateway on 127.0.0.1:{chosen or '<any>'}")
+                     f"behind a gateway on 127.0.0.1:{chosen or '<any>'}, answering as {svc.target} does: "
+                     f"{door.timeout_status} past requestTimeoutMs, {door.capacity_status} beyond "
+                     f"{door.admitted_per_max_concurrent} × maxConcurrentRequestsPerInstance, "
+                     f"{door.model_error_status} for the model's own errors")
             else:
                 context, env = prepared(svc.image)
                 chosen = port if port is not None else getattr(svc, "port", GATEWAY_PORT)

@@ -65,12 +65,15 @@ class DeploymentSettings(Settings):
     mirror_percent: int = Field(0, ge=0, le=100, description="share of live traffic copied to this "
                                 "deployment, responses discarded (managed only; one deployment; <= 50)")
     request_timeout_ms: int = Field(5000, ge=1, le=300_000, description="scoring timeout (Azure's default "
-                                    "5000); a slower request gets 408. Managed <= 180000, Kubernetes <= 300000")
-    max_concurrent_requests_per_instance: int = Field(1, ge=1, le=1000, description="requests one instance "
-                                                      "takes at once; one more gets 429. The scorer runs as "
-                                                      "many workers")
+                                    "5000); a slower request gets 408 (kubernetes-endpoint: 504). Managed <= 180000, "
+                                    "Kubernetes <= 300000")
+    max_concurrent_requests_per_instance: int = Field(1, ge=1, le=1000, description="requests the model "
+                                                      "processes at once per instance (the scorer runs as many "
+                                                      "workers). Managed admits twice this per instance (one more "
+                                                      "gets 429), kubernetes-endpoint this many (one more gets 503)")
     worker_count: int | None = Field(None, ge=1, le=1000, description="scorer workers per instance "
-                                     "(`WORKER_COUNT`); omitted: maxConcurrentRequestsPerInstance")
+                                     "(`WORKER_COUNT`), from maxConcurrentRequestsPerInstance to twice it; "
+                                     "omitted: maxConcurrentRequestsPerInstance")
     init_seconds: int = Field(30, ge=1, le=3600, description="how long the model's init() takes; the probes "
                               "must give at least this long")
     liveness_probe: ProbeSettings = Field(ProbeSettings(), description="liveness probe (Azure's defaults)")
@@ -95,16 +98,20 @@ class DeploymentSettings(Settings):
             raise ValueError(f"instanceCount ({self.instance_count}) must be within autoscaleMinReplicas "
                              f"({self.autoscale_min_replicas}) and autoscaleMaxReplicas "
                              f"({self.autoscale_max_replicas}): it is the starting size")
-        if self.worker_count is not None and self.worker_count != self.max_concurrent_requests_per_instance:
-            # The API: maxConcurrentRequestsPerInstance is "the number of maximum concurrent requests
-            # per node" (mfe.json, OnlineRequestSettings); the inference server serves WORKER_COUNT
-            # requests at once (its gunicorn sync workers). Fewer workers than admitted requests
-            # queue inside the scorer into 408s; more workers than admitted requests sit idle while
-            # Azure answers 429. (Microsoft's deployment YAML reference ties the two through
-            # WORKER_COUNT; that passage could not be re-read offline here.)
-            raise ValueError(f"workerCount ({self.worker_count}) must equal maxConcurrentRequestsPerInstance "
-                             f"({self.max_concurrent_requests_per_instance}): each admitted request needs a "
-                             "scorer worker (a mismatch is the documented cause of 429 and 408 answers)")
+        n = self.max_concurrent_requests_per_instance
+        if self.worker_count is not None and not n <= self.worker_count <= 2 * n:
+            # Microsoft's deployment YAML reference (reference-yaml-deployment-managed-online.md,
+            # RequestSettings): set max_concurrent_requests_per_instance "to the number of requests
+            # that your model can process concurrently on a single node" and pass that concurrency as
+            # WORKER_COUNT - fewer workers than that only lengthen the queue inside the scorer (408s).
+            # Azure admits up to "2 * max_concurrent_requests_per_instance * instance_count" requests
+            # at once before 429 (how-to-troubleshoot-online-endpoints.md, 429): the second half waits
+            # inside the container, so up to 2 × N workers can all be busy, and a worker beyond
+            # 2 × N never receives a request (each costs a model's memory).
+            raise ValueError(f"workerCount ({self.worker_count}) must be between maxConcurrentRequestsPerInstance "
+                             f"({n}) and twice it ({2 * n}): Azure admits up to 2 × maxConcurrentRequestsPerInstance "
+                             "requests per instance; fewer workers than maxConcurrentRequestsPerInstance queue "
+                             "admitted requests into timeouts, more than twice it never get a request")
         for name, probe in (("livenessProbe", self.liveness_probe), ("readinessProbe", self.readiness_probe)):
             if probe.window_seconds < self.init_seconds:
                 raise ValueError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mldeploy.config.endpoint import EndpointSettings
+from mldeploy.plan.front_door import front_door
 from mldeploy.render.build_context import BuildContext
 from mldeploy.runtime.endpoint_gateway import EndpointGatewaySpec, LocalDeployment, render_endpoint_conf
 from mldeploy.runtime.env import ScoringEnv
@@ -45,6 +46,7 @@ class LocalEndpoint:
         gw = self.run_dir / "gateway"
         return EndpointGatewaySpec(
             listen_port=self.port, run_dir=str(gw), keys_file=str(gw / KEYS_MAP_NAME),
+            front_door=front_door(self.service.target),
             deployments=tuple(LocalDeployment(
                 name=n, port=self.scorer_ports[n], traffic_percent=d.traffic_percent,
                 mirror_percent=d.mirror_percent, request_timeout_ms=d.request_timeout_ms,

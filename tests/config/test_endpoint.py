@@ -122,10 +122,22 @@ def test_mirror_to_two_deployments_is_refused():
     expect_error(values, f"{DEPS}.shadow.mirrorPercent", "one deployment only")
 
 
-def test_worker_count_must_match_max_concurrent_requests():
+@pytest.mark.parametrize("workers", [1, 5])
+def test_worker_count_outside_one_to_two_times_max_concurrent_requests_is_refused(workers):
     values = managed()
-    deployments(values)["blue"]["workerCount"] = 4
-    expect_error(values, f"{DEPS}.blue", "workerCount (4) must equal maxConcurrentRequestsPerInstance (2)")
+    deployments(values)["blue"]["workerCount"] = workers
+    expect_error(values, f"{DEPS}.blue", f"workerCount ({workers}) must be between maxConcurrentRequestsPerInstance "
+                 "(2) and twice it (4)", "2 × maxConcurrentRequestsPerInstance")
+
+
+@pytest.mark.parametrize("workers", [2, 3, 4])
+def test_up_to_twice_max_concurrent_requests_workers_are_used(workers):
+    """Issue 20 item 5: Azure admits 2 × maxConcurrentRequestsPerInstance per instance before 429, so
+    that many workers all get requests (how-to-troubleshoot-online-endpoints.md, 429)."""
+    values = managed()
+    deployments(values)["blue"]["workerCount"] = workers
+    service = parse_settings("managed", values, set(), ROOT, SOURCE).services["diabetes"]
+    assert service.deployments["blue"].workers == workers
 
 
 def test_probe_window_shorter_than_init_is_refused():

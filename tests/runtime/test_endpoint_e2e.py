@@ -1,11 +1,11 @@
 """Local parity of a v2 online endpoint (runtime/endpoint_local.py + endpoint_gateway.py): the
 `managed` stack's three deployments as real scorers behind one nginx on 127.0.0.1 - traffic
-split, mirror, header pinning, key auth - and, with a holding score.py, the 408 timeout and the
-429 concurrency limit. No timing is asserted: counts and status codes only."""
+split, mirror, header pinning, key auth - and, with a holding score.py, the 408 timeout (the
+admission limit and the model-error statuses: test_endpoint_statuses_e2e.py). No timing is
+asserted: counts and status codes only."""
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -116,11 +116,9 @@ def test_an_unknown_deployment_header_is_404(managed):
 @pytest.fixture(scope="module")
 def holding(scoring_env, tmp_path_factory):
     context = _script_context(tmp_path_factory, "hold", HOLD_SCRIPT)
-    # blue gives up after 1 s (the 408 case); capped waits 60 s, so a held request keeps its
-    # only slot for as long as the 429 test needs it, however slow the machine.
+    # blue gives up after 1 s (the 408 case).
     service = ManagedEndpointSettings(target="managed", deployments={
-        "blue": DeploymentSettings(image="hold", traffic_percent=100, request_timeout_ms=1000),
-        "capped": DeploymentSettings(image="hold", request_timeout_ms=60_000, max_concurrent_requests_per_instance=1)})
+        "blue": DeploymentSettings(image="hold", traffic_percent=100, request_timeout_ms=1000)})
     server = LocalEndpoint("hold", service, {"hold": context}, {"hold": scoring_env},
                            tmp_path_factory.mktemp("hold-endpoint"), port=0)
     server.start(timeout=120)
@@ -148,21 +146,5 @@ def test_scoring_longer_than_request_timeout_is_408(holding, tmp_path):
     _wait(lambda: requests.post(holding.endpoint().scoringUri, json={}, timeout=WAIT_S, headers={
         "Authorization": f"Bearer {holding.endpoint().primaryKey}"}).status_code == 200, "the scorer answering again")
 
-
-def test_beyond_max_concurrent_requests_is_429_at_once(holding, tmp_path):
-    started, release, call = _hold(holding, tmp_path, "busy", deployment="capped")
-    with ThreadPoolExecutor(1) as pool:
-        first = pool.submit(call)
-        try:
-            _wait(lambda: started.exists() or first.done(), "the first request reaching run()")
-            assert not first.done(), f"the held request ended early: {first.result().text}"
-            # Without the limit this request would queue behind the held one until released.
-            second = requests.post(holding.endpoint().scoringUri, json={}, timeout=WAIT_S, headers={
-                "Authorization": f"Bearer {holding.endpoint().primaryKey}", HEADER: "capped"})
-            assert not first.done()
-        finally:
-            release.touch()
-        done = first.result(timeout=WAIT_S)
-    assert second.status_code == 429, f"{second.status_code} {second.text}"
-    assert second.headers[HEADER] == "capped"
-    assert done.status_code == 200, done.text
+# Admission (2 × maxConcurrentRequestsPerInstance, then 429) and the other statuses of each target:
+# tests/runtime/test_endpoint_statuses_e2e.py.

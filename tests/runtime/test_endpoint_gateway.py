@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import pytest
 
+from mldeploy.plan.endpoint import KUBERNETES, MANAGED
+from mldeploy.plan.front_door import front_door
 from mldeploy.runtime.endpoint_gateway import EndpointGatewaySpec, LocalDeployment, render_endpoint_conf
 
 
-def _spec(*deployments, keys="/k/keys.map"):
-    return EndpointGatewaySpec(listen_port=8900, run_dir="/tmp/gw", deployments=deployments, keys_file=keys)
+def _spec(*deployments, keys="/k/keys.map", target=MANAGED):
+    return EndpointGatewaySpec(listen_port=8900, run_dir="/tmp/gw", deployments=deployments, keys_file=keys,
+                               front_door=front_door(target))
 
 
 BLUE = LocalDeployment("blue", 5001, 90, 0, 5000, 2)
 GREEN = LocalDeployment("green", 5002, 10, 0, 3000, 1)
 SHADOW = LocalDeployment("shadow", 5003, 0, 10, 5000, 1)
+ONLY = LocalDeployment("blue", 5001, 100, 0, 5000, 2)
 
 
 def test_split_lists_live_deployments_only():
@@ -23,10 +27,41 @@ def test_split_lists_live_deployments_only():
 
 def test_each_deployment_has_its_own_timeout_and_concurrency_cap():
     conf = render_endpoint_conf(_spec(BLUE, GREEN))
-    assert "server 127.0.0.1:5001 max_conns=2 max_fails=0;" in conf
-    assert "server 127.0.0.1:5002 max_conns=1 max_fails=0;" in conf
+    # Managed admits 2 × maxConcurrentRequestsPerInstance (how-to-troubleshoot-online-endpoints.md, 429).
+    assert "server 127.0.0.1:5001 max_conns=4 max_fails=0;" in conf
+    assert "server 127.0.0.1:5002 max_conns=2 max_fails=0;" in conf
     green = conf.split("location = /_mldeploy/green/score {")[1].split("}")[0]
     assert "proxy_read_timeout 3000ms;" in green, green
+
+
+def _location(conf: str, name: str) -> str:
+    return conf.split(f"location {name} {{")[1].split("\n")[0]
+
+
+def test_managed_answers_408_429_and_424_with_the_containers_status():
+    conf = render_endpoint_conf(_spec(ONLY))
+    assert "return 408 " in _location(conf, "@timeout")
+    assert "return 429 " in _location(conf, "@e502_blue")
+    model_error = _location(conf, "@model_error_blue")
+    assert "return 424 " in model_error and '"modelStatusCode": $upstream_status' in model_error, model_error
+    assert "add_header ms-azureml-model-error-statuscode $upstream_status always;" in model_error
+    assert 'add_header ms-azureml-model-error-reason "$mldeploy_model_reason" always;' in model_error
+    blue = conf.split("location = /_mldeploy/blue/score {")[1].split("proxy_pass")[0]
+    intercepted = {int(c) for line in blue.splitlines() if "= @model_error_blue" in line
+                   for c in line.split("error_page")[1].split("=")[0].split()}
+    assert {400, 404, 422, 500, 503, 301} <= intercepted, "every non-200 answer of the container"
+    assert not {502, 504} & intercepted, "nginx's own 502/504 keep their meaning (unreachable, timeout)"
+    assert '    400 "Bad Request";' in conf
+
+
+def test_kubernetes_answers_504_503_and_502_for_a_scoring_error():
+    conf = render_endpoint_conf(_spec(ONLY, target=KUBERNETES))
+    assert "server 127.0.0.1:5001 max_conns=2 max_fails=0;" in conf, "no 2x admission documented for azureml-fe"
+    assert "return 504 " in _location(conf, "@timeout")
+    assert "return 503 " in _location(conf, "@e502_blue")
+    assert "return 502 " in _location(conf, "@model_error_blue")
+    assert "      error_page 500 = @model_error_blue;" in conf, "only run()'s exception (the scorer's 500)"
+    assert "ms-azureml-model-error" not in conf and "return 424" not in conf
 
 
 def test_live_deployments_are_mirrored_and_the_mirror_is_not():
