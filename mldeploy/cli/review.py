@@ -86,22 +86,23 @@ def _model_of_deployment(r: dict, side: Side) -> str | None:
 
 def endpoint_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
     """Per online endpoint (its component's URN): deployment -> {model, traffic, mirror}. The
-    split is read from mldeploy's EndpointTraffic or, when the endpoint carries it itself, from
-    the endpoint's `properties.traffic`/`mirrorTraffic`."""
+    split is read from mldeploy's EndpointTraffic, or from the endpoint's own
+    `properties.traffic`/`mirrorTraffic` when no EndpointTraffic sets it."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     names: dict[str, str] = {}
+    splits: dict[str, dict[str, Any]] = {}
     for r in side.resources:
         inputs, parent = r.get("inputs") or {}, r.get("parent") or r["urn"]
         if r["type"] == ONLINE_DEPLOYMENT:
             names.setdefault(parent, str(inputs.get("endpointName")))
             row = out.setdefault(parent, {}).setdefault(str(inputs.get("deploymentName")), {})
             row["model"] = _model_of_deployment(r, side)
-        split = inputs if r["type"] == ENDPOINT_TRAFFIC else (inputs.get("properties") or {}) \
-            if r["type"] == ONLINE_ENDPOINT else None
-        if split is None:
-            continue
-        if r["type"] == ONLINE_ENDPOINT:
+        elif r["type"] == ONLINE_ENDPOINT:
             names[parent] = str(inputs.get("endpointName"))
+            splits.setdefault(parent, inputs.get("properties") or {})
+        elif r["type"] == ENDPOINT_TRAFFIC:
+            splits[parent] = inputs  # wins over the endpoint's own fields
+    for parent, split in splits.items():
         for key, field_name in (("traffic", "traffic"), ("mirrorTraffic", "mirror")):
             for deployment, share in (split.get(key) or {}).items():
                 out.setdefault(parent, {}).setdefault(deployment, {})[field_name] = _int(share)

@@ -175,3 +175,13 @@ def test_ignore_changes_is_not_a_change():
     old = _r(f"{ML}:OnlineEndpoint", "ep", {"properties": {"traffic": {"blue": 100}}}, options=opts)
     new = _r(f"{ML}:OnlineEndpoint", "ep", {"properties": {"traffic": {"blue": 0, "green": 100}}}, options=opts)
     assert _diff([old], [new]).changes == []
+
+
+def test_endpoint_traffic_wins_over_the_endpoints_own_split():
+    resources = _managed({"blue": 0.0, "green": 100.0})
+    resources[0]["inputs"]["properties"]["traffic"] = {"blue": 90, "green": 10}  # e.g. refreshed, ignored
+    (table,) = traffic_tables(_diff(resources, resources))
+    assert {r.deployment: r.traffic_after for r in table.rows} == {"blue": 0, "green": 100}
+    only_endpoint = [r for r in resources if "traffic" not in r["name"]]
+    (table,) = traffic_tables(_diff(only_endpoint, only_endpoint))
+    assert {r.deployment: r.traffic_after for r in table.rows} == {"blue": 90, "green": 10}
