@@ -56,6 +56,7 @@ class ScriptScan:
     imports_core: bool  # the script imports from azureml.core (needs azureml-core or the stand-in)
     uses_model_path: bool
     unsupported: tuple[V1Call, ...]
+    model_names: tuple[tuple[int, str], ...] = ()  # (line, name) of get_model_path calls with a literal name
 
 
 def replacement(call: V1Call) -> str:
@@ -93,8 +94,10 @@ def scan(source: str | bytes) -> ScriptScan | None:
                 if _is_v1(full) and not _served_prefix(full):
                     unsupported.append(V1Call(node.lineno, f"from {module} import {alias.name}", full))
     inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    calls = {id(n.func): n for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    called = set(calls)
     uses_model_path = False
+    model_names: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         chain = None if id(node) in inner else _chain(node)  # outermost `a.b.c` only
         if chain is None or chain[0] not in names:
@@ -104,12 +107,33 @@ def scan(source: str | bytes) -> ScriptScan | None:
             continue
         if full in SERVED:
             uses_model_path |= full.endswith(".get_model_path")
+            name = _literal_model_name(calls.get(id(node)))
+            if name is not None:
+                model_names.append((node.lineno, name))
         elif _served_prefix(full) and not (full in MODEL_CLASS and id(node) in called):
             continue  # a served name itself (`Model`, `AMLResponse`), or a module on the way to one
         elif not any(c.line == node.lineno and c.full == full for c in unsupported):
             called_model = full in MODEL_CLASS and id(node) in called
             unsupported.append(V1Call(node.lineno, ".".join(chain) + ("(...)" if called_model else ""), full))
-    return ScriptScan(imports_core, uses_model_path, tuple(sorted(unsupported, key=lambda c: (c.line, c.name))))
+    return ScriptScan(imports_core, uses_model_path, tuple(sorted(unsupported, key=lambda c: (c.line, c.name))),
+                      tuple(model_names))
+
+
+def _literal_model_name(call: ast.Call | None) -> str | None:
+    """The model name of `get_model_path('name')` / `get_model_path(model_name='name')`, if literal."""
+    if call is None:
+        return None
+    arg = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "model_name"), None)
+    return arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+
+
+def finds_model(name: str, models: dict[str, str | None]) -> bool:
+    """Whether the stand-in's get_model_path finds `name` among `models` (stack name -> the one
+    registered file's name, None for a folder): the name itself, its stack spelling (lowercase,
+    '-' for '_'), or the file name of exactly one model (mldeploy/scoring/v1-shim's rules)."""
+    if name in models or name.lower().replace("_", "-") in models:
+        return True
+    return sum(1 for file in models.values() if file == name) == 1
 
 
 def _is_v1(full: str) -> bool:
@@ -152,21 +176,39 @@ def _env_text(image, root: Path) -> str:
         return ""
 
 
+def _file_name(settings, model: str, root: Path) -> str | None:
+    """The one file a model registers (its name), None for a folder (or a model not there)."""
+    entry = settings.models.get(model)
+    path = root / entry.path if entry is not None else None
+    return path.name if path is not None and path.is_file() else None
+
+
 def check_entry_scripts(settings, root: Path) -> None:
-    """ConfigError for an image's entry script that calls SDK v1 beyond what is served, when
-    its environment lacks azureml-core (with it, the real SDK runs the script)."""
+    """ConfigError for an image's entry script that calls SDK v1 beyond what is served, or asks
+    get_model_path for a model the image does not hold, when its environment lacks azureml-core
+    (with it, the real SDK runs the script)."""
     for name, image in sorted(settings.images.items()):
         path = root / image.entry_script
         try:
             found = scan(path.read_bytes())
         except OSError:
             continue  # config reports a missing file
-        if not found or not found.unsupported or has_azureml_core(_env_text(image, root)):
+        if not found or has_azureml_core(_env_text(image, root)):
+            continue
+        key = f"{PROJECT}:images.{name}.entryScript"
+        models = {m: _file_name(settings, m, root) for m in image.models}
+        for line, model_name in found.model_names:
+            if not finds_model(model_name, models):
+                raise ConfigError(key, f"{image.entry_script}:{line}: Model.get_model_path({model_name!r}) names no model "
+                                       f"of image {name!r} (its models: {', '.join(sorted(models))}); use one of those "
+                                       "names (a stack's model names are lowercase letters, digits and '-': 'My_Model' "
+                                       "finds 'my-model') or the model's file name")
+        if not found.unsupported:
             continue
         # The call itself rather than its import, when the script has both.
         call = next((c for c in found.unsupported if not c.name.startswith("from ")), found.unsupported[0])
         raise ConfigError(
-            f"{PROJECT}:images.{name}.entryScript",
+            key,
             f"{image.entry_script}:{call.line}: {call.name} is Azure ML SDK v1 (azureml-core), which mldeploy does "
             f"not install (served of it: Model.get_model_path and azureml.contrib.services); {replacement(call)}")
 

@@ -68,10 +68,17 @@ def test_environment_with_azureml_core():
     assert not needs_shim("import os\n", "")
 
 
+class _Model:
+    def __init__(self, path: str):
+        self.path = path
+
+
 class _Settings:
     def __init__(self, root: Path, script: str, env: str):
         (root / "score.py").write_text(script)
         (root / "requirements.txt").write_text(env)
+        (root / "iris.pkl").write_text("m")
+        self.models = {"iris": _Model("iris.pkl")}
         self.images = {"iris": ImageSettings.model_validate(
             {"entryScript": "score.py", "requirementsFile": "requirements.txt", "models": ["iris"]},
             context={"root": root})}
@@ -98,3 +105,18 @@ def test_synth_warns_once_per_script_with_the_v2_way(tmp_path):
     settings.images["iris-again"] = settings.images["iris"]
     warnings = v1_warnings(settings, tmp_path)
     assert len(warnings) == 1 and "AZUREML_MODEL_DIR" in warnings[0], warnings
+
+
+def test_a_model_name_the_image_does_not_hold_stops_the_stack(tmp_path):
+    settings = _Settings(tmp_path, "from azureml.core.model import Model\n\ndef init():\n"
+                                   "    p = Model.get_model_path(model_name='irs')\n", "scikit-learn\n")
+    with pytest.raises(ConfigError) as err:
+        check_entry_scripts(settings, tmp_path)
+    text = str(err.value)
+    assert "score.py:4: Model.get_model_path('irs') names no model of image 'iris' (its models: iris)" in text, text
+
+
+@pytest.mark.parametrize("name", ["iris", "IRIS", "iris.pkl"])
+def test_model_names_the_stand_in_finds(tmp_path, name):
+    settings = _Settings(tmp_path, f"from azureml.core.model import Model\np = Model.get_model_path({name!r})\n", "")
+    check_entry_scripts(settings, tmp_path)

@@ -123,3 +123,14 @@ def test_contrib_services_are_the_servers_own(tmp_path):
             "aml_request._rawHttpRequested)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert done.stdout.split() == ["True", "True", "True"], done.stderr
+
+
+def test_v1_names_a_stack_cannot_spell(tmp_path):
+    """Stack model names are lowercase with '-': a v1 name with '_' or capitals finds its
+    stack spelling, and the file name of exactly one model finds that model."""
+    _layout(tmp_path, {"m/azureml-models/my-model/1/model.pkl": "m", "m/azureml-models/reg/2/sklearn_regression_model.pkl": "r"},
+            {"my-model/1": {"file": "model.pkl"}, "reg/2": {"file": "sklearn_regression_model.pkl"}})
+    env = {"AZUREML_MODEL_DIR": str(tmp_path / "m/azureml-models")}
+    assert _get(tmp_path, "Model.get_model_path('My_Model')", env).endswith("my-model/1/model.pkl")
+    assert _get(tmp_path, "Model.get_model_path('sklearn_regression_model.pkl')", env).endswith(
+        "reg/2/sklearn_regression_model.pkl")

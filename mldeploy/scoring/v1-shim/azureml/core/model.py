@@ -10,6 +10,9 @@ resort. On top of that, for the layouts mldeploy deploys to:
   (the local target keeps the script and the models apart; v2 online endpoints mount a model at
   /var/azureml-app/azureml-models/<name>/<version>, Microsoft's how-to-deploy-custom-container.md);
 - versions need not be numbers (mldeploy derives one from the content when the stack sets none);
+- a stack's model names are lowercase with '-': `My_Model` finds `my-model`, and a name that is
+  the file name of exactly one model (v1 scripts often register a file under its own name) finds
+  that model;
 - a registered folder is given as its folder: mldeploy's images hold the folder's files directly
   in the version folder, which `mldeploy-models.json` (written next to this file) records, so a
   folder holding a single file is still returned as the folder - what the script joins names to.
@@ -53,10 +56,11 @@ class Model(metaclass=_ModelType):
             raise ModelNotFoundException(f"version should be an int, not {version!r}")
         roots = _models_roots()
         for root in roots:
-            folder = os.path.join(root, model_name)
-            if os.path.isdir(folder):
-                chosen = _version(folder, model_name, version)
-                return _entry(os.path.join(folder, chosen), model_name, chosen)
+            name = _deployed_name(root, model_name)
+            if name is not None:
+                folder = os.path.join(root, name)
+                chosen = _version(folder, name, version)
+                return _entry(os.path.join(folder, chosen), name, chosen)
         if version is None and os.path.exists(model_name):  # azureml-core's last resort: ./<name>
             return model_name
         deployed = sorted({f"{name}:{v}" for root in roots for name in _listdir(root)
@@ -80,6 +84,25 @@ def _models_roots() -> list[str]:
                 break
             path = parent
     return [r for r in dict.fromkeys(os.path.abspath(r) for r in roots) if os.path.isdir(r)]
+
+
+def stack_name(model_name: str) -> str:
+    """The name a v1 registered name has in a stack file, whose model names are lowercase
+    letters, digits and '-': `My_Model` -> `my-model`."""
+    return model_name.lower().replace("_", "-")
+
+
+def _deployed_name(root: str, model_name: str):
+    """The folder of `model_name` under `root`: the name itself, its stack spelling, or the model
+    whose one registered file has that name (v1 scripts often register a file under its name,
+    e.g. get_model_path('sklearn_regression_model.pkl'))."""
+    for name in (model_name, stack_name(model_name)):
+        if os.path.isdir(os.path.join(root, name)):
+            return name
+    owners = sorted({key.split("/")[0] for key, known in _manifest().items() if known.get("file") == model_name})
+    if len(owners) == 1 and os.path.isdir(os.path.join(root, owners[0])):
+        return owners[0]
+    return None
 
 
 def _listdir(path: str) -> list[str]:
