@@ -72,7 +72,6 @@ DEFAULT_TARGET_UTILIZATION = 70
 
 # -- IoT Edge: a module's name, environment and Docker createOptions --------------------------------
 MODULE_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
-ENV_NAME_RE = re.compile(r"^[^+#$\s.]+$")
 # The edge agent splits a twin string value at 512 characters (TwinValueMaxSize); Microsoft's
 # tooling writes at most 8 chunks (createOptions .. createOptions07), i.e. 4,096 characters.
 CREATE_OPTIONS_CHUNK = 512

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from mldeploy.config.base import ImageRef, ResourceGroupName, Settings
+from mldeploy.config.base import DnsLabel, ImageRef, K8sName, ResourceGroupName, Settings, matching
 from mldeploy.config.service import ServiceSettings
 from mldeploy.contract import DEFAULT_MIN_KUBERNETES, DEFAULT_TARGET_UTILIZATION, GATEWAY_IMAGE
 
@@ -23,7 +23,11 @@ class AttachSettings(Settings):
     """An existing cluster, found by resource group and name (guide: "use an existing cluster")."""
 
     resource_group: ResourceGroupName = Field(description="resource group of the existing cluster")
-    name: str = Field(min_length=1, description="name of the existing cluster")
+    # Microsoft.ContainerService/managedClusters: 1-63 alphanumerics, '_' and '-', starting and
+    # ending with an alphanumeric (azure-resource-manager/management/resource-name-rules.md).
+    name: Annotated[str, matching(r"[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?",
+                                  "an AKS cluster name is 1-63 letters, digits, '_' and '-', starting and ending "
+                                  "with a letter or digit")] = Field(description="name of the existing cluster")
 
 
 class ClusterSettings(Settings):
@@ -76,7 +80,7 @@ class ClusterSettings(Settings):
 class DnsZoneSettings(Settings):
     """An Azure DNS zone the deployer may write to (DNS Zone Contributor): the zone of hostName."""
 
-    resource_group: str = Field(min_length=1, description="resource group of the Azure DNS zone")
+    resource_group: ResourceGroupName = Field(description="resource group of the Azure DNS zone")
     name: str = Field(pattern=HOST_NAME, max_length=253, description="the zone, e.g. `ml.contoso.com`")
 
 
@@ -84,7 +88,7 @@ class CertManagerSettings(Settings):
     """TLS certificates from cert-manager (installed in the cluster) instead of secret config, for
     the service's `hostName`, from an issuer that solves ACME DNS-01 in that name's zone."""
 
-    issuer: str = Field(min_length=1, description="name of the cert-manager issuer (ACME DNS-01 for hostName's zone)")
+    issuer: K8sName = Field(description="name of the cert-manager issuer (ACME DNS-01 for hostName's zone)")
     issuer_kind: Literal["ClusterIssuer", "Issuer"] = Field("ClusterIssuer", description="kind of the issuer")
 
 
@@ -118,7 +122,7 @@ class AksServiceSettings(ServiceSettings):
     collect_model_data: bool = Field(False, description="collect inputs and predictions to the workspace (guide: `collect_model_data`)")
     service_type: Literal["LoadBalancer", "ClusterIP"] = Field("LoadBalancer", description="how the service is exposed")
     internal_load_balancer: bool = Field(False, description="a private (VNet) load balancer instead of a public IP")
-    dns_label: str | None = Field(None, pattern=DNS_LABEL, max_length=63, description="Azure DNS label of the public IP (`<label>.<region>.cloudapp.azure.com`)")
+    dns_label: DnsLabel | None = Field(None, description="Azure DNS label of the public IP (`<label>.<region>.cloudapp.azure.com`)")
     host_name: str | None = Field(None, pattern=HOST_NAME, max_length=253, description="the DNS name clients use, in a "
                                   "DNS zone you control (point it at the service); required with certManager, "
                                   "which gets its certificate by DNS-01")
@@ -156,6 +160,19 @@ class AksServiceSettings(ServiceSettings):
                                  "serviceType LoadBalancer without internalLoadBalancer")
         if self.service_type == "ClusterIP" and (self.internal_load_balancer or self.dns_label):
             raise ValueError("internalLoadBalancer and dnsLabel apply only to serviceType LoadBalancer")
+        if self.internal_load_balancer and self.dns_label:
+            # The label names a public IP (<label>.<region>.cloudapp.azure.com); an internal load
+            # balancer has a private address only, so the label would be silently dropped.
+            raise ValueError("dnsLabel names the public IP; an internal load balancer (internalLoadBalancer: "
+                             "true) has none: remove dnsLabel")
+        if "collector_image" in self.model_fields_set and not self.collect_model_data:
+            raise ValueError("collectorImage applies only with collectModelData: true (the collector runs only then)")
+        if not self.autoscale_enabled:
+            ignored = sorted({"autoscale_max_replicas", "autoscale_target_utilization"} & self.model_fields_set)
+            if ignored:
+                names = ", ".join(type(self).model_fields[n].alias or n for n in ignored)
+                raise ValueError(f"{names} appl{'y' if len(ignored) > 1 else 'ies'} only with autoscaleEnabled: true; with a fixed size set "
+                                 "numReplicas")
         return self
 
     @property

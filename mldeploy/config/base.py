@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic.alias_generators import to_camel
 from pydantic.functional_validators import PlainValidator
 
+from mldeploy.config.errors import shown
 from mldeploy.nested import leaves
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -141,7 +142,14 @@ RESERVED_TAG_PREFIXES = ("mldeploy-",)
 
 
 def _tags(value: dict[str, str]) -> dict[str, str]:
+    seen: dict[str, str] = {}
     for name, text in value.items():
+        # "Tag names are case-insensitive for operations" (tag-resources, "Limitations"): `Owner`
+        # and `owner` are one tag, and Azure would keep either.
+        other = seen.setdefault(name.lower(), name)
+        if other != name:
+            raise ValueError(f"tag names {other!r} and {name!r} differ only in case; Azure tag names are "
+                             "case-insensitive, so they are one tag")
         if not name or len(name) > 512 or _TAG_FORBIDDEN & set(name):
             raise ValueError(f"tag name {name!r}: 1-512 characters, none of < > % & \\ ? /")
         if name.lower().startswith(RESERVED_TAG_PREFIXES):
@@ -155,5 +163,73 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
 Tags = Annotated[dict[str, str], AfterValidator(_tags)]
 """User tags for Azure resources: Azure's limits, and mldeploy's own markers reserved."""
 
-ResourceGroupName = Annotated[str, Field(pattern=r"^[-\w.()]{0,89}[-\w()]$")]
+def matching(pattern: str, rule: str) -> AfterValidator:
+    """A string rule whose error says the rule in words (pydantic's says only the regex)."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{shown(value)}: {rule}")
+        return value
+
+    return AfterValidator(check)
+
+
+ResourceGroupName = Annotated[str, matching(r"[-\w.()]{0,89}[-\w()]", "a resource group name is 1-90 letters, digits, "
+                                                                       "'_', '-', '.', '(' and ')', not ending in '.'")]
 """An Azure resource group name: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending in '.'."""
+
+DnsLabel = Annotated[str, matching(r"[a-z][a-z0-9-]{1,61}[a-z0-9]", "a DNS label is 3-63 lowercase letters, digits "
+                                   "and '-', starting with a letter and ending with a letter or digit (Azure's "
+                                   "domainNameLabel rule)")]
+"""A public DNS label (`<label>.<region>.cloudapp.azure.com`, `.azurecontainer.io`): 3-63 lowercase
+letters, digits and '-', starting with a letter - the rule ARM states for a public IP's
+`domainNameLabel`: `^[a-z][a-z0-9-]{1,61}[a-z0-9]$` (Microsoft's "ARM template best practices",
+and Network's CheckDnsNameAvailability `domainNameLabel` parameter)."""
+
+K8sName = Annotated[str, Field(max_length=253), matching(
+    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+    "a Kubernetes object name is lowercase letters, digits, '-' and '.', starting and ending with a letter or "
+    "digit (RFC 1123 subdomain, kubernetes.io/docs/concepts/overview/working-with-objects/names)")]
+"""A Kubernetes object name (an RFC 1123 subdomain, at most 253 characters)."""
+
+# POSIX's portable environment variable names ("Environment Variables", IEEE Std 1003.1: letters,
+# digits and '_', not starting with a digit). Docker splits `NAME=value` at the first '=', the
+# shell cannot export a name with '-', '.' or a leading digit, and Kubernetes (before 1.34's
+# relaxed rule) refuses such names in a pod spec: the one portable rule for every target.
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+# Name parts that say "this value is a credential", and values that are one whatever their name
+# (a storage/IoT Hub connection string's key, a SAS signature, a PEM block).
+_SECRET_NAME_PARTS = {"PASSWORD", "PASSWD", "SECRET", "SECRETS", "TOKEN", "APIKEY", "CREDENTIAL",
+                      "CREDENTIALS", "PASSPHRASE"}
+_SECRET_NAME_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("ACCOUNT", "KEY"),
+                      ("CLIENT", "SECRET"), ("CONNECTION", "STRING"), ("SAS", "TOKEN"), ("AUTH", "KEY"),
+                      ("PRIMARY", "KEY"), ("SECONDARY", "KEY"), ("SHARED", "KEY")}
+_SECRET_VALUE = re.compile(r"(AccountKey=|SharedAccessKey=|SharedAccessSignature|[?&]sig=|-----BEGIN )", re.I)
+
+
+def looks_secret(name: str, value: str) -> bool:
+    """True when `value` is a credential: a non-empty value under a password/token-like name, or a
+    value that is one by its shape (connection-string key, SAS signature, PEM block)."""
+    if not value or re.fullmatch(r"[0-9]{1,6}|true|false", value, re.I):
+        return False  # a count or a switch (MAX_TOKEN: "512"), not a credential
+    parts = [p for p in re.split(r"[^A-Za-z0-9]+", name.upper()) if p]
+    named = bool(_SECRET_NAME_PARTS & set(parts)) or any(pair in _SECRET_NAME_PAIRS for pair in zip(parts, parts[1:]))
+    return named or bool(_SECRET_VALUE.search(value))
+
+
+def _env(value: dict[str, str]) -> dict[str, str]:
+    for name, text in value.items():
+        if not ENV_NAME.fullmatch(name):
+            raise ValueError(f"environment variable name {name!r}: letters, digits and '_', not starting with a "
+                             "digit (POSIX portable names; '=', '-', '.', spaces cannot be set in every target)")
+        if looks_secret(name, text):
+            raise ValueError(f"environment variable {name!r} holds a password, key or token in plain text: "
+                             "environment values are written as plain text into the deployment (ARM template, "
+                             "IoT Edge manifest) and the synth output; keep the secret out of the stack file "
+                             "(e.g. a Key Vault reference read by the scoring script)")
+    return value
+
+
+EnvVars = Annotated[dict[str, str], AfterValidator(_env)]
+"""A container's extra environment: portable names, and no credential in plain text."""

@@ -2,12 +2,12 @@
 cluster that scales to zero, and a batch endpoint + deployment for one registered model."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from mldeploy.config.base import ImageRef, Settings
-from mldeploy.config.files import CondaFile, TextFile
+from mldeploy.config.base import ImageRef, Settings, matching
+from mldeploy.config.files import CondaFile, PythonFile, TextFile
 
 # The Azure ML base image batch jobs run on (conda environment built on top of it).
 DEFAULT_BATCH_BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
@@ -17,7 +17,7 @@ class BatchSettings(Settings):
     """An AmlCompute cluster plus a batch endpoint/deployment for one registered model."""
 
     model: str = Field(description="name of an entry in `models`")
-    entry_script: TextFile = Field(description="batch driver with init() and run(mini_batch)")
+    entry_script: PythonFile = Field(description="batch driver with init() and run(mini_batch)")
     conda_file: CondaFile | None = Field(None, description="conda environment of the batch job; exactly one of condaFile and requirementsFile")
     requirements_file: TextFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile")
     base_image: ImageRef = Field(DEFAULT_BATCH_BASE_IMAGE, description="Azure ML base image the environment is built on")
@@ -30,12 +30,17 @@ class BatchSettings(Settings):
     idle_seconds_before_scaledown: int = Field(120, ge=0, le=86_400, description="idle time before a node is released")
     instance_count: int = Field(1, ge=1, le=1000, description="nodes one batch job uses")
     max_concurrency_per_instance: int = Field(1, ge=1, le=64, description="parallel run() processes per node")
-    mini_batch_size: int = Field(10, ge=1, description="input files per run() call")
+    # BatchDeploymentProperties (mfe.json): miniBatchSize int64; errorThreshold "Range is
+    # [-1, int.MaxValue]"; retrySettings.maxRetries int32.
+    mini_batch_size: int = Field(10, ge=1, le=2**63 - 1, description="input files per run() call")
     max_retries: int = Field(3, ge=0, le=100, description="retries of a failed mini-batch")
     timeout_seconds: int = Field(300, ge=1, le=86_400, description="per mini-batch")
-    error_threshold: int = Field(-1, ge=-1, description="failed files before the job aborts; -1: never")
+    error_threshold: int = Field(-1, ge=-1, le=2_147_483_647, description="failed files before the job aborts; -1: never")
     output_action: Literal["appendRow", "summaryOnly"] = Field("appendRow", description="append run() results to the output file, or keep only a summary")
-    output_file_name: str = Field("predictions.csv", pattern=r"^[A-Za-z0-9_.-]+$", description="name of the output file")
+    # A file name in the job's output folder: '.' and '..' name a folder, not a file.
+    output_file_name: Annotated[str, Field(max_length=255), matching(
+        r"[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*", "a file name of letters, digits, '_', '.' and '-' ('.' and "
+        "'..' name folders, not the output file)")] = Field("predictions.csv", description="name of the output file")
     description: str = Field("", description="free text, for people")
 
     @model_validator(mode="after")
@@ -46,4 +51,11 @@ class BatchSettings(Settings):
             raise ValueError(f"instanceCount ({self.instance_count}) must be <= maxNodes ({self.max_nodes})")
         if (self.conda_file is None) == (self.requirements_file is None):
             raise ValueError("set exactly one of condaFile or requirementsFile (the batch job's environment)")
+        if self.conda_file is not None and "python_version" in self.model_fields_set:
+            raise ValueError("pythonVersion applies only with requirementsFile; with condaFile the conda "
+                             "file's own `python=` dependency picks the Python")
+        if self.output_action == "summaryOnly" and "output_file_name" in self.model_fields_set:
+            # The API: outputFileName is the "customized output file name for append_row output action".
+            raise ValueError("outputFileName applies only to outputAction appendRow; summaryOnly writes no "
+                             "predictions file")
         return self

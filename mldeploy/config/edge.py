@@ -1,12 +1,14 @@
 """IoT Edge: the model module deployed through IoT Hub (guide: "deploy to Azure IoT Edge")."""
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mldeploy.config.base import ResourceGroupName, Settings
-from mldeploy.contract import (DEFAULT_IOT_EDGE_RUNTIME, ENV_NAME_RE, MODULE_NAME_RE, SCORER_PORT, chunk_create_options,
+from mldeploy.config.base import EnvVars, ResourceGroupName, Settings, matching
+from mldeploy.contract import (DEFAULT_IOT_EDGE_RUNTIME, MODULE_NAME_RE, SCORER_PORT, chunk_create_options,
                                module_create_options)
 
 ADMIN_USER_WHY = (
@@ -17,10 +19,38 @@ ADMIN_USER_WHY = (
 )
 
 
+# Units per tier: "up to 200 units for the B1, B2, S1, or S2 edition, or up to 10 units for the B3
+# or S3 edition"; the free tier is one unit (iot-hub/iot-hub-scaling.md, "Tier editions and
+# units"; the quotas table lists "Maximum units" S1 200, S2 200, S3 10, F1 1).
+MAX_UNITS = {"F1": 1, "S1": 200, "S2": 200, "S3": 10}
+# An IoT Edge route: `FROM <source> [WHERE <condition>] INTO <sink>` (iot-edge/module-composition.md,
+# "Declare routes").
+ROUTE_RE = re.compile(r"^\s*FROM\s+\S+(\s+WHERE\s+.+?)?\s+INTO\s+\S+.*$", re.IGNORECASE | re.DOTALL)
+
+
+def _json_value(value: Any, where: str) -> None:
+    """Raise when `value` is not plain JSON: Docker reads createOptions as JSON text."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"createOptions{where}: key {key!r} is not a string (JSON object keys are strings)")
+            _json_value(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _json_value(item, f"{where}[{i}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"createOptions{where}: {value} is not a JSON number")
+    elif value is not None and not isinstance(value, (str, int, float, bool)):
+        raise ValueError(f"createOptions{where}: a YAML {type(value).__name__} is not JSON; quote it as a string")
+
+
 class IotHubSettings(Settings):
     """The IoT Hub the deployment is applied through: created here, or an existing one."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9-]{3,50}$", description="IoT Hub name (globally unique)")
+    # Microsoft.Devices/IotHubs: 3-50 alphanumerics and hyphens, "Can't end with hyphen"
+    # (azure-resource-manager/management/resource-name-rules.md).
+    name: Annotated[str, matching(r"[A-Za-z0-9-]{2,49}[A-Za-z0-9]", "an IoT hub name is 3-50 letters, digits and '-', "
+                                  "not ending with '-'")] = Field(description="IoT Hub name (globally unique)")
     # Basic tiers (B1-B3) have no module twins, so they cannot run IoT Edge.
     sku: Literal["F1", "S1", "S2", "S3"] = Field("S1", description="hub tier; basic tiers cannot run IoT Edge")
     capacity: int = Field(1, ge=1, le=200, description="hub units")
@@ -39,6 +69,15 @@ class IotHubSettings(Settings):
     def _group_only_for_existing(self):
         if self.resource_group is not None and not self.existing:
             raise ValueError("resourceGroup applies only to an existing hub (existing: true)")
+        if self.existing:
+            given = sorted({"sku", "capacity"} & self.model_fields_set)
+            if given:
+                raise ValueError(f"{' and '.join(given)} appl{'y' if len(given) > 1 else 'ies'} only to a hub created here; an existing hub "
+                                 "(existing: true) keeps its own tier and units")
+        limit = MAX_UNITS[self.sku]
+        if self.capacity > limit:
+            raise ValueError(f"capacity {self.capacity}: an IoT hub of tier {self.sku} has at most {limit} "
+                             f"unit{'s' if limit > 1 else ''} (F1 1, S1 and S2 200, S3 10)")
         return self
 
 
@@ -57,19 +96,19 @@ class EdgeSettings(Settings):
     host_port: int | None = Field(None, ge=1, le=65535, description="the device's port; default: port")
     restart_policy: Literal["always", "on-failure", "on-unhealthy", "never"] = Field("always", description="the module's restart policy")
     status: Literal["running", "stopped"] = Field("running", description="desired module status")
-    env: dict[str, str] = Field(default_factory=dict, description="environment variables of the module")
+    env: EnvVars = Field(default_factory=dict, description="environment variables of the module")
     routes: dict[str, str] | None = Field(None, description="default: the module's outputs to $upstream")
     runtime_version: str = Field(DEFAULT_IOT_EDGE_RUNTIME, pattern=r"^\d+\.\d+$", description="IoT Edge runtime (edgeAgent/edgeHub) version; one past its support date is warned about at synth")
     # Last: its check needs port, hostPort and env (validated above) to size the whole value.
     create_options: dict[str, Any] = Field(default_factory=dict, validate_default=True, description="extra Docker createOptions merged into the module's (size-checked)")
 
-    @field_validator("env")
+    @field_validator("device_id")
     @classmethod
-    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        for name in env:
-            if not ENV_NAME_RE.match(name):
-                raise ValueError(f"environment variable name {name!r} may not hold '+', '#', '$', '.' or spaces")
-        return env
+    def _device_not_a_path(cls, value: str | None) -> str | None:
+        if value in (".", ".."):
+            raise ValueError(f"{value!r} is a path segment, not a device: the id goes into the IoT Hub URL "
+                             "/devices/<deviceId>/applyConfigurationContent")
+        return value
 
     @field_validator("routes")
     @classmethod
@@ -77,6 +116,9 @@ class EdgeSettings(Settings):
         for name, route in (routes or {}).items():
             if any(c in name for c in ".$# ") or not route.strip():
                 raise ValueError(f"route {name!r}: names may not hold '.', '$', '#' or spaces; routes may not be empty")
+            if not ROUTE_RE.match(route):
+                raise ValueError(f"route {name!r} is not an IoT Edge route: `FROM <source> [WHERE <condition>] "
+                                 "INTO <sink>`, e.g. FROM /messages/modules/diabetes/outputs/* INTO $upstream")
         return routes
 
     @field_validator("create_options")
@@ -85,6 +127,7 @@ class EdgeSettings(Settings):
         data = info.data
         if "port" not in data or "env" not in data:
             return value  # an earlier field already failed; that error is reported
+        _json_value(value, "")
         port = data["port"]
         chunk_create_options(module_create_options(port, data.get("host_port") or port, data["env"], value))
         return value
@@ -98,6 +141,14 @@ class EdgeSettings(Settings):
             )
         if self.priority is not None and self.target_condition is None:
             raise ValueError("priority applies only to an at-scale deployment (targetCondition)")
+        if self.labels and self.target_condition is None:
+            raise ValueError("labels apply only to an at-scale deployment (targetCondition); a single device's "
+                             "configuration has none")
+        reserved = sorted(k for k in self.labels if k.lower().startswith("mldeploy-"))
+        if reserved:
+            raise ValueError(f"label {reserved[0]!r} is reserved: mldeploy labels its deployments with "
+                             "mldeploy-* names (mldeploy-entry)")
+
         if not self.registry_admin_user:
             raise ValueError(f"registryAdminUser must be true: {ADMIN_USER_WHY}")
         return self

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from mldeploy.config.base import Settings
-from mldeploy.config.files import ExistingFile
+from mldeploy.config.base import EnvVars, Settings
+from mldeploy.config.files import JsonFile
 from mldeploy.config.service import KeySettings, TlsSettings
 from mldeploy.contract import DEFAULT_TARGET_UTILIZATION
 
@@ -84,7 +84,7 @@ class DeploymentSettings(Settings):
                                               "(guide: `autoscale_target_utilization`)")
     autoscale_min_replicas: int = Field(1, ge=1, le=1000, description="fewest instances (guide: `autoscale_min_replicas`)")
     autoscale_max_replicas: int = Field(10, ge=1, le=1000, description="most instances (guide: `autoscale_max_replicas`)")
-    environment_variables: dict[str, str] = Field(default_factory=dict, description="extra environment "
+    environment_variables: EnvVars = Field(default_factory=dict, description="extra environment "
                                                   "variables of the scorer (no secrets: they are plain text)")
     description: str = Field("", description="free text, for people")
 
@@ -93,6 +93,16 @@ class DeploymentSettings(Settings):
         if self.autoscale_min_replicas > self.autoscale_max_replicas:
             raise ValueError(f"autoscaleMinReplicas ({self.autoscale_min_replicas}) must be <= "
                              f"autoscaleMaxReplicas ({self.autoscale_max_replicas})")
+        if not self.autoscale_enabled:
+            ignored = sorted({"autoscale_min_replicas", "autoscale_max_replicas", "autoscale_target_utilization"}
+                             & self.model_fields_set)
+            if ignored:
+                names = ", ".join(type(self).model_fields[n].alias or n for n in ignored)
+                raise ValueError(f"{names} appl{'y' if len(ignored) > 1 else 'ies'} only with autoscaleEnabled: true; without it the deployment "
+                                 "runs instanceCount instances")
+        if "WORKER_COUNT" in self.environment_variables:
+            raise ValueError("environmentVariables.WORKER_COUNT is set by mldeploy from workerCount / "
+                             "maxConcurrentRequestsPerInstance: set workerCount instead")
         if self.autoscale_enabled and not (
                 self.autoscale_min_replicas <= self.instance_count <= self.autoscale_max_replicas):
             raise ValueError(f"instanceCount ({self.instance_count}) must be within autoscaleMinReplicas "
@@ -147,7 +157,7 @@ class EndpointSettings(Settings):
                                        "Application Insights")
     collect_model_data: bool = Field(False, description="the v2 data collector: model inputs and outputs "
                                      "to the workspace's blob store (guide: `collect_model_data`)")
-    sample_request: ExistingFile | None = Field(None, description="JSON request for `mldeploy test`; "
+    sample_request: JsonFile | None = Field(None, description="JSON request for `mldeploy test`; "
                                                 "omitted: the first deployment's image's `sampleRequest`")
     description: str = Field("", description="free text, for people")
 
@@ -189,6 +199,12 @@ class KubernetesEndpointSettings(EndpointSettings):
                                     "`secure:`); omitted: HTTP only (allowInsecureConnections)")
     ssl_cname: str | None = Field(None, pattern=r"^[A-Za-z0-9.-]+$", description="host name of the router's "
                                   "certificate; required with tls")
+
+    @model_validator(mode="after")
+    def _internal_needs_load_balancer(self):
+        if self.internal_load_balancer and self.inference_router_service_type != "loadBalancer":
+            raise ValueError("internalLoadBalancer applies only to inferenceRouterServiceType loadBalancer")
+        return self
 
     @model_validator(mode="after")
     def _tls_needs_cname(self):

@@ -8,6 +8,7 @@ file it cannot use.
 """
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -118,6 +119,44 @@ def _conda(value: str, target: Path) -> None:
     if not isinstance(doc, dict) or not isinstance(doc.get("dependencies", []), list):
         raise ValueError(f"{value} is not a conda environment file: a mapping with a "
                          "`dependencies:` list is expected")
+    # conda's environment.yml: each dependency is a match spec (a string) or the one `pip:` list
+    # of requirement strings (conda docs, "Creating an environment file manually").
+    for i, dep in enumerate(doc.get("dependencies") or []):
+        pip = dep.get("pip") if isinstance(dep, dict) and set(dep) == {"pip"} else None
+        if isinstance(dep, str) and dep.strip():
+            continue
+        if isinstance(pip, list) and all(isinstance(p, str) and p.strip() for p in pip):
+            continue
+        raise ValueError(f"{value}: dependencies[{i}] is neither a package spec (a string) nor a "
+                         "`pip:` list of requirement strings")
+    for key in ("name", "channels"):
+        if key in doc and not (isinstance(doc[key], str) if key == "name" else
+                               isinstance(doc[key], list) and all(isinstance(c, str) for c in doc[key])):
+            raise ValueError(f"{value}: `{key}:` must be {'a string' if key == 'name' else 'a list of channel names'}")
+
+
+def _python(value: str, target: Path) -> None:
+    # compile(), not ast.parse: it also runs the symbol-table pass, so `return` outside a function
+    # or a misplaced `nonlocal` fail here too. Nothing is executed. The image runs the same
+    # language (Python 3.11 unless the conda file pins another 3.x).
+    source = _text(value, target, "file")
+    try:
+        compile(source, value, "exec", dont_inherit=True)
+    except SyntaxError as err:
+        raise ValueError(f"{value} is not valid Python: line {err.lineno}: {err.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as err:
+        raise ValueError(f"{value} is not valid Python: {type(err).__name__}") from None
+
+
+def _json(value: str, target: Path) -> None:
+    text = _text(value, target, "file")
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{value} is not JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
+                         "a sample request is the JSON body sent to /score") from None
+    except (RecursionError, ValueError):
+        raise ValueError(f"{value} is not usable JSON (nested too deep, or a number too long)") from None
 
 
 def _checked(kind: str):
@@ -132,13 +171,23 @@ def _checked(kind: str):
             _text(value, target, "file")
         elif kind == "conda":
             _conda(value, target)
+        elif kind == "python":
+            _python(value, target)
+        elif kind == "json":
+            _json(value, target)
         return value
 
     return AfterValidator(check)
 
 
 ExistingFile = Annotated[str, _checked("file")]
-"""A readable regular file inside the project (a sample request: any bytes)."""
+"""A readable regular file inside the project (any bytes)."""
+
+PythonFile = Annotated[str, _checked("python")]
+"""A UTF-8 Python source file inside the project that compiles (entry scripts)."""
+
+JsonFile = Annotated[str, _checked("json")]
+"""A UTF-8 JSON file inside the project (sample requests)."""
 
 TextFile = Annotated[str, _checked("text")]
 """A readable UTF-8 text file inside the project (entry scripts, requirements files)."""

@@ -51,6 +51,7 @@ def check_references(settings: "StackSettings", root: Path) -> None:
                                                        "Edge runtime ($edgeAgent, $edgeHub): set moduleName")
     _check_kubernetes_names(settings)
     _check_dns_labels(settings)
+    _check_one_owner(settings)
 
 
 # IoT Edge's system modules (learn.microsoft.com/azure/iot-edge/module-composition: "the
@@ -59,8 +60,11 @@ RESERVED_EDGE_MODULES = {"edgeagent", "edgehub"}
 # Namespaces Kubernetes and AKS own: `kube-` is reserved for Kubernetes system namespaces
 # (kubernetes.io/docs/concepts/overview/working-with-objects/namespaces: "Avoid creating
 # namespaces with the prefix kube-"), `default` already exists, and AKS add-ons run in these.
+# The Istio add-on's gateways run in aks-istio-ingress/-egress (AKS docs "Istio-based service
+# mesh add-on"), the GitOps (Flux) extension in flux-system.
 SYSTEM_NAMESPACES = {"default", "gatekeeper-system", "calico-system", "tigera-operator",
-                     "app-routing-system", "aks-istio-system", "aks-command", "cert-manager"}
+                     "app-routing-system", "aks-istio-system", "aks-istio-ingress", "aks-istio-egress",
+                     "aks-command", "cert-manager", "flux-system"}
 # The node pool a created cluster gets (components/aks_cluster.py): an FPGA pool may not reuse it.
 SYSTEM_POOL = "system"
 
@@ -69,6 +73,16 @@ def _check_kubernetes_names(settings: "StackSettings") -> None:
     p = f"{PROJECT}:"
     namespaces: dict[tuple[str, str], str] = {}
     pools: dict[tuple[str, str], str] = {}
+    endpoint_namespaces: dict[tuple[str, str], str] = {}
+    for name, service in sorted(settings.services.items()):
+        if service.target == "kubernetes-endpoint":
+            # The attached compute's namespace may be `default` (Azure ML's own default when
+            # attaching), never a kube-* system namespace.
+            if service.namespace.startswith("kube-"):
+                raise ConfigError(f"{p}services.{name}.namespace",
+                                  f"namespace {service.namespace!r} is reserved for Kubernetes system components "
+                                  "(kube-*): choose the namespace the endpoint's pods run in (default: azureml)")
+            endpoint_namespaces.setdefault((service.cluster, service.namespace), name)
     for name, service in sorted(settings.services.items()):
         if service.target not in ("aks", "fpga"):
             continue
@@ -78,6 +92,11 @@ def _check_kubernetes_names(settings: "StackSettings") -> None:
             raise ConfigError(key, f"namespace {namespace!r} belongs to Kubernetes or AKS (kube-*, "
                                    f"{', '.join(sorted(SYSTEM_NAMESPACES))}); mldeploy creates the "
                                    "service's own namespace: choose another")
+        endpoint = endpoint_namespaces.get((service.cluster, namespace))
+        if endpoint is not None:
+            raise ConfigError(key, f"namespace {namespace!r} is the Azure ML extension's compute namespace of "
+                                   f"kubernetes-endpoint service {endpoint!r} on cluster {service.cluster!r}; "
+                                   "mldeploy creates and owns the AKS service's namespace: choose another")
         other = namespaces.setdefault((service.cluster, namespace), name)
         if other != name:
             raise ConfigError(key, f"namespace {namespace!r} is also service {other!r}'s on cluster "
@@ -106,3 +125,68 @@ def _check_dns_labels(settings: "StackSettings") -> None:
         if other != name:
             raise ConfigError(key, f"DNS label {label!r} is also service {other!r}'s; labels are unique "
                                    "per region")
+
+
+# One free (F1) IoT hub per subscription: "Each Azure subscription can have at most 50 IoT hubs,
+# and at most 1 Free hub" (iot-hub/iot-hub-devguide-quotas-throttling.md).
+MAX_FREE_HUBS = 1
+
+
+def _check_one_owner(settings: "StackSettings") -> None:
+    """Values that name one thing in Azure or on this machine may be claimed by one entry only:
+    a local port, an IoT hub created here, a device's configuration, an attached cluster, a host name."""
+    p = f"{PROJECT}:"
+    ports: dict[int, str] = {}
+    hosts: dict[str, str] = {}
+    for name, service in sorted(settings.services.items()):
+        if service.target == "local":
+            other = ports.setdefault(service.port, name)
+            if other != name:
+                raise ConfigError(f"{p}services.{name}.port", f"port {service.port} is also local service {other!r}'s "
+                                                              "gateway port on 127.0.0.1; give each its own")
+        host = getattr(service, "host_name", None)
+        if host is not None:
+            other = hosts.setdefault(host.lower(), name)
+            if other != name:
+                raise ConfigError(f"{p}services.{name}.hostName", f"host name {host!r} is also service {other!r}'s; "
+                                                                  "one name reaches one service")
+    attached: dict[tuple[str, str], str] = {}
+    for name, cluster in sorted(settings.clusters.items()):
+        if cluster.attach is not None:
+            target = (cluster.attach.resource_group.lower(), cluster.attach.name.lower())
+            other = attached.setdefault(target, name)
+            if other != name:
+                raise ConfigError(f"{p}clusters.{name}.attach", f"cluster {cluster.attach.name!r} in "
+                                  f"{cluster.attach.resource_group!r} is already attached as clusters.{other}; "
+                                  "services share one entry (the Azure ML extension and compute exist once)")
+    created: dict[str, str] = {}  # hub name -> the entry that creates it
+    free = []
+    for name, edge in sorted(settings.edge.items()):
+        hub = edge.iot_hub
+        if not hub.existing:
+            other = created.setdefault(hub.name.lower(), name)
+            if other != name:
+                raise ConfigError(f"{p}edge.{name}.iotHub.name", f"IoT hub {hub.name!r} is also created by edge.{other}; "
+                                  "hub names are global: one entry creates it, each hub once")
+            if hub.sku == "F1":
+                free.append(name)
+                if len(free) > MAX_FREE_HUBS:
+                    raise ConfigError(f"{p}edge.{name}.iotHub.sku", f"a second free (F1) IoT hub (edge.{free[0]} "
+                                      "creates one): Azure allows one free hub per subscription")
+    for name, edge in sorted(settings.edge.items()):
+        hub = edge.iot_hub
+        if hub.existing and hub.name.lower() in created:
+            raise ConfigError(f"{p}edge.{name}.iotHub.existing", f"IoT hub {hub.name!r} is created by "
+                              f"edge.{created[hub.name.lower()]} in this stack; an existing hub is looked up "
+                              "before anything is created: deploy through that entry's hub or name another")
+    devices: dict[tuple[str, str], str] = {}
+    for name, edge in sorted(settings.edge.items()):
+        if edge.device_id is not None:
+            other = devices.setdefault((edge.iot_hub.name.lower(), edge.device_id), name)
+            if other != name:
+                # applyConfigurationContent replaces a device's whole configuration: the second
+                # entry would silently undo the first on every run.
+                raise ConfigError(f"{p}edge.{name}.deviceId", f"device {edge.device_id!r} of hub {edge.iot_hub.name!r} "
+                                  f"is also edge.{other}'s; a device has one deployment manifest, so the entries "
+                                  "would replace each other: deploy to another device, or use at-scale "
+                                  "deployments (targetCondition) with priorities")

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mldeploy.config.base import Secret, SecretStr, Settings
-from mldeploy.config.files import ExistingFile
+from mldeploy.config.base import DnsLabel, Secret, SecretStr, Settings
+from mldeploy.config.files import JsonFile
 from mldeploy.contract import GATEWAY_PORT, KEY_RE, ORIGIN_RE
 
 
@@ -26,6 +26,15 @@ class KeySettings(Settings):
             raise ValueError("a key must be 16-256 characters of A-Z a-z 0-9 . _ ~ + / = -")
         return value
 
+    @model_validator(mode="after")
+    def _two_keys(self):
+        # Two keys exist so that one can be rotated while the other serves; one value twice (the
+        # same `secure:` ciphertext pasted into both) leaves nothing to rotate to.
+        if self.primary == self.secondary:
+            raise ValueError("primary and secondary are the same secret: two keys exist so one can be rotated "
+                             "while the other stays valid; set two different values")
+        return self
+
 
 class CorsSettings(Settings):
     """Browser origins allowed to call the service (the guide: CORS unsupported; ours: off
@@ -40,6 +49,13 @@ class TlsSettings(Settings):
 
     certificate: SecretStr = Field(description="PEM certificate chain, a `secure:` value")
     key: SecretStr = Field(description="PEM private key, a `secure:` value")
+
+    @model_validator(mode="after")
+    def _distinct(self):
+        if self.certificate == self.key:
+            raise ValueError("certificate and key are the same secret: the certificate chain and the private "
+                             "key are two different PEM texts")
+        return self
 
 
 class ServiceSettings(Settings):
@@ -60,7 +76,7 @@ class ServiceSettings(Settings):
     worker_count: int | None = Field(None, ge=1, le=64, description="scorer worker processes; omitted: chosen from the cores")
     app_insights_enabled: bool = Field(False, description="send the scorer's logs and requests to Application "
                                        "Insights (guide: `enable_app_insights`)")
-    sample_request: ExistingFile | None = Field(None, description="JSON request for the smoke test and "
+    sample_request: JsonFile | None = Field(None, description="JSON request for the smoke test and "
                                                 "`mldeploy test`; omitted: the image's `sampleRequest`")
 
     @model_validator(mode="after")
@@ -77,14 +93,27 @@ class LocalServiceSettings(ServiceSettings):
     target: Literal["local"] = Field(description="`local`: scorer + gateway as processes on this machine")
     port: int = Field(GATEWAY_PORT, ge=1024, le=65535, description="the gateway's port on 127.0.0.1")
 
+    @model_validator(mode="after")
+    def _no_azure_telemetry(self):
+        if self.app_insights_enabled:
+            raise ValueError("appInsightsEnabled applies to Azure targets (aci, aks, fpga); a local service "
+                             "has no workspace Application Insights: its logs are in .mldeploy/local/")
+        return self
+
+
+# The most one Linux container group gets (standard SKU, with or without a VNet): "Max CPU 4,
+# Max Memory (GB) 16" (MicrosoftDocs/azure-docs, container-instances/
+# container-instances-resource-and-quota-limits.md, "Linux Container Groups").
+ACI_MAX_CPU = 4
+ACI_MAX_MEMORY_GB = 16
+
 
 class AciServiceSettings(ServiceSettings):
     """Azure Container Instances: dev/test only (the guide: not for production workloads)."""
 
     target: Literal["aci"] = Field(description="`aci`: Azure Container Instances (dev/test)")
-    dns_name_label: str | None = Field(
-        None, pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$",
-        description="<label>.<region>.azurecontainer.io; omitted: derived from stack and service")
+    dns_name_label: DnsLabel | None = Field(
+        None, description="<label>.<region>.azurecontainer.io; omitted: derived from stack and service")
 
     @model_validator(mode="after")
     def _room_for_the_gateway(self):
@@ -92,4 +121,8 @@ class AciServiceSettings(ServiceSettings):
         if self.cpu_cores < 0.5 or self.memory_gb < 0.5:
             raise ValueError(f"cpuCores ({self.cpu_cores:g}) and memoryGb ({self.memory_gb:g}) must each be "
                              ">= 0.5 on ACI: the group also runs the gateway")
+        if self.cpu_cores > ACI_MAX_CPU or self.memory_gb > ACI_MAX_MEMORY_GB:
+            raise ValueError(f"cpuCores ({self.cpu_cores:g}) and memoryGb ({self.memory_gb:g}) exceed what one ACI "
+                             f"container group gets: at most {ACI_MAX_CPU} CPUs and {ACI_MAX_MEMORY_GB} GB (Linux, "
+                             "standard SKU); larger scorers belong on AKS")
         return self

@@ -12,7 +12,7 @@ from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Ta
 from mldeploy.config.batch import BatchSettings
 from mldeploy.config.edge import EdgeSettings
 from mldeploy.config.endpoint import KubernetesEndpointSettings, ManagedEndpointSettings
-from mldeploy.config.files import CondaFile, ExistingFile, ExistingPath, TextFile
+from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, TextFile
 from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.config.service import AciServiceSettings, LocalServiceSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
@@ -42,6 +42,9 @@ class WorkspaceSettings(Settings):
     def _existing_needs_name(self):
         if not self.create and not self.name:
             raise ValueError("an existing workspace (create: false) needs its name")
+        if self.create and self.resource_group is not None:
+            raise ValueError("resourceGroup applies only to an existing workspace (create: false); a created "
+                             "workspace goes into the stack's own mldeploy:resourceGroup")
         return self
 
 
@@ -60,7 +63,7 @@ class ModelSettings(Settings):
 class ImageSettings(Settings):
     """A scoring image (guide: `ContainerImage.image_configuration`)."""
 
-    entry_script: TextFile = Field(description="the scoring script with `init()` and `run(data)` "
+    entry_script: PythonFile = Field(description="the scoring script with `init()` and `run(data)` "
                                        "(guide: `execution_script`)")
     runtime: Literal["python"] = Field("python", description="the guide's `runtime`; only `python` is served")
     conda_file: CondaFile | None = Field(None, description="conda environment file (guide: `conda_file`, "
@@ -75,7 +78,7 @@ class ImageSettings(Settings):
                          "`<version>-<content digest>`")
     python_version: str = Field("3.11", pattern=r"^3\.\d+$", description="Python of the slim base image "
                                 "(`requirementsFile` only)")
-    sample_request: ExistingFile | None = Field(None, description="JSON request used by the smoke test and "
+    sample_request: JsonFile | None = Field(None, description="JSON request used by the smoke test and "
                                                 "`mldeploy test` for services of this image")
     description: str = Field("", description="free text, for people")
     scoring_server: Literal["azmlinfsrv", "mldeploy"] = Field(
@@ -97,7 +100,13 @@ class ImageSettings(Settings):
     def _one_environment(self):
         if (self.conda_file is None) == (self.requirements_file is None):
             raise ValueError("set exactly one of condaFile or requirementsFile")
+        if self.conda_file is not None and "python_version" in self.model_fields_set:
+            raise ValueError("pythonVersion applies only with requirementsFile; with condaFile the conda "
+                             "file's own `python=` dependency picks the Python")
         return self
+
+
+MAX_USER_TAGS = 40
 
 
 class StackSettings(Settings):
@@ -130,9 +139,21 @@ class StackSettings(Settings):
                                                   "created or attached")
     batch: dict[Name, BatchSettings] = Field(default_factory=dict, description="batch scoring on Azure ML compute")
     edge: dict[Name, EdgeSettings] = Field(default_factory=dict, description="IoT Edge deployments")
-    endpoint_quota: dict[str, int] = Field(default_factory=dict, description="cores per VM family (e.g. "
+    endpoint_quota: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(default_factory=dict, description="cores per VM family (e.g. "
                                            "`standardFSv2Family: 32`) the managed online endpoints may use in "
                                            "this region; synth refuses a stack needing more")
+
+    @field_validator("tags")
+    @classmethod
+    def _room_for_our_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        # Azure: "Each resource, resource group, and subscription can have a maximum of 50 tag
+        # name/value pairs" (tag-resources, "Limitations"); mldeploy adds up to 10 of its own
+        # (plan/tags.py: environment, managed-by, mldeploy-stack, mldeploy-production, model,
+        # model-version, the three service markers, the registry's admin-user need).
+        if len(tags) > MAX_USER_TAGS:
+            raise ValueError(f"{len(tags)} tags; at most {MAX_USER_TAGS}: Azure allows 50 per resource and "
+                             "mldeploy adds up to 10 of its own")
+        return tags
 
     @property
     def needs_azure(self) -> bool:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, Mapping
 
 from mldeploy import PROJECT
 from mldeploy.config.aks import ClusterSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.versions import cluster_creation_problem
 from mldeploy.plan.vm_sizes import known_vcpus, vcpus_per_node
+from mldeploy.plan.workload import GATEWAY_CPU_CORES
 
 MIN_CLUSTER_VCPUS = 12
 
@@ -98,3 +100,29 @@ def check_cluster(name: str, cluster: ClusterSettings, today: date) -> None:
     ):
         raise ConfigError(key, f"kubernetesVersion {cluster.kubernetes_version} is older than "
                                f"minKubernetesVersion {cluster.min_kubernetes_version}")
+
+
+def check_fits_node(name: str, service: Any, clusters: Mapping[str, ClusterSettings]) -> None:
+    """A pod asks for its CPU on one node: a request above a node's vCPUs is never scheduled
+    (Kubernetes schedules a pod onto a single node whose allocatable CPU covers its requests), so
+    the rollout would hang in Pending. Checked on clusters the stack creates with a known VM size;
+    an attached cluster's nodes are only known at deploy."""
+    cluster = clusters.get(getattr(service, "cluster", None) or "")
+    if cluster is None or cluster.attach is not None or service.target == "fpga":  # fpga: its own PB pool
+        return
+    vcpus = cluster.vcpus_per_node or known_vcpus(cluster.vm_size)
+    if vcpus is None:
+        return
+    base = f"{PROJECT}:services.{name}"
+    if service.target == "aks":
+        pod = service.cpu_cores + GATEWAY_CPU_CORES
+        if pod > vcpus:
+            raise ConfigError(f"{base}.cpuCores", f"cpuCores {service.cpu_cores:g} + the gateway's {GATEWAY_CPU_CORES:g} "
+                                                  f"= {pod:g} CPUs per pod, more than a {cluster.vm_size} node has "
+                                                  f"({vcpus} vCPUs): the pod would never be scheduled; lower cpuCores "
+                                                  "or choose a larger vmSize")
+    for dep_name, dep in sorted((getattr(service, "deployments", None) or {}).items()):
+        if dep.cpu_cores is not None and dep.cpu_cores > vcpus:
+            raise ConfigError(f"{base}.deployments.{dep_name}.cpuCores",
+                              f"cpuCores {dep.cpu_cores:g} is more than a {cluster.vm_size} node has ({vcpus} vCPUs): "
+                              "the instance would never be scheduled; lower cpuCores or choose a larger vmSize")

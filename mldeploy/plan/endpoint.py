@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 from mldeploy import PROJECT
 from mldeploy.config.endpoint import AUTH_MODES, ProbeSettings
 from mldeploy.config.errors import ConfigError
+from mldeploy.plan.batch import compute_name
 from mldeploy.plan.naming import hash_suffix
-from mldeploy.plan.managed_skus import (DEFAULT_SKU, ManagedSku, find_sku, reserved_instances,
+from mldeploy.plan.managed_skus import (DEFAULT_SKU, SKU_FAMILIES, ManagedSku, find_sku, reserved_instances,
                                    sku_for_v1_size)
 
 if TYPE_CHECKING:
@@ -92,6 +93,11 @@ def instance_type(target: str, dep_name: str, dep: "DeploymentSettings", key: st
 def kubernetes_instance_type_name(dep_name: str) -> str:
     """The instance type mldeploy declares on the attached compute for a deployment's cpu/memory."""
     return f"mldeploy-{dep_name}"
+
+
+def kubernetes_compute_name(cluster: str) -> str:
+    """The Azure ML compute a cluster is attached as (2-16 characters: plan/batch.py compute_name)."""
+    return compute_name(f"k8s-{cluster}")
 
 
 def kubernetes_instance_types(service: "EndpointSettings") -> dict[str, dict[str, Any]]:
@@ -185,7 +191,14 @@ def quota_usage(services: Iterable[tuple[str, "EndpointSettings"]]) -> list[Quot
 
 
 def check_quota(usage: list[QuotaUse], quota: dict[str, int]) -> None:
-    """Refuse a stack whose managed deployments need more cores than a configured family quota."""
+    """Refuse a stack whose managed deployments need more cores than a configured family quota,
+    and a quota for a family no managed SKU belongs to (a typo would never be compared)."""
+    families = sorted({sku.family for sku in SKU_FAMILIES.values()})
+    for family in sorted(quota):
+        if family not in families:
+            raise ConfigError(f"{PROJECT}:endpointQuota.{family}",
+                              f"unknown VM family {family!r}; the managed online endpoint SKUs' families are: "
+                              f"{', '.join(families)}")
     for use in usage:
         limit = quota.get(use.family)
         if limit is not None and use.cores > limit:
@@ -225,7 +238,11 @@ def check_stack_endpoints(settings: "StackSettings") -> None:
                                   f"image {dep.image!r} bakes {len(models)} models; an online deployment "
                                   "serves exactly one registered model")
     _check_one_extension_per_cluster(endpoints)
-    check_quota(quota_usage(endpoints), dict(getattr(settings, "endpoint_quota", {}) or {}))
+    quota = dict(getattr(settings, "endpoint_quota", {}) or {})
+    if quota and not any(s.target == MANAGED for _, s in endpoints):
+        raise ConfigError(f"{PROJECT}:endpointQuota", "applies only to managed online endpoints (target: managed); "
+                                                      "this stack declares none")
+    check_quota(quota_usage(endpoints), quota)
 
 
 def _check_one_extension_per_cluster(endpoints: list[tuple[str, "EndpointSettings"]]) -> None:

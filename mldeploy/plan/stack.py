@@ -13,9 +13,11 @@ from mldeploy.config import load as config_load
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.service import ServiceSettings
 from mldeploy.config.stack import StackSettings
+from mldeploy import PROJECT
+from mldeploy.plan import batch as batch_plan
 from mldeploy.plan.aks import check_service
-from mldeploy.plan.cluster_check import check_cluster
-from mldeploy.plan.endpoint import check_stack_endpoints
+from mldeploy.plan.cluster_check import check_cluster, check_fits_node
+from mldeploy.plan.endpoint import check_stack_endpoints, endpoint_name, is_endpoint, kubernetes_compute_name
 from mldeploy.plan.fpga_regions import check_service_region
 from mldeploy.plan.memory import check_body_limit
 from mldeploy.plan.v1_script import check_entry_scripts
@@ -33,7 +35,36 @@ def check_stack(settings: StackSettings, today: date | None = None) -> None:
             check_service_region(name, service, settings.location)
         if service.target in ("aks", "fpga"):
             check_service(name, service, settings.production)  # TLS that can be issued, replicas
+        check_fits_node(name, service, settings.clusters)  # a pod larger than a node never runs
     check_stack_endpoints(settings)
+    check_workspace_names(settings)
+
+
+def check_workspace_names(settings: StackSettings) -> None:
+    """Names the program derives must stay distinct where Azure wants them unique: endpoints
+    (online and batch share `<name>.<region>.inference.ml.azure.com`, unique per region) and the
+    workspace's computes (batch clusters, attached Kubernetes computes). Explicit names and derived
+    ones (truncated, hashed) are compared alike."""
+    p = f"{PROJECT}:"
+    rg = settings.resource_group_name
+    endpoints: dict[str, str] = {}
+    computes: dict[str, str] = {}
+
+    def claim(seen: dict[str, str], value: str, key: str, what: str) -> None:
+        other = seen.setdefault(value.lower(), key)
+        if other != key:
+            raise ConfigError(key, f"{what} {value!r} is also {other.removeprefix(p)}'s; {what}s are unique "
+                                   f"{'per region' if seen is endpoints else 'per workspace'}: rename one")
+
+    for name, service in sorted(settings.services.items()):
+        if is_endpoint(service):
+            key = f"{p}services.{name}" + (".endpointName" if service.endpoint_name else "")
+            claim(endpoints, service.endpoint_name or endpoint_name(settings.stack, rg, name), key, "endpoint name")
+    for name in sorted(settings.batch):
+        claim(endpoints, batch_plan.endpoint_name(settings.stack, rg, name), f"{p}batch.{name}", "endpoint name")
+        claim(computes, batch_plan.compute_name(name), f"{p}batch.{name}", "compute name")
+    for cluster in sorted({s.cluster for s in settings.services.values() if s.target == "kubernetes-endpoint"}):
+        claim(computes, kubernetes_compute_name(cluster), f"{p}clusters.{cluster}", "compute name")
 
 
 def parse_settings(stack: str, config: dict[str, Any], secret_keys: Iterable[str], project_root: Path,

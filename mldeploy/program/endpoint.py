@@ -19,12 +19,12 @@ from mldeploy.azure.arm import arm_part
 from mldeploy.config.batch import DEFAULT_BATCH_BASE_IMAGE
 from mldeploy.config.endpoint import EndpointSettings
 from mldeploy.plan.digest import digest_files
-from mldeploy.plan.endpoint import AssetPlan, KUBERNETES, kubernetes_instance_types, plan_endpoint, used_images
+from mldeploy.plan.endpoint import (AssetPlan, KUBERNETES, kubernetes_compute_name, kubernetes_instance_types, plan_endpoint,
+                                    used_images)
 from mldeploy.program.aks import cluster_for
 from mldeploy.program.foundation import Foundation, ServiceOutputs, build_dir, given_keys, given_tls
 from mldeploy.render.build_context import V1_SHIM_DIR, BuildContext
 from mldeploy.plan.tags import resource_tags
-from mldeploy.plan.batch import compute_name
 from mldeploy.contract import workspace_blob_container
 
 CODE_BLOB_PREFIX = "mldeploy/endpoint-code"
@@ -82,7 +82,7 @@ def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
         f"k8s-compute-{cluster_key}", cluster_id=cluster.cluster_id, cluster_name=cluster.cluster_name,
         cluster_resource_group=pulumi.Output.from_input(cluster.cluster_id).apply(arm_part("resourceGroups")),
         location=f.settings.location, workspace_resource_group=f.registry.resource_group_name,
-        workspace_name=f.registry.workspace_name, compute_name=compute_name(f"k8s-{cluster_key}"),
+        workspace_name=f.registry.workspace_name, compute_name=kubernetes_compute_name(cluster_key),
         namespace=first.namespace, instance_types=instance_types,
         settings=extension_settings(service_type=first.inference_router_service_type,
                                     internal_load_balancer=first.internal_load_balancer, ssl_cname=first.ssl_cname),

@@ -79,7 +79,7 @@ def test_at_scale_deployment_targets_the_condition_with_priority(edge):
 def test_one_device_deployment(tmp_path):
     values, keys = stack_values("edge")
     entry = values["mldeploy:edge"]["clinics"]
-    del entry["targetCondition"], entry["priority"]
+    del entry["targetCondition"], entry["priority"], entry["labels"]  # labels: at-scale only
     entry["deviceId"] = "clinic-42"
     result = synth("edge", tmp_path, values, keys)
     deployment = result.one(DYNAMIC)["inputs"]

@@ -17,7 +17,10 @@ no traceback, nothing written, the previous output kept. Classes (`Case.klass`):
   secret     a plain value where a secret is required, beside `secure:` ones
   path       every file key pointed outside the project, at a folder, FIFO, device, empty folder,
              binary or non-UTF-8 text, invalid conda YAML
-  semantic   values that were silently wrong (system namespaces, reserved names, duplicates, ...)
+  semantic   values that were silently wrong (system namespaces, reserved names, duplicates, ...),
+             one case per rule of issue 24's kinds: values clashing across entries, Azure's naming
+             and size rules, file contents, paths naming no file, plain-text secrets, keys of
+             another mode, reserved Kubernetes namespaces (`issue24_cases`)
 """
 from __future__ import annotations
 
@@ -373,11 +376,229 @@ def semantic_cases() -> Iterator[Case]:
     yield case("dev-services-a-list", "dev", lambda c: c.update({s: [1]}), s, "mapping")
 
 
+def issue24_cases() -> Iterator[Case]:
+    """One case per rule added for issue 24 (README "Bad input"); each names the key it breaks."""
+    def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str = "") -> Case:
+        d = _load(stack)
+        edit(d["config"])
+        return Case(id_, "semantic", stack, _dump(d), key, fragment)
+
+    s, e, b = "mldeploy:services", "mldeploy:edge", "mldeploy:batch"
+    same = {"secure": "v1:3q2+7wAAAAAAAAAAAAAAAA==:same-ciphertext"}
+
+    def copy_service(c: dict, src: str, dst: str, **extra: Any) -> None:
+        c[s][dst] = {**copy.deepcopy(c[s][src]), **extra}
+
+    def copy_edge(c: dict, dst: str, **extra: Any) -> None:
+        c[e][dst] = {**copy.deepcopy(c[e]["clinics"]), **extra}
+
+    # -- values that clash across entries --------------------------------------------------------
+    yield case("local-two-services-one-port", "local", lambda c: copy_service(c, "diabetes", "second"),
+               f"{s}.second.port", "port 8890")
+    yield case("managed-two-endpoints-one-name", "managed",
+               lambda c: (c[s]["diabetes"].update(endpointName="scoring-ep"),
+                          copy_service(c, "diabetes", "second", endpointName="scoring-ep"),
+                          c.pop("mldeploy:endpointQuota")),
+               f"{s}.second.endpointName", "endpoint name")
+    yield case("managed-derived-endpoint-names-collide", "managed",
+               lambda c: (copy_service(c, "diabetes", "diabetes-regression-endpoint-a"),
+                          copy_service(c, "diabetes", "diabetes-regression-endpoint-b"),
+                          c[s].pop("diabetes"), c.pop("mldeploy:endpointQuota")),
+               f"{s}.diabetes-regression-endpoint-b", "endpoint name")
+    yield case("batch-derived-endpoint-names-collide", "batch",
+               lambda c: c[b].update({"nightly-diabetes-scoring-batch-a": c[b]["nightly"],
+                                      "nightly-diabetes-scoring-batch-b": c[b].pop("nightly")}),
+               f"{b}.nightly-diabetes-scoring-batch-b", "endpoint name")
+    yield case("batch-compute-name-of-attached-cluster", "kubernetes-endpoint",
+               lambda c: c.update({b: {"k8s-inference": _load("batch")["config"][b]["nightly"]}}),
+               "mldeploy:clusters.inference", "compute name")
+    yield case("edge-two-entries-create-one-hub", "edge", lambda c: copy_edge(c, "second"),
+               f"{e}.second.iotHub.name", "also created")
+    yield case("edge-existing-hub-created-here", "edge",
+               lambda c: copy_edge(c, "second", iotHub={"name": c[e]["clinics"]["iotHub"]["name"], "existing": True}),
+               f"{e}.second.iotHub.existing", "created by")
+    yield case("edge-two-free-hubs", "edge",
+               lambda c: (c[e]["clinics"]["iotHub"].update(sku="F1"),
+                          copy_edge(c, "second", iotHub={"name": "iot-second-hub", "sku": "F1"})),
+               f"{e}.second.iotHub.sku", "free")
+
+    def one_device(c: dict) -> None:
+        for k in ("targetCondition", "priority", "labels"):
+            c[e]["clinics"].pop(k)
+        c[e]["clinics"].update(deviceId="clinic-7", iotHub={"name": "iot-shared", "existing": True})
+        copy_edge(c, "second")
+    yield case("edge-one-device-two-entries", "edge", one_device, f"{e}.second.deviceId", "one deployment manifest")
+    yield case("prod-attach-same-ciphertext-both-keys", "prod-attach",
+               lambda c: c[s]["diabetes"].update(keys={"primary": same, "secondary": same}),
+               f"{s}.diabetes.keys", "same secret")
+    yield case("managed-same-ciphertext-both-keys", "managed",
+               lambda c: c[s]["diabetes"].update(keys={"primary": same, "secondary": same}),
+               f"{s}.diabetes.keys", "same secret")
+    yield case("prod-attach-tls-certificate-is-key", "prod-attach",
+               lambda c: c[s]["diabetes"].update(tls={"certificate": same, "key": same}),
+               f"{s}.diabetes.tls", "same secret")
+    yield case("prod-attach-one-cluster-attached-twice", "prod-attach",
+               lambda c: c["mldeploy:clusters"].update(shared2=copy.deepcopy(c["mldeploy:clusters"]["shared"])),
+               "mldeploy:clusters.shared2.attach", "already attached")
+    yield case("prod-two-services-one-host-name", "prod", lambda c: copy_service(c, "diabetes", "second"),
+               f"{s}.second.hostName", "host name")
+    yield case("k8s-endpoint-namespace-taken-by-aks-service", "kubernetes-endpoint",
+               lambda c: c[s].update(web={"target": "aks", "cluster": "inference", "image": "diabetes",
+                                          "namespace": "azureml"}),
+               f"{s}.web.namespace", "Azure ML extension")
+
+    # -- Azure's naming and size rules -----------------------------------------------------------
+    for label in ("1scoring", "ab", "Scoring", "scoring-"):
+        yield case(f"prod-attach-dns-label-{label}", "prod-attach", lambda c, v=label: c[s]["diabetes"].update(dnsLabel=v),
+                   f"{s}.diabetes.dnsLabel")
+    for name in ("-aks", "aks_", "aks.platform", "a" * 64, "aks platform"):
+        yield case(f"prod-attach-attach-name-{name[:12]}", "prod-attach",
+                   lambda c, v=name: c["mldeploy:clusters"]["shared"]["attach"].update(name=v),
+                   "mldeploy:clusters.shared.attach.name")
+    yield case("dev-aci-cpu-over-group", "dev", lambda c: c[s]["diabetes-aci"].update(cpuCores=5),
+               f"{s}.diabetes-aci", "container group")
+    yield case("dev-aci-memory-over-group", "dev", lambda c: c[s]["diabetes-aci"].update(memoryGb=32),
+               f"{s}.diabetes-aci", "container group")
+    for sku, units in (("F1", 2), ("S3", 11), ("S2", 201)):
+        yield case(f"edge-hub-{sku}-{units}-units", "edge",
+                   lambda c, k=sku, n=units: c[e]["clinics"]["iotHub"].update(sku=k, capacity=n), f"{e}.clinics.iotHub")
+    yield case("edge-hub-name-ends-with-hyphen", "edge", lambda c: c[e]["clinics"]["iotHub"].update(name="iot-clinics-"),
+               f"{e}.clinics.iotHub.name")
+    yield case("batch-mini-batch-over-int64", "batch", lambda c: c[b]["nightly"].update(miniBatchSize=2**63),
+               f"{b}.nightly.miniBatchSize")
+    yield case("batch-error-threshold-over-int32", "batch", lambda c: c[b]["nightly"].update(errorThreshold=2**31),
+               f"{b}.nightly.errorThreshold")
+    for name in ("1WORKERS", "MY-VAR", "A=B", "my.var", ""):
+        yield case(f"edge-env-name-{name or 'empty'}", "edge", lambda c, v=name: c[e]["clinics"]["env"].update({v: "1"}),
+                   f"{e}.clinics.env", "environment variable")
+        yield case(f"managed-env-name-{name or 'empty'}", "managed",
+                   lambda c, v=name: c[s]["diabetes"]["deployments"]["blue"].update(environmentVariables={v: "1"}),
+                   f"{s}.diabetes.deployments.blue.environmentVariables", "environment variable")
+    yield case("prod-dns-zone-group-slash", "prod", lambda c: c[s]["diabetes"]["dnsZone"].update(resourceGroup="rg/dns"),
+               f"{s}.diabetes.dnsZone.resourceGroup")
+    for issuer in ("Lets_Encrypt", "..", "-issuer"):
+        yield case(f"prod-issuer-{issuer}", "prod", lambda c, v=issuer: c[s]["diabetes"]["certManager"].update(issuer=v),
+                   f"{s}.diabetes.certManager.issuer")
+    yield case("dev-tags-differ-in-case", "dev", lambda c: c["mldeploy:tags"].update(Owner="someone"),
+               "mldeploy:tags", "case")
+    yield case("dev-too-many-tags", "dev", lambda c: c["mldeploy:tags"].update({f"t{i}": "x" for i in range(45)}),
+               "mldeploy:tags", "at most")
+    yield case("managed-quota-negative", "managed", lambda c: c["mldeploy:endpointQuota"].update(standardFSv2Family=-4),
+               "mldeploy:endpointQuota.standardFSv2Family")
+    yield case("managed-quota-unknown-family", "managed", lambda c: c["mldeploy:endpointQuota"].update(standardFsV2=8),
+               "mldeploy:endpointQuota.standardFsV2", "unknown VM family")
+    yield case("prod-pod-larger-than-node", "prod", lambda c: c[s]["diabetes"].update(cpuCores=4),
+               f"{s}.diabetes.cpuCores", "never be scheduled")
+    yield case("k8s-endpoint-instance-larger-than-node", "kubernetes-endpoint",
+               lambda c: c[s]["diabetes"]["deployments"]["blue"].update(cpuCores=6),
+               f"{s}.diabetes.deployments.blue.cpuCores", "never be scheduled")
+
+    # -- file contents ---------------------------------------------------------------------------
+    for label, bad in (("syntax", "hostile/not-python.py"), ("return-outside", "hostile/return-outside.py"),
+                       ("yaml", "examples/diabetes/myenv.yml")):
+        yield case(f"dev-entry-script-{label}", "dev", lambda c, v=bad: c["mldeploy:images"]["diabetes"].update(entryScript=v),
+                   "mldeploy:images.diabetes.entryScript", "not valid Python")
+        yield case(f"batch-entry-script-{label}", "batch", lambda c, v=bad: c[b]["nightly"].update(entryScript=v),
+                   f"{b}.nightly.entryScript", "not valid Python")
+    for label, bad in (("python", "examples/diabetes/score.py"), ("broken", "hostile/not-json.json")):
+        yield case(f"dev-sample-request-{label}", "dev",
+                   lambda c, v=bad: c["mldeploy:images"]["diabetes"].update(sampleRequest=v),
+                   "mldeploy:images.diabetes.sampleRequest", "not JSON")
+        yield case(f"fpga-service-sample-request-{label}", "fpga",
+                   lambda c, v=bad: c[s]["diabetes-fpga"].update(sampleRequest=v),
+                   f"{s}.diabetes-fpga.sampleRequest", "not JSON")
+        yield case(f"managed-sample-request-{label}", "managed",
+                   lambda c, v=bad: c[s]["diabetes"].update(sampleRequest=v), f"{s}.diabetes.sampleRequest", "not JSON")
+    yield case("dev-conda-dependency-not-a-spec", "dev",
+               lambda c: c["mldeploy:images"]["diabetes"].update(condaFile="hostile/conda-bad-deps.yml"),
+               "mldeploy:images.diabetes.condaFile", "dependencies[1]")
+    for label, options in (("nan", {"HostConfig": {"Memory": float("nan")}}),
+                           ("date", {"Labels": {"built": __import__("datetime").date(2024, 1, 2)}}),
+                           ("int-key", {"HostConfig": {1: "x"}}), ("string", "{\"HostConfig\": {}}")):
+        yield case(f"edge-create-options-{label}", "edge", lambda c, v=options: c[e]["clinics"].update(createOptions=v),
+                   f"{e}.clinics.createOptions")
+    yield case("edge-route-not-a-route", "edge",
+               lambda c: c[e]["clinics"].update(routes={"up": "send everything upstream"}), f"{e}.clinics.routes", "route")
+
+    # -- paths that name no file -----------------------------------------------------------------
+    for name in ("..", ".", "..."):
+        yield case(f"batch-output-file-{name}", "batch", lambda c, v=name: c[b]["nightly"].update(outputFileName=v),
+                   f"{b}.nightly.outputFileName")
+
+    def device(value: str) -> Callable[[dict], None]:
+        def edit(c: dict) -> None:
+            for k in ("targetCondition", "priority", "labels"):
+                c[e]["clinics"].pop(k)
+            c[e]["clinics"]["deviceId"] = value
+        return edit
+    yield case("edge-device-id-dotdot", "edge", device(".."), f"{e}.clinics.deviceId", "path segment")
+
+    # -- secrets in plain text -------------------------------------------------------------------
+    for name, value in (("DB_PASSWORD", "hunter2hunter2"), ("API_KEY", "k-93jd8s7d6f5"), ("HF_TOKEN", "hf_abcdefghij"),
+                        ("STORAGE", "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=abc=="),
+                        ("BLOB_URL", "https://x.blob.core.windows.net/c?sv=2022&sig=abc")):
+        yield case(f"edge-env-secret-{name}", "edge", lambda c, n=name, v=value: c[e]["clinics"]["env"].update({n: v}),
+                   f"{e}.clinics.env", "plain text")
+        yield case(f"managed-env-secret-{name}", "managed",
+                   lambda c, n=name, v=value: c[s]["diabetes"]["deployments"]["green"].update(environmentVariables={n: v}),
+                   f"{s}.diabetes.deployments.green.environmentVariables", "plain text")
+
+    # -- keys that apply only in another mode ----------------------------------------------------
+    yield case("dev-workspace-group-while-created", "dev",
+               lambda c: c["mldeploy:workspace"].update(resourceGroup="rg-other"), "mldeploy:workspace", "existing workspace")
+    yield case("dev-python-version-with-conda", "dev",
+               lambda c: c["mldeploy:images"]["diabetes"].update(pythonVersion="3.10"), "mldeploy:images.diabetes",
+               "pythonVersion")
+    yield case("batch-python-version-with-conda", "batch", lambda c: c[b]["nightly"].update(pythonVersion="3.10"),
+               f"{b}.nightly", "pythonVersion")
+    yield case("batch-output-file-with-summary-only", "batch", lambda c: c[b]["nightly"].update(outputAction="summaryOnly"),
+               f"{b}.nightly", "outputFileName")
+    yield case("edge-sku-of-existing-hub", "edge", lambda c: c[e]["clinics"]["iotHub"].update(existing=True),
+               f"{e}.clinics.iotHub", "existing")
+
+    def labels_without_condition(c: dict) -> None:
+        device("clinic-7")(c)
+        c[e]["clinics"]["labels"] = {"model": "diabetes"}
+    yield case("edge-labels-on-one-device", "edge", labels_without_condition, f"{e}.clinics", "labels")
+    yield case("edge-label-reserved", "edge", lambda c: c[e]["clinics"]["labels"].update({"mldeploy-entry": "x"}),
+               f"{e}.clinics", "reserved")
+    yield case("prod-attach-dns-label-internal-lb", "prod-attach",
+               lambda c: c[s]["diabetes"].update(internalLoadBalancer=True, dnsLabel="scoring-weu"),
+               f"{s}.diabetes", "internal")
+    yield case("prod-attach-collector-without-collection", "prod-attach",
+               lambda c: c[s]["diabetes"].update(collectorImage="timberio/vector:0.46.1-distroless-static"),
+               f"{s}.diabetes", "collectModelData")
+    yield case("prod-attach-autoscale-max-while-fixed", "prod-attach",
+               lambda c: c[s]["diabetes"].update(autoscaleEnabled=False), f"{s}.diabetes", "autoscaleEnabled")
+    yield case("k8s-endpoint-autoscale-max-while-fixed", "kubernetes-endpoint",
+               lambda c: c[s]["diabetes"]["deployments"]["green"].update(autoscaleMaxReplicas=4),
+               f"{s}.diabetes.deployments.green", "autoscaleEnabled")
+    yield case("managed-worker-count-in-env", "managed",
+               lambda c: c[s]["diabetes"]["deployments"]["green"].update(environmentVariables={"WORKER_COUNT": "8"}),
+               f"{s}.diabetes.deployments.green", "workerCount")
+    yield case("local-app-insights", "local", lambda c: c[s]["diabetes"].update(appInsightsEnabled=True),
+               f"{s}.diabetes", "Azure targets")
+    yield case("k8s-endpoint-quota-without-managed", "kubernetes-endpoint",
+               lambda c: c.update({"mldeploy:endpointQuota": {"standardDSv2Family": 8}}), "mldeploy:endpointQuota",
+               "managed")
+    yield case("k8s-endpoint-internal-lb-on-node-port", "kubernetes-endpoint",
+               lambda c: c[s]["diabetes"].update(inferenceRouterServiceType="nodePort", internalLoadBalancer=True),
+               f"{s}.diabetes", "loadBalancer")
+
+    # -- Kubernetes namespaces reserved for the system -------------------------------------------
+    for ns in ("kube-system", "kube-node-lease"):
+        yield case(f"k8s-endpoint-namespace-{ns}", "kubernetes-endpoint",
+                   lambda c, v=ns: c[s]["diabetes"].update(namespace=v), f"{s}.diabetes.namespace", "kube-")
+    for ns in ("flux-system", "aks-istio-ingress"):
+        yield case(f"prod-namespace-{ns}", "prod", lambda c, v=ns: c[s]["diabetes"].update(namespace=v),
+                   f"{s}.diabetes.namespace", "namespace")
+
+
 CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "encoding": encoding_cases, "file": file_cases, "yaml": yaml_cases, "duplicate": duplicate_cases,
     "alias": alias_cases, "depth": depth_cases, "namespace": namespace_cases, "unknown": unknown_cases,
     "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
-    "semantic": semantic_cases,
+    "semantic": lambda: (*semantic_cases(), *issue24_cases()),
 }
 
 
@@ -409,3 +630,7 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (hostile / "latin1.txt").write_bytes("scikit-learn # café\n".encode("latin-1"))
     (hostile / "invalid-conda.yml").write_text("name: x\ndependencies: [python\n")
     (hostile / "list.yml").write_text("- python\n- numpy\n")
+    (hostile / "not-python.py").write_text("def init(:\n    pass\n")
+    (hostile / "return-outside.py").write_text("def init():\n    pass\nreturn 1\n")
+    (hostile / "not-json.json").write_text("{'data': [[1, 2, 3]]}\n")
+    (hostile / "conda-bad-deps.yml").write_text("name: x\ndependencies:\n  - python=3.11\n  - pip: numpy\n")
