@@ -77,6 +77,9 @@ MODULE_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 CREATE_OPTIONS_CHUNK = 512
 CREATE_OPTIONS_MAX_CHUNKS = 8
 CREATE_OPTIONS_MAX = CREATE_OPTIONS_CHUNK * CREATE_OPTIONS_MAX_CHUNKS
+# edgeHub's own host ports, as every reference deployment manifest binds them (HTTPS, AMQP, MQTT):
+# no module may bind them again on the device.
+EDGE_HUB_HOST_PORTS = (443, 5671, 8883)
 # Devices have small disks: keep the module's container logs bounded.
 LOG_CONFIG = {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
 

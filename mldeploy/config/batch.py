@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from mldeploy.config.base import ImageRef, Settings, matching
-from mldeploy.config.files import CondaFile, PythonFile, TextFile
+from mldeploy.config.files import CondaFile, PythonFile, RequirementsFile
 
 # The Azure ML base image batch jobs run on (conda environment built on top of it).
 DEFAULT_BATCH_BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
@@ -19,7 +19,7 @@ class BatchSettings(Settings):
     model: str = Field(description="name of an entry in `models`")
     entry_script: PythonFile = Field(description="batch driver with init() and run(mini_batch)")
     conda_file: CondaFile | None = Field(None, description="conda environment of the batch job; exactly one of condaFile and requirementsFile")
-    requirements_file: TextFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile")
+    requirements_file: RequirementsFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile")
     base_image: ImageRef = Field(DEFAULT_BATCH_BASE_IMAGE, description="Azure ML base image the environment is built on")
     python_version: str = Field("3.11", pattern=r"^3\.\d+$", description="for requirementsFile only")
     # The guide: "dedicated" or "low-priority" VMs. Low priority is cheaper and can be preempted.

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mldeploy.config.base import EnvVars, ResourceGroupName, Settings, matching
-from mldeploy.contract import (DEFAULT_IOT_EDGE_RUNTIME, MODULE_NAME_RE, SCORER_PORT, chunk_create_options,
+from mldeploy.config.base import EnvVars, ResourceGroupName, Settings, looks_secret, matching
+from mldeploy.contract import (DEFAULT_IOT_EDGE_RUNTIME, EDGE_HUB_HOST_PORTS, MODULE_NAME_RE, SCORER_PORT, chunk_create_options,
                                module_create_options)
 
 ADMIN_USER_WHY = (
@@ -42,6 +42,18 @@ def _json_value(value: Any, where: str) -> None:
         raise ValueError(f"createOptions{where}: {value} is not a JSON number")
     elif value is not None and not isinstance(value, (str, int, float, bool)):
         raise ValueError(f"createOptions{where}: a YAML {type(value).__name__} is not JSON; quote it as a string")
+    if where == ".Env" and isinstance(value, list):
+        # Docker's `Env` list ("NAME=value"): the same rule as the entry's `env` map.
+        for item in value:
+            if isinstance(item, str) and looks_secret(item.partition("=")[0], item.partition("=")[2]):
+                raise ValueError(f"createOptions.Env: {item.partition('=')[0]!r} holds a password, key or token in "
+                                 "plain text (written into the deployment manifest)")
+
+
+def _not_edge_hubs(key: str, port: int | None) -> None:
+    if port in EDGE_HUB_HOST_PORTS:
+        raise ValueError(f"{key} {port} on the device is edgeHub's ({', '.join(map(str, EDGE_HUB_HOST_PORTS))}: "
+                         "HTTPS, AMQP, MQTT); the module's host port must be another")
 
 
 class IotHubSettings(Settings):
@@ -64,6 +76,16 @@ class IotHubSettings(Settings):
     # ServiceConnect is the least-privilege choice.
     access_policy: str = Field("iothubowner", description="shared access policy used to apply the deployment; "
                                "needs RegistryRead, RegistryWrite and ServiceConnect (registryReadWrite lacks ServiceConnect)")
+
+    @field_validator("access_policy")
+    @classmethod
+    def _a_policy_name(cls, value: str) -> str:
+        # mldeploy reads the policy's key itself (listKeys); a connection string or key pasted here
+        # would sit in the stack file in plain text.
+        if any(c in value for c in ";=/ ") or looks_secret("access_policy", value) or not 0 < len(value) <= 64:
+            raise ValueError("accessPolicy is the name of a shared access policy (iothubowner, service, or "
+                             "your own), not a connection string or key: mldeploy reads its key at deploy")
+        return value
 
     @model_validator(mode="after")
     def _group_only_for_existing(self):
@@ -101,6 +123,12 @@ class EdgeSettings(Settings):
     runtime_version: str = Field(DEFAULT_IOT_EDGE_RUNTIME, pattern=r"^\d+\.\d+$", description="IoT Edge runtime (edgeAgent/edgeHub) version; one past its support date is warned about at synth")
     # Last: its check needs port, hostPort and env (validated above) to size the whole value.
     create_options: dict[str, Any] = Field(default_factory=dict, validate_default=True, description="extra Docker createOptions merged into the module's (size-checked)")
+
+    @field_validator("host_port")
+    @classmethod
+    def _free_host_port(cls, value: int | None) -> int | None:
+        _not_edge_hubs("hostPort", value)
+        return value
 
     @field_validator("device_id")
     @classmethod
@@ -141,6 +169,8 @@ class EdgeSettings(Settings):
             )
         if self.priority is not None and self.target_condition is None:
             raise ValueError("priority applies only to an at-scale deployment (targetCondition)")
+        if self.host_port is None:
+            _not_edge_hubs("port (the device's port when hostPort is omitted)", self.port)
         if self.labels and self.target_condition is None:
             raise ValueError("labels apply only to an at-scale deployment (targetCondition); a single device's "
                              "configuration has none")

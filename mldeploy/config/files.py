@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Annotated
 
+from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import AfterValidator, ValidationInfo
 
 from mldeploy.config.errors import ConfigError
@@ -135,6 +137,30 @@ def _conda(value: str, target: Path) -> None:
             raise ValueError(f"{value}: `{key}:` must be {'a string' if key == 'name' else 'a list of channel names'}")
 
 
+def _requirements(value: str, target: Path) -> None:
+    """Each requirement line must be a PEP 508 requirement (packaging's parser, as pip's own).
+    Options (`-r`, `--index-url`, `--hash`), URLs, local paths and archives are pip's to judge."""
+    text = _text(value, target, "file")
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not pending:
+            start = number
+        if raw.endswith("\\"):  # pip joins a line ending in a backslash with the next
+            pending += raw[:-1] + " "
+            continue
+        line = re.split(r"(?:^|\s)#", pending + raw, maxsplit=1)[0].strip()
+        pending = ""
+        if (not line or line.startswith("-") or "://" in line or "${" in line or line.startswith((".", "/", "~"))
+                or line.endswith((".whl", ".zip", ".tar.gz", ".tgz"))):
+            continue
+        spec = re.split(r"\s+--?[A-Za-z]", line, maxsplit=1)[0]  # per-requirement options: --hash=...
+        try:
+            Requirement(spec)
+        except InvalidRequirement:
+            raise ValueError(f"{value}: line {start}: {spec[:60]!r} is not a requirement (PEP 508, e.g. "
+                             "`scikit-learn==1.5.2`); is this a requirements file?") from None
+
+
 def _python(value: str, target: Path) -> None:
     # compile(), not ast.parse: it also runs the symbol-table pass, so `return` outside a function
     # or a misplaced `nonlocal` fail here too. Nothing is executed. The image runs the same
@@ -171,6 +197,8 @@ def _checked(kind: str):
             _text(value, target, "file")
         elif kind == "conda":
             _conda(value, target)
+        elif kind == "requirements":
+            _requirements(value, target)
         elif kind == "python":
             _python(value, target)
         elif kind == "json":
@@ -182,6 +210,9 @@ def _checked(kind: str):
 
 ExistingFile = Annotated[str, _checked("file")]
 """A readable regular file inside the project (any bytes)."""
+
+RequirementsFile = Annotated[str, _checked("requirements")]
+"""A pip requirements file inside the project: UTF-8, every requirement line PEP 508."""
 
 PythonFile = Annotated[str, _checked("python")]
 """A UTF-8 Python source file inside the project that compiles (entry scripts)."""

@@ -1,6 +1,7 @@
 """FPGA (Project Brainwave): a PB-series node pool on an AKS cluster and the service on it."""
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -21,6 +22,7 @@ class FpgaServiceSettings(AksServiceSettings):
     @classmethod
     def _regions(cls, value: list[str] | None) -> list[str] | None:
         for region in value or []:
-            if not region.strip():
-                raise ValueError("region names may not be empty")
+            # The same shape as azure-native:location (config/load.py): westeurope, "West Europe".
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9 ]{1,39}", region):
+                raise ValueError(f"{region!r} is not an Azure region name such as eastus or westeurope")
         return value

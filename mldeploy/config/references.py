@@ -179,6 +179,19 @@ def _check_one_owner(settings: "StackSettings") -> None:
             raise ConfigError(f"{p}edge.{name}.iotHub.existing", f"IoT hub {hub.name!r} is created by "
                               f"edge.{created[hub.name.lower()]} in this stack; an existing hub is looked up "
                               "before anything is created: deploy through that entry's hub or name another")
+    layers: dict[tuple[str, str, int], str] = {}
+    for name, edge in sorted(settings.edge.items()):
+        if edge.target_condition is not None:
+            where = (edge.iot_hub.name.lower(), " ".join(edge.target_condition.split()), edge.effective_priority)
+            other = layers.setdefault(where, name)
+            if other != name:
+                # A device runs one deployment: "the one with highest priority or, in the case of two
+                # deployments with the same priority, the one with the latest creation time" (Azure
+                # Pipelines' IoT Edge task reference, `priority`); mldeploy creates a new deployment
+                # for every content change, so the two entries would take the devices in turns.
+                raise ConfigError(f"{p}edge.{name}.priority", f"edge.{other} targets the same devices "
+                                  f"({edge.target_condition!r}) of hub {edge.iot_hub.name!r} with the same priority "
+                                  f"{edge.effective_priority}; give one a higher priority")
     devices: dict[tuple[str, str], str] = {}
     for name, edge in sorted(settings.edge.items()):
         if edge.device_id is not None:

@@ -12,7 +12,7 @@ from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Ta
 from mldeploy.config.batch import BatchSettings
 from mldeploy.config.edge import EdgeSettings
 from mldeploy.config.endpoint import KubernetesEndpointSettings, ManagedEndpointSettings
-from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, TextFile
+from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile
 from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.config.service import AciServiceSettings, LocalServiceSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
@@ -68,7 +68,7 @@ class ImageSettings(Settings):
     runtime: Literal["python"] = Field("python", description="the guide's `runtime`; only `python` is served")
     conda_file: CondaFile | None = Field(None, description="conda environment file (guide: `conda_file`, "
                                             "`myenv.yml`); exactly one of `condaFile` and `requirementsFile`")
-    requirements_file: TextFile | None = Field(None, description="pip requirements file, instead of `condaFile`")
+    requirements_file: RequirementsFile | None = Field(None, description="pip requirements file, instead of `condaFile`")
     models: list[str] = Field(min_length=1, description="names of entries in `models` baked into the image")
     base_image: ImageRef | None = Field(
         None, description="base image; omitted: pinned micromamba for `condaFile`, "
@@ -95,6 +95,14 @@ class ImageSettings(Settings):
             raise ValueError(f"the entry script's file name {name!r} may hold only letters, digits, "
                              "'_', '.' and '-' (it is written into the image's Dockerfile)")
         return value
+
+    @field_validator("models")
+    @classmethod
+    def _each_model_once(cls, models: list[str]) -> list[str]:
+        twice = sorted({m for m in models if models.count(m) > 1})
+        if twice:
+            raise ValueError(f"model {twice[0]!r} is listed twice; an image bakes each model once")
+        return models
 
     @model_validator(mode="after")
     def _one_environment(self):

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mldeploy.contract import MASK, MODULE_NAME_RE, chunk_create_options, module_create_options
+from mldeploy.contract import EDGE_HUB_HOST_PORTS, MASK, MODULE_NAME_RE, chunk_create_options, module_create_options
 from mldeploy.plan.edge import ScoringModule
 from mldeploy.contract import DEFAULT_IOT_EDGE_RUNTIME
 
@@ -22,8 +22,7 @@ DESIRED_PROPERTIES_MAX = 32 * 1024
 
 # edgeHub's own port bindings, as every reference manifest declares them (MQTT, AMQP, HTTPS).
 EDGE_HUB_CREATE_OPTIONS = {"HostConfig": {"PortBindings": {
-    "443/tcp": [{"HostPort": "443"}], "5671/tcp": [{"HostPort": "5671"}], "8883/tcp": [{"HostPort": "8883"}],
-}}}
+    f"{port}/tcp": [{"HostPort": str(port)}] for port in EDGE_HUB_HOST_PORTS}}}
 
 
 @dataclass(frozen=True)

@@ -428,6 +428,13 @@ def issue24_cases() -> Iterator[Case]:
         c[e]["clinics"].update(deviceId="clinic-7", iotHub={"name": "iot-shared", "existing": True})
         copy_edge(c, "second")
     yield case("edge-one-device-two-entries", "edge", one_device, f"{e}.second.deviceId", "one deployment manifest")
+    yield case("edge-same-devices-same-priority", "edge",
+               lambda c: copy_edge(c, "second", iotHub={"name": "iot-shared", "existing": True},
+                                   moduleName="diabetes2")
+               or c[e]["clinics"].update(iotHub={"name": "iot-shared", "existing": True}),
+               f"{e}.second.priority", "same priority")
+    yield case("dev-image-model-twice", "dev", lambda c: c["mldeploy:images"]["diabetes"].update(models=["diabetes"] * 2),
+               "mldeploy:images.diabetes.models", "twice")
     yield case("prod-attach-same-ciphertext-both-keys", "prod-attach",
                lambda c: c[s]["diabetes"].update(keys={"primary": same, "secondary": same}),
                f"{s}.diabetes.keys", "same secret")
@@ -464,6 +471,13 @@ def issue24_cases() -> Iterator[Case]:
                    lambda c, k=sku, n=units: c[e]["clinics"]["iotHub"].update(sku=k, capacity=n), f"{e}.clinics.iotHub")
     yield case("edge-hub-name-ends-with-hyphen", "edge", lambda c: c[e]["clinics"]["iotHub"].update(name="iot-clinics-"),
                f"{e}.clinics.iotHub.name")
+    yield case("edge-host-port-of-edge-hub", "edge", lambda c: c[e]["clinics"].update(hostPort=8883),
+               f"{e}.clinics.hostPort", "edgeHub")
+    yield case("edge-port-of-edge-hub-as-host-port", "edge",
+               lambda c: (c[e]["clinics"].pop("hostPort"), c[e]["clinics"].update(port=443)),
+               f"{e}.clinics", "edgeHub")
+    yield case("fpga-region-not-a-region", "fpga", lambda c: c[s]["diabetes-fpga"].update(fpgaRegions=["../eastus"]),
+               f"{s}.diabetes-fpga.fpgaRegions", "region")
     yield case("batch-mini-batch-over-int64", "batch", lambda c: c[b]["nightly"].update(miniBatchSize=2**63),
                f"{b}.nightly.miniBatchSize")
     yield case("batch-error-threshold-over-int32", "batch", lambda c: c[b]["nightly"].update(errorThreshold=2**31),
@@ -517,6 +531,14 @@ def issue24_cases() -> Iterator[Case]:
                            ("int-key", {"HostConfig": {1: "x"}}), ("string", "{\"HostConfig\": {}}")):
         yield case(f"edge-create-options-{label}", "edge", lambda c, v=options: c[e]["clinics"].update(createOptions=v),
                    f"{e}.clinics.createOptions")
+    yield case("dev-requirements-not-requirements", "dev",
+               lambda c: (c["mldeploy:images"]["diabetes"].pop("condaFile"),
+                          c["mldeploy:images"]["diabetes"].update(requirementsFile="examples/diabetes/myenv.yml")),
+               "mldeploy:images.diabetes.requirementsFile", "not a requirement")
+    yield case("batch-requirements-not-requirements", "batch",
+               lambda c: (c[b]["nightly"].pop("condaFile"),
+                          c[b]["nightly"].update(requirementsFile="examples/diabetes/score.py")),
+               f"{b}.nightly.requirementsFile", "not a requirement")
     yield case("edge-route-not-a-route", "edge",
                lambda c: c[e]["clinics"].update(routes={"up": "send everything upstream"}), f"{e}.clinics.routes", "route")
 
@@ -542,6 +564,14 @@ def issue24_cases() -> Iterator[Case]:
         yield case(f"managed-env-secret-{name}", "managed",
                    lambda c, n=name, v=value: c[s]["diabetes"]["deployments"]["green"].update(environmentVariables={n: v}),
                    f"{s}.diabetes.deployments.green.environmentVariables", "plain text")
+
+    yield case("edge-create-options-env-secret", "edge",
+               lambda c: c[e]["clinics"].update(createOptions={"Env": ["DB_PASSWORD=hunter2hunter2"]}),
+               f"{e}.clinics.createOptions", "plain text")
+    yield case("edge-access-policy-connection-string", "edge",
+               lambda c: c[e]["clinics"]["iotHub"].update(
+                   accessPolicy="HostName=h.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=abc="),
+               f"{e}.clinics.iotHub.accessPolicy", "not a connection string")
 
     # -- keys that apply only in another mode ----------------------------------------------------
     yield case("dev-workspace-group-while-created", "dev",

@@ -112,7 +112,7 @@ def test_unknown_service_target_lists_targets():
 
 def test_exactly_one_environment_file():
     values = dev()
-    values["mldeploy:images"]["diabetes"]["requirementsFile"] = "examples/diabetes/myenv.yml"
+    values["mldeploy:images"]["diabetes"]["requirementsFile"] = "examples/binary-echo/requirements.txt"
     expect_error(values, "mldeploy:images.diabetes", "exactly one of condaFile or requirementsFile")
 
 
