@@ -35,6 +35,8 @@ from mldeploy.plan.front_door import MODEL_ERROR_REASON_HEADER, MODEL_ERROR_STAT
 from mldeploy.contract import LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+# Written into an nginx `return` string: stack, service and deployment names' alphabet only.
+_LOGS_COMMAND_RE = re.compile(r"^[A-Za-z0-9 ._-]*$")
 MIRROR_LOCATION = "/_mldeploy_mirror"
 MIRROR_LOG = "mirror.log"
 
@@ -47,9 +49,10 @@ class LocalDeployment:
     mirror_percent: int
     request_timeout_ms: int
     max_concurrent: int
+    logs_command: str = ""  # named in its model-error body (`mldeploy logs ... --deployment <name>`)
 
     def __post_init__(self) -> None:
-        if not NAME_RE.match(self.name) or not 0 < self.port < 65536:
+        if not NAME_RE.match(self.name) or not 0 < self.port < 65536 or not _LOGS_COMMAND_RE.match(self.logs_command):
             raise ValueError(f"invalid deployment {self}")
 
 
@@ -94,13 +97,15 @@ def _model_error_codes(door: FrontDoor) -> list[int]:
 
 def _model_error_location(d: LocalDeployment, door: FrontDoor) -> str:
     status = door.model_error_status
+    # The gateway answers in the scorer's place: its body names where the traceback is.
+    logs = f"; its log: {d.logs_command}" if d.logs_command else ""
     if door.model_error_headers:
-        body = (f'{{"error": "the model container answered $upstream_status $mldeploy_model_reason (not 200)", '
+        body = (f'{{"error": "the model container answered $upstream_status $mldeploy_model_reason (not 200){logs}", '
                 f'"status": {status}, "modelStatusCode": $upstream_status}}')
         headers = (f"add_header {MODEL_ERROR_STATUS_HEADER} $upstream_status always; "
                    f'add_header {MODEL_ERROR_REASON_HEADER} "$mldeploy_model_reason" always; ')
     else:
-        body = json.dumps({"error": "the scoring script failed: run() raised (the scorer answered 500)",
+        body = json.dumps({"error": f"the scoring script failed: run() raised (the scorer answered 500){logs}",
                            "status": status})
         headers = ""
     return (f"    location @model_error_{d.name} {{ add_header {DEPLOYMENT_HEADER} {d.name} always; {headers}"

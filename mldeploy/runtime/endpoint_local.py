@@ -50,7 +50,8 @@ class LocalEndpoint:
             deployments=tuple(LocalDeployment(
                 name=n, port=self.scorer_ports[n], traffic_percent=d.traffic_percent,
                 mirror_percent=d.mirror_percent, request_timeout_ms=d.request_timeout_ms,
-                max_concurrent=d.max_concurrent_requests_per_instance)
+                max_concurrent=d.max_concurrent_requests_per_instance,
+                logs_command=f"{self.logs_command} --deployment {n}" if self.logs_command else "")
                 for n, d in sorted(self.service.deployments.items())))
 
     def start(self, timeout: float = 120.0) -> Endpoint:

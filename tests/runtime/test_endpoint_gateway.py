@@ -89,3 +89,20 @@ def test_two_mirrors_are_refused():
     with pytest.raises(ValueError, match="one deployment"):
         _spec(LocalDeployment("blue", 5001, 100, 0, 5000, 1), LocalDeployment("aaa", 5002, 0, 5, 5000, 1),
               LocalDeployment("bbb", 5003, 0, 5, 5000, 1))
+
+
+@pytest.mark.parametrize("target, status", [(MANAGED, 424), (KUBERNETES, 502)])
+def test_a_model_error_names_the_logs_command(target, status):
+    """The gateway answers in the scorer's place (its 500 body is not passed on): the answer names
+    the command that shows the traceback."""
+    command = "mldeploy logs --stack managed --service diabetes --local --deployment blue"
+    conf = render_endpoint_conf(_spec(LocalDeployment("blue", 5001, 100, 0, 5000, 2, logs_command=command),
+                                      target=target))
+    model_error = _location(conf, "@model_error_blue")
+    assert f"return {status} " in model_error and f"its log: {command}" in model_error, model_error
+    assert "its log" not in render_endpoint_conf(_spec(ONLY, target=target)), "no command, no mention"
+
+
+def test_a_logs_command_that_nginx_could_misread_is_refused():
+    with pytest.raises(ValueError):
+        LocalDeployment("blue", 5001, 100, 0, 5000, 2, logs_command="mldeploy logs '; return 200")
