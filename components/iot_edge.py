@@ -4,7 +4,9 @@ to every device matching a target condition.
 
 As the guide's script does, the device pulls the image with the workspace registry's admin
 credentials (`list_registry_credentials`); they enter the program as secrets and stay secret in
-the manifest, the provider state and every output.
+the manifest, the provider state and every output. The hub's shared access key is not an input:
+the provider reads it from ARM when it runs (components/iot_edge_provider.py), so it is never in
+Pulumi's state.
 """
 from __future__ import annotations
 
@@ -53,8 +55,8 @@ class IotEdgeDeployment(pulumi.ComponentResource):
                 resource_group_name=hub_rg, resource_name=hub.name, opts=invoke)
             self.hub_name = found.name
             self.hub_host_name = found.properties.apply(lambda p: p.host_name)
+            hub_id: pulumi.Input[str] = found.id
         else:
-            hub_rg = resource_group_name
             created = iothub.IotHubResource(
                 child_name(name, "hub"),
                 resource_name_=hub.name,
@@ -68,12 +70,7 @@ class IotEdgeDeployment(pulumi.ComponentResource):
             depends.append(created)
             self.hub_name = created.name
             self.hub_host_name = created.properties.apply(lambda p: p.host_name)
-
-        # The policy must grant RegistryWrite and ServiceConnect (see mldeploy/config/edge.py).
-        keys = iothub.list_iot_hub_resource_keys_for_key_name_output(
-            key_name=hub.access_policy, resource_group_name=hub_rg,
-            resource_name=self.hub_name, opts=invoke)
-        access_key = pulumi.Output.secret(keys.primary_key)
+            hub_id = created.id
 
         # The guide: `az acr credential show` -> the device's registry login (admin user).
         creds = containerregistry.list_registry_credentials_output(
@@ -104,8 +101,9 @@ class IotEdgeDeployment(pulumi.ComponentResource):
             child_name(name, "deployment"),
             {
                 "hubHostName": self.hub_host_name,
+                "hubId": hub_id,
+                # The policy must grant RegistryWrite and ServiceConnect (see mldeploy/config/edge.py).
                 "accessPolicy": hub.access_policy,
-                "accessKey": access_key,
                 "deploymentId": self.deployment_id,
                 "deviceId": plan.device_id,
                 "targetCondition": plan.target_condition,

@@ -37,6 +37,9 @@ ARM = "https://management.azure.com"
 ARM_SCOPE = f"{ARM}/.default"
 POLL_SECONDS = 10  # between LRO polls when Azure sends no Retry-After
 LRO_TIMEOUT_SECONDS = 30 * 60
+# azure-core retries POST only on 500/503/504 or with Retry-After; the POSTs sent here are read-only
+# actions (listkeys), safe to repeat after a dropped connection too.
+RETRIED_METHODS = frozenset(["HEAD", "GET", "PUT", "DELETE", "POST"])
 ERRORS = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
 
 # azure-native's service-principal variables (Pulumi docs, "Azure Native: Installation &
@@ -91,7 +94,7 @@ class ArmClient:
     def _send(self, method: str, resource_id: str, api_version: str, body: Any = None) -> HttpResponse:
         request = HttpRequest(method, self.client.format_url(resource_id), params={"api-version": api_version},
                               json=body)
-        return self.client.send_request(request)
+        return self.client.send_request(request, retry_on_methods=RETRIED_METHODS)
 
     def get(self, resource_id: str, api_version: str) -> dict:
         """The resource; ResourceNotFoundError when it does not exist."""
@@ -100,6 +103,7 @@ class ArmClient:
         return response.json() if response.content else {}
 
     def post(self, resource_id: str, api_version: str, body: Any = None) -> dict:
+        """A POST action; only idempotent ones are sent here (listkeys), so it is retried like a GET."""
         response = self._send("POST", resource_id, api_version, body)
         raise_for_status(response, f"POST {resource_id}")
         return response.json() if response.content else {}

@@ -28,6 +28,7 @@ TENANT_ID = "11111111-1111-1111-1111-111111111111"
 # type token -> (ARM namespace, collection, input holding the name).
 ARM_IDS = {
     "azure-native:containerregistry:Registry": ("Microsoft.ContainerRegistry", "registries", "registryName"),
+    "azure-native:iothub:IotHubResource": ("Microsoft.Devices", "IotHubs", "resourceName"),
 }
 
 
@@ -228,6 +229,8 @@ def _register_defaults(m: SynthMocks) -> None:
     }
     c["azure-native:iothub:getIotHubResource"] = lambda a, m: {
         "name": a.get("resourceName"), "properties": {"hostName": f"{a.get('resourceName')}.azure-devices.net"},
+        "id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{a.get('resourceGroupName')}/providers/"
+              f"Microsoft.Devices/IotHubs/{a.get('resourceName')}",
     }
     c["azure-native:iothub:listIotHubResourceKeysForKeyName"] = lambda a, m: {
         "keyName": a.get("keyName"),

@@ -117,3 +117,11 @@ def test_a_throttled_poll_is_retried_too(arm):
     c, _ = client(arm)
     assert c.put_and_wait(RESOURCE, "2025-12-01", BODY) == BODY
     assert len(arm.calls("GET", OPERATION)) == 3
+
+
+def test_a_read_only_post_is_retried_after_a_dropped_connection(arm):
+    action = RESOURCE + "/listKeys"
+    arm.answer("POST", action, DROP, Answer(503), Answer(200, {"primaryKey": "k"}))
+    c, _ = client(arm)
+    assert c.post(action, "2025-12-01") == {"primaryKey": "k"}
+    assert len(arm.calls("POST", action)) == 3

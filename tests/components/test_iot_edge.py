@@ -59,7 +59,8 @@ def test_written_manifest_has_the_scoring_module_and_masked_credentials(edge):
 def test_applied_content_and_keys_are_secret(edge):
     result, _ = edge
     deployment = result.one(DYNAMIC)["inputs"]
-    assert deployment["accessKey"] == "[secret]"
+    assert "accessKey" not in deployment, "issue 20 item 8: the hub key is read at run time, never stored"
+    assert deployment["hubId"].endswith("/providers/Microsoft.Devices/IotHubs/iot-mldeploy-edge-clinics")
     creds = deployment["content"]["modulesContent"]["$edgeAgent"]["properties.desired"]["runtime"]["settings"]
     assert all(c["password"] == "[secret]" for c in creds["registryCredentials"].values())
     assert result.leaks == []
@@ -93,6 +94,7 @@ def test_existing_hub_is_looked_up_not_created(tmp_path):
     result = synth("edge", tmp_path, values, keys)
     assert result.of_type("azure-native:iothub:IotHubResource") == []
     assert result.one(DYNAMIC)["inputs"]["hubHostName"] == "iot-shared.azure-devices.net"
+    assert result.one(DYNAMIC)["inputs"]["hubId"].endswith("/resourceGroups/rg-iot/providers/Microsoft.Devices/IotHubs/iot-shared")
 
 
 def test_content_change_gives_a_new_deployment_id(tmp_path):
@@ -172,12 +174,13 @@ class FakeHub:
         self.devices[device_id] = content
 
 
+HUB_ID = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Devices/IotHubs/hub"
 CONTENT = {"modulesContent": {"$edgeAgent": {"properties.desired": {"modules": {"m": {}}}}}}
 BASE = {"modulesContent": {"$edgeAgent": {"properties.desired": {"modules": {}}}}}
 
 
 def props(**change):
-    p = {"hubHostName": "hub.azure-devices.net", "accessPolicy": "registryReadWrite", "accessKey": "k",
+    p = {"hubHostName": "hub.azure-devices.net", "hubId": HUB_ID, "accessPolicy": "registryReadWrite",
          "deploymentId": "mldeploy-x-1", "deviceId": None, "targetCondition": "tags.a='b'", "priority": 10,
          "labels": {"model": "m"}, "content": CONTENT, "baseContent": BASE}
     p.update(change)
@@ -239,7 +242,7 @@ def test_device_mode_applies_content_and_delete_applies_the_base_manifest(provid
     ({"priority": 20}, [], False),
     ({"targetCondition": "tags.a='c'"}, [], False),
     ({"labels": {"model": "n"}}, [], False),
-    ({"accessKey": "rotated"}, [], False),
+    ({"hubId": HUB_ID.replace("/g/", "/g2/")}, [], False),
     ({"deploymentId": "mldeploy-x-2", "content": BASE}, ["content", "deploymentId"], False),
     ({"content": BASE}, ["content"], True),
     ({"hubHostName": "other.azure-devices.net"}, ["hubHostName"], False),
@@ -337,3 +340,25 @@ def test_sas_token_is_the_documented_hmac():
     assert fields["sr"] == "hub.azure-devices.net" and fields["se"] == "1060" and fields["skn"] == "pol"
     expected = base64.b64encode(hmac.new(b"secret-key-bytes", b"hub.azure-devices.net\n1060", hashlib.sha256).digest())
     assert urllib.parse.unquote(fields["sig"]) == expected.decode()
+
+
+def test_the_provider_reads_the_hub_key_from_arm_when_it_runs(tmp_path):
+    """The key is asked for with the deployer's token (POST .../IotHubKeys/<policy>/listkeys) when a
+    call is made: a state written before issue 20 that still holds `accessKey` is rewritten."""
+    from components.iot_edge_provider import IOTHUB_API_VERSION, hub_key
+    from mldeploy.azure.pipeline import ArmClient
+    from tests.azure.fake_arm import Answer, FakeArm, FakeCredential, RecordingTransport
+
+    arm = FakeArm(tmp_path)
+    try:
+        listkeys = f"{HUB_ID}/IotHubKeys/registryReadWrite/listkeys"
+        arm.answer("POST", listkeys, Answer(429, None, {"Retry-After": "1"}),
+                   Answer(200, {"keyName": "registryReadWrite", "primaryKey": "a2V5", "secondaryKey": "b"}))
+        key = hub_key(props(), lambda: ArmClient(FakeCredential(), base_url=arm.url, transport=RecordingTransport(arm.ca)))
+        assert key == "a2V5"
+        assert arm.calls("POST", listkeys)[-1].query == f"api-version={IOTHUB_API_VERSION}"
+    finally:
+        arm.close()
+    diff = IotEdgeDeploymentProvider(client_factory=lambda _p: None).diff(
+        "id", {**props(), "accessKey": "old", "hubId": None}, props())
+    assert diff.changes and diff.replaces == [], "an in-place update drops the stored key"
