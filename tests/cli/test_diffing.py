@@ -35,8 +35,8 @@ def repo(tmp_path_factory, trained_model) -> Path:
         if source.is_file():
             (repo / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, repo / rel)
-    (repo / MODEL).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(ROOT / MODEL, repo / MODEL)
+    # Every trained model the stacks name (the managed stack has two versions), untracked.
+    shutil.copytree(ROOT / MODEL.parent, repo / MODEL.parent, dirs_exist_ok=True)
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", "-A")
     _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base")
