@@ -5,7 +5,7 @@ cannot hit Python's recursion limit.
 Hand-written: `boltons.iterutils.remap` does this and more, but returns a root leaf unvisited,
 enters every Mapping, Sequence and Set, and would be a dependency for twenty lines. Walks that
 carry more than the value (a key path for messages, a secret context, a template alongside) stay
-with their owners: synth/mask.py, config/load.py, cli/diffing.py, policies/reading.py.
+with their owners: synth/mask.py, config/load.py, cli/diff_sides.py, policies/reading.py.
 """
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ def command(stack: str, base_ref: str, base_files: Path | None, as_json: bool, p
     live traffic, keys and production data, and the traffic split per endpoint. Exit 0: no
     change; 1: something changed; 2: bad ref or invalid stack."""
     from mldeploy.cli.diff_render import render_markdown, to_json
-    from mldeploy.cli.diffing import DiffError, diff_stack
+    from mldeploy.cli.diff_sides import DiffError, diff_stack
 
     root = project_dir.resolve() if project_dir else find_project_root()
     try:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mldeploy.cli.diffing import Side, compare, diff_stack, diff_values
+from mldeploy.cli.diff_sides import diff_stack
+from mldeploy.cli.diffing import Side, compare, diff_values
 from tests.harness import ROOT
 
 MODEL = Path("examples/diabetes/outputs/sklearn_regression_model.pkl")
@@ -177,7 +178,7 @@ def test_compare_counts_adds_removes_and_changes():
 
 
 def test_secure_values_are_read_per_key_path(tmp_path):
-    from mldeploy.cli.diffing import secure_values
+    from mldeploy.cli.diff_sides import secure_values
     stack = tmp_path / "Pulumi.s.yaml"
     stack.write_text("config:\n  mldeploy:services:\n    diabetes:\n      keys:\n"
                      "        primary:\n          secure: v1:abc\n        secondary:\n          secure: v1:def\n"
@@ -187,7 +188,7 @@ def test_secure_values_are_read_per_key_path(tmp_path):
 
 
 def test_file_assets_carry_their_content_digest_per_tree(tmp_path):
-    from mldeploy.cli.diffing import with_asset_digests
+    from mldeploy.cli.diff_sides import with_asset_digests
     (tmp_path / "m.pkl").write_bytes(b"one")
     inputs = {"source": {"asset": "file", "path": "m.pkl"}, "other": {"archive": "file", "path": "gone"}}
     first = with_asset_digests(inputs, tmp_path)
@@ -198,7 +199,7 @@ def test_file_assets_carry_their_content_digest_per_tree(tmp_path):
 
 
 def test_base_files_come_before_the_working_tree(tmp_path):
-    from mldeploy.cli.diffing import copy_untracked_references
+    from mldeploy.cli.diff_sides import copy_untracked_references
     base, given, work = (tmp_path / n for n in ("base", "given", "work"))
     (base / "stacks").mkdir(parents=True)
     stack = base / "stacks" / "Pulumi.s.yaml"
