@@ -65,3 +65,22 @@ def test_the_app_insights_exporter_is_imported_only_on_first_use():
     out = subprocess.run([sys.executable, "-c", DEFERRED_EXPORTER], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["[]", "True", "True"], (
         f"the server's import must not load the exporter; any other use must get the real module: {out}")
+
+
+def test_error_bodies_name_the_logs_command_and_nothing_else_changes(monkeypatch):
+    """Change 9: azmlinfsrv's 'Check the logs' 5xx bodies (routes.ErrorResponse, an AMLResponse)
+    name the command; a user's own AMLResponse and other errors are left as they are."""
+    from azureml_inference_server_http.api import aml_response
+    from azureml_inference_server_http.server import routes
+
+    monkeypatch.setattr(aml_response.AMLResponse, "__init__", aml_response.AMLResponse.__init__)  # restored after
+    monkeypatch.setattr(aml_response.AMLResponse, "_mldeploy_logs_command", None, raising=False)
+    command = "mldeploy logs --stack local --service iris"
+    scorer_host._name_logs_command(command)
+    failed = routes.ErrorResponse(500, "An unexpected error occurred in scoring script. Check the logs for more info.")
+    assert json.loads(failed.get_data()) == {"message": "An unexpected error occurred in scoring script. Check the "
+                                                        f"logs for more info: {command}"}
+    assert json.loads(routes.ErrorResponse(400, "bad input").get_data()) == {"message": "bad input"}
+    own = aml_response.AMLResponse("Check the logs for more info.", 503)
+    assert own.get_data() == b"Check the logs for more info.", "a user's own text body is theirs"
+    scorer_host._name_logs_command(None)  # not set (images): nothing to do
