@@ -29,6 +29,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
                         "default": {}, "description": "vCPUs of VM sizes mldeploy's table does not list."},
     },
     "production-auth-and-tls": {"productionStacks": PRODUCTION_STACKS},
+    "gateway-certificate-mounted": {},
     "no-plain-text-keys": {
         "secretNamePattern": {
             "type": "string", "default": "(?i)(key|password|passwd|secret|token|connection_?string|credential)",

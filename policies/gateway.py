@@ -100,6 +100,11 @@ def auth_problems(top: tuple[Directive, ...]) -> tuple[list[str], list[str]]:
     return problems, files
 
 
+def listens_with_ssl(top: tuple[Directive, ...]) -> bool:
+    """Whether any server listens with `ssl` (nginx then needs its certificate and key to start)."""
+    return any("ssl" in d.args[1:] for server in servers(top) for d in server.children("listen"))
+
+
 def tls_problems(top: tuple[Directive, ...]) -> tuple[list[str], list[str]]:
     """(problems, certificate and key files) of TLS on every listener."""
     http = http_level(top)

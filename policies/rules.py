@@ -147,6 +147,14 @@ def production_auth_and_tls(args, report: Report) -> None:
                 report(f"service {service!r} has {what} {value} in production stack {stack!r}: {fix}", r.urn)
 
 
+def gateway_certificate_mounted(args, report: Report) -> None:
+    """Every stack: a gateway listening with ssl gets the certificate and key its nginx.conf names."""
+    deployed = serving.Stack(args.resources)
+    for r in args.resources:
+        for f in deployed.unserved_certificates(r):
+            report(f"{r.name}: {f.problem} (nginx would not start: the pod would crash-loop)", f.urn)
+
+
 # -- keys never in plain text ----------------------------------------------------------------
 
 def no_plain_text_keys(args, report: Report) -> None:
@@ -297,6 +305,10 @@ POLICIES: list[Policy] = [
         name="production-auth-and-tls", validate=production_auth_and_tls,
         description="Scoring services in production have authentication and TLS on: declared by their "
                     "markers and enforced by their gateway (key check on /score, TLS listeners, Secrets mounted)."),
+    StackValidationPolicy(
+        name="gateway-certificate-mounted", validate=gateway_certificate_mounted,
+        description="A gateway that listens with ssl mounts the certificate and key its nginx.conf names "
+                    "(in every stack: without them nginx does not start)."),
     ResourceValidationPolicy(
         name="no-plain-text-keys", validate=no_plain_text_keys,
         description="Keys and passwords are never in plain text: secure values and Kubernetes Secrets only."),

@@ -130,6 +130,40 @@ class Stack:
                                                                     f"Secret: {missing[0]}"))
         return list(dict.fromkeys(found))
 
+    def unserved_certificates(self, r) -> list[Finding]:
+        """Workload `r`'s gateway listens with `ssl` but its pod does not provide the certificate
+        and key nginx names (a mounted Secret, or one a cert-manager Certificate issues): nginx
+        refuses to start without them, so the pod would crash-loop. Checked in every stack,
+        whatever the markers say (issue 20 item 11)."""
+        pod = pod_of(r)
+        if pod is None:
+            return []
+        gw = gateway_of(pod)
+        if gw is UNKNOWN or gw is None:
+            return []
+        container, conf_path = gw
+        src = locate(pod, container, conf_path)
+        if src is None or isinstance(src, str):
+            return []
+        texts, _ = self._conf_texts(pod, src)
+        found = []
+        for text, label, urn in texts:
+            try:
+                top = nginx.parse(text)
+            except nginx.NginxSyntaxError:
+                continue  # reported by production-auth-and-tls where it matters; nothing to follow here
+            if not gateway.listens_with_ssl(top):
+                continue
+            problems, files = gateway.tls_problems(top)
+            found += [Finding((TLS,), urn, f"{label} listens with ssl but {p}") for p in problems
+                      if "ssl_certificate" in p]
+            for path in files:
+                missing = self._secret_file(pod, container, path, tls=True)
+                if missing is not None:
+                    found.append(Finding((TLS,), missing[1], f"{label} listens with ssl but {pod.where} does not "
+                                                             f"provide {path}: {missing[0]}"))
+        return list(dict.fromkeys(found))
+
     def _conf_texts(self, pod: Pod, src: Source) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
         """([(nginx.conf text, label, urn)], [(problem, urn)]) for the gateway config."""
         if src.kind == "aci-secret":

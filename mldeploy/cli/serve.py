@@ -166,7 +166,8 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
                 chosen = port if port is not None else getattr(svc, "port", GATEWAY_PORT)
                 server = LocalServer(name, svc, context, env, run_dir(root, stack, name), port=chosen,
                                      max_concurrent=max_concurrent_requests, tls_files=tls_files,
-                                     logs_command=logs_command(stack, name, svc.target))
+                                     logs_command=logs_command(stack, name, svc.target),
+                                     production=settings.production)
                 info(f"starting {name}: scorer + gateway on 127.0.0.1:{chosen or '<any>'}")
             endpoint = server.start(timeout=timeout)
             servers.append(server)

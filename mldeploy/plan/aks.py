@@ -14,6 +14,7 @@ from mldeploy.plan.gateway import LOCAL_SCORER, GatewaySpec, TlsFiles, Upstream,
 from mldeploy.plan.memory import body_limit_mb
 from mldeploy.plan.naming import dns_part, hash_suffix
 from mldeploy.plan.tags import service_markers
+from mldeploy.plan.tls import tls_on
 from mldeploy.plan.workload import (GATEWAY_CPU_CORES, CertificateRequest, Placement, Scaling, Variant, WorkloadPlan,
                                     scorer_host)
 from mldeploy.plan.scorer import scorer_workers
@@ -119,11 +120,12 @@ def _gateway(s: AksServiceSettings, plan: WorkloadPlan, variant: Variant) -> Gat
     Secret): cert-manager renews into the same Secret; the kubelet updates the mounted files in
     place (Kubernetes docs, "Secrets": mounted Secrets are updated, subPath mounts are not -
     this is a whole-volume mount), and nginx reads them at each handshake."""
-    with_tls = s.tls is not None or plan.tls
+    # The plan's one TLS decision (plan/tls.py): ssl exactly when the pods mount the certificate
+    # (render/k8s.py) and the Service exposes 443 - never one without the other.
     return service_gateway(
         s, run_dir=CONTAINER_RUN_DIR, listen_port=GATEWAY_PORT, upstreams=gateway_upstreams(plan, variant),
         keys_file=f"{POD_KEYS_DIR}/{KEYS_MAP_NAME}",
-        tls=TlsFiles.in_dir(CONTAINER_TLS_DIR, reload=s.tls is None) if with_tls else None,
+        tls=TlsFiles.in_dir(CONTAINER_TLS_DIR, reload=s.tls is None) if plan.tls else None,
         access_log="/dev/stdout", cpu_cores=GATEWAY_CPU_CORES,
         # Azure ML's AKS services answer 503 once a replica runs this many requests.
         max_conns=s.replica_max_concurrent_requests,
@@ -136,7 +138,7 @@ def check_service(name: str, s: AksServiceSettings, production: bool) -> None:
     key = f"{PROJECT}:services.{name}"
     if tls_on(s, production) and s.tls is None and s.cert_manager is None:
         why = "this stack is production (mldeploy:production: true), so TLS is on" \
-            if s.tls_enabled is None else "tlsEnabled is true"
+            if s.tls_enabled is None else "tlsEnabled is true"  # (tls/certManager would have turned it on)
         raise ConfigError(f"{key}.tls", f"{why} but no certificate is configured: set tls.certificate "
                                         "and tls.key (secrets), or certManager.issuer, or tlsEnabled: false")
     if s.cert_manager is not None:
@@ -184,11 +186,6 @@ def _check_disruption_budget(key: str, s: AksServiceSettings, production: bool) 
                                             "cluster upgrade would evict the only pod (an outage); set 2 "
                                             "or more (the canary, if any, may stay at 1: the stable "
                                             "pods take its share while it moves)")
-
-
-def tls_on(s: AksServiceSettings, production: bool) -> bool:
-    """`tlsEnabled`, else on exactly in production."""
-    return production if s.tls_enabled is None else s.tls_enabled
 
 
 def _variant(name: str, image: str, images: Mapping[str, ImageFacts], key: str, weight: int) -> Variant:

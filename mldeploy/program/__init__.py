@@ -29,6 +29,7 @@ from mldeploy.plan.stack import parse_settings
 from mldeploy.render.build_context import BuildContext, render_build_context
 from mldeploy.plan.versions import stack_warnings
 from mldeploy.plan.tags import resource_tags, service_markers
+from mldeploy.plan.tls import serves_tls
 from mldeploy.pulumi_internals import config_from_engine
 from mldeploy.program.foundation import BUILD_DIR_ENV, Foundation, RunContext, ServiceOutputs, build_dir
 from mldeploy.program.targets import SECTION_DEPLOYERS, SERVICE_DEPLOYERS
@@ -97,11 +98,9 @@ def _service_tags(name: str, service: Any, f: Foundation) -> dict[str, str]:
         # "_" never occurs in a model name and is valid in Azure tags and Kubernetes labels alike.
         "model": "_".join(m.name for m in served),
         "model-version": "_".join(m.version for m in served),
-        # TLS is on with a certificate from secret config or (AKS) from cert-manager; a managed
-        # online endpoint is always HTTPS with auth (v2 has no unauthenticated mode).
+        # The plan's one TLS decision (plan/tls.py), as the gateway and the Service apply it.
         **service_markers(name, auth_enabled=getattr(service, "auth_enabled", True),
-                          tls_enabled=service.target == "managed" or getattr(service, "tls", None) is not None
-                          or getattr(service, "cert_manager", None) is not None),
+                          tls_enabled=serves_tls(service, f.settings.production)),
     }
 
 

@@ -8,7 +8,8 @@ child processes on 127.0.0.1 - the same pair and the same nginx config as ACI an
 
 `max_concurrent` (default: an AKS service's replicaMaxConcurrentRequests, else no cap) makes the
 gateway answer 503 beyond that many requests in flight, as AKS does; `tls_files` (PEM cert, key)
-turn TLS on from files nginx reads in place, overriding the service's `tls`.
+turn TLS on from files nginx reads in place, overriding the service's `tls`. Otherwise TLS is on
+exactly when the plan's one TLS rule says so (plan/tls.py, with the stack's `production`).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from mldeploy.plan.gateway import TlsFiles, Upstream, service_gateway
 from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
 from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.plan.timeouts import scorer_timeouts
+from mldeploy.plan.tls import serves_tls
 from mldeploy.scoring import SCORER_HOST
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV, UDS_ENV
 from mldeploy.runtime.processes import (UNIX_SOCKET_PATH_MAX, Child, StartError, find_nginx,
@@ -160,7 +162,7 @@ class LocalServer:
     def __init__(self, name: str, service: ServiceSettings, context: BuildContext, env: ScoringEnv,
                  run_dir: Path, *, port: int, keys: tuple[str, str] | None = None,
                  max_concurrent: int | None = None, tls_files: tuple[Path, Path] | None = None,
-                 logs_command: str | None = None):
+                 logs_command: str | None = None, production: bool = False):
         self.name, self.service, self.context, self.env = name, service, context, env
         self.logs_command = logs_command  # named in the scorer's 500 bodies (`mldeploy logs ...`)
         self.run_dir = run_dir.resolve()
@@ -169,6 +171,7 @@ class LocalServer:
         self.max_concurrent = max_concurrent or getattr(service, "replica_max_concurrent_requests", None)
         # Absolute: nginx resolves relative paths against its own prefix, not our working folder.
         self.tls_files = (Path(tls_files[0]).resolve(), Path(tls_files[1]).resolve()) if tls_files else None
+        self.production = production
         self.scorer: Child | None = None
         self.gateway: Child | None = None
         self.scorer_port = 0
@@ -205,7 +208,8 @@ class LocalServer:
 
     @property
     def tls_enabled(self) -> bool:
-        return self.tls_files is not None or self.service.tls is not None
+        """Files given on the command line, else the plan's decision (plan/tls.py)."""
+        return self.tls_files is not None or serves_tls(self.service, self.production)
 
     def _tls_paths(self) -> tuple[Path, Path] | None:
         """Where nginx reads the certificate and key: the given files, or copies of the settings'."""
@@ -232,6 +236,12 @@ class LocalServer:
             return
         tls = self.service.tls
         if tls is None:
+            if self.tls_enabled:
+                # TLS on (production, or certManager) with no certificate this machine can read:
+                # serving plain HTTP would rehearse something the cluster never answers.
+                raise StartError(
+                    f"service {self.name!r} serves HTTPS (production stack or certManager; plan/tls.py) but its "
+                    "certificate is issued in the cluster: give `serve` PEM files (--tls-cert, --tls-key)")
             return
         for key, value, marker in (("certificate", tls.certificate, "CERTIFICATE-----"),
                                    ("key", tls.key, "PRIVATE KEY-----")):

@@ -109,3 +109,25 @@ def test_host_name_is_declared_in_the_users_zone_as_a_cname_to_the_load_balancer
         ("ml.contoso.com", "diabetes", "CNAME"), record["urn"]
     assert inputs["cnameRecord"]["cname"].startswith("diabetes-prod-") and \
         inputs["cnameRecord"]["cname"].endswith(".westeurope.cloudapp.azure.com"), record["urn"]
+
+
+def test_non_production_service_with_a_certificate_is_tls_end_to_end(tmp_path):
+    # prod-attach's service with its certificate, in a non-production stack, tlsEnabled unset:
+    # nginx listens with ssl, so the pods mount the TLS Secret, the Service exposes 443, the
+    # scoring URI is https and the markers say TLS - all from the one decision in the plan.
+    values, secret_keys = stack_values("prod-attach")
+    values["mldeploy:production"] = False
+    service = values["mldeploy:services"]["diabetes"]
+    assert "tls" in service and "tlsEnabled" not in service
+    result = synth("prod-attach", tmp_path, values, secret_keys)
+    conf = [r for r in result.of_type("kubernetes:core/v1:ConfigMap") if "nginx.conf" in (r["inputs"].get("data") or {})]
+    assert conf and all(" ssl" in c["inputs"]["data"]["nginx.conf"] for c in conf), "nginx serves TLS"
+    for dep in result.of_type("kubernetes:apps/v1:Deployment"):
+        pod = dep["inputs"]["spec"]["template"]["spec"]
+        secrets = {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        assert "diabetes-tls" in secrets, f"Deployment {dep['name']} must mount the TLS Secret nginx reads"
+    svc = [r for r in result.of_type("kubernetes:core/v1:Service") if r["inputs"]["spec"].get("type") == "LoadBalancer"]
+    assert [p["port"] for p in svc[0]["inputs"]["spec"]["ports"]] == [443]
+    assert result.outputs["services"]["diabetes"]["scoringUri"].startswith("https://")
+    for dep in result.of_type("kubernetes:apps/v1:Deployment"):
+        assert dep["inputs"]["metadata"]["annotations"].get("mldeploy-tls") == "enabled", dep["inputs"]["metadata"]

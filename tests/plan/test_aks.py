@@ -139,3 +139,21 @@ def test_cert_manager_certificates_are_reread_at_each_handshake():
 def test_the_gateway_caps_requests_in_flight_at_the_replicas_concurrency():
     gateway = _plan(production=False, replicaMaxConcurrentRequests=3).gateways["stable"]
     assert gateway.max_conns == 3, "services.svc.replicaMaxConcurrentRequests: beyond it, 503"
+
+
+def test_a_certificate_outside_production_turns_tls_on_everywhere_at_once():
+    # One decision (plan/tls.py tls_on): the gateway listens with ssl exactly when the pods mount
+    # the certificate, the Service exposes 443 and the markers say TLS.
+    from mldeploy.config.base import Secret
+    from mldeploy.plan.tags import TLS_TAG
+
+    plan = _plan(production=False, tls={"certificate": Secret("c"), "key": Secret("k")})
+    assert plan.workload.tls is True, "services.svc.tls: a certificate without tlsEnabled turns TLS on"
+    assert all(g.tls_enabled for g in plan.gateways.values()), "the gateway serves the certificate"
+    assert dict(plan.workload.markers)[TLS_TAG] == "enabled"
+
+
+def test_the_gateway_never_listens_with_ssl_when_the_plan_says_no_tls():
+    for plan in (_plan(production=False), _plan(production=True, tlsEnabled=False)):
+        assert plan.workload.tls is False
+        assert not any(g.tls_enabled for g in plan.gateways.values()), "services.svc: no TLS, no ssl listener"

@@ -160,3 +160,18 @@ def test_tls_files_that_do_not_belong_together_are_refused_before_anything_start
     cert.write_text("not a certificate")
     with pytest.raises(StartError, match=f"TLS file {cert} is not a PEM certificate"):
         server.start(timeout=30)
+
+
+def test_a_service_the_plan_serves_over_tls_is_never_rehearsed_over_http(scoring_env, tmp_path):
+    # plan/tls.py: a production AKS service with a cert-manager certificate answers HTTPS; the
+    # local runtime reads that decision and, with no certificate file here, refuses to start.
+    from mldeploy.config.aks import AksServiceSettings
+
+    service = AksServiceSettings.model_validate({
+        "target": "aks", "cluster": "c", "image": "diabetes", "hostName": "scoring.example.com",
+        "certManager": {"issuer": "letsencrypt"}})
+    server = LocalServer("diabetes", service, _context(DIABETES / "score.py", [_diabetes_model()]),
+                         scoring_env, tmp_path / "run", port=0, production=True)
+    assert server.tls_enabled, "the plan's decision: HTTPS"
+    with pytest.raises(StartError, match=r"serves HTTPS .*\(--tls-cert"):
+        server.start(timeout=30)

@@ -1,0 +1,30 @@
+"""The one TLS rule: whether a service's front door answers HTTPS. Decided here, once; the
+plans (their gateways, Secrets, Service ports, scoring URIs), the service tags the policy pack
+reads and the local runtime all read this answer instead of re-deriving it from the settings."""
+from __future__ import annotations
+
+from typing import Any
+
+from mldeploy.config.aks import AksServiceSettings
+from mldeploy.config.endpoint import ManagedEndpointSettings
+
+
+def tls_on(s: AksServiceSettings, production: bool) -> bool:
+    """An AKS (or FPGA) service: `tlsEnabled` when set; else on in production, and on wherever a
+    certificate is configured (`tls`, or `certManager` issuing one) - a certificate is given to
+    be served, never to sit unused behind plain HTTP. (`tlsEnabled: false` with a certificate is
+    refused when the stack is read: config/aks.py.)"""
+    if s.tls_enabled is not None:
+        return s.tls_enabled
+    return production or s.tls is not None or s.cert_manager is not None
+
+
+def serves_tls(service: Any, production: bool) -> bool:
+    """Whether `service` answers HTTPS. AKS/FPGA: `tls_on`. A managed online endpoint: always
+    (v2 managed endpoints are HTTPS only). Local, ACI and a Kubernetes online endpoint: exactly
+    when the settings carry a certificate (`tls`)."""
+    if isinstance(service, AksServiceSettings):
+        return tls_on(service, production)
+    if isinstance(service, ManagedEndpointSettings):
+        return True
+    return service.tls is not None
