@@ -1,7 +1,8 @@
 """AksCluster (guide: `AksCompute.provisioning_configuration` / "attach an existing cluster").
 
 Created: one System node pool of `agentCount` x `vmSize`, a system-assigned managed identity,
-Kubernetes RBAC with Entra ID (Azure RBAC, no local accounts), Azure CNI overlay with network
+Kubernetes RBAC with Entra ID (Azure RBAC; local accounts disabled unless the plan keeps them for
+an Azure ML Kubernetes compute: mldeploy/plan/cluster.py), Azure CNI overlay with network
 policies enforced, patch auto-upgrades. Attached: an existing cluster, already looked up and
 checked by the caller. Either way: AcrPull on the workspace registry for the kubelet identity
 (no registry admin user) and a `pulumi_kubernetes` Provider from the secret kubeconfig.
@@ -34,6 +35,8 @@ class AttachedCluster:
     kubelet_object_id: str
     fqdn: str
     kubernetes_version: str
+    node_count: int  # nodes over all pools, as looked up
+
 
 
 def _role(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
@@ -52,6 +55,8 @@ class AksCluster(pulumi.ComponentResource):
     provider: k8s.Provider
     cluster_id: pulumi.Output[str]
     """The cluster's ARM id (an Azure ML Kubernetes compute attaches it: mldeploy/program/endpoint.py)."""
+    node_count: int
+    """Nodes over all pools (created: agentCount; attached: as looked up)."""
 
     def __init__(
         self,
@@ -81,8 +86,8 @@ class AksCluster(pulumi.ComponentResource):
             self.kubernetes_version = cluster.current_kubernetes_version
             kubelet = cluster.identity_profile.apply(lambda p: (p or {})["kubeletidentity"].object_id)
             cluster_id = cluster.id
-            # The deployer (whoever runs `pulumi up`) may manage Kubernetes objects: local
-            # accounts are off, so this grant is what lets the provider below work at all.
+            # The deployer (whoever runs `pulumi up`) may manage Kubernetes objects through Entra
+            # ID: the provider below logs in with it (local accounts are off, or unused).
             admin = authorization.RoleAssignment(
                 child_name(name, "deployer-cluster-admin"),
                 scope=cluster_id,
@@ -136,6 +141,7 @@ class AksCluster(pulumi.ComponentResource):
             opts=child_opts(self, "k8s", depends_on=[propagated]),
         )
         self.cluster_id = cluster_id
+        self.node_count = plan.create.agent_count if attached is None else attached.node_count
         self.register_outputs({"clusterName": self.cluster_name, "fqdn": self.fqdn,
                                "kubernetesVersion": self.kubernetes_version, "kubeconfig": self.kubeconfig})
 
@@ -153,7 +159,7 @@ class AksCluster(pulumi.ComponentResource):
             identity=cs.ManagedClusterIdentityArgs(type=cs.ResourceIdentityType.SYSTEM_ASSIGNED),
             enable_rbac=True,
             aad_profile=cs.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True),
-            disable_local_accounts=True,
+            disable_local_accounts=not s.local_accounts,
             agent_pool_profiles=[cs.ManagedClusterAgentPoolProfileArgs(
                 name="system",
                 mode=cs.AgentPoolMode.SYSTEM,

@@ -51,12 +51,16 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     elapsed = time.perf_counter() - started
 
     click.echo(f"synthesized stack {stack!r} -> {_shown(out, root)} in {elapsed:.1f}s")
+    from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_warnings, local_account_notes
     from mldeploy.plan.versions import stack_warnings
 
     from mldeploy.plan.v1_script import v1_warnings
 
-    for warning in stack_warnings(result.settings, date.today()) + v1_warnings(result.settings, root):
+    for warning in [*stack_warnings(result.settings, date.today()), *v1_warnings(result.settings, root),
+                    *kubernetes_endpoint_warnings(result.settings)]:
         click.echo(f"warning: stacks/Pulumi.{stack}.yaml: {warning}", err=True)
+    for note in local_account_notes(result.settings):
+        click.echo(f"note: stacks/Pulumi.{stack}.yaml: {note}", err=True)
     for type_token, count in result.types().items():
         click.echo(f"  {count:3d}  {type_token}")
     click.echo(f"  {len(result.resources):3d}  resources in all")

@@ -19,6 +19,14 @@ class CreatedCluster:
     vm_size: str
     agent_count: int
     network_policy: str  # "azure" or "calico"
+    # Off (disableLocalAccounts) unless an Azure ML Kubernetes compute attaches the cluster:
+    # Azure ML does not support AKS with local accounts disabled (how-to-deploy-kubernetes-
+    # extension.md, Limitations). AKS Trusted Access (Azure/AML-Kubernetes docs/azureml-aks-ta-
+    # support.md) is the other route the sources name; not taken because the product
+    # documentation still lists it as unsupported, the binding is one Azure ML itself creates
+    # at attach ("verify that ... role binding is created") and only in the public cloud, and a
+    # second binding declared here would be one more credential path the docs never describe.
+    local_accounts: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,9 +43,10 @@ def cluster_name(stack: str, name: str) -> str:
     return f"aks-{stack}-{name}"[:63]
 
 
-def plan_cluster(name: str, s: ClusterSettings, *, stack: str) -> ClusterPlan:
+def plan_cluster(name: str, s: ClusterSettings, *, stack: str, azure_ml_attached: bool = False) -> ClusterPlan:
+    """`azure_ml_attached`: a kubernetes-endpoint uses the cluster (plan/kubernetes_compute.py)."""
     create = None if s.attach is not None else CreatedCluster(
         name=cluster_name(stack, name), kubernetes_version=s.kubernetes_version, tier=s.tier,
         long_term_support=s.long_term_support, vm_size=s.vm_size, agent_count=s.agent_count,
-        network_policy=s.network_policy)
+        network_policy=s.network_policy, local_accounts=azure_ml_attached)
     return ClusterPlan(kubelogin_mode=s.kubelogin_mode, kubelogin_identity=s.kubelogin_identity, create=create)

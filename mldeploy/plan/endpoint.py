@@ -85,14 +85,15 @@ def instance_type(target: str, dep_name: str, dep: "DeploymentSettings", key: st
         return managed_instance_type(dep, key).name
     if dep.instance_type is not None:
         return dep.instance_type
-    if dep.cpu_cores is not None or dep.memory_gb is not None:
-        return kubernetes_instance_type_name(dep_name)
+    if sized_by_v1(dep):
+        return instance_type_name(*instance_size(dep))
     return KUBERNETES_DEFAULT_INSTANCE_TYPE
 
 
-def kubernetes_instance_type_name(dep_name: str) -> str:
-    """The instance type mldeploy declares on the attached compute for a deployment's cpu/memory."""
-    return f"mldeploy-{dep_name}"
+def sized_by_v1(dep: "DeploymentSettings") -> bool:
+    """A Kubernetes deployment without instanceType but with cpuCores/memoryGb runs on an
+    InstanceType mldeploy declares (plan/kubernetes_compute.py)."""
+    return dep.instance_type is None and (dep.cpu_cores is not None or dep.memory_gb is not None)
 
 
 def kubernetes_compute_name(cluster: str) -> str:
@@ -100,17 +101,17 @@ def kubernetes_compute_name(cluster: str) -> str:
     return compute_name(f"k8s-{cluster}")
 
 
-def kubernetes_instance_types(service: "EndpointSettings") -> dict[str, dict[str, Any]]:
-    """Instance types (compute properties.instanceTypes) for deployments sized by cpuCores/memoryGb."""
-    types = {}
-    for name, dep in sorted(service.deployments.items()):
-        if dep.instance_type is None and (dep.cpu_cores is not None or dep.memory_gb is not None):
-            cpu = f"{int(round((dep.cpu_cores or 1) * 1000))}m"
-            memory = f"{int(round((dep.memory_gb or 1) * 1024))}Mi"
-            types[kubernetes_instance_type_name(name)] = {
-                "resources": {"requests": {"cpu": cpu, "memory": memory},
-                              "limits": {"cpu": cpu, "memory": memory}}}
-    return types
+def instance_size(dep: "DeploymentSettings") -> tuple[str, str]:
+    """(cpu, memory) Kubernetes quantities of v1's cpuCores/memoryGb (1 core / 1 GB when one is unset)."""
+    return f"{int(round((dep.cpu_cores or 1) * 1000))}m", f"{int(round((dep.memory_gb or 1) * 1024))}Mi"
+
+
+def instance_type_name(cpu: str, memory: str) -> str:
+    """Named by size, not by deployment: InstanceType names are unique in a cluster
+    (how-to-manage-kubernetes-instance-types.md), so every deployment of one size on a cluster
+    shares one, and two endpoints' `blue` of different sizes never overwrite each other.
+    Lowercase: it is a Kubernetes object name (RFC 1123)."""
+    return f"mldeploy-{cpu}-{memory}".lower()
 
 
 # -- traffic ------------------------------------------------------------------------------------
@@ -252,11 +253,13 @@ def _check_one_extension_per_cluster(endpoints: list[tuple[str, "EndpointSetting
         if service.target != KUBERNETES:
             continue
         seen = first.setdefault(service.cluster, service)
-        if (service.namespace, service.inference_router_service_type, service.ssl_cname) != (
-                seen.namespace, seen.inference_router_service_type, seen.ssl_cname):
+        if (service.namespace, service.inference_router_service_type, service.internal_load_balancer,
+                service.ssl_cname) != (seen.namespace, seen.inference_router_service_type,
+                                       seen.internal_load_balancer, seen.ssl_cname):
             raise ConfigError(f"{PROJECT}:services", f"the kubernetes-endpoint services on cluster {service.cluster!r} "
-                                                     "must agree on namespace, inferenceRouterServiceType and "
-                                                     "sslCname: the cluster has one Azure ML extension")
+                                                     "must agree on namespace, inferenceRouterServiceType, "
+                                                     "internalLoadBalancer and sslCname (with its tls): the cluster "
+                                                     "has one Azure ML extension")
 
 
 # -- names --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from components.aks_service import AksService, ModelDataSink, Telemetry
 from mldeploy import PROJECT
 from mldeploy.plan.aks import ImageFacts, ServicePlan, plan_service
 from mldeploy.plan.cluster import plan_cluster
+from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_clusters
 from mldeploy.plan.cluster_check import NodePool, check_capacity, check_version
 from mldeploy.plan.workload import Placement
 from mldeploy.config.aks import AksServiceSettings, ClusterSettings
@@ -28,8 +29,9 @@ from mldeploy.plan.tags import resource_tags
 from mldeploy.contract import workspace_blob_container
 
 
-def attached_cluster(name: str, settings: ClusterSettings) -> AttachedCluster:
-    """Look the existing cluster up and apply the guide's rules to what Azure reports."""
+def attached_cluster(name: str, settings: ClusterSettings, *, azure_ml: bool = False) -> AttachedCluster:
+    """Look the existing cluster up and apply the guide's rules to what Azure reports; `azure_ml`:
+    an Azure ML Kubernetes compute will attach it (plan/kubernetes_compute.py)."""
     key = f"{PROJECT}:clusters.{name}.attach"
     a = settings.attach
     found = cs.get_managed_cluster(resource_group_name=a.resource_group, resource_name=a.name)
@@ -38,13 +40,20 @@ def attached_cluster(name: str, settings: ClusterSettings) -> AttachedCluster:
     check_capacity(pools, settings.vcpus_per_node, key, what=what)
     check_version(found.current_kubernetes_version or found.kubernetes_version,
                   settings.min_kubernetes_version, key, what=what)
+    if azure_ml and found.disable_local_accounts:
+        # Not refused: Azure ML may reach it through AKS Trusted Access (Azure/AML-Kubernetes
+        # docs/azureml-aks-ta-support.md); the product documentation lists it as unsupported.
+        pulumi.log.warn(f"{key}: the {what} has local accounts disabled, which Azure ML documents as not "
+                        "supported for a Kubernetes compute (how-to-deploy-kubernetes-extension.md, "
+                        "Limitations); the attach may fail")
     kubelet = (found.identity_profile or {}).get("kubeletidentity")
     if kubelet is None or not kubelet.object_id:
         raise ConfigError(key, f"the {what} has no kubelet managed identity, so it cannot pull from "
                                "the workspace registry with AcrPull; use a managed-identity cluster")
     return AttachedCluster(name=found.name or a.name, resource_group=a.resource_group, id=found.id,
                            kubelet_object_id=kubelet.object_id, fqdn=found.fqdn or "",
-                           kubernetes_version=found.current_kubernetes_version or "")
+                           kubernetes_version=found.current_kubernetes_version or "",
+                           node_count=sum(p.count for p in pools))
 
 
 def cluster_for(name: str, f: Foundation) -> AksCluster:
@@ -52,9 +61,11 @@ def cluster_for(name: str, f: Foundation) -> AksCluster:
     clusters = f.run.clusters
     if name not in clusters:
         settings = f.settings.clusters[name]
-        attached = attached_cluster(name, settings) if settings.attach else None
+        azure_ml = name in kubernetes_endpoint_clusters(f.settings)
+        attached = attached_cluster(name, settings, azure_ml=azure_ml) if settings.attach else None
         clusters[name] = AksCluster(
-            f"aks-{name}", plan=plan_cluster(name, settings, stack=f.settings.stack), location=f.settings.location,
+            f"aks-{name}", plan=plan_cluster(name, settings, stack=f.settings.stack, azure_ml_attached=azure_ml),
+            location=f.settings.location,
             resource_group_name=f.resource_group_name, registry_id=f.registry.registry_id, attached=attached,
             deployer_principal_type=deployer_principal_type(f.settings.deployer_principal_type),
             role_propagation_timeout=f.settings.role_propagation_timeout_seconds,

@@ -13,14 +13,14 @@ from pathlib import Path
 import pulumi
 from pulumi_azure_native import authorization
 
-from components.kubernetes_compute import KubernetesCompute, extension_settings
+from components.kubernetes_compute import KubernetesCompute
 from components.online_endpoint import EndpointInputs, OnlineEndpoint, WorkspaceRefs
 from mldeploy.azure.arm import arm_part
 from mldeploy.config.batch import DEFAULT_BATCH_BASE_IMAGE
 from mldeploy.config.endpoint import EndpointSettings
 from mldeploy.plan.digest import digest_files
-from mldeploy.plan.endpoint import (AssetPlan, KUBERNETES, kubernetes_compute_name, kubernetes_instance_types, plan_endpoint,
-                                    used_images)
+from mldeploy.plan.endpoint import AssetPlan, KUBERNETES, kubernetes_compute_name, plan_endpoint, used_images
+from mldeploy.plan.kubernetes_compute import cluster_endpoints, extension_settings, instance_types, router_options
 from mldeploy.program.aks import cluster_for
 from mldeploy.program.foundation import Foundation, ServiceOutputs, build_dir, given_keys, given_tls
 from mldeploy.render.build_context import V1_SHIM_DIR, BuildContext
@@ -71,22 +71,19 @@ def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
     computes = f.run.computes  # one KubernetesCompute per cluster and program run
     if cluster_key in computes:
         return computes[cluster_key]
-    endpoints = [s for _, s in sorted(f.settings.services.items())
-                 if s.target == KUBERNETES and s.cluster == cluster_key]
+    endpoints = [s for _, s in cluster_endpoints(f.settings, cluster_key)]
     first = endpoints[0]  # they agree on the extension's settings: checked at load (plan/endpoint.py)
-    instance_types = {}
-    for service in endpoints:
-        instance_types.update(kubernetes_instance_types(service))
     cluster = cluster_for(cluster_key, f)
+    settings = extension_settings(router_options(first), cluster_id=cluster.cluster_id,
+                                  cluster_name=cluster.cluster_name, location=f.settings.location,
+                                  node_count=cluster.node_count)
     computes[cluster_key] = KubernetesCompute(
         f"k8s-compute-{cluster_key}", cluster_id=cluster.cluster_id, cluster_name=cluster.cluster_name,
         cluster_resource_group=pulumi.Output.from_input(cluster.cluster_id).apply(arm_part("resourceGroups")),
         location=f.settings.location, workspace_resource_group=f.registry.resource_group_name,
         workspace_name=f.registry.workspace_name, compute_name=kubernetes_compute_name(cluster_key),
-        namespace=first.namespace, instance_types=instance_types,
-        settings=extension_settings(service_type=first.inference_router_service_type,
-                                    internal_load_balancer=first.internal_load_balancer, ssl_cname=first.ssl_cname),
-        tls=given_tls(first), opts=pulumi.ResourceOptions(depends_on=[cluster]),
+        namespace=first.namespace, instance_types=instance_types(endpoints), settings=settings,
+        tls=given_tls(first), provider=cluster.provider, opts=pulumi.ResourceOptions(depends_on=[cluster]),
         # Shared by the cluster's endpoints: stack tags only, not one service's markers.
         tags={**resource_tags(f.settings.stack, f.settings.tags, production=f.settings.production),
               "mldeploy-cluster": cluster_key})

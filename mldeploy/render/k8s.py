@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from mldeploy.plan.kubernetes_compute import INSTANCE_TYPE_API_VERSION, INSTANCE_TYPE_KIND, InstanceTypePlan
 from mldeploy.plan.workload import Variant, WorkloadPlan, deployment_name
 from mldeploy.render.k8s_pod import (
     COLLECTOR_SECRET_DIR, GATEWAY_PORT, LABEL, MDC_PORT, PRESTOP_SECONDS, _meta, collector_container,
@@ -19,7 +20,8 @@ from mldeploy.render.k8s_pod import (
 from mldeploy.contract import KEYS_MAP_NAME, SCORER_PORT
 
 __all__ = ["namespace", "deployment", "scorer_service", "service", "autoscaler", "disruption_budget",
-           "network_policy", "service_port", "certificate", "collector_config", "deployment_name", "labels"]
+           "network_policy", "service_port", "certificate", "collector_config", "deployment_name", "labels",
+           "instance_type"]
 
 CHECKOV_SKIP = "checkov.io/skip{n}"
 
@@ -194,6 +196,17 @@ def certificate(plan: WorkloadPlan) -> dict:
             "spec": {"secretName": cert.secret_name, "dnsNames": [cert.host],
                      "issuerRef": {"name": cert.issuer, "kind": cert.issuer_kind, "group": "cert-manager.io"},
                      "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}}}
+
+
+def instance_type(plan: InstanceTypePlan) -> dict:
+    """An Azure ML InstanceType (how-to-manage-kubernetes-instance-types.md, "Create a custom
+    instance type"): cluster-scoped like the documented example (no namespace), cpu/memory
+    requests equal to limits, the plan's nodeSelector."""
+    resources = {"cpu": plan.cpu, "memory": plan.memory}
+    return {"apiVersion": INSTANCE_TYPE_API_VERSION, "kind": INSTANCE_TYPE_KIND,
+            "metadata": {"name": plan.name},
+            "spec": {"nodeSelector": dict(plan.node_selector),
+                     "resources": {"requests": dict(resources), "limits": dict(resources)}}}
 
 
 def collector_config(plan: WorkloadPlan, container: str) -> str:

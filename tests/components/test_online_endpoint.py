@@ -137,7 +137,7 @@ def test_kubernetes_deployments_use_target_utilization_scale_settings(kubernetes
     assert props["endpointComputeType"] == "Kubernetes"
     assert props["scaleSettings"] == {"scaleType": "TargetUtilization", "minInstances": 2, "maxInstances": 6,
                                       "targetUtilizationPercentage": 70, "pollingInterval": "PT1S"}
-    assert props["instanceType"] == "mldeploy-blue"
+    assert props["instanceType"] == "mldeploy-1000m-1024mi", "the InstanceType of its size (1 core, 1 GB)"
     assert kubernetes.of_type("azure-native:monitor:AutoscaleSetting") == []
 
 

@@ -30,3 +30,13 @@ def test_an_attached_cluster_has_nothing_to_create():
 def test_the_login_mode_is_planned_for_an_attached_cluster_too():
     plan = _plan(attach={"resourceGroup": "rg", "name": "aks"}, kubeloginMode="workloadidentity")
     assert plan.kubelogin_mode == "workloadidentity", "clusters.blue.kubeloginMode"
+
+
+def test_only_a_cluster_azure_ml_attaches_keeps_local_accounts():
+    from mldeploy.config.aks import ClusterSettings
+    from mldeploy.plan.cluster import plan_cluster
+
+    s = ClusterSettings.model_validate({"vmSize": "Standard_D4s_v5", "agentCount": 3})
+    assert plan_cluster("c", s, stack="x").create.local_accounts is False, "disableLocalAccounts by default"
+    assert plan_cluster("c", s, stack="x", azure_ml_attached=True).create.local_accounts is True, \
+        "Azure ML does not support AKS without local accounts"

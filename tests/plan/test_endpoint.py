@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from mldeploy.config.endpoint import DeploymentSettings, ManagedEndpointSettings
-from mldeploy.plan.endpoint import (endpoint_name, instance_type, iso_ms, kubernetes_instance_types,
-                                mirror_traffic, quota_usage, traffic)
+from mldeploy.plan.endpoint import endpoint_name, instance_type, iso_ms, mirror_traffic, quota_usage, traffic
 from mldeploy.plan.managed_skus import find_sku, reserved_instances, sku_for_v1_size
 
 
@@ -67,12 +66,11 @@ def test_managed_instance_type_defaults_to_azures_default():
     assert instance_type("managed", "blue", DeploymentSettings(image="x"), "k") == "Standard_F4s_v2"
 
 
-def test_kubernetes_sizes_become_an_instance_type_of_the_compute():
+def test_kubernetes_sizes_name_an_instance_type_by_size():
     dep = DeploymentSettings(image="x", cpu_cores=0.5, memory_gb=2)
-    service = ManagedEndpointSettings(target="managed", deployments={"blue": dep})
-    assert instance_type("kubernetes-endpoint", "blue", dep, "k") == "mldeploy-blue"
-    assert kubernetes_instance_types(service) == {"mldeploy-blue": {"resources": {
-        "requests": {"cpu": "500m", "memory": "2048Mi"}, "limits": {"cpu": "500m", "memory": "2048Mi"}}}}
+    assert instance_type("kubernetes-endpoint", "blue", dep, "k") == "mldeploy-500m-2048mi"
+    assert instance_type("kubernetes-endpoint", "green", dep, "k") == "mldeploy-500m-2048mi", \
+        "one InstanceType per size, whatever the deployment is called"
 
 
 def test_kubernetes_without_sizes_uses_the_default_instance_type():

@@ -1,0 +1,180 @@
+"""Decisions for the Azure ML side of a cluster that serves `kubernetes-endpoint` services: the
+Azure ML extension's configuration settings, the InstanceType custom resources, the compute
+attach, and whether the cluster keeps local accounts. Pure: cluster ids and names arrive as
+opaque values (Pulumi outputs in the program), nothing here touches them.
+
+Sources (read 2026-12-04):
+- Extension settings: what `az k8s-extension create --extension-type Microsoft.AzureML.Kubernetes
+  --cluster-type managedClusters` sends (Azure/azure-cli-extensions,
+  src/k8s-extension/azext_k8s_extension/partner_extensions/AzureMLKubernetes.py, commit 3f6c0dae,
+  `Create`, `__validate_scoring_fe_settings`, `__set_up_inference_ssl`, `_dereference`), for the
+  options of how-to-deploy-kubernetes-extension.md ("Review Azure Machine Learning extension
+  configuration settings"). Azure's own ARM template for the extension
+  (Azure/AML-Kubernetes files/deployextension.json) sends the same keys and values.
+- Instance types: how-to-manage-kubernetes-instance-types.md ("Create a custom instance type": an
+  `InstanceType` custom resource, amlarc.azureml.com/v1alpha1, of the CRD the extension installs;
+  name unique in the cluster; cpu/memory requests and limits required, not zero) and
+  reference-yaml-deployment-kubernetes-online.md (`instance_type`: "configured via the Kubernetes
+  cluster custom resource definition (CRD), hence they aren't part of the Azure Machine Learning
+  YAML schema for attaching Kubernetes compute").
+- Local accounts: how-to-deploy-kubernetes-extension.md, Limitations: "Disabling local accounts for
+  AKS is not supported by Azure Machine Learning".
+- maxConcurrentRequestsPerInstance: reference-yaml-deployment-kubernetes-online.md, RequestSettings:
+  default 1, "Do not change this setting from the default value unless instructed by Microsoft
+  Technical Support or a member of the Azure Machine Learning team."
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable
+
+from mldeploy import PROJECT
+from mldeploy.plan.endpoint import KUBERNETES, instance_size, instance_type_name, sized_by_v1
+
+if TYPE_CHECKING:
+    from mldeploy.config.endpoint import KubernetesEndpointSettings
+    from mldeploy.config.stack import StackSettings
+
+INSTANCE_TYPE_API_VERSION = "amlarc.azureml.com/v1alpha1"
+INSTANCE_TYPE_KIND = "InstanceType"
+# Kubernetes' well-known node label (kubernetes.io/docs/reference/labels-annotations-taints,
+# "kubernetes.io/os"): the scoring images are Linux images, so their pods go to Linux nodes only.
+INSTANCE_TYPE_NODE_SELECTOR = (("kubernetes.io/os", "linux"),)
+# The extension deploys three inference routers for HA, "which requires at least three worker
+# nodes"; fewer nodes: inferenceRouterHA=False (how-to-deploy-kubernetes-extension.md), and the
+# CLI then also sets clusterPurpose=DevTest (AzureMLKubernetes.py, Create: isSmallScale).
+ROUTER_HA_MIN_NODES = 3
+# Protected settings the CLI derives from --config-protected sslCertPemFile/sslKeyPemFile: the
+# files' PEM text, base64-encoded (`__set_up_inference_ssl`).
+SSL_CERT_SETTING = "scoringFe.sslCert"
+SSL_KEY_SETTING = "scoringFe.sslKey"
+KUBERNETES_DEFAULT_MAX_CONCURRENT = 1
+
+
+@dataclass(frozen=True)
+class InstanceTypePlan:
+    """One InstanceType custom resource: requests = limits (a guaranteed pod, as v1 AKS sized it)."""
+
+    name: str
+    cpu: str  # Kubernetes quantity, millicores ("1500m")
+    memory: str  # Kubernetes quantity, MiB ("1536Mi")
+    node_selector: tuple[tuple[str, str], ...] = INSTANCE_TYPE_NODE_SELECTOR
+
+
+@dataclass(frozen=True)
+class RouterOptions:
+    """What `az k8s-extension create --config ...` would be given for the cluster's endpoints."""
+
+    service_type: str  # inferenceRouterServiceType: loadBalancer | nodePort | clusterIP
+    internal_load_balancer: bool
+    ssl_cname: str | None
+    tls: bool  # a certificate is sent (sslCertPemFile/sslKeyPemFile); else allowInsecureConnections
+
+
+def instance_types(services: Iterable["KubernetesEndpointSettings"]) -> tuple[InstanceTypePlan, ...]:
+    """The InstanceTypes a cluster needs for its endpoints' deployments, one per size, by name."""
+    found = {}
+    for service in services:
+        for dep in service.deployments.values():
+            if sized_by_v1(dep):
+                cpu, memory = instance_size(dep)
+                name = instance_type_name(cpu, memory)
+                found[name] = InstanceTypePlan(name, cpu, memory)
+    return tuple(found[n] for n in sorted(found))
+
+
+def extension_settings(options: RouterOptions, *, cluster_id: Any, cluster_name: Any, location: str,
+                       node_count: int | None) -> dict[str, Any]:
+    """The extension's configurationSettings, as `az k8s-extension create` sends them for AKS
+    (managedClusters) given `options`. `node_count` None: not known (the router HA default stays).
+
+    The CLI's additions, in its order: scoringFe.serviceType.nodePort (nodePort) or
+    .internalLoadBalancer (internalLoadBalancerProvider=azure) as the Python bool True, which
+    its SDK serializes into the string map as "True"; for clusters under three nodes
+    clusterPurpose=DevTest; cluster_name = the cluster's ARM id; domain =
+    "<location>.cloudapp.azure.com" (the CLI reads a misspelt 'doamin' key, so never an override);
+    location and jobSchedulerLocation = the cluster's location, lowercase; cluster_name_friendly =
+    its name; servicebus.enabled=false; on AKS relayserver.enabled=false and
+    nginxIngress.enabled=true; then `_dereference` copies cluster_name to clusterId and
+    prometheus.prometheusSpec.externalLabels.cluster_name."""
+    location = location.lower().replace(" ", "")
+    settings: dict[str, Any] = {
+        "enableTraining": "False",
+        "enableInference": "True",
+        "inferenceRouterServiceType": options.service_type,
+        "allowInsecureConnections": "False" if options.tls else "True",
+    }
+    if node_count is not None:
+        settings["inferenceRouterHA"] = "True" if node_count >= ROUTER_HA_MIN_NODES else "False"
+    if options.ssl_cname:
+        settings["sslCname"] = options.ssl_cname
+    if options.internal_load_balancer:
+        settings["internalLoadBalancerProvider"] = "azure"
+    if options.service_type.lower() == "nodeport":
+        settings["scoringFe.serviceType.nodePort"] = "True"
+    elif options.internal_load_balancer:
+        settings["scoringFe.serviceType.internalLoadBalancer"] = "True"
+    if node_count is not None and node_count < ROUTER_HA_MIN_NODES:
+        settings["clusterPurpose"] = "DevTest"
+    settings.update({
+        "cluster_name": cluster_id,
+        "domain": f"{location}.cloudapp.azure.com",
+        "location": location,
+        "jobSchedulerLocation": location,
+        "cluster_name_friendly": cluster_name,
+        "servicebus.enabled": "false",
+        "relayserver.enabled": "false",
+        "nginxIngress.enabled": "true",
+        "clusterId": cluster_id,
+        "prometheus.prometheusSpec.externalLabels.cluster_name": cluster_id,
+    })
+    return settings
+
+
+def router_options(service: "KubernetesEndpointSettings") -> RouterOptions:
+    return RouterOptions(service_type=service.inference_router_service_type,
+                         internal_load_balancer=service.internal_load_balancer, ssl_cname=service.ssl_cname,
+                         tls=service.tls is not None)
+
+
+def cluster_endpoints(settings: "StackSettings", cluster: str) -> list[tuple[str, "KubernetesEndpointSettings"]]:
+    """The kubernetes-endpoint services on `cluster`, by name."""
+    return [(n, s) for n, s in sorted(settings.services.items())
+            if s.target == KUBERNETES and s.cluster == cluster]
+
+
+def kubernetes_endpoint_clusters(settings: "StackSettings") -> set[str]:
+    """Clusters an Azure ML Kubernetes compute attaches: they keep local accounts (Azure ML does
+    not support AKS with local accounts disabled); every other cluster disables them."""
+    return {s.cluster for s in settings.services.values() if s.target == KUBERNETES}
+
+
+def local_account_notes(settings: "StackSettings") -> list[str]:
+    """What `synth` says about each cluster a kubernetes-endpoint uses (one line each, naming the key)."""
+    notes = []
+    for cluster in sorted(kubernetes_endpoint_clusters(settings)):
+        what = ("is created with local accounts enabled" if settings.clusters[cluster].attach is None
+                else "is attached: it must have local accounts enabled")
+        notes.append(f"{PROJECT}:clusters.{cluster} {what}, because an Azure ML Kubernetes compute attaches it "
+                     "and Azure ML does not support AKS clusters with local accounts disabled "
+                     "(how-to-deploy-kubernetes-extension.md, Limitations); Entra ID with Azure RBAC stays on, "
+                     "and clusters without a kubernetes-endpoint keep local accounts disabled")
+    return notes
+
+
+def kubernetes_endpoint_warnings(settings: "StackSettings") -> list[str]:
+    """maxConcurrentRequestsPerInstance changed from the default on a Kubernetes online endpoint
+    (one line each, naming the key): accepted, but Microsoft asks to keep the default."""
+    warnings = []
+    for name, service in sorted(settings.services.items()):
+        if service.target != KUBERNETES:
+            continue
+        for dep_name, dep in sorted(service.deployments.items()):
+            if dep.max_concurrent_requests_per_instance != KUBERNETES_DEFAULT_MAX_CONCURRENT:
+                warnings.append(
+                    f"{PROJECT}:services.{name}.deployments.{dep_name}.maxConcurrentRequestsPerInstance: "
+                    f"{dep.max_concurrent_requests_per_instance} on a Kubernetes online endpoint; Microsoft's "
+                    "deployment YAML reference (reference-yaml-deployment-kubernetes-online.md) says not to "
+                    f"change it from the default ({KUBERNETES_DEFAULT_MAX_CONCURRENT}) unless Microsoft "
+                    "support asks you to")
+    return warnings
