@@ -210,9 +210,4 @@ class KubernetesEndpointSettings(EndpointSettings):
     def _tls_needs_cname(self):
         if (self.tls is None) != (self.ssl_cname is None):
             raise ValueError("tls and sslCname go together: the extension serves HTTPS for that name")
-        if self.internal_load_balancer and self.inference_router_service_type == "nodePort":
-            # az k8s-extension create refuses the pair (AzureMLKubernetes.py: "When using nodePort as
-            # inferenceRouterServiceType, no need to specify internalLoadBalancerProvider").
-            raise ValueError("internalLoadBalancer applies to inferenceRouterServiceType loadBalancer, "
-                             "not nodePort: remove one")
         return self

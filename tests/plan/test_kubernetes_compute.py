@@ -49,7 +49,7 @@ def test_a_cluster_under_three_nodes_gets_one_router_and_the_devtest_purpose():
 
 
 def test_node_port_with_an_internal_load_balancer_is_refused_as_the_cli_refuses_it():
-    with pytest.raises(ValueError, match="internalLoadBalancer applies to inferenceRouterServiceType loadBalancer"):
+    with pytest.raises(ValueError, match="internalLoadBalancer applies only to inferenceRouterServiceType loadBalancer"):
         KubernetesEndpointSettings.model_validate({
             "target": "kubernetes-endpoint", "cluster": "c", "inferenceRouterServiceType": "nodePort",
             "internalLoadBalancer": True, "deployments": {"blue": {"image": "x", "trafficPercent": 100}}})
