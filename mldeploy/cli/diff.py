@@ -10,6 +10,12 @@ import click
 from mldeploy.cli import find_project_root, project_dir_option
 
 
+class DiffFailed(click.ClickException):
+    """A bad ref or a side that does not synthesize: the message, exit 2 (bad input)."""
+
+    exit_code = 2
+
+
 @click.command("diff")
 @click.option("--stack", "-s", required=True, help="Stack name: reads stacks/Pulumi.<stack>.yaml.")
 @click.option("--base", "base_ref", default="HEAD", show_default=True,
@@ -31,6 +37,6 @@ def command(stack: str, base_ref: str, base_files: Path | None, as_json: bool, p
     try:
         result = diff_stack(root, stack, base_ref, base_files)
     except DiffError as err:
-        raise click.UsageError(str(err)) from None
+        raise DiffFailed(str(err)) from None
     click.echo(json.dumps(to_json(result), indent=2, ensure_ascii=False) if as_json else render_markdown(result))
     sys.exit(1 if result.changed else 0)

@@ -151,6 +151,18 @@ def test_promotion_with_an_instance_type_change_warns_and_shows_the_split(repo):
     assert md.index("> [!WARNING]") < md.index("**Traffic, endpoint"), md
 
 
+def test_an_invalid_stack_in_the_working_tree_is_exit_2_with_its_error(repo):
+    stack = repo / "stacks" / "Pulumi.dev.yaml"
+    original = stack.read_text()
+    stack.write_text(original + "  mldeploy:verison: 1\n")
+    try:
+        run = _diff(repo, "--base", "HEAD")
+    finally:
+        stack.write_text(original)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "stacks/Pulumi.dev.yaml" in run.stderr and "Traceback" not in run.stderr and "Usage:" not in run.stderr
+
+
 def test_unknown_ref_is_a_usage_error(repo):
     run = _diff(repo, "--base", "no-such-ref")
     assert run.returncode == 2 and "is not a commit" in run.stderr, run.stderr
