@@ -71,7 +71,7 @@ def scan(source: str | bytes) -> ScriptScan | None:
     """The script's use of SDK v1; None when it does not parse (the scorer reports that)."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. NUL bytes, nesting too deep
         return None
     names: dict[str, str] = {}  # local name -> what it stands for (dotted)
     unsupported: list[V1Call] = []

@@ -120,3 +120,7 @@ def test_a_model_name_the_image_does_not_hold_stops_the_stack(tmp_path):
 def test_model_names_the_stand_in_finds(tmp_path, name):
     settings = _Settings(tmp_path, f"from azureml.core.model import Model\np = Model.get_model_path({name!r})\n", "")
     check_entry_scripts(settings, tmp_path)
+
+
+def test_a_script_python_cannot_parse_for_depth_is_left_to_the_scorer():
+    assert scan("x = " + "-" * 200_000 + "1\n") is None, "the parser's MemoryError, not a traceback"
