@@ -27,6 +27,7 @@ from mldeploy.config.endpoint import AUTH_MODES, ProbeSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.batch import compute_name
 from mldeploy.plan.naming import hash_suffix
+from mldeploy.plan.front_door import KUBERNETES, MANAGED, front_door  # the two targets' names live there
 from mldeploy.plan.managed_skus import (DEFAULT_SKU, SKU_FAMILIES, ManagedSku, find_sku, reserved_instances,
                                    sku_for_v1_size)
 
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
     from mldeploy.config.endpoint import DeploymentSettings, EndpointSettings
     from mldeploy.config.stack import StackSettings
 
-MANAGED = "managed"
-KUBERNETES = "kubernetes-endpoint"
 ENDPOINT_TARGETS = (MANAGED, KUBERNETES)
 MAX_REQUEST_TIMEOUT_MS = {MANAGED: 180_000, KUBERNETES: 300_000}
 MAX_MIRROR_PERCENT = 50
@@ -155,6 +154,13 @@ def check_endpoint(name: str, service: "EndpointSettings") -> None:
         if dep.request_timeout_ms > limit:
             raise ConfigError(f"{key}.requestTimeoutMs", f"{dep.request_timeout_ms} is over {limit} ms, the "
                                                          f"longest request timeout of a {target} endpoint")
+        admitted = front_door(target).admitted(dep.max_concurrent_requests_per_instance)
+        if dep.workers > admitted:
+            # DeploymentSettings allows up to 2 × maxConcurrentRequestsPerInstance (managed admits that
+            # many); azureml-fe sends a pod maxConcurrentRequestsPerInstance and queues the rest in itself
+            # (how-to-kubernetes-inference-routing-azureml-fe.md), so more workers never get a request.
+            raise ConfigError(key, f"workerCount ({dep.workers}) is over the {admitted} requests a {target} "
+                                   "instance is given at once: the extra workers would never score")
         instance_type(target, dep_name, dep, key)  # refuses unknown SKUs and v1 sizes off the table
         if target == KUBERNETES and dep.instance_type is not None and (dep.cpu_cores or dep.memory_gb):
             raise ConfigError(f"{key}.cpuCores", "cpuCores/memoryGb define an instance type when instanceType "

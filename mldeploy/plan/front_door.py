@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mldeploy.plan.endpoint import KUBERNETES, MANAGED
-
+MANAGED = "managed"
+KUBERNETES = "kubernetes-endpoint"
 MODEL_ERROR_STATUS_HEADER = "ms-azureml-model-error-statuscode"
 MODEL_ERROR_REASON_HEADER = "ms-azureml-model-error-reason"
 # Statuses nginx produces itself for a scorer that is unreachable (502) or too slow (504): the

@@ -130,6 +130,16 @@ def test_worker_count_outside_one_to_two_times_max_concurrent_requests_is_refuse
                  "(2) and twice it (4)", "2 × maxConcurrentRequestsPerInstance")
 
 
+def test_kubernetes_workers_beyond_max_concurrent_requests_are_refused():
+    values = kubernetes()
+    deps = values["mldeploy:services"]["diabetes"]["deployments"]
+    name = sorted(deps)[0]
+    deps[name]["maxConcurrentRequestsPerInstance"] = 1
+    deps[name]["workerCount"] = 2
+    expect_error(values, f"{DEPS}.{name}", "workerCount (2) is over the 1 requests a kubernetes-endpoint instance",
+                 stack="kubernetes-endpoint")
+
+
 @pytest.mark.parametrize("workers", [2, 3, 4])
 def test_up_to_twice_max_concurrent_requests_workers_are_used(workers):
     """Issue 20 item 5: Azure admits 2 × maxConcurrentRequestsPerInstance per instance before 429, so
