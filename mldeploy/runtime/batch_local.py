@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -18,6 +19,8 @@ from mldeploy import PROJECT
 from mldeploy.config import ConfigError, StackSettings
 from mldeploy.config.batch import BatchSettings
 from mldeploy.plan.models import resolve_model
+from mldeploy.plan.v1_script import scan
+from mldeploy.scoring import V1_SHIM
 
 
 class BatchRunError(Exception):
@@ -55,13 +58,34 @@ def input_files(folder: Path) -> list[Path]:
 
 @contextmanager
 def _model_dir(settings: StackSettings, entry: BatchSettings, root: Path) -> Iterator[Path]:
+    """The model's files in Azure ML's layout, `azureml-models/<name>/<version>/` (the folder
+    AZUREML_MODEL_DIR names, and where an SDK v1 driver's Model.get_model_path looks)."""
     model = resolve_model(entry.model, settings.models[entry.model], root)
     with tempfile.TemporaryDirectory(prefix="mldeploy-batch-model-") as tmp:
+        folder = Path(tmp) / "azureml-models" / model.name / model.version
         for rel, path in model.files:
-            target = Path(tmp) / rel
+            target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-        yield Path(tmp)
+        yield folder
+
+
+@contextmanager
+def _v1_stand_in(script: Path) -> Iterator[None]:
+    """An SDK v1 driver (`from azureml.core.model import Model`) runs here without azureml-core:
+    mldeploy's stand-in (mldeploy/scoring/v1-shim) on the path while it runs, unless this
+    Python has azureml-core; its modules are dropped afterwards."""
+    found = scan(script.read_bytes())
+    if not found or not found.imports_core or importlib.util.find_spec("azureml") is not None:
+        yield
+        return
+    sys.path.append(str(V1_SHIM))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(V1_SHIM))
+        for name in [n for n in sys.modules if n == "azureml" or n.startswith("azureml.")]:
+            del sys.modules[name]
 
 
 def _load_script(path: Path) -> Any:
@@ -82,7 +106,8 @@ def run_batch(settings: StackSettings, name: str | None, root: Path, input_dir: 
     if not files:
         raise BatchRunError(f"no input files in {input_dir}")
     script = root / entry.entry_script
-    with _model_dir(settings, entry, root) as model_dir, mock.patch.dict(os.environ, AZUREML_MODEL_DIR=str(model_dir)):
+    with _model_dir(settings, entry, root) as model_dir, _v1_stand_in(script), \
+            mock.patch.dict(os.environ, AZUREML_MODEL_DIR=str(model_dir)):
         driver = _load_script(script)
         try:
             driver.init()

@@ -112,3 +112,28 @@ def test_threshold_minus_one_ignores_failures(driver_root, monkeypatch):
 def test_unknown_entry_name_is_a_config_error():
     with pytest.raises(ConfigError, match="no entry 'weekly'"):
         run_batch(load_stack(ROOT, "batch"), "weekly", ROOT, INPUT)
+
+
+V1_DRIVER = """
+import os
+import sys
+from azureml.core.model import Model
+path = None
+def init():
+    global path
+    path = Model.get_model_path('diabetes')
+def run(mini_batch):
+    return [path for _ in mini_batch]
+"""
+
+
+def test_an_sdk_v1_driver_finds_its_model_with_get_model_path(driver_root):
+    """A ParallelRunStep-style driver (`Model.get_model_path`) runs here without azureml-core:
+    the stand-in is on the path while it runs, and gone afterwards."""
+    import importlib.util
+
+    assert importlib.util.find_spec("azureml") is None, "this test needs a Python without azureml-core"
+    result = _run(driver_root, V1_DRIVER, miniBatchSize=3)
+    assert len(result.rows) == 3 and len(set(result.rows)) == 1, result.rows
+    assert result.rows[0].endswith("azureml-models/diabetes/1/sklearn_regression_model.pkl"), result.rows[0]
+    assert importlib.util.find_spec("azureml") is None, "the stand-in left on the path"
