@@ -160,7 +160,7 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
                      f"behind a gateway on 127.0.0.1:{chosen or '<any>'}, answering as {svc.target} does: "
                      f"{door.timeout_status} past requestTimeoutMs, {door.capacity_status} beyond "
                      f"{door.admitted_per_max_concurrent} × maxConcurrentRequestsPerInstance, "
-                     f"{door.model_error_status} for the model's own errors")
+                     f"{door.model_error_status} for {door.model_error_case}")
             else:
                 context, env = prepared(svc.image)
                 chosen = port if port is not None else getattr(svc, "port", GATEWAY_PORT)

@@ -45,6 +45,7 @@ class FrontDoor:
     model_error_status: int  # what a container's answer in `model_error_from` becomes
     model_error_from: tuple[int, ...]  # the container statuses replaced by model_error_status
     model_error_headers: bool  # the container's status and reason in ms-azureml-model-error-* headers
+    model_error_case: str  # the model error in words (serve prints it)
 
     def admitted(self, max_concurrent_requests_per_instance: int, instances: int = 1) -> int:
         return self.admitted_per_max_concurrent * max_concurrent_requests_per_instance * instances
@@ -52,9 +53,11 @@ class FrontDoor:
 
 FRONT_DOORS = {
     MANAGED: FrontDoor(timeout_status=408, capacity_status=429, admitted_per_max_concurrent=2,
-                       model_error_status=424, model_error_from=NON_200, model_error_headers=True),
+                       model_error_status=424, model_error_from=NON_200, model_error_headers=True,
+                       model_error_case="a non-200 answer of the model container"),
     KUBERNETES: FrontDoor(timeout_status=504, capacity_status=503, admitted_per_max_concurrent=1,
-                          model_error_status=502, model_error_from=(500,), model_error_headers=False),
+                          model_error_status=502, model_error_from=(500,), model_error_headers=False,
+                          model_error_case="an exception in run()"),
 }
 
 
