@@ -12,9 +12,9 @@ import base64
 import pulumi
 from pulumi_azure_native import authorization, containerinstance, managedidentity
 
-from components.children import child_name, child_opts
-from components.keys import service_keys
-from components.propagation import TIMEOUT_SECONDS, RolePropagation
+from mldeploy.components.children import child_name, child_opts
+from mldeploy.components.keys import service_keys
+from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
 from mldeploy.contract import (ACR_PULL_ROLE_ID, CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, SCORE_PATH,
                                SCORER_PORT, SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME)
 from mldeploy.plan.aci import AciPlan, Probe, Resources

@@ -16,8 +16,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, containerservice as cs
 
-from components.children import child_name, child_opts
-from components.propagation import TIMEOUT_SECONDS, RolePropagation
+from mldeploy.components.children import child_name, child_opts
+from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
 from mldeploy.azure.kubeconfig import with_login_mode
 from mldeploy.contract import ACR_PULL_ROLE_ID
 from mldeploy.plan.cluster import ClusterPlan, CreatedCluster

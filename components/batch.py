@@ -14,7 +14,7 @@ import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import storage
 
-from components.children import child_name, child_opts
+from mldeploy.components.children import child_name, child_opts
 from mldeploy.plan.batch import BatchPlan
 from mldeploy.plan.paths import state_path
 

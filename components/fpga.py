@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import containerservice as cs
 
-from components.children import child_name, child_opts
+from mldeploy.components.children import child_name, child_opts
 from mldeploy.plan.fpga import NodePoolPlan
 
 

@@ -15,8 +15,8 @@ import dataclasses
 import pulumi
 from pulumi_azure_native import containerregistry, iothub
 
-from components.children import child_name, child_opts
-from components.iot_edge_provider import IotEdgeModuleDeployment
+from mldeploy.components.children import child_name, child_opts
+from mldeploy.components.iot_edge_provider import IotEdgeModuleDeployment
 from mldeploy.azure.arm import arm_part
 from mldeploy.contract import MASK
 from mldeploy.plan.edge import EdgePlan, ScoringModule, deployment_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_random as random
 
-from components.children import child_name, child_opts
+from mldeploy.components.children import child_name, child_opts
 from mldeploy.plan.keys import KEY_LENGTH
 
 Keys = tuple[pulumi.Output[str], pulumi.Output[str]]

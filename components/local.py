@@ -7,8 +7,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from components.children import child_name, child_opts
-from components.keys import service_keys
+from mldeploy.components.children import child_name, child_opts
+from mldeploy.components.keys import service_keys
 from mldeploy.plan.local import CONFIG_FILE, SCORER_ALIAS, HealthCheck, LocalPlan
 from mldeploy.render.gateway import container_command, render_keys_map, render_nginx_conf
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
-from components.image import push_registry
+from mldeploy.components.image import push_registry
 from mldeploy.plan.paths import state_path
 
 

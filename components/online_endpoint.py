@@ -34,10 +34,10 @@ import pulumi
 from pulumi_azure_native import authorization, managedidentity, monitor, storage
 from pulumi_azure_native import machinelearningservices as ml
 
-from components.aks_cluster import _role
-from components.batch import WorkspaceRefs as BatchWorkspaceRefs
-from components.endpoint_traffic import EndpointTraffic
-from components.propagation import TIMEOUT_SECONDS, RolePropagation
+from mldeploy.components.aks_cluster import _role
+from mldeploy.components.batch import WorkspaceRefs as BatchWorkspaceRefs
+from mldeploy.components.endpoint_traffic import EndpointTraffic
+from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
 from mldeploy.plan.endpoint import DeploymentPlan, EndpointPlan
 from mldeploy.plan.paths import state_path
 from mldeploy.contract import ACR_PULL_ROLE_ID

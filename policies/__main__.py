@@ -1,16 +1,12 @@
 """The policy pack's entry point (`pulumi preview --policy-pack policies`): build the pack only.
 
-PolicyPack(...) starts the analyzer's gRPC server and blocks, so nothing else lives here.
+PolicyPack(...) starts the analyzer's gRPC server and blocks, so nothing else lives here. The
+policies come from the installed mldeploy (PulumiPolicy.yaml's virtualenv): this file is the
+same in this repository and in every project `mldeploy init` writes.
 """
-import sys
-from pathlib import Path
+from pulumi_policy import EnforcementLevel, PolicyPack
 
-# The CLI runs this file with policies/ as the working directory: make the project importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
-
-from policies.rules import POLICIES  # noqa: E402
+from mldeploy.policies.rules import POLICIES
 
 PolicyPack(
     name="mldeploy",

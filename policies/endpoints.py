@@ -15,8 +15,8 @@ from typing import Any, Callable, Mapping
 
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 
-from policies import config
-from policies.reading import get, is_production, stack_of
+from mldeploy.policies import config
+from mldeploy.policies.reading import get, is_production, stack_of
 
 Report = Callable[..., None]
 

@@ -14,7 +14,7 @@ from typing import Callable
 from mldeploy.contract import SCORE_PATH
 
 from mldeploy.render.gateway import TLS_RELOAD_VAR
-from policies.nginx import Directive, location_for
+from mldeploy.policies.nginx import Directive, location_for
 
 WEAK_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
 _MAP_KEYWORDS = {"default", "include", "hostnames", "volatile"}

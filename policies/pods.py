@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from policies.reading import ACI, POD_SPEC_PATHS, UNKNOWN, Unknown, get, opaque, plain
+from mldeploy.policies.reading import ACI, POD_SPEC_PATHS, UNKNOWN, Unknown, get, opaque, plain
 
 _NGINX_CONF = re.compile(r"\bnginx\b(?:.*?\s)?-c\s+(\S+)")
 

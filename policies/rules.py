@@ -14,8 +14,8 @@ from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolic
 
 from mldeploy.plan.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, TLS_TAG
 from mldeploy.plan.vm_sizes import known_vcpus
-from policies import config, endpoints, serving
-from policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get,
+from mldeploy.policies import config, endpoints, serving
+from mldeploy.policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get,
                               is_production, is_workload, stack_of, supports_tags, tags_of)
 
 Report = Callable[..., None]

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mldeploy.render.k8s_pod import SECRET_KEYS_ANNOTATION
-from policies import gateway, nginx
-from policies.pods import Pod, Source, gateway_of, locate, pod_of
-from policies.reading import CONFIG_MAP, UNKNOWN, get, number, opaque, plain, same
+from mldeploy.policies import gateway, nginx
+from mldeploy.policies.pods import Pod, Source, gateway_of, locate, pod_of
+from mldeploy.policies.reading import CONFIG_MAP, UNKNOWN, get, number, opaque, plain, same
 
 SECRET = "kubernetes:core/v1:Secret"
 SERVICE = "kubernetes:core/v1:Service"

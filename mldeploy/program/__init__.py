@@ -16,8 +16,8 @@ from pulumi_azure_native import containerregistry
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import resources
 
-from components.image import ScoringImage
-from components.registry import ExistingWorkspace, ModelRegistry
+from mldeploy.components.image import ScoringImage
+from mldeploy.components.registry import ExistingWorkspace, ModelRegistry
 from mldeploy.azure.arm import arm_part
 from mldeploy.config import ConfigError, StackSettings, read_stack_file, stack_file
 from mldeploy.config.load import decode_config_value, mark_secure_leaves

@@ -1,7 +1,7 @@
 """The `aci` target: a service on Azure Container Instances (dev/test)."""
 from __future__ import annotations
 
-from components.aci import AciService
+from mldeploy.components.aci import AciService
 from mldeploy.config.service import AciServiceSettings
 from mldeploy.contract import GATEWAY_IMAGE
 from mldeploy.plan.aci import plan_aci

@@ -11,8 +11,8 @@ from typing import Sequence
 import pulumi
 from pulumi_azure_native import containerservice as cs, dns, storage
 
-from components.aks_cluster import AksCluster, AttachedCluster
-from components.aks_service import AksService, ModelDataSink, Telemetry
+from mldeploy.components.aks_cluster import AksCluster, AttachedCluster
+from mldeploy.components.aks_service import AksService, ModelDataSink, Telemetry
 from mldeploy import PROJECT
 from mldeploy.plan.aks import ImageFacts, ServicePlan, plan_service
 from mldeploy.plan.cluster import plan_cluster

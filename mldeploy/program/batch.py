@@ -1,7 +1,7 @@
 """The `batch` section: plan each entry (mldeploy/plan/batch.py), then declare a BatchScoring for it."""
 from __future__ import annotations
 
-from components.batch import BatchScoring, WorkspaceRefs
+from mldeploy.components.batch import BatchScoring, WorkspaceRefs
 from mldeploy.config.batch import BatchSettings
 from mldeploy.plan.batch import plan_batch
 from mldeploy.program.foundation import Foundation

@@ -1,7 +1,7 @@
 """The `edge` section: one IotEdgeDeployment per entry (synth writes its manifest: synth/iot_edge.py)."""
 from __future__ import annotations
 
-from components.iot_edge import IotEdgeDeployment
+from mldeploy.components.iot_edge import IotEdgeDeployment
 from mldeploy.config.edge import EdgeSettings
 from mldeploy.plan.edge import plan_edge
 from mldeploy.program.foundation import Foundation

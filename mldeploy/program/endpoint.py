@@ -13,8 +13,8 @@ from pathlib import Path
 import pulumi
 from pulumi_azure_native import authorization
 
-from components.kubernetes_compute import KubernetesCompute
-from components.online_endpoint import EndpointInputs, OnlineEndpoint, WorkspaceRefs
+from mldeploy.components.kubernetes_compute import KubernetesCompute
+from mldeploy.components.online_endpoint import EndpointInputs, OnlineEndpoint, WorkspaceRefs
 from mldeploy.azure.arm import arm_part
 from mldeploy.config.batch import DEFAULT_BATCH_BASE_IMAGE
 from mldeploy.config.endpoint import EndpointSettings

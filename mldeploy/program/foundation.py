@@ -16,11 +16,11 @@ from mldeploy.plan.tags import resource_tags
 from mldeploy.render.build_context import BuildContext
 
 if TYPE_CHECKING:
-    from components.aks_cluster import AksCluster
-    from components.image import ScoringImage
-    from components.kubernetes_compute import KubernetesCompute
-    from components.mirrored_image import MirroredImage
-    from components.registry import ModelRegistry
+    from mldeploy.components.aks_cluster import AksCluster
+    from mldeploy.components.image import ScoringImage
+    from mldeploy.components.kubernetes_compute import KubernetesCompute
+    from mldeploy.components.mirrored_image import MirroredImage
+    from mldeploy.components.registry import ModelRegistry
 
 BUILD_DIR_ENV = "MLDEPLOY_BUILD_DIR"
 

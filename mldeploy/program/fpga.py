@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.fpga import FpgaNodePool
+from mldeploy.components.fpga import FpgaNodePool
 from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.plan.fpga import plan_fpga
 from mldeploy.program import aks as aks_target  # the AKS target, reused whole

@@ -2,7 +2,7 @@
 (LocalService). Without Docker, `mldeploy serve` runs the same pair as processes."""
 from __future__ import annotations
 
-from components.local import LocalService
+from mldeploy.components.local import LocalService
 from mldeploy.config.service import LocalServiceSettings
 from mldeploy.plan.local import plan_local
 from mldeploy.plan.paths import state_path

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.mirrored_image import MirroredImage, mirror_repository
+from mldeploy.components.mirrored_image import MirroredImage, mirror_repository
 from mldeploy.program.foundation import Foundation, build_dir
 
 def mirrored(source: str, f: Foundation) -> pulumi.Output[str]:

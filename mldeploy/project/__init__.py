@@ -36,7 +36,7 @@ PRODUCTION_STACKS = ("managed", "prod")
 DEFAULT_MODEL_PATH = "models/model.pkl"
 DEFAULT_FEATURES = 4  # when the model's input width cannot be read from its file
 POLICY_FILES = ("PulumiPolicy.yaml", "__main__.py", "config.json")
-POLICY_PACKAGE = "policies"  # the installed policy pack whose entry files a project copies
+POLICY_PACKAGE = "mldeploy.policies"  # the installed policy pack whose entry files a project copies
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")  # config/base.py's Name
 PROJECT_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # Pulumi's project name alphabet
 

@@ -13,8 +13,8 @@ from mldeploy.synth.dump import dump_json
 from mldeploy.plan.vm_sizes import known_vcpus
 from mldeploy.pulumi_internals import (PolicyResource, policy_resource, resource_validation_args,
                                        stack_validation_args)
-from policies import config
-from policies.rules import POLICIES
+from mldeploy.policies import config
+from mldeploy.policies.rules import POLICIES
 
 CONFIG_PATH = Path("policies") / "config.json"
 

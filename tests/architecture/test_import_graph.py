@@ -31,8 +31,9 @@ def test_the_contracts_say_what_the_layout_promises():
         by_type.setdefault(c["type"], []).append(c)
     assert [c["ancestors"] for c in by_type["acyclic_siblings"]] == [["mldeploy"]], "no cycle between packages"
     forbidden = {tuple(c["source_modules"]): set(c["forbidden_modules"]) for c in by_type["forbidden"]}
-    assert "mldeploy.config" in forbidden[("components",)], "components import nothing from config"
-    assert {"mldeploy.runtime", "mldeploy.synth", "components", "mldeploy.cli"} <= forbidden[("mldeploy.plan", "mldeploy.render")]
+    assert "mldeploy.config" in forbidden[("mldeploy.components",)], "components import nothing from config"
+    assert {"mldeploy.runtime", "mldeploy.synth", "mldeploy.components", "mldeploy.cli"} <= forbidden[
+        ("mldeploy.plan", "mldeploy.render")]
 
 
 def test_the_gateway_renderer_is_kept_from_settings():

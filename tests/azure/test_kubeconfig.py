@@ -52,7 +52,7 @@ def test_unknown_mode_is_refused():
 
 def test_the_cluster_provider_gets_the_configured_mode(tmp_path, monkeypatch):
     """The program's kubeconfig (what the Kubernetes provider and the output get) is rewritten."""
-    import components.aks_cluster as aks_cluster
+    import mldeploy.components.aks_cluster as aks_cluster
     from tests.harness import stack_values, synth
 
     seen: list[str] = []
@@ -92,7 +92,7 @@ def test_msi_without_an_identity_uses_the_machines_own():
 
 
 def test_the_cluster_key_reaches_the_kubeconfig(tmp_path, monkeypatch):
-    import components.aks_cluster as aks_cluster
+    import mldeploy.components.aks_cluster as aks_cluster
     from tests.harness import stack_values, synth
 
     seen: list[str] = []

@@ -11,7 +11,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from pulumi.dynamic.dynamic import serialize_provider
 
-from components.endpoint_traffic import API_VERSION, EndpointTrafficProvider, with_traffic
+from mldeploy.components.endpoint_traffic import API_VERSION, EndpointTrafficProvider, with_traffic
 from mldeploy.azure.pipeline import ArmClient
 from tests.azure.fake_arm import DROP, Answer, FakeArm, FakeCredential, RecordingTransport
 

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import yaml
 
-from components.iot_edge_provider import IotEdgeDeploymentProvider
+from mldeploy.components.iot_edge_provider import IotEdgeDeploymentProvider
 from mldeploy.config import ConfigError
 from mldeploy.azure.iothub import IotHubError, IotHubRestClient, sas_token
 from mldeploy.synth.write import write_result
@@ -345,7 +345,7 @@ def test_sas_token_is_the_documented_hmac():
 def test_the_provider_reads_the_hub_key_from_arm_when_it_runs(tmp_path):
     """The key is asked for with the deployer's token (POST .../IotHubKeys/<policy>/listkeys) when a
     call is made: a state written before issue 20 that still holds `accessKey` is rewritten."""
-    from components.iot_edge_provider import IOTHUB_API_VERSION, hub_key
+    from mldeploy.components.iot_edge_provider import IOTHUB_API_VERSION, hub_key
     from mldeploy.azure.pipeline import ArmClient
     from tests.azure.fake_arm import Answer, FakeArm, FakeCredential, RecordingTransport
 

@@ -68,7 +68,7 @@ def test_tls_and_internal_lb_are_sent_as_the_cli_sends_them(tmp_path):
 
 
 def test_protected_settings_are_base64_of_the_pem_text():
-    from components.kubernetes_compute import protected_tls_settings
+    from mldeploy.components.kubernetes_compute import protected_tls_settings
 
     pem_cert, pem_key = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "-----BEGIN PRIVATE KEY-----\nk\n"
     got = protected_tls_settings(pem_cert, pem_key)

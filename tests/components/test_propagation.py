@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.propagation import (INTERVAL_SECONDS, READS_IN_A_ROW, TIMEOUT_SECONDS, PropagationProvider,
+from mldeploy.components.propagation import (INTERVAL_SECONDS, READS_IN_A_ROW, TIMEOUT_SECONDS, PropagationProvider,
                                     PropagationTimeout, wait_until_visible)
 from mldeploy.azure.pipeline import ArmClient
 from tests.azure.fake_arm import Answer, FakeArm, FakeCredential, RecordingTransport

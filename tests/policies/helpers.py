@@ -8,7 +8,7 @@ from pulumi_policy import ResourceValidationPolicy
 from mldeploy.pulumi_internals import (PolicyResource, policy_resource, resource_validation_args,
                                        stack_validation_args)
 
-from policies.rules import POLICIES
+from mldeploy.policies.rules import POLICIES
 
 ACI = "azure-native:containerinstance:ContainerGroup"
 CLUSTER = "azure-native:containerservice:ManagedCluster"

@@ -8,8 +8,8 @@ import pytest
 
 from mldeploy.plan.gateway import GatewaySpec, Upstream
 from mldeploy.render.gateway import render_nginx_conf
-from policies.gateway import auth_problems, tls_problems
-from policies.nginx import NginxSyntaxError, location_for, parse
+from mldeploy.policies.gateway import auth_problems, tls_problems
+from mldeploy.policies.nginx import NginxSyntaxError, location_for, parse
 
 BASE = GatewaySpec(listen_port=8890, upstreams=(Upstream("127.0.0.1"),), run_dir="/tmp/nginx",
                    keys_file="/etc/keys/keys.map")

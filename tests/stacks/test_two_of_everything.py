@@ -59,7 +59,7 @@ def test_children_are_named_from_their_component(twins):
 def test_renamed_children_keep_their_old_resources_with_an_alias():
     """Stacks created before the renaming keep their resources: the child aliases its old name."""
     import pulumi
-    from components.children import child_opts
+    from mldeploy.components.children import child_opts
 
     class Parent(pulumi.ComponentResource):
         def __init__(self):  # not registered: only the options are under test
@@ -71,7 +71,7 @@ def test_renamed_children_keep_their_old_resources_with_an_alias():
 
 def test_synth_refuses_a_duplicate_urn_like_the_engine(tmp_path, monkeypatch):
     """Force the old naming back (a fixed child name) and synth must fail, naming both parents."""
-    import components.aci as aci
+    import mldeploy.components.aci as aci
 
     monkeypatch.setattr(aci, "child_name", lambda component, role: role)
     values, secret_keys = twins_values()
@@ -85,7 +85,7 @@ def test_synth_refuses_a_duplicate_urn_like_the_engine(tmp_path, monkeypatch):
 def test_synth_command_exits_1_on_a_duplicate_urn(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    import components.aci as aci
+    import mldeploy.components.aci as aci
     from mldeploy.cli import cli
 
     project = tmp_path / "project"
