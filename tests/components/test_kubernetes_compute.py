@@ -65,6 +65,7 @@ def test_tls_and_internal_lb_are_sent_as_the_cli_sends_them(tmp_path):
     # Masked whole or per key: either way only the CLI's scoringFe keys, never the file keys.
     assert protected == "[secret]" or set(protected) == {"scoringFe.sslCert", "scoringFe.sslKey"}, protected
     assert "sslCertPemFile" not in str(ext) and "sslKeyPemFile" not in str(ext)
+    assert result.leaks == [], "the certificate and key stay Pulumi secrets"
 
 
 def test_protected_settings_are_base64_of_the_pem_text():
