@@ -106,10 +106,11 @@ def scan(source: str | bytes) -> ScriptScan | None:
         if not _is_v1(full):
             continue
         if full in SERVED:
-            uses_model_path |= full.endswith(".get_model_path")
-            name = _literal_model_name(calls.get(id(node)))
-            if name is not None:
-                model_names.append((node.lineno, name))
+            if full.endswith(".get_model_path"):
+                uses_model_path = True
+                name = _literal_model_name(calls.get(id(node)))
+                if name is not None:
+                    model_names.append((node.lineno, name))
         elif _served_prefix(full) and not (full in MODEL_CLASS and id(node) in called):
             continue  # a served name itself (`Model`, `AMLResponse`), or a module on the way to one
         elif not any(c.line == node.lineno and c.full == full for c in unsupported):

@@ -23,6 +23,8 @@ def init():
 
 @rawhttp
 def run(request):
+    if request.method != 'POST':
+        return AMLResponse("POST only", 405)
     return AMLResponse(json.dumps(request.method), 200)
 """
 
@@ -31,6 +33,7 @@ def test_the_guides_names_are_served():
     found = scan(GUIDE_STYLE)
     assert found.imports_core and found.uses_model_path
     assert found.unsupported == (), f"served names reported as unsupported: {found.unsupported}"
+    assert found.model_names == ((9, "iris"), (10, "iris")), "only get_model_path's names, not AMLResponse's text"
 
 
 def test_contrib_alone_needs_no_stand_in():
