@@ -35,7 +35,9 @@ def test_writes_resources_and_build_contexts(dev_out):
                      "azure-native:containerregistry:Registry", "docker:index/image:Image"):
         assert expected in types, f"resources.json lacks {expected}"
     for r in resources:
-        assert set(r) == {"urn", "type", "name", "parent", "inputs", "dependsOn"}, f"unexpected shape of {r['urn']}"
+        keys = {"urn", "type", "name", "parent", "inputs", "dependsOn"}
+        assert keys <= set(r) <= keys | {"options"}, f"unexpected shape of {r['urn']}"
+        assert r.get("options", True), f"{r['urn']}: an empty options block is written (only what the program sets)"
     assert (out / "images" / "diabetes" / "Dockerfile").is_file()
     assert "resources in all" in proc.stdout and "docker:index/image:Image" in proc.stdout
 
