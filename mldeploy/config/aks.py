@@ -33,7 +33,8 @@ class AttachSettings(Settings):
 class ClusterSettings(Settings):
     """An AKS cluster: created from `vmSize` x `agentCount`, or attached with `attach`."""
 
-    vm_size: str = Field("Standard_D3_v2", description="node VM size (guide: `vm_size`); agentCount × its vCPUs must be ≥ 12")
+    vm_size: Annotated[str, matching(r"[A-Za-z0-9_]+", "a VM size name such as Standard_D4s_v5 (letters, digits "
+                                     "and '_')")] = Field("Standard_D3_v2", description="node VM size (guide: `vm_size`); agentCount × its vCPUs must be ≥ 12")
     agent_count: int = Field(3, ge=1, le=1000, description="number of nodes (guide: `agent_count`)")
     vcpus_per_node: int | None = Field(None, ge=1, le=512, description="vCPUs of a VM size missing from the built-in table")
     tier: Literal["Free", "Standard", "Premium"] = Field("Standard", description="AKS pricing tier (Standard has the uptime SLA; Premium is needed for longTermSupport)")

@@ -462,6 +462,9 @@ def issue24_cases() -> Iterator[Case]:
         yield case(f"prod-attach-attach-name-{name[:12]}", "prod-attach",
                    lambda c, v=name: c["mldeploy:clusters"]["shared"]["attach"].update(name=v),
                    "mldeploy:clusters.shared.attach.name")
+    yield case("prod-cluster-vm-size-not-a-size", "prod",
+               lambda c: c["mldeploy:clusters"]["prod"].update(vmSize="Standard D3 v2", vcpusPerNode=4),
+               "mldeploy:clusters.prod.vmSize")
     yield case("dev-aci-cpu-over-group", "dev", lambda c: c[s]["diabetes-aci"].update(cpuCores=5),
                f"{s}.diabetes-aci", "container group")
     yield case("dev-aci-memory-over-group", "dev", lambda c: c[s]["diabetes-aci"].update(memoryGb=32),
