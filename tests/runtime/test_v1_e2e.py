@@ -38,6 +38,8 @@ def init():
 def run(request):
     if request.method == 'GET':
         return AMLResponse(older, 200)
+    if request.method != 'POST':
+        return AMLResponse("use GET or POST", 405)
     data = json.loads(request.get_data(False))['data']  # a body without 'data' raises: a 500
     return AMLResponse(json.dumps(model.predict(np.array(data)).tolist()), 200, {'Content-Type': 'application/json'})
 '''
