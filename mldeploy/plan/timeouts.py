@@ -5,9 +5,9 @@
    config.py and passed to `invoke_run(..., timeout_ms=...)` in routes.py), so its worker is free
    again shortly after the client got the 504 - and never answers before the gateway gives up;
 3. gunicorn kills a silent sync worker after `WORKER_TIMEOUT` s: well beyond both (scoringServer
-   mldeploy: a run() still blocked outside Python 1 s after the scorer's limit is left to finish
-   while the worker's spare thread serves on; only a worker whose both threads are stuck exits,
-   see scoring_app.py);
+   mldeploy: told the gateway's limit (`MLDEPLOY_GATEWAY_TIMEOUT_MS`), a worker whose request is
+   still running just before it retires - takes no more requests, exits when the gateway lets go,
+   and a new one starts - so no request ever waits behind a stuck run(); see scoring_app.py);
 4. a health probe on the scorer's `GET /` waits behind busy sync workers for up to the scorer's
    limit: a probe's failure window (failureThreshold × period + timeout) must outlast it, or a
    long request gets its container restarted (liveness) or its pod unready (readiness).
@@ -15,6 +15,8 @@ Pure: numbers in, numbers out."""
 from __future__ import annotations
 
 import math
+
+GATEWAY_TIMEOUT_ENV = "MLDEPLOY_GATEWAY_TIMEOUT_MS"  # scoring/scoring_app.py reads the same name
 
 SCORER_MARGIN_MS = 1_000  # the scorer's limit sits this far above the gateway's
 WORKER_MARGIN_S = 30  # gunicorn's kill of a silent worker, beyond the scorer's limit
@@ -27,10 +29,12 @@ def scorer_timeout_ms(scoring_timeout_ms: int) -> int:
 
 
 def scorer_timeouts(scoring_timeout_ms: int) -> dict[str, str]:
-    """The scorer's environment for the rule above: `SCORING_TIMEOUT_MS` and `WORKER_TIMEOUT`."""
+    """The scorer's environment for the rule above: `SCORING_TIMEOUT_MS`, `WORKER_TIMEOUT` and
+    the gateway's own limit (read by scoringServer mldeploy, ignored by azmlinfsrv)."""
     return {
         "SCORING_TIMEOUT_MS": str(scorer_timeout_ms(scoring_timeout_ms)),
         "WORKER_TIMEOUT": str(math.ceil(scorer_timeout_ms(scoring_timeout_ms) / 1000) + WORKER_MARGIN_S),
+        GATEWAY_TIMEOUT_ENV: str(scoring_timeout_ms),
     }
 
 

@@ -175,6 +175,10 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
         f"    proxy_read_timeout {timeout};",
         # A POST is not retried on another upstream: scoring may not be idempotent.
         "    proxy_next_upstream error timeout;",
+        # A client that gives up does not end the scorer's connection: the scorer takes a new
+        # connection as soon as its current one closes, even while run() still runs (granian),
+        # so the next request would wait behind it. nginx reads the answer and drops it.
+        "    proxy_ignore_client_abort on;",
         "    proxy_hide_header Access-Control-Allow-Origin;",
         "",
         *_error_pages(),
@@ -210,10 +214,10 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
 
 
 # nginx's own errors too (a malformed request line 400, TRACE 405, 408, an over-long URI 414,
-# headers too large 494 - sent as 400, its internal 500, 505): every error leaves the gateway as
-# JSON. They go to internal URIs, not named locations: a request whose request line could not be
-# read has no URI, and nginx answers a redirect to a named location with its own HTML 500
-# ("empty URI in redirect to named location").
+# headers too large 494 - sent as 400, its internal 500, an unknown Transfer-Encoding 501, 505):
+# every error leaves the gateway as JSON. They go to internal URIs, not named locations: a request
+# whose request line could not be read has no URI, and nginx answers a redirect to a named
+# location with its own HTML 500 ("empty URI in redirect to named location").
 OWN_ERRORS = {
     400: "bad request: the HTTP request is malformed",
     405: "method not allowed: use GET, POST or OPTIONS",
@@ -221,6 +225,7 @@ OWN_ERRORS = {
     414: "the request URI is too long",
     494: "the request headers are too large",
     500: "internal gateway error",
+    501: "not implemented: unsupported Transfer-Encoding",
     505: "HTTP version not supported",
 }
 OWN_ERROR_PREFIX = "/.mldeploy-error/"

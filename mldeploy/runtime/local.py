@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import ssl
 import tempfile
@@ -150,10 +151,12 @@ def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_
 
 def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path) -> Child:
     """nginx serving `gw_dir/nginx.conf` on the listening socket `sock`, which it takes from
-    `NGINX` (the variable its binary upgrade passes sockets in; nginx.org/en/docs/control.html)."""
+    `NGINX` (the variable its binary upgrade passes sockets in; nginx.org/en/docs/control.html).
+    Stopped with SIGQUIT, nginx's graceful shutdown (same page: it stops listening and finishes
+    the requests in flight; SIGTERM is its fast shutdown, which drops them)."""
     argv = [nginx, "-p", str(gw_dir), "-c", str(gw_dir / "nginx.conf"), "-e", "stderr"]
     return Child("gateway", argv, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=gw_dir, log=log,
-                 sock=sock, sock_env=lambda fd: {"NGINX": f"{fd};"})
+                 sock=sock, sock_env=lambda fd: {"NGINX": f"{fd};"}, stop_signal=signal.SIGQUIT)
 
 
 class LocalServer:
@@ -326,9 +329,12 @@ class LocalServer:
         return events
 
     def stop(self) -> None:
-        for child in (self.gateway, self.scorer):
-            if child is not None:
-                child.stop()
+        """Gateway first, gracefully (the requests in flight finish: at most the scoring timeout),
+        then the scorer, which then holds nothing."""
+        if self.gateway is not None:
+            self.gateway.stop(timeout=self.service.scoring_timeout_ms / 1000 + 5)
+        if self.scorer is not None:
+            self.scorer.stop()
         for sock in self._sockets:
             sock.close()
         self._sockets = []

@@ -88,11 +88,14 @@ class Child:
     """One supervised child process (and its process group), logging to a file."""
 
     def __init__(self, name: str, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path,
-                 sock: socket.socket | None = None, sock_env: Callable[[int], dict[str, str]] | None = None):
+                 sock: socket.socket | None = None, sock_env: Callable[[int], dict[str, str]] | None = None,
+                 stop_signal: int = signal.SIGTERM):
         """`sock`: a listening socket the child serves; it is handed over (its fd number told by
         `sock_env(fd)`) and this process's copy closed, so a dead child refuses connections at
-        once. A restart binds the same port again."""
+        once. A restart binds the same port again. `stop_signal`: the signal that stops it
+        gracefully (nginx: SIGQUIT; its SIGTERM drops the requests in flight)."""
         self.name, self.argv, self.env, self.cwd, self.log = name, argv, env, cwd, log
+        self.stop_signal = stop_signal
         self._sock, self.sock_env = sock, sock_env
         inet = sock is not None and sock.family == socket.AF_INET
         self.port = sock.getsockname()[1] if inet else None
@@ -150,11 +153,12 @@ class Child:
             return []
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM the whole group, SIGKILL what is left after `timeout`, reap the leader."""
+        """The stop signal to the whole group (each process finishes what it holds), SIGKILL
+        what is left after `timeout`, reap the leader."""
         if self.proc is None:
             return
         pgid = self.proc.pid
-        _signal_group(pgid, signal.SIGTERM)
+        _signal_group(pgid, self.stop_signal)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and (_group_alive(pgid) or self.proc.poll() is None):
             self.proc.poll()

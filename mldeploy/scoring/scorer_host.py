@@ -44,7 +44,7 @@ APP_INSIGHTS_EXPORTER = "azure.monitor.opentelemetry.exporter"
 SERVER_ENV = "MLDEPLOY_SCORING_SERVER"
 UDS_ENV = "MLDEPLOY_SCORER_UDS"
 PRELOAD_ENV = "MLDEPLOY_PRELOAD_IMPORTS"
-BOOT_FAILURE_FD_ENV = "MLDEPLOY_BOOT_FAILURE_FD"  # scoring_app.py reads the same name
+HOST_PIPE_ENV = "MLDEPLOY_HOST_PIPE_FD"  # scoring_app.py reads the same name
 LOGS_COMMAND_ENV = "MLDEPLOY_LOGS_COMMAND"
 CHECK_THE_LOGS = "Check the logs for more info."
 APP_TARGET = "scoring_app:create"  # scoring_app.py, next to this file (sys.path[0] when run as a file)
@@ -216,34 +216,32 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
     did before it (flags, environment, settings printed) is unchanged.
 
     granian (a Rust HTTP server; https://github.com/emmett-framework/granian) parses HTTP outside
-    Python and calls the WSGI app on two threads per worker process; the app takes one request at
-    a time (OneAtATime in scoring_app.py: the second thread takes over from a run() its timeout
-    cannot stop): as in a gunicorn sync worker, a score.py never runs two requests at once in one
-    process. (Handing each request to a thread of the app's own instead cost 10-35 % of the
-    requests/s.)
+    Python and calls the WSGI app on two threads per worker process; the app runs one request at
+    a time (OneAtATime in scoring_app.py), as a gunicorn sync worker does. (Handing each request
+    to a thread of the app's own instead cost 10-35 % of the requests/s.)
 
     Connections (`connection_settings`, `shared_socket_granian`): all workers accept on one
     socket, which the host holds; a worker takes one connection at a time and closes it after the
     response, as gunicorn's sync worker does. Every other connection waits in the socket's queue
-    until a worker is free - not inside a worker, with one exception: when a stuck request's
-    client has gone (the gateway, at its timeout) its worker's slot is free at once, while the
-    hand-over to the spare thread comes only a second after the scorer's limit; a connection
-    taken in between waits for it. granian's workers accept from their Rust
-    runtimes, which go on accepting while the worker's thread is inside run(): with kept-alive
-    connections and several workers a request could wait behind another one's run() in a busy
-    worker while a second worker was idle (p99 at 4 connections 44 ms against a p50 of 0.6 ms);
-    and requests held inside a worker that exits (a run() stuck past its timeout, a crash, an
-    out-of-memory kill) are lost - the gateway answered them 502. With `backpressure=1` a busy
-    worker accepts nothing, and since an idle kept-alive connection would then hold a worker's
-    only slot (15 of 16 connections starved, measured), each connection carries one request
-    (HTTP/1.1 keep-alive off: the response says `Connection: close`). Measured through the
-    gateway (Unix socket): 2 workers - p99 at 4 connections 1.6-1.9 ms against a p50 of 0.9 ms,
-    requests/s within 5 % of kept-alive ones; 1 worker - the same requests/s at 1 connection,
-    0.75x at 4 and 16 connections, but with kept-alive ones p99 at 4 connections was 26-51 ms
-    against a p50 of 0.65 ms (the thread that had just finished a request took the next one and
-    the turn again before the waiting thread woke up), 2 ms with one connection per worker.
+    until a worker is free - not inside a worker: none is lost when a worker goes, and none waits
+    behind another's run() while a worker idles. granian frees a worker's slot when its client
+    closes the connection, even while run() still runs: a worker whose request outlives the
+    gateway's timeout is retired just before it (scoring_app.py), so it never takes the next one.
+    granian's workers accept from their Rust runtimes, which go on accepting while the worker's
+    thread is inside run(): with kept-alive connections and several workers a request could wait
+    behind another one's run() in a busy worker while a second worker was idle (p99 at 4
+    connections 44 ms against a p50 of 0.6 ms). With `backpressure=1` a busy worker accepts
+    nothing, and since an idle kept-alive connection would then hold a worker's only slot (15 of
+    16 connections starved, measured), each connection carries one request (HTTP/1.1 keep-alive
+    off: the response says `Connection: close`). Measured through the gateway (Unix socket): 2
+    workers - p99 at 4 connections 1.6-1.9 ms against a p50 of 0.9 ms, requests/s within 5 % of
+    kept-alive ones; 1 worker - the same requests/s at 1 connection, 0.75x at 4 and 16
+    connections, but with kept-alive ones p99 at 4 connections was 26-51 ms against a p50 of
+    0.65 ms.
 
-    A worker that exits is started again (`respawn_failed_workers`)."""
+    A worker that exits is started again (`respawn_failed_workers`); one that retired (told
+    through the host's pipe) never counts towards granian's crash-loop stop (`WorkerRespawns`).
+    Each request's environ starts from nothing but the request (`request_environ_without_process_env`)."""
     from granian.constants import HTTPModes, Interfaces
 
     if health_port:
@@ -253,14 +251,43 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
         Path(uds).unlink(missing_ok=True)  # left by the parent's bind or a killed server: bound anew here
     bind = {"uds": Path(uds), "uds_permissions": 0o666} if uds else {"address": os.environ.get("MLDEPLOY_SCORER_HOST", host), "port": port}
     if os.environ.get(PRELOAD_ENV, "true").lower() != "false":
-        preload_imports(os.environ["AZUREML_ENTRY_SCRIPT"])
+        preload_imports(os.environ.get("AZUREML_ENTRY_SCRIPT"))
+    request_environ_without_process_env()
     server = shared_socket_granian()(APP_TARGET, interface=Interfaces.WSGI, workers=worker_count,
                                      blocking_threads=2, http=HTTPModes.http1, websockets=False, factory=True,
                                      respawn_failed_workers=True, log_access=False, **connection_settings(), **bind)
-    failed = _stop_on_boot_failure(server)
+    failed = _listen_to_workers(server)
     server.serve()
     if failed:
         sys.exit(failed[0])
+
+
+def request_environ_without_process_env() -> None:
+    """granian 2.8.7 starts every request's WSGI environ from a copy of `os.environ`
+    (granian/wsgi.py `_callback_wrapper`): run() saw every variable of the scorer's process -
+    secrets included - and `HTTP_*` variables (HTTP_PROXY: the "httpoxy" class of bug) as request
+    headers no client sent. Its module is handed an empty environment instead; the request's own
+    keys (CGI variables, headers, wsgi.*) are all added by granian per request."""
+    from granian import wsgi
+
+    wsgi.os = types.SimpleNamespace(environ={})
+
+
+class WorkerRespawns(dict):
+    """granian's record of when each worker was last started (`respawned_wrks`): a worker that
+    exits within 5.5 s of its start makes granian stop the whole server ("crash loop"). A worker
+    that retired on purpose (scoring_app.py, its pid told through the host's pipe) is no crash:
+    for it the record reads as never."""
+
+    def __init__(self, server, retired: set[int]):
+        super().__init__()
+        self._server, self._retired = server, retired
+
+    def get(self, idx, default=None):
+        workers = self._server.wrks
+        if idx < len(workers) and workers[idx].inner.pid in self._retired:
+            return 0
+        return super().get(idx, default)
 
 
 def shared_socket_granian():
@@ -268,24 +295,34 @@ def shared_socket_granian():
     socket. On Linux granian 2.8.7 has each worker bind the address itself with SO_REUSEPORT
     (server/common.py `_init_shared_socket`): the kernel then hands each new connection to one
     worker's socket by a hash of its addresses, whether that worker is busy or not, and the
-    request waits in the busy worker's queue while another worker idles. With one socket, the
-    worker that accepts is one with a free slot (`connection_settings`). This is granian's own
-    path for other platforms (the same method, and MPServer's), taken on Linux as well; its
+    request waits in the busy worker's queue while another worker idles; and a second scorer
+    started on the same port bound it too and took part of the traffic. Here the host binds it
+    once, without SO_REUSEPORT (a port in use is an error, as with gunicorn), and all workers
+    accept from it: the worker that accepts is one with a free slot (`connection_settings`).
+    This is granian's own path for other platforms (the same method, and MPServer's; the holder
+    of a socket made in Python is how it hands one over on Windows), taken on Linux as well; its
     names are granian 2.8.7's (render/build_context.py pins it)."""
     import socket
 
     from granian import Granian
-    from granian.net import SocketSpec
+    from granian._granian import SocketHolder
 
     class SharedSocketGranian(Granian):
         def _init_shared_socket(self):
             if self.bind_uds:
                 return super()._init_shared_socket()
-            self._shd = SocketSpec(self.bind_addr, self.bind_port, self.backlog).build()
-            self._sfd = self._shd.get_fd()
-            self._ssp = None
-            self._sso = socket.socket(fileno=self._sfd)
-            self._sso.set_inheritable(True)
+            family = socket.AF_INET6 if ":" in self.bind_addr else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((self.bind_addr, self.bind_port))
+            except OSError as err:
+                sock.close()
+                sys.exit(f"error: cannot listen on {self.bind_addr}:{self.bind_port}: {err.strerror}")
+            sock.listen(self.backlog)
+            sock.set_inheritable(True)
+            self._sso, self._sfd, self._ssp = sock, sock.fileno(), None
+            self._shd = SocketHolder(self._sfd)
 
     return SharedSocketGranian
 
@@ -298,28 +335,35 @@ def connection_settings() -> dict:
     return {"backpressure": 1, "http1_settings": HTTP1Settings(keep_alive=False)}
 
 
-def _stop_on_boot_failure(server) -> list[int]:
-    """A worker whose start fails (the entry script's import or init(); azmlinfsrv exits 3)
-    reports its exit code through a pipe (`BOOT_FAILURE_FD_ENV`, inherited by the fork); the
-    server then stops and this process exits with that code, as gunicorn does when a worker fails
-    to boot - instead of starting the worker again and again. Returns the list the code lands in."""
+def _listen_to_workers(server) -> list[int]:
+    """The host's pipe, inherited by every forked worker (`HOST_PIPE_ENV`), one line per message:
+    `boot <code>` - a worker could not start (the entry script's import or init(); azmlinfsrv
+    exits 3): the server stops and this process exits with that code, as gunicorn does when a
+    worker fails to boot, instead of starting the worker again and again; `retire <pid>` - a
+    worker retires on purpose (`WorkerRespawns`). Returns the list the boot failure's code lands in."""
     import threading
 
     read_fd, write_fd = os.pipe()
-    os.environ[BOOT_FAILURE_FD_ENV] = str(write_fd)
+    os.environ[HOST_PIPE_ENV] = str(write_fd)
     failed: list[int] = []
+    retired: set[int] = set()
+    server.respawned_wrks = WorkerRespawns(server, retired)
 
-    def watch():
-        data = os.read(read_fd, 16)
-        if data:
-            failed.append(int(data))
-            server.signal_handler_interrupt()
+    def listen():
+        with os.fdopen(read_fd, "rb") as pipe:
+            for line in pipe:
+                kind, _, value = line.decode(errors="replace").partition(" ")
+                if kind == "retire" and value.strip().isdigit():
+                    retired.add(int(value))
+                elif kind == "boot":
+                    failed.append(int(value) if value.strip().lstrip("-").isdigit() else 1)
+                    server.signal_handler_interrupt()
 
-    threading.Thread(target=watch, name="mldeploy-boot-failure", daemon=True).start()
+    threading.Thread(target=listen, name="mldeploy-host-pipe", daemon=True).start()
     return failed
 
 
-def preload_imports(entry_script: str) -> list[str]:
+def preload_imports(entry_script: str | None) -> list[str]:
     """Import, once in this parent process, the server's modules and the modules the entry
     script imports at its top level (read with `ast`, not run): the workers granian forks start
     with them loaded instead of each importing them again (scikit-learn alone ~2 s) - ready
@@ -334,7 +378,7 @@ def preload_imports(entry_script: str) -> list[str]:
     names = ["flask", "werkzeug", "azureml_inference_server_http.server.routes", "inference_schema.schema_decorators"]
     try:
         tree = ast.parse(Path(entry_script).read_bytes())
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, TypeError):  # TypeError: no entry script (--config_file names it)
         tree = ast.Module(body=[], type_ignores=[])
     for node in tree.body:
         if isinstance(node, ast.Import):

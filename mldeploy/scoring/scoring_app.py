@@ -29,12 +29,23 @@ SIGALRM, which works only on the main thread (its utils.timeout_supported); gran
 on a thread of its own. Here a watchdog thread raises the same TimeoutError in the thread that
 runs run() (PyThreadState_SetAsyncExc, https://docs.python.org/3/c-api/init.html), so the answer
 is azmlinfsrv's 500 "Scoring timeout after N ms". That exception is raised when run() next
-executes Python code; a run() blocked outside Python (a sleep, a socket wait, a long native call)
-for STUCK_GRACE_S more is left behind and the next request runs on the server's second thread
-(OneAtATime); only when that one is stuck as well does the worker exit, and the host starts a
-new one. The next request reaches the worker once the stuck one's client has gone: a worker
-holds one connection at a time (scorer_host.py), and granian lets go of a connection whose client
-closed it - the gateway does at its timeout, before the scorer's limit (plan/timeouts.py).
+executes Python code; a run() blocked outside Python (a sleep, a socket wait, a long native call),
+or one that catches the TimeoutError and goes on, cannot be stopped in its thread.
+
+One run() at a time, always (as in a gunicorn sync worker; OneAtATime). A worker whose request
+outlives what its client waits for is retired instead (`Retirement`): it stops accepting
+connections, finishes what it holds, exits, and the host starts a new one (a fresh fork: imports
+shared, init() run again). Behind the gateway (`MLDEPLOY_GATEWAY_TIMEOUT_MS`, set by
+plan/timeouts.py) that happens just BEFORE the gateway gives up on the request (its 504): granian
+lets a worker take a new connection as soon as its client has closed the previous one, even
+while the worker's Python thread is still inside run() (measured with granian 2.8.7), so a
+worker still busy at the gateway's timeout would take the next request and keep it waiting
+behind the stuck one. Retired before that moment, the worker holds the connection until the
+gateway lets go, and the next request waits in the host's socket for a worker that is free.
+Without a gateway timeout, a run() still running STUCK_GRACE_S after its TimeoutError retires
+the worker, which exits STUCK_EXIT_DELAY_S later whatever it holds (gunicorn's kill of a silent
+worker). Streamed answers (a generator in an AMLResponse) are sent as they are produced; the
+gateway's limit applies per chunk, as nginx's proxy_read_timeout does.
 """
 from __future__ import annotations
 
@@ -53,23 +64,72 @@ import uuid
 
 SCORE_PATH = "/score"
 STUCK_GRACE_S = 1.0
+STUCK_EXIT_DELAY_S = 1.0
+RETIRE_MARGIN_S = 0.25  # before the gateway's timeout: the watchdog's poll and the signal's delivery fit in it
 WATCHDOG_POLL_S = 0.05
 STUCK_EXIT_CODE = 70  # EX_SOFTWARE
-BOOT_FAILURE_FD_ENV = "MLDEPLOY_BOOT_FAILURE_FD"  # set by scorer_host.py
+GATEWAY_TIMEOUT_ENV = "MLDEPLOY_GATEWAY_TIMEOUT_MS"  # plan/timeouts.py sets it
+HOST_PIPE_ENV = "MLDEPLOY_HOST_PIPE_FD"  # scorer_host.py reads the same name
+STREAMED_KEY = "mldeploy.streamed"
+# PEP 3333: an application must not send hop-by-hop headers; granian's HTTP/1 writer breaks on
+# a Transfer-Encoding it did not choose (a dropped connection).
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+              "trailers", "transfer-encoding", "upgrade"}
 
 logger = logging.getLogger("azmlinfsrv")
 
 
-class Watchdog:
-    """Stops a run() that outlives its timeout on a non-main thread (see the module docstring).
-    `on_stuck(thread id)`: called for a run() still blocked STUCK_GRACE_S after its TimeoutError
-    was fired; True when a spare thread takes over, else the worker exits."""
+def report_to_host(kind: str, value: int) -> None:
+    """One line to the scorer host (scorer_host.py) through the pipe the workers inherit:
+    `boot <exit code>` (this worker could not start) or `retire <pid>` (a retirement, not a crash)."""
+    fd = os.environ.get(HOST_PIPE_ENV)
+    if fd:
+        try:
+            os.write(int(fd), f"{kind} {value}\n".encode())
+        except (OSError, ValueError):
+            pass
 
-    def __init__(self, poll_s: float = WATCHDOG_POLL_S, stuck_grace_s: float = STUCK_GRACE_S, exit=os._exit,
-                 on_stuck=lambda thread_id: False):
+
+class Retirement:
+    """Ends this worker the way granian stops one (SIGTERM: accept nothing more, finish the
+    connections it holds, exit); the host, told it is no crash, starts a new one."""
+
+    def __init__(self, kill=os.kill, exit=os._exit, report=report_to_host):
         self._lock = threading.Lock()
-        self._entries: dict[int, list] = {}  # thread id -> [deadline, fired at, handed over]
-        self._poll_s, self._stuck_grace_s, self._exit, self.on_stuck = poll_s, stuck_grace_s, exit, on_stuck
+        self._kill, self._exit, self._report = kill, exit, report
+        self.retiring = False
+
+    def retire(self, reason: str, exit_after_s: float | None = None) -> None:
+        with self._lock:
+            first, self.retiring = not self.retiring, True
+        if first:
+            logger.error(f"{reason}: this worker takes no more requests, exits once its connection ends, "
+                         "and a new one starts")
+            self._report("retire", os.getpid())
+            self._kill(os.getpid(), signal.SIGTERM)
+        if exit_after_s is not None:
+            timer = threading.Timer(exit_after_s, self._exit_now)
+            timer.daemon = True
+            timer.start()
+
+    def _exit_now(self) -> None:
+        logging.shutdown()
+        self._exit(STUCK_EXIT_CODE)
+
+
+class Watchdog:
+    """Two clocks per worker (see the module docstring). `limit(ms)`: azmlinfsrv's scoring timeout
+    for the calling thread - a TimeoutError raised in it, and `on_stuck(thread id)` when it is
+    still running STUCK_GRACE_S later. `expect_by(token, at)`: `on_overdue()` once the monotonic
+    time `at` passes with the request `token` still unanswered."""
+
+    def __init__(self, poll_s: float = WATCHDOG_POLL_S, stuck_grace_s: float = STUCK_GRACE_S,
+                 on_stuck=lambda thread_id: None, on_overdue=lambda: None):
+        self._lock = threading.Lock()
+        self._entries: dict[int, list] = {}  # thread id -> [deadline, fired at, reported]
+        self._overdue: dict[object, float] = {}  # request token -> when its client gives up
+        self._poll_s, self._stuck_grace_s = poll_s, stuck_grace_s
+        self.on_stuck, self.on_overdue = on_stuck, on_overdue
         self._thread: threading.Thread | None = None
 
     @contextlib.contextmanager
@@ -90,6 +150,15 @@ class Watchdog:
             if entry is not None and entry[1] is not None:
                 _async_raise(thread_id, None)
 
+    def expect_by(self, token: object, at: float | None) -> None:
+        """Watch request `token` until the monotonic time `at` (None: stop watching it)."""
+        with self._lock:
+            if at is None:
+                self._overdue.pop(token, None)
+                return
+            self._overdue[token] = at
+        self._ensure_thread()
+
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._watch, name="mldeploy-scoring-timeout", daemon=True)
@@ -101,7 +170,7 @@ class Watchdog:
             self.check(time.monotonic())
 
     def check(self, now: float) -> None:
-        stuck = []
+        stuck, overdue = [], False
         with self._lock:
             for thread_id, entry in self._entries.items():
                 if entry[1] is None:
@@ -111,52 +180,35 @@ class Watchdog:
                 elif not entry[2] and now >= entry[1] + self._stuck_grace_s:
                     entry[2] = True
                     stuck.append(thread_id)
+            for token, at in list(self._overdue.items()):
+                if now >= at:
+                    del self._overdue[token]
+                    overdue = True
         for thread_id in stuck:
-            if self.on_stuck(thread_id):
-                logger.error(f"run() did not stop at its scoring timeout (blocked outside Python for more than "
-                             f"{self._stuck_grace_s:g} s): the next request runs on another thread meanwhile")
-                continue
-            logger.error(f"run() did not stop at its scoring timeout (blocked outside Python for more than "
-                         f"{self._stuck_grace_s:g} s) and no other thread is free: this worker exits and a "
-                         "new one starts")
-            logging.shutdown()
-            self._exit(STUCK_EXIT_CODE)
+            self.on_stuck(thread_id)
+        if overdue:
+            self.on_overdue()
 
 
 class OneAtATime:
-    """One request at a time per worker process, as in a gunicorn sync worker. The server calls
-    the app on two threads; the second waits here for its turn, and takes over when the watchdog
-    gives up on a run() blocked outside Python (`hand_over`): the worker is free again shortly
-    after the scoring timeout, as azmlinfsrv's is (its SIGALRM also interrupts a sleep or a socket
-    wait), with no restart and no second init(). The stuck thread holds no turn any more and
-    gives none back when its native call returns (its TimeoutError then answers a client the
-    gateway has answered already); meanwhile that call may still run beside the next request."""
+    """One request at a time per worker process, as in a gunicorn sync worker - from the call
+    until its body is closed (a streamed body is sent after the call returns). Normally a worker
+    holds one connection at a time (scorer_host.py) and nobody waits here; a request that does
+    (its worker took it while a client that gave up still had a run() going) waits for its turn,
+    and gets a 503 when the worker retires instead."""
 
-    def __init__(self):
+    def __init__(self, retirement: Retirement, poll_s: float = 0.1):
         self._turn = threading.Lock()
-        self._mutex = threading.Lock()
-        self._handed_over: set[int] = set()
+        self._retirement, self._poll_s = retirement, poll_s
 
-    def __enter__(self):
-        self._turn.acquire()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        thread_id = threading.get_ident()
-        with self._mutex:
-            if thread_id in self._handed_over:
-                self._handed_over.discard(thread_id)
-            else:
-                self._turn.release()
-
-    def hand_over(self, thread_id: int) -> bool:
-        """Give `thread_id`'s turn to the next request; False when no thread is left for it."""
-        with self._mutex:
-            if self._handed_over:  # the spare thread is stuck too
+    def take(self) -> bool:
+        while not self._turn.acquire(timeout=self._poll_s):
+            if self._retirement.retiring:
                 return False
-            self._handed_over.add(thread_id)
-            self._turn.release()
-            return True
+        return True
+
+    def give_back(self) -> None:
+        self._turn.release()
 
 
 def _async_raise(thread_id: int, exc_type) -> None:
@@ -179,7 +231,8 @@ def install_thread_timeout(watchdog: Watchdog) -> None:
 class ScoringApp:
     """The WSGI callable: the fast path for `/score`, azmlinfsrv's Flask app for the rest."""
 
-    def __init__(self, flask_app, watchdog: Watchdog, turn: OneAtATime):
+    def __init__(self, flask_app, watchdog: Watchdog, turn: OneAtATime, retirement: Retirement,
+                 gateway_timeout_s: float | None = None):
         from azureml_inference_server_http.api import aml_request
         from azureml_inference_server_http.server import routes
         from azureml_inference_server_http.server.config import config
@@ -187,7 +240,9 @@ class ScoringApp:
         self.flask_app = flask_app
         self.blueprint = flask_app.azml_blueprint
         self.routes = routes
-        self.watchdog, self.turn = watchdog, turn
+        self.watchdog, self.turn, self.retirement = watchdog, turn, retirement
+        # How long a request may take before its worker retires (just before the gateway's 504).
+        self.overdue_s = max(0.0, gateway_timeout_s - RETIRE_MARGIN_S) if gateway_timeout_s else None
         self.timeout_ms = config.scoring_timeout
         # @rawhttp scripts and a server doing CORS itself: every request through Flask.
         self.fast = not aml_request._rawHttpRequested and not config.cors_origins
@@ -196,24 +251,68 @@ class ScoringApp:
 
         self.Request, self.Response, self.HTTPException = flask.Request, flask.Response, HTTPException
 
-    def __call__(self, environ, start_response):
-        with self.turn:
-            try:
-                if (self.fast and environ.get("PATH_INFO") == SCORE_PATH and environ.get("REQUEST_METHOD") in
-                        ("GET", "POST") and _ids_within_limit(environ, self.routes)):
-                    body = self._score(environ, start_response)
-                else:
-                    body = self.flask_app(environ, start_response)
-                # The body (maybe a generator of run()'s) is read while this request has the turn.
-                try:
-                    return [b"".join(body)]
-                finally:
-                    if hasattr(body, "close"):
-                        body.close()
-            finally:
-                self.watchdog.clear()
+        @flask_app.after_request
+        def _sendable_from_flask(response):  # registered last: runs before azmlinfsrv's own hooks
+            response = self.sendable(response)
+            flask.request.environ[STREAMED_KEY] = response.is_streamed
+            return response
 
-    def _score(self, environ, start_response):
+    def __call__(self, environ, start_response):
+        if not self.turn.take():
+            return self._retiring(environ, start_response)
+        token, streaming = object(), False
+        self._expect(token)
+        try:
+            if (self.fast and environ.get("PATH_INFO") == SCORE_PATH and environ.get("REQUEST_METHOD") in
+                    ("GET", "POST") and _ids_within_limit(environ, self.routes)):
+                response = self.sendable(self._score(environ))
+                environ[STREAMED_KEY] = response.is_streamed
+                body = response(environ, start_response)
+            else:
+                body = self.flask_app(environ, start_response)
+            # A body the app did not read is read now, before the answer: closing a connection
+            # with unread data resets it, and the gateway would answer 502 instead of ours.
+            _drain(environ)
+            if environ.get(STREAMED_KEY):
+                streaming = True
+                return StreamedBody(body, self, token)
+            try:
+                return [b"".join(body)]
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+        finally:
+            self.watchdog.clear()
+            if not streaming:
+                self.done(token)
+
+    def _expect(self, token) -> None:
+        if self.overdue_s is not None:
+            self.watchdog.expect_by(token, time.monotonic() + self.overdue_s)
+
+    def done(self, token) -> None:
+        """The request `token` is answered (its body closed): the next one may run."""
+        self.watchdog.expect_by(token, None)
+        self.turn.give_back()
+
+    def _retiring(self, environ, start_response):
+        response = self.routes.ErrorResponse(503, "this worker is restarting: retry the request")
+        response.headers["Retry-After"] = "1"
+        _drain(environ)
+        return [b"".join(response(environ, start_response))]
+
+    def sendable(self, response):
+        """A response granian can send: hop-by-hop headers of run()'s dropped (PEP 3333), and a
+        status HTTP cannot carry as a final answer (1xx, beyond 599) becomes azmlinfsrv's 500."""
+        for name in {key for key, _ in response.headers if key.lower() in HOP_BY_HOP}:
+            del response.headers[name]
+        if 200 <= response.status_code <= 599:
+            return response
+        logger.error(f"run() returned HTTP status {response.status_code}, which no HTTP answer can carry")
+        return self.routes.ErrorResponse(500, "An unexpected error occurred in scoring script. Check the logs for "
+                                              "more info.", run_function_failed=True)
+
+    def _score(self, environ):
         routes, bp = self.routes, self.blueprint
         start_datetime = datetime.datetime.utcnow()  # what azmlinfsrv hands App Insights
         start = time.perf_counter()
@@ -251,7 +350,7 @@ class ScoringApp:
             headers["x-ms-client-request-id"] = client_request_id
         if "TraceId" in request.headers:
             headers.add("TraceId", request.headers["TraceId"])
-        return response(environ, start_response)
+        return response
 
     def _invoke(self, request, request_id, client_request_id):
         """routes.handle_score, with g.request_id / g.client_request_id passed in."""
@@ -315,18 +414,58 @@ def _request_ids(headers) -> tuple[str, str, str]:
     return request_id, legacy, client
 
 
+class StreamedBody:
+    """A streamed answer, sent by granian chunk by chunk after the call returned: the worker's
+    turn is held until granian closes it (also when the client went away), and each chunk must
+    come within the gateway's limit, as nginx's proxy_read_timeout counts it."""
+
+    def __init__(self, body, app: ScoringApp, token: object):
+        self._body, self._next = body, iter(body).__next__
+        self._app, self._token, self._closed = app, token, False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self._app._expect(self._token)
+        return self._next()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if hasattr(self._body, "close"):
+                self._body.close()
+        finally:
+            self._app.done(self._token)
+
+
+def _drain(environ) -> None:
+    stream = environ.get("wsgi.input")
+    if stream is not None:
+        try:
+            while stream.read(1 << 20):
+                pass
+        except Exception:  # noqa: BLE001 - a body that cannot be read further has nothing to drain
+            pass
+
+
 def _exit_while_starting(signum, frame) -> None:
     os._exit(128 + signum)
 
 
-def report_boot_failure(code: int) -> None:
-    """Tell the scorer host (scorer_host.py) that this worker could not start, and its code."""
-    fd = os.environ.get(BOOT_FAILURE_FD_ENV)
-    if fd:
-        try:
-            os.write(int(fd), str(code).encode())
-        except (OSError, ValueError):
-            pass
+def _die_with_host() -> None:
+    """SIGTERM this worker when the host process dies, however it dies (Linux prctl): a host
+    killed with SIGKILL left its workers serving its socket for minutes (gunicorn's workers
+    notice a dead arbiter within seconds)."""
+    host = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != host:  # the host died before the call: nobody will send the signal
+        os._exit(128 + signal.SIGTERM)
 
 
 def create():
@@ -340,16 +479,24 @@ def create():
     # is nothing to drain yet: stop at once.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_while_starting)
-    turn = OneAtATime()
-    watchdog = Watchdog(on_stuck=turn.hand_over)
+    _die_with_host()
+    retirement = Retirement()
+    turn = OneAtATime(retirement)
+    watchdog = Watchdog(
+        on_stuck=lambda thread_id: retirement.retire(
+            f"run() did not stop at its scoring timeout (blocked outside Python, or it caught the TimeoutError, "
+            f"for more than {STUCK_GRACE_S:g} s)", exit_after_s=STUCK_EXIT_DELAY_S),
+        on_overdue=lambda: retirement.retire("a request is about to reach the gateway's timeout"))
     install_thread_timeout(watchdog)
     try:
         from azureml_inference_server_http.server.entry import app as flask_app
     except SystemExit as exc:  # azmlinfsrv's start failed (exit code 3): the host stops serving
-        report_boot_failure(exc.code if isinstance(exc.code, int) else 1)
+        report_to_host("boot", exc.code if isinstance(exc.code, int) else 1)
         raise
 
-    scoring_app = ScoringApp(flask_app, watchdog, turn)
+    gateway_ms = os.environ.get(GATEWAY_TIMEOUT_ENV)
+    scoring_app = ScoringApp(flask_app, watchdog, turn, retirement,
+                             gateway_timeout_s=int(gateway_ms) / 1000 if gateway_ms else None)
     gc.collect()
     gc.freeze()
     return scoring_app

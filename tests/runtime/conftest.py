@@ -20,15 +20,16 @@ ECHO = ROOT / "examples" / "binary-echo"
 ORIGIN = "https://app.example"
 
 
-def _context(script: Path, models: list, root: Path = ROOT):
+def _context(script: Path, models: list, root: Path = ROOT, scoring_server: str | None = None):
     """The build context of `script` (under `root`) with the diabetes environment file."""
     image = ImageSettings.model_validate({
         "entryScript": str(script.relative_to(root)), "condaFile": "examples/diabetes/myenv.yml",
-        "models": [m.name for m in models] or ["none"]}, context={"root": root})
+        "models": [m.name for m in models] or ["none"],
+        **({"scoringServer": scoring_server} if scoring_server else {})}, context={"root": root})
     return render_build_context(script.parent.name, image, models, root)
 
 
-def _script_context(tmp_path_factory, name: str, script_text: str):
+def _script_context(tmp_path_factory, name: str, script_text: str, scoring_server: str | None = None):
     """The build context of a throwaway `<name>/score.py` in its own project folder, with the
     diabetes environment file byte for byte, so the cached scoring environment is reused."""
     root = tmp_path_factory.mktemp(f"{name}-project")
@@ -36,7 +37,7 @@ def _script_context(tmp_path_factory, name: str, script_text: str):
     (root / name / "score.py").write_text(script_text)
     (root / "examples" / "diabetes").mkdir(parents=True)
     shutil.copy(DIABETES / "myenv.yml", root / "examples" / "diabetes" / "myenv.yml")
-    return _context(root / name / "score.py", [], root)
+    return _context(root / name / "score.py", [], root, scoring_server)
 
 
 def _diabetes_model():

@@ -51,30 +51,61 @@ def test_code_within_its_limit_is_not_interrupted_and_leaves_nothing_pending():
     assert _run_in_thread(quick) == {"result": 499500}
 
 
-def test_a_run_blocked_outside_python_past_the_grace_ends_the_worker():
-    exits = []
-    watchdog = Watchdog(poll_s=0.01, stuck_grace_s=0.1, exit=exits.append)
+def test_a_run_blocked_outside_python_past_the_grace_is_reported_stuck():
+    stuck = []
+    watchdog = Watchdog(poll_s=0.01, stuck_grace_s=0.1, on_stuck=stuck.append)
 
     def blocked():
         with watchdog.limit(20):
             time.sleep(1.0)  # a C call: the TimeoutError waits until it returns
 
     outcome = _run_in_thread(blocked)
-    assert exits and exits[0] == STUCK_EXIT_CODE, "a worker stuck past its limit must exit (a new one starts)"
+    assert len(stuck) == 1, "a run() stuck past its limit must be reported once (its worker retires)"
     assert outcome == {"error": TimeoutError}, "the TimeoutError is still raised once the C call returns"
 
 
-def test_a_run_blocked_past_the_grace_is_handed_over_and_the_worker_stays_when_a_thread_is_free():
-    exits, handed = [], []
-    watchdog = Watchdog(poll_s=0.01, stuck_grace_s=0.1, exit=exits.append,
-                        on_stuck=lambda thread_id: handed.append(thread_id) or True)
+def test_a_run_that_swallows_its_timeout_error_is_reported_stuck():
+    stuck = []
+    watchdog = Watchdog(poll_s=0.01, stuck_grace_s=0.1, on_stuck=stuck.append)
 
-    def blocked():
+    def catch_all():
+        end = time.monotonic() + 1.0
         with watchdog.limit(20):
-            time.sleep(0.5)
+            while time.monotonic() < end:
+                try:
+                    time.sleep(0.01)
+                except BaseException:  # noqa: BLE001 - what the scenario's run() does
+                    pass
+        return "finished"
 
-    assert _run_in_thread(blocked) == {"error": TimeoutError}
-    assert len(handed) == 1 and not exits, "a free spare thread takes over: the worker must not exit"
+    assert _run_in_thread(catch_all) == {"result": "finished"}
+    assert len(stuck) == 1, "a run() that outlives its TimeoutError must be reported stuck"
+
+
+def test_a_request_past_its_expected_time_is_reported_overdue_once():
+    overdue = []
+    watchdog = Watchdog(poll_s=3600, on_overdue=lambda: overdue.append(1))  # checked by hand
+    late, on_time, answered = object(), object(), object()
+    now = time.monotonic()
+    watchdog.expect_by(late, now + 1)
+    watchdog.expect_by(on_time, now + 10)
+    watchdog.expect_by(answered, now + 1)
+    watchdog.expect_by(answered, None)  # answered in time
+    watchdog.check(now + 0.5)
+    assert overdue == [], "nothing is overdue before its time"
+    watchdog.check(now + 2)
+    watchdog.check(now + 3)
+    assert overdue == [1], "one overdue request reports once; an answered one never"
+
+
+def test_a_re_armed_request_is_not_overdue_at_its_first_time():
+    overdue = []
+    watchdog = Watchdog(poll_s=3600, on_overdue=lambda: overdue.append(1))
+    token, now = object(), time.monotonic()
+    watchdog.expect_by(token, now + 1)
+    watchdog.expect_by(token, now + 5)  # a streamed answer's next chunk: the clock starts again
+    watchdog.check(now + 2)
+    assert overdue == []
 
 
 def test_a_fired_timeout_not_yet_raised_is_withdrawn_when_the_limit_ends():
@@ -132,45 +163,72 @@ def test_the_server_env_picks_granian_or_gunicorn(monkeypatch, server, granian):
         f"{scorer_host.SERVER_ENV}={server}: amlserver_linux.run is {served_by}"
 
 
-def test_one_request_at_a_time_and_a_stuck_turn_is_handed_to_the_next_thread(monkeypatch):
+
+class FakeRetirement:
+    def __init__(self):
+        self.retiring = False
+
+
+def test_one_request_at_a_time_and_no_hand_over():
+    """A request that arrives while another holds the turn waits for it - however long: no
+    second run() ever starts beside a first one in one worker."""
     from mldeploy.scoring.scoring_app import OneAtATime
 
-    errors = []
-    monkeypatch.setattr(threading, "excepthook", errors.append)
-    turn = OneAtATime()
+    turn = OneAtATime(FakeRetirement(), poll_s=0.01)
     entered, order = threading.Event(), []
 
-    def stuck():
-        with turn:
-            entered.set()
-            time.sleep(0.3)
-            order.append("stuck done")
+    def first():
+        assert turn.take()
+        entered.set()
+        time.sleep(0.3)
+        order.append("first done")
+        turn.give_back()
 
-    first = threading.Thread(target=stuck)
-    first.start()
+    def second():
+        assert turn.take()
+        order.append("second ran")
+        turn.give_back()
+
+    one = threading.Thread(target=first)
+    one.start()
     entered.wait(5)
-    assert turn.hand_over(first.ident), "the spare thread must be able to take over"
-
-    def next_request():
-        with turn:
-            order.append("next ran")
-
-    second = threading.Thread(target=next_request)
-    second.start()
-    second.join(5)
-    first.join(5)
-    assert order == ["next ran", "stuck done"], "the next request must not wait for the stuck one"
-    # The handed-over thread gave nothing back (a second release would have raised in it), and
-    # the turn is free again.
-    assert not errors, f"a thread failed: {[e.exc_value for e in errors]}"
-    assert not turn._turn.locked() and not turn._handed_over, "the turn must be free once both finished"
+    two = threading.Thread(target=second)
+    two.start()
+    for t in (one, two):
+        t.join(5)
+    assert order == ["first done", "second ran"], "the second request must wait for the first"
 
 
-def test_no_hand_over_when_the_spare_thread_is_stuck_as_well():
+def test_a_waiting_request_gives_up_when_the_worker_retires():
     from mldeploy.scoring.scoring_app import OneAtATime
 
-    turn = OneAtATime()
-    turn._turn.acquire()
-    assert turn.hand_over(1)
-    turn._turn.acquire()
-    assert not turn.hand_over(2), "both threads stuck: the worker must exit instead"
+    retirement = FakeRetirement()
+    turn = OneAtATime(retirement, poll_s=0.01)
+    assert turn.take()
+    outcome = {}
+    waiter = threading.Thread(target=lambda: outcome.setdefault("took", turn.take()))
+    waiter.start()
+    time.sleep(0.05)
+    retirement.retiring = True
+    waiter.join(5)
+    assert outcome == {"took": False}, "a worker that retires must not run a waiting request beside a stuck one"
+
+
+def test_retiring_stops_the_worker_once_tells_the_host_and_exits_later_when_stuck():
+    import os
+    import signal
+
+    from mldeploy.scoring.scoring_app import Retirement
+
+    kills, exits, reports = [], [], []
+    retirement = Retirement(kill=lambda pid, sig: kills.append((pid, sig)), exit=exits.append,
+                            report=lambda kind, value: reports.append((kind, value)))
+    retirement.retire("overdue")
+    retirement.retire("stuck", exit_after_s=0.05)
+    deadline = time.monotonic() + 5
+    while not exits and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert kills == [(os.getpid(), signal.SIGTERM)], "granian's own stop (SIGTERM), once"
+    assert reports == [("retire", os.getpid())], "the host must know this exit is no crash"
+    assert retirement.retiring
+    assert exits == [STUCK_EXIT_CODE], "a stuck worker exits even if its connection never ends"

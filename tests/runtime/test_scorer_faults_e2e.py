@@ -1,0 +1,171 @@
+"""The scorer behind the gateway under faults (issue 24): a run() stuck past the gateway's
+timeout costs no other request, a scorer that answers without reading a large body is not a
+502, and stopping a local service finishes the requests in flight - for both scoring servers
+where the fault is not specific to one.
+
+No timing is asserted: each request carries a generous client timeout and the assertions are
+about statuses, never durations."""
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from mldeploy.config.service import LocalServiceSettings
+from mldeploy.runtime.local import LocalServer
+from tests.runtime.conftest import _script_context, _serve
+
+pytestmark = pytest.mark.slow
+TIMEOUT_MS = 1000
+FAULT_SCRIPT = """\
+import json
+import time
+
+
+def init():
+    pass
+
+
+def run(raw_data):
+    data = json.loads(raw_data)
+    if data.get("started"):
+        open(data["started"], "w").close()
+    if data.get("stuck"):
+        time.sleep(30)  # outside Python: no TimeoutError can stop it
+    time.sleep(data.get("sleep", 0))
+    return {"ok": True}
+"""
+SCHEMA_SCRIPT = """\
+import numpy as np
+from inference_schema.parameter_types.numpy_parameter_type import NumpyParameterType
+from inference_schema.schema_decorators import input_schema
+
+
+def init():
+    pass
+
+
+@input_schema("data", NumpyParameterType(np.array([[1.0, 2.0]])))
+def run(data):
+    return data.sum(axis=1).tolist()
+"""
+
+
+def _server(scoring_env, tmp_path_factory, name: str, script: str, *, workers: int, server: str = "mldeploy",
+            timeout_ms: int = TIMEOUT_MS, open_run_dir: bool = False):
+    """`open_run_dir`: a run folder others may enter - nginx started by root writes bodies over
+    1 MB to its temp folder as `nobody`, and pytest's folders are private to their owner."""
+    context = _script_context(tmp_path_factory, name, script, scoring_server=server)
+    service = LocalServiceSettings.model_validate({"target": "local", "image": name, "workerCount": workers,
+                                                   "scoringTimeoutMs": timeout_ms, "maxRequestBodyMb": 20})
+    if not open_run_dir:
+        return _serve(f"{name}-{server}", service, context, scoring_env, tmp_path_factory)
+    run_dir = Path(tempfile.mkdtemp(prefix="mldeploy-test-"))
+    run_dir.chmod(0o755)
+    (run_dir / "gateway" / "tmp").mkdir(parents=True)
+    for folder in (run_dir / "gateway", run_dir / "gateway" / "tmp"):
+        folder.chmod(0o777)
+    server = LocalServer(name, service, context, scoring_env, run_dir, port=0)
+    server.start(timeout=120)
+    return server
+
+
+def _post(server, body: dict | None = None, timeout: float = 30.0, **kwargs) -> requests.Response:
+    ep = server.endpoint()
+    return requests.post(ep.scoringUri, json=body, timeout=timeout,
+                         headers={"Authorization": f"Bearer {ep.primaryKey}", **kwargs.pop("headers", {})}, **kwargs)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_requests_after_a_stuck_run_are_never_answered_by_its_timeout(scoring_env, tmp_path_factory, workers):
+    """A run() stuck in a 30 s sleep gets the gateway's 504; every request sent after that
+    answer is scored (200) - none waits behind the stuck run() until its own 504. Before: the
+    stuck worker took the next connection as soon as the gateway let go of the stuck one, and
+    that request waited for the hand-over to the spare thread, past its own timeout."""
+    server = _server(scoring_env, tmp_path_factory, f"stuck{workers}", FAULT_SCRIPT, workers=workers)
+    try:
+        for _ in range(2):
+            stuck = _post(server, {"stuck": True})
+            assert stuck.status_code == 504, stuck.text
+            statuses = [_post(server, {}).status_code for _ in range(20)]
+            assert statuses == [200] * 20, f"requests after a stuck run(): {statuses}"
+    finally:
+        server.stop()
+
+
+def test_normal_requests_beside_stuck_runs_all_score(scoring_env, tmp_path_factory):
+    """Two workers; stuck run()s keep arriving while four clients score on: every normal
+    request gets 200 (the stuck ones their 504)."""
+    server = _server(scoring_env, tmp_path_factory, "beside", FAULT_SCRIPT, workers=2)
+    stuck_statuses: list[int] = []
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def stuck_client():
+        while not stop.is_set():
+            stuck_statuses.append(_post(server, {"stuck": True}).status_code)
+
+    def normal_client():
+        for _ in range(60):
+            statuses.append(_post(server, {"sleep": 0.02}).status_code)
+
+    stuck = threading.Thread(target=stuck_client)
+    normal = [threading.Thread(target=normal_client) for _ in range(4)]
+    try:
+        stuck.start()
+        for thread in normal:
+            thread.start()
+        for thread in normal:
+            thread.join(300)
+    finally:
+        stop.set()
+        stuck.join(60)
+        server.stop()
+    assert stuck_statuses and set(stuck_statuses) == {504}, stuck_statuses
+    assert statuses == [200] * len(statuses), (
+        f"normal requests beside stuck runs: {[s for s in statuses if s != 200]} among {len(statuses)}")
+
+
+def test_an_answer_before_a_large_body_is_read_reaches_the_client(scoring_env, tmp_path_factory):
+    """An inference-schema script answers a non-JSON body with azmlinfsrv's 415 before reading
+    it: the scorer reads the rest first, so the gateway passes the 415 on instead of a 502
+    (before: the scorer closed the connection on unread data, the kernel reset it)."""
+    server = _server(scoring_env, tmp_path_factory, "unread", SCHEMA_SCRIPT, workers=1, open_run_dir=True)
+    try:
+        body = b"x" * (8 * 1024 * 1024)
+        statuses = [_post(server, data=body, headers={"Content-Type": "text/plain"}).status_code for _ in range(10)]
+    finally:
+        server.stop()
+    assert statuses == [415] * 10, statuses
+
+
+@pytest.mark.parametrize("scoring_server", ["mldeploy", "azmlinfsrv"])
+def test_stopping_a_service_finishes_the_requests_in_flight(scoring_env, tmp_path_factory, scoring_server):
+    """`serve`'s stop (LocalServer.stop) while a 2 s request runs: the request gets its 200 (the
+    gateway stops taking connections and drains before the scorer stops). Before: nginx got
+    SIGTERM (its fast stop) and the request no answer."""
+    server = _server(scoring_env, tmp_path_factory, "drain", FAULT_SCRIPT, workers=1, server=scoring_server,
+                     timeout_ms=10_000)
+    outcome: dict = {}
+
+    started = tmp_path_factory.mktemp("drain") / "started"
+
+    def in_flight():
+        try:
+            outcome["status"] = _post(server, {"sleep": 2, "started": str(started)}).status_code
+        except requests.RequestException as err:
+            outcome["error"] = repr(err)
+
+    thread = threading.Thread(target=in_flight)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.01)
+    assert started.exists(), outcome
+    server.stop()  # while run() sleeps
+    thread.join(60)
+    assert outcome == {"status": 200}, f"{scoring_server}: a request in flight while the service stopped: {outcome}"
