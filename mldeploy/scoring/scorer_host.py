@@ -322,7 +322,7 @@ def shared_socket_granian():
             sock.listen(self.backlog)
             sock.set_inheritable(True)
             self._sso, self._sfd, self._ssp = sock, sock.fileno(), None
-            self._shd = SocketHolder(self._sfd)
+            self._shd = SocketHolder(self._sfd, False, self.backlog)  # (fd, is a Unix socket, backlog)
 
     return SharedSocketGranian
 
