@@ -14,9 +14,13 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import re
+import signal
+import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -584,3 +588,67 @@ def test_one_worker_runs_one_request_at_a_time(contract_env, tmp_path_factory):
         runs = sorted((json.loads(a["body"]) for a in answers), key=lambda r: r["start"])
         for earlier, later in zip(runs, runs[1:]):
             assert later["start"] >= earlier["end"], f"two runs overlapped in one worker: {runs}"
+
+
+class _TakenPort:
+    """Stands in for a listening socket whose port another scorer already serves."""
+
+    family = socket.AF_INET
+
+    def __init__(self, port: int):
+        self.port = port
+
+    def getsockname(self):
+        return ("127.0.0.1", self.port)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_second_scorer_on_a_taken_port_exits_instead_of_sharing_it(contract_env, tmp_path_factory):
+    """A second mldeploy scorer started on the TCP port the first one serves exits with an error
+    (as gunicorn does); before, granian bound it with SO_REUSEPORT and took part of the traffic."""
+    env_text, env = contract_env
+    with served(contract_env, tmp_path_factory, "first", OVERLAP_SCRIPT, workers=1, scoring_timeout_ms=10_000) as (first, port):
+        root, context = _context(tmp_path_factory, env_text, "second", OVERLAP_SCRIPT, "mldeploy")
+        context.write(root / "context")
+        second = scorer_child(context, env, root / "context", root, sock=_TakenPort(port), workers=1,
+                              scoring_timeout_ms=10_000, name="second")
+        second.start()
+        try:
+            deadline = time.monotonic() + 60
+            while second.exit_code() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            code = second.exit_code()
+        finally:
+            second.stop()
+        assert code not in (None, 0), f"the second scorer kept running on a taken port: {second.log_tail(10)}"
+        assert "cannot listen on 127.0.0.1" in "\n".join(second.log_tail(20)), second.log_tail(10)
+        assert first.exit_code() is None
+
+
+def _children(pid: int) -> set[int]:
+    kids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.add(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return kids
+
+
+def test_the_workers_of_a_killed_scorer_stop(contract_env, tmp_path_factory):
+    """SIGKILL of the scorer's host process: its workers stop too (they served its socket on
+    for minutes before)."""
+    with served(contract_env, tmp_path_factory, "orphans", OVERLAP_SCRIPT, workers=2,
+                scoring_timeout_ms=10_000) as (child, port):
+        workers = _children(child.proc.pid)
+        assert len(workers) >= 2, workers
+        os.kill(child.proc.pid, signal.SIGKILL)
+        child.proc.wait()
+        deadline = time.monotonic() + 60
+        while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    assert not left, f"workers of the killed scorer still run: {left}"
