@@ -257,9 +257,19 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
                                      blocking_threads=2, http=HTTPModes.http1, websockets=False, factory=True,
                                      respawn_failed_workers=True, log_access=False, **connection_settings(), **bind)
     failed = _listen_to_workers(server)
-    server.serve()
+    server.serve(target_loader=_load_app)
     if failed:
         sys.exit(failed[0])
+
+
+def _load_app(target: str):
+    """Each worker's app. Imported here by its name (this file's folder is sys.path[0]), not by
+    granian's loader: that resolves the module against the working folder and climbs through
+    every parent holding an `__init__.py`, so a working folder that is a Python package made each
+    worker fail to import it, and the host start them again and again."""
+    import scoring_app
+
+    return scoring_app.create()
 
 
 def request_environ_without_process_env() -> None:

@@ -652,3 +652,30 @@ def test_the_workers_of_a_killed_scorer_stop(contract_env, tmp_path_factory):
             time.sleep(0.1)
         left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
     assert not left, f"workers of the killed scorer still run: {left}"
+
+
+def test_a_config_file_alone_in_a_working_folder_that_is_a_package(contract_env, tmp_path_factory):
+    """`--config_file` naming the entry script, no `--entry_script` (upstream's
+    test_load_config_from_file), run from a folder holding an `__init__.py`: the scorer serves.
+    Before: a KeyError at start (the preload read AZUREML_ENTRY_SCRIPT), and granian's loader
+    resolved the app against the package around the working folder - every worker failed."""
+    env_text, env = contract_env
+    root, context = _context(tmp_path_factory, env_text, "configured", OVERLAP_SCRIPT, "mldeploy")
+    context.write(root / "context")
+    sock = listen_socket(0)
+    port = sock.getsockname()[1]
+    child = scorer_child(context, env, root / "context", root, sock=sock, workers=1, scoring_timeout_ms=10_000,
+                         name="mldeploy")
+    at = child.argv.index("--entry_script")
+    config = root / "config.json"
+    config.write_text(json.dumps({"AZUREML_ENTRY_SCRIPT": child.argv[at + 1]}))
+    child.argv[at:at + 2] = ["--config_file", str(config)]
+    child.cwd.mkdir(parents=True, exist_ok=True)
+    (child.cwd / "__init__.py").write_text("")
+    child.start()
+    try:
+        wait_until_ok(child, f"http://127.0.0.1:{port}/", "mldeploy", 120)
+        answer = send(port, "POST", "/score", JSON, b"{}")
+    finally:
+        child.stop()
+    assert answer["status"] == 200, answer
