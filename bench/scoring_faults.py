@@ -54,6 +54,7 @@ def run(raw_data):
                 time.sleep(0.01)
             except BaseException:
                 pass
+    time.sleep(data.get("sleep", 0))
     return {"sum": sum(data.get("data", []))}
 '''
 LUA = """wrk.method = "POST"
@@ -115,6 +116,37 @@ def wrk(url: str, key: str, connections: int, duration: int, work: Path) -> dict
             "socket_errors": sum(map(int, sock.groups())) if sock else 0}
 
 
+def shutdown_runs(args) -> None:
+    """wrk (normal requests of 0.2 s each) against a local service that is stopped halfway: what
+    wrk saw. Connect errors are requests sent after the gateway closed its port (nothing listens
+    any more); read errors and non-2xx answers are requests the stop broke."""
+    env = ensure_env("conda", (ROOT / "examples/diabetes/myenv.yml").read_text(),
+                     progress=lambda m: print(m, file=sys.stderr))
+    work = Path(tempfile.mkdtemp(prefix="mldeploy-shutdown-"))
+    try:
+        for kind in args.servers.split(","):
+            for c in map(int, args.connections.split(",")):
+                server = serve(kind, args.workers, args.scoring_timeout_ms, env, work / f"{kind}-{c}")
+                script = work / "slow.lua"
+                script.write_text((LUA % server.keys[0]).replace('{"data": [1, 2, 3]}', '{"data": [1], "sleep": 0.2}'))
+                wrk_run = subprocess.Popen(["wrk", "-t", "2", "-c", str(c), "-d", f"{args.duration}s", "--timeout",
+                                            "30s", "-s", str(script), server.endpoint().scoringUri],
+                                           stdout=subprocess.PIPE, text=True)
+                time.sleep(args.duration / 2)
+                stop_began = time.monotonic()
+                server.stop()
+                stopped_s = time.monotonic() - stop_began
+                out = wrk_run.communicate()[0]
+                sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+                errors = dict(zip(("connect", "read", "write", "timeout"), sock.groups() if sock else "0000"))
+                non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+                requests = re.search(r"(\d+) requests in", out).group(1)
+                print(f"{kind:11} conns {c:3d}: {requests} requests, stop took {stopped_s:.1f} s; errors "
+                      f"{errors}, non-2xx {non2xx.group(1) if non2xx else 0}", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=15)
@@ -124,7 +156,11 @@ def main() -> None:
     parser.add_argument("--stuck-every", type=float, default=3.0)
     parser.add_argument("--stuck-kind", default="sleep", choices=("sleep", "catch-all", "none"))
     parser.add_argument("--servers", default="azmlinfsrv,mldeploy")
+    parser.add_argument("--shutdown", action="store_true",
+                        help="instead: stop the service (as `serve` does on Ctrl+C) halfway through a wrk run")
     args = parser.parse_args()
+    if args.shutdown:
+        return shutdown_runs(args)
     env = ensure_env("conda", (ROOT / "examples/diabetes/myenv.yml").read_text(),
                      progress=lambda m: print(m, file=sys.stderr))
     work = Path(tempfile.mkdtemp(prefix="mldeploy-faults-"))

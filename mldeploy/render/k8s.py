@@ -77,7 +77,8 @@ def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) ->
                 "enableServiceLinks": False,
                 "securityContext": {"runAsNonRoot": True, "fsGroup": 10001,
                                     "seccompProfile": {"type": "RuntimeDefault"}},
-                # In-flight requests may take the whole scoring timeout after the preStop pause.
+                # In-flight requests may take the whole scoring timeout after the gateway's
+                # preStop pause; the scorer's pause outlasts that drain (k8s_pod.scorer_prestop_seconds).
                 "terminationGracePeriodSeconds": plan.timeout_seconds + PRESTOP_SECONDS + 10,
                 "topologySpreadConstraints": [{
                     "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",

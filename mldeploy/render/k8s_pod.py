@@ -79,8 +79,18 @@ def _resources(cpu: float, memory_mb: int) -> dict:
     return {"requests": dict(amount), "limits": dict(amount)}
 
 
-def _prestop() -> dict:
-    return {"preStop": {"exec": {"command": ["sleep", str(PRESTOP_SECONDS)]}}}
+def _prestop(seconds: int = PRESTOP_SECONDS) -> dict:
+    return {"preStop": {"exec": {"command": ["sleep", str(seconds)]}}}
+
+
+def scorer_prestop_seconds(plan: WorkloadPlan) -> int:
+    """The scorer's pause before its SIGTERM: the gateway's pause, then the gateway's drain (its
+    stop signal is SIGQUIT - the official nginx image's STOPSIGNAL, which containerd, AKS's
+    runtime, sends instead of SIGTERM (containerd's CRI container_stop.go reads the image
+    config's StopSignal; kubernetes.io "Termination of Pods": many runtimes respect it) - and
+    nginx finishes what is in flight, at most the scoring timeout), and a second more. The scorer serves on meanwhile: a scorer stopping
+    with the gateway closed its socket under requests queued there (the gateway's 502)."""
+    return PRESTOP_SECONDS + plan.timeout_seconds + 1
 
 
 def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) -> dict:
@@ -126,7 +136,7 @@ def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, An
         "startupProbe": _http_probe("/", "scorer", periodSeconds=2, timeoutSeconds=2, failureThreshold=150),
         "readinessProbe": _http_probe("/", "scorer", periodSeconds=5, timeoutSeconds=3, failureThreshold=failures(5)),
         "livenessProbe": _http_probe("/", "scorer", periodSeconds=10, timeoutSeconds=5, failureThreshold=failures(10)),
-        "lifecycle": _prestop(),
+        "lifecycle": _prestop(scorer_prestop_seconds(plan)),
         "securityContext": _security(SCORER_UID),
         "volumeMounts": [{"name": "scorer-tmp", "mountPath": "/tmp"}],
     }

@@ -44,7 +44,8 @@ APP_INSIGHTS_EXPORTER = "azure.monitor.opentelemetry.exporter"
 SERVER_ENV = "MLDEPLOY_SCORING_SERVER"
 UDS_ENV = "MLDEPLOY_SCORER_UDS"
 PRELOAD_ENV = "MLDEPLOY_PRELOAD_IMPORTS"
-HOST_PIPE_ENV = "MLDEPLOY_HOST_PIPE_FD"  # scoring_app.py reads the same name
+HOST_PIPE_ENV = "MLDEPLOY_HOST_PIPE_FD"  # scoring_app.py reads the same names
+HOST_PID_ENV = "MLDEPLOY_HOST_PID"
 LOGS_COMMAND_ENV = "MLDEPLOY_LOGS_COMMAND"
 CHECK_THE_LOGS = "Check the logs for more info."
 APP_TARGET = "scoring_app:create"  # scoring_app.py, next to this file (sys.path[0] when run as a file)
@@ -355,6 +356,7 @@ def _listen_to_workers(server) -> list[int]:
 
     read_fd, write_fd = os.pipe()
     os.environ[HOST_PIPE_ENV] = str(write_fd)
+    os.environ[HOST_PID_ENV] = str(os.getpid())  # a worker forked after the host died knows it
     failed: list[int] = []
     retired: set[int] = set()
     server.respawned_wrks = WorkerRespawns(server, retired)
@@ -409,6 +411,9 @@ def preload_imports(entry_script: str | None) -> list[str]:
 
 def main() -> None:
     if os.environ.get(SERVER_ENV, "azmlinfsrv") == "mldeploy":
+        # azmlinfsrv prints its settings; into a file or pipe they stayed in the buffer until the
+        # process ended - lost when it was killed (its own runs show them at once).
+        sys.stdout.reconfigure(line_buffering=True)
         _serve_with_granian_instead_of_gunicorn()
     else:
         _patch_server()

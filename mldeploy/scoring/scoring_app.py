@@ -69,7 +69,8 @@ RETIRE_MARGIN_S = 0.25  # before the gateway's timeout: the watchdog's poll and 
 WATCHDOG_POLL_S = 0.05
 STUCK_EXIT_CODE = 70  # EX_SOFTWARE
 GATEWAY_TIMEOUT_ENV = "MLDEPLOY_GATEWAY_TIMEOUT_MS"  # plan/timeouts.py sets it
-HOST_PIPE_ENV = "MLDEPLOY_HOST_PIPE_FD"  # scorer_host.py reads the same name
+HOST_PIPE_ENV = "MLDEPLOY_HOST_PIPE_FD"  # scorer_host.py sets both
+HOST_PID_ENV = "MLDEPLOY_HOST_PID"
 STREAMED_KEY = "mldeploy.streamed"
 # PEP 3333: an application must not send hop-by-hop headers; granian's HTTP/1 writer breaks on
 # a Transfer-Encoding it did not choose (a dropped connection).
@@ -459,12 +460,12 @@ def _die_with_host() -> None:
     """SIGTERM this worker when the host process dies, however it dies (Linux prctl): a host
     killed with SIGKILL left its workers serving its socket for minutes (gunicorn's workers
     notice a dead arbiter within seconds)."""
-    host = os.getppid()
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
-    if os.getppid() != host:  # the host died before the call: nobody will send the signal
+    host = os.environ.get(HOST_PID_ENV)
+    if host and os.getppid() != int(host):  # the host died before the call: no signal will come
         os._exit(128 + signal.SIGTERM)
 
 

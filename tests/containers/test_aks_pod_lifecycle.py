@@ -44,7 +44,8 @@ def test_sigterm_drains_requests_in_flight_none_failed_and_their_records_reach_t
     whose connections kube-proxy had already routed) and take seconds longer: all answered 200,
     and the collector (a sidecar, stopped last) writes every one's record."""
     pod = slow.pod
-    prestop_s = float(slow.container("scorer")["lifecycle"]["preStop"]["exec"]["command"][-1])
+    # The gateway's pause: its stop (SIGQUIT: drain) comes first; the scorer's pause outlasts it.
+    prestop_s = float(slow.container("gateway")["lifecycle"]["preStop"]["exec"]["command"][-1])
     workers = int(slow.env("scorer", "WORKER_COUNT"))
     results: dict[str, int | None] = {}
 
