@@ -564,18 +564,19 @@ def test_a_streamed_answer_is_sent_as_it_is_produced(contract_env, tmp_path_fact
     assert first_arrived < last_made, f"{server}: the first chunk arrived only after the last one was made"
 
 
-@pytest.mark.parametrize("headers, status, body", [({"X-Status": "1000"}, 500, None), ({"X-Status": "100"}, 500, None),
-                                                    ({"X-Transfer-Encoding": "chunked"}, 200, b"framing as asked")])
-def test_what_run_answers_that_http_cannot_carry(servers, headers, status, body):
+def test_what_run_answers_that_http_cannot_carry(contract_env, tmp_path_factory):
     """run() answering with status 1000 or 100 (not a final HTTP status): azmlinfsrv's 500 JSON;
     with a Transfer-Encoding header of its own (hop-by-hop, the server's to choose): the answer
     without it. Before: a dropped connection or an empty 500."""
-    style, valid, ports = servers
-    if style != "rawhttp":
-        pytest.skip("only a @rawhttp run() chooses its status and headers")
-    answer = send(ports["mldeploy"], "GET", "/score", headers, None)
-    assert answer["status"] == status, answer
-    assert answer["body"] == body if body is not None else json.loads(answer["body"]), answer
+    with served(contract_env, tmp_path_factory, "framing", RAWHTTP, workers=1,
+                scoring_timeout_ms=SCORING_TIMEOUT_MS) as (child, port):
+        answers = {name: send(port, "GET", "/score", headers, None) for name, headers in (
+            ("1000", {"X-Status": "1000"}), ("100", {"X-Status": "100"}),
+            ("transfer-encoding", {"X-Transfer-Encoding": "chunked"}))}
+    for name in ("1000", "100"):
+        assert answers[name]["status"] == 500 and json.loads(answers[name]["body"]), answers[name]
+    assert (answers["transfer-encoding"]["status"], answers["transfer-encoding"]["body"]) == (200, b"framing as asked"), \
+        answers["transfer-encoding"]
 
 
 def test_one_worker_runs_one_request_at_a_time(contract_env, tmp_path_factory):
