@@ -115,9 +115,10 @@ KUBERNETES_FORCE_NEW: dict[str, tuple[str, ...]] = {
 # mldeploy's dynamic providers by type token: module and class, imported only when a diff
 # holds such a resource (they pull in the Azure and IoT clients).
 DYNAMIC_PROVIDERS = {
-    "pulumi-python:dynamic/mldeploy:EndpointTraffic": ("components.endpoint_traffic", "EndpointTrafficProvider"),
-    "pulumi-python:dynamic/azure:RolePropagation": ("components.propagation", "PropagationProvider"),
-    "pulumi-python:dynamic/iotedge:Deployment": ("components.iot_edge_provider", "IotEdgeDeploymentProvider"),
+    "pulumi-python:dynamic/mldeploy:EndpointTraffic": ("mldeploy.components.endpoint_traffic",
+                                                       "EndpointTrafficProvider"),
+    "pulumi-python:dynamic/azure:RolePropagation": ("mldeploy.components.propagation", "PropagationProvider"),
+    "pulumi-python:dynamic/iotedge:Deployment": ("mldeploy.components.iot_edge_provider", "IotEdgeDeploymentProvider"),
 }
 
 
