@@ -103,7 +103,7 @@ def test_stack_outputs_name_endpoint_and_deployment(batch):
 @pytest.mark.parametrize("change, key, words", [
     ({"vmPriority": "spot"}, "mldeploy:batch.nightly.vmPriority", "'dedicated' or 'lowPriority'"),
     ({"minNodes": 5, "maxNodes": 2}, "mldeploy:batch.nightly", "minNodes (5) must be <= maxNodes (2)"),
-    ({"requirementsFile": "examples/diabetes/myenv.yml"}, "mldeploy:batch.nightly", "exactly one of condaFile"),
+    ({"requirementsFile": "examples/binary-echo/requirements.txt"}, "mldeploy:batch.nightly", "exactly one of condaFile"),
     ({"model": "nope"}, "mldeploy:batch.nightly.model", "does not exist"),
 ])
 def test_bad_batch_settings_are_one_clear_config_error(tmp_path, change, key, words):
