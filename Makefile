@@ -36,15 +36,17 @@ system-packages:
 	  echo "installing podman, runc and mmdebstrap (the container tests) with apt-get"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq podman runc mmdebstrap >/dev/null; }
 
-examples/diabetes/outputs/sklearn_regression_model.pkl: examples/diabetes/train.py $(STAMP)
+# Both model versions the example stacks register (version 2: stack managed's green deployment).
+MODELS := examples/diabetes/outputs/sklearn_regression_model.pkl examples/diabetes/outputs/v2/sklearn_regression_model.pkl
+$(MODELS) &: examples/diabetes/train.py $(STAMP)
 	$(BIN)/python examples/diabetes/train.py
 
 # The embedded default: serve the local stack (scorer + gateway on 127.0.0.1), score the guide's
 # two-row sample through the gateway, print the predictions, stop every process.
-demo: install examples/diabetes/outputs/sklearn_regression_model.pkl
+demo: install $(MODELS)
 	$(BIN)/python -m mldeploy.runtime.demo .
 
-test: install $(CHECKOV) examples/diabetes/outputs/sklearn_regression_model.pkl
+test: install $(CHECKOV) $(MODELS)
 	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest
 
 clean:

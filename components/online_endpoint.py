@@ -9,7 +9,13 @@ Microsoft.MachineLearningServices/stable/2025-12-01/mfe.json, definitions Online
 OnlineDeployment, OnlineRequestSettings, ProbeSettings - read 2026-11-25):
 - OnlineEndpoint: properties.authMode (Key | AMLToken | AADToken), compute (Kubernetes only),
   identity (ManagedServiceIdentity, UserAssigned with the identity's ARM id); traffic and
-  mirrorTraffic are left to EndpointTraffic (components/endpoint_traffic.py).
+  mirrorTraffic are left to EndpointTraffic (components/endpoint_traffic.py), and so are later
+  changes of tags, description and authMode (`ignoreChanges`): azure-native PUTs the endpoint
+  from its recorded inputs, without the live split, and Azure then serves nothing until the
+  split is set again; EndpointTraffic applies them in one PUT with the split. Ignoring
+  traffic/mirrorTraffic also keeps `pulumi refresh` safe: refresh writes the live split into the
+  endpoint's recorded inputs (azure-native provider.go `Read`), and without `ignoreChanges` the
+  next `pulumi up` would PUT the endpoint without it (the program omits it).
 - OnlineDeployment: properties.endpointComputeType Managed | Kubernetes; model (model version ARM
   id), environmentId, codeConfiguration {codeId, scoringScript}, instanceType, requestSettings
   {requestTimeout (ISO 8601, default 5000 ms), maxConcurrentRequestsPerInstance (default 1)},
@@ -28,6 +34,7 @@ OnlineDeployment, OnlineRequestSettings, ProbeSettings - read 2026-11-25):
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import pulumi
@@ -72,6 +79,23 @@ class EndpointInputs:
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
+# The endpoint's inputs EndpointTraffic applies after creation, in the PUT that carries the split.
+ENDPOINT_OWNED_BY_TRAFFIC = ["properties.traffic", "properties.mirrorTraffic", "tags", "properties.description",
+                             "properties.authMode"]
+
+
+def _revision(planned: str, identity_id: pulumi.Input[str], compute_id: pulumi.Input[str] | None,
+              keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None) -> pulumi.Output[str]:
+    """A digest of every endpoint input azure-native still PUTs (the plan's part, the identity, the
+    compute, the keys): when it changes, the endpoint's PUT has dropped the split and EndpointTraffic
+    re-applies it in the same run. The keys enter as a sha256 only; a digest of two random keys
+    reveals neither, so it is not a secret (a secret here would hide every revision change)."""
+    parts = [planned, identity_id, compute_id or "", *(keys or ("", ""))]
+    digest = pulumi.Output.all(*parts).apply(
+        lambda values: hashlib.sha256("\n".join(str(v) for v in values).encode()).hexdigest()[:16])
+    return pulumi.Output.unsecret(digest)
+
+
 def _probe(p: dict) -> ml.ProbeSettingsArgs:
     return ml.ProbeSettingsArgs(initial_delay=p["initial_delay"], period=p["period"], timeout=p["timeout"],
                                 failure_threshold=p["failure_threshold"], success_threshold=p["success_threshold"])
@@ -95,7 +119,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
 
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity", resource_group_name=workspace.resource_group_name, location=workspace.location,
-            tags=tags, opts=child)
+            tags=dict(plan.endpoint_tags or tags), opts=child)
         grants = [(ACR_PULL_ROLE_ID, workspace.registry_id, "acr-pull"),
                   (STORAGE_BLOB_DATA_READER, workspace.storage_account_id, "blob-reader"),
                   (AZUREML_METRICS_WRITER, workspace.workspace_arm_id, "metrics-writer")]
@@ -110,8 +134,9 @@ class OnlineEndpoint(pulumi.ComponentResource):
         # new assignments take effect (components/propagation.py), as ACI and AKS do.
         propagated = RolePropagation(f"{name}-role-propagation", roles, inputs.role_propagation_timeout, opts=child)
 
-        environments, codes = self._assets(name, plan, workspace, ws, tags)
+        environments, codes = self._assets(name, plan, workspace, ws)
 
+        endpoint_tags = dict(plan.endpoint_tags or tags)
         keys = None
         if inputs.initial_keys is not None:
             keys = ml.EndpointAuthKeysArgs(primary_key=pulumi.Output.secret(inputs.initial_keys[0]),
@@ -129,10 +154,12 @@ class OnlineEndpoint(pulumi.ComponentResource):
                 keys=keys,
                 public_network_access=ml.PublicNetworkAccessType.ENABLED,
             ),
-            tags=tags,
+            tags=endpoint_tags,
             **ws,
             # The endpoint identity must hold its roles before Azure pulls or reads anything.
+            # What EndpointTraffic owns after creation is ignored here (see the module docstring).
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*roles, *inputs.depends_on],
+                                        ignore_changes=ENDPOINT_OWNED_BY_TRAFFIC,
                                         additional_secret_outputs=["properties"] if keys else None),
         )
 
@@ -140,10 +167,11 @@ class OnlineEndpoint(pulumi.ComponentResource):
         for dep in plan.deployments:
             deployments.append(self._deployment(name, plan, dep, endpoint, environments[dep.image],
                                                 codes[dep.image], inputs.model_ids[dep.image], ws, workspace,
-                                                tags, [*roles, propagated]))
+                                                [*roles, propagated]))
         traffic = EndpointTraffic(
             f"{name}-traffic", endpoint_id=endpoint.id, traffic=plan.traffic, mirror_traffic=plan.mirror_traffic,
-            endpoint_revision=plan.revision,
+            settings={"tags": endpoint_tags, "description": plan.description, "authMode": plan.auth_mode},
+            endpoint_revision=_revision(plan.revision, identity.id, inputs.compute_id, inputs.initial_keys),
             opts=pulumi.ResourceOptions(parent=self, depends_on=deployments))
 
         self.endpoint_name = endpoint.name
@@ -162,10 +190,11 @@ class OnlineEndpoint(pulumi.ComponentResource):
 
     # -- environment and code per image ----------------------------------------------------------
 
-    def _assets(self, name, plan: EndpointPlan, workspace: WorkspaceRefs, ws, tags):
+    def _assets(self, name, plan: EndpointPlan, workspace: WorkspaceRefs, ws):
         environments, codes = {}, {}
         for image, a in sorted(plan.assets.items()):
             prefix = f"{name}-{image}"
+            tags = plan.asset_tags.get(image, plan.endpoint_tags)
             env_container = ml.EnvironmentContainer(
                 f"{prefix}-environment", name=a.environment_name,
                 properties=ml.EnvironmentContainerPropertiesArgs(description=f"scoring environment of {image}",
@@ -199,7 +228,8 @@ class OnlineEndpoint(pulumi.ComponentResource):
     # -- one deployment ------------------------------------------------------------------------
 
     def _deployment(self, name, plan: EndpointPlan, dep: DeploymentPlan, endpoint, environment, code, model_id,
-                    ws, workspace: WorkspaceRefs, tags, roles):
+                    ws, workspace: WorkspaceRefs, roles):
+        tags = dep.tags
         common = dict(
             endpoint_compute_type=plan.kind,
             model=model_id,

@@ -29,7 +29,7 @@ from mldeploy.plan import naming
 from mldeploy.azure.arm import arm_part
 from mldeploy.plan.models import ResolvedModel
 from mldeploy.plan.paths import state_path
-from mldeploy.plan.tags import ADMIN_USER_NEED_TAG
+from mldeploy.plan.tags import ADMIN_USER_NEED_TAG, MODEL_VERSION_TAG as VERSION_TAG
 from mldeploy.contract import workspace_blob_container
 
 DIGEST_TAG = "mldeploy.sha256"
@@ -106,12 +106,32 @@ class ModelRegistry(pulumi.ComponentResource):
         self.push_password = self._push_password(client, token_exchange)
 
         ws_rg = self.resource_group_name
+        # One ModelContainer per registered name, one ModelVersion per (name, version): entries that
+        # are versions of one model share the container (its tags and description come from the
+        # first such entry by key, without a version tag); two entries of one version (same
+        # content: plan/models.py check_model_versions) share the version.
         self.models = {}
-        for model in models:
-            self.models[model.name] = self._register(
-                model, model_tags.get(model.name, {}), model_descriptions.get(model.name, ""),
-                ws_rg, client, child,
-            )
+        containers: dict[str, ml.ModelContainer] = {}
+        versions: dict[tuple[str, str], RegisteredModel] = {}
+        for model in sorted(models, key=lambda m: m.name):
+            tags = model_tags.get(model.name, {})
+            description = model_descriptions.get(model.name, "")
+            if model.registered_name not in containers:
+                containers[model.registered_name] = ml.ModelContainer(
+                    f"model-{model.registered_name}",
+                    name=model.registered_name,
+                    resource_group_name=ws_rg,
+                    workspace_name=self.workspace_name,
+                    properties=ml.ModelContainerPropertiesArgs(
+                        description=description, tags={k: v for k, v in tags.items() if k != VERSION_TAG},
+                    ),
+                    opts=child,
+                )
+            key = (model.registered_name, model.version)
+            if key not in versions:
+                versions[key] = self._register(model, tags, description, ws_rg, client, child,
+                                               containers[model.registered_name])
+            self.models[model.name] = versions[key]
 
         self.register_outputs({
             "workspaceName": self.workspace_name,
@@ -259,13 +279,14 @@ class ModelRegistry(pulumi.ComponentResource):
 
     # -- models ---------------------------------------------------------------------------
 
-    def _register(self, model: ResolvedModel, user_tags, description, ws_rg, client, child) -> RegisteredModel:
-        prefix = naming.model_blob_prefix(model.name, model.version, model.digest)
+    def _register(self, model: ResolvedModel, user_tags, description, ws_rg, client, child,
+                  container_res: ml.ModelContainer) -> RegisteredModel:
+        prefix = naming.model_blob_prefix(model.registered_name, model.version, model.digest)
         # The workspace's default datastore (workspaceblobstore) is this container.
         container = self.workspace_id.apply(workspace_blob_container)
         blobs = [
             storage.Blob(
-                f"model-{model.name}-{model.version}-{rel}".replace("/", "-"),
+                f"model-{model.registered_name}-{model.version}-{rel}".replace("/", "-"),
                 account_name=self.storage_account_name,
                 container_name=container,
                 resource_group_name=self.storage_account_id.apply(arm_part("resourceGroups")),
@@ -282,21 +303,11 @@ class ModelRegistry(pulumi.ComponentResource):
             f"/workspaces/{a[2]}/datastores/workspaceblobstore/paths/{prefix}/{tail}"
         )
         tags = {**user_tags, DIGEST_TAG: model.digest}
-        container_res = ml.ModelContainer(
-            f"model-{model.name}",
-            name=model.name,
-            resource_group_name=ws_rg,
-            workspace_name=self.workspace_name,
-            properties=ml.ModelContainerPropertiesArgs(
-                description=description, tags=user_tags,
-            ),
-            opts=child,
-        )
         version = ml.ModelVersion(
             # The version is part of the logical name: a new version is a new resource, created
             # before the old one is removed; an existing version is never rewritten in place.
-            f"model-{model.name}-v{model.version}",
-            name=model.name,
+            f"model-{model.registered_name}-v{model.version}",
+            name=model.registered_name,
             version=model.version,
             resource_group_name=ws_rg,
             workspace_name=self.workspace_name,
@@ -309,6 +320,6 @@ class ModelRegistry(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container_res, *blobs]),
         )
-        return RegisteredModel(model.name, model.version, version.id, uri)
+        return RegisteredModel(model.registered_name, model.version, version.id, uri)
 
 

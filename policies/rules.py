@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 
-from mldeploy.plan.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, TLS_TAG
+from mldeploy.plan.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, SPLIT_TAG, TLS_TAG
 from mldeploy.plan.vm_sizes import known_vcpus
 from mldeploy.policies import config, endpoints, serving
 from mldeploy.policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get,
@@ -286,8 +286,9 @@ def required_tags(args, report: Report) -> None:
     cfg = config.settings("required-tags", args.get_config())
     tags = args.props.get("tags") or {}
     required = list(cfg["requiredTags"])
-    # A resource of one model's service or batch job also says which model and version it serves.
-    if SERVICE_TAG in tags or any(t in tags for t in cfg["modelTags"]):
+    # A resource of one model's service or batch job also says which model and version it serves;
+    # one that splits traffic between deployments (an online endpoint) names none: they each do.
+    if (SERVICE_TAG in tags and not tags.get(SPLIT_TAG)) or any(t in tags for t in cfg["modelTags"]):
         required += [t for t in cfg["modelTags"] if t not in required]
     missing = [t for t in required if not tags.get(t)]
     if missing:

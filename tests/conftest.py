@@ -8,11 +8,12 @@ import pytest
 from tests.harness import ROOT
 
 MODEL = ROOT / "examples" / "diabetes" / "outputs" / "sklearn_regression_model.pkl"
+MODEL_V2 = MODEL.parent / "v2" / MODEL.name  # stack managed's green deployment
 
 
 @pytest.fixture(scope="session", autouse=True)
 def trained_model():
-    """The example stacks point at the trained diabetes model: train it once if missing."""
-    if not MODEL.exists():
+    """The example stacks point at the trained diabetes models: train them once if missing."""
+    if not MODEL.exists() or not MODEL_V2.exists():
         subprocess.run([sys.executable, str(ROOT / "examples" / "diabetes" / "train.py")], check=True)
     return MODEL

@@ -167,8 +167,8 @@ class EndpointSettings(Settings):
 
     @property
     def image(self) -> str:
-        """The image of the deployment taking the most traffic (what `serve`'s smoke test and
-        the service tags describe)."""
+        """The image of the deployment taking the most traffic (what `serve`'s smoke test scores;
+        tags never follow it: each deployment's resources name their own model)."""
         return max(self.deployments.values(), key=lambda d: d.traffic_percent).image
 
     @model_validator(mode="after")

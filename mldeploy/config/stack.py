@@ -52,6 +52,10 @@ class ModelSettings(Settings):
     """A trained model to register (guide: `Model.register(path, name, tags, description)`)."""
 
     path: ExistingPath = Field(description="the model file or folder to upload and register")
+    registered_name: Name | None = Field(
+        None, description="the registered model this entry is a version of (`az ml`'s `azureml:<name>:<version>`); "
+        "omitted: the entry's key. Two entries with one registeredName and different versions are two versions "
+        "of one model (blue on `diabetes:1`, green on `diabetes:2`)")
     version: int | None = Field(
         None, ge=1, le=2_147_483_647, description="explicit version (1, 2, ...); omitted: the first 12 hex digits of "
         "the content's SHA-256, so new content always registers a new version"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -30,6 +30,7 @@ from mldeploy.plan.naming import hash_suffix
 from mldeploy.plan.front_door import KUBERNETES, MANAGED, front_door  # the two targets' names live there
 from mldeploy.plan.managed_skus import (DEFAULT_SKU, SKU_FAMILIES, ManagedSku, find_sku, reserved_instances,
                                    sku_for_v1_size)
+from mldeploy.plan.tags import SPLIT_BETWEEN_DEPLOYMENTS, SPLIT_TAG
 
 if TYPE_CHECKING:
     from mldeploy.config.endpoint import DeploymentSettings, EndpointSettings
@@ -328,6 +329,8 @@ class DeploymentPlan:
     autoscale: AutoscalePlan | None = None
     # Kubernetes: TargetUtilization settings (min, max, target percent) when autoscaling.
     kubernetes_scale: tuple[int, int, int] | None = None
+    # The endpoint's tags plus this deployment's own model and version (registered name).
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -341,7 +344,11 @@ class EndpointPlan:
     deployments: tuple[DeploymentPlan, ...]
     traffic: dict[str, int]
     mirror_traffic: dict[str, int]
-    revision: str  # digest of the endpoint's own inputs (see EndpointTraffic)
+    revision: str  # digest of the endpoint inputs azure-native PUTs that the plan knows (see EndpointTraffic)
+    # The endpoint's tags: stack, service markers; no deployment's model (traffic moves between them).
+    endpoint_tags: dict[str, str] = field(default_factory=dict)
+    # Each image's environment and code are tagged with the one model the image serves.
+    asset_tags: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _probe(p: ProbeSettings) -> dict:
@@ -357,10 +364,16 @@ def used_images(service: "EndpointSettings") -> list[str]:
 
 def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_group: str,
                   assets: dict[str, "AssetPlan"], image_models: dict[str, list[str]],
-                  tags: dict[str, str]) -> "EndpointPlan":
+                  tags: dict[str, str], model_tags: dict[str, dict[str, str]] | None = None) -> "EndpointPlan":
     """Everything the OnlineEndpoint component declares, decided from validated settings;
-    `assets`: the environment and code of each image the deployments use (`used_images`)."""
+    `assets`: the environment and code of each image the deployments use (`used_images`);
+    `tags`: the service's tags (no model); `model_tags`: per models entry, its model/version tags."""
     kind = "Managed" if service.target == MANAGED else "Kubernetes"
+    model_tags = model_tags or {}
+
+    def served(image: str) -> dict[str, str]:
+        return dict(sorted({**tags, **model_tags.get(image_models[image][0], {})}.items()))
+
     deployments = []
     for dep_name, dep in sorted(service.deployments.items()):
         key = f"{PROJECT}:services.{name}.deployments.{dep_name}"
@@ -384,13 +397,15 @@ def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_
             # The inference server runs one worker per admitted request (see DeploymentSettings).
             environment_variables={"WORKER_COUNT": str(dep.workers), **dep.environment_variables},
             app_insights_enabled=service.app_insights_enabled, description=dep.description,
-            autoscale=autoscale, kubernetes_scale=k8s_scale))
+            autoscale=autoscale, kubernetes_scale=k8s_scale, tags=served(dep.image)))
     ep_name = service.endpoint_name or endpoint_name(stack, resource_group, name)
-    revision = hashlib.sha256(json.dumps({"name": ep_name, "auth": service.auth_mode, "kind": kind,
-                                          "description": service.description, "tags": tags,
-                                          "keys": service.keys is not None}, sort_keys=True).encode()).hexdigest()[:16]
+    # Tags, description and authMode are not in it: EndpointTraffic applies those itself.
+    revision = hashlib.sha256(json.dumps({"name": ep_name, "kind": kind, "keys": service.keys is not None},
+                                         sort_keys=True).encode()).hexdigest()[:16]
     return EndpointPlan(kind=kind, endpoint_name=ep_name, auth_mode=AUTH_MODES[service.auth_mode],
                         description=service.description or f"mldeploy online endpoint {name}",
                         collect_model_data=service.collect_model_data, assets=assets,
                         deployments=tuple(deployments), traffic=traffic(service),
-                        mirror_traffic=mirror_traffic(service), revision=revision)
+                        mirror_traffic=mirror_traffic(service), revision=revision,
+                        endpoint_tags=dict(sorted({**tags, SPLIT_TAG: SPLIT_BETWEEN_DEPLOYMENTS}.items())),
+                        asset_tags={image: served(image) for image in sorted(assets)})

@@ -21,6 +21,7 @@ from mldeploy.plan.endpoint import check_stack_endpoints, endpoint_name, is_endp
 from mldeploy.plan.fpga_regions import check_service_region
 from mldeploy.plan.memory import check_body_limit
 from mldeploy.plan.v1_script import check_entry_scripts
+from mldeploy.plan.models import check_model_versions, resolve_model
 
 
 def check_stack(settings: StackSettings, today: date | None = None) -> None:
@@ -74,6 +75,7 @@ def parse_settings(stack: str, config: dict[str, Any], secret_keys: Iterable[str
     try:
         check_stack(settings)
         check_entry_scripts(settings, project_root)
+        check_model_versions({n: resolve_model(n, m, project_root) for n, m in settings.models.items()})
     except ConfigError as err:
         raise err.with_source(source) from None
     return settings

@@ -9,6 +9,13 @@ PRODUCTION_TAG = "mldeploy-production"
 SERVICE_TAG = "mldeploy-service"
 AUTH_TAG = "mldeploy-auth"
 TLS_TAG = "mldeploy-tls"
+# What a resource serves: the registered model's name and its version.
+MODEL_TAG = "model"
+MODEL_VERSION_TAG = "model-version"
+# On a resource that splits traffic between deployments of different models (an online
+# endpoint and its identity): it names no model; each deployment names its own.
+SPLIT_TAG = "mldeploy-split"
+SPLIT_BETWEEN_DEPLOYMENTS = "deployments"
 # On a container registry whose admin user is on: the documented need (e.g. "iot-edge").
 ADMIN_USER_NEED_TAG = "mldeploy-admin-user-need"
 
@@ -27,9 +34,9 @@ def resource_tags(
     if production:
         tags[PRODUCTION_TAG] = "true"
     if model is not None:
-        tags["model"] = model
+        tags[MODEL_TAG] = model
     if version is not None:
-        tags["model-version"] = str(version)
+        tags[MODEL_VERSION_TAG] = str(version)
     return dict(sorted(tags.items()))
 
 

@@ -23,6 +23,7 @@ from mldeploy.config import ConfigError, StackSettings, read_stack_file, stack_f
 from mldeploy.config.load import decode_config_value, mark_secure_leaves
 from mldeploy.plan import naming
 from mldeploy.plan.aci import aci_services, registry_sku
+from mldeploy.plan.endpoint import is_endpoint
 from mldeploy.plan.models import ResolvedModel, resolve_model
 from mldeploy.plan.paths import state_path
 from mldeploy.plan.stack import parse_settings
@@ -53,7 +54,7 @@ def deploy(settings: StackSettings, project_root: Path, run: RunContext | None =
     models = {name: resolve_model(name, m, project_root) for name, m in sorted(settings.models.items())}
     contexts = _write_contexts(settings, models, project_root)
     outputs: dict[str, Any] = {
-        "models": {n: {"version": m.version} for n, m in models.items()},
+        "models": {n: {"name": m.registered_name, "version": m.version} for n, m in models.items()},
         "images": {n: {"tag": c.tag} for n, c in contexts.items()},
     }
     group_name, registry, images = None, None, {}
@@ -63,7 +64,8 @@ def deploy(settings: StackSettings, project_root: Path, run: RunContext | None =
             "resourceGroup": group_name,
             "workspace": registry.workspace_name,
             "registryLoginServer": registry.registry_login_server,
-            "models": {n: {"version": m.version, "id": registry.models[n].id, "uri": registry.models[n].uri}
+            "models": {n: {"name": m.registered_name, "version": m.version, "id": registry.models[n].id,
+                           "uri": registry.models[n].uri}
                        for n, m in models.items()},
             "images": {n: {"imageName": i.image_name, "repoDigest": i.repo_digest, "tag": contexts[n].tag}
                        for n, i in images.items()},
@@ -96,11 +98,17 @@ def deploy(settings: StackSettings, project_root: Path, run: RunContext | None =
 
 
 def _service_tags(name: str, service: Any, f: Foundation) -> dict[str, str]:
-    served = [f.models[m] for m in f.settings.images[service.image].models]
-    return {
+    """What every resource of one service says: the service's markers and, for a service of one
+    image, that image's model(s). An online endpoint's deployments serve different models and the
+    traffic moves between them: its resources name their own model (plan/endpoint.py), none here."""
+    served = [] if is_endpoint(service) else [f.models[m] for m in f.settings.images[service.image].models]
+    models = {
         # "_" never occurs in a model name and is valid in Azure tags and Kubernetes labels alike.
-        "model": "_".join(m.name for m in served),
+        "model": "_".join(m.registered_name for m in served),
         "model-version": "_".join(m.version for m in served),
+    } if served else {}
+    return {
+        **models,
         # The plan's one TLS decision (plan/tls.py), as the gateway and the Service apply it.
         **service_markers(name, auth_enabled=getattr(service, "auth_enabled", True),
                           tls_enabled=serves_tls(service, f.settings.production)),
@@ -137,7 +145,8 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
         workspace_name=settings.workspace.name or naming.workspace(settings.stack),
         workspace_sku=settings.workspace.sku,
         models=list(models.values()),
-        model_tags={n: {**resource_tags(settings.stack, settings.tags, model=n, version=models[n].version,
+        model_tags={n: {**resource_tags(settings.stack, settings.tags, model=models[n].registered_name,
+                                        version=models[n].version,
                                         production=settings.production),
                         **m.tags} for n, m in settings.models.items()},
         model_descriptions={n: m.description for n, m in settings.models.items()},

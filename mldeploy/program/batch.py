@@ -28,7 +28,7 @@ def deploy_batch(name: str, settings: BatchSettings, f: Foundation) -> dict:
         plan=plan,
         model_id=model.id,
         workspace=workspace,
-        tags=f.tags(model=settings.model, version=model.version),
+        tags=f.tags(model=model.name, version=model.version),  # the registered name
     )
     return {
         "endpointName": batch.endpoint_name,

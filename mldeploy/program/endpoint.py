@@ -97,7 +97,9 @@ def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation) -> Serv
                                 build_dir(s, f.project_root) / image)
               for image in used_images(service)}
     plan = plan_endpoint(name, service, stack=s.stack, resource_group=s.resource_group_name, assets=assets,
-                         image_models={n: list(i.models) for n, i in s.images.items()}, tags=tags)
+                         image_models={n: list(i.models) for n, i in s.images.items()}, tags=tags,
+                         model_tags={n: {"model": m.registered_name, "model-version": m.version}
+                                     for n, m in f.models.items()})
     r = f.registry
     client = authorization.get_client_config_output()
     workspace = WorkspaceRefs(

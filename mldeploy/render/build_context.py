@@ -85,7 +85,7 @@ def model_dir(models: list[ResolvedModel]) -> str:
     """AZUREML_MODEL_DIR as Azure ML sets it: the model's own folder when the image has one
     model, the root of all models when it has several."""
     if len(models) == 1:
-        return f"{MODELS_DIR}/{models[0].name}/{models[0].version}"
+        return f"{MODELS_DIR}/{models[0].registered_name}/{models[0].version}"
     return MODELS_DIR
 
 
@@ -111,9 +111,9 @@ def v1_shim_files(models: list[ResolvedModel]) -> dict[str, bytes]:
     manifest = {}
     for m in models:
         if m.is_folder:
-            manifest[f"{m.name}/{m.version}"] = {"folder": sorted({rel.split("/", 1)[0] for rel, _ in m.files})}
+            manifest[f"{m.registered_name}/{m.version}"] = {"folder": sorted({rel.split("/", 1)[0] for rel, _ in m.files})}
         else:
-            manifest[f"{m.name}/{m.version}"] = {"file": m.files[0][0]}
+            manifest[f"{m.registered_name}/{m.version}"] = {"file": m.files[0][0]}
     files[V1_MODELS_MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
     return files
 
@@ -193,7 +193,7 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
     }
     for model in models:
         for rel, path in model.files:
-            files[f"azureml-models/{model.name}/{model.version}/{rel}"] = path.read_bytes()
+            files[f"azureml-models/{model.registered_name}/{model.version}/{rel}"] = path.read_bytes()
     v1_shim = needs_shim(files[f"app/{script}"], env_text)
     if v1_shim:
         files.update({f"app/{rel}": data for rel, data in v1_shim_files(models).items()})
@@ -211,6 +211,6 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
         model_dir=model_dir(models),
         env_file=env_file,
         env_kind=env_kind,
-        models=tuple((m.name, m.version) for m in models),
+        models=tuple((m.registered_name, m.version) for m in models),
         scoring_server=image.scoring_server,
     )

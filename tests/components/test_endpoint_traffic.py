@@ -136,3 +136,144 @@ def test_the_traffic_resource_has_no_credential_among_its_inputs(tmp_path):
     assert not [k for k in traffic["inputs"] if "token" in k.lower() or "key" in k.lower()], traffic["inputs"]
     assert "aad-access-token" not in json.dumps(traffic) and "arm-token" not in json.dumps(traffic)
     assert API_VERSION == "2025-12-01"
+
+
+# -- refresh, then up: the split survives (issue 19) ---------------------------------------------
+
+class LiveEndpoint:
+    """ARM's side of one endpoint: a PUT replaces it whole; a PUT without traffic leaves none
+    (microsoft/genaiops-promptflow-template issue #182)."""
+
+    def __init__(self):
+        self.state = {"location": "westeurope", "tags": {"environment": "managed"},
+                      "identity": {"type": "UserAssigned", "userAssignedIdentities": {"/id/x": {"principalId": "p"}}},
+                      "properties": {"authMode": "Key", "description": "d", "provisioningState": "Succeeded"}}
+        self.puts = []
+
+    def get(self, endpoint_id, api_version):
+        return json.loads(json.dumps(self.state))
+
+    def put_and_wait(self, endpoint_id, api_version, body):
+        self.puts.append(body)
+        self.state = {**json.loads(json.dumps(body)),
+                      "properties": {**body["properties"], "provisioningState": "Succeeded"}}
+        self.state["properties"].setdefault("traffic", {})
+
+    def azure_native_put(self, inputs):
+        """What azure-native's Update PUTs: the body from the recorded inputs only (provider.go
+        defaultUpdate -> PrepareAzureRESTBody); no traffic unless the inputs carry it."""
+        self.put_and_wait("id", API_VERSION, {"location": self.state["location"], "tags": inputs.get("tags", {}),
+                                 "identity": self.state["identity"], "properties": dict(inputs["properties"])})
+
+
+def _reset(path: str, old: dict, new: dict) -> None:
+    """Pulumi's ignoreChanges for one path (pkg/resource/deploy/step_generator.go
+    processIgnoreChanges -> PropertyPath.Reset): the old input's value, or none if it had none."""
+    *parents, leaf = path.split(".")
+    for part in parents:
+        old, new = old.get(part, {}), new.setdefault(part, {})
+    if leaf in old:
+        new[leaf] = old[leaf]
+    else:
+        new.pop(leaf, None)
+
+
+def _azure_native_up(live, recorded: dict, program: dict, ignore: list[str]) -> dict:
+    """One `pulumi up` of the OnlineEndpoint: ignoreChanges applied, a PUT only if inputs differ."""
+    news = json.loads(json.dumps(program))
+    for path in ignore:
+        _reset(path, recorded, news)
+    if news != recorded:
+        live.azure_native_put(news)
+    return news
+
+
+def _refresh(live, recorded: dict) -> dict:
+    """`pulumi refresh` of the OnlineEndpoint: what changed live since the last write is written
+    into the recorded inputs (provider.go Read: old inputs + diff of old and new output projections)."""
+    inputs = json.loads(json.dumps(recorded))
+    inputs["properties"]["traffic"] = dict(live.state["properties"].get("traffic") or {})
+    inputs["tags"] = dict(live.state.get("tags") or {})
+    return inputs
+
+
+def _endpoint_program(tags):
+    return {"tags": dict(tags), "properties": {"authMode": "Key", "description": "d"}}
+
+
+def _traffic_up(et, state: dict, program: dict) -> dict:
+    """One `pulumi up` of EndpointTraffic: the provider's diff decides, update applies."""
+    if et.diff("id", state, program).changes:
+        return dict(et.update("id", state, program).outs)
+    return state
+
+
+def test_refresh_then_up_keeps_the_split_and_a_tag_change_never_serves_nothing():
+    from components.online_endpoint import ENDPOINT_OWNED_BY_TRAFFIC
+
+    live = LiveEndpoint()
+    et = EndpointTrafficProvider(client_factory=lambda: live)
+    tags = {"environment": "managed", "mldeploy-split": "deployments"}
+    split = {**PROPS, "settings": {"tags": tags, "description": "d", "authMode": "Key"}}
+    # First up: the endpoint is created without traffic, then EndpointTraffic sets the split.
+    recorded = _endpoint_program(tags)
+    state = dict(et.create(dict(split)).outs)
+    assert live.state["properties"]["traffic"] == {"blue": 90, "green": 10}
+
+    # refresh writes the live split into the endpoint's recorded inputs; the next up must not wipe it.
+    recorded = _refresh(live, recorded)
+    state = dict(et.read("id", state).outs)
+    puts = len(live.puts)
+    recorded = _azure_native_up(live, recorded, _endpoint_program(tags), ENDPOINT_OWNED_BY_TRAFFIC)
+    state = _traffic_up(et, state, split)
+    assert len(live.puts) == puts, "refresh + up with no change must PUT nothing"
+    assert live.state["properties"]["traffic"] == {"blue": 90, "green": 10}
+
+    # A tag change: one PUT, by EndpointTraffic, with the split in it - never a body without traffic.
+    new_tags = {**tags, "owner": "ml-platform"}
+    recorded = _azure_native_up(live, recorded, _endpoint_program(new_tags), ENDPOINT_OWNED_BY_TRAFFIC)
+    state = _traffic_up(et, state, {**split, "settings": {**split["settings"], "tags": new_tags}})
+    assert [p["properties"].get("traffic") for p in live.puts[puts:]] == [{"blue": 90, "green": 10}], \
+        "every PUT of a tag change must carry the split"
+    assert live.state["tags"] == new_tags
+
+
+def test_without_ignore_changes_refresh_then_up_would_wipe_the_split():
+    """The failure the options prevent (issue 19 item 3), replayed on the same fakes."""
+    live = LiveEndpoint()
+    et = EndpointTrafficProvider(client_factory=lambda: live)
+    tags = {"environment": "managed"}
+    et.create({**PROPS, "settings": {"tags": tags}})
+    recorded = _refresh(live, _endpoint_program(tags))
+    _azure_native_up(live, recorded, _endpoint_program(tags), ignore=[])
+    assert live.state["properties"]["traffic"] == {}, "the fake must model the wipe for the test above to mean anything"
+
+
+def test_a_split_changed_outside_pulumi_is_reapplied_after_refresh():
+    live = LiveEndpoint()
+    et = EndpointTrafficProvider(client_factory=lambda: live)
+    state = dict(et.create(dict(PROPS)).outs)
+    live.state["properties"]["traffic"] = {}  # e.g. an endpoint PUT elsewhere, or a portal edit
+    state = dict(et.read("id", state).outs)
+    _traffic_up(et, state, dict(PROPS))
+    assert live.state["properties"]["traffic"] == {"blue": 90, "green": 10}, "the next up must re-apply the split"
+
+
+def test_a_change_azure_native_still_puts_reapplies_the_split_in_the_same_run():
+    """identity, compute, keys: azure-native's PUT drops the split; the revision re-applies it."""
+    live = LiveEndpoint()
+    et = EndpointTrafficProvider(client_factory=lambda: live)
+    state = dict(et.create(dict(PROPS)).outs)
+    live.azure_native_put(_endpoint_program({}))  # e.g. a new identity: the PUT has no traffic
+    _traffic_up(et, state, {**PROPS, "endpointRevision": "r2"})
+    assert live.state["properties"]["traffic"] == {"blue": 90, "green": 10}
+
+
+def test_a_gone_endpoint_reads_as_gone():
+    assert provider(FakeClient(missing=True)).read("id", dict(PROPS)).id is None
+
+
+def test_settings_are_sent_with_the_split():
+    body = with_traffic(CURRENT, {"blue": 100}, {}, {"tags": {"x": "y"}, "description": "new", "authMode": "AMLToken"})
+    assert (body["tags"], body["properties"]["description"], body["properties"]["authMode"]) == \
+        ({"x": "y"}, "new", "AMLToken"), "tags, description and authMode travel in the split's PUT"

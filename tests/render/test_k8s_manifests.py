@@ -131,9 +131,9 @@ def test_changing_only_the_model_version_changes_only_what_it_must(tmp_path):
     # A new model version is a new ModelVersion and blob (never an overwrite) ...
     assert names(added) == ["model-diabetes-2-sklearn_regression_model.pkl", "model-diabetes-v2"], names(added)
     assert names(removed) == ["model-diabetes-1-sklearn_regression_model.pkl", "model-diabetes-v1"], names(removed)
-    # ... the model container's model-version tag, a new image tag, and a new Deployment
-    # template that rolls the pods. Nothing else: not the cluster, Service, HPA, keys, gateway.
-    assert names(changed) == ["diabetes", "diabetes-stable", "model-diabetes"], names(changed)  # image, Deployment, container
+    # ... a new image tag, and a new Deployment template that rolls the pods. Nothing else: not
+    # the model container (it spans versions: no version tag), cluster, Service, HPA, keys, gateway.
+    assert names(changed) == ["diabetes", "diabetes-stable"], names(changed)  # image, Deployment
     dep = next(u for u in changed if u.endswith("::diabetes-stable"))
     assert before[dep]["metadata"] == after[dep]["metadata"]
     old, new = before[dep]["spec"], after[dep]["spec"]

@@ -39,11 +39,16 @@ def test_serve_managed_runs_every_deployment_and_test_pins_one(project):
         assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
         endpoint = json.loads(line)
         assert endpoint["scoringUri"].startswith("http://127.0.0.1:")
+        predictions = {}
         for deployment in ("blue", "green", "shadow"):
             pinned = _test(project, "--deployment", deployment)
             assert pinned.returncode == 0, pinned.stderr
             assert f"served by deployment {deployment}" in pinned.stderr, pinned.stderr
-            assert len(json.loads(pinned.stdout)) == 2, pinned.stdout
+            predictions[deployment] = json.loads(pinned.stdout)
+            assert len(predictions[deployment]) == 2, pinned.stdout
+        # blue serves diabetes:1, green and shadow diabetes:2 (another Ridge alpha): each scorer
+        # reads its own model version from AZUREML_MODEL_DIR.
+        assert predictions["green"] == predictions["shadow"] != predictions["blue"], predictions
         unknown = _test(project, "--deployment", "purple")
         assert unknown.returncode == 2 and "blue, green, shadow" in unknown.stderr, unknown.stderr
         children = _descendants(proc.pid)

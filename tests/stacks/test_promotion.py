@@ -1,0 +1,97 @@
+"""A promotion touches traffic only (issue 19): moving trafficPercent, mirrorPercent or an AKS
+canary's weight changes exactly the traffic resource(s) - compared input by input across two
+synths of one stack. Tags say what a resource is (a deployment its own model and version, the
+endpoint none), so they do not follow the traffic."""
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import stack_values, synth
+
+TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
+
+
+def _changed(before, after) -> set[str]:
+    """URNs whose inputs (or presence) differ between two synths."""
+    a = {r["urn"]: r["inputs"] for r in before.resources}
+    b = {r["urn"]: r["inputs"] for r in after.resources}
+    return {urn for urn in a.keys() | b.keys() if a.get(urn) != b.get(urn)}
+
+
+def _deployments(values):
+    return values["mldeploy:services"]["diabetes"]["deployments"]
+
+
+def _managed(tmp_path, name, edit):
+    values, secret_keys = stack_values("managed")
+    edit(_deployments(values))
+    return synth("managed", tmp_path / name, values, secret_keys)
+
+
+def _split(**shares):
+    def edit(deployments):
+        for dep, (traffic, mirror) in shares.items():
+            deployments[dep]["trafficPercent"] = traffic
+            deployments[dep].pop("mirrorPercent", None)
+            if mirror:
+                deployments[dep]["mirrorPercent"] = mirror
+    return edit
+
+
+def _only_traffic_changed(before, after, what):
+    changed = _changed(before, after)
+    traffic = {r["urn"] for r in after.of_type(TRAFFIC)}
+    assert changed == traffic, f"{what}: expected only {sorted(traffic)} to change, changed: {sorted(changed)}"
+
+
+def test_promoting_green_from_10_to_100_changes_only_the_traffic(tmp_path):
+    before = _managed(tmp_path, "90-10", _split(blue=(90, 0), green=(10, 0), shadow=(0, 10)))
+    after = _managed(tmp_path, "0-100", _split(blue=(0, 0), green=(100, 0), shadow=(0, 10)))
+    _only_traffic_changed(before, after, "managed 90/10 -> 0/100")
+    assert after.one(TRAFFIC)["inputs"]["traffic"] == {"blue": 0, "green": 100, "shadow": 0}
+
+
+def test_a_mirror_shift_changes_only_the_traffic(tmp_path):
+    before = _managed(tmp_path, "mirror-10", _split(blue=(90, 0), green=(10, 0), shadow=(0, 10)))
+    after = _managed(tmp_path, "mirror-off", _split(blue=(90, 0), green=(10, 0), shadow=(0, 0)))
+    moved = _managed(tmp_path, "mirror-to-blue", _split(blue=(0, 20), green=(100, 0), shadow=(0, 0)))
+    _only_traffic_changed(before, after, "mirror 10 -> 0")
+    _only_traffic_changed(after, moved, "mirror moved to blue while green takes all")
+
+
+def test_three_deployments_on_two_model_versions_move_traffic_only(tmp_path):
+    def three(split):
+        def edit(deployments):
+            deployments["shadow"].pop("mirrorPercent", None)
+            deployments["shadow"]["instanceCount"] = 3  # a production deployment taking live traffic
+            _split(**split)(deployments)
+        return edit
+
+    before = _managed(tmp_path, "a", three({"blue": (80, 0), "green": (10, 0), "shadow": (10, 0)}))
+    after = _managed(tmp_path, "b", three({"blue": (0, 0), "green": (50, 0), "shadow": (50, 0)}))
+    _only_traffic_changed(before, after, "three deployments 80/10/10 -> 0/50/50")
+
+
+def test_each_resource_names_its_own_model_version_and_the_endpoint_none(tmp_path):
+    result = synth("managed", tmp_path)
+    tags = {r["name"]: r["inputs"].get("tags") or {} for r in result.resources}
+    assert (tags["endpoint-diabetes-blue"]["model"], tags["endpoint-diabetes-blue"]["model-version"]) == \
+        ("diabetes", "1"), "blue serves diabetes:1"
+    assert (tags["endpoint-diabetes-green"]["model"], tags["endpoint-diabetes-green"]["model-version"]) == \
+        ("diabetes", "2"), "green serves diabetes:2"
+    for name in ("endpoint-diabetes-endpoint", "endpoint-diabetes-identity"):
+        assert "model" not in tags[name] and "model-version" not in tags[name], \
+            f"{name} splits traffic between model versions: its tags must name none, got {tags[name]}"
+
+
+def test_the_managed_stack_registers_one_model_in_two_versions(tmp_path):
+    result = synth("managed", tmp_path)
+    containers = result.of_type("azure-native:machinelearningservices:ModelContainer")
+    versions = result.of_type("azure-native:machinelearningservices:ModelVersion")
+    assert [c["inputs"]["name"] for c in containers] == ["diabetes"], "one ModelContainer for diabetes"
+    assert sorted((v["inputs"]["name"], v["inputs"]["version"]) for v in versions) == \
+        [("diabetes", "1"), ("diabetes", "2")], "diabetes:1 and diabetes:2"
+    model_of = {d["name"]: d["inputs"]["properties"]["model"]
+                for d in result.of_type("azure-native:machinelearningservices:OnlineDeployment")}
+    assert model_of["endpoint-diabetes-blue"].endswith("/model-diabetes-v1"), model_of
+    assert model_of["endpoint-diabetes-green"].endswith("/model-diabetes-v2"), model_of
