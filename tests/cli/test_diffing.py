@@ -107,6 +107,9 @@ def test_retrained_model_shows_a_new_digest_with_the_bases_own_file(repo, tmp_pa
     original = (repo / MODEL).read_bytes()
     (tmp_path / MODEL).parent.mkdir(parents=True)
     (tmp_path / MODEL).write_bytes(original)
+    v2 = MODEL.parent / "v2" / MODEL.name  # stack managed's green (diabetes:2): the base has it too
+    (tmp_path / v2).parent.mkdir(parents=True)
+    (tmp_path / v2).write_bytes((repo / v2).read_bytes())
     subprocess.run([sys.executable, str(repo / "examples/diabetes/train.py"), "--alpha", "2.0",
                     "--output", str(repo / MODEL)], check=True, capture_output=True)
     try:

@@ -209,7 +209,7 @@ def _traffic_up(et, state: dict, program: dict) -> dict:
 
 
 def test_refresh_then_up_keeps_the_split_and_a_tag_change_never_serves_nothing():
-    from components.online_endpoint import ENDPOINT_OWNED_BY_TRAFFIC
+    from mldeploy.components.online_endpoint import ENDPOINT_OWNED_BY_TRAFFIC
 
     live = LiveEndpoint()
     et = EndpointTrafficProvider(client_factory=lambda: live)
