@@ -13,8 +13,10 @@ exactly when the plan's one TLS rule says so (plan/tls.py, with the stack's `pro
 """
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -149,12 +151,26 @@ def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_
                  sock=sock, sock_env=lambda fd: {"MLDEPLOY_SCORER_FD": str(fd)})
 
 
+def _worker_user() -> list[str]:
+    """nginx started by root runs its workers as `nobody`, which cannot enter a run folder under
+    a private (0700) one - /root/<project>, pytest's folders - yet the workers write there: request
+    bodies over the 1 MB buffer (client_body_temp_path), long answers (proxy_temp_path), and read
+    a TLS certificate reloaded per handshake. So locally the workers run as the invoking user,
+    given on the command line (-g) and not in nginx.conf, which stays the one ACI and AKS run:
+    there the image's own user owns /tmp. Not a bigger memory buffer instead: it would not cover
+    the answers or the certificate. Running as root adds nothing: the scorer beside nginx already
+    runs the user's code as root. nginx warns about `user` when not root, hence only then."""
+    if os.geteuid() != 0:
+        return []
+    return ["-g", f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"]
+
+
 def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path) -> Child:
     """nginx serving `gw_dir/nginx.conf` on the listening socket `sock`, which it takes from
     `NGINX` (the variable its binary upgrade passes sockets in; nginx.org/en/docs/control.html).
     Stopped with SIGQUIT, nginx's graceful shutdown (same page: it stops listening and finishes
     the requests in flight; SIGTERM is its fast shutdown, which drops them)."""
-    argv = [nginx, "-p", str(gw_dir), "-c", str(gw_dir / "nginx.conf"), "-e", "stderr"]
+    argv = [nginx, "-p", str(gw_dir), "-c", str(gw_dir / "nginx.conf"), "-e", "stderr", *_worker_user()]
     return Child("gateway", argv, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=gw_dir, log=log,
                  sock=sock, sock_env=lambda fd: {"NGINX": f"{fd};"}, stop_signal=signal.SIGQUIT)
 

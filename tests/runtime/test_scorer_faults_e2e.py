@@ -7,16 +7,13 @@ No timing is asserted: each request carries a generous client timeout and the as
 about statuses, never durations."""
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from mldeploy.config.service import LocalServiceSettings
-from mldeploy.runtime.local import LocalServer
 from tests.runtime.conftest import _script_context, _serve
 
 pytestmark = pytest.mark.slow
@@ -56,22 +53,11 @@ def run(data):
 
 
 def _server(scoring_env, tmp_path_factory, name: str, script: str, *, workers: int, server: str = "mldeploy",
-            timeout_ms: int = TIMEOUT_MS, open_run_dir: bool = False):
-    """`open_run_dir`: a run folder others may enter - nginx started by root writes bodies over
-    1 MB to its temp folder as `nobody`, and pytest's folders are private to their owner."""
+            timeout_ms: int = TIMEOUT_MS):
     context = _script_context(tmp_path_factory, name, script, scoring_server=server)
     service = LocalServiceSettings.model_validate({"target": "local", "image": name, "workerCount": workers,
                                                    "scoringTimeoutMs": timeout_ms, "maxRequestBodyMb": 20})
-    if not open_run_dir:
-        return _serve(f"{name}-{server}", service, context, scoring_env, tmp_path_factory)
-    run_dir = Path(tempfile.mkdtemp(prefix="mldeploy-test-"))
-    run_dir.chmod(0o755)
-    (run_dir / "gateway" / "tmp").mkdir(parents=True)
-    for folder in (run_dir / "gateway", run_dir / "gateway" / "tmp"):
-        folder.chmod(0o777)
-    server = LocalServer(name, service, context, scoring_env, run_dir, port=0)
-    server.start(timeout=120)
-    return server
+    return _serve(f"{name}-{server}", service, context, scoring_env, tmp_path_factory)
 
 
 def _post(server, body: dict | None = None, timeout: float = 30.0, **kwargs) -> requests.Response:
@@ -134,7 +120,7 @@ def test_an_answer_before_a_large_body_is_read_reaches_the_client(scoring_env, t
     """An inference-schema script answers a non-JSON body with azmlinfsrv's 415 before reading
     it: the scorer reads the rest first, so the gateway passes the 415 on instead of a 502
     (before: the scorer closed the connection on unread data, the kernel reset it)."""
-    server = _server(scoring_env, tmp_path_factory, "unread", SCHEMA_SCRIPT, workers=1, open_run_dir=True)
+    server = _server(scoring_env, tmp_path_factory, "unread", SCHEMA_SCRIPT, workers=1)
     try:
         body = b"x" * (8 * 1024 * 1024)
         statuses = [_post(server, data=body, headers={"Content-Type": "text/plain"}).status_code for _ in range(10)]
