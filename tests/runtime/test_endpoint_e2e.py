@@ -29,11 +29,16 @@ REQUESTS = 1000
 @pytest.fixture(scope="module")
 def managed(scoring_env, tmp_path_factory):
     settings = load_stack(ROOT, "managed")
-    image = settings.images["diabetes"]
-    context = render_build_context("diabetes", image, [resolve_model(m, settings.models[m], ROOT) for m in image.models],
-                                   ROOT)
-    server = LocalEndpoint("diabetes", settings.services["diabetes"], {"diabetes": context},
-                           {"diabetes": scoring_env}, tmp_path_factory.mktemp("managed"), port=0)
+    service = settings.services["diabetes"]
+    # blue serves diabetes:1 (image diabetes), green and shadow diabetes:2 (image diabetes-v2): one
+    # build context per image, both on the diabetes environment.
+    images = sorted({dep.image for dep in service.deployments.values()})
+    contexts = {name: render_build_context(name, settings.images[name],
+                                           [resolve_model(m, settings.models[m], ROOT) for m in settings.images[name].models],
+                                           ROOT)
+                for name in images}
+    server = LocalEndpoint("diabetes", service, contexts, {name: scoring_env for name in images},
+                           tmp_path_factory.mktemp("managed"), port=0)
     server.start(timeout=120)
     yield server
     server.stop()
