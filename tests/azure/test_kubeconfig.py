@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from mldeploy.azure.kubeconfig import LOGIN_MODES, with_login_mode
-from mldeploy.synth.mocks import AKS_SERVER_APP, TENANT_ID, _mock_kubeconfig
+from mldeploy.targets.aks.mocks import AKS_SERVER_APP, TENANT_ID, mock_kubeconfig as _mock_kubeconfig
 
 AKS_EXEC = _mock_kubeconfig("aks-prod-prod", "exec")  # the shape AKS returns for format=exec
 

@@ -1,0 +1,53 @@
+"""The target table: every compute target mldeploy deploys to, and what each one provides.
+
+A target is one package, `mldeploy/targets/<name>/`, that builds one `Target` (its `TARGET`)
+and is listed once in `TARGETS` below. Config loading, the load-time checks, the Pulumi program,
+synth's mocks, the CLI and the policy pack find a target here, by its name or by the settings
+object a stack file produced; none of them names a target or probes a settings object for the
+attributes one target happens to have. Adding a target means: write its package, add its row.
+
+What a target provides (the fields of `Target`; the defaults say what "nothing" means):
+
+- `name`: for a service target, the value of `services.<name>.target` in a stack file
+  (`aci`); for a section target, the stack key holding its entries (`batch`, `edge`).
+- `section`: `services` for a scoring service told apart by `target:`; else the stack key.
+- `settings`: its config model (a frozen `mldeploy.config.base.Settings`; a service target's
+  model has a `target: Literal["<name>"]` field, which is how the stack file's union tells it).
+- `check(name, entry, stack)`: its load-time checks, the plan rules that need no Azure (raise a
+  ConfigError naming the key). Run once per entry by the one load entry, after the shared rules.
+- `deploy(name, entry, foundation)`: its program step: declare the entry's components from its
+  plan; a service target returns `ServiceOutputs`, a section target a dict of stack outputs.
+- `mocks`: synth's mock answers for the resource types and invokes its components declare
+  that need realistic outputs (everything else is echoed).
+- traits the shared code asks instead of probing the settings object (`traits`).
+
+The CLI, the local runtime and the policy pack read the same row for their own hooks (local
+runner, container runner, policy rules, test-client hooks) as those are moved here.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from mldeploy.targets.target import CallMaker, MockDefaults, OutputMaker, Target, no_checks
+from mldeploy.targets import aci, aks, batch, edge, fpga, kubernetes_endpoint, local, managed
+
+# The one registration table. Order: how `mldeploy config reference` lists them.
+TARGETS: tuple[Target, ...] = (
+    local.TARGET,
+    aci.TARGET,
+    aks.TARGET,
+    fpga.TARGET,
+    managed.TARGET,
+    kubernetes_endpoint.TARGET,
+    batch.TARGET,
+    edge.TARGET,
+)
+
+BY_NAME: Mapping[str, Target] = {t.name: t for t in TARGETS}
+SERVICE_TARGETS: tuple[Target, ...] = tuple(t for t in TARGETS if t.is_service)
+SECTION_TARGETS: tuple[Target, ...] = tuple(t for t in TARGETS if not t.is_service)
+
+
+def target_of(service: Any) -> Target:
+    """The row of a service's settings (config accepts only targets of the table)."""
+    return BY_NAME[service.target]

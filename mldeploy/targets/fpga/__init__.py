@@ -1,0 +1,15 @@
+"""`target: fpga`: a Project Brainwave-style FPGA service on an AKS node pool in a region that has them."""
+from mldeploy.config.fpga import FpgaServiceSettings
+from mldeploy.plan.aks import check_service
+from mldeploy.plan.fpga_regions import check_service_region
+from mldeploy.program.fpga import deploy_fpga
+from mldeploy.targets.fpga.mocks import MOCKS
+from mldeploy.targets.target import Target
+
+
+def check(name: str, service: FpgaServiceSettings, stack) -> None:
+    check_service_region(name, service, stack.location)
+    check_service(name, service, stack.production)  # TLS that can be issued, replicas
+
+
+TARGET = Target(name="fpga", settings=FpgaServiceSettings, deploy=deploy_fpga, check=check, mocks=MOCKS)

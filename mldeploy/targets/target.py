@@ -1,0 +1,42 @@
+"""The interface every target implements (the table and what each field means: mldeploy/targets/__init__.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+# A mock's answer for one resource type: (resource name, inputs, mocks) -> outputs the real
+# provider would add. The mocks object (synth/mocks.py SynthMocks) gives `.stack`, `.secret(value)`
+# (a generated secret, marked and remembered for masking) and `.ledger`.
+OutputMaker = Callable[[str, dict, Any], dict]
+# A mock's answer for one invoke (a get_*/list* function): (arguments, mocks) -> result.
+CallMaker = Callable[[dict, Any], dict]
+
+
+@dataclass(frozen=True)
+class MockDefaults:
+    """What synth's mocks answer for a target's resource types (by type token) and invokes (by token)."""
+
+    outputs: Mapping[str, OutputMaker] = field(default_factory=dict)
+    calls: Mapping[str, CallMaker] = field(default_factory=dict)
+
+
+def no_checks(name: str, entry: Any, stack: Any) -> None:
+    """A target whose entries need no rule beyond their config model and the shared ones."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One compute target: its name, its config model and the hooks the pipeline calls.
+    Module docstring: what each field means and who reads it."""
+
+    name: str
+    settings: type
+    deploy: Callable[[str, Any, Any], Any]
+    section: str = "services"
+    check: Callable[[str, Any, Any], None] = no_checks
+    mocks: MockDefaults = MockDefaults()
+
+    @property
+    def is_service(self) -> bool:
+        """A scoring service under `services:` (told apart by `target:`), not a section of its own."""
+        return self.section == "services"

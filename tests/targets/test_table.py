@@ -1,0 +1,46 @@
+"""The target table (mldeploy/targets/__init__.py): one row per target, each row whole."""
+from __future__ import annotations
+
+import typing
+
+from mldeploy.targets import BY_NAME, SECTION_TARGETS, SERVICE_TARGETS, TARGETS, target_of
+from mldeploy.targets.target import Target
+
+
+def test_names_are_unique():
+    names = [t.name for t in TARGETS]
+    assert len(names) == len(set(names)), f"a target is listed twice in TARGETS: {names}"
+
+
+def test_a_service_targets_model_is_told_apart_by_its_name():
+    for t in SERVICE_TARGETS:
+        field = t.settings.model_fields.get("target")
+        assert field is not None, f"{t.name}: a service target's settings need a `target` field"
+        assert typing.get_args(field.annotation) == (t.name,), \
+            f"{t.name}: its settings' `target` is {field.annotation}, must be Literal[{t.name!r}]"
+
+
+def test_a_section_target_names_its_stack_key():
+    from mldeploy.config.stack import StackSettings
+    for t in SECTION_TARGETS:
+        assert t.section in StackSettings.model_fields, f"{t.name}: no stack key {t.section!r} holds its entries"
+
+
+def test_every_row_provides_the_hooks():
+    for t in TARGETS:
+        assert isinstance(t, Target) and callable(t.deploy) and callable(t.check), f"{t.name}: an incomplete row"
+
+
+def test_one_resource_type_has_one_mock_answer():
+    seen: dict[str, str] = {}
+    for t in TARGETS:
+        for token in [*t.mocks.outputs, *t.mocks.calls]:
+            other = seen.setdefault(token, t.name)
+            shared = {other, t.name} == {"managed", "kubernetes-endpoint"}  # one endpoint resource, two targets
+            assert other == t.name or shared, f"{token}: mocked by both {other} and {t.name}"
+
+
+def test_a_service_finds_its_row():
+    class Service:
+        target = "aci"
+    assert target_of(Service()) is BY_NAME["aci"]
