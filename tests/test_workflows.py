@@ -1,4 +1,4 @@
-"""The GitHub workflows (.github/workflows/) pass actionlint and do what the README promises:
+"""The GitHub workflows (.github/workflows/) pass actionlint and do what docs/guardrails.md promises:
 PR previews per stack with the policy pack, an offline diff for forks, dev up on main and
 production behind an environment approval."""
 from __future__ import annotations

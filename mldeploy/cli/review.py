@@ -11,7 +11,7 @@ from typing import Any
 
 from mldeploy.cli.diffing import ResourceChange, Side, StackDiff, secure_changes
 
-ROLLOUT_DOC = "README.md#rollout-promote-observe-roll-back"
+ROLLOUT_DOC = "docs/rollout.md#rollout-promote-observe-roll-back"
 PRODUCTION_TAG = "mldeploy-production"
 
 ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"

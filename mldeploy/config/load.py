@@ -172,7 +172,7 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
     fields: dict[str, Any] = {"stack": stack, "location": _location(config.get(LOCATION_KEY))}
     for name, value in own.items():
         # Only a config handed over by the Pulumi CLI without its stack file lacks per-value
-        # `secure:` marks; there a whole secret top-level key is all we know (README: limits).
+        # `secure:` marks; there a whole secret top-level key is all we know (docs/bad-input.md: limits).
         context = {"root": str(root), "secret_key": f"{PREFIX}{name}" in secret_keys
                    and not _has_secure_leaves(value)}
         if name == "services":

@@ -1,5 +1,5 @@
-"""The config reference in README.md, generated from the settings classes (one source of truth;
-a test keeps README.md equal to this output)."""
+"""The config reference in docs/config-reference.md, generated from the settings classes (one
+source of truth; a test keeps that file equal to this output)."""
 from __future__ import annotations
 
 import types
@@ -118,21 +118,22 @@ def render_reference() -> str:
 BEGIN, END = "<!-- BEGIN config-reference -->", "<!-- END config-reference -->"
 
 
-def readme_with_reference(readme: str) -> str:
-    """README.md's text with the reference section replaced by a freshly generated one."""
-    head, rest = readme.split(BEGIN, 1)
+def doc_with_reference(doc: str) -> str:
+    """The doc's text with the reference section replaced by a freshly generated one."""
+    head, rest = doc.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n## Config reference\n\n{render_reference()}{END}{tail}"
+    return f"{head}{BEGIN}\n# Config reference\n\n{render_reference()}{END}{tail}"
 
 
 def main() -> None:
-    """`python -m mldeploy.config.reference [README.md]`: print the reference, or update README."""
+    """`python -m mldeploy.config.reference [docs/config-reference.md]`: print the reference, or
+    update that file."""
     import sys
     from pathlib import Path
 
     if len(sys.argv) > 1:
         path = Path(sys.argv[1])
-        path.write_text(readme_with_reference(path.read_text(encoding="utf-8")), encoding="utf-8")
+        path.write_text(doc_with_reference(path.read_text(encoding="utf-8")), encoding="utf-8")
     else:
         print(render_reference(), end="")
 

@@ -87,7 +87,7 @@ class ImageSettings(Settings):
     description: str = Field("", description="free text, for people")
     scoring_server: Literal["azmlinfsrv", "mldeploy"] = Field(
         DEFAULT_SCORING_SERVER, description="what serves the entry script: `mldeploy` (azmlinfsrv's own app and contract, "
-        "its `/score` route without Flask, on the granian HTTP server: 2x and more the requests/s, see README) "
+        "its `/score` route without Flask, on the granian HTTP server: 2x and more the requests/s, see docs/performance.md) "
         "or `azmlinfsrv` (Azure ML's server exactly as its command runs it, gunicorn)")
 
     @field_validator("entry_script")

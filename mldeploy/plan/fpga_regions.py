@@ -1,7 +1,7 @@
 """Where Azure offers the PB-series (FPGA) VM sizes: the one list, overridable per service.
 
 Source: the regions the Azure ML (SDK v1) "deploy to FPGA" guide listed for Project Brainwave.
-Current Azure ML (v2) documentation no longer offers FPGA deployment (see README), so treat the
+Current Azure ML (v2) documentation no longer offers FPGA deployment (see docs/targets.md), so treat the
 list as historical: override it with `fpgaRegions` after `az vm list-skus --size Standard_PB`.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The package graph reads as the pipeline: config -> plan -> render -> components -> program,
-with synth, cli and runtime as the tools around it (README "Layout").
+with synth, cli and runtime as the tools around it (docs/development.md, "Layout").
 
 The contracts are in pyproject.toml ([tool.importlinter]); import-linter (grimp's import graph,
 every import statement including those inside functions) checks them.

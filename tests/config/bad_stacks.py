@@ -377,7 +377,7 @@ def semantic_cases() -> Iterator[Case]:
 
 
 def issue24_cases() -> Iterator[Case]:
-    """One case per rule added for issue 24 (README "Bad input"); each names the key it breaks."""
+    """One case per rule added for issue 24 (docs/bad-input.md); each names the key it breaks."""
     def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str = "") -> Case:
         d = _load(stack)
         edit(d["config"])

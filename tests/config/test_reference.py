@@ -1,14 +1,15 @@
-"""README's config reference is generated from the settings classes and must match them."""
+"""docs/config-reference.md is generated from the settings classes and must match them."""
 from __future__ import annotations
 
-from mldeploy.config.reference import readme_with_reference, render_reference
+from mldeploy.config.reference import doc_with_reference, render_reference
 from tests.harness import ROOT
 
 
-def test_readme_reference_is_up_to_date():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme == readme_with_reference(readme), (
-        "README.md's config reference is stale: run `.venv/bin/python -m mldeploy.config.reference README.md`"
+def test_the_docs_reference_is_up_to_date():
+    doc = (ROOT / "docs" / "config-reference.md").read_text(encoding="utf-8")
+    assert doc == doc_with_reference(doc), (
+        "docs/config-reference.md is stale: run "
+        "`.venv/bin/python -m mldeploy.config.reference docs/config-reference.md`"
     )
 
 

@@ -76,7 +76,7 @@ def _aks(service: dict, cluster: dict) -> dict:
 
 
 def test_vcpus_per_node_cannot_over_claim_a_listed_size(tmp_path):
-    # README: vcpusPerNode is for unlisted sizes only, so an over-claim never reaches the policy.
+    # docs/aks.md: vcpusPerNode is for unlisted sizes only, so an over-claim never reaches the policy.
     config = _aks({}, {"vmSize": "Standard_D2_v2", "agentCount": 2, "vcpusPerNode": 8})
     run = _synth(_project(tmp_path, "dev2", config), "dev2")
     assert run.returncode == 2, run.stdout + run.stderr
