@@ -14,7 +14,7 @@ Fast path - `GET`/`POST /score` of an entry script without `@rawhttp` - the step
 azmlinfsrv 1.5.1's server/routes.py (`_before_request`, `_init_headers`, `handle_score`, its
 error handlers, `_after_request`, `populate_response_headers`) in the same order, without Flask's
 context push, URL routing and hook dispatch (without them a request took 0.69x the time in
-cProfile, 634 vs 916 us; issue 14, docs/performance.md). Everything else is answered by the Flask app itself: `/`,
+cProfile, 634 vs 916 us; issue 14, README "Performance"). Everything else is answered by the Flask app itself: `/`,
 `/swagger.json`, OPTIONS and HEAD, unknown paths and methods, request-id headers over azmlinfsrv's
 limit (its 431), every request of a `@rawhttp` script (its run() gets the Flask request object
 and may use Flask's globals), and all requests when the server does CORS itself
