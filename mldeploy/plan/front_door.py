@@ -1,5 +1,5 @@
 """What an online endpoint's front door answers, per target, as Azure documents it - the rules the
-local rehearsal (runtime/endpoint_gateway.py) follows, decided here once.
+local rehearsal (plan/gateway.py endpoint_gateway, rendered by render/gateway.py) follows, decided here once.
 
 Source: MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-troubleshoot-online-endpoints.md,
 "HTTP status codes" (read 2026-12-04):

@@ -1,15 +1,22 @@
 """The gateway of one service, decided from its settings: auth, body and time limits, CORS,
 nginx worker processes, TLS files, where it listens and which scorers it reaches. Every target
-(local, ACI, AKS) and `mldeploy serve` build their GatewaySpec here, with everything given up
-front; the renderer (render/gateway.py) only turns a GatewaySpec into nginx.conf."""
+(local, ACI, AKS), `mldeploy serve` and the local rehearsal of a v2 online endpoint build their
+GatewaySpec here, with everything given up front; the one renderer (render/gateway.py) only
+turns a GatewaySpec into nginx.conf."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mldeploy.config.service import ServiceSettings
+from mldeploy.plan.front_door import FrontDoor, front_door
 from mldeploy.plan.memory import body_limit_mb
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, HOST_RE,
                                KEYS_MAP_NAME, ORIGIN_RE, SCORER_PORT, TLS_CERT_NAME, TLS_KEY_NAME, UNIX_SOCKET_RE)
+
+if TYPE_CHECKING:
+    from mldeploy.config.endpoint import EndpointSettings
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,9 @@ class GatewaySpec:
     # in place (cert-manager rewrites its Secret, the kubelet updates the mounted files) is
     # served without restarting nginx.
     tls_reload: bool = False
+    # Set for the local rehearsal of a v2 online endpoint: its deployments' routing replaces
+    # `upstreams` (which stays empty).
+    endpoint: "EndpointRouting | None" = None
 
     @property
     def pid_file(self) -> str:
@@ -67,15 +77,16 @@ class GatewaySpec:
         return self.tls_cert_file is not None
 
     def __post_init__(self) -> None:
-        if not self.upstreams:
+        if self.endpoint is not None:
+            if self.upstreams:
+                raise ValueError("an endpoint's gateway reaches its deployments' scorers, not `upstreams`")
+            _check_upstreams(tuple(r.upstream for r in self.endpoint.routes))
+        elif not self.upstreams:
             raise ValueError("a gateway needs at least one upstream scorer")
-        for u in self.upstreams:
-            if not HOST_RE.match(u.host) or not 0 < u.port < 65536 or not 0 <= u.weight <= 1000:
-                raise ValueError(f"invalid upstream {u}")
-            if u.unix_socket is not None and not UNIX_SOCKET_RE.match(u.unix_socket):
-                raise ValueError(f"invalid upstream socket path {u.unix_socket!r}: an absolute path without spaces, ';' or braces")
-        if not any(u.weight for u in self.upstreams):
-            raise ValueError("at least one upstream needs a weight above 0")
+        else:
+            _check_upstreams(self.upstreams)
+            if not any(u.weight for u in self.upstreams):
+                raise ValueError("at least one upstream needs a weight above 0")
         if self.auth_enabled and not self.keys_file:
             raise ValueError("auth is enabled but no keys_file is given")
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
@@ -87,6 +98,56 @@ class GatewaySpec:
             raise ValueError("worker_processes must be >= 1")
         if self.max_conns is not None and self.max_conns < 1:
             raise ValueError("max_conns must be >= 1 (or None: no cap)")
+
+
+def _check_upstreams(upstreams: tuple[Upstream, ...]) -> None:
+    # Written into nginx.conf: only what nginx reads as one server address.
+    for u in upstreams:
+        if not HOST_RE.match(u.host) or not 0 < u.port < 65536 or not 0 <= u.weight <= 1000:
+            raise ValueError(f"invalid upstream {u}")
+        if u.unix_socket is not None and not UNIX_SOCKET_RE.match(u.unix_socket):
+            raise ValueError(f"invalid upstream socket path {u.unix_socket!r}: an absolute path without spaces, ';' or braces")
+
+
+# Written into nginx.conf (location names, a `return` string): deployment names' and CLI words' alphabet only.
+ROUTE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+_LOGS_COMMAND_RE = re.compile(r"^[A-Za-z0-9 ._-]*$")
+
+
+@dataclass(frozen=True)
+class EndpointRoute:
+    """One deployment behind a local endpoint's front door: its scorer, its share of the live
+    traffic (or of the mirror), its timeout and how many requests it admits at once."""
+
+    name: str
+    upstream: Upstream
+    traffic_percent: int
+    mirror_percent: int
+    request_timeout_ms: int
+    admitted: int  # requests at once; one more gets the front door's capacity status
+    logs_command: str = ""  # named in its model-error body (`mldeploy logs ... --deployment <name>`)
+
+    def __post_init__(self) -> None:
+        if not ROUTE_NAME_RE.match(self.name) or not _LOGS_COMMAND_RE.match(self.logs_command) or self.admitted < 1:
+            raise ValueError(f"invalid deployment route {self}")
+
+
+@dataclass(frozen=True)
+class EndpointRouting:
+    """How a local endpoint routes /score: split, mirror and pin per its deployments, and answers
+    as its target's front door does (plan/front_door.py). The traffic rules (sum 100, one mirror)
+    are plan/endpoint.py's check_endpoint, run when the stack is loaded."""
+
+    routes: tuple[EndpointRoute, ...]
+    front_door: FrontDoor
+
+    @property
+    def live(self) -> tuple[EndpointRoute, ...]:
+        return tuple(r for r in self.routes if r.traffic_percent)
+
+    @property
+    def mirror(self) -> EndpointRoute | None:
+        return next((r for r in self.routes if r.mirror_percent), None)
 
 
 class FrontedByGateway:
@@ -175,3 +236,21 @@ def container_gateway(service: ServiceSettings, *, listen_port: int,
                            keys_file=CONTAINER_KEYS_FILE,
                            tls=TlsFiles.in_dir(CONTAINER_TLS_DIR) if service.tls is not None else None,
                            access_log="/dev/stdout")
+
+
+def endpoint_gateway(service: "EndpointSettings", *, run_dir: str, listen_port: int, scorers: dict[str, Upstream],
+                     logs_command: str | None = None) -> GatewaySpec:
+    """The local rehearsal of a v2 online endpoint's front door: one nginx on 127.0.0.1 in front
+    of `scorers` (one per deployment; locally each deployment is one instance), keys always on
+    (tokens need Azure), the target's statuses. `logs_command` + ` --deployment D` is named in
+    a model error's body."""
+    door = front_door(service.target)
+    routes = tuple(EndpointRoute(
+        name=name, upstream=scorers[name], traffic_percent=d.traffic_percent, mirror_percent=d.mirror_percent,
+        request_timeout_ms=d.request_timeout_ms, admitted=door.admitted(d.max_concurrent_requests_per_instance),
+        logs_command=f"{logs_command} --deployment {name}" if logs_command else "")
+        for name, d in sorted(service.deployments.items()))
+    return GatewaySpec(listen_port=listen_port, upstreams=(), run_dir=run_dir, listen_host="127.0.0.1",
+                       keys_file=f"{run_dir}/{KEYS_MAP_NAME}",
+                       scoring_timeout_ms=max(r.request_timeout_ms for r in routes),
+                       endpoint=EndpointRouting(routes, door))

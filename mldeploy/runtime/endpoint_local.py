@@ -1,6 +1,7 @@
 """One v2 online endpoint served on this machine: a scorer per deployment (its image's build
 context, its own worker count and request timeout) behind one nginx that splits, mirrors, pins,
-authenticates and limits as the endpoint does (runtime/endpoint_gateway.py).
+authenticates and limits as the endpoint does (the one gateway renderer, render/gateway.py, from
+plan/gateway.py's endpoint_gateway).
 
     server = LocalEndpoint("diabetes", service, contexts, envs, run_dir, port=0)
     endpoint = server.start()      # every deployment ready; endpoint.json written for `mldeploy test`
@@ -12,12 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from mldeploy.config.endpoint import EndpointSettings
-from mldeploy.plan.front_door import front_door
+from mldeploy.plan.gateway import GatewaySpec, Upstream, endpoint_gateway
 from mldeploy.render.build_context import BuildContext
-from mldeploy.runtime.endpoint_gateway import EndpointGatewaySpec, LocalDeployment, render_endpoint_conf
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
-from mldeploy.render.gateway import config_dirs, render_keys_map
+from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, gateway_child, new_key,
                                     publish_endpoint, refuse_if_running, scorer_child, withdraw_endpoint,
                                     write_private)
@@ -42,17 +42,10 @@ class LocalEndpoint:
         self.gateway: Child | None = None
         self._sockets: list = []
 
-    def spec(self) -> EndpointGatewaySpec:
-        gw = self.run_dir / "gateway"
-        return EndpointGatewaySpec(
-            listen_port=self.port, run_dir=str(gw), keys_file=str(gw / KEYS_MAP_NAME),
-            front_door=front_door(self.service.target),
-            deployments=tuple(LocalDeployment(
-                name=n, port=self.scorer_ports[n], traffic_percent=d.traffic_percent,
-                mirror_percent=d.mirror_percent, request_timeout_ms=d.request_timeout_ms,
-                max_concurrent=d.max_concurrent_requests_per_instance,
-                logs_command=f"{self.logs_command} --deployment {n}" if self.logs_command else "")
-                for n, d in sorted(self.service.deployments.items())))
+    def spec(self) -> GatewaySpec:
+        return endpoint_gateway(self.service, run_dir=str(self.run_dir / "gateway"), listen_port=self.port,
+                                scorers={n: Upstream("127.0.0.1", port) for n, port in self.scorer_ports.items()},
+                                logs_command=self.logs_command)
 
     def start(self, timeout: float = 120.0) -> Endpoint:
         nginx = find_nginx()
@@ -79,7 +72,7 @@ class LocalEndpoint:
         for folder in config_dirs(spec):
             Path(folder).mkdir(parents=True, exist_ok=True)
         gw_dir = Path(spec.run_dir)
-        (gw_dir / "nginx.conf").write_text(render_endpoint_conf(spec))
+        (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
         write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
         self.gateway = gateway_child(nginx, gw_dir, gateway_sock, self.run_dir / "gateway.log")
         scorers = [(child, f"http://127.0.0.1:{self.scorer_ports[dep]}/", f"the scorer of deployment {dep!r}")

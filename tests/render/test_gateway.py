@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from mldeploy.contract import GATEWAY_IMAGE
-from mldeploy.plan.gateway import GatewaySpec, Upstream
+from mldeploy.plan.front_door import FRONT_DOORS, front_door
+from mldeploy.plan.gateway import EndpointRoute, EndpointRouting, GatewaySpec, Upstream
 from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 
 PRIMARY = "primaryKeyAbcdefgh12"
@@ -165,6 +166,13 @@ def test_nginx_accepts_every_variant(tmp_path):
         GatewaySpec(listen_port=18081, run_dir=str(tmp_path), keys_file=str(tmp_path / "keys.map"),
                     upstreams=(Upstream("127.0.0.1", 5001, 3), Upstream("localhost", 5002, 1)),
                     cors_origins=("https://app.example",), max_conns=2),
+        *[GatewaySpec(listen_port=18081, run_dir=str(tmp_path), keys_file=str(tmp_path / "keys.map"), upstreams=(),
+                      endpoint=EndpointRouting((EndpointRoute("blue", Upstream("127.0.0.1", 5001), 90, 0, 5000, 2),
+                                                EndpointRoute("green", Upstream("127.0.0.1", 5002), 10, 0, 3000, 1),
+                                                EndpointRoute("shadow", Upstream("127.0.0.1", 5003), 0, 10, 5000, 1,
+                                                              "mldeploy logs --deployment shadow")),
+                                               front_door(target)))
+          for target in FRONT_DOORS],
     ]
     (tmp_path / "keys.map").write_text(render_keys_map(PRIMARY, SECONDARY))
     for d in config_dirs(variants[0]):

@@ -1,4 +1,4 @@
-"""Local parity of a v2 online endpoint (runtime/endpoint_local.py + endpoint_gateway.py): the
+"""Local parity of a v2 online endpoint (runtime/endpoint_local.py + render/gateway.py): the
 `managed` stack's three deployments as real scorers behind one nginx on 127.0.0.1 - traffic
 split, mirror, header pinning, key auth - and, with a holding score.py, the 408 timeout (the
 admission limit and the model-error statuses: test_endpoint_statuses_e2e.py). No timing is
@@ -14,7 +14,7 @@ from mldeploy.plan.stack import load_stack
 from mldeploy.config.endpoint import DeploymentSettings, ManagedEndpointSettings
 from mldeploy.plan.models import resolve_model
 from mldeploy.render.build_context import render_build_context
-from mldeploy.runtime.endpoint_gateway import MIRROR_LOG
+from mldeploy.render.gateway import MIRROR_LOG
 from mldeploy.runtime.endpoint_local import LocalEndpoint
 from tests.harness import ROOT
 from tests.runtime.conftest import _script_context
