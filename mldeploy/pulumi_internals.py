@@ -1,6 +1,7 @@
 """The Pulumi internals mldeploy relies on, in one place: what the program reads from the engine's
 config, what `mldeploy synth` needs to run the program in-process under mocks, the wire form of
-secrets, and how a policy pack's arguments are built outside `pulumi preview`.
+secrets, how a policy pack's arguments are built outside `pulumi preview`, and what the policies
+read of a value unknown at preview and of a provider SDK's resource classes.
 
 None of these is documented API, so each may change in any Pulumi release. The supported range
 is pyproject.toml's pin of `pulumi` and `pulumi-policy`; tests/test_pulumi_internals.py checks
@@ -9,6 +10,7 @@ used here. Nothing else in the tree imports these internals.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Mapping, Sequence
 
 from pulumi.runtime import config as runtime_config
@@ -18,10 +20,12 @@ from pulumi.runtime.mocks import MockMonitor, Mocks, set_mocks
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 from pulumi_policy import PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-__all__ = ["MockMonitor", "PolicyResource", "config_from_engine", "deserialize_properties", "is_wire_secret",
-           "policy_resource", "registered_options", "resource_validation_args", "run_mocked_program",
-           "stack_validation_args", "unwrap_wire_secret", "wrap_wire_secret"]
+__all__ = ["MockMonitor", "PolicyResource", "UNKNOWN_AT_PREVIEW", "UnknownValueError", "as_preview_props", "config_from_engine", "deserialize_properties",
+           "is_wire_secret", "policy_resource", "registered_options", "resource_input_names",
+           "resource_validation_args", "run_mocked_program", "stack_validation_args", "unwrap_wire_secret",
+           "wrap_wire_secret"]
 
 
 # -- the program: config as the engine handed it ---------------------------------------------
@@ -134,3 +138,23 @@ def resource_validation_args(resource: PolicyResource, config: Mapping[str, Any]
 def stack_validation_args(resources: Sequence[PolicyResource], config: Mapping[str, Any] | None) -> StackValidationArgs:
     """What a stack policy is handed: every resource, with the policy's config."""
     return StackValidationArgs(resources=list(resources), config=config)
+
+
+# -- policies: what a pack reads under `pulumi preview` ---------------------------------------
+# `UnknownValueError` (imported above): what pulumi_policy's props proxy raises when a policy
+# reads a value not known until `pulumi up`; the policies read such values as "unknown".
+
+UNKNOWN_AT_PREVIEW = UNKNOWN_STRING_VALUE  # how the engine hands a policy a value not known yet
+
+
+def as_preview_props(props: Mapping[str, Any]) -> Any:
+    """`props` as `pulumi preview` hands them to a policy: reading an UNKNOWN_AT_PREVIEW value
+    raises UnknownValueError (for tests of the policies' preview path)."""
+    return unknown_checking_proxy(props)
+
+
+def resource_input_names(resource_class: type) -> set[str]:
+    """The input names (snake_case) a generated provider SDK's resource class takes, read from
+    its `_internal_init` (the one method whose signature lists every input; `__init__` is
+    overloaded and takes `**kwargs`)."""
+    return set(inspect.signature(resource_class._internal_init).parameters)

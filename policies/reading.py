@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 from typing import Any, Iterable, Iterator, Mapping, Sequence
-
-from pulumi_policy.proxy import UnknownValueError
 
 from mldeploy.contract import MASK
 from mldeploy.plan.tags import PRODUCTION_TAG
+from mldeploy.pulumi_internals import UnknownValueError, resource_input_names
 
 ACI = "azure-native:containerinstance:ContainerGroup"
 CLUSTER = "azure-native:containerservice:ManagedCluster"
@@ -102,7 +100,7 @@ def supports_tags(resource_type: str) -> bool:
     try:
         module = importlib.import_module(f"pulumi_azure_native.{parts[1]}")
         cls = getattr(module, parts[2])
-        return "tags" in inspect.signature(cls._internal_init).parameters
+        return "tags" in resource_input_names(cls)
     except (ImportError, AttributeError, ValueError, TypeError):
         return False
 

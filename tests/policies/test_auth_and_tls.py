@@ -8,10 +8,9 @@ import base64
 import copy
 
 import pytest
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from mldeploy.config.base import SecureValue
-from mldeploy.pulumi_internals import stack_validation_args
+from mldeploy.pulumi_internals import UNKNOWN_AT_PREVIEW, as_preview_props, stack_validation_args
 from mldeploy.plan.aci import plan_aci
 from mldeploy.render.gateway import render_keys_map, render_nginx_conf
 from mldeploy.synth.policy import policy_resources
@@ -76,9 +75,9 @@ def test_prod_as_synthesized_passes(prod):
 def test_prod_passes_when_names_are_unknown_at_preview(prod):
     # `pulumi preview` of a replaced ConfigMap: the Deployment cannot know its new name yet.
     pod, _ = gateway_container(prod)
-    next(v for v in pod["volumes"] if v["name"] == "gateway-conf")["configMap"]["name"] = UNKNOWN_STRING_VALUE
+    next(v for v in pod["volumes"] if v["name"] == "gateway-conf")["configMap"]["name"] = UNKNOWN_AT_PREVIEW
     dep = one(prod, DEPLOYMENT)
-    dep.props = unknown_checking_proxy(dep.props)
+    dep.props = as_preview_props(dep.props)
     assert violations(prod) == []
 
 
@@ -98,9 +97,9 @@ def test_key_check_removed_from_score_location_fails(prod):
 
 def test_key_check_found_missing_even_when_the_config_name_is_unknown(prod):
     pod, _ = gateway_container(prod)
-    next(v for v in pod["volumes"] if v["name"] == "gateway-conf")["configMap"]["name"] = UNKNOWN_STRING_VALUE
+    next(v for v in pod["volumes"] if v["name"] == "gateway-conf")["configMap"]["name"] = UNKNOWN_AT_PREVIEW
     dep = one(prod, DEPLOYMENT)
-    dep.props = unknown_checking_proxy(dep.props)
+    dep.props = as_preview_props(dep.props)
     edit_conf(prod, KEY_CHECK, "")
     assert any("without the key check" in m for m in messages(prod))
 
@@ -239,8 +238,8 @@ def test_config_that_does_not_parse_is_reported(prod):
 
 def test_values_unknown_at_preview_are_skipped_not_guessed(prod):
     conf = one(prod, CONFIG_MAP, "diabetes-gateway-stable")
-    conf.props["data"]["nginx.conf"] = UNKNOWN_STRING_VALUE
-    conf.props = unknown_checking_proxy(conf.props)
+    conf.props["data"]["nginx.conf"] = UNKNOWN_AT_PREVIEW
+    conf.props = as_preview_props(conf.props)
     assert violations(prod) == []
 
 
