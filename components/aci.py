@@ -15,6 +15,7 @@ from pulumi_azure_native import authorization, containerinstance, managedidentit
 from mldeploy.components.children import child_name, child_opts
 from mldeploy.components.keys import service_keys
 from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
+from mldeploy.components.roles import role_definition_id
 from mldeploy.contract import (ACR_PULL_ROLE_ID, CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, SCORE_PATH,
                                SCORER_PORT, SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME)
 from mldeploy.plan.aci import AciPlan, Probe, Resources
@@ -68,8 +69,7 @@ class AciService(pulumi.ComponentResource):
             scope=registry_id,
             principal_id=identity.principal_id,
             principal_type="ServicePrincipal",
-            role_definition_id=client.subscription_id.apply(
-                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL_ROLE_ID}"),
+            role_definition_id=role_definition_id(client.subscription_id, ACR_PULL_ROLE_ID),
             opts=child_opts(self, "acr-pull"),
         )
 

@@ -18,6 +18,7 @@ from pulumi_azure_native import authorization, containerservice as cs
 
 from mldeploy.components.children import child_name, child_opts
 from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
+from mldeploy.components.roles import role_definition_id
 from mldeploy.azure.kubeconfig import with_login_mode
 from mldeploy.contract import ACR_PULL_ROLE_ID
 from mldeploy.plan.cluster import ClusterPlan, CreatedCluster
@@ -37,11 +38,6 @@ class AttachedCluster:
     kubernetes_version: str
     node_count: int  # nodes over all pools, as looked up
 
-
-
-def _role(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
-    return pulumi.Output.concat("/subscriptions/", subscription_id,
-                                "/providers/Microsoft.Authorization/roleDefinitions/", role)
 
 
 class AksCluster(pulumi.ComponentResource):
@@ -94,7 +90,7 @@ class AksCluster(pulumi.ComponentResource):
                 principal_id=client.object_id,
                 # Must match the deployer (ARM: UnmatchedPrincipalType): see mldeploy/azure/deployer.py.
                 principal_type=deployer_principal_type,
-                role_definition_id=_role(client.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE),
+                role_definition_id=role_definition_id(client.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE),
                 opts=child_opts(self, "deployer-cluster-admin"),
             )
             assignments.append(admin)
@@ -111,7 +107,7 @@ class AksCluster(pulumi.ComponentResource):
             scope=registry_id,
             principal_id=kubelet,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-            role_definition_id=_role(client.subscription_id, ACR_PULL_ROLE_ID),
+            role_definition_id=role_definition_id(client.subscription_id, ACR_PULL_ROLE_ID),
             opts=child_opts(self, "kubelet-acr-pull"),
         )
         assignments.append(pull)

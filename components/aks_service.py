@@ -12,10 +12,9 @@ from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
+from mldeploy.components.keys import service_keys
 from mldeploy.contract import KEYS_MAP_NAME, SCORE_PATH, SWAGGER_PATH
-from mldeploy.plan.keys import KEY_LENGTH
 from mldeploy.plan.gateway import GatewaySpec
 from mldeploy.plan.workload import WorkloadPlan
 from mldeploy.render import k8s as manifests
@@ -73,7 +72,7 @@ class AksService(pulumi.ComponentResource):
 
         self.primary_key = self.secondary_key = None
         if plan.auth:
-            self.primary_key, self.secondary_key = keys or self._generated_keys(name)
+            self.primary_key, self.secondary_key = service_keys(self, name, keys, aliased=False)
             keys_map = pulumi.Output.secret(pulumi.Output.all(self.primary_key, self.secondary_key)
                                             .apply(lambda k: render_keys_map(k[0], k[1])))
             names["keys"] = self._secret(f"{name}-keys", meta, {KEYS_MAP_NAME: keys_map}, "Opaque", on_cluster)
@@ -130,13 +129,6 @@ class AksService(pulumi.ComponentResource):
         self.scoring_uri = base.apply(lambda b: b + SCORE_PATH)
         self.swagger_uri = base.apply(lambda b: b + SWAGGER_PATH)
         self.register_outputs({"scoringUri": self.scoring_uri, "swaggerUri": self.swagger_uri})
-
-    def _generated_keys(self, name: str) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
-        # Letters and digits only: safe in the gateway's key map and in an HTTP header.
-        def key(which: str) -> pulumi.Output[str]:
-            return random.RandomPassword(f"{name}-{which}-key", length=KEY_LENGTH, special=False,
-                                         opts=pulumi.ResourceOptions(parent=self)).result
-        return pulumi.Output.secret(key("primary")), pulumi.Output.secret(key("secondary"))
 
     def _secret(self, name: str, meta: dict, data: dict, kind: str, opts) -> pulumi.Output[str]:
         # The key names are not secret; listing them keeps a masked Secret reviewable in synth.

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
-from pulumi_azure_native import storage
 
+from mldeploy.components.assets import declare_assets
 from mldeploy.components.children import child_name, child_opts
 from mldeploy.plan.batch import BatchPlan
-from mldeploy.plan.paths import state_path
 
 
 @dataclass(frozen=True)
@@ -84,61 +83,9 @@ class BatchScoring(pulumi.ComponentResource):
             opts=child_opts(self, "compute"),
         )
 
-        env_container = ml.EnvironmentContainer(
-            child_name(name, "environment"),
-            name=plan.environment_name,
-            properties=ml.EnvironmentContainerPropertiesArgs(description=f"batch environment for {name}", tags=tags),
-            **ws,
-            opts=child_opts(self, "environment"),
-        )
-        # Versions are immutable in Azure ML: the version is a digest of the content, so a change
-        # is a new version (created before the old one is removed), never an overwrite.
-        environment = ml.EnvironmentVersion(
-            child_name(name, f"environment-v{plan.environment_version}"),
-            name=plan.environment_name,
-            version=plan.environment_version,
-            properties=ml.EnvironmentVersionPropertiesArgs(
-                image=plan.base_image,
-                conda_file=plan.conda_text,
-                os_type=ml.OperatingSystemType.LINUX,
-                tags=tags,
-            ),
-            **ws,
-            opts=child_opts(self, f"environment-v{plan.environment_version}", depends_on=[env_container]),
-        )
-
-        blobs = [
-            storage.Blob(
-                child_name(name, f"code-{plan.code_version}-{rel}".replace("/", "-")),
-                account_name=workspace.storage_account_name,
-                container_name=workspace.blob_container,
-                resource_group_name=workspace.storage_resource_group,
-                blob_name=f"{plan.code_blob_prefix}/{rel}",
-                type=storage.BlobType.BLOCK,
-                source=pulumi.FileAsset(state_path(path)),
-                opts=child_opts(self, f"code-{plan.code_version}-{rel}".replace("/", "-")),
-            )
-            for rel, path in plan.code_files
-        ]
-        code_uri = pulumi.Output.concat(
-            "https://", workspace.storage_account_name, ".blob.core.windows.net/",
-            workspace.blob_container, "/", plan.code_blob_prefix,
-        )
-        code_container = ml.CodeContainer(
-            child_name(name, "code"),
-            name=plan.code_name,
-            properties=ml.CodeContainerPropertiesArgs(description=f"batch driver for {name}", tags=tags),
-            **ws,
-            opts=child_opts(self, "code"),
-        )
-        code = ml.CodeVersion(
-            child_name(name, f"code-v{plan.code_version}"),
-            name=plan.code_name,
-            version=plan.code_version,
-            properties=ml.CodeVersionPropertiesArgs(code_uri=code_uri, tags=tags),
-            **ws,
-            opts=child_opts(self, f"code-v{plan.code_version}", depends_on=[code_container, *blobs]),
-        )
+        assets = declare_assets(self, name, plan, workspace, environment_description=f"batch environment for {name}",
+                                code_description=f"batch driver for {name}", tags=tags, aliased=True)
+        environment, code = assets.environment, assets.code
 
         endpoint = ml.BatchEndpoint(
             child_name(name, "endpoint"),

@@ -38,15 +38,15 @@ import hashlib
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import authorization, managedidentity, monitor, storage
+from pulumi_azure_native import authorization, managedidentity, monitor
 from pulumi_azure_native import machinelearningservices as ml
 
-from mldeploy.components.aks_cluster import _role
+from mldeploy.components.assets import declare_assets
 from mldeploy.components.batch import WorkspaceRefs as BatchWorkspaceRefs
 from mldeploy.components.endpoint_traffic import EndpointTraffic
 from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
+from mldeploy.components.roles import role_definition_id
 from mldeploy.plan.endpoint import DeploymentPlan, EndpointPlan
-from mldeploy.plan.paths import state_path
 from mldeploy.contract import ACR_PULL_ROLE_ID
 
 # Built-in role definition ids (Azure built-in roles reference).
@@ -129,12 +129,12 @@ class OnlineEndpoint(pulumi.ComponentResource):
         roles = [authorization.RoleAssignment(
             f"{name}-{suffix}", scope=scope, principal_id=identity.principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-            role_definition_id=_role(inputs.subscription_id, role), opts=child) for role, scope, suffix in grants]
+            role_definition_id=role_definition_id(inputs.subscription_id, role), opts=child) for role, scope, suffix in grants]
         # A deployment pulls the image and reads the model as this identity at once: wait until the
         # new assignments take effect (components/propagation.py), as ACI and AKS do.
         propagated = RolePropagation(f"{name}-role-propagation", roles, inputs.role_propagation_timeout, opts=child)
 
-        environments, codes = self._assets(name, plan, workspace, ws)
+        environments, codes = self._assets(name, plan, workspace)
 
         endpoint_tags = dict(plan.endpoint_tags or tags)
         keys = None
@@ -190,39 +190,15 @@ class OnlineEndpoint(pulumi.ComponentResource):
 
     # -- environment and code per image ----------------------------------------------------------
 
-    def _assets(self, name, plan: EndpointPlan, workspace: WorkspaceRefs, ws):
+    def _assets(self, name, plan: EndpointPlan, workspace: WorkspaceRefs):
         environments, codes = {}, {}
         for image, a in sorted(plan.assets.items()):
             prefix = f"{name}-{image}"
             tags = plan.asset_tags.get(image, plan.endpoint_tags)
-            env_container = ml.EnvironmentContainer(
-                f"{prefix}-environment", name=a.environment_name,
-                properties=ml.EnvironmentContainerPropertiesArgs(description=f"scoring environment of {image}",
-                                                                 tags=tags),
-                **ws, opts=pulumi.ResourceOptions(parent=self))
-            # Versions are immutable: the version is a content digest, so a change is a new version.
-            environments[image] = ml.EnvironmentVersion(
-                f"{prefix}-environment-v{a.environment_version}", name=a.environment_name,
-                version=a.environment_version,
-                properties=ml.EnvironmentVersionPropertiesArgs(
-                    image=a.base_image, conda_file=a.conda_text, os_type=ml.OperatingSystemType.LINUX, tags=tags),
-                **ws, opts=pulumi.ResourceOptions(parent=self, depends_on=[env_container]))
-            blobs = [storage.Blob(
-                f"{prefix}-code-{a.code_version}-{rel}".replace("/", "-"),
-                account_name=workspace.storage_account_name, container_name=workspace.blob_container,
-                resource_group_name=workspace.storage_resource_group, blob_name=f"{a.code_blob_prefix}/{rel}",
-                type=storage.BlobType.BLOCK, source=pulumi.FileAsset(state_path(path)),
-                opts=pulumi.ResourceOptions(parent=self)) for rel, path in a.code_files]
-            code_container = ml.CodeContainer(
-                f"{prefix}-code", name=a.code_name,
-                properties=ml.CodeContainerPropertiesArgs(description=f"score.py of {image}", tags=tags),
-                **ws, opts=pulumi.ResourceOptions(parent=self))
-            codes[image] = ml.CodeVersion(
-                f"{prefix}-code-v{a.code_version}", name=a.code_name, version=a.code_version,
-                properties=ml.CodeVersionPropertiesArgs(code_uri=pulumi.Output.concat(
-                    "https://", workspace.storage_account_name, ".blob.core.windows.net/",
-                    workspace.blob_container, "/", a.code_blob_prefix), tags=tags),
-                **ws, opts=pulumi.ResourceOptions(parent=self, depends_on=[code_container, *blobs]))
+            assets = declare_assets(self, prefix, a, workspace, tags=tags, aliased=False,
+                                    environment_description=f"scoring environment of {image}",
+                                    code_description=f"score.py of {image}")
+            environments[image], codes[image] = assets.environment, assets.code
         return environments, codes
 
     # -- one deployment ------------------------------------------------------------------------

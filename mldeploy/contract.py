@@ -18,6 +18,15 @@ SCORER_PORT = 5001  # azmlinfsrv's default port, inside every image and pod
 DEFAULT_SCORING_SERVER = "mldeploy"  # an image's `scoringServer` when the stack does not say
 GATEWAY_PORT = 8890  # the gateway's port in a pod and the local target's default
 
+# -- the project's files -------------------------------------------------------------------------
+STACKS_DIR = "stacks"  # Pulumi.yaml's stackConfigDir: where every stack's file lives
+
+
+def stack_file_path(stack: str) -> str:
+    """`stacks/Pulumi.<stack>.yaml`: a stack's file, relative to the project's root."""
+    return f"{STACKS_DIR}/Pulumi.{stack}.yaml"
+
+
 # -- files the gateway reads -------------------------------------------------------------------
 KEYS_MAP_NAME = "keys.map"
 TLS_CERT_NAME = "tls.crt"

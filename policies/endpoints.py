@@ -3,11 +3,12 @@ instances of production deployments. They read the resources as declared (wire-f
 they hold for any program, not only mldeploy's: the traffic split may sit on the endpoint itself
 (`properties.traffic`) or on mldeploy's EndpointTraffic resource.
 
-Sources: API spec mfe.json 2025-12-01 (traffic sums to 100, mirrorTraffic to at most 50);
-how-to-safely-rollout-online-endpoints.md (mirror to one deployment only, never to one with live
-traffic, not on Kubernetes endpoints); reference-yaml-deployment-managed-online.md (request
-timeout at most 180000 ms); reference-managed-online-endpoints-vm-sku-list.md ("We recommend
-having more than 3 instances for deployments in production scenarios").
+The limits (traffic sum, mirror share, request timeouts) are plan/endpoint.py's, where their
+sources are cited; the stack file is refused at load for the same rules, and these policies
+hold them for resources declared by any program. Mirror to one deployment only, never to one
+with live traffic, not on Kubernetes endpoints: how-to-safely-rollout-online-endpoints.md.
+Production instances: reference-managed-online-endpoints-vm-sku-list.md ("We recommend having
+more than 3 instances for deployments in production scenarios").
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any, Callable, Mapping
 
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 
+from mldeploy.plan.endpoint import COMPUTE_TYPE, MAX_MIRROR_PERCENT, MAX_REQUEST_TIMEOUT_MS, TOTAL_TRAFFIC
 from mldeploy.policies import config
 from mldeploy.policies.reading import get, is_production, stack_of
 
@@ -24,8 +26,9 @@ ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
 TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
 AUTOSCALE = "azure-native:monitor:AutoscaleSetting"
-MAX_MIRROR = 50
-MAX_TIMEOUT_MS = {"Managed": 180_000, "Kubernetes": 300_000}
+# The limits are plan/endpoint.py's (their one home, with their sources); here keyed by the
+# deployment's endpointComputeType, as the resources declare it.
+MAX_TIMEOUT_MS = {COMPUTE_TYPE[target]: ms for target, ms in MAX_REQUEST_TIMEOUT_MS.items()}
 
 
 def _split(resource_type: str, props: Mapping[str, Any]) -> tuple[dict | None, dict | None]:
@@ -42,9 +45,9 @@ def endpoint_traffic_sums_to_100(args, report: Report) -> None:
     if not traffic:
         return
     total = sum(int(v) for v in traffic.values())
-    if total != 100:
+    if total != TOTAL_TRAFFIC:
         shares = ", ".join(f"{k} {int(v)}" for k, v in sorted(traffic.items()))
-        report(f"{args.name}: traffic sums to {total} ({shares}); an online endpoint's traffic sums to 100")
+        report(f"{args.name}: traffic sums to {total} ({shares}); an online endpoint's traffic sums to {TOTAL_TRAFFIC}")
 
 
 def endpoint_mirror_limits(args, report: Report) -> None:
@@ -53,8 +56,8 @@ def endpoint_mirror_limits(args, report: Report) -> None:
     if not mirror:
         return
     total = sum(mirror.values())
-    if total > MAX_MIRROR:
-        report(f"{args.name}: mirrors {total} % of the traffic; Azure mirrors at most {MAX_MIRROR} %")
+    if total > MAX_MIRROR_PERCENT:
+        report(f"{args.name}: mirrors {total} % of the traffic; Azure mirrors at most {MAX_MIRROR_PERCENT} %")
     if len(mirror) > 1:
         report(f"{args.name}: mirrors to {', '.join(sorted(mirror))}; Azure mirrors to one deployment only")
     for name in sorted(mirror):
@@ -169,16 +172,18 @@ def autoscale_setting_bounds(args, report: Report) -> None:
 POLICIES: list[Policy] = [
     ResourceValidationPolicy(
         name="endpoint-traffic-sums-to-100", validate=endpoint_traffic_sums_to_100,
-        description="An online endpoint's traffic split sums to 100 (v2 endpoints)."),
+        description=f"An online endpoint's traffic split sums to {TOTAL_TRAFFIC} (v2 endpoints)."),
     ResourceValidationPolicy(
         name="endpoint-mirror-limits", validate=endpoint_mirror_limits,
-        description="Mirrored traffic: at most 50 %, to one deployment, never one that takes live traffic."),
+        description=f"Mirrored traffic: at most {MAX_MIRROR_PERCENT} %, to one deployment, never one that takes "
+                    "live traffic."),
     StackValidationPolicy(
         name="endpoint-mirror-managed-only", validate=endpoint_mirror_managed_only,
         description="Mirrored traffic only on managed online endpoints (Kubernetes endpoints do not support it)."),
     ResourceValidationPolicy(
         name="endpoint-request-timeout", validate=endpoint_request_timeout,
-        description="Online deployments' request timeout: at most 180 s managed, 300 s Kubernetes."),
+        description=f"Online deployments' request timeout: at most {MAX_TIMEOUT_MS['Managed'] // 1000} s managed, "
+                    f"{MAX_TIMEOUT_MS['Kubernetes'] // 1000} s Kubernetes."),
     StackValidationPolicy(
         name="production-endpoint-instances", validate=production_endpoint_instances,
         description="In production, every online deployment taking live traffic has at least 3 instances "

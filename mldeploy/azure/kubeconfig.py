@@ -27,7 +27,6 @@ from typing import Any
 import yaml
 
 LOGIN_MODES = ("azurecli", "workloadidentity", "spn", "msi", "azd")
-_KEPT = ("--server-id", "--environment")
 
 
 def _arg(args: list[str], flag: str) -> str | None:

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 import yaml
 
 from mldeploy.cli.diffing import DiffError, Side, StackDiff, compare
+from mldeploy.contract import stack_file_path
 from mldeploy.nested import leaves
 from mldeploy.plan.digest import digest_path
 
@@ -120,7 +121,7 @@ def with_asset_digests(value: Any, root: Path) -> Any:
 
 def synth_side(root: Path, stack: str, label: str) -> Side:
     """Run `mldeploy synth` of the tree at `root` (its own code) and read what it wrote."""
-    stack_file = root / "stacks" / f"Pulumi.{stack}.yaml"
+    stack_file = root / stack_file_path(stack)
     if not stack_file.is_file():
         return Side(label, [], {}, exists=False)
     out = root / OUT / stack
@@ -157,12 +158,12 @@ def diff_stack(project_root: Path, stack: str, base_ref: str, base_files: Path |
     sources = [base_files.resolve()] if base_files else []
     with tempfile.TemporaryDirectory(prefix="mldeploy-diff-") as tmp:
         base_root = export_tree(project_root, base_ref, Path(tmp) / "base")
-        stack_file = base_root / "stacks" / f"Pulumi.{stack}.yaml"
+        stack_file = base_root / stack_file_path(stack)
         copied = copy_untracked_references(stack_file, base_root, [*sources, project_root]) \
             if stack_file.is_file() else {}
         base = synth_side(base_root, stack, base_label)
         base.stand_ins = sorted(p for p, src in copied.items() if src == project_root)
     head = synth_side(project_root, stack, "working tree")
     if not head.exists:
-        raise DiffError(f"stack file stacks/Pulumi.{stack}.yaml not found in the working tree")
+        raise DiffError(f"stack file {stack_file_path(stack)} not found in the working tree")
     return compare(stack, base, head)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from mldeploy.config import ConfigError
+from mldeploy.contract import stack_file_path
 
 
 def _model_in_project(model: Path | None, root: Path) -> tuple[str, Path | None]:
@@ -88,7 +89,7 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
     click.echo(f"  {cd}mldeploy synth --stack {first}" + " " * max(1, 12 - len(first))
                + "# what `pulumi up` would create, offline")
     click.echo(f"  {cd}pulumi stack init {first} && pulumi up   # deploy (first `az login`, and set the "
-               f"names stacks/Pulumi.{first}.yaml's header lists)")
+               f"names {stack_file_path(first)}'s header lists)")
 
 
 def _write(root: Path, files: dict[str, bytes], copy_from: Path | None, model_path: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from mldeploy.cli import find_project_root, project_dir_option
+from mldeploy.contract import stack_file_path
 
 
 @click.command("synth")
@@ -42,7 +43,7 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
         write_result(result, out)
     except DuplicateUrnError as err:
         discard_out_dir(out)
-        click.echo(f"error: stacks/Pulumi.{stack}.yaml: {err}", err=True)
+        click.echo(f"error: {stack_file_path(stack)}: {err}", err=True)
         sys.exit(1)
     except BaseException:
         discard_out_dir(out)
@@ -58,9 +59,9 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
 
     for warning in [*stack_warnings(result.settings, date.today()), *v1_warnings(result.settings, root),
                     *kubernetes_endpoint_warnings(result.settings)]:
-        click.echo(f"warning: stacks/Pulumi.{stack}.yaml: {warning}", err=True)
+        click.echo(f"warning: {stack_file_path(stack)}: {warning}", err=True)
     for note in local_account_notes(result.settings):
-        click.echo(f"note: stacks/Pulumi.{stack}.yaml: {note}", err=True)
+        click.echo(f"note: {stack_file_path(stack)}: {note}", err=True)
     for type_token, count in result.types().items():
         click.echo(f"  {count:3d}  {type_token}")
     click.echo(f"  {len(result.resources):3d}  resources in all")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_snake
 
 from mldeploy import PROJECT
+from mldeploy.contract import stack_file_path
 from mldeploy.config.base import Secret, SecureValue
 from mldeploy.nested import leaves, map_leaves
 from mldeploy.config.errors import ConfigError, shown
@@ -33,7 +34,7 @@ SERVICE = TypeAdapter(Service)  # one service, dispatched on `target` by pydanti
 
 
 def stack_file(project_root: Path, stack: str) -> Path:
-    return project_root / "stacks" / f"Pulumi.{stack}.yaml"
+    return project_root / stack_file_path(stack)
 
 
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mldeploy.config.batch import BatchSettings
+from mldeploy.plan.conda import conda_with_pip, requirement_lines
 from mldeploy.plan.digest import digest_path
 from mldeploy.plan.naming import hash_suffix
 
@@ -72,15 +73,10 @@ def conda_text(settings: BatchSettings, root: Path) -> str:
     imports it); a requirements file gets it added if missing."""
     if settings.conda_file is not None:
         return (root / settings.conda_file).read_text(encoding="utf-8")
-    lines = [
-        line.strip() for line in (root / settings.requirements_file).read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.strip().startswith("#")
-    ]
+    lines = requirement_lines((root / settings.requirements_file).read_text(encoding="utf-8"))
     if not any(re.match(r"^azureml-core\b", line) for line in lines):
         lines.append("azureml-core")
-    pip = "\n".join(f"      - {line}" for line in lines)
-    return (f"name: batch-environment\nchannels:\n  - conda-forge\ndependencies:\n"
-            f"  - python={settings.python_version}\n  - pip\n  - pip:\n{pip}\n")
+    return conda_with_pip("batch-environment", settings.python_version, lines)
 
 
 def plan_batch(stack: str, resource_group: str, name: str, settings: BatchSettings, root: Path) -> BatchPlan:

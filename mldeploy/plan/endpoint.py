@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 ENDPOINT_TARGETS = (MANAGED, KUBERNETES)
 MAX_REQUEST_TIMEOUT_MS = {MANAGED: 180_000, KUBERNETES: 300_000}
+# A deployment's properties.endpointComputeType per target (API spec mfe.json: Managed | Kubernetes).
+COMPUTE_TYPE = {MANAGED: "Managed", KUBERNETES: "Kubernetes"}
 MAX_MIRROR_PERCENT = 50
 TOTAL_TRAFFIC = 100
 KUBERNETES_DEFAULT_INSTANCE_TYPE = "defaultinstancetype"
@@ -368,7 +370,7 @@ def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_
     """Everything the OnlineEndpoint component declares, decided from validated settings;
     `assets`: the environment and code of each image the deployments use (`used_images`);
     `tags`: the service's tags (no model); `model_tags`: per models entry, its model/version tags."""
-    kind = "Managed" if service.target == MANAGED else "Kubernetes"
+    kind = COMPUTE_TYPE[service.target]
     model_tags = model_tags or {}
 
     def served(image: str) -> dict[str, str]:

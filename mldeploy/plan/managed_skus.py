@@ -86,7 +86,7 @@ V1_SIZE_TO_SKU: tuple[tuple[float, float, str], ...] = (
 DEFAULT_SKU = "Standard_F4s_v2"
 # "Azure Machine Learning reserves 20% of your compute resources for performing upgrades"
 # (the SKU list above; how-to-manage-quotas.md "Virtual machine quota allocation for deployment").
-UPGRADE_RESERVE = 1.2
+UPGRADE_RESERVE_PERCENT = 20
 
 
 def find_sku(name: str) -> ManagedSku | None:
@@ -107,4 +107,4 @@ def reserved_instances(instances: int, sku: ManagedSku) -> int:
     if sku.skips_reservation:
         return instances
     # Integer arithmetic: ceil(1.2 * n) without float rounding surprises.
-    return -(-instances * 12 // 10)
+    return -(-instances * (100 + UPGRADE_RESERVE_PERCENT) // 100)

@@ -21,6 +21,7 @@ from mldeploy.components.registry import ExistingWorkspace, ModelRegistry
 from mldeploy.azure.arm import arm_part
 from mldeploy.config import ConfigError, StackSettings, read_stack_file, stack_file
 from mldeploy.config.load import decode_config_value, mark_secure_leaves
+from mldeploy.contract import stack_file_path
 from mldeploy.plan import naming
 from mldeploy.plan.aci import aci_services, registry_sku
 from mldeploy.plan.endpoint import is_endpoint
@@ -222,7 +223,7 @@ def settings_from_pulumi(project_root: Path) -> StackSettings:
         # Which leaves were `secure:` is known only from the file: the secret rule per value.
         template, _ = read_stack_file(path)
         config = {k: mark_secure_leaves(decode_config_value(k, v), template.get(k)) for k, v in config.items()}
-    return parse_settings(stack, config, secret_keys, project_root, f"stacks/Pulumi.{stack}.yaml")
+    return parse_settings(stack, config, secret_keys, project_root, stack_file_path(stack))
 
 
 def run_from_pulumi_config(*, engine_errors: bool = True, run: RunContext | None = None,
@@ -235,7 +236,7 @@ def run_from_pulumi_config(*, engine_errors: bool = True, run: RunContext | None
         outputs = deploy(settings or settings_from_pulumi(project_root), project_root, run)
     except ConfigError as err:
         if err.source is None:  # raised by a target's own checks: name the stack file too
-            err = err.with_source(f"stacks/Pulumi.{pulumi.get_stack()}.yaml")
+            err = err.with_source(stack_file_path(pulumi.get_stack()))
         if not engine_errors:
             raise err from None
         # A user mistake: one clear line from the engine, no Python traceback.

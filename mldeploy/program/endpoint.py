@@ -18,6 +18,7 @@ from mldeploy.components.online_endpoint import EndpointInputs, OnlineEndpoint, 
 from mldeploy.azure.arm import arm_part
 from mldeploy.config.batch import DEFAULT_BATCH_BASE_IMAGE
 from mldeploy.config.endpoint import EndpointSettings
+from mldeploy.plan.conda import ENDPOINT_PYTHON, conda_with_pip, requirement_lines
 from mldeploy.plan.digest import digest_files
 from mldeploy.plan.endpoint import AssetPlan, KUBERNETES, kubernetes_compute_name, plan_endpoint, used_images
 from mldeploy.plan.kubernetes_compute import cluster_endpoints, extension_settings, instance_types, router_options
@@ -37,10 +38,7 @@ def conda_text(context: BuildContext) -> str:
     text = context.files[context.env_file].decode()
     if context.env_kind == "conda":
         return text
-    pip = "\n".join(f"      - {line.strip()}" for line in text.splitlines()
-                    if line.strip() and not line.strip().startswith("#"))
-    return (f"name: scoring\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n"
-            f"  - pip:\n{pip}\n")
+    return conda_with_pip("scoring", ENDPOINT_PYTHON, requirement_lines(text))
 
 
 def code_files(context: BuildContext, entry_script: Path, context_dir: Path) -> tuple[tuple[str, Path], ...]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
 
-from mldeploy.contract import GATEWAY_PORT
+from mldeploy.contract import GATEWAY_PORT, stack_file_path
 
 # The scoring environment's pins: those of examples/diabetes/myenv.yml (the example the test suite
 # builds into images and serves), so a new project starts from a tested set and shares its cached
@@ -158,12 +158,12 @@ def render_project(c: ProjectChoices) -> dict[str, bytes]:
         "environment.yml": _fill("environment.yml.tmpl", name=c.name, pins=pins),
         "sample-request.json": sample_request(c.features),
         ".gitignore": _template("gitignore.tmpl"),
-        "stacks/Pulumi.local.yaml": _stack("local", c),
+        stack_file_path("local"): _stack("local", c),
         ".github/workflows/pull-request.yml": _fill("workflows/pull-request.yml.tmpl", project=c.project),
     }
     for target in c.targets:
         stack = TARGET_STACKS[target]
-        text[f"stacks/Pulumi.{stack}.yaml"] = _stack(stack, c)
+        text[stack_file_path(stack)] = _stack(stack, c)
     if c.targets:
         text[".github/workflows/deploy.yml"] = _deploy_workflow(c)
     files = {path: body.encode() for path, body in text.items()}

@@ -1,0 +1,83 @@
+"""An Azure ML environment and code asset, declared once for every component that runs a script
+on Azure ML's own hosts (BatchScoring's driver, OnlineEndpoint's score.py per image).
+
+Versions are immutable in Azure ML: each version is a digest of its content (decided in the
+plan), so a change is a new version created before the old one is removed, never an overwrite.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+import pulumi
+from pulumi_azure_native import machinelearningservices as ml
+from pulumi_azure_native import storage
+
+from mldeploy.components.children import child_name, child_opts
+from mldeploy.plan.paths import state_path
+
+
+class AssetsPlan(Protocol):
+    """What a plan decides about the environment and the code (BatchPlan, endpoint AssetPlan)."""
+
+    environment_name: str
+    environment_version: str
+    base_image: str
+    conda_text: str
+    code_name: str
+    code_version: str
+    code_blob_prefix: str
+    code_files: tuple[tuple[str, Path], ...]
+
+
+@dataclass(frozen=True)
+class Assets:
+    environment: ml.EnvironmentVersion
+    code: ml.CodeVersion
+
+
+def declare_assets(parent: pulumi.Resource, prefix: str, plan: AssetsPlan, workspace: Any, *,
+                   environment_description: str, code_description: str, tags: Mapping[str, str],
+                   aliased: bool) -> Assets:
+    """The environment (container + version on `plan.base_image`) and the code (its files as
+    blobs in the workspace's store, container + version), children of `parent` named
+    `<prefix>-environment...`/`<prefix>-code...`. `aliased`: the children once had fixed names
+    (components/children.py; BatchScoring's), so they keep them as aliases."""
+    ws = dict(resource_group_name=workspace.resource_group_name, workspace_name=workspace.workspace_name)
+
+    def opts(role: str, depends_on: list | None = None) -> pulumi.ResourceOptions:
+        if aliased:
+            return child_opts(parent, role, **({"depends_on": depends_on} if depends_on else {}))
+        return pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
+
+    env_container = ml.EnvironmentContainer(
+        child_name(prefix, "environment"), name=plan.environment_name,
+        properties=ml.EnvironmentContainerPropertiesArgs(description=environment_description, tags=tags),
+        **ws, opts=opts("environment"))
+    env_role = f"environment-v{plan.environment_version}"
+    environment = ml.EnvironmentVersion(
+        child_name(prefix, env_role), name=plan.environment_name, version=plan.environment_version,
+        properties=ml.EnvironmentVersionPropertiesArgs(
+            image=plan.base_image, conda_file=plan.conda_text, os_type=ml.OperatingSystemType.LINUX, tags=tags),
+        **ws, opts=opts(env_role, [env_container]))
+    blobs = []
+    for rel, path in plan.code_files:
+        role = f"code-{plan.code_version}-{rel}".replace("/", "-")
+        blobs.append(storage.Blob(
+            child_name(prefix, role), account_name=workspace.storage_account_name,
+            container_name=workspace.blob_container, resource_group_name=workspace.storage_resource_group,
+            blob_name=f"{plan.code_blob_prefix}/{rel}", type=storage.BlobType.BLOCK,
+            source=pulumi.FileAsset(state_path(path)), opts=opts(role)))
+    code_container = ml.CodeContainer(
+        child_name(prefix, "code"), name=plan.code_name,
+        properties=ml.CodeContainerPropertiesArgs(description=code_description, tags=tags),
+        **ws, opts=opts("code"))
+    code_uri = pulumi.Output.concat("https://", workspace.storage_account_name, ".blob.core.windows.net/",
+                                    workspace.blob_container, "/", plan.code_blob_prefix)
+    code_role = f"code-v{plan.code_version}"
+    code = ml.CodeVersion(
+        child_name(prefix, code_role), name=plan.code_name, version=plan.code_version,
+        properties=ml.CodeVersionPropertiesArgs(code_uri=code_uri, tags=tags),
+        **ws, opts=opts(code_role, [code_container, *blobs]))
+    return Assets(environment, code)
