@@ -196,6 +196,8 @@ def _maps(spec: GatewaySpec) -> list[str]:
         ]
     if spec.tls_enabled and spec.tls_reload:
         out.append(f'  map "" {TLS_RELOAD_VAR} {{ default ""; }}')
+    if spec.endpoint is None:
+        out += _scorer_431_map()
     return out
 
 
@@ -281,10 +283,56 @@ def _scoring_locations(spec: GatewaySpec) -> list[str]:
         out.append("      if ($mldeploy_authorized = 0) { return 401; }")
     if spec.endpoint is None:
         return out + [
+            f"      if ($mldeploy_scorer_431_is_ours) {{ rewrite ^ {SCORER_LOCATION} last; }}",
             f"      proxy_pass http://{UPSTREAM_NAME};",
             "    }",
+            *_scorer_location(spec),
         ]
     return out + _routing_locations(spec.endpoint, spec.run_dir)
+
+
+# granian (hyper's HTTP/1 default, not configurable in granian 2.8) refuses a request with more
+# than this many headers with an empty 431, before azmlinfsrv's code runs.
+SCORER_MAX_HEADERS = 100
+# azmlinfsrv's own 431 (server/routes.py HEADER_LIMIT: an id header over 100 characters) has a JSON
+# body of its own, as does every status a score.py answers.
+AZMLINFSRV_ID_HEADER_LIMIT = 100
+SCORER_LOCATION = "/.mldeploy-scorer/score"
+
+
+def _scorer_location(spec: GatewaySpec) -> list[str]:
+    """/score's requests whose 431 can only be granian's empty one: nginx replaces that 431 with
+    JSON (proxy_intercept_errors). Inside this location only 431 and nginx's own proxy errors have
+    an error_page (a location's error_page list replaces the server's), so every other answer of
+    the scorer - its JSON 400, 500, 503 - passes as it is. Chunked bodies stay in /score: nginx
+    reads the body here, and a malformed chunk's 400 (nginx's) could not be told apart from the
+    scorer's 400."""
+    return [
+        f"    location = {SCORER_LOCATION} {{",
+        "      internal;",
+        *_cors_lines(spec, preflight=False),
+        "      proxy_intercept_errors on;",
+        "      error_page 431 @e431;",
+        f"      error_page 408 {OWN_ERROR_PREFIX}408;",  # a body that stopped arriving (nginx's)
+        "      error_page 502 = @e502;",
+        "      error_page 504 @e504;",
+        f"      proxy_pass http://{UPSTREAM_NAME}{SCORE_PATH};",
+        "    }",
+    ]
+
+
+def _scorer_431_map() -> list[str]:
+    # The three id headers azmlinfsrv limits, joined by "|": a run of more than the limit of
+    # other characters is one header over it.
+    ids = "$http_x_request_id|$http_x_ms_request_id|$http_x_ms_client_request_id"
+    return [
+        "  # 1: a 431 from the scorer can only be granian's (no chunked body, no id header azmlinfsrv refuses).",
+        f'  map "$http_transfer_encoding|{ids}" $mldeploy_scorer_431_is_ours {{',
+        "    default 1;",
+        '    "~^[^|]" 0;',
+        f'    "~[^|]{{{AZMLINFSRV_ID_HEADER_LIMIT + 1}}}" 0;',
+        "  }",
+    ]
 
 
 # nginx's own errors too (a malformed request line 400, TRACE 405, 408, an over-long URI 414,
@@ -333,6 +381,8 @@ def _error_locations(spec: GatewaySpec) -> list[str]:
         502: "the scorer is not reachable",
         503: "the scorer is not available",
         504: f"no answer within {spec.scoring_timeout_ms} ms",
+        **({431: f"too many request headers: the scorer reads at most {SCORER_MAX_HEADERS}"}
+           if spec.endpoint is None else {}),
         **OWN_ERRORS,
     }
     lines = []

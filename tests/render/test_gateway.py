@@ -191,3 +191,17 @@ def test_one_gateway_image_pinned_by_digest_for_every_target():
     assert re.fullmatch(r"nginx:1\.27\.4-alpine@sha256:[0-9a-f]{64}", GATEWAY_IMAGE), GATEWAY_IMAGE
     aks = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "i"})
     assert aks.gateway_image == GATEWAY_IMAGE, "AKS's default gatewayImage is the same constant"
+
+
+def test_only_the_scorers_431_is_replaced_and_only_where_it_can_be_granians():
+    """The scorer's statuses pass as they are, except granian's empty 431 (more than 100 headers):
+    intercepted in an inner location whose error_page list has nothing the scorer answers with a
+    body of its own; chunked bodies and over-long id headers (azmlinfsrv's own JSON 431) stay out."""
+    conf = render_nginx_conf(_spec())
+    inner = conf.split("location = /.mldeploy-scorer/score {")[1].split("\n    }")[0]
+    pages = {int(line.split()[1]) for line in inner.splitlines() if line.strip().startswith("error_page")}
+    assert pages == {431, 408, 502, 504}, pages
+    assert "proxy_intercept_errors on;" in inner and conf.count("proxy_intercept_errors") == 1
+    score = conf.split("location = /score {")[1].split("\n    }")[0]
+    assert "rewrite ^ /.mldeploy-scorer/score last;" in score and "proxy_intercept_errors" not in score
+    assert '"~^[^|]" 0;' in conf and '"~[^|]{101}" 0;' in conf, "chunked and long ids keep the plain path"

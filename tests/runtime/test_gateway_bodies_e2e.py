@@ -16,13 +16,18 @@ pytestmark = pytest.mark.slow
 LENGTH_SCRIPT = """\
 import json
 
+from azureml_inference_server_http.api.aml_response import AMLResponse
+
 
 def init():
     pass
 
 
 def run(raw_data):
-    return {"length": len(json.loads(raw_data)["data"])}
+    data = json.loads(raw_data)
+    if "status" in data:  # the script's own error answer, with its own JSON body
+        return AMLResponse({"mine": data["status"]}, data["status"], json_str=True)
+    return {"length": len(data["data"])}
 """
 
 
@@ -58,12 +63,6 @@ def test_a_body_over_the_memory_buffer_is_scored_from_a_private_run_folder(scori
     assert [(a.status_code, a.json()) for a in answers] == [(200, {"length": len(data)})] * 3, answers[0].text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not done (issue 24 item 9): granian answers >100 headers with an empty 431 (its limit is not "
-    "configurable), which nginx passes on; a JSON page needs proxy_intercept_errors, which replaces "
-    "every scorer status that has an error_page in the proxying location (the scorer's own 400/500/503 "
-    "bodies among them), so it needs the proxying split into an inner location with only 431 (+ nginx's "
-    "own proxy errors) intercepted"))
 def test_a_request_with_too_many_headers_gets_a_json_answer(scoring_env, tmp_path_factory):
     """More than 100 request headers: the scorer (granian) refuses them with an empty 431; the
     gateway's answer is JSON like all its others."""
@@ -76,3 +75,52 @@ def test_a_request_with_too_many_headers_gets_a_json_answer(scoring_env, tmp_pat
     assert answer.status_code == 431, (answer.status_code, answer.text)
     assert answer.headers["Content-Type"] == "application/json"
     assert answer.json()["status"] == 431
+
+
+@pytest.fixture(scope="module")
+def headers_server(scoring_env, tmp_path_factory):
+    server = _start(scoring_env, tmp_path_factory, "headers", tmp_path_factory.mktemp("headers-run"))
+    yield server
+    server.stop()
+
+
+def test_a_request_with_too_many_headers_gets_a_json_answer(headers_server):
+    """More than 100 request headers: the scorer (granian) refuses them with an empty 431; the
+    gateway's answer is JSON like all its others. Before: the empty 431 reached the client."""
+    answer = _post(headers_server, data=json.dumps({"data": "x"}), headers={f"X-Extra-{i}": "1" for i in range(120)})
+    assert answer.status_code == 431, (answer.status_code, answer.text)
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json()["status"] == 431 and "headers" in answer.json()["error"], answer.text
+
+
+@pytest.mark.parametrize("status", [400, 404, 500, 503])
+def test_the_scripts_own_error_bodies_pass_the_gateway(headers_server, status):
+    """Only the scorer's 431 is replaced: what run() answers - its status and JSON body - is the
+    client's answer, whichever path /score takes (plain or chunked body)."""
+    answer = _post(headers_server, data=json.dumps({"status": status}))
+    chunked = _post(headers_server, data=iter([json.dumps({"status": status}).encode()]))
+    for a in (answer, chunked):
+        assert (a.status_code, a.json()) == (status, {"mine": status}), (a.status_code, a.text)
+
+
+def test_azmlinfsrvs_own_431_for_a_long_request_id_passes_the_gateway(headers_server):
+    """azmlinfsrv refuses an x-request-id over 100 characters with a 431 of its own, whose body
+    says why: that one is not replaced."""
+    answer = _post(headers_server, data=json.dumps({"data": "x"}), headers={"x-request-id": "r" * 150})
+    assert answer.status_code == 431 and "x-request-id must not exceed 100" in answer.text, answer.text
+
+
+def test_a_chunked_request_with_a_bad_chunk_gets_the_gateways_json_400(headers_server):
+    import socket
+
+    ep = headers_server.endpoint()
+    host = ep.scoringUri.split("/")[2]
+    request = (f"POST /score HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {ep.primaryKey}\r\n"
+               "Transfer-Encoding: chunked\r\n\r\nZZ\r\nxx\r\n0\r\n\r\n").encode()
+    with socket.create_connection((host.split(":")[0], int(host.split(":")[1])), timeout=30) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and json.loads(body)["status"] == 400, data[:300]
