@@ -113,6 +113,13 @@ def test_the_user_path_from_an_empty_folder(installed, tmp_path_factory):
     assert not project.is_relative_to(ROOT)
     init = _run(mldeploy, "init", "--model", training / "iris.pkl", cwd=project, env=env)
     assert "mldeploy serve --stack local" in init.stdout
+    # requirements.txt installs this same mldeploy wherever the project goes (pulumi install, CI):
+    # the sdist it was installed from, copied into the project.
+    requirements = (project / "requirements.txt").read_text()
+    assert f"./vendor/{installed['sdist'].name}" in requirements.splitlines(), requirements
+    assert (project / "vendor" / installed["sdist"].name).read_bytes() == installed["sdist"].read_bytes()
+    _run(venv / "bin" / "python", "-m", "pip", "install", "--no-deps", "--ignore-installed", "--dry-run", "-q",
+         "-r", "requirements.txt", cwd=project, env=env)
 
     proc = subprocess.Popen([str(mldeploy), "serve", "--stack", "local", "--port", "0", "--json"], cwd=project,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

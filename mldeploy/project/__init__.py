@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import re
 import string
+import textwrap
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
 
 from mldeploy.contract import GATEWAY_PORT, stack_file_path
+from mldeploy.project.source import MldeploySource, installed_source
 
 # The scoring environment's pins: those of examples/diabetes/myenv.yml (the example the test suite
 # builds into images and serves), so a new project starts from a tested set and shares its cached
@@ -65,8 +67,10 @@ def _fill(template: str, **values: object) -> str:
     return _Template(_template(template)).substitute(**{k: str(v) for k, v in values.items()})
 
 
-def mldeploy_version() -> str:
-    return metadata.version("mldeploy")
+def requirements(source: MldeploySource) -> str:
+    """requirements.txt: the mldeploy line, with why it reads so as a comment."""
+    note = textwrap.wrap(f"mldeploy {metadata.version('mldeploy')}: {source.comment}.", 96)
+    return _fill("requirements.txt.tmpl", note="\n".join(f"# {line}" for line in note), line=source.line)
 
 
 def safe_name(text: str, fallback: str = "model") -> str:
@@ -148,11 +152,13 @@ def policy_pack_files() -> dict[str, bytes]:
 
 
 def render_project(c: ProjectChoices) -> dict[str, bytes]:
-    """Every file of the project (posix path relative to its root -> bytes), the model excluded."""
+    """Every file of the project (posix path relative to its root -> bytes), the model excluded;
+    the mldeploy wheel or sdist this one was installed from under vendor/ when it is a local file."""
+    source = installed_source()
     pins = "\n".join(f"      - {pin}" for pin in SCORING_PINS)
     text = {
         "Pulumi.yaml": _fill("Pulumi.yaml.tmpl", project=c.project, name=c.name),
-        "requirements.txt": _fill("requirements.txt.tmpl", mldeploy_version=mldeploy_version()),
+        "requirements.txt": requirements(source),
         "__main__.py": _template("main.py.tmpl"),
         "score.py": _fill("score.py.tmpl", name=c.name, features=c.features, model_file=c.model_file),
         "environment.yml": _fill("environment.yml.tmpl", name=c.name, pins=pins),
@@ -168,4 +174,6 @@ def render_project(c: ProjectChoices) -> dict[str, bytes]:
         text[".github/workflows/deploy.yml"] = _deploy_workflow(c)
     files = {path: body.encode() for path, body in text.items()}
     files.update(policy_pack_files())
+    if source.copy_from is not None:
+        files[source.vendored] = source.copy_from.read_bytes()
     return dict(sorted(files.items()))
