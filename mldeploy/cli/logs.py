@@ -1,7 +1,8 @@
 """`mldeploy logs`: a service's logs - the scorer's (its tracebacks) and the gateway's.
 
 Served on this machine (`target: local`, or `--local` for a service `mldeploy serve` rehearses):
-the log files `serve` writes, merged by time and prefixed. Deployed: what Azure keeps (see
+the log files `serve` writes and the containers `serve --containers` runs, merged by time and
+prefixed. Deployed: what Azure keeps (see
 mldeploy/azure/logs.py) - the names come from the stack file (service, deployments, namespace
 labels) and from `pulumi stack output` (resource group, workspace, endpoint and container group
 names, the AKS kubeconfig), so the Pulumi CLI and Azure credentials are needed, and named when
@@ -22,6 +23,7 @@ import click
 from mldeploy.cli import find_project_root, project_dir_option
 
 FOLLOW_POLL_S = 5.0  # between two reads of Azure's logs with --follow
+LOCAL_FOLLOW_POLL_S = 1.0  # between two reads of `serve --containers`' container logs with --follow
 FOLLOW_WINDOW = 1000  # lines read back each time (Azure's calls take a tail, not an offset)
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)/", re.IGNORECASE)
 
@@ -55,7 +57,8 @@ def command(stack: str, service: str, deployment: str | None, follow: bool, tail
                                f"it has {', '.join(deployments)}")
     stopping = _stop_on_ctrl_c() if follow else (lambda: True)
     if local or svc.target == "local":
-        _local(root, stack, service, deployment, follow, tail, container, stopping)
+        _local(root, stack, service, deployment, follow, tail, container, stopping,
+               pod=svc.target != "local")  # `serve --containers` runs every other HTTP target
     else:
         _deployed(root, stack, service, svc, deployment, follow, tail, container, stopping)
 
@@ -76,19 +79,60 @@ def _stop_on_ctrl_c() -> Callable[[], bool]:
 # -- served on this machine ----------------------------------------------------------------------
 
 def _local(root: Path, stack: str, service: str, deployment: str | None, follow: bool, tail: int,
-           container: str | None, stopping: Callable[[], bool]) -> None:
+           container: str | None, stopping: Callable[[], bool], pod: bool) -> None:
     from mldeploy.cli.serve import run_dir
-    from mldeploy.runtime.logs import follow as follow_files, local_sources, merged_tail
+    from mldeploy.runtime.logs import (LogSource, container_lines, file_lines, follow as follow_files, local_sources,
+                                       merge, merged_tail)
+    from mldeploy.runtime.pod import pod_name
 
     folder = run_dir(root, stack, service)
     sources = [s for s in local_sources(folder, deployment) if container in (None, s.name.rsplit("/", 1)[-1])]
-    if not sources:
-        raise click.UsageError(f"no logs of service {service!r} on this machine ({_shown(folder, root)} holds none): "
-                               f"`mldeploy serve --stack {stack} --service {service}` writes them")
-    for line in merged_tail(sources, tail):
+    engine, running = _pod_containers(stack, service, container) if pod else (None, [])
+    if not sources and not running:
+        raise click.UsageError(f"no logs of service {service!r} on this machine ({_shown(folder, root)} holds none "
+                               f"and no container of pod {pod_name(stack, service)} runs): `mldeploy serve --stack "
+                               f"{stack} --service {service}` (or `serve --containers`) writes them")
+    if not running:
+        for line in merged_tail(sources, tail):
+            click.echo(line)
+        if follow:
+            follow_files(sources, lambda line: click.echo(line), stopping)
+        return
+
+    def fetch(lines: int | None) -> list[tuple[str, str]]:
+        return [(c.name, "\n".join(container_lines(engine, c, lines))) for c in running]
+
+    def merged(texts: list[tuple[str, str]]) -> list[str]:
+        return merge((LogSource(name, Path()), text.splitlines()) for name, text in texts)
+
+    lines = merge([*((s, file_lines(s.path)) for s in sources),
+                   *((LogSource(name, Path()), text.splitlines()) for name, text in fetch(None))])
+    for line in lines[-tail:] if tail else []:
         click.echo(line)
     if follow:
-        follow_files(sources, lambda line: click.echo(line), stopping)
+        if sources:  # `serve` and `serve --containers` of one service at once: both followed
+            import threading
+
+            threading.Thread(target=follow_files, args=(sources, lambda line: click.echo(line), stopping),
+                             daemon=True).start()
+        follow_remote(lambda: fetch(FOLLOW_WINDOW), lambda texts: [click.echo(line) for line in merged(texts)],
+                      stopping, seen=fetch(FOLLOW_WINDOW), poll_s=LOCAL_FOLLOW_POLL_S)
+
+
+def _pod_containers(stack: str, service: str, container: str | None):
+    """(the engine, the running containers of the service's `serve --containers` pod), or (None, [])
+    when no container engine answers."""
+    from mldeploy.runtime.containers import ENGINES, EngineError, find_engine
+    from mldeploy.runtime.logs import pod_sources
+    from mldeploy.runtime.pod import pod_name
+
+    if not any(shutil.which(name) for name in ENGINES):
+        return None, []
+    try:
+        engine = find_engine()
+    except EngineError:
+        return None, []
+    return engine, [c for c in pod_sources(engine, pod_name(stack, service)) if container in (None, c.name)]
 
 
 # -- deployed: what Azure keeps --------------------------------------------------------------------
@@ -101,7 +145,7 @@ def stack_outputs(root: Path, stack: str) -> dict:
             f"the logs of deployed stack {stack!r} need the names `pulumi up` gave its resources, read with "
             "`pulumi stack output`, and the Pulumi CLI is not on PATH: install it "
             "(https://www.pulumi.com/docs/install/) and `pulumi login`; `--local` shows the logs of "
-            "`mldeploy serve` without it")
+            "`mldeploy serve` and `serve --containers` without it")
     done = subprocess.run([pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack],
                           cwd=root, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:

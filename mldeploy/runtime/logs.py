@@ -4,6 +4,7 @@ log files, merged by time and prefixed with where each line comes from.
     sources = local_sources(run_dir)             # [LogSource("scorer", .../scorer.log), ...]
     for line in merged_tail(sources, 100): print(line)
     follow(sources, print, stop)                  # new lines as they are written
+    pod_sources(engine, pod_name(stack, service)) # the containers `serve --containers` runs
 
 Lines carry the time their writer put on them (azmlinfsrv `2026-12-04 11:38:22,007`, nginx
 `2026/12/04 11:38:21`); a line without one (a traceback's, granian's `[INFO] ...`) keeps the
@@ -15,7 +16,10 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
+
+if TYPE_CHECKING:
+    from mldeploy.runtime.containers import Engine
 
 SCORER_LOG = "scorer.log"
 GATEWAY_LOG = "gateway.log"
@@ -45,6 +49,42 @@ def local_sources(run_dir: Path, deployment: str | None = None) -> list[LogSourc
     return sources
 
 
+@dataclass(frozen=True)
+class ContainerSource:
+    """One running container of a pod `serve --containers` started, and the prefix its lines get."""
+
+    name: str  # the pod's container: scorer, gateway, ...
+    container: str  # the engine's name for it
+
+
+# The engine's own time on each line (`logs --timestamps`, RFC 3339): docker trims the fraction's
+# trailing zeros and writes Z, podman writes nine digits and an offset.
+_ENGINE_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)? ?")
+
+
+def pod_sources(engine: "Engine", pod: str) -> list[ContainerSource]:
+    """The running containers of pod `pod` (named `<pod>-<container>` by runtime/pod.py; its
+    docker infra container left out)."""
+    names = engine.out("ps", "--filter", f"name=^{pod}-", "--format", "{{.Names}}", check=False).split()
+    return [ContainerSource(n[len(pod) + 1:], n) for n in sorted(names)
+            if n.startswith(f"{pod}-") and n != f"{pod}-infra"]
+
+
+def container_lines(engine: "Engine", source: ContainerSource, tail: int | None) -> list[str]:
+    """The container's last `tail` lines (all with None), stdout and stderr in the order written:
+    the engine returns them on two pipes, so they are ordered by the time it put on each line."""
+    done = engine.run("logs", "--timestamps", *(["--tail", str(tail)] if tail is not None else []),
+                      source.container, check=False)
+    keyed = []
+    for stream, data in enumerate((done.stdout, done.stderr)):
+        for n, line in enumerate(data.decode(errors="replace").splitlines()):
+            m = _ENGINE_STAMP.match(line)
+            key = (m.group(1) + "." + (m.group(2) or "").ljust(9, "0")) if m else ""
+            keyed.append(((key, stream, n), line[m.end():] if m else line))
+    lines = [text for _, text in sorted(keyed, key=lambda k: k[0])]
+    return lines if tail is None else lines[-tail:] if tail else []
+
+
 def _stamp(line: str) -> str | None:
     """A sortable `YYYYMMDDhhmmss.ffffff` of the line's own time, if it starts with one."""
     m = _STAMP.match(line)
@@ -53,7 +93,7 @@ def _stamp(line: str) -> str | None:
     return "".join(m.groups()[:6]) + "." + (m.group(7) or "").ljust(6, "0")[:6]
 
 
-def _lines(path: Path) -> list[str]:
+def file_lines(path: Path) -> list[str]:
     """The file's lines, its rotated copy's (`<log>.1`, processes.Child.cap_log) first."""
     lines: list[str] = []
     for p in (path.with_name(path.name + ".1"), path):
@@ -76,7 +116,7 @@ def merge(entries: Iterable[tuple[LogSource, list[str]]]) -> list[str]:
 
 
 def merged_tail(sources: list[LogSource], tail: int | None) -> list[str]:
-    lines = merge((s, _lines(s.path)) for s in sources)
+    lines = merge((s, file_lines(s.path)) for s in sources)
     return lines if tail is None else lines[-tail:] if tail else []
 
 

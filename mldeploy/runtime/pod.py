@@ -74,6 +74,11 @@ class PodError(Exception):
     """The pod could not be created or did not become Ready; the message says which container."""
 
 
+def pod_name(stack: str, service: str) -> str:
+    """The pod `mldeploy serve --containers` runs for a service (its containers: `<pod>-<name>`)."""
+    return f"mldeploy-{stack}-{service}"
+
+
 class LocalPod:
     """One pod: create with `start()`, watch `ready`, stop with `terminate()`, clean `remove()`."""
 

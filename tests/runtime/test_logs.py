@@ -87,3 +87,60 @@ def test_follow_prints_new_lines_and_survives_a_rotation(tmp_path):
 
     follow(source, emitted.append, stop, poll_s=0)
     assert emitted == ["scorer | first", "scorer | second, half done", "scorer | after rotation"]
+
+
+class FakeEngine:
+    """The engine commands runtime/logs.py sends, answered as podman does (`ps` names, `logs
+    --timestamps` on two pipes)."""
+
+    name = "podman"
+
+    def __init__(self, names: list[str], logs: dict[str, tuple[str, str]]):
+        self.names, self.logs, self.calls = names, logs, []
+
+    def out(self, *args, **kw) -> str:
+        self.calls.append(args)
+        assert args[:3] == ("ps", "--filter", "name=^mldeploy-prod-diabetes-"), args
+        return "\n".join(self.names)
+
+    def run(self, *args, **kw):
+        import subprocess
+
+        self.calls.append(args)
+        stdout, stderr = self.logs[args[-1]]
+        return subprocess.CompletedProcess(args, 0, stdout.encode(), stderr.encode())
+
+
+def test_the_pods_running_containers_are_its_sources_without_infra():
+    from mldeploy.runtime.logs import pod_sources
+
+    engine = FakeEngine(["mldeploy-prod-diabetes-gateway", "mldeploy-prod-diabetes-infra",
+                         "mldeploy-prod-diabetes-scorer", "mldeploy-prod-diabetes-collector"], {})
+    assert [(s.name, s.container) for s in pod_sources(engine, "mldeploy-prod-diabetes")] == [
+        ("collector", "mldeploy-prod-diabetes-collector"), ("gateway", "mldeploy-prod-diabetes-gateway"),
+        ("scorer", "mldeploy-prod-diabetes-scorer")]
+
+
+def test_a_containers_two_pipes_are_ordered_by_the_engines_time_and_it_is_cut():
+    from mldeploy.runtime.logs import ContainerSource, container_lines
+
+    # podman: nine digits and an offset; a traceback on stderr between two stdout lines.
+    out = ("2026-12-04T11:38:22.000000001+00:00 2026-12-04 11:38:22,000 I [1] azmlinfsrv - Worker ready\n"
+           "2026-12-04T11:38:42.300000000+00:00 2026-12-04 11:38:42,300 I [1] azmlinfsrv - POST /score 500\n")
+    err = ("2026-12-04T11:38:42.100000000+00:00 Traceback (most recent call last):\n"
+           "2026-12-04T11:38:42.100000001+00:00 KeyError: 'data'\n")
+    engine = FakeEngine([], {"c-scorer": (out, err)})
+    lines = container_lines(engine, ContainerSource("scorer", "c-scorer"), None)
+    assert lines == ["2026-12-04 11:38:22,000 I [1] azmlinfsrv - Worker ready", "Traceback (most recent call last):",
+                     "KeyError: 'data'", "2026-12-04 11:38:42,300 I [1] azmlinfsrv - POST /score 500"]
+    assert engine.calls[-1] == ("logs", "--timestamps", "c-scorer")
+    assert container_lines(engine, ContainerSource("scorer", "c-scorer"), 2) == lines[-2:]
+    assert engine.calls[-1] == ("logs", "--timestamps", "--tail", "2", "c-scorer")
+
+
+def test_docker_stamps_with_trimmed_fractions_order_right():
+    from mldeploy.runtime.logs import ContainerSource, container_lines
+
+    # docker's RFC3339Nano drops trailing zeros: .5Z is later than .12345Z.
+    engine = FakeEngine([], {"c": ("2026-12-04T11:00:00.5Z second\n", "2026-12-04T11:00:00.12345Z first\n")})
+    assert container_lines(engine, ContainerSource("gateway", "c"), None) == ["first", "second"]
