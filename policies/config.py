@@ -68,6 +68,8 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
                              "description": "Fewest instances of a production deployment taking live traffic."},
     },
     "autoscale-setting-bounds": {},
+    "containerapp-traffic-sums-to-100": {},
+    "containerapp-production": {"productionStacks": PRODUCTION_STACKS},
 }
 
 ENFORCEMENT: dict[str, EnforcementLevel] = {name: EnforcementLevel.MANDATORY for name in SETTINGS}

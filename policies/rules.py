@@ -14,7 +14,7 @@ from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolic
 
 from mldeploy.plan.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, SPLIT_TAG, TLS_TAG
 from mldeploy.plan.vm_sizes import known_vcpus
-from mldeploy.policies import config, endpoints, serving
+from mldeploy.policies import config, containerapp, endpoints, serving
 from mldeploy.policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get,
                               is_production, is_workload, stack_of, supports_tags, tags_of)
 
@@ -331,6 +331,7 @@ POLICIES: list[Policy] = [
 ]
 
 POLICIES += endpoints.POLICIES
+POLICIES += containerapp.POLICIES
 
 for _policy in POLICIES:
     _policy.enforcement_level = config.ENFORCEMENT[_policy.name]

@@ -8,12 +8,14 @@ import pulumi
 
 from mldeploy.contract import MASK
 from mldeploy.pulumi_internals import is_wire_secret, unwrap_wire_secret
+from mldeploy.render.gateway import escape_key
 
 
 class Masker:
     def __init__(self, known_secrets: list[str]):
-        # Longest first, so a secret containing another is replaced whole.
-        self.known = sorted(set(known_secrets), key=len, reverse=True)
+        # Longest first, so a secret containing another is replaced whole. A key also appears
+        # escaped inside a gateway keys map: that form is the same secret.
+        self.known = sorted({*known_secrets, *map(escape_key, known_secrets)} - {""}, key=len, reverse=True)
         self.leaks: list[str] = []
 
     def _replace(self, text: str) -> tuple[str, bool]:

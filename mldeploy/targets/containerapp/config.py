@@ -1,0 +1,100 @@
+"""`target: containerapp`'s stack-file model: a scoring service on Azure Container Apps.
+
+Every key reads as the Container Apps API names it (azure-rest-api-specs, specification/app/
+resource-manager/Microsoft.App/stable/2025-07-01: ContainerApps.json, CommonDefinitions.json,
+ManagedEnvironments.json); each limit below cites where it comes from. Checks that need several
+keys at once (traffic sums, labels on images, production) run in this package's `check`."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from mldeploy.config.base import Settings
+from mldeploy.config.service import ServiceSettings
+
+# Serverless GPU profile types (workloadProfileType) Microsoft documents for a Consumption
+# environment (MicrosoftDocs/azure-docs, articles/container-apps/gpu-serverless-overview.md and
+# workload-profiles-overview.md: "Consumption-GPU-NC8as-T4", "Consumption-GPU-NC24-A100"), next to
+# the default "Consumption" profile every workload-profiles environment has.
+CONSUMPTION = "Consumption"
+GPU_PROFILES = ("Consumption-GPU-NC8as-T4", "Consumption-GPU-NC24-A100")
+
+# A Consumption replica's CPU and memory (the total of all its containers) must be one of
+# 0.25 / 0.5Gi ... 4.0 / 8.0Gi in 0.25-core steps, memory twice the cores (MicrosoftDocs/azure-docs,
+# articles/container-apps/containers.md, "allocations": Consumption workload profile column).
+CPU_STEP = 0.25
+MAX_CONSUMPTION_CPU = 4.0
+
+# Replicas per revision: minimum 0-1000, maximum 1-1000, default max 10 (MicrosoftDocs/azure-docs,
+# articles/container-apps/scale-app.md, "Scale definition"; CommonDefinitions.json Scale.maxReplicas
+# "Defaults to 10").
+MAX_REPLICAS = 1000
+
+RevisionLabel = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")]
+"""A revision label: it becomes part of the label's own host name (`<app>---<label>.<domain>`,
+MicrosoftDocs blue-green-deployment.md), so DNS-label characters only."""
+
+
+class RevisionSettings(Settings):
+    """One labelled revision: which image it runs and its share of the app's traffic."""
+
+    image: str = Field(description="name of an entry in `images`: the model version this revision serves")
+    traffic_percent: int = Field(0, ge=0, le=100, description="share of the app's traffic (TrafficWeight.weight); "
+                                 "all revisions sum to 100")
+
+
+class ContainerAppServiceSettings(ServiceSettings):
+    """Azure Container Apps: scorer + gateway as one revision's two containers; scale to zero,
+    HTTP concurrency scaling and traffic split by revision label."""
+
+    target: Literal["containerapp"] = Field(description="`containerapp`: Azure Container Apps (scale to zero, "
+                                            "revisions with a traffic split)")
+    image: str = Field(description="name of an entry in `images`: what the app's template runs, i.e. the revision "
+                       "this run creates or keeps (Microsoft's blue/green `latestCommitId`)")
+    cpu_cores: float = Field(1.0, gt=0, le=64, description="CPU cores of one replica, gateway included (Consumption: "
+                             "0.5-4 in steps of 0.25)")
+    memory_gb: float = Field(2.0, gt=0, le=256, description="memory (GiB) of one replica, gateway included "
+                             "(Consumption: exactly twice cpuCores)")
+    min_replicas: int = Field(0, ge=0, le=MAX_REPLICAS, description="fewest replicas per revision; 0 scales to zero "
+                              "when idle (refused in production stacks: the first request waits for a cold start)")
+    max_replicas: int = Field(10, ge=1, le=MAX_REPLICAS, description="most replicas per revision (Azure's default 10)")
+    workload_profile: Literal["Consumption", "Consumption-GPU-NC8as-T4", "Consumption-GPU-NC24-A100"] = Field(
+        CONSUMPTION, description="the environment's workload profile the app runs on: `Consumption` or a serverless "
+        "GPU profile by its type name")
+    custom_domain: str | None = Field(
+        None, max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        description="your own host name (`score.example.com`), served with a free managed certificate (its "
+        "CNAME must point at the app); omitted: the app's `<app>.<environment domain>` name, HTTPS as well")
+    revisions: dict[RevisionLabel, RevisionSettings] | None = Field(
+        None, description="traffic by revision label (blue/green across model versions); one label runs `image`, "
+        "the others name revisions an earlier run created; omitted: all traffic to the one revision of `image`")
+
+    @model_validator(mode="after")
+    def _replicas(self):
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"minReplicas ({self.min_replicas}) must be <= maxReplicas ({self.max_replicas})")
+        return self
+
+    @model_validator(mode="after")
+    def _ingress_serves_tls(self):
+        if self.tls is not None:
+            raise ValueError("tls does not apply to containerapp: Container Apps ingress serves HTTPS itself "
+                             "(`<app>.<environment domain>`); set customDomain for your own host name and a "
+                             "managed certificate")
+        return self
+
+    @model_validator(mode="after")
+    def _resources(self):
+        # The gateway container takes its share (plan.GATEWAY_CPU / GATEWAY_MEMORY_GI) of the replica.
+        if self.cpu_cores < 0.5 or self.memory_gb < 1.0:
+            raise ValueError(f"cpuCores ({self.cpu_cores:g}) must be >= 0.5 and memoryGb ({self.memory_gb:g}) >= 1.0 on "
+                             "containerapp: the replica also runs the gateway (0.25 cores, 0.5 GiB)")
+        if self.workload_profile == CONSUMPTION:
+            steps = self.cpu_cores / CPU_STEP
+            if self.cpu_cores > MAX_CONSUMPTION_CPU or steps != int(steps) or self.memory_gb != 2 * self.cpu_cores:
+                raise ValueError(
+                    f"cpuCores {self.cpu_cores:g} with memoryGb {self.memory_gb:g} is not a Consumption replica size: "
+                    f"cores 0.5-{MAX_CONSUMPTION_CPU:g} in steps of {CPU_STEP:g}, memory exactly twice the cores "
+                    f"(e.g. cpuCores 1, memoryGb 2); larger scorers need a GPU workloadProfile or AKS")
+        return self

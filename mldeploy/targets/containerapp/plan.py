@@ -1,0 +1,214 @@
+"""Decide everything about one Container Apps service before anything is declared: names, the
+replica's CPU/memory split between scorer and gateway, scale (to zero, HTTP concurrency rule),
+probes from the one timeout rule, the revision this run's template creates and the traffic split
+by revision label. Pure: ContainerAppService (components/containerapp.py) declares what this says.
+
+API facts cited against azure-rest-api-specs specification/app/resource-manager/Microsoft.App/
+stable/2025-07-01 (CommonDefinitions.json, ContainerApps.json) and MicrosoftDocs/azure-docs
+articles/container-apps/*.md, as named at each use."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from mldeploy import PROJECT
+from mldeploy.config.errors import ConfigError
+from mldeploy.contract import GATEWAY_PORT, LIVENESS_PATH, READINESS_PATH, SCORER_PORT
+from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, container_gateway
+from mldeploy.plan.naming import hash_suffix
+from mldeploy.plan.scorer import workers_and_timeouts
+from mldeploy.plan.timeouts import PROBE_SLACK_S, probe_failure_threshold, scorer_timeout_ms
+from mldeploy.render.gateway import render_nginx_conf
+from mldeploy.targets.containerapp.config import CONSUMPTION, ContainerAppServiceSettings
+
+# The gateway container's share of a replica: the smallest Consumption unit (0.25 cores, 0.5 GiB;
+# containers.md "allocations"), so the scorer keeps the rest in whole steps.
+GATEWAY_CPU = 0.25
+GATEWAY_MEMORY_GI = 0.5
+
+# ContainerAppProbe limits (CommonDefinitions.json 2025-07-01): failureThreshold 1-10,
+# periodSeconds 1-240, initialDelaySeconds 1-60, timeoutSeconds 1-240.
+MAX_FAILURE_THRESHOLD = 10
+MAX_PERIOD_S = 240
+PROBE_PERIOD_S = 10
+PROBE_TIMEOUT_S = 3
+NGINX_PROBE_FAILURES = 3  # the gateway's liveness asks nginx itself, never a busy scorer
+
+
+@dataclass(frozen=True)
+class Resources:
+    """One container's share of the replica: cores and memory as the API writes it (`"1.5Gi"`)."""
+
+    cpu: float
+    memory: str
+
+
+@dataclass(frozen=True)
+class Probe:
+    """An HTTP probe of one container (ContainerAppProbe: type Liveness | Readiness, httpGet)."""
+
+    kind: str  # "Liveness" | "Readiness"
+    path: str
+    port: int
+    initial_delay_s: int
+    failure_threshold: int
+    period_s: int = PROBE_PERIOD_S
+    timeout_s: int = PROBE_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class TrafficShare:
+    """One TrafficWeight entry: a revision (by name), its label and its share of the traffic."""
+
+    label: str
+    revision_name: str
+    percent: int
+
+
+@dataclass(frozen=True)
+class ContainerAppPlan(FrontedByGateway):
+    """One Container Apps service as ContainerAppService declares it."""
+
+    component: str  # the ContainerAppService's name; its children are named from it
+    app_name: str  # the container app's own name (its host name's first label)
+    workload_profile_name: str
+    workload_profile_type: str
+    gateway_port: int  # ingress targetPort: the gateway, never the scorer
+    scorer: Resources
+    gateway_resources: Resources
+    scorer_env: tuple[tuple[str, str], ...]
+    app_insights: bool
+    min_replicas: int
+    max_replicas: int
+    concurrent_requests: int  # the HTTP scale rule's threshold per replica: the scorer's workers
+    probes_scorer: tuple[Probe, ...]
+    probes_gateway: tuple[Probe, ...]
+    revision_suffix: str  # template.revisionSuffix: the revision this run's template is
+    traffic: tuple[TrafficShare, ...]
+    custom_domain: str | None
+    gateway: GatewaySpec
+
+    @property
+    def revision_name(self) -> str:
+        return revision_name(self.app_name, self.revision_suffix)
+
+    @property
+    def scale_to_zero(self) -> bool:
+        return self.min_replicas == 0
+
+
+def revision_name(app: str, suffix: str) -> str:
+    """`<container app name>--<revision suffix>` (MicrosoftDocs revisions.md, "Revision name suffix")."""
+    return f"{app}--{suffix}"
+
+
+def app_name(service: str) -> str:
+    """The container app's name: 2-32 lowercase letters, digits and '-' (the service's own name
+    already is one: config's Name rule), unique in its environment - one environment per service."""
+    return service
+
+
+def busy_probe_period_s(scoring_timeout_ms: int) -> int:
+    """The period of a probe on the scorer's `GET /`: 10 s, longer when the scorer's limit needs more
+    than the API's 10 failures at 10 s to be outlasted (plan/timeouts.py's rule 4)."""
+    busy_s = math.ceil(scorer_timeout_ms(scoring_timeout_ms) / 1000) + PROBE_SLACK_S
+    return min(MAX_PERIOD_S, max(PROBE_PERIOD_S, math.ceil(busy_s / MAX_FAILURE_THRESHOLD)))
+
+
+def scorer_workers(service: ContainerAppServiceSettings) -> int:
+    """`workerCount`, else one per whole core left beside the gateway (at least one)."""
+    return service.worker_count or max(1, int(service.cpu_cores - GATEWAY_CPU))
+
+
+def template_fingerprint(service: ContainerAppServiceSettings, image_tag: str, gateway_conf_digest: str) -> str:
+    """What makes a revision (ContainerApps.json: the Template "defines the desired state of an
+    immutable revision. Any changes to this section will result in a new revision"): the image's
+    content tag and every revision-scope setting, hashed into the revision suffix. The suffix must
+    be new whenever the template changes, so a revision-scope change always gets a new name."""
+    parts = [image_tag, f"{service.cpu_cores:g}", f"{service.memory_gb:g}", str(service.min_replicas),
+             str(service.max_replicas), str(service.scoring_timeout_ms), str(service.worker_count),
+             str(service.app_insights_enabled), service.workload_profile, gateway_conf_digest]
+    return hash_suffix(*parts, length=10)
+
+
+def plan_containerapp(name: str, service: ContainerAppServiceSettings, *,
+                      image_tags: Mapping[str, str]) -> ContainerAppPlan:
+    """The plan of service `name`. `image_tags`: each image's content tag (`<version>-<digest>`),
+    which names the revisions."""
+    app = app_name(name)
+    gateway = container_gateway(service, listen_port=GATEWAY_PORT)
+    # nginx.conf reaches the gateway as a Container Apps secret, and secrets are app-scope (no new
+    # revision): its digest joins the template's fingerprint so a changed conf rolls a new revision.
+    gateway_conf_digest = hash_suffix(render_nginx_conf(gateway), length=16)
+    workers = scorer_workers(service)
+
+    def suffix(image: str) -> str:
+        return "r" + template_fingerprint(service, image_tags[image], gateway_conf_digest)
+
+    labels = service.revisions or {"live": None}
+    traffic = tuple(
+        TrafficShare(label, revision_name(app, suffix(rev.image if rev else service.image)),
+                     rev.traffic_percent if rev else 100)
+        for label, rev in sorted(labels.items()))
+    period = busy_probe_period_s(service.scoring_timeout_ms)
+    busy = probe_failure_threshold(service.scoring_timeout_ms, period)
+    profile = service.workload_profile
+    return ContainerAppPlan(
+        component=f"containerapp-{name}",
+        app_name=app,
+        # The profile's name in the environment: the default profile is named as its type
+        # (ManagedEnvironments.json WorkloadProfile: name + workloadProfileType); a GPU one "gpu".
+        workload_profile_name=CONSUMPTION if profile == CONSUMPTION else "gpu",
+        workload_profile_type=profile,
+        gateway_port=GATEWAY_PORT,
+        scorer=Resources(service.cpu_cores - GATEWAY_CPU, f"{service.memory_gb - GATEWAY_MEMORY_GI:g}Gi"),
+        gateway_resources=Resources(GATEWAY_CPU, f"{GATEWAY_MEMORY_GI:g}Gi"),
+        scorer_env=workers_and_timeouts(workers, service.scoring_timeout_ms),
+        app_insights=service.app_insights_enabled,
+        min_replicas=service.min_replicas,
+        max_replicas=service.max_replicas,
+        concurrent_requests=workers,
+        # The scorer's only health route: 200 once init() has finished; its window outlasts the
+        # scorer's limit (plan/timeouts.py), or a long request restarts it.
+        probes_scorer=(Probe("Liveness", "/", SCORER_PORT, 30, busy, period),
+                       Probe("Readiness", "/", SCORER_PORT, 5, busy, period)),
+        probes_gateway=(Probe("Liveness", LIVENESS_PATH, GATEWAY_PORT, 5, NGINX_PROBE_FAILURES),
+                        Probe("Readiness", READINESS_PATH, GATEWAY_PORT, 5, busy, period)),
+        revision_suffix=suffix(service.image),
+        traffic=traffic,
+        custom_domain=service.custom_domain,
+        gateway=gateway,
+    )
+
+
+def check(name: str, service: ContainerAppServiceSettings, stack: Any) -> None:
+    """The load-time rules of one containerapp service (ConfigError naming the key)."""
+    key = f"{PROJECT}:services.{name}"
+    if stack.production and service.min_replicas < 1:
+        raise ConfigError(f"{key}.minReplicas", f"minReplicas {service.min_replicas} in a production stack: a "
+                          "revision scaled to zero answers its first request only after a cold start (image pull, "
+                          "init()); set minReplicas >= 1")
+    if service.revisions is None:
+        return
+    for label, rev in sorted(service.revisions.items()):
+        if rev.image not in stack.images:
+            known = ", ".join(sorted(stack.images)) or "none"
+            raise ConfigError(f"{key}.revisions.{label}.image",
+                              f"refers to image {rev.image!r}, which does not exist; known: {known}")
+    on_image = sorted(label for label, rev in service.revisions.items() if rev.image == service.image)
+    if len(on_image) != 1:
+        raise ConfigError(f"{key}.revisions", f"exactly one revision label must run the service's image "
+                          f"{service.image!r} (the revision this run's template creates); "
+                          f"{'none does' if not on_image else 'labels ' + ', '.join(on_image) + ' all do'}")
+    by_image: dict[str, str] = {}
+    for label, rev in sorted(service.revisions.items()):
+        if rev.image in by_image:
+            raise ConfigError(f"{key}.revisions.{label}.image", f"image {rev.image!r} is also revision "
+                              f"{by_image[rev.image]!r}'s: one image is one revision, give it one label")
+        by_image[rev.image] = label
+    total = sum(rev.traffic_percent for rev in service.revisions.values())
+    if total != 100:
+        shares = ", ".join(f"{label} {rev.traffic_percent}" for label, rev in sorted(service.revisions.items()))
+        raise ConfigError(f"{key}.revisions", f"trafficPercent sums to {total} ({shares}); the revisions' "
+                          "shares of the app's traffic must sum to 100")

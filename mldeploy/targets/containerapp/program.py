@@ -1,0 +1,31 @@
+"""The `containerapp` program step: one ContainerAppService per service, from its plan."""
+from __future__ import annotations
+
+from mldeploy.components.containerapp import ContainerAppService
+from mldeploy.contract import GATEWAY_IMAGE
+from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys
+from mldeploy.program.mirrors import mirrored
+from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
+from mldeploy.targets.containerapp.plan import plan_containerapp
+
+
+def deploy_containerapp(name: str, service: ContainerAppServiceSettings, f: Foundation) -> ServiceOutputs:
+    s = f.settings
+    plan = plan_containerapp(name, service, image_tags={image: c.tag for image, c in f.contexts.items()})
+    svc = ContainerAppService(
+        plan.component,
+        plan=plan,
+        resource_group_name=f.resource_group_name,
+        location=s.location,
+        image=f.images[service.image].repo_digest,
+        registry_login_server=f.registry.registry_login_server,
+        registry_id=f.registry.registry_id,
+        tags=f.tags(),
+        keys=given_keys(service),
+        app_insights_key=f.registry.app_insights_instrumentation_key,
+        gateway_image=mirrored(GATEWAY_IMAGE, f),
+        role_propagation_timeout=s.role_propagation_timeout_seconds,
+    )
+    return ServiceOutputs(svc.scoring_uri, svc.swagger_uri, svc.primary_key, svc.secondary_key,
+                          extra={"containerApp": svc.app_name, "revision": svc.revision},
+                          gateway_conf=svc.gateway_conf)
