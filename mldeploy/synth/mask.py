@@ -13,9 +13,11 @@ from mldeploy.render.gateway import escape_key
 
 class Masker:
     def __init__(self, known_secrets: list[str]):
-        # Longest first, so a secret containing another is replaced whole. A key also appears
-        # escaped inside a gateway keys map: that form is the same secret.
-        self.known = sorted({*known_secrets, *map(escape_key, known_secrets)} - {""}, key=len, reverse=True)
+        # Longest first, so a secret containing another is replaced whole.
+        self.known = sorted(set(known_secrets), key=len, reverse=True)
+        # A key also appears escaped inside a gateway keys map: the same secret, masked too - but
+        # not counted as a value found, so a secret holding only such a map stays masked whole.
+        self.escaped = sorted({escape_key(s) for s in known_secrets} - set(self.known) - {""}, key=len, reverse=True)
         self.leaks: list[str] = []
 
     def _replace(self, text: str) -> tuple[str, bool]:
@@ -24,6 +26,8 @@ class Masker:
             if secret in text:
                 text = text.replace(secret, MASK)
                 found = True
+        for secret in self.escaped:
+            text = text.replace(secret, MASK)
         return text, found
 
     def _walk(self, value: Any, where: str, inside_secret: bool) -> tuple[Any, bool]:
