@@ -36,6 +36,7 @@ from pulumi_azure_native import app, authorization, managedidentity, operational
 from mldeploy.components.children import child_name
 from mldeploy.components.keys import service_keys
 from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
+from mldeploy.components.roles import role_definition_id
 from mldeploy.contract import ACR_PULL_ROLE_ID, CONTAINER_CONFIG_DIR, KEYS_MAP_NAME, SCORE_PATH, SCORER_PORT, SWAGGER_PATH
 from mldeploy.render.gateway import container_command, render_keys_map, render_nginx_conf
 
@@ -89,8 +90,7 @@ class ContainerAppService(pulumi.ComponentResource):
             scope=registry_id,
             principal_id=identity.principal_id,
             principal_type="ServicePrincipal",
-            role_definition_id=client.subscription_id.apply(
-                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL_ROLE_ID}"),
+            role_definition_id=role_definition_id(client.subscription_id, ACR_PULL_ROLE_ID),
             opts=child,
         )
         pulled = RolePropagation(child_name(name, "acr-pull-propagation"), [pull], role_propagation_timeout, opts=child)
