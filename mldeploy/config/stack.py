@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Union, get_args
 from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.aks import AksServiceSettings, ClusterSettings
+from mldeploy.config.batching import BatchingSettings
 from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags
 from mldeploy.config.batch import BatchSettings
 from mldeploy.config.edge import EdgeSettings
@@ -89,6 +90,9 @@ class ImageSettings(Settings):
         DEFAULT_SCORING_SERVER, description="what serves the entry script: `mldeploy` (azmlinfsrv's own app and contract, "
         "its `/score` route without Flask, on the granian HTTP server: 2x and more the requests/s, see docs/performance.md) "
         "or `azmlinfsrv` (Azure ML's server exactly as its command runs it, gunicorn)")
+    batching: BatchingSettings | None = Field(
+        None, description="adaptive batching (opt-in): requests arriving together are scored in one run() call "
+        "on their concatenated rows; run() must return one result per row (see README, Batching)")
 
     @field_validator("entry_script")
     @classmethod
@@ -115,6 +119,12 @@ class ImageSettings(Settings):
         if self.conda_file is not None and "python_version" in self.model_fields_set:
             raise ValueError("pythonVersion applies only with requirementsFile; with condaFile the conda "
                              "file's own `python=` dependency picks the Python")
+        if self.batching is not None and self.scoring_server != "mldeploy":
+            raise ValueError("batching needs scoringServer mldeploy (the default): azmlinfsrv's gunicorn workers "
+                             "take one request at a time")
+        if self.batching is not None and self.sample_request is None:
+            raise ValueError("batching needs sampleRequest: the scorer checks run()'s batching contract on it "
+                             "before it serves (the sample batched twice must give its own results twice)")
         return self
 
 

@@ -47,6 +47,7 @@ PRELOAD_ENV = "MLDEPLOY_PRELOAD_IMPORTS"
 HOST_PIPE_ENV = "MLDEPLOY_HOST_PIPE_FD"  # scoring_app.py reads the same names
 HOST_PID_ENV = "MLDEPLOY_HOST_PID"
 LOGS_COMMAND_ENV = "MLDEPLOY_LOGS_COMMAND"
+BATCH_MAX_SIZE_ENV = "MLDEPLOY_BATCH_MAX_SIZE"  # scoring_batcher.py's MAX_BATCH_ENV
 CHECK_THE_LOGS = "Check the logs for more info."
 APP_TARGET = "scoring_app:create"  # scoring_app.py, next to this file (sys.path[0] when run as a file)
 
@@ -255,7 +256,7 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
         preload_imports(os.environ.get("AZUREML_ENTRY_SCRIPT"))
     request_environ_without_process_env()
     server = shared_socket_granian()(APP_TARGET, interface=Interfaces.WSGI, workers=worker_count,
-                                     blocking_threads=2, http=HTTPModes.http1, websockets=False, factory=True,
+                                     blocking_threads=requests_per_worker() + 1, http=HTTPModes.http1, websockets=False, factory=True,
                                      respawn_failed_workers=True, log_access=False, **connection_settings(), **bind)
     failed = _listen_to_workers(server)
     server.serve(target_loader=_load_app)
@@ -338,12 +339,18 @@ def shared_socket_granian():
     return SharedSocketGranian
 
 
+def requests_per_worker(environ=os.environ) -> int:
+    """How many requests a worker holds at once: one, or with batching (scoring_batcher.py) up to
+    maxBatchSize - the requests one run() may score together."""
+    return int(environ.get(BATCH_MAX_SIZE_ENV) or 1)
+
+
 def connection_settings() -> dict:
     """granian's settings for connections (see serve_with_granian): one connection per worker at
-    a time, closed after its response."""
+    a time (with batching: up to maxBatchSize, each on a thread of its own), closed after its response."""
     from granian.http import HTTP1Settings
 
-    return {"backpressure": 1, "http1_settings": HTTP1Settings(keep_alive=False)}
+    return {"backpressure": requests_per_worker(), "http1_settings": HTTP1Settings(keep_alive=False)}
 
 
 def _listen_to_workers(server) -> list[int]:

@@ -198,8 +198,10 @@ class OneAtATime:
     (its worker took it while a client that gave up still had a run() going) waits for its turn,
     and gets a 503 when the worker retires instead."""
 
-    def __init__(self, retirement: Retirement, poll_s: float = 0.1):
-        self._turn = threading.Lock()
+    def __init__(self, retirement: Retirement, poll_s: float = 0.1, slots: int = 1):
+        # With batching a worker holds up to maxBatchSize requests at once (scoring_batcher.py
+        # still runs one run() at a time).
+        self._turn = threading.Lock() if slots == 1 else threading.Semaphore(slots)
         self._retirement, self._poll_s = retirement, poll_s
 
     def take(self) -> bool:
@@ -233,7 +235,7 @@ class ScoringApp:
     """The WSGI callable: the fast path for `/score`, azmlinfsrv's Flask app for the rest."""
 
     def __init__(self, flask_app, watchdog: Watchdog, turn: OneAtATime, retirement: Retirement,
-                 gateway_timeout_s: float | None = None):
+                 gateway_timeout_s: float | None = None, batched_runs=None):
         from azureml_inference_server_http.api import aml_request
         from azureml_inference_server_http.server import routes
         from azureml_inference_server_http.server.config import config
@@ -247,6 +249,8 @@ class ScoringApp:
         self.timeout_ms = config.scoring_timeout
         # @rawhttp scripts and a server doing CORS itself: every request through Flask.
         self.fast = not aml_request._rawHttpRequested and not config.cors_origins
+        # run() through the batcher (images.<name>.batching), else azmlinfsrv's own call.
+        self.invoke_run = batched_runs.invoke_run if batched_runs is not None else self.blueprint.user_script.invoke_run
         import flask
         from werkzeug.exceptions import HTTPException
 
@@ -360,7 +364,7 @@ class ScoringApp:
 
         routes, bp = self.routes, self.blueprint
         try:
-            timed = bp.user_script.invoke_run(request, timeout_ms=self.timeout_ms)
+            timed = self.invoke_run(request, timeout_ms=self.timeout_ms)
             # routes.log_successful_request
             model_input = (next(iter(timed.input.values())) if isinstance(bp.user_script.input_parser, JsonStringInput)
                            else timed.input)
@@ -389,6 +393,9 @@ class ScoringApp:
         else:
             response = routes.wrap_response(response)
         response.headers.add("x-ms-run-fn-exec-ms", f"{timed.elapsed_ms:.3f}")
+        batch = getattr(timed, "batch", None)  # scoring_batcher.py: scored together with others
+        if batch:
+            response.headers.add("x-mldeploy-batch", str(batch))
         return response
 
 
@@ -469,6 +476,32 @@ def _die_with_host() -> None:
         os._exit(128 + signal.SIGTERM)
 
 
+def _batching_config():
+    if not os.environ.get("MLDEPLOY_BATCH_MAX_SIZE"):
+        return None
+    import scoring_batcher  # next to this file (the host's folder, sys.path[0]), only in batching images
+
+    return scoring_batcher.BatchingConfig.from_environ()
+
+
+def _batched_runs(flask_app, batching):
+    """The batcher of this worker, once the contract held on the sampleRequest; otherwise the
+    scorer refuses to serve: one line, exit code 3 (azmlinfsrv's for a failed start)."""
+    import scoring_batcher
+
+    runs = scoring_batcher.BatchedRuns(flask_app.azml_blueprint.user_script, batching, logger)
+    try:
+        with open(batching.sample, encoding="utf-8") as sample:
+            problem = runs.check_sample(sample.read())
+    except (OSError, TypeError) as err:
+        problem = f"cannot read the sampleRequest {batching.sample}: {err}"
+    if problem:
+        print(f"error: batching: {problem}", file=sys.stderr, flush=True)
+        report_to_host("boot", 3)
+        sys.exit(3)
+    return runs
+
+
 def create():
     """One worker's app: azmlinfsrv's Flask app (its start: logging, App Insights, the entry
     script, init(), swagger) wrapped by the fast path. Objects alive after the start are frozen out
@@ -482,7 +515,8 @@ def create():
         signal.signal(signum, _exit_while_starting)
     _die_with_host()
     retirement = Retirement()
-    turn = OneAtATime(retirement)
+    batching = _batching_config()
+    turn = OneAtATime(retirement, slots=batching.max_batch_size if batching else 1)
     watchdog = Watchdog(
         on_stuck=lambda thread_id: retirement.retire(
             f"run() did not stop at its scoring timeout (blocked outside Python, or it caught the TimeoutError, "
@@ -497,7 +531,8 @@ def create():
 
     gateway_ms = os.environ.get(GATEWAY_TIMEOUT_ENV)
     scoring_app = ScoringApp(flask_app, watchdog, turn, retirement,
-                             gateway_timeout_s=int(gateway_ms) / 1000 if gateway_ms else None)
+                             gateway_timeout_s=int(gateway_ms) / 1000 if gateway_ms else None,
+                             batched_runs=_batched_runs(flask_app, batching) if batching else None)
     gc.collect()
     gc.freeze()
     return scoring_app
