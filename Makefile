@@ -40,13 +40,17 @@ system-packages:
 MODELS := examples/diabetes/outputs/sklearn_regression_model.pkl examples/diabetes/outputs/v2/sklearn_regression_model.pkl
 $(MODELS) &: examples/diabetes/train.py $(STAMP)
 	$(BIN)/python examples/diabetes/train.py
+# The batching example (stack forest): a 300-tree random forest on the same data.
+FOREST_MODEL := examples/forest/outputs/forest.pkl
+$(FOREST_MODEL): examples/forest/train.py $(STAMP)
+	$(BIN)/python examples/forest/train.py
 
 # The embedded default: serve the local stack (scorer + gateway on 127.0.0.1), score the guide's
 # two-row sample through the gateway, print the predictions, stop every process.
 demo: install $(MODELS)
 	$(BIN)/python -m mldeploy.runtime.demo .
 
-test: install $(CHECKOV) $(MODELS)
+test: install $(CHECKOV) $(MODELS) $(FOREST_MODEL)
 	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest
 
 clean:

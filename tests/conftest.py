@@ -9,6 +9,7 @@ from tests.harness import ROOT
 
 MODEL = ROOT / "examples" / "diabetes" / "outputs" / "sklearn_regression_model.pkl"
 MODEL_V2 = MODEL.parent / "v2" / MODEL.name  # stack managed's green deployment
+FOREST = ROOT / "examples" / "forest" / "outputs" / "forest.pkl"  # stack forest (batching)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -16,4 +17,6 @@ def trained_model():
     """The example stacks point at the trained diabetes models: train them once if missing."""
     if not MODEL.exists() or not MODEL_V2.exists():
         subprocess.run([sys.executable, str(ROOT / "examples" / "diabetes" / "train.py")], check=True)
+    if not FOREST.exists():
+        subprocess.run([sys.executable, str(ROOT / "examples" / "forest" / "train.py")], check=True)
     return MODEL

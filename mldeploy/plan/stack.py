@@ -16,6 +16,7 @@ from mldeploy.config.stack import StackSettings
 from mldeploy import PROJECT
 from mldeploy.plan import batch as batch_plan
 from mldeploy.plan.aks import check_service
+from mldeploy.plan.batching import check_batching
 from mldeploy.plan.cluster_check import check_cluster, check_fits_node
 from mldeploy.plan.endpoint import check_stack_endpoints, endpoint_name, is_endpoint, kubernetes_compute_name
 from mldeploy.plan.fpga_regions import check_service_region
@@ -75,6 +76,7 @@ def parse_settings(stack: str, config: dict[str, Any], secret_keys: Iterable[str
     try:
         check_stack(settings)
         check_entry_scripts(settings, project_root)
+        check_batching(settings, project_root)
         check_model_versions({n: resolve_model(n, m, project_root) for n, m in settings.models.items()})
     except ConfigError as err:
         raise err.with_source(source) from None

@@ -16,7 +16,8 @@ from mldeploy.plan.digest import digest_mapping
 from mldeploy.plan.models import ResolvedModel
 from mldeploy.plan.naming import image_tag
 from mldeploy.plan.v1_script import needs_shim
-from mldeploy.scoring import SCORER_HOST, SCORING_APP, V1_SHIM, scorer_host
+from mldeploy.plan.batching import SAMPLE_FILE as BATCHING_SAMPLE_FILE, batching_env
+from mldeploy.scoring import SCORER_HOST, SCORING_APP, SCORING_BATCHER, V1_SHIM, scorer_host
 from mldeploy.contract import SCORER_PORT
 
 APP_DIR = "/var/azureml-app"
@@ -27,6 +28,7 @@ SCORER_HOST_FILE = "mldeploy_scorer_host.py"
 SCORER_HOST_PATH = f"/opt/mldeploy/{SCORER_HOST_FILE}"
 # scoringServer mldeploy: the app granian loads by module name, next to the host (its sys.path[0]).
 SCORING_APP_FILE = SCORING_APP.name
+SCORING_BATCHER_FILE = SCORING_BATCHER.name  # images with `batching`: scoring_app.py imports it by name
 SCORING_SERVER_ENV = scorer_host.SERVER_ENV
 # The HTTP server of scoringServer mldeploy, pinned like the inference server. granian 2.8.7:
 # manylinux wheels for CPython 3.9-3.14 (x86_64, aarch64); its one dependency, click, is
@@ -68,6 +70,9 @@ class BuildContext:
     env_kind: str  # "conda" or "pip"
     models: tuple[tuple[str, str], ...] = field(default=())
     scoring_server: str = DEFAULT_SCORING_SERVER  # ImageSettings.scoring_server
+    # ImageSettings.batching as the scorer's environment, but for the sample's path (SAMPLE_ENV):
+    # /opt/mldeploy/<BATCHING_SAMPLE_FILE> in the image, the written context's copy locally.
+    batching_env: tuple[tuple[str, str], ...] = ()
 
     def write(self, dest: Path) -> None:
         """Write the context to `dest` (replacing what was there)."""
@@ -160,6 +165,10 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
         f"    {SCORING_SERVER_ENV}={image.scoring_server} \\",
         "    PYTHONDONTWRITEBYTECODE=1",
     ]
+    batching = batching_env(image.batching, f"/opt/mldeploy/{BATCHING_SAMPLE_FILE}")
+    if batching:
+        lines += ["# Adaptive batching (images.<name>.batching): several requests' rows in one run() call.",
+                  "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in batching)]
     lines.append("USER scorer" if env_kind == "pip" else "USER $MAMBA_USER")
     lines += [
         f"EXPOSE {SCORER_PORT}",
@@ -170,6 +179,7 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
         # scoringServer mldeploy it serves the app of scoring_app.py on granian.
         f"COPY {SCORER_HOST_FILE} {SCORER_HOST_PATH}",
         *([f"COPY {SCORING_APP_FILE} /opt/mldeploy/{SCORING_APP_FILE}"] if image.scoring_server == "mldeploy" else []),
+        *([f"COPY {SCORING_BATCHER_FILE} {BATCHING_SAMPLE_FILE} /opt/mldeploy/"] if batching else []),
         "CMD " + json.dumps(["python", SCORER_HOST_PATH, "--entry_script", f"{APP_DIR}/{script}",
                              "--model_dir", mdir, "--port", str(SCORER_PORT)]),
     ]
@@ -200,6 +210,9 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
     files[SCORER_HOST_FILE] = SCORER_HOST.read_bytes()
     if image.scoring_server == "mldeploy":
         files[SCORING_APP_FILE] = SCORING_APP.read_bytes()
+    if image.batching is not None:
+        files[SCORING_BATCHER_FILE] = SCORING_BATCHER.read_bytes()
+        files[BATCHING_SAMPLE_FILE] = (project_root / image.sample_request).read_bytes()
     files["Dockerfile"] = render_dockerfile(name, image, env_kind, env_text, script, models, v1_shim).encode()
     digest = digest_mapping(files)
     return BuildContext(
@@ -213,4 +226,5 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
         env_kind=env_kind,
         models=tuple((m.registered_name, m.version) for m in models),
         scoring_server=image.scoring_server,
+        batching_env=batching_env(image.batching, ""),
     )

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mldeploy.config.service import ServiceSettings
+from mldeploy.plan.batching import SAMPLE_ENV, SAMPLE_FILE as BATCHING_SAMPLE_FILE
 from mldeploy.render.build_context import MODELS_DIR, SCORING_SERVER_ENV, BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCORER_PORT, SCORE_PATH, SWAGGER_PATH,
@@ -136,6 +137,8 @@ def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_
         "AML_APP_ROOT": str(script.parent),
         **(extra_env or {}),
         **scorer_timeouts(scoring_timeout_ms),
+        # images.<name>.batching; the sample is the written context's copy (render/build_context.py)
+        **{k: str(context_dir / BATCHING_SAMPLE_FILE) if k == SAMPLE_ENV else v for k, v in context.batching_env},
         "MLDEPLOY_SCORER_HOST": "127.0.0.1",  # azmlinfsrv binds 0.0.0.0 unless told
     }
     argv = [str(env.python), str(SCORER_HOST), "--entry_script", str(script),
