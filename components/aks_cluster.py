@@ -133,6 +133,11 @@ class AksCluster(pulumi.ComponentResource):
             # Objects are applied server-side, so a field another controller owns (the HPA's
             # replicas) is not fought over on every update.
             enable_server_side_apply=True,
+            # A ConfigMap's new data is an update, not a replacement - except where the
+            # ConfigMap is marked `immutable` (pulumi-kubernetes provider/pkg/provider/diff.go,
+            # forceNewProperties; stable since 4.24, CHANGELOG). Only a canary's traffic
+            # ConfigMap relies on it (components/aks_service.py); every other ConfigMap is immutable.
+            enable_config_map_mutable=True,
             delete_unreachable=False,
             opts=child_opts(self, "k8s", depends_on=[propagated]),
         )

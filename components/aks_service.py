@@ -1,9 +1,12 @@
 """AksService (guide: `AksWebservice.deploy_configuration`): the Kubernetes objects of one
 scoring service, declared on its cluster's provider from the pure builders in `render/k8s.py`.
 
-ConfigMaps and Secrets are auto-named (the provider appends a suffix and replaces them on
-change), so a new gateway config, key or certificate gives the Deployment a new name to mount
-and rolls its pods - with `maxUnavailable: 0`, without downtime.
+ConfigMaps and Secrets are auto-named and replaced on change (Secrets by the provider's
+default; ConfigMaps because they are marked `immutable`, which the cluster's provider - mutable
+ConfigMaps enabled - still replaces), so a new gateway config, key or certificate gives the
+Deployment a new name to mount and rolls its pods - with `maxUnavailable: 0`, without downtime.
+The one exception is a canary's traffic ConfigMap: fixed name, updated in place, read live by
+the gateways, so moving a weight rolls nothing.
 """
 from __future__ import annotations
 
@@ -97,7 +100,8 @@ class AksService(pulumi.ComponentResource):
             conf = pulumi.Output.from_input(model_data.container).apply(
                 lambda container: manifests.collector_config(plan, container))
             names["collector-conf"] = k8s.core.v1.ConfigMap(
-                f"{name}-model-data", metadata=meta, data={"vector.yaml": conf}, opts=on_cluster).metadata.name
+                f"{name}-model-data", metadata=meta, data={"vector.yaml": conf}, immutable=True,
+                opts=on_cluster).metadata.name
 
         # A canary pod's gateway resolves the other variant's scorer Service when nginx starts
         # ("host not found in upstream" is fatal): the Services exist before any Deployment.
@@ -105,12 +109,15 @@ class AksService(pulumi.ComponentResource):
             k8s.core.v1.Service(f"{name}-{variant.name}-scorer",
                                 **_args(manifests.scorer_service(plan, variant)), opts=on_cluster)
             for variant in plan.variants] if plan.canary else []
+        # The canary's weights: one fixed-name ConfigMap every gateway reads (render/k8s.py).
+        traffic = [k8s.core.v1.ConfigMap(f"{name}-traffic", **_args(manifests.traffic_config(plan, gateways)),
+                                         opts=on_cluster)] if plan.canary else []
         pods_after = pulumi.ResourceOptions.merge(
-            on_cluster, pulumi.ResourceOptions(depends_on=[*scorer_services, *pods_wait_for]))
+            on_cluster, pulumi.ResourceOptions(depends_on=[*scorer_services, *traffic, *pods_wait_for]))
         for variant in plan.variants:
             conf = k8s.core.v1.ConfigMap(f"{name}-gateway-{variant.name}", metadata=meta,
                                          data={"nginx.conf": render_nginx_conf(gateways[variant.name])},
-                                         opts=on_cluster)
+                                         immutable=True, opts=on_cluster)
             refs = {**names, "gateway-conf": conf.metadata.name}
             dep = manifests.deployment(plan, variant, refs)
             k8s.apps.v1.Deployment(f"{name}-{variant.name}", **_args(dep), opts=pods_after)
@@ -138,7 +145,7 @@ class AksService(pulumi.ComponentResource):
 
 def _args(obj: dict) -> dict:
     """A builder's object as SDK keyword arguments (apiVersion/kind are set by the SDK class)."""
-    return {k: v for k, v in obj.items() if k in ("metadata", "spec")}
+    return {k: v for k, v in obj.items() if k in ("metadata", "spec", "data")}
 
 
 def _ingress_address(status) -> str:

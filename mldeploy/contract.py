@@ -35,6 +35,7 @@ CONTAINER_RUN_DIR = "/tmp/nginx"
 CONTAINER_CONFIG_DIR = "/etc/mldeploy/gateway"
 CONTAINER_TLS_DIR = "/etc/mldeploy/tls"
 POD_KEYS_DIR = "/etc/mldeploy/keys"  # AKS: the keys Secret, mounted apart from the gateway's ConfigMap
+POD_TRAFFIC_DIR = "/etc/mldeploy/traffic"  # AKS canary: the service's traffic ConfigMap (weights), reloaded live
 
 # -- pinned images -------------------------------------------------------------------------------
 # The one gateway image of every target (local Docker, ACI, AKS), pinned by version and digest:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from mldeploy.cli.replacement import Effect, dynamic_replaces, property_effect
+from mldeploy.cli.replacement import Effect, config_maps_mutable, dynamic_replaces, property_effect
 
 
 class DiffError(Exception):
@@ -95,11 +95,12 @@ def diff_values(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
             for path in sorted(set(old) | set(new)) if old.get(path, MISSING) != new.get(path, MISSING)]
 
 
-def _changed_resource(old: dict, new: dict) -> ResourceChange | None:
+def _changed_resource(old: dict, new: dict, mutable_config_maps: bool = False) -> ResourceChange | None:
     olds, news = old.get("inputs") or {}, new.get("inputs") or {}
     options = new.get("options") or {}
     replaces = dynamic_replaces(new["type"], olds, news)
-    props = [PropertyChange(p, b, a, property_effect(new["type"], p, options, replaces))
+    mutable = mutable_config_maps and not news.get("immutable") and not olds.get("immutable")
+    props = [PropertyChange(p, b, a, property_effect(new["type"], p, options, replaces, mutable))
              for p, b, a in diff_values(olds, news)]
     # ignoreChanges: the engine keeps the old value, as `pulumi preview` shows (nothing).
     props = [p for p in props if p.effect.kind != "ignored"]
@@ -138,6 +139,8 @@ def compare(stack: str, base: Side, head: Side) -> StackDiff:
     old = {r["urn"]: r for r in base.resources}
     new = {r["urn"]: r for r in head.resources}
     moved = _aliased(old, new)
+    # The new provider configuration is the one that diffs (the engine updates the provider first).
+    mutable = config_maps_mutable(head.resources)
     changes, unchanged = [], 0
     for urn in sorted(set(old) | set(new)):
         if urn in moved or (urn in new and urn not in old and urn in moved.values()):
@@ -147,12 +150,12 @@ def compare(stack: str, base: Side, head: Side) -> StackDiff:
             changes.append(ResourceChange("create", urn, r["type"], r["name"], _props({}, r["inputs"]), None, r))
         elif urn not in new:
             changes.append(ResourceChange("delete", urn, r["type"], r["name"], _props(r["inputs"], {}), r, None))
-        elif (change := _changed_resource(old[urn], r)) is not None:
+        elif (change := _changed_resource(old[urn], r, mutable)) is not None:
             changes.append(change)
         else:
             unchanged += 1
     for old_urn, new_urn in sorted(moved.items()):
-        change = _changed_resource(old[old_urn], new[new_urn])
+        change = _changed_resource(old[old_urn], new[new_urn], mutable)
         if change is None:
             unchanged += 1
         else:

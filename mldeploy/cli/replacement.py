@@ -19,7 +19,10 @@ extracted by hand from the providers' sources and the Azure REST specs, read 202
 - pulumi-kubernetes (pulumi/pulumi-kubernetes provider/pkg/provider/diff.go, forceNewProperties):
   metadata.name/namespace for every kind, Deployment spec.selector, Service spec.clusterIP,
   Job spec.template/selector/completions/parallelism, ConfigMap data, Secret data/stringData/type,
-  PodDisruptionBudget (policy/v1beta1) spec, role bindings' roleRef.
+  PodDisruptionBudget (policy/v1beta1) spec, role bindings' roleRef. ConfigMap data is an
+  update instead when the provider sets `enableConfigMapMutable` and the ConfigMap is not marked
+  `immutable` (same function, `clients.IsConfigMap(obj) && (!k.enableConfigMapMutable ||
+  clients.IsImmutable(obj))`): mldeploy's cluster providers set it, for a canary's traffic ConfigMap.
 - pulumi-random: every input of RandomPassword/RandomId replaces (terraform-provider-random marks
   each attribute RequiresReplace).
 - mldeploy's dynamic providers: what their own `diff` returns as `replaces` (called here).
@@ -175,19 +178,33 @@ def _azure(token: str, path: str) -> Effect:
     return UPDATE
 
 
-def _kubernetes(token: str, path: str) -> Effect:
+KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
+
+
+def config_maps_mutable(resources: Iterable[dict]) -> bool:
+    """True when every Kubernetes provider among `resources` (one side's resources.json) sets
+    `enableConfigMapMutable` (resources.json does not say which provider a resource uses)."""
+    providers = [r for r in resources if r["type"] == KUBERNETES_PROVIDER]
+    return bool(providers) and all(str((r.get("inputs") or {}).get("enableConfigMapMutable")).lower() == "true"
+                                   for r in providers)
+
+
+def _kubernetes(token: str, path: str, mutable_config_map: bool) -> Effect:
     if _under(path, ("metadata.name", "metadata.namespace")):
         return Effect("replace", "pulumi-kubernetes: the object's name or namespace")
+    if token == "core/v1:ConfigMap" and mutable_config_map:
+        return UPDATE  # enableConfigMapMutable and not `immutable`: updated in place
     if (hit := _under(path, KUBERNETES_FORCE_NEW.get(token, ()))):
         return Effect("replace", f"pulumi-kubernetes: `{hit}` is immutable")
     return UPDATE
 
 
 def property_effect(resource_type: str, path: str, options: dict | None = None,
-                    replaces: tuple[str, ...] = ()) -> Effect:
+                    replaces: tuple[str, ...] = (), mutable_config_map: bool = False) -> Effect:
     """The effect of changing input `path` of a resource of `resource_type` (a Pulumi type
     token) with resource `options` as resources.json records them; `replaces`: what a dynamic
-    provider's diff said (dynamic_replaces)."""
+    provider's diff said (dynamic_replaces); `mutable_config_map`: a ConfigMap not marked
+    `immutable` on a provider with enableConfigMapMutable (config_maps_mutable)."""
     if (hit := _under(path, (options or {}).get("ignoreChanges") or [])):
         return Effect("ignored", f"the program's ignoreChanges `{hit}`")
     if (hit := _under(path, (options or {}).get("replaceOnChanges") or [])):
@@ -196,7 +213,7 @@ def property_effect(resource_type: str, path: str, options: dict | None = None,
     if provider == "azure-native":
         return _azure(token, path)
     if provider == "kubernetes":
-        return _kubernetes(token, path)
+        return _kubernetes(token, path, mutable_config_map)
     if provider == "random":
         return Effect("replace", "pulumi-random: every input replaces")
     if (hit := _under(path, replaces)):

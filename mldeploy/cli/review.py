@@ -6,6 +6,7 @@ Pure functions of a StackDiff: the markdown and JSON renderers read the same res
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,9 @@ PROTECTED_IN_PRODUCTION = {
 }
 # The Kubernetes annotations mldeploy writes on a service's Deployments (mldeploy/render/k8s.py).
 MODELS_ANNOTATION = "mldeploy.io/models"
-WEIGHT_ANNOTATION = "mldeploy.io/traffic-weight"
+TRAFFIC_WEIGHTS_ANNOTATION = "mldeploy.io/traffic-weights"  # on a canary's traffic ConfigMap (JSON)
+WEIGHT_ANNOTATION = "mldeploy.io/traffic-weight"  # on pod templates, before the traffic ConfigMap
+K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SERVICE_LABEL = "mldeploy.io/service"
 VARIANT_LABEL = "mldeploy.io/variant"
 
@@ -109,10 +112,28 @@ def endpoint_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
     return {names.get(p, p): rows for p, rows in out.items()}
 
 
+def _traffic_weights(side: Side) -> dict[str, dict[str, Any]]:
+    """Per service: Deployment -> weight, from its canary's traffic ConfigMap."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in side.resources:
+        meta = (r.get("inputs") or {}).get("metadata") or {}
+        raw = (meta.get("annotations") or {}).get(TRAFFIC_WEIGHTS_ANNOTATION)
+        service = (meta.get("labels") or {}).get(SERVICE_LABEL)
+        if r["type"] == K8S_CONFIG_MAP and service and isinstance(raw, str):
+            try:
+                out[service] = dict(json.loads(raw))
+            except (ValueError, TypeError):
+                continue
+    return out
+
+
 def aks_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
-    """Per AKS/FPGA service: variant Deployment -> {model, traffic} from the annotations mldeploy
-    writes (weight; a service with one Deployment and no weight takes all of it)."""
+    """Per AKS/FPGA service: variant Deployment -> {model, traffic}: the model from the
+    Deployment's annotation, the weight from the service's traffic ConfigMap (or, synthesized
+    by older mldeploy, the pod template's annotation); a service with one Deployment and no
+    weight takes all of it."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
+    weights = _traffic_weights(side)
     for r in side.resources:
         if r["type"] != K8S_DEPLOYMENT:
             continue
@@ -122,9 +143,11 @@ def aks_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
             continue
         template = (((r.get("inputs") or {}).get("spec") or {}).get("template") or {}).get("metadata") or {}
         notes = {**(meta.get("annotations") or {}), **(template.get("annotations") or {})}
-        weight = notes.get(WEIGHT_ANNOTATION)
-        out.setdefault(service, {})[str(meta.get("name") or r["name"])] = {
-            "model": notes.get(MODELS_ANNOTATION), "traffic": int(weight) if str(weight).isdigit() else None}
+        name = str(meta.get("name") or r["name"])
+        weight = weights.get(service, {}).get(name, notes.get(WEIGHT_ANNOTATION))
+        out.setdefault(service, {})[name] = {
+            "model": notes.get(MODELS_ANNOTATION), "traffic": _int(weight) if not isinstance(weight, str)
+            else (int(weight) if weight.isdigit() else None)}
     for rows in out.values():
         if len(rows) == 1 and next(iter(rows.values()))["traffic"] is None:
             next(iter(rows.values()))["traffic"] = 100

@@ -16,7 +16,7 @@ from mldeploy.plan.naming import dns_part, hash_suffix
 from mldeploy.plan.tags import service_markers
 from mldeploy.plan.tls import tls_on
 from mldeploy.plan.workload import (GATEWAY_CPU_CORES, CertificateRequest, Placement, Scaling, Variant, WorkloadPlan,
-                                    scorer_host)
+                                    scorer_host, traffic_file)
 from mldeploy.plan.scorer import scorer_workers
 
 
@@ -129,6 +129,9 @@ def _gateway(s: AksServiceSettings, plan: WorkloadPlan, variant: Variant) -> Gat
         access_log="/dev/stdout", cpu_cores=GATEWAY_CPU_CORES,
         # Azure ML's AKS services answer 503 once a replica runs this many requests.
         max_conns=s.replica_max_concurrent_requests,
+        # With a canary the weights live in the service's traffic ConfigMap, not in nginx.conf:
+        # moving them rolls no pod (render/k8s.py mounts it; the gateway reloads on a change).
+        upstreams_file=traffic_file(variant) if plan.canary else None,
     )
 
 

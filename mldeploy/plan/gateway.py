@@ -63,6 +63,10 @@ class GatewaySpec:
     # Set for the local rehearsal of a v2 online endpoint: its deployments' routing replaces
     # `upstreams` (which stays empty).
     endpoint: "EndpointRouting | None" = None
+    # The upstream servers (addresses and weights) live in this file, which nginx.conf includes,
+    # instead of nginx.conf itself: a weight change rewrites only that file (an AKS canary's
+    # traffic ConfigMap) and a reload picks it up; nginx.conf does not depend on the weights.
+    upstreams_file: str | None = None
 
     @property
     def pid_file(self) -> str:
@@ -87,6 +91,8 @@ class GatewaySpec:
             _check_upstreams(self.upstreams)
             if not any(u.weight for u in self.upstreams):
                 raise ValueError("at least one upstream needs a weight above 0")
+        if self.upstreams_file is not None and not UNIX_SOCKET_RE.match(self.upstreams_file):
+            raise ValueError(f"invalid upstreams file {self.upstreams_file!r}: an absolute path without spaces, ';' or braces")
         if self.auth_enabled and not self.keys_file:
             raise ValueError("auth is enabled but no keys_file is given")
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
@@ -201,12 +207,14 @@ def service_gateway(
     access_log: str | None = None,
     cpu_cores: float | None = None,
     max_conns: int | None = None,
+    upstreams_file: str | None = None,
 ) -> GatewaySpec:
     """The gateway of `service` (auth, limits, CORS and cores from its settings). `keys_file`
     defaults to `<run_dir>/keys.map`; `tls`: None serves plain HTTP, whatever the settings say
     (the caller decides where the certificate comes from); `cpu_cores`: the gateway's own share
     when it runs beside the scorer (AKS sidecar), else the service's; `max_conns` caps the
-    requests in flight per upstream server (beyond it: 503)."""
+    requests in flight per upstream server (beyond it: 503); `upstreams_file`: the servers are
+    rendered to that file (render_upstreams) and nginx.conf includes it."""
     workers = gateway_workers(cpu_cores if cpu_cores is not None else service.cpu_cores)
     return GatewaySpec(
         listen_port=listen_port,
@@ -224,6 +232,7 @@ def service_gateway(
         listen_host=listen_host,
         access_log=access_log,
         max_conns=max_conns,
+        upstreams_file=upstreams_file,
     )
 
 

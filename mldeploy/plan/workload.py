@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from mldeploy.contract import POD_TRAFFIC_DIR
+
 GATEWAY_CPU_CORES = 0.25  # the gateway sidecar's CPU (request = limit): nginx needs a fraction of a core
 
 @dataclass(frozen=True)
@@ -114,3 +116,15 @@ def deployment_name(plan: WorkloadPlan, variant: Variant) -> str:
 def scorer_host(plan: WorkloadPlan, variant: Variant) -> str:
     """The in-cluster name of one variant's scorers (its ClusterIP Service, canary only)."""
     return f"{deployment_name(plan, variant)}-scorer.{plan.namespace}.svc.cluster.local"
+
+
+def traffic_config_map_name(plan: WorkloadPlan) -> str:
+    """The fixed-name ConfigMap holding a canary service's weights: one per service, updated in
+    place (never replaced), so a weight move changes it and nothing else."""
+    return f"{plan.service}-traffic"
+
+
+def traffic_file(variant: Variant) -> str:
+    """Where a variant's gateway reads its upstream servers and weights (a key of the traffic
+    ConfigMap, mounted as a whole volume: kubelet updates it in place)."""
+    return f"{POD_TRAFFIC_DIR}/{variant.name}.conf"

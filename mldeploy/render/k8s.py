@@ -7,19 +7,23 @@ HPA (or fixed replicas) and a PodDisruptionBudget; one NetworkPolicy.
 """
 from __future__ import annotations
 
-from typing import Any
+import json
+import posixpath
+from typing import Any, Mapping
 
 import yaml
 
 from mldeploy.plan.kubernetes_compute import INSTANCE_TYPE_API_VERSION, INSTANCE_TYPE_KIND, InstanceTypePlan
-from mldeploy.plan.workload import Variant, WorkloadPlan, deployment_name
+from mldeploy.plan.gateway import GatewaySpec
+from mldeploy.plan.workload import Variant, WorkloadPlan, deployment_name, traffic_config_map_name, traffic_file
+from mldeploy.render.gateway import render_upstreams
 from mldeploy.render.k8s_pod import (
-    COLLECTOR_SECRET_DIR, GATEWAY_PORT, LABEL, MDC_PORT, PRESTOP_SECONDS, _meta, collector_container,
-    gateway_container, labels, namespace, placement, scorer_container, selector,
+    COLLECTOR_SECRET_DIR, GATEWAY_PORT, LABEL, MDC_PORT, PRESTOP_SECONDS, TRAFFIC_WEIGHTS_ANNOTATION, _meta,
+    collector_container, gateway_container, labels, namespace, placement, scorer_container, selector,
 )
 from mldeploy.contract import KEYS_MAP_NAME, SCORER_PORT
 
-__all__ = ["namespace", "deployment", "scorer_service", "service", "autoscaler", "disruption_budget",
+__all__ = ["namespace", "deployment", "traffic_config", "scorer_service", "service", "autoscaler", "disruption_budget",
            "network_policy", "service_port", "certificate", "collector_config", "deployment_name", "labels",
            "instance_type"]
 
@@ -37,7 +41,10 @@ def _skips(plan: WorkloadPlan, variant: Variant) -> dict[str, str]:
 
 def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) -> dict:
     """The Deployment of one variant. `secrets` maps role -> object name: gateway-conf (ConfigMap),
-    keys, tls, insights, collector, collector-conf (ConfigMap)."""
+    keys, tls, insights, collector, collector-conf (ConfigMap). With a canary the gateway also
+    mounts the service's traffic ConfigMap (traffic_config) as a whole volume - not subPath,
+    which the kubelet never updates - so a weight move reaches running pods without a new pod
+    template (kubernetes.io "ConfigMaps", "Mounted ConfigMaps are updated automatically")."""
     volumes: list[dict] = [
         {"name": "gateway-conf", "configMap": {"name": secrets["gateway-conf"]}},
         {"name": "gateway-run", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
@@ -50,7 +57,9 @@ def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) ->
             "items": [{"key": KEYS_MAP_NAME, "path": KEYS_MAP_NAME}]}})
     if plan.tls:
         volumes.append({"name": "gateway-tls", "secret": {"secretName": secrets["tls"], "defaultMode": 0o440}})
-    containers = [gateway_container(plan), scorer_container(plan, variant, secrets)]
+    if plan.canary:
+        volumes.append({"name": "gateway-traffic", "configMap": {"name": traffic_config_map_name(plan)}})
+    containers = [gateway_container(plan, variant), scorer_container(plan, variant, secrets)]
     sidecars = []
     if plan.collect_model_data:
         sidecars.append(collector_container(plan, variant, secrets))
@@ -59,8 +68,8 @@ def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) ->
                     {"name": "collector-data", "emptyDir": {"sizeLimit": "1Gi"}}]
     template_meta = {
         "labels": {**labels(plan, variant), f"{LABEL}/image-tag": variant.image_tag},
-        "annotations": {f"{LABEL}/models": ",".join(f"{m}:{v}" for m, v in variant.models),
-                        f"{LABEL}/traffic-weight": str(variant.weight)},
+        # No weight here: a weight in the pod template would roll the pods on every move.
+        "annotations": {f"{LABEL}/models": ",".join(f"{m}:{v}" for m, v in variant.models)},
     }
     spec: dict[str, Any] = {
         "selector": {"matchLabels": selector(plan, variant)},
@@ -102,6 +111,18 @@ def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) ->
     meta = _meta(plan, deployment_name(plan, variant), variant,
                  annotations={**dict(plan.markers), **_skips(plan, variant)})
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
+
+
+def traffic_config(plan: WorkloadPlan, gateways: Mapping[str, GatewaySpec]) -> dict:
+    """A canary service's traffic ConfigMap: per variant, the upstream servers and weights its
+    gateway includes (render_upstreams), at a fixed name, updated in place - never `immutable`,
+    unlike the auto-named ConfigMaps whose change must roll the pods. The weights by
+    Deployment are repeated in an annotation for reviewers (`mldeploy diff`'s traffic table)."""
+    weights = {deployment_name(plan, v): v.weight for v in plan.variants}
+    meta = _meta(plan, traffic_config_map_name(plan),
+                 annotations={TRAFFIC_WEIGHTS_ANNOTATION: json.dumps(weights, sort_keys=True)})
+    data = {posixpath.basename(traffic_file(v)): render_upstreams(gateways[v.name]) for v in plan.variants}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
 
 
 def service_port(plan: WorkloadPlan) -> int:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, LIVENESS_PATH,
-                               POD_KEYS_DIR, SCORER_PORT)
+                               POD_KEYS_DIR, POD_TRAFFIC_DIR, SCORER_PORT)
 from mldeploy.plan.scorer import workers_and_timeouts
 from mldeploy.plan.timeouts import probe_failure_threshold
-from mldeploy.plan.workload import GATEWAY_CPU_CORES, Variant, WorkloadPlan
+from mldeploy.plan.workload import GATEWAY_CPU_CORES, Variant, WorkloadPlan, traffic_file
+from mldeploy.render.gateway import reloading_command
 
 MDC_PORT = 50011  # where azureml-ai-monitoring's Collector sends (AZUREML_MDC_PORT default)
 GATEWAY_UID = 10101
@@ -20,6 +21,8 @@ COLLECTOR_SECRET_DIR = "/etc/mldeploy/model-data"
 PRESTOP_SECONDS = 5  # lets the load balancer and kube-proxy stop sending before shutdown
 LABEL = "mldeploy.io"
 SECRET_KEYS_ANNOTATION = f"{LABEL}/secret-keys"
+# On a canary service's traffic ConfigMap: {"<Deployment>": weight, ...} as JSON.
+TRAFFIC_WEIGHTS_ANNOTATION = f"{LABEL}/traffic-weights"
 
 
 def labels(plan: WorkloadPlan, variant: Variant | None = None) -> dict[str, str]:
@@ -142,8 +145,11 @@ def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, An
     }
 
 
-def gateway_container(plan: WorkloadPlan) -> dict:
+def gateway_container(plan: WorkloadPlan, variant: Variant) -> dict:
+    """nginx in front of the scorer. With a canary its upstream weights come from the mounted
+    traffic ConfigMap, and it reloads when the kubelet updates that file (no pod restart)."""
     scheme = "HTTPS" if plan.tls else "HTTP"
+    conf = f"{CONTAINER_CONFIG_DIR}/nginx.conf"
     mounts = [
         {"name": "gateway-conf", "mountPath": CONTAINER_CONFIG_DIR, "readOnly": True},
         {"name": "gateway-run", "mountPath": CONTAINER_RUN_DIR},
@@ -153,12 +159,16 @@ def gateway_container(plan: WorkloadPlan) -> dict:
         mounts.append({"name": "gateway-keys", "mountPath": POD_KEYS_DIR, "readOnly": True})
     if plan.tls:
         mounts.append({"name": "gateway-tls", "mountPath": CONTAINER_TLS_DIR, "readOnly": True})
+    # nginx directly (not the image's entrypoint, which edits files on the read-only root).
+    command = ["nginx", "-c", conf, "-e", "stderr"]
+    if plan.canary:
+        mounts.append({"name": "gateway-traffic", "mountPath": POD_TRAFFIC_DIR, "readOnly": True})
+        command = reloading_command(conf, traffic_file(variant))
     return {
         "name": "gateway",
         "image": plan.gateway_image,
         "imagePullPolicy": "Always",
-        # nginx directly (not the image's entrypoint, which edits files on the read-only root).
-        "command": ["nginx", "-c", f"{CONTAINER_CONFIG_DIR}/nginx.conf", "-e", "stderr"],
+        "command": command,
         "ports": [{"name": "gateway", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],
         "resources": _resources(GATEWAY_CPU_CORES, 128),
         "readinessProbe": _http_probe(LIVENESS_PATH, "gateway", scheme, periodSeconds=5, timeoutSeconds=2),

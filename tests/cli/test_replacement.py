@@ -82,6 +82,27 @@ def test_provider_rules(token, path, kind):
     assert property_effect(token, path).kind == kind, f"{token} {path}"
 
 
+def test_config_map_data_updates_in_place_only_when_mutable_and_not_immutable():
+    from mldeploy.cli.diffing import Side, compare
+
+    def side(data: str, immutable: bool | None, mutable_provider: bool) -> Side:
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "svc-traffic"}, "data": {"a": data}}
+        if immutable is not None:
+            cm["immutable"] = immutable
+        provider = {"enableServerSideApply": "true"}
+        if mutable_provider:
+            provider["enableConfigMapMutable"] = "true"
+        return Side("s", [{"urn": "urn:p", "type": "pulumi:providers:kubernetes", "name": "k8s", "inputs": provider},
+                          {"urn": "urn:c", "type": "kubernetes:core/v1:ConfigMap", "name": "c", "inputs": cm}], {})
+
+    def kind(immutable, mutable_provider):
+        (change,) = compare("s", side("1", immutable, mutable_provider), side("2", immutable, mutable_provider)).changes
+        return change.kind
+    assert kind(None, True) == "update", "enableConfigMapMutable, not immutable: pulumi-kubernetes updates in place"
+    assert kind(True, True) == "replace", "immutable: replaced even with enableConfigMapMutable"
+    assert kind(None, False) == "replace", "the provider's default: ConfigMaps are replaced"
+
+
 def test_dynamic_providers_decide_for_themselves():
     traffic = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
     old = {"endpointId": "/e/1", "traffic": {"blue": 90}, "mirrorTraffic": {}, "endpointRevision": "a"}

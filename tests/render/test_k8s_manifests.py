@@ -107,11 +107,32 @@ def test_canary_gateways_split_by_the_weights(tmp_path):
     docs = _written("prod-attach", tmp_path)
     # replicaMaxConcurrentRequests (1 in that stack) caps each upstream server: beyond it, 503.
     cap = stack_values("prod-attach")[0]["mldeploy:services"]["diabetes"]["replicaMaxConcurrentRequests"]
+    traffic = _one(docs, "ConfigMap", "diabetes-traffic")
     for variant, local, remote in (("stable", 90, 10), ("canary", 10, 90)):
         conf = _one(docs, "ConfigMap", f"diabetes-gateway-{variant}")["data"]["nginx.conf"]
-        assert f"server 127.0.0.1:5001 weight={local} max_conns={cap} max_fails=0;" in conf, conf
-        assert f"-scorer.diabetes.svc.cluster.local:5001 weight={remote} max_conns={cap} max_fails=0;" in conf, conf
+        servers = traffic["data"][f"{variant}.conf"]
+        assert f"include /etc/mldeploy/traffic/{variant}.conf;" in conf, conf
+        assert "weight=" not in conf, f"{variant}: the weights are in the traffic ConfigMap, not nginx.conf"
+        assert f"server 127.0.0.1:5001 weight={local} max_conns={cap} max_fails=0;" in servers, servers
+        assert f"-scorer.diabetes.svc.cluster.local:5001 weight={remote} max_conns={cap} max_fails=0;" in servers, servers
         assert "zone mldeploy_scorer 64k;" in conf, "max_conns counts across nginx workers only with a zone"
+    assert json.loads(traffic["metadata"]["annotations"]["mldeploy.io/traffic-weights"]) == \
+        {"diabetes": 90, "diabetes-canary": 10}, "the weights by Deployment, for reviewers"
+
+
+def test_canary_gateways_mount_the_traffic_config_map_as_a_volume_and_reload(tmp_path):
+    docs = _written("prod-attach", tmp_path)
+    for name, variant in (("diabetes", "stable"), ("diabetes-canary", "canary")):
+        pod = _one(docs, "Deployment", name)["spec"]["template"]["spec"]
+        volume = next(v for v in pod["volumes"] if v["name"] == "gateway-traffic")
+        assert volume["configMap"] == {"name": "diabetes-traffic"}, "the fixed name, every key (no items needed)"
+        gateway = next(c for c in pod["containers"] if c["name"] == "gateway")
+        mount = next(m for m in gateway["volumeMounts"] if m["name"] == "gateway-traffic")
+        # kubernetes.io "ConfigMaps": a container using a ConfigMap as a subPath volume mount
+        # does not receive updates.
+        assert "subPath" not in mount and mount["mountPath"] == "/etc/mldeploy/traffic", mount
+        script = gateway["command"][-1]
+        assert f"/etc/mldeploy/traffic/{variant}.conf" in script and "kill -HUP" in script, script
 
 
 def _model_version_variant(version: int) -> tuple[dict, set]:

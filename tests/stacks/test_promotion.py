@@ -4,8 +4,6 @@ synths of one stack. Tags say what a resource is (a deployment its own model and
 endpoint none), so they do not follow the traffic."""
 from __future__ import annotations
 
-import pytest
-
 from tests.harness import stack_values, synth
 
 TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
@@ -117,11 +115,41 @@ def test_an_aks_canary_serves_its_own_model_version(tmp_path):
     assert models == {"diabetes-stable": "diabetes:1", "diabetes-canary": "diabetes:2"}, models
 
 
-@pytest.mark.xfail(strict=True, reason="not done (issue 19): an AKS canary's weight lives in each variant's "
-                   "auto-named gateway ConfigMap (and a pod-template annotation), so a weight change rolls both "
-                   "Deployments; needs a fixed-name traffic ConfigMap the gateways reload")
-def test_moving_an_aks_canary_weight_changes_no_deployment(tmp_path):
+def test_moving_an_aks_canary_weight_changes_only_the_traffic_config_map(tmp_path):
     before = synth("prod-attach", tmp_path / "10", *_prod_attach_on_two_versions(10))
     after = synth("prod-attach", tmp_path / "50", *_prod_attach_on_two_versions(50))
     changed = {u.rsplit("::", 1)[1] for u in _changed(before, after)}
-    assert not {"diabetes-stable", "diabetes-canary"} & changed, sorted(changed)
+    assert changed == {"diabetes-traffic"}, \
+        f"canary 10 -> 50: only the traffic ConfigMap may change (no Deployment, Service, other ConfigMap), changed: {sorted(changed)}"
+    traffic = next(r for r in after.of_type("kubernetes:core/v1:ConfigMap") if r["name"] == "diabetes-traffic")
+    assert traffic["inputs"]["metadata"]["name"] == "diabetes-traffic", "a fixed name: updated in place, never renamed"
+    assert not traffic["inputs"].get("immutable"), "the traffic ConfigMap must stay mutable (updated in place)"
+    assert "weight=50" in traffic["inputs"]["data"]["canary.conf"], traffic["inputs"]["data"]
+    assert "weight=50" in traffic["inputs"]["data"]["stable.conf"], traffic["inputs"]["data"]
+
+
+def test_an_aks_canary_weight_stays_out_of_the_pod_templates_and_gateway_configs(tmp_path):
+    result = synth("prod-attach", tmp_path, *_prod_attach_on_two_versions(10))
+    for dep in result.of_type("kubernetes:apps/v1:Deployment"):
+        annotations = dep["inputs"]["spec"]["template"]["metadata"].get("annotations") or {}
+        assert not any("weight" in k for k in annotations), f"{dep['name']}: a weight in the pod template rolls the pods"
+    for conf in result.of_type("kubernetes:core/v1:ConfigMap"):
+        if conf["name"].startswith("diabetes-gateway-"):
+            assert "weight=" not in conf["inputs"]["data"]["nginx.conf"], f"{conf['name']}: weights belong to the traffic file"
+            assert conf["inputs"].get("immutable") is True, f"{conf['name']}: a gateway config change must roll the pods"
+
+
+def test_mldeploy_diff_of_an_aks_weight_move_is_one_in_place_update_and_the_traffic_table(tmp_path):
+    from mldeploy.cli.diffing import Side, compare
+    from mldeploy.cli.review import traffic_tables, warnings
+
+    before = synth("prod-attach", tmp_path / "10", *_prod_attach_on_two_versions(10))
+    after = synth("prod-attach", tmp_path / "50", *_prod_attach_on_two_versions(50))
+    d = compare("prod-attach", Side("base", before.resources, {}), Side("head", after.resources, {}))
+    assert [(c.name, c.kind) for c in d.changes] == [("diabetes-traffic", "update")], \
+        f"a weight move is an in-place update of the traffic ConfigMap, got {[(c.name, c.kind) for c in d.changes]}"
+    assert {p.effect.kind for p in d.changes[0].properties} == {"update"}, d.changes[0].properties
+    assert warnings(d) == [], warnings(d)
+    (table,) = [t for t in traffic_tables(d) if "AKS" in t.endpoint]
+    assert [(r.deployment, r.model_after, r.traffic_before, r.traffic_after) for r in table.rows] == [
+        ("diabetes", "diabetes:1", 90, 50), ("diabetes-canary", "diabetes:2", 10, 50)], table.rows
