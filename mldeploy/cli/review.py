@@ -13,6 +13,7 @@ from typing import Any
 from mldeploy.cli.diffing import ResourceChange, Side, StackDiff, secure_changes
 
 ROLLOUT_DOC = "docs/rollout.md#rollout-promote-observe-roll-back"
+ENDPOINT_PUT_DOC = "docs/endpoints.md#changing-the-endpoint-itself-identity-compute-keys"
 PRODUCTION_TAG = "mldeploy-production"
 
 ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
@@ -21,6 +22,10 @@ ENDPOINT_TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ACI_GROUP = "azure-native:containerinstance:ContainerGroup"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+# What the endpoint's own PUT carries besides what EndpointTraffic owns: its identity and compute
+# are resources of their own, whose replacement gives the endpoint a new id to PUT.
+ENDPOINT_REFERENCES = {"azure-native:managedidentity:UserAssignedIdentity": "identity",
+                       "azure-native:machinelearningservices:Compute": "compute"}
 PROTECTED_IN_PRODUCTION = {
     "azure-native:containerregistry:Registry": "container registry",
     "azure-native:machinelearningservices:Workspace": "Azure ML workspace",
@@ -37,7 +42,7 @@ VARIANT_LABEL = "mldeploy.io/variant"
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # "live-traffic" | "create-only" | "key-rotation" | "production-destroy" | "secret"
+    kind: str  # "live-traffic" | "endpoint-put" | "create-only" | "key-rotation" | "production-destroy" | "secret"
     resource: str
     message: str
 
@@ -252,9 +257,54 @@ def _production_destroy(d: StackDiff) -> list[Alert]:
     return out
 
 
+def _endpoint_reasons(d: StackDiff) -> dict[str, tuple[dict, list[str]]]:
+    """Per online endpoint updated in place by azure-native (its URN): (the resource, what makes
+    azure-native PUT it). The endpoint ignores what EndpointTraffic owns (traffic, mirror, tags,
+    description, authMode), so what is left in its diff - or a replaced identity or compute it
+    references, a rotated key of its service, a changed `endpointRevision` - is a PUT of the
+    endpoint without its split."""
+    changes = {c.urn: c for c in d.changes}
+    out: dict[str, tuple[dict, list[str]]] = {}
+    for r in d.head.resources:
+        if r["type"] != ONLINE_ENDPOINT or r["urn"] not in {x["urn"] for x in d.base.resources}:
+            continue  # a new endpoint has no traffic to lose
+        change = changes.get(r["urn"])
+        if change is not None and change.kind == "replace":
+            continue  # a replacement is a live-traffic warning already
+        reasons = [f"`{p.path}`" for p in (change.properties if change else [])]
+        for dep in r.get("dependsOn") or []:
+            what, c = ENDPOINT_REFERENCES.get(dep.split("$")[-1].split("::")[0]), changes.get(dep)
+            if what and c is not None and c.kind in ("replace", "delete"):
+                reasons.append(f"its {what} `{c.name}` is {c.kind}d (a new id in the endpoint's PUT)")
+        service = (r.get("parent") or "").rsplit("::endpoint-", 1)[-1] if "::endpoint-" in (r.get("parent") or "") else None
+        for key in secure_changes(d):
+            if service and key.startswith(f"mldeploy:services.{service}.keys"):
+                reasons.append(f"its key `{key}` changes (`properties.keys`)")
+        for c in d.changes:
+            if c.type == ENDPOINT_TRAFFIC and c.before is not None and c.before.get("parent") == r.get("parent") \
+                    and any(p.path == "endpointRevision" for p in c.properties) and not reasons:
+                reasons.append("what azure-native PUTs of it changed (EndpointTraffic's `endpointRevision`)")
+        if reasons:
+            out[r["urn"]] = (r, reasons)
+    return out
+
+
+def _endpoint_put(d: StackDiff) -> list[Alert]:
+    out = []
+    for r, reasons in _endpoint_reasons(d).values():
+        endpoint = (r.get("inputs") or {}).get("endpointName") or r["name"]
+        out.append(Alert("endpoint-put", r["name"], (
+            f"online endpoint `{endpoint}` is PUT by azure-native: {'; '.join(reasons)}. That PUT carries no "
+            "traffic split, so the endpoint answers 404 \"no valid deployment\" from then until EndpointTraffic "
+            "sets the split again later in the same `pulumi up` (two ARM long-running operations; the window "
+            f"could not be measured without Azure). To avoid any gap: a new endpoint under a new service name, "
+            f"clients moved to it, the old one removed ({ENDPOINT_PUT_DOC})")))
+    return out
+
+
 def warnings(d: StackDiff) -> list[Alert]:
     """Every warning, most severe first."""
-    return _live_traffic(d) + _create_only(d) + _production_destroy(d) + _keys(d)
+    return _live_traffic(d) + _endpoint_put(d) + _create_only(d) + _production_destroy(d) + _keys(d)
 
 
 def notes(d: StackDiff) -> list[str]:

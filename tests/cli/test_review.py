@@ -185,3 +185,52 @@ def test_endpoint_traffic_wins_over_the_endpoints_own_split():
     only_endpoint = [r for r in resources if "traffic" not in r["name"]]
     (table,) = traffic_tables(_diff(only_endpoint, only_endpoint))
     assert {r.deployment: r.traffic_after for r in table.rows} == {"blue": 90, "green": 10}
+
+
+IGNORED_BY_ENDPOINT = {"ignoreChanges": ["properties.traffic", "properties.mirrorTraffic", "tags",
+                                         "properties.description", "properties.authMode"]}
+IDENTITY = f"{STACK}mldeploy:endpoints:OnlineEndpoint$azure-native:managedidentity:UserAssignedIdentity::endpoint-diabetes-identity"
+
+
+def _with_identity(resources: list[dict], principal: str = "p1", public: str = "Enabled", tags: dict | None = None) -> list[dict]:
+    out = copy.deepcopy(resources)
+    endpoint = next(r for r in out if r["name"] == "endpoint-diabetes-endpoint")
+    endpoint["options"] = IGNORED_BY_ENDPOINT
+    endpoint["dependsOn"] = [IDENTITY]
+    endpoint["inputs"]["properties"]["publicNetworkAccess"] = public
+    endpoint["inputs"]["tags"] = tags or {"environment": "managed"}
+    identity = {"urn": IDENTITY, "type": "azure-native:managedidentity:UserAssignedIdentity",
+                "name": "endpoint-diabetes-identity", "parent": ENDPOINT,
+                "inputs": {"resourceName": "endpoint-diabetes-identity", "location": "westeurope" if principal == "p1"
+                           else "northeurope"}}
+    return out + [identity]
+
+
+def _endpoint_puts(d) -> list[str]:
+    return [a.message for a in warnings(d) if a.kind == "endpoint-put"]
+
+
+def test_an_endpoint_put_without_its_split_warns_naming_the_endpoint_and_the_safe_way():
+    base = _with_identity(_managed({"blue": 90.0, "green": 10.0}))
+    (message,) = _endpoint_puts(_diff(base, _with_identity(_managed({"blue": 90.0, "green": 10.0}), public="Disabled")))
+    assert "`diabetes-a00b15`" in message and "`properties.publicNetworkAccess`" in message, message
+    assert "404" in message and "docs/endpoints.md#changing-the-endpoint-itself-identity-compute-keys" in message, message
+    # The identity replaced (location is create-only): a new id in the endpoint's PUT.
+    (message,) = _endpoint_puts(_diff(base, _with_identity(_managed({"blue": 90.0, "green": 10.0}), principal="p2")))
+    assert "identity `endpoint-diabetes-identity` is replaced" in message, message
+
+
+def test_a_key_rotation_of_an_endpoint_service_also_warns_of_the_endpoint_put():
+    base = {"secure": {"mldeploy:services.diabetes.keys.primary": "v1:aaa"}}
+    head = {"secure": {"mldeploy:services.diabetes.keys.primary": "v1:bbb"}}
+    same = _with_identity(_managed({"blue": 90.0, "green": 10.0}))
+    d = _diff(same, copy.deepcopy(same), base=base, head=head)
+    assert sorted(a.kind for a in warnings(d)) == ["endpoint-put", "key-rotation"], warnings(d)
+    assert "`mldeploy:services.diabetes.keys.primary`" in _endpoint_puts(d)[0]
+
+
+def test_what_endpoint_traffic_carries_is_no_endpoint_put():
+    base = _with_identity(_managed({"blue": 90.0, "green": 10.0}))
+    for head in (_with_identity(_managed({"blue": 0.0, "green": 100.0})),            # a promotion
+                 _with_identity(_managed({"blue": 90.0, "green": 10.0}), tags={"team": "ml"})):  # tags: ignored
+        assert _endpoint_puts(_diff(base, head)) == [], _endpoint_puts(_diff(base, head))
