@@ -205,6 +205,12 @@ def _why(c: ResourceChange) -> str:
 def _live_traffic(d: StackDiff) -> list[Alert]:
     live, out = _live_deployments(d.base), []
     for c in d.changes:
+        if c.type == ACI_GROUP and c.kind == "update":
+            # container-instances-update.md: "When you update a container group, all running
+            # containers in the group are restarted in-place" - ACI has no rolling update.
+            out.append(Alert("live-traffic", c.name, f"ACI container group `{c.name}` is updated in place: Azure "
+                                                       "restarts all its containers, so the service does not answer "
+                                                       "until they are ready again"))
         if c.kind not in ("replace", "delete") or c.before is None:
             continue
         verb = "replaced (deleted, then created)" if c.kind == "replace" else "deleted"

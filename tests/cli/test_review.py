@@ -234,3 +234,11 @@ def test_what_endpoint_traffic_carries_is_no_endpoint_put():
     for head in (_with_identity(_managed({"blue": 0.0, "green": 100.0})),            # a promotion
                  _with_identity(_managed({"blue": 90.0, "green": 10.0}), tags={"team": "ml"})):  # tags: ignored
         assert _endpoint_puts(_diff(base, head)) == [], _endpoint_puts(_diff(base, head))
+
+
+def test_an_aci_group_updated_in_place_warns_of_the_restart():
+    group = "azure-native:containerinstance:ContainerGroup"
+    before = [_r(group, "aci", {"containerGroupName": "g", "containers": [{"image": "r/diabetes:1"}]})]
+    after = [_r(group, "aci", {"containerGroupName": "g", "containers": [{"image": "r/diabetes:2"}]})]
+    (alert,) = warnings(_diff(before, after))
+    assert alert.kind == "live-traffic" and "restarts all its containers" in alert.message, alert
