@@ -31,6 +31,11 @@ MAX_CONSUMPTION_CPU = 4.0
 # "Defaults to 10").
 MAX_REPLICAS = 1000
 
+# The gateway container's share of a replica: the smallest Consumption unit (0.25 cores, 0.5 GiB;
+# containers.md "allocations"), so the scorer keeps the rest in whole steps.
+GATEWAY_CPU = 0.25
+GATEWAY_MEMORY_GI = 0.5
+
 RevisionLabel = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")]
 """A revision label: it becomes part of the label's own host name (`<app>---<label>.<domain>`,
 MicrosoftDocs blue-green-deployment.md), so DNS-label characters only."""
@@ -70,6 +75,26 @@ class ContainerAppServiceSettings(ServiceSettings):
         None, description="traffic by revision label (blue/green across model versions); one label runs `image`, "
         "the others name revisions an earlier run created; omitted: all traffic to the one revision of `image`")
 
+    @property
+    def tag_image(self) -> str | None:
+        """With revisions the app splits traffic between model versions: its resources name none
+        (as an online endpoint's); else the one image's model."""
+        return self.image if self.revisions is None else None
+
+    def images_built(self) -> set[str]:
+        """The template's image and every labelled revision's (content-addressed: an unchanged one
+        is not rebuilt)."""
+        return {self.image, *(rev.image for rev in (self.revisions or {}).values())}
+
+    @property
+    def scorer_memory_gb(self) -> float:
+        """The scorer's container: the replica's memory less the gateway's 0.5 GiB."""
+        return self.memory_gb - GATEWAY_MEMORY_GI
+
+    def default_workers(self) -> int:
+        """One scorer worker per whole core left beside the gateway (at least one)."""
+        return max(1, int(self.cpu_cores - GATEWAY_CPU))
+
     @model_validator(mode="after")
     def _replicas(self):
         if self.min_replicas > self.max_replicas:
@@ -86,7 +111,7 @@ class ContainerAppServiceSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _resources(self):
-        # The gateway container takes its share (plan.GATEWAY_CPU / GATEWAY_MEMORY_GI) of the replica.
+        # The gateway container takes its share (GATEWAY_CPU / GATEWAY_MEMORY_GI) of the replica.
         if self.cpu_cores < 0.5 or self.memory_gb < 1.0:
             raise ValueError(f"cpuCores ({self.cpu_cores:g}) must be >= 0.5 and memoryGb ({self.memory_gb:g}) >= 1.0 on "
                              "containerapp: the replica also runs the gateway (0.25 cores, 0.5 GiB)")

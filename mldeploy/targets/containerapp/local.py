@@ -24,7 +24,9 @@ from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_c
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.runtime.local import Endpoint, LocalServer, gateway_child, new_key, write_private
 from mldeploy.runtime.processes import Child, find_nginx, listen_socket, wait_until_ok
+from mldeploy.config.service import LocalServiceSettings
 from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
+from mldeploy.targets.containerapp.plan import scorer_workers
 
 INGRESS_MARGIN_MS = 2_000  # the ingress waits longer than a revision's gateway: its 504 body passes
 
@@ -36,6 +38,16 @@ def revision_images(service: ContainerAppServiceSettings) -> dict[str, tuple[str
     return {label: (rev.image, rev.traffic_percent) for label, rev in sorted(service.revisions.items())}
 
 
+def revision_settings(service: ContainerAppServiceSettings, image: str) -> LocalServiceSettings:
+    """One revision as a local service: the service's gateway knobs and its scorer's workers and
+    timeout, the revision's image; no key check (the ingress's) and no App Insights (no Azure)."""
+    shared = {field: getattr(service, field) for field in ("cors", "scoring_timeout_ms", "max_request_body_mb",
+                                                            "sample_request", "cpu_cores", "memory_gb")}
+    return LocalServiceSettings.model_construct(
+        target="local", image=image, auth_enabled=False, keys=None, tls=None, app_insights_enabled=False,
+        worker_count=scorer_workers(service), port=0, **shared)
+
+
 class LocalRevisions:
     """Every revision's scorer + gateway (LocalServer) and the ingress splitting between them."""
 
@@ -45,8 +57,7 @@ class LocalRevisions:
         keys = (new_key(), new_key()) if service.auth_enabled else None
         self.shares = revision_images(service)
         self.revisions = {
-            label: LocalServer(f"{name}--{label}", service.model_copy(update={"image": image, "auth_enabled": False,
-                                                                              "keys": None}), contexts[image],
+            label: LocalServer(f"{name}--{label}", revision_settings(service, image), contexts[image],
                                envs[image], self.run_dir / label, port=0, keys=keys, logs_command=logs_command)
             for label, (image, _) in self.shares.items()}
         self.keys = keys

@@ -20,12 +20,8 @@ from mldeploy.plan.naming import hash_suffix
 from mldeploy.plan.scorer import workers_and_timeouts
 from mldeploy.plan.timeouts import PROBE_SLACK_S, probe_failure_threshold, scorer_timeout_ms
 from mldeploy.render.gateway import render_nginx_conf
-from mldeploy.targets.containerapp.config import CONSUMPTION, ContainerAppServiceSettings
-
-# The gateway container's share of a replica: the smallest Consumption unit (0.25 cores, 0.5 GiB;
-# containers.md "allocations"), so the scorer keeps the rest in whole steps.
-GATEWAY_CPU = 0.25
-GATEWAY_MEMORY_GI = 0.5
+from mldeploy.targets.containerapp.config import (CONSUMPTION, GATEWAY_CPU, GATEWAY_MEMORY_GI,
+                                                 ContainerAppServiceSettings)
 
 # ContainerAppProbe limits (CommonDefinitions.json 2025-07-01): failureThreshold 1-10,
 # periodSeconds 1-240, initialDelaySeconds 1-60, timeoutSeconds 1-240.
@@ -118,7 +114,7 @@ def busy_probe_period_s(scoring_timeout_ms: int) -> int:
 
 def scorer_workers(service: ContainerAppServiceSettings) -> int:
     """`workerCount`, else one per whole core left beside the gateway (at least one)."""
-    return service.worker_count or max(1, int(service.cpu_cores - GATEWAY_CPU))
+    return service.worker_count or service.default_workers()
 
 
 def template_fingerprint(service: ContainerAppServiceSettings, image_tag: str, gateway_conf_digest: str) -> str:
