@@ -81,6 +81,11 @@ class ContainerAppServiceSettings(ServiceSettings):
         (as an online endpoint's); else the one image's model."""
         return self.image if self.revisions is None else None
 
+    @property
+    def ingress_serves_https(self) -> bool:
+        """Container Apps ingress terminates TLS and redirects HTTP (the plan's `allowInsecure: false`)."""
+        return True
+
     def images_built(self) -> set[str]:
         """The template's image and every labelled revision's (content-addressed: an unchanged one
         is not rebuilt)."""

@@ -25,6 +25,7 @@ from mldeploy.targets.containerapp.config import (CONSUMPTION, GATEWAY_CPU, GATE
 
 # ContainerAppProbe limits (CommonDefinitions.json 2025-07-01): failureThreshold 1-10,
 # periodSeconds 1-240, initialDelaySeconds 1-60, timeoutSeconds 1-240.
+SPLIT_BETWEEN_REVISIONS = "revisions"  # the mldeploy-split tag of an app with labelled revisions
 MAX_FAILURE_THRESHOLD = 10
 MAX_PERIOD_S = 240
 PROBE_PERIOD_S = 10

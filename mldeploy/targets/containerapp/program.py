@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from mldeploy.components.containerapp import ContainerAppService
 from mldeploy.contract import GATEWAY_IMAGE
+from mldeploy.plan.tags import SPLIT_TAG
 from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys
 from mldeploy.program.mirrors import mirrored
 from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
-from mldeploy.targets.containerapp.plan import plan_containerapp
+from mldeploy.targets.containerapp.plan import SPLIT_BETWEEN_REVISIONS, plan_containerapp
 
 
 def deploy_containerapp(name: str, service: ContainerAppServiceSettings, f: Foundation) -> ServiceOutputs:
@@ -20,7 +21,9 @@ def deploy_containerapp(name: str, service: ContainerAppServiceSettings, f: Foun
         image=f.images[service.image].repo_digest,
         registry_login_server=f.registry.registry_login_server,
         registry_id=f.registry.registry_id,
-        tags=f.tags(),
+        # With revisions the app serves several model versions: like an online endpoint, it names
+        # none of them and says it splits (the required-tags policy reads SPLIT_TAG).
+        tags={**f.tags(), SPLIT_TAG: SPLIT_BETWEEN_REVISIONS} if service.revisions else f.tags(),
         keys=given_keys(service),
         app_insights_key=f.registry.app_insights_instrumentation_key,
         gateway_image=mirrored(GATEWAY_IMAGE, f),

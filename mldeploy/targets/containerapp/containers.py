@@ -1,0 +1,78 @@
+"""`serve --containers` of a containerapp service: the app's template revision as synthesized
+(resources.json), run as one pod - the scorer and the gateway containers with their images,
+resources, probes and the `gateway` secret volume (nginx.conf and the keys map). Its secrets
+are masked in resources.json: nginx.conf is synth's gateway/<service>/nginx.conf, the keys are
+fresh, the App Insights key a key of no workspace. One revision only: the split between
+revisions is rehearsed by `serve` without --containers (local.py)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from mldeploy.contract import KEYS_MAP_NAME
+from mldeploy.render.gateway import render_keys_map
+from mldeploy.runtime.local import new_key
+from mldeploy.runtime.pod import PodInputs
+from mldeploy.runtime.synthesized_pod import NO_SECURE_VALUE, PodSourceError, SynthesizedGroup
+
+
+def app_inputs(synth_dir: Path, service: str) -> dict:
+    """The inputs of the service's ContainerApp in resources.json."""
+    resources = json.loads((synth_dir / "resources.json").read_text())
+    found = [r["inputs"] for r in resources
+             if r["type"] == "azure-native:app:ContainerApp" and r["name"] == f"containerapp-{service}-app"]
+    if len(found) != 1:
+        raise PodSourceError(f"{synth_dir}/resources.json: no container app of service {service!r}")
+    return found[0]
+
+
+def _probe(p: dict) -> dict:
+    return {"httpGet": {"path": p["httpGet"]["path"], "port": int(p["httpGet"]["port"]),
+                        "scheme": p["httpGet"]["scheme"].upper()},
+            **{k: int(p[k]) for k in ("initialDelaySeconds", "periodSeconds", "failureThreshold", "timeoutSeconds")
+               if k in p}}
+
+
+def _memory_mi(memory: str) -> str:
+    return f"{int(float(memory.removesuffix('Gi')) * 1024)}Mi"
+
+
+def app_pod_spec(app: dict) -> dict:
+    """The template's containers -> the pod runner's (Kubernetes-shaped) spec: a replica's requests
+    are its limits, the Secret volume a Secret of the same name, secret env references stand-ins."""
+    containers = []
+    for c in app["template"]["containers"]:
+        spec = {
+            "name": c["name"], "image": c["image"],
+            "env": [{"name": e["name"], "value": e.get("value", NO_SECURE_VALUE)} for e in c.get("env", [])],
+            "resources": {"limits": {"cpu": str(c["resources"]["cpu"]), "memory": _memory_mi(c["resources"]["memory"])}},
+            "volumeMounts": [{"name": m["volumeName"], "mountPath": m["mountPath"], "readOnly": True}
+                             for m in c.get("volumeMounts", [])],
+        }
+        if "command" in c:
+            spec["command"] = c["command"]
+        for p in c.get("probes", []):
+            spec[f"{p['type'].lower()}Probe"] = _probe(p)
+        containers.append(spec)
+    mounted = sorted({m["name"] for c in containers for m in c["volumeMounts"]})
+    return {"containers": containers, "volumes": [{"name": n, "secret": {"secretName": n}} for n in mounted],
+            "terminationGracePeriodSeconds": 30}
+
+
+def synthesized_app(synth_dir: Path, service: str, images: Callable[[str], str]) -> SynthesizedGroup:
+    """The service's template revision as synthesized, run as one pod; its gateway on the app's
+    ingress target port."""
+    app = app_inputs(synth_dir, service)
+    spec = app_pod_spec(app)
+    conf = synth_dir / "gateway" / service / "nginx.conf"
+    if not conf.is_file():
+        raise PodSourceError(f"{synth_dir}: no gateway config gateway/{service}/nginx.conf")
+    keys = (new_key(), new_key())
+    secrets = {}
+    for volume in spec["volumes"]:
+        if volume["name"] != "gateway":
+            raise PodSourceError(f"container app of {service}: no local value for its secret volume {volume['name']!r}")
+        secrets["gateway"] = {"nginx.conf": conf.read_text(), KEYS_MAP_NAME: render_keys_map(*keys)}
+    inputs = PodInputs(spec=spec, secrets=secrets, images={c["image"]: images(c["image"]) for c in spec["containers"]})
+    return SynthesizedGroup(app, inputs, keys, int(app["configuration"]["ingress"]["targetPort"]))
