@@ -76,3 +76,10 @@ def synthesized_app(synth_dir: Path, service: str, images: Callable[[str], str])
         secrets["gateway"] = {"nginx.conf": conf.read_text(), KEYS_MAP_NAME: render_keys_map(*keys)}
     inputs = PodInputs(spec=spec, secrets=secrets, images={c["image"]: images(c["image"]) for c in spec["containers"]})
     return SynthesizedGroup(app, inputs, keys, int(app["configuration"]["ingress"]["targetPort"]))
+
+
+def containers(out: Path, name: str, service, images: Callable[[str], str], tls) -> tuple[SynthesizedGroup, int]:
+    """The table's `serve --containers` hook: the template revision as synthesized, and the port
+    its gateway listens on (ingress terminates TLS on Azure: `tls` files are not used here)."""
+    app = synthesized_app(out, name, images)
+    return app, app.port
