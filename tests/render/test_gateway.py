@@ -205,3 +205,11 @@ def test_only_the_scorers_431_is_replaced_and_only_where_it_can_be_granians():
     score = conf.split("location = /score {")[1].split("\n    }")[0]
     assert "rewrite ^ /.mldeploy-scorer/score last;" in score and "proxy_intercept_errors" not in score
     assert '"~^[^|]" 0;' in conf and '"~[^|]{101}" 0;' in conf, "chunked and long ids keep the plain path"
+
+
+def test_a_request_that_reached_a_scorer_is_never_passed_to_another():
+    """One retry rule for every gateway: on to the next server only when no scorer got the request
+    (a refused or reset connection); never after a timeout - run() would run a second time."""
+    lines = [line.strip() for line in render_nginx_conf(_spec(upstreams=(Upstream("a", 5001, 9), Upstream("b", 5001, 1))))
+             .splitlines() if line.strip().startswith("proxy_next_upstream")]
+    assert lines == ["proxy_next_upstream error;"], lines
