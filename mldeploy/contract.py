@@ -40,7 +40,7 @@ POD_TRAFFIC_DIR = "/etc/mldeploy/traffic"  # AKS canary: the service's traffic C
 # -- pinned images -------------------------------------------------------------------------------
 # The one gateway image of every target (local Docker, ACI, AKS), pinned by version and digest:
 # Docker Hub rebuilds a tag such as 1.27.4-alpine in place (base-image updates), a digest never
-# moves. ACI and AKS pull it mirrored into the workspace registry (mldeploy/program/mirrors.py).
+# moves. ACI and AKS pull it mirrored into the workspace registry (mldeploy/targets/mirrors.py).
 # The official image, not nginx-unprivileged: ACI has no port mapping (a container listens on
 # the group's public port, 80/443), and binding below 1024 needs root at bind time; on AKS the
 # same image runs as a non-root user on port 8890 (the pod's runAsUser).

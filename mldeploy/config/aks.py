@@ -176,6 +176,9 @@ class AksServiceSettings(ServiceSettings):
                                  "numReplicas")
         return self
 
+    def images_built(self) -> set[str]:
+        return {self.image} | ({self.canary.image} if self.canary else set())
+
     @property
     def replicas(self) -> int:
         """Fixed replicas when autoscaling is off (the guide's `num_replicas`)."""

@@ -171,6 +171,23 @@ class EndpointSettings(Settings):
         tags never follow it: each deployment's resources name their own model)."""
         return max(self.deployments.values(), key=lambda d: d.traffic_percent).image
 
+    @property
+    def auth_enabled(self) -> bool:
+        """Always: v2 online endpoints have no unauthenticated mode (authMode picks how)."""
+        return True
+
+    @property
+    def tag_image(self) -> str | None:
+        """None: the deployments serve different models and the traffic moves between them; each
+        deployment's resources name their own model (plan/endpoint.py)."""
+        return None
+
+    def images_built(self) -> set[str]:
+        return set()
+
+    def images_built_in_azure(self) -> set[str]:
+        return set(self.deployment_images)
+
     @model_validator(mode="after")
     def _keys_need_key_auth(self):
         if self.keys is not None and self.auth_mode != "key":

@@ -79,6 +79,19 @@ class ServiceSettings(Settings):
     sample_request: JsonFile | None = Field(None, description="JSON request for the smoke test and "
                                                 "`mldeploy test`; omitted: the image's `sampleRequest`")
 
+    @property
+    def tag_image(self) -> str | None:
+        """The image whose model(s) every resource of the service is tagged with."""
+        return self.image
+
+    def images_built(self) -> set[str]:
+        """The images the program builds and pushes for this service."""
+        return {self.image}
+
+    def images_built_in_azure(self) -> set[str]:
+        """The images whose environment Azure ML builds from their conda file (none: a built image runs)."""
+        return set()
+
     @model_validator(mode="after")
     def _keys_need_auth(self):
         if self.keys is not None and not self.auth_enabled:

@@ -1,6 +1,6 @@
 """Decide one entry of `clusters` as AksCluster declares it: the created cluster's name, size,
 version and tier, or nothing for an attached cluster (the program looks that one up and checks
-it: mldeploy/program/aks.py); either way how `pulumi up` logs in to it."""
+it: mldeploy/targets/aks/program.py); either way how `pulumi up` logs in to it."""
 from __future__ import annotations
 
 from dataclasses import dataclass

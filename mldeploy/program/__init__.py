@@ -24,7 +24,6 @@ from mldeploy.config.load import decode_config_value, mark_secure_leaves
 from mldeploy.contract import stack_file_path
 from mldeploy.plan import naming
 from mldeploy.plan.aci import aci_services, registry_sku
-from mldeploy.plan.endpoint import is_endpoint
 from mldeploy.plan.models import ResolvedModel, resolve_model
 from mldeploy.plan.paths import state_path
 from mldeploy.plan.stack import parse_settings
@@ -34,8 +33,8 @@ from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_warnings, local
 from mldeploy.plan.tags import resource_tags, service_markers
 from mldeploy.plan.tls import serves_tls
 from mldeploy.pulumi_internals import config_from_engine
-from mldeploy.program.foundation import BUILD_DIR_ENV, Foundation, RunContext, ServiceOutputs, build_dir
-from mldeploy.program.targets import SECTION_DEPLOYERS, SERVICE_DEPLOYERS
+from mldeploy.targets.foundation import BUILD_DIR_ENV, Foundation, RunContext, ServiceOutputs, build_dir
+from mldeploy.targets import SECTION_TARGETS, target_of
 
 __all__ = ["BUILD_DIR_ENV", "PROJECT_ROOT_ENV", "Foundation", "RunContext", "ServiceOutputs", "build_dir",
            "deploy", "run_from_pulumi_config"]
@@ -76,9 +75,8 @@ def deploy(settings: StackSettings, project_root: Path, run: RunContext | None =
     services: dict[str, Any] = {}
     keys: dict[str, Any] = {}
     for name, service in sorted(settings.services.items()):
-        # Config accepts only targets of the table (tests/program/test_targets.py).
-        deployer = SERVICE_DEPLOYERS[service.target]
-        result = deployer(name, service, replace(foundation, service_tags=_service_tags(name, service, foundation)))
+        step = replace(foundation, service_tags=_service_tags(name, service, foundation))
+        result = target_of(service).deploy(name, service, step)
         if result.gateway_conf is not None:
             run.gateway_confs[name] = result.gateway_conf
         services[name] = {"scoringUri": result.scoring_uri, "swaggerUri": result.swagger_uri, **result.extra}
@@ -89,20 +87,19 @@ def deploy(settings: StackSettings, project_root: Path, run: RunContext | None =
     if keys:
         outputs["serviceKeys"] = pulumi.Output.secret(keys)
 
-    for section in ("batch", "edge"):
-        entries = getattr(settings, section)
-        if not entries:
-            continue
-        deployer = SECTION_DEPLOYERS[section]
-        outputs[section] = {name: deployer(name, entry, foundation) for name, entry in sorted(entries.items())}
+    for target in SECTION_TARGETS:
+        entries = target.entries(settings)
+        if entries:
+            outputs[target.section] = {name: target.deploy(name, entry, foundation)
+                                       for name, entry in sorted(entries.items())}
     return outputs
 
 
 def _service_tags(name: str, service: Any, f: Foundation) -> dict[str, str]:
     """What every resource of one service says: the service's markers and, for a service of one
-    image, that image's model(s). An online endpoint's deployments serve different models and the
-    traffic moves between them: its resources name their own model (plan/endpoint.py), none here."""
-    served = [] if is_endpoint(service) else [f.models[m] for m in f.settings.images[service.image].models]
+    image, that image's model(s) (an online endpoint's deployments name their own: `tag_image`)."""
+    image = service.tag_image
+    served = [] if image is None else [f.models[m] for m in f.settings.images[image].models]
     models = {
         # "_" never occurs in a model name and is valid in Azure tags and Kubernetes labels alike.
         "model": "_".join(m.registered_name for m in served),
@@ -111,7 +108,7 @@ def _service_tags(name: str, service: Any, f: Foundation) -> dict[str, str]:
     return {
         **models,
         # The plan's one TLS decision (plan/tls.py), as the gateway and the Service apply it.
-        **service_markers(name, auth_enabled=getattr(service, "auth_enabled", True),
+        **service_markers(name, auth_enabled=service.auth_enabled,
                           tls_enabled=serves_tls(service, f.settings.production)),
     }
 
@@ -161,11 +158,9 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
     out_dir = build_dir(settings, project_root)
     # v2 online endpoints build their environment in Azure from the conda file: an image only
     # they use is not built here.
-    endpoint_only = {d.image for s in settings.services.values() for d in getattr(s, "deployments", {}).values()}
-    for s in settings.services.values():
-        if not hasattr(s, "deployments"):
-            endpoint_only -= {s.image, getattr(getattr(s, "canary", None), "image", None)}
-    endpoint_only -= {e.image for e in settings.edge.values()}
+    services = settings.services.values()
+    endpoint_only = set().union(*(s.images_built_in_azure() for s in services)) - set().union(
+        *(s.images_built() for s in services)) - {e.image for e in settings.edge.values()}
     built = set(contexts) - endpoint_only
     images = {
         name: ScoringImage(

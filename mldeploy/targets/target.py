@@ -33,8 +33,17 @@ class Target:
     settings: type
     deploy: Callable[[str, Any, Any], Any]
     section: str = "services"
+    # A section target's entries in a stack (`lambda stack: stack.batch`); a service target's are
+    # the stack's services whose `target` is its name.
+    section_entries: Callable[[Any], Mapping[str, Any]] | None = None
     check: Callable[[str, Any, Any], None] = no_checks
     mocks: MockDefaults = MockDefaults()
+
+    def entries(self, stack: Any) -> Mapping[str, Any]:
+        """This target's entries in a stack (settings), by name."""
+        if self.section_entries is not None:
+            return self.section_entries(stack)
+        return {name: s for name, s in stack.services.items() if s.target == self.name}
 
     @property
     def is_service(self) -> bool:

@@ -1,11 +1,11 @@
-"""The RunContext (mldeploy/program/foundation.py): per-run state, created per program run."""
+"""The RunContext (mldeploy/targets/foundation.py): per-run state, created per program run."""
 from __future__ import annotations
 
 import subprocess
 import sys
 
 import mldeploy.program as program
-from mldeploy.program.foundation import RunContext
+from mldeploy.targets.foundation import RunContext
 from tests.harness import ROOT, synth
 
 

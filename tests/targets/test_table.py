@@ -1,10 +1,13 @@
 """The target table (mldeploy/targets/__init__.py): one row per target, each row whole."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import typing
 
 from mldeploy.targets import BY_NAME, SECTION_TARGETS, SERVICE_TARGETS, TARGETS, target_of
 from mldeploy.targets.target import Target
+from tests.harness import ROOT
 
 
 def test_names_are_unique():
@@ -44,3 +47,24 @@ def test_a_service_finds_its_row():
     class Service:
         target = "aci"
     assert target_of(Service()) is BY_NAME["aci"]
+
+
+def test_every_target_the_config_accepts_has_a_row():
+    from mldeploy.config.stack import SERVICE_TARGETS as ACCEPTED
+    rows = {t.name for t in SERVICE_TARGETS}
+    assert set(ACCEPTED) == rows, f"mldeploy:services.*.target accepts {sorted(ACCEPTED)}, the table has {sorted(rows)}"
+
+
+def test_each_section_target_reads_its_own_section():
+    from mldeploy.config.stack import StackSettings
+    stack = StackSettings.model_construct(batch={"b": "batch entry"}, edge={"e": "edge entry"})
+    for t in SECTION_TARGETS:
+        assert t.entries(stack) is getattr(stack, t.section), f"{t.name}: reads another section than {t.section}"
+
+
+def test_the_table_loads_without_pulumi():
+    # The CLI reads the table for every command; the program steps (Pulumi, azure-native) load
+    # only when the program runs.
+    code = "import sys, mldeploy.targets; print(sorted(m for m in sys.modules if m.startswith(('pulumi', 'mldeploy.components'))))"
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]", f"importing the table imported {run.stdout.strip()}"

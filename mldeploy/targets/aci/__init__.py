@@ -1,7 +1,13 @@
 """`target: aci`: Azure Container Instances, one container group per service (dev/test)."""
 from mldeploy.config.service import AciServiceSettings
-from mldeploy.program.aci import deploy_aci
 from mldeploy.targets.aci.mocks import MOCKS
 from mldeploy.targets.target import Target
 
-TARGET = Target(name="aci", settings=AciServiceSettings, deploy=deploy_aci, mocks=MOCKS)
+
+def deploy(name: str, entry, foundation):
+    """The program step (Pulumi and the components load only when the program runs)."""
+    from mldeploy.targets.aci.program import deploy_aci
+    return deploy_aci(name, entry, foundation)
+
+
+TARGET = Target(name="aci", settings=AciServiceSettings, deploy=deploy, mocks=MOCKS)

@@ -1,7 +1,14 @@
 """`batch:`: Azure ML batch endpoints scoring files on a compute cluster."""
 from mldeploy.config.batch import BatchSettings
-from mldeploy.program.batch import deploy_batch
 from mldeploy.targets.batch.mocks import MOCKS
 from mldeploy.targets.target import Target
 
-TARGET = Target(name="batch", section="batch", settings=BatchSettings, deploy=deploy_batch, mocks=MOCKS)
+
+def deploy(name: str, entry, foundation):
+    """The program step (Pulumi and the components load only when the program runs)."""
+    from mldeploy.targets.batch.program import deploy_batch
+    return deploy_batch(name, entry, foundation)
+
+
+TARGET = Target(name="batch", section="batch", section_entries=lambda stack: stack.batch,
+                settings=BatchSettings, deploy=deploy, mocks=MOCKS)

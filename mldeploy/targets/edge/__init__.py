@@ -1,7 +1,14 @@
 """`edge:`: IoT Edge deployments of a scoring image to devices of an IoT Hub."""
 from mldeploy.config.edge import EdgeSettings
-from mldeploy.program.edge import deploy_edge
 from mldeploy.targets.edge.mocks import MOCKS
 from mldeploy.targets.target import Target
 
-TARGET = Target(name="edge", section="edge", settings=EdgeSettings, deploy=deploy_edge, mocks=MOCKS)
+
+def deploy(name: str, entry, foundation):
+    """The program step (Pulumi and the components load only when the program runs)."""
+    from mldeploy.targets.edge.program import deploy_edge
+    return deploy_edge(name, entry, foundation)
+
+
+TARGET = Target(name="edge", section="edge", section_entries=lambda stack: stack.edge,
+                settings=EdgeSettings, deploy=deploy, mocks=MOCKS)

@@ -2,7 +2,6 @@
 from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.plan.aks import check_service
 from mldeploy.plan.fpga_regions import check_service_region
-from mldeploy.program.fpga import deploy_fpga
 from mldeploy.targets.fpga.mocks import MOCKS
 from mldeploy.targets.target import Target
 
@@ -12,4 +11,10 @@ def check(name: str, service: FpgaServiceSettings, stack) -> None:
     check_service(name, service, stack.production)  # TLS that can be issued, replicas
 
 
-TARGET = Target(name="fpga", settings=FpgaServiceSettings, deploy=deploy_fpga, check=check, mocks=MOCKS)
+def deploy(name: str, entry, foundation):
+    """The program step (Pulumi and the components load only when the program runs)."""
+    from mldeploy.targets.fpga.program import deploy_fpga
+    return deploy_fpga(name, entry, foundation)
+
+
+TARGET = Target(name="fpga", settings=FpgaServiceSettings, deploy=deploy, check=check, mocks=MOCKS)

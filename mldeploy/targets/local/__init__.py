@@ -1,6 +1,12 @@
 """`target: local`: the scorer and the gateway as processes on this machine (no Azure)."""
 from mldeploy.config.service import LocalServiceSettings
-from mldeploy.program.local import deploy_local
 from mldeploy.targets.target import Target
 
-TARGET = Target(name="local", settings=LocalServiceSettings, deploy=deploy_local)
+
+def deploy(name: str, entry, foundation):
+    """The program step (Pulumi and the components load only when the program runs)."""
+    from mldeploy.targets.local.program import deploy_local
+    return deploy_local(name, entry, foundation)
+
+
+TARGET = Target(name="local", settings=LocalServiceSettings, deploy=deploy)

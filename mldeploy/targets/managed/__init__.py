@@ -1,7 +1,13 @@
 """`target: managed`: an Azure ML managed online endpoint with its deployments (blue/green, mirror)."""
 from mldeploy.config.endpoint import ManagedEndpointSettings
-from mldeploy.program.endpoint import deploy_endpoint
 from mldeploy.targets.managed.mocks import MOCKS
 from mldeploy.targets.target import Target
 
-TARGET = Target(name="managed", settings=ManagedEndpointSettings, deploy=deploy_endpoint, mocks=MOCKS)
+
+def deploy(name: str, entry, foundation):
+    """The program step (Pulumi and the components load only when the program runs)."""
+    from mldeploy.targets.managed.program import deploy_endpoint
+    return deploy_endpoint(name, entry, foundation)
+
+
+TARGET = Target(name="managed", settings=ManagedEndpointSettings, deploy=deploy, mocks=MOCKS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from mldeploy.components.iot_edge import IotEdgeDeployment
 from mldeploy.config.edge import EdgeSettings
 from mldeploy.plan.edge import plan_edge
-from mldeploy.program.foundation import Foundation
+from mldeploy.targets.foundation import Foundation
 
 
 def deploy_edge(name: str, settings: EdgeSettings, f: Foundation) -> dict:

@@ -11,8 +11,8 @@ import pulumi
 from mldeploy.components.fpga import FpgaNodePool
 from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.plan.fpga import plan_fpga
-from mldeploy.program import aks as aks_target  # the AKS target, reused whole
-from mldeploy.program.foundation import Foundation, ServiceOutputs
+from mldeploy.targets.aks import program as aks_target  # the AKS target, reused whole
+from mldeploy.targets.foundation import Foundation, ServiceOutputs
 
 
 def deploy_fpga(name: str, service: FpgaServiceSettings, f: Foundation) -> ServiceOutputs:

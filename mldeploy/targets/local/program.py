@@ -6,7 +6,7 @@ from mldeploy.components.local import LocalService
 from mldeploy.config.service import LocalServiceSettings
 from mldeploy.plan.local import plan_local
 from mldeploy.plan.paths import state_path
-from mldeploy.program.foundation import Foundation, ServiceOutputs, build_dir, given_keys, given_tls
+from mldeploy.targets.foundation import Foundation, ServiceOutputs, build_dir, given_keys, given_tls
 
 
 def deploy_local(name: str, service: LocalServiceSettings, f: Foundation) -> ServiceOutputs:

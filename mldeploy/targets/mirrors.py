@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 
 from mldeploy.components.mirrored_image import MirroredImage, mirror_repository
-from mldeploy.program.foundation import Foundation, build_dir
+from mldeploy.targets.foundation import Foundation, build_dir
 
 def mirrored(source: str, f: Foundation) -> pulumi.Output[str]:
     """The registry digest of `source` copied into the workspace registry (declared once)."""

@@ -23,8 +23,8 @@ from mldeploy.config.aks import AksServiceSettings, ClusterSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.azure.arm import arm_part
 from mldeploy.azure.deployer import deployer_principal_type
-from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys, given_tls
-from mldeploy.program.mirrors import mirrored
+from mldeploy.targets.foundation import Foundation, ServiceOutputs, given_keys, given_tls
+from mldeploy.targets.mirrors import mirrored
 from mldeploy.plan.tags import resource_tags
 from mldeploy.contract import workspace_blob_container
 

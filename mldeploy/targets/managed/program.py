@@ -22,8 +22,8 @@ from mldeploy.plan.conda import ENDPOINT_PYTHON, conda_with_pip, requirement_lin
 from mldeploy.plan.digest import digest_files
 from mldeploy.plan.endpoint import AssetPlan, KUBERNETES, kubernetes_compute_name, plan_endpoint, used_images
 from mldeploy.plan.kubernetes_compute import cluster_endpoints, extension_settings, instance_types, router_options
-from mldeploy.program.aks import cluster_for
-from mldeploy.program.foundation import Foundation, ServiceOutputs, build_dir, given_keys, given_tls
+from mldeploy.targets.aks.program import cluster_for
+from mldeploy.targets.foundation import Foundation, ServiceOutputs, build_dir, given_keys, given_tls
 from mldeploy.render.build_context import V1_SHIM_DIR, BuildContext
 from mldeploy.plan.tags import resource_tags
 from mldeploy.contract import workspace_blob_container

@@ -5,8 +5,8 @@ from mldeploy.components.aci import AciService
 from mldeploy.config.service import AciServiceSettings
 from mldeploy.contract import GATEWAY_IMAGE
 from mldeploy.plan.aci import plan_aci
-from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys, given_tls
-from mldeploy.program.mirrors import mirrored
+from mldeploy.targets.foundation import Foundation, ServiceOutputs, given_keys, given_tls
+from mldeploy.targets.mirrors import mirrored
 
 
 def deploy_aci(name: str, service: AciServiceSettings, f: Foundation) -> ServiceOutputs:

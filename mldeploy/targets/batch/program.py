@@ -4,7 +4,7 @@ from __future__ import annotations
 from mldeploy.components.batch import BatchScoring, WorkspaceRefs
 from mldeploy.config.batch import BatchSettings
 from mldeploy.plan.batch import plan_batch
-from mldeploy.program.foundation import Foundation
+from mldeploy.targets.foundation import Foundation
 from mldeploy.azure.arm import arm_part
 from mldeploy.contract import workspace_blob_container
 
