@@ -20,7 +20,7 @@ def command(stack: str, name: str | None, input_dir: Path, output_file: Path, pr
     """Score a folder of files with the batch entry's init()/run(mini_batch) script, on this
     machine, exactly as the Azure ML batch deployment will (mini-batches, retries, threshold)."""
     from mldeploy.runtime.batch_local import BatchRunError, run_batch
-    from mldeploy.plan.stack import load_stack
+    from mldeploy.targets.stack import load_stack
 
     root = project_dir.resolve() if project_dir else find_project_root()
     settings = load_stack(root, stack)

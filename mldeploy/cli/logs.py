@@ -45,7 +45,7 @@ def command(stack: str, service: str, deployment: str | None, follow: bool, tail
             local: bool, project_dir: Path | None) -> None:
     """Show a service's scorer and gateway logs: local ones merged by time, deployed ones from Azure."""
     from mldeploy.cli.serve import select_services
-    from mldeploy.plan.stack import load_stack
+    from mldeploy.targets.stack import load_stack
 
     root = project_dir.resolve() if project_dir else find_project_root()
     settings = load_stack(root, stack)

@@ -80,7 +80,7 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
             containers: bool, image_map: tuple[str, ...], project_dir: Path | None) -> None:
     """Serve a stack's services locally (scorer + gateway on 127.0.0.1) until Ctrl+C / SIGTERM,
     after a smoke test with the stack's sample request."""
-    from mldeploy.plan.stack import load_stack
+    from mldeploy.targets.stack import load_stack
     from mldeploy.plan.models import resolve_model
     from mldeploy.render.build_context import render_build_context
     from mldeploy.runtime.client import content_type_for, score

@@ -30,7 +30,7 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     # Validate before touching the output folder: a bad stack leaves nothing half-written. The
     # one parse of this synth: the program below runs on these settings.
     from mldeploy.config.load import read_stack, stack_source
-    from mldeploy.plan.stack import parse_settings
+    from mldeploy.targets.stack import parse_settings
 
     values, secret_keys = read_stack(root, stack)
     settings = parse_settings(stack, values, secret_keys, root, stack_source(root, stack))

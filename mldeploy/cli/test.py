@@ -69,7 +69,7 @@ def command(stack, service, uri, key, data, content_type, deployment, use_local,
     cafile = None
     if uri is None or data is None:
         from mldeploy.cli.serve import sample_for, select_services
-        from mldeploy.plan.stack import load_stack
+        from mldeploy.targets.stack import load_stack
 
         if stack is None or service is None:
             raise click.UsageError("--data is required with --uri (or give --stack and --service for the sample)")

@@ -1,5 +1,5 @@
 """Stack config: parsed and validated once, at the edge, into frozen typed settings of the right
-shape. The one way in for a stack is mldeploy.plan.stack (load_stack, parse_settings): this
+shape. The one way in for a stack is mldeploy.targets.stack (load_stack, parse_settings): this
 layer, then the plan layer's rules."""
 from mldeploy.config.base import Secret
 from mldeploy.config.errors import ConfigError

@@ -179,6 +179,9 @@ class AksServiceSettings(ServiceSettings):
     def images_built(self) -> set[str]:
         return {self.image} | ({self.canary.image} if self.canary else set())
 
+    def autoscale_load(self) -> ExpectedLoad | None:
+        return self.expected_load
+
     @property
     def replicas(self) -> int:
         """Fixed replicas when autoscaling is off (the guide's `num_replicas`)."""

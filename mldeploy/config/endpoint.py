@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from mldeploy.config.base import EnvVars, Settings
 from mldeploy.config.files import JsonFile
-from mldeploy.config.service import KeySettings, TlsSettings
+from mldeploy.config.service import KeySettings, TargetSettings, TlsSettings
 from mldeploy.contract import DEFAULT_TARGET_UTILIZATION
 
 DeploymentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
@@ -140,7 +140,7 @@ class DeploymentSettings(Settings):
         return self.worker_count or self.max_concurrent_requests_per_instance
 
 
-class EndpointSettings(Settings):
+class EndpointSettings(TargetSettings):
     """What both online endpoint targets declare."""
 
     auth_mode: Literal["key", "aml_token", "aad_token"] = Field(
@@ -175,15 +175,6 @@ class EndpointSettings(Settings):
     def auth_enabled(self) -> bool:
         """Always: v2 online endpoints have no unauthenticated mode (authMode picks how)."""
         return True
-
-    @property
-    def tag_image(self) -> str | None:
-        """None: the deployments serve different models and the traffic moves between them; each
-        deployment's resources name their own model (plan/endpoint.py)."""
-        return None
-
-    def images_built(self) -> set[str]:
-        return set()
 
     def images_built_in_azure(self) -> set[str]:
         return set(self.deployment_images)

@@ -18,6 +18,10 @@ class FpgaServiceSettings(AksServiceSettings):
     fpga_pool_name: str = Field("fpga", pattern=r"^[a-z][a-z0-9]{0,11}$", description="name of the FPGA node pool")
     fpga_regions: list[str] | None = Field(None, min_length=1, description="override of the built-in region list")
 
+    def autoscale_load(self) -> None:
+        """None: synth's replica suggestion is for AKS services on general-purpose nodes only."""
+        return None
+
     @field_validator("fpga_regions")
     @classmethod
     def _regions(cls, value: list[str] | None) -> list[str] | None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 import types
 import typing
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable, Mapping, Union
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_snake
 
 from mldeploy import PROJECT
@@ -20,7 +21,7 @@ from mldeploy.nested import leaves, map_leaves
 from mldeploy.config.errors import ConfigError, shown
 from mldeploy.config.strict_yaml import MAX_DEPTH, parse_yaml, read_text_file
 from mldeploy.config.references import check_references
-from mldeploy.config.stack import SERVICE_TARGETS, STACK_KEYS, Service, StackSettings
+from mldeploy.config.stack import STACK_KEYS, StackSettings
 
 PREFIX = f"{PROJECT}:"
 LOCATION_KEY = "azure-native:location"
@@ -30,7 +31,12 @@ LOCATION_RE = re.compile(r"[A-Za-z][A-Za-z0-9 ]{1,39}")  # westeurope, eastus2 (
 NAME_RULE = "names are 2-32 lowercase letters, digits and '-', starting with a letter"
 # Top-level keys Pulumi itself allows in a stack file besides `config`.
 STACK_FILE_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
-SERVICE = TypeAdapter(Service)  # one service, dispatched on `target` by pydantic
+
+
+@functools.lru_cache(maxsize=None)
+def _service_adapter(models: tuple[type, ...]) -> TypeAdapter:
+    """One service, dispatched on `target` by pydantic (a discriminated union of the targets' models)."""
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="target")])
 
 
 def stack_file(project_root: Path, stack: str) -> Path:
@@ -151,17 +157,20 @@ def parse_settings(
     secret_keys: Iterable[str],
     project_root: Path,
     source: str,
+    service_models: Mapping[str, type],
 ) -> StackSettings:
     """Validate a stack's config map (`namespace:key` -> value) into `StackSettings` (shape,
-    names, references; the plan layer's rules: mldeploy.plan.stack.parse_settings)."""
+    names, references). `service_models`: target name -> its settings model, from the target
+    table (mldeploy/targets; the one load entry, with the plan's rules: mldeploy.targets.stack)."""
     secret_keys = set(secret_keys)
     try:
-        return _parse(stack, config, secret_keys, project_root)
+        return _parse(stack, config, secret_keys, project_root, service_models)
     except ConfigError as err:
         raise err.with_source(source) from None
 
 
-def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path) -> StackSettings:
+def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path,
+           service_models: Mapping[str, type]) -> StackSettings:
     own: dict[str, Any] = {}
     for key, value in config.items():
         _check_namespace(key)
@@ -177,7 +186,7 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
         context = {"root": str(root), "secret_key": f"{PREFIX}{name}" in secret_keys
                    and not _has_secure_leaves(value)}
         if name == "services":
-            fields[name] = _parse_services(value, context)
+            fields[name] = _parse_services(value, context, service_models)
         else:
             fields[name] = _validate_field(name, value, context)
     try:
@@ -254,7 +263,7 @@ def _validate_field(name: str, value: Any, context: dict[str, Any]) -> Any:
         raise _first_error(f"{PREFIX}{name}", exc, annotation) from None
 
 
-def _parse_services(value: Any, context: dict[str, Any]) -> dict[str, BaseModel]:
+def _parse_services(value: Any, context: dict[str, Any], models: Mapping[str, type]) -> dict[str, BaseModel]:
     key = f"{PREFIX}services"
     if not isinstance(value, dict):
         raise ConfigError(key, f"must be a mapping of service name -> settings, got {_kind(value)}")
@@ -264,28 +273,28 @@ def _parse_services(value: Any, context: dict[str, Any]) -> dict[str, BaseModel]
         if not isinstance(body, dict):
             raise ConfigError(where, f"must be a mapping, got {_kind(body)}")
         try:
-            service = SERVICE.validate_python(body, context=context)
+            service = _service_adapter(tuple(models.values())).validate_python(body, context=context)
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
             if error["type"] in ("union_tag_not_found", "union_tag_invalid"):
-                raise _target_error(where, body) from None
+                raise _target_error(where, body, models) from None
             _check_name(where, name)
             target = body["target"]
-            raise _first_error(where, exc, SERVICE_TARGETS[target], tag=target) from None
+            raise _first_error(where, exc, models[target], tag=target) from None
         _check_name(where, name)
         out[name] = service
     return out
 
 
-def _target_error(where: str, body: dict[str, Any]) -> ConfigError:
+def _target_error(where: str, body: dict[str, Any], models: Mapping[str, type]) -> ConfigError:
     """A missing or unknown `target`; without one, a misspelt key (`targte: aks`) is the useful message."""
     target = body.get("target")
     if target is None:
-        known = {a for cls in SERVICE_TARGETS.values() for a in _aliases(cls)}
+        known = {a for cls in models.values() for a in _aliases(cls)}
         for key in body:
             if key not in known:
                 return ConfigError(f"{where}.{key}", _unknown(str(key), known))
-    allowed = ", ".join(SERVICE_TARGETS)
+    allowed = ", ".join(models)
     got = "nothing" if target is None else shown(target)
     return ConfigError(f"{where}.target", f"must be one of {allowed}; got {got}")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any
+from typing import Any, Mapping
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from mldeploy.config.base import Secret
-from mldeploy.config.stack import SERVICE_TARGETS, STACK_KEYS, StackSettings
+from mldeploy.config.stack import STACK_KEYS, StackSettings
 
 
 def _type_name(tp: Any) -> str:
@@ -89,8 +89,9 @@ def _rows(model: type[BaseModel], prefix: str, skip: set[str] = frozenset()) -> 
     return rows
 
 
-def render_reference() -> str:
-    """Markdown tables: the stack keys, then the settings of each service target."""
+def render_reference(service_models: Mapping[str, type]) -> str:
+    """Markdown tables: the stack keys, then the settings of each service target (`service_models`:
+    target name -> model, from the target table)."""
     lines = [
         "Keys under the `mldeploy:` namespace of `stacks/Pulumi.<stack>.yaml`, plus",
         "`azure-native:location` (the Azure region; required unless every service is `local`).",
@@ -108,7 +109,7 @@ def render_reference() -> str:
         if nested is not None and key != "services":
             inner = f"{key}.<name>" if typing.get_origin(field.annotation) is dict else key
             lines += _rows(nested, inner)
-    for target, cls in SERVICE_TARGETS.items():
+    for target, cls in service_models.items():
         lines += ["", f"Service settings for `target: {target}` (`services.<name>.*`): {cls.__doc__.strip()}", "",
                   "| key | type | default | meaning |", "|---|---|---|---|"]
         lines += _rows(cls, "services.<name>")
@@ -118,25 +119,8 @@ def render_reference() -> str:
 BEGIN, END = "<!-- BEGIN config-reference -->", "<!-- END config-reference -->"
 
 
-def doc_with_reference(doc: str) -> str:
+def doc_with_reference(doc: str, service_models: Mapping[str, type]) -> str:
     """The doc's text with the reference section replaced by a freshly generated one."""
     head, rest = doc.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n# Config reference\n\n{render_reference()}{END}{tail}"
-
-
-def main() -> None:
-    """`python -m mldeploy.config.reference [docs/config-reference.md]`: print the reference, or
-    update that file."""
-    import sys
-    from pathlib import Path
-
-    if len(sys.argv) > 1:
-        path = Path(sys.argv[1])
-        path.write_text(doc_with_reference(path.read_text(encoding="utf-8")), encoding="utf-8")
-    else:
-        print(render_reference(), end="")
-
-
-if __name__ == "__main__":
-    main()
+    return f"{head}{BEGIN}\n# Config reference\n\n{render_reference(service_models)}{END}{tail}"

@@ -58,7 +58,35 @@ class TlsSettings(Settings):
         return self
 
 
-class ServiceSettings(Settings):
+class TargetSettings(Settings):
+    """What the shared code may ask any service's settings, whatever its target (each target's
+    model answers for itself; nothing probes for the attributes one target happens to have).
+    The fields, `target` among them, are each target's own (mldeploy/targets/<name>/)."""
+
+    @property
+    def in_azure(self) -> bool:
+        """False for a service that runs on this machine only."""
+        return True
+
+    @property
+    def tag_image(self) -> str | None:
+        """The image whose model(s) every resource of the service is tagged with (None: no one image)."""
+        return None
+
+    def images_built(self) -> set[str]:
+        """The images the program builds and pushes for this service."""
+        return set()
+
+    def autoscale_load(self):
+        """The load its replicas are sized for (`expectedLoad`: synth suggests min/max), if it autoscales on one."""
+        return None
+
+    def images_built_in_azure(self) -> set[str]:
+        """The images whose environment Azure ML builds from their conda file."""
+        return set()
+
+
+class ServiceSettings(TargetSettings):
     """What every scoring service declares: which image, how big, how it is protected."""
 
     image: str = Field(description="name of an entry in `images`")
@@ -81,16 +109,10 @@ class ServiceSettings(Settings):
 
     @property
     def tag_image(self) -> str | None:
-        """The image whose model(s) every resource of the service is tagged with."""
         return self.image
 
     def images_built(self) -> set[str]:
-        """The images the program builds and pushes for this service."""
         return {self.image}
-
-    def images_built_in_azure(self) -> set[str]:
-        """The images whose environment Azure ML builds from their conda file (none: a built image runs)."""
-        return set()
 
     @model_validator(mode="after")
     def _keys_need_auth(self):
@@ -105,6 +127,10 @@ class LocalServiceSettings(ServiceSettings):
 
     target: Literal["local"] = Field(description="`local`: scorer + gateway as processes on this machine")
     port: int = Field(GATEWAY_PORT, ge=1024, le=65535, description="the gateway's port on 127.0.0.1")
+
+    @property
+    def in_azure(self) -> bool:
+        return False
 
     @model_validator(mode="after")
     def _no_azure_telemetry(self):

@@ -3,30 +3,18 @@ from __future__ import annotations
 
 import re
 
-from typing import Annotated, Literal, Union, get_args
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mldeploy.config.aks import AksServiceSettings, ClusterSettings
+from mldeploy.config.aks import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
 from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags
 from mldeploy.config.batch import BatchSettings
 from mldeploy.config.edge import EdgeSettings
-from mldeploy.config.endpoint import KubernetesEndpointSettings, ManagedEndpointSettings
 from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile
-from mldeploy.config.fpga import FpgaServiceSettings
-from mldeploy.config.service import AciServiceSettings, LocalServiceSettings
+from mldeploy.config.service import TargetSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
-
-AnyService = Union[LocalServiceSettings, AciServiceSettings, AksServiceSettings, FpgaServiceSettings,
-                   ManagedEndpointSettings, KubernetesEndpointSettings]
-
-# One service of any target, told apart by its `target` key (a pydantic discriminated union).
-Service = Annotated[AnyService, Field(discriminator="target")]
-
-# target name -> its settings class, read off the union (each class's `target` Literal).
-SERVICE_TARGETS: dict[str, type] = {get_args(c.model_fields["target"].annotation)[0]: c for c in get_args(AnyService)}
-
 
 class WorkspaceSettings(Settings):
     """The Azure ML workspace: created with its dependencies (default), or an existing one."""
@@ -154,9 +142,9 @@ class StackSettings(Settings):
                                  "(environment, model and version tags are added for you)")
     models: dict[Name, ModelSettings] = Field(default_factory=dict, description="models to register")
     images: dict[Name, ImageSettings] = Field(default_factory=dict, description="scoring images to build")
-    services: dict[Name, Service] = Field(default_factory=dict, description="web services; `target` "
-                                             "picks local, aci, aks, fpga, managed or "
-                                             "kubernetes-endpoint (tables below)")
+    # Each service is parsed by its target's model (config/load.py, the models from the target table).
+    services: dict[Name, TargetSettings] = Field(default_factory=dict, description="web services; `target` "
+                                                 "picks where each runs (tables below)")
     clusters: dict[Name, ClusterSettings] = Field(default_factory=dict, description="AKS clusters, "
                                                   "created or attached")
     batch: dict[Name, BatchSettings] = Field(default_factory=dict, description="batch scoring on Azure ML compute")
@@ -181,7 +169,7 @@ class StackSettings(Settings):
     def needs_azure(self) -> bool:
         """False for a stack whose services are all `local` (and nothing else): it runs on this
         machine only, so nothing is registered or pushed in Azure."""
-        local_only = bool(self.services) and all(s.target == "local" for s in self.services.values())
+        local_only = bool(self.services) and not any(s.in_azure for s in self.services.values())
         return not (local_only and not (self.clusters or self.batch or self.edge))
 
     @property

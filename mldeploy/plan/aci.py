@@ -100,7 +100,7 @@ def plan_aci(name: str, service: AciServiceSettings, *, stack: str, resource_gro
 
 def aci_services(settings: StackSettings) -> list[str]:
     """The stack's ACI services, by name."""
-    return sorted(name for name, s in settings.services.items() if s.target == "aci")
+    return sorted(name for name, s in settings.services.items() if isinstance(s, AciServiceSettings))
 
 
 def registry_sku(settings: StackSettings) -> str:

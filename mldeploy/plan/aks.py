@@ -56,7 +56,7 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         variants.append(_variant("canary", s.canary.image, images, f"{key}.canary.image",
                                  s.canary.traffic_percent))
 
-    # check_service ran when the stack was loaded (plan/stack.py): TLS that can be issued, replicas.
+    # check_service ran when the stack was loaded (the aks row's check, run by mldeploy/targets/stack.py): TLS that can be issued, replicas.
     tls = tls_on(s, production)
     dns_label = s.dns_label
     if s.service_type == "LoadBalancer" and not s.internal_load_balancer and dns_label is None:
@@ -137,7 +137,7 @@ def _gateway(s: AksServiceSettings, plan: WorkloadPlan, variant: Variant) -> Gat
 
 def check_service(name: str, s: AksServiceSettings, production: bool) -> None:
     """The service's rules that depend on the stack (production or not), as ConfigErrors: run when
-    the stack is loaded (plan/stack.py), before anything is declared."""
+    the stack is loaded (mldeploy/targets/stack.py), before anything is declared."""
     key = f"{PROJECT}:services.{name}"
     if tls_on(s, production) and s.tls is None and s.cert_manager is None:
         why = "this stack is production (mldeploy:production: true), so TLS is on" \

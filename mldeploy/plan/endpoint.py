@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from mldeploy import PROJECT
-from mldeploy.config.endpoint import AUTH_MODES, ProbeSettings
+from mldeploy.config.endpoint import AUTH_MODES, EndpointSettings, ProbeSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.batch import compute_name
 from mldeploy.plan.naming import hash_suffix
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from mldeploy.config.endpoint import DeploymentSettings, EndpointSettings
     from mldeploy.config.stack import StackSettings
 
-ENDPOINT_TARGETS = (MANAGED, KUBERNETES)
 MAX_REQUEST_TIMEOUT_MS = {MANAGED: 180_000, KUBERNETES: 300_000}
 # A deployment's properties.endpointComputeType per target (API spec mfe.json: Managed | Kubernetes).
 COMPUTE_TYPE = {MANAGED: "Managed", KUBERNETES: "Kubernetes"}
@@ -48,7 +47,8 @@ DEPLOYMENT_HEADER = "azureml-model-deployment"
 
 
 def is_endpoint(service: Any) -> bool:
-    return getattr(service, "target", None) in ENDPOINT_TARGETS
+    """A v2 online endpoint (managed or Kubernetes), whose deployments each serve their own model."""
+    return isinstance(service, EndpointSettings)
 
 
 def _key(service_name: str, *parts: str) -> str:
@@ -248,7 +248,7 @@ def check_stack_endpoints(settings: "StackSettings") -> None:
                                   f"image {dep.image!r} bakes {len(models)} models; an online deployment "
                                   "serves exactly one registered model")
     _check_one_extension_per_cluster(endpoints)
-    quota = dict(getattr(settings, "endpoint_quota", {}) or {})
+    quota = dict(settings.endpoint_quota)
     if quota and not any(s.target == MANAGED for _, s in endpoints):
         raise ConfigError(f"{PROJECT}:endpointQuota", "applies only to managed online endpoints (target: managed); "
                                                       "this stack declares none")

@@ -26,7 +26,7 @@ from mldeploy.plan import naming
 from mldeploy.plan.aci import aci_services, registry_sku
 from mldeploy.plan.models import ResolvedModel, resolve_model
 from mldeploy.plan.paths import state_path
-from mldeploy.plan.stack import parse_settings
+from mldeploy.targets.stack import parse_settings
 from mldeploy.render.build_context import BuildContext, render_build_context
 from mldeploy.plan.versions import stack_warnings
 from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_warnings, local_account_notes

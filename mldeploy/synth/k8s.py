@@ -87,8 +87,8 @@ def replica_suggestions(result: SynthResult) -> dict[str, Any]:
     """min/max replicas from each AKS service's expectedLoad (the guide's formula)."""
     out = {}
     for name, s in sorted(result.settings.services.items()):
-        load = getattr(s, "expected_load", None)
-        if s.target != "aks" or load is None:
+        load = s.autoscale_load()
+        if load is None:
             continue
         b = suggest_bounds(load.requests_per_second, load.peak_requests_per_second, load.request_seconds,
                            s.replica_max_concurrent_requests, s.autoscale_target_utilization)

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from mldeploy import PROJECT
 from mldeploy.config import StackSettings, to_pulumi_config
 from mldeploy.config.load import read_stack, stack_source
-from mldeploy.plan.stack import parse_settings
+from mldeploy.targets.stack import parse_settings
 from mldeploy.config.base import Secret, SecureValue
 from mldeploy.nested import leaves
 from mldeploy.pulumi_internals import run_mocked_program

@@ -124,7 +124,7 @@ def test_corpus_covers_every_class_section_and_target():
     sections = {k for stack in EXAMPLES.values() for k in __import__("yaml").safe_load(stack.read_text())["config"]
                 if k.startswith("mldeploy:")}
     assert sections <= typed, f"sections without a type case: {sections - typed}"
-    from mldeploy.config.stack import SERVICE_TARGETS
+    from mldeploy.targets.stack import SERVICE_MODELS as SERVICE_TARGETS
 
     targets = {t for c in CASES if c.klass == "type" for t in SERVICE_TARGETS
                if f"target: {t}\n" in c.text.decode(errors="replace")}

@@ -92,7 +92,7 @@ def test_cert_manager_certificate_is_awaited_and_the_gateway_rereads_it(tmp_path
 def test_stack_rules_are_checked_when_the_stack_file_is_read(change, key):
     # Before `pulumi up` declares anything (a refusal half-way through the program would leave
     # the resource group and workspace created).
-    from mldeploy.plan.stack import parse_settings
+    from mldeploy.targets.stack import parse_settings
 
     values, secrets = stack_values("prod")
     change(values["mldeploy:services"]["diabetes"])

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mldeploy.config import ConfigError
-from mldeploy.plan.stack import parse_settings
+from mldeploy.targets.stack import parse_settings
 from tests.harness import ROOT, stack_values
 
 SOURCE = "stacks/Pulumi.forest.yaml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mldeploy.config import ConfigError
-from mldeploy.plan.stack import parse_settings  # config parse + the plan rules (plan/endpoint.py)
+from mldeploy.targets.stack import parse_settings  # config parse + the plan rules (plan/endpoint.py)
 from tests.harness import ROOT, stack_values
 
 SOURCE = "stacks/Pulumi.managed.yaml"

@@ -9,7 +9,7 @@ import pytest
 
 from mldeploy.config import ConfigError
 from mldeploy.plan.models import resolve_model
-from mldeploy.plan.stack import load_stack
+from mldeploy.targets.stack import load_stack
 from mldeploy.project import ProjectChoices, render_project
 from mldeploy.render.build_context import render_build_context
 

@@ -5,13 +5,14 @@ import pytest
 
 from mldeploy.config import ConfigError, parse_settings
 from mldeploy.config.base import Secret, SecureValue
+from mldeploy.targets.stack import SERVICE_MODELS
 from tests.harness import ROOT, stack_values
 
 SOURCE = "stacks/Pulumi.dev.yaml"
 
 
 def parse(values, secret_keys=frozenset()):
-    return parse_settings("dev", values, set(secret_keys), ROOT, SOURCE)
+    return parse_settings("dev", values, set(secret_keys), ROOT, SOURCE, SERVICE_MODELS)
 
 
 def dev():
@@ -174,7 +175,7 @@ def test_under_pulumi_up_a_plain_key_beside_a_secure_one_is_refused():
 
 
 def test_each_service_is_parsed_into_its_targets_settings_class():
-    from mldeploy.config.stack import SERVICE_TARGETS
+    from mldeploy.targets.stack import SERVICE_MODELS as SERVICE_TARGETS
 
     settings = parse(dev())
     for name, service in settings.services.items():
@@ -203,6 +204,6 @@ def test_dangling_canary_image_is_refused_at_load():
     values, keys = stack_values("prod-attach")
     values["mldeploy:services"]["diabetes"]["canary"]["image"] = "nope"
     with pytest.raises(ConfigError) as info:
-        parse_settings("prod-attach", values, keys, ROOT, "stacks/Pulumi.prod-attach.yaml")
+        parse_settings("prod-attach", values, keys, ROOT, "stacks/Pulumi.prod-attach.yaml", SERVICE_MODELS)
     assert info.value.key == "mldeploy:services.diabetes.canary.image", info.value
     assert "refers to image 'nope', which does not exist" in info.value.message, info.value

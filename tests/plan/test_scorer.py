@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from mldeploy.plan.scorer import scorer_memory_mb, scorer_workers
-from mldeploy.plan.stack import parse_settings
+from mldeploy.targets.stack import parse_settings
 from tests.harness import ROOT, stack_values
 
 

@@ -1,4 +1,4 @@
-"""plan/stack.py: the one load entry point runs config's parse and then the plan layer's rules,
+"""targets/stack.py (with plan/stack.py's rules): the one load entry point runs config's parse and then the plan layer's rules,
 before anything is declared; errors name the stack file and the key."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from mldeploy.config import ConfigError
 from mldeploy.config import parse_settings as parse_shape
-from mldeploy.plan.stack import load_stack, parse_settings
+from mldeploy.targets.stack import SERVICE_MODELS, load_stack, parse_settings
 from tests.harness import ROOT, stack_values
 
 
@@ -34,7 +34,7 @@ def test_a_plan_rule_is_refused_naming_the_stack_file():
 def test_config_alone_checks_shape_not_the_plan_rules():
     values, keys = stack_values("prod")
     values["mldeploy:clusters"]["prod"]["agentCount"] = 1
-    settings = parse_shape("prod", values, keys, ROOT, "stacks/Pulumi.prod.yaml")
+    settings = parse_shape("prod", values, keys, ROOT, "stacks/Pulumi.prod.yaml", SERVICE_MODELS)
     assert settings.clusters["prod"].agent_count == 1, "mldeploy:clusters.prod.agentCount: config keeps the value"
 
 

@@ -21,7 +21,7 @@ def test_the_defaults_are_supported_as_of_the_tables_date():
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_example_stack_relies_on_an_expired_version_today(stack):
     """Fails by itself when a date in the table passes: update the stack (or the table)."""
-    from mldeploy.plan.stack import load_stack
+    from mldeploy.targets.stack import load_stack
     from tests.harness import ROOT
 
     settings = load_stack(ROOT, stack)  # a created cluster on an ended version is a ConfigError here
@@ -68,7 +68,7 @@ def test_long_term_support_without_premium_is_refused(tmp_path):
 
 
 def test_an_expired_edge_runtime_is_warned_about_with_its_key():
-    from mldeploy.plan.stack import parse_settings
+    from mldeploy.targets.stack import parse_settings
     from tests.harness import ROOT
 
     values, keys = stack_values("edge")
@@ -81,7 +81,7 @@ def test_an_expired_edge_runtime_is_warned_about_with_its_key():
 
 
 def test_an_attached_cluster_minimum_below_support_is_warned_about():
-    from mldeploy.plan.stack import parse_settings
+    from mldeploy.targets.stack import parse_settings
     from tests.harness import ROOT
 
     values, keys = stack_values("prod-attach")

@@ -1,7 +1,7 @@
 """The declare step: what a stack declares in Azure, and what a local-only stack does not."""
 from __future__ import annotations
 
-from mldeploy.plan.stack import parse_settings
+from mldeploy.targets.stack import parse_settings
 from tests.harness import ROOT, stack_values, synth
 
 

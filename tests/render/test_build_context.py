@@ -1,7 +1,7 @@
 """The build context: files, layer order, model layout, determinism."""
 from __future__ import annotations
 
-from mldeploy.plan.stack import load_stack
+from mldeploy.targets.stack import load_stack
 from mldeploy.plan.models import resolve_model
 from mldeploy.render.build_context import render_build_context
 from tests.harness import ROOT

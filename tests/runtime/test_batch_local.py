@@ -14,7 +14,7 @@ import pytest
 
 from mldeploy.runtime.batch_local import BatchRunError, input_files, run_batch
 from mldeploy.config import ConfigError
-from mldeploy.plan.stack import load_stack, parse_settings
+from mldeploy.targets.stack import load_stack, parse_settings
 from tests.harness import ROOT, stack_values
 
 INPUT = ROOT / "examples" / "diabetes" / "batch-input"

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 import requests
 
-from mldeploy.plan.stack import load_stack
+from mldeploy.targets.stack import load_stack
 from mldeploy.config.endpoint import DeploymentSettings, ManagedEndpointSettings
 from mldeploy.plan.models import resolve_model
 from mldeploy.render.build_context import render_build_context

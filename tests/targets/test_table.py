@@ -5,6 +5,8 @@ import subprocess
 import sys
 import typing
 
+import pytest
+
 from mldeploy.targets import BY_NAME, SECTION_TARGETS, SERVICE_TARGETS, TARGETS, target_of
 from mldeploy.targets.target import Target
 from tests.harness import ROOT
@@ -49,10 +51,16 @@ def test_a_service_finds_its_row():
     assert target_of(Service()) is BY_NAME["aci"]
 
 
-def test_every_target_the_config_accepts_has_a_row():
-    from mldeploy.config.stack import SERVICE_TARGETS as ACCEPTED
-    rows = {t.name for t in SERVICE_TARGETS}
-    assert set(ACCEPTED) == rows, f"mldeploy:services.*.target accepts {sorted(ACCEPTED)}, the table has {sorted(rows)}"
+def test_the_config_accepts_exactly_the_tables_service_targets():
+    from mldeploy.config import ConfigError
+    from mldeploy.targets.stack import parse_settings
+    from tests.harness import ROOT, stack_values
+    values, keys = stack_values("dev")
+    values["mldeploy:services"] = {"web": {"target": "nowhere", "image": "diabetes"}}
+    with pytest.raises(ConfigError) as info:
+        parse_settings("dev", values, keys, ROOT, "stacks/Pulumi.dev.yaml")
+    allowed = ", ".join(t.name for t in SERVICE_TARGETS)
+    assert f"must be one of {allowed}; got" in info.value.message, info.value
 
 
 def test_each_section_target_reads_its_own_section():

@@ -4,8 +4,8 @@ from __future__ import annotations
 from mldeploy.components.containerapp import ContainerAppService
 from mldeploy.contract import GATEWAY_IMAGE
 from mldeploy.plan.tags import SPLIT_TAG
-from mldeploy.program.foundation import Foundation, ServiceOutputs, given_keys
-from mldeploy.program.mirrors import mirrored
+from mldeploy.targets.foundation import Foundation, ServiceOutputs, given_keys
+from mldeploy.targets.mirrors import mirrored
 from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
 from mldeploy.targets.containerapp.plan import SPLIT_BETWEEN_REVISIONS, plan_containerapp
 

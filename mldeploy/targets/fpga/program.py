@@ -2,7 +2,7 @@
 
 Reuses the AKS target whole (cluster, plan, gateway, keys, Deployment, Service, HPA); adds the
 FPGA node pool and the pods' placement onto it (mldeploy/plan/fpga.py); the region is checked at
-load (mldeploy/plan/stack.py).
+load (mldeploy/targets/stack.py).
 """
 from __future__ import annotations
 
