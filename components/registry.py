@@ -214,7 +214,7 @@ class ModelRegistry(pulumi.ComponentResource):
             location=location,
             sku=containerregistry.SkuArgs(name=registry_sku),
             # ACI pulls with a managed identity only from a registry that lets trusted Azure
-            # services in (see mldeploy/plan/aci.py registry_sku); AzureServices is also ACR's default.
+            # services in (see mldeploy/targets/__init__.py registry_sku); AzureServices is also ACR's default.
             network_rule_bypass_options=containerregistry.NetworkRuleBypassOptions.AZURE_SERVICES,
             # Pulls use managed identities (AcrPull). Only a declared need enables the admin user:
             # IoT Edge devices log in with the registry's user name and password (the guide).

@@ -179,6 +179,9 @@ class AksServiceSettings(ServiceSettings):
     def images_built(self) -> set[str]:
         return {self.image} | ({self.canary.image} if self.canary else set())
 
+    def default_workers(self) -> int:
+        return self.replica_max_concurrent_requests  # fpga too
+
     def autoscale_load(self) -> ExpectedLoad | None:
         return self.expected_load
 

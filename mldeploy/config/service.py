@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mldeploy.config.base import DnsLabel, Secret, SecretStr, Settings
+from mldeploy.config.base import Secret, SecretStr, Settings
 from mldeploy.config.files import JsonFile
 from mldeploy.contract import GATEWAY_PORT, KEY_RE, ORIGIN_RE
 
@@ -114,6 +114,15 @@ class ServiceSettings(TargetSettings):
     def images_built(self) -> set[str]:
         return {self.image}
 
+    @property
+    def scorer_memory_gb(self) -> float:
+        """Memory of the scorer's container."""
+        return self.memory_gb
+
+    def default_workers(self) -> int:
+        """The scorer's workers when `workerCount` is omitted: one per core."""
+        return max(1, int(self.cpu_cores))
+
     @model_validator(mode="after")
     def _keys_need_auth(self):
         if self.keys is not None and not self.auth_enabled:
@@ -137,31 +146,4 @@ class LocalServiceSettings(ServiceSettings):
         if self.app_insights_enabled:
             raise ValueError("appInsightsEnabled applies to Azure targets (aci, aks, fpga); a local service "
                              "has no workspace Application Insights: its logs are in .mldeploy/local/")
-        return self
-
-
-# The most one Linux container group gets (standard SKU, with or without a VNet): "Max CPU 4,
-# Max Memory (GB) 16" (MicrosoftDocs/azure-docs, container-instances/
-# container-instances-resource-and-quota-limits.md, "Linux Container Groups").
-ACI_MAX_CPU = 4
-ACI_MAX_MEMORY_GB = 16
-
-
-class AciServiceSettings(ServiceSettings):
-    """Azure Container Instances: dev/test only (the guide: not for production workloads)."""
-
-    target: Literal["aci"] = Field(description="`aci`: Azure Container Instances (dev/test)")
-    dns_name_label: DnsLabel | None = Field(
-        None, description="<label>.<region>.azurecontainer.io; omitted: derived from stack and service")
-
-    @model_validator(mode="after")
-    def _room_for_the_gateway(self):
-        # The group also runs the gateway (contract.ACI_GATEWAY_CPU/MEMORY_GB); the rest is the scorer's.
-        if self.cpu_cores < 0.5 or self.memory_gb < 0.5:
-            raise ValueError(f"cpuCores ({self.cpu_cores:g}) and memoryGb ({self.memory_gb:g}) must each be "
-                             ">= 0.5 on ACI: the group also runs the gateway")
-        if self.cpu_cores > ACI_MAX_CPU or self.memory_gb > ACI_MAX_MEMORY_GB:
-            raise ValueError(f"cpuCores ({self.cpu_cores:g}) and memoryGb ({self.memory_gb:g}) exceed what one ACI "
-                             f"container group gets: at most {ACI_MAX_CPU} CPUs and {ACI_MAX_MEMORY_GB} GB (Linux, "
-                             "standard SKU); larger scorers belong on AKS")
         return self

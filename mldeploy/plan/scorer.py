@@ -2,29 +2,19 @@
 plans, the body-limit check and the local runtime."""
 from __future__ import annotations
 
-from mldeploy.config.aks import AksServiceSettings
-from mldeploy.config.service import AciServiceSettings, ServiceSettings
-from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB
+from mldeploy.config.service import ServiceSettings
 from mldeploy.plan.timeouts import scorer_timeouts
 
 
 def scorer_workers(service: ServiceSettings) -> int:
-    """The scorer's workers, one request each: `workerCount`, else per target - AKS: its
-    `replicaMaxConcurrentRequests`; ACI: one per core left beside the gateway; local: one per core."""
-    if service.worker_count:
-        return service.worker_count
-    if isinstance(service, AksServiceSettings):  # fpga too
-        return service.replica_max_concurrent_requests
-    if isinstance(service, AciServiceSettings):
-        return max(1, int(service.cpu_cores - ACI_GATEWAY_CPU))
-    return max(1, int(service.cpu_cores))
+    """The scorer's workers, one request each: `workerCount`, else the target's default (AKS: its
+    `replicaMaxConcurrentRequests`; ACI: one per core left beside the gateway; local: one per core)."""
+    return service.worker_count or service.default_workers()
 
 
 def scorer_memory_mb(service: ServiceSettings) -> float:
     """Memory of the scorer's container (MB): an ACI group's gateway takes its share first."""
-    if isinstance(service, AciServiceSettings):
-        return (service.memory_gb - ACI_GATEWAY_MEMORY_GB) * 1024
-    return service.memory_gb * 1024
+    return service.scorer_memory_gb * 1024
 
 
 def scorer_env(service: ServiceSettings) -> tuple[tuple[str, str], ...]:

@@ -23,7 +23,6 @@ from mldeploy.config import ConfigError, StackSettings, read_stack_file, stack_f
 from mldeploy.config.load import decode_config_value, mark_secure_leaves
 from mldeploy.contract import stack_file_path
 from mldeploy.plan import naming
-from mldeploy.plan.aci import aci_services, registry_sku
 from mldeploy.plan.models import ResolvedModel, resolve_model
 from mldeploy.plan.paths import state_path
 from mldeploy.targets.stack import parse_settings
@@ -34,7 +33,7 @@ from mldeploy.plan.tags import resource_tags, service_markers
 from mldeploy.plan.tls import serves_tls
 from mldeploy.pulumi_internals import config_from_engine
 from mldeploy.targets.foundation import BUILD_DIR_ENV, Foundation, RunContext, ServiceOutputs, build_dir
-from mldeploy.targets import SECTION_TARGETS, target_of
+from mldeploy.targets import SECTION_TARGETS, premium_registry_services, registry_sku, target_of
 
 __all__ = ["BUILD_DIR_ENV", "PROJECT_ROOT_ENV", "Foundation", "RunContext", "ServiceOutputs", "build_dir",
            "deploy", "run_from_pulumi_config"]
@@ -193,15 +192,16 @@ def existing_workspace(settings: StackSettings) -> ExistingWorkspace:
                           "the scoring images to the workspace's container registry and uploads models to its "
                           "storage; attach them (`az ml workspace update --container-registry <id>`) or let "
                           "mldeploy create the workspace (create: true)")
-    aci = aci_services(settings)
-    if aci:
+    premium = premium_registry_services(settings)
+    if premium:
         registry = containerregistry.get_registry(
             resource_group_name=arm_part("resourceGroups")(found.container_registry),
             registry_name=arm_part("registries")(found.container_registry))
         sku = registry.sku.name if registry.sku else None
         if sku != "Premium":
-            raise ConfigError(f"mldeploy:services.{aci[0]}.target",
-                              f"ACI pulls with a managed identity, which needs a Premium container registry "
+            raise ConfigError(f"mldeploy:services.{premium[0]}.target",
+                              f"target {settings.services[premium[0]].target} pulls its image with a managed identity, "
+                              "which needs a Premium container registry "
                               f"(Microsoft's prerequisite); the existing workspace's registry is {sku or 'unknown'}: "
                               "upgrade it (`az acr update --sku Premium`) or deploy to another target")
     return ExistingWorkspace(name=found.name, resource_group=group, workspace_id=found.workspace_id,

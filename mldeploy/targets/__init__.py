@@ -19,6 +19,8 @@ What a target provides (the fields of `Target`; the defaults say what "nothing" 
   plan; a service target returns `ServiceOutputs`, a section target a dict of stack outputs.
 - `mocks`: synth's mock answers for the resource types and invokes its components declare
   that need realistic outputs (everything else is echoed).
+- `premium_registry`: its services pull from the workspace registry with a managed identity
+  (ACI), so the stack's registry is Premium.
 - traits the shared code asks instead of probing the settings object (`traits`).
 
 The CLI, the local runtime and the policy pack read the same row for their own hooks (local
@@ -51,3 +53,19 @@ SECTION_TARGETS: tuple[Target, ...] = tuple(t for t in TARGETS if not t.is_servi
 def target_of(service: Any) -> Target:
     """The row of a service's settings (config accepts only targets of the table)."""
     return BY_NAME[service.target]
+
+
+def premium_registry_services(stack: Any) -> list[str]:
+    """The stack's services whose target pulls from the registry with a managed identity, by name."""
+    return sorted(name for name, s in stack.services.items() if target_of(s).premium_registry)
+
+
+def registry_sku(stack: Any) -> str:
+    """Premium when a service pulls from the registry with a managed identity, else Standard.
+
+    ACI pulls the image with a user-assigned managed identity (no registry password), and Microsoft
+    lists "a premium SKU Azure container registry" with trusted services enabled as the prerequisite
+    of that pull (learn.microsoft.com/azure/container-instances/using-azure-container-registry-mi,
+    ms.date 2026-07-25). Unverified here whether a Standard registry really fails: followed as
+    documented."""
+    return "Premium" if premium_registry_services(stack) else "Standard"

@@ -38,6 +38,9 @@ class Target:
     section_entries: Callable[[Any], Mapping[str, Any]] | None = None
     check: Callable[[str, Any, Any], None] = no_checks
     mocks: MockDefaults = MockDefaults()
+    # Its services pull their image from the workspace registry with a managed identity, which
+    # needs a Premium registry (mldeploy/targets/__init__.py: registry_sku).
+    premium_registry: bool = False
 
     def entries(self, stack: Any) -> Mapping[str, Any]:
         """This target's entries in a stack (settings), by name."""

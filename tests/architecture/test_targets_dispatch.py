@@ -36,7 +36,7 @@ REMAINING_LITERALS = {
     "mldeploy/config/aks.py": 1,
     "mldeploy/config/endpoint.py": 2,
     "mldeploy/config/fpga.py": 1,
-    "mldeploy/config/service.py": 2,
+    "mldeploy/config/service.py": 1,
     # cross-service checks of one target's settings (ports, namespaces, pools, DNS labels, ACI in production)
     "mldeploy/config/references.py": 7,
     "mldeploy/plan/cluster_check.py": 2,

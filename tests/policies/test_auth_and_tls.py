@@ -11,7 +11,7 @@ import pytest
 
 from mldeploy.config.base import SecureValue
 from mldeploy.pulumi_internals import UNKNOWN_AT_PREVIEW, as_preview_props, stack_validation_args
-from mldeploy.plan.aci import plan_aci
+from mldeploy.targets.aci.plan import plan_aci
 from mldeploy.render.gateway import render_keys_map, render_nginx_conf
 from mldeploy.synth.policy import policy_resources
 from tests.harness import stack_values, synth

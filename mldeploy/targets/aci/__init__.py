@@ -1,5 +1,5 @@
 """`target: aci`: Azure Container Instances, one container group per service (dev/test)."""
-from mldeploy.config.service import AciServiceSettings
+from mldeploy.targets.aci.settings import AciServiceSettings
 from mldeploy.targets.aci.mocks import MOCKS
 from mldeploy.targets.target import Target
 
@@ -10,4 +10,4 @@ def deploy(name: str, entry, foundation):
     return deploy_aci(name, entry, foundation)
 
 
-TARGET = Target(name="aci", settings=AciServiceSettings, deploy=deploy, mocks=MOCKS)
+TARGET = Target(name="aci", settings=AciServiceSettings, deploy=deploy, mocks=MOCKS, premium_registry=True)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from mldeploy.components.aci import AciService
-from mldeploy.config.service import AciServiceSettings
+from mldeploy.targets.aci.settings import AciServiceSettings
 from mldeploy.contract import GATEWAY_IMAGE
-from mldeploy.plan.aci import plan_aci
+from mldeploy.targets.aci.plan import plan_aci
 from mldeploy.targets.foundation import Foundation, ServiceOutputs, given_keys, given_tls
 from mldeploy.targets.mirrors import mirrored
 

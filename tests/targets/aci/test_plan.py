@@ -1,12 +1,12 @@
-"""plan/aci.py, pure: names, the group's CPU/memory split, ports, time limits, probes, gateway."""
+"""targets/aci/plan.py, pure: names, the group's CPU/memory split, ports, time limits, probes, gateway."""
 from __future__ import annotations
 
 import pytest
 
 from mldeploy.config.base import Secret
-from mldeploy.config.service import AciServiceSettings
+from mldeploy.targets.aci.settings import AciServiceSettings
 from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB
-from mldeploy.plan.aci import default_dns_name_label, plan_aci
+from mldeploy.targets.aci.plan import default_dns_name_label, plan_aci
 from mldeploy.plan.timeouts import probe_window_s
 
 TLS = {"certificate": Secret("cert"), "key": Secret("key")}

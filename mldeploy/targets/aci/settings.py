@@ -1,0 +1,43 @@
+"""`target: aci`'s settings: one Azure Container Instances group per service (dev/test)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from mldeploy.config.base import DnsLabel
+from mldeploy.config.service import ServiceSettings
+from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB
+
+# The most one Linux container group gets (standard SKU, with or without a VNet): "Max CPU 4,
+# Max Memory (GB) 16" (MicrosoftDocs/azure-docs, container-instances/
+# container-instances-resource-and-quota-limits.md, "Linux Container Groups").
+ACI_MAX_CPU = 4
+ACI_MAX_MEMORY_GB = 16
+
+
+class AciServiceSettings(ServiceSettings):
+    """Azure Container Instances: dev/test only (the guide: not for production workloads)."""
+
+    target: Literal["aci"] = Field(description="`aci`: Azure Container Instances (dev/test)")
+    dns_name_label: DnsLabel | None = Field(
+        None, description="<label>.<region>.azurecontainer.io; omitted: derived from stack and service")
+
+    @property
+    def scorer_memory_gb(self) -> float:
+        return self.memory_gb - ACI_GATEWAY_MEMORY_GB  # the group's gateway takes its share first
+
+    def default_workers(self) -> int:
+        return max(1, int(self.cpu_cores - ACI_GATEWAY_CPU))  # one per core left beside the gateway
+
+    @model_validator(mode="after")
+    def _room_for_the_gateway(self):
+        # The group also runs the gateway (contract.ACI_GATEWAY_CPU/MEMORY_GB); the rest is the scorer's.
+        if self.cpu_cores < 0.5 or self.memory_gb < 0.5:
+            raise ValueError(f"cpuCores ({self.cpu_cores:g}) and memoryGb ({self.memory_gb:g}) must each be "
+                             ">= 0.5 on ACI: the group also runs the gateway")
+        if self.cpu_cores > ACI_MAX_CPU or self.memory_gb > ACI_MAX_MEMORY_GB:
+            raise ValueError(f"cpuCores ({self.cpu_cores:g}) and memoryGb ({self.memory_gb:g}) exceed what one ACI "
+                             f"container group gets: at most {ACI_MAX_CPU} CPUs and {ACI_MAX_MEMORY_GB} GB (Linux, "
+                             "standard SKU); larger scorers belong on AKS")
+        return self
