@@ -10,6 +10,7 @@ from pathlib import Path
 from mldeploy import PROJECT
 from mldeploy.config.batching import BatchingSettings
 from mldeploy.config.errors import ConfigError
+from mldeploy.config.service import ServiceSettings
 from mldeploy.config.stack import StackSettings
 from mldeploy.scoring.scoring_batcher import INPUT_ENV, MAX_BATCH_ENV, MAX_LATENCY_ENV, SAMPLE_ENV
 
@@ -26,9 +27,10 @@ def check_batching(settings: StackSettings, project_root: Path) -> None:
         key = f"{PROJECT}:images.{name}.batching"
         check_sample(key, image.batching, (project_root / image.sample_request).read_bytes(), image.sample_request)
         for service_name, service in sorted(settings.services.items()):
-            timeout_ms = getattr(service, "scoring_timeout_ms", None)
-            if getattr(service, "image", None) == name and timeout_ms is not None \
-                    and image.batching.max_latency_ms >= timeout_ms:
+            if not isinstance(service, ServiceSettings):  # an endpoint's deployments time out in Azure
+                continue
+            timeout_ms = service.scoring_timeout_ms
+            if service.image == name and image.batching.max_latency_ms >= timeout_ms:
                 raise ConfigError(f"{key}.maxLatencyMs", f"{image.batching.max_latency_ms} is not below service "
                                                          f"{service_name!r}'s scoringTimeoutMs ({timeout_ms}): a "
                                                          "request could time out waiting for others")

@@ -28,7 +28,7 @@ EXEMPT = ("mldeploy/targets/", "mldeploy/scoring/", "mldeploy/components/", "mld
 # file -> how many target-name literals / settings probes it still has (see the module docstring).
 REMAINING_LITERALS = {
     # the CLI (being moved onto the table's hooks: local runner, container runner, test client)
-    "mldeploy/cli/logs.py": 4,
+    "mldeploy/cli/logs.py": 5,
     "mldeploy/cli/serve.py": 1,
     "mldeploy/cli/serve_containers.py": 4,
     "mldeploy/cli/test.py": 1,
