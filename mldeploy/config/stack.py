@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.config.aks import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
@@ -15,6 +15,8 @@ from mldeploy.config.edge import EdgeSettings
 from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile
 from mldeploy.config.service import TargetSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
+from mldeploy.scoring.environment import pin_conflict
+
 
 class WorkspaceSettings(Settings):
     """The Azure ML workspace: created with its dependencies (default), or an existing one."""
@@ -113,6 +115,21 @@ class ImageSettings(Settings):
         if self.batching is not None and self.sample_request is None:
             raise ValueError("batching needs sampleRequest: the scorer checks run()'s batching contract on it "
                              "before it serves (the sample batched twice must give its own results twice)")
+        return self
+
+    @model_validator(mode="after")
+    def _scorer_host_versions(self, info: ValidationInfo):
+        """The environment file may not exclude the versions the scorer host was tested against
+        (mldeploy/scoring/environment.py); the file itself was read and checked already."""
+        key, env_file, kind = (("condaFile", self.conda_file, "conda") if self.conda_file is not None
+                               else ("requirementsFile", self.requirements_file, "pip"))
+        root = Path((info.context or {}).get("root", "."))
+        try:
+            conflict = pin_conflict(kind, (root / env_file).read_text(encoding="utf-8"), self.scoring_server)
+        except (OSError, ValueError):  # unreadable: the file's own check has said so
+            return self
+        if conflict:
+            raise ValueError(f"{key}: {env_file}: {conflict}")
         return self
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from mldeploy.contract import GATEWAY_PORT, stack_file_path
 from mldeploy.project.source import MldeploySource, installed_source
+from mldeploy.scoring.scorer_host import SERVER_PACKAGE, TESTED_VERSIONS
 
 # The scoring environment's pins: those of examples/diabetes/myenv.yml (the example the test suite
 # builds into images and serves), so a new project starts from a tested set and shares its cached
 # local environment. tests/project/test_render.py keeps the two equal.
 SCORING_PINS = (
-    "azureml-inference-server-http==1.5.1",
+    f"{SERVER_PACKAGE}=={TESTED_VERSIONS[SERVER_PACKAGE]}",  # the scorer host's tested version
     "scikit-learn==1.9.1",
     "joblib==1.6.0",
     "numpy==2.4.6",

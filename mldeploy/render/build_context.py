@@ -6,10 +6,10 @@ reuses the (slow) environment layer. The same context is what the local target r
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mldeploy.scoring.environment import scorer_pins
 from mldeploy.config.stack import ImageSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
 from mldeploy.plan.digest import digest_mapping
@@ -22,19 +22,12 @@ from mldeploy.contract import SCORER_PORT
 
 APP_DIR = "/var/azureml-app"
 MODELS_DIR = f"{APP_DIR}/azureml-models"
-SERVER_PACKAGE = "azureml-inference-server-http"
-SERVER_VERSION = "1.5.1"
 SCORER_HOST_FILE = "mldeploy_scorer_host.py"
 SCORER_HOST_PATH = f"/opt/mldeploy/{SCORER_HOST_FILE}"
 # scoringServer mldeploy: the app granian loads by module name, next to the host (its sys.path[0]).
 SCORING_APP_FILE = SCORING_APP.name
 SCORING_BATCHER_FILE = SCORING_BATCHER.name  # images with `batching`: scoring_app.py imports it by name
 SCORING_SERVER_ENV = scorer_host.SERVER_ENV
-# The HTTP server of scoringServer mldeploy, pinned like the inference server. granian 2.8.7:
-# manylinux wheels for CPython 3.9-3.14 (x86_64, aarch64); its one dependency, click, is
-# azmlinfsrv's (Flask's) already.
-GRANIAN_PACKAGE = "granian"
-GRANIAN_VERSION = "2.8.7"
 # The Dockerfile's words for each `scoringServer`.
 SERVED_BY = {"mldeploy": "the Azure ML inference server's app on granian (scoringServer mldeploy)",
              "azmlinfsrv": "the official Azure ML inference server (scoringServer azmlinfsrv)"}
@@ -94,19 +87,6 @@ def model_dir(models: list[ResolvedModel]) -> str:
     return MODELS_DIR
 
 
-def has_inference_server(env_text: str) -> bool:
-    return SERVER_PACKAGE in env_text or "azureml-defaults" in env_text
-
-
-def server_requirements(env_text: str, scoring_server: str) -> list[str]:
-    """What the scorer needs on top of the user's environment: the inference server unless the
-    file names it, and granian for scoringServer mldeploy unless the file names it."""
-    reqs = [] if has_inference_server(env_text) else [f"{SERVER_PACKAGE}=={SERVER_VERSION}"]
-    if scoring_server == "mldeploy" and not re.search(rf"(?im)^[\s-]*{GRANIAN_PACKAGE}\b", env_text):
-        reqs.append(f"{GRANIAN_PACKAGE}=={GRANIAN_VERSION}")
-    return reqs
-
-
 def v1_shim_files(models: list[ResolvedModel]) -> dict[str, bytes]:
     """mldeploy's stand-in for azureml-core (mldeploy/scoring/v1-shim), as files under
     `azureml/`, plus the manifest of the image's models: which is a file (its name) and which a
@@ -148,7 +128,8 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
             f"COPY {PIP_ENV_FILE} /tmp/requirements.txt",
             "RUN pip install --no-cache-dir -r /tmp/requirements.txt",
         ]
-    extra = server_requirements(env_text, image.scoring_server)
+    # The versions the scorer host was tested against, whatever the file pins (scoring/environment.py).
+    extra = scorer_pins(env_kind, env_text, image.scoring_server)
     if extra:
         lines.append(f"RUN pip install --no-cache-dir {' '.join(extra)}")
     lines += [

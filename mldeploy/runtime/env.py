@@ -3,15 +3,14 @@ file's content, so a second `serve` with the same environment starts in about a 
 
 Only pip can run here (no conda): a conda file contributes its `pip:` list and its plain
 conda packages translated to pip requirements (`name=1.2` -> `name==1.2.*`); `python` and
-`pip` themselves are the interpreter's. The inference server is added when the file lacks it,
-exactly as the image's Dockerfile does.
+`pip` themselves are the interpreter's (scoring/environment.py). The scorer host's packages are
+pinned to their tested versions, exactly as the image's Dockerfile does.
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,15 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import yaml
-
 from mldeploy.contract import DEFAULT_SCORING_SERVER
-from mldeploy.render.build_context import server_requirements
+from mldeploy.scoring.environment import pin_conflict, pip_requirements, scorer_pins
 
 CACHE_ENV = "MLDEPLOY_ENV_CACHE"
 COMPLETE_MARKER = ".mldeploy-complete"
-# Conda-only packages that have no meaning for a pip virtualenv.
-CONDA_ONLY = {"python", "pip", "setuptools", "wheel", "nomkl", "mkl", "libgcc-ng", "libstdcxx-ng"}
 
 
 class EnvError(Exception):
@@ -59,39 +54,17 @@ def cache_root() -> Path:
     return Path(base) / "mldeploy" / "envs"
 
 
-def _conda_to_pip(spec: str) -> str | None:
-    match = re.match(r"^([A-Za-z0-9_.\-]+)\s*(.*)$", spec.split("::")[-1].strip())
-    if not match:
-        raise EnvError(f"cannot read the conda dependency {spec!r}")
-    name, version = match.group(1), match.group(2).strip()
-    if name.lower() in CONDA_ONLY:
-        return None
-    if not version:
-        return name
-    if version.startswith("=") and not version.startswith("=="):
-        # conda's `name=1.2` means 1.2.*; `name=1.2=build` carries a build string pip has no use for.
-        return f"{name}=={version[1:].split('=')[0]}.*"
-    return f"{name}{version}"
-
-
 def requirements(env_kind: str, env_text: str, scoring_server: str = DEFAULT_SCORING_SERVER) -> list[str]:
     """The pip requirements for an env file (`conda` YAML or `pip` requirements text), plus what
-    the image adds for `scoring_server` (ImageSettings.scoring_server)."""
-    if env_kind == "pip":
-        reqs = [line.strip() for line in env_text.splitlines()
-                if line.strip() and not line.strip().startswith("#")]
-    else:
-        try:
-            doc = yaml.safe_load(env_text) or {}
-        except yaml.YAMLError as exc:
-            raise EnvError(f"the conda file is not valid YAML: {exc}") from None
-        reqs = []
-        for dep in doc.get("dependencies") or []:
-            if isinstance(dep, dict):
-                reqs += [str(p) for p in dep.get("pip") or []]
-            elif (pip_req := _conda_to_pip(str(dep))) is not None:
-                reqs.append(pip_req)
-    return reqs + server_requirements("\n".join(reqs), scoring_server)
+    the image adds for `scoring_server` (ImageSettings.scoring_server): the scorer host's tested
+    versions (scoring/environment.py; a file whose pins exclude them is refused at load)."""
+    try:
+        conflict = pin_conflict(env_kind, env_text, scoring_server)
+        if conflict:
+            raise EnvError(conflict)
+        return pip_requirements(env_kind, env_text) + scorer_pins(env_kind, env_text, scoring_server)
+    except ValueError as exc:
+        raise EnvError(str(exc)) from None
 
 
 def env_digest(reqs: list[str]) -> str:

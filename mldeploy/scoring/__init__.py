@@ -3,7 +3,9 @@
 Its modules are copied into each build context and run by the scoring environment's Python,
 where mldeploy is not installed: they import only the standard library and the scoring
 server's own packages, never anything of mldeploy (an import contract checks it). The render
-layer reads them as files; the local runtime runs them.
+layer reads them as files; the local runtime runs them. One module here is mldeploy's own and is
+never copied: environment.py, which reads an image's environment file against the versions the
+host was tested against (scorer_host.TESTED_VERSIONS) for config, render and runtime alike.
 """
 from pathlib import Path
 

@@ -27,6 +27,11 @@ server and the standard library, never mldeploy (which is not installed there).
 9. `MLDEPLOY_LOGS_COMMAND` (set by the local target: `mldeploy logs --stack S --service N`): the
    server's 500 bodies that say "Check the logs for more info." name that command, which shows
    the traceback.
+
+Everything above reaches into azmlinfsrv's (and granian's) internals by name, so the host runs
+only on the versions it was tested against (`TESTED_VERSIONS`, the one home of those versions:
+mldeploy pins them into every image and local environment, scoring/environment.py) and refuses to
+start on others with one line naming both (`check_versions`).
 """
 from __future__ import annotations
 
@@ -50,6 +55,36 @@ LOGS_COMMAND_ENV = "MLDEPLOY_LOGS_COMMAND"
 BATCH_MAX_SIZE_ENV = "MLDEPLOY_BATCH_MAX_SIZE"  # scoring_batcher.py's MAX_BATCH_ENV
 CHECK_THE_LOGS = "Check the logs for more info."
 APP_TARGET = "scoring_app:create"  # scoring_app.py, next to this file (sys.path[0] when run as a file)
+SERVER_PACKAGE = "azureml-inference-server-http"  # azmlinfsrv
+GRANIAN_PACKAGE = "granian"
+# The versions this host (and scoring_app.py) was tested against. granian 2.8.7: manylinux
+# wheels for CPython 3.9-3.14 (x86_64, aarch64); its one dependency, click, is Flask's already.
+TESTED_VERSIONS = {SERVER_PACKAGE: "1.5.1", GRANIAN_PACKAGE: "2.8.7"}
+
+
+def packages_for(scoring_server: str) -> tuple[str, ...]:
+    """What the host patches for a `scoringServer`: azmlinfsrv always, granian for `mldeploy`."""
+    return (SERVER_PACKAGE, GRANIAN_PACKAGE) if scoring_server == "mldeploy" else (SERVER_PACKAGE,)
+
+
+def check_versions(scoring_server: str, installed_version=None) -> None:
+    """Exit with one line when a package the host patches is not at its tested version (read
+    from the installed distribution's metadata, as pip records it)."""
+    import importlib.metadata
+
+    installed_version = installed_version or importlib.metadata.version
+    wrong = []
+    for package in packages_for(scoring_server):
+        try:
+            found = installed_version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found = "not installed"
+        if found != TESTED_VERSIONS[package]:
+            wrong.append(f"{package} {found} (tested: {TESTED_VERSIONS[package]})")
+    if wrong:
+        sys.exit(f"error: mldeploy's scorer host patches {' and '.join(packages_for(scoring_server))} and runs only on "
+                 f"the versions it was tested against; this environment has {', '.join(wrong)}: install "
+                 + " ".join(f"{p}=={TESTED_VERSIONS[p]}" for p in packages_for(scoring_server)))
 
 
 class BoundedJson:
@@ -313,7 +348,7 @@ def shared_socket_granian():
     accept from it: the worker that accepts is one with a free slot (`connection_settings`).
     This is granian's own path for other platforms (the same method, and MPServer's; the holder
     of a socket made in Python is how it hands one over on Windows), taken on Linux as well; its
-    names are granian 2.8.7's (render/build_context.py pins it)."""
+    names are granian 2.8.7's (TESTED_VERSIONS; the host checks it at start)."""
     import socket
 
     from granian import Granian
@@ -417,6 +452,7 @@ def preload_imports(entry_script: str | None) -> list[str]:
 
 
 def main() -> None:
+    check_versions(os.environ.get(SERVER_ENV, "azmlinfsrv"))
     if os.environ.get(SERVER_ENV, "azmlinfsrv") == "mldeploy":
         # azmlinfsrv prints its settings; into a file or pipe they stayed in the buffer until the
         # process ended - lost when it was killed (its own runs show them at once).

@@ -627,11 +627,46 @@ def issue24_cases() -> Iterator[Case]:
                    f"{s}.diabetes.namespace", "namespace")
 
 
+# Environment files whose pins exclude a version the scorer host was tested against (issue 22,
+# mldeploy/scoring/environment.py): file -> (the scoringServer it applies to, the package, the
+# piece of the message naming the user's pin). Every spec form: ==, a range, extras, a conda
+# spec, names in another case or with `_`/`.` for `-`.
+CONFLICTING_PINS = {
+    "pins/granian-range.yml": ("mldeploy", "granian", "granian>=2.9"),
+    "pins/granian-conda-spec.yml": ("mldeploy", "granian", "granian==2.9.*"),
+    "pins/server-extras-case.txt": ("azmlinfsrv", "azureml-inference-server-http", "Azureml_Inference.Server-HTTP[x]==1.4.0"),
+    "pins/server-below.txt": ("mldeploy", "azureml-inference-server-http", "azureml-inference-server-http<1.5"),
+    "pins/granian-upper.txt": ("mldeploy", "granian", "GRANIAN!=2.8.7,>=2"),
+}
+PIN_FILES = {
+    "pins/granian-range.yml": "name: x\ndependencies:\n  - python=3.11\n  - pip:\n      - granian>=2.9  # newer\n",
+    "pins/granian-conda-spec.yml": "name: x\ndependencies:\n  - python=3.11\n  - conda-forge::granian=2.9\n",
+    "pins/server-extras-case.txt": "numpy\nAzureml_Inference.Server-HTTP[x]==1.4.0\n",
+    "pins/server-below.txt": "azureml-inference-server-http<1.5\nscikit-learn\n",
+    "pins/granian-upper.txt": "GRANIAN!=2.8.7,>=2\n",
+}
+
+
+def scorer_pin_cases() -> Iterator[Case]:
+    """A pin that excludes the scorer host's tested version: exit 2 naming the key, the file,
+    the package and both versions (issue 22)."""
+    from mldeploy.scoring.scorer_host import TESTED_VERSIONS
+
+    for path, (server, package, pin) in CONFLICTING_PINS.items():
+        d = _load("dev")
+        image = d["config"]["mldeploy:images"]["diabetes"]
+        image.pop("condaFile")
+        image.update({"condaFile" if path.endswith(".yml") else "requirementsFile": path, "scoringServer": server})
+        key = "condaFile" if path.endswith(".yml") else "requirementsFile"
+        yield Case(f"dev-scorer-pin-{Path(path).stem}", "semantic", "dev", _dump(d), "mldeploy:images.diabetes",
+                   f"{key}: {path}: {pin!r} excludes {package} {TESTED_VERSIONS[package]}")
+
+
 CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "encoding": encoding_cases, "file": file_cases, "yaml": yaml_cases, "duplicate": duplicate_cases,
     "alias": alias_cases, "depth": depth_cases, "namespace": namespace_cases, "unknown": unknown_cases,
     "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
-    "semantic": lambda: (*semantic_cases(), *issue24_cases()),
+    "semantic": lambda: (*semantic_cases(), *issue24_cases(), *scorer_pin_cases()),
 }
 
 
@@ -667,3 +702,6 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (hostile / "return-outside.py").write_text("def init():\n    pass\nreturn 1\n")
     (hostile / "not-json.json").write_text("{'data': [[1, 2, 3]]}\n")
     (hostile / "conda-bad-deps.yml").write_text("name: x\ndependencies:\n  - python=3.11\n  - pip: numpy\n")
+    (project / "pins").mkdir()
+    for name, text in PIN_FILES.items():
+        (project / name).write_text(text)

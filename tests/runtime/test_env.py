@@ -29,14 +29,24 @@ def test_the_mldeploy_scoring_server_adds_granian_pinned():
     assert reqs[-2:] == ["azureml-inference-server-http==1.5.1", "granian==2.8.7"], reqs
 
 
-def test_a_granian_the_file_pins_is_kept_and_not_added_twice():
-    reqs = requirements("pip", "numpy\ngranian==2.8.6\n", "mldeploy")
-    assert [r for r in reqs if r.startswith("granian")] == ["granian==2.8.6"], reqs
+def test_a_granian_the_file_pins_exactly_is_kept_and_not_added_twice():
+    reqs = requirements("pip", "numpy\ngranian==2.8.7\n", "mldeploy")
+    assert [r for r in reqs if r.startswith("granian")] == ["granian==2.8.7"], reqs
 
 
-def test_requirements_file_keeps_its_lines_and_an_existing_server_pin():
+def test_a_compatible_range_gets_the_tested_version_beside_it():
+    reqs = requirements("pip", "numpy\ngranian>=2.8\n", "mldeploy")
+    assert [r for r in reqs if r.startswith("granian")] == ["granian>=2.8", "granian==2.8.7"], reqs
+
+
+def test_a_granian_pin_that_excludes_the_tested_version_is_an_env_error():
+    with pytest.raises(EnvError, match=r"'granian==2.8.6' excludes granian 2.8.7"):
+        requirements("pip", "numpy\ngranian==2.8.6\n", "mldeploy")
+
+
+def test_requirements_file_keeps_its_lines_and_gets_the_tested_server():
     reqs = requirements("pip", "# comment\nazureml-defaults\n\nnumpy==2.0\n", "azmlinfsrv")
-    assert reqs == ["azureml-defaults", "numpy==2.0"]
+    assert reqs == ["azureml-defaults", "numpy==2.0", "azureml-inference-server-http==1.5.1"]
 
 
 def test_invalid_conda_yaml_is_an_env_error():

@@ -84,3 +84,40 @@ def test_error_bodies_name_the_logs_command_and_nothing_else_changes(monkeypatch
     own = aml_response.AMLResponse("Check the logs for more info.", 503)
     assert own.get_data() == b"Check the logs for more info.", "a user's own text body is theirs"
     scorer_host._name_logs_command(None)  # not set (images): nothing to do
+
+
+def test_the_host_refuses_versions_it_was_not_tested_against_in_one_line():
+    installed = {scorer_host.SERVER_PACKAGE: "1.5.1", scorer_host.GRANIAN_PACKAGE: "2.9.0"}
+    with pytest.raises(SystemExit) as exc:
+        scorer_host.check_versions("mldeploy", installed.__getitem__)
+    message = str(exc.value.code)
+    assert "\n" not in message and message.startswith("error: "), message
+    assert "granian 2.9.0 (tested: 2.8.7)" in message and "granian==2.8.7" in message, message
+    assert "azureml-inference-server-http 1.5.1 (tested" not in message, "only what differs is named"
+
+
+def test_the_azmlinfsrv_server_checks_only_azmlinfsrv():
+    scorer_host.check_versions("azmlinfsrv", {scorer_host.SERVER_PACKAGE: "1.5.1"}.__getitem__)  # no granian: fine
+    with pytest.raises(SystemExit, match=r"azureml-inference-server-http 1\.4\.0 \(tested: 1\.5\.1\)"):
+        scorer_host.check_versions("azmlinfsrv", {scorer_host.SERVER_PACKAGE: "1.4.0"}.__getitem__)
+
+
+@pytest.mark.parametrize("server", ["azmlinfsrv", "mldeploy"])
+def test_the_host_started_on_another_azmlinfsrv_version_exits_with_one_line(tmp_path, server):
+    """The real start: a distribution's metadata earlier on sys.path (version 1.4.0) is what
+    importlib.metadata reports; the host exits before serving, naming both versions."""
+    import os
+    import subprocess
+    import sys
+
+    from mldeploy.scoring import SCORER_HOST
+
+    dist = tmp_path / "azureml_inference_server_http-1.4.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: azureml-inference-server-http\nVersion: 1.4.0\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), scorer_host.SERVER_ENV: server}
+    proc = subprocess.run([sys.executable, str(SCORER_HOST), "--entry_script", "score.py", "--port", "0"],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-1000:])
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "azureml-inference-server-http 1.4.0 (tested: 1.5.1)" in lines[0], proc.stderr[-1000:]
