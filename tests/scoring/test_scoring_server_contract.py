@@ -680,3 +680,51 @@ def test_a_config_file_alone_in_a_working_folder_that_is_a_package(contract_env,
     finally:
         child.stop()
     assert answer["status"] == 200, answer
+
+
+HEADER_BYTES_SCRIPT = """import json
+from azureml_inference_server_http.api.aml_request import rawhttp
+from azureml_inference_server_http.api.aml_response import AMLResponse
+
+def init():
+    pass
+
+@rawhttp
+def run(request):
+    seen = {k: [ord(c) for c in v] for k, v in request.headers.items() if k.lower().startswith("x-")}
+    return AMLResponse(json.dumps(seen), 200, {"Content-Type": "application/json"})
+"""
+
+
+def _raw_exchange(port: int, request: bytes) -> bytes:
+    """One request as raw bytes (http.client would refuse the header bytes), the raw answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+@pytest.mark.parametrize("server", [
+    "azmlinfsrv",
+    pytest.param("mldeploy", marks=pytest.mark.xfail(strict=True, reason=(
+        "issue 24 item 5, not fixable on granian's WSGI interface: granian 2.8.7 builds the environ "
+        "with HeaderValue::to_str().unwrap_or_default() (src/wsgi/callbacks.rs), which is empty for "
+        "any byte outside visible ASCII; its RSGI headers do the same; upstream wontfix "
+        "(emmett-framework/granian#335)"))),
+])
+def test_header_bytes_outside_ascii_reach_run_and_the_request_id_comes_back(contract_env, tmp_path_factory, server):
+    """A header value with bytes outside ASCII (RFC 9110 5.5 obs-text, which recipients keep as
+    opaque bytes): azmlinfsrv (gunicorn) hands it to run() decoded as latin-1 (PEP 3333: every
+    byte kept) and echoes such an x-request-id unchanged."""
+    request = (b"POST /score HTTP/1.1\r\nHost: x\r\nX-Request-Id: id-\xc3\xa9\r\nX-Custom: caf\xe9\r\n"
+               b"Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+    with served(contract_env, tmp_path_factory, f"header-bytes-{server}", HEADER_BYTES_SCRIPT, workers=1,
+                scoring_timeout_ms=SCORING_TIMEOUT_MS, server=server) as (child, port):
+        answer = _raw_exchange(port, request)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), answer[:300]
+    seen = json.loads(body)
+    assert bytes(seen["X-Custom"]) == b"caf\xe9" and bytes(seen["X-Request-Id"]) == b"id-\xc3\xa9", seen
+    assert b"\r\nx-request-id: id-\xc3\xa9" in head.lower(), head
