@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -83,13 +84,29 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
         click.echo(f"note: could not read the model's number of inputs from its file; score.py and "
                    f"sample-request.json assume {DEFAULT_FEATURES}: change N_FEATURES and the sample to fit")
     cd = "" if root == Path.cwd().resolve() else f"cd {shlex.quote(where)} && "
+    me = _invocation(relative=not cd)
     first = TARGET_STACKS[chosen[0]]
     click.echo("\nnext:")
-    click.echo(f"  {cd}mldeploy serve --stack local       # your model on 127.0.0.1, scored with sample-request.json")
-    click.echo(f"  {cd}mldeploy synth --stack {first}" + " " * max(1, 12 - len(first))
+    click.echo(f"  {cd}{me} serve --stack local       # your model on 127.0.0.1, scored with sample-request.json")
+    click.echo(f"  {cd}{me} synth --stack {first}" + " " * max(1, 12 - len(first))
                + "# what `pulumi up` would create, offline")
     click.echo(f"  {cd}pulumi stack init {first} && pulumi up   # deploy (first `az login`, and set the "
                f"names {stack_file_path(first)}'s header lists)")
+
+
+def _invocation(relative: bool) -> str:
+    """How the user runs this mldeploy: `mldeploy` when that is the one on PATH, else the script's
+    path (`.venv/bin/mldeploy` from a virtualenv not activated), so the next commands work as printed."""
+    script = Path(sys.argv[0])
+    if script.name != "mldeploy" or not script.is_file():
+        return "mldeploy"
+    on_path = shutil.which("mldeploy")
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return "mldeploy"
+    shown = script.absolute()
+    if relative and shown.is_relative_to(Path.cwd()):
+        shown = shown.relative_to(Path.cwd())
+    return shlex.quote(str(shown))
 
 
 def _write(root: Path, files: dict[str, bytes], copy_from: Path | None, model_path: str) -> None:

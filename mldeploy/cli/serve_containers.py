@@ -26,6 +26,7 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.containers import EngineError, find_engine, image_map_lookup
     from mldeploy.runtime.pod import LocalPod, pod_name
+    from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
     from mldeploy.runtime.synthesized_pod import (PodSourceError, build_images, local_image, synthesized_group,
                                                   synthesized_pod)
     from mldeploy.synth.run import synthesize
@@ -75,6 +76,10 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
                                                           f"place: --image {local}=LOCAL")
     except EngineError as err:
         fail(str(err))
+    # The one addition to the pod as synthesized, as `serve` does for its scorer: the scorer's 500
+    # bodies name the command that shows the traceback.
+    logs = f"mldeploy logs --stack {settings.stack} --service {name} --local"
+    pod_src.inputs.extra_env.setdefault("scorer", {})[LOGS_COMMAND_ENV] = logs
     pod = LocalPod(engine, pod_name(settings.stack, name), pod_src.inputs, work / "pod",
                    publish=(f"127.0.0.1:{port}:{gateway_port}",))
     stopping: list[int] = []
@@ -100,8 +105,7 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
             click.echo(f"{name} (pod {pod.name}, {engine.name})\n  scoring URI:   {uri}\n"
                        f"  primary key:   {pod_src.keys[0]}\n  secondary key: {pod_src.keys[1]}")
         sys.stdout.flush()
-        info(f"serving; logs: `mldeploy logs --stack {settings.stack} --service {name} --local`; Ctrl+C (or "
-             "SIGTERM) stops the pod as the kubelet would (preStop, drain)")
+        info(f"serving; logs: `{logs}`; Ctrl+C (or SIGTERM) stops the pod as the kubelet would (preStop, drain)")
         while not stopping:
             time.sleep(0.25)
             if not pod.ready:

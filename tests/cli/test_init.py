@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,8 +21,12 @@ from tests.test_workflows import _actionlint
 MLDEPLOY = str(Path(sys.executable).parent / "mldeploy")
 
 
-def mldeploy(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([MLDEPLOY, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+def mldeploy(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([MLDEPLOY, *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
+
+
+def _next_commands(stdout: str) -> list[str]:
+    return [line.split("#")[0].strip() for line in stdout.split("\nnext:\n", 1)[1].strip().splitlines()]
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +60,25 @@ def test_init_writes_the_project_around_the_model_and_prints_the_next_commands(p
         assert (folder / name).is_file(), f"init did not write {name}"
     assert [len(r) for r in json.loads((folder / "sample-request.json").read_text())["data"]] == [4, 4], \
         "the sample must have the iris model's 4 inputs (read from the pickle)"
-    commands = [line.strip() for line in done.stdout.split("next:")[1].strip().splitlines()]
-    assert [c.split("#")[0].strip() for c in commands] == [
-        "cd iris-service && mldeploy serve --stack local", "cd iris-service && mldeploy synth --stack dev",
+    me = "mldeploy" if shutil.which("mldeploy") == MLDEPLOY else MLDEPLOY  # see the test below
+    assert _next_commands(done.stdout) == [
+        f"cd iris-service && {me} serve --stack local", f"cd iris-service && {me} synth --stack dev",
         "cd iris-service && pulumi stack init dev && pulumi up"], done.stdout
+
+
+def test_the_next_commands_run_mldeploy_as_the_user_can(tmp_path):
+    """`mldeploy` when the virtualenv is on PATH; its script's path when it is not (a virtualenv
+    not activated, as the README's `.venv/bin/mldeploy init`), so the commands work as printed."""
+    bin_dir = str(Path(MLDEPLOY).parent)
+    rest = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p != bin_dir]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    on_path = mldeploy("init", "--target", "aci", cwd=tmp_path / "a",
+                       env={**os.environ, "PATH": os.pathsep.join([bin_dir, *rest])})
+    off_path = mldeploy("init", "--target", "aci", cwd=tmp_path / "b", env={**os.environ, "PATH": os.pathsep.join(rest)})
+    assert on_path.returncode == off_path.returncode == 0, on_path.stderr + off_path.stderr
+    assert _next_commands(on_path.stdout)[0] == "mldeploy serve --stack local", on_path.stdout
+    assert _next_commands(off_path.stdout)[0] == f"{MLDEPLOY} serve --stack local", off_path.stdout
 
 
 def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path, iris_pickle):

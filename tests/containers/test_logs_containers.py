@@ -1,6 +1,6 @@
 """`mldeploy logs --local` of a service `serve --containers` runs: its containers' logs (podman
-logs) merged by time and prefixed like the local files, a scoring error's traceback among them,
-one container with --container, new lines with --follow."""
+logs) merged by time and prefixed like the local files, a scoring error's traceback among them
+(its 500 body names the command), one container with --container, new lines with --follow."""
 from __future__ import annotations
 
 import json
@@ -24,6 +24,16 @@ from tests.harness import ROOT
 
 MLDEPLOY = [str(Path(sys.executable).parent / "mldeploy")]
 SERVICE = "diabetes-aci"
+SCORE_PY = """import json, os
+import joblib
+
+def init():
+    global model
+    model = joblib.load(os.path.join(os.environ["AZUREML_MODEL_DIR"], "sklearn_regression_model.pkl"))
+
+def run(raw):
+    return model.predict(json.loads(raw)["data"]).tolist()
+"""
 
 
 @pytest.fixture()
@@ -35,6 +45,8 @@ def project(tmp_path, trained_model) -> tuple[Path, str]:
     shutil.copy(ROOT / "stacks" / "Pulumi.dev.yaml", tmp_path / "stacks" / f"Pulumi.{stack}.yaml")
     shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    # A script as users write them, with no input checks: a bad row is an exception, a 500.
+    (tmp_path / "examples" / "diabetes" / "score.py").write_text(SCORE_PY)
     assert RUN_PREFIX  # the suite's leftover sweep covers mldeploy-test-*; this pod removes itself on SIGTERM
     return tmp_path, stack
 
@@ -57,7 +69,9 @@ def test_logs_reads_the_containers_of_serve_containers(engine, standins, dev_syn
         assert line, "serve --containers printed no endpoint"
         endpoint = json.loads(line)
         bad = score(endpoint["scoringUri"], endpoint["primaryKey"], b'{"data": "not rows"}')
-        assert bad.status in (400, 500), bad.text()
+        assert bad.status == 500, bad.text()
+        command = f"mldeploy logs --stack {stack} --service {SERVICE} --local"
+        assert command in bad.text(), f"the 500 body does not name {command!r}: {bad.text()}"
 
         merged = _logs(root, stack, "--tail", "500")
         assert merged.returncode == 0, merged.stderr
@@ -65,7 +79,8 @@ def test_logs_reads_the_containers_of_serve_containers(engine, standins, dev_syn
         prefixes = {line.split(" | ", 1)[0] for line in lines if " | " in line}
         assert {"scorer", "gateway"} <= prefixes, f"containers missing from the merged logs: {prefixes}\n{merged.stdout}"
         assert all(" | " in line for line in lines), [line for line in lines if " | " not in line][:5]
-        assert any(line.startswith("scorer | ") and "POST /score" in line for line in lines), merged.stdout[-3000:]
+        assert any(line.startswith("scorer | ") and "POST /score 500" in line for line in lines), merged.stdout[-3000:]
+        assert any(line.startswith("scorer | ") and "Traceback" in line for line in lines), merged.stdout[-3000:]
 
         only = _logs(root, stack, "--container", "gateway", "--tail", "3")
         assert only.returncode == 0, only.stderr
