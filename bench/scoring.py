@@ -150,7 +150,13 @@ def main() -> None:
                         help="the image's scoringServer for 'scorer' and 'gateway'")
     parser.add_argument("--workers", type=int, default=None,
                         help="the scorer's workers (workerCount); default: one per core")
-    args = parser.parse_args()
+    parser.add_argument("--batching", action="store_true",
+                        help="instead: batching vs not through the gateway (bench/scoring_batching.py, issue 23)")
+    args, _ = parser.parse_known_args()
+    if args.batching:
+        import scoring_batching  # next to this file
+
+        return scoring_batching.main()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: sudo apt-get install wrk")
     conns = [int(c) for c in args.connections.split(",")]
