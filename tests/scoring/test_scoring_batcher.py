@@ -315,3 +315,13 @@ def test_the_sample_contract_holds_for_a_row_wise_run_and_fails_for_one_that_mix
     problem = mixing.check_sample(json.dumps({"data": [[1], [3]]}))
     assert problem is not None and "other results" in problem
     assert "not a non-empty list" in runs.check_sample(json.dumps({"data": "x"}))
+
+
+def test_one_bad_request_costs_about_two_log_n_more_calls_not_n(plain_runs):
+    runs, script, _ = plain_runs
+    batch = [_pending(runs, {"data": [[i + 1]]}) for i in range(16)]
+    batch[11] = _pending(runs, {"data": [[0]]})
+    runs._execute(batch)
+    calls = script.get_run_function().__globals__["calls"]
+    assert len(calls) <= 1 + 2 * 4, f"halves, not one call per request: {calls}"
+    assert [p.outcome.output for i, p in enumerate(batch) if i != 11] == [[i + 1] for i in range(16) if i != 11]
