@@ -113,7 +113,7 @@ def run(duration: int, rounds: int, connections: list[int], examples: list[str])
         for c in connections:
             med = {label: {k: statistics.median(r[k] for r in results[label][c]) for k in ("rps", "p50", "p99")}
                    for label in started}
-            ratio = med["batched"]["rps"] / med["unbatched"]["rps"]
+            ratio = med["batched"]["rps"] / med["unbatched"]["rps"] if med["unbatched"]["rps"] else float("nan")
             print(f"| {c} | {med['unbatched']['rps']:,.0f} | {med['batched']['rps']:,.0f} | {ratio:.2f} | "
                   f"{med['unbatched']['p99']:.1f} | {med['batched']['p99']:.1f} |")
             if c == 1:

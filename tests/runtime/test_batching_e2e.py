@@ -206,7 +206,7 @@ def test_diabetes_batched_answers_differ_only_by_rounding_in_a_prediction(diabet
 
 @pytest.mark.xfail(strict=True, reason="not met (issue 23): Ridge.predict is a BLAS matrix-vector product whose "
                    "OpenBLAS kernel sums a row in another order for other row counts, so a batched row's "
-                   "prediction can differ from its unbatched one in the last bit (measured: 0.5-12 % of rows)")
+                   "prediction can differ from its unbatched one by rounding (~1e-14; measured: 0.5-12 % of rows)")
 def test_diabetes_10000_mixed_requests_batched_answer_byte_for_byte_as_unbatched(diabetes_run):
     differ, _ = diabetes_run
     assert not differ, f"{len(differ)} of {REQUESTS} answers differ"
