@@ -155,3 +155,50 @@ def test_stopping_a_service_finishes_the_requests_in_flight(scoring_env, tmp_pat
     server.stop()  # while run() sleeps
     thread.join(60)
     assert outcome == {"status": 200}, f"{scoring_server}: a request in flight while the service stopped: {outcome}"
+
+
+HEADER_BYTES_SCRIPT = """\
+import json
+from azureml_inference_server_http.api.aml_request import rawhttp
+from azureml_inference_server_http.api.aml_response import AMLResponse
+
+
+def init():
+    pass
+
+
+@rawhttp
+def run(request):
+    seen = {k: [ord(c) for c in v] for k, v in request.headers.items() if k.lower().startswith("x-")}
+    return AMLResponse(json.dumps(seen), 200, {"Content-Type": "application/json"})
+"""
+
+
+@pytest.mark.parametrize("scorer", [
+    "azmlinfsrv",
+    pytest.param("mldeploy", marks=pytest.mark.xfail(strict=True, reason=(
+        "issue 24 item 5, not fixable on granian's WSGI interface (HeaderValue::to_str in "
+        "src/wsgi/callbacks.rs; emmett-framework/granian#335 wontfix): docs/scoring.md"))),
+])
+def test_header_bytes_outside_ascii_pass_the_gateway_to_run(scoring_env, tmp_path_factory, scorer):
+    """The same raw request through the gateway (nginx passes header bytes as they came):
+    run() gets the value decoded as latin-1 and the answer's x-request-id has the client's bytes."""
+    import socket
+    from urllib.parse import urlsplit
+
+    server = _server(scoring_env, tmp_path_factory, "hdrbytes", HEADER_BYTES_SCRIPT, workers=1, server=scorer)
+    ep = server.endpoint()
+    url = urlsplit(ep.scoringUri)
+    request = (f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {ep.primaryKey}\r\n".encode()
+               + b"X-Request-Id: id-\xc3\xa9\r\nX-Custom: caf\xe9\r\nContent-Type: application/json\r\n"
+               b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), answer[:300]
+    seen = {k.lower(): bytes(v) for k, v in __import__("json").loads(body).items()}
+    assert seen.get("x-custom") == b"caf\xe9" and seen.get("x-request-id") == b"id-\xc3\xa9", seen
+    assert b"\r\nx-request-id: id-\xc3\xa9" in head.lower(), head
