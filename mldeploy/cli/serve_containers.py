@@ -32,10 +32,13 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
     from mldeploy.synth.run import synthesize
     from mldeploy.synth.write import prepare_out_dir, write_result
 
+    from mldeploy.config.endpoint import EndpointSettings
+
     svc = settings.services[name]
-    if svc.target not in ("aks", "fpga", "aci"):
-        fail(f"--containers runs an aks, fpga or aci service as synthesized; service {name!r} is target "
-             f"{svc.target!r} (serve it without --containers)")
+    endpoint_service = isinstance(svc, EndpointSettings)
+    if svc.target not in ("aks", "fpga", "aci") and not endpoint_service:
+        fail(f"--containers runs an aks, fpga, aci, managed or kubernetes-endpoint service as synthesized; "
+             f"service {name!r} is target {svc.target!r} (serve it without --containers)")
     try:
         engine = find_engine()
     except EngineError as err:
@@ -56,6 +59,10 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
         built = build_images(engine, out, work / "logs")
     except EngineError as err:
         fail(str(err))
+    if endpoint_service:
+        _serve_endpoint(engine, settings.stack, name, svc, built, work, port=port, timeout=timeout,
+                        as_json=as_json, sample=sample)
+        return
     tls = None
     if tls_files is not None:
         tls = (tls_files[0].read_text(), tls_files[1].read_text())
@@ -117,3 +124,54 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
     finally:
         pod.remove()
     info("stopped")
+
+
+def _serve_endpoint(engine, stack: str, name: str, svc, built: dict[str, str], work: Path, *, port: int,
+                    timeout: float, as_json: bool, sample: Path | None) -> None:
+    """A v2 online endpoint: each deployment's image (its own model version) as a container, the
+    endpoint's front door as nginx on 127.0.0.1 (runtime/endpoint_containers.py)."""
+    from mldeploy.runtime.client import content_type_for, score
+    from mldeploy.runtime.containers import EngineError
+    from mldeploy.runtime.endpoint_containers import ContainerEndpoint
+    from mldeploy.runtime.pod import pod_name
+    from mldeploy.runtime.processes import StartError
+
+    info = lambda m: click.echo(m, err=True)  # noqa: E731
+    missing = sorted({d.image for d in svc.deployments.values()} - set(built))
+    if missing:
+        fail(f"service {name!r}: no synthesized image for {', '.join(missing)}")
+    server = ContainerEndpoint(name, svc, built, engine, work / "endpoint", port=port, prefix=pod_name(stack, name))
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
+    signal.signal(signal.SIGINT, lambda s, f: stopping.append(s))
+    try:
+        info(f"starting {name}'s deployments as containers: {', '.join(sorted(svc.deployments))}")
+        endpoint = server.start(timeout)
+        if sample is not None:
+            for dep in sorted(svc.deployments):
+                reply = score(endpoint.scoringUri, endpoint.primaryKey, sample.read_bytes(), content_type_for(sample),
+                              extra_headers={"azureml-model-deployment": dep})
+                if not reply.ok:
+                    raise StartError(f"smoke test of {name}/{dep} failed: status {reply.status}: "
+                                     f"{reply.error or reply.text()[:300]}")
+                info(f"smoke test of {name}/{dep}: {reply.status} {reply.text()[:300]}")
+        data = {"scoringUri": endpoint.scoringUri, "swaggerUri": endpoint.swaggerUri,
+                "primaryKey": endpoint.primaryKey, "secondaryKey": endpoint.secondaryKey,
+                "deployments": {d: server.container(d) for d in sorted(svc.deployments)}}
+        if as_json:
+            click.echo(json.dumps(data))
+        else:
+            click.echo(f"{name} ({engine.name} containers: {', '.join(data['deployments'].values())})\n"
+                       f"  scoring URI:   {endpoint.scoringUri}\n  primary key:   {endpoint.primaryKey}\n"
+                       f"  secondary key: {endpoint.secondaryKey}\n"
+                       "  pin a deployment with the header azureml-model-deployment: <name>")
+        sys.stdout.flush()
+        while not stopping:
+            time.sleep(2)
+            for event in ([] if stopping else server.check()):
+                info(event)
+                stopping.append(0)
+    except (StartError, EngineError) as err:
+        server.stop()
+        fail(str(err))
+    server.stop()

@@ -72,6 +72,46 @@ def test_serve_containers_runs_the_dev_aci_group_and_scores_through_the_publishe
     assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
 
 
+def test_serve_containers_runs_the_managed_endpoint_with_two_versions_of_one_model(engine, standins, trained_model):
+    """Stack managed: blue serves diabetes:1, green and shadow diabetes:2, each from its own image
+    as a container behind the endpoint's front door; pinned requests show each deployment
+    answering with its own model version's predictions."""
+    import joblib
+    import numpy as np
+
+    from tests.conftest import MODEL, MODEL_V2
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [*MLDEPLOY, "serve", "--stack", "managed", "--service", "diabetes", "--containers", "--json",
+         "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        assert endpoint["scoringUri"] == f"http://127.0.0.1:{port}/score"
+        assert score(endpoint["scoringUri"], None, SAMPLE.read_bytes()).status == 401, "the endpoint let a request without key through"
+        answers = {}
+        for deployment in ("blue", "green", "shadow"):
+            reply = score(endpoint["scoringUri"], endpoint["primaryKey"], SAMPLE.read_bytes(),
+                          extra_headers={"azureml-model-deployment": deployment})
+            assert reply.status == 200, f"{deployment}: {reply.status} {reply.error or reply.text()[:200]}"
+            assert reply.headers.get("azureml-model-deployment") == deployment, reply.headers
+            answers[deployment] = json.loads(reply.body)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+    rows = np.asarray(json.loads(SAMPLE.read_text())["data"], dtype=float)
+    v1, v2 = joblib.load(MODEL).predict(rows), joblib.load(MODEL_V2).predict(rows)
+    assert not np.allclose(v1, v2), "the example's two model versions must predict differently for this test to mean anything"
+    assert np.allclose(answers["blue"], v1), f"blue must serve diabetes:1: {answers['blue']} vs {v1}"
+    assert np.allclose(answers["green"], v2), f"green must serve diabetes:2: {answers['green']} vs {v2}"
+    assert np.allclose(answers["shadow"], v2), f"shadow must serve diabetes:2 like green: {answers['shadow']}"
+    assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
+    left = engine.run("ps", "-a", "--format", "{{.Names}}", check=False).stdout.decode()
+    assert "mldeploy-managed-diabetes-" not in left, f"the deployments' containers were left behind: {left}"
+
+
 def test_no_container_engine_is_one_error_line(tmp_path):
     env = {**os.environ, "MLDEPLOY_CONTAINER_ENGINE": "no-such-engine"}
     done = subprocess.run([*MLDEPLOY, "serve", "--stack", "prod", "--service", "diabetes", "--containers"],

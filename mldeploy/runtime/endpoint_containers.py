@@ -1,0 +1,134 @@
+"""One v2 online endpoint with its deployments' scorers in containers (`mldeploy serve
+--containers` of a `managed` or `kubernetes-endpoint` service): each deployment runs its own
+synthesized image - its own model version - as a container on the engine's bridge network, and
+the endpoint's front door is the same nginx the process rehearsal runs (runtime/endpoint_local.py:
+one renderer, plan/gateway.py's endpoint_gateway) on 127.0.0.1, reaching each scorer at its
+container's IP. Azure runs the front door itself, so it stays a process here; what the
+containers add is each deployment's image exactly as built.
+
+    server = ContainerEndpoint("diabetes", service, images, engine, run_dir, port=8890, prefix="mldeploy-managed-diabetes")
+    endpoint = server.start()      # every scorer answers GET /, then the gateway
+    server.stop()                  # containers removed, nginx stopped
+"""
+from __future__ import annotations
+
+import time
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mldeploy.contract import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH
+from mldeploy.plan.gateway import Upstream, endpoint_gateway
+from mldeploy.plan.scorer import workers_and_timeouts
+from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
+from mldeploy.runtime.containers import Engine, EngineError
+from mldeploy.runtime.local import Endpoint, gateway_child, new_key, write_private
+from mldeploy.runtime.processes import Child, StartError, find_nginx, listen_socket
+
+if TYPE_CHECKING:  # the settings are read, never built here
+    from mldeploy.config.endpoint import EndpointSettings
+
+
+class ContainerEndpoint:
+    """Every deployment's scorer container and the endpoint's gateway."""
+
+    def __init__(self, name: str, service: "EndpointSettings", images: dict[str, str], engine: Engine,
+                 run_dir: Path, *, port: int, prefix: str, keys: tuple[str, str] | None = None):
+        self.name, self.service, self.images, self.engine = name, service, images, engine
+        self.run_dir, self.port, self.prefix = run_dir.resolve(), port, prefix
+        # Locally every auth mode is served with keys, as in the process rehearsal.
+        self.keys = keys or (new_key(), new_key())
+        self.addresses: dict[str, str] = {}  # deployment -> its container's IP
+        self.gateway: Child | None = None
+
+    def container(self, deployment: str) -> str:
+        return f"{self.prefix}-{deployment}"
+
+    def start(self, timeout: float = 180.0) -> Endpoint:
+        nginx = find_nginx()
+        sock = listen_socket(self.port)
+        self.port = sock.getsockname()[1]
+        try:
+            for dep_name, dep in sorted(self.service.deployments.items()):
+                self._run_scorer(dep_name, dep)
+            deadline = time.monotonic() + timeout
+            for dep_name in sorted(self.addresses):
+                self._wait_ready(dep_name, deadline)
+            spec = endpoint_gateway(self.service, run_dir=str(self.run_dir / "gateway"), listen_port=self.port,
+                                    scorers={n: Upstream(ip, SCORER_PORT) for n, ip in self.addresses.items()})
+            for folder in config_dirs(spec):
+                Path(folder).mkdir(parents=True, exist_ok=True)
+            gw_dir = Path(spec.run_dir)
+            (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
+            write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
+            self.gateway = gateway_child(nginx, gw_dir, sock, self.run_dir / "gateway.log")
+            self.gateway.start()
+            self._wait_gateway(deadline)
+        except BaseException:
+            self.stop()
+            raise
+        base = f"http://127.0.0.1:{self.port}"
+        return Endpoint(base + SCORE_PATH, base + SWAGGER_PATH, self.keys[0], self.keys[1])
+
+    def _run_scorer(self, dep_name: str, dep) -> None:
+        name = self.container(dep_name)
+        self.engine.run("rm", "-f", name, check=False, timeout=60)
+        env = [*workers_and_timeouts(dep.workers, dep.request_timeout_ms), *dep.environment_variables.items()]
+        args = ["run", "-d", "--name", name, "--security-opt", "no-new-privileges", "--cap-drop", "ALL"]
+        for key, value in env:
+            args += ["--env", f"{key}={value}"]
+        self.engine.run(*args, self.images[dep.image], timeout=120)
+        data = self.engine.inspect(name) or {}
+        networks = data.get("NetworkSettings", {}).get("Networks") or {}
+        ip = data.get("NetworkSettings", {}).get("IPAddress") or next(
+            (n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), "")
+        if not ip:
+            raise StartError(f"deployment {dep_name!r}: the engine gave container {name} no IP address")
+        self.addresses[dep_name] = ip
+
+    def _wait_ready(self, dep_name: str, deadline: float) -> None:
+        # The scorer's GET / answers 200 only once init() has loaded the model.
+        url = f"http://{self.addresses[dep_name]}:{SCORER_PORT}/"
+        while not _ok(url):
+            state = (self.engine.inspect(self.container(dep_name)) or {}).get("State", {})
+            if state.get("Status") == "exited" or time.monotonic() > deadline:
+                logs = self.engine.logs(self.container(dep_name), tail=20)
+                why = "exited" if state.get("Status") == "exited" else "did not answer GET / in time"
+                raise StartError(f"the scorer of deployment {dep_name!r} {why}; its last lines:\n{logs}")
+            time.sleep(0.5)
+
+    def _wait_gateway(self, deadline: float) -> None:
+        url = f"http://127.0.0.1:{self.port}{LIVENESS_PATH}"
+        while not _ok(url):
+            if self.gateway.exit_code() is not None or time.monotonic() > deadline:
+                raise StartError("the endpoint's gateway did not start: " + " | ".join(self.gateway.log_tail(10)))
+            time.sleep(0.2)
+
+    def check(self) -> list[str]:
+        """What stopped (a scorer container exited, the gateway died): reported, not restarted."""
+        events = []
+        for dep_name in sorted(self.addresses):
+            try:
+                state = (self.engine.inspect(self.container(dep_name)) or {}).get("State", {})
+            except (ValueError, EngineError):
+                # A Ctrl+C reaches the whole process group, the engine's client too: an empty answer.
+                continue
+            if state.get("Status") != "running":
+                events.append(f"{self.name}: the scorer container of deployment {dep_name!r} is {state.get('Status')}")
+        if self.gateway is not None and self.gateway.exit_code() is not None:
+            events.append(f"{self.name}: the gateway exited (code {self.gateway.exit_code()})")
+        return events
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+        names = [self.container(d) for d in self.service.deployments]
+        self.engine.run("rm", "-f", "-t", "10", *names, check=False, timeout=120)
+
+
+def _ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
