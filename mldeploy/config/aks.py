@@ -179,6 +179,12 @@ class AksServiceSettings(ServiceSettings):
     def images_built(self) -> set[str]:
         return {self.image} | ({self.canary.image} if self.canary else set())
 
+    def image_references(self) -> list[tuple[str, str]]:
+        return [("image", self.image), *([("canary.image", self.canary.image)] if self.canary else [])]
+
+    def cluster_used(self) -> str | None:
+        return self.cluster
+
     def default_workers(self) -> int:
         return self.replica_max_concurrent_requests  # fpga too
 

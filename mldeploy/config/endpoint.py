@@ -176,6 +176,12 @@ class EndpointSettings(TargetSettings):
         """Always: v2 online endpoints have no unauthenticated mode (authMode picks how)."""
         return True
 
+    def image_references(self) -> list[tuple[str, str]]:
+        return [(f"deployments.{name}.image", dep.image) for name, dep in self.deployments.items()]
+
+    def deployments_by_name(self) -> dict:
+        return self.deployments
+
     def images_built_in_azure(self) -> set[str]:
         return set(self.deployment_images)
 
@@ -207,6 +213,9 @@ class KubernetesEndpointSettings(EndpointSettings):
                                     "`secure:`); omitted: HTTP only (allowInsecureConnections)")
     ssl_cname: str | None = Field(None, pattern=r"^[A-Za-z0-9.-]+$", description="host name of the router's "
                                   "certificate; required with tls")
+
+    def cluster_used(self) -> str | None:
+        return self.cluster
 
     @model_validator(mode="after")
     def _internal_needs_load_balancer(self):

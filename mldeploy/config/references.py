@@ -26,13 +26,9 @@ def check_references(settings: "StackSettings", root: Path) -> None:
         for i, model in enumerate(image.models):
             _must_exist(f"{p}images.{name}.models[{i}]", model, "models", settings.models)
     for name, service in settings.services.items():
-        for dep_name, dep in (getattr(service, "deployments", None) or {}).items():
-            _must_exist(f"{p}services.{name}.deployments.{dep_name}.image", dep.image, "images", settings.images)
-        _must_exist(f"{p}services.{name}.image", service.image, "images", settings.images)
-        canary = getattr(service, "canary", None)
-        if canary is not None:
-            _must_exist(f"{p}services.{name}.canary.image", canary.image, "images", settings.images)
-        cluster = getattr(service, "cluster", None)
+        for key, image in service.image_references():
+            _must_exist(f"{p}services.{name}.{key}", image, "images", settings.images)
+        cluster = service.cluster_used()
         if cluster is not None:
             _must_exist(f"{p}services.{name}.cluster", cluster, "clusters", settings.clusters)
         if service.target == "aci" and settings.production:

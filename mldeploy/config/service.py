@@ -77,6 +77,18 @@ class TargetSettings(Settings):
         """The images the program builds and pushes for this service."""
         return set()
 
+    def image_references(self) -> list[tuple[str, str]]:
+        """(key under `services.<name>.`, image name) for every image the service names."""
+        return []
+
+    def cluster_used(self) -> str | None:
+        """The entry of `clusters` the service runs on, if any."""
+        return None
+
+    def deployments_by_name(self) -> dict:
+        """Its online deployments by name (an endpoint's blue/green), none for a single scorer."""
+        return {}
+
     def autoscale_load(self):
         """The load its replicas are sized for (`expectedLoad`: synth suggests min/max), if it autoscales on one."""
         return None
@@ -113,6 +125,9 @@ class ServiceSettings(TargetSettings):
 
     def images_built(self) -> set[str]:
         return {self.image}
+
+    def image_references(self) -> list[tuple[str, str]]:
+        return [("image", self.image)]
 
     @property
     def scorer_memory_gb(self) -> float:

@@ -107,7 +107,7 @@ def check_fits_node(name: str, service: Any, clusters: Mapping[str, ClusterSetti
     (Kubernetes schedules a pod onto a single node whose allocatable CPU covers its requests), so
     the rollout would hang in Pending. Checked on clusters the stack creates with a known VM size;
     an attached cluster's nodes are only known at deploy."""
-    cluster = clusters.get(getattr(service, "cluster", None) or "")
+    cluster = clusters.get(service.cluster_used() or "")
     if cluster is None or cluster.attach is not None or service.target == "fpga":  # fpga: its own PB pool
         return
     vcpus = cluster.vcpus_per_node or known_vcpus(cluster.vm_size)
@@ -121,7 +121,7 @@ def check_fits_node(name: str, service: Any, clusters: Mapping[str, ClusterSetti
                                                   f"= {pod:g} CPUs per pod, more than a {cluster.vm_size} node has "
                                                   f"({vcpus} vCPUs): the pod would never be scheduled; lower cpuCores "
                                                   "or choose a larger vmSize")
-    for dep_name, dep in sorted((getattr(service, "deployments", None) or {}).items()):
+    for dep_name, dep in sorted(service.deployments_by_name().items()):
         if dep.cpu_cores is not None and dep.cpu_cores > vcpus:
             raise ConfigError(f"{base}.deployments.{dep_name}.cpuCores",
                               f"cpuCores {dep.cpu_cores:g} is more than a {cluster.vm_size} node has ({vcpus} vCPUs): "

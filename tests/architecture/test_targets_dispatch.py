@@ -50,8 +50,7 @@ REMAINING_PROBES = {
     "mldeploy/cli/logs.py": 1,
     "mldeploy/cli/serve.py": 1,
     "mldeploy/cli/test.py": 2,
-    "mldeploy/config/references.py": 7,
-    "mldeploy/plan/cluster_check.py": 2,
+    "mldeploy/config/references.py": 4,
     "mldeploy/runtime/local.py": 1,
 }
 
