@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from mldeploy.config.base import Settings
-from mldeploy.config.service import ServiceSettings
+from mldeploy.config.service import ServiceSettings, TlsSettings
 
 # Serverless GPU profile types (workloadProfileType) Microsoft documents for a Consumption
 # environment (MicrosoftDocs/azure-docs, articles/container-apps/gpu-serverless-overview.md and
@@ -50,8 +50,7 @@ class RevisionSettings(Settings):
 
 
 class ContainerAppServiceSettings(ServiceSettings):
-    """Azure Container Apps: scorer + gateway as one revision's two containers; scale to zero,
-    HTTP concurrency scaling and traffic split by revision label."""
+    """Azure Container Apps: scale to zero, HTTP concurrency scaling, traffic split by revision label."""
 
     target: Literal["containerapp"] = Field(description="`containerapp`: Azure Container Apps (scale to zero, "
                                             "revisions with a traffic split)")
@@ -61,6 +60,8 @@ class ContainerAppServiceSettings(ServiceSettings):
                              "0.5-4 in steps of 0.25)")
     memory_gb: float = Field(2.0, gt=0, le=256, description="memory (GiB) of one replica, gateway included "
                              "(Consumption: exactly twice cpuCores)")
+    tls: TlsSettings | None = Field(None, description="refused: Container Apps ingress serves HTTPS itself "
+                                    "(see customDomain)")
     min_replicas: int = Field(0, ge=0, le=MAX_REPLICAS, description="fewest replicas per revision; 0 scales to zero "
                               "when idle (refused in production stacks: the first request waits for a cold start)")
     max_replicas: int = Field(10, ge=1, le=MAX_REPLICAS, description="most replicas per revision (Azure's default 10)")
