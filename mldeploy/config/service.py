@@ -73,6 +73,11 @@ class TargetSettings(Settings):
         """The image whose model(s) every resource of the service is tagged with (None: no one image)."""
         return None
 
+    @property
+    def ingress_serves_https(self) -> bool:
+        """True where the platform's own ingress answers HTTPS only, whatever the gateway does."""
+        return False
+
     def images_built(self) -> set[str]:
         """The images the program builds and pushes for this service."""
         return set()

@@ -25,6 +25,6 @@ def serves_tls(service: Any, production: bool) -> bool:
     when the settings carry a certificate (`tls`)."""
     if isinstance(service, AksServiceSettings):
         return tls_on(service, production)
-    if isinstance(service, ManagedEndpointSettings):
+    if isinstance(service, ManagedEndpointSettings) or service.ingress_serves_https:
         return True
     return service.tls is not None

@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from mldeploy.targets.target import CallMaker, MockDefaults, OutputMaker, Target, no_checks
-from mldeploy.targets import aci, aks, batch, edge, fpga, kubernetes_endpoint, local, managed
+from mldeploy.targets import aci, aks, batch, containerapp, edge, fpga, kubernetes_endpoint, local, managed
 
 # The one registration table. Order: how `mldeploy config reference` lists them.
 TARGETS: tuple[Target, ...] = (
@@ -41,6 +41,7 @@ TARGETS: tuple[Target, ...] = (
     fpga.TARGET,
     managed.TARGET,
     kubernetes_endpoint.TARGET,
+    containerapp.TARGET,
     batch.TARGET,
     edge.TARGET,
 )
