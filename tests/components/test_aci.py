@@ -8,6 +8,7 @@ import pytest
 
 from mldeploy.config import ConfigError
 from mldeploy.config.base import SecureValue
+from mldeploy.contract import ACR_PULL_ROLE_ID as ACR_PULL_ROLE, KEYS_MAP_NAME as KEYS_MAP, TLS_CERT_NAME, TLS_KEY_NAME
 from mldeploy.plan.timeouts import probe_window_s
 from tests.harness import stack_values, synth
 
@@ -15,6 +16,7 @@ GROUP = "azure-native:containerinstance:ContainerGroup"
 ROLE = "azure-native:authorization:RoleAssignment"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+PROPAGATION = "pulumi-python:dynamic/azure:RolePropagation"
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +178,94 @@ def test_aci_on_an_existing_workspace_with_a_standard_registry_is_refused(tmp_pa
     with pytest.raises(ConfigError) as err:
         synth("dev", tmp_path, values, keys)  # the mock's existing registry is Standard
     assert "mldeploy:services.diabetes-aci.target" in str(err.value) and "Premium" in str(err.value)
+
+
+# -- AciService unit-tested with a plan: plan_aci's AciPlan in, the registered resources out ------
+
+def _unit(given_keys=None, given_tls=None, **settings):
+    from mldeploy.components.aci import AciService
+    from mldeploy.targets.aci.plan import plan_aci
+    from mldeploy.targets.aci.settings import AciServiceSettings
+    from tests.components.unit import declare
+
+    service = AciServiceSettings.model_validate({"target": "aci", "image": "diabetes", **settings})
+    plan = plan_aci("diabetes-aci", service, stack="unit", resource_group="rg-unit")
+
+    def build():
+        svc = AciService(plan.component, plan=plan, resource_group_name="rg-unit", location="westeurope",
+                         image="cr.azurecr.io/diabetes@sha256:" + "a" * 64, registry_login_server="cr.azurecr.io",
+                         registry_id=REGISTRY_ID, tags={"managed-by": "mldeploy"},
+                         gateway_image="cr.azurecr.io/nginx@sha256:" + "b" * 64, keys=given_keys, tls=given_tls)
+        return svc.scoring_uri
+
+    return plan, declare(build)
+
+
+REGISTRY_ID = "/subscriptions/s/resourceGroups/rg-unit/providers/Microsoft.ContainerRegistry/registries/cr"
+
+
+def test_unit_the_group_takes_the_plans_sizes_probes_and_port():
+    plan, declared = _unit(cpuCores=2, memoryGb=3)
+    group = declared.one(GROUP)["inputs"]
+    c = {x["name"]: x for x in group["containers"]}
+    assert c["scorer"]["resources"]["requests"] == {"cpu": plan.scorer.cpu, "memoryInGB": plan.scorer.memory_gb}
+    assert c["gateway"]["resources"]["requests"] == {"cpu": plan.gateway_resources.cpu,
+                                                     "memoryInGB": plan.gateway_resources.memory_gb}
+    assert group["ipAddress"] == {"type": "Public", "dnsNameLabel": plan.dns_name_label,
+                                  "ports": [{"port": plan.gateway_port, "protocol": "TCP"}]}
+    probe = c["scorer"]["livenessProbe"]
+    assert (probe["httpGet"]["path"], probe["failureThreshold"], probe["periodSeconds"]) == (
+        plan.scorer_liveness.path, plan.scorer_liveness.failure_threshold, plan.scorer_liveness.period_s)
+    assert {e["name"]: e["value"] for e in c["scorer"]["environmentVariables"]} == dict(plan.scorer_env)
+
+
+def test_unit_the_image_is_pulled_by_an_identity_holding_acr_pull_on_the_registry():
+    _, declared = _unit()
+    identity = declared.one(IDENTITY)
+    role = declared.one(ROLE)["inputs"]
+    assert role["scope"] == REGISTRY_ID and role["roleDefinitionId"].endswith(ACR_PULL_ROLE)
+    assert role["principalType"] == "ServicePrincipal"
+    group = declared.one(GROUP)["inputs"]
+    assert group["identity"]["type"] == "UserAssigned"
+    [credential] = group["imageRegistryCredentials"]
+    assert credential["server"] == "cr.azurecr.io" and identity["name"] in credential["identity"], credential
+    assert len(declared.of_type(PROPAGATION)) == 1, "the group must wait for the assignment to take effect"
+
+
+def test_unit_keys_are_generated_secret_when_auth_is_on_and_absent_when_off():
+    _, on = _unit()
+    assert len(on.of_type(PASSWORD)) == 2, "two generated keys"
+    volume = next(v for v in on.one(GROUP)["inputs"]["volumes"] if v["name"] == "gateway")
+    assert "volumes" in on.one(GROUP)["secret_inputs"], "the keys map travels as a secret"
+    assert set(volume["secret"]) == {"nginx.conf", KEYS_MAP}
+    _, off = _unit(authEnabled=False)
+    assert off.of_type(PASSWORD) == [], "no keys without auth"
+    volume = next(v for v in off.one(GROUP)["inputs"]["volumes"] if v["name"] == "gateway")
+    assert set(volume["secret"]) == {"nginx.conf"}
+
+
+def test_unit_given_keys_are_used_not_generated():
+    import pulumi
+
+    _, declared = _unit(given_keys=(pulumi.Output.secret("k" * 32), pulumi.Output.secret("l" * 32)))
+    assert declared.of_type(PASSWORD) == []
+
+
+TLS = {"certificate": SecureValue("secure:x"), "key": SecureValue("secure:y")}
+
+
+def test_unit_a_tls_plan_without_certificate_is_refused():
+    with pytest.raises(ValueError, match="no certificate and key were given"):
+        _unit(tls=TLS)
+
+
+def test_unit_a_tls_plan_mounts_the_certificate_as_a_secret_and_serves_https():
+    import pulumi
+
+    plan, declared = _unit(given_tls=(pulumi.Output.secret("CERT"), pulumi.Output.secret("KEY")), tls=TLS)
+    group = declared.one(GROUP)
+    tls = next(v for v in group["inputs"]["volumes"] if v["name"] == "tls")
+    assert set(tls["secret"]) == {TLS_CERT_NAME, TLS_KEY_NAME} and "volumes" in group["secret_inputs"]
+    gateway = next(c for c in group["inputs"]["containers"] if c["name"] == "gateway")
+    assert {m["name"] for m in gateway["volumeMounts"]} == {"gateway", "tls"}
+    assert plan.gateway_port == 443 and gateway["livenessProbe"]["httpGet"]["scheme"] == "https"

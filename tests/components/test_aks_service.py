@@ -1,6 +1,7 @@
 """AksService: outputs, keys, TLS rules, config refusals (exit 2), blue/green, data collection."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import subprocess
@@ -131,3 +132,80 @@ def test_non_production_service_with_a_certificate_is_tls_end_to_end(tmp_path):
     assert result.outputs["services"]["diabetes"]["scoringUri"].startswith("https://")
     for dep in result.of_type("kubernetes:apps/v1:Deployment"):
         assert dep["inputs"]["metadata"]["annotations"].get("mldeploy-tls") == "enabled", dep["inputs"]["metadata"]
+
+
+# -- AksService unit-tested with a plan: plan_service's WorkloadPlan in, the registered objects out -
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+SECRET = "kubernetes:core/v1:Secret"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+K8S_SERVICE = "kubernetes:core/v1:Service"
+UNIT_IMAGES = {"diabetes": ("cr.azurecr.io/diabetes@sha256:" + "a" * 64, "1-aaa", (("diabetes", "1"),)),
+               "diabetes-v2": ("cr.azurecr.io/diabetes-v2@sha256:" + "b" * 64, "1-bbb", (("diabetes", "2"),))}
+
+
+def _unit(**settings):
+    import pulumi_kubernetes as k8s
+
+    from mldeploy.components.aks_service import AksService
+    from mldeploy.config.aks import AksServiceSettings
+    from mldeploy.plan.aks import ImageFacts, plan_service
+    from tests.components.unit import declare
+
+    service = AksServiceSettings.model_validate({"target": "aks", "image": "diabetes", "cluster": "c1", **settings})
+    images = {n: ImageFacts(*facts) for n, facts in UNIT_IMAGES.items()}
+    plan = plan_service("svc", service, stack="unit", production=False, location="westeurope", resource_group="rg",
+                        images=images)
+
+    def build():
+        provider = k8s.Provider("unit-cluster", kubeconfig="{}")
+        svc = AksService("svc", plan=plan.workload, provider=provider, gateways=plan.gateways, host=plan.host)
+        return svc.scoring_uri
+
+    return plan, declare(build)
+
+
+def _named(declared, token: str) -> dict[str, dict]:
+    return {r["name"]: r["inputs"] for r in declared.of_type(token)}
+
+
+def test_unit_one_deployment_autoscaler_and_budget_per_variant():
+    plan, declared = _unit()
+    assert set(_named(declared, DEPLOYMENT)) == {"svc-stable"}
+    assert set(_named(declared, HPA)) == {"svc-stable"}, "autoscaleEnabled is the guide's default"
+    assert set(_named(declared, PDB)) == {"svc-stable"}
+    hpa = _named(declared, HPA)["svc-stable"]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (plan.workload.scaling.min_replicas,
+                                                        plan.workload.scaling.max_replicas)
+    [scorer] = [c for c in _named(declared, DEPLOYMENT)["svc-stable"]["spec"]["template"]["spec"]["containers"]
+                if c["name"] == "scorer"]
+    assert scorer["image"] == UNIT_IMAGES["diabetes"][0], "the pod runs the plan's image, by digest"
+
+
+def test_unit_no_autoscaler_when_the_plan_has_fixed_replicas():
+    _, declared = _unit(autoscaleEnabled=False, numReplicas=2)
+    assert declared.of_type(HPA) == []
+    assert _named(declared, DEPLOYMENT)["svc-stable"]["spec"]["replicas"] == 2
+
+
+def test_unit_keys_are_a_secret_only_when_the_plan_has_auth():
+    _, on = _unit()
+    keys = _named(on, SECRET)["svc-keys"]
+    assert "stringData" in next(r for r in on.of_type(SECRET) if r["name"] == "svc-keys")["secret_inputs"], keys
+    assert len(on.of_type("random:index/randomPassword:RandomPassword")) == 2
+    _, off = _unit(authEnabled=False)
+    assert "svc-keys" not in _named(off, SECRET)
+    assert off.of_type("random:index/randomPassword:RandomPassword") == []
+
+
+def test_unit_a_canary_gets_its_deployment_scorer_services_and_the_traffic_config_map():
+    plan, declared = _unit(canary={"image": "diabetes-v2", "trafficPercent": 10})
+    assert set(_named(declared, DEPLOYMENT)) == {"svc-stable", "svc-canary"}
+    assert {"svc-stable-scorer", "svc-canary-scorer"} <= set(_named(declared, K8S_SERVICE))
+    traffic = _named(declared, CONFIG_MAP)["svc-traffic"]
+    weights = {v.name: v.weight for v in plan.workload.variants}
+    assert weights == {"stable": 90, "canary": 10}
+    for conf in traffic["data"].values():  # each variant's gateway: both scorers, at the plan's weights
+        assert sorted(re.findall(r"weight=(\d+)", conf)) == ["10", "90"], traffic["data"]
