@@ -80,6 +80,7 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
             containers: bool, image_map: tuple[str, ...], project_dir: Path | None) -> None:
     """Serve a stack's services locally (scorer + gateway on 127.0.0.1) until Ctrl+C / SIGTERM,
     after a smoke test with the stack's sample request."""
+    from mldeploy.targets import target_of
     from mldeploy.targets.stack import load_stack
     from mldeploy.plan.models import resolve_model
     from mldeploy.render.build_context import render_build_context
@@ -161,6 +162,15 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
                      f"{door.timeout_status} past requestTimeoutMs, {door.capacity_status} beyond "
                      f"{door.admitted_per_max_concurrent} × maxConcurrentRequestsPerInstance, "
                      f"{door.model_error_status} for {door.model_error_case}")
+            elif (runner := target_of(svc).local_runner) and (server := runner(
+                    name, svc, prepared, run_dir(root, stack, name), port=port or 0,
+                    logs_command=logs_command(stack, name, svc.target))) is not None:
+                if tls_files or max_concurrent_requests:
+                    raise click.UsageError("--tls-cert/--tls-key/--max-concurrent-requests do not apply to "
+                                           f"{name}'s split: its ingress is HTTP, each variant's gateway caps as configured")
+                shares = ", ".join(f"{label} {image} {percent} %" for label, (image, percent) in server.shares.items())
+                info(f"starting {name}: {shares}; one scorer + gateway per variant behind an ingress on "
+                     f"127.0.0.1:{port or '<any>'}")
             else:
                 context, env = prepared(svc.image)
                 chosen = port if port is not None else getattr(svc, "port", GATEWAY_PORT)

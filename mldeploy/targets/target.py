@@ -41,6 +41,10 @@ class Target:
     # Its services pull their image from the workspace registry with a managed identity, which
     # needs a Premium registry (mldeploy/targets/__init__.py: registry_sku).
     premium_registry: bool = False
+    # serve's runner for a service whose rehearsal is more than one scorer behind one gateway:
+    # (name, service, prepared, run_dir, port=, logs_command=) -> a runner (start/check/stop) or
+    # None for the default; `prepared(image)` gives that image's (build context, scoring env).
+    local_runner: Callable[..., Any] | None = None
 
     def entries(self, stack: Any) -> Mapping[str, Any]:
         """This target's entries in a stack (settings), by name."""

@@ -55,14 +55,19 @@ class LocalRevisions:
                  envs: dict[str, ScoringEnv], run_dir: Path, *, port: int, logs_command: str | None = None):
         self.name, self.service, self.run_dir, self.port = name, service, run_dir.resolve(), port
         keys = (new_key(), new_key()) if service.auth_enabled else None
-        self.shares = revision_images(service)
+        self.shares = self.variants(service)
         self.revisions = {
-            label: LocalServer(f"{name}--{label}", revision_settings(service, image), contexts[image],
+            label: LocalServer(f"{name}--{label}", self.variant_settings(service, image), contexts[image],
                                envs[image], self.run_dir / label, port=0, keys=keys, logs_command=logs_command)
             for label, (image, _) in self.shares.items()}
         self.keys = keys
         self.ingress: Child | None = None
         self._sock = None  # the ingress's listening socket: kept for a restart, closed at stop
+
+    # Which variants and how each one is served: a subclass for another target's split (the AKS
+    # canary, mldeploy/targets/aks/local.py) overrides these two and keeps the rest.
+    variants = staticmethod(revision_images)
+    variant_settings = staticmethod(revision_settings)
 
     def spec(self) -> GatewaySpec:
         """The ingress: the revisions' gateways as weighted upstreams; the keys checked here."""

@@ -1,0 +1,73 @@
+"""`mldeploy serve` of an AKS service with a canary (issue 19): the stable image's scorer serves
+diabetes:1, the canary's diabetes:2 (two versions of one registered model), and one ingress splits
+the requests by canary.trafficPercent - both predictions come back, in that proportion."""
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+import yaml
+
+from tests.harness import ROOT
+from tests.runtime.test_serve_cli import MLDEPLOY, _alive, _descendants
+
+pytestmark = pytest.mark.slow
+REQUESTS = 40
+
+
+@pytest.fixture()
+def project(tmp_path, trained_model):
+    """Stack prod-attach made a rehearsal: not production, no TLS, the canary on diabetes:2 at 50 %."""
+    (tmp_path / "stacks").mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod-attach.yaml").read_text())
+    config = stack["config"]
+    config["mldeploy:production"] = False
+    config["mldeploy:models"]["diabetes-v2"] = {
+        "registeredName": "diabetes", "version": 2,
+        "path": "examples/diabetes/outputs/v2/sklearn_regression_model.pkl"}
+    config["mldeploy:images"]["diabetes-v2"]["models"] = ["diabetes-v2"]
+    service = config["mldeploy:services"]["diabetes"]
+    del service["tls"]
+    service["canary"]["trafficPercent"] = 50
+    (tmp_path / "stacks" / "Pulumi.canary.yaml").write_text(yaml.safe_dump(stack))
+    return tmp_path
+
+
+def _score(endpoint: dict, body: bytes) -> list:
+    request = urllib.request.Request(endpoint["scoringUri"], data=body, method="POST", headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {endpoint['primaryKey']}"})
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        return json.loads(reply.read())
+
+
+def test_serve_aks_canary_splits_between_two_model_versions(project):
+    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "canary", "--service", "diabetes", "--project-dir",
+                             str(project), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children = []
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        body = (project / "examples" / "diabetes" / "sample-request.json").read_bytes()
+        answers = [json.dumps(_score(endpoint, body)) for _ in range(REQUESTS)]
+        counts = {a: answers.count(a) for a in set(answers)}
+        # Two different predictions: diabetes:1 (stable) and diabetes:2 (canary, another Ridge alpha).
+        assert len(counts) == 2, counts
+        # nginx's weighted round robin at 50/50 alternates; a little slack for a restarted scorer.
+        assert all(REQUESTS * 0.4 <= n <= REQUESTS * 0.6 for n in counts.values()), counts
+        children = _descendants(proc.pid)
+        assert len(children) >= 5, f"expected two scorers, two gateways and an ingress, found {children}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stable diabetes 50 %, canary diabetes-v2 50 %" in err, err
+    left = [p for p in children if _alive(p)]
+    assert left == [], f"processes left after SIGTERM: {left}"
