@@ -42,6 +42,7 @@ from mldeploy.plan.models import resolve_model  # noqa: E402
 from mldeploy.render.build_context import render_build_context  # noqa: E402
 from mldeploy.runtime.env import ensure_env  # noqa: E402
 from mldeploy.runtime.local import LocalServer, scorer_child  # noqa: E402
+from mldeploy.plan.serve import plan_serve  # noqa: E402
 from mldeploy.runtime.processes import Child, listen_socket, wait_until_ok  # noqa: E402
 from mldeploy.plan.scorer import scorer_workers  # noqa: E402
 from mldeploy.contract import DEFAULT_SCORING_SERVER  # noqa: E402
@@ -129,7 +130,7 @@ def floor_seconds(env, context_dir: Path) -> float:
 
 def local_ready_seconds(service, context, env, run_dir: Path) -> float:
     """`LocalServer.start()` (environment cached) until the gateway scores."""
-    server = LocalServer("ready", service, context, env, run_dir, port=0)
+    server = LocalServer(plan_serve("ready", service, production=False), context, env, run_dir, port=0)
     start = time.monotonic()
     server.start()
     elapsed = time.monotonic() - start
@@ -186,7 +187,7 @@ def main() -> None:
         readies.append(local_ready_seconds(service, context, env, work / f"ready-{i}"))
 
     children: list[Child] = []
-    server = LocalServer("bench", service, context, env, work / "served", port=0)
+    server = LocalServer(plan_serve("bench", service, production=False), context, env, work / "served", port=0)
     runs: dict[str, dict[int, list[dict]]] = {}
     cpu: dict[str, float] = {}
     try:

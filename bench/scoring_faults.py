@@ -35,6 +35,7 @@ from mldeploy.config.stack import ImageSettings  # noqa: E402
 from mldeploy.render.build_context import render_build_context  # noqa: E402
 from mldeploy.runtime.env import ensure_env  # noqa: E402
 from mldeploy.runtime.local import LocalServer  # noqa: E402
+from mldeploy.plan.serve import plan_serve  # noqa: E402
 
 SCRIPT = '''
 import json, time
@@ -74,7 +75,7 @@ def serve(server_kind: str, workers: int, timeout_ms: int, env, work: Path) -> L
     context = render_build_context("faults", image, [], root)
     service = LocalServiceSettings.model_validate({"target": "local", "image": "faults", "workerCount": workers,
                                                    "scoringTimeoutMs": timeout_ms})
-    server = LocalServer(f"faults-{server_kind}", service, context, env, work / f"run-{server_kind}", port=0)
+    server = LocalServer(plan_serve(f"faults-{server_kind}", service, production=False), context, env, work / f"run-{server_kind}", port=0)
     server.start(timeout=120)
     return server
 

@@ -6,11 +6,16 @@ Users override them in `policies/config.json` (passed as `--policy-pack-config`,
 from __future__ import annotations
 
 import copy
+import functools
+import importlib
 import json
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Mapping
 
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema
+from pulumi_policy import EnforcementLevel, Policy, PolicyConfigSchema
+
+from mldeploy.policies.reading import is_production, stack_of
 
 CONFIG_FILE = Path(__file__).with_name("config.json")
 
@@ -19,15 +24,9 @@ PRODUCTION_STACKS = {
     "description": "Stack names that count as production (besides stacks with mldeploy:production: true).",
 }
 
-# policy name -> {setting: JSON schema with its default}
-SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
-    "aci-not-in-production": {"productionStacks": PRODUCTION_STACKS},
-    "aks-minimum-vcpus": {
-        "minimumVcpus": {"type": "integer", "minimum": 1, "default": 12,
-                         "description": "Least vCPUs a cluster must have (node count x vCPUs of its size)."},
-        "vmSizeVcpus": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1},
-                        "default": {}, "description": "vCPUs of VM sizes mldeploy's table does not list."},
-    },
+# The rules every stack answers to (policies/rules.py): policy name -> {setting: JSON schema
+# with its default}. A target's own rules bring theirs (the module's SETTINGS, all_settings()).
+COMMON_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     "production-auth-and-tls": {"productionStacks": PRODUCTION_STACKS},
     "gateway-certificate-mounted": {},
     "no-plain-text-keys": {
@@ -57,32 +56,53 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "modelTags": {"type": "array", "items": {"type": "string"}, "default": ["model", "model-version"],
                       "description": "Tags every resource of one model's service or batch job must carry."},
     },
-    # v2 online endpoints (policies/endpoints.py)
-    "endpoint-traffic-sums-to-100": {},
-    "endpoint-mirror-limits": {},
-    "endpoint-mirror-managed-only": {},
-    "endpoint-request-timeout": {},
-    "production-endpoint-instances": {
-        "productionStacks": PRODUCTION_STACKS,
-        "minimumInstances": {"type": "integer", "minimum": 1, "default": 3,
-                             "description": "Fewest instances of a production deployment taking live traffic."},
-    },
-    "autoscale-setting-bounds": {},
-    "containerapp-traffic-sums-to-100": {},
-    "containerapp-production": {"productionStacks": PRODUCTION_STACKS},
 }
 
-ENFORCEMENT: dict[str, EnforcementLevel] = {name: EnforcementLevel.MANDATORY for name in SETTINGS}
+
+def target_policy_modules() -> list[ModuleType]:
+    """The modules of this package holding the targets' own rules, as the target table names
+    them (each once; a module has POLICIES and SETTINGS). Read by name: the table imports
+    nothing of the pack, so the pack may read the table."""
+    from mldeploy.targets import TARGETS
+
+    names = dict.fromkeys(name for target in TARGETS for name in target.policies)
+    return [importlib.import_module(name) for name in names]
+
+
+def target_policies() -> list[Policy]:
+    return [policy for module in target_policy_modules() for policy in module.POLICIES]
+
+
+@functools.cache
+def all_settings() -> dict[str, dict[str, dict[str, Any]]]:
+    """Every policy's settings: the common rules', then each target module's."""
+    merged = dict(COMMON_SETTINGS)
+    for module in target_policy_modules():
+        merged.update(module.SETTINGS)
+    return merged
+
+
+def default_enforcement(policy: str) -> EnforcementLevel:
+    """Every mldeploy policy is mandatory unless the pack config says otherwise."""
+    all_settings()[policy]  # a KeyError for a policy nobody declared
+    return EnforcementLevel.MANDATORY
+
+
+def production(policy: str, args) -> tuple[str, bool]:
+    """(stack name, whether it is production) for a stack policy, with the policy's settings."""
+    cfg = settings(policy, args.get_config())
+    stack = next((stack_of(r.urn) for r in args.resources if r.urn), "")
+    return stack, is_production(stack, [r.props for r in args.resources], cfg["productionStacks"])
 
 
 def schema(policy: str) -> PolicyConfigSchema | None:
-    props = SETTINGS[policy]
+    props = all_settings()[policy]
     return PolicyConfigSchema(properties=copy.deepcopy(props)) if props else None
 
 
 def settings(policy: str, given: Mapping[str, Any] | None) -> dict[str, Any]:
     """The policy's settings: defaults, then what the pack config gives."""
-    merged = {key: copy.deepcopy(spec["default"]) for key, spec in SETTINGS[policy].items()}
+    merged = {key: copy.deepcopy(spec["default"]) for key, spec in all_settings()[policy].items()}
     merged.update({k: v for k, v in (given or {}).items() if k != "enforcementLevel"})
     return merged
 
@@ -94,15 +114,15 @@ def load_pack_config(path: Path = CONFIG_FILE) -> dict[str, Any]:
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: must be a JSON object of policy name -> settings")
-    unknown = sorted(set(data) - set(SETTINGS) - {"all"})
+    unknown = sorted(set(data) - set(all_settings()) - {"all"})
     if unknown:
-        raise ValueError(f"{path}: unknown policies {unknown}; known: {sorted(SETTINGS)}")
+        raise ValueError(f"{path}: unknown policies {unknown}; known: {sorted(all_settings())}")
     return data
 
 
 def enforcement(policy: str, pack_config: Mapping[str, Any]) -> EnforcementLevel:
     """The level after the pack config's `all` and per-policy overrides (as the CLI applies them)."""
-    level = ENFORCEMENT[policy]
+    level = default_enforcement(policy)
     for entry in (pack_config.get("all"), pack_config.get(policy)):
         if isinstance(entry, str):
             level = EnforcementLevel(entry)

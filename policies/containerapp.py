@@ -65,6 +65,11 @@ def containerapp_production(args, report: Report) -> None:
                        f"in production stack {stack!r}: its certificate is not served; bind it SniEnabled", r.urn)
 
 
+SETTINGS = {
+    "containerapp-traffic-sums-to-100": {},
+    "containerapp-production": {"productionStacks": config.PRODUCTION_STACKS},
+}
+
 POLICIES: list[Policy] = [
     ResourceValidationPolicy(
         name="containerapp-traffic-sums-to-100", validate=containerapp_traffic_sums_to_100,

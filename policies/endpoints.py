@@ -18,7 +18,7 @@ from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolic
 
 from mldeploy.plan.endpoint import COMPUTE_TYPE, MAX_MIRROR_PERCENT, MAX_REQUEST_TIMEOUT_MS, TOTAL_TRAFFIC
 from mldeploy.policies import config
-from mldeploy.policies.reading import get, is_production, stack_of
+from mldeploy.policies.reading import get
 
 Report = Callable[..., None]
 
@@ -29,6 +29,19 @@ AUTOSCALE = "azure-native:monitor:AutoscaleSetting"
 # The limits are plan/endpoint.py's (their one home, with their sources); here keyed by the
 # deployment's endpointComputeType, as the resources declare it.
 MAX_TIMEOUT_MS = {COMPUTE_TYPE[target]: ms for target, ms in MAX_REQUEST_TIMEOUT_MS.items()}
+
+SETTINGS = {
+    "endpoint-traffic-sums-to-100": {},
+    "endpoint-mirror-limits": {},
+    "endpoint-mirror-managed-only": {},
+    "endpoint-request-timeout": {},
+    "production-endpoint-instances": {
+        "productionStacks": config.PRODUCTION_STACKS,
+        "minimumInstances": {"type": "integer", "minimum": 1, "default": 3,
+                             "description": "Fewest instances of a production deployment taking live traffic."},
+    },
+    "autoscale-setting-bounds": {},
+}
 
 
 def _split(resource_type: str, props: Mapping[str, Any]) -> tuple[dict | None, dict | None]:
@@ -121,8 +134,8 @@ def _iso_ms(duration: str) -> float | None:
 def production_endpoint_instances(args, report: Report) -> None:
     """In production, every deployment taking live traffic keeps at least `minimumInstances`."""
     cfg = config.settings("production-endpoint-instances", args.get_config())
-    stack = next((stack_of(r.urn) for r in args.resources if r.urn), "")
-    if not is_production(stack, [r.props for r in args.resources], cfg["productionStacks"]):
+    stack, production = config.production("production-endpoint-instances", args)
+    if not production:
         return
     minimum = int(cfg["minimumInstances"])
     live: set[str] = set()

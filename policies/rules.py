@@ -1,4 +1,6 @@
 """mldeploy's policies: the guide's rules and production hygiene, over resource types and props.
+The rules every stack's resources answer to are here; a target's own rules (ACI, AKS clusters,
+online endpoints) are in their module of this package and registered in the target table.
 
 Each validate function takes Pulumi's args (ResourceValidationArgs or StackValidationArgs) and a
 report callback, so the same code runs under `pulumi preview --policy-pack policies`, under
@@ -7,103 +9,16 @@ report callback, so the same code runs under `pulumi preview --policy-pack polic
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from typing import Any, Callable, Mapping
 
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 
 from mldeploy.plan.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, SPLIT_TAG, TLS_TAG
-from mldeploy.plan.vm_sizes import known_vcpus
-from mldeploy.policies import config, containerapp, endpoints, serving
-from mldeploy.policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get,
-                              is_production, is_workload, stack_of, supports_tags, tags_of)
+from mldeploy.policies import config, serving
+from mldeploy.policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get, is_workload,
+                                       supports_tags, tags_of)
 
 Report = Callable[..., None]
-
-
-def _production(policy: str, args) -> tuple[str, bool]:
-    """(stack name, whether it is production) for a stack policy, with the policy's settings."""
-    cfg = config.settings(policy, args.get_config())
-    stack = next((stack_of(r.urn) for r in args.resources if r.urn), "")
-    return stack, is_production(stack, [r.props for r in args.resources], cfg["productionStacks"])
-
-
-# -- ACI only outside production -------------------------------------------------------------
-
-def aci_not_in_production(args, report: Report) -> None:
-    stack, production = _production("aci-not-in-production", args)
-    if not production:
-        return
-    for r in args.resources:
-        if r.resource_type == ACI:
-            service = tags_of(r.props).get(SERVICE_TAG)
-            what = f"service {service!r} (container group {r.name})" if service else f"container group {r.name}"
-            report(f"{what}: Azure Container Instances is for dev/test only (the guide: not for "
-                   f"production workloads) and stack {stack!r} is production; deploy to AKS (target: aks)",
-                   r.urn)
-
-
-# -- AKS clusters have enough vCPUs ----------------------------------------------------------
-
-def _pool_nodes(pool: Mapping[str, Any]) -> tuple[int | None, str]:
-    """Nodes a pool always has: minCount when it autoscales, else count (Azure's default: 1)."""
-    if pool.get("enableAutoScaling"):
-        n = pool.get("minCount")
-        return (int(n) if n is not None else None), "minCount"
-    n = pool.get("count")
-    return (int(n) if n is not None else 1), "count"
-
-
-def aks_minimum_vcpus(args, report: Report) -> None:
-    cfg = config.settings("aks-minimum-vcpus", args.get_config())
-    extra = {k.lower(): int(v) for k, v in (cfg["vmSizeVcpus"] or {}).items()}
-    minimum = int(cfg["minimumVcpus"])
-    clusters = [r for r in args.resources if r.resource_type == CLUSTER]
-    pools: dict[str, list[tuple[str, Mapping[str, Any]]]] = defaultdict(list)
-    for c in clusters:
-        for i, p in enumerate(c.props.get("agentPoolProfiles") or []):
-            pools[c.urn].append((f"agentPoolProfiles[{i}] ({p.get('name', '?')})", p))
-    for r in args.resources:
-        if r.resource_type == AGENT_POOL:
-            owner = _owning_cluster(r, clusters)
-            if owner is not None:
-                pools[owner.urn].append((f"agent pool {r.name}", r.props))
-    for c in clusters:
-        total, parts, problems = 0, [], []
-        for where, pool in pools[c.urn]:
-            nodes, field = _pool_nodes(pool)
-            size = pool.get("vmSize")
-            per_node = extra.get(str(size).lower()) or (known_vcpus(str(size)) if size else None)
-            if nodes is None:
-                problems.append(f"{where} autoscales without minCount, so its smallest size is unknown")
-            elif not size:
-                problems.append(f"{where} has no vmSize, so its vCPUs are unknown")
-            elif per_node is None:
-                problems.append(f"{where}: unknown VM size {size!r}; list its vCPUs in the policy's "
-                                "vmSizeVcpus setting")
-            else:
-                total += nodes * per_node
-                parts.append(f"{nodes} ({field}) × {size} ({per_node} vCPU)")
-        for problem in problems:
-            report(f"cluster {c.name}: {problem}", c.urn)
-        if problems:
-            continue
-        if not parts:
-            report(f"cluster {c.name} declares no node pools; AKS scoring needs at least {minimum} vCPUs", c.urn)
-        elif total < minimum:
-            report(f"cluster {c.name}: {' + '.join(parts)} = {total} vCPUs < {minimum}: AKS scoring needs at "
-                   f"least {minimum} vCPUs (the guide); raise agentCount or choose a larger vmSize", c.urn)
-
-
-def _owning_cluster(pool, clusters):
-    name = pool.props.get("resourceName")
-    for c in clusters:
-        if name and name in (c.props.get("resourceName"), c.name):
-            return c
-    parent = getattr(pool, "parent", None)
-    parent_urn = getattr(parent, "urn", None)
-    siblings = [c for c in clusters if parent_urn and getattr(getattr(c, "parent", None), "urn", None) == parent_urn]
-    return siblings[0] if len(siblings) == 1 else (clusters[0] if len(clusters) == 1 else None)
 
 
 # -- production services have auth and TLS on -----------------------------------------------
@@ -113,7 +28,7 @@ _CLAIMS = {serving.AUTH: (AUTH_TAG, "authentication"), serving.TLS: (TLS_TAG, "T
 
 def production_auth_and_tls(args, report: Report) -> None:
     """The markers declare auth and TLS on; the resources (policies/serving.py) must do it."""
-    stack, production = _production("production-auth-and-tls", args)
+    stack, production = config.production("production-auth-and-tls", args)
     if not production:
         return
     seen: dict[str, tuple[str, str]] = {}
@@ -249,7 +164,7 @@ def registry_admin_user_disabled(args, report: Report) -> None:
 # -- images by digest in production ----------------------------------------------------------
 
 def production_images_by_digest(args, report: Report) -> None:
-    stack, production = _production("production-images-by-digest", args)
+    stack, production = config.production("production-images-by-digest", args)
     if not production:
         return
     for r in args.resources:
@@ -297,12 +212,6 @@ def required_tags(args, report: Report) -> None:
 
 POLICIES: list[Policy] = [
     StackValidationPolicy(
-        name="aci-not-in-production", validate=aci_not_in_production,
-        description="Azure Container Instances only outside production (the guide: ACI is not for production)."),
-    StackValidationPolicy(
-        name="aks-minimum-vcpus", validate=aks_minimum_vcpus,
-        description="AKS clusters have at least 12 vCPUs (node count × vCPUs of the VM size)."),
-    StackValidationPolicy(
         name="production-auth-and-tls", validate=production_auth_and_tls,
         description="Scoring services in production have authentication and TLS on: declared by their "
                     "markers and enforced by their gateway (key check on /score, TLS listeners, Secrets mounted)."),
@@ -330,9 +239,9 @@ POLICIES: list[Policy] = [
         description="Azure resources are tagged with their environment, and with model and version where they serve one."),
 ]
 
-POLICIES += endpoints.POLICIES
-POLICIES += containerapp.POLICIES
+# Then each target's own rules, as the target table registers them (policies/config.py).
+POLICIES += config.target_policies()
 
 for _policy in POLICIES:
-    _policy.enforcement_level = config.ENFORCEMENT[_policy.name]
+    _policy.enforcement_level = config.default_enforcement(_policy.name)
     _policy.config_schema = config.schema(_policy.name)

@@ -18,6 +18,8 @@ variables).
 """
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +33,29 @@ CREDENTIALS_HINT = ("run `az login` (or set AZURE_CLIENT_ID, AZURE_TENANT_ID and
 
 class LogsError(Exception):
     """Logs could not be read: what was asked, and why (no credentials, ARM's answer)."""
+
+
+_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)/", re.IGNORECASE)
+
+
+def subscription_of(outputs: dict) -> str:
+    """The stack's subscription: from an ARM id among its outputs, else AZURE_SUBSCRIPTION_ID."""
+    for model in (outputs.get("models") or {}).values():
+        m = _SUBSCRIPTION.match(str((model or {}).get("id", "")))
+        if m:
+            return m.group(1)
+    for name in ("AZURE_SUBSCRIPTION_ID", "ARM_SUBSCRIPTION_ID"):
+        if os.environ.get(name):
+            return os.environ[name]
+    raise LogsError("the stack's subscription is not in its outputs: set AZURE_SUBSCRIPTION_ID")
+
+
+def need(outputs: dict, key: str) -> str:
+    """A stack output the logs' location is read from; LogsError naming it when absent."""
+    value = outputs.get(key)
+    if not value:
+        raise LogsError(f"the stack's outputs lack {key!r}: run `pulumi up` with this mldeploy version")
+    return value
 
 
 class ArmLogs:

@@ -19,13 +19,14 @@ from mldeploy.cli import find_project_root, project_dir_option
 def command(stack: str, name: str | None, input_dir: Path, output_file: Path, project_dir: Path | None) -> None:
     """Score a folder of files with the batch entry's init()/run(mini_batch) script, on this
     machine, exactly as the Azure ML batch deployment will (mini-batches, retries, threshold)."""
-    from mldeploy.runtime.batch_local import BatchRunError, run_batch
+    from mldeploy.plan.batch import plan_local_batch
     from mldeploy.targets.stack import load_stack
+    from mldeploy.runtime.batch_local import BatchRunError, run_batch
 
     root = project_dir.resolve() if project_dir else find_project_root()
-    settings = load_stack(root, stack)
+    entry = plan_local_batch(load_stack(root, stack), name, root)
     try:
-        result = run_batch(settings, name, root, input_dir.resolve())
+        result = run_batch(entry, input_dir.resolve())
     except BatchRunError as err:
         raise click.ClickException(str(err)) from None
     output_file.parent.mkdir(parents=True, exist_ok=True)

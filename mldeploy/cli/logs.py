@@ -10,8 +10,6 @@ missing."""
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 import subprocess
 import time
@@ -25,7 +23,6 @@ from mldeploy.cli import find_project_root, project_dir_option
 FOLLOW_POLL_S = 5.0  # between two reads of Azure's logs with --follow
 LOCAL_FOLLOW_POLL_S = 1.0  # between two reads of `serve --containers`' container logs with --follow
 FOLLOW_WINDOW = 1000  # lines read back each time (Azure's calls take a tail, not an offset)
-_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)/", re.IGNORECASE)
 
 
 @click.command("logs")
@@ -46,21 +43,23 @@ def command(stack: str, service: str, deployment: str | None, follow: bool, tail
     """Show a service's scorer and gateway logs: local ones merged by time, deployed ones from Azure."""
     from mldeploy.cli.serve import select_services
     from mldeploy.targets.stack import load_stack
+    from mldeploy.targets import target_of
 
     root = project_dir.resolve() if project_dir else find_project_root()
     settings = load_stack(root, stack)
     select_services(settings, service)  # an unknown service: one line naming the known ones
     svc = settings.services[service]
-    deployments = sorted(getattr(svc, "deployments", None) or {})
+    target = target_of(svc)
+    deployments = target.deployments(svc)
     if deployment is not None and deployments and deployment not in deployments:
         raise click.UsageError(f"--deployment: service {service!r} has no deployment {deployment!r}; "
                                f"it has {', '.join(deployments)}")
     stopping = _stop_on_ctrl_c() if follow else (lambda: True)
-    if local or svc.target == "local":
+    if local or target.runs_here:
         _local(root, stack, service, deployment, follow, tail, container, stopping,
-               pod=svc.target != "local")  # `serve --containers` runs every other HTTP target
+               pod=target.containers is not None)  # `serve --containers` may run it: its pod's logs too
     else:
-        _deployed(root, stack, service, svc, deployment, follow, tail, container, stopping)
+        _deployed(root, stack, service, svc, target, deployment, follow, tail, container, stopping)
 
 
 def _stop_on_ctrl_c() -> Callable[[], bool]:
@@ -158,32 +157,18 @@ def stack_outputs(root: Path, stack: str) -> dict:
         raise click.ClickException(f"`pulumi stack output --json --stack {stack}` printed no JSON") from None
 
 
-def subscription_of(outputs: dict) -> str:
-    """The stack's subscription: from an ARM id among its outputs, else AZURE_SUBSCRIPTION_ID."""
-    for model in (outputs.get("models") or {}).values():
-        m = _SUBSCRIPTION.match(str((model or {}).get("id", "")))
-        if m:
-            return m.group(1)
-    for name in ("AZURE_SUBSCRIPTION_ID", "ARM_SUBSCRIPTION_ID"):
-        if os.environ.get(name):
-            return os.environ[name]
-    raise click.ClickException("the stack's subscription is not in its outputs: set AZURE_SUBSCRIPTION_ID")
-
-
-def _deployed(root: Path, stack: str, service: str, svc, deployment: str | None, follow: bool, tail: int,
+def _deployed(root: Path, stack: str, service: str, svc, target, deployment: str | None, follow: bool, tail: int,
               container: str | None, stopping: Callable[[], bool]) -> None:
-    from mldeploy.azure.logs import ENDPOINT_CONTAINERS, LogsError
-    from mldeploy.plan.endpoint import is_endpoint
+    """What Azure keeps, read by the target's own reader (the table's `logs` hook)."""
+    from mldeploy.azure.logs import LogsError
+    from mldeploy.targets import TARGETS
 
-    reader = READERS.get("endpoint" if is_endpoint(svc) else svc.target)
-    if reader is None:
-        raise click.UsageError(f"service {service!r} (target {svc.target}) keeps its logs where it runs "
-                               "(an IoT Edge device: `iotedge logs <module>` there); mldeploy logs reads "
-                               "local, ACI, AKS and online-endpoint services")
-    if is_endpoint(svc) and container not in (None, *ENDPOINT_CONTAINERS):
-        raise click.UsageError(f"--container: an online deployment has {', '.join(ENDPOINT_CONTAINERS)}")
-    if not is_endpoint(svc) and container not in (None, "scorer", "gateway"):
-        raise click.UsageError("--container: scorer or gateway")
+    if target.logs is None:
+        readers = ", ".join(t.name for t in TARGETS if t.logs is not None or t.runs_here)
+        raise click.UsageError(f"service {service!r} (target {target.name}): its logs are not kept where "
+                               f"mldeploy reads them; mldeploy logs reads {readers} services")
+    if container not in (None, *target.log_containers):
+        raise click.UsageError(f"--container: a {target.name} service has {', '.join(target.log_containers)}")
     outputs = stack_outputs(root, stack)
     mine = (outputs.get("services") or {}).get(service)
     if not mine:
@@ -191,7 +176,7 @@ def _deployed(root: Path, stack: str, service: str, svc, deployment: str | None,
                                    "(`pulumi up`)")
 
     def fetch(lines: int | None) -> list[tuple[str, str]]:
-        return reader(outputs, mine, service, svc, deployment, container, lines)
+        return target.logs(outputs, mine, service, svc, deployment, container, lines)
 
     from mldeploy.runtime.logs import LogSource, merge
 
@@ -231,43 +216,6 @@ def new_lines(before: list[str], now: list[str]) -> list[str]:
         if now[:k] == before[-k:]:
             return now[k:]
     return now
-
-
-def _endpoint(outputs, mine, service, svc, deployment, container, tail):
-    from mldeploy.azure.logs import ArmLogs
-
-    arm, sub = ArmLogs(), subscription_of(outputs)
-    kind = container or "inference-server"
-    return [(f"{name}/{kind}", arm.deployment_logs(sub, _need(outputs, "resourceGroup"), _need(outputs, "workspace"),
-                                                   _need(mine, "endpointName"), name, kind, tail))
-            for name in ([deployment] if deployment else sorted(svc.deployments))]
-
-
-def _aci(outputs, mine, service, svc, deployment, container, tail):
-    from mldeploy.azure.logs import ArmLogs
-
-    arm, sub = ArmLogs(), subscription_of(outputs)
-    return [(name, arm.container_logs(sub, _need(outputs, "resourceGroup"), _need(mine, "containerGroup"), name, tail))
-            for name in ([container] if container else ["scorer", "gateway"])]
-
-
-def _aks(outputs, mine, service, svc, deployment, container, tail):
-    from mldeploy.azure.logs import pod_logs
-    from mldeploy.render.k8s_pod import LABEL
-
-    # The labels of every pod of the service (render/k8s_pod.py: selector), a variant's with --deployment.
-    selector = f"{LABEL}/service={service}" + (f",{LABEL}/variant={deployment}" if deployment else "")
-    return pod_logs(_need(mine, "kubeconfig"), _need(mine, "namespace"), selector, container=container, tail=tail)
-
-
-def _need(outputs: dict, key: str) -> str:
-    value = outputs.get(key)
-    if not value:
-        raise click.ClickException(f"the stack's outputs lack {key!r}: run `pulumi up` with this mldeploy version")
-    return value
-
-
-READERS = {"endpoint": _endpoint, "aci": _aci, "aks": _aks, "fpga": _aks}
 
 
 def _shown(path: Path, root: Path) -> str:

@@ -1,5 +1,9 @@
 """`mldeploy serve`: the local target - the image's build context served on this machine by the
-scorer behind the gateway, no Docker and no Azure account needed."""
+scorer behind the gateway, no Docker and no Azure account needed.
+
+Which services it runs and how comes from the target table (mldeploy/targets): a target's
+`serve_plan` decides the plan (plan/serve.py) the local runtime runs; `served_by_default` says
+whether `serve` without --service runs it; `runs_here` whether its logs are this machine's."""
 from __future__ import annotations
 
 import json
@@ -22,10 +26,10 @@ def run_dir(root: Path, stack: str, service: str) -> Path:
     return root / ".mldeploy" / "local" / stack / service
 
 
-def logs_command(stack: str, service: str, target: str) -> str:
+def logs_command(stack: str, service: str, runs_here: bool) -> str:
     """The command that shows a served service's logs (named in its scorer's 500 bodies);
     `--local` for a service that `pulumi up` deploys to Azure (its logs are Azure's by default)."""
-    return f"mldeploy logs --stack {stack} --service {service}" + ("" if target == "local" else " --local")
+    return f"mldeploy logs --stack {stack} --service {service}" + ("" if runs_here else " --local")
 
 
 def sample_for(settings, name: str, root: Path) -> Path | None:
@@ -36,17 +40,17 @@ def sample_for(settings, name: str, root: Path) -> Path | None:
 
 
 def select_services(settings, wanted: str | None) -> list[str]:
+    """`--service`, checked; else every service whose target `serve` runs by default (local
+    services, and v2 online endpoints rehearsed here before `pulumi up`)."""
     from mldeploy.config import ConfigError
+    from mldeploy.targets import target_of
 
     if wanted is not None:
         if wanted not in settings.services:
             known = ", ".join(sorted(settings.services)) or "none"
             raise ConfigError("--service", f"no service {wanted!r} in stack {settings.stack!r}; known: {known}")
         return [wanted]
-    from mldeploy.plan.endpoint import is_endpoint
-
-    # Local services, and v2 online endpoints (rehearsed here before `pulumi up`).
-    local = [n for n, s in sorted(settings.services.items()) if s.target == "local" or is_endpoint(s)]
+    local = [n for n, s in sorted(settings.services.items()) if target_of(s).served_by_default]
     if not local:
         known = ", ".join(sorted(settings.services)) or "none"
         raise ConfigError("--service", f"stack {settings.stack!r} declares no local service or online endpoint: "
@@ -82,138 +86,192 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
     after a smoke test with the stack's sample request."""
     from mldeploy.targets import target_of
     from mldeploy.targets.stack import load_stack
-    from mldeploy.plan.models import resolve_model
-    from mldeploy.render.build_context import render_build_context
-    from mldeploy.runtime.client import content_type_for, score
-    from mldeploy.runtime.env import EnvError, ensure_env
-    from mldeploy.plan.endpoint import is_endpoint
-    from mldeploy.plan.front_door import front_door
-    from mldeploy.runtime.endpoint_local import LocalEndpoint
-    from mldeploy.runtime.local import LocalServer
-    from mldeploy.runtime.processes import StartError
 
     root = project_dir.resolve() if project_dir else find_project_root()
     settings = load_stack(root, stack)
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    tls_files = (tls_cert, tls_key) if tls_cert is not None else None
     if containers:
-        from mldeploy.cli.serve_containers import serve_containers
-
-        if service is None:
-            raise click.UsageError("--containers needs --service")
-        if (tls_cert is None) != (tls_key is None):
-            raise click.UsageError("--tls-cert and --tls-key go together")
-        if any("=" not in m for m in image_map):
-            raise click.UsageError("--image takes UPSTREAM=LOCAL")
-        if port == 0:
-            raise click.UsageError("--containers publishes the gateway on a fixed port: give --port 1024-65535")
-        select_services(settings, service)
-        serve_containers(root, settings, service, port=GATEWAY_PORT if port is None else port, timeout=timeout, as_json=as_json,
-                         tls_files=(tls_cert, tls_key) if tls_cert else None,
-                         image_map=dict(m.split("=", 1) for m in image_map),
-                         sample=sample_for(settings, service, root))
+        _serve_containers(root, settings, service, port, timeout, as_json, tls_files, image_map)
         return
     names = select_services(settings, service)
     if port is not None and len(names) > 1:
         raise click.UsageError("--port needs --service when the stack has several local services")
-    if (tls_cert is None) != (tls_key is None):
-        raise click.UsageError("--tls-cert and --tls-key go together")
-    tls_files = (tls_cert, tls_key) if tls_cert is not None else None
+    _Serving(root, settings, port=port, timeout=timeout, as_json=as_json, tls_files=tls_files,
+             max_concurrent=max_concurrent_requests).run(names)
 
-    stopping = []
-    starting = [True]
 
-    def _on_signal(signum, _frame):
-        stopping.append(signum)
-        if starting[0]:
+def _serve_containers(root: Path, settings, service: str | None, port: int | None, timeout: float, as_json: bool,
+                      tls_files: tuple[Path, Path] | None, image_map: tuple[str, ...]) -> None:
+    from mldeploy.cli.serve_containers import serve_containers
+
+    if service is None:
+        raise click.UsageError("--containers needs --service")
+    if any("=" not in m for m in image_map):
+        raise click.UsageError("--image takes UPSTREAM=LOCAL")
+    if port == 0:
+        raise click.UsageError("--containers publishes the gateway on a fixed port: give --port 1024-65535")
+    select_services(settings, service)
+    serve_containers(root, settings, service, port=GATEWAY_PORT if port is None else port, timeout=timeout,
+                     as_json=as_json, tls_files=tls_files, image_map=dict(m.split("=", 1) for m in image_map),
+                     sample=sample_for(settings, service, root))
+
+
+def info(message: str) -> None:
+    click.echo(message, err=True)
+
+
+class _Serving:
+    """One `serve` run: start each service (plan from its target, runtime server, smoke test,
+    URIs printed), supervise them until a signal, stop them all."""
+
+    def __init__(self, root: Path, settings, *, port: int | None, timeout: float, as_json: bool,
+                 tls_files: tuple[Path, Path] | None, max_concurrent: int | None):
+        self.root, self.settings = root, settings
+        self.port, self.timeout, self.as_json = port, timeout, as_json
+        self.tls_files, self.max_concurrent = tls_files, max_concurrent
+        self.servers: list = []
+        self.stopping: list[int] = []
+        self.starting = True
+
+    def run(self, names: list[str]) -> None:
+        from mldeploy.runtime.env import EnvError
+        from mldeploy.runtime.processes import StartError
+
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        try:
+            for name in names:
+                self._start(name)
+            self.starting = False
+            info("serving; Ctrl+C (or SIGTERM) stops every process")
+            while not self.stopping:
+                time.sleep(0.25)
+                for server in self.servers:
+                    for event in server.check():
+                        info(event)
+        except _Stopped:
+            info("stopping before every service was ready")
+        except (StartError, EnvError) as err:
+            self.starting = False
+            self._stop_all()
+            click.echo(f"error: {err}", err=True)
+            sys.exit(1)
+        finally:
+            self._stop_all()
+        info("stopped")
+
+    def _on_signal(self, signum, _frame) -> None:
+        self.stopping.append(signum)
+        if self.starting:
             # Start-up waits (init(), the environment) can be long: stop now, not after them.
-            starting[0] = False
+            self.starting = False
             raise _Stopped()
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    def _stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()
 
-    def info(message: str) -> None:
-        click.echo(message, err=True)
+    def _start(self, name: str) -> None:
+        from mldeploy.plan.serve import EndpointServePlan
+        from mldeploy.runtime.processes import StartError
+        from mldeploy.targets import target_of
 
-    def prepared(image_name: str):
-        image = settings.images[image_name]
-        models = [resolve_model(m, settings.models[m], root) for m in image.models]
-        context = render_build_context(image_name, image, models, root)
+        svc = self.settings.services[name]
+        target = target_of(svc)
+        if target.serve_plan is None:
+            raise click.UsageError(f"service {name!r} (target {target.name}) is not served on this machine; "
+                                   "`mldeploy serve` runs HTTP scoring services")
+        logs = logs_command(self.settings.stack, name, target.runs_here)
+        # A rehearsal of more than one scorer behind one gateway (an AKS canary's variants): the
+        # target's own runner; None from it: served as below.
+        runner = target.local_runner and target.local_runner(
+            name, svc, self._prepared, run_dir(self.root, self.settings.stack, name), port=self.port or 0,
+            logs_command=logs)
+        plan = target.serve_plan(name, svc, self.settings, logs)
+        if runner is not None:
+            server = self._split(name, runner)
+        elif isinstance(plan, EndpointServePlan):
+            server = self._endpoint(plan, target.name)
+        else:
+            server = self._service(plan, target.runs_here)
+        endpoint = server.start(timeout=self.timeout)
+        self.servers.append(server)
+        self._smoke_test(name, endpoint, StartError)
+        self._print(name, endpoint)
+
+    def _split(self, name: str, runner):
+        if self.tls_files or self.max_concurrent:
+            raise click.UsageError("--tls-cert/--tls-key/--max-concurrent-requests do not apply to "
+                                   f"{name}'s split: its ingress is HTTP, each variant's gateway caps as configured")
+        shares = ", ".join(f"{label} {image} {percent} %" for label, (image, percent) in runner.shares.items())
+        info(f"starting {name}: {shares}; one scorer + gateway per variant behind an ingress on "
+             f"127.0.0.1:{self.port or '<any>'}")
+        return runner
+
+    def _prepared(self, image_name: str):
+        """The image's build context and the scoring environment it runs in here."""
+        from mldeploy.plan.models import resolve_model
+        from mldeploy.render.build_context import render_build_context
+        from mldeploy.runtime.env import ensure_env
+
+        image = self.settings.images[image_name]
+        models = [resolve_model(m, self.settings.models[m], self.root) for m in image.models]
+        context = render_build_context(image_name, image, models, self.root)
         return context, ensure_env(context.env_kind, context.files[context.env_file].decode(), progress=info,
                                    scoring_server=context.scoring_server)
 
-    servers: list = []
-    try:
-        for name in names:
-            svc = settings.services[name]
-            if is_endpoint(svc):
-                if tls_files or max_concurrent_requests:
-                    raise click.UsageError("--tls-cert/--tls-key/--max-concurrent-requests do not apply to an "
-                                           "online endpoint: its deployments set maxConcurrentRequestsPerInstance")
-                chosen = port or 0
-                assets = {i: prepared(i) for i in sorted(set(svc.deployment_images))}
-                server = LocalEndpoint(name, svc, {i: a[0] for i, a in assets.items()},
-                                       {i: a[1] for i, a in assets.items()}, run_dir(root, stack, name), port=chosen,
-                                       logs_command=logs_command(stack, name, svc.target))
-                split = ", ".join(f"{n} {d.traffic_percent} %" + (f" (mirror {d.mirror_percent} %)" if d.mirror_percent
-                                                                   else "") for n, d in sorted(svc.deployments.items()))
-                door = front_door(svc.target)
-                info(f"starting {name} ({svc.target} online endpoint): {split}; one scorer per deployment "
-                     f"behind a gateway on 127.0.0.1:{chosen or '<any>'}, answering as {svc.target} does: "
-                     f"{door.timeout_status} past requestTimeoutMs, {door.capacity_status} beyond "
-                     f"{door.admitted_per_max_concurrent} × maxConcurrentRequestsPerInstance, "
-                     f"{door.model_error_status} for {door.model_error_case}")
-            elif (runner := target_of(svc).local_runner) and (server := runner(
-                    name, svc, prepared, run_dir(root, stack, name), port=port or 0,
-                    logs_command=logs_command(stack, name, svc.target))) is not None:
-                if tls_files or max_concurrent_requests:
-                    raise click.UsageError("--tls-cert/--tls-key/--max-concurrent-requests do not apply to "
-                                           f"{name}'s split: its ingress is HTTP, each variant's gateway caps as configured")
-                shares = ", ".join(f"{label} {image} {percent} %" for label, (image, percent) in server.shares.items())
-                info(f"starting {name}: {shares}; one scorer + gateway per variant behind an ingress on "
-                     f"127.0.0.1:{port or '<any>'}")
-            else:
-                context, env = prepared(svc.image)
-                chosen = port if port is not None else getattr(svc, "port", GATEWAY_PORT)
-                server = LocalServer(name, svc, context, env, run_dir(root, stack, name), port=chosen,
-                                     max_concurrent=max_concurrent_requests, tls_files=tls_files,
-                                     logs_command=logs_command(stack, name, svc.target),
-                                     production=settings.production)
-                info(f"starting {name}: scorer + gateway on 127.0.0.1:{chosen or '<any>'}")
-            endpoint = server.start(timeout=timeout)
-            servers.append(server)
-            sample = sample_for(settings, name, root)
-            if sample is not None:
-                reply = score(endpoint.scoringUri, endpoint.primaryKey, sample.read_bytes(), content_type_for(sample),
-                              cafile=endpoint.caFile)
-                if not reply.ok:
-                    raise StartError(f"smoke test of {name} failed: status {reply.status}: {reply.text()[:500]}")
-                info(f"smoke test of {name} ({sample.relative_to(root)}): {reply.status} {reply.text()[:300]}")
-            if as_json:
-                click.echo(json.dumps({"scoringUri": endpoint.scoringUri, "swaggerUri": endpoint.swaggerUri,
-                                       "primaryKey": endpoint.primaryKey, "secondaryKey": endpoint.secondaryKey}))
-            else:
-                click.echo(f"{name}\n  scoring URI:   {endpoint.scoringUri}\n  swagger URI:   {endpoint.swaggerUri}")
-                if endpoint.primaryKey:
-                    click.echo(f"  primary key:   {endpoint.primaryKey}\n  secondary key: {endpoint.secondaryKey}")
-                if endpoint.caFile:
-                    click.echo(f"  certificate:   {endpoint.caFile}")
-            sys.stdout.flush()
-        starting[0] = False
-        info("serving; Ctrl+C (or SIGTERM) stops every process")
-        while not stopping:
-            time.sleep(0.25)
-            for server in servers:
-                for event in server.check():
-                    info(event)
-    except _Stopped:
-        info("stopping before every service was ready")
-    except (StartError, EnvError) as err:
-        starting[0] = False
-        for server in servers:
-            server.stop()
-        click.echo(f"error: {err}", err=True)
-        sys.exit(1)
-    finally:
-        for server in servers:
-            server.stop()
-    info("stopped")
+    def _service(self, plan, runs_here: bool):
+        from mldeploy.runtime.local import LocalServer
+
+        context, env = self._prepared(self.settings.services[plan.name].image)
+        chosen = self.port if self.port is not None else plan.port
+        info(f"starting {plan.name}: scorer + gateway on 127.0.0.1:{chosen or '<any>'}")
+        return LocalServer(plan, context, env, run_dir(self.root, self.settings.stack, plan.name), port=chosen,
+                           max_concurrent=self.max_concurrent, tls_files=self.tls_files,
+                           logs_command=logs_command(self.settings.stack, plan.name, runs_here))
+
+    def _endpoint(self, plan, target_name: str):
+        from mldeploy.runtime.endpoint_local import LocalEndpoint
+
+        if self.tls_files or self.max_concurrent:
+            raise click.UsageError("--tls-cert/--tls-key/--max-concurrent-requests do not apply to an "
+                                   "online endpoint: its deployments set maxConcurrentRequestsPerInstance")
+        chosen = self.port or 0
+        assets = {i: self._prepared(i) for i in plan.images}
+        routing = plan.gateway.endpoint
+        split = ", ".join(f"{r.name} {r.traffic_percent} %" + (f" (mirror {r.mirror_percent} %)" if r.mirror_percent
+                                                               else "") for r in routing.routes)
+        door = routing.front_door
+        info(f"starting {plan.name} ({target_name} online endpoint): {split}; one scorer per deployment "
+             f"behind a gateway on 127.0.0.1:{chosen or '<any>'}, answering as {target_name} does: "
+             f"{door.timeout_status} past requestTimeoutMs, {door.capacity_status} beyond "
+             f"{door.admitted_per_max_concurrent} × maxConcurrentRequestsPerInstance, "
+             f"{door.model_error_status} for {door.model_error_case}")
+        return LocalEndpoint(plan, {i: a[0] for i, a in assets.items()}, {i: a[1] for i, a in assets.items()},
+                             run_dir(self.root, self.settings.stack, plan.name), port=chosen)
+
+    def _smoke_test(self, name: str, endpoint, error: type[Exception]) -> None:
+        from mldeploy.runtime.client import content_type_for, score
+
+        sample = sample_for(self.settings, name, self.root)
+        if sample is None:
+            return
+        reply = score(endpoint.scoringUri, endpoint.primaryKey, sample.read_bytes(), content_type_for(sample),
+                      cafile=endpoint.caFile)
+        if not reply.ok:
+            raise error(f"smoke test of {name} failed: status {reply.status}: {reply.text()[:500]}")
+        info(f"smoke test of {name} ({sample.relative_to(self.root)}): {reply.status} {reply.text()[:300]}")
+
+    def _print(self, name: str, endpoint) -> None:
+        if self.as_json:
+            click.echo(json.dumps({"scoringUri": endpoint.scoringUri, "swaggerUri": endpoint.swaggerUri,
+                                   "primaryKey": endpoint.primaryKey, "secondaryKey": endpoint.secondaryKey}))
+        else:
+            click.echo(f"{name}\n  scoring URI:   {endpoint.scoringUri}\n  swagger URI:   {endpoint.swaggerUri}")
+            if endpoint.primaryKey:
+                click.echo(f"  primary key:   {endpoint.primaryKey}\n  secondary key: {endpoint.secondaryKey}")
+            if endpoint.caFile:
+                click.echo(f"  certificate:   {endpoint.caFile}")
+        sys.stdout.flush()

@@ -1,7 +1,8 @@
 """`mldeploy serve --containers`: a service exactly as synthesized for its target - an AKS or
-FPGA service's pod, or an ACI container group - its images built from their build contexts, the
-same gateway config, keys, probes and security settings, run with podman or docker on this
-machine, the gateway published on 127.0.0.1. (FPGA node placement has no meaning here.)"""
+FPGA service's pod, or an ACI container group (the target's `containers` hook in the table
+finds it in the synth output) - its images built from their build contexts, the same gateway
+config, keys, probes and security settings, run with podman or docker on this machine, the
+gateway published on 127.0.0.1. (FPGA node placement has no meaning here.)"""
 from __future__ import annotations
 
 import contextlib
@@ -21,60 +22,76 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def info(message: str) -> None:
+    click.echo(message, err=True)
+
+
 def serve_containers(root: Path, settings, name: str, *, port: int, timeout: float, as_json: bool,
                      tls_files: tuple[Path, Path] | None, image_map: dict[str, str], sample: Path | None) -> None:
-    from mldeploy.runtime.client import content_type_for, score
-    from mldeploy.runtime.containers import EngineError, find_engine, image_map_lookup
-    from mldeploy.runtime.pod import LocalPod, pod_name
-    from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
-    from mldeploy.runtime.synthesized_pod import (PodSourceError, build_images, local_image, synthesized_group,
-                                                  synthesized_pod)
-    from mldeploy.synth.run import synthesize
-    from mldeploy.synth.write import prepare_out_dir, write_result
-
+    """Synthesize the stack, build its images, run the service's pod (the target's `containers`
+    hook finds it in the synth output), smoke-test it and serve until a signal."""
+    from mldeploy.runtime.containers import EngineError, find_engine
+    from mldeploy.runtime.pod import pod_name
     from mldeploy.config.endpoint import EndpointSettings
+    from mldeploy.targets import TARGETS, target_of
 
     svc = settings.services[name]
-    endpoint_service = isinstance(svc, EndpointSettings)
-    if svc.target not in ("aks", "fpga", "aci") and not endpoint_service:
-        fail(f"--containers runs an aks, fpga, aci, managed or kubernetes-endpoint service as synthesized; "
-             f"service {name!r} is target {svc.target!r} (serve it without --containers)")
+    target = target_of(svc)
+    endpoint_service = isinstance(svc, EndpointSettings)  # its deployments' containers + the front door
+    if target.containers is None and not endpoint_service:
+        runnable = ", ".join(t.name for t in TARGETS if t.containers is not None or issubclass(t.settings, EndpointSettings))
+        fail(f"--containers runs a service as synthesized for its target ({runnable}); service {name!r} is "
+             f"target {target.name!r} (serve it without --containers)")
     try:
         engine = find_engine()
     except EngineError as err:
         fail(str(err))
     work = root / ".mldeploy" / "containers" / settings.stack / name
-    info = lambda m: click.echo(m, err=True)  # noqa: E731
     if engine.settings:
         info(f"{engine.name} runs with mldeploy's engine settings {engine.settings} (podman has none of its own; "
              "set CONTAINERS_CONF to use others)")
-    info(f"synthesizing stack {settings.stack!r} (the manifests the cluster would get)")
-    out = work / "synth"
-    prepare_out_dir(out)
-    with contextlib.redirect_stdout(sys.stderr):
-        write_result(synthesize(root, settings.stack, out / "images"), out)
-    (work / "logs").mkdir(parents=True, exist_ok=True)
-    info(f"building the images with {engine.name} (logs in {work / 'logs'})")
-    try:
-        built = build_images(engine, out, work / "logs")
-    except EngineError as err:
-        fail(str(err))
+    out, built = _synthesize_and_build(root, settings.stack, engine, work)
     if endpoint_service:
         _serve_endpoint(engine, settings.stack, name, svc, built, work, port=port, timeout=timeout,
                         as_json=as_json, sample=sample)
         return
-    tls = None
-    if tls_files is not None:
-        tls = (tls_files[0].read_text(), tls_files[1].read_text())
+    tls = (tls_files[0].read_text(), tls_files[1].read_text()) if tls_files is not None else None
+    pod_src, gateway_port = _pod_source(target, out, name, svc, engine, built, image_map, tls)
+    _run(engine, pod_name(settings.stack, name), name, pod_src, work / "pod", port=port,
+         gateway_port=gateway_port, timeout=timeout, as_json=as_json,
+         cafile=str(tls_files[0]) if tls_files else None, sample=sample,
+         logs_command=f"mldeploy logs --stack {settings.stack} --service {name} --local")
+
+
+def _synthesize_and_build(root: Path, stack: str, engine, work: Path) -> tuple[Path, dict[str, str]]:
+    """The stack's synth output (the manifests the cluster would get) and its images, built."""
+    from mldeploy.runtime.containers import EngineError
+    from mldeploy.runtime.synthesized_pod import build_images
+    from mldeploy.synth.run import synthesize
+    from mldeploy.synth.write import prepare_out_dir, write_result
+
+    info(f"synthesizing stack {stack!r} (the manifests the cluster would get)")
+    out = work / "synth"
+    prepare_out_dir(out)
+    with contextlib.redirect_stdout(sys.stderr):
+        write_result(synthesize(root, stack, out / "images"), out)
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    info(f"building the images with {engine.name} (logs in {work / 'logs'})")
+    try:
+        return out, build_images(engine, out, work / "logs")
+    except EngineError as err:
+        fail(str(err))
+
+
+def _pod_source(target, out: Path, name: str, svc, engine, built: dict[str, str], image_map: dict[str, str],
+                tls: tuple[str, str] | None):
+    """The service's pod as synthesized, with every image it names present on this machine."""
+    from mldeploy.runtime.containers import EngineError, image_map_lookup
+    from mldeploy.runtime.synthesized_pod import PodSourceError, local_image
+
     images = lambda ref: local_image(ref, built, out, lambda up: image_map_lookup(image_map, up) or up)  # noqa: E731
     try:
-        if svc.target == "aci":
-            pod_src = synthesized_group(out, name, images, tls=tls)
-            gateway_port = pod_src.port
-        else:
-            pod_src = synthesized_pod(out, svc.namespace or name, name, images, tls=tls)
-            gateway = next(c for c in pod_src.inputs.spec["containers"] if c["name"] == "gateway")
-            gateway_port = next(p["containerPort"] for p in gateway["ports"] if p["name"] == "gateway")
+        pod_src, gateway_port = target.containers(out, name, svc, images, tls)
     except PodSourceError as err:
         fail(f"{err}" + ("" if tls else "; if this service serves HTTPS, give --tls-cert and --tls-key"))
     try:
@@ -83,12 +100,22 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
                                                           f"place: --image {local}=LOCAL")
     except EngineError as err:
         fail(str(err))
+    return pod_src, gateway_port
+
+
+def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, port: int, gateway_port: int, timeout: float,
+         as_json: bool, cafile: str | None, sample: Path | None, logs_command: str) -> None:
+    """Start the pod, smoke-test it, print where it answers, serve until a signal, stop it as
+    the kubelet would."""
+    from mldeploy.runtime.client import content_type_for, score
+    from mldeploy.runtime.containers import EngineError
+    from mldeploy.runtime.pod import LocalPod
+    from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
+
     # The one addition to the pod as synthesized, as `serve` does for its scorer: the scorer's 500
     # bodies name the command that shows the traceback.
-    logs = f"mldeploy logs --stack {settings.stack} --service {name} --local"
-    pod_src.inputs.extra_env.setdefault("scorer", {})[LOGS_COMMAND_ENV] = logs
-    pod = LocalPod(engine, pod_name(settings.stack, name), pod_src.inputs, work / "pod",
-                   publish=(f"127.0.0.1:{port}:{gateway_port}",))
+    pod_src.inputs.extra_env.setdefault("scorer", {})[LOGS_COMMAND_ENV] = logs_command
+    pod = LocalPod(engine, pod_id, pod_src.inputs, pod_dir, publish=(f"127.0.0.1:{port}:{gateway_port}",))
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
     signal.signal(signal.SIGINT, lambda s, f: stopping.append(s))
@@ -96,23 +123,21 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
         info(f"starting pod {pod.name}: {', '.join(pod.states)}")
         pod.start()
         pod.wait_ready(timeout)
-        scheme = "https" if tls else "http"
-        uri = f"{scheme}://127.0.0.1:{port}/score"
-        cafile = str(tls_files[0]) if tls_files else None
+        uri = f"{'https' if cafile else 'http'}://127.0.0.1:{port}/score"
         if sample is not None:
             reply = score(uri, pod_src.keys[0], sample.read_bytes(), content_type_for(sample), cafile=cafile)
             if not reply.ok:
                 raise PodError(f"smoke test of {name} failed: status {reply.status}: {reply.error or reply.text()[:300]}")
             info(f"smoke test of {name}: {reply.status} {reply.text()[:300]}")
-        endpoint = {"scoringUri": uri, "swaggerUri": uri.replace("/score", "/swagger.json"),
-                    "primaryKey": pod_src.keys[0], "secondaryKey": pod_src.keys[1]}
         if as_json:
-            click.echo(json.dumps(endpoint))
+            click.echo(json.dumps({"scoringUri": uri, "swaggerUri": uri.replace("/score", "/swagger.json"),
+                                   "primaryKey": pod_src.keys[0], "secondaryKey": pod_src.keys[1]}))
         else:
             click.echo(f"{name} (pod {pod.name}, {engine.name})\n  scoring URI:   {uri}\n"
                        f"  primary key:   {pod_src.keys[0]}\n  secondary key: {pod_src.keys[1]}")
         sys.stdout.flush()
-        info(f"serving; logs: `{logs}`; Ctrl+C (or SIGTERM) stops the pod as the kubelet would (preStop, drain)")
+        info(f"serving; logs: `{logs_command}`; Ctrl+C (or SIGTERM) stops the pod as the kubelet would "
+             "(preStop, drain)")
         while not stopping:
             time.sleep(0.25)
             if not pod.ready:

@@ -55,8 +55,8 @@ def _stack_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None,
 @click.option("--content-type", default=None, help="Override the request's Content-Type.")
 @click.option("--deployment", default=None, help="Online endpoints: send the request to this deployment "
               "(the azureml-model-deployment header), whatever its traffic share.")
-@click.option("--local", "use_local", is_flag=True, help="Online endpoints: test the copy `mldeploy serve` "
-              "runs on this machine instead of the deployed endpoint.")
+@click.option("--local", "use_local", is_flag=True, help="Test the copy `mldeploy serve` runs on this machine "
+              "instead of the deployed service (the default for `target: local`).")
 @project_dir_option
 def command(stack, service, uri, key, data, content_type, deployment, use_local, project_dir) -> None:
     """Score one request against a deployment and print the response; exit 1 on any failure."""
@@ -70,6 +70,7 @@ def command(stack, service, uri, key, data, content_type, deployment, use_local,
     if uri is None or data is None:
         from mldeploy.cli.serve import sample_for, select_services
         from mldeploy.targets.stack import load_stack
+        from mldeploy.targets import target_of
 
         if stack is None or service is None:
             raise click.UsageError("--data is required with --uri (or give --stack and --service for the sample)")
@@ -77,14 +78,15 @@ def command(stack, service, uri, key, data, content_type, deployment, use_local,
         settings = load_stack(root, stack)
         select_services(settings, service)
         svc = settings.services[service]
+        target = target_of(svc)
         if deployment is not None:
-            known = sorted(getattr(svc, "deployments", None) or {})
+            known = target.deployments(svc)
             if deployment not in known:
                 raise click.UsageError(f"--deployment {deployment!r}: service {service!r} has "
                                        + (f"deployments {', '.join(known)}" if known else "no deployments "
                                           "(only online endpoints do)"))
         if uri is None:
-            local = svc.target == "local" or (use_local and hasattr(svc, "deployments"))
+            local = target.runs_here or use_local
             uri, found_key, cafile = (_local_endpoint if local else _stack_endpoint)(root, stack, service)
             key = key or found_key
         if data is None:

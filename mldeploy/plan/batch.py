@@ -8,9 +8,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mldeploy import PROJECT
 from mldeploy.config.batch import BatchSettings
+from mldeploy.config.errors import ConfigError
+from mldeploy.config.stack import StackSettings
 from mldeploy.plan.conda import conda_with_pip, requirement_lines
 from mldeploy.plan.digest import digest_path
+from mldeploy.plan.models import ResolvedModel, resolve_model
 from mldeploy.plan.naming import hash_suffix
 
 CODE_BLOB_PREFIX = "mldeploy/batch-code"
@@ -113,3 +117,36 @@ def plan_batch(stack: str, resource_group: str, name: str, settings: BatchSettin
         output_file_name=settings.output_file_name,
         description=settings.description,
     )
+
+
+# -- `mldeploy batch`: the entry run on this machine ----------------------------------------------
+
+@dataclass(frozen=True)
+class LocalBatchPlan:
+    """A batch entry as `mldeploy batch` runs it here (runtime/batch_local.py): the driver
+    script, the model's files, and the job's mini-batch size, retries and error threshold."""
+
+    name: str
+    script: Path
+    model: ResolvedModel
+    mini_batch_size: int
+    max_retries: int
+    error_threshold: int  # -1: never fail on errors
+
+
+def plan_local_batch(settings: StackSettings, name: str | None, root: Path) -> LocalBatchPlan:
+    """The named batch entry's local run, or the only entry's; ConfigError naming the known ones."""
+    entries = settings.batch
+    if not entries:
+        raise ConfigError(f"{PROJECT}:batch", "this stack declares no batch entry")
+    if name is None:
+        if len(entries) > 1:
+            raise ConfigError(f"{PROJECT}:batch", f"several entries ({', '.join(sorted(entries))}): choose one with --name")
+        name = next(iter(entries))
+    if name not in entries:
+        raise ConfigError(f"{PROJECT}:batch", f"no entry {name!r}; known: {', '.join(sorted(entries))}")
+    entry = entries[name]
+    return LocalBatchPlan(name=name, script=root / entry.entry_script,
+                          model=resolve_model(entry.model, settings.models[entry.model], root),
+                          mini_batch_size=entry.mini_batch_size, max_retries=entry.max_retries,
+                          error_threshold=entry.error_threshold)

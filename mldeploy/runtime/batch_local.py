@@ -1,6 +1,7 @@
 """Run a batch entry's driver script on this machine, the way an Azure ML batch deployment does:
 the registered model's files under AZUREML_MODEL_DIR, init() once, run(mini_batch) over the
-input files in mini-batches of `miniBatchSize`, retries and the error threshold as configured."""
+input files in mini-batches of `miniBatchSize`, retries and the error threshold as configured -
+all decided in its plan (plan/batch.py, LocalBatchPlan)."""
 from __future__ import annotations
 
 import importlib.util
@@ -15,10 +16,8 @@ from pathlib import Path
 from typing import Any, Iterator
 from unittest import mock
 
-from mldeploy import PROJECT
-from mldeploy.config import ConfigError, StackSettings
-from mldeploy.config.batch import BatchSettings
-from mldeploy.plan.models import resolve_model
+from mldeploy.plan.batch import LocalBatchPlan
+from mldeploy.plan.models import ResolvedModel
 from mldeploy.plan.v1_script import scan
 from mldeploy.scoring import V1_SHIM
 
@@ -35,20 +34,6 @@ class BatchRunResult:
     failed_files: list[str] = field(default_factory=list)
 
 
-def pick_entry(settings: StackSettings, name: str | None) -> tuple[str, BatchSettings]:
-    """The named batch entry, or the only one."""
-    entries = settings.batch
-    if not entries:
-        raise ConfigError(f"{PROJECT}:batch", "this stack declares no batch entry")
-    if name is None:
-        if len(entries) > 1:
-            raise ConfigError(f"{PROJECT}:batch", f"several entries ({', '.join(sorted(entries))}): choose one with --name")
-        name = next(iter(entries))
-    if name not in entries:
-        raise ConfigError(f"{PROJECT}:batch", f"no entry {name!r}; known: {', '.join(sorted(entries))}")
-    return name, entries[name]
-
-
 def input_files(folder: Path) -> list[Path]:
     """Every non-hidden file under the folder, in a stable order (Azure ML hands a job every
     file of its input folder, too)."""
@@ -57,10 +42,9 @@ def input_files(folder: Path) -> list[Path]:
 
 
 @contextmanager
-def _model_dir(settings: StackSettings, entry: BatchSettings, root: Path) -> Iterator[Path]:
+def _model_dir(model: ResolvedModel) -> Iterator[Path]:
     """The model's files in Azure ML's layout, `azureml-models/<name>/<version>/` (the folder
     AZUREML_MODEL_DIR names, and where an SDK v1 driver's Model.get_model_path looks)."""
-    model = resolve_model(entry.model, settings.models[entry.model], root)
     with tempfile.TemporaryDirectory(prefix="mldeploy-batch-model-") as tmp:
         folder = Path(tmp) / "azureml-models" / model.name / model.version
         for rel, path in model.files:
@@ -99,14 +83,13 @@ def _load_script(path: Path) -> Any:
     return module
 
 
-def run_batch(settings: StackSettings, name: str | None, root: Path, input_dir: Path) -> BatchRunResult:
+def run_batch(entry: LocalBatchPlan, input_dir: Path) -> BatchRunResult:
     """Score every file of `input_dir` with the entry's driver script; return the output rows."""
-    name, entry = pick_entry(settings, name)
     files = input_files(input_dir)
     if not files:
         raise BatchRunError(f"no input files in {input_dir}")
-    script = root / entry.entry_script
-    with _model_dir(settings, entry, root) as model_dir, _v1_stand_in(script), \
+    script = entry.script
+    with _model_dir(entry.model) as model_dir, _v1_stand_in(script), \
             mock.patch.dict(os.environ, AZUREML_MODEL_DIR=str(model_dir)):
         driver = _load_script(script)
         try:

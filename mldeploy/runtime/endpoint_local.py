@@ -1,9 +1,9 @@
 """One v2 online endpoint served on this machine: a scorer per deployment (its image's build
 context, its own worker count and request timeout) behind one nginx that splits, mirrors, pins,
 authenticates and limits as the endpoint does (the one gateway renderer, render/gateway.py, from
-plan/gateway.py's endpoint_gateway).
+plan/gateway.py's endpoint_gateway). Everything is decided in its plan (plan/serve.py).
 
-    server = LocalEndpoint("diabetes", service, contexts, envs, run_dir, port=0)
+    server = LocalEndpoint(plan_serve_endpoint("diabetes", service), contexts, envs, run_dir, port=0)
     endpoint = server.start()      # every deployment ready; endpoint.json written for `mldeploy test`
     server.check()                 # restarts a child that died
     server.stop()
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mldeploy.config.endpoint import EndpointSettings
-from mldeploy.plan.gateway import GatewaySpec, Upstream, endpoint_gateway
+from mldeploy.plan.gateway import GatewaySpec, Upstream
+from mldeploy.plan.serve import EndpointServePlan
 from mldeploy.render.build_context import BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
@@ -28,11 +28,9 @@ from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
 class LocalEndpoint:
     """Every deployment's scorer and the endpoint's gateway, supervised."""
 
-    def __init__(self, name: str, service: EndpointSettings, contexts: dict[str, BuildContext],
-                 envs: dict[str, ScoringEnv], run_dir: Path, *, port: int,
-                 keys: tuple[str, str] | None = None, logs_command: str | None = None):
-        self.name, self.service, self.contexts, self.envs = name, service, contexts, envs
-        self.logs_command = logs_command  # + ` --deployment D`: named in a scorer's 500 bodies
+    def __init__(self, plan: EndpointServePlan, contexts: dict[str, BuildContext], envs: dict[str, ScoringEnv],
+                 run_dir: Path, *, port: int, keys: tuple[str, str] | None = None):
+        self.plan, self.name, self.contexts, self.envs = plan, plan.name, contexts, envs
         self.run_dir = run_dir.resolve()
         self.port = port
         # Locally every auth mode is served with keys: tokens (aml_token, aad_token) need Azure.
@@ -43,9 +41,8 @@ class LocalEndpoint:
         self._sockets: list = []
 
     def spec(self) -> GatewaySpec:
-        return endpoint_gateway(self.service, run_dir=str(self.run_dir / "gateway"), listen_port=self.port,
-                                scorers={n: Upstream("127.0.0.1", port) for n, port in self.scorer_ports.items()},
-                                logs_command=self.logs_command)
+        return self.plan.gateway_at(run_dir=str(self.run_dir / "gateway"), listen_port=self.port,
+                                    scorers={n: Upstream("127.0.0.1", port) for n, port in self.scorer_ports.items()})
 
     def start(self, timeout: float = 120.0) -> Endpoint:
         nginx = find_nginx()
@@ -55,19 +52,19 @@ class LocalEndpoint:
         self._sockets = [gateway_sock]
         self.port = gateway_sock.getsockname()[1]
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        for dep_name, dep in sorted(self.service.deployments.items()):
+        logs = self.plan.logs_command
+        for dep in self.plan.deployments:
             context = self.contexts[dep.image]
-            dep_dir = self.run_dir / dep_name
+            dep_dir = self.run_dir / dep.name
             context.write(dep_dir / "context")
             sock = listen_socket(0)
             self._sockets.append(sock)
-            self.scorer_ports[dep_name] = sock.getsockname()[1]
-            self.scorers[dep_name] = scorer_child(
+            self.scorer_ports[dep.name] = sock.getsockname()[1]
+            self.scorers[dep.name] = scorer_child(
                 context, self.envs[dep.image], dep_dir / "context", dep_dir, sock=sock,
                 workers=dep.workers, scoring_timeout_ms=dep.request_timeout_ms,
-                extra_env={**dep.environment_variables,
-                           **({LOGS_COMMAND_ENV: f"{self.logs_command} --deployment {dep_name}"}
-                              if self.logs_command else {})})
+                extra_env={**dict(dep.environment),
+                           **({LOGS_COMMAND_ENV: f"{logs} --deployment {dep.name}"} if logs else {})})
         spec = self.spec()
         for folder in config_dirs(spec):
             Path(folder).mkdir(parents=True, exist_ok=True)

@@ -1,15 +1,17 @@
 """One local service: the image's build context served by the scorer behind the gateway, both
 child processes on 127.0.0.1 - the same pair and the same nginx config as ACI and AKS.
 
-    server = LocalServer("diabetes", service, context, env, run_dir, port=8890)
+    server = LocalServer(plan_serve("diabetes", service, production=False), context, env, run_dir, port=8890)
     endpoint = server.start()      # ready to score; endpoint.json written for `mldeploy test`
     server.check()                 # call periodically: restarts a scorer (or gateway) that died
     server.stop()                  # nothing left running
 
-`max_concurrent` (default: an AKS service's replicaMaxConcurrentRequests, else no cap) makes the
-gateway answer 503 beyond that many requests in flight, as AKS does; `tls_files` (PEM cert, key)
-turn TLS on from files nginx reads in place, overriding the service's `tls`. Otherwise TLS is on
-exactly when the plan's one TLS rule says so (plan/tls.py, with the stack's `production`).
+Everything about the service is decided in its plan (plan/serve.py); this module reads no
+settings. `max_concurrent` (default: the plan's, an AKS service's replicaMaxConcurrentRequests,
+else no cap) makes the gateway answer 503 beyond that many requests in flight, as AKS does;
+`tls_files` (PEM cert, key) turn TLS on from files nginx reads in place, overriding the
+service's `tls`. Otherwise TLS is on exactly when the plan's one TLS rule says so (plan/tls.py,
+with the stack's `production`).
 """
 from __future__ import annotations
 
@@ -28,22 +30,20 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mldeploy.config.service import ServiceSettings
 from mldeploy.plan.batching import SAMPLE_ENV, SAMPLE_FILE as BATCHING_SAMPLE_FILE
 from mldeploy.render.build_context import MODELS_DIR, SCORING_SERVER_ENV, BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCORER_PORT, SCORE_PATH, SWAGGER_PATH,
                                TLS_CERT_NAME, TLS_KEY_NAME)
-from mldeploy.plan.gateway import TlsFiles, Upstream, service_gateway
+from mldeploy.plan.gateway import TlsFiles, Upstream
+from mldeploy.plan.serve import ServePlan
 from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
 from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.plan.timeouts import scorer_timeouts
-from mldeploy.plan.tls import serves_tls
 from mldeploy.scoring import SCORER_HOST
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV, UDS_ENV
 from mldeploy.runtime.processes import (UNIX_SOCKET_PATH_MAX, Child, StartError, find_nginx,
                                         listen_socket, listen_unix_socket, start_and_wait)
-from mldeploy.plan.scorer import scorer_workers
 
 ENDPOINT_FILE = "endpoint.json"
 SCORER_SOCKET_NAME = "scorer.sock"
@@ -181,19 +181,17 @@ def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path) -> C
 class LocalServer:
     """The scorer and gateway of one service, supervised."""
 
-    def __init__(self, name: str, service: ServiceSettings, context: BuildContext, env: ScoringEnv,
-                 run_dir: Path, *, port: int, keys: tuple[str, str] | None = None,
-                 max_concurrent: int | None = None, tls_files: tuple[Path, Path] | None = None,
-                 logs_command: str | None = None, production: bool = False):
-        self.name, self.service, self.context, self.env = name, service, context, env
+    def __init__(self, plan: ServePlan, context: BuildContext, env: ScoringEnv, run_dir: Path, *, port: int,
+                 keys: tuple[str, str] | None = None, max_concurrent: int | None = None,
+                 tls_files: tuple[Path, Path] | None = None, logs_command: str | None = None):
+        self.plan, self.name, self.context, self.env = plan, plan.name, context, env
         self.logs_command = logs_command  # named in the scorer's 500 bodies (`mldeploy logs ...`)
         self.run_dir = run_dir.resolve()
         self.port = port
-        self.keys = (keys or (new_key(), new_key())) if service.auth_enabled else None
-        self.max_concurrent = max_concurrent or getattr(service, "replica_max_concurrent_requests", None)
+        self.keys = (keys or (new_key(), new_key())) if plan.auth_enabled else None
+        self.max_concurrent = max_concurrent or plan.max_concurrent
         # Absolute: nginx resolves relative paths against its own prefix, not our working folder.
         self.tls_files = (Path(tls_files[0]).resolve(), Path(tls_files[1]).resolve()) if tls_files else None
-        self.production = production
         self.scorer: Child | None = None
         self.gateway: Child | None = None
         self.scorer_port = 0
@@ -231,13 +229,13 @@ class LocalServer:
     @property
     def tls_enabled(self) -> bool:
         """Files given on the command line, else the plan's decision (plan/tls.py)."""
-        return self.tls_files is not None or serves_tls(self.service, self.production)
+        return self.tls_files is not None or self.plan.tls_on
 
     def _tls_paths(self) -> tuple[Path, Path] | None:
         """Where nginx reads the certificate and key: the given files, or copies of the settings'."""
         if self.tls_files:
             return self.tls_files
-        if self.service.tls:
+        if self.plan.tls:
             tls_dir = self.run_dir / "gateway" / "tls"
             return tls_dir / TLS_CERT_NAME, tls_dir / TLS_KEY_NAME
         return None
@@ -256,7 +254,7 @@ class LocalServer:
         if self.tls_files:
             check_tls_files(*self.tls_files)
             return
-        tls = self.service.tls
+        tls = self.plan.tls
         if tls is None:
             if self.tls_enabled:
                 # TLS on (production, or certManager) with no certificate this machine can read:
@@ -295,15 +293,15 @@ class LocalServer:
     def _scorer_child(self, context_dir: Path, sock: socket.socket) -> Child:
         # The target's own rule (an AKS service: one worker per concurrent request).
         return scorer_child(self.context, self.env, context_dir, self.run_dir, sock=sock,
-                            workers=scorer_workers(self.service), scoring_timeout_ms=self.service.scoring_timeout_ms,
+                            workers=self.plan.workers, scoring_timeout_ms=self.plan.scoring_timeout_ms,
                             extra_env={LOGS_COMMAND_ENV: self.logs_command} if self.logs_command else None)
 
     def _gateway_child(self, nginx: str, sock: socket.socket) -> Child:
         gw_dir = self.run_dir / "gateway"
         tls = self._tls_paths()
-        spec = service_gateway(self.service, run_dir=str(gw_dir), listen_port=self.port,
-                               upstreams=(self._scorer_upstream(),), listen_host="127.0.0.1",
-                               tls=TlsFiles(str(tls[0]), str(tls[1])) if tls else None, max_conns=self.max_concurrent)
+        spec = self.plan.gateway_at(run_dir=str(gw_dir), listen_port=self.port, upstream=self._scorer_upstream(),
+                                    tls=TlsFiles(str(tls[0]), str(tls[1])) if tls else None,
+                                    max_conns=self.max_concurrent)
         for folder in config_dirs(spec):
             Path(folder).mkdir(parents=True, exist_ok=True)
         (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
@@ -311,10 +309,10 @@ class LocalServer:
             write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
         # TLS files given are read in place (no copy of the private key is made), and the
         # settings' `tls` (maybe undecryptable `secure:` values) is ignored.
-        if self.service.tls and not self.tls_files:
+        if self.plan.tls and not self.tls_files:
             (gw_dir / "tls").mkdir(exist_ok=True)
-            write_private(gw_dir / "tls" / TLS_CERT_NAME, self.service.tls.certificate.reveal())
-            write_private(gw_dir / "tls" / TLS_KEY_NAME, self.service.tls.key.reveal())
+            write_private(gw_dir / "tls" / TLS_CERT_NAME, self.plan.tls.certificate.reveal())
+            write_private(gw_dir / "tls" / TLS_KEY_NAME, self.plan.tls.key.reveal())
         return gateway_child(nginx, gw_dir, sock, self.run_dir / "gateway.log")
 
     def _scorer_upstream(self) -> Upstream:
@@ -351,7 +349,7 @@ class LocalServer:
         """Gateway first, gracefully (the requests in flight finish: at most the scoring timeout),
         then the scorer, which then holds nothing."""
         if self.gateway is not None:
-            self.gateway.stop(timeout=self.service.scoring_timeout_ms / 1000 + 5)
+            self.gateway.stop(timeout=self.plan.scoring_timeout_ms / 1000 + 5)
         if self.scorer is not None:
             self.scorer.stop()
         for sock in self._sockets:

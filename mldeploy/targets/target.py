@@ -24,6 +24,11 @@ def no_checks(name: str, entry: Any, stack: Any) -> None:
     """A target whose entries need no rule beyond their config model and the shared ones."""
 
 
+def no_deployments(entry: Any) -> tuple[str, ...]:
+    """A target whose entries have no deployments of their own (`--deployment` names none)."""
+    return ()
+
+
 @dataclass(frozen=True)
 class Target:
     """One compute target: its name, its config model and the hooks the pipeline calls.
@@ -45,6 +50,24 @@ class Target:
     # (name, service, prepared, run_dir, port=, logs_command=) -> a runner (start/check/stop) or
     # None for the default; `prepared(image)` gives that image's (build context, scoring env).
     local_runner: Callable[..., Any] | None = None
+    # -- the tools around the pipeline: the CLI (serve, test, logs) and the policy pack ------
+    # `serve`'s plan of an entry (plan/serve.py: ServePlan or EndpointServePlan), from
+    # (name, entry, stack settings, the `mldeploy logs` command of the entry); None: not served here.
+    serve_plan: Callable[[str, Any, Any, str], Any] | None = None
+    served_by_default: bool = False  # `serve` without --service runs it
+    runs_here: bool = False  # deployed on this machine: `test` and `logs` read the local copy without --local
+    # `serve --containers`: (synth output folder, name, entry, image lookup, TLS PEM texts) ->
+    # (the pod as synthesized, the gateway's port in it); None: it has no pod to run here.
+    containers: Callable[..., tuple[Any, int]] | None = None
+    # `logs` of a deployed entry: (stack outputs, its own outputs, name, entry, deployment,
+    # container, tail) -> [(source, text)]; None: its logs are not kept where mldeploy reads.
+    logs: Callable[..., list[tuple[str, str]]] | None = None
+    log_containers: tuple[str, ...] = ()  # what `logs --container` may name
+    deployments: Callable[[Any], tuple[str, ...]] = no_deployments  # what `--deployment` may name
+    # Its policy rules: modules of mldeploy.policies, each with POLICIES (pulumi_policy Policy
+    # objects) and SETTINGS (their pack-config settings); the pack loads them by name
+    # (policies/config.py), so the table imports nothing of the pack and the pack may read it.
+    policies: tuple[str, ...] = ()
 
     def entries(self, stack: Any) -> Mapping[str, Any]:
         """This target's entries in a stack (settings), by name."""

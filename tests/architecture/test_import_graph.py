@@ -43,6 +43,13 @@ def test_the_gateway_renderer_is_kept_from_settings():
         "pyproject.toml: a contract must keep mldeploy.render.gateway from importing mldeploy.config"
 
 
+def test_the_runtime_takes_plans():
+    forbidden = {tuple(c["source_modules"]): set(c["forbidden_modules"])
+                 for c in contracts() if c["type"] == "forbidden"}
+    assert {"mldeploy.config", "mldeploy.targets"} <= forbidden.get(("mldeploy.runtime",), set()), \
+        "pyproject.toml: a contract must keep mldeploy.runtime from importing mldeploy.config (it takes plans)"
+
+
 def test_no_import_is_waived():
     waived = {c["name"]: c["ignore_imports"] for c in contracts() if c.get("ignore_imports")}
     assert not waived, f"contracts kept only by waiving imports: {waived}"

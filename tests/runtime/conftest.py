@@ -14,6 +14,7 @@ from mldeploy.render.build_context import render_build_context
 from mldeploy.runtime.env import ensure_env
 from mldeploy.runtime.local import LocalServer
 from tests.harness import ROOT
+from tests.runtime.plans import plan_of
 
 DIABETES = ROOT / "examples" / "diabetes"
 ECHO = ROOT / "examples" / "binary-echo"
@@ -55,7 +56,7 @@ def scoring_env(trained_model):
 
 
 def _serve(name, service, context, env, tmp_path_factory):
-    server = LocalServer(name, service, context, env, tmp_path_factory.mktemp(name), port=0)
+    server = LocalServer(plan_of(name, service), context, env, tmp_path_factory.mktemp(name), port=0)
     server.start(timeout=120)
     return server
 

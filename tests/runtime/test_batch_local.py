@@ -12,6 +12,7 @@ import joblib
 import numpy as np
 import pytest
 
+from mldeploy.plan.batch import plan_local_batch
 from mldeploy.runtime.batch_local import BatchRunError, input_files, run_batch
 from mldeploy.config import ConfigError
 from mldeploy.targets.stack import load_stack, parse_settings
@@ -55,7 +56,7 @@ def test_cli_output_equals_model_predict(tmp_path, trained_model):
 
 def test_mini_batches_follow_mini_batch_size():
     settings = load_stack(ROOT, "batch")
-    result = run_batch(settings, None, ROOT, INPUT)
+    result = run_batch(plan_local_batch(settings, None, ROOT), INPUT)
     assert (result.files, result.mini_batches) == (3, 2)  # miniBatchSize: 2
 
 
@@ -86,7 +87,7 @@ def _run(root: Path, script: str, **change):
     values, keys = stack_values("batch")
     values["mldeploy:batch"]["nightly"].update({"entryScript": "driver.py", **change})
     settings = parse_settings("batch", values, keys, root, "stacks/Pulumi.batch.yaml")
-    return run_batch(settings, None, root, INPUT)
+    return run_batch(plan_local_batch(settings, None, root), INPUT)
 
 
 def test_a_failing_mini_batch_is_retried(driver_root, monkeypatch):
@@ -111,7 +112,7 @@ def test_threshold_minus_one_ignores_failures(driver_root, monkeypatch):
 
 def test_unknown_entry_name_is_a_config_error():
     with pytest.raises(ConfigError, match="no entry 'weekly'"):
-        run_batch(load_stack(ROOT, "batch"), "weekly", ROOT, INPUT)
+        plan_local_batch(load_stack(ROOT, "batch"), "weekly", ROOT)
 
 
 V1_DRIVER = """

@@ -19,6 +19,7 @@ from mldeploy.config.service import LocalServiceSettings
 from mldeploy.plan.gateway import GatewaySpec, Upstream
 from mldeploy.render.gateway import config_dirs, render_nginx_conf
 from mldeploy.runtime.local import LocalServer
+from tests.runtime.plans import plan_of
 from mldeploy.runtime.processes import Child, find_nginx, free_port, wait_until_ok
 from tests.runtime.conftest import _script_context
 
@@ -60,7 +61,7 @@ def _wait(condition, what: str) -> None:
 def capped_server(scoring_env, tmp_path_factory):
     context = _script_context(tmp_path_factory, "hold", HOLD_SCRIPT)
     service = LocalServiceSettings.model_validate({"target": "local", "image": "hold", "workerCount": 1})
-    server = LocalServer("hold", service, context, scoring_env,
+    server = LocalServer(plan_of("hold", service), context, scoring_env,
                          tmp_path_factory.mktemp("hold"), port=0, max_concurrent=1)
     server.start(timeout=120)
     yield server
@@ -111,9 +112,9 @@ def test_local_services_have_no_cap_unless_asked_and_aks_services_keep_theirs(tm
     aks = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "x",
                                              "replicaMaxConcurrentRequests": 3})
     # Constructing starts nothing: context and env are only used by start().
-    assert LocalServer("a", local, None, None, tmp_path, port=0).max_concurrent is None
-    assert LocalServer("a", local, None, None, tmp_path, port=0, max_concurrent=2).max_concurrent == 2
-    assert LocalServer("a", aks, None, None, tmp_path, port=0).max_concurrent == 3
+    assert LocalServer(plan_of("a", local), None, None, tmp_path, port=0).max_concurrent is None
+    assert LocalServer(plan_of("a", local), None, None, tmp_path, port=0, max_concurrent=2).max_concurrent == 2
+    assert LocalServer(plan_of("a", aks), None, None, tmp_path, port=0).max_concurrent == 3
 
 
 # -- blue/green: two weighted upstream servers, a cap of 1 on each --------------------------

@@ -16,6 +16,7 @@ from mldeploy.plan.models import resolve_model
 from mldeploy.render.build_context import render_build_context
 from mldeploy.render.gateway import MIRROR_LOG
 from mldeploy.runtime.endpoint_local import LocalEndpoint
+from tests.runtime.plans import plan_of
 from tests.harness import ROOT
 from tests.runtime.conftest import _script_context
 from tests.runtime.test_capacity_e2e import HOLD_SCRIPT, WAIT_S, _wait
@@ -37,7 +38,7 @@ def managed(scoring_env, tmp_path_factory):
                                            [resolve_model(m, settings.models[m], ROOT) for m in settings.images[name].models],
                                            ROOT)
                 for name in images}
-    server = LocalEndpoint("diabetes", service, contexts, {name: scoring_env for name in images},
+    server = LocalEndpoint(plan_of("diabetes", service), contexts, {name: scoring_env for name in images},
                            tmp_path_factory.mktemp("managed"), port=0)
     server.start(timeout=120)
     yield server
@@ -124,7 +125,7 @@ def holding(scoring_env, tmp_path_factory):
     # blue gives up after 1 s (the 408 case).
     service = ManagedEndpointSettings(target="managed", deployments={
         "blue": DeploymentSettings(image="hold", traffic_percent=100, request_timeout_ms=1000)})
-    server = LocalEndpoint("hold", service, {"hold": context}, {"hold": scoring_env},
+    server = LocalEndpoint(plan_of("hold", service), {"hold": context}, {"hold": scoring_env},
                            tmp_path_factory.mktemp("hold-endpoint"), port=0)
     server.start(timeout=120)
     yield server

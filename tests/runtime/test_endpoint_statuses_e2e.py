@@ -13,6 +13,7 @@ import requests
 
 from mldeploy.config.endpoint import DeploymentSettings, KubernetesEndpointSettings, ManagedEndpointSettings
 from mldeploy.runtime.endpoint_local import LocalEndpoint
+from tests.runtime.plans import plan_of
 from tests.runtime.conftest import _script_context
 from tests.runtime.test_capacity_e2e import WAIT_S, _wait
 
@@ -53,7 +54,7 @@ def _endpoint(settings_class, target, scoring_env, tmp_path_factory, **extra):
         "blue": DeploymentSettings(image="s", traffic_percent=100, request_timeout_ms=1000,
                                    max_concurrent_requests_per_instance=1),
         "capped": DeploymentSettings(image="s", request_timeout_ms=60_000, max_concurrent_requests_per_instance=1)})
-    server = LocalEndpoint(target, service, {"s": context}, {"s": scoring_env},
+    server = LocalEndpoint(plan_of(target, service), {"s": context}, {"s": scoring_env},
                            tmp_path_factory.mktemp(f"{target}-endpoint"), port=0)
     server.start(timeout=120)
     return server

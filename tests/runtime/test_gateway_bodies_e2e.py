@@ -10,6 +10,7 @@ import requests
 
 from mldeploy.config.service import LocalServiceSettings
 from mldeploy.runtime.local import LocalServer
+from tests.runtime.plans import plan_of
 from tests.runtime.conftest import _script_context
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,7 @@ def _start(scoring_env, tmp_path_factory, name: str, run_dir) -> LocalServer:
     context = _script_context(tmp_path_factory, name, LENGTH_SCRIPT, scoring_server="mldeploy")
     service = LocalServiceSettings.model_validate({"target": "local", "image": name, "workerCount": 1,
                                                    "maxRequestBodyMb": 5})
-    server = LocalServer(name, service, context, scoring_env, run_dir, port=0)
+    server = LocalServer(plan_of(name, service), context, scoring_env, run_dir, port=0)
     server.start(timeout=120)
     return server
 

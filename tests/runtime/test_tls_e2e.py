@@ -20,6 +20,7 @@ from mldeploy.config.service import LocalServiceSettings
 from mldeploy.runtime.processes import StartError
 from mldeploy.runtime.local import LocalServer
 from tests.runtime.conftest import DIABETES, _context, _diabetes_model, _serve
+from tests.runtime.plans import plan_of
 
 pytestmark = pytest.mark.slow
 SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
@@ -104,7 +105,7 @@ def test_undecryptable_secure_tls_values_are_refused_before_anything_starts(scor
     service = LocalServiceSettings.model_validate({
         "target": "local", "image": "diabetes",
         "tls": {"certificate": SecureValue("v1:AAAA"), "key": SecureValue("v1:BBBB")}})
-    server = LocalServer("diabetes", service, _context(DIABETES / "score.py", [_diabetes_model()]),
+    server = LocalServer(plan_of("diabetes", service), _context(DIABETES / "score.py", [_diabetes_model()]),
                          scoring_env, tmp_path / "run", port=0)
     with pytest.raises(StartError, match="tls.certificate.*PEM"):
         server.start(timeout=30)
@@ -125,7 +126,7 @@ def test_tls_files_override_undecryptable_tls_settings_and_clients_trust_the_ser
     service = LocalServiceSettings.model_validate({
         "target": "local", "image": "diabetes", "workerCount": 1,
         "tls": {"certificate": SecureValue("v1:AAAA"), "key": SecureValue("v1:BBBB")}})
-    server = LocalServer("diabetes", service, _context(DIABETES / "score.py", [_diabetes_model()]),
+    server = LocalServer(plan_of("diabetes", service), _context(DIABETES / "score.py", [_diabetes_model()]),
                          scoring_env, tmp_path / "run", port=0, tls_files=(cert, key))
     ep = server.start(timeout=120)
     try:
@@ -152,7 +153,7 @@ def test_tls_files_that_do_not_belong_together_are_refused_before_anything_start
     cert.write_text(self_signed()[0])
     key.write_text(self_signed()[1])
     service = LocalServiceSettings.model_validate({"target": "local", "image": "diabetes"})
-    server = LocalServer("diabetes", service, _context(DIABETES / "score.py", [_diabetes_model()]),
+    server = LocalServer(plan_of("diabetes", service), _context(DIABETES / "score.py", [_diabetes_model()]),
                          scoring_env, tmp_path / "run", port=0, tls_files=(cert, key))
     with pytest.raises(StartError, match=f"TLS key {key} does not fit certificate {cert}"):
         server.start(timeout=30)
@@ -170,8 +171,8 @@ def test_a_service_the_plan_serves_over_tls_is_never_rehearsed_over_http(scoring
     service = AksServiceSettings.model_validate({
         "target": "aks", "cluster": "c", "image": "diabetes", "hostName": "scoring.example.com",
         "certManager": {"issuer": "letsencrypt"}})
-    server = LocalServer("diabetes", service, _context(DIABETES / "score.py", [_diabetes_model()]),
-                         scoring_env, tmp_path / "run", port=0, production=True)
+    server = LocalServer(plan_of("diabetes", service, production=True),
+                         _context(DIABETES / "score.py", [_diabetes_model()]), scoring_env, tmp_path / "run", port=0)
     assert server.tls_enabled, "the plan's decision: HTTPS"
     with pytest.raises(StartError, match=r"serves HTTPS .*\(--tls-cert"):
         server.start(timeout=30)

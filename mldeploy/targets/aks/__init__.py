@@ -2,6 +2,7 @@
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.plan.aks import check_service
 from mldeploy.targets.aks.mocks import MOCKS
+from mldeploy.targets.aks import logs, serve
 from mldeploy.targets.target import Target
 
 
@@ -22,4 +23,5 @@ def deploy(name: str, entry, foundation):
 
 
 TARGET = Target(name="aks", settings=AksServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
-                local_runner=local_runner)
+                local_runner=local_runner, serve_plan=serve.serve_plan, containers=serve.containers, logs=logs.read,
+                log_containers=logs.CONTAINERS, policies=("mldeploy.policies.aks",))

@@ -14,4 +14,5 @@ def deploy(name: str, entry, foundation):
     return deploy_containerapp(name, entry, foundation)
 
 
-TARGET = Target(name="containerapp", settings=ContainerAppServiceSettings, deploy=deploy, check=check, mocks=MOCKS)
+TARGET = Target(name="containerapp", settings=ContainerAppServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
+                policies=("mldeploy.policies.containerapp",))

@@ -3,6 +3,7 @@ from mldeploy.config.fpga import FpgaServiceSettings
 from mldeploy.plan.aks import check_service
 from mldeploy.plan.fpga_regions import check_service_region
 from mldeploy.targets.fpga.mocks import MOCKS
+from mldeploy.targets.aks import logs, serve  # an FPGA service is served and read as an AKS one
 from mldeploy.targets.target import Target
 
 
@@ -17,4 +18,6 @@ def deploy(name: str, entry, foundation):
     return deploy_fpga(name, entry, foundation)
 
 
-TARGET = Target(name="fpga", settings=FpgaServiceSettings, deploy=deploy, check=check, mocks=MOCKS)
+TARGET = Target(name="fpga", settings=FpgaServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
+                serve_plan=serve.serve_plan, containers=serve.containers, logs=logs.read, log_containers=logs.CONTAINERS,
+                policies=("mldeploy.policies.aks",))

@@ -1,5 +1,6 @@
 """`target: local`: the scorer and the gateway as processes on this machine (no Azure)."""
 from mldeploy.config.service import LocalServiceSettings
+from mldeploy.targets.local.serve import serve_plan
 from mldeploy.targets.target import Target
 
 
@@ -9,4 +10,5 @@ def deploy(name: str, entry, foundation):
     return deploy_local(name, entry, foundation)
 
 
-TARGET = Target(name="local", settings=LocalServiceSettings, deploy=deploy)
+TARGET = Target(name="local", settings=LocalServiceSettings, deploy=deploy,
+                serve_plan=serve_plan, served_by_default=True, runs_here=True)

@@ -1,0 +1,6 @@
+"""`mldeploy serve` of a local service: its plan, on the service's own port."""
+from mldeploy.plan.serve import ServePlan, plan_serve
+
+
+def serve_plan(name: str, service, stack, logs_command: str) -> ServePlan:
+    return plan_serve(name, service, production=stack.production, port=service.port)
