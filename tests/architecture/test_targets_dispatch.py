@@ -27,11 +27,6 @@ EXEMPT = ("mldeploy/targets/", "mldeploy/scoring/", "mldeploy/components/", "mld
 
 # file -> how many target-name literals / settings probes it still has (see the module docstring).
 REMAINING_LITERALS = {
-    # the CLI (being moved onto the table's hooks: local runner, container runner, test client)
-    "mldeploy/cli/logs.py": 5,
-    "mldeploy/cli/serve.py": 1,
-    "mldeploy/cli/serve_containers.py": 4,
-    "mldeploy/cli/test.py": 1,
     # the service targets' config models (each one's `target: Literal[...]`), still in mldeploy/config/
     "mldeploy/config/aks.py": 1,
     "mldeploy/config/endpoint.py": 2,
@@ -47,11 +42,7 @@ REMAINING_LITERALS = {
     "mldeploy/project/__init__.py": 3,
 }
 REMAINING_PROBES = {
-    "mldeploy/cli/logs.py": 1,
-    "mldeploy/cli/serve.py": 1,
-    "mldeploy/cli/test.py": 2,
     "mldeploy/config/references.py": 4,
-    "mldeploy/runtime/local.py": 1,
 }
 
 def _settings_attributes() -> set[str]:
