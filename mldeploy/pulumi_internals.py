@@ -22,7 +22,7 @@ from pulumi.runtime.sync_await import _sync_await
 from pulumi_policy import PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-__all__ = ["MockMonitor", "PolicyResource", "UNKNOWN_AT_PREVIEW", "UnknownValueError", "as_preview_props", "config_from_engine", "deserialize_properties",
+__all__ = ["MockMonitor", "PolicyResource", "UNKNOWN_AT_PREVIEW", "UnknownValueError", "as_preview_props", "config_from_engine", "deserialize_properties", "fresh_root_stack",
            "is_wire_secret", "policy_resource", "registered_options", "resource_input_names",
            "resource_validation_args", "run_mocked_program", "stack_validation_args", "unwrap_wire_secret",
            "wrap_wire_secret"]
@@ -47,12 +47,18 @@ def run_mocked_program(program: Callable[[], Any], mocks: Mocks, monitor: MockMo
 
     A fresh root stack and empty RPC and output queues first: several runs share this process
     (synth of several stacks, the tests), and none may see another's exports or URNs."""
-    runtime_settings.ROOT.set(None)
+    fresh_root_stack()
     runtime_config.set_all_config(config, list(secret_keys))
     set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     runtime_settings.SETTINGS.rpc_manager.clear()
     runtime_settings.SETTINGS.outputs.clear()
     _sync_await(run_pulumi_func(program))
+
+
+def fresh_root_stack() -> None:
+    """Forget the root stack of a previous run in this process (tests under `pulumi.runtime.test`
+    and synth run several programs; each must get a root stack of its own)."""
+    runtime_settings.ROOT.set(None)
 
 
 def registered_options(request: Any) -> dict[str, Any]:

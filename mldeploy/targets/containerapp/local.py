@@ -16,6 +16,7 @@ Azure each revision's gateway checks them. The client sees the same answers eith
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from mldeploy.contract import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
 from mldeploy.plan.gateway import GatewaySpec, Upstream
@@ -48,6 +49,17 @@ def revision_settings(service: ContainerAppServiceSettings, image: str) -> Local
         worker_count=scorer_workers(service), port=0, **shared)
 
 
+# A local rehearsal is never a production stack: its ingress and the variants' gateways speak HTTP.
+_REHEARSAL = SimpleNamespace(production=False)
+
+
+def _serve_plan(name: str, variant):
+    """A variant's serve plan from its target's row (an AKS variant keeps its replicaMaxConcurrentRequests)."""
+    from mldeploy.targets import target_of
+
+    return target_of(variant).serve_plan(name, variant, _REHEARSAL, "")
+
+
 class LocalRevisions:
     """Every revision's scorer + gateway (LocalServer) and the ingress splitting between them."""
 
@@ -57,7 +69,7 @@ class LocalRevisions:
         keys = (new_key(), new_key()) if service.auth_enabled else None
         self.shares = self.variants(service)
         self.revisions = {
-            label: LocalServer(f"{name}--{label}", self.variant_settings(service, image), contexts[image],
+            label: LocalServer(_serve_plan(f"{name}--{label}", self.variant_settings(service, image)), contexts[image],
                                envs[image], self.run_dir / label, port=0, keys=keys, logs_command=logs_command)
             for label, (image, _) in self.shares.items()}
         self.keys = keys

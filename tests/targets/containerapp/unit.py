@@ -6,9 +6,8 @@ import threading
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi.runtime import settings
 
-from mldeploy.pulumi_internals import is_wire_secret, unwrap_wire_secret, wrap_wire_secret
+from mldeploy.pulumi_internals import fresh_root_stack, is_wire_secret, unwrap_wire_secret, wrap_wire_secret
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
@@ -77,7 +76,7 @@ def declare(build) -> Declared:
     """Run `build()` (which declares components and returns an Output) under fresh mocks; return
     every resource declared, after all of them registered."""
     declared = Declared()
-    settings.ROOT.set(None)  # a fresh root stack: nothing leaks from the previous program
+    fresh_root_stack()  # nothing leaks from the previous program
     pulumi.runtime.set_mocks(_Mocks(declared), project="unit", stack="unit", preview=False)
 
     @pulumi.runtime.test
