@@ -157,6 +157,7 @@ def _serve_endpoint(engine, stack: str, name: str, svc, built: dict[str, str], w
     endpoint's front door as nginx on 127.0.0.1 (runtime/endpoint_containers.py)."""
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.containers import EngineError
+    from mldeploy.plan.serve import plan_serve_endpoint
     from mldeploy.runtime.endpoint_containers import ContainerEndpoint
     from mldeploy.runtime.pod import pod_name
     from mldeploy.runtime.processes import StartError
@@ -165,7 +166,8 @@ def _serve_endpoint(engine, stack: str, name: str, svc, built: dict[str, str], w
     missing = sorted({d.image for d in svc.deployments.values()} - set(built))
     if missing:
         fail(f"service {name!r}: no synthesized image for {', '.join(missing)}")
-    server = ContainerEndpoint(name, svc, built, engine, work / "endpoint", port=port, prefix=pod_name(stack, name))
+    server = ContainerEndpoint(plan_serve_endpoint(name, svc), built, engine, work / "endpoint", port=port,
+                               prefix=pod_name(stack, name))
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
     signal.signal(signal.SIGINT, lambda s, f: stopping.append(s))

@@ -6,7 +6,8 @@ one renderer, plan/gateway.py's endpoint_gateway) on 127.0.0.1, reaching each sc
 container's IP. Azure runs the front door itself, so it stays a process here; what the
 containers add is each deployment's image exactly as built.
 
-    server = ContainerEndpoint("diabetes", service, images, engine, run_dir, port=8890, prefix="mldeploy-managed-diabetes")
+    server = ContainerEndpoint(plan_serve_endpoint("diabetes", service), images, engine, run_dir, port=8890,
+                               prefix="mldeploy-managed-diabetes")
     endpoint = server.start()      # every scorer answers GET /, then the gateway
     server.stop()                  # containers removed, nginx stopped
 """
@@ -15,26 +16,24 @@ from __future__ import annotations
 import time
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mldeploy.contract import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH
-from mldeploy.plan.gateway import Upstream, endpoint_gateway
+from mldeploy.plan.gateway import Upstream
+from mldeploy.plan.serve import EndpointServePlan
 from mldeploy.plan.scorer import workers_and_timeouts
 from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.runtime.containers import Engine, EngineError
 from mldeploy.runtime.local import Endpoint, gateway_child, new_key, write_private
 from mldeploy.runtime.processes import Child, StartError, find_nginx, listen_socket
 
-if TYPE_CHECKING:  # the settings are read, never built here
-    from mldeploy.config.endpoint import EndpointSettings
 
 
 class ContainerEndpoint:
     """Every deployment's scorer container and the endpoint's gateway."""
 
-    def __init__(self, name: str, service: "EndpointSettings", images: dict[str, str], engine: Engine,
+    def __init__(self, plan: EndpointServePlan, images: dict[str, str], engine: Engine,
                  run_dir: Path, *, port: int, prefix: str, keys: tuple[str, str] | None = None):
-        self.name, self.service, self.images, self.engine = name, service, images, engine
+        self.plan, self.name, self.images, self.engine = plan, plan.name, images, engine
         self.run_dir, self.port, self.prefix = run_dir.resolve(), port, prefix
         # Locally every auth mode is served with keys, as in the process rehearsal.
         self.keys = keys or (new_key(), new_key())
@@ -49,13 +48,13 @@ class ContainerEndpoint:
         sock = listen_socket(self.port)
         self.port = sock.getsockname()[1]
         try:
-            for dep_name, dep in sorted(self.service.deployments.items()):
-                self._run_scorer(dep_name, dep)
+            for dep in self.plan.deployments:
+                self._run_scorer(dep.name, dep)
             deadline = time.monotonic() + timeout
             for dep_name in sorted(self.addresses):
                 self._wait_ready(dep_name, deadline)
-            spec = endpoint_gateway(self.service, run_dir=str(self.run_dir / "gateway"), listen_port=self.port,
-                                    scorers={n: Upstream(ip, SCORER_PORT) for n, ip in self.addresses.items()})
+            spec = self.plan.gateway_at(run_dir=str(self.run_dir / "gateway"), listen_port=self.port,
+                                        scorers={n: Upstream(ip, SCORER_PORT) for n, ip in self.addresses.items()})
             for folder in config_dirs(spec):
                 Path(folder).mkdir(parents=True, exist_ok=True)
             gw_dir = Path(spec.run_dir)
@@ -73,7 +72,7 @@ class ContainerEndpoint:
     def _run_scorer(self, dep_name: str, dep) -> None:
         name = self.container(dep_name)
         self.engine.run("rm", "-f", name, check=False, timeout=60)
-        env = [*workers_and_timeouts(dep.workers, dep.request_timeout_ms), *dep.environment_variables.items()]
+        env = [*workers_and_timeouts(dep.workers, dep.request_timeout_ms), *dep.environment]
         args = ["run", "-d", "--name", name, "--security-opt", "no-new-privileges", "--cap-drop", "ALL"]
         for key, value in env:
             args += ["--env", f"{key}={value}"]
@@ -122,7 +121,7 @@ class ContainerEndpoint:
     def stop(self) -> None:
         if self.gateway is not None:
             self.gateway.stop()
-        names = [self.container(d) for d in self.service.deployments]
+        names = [self.container(d.name) for d in self.plan.deployments]
         self.engine.run("rm", "-f", "-t", "10", *names, check=False, timeout=120)
 
 
