@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import pulumi
-from pulumi.runtime import settings
 
-from mldeploy.pulumi_internals import is_wire_secret, unwrap_wire_secret
+from mldeploy.pulumi_internals import fresh_root_stack, is_wire_secret, unwrap_wire_secret
 from mldeploy.synth.mocks import SecretLedger, SynthMocks
 
 
@@ -57,7 +56,7 @@ def declare(build: Callable[[], pulumi.Output | None]) -> Declared:
     """Run `build()` (it declares the component and returns an Output to wait for, or None) under
     fresh mocks; return every resource registered, once all have been."""
     declared = Declared()
-    settings.ROOT.set(None)  # a fresh root stack: nothing leaks from the previous program
+    fresh_root_stack()  # nothing leaks from the previous program
     pulumi.runtime.set_mocks(_Recording(declared), project="unit", stack="unit", preview=False)
 
     @pulumi.runtime.test
