@@ -57,7 +57,9 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
         return
     tls = (tls_files[0].read_text(), tls_files[1].read_text()) if tls_files is not None else None
     pod_src, gateway_port = _pod_source(target, out, name, svc, engine, built, image_map, tls)
-    _run(engine, pod_name(settings.stack, name), name, pod_src, work / "pod", port=port,
+    variants = {dep: (pod_name(settings.stack, dep), src, work / f"pod-{dep}")
+                for dep, src in _variant_sources(out, name, pod_src, built, image_map, tls).items()}
+    _run(engine, pod_name(settings.stack, name), name, pod_src, work / "pod", variants=variants, port=port,
          gateway_port=gateway_port, timeout=timeout, as_json=as_json,
          cafile=str(tls_files[0]) if tls_files else None, sample=sample,
          logs_command=f"mldeploy logs --stack {settings.stack} --service {name} --local")
@@ -103,7 +105,28 @@ def _pod_source(target, out: Path, name: str, svc, engine, built: dict[str, str]
     return pod_src, gateway_port
 
 
-def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, port: int, gateway_port: int, timeout: float,
+def _variant_sources(out: Path, name: str, pod_src, built: dict[str, str], image_map: dict[str, str],
+                     tls: tuple[str, str] | None) -> dict:
+    """A canary's other Deployments (the traffic ConfigMap as synthesized names the Deployments and
+    their weights), each its pod as synthesized with the stable pod's keys and Secrets."""
+    from mldeploy.runtime.containers import image_map_lookup
+    from mldeploy.runtime.synthesized_pod import PodSourceError, SynthesizedPod, local_image, synthesized_pod, traffic_weights
+
+    if not isinstance(pod_src, SynthesizedPod):
+        return {}
+    namespace = pod_src.deployment["metadata"].get("namespace") or name
+    images = lambda ref: local_image(ref, built, out, lambda up: image_map_lookup(image_map, up) or up)  # noqa: E731
+    sources = {}
+    for dep in sorted(set(traffic_weights(pod_src)) - {pod_src.deployment["metadata"]["name"]}):
+        try:
+            sources[dep] = synthesized_pod(out, namespace, dep, images, tls=tls)
+        except PodSourceError as err:
+            fail(str(err))
+        sources[dep].inputs.secrets.update(pod_src.inputs.secrets)
+    return sources
+
+
+def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: dict, port: int, gateway_port: int, timeout: float,
          as_json: bool, cafile: str | None, sample: Path | None, logs_command: str) -> None:
     """Start the pod, smoke-test it, print where it answers, serve until a signal, stop it as
     the kubelet would."""
@@ -116,13 +139,29 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, port: int, g
     # bodies name the command that shows the traceback.
     pod_src.inputs.extra_env.setdefault("scorer", {})[LOGS_COMMAND_ENV] = logs_command
     pod = LocalPod(engine, pod_id, pod_src.inputs, pod_dir, publish=(f"127.0.0.1:{port}:{gateway_port}",))
+    # A canary: one pod per other variant too, each variant's scorer Service name resolving to its
+    # pod's IP as cluster DNS would (the stable gateway splits to it by the traffic weights).
+    pods = {name: pod}
+    for dep, (dep_pod_id, dep_src, dep_dir) in variants.items():
+        dep_src.inputs.extra_env.setdefault("scorer", {})[LOGS_COMMAND_ENV] = logs_command
+        pods[dep] = LocalPod(engine, dep_pod_id, dep_src.inputs, dep_dir)
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
     signal.signal(signal.SIGINT, lambda s, f: stopping.append(s))
     try:
-        info(f"starting pod {pod.name}: {', '.join(pod.states)}")
-        pod.start()
-        pod.wait_ready(timeout)
+        if variants:
+            info(f"starting pods {', '.join(p.name for p in pods.values())} (the service's canary)")
+            namespace = pod_src.deployment["metadata"].get("namespace") or name
+            ips = {dep: p.create_sandbox() for dep, p in pods.items()}
+            hosts = {f"{dep}-scorer.{namespace}.svc.cluster.local": ip for dep, ip in ips.items()}
+            for p in pods.values():
+                p.append_hosts(hosts)
+        else:
+            info(f"starting pod {pod.name}: {', '.join(pod.states)}")
+        for p in pods.values():
+            p.start()
+        for p in pods.values():
+            p.wait_ready(timeout)
         uri = f"{'https' if cafile else 'http'}://127.0.0.1:{port}/score"
         if sample is not None:
             reply = score(uri, pod_src.keys[0], sample.read_bytes(), content_type_for(sample), cafile=cafile)
@@ -140,14 +179,17 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, port: int, g
              "(preStop, drain)")
         while not stopping:
             time.sleep(0.25)
-            if not pod.ready:
-                info(f"pod not ready: {pod.describe()}")
-                time.sleep(5)
-        pod.terminate()
+            for p in pods.values():
+                if not p.ready:
+                    info(f"pod {p.name} not ready: {p.describe()}")
+                    time.sleep(5)
+        for p in pods.values():
+            p.terminate()
     except (PodError, EngineError) as err:
         fail(str(err).splitlines()[0][:2000])
     finally:
-        pod.remove()
+        for p in pods.values():
+            p.remove()
     info("stopped")
 
 

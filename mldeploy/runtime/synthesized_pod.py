@@ -223,3 +223,17 @@ def synthesized_group(synth_dir: Path, service: str, images: Callable[[str], str
             raise PodSourceError(f"ACI group of {service}: no local value for its secret volume {name!r}")
     inputs = PodInputs(spec=spec, secrets=secret_data, images={c["image"]: images(c["image"]) for c in spec["containers"]})
     return SynthesizedGroup(group, inputs, keys, int(group["ipAddress"]["ports"][0]["port"]))
+
+
+def traffic_weights(pod: SynthesizedPod) -> dict[str, int]:
+    """Deployment -> weight of the pod's service split between variants (an AKS canary), read from
+    its traffic ConfigMap's annotation as synthesized (render/k8s.py traffic_config); {} without one."""
+    from mldeploy.render.k8s_pod import TRAFFIC_WEIGHTS_ANNOTATION
+
+    for (kind, _), obj in sorted(pod.objects.items()):
+        annotations = obj.get("metadata", {}).get("annotations") or {}
+        if kind == "ConfigMap" and TRAFFIC_WEIGHTS_ANNOTATION in annotations:
+            weights = json.loads(annotations[TRAFFIC_WEIGHTS_ANNOTATION])
+            if pod.deployment["metadata"]["name"] in weights:
+                return weights
+    return {}

@@ -21,8 +21,12 @@ REQUESTS = 40
 
 @pytest.fixture()
 def project(tmp_path, trained_model):
+    return canary_project(tmp_path)
+
+
+def canary_project(tmp_path):
     """Stack prod-attach made a rehearsal: not production, no TLS, the canary on diabetes:2 at 50 %."""
-    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks").mkdir(parents=True)
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
                     ignore=shutil.ignore_patterns("__pycache__"))

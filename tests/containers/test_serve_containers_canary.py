@@ -1,0 +1,53 @@
+"""`mldeploy serve --containers` of an AKS service with a canary (issue 19): the stable pod and the
+canary pod as synthesized, each its own image and model version (diabetes:1, diabetes:2), the
+stable gateway (published) splitting by the traffic ConfigMap's weights - 50 % here - to its own
+scorer and to the canary's scorer Service (resolving to the canary pod's IP)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+
+from mldeploy.runtime.client import score
+from mldeploy.runtime.processes import free_port
+from mldeploy.runtime.synthesized_pod import mirrored_upstream
+from tests.containers.synthesized import standin_for
+from tests.containers.test_serve_containers import MLDEPLOY
+from tests.runtime.test_serve_canary_cli import canary_project
+
+REQUESTS = 40
+
+
+def test_serve_containers_runs_the_stable_and_the_canary_pod_and_splits(engine, standins, canary_synth,
+                                                                         tmp_path, trained_model):
+    project = canary_project(tmp_path / "project")
+    sample = (project / "examples" / "diabetes" / "sample-request.json").read_bytes()
+    images = []
+    for repo in ("nginx",):  # the gateway's mirror (no collector: collectModelData is off)
+        upstream = mirrored_upstream(canary_synth, repo)
+        images += ["--image", f"{upstream}={standin_for(upstream, standins.images)}"]
+    port = free_port()
+    proc = subprocess.Popen(
+        [*MLDEPLOY, "serve", "--stack", "canary", "--service", "diabetes", "--containers", "--json",
+         "--port", str(port), *images], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=dict(os.environ), text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-3000:] if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        answers = []
+        for _ in range(REQUESTS):
+            reply = score(endpoint["scoringUri"], endpoint["primaryKey"], sample)
+            assert reply.status == 200, f"{reply.status} {reply.error or reply.text()[:200]}"
+            answers.append(reply.text())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=180)
+    counts = {a: answers.count(a) for a in set(answers)}
+    # diabetes:1 from the stable pod, diabetes:2 from the canary pod, about half each.
+    assert len(counts) == 2, counts
+    assert all(REQUESTS * 0.3 <= n <= REQUESTS * 0.7 for n in counts.values()), counts
+    assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
+    left = engine.run("ps", "-a", "--format", "{{.Names}}", check=False).stdout.decode()
+    assert "mldeploy-canary-diabetes" not in left, f"the pods' containers were left behind: {left}"
