@@ -180,7 +180,7 @@ class _Serving:
 
         svc = self.settings.services[name]
         target = target_of(svc)
-        if target.serve_plan is None:
+        if target.serve_plan is None and target.local_runner is None:
             raise click.UsageError(f"service {name!r} (target {target.name}) is not served on this machine; "
                                    "`mldeploy serve` runs HTTP scoring services")
         logs = logs_command(self.settings.stack, name, target.runs_here)
@@ -189,10 +189,9 @@ class _Serving:
         runner = target.local_runner and target.local_runner(
             name, svc, self._prepared, run_dir(self.root, self.settings.stack, name), port=self.port or 0,
             logs_command=logs)
-        plan = target.serve_plan(name, svc, self.settings, logs)
         if runner is not None:
             server = self._split(name, runner)
-        elif isinstance(plan, EndpointServePlan):
+        elif isinstance(plan := target.serve_plan(name, svc, self.settings, logs), EndpointServePlan):
             server = self._endpoint(plan, target.name)
         else:
             server = self._service(plan, target.runs_here)

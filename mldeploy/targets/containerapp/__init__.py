@@ -8,6 +8,24 @@ from mldeploy.targets.containerapp.plan import check
 from mldeploy.targets.target import Target
 
 
+def local_runner(name: str, service: ContainerAppServiceSettings, prepared, run_dir, *, port: int,
+                 logs_command=None):
+    """serve: every labelled revision's scorer + gateway and the ingress splitting by trafficPercent
+    (mldeploy/targets/containerapp/local.py)."""
+    from mldeploy.targets.containerapp.local import LocalRevisions, revision_images
+
+    images = sorted({image for image, _ in revision_images(service).values()})
+    assets = {image: prepared(image) for image in images}
+    return LocalRevisions(name, service, {i: a[0] for i, a in assets.items()}, {i: a[1] for i, a in assets.items()},
+                          run_dir, port=port, logs_command=logs_command)
+
+
+def containers(out, name: str, service, images, tls):
+    """serve --containers: the template revision as synthesized (mldeploy/targets/containerapp/containers.py)."""
+    from mldeploy.targets.containerapp.containers import containers as app_containers
+    return app_containers(out, name, service, images, tls)
+
+
 def deploy(name: str, entry, foundation):
     """The program step (Pulumi and the components load only when the program runs)."""
     from mldeploy.targets.containerapp.program import deploy_containerapp
@@ -15,4 +33,4 @@ def deploy(name: str, entry, foundation):
 
 
 TARGET = Target(name="containerapp", settings=ContainerAppServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
-                policies=("mldeploy.policies.containerapp",))
+                local_runner=local_runner, containers=containers, policies=("mldeploy.policies.containerapp",))

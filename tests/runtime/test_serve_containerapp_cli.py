@@ -1,0 +1,62 @@
+"""`mldeploy serve` of a container app with labelled revisions (issue 22's containerapp target):
+each revision's scorer serves its own model version (blue diabetes:1, green diabetes:2) and one
+ingress splits the requests by the revisions' trafficPercent, keys checked there."""
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+from tests.harness import ROOT
+from tests.runtime.test_serve_canary_cli import REQUESTS, _score
+from tests.runtime.test_serve_cli import MLDEPLOY, _alive, _descendants
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def project(tmp_path, trained_model):
+    """Stack containerapp, its revisions at 50/50."""
+    (tmp_path / "stacks").mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.containerapp.yaml").read_text())
+    revisions = stack["config"]["mldeploy:services"]["diabetes-aca"]["revisions"]
+    revisions["blue"]["trafficPercent"], revisions["green"]["trafficPercent"] = 50, 50
+    (tmp_path / "stacks" / "Pulumi.aca.yaml").write_text(yaml.safe_dump(stack))
+    return tmp_path
+
+
+def test_serve_container_app_splits_between_its_revisions(project):
+    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "aca", "--service", "diabetes-aca", "--project-dir",
+                             str(project), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children = []
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        body = (project / "examples" / "diabetes" / "sample-request.json").read_bytes()
+        answers = [json.dumps(_score(endpoint, body)) for _ in range(REQUESTS)]
+        counts = {a: answers.count(a) for a in set(answers)}
+        assert len(counts) == 2, counts  # blue's diabetes:1 and green's diabetes:2
+        assert all(REQUESTS * 0.4 <= n <= REQUESTS * 0.6 for n in counts.values()), counts
+        unauthenticated = urllib.request.Request(endpoint["scoringUri"], data=body, method="POST",
+                                                 headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(unauthenticated, timeout=60)
+        assert refused.value.code == 401
+        children = _descendants(proc.pid)
+        assert len(children) >= 5, f"expected two scorers, two gateways and an ingress, found {children}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "blue diabetes 50 %, green diabetes-v2 50 %" in err, err
+    assert [p for p in children if _alive(p)] == []
