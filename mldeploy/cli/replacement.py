@@ -37,6 +37,9 @@ from typing import Iterable
 
 # Path parameters per azure-native type (the PUT URL's segments, SDK input names).
 AZURE_PATH_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "app:ContainerApp": ("containerAppName", "resourceGroupName"),
+    "app:ManagedCertificate": ("environmentName", "managedCertificateName", "resourceGroupName"),
+    "app:ManagedEnvironment": ("environmentName", "resourceGroupName"),
     "applicationinsights:Component": ("resourceGroupName", "resourceName"),
     "authorization:RoleAssignment": ("roleAssignmentName", "scope"),
     "containerinstance:ContainerGroup": ("containerGroupName", "resourceGroupName"),
