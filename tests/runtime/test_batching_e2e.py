@@ -22,6 +22,7 @@ import pytest
 from mldeploy.config.service import LocalServiceSettings
 from mldeploy.config.stack import ImageSettings, ModelSettings
 from mldeploy.plan.models import resolve_model
+from mldeploy.plan.serve import plan_serve
 from mldeploy.render.build_context import render_build_context
 from mldeploy.runtime.env import ensure_env
 from mldeploy.runtime.local import LocalServer
@@ -78,7 +79,8 @@ def _server(tmp_path_factory, env, root: Path, name: str, model: str | None, bat
     context = render_build_context(name, image, models, root)
     service = LocalServiceSettings.model_validate({"target": "local", "image": name, "workerCount": 2,
                                                    "cpuCores": 2})
-    server = LocalServer(name, service, context, env, tmp_path_factory.mktemp(f"{name}-run"), port=0)
+    server = LocalServer(plan_serve(name, service, production=False), context, env,
+                         tmp_path_factory.mktemp(f"{name}-run"), port=0)
     server.start(timeout=180)
     return server
 

@@ -153,6 +153,7 @@ def test_the_server_env_picks_granian_or_gunicorn(monkeypatch, server, granian):
     monkeypatch.setitem(sys.modules, name, amlserver_linux)  # both restored after the test
     monkeypatch.setattr(package, "amlserver_linux", amlserver_linux)
     monkeypatch.setattr(scorer_host, "_patch_server", lambda: None)
+    monkeypatch.setattr(scorer_host, "check_versions", lambda *_: None)  # tested in test_scorer_host.py
     monkeypatch.setattr(scorer_host, "defer_app_insights_exporter", lambda: None)
     monkeypatch.setattr("azureml_inference_server_http.amlserver.run", lambda: None)
     monkeypatch.setenv(scorer_host.SERVER_ENV, server)
