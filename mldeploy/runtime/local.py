@@ -384,6 +384,9 @@ def _is_mldeploy(pid: int) -> bool:
     except PermissionError:
         return True
     try:
-        return b"mldeploy" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return True  # no /proc (macOS): a live pid is taken as ours, the safe side
+    # An argument naming the program: the console script (`.../bin/mldeploy`) or `-m mldeploy`.
+    # Not "mldeploy" anywhere: a python in a venv of a checkout named mldeploy has it in its path.
+    return any(arg.rsplit(b"/", 1)[-1] in (b"mldeploy", b"mldeploy.cli") for arg in argv)

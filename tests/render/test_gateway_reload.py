@@ -54,6 +54,19 @@ def _answers(port: int, n: int) -> set[str]:
     return seen
 
 
+def _default_stop_signals() -> None:
+    for stop in (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_DFL)
+
+
+def _kill_left_nginx(pid_file: Path) -> None:
+    # Killing the shell leaves its nginx behind: stop the master too (gone after a graceful stop).
+    try:
+        os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
 def _until(port: int, want: set[str], deadline_s: float) -> set[str]:
     # A deadline for an event (the poll period plus a reload), not a speed assertion.
     end = time.monotonic() + deadline_s
@@ -81,7 +94,11 @@ def test_a_changed_traffic_file_moves_the_split_without_restarting_nginx(tmp_pat
     conf.write_text(render_nginx_conf(all_to_a))
     assert render_nginx_conf(all_to_b) == conf.read_text(), "nginx.conf must not depend on the weights"
     watched.write_text(render_upstreams(all_to_a))
-    gateway = subprocess.Popen(reloading_command(str(conf), str(watched)), stderr=subprocess.PIPE, text=True)
+    # Default stop signals, as a container runtime starts the command: a shell cannot trap a signal
+    # ignored on entry (POSIX `trap`), and a run started in the background by a non-interactive
+    # shell (`make test &`, a CI job) inherits SIGQUIT and SIGINT ignored.
+    gateway = subprocess.Popen(reloading_command(str(conf), str(watched)), stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_stop_signals)
     try:
         assert _until(port, {"A"}, 30) == {"A"}, "weight 1/0: every request to A"
         master = Path(all_to_a.pid_file).read_text().strip()
@@ -98,6 +115,7 @@ def test_a_changed_traffic_file_moves_the_split_without_restarting_nginx(tmp_pat
             status = gateway.wait(timeout=60)
         finally:
             gateway.kill()
+            _kill_left_nginx(Path(all_to_a.pid_file))
             a.shutdown()
             b.shutdown()
     log = gateway.stderr.read()

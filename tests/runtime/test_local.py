@@ -36,7 +36,8 @@ def test_a_stale_endpoint_file_is_removed(tmp_path):
 
 def test_a_pid_reused_by_another_program_is_not_a_running_service(tmp_path):
     stale = tmp_path / "endpoint.json"
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # "mldeploy" in a path is not mldeploy (a CI clone's venv python is .../mldeploy/.venv/bin/python).
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "/srv/mldeploy/.venv/data.csv"])
     try:
         _wait_exec(other.pid)
         stale.write_text(json.dumps({"pid": other.pid}))
