@@ -93,7 +93,8 @@ def test_the_environment_wires_log_analytics_and_the_consumption_profile(default
     env = declared.one(ENV)["inputs"]
     logs = env["appLogsConfiguration"]
     assert logs["destination"] == "log-analytics"
-    assert logs["logAnalyticsConfiguration"]["customerId"] == "customer-containerapp-diabetes-aca-logs"
+    workspace = declared.one("azure-native:operationalinsights:Workspace")
+    assert logs["logAnalyticsConfiguration"]["customerId"] == workspace["outputs"]["customerId"]
     assert env["workloadProfiles"] == [{"name": "Consumption", "workloadProfileType": "Consumption"}]
     assert _app(declared)["workloadProfileName"] == "Consumption"
 

@@ -46,10 +46,11 @@ class _Recording(SynthMocks):
         # A secret anywhere in an input wraps that whole top-level input on the wire.
         secret = sorted(k for k, v in args.inputs.items() if is_wire_secret(v))
         inputs = {k: unwrap_wire_secret(v) if k in secret else v for k, v in args.inputs.items()}
+        rid, outputs = super().new_resource(args)
         with self.declared.lock:
             self.declared.resources.append({"type": args.typ, "name": args.name, "inputs": inputs,
-                                            "secret_inputs": secret})
-        return super().new_resource(args)
+                                            "secret_inputs": secret, "outputs": outputs})
+        return rid, outputs
 
 
 def declare(build: Callable[[], pulumi.Output | None]) -> Declared:
