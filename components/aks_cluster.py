@@ -21,7 +21,7 @@ from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
 from mldeploy.components.roles import role_definition_id
 from mldeploy.azure.kubeconfig import with_login_mode
 from mldeploy.contract import ACR_PULL_ROLE_ID
-from mldeploy.plan.cluster import ClusterPlan, CreatedCluster
+from mldeploy.plan.cluster import SYSTEM_POOL, ClusterPlan, CreatedCluster
 
 AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 
@@ -162,7 +162,7 @@ class AksCluster(pulumi.ComponentResource):
             aad_profile=cs.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True),
             disable_local_accounts=not s.local_accounts,
             agent_pool_profiles=[cs.ManagedClusterAgentPoolProfileArgs(
-                name="system",
+                name=SYSTEM_POOL,
                 mode=cs.AgentPoolMode.SYSTEM,
                 vm_size=s.vm_size,
                 count=s.agent_count,

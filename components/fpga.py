@@ -2,7 +2,7 @@
 labelled and tainted so that only FPGA services land on it.
 
 The service itself is the AKS service (components/aks_service.py), its pods placed on this
-pool by their plan (mldeploy/plan/fpga.py): nothing here rewrites another component's objects.
+pool by their plan (mldeploy/targets/fpga/plan.py): nothing here rewrites another component's objects.
 """
 from __future__ import annotations
 

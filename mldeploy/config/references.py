@@ -61,14 +61,11 @@ RESERVED_EDGE_MODULES = {"edgeagent", "edgehub"}
 SYSTEM_NAMESPACES = {"default", "gatekeeper-system", "calico-system", "tigera-operator",
                      "app-routing-system", "aks-istio-system", "aks-istio-ingress", "aks-istio-egress",
                      "aks-command", "cert-manager", "flux-system"}
-# The node pool a created cluster gets (components/aks_cluster.py): an FPGA pool may not reuse it.
-SYSTEM_POOL = "system"
 
 
 def _check_kubernetes_names(settings: "StackSettings") -> None:
     p = f"{PROJECT}:"
     namespaces: dict[tuple[str, str], str] = {}
-    pools: dict[tuple[str, str], str] = {}
     endpoint_namespaces: dict[tuple[str, str], str] = {}
     for name, service in sorted(settings.services.items()):
         if service.target == "kubernetes-endpoint":
@@ -97,15 +94,6 @@ def _check_kubernetes_names(settings: "StackSettings") -> None:
         if other != name:
             raise ConfigError(key, f"namespace {namespace!r} is also service {other!r}'s on cluster "
                                    f"{service.cluster!r}; each service gets its own namespace")
-        if service.target == "fpga":
-            pool_key = f"{p}services.{name}.fpgaPoolName"
-            if service.fpga_pool_name == SYSTEM_POOL:
-                raise ConfigError(pool_key, f"{SYSTEM_POOL!r} is the cluster's system node pool; "
-                                            "name the FPGA pool otherwise (default: fpga)")
-            other = pools.setdefault((service.cluster, service.fpga_pool_name), name)
-            if other != name:
-                raise ConfigError(pool_key, f"node pool {service.fpga_pool_name!r} is also service "
-                                            f"{other!r}'s on cluster {service.cluster!r}")
 
 
 def _check_dns_labels(settings: "StackSettings") -> None:

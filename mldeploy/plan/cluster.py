@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from mldeploy.config.aks import ClusterSettings
 
+# The node pool a created cluster gets (components/aks_cluster.py): a user pool may not reuse its name.
+SYSTEM_POOL = "system"
+
 
 @dataclass(frozen=True)
 class CreatedCluster:

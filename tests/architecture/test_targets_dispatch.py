@@ -30,12 +30,10 @@ REMAINING_LITERALS = {
     # the service targets' config models (each one's `target: Literal[...]`), still in mldeploy/config/
     "mldeploy/config/aks.py": 1,
     "mldeploy/config/endpoint.py": 2,
-    "mldeploy/config/fpga.py": 1,
     "mldeploy/config/service.py": 1,
     # cross-service checks of one target's settings (ports, namespaces, pools, DNS labels, ACI in production)
-    "mldeploy/config/references.py": 7,
+    "mldeploy/config/references.py": 6,
     "mldeploy/plan/cluster_check.py": 2,
-    "mldeploy/plan/fpga.py": 1,  # FPGA_TAINT_VALUE = "fpga": a taint value equal to the name, not a dispatch
     # the endpoint family's two names, shared by plan/endpoint.py and plan/kubernetes_compute.py
     "mldeploy/plan/front_door.py": 2,
     # `mldeploy init`'s starting points per target

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from mldeploy.config import ConfigError
-from mldeploy.plan.fpga_regions import FPGA_REGIONS, check_region
+from mldeploy.targets.fpga.regions import FPGA_REGIONS, check_region
 from tests.harness import stack_values, synth
 
 
@@ -85,3 +85,51 @@ def test_a_non_pb_size_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         synth("fpga", tmp_path, values, keys)
     assert err.value.key == "mldeploy:services.diabetes-fpga.fpgaVmSize"
+
+
+# -- FpgaNodePool unit-tested with a plan: plan_fpga's NodePoolPlan in, the AgentPool out ------------
+
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+
+
+def _unit(**service):
+    import pulumi
+
+    from mldeploy.components.fpga import FpgaNodePool
+    from mldeploy.targets.fpga.plan import plan_fpga
+    from mldeploy.targets.fpga.settings import FpgaServiceSettings
+    from tests.components.unit import declare
+
+    settings = FpgaServiceSettings.model_validate({"target": "fpga", "cluster": "c1", "image": "diabetes", **service})
+    plan = plan_fpga(settings).pool
+    seen = {}
+
+    def build():
+        pool = FpgaNodePool("fpga-svc", plan=plan, cluster_name="aks-unit-c1", resource_group_name="rg-unit",
+                            tags={"environment": "unit"})
+        return pool.pool_name.apply(lambda v: seen.update(pool_name=v))
+
+    declared = declare(build)
+    assert declared.types == [AGENT_POOL, "mldeploy:fpga:FpgaNodePool"], declared.types
+    return plan, declared.one(AGENT_POOL), seen["pool_name"]
+
+
+def test_unit_the_pool_is_the_plans_size_count_and_name_on_the_given_cluster():
+    plan, pool, pool_name = _unit(fpgaVmSize="Standard_PB12s", fpgaNodeCount=3, fpgaPoolName="pb")
+    i = pool["inputs"]
+    assert (i["agentPoolName"], i["vmSize"], i["count"]) == (plan.name, plan.vm_size, plan.node_count) == \
+        ("pb", "Standard_PB12s", 3), f"AgentPool {pool['name']}: {i}"
+    assert (i["resourceName"], i["resourceGroupName"]) == ("aks-unit-c1", "rg-unit"), \
+        "the pool must join the cluster it was given, in that cluster's resource group"
+    assert pool_name == "pb", "pool_name (the service's fpgaPool output) is the declared pool's name"
+
+
+def test_unit_the_pool_is_a_linux_user_pool_with_the_plans_labels_and_taints():
+    plan, pool, _ = _unit()
+    i = pool["inputs"]
+    assert i["mode"] == "User", "an FPGA pool must never be a System pool (system pods would land on PB nodes)"
+    assert (i["osType"], i["type"]) == ("Linux", "VirtualMachineScaleSets"), i
+    assert i["nodeLabels"] == dict(plan.node_labels) == {"mldeploy.io/accelerator": "fpga"}, i["nodeLabels"]
+    assert i["nodeTaints"] == list(plan.node_taints) == ["mldeploy.io/accelerator=fpga:NoSchedule"], \
+        "without the plan's NoSchedule taint any pod could land on the FPGA nodes"
+    assert i["tags"] == {"environment": "unit"}

@@ -1,15 +1,12 @@
-"""`target: fpga`: a Project Brainwave-style FPGA service on an AKS node pool in a region that has them."""
-from mldeploy.config.fpga import FpgaServiceSettings
-from mldeploy.plan.aks import check_service
-from mldeploy.plan.fpga_regions import check_service_region
+"""`target: fpga`: a Project Brainwave-style FPGA service on an AKS node pool in a region that has
+them. Everything particular to the target lives in this package (config model, load-time checks,
+region list, plan, program step, mocks); it reuses the AKS target's plan, serve and logs hooks, and
+its ComponentResource is components/fpga.py (the pool; the service is components/aks_service.py)."""
+from mldeploy.targets.fpga.settings import FpgaServiceSettings
 from mldeploy.targets.fpga.mocks import MOCKS
+from mldeploy.targets.fpga.plan import check
 from mldeploy.targets.aks import logs, serve  # an FPGA service is served and read as an AKS one
 from mldeploy.targets.target import Target
-
-
-def check(name: str, service: FpgaServiceSettings, stack) -> None:
-    check_service_region(name, service, stack.location)
-    check_service(name, service, stack.production)  # TLS that can be issued, replicas
 
 
 def deploy(name: str, entry, foundation):

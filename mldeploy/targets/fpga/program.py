@@ -1,18 +1,18 @@
 """Target `fpga`: the AKS service, on a PB-series node pool of its cluster.
 
 Reuses the AKS target whole (cluster, plan, gateway, keys, Deployment, Service, HPA); adds the
-FPGA node pool and the pods' placement onto it (mldeploy/plan/fpga.py); the region is checked at
-load (mldeploy/targets/stack.py).
+FPGA node pool and the pods' placement onto it (mldeploy/targets/fpga/plan.py); the region is
+checked at load (this package's `check`).
 """
 from __future__ import annotations
 
 import pulumi
 
 from mldeploy.components.fpga import FpgaNodePool
-from mldeploy.config.fpga import FpgaServiceSettings
-from mldeploy.plan.fpga import plan_fpga
 from mldeploy.targets.aks import program as aks_target  # the AKS target, reused whole
 from mldeploy.targets.foundation import Foundation, ServiceOutputs
+from mldeploy.targets.fpga.plan import plan_fpga
+from mldeploy.targets.fpga.settings import FpgaServiceSettings
 
 
 def deploy_fpga(name: str, service: FpgaServiceSettings, f: Foundation) -> ServiceOutputs:

@@ -29,7 +29,7 @@ def check_region(vm_size: str, location: str, key: str, override: list[str] | No
 
 
 def check_service_region(name: str, service, location: str) -> None:
-    """The region check for one `fpga` service, with its key path (for the parse-time checks)."""
+    """The region check for one FPGA service, with its key path (run by this target's `check`)."""
     key = f"mldeploy:services.{name}"
     where = f"{key}.fpgaRegions" if service.fpga_regions else f"{key}.fpgaVmSize"
     check_region(service.fpga_vm_size, location, where, service.fpga_regions)

@@ -1,4 +1,4 @@
-"""FPGA (Project Brainwave): a PB-series node pool on an AKS cluster and the service on it."""
+"""`target: fpga`'s settings: an AKS service on a Project Brainwave-style FPGA (PB-series) node pool."""
 from __future__ import annotations
 
 import re

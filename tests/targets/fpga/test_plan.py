@@ -1,8 +1,8 @@
-"""plan/fpga.py: the FPGA pool and the placement of the service's pods on it (pure, no mocks)."""
+"""mldeploy/targets/fpga/plan.py: the FPGA pool and the placement of the service's pods on it (pure, no mocks)."""
 from __future__ import annotations
 
-from mldeploy.config.fpga import FpgaServiceSettings
-from mldeploy.plan.fpga import AGENT_POOL_LABEL, plan_fpga
+from mldeploy.targets.fpga.plan import AGENT_POOL_LABEL, plan_fpga
+from mldeploy.targets.fpga.settings import FpgaServiceSettings
 
 
 def _plan(**service):
