@@ -102,7 +102,7 @@ class IotEdgeDeployment(pulumi.ComponentResource):
             {
                 "hubHostName": self.hub_host_name,
                 "hubId": hub_id,
-                # The policy must grant RegistryWrite and ServiceConnect (see mldeploy/config/edge.py).
+                # The policy must grant RegistryWrite and ServiceConnect (see mldeploy/targets/edge/config.py).
                 "accessPolicy": hub.access_policy,
                 "deploymentId": self.deployment_id,
                 "deviceId": plan.device_id,

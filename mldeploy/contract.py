@@ -45,6 +45,9 @@ POD_TRAFFIC_DIR = "/etc/mldeploy/traffic"  # AKS canary: the service's traffic C
 # the group's public port, 80/443), and binding below 1024 needs root at bind time; on AKS the
 # same image runs as a non-root user on port 8890 (the pod's runAsUser).
 GATEWAY_IMAGE = "nginx:1.27.4-alpine@sha256:4ff102c5d78d254a6f0da062b3cf39eaf07f01eec0927fd21e219d0af8bc0591"
+# The Azure ML base image a conda environment is built on where Azure ML builds it: batch jobs and
+# managed online endpoints alike.
+AZUREML_BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
 
 # -- name patterns -------------------------------------------------------------------------------
 # Keys go into an nginx config file: a safe alphabet keeps quoting trivial and matches what

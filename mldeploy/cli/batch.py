@@ -19,7 +19,7 @@ from mldeploy.cli import find_project_root, project_dir_option
 def command(stack: str, name: str | None, input_dir: Path, output_file: Path, project_dir: Path | None) -> None:
     """Score a folder of files with the batch entry's init()/run(mini_batch) script, on this
     machine, exactly as the Azure ML batch deployment will (mini-batches, retries, threshold)."""
-    from mldeploy.plan.batch import plan_local_batch
+    from mldeploy.targets.batch.plan import plan_local_batch
     from mldeploy.targets.stack import load_stack
     from mldeploy.runtime.batch_local import BatchRunError, run_batch
 

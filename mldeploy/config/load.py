@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_snake
 
 from mldeploy import PROJECT
 from mldeploy.contract import stack_file_path
-from mldeploy.config.base import Secret, SecureValue
+from mldeploy.config.base import Name, Secret, SecureValue
 from mldeploy.nested import leaves, map_leaves
 from mldeploy.config.errors import ConfigError, shown
 from mldeploy.config.strict_yaml import MAX_DEPTH, parse_yaml, read_text_file
@@ -158,19 +158,21 @@ def parse_settings(
     project_root: Path,
     source: str,
     service_models: Mapping[str, type],
+    section_models: Mapping[str, type],
 ) -> StackSettings:
     """Validate a stack's config map (`namespace:key` -> value) into `StackSettings` (shape,
-    names, references). `service_models`: target name -> its settings model, from the target
-    table (mldeploy/targets; the one load entry, with the plan's rules: mldeploy.targets.stack)."""
+    names, references). From the target table (mldeploy/targets; the one load entry, with the
+    plan's rules: mldeploy.targets.stack): `service_models`, target name -> its settings model;
+    `section_models`, a section target's stack key (`batch`) -> the model of its entries."""
     secret_keys = set(secret_keys)
     try:
-        return _parse(stack, config, secret_keys, project_root, service_models)
+        return _parse(stack, config, secret_keys, project_root, service_models, section_models)
     except ConfigError as err:
         raise err.with_source(source) from None
 
 
 def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path,
-           service_models: Mapping[str, type]) -> StackSettings:
+           service_models: Mapping[str, type], section_models: Mapping[str, type]) -> StackSettings:
     own: dict[str, Any] = {}
     for key, value in config.items():
         _check_namespace(key)
@@ -187,6 +189,8 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
                    and not _has_secure_leaves(value)}
         if name == "services":
             fields[name] = _parse_services(value, context, service_models)
+        elif name in section_models:
+            fields[name] = _validate_field(name, value, context, dict[Name, section_models[name]])
         else:
             fields[name] = _validate_field(name, value, context)
     try:
@@ -254,9 +258,10 @@ def _check_depth(key: str, value: Any) -> None:
             stack.extend((v, depth + 1) for v in item)
 
 
-def _validate_field(name: str, value: Any, context: dict[str, Any]) -> Any:
-    annotation = StackSettings.model_fields[to_snake(name)].annotation
-
+def _validate_field(name: str, value: Any, context: dict[str, Any], annotation: Any = None) -> Any:
+    """One stack key's value by its StackSettings field's type, or by `annotation` (a section's entries)."""
+    if annotation is None:
+        annotation = StackSettings.model_fields[to_snake(name)].annotation
     try:
         return TypeAdapter(annotation).validate_python(value, context=context, strict=True)
     except ValidationError as exc:

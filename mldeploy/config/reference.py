@@ -89,9 +89,9 @@ def _rows(model: type[BaseModel], prefix: str, skip: set[str] = frozenset()) -> 
     return rows
 
 
-def render_reference(service_models: Mapping[str, type]) -> str:
-    """Markdown tables: the stack keys, then the settings of each service target (`service_models`:
-    target name -> model, from the target table)."""
+def render_reference(service_models: Mapping[str, type], section_models: Mapping[str, type]) -> str:
+    """Markdown tables: the stack keys, then the settings of each service target. From the target
+    table: `service_models`, target name -> model; `section_models`, a section's key -> its entries' model."""
     lines = [
         "Keys under the `mldeploy:` namespace of `stacks/Pulumi.<stack>.yaml`, plus",
         "`azure-native:location` (the Azure region; required unless every service is `local`).",
@@ -105,7 +105,7 @@ def render_reference(service_models: Mapping[str, type]) -> str:
     for name, field in top.items():
         key = field.alias or name
         lines.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {_describe(field, key)} |")
-        nested = _nested_model(field.annotation)
+        nested = section_models.get(key) or _nested_model(field.annotation)
         if nested is not None and key != "services":
             inner = f"{key}.<name>" if typing.get_origin(field.annotation) is dict else key
             lines += _rows(nested, inner)
@@ -119,8 +119,8 @@ def render_reference(service_models: Mapping[str, type]) -> str:
 BEGIN, END = "<!-- BEGIN config-reference -->", "<!-- END config-reference -->"
 
 
-def doc_with_reference(doc: str, service_models: Mapping[str, type]) -> str:
+def doc_with_reference(doc: str, service_models: Mapping[str, type], section_models: Mapping[str, type]) -> str:
     """The doc's text with the reference section replaced by a freshly generated one."""
     head, rest = doc.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n# Config reference\n\n{render_reference(service_models)}{END}{tail}"
+    return f"{head}{BEGIN}\n# Config reference\n\n{render_reference(service_models, section_models)}{END}{tail}"

@@ -41,18 +41,11 @@ def check_references(settings: "StackSettings", root: Path) -> None:
         _must_exist(f"{p}batch.{name}.model", batch.model, "models", settings.models)
     for name, edge in settings.edge.items():
         _must_exist(f"{p}edge.{name}.image", edge.image, "images", settings.images)
-        if edge.module.lstrip("$").lower() in RESERVED_EDGE_MODULES:
-            key = "moduleName" if edge.module_name else "image"
-            raise ConfigError(f"{p}edge.{name}.{key}", f"module name {edge.module!r} is reserved by the IoT "
-                                                       "Edge runtime ($edgeAgent, $edgeHub): set moduleName")
     _check_kubernetes_names(settings)
     _check_dns_labels(settings)
     _check_one_owner(settings)
 
 
-# IoT Edge's system modules (learn.microsoft.com/azure/iot-edge/module-composition: "the
-# deployment manifest ... $edgeAgent ... $edgeHub"); a user module of that name collides.
-RESERVED_EDGE_MODULES = {"edgeagent", "edgehub"}
 # Namespaces Kubernetes and AKS own: `kube-` is reserved for Kubernetes system namespaces
 # (kubernetes.io/docs/concepts/overview/working-with-objects/namespaces: "Avoid creating
 # namespaces with the prefix kube-"), `default` already exists, and AKS add-ons run in these.
@@ -111,14 +104,9 @@ def _check_dns_labels(settings: "StackSettings") -> None:
                                    "per region")
 
 
-# One free (F1) IoT hub per subscription: "Each Azure subscription can have at most 50 IoT hubs,
-# and at most 1 Free hub" (iot-hub/iot-hub-devguide-quotas-throttling.md).
-MAX_FREE_HUBS = 1
-
-
 def _check_one_owner(settings: "StackSettings") -> None:
     """Values that name one thing in Azure or on this machine may be claimed by one entry only:
-    a local port, an IoT hub created here, a device's configuration, an attached cluster, a host name."""
+    a local port, an attached cluster, a host name (the edge target's own: mldeploy/targets/edge/checks.py)."""
     p = f"{PROJECT}:"
     ports: dict[int, str] = {}
     hosts: dict[str, str] = {}
@@ -143,47 +131,3 @@ def _check_one_owner(settings: "StackSettings") -> None:
                 raise ConfigError(f"{p}clusters.{name}.attach", f"cluster {cluster.attach.name!r} in "
                                   f"{cluster.attach.resource_group!r} is already attached as clusters.{other}; "
                                   "services share one entry (the Azure ML extension and compute exist once)")
-    created: dict[str, str] = {}  # hub name -> the entry that creates it
-    free = []
-    for name, edge in sorted(settings.edge.items()):
-        hub = edge.iot_hub
-        if not hub.existing:
-            other = created.setdefault(hub.name.lower(), name)
-            if other != name:
-                raise ConfigError(f"{p}edge.{name}.iotHub.name", f"IoT hub {hub.name!r} is also created by edge.{other}; "
-                                  "hub names are global: one entry creates it, each hub once")
-            if hub.sku == "F1":
-                free.append(name)
-                if len(free) > MAX_FREE_HUBS:
-                    raise ConfigError(f"{p}edge.{name}.iotHub.sku", f"a second free (F1) IoT hub (edge.{free[0]} "
-                                      "creates one): Azure allows one free hub per subscription")
-    for name, edge in sorted(settings.edge.items()):
-        hub = edge.iot_hub
-        if hub.existing and hub.name.lower() in created:
-            raise ConfigError(f"{p}edge.{name}.iotHub.existing", f"IoT hub {hub.name!r} is created by "
-                              f"edge.{created[hub.name.lower()]} in this stack; an existing hub is looked up "
-                              "before anything is created: deploy through that entry's hub or name another")
-    layers: dict[tuple[str, str, int], str] = {}
-    for name, edge in sorted(settings.edge.items()):
-        if edge.target_condition is not None:
-            where = (edge.iot_hub.name.lower(), " ".join(edge.target_condition.split()), edge.effective_priority)
-            other = layers.setdefault(where, name)
-            if other != name:
-                # A device runs one deployment: "the one with highest priority or, in the case of two
-                # deployments with the same priority, the one with the latest creation time" (Azure
-                # Pipelines' IoT Edge task reference, `priority`); mldeploy creates a new deployment
-                # for every content change, so the two entries would take the devices in turns.
-                raise ConfigError(f"{p}edge.{name}.priority", f"edge.{other} targets the same devices "
-                                  f"({edge.target_condition!r}) of hub {edge.iot_hub.name!r} with the same priority "
-                                  f"{edge.effective_priority}; give one a higher priority")
-    devices: dict[tuple[str, str], str] = {}
-    for name, edge in sorted(settings.edge.items()):
-        if edge.device_id is not None:
-            other = devices.setdefault((edge.iot_hub.name.lower(), edge.device_id), name)
-            if other != name:
-                # applyConfigurationContent replaces a device's whole configuration: the second
-                # entry would silently undo the first on every run.
-                raise ConfigError(f"{p}edge.{name}.deviceId", f"device {edge.device_id!r} of hub {edge.iot_hub.name!r} "
-                                  f"is also edge.{other}'s; a device has one deployment manifest, so the entries "
-                                  "would replace each other: deploy to another device, or use at-scale "
-                                  "deployments (targetCondition) with priorities")

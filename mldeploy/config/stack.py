@@ -10,8 +10,6 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from mldeploy.config.aks import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
 from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags
-from mldeploy.config.batch import BatchSettings
-from mldeploy.config.edge import EdgeSettings
 from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile
 from mldeploy.config.service import TargetSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
@@ -164,8 +162,9 @@ class StackSettings(Settings):
                                                  "picks where each runs (tables below)")
     clusters: dict[Name, ClusterSettings] = Field(default_factory=dict, description="AKS clusters, "
                                                   "created or attached")
-    batch: dict[Name, BatchSettings] = Field(default_factory=dict, description="batch scoring on Azure ML compute")
-    edge: dict[Name, EdgeSettings] = Field(default_factory=dict, description="IoT Edge deployments")
+    # A section target's entries, each parsed by that target's model from the target table (config/load.py).
+    batch: dict[Name, Settings] = Field(default_factory=dict, description="batch scoring on Azure ML compute")
+    edge: dict[Name, Settings] = Field(default_factory=dict, description="IoT Edge deployments")
     endpoint_quota: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(default_factory=dict, description="cores per VM family (e.g. "
                                            "`standardFSv2Family: 32`) the managed online endpoints may use in "
                                            "this region; synth refuses a stack needing more")

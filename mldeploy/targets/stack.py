@@ -16,22 +16,29 @@ from mldeploy.plan import stack as plan_stack
 from mldeploy.plan.batching import check_batching
 from mldeploy.plan.models import check_model_versions, resolve_model
 from mldeploy.plan.v1_script import check_entry_scripts
-from mldeploy.targets import SERVICE_TARGETS
+from mldeploy.targets import SECTION_TARGETS, SERVICE_TARGETS
 
 # target name -> its settings model: what `services.<name>.target` may say, in the table's order.
 SERVICE_MODELS: Mapping[str, type] = {t.name: t.settings for t in SERVICE_TARGETS}
+# a section target's stack key -> the model of each of its entries (`batch.<name>`).
+SECTION_MODELS: Mapping[str, type] = {t.section: t.settings for t in SECTION_TARGETS}
 _CHECKS = {t.name: t.check for t in SERVICE_TARGETS}
 
 
 def check_stack(settings: StackSettings, today: date | None = None) -> None:
-    """Raise a ConfigError (key named, no file) for the first plan rule the stack breaks."""
+    """Raise a ConfigError (key named, no file) for the first plan rule the stack breaks: each
+    section target's checks per entry (in name order), then the plan's rules with each service's."""
+    for target in SECTION_TARGETS:
+        for name, entry in sorted(target.entries(settings).items()):
+            target.check(name, entry, settings)
     plan_stack.check_stack(settings, _CHECKS, today)
 
 
 def parse_settings(stack: str, config: dict[str, Any], secret_keys: Iterable[str], project_root: Path,
                    source: str) -> StackSettings:
     """A stack's config map (`namespace:key` -> value) into settings every rule holds for."""
-    settings = config_load.parse_settings(stack, config, secret_keys, project_root, source, SERVICE_MODELS)
+    settings = config_load.parse_settings(stack, config, secret_keys, project_root, source, SERVICE_MODELS,
+                                           SECTION_MODELS)
     try:
         check_stack(settings)
         check_entry_scripts(settings, project_root)

@@ -5,14 +5,14 @@ import pytest
 
 from mldeploy.config import ConfigError, parse_settings
 from mldeploy.config.base import Secret, SecureValue
-from mldeploy.targets.stack import SERVICE_MODELS
+from mldeploy.targets.stack import SECTION_MODELS, SERVICE_MODELS
 from tests.harness import ROOT, stack_values
 
 SOURCE = "stacks/Pulumi.dev.yaml"
 
 
 def parse(values, secret_keys=frozenset()):
-    return parse_settings("dev", values, set(secret_keys), ROOT, SOURCE, SERVICE_MODELS)
+    return parse_settings("dev", values, set(secret_keys), ROOT, SOURCE, SERVICE_MODELS, SECTION_MODELS)
 
 
 def dev():
@@ -204,6 +204,7 @@ def test_dangling_canary_image_is_refused_at_load():
     values, keys = stack_values("prod-attach")
     values["mldeploy:services"]["diabetes"]["canary"]["image"] = "nope"
     with pytest.raises(ConfigError) as info:
-        parse_settings("prod-attach", values, keys, ROOT, "stacks/Pulumi.prod-attach.yaml", SERVICE_MODELS)
+        parse_settings("prod-attach", values, keys, ROOT, "stacks/Pulumi.prod-attach.yaml", SERVICE_MODELS,
+                       SECTION_MODELS)
     assert info.value.key == "mldeploy:services.diabetes.canary.image", info.value
     assert "refers to image 'nope', which does not exist" in info.value.message, info.value

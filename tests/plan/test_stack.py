@@ -8,7 +8,7 @@ import pytest
 
 from mldeploy.config import ConfigError
 from mldeploy.config import parse_settings as parse_shape
-from mldeploy.targets.stack import SERVICE_MODELS, load_stack, parse_settings
+from mldeploy.targets.stack import SECTION_MODELS, SERVICE_MODELS, load_stack, parse_settings
 from tests.harness import ROOT, stack_values
 
 
@@ -34,7 +34,7 @@ def test_a_plan_rule_is_refused_naming_the_stack_file():
 def test_config_alone_checks_shape_not_the_plan_rules():
     values, keys = stack_values("prod")
     values["mldeploy:clusters"]["prod"]["agentCount"] = 1
-    settings = parse_shape("prod", values, keys, ROOT, "stacks/Pulumi.prod.yaml", SERVICE_MODELS)
+    settings = parse_shape("prod", values, keys, ROOT, "stacks/Pulumi.prod.yaml", SERVICE_MODELS, SECTION_MODELS)
     assert settings.clusters["prod"].agent_count == 1, "mldeploy:clusters.prod.agentCount: config keeps the value"
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from mldeploy.plan.edge import ScoringModule, default_routes
+from mldeploy.plan.edge import ScoringModule
+from mldeploy.targets.edge.plan import default_routes
 from mldeploy.render.edge_manifest import RegistryCredentials, base_manifest, masked, registry_key, render_manifest
 from tests.edge_schema import edge_deployment_schema, manifest_errors
 

@@ -12,7 +12,7 @@ import joblib
 import numpy as np
 import pytest
 
-from mldeploy.plan.batch import plan_local_batch
+from mldeploy.targets.batch.plan import plan_local_batch
 from mldeploy.runtime.batch_local import BatchRunError, input_files, run_batch
 from mldeploy.config import ConfigError
 from mldeploy.targets.stack import load_stack, parse_settings

@@ -1,5 +1,7 @@
-"""`batch:`: Azure ML batch endpoints scoring files on a compute cluster."""
-from mldeploy.config.batch import BatchSettings
+"""`batch:`: Azure ML batch endpoints scoring files on a compute cluster. Everything particular to
+the target lives in this package (config model, plan, program step, mocks); its ComponentResource
+is components/batch.py, its plan types mldeploy/plan/batch.py."""
+from mldeploy.targets.batch.config import BatchSettings
 from mldeploy.targets.batch.mocks import MOCKS
 from mldeploy.targets.target import Target
 

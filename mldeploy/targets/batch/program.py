@@ -1,9 +1,9 @@
-"""The `batch` section: plan each entry (mldeploy/plan/batch.py), then declare a BatchScoring for it."""
+"""The `batch` section: plan each entry (mldeploy/targets/batch/plan.py), then declare a BatchScoring for it."""
 from __future__ import annotations
 
 from mldeploy.components.batch import BatchScoring, WorkspaceRefs
-from mldeploy.config.batch import BatchSettings
-from mldeploy.plan.batch import plan_batch
+from mldeploy.targets.batch.config import BatchSettings
+from mldeploy.targets.batch.plan import plan_batch
 from mldeploy.targets.foundation import Foundation
 from mldeploy.azure.arm import arm_part
 from mldeploy.contract import workspace_blob_container

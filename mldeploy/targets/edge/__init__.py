@@ -1,5 +1,8 @@
-"""`edge:`: IoT Edge deployments of a scoring image to devices of an IoT Hub."""
-from mldeploy.config.edge import EdgeSettings
+"""`edge:`: IoT Edge deployments of a scoring image to devices of an IoT Hub. Everything particular
+to the target lives in this package (config model, load-time checks, plan, program step, mocks);
+its ComponentResource is components/iot_edge.py, its plan types mldeploy/plan/edge.py."""
+from mldeploy.targets.edge.checks import check
+from mldeploy.targets.edge.config import EdgeSettings
 from mldeploy.targets.edge.mocks import MOCKS
 from mldeploy.targets.target import Target
 
@@ -11,4 +14,4 @@ def deploy(name: str, entry, foundation):
 
 
 TARGET = Target(name="edge", section="edge", section_entries=lambda stack: stack.edge,
-                settings=EdgeSettings, deploy=deploy, mocks=MOCKS)
+                settings=EdgeSettings, deploy=deploy, check=check, mocks=MOCKS)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from mldeploy.components.iot_edge import IotEdgeDeployment
-from mldeploy.config.edge import EdgeSettings
-from mldeploy.plan.edge import plan_edge
+from mldeploy.targets.edge.config import EdgeSettings
+from mldeploy.targets.edge.plan import plan_edge
 from mldeploy.targets.foundation import Foundation
 
 

@@ -16,7 +16,6 @@ from pulumi_azure_native import authorization
 from mldeploy.components.kubernetes_compute import KubernetesCompute
 from mldeploy.components.online_endpoint import EndpointInputs, OnlineEndpoint, WorkspaceRefs
 from mldeploy.azure.arm import arm_part
-from mldeploy.config.batch import DEFAULT_BATCH_BASE_IMAGE
 from mldeploy.config.endpoint import EndpointSettings
 from mldeploy.plan.conda import ENDPOINT_PYTHON, conda_with_pip, requirement_lines
 from mldeploy.plan.digest import digest_files
@@ -26,11 +25,11 @@ from mldeploy.targets.aks.program import cluster_for
 from mldeploy.targets.foundation import Foundation, ServiceOutputs, build_dir, given_keys, given_tls
 from mldeploy.render.build_context import V1_SHIM_DIR, BuildContext
 from mldeploy.plan.tags import resource_tags
-from mldeploy.contract import workspace_blob_container
+from mldeploy.contract import AZUREML_BASE_IMAGE, workspace_blob_container
 
 CODE_BLOB_PREFIX = "mldeploy/endpoint-code"
 # The Azure ML base image the environment's conda file is built on (as for batch).
-BASE_IMAGE = DEFAULT_BATCH_BASE_IMAGE
+BASE_IMAGE = AZUREML_BASE_IMAGE
 
 
 def conda_text(context: BuildContext) -> str:

@@ -1,4 +1,4 @@
-"""IoT Edge: the model module deployed through IoT Hub (guide: "deploy to Azure IoT Edge")."""
+"""The `edge:` section's config model: the model module deployed through IoT Hub (guide: "deploy to Azure IoT Edge")."""
 from __future__ import annotations
 
 import math

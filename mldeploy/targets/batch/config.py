@@ -1,4 +1,4 @@
-"""Batch scoring on Azure ML compute (guide: "inference with Azure ML compute"): an AmlCompute
+"""The `batch:` section's config model (guide: "inference with Azure ML compute"): an AmlCompute
 cluster that scales to zero, and a batch endpoint + deployment for one registered model."""
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from pydantic import Field, model_validator
 
 from mldeploy.config.base import ImageRef, Settings, matching
 from mldeploy.config.files import CondaFile, PythonFile, RequirementsFile
-
-# The Azure ML base image batch jobs run on (conda environment built on top of it).
-DEFAULT_BATCH_BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
+from mldeploy.contract import AZUREML_BASE_IMAGE
 
 
 class BatchSettings(Settings):
@@ -20,7 +18,7 @@ class BatchSettings(Settings):
     entry_script: PythonFile = Field(description="batch driver with init() and run(mini_batch)")
     conda_file: CondaFile | None = Field(None, description="conda environment of the batch job; exactly one of condaFile and requirementsFile")
     requirements_file: RequirementsFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile")
-    base_image: ImageRef = Field(DEFAULT_BATCH_BASE_IMAGE, description="Azure ML base image the environment is built on")
+    base_image: ImageRef = Field(AZUREML_BASE_IMAGE, description="Azure ML base image the environment is built on")
     python_version: str = Field("3.11", pattern=r"^3\.\d+$", description="for requirementsFile only")
     # The guide: "dedicated" or "low-priority" VMs. Low priority is cheaper and can be preempted.
     vm_size: str = Field("Standard_DS3_v2", pattern=r"^[A-Za-z0-9_]+$", description="VM size of the AmlCompute nodes")

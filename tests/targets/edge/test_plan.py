@@ -1,8 +1,9 @@
-"""plan/edge.py: one `edge` entry's hub, module, routes and target devices (pure, no mocks)."""
+"""targets/edge/plan.py: one `edge` entry's hub, module, routes and target devices (pure, no mocks)."""
 from __future__ import annotations
 
-from mldeploy.config.edge import EdgeSettings
-from mldeploy.plan.edge import deployment_id, plan_edge
+from mldeploy.plan.edge import deployment_id
+from mldeploy.targets.edge.config import EdgeSettings
+from mldeploy.targets.edge.plan import plan_edge
 
 IMAGE = "cr.io/diabetes@sha256:" + "a" * 64
 

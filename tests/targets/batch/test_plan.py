@@ -1,10 +1,11 @@
-"""plan/batch.py: names, versions and settings of one batch entry (pure, no mocks)."""
+"""targets/batch/plan.py: names, versions and settings of one batch entry (pure, no mocks)."""
 from __future__ import annotations
 
 import yaml
 
-from mldeploy.config.batch import BatchSettings
-from mldeploy.plan.batch import compute_name, conda_text, plan_batch
+from mldeploy.plan.batch import compute_name
+from mldeploy.targets.batch.config import BatchSettings
+from mldeploy.targets.batch.plan import conda_text, plan_batch
 
 
 def _settings(tmp_path, **extra) -> BatchSettings:

@@ -1,0 +1,88 @@
+"""Decide everything about one batch entry before anything is declared: names, content-derived
+versions, the environment's conda text and the cluster's and job's settings (the BatchPlan of
+mldeploy/plan/batch.py); and the entry `mldeploy batch` runs on this machine. No Pulumi here."""
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from mldeploy import PROJECT
+from mldeploy.config.errors import ConfigError
+from mldeploy.config.stack import StackSettings
+from mldeploy.plan.batch import CODE_BLOB_PREFIX, BatchPlan, LocalBatchPlan, compute_name, endpoint_name
+from mldeploy.plan.conda import conda_with_pip, requirement_lines
+from mldeploy.plan.digest import digest_path
+from mldeploy.plan.models import resolve_model
+from mldeploy.targets.batch.config import BatchSettings
+
+
+def iso_seconds(seconds: int) -> str:
+    return f"PT{seconds}S"
+
+
+def conda_text(settings: BatchSettings, root: Path) -> str:
+    """The batch environment's conda file: given as is, or built from requirements.txt.
+
+    Azure ML batch deployments need `azureml-core` in the environment (their job driver
+    imports it); a requirements file gets it added if missing."""
+    if settings.conda_file is not None:
+        return (root / settings.conda_file).read_text(encoding="utf-8")
+    lines = requirement_lines((root / settings.requirements_file).read_text(encoding="utf-8"))
+    if not any(re.match(r"^azureml-core\b", line) for line in lines):
+        lines.append("azureml-core")
+    return conda_with_pip("batch-environment", settings.python_version, lines)
+
+
+def plan_batch(stack: str, resource_group: str, name: str, settings: BatchSettings, root: Path) -> BatchPlan:
+    """Names, versions, content and settings of one batch entry."""
+    env_text = conda_text(settings, root)
+    env_digest = hashlib.sha256(f"{settings.base_image}\n{env_text}".encode()).hexdigest()
+    script = root / settings.entry_script
+    code_digest = digest_path(script)
+    return BatchPlan(
+        compute_name=compute_name(name),
+        endpoint_name=endpoint_name(stack, resource_group, name),
+        deployment_name=name,
+        environment_name=f"mldeploy-batch-{name}",
+        environment_version=env_digest[:12],
+        base_image=settings.base_image,
+        conda_text=env_text,
+        code_name=f"mldeploy-batch-{name}",
+        code_version=code_digest[:12],
+        code_blob_prefix=f"{CODE_BLOB_PREFIX}/{name}/{code_digest[:12]}",
+        code_files=((script.name, script),),
+        scoring_script=script.name,
+        vm_size=settings.vm_size,
+        vm_priority=settings.vm_priority,
+        min_nodes=settings.min_nodes,
+        max_nodes=settings.max_nodes,
+        idle_time=iso_seconds(settings.idle_seconds_before_scaledown),
+        instance_count=settings.instance_count,
+        max_concurrency_per_instance=settings.max_concurrency_per_instance,
+        mini_batch_size=settings.mini_batch_size,
+        max_retries=settings.max_retries,
+        timeout=iso_seconds(settings.timeout_seconds),
+        error_threshold=settings.error_threshold,
+        output_action=settings.output_action,
+        output_file_name=settings.output_file_name,
+        description=settings.description,
+    )
+
+
+def plan_local_batch(settings: StackSettings, name: str | None, root: Path) -> LocalBatchPlan:
+    """The named batch entry's local run, or the only entry's; ConfigError naming the known ones."""
+    entries = settings.batch
+    if not entries:
+        raise ConfigError(f"{PROJECT}:batch", "this stack declares no batch entry")
+    if name is None:
+        if len(entries) > 1:
+            raise ConfigError(f"{PROJECT}:batch", f"several entries ({', '.join(sorted(entries))}): choose one with --name")
+        name = next(iter(entries))
+    if name not in entries:
+        raise ConfigError(f"{PROJECT}:batch", f"no entry {name!r}; known: {', '.join(sorted(entries))}")
+    entry = entries[name]
+    return LocalBatchPlan(name=name, script=root / entry.entry_script,
+                          model=resolve_model(entry.model, settings.models[entry.model], root),
+                          mini_batch_size=entry.mini_batch_size, max_retries=entry.max_retries,
+                          error_threshold=entry.error_threshold)

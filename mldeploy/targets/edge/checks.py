@@ -1,0 +1,69 @@
+"""The edge target's load-time checks (its row's `check`), run once per entry in name order after
+the shared rules (mldeploy/targets/stack.py): a module name the IoT Edge runtime owns, and values
+that name one thing in Azure, claimed by one entry only - an IoT hub created here, the free hub,
+a device's configuration, the devices of a target condition at one priority. An entry is compared
+with the entries before it, so the later one of a clashing pair is the one named."""
+from __future__ import annotations
+
+from typing import Any
+
+from mldeploy import PROJECT
+from mldeploy.config.errors import ConfigError
+from mldeploy.targets.edge.config import EdgeSettings
+
+# IoT Edge's system modules (learn.microsoft.com/azure/iot-edge/module-composition: "the
+# deployment manifest ... $edgeAgent ... $edgeHub"); a user module of that name collides.
+RESERVED_EDGE_MODULES = {"edgeagent", "edgehub"}
+# One free (F1) IoT hub per subscription: "Each Azure subscription can have at most 50 IoT hubs,
+# and at most 1 Free hub" (iot-hub/iot-hub-devguide-quotas-throttling.md).
+MAX_FREE_HUBS = 1
+
+
+def check(name: str, edge: EdgeSettings, stack: Any) -> None:
+    """Raise a ConfigError naming the key for the first rule `edge.<name>` breaks."""
+    key = f"{PROJECT}:edge.{name}"
+    if edge.module.lstrip("$").lower() in RESERVED_EDGE_MODULES:
+        raise ConfigError(f"{key}.{'moduleName' if edge.module_name else 'image'}",
+                          f"module name {edge.module!r} is reserved by the IoT Edge runtime ($edgeAgent, $edgeHub): "
+                          "set moduleName")
+    entries = sorted(stack.edge.items())
+    before = [(n, e) for n, e in entries if n < name]
+    hub = edge.iot_hub
+    creators = [n for n, e in entries if not e.iot_hub.existing and e.iot_hub.name.lower() == hub.name.lower()]
+    if not hub.existing:
+        if creators[0] != name:
+            raise ConfigError(f"{key}.iotHub.name", f"IoT hub {hub.name!r} is also created by edge.{creators[0]}; "
+                              "hub names are global: one entry creates it, each hub once")
+        free = [n for n, e in before if not e.iot_hub.existing and e.iot_hub.sku == "F1"]
+        if hub.sku == "F1" and len(free) + 1 > MAX_FREE_HUBS:
+            raise ConfigError(f"{key}.iotHub.sku", f"a second free (F1) IoT hub (edge.{free[0]} "
+                              "creates one): Azure allows one free hub per subscription")
+    elif creators:
+        raise ConfigError(f"{key}.iotHub.existing", f"IoT hub {hub.name!r} is created by "
+                          f"edge.{creators[0]} in this stack; an existing hub is looked up "
+                          "before anything is created: deploy through that entry's hub or name another")
+    if edge.target_condition is not None:
+        other = next((n for n, e in before if e.target_condition is not None and _layer(e) == _layer(edge)), None)
+        if other is not None:
+            # A device runs one deployment: "the one with highest priority or, in the case of two
+            # deployments with the same priority, the one with the latest creation time" (Azure
+            # Pipelines' IoT Edge task reference, `priority`); mldeploy creates a new deployment
+            # for every content change, so the two entries would take the devices in turns.
+            raise ConfigError(f"{key}.priority", f"edge.{other} targets the same devices "
+                              f"({edge.target_condition!r}) of hub {hub.name!r} with the same priority "
+                              f"{edge.effective_priority}; give one a higher priority")
+    if edge.device_id is not None:
+        other = next((n for n, e in before if e.device_id == edge.device_id
+                      and e.iot_hub.name.lower() == hub.name.lower()), None)
+        if other is not None:
+            # applyConfigurationContent replaces a device's whole configuration: the second
+            # entry would silently undo the first on every run.
+            raise ConfigError(f"{key}.deviceId", f"device {edge.device_id!r} of hub {hub.name!r} "
+                              f"is also edge.{other}'s; a device has one deployment manifest, so the entries "
+                              "would replace each other: deploy to another device, or use at-scale "
+                              "deployments (targetCondition) with priorities")
+
+
+def _layer(edge: EdgeSettings) -> tuple[str, str, int]:
+    """The devices an at-scale entry takes, and at which priority."""
+    return edge.iot_hub.name.lower(), " ".join(edge.target_condition.split()), edge.effective_priority
