@@ -4,7 +4,7 @@ scores the registered model over input files.
 
 Every decision (names, versions, the environment's conda text, the cluster's and job's
 settings) arrives precomputed in a
-`BatchPlan` (mldeploy/plan/batch.py); this component only declares resources.
+`BatchPlan` (mldeploy/plan/batch.py, planned by mldeploy/targets/batch/plan.py); this component only declares resources.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from mldeploy.components.assets import declare_assets
+from mldeploy.components.assets import Assets, declare_assets
 from mldeploy.components.children import child_name, child_opts
 from mldeploy.plan.batch import BatchPlan
 
@@ -53,9 +53,27 @@ class BatchScoring(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("mldeploy:batch:BatchScoring", name, None, opts)
-        ws = dict(resource_group_name=workspace.resource_group_name, workspace_name=workspace.workspace_name)
+        compute = self._cluster(name, plan, workspace, tags)
+        assets = declare_assets(self, name, plan, workspace, environment_description=f"batch environment for {name}",
+                                code_description=f"batch driver for {name}", tags=tags, aliased=True)
+        endpoint = self._endpoint(name, plan, workspace, tags)
+        deployment = self._deployment(name, plan, workspace, tags, model_id=model_id, endpoint=endpoint,
+                                      compute=compute, assets=assets)
 
-        compute = ml.Compute(
+        self.compute_id = compute.id
+        self.endpoint_name = endpoint.name
+        self.deployment_name = deployment.name
+        self.scoring_uri = endpoint.properties.apply(lambda p: p.scoring_uri)
+        self.register_outputs({
+            "computeId": self.compute_id,
+            "endpointName": self.endpoint_name,
+            "deploymentName": self.deployment_name,
+            "scoringUri": self.scoring_uri,
+        })
+
+    def _cluster(self, name: str, plan: BatchPlan, workspace: WorkspaceRefs, tags: dict[str, str]) -> ml.Compute:
+        """The AmlCompute cluster the jobs run on: the plan's VMs, scaling to its node range."""
+        return ml.Compute(
             child_name(name, "compute"),
             compute_name=plan.compute_name,
             location=workspace.location,
@@ -79,15 +97,13 @@ class BatchScoring(pulumi.ComponentResource):
                 ),
             ),
             tags=tags,
-            **ws,
+            **_in_workspace(workspace),
             opts=child_opts(self, "compute"),
         )
 
-        assets = declare_assets(self, name, plan, workspace, environment_description=f"batch environment for {name}",
-                                code_description=f"batch driver for {name}", tags=tags, aliased=True)
-        environment, code = assets.environment, assets.code
-
-        endpoint = ml.BatchEndpoint(
+    def _endpoint(self, name: str, plan: BatchPlan, workspace: WorkspaceRefs, tags: dict[str, str]) -> ml.BatchEndpoint:
+        """The batch endpoint jobs are invoked on."""
+        return ml.BatchEndpoint(
             child_name(name, "endpoint"),
             endpoint_name=plan.endpoint_name,
             location=workspace.location,
@@ -97,18 +113,23 @@ class BatchScoring(pulumi.ComponentResource):
                 description=plan.description or f"mldeploy batch endpoint {name}",
             ),
             tags=tags,
-            **ws,
+            **_in_workspace(workspace),
             opts=child_opts(self, "endpoint"),
         )
-        deployment = ml.BatchDeployment(
+
+    def _deployment(self, name: str, plan: BatchPlan, workspace: WorkspaceRefs, tags: dict[str, str], *,
+                    model_id: pulumi.Input[str], endpoint: ml.BatchEndpoint, compute: ml.Compute,
+                    assets: Assets) -> ml.BatchDeployment:
+        """The deployment scoring the registered model with the plan's job settings, on the cluster."""
+        return ml.BatchDeployment(
             child_name(name, "deployment"),
             deployment_name=plan.deployment_name,
             endpoint_name=endpoint.name,
             location=workspace.location,
             properties=ml.BatchDeploymentPropertiesArgs(
                 model=ml.IdAssetReferenceArgs(reference_type="Id", asset_id=model_id),
-                code_configuration=ml.CodeConfigurationArgs(code_id=code.id, scoring_script=plan.scoring_script),
-                environment_id=environment.id,
+                code_configuration=ml.CodeConfigurationArgs(code_id=assets.code.id, scoring_script=plan.scoring_script),
+                environment_id=assets.environment.id,
                 compute=compute.id,
                 resources=ml.DeploymentResourceConfigurationArgs(instance_count=plan.instance_count),
                 max_concurrency_per_instance=plan.max_concurrency_per_instance,
@@ -121,18 +142,11 @@ class BatchScoring(pulumi.ComponentResource):
                 description=plan.description or None,
             ),
             tags=tags,
-            **ws,
+            **_in_workspace(workspace),
             opts=child_opts(self, "deployment"),
         )
 
-        self.compute_id = compute.id
-        self.endpoint_name = endpoint.name
-        self.deployment_name = deployment.name
-        self.scoring_uri = endpoint.properties.apply(lambda p: p.scoring_uri)
-        self.register_outputs({
-            "computeId": self.compute_id,
-            "endpointName": self.endpoint_name,
-            "deploymentName": self.deployment_name,
-            "scoringUri": self.scoring_uri,
-        })
 
+def _in_workspace(workspace: WorkspaceRefs) -> dict:
+    """The arguments every workspace child takes: its resource group and workspace."""
+    return dict(resource_group_name=workspace.resource_group_name, workspace_name=workspace.workspace_name)
