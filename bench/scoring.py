@@ -153,11 +153,17 @@ def main() -> None:
                         help="the scorer's workers (workerCount); default: one per core")
     parser.add_argument("--batching", action="store_true",
                         help="instead: batching vs not through the gateway (bench/scoring_batching.py, issue 23)")
+    parser.add_argument("--interfaces", action="store_true",
+                        help="instead: the mldeploy host on granian's ASGI vs WSGI interface (bench/scoring_interfaces.py)")
     args, _ = parser.parse_known_args()
     if args.batching:
         import scoring_batching  # next to this file
 
         return scoring_batching.main()
+    if args.interfaces:
+        import scoring_interfaces  # next to this file
+
+        return scoring_interfaces.main()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: sudo apt-get install wrk")
     conns = [int(c) for c in args.connections.split(",")]

@@ -17,7 +17,7 @@ from mldeploy.plan.models import ResolvedModel
 from mldeploy.plan.naming import image_tag
 from mldeploy.plan.v1_script import needs_shim
 from mldeploy.plan.batching import SAMPLE_FILE as BATCHING_SAMPLE_FILE, batching_env
-from mldeploy.scoring import SCORER_HOST, SCORING_APP, SCORING_BATCHER, V1_SHIM, scorer_host
+from mldeploy.scoring import SCORER_HOST, SCORING_APP, SCORING_BATCHER, V1_SHIM, WSGI_ON_ASGI, scorer_host
 from mldeploy.contract import SCORER_PORT
 
 APP_DIR = "/var/azureml-app"
@@ -26,6 +26,7 @@ SCORER_HOST_FILE = "mldeploy_scorer_host.py"
 SCORER_HOST_PATH = f"/opt/mldeploy/{SCORER_HOST_FILE}"
 # scoringServer mldeploy: the app granian loads by module name, next to the host (its sys.path[0]).
 SCORING_APP_FILE = SCORING_APP.name
+WSGI_ON_ASGI_FILE = WSGI_ON_ASGI.name  # the host serves scoring_app.py through it
 SCORING_BATCHER_FILE = SCORING_BATCHER.name  # images with `batching`: scoring_app.py imports it by name
 SCORING_SERVER_ENV = scorer_host.SERVER_ENV
 # The Dockerfile's words for each `scoringServer`.
@@ -159,7 +160,7 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
         # marks run()'s inputs required), the same process as the local target runs; with
         # scoringServer mldeploy it serves the app of scoring_app.py on granian.
         f"COPY {SCORER_HOST_FILE} {SCORER_HOST_PATH}",
-        *([f"COPY {SCORING_APP_FILE} /opt/mldeploy/{SCORING_APP_FILE}"] if image.scoring_server == "mldeploy" else []),
+        *([f"COPY {SCORING_APP_FILE} {WSGI_ON_ASGI_FILE} /opt/mldeploy/"] if image.scoring_server == "mldeploy" else []),
         *([f"COPY {SCORING_BATCHER_FILE} {BATCHING_SAMPLE_FILE} /opt/mldeploy/"] if batching else []),
         "CMD " + json.dumps(["python", SCORER_HOST_PATH, "--entry_script", f"{APP_DIR}/{script}",
                              "--model_dir", mdir, "--port", str(SCORER_PORT)]),
@@ -191,6 +192,7 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
     files[SCORER_HOST_FILE] = SCORER_HOST.read_bytes()
     if image.scoring_server == "mldeploy":
         files[SCORING_APP_FILE] = SCORING_APP.read_bytes()
+        files[WSGI_ON_ASGI_FILE] = WSGI_ON_ASGI.read_bytes()
     if image.batching is not None:
         files[SCORING_BATCHER_FILE] = SCORING_BATCHER.read_bytes()
         files[BATCHING_SAMPLE_FILE] = (project_root / image.sample_request).read_bytes()

@@ -12,6 +12,7 @@ from pathlib import Path
 # The files themselves: copied into build contexts (render) and run by the local target (runtime).
 SCORER_HOST = Path(__file__).with_name("scorer_host.py")
 SCORING_APP = Path(__file__).with_name("scoring_app.py")
+WSGI_ON_ASGI = Path(__file__).with_name("wsgi_on_asgi.py")  # with scoring_app.py: serves it on granian's ASGI
 SCORING_BATCHER = Path(__file__).with_name("scoring_batcher.py")  # only in images with `batching`
 # The stand-in for azureml-core's Model.get_model_path (and azureml.contrib.services), a folder
 # holding the `azureml` package: placed next to an entry script that imports azureml.core when

@@ -22,7 +22,7 @@ server and the standard library, never mldeploy (which is not installed there).
    a stand-in module takes its place and imports it on first use.
 8. `MLDEPLOY_SCORING_SERVER=mldeploy` (an image's `scoringServer`, by default `mldeploy`; every
    image sets the variable): the same app served by granian instead of gunicorn's sync worker -
-   see `serve_with_granian` and scoring_app.py. `azmlinfsrv` (or unset): gunicorn, exactly as
+   see `serve_with_granian`, scoring_app.py and wsgi_on_asgi.py. `azmlinfsrv` (or unset): gunicorn, exactly as
    azmlinfsrv runs.
 9. `MLDEPLOY_LOGS_COMMAND` (set by the local target: `mldeploy logs --stack S --service N`): the
    server's 500 bodies that say "Check the logs for more info." name that command, which shows
@@ -53,6 +53,7 @@ HOST_PIPE_ENV = "MLDEPLOY_HOST_PIPE_FD"  # scoring_app.py reads the same names
 HOST_PID_ENV = "MLDEPLOY_HOST_PID"
 LOGS_COMMAND_ENV = "MLDEPLOY_LOGS_COMMAND"
 BATCH_MAX_SIZE_ENV = "MLDEPLOY_BATCH_MAX_SIZE"  # scoring_batcher.py's MAX_BATCH_ENV
+INTERFACE_ENV = "MLDEPLOY_GRANIAN_INTERFACE"
 CHECK_THE_LOGS = "Check the logs for more info."
 APP_TARGET = "scoring_app:create"  # scoring_app.py, next to this file (sys.path[0] when run as a file)
 SERVER_PACKAGE = "azureml-inference-server-http"  # azmlinfsrv
@@ -253,9 +254,11 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
     did before it (flags, environment, settings printed) is unchanged.
 
     granian (a Rust HTTP server; https://github.com/emmett-framework/granian) parses HTTP outside
-    Python and calls the WSGI app on two threads per worker process; the app runs one request at
-    a time (OneAtATime in scoring_app.py), as a gunicorn sync worker does. (Handing each request
-    to a thread of the app's own instead cost 10-35 % of the requests/s.)
+    Python and hands each request to its ASGI interface, where wsgi_on_asgi.py runs the WSGI app
+    on two threads per worker process: granian's WSGI interface empties every header value with a
+    byte outside visible ASCII, which azmlinfsrv (gunicorn) hands to run() as latin-1 (see that
+    module; `granian_wsgi` keeps the WSGI interface for measuring). The app runs one request at a
+    time (OneAtATime in scoring_app.py), as a gunicorn sync worker does.
 
     Connections (`connection_settings`, `shared_socket_granian`): all workers accept on one
     socket, which the host holds; a worker takes one connection at a time and closes it after the
@@ -290,9 +293,10 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
     if os.environ.get(PRELOAD_ENV, "true").lower() != "false":
         preload_imports(os.environ.get("AZUREML_ENTRY_SCRIPT"))
     request_environ_without_process_env()
-    server = shared_socket_granian()(APP_TARGET, interface=Interfaces.WSGI, workers=worker_count,
-                                     blocking_threads=requests_per_worker() + 1, http=HTTPModes.http1, websockets=False, factory=True,
-                                     respawn_failed_workers=True, log_access=False, **connection_settings(), **bind)
+    interface = {"interface": Interfaces.WSGI, "blocking_threads": app_threads()} if granian_wsgi() else \
+        {"interface": Interfaces.ASGINL}  # ASGI without lifespan; the app's threads are wsgi_on_asgi.py's
+    server = shared_socket_granian()(APP_TARGET, workers=worker_count, http=HTTPModes.http1, websockets=False, factory=True,
+                                     respawn_failed_workers=True, log_access=False, **interface, **connection_settings(), **bind)
     failed = _listen_to_workers(server)
     server.serve(target_loader=_load_app)
     if failed:
@@ -306,7 +310,25 @@ def _load_app(target: str):
     worker fail to import it, and the host start them again and again."""
     import scoring_app
 
-    return scoring_app.create()
+    if granian_wsgi():
+        return scoring_app.create()
+    import wsgi_on_asgi
+
+    return wsgi_on_asgi.WsgiOnAsgi(scoring_app.create(), threads=app_threads())
+
+
+def granian_wsgi(environ=os.environ) -> bool:
+    """`MLDEPLOY_GRANIAN_INTERFACE=wsgi`: the app on granian's WSGI interface, as before
+    wsgi_on_asgi.py (header bytes outside visible ASCII arrive empty) - for measuring the two
+    against each other (bench/scoring.py --interfaces); otherwise granian's ASGI interface."""
+    return environ.get(INTERFACE_ENV, "asgi").lower() == "wsgi"
+
+
+def app_threads() -> int:
+    """Threads a worker runs the app on: one per request it holds (`requests_per_worker`), and
+    a spare for a request that arrives while a run() its client gave up on still runs (it
+    waits for its turn or, once the worker retires, gets a 503: scoring_app.OneAtATime)."""
+    return requests_per_worker() + 1
 
 
 def request_environ_without_process_env() -> None:

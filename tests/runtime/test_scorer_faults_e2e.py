@@ -174,12 +174,7 @@ def run(request):
 """
 
 
-@pytest.mark.parametrize("scorer", [
-    "azmlinfsrv",
-    pytest.param("mldeploy", marks=pytest.mark.xfail(strict=True, reason=(
-        "issue 24 item 5, not fixable on granian's WSGI interface (HeaderValue::to_str in "
-        "src/wsgi/callbacks.rs; emmett-framework/granian#335 wontfix): docs/scoring.md"))),
-])
+@pytest.mark.parametrize("scorer", ["azmlinfsrv", "mldeploy"])
 def test_header_bytes_outside_ascii_pass_the_gateway_to_run(scoring_env, tmp_path_factory, scorer):
     """The same raw request through the gateway (nginx passes header bytes as they came):
     run() gets the value decoded as latin-1 and the answer's x-request-id has the client's bytes."""

@@ -706,14 +706,7 @@ def _raw_exchange(port: int, request: bytes) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("server", [
-    "azmlinfsrv",
-    pytest.param("mldeploy", marks=pytest.mark.xfail(strict=True, reason=(
-        "issue 24 item 5, not fixable on granian's WSGI interface: granian 2.8.7 builds the environ "
-        "with HeaderValue::to_str().unwrap_or_default() (src/wsgi/callbacks.rs), which is empty for "
-        "any byte outside visible ASCII; its RSGI headers do the same; upstream wontfix "
-        "(emmett-framework/granian#335)"))),
-])
+@pytest.mark.parametrize("server", ["azmlinfsrv", "mldeploy"])
 def test_header_bytes_outside_ascii_reach_run_and_the_request_id_comes_back(contract_env, tmp_path_factory, server):
     """A header value with bytes outside ASCII (RFC 9110 5.5 obs-text, which recipients keep as
     opaque bytes): azmlinfsrv (gunicorn) hands it to run() decoded as latin-1 (PEP 3333: every

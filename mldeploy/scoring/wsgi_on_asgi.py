@@ -1,0 +1,274 @@
+"""A WSGI app (scoring_app.py's) served through granian's ASGI interface, so that header bytes
+reach run() as PEP 3333 and azmlinfsrv (gunicorn) hand them over: every byte of a value kept,
+decoded as latin-1; and the answer's header strings leave as their latin-1 bytes (an
+x-request-id with such bytes comes back unchanged). Standard library only: the scorer host
+(scorer_host.py) loads it next to scoring_app.py, where mldeploy is not installed.
+
+Why not granian's WSGI interface: granian 2.8.7 builds each environ header value with
+`HeaderValue::to_str().unwrap_or_default()` (src/wsgi/callbacks.rs), which is "" for any byte
+outside visible ASCII, and encodes response header strings as UTF-8 (src/conversion.rs
+`headers_from_py`); upstream keeps it so (emmett-framework/granian#335, wontfix), and its RSGI
+headers do the same. Its ASGI interface hands the header bytes over as received
+(src/asgi/utils.rs) and sends the bytes it is given (src/asgi/io.rs).
+
+Why not a2wsgi's WSGIMiddleware (the usual adapter): it waits for the event loop at every
+message - the answer's start, each chunk and its end, three round trips between threads for a
+plain answer - and reads os.environ["SCRIPT_NAME"] into every request. Here a plain answer costs
+one: the app runs on a thread of this module's pool (the watchdog of scoring_app.py interrupts
+run() there, as on granian's WSGI threads) and hands back status, headers and body together;
+only a streamed answer goes chunk by chunk, each sent as it is produced.
+
+What the app sees is what granian's WSGI interface gave it (the same keys; the environ starts
+from nothing but the request, never os.environ), except: header values are every byte as
+latin-1 (were "" outside visible ASCII), REMOTE_PORT is set (gunicorn sets it), HTTP/1.0 is
+"HTTP/1.0" (was "HTTP/1") and repeated Cookie headers are joined with "; " (RFC 9113 8.2.3).
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import queue
+import re
+import sys
+import threading
+from concurrent.futures import Executor, Future
+from urllib.parse import unquote_to_bytes
+
+logger = logging.getLogger("azmlinfsrv")
+
+# What granian's ASGI `send` accepts (the http crate's HeaderName/HeaderValue::from_bytes): a
+# header it refuses fails the whole answer, so such a header is left out, as granian's WSGI
+# interface left it out.
+_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
+BODY_READ_AHEAD = 1 << 20
+_INTERNAL_ERROR = (500, [(b"content-type", b"application/json")],
+                   b'{"message": "An unexpected internal error occurred. Check the logs for more info."}')
+
+
+class WsgiOnAsgi:
+    """The ASGI callable granian calls per request; `threads`: how many requests the app may
+    hold at once (one, or a batch's worth), each on a thread of its own."""
+
+    def __init__(self, app, threads: int = 1):
+        self.app = app
+        self._pool = DaemonThreads(threads)
+        # The keys granian's WSGI interface sets for every request (granian/wsgi.py), without
+        # its copy of os.environ.
+        self._fixed = {"GATEWAY_INTERFACE": "CGI/1.1", "SCRIPT_NAME": "", "SERVER_SOFTWARE": "Granian",
+                       "wsgi.errors": sys.stderr, "wsgi.input_terminated": True, "wsgi.multiprocess": False,
+                       "wsgi.multithread": True, "wsgi.run_once": False, "wsgi.version": (1, 0)}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":  # granian runs this with websockets off and without lifespan
+            return
+        loop = asyncio.get_running_loop()
+        # The body's first MiB is read here, on the loop (granian hands a body over in parts, and
+        # even a small one takes two receives): the rest, if any, when the app reads it.
+        # A body of a known length is complete once that much has come: no receive() more (each
+        # costs a hand-over between granian's threads and the loop).
+        length = _content_length(scope["headers"])
+        data, more = b"", True
+        while more and len(data) < BODY_READ_AHEAD:
+            message = await receive()
+            data += message.get("body", b"")
+            more = (message.get("type") == "http.request" and bool(message.get("more_body"))
+                    and (length is None or len(data) < length))
+        body = RequestBody(data, receive, loop) if more else io.BytesIO(data)
+        environ = self.environ(scope, body)
+        answer = await loop.run_in_executor(self._pool, self._call, environ, send, loop)
+        if answer is not None:
+            status, headers, data = answer
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": data})
+
+    def environ(self, scope, body) -> dict:
+        server, client = scope.get("server") or ("", 0), scope.get("client") or ("", 0)
+        environ = {
+            **self._fixed,
+            "REQUEST_METHOD": scope["method"],
+            "PATH_INFO": unquote_to_bytes(scope.get("raw_path") or scope["path"].encode()).decode("latin-1"),
+            "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+            "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+            "SERVER_NAME": str(server[0]), "SERVER_PORT": str(server[1]),
+            "REMOTE_ADDR": str(client[0]), "REMOTE_PORT": str(client[1]),
+            "wsgi.url_scheme": scope.get("scheme", "http"),
+            "wsgi.input": body,
+        }
+        for raw_name, raw_value in scope["headers"]:
+            name, value = raw_name.decode("latin-1").upper().replace("-", "_"), raw_value.decode("latin-1")
+            if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                name = f"HTTP_{name}"
+            if name in environ:
+                value = environ[name] + ("; " if name == "HTTP_COOKIE" else ",") + value
+            environ[name] = value
+        return environ
+
+    def _call(self, environ, send, loop):
+        """On a pool thread: the app's answer as (status, headers, body), or None once a
+        streamed answer has been sent chunk by chunk."""
+        started = Started()
+        try:
+            body = self.app(environ, started)
+        except Exception:  # noqa: BLE001 - granian's WSGI interface answered an empty 500
+            logger.exception("the scoring app failed")
+            return _INTERNAL_ERROR
+        if isinstance(body, list):  # scoring_app.py answers all but streams this way
+            try:
+                return started.status, started.headers, b"".join(body)
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+        try:
+            self._stream(body, started, send, loop)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        return None
+
+    @staticmethod
+    def _stream(body, started: Started, send, loop) -> None:
+        """Each chunk sent as the app produces it (the answer's start with the first, PEP 3333),
+        waiting for granian to take it: a slow client slows the stream down, not memory."""
+
+        def sent(message) -> None:
+            asyncio.run_coroutine_threadsafe(_send(send, message), loop).result()
+
+        head = False
+        for chunk in body:
+            if not chunk:
+                continue
+            if not head:
+                sent({"type": "http.response.start", "status": started.status, "headers": started.headers})
+                head = True
+            sent({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+        if not head:
+            sent({"type": "http.response.start", "status": started.status, "headers": started.headers})
+        sent({"type": "http.response.body", "body": b""})
+
+
+def _content_length(headers) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+async def _send(send, message) -> None:
+    await send(message)
+
+
+async def _receive(receive):
+    return await receive()
+
+
+class Started:
+    """WSGI's start_response: the status as a number, the headers as bytes."""
+
+    __slots__ = ("status", "headers")
+
+    def __init__(self):
+        self.status, self.headers = 500, []
+
+    def __call__(self, status: str, headers, exc_info=None):
+        code = status.split(" ", 1)[0]
+        self.status = int(code) if code.isdigit() and 100 <= int(code) <= 999 else 500
+        self.headers = header_bytes(headers)
+
+
+def header_bytes(headers) -> list[tuple[bytes, bytes]]:
+    """PEP 3333: header strings are latin-1. A value outside latin-1 (no WSGI server sends one)
+    goes as UTF-8, as granian's WSGI interface sent every value; a name or value HTTP cannot
+    carry is left out."""
+    out = []
+    for name, value in headers:
+        value = str(value)
+        try:
+            raw = value.encode("latin-1")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8")
+        raw_name = name.encode("latin-1", errors="replace")
+        if _NAME.fullmatch(raw_name) and _VALUE.fullmatch(raw):
+            out.append((raw_name, raw))
+    return out
+
+
+class RequestBody(io.RawIOBase):
+    """wsgi.input for a body that arrives in several parts: read on the app's thread, each
+    further part fetched from granian on the event loop. A client that goes away ends it."""
+
+    def __init__(self, first: bytes, receive, loop):
+        super().__init__()
+        self._buffer, self._receive, self._loop, self._more = bytearray(first), receive, loop, True
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> bool:
+        if not self._more:
+            return False
+        message = asyncio.run_coroutine_threadsafe(_receive(self._receive), self._loop).result()
+        self._more = message.get("type") == "http.request" and bool(message.get("more_body"))
+        self._buffer += message.get("body", b"")
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while (size is None or size < 0 or len(self._buffer) < size) and self._fill():
+            pass
+        size = len(self._buffer) if size is None or size < 0 else min(size, len(self._buffer))
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def readinto(self, target) -> int:
+        data = self.read(len(target))
+        target[:len(data)] = data
+        return len(data)
+
+    def readline(self, size: int = -1) -> bytes:
+        while b"\n" not in self._buffer and (size is None or size < 0 or len(self._buffer) < size) and self._fill():
+            pass
+        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
+        if size is not None and size >= 0:
+            end = min(end, size)
+        data = bytes(self._buffer[:end])
+        del self._buffer[:end]
+        return data
+
+
+class DaemonThreads(Executor):
+    """The threads the app runs on, started on first use (in the worker, after the fork).
+    concurrent.futures' ThreadPoolExecutor joins its threads when the interpreter exits: a
+    worker retired around a run() that never returns would never exit. These are daemon threads,
+    as granian's own WSGI threads are outside Python's reach; a thread survives whatever is
+    raised in it (the watchdog's TimeoutError may land just after run())."""
+
+    def __init__(self, count: int):
+        self._count, self._jobs, self._started = count, queue.SimpleQueue(), False
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        with self._lock:
+            if not self._started:
+                self._started = True
+                for index in range(self._count):
+                    threading.Thread(target=self._work, name=f"mldeploy-wsgi-{index}", daemon=True).start()
+        future = Future()
+        self._jobs.put((future, fn, args, kwargs))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            try:
+                future, fn, args, kwargs = self._jobs.get()
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as exc:  # noqa: BLE001 - handed to the request's coroutine
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+            except BaseException:  # noqa: BLE001 - an asynchronous exception between jobs
+                continue

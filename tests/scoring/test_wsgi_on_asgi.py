@@ -1,0 +1,178 @@
+"""wsgi_on_asgi.py: a WSGI app behind an ASGI server - the environ it gets, what it answers,
+driven with ASGI messages as granian 2.8.7 sends them (its body in parts, the headers as bytes)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+from mldeploy.scoring.wsgi_on_asgi import WsgiOnAsgi, header_bytes
+
+HEADERS = [(b"host", b"x"), (b"x-request-id", b"id-\xc3\xa9"), (b"x-custom", b"caf\xe9"), (b"cookie", b"a=1"),
+           (b"cookie", b"b=2"), (b"accept", b"a"), (b"accept", b"b"), (b"content-type", b"application/json"),
+           (b"content-length", b"13")]
+
+
+def scope(headers=HEADERS, path=b"/score", query=b"") -> dict:
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+            "path": path.decode("utf-8", "replace"), "raw_path": path, "query_string": query, "root_path": "",
+            "headers": headers, "server": ("127.0.0.1", "5001"), "client": ("127.0.0.2", "40000")}
+
+
+def serve(app, scope, parts=(b'{"a": ', b"[1, 2]}", b"")) -> tuple[list[dict], int]:
+    """One request: the body in `parts` (granian's last part is empty), the messages sent back
+    and how many receive() calls the bridge made."""
+    messages, received = [], []
+
+    async def receive():
+        received.append(1)
+        index = len(received) - 1
+        if index >= len(parts):
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": parts[index], "more_body": index < len(parts) - 1}
+
+    async def send(message):
+        messages.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return messages, len(received)
+
+
+def echo(seen: dict):
+    def app(environ, start_response):
+        seen.update(environ)
+        seen["body"] = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "application/json"), ("x-request-id", environ["HTTP_X_REQUEST_ID"])])
+        return [b"{}"]
+    return app
+
+
+def test_header_bytes_reach_the_app_as_latin1_and_come_back_as_the_same_bytes():
+    seen = {}
+    messages, _ = serve(WsgiOnAsgi(echo(seen)), scope())
+    assert seen["HTTP_X_REQUEST_ID"].encode("latin-1") == b"id-\xc3\xa9", seen["HTTP_X_REQUEST_ID"]
+    assert seen["HTTP_X_CUSTOM"] == "caf\xe9"
+    start, body = messages
+    assert start == {"type": "http.response.start", "status": 200,
+                     "headers": [(b"Content-Type", b"application/json"), (b"x-request-id", b"id-\xc3\xa9")]}, start
+    assert body == {"type": "http.response.body", "body": b"{}"}
+
+
+def test_the_environ_holds_the_request_and_nothing_of_the_process(monkeypatch):
+    monkeypatch.setenv("MY_SECRET_TOKEN", "s3cret")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy")
+    seen = {}
+    serve(WsgiOnAsgi(echo(seen)), scope(path=b"/a%20b%E9", query=b"x=%C3%A9"))
+    assert not {"MY_SECRET_TOKEN", "HTTP_PROXY", "PATH", "HOME"} & set(seen), sorted(seen)
+    assert "s3cret" not in repr(seen) and os.environ["MY_SECRET_TOKEN"] == "s3cret"
+    assert (seen["REQUEST_METHOD"], seen["PATH_INFO"], seen["QUERY_STRING"]) == ("POST", "/a b\xe9", "x=%C3%A9")
+    assert (seen["CONTENT_TYPE"], seen["CONTENT_LENGTH"]) == ("application/json", "13")
+    assert "HTTP_CONTENT_TYPE" not in seen and "HTTP_CONTENT_LENGTH" not in seen
+    assert (seen["HTTP_COOKIE"], seen["HTTP_ACCEPT"], seen["HTTP_HOST"]) == ("a=1; b=2", "a,b", "x")
+    assert (seen["SERVER_NAME"], seen["SERVER_PORT"], seen["REMOTE_ADDR"], seen["SERVER_PROTOCOL"]) == \
+        ("127.0.0.1", "5001", "127.0.0.2", "HTTP/1.1")
+    assert seen["body"] == b'{"a": [1, 2]}'
+
+
+def test_a_body_of_known_length_is_read_without_waiting_for_its_empty_last_part():
+    seen = {}
+    headers = [h for h in HEADERS if h[0] != b"content-length"]
+    body = b'{"a": [1, 2]}'
+    _, receives = serve(WsgiOnAsgi(echo(seen)), scope(headers + [(b"content-length", str(len(body)).encode())]))
+    assert seen["body"] == body and receives == 2, (seen["body"], receives)
+    _, receives = serve(WsgiOnAsgi(echo(seen)), scope(headers))  # chunked: until granian says it ended
+    assert seen["body"] == body and receives == 3, (seen["body"], receives)
+
+
+def test_a_large_body_is_read_by_the_app_part_by_part(monkeypatch):
+    import mldeploy.scoring.wsgi_on_asgi as bridge
+
+    monkeypatch.setattr(bridge, "BODY_READ_AHEAD", 4)
+    lines = []
+
+    def app(environ, start_response):
+        stream = environ["wsgi.input"]
+        lines.extend([stream.readline(), stream.read(3), stream.read()])
+        start_response("200 OK", [])
+        return [b""]
+
+    headers = [h for h in HEADERS if h[0] != b"content-length"]
+    _, receives = serve(WsgiOnAsgi(app), scope(headers), parts=(b"ab\ncd", b"ef", b"gh", b""))
+    assert lines == [b"ab\n", b"cde", b"fgh"] and receives == 4, (lines, receives)
+
+
+def test_a_streamed_answer_is_sent_chunk_by_chunk_as_it_is_produced():
+    events = []
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def chunks():
+            for index in range(3):
+                events.append(f"made {index}")
+                yield f"{index}".encode()
+                yield b""  # an empty chunk is not sent
+        return chunks()
+
+    messages = []
+
+    async def main():
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            events.append(f"sent {message['type']} {message.get('body', b'')!r}")
+            messages.append(message)
+
+        await WsgiOnAsgi(app)(scope(HEADERS[:1]), receive, send)
+
+    asyncio.run(main())
+    assert events == ["made 0", "sent http.response.start b''", "sent http.response.body b'0'", "made 1",
+                      "sent http.response.body b'1'", "made 2", "sent http.response.body b'2'",
+                      "sent http.response.body b''"], events
+    assert [m.get("more_body", False) for m in messages] == [False, True, True, True, False]
+
+
+def test_the_app_runs_on_a_thread_of_its_own_and_a_failure_is_a_json_500():
+    threads = []
+
+    def app(environ, start_response):
+        threads.append(threading.current_thread())
+        raise RuntimeError("boom")
+
+    messages, _ = serve(WsgiOnAsgi(app), scope())
+    assert threads[0] is not threading.main_thread() and threads[0].daemon, threads
+    assert messages[0]["status"] == 500 and b"Check the logs" in messages[1]["body"], messages
+
+
+def test_two_requests_at_once_each_get_a_thread():
+    """With batching a worker holds several requests at once: each runs on its own thread."""
+    both = threading.Barrier(2, timeout=30)  # broken (a 500) if the second never runs beside the first
+
+    def app(environ, start_response):
+        both.wait()
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    bridge = WsgiOnAsgi(app, threads=2)
+
+    async def main():
+        async def one():
+            sent = []
+
+            async def receive():
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message):
+                sent.append(message)
+            await bridge(scope(HEADERS[:1]), receive, send)
+            return sent[1]["body"]
+        return await asyncio.gather(one(), one())
+
+    assert asyncio.run(main()) == [b"ok", b"ok"]
+
+
+def test_answer_headers_leave_as_latin1_bytes_and_what_http_cannot_carry_is_left_out():
+    assert header_bytes([("X-Id", "id-\xc3\xa9"), ("X-Wide", "\u20ac"), ("X-Num", 3), ("Bad Name", "v"),
+                         ("X-Split", "a\r\nInjected: 1"), ("X-Tab", "a\tb")]) == \
+        [(b"X-Id", b"id-\xc3\xa9"), (b"X-Wide", "\u20ac".encode()), (b"X-Num", b"3"), (b"X-Tab", b"a\tb")]
