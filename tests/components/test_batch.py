@@ -128,3 +128,91 @@ def test_cli_exits_2_naming_the_key_for_an_unknown_vm_priority(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("error: stacks/Pulumi.batch.yaml: mldeploy:batch.nightly.vmPriority: ")
     assert "Traceback" not in proc.stderr
+
+
+# -- BatchScoring unit-tested with a plan: plan_batch's BatchPlan in, the registered resources out --
+
+WORKSPACE = dict(location="westeurope", resource_group_name="rg-ws", workspace_name="mlw-unit",
+                 storage_account_name="stunit", storage_resource_group="rg-storage", blob_container="azureml-blobstore-x")
+MODEL_ID = "/subscriptions/s/resourceGroups/rg-ws/providers/Microsoft.MachineLearningServices/workspaces/mlw-unit/models/m/versions/3"
+
+
+def _unit(tmp_path, **settings):
+    from mldeploy.components.batch import BatchScoring, WorkspaceRefs
+    from mldeploy.targets.batch.config import BatchSettings
+    from mldeploy.targets.batch.plan import plan_batch
+    from tests.components.unit import declare
+
+    (tmp_path / "env.yml").write_text("name: e\ndependencies:\n  - python=3.11\n  - pip:\n    - azureml-core\n")
+    (tmp_path / "driver.py").write_text("def init():\n    pass\n\n\ndef run(batch):\n    return batch\n")
+    entry = BatchSettings.model_validate({"model": "m", "entryScript": "driver.py", "condaFile": "env.yml", **settings},
+                                         context={"root": str(tmp_path)})
+    plan = plan_batch("unit", "rg-unit", "scores", entry, tmp_path)
+
+    def build():
+        return BatchScoring("batch-scores", plan=plan, model_id=MODEL_ID, workspace=WorkspaceRefs(**WORKSPACE),
+                            tags={"managed-by": "mldeploy"}).scoring_uri
+
+    return plan, declare(build)
+
+
+def test_unit_the_cluster_has_the_plans_vms_and_node_range(tmp_path):
+    plan, declared = _unit(tmp_path, vmSize="Standard_F4s_v2", vmPriority="lowPriority", minNodes=1, maxNodes=7,
+                           idleSecondsBeforeScaledown=900)
+    compute = declared.one(f"{ML}:Compute")["inputs"]
+    assert compute["computeName"] == plan.compute_name
+    props = compute["properties"]["properties"]
+    assert (props["vmSize"], props["vmPriority"]) == ("Standard_F4s_v2", "LowPriority"), props
+    assert props["scaleSettings"] == {"minNodeCount": plan.min_nodes, "maxNodeCount": plan.max_nodes,
+                                      "nodeIdleTimeBeforeScaleDown": plan.idle_time} == {
+        "minNodeCount": 1, "maxNodeCount": 7, "nodeIdleTimeBeforeScaleDown": "PT900S"}, props["scaleSettings"]
+
+
+def test_unit_the_deployment_runs_the_plans_job_on_the_declared_cluster_env_and_code(tmp_path):
+    plan, declared = _unit(tmp_path, instanceCount=2, maxNodes=4, maxConcurrencyPerInstance=3, miniBatchSize=5,
+                           maxRetries=1, timeoutSeconds=90, errorThreshold=7, outputAction="summaryOnly")
+    deployment = declared.one(f"{ML}:BatchDeployment")["inputs"]
+    props = deployment["properties"]
+    assert deployment["deploymentName"] == plan.deployment_name
+    assert props["compute"] == declared.one(f"{ML}:Compute")["id"], "the job must run on the cluster declared here"
+    assert props["environmentId"] == declared.one(f"{ML}:EnvironmentVersion")["id"]
+    assert props["codeConfiguration"] == {"codeId": declared.one(f"{ML}:CodeVersion")["id"],
+                                          "scoringScript": plan.scoring_script}
+    assert props["model"] == {"referenceType": "Id", "assetId": MODEL_ID}
+    assert props["resources"] == {"instanceCount": 2}
+    assert (props["maxConcurrencyPerInstance"], props["miniBatchSize"], props["errorThreshold"]) == (3, 5, 7)
+    assert props["retrySettings"] == {"maxRetries": 1, "timeout": plan.timeout} == {"maxRetries": 1, "timeout": "PT90S"}
+    assert props["outputAction"] == "SummaryOnly" and props["outputFileName"] == plan.output_file_name
+
+
+def test_unit_the_endpoint_is_entra_only_under_the_plans_name(tmp_path):
+    plan, declared = _unit(tmp_path, description="nightly risk scores")
+    endpoint = declared.one(f"{ML}:BatchEndpoint")
+    assert endpoint["inputs"]["endpointName"] == plan.endpoint_name
+    assert endpoint["inputs"]["properties"] == {"authMode": "AADToken", "description": "nightly risk scores"}
+    deployment = declared.one(f"{ML}:BatchDeployment")["inputs"]
+    assert deployment["endpointName"] == endpoint["outputs"]["name"], "the deployment belongs to the endpoint declared here"
+
+
+def test_unit_environment_and_code_are_the_plans_versions(tmp_path):
+    plan, declared = _unit(tmp_path)
+    env = declared.one(f"{ML}:EnvironmentVersion")["inputs"]
+    assert (env["name"], env["version"]) == (plan.environment_name, plan.environment_version)
+    assert env["properties"]["condaFile"] == plan.conda_text and env["properties"]["image"] == plan.base_image
+    code = declared.one(f"{ML}:CodeVersion")["inputs"]
+    assert (code["name"], code["version"]) == (plan.code_name, plan.code_version)
+    [blob] = declared.of_type("azure-native:storage:Blob")
+    assert blob["inputs"]["blobName"] == f"{plan.code_blob_prefix}/driver.py"
+    assert (blob["inputs"]["accountName"], blob["inputs"]["containerName"], blob["inputs"]["resourceGroupName"]) == (
+        WORKSPACE["storage_account_name"], WORKSPACE["blob_container"], WORKSPACE["storage_resource_group"])
+    assert code["properties"]["codeUri"] == (f"https://stunit.blob.core.windows.net/azureml-blobstore-x/"
+                                             f"{plan.code_blob_prefix}")
+
+
+def test_unit_every_workspace_child_lives_in_the_given_workspace(tmp_path):
+    _, declared = _unit(tmp_path)
+    ml = [r for r in declared.resources if r["type"].startswith(f"{ML}:")]
+    assert len(ml) == 7, [r["type"] for r in ml]  # compute, endpoint, deployment, env + code container/version
+    for r in ml:
+        where = (r["inputs"]["resourceGroupName"], r["inputs"]["workspaceName"])
+        assert where == ("rg-ws", "mlw-unit"), f"{r['type']} {r['name']} is in {where}, not the workspace"

@@ -362,3 +362,87 @@ def test_the_provider_reads_the_hub_key_from_arm_when_it_runs(tmp_path):
     diff = IotEdgeDeploymentProvider(client_factory=lambda _p: None).diff(
         "id", {**props(), "accessKey": "old", "hubId": None}, props())
     assert diff.changes and diff.replaces == [], "an in-place update drops the stored key"
+
+
+# -- IotEdgeDeployment unit-tested with a plan: plan_edge's EdgePlan in, the registered resources out --
+
+UNIT_IMAGE = "crunit.azurecr.io/diabetes@sha256:" + "c" * 64
+UNIT_REGISTRY_ID = "/subscriptions/s/resourceGroups/rg-reg/providers/Microsoft.ContainerRegistry/registries/crunit"
+
+
+def _unit(**entry):
+    from mldeploy.components.iot_edge import IotEdgeDeployment
+    from mldeploy.targets.edge.config import EdgeSettings
+    from mldeploy.targets.edge.plan import plan_edge
+    from tests.components.unit import declare
+
+    settings = EdgeSettings.model_validate({"image": "diabetes", "registryAdminUser": True,
+                                            "iotHub": {"name": "iot-unit", "sku": "S2", "capacity": 3}, **entry})
+    plan = plan_edge("site", settings, image=UNIT_IMAGE)
+
+    def build():
+        edge = IotEdgeDeployment("edge-site", plan=plan, location="westeurope", resource_group_name="rg-unit",
+                                 registry_id=UNIT_REGISTRY_ID, registry_login_server="crunit.azurecr.io",
+                                 tags={"managed-by": "mldeploy"})
+        return edge.deployment_id
+
+    return plan, declare(build)
+
+
+def _desired(content: dict, module: str) -> dict:
+    return content["modulesContent"][module]["properties.desired"]
+
+
+def test_unit_a_created_hub_has_the_plans_name_tier_and_units():
+    plan, declared = _unit(deviceId="dev-1")
+    hub = declared.one("azure-native:iothub:IotHubResource")["inputs"]
+    assert (hub["resourceName"], hub["resourceGroupName"]) == (plan.hub.name, "rg-unit")
+    assert hub["sku"] == {"name": plan.hub.sku, "capacity": plan.hub.capacity} == {"name": "S2", "capacity": 3}
+    deployment = declared.one(DYNAMIC)["inputs"]
+    assert deployment["hubId"] == declared.one("azure-native:iothub:IotHubResource")["id"], \
+        "the manifest must be applied through the hub declared here"
+    assert deployment["hubHostName"] == "iot-unit.azure-devices.net"
+
+
+def test_unit_an_existing_hub_is_looked_up_in_its_group_not_created():
+    plan, declared = _unit(deviceId="dev-1", iotHub={"name": "iot-shared", "existing": True, "resourceGroup": "rg-iot"})
+    assert declared.of_type("azure-native:iothub:IotHubResource") == [], "an existing hub must not be created"
+    deployment = declared.one(DYNAMIC)["inputs"]
+    assert deployment["hubId"].endswith(f"/resourceGroups/rg-iot/providers/Microsoft.Devices/IotHubs/{plan.hub.name}")
+
+
+def test_unit_one_device_gets_the_manifest_without_priority_or_labels():
+    plan, declared = _unit(deviceId="dev-1")
+    deployment = declared.one(DYNAMIC)["inputs"]
+    assert (deployment["deviceId"], deployment.get("targetCondition"), deployment.get("priority"),
+            deployment.get("labels")) == (plan.device_id, None, None, None) == ("dev-1", None, None, None)
+
+
+def test_unit_at_scale_the_condition_priority_labels_and_policy_are_the_plans():
+    plan, declared = _unit(targetCondition="tags.site='north'", priority=30, labels={"team": "ml"},
+                           iotHub={"name": "iot-unit", "accessPolicy": "deployer"})
+    deployment = declared.one(DYNAMIC)["inputs"]
+    assert deployment["targetCondition"] == plan.target_condition == "tags.site='north'"
+    assert deployment["priority"] == plan.priority == 30
+    assert deployment["labels"] == plan.labels == {"team": "ml", "mldeploy-entry": "site"}
+    assert deployment["accessPolicy"] == "deployer"
+    assert deployment["deploymentId"].startswith(f"mldeploy-{plan.entry}-")
+
+
+def test_unit_the_manifest_runs_the_plans_module_and_routes_with_secret_registry_credentials():
+    plan, declared = _unit(deviceId="dev-1", moduleName="scorer", port=6001, hostPort=7001, restartPolicy="on-failure",
+                           env={"WORKER_COUNT": "2"}, routes={"up": "FROM /messages/modules/scorer/outputs/* INTO $upstream"},
+                           runtimeVersion="1.5")
+    deployment = declared.one(DYNAMIC)
+    assert {"content", "baseContent"} <= set(deployment["secret_inputs"]), "the manifest holds the registry password"
+    agent = _desired(deployment["inputs"]["content"], "$edgeAgent")
+    module = agent["modules"][plan.module.name]
+    assert module["settings"]["image"] == UNIT_IMAGE, "the device pulls the plan's image by digest"
+    assert (module["restartPolicy"], module["status"]) == (plan.module.restart_policy, plan.module.status)
+    options = json.loads("".join(v for k, v in sorted(module["settings"].items()) if k.startswith("createOptions")))
+    assert options["HostConfig"]["PortBindings"] == {"6001/tcp": [{"HostPort": "7001"}]}
+    assert "WORKER_COUNT=2" in options["Env"]
+    [creds] = agent["runtime"]["settings"]["registryCredentials"].values()
+    assert creds["address"] == "crunit.azurecr.io" and creds["username"] == "crunit", creds
+    assert agent["systemModules"]["edgeAgent"]["settings"]["image"].endswith(":1.5")
+    assert _desired(deployment["inputs"]["content"], "$edgeHub")["routes"] == plan.routes

@@ -19,7 +19,7 @@ from mldeploy.synth.mocks import SecretLedger, SynthMocks
 
 @dataclass
 class Declared:
-    """What a component registered: every resource's type, name, inputs and secret inputs."""
+    """What a component registered: every resource's type, name, id, inputs and secret inputs."""
 
     resources: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -48,7 +48,7 @@ class _Recording(SynthMocks):
         inputs = {k: unwrap_wire_secret(v) if k in secret else v for k, v in args.inputs.items()}
         rid, outputs = super().new_resource(args)
         with self.declared.lock:
-            self.declared.resources.append({"type": args.typ, "name": args.name, "inputs": inputs,
+            self.declared.resources.append({"type": args.typ, "name": args.name, "id": rid, "inputs": inputs,
                                             "secret_inputs": secret, "outputs": outputs})
         return rid, outputs
 
