@@ -52,8 +52,10 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
              "set CONTAINERS_CONF to use others)")
     out, built = _synthesize_and_build(root, settings.stack, engine, work)
     if endpoint_service:
+        from mldeploy.plan.batching import image_loads
+
         _serve_endpoint(engine, settings.stack, name, svc, built, work, port=port, timeout=timeout,
-                        as_json=as_json, sample=sample)
+                        as_json=as_json, sample=sample, loads=image_loads(settings))
         return
     tls = (tls_files[0].read_text(), tls_files[1].read_text()) if tls_files is not None else None
     pod_src, gateway_port = _pod_source(target, out, name, svc, engine, built, image_map, tls)
@@ -194,7 +196,7 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
 
 
 def _serve_endpoint(engine, stack: str, name: str, svc, built: dict[str, str], work: Path, *, port: int,
-                    timeout: float, as_json: bool, sample: Path | None) -> None:
+                    timeout: float, as_json: bool, sample: Path | None, loads=None) -> None:
     """A v2 online endpoint: each deployment's image (its own model version) as a container, the
     endpoint's front door as nginx on 127.0.0.1 (runtime/endpoint_containers.py)."""
     from mldeploy.runtime.client import content_type_for, score
@@ -208,7 +210,7 @@ def _serve_endpoint(engine, stack: str, name: str, svc, built: dict[str, str], w
     missing = sorted({d.image for d in svc.deployments.values()} - set(built))
     if missing:
         fail(f"service {name!r}: no synthesized image for {', '.join(missing)}")
-    server = ContainerEndpoint(plan_serve_endpoint(name, svc), built, engine, work / "endpoint", port=port,
+    server = ContainerEndpoint(plan_serve_endpoint(name, svc, loads=loads), built, engine, work / "endpoint", port=port,
                                prefix=pod_name(stack, name))
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))

@@ -119,7 +119,7 @@ class AksServiceSettings(ServiceSettings):
     autoscale_min_replicas: int = Field(1, ge=1, le=1000, description="fewest replicas (guide: `autoscale_min_replicas`)")
     autoscale_max_replicas: int = Field(10, ge=1, le=1000, description="most replicas (guide: `autoscale_max_replicas`)")
     num_replicas: int | None = Field(None, ge=1, le=1000, description="fixed replicas when autoscaleEnabled is false (guide: `num_replicas`)")
-    replica_max_concurrent_requests: int = Field(1, ge=1, le=1000, description="concurrent requests one replica serves (scorer workers)")
+    replica_max_concurrent_requests: int = Field(1, ge=1, le=1000, description="concurrent requests one replica serves; one more gets 503. Its scorer runs as many workers (with the image's batching, one per maxBatchSize of them)")
     collect_model_data: bool = Field(False, description="collect inputs and predictions to the workspace (guide: `collect_model_data`)")
     service_type: Literal["LoadBalancer", "ClusterIP"] = Field("LoadBalancer", description="how the service is exposed")
     internal_load_balancer: bool = Field(False, description="a private (VNet) load balancer instead of a public IP")
@@ -185,8 +185,13 @@ class AksServiceSettings(ServiceSettings):
     def cluster_used(self) -> str | None:
         return self.cluster
 
-    def default_workers(self) -> int:
-        return self.replica_max_concurrent_requests  # fpga too
+    def default_workers(self, requests_per_worker: int = 1) -> int:
+        """As many workers as hold replicaMaxConcurrentRequests requests at once (fpga too): one
+        request each, or with batching a batch each (plan/scorer.py WorkerLoad)."""
+        return -(-self.replica_max_concurrent_requests // requests_per_worker)
+
+    def admitted_per_replica(self) -> int | None:
+        return self.replica_max_concurrent_requests
 
     def autoscale_load(self) -> ExpectedLoad | None:
         return self.expected_load

@@ -73,7 +73,8 @@ class DeploymentSettings(Settings):
                                                       "gets 429), kubernetes-endpoint this many (one more gets 503)")
     worker_count: int | None = Field(None, ge=1, le=1000, description="scorer workers per instance "
                                      "(`WORKER_COUNT`), from maxConcurrentRequestsPerInstance to twice it; "
-                                     "omitted: maxConcurrentRequestsPerInstance")
+                                     "omitted: maxConcurrentRequestsPerInstance. With the image's batching "
+                                     "a worker takes maxBatchSize requests: both counts divide by it")
     init_seconds: int = Field(30, ge=1, le=3600, description="how long the model's init() takes; the probes "
                               "must give at least this long")
     liveness_probe: ProbeSettings = Field(ProbeSettings(), description="liveness probe (Azure's defaults)")
@@ -108,20 +109,8 @@ class DeploymentSettings(Settings):
             raise ValueError(f"instanceCount ({self.instance_count}) must be within autoscaleMinReplicas "
                              f"({self.autoscale_min_replicas}) and autoscaleMaxReplicas "
                              f"({self.autoscale_max_replicas}): it is the starting size")
-        n = self.max_concurrent_requests_per_instance
-        if self.worker_count is not None and not n <= self.worker_count <= 2 * n:
-            # Microsoft's deployment YAML reference (reference-yaml-deployment-managed-online.md,
-            # RequestSettings): set max_concurrent_requests_per_instance "to the number of requests
-            # that your model can process concurrently on a single node" and pass that concurrency as
-            # WORKER_COUNT - fewer workers than that only lengthen the queue inside the scorer (408s).
-            # Azure admits up to "2 * max_concurrent_requests_per_instance * instance_count" requests
-            # at once before 429 (how-to-troubleshoot-online-endpoints.md, 429): the second half waits
-            # inside the container, so up to 2 × N workers can all be busy, and a worker beyond
-            # 2 × N never receives a request (each costs a model's memory).
-            raise ValueError(f"workerCount ({self.worker_count}) must be between maxConcurrentRequestsPerInstance "
-                             f"({n}) and twice it ({2 * n}): Azure admits up to 2 × maxConcurrentRequestsPerInstance "
-                             "requests per instance; fewer workers than maxConcurrentRequestsPerInstance queue "
-                             "admitted requests into timeouts, more than twice it never get a request")
+        # workerCount against maxConcurrentRequestsPerInstance: plan/endpoint.py check_endpoint (it
+        # needs the image's batching: a worker then takes a batch of requests).
         for name, probe in (("livenessProbe", self.liveness_probe), ("readinessProbe", self.readiness_probe)):
             if probe.window_seconds < self.init_seconds:
                 raise ValueError(

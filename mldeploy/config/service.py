@@ -139,9 +139,15 @@ class ServiceSettings(TargetSettings):
         """Memory of the scorer's container."""
         return self.memory_gb
 
-    def default_workers(self) -> int:
-        """The scorer's workers when `workerCount` is omitted: one per core."""
+    def default_workers(self, requests_per_worker: int = 1) -> int:
+        """The scorer's workers when `workerCount` is omitted: one per core (whatever one worker
+        takes at once: the cores bound how many run() calls run in parallel)."""
         return max(1, int(self.cpu_cores))
+
+    def admitted_per_replica(self) -> int | None:
+        """Requests one replica's gateway takes at once before it answers 503; None: no cap (they
+        queue in the gateway and the scorer's socket)."""
+        return None
 
     @model_validator(mode="after")
     def _keys_need_auth(self):

@@ -17,7 +17,7 @@ from mldeploy.plan.tags import service_markers
 from mldeploy.plan.tls import tls_on
 from mldeploy.plan.workload import (GATEWAY_CPU_CORES, CertificateRequest, Placement, Scaling, Variant, WorkloadPlan,
                                     scorer_host, traffic_file)
-from mldeploy.plan.scorer import scorer_workers
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_workers
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,11 @@ def default_dns_label(service: str, stack: str, resource_group: str) -> str:
 def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bool, location: str,
                  resource_group: str, images: Mapping[str, ImageFacts],
                  workspace_name: Any = "", sidecar_ref: Callable[[str], Any] = str,
-                 placement: Placement = Placement()) -> ServicePlan:
+                 placement: Placement = Placement(), load: WorkerLoad = UNBATCHED) -> ServicePlan:
     """The service's WorkloadPlan, or a ConfigError naming the key that makes it impossible.
     `sidecar_ref` turns a public image (gateway, collector) into what the pod pulls; `placement`
-    is where its pods run (an FPGA pool: mldeploy/plan/fpga.py)."""
+    is where its pods run (an FPGA pool: mldeploy/plan/fpga.py); `load`: how its image's scorer
+    workers take requests (plan/batching.py service_load)."""
     key = f"{PROJECT}:services.{name}"
     variants = [_variant("stable", s.image, images, f"{key}.image",
                          100 - (s.canary.traffic_percent if s.canary else 0))]
@@ -78,9 +79,10 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         scaling=scaling,
         cpu_cores=s.cpu_cores,
         memory_gb=s.memory_gb,
-        scorer_workers=scorer_workers(s),
+        # replicaMaxConcurrentRequests requests per pod: one per worker, or a batch per worker.
+        scorer_workers=scorer_workers(s, load),
         scoring_timeout_ms=s.scoring_timeout_ms,
-        max_body_mb=body_limit_mb(s),
+        max_body_mb=body_limit_mb(s, load),
         gateway_image=sidecar_ref(s.gateway_image),
         tls=tls,
         auth=s.auth_enabled,
@@ -96,6 +98,7 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
         # check_service made sure hostName is set with certManager.
         certificate=CertificateRequest(host=s.host_name, secret_name=f"{name}-tls", issuer=s.cert_manager.issuer,
                                        issuer_kind=s.cert_manager.issuer_kind) if s.cert_manager else None,
+        scorer_load=load,
     )
     gateways = {v.name: _gateway(s, workload, v) for v in workload.variants}
     return ServicePlan(workload, host, gateways, lb_host)
@@ -126,8 +129,12 @@ def _gateway(s: AksServiceSettings, plan: WorkloadPlan, variant: Variant) -> Gat
         s, run_dir=CONTAINER_RUN_DIR, listen_port=GATEWAY_PORT, upstreams=gateway_upstreams(plan, variant),
         keys_file=f"{POD_KEYS_DIR}/{KEYS_MAP_NAME}",
         tls=TlsFiles.in_dir(CONTAINER_TLS_DIR, reload=s.tls is None) if plan.tls else None,
-        access_log="/dev/stdout", cpu_cores=GATEWAY_CPU_CORES,
-        # Azure ML's AKS services answer 503 once a replica runs this many requests.
+        access_log="/dev/stdout", cpu_cores=GATEWAY_CPU_CORES, load=plan.scorer_load,
+        # Azure ML's AKS services answer 503 once a replica runs this many requests: "The number of
+        # maximum concurrent requests per replica to allow for this Webservice. Defaults to 1."
+        # (azureml-core AksServiceDeploymentConfiguration, replica_max_concurrent_requests). With
+        # batching it stays the count of requests, not of workers: the pod runs fewer workers
+        # (scorer_workers), each taking a batch, and the cap is what the platform would send.
         max_conns=s.replica_max_concurrent_requests,
         # With a canary the weights live in the service's traffic ConfigMap, not in nginx.conf:
         # moving them rolls no pod (render/k8s.py mounts it; the gateway reloads on a change).

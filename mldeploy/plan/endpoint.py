@@ -20,12 +20,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from mldeploy import PROJECT
 from mldeploy.config.endpoint import AUTH_MODES, EndpointSettings, ProbeSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.batch import compute_name
+from mldeploy.plan.batching import image_loads
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad
 from mldeploy.plan.naming import hash_suffix
 from mldeploy.plan.front_door import KUBERNETES, MANAGED, front_door  # the two targets' names live there
 from mldeploy.plan.managed_skus import (DEFAULT_SKU, SKU_FAMILIES, ManagedSku, find_sku, reserved_instances,
@@ -126,8 +128,64 @@ def mirror_traffic(service: "EndpointSettings") -> dict[str, int]:
     return {name: d.mirror_percent for name, d in sorted(service.deployments.items()) if d.mirror_percent}
 
 
-def check_endpoint(name: str, service: "EndpointSettings") -> None:
-    """Every rule spanning keys of one endpoint; ConfigError names the first broken key."""
+def deployment_workers(dep, load: WorkerLoad = UNBATCHED) -> int:
+    """A deployment's scorer workers per instance (`WORKER_COUNT`): `workerCount`, else as many as
+    process maxConcurrentRequestsPerInstance requests at once - one each, or with the image's
+    batching a batch (maxBatchSize) each."""
+    return dep.worker_count or -(-dep.max_concurrent_requests_per_instance // load.requests)
+
+
+def _check_workers(key: str, target: str, dep, load: WorkerLoad) -> None:
+    """workerCount and maxConcurrentRequestsPerInstance agree, counting a batch per worker.
+
+    Microsoft's deployment YAML reference (reference-yaml-deployment-managed-online.md,
+    RequestSettings): set max_concurrent_requests_per_instance "to the number of requests that
+    your model can process concurrently on a single node" and pass that concurrency as
+    WORKER_COUNT - fewer workers than that only lengthen the queue inside the scorer (408s). The
+    API (mfe.json, OnlineRequestSettings.maxConcurrentRequestsPerInstance): "The number of maximum
+    concurrent requests per node allowed per deployment. Defaults to 1." Azure admits up to
+    "2 * max_concurrent_requests_per_instance * instance_count" requests at once before 429
+    (how-to-troubleshoot-online-endpoints.md, 429): the second half waits inside the container,
+    so up to 2 × N workers can all be busy, and a worker beyond 2 × N never receives a request
+    (each costs a model's memory); azureml-fe sends a Kubernetes pod N and queues the rest in
+    itself (how-to-kubernetes-inference-routing-azureml-fe.md). With batching a worker processes
+    up to maxBatchSize requests at once (one run()), so both bounds count batches: between
+    ceil(N / maxBatchSize) and ceil(admitted / maxBatchSize) workers, and the instance must be
+    admitted a whole batch, or maxBatchSize is never reached."""
+    n, size = dep.max_concurrent_requests_per_instance, load.requests
+    admitted = front_door(target).admitted(n)
+    workers = deployment_workers(dep, load)
+    if size == 1 and dep.worker_count is not None and not n <= workers <= 2 * n:
+        raise ConfigError(key, f"workerCount ({workers}) must be between maxConcurrentRequestsPerInstance "
+                               f"({n}) and twice it ({2 * n}): Azure admits up to 2 × maxConcurrentRequestsPerInstance "
+                               "requests per instance; fewer workers than maxConcurrentRequestsPerInstance queue "
+                               "admitted requests into timeouts, more than twice it never get a request")
+    if size == 1 and workers > admitted:
+        raise ConfigError(key, f"workerCount ({workers}) is over the {admitted} requests a {target} "
+                               "instance is given at once: the extra workers would never score")
+    if size == 1:
+        return
+    if admitted < size:
+        raise ConfigError(f"{key}.maxConcurrentRequestsPerInstance",
+                          f"{n} lets a {target} instance be given {admitted} requests at once, fewer than image "
+                          f"{dep.image!r}'s batching.maxBatchSize ({size}): no batch could grow past {admitted}; "
+                          f"raise maxConcurrentRequestsPerInstance (a worker takes {size}) or lower maxBatchSize")
+    low, high = -(-n // size), -(-admitted // size)
+    if not low <= workers <= high:
+        raise ConfigError(f"{key}.workerCount", f"{workers} workers of {size} requests each (image {dep.image!r}'s "
+                                                f"batching.maxBatchSize) must be between {low} (to process "
+                                                f"maxConcurrentRequestsPerInstance {n} at once) and {high} (the "
+                                                f"{admitted} requests a {target} instance is given at once)")
+    if load.wait_ms >= dep.request_timeout_ms:
+        raise ConfigError(f"{key}.requestTimeoutMs", f"{dep.request_timeout_ms} is not above image {dep.image!r}'s "
+                                                     f"batching.maxLatencyMs ({load.wait_ms}): a request could time "
+                                                     "out waiting for others")
+
+
+def check_endpoint(name: str, service: "EndpointSettings", loads: Mapping[str, WorkerLoad] | None = None) -> None:
+    """Every rule spanning keys of one endpoint; ConfigError names the first broken key. `loads`:
+    each image's WorkerLoad (plan/batching.py image_loads; omitted: none batches)."""
+    loads = loads or {}
     target = service.target
     if service.auth_mode == "aad_token" and target != MANAGED:
         raise ConfigError(_key(name, "authMode"), "aad_token (Microsoft Entra) is supported only on managed "
@@ -157,13 +215,7 @@ def check_endpoint(name: str, service: "EndpointSettings") -> None:
         if dep.request_timeout_ms > limit:
             raise ConfigError(f"{key}.requestTimeoutMs", f"{dep.request_timeout_ms} is over {limit} ms, the "
                                                          f"longest request timeout of a {target} endpoint")
-        admitted = front_door(target).admitted(dep.max_concurrent_requests_per_instance)
-        if dep.workers > admitted:
-            # DeploymentSettings allows up to 2 × maxConcurrentRequestsPerInstance (managed admits that
-            # many); azureml-fe sends a pod maxConcurrentRequestsPerInstance and queues the rest in itself
-            # (how-to-kubernetes-inference-routing-azureml-fe.md), so more workers never get a request.
-            raise ConfigError(key, f"workerCount ({dep.workers}) is over the {admitted} requests a {target} "
-                                   "instance is given at once: the extra workers would never score")
+        _check_workers(key, target, dep, loads.get(dep.image, UNBATCHED))
         instance_type(target, dep_name, dep, key)  # refuses unknown SKUs and v1 sizes off the table
         if target == KUBERNETES and dep.instance_type is not None and (dep.cpu_cores or dep.memory_gb):
             raise ConfigError(f"{key}.cpuCores", "cpuCores/memoryGb define an instance type when instanceType "
@@ -239,8 +291,9 @@ def check_stack_endpoints(settings: "StackSettings") -> None:
     """All endpoint checks of a stack: each endpoint's rules and images, the Azure ML extension
     each cluster gets once, then the quota preflight."""
     endpoints = [(n, s) for n, s in sorted(settings.services.items()) if is_endpoint(s)]
+    loads = image_loads(settings)
     for name, service in endpoints:
-        check_endpoint(name, service)
+        check_endpoint(name, service, loads)
         for dep_name, dep in sorted(service.deployments.items()):
             models = settings.images[dep.image].models
             if len(models) != 1:
@@ -366,11 +419,14 @@ def used_images(service: "EndpointSettings") -> list[str]:
 
 def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_group: str,
                   assets: dict[str, "AssetPlan"], image_models: dict[str, list[str]],
-                  tags: dict[str, str], model_tags: dict[str, dict[str, str]] | None = None) -> "EndpointPlan":
+                  tags: dict[str, str], model_tags: dict[str, dict[str, str]] | None = None,
+                  loads: Mapping[str, WorkerLoad] | None = None) -> "EndpointPlan":
     """Everything the OnlineEndpoint component declares, decided from validated settings;
     `assets`: the environment and code of each image the deployments use (`used_images`);
-    `tags`: the service's tags (no model); `model_tags`: per models entry, its model/version tags."""
+    `tags`: the service's tags (no model); `model_tags`: per models entry, its model/version tags;
+    `loads`: each image's WorkerLoad (omitted: none batches)."""
     kind = COMPUTE_TYPE[service.target]
+    loads = loads or {}
     model_tags = model_tags or {}
 
     def served(image: str) -> dict[str, str]:
@@ -396,8 +452,9 @@ def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_
             instance_count=dep.instance_count, request_timeout=iso_ms(dep.request_timeout_ms),
             max_concurrent_requests=dep.max_concurrent_requests_per_instance,
             liveness=_probe(dep.liveness_probe), readiness=_probe(dep.readiness_probe),
-            # The inference server runs one worker per admitted request (see DeploymentSettings).
-            environment_variables={"WORKER_COUNT": str(dep.workers), **dep.environment_variables},
+            # The inference server runs one worker per admitted request, or batch (_check_workers).
+            environment_variables={"WORKER_COUNT": str(deployment_workers(dep, loads.get(dep.image, UNBATCHED))),
+                                   **dep.environment_variables},
             app_insights_enabled=service.app_insights_enabled, description=dep.description,
             autoscale=autoscale, kubernetes_scale=k8s_scale, tags=served(dep.image)))
     ep_name = service.endpoint_name or endpoint_name(stack, resource_group, name)

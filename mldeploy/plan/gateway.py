@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from mldeploy.config.service import ServiceSettings
 from mldeploy.plan.front_door import FrontDoor, front_door
 from mldeploy.plan.memory import body_limit_mb
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, HOST_RE,
                                KEYS_MAP_NAME, ORIGIN_RE, SCORER_PORT, TLS_CERT_NAME, TLS_KEY_NAME, UNIX_SOCKET_RE)
 
@@ -208,13 +209,15 @@ def service_gateway(
     cpu_cores: float | None = None,
     max_conns: int | None = None,
     upstreams_file: str | None = None,
+    load: WorkerLoad = UNBATCHED,
 ) -> GatewaySpec:
     """The gateway of `service` (auth, limits, CORS and cores from its settings). `keys_file`
     defaults to `<run_dir>/keys.map`; `tls`: None serves plain HTTP, whatever the settings say
     (the caller decides where the certificate comes from); `cpu_cores`: the gateway's own share
     when it runs beside the scorer (AKS sidecar), else the service's; `max_conns` caps the
     requests in flight per upstream server (beyond it: 503); `upstreams_file`: the servers are
-    rendered to that file (render_upstreams) and nginx.conf includes it."""
+    rendered to that file (render_upstreams) and nginx.conf includes it; `load`: how the scorer's
+    workers take requests (the body limit's memory rule counts a batch per worker)."""
     workers = gateway_workers(cpu_cores if cpu_cores is not None else service.cpu_cores)
     return GatewaySpec(
         listen_port=listen_port,
@@ -225,7 +228,7 @@ def service_gateway(
         tls_cert_file=tls.cert if tls is not None else None,
         tls_key_file=tls.key if tls is not None else None,
         tls_reload=tls.reload if tls is not None else False,
-        max_body_mb=body_limit_mb(service),
+        max_body_mb=body_limit_mb(service, load),
         scoring_timeout_ms=service.scoring_timeout_ms,
         cors_origins=tuple(service.cors.allowed_origins) if service.cors is not None else (),
         worker_processes=workers,
@@ -237,14 +240,14 @@ def service_gateway(
 
 
 def container_gateway(service: ServiceSettings, *, listen_port: int,
-                      upstreams: tuple[Upstream, ...] = LOCAL_SCORER) -> GatewaySpec:
+                      upstreams: tuple[Upstream, ...] = LOCAL_SCORER, load: WorkerLoad = UNBATCHED) -> GatewaySpec:
     """The gateway of `service` in a container of the official nginx image (ACI, Docker): config
     and keys mounted under CONTAINER_CONFIG_DIR, the TLS files (when the settings give them)
     under CONTAINER_TLS_DIR, everything nginx writes under /tmp (read-only root filesystem)."""
     return service_gateway(service, run_dir=CONTAINER_RUN_DIR, listen_port=listen_port, upstreams=upstreams,
                            keys_file=CONTAINER_KEYS_FILE,
                            tls=TlsFiles.in_dir(CONTAINER_TLS_DIR) if service.tls is not None else None,
-                           access_log="/dev/stdout")
+                           access_log="/dev/stdout", load=load)
 
 
 def endpoint_gateway(service: "EndpointSettings", *, run_dir: str, listen_port: int, scorers: dict[str, Upstream],

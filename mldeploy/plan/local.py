@@ -11,7 +11,7 @@ from mldeploy.config.service import LocalServiceSettings
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, GATEWAY_IMAGE, GATEWAY_PORT, LIVENESS_PATH, SCORE_PATH,
                                SCORER_PORT, SWAGGER_PATH)
 from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, Upstream, container_gateway
-from mldeploy.plan.scorer import scorer_env, scorer_memory_mb
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_env, scorer_memory_mb
 
 SCORER_ALIAS = "scorer"  # the scorer's name on the service's network, where the gateway reaches it
 CONFIG_FILE = f"{CONTAINER_CONFIG_DIR}/nginx.conf"
@@ -49,11 +49,14 @@ class LocalPlan(FrontedByGateway):
     swagger_uri: str
 
 
-def plan_local(name: str, service: LocalServiceSettings, *, stack: str, tag: str, context_dir: str) -> LocalPlan:
-    """The plan of service `name`, whose image (`tag`) is built from `context_dir`."""
+def plan_local(name: str, service: LocalServiceSettings, *, stack: str, tag: str, context_dir: str,
+               load: WorkerLoad = UNBATCHED) -> LocalPlan:
+    """The plan of service `name`, whose image (`tag`) is built from `context_dir`; `load`: how its
+    image's scorer workers take requests (plan/batching.py service_load)."""
     component = f"local-{name}"
     prefix = f"mldeploy-{stack}-{component}"
-    gateway = container_gateway(service, listen_port=GATEWAY_PORT, upstreams=(Upstream(SCORER_ALIAS, SCORER_PORT),))
+    gateway = container_gateway(service, listen_port=GATEWAY_PORT, upstreams=(Upstream(SCORER_ALIAS, SCORER_PORT),),
+                                load=load)
     base = f"{'https' if gateway.tls_enabled else 'http'}://127.0.0.1:{service.port}"
     return LocalPlan(
         component=component,
@@ -62,7 +65,7 @@ def plan_local(name: str, service: LocalServiceSettings, *, stack: str, tag: str
         gateway_container=f"{prefix}-gateway",
         scorer_image=f"mldeploy-local/{service.image}:{tag}",
         context_dir=context_dir,
-        scorer_env=scorer_env(service),
+        scorer_env=scorer_env(service, load),
         scorer_memory_mb=int(scorer_memory_mb(service)),
         scorer_health=HealthCheck(("CMD", "python", "-c", "import urllib.request; urllib.request.urlopen("
                                    f"'http://127.0.0.1:{SCORER_PORT}/')"), start_period="30s"),

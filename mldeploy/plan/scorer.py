@@ -2,14 +2,32 @@
 plans, the body-limit check and the local runtime."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mldeploy.config.service import ServiceSettings
 from mldeploy.plan.timeouts import scorer_timeouts
 
 
-def scorer_workers(service: ServiceSettings) -> int:
-    """The scorer's workers, one request each: `workerCount`, else the target's default (AKS: its
-    `replicaMaxConcurrentRequests`; ACI: one per core left beside the gateway; local: one per core)."""
-    return service.worker_count or service.default_workers()
+@dataclass(frozen=True)
+class WorkerLoad:
+    """How one scorer worker takes requests (plan/batching.py `image_load`): `requests` at once -
+    1, or with the image's batching its maxBatchSize (the scorer host's granian backpressure,
+    scoring/scorer_host.py `requests_per_worker`) - and `wait_ms`, the longest a request may wait
+    for others before its batch's run() starts (0, or maxLatencyMs). Every rule that counted one
+    request per worker counts `requests`; every rule that waited for the scorer's limit adds `wait_ms`."""
+
+    requests: int = 1
+    wait_ms: int = 0
+
+
+UNBATCHED = WorkerLoad()
+
+
+def scorer_workers(service: ServiceSettings, load: WorkerLoad = UNBATCHED) -> int:
+    """The scorer's workers: `workerCount`, else the target's default (AKS: its
+    `replicaMaxConcurrentRequests` requests, `load.requests` per worker; ACI: one per core left
+    beside the gateway; local: one per core)."""
+    return service.worker_count or service.default_workers(load.requests)
 
 
 def scorer_memory_mb(service: ServiceSettings) -> float:
@@ -17,9 +35,9 @@ def scorer_memory_mb(service: ServiceSettings) -> float:
     return service.scorer_memory_gb * 1024
 
 
-def scorer_env(service: ServiceSettings) -> tuple[tuple[str, str], ...]:
+def scorer_env(service: ServiceSettings, load: WorkerLoad = UNBATCHED) -> tuple[tuple[str, str], ...]:
     """The scorer container's environment for `service`."""
-    return workers_and_timeouts(scorer_workers(service), service.scoring_timeout_ms)
+    return workers_and_timeouts(scorer_workers(service, load), service.scoring_timeout_ms)
 
 
 def workers_and_timeouts(workers: int, scoring_timeout_ms: int) -> tuple[tuple[str, str], ...]:

@@ -8,13 +8,14 @@ so the runtime places the plan's gateway there (`gateway_at`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Mapping
 
 from mldeploy.config.endpoint import EndpointSettings
 from mldeploy.config.service import ServiceSettings
 from mldeploy.contract import GATEWAY_PORT, KEYS_MAP_NAME
 from mldeploy.plan.gateway import GatewaySpec, TlsFiles, Upstream, endpoint_gateway, service_gateway
-from mldeploy.plan.scorer import scorer_workers
+from mldeploy.plan.endpoint import deployment_workers
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_workers
 from mldeploy.plan.tls import serves_tls
 
 # Where the plan's gateway is before the runtime places it (gateway_at replaces every path and
@@ -59,19 +60,20 @@ class ServePlan:
 
 
 def plan_serve(name: str, service: ServiceSettings, *, production: bool, port: int = GATEWAY_PORT,
-               max_concurrent: int | None = None) -> ServePlan:
+               max_concurrent: int | None = None, load: WorkerLoad = UNBATCHED) -> ServePlan:
     """The serve plan of service `name`; `port` and `max_concurrent` are its target's (the table's
-    serve hook gives them: a local service's `port`, an AKS service's replicaMaxConcurrentRequests)."""
+    serve hook gives them: a local service's `port`, an AKS service's replicaMaxConcurrentRequests);
+    `load`: how its image's scorer workers take requests (plan/batching.py service_load)."""
     return ServePlan(
         name=name,
         auth_enabled=service.auth_enabled,
         tls_on=serves_tls(service, production),
         tls=PemPair(service.tls.certificate, service.tls.key) if service.tls is not None else None,
-        workers=scorer_workers(service),
+        workers=scorer_workers(service, load),
         scoring_timeout_ms=service.scoring_timeout_ms,
         max_concurrent=max_concurrent,
         port=port,
-        gateway=service_gateway(service, run_dir=_UNPLACED, listen_host="127.0.0.1"),
+        gateway=service_gateway(service, run_dir=_UNPLACED, listen_host="127.0.0.1", load=load),
     )
 
 
@@ -106,10 +108,13 @@ class EndpointServePlan:
                        endpoint=replace(routing, routes=routes))
 
 
-def plan_serve_endpoint(name: str, service: EndpointSettings, *, logs_command: str = "") -> EndpointServePlan:
+def plan_serve_endpoint(name: str, service: EndpointSettings, *, logs_command: str = "",
+                        loads: Mapping[str, WorkerLoad] | None = None) -> EndpointServePlan:
     """The serve plan of online endpoint `name`. Locally every auth mode is served with keys
-    (tokens need Azure) and each deployment is one instance."""
-    deployments = tuple(DeploymentServe(n, d.image, d.workers, d.request_timeout_ms,
+    (tokens need Azure) and each deployment is one instance; `loads`: each image's WorkerLoad."""
+    loads = loads or {}
+    deployments = tuple(DeploymentServe(n, d.image, deployment_workers(d, loads.get(d.image, UNBATCHED)),
+                                        d.request_timeout_ms,
                                         tuple(sorted(d.environment_variables.items())))
                         for n, d in sorted(service.deployments.items()))
     gateway = endpoint_gateway(service, run_dir=_UNPLACED, listen_port=0, logs_command=logs_command or None,

@@ -15,6 +15,7 @@ from mldeploy.plan import batch as batch_plan
 from mldeploy.plan.cluster_check import check_cluster, check_fits_node
 from mldeploy.plan.endpoint import check_stack_endpoints, endpoint_name, is_endpoint, kubernetes_compute_name
 from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_clusters
+from mldeploy.plan.batching import service_load
 from mldeploy.plan.memory import check_body_limit
 
 # (service name, its settings, the stack) -> None, or a ConfigError naming the key.
@@ -29,7 +30,7 @@ def check_stack(settings: StackSettings, target_checks: Mapping[str, TargetCheck
         check_cluster(name, cluster, today)  # Kubernetes version, vCPUs
     for name, service in settings.services.items():
         if isinstance(service, ServiceSettings):  # a scorer behind mldeploy's gateway
-            check_body_limit(name, service)
+            check_body_limit(name, service, service_load(settings.images, service))
         target_checks[service.target](name, service, settings)
         check_fits_node(name, service, settings.clusters)  # a pod larger than a node never runs
     check_stack_endpoints(settings)

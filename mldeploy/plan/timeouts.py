@@ -10,7 +10,12 @@
    and a new one starts - so no request ever waits behind a stuck run(); see scoring_app.py);
 4. a health probe on the scorer's `GET /` waits behind busy sync workers for up to the scorer's
    limit: a probe's failure window (failureThreshold × period + timeout) must outlast it, or a
-   long request gets its container restarted (liveness) or its pod unready (readiness).
+   long request gets its container restarted (liveness) or its pod unready (readiness). With
+   batching a worker's slots free only when its batch ends, and a batch starts up to
+   `maxLatencyMs` after its first request arrived: the window outlasts that wait too (`wait_ms`).
+5. with batching the gateway's limit still counts from when the request reaches the scorer, so
+   its wait for others is part of it: config refuses `maxLatencyMs` >= scoringTimeoutMs
+   (plan/batching.py); the scorer's own limit applies to each run() call, as unbatched.
 Pure: numbers in, numbers out."""
 from __future__ import annotations
 
@@ -38,11 +43,16 @@ def scorer_timeouts(scoring_timeout_ms: int) -> dict[str, str]:
     }
 
 
-def probe_failure_threshold(scoring_timeout_ms: int, period_s: int, minimum: int = 3) -> int:
+def busy_seconds(scoring_timeout_ms: int, wait_ms: int = 0) -> int:
+    """How long the scorer's workers may all be busy: a request's wait for its batch (`wait_ms`,
+    0 unbatched), the scorer's limit, and the slack to free the worker."""
+    return math.ceil((scorer_timeout_ms(scoring_timeout_ms) + wait_ms) / 1000) + PROBE_SLACK_S
+
+
+def probe_failure_threshold(scoring_timeout_ms: int, period_s: int, minimum: int = 3, wait_ms: int = 0) -> int:
     """failureThreshold of a probe on the scorer's `GET /` every `period_s` seconds: its window
-    (threshold × period, plus the probe's own timeout) outlasts the scorer's limit + slack."""
-    busy_s = math.ceil(scorer_timeout_ms(scoring_timeout_ms) / 1000) + PROBE_SLACK_S
-    return max(minimum, math.ceil(busy_s / period_s))
+    (threshold × period, plus the probe's own timeout) outlasts the busy time (`busy_seconds`)."""
+    return max(minimum, math.ceil(busy_seconds(scoring_timeout_ms, wait_ms) / period_s))
 
 
 def probe_window_s(probe: dict) -> int:

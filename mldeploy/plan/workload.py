@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mldeploy.contract import POD_TRAFFIC_DIR
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad
 
 GATEWAY_CPU_CORES = 0.25  # the gateway sidecar's CPU (request = limit): nginx needs a fraction of a core
 
@@ -90,6 +91,12 @@ class WorkloadPlan:
     markers: tuple[tuple[str, str], ...] = ()  # annotations the policy pack reads (auth/TLS)
     placement: Placement = Placement()
     certificate: CertificateRequest | None = None  # TLS from cert-manager, not from secret config
+    scorer_load: WorkerLoad = UNBATCHED  # requests one scorer worker holds at once, and their wait
+
+    @property
+    def scorer_requests(self) -> int:
+        """Requests one pod's scorer works on at once: its workers' (with batching, their batches)."""
+        return self.scorer_workers * self.scorer_load.requests
 
     @property
     def canary(self) -> bool:
@@ -100,7 +107,7 @@ class WorkloadPlan:
         """Room for the request bodies nginx buffers to disk (each up to max_body_mb): those the
         scorers of every variant work on, as many again being received, plus two. Over its
         sizeLimit the kubelet evicts the pod, so a larger body limit gets a larger folder."""
-        bodies = 2 * self.scorer_workers * len(self.variants) + 2
+        bodies = 2 * self.scorer_requests * len(self.variants) + 2
         return max(1024, math.ceil(self.max_body_mb * bodies))
 
     @property

@@ -127,7 +127,7 @@ def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, An
     # Busy sync workers answer GET / only when a request ends: both probes' windows outlast the
     # scorer's limit, so a long request neither restarts the container nor unreadies the pod.
     def failures(period_s: int) -> int:
-        return probe_failure_threshold(plan.scoring_timeout_ms, period_s)
+        return probe_failure_threshold(plan.scoring_timeout_ms, period_s, wait_ms=plan.scorer_load.wait_ms)
     return {
         "name": "scorer",
         "image": variant.image,

@@ -21,7 +21,7 @@ ENDPOINT = ManagedEndpointSettings(target="managed", deployments={
     "blue": DeploymentSettings(image="x", traffic_percent=90, request_timeout_ms=1000),
     "green": DeploymentSettings(image="y", traffic_percent=10, max_concurrent_requests_per_instance=2),
     "shadow": DeploymentSettings(image="y", mirror_percent=20)})
-STACK = SimpleNamespace(production=False)
+STACK = SimpleNamespace(production=False, images={})  # the serve hooks read the images' batching
 
 
 def test_a_placed_gateway_is_the_one_the_settings_give():

@@ -8,7 +8,7 @@ from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, LIVENESS_P
 from mldeploy.plan.aci import NGINX_PROBE_FAILURES, PROBE_PERIOD_S, AciPlan, Probe, Resources
 from mldeploy.plan.gateway import container_gateway
 from mldeploy.plan.naming import dns_part, hash_suffix
-from mldeploy.plan.scorer import scorer_env
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_env
 from mldeploy.plan.timeouts import probe_failure_threshold
 from mldeploy.targets.aci.settings import AciServiceSettings
 
@@ -22,15 +22,17 @@ def gateway_port(tls: bool) -> int:
     return 443 if tls else 80
 
 
-def plan_aci(name: str, service: AciServiceSettings, *, stack: str, resource_group: str) -> AciPlan:
-    """The plan of service `name`; `resource_group` seeds its default DNS label."""
+def plan_aci(name: str, service: AciServiceSettings, *, stack: str, resource_group: str,
+             load: WorkerLoad = UNBATCHED) -> AciPlan:
+    """The plan of service `name`; `resource_group` seeds its default DNS label; `load`: how its
+    image's scorer workers take requests (plan/batching.py service_load)."""
     tls = service.tls is not None
     scheme = "https" if tls else "http"
     port = gateway_port(tls)
-    gateway = container_gateway(service, listen_port=port)
+    gateway = container_gateway(service, listen_port=port, load=load)
     # A probe that reaches the scorer's GET / waits behind busy sync workers: its window outlasts
-    # the scorer's limit (plan/timeouts.py), or ACI restarts the scorer in a long request.
-    busy = probe_failure_threshold(service.scoring_timeout_ms, PROBE_PERIOD_S)
+    # the scorer's limit and a batch's wait (plan/timeouts.py), or ACI restarts the scorer in a long request.
+    busy = probe_failure_threshold(service.scoring_timeout_ms, PROBE_PERIOD_S, wait_ms=load.wait_ms)
     return AciPlan(
         component=f"aci-{name}",
         dns_name_label=service.dns_name_label or default_dns_name_label(stack, name, resource_group),
@@ -40,7 +42,7 @@ def plan_aci(name: str, service: AciServiceSettings, *, stack: str, resource_gro
         scorer=Resources(round(service.cpu_cores - ACI_GATEWAY_CPU, 2),
                          round(service.memory_gb - ACI_GATEWAY_MEMORY_GB, 1)),
         gateway_resources=Resources(ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB),
-        scorer_env=scorer_env(service),
+        scorer_env=scorer_env(service, load),
         app_insights=service.app_insights_enabled,
         # The scorer's only health route: 200 once init() has finished.
         scorer_liveness=Probe("/", SCORER_PORT, "http", 30, busy),

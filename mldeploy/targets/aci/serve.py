@@ -2,11 +2,12 @@
 its container group as synthesized."""
 from pathlib import Path
 
+from mldeploy.plan.batching import service_load
 from mldeploy.plan.serve import ServePlan, plan_serve
 
 
 def serve_plan(name: str, service, stack, logs_command: str) -> ServePlan:
-    return plan_serve(name, service, production=stack.production)
+    return plan_serve(name, service, production=stack.production, load=service_load(stack.images, service))
 
 
 def containers(out: Path, name: str, service, images, tls):

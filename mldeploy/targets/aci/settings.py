@@ -27,7 +27,7 @@ class AciServiceSettings(ServiceSettings):
     def scorer_memory_gb(self) -> float:
         return self.memory_gb - ACI_GATEWAY_MEMORY_GB  # the group's gateway takes its share first
 
-    def default_workers(self) -> int:
+    def default_workers(self, requests_per_worker: int = 1) -> int:
         return max(1, int(self.cpu_cores - ACI_GATEWAY_CPU))  # one per core left beside the gateway
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from mldeploy.components.aks_cluster import AksCluster, AttachedCluster
 from mldeploy.components.aks_service import AksService, ModelDataSink, Telemetry
 from mldeploy import PROJECT
 from mldeploy.plan.aks import ImageFacts, ServicePlan, plan_service
+from mldeploy.plan.batching import service_load
 from mldeploy.plan.cluster import plan_cluster
 from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_clusters
 from mldeploy.plan.cluster_check import NodePool, check_capacity, check_version
@@ -86,7 +87,8 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation, *, placeme
     plan = plan_service(name, service, stack=s.stack, production=s.production, location=s.location,
                         resource_group=s.resource_group_name, images=images,
                         workspace_name=f.registry.workspace_name,
-                        sidecar_ref=lambda source: mirrored(source, f), placement=placement)
+                        sidecar_ref=lambda source: mirrored(source, f), placement=placement,
+                        load=service_load(s.images, service))
 
     cluster = cluster_for(service.cluster, f)
     keys = given_keys(service)

@@ -2,11 +2,13 @@
 replicaMaxConcurrentRequests at once as a pod does; or (`--containers`) its pod as synthesized."""
 from pathlib import Path
 
+from mldeploy.plan.batching import service_load
 from mldeploy.plan.serve import ServePlan, plan_serve
 
 
 def serve_plan(name: str, service, stack, logs_command: str) -> ServePlan:
-    return plan_serve(name, service, production=stack.production, max_concurrent=service.replica_max_concurrent_requests)
+    return plan_serve(name, service, production=stack.production, max_concurrent=service.replica_max_concurrent_requests,
+                      load=service_load(stack.images, service))
 
 
 def containers(out: Path, name: str, service, images, tls):

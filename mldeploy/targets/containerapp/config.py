@@ -97,7 +97,7 @@ class ContainerAppServiceSettings(ServiceSettings):
         """The scorer's container: the replica's memory less the gateway's 0.5 GiB."""
         return self.memory_gb - GATEWAY_MEMORY_GI
 
-    def default_workers(self) -> int:
+    def default_workers(self, requests_per_worker: int = 1) -> int:
         """One scorer worker per whole core left beside the gateway (at least one)."""
         return max(1, int(self.cpu_cores - GATEWAY_CPU))
 

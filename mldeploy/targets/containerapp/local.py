@@ -50,7 +50,7 @@ def revision_settings(service: ContainerAppServiceSettings, image: str) -> Local
 
 
 # A local rehearsal is never a production stack: its ingress and the variants' gateways speak HTTP.
-_REHEARSAL = SimpleNamespace(production=False)
+_REHEARSAL = SimpleNamespace(production=False, images={})  # images: the revisions' scorers run unbatched limits
 
 
 def _serve_plan(name: str, variant):

@@ -17,8 +17,8 @@ from mldeploy.config.errors import ConfigError
 from mldeploy.contract import GATEWAY_PORT, LIVENESS_PATH, READINESS_PATH, SCORER_PORT
 from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, container_gateway
 from mldeploy.plan.naming import hash_suffix
-from mldeploy.plan.scorer import workers_and_timeouts
-from mldeploy.plan.timeouts import PROBE_SLACK_S, probe_failure_threshold, scorer_timeout_ms
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, workers_and_timeouts
+from mldeploy.plan.timeouts import busy_seconds, probe_failure_threshold
 from mldeploy.render.gateway import render_nginx_conf
 from mldeploy.targets.containerapp.config import (CONSUMPTION, GATEWAY_CPU, GATEWAY_MEMORY_GI,
                                                  ContainerAppServiceSettings)
@@ -78,7 +78,7 @@ class ContainerAppPlan(FrontedByGateway):
     app_insights: bool
     min_replicas: int
     max_replicas: int
-    concurrent_requests: int  # the HTTP scale rule's threshold per replica: the scorer's workers
+    concurrent_requests: int  # the HTTP scale rule's threshold per replica: what its workers hold at once
     probes_scorer: tuple[Probe, ...]
     probes_gateway: tuple[Probe, ...]
     revision_suffix: str  # template.revisionSuffix: the revision this run's template is
@@ -106,10 +106,10 @@ def app_name(service: str) -> str:
     return service
 
 
-def busy_probe_period_s(scoring_timeout_ms: int) -> int:
-    """The period of a probe on the scorer's `GET /`: 10 s, longer when the scorer's limit needs more
-    than the API's 10 failures at 10 s to be outlasted (plan/timeouts.py's rule 4)."""
-    busy_s = math.ceil(scorer_timeout_ms(scoring_timeout_ms) / 1000) + PROBE_SLACK_S
+def busy_probe_period_s(scoring_timeout_ms: int, wait_ms: int = 0) -> int:
+    """The period of a probe on the scorer's `GET /`: 10 s, longer when the scorer's limit (and a
+    batch's wait) needs more than the API's 10 failures at 10 s to be outlasted (plan/timeouts.py's rule 4)."""
+    busy_s = busy_seconds(scoring_timeout_ms, wait_ms)
     return min(MAX_PERIOD_S, max(PROBE_PERIOD_S, math.ceil(busy_s / MAX_FAILURE_THRESHOLD)))
 
 
@@ -130,11 +130,11 @@ def template_fingerprint(service: ContainerAppServiceSettings, image_tag: str, g
 
 
 def plan_containerapp(name: str, service: ContainerAppServiceSettings, *,
-                      image_tags: Mapping[str, str]) -> ContainerAppPlan:
+                      image_tags: Mapping[str, str], load: WorkerLoad = UNBATCHED) -> ContainerAppPlan:
     """The plan of service `name`. `image_tags`: each image's content tag (`<version>-<digest>`),
-    which names the revisions."""
+    which names the revisions; `load`: how its images' scorer workers take requests."""
     app = app_name(name)
-    gateway = container_gateway(service, listen_port=GATEWAY_PORT)
+    gateway = container_gateway(service, listen_port=GATEWAY_PORT, load=load)
     # nginx.conf reaches the gateway as a Container Apps secret, and secrets are app-scope (no new
     # revision): its digest joins the template's fingerprint so a changed conf rolls a new revision.
     gateway_conf_digest = hash_suffix(render_nginx_conf(gateway), length=16)
@@ -148,8 +148,8 @@ def plan_containerapp(name: str, service: ContainerAppServiceSettings, *,
         TrafficShare(label, revision_name(app, suffix(rev.image if rev else service.image)),
                      rev.traffic_percent if rev else 100)
         for label, rev in sorted(labels.items()))
-    period = busy_probe_period_s(service.scoring_timeout_ms)
-    busy = probe_failure_threshold(service.scoring_timeout_ms, period)
+    period = busy_probe_period_s(service.scoring_timeout_ms, load.wait_ms)
+    busy = probe_failure_threshold(service.scoring_timeout_ms, period, wait_ms=load.wait_ms)
     profile = service.workload_profile
     return ContainerAppPlan(
         component=f"containerapp-{name}",
@@ -165,7 +165,12 @@ def plan_containerapp(name: str, service: ContainerAppServiceSettings, *,
         app_insights=service.app_insights_enabled,
         min_replicas=service.min_replicas,
         max_replicas=service.max_replicas,
-        concurrent_requests=workers,
+        # Container Apps adds a replica "when the number of HTTP requests exceeds this value"
+        # (container-apps/scale-app.md, HTTP, concurrentRequests; counted per replica, as
+        # requests in the past 15 s / 15): the requests one replica's scorer works on at once -
+        # one per worker, or with batching a batch per worker (scaling out earlier would only
+        # split the batches).
+        concurrent_requests=workers * load.requests,
         # The scorer's only health route: 200 once init() has finished; its window outlasts the
         # scorer's limit (plan/timeouts.py), or a long request restarts it.
         probes_scorer=(Probe("Liveness", "/", SCORER_PORT, 30, busy, period),

@@ -19,6 +19,7 @@ from mldeploy.azure.arm import arm_part
 from mldeploy.config.endpoint import EndpointSettings
 from mldeploy.plan.conda import ENDPOINT_PYTHON, conda_with_pip, requirement_lines
 from mldeploy.plan.digest import digest_files
+from mldeploy.plan.batching import image_loads
 from mldeploy.plan.endpoint import AssetPlan, KUBERNETES, kubernetes_compute_name, plan_endpoint, used_images
 from mldeploy.plan.kubernetes_compute import cluster_endpoints, extension_settings, instance_types, router_options
 from mldeploy.targets.aks.program import cluster_for
@@ -96,7 +97,7 @@ def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation) -> Serv
     plan = plan_endpoint(name, service, stack=s.stack, resource_group=s.resource_group_name, assets=assets,
                          image_models={n: list(i.models) for n, i in s.images.items()}, tags=tags,
                          model_tags={n: {"model": m.registered_name, "model-version": m.version}
-                                     for n, m in f.models.items()})
+                                     for n, m in f.models.items()}, loads=image_loads(s))
     r = f.registry
     client = authorization.get_client_config_output()
     workspace = WorkspaceRefs(
