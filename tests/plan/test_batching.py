@@ -171,3 +171,18 @@ def test_an_endpoint_request_timeout_must_outlast_the_batch_wait():
     values["mldeploy:images"]["diabetes"]["batching"]["maxLatencyMs"] = 5000
     expect_error("managed", values, "mldeploy:services.diabetes.deployments.blue.requestTimeoutMs",
                  "maxLatencyMs (5000)")
+
+
+def test_the_aks_gateway_buffers_a_batch_of_bodies_per_worker():
+    from mldeploy.config.aks import AksServiceSettings
+    from mldeploy.plan.aks import ImageFacts, plan_service
+    from mldeploy.plan.scorer import WorkerLoad
+
+    s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes", "workerCount": 2,
+                                           "replicaMaxConcurrentRequests": 16, "maxRequestBodyMb": 50})
+    plan = plan_service("svc", s, stack="st", production=False, location="westeurope", resource_group="rg",
+                        images={"diabetes": ImageFacts("cr.io/d@sha256:aa", "1-aaa", (("diabetes", "1"),))},
+                        load=WorkerLoad(requests=8, wait_ms=20))
+    # 2 workers x 8 requests being scored, as many again arriving, plus two: 34 bodies of 50 MB
+    # (unbatched: 2 x 2 + 2 = 6 bodies, the 1 GiB floor).
+    assert plan.workload.gateway_temp_mb == 1700, plan.workload.gateway_temp_mb
