@@ -37,10 +37,12 @@ def check_references(settings: "StackSettings", root: Path) -> None:
                 "ACI is for dev/test only and this stack is marked production "
                 f"({p}production: true); deploy to AKS (target: aks) instead",
             )
-    for name, batch in settings.batch.items():
-        _must_exist(f"{p}batch.{name}.model", batch.model, "models", settings.models)
-    for name, edge in settings.edge.items():
-        _must_exist(f"{p}edge.{name}.image", edge.image, "images", settings.images)
+    for section, entries in settings.sections().items():
+        for name, entry in entries.items():
+            for key, model in entry.model_references():
+                _must_exist(f"{p}{section}.{name}.{key}", model, "models", settings.models)
+            for key, image in entry.image_references():
+                _must_exist(f"{p}{section}.{name}.{key}", image, "images", settings.images)
     _check_kubernetes_names(settings)
     _check_dns_labels(settings)
     _check_one_owner(settings)

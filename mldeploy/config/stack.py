@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -11,6 +12,7 @@ from mldeploy.config.aks import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
 from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags
 from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile
+from mldeploy.config.section import SectionSettings
 from mldeploy.config.service import TargetSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
 from mldeploy.scoring.environment import pin_conflict
@@ -163,8 +165,8 @@ class StackSettings(Settings):
     clusters: dict[Name, ClusterSettings] = Field(default_factory=dict, description="AKS clusters, "
                                                   "created or attached")
     # A section target's entries, each parsed by that target's model from the target table (config/load.py).
-    batch: dict[Name, Settings] = Field(default_factory=dict, description="batch scoring on Azure ML compute")
-    edge: dict[Name, Settings] = Field(default_factory=dict, description="IoT Edge deployments")
+    batch: dict[Name, SectionSettings] = Field(default_factory=dict, description="batch scoring on Azure ML compute")
+    edge: dict[Name, SectionSettings] = Field(default_factory=dict, description="IoT Edge deployments")
     endpoint_quota: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(default_factory=dict, description="cores per VM family (e.g. "
                                            "`standardFSv2Family: 32`) the managed online endpoints may use in "
                                            "this region; synth refuses a stack needing more")
@@ -187,6 +189,11 @@ class StackSettings(Settings):
         machine only, so nothing is registered or pushed in Azure."""
         local_only = bool(self.services) and not any(s.in_azure for s in self.services.values())
         return not (local_only and not (self.clusters or self.batch or self.edge))
+
+    def sections(self) -> dict[str, dict[str, SectionSettings]]:
+        """Each section target's entries (each by name), by stack key (`batch`, `edge`)."""
+        return {field.alias or name: getattr(self, name) for name, field in type(self).model_fields.items()
+                if typing.get_args(field.annotation)[-1:] == (SectionSettings,)}
 
     @property
     def resource_group_name(self) -> str:

@@ -127,6 +127,7 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
                    project_root: Path, run: RunContext) -> tuple[pulumi.Output[str], ModelRegistry, dict]:
     """The guide's first two steps in Azure: register the models, build and push the images."""
     tags = resource_tags(settings.stack, settings.tags, production=settings.production)
+    entries = [e for section in settings.sections().values() for e in section.values()]  # batch, edge, ...
     group = resources.ResourceGroup(
         "resource-group",
         resource_group_name=settings.resource_group_name,
@@ -148,7 +149,7 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
                         **m.tags} for n, m in settings.models.items()},
         model_descriptions={n: m.description for n, m in settings.models.items()},
         tags=tags,
-        admin_user_need="iot-edge" if any(e.registry_admin_user for e in settings.edge.values()) else None,
+        admin_user_need=next((e.registry_admin_user_need for e in entries if e.registry_admin_user_need), None),
         production=settings.production,
         existing=None if settings.workspace.create else existing_workspace(settings),
         registry_sku=registry_sku(settings),
@@ -159,7 +160,7 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
     # they use is not built here.
     services = settings.services.values()
     endpoint_only = set().union(*(s.images_built_in_azure() for s in services)) - set().union(
-        *(s.images_built() for s in services)) - {e.image for e in settings.edge.values()}
+        *(s.images_built() for s in services), *(e.images_built() for e in entries))
     built = set(contexts) - endpoint_only
     images = {
         name: ScoringImage(

@@ -6,12 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from mldeploy.config.base import ImageRef, Settings, matching
+from mldeploy.config.base import ImageRef, matching
 from mldeploy.config.files import CondaFile, PythonFile, RequirementsFile
+from mldeploy.config.section import SectionSettings
 from mldeploy.contract import AZUREML_BASE_IMAGE
 
 
-class BatchSettings(Settings):
+class BatchSettings(SectionSettings):
     """An AmlCompute cluster plus a batch endpoint/deployment for one registered model."""
 
     model: str = Field(description="name of an entry in `models`")
@@ -57,3 +58,6 @@ class BatchSettings(Settings):
             raise ValueError("outputFileName applies only to outputAction appendRow; summaryOnly writes no "
                              "predictions file")
         return self
+
+    def model_references(self) -> list[tuple[str, str]]:
+        return [("model", self.model)]

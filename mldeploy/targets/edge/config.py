@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.config.base import EnvVars, ResourceGroupName, Settings, looks_secret, matching
+from mldeploy.config.section import SectionSettings
 from mldeploy.contract import (DEFAULT_IOT_EDGE_RUNTIME, EDGE_HUB_HOST_PORTS, MODULE_NAME_RE, SCORER_PORT, chunk_create_options,
                                module_create_options)
 
@@ -103,7 +104,7 @@ class IotHubSettings(Settings):
         return self
 
 
-class EdgeSettings(Settings):
+class EdgeSettings(SectionSettings):
     """One edge deployment: the scoring module applied to a device or a target condition."""
 
     image: str = Field(description="name of an entry in `images`")
@@ -182,6 +183,16 @@ class EdgeSettings(Settings):
         if not self.registry_admin_user:
             raise ValueError(f"registryAdminUser must be true: {ADMIN_USER_WHY}")
         return self
+
+    def image_references(self) -> list[tuple[str, str]]:
+        return [("image", self.image)]
+
+    def images_built(self) -> set[str]:
+        return {self.image}  # the device pulls it from the workspace registry
+
+    @property
+    def registry_admin_user_need(self) -> str | None:
+        return "iot-edge" if self.registry_admin_user else None
 
     @property
     def module(self) -> str:
