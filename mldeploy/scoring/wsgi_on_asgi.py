@@ -32,7 +32,6 @@ import queue
 import re
 import sys
 import threading
-from concurrent.futures import Executor, Future
 from urllib.parse import unquote_to_bytes
 
 logger = logging.getLogger("azmlinfsrv")
@@ -77,7 +76,7 @@ class WsgiOnAsgi:
                     and (length is None or len(data) < length))
         body = RequestBody(data, receive, loop) if more else io.BytesIO(data)
         environ = self.environ(scope, body)
-        answer = await loop.run_in_executor(self._pool, self._call, environ, send, loop)
+        answer = await self._pool.call(loop, self._call, environ, send, loop)
         if answer is not None:
             status, headers, data = answer
             await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -237,38 +236,46 @@ class RequestBody(io.RawIOBase):
         return data
 
 
-class DaemonThreads(Executor):
+class DaemonThreads:
     """The threads the app runs on, started on first use (in the worker, after the fork).
-    concurrent.futures' ThreadPoolExecutor joins its threads when the interpreter exits: a
-    worker retired around a run() that never returns would never exit. These are daemon threads,
-    as granian's own WSGI threads are outside Python's reach; a thread survives whatever is
-    raised in it (the watchdog's TimeoutError may land just after run())."""
+    Not concurrent.futures' ThreadPoolExecutor (nor the loop's run_in_executor): it joins its
+    threads when the interpreter exits, so a worker retired around a run() that never returns
+    would never exit; these are daemon threads, as granian's own WSGI threads are outside
+    Python's reach. A result is handed to the loop with one call_soon_threadsafe. A thread
+    survives whatever is raised in it (the watchdog's TimeoutError may land just after run())."""
 
     def __init__(self, count: int):
         self._count, self._jobs, self._started = count, queue.SimpleQueue(), False
         self._lock = threading.Lock()
 
-    def submit(self, fn, /, *args, **kwargs) -> Future:
+    def call(self, loop, fn, *args) -> asyncio.Future:
+        """fn(*args) on one of the threads; its result (or exception) in the future returned."""
         with self._lock:
             if not self._started:
                 self._started = True
                 for index in range(self._count):
                     threading.Thread(target=self._work, name=f"mldeploy-wsgi-{index}", daemon=True).start()
-        future = Future()
-        self._jobs.put((future, fn, args, kwargs))
+        future = loop.create_future()
+        self._jobs.put((loop, future, fn, args))
         return future
 
     def _work(self) -> None:
         while True:
             try:
-                future, fn, args, kwargs = self._jobs.get()
-                if not future.set_running_or_notify_cancel():
-                    continue
+                loop, future, fn, args = self._jobs.get()
                 try:
-                    result = fn(*args, **kwargs)
+                    result, error = fn(*args), None
                 except BaseException as exc:  # noqa: BLE001 - handed to the request's coroutine
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
+                    result, error = None, exc
+                loop.call_soon_threadsafe(_settle, future, result, error)
             except BaseException:  # noqa: BLE001 - an asynchronous exception between jobs
                 continue
+
+
+def _settle(future: asyncio.Future, result, error) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
