@@ -19,7 +19,7 @@ from mldeploy.components.children import child_name, child_opts
 from mldeploy.components.iot_edge_provider import IotEdgeModuleDeployment
 from mldeploy.azure.arm import arm_part
 from mldeploy.contract import MASK
-from mldeploy.plan.edge import EdgePlan, ScoringModule, deployment_id
+from mldeploy.plan.edge import EdgePlan, HubPlan, ScoringModule, deployment_id
 from mldeploy.render.edge_manifest import RegistryCredentials, base_manifest, check_desired_size, render_manifest
 
 
@@ -47,54 +47,10 @@ class IotEdgeDeployment(pulumi.ComponentResource):
         super().__init__("mldeploy:edge:IotEdgeDeployment", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         hub = plan.hub
-        depends: list[pulumi.Resource] = []
-
-        if hub.existing:
-            hub_rg: pulumi.Input[str] = hub.resource_group or resource_group_name
-            found = iothub.get_iot_hub_resource_output(
-                resource_group_name=hub_rg, resource_name=hub.name, opts=invoke)
-            self.hub_name = found.name
-            self.hub_host_name = found.properties.apply(lambda p: p.host_name)
-            hub_id: pulumi.Input[str] = found.id
-        else:
-            created = iothub.IotHubResource(
-                child_name(name, "hub"),
-                resource_name_=hub.name,
-                resource_group_name=resource_group_name,
-                location=location,
-                sku=iothub.IotHubSkuInfoArgs(name=hub.sku, capacity=hub.capacity),
-                properties=iothub.IotHubPropertiesArgs(min_tls_version="1.2"),
-                tags=tags,
-                opts=child_opts(self, "hub"),
-            )
-            depends.append(created)
-            self.hub_name = created.name
-            self.hub_host_name = created.properties.apply(lambda p: p.host_name)
-            hub_id = created.id
-
-        # The guide: `az acr credential show` -> the device's registry login (admin user).
-        creds = containerregistry.list_registry_credentials_output(
-            registry_name=pulumi.Output.from_input(registry_id).apply(arm_part("registries")),
-            resource_group_name=pulumi.Output.from_input(registry_id).apply(arm_part("resourceGroups")),
-            opts=invoke,
-        )
-        username = pulumi.Output.secret(creds.username)
-        password = pulumi.Output.secret(creds.passwords.apply(lambda p: p[0].value))
-
-        # The plan's module with its image resolved (the digest is known once the image is pushed).
-        module = pulumi.Output.from_input(plan.module.image).apply(
-            lambda img: dataclasses.replace(plan.module, image=img))
-
-        def render(address: str, user: str, secret: str, mod: ScoringModule) -> dict:
-            manifest = render_manifest(mod, RegistryCredentials(address, user, secret), plan.routes,
-                                       runtime_version=plan.runtime_version)
-            check_desired_size(manifest)
-            return manifest
-
-        content = pulumi.Output.secret(
-            pulumi.Output.all(registry_login_server, username, password, module).apply(lambda a: render(*a)))
-        self.manifest_preview = pulumi.Output.all(registry_login_server, module).apply(
-            lambda a: render(a[0], MASK, MASK, a[1]))
+        hub_id, depends = self._hub(name, hub, location=location, resource_group_name=resource_group_name,
+                                    tags=tags, invoke=invoke)
+        content = self._manifest(plan, registry_id=registry_id, registry_login_server=registry_login_server,
+                                 invoke=invoke)
         self.deployment_id = self.manifest_preview.apply(lambda p: deployment_id(plan.entry, p))
 
         deployment = IotEdgeModuleDeployment(
@@ -120,3 +76,56 @@ class IotEdgeDeployment(pulumi.ComponentResource):
             "hubHostName": self.hub_host_name,
             "deploymentId": self.deployment_id,
         })
+
+    def _hub(self, name: str, hub: HubPlan, *, location: str, resource_group_name: pulumi.Input[str],
+             tags: dict[str, str], invoke: pulumi.InvokeOutputOptions) -> tuple[pulumi.Input[str], list[pulumi.Resource]]:
+        """The hub the manifest goes through: an existing one looked up, or one created here. Sets
+        hub_name and hub_host_name; returns the hub's id and what the deployment waits for."""
+        if hub.existing:
+            found = iothub.get_iot_hub_resource_output(
+                resource_group_name=hub.resource_group or resource_group_name, resource_name=hub.name, opts=invoke)
+            self.hub_name = found.name
+            self.hub_host_name = found.properties.apply(lambda p: p.host_name)
+            return found.id, []
+        created = iothub.IotHubResource(
+            child_name(name, "hub"),
+            resource_name_=hub.name,
+            resource_group_name=resource_group_name,
+            location=location,
+            sku=iothub.IotHubSkuInfoArgs(name=hub.sku, capacity=hub.capacity),
+            properties=iothub.IotHubPropertiesArgs(min_tls_version="1.2"),
+            tags=tags,
+            opts=child_opts(self, "hub"),
+        )
+        self.hub_name = created.name
+        self.hub_host_name = created.properties.apply(lambda p: p.host_name)
+        return created.id, [created]
+
+    def _manifest(self, plan: EdgePlan, *, registry_id: pulumi.Input[str], registry_login_server: pulumi.Input[str],
+                  invoke: pulumi.InvokeOutputOptions) -> pulumi.Output[dict]:
+        """The manifest as applied, a secret (it holds the registry's admin credentials). Sets
+        manifest_preview: the same manifest with the credentials masked."""
+        # The guide: `az acr credential show` -> the device's registry login (admin user).
+        creds = containerregistry.list_registry_credentials_output(
+            registry_name=pulumi.Output.from_input(registry_id).apply(arm_part("registries")),
+            resource_group_name=pulumi.Output.from_input(registry_id).apply(arm_part("resourceGroups")),
+            opts=invoke,
+        )
+        username = pulumi.Output.secret(creds.username)
+        password = pulumi.Output.secret(creds.passwords.apply(lambda p: p[0].value))
+
+        # The plan's module with its image resolved (the digest is known once the image is pushed).
+        module = pulumi.Output.from_input(plan.module.image).apply(
+            lambda img: dataclasses.replace(plan.module, image=img))
+
+        def render(address: str, user: str, secret: str, mod: ScoringModule) -> dict:
+            manifest = render_manifest(mod, RegistryCredentials(address, user, secret), plan.routes,
+                                       runtime_version=plan.runtime_version)
+            check_desired_size(manifest)
+            return manifest
+
+        content = pulumi.Output.secret(
+            pulumi.Output.all(registry_login_server, username, password, module).apply(lambda a: render(*a)))
+        self.manifest_preview = pulumi.Output.all(registry_login_server, module).apply(
+            lambda a: render(a[0], MASK, MASK, a[1]))
+        return content
