@@ -43,7 +43,16 @@ from mldeploy.plan.gateway import EndpointRoute, EndpointRouting, GatewaySpec
 UPSTREAM_NAME = "mldeploy_scorer"
 RETRY_AFTER_S = 1  # a capacity 503 frees up when one request finishes: retry soon
 CAPACITY_MESSAGE = "the service is at capacity, retry later"
-TLS_RELOAD_VAR = "$mldeploy_tls_reload"  # always empty; its presence makes nginx load TLS files per handshake
+TLS_RELOAD_VAR = "$mldeploy_tls_reload"
+# How long nginx keeps an idle connection to a scorer before it closes it (upstream
+# keepalive_timeout, nginx >= 1.15.3). Behind the gateway a scorer worker keeps its one connection
+# after a response while no other connection waits for a worker (scoring/scorer_host.py); a
+# connection that stays idle in nginx's cache still holds that worker, so another client (a
+# canary's peer gateway, a second nginx worker process) connecting meanwhile waits at most this
+# long. Under load a connection is reused within a request's time (~1 ms), so this short limit
+# keeps nearly every reuse; nginx, not the scorer, closes idle connections: a POST nginx wrote on
+# a connection the scorer had just closed would be a 502 (nginx does not retry a sent POST).
+KEEPALIVE_IDLE_MS = 10  # always empty; its presence makes nginx load TLS files per handshake
 
 
 def _json_return(status: int, message: str) -> str:
@@ -167,6 +176,7 @@ def _upstreams(spec: GatewaySpec) -> list[str]:
             out += [f"    {line}" for line in _server_lines(servers, max_conns)]
         out += [
             f"    keepalive {spec.keepalive_connections};",
+            f"    keepalive_timeout {KEEPALIVE_IDLE_MS}ms;",
             "  }",
         ]
     capped = [name for name, _, max_conns in groups if max_conns is not None]

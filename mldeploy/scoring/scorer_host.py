@@ -51,6 +51,8 @@ UDS_ENV = "MLDEPLOY_SCORER_UDS"
 PRELOAD_ENV = "MLDEPLOY_PRELOAD_IMPORTS"
 HOST_PIPE_ENV = "MLDEPLOY_HOST_PIPE_FD"  # scoring_app.py reads the same names
 HOST_PID_ENV = "MLDEPLOY_HOST_PID"
+LISTEN_FD_ENV = "MLDEPLOY_SCORER_LISTEN_FD"  # scoring_app.py reads the same name
+GATEWAY_TIMEOUT_ENV = "MLDEPLOY_GATEWAY_TIMEOUT_MS"  # set by plan/timeouts.py: the scorer is behind mldeploy's gateway
 LOGS_COMMAND_ENV = "MLDEPLOY_LOGS_COMMAND"
 BATCH_MAX_SIZE_ENV = "MLDEPLOY_BATCH_MAX_SIZE"  # scoring_batcher.py's MAX_BATCH_ENV
 INTERFACE_ENV = "MLDEPLOY_GRANIAN_INTERFACE"
@@ -261,10 +263,15 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
     time (OneAtATime in scoring_app.py), as a gunicorn sync worker does.
 
     Connections (`connection_settings`, `shared_socket_granian`): all workers accept on one
-    socket, which the host holds; a worker takes one connection at a time and closes it after the
-    response, as gunicorn's sync worker does. Every other connection waits in the socket's queue
-    until a worker is free - not inside a worker: none is lost when a worker goes, and none waits
-    behind another's run() while a worker idles. granian frees a worker's slot when its client
+    socket, which the host holds; a worker takes one connection at a time. Every other connection
+    waits in the socket's queue until a worker is free - not inside a worker: none is lost when a
+    worker goes, and none waits behind another's run() while a worker idles. Behind mldeploy's
+    gateway (`GATEWAY_TIMEOUT_ENV` set) a worker keeps its connection open after the response
+    unless another connection waits in that queue (then it closes it and takes the waiting one:
+    scoring_app.py `WaitingConnections`); the gateway closes a kept connection it has not reused
+    within a few milliseconds (render/gateway.py `KEEPALIVE_IDLE_MS`), so an idle kept connection
+    holds a worker no longer than that. Without the gateway (a client of unknown habits) each
+    connection carries one request and is closed after it, as gunicorn's sync worker does. granian frees a worker's slot when its client
     closes the connection, even while run() still runs: a worker whose request outlives the
     gateway's timeout is retired just before it (scoring_app.py), so it never takes the next one.
     granian's workers accept from their Rust runtimes, which go on accepting while the worker's
@@ -277,7 +284,7 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
     workers - p99 at 4 connections 1.6-1.9 ms against a p50 of 0.9 ms, requests/s within 5 % of
     kept-alive ones; 1 worker - the same requests/s at 1 connection, 0.75x at 4 and 16
     connections, but with kept-alive ones p99 at 4 connections was 26-51 ms against a p50 of
-    0.65 ms.
+    0.65 ms. (Kept only while nobody waits, as above, the queue stays in the host's socket.)
 
     A worker that exits is started again (`respawn_failed_workers`); one that retired (told
     through the host's pipe) never counts towards granian's crash-loop stop (`WorkerRespawns`).
@@ -379,7 +386,10 @@ def shared_socket_granian():
     class SharedSocketGranian(Granian):
         def _init_shared_socket(self):
             if self.bind_uds:
-                return super()._init_shared_socket()
+                super()._init_shared_socket()
+                # The workers (forked: the same descriptor) look whether a connection waits on it.
+                os.environ[LISTEN_FD_ENV] = str(self._sfd)
+                return
             family = socket.AF_INET6 if ":" in self.bind_addr else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -392,6 +402,7 @@ def shared_socket_granian():
             sock.set_inheritable(True)
             self._sso, self._sfd, self._ssp = sock, sock.fileno(), None
             self._shd = SocketHolder(self._sfd, False, self.backlog)  # (fd, is a Unix socket, backlog)
+            os.environ[LISTEN_FD_ENV] = str(self._sfd)
 
     return SharedSocketGranian
 
@@ -402,12 +413,23 @@ def requests_per_worker(environ=os.environ) -> int:
     return int(environ.get(BATCH_MAX_SIZE_ENV) or 1)
 
 
+def keeps_connections(environ=os.environ) -> bool:
+    """Whether a worker keeps its connection after a response (while nobody waits): only behind
+    mldeploy's gateway, the one client whose idle connections are known to end within
+    milliseconds (see serve_with_granian), and only with one request per worker - a batching
+    worker (maxBatchSize connections at once) closes each one after its response, as before
+    (with kept connections 14 % of the forest's batched answers were granian's empty 500; not
+    yet understood, so not done)."""
+    return bool(environ.get(GATEWAY_TIMEOUT_ENV)) and requests_per_worker(environ) == 1
+
+
 def connection_settings() -> dict:
     """granian's settings for connections (see serve_with_granian): one connection per worker at
-    a time (with batching: up to maxBatchSize, each on a thread of its own), closed after its response."""
+    a time (with batching: up to maxBatchSize, each on a thread of its own), kept after its
+    response only behind the gateway."""
     from granian.http import HTTP1Settings
 
-    return {"backpressure": requests_per_worker(), "http1_settings": HTTP1Settings(keep_alive=False)}
+    return {"backpressure": requests_per_worker(), "http1_settings": HTTP1Settings(keep_alive=keeps_connections())}
 
 
 def _listen_to_workers(server) -> list[int]:

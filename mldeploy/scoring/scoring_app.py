@@ -71,6 +71,7 @@ STUCK_EXIT_CODE = 70  # EX_SOFTWARE
 GATEWAY_TIMEOUT_ENV = "MLDEPLOY_GATEWAY_TIMEOUT_MS"  # plan/timeouts.py sets it
 HOST_PIPE_ENV = "MLDEPLOY_HOST_PIPE_FD"  # scorer_host.py sets both
 HOST_PID_ENV = "MLDEPLOY_HOST_PID"
+LISTEN_FD_ENV = "MLDEPLOY_SCORER_LISTEN_FD"  # scorer_host.py sets it: the socket all workers accept on
 STREAMED_KEY = "mldeploy.streamed"
 # PEP 3333: an application must not send hop-by-hop headers; granian's HTTP/1 writer breaks on
 # a Transfer-Encoding it did not choose (a dropped connection).
@@ -191,6 +192,41 @@ class Watchdog:
             self.on_overdue()
 
 
+class WaitingConnections:
+    """Whether a connection waits in the queue of the socket all workers accept on (scorer_host.py):
+    a listening socket polls readable while its queue holds one (poll(2), accept(2)). A worker
+    keeping its connection (behind the gateway) closes it instead when one waits: with one
+    connection per worker, that waiting connection is taken only once some worker lets its own
+    go, so the next free worker serves the queue, as without kept connections."""
+
+    def __init__(self, fd: int | None):
+        import select
+
+        self._poll = None
+        if fd is not None:
+            self._poll = select.poll()
+            self._poll.register(fd, select.POLLIN)
+
+    @classmethod
+    def of_host(cls, environ=os.environ) -> "WaitingConnections":
+        """The host's socket (a worker's Rust side starts listening on a Unix socket only after
+        the app is made, so it is not checked for listening here). Not a socket, or not told:
+        every answer closes its connection, as without keep-alive - a worker that cannot see the
+        queue holds no connection."""
+        import stat
+
+        fd = environ.get(LISTEN_FD_ENV, "")
+        try:
+            return cls(int(fd) if fd.isdigit() and stat.S_ISSOCK(os.fstat(int(fd)).st_mode) else None)
+        except OSError:
+            return cls(None)
+
+    def any(self) -> bool:
+        # Any event: POLLIN (a connection waits), or POLLHUP/POLLERR from a socket that is no
+        # listening one - then close, the safe side.
+        return self._poll is None or bool(self._poll.poll(0))
+
+
 class OneAtATime:
     """One request at a time per worker process, as in a gunicorn sync worker - from the call
     until its body is closed (a streamed body is sent after the call returns). Normally a worker
@@ -235,7 +271,8 @@ class ScoringApp:
     """The WSGI callable: the fast path for `/score`, azmlinfsrv's Flask app for the rest."""
 
     def __init__(self, flask_app, watchdog: Watchdog, turn: OneAtATime, retirement: Retirement,
-                 gateway_timeout_s: float | None = None, batched_runs=None):
+                 gateway_timeout_s: float | None = None, batched_runs=None,
+                 waiting: WaitingConnections | None = None):
         from azureml_inference_server_http.api import aml_request
         from azureml_inference_server_http.server import routes
         from azureml_inference_server_http.server.config import config
@@ -244,6 +281,8 @@ class ScoringApp:
         self.blueprint = flask_app.azml_blueprint
         self.routes = routes
         self.watchdog, self.turn, self.retirement = watchdog, turn, retirement
+        # Connections kept after a response (granian keep_alive, behind the gateway): see _keep_or_close.
+        self.waiting = waiting
         # How long a request may take before its worker retires (just before the gateway's 504).
         self.overdue_s = max(0.0, gateway_timeout_s - RETIRE_MARGIN_S) if gateway_timeout_s else None
         self.timeout_ms = config.scoring_timeout
@@ -263,6 +302,8 @@ class ScoringApp:
             return response
 
     def __call__(self, environ, start_response):
+        if self.waiting is not None:
+            start_response = self._keep_or_close(start_response)
         if not self.turn.take():
             return self._retiring(environ, start_response)
         token, streaming = object(), False
@@ -290,6 +331,16 @@ class ScoringApp:
             self.watchdog.clear()
             if not streaming:
                 self.done(token)
+
+    def _keep_or_close(self, start_response):
+        """granian keeps the connection after this response unless it says `Connection: close`
+        (RFC 9112 9.6; hyper honours it): said when another connection waits for a worker, or
+        this worker retires. (Set after `sendable`, which drops run()'s own hop-by-hop headers.)"""
+        def respond(status, headers, exc_info=None):
+            if self.waiting.any() or self.retirement.retiring:
+                headers = [*headers, ("Connection", "close")]
+            return start_response(status, headers, exc_info)
+        return respond
 
     def _expect(self, token) -> None:
         if self.overdue_s is not None:
@@ -532,7 +583,10 @@ def create():
     gateway_ms = os.environ.get(GATEWAY_TIMEOUT_ENV)
     scoring_app = ScoringApp(flask_app, watchdog, turn, retirement,
                              gateway_timeout_s=int(gateway_ms) / 1000 if gateway_ms else None,
-                             batched_runs=_batched_runs(flask_app, batching) if batching else None)
+                             batched_runs=_batched_runs(flask_app, batching) if batching else None,
+                             # granian keeps connections only behind the gateway, one request per worker
+                             # (scorer_host.py keeps_connections)
+                             waiting=WaitingConnections.of_host() if gateway_ms and not batching else None)
     gc.collect()
     gc.freeze()
     return scoring_app

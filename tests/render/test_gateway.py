@@ -66,6 +66,19 @@ def test_weighted_upstreams_for_traffic_split():
     assert "keepalive 32;" in conf
 
 
+def test_every_scorer_group_lets_idle_kept_connections_go_within_milliseconds():
+    """A scorer worker behind the gateway keeps its connection while nobody waits
+    (scoring/scorer_host.py): nginx must not hold an idle one for its default 60 s."""
+    from mldeploy.render.gateway import KEEPALIVE_IDLE_MS
+
+    spec = GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
+                       upstreams=(Upstream("blue", 5001, 90), Upstream("green", 5001, 10)))
+    conf = render_nginx_conf(spec)
+    groups = re.findall(r"(?m)^  upstream \S+ \{.*?^  \}", conf, re.S)
+    assert len(groups) == 1 and all(f"keepalive_timeout {KEEPALIVE_IDLE_MS}ms;" in g for g in groups), groups
+    assert KEEPALIVE_IDLE_MS <= 100
+
+
 def test_an_upstream_on_a_unix_socket_is_served_by_its_path():
     spec = GatewaySpec(listen_port=80, run_dir="/g", auth_enabled=False,
                        upstreams=(Upstream("127.0.0.1", unix_socket="/tmp/mldeploy-x/scorer.sock"),))

@@ -3,6 +3,7 @@
 The served contract itself is tested against azmlinfsrv in test_scoring_server_contract.py."""
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -233,3 +234,70 @@ def test_retiring_stops_the_worker_once_tells_the_host_and_exits_later_when_stuc
     assert reports == [("retire", os.getpid())], "the host must know this exit is no crash"
     assert retirement.retiring
     assert exits == [STUCK_EXIT_CODE], "a stuck worker exits even if its connection never ends"
+
+
+def test_the_waiting_connections_are_those_in_the_listening_sockets_queue(tmp_path, monkeypatch):
+    """WaitingConnections (a worker keeps its connection behind the gateway only while this says
+    none): a real listening socket, empty and then with one connection not yet accepted."""
+    import socket
+
+    from mldeploy.scoring.scoring_app import LISTEN_FD_ENV, WaitingConnections
+
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(tmp_path / "s.sock"))
+    listener.listen(8)
+    client = socket.socket(socket.AF_UNIX)
+    try:
+        monkeypatch.setenv(LISTEN_FD_ENV, str(listener.fileno()))
+        waiting = WaitingConnections.of_host()
+        assert not waiting.any()
+        client.connect(str(tmp_path / "s.sock"))
+        assert waiting.any()
+        listener.accept()[0].close()
+        assert not waiting.any()
+    finally:
+        client.close()
+        listener.close()
+
+
+@pytest.mark.parametrize("fd", [None, "not-a-number", "pipe"])
+def test_a_worker_that_cannot_see_the_queue_closes_every_connection(monkeypatch, fd):
+    from mldeploy.scoring.scoring_app import LISTEN_FD_ENV, WaitingConnections
+
+    read_fd, write_fd = os.pipe()
+    try:
+        if fd is None:
+            monkeypatch.delenv(LISTEN_FD_ENV, raising=False)
+        else:
+            monkeypatch.setenv(LISTEN_FD_ENV, str(read_fd) if fd == "pipe" else fd)
+        assert WaitingConnections.of_host().any()
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+@pytest.mark.parametrize("waiting,retiring,closes", [(False, False, False), (True, False, True), (False, True, True)])
+def test_an_answer_closes_its_connection_when_another_waits_or_the_worker_retires(waiting, retiring, closes):
+    import types
+
+    from mldeploy.scoring.scoring_app import ScoringApp
+
+    sent = []
+    app = types.SimpleNamespace(waiting=types.SimpleNamespace(any=lambda: waiting),
+                                retirement=types.SimpleNamespace(retiring=retiring))
+    respond = ScoringApp._keep_or_close(app, lambda status, headers, exc_info=None: sent.append(headers))
+    respond("200 OK", [("Content-Type", "application/json")])
+    assert (("Connection", "close") in sent[0]) == closes, sent
+
+
+def test_workers_keep_connections_only_behind_the_gateway():
+    from mldeploy.plan.timeouts import GATEWAY_TIMEOUT_ENV
+    from mldeploy.scoring import scoring_app
+
+    assert scorer_host.GATEWAY_TIMEOUT_ENV == GATEWAY_TIMEOUT_ENV == scoring_app.GATEWAY_TIMEOUT_ENV
+    assert scorer_host.LISTEN_FD_ENV == scoring_app.LISTEN_FD_ENV
+    assert scorer_host.keeps_connections({scorer_host.GATEWAY_TIMEOUT_ENV: "60000"})
+    assert not scorer_host.keeps_connections({})
+    # A batching worker holds maxBatchSize connections at once: each carries one request.
+    assert not scorer_host.keeps_connections({scorer_host.GATEWAY_TIMEOUT_ENV: "60000",
+                                              scorer_host.BATCH_MAX_SIZE_ENV: "32"})

@@ -402,7 +402,61 @@ def test_with_two_workers_a_request_never_waits_behind_a_busy_worker(contract_en
             runs = [json.loads(a["body"]) for a in answers]
             assert runs[0]["pid"] != runs[1]["pid"], f"round {round_}: both ran in one worker: {runs}"
             assert max(r["start"] for r in runs) < min(r["end"] for r in runs), f"round {round_}: one waited: {runs}"
-            assert all(dict(a["headers"]).get("connection") == "close" for a in answers), answers
+
+
+QUICK_SCRIPT = """import os
+
+def init():
+    pass
+
+def run(data):
+    return {"pid": os.getpid()}
+"""
+REQUEST = (b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+           b'{"data": 1}')
+
+
+def _answer(sock: socket.socket) -> tuple[str, bytes]:
+    """One HTTP/1.1 answer read off `sock`: (head, lowercased; body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before an answer: {data!r}"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head.decode("latin-1").lower(), body
+
+
+def test_behind_the_gateway_a_worker_keeps_its_connection_only_while_nobody_waits(contract_env, tmp_path_factory):
+    """scoringServer mldeploy behind the gateway (MLDEPLOY_GATEWAY_TIMEOUT_MS set, as every target
+    sets it), one worker: a connection carries several requests (the gateway sets up no connection
+    per request); once a second connection waits in the host's socket, the next answer on the
+    first closes it and the waiting one is served - it does not wait behind the idle kept one.
+    (Before: every answer closed its connection.)"""
+    with served(contract_env, tmp_path_factory, "keep", QUICK_SCRIPT, workers=1,
+                scoring_timeout_ms=10_000) as (child, port):
+        first, second = socket.create_connection(("127.0.0.1", port), timeout=30), None
+        try:
+            for _ in range(3):
+                first.sendall(REQUEST)
+                head, _ = _answer(first)
+                assert head.startswith("http/1.1 200") and "connection: close" not in head, head
+            second = socket.create_connection(("127.0.0.1", port), timeout=30)
+            second.sendall(REQUEST)  # waits in the host's socket: the one worker holds `first`
+            first.sendall(REQUEST)
+            head, _ = _answer(first)
+            assert "connection: close" in head, f"kept although a connection waits: {head}"
+            assert first.recv(1) == b"", "the worker did not close the connection it said it closes"
+            head, body = _answer(second)
+            assert head.startswith("http/1.1 200"), head
+            assert json.loads(body)["pid"], body
+        finally:
+            first.close()
+            if second is not None:
+                second.close()
 
 
 STUCK_SCRIPT = """import os, time
