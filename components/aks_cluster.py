@@ -50,7 +50,7 @@ class AksCluster(pulumi.ComponentResource):
     """Secret. Entra ID exec format: `kubelogin` fetches the token in `kubeloginMode` (default: `az login`)."""
     provider: k8s.Provider
     cluster_id: pulumi.Output[str]
-    """The cluster's ARM id (an Azure ML Kubernetes compute attaches it: mldeploy/targets/managed/program.py)."""
+    """The cluster's ARM id (an Azure ML Kubernetes compute attaches it: mldeploy/targets/kubernetes_endpoint/program.py)."""
     node_count: int
     """Nodes over all pools (created: agentCount; attached: as looked up)."""
 

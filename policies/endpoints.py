@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 
-from mldeploy.plan.endpoint import COMPUTE_TYPE, MAX_MIRROR_PERCENT, MAX_REQUEST_TIMEOUT_MS, TOTAL_TRAFFIC
+from mldeploy.plan.endpoint import MAX_MIRROR_PERCENT, MAX_REQUEST_TIMEOUT_MS, TOTAL_TRAFFIC
 from mldeploy.policies import config
 from mldeploy.policies.reading import get
 
@@ -26,9 +26,9 @@ ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
 TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
 AUTOSCALE = "azure-native:monitor:AutoscaleSetting"
-# The limits are plan/endpoint.py's (their one home, with their sources); here keyed by the
+# The limits are plan/endpoint.py's (their one home, with their sources), keyed by the
 # deployment's endpointComputeType, as the resources declare it.
-MAX_TIMEOUT_MS = {COMPUTE_TYPE[target]: ms for target, ms in MAX_REQUEST_TIMEOUT_MS.items()}
+MAX_TIMEOUT_MS = MAX_REQUEST_TIMEOUT_MS
 
 SETTINGS = {
     "endpoint-traffic-sums-to-100": {},

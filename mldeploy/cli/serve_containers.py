@@ -32,7 +32,7 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
     hook finds it in the synth output), smoke-test it and serve until a signal."""
     from mldeploy.runtime.containers import EngineError, find_engine
     from mldeploy.runtime.pod import pod_name
-    from mldeploy.config.endpoint import EndpointSettings
+    from mldeploy.targets.online_endpoint.settings import EndpointSettings
     from mldeploy.targets import TARGETS, target_of
 
     svc = settings.services[name]

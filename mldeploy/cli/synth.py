@@ -52,25 +52,22 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     elapsed = time.perf_counter() - started
 
     click.echo(f"synthesized stack {stack!r} -> {_shown(out, root)} in {elapsed:.1f}s")
-    from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_warnings, local_account_notes
+    from mldeploy.targets.stack import target_notes, target_reports, target_warnings
     from mldeploy.plan.versions import stack_warnings
 
     from mldeploy.plan.v1_script import v1_warnings
 
     for warning in [*stack_warnings(result.settings, date.today()), *v1_warnings(result.settings, root),
-                    *kubernetes_endpoint_warnings(result.settings)]:
+                    *target_warnings(result.settings)]:
         click.echo(f"warning: {stack_file_path(stack)}: {warning}", err=True)
-    for note in local_account_notes(result.settings):
+    for note in target_notes(result.settings):
         click.echo(f"note: {stack_file_path(stack)}: {note}", err=True)
     for type_token, count in result.types().items():
         click.echo(f"  {count:3d}  {type_token}")
     click.echo(f"  {len(result.resources):3d}  resources in all")
-    from mldeploy.plan.endpoint import stack_quota_report
-
-    quota = stack_quota_report(result.settings)
-    if quota:
-        click.echo("quota preflight (managed online endpoints: cores per VM family, 20 % upgrade reserve included):")
-        for line in quota:
+    for heading, lines in target_reports(result.settings):  # each target's own block (the quota preflight)
+        click.echo(heading)
+        for line in lines:
             click.echo(f"  {line}")
     violations = policy.read_violations(out)
     for v in violations:

@@ -63,14 +63,9 @@ def _check_kubernetes_names(settings: "StackSettings") -> None:
     namespaces: dict[tuple[str, str], str] = {}
     endpoint_namespaces: dict[tuple[str, str], str] = {}
     for name, service in sorted(settings.services.items()):
-        if service.target == "kubernetes-endpoint":
-            # The attached compute's namespace may be `default` (Azure ML's own default when
-            # attaching), never a kube-* system namespace.
-            if service.namespace.startswith("kube-"):
-                raise ConfigError(f"{p}services.{name}.namespace",
-                                  f"namespace {service.namespace!r} is reserved for Kubernetes system components "
-                                  "(kube-*): choose the namespace the endpoint's pods run in (default: azureml)")
-            endpoint_namespaces.setdefault((service.cluster, service.namespace), name)
+        attached = service.attached_compute()  # (cluster, namespace) of an Azure ML Kubernetes compute
+        if attached is not None:
+            endpoint_namespaces.setdefault(attached, name)
     for name, service in sorted(settings.services.items()):
         if service.target not in ("aks", "fpga"):
             continue

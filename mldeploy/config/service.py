@@ -90,6 +90,15 @@ class TargetSettings(Settings):
         """The entry of `clusters` the service runs on, if any."""
         return None
 
+    def attached_compute(self) -> tuple[str, str] | None:
+        """(cluster, namespace) of the Azure ML Kubernetes compute the service attaches its cluster as, if any."""
+        return None
+
+    def endpoint_name_claim(self, name: str, stack: str, resource_group: str) -> tuple[str, str] | None:
+        """(the key under `services.<name>` that sets it, or "" when derived; the name) of the Azure ML
+        endpoint the service creates, if any: endpoint names are unique per region."""
+        return None
+
     def deployments_by_name(self) -> dict:
         """Its online deployments by name (an endpoint's blue/green), none for a single scorer."""
         return {}

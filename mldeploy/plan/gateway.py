@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from mldeploy.config.service import ServiceSettings
-from mldeploy.plan.front_door import FrontDoor, front_door
+from mldeploy.plan.front_door import FrontDoor
 from mldeploy.plan.memory import body_limit_mb
 from mldeploy.plan.scorer import UNBATCHED, WorkerLoad
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, HOST_RE,
                                KEYS_MAP_NAME, ORIGIN_RE, SCORER_PORT, TLS_CERT_NAME, TLS_KEY_NAME, UNIX_SOCKET_RE)
-
-if TYPE_CHECKING:
-    from mldeploy.config.endpoint import EndpointSettings
 
 
 @dataclass(frozen=True)
@@ -143,7 +140,8 @@ class EndpointRoute:
 class EndpointRouting:
     """How a local endpoint routes /score: split, mirror and pin per its deployments, and answers
     as its target's front door does (plan/front_door.py). The traffic rules (sum 100, one mirror)
-    are plan/endpoint.py's check_endpoint, run when the stack is loaded."""
+    are the endpoint family's check_endpoint (mldeploy/targets/online_endpoint/plan.py), run when
+    the stack is loaded."""
 
     routes: tuple[EndpointRoute, ...]
     front_door: FrontDoor
@@ -250,13 +248,14 @@ def container_gateway(service: ServiceSettings, *, listen_port: int,
                            access_log="/dev/stdout", load=load)
 
 
-def endpoint_gateway(service: "EndpointSettings", *, run_dir: str, listen_port: int, scorers: dict[str, Upstream],
+def endpoint_gateway(service: Any, *, run_dir: str, listen_port: int, scorers: dict[str, Upstream],
                      logs_command: str | None = None) -> GatewaySpec:
     """The local rehearsal of a v2 online endpoint's front door: one nginx on 127.0.0.1 in front
     of `scorers` (one per deployment; locally each deployment is one instance), keys always on
-    (tokens need Azure), the target's statuses. `logs_command` + ` --deployment D` is named in
-    a model error's body."""
-    door = front_door(service.target)
+    (tokens need Azure), the target's statuses (`service`: an online endpoint's settings, whose
+    model gives its front door: mldeploy/targets/online_endpoint/settings.py). `logs_command` +
+    ` --deployment D` is named in a model error's body."""
+    door = service.front_door
     routes = tuple(EndpointRoute(
         name=name, upstream=scorers[name], traffic_percent=d.traffic_percent, mirror_percent=d.mirror_percent,
         request_timeout_ms=d.request_timeout_ms, admitted=door.admitted(d.max_concurrent_requests_per_instance),

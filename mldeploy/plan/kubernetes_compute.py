@@ -1,7 +1,8 @@
-"""Decisions for the Azure ML side of a cluster that serves `kubernetes-endpoint` services: the
-Azure ML extension's configuration settings, the InstanceType custom resources, the compute
-attach, and whether the cluster keeps local accounts. Pure: cluster ids and names arrive as
-opaque values (Pulumi outputs in the program), nothing here touches them.
+"""Decisions for the Azure ML side of a cluster that serves Kubernetes online endpoints: the
+Azure ML extension's configuration settings, the InstanceType custom resources' plan, the compute
+attach, and which clusters are attached. Pure: cluster ids and names arrive as opaque values
+(Pulumi outputs in the program), nothing here touches them. What reads the endpoints' settings
+(router options, instance types, the load-time rules) is the target's: mldeploy/targets/kubernetes_endpoint/.
 
 Sources (read 2026-12-04):
 - Extension settings: what `az k8s-extension create --extension-type Microsoft.AzureML.Kubernetes
@@ -19,20 +20,13 @@ Sources (read 2026-12-04):
   YAML schema for attaching Kubernetes compute").
 - Local accounts: how-to-deploy-kubernetes-extension.md, Limitations: "Disabling local accounts for
   AKS is not supported by Azure Machine Learning".
-- maxConcurrentRequestsPerInstance: reference-yaml-deployment-kubernetes-online.md, RequestSettings:
-  default 1, "Do not change this setting from the default value unless instructed by Microsoft
-  Technical Support or a member of the Azure Machine Learning team."
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
-
-from mldeploy import PROJECT
-from mldeploy.plan.endpoint import KUBERNETES, instance_size, instance_type_name, sized_by_v1
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mldeploy.config.endpoint import KubernetesEndpointSettings
     from mldeploy.config.stack import StackSettings
 
 INSTANCE_TYPE_API_VERSION = "amlarc.azureml.com/v1alpha1"
@@ -48,7 +42,6 @@ ROUTER_HA_MIN_NODES = 3
 # files' PEM text, base64-encoded (`__set_up_inference_ssl`).
 SSL_CERT_SETTING = "scoringFe.sslCert"
 SSL_KEY_SETTING = "scoringFe.sslKey"
-KUBERNETES_DEFAULT_MAX_CONCURRENT = 1
 
 
 @dataclass(frozen=True)
@@ -69,18 +62,6 @@ class RouterOptions:
     internal_load_balancer: bool
     ssl_cname: str | None
     tls: bool  # a certificate is sent (sslCertPemFile/sslKeyPemFile); else allowInsecureConnections
-
-
-def instance_types(services: Iterable["KubernetesEndpointSettings"]) -> tuple[InstanceTypePlan, ...]:
-    """The InstanceTypes a cluster needs for its endpoints' deployments, one per size, by name."""
-    found = {}
-    for service in services:
-        for dep in service.deployments.values():
-            if sized_by_v1(dep):
-                cpu, memory = instance_size(dep)
-                name = instance_type_name(cpu, memory)
-                found[name] = InstanceTypePlan(name, cpu, memory)
-    return tuple(found[n] for n in sorted(found))
 
 
 def extension_settings(options: RouterOptions, *, cluster_id: Any, cluster_name: Any, location: str,
@@ -131,50 +112,7 @@ def extension_settings(options: RouterOptions, *, cluster_id: Any, cluster_name:
     return settings
 
 
-def router_options(service: "KubernetesEndpointSettings") -> RouterOptions:
-    return RouterOptions(service_type=service.inference_router_service_type,
-                         internal_load_balancer=service.internal_load_balancer, ssl_cname=service.ssl_cname,
-                         tls=service.tls is not None)
-
-
-def cluster_endpoints(settings: "StackSettings", cluster: str) -> list[tuple[str, "KubernetesEndpointSettings"]]:
-    """The kubernetes-endpoint services on `cluster`, by name."""
-    return [(n, s) for n, s in sorted(settings.services.items())
-            if s.target == KUBERNETES and s.cluster == cluster]
-
-
 def kubernetes_endpoint_clusters(settings: "StackSettings") -> set[str]:
     """Clusters an Azure ML Kubernetes compute attaches: they keep local accounts (Azure ML does
     not support AKS with local accounts disabled); every other cluster disables them."""
-    return {s.cluster for s in settings.services.values() if s.target == KUBERNETES}
-
-
-def local_account_notes(settings: "StackSettings") -> list[str]:
-    """What `synth` says about each cluster a kubernetes-endpoint uses (one line each, naming the key)."""
-    notes = []
-    for cluster in sorted(kubernetes_endpoint_clusters(settings)):
-        what = ("is created with local accounts enabled" if settings.clusters[cluster].attach is None
-                else "is attached: it must have local accounts enabled")
-        notes.append(f"{PROJECT}:clusters.{cluster} {what}, because an Azure ML Kubernetes compute attaches it "
-                     "and Azure ML does not support AKS clusters with local accounts disabled "
-                     "(how-to-deploy-kubernetes-extension.md, Limitations); Entra ID with Azure RBAC stays on, "
-                     "and clusters without a kubernetes-endpoint keep local accounts disabled")
-    return notes
-
-
-def kubernetes_endpoint_warnings(settings: "StackSettings") -> list[str]:
-    """maxConcurrentRequestsPerInstance changed from the default on a Kubernetes online endpoint
-    (one line each, naming the key): accepted, but Microsoft asks to keep the default."""
-    warnings = []
-    for name, service in sorted(settings.services.items()):
-        if service.target != KUBERNETES:
-            continue
-        for dep_name, dep in sorted(service.deployments.items()):
-            if dep.max_concurrent_requests_per_instance != KUBERNETES_DEFAULT_MAX_CONCURRENT:
-                warnings.append(
-                    f"{PROJECT}:services.{name}.deployments.{dep_name}.maxConcurrentRequestsPerInstance: "
-                    f"{dep.max_concurrent_requests_per_instance} on a Kubernetes online endpoint; Microsoft's "
-                    "deployment YAML reference (reference-yaml-deployment-kubernetes-online.md) says not to "
-                    f"change it from the default ({KUBERNETES_DEFAULT_MAX_CONCURRENT}) unless Microsoft "
-                    "support asks you to")
-    return warnings
+    return {attached[0] for s in settings.services.values() if (attached := s.attached_compute()) is not None}

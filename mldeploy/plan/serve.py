@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from mldeploy.config.endpoint import EndpointSettings
 from mldeploy.config.service import ServiceSettings
 from mldeploy.contract import GATEWAY_PORT, KEYS_MAP_NAME
 from mldeploy.plan.gateway import GatewaySpec, TlsFiles, Upstream, endpoint_gateway, service_gateway
@@ -108,7 +107,7 @@ class EndpointServePlan:
                        endpoint=replace(routing, routes=routes))
 
 
-def plan_serve_endpoint(name: str, service: EndpointSettings, *, logs_command: str = "",
+def plan_serve_endpoint(name: str, service: Any, *, logs_command: str = "",
                         loads: Mapping[str, WorkerLoad] | None = None) -> EndpointServePlan:
     """The serve plan of online endpoint `name`. Locally every auth mode is served with keys
     (tokens need Azure) and each deployment is one instance; `loads`: each image's WorkerLoad."""

@@ -5,7 +5,7 @@ workspace, an attached cluster) is checked later, at deploy."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.service import ServiceSettings
@@ -13,18 +13,22 @@ from mldeploy.config.stack import StackSettings
 from mldeploy import PROJECT
 from mldeploy.plan import batch as batch_plan
 from mldeploy.plan.cluster_check import check_cluster, check_fits_node
-from mldeploy.plan.endpoint import check_stack_endpoints, endpoint_name, is_endpoint, kubernetes_compute_name
+from mldeploy.plan.endpoint import kubernetes_compute_name
 from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_clusters
 from mldeploy.plan.batching import service_load
 from mldeploy.plan.memory import check_body_limit
 
 # (service name, its settings, the stack) -> None, or a ConfigError naming the key.
 TargetCheck = Callable[[str, Any, StackSettings], None]
+# (the stack) -> None, or a ConfigError naming the key.
+StackCheck = Callable[[StackSettings], None]
 
 
-def check_stack(settings: StackSettings, target_checks: Mapping[str, TargetCheck], today: date | None = None) -> None:
+def check_stack(settings: StackSettings, target_checks: Mapping[str, TargetCheck],
+                stack_checks: Iterable[StackCheck] = (), today: date | None = None) -> None:
     """Raise a ConfigError (key named, no file) for the first plan rule the stack breaks.
-    `target_checks`: target name -> its load-time checks (the target table's `check`)."""
+    `target_checks`: target name -> its load-time checks (the target table's `check`);
+    `stack_checks`: the targets' stack-wide ones (`check_stack`), run after every entry's."""
     today = today or date.today()
     for name, cluster in settings.clusters.items():
         check_cluster(name, cluster, today)  # Kubernetes version, vCPUs
@@ -33,7 +37,8 @@ def check_stack(settings: StackSettings, target_checks: Mapping[str, TargetCheck
             check_body_limit(name, service, service_load(settings.images, service))
         target_checks[service.target](name, service, settings)
         check_fits_node(name, service, settings.clusters)  # a pod larger than a node never runs
-    check_stack_endpoints(settings)
+    for check in stack_checks:
+        check(settings)
     check_workspace_names(settings)
 
 
@@ -54,9 +59,10 @@ def check_workspace_names(settings: StackSettings) -> None:
                                    f"{'per region' if seen is endpoints else 'per workspace'}: rename one")
 
     for name, service in sorted(settings.services.items()):
-        if is_endpoint(service):
-            key = f"{p}services.{name}" + (".endpointName" if service.endpoint_name else "")
-            claim(endpoints, service.endpoint_name or endpoint_name(settings.stack, rg, name), key, "endpoint name")
+        claimed = service.endpoint_name_claim(name, settings.stack, rg)
+        if claimed is not None:
+            suffix, value = claimed
+            claim(endpoints, value, f"{p}services.{name}{suffix}", "endpoint name")
     for name in sorted(settings.batch):
         claim(endpoints, batch_plan.endpoint_name(settings.stack, rg, name), f"{p}batch.{name}", "endpoint name")
         claim(computes, batch_plan.compute_name(name), f"{p}batch.{name}", "compute name")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from mldeploy.config.aks import AksServiceSettings
-from mldeploy.config.endpoint import ManagedEndpointSettings
 
 
 def tls_on(s: AksServiceSettings, production: bool) -> bool:
@@ -20,11 +19,11 @@ def tls_on(s: AksServiceSettings, production: bool) -> bool:
 
 
 def serves_tls(service: Any, production: bool) -> bool:
-    """Whether `service` answers HTTPS. AKS/FPGA: `tls_on`. A managed online endpoint: always
-    (v2 managed endpoints are HTTPS only). Local, ACI and a Kubernetes online endpoint: exactly
-    when the settings carry a certificate (`tls`)."""
+    """Whether `service` answers HTTPS. AKS/FPGA: `tls_on`. Where the platform's own ingress
+    answers HTTPS only (a managed online endpoint, Container Apps): always. Local, ACI and a
+    Kubernetes online endpoint: exactly when the settings carry a certificate (`tls`)."""
     if isinstance(service, AksServiceSettings):
         return tls_on(service, production)
-    if isinstance(service, ManagedEndpointSettings) or service.ingress_serves_https:
+    if service.ingress_serves_https:
         return True
     return service.tls is not None

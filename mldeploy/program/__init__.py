@@ -25,10 +25,9 @@ from mldeploy.contract import stack_file_path
 from mldeploy.plan import naming
 from mldeploy.plan.models import ResolvedModel, resolve_model
 from mldeploy.plan.paths import state_path
-from mldeploy.targets.stack import parse_settings
+from mldeploy.targets.stack import parse_settings, target_notes, target_warnings
 from mldeploy.render.build_context import BuildContext, render_build_context
 from mldeploy.plan.versions import stack_warnings
-from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_warnings, local_account_notes
 from mldeploy.plan.tags import resource_tags, service_markers
 from mldeploy.plan.tls import serves_tls
 from mldeploy.pulumi_internals import config_from_engine
@@ -46,9 +45,9 @@ def deploy(settings: StackSettings, project_root: Path, run: RunContext | None =
     (a fresh one by default); its `gateway_confs` gets the nginx.conf declared for each gateway
     container, by service name (synth writes them: in the resources they sit masked)."""
     run = run or RunContext()
-    for warning in [*stack_warnings(settings, date.today()), *kubernetes_endpoint_warnings(settings)]:
+    for warning in [*stack_warnings(settings, date.today()), *target_warnings(settings)]:
         pulumi.log.warn(warning)
-    for note in local_account_notes(settings):
+    for note in target_notes(settings):
         pulumi.log.info(note)
     models = {name: resolve_model(name, m, project_root) for name, m in sorted(settings.models.items())}
     contexts = _write_contexts(settings, models, project_root)

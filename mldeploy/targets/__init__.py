@@ -15,6 +15,10 @@ What a target provides (the fields of `Target`; the defaults say what "nothing" 
   model has a `target: Literal["<name>"]` field, which is how the stack file's union tells it).
 - `check(name, entry, stack)`: its load-time checks, the plan rules that need no Azure (raise a
   ConfigError naming the key). Run once per entry by the one load entry, after the shared rules.
+- `check_stack(stack)`: its rules over all its entries at once or a stack key only it reads
+  (one extension per cluster, the quota); run once per stack after every entry's `check`.
+- `warnings(stack)`, `notes(stack)`, `report(stack)`: what `synth` (and the program's log) says
+  about the stack for it.
 - `deploy(name, entry, foundation)`: its program step: declare the entry's components from its
   plan; a service target returns `ServiceOutputs`, a section target a dict of stack outputs.
 - `mocks`: synth's mock answers for the resource types and invokes its components declare

@@ -16,13 +16,14 @@ from mldeploy.plan import stack as plan_stack
 from mldeploy.plan.batching import check_batching
 from mldeploy.plan.models import check_model_versions, resolve_model
 from mldeploy.plan.v1_script import check_entry_scripts
-from mldeploy.targets import SECTION_TARGETS, SERVICE_TARGETS
+from mldeploy.targets import SECTION_TARGETS, SERVICE_TARGETS, TARGETS
 
 # target name -> its settings model: what `services.<name>.target` may say, in the table's order.
 SERVICE_MODELS: Mapping[str, type] = {t.name: t.settings for t in SERVICE_TARGETS}
 # a section target's stack key -> the model of each of its entries (`batch.<name>`).
 SECTION_MODELS: Mapping[str, type] = {t.section: t.settings for t in SECTION_TARGETS}
 _CHECKS = {t.name: t.check for t in SERVICE_TARGETS}
+_STACK_CHECKS = tuple(t.check_stack for t in TARGETS)
 
 
 def check_stack(settings: StackSettings, today: date | None = None) -> None:
@@ -31,7 +32,7 @@ def check_stack(settings: StackSettings, today: date | None = None) -> None:
     for target in SECTION_TARGETS:
         for name, entry in sorted(target.entries(settings).items()):
             target.check(name, entry, settings)
-    plan_stack.check_stack(settings, _CHECKS, today)
+    plan_stack.check_stack(settings, _CHECKS, _STACK_CHECKS, today)
 
 
 def parse_settings(stack: str, config: dict[str, Any], secret_keys: Iterable[str], project_root: Path,
@@ -53,3 +54,18 @@ def load_stack(project_root: Path, stack: str) -> StackSettings:
     """`stacks/Pulumi.<stack>.yaml` into settings every rule holds for."""
     values, secret_keys = config_load.read_stack(project_root, stack)
     return parse_settings(stack, values, secret_keys, project_root, config_load.stack_source(project_root, stack))
+
+
+def target_warnings(settings: StackSettings) -> list[str]:
+    """Every target's warnings about a stack (lines naming their key), in the table's order."""
+    return [line for t in TARGETS for line in t.warnings(settings)]
+
+
+def target_notes(settings: StackSettings) -> list[str]:
+    """Every target's notes about a stack (lines naming their key), in the table's order."""
+    return [line for t in TARGETS for line in t.notes(settings)]
+
+
+def target_reports(settings: StackSettings) -> list[tuple[str, list[str]]]:
+    """`synth`'s blocks of the targets that have one for this stack: (heading, lines)."""
+    return [block for t in TARGETS if (block := t.report(settings)) is not None]

@@ -24,6 +24,20 @@ def no_checks(name: str, entry: Any, stack: Any) -> None:
     """A target whose entries need no rule beyond their config model and the shared ones."""
 
 
+def no_stack_checks(stack: Any) -> None:
+    """A target with no rule spanning its entries or the stack."""
+
+
+def no_lines(stack: Any) -> list[str]:
+    """A target with nothing to say about a stack."""
+    return []
+
+
+def no_report(stack: Any) -> None:
+    """A target with no block of its own in `synth`'s report."""
+    return None
+
+
 def no_deployments(entry: Any) -> tuple[str, ...]:
     """A target whose entries have no deployments of their own (`--deployment` names none)."""
     return ()
@@ -42,6 +56,14 @@ class Target:
     # the stack's services whose `target` is its name.
     section_entries: Callable[[Any], Mapping[str, Any]] | None = None
     check: Callable[[str, Any, Any], None] = no_checks
+    # Its stack-wide load-time checks (its entries together, or a stack key only it reads):
+    # (stack) -> None or a ConfigError naming the key; run once per stack, after every entry's `check`.
+    check_stack: Callable[[Any], None] = no_stack_checks
+    # What `synth` and the program say about a stack for it: lines naming their key, printed as
+    # warnings / notes (stack) -> [line]; `report`: `synth`'s block of its own, (heading, lines) or None.
+    warnings: Callable[[Any], list[str]] = no_lines
+    notes: Callable[[Any], list[str]] = no_lines
+    report: Callable[[Any], tuple[str, list[str]] | None] = no_report
     mocks: MockDefaults = MockDefaults()
     # Its services pull their image from the workspace registry with a managed identity, which
     # needs a Premium registry (mldeploy/targets/__init__.py: registry_sku).

@@ -29,13 +29,10 @@ EXEMPT = ("mldeploy/targets/", "mldeploy/scoring/", "mldeploy/components/", "mld
 REMAINING_LITERALS = {
     # the service targets' config models (each one's `target: Literal[...]`), still in mldeploy/config/
     "mldeploy/config/aks.py": 1,
-    "mldeploy/config/endpoint.py": 2,
     "mldeploy/config/service.py": 1,
     # cross-service checks of one target's settings (ports, namespaces, pools, DNS labels, ACI in production)
-    "mldeploy/config/references.py": 6,
+    "mldeploy/config/references.py": 5,
     "mldeploy/plan/cluster_check.py": 2,
-    # the endpoint family's two names, shared by plan/endpoint.py and plan/kubernetes_compute.py
-    "mldeploy/plan/front_door.py": 2,
     # `mldeploy init`'s starting points per target
     "mldeploy/project/__init__.py": 3,
 }

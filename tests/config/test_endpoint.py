@@ -1,11 +1,11 @@
-"""Config of v2 online endpoints (mldeploy/config/endpoint.py + the cross-key checks in
-mldeploy/plan/endpoint.py): every bad value stops with one message naming its key."""
+"""Config of v2 online endpoints (the settings and cross-key checks of mldeploy/targets/online_endpoint/,
+managed/ and kubernetes_endpoint/): every bad value stops with one message naming its key."""
 from __future__ import annotations
 
 import pytest
 
 from mldeploy.config import ConfigError
-from mldeploy.targets.stack import parse_settings  # config parse + the plan rules (plan/endpoint.py)
+from mldeploy.targets.stack import parse_settings  # config parse + the targets' load-time checks
 from tests.harness import ROOT, stack_values
 
 SOURCE = "stacks/Pulumi.managed.yaml"

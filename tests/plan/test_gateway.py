@@ -6,7 +6,7 @@ import pytest
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.config.base import Secret
 from mldeploy.config.service import LocalServiceSettings
-from mldeploy.plan.front_door import front_door
+from mldeploy.targets import BY_NAME
 from mldeploy.plan.gateway import TlsFiles, Upstream, container_gateway, endpoint_gateway, gateway_workers, service_gateway
 
 TLS = {"certificate": Secret("cert"), "key": Secret("key")}
@@ -81,7 +81,7 @@ def test_gateway_workers_follow_cores():
 
 
 def _endpoint(settings_class, target: str):
-    from mldeploy.config.endpoint import DeploymentSettings
+    from mldeploy.targets.online_endpoint.settings import DeploymentSettings
 
     cluster = {"cluster": "k8s"} if target == "kubernetes-endpoint" else {}
     return settings_class(target=target, **cluster, deployments={
@@ -92,16 +92,14 @@ def _endpoint(settings_class, target: str):
 
 @pytest.mark.parametrize("target, admitted", [("managed", 6), ("kubernetes-endpoint", 3)])
 def test_an_endpoint_gateway_routes_each_deployment_as_its_front_door_admits(target, admitted):
-    from mldeploy.config.endpoint import KubernetesEndpointSettings, ManagedEndpointSettings
-
-    settings_class = ManagedEndpointSettings if target == "managed" else KubernetesEndpointSettings
+    settings_class = BY_NAME[target].settings
     spec = endpoint_gateway(_endpoint(settings_class, target), run_dir="/run/gw", listen_port=8900,
                             scorers={"blue": Upstream("127.0.0.1", 5001), "green": Upstream("127.0.0.1", 5002)},
                             logs_command="mldeploy logs --stack s --service e --local")
     blue, green = spec.endpoint.routes
     assert (blue.name, blue.upstream.port, blue.admitted) == ("blue", 5001, admitted), blue
     assert blue.logs_command == "mldeploy logs --stack s --service e --local --deployment blue"
-    assert spec.endpoint.live == (blue,) and spec.endpoint.front_door is front_door(target)
+    assert spec.endpoint.live == (blue,) and spec.endpoint.front_door is settings_class.front_door
     assert spec.upstreams == () and spec.listen_host == "127.0.0.1", "the rehearsal listens on loopback only"
     assert spec.keys_file == "/run/gw/keys.map" and spec.auth_enabled, "keys always on locally"
     assert spec.scoring_timeout_ms == 9000, "swagger and probes wait as long as the slowest deployment"

@@ -1,13 +1,15 @@
-"""plan/kubernetes_compute.py: the Azure ML extension's settings as `az k8s-extension create`
+"""plan/kubernetes_compute.py (and mldeploy/targets/kubernetes_endpoint/): the Azure ML extension's settings as `az k8s-extension create`
 sends them, the InstanceTypes a cluster needs, local accounts, and the maxConcurrent warning
 (pure, no mocks)."""
 from __future__ import annotations
 
 import pytest
 
-from mldeploy.config.endpoint import DeploymentSettings, KubernetesEndpointSettings
-from mldeploy.plan.kubernetes_compute import (RouterOptions, extension_settings, instance_types,
-                                              kubernetes_endpoint_warnings)
+from mldeploy.targets.kubernetes_endpoint.settings import KubernetesEndpointSettings
+from mldeploy.targets.online_endpoint.settings import DeploymentSettings
+from mldeploy.plan.kubernetes_compute import RouterOptions, extension_settings
+from mldeploy.targets.kubernetes_endpoint.instance_types import instance_types
+from mldeploy.targets.kubernetes_endpoint.plan import warnings as kubernetes_endpoint_warnings
 
 CLUSTER_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1"
 # What AzureMLKubernetes.py `Create` adds on an AKS cluster whatever the options.

@@ -1,7 +1,7 @@
-"""The code asset of a v2 online endpoint (mldeploy/targets/managed/program.py: asset_plan)."""
+"""The code asset of a v2 online endpoint (mldeploy/targets/online_endpoint/program.py: asset_plan)."""
 from __future__ import annotations
 
-from mldeploy.targets.managed.program import asset_plan
+from mldeploy.targets.online_endpoint.program import asset_plan
 from tests.harness import ROOT
 from tests.render.test_build_context import _v1_context, context
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from mldeploy.contract import GATEWAY_IMAGE
-from mldeploy.plan.front_door import FRONT_DOORS, front_door
+from mldeploy.targets import BY_NAME
 from mldeploy.plan.gateway import EndpointRoute, EndpointRouting, GatewaySpec, Upstream
 from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 
@@ -184,8 +184,8 @@ def test_nginx_accepts_every_variant(tmp_path):
                                                 EndpointRoute("green", Upstream("127.0.0.1", 5002), 10, 0, 3000, 1),
                                                 EndpointRoute("shadow", Upstream("127.0.0.1", 5003), 0, 10, 5000, 1,
                                                               "mldeploy logs --deployment shadow")),
-                                               front_door(target)))
-          for target in FRONT_DOORS],
+                                               BY_NAME[target].settings.front_door))
+          for target in ("managed", "kubernetes-endpoint")],
     ]
     (tmp_path / "keys.map").write_text(render_keys_map(PRIMARY, SECONDARY))
     for d in config_dirs(variants[0]):

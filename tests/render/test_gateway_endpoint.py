@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from mldeploy.plan.endpoint import KUBERNETES, MANAGED
-from mldeploy.plan.front_door import front_door
+from mldeploy.targets import BY_NAME
+
+MANAGED, KUBERNETES = "managed", "kubernetes-endpoint"
+
+
+def front_door(target: str):
+    return BY_NAME[target].settings.front_door
 from mldeploy.plan.gateway import EndpointRoute, EndpointRouting, GatewaySpec, Upstream
 from mldeploy.render.gateway import render_nginx_conf
 

@@ -13,8 +13,9 @@ import re
 import jsonschema
 import pytest
 
-from mldeploy.config.endpoint import DeploymentSettings, KubernetesEndpointSettings
-from mldeploy.plan.kubernetes_compute import instance_types
+from mldeploy.targets.kubernetes_endpoint.settings import KubernetesEndpointSettings
+from mldeploy.targets.online_endpoint.settings import DeploymentSettings
+from mldeploy.targets.kubernetes_endpoint.instance_types import instance_types
 from mldeploy.render.k8s import instance_type
 from tests.harness import synth
 

@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from mldeploy.targets.stack import load_stack
-from mldeploy.config.endpoint import DeploymentSettings, ManagedEndpointSettings
+from mldeploy.targets.managed.settings import ManagedEndpointSettings
+from mldeploy.targets.online_endpoint.settings import DeploymentSettings
 from mldeploy.plan.models import resolve_model
 from mldeploy.render.build_context import render_build_context
 from mldeploy.render.gateway import MIRROR_LOG

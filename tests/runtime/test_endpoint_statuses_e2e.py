@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from mldeploy.config.endpoint import DeploymentSettings, KubernetesEndpointSettings, ManagedEndpointSettings
+from mldeploy.targets.kubernetes_endpoint.settings import KubernetesEndpointSettings
+from mldeploy.targets.managed.settings import ManagedEndpointSettings
+from mldeploy.targets.online_endpoint.settings import DeploymentSettings
 from mldeploy.runtime.endpoint_local import LocalEndpoint
 from tests.runtime.plans import plan_of
 from tests.runtime.conftest import _script_context

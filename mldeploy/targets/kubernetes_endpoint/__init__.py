@@ -1,9 +1,21 @@
-"""`target: kubernetes-endpoint`: an Azure ML online endpoint on an AKS cluster attached as a Kubernetes compute."""
-from mldeploy.config.endpoint import KubernetesEndpointSettings
-from mldeploy.targets.managed import MOCKS, deploy  # the same endpoint resources and step as `managed`
-from mldeploy.targets.managed import logs, serve  # served and read as a managed endpoint
+"""`target: kubernetes-endpoint`: an Azure ML online endpoint on an AKS cluster attached as a
+Kubernetes compute. Its settings, instance types, namespace and extension rules, the attached
+compute and its front door live here; what it shares with `managed` (deployments, traffic rules,
+plan, program step, mocks, serve and logs hooks) in mldeploy/targets/online_endpoint/."""
+from mldeploy.targets.kubernetes_endpoint.plan import check, check_stack, notes, warnings
+from mldeploy.targets.kubernetes_endpoint.settings import KubernetesEndpointSettings
+from mldeploy.targets.online_endpoint import logs, serve
+from mldeploy.targets.online_endpoint.mocks import MOCKS  # the same endpoint resources as `managed`
 from mldeploy.targets.target import Target
 
-TARGET = Target(name="kubernetes-endpoint", settings=KubernetesEndpointSettings, deploy=deploy,
-                mocks=MOCKS, serve_plan=serve.serve_plan, served_by_default=True, deployments=serve.deployments,
-                logs=logs.read, log_containers=logs.CONTAINERS, policies=("mldeploy.policies.endpoints",))
+
+def deploy(name: str, entry, foundation):
+    """The program step (Pulumi and the components load only when the program runs)."""
+    from mldeploy.targets.kubernetes_endpoint.program import deploy
+    return deploy(name, entry, foundation)
+
+
+TARGET = Target(name="kubernetes-endpoint", settings=KubernetesEndpointSettings, deploy=deploy, check=check,
+                check_stack=check_stack, warnings=warnings, notes=notes, mocks=MOCKS, serve_plan=serve.serve_plan,
+                served_by_default=True, deployments=serve.deployments, logs=logs.read,
+                log_containers=logs.CONTAINERS, policies=("mldeploy.policies.endpoints",))

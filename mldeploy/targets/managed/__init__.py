@@ -1,16 +1,21 @@
-"""`target: managed`: an Azure ML managed online endpoint with its deployments (blue/green, mirror)."""
-from mldeploy.config.endpoint import ManagedEndpointSettings
-from mldeploy.targets.managed.mocks import MOCKS
-from mldeploy.targets.managed import logs, serve
+"""`target: managed`: an Azure ML managed online endpoint with its deployments (blue/green, mirror).
+Its settings, SKU choice, quota preflight and front door live here; what it shares with
+`kubernetes-endpoint` (deployments, traffic rules, plan, program step, mocks, serve and logs
+hooks) in mldeploy/targets/online_endpoint/."""
+from mldeploy.targets.managed.plan import check, check_stack, report
+from mldeploy.targets.managed.settings import ManagedEndpointSettings
+from mldeploy.targets.online_endpoint import logs, serve
+from mldeploy.targets.online_endpoint.mocks import MOCKS
 from mldeploy.targets.target import Target
 
 
 def deploy(name: str, entry, foundation):
     """The program step (Pulumi and the components load only when the program runs)."""
-    from mldeploy.targets.managed.program import deploy_endpoint
+    from mldeploy.targets.online_endpoint.program import deploy_endpoint
     return deploy_endpoint(name, entry, foundation)
 
 
-TARGET = Target(name="managed", settings=ManagedEndpointSettings, deploy=deploy, mocks=MOCKS,
-                serve_plan=serve.serve_plan, served_by_default=True, deployments=serve.deployments, logs=logs.read,
-                log_containers=logs.CONTAINERS, policies=("mldeploy.policies.endpoints",))
+TARGET = Target(name="managed", settings=ManagedEndpointSettings, deploy=deploy, check=check, check_stack=check_stack,
+                report=report, mocks=MOCKS, serve_plan=serve.serve_plan, served_by_default=True,
+                deployments=serve.deployments, logs=logs.read, log_containers=logs.CONTAINERS,
+                policies=("mldeploy.policies.endpoints",))

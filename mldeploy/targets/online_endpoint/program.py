@@ -1,9 +1,9 @@
-"""Targets `managed` and `kubernetes-endpoint`: Azure ML v2 online endpoints.
+"""The program step of an Azure ML v2 online endpoint (`managed` and `kubernetes-endpoint`).
 
-`mldeploy/plan/endpoint.py` decides everything (names, SKUs, versions, probes, autoscale,
-traffic) without Pulumi; this module adds each image's assets (environment, code) from its build
-context; the deployer declares an OnlineEndpoint for it and, on Kubernetes, the Azure ML
-extension and the attached compute of the cluster (once per cluster).
+The family's plan (mldeploy/targets/online_endpoint/plan.py) decides everything (names, SKUs,
+versions, probes, autoscale, traffic) without Pulumi; this module adds each image's assets
+(environment, code) from its build context and declares an OnlineEndpoint for it, on the compute
+its target gives (a Kubernetes endpoint's attached cluster: mldeploy/targets/kubernetes_endpoint/program.py).
 """
 from __future__ import annotations
 
@@ -13,19 +13,16 @@ from pathlib import Path
 import pulumi
 from pulumi_azure_native import authorization
 
-from mldeploy.components.kubernetes_compute import KubernetesCompute
 from mldeploy.components.online_endpoint import EndpointInputs, OnlineEndpoint, WorkspaceRefs
 from mldeploy.azure.arm import arm_part
-from mldeploy.config.endpoint import EndpointSettings
 from mldeploy.plan.conda import ENDPOINT_PYTHON, conda_with_pip, requirement_lines
 from mldeploy.plan.digest import digest_files
 from mldeploy.plan.batching import image_loads
-from mldeploy.plan.endpoint import AssetPlan, KUBERNETES, kubernetes_compute_name, plan_endpoint, used_images
-from mldeploy.plan.kubernetes_compute import cluster_endpoints, extension_settings, instance_types, router_options
-from mldeploy.targets.aks.program import cluster_for
-from mldeploy.targets.foundation import Foundation, ServiceOutputs, build_dir, given_keys, given_tls
+from mldeploy.plan.endpoint import AssetPlan
+from mldeploy.targets.foundation import Foundation, ServiceOutputs, build_dir, given_keys
+from mldeploy.targets.online_endpoint.plan import plan_endpoint, used_images
+from mldeploy.targets.online_endpoint.settings import EndpointSettings
 from mldeploy.render.build_context import V1_SHIM_DIR, BuildContext
-from mldeploy.plan.tags import resource_tags
 from mldeploy.contract import AZUREML_BASE_IMAGE, workspace_blob_container
 
 CODE_BLOB_PREFIX = "mldeploy/endpoint-code"
@@ -65,30 +62,8 @@ def asset_plan(service_name: str, image: str, context: BuildContext, entry_scrip
         code_files=files, scoring_script=entry_script.name)
 
 
-def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
-    computes = f.run.computes  # one KubernetesCompute per cluster and program run
-    if cluster_key in computes:
-        return computes[cluster_key]
-    endpoints = [s for _, s in cluster_endpoints(f.settings, cluster_key)]
-    first = endpoints[0]  # they agree on the extension's settings: checked at load (plan/endpoint.py)
-    cluster = cluster_for(cluster_key, f)
-    settings = extension_settings(router_options(first), cluster_id=cluster.cluster_id,
-                                  cluster_name=cluster.cluster_name, location=f.settings.location,
-                                  node_count=cluster.node_count)
-    computes[cluster_key] = KubernetesCompute(
-        f"k8s-compute-{cluster_key}", cluster_id=cluster.cluster_id, cluster_name=cluster.cluster_name,
-        cluster_resource_group=pulumi.Output.from_input(cluster.cluster_id).apply(arm_part("resourceGroups")),
-        location=f.settings.location, workspace_resource_group=f.registry.resource_group_name,
-        workspace_name=f.registry.workspace_name, compute_name=kubernetes_compute_name(cluster_key),
-        namespace=first.namespace, instance_types=instance_types(endpoints), settings=settings,
-        tls=given_tls(first), provider=cluster.provider, opts=pulumi.ResourceOptions(depends_on=[cluster]),
-        # Shared by the cluster's endpoints: stack tags only, not one service's markers.
-        tags={**resource_tags(f.settings.stack, f.settings.tags, production=f.settings.production),
-              "mldeploy-cluster": cluster_key})
-    return computes[cluster_key]
-
-
-def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation) -> ServiceOutputs:
+def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation, compute=None) -> ServiceOutputs:
+    """Declare endpoint `name`; `compute`: the KubernetesCompute its deployments run on (None: Azure's VMs)."""
     s = f.settings
     tags = f.tags()
     assets = {image: asset_plan(name, image, f.contexts[image], f.project_root / s.images[image].entry_script,
@@ -110,7 +85,6 @@ def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation) -> Serv
         storage_resource_group=r.storage_account_id.apply(arm_part("resourceGroups")),
         # The workspace's default datastore (workspaceblobstore) is this container.
         blob_container=r.workspace_id.apply(workspace_blob_container))
-    compute = _kubernetes_compute(service.cluster, f) if service.target == KUBERNETES else None
     inputs = EndpointInputs(
         model_ids={img: r.models[f.settings.images[img].models[0]].id for img in plan.assets},
         subscription_id=client.subscription_id,

@@ -1,8 +1,14 @@
-"""Pure decisions for v2 online endpoints (mldeploy/plan/endpoint.py, mldeploy/plan/managed_skus.py)."""
+"""Pure decisions for v2 online endpoints (mldeploy/targets/online_endpoint/plan.py, mldeploy/plan/endpoint.py,
+the targets' instance types and quota: mldeploy/targets/managed/, mldeploy/targets/kubernetes_endpoint/)."""
 from __future__ import annotations
 
-from mldeploy.config.endpoint import DeploymentSettings, ManagedEndpointSettings
-from mldeploy.plan.endpoint import endpoint_name, instance_type, iso_ms, mirror_traffic, quota_usage, traffic
+from mldeploy.targets.managed.settings import ManagedEndpointSettings
+from mldeploy.targets.online_endpoint.settings import DeploymentSettings
+from mldeploy.plan.endpoint import endpoint_name, iso_ms
+from mldeploy.targets.kubernetes_endpoint.instance_types import kubernetes_instance_type
+from mldeploy.targets.managed.plan import quota_usage
+from mldeploy.targets.managed.skus import managed_instance_type
+from mldeploy.targets.online_endpoint.plan import mirror_traffic, traffic
 from mldeploy.plan.managed_skus import find_sku, reserved_instances, sku_for_v1_size
 
 
@@ -63,18 +69,17 @@ def test_traffic_and_mirror_maps():
 
 
 def test_managed_instance_type_defaults_to_azures_default():
-    assert instance_type("managed", "blue", DeploymentSettings(image="x"), "k") == "Standard_F4s_v2"
+    assert managed_instance_type(DeploymentSettings(image="x"), "k").name == "Standard_F4s_v2"
 
 
 def test_kubernetes_sizes_name_an_instance_type_by_size():
     dep = DeploymentSettings(image="x", cpu_cores=0.5, memory_gb=2)
-    assert instance_type("kubernetes-endpoint", "blue", dep, "k") == "mldeploy-500m-2048mi"
-    assert instance_type("kubernetes-endpoint", "green", dep, "k") == "mldeploy-500m-2048mi", \
-        "one InstanceType per size, whatever the deployment is called"
+    assert kubernetes_instance_type(dep, "k") == "mldeploy-500m-2048mi", \
+        "named by size (the deployment's name is no input): one InstanceType per size"
 
 
 def test_kubernetes_without_sizes_uses_the_default_instance_type():
-    assert instance_type("kubernetes-endpoint", "blue", DeploymentSettings(image="x"), "k") == "defaultinstancetype"
+    assert kubernetes_instance_type(DeploymentSettings(image="x"), "k") == "defaultinstancetype"
 
 
 def test_endpoint_name_is_stable_and_short():

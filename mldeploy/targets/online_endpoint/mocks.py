@@ -1,4 +1,4 @@
-"""Synth's mock answers for v2 online endpoints (components/online_endpoint.py), managed and Kubernetes."""
+"""Synth's mock answers for v2 online endpoints (components/online_endpoint.py), managed and Kubernetes alike."""
 from __future__ import annotations
 
 from mldeploy.targets.fakes import fake, stable_uuid

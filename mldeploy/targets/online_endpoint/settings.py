@@ -1,21 +1,25 @@
-"""Azure ML v2 online endpoints: `target: managed` (Azure runs the VMs) and
-`target: kubernetes-endpoint` (the Azure ML extension on an attached AKS cluster).
+"""What both v2 online endpoint targets declare (`managed`: Azure runs the VMs,
+mldeploy/targets/managed/; `kubernetes-endpoint`: the Azure ML extension on an attached AKS
+cluster, mldeploy/targets/kubernetes_endpoint/): one endpoint, several deployments (blue/green),
+each from an entry of `images` (the same score.py, environment file and models as a v1 service).
 
-One endpoint, several deployments (blue/green), each from an entry of `images` (the same
-score.py, environment file and models as a v1 service). Checks that need several keys at once
-(traffic sums, mirror, SKUs, quota) live in `mldeploy.plan.endpoint` and run after parsing, so their
-errors name the exact key.
+Checks that need several keys at once (traffic sums, mirror, SKUs, quota) live in this family's
+plan (mldeploy/targets/online_endpoint/plan.py) and run after parsing, so their errors name the
+exact key. Where the two targets differ, each one's model says so (the class attributes of
+`EndpointSettings`); the shared rules ask them, never the target's name.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from mldeploy.config.base import EnvVars, Settings
 from mldeploy.config.files import JsonFile
-from mldeploy.config.service import KeySettings, TargetSettings, TlsSettings
+from mldeploy.config.service import KeySettings, TargetSettings
 from mldeploy.contract import DEFAULT_TARGET_UTILIZATION
+from mldeploy.plan.endpoint import AutoscalePlan, endpoint_name
+from mldeploy.plan.front_door import FrontDoor
 
 DeploymentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
 """Online deployment names: 3-32 lowercase letters, digits and '-', starting with a letter."""
@@ -130,7 +134,17 @@ class DeploymentSettings(Settings):
 
 
 class EndpointSettings(TargetSettings):
-    """What both online endpoint targets declare."""
+    """What both online endpoint targets declare; each target's model sets what sets them apart."""
+
+    # endpointComputeType of its deployments (API spec mfe.json: Managed | Kubernetes).
+    compute_type: ClassVar[str]
+    # How its front door answers (statuses, requests admitted at once), as Azure documents it.
+    front_door: ClassVar[FrontDoor]
+    # The longest requestTimeoutMs a deployment may set.
+    max_request_timeout_ms: ClassVar[int]
+    # Mirrored traffic and Microsoft Entra tokens (aad_token): managed endpoints only.
+    mirror_supported: ClassVar[bool] = False
+    aad_token_supported: ClassVar[bool] = False
 
     auth_mode: Literal["key", "aml_token", "aad_token"] = Field(
         "key", description="`key`, `aml_token` or `aad_token` (Microsoft Entra; managed only). v2 has no "
@@ -174,46 +188,26 @@ class EndpointSettings(TargetSettings):
     def images_built_in_azure(self) -> set[str]:
         return set(self.deployment_images)
 
+    def endpoint_name_claim(self, name: str, stack: str, resource_group: str) -> tuple[str, str] | None:
+        """Its endpoint's name (`endpointName`, else derived from stack and group)."""
+        if self.endpoint_name:
+            return ".endpointName", self.endpoint_name
+        return "", endpoint_name(stack, resource_group, name)
+
+    def instance_type(self, dep: "DeploymentSettings", key: str) -> str:
+        """The instanceType sent to Azure for deployment `dep` (at `key`); refuses what Azure would."""
+        raise NotImplementedError
+
+    def autoscale_plan(self, dep: "DeploymentSettings") -> AutoscalePlan | None:
+        """The Azure Monitor autoscale setting of deployment `dep`, where its target scales that way."""
+        return None
+
+    def kubernetes_scale(self, dep: "DeploymentSettings") -> tuple[int, int, int] | None:
+        """(min, max, target percent) of `dep`'s TargetUtilization scale settings, where its target scales so."""
+        return None
+
     @model_validator(mode="after")
     def _keys_need_key_auth(self):
         if self.keys is not None and self.auth_mode != "key":
             raise ValueError(f"keys are set but authMode is {self.auth_mode!r}: keys apply to authMode key")
-        return self
-
-
-class ManagedEndpointSettings(EndpointSettings):
-    """A managed online endpoint: Azure runs, patches and scales the VMs."""
-
-    target: Literal["managed"] = Field(description="`managed`: Azure ML managed online endpoint")
-
-
-class KubernetesEndpointSettings(EndpointSettings):
-    """A Kubernetes online endpoint: the Azure ML extension on an AKS cluster attached to the workspace."""
-
-    target: Literal["kubernetes-endpoint"] = Field(description="`kubernetes-endpoint`: Azure ML online "
-                                                   "endpoint on an attached AKS cluster")
-    cluster: str = Field(description="name of an entry in `clusters` (created or attached)")
-    namespace: str = Field("azureml", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
-                           description="Kubernetes namespace of the attached compute")
-    inference_router_service_type: Literal["loadBalancer", "nodePort", "clusterIP"] = Field(
-        "loadBalancer", description="how the extension's inference router is exposed")
-    internal_load_balancer: bool = Field(False, description="a private (VNet) load balancer for the router")
-    tls: TlsSettings | None = Field(None, description="TLS of the inference router (certificate and key, "
-                                    "`secure:`); omitted: HTTP only (allowInsecureConnections)")
-    ssl_cname: str | None = Field(None, pattern=r"^[A-Za-z0-9.-]+$", description="host name of the router's "
-                                  "certificate; required with tls")
-
-    def cluster_used(self) -> str | None:
-        return self.cluster
-
-    @model_validator(mode="after")
-    def _internal_needs_load_balancer(self):
-        if self.internal_load_balancer and self.inference_router_service_type != "loadBalancer":
-            raise ValueError("internalLoadBalancer applies only to inferenceRouterServiceType loadBalancer")
-        return self
-
-    @model_validator(mode="after")
-    def _tls_needs_cname(self):
-        if (self.tls is None) != (self.ssl_cname is None):
-            raise ValueError("tls and sslCname go together: the extension serves HTTPS for that name")
         return self

@@ -1,0 +1,59 @@
+"""The instanceType of a Kubernetes deployment, and the InstanceType custom resources mldeploy
+declares for deployments sized by v1's cpuCores/memoryGb (how-to-manage-kubernetes-instance-types.md;
+the plan type and the sources: mldeploy/plan/kubernetes_compute.py)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+from mldeploy.config.errors import ConfigError
+from mldeploy.plan.kubernetes_compute import InstanceTypePlan
+
+if TYPE_CHECKING:
+    from mldeploy.targets.kubernetes_endpoint.settings import KubernetesEndpointSettings
+    from mldeploy.targets.online_endpoint.settings import DeploymentSettings
+
+KUBERNETES_DEFAULT_INSTANCE_TYPE = "defaultinstancetype"
+
+
+def kubernetes_instance_type(dep: "DeploymentSettings", key: str) -> str:
+    """The instanceType sent to Azure for a deployment at `key`: `instanceType`, else the one
+    mldeploy declares for its cpuCores/memoryGb, else the extension's default."""
+    if dep.instance_type is not None:
+        if dep.cpu_cores or dep.memory_gb:
+            raise ConfigError(f"{key}.cpuCores", "cpuCores/memoryGb define an instance type when instanceType "
+                                                 "is omitted; with instanceType set remove them")
+        return dep.instance_type
+    if sized_by_v1(dep):
+        return instance_type_name(*instance_size(dep))
+    return KUBERNETES_DEFAULT_INSTANCE_TYPE
+
+
+def sized_by_v1(dep: "DeploymentSettings") -> bool:
+    """A Kubernetes deployment without instanceType but with cpuCores/memoryGb runs on an
+    InstanceType mldeploy declares (`instance_types`)."""
+    return dep.instance_type is None and (dep.cpu_cores is not None or dep.memory_gb is not None)
+
+
+def instance_size(dep: "DeploymentSettings") -> tuple[str, str]:
+    """(cpu, memory) Kubernetes quantities of v1's cpuCores/memoryGb (1 core / 1 GB when one is unset)."""
+    return f"{int(round((dep.cpu_cores or 1) * 1000))}m", f"{int(round((dep.memory_gb or 1) * 1024))}Mi"
+
+
+def instance_type_name(cpu: str, memory: str) -> str:
+    """Named by size, not by deployment: InstanceType names are unique in a cluster
+    (how-to-manage-kubernetes-instance-types.md), so every deployment of one size on a cluster
+    shares one, and two endpoints' `blue` of different sizes never overwrite each other.
+    Lowercase: it is a Kubernetes object name (RFC 1123)."""
+    return f"mldeploy-{cpu}-{memory}".lower()
+
+
+def instance_types(services: Iterable["KubernetesEndpointSettings"]) -> tuple[InstanceTypePlan, ...]:
+    """The InstanceTypes a cluster needs for its endpoints' deployments, one per size, by name."""
+    found = {}
+    for service in services:
+        for dep in service.deployments.values():
+            if sized_by_v1(dep):
+                cpu, memory = instance_size(dep)
+                name = instance_type_name(cpu, memory)
+                found[name] = InstanceTypePlan(name, cpu, memory)
+    return tuple(found[n] for n in sorted(found))

@@ -1,0 +1,90 @@
+"""A Kubernetes online endpoint's own rules and decisions: its load-time checks (namespace, one
+Azure ML extension per cluster), the extension's router options, the endpoints of one cluster,
+and what `synth` says about its clusters. The rules every online endpoint keeps, and its plan:
+mldeploy/targets/online_endpoint/plan.py; the extension's settings: mldeploy/plan/kubernetes_compute.py.
+
+maxConcurrentRequestsPerInstance: reference-yaml-deployment-kubernetes-online.md, RequestSettings:
+default 1, "Do not change this setting from the default value unless instructed by Microsoft
+Technical Support or a member of the Azure Machine Learning team."
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from mldeploy import PROJECT
+from mldeploy.config.errors import ConfigError
+from mldeploy.plan.kubernetes_compute import RouterOptions, kubernetes_endpoint_clusters
+from mldeploy.targets.kubernetes_endpoint.settings import KubernetesEndpointSettings
+from mldeploy.targets.online_endpoint import plan as endpoint_plan
+
+KUBERNETES_DEFAULT_MAX_CONCURRENT = 1
+
+
+def check(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
+    """The family's rules, then the attached compute's namespace."""
+    endpoint_plan.check(name, service, stack)
+    # The attached compute's namespace may be `default` (Azure ML's own default when
+    # attaching), never a kube-* system namespace.
+    if service.namespace.startswith("kube-"):
+        raise ConfigError(f"{PROJECT}:services.{name}.namespace",
+                          f"namespace {service.namespace!r} is reserved for Kubernetes system components "
+                          "(kube-*): choose the namespace the endpoint's pods run in (default: azureml)")
+
+
+def kubernetes_endpoints(stack: Any) -> list[tuple[str, KubernetesEndpointSettings]]:
+    """The stack's Kubernetes online endpoints, by name."""
+    return [(n, s) for n, s in sorted(stack.services.items()) if isinstance(s, KubernetesEndpointSettings)]
+
+
+def cluster_endpoints(stack: Any, cluster: str) -> list[tuple[str, KubernetesEndpointSettings]]:
+    """The kubernetes-endpoint services on `cluster`, by name."""
+    return [(n, s) for n, s in kubernetes_endpoints(stack) if s.cluster == cluster]
+
+
+def check_stack(stack: Any) -> None:
+    """A cluster has one Azure ML extension (one KubernetesCompute): its endpoints share its settings."""
+    first: dict[str, KubernetesEndpointSettings] = {}
+    for _, service in kubernetes_endpoints(stack):
+        seen = first.setdefault(service.cluster, service)
+        if (service.namespace, service.inference_router_service_type, service.internal_load_balancer,
+                service.ssl_cname) != (seen.namespace, seen.inference_router_service_type,
+                                       seen.internal_load_balancer, seen.ssl_cname):
+            raise ConfigError(f"{PROJECT}:services", f"the kubernetes-endpoint services on cluster {service.cluster!r} "
+                                                     "must agree on namespace, inferenceRouterServiceType, "
+                                                     "internalLoadBalancer and sslCname (with its tls): the cluster "
+                                                     "has one Azure ML extension")
+
+
+def router_options(service: KubernetesEndpointSettings) -> RouterOptions:
+    return RouterOptions(service_type=service.inference_router_service_type,
+                         internal_load_balancer=service.internal_load_balancer, ssl_cname=service.ssl_cname,
+                         tls=service.tls is not None)
+
+
+def notes(stack: Any) -> list[str]:
+    """What `synth` says about each cluster a kubernetes-endpoint uses (one line each, naming the key)."""
+    lines = []
+    for cluster in sorted(kubernetes_endpoint_clusters(stack)):
+        what = ("is created with local accounts enabled" if stack.clusters[cluster].attach is None
+                else "is attached: it must have local accounts enabled")
+        lines.append(f"{PROJECT}:clusters.{cluster} {what}, because an Azure ML Kubernetes compute attaches it "
+                     "and Azure ML does not support AKS clusters with local accounts disabled "
+                     "(how-to-deploy-kubernetes-extension.md, Limitations); Entra ID with Azure RBAC stays on, "
+                     "and clusters without a kubernetes-endpoint keep local accounts disabled")
+    return lines
+
+
+def warnings(stack: Any) -> list[str]:
+    """maxConcurrentRequestsPerInstance changed from the default on a Kubernetes online endpoint
+    (one line each, naming the key): accepted, but Microsoft asks to keep the default."""
+    lines = []
+    for name, service in kubernetes_endpoints(stack):
+        for dep_name, dep in sorted(service.deployments.items()):
+            if dep.max_concurrent_requests_per_instance != KUBERNETES_DEFAULT_MAX_CONCURRENT:
+                lines.append(
+                    f"{PROJECT}:services.{name}.deployments.{dep_name}.maxConcurrentRequestsPerInstance: "
+                    f"{dep.max_concurrent_requests_per_instance} on a Kubernetes online endpoint; Microsoft's "
+                    "deployment YAML reference (reference-yaml-deployment-kubernetes-online.md) says not to "
+                    f"change it from the default ({KUBERNETES_DEFAULT_MAX_CONCURRENT}) unless Microsoft "
+                    "support asks you to")
+    return lines
