@@ -76,7 +76,7 @@ class WsgiOnAsgi:
                     and (length is None or len(data) < length))
         body = RequestBody(data, receive, loop) if more else io.BytesIO(data)
         environ = self.environ(scope, body)
-        answer = await self._pool.call(loop, self._call, environ, send, loop)
+        answer = await self._pool.call(loop, self._call, environ, receive, send, loop)
         if answer is not None:
             status, headers, data = answer
             await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -104,7 +104,7 @@ class WsgiOnAsgi:
             environ[name] = value
         return environ
 
-    def _call(self, environ, send, loop):
+    def _call(self, environ, receive, send, loop):
         """On a pool thread: the app's answer as (status, headers, body), or None once a
         streamed answer has been sent chunk by chunk."""
         started = Started()
@@ -120,31 +120,51 @@ class WsgiOnAsgi:
                 if hasattr(body, "close"):
                     body.close()
         try:
-            self._stream(body, started, send, loop)
+            self._stream(body, started, receive, send, loop)
         finally:
             if hasattr(body, "close"):
                 body.close()
         return None
 
     @staticmethod
-    def _stream(body, started: Started, send, loop) -> None:
+    def _stream(body, started: Started, receive, send, loop) -> None:
         """Each chunk sent as the app produces it (the answer's start with the first, PEP 3333),
-        waiting for granian to take it: a slow client slows the stream down, not memory."""
+        waiting for granian to take it: a slow client slows the stream down, not memory. A
+        client that goes away ends the stream (the body is closed), as on granian's WSGI
+        interface: granian's receive() says `http.disconnect` once the body is read and the
+        connection is gone (or the answer is complete)."""
 
         def sent(message) -> None:
             asyncio.run_coroutine_threadsafe(_send(send, message), loop).result()
 
-        head = False
-        for chunk in body:
-            if not chunk:
-                continue
+        gone = threading.Event()
+        watch = asyncio.run_coroutine_threadsafe(_until_disconnect(receive, gone), loop)
+        try:
+            head = False
+            for chunk in body:
+                if gone.is_set():
+                    return
+                if not chunk:
+                    continue
+                if not head:
+                    sent({"type": "http.response.start", "status": started.status, "headers": started.headers})
+                    head = True
+                sent({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
             if not head:
                 sent({"type": "http.response.start", "status": started.status, "headers": started.headers})
-                head = True
-            sent({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
-        if not head:
-            sent({"type": "http.response.start", "status": started.status, "headers": started.headers})
-        sent({"type": "http.response.body", "body": b""})
+            sent({"type": "http.response.body", "body": b""})
+        finally:
+            watch.cancel()
+
+
+async def _until_disconnect(receive, gone: threading.Event) -> None:
+    message = await receive()
+    while message.get("type") == "http.request" and message.get("more_body"):  # what is left of the body
+        message = await receive()
+    if message.get("type") == "http.request":  # its end: the next receive() waits for the disconnect
+        message = await receive()
+    if message.get("type") == "http.disconnect":
+        gone.set()
 
 
 def _content_length(headers) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 
 from mldeploy.scoring.wsgi_on_asgi import WsgiOnAsgi, header_bytes
 
@@ -176,3 +177,45 @@ def test_answer_headers_leave_as_latin1_bytes_and_what_http_cannot_carry_is_left
     assert header_bytes([("X-Id", "id-\xc3\xa9"), ("X-Wide", "\u20ac"), ("X-Num", 3), ("Bad Name", "v"),
                          ("X-Split", "a\r\nInjected: 1"), ("X-Tab", "a\tb")]) == \
         [(b"X-Id", b"id-\xc3\xa9"), (b"X-Wide", "\u20ac".encode()), (b"X-Num", b"3"), (b"X-Tab", b"a\tb")]
+
+
+def test_a_stream_ends_when_its_client_goes_away():
+    """granian's receive() says http.disconnect once the client is gone: the app's generator
+    is closed instead of running on for nobody."""
+    made, closed = [], []
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+
+        def chunks():
+            try:
+                for index in range(1000):
+                    made.append(index)
+                    yield b"x"
+                    if index == 2:
+                        client_gone.set()
+                        time.sleep(0.2)  # the loop notices the disconnect meanwhile
+            finally:
+                closed.append(True)
+        return chunks()
+
+    client_gone = threading.Event()
+
+    calls = []
+
+    async def main():
+        async def receive():
+            calls.append(1)
+            if len(calls) == 1:  # the (empty) body
+                return {"type": "http.request", "body": b"", "more_body": False}
+            while not client_gone.is_set():
+                await asyncio.sleep(0.01)
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            pass
+
+        await WsgiOnAsgi(app)(scope(HEADERS[:1]), receive, send)
+
+    asyncio.run(main())
+    assert closed == [True] and len(made) < 1000, (len(made), closed)
