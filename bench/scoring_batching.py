@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mldeploy.config.service import LocalServiceSettings  # noqa: E402
+from mldeploy.targets.local.settings import LocalServiceSettings  # noqa: E402
 from mldeploy.plan.models import resolve_model  # noqa: E402
 from mldeploy.plan.stack import load_stack  # noqa: E402
 from mldeploy.render.build_context import render_build_context  # noqa: E402

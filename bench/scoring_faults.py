@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mldeploy.config.service import LocalServiceSettings  # noqa: E402
+from mldeploy.targets.local.settings import LocalServiceSettings  # noqa: E402
 from mldeploy.config.stack import ImageSettings  # noqa: E402
 from mldeploy.render.build_context import render_build_context  # noqa: E402
 from mldeploy.runtime.env import ensure_env  # noqa: E402

@@ -136,6 +136,12 @@ class AksServiceSettings(ServiceSettings):
     collector_image: ImageRef = Field(COLLECTOR_IMAGE, description="the model data collector image (mirrored)")
     expected_load: ExpectedLoad | None = Field(None, description="load to size replicas for; synth suggests min/max")
 
+    def dns_label_claim(self) -> tuple[str, str, str] | None:
+        return None if self.dns_label is None else ("dnsLabel", "cloudapp.azure.com", self.dns_label)
+
+    def host_name_claim(self) -> str | None:
+        return self.host_name
+
     @model_validator(mode="after")
     def _consistent(self):
         if self.autoscale_min_replicas > self.autoscale_max_replicas:

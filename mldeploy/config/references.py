@@ -31,12 +31,6 @@ def check_references(settings: "StackSettings", root: Path) -> None:
         cluster = service.cluster_used()
         if cluster is not None:
             _must_exist(f"{p}services.{name}.cluster", cluster, "clusters", settings.clusters)
-        if service.target == "aci" and settings.production:
-            raise ConfigError(
-                f"{p}services.{name}.target",
-                "ACI is for dev/test only and this stack is marked production "
-                f"({p}production: true); deploy to AKS (target: aks) instead",
-            )
     for section, entries in settings.sections().items():
         for name, entry in entries.items():
             for key, model in entry.model_references():
@@ -89,13 +83,14 @@ def _check_kubernetes_names(settings: "StackSettings") -> None:
 def _check_dns_labels(settings: "StackSettings") -> None:
     """Public DNS labels are unique per region: two services of one stack may not share one."""
     p = f"{PROJECT}:"
-    seen: dict[str, str] = {}  # ACI's and AKS's labels live in different DNS zones
+    seen: dict[tuple[str, str], str] = {}  # (zone, label): ACI's and AKS's labels live in different DNS zones
     for name, service in sorted(settings.services.items()):
-        label = getattr(service, "dns_label", None) or getattr(service, "dns_name_label", None)
-        if label is None:
+        claim = service.dns_label_claim()
+        if claim is None:
             continue
-        key = f"{p}services.{name}." + ("dnsLabel" if hasattr(service, "dns_label") else "dnsNameLabel")
-        other = seen.setdefault(f"{service.target == 'aci'}/{label}", name)
+        field, zone, label = claim
+        key = f"{p}services.{name}.{field}"
+        other = seen.setdefault((zone, label), name)
         if other != name:
             raise ConfigError(key, f"DNS label {label!r} is also service {other!r}'s; labels are unique "
                                    "per region")
@@ -103,17 +98,12 @@ def _check_dns_labels(settings: "StackSettings") -> None:
 
 def _check_one_owner(settings: "StackSettings") -> None:
     """Values that name one thing in Azure or on this machine may be claimed by one entry only:
-    a local port, an attached cluster, a host name (the edge target's own: mldeploy/targets/edge/checks.py)."""
+    an attached cluster, a host name (the local port: mldeploy/targets/local/checks.py; the edge target's
+    own: mldeploy/targets/edge/checks.py)."""
     p = f"{PROJECT}:"
-    ports: dict[int, str] = {}
     hosts: dict[str, str] = {}
     for name, service in sorted(settings.services.items()):
-        if service.target == "local":
-            other = ports.setdefault(service.port, name)
-            if other != name:
-                raise ConfigError(f"{p}services.{name}.port", f"port {service.port} is also local service {other!r}'s "
-                                                              "gateway port on 127.0.0.1; give each its own")
-        host = getattr(service, "host_name", None)
+        host = service.host_name_claim()
         if host is not None:
             other = hosts.setdefault(host.lower(), name)
             if other != name:

@@ -1,14 +1,14 @@
-"""Settings shared by every HTTP scoring service (local, ACI, AKS, FPGA): the gateway in front
-of the scorer and the scorer's own knobs. Target-specific settings extend `ServiceSettings`."""
+"""Settings shared by every HTTP scoring service: the gateway in front of the scorer and the
+scorer's own knobs. Each target's settings extend `ServiceSettings` in its package (mldeploy/targets/)."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.base import Secret, SecretStr, Settings
 from mldeploy.config.files import JsonFile
-from mldeploy.contract import GATEWAY_PORT, KEY_RE, ORIGIN_RE
+from mldeploy.contract import KEY_RE, ORIGIN_RE
 
 
 class KeySettings(Settings):
@@ -111,6 +111,15 @@ class TargetSettings(Settings):
         """The images whose environment Azure ML builds from their conda file."""
         return set()
 
+    def dns_label_claim(self) -> tuple[str, str, str] | None:
+        """(key under `services.<name>.`, its DNS zone, the label) of the public DNS label it sets, if any
+        (labels are unique per zone and region: config/references.py)."""
+        return None
+
+    def host_name_claim(self) -> str | None:
+        """The DNS name clients use to reach it, when the stack sets one (one name reaches one service)."""
+        return None
+
 
 class ServiceSettings(TargetSettings):
     """What every scoring service declares: which image, how big, how it is protected."""
@@ -162,23 +171,4 @@ class ServiceSettings(TargetSettings):
     def _keys_need_auth(self):
         if self.keys is not None and not self.auth_enabled:
             raise ValueError("keys are set but authEnabled is false: remove keys or enable auth")
-        return self
-
-
-
-class LocalServiceSettings(ServiceSettings):
-    """The embedded default: scorer + gateway as processes on this machine."""
-
-    target: Literal["local"] = Field(description="`local`: scorer + gateway as processes on this machine")
-    port: int = Field(GATEWAY_PORT, ge=1024, le=65535, description="the gateway's port on 127.0.0.1")
-
-    @property
-    def in_azure(self) -> bool:
-        return False
-
-    @model_validator(mode="after")
-    def _no_azure_telemetry(self):
-        if self.app_insights_enabled:
-            raise ValueError("appInsightsEnabled applies to Azure targets (aci, aks, fpga); a local service "
-                             "has no workspace Application Insights: its logs are in .mldeploy/local/")
         return self

@@ -5,7 +5,7 @@ import pytest
 
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.config.base import Secret
-from mldeploy.config.service import LocalServiceSettings
+from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.targets import BY_NAME
 from mldeploy.plan.gateway import TlsFiles, Upstream, container_gateway, endpoint_gateway, gateway_workers, service_gateway
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from mldeploy.config.base import Secret
-from mldeploy.config.service import LocalServiceSettings
-from mldeploy.plan.local import SCORER_ALIAS, plan_local
+from mldeploy.targets.local.settings import LocalServiceSettings
+from mldeploy.plan.local import SCORER_ALIAS
+from mldeploy.targets.local.plan import plan_local
 
 
 def _plan(stack="local", **extra):

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.targets.managed.settings import ManagedEndpointSettings
 from mldeploy.targets.online_endpoint.settings import DeploymentSettings
-from mldeploy.config.service import LocalServiceSettings
+from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.plan.gateway import TlsFiles, Upstream, endpoint_gateway, service_gateway
 from mldeploy.plan.serve import EndpointServePlan, ServePlan, plan_serve, plan_serve_endpoint
 from mldeploy.render.gateway import render_nginx_conf

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mldeploy.config.service import LocalServiceSettings
+from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.config.stack import ImageSettings
 from mldeploy.plan.models import resolve_model
 from mldeploy.config.stack import ModelSettings

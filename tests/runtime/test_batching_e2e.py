@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from mldeploy.config.service import LocalServiceSettings
+from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.config.stack import ImageSettings, ModelSettings
 from mldeploy.plan.models import resolve_model
 from mldeploy.plan.serve import plan_serve

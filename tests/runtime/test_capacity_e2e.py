@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mldeploy.config.service import LocalServiceSettings
+from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.plan.gateway import GatewaySpec, Upstream
 from mldeploy.render.gateway import config_dirs, render_nginx_conf
 from mldeploy.runtime.local import LocalServer

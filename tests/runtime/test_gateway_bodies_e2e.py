@@ -8,7 +8,7 @@ import json
 import pytest
 import requests
 
-from mldeploy.config.service import LocalServiceSettings
+from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.runtime.local import LocalServer
 from tests.runtime.plans import plan_of
 from tests.runtime.conftest import _script_context

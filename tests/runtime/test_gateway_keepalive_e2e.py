@@ -110,7 +110,7 @@ def test_through_the_gateway_no_request_waits_behind_a_busy_worker_with_kept_con
     running when they are done), not by a duration."""
     import concurrent.futures
 
-    from mldeploy.config.service import LocalServiceSettings
+    from mldeploy.targets.local.settings import LocalServiceSettings
     from mldeploy.config.stack import ImageSettings
     from mldeploy.plan.serve import plan_serve
     from mldeploy.render.build_context import render_build_context

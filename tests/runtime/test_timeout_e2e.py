@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from mldeploy.config.service import LocalServiceSettings
+from mldeploy.targets.local.settings import LocalServiceSettings
 from tests.runtime.conftest import _script_context, _serve
 
 pytestmark = pytest.mark.slow

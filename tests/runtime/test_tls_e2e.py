@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from mldeploy.config.base import Secret
-from mldeploy.config.service import LocalServiceSettings
+from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.runtime.processes import StartError
 from mldeploy.runtime.local import LocalServer
 from tests.runtime.conftest import DIABETES, _context, _diabetes_model, _serve

@@ -27,6 +27,9 @@ class AciServiceSettings(ServiceSettings):
     def scorer_memory_gb(self) -> float:
         return self.memory_gb - ACI_GATEWAY_MEMORY_GB  # the group's gateway takes its share first
 
+    def dns_label_claim(self) -> tuple[str, str, str] | None:
+        return None if self.dns_name_label is None else ("dnsNameLabel", "azurecontainer.io", self.dns_name_label)
+
     def default_workers(self, requests_per_worker: int = 1) -> int:
         return max(1, int(self.cpu_cores - ACI_GATEWAY_CPU))  # one per core left beside the gateway
 

@@ -25,7 +25,7 @@ from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_c
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.runtime.local import Endpoint, LocalServer, gateway_child, new_key, write_private
 from mldeploy.runtime.processes import Child, find_nginx, listen_socket, wait_until_ok
-from mldeploy.config.service import LocalServiceSettings
+from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
 from mldeploy.targets.containerapp.plan import scorer_workers
 

@@ -1,6 +1,10 @@
-"""`target: local`: the scorer and the gateway as processes on this machine (no Azure)."""
-from mldeploy.config.service import LocalServiceSettings
+"""`target: local`: the scorer and the gateway on this machine (no Azure): as processes under
+`mldeploy serve`, as Docker containers under `pulumi up` (LocalService). Everything particular to
+the target lives in this package: config model (settings.py), load-time checks (checks.py), plan
+(plan.py; its LocalPlan type in mldeploy/plan/local.py), program step and serve hooks."""
+from mldeploy.targets.local.checks import check
 from mldeploy.targets.local.serve import serve_plan
+from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.targets.target import Target
 
 
@@ -10,5 +14,5 @@ def deploy(name: str, entry, foundation):
     return deploy_local(name, entry, foundation)
 
 
-TARGET = Target(name="local", settings=LocalServiceSettings, deploy=deploy,
+TARGET = Target(name="local", settings=LocalServiceSettings, deploy=deploy, check=check,
                 serve_plan=serve_plan, served_by_default=True, runs_here=True)

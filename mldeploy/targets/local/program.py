@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from mldeploy.components.local import LocalService
-from mldeploy.config.service import LocalServiceSettings
 from mldeploy.plan.batching import service_load
-from mldeploy.plan.local import plan_local
+from mldeploy.targets.local.settings import LocalServiceSettings
+from mldeploy.targets.local.plan import plan_local
 from mldeploy.plan.paths import state_path
 from mldeploy.targets.foundation import Foundation, ServiceOutputs, build_dir, given_keys, given_tls
 

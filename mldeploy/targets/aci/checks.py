@@ -1,0 +1,16 @@
+"""`target: aci`'s load-time checks."""
+from __future__ import annotations
+
+from typing import Any
+
+from mldeploy import PROJECT
+from mldeploy.config.errors import ConfigError
+from mldeploy.targets.aci.settings import AciServiceSettings
+
+
+def check(name: str, service: AciServiceSettings, stack: Any) -> None:
+    """ACI is for dev/test: a production stack may not use it."""
+    if stack.production:
+        raise ConfigError(f"{PROJECT}:services.{name}.target",
+                          "ACI is for dev/test only and this stack is marked production "
+                          f"({PROJECT}:production: true); deploy to AKS (target: aks) instead")
