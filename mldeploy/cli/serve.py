@@ -2,7 +2,7 @@
 scorer behind the gateway, no Docker and no Azure account needed.
 
 Which services it runs and how comes from the target table (mldeploy/targets): a target's
-`serve_plan` decides the plan (plan/serve.py) the local runtime runs; `served_by_default` says
+`local_runner` builds what runs (from its serve plan, plan/serve.py); `served_by_default` says
 whether `serve` without --service runs it; `runs_here` whether its logs are this machine's."""
 from __future__ import annotations
 
@@ -123,8 +123,8 @@ def info(message: str) -> None:
 
 
 class _Serving:
-    """One `serve` run: start each service (plan from its target, runtime server, smoke test,
-    URIs printed), supervise them until a signal, stop them all."""
+    """One `serve` run: start each service (its target's local runner, smoke test, URIs printed),
+    supervise them until a signal, stop them all."""
 
     def __init__(self, root: Path, settings, *, port: int | None, timeout: float, as_json: bool,
                  tls_files: tuple[Path, Path] | None, max_concurrent: int | None):
@@ -174,40 +174,27 @@ class _Serving:
             server.stop()
 
     def _start(self, name: str) -> None:
-        from mldeploy.plan.serve import EndpointServePlan
         from mldeploy.runtime.processes import StartError
         from mldeploy.targets import target_of
+        from mldeploy.targets.target import LocalServe, ServeRefused
 
         svc = self.settings.services[name]
         target = target_of(svc)
-        if target.serve_plan is None and target.local_runner is None:
+        if target.local_runner is None:
             raise click.UsageError(f"service {name!r} (target {target.name}) is not served on this machine; "
                                    "`mldeploy serve` runs HTTP scoring services")
-        logs = logs_command(self.settings.stack, name, target.runs_here)
-        # A rehearsal of more than one scorer behind one gateway (an AKS canary's variants): the
-        # target's own runner; None from it: served as below.
-        runner = target.local_runner and target.local_runner(
-            name, svc, self._prepared, run_dir(self.root, self.settings.stack, name), port=self.port or 0,
-            logs_command=logs)
-        if runner is not None:
-            server = self._split(name, runner)
-        elif isinstance(plan := target.serve_plan(name, svc, self.settings, logs), EndpointServePlan):
-            server = self._endpoint(plan, target.name)
-        else:
-            server = self._service(plan, target.runs_here)
+        stack = self.settings.stack
+        serve = LocalServe(stack=self.settings, prepared=self._prepared, run_dir=run_dir(self.root, stack, name),
+                           port=self.port, logs_command=logs_command(stack, name, target.runs_here),
+                           tls_files=self.tls_files, max_concurrent=self.max_concurrent, info=info)
+        try:
+            server = target.local_runner(name, svc, serve)  # the one way a target is served here
+        except ServeRefused as err:
+            raise click.UsageError(str(err)) from None
         endpoint = server.start(timeout=self.timeout)
         self.servers.append(server)
         self._smoke_test(name, endpoint, StartError)
         self._print(name, endpoint)
-
-    def _split(self, name: str, runner):
-        if self.tls_files or self.max_concurrent:
-            raise click.UsageError("--tls-cert/--tls-key/--max-concurrent-requests do not apply to "
-                                   f"{name}'s split: its ingress is HTTP, each variant's gateway caps as configured")
-        shares = ", ".join(f"{label} {image} {percent} %" for label, (image, percent) in runner.shares.items())
-        info(f"starting {name}: {shares}; one scorer + gateway per variant behind an ingress on "
-             f"127.0.0.1:{self.port or '<any>'}")
-        return runner
 
     def _prepared(self, image_name: str):
         """The image's build context and the scoring environment it runs in here."""
@@ -220,36 +207,6 @@ class _Serving:
         context = render_build_context(image_name, image, models, self.root)
         return context, ensure_env(context.env_kind, context.files[context.env_file].decode(), progress=info,
                                    scoring_server=context.scoring_server)
-
-    def _service(self, plan, runs_here: bool):
-        from mldeploy.runtime.local import LocalServer
-
-        context, env = self._prepared(self.settings.services[plan.name].image)
-        chosen = self.port if self.port is not None else plan.port
-        info(f"starting {plan.name}: scorer + gateway on 127.0.0.1:{chosen or '<any>'}")
-        return LocalServer(plan, context, env, run_dir(self.root, self.settings.stack, plan.name), port=chosen,
-                           max_concurrent=self.max_concurrent, tls_files=self.tls_files,
-                           logs_command=logs_command(self.settings.stack, plan.name, runs_here))
-
-    def _endpoint(self, plan, target_name: str):
-        from mldeploy.runtime.endpoint_local import LocalEndpoint
-
-        if self.tls_files or self.max_concurrent:
-            raise click.UsageError("--tls-cert/--tls-key/--max-concurrent-requests do not apply to an "
-                                   "online endpoint: its deployments set maxConcurrentRequestsPerInstance")
-        chosen = self.port or 0
-        assets = {i: self._prepared(i) for i in plan.images}
-        routing = plan.gateway.endpoint
-        split = ", ".join(f"{r.name} {r.traffic_percent} %" + (f" (mirror {r.mirror_percent} %)" if r.mirror_percent
-                                                               else "") for r in routing.routes)
-        door = routing.front_door
-        info(f"starting {plan.name} ({target_name} online endpoint): {split}; one scorer per deployment "
-             f"behind a gateway on 127.0.0.1:{chosen or '<any>'}, answering as {target_name} does: "
-             f"{door.timeout_status} past requestTimeoutMs, {door.capacity_status} beyond "
-             f"{door.admitted_per_max_concurrent} × maxConcurrentRequestsPerInstance, "
-             f"{door.model_error_status} for {door.model_error_case}")
-        return LocalEndpoint(plan, {i: a[0] for i, a in assets.items()}, {i: a[1] for i, a in assets.items()},
-                             run_dir(self.root, self.settings.stack, plan.name), port=chosen)
 
     def _smoke_test(self, name: str, endpoint, error: type[Exception]) -> None:
         from mldeploy.runtime.client import content_type_for, score

@@ -1,8 +1,9 @@
 """`mldeploy serve --containers`: a service exactly as synthesized for its target - an AKS or
-FPGA service's pod, or an ACI container group (the target's `containers` hook in the table
-finds it in the synth output) - its images built from their build contexts, the same gateway
-config, keys, probes and security settings, run with podman or docker on this machine, the
-gateway published on 127.0.0.1. (FPGA node placement has no meaning here.)"""
+FPGA service's pod, an ACI container group, a container app's revision, an online endpoint's
+deployments (the target's `containers` hook in the table finds it in the synth output) - its
+images built from their build contexts, the same gateway config, keys, probes and security
+settings, run with podman or docker on this machine, the gateway published on 127.0.0.1.
+(FPGA node placement has no meaning here.)"""
 from __future__ import annotations
 
 import contextlib
@@ -28,18 +29,15 @@ def info(message: str) -> None:
 
 def serve_containers(root: Path, settings, name: str, *, port: int, timeout: float, as_json: bool,
                      tls_files: tuple[Path, Path] | None, image_map: dict[str, str], sample: Path | None) -> None:
-    """Synthesize the stack, build its images, run the service's pod (the target's `containers`
-    hook finds it in the synth output), smoke-test it and serve until a signal."""
+    """Synthesize the stack, build its images, run the service as synthesized (the target's
+    `containers` hook finds it in the synth output), smoke-test it and serve until a signal."""
     from mldeploy.runtime.containers import EngineError, find_engine
-    from mldeploy.runtime.pod import pod_name
-    from mldeploy.targets.online_endpoint.settings import EndpointSettings
     from mldeploy.targets import TARGETS, target_of
 
     svc = settings.services[name]
     target = target_of(svc)
-    endpoint_service = isinstance(svc, EndpointSettings)  # its deployments' containers + the front door
-    if target.containers is None and not endpoint_service:
-        runnable = ", ".join(t.name for t in TARGETS if t.containers is not None or issubclass(t.settings, EndpointSettings))
+    if target.containers is None:
+        runnable = ", ".join(t.name for t in TARGETS if t.containers is not None)
         fail(f"--containers runs a service as synthesized for its target ({runnable}); service {name!r} is "
              f"target {target.name!r} (serve it without --containers)")
     try:
@@ -51,20 +49,58 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
         info(f"{engine.name} runs with mldeploy's engine settings {engine.settings} (podman has none of its own; "
              "set CONTAINERS_CONF to use others)")
     out, built = _synthesize_and_build(root, settings.stack, engine, work)
-    if endpoint_service:
-        from mldeploy.plan.batching import image_loads
-
-        _serve_endpoint(engine, settings.stack, name, svc, built, work, port=port, timeout=timeout,
-                        as_json=as_json, sample=sample, loads=image_loads(settings))
-        return
     tls = (tls_files[0].read_text(), tls_files[1].read_text()) if tls_files is not None else None
-    pod_src, gateway_port = _pod_source(target, out, name, svc, engine, built, image_map, tls)
-    variants = {dep: (pod_name(settings.stack, dep), src, work / f"pod-{dep}")
-                for dep, src in _variant_sources(out, name, pod_src, built, image_map, tls).items()}
-    _run(engine, pod_name(settings.stack, name), name, pod_src, work / "pod", variants=variants, port=port,
-         gateway_port=gateway_port, timeout=timeout, as_json=as_json,
-         cafile=str(tls_files[0]) if tls_files else None, sample=sample,
-         logs_command=f"mldeploy logs --stack {settings.stack} --service {name} --local")
+    found = _found(target, out, name, svc, settings, built, image_map, tls)
+    # What the target synthesized decides how it runs here (a pod, or an endpoint's deployments).
+    found.run_with(_Runs(engine, settings.stack, name, out, built, image_map, tls, work, port=port, timeout=timeout,
+                         as_json=as_json, cafile=str(tls_files[0]) if tls_files else None, sample=sample))
+
+
+def _found(target, out: Path, name: str, svc, settings, built: dict[str, str], image_map: dict[str, str],
+           tls: tuple[str, str] | None):
+    """What the target's `containers` hook finds in the synth output, every image it names resolved
+    to one this machine has (built, or given with --image)."""
+    from mldeploy.runtime.containers import image_map_lookup
+    from mldeploy.runtime.synthesized_pod import PodSourceError, local_image
+
+    images = lambda ref: local_image(ref, built, out, lambda up: image_map_lookup(image_map, up) or up)  # noqa: E731
+    try:
+        return target.containers(out, name, svc, settings, images, tls)
+    except PodSourceError as err:
+        fail(f"{err}" + ("" if tls else "; if this service serves HTTPS, give --tls-cert and --tls-key"))
+
+
+class _Runs:
+    """The two ways a service runs here as synthesized: a pod (with a canary's other pods), or an
+    online endpoint's deployments as containers behind its front door."""
+
+    def __init__(self, engine, stack: str, name: str, out: Path, built: dict[str, str], image_map: dict[str, str],
+                 tls: tuple[str, str] | None, work: Path, *, port: int, timeout: float, as_json: bool,
+                 cafile: str | None, sample: Path | None):
+        self.engine, self.stack, self.name, self.out, self.built = engine, stack, name, out, built
+        self.image_map, self.tls, self.work, self.port, self.timeout = image_map, tls, work, port, timeout
+        self.as_json, self.cafile, self.sample = as_json, cafile, sample
+
+    def pod(self, pod_src, gateway_port: int) -> None:
+        from mldeploy.runtime.containers import EngineError
+        from mldeploy.runtime.pod import pod_name
+
+        try:
+            for local in sorted(set(pod_src.inputs.images.values()) - set(self.built.values())):
+                self.engine.ensure_image(local, "the pod's image", f"load it here, or run an image this machine has "
+                                                                   f"in its place: --image {local}=LOCAL")
+        except EngineError as err:
+            fail(str(err))
+        variants = {dep: (pod_name(self.stack, dep), src, self.work / f"pod-{dep}")
+                    for dep, src in _variant_sources(self.out, self.name, pod_src, self.built, self.image_map,
+                                                     self.tls).items()}
+        _run(self.engine, pod_name(self.stack, self.name), self.name, pod_src, self.work / "pod", variants=variants,
+             port=self.port, gateway_port=gateway_port, timeout=self.timeout, as_json=self.as_json, cafile=self.cafile,
+             sample=self.sample, logs_command=f"mldeploy logs --stack {self.stack} --service {self.name} --local")
+
+    def endpoint(self, plan) -> None:
+        _serve_endpoint(self.engine, self.stack, self.name, plan, self.built, self.work, port=self.port,
+                        timeout=self.timeout, as_json=self.as_json, sample=self.sample)
 
 
 def _synthesize_and_build(root: Path, stack: str, engine, work: Path) -> tuple[Path, dict[str, str]]:
@@ -85,26 +121,6 @@ def _synthesize_and_build(root: Path, stack: str, engine, work: Path) -> tuple[P
         return out, build_images(engine, out, work / "logs")
     except EngineError as err:
         fail(str(err))
-
-
-def _pod_source(target, out: Path, name: str, svc, engine, built: dict[str, str], image_map: dict[str, str],
-                tls: tuple[str, str] | None):
-    """The service's pod as synthesized, with every image it names present on this machine."""
-    from mldeploy.runtime.containers import EngineError, image_map_lookup
-    from mldeploy.runtime.synthesized_pod import PodSourceError, local_image
-
-    images = lambda ref: local_image(ref, built, out, lambda up: image_map_lookup(image_map, up) or up)  # noqa: E731
-    try:
-        pod_src, gateway_port = target.containers(out, name, svc, images, tls)
-    except PodSourceError as err:
-        fail(f"{err}" + ("" if tls else "; if this service serves HTTPS, give --tls-cert and --tls-key"))
-    try:
-        for local in sorted(set(pod_src.inputs.images.values()) - set(built.values())):
-            engine.ensure_image(local, "the pod's image", f"load it here, or run an image this machine has in its "
-                                                          f"place: --image {local}=LOCAL")
-    except EngineError as err:
-        fail(str(err))
-    return pod_src, gateway_port
 
 
 def _variant_sources(out: Path, name: str, pod_src, built: dict[str, str], image_map: dict[str, str],
@@ -195,31 +211,31 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
     info("stopped")
 
 
-def _serve_endpoint(engine, stack: str, name: str, svc, built: dict[str, str], work: Path, *, port: int,
-                    timeout: float, as_json: bool, sample: Path | None, loads=None) -> None:
+def _serve_endpoint(engine, stack: str, name: str, plan, built: dict[str, str], work: Path, *, port: int,
+                    timeout: float, as_json: bool, sample: Path | None) -> None:
     """A v2 online endpoint: each deployment's image (its own model version) as a container, the
     endpoint's front door as nginx on 127.0.0.1 (runtime/endpoint_containers.py)."""
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.containers import EngineError
-    from mldeploy.plan.serve import plan_serve_endpoint
     from mldeploy.runtime.endpoint_containers import ContainerEndpoint
     from mldeploy.runtime.pod import pod_name
     from mldeploy.runtime.processes import StartError
 
     info = lambda m: click.echo(m, err=True)  # noqa: E731
-    missing = sorted({d.image for d in svc.deployments.values()} - set(built))
+    missing = sorted(set(plan.images) - set(built))
+    deployments = [d.name for d in plan.deployments]  # by name
     if missing:
         fail(f"service {name!r}: no synthesized image for {', '.join(missing)}")
-    server = ContainerEndpoint(plan_serve_endpoint(name, svc, loads=loads), built, engine, work / "endpoint", port=port,
+    server = ContainerEndpoint(plan, built, engine, work / "endpoint", port=port,
                                prefix=pod_name(stack, name))
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
     signal.signal(signal.SIGINT, lambda s, f: stopping.append(s))
     try:
-        info(f"starting {name}'s deployments as containers: {', '.join(sorted(svc.deployments))}")
+        info(f"starting {name}'s deployments as containers: {', '.join(deployments)}")
         endpoint = server.start(timeout)
         if sample is not None:
-            for dep in sorted(svc.deployments):
+            for dep in deployments:
                 reply = score(endpoint.scoringUri, endpoint.primaryKey, sample.read_bytes(), content_type_for(sample),
                               extra_headers={"azureml-model-deployment": dep})
                 if not reply.ok:
@@ -228,7 +244,7 @@ def _serve_endpoint(engine, stack: str, name: str, svc, built: dict[str, str], w
                 info(f"smoke test of {name}/{dep}: {reply.status} {reply.text()[:300]}")
         data = {"scoringUri": endpoint.scoringUri, "swaggerUri": endpoint.swaggerUri,
                 "primaryKey": endpoint.primaryKey, "secondaryKey": endpoint.secondaryKey,
-                "deployments": {d: server.container(d) for d in sorted(svc.deployments)}}
+                "deployments": {d: server.container(d) for d in deployments}}
         if as_json:
             click.echo(json.dumps(data))
         else:

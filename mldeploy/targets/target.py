@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 # A mock's answer for one resource type: (resource name, inputs, mocks) -> outputs the real
@@ -44,6 +45,38 @@ def no_deployments(entry: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class StartingPoint:
+    """What `mldeploy init --target <name>` writes: stacks/Pulumi.<stack>.yaml from the template
+    mldeploy/project/templates/stacks/<stack>.yaml.tmpl; the deploy workflow runs them by `order`."""
+
+    stack: str
+    order: int
+
+
+class ServeRefused(Exception):
+    """A `serve` option that does not apply to an entry's local runner (the CLI: a usage error)."""
+
+
+@dataclass(frozen=True)
+class LocalServe:
+    """What `mldeploy serve` hands a target's local runner for one entry."""
+
+    stack: Any  # the stack's settings (a serve plan reads `production`)
+    prepared: Callable[[str], tuple[Any, Any]]  # image name -> (its build context, the scoring env it runs in here)
+    run_dir: Path  # the entry's folder under .mldeploy/local/
+    port: int | None  # --port; None: the entry's own (a local service's `port`), else any free port
+    logs_command: str  # the entry's `mldeploy logs` command (named in its scorers' 500 bodies)
+    tls_files: tuple[Path, Path] | None  # --tls-cert, --tls-key
+    max_concurrent: int | None  # --max-concurrent-requests
+    info: Callable[[str], None]  # a progress line for the user
+
+    def refuse_options(self, what: str) -> None:
+        """Raise ServeRefused when --tls-cert/--tls-key/--max-concurrent-requests was given for `what`."""
+        if self.tls_files or self.max_concurrent:
+            raise ServeRefused(f"--tls-cert/--tls-key/--max-concurrent-requests do not apply to {what}")
+
+
+@dataclass(frozen=True)
 class Target:
     """One compute target: its name, its config model and the hooks the pipeline calls.
     Module docstring: what each field means and who reads it."""
@@ -68,19 +101,22 @@ class Target:
     # Its services pull their image from the workspace registry with a managed identity, which
     # needs a Premium registry (mldeploy/targets/__init__.py: registry_sku).
     premium_registry: bool = False
-    # serve's runner for a service whose rehearsal is more than one scorer behind one gateway:
-    # (name, service, prepared, run_dir, port=, logs_command=) -> a runner (start/check/stop) or
-    # None for the default; `prepared(image)` gives that image's (build context, scoring env).
-    local_runner: Callable[..., Any] | None = None
+    starting_point: StartingPoint | None = None  # `mldeploy init --target <name>` writes its stack
     # -- the tools around the pipeline: the CLI (serve, test, logs) and the policy pack ------
+    # `serve`'s runner of an entry, the one way every target is served on this machine:
+    # (name, entry, LocalServe) -> a runner (start(timeout) -> runtime.local.Endpoint,
+    # check() -> events, stop()); shared builders in mldeploy/targets/serving.py. None: not served here.
+    local_runner: Callable[[str, Any, LocalServe], Any] | None = None
     # `serve`'s plan of an entry (plan/serve.py: ServePlan or EndpointServePlan), from
-    # (name, entry, stack settings, the `mldeploy logs` command of the entry); None: not served here.
+    # (name, entry, stack settings, the `mldeploy logs` command of the entry): what its runner runs
+    # (a split's variants and the tests read it too).
     serve_plan: Callable[[str, Any, Any, str], Any] | None = None
     served_by_default: bool = False  # `serve` without --service runs it
     runs_here: bool = False  # deployed on this machine: `test` and `logs` read the local copy without --local
-    # `serve --containers`: (synth output folder, name, entry, image lookup, TLS PEM texts) ->
-    # (the pod as synthesized, the gateway's port in it); None: it has no pod to run here.
-    containers: Callable[..., tuple[Any, int]] | None = None
+    # `serve --containers`: (synth output folder, name, entry, stack settings, image lookup, TLS PEM
+    # texts) -> what runs here as synthesized (mldeploy/targets/serving.py: PodContainers,
+    # EndpointContainers); None: it has nothing to run here.
+    containers: Callable[..., Any] | None = None
     # `logs` of a deployed entry: (stack outputs, its own outputs, name, entry, deployment,
     # container, tail) -> [(source, text)]; None: its logs are not kept where mldeploy reads.
     logs: Callable[..., list[tuple[str, str]]] | None = None

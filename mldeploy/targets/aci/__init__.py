@@ -3,7 +3,7 @@ from mldeploy.targets.aci.checks import check
 from mldeploy.targets.aci.settings import AciServiceSettings
 from mldeploy.targets.aci.mocks import MOCKS
 from mldeploy.targets.aci import logs, serve
-from mldeploy.targets.target import Target
+from mldeploy.targets.target import StartingPoint, Target
 
 
 def deploy(name: str, entry, foundation):
@@ -13,5 +13,6 @@ def deploy(name: str, entry, foundation):
 
 
 TARGET = Target(name="aci", settings=AciServiceSettings, deploy=deploy, check=check, mocks=MOCKS, premium_registry=True,
-                serve_plan=serve.serve_plan, containers=serve.containers, logs=logs.read, log_containers=logs.CONTAINERS,
-                policies=("mldeploy.policies.aci",))
+                starting_point=StartingPoint("dev", order=1),
+                local_runner=serve.local_runner, serve_plan=serve.serve_plan, containers=serve.containers,
+                logs=logs.read, log_containers=logs.CONTAINERS, policies=("mldeploy.policies.aci",))

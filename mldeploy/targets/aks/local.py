@@ -10,11 +10,10 @@ the rehearsal is HTTP only (`--tls-cert` does not apply to a canary's ingress).
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable
-
 from mldeploy.config.aks import AksServiceSettings
 from mldeploy.targets.containerapp.local import LocalRevisions
+from mldeploy.targets.serving import split_runner
+from mldeploy.targets.target import LocalServe
 
 
 def canary_variants(service: AksServiceSettings) -> dict[str, tuple[str, int]]:
@@ -38,12 +37,13 @@ class LocalCanary(LocalRevisions):
     variant_settings = staticmethod(variant_settings)
 
 
-def local_runner(name: str, service: AksServiceSettings, prepared: Callable, run_dir: Path, *, port: int,
-                 logs_command: str | None = None) -> LocalCanary | None:
-    """serve's runner for a service with a canary; None: served as one scorer behind one gateway."""
-    if service.canary is None:
-        return None
-    images = sorted({service.image, service.canary.image})
-    assets = {image: prepared(image) for image in images}
-    return LocalCanary(name, service, {i: a[0] for i, a in assets.items()}, {i: a[1] for i, a in assets.items()},
-                       run_dir, port=port, logs_command=logs_command)
+def canary_runner(name: str, service: AksServiceSettings, serve: LocalServe) -> LocalCanary:
+    """serve's runner of a service with a canary: the stable and the canary variant and the split."""
+
+    def make() -> LocalCanary:
+        images = sorted({service.image, service.canary.image})
+        assets = {image: serve.prepared(image) for image in images}
+        return LocalCanary(name, service, {i: a[0] for i, a in assets.items()}, {i: a[1] for i, a in assets.items()},
+                           serve.run_dir, port=serve.port or 0, logs_command=serve.logs_command)
+
+    return split_runner(name, make, serve)

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from mldeploy.plan.batching import service_load
 from mldeploy.plan.serve import ServePlan, plan_serve
+from mldeploy.targets.serving import PodContainers, scorer_runner
+from mldeploy.targets.target import LocalServe
 
 
 def serve_plan(name: str, service, stack, logs_command: str) -> ServePlan:
@@ -11,10 +13,23 @@ def serve_plan(name: str, service, stack, logs_command: str) -> ServePlan:
                       load=service_load(stack.images, service))
 
 
-def containers(out: Path, name: str, service, images, tls):
+def one_scorer(name: str, service, serve: LocalServe):
+    """The service's scorer behind its gateway, admitting replicaMaxConcurrentRequests at once."""
+    return scorer_runner(name, service.image, serve_plan(name, service, serve.stack, serve.logs_command), serve)
+
+
+def local_runner(name: str, service, serve: LocalServe):
+    """A service with a canary: both variants and the split (mldeploy/targets/aks/local.py); else one scorer."""
+    if service.canary is None:
+        return one_scorer(name, service, serve)
+    from mldeploy.targets.aks.local import canary_runner
+    return canary_runner(name, service, serve)
+
+
+def containers(out: Path, name: str, service, stack, images, tls) -> PodContainers:
     """The service's pod as synthesized, and its gateway container's port."""
     from mldeploy.runtime.synthesized_pod import synthesized_pod
 
     pod = synthesized_pod(out, service.namespace or name, name, images, tls=tls)
     gateway = next(c for c in pod.inputs.spec["containers"] if c["name"] == "gateway")
-    return pod, next(p["containerPort"] for p in gateway["ports"] if p["name"] == "gateway")
+    return PodContainers(pod, next(p["containerPort"] for p in gateway["ports"] if p["name"] == "gateway"))

@@ -5,25 +5,29 @@ its ComponentResource is components/containerapp.py (the user's layout keeps com
 from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
 from mldeploy.targets.containerapp.mocks import MOCKS
 from mldeploy.targets.containerapp.plan import check
-from mldeploy.targets.target import Target
+from mldeploy.targets.serving import PodContainers, split_runner
+from mldeploy.targets.target import LocalServe, Target
 
 
-def local_runner(name: str, service: ContainerAppServiceSettings, prepared, run_dir, *, port: int,
-                 logs_command=None):
+def local_runner(name: str, service: ContainerAppServiceSettings, serve: LocalServe):
     """serve: every labelled revision's scorer + gateway and the ingress splitting by trafficPercent
     (mldeploy/targets/containerapp/local.py)."""
     from mldeploy.targets.containerapp.local import LocalRevisions, revision_images
 
-    images = sorted({image for image, _ in revision_images(service).values()})
-    assets = {image: prepared(image) for image in images}
-    return LocalRevisions(name, service, {i: a[0] for i, a in assets.items()}, {i: a[1] for i, a in assets.items()},
-                          run_dir, port=port, logs_command=logs_command)
+    def make() -> LocalRevisions:
+        images = sorted({image for image, _ in revision_images(service).values()})
+        assets = {image: serve.prepared(image) for image in images}
+        return LocalRevisions(name, service, {i: a[0] for i, a in assets.items()},
+                              {i: a[1] for i, a in assets.items()}, serve.run_dir, port=serve.port or 0,
+                              logs_command=serve.logs_command)
+
+    return split_runner(name, make, serve)
 
 
-def containers(out, name: str, service, images, tls):
+def containers(out, name: str, service, stack, images, tls) -> PodContainers:
     """serve --containers: the template revision as synthesized (mldeploy/targets/containerapp/containers.py)."""
     from mldeploy.targets.containerapp.containers import containers as app_containers
-    return app_containers(out, name, service, images, tls)
+    return PodContainers(*app_containers(out, name, service, images, tls))
 
 
 def deploy(name: str, entry, foundation):

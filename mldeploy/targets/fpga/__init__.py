@@ -16,5 +16,5 @@ def deploy(name: str, entry, foundation):
 
 
 TARGET = Target(name="fpga", settings=FpgaServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
-                serve_plan=serve.serve_plan, containers=serve.containers, logs=logs.read, log_containers=logs.CONTAINERS,
+                local_runner=serve.one_scorer, serve_plan=serve.serve_plan, containers=serve.containers, logs=logs.read, log_containers=logs.CONTAINERS,
                 policies=("mldeploy.policies.aks",))

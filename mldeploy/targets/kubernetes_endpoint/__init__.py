@@ -16,6 +16,7 @@ def deploy(name: str, entry, foundation):
 
 
 TARGET = Target(name="kubernetes-endpoint", settings=KubernetesEndpointSettings, deploy=deploy, check=check,
-                check_stack=check_stack, warnings=warnings, notes=notes, mocks=MOCKS, serve_plan=serve.serve_plan,
-                served_by_default=True, deployments=serve.deployments, logs=logs.read,
-                log_containers=logs.CONTAINERS, policies=("mldeploy.policies.endpoints",))
+                check_stack=check_stack, warnings=warnings, notes=notes, mocks=MOCKS, local_runner=serve.local_runner,
+                serve_plan=serve.serve_plan, containers=serve.containers, served_by_default=True,
+                deployments=serve.deployments, logs=logs.read, log_containers=logs.CONTAINERS,
+                policies=("mldeploy.policies.endpoints",))

@@ -3,7 +3,7 @@
 the target lives in this package: config model (settings.py), load-time checks (checks.py), plan
 (plan.py; its LocalPlan type in mldeploy/plan/local.py), program step and serve hooks."""
 from mldeploy.targets.local.checks import check
-from mldeploy.targets.local.serve import serve_plan
+from mldeploy.targets.local.serve import local_runner, serve_plan
 from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.targets.target import Target
 
@@ -15,4 +15,4 @@ def deploy(name: str, entry, foundation):
 
 
 TARGET = Target(name="local", settings=LocalServiceSettings, deploy=deploy, check=check,
-                serve_plan=serve_plan, served_by_default=True, runs_here=True)
+                local_runner=local_runner, serve_plan=serve_plan, served_by_default=True, runs_here=True)

@@ -6,7 +6,7 @@ from mldeploy.targets.managed.plan import check, check_stack, report
 from mldeploy.targets.managed.settings import ManagedEndpointSettings
 from mldeploy.targets.online_endpoint import logs, serve
 from mldeploy.targets.online_endpoint.mocks import MOCKS
-from mldeploy.targets.target import Target
+from mldeploy.targets.target import StartingPoint, Target
 
 
 def deploy(name: str, entry, foundation):
@@ -16,6 +16,7 @@ def deploy(name: str, entry, foundation):
 
 
 TARGET = Target(name="managed", settings=ManagedEndpointSettings, deploy=deploy, check=check, check_stack=check_stack,
-                report=report, mocks=MOCKS, serve_plan=serve.serve_plan, served_by_default=True,
-                deployments=serve.deployments, logs=logs.read, log_containers=logs.CONTAINERS,
+                report=report, mocks=MOCKS, starting_point=StartingPoint("managed", order=2),
+                local_runner=serve.local_runner, serve_plan=serve.serve_plan, containers=serve.containers,
+                served_by_default=True, deployments=serve.deployments, logs=logs.read, log_containers=logs.CONTAINERS,
                 policies=("mldeploy.policies.endpoints",))

@@ -1,0 +1,54 @@
+"""`serve`'s runners several targets share, built from a target's serve plan: one scorer behind
+one gateway (local, aci, aks, fpga), and variants each behind its own gateway with an ingress
+splitting between them (containerapp's revisions, an AKS canary). And what `serve --containers`
+runs as synthesized: a pod (or container group), or an online endpoint's deployments."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from mldeploy.targets.target import LocalServe
+
+
+def scorer_runner(name: str, image: str, plan, serve: LocalServe):
+    """One scorer of `image` behind one gateway (runtime/local.py LocalServer), running `plan`."""
+    from mldeploy.runtime.local import LocalServer
+
+    context, env = serve.prepared(image)
+    port = serve.port if serve.port is not None else plan.port
+    serve.info(f"starting {name}: scorer + gateway on 127.0.0.1:{port or '<any>'}")
+    return LocalServer(plan, context, env, serve.run_dir, port=port, max_concurrent=serve.max_concurrent,
+                       tls_files=serve.tls_files, logs_command=serve.logs_command)
+
+
+def split_runner(name: str, make: Callable[[], Any], serve: LocalServe):
+    """Variants behind an ingress (`make()` builds it: containerapp/local.py LocalRevisions); the
+    ingress is HTTP and each variant's gateway caps as configured, so the options are refused."""
+    serve.refuse_options(f"{name}'s split: its ingress is HTTP, each variant's gateway caps as configured")
+    runner = make()
+    shares = ", ".join(f"{label} {image} {percent} %" for label, (image, percent) in runner.shares.items())
+    serve.info(f"starting {name}: {shares}; one scorer + gateway per variant behind an ingress on "
+               f"127.0.0.1:{serve.port or '<any>'}")
+    return runner
+
+
+@dataclass(frozen=True)
+class PodContainers:
+    """`serve --containers` of a pod or container group as synthesized, and its gateway's port."""
+
+    pod: Any
+    gateway_port: int
+
+    def run_with(self, runs) -> None:
+        runs.pod(self.pod, self.gateway_port)
+
+
+@dataclass(frozen=True)
+class EndpointContainers:
+    """`serve --containers` of an online endpoint: each deployment's image as a container, from its
+    serve plan (plan/serve.py EndpointServePlan)."""
+
+    plan: Any
+
+    def run_with(self, runs) -> None:
+        runs.endpoint(self.plan)

@@ -1,0 +1,40 @@
+"""`mldeploy serve`'s options against each target's local runner (mldeploy/targets/serving.py):
+an option a runner does not take is a usage error before anything starts, and --containers runs
+what the table's rows can run as synthesized."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness import ROOT
+
+MLDEPLOY = [str(Path(sys.executable).parent / "mldeploy")]
+
+
+def _serve(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*MLDEPLOY, "serve", "--project-dir", str(ROOT), *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("stack, service, what", [
+    ("managed", "diabetes", "an online endpoint: its deployments set maxConcurrentRequestsPerInstance"),
+    ("containerapp", "diabetes-aca", "diabetes-aca's split: its ingress is HTTP, each variant's gateway caps as "
+                                     "configured"),
+])
+def test_an_option_a_runner_does_not_take_is_a_usage_error_before_anything_starts(stack, service, what):
+    done = _serve("--stack", stack, "--service", service, "--max-concurrent-requests", "2")
+    assert done.returncode == 2, done.stderr
+    assert f"--tls-cert/--tls-key/--max-concurrent-requests do not apply to {what}" in done.stderr, done.stderr
+    assert "starting" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_containers_of_a_target_with_nothing_synthesized_to_run_names_those_that_have():
+    done = _serve("--stack", "local", "--service", "diabetes", "--containers")
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip() == (
+        "error: --containers runs a service as synthesized for its target (aci, aks, fpga, managed, "
+        "kubernetes-endpoint, containerapp); service 'diabetes' is target 'local' (serve it without --containers)"), \
+        done.stderr
