@@ -34,6 +34,23 @@ def _model_in_project(model: Path | None, root: Path) -> tuple[str, Path | None]
     return f"models/{source.name}", source
 
 
+class _StartingPoints(click.Choice):
+    """--target's choices: the targets whose row in the table has a starting point (mldeploy/project),
+    read when first asked rather than when the CLI starts (the table imports every target)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from mldeploy.project import TARGET_STACKS
+        return tuple(TARGET_STACKS)
+
+    @choices.setter
+    def choices(self, _given) -> None:  # click.Choice's __init__ sets them; the table is their source
+        pass
+
+
 @click.command("init")
 @click.argument("directory", required=False, default=".",
                 type=click.Path(file_okay=False, path_type=Path))
@@ -41,9 +58,9 @@ def _model_in_project(model: Path | None, root: Path) -> tuple[str, Path | None]
               help="The trained model (a file or folder; scikit-learn via joblib/pickle for the score.py "
                    "written). Inside DIR it is used in place, outside it is copied to DIR/models/. "
                    "Default: models/model.pkl, to be put there.")
-@click.option("--target", "targets", multiple=True, type=click.Choice(["aci", "managed", "aks"]),
-              help="Cloud starting points to write (repeatable): aci -> stacks/Pulumi.dev.yaml, managed -> "
-                   "Pulumi.managed.yaml (v2 endpoint, blue/green), aks -> Pulumi.prod.yaml. Default: all three. "
+@click.option("--target", "targets", multiple=True, type=_StartingPoints(),
+              help="Cloud starting points to write (repeatable): the stack file each target starts from, "
+                   "in the order the deploy workflow runs them. Default: all of them. "
                    "stacks/Pulumi.local.yaml is always written.")
 @click.option("--name", default=None, help="Name of the model, image and service (default: from the model's "
                                            "file name).")

@@ -19,6 +19,7 @@ from pathlib import Path
 from mldeploy.contract import GATEWAY_PORT, stack_file_path
 from mldeploy.project.source import MldeploySource, installed_source
 from mldeploy.scoring.scorer_host import SERVER_PACKAGE, TESTED_VERSIONS
+from mldeploy.targets import TARGETS
 
 # The scoring environment's pins: those of examples/diabetes/myenv.yml (the example the test suite
 # builds into images and serves), so a new project starts from a tested set and shares its cached
@@ -31,8 +32,10 @@ SCORING_PINS = (
     "inference-schema[numpy-support]==1.8",
 )
 
-# --target -> the stack of its starting point, in the order the deploy workflow runs them.
-TARGET_STACKS = {"aci": "dev", "managed": "managed", "aks": "prod"}
+# --target -> the stack of its starting point (each target's row in the table says which), in the
+# order the deploy workflow runs them.
+TARGET_STACKS = {t.name: t.starting_point.stack for t in sorted(
+    (t for t in TARGETS if t.starting_point is not None), key=lambda t: t.starting_point.order)}
 # Stacks the policy pack treats as production (policies/config.json's productionStacks) deploy
 # only after the `production` environment's reviewers approve.
 PRODUCTION_STACKS = ("managed", "prod")

@@ -76,3 +76,31 @@ def test_the_table_loads_without_pulumi():
     code = "import sys, mldeploy.targets; print(sorted(m for m in sys.modules if m.startswith(('pulumi', 'mldeploy.components'))))"
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]", f"importing the table imported {run.stdout.strip()}"
+
+
+def test_every_target_serve_runs_has_its_local_runner():
+    # One way to be served here: the row's local_runner (a serve plan alone would never run).
+    for t in SERVICE_TARGETS:
+        if t.serve_plan is not None or t.served_by_default:
+            assert t.local_runner is not None, f"{t.name}: `serve` runs a target only through its local_runner"
+
+
+def test_serve_and_serve_containers_choose_nothing_by_the_type_of_a_plan_or_settings():
+    import ast
+
+    for rel in ("mldeploy/cli/serve.py", "mldeploy/cli/serve_containers.py"):
+        tree = ast.parse((ROOT / rel).read_text(encoding="utf-8"))
+        checked = [ast.unparse(n.args[1]) for n in ast.walk(tree) if isinstance(n, ast.Call)
+                   and getattr(n.func, "id", "") in ("isinstance", "issubclass")]
+        by_kind = [c for c in checked if c.endswith(("Plan", "Settings"))]
+        assert not by_kind, f"{rel}: isinstance/issubclass on {by_kind}: ask the target's row (local_runner, containers)"
+
+
+def test_init_offers_the_targets_with_a_starting_point_in_deploy_order():
+    from mldeploy.project import TARGET_STACKS
+
+    rows = sorted((t for t in TARGETS if t.starting_point is not None), key=lambda t: t.starting_point.order)
+    assert TARGET_STACKS == {t.name: t.starting_point.stack for t in rows}
+    for stack in TARGET_STACKS.values():
+        template = ROOT / "mldeploy" / "project" / "templates" / "stacks" / f"{stack}.yaml.tmpl"
+        assert template.is_file(), f"starting point {stack}: no template {template.relative_to(ROOT)}"
