@@ -143,19 +143,9 @@ class ModelRegistry(pulumi.ComponentResource):
 
     def _create_workspace(self, stack, seed, location, rg, workspace_name: str, workspace_sku: str, tags, child,
                           client, production, registry_sku):
-        account = storage.StorageAccount(
-            "storage",
-            account_name=naming.storage_account(stack, seed),
-            resource_group_name=rg,
-            location=location,
-            kind=storage.Kind.STORAGE_V2,
-            sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
-            enable_https_traffic_only=True,
-            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
-            allow_blob_public_access=False,
-            tags=tags,
-            opts=child,
-        )
+        """A new workspace with its parts: storage account, key vault, Application Insights (on Log
+        Analytics) and container registry."""
+        account = self._storage_account(stack, seed, location, rg, tags, child)
         # Destroy, then up again, must work at once outside production: Key Vault and Azure ML keep a
         # deleted vault's / workspace's name (Key Vault soft delete, 7-90 days, can't be turned off;
         # "the name of a soft-deleted workspace can't be reused until the retention period passes",
@@ -166,62 +156,9 @@ class ModelRegistry(pulumi.ComponentResource):
         # protection: its deleted vault and workspace are recoverable, and hold their names.
         instance = None if production else random.RandomId(
             "instance", byte_length=3, opts=pulumi.ResourceOptions(parent=self)).hex
-        vault = keyvault.Vault(
-            "keyvault",
-            vault_name=naming.key_vault(stack, seed) if instance is None
-            else instance.apply(lambda hex_: naming.instance_key_vault(stack, hex_)),
-            resource_group_name=rg,
-            location=location,
-            properties=keyvault.VaultPropertiesArgs(
-                tenant_id=client.tenant_id,
-                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
-                enable_rbac_authorization=True,
-                enable_soft_delete=True,
-                # Purge protection cannot be switched off once on (ARM: enablePurgeProtection accepts
-                # no false): absent, not false, outside production.
-                enable_purge_protection=True if production else None,
-                soft_delete_retention_in_days=90 if production else 7,
-            ),
-            tags=tags,
-            opts=child,
-        )
-        logs = operationalinsights.Workspace(
-            "logs",
-            workspace_name=naming.log_analytics(stack),
-            resource_group_name=rg,
-            location=location,
-            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-            retention_in_days=30,
-            tags=tags,
-            opts=child,
-        )
-        insights = applicationinsights.Component(
-            "appinsights",
-            resource_name_=naming.app_insights(stack),
-            resource_group_name=rg,
-            location=location,
-            kind="web",
-            application_type=applicationinsights.ApplicationType.WEB,
-            ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
-            workspace_resource_id=logs.id,
-            tags=tags,
-            opts=child,
-        )
-        registry = containerregistry.Registry(
-            "registry",
-            registry_name=naming.container_registry(stack, seed),
-            resource_group_name=rg,
-            location=location,
-            sku=containerregistry.SkuArgs(name=registry_sku),
-            # ACI pulls with a managed identity only from a registry that lets trusted Azure
-            # services in (see mldeploy/targets/__init__.py registry_sku); AzureServices is also ACR's default.
-            network_rule_bypass_options=containerregistry.NetworkRuleBypassOptions.AZURE_SERVICES,
-            # Pulls use managed identities (AcrPull). Only a declared need enables the admin user:
-            # IoT Edge devices log in with the registry's user name and password (the guide).
-            admin_user_enabled=self.admin_user_need is not None,
-            tags={**tags, ADMIN_USER_NEED_TAG: self.admin_user_need} if self.admin_user_need else tags,
-            opts=child,
-        )
+        vault = self._key_vault(stack, seed, location, rg, tags, child, client, production, instance)
+        insights = self._app_insights(stack, location, rg, tags, child)
+        registry = self._registry(stack, seed, location, rg, tags, child, registry_sku)
         workspace = ml.Workspace(
             "workspace",
             workspace_name=workspace_name if instance is None
@@ -247,6 +184,89 @@ class ModelRegistry(pulumi.ComponentResource):
         self.storage_account_name = account.name
         self.app_insights_connection_string = pulumi.Output.secret(insights.connection_string)
         self.app_insights_instrumentation_key = pulumi.Output.secret(insights.instrumentation_key)
+
+    @staticmethod
+    def _storage_account(stack, seed, location, rg, tags, child) -> storage.StorageAccount:
+        return storage.StorageAccount(
+            "storage",
+            account_name=naming.storage_account(stack, seed),
+            resource_group_name=rg,
+            location=location,
+            kind=storage.Kind.STORAGE_V2,
+            sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
+            enable_https_traffic_only=True,
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
+            allow_blob_public_access=False,
+            tags=tags,
+            opts=child,
+        )
+
+    @staticmethod
+    def _key_vault(stack, seed, location, rg, tags, child, client, production, instance) -> keyvault.Vault:
+        """The workspace's vault: fixed name, long soft delete and purge protection in production;
+        named per stack instance (`instance`) and short soft delete otherwise (see _create_workspace)."""
+        return keyvault.Vault(
+            "keyvault",
+            vault_name=naming.key_vault(stack, seed) if instance is None
+            else instance.apply(lambda hex_: naming.instance_key_vault(stack, hex_)),
+            resource_group_name=rg,
+            location=location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=client.tenant_id,
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                # Purge protection cannot be switched off once on (ARM: enablePurgeProtection accepts
+                # no false): absent, not false, outside production.
+                enable_purge_protection=True if production else None,
+                soft_delete_retention_in_days=90 if production else 7,
+            ),
+            tags=tags,
+            opts=child,
+        )
+
+    @staticmethod
+    def _app_insights(stack, location, rg, tags, child) -> applicationinsights.Component:
+        """Application Insights, workspace-based: its data in a Log Analytics workspace of its own."""
+        logs = operationalinsights.Workspace(
+            "logs",
+            workspace_name=naming.log_analytics(stack),
+            resource_group_name=rg,
+            location=location,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=30,
+            tags=tags,
+            opts=child,
+        )
+        return applicationinsights.Component(
+            "appinsights",
+            resource_name_=naming.app_insights(stack),
+            resource_group_name=rg,
+            location=location,
+            kind="web",
+            application_type=applicationinsights.ApplicationType.WEB,
+            ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
+            workspace_resource_id=logs.id,
+            tags=tags,
+            opts=child,
+        )
+
+    def _registry(self, stack, seed, location, rg, tags, child, registry_sku) -> containerregistry.Registry:
+        return containerregistry.Registry(
+            "registry",
+            registry_name=naming.container_registry(stack, seed),
+            resource_group_name=rg,
+            location=location,
+            sku=containerregistry.SkuArgs(name=registry_sku),
+            # ACI pulls with a managed identity only from a registry that lets trusted Azure
+            # services in (see mldeploy/targets/__init__.py registry_sku); AzureServices is also ACR's default.
+            network_rule_bypass_options=containerregistry.NetworkRuleBypassOptions.AZURE_SERVICES,
+            # Pulls use managed identities (AcrPull). Only a declared need enables the admin user:
+            # IoT Edge devices log in with the registry's user name and password (the guide).
+            admin_user_enabled=self.admin_user_need is not None,
+            tags={**tags, ADMIN_USER_NEED_TAG: self.admin_user_need} if self.admin_user_need else tags,
+            opts=child,
+        )
 
     def _existing_workspace(self, found: ExistingWorkspace):
         self.workspace_name = pulumi.Output.from_input(found.name)

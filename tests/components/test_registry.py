@@ -185,3 +185,108 @@ def test_existing_workspace_without_a_registry_is_one_config_error(tmp_path):
     assert message.startswith("stacks/Pulumi.dev.yaml: mldeploy:workspace.name: the existing workspace "
                               "rg-shared/shared-ws has no containerRegistry"), message
     assert "\n" not in message
+
+
+# -- ModelRegistry unit-tested with its typed arguments: resolved models in, resources out ---------
+
+STORAGE, VAULT = "azure-native:storage:StorageAccount", "azure-native:keyvault:Vault"
+REGISTRY, RANDOM_ID = "azure-native:containerregistry:Registry", "random:index/randomId:RandomId"
+
+
+def _models():
+    from mldeploy.config.stack import ModelSettings
+    from mldeploy.plan.models import resolve_model
+    from tests.harness import ROOT
+
+    one = ModelSettings.model_validate({"path": "examples/diabetes/outputs/sklearn_regression_model.pkl",
+                                        "registeredName": "diabetes", "version": 1})
+    two = ModelSettings.model_validate({"path": "examples/diabetes/outputs/v2/sklearn_regression_model.pkl",
+                                        "registeredName": "diabetes", "version": 2})
+    return [resolve_model("diabetes", one, ROOT), resolve_model("diabetes-v2", two, ROOT)]
+
+
+def _unit(**kwargs):
+    from components.registry import ModelRegistry
+    from tests.components.unit import declare
+
+    models = _models()
+    args = dict(stack="unit", location="westeurope", resource_group_name="rg-unit", name_seed="rg-unit",
+                workspace_name="mlw-unit", workspace_sku="Basic", models=models,
+                model_tags={"diabetes": {"team": "a"}}, model_descriptions={"diabetes": "first"},
+                tags={"managed-by": "mldeploy"}, token_exchange=lambda server, tenant, token: "refresh")
+    args.update(kwargs)
+
+    def build():
+        return ModelRegistry("registry", **args).workspace_name
+
+    return models, declare(build)
+
+
+def test_unit_production_keeps_fixed_names_long_soft_delete_and_purge_protection():
+    from mldeploy.plan import naming
+
+    _, declared = _unit(production=True)
+    vault = declared.one(VAULT)["inputs"]
+    assert vault["vaultName"] == naming.key_vault("unit", "rg-unit")
+    assert (vault["properties"]["softDeleteRetentionInDays"], vault["properties"]["enablePurgeProtection"]) == (90, True)
+    assert declared.of_type(RANDOM_ID) == [], "a production stack's names are fixed"
+    assert declared.one(f"{ML}:Workspace")["inputs"]["workspaceName"] == "mlw-unit"
+
+
+def test_unit_a_non_production_stack_names_vault_and_workspace_per_instance():
+    _, declared = _unit(production=False)
+    assert len(declared.of_type(RANDOM_ID)) == 1
+    vault = declared.one(VAULT)["inputs"]
+    assert vault["properties"]["softDeleteRetentionInDays"] == 7
+    assert "enablePurgeProtection" not in vault["properties"], "absent, not false: it cannot be switched off later"
+    hex_ = declared.one(RANDOM_ID)["outputs"]["hex"]
+    assert vault["vaultName"].endswith(hex_) and declared.one(f"{ML}:Workspace")["inputs"]["workspaceName"] \
+        .endswith(hex_), "a new instance gets new vault and workspace names (soft delete keeps the old ones)"
+
+
+def test_unit_the_registry_has_the_given_sku_and_an_admin_user_only_for_a_declared_need():
+    from mldeploy.plan.tags import ADMIN_USER_NEED_TAG
+
+    _, plain = _unit(registry_sku="Premium")
+    registry = plain.one(REGISTRY)["inputs"]
+    assert (registry["sku"], registry["adminUserEnabled"]) == ({"name": "Premium"}, False)
+    assert ADMIN_USER_NEED_TAG not in registry["tags"]
+    _, edge = _unit(admin_user_need="edge:clinics")
+    registry = edge.one(REGISTRY)["inputs"]
+    assert registry["adminUserEnabled"] is True and registry["tags"][ADMIN_USER_NEED_TAG] == "edge:clinics"
+
+
+def test_unit_two_versions_of_one_model_share_its_container():
+    from mldeploy.plan import naming
+
+    models, declared = _unit()
+    [container] = declared.of_type(f"{ML}:ModelContainer")
+    assert container["inputs"]["name"] == "diabetes"
+    properties = container["inputs"]["properties"]
+    assert (properties["description"], properties["tags"]) == ("first", {"team": "a"}), \
+        "the container takes the first entry's description and tags (no version tag)"
+    versions = declared.of_type(f"{ML}:ModelVersion")
+    assert [(v["inputs"]["name"], v["inputs"]["version"]) for v in versions] == [("diabetes", "1"), ("diabetes", "2")]
+    for model, version in zip(models, versions):
+        assert version["inputs"]["properties"]["properties"] == {"mldeploy.sha256": model.digest}
+        prefix = naming.model_blob_prefix("diabetes", model.version, model.digest)
+        assert version["inputs"]["properties"]["modelUri"].endswith(f"/paths/{prefix}/sklearn_regression_model.pkl"), \
+            version["inputs"]["properties"]["modelUri"]
+    blobs = declared.of_type("azure-native:storage:Blob")
+    assert len(blobs) == 2, "one upload per model file"
+
+
+def test_unit_an_existing_workspace_creates_none_of_its_parts():
+    from components.registry import ExistingWorkspace
+
+    sub = "/subscriptions/s/resourceGroups/rg-ws/providers"
+    existing = ExistingWorkspace(name="team-ws", resource_group="rg-ws", workspace_id="0000",
+                                 container_registry=f"{sub}/Microsoft.ContainerRegistry/registries/crteam",
+                                 storage_account=f"{sub}/Microsoft.Storage/storageAccounts/stteam",
+                                 application_insights=f"{sub}/Microsoft.Insights/components/ai-team")
+    _, declared = _unit(existing=existing)
+    created = {STORAGE, VAULT, REGISTRY, f"{ML}:Workspace", "azure-native:operationalinsights:Workspace",
+               "azure-native:insights:Component"}
+    assert not created & set(declared.types), f"an existing workspace's parts are looked up, not created: {declared.types}"
+    blob = declared.of_type("azure-native:storage:Blob")[0]["inputs"]
+    assert blob["accountName"] == "stteam" and blob["resourceGroupName"] == "rg-ws", "uploaded into its storage account"
