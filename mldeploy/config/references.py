@@ -37,47 +37,10 @@ def check_references(settings: "StackSettings", root: Path) -> None:
                 _must_exist(f"{p}{section}.{name}.{key}", model, "models", settings.models)
             for key, image in entry.image_references():
                 _must_exist(f"{p}{section}.{name}.{key}", image, "images", settings.images)
-    _check_kubernetes_names(settings)
     _check_dns_labels(settings)
     _check_one_owner(settings)
 
 
-# Namespaces Kubernetes and AKS own: `kube-` is reserved for Kubernetes system namespaces
-# (kubernetes.io/docs/concepts/overview/working-with-objects/namespaces: "Avoid creating
-# namespaces with the prefix kube-"), `default` already exists, and AKS add-ons run in these.
-# The Istio add-on's gateways run in aks-istio-ingress/-egress (AKS docs "Istio-based service
-# mesh add-on"), the GitOps (Flux) extension in flux-system.
-SYSTEM_NAMESPACES = {"default", "gatekeeper-system", "calico-system", "tigera-operator",
-                     "app-routing-system", "aks-istio-system", "aks-istio-ingress", "aks-istio-egress",
-                     "aks-command", "cert-manager", "flux-system"}
-
-
-def _check_kubernetes_names(settings: "StackSettings") -> None:
-    p = f"{PROJECT}:"
-    namespaces: dict[tuple[str, str], str] = {}
-    endpoint_namespaces: dict[tuple[str, str], str] = {}
-    for name, service in sorted(settings.services.items()):
-        attached = service.attached_compute()  # (cluster, namespace) of an Azure ML Kubernetes compute
-        if attached is not None:
-            endpoint_namespaces.setdefault(attached, name)
-    for name, service in sorted(settings.services.items()):
-        if service.target not in ("aks", "fpga"):
-            continue
-        key = f"{p}services.{name}.namespace" if service.namespace else f"{p}services.{name}"
-        namespace = service.namespace or name
-        if namespace.startswith("kube-") or namespace in SYSTEM_NAMESPACES:
-            raise ConfigError(key, f"namespace {namespace!r} belongs to Kubernetes or AKS (kube-*, "
-                                   f"{', '.join(sorted(SYSTEM_NAMESPACES))}); mldeploy creates the "
-                                   "service's own namespace: choose another")
-        endpoint = endpoint_namespaces.get((service.cluster, namespace))
-        if endpoint is not None:
-            raise ConfigError(key, f"namespace {namespace!r} is the Azure ML extension's compute namespace of "
-                                   f"kubernetes-endpoint service {endpoint!r} on cluster {service.cluster!r}; "
-                                   "mldeploy creates and owns the AKS service's namespace: choose another")
-        other = namespaces.setdefault((service.cluster, namespace), name)
-        if other != name:
-            raise ConfigError(key, f"namespace {namespace!r} is also service {other!r}'s on cluster "
-                                   f"{service.cluster!r}; each service gets its own namespace")
 
 
 def _check_dns_labels(settings: "StackSettings") -> None:

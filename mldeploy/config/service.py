@@ -78,6 +78,12 @@ class TargetSettings(Settings):
         """True where the platform's own ingress answers HTTPS only, whatever the gateway does."""
         return False
 
+    @property
+    def tls_follows_stack(self) -> bool:
+        """True where the stack decides TLS (on in production and wherever a certificate is
+        configured, `tlsEnabled` overriding: plan/tls.py tls_on); else on exactly with `tls`."""
+        return False
+
     def images_built(self) -> set[str]:
         """The images the program builds and pushes for this service."""
         return set()

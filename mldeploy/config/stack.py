@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mldeploy.config.aks import ClusterSettings
+from mldeploy.config.cluster import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
 from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags
 from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile

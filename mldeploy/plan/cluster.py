@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mldeploy.config.aks import ClusterSettings
+from mldeploy.config.cluster import ClusterSettings
 
 # The node pool a created cluster gets (components/aks_cluster.py): a user pool may not reuse its name.
 SYSTEM_POOL = "system"

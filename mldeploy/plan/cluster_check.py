@@ -11,11 +11,10 @@ from datetime import date
 from typing import Any, Mapping
 
 from mldeploy import PROJECT
-from mldeploy.config.aks import ClusterSettings
+from mldeploy.config.cluster import ClusterSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.versions import cluster_creation_problem
 from mldeploy.plan.vm_sizes import known_vcpus, vcpus_per_node
-from mldeploy.plan.workload import GATEWAY_CPU_CORES
 
 MIN_CLUSTER_VCPUS = 12
 
@@ -102,25 +101,25 @@ def check_cluster(name: str, cluster: ClusterSettings, today: date) -> None:
                                f"minKubernetesVersion {cluster.min_kubernetes_version}")
 
 
+def node_vcpus(cluster: ClusterSettings | None) -> int | None:
+    """The vCPUs of one node of a cluster the stack creates with a known VM size; None for an
+    attached cluster (its nodes are only known at deploy) or a size missing from the table."""
+    if cluster is None or cluster.attach is not None:
+        return None
+    return cluster.vcpus_per_node or known_vcpus(cluster.vm_size)
+
+
 def check_fits_node(name: str, service: Any, clusters: Mapping[str, ClusterSettings]) -> None:
-    """A pod asks for its CPU on one node: a request above a node's vCPUs is never scheduled
+    """An instance asks for its CPU on one node: a request above a node's vCPUs is never scheduled
     (Kubernetes schedules a pod onto a single node whose allocatable CPU covers its requests), so
-    the rollout would hang in Pending. Checked on clusters the stack creates with a known VM size;
-    an attached cluster's nodes are only known at deploy."""
+    the rollout would hang in Pending. Checked here for each online deployment of a service on a
+    cluster (its `deployments`); a target whose pod is sized otherwise checks it itself (the aks
+    target: scorer + gateway, mldeploy/targets/aks/checks.py)."""
     cluster = clusters.get(service.cluster_used() or "")
-    if cluster is None or cluster.attach is not None or service.target == "fpga":  # fpga: its own PB pool
-        return
-    vcpus = cluster.vcpus_per_node or known_vcpus(cluster.vm_size)
+    vcpus = node_vcpus(cluster)
     if vcpus is None:
         return
     base = f"{PROJECT}:services.{name}"
-    if service.target == "aks":
-        pod = service.cpu_cores + GATEWAY_CPU_CORES
-        if pod > vcpus:
-            raise ConfigError(f"{base}.cpuCores", f"cpuCores {service.cpu_cores:g} + the gateway's {GATEWAY_CPU_CORES:g} "
-                                                  f"= {pod:g} CPUs per pod, more than a {cluster.vm_size} node has "
-                                                  f"({vcpus} vCPUs): the pod would never be scheduled; lower cpuCores "
-                                                  "or choose a larger vmSize")
     for dep_name, dep in sorted(service.deployments_by_name().items()):
         if dep.cpu_cores is not None and dep.cpu_cores > vcpus:
             raise ConfigError(f"{base}.deployments.{dep_name}.cpuCores",

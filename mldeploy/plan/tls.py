@@ -5,24 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from mldeploy.config.aks import AksServiceSettings
 
-
-def tls_on(s: AksServiceSettings, production: bool) -> bool:
-    """An AKS (or FPGA) service: `tlsEnabled` when set; else on in production, and on wherever a
-    certificate is configured (`tls`, or `certManager` issuing one) - a certificate is given to
-    be served, never to sit unused behind plain HTTP. (`tlsEnabled: false` with a certificate is
-    refused when the stack is read: config/aks.py.)"""
+def tls_on(s: Any, production: bool) -> bool:
+    """A service whose settings say `tls_follows_stack` (`tlsEnabled`, `tls`, `certManager`):
+    `tlsEnabled` when set; else on in production, and on wherever a certificate is configured
+    (`tls`, or `certManager` issuing one) - a certificate is given to be served, never to sit
+    unused behind plain HTTP. (`tlsEnabled: false` with a certificate is refused when the stack
+    is read, by the settings model.)"""
     if s.tls_enabled is not None:
         return s.tls_enabled
     return production or s.tls is not None or s.cert_manager is not None
 
 
 def serves_tls(service: Any, production: bool) -> bool:
-    """Whether `service` answers HTTPS. AKS/FPGA: `tls_on`. Where the platform's own ingress
-    answers HTTPS only (a managed online endpoint, Container Apps): always. Local, ACI and a
-    Kubernetes online endpoint: exactly when the settings carry a certificate (`tls`)."""
-    if isinstance(service, AksServiceSettings):
+    """Whether `service` answers HTTPS: `tls_on` where the stack decides (`tls_follows_stack`: AKS,
+    FPGA). Where the platform's own ingress answers HTTPS only (a managed online endpoint,
+    Container Apps): always. Otherwise (local, ACI, a Kubernetes online endpoint) exactly when the
+    settings carry a certificate (`tls`)."""
+    if service.tls_follows_stack:
         return tls_on(service, production)
     if service.ingress_serves_https:
         return True

@@ -1,6 +1,6 @@
 """The plan of one Kubernetes scoring workload (AKS and FPGA services): what its pods run, how
 they scale, where they are scheduled, whether they get a certificate. Frozen values decided once
-(mldeploy/plan/aks.py, mldeploy/targets/fpga/plan.py) and rendered by mldeploy/render/k8s.py and k8s_pod.py;
+(mldeploy/targets/aks/plan.py, mldeploy/targets/fpga/plan.py) and rendered by mldeploy/render/k8s.py and k8s_pod.py;
 deploy-time values (image digests) are opaque here, never inspected."""
 from __future__ import annotations
 

@@ -26,13 +26,7 @@ SCANNED = ("mldeploy", "components", "policies")
 EXEMPT = ("mldeploy/targets/", "mldeploy/scoring/", "mldeploy/components/", "mldeploy/policies/")  # the last two: links
 
 # file -> how many target-name literals / settings probes it still has (see the module docstring).
-REMAINING_LITERALS = {
-    # the service targets' config models (each one's `target: Literal[...]`), still in mldeploy/config/
-    "mldeploy/config/aks.py": 1,
-    # cross-service checks of one target's settings (namespaces, pools)
-    "mldeploy/config/references.py": 2,
-    "mldeploy/plan/cluster_check.py": 2,
-}
+REMAINING_LITERALS: dict[str, int] = {}
 REMAINING_PROBES: dict[str, int] = {}
 
 def _settings_attributes() -> set[str]:

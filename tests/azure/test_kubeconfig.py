@@ -66,7 +66,7 @@ def test_the_cluster_provider_gets_the_configured_mode(tmp_path, monkeypatch):
 
 
 def test_kubelogin_mode_defaults_to_azure_cli():
-    from mldeploy.config.aks import ClusterSettings
+    from mldeploy.config.cluster import ClusterSettings
 
     assert ClusterSettings().kubelogin_mode == "azurecli"
 
@@ -113,7 +113,7 @@ def test_the_cluster_key_reaches_the_kubeconfig(tmp_path, monkeypatch):
 def test_a_wrong_identity_is_refused_naming_the_key(mode, identity, message):
     from pydantic import ValidationError
 
-    from mldeploy.config.aks import ClusterSettings
+    from mldeploy.config.cluster import ClusterSettings
 
     with pytest.raises(ValidationError, match=message):
         ClusterSettings.model_validate({"kubeloginMode": mode, "kubeloginIdentity": identity})

@@ -150,8 +150,9 @@ def _unit(**settings):
     import pulumi_kubernetes as k8s
 
     from mldeploy.components.aks_service import AksService
-    from mldeploy.config.aks import AksServiceSettings
-    from mldeploy.plan.aks import ImageFacts, plan_service
+    from mldeploy.targets.aks.settings import AksServiceSettings
+    from mldeploy.plan.aks import ImageFacts
+    from mldeploy.targets.aks.plan import plan_service
     from tests.components.unit import declare
 
     service = AksServiceSettings.model_validate({"target": "aks", "image": "diabetes", "cluster": "c1", **settings})

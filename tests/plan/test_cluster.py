@@ -1,7 +1,7 @@
 """plan/cluster.py: one `clusters` entry as AksCluster declares it (pure, no mocks)."""
 from __future__ import annotations
 
-from mldeploy.config.aks import ClusterSettings
+from mldeploy.config.cluster import ClusterSettings
 from mldeploy.plan.cluster import cluster_name, plan_cluster
 
 
@@ -33,7 +33,7 @@ def test_the_login_mode_is_planned_for_an_attached_cluster_too():
 
 
 def test_only_a_cluster_azure_ml_attaches_keeps_local_accounts():
-    from mldeploy.config.aks import ClusterSettings
+    from mldeploy.config.cluster import ClusterSettings
     from mldeploy.plan.cluster import plan_cluster
 
     s = ClusterSettings.model_validate({"vmSize": "Standard_D4s_v5", "agentCount": 3})

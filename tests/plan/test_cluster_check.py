@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from mldeploy.config import ConfigError
-from mldeploy.config.aks import ClusterSettings
+from mldeploy.config.cluster import ClusterSettings
 from mldeploy.plan.cluster_check import check_cluster
 
 TODAY = date(2026, 11, 25)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from mldeploy.config.aks import AksServiceSettings
+from mldeploy.targets.aks.settings import AksServiceSettings
 from mldeploy.config.base import Secret
 from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.targets import BY_NAME

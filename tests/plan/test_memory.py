@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from mldeploy.config import ConfigError
-from mldeploy.config.aks import AksServiceSettings
+from mldeploy.targets.aks.settings import AksServiceSettings
 from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.targets.aci.settings import AciServiceSettings
 from mldeploy.plan.memory import body_limit_mb, check_body_limit, derived_body_limit_mb, memory_needed_mb

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from mldeploy.config.aks import AksServiceSettings
+from mldeploy.targets.aks.settings import AksServiceSettings
 from mldeploy.targets.managed.settings import ManagedEndpointSettings
 from mldeploy.targets.online_endpoint.settings import DeploymentSettings
 from mldeploy.targets.local.settings import LocalServiceSettings

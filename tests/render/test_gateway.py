@@ -199,7 +199,7 @@ def test_nginx_accepts_every_variant(tmp_path):
 
 
 def test_one_gateway_image_pinned_by_digest_for_every_target():
-    from mldeploy.config.aks import AksServiceSettings
+    from mldeploy.targets.aks.settings import AksServiceSettings
 
     assert re.fullmatch(r"nginx:1\.27\.4-alpine@sha256:[0-9a-f]{64}", GATEWAY_IMAGE), GATEWAY_IMAGE
     aks = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "i"})

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mldeploy.config.aks import AksServiceSettings
-from mldeploy.plan.aks import ImageFacts, plan_service
+from mldeploy.targets.aks.settings import AksServiceSettings
+from mldeploy.plan.aks import ImageFacts
+from mldeploy.targets.aks.plan import plan_service
 from mldeploy.plan.workload import Placement, Toleration
 from mldeploy.render import k8s as manifests
 

@@ -106,7 +106,7 @@ def test_a_dead_scorer_is_a_502_not_a_capacity_503(capped_server):
 
 
 def test_local_services_have_no_cap_unless_asked_and_aks_services_keep_theirs(tmp_path):
-    from mldeploy.config.aks import AksServiceSettings
+    from mldeploy.targets.aks.settings import AksServiceSettings
 
     local = LocalServiceSettings.model_validate({"target": "local", "image": "x"})
     aks = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "x",

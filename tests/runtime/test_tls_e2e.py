@@ -166,7 +166,7 @@ def test_tls_files_that_do_not_belong_together_are_refused_before_anything_start
 def test_a_service_the_plan_serves_over_tls_is_never_rehearsed_over_http(scoring_env, tmp_path):
     # plan/tls.py: a production AKS service with a cert-manager certificate answers HTTPS; the
     # local runtime reads that decision and, with no certificate file here, refuses to start.
-    from mldeploy.config.aks import AksServiceSettings
+    from mldeploy.targets.aks.settings import AksServiceSettings
 
     service = AksServiceSettings.model_validate({
         "target": "aks", "cluster": "c", "image": "diabetes", "hostName": "scoring.example.com",

@@ -1,13 +1,12 @@
-"""`target: aks`: a scoring service on an AKS cluster of the stack (created or attached)."""
-from mldeploy.config.aks import AksServiceSettings
-from mldeploy.plan.aks import check_service
+"""`target: aks`: a scoring service on an AKS cluster of the stack (created or attached).
+Everything particular to the target lives in this package (config model, load-time checks,
+plan, program step, local runner, serve and logs hooks, mocks); its ComponentResources are
+components/aks_cluster.py and components/aks_service.py (the user's layout keeps components there)."""
+from mldeploy.targets.aks.settings import AksServiceSettings
+from mldeploy.targets.aks.checks import check
 from mldeploy.targets.aks.mocks import MOCKS
 from mldeploy.targets.aks import logs, serve
 from mldeploy.targets.target import StartingPoint, Target
-
-
-def check(name: str, service: AksServiceSettings, stack) -> None:
-    check_service(name, service, stack.production)  # TLS that can be issued, replicas
 
 
 def deploy(name: str, entry, foundation):

@@ -4,20 +4,20 @@ splitting the requests by `canary.trafficPercent`.
 
 The mechanism is the containerapp rehearsal's (LocalRevisions: weighted upstreams of the one
 gateway renderer, a 0 % variant `down`); only the variants differ. On AKS every pod's gateway
-splits by the same weights (plan/aks.py); here one ingress does, which gives the client the same
+splits by the same weights (plan.py); here one ingress does, which gives the client the same
 split. Said plainly: the keys are checked at the ingress (one pair for the service, as on AKS), and
 the rehearsal is HTTP only (`--tls-cert` does not apply to a canary's ingress).
 """
 from __future__ import annotations
 
-from mldeploy.config.aks import AksServiceSettings
+from mldeploy.targets.aks.settings import AksServiceSettings
 from mldeploy.targets.containerapp.local import LocalRevisions
 from mldeploy.targets.serving import split_runner
 from mldeploy.targets.target import LocalServe
 
 
 def canary_variants(service: AksServiceSettings) -> dict[str, tuple[str, int]]:
-    """variant -> (image, traffic percent), named as the AKS Deployments' variants (plan/aks.py)."""
+    """variant -> (image, traffic percent), named as the AKS Deployments' variants (plan.py)."""
     share = service.canary.traffic_percent
     return {"stable": (service.image, 100 - share), "canary": (service.canary.image, share)}
 

@@ -14,13 +14,15 @@ from pulumi_azure_native import containerservice as cs, dns, storage
 from mldeploy.components.aks_cluster import AksCluster, AttachedCluster
 from mldeploy.components.aks_service import AksService, ModelDataSink, Telemetry
 from mldeploy import PROJECT
-from mldeploy.plan.aks import ImageFacts, ServicePlan, plan_service
+from mldeploy.plan.aks import ImageFacts, ServicePlan
 from mldeploy.plan.batching import service_load
 from mldeploy.plan.cluster import plan_cluster
 from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_clusters
 from mldeploy.plan.cluster_check import NodePool, check_capacity, check_version
 from mldeploy.plan.workload import Placement
-from mldeploy.config.aks import AksServiceSettings, ClusterSettings
+from mldeploy.config.cluster import ClusterSettings
+from mldeploy.targets.aks.plan import plan_service
+from mldeploy.targets.aks.settings import AksServiceSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.azure.arm import arm_part
 from mldeploy.azure.deployer import deployer_principal_type
@@ -79,7 +81,7 @@ def cluster_for(name: str, f: Foundation) -> AksCluster:
 
 def deploy_aks(name: str, service: AksServiceSettings, f: Foundation, *, placement: Placement = Placement(),
                pods_wait_for: Sequence[pulumi.Resource] = ()) -> ServiceOutputs:
-    """The service on its cluster; an FPGA service (program/fpga.py) adds where its pods run and
+    """The service on its cluster; an FPGA service (mldeploy/targets/fpga/program.py) adds where its pods run and
     the node pool they wait for."""
     images = {n: ImageFacts(ref=f.images[n].repo_digest, tag=f.contexts[n].tag, models=f.contexts[n].models)
               for n in f.images}

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from mldeploy.config.aks import AksServiceSettings
+from mldeploy.targets.aks.settings import AksServiceSettings
 
 
 class FpgaServiceSettings(AksServiceSettings):

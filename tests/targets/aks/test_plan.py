@@ -1,12 +1,14 @@
-"""plan/aks.py: an AKS service's plan - TLS, certificate, replicas, canary, placement - and the
+"""mldeploy/targets/aks/plan.py and checks.py: an AKS service's plan - TLS, certificate, replicas, canary, placement - and the
 rules that refuse an impossible one (pure, no mocks)."""
 from __future__ import annotations
 
 import pytest
 
 from mldeploy.config import ConfigError
-from mldeploy.config.aks import AksServiceSettings
-from mldeploy.plan.aks import ImageFacts, check_service, plan_service
+from mldeploy.targets.aks.settings import AksServiceSettings
+from mldeploy.plan.aks import ImageFacts
+from mldeploy.targets.aks.checks import check_service
+from mldeploy.targets.aks.plan import plan_service
 from mldeploy.plan.workload import Placement, Toleration
 
 IMAGES = {"diabetes": ImageFacts("cr.io/diabetes@sha256:aa", "1-aaa", (("diabetes", "1"),)),

@@ -1,0 +1,125 @@
+"""The aks row's load-time checks: the rules one AKS service must hold that need the stack (is it
+production, which namespaces and clusters the other services use) but no Azure. Run once per
+service by the one load entry (mldeploy/targets/stack.py), before anything is declared; the FPGA
+target (an AKS service on its own pool) runs them too, all but the node-size rule."""
+from __future__ import annotations
+
+from mldeploy import PROJECT
+from mldeploy.config.errors import ConfigError
+from mldeploy.plan.cluster_check import node_vcpus
+from mldeploy.plan.tls import tls_on
+from mldeploy.plan.workload import GATEWAY_CPU_CORES
+from mldeploy.targets.aks.settings import AksServiceSettings
+
+# Namespaces Kubernetes and AKS own: `kube-` is reserved for Kubernetes system namespaces
+# (kubernetes.io/docs/concepts/overview/working-with-objects/namespaces: "Avoid creating
+# namespaces with the prefix kube-"), `default` already exists, and AKS add-ons run in these.
+# The Istio add-on's gateways run in aks-istio-ingress/-egress (AKS docs "Istio-based service
+# mesh add-on"), the GitOps (Flux) extension in flux-system.
+SYSTEM_NAMESPACES = {"default", "gatekeeper-system", "calico-system", "tigera-operator",
+                     "app-routing-system", "aks-istio-system", "aks-istio-ingress", "aks-istio-egress",
+                     "aks-command", "cert-manager", "flux-system"}
+
+
+def check(name: str, service: AksServiceSettings, stack) -> None:
+    """Everything the aks row checks at load, in this order."""
+    check_namespace(name, service, stack)
+    check_service(name, service, stack.production)  # TLS that can be issued, replicas
+    check_pod_fits_node(name, service, stack)
+
+
+def check_namespace(name: str, service: AksServiceSettings, stack) -> None:
+    """mldeploy creates and owns the service's namespace on its cluster: not one Kubernetes or AKS
+    owns, not another service's - neither an AKS service's (the later by name is refused) nor the
+    one another service's pods run in without owning it (an Azure ML compute namespace)."""
+    p = f"{PROJECT}:"
+    key = f"{p}services.{name}.namespace" if service.namespace else f"{p}services.{name}"
+    namespace = service.namespace or name
+    if namespace.startswith("kube-") or namespace in SYSTEM_NAMESPACES:
+        raise ConfigError(key, f"namespace {namespace!r} belongs to Kubernetes or AKS (kube-*, "
+                               f"{', '.join(sorted(SYSTEM_NAMESPACES))}); mldeploy creates the "
+                               "service's own namespace: choose another")
+    for other, entry in sorted(stack.services.items()):
+        if entry.attached_compute() == (service.cluster, namespace):
+            raise ConfigError(key, f"namespace {namespace!r} is the Azure ML extension's compute namespace of "
+                                   f"{entry.target} service {other!r} on cluster {service.cluster!r}; "
+                                   "mldeploy creates and owns the AKS service's namespace: choose another")
+    for other, entry in sorted(stack.services.items()):
+        if other >= name:
+            return
+        if isinstance(entry, AksServiceSettings) and (entry.cluster, entry.namespace or other) == \
+                (service.cluster, namespace):
+            raise ConfigError(key, f"namespace {namespace!r} is also service {other!r}'s on cluster "
+                                   f"{service.cluster!r}; each service gets its own namespace")
+
+
+def check_pod_fits_node(name: str, service: AksServiceSettings, stack) -> None:
+    """A pod asks for its CPU (scorer + gateway) on one node: a request above a node's vCPUs is never
+    scheduled (Kubernetes schedules a pod onto a single node whose allocatable CPU covers its
+    requests), so the rollout would hang in Pending. Checked on clusters the stack creates with a
+    known VM size (plan/cluster_check.py node_vcpus)."""
+    cluster = stack.clusters.get(service.cluster)
+    vcpus = node_vcpus(cluster)
+    pod = service.cpu_cores + GATEWAY_CPU_CORES
+    if vcpus is not None and pod > vcpus:
+        raise ConfigError(f"{PROJECT}:services.{name}.cpuCores",
+                          f"cpuCores {service.cpu_cores:g} + the gateway's {GATEWAY_CPU_CORES:g} "
+                          f"= {pod:g} CPUs per pod, more than a {cluster.vm_size} node has "
+                          f"({vcpus} vCPUs): the pod would never be scheduled; lower cpuCores "
+                          "or choose a larger vmSize")
+
+
+def check_service(name: str, s: AksServiceSettings, production: bool) -> None:
+    """The service's rules that depend on whether the stack is production: TLS that can be issued,
+    replicas that survive a node drain."""
+    key = f"{PROJECT}:services.{name}"
+    if tls_on(s, production) and s.tls is None and s.cert_manager is None:
+        why = "this stack is production (mldeploy:production: true), so TLS is on" \
+            if s.tls_enabled is None else "tlsEnabled is true"  # (tls/certManager would have turned it on)
+        raise ConfigError(f"{key}.tls", f"{why} but no certificate is configured: set tls.certificate "
+                                        "and tls.key (secrets), or certManager.issuer, or tlsEnabled: false")
+    if s.cert_manager is not None:
+        _check_cert_manager(key, s.host_name)
+    _check_disruption_budget(key, s, production)
+
+
+# Zones Azure owns: nobody else can publish the DNS-01 TXT record `_acme-challenge.<name>` there.
+AZURE_OWNED_ZONES = (".cloudapp.azure.com", ".azurecontainer.io", ".cloudapp.net", ".trafficmanager.net")
+
+
+def _check_cert_manager(key: str, host_name: str | None) -> None:
+    """Refuse what cannot get a certificate. cert-manager's HTTP-01 solver is a pod + Service
+    reached on port 80 of the name only through an Ingress or a Gateway API HTTPRoute it creates
+    (cert-manager source, pkg/issuer/acme/http/http.go, Solver.Present: ensurePod, ensureService,
+    then ensureIngress or ensureGatewayHTTPRoute, else "no Ingress nor Gateway HTTP01 solvers");
+    the scoring Service is a LoadBalancer exposing only 443 and routes through neither, so
+    HTTP-01 never passes. DNS-01 (cert-manager docs, "AzureDNS", and the
+    "AKS + LoadBalancer + Let's Encrypt" tutorial) works with this topology, public or private,
+    but needs a TXT record in the name's zone: a zone the user controls."""
+    if host_name is None:
+        raise ConfigError(f"{key}.hostName", "certManager needs hostName, a name in a DNS zone you control: "
+                                             "<label>.<region>.cloudapp.azure.com cannot get a certificate "
+                                             "(HTTP-01 needs port 80 there routed to cert-manager's solver, and "
+                                             "the Service exposes only 443; DNS-01 needs control of the zone). "
+                                             "Or give tls.certificate and tls.key")
+    if host_name.endswith(AZURE_OWNED_ZONES):
+        raise ConfigError(f"{key}.hostName", f"{host_name} is in a zone Azure owns: cert-manager's DNS-01 "
+                                             "challenge cannot be answered there; use a name in your own zone")
+
+
+def _check_disruption_budget(key: str, s: AksServiceSettings, production: bool) -> None:
+    """A production service keeps serving through node drains and cluster upgrades: with one
+    replica its PodDisruptionBudget (maxUnavailable 1) lets the drain evict the only pod - an
+    outage - and any stricter budget (minAvailable 1) would block the drain for good. Kubernetes
+    docs, "Specifying a Disruption Budget for your Application", single-instance case: either no
+    budget and tolerate the downtime, or maxUnavailable 0 and every drain waits for a human; a
+    production service wants neither, so it runs at least two replicas."""
+    if not production:
+        return
+    which, count = (("autoscaleMinReplicas", s.autoscale_min_replicas) if s.autoscale_enabled
+                    else ("numReplicas", s.replicas))
+    if count < 2:
+        raise ConfigError(f"{key}.{which}", f"{count} replica in a production stack: every node drain or "
+                                            "cluster upgrade would evict the only pod (an outage); set 2 "
+                                            "or more (the canary, if any, may stay at 1: the stable "
+                                            "pods take its share while it moves)")
