@@ -161,3 +161,101 @@ def test_unknown_principal_type_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         synth("prod", tmp_path, values, keys)
     assert "mldeploy:deployerPrincipalType" in str(err.value), str(err.value)
+
+
+# -- AksCluster unit-tested with a plan: plan_cluster's ClusterPlan in, the registered resources out --
+
+MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+UNIT_REGISTRY = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-unit/providers/"
+                 "Microsoft.ContainerRegistry/registries/crunit")
+
+
+def _unit(cluster: dict, *, azure_ml_attached: bool = False, attached=None, principal_type: str = "User"):
+    import pulumi
+
+    from mldeploy.components.aks_cluster import AksCluster
+    from mldeploy.config.cluster import ClusterSettings
+    from mldeploy.plan.cluster import plan_cluster
+    from tests.components.unit import declare
+
+    plan = plan_cluster("c1", ClusterSettings.model_validate(cluster), stack="unit", azure_ml_attached=azure_ml_attached)
+    seen = {}
+
+    def build():
+        c = AksCluster("aks-c1", plan=plan, location="westeurope", resource_group_name="rg-unit",
+                       registry_id=UNIT_REGISTRY, tags={"environment": "unit"}, attached=attached,
+                       deployer_principal_type=principal_type)
+        seen["node_count"] = c.node_count
+        return pulumi.Output.all(c.cluster_name, c.kubeconfig).apply(
+            lambda v: seen.update(cluster_name=v[0], kubeconfig=v[1]))
+
+    return plan, declare(build), seen
+
+
+def _assignments(declared) -> dict[str, dict]:
+    return {r["name"]: r["inputs"] for r in declared.of_type(ROLE_ASSIGNMENT)}
+
+
+def test_unit_a_created_cluster_is_the_plans_name_version_tier_and_node_pool():
+    plan, declared, seen = _unit({"vmSize": "Standard_D8s_v5", "agentCount": 4, "kubernetesVersion": "1.34",
+                                  "tier": "Premium", "longTermSupport": True, "networkPolicy": "calico"})
+    c = declared.one(MANAGED_CLUSTER)["inputs"]
+    create = plan.create
+    assert (c["resourceName"], c["dnsPrefix"]) == (create.name, create.name) == ("aks-unit-c1", "aks-unit-c1"), c
+    assert c["kubernetesVersion"] == create.kubernetes_version == "1.34"
+    assert c["sku"] == {"name": "Base", "tier": "Premium"}, c["sku"]
+    assert c["supportPlan"] == "AKSLongTermSupport", "longTermSupport in the plan must reach the cluster"
+    [pool] = c["agentPoolProfiles"]
+    assert (pool["name"], pool["mode"], pool["vmSize"], pool["count"]) == ("system", "System", "Standard_D8s_v5", 4), pool
+    assert c["networkProfile"]["networkPolicy"] == "calico", c["networkProfile"]
+    assert (c["location"], c["resourceGroupName"], c["tags"]) == ("westeurope", "rg-unit", {"environment": "unit"})
+    assert seen["node_count"] == 4 and seen["cluster_name"] == "aks-unit-c1"
+
+
+def test_unit_local_accounts_stay_off_unless_the_plan_keeps_them_for_azure_ml():
+    _, plain, _ = _unit({})
+    assert plain.one(MANAGED_CLUSTER)["inputs"]["disableLocalAccounts"] is True
+    _, for_azure_ml, _ = _unit({}, azure_ml_attached=True)
+    assert for_azure_ml.one(MANAGED_CLUSTER)["inputs"]["disableLocalAccounts"] is False, \
+        "an Azure ML Kubernetes compute does not support AKS with local accounts disabled (plan/cluster.py)"
+
+
+def test_unit_the_kubelet_pulls_from_the_given_registry_and_the_deployer_administers_the_cluster():
+    _, declared, _ = _unit({}, principal_type="ServicePrincipal")
+    cluster = declared.one(MANAGED_CLUSTER)
+    pulls = _assignments(declared)
+    pull, admin = pulls["aks-c1-kubelet-acr-pull"], pulls["aks-c1-deployer-cluster-admin"]
+    assert pull["scope"] == UNIT_REGISTRY, "AcrPull on the workspace registry the component was given"
+    assert pull["roleDefinitionId"].endswith("/7f951dda-4ed3-4680-a7ca-43fe172d538d"), "must be AcrPull"
+    assert pull["principalId"] == cluster["outputs"]["identityProfile"]["kubeletidentity"]["objectId"], \
+        "AcrPull goes to the created cluster's own kubelet identity"
+    assert admin["roleDefinitionId"].endswith("/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"), "AKS RBAC Cluster Admin"
+    assert admin["principalType"] == "ServicePrincipal", "the deployer's principal type as given (ARM checks it)"
+
+
+def test_unit_the_provider_logs_in_the_plans_way_with_a_secret_kubeconfig():
+    plan, declared, seen = _unit({"kubeloginMode": "workloadidentity"})
+    provider = declared.one(K8S_PROVIDER)
+    assert "kubeconfig" in provider["secret_inputs"], "the kubeconfig must reach the provider as a secret"
+    assert plan.kubelogin_mode == "workloadidentity"
+    assert "- --login\n      - workloadidentity" in seen["kubeconfig"], seen["kubeconfig"]
+    assert "devicecode" not in seen["kubeconfig"], "AKS's interactive default would wait for a person"
+    assert provider["inputs"]["enableServerSideApply"] == "true", provider["inputs"]
+
+
+def test_unit_an_attached_cluster_is_not_created_and_its_kubelet_gets_acr_pull():
+    from mldeploy.components.aks_cluster import AttachedCluster
+
+    found = AttachedCluster(name="aks-platform", resource_group="rg-platform", kubelet_object_id="kubelet-oid",
+                            id="/subscriptions/s/resourceGroups/rg-platform/providers/Microsoft.ContainerService/"
+                               "managedClusters/aks-platform",
+                            fqdn="aks-platform.hcp.westeurope.azmk8s.io", kubernetes_version="1.35.6", node_count=5)
+    plan, declared, seen = _unit({"attach": {"resourceGroup": "rg-platform", "name": "aks-platform"}}, attached=found)
+    assert plan.create is None
+    assert declared.of_type(MANAGED_CLUSTER) == [], "an attached cluster must not be created"
+    assignments = _assignments(declared)
+    assert set(assignments) == {"aks-c1-kubelet-acr-pull"}, "no deployer role on a cluster mldeploy does not own"
+    assert assignments["aks-c1-kubelet-acr-pull"]["principalId"] == "kubelet-oid"
+    assert (seen["cluster_name"], seen["node_count"]) == ("aks-platform", 5)
