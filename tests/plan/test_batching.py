@@ -174,8 +174,9 @@ def test_an_endpoint_request_timeout_must_outlast_the_batch_wait():
 
 
 def test_the_aks_gateway_buffers_a_batch_of_bodies_per_worker():
-    from mldeploy.config.aks import AksServiceSettings
-    from mldeploy.plan.aks import ImageFacts, plan_service
+    from mldeploy.plan.aks import ImageFacts
+    from mldeploy.targets.aks.plan import plan_service
+    from mldeploy.targets.aks.settings import AksServiceSettings
     from mldeploy.plan.scorer import WorkerLoad
 
     s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes", "workerCount": 2,
