@@ -41,8 +41,6 @@ def check_references(settings: "StackSettings", root: Path) -> None:
     _check_one_owner(settings)
 
 
-
-
 def _check_dns_labels(settings: "StackSettings") -> None:
     """Public DNS labels are unique per region: two services of one stack may not share one."""
     p = f"{PROJECT}:"
