@@ -157,6 +157,9 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
                              "mldeploy sets its own markers")
         if len(text) > 256:
             raise ValueError(f"tag {name!r}: values are at most 256 characters")
+        if looks_secret(name, text):
+            raise ValueError(f"tag {name!r} holds a password, key or token in plain text: tags are readable by "
+                             "anyone who can read the resource (Reader role) and are no place for a secret")
     return value
 
 
@@ -199,23 +202,49 @@ K8sName = Annotated[str, Field(max_length=253), matching(
 # relaxed rule) refuses such names in a pod spec: the one portable rule for every target.
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 # Name parts that say "this value is a credential", and values that are one whatever their name
-# (a storage/IoT Hub connection string's key, a SAS signature, a PEM block).
-_SECRET_NAME_PARTS = {"PASSWORD", "PASSWD", "SECRET", "SECRETS", "TOKEN", "APIKEY", "CREDENTIAL",
-                      "CREDENTIALS", "PASSPHRASE"}
+# (a storage/IoT Hub/SQL connection string's key or password, a SAS signature, a PEM block, a URL
+# with a password, a bearer token or JWT, and the documented prefixes of common API tokens).
+_SECRET_NAME_PARTS = {"PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "SECRETS", "TOKEN", "TOKENS", "APIKEY",
+                      "CREDENTIAL", "CREDENTIALS", "CREDS", "PASSPHRASE", "JWT", "BEARER", "PAT", "SAS"}
 _SECRET_NAME_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("ACCOUNT", "KEY"),
-                      ("CLIENT", "SECRET"), ("CONNECTION", "STRING"), ("SAS", "TOKEN"), ("AUTH", "KEY"),
-                      ("PRIMARY", "KEY"), ("SECONDARY", "KEY"), ("SHARED", "KEY")}
-_SECRET_VALUE = re.compile(r"(AccountKey=|SharedAccessKey=|SharedAccessSignature|[?&]sig=|-----BEGIN )", re.I)
+                      ("CLIENT", "SECRET"), ("CONNECTION", "STRING"), ("CONN", "STR"), ("CONN", "STRING"),
+                      ("SAS", "TOKEN"), ("AUTH", "KEY"), ("PRIMARY", "KEY"), ("SECONDARY", "KEY"),
+                      ("SHARED", "KEY"), ("STORAGE", "KEY"), ("SIGNING", "KEY"), ("MASTER", "KEY"),
+                      ("SUBSCRIPTION", "KEY"), ("ENCRYPTION", "KEY"), ("SECRET", "KEY"), ("AUTH", "HEADER")}
+_SECRET_VALUE = re.compile(
+    r"(AccountKey=|SharedAccessKey=|SharedAccessSignature|[?&]sig=|-----BEGIN |(^|;)\s*(Password|Pwd)\s*="
+    r"|^[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@"  # scheme://user:password@host
+    r"|^(?-i:Bearer|Basic)\s+\S{8,}|^eyJ[\w-]{4,}\.eyJ[\w-]{4,}\."  # an Authorization header, a JWT
+    # GitHub (ghp_, gho_, ghs_, ghu_, github_pat_), OpenAI-style sk-, Slack xox?-, AWS access key ids,
+    # Hugging Face hf_, GitLab glpat-: each vendor's documented token prefix.
+    r"|^(gh[opsu]_|github_pat_|sk-|xox[abposr]-|hf_|glpat-)[A-Za-z0-9_-]{10,}|^(AKIA|ASIA)[0-9A-Z]{16}$)",
+    re.I)
+# A name ending in KEY ("OPENAI_KEY", "KEY") holding a random-looking value (letters and digits mixed, no
+# spaces, 16+ characters): a key, where "MODEL_KEY: diabetes" or "SORT_KEY: created_at" are not.
+_KEY_LIKE_VALUE = re.compile(r"^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9+/=_.-]{16,}$")
 
 
 def looks_secret(name: str, value: str) -> bool:
     """True when `value` is a credential: a non-empty value under a password/token-like name, or a
-    value that is one by its shape (connection-string key, SAS signature, PEM block)."""
+    value that is one by its shape (connection-string key or password, SAS signature, PEM block, a
+    URL with a password, a bearer token, a vendor's API token)."""
     if not value or re.fullmatch(r"[0-9]{1,6}|true|false", value, re.I):
         return False  # a count or a switch (MAX_TOKEN: "512"), not a credential
-    parts = [p for p in re.split(r"[^A-Za-z0-9]+", name.upper()) if p]
+    parts = [p for p in re.split(r"[^A-Za-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", name).upper()) if p]
     named = bool(_SECRET_NAME_PARTS & set(parts)) or any(pair in _SECRET_NAME_PAIRS for pair in zip(parts, parts[1:]))
-    return named or bool(_SECRET_VALUE.search(value))
+    key_like = bool(parts) and parts[-1] == "KEY" and bool(_KEY_LIKE_VALUE.match(value))
+    return named or key_like or bool(_SECRET_VALUE.search(value.strip()))
+
+
+# Environment variables the scorer's platform sets, which a user value would silently replace: the
+# image's own (render/build_context.py: AZUREML_ENTRY_SCRIPT, AZUREML_MODEL_DIR - Azure ML's names, which
+# azmlinfsrv reads - and mldeploy's MLDEPLOY_*), and the IoT Edge runtime's, which a module's SDK client
+# reads to reach edgeHub (azure-iot-sdk-python, ModuleClient.create_from_edge_environment: IOTEDGE_IOTHUBHOSTNAME,
+# IOTEDGE_DEVICEID, IOTEDGE_MODULEID, IOTEDGE_MODULEGENERATIONID, IOTEDGE_WORKLOADURI, IOTEDGE_APIVERSION;
+# EdgeHubConnectionString and EdgeModuleCACertificateFile in the runtime's older scheme).
+RESERVED_ENV_NAMES = ("AZUREML_ENTRY_SCRIPT", "AZUREML_MODEL_DIR", "EdgeHubConnectionString",
+                      "EdgeModuleCACertificateFile")
+RESERVED_ENV_PREFIXES = ("MLDEPLOY_", "IOTEDGE_")
 
 
 def _env(value: dict[str, str]) -> dict[str, str]:
@@ -223,6 +252,10 @@ def _env(value: dict[str, str]) -> dict[str, str]:
         if not ENV_NAME.fullmatch(name):
             raise ValueError(f"environment variable name {name!r}: letters, digits and '_', not starting with a "
                              "digit (POSIX portable names; '=', '-', '.', spaces cannot be set in every target)")
+        if name.upper() in {n.upper() for n in RESERVED_ENV_NAMES} or name.upper().startswith(RESERVED_ENV_PREFIXES):
+            raise ValueError(f"environment variable name {name!r} is reserved: the image or the platform sets it "
+                             f"({', '.join(RESERVED_ENV_NAMES)}, {'*, '.join(RESERVED_ENV_PREFIXES)}*), so "
+                             "the scorer would lose its model, entry script or connection")
         if looks_secret(name, text):
             raise ValueError(f"environment variable {name!r} holds a password, key or token in plain text: "
                              "environment values are written as plain text into the deployment (ARM template, "

@@ -77,6 +77,8 @@ def _model_path(value: str, target: Path, root: Path) -> None:
     mode = _stat(value, target, root, "file or folder").st_mode
     if stat.S_ISREG(mode):
         _readable_file(value, target)
+        if target.stat().st_size == 0:
+            raise ValueError(f"the model file {value} is empty (0 bytes): no model can be loaded from it")
         return
     if not stat.S_ISDIR(mode):
         raise ValueError(f"{value} is not a regular file or folder (a FIFO, device or socket)")
@@ -113,6 +115,50 @@ def _text(value: str, target: Path, what: str) -> str:
         raise ValueError(f"{value}: {err.message}") from None
 
 
+# The Pythons the scorer host runs on: azureml-inference-server-http 1.5 declares Requires-Python >= 3.9
+# (its wheel's METADATA); granian 2 the same. A conda pin outside them builds an image that cannot serve.
+SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+_CONDA_PYTHON = re.compile(r"^(?:[\w.-]+::)?python(?![\w.-])\s*(.*)$", re.IGNORECASE)
+# scheme://user:password@host in an index URL, a channel or a `pkg @ url` requirement.
+_URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+
+
+def conda_python_spec(doc: dict) -> str | None:
+    """The version part of the conda file's `python` dependency ("" when unpinned), None without one."""
+    for dep in doc.get("dependencies") or []:
+        match = _CONDA_PYTHON.match(dep.strip()) if isinstance(dep, str) else None
+        if match:
+            return match.group(1).strip()
+    return None
+
+
+def _conda_allows(spec: str, version: str) -> bool:
+    """Whether a conda match spec's version part (`=3.11`, `3.11.*`, `>=3.9,<3.12`, `==2.7`) admits
+    `version` (a minor release: any of its patch releases)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if not spec:
+        return True
+    clauses = []
+    for part in spec.replace(" ", "").split(","):
+        if re.fullmatch(r"=?\d+(\.\d+)*(\.\*)?", part):  # conda's `=3.11` / `3.11` / `3.11.*`: that prefix
+            clauses.append("==" + part.lstrip("=").removesuffix(".*") + ".*")
+        else:
+            clauses.append(part)
+    try:
+        specifier = SpecifierSet(",".join(clauses))
+    except InvalidSpecifier:
+        return True  # a spec conda reads and we do not: conda judges it
+    return any(specifier.contains(f"{version}.{patch}", prereleases=True) for patch in range(0, 30))
+
+
+def _no_credentials(value: str, line: str) -> None:
+    if isinstance(line, str) and _URL_PASSWORD.search(line):
+        raise ValueError(f"{value}: a URL with a user name and password in plain text ({line.split('@')[0][:30]}...@): "
+                         "the file is committed and copied into the image; give pip or conda the credentials at "
+                         "build time (PIP_INDEX_URL, a netrc) instead")
+
+
 def _conda(value: str, target: Path) -> None:
     try:
         doc = parse_yaml(_text(value, target, "conda file"))
@@ -131,6 +177,15 @@ def _conda(value: str, target: Path) -> None:
             continue
         raise ValueError(f"{value}: dependencies[{i}] is neither a package spec (a string) nor a "
                          "`pip:` list of requirement strings")
+    python = conda_python_spec(doc)
+    if python is not None and not any(_conda_allows(python, v) for v in SUPPORTED_PYTHONS):
+        raise ValueError(f"{value}: its python dependency ({python!r}) excludes every Python the scorer host runs on "
+                         f"({', '.join(SUPPORTED_PYTHONS)}: azureml-inference-server-http needs Python >= 3.9)")
+    for dep in doc.get("dependencies") or []:
+        for line in (dep.get("pip") if isinstance(dep, dict) else [dep]):
+            _no_credentials(value, line)
+    for channel in doc.get("channels") or []:
+        _no_credentials(value, channel)
     for key in ("name", "channels"):
         if key in doc and not (isinstance(doc[key], str) if key == "name" else
                                isinstance(doc[key], list) and all(isinstance(c, str) for c in doc[key])):
@@ -150,6 +205,11 @@ def _requirements(value: str, target: Path) -> None:
             continue
         line = re.split(r"(?:^|\s)#", pending + raw, maxsplit=1)[0].strip()
         pending = ""
+        _no_credentials(value, line)
+        if re.match(r"(-r|-c|--requirement|--constraint)(\s|=|$)", line):
+            # The image build copies this one file (render/build_context.py); a file it includes is not there.
+            raise ValueError(f"{value}: line {start}: {line[:60]!r} includes another file, which the image build "
+                             "does not have (it copies this file alone): put those requirements in this file")
         if (not line or line.startswith("-") or "://" in line or "${" in line or line.startswith((".", "/", "~"))
                 or line.endswith((".whl", ".zip", ".tar.gz", ".tgz"))):
             continue
@@ -172,6 +232,47 @@ def _python(value: str, target: Path) -> None:
         raise ValueError(f"{value} is not valid Python: line {err.lineno}: {err.msg}") from None
     except (ValueError, RecursionError, MemoryError) as err:
         raise ValueError(f"{value} is not valid Python: {type(err).__name__}") from None
+    # azmlinfsrv imports the entry script with importlib's spec_from_file_location, which finds no
+    # loader for a name not ending in .py, then refuses a module without init() or run()
+    # (azureml-inference-server-http, server/user_script.py: "does not have a init() function
+    # defined"); Azure ML's batch driver calls init() and run(mini_batch) the same way.
+    if not value.endswith(".py"):
+        raise ValueError(f"{value}: an entry script's file name must end in .py (Python's importer loads no other)")
+    names = _top_level_names(source)
+    if names is not None:
+        missing = [f for f in ("init", "run") if f not in names]
+        if missing:
+            raise ValueError(f"{value} defines no {' and no '.join(f + '()' for f in missing)} at its top level: the "
+                             "server calls init() once and run() per request (or mini-batch)")
+
+
+def _top_level_names(source: str) -> set[str] | None:
+    """The names a module binds at its top level (in if/try blocks too); None when a star import
+    or a write to globals() could bind any name."""
+    import ast
+
+    names: set[str] = set()
+    nodes = list(ast.parse(source).body)
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    return None
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                nodes.extend(getattr(node, field, []))
+        elif isinstance(node, ast.ExceptHandler):
+            nodes.extend(node.body)
+        if "globals" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
+            return None
+    return names
 
 
 def _json(value: str, target: Path) -> None:

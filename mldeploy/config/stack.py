@@ -11,8 +11,9 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from mldeploy.config.cluster import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
 from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags
-from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile
+from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile, conda_python_spec
 from mldeploy.config.section import SectionSettings
+from mldeploy.config.strict_yaml import parse_yaml
 from mldeploy.config.service import TargetSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
 from mldeploy.scoring.environment import pin_conflict
@@ -130,10 +131,18 @@ class ImageSettings(Settings):
             return self
         if conflict:
             raise ValueError(f"{key}: {env_file}: {conflict}")
+        if kind == "conda" and self.base_image is None:
+            # The default base (render/build_context.py's micromamba image) has no Python of its own:
+            # the conda file's `python` dependency is the interpreter the scorer runs on.
+            doc = parse_yaml((root / env_file).read_text(encoding="utf-8"))
+            if isinstance(doc, dict) and conda_python_spec(doc) is None:
+                raise ValueError(f"condaFile: {env_file} lists no `python` dependency; the image's micromamba base has "
+                                 "no Python of its own: add e.g. `- python=3.11` (and `- pip`)")
         return self
 
 
 MAX_USER_TAGS = 40
+STORAGE_TAG_NAME_MAX = 128
 
 
 class StackSettings(Settings):
@@ -170,6 +179,19 @@ class StackSettings(Settings):
     endpoint_quota: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(default_factory=dict, description="cores per VM family (e.g. "
                                            "`standardFSv2Family: 32`) the managed online endpoints may use in "
                                            "this region; synth refuses a stack needing more")
+
+    @field_validator("tags")
+    @classmethod
+    def _storage_account_tag_names(cls, tags: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # The stack's tags go on every resource it creates, the workspace's storage account among them
+        # (workspace.create): "For storage accounts, the tag name is limited to 128 characters"
+        # (learn.microsoft.com/azure/azure-resource-manager/management/tag-resources, "Limitations").
+        workspace = info.data.get("workspace")
+        long = sorted(n for n in tags if len(n) > STORAGE_TAG_NAME_MAX)
+        if long and (workspace is None or workspace.create):
+            raise ValueError(f"tag name {long[0][:40]!r}... has {len(long[0])} characters; the stack creates the "
+                             f"workspace's storage account, whose tag names are at most {STORAGE_TAG_NAME_MAX}")
+        return tags
 
     @field_validator("tags")
     @classmethod

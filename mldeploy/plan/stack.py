@@ -12,6 +12,7 @@ from mldeploy.config.service import ServiceSettings
 from mldeploy.config.stack import StackSettings
 from mldeploy import PROJECT
 from mldeploy.plan import batch as batch_plan
+from mldeploy.plan.cluster import cluster_name
 from mldeploy.plan.cluster_check import check_cluster, check_fits_node
 from mldeploy.plan.endpoint import kubernetes_compute_name
 from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_clusters
@@ -40,6 +41,37 @@ def check_stack(settings: StackSettings, target_checks: Mapping[str, TargetCheck
     for check in stack_checks:
         check(settings)
     check_workspace_names(settings)
+    check_mode_keys(settings)
+
+
+# Stack keys about what the stack creates in Azure: a stack whose services are all `local` creates
+# nothing there (StackSettings.needs_azure), so each would be silently ignored.
+AZURE_ONLY_KEYS = ("resource_group", "workspace", "deployer_principal_type", "role_propagation_timeout_seconds",
+                   "endpoint_quota")
+
+
+def check_mode_keys(settings: StackSettings) -> None:
+    """Keys that apply only in another mode of the stack, and clusters claimed twice."""
+    p = f"{PROJECT}:"
+    if not settings.needs_azure:
+        for field in AZURE_ONLY_KEYS:
+            if field in settings.model_fields_set:
+                key = StackSettings.model_fields[field].alias or field
+                raise ConfigError(f"{p}{key}", "applies only to a stack that deploys to Azure; every service of this "
+                                  "stack is local (it runs on this machine and creates nothing in Azure): remove it")
+    created = {(settings.resource_group_name.lower(), cluster_name(settings.stack, n).lower()): n
+               for n, c in settings.clusters.items() if c.attach is None}
+    if settings.deployer_principal_type is not None and not created:
+        raise ConfigError(f"{p}deployerPrincipalType", "applies only to a stack that creates an AKS cluster (the "
+                          "deployer gets a role on it); every cluster of this stack is attached, or there is none: remove it")
+    for name, cluster in sorted(settings.clusters.items()):
+        if cluster.attach is None:
+            continue
+        other = created.get((cluster.attach.resource_group.lower(), cluster.attach.name.lower()))
+        if other is not None:
+            raise ConfigError(f"{p}clusters.{name}.attach", f"cluster {cluster.attach.name!r} in "
+                              f"{cluster.attach.resource_group!r} is the one clusters.{other} creates in this stack; "
+                              f"an attached cluster is looked up before anything is created: use clusters.{other}")
 
 
 def check_workspace_names(settings: StackSettings) -> None:

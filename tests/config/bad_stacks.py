@@ -627,6 +627,137 @@ def issue24_cases() -> Iterator[Case]:
                    f"{s}.diabetes.namespace", "namespace")
 
 
+def corpus_cases() -> Iterator[Case]:
+    """The kinds of issue 24 walked key by key (helper `corpus`): each case was accepted with exit 0
+    before its rule; each names the key it breaks."""
+    def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str = "") -> Case:
+        d = _load(stack)
+        edit(d["config"])
+        return Case(id_, "semantic", stack, _dump(d), key, fragment)
+
+    s, e, b = "mldeploy:services", "mldeploy:edge", "mldeploy:batch"
+    img = "mldeploy:images"
+
+    def copy_service(c: dict, src: str, dst: str, **extra: Any) -> None:
+        c[s][dst] = {**copy.deepcopy(c[s][src]), **extra}
+
+    def requirements(path: str) -> Callable[[dict], None]:
+        def edit(c: dict) -> None:
+            c[img]["diabetes"].pop("condaFile")
+            c[img]["diabetes"]["requirementsFile"] = path
+        return edit
+
+    # -- values that clash across entries --------------------------------------------------------
+    yield case("containerapp-two-apps-one-custom-domain", "containerapp",
+               lambda c: (c[s]["diabetes-aca"].update(customDomain="score.example.com"),
+                          copy_service(c, "diabetes-aca", "second")),
+               f"{s}.second.customDomain", "custom domain")
+    yield case("edge-port-binding-on-edge-hub-port", "edge",
+               lambda c: c[e]["clinics"].update(createOptions={"HostConfig": {"PortBindings": {"5001/tcp": [{"HostPort": "8883"}]}}}),
+               f"{e}.clinics.createOptions", "edgeHub")
+
+    # -- Azure's naming and size rules -----------------------------------------------------------
+    yield case("aci-service-name-double-hyphen", "dev", lambda c: c[s].update({"diabetes--aci": c[s].pop("diabetes-aci")}),
+               f"{s}.diabetes--aci", "consecutive hyphens")
+    yield case("containerapp-service-name-double-hyphen", "containerapp",
+               lambda c: c[s].update({"diabetes--aca": c[s].pop("diabetes-aca")}), f"{s}.diabetes--aca", "'--'")
+    yield case("dev-tag-name-over-storage-limit", "dev", lambda c: c["mldeploy:tags"].update({"t" * 129: "x"}),
+               "mldeploy:tags", "128")
+    yield case("prod-expected-peak-below-typical", "prod",
+               lambda c: c[s]["diabetes"]["expectedLoad"].update(peakRequestsPerSecond=5),
+               f"{s}.diabetes.expectedLoad", "peakRequestsPerSecond")
+    for name in ("IOTEDGE_MODULEID", "IOTEDGE_WORKLOADURI", "EdgeHubConnectionString", "AZUREML_MODEL_DIR",
+                 "AZUREML_ENTRY_SCRIPT", "MLDEPLOY_SCORING_SERVER"):
+        yield case(f"edge-env-reserved-{name}", "edge", lambda c, n=name: c[e]["clinics"]["env"].update({n: "x"}),
+                   f"{e}.clinics.env", "reserved")
+    for name in ("AZUREML_MODEL_DIR", "AZUREML_ENTRY_SCRIPT", "MLDEPLOY_BATCH_MAX_SIZE"):
+        yield case(f"managed-env-reserved-{name}", "managed",
+                   lambda c, n=name: c[s]["diabetes"]["deployments"]["blue"].update(environmentVariables={n: "x"}),
+                   f"{s}.diabetes.deployments.blue.environmentVariables", "reserved")
+
+    # -- file contents ---------------------------------------------------------------------------
+    for label, path, fragment in (("no-run", "hostile/no-run.py", "run()"), ("no-init", "hostile/no-init.py", "init()"),
+                                  ("empty", "hostile/empty.py", "init()"), ("not-py", "hostile/score.txt", ".py")):
+        yield case(f"dev-entry-script-{label}", "dev", lambda c, v=path: c[img]["diabetes"].update(entryScript=v),
+                   f"{img}.diabetes.entryScript", fragment)
+        yield case(f"batch-entry-script-{label}", "batch", lambda c, v=path: c[b]["nightly"].update(entryScript=v),
+                   f"{b}.nightly.entryScript", fragment)
+    yield case("dev-requirements-include", "dev", requirements("hostile/req-include.txt"),
+               f"{img}.diabetes.requirementsFile", "includes another file")
+    yield case("dev-conda-python-27", "dev", lambda c: c[img]["diabetes"].update(condaFile="hostile/conda-py27.yml"),
+               f"{img}.diabetes.condaFile", "Python")
+    yield case("batch-conda-python-38", "batch", lambda c: c[b]["nightly"].update(condaFile="hostile/conda-py38.yml"),
+               f"{b}.nightly.condaFile", "Python")
+    yield case("dev-conda-no-python", "dev", lambda c: c[img]["diabetes"].update(condaFile="hostile/conda-no-python.yml"),
+               f"{img}.diabetes", "python")
+    yield case("dev-model-file-empty", "dev", lambda c: c["mldeploy:models"]["diabetes"].update(path="hostile/model-empty.pkl"),
+               "mldeploy:models.diabetes.path", "empty")
+    for label, options in (("host-config-string", {"HostConfig": "x"}), ("env-string", {"Env": "A=1"}),
+                           ("env-no-equals", {"Env": ["NOEQUALS"]}), ("exposed-ports-list", {"ExposedPorts": ["5001/tcp"]}),
+                           ("cmd-number", {"Cmd": ["python", 3]}), ("labels-list", {"Labels": ["a=b"]}),
+                           ("port-bindings-list", {"HostConfig": {"PortBindings": ["5001:5001"]}}),
+                           ("host-port-number", {"HostConfig": {"PortBindings": {"5001/tcp": [{"HostPort": 5001}]}}})):
+        yield case(f"edge-create-options-{label}", "edge", lambda c, v=options: c[e]["clinics"].update(createOptions=v),
+                   f"{e}.clinics.createOptions", "createOptions.")
+
+    # -- secrets in plain text -------------------------------------------------------------------
+    for name, value in (("DB_PASS", "hunter2hunter2"), ("DB_PWD", "hunter2hunter2"), ("OPENAI_KEY", "sk-abcdef1234567890abcd"),
+                        ("AZURE_STORAGE_KEY", "abcdEFGH1234abcdEFGH1234=="), ("GITHUB", "ghp_abcdefghijklmnopqrstuvwxyz0123"),
+                        ("AUTH_HEADER", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc"),
+                        ("DB", "Server=tcp:x.database.windows.net;Database=d;Password=hunter2;"),
+                        ("DATABASE_URL", "postgres://admin:hunter2@db.example.com/x"), ("AWS", "AKIAABCDEFGHIJKLMNOP"),
+                        ("clientSecret", "abc~defghijklmnop")):
+        yield case(f"edge-env-secret-{name}", "edge", lambda c, n=name, v=value: c[e]["clinics"]["env"].update({n: v}),
+                   f"{e}.clinics.env", "plain text")
+        yield case(f"k8s-endpoint-env-secret-{name}", "kubernetes-endpoint",
+                   lambda c, n=name, v=value: c[s]["diabetes"]["deployments"]["green"].update(environmentVariables={n: v}),
+                   f"{s}.diabetes.deployments.green.environmentVariables", "plain text")
+    yield case("dev-tag-secret", "dev", lambda c: c["mldeploy:tags"].update(apiKey="k-93jd8s7d6f5abc"), "mldeploy:tags", "plain text")
+    yield case("dev-model-tag-secret", "dev", lambda c: c["mldeploy:models"]["diabetes"]["tags"].update(password="hunter2hunter2"),
+               "mldeploy:models.diabetes.tags", "plain text")
+    yield case("edge-label-secret", "edge", lambda c: c[e]["clinics"]["labels"].update(token="abcdef123456789"),
+               f"{e}.clinics", "plain text")
+    yield case("edge-create-options-cmd-secret", "edge",
+               lambda c: c[e]["clinics"].update(createOptions={"Cmd": ["--password", "hunter2hunter2"]}),
+               f"{e}.clinics.createOptions", "plain text")
+    yield case("edge-create-options-cmd-inline-token", "edge",
+               lambda c: c[e]["clinics"].update(createOptions={"Entrypoint": ["python", "--api-token=abcdef123456"]}),
+               f"{e}.clinics.createOptions", "plain text")
+    yield case("edge-create-options-label-secret", "edge",
+               lambda c: c[e]["clinics"].update(createOptions={"Labels": {"api_key": "hunter2hunter2"}}),
+               f"{e}.clinics.createOptions", "plain text")
+    yield case("dev-requirements-index-password", "dev", requirements("hostile/req-creds.txt"),
+               f"{img}.diabetes.requirementsFile", "password")
+    yield case("dev-conda-pip-index-password", "dev",
+               lambda c: c[img]["diabetes"].update(condaFile="hostile/conda-creds.yml"), f"{img}.diabetes.condaFile", "password")
+
+    # -- keys that apply only in another mode ----------------------------------------------------
+    yield case("prod-attach-vcpus-of-attached", "prod-attach",
+               lambda c: c["mldeploy:clusters"]["shared"].update(vcpusPerNode=8), "mldeploy:clusters.shared", "vcpusPerNode")
+    yield case("fpga-expected-load", "fpga",
+               lambda c: c[s]["diabetes-fpga"].update(expectedLoad={"requestsPerSecond": 10, "requestSeconds": 0.05}),
+               f"{s}.diabetes-fpga.expectedLoad", "aks only")
+    for key, value in (("resourceGroup", "rg-local"), ("workspace", {"name": "mlw-local"}),
+                       ("deployerPrincipalType", "User"), ("rolePropagationTimeoutSeconds", 600)):
+        yield case(f"local-{key}", "local", lambda c, k=key, v=value: c.update({f"mldeploy:{k}": v}), f"mldeploy:{key}",
+                   "Azure")
+    yield case("dev-deployer-without-created-cluster", "dev", lambda c: c.update({"mldeploy:deployerPrincipalType": "User"}),
+               "mldeploy:deployerPrincipalType", "creates an AKS cluster")
+    yield case("prod-attach-deployer-without-created-cluster", "prod-attach",
+               lambda c: c.update({"mldeploy:deployerPrincipalType": "ServicePrincipal"}),
+               "mldeploy:deployerPrincipalType", "creates an AKS cluster")
+
+    # -- Kubernetes namespaces reserved for the system -------------------------------------------
+    for ns in ("gatekeeper-system", "calico-system", "flux-system", "dapr-system"):
+        yield case(f"k8s-endpoint-namespace-{ns}", "kubernetes-endpoint",
+                   lambda c, v=ns: c[s]["diabetes"].update(namespace=v), f"{s}.diabetes.namespace", "reserved")
+    for ns in ("dapr-system", "istio-system", "azure-arc"):
+        yield case(f"prod-namespace-{ns}", "prod", lambda c, v=ns: c[s]["diabetes"].update(namespace=v),
+                   f"{s}.diabetes.namespace", "namespace")
+        yield case(f"fpga-service-named-{ns}", "fpga", lambda c, v=ns: c[s].update({v: c[s].pop("diabetes-fpga")}),
+                   f"{s}.{ns}", "namespace")
+
+
 # Environment files whose pins exclude a version the scorer host was tested against (issue 22,
 # mldeploy/scoring/environment.py): file -> (the scoringServer it applies to, the package, the
 # piece of the message naming the user's pin). Every spec form: ==, a range, extras, a conda
@@ -666,7 +797,7 @@ CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "encoding": encoding_cases, "file": file_cases, "yaml": yaml_cases, "duplicate": duplicate_cases,
     "alias": alias_cases, "depth": depth_cases, "namespace": namespace_cases, "unknown": unknown_cases,
     "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
-    "semantic": lambda: (*semantic_cases(), *issue24_cases(), *scorer_pin_cases()),
+    "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *scorer_pin_cases()),
 }
 
 
@@ -702,6 +833,21 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (hostile / "return-outside.py").write_text("def init():\n    pass\nreturn 1\n")
     (hostile / "not-json.json").write_text("{'data': [[1, 2, 3]]}\n")
     (hostile / "conda-bad-deps.yml").write_text("name: x\ndependencies:\n  - python=3.11\n  - pip: numpy\n")
+    (hostile / "score.txt").write_text("def init():\n    pass\n\n\ndef run(data):\n    return data\n")
+    (hostile / "empty.py").write_text("")
+    (hostile / "no-run.py").write_text("def init():\n    pass\n")
+    (hostile / "no-init.py").write_text("def run(data):\n    return data\n")
+    (hostile / "req-include.txt").write_text("-r more-requirements.txt\nnumpy\n")
+    (hostile / "req-creds.txt").write_text("--extra-index-url https://build:s3cretT0ken@pkgs.example.com/simple\nnumpy\n")
+    (hostile / "conda-creds.yml").write_text("name: x\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
+                                             "    - --extra-index-url https://build:s3cretT0ken@pkgs.example.com/simple\n"
+                                             "    - azureml-inference-server-http\n")
+    (hostile / "conda-no-python.yml").write_text("name: x\ndependencies:\n  - numpy\n  - pip:\n"
+                                                 "    - azureml-inference-server-http\n")
+    (hostile / "conda-py27.yml").write_text("name: x\ndependencies:\n  - python=2.7\n  - pip\n")
+    (hostile / "conda-py38.yml").write_text("name: x\ndependencies:\n  - conda-forge::python==3.8.*\n  - pip\n"
+                                            "  - pip:\n    - azureml-core\n")
+    (hostile / "model-empty.pkl").write_bytes(b"")
     (project / "pins").mkdir()
     for name, text in PIN_FILES.items():
         (project / name).write_text(text)

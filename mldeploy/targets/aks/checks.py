@@ -15,10 +15,11 @@ from mldeploy.targets.aks.settings import AksServiceSettings
 # (kubernetes.io/docs/concepts/overview/working-with-objects/namespaces: "Avoid creating
 # namespaces with the prefix kube-"), `default` already exists, and AKS add-ons run in these.
 # The Istio add-on's gateways run in aks-istio-ingress/-egress (AKS docs "Istio-based service
-# mesh add-on"), the GitOps (Flux) extension in flux-system.
+# mesh add-on"), the GitOps (Flux) extension in flux-system; Dapr's control plane (the AKS Dapr
+# extension's too) in dapr-system, open-source Istio's in istio-system, Azure Arc's agents in azure-arc.
 SYSTEM_NAMESPACES = {"default", "gatekeeper-system", "calico-system", "tigera-operator",
                      "app-routing-system", "aks-istio-system", "aks-istio-ingress", "aks-istio-egress",
-                     "aks-command", "cert-manager", "flux-system"}
+                     "aks-command", "cert-manager", "flux-system", "dapr-system", "istio-system", "azure-arc"}
 
 
 def check(name: str, service: AksServiceSettings, stack) -> None:

@@ -44,6 +44,13 @@ class ExpectedLoad(Settings):
     request_seconds: float = Field(gt=0, le=300, description="seconds one request takes")
     peak_requests_per_second: float | None = Field(None, gt=0, le=1_000_000, description="peak requests per second (sizes the max)")
 
+    @model_validator(mode="after")
+    def _peak_at_least_typical(self):
+        if self.peak_requests_per_second is not None and self.peak_requests_per_second < self.requests_per_second:
+            raise ValueError(f"peakRequestsPerSecond ({self.peak_requests_per_second:g}) must be >= requestsPerSecond "
+                             f"({self.requests_per_second:g}): the peak sizes autoscaleMaxReplicas, the typical load the minimum")
+        return self
+
 
 class AksServiceSettings(ServiceSettings):
     """A production web service on AKS (guide: `AksWebservice.deploy_configuration`)."""

@@ -187,6 +187,19 @@ def plan_containerapp(name: str, service: ContainerAppServiceSettings, *,
 def check(name: str, service: ContainerAppServiceSettings, stack: Any) -> None:
     """The load-time rules of one containerapp service (ConfigError naming the key)."""
     key = f"{PROJECT}:services.{name}"
+    # The app is named after the service (app_name): "A name must consist of lower case alphanumeric
+    # characters or '-', start with an alphabetic character, and end with an alphanumeric character and
+    # cannot have '--'" (the Container Apps name rule as the portal and the API state it; a revision is
+    # `<app>--<suffix>`, revisions.md).
+    if "--" in name:
+        raise ConfigError(key, f"invalid name {name!r} for target containerapp: the container app is named after it "
+                          "and Container Apps names cannot have '--'")
+    if service.custom_domain is not None:
+        for other, entry in sorted(stack.services.items()):
+            if other != name and entry.target == "containerapp" and entry.custom_domain == service.custom_domain \
+                    and other < name:
+                raise ConfigError(f"{key}.customDomain", f"custom domain {service.custom_domain!r} is also service "
+                                  f"{other!r}'s; one host name reaches one app")
     if stack.production and service.min_replicas < 1:
         raise ConfigError(f"{key}.minReplicas", f"minReplicas {service.min_replicas} in a production stack: a "
                           "revision scaled to zero answers its first request only after a cold start (image pull, "

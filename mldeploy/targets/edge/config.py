@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mldeploy.config.base import EnvVars, ResourceGroupName, Settings, looks_secret, matching
+from mldeploy.config.base import ENV_NAME, EnvVars, ResourceGroupName, Settings, looks_secret, matching
+from mldeploy.config.errors import shown
 from mldeploy.config.section import SectionSettings
 from mldeploy.contract import (DEFAULT_IOT_EDGE_RUNTIME, EDGE_HUB_HOST_PORTS, MODULE_NAME_RE, SCORER_PORT, chunk_create_options,
                                module_create_options)
@@ -49,6 +50,57 @@ def _json_value(value: Any, where: str) -> None:
             if isinstance(item, str) and looks_secret(item.partition("=")[0], item.partition("=")[2]):
                 raise ValueError(f"createOptions.Env: {item.partition('=')[0]!r} holds a password, key or token in "
                                  "plain text (written into the deployment manifest)")
+
+
+# The shapes Docker's Engine API gives the createOptions keys a scoring module sets (Engine API
+# v1.41, ContainerCreate: ContainerConfig.Env "A list of environment variables ... in the form
+# ["VAR=value", ...]", Cmd/Entrypoint arrays of strings, Labels a map of strings, ExposedPorts a map
+# of "<port>/<protocol>" to {}; HostConfig an object whose PortBindings map "<port>/<protocol>" to a
+# list of {HostIp, HostPort} strings and Binds is a list of strings). IoT Edge hands them to Docker
+# as they are: a wrong shape surfaces only on the device, as a module that never starts.
+_DOCKER_LISTS_OF_STRINGS = ("Env", "Cmd", "Entrypoint")
+_PORT_KEY = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
+
+
+def _docker_shape(options: dict[str, Any]) -> None:
+    """Raise when a createOptions key Docker knows has another shape, or holds a secret in plain text."""
+    for key in _DOCKER_LISTS_OF_STRINGS:
+        if key in options and not (isinstance(options[key], list) and all(isinstance(i, str) for i in options[key])):
+            raise ValueError(f"createOptions.{key} must be a list of strings (Docker's Engine API), got {shown(options[key])}")
+    for item in options.get("Env", []):
+        name, eq, text = item.partition("=")
+        if not eq or not ENV_NAME.fullmatch(name):
+            raise ValueError(f"createOptions.Env: {item[:40]!r} is not NAME=value (Docker's Env form) with a portable name")
+    for key in ("Cmd", "Entrypoint"):
+        args = options.get(key, [])
+        for flag, value in zip(args, args[1:] + [""]):
+            name, eq, inline = flag.lstrip("-").partition("=")
+            if flag.startswith("-") and looks_secret(name, inline if eq else value):
+                raise ValueError(f"createOptions.{key}: {flag.split('=')[0]!r} passes a password, key or token in plain "
+                                 "text (written into the deployment manifest)")
+    for key in ("Labels", "ExposedPorts", "HostConfig"):
+        if key in options and not isinstance(options[key], dict):
+            raise ValueError(f"createOptions.{key} must be a mapping (Docker's Engine API), got {shown(options[key])}")
+    for name, text in options.get("Labels", {}).items():
+        if not isinstance(text, str):
+            raise ValueError(f"createOptions.Labels.{name}: label values are strings")
+        if looks_secret(name, text):
+            raise ValueError(f"createOptions.Labels.{name} holds a password, key or token in plain text (written into "
+                             "the deployment manifest, shown by `docker inspect`)")
+    bindings = options.get("HostConfig", {}).get("PortBindings", {})
+    if not isinstance(bindings, dict):
+        raise ValueError(f"createOptions.HostConfig.PortBindings must be a mapping of '<port>/tcp' to bindings")
+    for port, binds in bindings.items():
+        if not _PORT_KEY.match(port) or not isinstance(binds, list) or not all(isinstance(b, dict) for b in binds):
+            raise ValueError(f"createOptions.HostConfig.PortBindings.{port}: Docker's form is "
+                             "'<port>/tcp': [{HostPort: '<port>'}]")
+        for bind in binds:
+            host = bind.get("HostPort")
+            if host is not None and not (isinstance(host, str) and host.isdigit() and 0 < int(host) <= 65535):
+                raise ValueError(f"createOptions.HostConfig.PortBindings.{port}: HostPort must be a port number as a "
+                                 f"string ('1'-'65535'), got {shown(host)}")
+            if host is not None:
+                _not_edge_hubs(f"createOptions.HostConfig.PortBindings.{port} HostPort", int(host))
 
 
 def _not_edge_hubs(key: str, port: int | None) -> None:
@@ -157,6 +209,7 @@ class EdgeSettings(SectionSettings):
         if "port" not in data or "env" not in data:
             return value  # an earlier field already failed; that error is reported
         _json_value(value, "")
+        _docker_shape(value)
         port = data["port"]
         chunk_create_options(module_create_options(port, data.get("host_port") or port, data["env"], value))
         return value
@@ -175,6 +228,10 @@ class EdgeSettings(SectionSettings):
         if self.labels and self.target_condition is None:
             raise ValueError("labels apply only to an at-scale deployment (targetCondition); a single device's "
                              "configuration has none")
+        secret = sorted(k for k, v in self.labels.items() if looks_secret(k, v))
+        if secret:
+            raise ValueError(f"label {secret[0]!r} holds a password, key or token in plain text: deployment labels "
+                             "are shown to anyone who can read the hub's configurations")
         reserved = sorted(k for k in self.labels if k.lower().startswith("mldeploy-"))
         if reserved:
             raise ValueError(f"label {reserved[0]!r} is reserved: mldeploy labels its deployments with "

@@ -18,6 +18,14 @@ class FpgaServiceSettings(AksServiceSettings):
     fpga_pool_name: str = Field("fpga", pattern=r"^[a-z][a-z0-9]{0,11}$", description="name of the FPGA node pool")
     fpga_regions: list[str] | None = Field(None, min_length=1, description="override of the built-in region list")
 
+    @field_validator("expected_load")
+    @classmethod
+    def _no_expected_load(cls, value):
+        if value is not None:
+            raise ValueError("expectedLoad applies to target aks only: synth's replica suggestion is for services on "
+                             "general-purpose nodes, not an FPGA pool")
+        return value
+
     def autoscale_load(self) -> None:
         """None: synth's replica suggestion is for AKS services on general-purpose nodes only."""
         return None

@@ -14,6 +14,7 @@ from typing import Any
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.kubernetes_compute import RouterOptions, kubernetes_endpoint_clusters
+from mldeploy.targets.aks.checks import SYSTEM_NAMESPACES
 from mldeploy.targets.kubernetes_endpoint.settings import KubernetesEndpointSettings
 from mldeploy.targets.online_endpoint import plan as endpoint_plan
 
@@ -24,11 +25,13 @@ def check(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
     """The family's rules, then the attached compute's namespace."""
     endpoint_plan.check(name, service, stack)
     # The attached compute's namespace may be `default` (Azure ML's own default when
-    # attaching), never a kube-* system namespace.
-    if service.namespace.startswith("kube-"):
+    # attaching), never a kube-* system namespace nor one AKS add-ons own (targets/aks/checks.py).
+    reserved = SYSTEM_NAMESPACES - {"default"}
+    if service.namespace.startswith("kube-") or service.namespace in reserved:
         raise ConfigError(f"{PROJECT}:services.{name}.namespace",
-                          f"namespace {service.namespace!r} is reserved for Kubernetes system components "
-                          "(kube-*): choose the namespace the endpoint's pods run in (default: azureml)")
+                          f"namespace {service.namespace!r} is reserved for Kubernetes or AKS system components "
+                          f"(kube-*, {', '.join(sorted(reserved))}): choose the namespace the endpoint's pods run in "
+                          "(default: azureml)")
 
 
 def kubernetes_endpoints(stack: Any) -> list[tuple[str, KubernetesEndpointSettings]]:
