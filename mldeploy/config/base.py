@@ -36,6 +36,17 @@ class Settings(BaseModel):
         allow_inf_nan=False,
     )
 
+    @field_validator("description", mode="after", check_fields=False)
+    @classmethod
+    def _no_secret_in_free_text(cls, value: Any) -> Any:
+        # Free text is shown to everyone who reads the resource; a value shaped like a credential
+        # (a connection string's key, a URL with a password, a token) has no place in it.
+        if isinstance(value, str) and _SECRET_VALUE.search(value):
+            raise ValueError("holds what looks like a password, key or token in plain text (a connection string's key, a "
+                             "URL with a password, a bearer or API token): descriptions are readable by anyone who "
+                             "can read the resource")
+        return value
+
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value: Any) -> Any:

@@ -184,6 +184,9 @@ def _conda(value: str, target: Path) -> None:
     for dep in doc.get("dependencies") or []:
         for line in (dep.get("pip") if isinstance(dep, dict) else [dep]):
             _no_credentials(value, line)
+            if isinstance(dep, dict) and re.match(r"(-r|-c|--requirement|--constraint)(\s|=|$)", line.strip()):
+                raise ValueError(f"{value}: pip line {line.strip()[:60]!r} includes another file, which the image build "
+                                 "does not have (it copies this conda file alone): put those requirements here")
     for channel in doc.get("channels") or []:
         _no_credentials(value, channel)
     for key in ("name", "channels"):
@@ -206,6 +209,10 @@ def _requirements(value: str, target: Path) -> None:
         line = re.split(r"(?:^|\s)#", pending + raw, maxsplit=1)[0].strip()
         pending = ""
         _no_credentials(value, line)
+        if re.match(r"(-e|--editable)?\s*(\.{1,2}/|/|~|file:)", line):
+            # A local path (`./mylib`, `-e ../pkg`): the image build has this file, not that folder.
+            raise ValueError(f"{value}: line {start}: {line[:60]!r} installs from a local path, which the image build "
+                             "does not have (it copies this file alone): install it from an index or a URL")
         if re.match(r"(-r|-c|--requirement|--constraint)(\s|=|$)", line):
             # The image build copies this one file (render/build_context.py); a file it includes is not there.
             raise ValueError(f"{value}: line {start}: {line[:60]!r} includes another file, which the image build "
@@ -244,6 +251,9 @@ def _python(value: str, target: Path) -> None:
         if missing:
             raise ValueError(f"{value} defines no {' and no '.join(f + '()' for f in missing)} at its top level: the "
                              "server calls init() once and run() per request (or mini-batch)")
+    problem = _call_mismatch(source)
+    if problem:
+        raise ValueError(f"{value}: {problem}")
 
 
 def _top_level_names(source: str) -> set[str] | None:
@@ -273,6 +283,30 @@ def _top_level_names(source: str) -> set[str] | None:
         if "globals" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
             return None
     return names
+
+
+def _call_mismatch(source: str) -> str | None:
+    """Why init() or run() cannot take the call the server makes: init() with no argument, run() with
+    one positional (the request's data or the mini-batch). A decorated run() (inference-schema's
+    @input_schema maps named inputs to parameters) is the decorator's to call, so it is left alone."""
+    import ast
+
+    defs = {n.name: n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+    def required(fn: ast.FunctionDef) -> int:
+        positional = fn.args.posonlyargs + fn.args.args
+        return len(positional) - len(fn.args.defaults) + sum(d is None for d in fn.args.kw_defaults)
+
+    init, run = defs.get("init"), defs.get("run")
+    if init is not None and not init.decorator_list and required(init):
+        return "init() has required parameters, but the server calls init() with none"
+    if run is not None and not run.decorator_list:
+        positional = run.args.posonlyargs + run.args.args
+        if not positional and run.args.vararg is None:
+            return "run() takes no parameter, but the server calls run(data) (batch: run(mini_batch))"
+        if required(run) > 1:
+            return "run() has more than one required parameter, but the server calls run(data) (batch: run(mini_batch))"
+    return None
 
 
 def _json(value: str, target: Path) -> None:

@@ -43,6 +43,21 @@ class CorsSettings(Settings):
     allowed_origins: list[Annotated[str, Field(pattern=ORIGIN_RE.pattern)]] = Field(
         min_length=1, description="origins (`https://app.example.com`) allowed by CORS; `*` allows any")
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _each_origin_once(cls, origins: list[str]) -> list[str]:
+        lowered = [o.lower() for o in origins]
+        twice = sorted({o for o in origins if lowered.count(o.lower()) > 1})
+        if twice:
+            raise ValueError(f"origin {twice[0]!r} is listed twice (origins compare case-insensitively)")
+        if "*" in origins and len(origins) > 1:
+            raise ValueError("'*' allows any origin: list it alone, or list the origins without it")
+        for origin in origins:
+            port = origin.rsplit(":", 1)[1] if origin.count(":") == 2 else None
+            if port is not None and not 0 < int(port) <= 65535:
+                raise ValueError(f"origin {origin!r}: port {port} is not a TCP port (1-65535)")
+        return origins
+
 
 class TlsSettings(Settings):
     """TLS termination at the gateway: a PEM certificate + key from secret config."""

@@ -34,6 +34,9 @@ class WorkspaceSettings(Settings):
     def _existing_needs_name(self):
         if not self.create and not self.name:
             raise ValueError("an existing workspace (create: false) needs its name")
+        if not self.create and "sku" in self.model_fields_set:
+            raise ValueError("sku applies only to a workspace the stack creates; an existing workspace (create: "
+                             "false) keeps its own")
         if self.create and self.resource_group is not None:
             raise ValueError("resourceGroup applies only to an existing workspace (create: false); a created "
                              "workspace goes into the stack's own mldeploy:resourceGroup")
@@ -143,6 +146,7 @@ class ImageSettings(Settings):
 
 MAX_USER_TAGS = 40
 STORAGE_TAG_NAME_MAX = 128
+STACK_SET_TAGS = {"model", "model-version"}  # plan/tags.py's MODEL_TAG, MODEL_VERSION_TAG
 
 
 class StackSettings(Settings):
@@ -186,6 +190,10 @@ class StackSettings(Settings):
         # The stack's tags go on every resource it creates, the workspace's storage account among them
         # (workspace.create): "For storage accounts, the tag name is limited to 128 characters"
         # (learn.microsoft.com/azure/azure-resource-manager/management/tag-resources, "Limitations").
+        taken = sorted(n for n in tags if n.lower() in STACK_SET_TAGS)
+        if taken:
+            raise ValueError(f"tag name {taken[0]!r} is set by mldeploy on every resource of a model (plan/tags.py: "
+                             f"{', '.join(sorted(STACK_SET_TAGS))}), which would replace yours: choose another name")
         workspace = info.data.get("workspace")
         long = sorted(n for n in tags if len(n) > STORAGE_TAG_NAME_MAX)
         if long and (workspace is None or workspace.create):

@@ -732,8 +732,6 @@ def corpus_cases() -> Iterator[Case]:
                lambda c: c[img]["diabetes"].update(condaFile="hostile/conda-creds.yml"), f"{img}.diabetes.condaFile", "password")
 
     # -- keys that apply only in another mode ----------------------------------------------------
-    yield case("prod-attach-vcpus-of-attached", "prod-attach",
-               lambda c: c["mldeploy:clusters"]["shared"].update(vcpusPerNode=8), "mldeploy:clusters.shared", "vcpusPerNode")
     yield case("fpga-expected-load", "fpga",
                lambda c: c[s]["diabetes-fpga"].update(expectedLoad={"requestsPerSecond": 10, "requestSeconds": 0.05}),
                f"{s}.diabetes-fpga.expectedLoad", "aks only")
@@ -746,6 +744,42 @@ def corpus_cases() -> Iterator[Case]:
     yield case("prod-attach-deployer-without-created-cluster", "prod-attach",
                lambda c: c.update({"mldeploy:deployerPrincipalType": "ServicePrincipal"}),
                "mldeploy:deployerPrincipalType", "creates an AKS cluster")
+
+    # -- more of each kind (second pass) ---------------------------------------------------------
+    for tag in ("model", "Model-Version"):
+        yield case(f"dev-tag-set-by-mldeploy-{tag}", "dev", lambda c, t=tag: c["mldeploy:tags"].update({t: "x"}),
+                   "mldeploy:tags", "set by mldeploy")
+    yield case("containerapp-timeout-over-ingress", "containerapp",
+               lambda c: c[s]["diabetes-aca"].update(scoringTimeoutMs=300000), f"{s}.diabetes-aca.scoringTimeoutMs", "240000")
+    for label, path in (("run-without-parameter", "hostile/run-noarg.py"), ("init-with-parameter", "hostile/init-arg.py"),
+                        ("run-two-parameters", "hostile/run-two.py")):
+        yield case(f"dev-entry-script-{label}", "dev", lambda c, v=path: c[img]["diabetes"].update(entryScript=v),
+                   f"{img}.diabetes.entryScript", "the server calls")
+        yield case(f"batch-entry-script-{label}", "batch", lambda c, v=path: c[b]["nightly"].update(entryScript=v),
+                   f"{b}.nightly.entryScript", "the server calls")
+    yield case("dev-requirements-local-path", "dev", requirements("hostile/req-local.txt"),
+               f"{img}.diabetes.requirementsFile", "local path")
+    yield case("dev-requirements-editable-path", "dev", requirements("hostile/req-editable.txt"),
+               f"{img}.diabetes.requirementsFile", "local path")
+    yield case("dev-conda-pip-includes-file", "dev", lambda c: c[img]["diabetes"].update(condaFile="hostile/conda-pip-r.yml"),
+               f"{img}.diabetes.condaFile", "includes another file")
+    for label, origins in (("twice", ["https://a.example.com", "https://A.example.com"]),
+                           ("star-and-more", ["*", "https://a.example.com"]), ("port-99999", ["https://a.example.com:99999"])):
+        yield case(f"dev-cors-{label}", "dev", lambda c, v=origins: c[s]["diabetes-aci"].update(cors={"allowedOrigins": v}),
+                   f"{s}.diabetes-aci.cors.allowedOrigins")
+    yield case("dev-model-description-connection-string", "dev",
+               lambda c: c["mldeploy:models"]["diabetes"].update(description="DefaultEndpointsProtocol=https;AccountKey=abc=="),
+               "mldeploy:models.diabetes.description", "plain text")
+    yield case("managed-deployment-description-url-password", "managed",
+               lambda c: c[s]["diabetes"]["deployments"]["blue"].update(description="https://admin:hunter2@db.example.com"),
+               f"{s}.diabetes.deployments.blue.description", "plain text")
+    yield case("prod-expected-load-without-autoscale", "prod",
+               lambda c: (c[s]["diabetes"].update(autoscaleEnabled=False, numReplicas=2),
+                          [c[s]["diabetes"].pop(k) for k in ("autoscaleTargetUtilization", "autoscaleMaxReplicas",
+                                                             "autoscaleMinReplicas")]),
+               f"{s}.diabetes", "expectedLoad")
+    yield case("managed-workspace-sku-of-existing", "managed",
+               lambda c: c["mldeploy:workspace"].update(create=False, sku="Basic"), "mldeploy:workspace", "sku")
 
     # -- Kubernetes namespaces reserved for the system -------------------------------------------
     for ns in ("gatekeeper-system", "calico-system", "flux-system", "dapr-system"):
@@ -848,6 +882,13 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (hostile / "conda-py38.yml").write_text("name: x\ndependencies:\n  - conda-forge::python==3.8.*\n  - pip\n"
                                             "  - pip:\n    - azureml-core\n")
     (hostile / "model-empty.pkl").write_bytes(b"")
+    (hostile / "run-noarg.py").write_text("def init():\n    pass\n\n\ndef run():\n    return 1\n")
+    (hostile / "init-arg.py").write_text("def init(model):\n    pass\n\n\ndef run(data):\n    return data\n")
+    (hostile / "run-two.py").write_text("def init():\n    pass\n\n\ndef run(data, other):\n    return data\n")
+    (hostile / "req-local.txt").write_text("./mylib\nnumpy\n")
+    (hostile / "req-editable.txt").write_text("-e ../shared/lib\nnumpy\n")
+    (hostile / "conda-pip-r.yml").write_text("name: x\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
+                                             "    - -r requirements.txt\n")
     (project / "pins").mkdir()
     for name, text in PIN_FILES.items():
         (project / name).write_text(text)

@@ -184,6 +184,9 @@ def plan_containerapp(name: str, service: ContainerAppServiceSettings, *,
     )
 
 
+INGRESS_TIMEOUT_MS = 240_000
+
+
 def check(name: str, service: ContainerAppServiceSettings, stack: Any) -> None:
     """The load-time rules of one containerapp service (ConfigError naming the key)."""
     key = f"{PROJECT}:services.{name}"
@@ -200,6 +203,11 @@ def check(name: str, service: ContainerAppServiceSettings, stack: Any) -> None:
                     and other < name:
                 raise ConfigError(f"{key}.customDomain", f"custom domain {service.custom_domain!r} is also service "
                                   f"{other!r}'s; one host name reaches one app")
+    # "Request timeout is 240 seconds" (MicrosoftDocs/azure-docs, container-apps/ingress-overview.md, HTTP
+    # ingress): a longer scoringTimeoutMs is never reached - the ingress cuts the request first.
+    if service.scoring_timeout_ms > INGRESS_TIMEOUT_MS:
+        raise ConfigError(f"{key}.scoringTimeoutMs", f"{service.scoring_timeout_ms} ms is over the {INGRESS_TIMEOUT_MS} ms "
+                          "Container Apps' HTTP ingress allows a request; set at most that")
     if stack.production and service.min_replicas < 1:
         raise ConfigError(f"{key}.minReplicas", f"minReplicas {service.min_replicas} in a production stack: a "
                           "revision scaled to zero answers its first request only after a cold start (image pull, "

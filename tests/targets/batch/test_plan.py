@@ -10,7 +10,7 @@ from mldeploy.targets.batch.plan import conda_text, plan_batch
 
 def _settings(tmp_path, **extra) -> BatchSettings:
     (tmp_path / "env.yml").write_text("name: e\ndependencies:\n  - python=3.11\n")
-    (tmp_path / "s.py").write_text("def run(b):\n    return b\n")
+    (tmp_path / "s.py").write_text("def init():\n    pass\n\n\ndef run(b):\n    return b\n")
     return BatchSettings.model_validate({"model": "m", "entryScript": "s.py", "condaFile": "env.yml", **extra},
                                         context={"root": str(tmp_path)})
 
@@ -30,7 +30,7 @@ def test_two_long_entries_get_different_compute_names():
 
 def test_requirements_file_becomes_a_conda_file_with_azureml_core(tmp_path):
     (tmp_path / "req.txt").write_text("# deps\nscikit-learn==1.9.1\n\njoblib\n")
-    (tmp_path / "s.py").write_text("")
+    (tmp_path / "s.py").write_text("def init():\n    pass\n\n\ndef run(b):\n    return b\n")
     settings = BatchSettings.model_validate(
         {"model": "m", "entryScript": "s.py", "requirementsFile": "req.txt"}, context={"root": str(tmp_path)})
     conda = yaml.safe_load(conda_text(settings, tmp_path))
