@@ -9,7 +9,7 @@ from mldeploy.targets.aci.settings import AciServiceSettings
 
 
 def check(name: str, service: AciServiceSettings, stack: Any) -> None:
-    """ACI is for dev/test: a production stack may not use it."""
+    """ACI is for dev/test (a production stack may not use it); its container group is named after the service."""
     if stack.production:
         raise ConfigError(f"{PROJECT}:services.{name}.target",
                           "ACI is for dev/test only and this stack is marked production "
