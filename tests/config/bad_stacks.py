@@ -355,7 +355,8 @@ def semantic_cases() -> Iterator[Case]:
                                       "second": {**c[s][prod], "dnsLabel": "same", "namespace": "second"}}),
                f"{s}.second.dnsLabel", "DNS label")
     yield case("prod-two-services-one-namespace", "prod",
-               lambda c: c[s].update({"second": {**c[s][prod], "namespace": prod, "dnsLabel": "other-label"}}),
+               lambda c: c[s].update({"second": {**c[s][prod], "namespace": prod, "dnsLabel": "other-label",
+                                                 "hostName": "second.ml.contoso.com"}}),
                f"{s}.second.namespace", "namespace")
     for tag in ("mldeploy-production", "mldeploy-auth", "MLDEPLOY-TLS", "a/b", "x<y", "50%"):
         yield case(f"dev-tag-{tag}", "dev", lambda c, t=tag: c["mldeploy:tags"].update({t: "x"}), "mldeploy:tags", "tag name")
