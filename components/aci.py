@@ -39,6 +39,41 @@ def _resources(r: Resources) -> dict:
     return {"requests": {"cpu": r.cpu, "memoryInGB": r.memory_gb}}
 
 
+def _scorer_env(plan: AciPlan, app_insights_key: pulumi.Input[str] | None) -> list[dict]:
+    """The plan's scorer env, plus the App Insights key as a secure value when the plan turns it on."""
+    scorer_env = [{"name": k, "value": v} for k, v in plan.scorer_env]
+    if plan.app_insights and app_insights_key is not None:
+        scorer_env += [{"name": "AML_APP_INSIGHTS_ENABLED", "value": "true"},
+                       {"name": "AML_APP_INSIGHTS_KEY", "secureValue": app_insights_key}]
+    return scorer_env
+
+
+def _containers(plan: AciPlan, image: pulumi.Input[str], gateway_image: pulumi.Input[str], scorer_env: list[dict],
+                mounts: list[dict]) -> list[dict]:
+    """The group's two containers: the scorer, and the gateway in front of it on the plan's port."""
+    return [
+        {
+            "name": "scorer",
+            "image": image,
+            "ports": [{"port": SCORER_PORT, "protocol": "TCP"}],
+            "environmentVariables": scorer_env,
+            "resources": _resources(plan.scorer),
+            "livenessProbe": _probe(plan.scorer_liveness),
+            "readinessProbe": _probe(plan.scorer_readiness),
+        },
+        {
+            "name": "gateway",
+            "image": gateway_image,  # GATEWAY_IMAGE mirrored into the registry, by digest
+            "command": container_command(plan.gateway),
+            "ports": [{"port": plan.gateway_port, "protocol": "TCP"}],
+            "resources": _resources(plan.gateway_resources),
+            "volumeMounts": mounts,
+            "livenessProbe": _probe(plan.gateway_liveness),
+            "readinessProbe": _probe(plan.gateway_readiness),
+        },
+    ]
+
+
 class AciService(pulumi.ComponentResource):
     """One scoring service on ACI: container group (scorer + gateway), identity, role, keys."""
 
@@ -60,43 +95,11 @@ class AciService(pulumi.ComponentResource):
         if plan.tls and tls is None:
             raise ValueError(f"{name}: the plan serves HTTPS but no certificate and key were given")
         super().__init__("mldeploy:aci:AciService", name, None, opts)
-        identity = managedidentity.UserAssignedIdentity(
-            child_name(name, "identity"), resource_group_name=resource_group_name, location=location, tags=tags,
-            opts=child_opts(self, "identity"))
-        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        pull = authorization.RoleAssignment(
-            child_name(name, "acr-pull"),
-            scope=registry_id,
-            principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=role_definition_id(client.subscription_id, ACR_PULL_ROLE_ID),
-            opts=child_opts(self, "acr-pull"),
-        )
-
-        pulled = RolePropagation(child_name(name, "acr-pull-propagation"), [pull], role_propagation_timeout,
-                                 opts=pulumi.ResourceOptions(parent=self))
-
+        identity, pulled = self._pull_identity(name, resource_group_name, location, registry_id, tags,
+                                               role_propagation_timeout)
         keys = service_keys(self, name, keys) if plan.auth_enabled else None
         self.gateway_conf = render_nginx_conf(plan.gateway)
-        files: dict[str, pulumi.Input[str]] = {"nginx.conf": _b64(self.gateway_conf)}
-        if keys is not None:
-            files[KEYS_MAP_NAME] = pulumi.Output.secret(
-                pulumi.Output.all(*keys).apply(lambda k: _b64(render_keys_map(k[0], k[1]))))
-        volumes = [{"name": "gateway", "secret": files}]
-        mounts = [{"name": "gateway", "mountPath": CONTAINER_CONFIG_DIR, "readOnly": True}]
-        if plan.tls:
-            volumes.append({"name": "tls", "secret": {
-                TLS_CERT_NAME: pulumi.Output.secret(tls[0]).apply(_b64),
-                TLS_KEY_NAME: pulumi.Output.secret(tls[1]).apply(_b64),
-            }})
-            mounts.append({"name": "tls", "mountPath": CONTAINER_TLS_DIR, "readOnly": True})
-
-        scorer_env = [{"name": k, "value": v} for k, v in plan.scorer_env]
-        if plan.app_insights and app_insights_key is not None:
-            scorer_env += [{"name": "AML_APP_INSIGHTS_ENABLED", "value": "true"},
-                           {"name": "AML_APP_INSIGHTS_KEY", "secureValue": app_insights_key}]
-        port = plan.gateway_port
-
+        volumes, mounts = self._gateway_volumes(plan, keys, tls)
         group = containerinstance.ContainerGroup(
             child_name(name, "group"),
             resource_group_name=resource_group_name,
@@ -107,28 +110,8 @@ class AciService(pulumi.ComponentResource):
             identity={"type": "UserAssigned", "userAssignedIdentities": [identity.id]},
             image_registry_credentials=[{"server": registry_login_server, "identity": identity.id}],
             ip_address={"type": "Public", "dnsNameLabel": plan.dns_name_label,
-                        "ports": [{"port": port, "protocol": "TCP"}]},
-            containers=[
-                {
-                    "name": "scorer",
-                    "image": image,
-                    "ports": [{"port": SCORER_PORT, "protocol": "TCP"}],
-                    "environmentVariables": scorer_env,
-                    "resources": _resources(plan.scorer),
-                    "livenessProbe": _probe(plan.scorer_liveness),
-                    "readinessProbe": _probe(plan.scorer_readiness),
-                },
-                {
-                    "name": "gateway",
-                    "image": gateway_image,  # GATEWAY_IMAGE mirrored into the registry, by digest
-                    "command": container_command(plan.gateway),
-                    "ports": [{"port": port, "protocol": "TCP"}],
-                    "resources": _resources(plan.gateway_resources),
-                    "volumeMounts": mounts,
-                    "livenessProbe": _probe(plan.gateway_liveness),
-                    "readinessProbe": _probe(plan.gateway_readiness),
-                },
-            ],
+                        "ports": [{"port": plan.gateway_port, "protocol": "TCP"}]},
+            containers=_containers(plan, image, gateway_image, _scorer_env(plan, app_insights_key), mounts),
             volumes=volumes,
             tags=tags,
             # The identity must hold AcrPull, and the assignment have taken effect, before ACI pulls.
@@ -143,3 +126,41 @@ class AciService(pulumi.ComponentResource):
         self.register_outputs({"scoringUri": self.scoring_uri, "swaggerUri": self.swagger_uri,
                                "containerGroup": self.container_group_name,
                                "primaryKey": self.primary_key, "secondaryKey": self.secondary_key})
+
+    def _pull_identity(self, name: str, resource_group_name: pulumi.Input[str], location: str,
+                       registry_id: pulumi.Input[str], tags: dict[str, str], role_propagation_timeout: int,
+                       ) -> tuple[managedidentity.UserAssignedIdentity, RolePropagation]:
+        """The group's user-assigned identity, its AcrPull on the registry, and the wait for it to take effect."""
+        identity = managedidentity.UserAssignedIdentity(
+            child_name(name, "identity"), resource_group_name=resource_group_name, location=location, tags=tags,
+            opts=child_opts(self, "identity"))
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        pull = authorization.RoleAssignment(
+            child_name(name, "acr-pull"),
+            scope=registry_id,
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=role_definition_id(client.subscription_id, ACR_PULL_ROLE_ID),
+            opts=child_opts(self, "acr-pull"),
+        )
+        pulled = RolePropagation(child_name(name, "acr-pull-propagation"), [pull], role_propagation_timeout,
+                                 opts=pulumi.ResourceOptions(parent=self))
+        return identity, pulled
+
+    def _gateway_volumes(self, plan: AciPlan, keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None,
+                         tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None) -> tuple[list[dict], list[dict]]:
+        """The gateway's secret volumes (nginx.conf + keys map; the TLS pair when the plan serves HTTPS)
+        and their mounts."""
+        files: dict[str, pulumi.Input[str]] = {"nginx.conf": _b64(self.gateway_conf)}
+        if keys is not None:
+            files[KEYS_MAP_NAME] = pulumi.Output.secret(
+                pulumi.Output.all(*keys).apply(lambda k: _b64(render_keys_map(k[0], k[1]))))
+        volumes = [{"name": "gateway", "secret": files}]
+        mounts = [{"name": "gateway", "mountPath": CONTAINER_CONFIG_DIR, "readOnly": True}]
+        if plan.tls:
+            volumes.append({"name": "tls", "secret": {
+                TLS_CERT_NAME: pulumi.Output.secret(tls[0]).apply(_b64),
+                TLS_KEY_NAME: pulumi.Output.secret(tls[1]).apply(_b64),
+            }})
+            mounts.append({"name": "tls", "mountPath": CONTAINER_TLS_DIR, "readOnly": True})
+        return volumes, mounts

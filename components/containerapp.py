@@ -60,6 +60,38 @@ def _resources(r) -> dict:
     return {"cpu": r.cpu, "memory": r.memory}
 
 
+def _template(plan, image: pulumi.Input[str], gateway_image: pulumi.Input[str], scorer_env: list[dict],
+              mounted: list[dict]) -> dict:
+    """The revision template: scorer + gateway containers, the HTTP concurrency scale rule, the secret volume."""
+    return {
+        "revisionSuffix": plan.revision_suffix,
+        "containers": [
+            {
+                "name": "scorer",
+                "image": image,
+                "env": scorer_env,
+                "resources": _resources(plan.scorer),
+                "probes": [_probe(p) for p in plan.probes_scorer],
+            },
+            {
+                "name": "gateway",
+                "image": gateway_image,  # GATEWAY_IMAGE mirrored into the registry, by digest
+                "command": container_command(plan.gateway),
+                "resources": _resources(plan.gateway_resources),
+                "volumeMounts": [{"volumeName": "gateway", "mountPath": CONTAINER_CONFIG_DIR}],
+                "probes": [_probe(p) for p in plan.probes_gateway],
+            },
+        ],
+        "scale": {
+            "minReplicas": plan.min_replicas,
+            "maxReplicas": plan.max_replicas,
+            "rules": [{"name": HTTP_RULE,
+                       "http": {"metadata": {"concurrentRequests": str(plan.concurrent_requests)}}}],
+        },
+        "volumes": [{"name": "gateway", "storageType": "Secret", "secrets": mounted}],
+    }
+
+
 class ContainerAppService(pulumi.ComponentResource):
     """One scoring service on Azure Container Apps: environment (+ logs), identity and AcrPull, app
     with scorer + gateway, keys, and a managed certificate for a custom domain."""
@@ -79,57 +111,13 @@ class ContainerAppService(pulumi.ComponentResource):
         """`image`: the image of the plan's template revision (by digest); `keys`: the given keys
         (else generated when the plan has auth on), secret."""
         super().__init__("mldeploy:containerapp:ContainerAppService", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         environment = self._environment(name, plan, resource_group_name, location, tags)
-        identity = managedidentity.UserAssignedIdentity(
-            child_name(name, "identity"), resource_group_name=resource_group_name, location=location, tags=tags,
-            opts=child)
-        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        pull = authorization.RoleAssignment(
-            child_name(name, "acr-pull"),
-            scope=registry_id,
-            principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=role_definition_id(client.subscription_id, ACR_PULL_ROLE_ID),
-            opts=child,
-        )
-        pulled = RolePropagation(child_name(name, "acr-pull-propagation"), [pull], role_propagation_timeout, opts=child)
-
+        identity, pulled = self._pull_identity(name, resource_group_name, location, registry_id, tags,
+                                               role_propagation_timeout)
         keys = service_keys(self, name, keys) if plan.auth_enabled else None
         self.gateway_conf = render_nginx_conf(plan.gateway)
-        secrets: list[dict] = [{"name": CONF_SECRET, "value": pulumi.Output.secret(self.gateway_conf)}]
-        mounted = [{"secretRef": CONF_SECRET, "path": "nginx.conf"}]
-        if keys is not None:
-            secrets.append({"name": KEYS_SECRET, "value": pulumi.Output.secret(
-                pulumi.Output.all(*keys).apply(lambda k: render_keys_map(k[0], k[1])))})
-            mounted.append({"secretRef": KEYS_SECRET, "path": KEYS_MAP_NAME})
-        scorer_env: list[dict] = [{"name": k, "value": v} for k, v in plan.scorer_env]
-        if plan.app_insights and app_insights_key is not None:
-            secrets.append({"name": INSIGHTS_SECRET, "value": pulumi.Output.secret(app_insights_key)})
-            scorer_env += [{"name": "AML_APP_INSIGHTS_ENABLED", "value": "true"},
-                           {"name": "AML_APP_INSIGHTS_KEY", "secretRef": INSIGHTS_SECRET}]
-
-        ingress: dict = {
-            "external": True,
-            "targetPort": plan.gateway_port,
-            "transport": "http",
-            "allowInsecure": False,
-            "traffic": [{"revisionName": t.revision_name, "label": t.label, "weight": t.percent}
-                        for t in plan.traffic],
-        }
-        if plan.custom_domain is not None:
-            certificate = app.ManagedCertificate(
-                child_name(name, "certificate"),
-                resource_group_name=resource_group_name,
-                environment_name=environment.name,
-                location=location,
-                properties={"subjectName": plan.custom_domain, "domainControlValidation": "CNAME"},
-                tags=tags,
-                opts=child,
-            )
-            ingress["customDomains"] = [{"name": plan.custom_domain, "bindingType": "SniEnabled",
-                                         "certificateId": certificate.id}]
-
+        secrets, mounted, scorer_env = self._secrets(plan, keys, app_insights_key)
+        ingress = self._ingress(name, plan, environment, resource_group_name, location, tags)
         container_app = app.ContainerApp(
             child_name(name, "app"),
             container_app_name=plan.app_name,
@@ -144,33 +132,7 @@ class ContainerAppService(pulumi.ComponentResource):
                 "registries": [{"server": registry_login_server, "identity": identity.id}],
                 "secrets": secrets,
             },
-            template={
-                "revisionSuffix": plan.revision_suffix,
-                "containers": [
-                    {
-                        "name": "scorer",
-                        "image": image,
-                        "env": scorer_env,
-                        "resources": _resources(plan.scorer),
-                        "probes": [_probe(p) for p in plan.probes_scorer],
-                    },
-                    {
-                        "name": "gateway",
-                        "image": gateway_image,  # GATEWAY_IMAGE mirrored into the registry, by digest
-                        "command": container_command(plan.gateway),
-                        "resources": _resources(plan.gateway_resources),
-                        "volumeMounts": [{"volumeName": "gateway", "mountPath": CONTAINER_CONFIG_DIR}],
-                        "probes": [_probe(p) for p in plan.probes_gateway],
-                    },
-                ],
-                "scale": {
-                    "minReplicas": plan.min_replicas,
-                    "maxReplicas": plan.max_replicas,
-                    "rules": [{"name": HTTP_RULE,
-                               "http": {"metadata": {"concurrentRequests": str(plan.concurrent_requests)}}}],
-                },
-                "volumes": [{"name": "gateway", "storageType": "Secret", "secrets": mounted}],
-            },
+            template=_template(plan, image, gateway_image, scorer_env, mounted),
             tags=tags,
             # The identity must hold AcrPull, and the assignment have taken effect, before the pull.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pulled]),
@@ -189,6 +151,69 @@ class ContainerAppService(pulumi.ComponentResource):
         self.register_outputs({"scoringUri": self.scoring_uri, "swaggerUri": self.swagger_uri,
                                "containerApp": self.app_name, "revision": self.revision,
                                "primaryKey": self.primary_key, "secondaryKey": self.secondary_key})
+
+    def _pull_identity(self, name: str, resource_group_name: pulumi.Input[str], location: str,
+                       registry_id: pulumi.Input[str], tags: dict[str, str], role_propagation_timeout: int,
+                       ) -> tuple[managedidentity.UserAssignedIdentity, RolePropagation]:
+        """The app's user-assigned identity, its AcrPull on the registry, and the wait for it to take effect."""
+        child = pulumi.ResourceOptions(parent=self)
+        identity = managedidentity.UserAssignedIdentity(
+            child_name(name, "identity"), resource_group_name=resource_group_name, location=location, tags=tags,
+            opts=child)
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        pull = authorization.RoleAssignment(
+            child_name(name, "acr-pull"),
+            scope=registry_id,
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=role_definition_id(client.subscription_id, ACR_PULL_ROLE_ID),
+            opts=child,
+        )
+        pulled = RolePropagation(child_name(name, "acr-pull-propagation"), [pull], role_propagation_timeout, opts=child)
+        return identity, pulled
+
+    def _secrets(self, plan, keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None,
+                 app_insights_key: pulumi.Input[str] | None) -> tuple[list[dict], list[dict], list[dict]]:
+        """The app's secrets (nginx.conf, keys map, App Insights key), the gateway's secret volume items and
+        the scorer's env (the App Insights key by secretRef)."""
+        secrets: list[dict] = [{"name": CONF_SECRET, "value": pulumi.Output.secret(self.gateway_conf)}]
+        mounted = [{"secretRef": CONF_SECRET, "path": "nginx.conf"}]
+        if keys is not None:
+            secrets.append({"name": KEYS_SECRET, "value": pulumi.Output.secret(
+                pulumi.Output.all(*keys).apply(lambda k: render_keys_map(k[0], k[1])))})
+            mounted.append({"secretRef": KEYS_SECRET, "path": KEYS_MAP_NAME})
+        scorer_env: list[dict] = [{"name": k, "value": v} for k, v in plan.scorer_env]
+        if plan.app_insights and app_insights_key is not None:
+            secrets.append({"name": INSIGHTS_SECRET, "value": pulumi.Output.secret(app_insights_key)})
+            scorer_env += [{"name": "AML_APP_INSIGHTS_ENABLED", "value": "true"},
+                           {"name": "AML_APP_INSIGHTS_KEY", "secretRef": INSIGHTS_SECRET}]
+        return secrets, mounted, scorer_env
+
+    def _ingress(self, name: str, plan, environment: app.ManagedEnvironment, resource_group_name: pulumi.Input[str],
+                 location: str, tags: dict[str, str]) -> dict:
+        """External TLS-only ingress to the gateway with the plan's traffic by revision; with a custom domain,
+        its managed certificate bound SNI."""
+        ingress: dict = {
+            "external": True,
+            "targetPort": plan.gateway_port,
+            "transport": "http",
+            "allowInsecure": False,
+            "traffic": [{"revisionName": t.revision_name, "label": t.label, "weight": t.percent}
+                        for t in plan.traffic],
+        }
+        if plan.custom_domain is not None:
+            certificate = app.ManagedCertificate(
+                child_name(name, "certificate"),
+                resource_group_name=resource_group_name,
+                environment_name=environment.name,
+                location=location,
+                properties={"subjectName": plan.custom_domain, "domainControlValidation": "CNAME"},
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            ingress["customDomains"] = [{"name": plan.custom_domain, "bindingType": "SniEnabled",
+                                         "certificateId": certificate.id}]
+        return ingress
 
     def _environment(self, name: str, plan, resource_group_name: pulumi.Input[str], location: str,
                      tags: dict[str, str]) -> app.ManagedEnvironment:
