@@ -72,36 +72,55 @@ class AksCluster(pulumi.ComponentResource):
         if (plan.create is None) == (attached is None):
             raise ValueError(f"AksCluster {name}: a plan to create a cluster, or an attached cluster - exactly one")
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-
-        assignments: list[pulumi.Resource] = []
         if attached is None:
-            cluster = self._create(name, plan.create, location, resource_group_name, tags)
             rg: pulumi.Input[str] = resource_group_name
-            self.cluster_name = cluster.name
-            self.fqdn = cluster.fqdn
-            self.kubernetes_version = cluster.current_kubernetes_version
-            kubelet = cluster.identity_profile.apply(lambda p: (p or {})["kubeletidentity"].object_id)
-            cluster_id = cluster.id
-            # The deployer (whoever runs `pulumi up`) may manage Kubernetes objects through Entra
-            # ID: the provider below logs in with it (local accounts are off, or unused).
-            admin = authorization.RoleAssignment(
-                child_name(name, "deployer-cluster-admin"),
-                scope=cluster_id,
-                principal_id=client.object_id,
-                # Must match the deployer (ARM: UnmatchedPrincipalType): see mldeploy/azure/deployer.py.
-                principal_type=deployer_principal_type,
-                role_definition_id=role_definition_id(client.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE),
-                opts=child_opts(self, "deployer-cluster-admin"),
-            )
-            assignments.append(admin)
+            kubelet, cluster_id, assignments = self._created_cluster(
+                name, plan.create, location, resource_group_name, tags, client, deployer_principal_type)
         else:
             rg = attached.resource_group
-            self.cluster_name = pulumi.Output.from_input(attached.name)
-            self.fqdn = pulumi.Output.from_input(attached.fqdn)
-            self.kubernetes_version = pulumi.Output.from_input(attached.kubernetes_version)
-            kubelet = pulumi.Output.from_input(attached.kubelet_object_id)
-            cluster_id = pulumi.Output.from_input(attached.id)
+            kubelet, cluster_id, assignments = self._attached_cluster(attached)
+        propagated = self._kubelet_pull(name, registry_id, kubelet, client, assignments, role_propagation_timeout)
+        self._kubernetes_provider(name, plan, rg, propagated)
+        self.cluster_id = cluster_id
+        self.node_count = plan.create.agent_count if attached is None else attached.node_count
+        self.register_outputs({"clusterName": self.cluster_name, "fqdn": self.fqdn,
+                               "kubernetesVersion": self.kubernetes_version, "kubeconfig": self.kubeconfig})
 
+    def _created_cluster(self, name: str, s: CreatedCluster, location: str, resource_group_name: pulumi.Input[str],
+                         tags: dict[str, str], client, deployer_principal_type: str,
+                         ) -> tuple[pulumi.Output[str], pulumi.Output[str], list[pulumi.Resource]]:
+        """The created cluster and the deployer's cluster-admin on it: (kubelet object id, cluster id,
+        role assignments to await). Sets the cluster's name, fqdn and version outputs."""
+        cluster = self._managed_cluster(name, s, location, resource_group_name, tags)
+        self.cluster_name = cluster.name
+        self.fqdn = cluster.fqdn
+        self.kubernetes_version = cluster.current_kubernetes_version
+        kubelet = cluster.identity_profile.apply(lambda p: (p or {})["kubeletidentity"].object_id)
+        # The deployer (whoever runs `pulumi up`) may manage Kubernetes objects through Entra
+        # ID: the provider below logs in with it (local accounts are off, or unused).
+        admin = authorization.RoleAssignment(
+            child_name(name, "deployer-cluster-admin"),
+            scope=cluster.id,
+            principal_id=client.object_id,
+            # Must match the deployer (ARM: UnmatchedPrincipalType): see mldeploy/azure/deployer.py.
+            principal_type=deployer_principal_type,
+            role_definition_id=role_definition_id(client.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE),
+            opts=child_opts(self, "deployer-cluster-admin"),
+        )
+        return kubelet, cluster.id, [admin]
+
+    def _attached_cluster(self, attached: AttachedCluster,
+                          ) -> tuple[pulumi.Output[str], pulumi.Output[str], list[pulumi.Resource]]:
+        """The attached cluster as looked up: (kubelet object id, cluster id, no role assignment of its own).
+        Sets the cluster's name, fqdn and version outputs."""
+        self.cluster_name = pulumi.Output.from_input(attached.name)
+        self.fqdn = pulumi.Output.from_input(attached.fqdn)
+        self.kubernetes_version = pulumi.Output.from_input(attached.kubernetes_version)
+        return pulumi.Output.from_input(attached.kubelet_object_id), pulumi.Output.from_input(attached.id), []
+
+    def _kubelet_pull(self, name: str, registry_id: pulumi.Input[str], kubelet: pulumi.Output[str], client,
+                      assignments: list[pulumi.Resource], role_propagation_timeout: int) -> RolePropagation:
+        """AcrPull on the registry for the kubelet identity, and the wait for every role assignment."""
         pull = authorization.RoleAssignment(
             child_name(name, "kubelet-acr-pull"),
             scope=registry_id,
@@ -110,12 +129,15 @@ class AksCluster(pulumi.ComponentResource):
             role_definition_id=role_definition_id(client.subscription_id, ACR_PULL_ROLE_ID),
             opts=child_opts(self, "kubelet-acr-pull"),
         )
-        assignments.append(pull)
         # Kubernetes objects wait until the deployer's cluster-admin (and the kubelet's AcrPull)
         # take effect: the provider every object on this cluster uses depends on the wait.
-        propagated = RolePropagation(child_name(name, "role-propagation"), assignments, role_propagation_timeout,
-                                     opts=pulumi.ResourceOptions(parent=self))
+        return RolePropagation(child_name(name, "role-propagation"), [*assignments, pull], role_propagation_timeout,
+                               opts=pulumi.ResourceOptions(parent=self))
 
+    def _kubernetes_provider(self, name: str, plan: ClusterPlan, rg: pulumi.Input[str],
+                             propagated: RolePropagation) -> None:
+        """The secret kubeconfig (Entra ID exec, non-interactive login) and the Kubernetes provider built
+        from it, after the role assignments took effect. Sets `kubeconfig` and `provider`."""
         creds = cs.list_managed_cluster_user_credentials_output(
             resource_group_name=rg,
             resource_name=self.cluster_name,
@@ -141,12 +163,9 @@ class AksCluster(pulumi.ComponentResource):
             delete_unreachable=False,
             opts=child_opts(self, "k8s", depends_on=[propagated]),
         )
-        self.cluster_id = cluster_id
-        self.node_count = plan.create.agent_count if attached is None else attached.node_count
-        self.register_outputs({"clusterName": self.cluster_name, "fqdn": self.fqdn,
-                               "kubernetesVersion": self.kubernetes_version, "kubeconfig": self.kubeconfig})
 
-    def _create(self, name: str, s: CreatedCluster, location, rg, tags) -> cs.ManagedCluster:
+    def _managed_cluster(self, name: str, s: CreatedCluster, location, rg, tags) -> cs.ManagedCluster:
+        """The AKS cluster the plan creates (settings in the module docstring)."""
         return cs.ManagedCluster(
             child_name(name, "cluster"),
             resource_name_=s.name,

@@ -69,10 +69,28 @@ class AksService(pulumi.ComponentResource):
                                    opts=pulumi.ResourceOptions(parent=self, provider=provider))
         on_cluster = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns])
         meta = {"namespace": plan.namespace, "labels": manifests.labels(plan)}
-        names: dict[str, pulumi.Input[str]] = {}
         # What the Deployments wait for: the caller's (a node pool to run on), then a certificate.
         pods_wait_for = list(pods_wait_for)
+        names = self._pod_secrets(name, plan, meta, keys, tls, telemetry, model_data, on_cluster, pods_wait_for)
+        self._workloads(name, plan, gateways, meta, names, on_cluster, pods_wait_for)
+        svc = k8s.core.v1.Service(f"{name}", **_args(manifests.service(plan)), opts=on_cluster)
 
+        # The Service listens on the scheme's default port (443 or 80): no port in the URI.
+        scheme = "https" if plan.tls else "http"
+        address = pulumi.Output.from_input(host) if host else svc.status.apply(_ingress_address)
+        base = address.apply(lambda a: f"{scheme}://{a}")
+        self.scoring_uri = base.apply(lambda b: b + SCORE_PATH)
+        self.swagger_uri = base.apply(lambda b: b + SWAGGER_PATH)
+        self.register_outputs({"scoringUri": self.scoring_uri, "swaggerUri": self.swagger_uri})
+
+    def _pod_secrets(self, name: str, plan: WorkloadPlan, meta: dict,
+                     keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None,
+                     tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None, telemetry: Telemetry | None,
+                     model_data: ModelDataSink | None, on_cluster: pulumi.ResourceOptions,
+                     pods_wait_for: list[pulumi.Resource]) -> dict[str, pulumi.Input[str]]:
+        """The Secrets and ConfigMaps the pods mount (keys, TLS, App Insights, model data collector), by
+        role: their names. Sets the keys; a cert-manager Certificate joins `pods_wait_for`."""
+        names: dict[str, pulumi.Input[str]] = {}
         self.primary_key = self.secondary_key = None
         if plan.auth:
             self.primary_key, self.secondary_key = service_keys(self, name, keys, aliased=False)
@@ -102,7 +120,13 @@ class AksService(pulumi.ComponentResource):
             names["collector-conf"] = k8s.core.v1.ConfigMap(
                 f"{name}-model-data", metadata=meta, data={"vector.yaml": conf}, immutable=True,
                 opts=on_cluster).metadata.name
+        return names
 
+    def _workloads(self, name: str, plan: WorkloadPlan, gateways: Mapping[str, GatewaySpec], meta: dict,
+                   names: dict[str, pulumi.Input[str]], on_cluster: pulumi.ResourceOptions,
+                   pods_wait_for: list[pulumi.Resource]) -> None:
+        """Per variant: gateway ConfigMap, Deployment, HPA, PDB (a canary's scorer Services and traffic
+        ConfigMap first); then the NetworkPolicy."""
         # A canary pod's gateway resolves the other variant's scorer Service when nginx starts
         # ("host not found in upstream" is fatal): the Services exist before any Deployment.
         scorer_services = [
@@ -127,15 +151,6 @@ class AksService(pulumi.ComponentResource):
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-{variant.name}", **_args(manifests.disruption_budget(plan, variant)), opts=on_cluster)
         k8s.networking.v1.NetworkPolicy(f"{name}", **_args(manifests.network_policy(plan)), opts=on_cluster)
-        svc = k8s.core.v1.Service(f"{name}", **_args(manifests.service(plan)), opts=on_cluster)
-
-        # The Service listens on the scheme's default port (443 or 80): no port in the URI.
-        scheme = "https" if plan.tls else "http"
-        address = pulumi.Output.from_input(host) if host else svc.status.apply(_ingress_address)
-        base = address.apply(lambda a: f"{scheme}://{a}")
-        self.scoring_uri = base.apply(lambda b: b + SCORE_PATH)
-        self.swagger_uri = base.apply(lambda b: b + SWAGGER_PATH)
-        self.register_outputs({"scoringUri": self.scoring_uri, "swaggerUri": self.swagger_uri})
 
     def _secret(self, name: str, meta: dict, data: dict, kind: str, opts) -> pulumi.Output[str]:
         # The key names are not secret; listing them keeps a masked Secret reviewable in synth.
