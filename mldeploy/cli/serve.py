@@ -74,10 +74,11 @@ def select_services(settings, wanted: str | None) -> list[str]:
               help="Answer 503 beyond this many requests in flight, as AKS does "
                    "(default: an AKS service's replicaMaxConcurrentRequests, else no cap).")
 @click.option("--containers", is_flag=True,
-              help="Run the service as synthesized for its target (an aks/fpga pod or an aci container "
-                   "group; images built from their contexts) with podman or docker, instead of local processes.")
+              help="Run the service as synthesized for its target (its containers as the synth output "
+                   "declares them, images built from their contexts) with podman or docker, instead of local "
+                   "processes; a target with nothing to run here names the ones that have.")
 @click.option("--image", "image_map", multiple=True, metavar="UPSTREAM=LOCAL",
-              help="With --containers: run LOCAL where the pod names UPSTREAM (air-gapped machines).")
+              help="With --containers: run LOCAL where the synthesized service names UPSTREAM (air-gapped machines).")
 @project_dir_option
 def command(stack: str, service: str | None, port: int | None, as_json: bool, timeout: float,
             tls_cert: Path | None, tls_key: Path | None, max_concurrent_requests: int | None,
