@@ -20,6 +20,7 @@ from pydantic import AfterValidator, ValidationInfo
 
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.strict_yaml import parse_yaml, read_text_file
+from mldeploy.contract import STACKS_DIR
 
 MAX_MODEL_FILES = 10_000  # a model folder is walked whole at parse time: bound the walk
 
@@ -75,6 +76,7 @@ def _regular_file(value: str, target: Path, root: Path) -> None:
 
 def _model_path(value: str, target: Path, root: Path) -> None:
     mode = _stat(value, target, root, "file or folder").st_mode
+    _not_project_config(value, target, root)
     if stat.S_ISREG(mode):
         _readable_file(value, target)
         if target.stat().st_size == 0:
@@ -102,6 +104,18 @@ def _model_path(value: str, target: Path, root: Path) -> None:
                 raise ValueError(f"{value} holds more than {MAX_MODEL_FILES} files")
     if count == 0:
         raise ValueError(f"the model folder {value} holds no files")
+
+
+def _not_project_config(value: str, target: Path, root: Path) -> None:
+    """A model is uploaded whole to the workspace's storage: the stack files (every stack's config,
+    secrets' ciphertext and the `secure:` salt among them) and Pulumi.yaml are never part of it."""
+    root = root.resolve()
+    resolved = target.resolve()
+    stacks = root / STACKS_DIR
+    if resolved == stacks or stacks in resolved.parents or resolved == root / "Pulumi.yaml":
+        raise ValueError(f"{value} is the project's stack configuration ({STACKS_DIR}/ and Pulumi.yaml: every "
+                         "stack's settings and encrypted secrets), not a model: it would be uploaded to the "
+                         "workspace as the model; name the model's own file or folder")
 
 
 def _raise(err: OSError) -> None:
@@ -312,12 +326,16 @@ def _call_mismatch(source: str) -> str | None:
 def _json(value: str, target: Path) -> None:
     text = _text(value, target, "file")
     try:
-        json.loads(text)
+        body = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"{value} is not JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
                          "a sample request is the JSON body sent to /score") from None
     except (RecursionError, ValueError):
         raise ValueError(f"{value} is not usable JSON (nested too deep, or a number too long)") from None
+    if body is None:
+        # Valid JSON, but no request: the smoke test and `mldeploy test` would call run(None).
+        raise ValueError(f"{value} holds only JSON null: a sample request is the JSON body sent to /score "
+                         "(the data run() gets), e.g. {\"data\": [[...]]}")
 
 
 def _checked(kind: str):

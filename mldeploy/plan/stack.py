@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any, Callable, Iterable, Mapping
 
 from mldeploy.config.errors import ConfigError
+from mldeploy.config.load import LOCATION_KEY
 from mldeploy.config.service import ServiceSettings
 from mldeploy.config.stack import StackSettings
 from mldeploy import PROJECT
@@ -18,6 +19,7 @@ from mldeploy.plan.endpoint import kubernetes_compute_name
 from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_clusters
 from mldeploy.plan.batching import service_load
 from mldeploy.plan.memory import check_body_limit
+from mldeploy.plan.versions import region_problem
 
 # (service name, its settings, the stack) -> None, or a ConfigError naming the key.
 TargetCheck = Callable[[str, Any, StackSettings], None]
@@ -31,6 +33,10 @@ def check_stack(settings: StackSettings, target_checks: Mapping[str, TargetCheck
     `target_checks`: target name -> its load-time checks (the target table's `check`);
     `stack_checks`: the targets' stack-wide ones (`check_stack`), run after every entry's."""
     today = today or date.today()
+    if settings.location is not None:
+        problem = region_problem(settings.location)
+        if problem is not None:
+            raise ConfigError(LOCATION_KEY, problem)
     for name, cluster in settings.clusters.items():
         check_cluster(name, cluster, today)  # Kubernetes version, vCPUs
     for name, service in settings.services.items():

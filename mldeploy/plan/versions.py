@@ -12,10 +12,16 @@ As of 2026-11-25. Update the table (and AS_OF) when the sources change:
   support plan" (articles/aks/long-term-support.md).
 - IoT Edge: Azure/azure-iotedge release notes 1.5.0 ("serviced ... through November 10, 2026")
   and 1.6.0 ("through November 14, 2028"); learn.microsoft.com/azure/iot-edge/version-history.
+- Azure regions (public cloud): learn.microsoft.com/azure/reliability/regions-list, "Azure regions
+  list", column "Programmatic name" (MicrosoftDocs/reliability-docs articles/reliability/regions-list.md,
+  ms.date 2025-09-23), restricted and coming-soon regions included; Sweden South appears there as a
+  paired region only. Azure opens regions often: a stack naming a newer one is refused until the
+  table knows it (update REGIONS and REGIONS_AS_OF).
 """
 from __future__ import annotations
 
 import calendar
+import difflib
 from dataclasses import dataclass
 from datetime import date
 
@@ -56,6 +62,34 @@ IOT_EDGE_RUNTIME: dict[str, date] = {
     "1.5": date(2026, 11, 10),
     "1.6": date(2028, 11, 14),
 }
+
+REGIONS_AS_OF = date(2026, 12, 4)
+REGIONS_SOURCE = "https://learn.microsoft.com/azure/reliability/regions-list"
+# Programmatic names (`azure-native:location`); display names ("West Europe") compare without spaces.
+REGIONS: frozenset[str] = frozenset({
+    "australiacentral", "australiacentral2", "australiaeast", "australiasoutheast", "austriaeast",
+    "belgiumcentral", "brazilsouth", "brazilsoutheast", "canadacentral", "canadaeast", "centralindia",
+    "centralus", "chilecentral", "denmarkeast", "eastasia", "eastus", "eastus2", "francecentral",
+    "francesouth", "germanynorth", "germanywestcentral", "indonesiacentral", "israelcentral", "italynorth",
+    "japaneast", "japanwest", "koreacentral", "koreasouth", "malaysiawest", "mexicocentral",
+    "newzealandnorth", "northcentralus", "northeurope", "norwayeast", "norwaywest", "polandcentral",
+    "qatarcentral", "southafricanorth", "southafricawest", "southcentralus", "southindia", "southeastasia",
+    "spaincentral", "swedencentral", "swedensouth", "switzerlandnorth", "switzerlandwest", "uaecentral",
+    "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westindia", "westus", "westus2",
+    "westus3",
+})
+
+
+def region_problem(location: str) -> str | None:
+    """Why `location` is no Azure public region (with the closest names), or None."""
+    name = location.replace(" ", "").lower()
+    if name in REGIONS:
+        return None
+    close = difflib.get_close_matches(name, sorted(REGIONS), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return (f"{location!r} is not an Azure region: {hint}use a region's programmatic name ({REGIONS_SOURCE}, "
+            f"as of {REGIONS_AS_OF.isoformat()}; `az account list-locations -o table` lists yours)")
+
 
 # The config defaults DEFAULT_MIN_KUBERNETES and DEFAULT_IOT_EDGE_RUNTIME (in the contract, so
 # config reads no plan module) must stay inside this table's window: tests/plan/test_versions.py.

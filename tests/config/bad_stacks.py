@@ -793,6 +793,39 @@ def corpus_cases() -> Iterator[Case]:
                    f"{s}.{ns}", "namespace")
 
 
+def corpus2_cases() -> Iterator[Case]:
+    """The candidates helper `corpus` probed that still exited 0 (issue 24, helper `corpus2`):
+    each exited 0 before its rule; each names the key it breaks."""
+    def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str = "") -> Case:
+        d = _load(stack)
+        edit(d["config"])
+        return Case(id_, "semantic", stack, _dump(d), key, fragment)
+
+    s, e, m, img = "mldeploy:services", "mldeploy:edge", "mldeploy:models", "mldeploy:images"
+    for stack, region in (("dev", "westeurop"), ("managed", "West Europ"), ("edge", "europewest")):
+        yield case(f"{stack}-location-{region.replace(' ', '-').lower()}", stack,
+                   lambda c, v=region: c.update({"azure-native:location": v}), "azure-native:location", "region")
+    yield case("edge-module-name-over-128", "edge", lambda c: c[e]["clinics"].update(moduleName="m" * 129),
+               f"{e}.clinics.moduleName", "128")
+    yield case("containerapp-revision-label-double-hyphen", "containerapp",
+               lambda c: c[s]["diabetes-aca"]["revisions"].update({"bl--ue": c[s]["diabetes-aca"]["revisions"].pop("blue")}),
+               f"{s}.diabetes-aca.revisions", "'--'")
+    yield case("prod-canary-takes-all-traffic", "prod",
+               lambda c: (c[img].update({"diabetes-v2": copy.deepcopy(c[img]["diabetes"])}),
+                          c[s]["diabetes"].update(canary={"image": "diabetes-v2", "trafficPercent": 100})),
+               f"{s}.diabetes.canary.trafficPercent", "promot")
+    yield case("dev-sample-request-null", "dev", lambda c: c[img]["diabetes"].update(sampleRequest="hostile/null.json"),
+               f"{img}.diabetes.sampleRequest", "null")
+    yield case("prod-service-sample-request-null", "prod",
+               lambda c: c[s]["diabetes"].update(sampleRequest="hostile/null.json"), f"{s}.diabetes.sampleRequest", "null")
+    for label, path in (("stacks-folder", "stacks"), ("pulumi-yaml", "Pulumi.yaml")):
+        yield case(f"dev-model-path-{label}", "dev", lambda c, v=path: c[m]["diabetes"].update(path=v),
+                   f"{m}.diabetes.path", "stack")
+    yield case("prod-host-name-on-cluster-ip", "prod",
+               lambda c: (c[s]["diabetes"].update(serviceType="ClusterIP"), c[s]["diabetes"].pop("dnsZone")),
+               f"{s}.diabetes.hostName", "ClusterIP")
+
+
 # Environment files whose pins exclude a version the scorer host was tested against (issue 22,
 # mldeploy/scoring/environment.py): file -> (the scoringServer it applies to, the package, the
 # piece of the message naming the user's pin). Every spec form: ==, a range, extras, a conda
@@ -832,7 +865,7 @@ CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "encoding": encoding_cases, "file": file_cases, "yaml": yaml_cases, "duplicate": duplicate_cases,
     "alias": alias_cases, "depth": depth_cases, "namespace": namespace_cases, "unknown": unknown_cases,
     "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
-    "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *scorer_pin_cases()),
+    "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *corpus2_cases(), *scorer_pin_cases()),
 }
 
 
@@ -883,6 +916,7 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (hostile / "conda-py38.yml").write_text("name: x\ndependencies:\n  - conda-forge::python==3.8.*\n  - pip\n"
                                             "  - pip:\n    - azureml-core\n")
     (hostile / "model-empty.pkl").write_bytes(b"")
+    (hostile / "null.json").write_text("null\n")
     (hostile / "run-noarg.py").write_text("def init():\n    pass\n\n\ndef run():\n    return 1\n")
     (hostile / "init-arg.py").write_text("def init(model):\n    pass\n\n\ndef run(data):\n    return data\n")
     (hostile / "run-two.py").write_text("def init():\n    pass\n\n\ndef run(data, other):\n    return data\n")

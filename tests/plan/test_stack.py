@@ -71,3 +71,23 @@ def test_kubernetes_endpoints_sharing_a_cluster_must_agree_on_its_extension():
 
     err = refused("kubernetes-endpoint", second_endpoint)
     assert err.key == "mldeploy:services" and "must agree on namespace" in err.message, err
+
+
+def test_an_attach_naming_the_cluster_this_stack_creates_is_refused_at_load():
+    # The created cluster is `aks-<stack>-<entry>` in the stack's group (plan/cluster.py cluster_name):
+    # an attach of that name would look it up before this very stack creates it.
+    values, _ = stack_values("prod")
+    group = values["mldeploy:resourceGroup"]
+    for name in ("aks-prod-prod", "AKS-Prod-Prod"):  # Azure resource names compare case-insensitively
+        err = refused("prod", lambda v, n=name: v["mldeploy:clusters"].update(
+            shared={"attach": {"resourceGroup": group.upper(), "name": n}}))
+        assert err.key == "mldeploy:clusters.shared.attach" and "clusters.prod creates in this stack" in err.message, err
+
+
+def test_a_location_must_be_an_azure_region_display_names_included():
+    err = refused("dev", lambda v: v.update({"azure-native:location": "westeurop"}))
+    assert err.key == "azure-native:location" and "did you mean westeurope" in err.message, err
+    values, keys = stack_values("dev")
+    values = {**copy.deepcopy(values), "azure-native:location": "West Europe"}
+    assert parse_settings("dev", values, keys, ROOT, "stacks/Pulumi.dev.yaml").location == "West Europe", \
+        "azure-native:location: a region's display name (West Europe) must load"

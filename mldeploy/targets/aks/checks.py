@@ -25,6 +25,7 @@ SYSTEM_NAMESPACES = {"default", "gatekeeper-system", "calico-system", "tigera-op
 def check(name: str, service: AksServiceSettings, stack) -> None:
     """Everything the aks row checks at load, in this order."""
     check_namespace(name, service, stack)
+    check_exposure(name, service)  # a canary that is a promotion, a host name nothing answers
     check_service(name, service, stack.production)  # TLS that can be issued, replicas
     check_pod_fits_node(name, service, stack)
 
@@ -52,6 +53,24 @@ def check_namespace(name: str, service: AksServiceSettings, stack) -> None:
                 (service.cluster, namespace):
             raise ConfigError(key, f"namespace {namespace!r} is also service {other!r}'s on cluster "
                                    f"{service.cluster!r}; each service gets its own namespace")
+
+
+def check_exposure(name: str, service: AksServiceSettings) -> None:
+    """A canary takes a share of the traffic, not all of it; a hostName needs an address outside the cluster."""
+    key = f"{PROJECT}:services.{name}"
+    if service.canary is not None and service.canary.traffic_percent == 100:
+        # At 100 % the stable Deployment keeps its pods (and their cost) at weight 0 while `image`
+        # no longer says what serves: that is a promotion, which mldeploy writes as `image`.
+        raise ConfigError(f"{key}.canary.trafficPercent", "100: a canary taking all the traffic is a promotion; "
+                          f"set image: {service.canary.image} and remove canary (or keep the canary below 100)")
+    if service.host_name is not None and service.service_type == "ClusterIP":
+        # A ClusterIP Service has a cluster-internal address only (kubernetes.io, "Service type
+        # ClusterIP: exposes the Service on a cluster-internal IP"); mldeploy creates no Ingress,
+        # so no DNS name outside the cluster can reach it, and certManager's DNS-01 would certify
+        # a name that serves nothing.
+        raise ConfigError(f"{key}.hostName", f"{service.host_name} on serviceType ClusterIP: the service has only a "
+                          "cluster-internal address, so no host name outside the cluster reaches it; use "
+                          "serviceType LoadBalancer, or remove hostName")
 
 
 def check_pod_fits_node(name: str, service: AksServiceSettings, stack) -> None:

@@ -215,6 +215,13 @@ def check(name: str, service: ContainerAppServiceSettings, stack: Any) -> None:
     if service.revisions is None:
         return
     for label, rev in sorted(service.revisions.items()):
+        # The label's host is `<app>---<label>.<domain>` and a revision `<app>--<suffix>`
+        # (blue-green-deployment.md, revisions.md): Container Apps' names "cannot have '--'" (the rule
+        # above), and a label holding one would blur the separator its own host name is read by.
+        if "--" in label:
+            raise ConfigError(f"{key}.revisions.{label}", f"revision label {label!r} has '--': Container Apps "
+                              "names cannot have '--' (it separates app and revision, '---' app and label): "
+                              "use single hyphens")
         if rev.image not in stack.images:
             known = ", ".join(sorted(stack.images)) or "none"
             raise ConfigError(f"{key}.revisions.{label}.image",

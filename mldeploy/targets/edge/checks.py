@@ -17,6 +17,10 @@ RESERVED_EDGE_MODULES = {"edgeagent", "edgehub"}
 # One free (F1) IoT hub per subscription: "Each Azure subscription can have at most 50 IoT hubs,
 # and at most 1 Free hub" (iot-hub/iot-hub-devguide-quotas-throttling.md).
 MAX_FREE_HUBS = 1
+# A module is an IoT Hub module identity named after it: "moduleId ... A case-sensitive string (up
+# to 128 characters long)" (iot-hub/iot-hub-devguide-identity-registry.md, module identity
+# properties; the same limit in event-grid/event-schema-iot-hub.md, `moduleId`).
+MAX_MODULE_NAME = 128
 
 
 def check(name: str, edge: EdgeSettings, stack: Any) -> None:
@@ -26,6 +30,10 @@ def check(name: str, edge: EdgeSettings, stack: Any) -> None:
         raise ConfigError(f"{key}.{'moduleName' if edge.module_name else 'image'}",
                           f"module name {edge.module!r} is reserved by the IoT Edge runtime ($edgeAgent, $edgeHub): "
                           "set moduleName")
+    if len(edge.module) > MAX_MODULE_NAME:
+        raise ConfigError(f"{key}.{'moduleName' if edge.module_name else 'image'}",
+                          f"module name of {len(edge.module)} characters: an IoT Edge module is an IoT Hub module "
+                          f"identity, whose name is at most {MAX_MODULE_NAME} characters; set a shorter moduleName")
     entries = sorted(stack.edge.items())
     before = [(n, e) for n, e in entries if n < name]
     hub = edge.iot_hub
