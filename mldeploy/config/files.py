@@ -113,8 +113,8 @@ def _not_project_config(value: str, target: Path, root: Path) -> None:
     resolved = target.resolve()
     stacks = root / STACKS_DIR
     if resolved == stacks or stacks in resolved.parents or resolved == root / "Pulumi.yaml":
-        raise ValueError(f"{value} is the project's stack configuration ({STACKS_DIR}/ and Pulumi.yaml: every "
-                         "stack's settings and encrypted secrets), not a model: it would be uploaded to the "
+        raise ValueError(f"names the project's stack configuration ({value!r}; {STACKS_DIR}/ and Pulumi.yaml hold "
+                         "every stack's settings and encrypted secrets), not a model: it would be uploaded to the "
                          "workspace as the model; name the model's own file or folder")
 
 

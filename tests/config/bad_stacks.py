@@ -820,7 +820,7 @@ def corpus2_cases() -> Iterator[Case]:
                lambda c: c[s]["diabetes"].update(sampleRequest="hostile/null.json"), f"{s}.diabetes.sampleRequest", "null")
     for label, path in (("stacks-folder", "stacks"), ("pulumi-yaml", "Pulumi.yaml")):
         yield case(f"dev-model-path-{label}", "dev", lambda c, v=path: c[m]["diabetes"].update(path=v),
-                   f"{m}.diabetes.path", "stack")
+                   f"{m}.diabetes.path", "stack configuration")
     yield case("prod-host-name-on-cluster-ip", "prod",
                lambda c: (c[s]["diabetes"].update(serviceType="ClusterIP"), c[s]["diabetes"].pop("dnsZone")),
                f"{s}.diabetes.hostName", "ClusterIP")
