@@ -821,6 +821,9 @@ def corpus2_cases() -> Iterator[Case]:
     for label, path in (("stacks-folder", "stacks"), ("pulumi-yaml", "Pulumi.yaml")):
         yield case(f"dev-model-path-{label}", "dev", lambda c, v=path: c[m]["diabetes"].update(path=v),
                    f"{m}.diabetes.path", "stack configuration")
+    yield case("fpga-regions-misspelt-entry", "fpga",
+               lambda c: c[s]["diabetes-fpga"].update(fpgaRegions=[c["azure-native:location"], "westeurop"]),
+               f"{s}.diabetes-fpga.fpgaRegions", "westeurop")
     yield case("prod-host-name-on-cluster-ip", "prod",
                lambda c: (c[s]["diabetes"].update(serviceType="ClusterIP"), c[s]["diabetes"].pop("dnsZone")),
                f"{s}.diabetes.hostName", "ClusterIP")

@@ -7,6 +7,7 @@ list as historical: override it with `fpgaRegions` after `az vm list-skus --size
 from __future__ import annotations
 
 from mldeploy.config.errors import ConfigError
+from mldeploy.plan.versions import region_problem
 
 PB_SIZES = ("Standard_PB6s", "Standard_PB12s", "Standard_PB24s")
 FPGA_REGIONS: dict[str, tuple[str, ...]] = {
@@ -32,4 +33,8 @@ def check_service_region(name: str, service, location: str) -> None:
     """The region check for one FPGA service, with its key path (run by this target's `check`)."""
     key = f"mldeploy:services.{name}"
     where = f"{key}.fpgaRegions" if service.fpga_regions else f"{key}.fpgaVmSize"
+    for region in service.fpga_regions or ():
+        problem = region_problem(region)  # a misspelt entry would silently offer the size nowhere
+        if problem is not None:
+            raise ConfigError(where, problem)
     check_region(service.fpga_vm_size, location, where, service.fpga_regions)

@@ -36,3 +36,11 @@ def test_the_pods_select_the_pools_own_labels():
 def test_the_pods_select_the_pool_by_name():
     assert (AGENT_POOL_LABEL, "pb") in _plan(fpgaPoolName="pb").placement.node_selector, \
         "services.x.fpgaPoolName: the pods select that pool, not just any FPGA node"
+
+
+def test_the_built_in_fpga_regions_are_azure_regions_of_the_dated_table():
+    from mldeploy.plan.versions import region_problem
+    from mldeploy.targets.fpga.regions import FPGA_REGIONS
+
+    unknown = {r for regions in FPGA_REGIONS.values() for r in regions if region_problem(r) is not None}
+    assert not unknown, f"targets/fpga/regions.py FPGA_REGIONS: {unknown} missing from plan/versions.py REGIONS"
