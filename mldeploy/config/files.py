@@ -308,8 +308,12 @@ def _call_mismatch(source: str) -> str | None:
     defs = {n.name: n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
     def required(fn: ast.FunctionDef) -> int:
+        # A parameter named request_headers is azmlinfsrv's to fill (server/user_script.py, 1.5.1:
+        # `if any(param.name == "request_headers" ...)` passes the request's headers by that name).
         positional = fn.args.posonlyargs + fn.args.args
-        return len(positional) - len(fn.args.defaults) + sum(d is None for d in fn.args.kw_defaults)
+        count = len(positional) - len(fn.args.defaults) + sum(d is None for d in fn.args.kw_defaults)
+        return count - any(a.arg == "request_headers" for a in positional[:len(positional) - len(fn.args.defaults)]) \
+            - any(a.arg == "request_headers" and d is None for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults))
 
     init, run = defs.get("init"), defs.get("run")
     if init is not None and not init.decorator_list and required(init):

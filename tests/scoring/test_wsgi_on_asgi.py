@@ -7,11 +7,21 @@ import os
 import threading
 import time
 
+import pytest
+
 from mldeploy.scoring.wsgi_on_asgi import WsgiOnAsgi, header_bytes
 
 HEADERS = [(b"host", b"x"), (b"x-request-id", b"id-\xc3\xa9"), (b"x-custom", b"caf\xe9"), (b"cookie", b"a=1"),
            (b"cookie", b"b=2"), (b"accept", b"a"), (b"accept", b"b"), (b"content-type", b"application/json"),
            (b"content-length", b"13")]
+
+
+@pytest.fixture(autouse=True)
+def _an_event_loop_for_the_next_tests():
+    """asyncio.run() leaves the main thread with no event loop; Pulumi's mocks in later test
+    files call asyncio.get_event_loop(), which then raises: give the thread a loop back."""
+    yield
+    asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def scope(headers=HEADERS, path=b"/score", query=b"") -> dict:
