@@ -65,8 +65,6 @@ class GatewaySpec:
     # instead of nginx.conf itself: a weight change rewrites only that file (an AKS canary's
     # traffic ConfigMap) and a reload picks it up; nginx.conf does not depend on the weights.
     upstreams_file: str | None = None
-    # The gateway's own socket for chunked bodies (render/gateway.py hop_socket); None: in run_dir.
-    hop_socket_file: str | None = None
 
     @property
     def pid_file(self) -> str:

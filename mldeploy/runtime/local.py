@@ -15,7 +15,6 @@ with the stack's `production`).
 """
 from __future__ import annotations
 
-import dataclasses
 import grp
 import json
 import os
@@ -39,7 +38,7 @@ from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCO
 from mldeploy.plan.gateway import TlsFiles, Upstream
 from mldeploy.plan.serve import ServePlan
 from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
-from mldeploy.render.gateway import HOP_SOCKET, config_dirs, hop_socket, render_keys_map, render_nginx_conf
+from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.scoring import SCORER_HOST
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV, UDS_ENV
@@ -303,12 +302,8 @@ class LocalServer:
         spec = self.plan.gateway_at(run_dir=str(gw_dir), listen_port=self.port, upstream=self._scorer_upstream(),
                                     tls=TlsFiles(str(tls[0]), str(tls[1])) if tls else None,
                                     max_conns=self.max_concurrent)
-        if self._socket_dir is not None:
-            # Beside the scorer's socket: a short path (a project's run folder may be too deep for one).
-            spec = dataclasses.replace(spec, hop_socket_file=str(self._socket_dir / HOP_SOCKET))
         for folder in config_dirs(spec):
             Path(folder).mkdir(parents=True, exist_ok=True)
-        Path(hop_socket(spec)).unlink(missing_ok=True)  # left by a killed nginx: it would not bind
         (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
         if self.keys:
             write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
