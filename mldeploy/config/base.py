@@ -36,6 +36,15 @@ class Settings(BaseModel):
         allow_inf_nan=False,
     )
 
+    def _only_in_another_mode(self, fields: set[str], rule: str, join: str = ", ") -> None:
+        """ValueError for the keys among `fields` (field names) the stack file set, named as written
+        (camelCase): "<keys> apply/applies <rule>" - for keys that mean something only in a mode
+        this entry is not in."""
+        given = sorted(fields & self.model_fields_set)
+        if given:
+            names = join.join(type(self).model_fields[n].alias or n for n in given)
+            raise ValueError(f"{names} appl{'y' if len(given) > 1 else 'ies'} {rule}")
+
     @field_validator("description", mode="after", check_fields=False)
     @classmethod
     def _no_secret_in_free_text(cls, value: Any) -> Any:

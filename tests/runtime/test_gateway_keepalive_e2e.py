@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import http.server
 import shutil
-import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from mldeploy.plan.gateway import GatewaySpec, Upstream
-from mldeploy.render.gateway import config_dirs, render_nginx_conf
-from mldeploy.runtime.processes import listen_socket
+from tests.runtime.stand_in_gateway import running_gateway
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
 
@@ -54,32 +51,16 @@ def _keeping_scorer(events: list[str]) -> http.server.ThreadingHTTPServer:
 def test_the_gateway_reuses_a_scorer_connection_and_closes_it_soon_when_idle(tmp_path):
     events: list[str] = []
     scorer = _keeping_scorer(events)
-    port_sock = listen_socket(0)
-    port = port_sock.getsockname()[1]
-    port_sock.close()
-    spec = GatewaySpec(listen_port=port, run_dir=str(tmp_path), auth_enabled=False, listen_host="127.0.0.1",
-                       upstreams=(Upstream("127.0.0.1", scorer.server_port),))
-    for folder in config_dirs(spec):
-        (tmp_path / folder.replace(str(tmp_path), "").lstrip("/")).mkdir(parents=True, exist_ok=True)
-    (tmp_path / "nginx.conf").write_text(render_nginx_conf(spec))
-    nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"])
     try:
-        for _ in range(100):
-            try:
-                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
+        with running_gateway(tmp_path, [scorer.server_port]) as port:
+            with requests.Session() as client:  # one client connection: its requests follow each other
+                answers = [client.post(f"http://127.0.0.1:{port}/score", json={"data": 1}, timeout=30).status_code
+                           for _ in range(20)]
+            deadline = time.monotonic() + 10
+            while events.count("closed") < events.count("open") and time.monotonic() < deadline:
                 time.sleep(0.05)
-        with requests.Session() as client:  # one client connection: its requests follow each other
-            answers = [client.post(f"http://127.0.0.1:{port}/score", json={"data": 1}, timeout=30).status_code
-                       for _ in range(20)]
-        deadline = time.monotonic() + 10
-        while events.count("closed") < events.count("open") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        seen = list(events)  # before nginx stops (which closes what it kept)
+            seen = list(events)  # before nginx stops (which closes what it kept)
     finally:
-        nginx.terminate()
-        nginx.wait(10)
         scorer.shutdown()
     assert answers == [200] * 20, answers
     assert seen.count("request") == 20, seen

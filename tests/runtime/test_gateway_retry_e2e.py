@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import http.server
 import shutil
-import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from mldeploy.plan.gateway import GatewaySpec, Upstream
-from mldeploy.render.gateway import config_dirs, render_nginx_conf
-from mldeploy.runtime.processes import listen_socket
+from tests.runtime.stand_in_gateway import running_gateway
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
 
@@ -47,27 +44,10 @@ def _scorer(delay_s: float, hits: list[str], name: str) -> http.server.Threading
 def test_a_request_that_timed_out_at_one_scorer_is_not_run_at_another(tmp_path):
     hits: list[str] = []
     slow, fast = _scorer(3.0, hits, "slow"), _scorer(0.0, hits, "fast")
-    port_sock = listen_socket(0)
-    port = port_sock.getsockname()[1]
-    port_sock.close()
-    spec = GatewaySpec(listen_port=port, run_dir=str(tmp_path), auth_enabled=False, listen_host="127.0.0.1",
-                       scoring_timeout_ms=500, upstreams=(Upstream("127.0.0.1", slow.server_port),
-                                                          Upstream("127.0.0.1", fast.server_port)))
-    for folder in config_dirs(spec):
-        (tmp_path / folder.replace(str(tmp_path), "").lstrip("/")).mkdir(parents=True, exist_ok=True)
-    (tmp_path / "nginx.conf").write_text(render_nginx_conf(spec))
-    nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"])
     try:
-        for _ in range(100):
-            try:
-                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        answers = [requests.get(f"http://127.0.0.1:{port}/score", timeout=30).status_code for _ in range(4)]
+        with running_gateway(tmp_path, [slow.server_port, fast.server_port], scoring_timeout_ms=500) as port:
+            answers = [requests.get(f"http://127.0.0.1:{port}/score", timeout=30).status_code for _ in range(4)]
     finally:
-        nginx.terminate()
-        nginx.wait(10)
         slow.shutdown()
         fast.shutdown()
     assert len(hits) == len(answers), f"{len(answers)} requests reached scorers {len(hits)} times: {hits}"

@@ -119,12 +119,8 @@ class AksServiceSettings(ServiceSettings):
         if "collector_image" in self.model_fields_set and not self.collect_model_data:
             raise ValueError("collectorImage applies only with collectModelData: true (the collector runs only then)")
         if not self.autoscale_enabled:
-            ignored = sorted({"autoscale_max_replicas", "autoscale_target_utilization", "expected_load"}
-                             & self.model_fields_set)
-            if ignored:
-                names = ", ".join(type(self).model_fields[n].alias or n for n in ignored)
-                raise ValueError(f"{names} appl{'y' if len(ignored) > 1 else 'ies'} only with autoscaleEnabled: true; with a fixed size set "
-                                 "numReplicas")
+            self._only_in_another_mode({"autoscale_max_replicas", "autoscale_target_utilization", "expected_load"},
+                                       "only with autoscaleEnabled: true; with a fixed size set numReplicas")
         return self
 
     def images_built(self) -> set[str]:

@@ -145,10 +145,8 @@ class IotHubSettings(Settings):
         if self.resource_group is not None and not self.existing:
             raise ValueError("resourceGroup applies only to an existing hub (existing: true)")
         if self.existing:
-            given = sorted({"sku", "capacity"} & self.model_fields_set)
-            if given:
-                raise ValueError(f"{' and '.join(given)} appl{'y' if len(given) > 1 else 'ies'} only to a hub created here; an existing hub "
-                                 "(existing: true) keeps its own tier and units")
+            self._only_in_another_mode({"sku", "capacity"}, "only to a hub created here; an existing hub "
+                                       "(existing: true) keeps its own tier and units", join=" and ")
         limit = MAX_UNITS[self.sku]
         if self.capacity > limit:
             raise ValueError(f"capacity {self.capacity}: an IoT hub of tier {self.sku} has at most {limit} "

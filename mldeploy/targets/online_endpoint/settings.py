@@ -99,12 +99,8 @@ class DeploymentSettings(Settings):
             raise ValueError(f"autoscaleMinReplicas ({self.autoscale_min_replicas}) must be <= "
                              f"autoscaleMaxReplicas ({self.autoscale_max_replicas})")
         if not self.autoscale_enabled:
-            ignored = sorted({"autoscale_min_replicas", "autoscale_max_replicas", "autoscale_target_utilization"}
-                             & self.model_fields_set)
-            if ignored:
-                names = ", ".join(type(self).model_fields[n].alias or n for n in ignored)
-                raise ValueError(f"{names} appl{'y' if len(ignored) > 1 else 'ies'} only with autoscaleEnabled: true; without it the deployment "
-                                 "runs instanceCount instances")
+            self._only_in_another_mode({"autoscale_min_replicas", "autoscale_max_replicas", "autoscale_target_utilization"},
+                                       "only with autoscaleEnabled: true; without it the deployment runs instanceCount instances")
         if "WORKER_COUNT" in self.environment_variables:
             raise ValueError("environmentVariables.WORKER_COUNT is set by mldeploy from workerCount / "
                              "maxConcurrentRequestsPerInstance: set workerCount instead")
