@@ -28,9 +28,9 @@ $(CHECKOV):
 # podman + runc run the container tests (tests/containers/), mmdebstrap makes their base images.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 system-packages:
-	@command -v nginx >/dev/null 2>&1 || { \
-	  echo "installing nginx (the local gateway) with apt-get"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light >/dev/null; }
+	@{ command -v nginx && command -v wrk; } >/dev/null 2>&1 || { \
+	  echo "installing nginx (the local gateway) and wrk (bench/, tests/bench/) with apt-get"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light wrk >/dev/null; }
 	@{ command -v podman && command -v runc && command -v mmdebstrap; } >/dev/null 2>&1 || \
 	  ! command -v apt-get >/dev/null 2>&1 || { \
 	  echo "installing podman, runc and mmdebstrap (the container tests) with apt-get"; \

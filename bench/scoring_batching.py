@@ -28,11 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mldeploy.targets.local.settings import LocalServiceSettings  # noqa: E402
+from mldeploy.plan.batching import worker_load  # noqa: E402
 from mldeploy.plan.models import resolve_model  # noqa: E402
-from mldeploy.plan.stack import load_stack  # noqa: E402
+from mldeploy.plan.serve import plan_serve  # noqa: E402
 from mldeploy.render.build_context import render_build_context  # noqa: E402
 from mldeploy.runtime.env import ensure_env  # noqa: E402
 from mldeploy.runtime.local import LocalServer  # noqa: E402
+from mldeploy.targets.stack import load_stack  # noqa: E402
 
 BODY = '{"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]}'
 LUA = """wrk.method = "POST"
@@ -75,7 +77,8 @@ def servers(example: str, work: Path):
     out = {}
     for label, img in (("batched", batched_image), ("unbatched", plain_image)):
         context = render_build_context(image_name, img, models, ROOT)
-        server = LocalServer(f"{example}-{label}", service, context, env, work / f"{example}-{label}", port=0)
+        plan = plan_serve(f"{example}-{label}", service, production=False, load=worker_load(img.batching))
+        server = LocalServer(plan, context, env, work / f"{example}-{label}", port=0)
         server.start(timeout=180)
         out[label] = server
     return out, batched_image.batching
