@@ -56,6 +56,8 @@ KEY_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 ORIGIN_RE = re.compile(r"^(\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$")
 HOST_RE = re.compile(r"^[A-Za-z0-9.-]+$")
 UNIX_SOCKET_RE = re.compile(r"^/[^\s;{}'\"]+$")
+# sun_path holds 108 bytes on Linux (104 on macOS): a longer socket path cannot be bound.
+UNIX_SOCKET_PATH_MAX = 100
 
 # -- Azure ---------------------------------------------------------------------------------------
 # Built-in role "AcrPull" (learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers#acrpull).

@@ -117,8 +117,10 @@ def tls_problems(top: tuple[Directive, ...]) -> tuple[list[str], list[str]]:
         listens = server.children("listen")
         if not listens:
             problems.append(f"the server at line {server.line} has no `listen`, so nginx serves plain HTTP on port 80")
+        # A `unix:` socket is no network port: only processes that see its file reach it (the
+        # gateway's own hop for chunked bodies, in its run folder).
         problems += [f"`{d.text()}` has no `ssl`: that port serves plain HTTP"
-                     for d in listens if "ssl" not in d.args[1:]]
+                     for d in listens if "ssl" not in d.args[1:] and not (d.args and d.args[0].startswith("unix:"))]
         inherited = {name: [d for d in (*http, *(server.block or ())) if d.name == name]
                      for name in ("ssl_certificate", "ssl_certificate_key", "ssl_protocols")}
         for name in ("ssl_certificate", "ssl_certificate_key"):

@@ -14,7 +14,8 @@ from mldeploy.plan.front_door import FrontDoor
 from mldeploy.plan.memory import body_limit_mb
 from mldeploy.plan.scorer import UNBATCHED, WorkerLoad
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, HOST_RE,
-                               KEYS_MAP_NAME, ORIGIN_RE, SCORER_PORT, TLS_CERT_NAME, TLS_KEY_NAME, UNIX_SOCKET_RE)
+                               KEYS_MAP_NAME, ORIGIN_RE, SCORER_PORT, TLS_CERT_NAME, TLS_KEY_NAME, UNIX_SOCKET_PATH_MAX,
+                               UNIX_SOCKET_RE)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class Upstream:
     @property
     def address(self) -> str:
         return f"unix:{self.unix_socket}" if self.unix_socket else f"{self.host}:{self.port}"
+
+
+HOP_SOCKET = "gateway.sock"  # the gateway's own socket's file name (GatewaySpec.hop_socket)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,17 @@ class GatewaySpec:
     # instead of nginx.conf itself: a weight change rewrites only that file (an AKS canary's
     # traffic ConfigMap) and a reload picks it up; nginx.conf does not depend on the weights.
     upstreams_file: str | None = None
+    # The gateway's own socket for chunked bodies (render/gateway.py); None: HOP_SOCKET in run_dir
+    # (a container's short /tmp/nginx). The local runners give a short path of their own
+    # (runtime/processes.py socket_dir): a project's run folder may be too deep for a socket.
+    hop_socket_file: str | None = None
+
+    @property
+    def hop_socket(self) -> str | None:
+        """Where nginx listens for its own hop (a service's gateway; an endpoint's has none)."""
+        if self.endpoint is not None:
+            return None
+        return self.hop_socket_file or f"{self.run_dir}/{HOP_SOCKET}"
 
     @property
     def pid_file(self) -> str:
@@ -91,6 +106,11 @@ class GatewaySpec:
                 raise ValueError("at least one upstream needs a weight above 0")
         if self.upstreams_file is not None and not UNIX_SOCKET_RE.match(self.upstreams_file):
             raise ValueError(f"invalid upstreams file {self.upstreams_file!r}: an absolute path without spaces, ';' or braces")
+        hop = self.hop_socket
+        if hop is not None and (len(hop) > UNIX_SOCKET_PATH_MAX or not UNIX_SOCKET_RE.match(hop)):
+            # nginx would refuse to start ("too long path in the unix domain socket").
+            raise ValueError(f"the gateway's own socket path {hop!r} has {len(hop)} characters: a Unix socket path "
+                             f"holds at most {UNIX_SOCKET_PATH_MAX} (give hop_socket_file a shorter one)")
         if self.auth_enabled and not self.keys_file:
             raise ValueError("auth is enabled but no keys_file is given")
         if (self.tls_cert_file is None) != (self.tls_key_file is None):

@@ -49,10 +49,12 @@ class ServePlan:
     gateway: GatewaySpec  # auth, limits, CORS and workers from the settings, not yet placed
 
     def gateway_at(self, *, run_dir: str, listen_port: int, upstream: Upstream, tls: TlsFiles | None,
-                   max_conns: int | None) -> GatewaySpec:
+                   max_conns: int | None, hop_socket: str) -> GatewaySpec:
         """The plan's gateway placed: its folder, its port on 127.0.0.1, the scorer it reaches,
-        the TLS files nginx reads (None: plain HTTP) and the cap on requests per scorer."""
+        the TLS files nginx reads (None: plain HTTP), the cap on requests per scorer and its own
+        socket for chunked bodies (a short path: GatewaySpec.hop_socket)."""
         return replace(self.gateway, run_dir=run_dir, listen_port=listen_port, upstreams=(upstream,),
+                       hop_socket_file=hop_socket,
                        keys_file=f"{run_dir}/{KEYS_MAP_NAME}" if self.auth_enabled else None,
                        tls_cert_file=tls.cert if tls else None, tls_key_file=tls.key if tls else None,
                        tls_reload=tls.reload if tls else False, max_conns=max_conns)

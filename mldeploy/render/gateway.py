@@ -38,7 +38,7 @@ import os
 from mldeploy.contract import CONTAINER_CONFIG_DIR, KEY_RE, LIVENESS_PATH, READINESS_PATH, SCORE_PATH, SWAGGER_PATH
 from mldeploy.plan.endpoint import DEPLOYMENT_HEADER
 from mldeploy.plan.front_door import MODEL_ERROR_REASON_HEADER, MODEL_ERROR_STATUS_HEADER, FrontDoor
-from mldeploy.plan.gateway import EndpointRoute, EndpointRouting, GatewaySpec
+from mldeploy.plan.gateway import HOP_SOCKET, EndpointRoute, EndpointRouting, GatewaySpec
 
 UPSTREAM_NAME = "mldeploy_scorer"
 RETRY_AFTER_S = 1  # a capacity 503 frees up when one request finishes: retry soon
@@ -179,6 +179,11 @@ def _upstreams(spec: GatewaySpec) -> list[str]:
             f"    keepalive_timeout {KEEPALIVE_IDLE_MS}ms;",
             "  }",
         ]
+    if spec.endpoint is None:
+        # The gateway's own socket (chunked bodies, see CHUNKED_LOCATION), kept alive like the
+        # scorers' connections: the hop costs a request's parsing, not a connection per request.
+        out += [f"  upstream {HOP_UPSTREAM} {{", f"    server unix:{hop_socket(spec)};",
+                f"    keepalive {spec.keepalive_connections};", f"    keepalive_timeout {KEEPALIVE_IDLE_MS}ms;", "  }"]
     capped = [name for name, _, max_conns in groups if max_conns is not None]
     if capped:
         out += [
@@ -230,6 +235,7 @@ def _listen(spec: GatewaySpec) -> list[str]:
     listen = f"{spec.listen_host}:{spec.listen_port}" + (" ssl" if spec.tls_enabled else "")
     out = [
         f"    listen {listen} default_server;",
+        *([f"    listen unix:{hop_socket(spec)};"] if spec.endpoint is None else []),
         "    server_name _;",
     ]
     if spec.tls_enabled:
@@ -308,7 +314,7 @@ def _scoring_locations(spec: GatewaySpec) -> list[str]:
         out.append("      if ($mldeploy_authorized = 0) { return 401; }")
     if spec.endpoint is None:
         return out + [
-            f"      if ($mldeploy_scorer_431_is_ours) {{ rewrite ^ {SCORER_LOCATION} last; }}",
+            f"      if ($mldeploy_scorer_path) {{ rewrite ^ $mldeploy_scorer_path last; }}",
             f"      proxy_pass http://{UPSTREAM_NAME};",
             "    }",
             *_scorer_location(spec),
@@ -323,19 +329,34 @@ SCORER_MAX_HEADERS = 100
 # body of its own, as does every status a score.py answers.
 AZMLINFSRV_ID_HEADER_LIMIT = 100
 SCORER_LOCATION = "/.mldeploy-scorer/score"
+# A chunked body is read (and its chunks checked) in CHUNKED_LOCATION, where nginx's own errors
+# (400 for a malformed chunk, 408, 413) are the server's JSON ones, then sent through the gateway's
+# own socket (HOP_SOCKET in run_dir) with a Content-Length to HOP_LOCATION, which intercepts the
+# scorer's 431 as SCORER_LOCATION does. One extra local hop, for chunked requests only: stock nginx
+# has no way to read a body before moving a request into another location, and a location that
+# intercepts the scorer's errors cannot also make its own read errors JSON without replacing the
+# scorer's answers of the same status (run()'s 400, 413).
+NOT_FOUND = f"not found: POST to {SCORE_PATH}"
+CHUNKED_LOCATION = "/.mldeploy-chunked/score"
+HOP_LOCATION = "/.mldeploy-dechunked/score"
+HOP_UPSTREAM = "mldeploy_hop"
+
+
+def hop_socket(spec: GatewaySpec) -> str:
+    """The gateway's own socket for chunked bodies (GatewaySpec.hop_socket). Removed before nginx
+    starts (local runners, container commands): nginx does not remove a socket file left by a
+    killed nginx before it binds, and would fail with "Address already in use"."""
+    assert spec.hop_socket is not None, "an endpoint's gateway has no hop"
+    return spec.hop_socket
 
 
 def _scorer_location(spec: GatewaySpec) -> list[str]:
     """/score's requests whose 431 can only be granian's empty one: nginx replaces that 431 with
     JSON (proxy_intercept_errors). Inside this location only 431 and nginx's own proxy errors have
     an error_page (a location's error_page list replaces the server's), so every other answer of
-    the scorer - its JSON 400, 500, 503 - passes as it is. Chunked bodies stay in /score: nginx
-    reads the body here, and a malformed chunk's 400 (nginx's) could not be told apart from the
-    scorer's 400."""
-    return [
-        f"    location = {SCORER_LOCATION} {{",
-        "      internal;",
-        *_cors_lines(spec, preflight=False),
+    the scorer - its JSON 400, 500, 503 - passes as it is. Chunked bodies arrive here only through
+    the hop (CHUNKED_LOCATION), already read."""
+    intercept = [
         "      proxy_intercept_errors on;",
         "      error_page 431 @e431;",
         f"      error_page 408 {OWN_ERROR_PREFIX}408;",  # a body that stopped arriving (nginx's)
@@ -344,18 +365,39 @@ def _scorer_location(spec: GatewaySpec) -> list[str]:
         f"      proxy_pass http://{UPSTREAM_NAME}{SCORE_PATH};",
         "    }",
     ]
+    return [
+        f"    location = {SCORER_LOCATION} {{",
+        "      internal;",
+        *_cors_lines(spec, preflight=False),
+        *intercept,
+        f"    location = {CHUNKED_LOCATION} {{",
+        "      internal;",
+        *_cors_lines(spec, preflight=False),
+        f"      proxy_pass http://{HOP_UPSTREAM}{HOP_LOCATION};",
+        "    }",
+        # Only the gateway itself reaches it: its socket's clients are "unix:". The request
+        # headers were set on the first pass (ids, X-Forwarded-*, no Authorization): kept as they are.
+        f"    location = {HOP_LOCATION} {{",
+        # A body: this location's error_page list (the interception's) has no 404.
+        f'      if ($remote_addr != "unix:") {{ {_return(404, NOT_FOUND)} }}',
+        "      access_log off;",
+        "      proxy_set_header Connection \"\";",
+        "      proxy_set_header Host $http_host;",
+        *intercept,
+    ]
 
 
 def _scorer_431_map() -> list[str]:
     # The three id headers azmlinfsrv limits, joined by "|": a run of more than the limit of
-    # other characters is one header over it.
+    # other characters is one header over it (checked first: such a request passes as it is).
     ids = "$http_x_request_id|$http_x_ms_request_id|$http_x_ms_client_request_id"
     return [
-        "  # 1: a 431 from the scorer can only be granian's (no chunked body, no id header azmlinfsrv refuses).",
-        f'  map "$http_transfer_encoding|{ids}" $mldeploy_scorer_431_is_ours {{',
-        "    default 1;",
-        '    "~^[^|]" 0;',
-        f'    "~[^|]{{{AZMLINFSRV_ID_HEADER_LIMIT + 1}}}" 0;',
+        "  # Where /score's request goes: where a 431 from the scorer can only be granian's (no id",
+        "  # header azmlinfsrv refuses), to the location that replaces it - through the hop for a chunked body.",
+        f'  map "$http_transfer_encoding|{ids}" $mldeploy_scorer_path {{',
+        f"    default {SCORER_LOCATION};",
+        f'    "~[^|]{{{AZMLINFSRV_ID_HEADER_LIMIT + 1}}}" "";',
+        f'    "~^[^|]" {CHUNKED_LOCATION};',
         "  }",
     ]
 
@@ -401,7 +443,7 @@ def _error_locations(spec: GatewaySpec) -> list[str]:
             "add_header Vary Origin always; ") if spec.cors_origins else ""
     errors = {
         401: "missing or invalid key: send Authorization: Bearer <key>",
-        404: f"not found: POST to {SCORE_PATH}",
+        404: NOT_FOUND,
         413: f"request body larger than {spec.max_body_mb:g} MB",
         502: "the scorer is not reachable",
         503: "the scorer is not available",
@@ -591,7 +633,7 @@ def container_command(spec: GatewaySpec) -> list[str]:
     """The gateway container's command: create nginx's writable folders, then run nginx."""
     dirs = " ".join(config_dirs(spec))
     return ["/bin/sh", "-c",
-            f"mkdir -p {dirs} && exec nginx -c {CONTAINER_CONFIG_DIR}/nginx.conf -e stderr"]
+            f"mkdir -p {dirs} && rm -f {hop_socket(spec)} && exec nginx -c {CONTAINER_CONFIG_DIR}/nginx.conf -e stderr"]
 
 
 # How often the gateway looks at its traffic file. The kubelet itself projects a changed
@@ -600,7 +642,12 @@ def container_command(spec: GatewaySpec) -> list[str]:
 TRAFFIC_POLL_SECONDS = 5
 
 
-def reloading_command(conf_file: str, watched_file: str) -> list[str]:
+def direct_command(conf_file: str, run_dir: str) -> list[str]:
+    """nginx as the container's process (exec), after removing a stale hop socket (hop_socket)."""
+    return ["/bin/sh", "-c", f"rm -f {run_dir}/{HOP_SOCKET} && exec nginx -c {conf_file} -e stderr"]
+
+
+def reloading_command(conf_file: str, watched_file: str, run_dir: str) -> list[str]:
     """The gateway container's command when its upstream weights come from `watched_file` (a
     mounted ConfigMap the kubelet updates in place): nginx as a child of a small POSIX shell
     that sends nginx SIGHUP when the file's content changes - nginx re-reads its config, starts
@@ -611,6 +658,7 @@ def reloading_command(conf_file: str, watched_file: str) -> list[str]:
     file watcher (no inotify tools), and a sidecar could not signal nginx without sharing the
     pod's process namespace."""
     script = "\n".join([
+        f"rm -f {run_dir}/{HOP_SOCKET}",
         f"nginx -c {conf_file} -e stderr &",
         "nginx_pid=$!",
         'trap \'kill -QUIT "$nginx_pid" 2>/dev/null\' QUIT TERM INT',

@@ -11,7 +11,7 @@ from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINE
 from mldeploy.plan.scorer import workers_and_timeouts
 from mldeploy.plan.timeouts import probe_failure_threshold
 from mldeploy.plan.workload import GATEWAY_CPU_CORES, Variant, WorkloadPlan, traffic_file
-from mldeploy.render.gateway import reloading_command
+from mldeploy.render.gateway import direct_command, reloading_command
 
 MDC_PORT = 50011  # where azureml-ai-monitoring's Collector sends (AZUREML_MDC_PORT default)
 GATEWAY_UID = 10101
@@ -160,10 +160,10 @@ def gateway_container(plan: WorkloadPlan, variant: Variant) -> dict:
     if plan.tls:
         mounts.append({"name": "gateway-tls", "mountPath": CONTAINER_TLS_DIR, "readOnly": True})
     # nginx directly (not the image's entrypoint, which edits files on the read-only root).
-    command = ["nginx", "-c", conf, "-e", "stderr"]
+    command = direct_command(conf, CONTAINER_RUN_DIR)
     if plan.canary:
         mounts.append({"name": "gateway-traffic", "mountPath": POD_TRAFFIC_DIR, "readOnly": True})
-        command = reloading_command(conf, traffic_file(variant))
+        command = reloading_command(conf, traffic_file(variant), CONTAINER_RUN_DIR)
     return {
         "name": "gateway",
         "image": plan.gateway_image,

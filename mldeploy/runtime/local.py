@@ -25,7 +25,6 @@ import shutil
 import signal
 import socket
 import ssl
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,12 +37,12 @@ from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCO
 from mldeploy.plan.gateway import TlsFiles, Upstream
 from mldeploy.plan.serve import ServePlan
 from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
-from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
+from mldeploy.render.gateway import HOP_SOCKET, config_dirs, hop_socket, render_keys_map, render_nginx_conf
 from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.scoring import SCORER_HOST
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV, UDS_ENV
-from mldeploy.runtime.processes import (UNIX_SOCKET_PATH_MAX, Child, StartError, find_nginx,
-                                        listen_socket, listen_unix_socket, start_and_wait)
+from mldeploy.runtime.processes import (Child, StartError, find_nginx, listen_socket, listen_unix_socket,
+                                        socket_dir, start_and_wait)
 
 ENDPOINT_FILE = "endpoint.json"
 SCORER_SOCKET_NAME = "scorer.sock"
@@ -168,14 +167,17 @@ def _worker_user() -> list[str]:
     return ["-g", f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"]
 
 
-def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path) -> Child:
+def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path, hop_socket: Path | None = None) -> Child:
     """nginx serving `gw_dir/nginx.conf` on the listening socket `sock`, which it takes from
     `NGINX` (the variable its binary upgrade passes sockets in; nginx.org/en/docs/control.html).
+    Its own hop socket (`hop_socket`, a service's gateway; nginx binds it itself) is removed before
+    every start: one left by a killed nginx would keep the next from binding it.
     Stopped with SIGQUIT, nginx's graceful shutdown (same page: it stops listening and finishes
     the requests in flight; SIGTERM is its fast shutdown, which drops them)."""
     argv = [nginx, "-p", str(gw_dir), "-c", str(gw_dir / "nginx.conf"), "-e", "stderr", *_worker_user()]
     return Child("gateway", argv, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=gw_dir, log=log,
-                 sock=sock, sock_env=lambda fd: {"NGINX": f"{fd};"}, stop_signal=signal.SIGQUIT)
+                 sock=sock, sock_env=lambda fd: {"NGINX": f"{fd};"}, stop_signal=signal.SIGQUIT,
+                 stale_files=(hop_socket,) if hop_socket else ())
 
 
 class LocalServer:
@@ -194,7 +196,6 @@ class LocalServer:
         self.tls_files = (Path(tls_files[0]).resolve(), Path(tls_files[1]).resolve()) if tls_files else None
         self.scorer: Child | None = None
         self.gateway: Child | None = None
-        self.scorer_port = 0
         self._sockets: list[socket.socket] = []
         self._socket_dir: Path | None = None
         self._next_restart = 0.0
@@ -210,10 +211,13 @@ class LocalServer:
         self._refuse_if_running()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         gateway_sock = listen_socket(self.port)
-        scorer_sock = self._scorer_socket()
+        try:
+            scorer_sock = self._scorer_socket()
+        except BaseException:
+            gateway_sock.close()
+            raise
         self._sockets = [gateway_sock, scorer_sock]  # closed here once the children have them
         self.port = gateway_sock.getsockname()[1]
-        self.scorer_port = scorer_sock.getsockname()[1] if scorer_sock.family == socket.AF_INET else 0
         context_dir = self.run_dir / "context"
         self.context.write(context_dir)
         self.scorer = self._scorer_child(context_dir, scorer_sock)
@@ -278,17 +282,12 @@ class LocalServer:
     def _scorer_socket(self) -> socket.socket:
         """The scorer's listening socket: a Unix socket, so the gateway sets up no TCP connection
         per request (the scorer closes each one; ~10 % more requests/s through the gateway,
-        issue 14). In a folder of its own under the temp dir, not the run folder: nginx's
-        workers (`nobody` when root starts nginx) must reach it, and a project's folders may be
-        private. TCP on 127.0.0.1 when the temp dir's path is too long for a socket path."""
-        folder = Path(tempfile.mkdtemp(prefix="mldeploy-"))
-        path = folder / SCORER_SOCKET_NAME
-        if len(str(path)) > UNIX_SOCKET_PATH_MAX:
-            folder.rmdir()
-            return listen_socket(0)
-        os.chmod(folder, 0o711)  # others may reach the socket by its name, not list the folder
-        self._socket_dir = folder
-        return listen_unix_socket(path)
+        issue 14). In a short folder of its own under the temp dir (socket_dir), not the run
+        folder: nginx's workers (`nobody` when root starts nginx) must reach it, a project's
+        folders may be private, and their paths may be too long for a socket. The gateway's own
+        socket (its hop for chunked bodies) goes beside it."""
+        self._socket_dir = socket_dir()
+        return listen_unix_socket(self._socket_dir / SCORER_SOCKET_NAME)
 
     def _scorer_child(self, context_dir: Path, sock: socket.socket) -> Child:
         # The target's own rule (an AKS service: one worker per concurrent request).
@@ -301,7 +300,7 @@ class LocalServer:
         tls = self._tls_paths()
         spec = self.plan.gateway_at(run_dir=str(gw_dir), listen_port=self.port, upstream=self._scorer_upstream(),
                                     tls=TlsFiles(str(tls[0]), str(tls[1])) if tls else None,
-                                    max_conns=self.max_concurrent)
+                                    max_conns=self.max_concurrent, hop_socket=str(self._socket_dir / HOP_SOCKET))
         for folder in config_dirs(spec):
             Path(folder).mkdir(parents=True, exist_ok=True)
         (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
@@ -313,11 +312,9 @@ class LocalServer:
             (gw_dir / "tls").mkdir(exist_ok=True)
             write_private(gw_dir / "tls" / TLS_CERT_NAME, self.plan.tls.certificate.reveal())
             write_private(gw_dir / "tls" / TLS_KEY_NAME, self.plan.tls.key.reveal())
-        return gateway_child(nginx, gw_dir, sock, self.run_dir / "gateway.log")
+        return gateway_child(nginx, gw_dir, sock, self.run_dir / "gateway.log", Path(hop_socket(spec)))
 
     def _scorer_upstream(self) -> Upstream:
-        if self.scorer_port:
-            return Upstream("127.0.0.1", self.scorer_port)
         return Upstream("127.0.0.1", unix_socket=str(self._socket_dir / SCORER_SOCKET_NAME))
 
     # -- supervise --------------------------------------------------------------------------

@@ -13,11 +13,14 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Callable
+
+from mldeploy.contract import UNIX_SOCKET_PATH_MAX
 
 NGINX_INSTALL_HINT = ("nginx is not installed (the local gateway): install it with "
                       "`sudo apt-get install nginx-light` (Debian/Ubuntu) or `brew install nginx` (macOS)")
@@ -61,8 +64,36 @@ def listen_socket(port: int) -> socket.socket:
     return sock
 
 
-# sun_path holds 108 bytes on Linux (104 on macOS): a longer socket path cannot be bound.
-UNIX_SOCKET_PATH_MAX = 100
+
+
+# The longest socket name put in a socket_dir() folder (scorer.sock, gateway.sock).
+SOCKET_NAME_MAX = len("gateway.sock")
+_SOCKET_DIR_PREFIX = "mldeploy-"
+
+
+def socket_dir() -> Path:
+    """A new folder for the Unix sockets of one local service (the scorer's, the gateway's own
+    hop), whose paths always fit a socket address: under the temp dir, else under /tmp when the
+    temp dir (TMPDIR) is too deep - never in the project's run folder, whose path may be anything
+    (a CI clone in a deep folder). Others may reach a socket in it by its name, not list the
+    folder: nginx's workers (`nobody` when root starts nginx) must reach them. The caller removes it.
+    StartError when no such folder can be made."""
+    tried = []
+    for root in dict.fromkeys((tempfile.gettempdir(), "/tmp")):
+        # mkdtemp adds 8 characters after the prefix.
+        longest = os.path.join(root, _SOCKET_DIR_PREFIX + "x" * 8, "x" * SOCKET_NAME_MAX)
+        if len(longest) > UNIX_SOCKET_PATH_MAX:
+            tried.append(f"{root} (a socket path there has {len(longest)} characters)")
+            continue
+        try:
+            folder = Path(tempfile.mkdtemp(prefix=_SOCKET_DIR_PREFIX, dir=root))
+        except OSError as e:
+            tried.append(f"{root} ({e.strerror})")
+            continue
+        os.chmod(folder, 0o711)
+        return folder
+    raise StartError(f"no folder for the service's Unix sockets: tried {', '.join(tried)}; a socket path holds at "
+                     f"most {UNIX_SOCKET_PATH_MAX} characters: set TMPDIR to a short writable folder")
 
 
 def listen_unix_socket(path: Path) -> socket.socket:
@@ -89,13 +120,15 @@ class Child:
 
     def __init__(self, name: str, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path,
                  sock: socket.socket | None = None, sock_env: Callable[[int], dict[str, str]] | None = None,
-                 stop_signal: int = signal.SIGTERM):
+                 stop_signal: int = signal.SIGTERM, stale_files: tuple[Path, ...] = ()):
         """`sock`: a listening socket the child serves; it is handed over (its fd number told by
         `sock_env(fd)`) and this process's copy closed, so a dead child refuses connections at
         once. A restart binds the same port again. `stop_signal`: the signal that stops it
-        gracefully (nginx: SIGQUIT; its SIGTERM drops the requests in flight)."""
+        gracefully (nginx: SIGQUIT; its SIGTERM drops the requests in flight). `stale_files`:
+        removed before every start (a Unix socket the child binds itself, left by a killed one:
+        nginx would not bind it again)."""
         self.name, self.argv, self.env, self.cwd, self.log = name, argv, env, cwd, log
-        self.stop_signal = stop_signal
+        self.stop_signal, self.stale_files = stop_signal, stale_files
         self._sock, self.sock_env = sock, sock_env
         inet = sock is not None and sock.family == socket.AF_INET
         self.port = sock.getsockname()[1] if inet else None
@@ -107,6 +140,8 @@ class Child:
     def start(self) -> None:
         self.cwd.mkdir(parents=True, exist_ok=True)
         self.cap_log()
+        for stale in self.stale_files:
+            stale.unlink(missing_ok=True)
         sock, env = self._sock, self.env
         if sock is None and self.port is not None:
             sock = listen_socket(self.port)

@@ -2,6 +2,7 @@
 the one the settings give (the same GatewaySpec the runtime built from settings before)."""
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 from mldeploy.targets.aks.settings import AksServiceSettings
@@ -29,9 +30,11 @@ def test_a_placed_gateway_is_the_one_the_settings_give():
     plan = plan_serve("svc", LOCAL, production=False, port=LOCAL.port)
     upstream = Upstream("127.0.0.1", unix_socket="/tmp/mldeploy-x/scorer.sock")
     tls = TlsFiles("/run/tls.crt", "/run/tls.key")
-    placed = plan.gateway_at(run_dir="/run/gw", listen_port=8123, upstream=upstream, tls=tls, max_conns=4)
+    placed = plan.gateway_at(run_dir="/run/gw", listen_port=8123, upstream=upstream, tls=tls, max_conns=4,
+                             hop_socket="/tmp/s/gateway.sock")
     direct = service_gateway(LOCAL, run_dir="/run/gw", listen_port=8123, upstreams=(upstream,),
                              listen_host="127.0.0.1", tls=tls, max_conns=4)
+    direct = dataclasses.replace(direct, hop_socket_file="/tmp/s/gateway.sock")  # the runtime's short folder
     assert placed == direct, f"the serve plan's gateway differs from the settings': {placed} != {direct}"
     assert render_nginx_conf(placed) == render_nginx_conf(direct)
 

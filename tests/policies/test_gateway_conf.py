@@ -69,6 +69,14 @@ def test_rendered_config_with_tls_listens_with_ssl_only():
     assert problems == [] and files == ["/etc/tls/tls.crt", "/etc/tls/tls.key"]
 
 
+def test_a_unix_socket_listener_is_no_plain_http_port():
+    """The gateway's own hop (chunked bodies) listens on a socket file, not a network port."""
+    rendered = render_nginx_conf(TLS)
+    assert "listen unix:/tmp/nginx/gateway.sock;" in rendered, "the rendered TLS config has the hop socket"
+    problems, _ = tls_problems(parse(rendered.replace("listen unix:", "listen 127.0.0.1:9000;\n    listen unix:", 1)))
+    assert [p for p in problems if "has no `ssl`" in p] == ["`listen 127.0.0.1:9000` has no `ssl`: that port serves plain HTTP"]
+
+
 def test_rendered_config_without_tls_is_plain_http():
     problems, _ = tls_problems(conf(BASE))
     assert "`listen 0.0.0.0:8890 default_server` has no `ssl`: that port serves plain HTTP" in problems

@@ -75,7 +75,8 @@ def test_every_scorer_group_lets_idle_kept_connections_go_within_milliseconds():
                        upstreams=(Upstream("blue", 5001, 90), Upstream("green", 5001, 10)))
     conf = render_nginx_conf(spec)
     groups = re.findall(r"(?m)^  upstream \S+ \{.*?^  \}", conf, re.S)
-    assert len(groups) == 1 and all(f"keepalive_timeout {KEEPALIVE_IDLE_MS}ms;" in g for g in groups), groups
+    # The scorers, and the gateway's own hop for chunked bodies (nginx behind it closes idle ones after 75 s).
+    assert len(groups) == 2 and all(f"keepalive_timeout {KEEPALIVE_IDLE_MS}ms;" in g for g in groups), groups
     assert KEEPALIVE_IDLE_MS <= 100
 
 
@@ -209,15 +210,24 @@ def test_one_gateway_image_pinned_by_digest_for_every_target():
 def test_only_the_scorers_431_is_replaced_and_only_where_it_can_be_granians():
     """The scorer's statuses pass as they are, except granian's empty 431 (more than 100 headers):
     intercepted in an inner location whose error_page list has nothing the scorer answers with a
-    body of its own; chunked bodies and over-long id headers (azmlinfsrv's own JSON 431) stay out."""
+    body of its own; over-long id headers (azmlinfsrv's own JSON 431) stay out, and chunked bodies
+    are read first (nginx's 400 for a bad chunk stays JSON), then take the gateway's own hop."""
     conf = render_nginx_conf(_spec())
     inner = conf.split("location = /.mldeploy-scorer/score {")[1].split("\n    }")[0]
     pages = {int(line.split()[1]) for line in inner.splitlines() if line.strip().startswith("error_page")}
     assert pages == {431, 408, 502, 504}, pages
-    assert "proxy_intercept_errors on;" in inner and conf.count("proxy_intercept_errors") == 1
+    assert "proxy_intercept_errors on;" in inner
+    hop = conf.split("location = /.mldeploy-dechunked/score {")[1].split("\n    }")[0]
+    assert inner.split("proxy_intercept_errors")[1] == hop.split("proxy_intercept_errors")[1], "the hop intercepts alike"
+    assert 'if ($remote_addr != "unix:") { return 404 \'{"error": "not found' in hop, "only the gateway's own socket reaches the hop"
+    assert conf.count("proxy_intercept_errors") == 2
     score = conf.split("location = /score {")[1].split("\n    }")[0]
-    assert "rewrite ^ /.mldeploy-scorer/score last;" in score and "proxy_intercept_errors" not in score
-    assert '"~^[^|]" 0;' in conf and '"~[^|]{101}" 0;' in conf, "chunked and long ids keep the plain path"
+    assert "rewrite ^ $mldeploy_scorer_path last;" in score and "proxy_intercept_errors" not in score
+    chunked = conf.split("location = /.mldeploy-chunked/score {")[1].split("\n    }")[0]
+    assert "proxy_intercept_errors" not in chunked and "error_page" not in chunked, "nginx's read errors: the server's JSON"
+    routes = conf.split("$mldeploy_scorer_path {")[1].split("\n  }")[0].split("\n")
+    assert [r.strip() for r in routes if r.strip()][1:] == ['"~[^|]{101}" "";', '"~^[^|]" /.mldeploy-chunked/score;'], \
+        "long ids keep the plain path (checked first), chunked bodies take the hop"
 
 
 def test_a_request_that_reached_a_scorer_is_never_passed_to_another():

@@ -97,7 +97,7 @@ def test_a_changed_traffic_file_moves_the_split_without_restarting_nginx(tmp_pat
     # Default stop signals, as a container runtime starts the command: a shell cannot trap a signal
     # ignored on entry (POSIX `trap`), and a run started in the background by a non-interactive
     # shell (`make test &`, a CI job) inherits SIGQUIT and SIGINT ignored.
-    gateway = subprocess.Popen(reloading_command(str(conf), str(watched)), stderr=subprocess.PIPE, text=True,
+    gateway = subprocess.Popen(reloading_command(str(conf), str(watched), all_to_a.run_dir), stderr=subprocess.PIPE, text=True,
                                preexec_fn=_default_stop_signals)
     try:
         assert _until(port, {"A"}, 30) == {"A"}, "weight 1/0: every request to A"

@@ -45,7 +45,8 @@ def _post(server: LocalServer, **kwargs) -> requests.Response:
     ep = server.endpoint()
     headers = {"Authorization": f"Bearer {ep.primaryKey}", "Content-Type": "application/json",
                **kwargs.pop("headers", {})}
-    return requests.post(ep.scoringUri, timeout=60, headers=headers, **kwargs)
+    url = ep.scoringUri.rsplit("/", 1)[0] + kwargs.pop("url_path") if "url_path" in kwargs else ep.scoringUri
+    return requests.post(url, timeout=60, headers=headers, **kwargs)
 
 
 def test_a_body_over_the_memory_buffer_is_scored_from_a_private_run_folder(scoring_env, tmp_path_factory):
@@ -59,9 +60,11 @@ def test_a_body_over_the_memory_buffer_is_scored_from_a_private_run_folder(scori
     try:
         data = "x" * (2 * 1024 * 1024)
         answers = [_post(server, data=json.dumps({"data": data})) for _ in range(3)]
+        # Chunked: read by nginx, then through the gateway's own socket (its hop) to the scorer.
+        answers.append(_post(server, data=iter([json.dumps({"data": data}).encode()])))
     finally:
         server.stop()
-    assert [(a.status_code, a.json()) for a in answers] == [(200, {"length": len(data)})] * 3, answers[0].text
+    assert [(a.status_code, a.json()) for a in answers] == [(200, {"length": len(data)})] * 4, answers[-1].text
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +83,17 @@ def test_a_request_with_too_many_headers_gets_a_json_answer(headers_server):
     assert answer.json()["status"] == 431 and "headers" in answer.json()["error"], answer.text
 
 
+def test_a_chunked_request_with_too_many_headers_gets_a_json_answer(headers_server):
+    """The same with a chunked body (Transfer-Encoding: chunked): nginx reads and checks the chunks
+    where its own errors are JSON, then the scorer's empty 431 is replaced as for a plain body.
+    Before: chunked requests bypassed the replacement and the empty 431 reached the client."""
+    answer = _post(headers_server, data=iter([json.dumps({"data": "x"}).encode()]),
+                   headers={f"X-Extra-{i}": "1" for i in range(120)})
+    assert answer.status_code == 431, (answer.status_code, answer.text)
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json()["status"] == 431 and "headers" in answer.json()["error"], answer.text
+
+
 @pytest.mark.parametrize("status", [400, 404, 500, 503])
 def test_the_scripts_own_error_bodies_pass_the_gateway(headers_server, status):
     """Only the scorer's 431 is replaced: what run() answers - its status and JSON body - is the
@@ -90,11 +104,20 @@ def test_the_scripts_own_error_bodies_pass_the_gateway(headers_server, status):
         assert (a.status_code, a.json()) == (status, {"mine": status}), (a.status_code, a.text)
 
 
-def test_azmlinfsrvs_own_431_for_a_long_request_id_passes_the_gateway(headers_server):
+@pytest.mark.parametrize("chunked", [False, True])
+def test_azmlinfsrvs_own_431_for_a_long_request_id_passes_the_gateway(headers_server, chunked):
     """azmlinfsrv refuses an x-request-id over 100 characters with a 431 of its own, whose body
-    says why: that one is not replaced."""
-    answer = _post(headers_server, data=json.dumps({"data": "x"}), headers={"x-request-id": "r" * 150})
+    says why: that one is not replaced (plain or chunked body)."""
+    body = json.dumps({"data": "x"})
+    answer = _post(headers_server, data=iter([body.encode()]) if chunked else body, headers={"x-request-id": "r" * 150})
     assert answer.status_code == 431 and "x-request-id must not exceed 100" in answer.text, answer.text
+
+
+def test_the_gateways_own_hop_is_not_reachable_from_outside(headers_server):
+    """The location behind the gateway's own socket (chunked bodies, already read) answers only
+    that socket: from the network it is a JSON 404, whatever the key."""
+    answer = _post(headers_server, data=json.dumps({"data": "x"}), url_path="/.mldeploy-dechunked/score")
+    assert (answer.status_code, answer.headers["Content-Type"]) == (404, "application/json"), answer.text
 
 
 def test_a_chunked_request_with_a_bad_chunk_gets_the_gateways_json_400(headers_server):

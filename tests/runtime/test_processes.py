@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import stat
 import sys
+from pathlib import Path
 
 import pytest
 
-from mldeploy.runtime.processes import Child, StartError, listen_socket, listen_unix_socket
+from mldeploy.contract import UNIX_SOCKET_PATH_MAX
+from mldeploy.plan.gateway import GatewaySpec, Upstream
+from mldeploy.runtime.processes import Child, StartError, listen_socket, listen_unix_socket, socket_dir
 
 
 def test_a_chosen_port_stays_bound_until_the_child_has_it():
@@ -74,6 +78,52 @@ def test_a_unix_socket_replaces_a_stale_one_and_a_restart_binds_it_again(tmp_pat
         finally:
             child.stop()
     assert stat.S_ISSOCK(os.stat(path).st_mode)
+
+
+def test_sockets_get_a_short_folder_even_when_the_temp_dir_is_deep(tmp_path, monkeypatch):
+    """A local service's Unix sockets (the scorer's, the gateway's own hop) never go where their
+    path could be too long for a socket address: a deep TMPDIR falls back to /tmp."""
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    monkeypatch.setenv("TMPDIR", str(deep))
+    monkeypatch.setattr("tempfile.tempdir", None)  # gettempdir() reads TMPDIR again
+    folder = socket_dir()
+    try:
+        assert folder.parent == Path("/tmp") and len(str(folder / "gateway.sock")) <= UNIX_SOCKET_PATH_MAX, folder
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o711, "others reach a socket by name, never list them"
+        listen_unix_socket(folder / "gateway.sock").close()
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_no_short_folder_for_sockets_is_one_clear_start_error(monkeypatch):
+    monkeypatch.setattr("tempfile.gettempdir", lambda: "/" + "d" * 100)
+    monkeypatch.setattr("mldeploy.runtime.processes.UNIX_SOCKET_PATH_MAX", 10)  # /tmp too
+    with pytest.raises(StartError, match="no folder for the service's Unix sockets: tried /d+ .*, /tmp .*set TMPDIR"):
+        socket_dir()
+
+
+def test_a_gateway_socket_path_too_long_for_nginx_is_refused_before_rendering():
+    """nginx cannot start with a hop socket over sun_path ('too long path in the unix domain
+    socket'): the spec refuses such a path, whoever builds it."""
+    deep = "/" + "d" * 100
+    with pytest.raises(ValueError, match=f"has {len(deep) + 13} characters: a Unix socket path holds at most"):
+        GatewaySpec(listen_port=1, upstreams=(Upstream("127.0.0.1", 2),), run_dir=deep, auth_enabled=False)
+    GatewaySpec(listen_port=1, upstreams=(Upstream("127.0.0.1", 2),), run_dir=deep, auth_enabled=False,
+                hop_socket_file="/tmp/x/gateway.sock")
+
+
+def test_a_file_left_by_a_killed_child_is_removed_before_each_start(tmp_path):
+    """nginx binds its own hop socket: one left by a killed nginx would keep the restart from binding."""
+    stale = tmp_path / "gateway.sock"
+    code = "import os, sys; sys.exit(7 if os.path.exists(sys.argv[1]) else 0)"
+    child = Child("binder", [sys.executable, "-c", code, str(stale)], env={}, cwd=tmp_path, log=tmp_path / "b.log",
+                  stale_files=(stale,))
+    for _ in range(2):
+        listen_unix_socket(stale).close()  # what a killed nginx leaves behind
+        child.start()
+        child.proc.wait(timeout=30)
+        assert child.exit_code() == 0, "the stale socket must be gone before the child starts"
 
 
 def test_start_and_wait_stops_everything_when_a_scorer_never_gets_ready(tmp_path):

@@ -17,11 +17,14 @@ from tests.runtime.test_serve_cli import MLDEPLOY, _alive, _descendants
 
 pytestmark = pytest.mark.slow
 REQUESTS = 40
+# A project folder as deep as a CI clone's (/tmp/ciN/...): its run folder's paths are too long for
+# a Unix socket (108 bytes), so every socket of `serve` must live elsewhere.
+DEEP = "deep-project-folder-" * 5
 
 
 @pytest.fixture()
 def project(tmp_path, trained_model):
-    return canary_project(tmp_path)
+    return canary_project(tmp_path / DEEP)
 
 
 def canary_project(tmp_path):

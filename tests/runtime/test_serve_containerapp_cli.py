@@ -11,10 +11,11 @@ import urllib.error
 import urllib.request
 
 import pytest
+import requests
 import yaml
 
 from tests.harness import ROOT
-from tests.runtime.test_serve_canary_cli import REQUESTS, _score
+from tests.runtime.test_serve_canary_cli import DEEP, REQUESTS, _score
 from tests.runtime.test_serve_cli import MLDEPLOY, _alive, _descendants
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture()
 def project(tmp_path, trained_model):
-    """Stack containerapp, its revisions at 50/50."""
+    """Stack containerapp, its revisions at 50/50, in a deep folder (DEEP)."""
+    tmp_path = tmp_path / DEEP
     (tmp_path / "stacks").mkdir(parents=True)
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
@@ -52,6 +54,13 @@ def test_serve_container_app_splits_between_its_revisions(project):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(unauthenticated, timeout=60)
         assert refused.value.code == 401
+        # A chunked body with more than 100 headers passes the ingress's own hop (its socket in a
+        # short folder: this project's run folder is too deep for one) and gets a JSON 431.
+        crowded = requests.post(endpoint["scoringUri"], data=iter([body]), timeout=60, headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {endpoint['primaryKey']}",
+            **{f"X-Extra-{i}": "1" for i in range(120)}})
+        assert (crowded.status_code, crowded.headers.get("Content-Type")) == (431, "application/json"), crowded.text
+        assert "too many request headers" in crowded.json()["error"], crowded.text
         children = _descendants(proc.pid)
         assert len(children) >= 5, f"expected two scorers, two gateways and an ingress, found {children}"
     finally:

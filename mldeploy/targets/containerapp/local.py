@@ -15,16 +15,17 @@ Azure each revision's gateway checks them. The client sees the same answers eith
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 from mldeploy.contract import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
-from mldeploy.plan.gateway import GatewaySpec, Upstream
+from mldeploy.plan.gateway import HOP_SOCKET, GatewaySpec, Upstream
 from mldeploy.render.build_context import BuildContext
 from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.runtime.local import Endpoint, LocalServer, gateway_child, new_key, write_private
-from mldeploy.runtime.processes import Child, find_nginx, listen_socket, wait_until_ok
+from mldeploy.runtime.processes import Child, find_nginx, listen_socket, socket_dir, wait_until_ok
 from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
 from mldeploy.targets.containerapp.plan import scorer_workers
@@ -75,16 +76,20 @@ class LocalRevisions:
         self.keys = keys
         self.ingress: Child | None = None
         self._sock = None  # the ingress's listening socket: kept for a restart, closed at stop
+        # The ingress's own hop socket's folder (chunked bodies): short, not in run_dir (socket_dir).
+        self._socket_dir: Path | None = None
 
     # Which variants and how each one is served: a subclass for another target's split (the AKS
     # canary, mldeploy/targets/aks/local.py) overrides these two and keeps the rest.
     variants = staticmethod(revision_images)
     variant_settings = staticmethod(revision_settings)
 
-    def spec(self) -> GatewaySpec:
-        """The ingress: the revisions' gateways as weighted upstreams; the keys checked here."""
+    def spec(self, hop_socket: str) -> GatewaySpec:
+        """The ingress: the revisions' gateways as weighted upstreams; the keys checked here;
+        `hop_socket`: its own socket for chunked bodies (a short path)."""
         return GatewaySpec(
             listen_port=self.port, listen_host="127.0.0.1", run_dir=str(self.run_dir / "ingress"),
+            hop_socket_file=hop_socket,
             upstreams=tuple(Upstream("127.0.0.1", self.revisions[label].port, weight=percent)
                             for label, (_, percent) in self.shares.items()),
             auth_enabled=self.keys is not None,
@@ -98,14 +103,16 @@ class LocalRevisions:
                 server.start(timeout=timeout)
             sock = self._sock = listen_socket(self.port)
             self.port = sock.getsockname()[1]
-            spec = self.spec()
+            self._socket_dir = socket_dir()
+            spec = self.spec(str(self._socket_dir / HOP_SOCKET))
             for folder in config_dirs(spec):
                 Path(folder).mkdir(parents=True, exist_ok=True)
             ingress_dir = self.run_dir / "ingress"
             (ingress_dir / "nginx.conf").write_text(render_nginx_conf(spec))
             if self.keys:
                 write_private(ingress_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
-            self.ingress = gateway_child(find_nginx(), ingress_dir, sock, self.run_dir / "ingress.log")
+            self.ingress = gateway_child(find_nginx(), ingress_dir, sock, self.run_dir / "ingress.log",
+                                         self._socket_dir / HOP_SOCKET)
             self.ingress.start()
             wait_until_ok(self.ingress, f"http://127.0.0.1:{self.port}{LIVENESS_PATH}", "the ingress (nginx)", 15)
         except BaseException:
@@ -135,5 +142,8 @@ class LocalRevisions:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
         for server in self.revisions.values():
             server.stop()
