@@ -545,6 +545,48 @@ def test_no_run_starts_beside_one_that_outlived_its_timeout(contract_env, tmp_pa
     assert probes and not beside, f"probes ran in worker {stuck_pid} beside its stuck run(): {beside[:3]}"
 
 
+GAVE_UP_SCRIPT = """import json, os, time
+
+def init():
+    pass
+
+def run(raw_data):
+    data = json.loads(raw_data)
+    start = time.time()
+    time.sleep(data.get("sleep", 0.05))
+    answer = {"pid": os.getpid(), "start": start, "end": time.time()}
+    if data.get("mark"):
+        open(data["mark"], "w").write(json.dumps(answer))
+    return answer
+"""
+
+
+def test_a_request_taken_while_a_given_up_run_still_runs_waits_for_it(contract_env, tmp_path_factory):
+    """One worker, no gateway in front (nothing retires it before the scoring timeout): a run()
+    of 4 s whose client gives up after 1 s. On granian's ASGI interface the worker takes the next
+    connection at once, while that run() still runs, and the bridge has a spare thread for it
+    (wsgi_on_asgi.py): the next requests still run after it, never beside it - one run() at a
+    time per worker (scoring_app.OneAtATime; without it, measured: 10 probes ran beside it)."""
+    mark = tmp_path_factory.mktemp("gaveup") / "given-up-run"
+    with served(contract_env, tmp_path_factory, "gaveup", GAVE_UP_SCRIPT, workers=1,
+                scoring_timeout_ms=20_000) as (child, port):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        with pytest.raises(TimeoutError):
+            conn.request("POST", "/score", body=json.dumps({"sleep": 4, "mark": str(mark)}).encode(), headers=JSON)
+            conn.getresponse()
+        conn.close()
+        probes = [send(port, "POST", "/score", JSON, b"{}") for _ in range(5)]
+        deadline = time.monotonic() + 30
+        while not mark.exists() and time.monotonic() < deadline:  # written when that run() ends
+            time.sleep(0.1)
+        given_up_run = json.loads(mark.read_text())
+    assert [p["status"] for p in probes] == [200] * 5, probes
+    runs = [given_up_run] + [json.loads(p["body"]) for p in probes]
+    assert {run["pid"] for run in runs} == {given_up_run["pid"]}, runs
+    for earlier, later in zip(runs, runs[1:]):
+        assert later["start"] >= earlier["end"], f"two runs overlapped in one worker: {runs}"
+
+
 ENVIRON_SCRIPT = """import json
 from azureml_inference_server_http.api.aml_request import rawhttp
 from azureml_inference_server_http.api.aml_response import AMLResponse
