@@ -23,6 +23,9 @@ RUNS = {
                                      "--stuck-kind", "none", "--scoring-timeout-ms", "1000"], "stuck run(): none"),
     "shutdown": ("scoring_faults.py", ["--shutdown", "--duration", "2", "--connections", "2", "--servers", "mldeploy"],
                  "stop took"),
+    # needs a clone of microsoft/azureml-inference-server (not part of this repository): skipped without one
+    "scenarios": ("azmlinfsrv_scenarios.py", ["--servers", "mldeploy", "-k", "test_valid_entry_script_ok"],
+                  "mldeploy: 1/1 passed"),
 }
 # Modules that are only entered through another script (scoring.py --batching / --interfaces).
 ENTERED_THROUGH = {"scoring_batching.py": "batching", "scoring_interfaces.py": "interfaces"}
@@ -46,6 +49,12 @@ def test_bench_script_imports(script):
 @pytest.mark.parametrize("run", sorted(RUNS))
 def test_bench_runs(run):
     script, args, table = RUNS[run]
+    if run == "scenarios":
+        sys.path.insert(0, str(BENCH))
+        import azmlinfsrv_scenarios
+
+        if not azmlinfsrv_scenarios.repo_at_hand():
+            pytest.skip("no clone of microsoft/azureml-inference-server (MLDEPLOY_AZMLINFSRV_REPO)")
     done = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=900)
     assert done.returncode == 0, f"stdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
