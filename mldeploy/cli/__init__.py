@@ -1,4 +1,5 @@
-"""The `mldeploy` command. Each module in this package adds one subcommand (its `command`)."""
+"""The `mldeploy` command. Each module in this package adds one subcommand (its `command`) or
+several (its `commands`: the target table's own commands, target_commands.py)."""
 from __future__ import annotations
 
 import importlib
@@ -36,9 +37,9 @@ def _register_commands() -> None:
     package = sys.modules[__name__]
     for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         mod = importlib.import_module(f"{__name__}.{module.name}")
-        command = getattr(mod, "command", None)
-        if isinstance(command, click.Command):
-            cli.add_command(command)
+        for command in (getattr(mod, "command", None), *getattr(mod, "commands", ())):
+            if isinstance(command, click.Command):
+                cli.add_command(command)
 
 
 _register_commands()

@@ -21,7 +21,7 @@ from mldeploy.nested import leaves, map_leaves
 from mldeploy.config.errors import ConfigError, shown
 from mldeploy.config.strict_yaml import MAX_DEPTH, parse_yaml, read_text_file
 from mldeploy.config.references import check_references
-from mldeploy.config.stack import STACK_KEYS, StackSettings
+from mldeploy.config.stack import SECTIONS_FIELD, STACK_KEYS, StackSettings
 
 PREFIX = f"{PROJECT}:"
 LOCATION_KEY = "azure-native:location"
@@ -173,14 +173,16 @@ def parse_settings(
 
 def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path,
            service_models: Mapping[str, type], section_models: Mapping[str, type]) -> StackSettings:
+    stack_keys = (*STACK_KEYS, *section_models)
     own: dict[str, Any] = {}
     for key, value in config.items():
         _check_namespace(key)
         if key.startswith(PREFIX):
             name = key[len(PREFIX):]
-            if name not in STACK_KEYS:
-                raise ConfigError(key, _unknown(name, STACK_KEYS))
+            if name not in stack_keys:
+                raise ConfigError(key, _unknown(name, stack_keys))
             own[name] = decode_config_value(key, value)
+    sections: dict[str, Any] = {}
     fields: dict[str, Any] = {"stack": stack, "location": _location(config.get(LOCATION_KEY))}
     for name, value in own.items():
         # Only a config handed over by the Pulumi CLI without its stack file lacks per-value
@@ -190,9 +192,11 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
         if name == "services":
             fields[name] = _parse_services(value, context, service_models)
         elif name in section_models:
-            fields[name] = _validate_field(name, value, context, dict[Name, section_models[name]])
+            sections[name] = _validate_field(name, value, context, dict[Name, section_models[name]])
         else:
             fields[name] = _validate_field(name, value, context)
+    # Every section target's key, in the table's order (the order its entries are checked and declared).
+    fields[SECTIONS_FIELD] = {key: sections.get(key, {}) for key in section_models}
     try:
         settings = StackSettings.model_validate(fields)
     except ValidationError as exc:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from mldeploy.config.base import Secret
-from mldeploy.config.stack import STACK_KEYS, StackSettings
+from mldeploy.config.stack import SECTIONS_FIELD, STACK_KEYS, StackSettings
 
 
 def _type_name(tp: Any) -> str:
@@ -89,9 +89,11 @@ def _rows(model: type[BaseModel], prefix: str, skip: set[str] = frozenset()) -> 
     return rows
 
 
-def render_reference(service_models: Mapping[str, type], section_models: Mapping[str, type]) -> str:
+def render_reference(service_models: Mapping[str, type], section_models: Mapping[str, type],
+                     section_descriptions: Mapping[str, str]) -> str:
     """Markdown tables: the stack keys, then the settings of each service target. From the target
-    table: `service_models`, target name -> model; `section_models`, a section's key -> its entries' model."""
+    table: `service_models`, target name -> model; `section_models`, a section's key -> its entries'
+    model; `section_descriptions`, a section's key -> what it holds."""
     lines = [
         "Keys under the `mldeploy:` namespace of `stacks/Pulumi.<stack>.yaml`, plus",
         "`azure-native:location` (the Azure region; required unless every service is `local`).",
@@ -101,11 +103,17 @@ def render_reference(service_models: Mapping[str, type], section_models: Mapping
         "| key | type | default | meaning |",
         "|---|---|---|---|",
     ]
-    top = {n: f for n, f in StackSettings.model_fields.items() if (f.alias or n) in STACK_KEYS}
-    for name, field in top.items():
+    for name, field in StackSettings.model_fields.items():
         key = field.alias or name
+        if name == SECTIONS_FIELD:  # each section target's stack key, in the table's order
+            for section, model in section_models.items():
+                lines.append(f"| `{section}` | {_type_name(dict[str, model])} | — | {section_descriptions[section]} |")
+                lines += _rows(model, f"{section}.<name>")
+            continue
+        if key not in STACK_KEYS:
+            continue
         lines.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {_describe(field, key)} |")
-        nested = section_models.get(key) or _nested_model(field.annotation)
+        nested = _nested_model(field.annotation)
         if nested is not None and key != "services":
             inner = f"{key}.<name>" if typing.get_origin(field.annotation) is dict else key
             lines += _rows(nested, inner)
@@ -119,8 +127,10 @@ def render_reference(service_models: Mapping[str, type], section_models: Mapping
 BEGIN, END = "<!-- BEGIN config-reference -->", "<!-- END config-reference -->"
 
 
-def doc_with_reference(doc: str, service_models: Mapping[str, type], section_models: Mapping[str, type]) -> str:
+def doc_with_reference(doc: str, service_models: Mapping[str, type], section_models: Mapping[str, type],
+                       section_descriptions: Mapping[str, str]) -> str:
     """The doc's text with the reference section replaced by a freshly generated one."""
     head, rest = doc.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n# Config reference\n\n{render_reference(service_models, section_models)}{END}{tail}"
+    reference = render_reference(service_models, section_models, section_descriptions)
+    return f"{head}{BEGIN}\n# Config reference\n\n{reference}{END}{tail}"

@@ -31,7 +31,7 @@ def check_references(settings: "StackSettings", root: Path) -> None:
         cluster = service.cluster_used()
         if cluster is not None:
             _must_exist(f"{p}services.{name}.cluster", cluster, "clusters", settings.clusters)
-    for section, entries in settings.sections().items():
+    for section, entries in settings.sections.items():
         for name, entry in entries.items():
             for key, model in entry.model_references():
                 _must_exist(f"{p}{section}.{name}.{key}", model, "models", settings.models)

@@ -21,6 +21,16 @@ class SectionSettings(Settings):
         """The images the program builds and pushes for this entry."""
         return set()
 
+    def endpoint_name_claim(self, name: str, stack: str, resource_group: str) -> tuple[str, str] | None:
+        """(the key under `<section>.<name>` that sets it, or "" when derived; the name) of the Azure ML
+        endpoint the entry creates, if any: endpoint names are unique per region (plan/stack.py)."""
+        return None
+
+    def compute_name_claim(self, name: str) -> tuple[str, str] | None:
+        """(the key under `<section>.<name>` that sets it, or "" when derived; the name) of the workspace
+        compute the entry creates, if any: compute names are unique per workspace (plan/stack.py)."""
+        return None
+
     @property
     def registry_admin_user_need(self) -> str | None:
         """Why the workspace registry's admin user is on for this entry (the registry's tag), or None."""

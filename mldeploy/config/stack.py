@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -177,9 +176,11 @@ class StackSettings(Settings):
                                                  "picks where each runs (tables below)")
     clusters: dict[Name, ClusterSettings] = Field(default_factory=dict, description="AKS clusters, "
                                                   "created or attached")
-    # A section target's entries, each parsed by that target's model from the target table (config/load.py).
-    batch: dict[Name, SectionSettings] = Field(default_factory=dict, description="batch scoring on Azure ML compute")
-    edge: dict[Name, SectionSettings] = Field(default_factory=dict, description="IoT Edge deployments")
+    # Each section target's entries, by its stack key (`batch`, `edge`): the stack file sets those keys
+    # (not `sections`), each entry parsed by that target's model from the target table (config/load.py),
+    # so a new section target adds no field here. The config reference lists one row per key in this place.
+    sections: dict[str, dict[Name, SectionSettings]] = Field(
+        default_factory=dict, description="each section target's entries, by its stack key")
     endpoint_quota: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(default_factory=dict, description="cores per VM family (e.g. "
                                            "`standardFSv2Family: 32`) the managed online endpoints may use in "
                                            "this region; synth refuses a stack needing more")
@@ -218,18 +219,15 @@ class StackSettings(Settings):
         """False for a stack whose services are all `local` (and nothing else): it runs on this
         machine only, so nothing is registered or pushed in Azure."""
         local_only = bool(self.services) and not any(s.in_azure for s in self.services.values())
-        return not (local_only and not (self.clusters or self.batch or self.edge))
-
-    def sections(self) -> dict[str, dict[str, SectionSettings]]:
-        """Each section target's entries (each by name), by stack key (`batch`, `edge`)."""
-        return {field.alias or name: getattr(self, name) for name, field in type(self).model_fields.items()
-                if typing.get_args(field.annotation)[-1:] == (SectionSettings,)}
+        return not (local_only and not (self.clusters or any(self.sections.values())))
 
     @property
     def resource_group_name(self) -> str:
         return self.resource_group or f"rg-mldeploy-{self.stack}"
 
 
-# The keys a stack file may set under `mldeploy:` (the rest of StackSettings is derived).
+# The keys a stack file may set under `mldeploy:` besides each section target's own (the target
+# table's; config/load.py adds them); the rest of StackSettings is derived.
 STACK_KEYS = ("production", "resourceGroup", "workspace", "deployerPrincipalType", "rolePropagationTimeoutSeconds",
-              "tags", "models", "images", "services", "clusters", "batch", "edge", "endpointQuota")
+              "tags", "models", "images", "services", "clusters", "endpointQuota")
+SECTIONS_FIELD = "sections"  # where the section targets' entries are kept, by stack key

@@ -12,7 +12,6 @@ from mldeploy.config.load import LOCATION_KEY
 from mldeploy.config.service import ServiceSettings
 from mldeploy.config.stack import StackSettings
 from mldeploy import PROJECT
-from mldeploy.plan import batch as batch_plan
 from mldeploy.plan.cluster import cluster_name
 from mldeploy.plan.cluster_check import check_cluster, check_fits_node
 from mldeploy.plan.endpoint import kubernetes_compute_name
@@ -101,8 +100,15 @@ def check_workspace_names(settings: StackSettings) -> None:
         if claimed is not None:
             suffix, value = claimed
             claim(endpoints, value, f"{p}services.{name}{suffix}", "endpoint name")
-    for name in sorted(settings.batch):
-        claim(endpoints, batch_plan.endpoint_name(settings.stack, rg, name), f"{p}batch.{name}", "endpoint name")
-        claim(computes, batch_plan.compute_name(name), f"{p}batch.{name}", "compute name")
+    for section, entries in settings.sections.items():  # in the table's order (config/load.py)
+        for name, entry in sorted(entries.items()):
+            claimed = entry.endpoint_name_claim(name, settings.stack, rg)
+            if claimed is not None:
+                suffix, value = claimed
+                claim(endpoints, value, f"{p}{section}.{name}{suffix}", "endpoint name")
+            claimed = entry.compute_name_claim(name)
+            if claimed is not None:
+                suffix, value = claimed
+                claim(computes, value, f"{p}{section}.{name}{suffix}", "compute name")
     for cluster in sorted(kubernetes_endpoint_clusters(settings)):
         claim(computes, kubernetes_compute_name(cluster), f"{p}clusters.{cluster}", "compute name")

@@ -141,7 +141,8 @@ def iot_edge_end(version: str) -> date | None:
 def stack_warnings(settings, today: date) -> list[str]:
     """What a stack relies on that is past its date (or unknown to the table): one line each,
     naming the key. Refusals (creating a cluster on an ended version) happen at load
-    (plan/cluster_check.py, run by plan/stack.py)."""
+    (plan/cluster_check.py, run by plan/stack.py); a target's own dated values are its row's
+    warnings (the IoT Edge runtime: mldeploy/targets/edge/checks.py)."""
     warnings = []
     for name, cluster in sorted(settings.clusters.items()):
         if cluster.attach is None:
@@ -152,15 +153,18 @@ def stack_warnings(settings, today: date) -> list[str]:
                 f"mldeploy:clusters.{name}.minKubernetesVersion: {cluster.min_kubernetes_version} accepts an "
                 f"attached cluster on a Kubernetes version AKS stopped supporting on {end.isoformat()}; raise it "
                 f"({AKS_SOURCE}, as of {AS_OF.isoformat()})")
-    for name, entry in sorted(settings.edge.items()):
-        end = iot_edge_end(entry.runtime_version)
-        key = f"mldeploy:edge.{name}.runtimeVersion"
-        if end is None:
-            warnings.append(f"{key}: IoT Edge runtime {entry.runtime_version} is not in mldeploy's dated table "
-                            f"(known: {', '.join(IOT_EDGE_RUNTIME)}; {IOT_EDGE_SOURCE})")
-        elif today > end:
-            newest = max(IOT_EDGE_RUNTIME, key=_key)
-            warnings.append(f"{key}: IoT Edge runtime {entry.runtime_version} left support on {end.isoformat()}; "
-                            f"use {newest} (supported until {IOT_EDGE_RUNTIME[newest].isoformat()}; "
-                            f"{IOT_EDGE_SOURCE}, as of {AS_OF.isoformat()})")
     return warnings
+
+
+def iot_edge_runtime_warning(key: str, version: str, today: date) -> str | None:
+    """The line for an IoT Edge runtime `version` (set at `key`) past its date or unknown to the table, or None."""
+    end = iot_edge_end(version)
+    if end is None:
+        return (f"{key}: IoT Edge runtime {version} is not in mldeploy's dated table "
+                f"(known: {', '.join(IOT_EDGE_RUNTIME)}; {IOT_EDGE_SOURCE})")
+    if today > end:
+        newest = max(IOT_EDGE_RUNTIME, key=_key)
+        return (f"{key}: IoT Edge runtime {version} left support on {end.isoformat()}; "
+                f"use {newest} (supported until {IOT_EDGE_RUNTIME[newest].isoformat()}; "
+                f"{IOT_EDGE_SOURCE}, as of {AS_OF.isoformat()})")
+    return None

@@ -126,7 +126,7 @@ def _declare_azure(settings: StackSettings, models: dict[str, ResolvedModel], co
                    project_root: Path, run: RunContext) -> tuple[pulumi.Output[str], ModelRegistry, dict]:
     """The guide's first two steps in Azure: register the models, build and push the images."""
     tags = resource_tags(settings.stack, settings.tags, production=settings.production)
-    entries = [e for section in settings.sections().values() for e in section.values()]  # batch, edge, ...
+    entries = [e for section in settings.sections.values() for e in section.values()]  # batch, edge, ...
     group = resources.ResourceGroup(
         "resource-group",
         resource_group_name=settings.resource_group_name,

@@ -1,5 +1,5 @@
 """Write a synth result to its folder: resources.json, outputs.json, then each artifact writer
-of ARTIFACT_WRITERS (Kubernetes manifests, IoT Edge manifests, gateway configs, policy results)."""
+of ARTIFACT_WRITERS (Kubernetes manifests, each target's own files, gateway configs, policy results)."""
 from __future__ import annotations
 
 import shutil
@@ -8,16 +8,24 @@ from typing import Callable
 
 from mldeploy.synth.dump import dump_json
 from mldeploy.synth.gateway_configs import write_gateway_configs
-from mldeploy.synth.iot_edge import write_edge_manifests
 from mldeploy.synth.k8s import write_kubernetes
 from mldeploy.synth.policy import write_policy_json
 from mldeploy.synth.run import SynthResult
+from mldeploy.targets import TARGETS
+
+
+def write_target_artifacts(result: SynthResult, out_dir: Path) -> None:
+    """Each target's own files (its row's `artifacts`), from the program's outputs."""
+    for target in TARGETS:
+        for path, document in target.artifacts(result.outputs).items():
+            dump_json(out_dir / path, document)
+
 
 MARKER = ".mldeploy-synth"  # says "this folder is a synth output": safe to replace
 # Every artifact beside resources.json and outputs.json: writer(result, out_dir), each its own files.
 ARTIFACT_WRITERS: tuple[Callable[[SynthResult, Path], None], ...] = (
     write_kubernetes,        # k8s/<namespace>/<kind>-<name>.yaml, replicas.json
-    write_edge_manifests,    # iot-edge/<name>.json
+    write_target_artifacts,  # each target row's `artifacts` (the edge's iot-edge/<name>.json)
     write_gateway_configs,   # gateway/<service>/nginx.conf
     write_policy_json,       # policy.json
 )

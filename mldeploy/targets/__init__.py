@@ -10,7 +10,9 @@ What a target provides (the fields of `Target`; the defaults say what "nothing" 
 
 - `name`: for a service target, the value of `services.<name>.target` in a stack file
   (`aci`); for a section target, the stack key holding its entries (`batch`, `edge`).
-- `section`: `services` for a scoring service told apart by `target:`; else the stack key.
+- `section`: `services` for a scoring service told apart by `target:`; else the stack key, which
+  config accepts beside the shared ones and keeps in `StackSettings.sections` (no field of its own);
+  `description`: what that key holds, for the config reference.
 - `settings`: its config model (a frozen `mldeploy.config.base.Settings`; a service target's
   model has a `target: Literal["<name>"]` field, which is how the stack file's union tells it).
 - `check(name, entry, stack)`: its load-time checks, the plan rules that need no Azure (raise a
@@ -21,6 +23,7 @@ What a target provides (the fields of `Target`; the defaults say what "nothing" 
   about the stack for it.
 - `deploy(name, entry, foundation)`: its program step: declare the entry's components from its
   plan; a service target returns `ServiceOutputs`, a section target a dict of stack outputs.
+- `artifacts(outputs)`: files of its own synth writes (path -> JSON document), from the stack outputs.
 - `mocks`: synth's mock answers for the resource types and invokes its components declare
   that need realistic outputs (everything else is echoed).
 - `premium_registry`: its services pull from the workspace registry with a managed identity
@@ -28,7 +31,8 @@ What a target provides (the fields of `Target`; the defaults say what "nothing" 
 - traits the shared code asks instead of probing the settings object (`traits`).
 
 The CLI, the local runtime and the policy pack read the same row for their own hooks (local
-runner, container runner, policy rules, test-client hooks) as those are moved here.
+runner, container runner, policy rules, test-client hooks, and `command`: a target's own
+`mldeploy <name>`, such as `mldeploy batch`).
 """
 from __future__ import annotations
 

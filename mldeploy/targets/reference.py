@@ -6,15 +6,16 @@ import sys
 from pathlib import Path
 
 from mldeploy.config.reference import doc_with_reference, render_reference
-from mldeploy.targets.stack import SECTION_MODELS, SERVICE_MODELS
+from mldeploy.targets.stack import SECTION_DESCRIPTIONS, SECTION_MODELS, SERVICE_MODELS
 
 
 def main() -> None:
     if len(sys.argv) > 1:
         path = Path(sys.argv[1])
-        path.write_text(doc_with_reference(path.read_text(encoding="utf-8"), SERVICE_MODELS, SECTION_MODELS), encoding="utf-8")
+        doc = doc_with_reference(path.read_text(encoding="utf-8"), SERVICE_MODELS, SECTION_MODELS, SECTION_DESCRIPTIONS)
+        path.write_text(doc, encoding="utf-8")
     else:
-        print(render_reference(SERVICE_MODELS, SECTION_MODELS), end="")
+        print(render_reference(SERVICE_MODELS, SECTION_MODELS, SECTION_DESCRIPTIONS), end="")
 
 
 if __name__ == "__main__":

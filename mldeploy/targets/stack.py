@@ -22,6 +22,8 @@ from mldeploy.targets import SECTION_TARGETS, SERVICE_TARGETS, TARGETS
 SERVICE_MODELS: Mapping[str, type] = {t.name: t.settings for t in SERVICE_TARGETS}
 # a section target's stack key -> the model of each of its entries (`batch.<name>`).
 SECTION_MODELS: Mapping[str, type] = {t.section: t.settings for t in SECTION_TARGETS}
+# a section target's stack key -> what it holds (the config reference's "meaning").
+SECTION_DESCRIPTIONS: Mapping[str, str] = {t.section: t.description for t in SECTION_TARGETS}
 _CHECKS = {t.name: t.check for t in SERVICE_TARGETS}
 _STACK_CHECKS = tuple(t.check_stack for t in TARGETS)
 

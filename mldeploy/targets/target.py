@@ -39,6 +39,11 @@ def no_report(stack: Any) -> None:
     return None
 
 
+def no_artifacts(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A target whose synth output is resources.json and outputs.json only."""
+    return {}
+
+
 def no_deployments(entry: Any) -> tuple[str, ...]:
     """A target whose entries have no deployments of their own (`--deployment` names none)."""
     return ()
@@ -77,6 +82,19 @@ class LocalServe:
 
 
 @dataclass(frozen=True)
+class TargetCommand:
+    """A target's own command, `mldeploy <target name>` (`mldeploy batch`), run on this machine for
+    one entry of a stack. The CLI (mldeploy/cli/target_commands.py) gives every one --stack, --name
+    and --project-dir, and loads the stack; the row gives the rest."""
+
+    help: str  # the command's help text
+    options: tuple[Callable, ...]  # its own options (click.option decorators), listed after --name
+    # (the stack's settings, --name or None, the project root, its own options by parameter name) -> None;
+    # it prints its result, a usage problem is a click.ClickException, a stack's a ConfigError.
+    run: Callable[..., None]
+
+
+@dataclass(frozen=True)
 class Target:
     """One compute target: its name, its config model and the hooks the pipeline calls.
     Module docstring: what each field means and who reads it."""
@@ -85,9 +103,8 @@ class Target:
     settings: type
     deploy: Callable[[str, Any, Any], Any]
     section: str = "services"
-    # A section target's entries in a stack (`lambda stack: stack.batch`); a service target's are
-    # the stack's services whose `target` is its name.
-    section_entries: Callable[[Any], Mapping[str, Any]] | None = None
+    # A section target's stack key, as the config reference describes it ("IoT Edge deployments").
+    description: str = ""
     check: Callable[[str, Any, Any], None] = no_checks
     # Its stack-wide load-time checks (its entries together, or a stack key only it reads):
     # (stack) -> None or a ConfigError naming the key; run once per stack, after every entry's `check`.
@@ -98,6 +115,9 @@ class Target:
     notes: Callable[[Any], list[str]] = no_lines
     report: Callable[[Any], tuple[str, list[str]] | None] = no_report
     mocks: MockDefaults = MockDefaults()
+    # Files of its own that `synth` writes beside resources.json, from the program's stack outputs:
+    # (outputs) -> {path under the output folder: JSON document} (the edge manifests, iot-edge/<name>.json).
+    artifacts: Callable[[Mapping[str, Any]], Mapping[str, Any]] = no_artifacts
     # Its services pull their image from the workspace registry with a managed identity, which
     # needs a Premium registry (mldeploy/targets/__init__.py: registry_sku).
     premium_registry: bool = False
@@ -126,11 +146,13 @@ class Target:
     # objects) and SETTINGS (their pack-config settings); the pack loads them by name
     # (policies/config.py), so the table imports nothing of the pack and the pack may read it.
     policies: tuple[str, ...] = ()
+    command: TargetCommand | None = None  # its own `mldeploy <name>` command (`mldeploy batch`), if any
 
     def entries(self, stack: Any) -> Mapping[str, Any]:
-        """This target's entries in a stack (settings), by name."""
-        if self.section_entries is not None:
-            return self.section_entries(stack)
+        """This target's entries in a stack (settings), by name: a section target's under its stack
+        key (StackSettings.sections), a service target's the services whose `target` is its name."""
+        if not self.is_service:
+            return stack.sections.get(self.section, {})
         return {name: s for name, s in stack.services.items() if s.target == self.name}
 
     @property

@@ -14,6 +14,7 @@ does one fixed but still listed (shrink the list). It is not a waiver: each entr
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -114,3 +115,204 @@ def test_the_scan_sees_what_it_looks_for():
     assert sorted(_literals(tree)) == [(1, "aci"), (2, "aks"), (2, "fpga"), (3, "managed"), (4, "local"),
                                        (5, "kubernetes-endpoint")], _literals(tree)
     assert [n for _, n in _probes(tree, _settings_attributes())] == ["cluster", "deployments"]
+
+
+# -- a section target is one package and one row (issue 22) ---------------------------------------
+# A throw-away section target, `shelf:`, written the way a new one would be: its package under
+# mldeploy/targets/shelf/ and its row in the table, in a copy of mldeploy - nothing else edited.
+SHELF_PACKAGE = '''"""`shelf:`: a throw-away section target of tests/architecture/test_targets_dispatch.py."""
+from pathlib import Path
+
+import click
+from pydantic import Field
+
+from mldeploy.config.errors import ConfigError
+from mldeploy.config.section import SectionSettings
+from mldeploy.targets.target import MockDefaults, Target, TargetCommand
+
+
+class ShelfSettings(SectionSettings):
+    """One shelf."""
+
+    greeting: str = Field(description="what the shelf says")
+    model: str = Field(description="name of an entry in `models`")
+
+    def model_references(self):
+        return [("model", self.model)]
+
+    def compute_name_claim(self, name):
+        return ".greeting", self.greeting  # two shelves with one greeting claim one compute name
+
+
+def check(name, entry, stack):
+    if entry.greeting.isupper():
+        raise ConfigError(f"mldeploy:shelf.{name}.greeting", "no shouting")
+
+
+def deploy(name, entry, foundation):
+    from pulumi_azure_native import resources
+    tag = resources.TagAtScope(f"shelf-{name}", scope=f"/subscriptions/s/resourceGroups/{foundation.resource_group_name}",
+                               properties={"tags": {"shelf": entry.greeting}})
+    return {"tag": tag.name}
+
+
+def run(settings, name, root, loud):
+    for entry_name, entry in sorted(settings.sections["shelf"].items()):
+        click.echo(f"{entry_name} says {entry.greeting.upper() if loud else entry.greeting}")
+
+
+TARGET = Target(
+    name="shelf", section="shelf", description="shelves of greetings", settings=ShelfSettings, deploy=deploy,
+    check=check, warnings=lambda stack: [f"mldeploy:shelf.{n}: dusty" for n in stack.sections["shelf"]],
+    mocks=MockDefaults(outputs={"azure-native:resources:TagAtScope": lambda n, i, m: {"name": f"mocked-{n}"}}),
+    artifacts=lambda outputs: {f"shelf/{n}.json": o for n, o in (outputs.get("shelf") or {}).items()},
+    command=TargetCommand(help="Read the shelves aloud.", run=run,
+                          options=(click.option("--loud", is_flag=True, help="Shout."),)))
+'''
+
+SHELF_CHECK = '''
+import json, sys
+from pathlib import Path
+
+import mldeploy
+from click.testing import CliRunner
+from mldeploy.cli import cli
+from mldeploy.config import ConfigError
+from mldeploy.config.reference import render_reference
+from mldeploy.targets.stack import SECTION_DESCRIPTIONS, SECTION_MODELS, SERVICE_MODELS, load_stack
+
+copy, project = Path(sys.argv[1]), Path(sys.argv[2])
+assert Path(mldeploy.__file__).resolve().is_relative_to(copy), mldeploy.__file__
+found = {}
+stack = load_stack(project, "shelf")
+found["entries"] = {n: e.greeting for n, e in stack.sections["shelf"].items()}
+errors = {}
+for bad in sorted(project.glob("stacks/Pulumi.bad-*.yaml")):
+    try:
+        load_stack(project, bad.name.removeprefix("Pulumi.").removesuffix(".yaml"))
+        errors[bad.name] = "loaded"
+    except ConfigError as err:
+        errors[bad.name] = str(err)
+found["errors"] = errors
+runner = CliRunner()
+found["help"] = runner.invoke(cli, ["--help"]).stdout
+read = runner.invoke(cli, ["shelf", "--stack", "shelf", "--project-dir", str(project), "--loud"])
+found["command"] = [read.exit_code, read.stdout]
+synth = runner.invoke(cli, ["synth", "--stack", "shelf", "--project-dir", str(project), "--out", str(project / "out")])
+found["synth"] = [synth.exit_code, synth.stderr, repr(synth.exception)]
+found["reference"] = render_reference(SERVICE_MODELS, SECTION_MODELS, SECTION_DESCRIPTIONS)
+print(json.dumps(found))
+'''
+
+
+SHELF = "  mldeploy:shelf:\n    one:\n      greeting: hello\n      model: diabetes\n"
+
+
+def _with_shelf(block: str = SHELF) -> str:
+    """The batch example stack with a `shelf:` section in front of its `batch:`."""
+    text = (ROOT / "stacks" / "Pulumi.batch.yaml").read_text(encoding="utf-8")
+    return text.replace("  mldeploy:batch:\n", block + "  mldeploy:batch:\n")
+
+
+def test_a_new_section_target_is_its_package_and_its_row(tmp_path):
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "src"
+    shutil.copytree(ROOT / "mldeploy", copy / "mldeploy", ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "mldeploy/targets/shelf").mkdir()
+    (copy / "mldeploy/targets/shelf/__init__.py").write_text(SHELF_PACKAGE, encoding="utf-8")
+    table = copy / "mldeploy/targets/__init__.py"
+    text = table.read_text(encoding="utf-8")
+    row = "    edge.TARGET,\n"
+    assert text.count(row) == 1 and text.count("\nfrom mldeploy.targets import ") == 1, "the table's shape changed"
+    text = text.replace(row, row + "    shelf.TARGET,\n").replace("\nfrom mldeploy.targets import ",
+                                                                  "\nfrom mldeploy.targets import shelf\nfrom mldeploy.targets import ")
+    table.write_text(text, encoding="utf-8")
+
+    project = tmp_path / "project"
+    (project / "stacks").mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    shutil.copytree(ROOT / "examples" / "diabetes", project / "examples" / "diabetes",
+                    ignore=shutil.ignore_patterns("__pycache__", "mlruns"))
+    stacks = {
+        "shelf": _with_shelf(),
+        "bad-key": _with_shelf(SHELF + "      colour: red\n"),
+        "bad-model": _with_shelf(SHELF.replace("diabetes", "nowhere")),
+        "bad-check": _with_shelf(SHELF.replace("hello", "HELLO")),
+        "bad-claim": _with_shelf(SHELF.replace("hello", "hi") + "    two:\n      greeting: hi\n      model: diabetes\n"),
+        "bad-top": _with_shelf(SHELF.replace("mldeploy:shelf:", "mldeploy:shelve:")),
+    }
+    for name, text in stacks.items():
+        (project / "stacks" / f"Pulumi.{name}.yaml").write_text(text, encoding="utf-8")
+    run = subprocess.run([sys.executable, "-c", SHELF_CHECK, str(copy), str(project)], cwd=tmp_path,
+                         env={**__import__("os").environ, "PYTHONPATH": str(copy)}, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = json.loads(run.stdout.splitlines()[-1])
+
+    # config: the stack key, its entries parsed by the row's model, its errors named like the others'
+    assert found["entries"] == {"one": "hello"}
+    errors = found["errors"]
+    assert errors["Pulumi.bad-key.yaml"].startswith("stacks/Pulumi.bad-key.yaml: mldeploy:shelf.one.colour: "
+                                                    "unknown key 'colour'; allowed: greeting, model"), errors
+    assert "mldeploy:shelf.one.model: " in errors["Pulumi.bad-model.yaml"] and "nowhere" in errors["Pulumi.bad-model.yaml"]
+    assert errors["Pulumi.bad-check.yaml"] == "stacks/Pulumi.bad-check.yaml: mldeploy:shelf.one.greeting: no shouting"
+    # plan/stack.py's workspace-name rule: the row's model claims a compute name
+    assert errors["Pulumi.bad-claim.yaml"].startswith("stacks/Pulumi.bad-claim.yaml: mldeploy:shelf.two.greeting: "
+                                                      "compute name 'hi' is also shelf.one.greeting's"), errors
+    assert "unknown key 'shelve' (did you mean 'shelf'?)" in errors["Pulumi.bad-top.yaml"], errors
+    # the CLI: its own command, listed and run
+    assert "\n  shelf " in found["help"], found["help"]
+    assert found["command"] == [0, "one says HELLO\n"], found["command"]
+    # synth: its program step, its mocks, its warnings, its files
+    code, stderr, exception = found["synth"]
+    assert code == 0, (stderr, exception)
+    assert "mldeploy:shelf.one: dusty" in stderr, stderr
+    out = project / "out"
+    assert json.loads((out / "outputs.json").read_text())["shelf"] == {"one": {"tag": "mocked-shelf-one"}}
+    assert json.loads((out / "shelf" / "one.json").read_text()) == {"tag": "mocked-shelf-one"}
+    # the config reference
+    assert "| `shelf` | map of object | — | shelves of greetings |" in found["reference"]
+    assert "| `shelf.<name>.greeting` | string | **required** | what the shelf says |" in found["reference"]
+
+
+SECTION_KEYS = {t.section for t in TARGETS if not t.is_service}
+# (file, string) that names no section: another thing spelt like one, with why.
+NOT_A_SECTION = {("mldeploy/render/k8s.py", "batch"): "Vector's azure_blob sink option `batch` (the log shipper)"}
+
+
+def _section_names(tree: ast.AST) -> list[tuple[int, str]]:
+    """Where a section target's stack key is named: `settings.batch`, "batch", "mldeploy:batch.x", f"{p}batch.{n}"."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in SECTION_KEYS:
+            found.append((node.lineno, f".{node.attr}"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+            if any(text == k or text.startswith(f"{k}.") or re.search(rf":{k}(\.|$)", text) for k in SECTION_KEYS):
+                found.append((node.lineno, text))
+    return found
+
+
+def test_no_section_target_is_named_outside_its_package():
+    problems = []
+    for top in SCANNED:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith(EXEMPT):
+                continue
+            found = [(line, text) for line, text in _section_names(ast.parse(path.read_text(encoding="utf-8")))
+                     if (rel, text) not in NOT_A_SECTION]
+            if found:
+                problems.append(f"{rel}: names a section target's key {sorted(found)} - ask the table "
+                                "(StackSettings.sections, the row's hooks) or the entry's model")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_section_scan_sees_what_it_looks_for():
+    source = ('settings.batch\nx = stack.edge.items()\ns["batch"]\nk = f"{p}batch.{name}"\nm = "mldeploy:edge"\n'
+              't = "mldeploy:batch:BatchScoring"\nj = "kubernetes:batch/v1:Job"\nh = "edgeHub"\n')
+    assert sorted(_section_names(ast.parse(source))) == [(1, ".batch"), (2, ".edge"), (3, "batch"), (4, "batch."),
+                                                         (5, "mldeploy:edge")]

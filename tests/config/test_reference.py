@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from mldeploy.config.reference import doc_with_reference, render_reference as render
-from mldeploy.targets.stack import SECTION_MODELS, SERVICE_MODELS
+from mldeploy.targets.stack import SECTION_DESCRIPTIONS, SECTION_MODELS, SERVICE_MODELS
 from tests.harness import ROOT
 
 
 def render_reference() -> str:
-    return render(SERVICE_MODELS, SECTION_MODELS)
+    return render(SERVICE_MODELS, SECTION_MODELS, SECTION_DESCRIPTIONS)
 
 
 def test_the_docs_reference_is_up_to_date():
     doc = (ROOT / "docs" / "config-reference.md").read_text(encoding="utf-8")
-    assert doc == doc_with_reference(doc, SERVICE_MODELS, SECTION_MODELS), (
+    assert doc == doc_with_reference(doc, SERVICE_MODELS, SECTION_MODELS, SECTION_DESCRIPTIONS), (
         "docs/config-reference.md is stale: run "
         "`.venv/bin/python -m mldeploy.targets.reference docs/config-reference.md`"
     )

@@ -21,11 +21,12 @@ def test_the_defaults_are_supported_as_of_the_tables_date():
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_example_stack_relies_on_an_expired_version_today(stack):
     """Fails by itself when a date in the table passes: update the stack (or the table)."""
+    from mldeploy.targets.edge.checks import runtime_warnings
     from mldeploy.targets.stack import load_stack
     from tests.harness import ROOT
 
     settings = load_stack(ROOT, stack)  # a created cluster on an ended version is a ConfigError here
-    assert stack_warnings(settings, date.today()) == [], f"stack {stack}"
+    assert [*stack_warnings(settings, date.today()), *runtime_warnings(settings, date.today())] == [], f"stack {stack}"
 
 
 def test_aks_no_longer_creates_1_32_in_late_2026():
@@ -68,16 +69,17 @@ def test_long_term_support_without_premium_is_refused(tmp_path):
 
 
 def test_an_expired_edge_runtime_is_warned_about_with_its_key():
+    from mldeploy.targets.edge.checks import runtime_warnings
     from mldeploy.targets.stack import parse_settings
     from tests.harness import ROOT
 
     values, keys = stack_values("edge")
     values["mldeploy:edge"]["clinics"]["runtimeVersion"] = "1.5"
     settings = parse_settings("edge", values, keys, ROOT, "stacks/Pulumi.edge.yaml")
-    warnings = stack_warnings(settings, date(2026, 11, 25))
+    warnings = runtime_warnings(settings, date(2026, 11, 25))
     assert warnings == [w for w in warnings if w.startswith("mldeploy:edge.clinics.runtimeVersion: IoT Edge runtime "
                                                             "1.5 left support on 2026-11-10")] and warnings
-    assert stack_warnings(settings, date(2026, 11, 1)) == [], "1.5 was still serviced on 2026-11-01"
+    assert runtime_warnings(settings, date(2026, 11, 1)) == [], "1.5 was still serviced on 2026-11-01"
 
 
 def test_an_attached_cluster_minimum_below_support_is_warned_about():

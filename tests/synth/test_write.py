@@ -6,7 +6,7 @@ import sys
 
 from tests.harness import ROOT
 
-WRITERS = ["write_kubernetes", "write_edge_manifests", "write_gateway_configs", "write_policy_json"]
+WRITERS = ["write_kubernetes", "write_target_artifacts", "write_gateway_configs", "write_policy_json"]
 
 
 def test_the_writer_list_is_complete_without_importing_any_writer_first():

@@ -25,10 +25,13 @@ def test_a_service_targets_model_is_told_apart_by_its_name():
             f"{t.name}: its settings' `target` is {field.annotation}, must be Literal[{t.name!r}]"
 
 
-def test_a_section_target_names_its_stack_key():
-    from mldeploy.config.stack import StackSettings
+def test_a_section_target_names_its_own_stack_key():
+    from mldeploy.config.stack import STACK_KEYS
+    keys = [t.section for t in SECTION_TARGETS]
+    assert len(keys) == len(set(keys)), f"two section targets share a stack key: {keys}"
     for t in SECTION_TARGETS:
-        assert t.section in StackSettings.model_fields, f"{t.name}: no stack key {t.section!r} holds its entries"
+        assert t.section not in STACK_KEYS, f"{t.name}: its stack key {t.section!r} is a shared key of the stack"
+        assert t.description, f"{t.name}: the config reference needs its stack key's description"
 
 
 def test_every_row_provides_the_hooks():
@@ -65,9 +68,9 @@ def test_the_config_accepts_exactly_the_tables_service_targets():
 
 def test_each_section_target_reads_its_own_section():
     from mldeploy.config.stack import StackSettings
-    stack = StackSettings.model_construct(batch={"b": "batch entry"}, edge={"e": "edge entry"})
+    stack = StackSettings.model_construct(sections={t.section: {"x": t.name} for t in SECTION_TARGETS})
     for t in SECTION_TARGETS:
-        assert t.entries(stack) is getattr(stack, t.section), f"{t.name}: reads another section than {t.section}"
+        assert t.entries(stack) == {"x": t.name}, f"{t.name}: reads another section than {t.section}"
 
 
 def test_the_table_loads_without_pulumi():

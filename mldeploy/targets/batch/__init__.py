@@ -1,6 +1,7 @@
 """`batch:`: Azure ML batch endpoints scoring files on a compute cluster. Everything particular to
-the target lives in this package (config model, plan, program step, mocks); its ComponentResource
-is components/batch.py, its plan types mldeploy/plan/batch.py."""
+the target lives in this package (config model, plan, program step, mocks, its own command
+`mldeploy batch`); its ComponentResource is components/batch.py, its plan types mldeploy/plan/batch.py."""
+from mldeploy.targets.batch.command import COMMAND
 from mldeploy.targets.batch.config import BatchSettings
 from mldeploy.targets.batch.mocks import MOCKS
 from mldeploy.targets.target import Target
@@ -12,5 +13,5 @@ def deploy(name: str, entry, foundation):
     return deploy_batch(name, entry, foundation)
 
 
-TARGET = Target(name="batch", section="batch", section_entries=lambda stack: stack.batch,
-                settings=BatchSettings, deploy=deploy, mocks=MOCKS)
+TARGET = Target(name="batch", section="batch", description="batch scoring on Azure ML compute",
+                settings=BatchSettings, deploy=deploy, mocks=MOCKS, command=COMMAND)

@@ -10,6 +10,7 @@ from mldeploy.config.base import ImageRef, matching
 from mldeploy.config.files import CondaFile, PythonFile, RequirementsFile
 from mldeploy.config.section import SectionSettings
 from mldeploy.contract import AZUREML_BASE_IMAGE
+from mldeploy.plan.batch import compute_name, endpoint_name
 
 
 class BatchSettings(SectionSettings):
@@ -61,3 +62,9 @@ class BatchSettings(SectionSettings):
 
     def model_references(self) -> list[tuple[str, str]]:
         return [("model", self.model)]
+
+    def endpoint_name_claim(self, name: str, stack: str, resource_group: str) -> tuple[str, str] | None:
+        return "", endpoint_name(stack, resource_group, name)  # derived: a batch entry has no endpointName
+
+    def compute_name_claim(self, name: str) -> tuple[str, str] | None:
+        return "", compute_name(name)

@@ -72,7 +72,7 @@ def plan_batch(stack: str, resource_group: str, name: str, settings: BatchSettin
 
 def plan_local_batch(settings: StackSettings, name: str | None, root: Path) -> LocalBatchPlan:
     """The named batch entry's local run, or the only entry's; ConfigError naming the known ones."""
-    entries = settings.batch
+    entries = settings.sections.get("batch", {})
     if not entries:
         raise ConfigError(f"{PROJECT}:batch", "this stack declares no batch entry")
     if name is None:

@@ -1,7 +1,8 @@
 """`edge:`: IoT Edge deployments of a scoring image to devices of an IoT Hub. Everything particular
 to the target lives in this package (config model, load-time checks, plan, program step, mocks);
 its ComponentResource is components/iot_edge.py, its plan types mldeploy/plan/edge.py."""
-from mldeploy.targets.edge.checks import check
+from mldeploy.targets.edge.artifacts import manifests
+from mldeploy.targets.edge.checks import check, warnings
 from mldeploy.targets.edge.config import EdgeSettings
 from mldeploy.targets.edge.mocks import MOCKS
 from mldeploy.targets.target import Target
@@ -13,5 +14,6 @@ def deploy(name: str, entry, foundation):
     return deploy_edge(name, entry, foundation)
 
 
-TARGET = Target(name="edge", section="edge", section_entries=lambda stack: stack.edge,
-                settings=EdgeSettings, deploy=deploy, check=check, mocks=MOCKS)
+TARGET = Target(name="edge", section="edge", description="IoT Edge deployments",
+                settings=EdgeSettings, deploy=deploy, check=check, warnings=warnings, mocks=MOCKS,
+                artifacts=manifests)

@@ -5,10 +5,12 @@ a device's configuration, the devices of a target condition at one priority. An 
 with the entries before it, so the later one of a clashing pair is the one named."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
+from mldeploy.plan.versions import iot_edge_runtime_warning
 from mldeploy.targets.edge.config import EdgeSettings
 
 # IoT Edge's system modules (learn.microsoft.com/azure/iot-edge/module-composition: "the
@@ -34,7 +36,7 @@ def check(name: str, edge: EdgeSettings, stack: Any) -> None:
         raise ConfigError(f"{key}.{'moduleName' if edge.module_name else 'image'}",
                           f"module name of {len(edge.module)} characters: an IoT Edge module is an IoT Hub module "
                           f"identity, whose name is at most {MAX_MODULE_NAME} characters; set a shorter moduleName")
-    entries = sorted(stack.edge.items())
+    entries = sorted(stack.sections["edge"].items())
     before = [(n, e) for n, e in entries if n < name]
     hub = edge.iot_hub
     creators = [n for n, e in entries if not e.iot_hub.existing and e.iot_hub.name.lower() == hub.name.lower()]
@@ -75,3 +77,15 @@ def check(name: str, edge: EdgeSettings, stack: Any) -> None:
 def _layer(edge: EdgeSettings) -> tuple[str, str, int]:
     """The devices an at-scale entry takes, and at which priority."""
     return edge.iot_hub.name.lower(), " ".join(edge.target_condition.split()), edge.effective_priority
+
+
+def runtime_warnings(stack: Any, today: date) -> list[str]:
+    """A line for each entry whose IoT Edge runtime is past its date on `today`, or unknown to the dated table."""
+    lines = (iot_edge_runtime_warning(f"{PROJECT}:edge.{name}.runtimeVersion", entry.runtime_version, today)
+             for name, entry in sorted(stack.sections.get("edge", {}).items()))
+    return [line for line in lines if line is not None]
+
+
+def warnings(stack: Any) -> list[str]:
+    """The row's `warnings`: synth and the program warn about an expired runtime as of today."""
+    return runtime_warnings(stack, date.today())

@@ -1,4 +1,4 @@
-"""The `edge` section: one IotEdgeDeployment per entry (synth writes its manifest: synth/iot_edge.py)."""
+"""The `edge` section: one IotEdgeDeployment per entry (synth writes its manifest: the row's `artifacts`, artifacts.py)."""
 from __future__ import annotations
 
 from mldeploy.components.iot_edge import IotEdgeDeployment

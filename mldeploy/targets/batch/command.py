@@ -1,0 +1,41 @@
+"""The batch row's `command`, `mldeploy batch`: run an entry's driver script on this machine over a
+folder of input files, exactly as the Azure ML batch deployment will (mldeploy/runtime/batch_local.py).
+The CLI adds --stack, --name and --project-dir and loads the stack (mldeploy/cli/target_commands.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mldeploy.targets.target import TargetCommand
+
+HELP = ("Score a folder of files with the batch entry's init()/run(mini_batch) script, on this machine, exactly "
+        "as the Azure ML batch deployment will (mini-batches, retries, threshold).")
+OPTIONS = (
+    click.option("--input", "input_dir", required=True,
+                 type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of input files."),
+    click.option("--output", "output_file", required=True,
+                 type=click.Path(dir_okay=False, path_type=Path), help="Where to write the output rows."),
+)
+
+
+def run(settings: Any, name: str | None, root: Path, input_dir: Path, output_file: Path) -> None:
+    """Score `input_dir` with entry `name` (None: the stack's only one), rows into `output_file`."""
+    from mldeploy.runtime.batch_local import BatchRunError, run_batch
+    from mldeploy.targets.batch.plan import plan_local_batch
+
+    entry = plan_local_batch(settings, name, root)
+    try:
+        result = run_batch(entry, input_dir.resolve())
+    except BatchRunError as err:
+        raise click.ClickException(str(err)) from None
+    output_file.parent.mkdir(parents=True, exist_ok=True)
+    output_file.write_text("".join(f"{row}\n" for row in result.rows), encoding="utf-8")
+    click.echo(f"scored {result.files} file(s) in {result.mini_batches} mini-batch(es): "
+               f"{len(result.rows)} row(s) -> {output_file}")
+    if result.failed_files:
+        click.echo(f"warning: {len(result.failed_files)} file(s) failed: {', '.join(result.failed_files)}", err=True)
+
+
+COMMAND = TargetCommand(help=HELP, options=OPTIONS, run=run)
