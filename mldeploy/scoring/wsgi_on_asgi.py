@@ -18,14 +18,6 @@ one: the app runs on a thread of this module's pool (the watchdog of scoring_app
 run() there, as on granian's WSGI threads) and hands back status, headers and body together;
 only a streamed answer goes chunk by chunk, each sent as it is produced.
 
-Re-checked on granian 2.8.7 (2026-12-04, a plain POST, a raw-byte header, a stream): a2wsgi
-1.10.10, its newest release, still answers every request with granian's 500 (its thread calls
-`asyncio.run_coroutine_threadsafe(receive())`); asgiref 3.13.0's WsgiToAsgi serves, but encodes
-answer headers as ASCII (an x-request-id with such bytes fails the answer), reads the whole body
-before the app runs (azmlinfsrv reads it in run()), and runs the app through `sync_to_async` on
-non-daemon executor threads (thread-sensitive by default: one shared thread for all requests; a
-retired worker would wait for a stuck run() before it exits) - so this stays.
-
 What the app sees is what granian's WSGI interface gave it (the same keys; the environ starts
 from nothing but the request, never os.environ), except: header values are every byte as
 latin-1 (were "" outside visible ASCII), REMOTE_PORT is set (gunicorn sets it), HTTP/1.0 is
