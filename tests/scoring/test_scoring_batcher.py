@@ -74,6 +74,20 @@ def test_run_times_separate_the_fixed_cost_from_the_per_row_cost():
     assert times.fixed == pytest.approx(0.010) and times.per_row == pytest.approx(0.0001)
 
 
+def test_run_times_fit_only_the_last_batches():
+    """The running sums forget what leaves the window: after 64 batches of another machine's
+    speed, only those count (and batches all of one size put all of the time in the fixed part)."""
+    times = RunTimes(keep=64)
+    for i in range(500):
+        times.add(1 + i % 32, 0.050 + 0.002 * (1 + i % 32))
+    for i in range(64):
+        times.add(1 + i % 8, 0.001 + 0.0005 * (1 + i % 8))
+    assert times.fixed == pytest.approx(0.001) and times.per_row == pytest.approx(0.0005)
+    for _ in range(64):
+        times.add(4, 0.003)
+    assert times.fixed == pytest.approx(0.003) and times.per_row == 0.0
+
+
 def test_no_wait_at_low_load():
     policy = Policy(32, 0.050)
     for t in range(20):
