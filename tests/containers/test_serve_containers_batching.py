@@ -1,9 +1,12 @@
-"""`mldeploy serve --containers` of a batched image (issue 23): an AKS service whose image batches
-(maxBatchSize 8), its pod built and run as synthesized - the scorer with the workers the plan
-derives for a batch each (replicaMaxConcurrentRequests 8 / maxBatchSize 8 = 1 worker) and the
-gateway admitting the 8 requests at once. Concurrent requests through the published gateway get
-their own rows' predictions, and the scorer shows that they shared run() calls: the
-`x-mldeploy-batch` header of the answers and its WORKER_COUNT in the pod."""
+"""`mldeploy serve --containers` of a batched image (issue 23) on each target whose containers it
+runs as synthesized: an AKS service whose image batches (maxBatchSize 8), its pod built and run -
+the scorer with the workers the plan derives for a batch each (replicaMaxConcurrentRequests 8 /
+maxBatchSize 8 = 1 worker) and the gateway admitting the 8 requests at once; the dev stack's ACI
+container group; the container app's revision. Concurrent requests through the published
+gateway get their own rows' predictions, and the scorer shows that they shared run() calls: the
+`x-mldeploy-batch` header of the answers (and, in the AKS pod, its WORKER_COUNT). An online
+endpoint's deployments run as containers too, but locally their scorers are started from each
+image's serve plan (tests/runtime/test_batching_*)."""
 from __future__ import annotations
 
 import json
@@ -26,63 +29,69 @@ REQUESTS = 8  # = maxBatchSize = replicaMaxConcurrentRequests: one batch's worth
 SLEEP_S = 0.5  # slow_score.py sleeps once per run() call: the others arrive meanwhile
 
 
-def batched_project(tmp_path):
-    """Stack prod-attach made a batched rehearsal: not production, no TLS or canary, its image
-    the diabetes model through slow_score.py, batching 8 rows, 8 requests at once per replica."""
+def batched_project(tmp_path, stack_name: str = "prod-attach", service_name: str = "diabetes", edit=None):
+    """Stack `stack_name` made a batched rehearsal: not production, its image `diabetes` the
+    diabetes model through slow_score.py, batching 8 rows; `edit(config, service)` makes the rest
+    of the stack fit (the AKS default: no TLS or canary, 8 requests at once per replica)."""
     (tmp_path / "stacks").mkdir(parents=True)
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "tests" / "containers" / "slow_score.py", tmp_path / "examples" / "diabetes" / "slow_score.py")
-    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod-attach.yaml").read_text())
+    stack = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack_name}.yaml").read_text())
     config = stack["config"]
     config["mldeploy:production"] = False
-    del config["mldeploy:images"]["diabetes-v2"]
+    config["mldeploy:images"] = {"diabetes": config["mldeploy:images"]["diabetes"]}
     config["mldeploy:images"]["diabetes"].update({
         "entryScript": "examples/diabetes/slow_score.py", "sampleRequest": "examples/diabetes/sample-request.json",
         "batching": {"maxBatchSize": REQUESTS, "maxLatencyMs": 50}})
-    service = config["mldeploy:services"]["diabetes"]
-    for key in ("tls", "canary"):
-        del service[key]
-    service.update({"replicaMaxConcurrentRequests": REQUESTS, "appInsightsEnabled": False, "memoryGb": 2})
+    service = config["mldeploy:services"][service_name]
+    service.update({"image": "diabetes", "appInsightsEnabled": False})
+    (edit or _aks_replica)(config, service)
     (tmp_path / "stacks" / "Pulumi.batched.yaml").write_text(yaml.safe_dump(stack))
     return tmp_path
 
 
-def test_serve_containers_batches_concurrent_requests_through_the_gateway(engine, standins, canary_synth,
-                                                                          tmp_path, trained_model):
+def _aks_replica(config, service):
+    for key in ("tls", "canary"):
+        del service[key]
+    service.update({"replicaMaxConcurrentRequests": REQUESTS, "memoryGb": 2})
+
+
+def serve_batched(project, service_name: str, upstream: str, standins):
+    """`serve --containers` of stack batched's `service_name`; REQUESTS concurrent one-row requests
+    through its published gateway, twice (the first round may meet a worker still warming up).
+    Returns (bodies, replies of the second round, serve's exit code after SIGTERM, its stderr)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*MLDEPLOY, "serve", "--stack", "batched", "--service", service_name, "--containers", "--json",
+         "--port", str(port), "--image", f"{upstream}={standin_for(upstream, standins.images)}"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
+    rows = json.loads((project / "examples" / "diabetes" / "sample-request.json").read_text())["data"]
+    bodies = [json.dumps({"data": [[x * (1 + i / 10) for x in rows[i % len(rows)]]], "sleepSeconds": SLEEP_S}).encode()
+              for i in range(REQUESTS)]
+    try:
+        line = proc.stdout.readline()
+        if not line:  # it exited: its error
+            proc.wait(timeout=60)
+            raise AssertionError(f"serve --containers printed no endpoint: {proc.stderr.read()[-3000:]}")
+        endpoint = json.loads(line)
+        with ThreadPoolExecutor(REQUESTS) as pool:
+            for _ in range(2):
+                replies = list(pool.map(lambda b: score(endpoint["scoringUri"], endpoint["primaryKey"], b), bodies))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=180)
+    return bodies, replies, code, proc.stderr.read()
+
+
+def assert_batched_answers(bodies, replies, code, stderr) -> list[int]:
+    """Every request got its own rows' predictions, some shared a run() call; serve exited 0."""
     import joblib
     import numpy as np
 
     from tests.conftest import MODEL
 
-    project = batched_project(tmp_path / "project")
-    upstream = mirrored_upstream(canary_synth, "nginx")  # prod-attach's gateway mirror, as this stack's
-    port = free_port()
-    proc = subprocess.Popen(
-        [*MLDEPLOY, "serve", "--stack", "batched", "--service", "diabetes", "--containers", "--json",
-         "--port", str(port), "--image", f"{upstream}={standin_for(upstream, standins.images)}"],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
-    rows = np.asarray(json.loads((project / "examples" / "diabetes" / "sample-request.json").read_text())["data"],
-                      dtype=float)
-    bodies = [json.dumps({"data": [(rows[i % len(rows)] * (1 + i / 10)).tolist()], "sleepSeconds": SLEEP_S}).encode()
-              for i in range(REQUESTS)]
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-3000:] if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
-        with ThreadPoolExecutor(REQUESTS) as pool:
-            for _ in range(2):  # two rounds: the first may meet a worker still warming up
-                replies = list(pool.map(lambda b: score(endpoint["scoringUri"], endpoint["primaryKey"], b), bodies))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=180)
-    # The pod as serve --containers ran it (its synth output): one scorer worker takes the 8.
-    manifest = project / ".mldeploy" / "containers" / "batched" / "diabetes" / "synth" / "k8s" / "diabetes" / "deployment-diabetes.yaml"
-    scorer = next(c for c in yaml.safe_load(manifest.read_text())["spec"]["template"]["spec"]["containers"]
-                  if c["name"] == "scorer")
-    env = {e["name"]: e.get("value") for e in scorer["env"]}
-    assert env["WORKER_COUNT"] == "1", f"8 requests at once in batches of 8 (the image's Dockerfile sets the batching): {env}"
     model = joblib.load(MODEL)
     for body, reply in zip(bodies, replies):
         assert reply.status == 200, f"{reply.status} {reply.error or reply.text()[:300]}"
@@ -91,4 +100,44 @@ def test_serve_containers_batches_concurrent_requests_through_the_gateway(engine
             f"a request got other rows' answers: {reply.text()} vs {expected}"
     sizes = [int(reply.headers.get("x-mldeploy-batch") or 1) for reply in replies]
     assert max(sizes) > 1, f"concurrent requests must share run() calls through the gateway: batch sizes {sizes}"
-    assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
+    assert code == 0, f"serve --containers exited {code}: {stderr[-1000:]}"
+    return sizes
+
+
+def test_serve_containers_batches_concurrent_requests_through_the_gateway(engine, standins, canary_synth,
+                                                                          tmp_path, trained_model):
+    project = batched_project(tmp_path / "project")
+    upstream = mirrored_upstream(canary_synth, "nginx")  # prod-attach's gateway mirror, as this stack's
+    bodies, replies, code, stderr = serve_batched(project, "diabetes", upstream, standins)
+    # The pod as serve --containers ran it (its synth output): one scorer worker takes the 8.
+    manifest = project / ".mldeploy" / "containers" / "batched" / "diabetes" / "synth" / "k8s" / "diabetes" / "deployment-diabetes.yaml"
+    scorer = next(c for c in yaml.safe_load(manifest.read_text())["spec"]["template"]["spec"]["containers"]
+                  if c["name"] == "scorer")
+    env = {e["name"]: e.get("value") for e in scorer["env"]}
+    assert env["WORKER_COUNT"] == "1", f"8 requests at once in batches of 8 (the image's Dockerfile sets the batching): {env}"
+    assert_batched_answers(bodies, replies, code, stderr)
+
+
+def test_serve_containers_batches_in_the_dev_aci_group(engine, standins, dev_synth, tmp_path, trained_model):
+    """The dev stack's ACI container group (gateway + scorer), its image batched."""
+    project = batched_project(tmp_path / "project", "dev", "diabetes-aci", lambda config, service: None)
+    bodies, replies, code, stderr = serve_batched(project, "diabetes-aci", mirrored_upstream(dev_synth, "nginx"),
+                                                  standins)
+    assert_batched_answers(bodies, replies, code, stderr)
+
+
+def test_serve_containers_batches_in_the_container_app_s_revision(engine, standins, dev_synth, tmp_path,
+                                                                  trained_model):
+    """Stack containerapp's app (its template revision as one pod: gateway + scorer), its image
+    batched; one revision (the revisions' split is `serve` without --containers)."""
+    def one_revision(config, service):
+        del service["revisions"]
+        # With appInsightsEnabled false the synthesized app's whole `configuration` is masked as a
+        # secret ("[secret]" in resources.json) and serve --containers cannot read its ingress.
+        service["appInsightsEnabled"] = True
+        config["mldeploy:models"] = {"diabetes": config["mldeploy:models"]["diabetes"]}
+
+    project = batched_project(tmp_path / "project", "containerapp", "diabetes-aca", one_revision)
+    bodies, replies, code, stderr = serve_batched(project, "diabetes-aca", mirrored_upstream(dev_synth, "nginx"),
+                                                  standins)
+    assert_batched_answers(bodies, replies, code, stderr)
