@@ -36,6 +36,9 @@ from mldeploy.runtime.env import ensure_env  # noqa: E402
 from mldeploy.runtime.local import LocalServer  # noqa: E402
 from mldeploy.targets.stack import load_stack  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scoring import tree_cpu_seconds  # noqa: E402
+
 BODY = '{"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]}'
 LUA = """wrk.method = "POST"
 wrk.body = [==[%s]==]
@@ -61,6 +64,17 @@ def wrk(port: int, key: str, connections: int, duration: int, work: Path) -> dic
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"), "p99": ms("99%")}
+
+
+def measured(server, connections: int, duration: int, work: Path) -> dict:
+    """One wrk run, with the CPU the scorer and the gateway (nginx) spent on it, us a request."""
+    before = {name: tree_cpu_seconds(child.proc.pid) for name, child in (("scorer", server.scorer),
+                                                                         ("nginx", server.gateway))}
+    result = wrk(server.port, server.keys[0], connections, duration, work)
+    requests = max(1.0, result["rps"] * duration)
+    for name, child in (("scorer", server.scorer), ("nginx", server.gateway)):
+        result[f"{name}_us"] = (tree_cpu_seconds(child.proc.pid) - before[name]) / requests * 1e6
+    return result
 
 
 def servers(example: str, work: Path):
@@ -105,20 +119,22 @@ def run(duration: int, rounds: int, connections: list[int], examples: list[str])
             for _ in range(rounds):
                 for c in connections:
                     for label, s in started.items():
-                        results[label][c].append(wrk(s.port, s.keys[0], c, duration, work))
+                        results[label][c].append(measured(s, c, duration, work))
         finally:
             for s in started.values():
                 s.stop()
         print(f"\n{example}: maxBatchSize {batching.max_batch_size}, maxLatencyMs {batching.max_latency_ms}, "
               "2 workers, through the gateway")
-        print("| conns | unbatched req/s | batched req/s | batched / unbatched | p99 unbatched ms | p99 batched ms |")
-        print("|---:|---:|---:|---:|---:|---:|")
+        print("| conns | unbatched req/s | batched req/s | batched / unbatched | p99 unbatched ms | p99 batched ms "
+              "| scorer CPU us/req unbatched, batched | nginx CPU us/req unbatched, batched |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for c in connections:
-            med = {label: {k: statistics.median(r[k] for r in results[label][c]) for k in ("rps", "p50", "p99")}
-                   for label in started}
+            med = {label: {k: statistics.median(r[k] for r in results[label][c])
+                           for k in ("rps", "p50", "p99", "scorer_us", "nginx_us")} for label in started}
             ratio = med["batched"]["rps"] / med["unbatched"]["rps"] if med["unbatched"]["rps"] else float("nan")
-            print(f"| {c} | {med['unbatched']['rps']:,.0f} | {med['batched']['rps']:,.0f} | {ratio:.2f} | "
-                  f"{med['unbatched']['p99']:.1f} | {med['batched']['p99']:.1f} |")
+            u, b = med["unbatched"], med["batched"]
+            print(f"| {c} | {u['rps']:,.0f} | {b['rps']:,.0f} | {ratio:.2f} | {u['p99']:.1f} | {b['p99']:.1f} "
+                  f"| {u['scorer_us']:,.0f}, {b['scorer_us']:,.0f} | {u['nginx_us']:,.0f}, {b['nginx_us']:,.0f} |")
             if c == 1:
                 bound = med["unbatched"]["p99"] + batching.max_latency_ms + 1
                 print(f"  1 connection: ratio >= 0.95 {'met' if ratio >= 0.95 else 'NOT met'}; p99 within "
