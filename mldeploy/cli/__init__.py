@@ -39,6 +39,8 @@ def _register_commands() -> None:
         mod = importlib.import_module(f"{__name__}.{module.name}")
         for command in (getattr(mod, "command", None), *getattr(mod, "commands", ())):
             if isinstance(command, click.Command):
+                if command.name in cli.commands:  # a target's own command named like another command
+                    raise RuntimeError(f"two `mldeploy {command.name}` commands ({mod.__name__})")
                 cli.add_command(command)
 
 

@@ -18,6 +18,8 @@ def write_target_artifacts(result: SynthResult, out_dir: Path) -> None:
     """Each target's own files (its row's `artifacts`), from the program's outputs."""
     for target in TARGETS:
         for path, document in target.artifacts(result.outputs).items():
+            if Path(path).is_absolute() or ".." in Path(path).parts:
+                raise ValueError(f"target {target.name}: artifact path {path!r} is not a file inside the output folder")
             dump_json(out_dir / path, document)
 
 
