@@ -24,6 +24,13 @@ PRODUCTION_STACKS = {
     "description": "Stack names that count as production (besides stacks with mldeploy:production: true).",
 }
 
+def _admin_user_needs() -> list[str]:
+    """The reasons for a registry's admin user that the targets declare (the table's rows)."""
+    from mldeploy.targets import TARGETS
+
+    return sorted({need for target in TARGETS for need in target.registry_admin_user_needs})
+
+
 # The rules every stack answers to (policies/rules.py): policy name -> {setting: JSON schema
 # with its default}. A target's own rules bring theirs (the module's SETTINGS, all_settings()).
 COMMON_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
@@ -42,7 +49,7 @@ COMMON_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "autoscale-bounds": {},
     "registry-admin-user-disabled": {
-        "allowedNeeds": {"type": "array", "items": {"type": "string"}, "default": ["iot-edge"],
+        "allowedNeeds": {"type": "array", "items": {"type": "string"}, "default": _admin_user_needs(),
                          "description": "Values of the mldeploy-admin-user-need tag that justify the admin user."},
     },
     "production-images-by-digest": {"productionStacks": PRODUCTION_STACKS},

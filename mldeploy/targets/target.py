@@ -121,6 +121,9 @@ class Target:
     # Its services pull their image from the workspace registry with a managed identity, which
     # needs a Premium registry (mldeploy/targets/__init__.py: registry_sku).
     premium_registry: bool = False
+    # What its entries may give as the reason for the workspace registry's admin user (their model's
+    # `registry_admin_user_need`): the policy pack's default `allowedNeeds` (policies/config.py).
+    registry_admin_user_needs: tuple[str, ...] = ()
     starting_point: StartingPoint | None = None  # `mldeploy init --target <name>` writes its stack
     # -- the tools around the pipeline: the CLI (serve, test, logs) and the policy pack ------
     # `serve`'s runner of an entry, the one way every target is served on this machine:

@@ -3,7 +3,7 @@ to the target lives in this package (config model, load-time checks, plan, progr
 its ComponentResource is components/iot_edge.py, its plan types mldeploy/plan/edge.py."""
 from mldeploy.targets.edge.artifacts import manifests
 from mldeploy.targets.edge.checks import check, warnings
-from mldeploy.targets.edge.config import EdgeSettings
+from mldeploy.targets.edge.config import ADMIN_USER_NEED, EdgeSettings
 from mldeploy.targets.edge.mocks import MOCKS
 from mldeploy.targets.target import Target
 
@@ -16,4 +16,4 @@ def deploy(name: str, entry, foundation):
 
 TARGET = Target(name="edge", section="edge", description="IoT Edge deployments",
                 settings=EdgeSettings, deploy=deploy, check=check, warnings=warnings, mocks=MOCKS,
-                artifacts=manifests)
+                artifacts=manifests, registry_admin_user_needs=(ADMIN_USER_NEED,))

@@ -13,6 +13,7 @@ from mldeploy.config.section import SectionSettings
 from mldeploy.contract import (DEFAULT_IOT_EDGE_RUNTIME, EDGE_HUB_HOST_PORTS, MODULE_NAME_RE, SCORER_PORT, chunk_create_options,
                                module_create_options)
 
+ADMIN_USER_NEED = "iot-edge"  # the registry's mldeploy-admin-user-need tag (the row's registry_admin_user_needs)
 ADMIN_USER_WHY = (
     "IoT Edge devices pull the model image with the workspace registry's admin user name and "
     "password (as the guide's script does with `az acr credential show`); set "
@@ -247,7 +248,7 @@ class EdgeSettings(SectionSettings):
 
     @property
     def registry_admin_user_need(self) -> str | None:
-        return "iot-edge" if self.registry_admin_user else None
+        return ADMIN_USER_NEED if self.registry_admin_user else None
 
     @property
     def module(self) -> str:
