@@ -42,6 +42,7 @@ logger = logging.getLogger("azmlinfsrv")
 _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 BODY_READ_AHEAD = 1 << 20
+LOOP_WAIT_S = 0.05  # Handover: at most this long is the event loop blocked waiting for an answer
 _INTERNAL_ERROR = (500, [(b"content-type", b"application/json")],
                    b'{"message": "An unexpected internal error occurred. Check the logs for more info."}')
 
@@ -53,6 +54,10 @@ class WsgiOnAsgi:
     def __init__(self, app, threads: int = 1):
         self.app = app
         self._pool = DaemonThreads(threads)
+        # How long the event loop waits, blocked, for the app's answer (see Handover): only with
+        # one request per worker (two threads: its own and the spare) - with batching the loop
+        # must take the batch's other requests meanwhile.
+        self._wait_s = LOOP_WAIT_S if threads <= 2 else 0.0
         # The keys granian's WSGI interface sets for every request (granian/wsgi.py), without
         # its copy of os.environ.
         self._fixed = {"GATEWAY_INTERFACE": "CGI/1.1", "SCRIPT_NAME": "", "SERVER_SOFTWARE": "Granian",
@@ -74,9 +79,15 @@ class WsgiOnAsgi:
             data += message.get("body", b"")
             more = (message.get("type") == "http.request" and bool(message.get("more_body"))
                     and (length is None or len(data) < length))
-        body = RequestBody(data, receive, loop) if more else io.BytesIO(data)
+        handover = Handover(loop)
+        body = RequestBody(data, receive, loop, handover.free_the_loop) if more else io.BytesIO(data)
         environ = self.environ(scope, body)
-        answer = await self._pool.call(loop, self._call, environ, receive, send, loop)
+        self._pool.call(handover, self._call, environ, receive, send, loop, handover)
+        outcome = handover.wait(self._wait_s)
+        result, error = await outcome if isinstance(outcome, asyncio.Future) else outcome
+        if error is not None:
+            raise error
+        answer = result
         if answer is not None:
             status, headers, data = answer
             await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -104,7 +115,7 @@ class WsgiOnAsgi:
             environ[name] = value
         return environ
 
-    def _call(self, environ, receive, send, loop):
+    def _call(self, environ, receive, send, loop, handover: Handover):
         """On a pool thread: the app's answer as (status, headers, body), or None once a
         streamed answer has been sent chunk by chunk."""
         started = Started()
@@ -119,6 +130,7 @@ class WsgiOnAsgi:
             finally:
                 if hasattr(body, "close"):
                     body.close()
+        handover.free_the_loop()  # a streamed answer goes to the loop chunk by chunk
         try:
             self._stream(body, started, receive, send, loop)
         finally:
@@ -217,9 +229,10 @@ class RequestBody(io.RawIOBase):
     """wsgi.input for a body that arrives in several parts: read on the app's thread, each
     further part fetched from granian on the event loop. A client that goes away ends it."""
 
-    def __init__(self, first: bytes, receive, loop):
+    def __init__(self, first: bytes, receive, loop, free_the_loop=lambda: None):
         super().__init__()
         self._buffer, self._receive, self._loop, self._more = bytearray(first), receive, loop, True
+        self._free_the_loop = free_the_loop
 
     def readable(self) -> bool:
         return True
@@ -227,6 +240,7 @@ class RequestBody(io.RawIOBase):
     def _fill(self) -> bool:
         if not self._more:
             return False
+        self._free_the_loop()
         message = asyncio.run_coroutine_threadsafe(_receive(self._receive), self._loop).result()
         self._more = message.get("type") == "http.request" and bool(message.get("more_body"))
         self._buffer += message.get("body", b"")
@@ -261,41 +275,76 @@ class DaemonThreads:
     Not concurrent.futures' ThreadPoolExecutor (nor the loop's run_in_executor): it joins its
     threads when the interpreter exits, so a worker retired around a run() that never returns
     would never exit; these are daemon threads, as granian's own WSGI threads are outside
-    Python's reach. A result is handed to the loop with one call_soon_threadsafe. A thread
-    survives whatever is raised in it (the watchdog's TimeoutError may land just after run())."""
+    Python's reach. A result goes to the loop through a Handover. A thread survives whatever is
+    raised in it (the watchdog's TimeoutError may land just after run())."""
 
     def __init__(self, count: int):
         self._count, self._jobs, self._started = count, queue.SimpleQueue(), False
         self._lock = threading.Lock()
 
-    def call(self, loop, fn, *args) -> asyncio.Future:
-        """fn(*args) on one of the threads; its result (or exception) in the future returned."""
+    def call(self, handover: Handover, fn, *args) -> None:
+        """fn(*args) on one of the threads; its result (or exception) given to `handover`."""
         with self._lock:
             if not self._started:
                 self._started = True
                 for index in range(self._count):
                     threading.Thread(target=self._work, name=f"mldeploy-wsgi-{index}", daemon=True).start()
-        future = loop.create_future()
-        self._jobs.put((loop, future, fn, args))
-        return future
+        self._jobs.put((handover, fn, args))
 
     def _work(self) -> None:
         while True:
             try:
-                loop, future, fn, args = self._jobs.get()
+                handover, fn, args = self._jobs.get()
                 try:
                     result, error = fn(*args), None
                 except BaseException as exc:  # noqa: BLE001 - handed to the request's coroutine
                     result, error = None, exc
-                loop.call_soon_threadsafe(_settle, future, result, error)
+                handover.settle(result, error)
             except BaseException:  # noqa: BLE001 - an asynchronous exception between jobs
                 continue
 
 
-def _settle(future: asyncio.Future, result, error) -> None:
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+class Handover:
+    """A request's answer from the app's thread to the event loop. The loop waits for it,
+    blocked, up to `wait(seconds)` (an answer of a few milliseconds, the usual one, then costs two
+    thread wake-ups and nothing of asyncio's); after that - or as soon as the app's thread needs
+    the loop itself (`free_the_loop`: a streamed answer, a body read beyond the first MiB) - the
+    answer comes through an asyncio future, as every one did before (measured on a quiet-ish
+    machine in docs/performance.md: the future's hand-back, call_soon_threadsafe, wakes the loop
+    through its self-pipe and makes the two threads queue for the GIL)."""
+
+    __slots__ = ("_loop", "_lock", "_ready", "_waiting", "_outcome", "_future")
+
+    def __init__(self, loop):
+        self._loop, self._lock, self._ready = loop, threading.Lock(), threading.Lock()
+        self._ready.acquire()  # released once, for the waiting loop: the outcome is there or it may go
+        self._waiting, self._outcome = True, None
+        self._future = loop.create_future()
+
+    def wait(self, seconds: float):
+        """On the loop's thread: (result, error), or the future that will hold them."""
+        if seconds > 0:
+            self._ready.acquire(timeout=seconds)
+        with self._lock:
+            self._waiting = False
+            return self._outcome if self._outcome is not None else self._future
+
+    def free_the_loop(self) -> None:
+        """On the app's thread, before it needs the loop: the loop stops waiting."""
+        with self._lock:
+            if self._waiting:
+                self._waiting = False
+                self._ready.release()
+
+    def settle(self, result, error) -> None:
+        with self._lock:
+            if self._waiting:
+                self._outcome, self._waiting = (result, error), False
+                self._ready.release()
+                return
+        self._loop.call_soon_threadsafe(_settle, self._future, (result, error))
+
+
+def _settle(future: asyncio.Future, outcome) -> None:
+    if not future.cancelled():
+        future.set_result(outcome)

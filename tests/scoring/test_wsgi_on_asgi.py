@@ -229,3 +229,56 @@ def test_a_stream_ends_when_its_client_goes_away():
 
     asyncio.run(main())
     assert closed == [True] and len(made) < 1000, (len(made), closed)
+
+
+def test_a_quick_answer_reaches_the_waiting_loop_without_an_asyncio_hand_back(monkeypatch):
+    """One request per worker: the loop waits (blocked, briefly) for the app's thread instead of
+    being woken through call_soon_threadsafe - the dearer hand-back (docs/performance.md)."""
+    import mldeploy.scoring.wsgi_on_asgi as bridge
+
+    handed_back = []
+    real = bridge._settle
+    monkeypatch.setattr(bridge, "_settle", lambda *args: (handed_back.append(args), real(*args)))
+    seen = {}
+    messages, _ = serve(WsgiOnAsgi(echo(seen)), scope())
+    assert messages[0]["status"] == 200 and seen["body"] == b'{"a": [1, 2]}', messages
+    assert handed_back == [], handed_back
+
+
+def test_the_loop_is_free_while_a_longer_answer_runs():
+    """The loop waits for the app's thread only a moment (LOOP_WAIT_S): a run() that takes
+    longer leaves it free for what else the worker holds (a spare request, a signal, granian's
+    own callbacks) - here the loop itself must run for the app to finish."""
+    loop_ran = threading.Event()
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return [b"ran" if loop_ran.wait(30) else b"the loop stayed blocked"]
+
+    async def main():
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        async def meanwhile():
+            await asyncio.sleep(0)
+            loop_ran.set()
+
+        other = asyncio.ensure_future(meanwhile())
+        await WsgiOnAsgi(app)(scope(HEADERS[:1]), receive, send)
+        await other
+        return sent[1]["body"]
+
+    assert asyncio.run(main()) == b"ran"
+
+
+def test_an_app_failure_on_the_waited_path_is_the_same_json_500():
+    def app(environ, start_response):
+        raise ValueError("boom")
+
+    messages, _ = serve(WsgiOnAsgi(app), scope())
+    assert messages[0]["status"] == 500 and b"unexpected internal error" in messages[1]["body"], messages
