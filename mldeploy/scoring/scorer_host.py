@@ -416,11 +416,12 @@ def requests_per_worker(environ=os.environ) -> int:
 def keeps_connections(environ=os.environ) -> bool:
     """Whether a worker keeps its connection after a response (while nobody waits): only behind
     mldeploy's gateway, the one client whose idle connections are known to end within
-    milliseconds (see serve_with_granian), and only with one request per worker - a batching
-    worker (maxBatchSize connections at once) closes each one after its response, as before
-    (with kept connections 14 % of the forest's batched answers were granian's empty 500; not
-    yet understood, so not done)."""
-    return bool(environ.get(GATEWAY_TIMEOUT_ENV)) and requests_per_worker(environ) == 1
+    milliseconds (see serve_with_granian). A batching worker too (maxBatchSize connections at
+    once): its answers on several threads at once asked the shared poll object together, and
+    Python's poll refuses that ("RuntimeError: concurrent poll() invocation") - the empty 500s
+    that had kept batching workers closing every connection; scoring_app.WaitingConnections now
+    asks one thread at a time."""
+    return bool(environ.get(GATEWAY_TIMEOUT_ENV))
 
 
 def connection_settings() -> dict:

@@ -203,6 +203,9 @@ class WaitingConnections:
         import select
 
         self._poll = None
+        # One poll object may be polled by one thread at a time ("RuntimeError: concurrent poll()
+        # invocation"): a batching worker answers on several threads at once.
+        self._lock = threading.Lock()
         if fd is not None:
             self._poll = select.poll()
             self._poll.register(fd, select.POLLIN)
@@ -224,7 +227,10 @@ class WaitingConnections:
     def any(self) -> bool:
         # Any event: POLLIN (a connection waits), or POLLHUP/POLLERR from a socket that is no
         # listening one - then close, the safe side.
-        return self._poll is None or bool(self._poll.poll(0))
+        if self._poll is None:
+            return True
+        with self._lock:
+            return bool(self._poll.poll(0))
 
 
 class OneAtATime:
@@ -584,9 +590,8 @@ def create():
     scoring_app = ScoringApp(flask_app, watchdog, turn, retirement,
                              gateway_timeout_s=int(gateway_ms) / 1000 if gateway_ms else None,
                              batched_runs=_batched_runs(flask_app, batching) if batching else None,
-                             # granian keeps connections only behind the gateway, one request per worker
-                             # (scorer_host.py keeps_connections)
-                             waiting=WaitingConnections.of_host() if gateway_ms and not batching else None)
+                             # granian keeps connections only behind the gateway (scorer_host.py keeps_connections)
+                             waiting=WaitingConnections.of_host() if gateway_ms else None)
     gc.collect()
     gc.freeze()
     return scoring_app

@@ -298,6 +298,41 @@ def test_workers_keep_connections_only_behind_the_gateway():
     assert scorer_host.LISTEN_FD_ENV == scoring_app.LISTEN_FD_ENV
     assert scorer_host.keeps_connections({scorer_host.GATEWAY_TIMEOUT_ENV: "60000"})
     assert not scorer_host.keeps_connections({})
-    # A batching worker holds maxBatchSize connections at once: each carries one request.
-    assert not scorer_host.keeps_connections({scorer_host.GATEWAY_TIMEOUT_ENV: "60000",
-                                              scorer_host.BATCH_MAX_SIZE_ENV: "32"})
+    # A batching worker (maxBatchSize connections at once) too.
+    assert scorer_host.keeps_connections({scorer_host.GATEWAY_TIMEOUT_ENV: "60000", scorer_host.BATCH_MAX_SIZE_ENV: "32"})
+    assert not scorer_host.keeps_connections({scorer_host.BATCH_MAX_SIZE_ENV: "32"})
+
+
+def test_answers_on_several_threads_at_once_may_all_ask_for_waiting_connections(tmp_path):
+    """A batching worker answers on several threads at once, each asking whether a connection
+    waits: one poll object polled by two threads raised "RuntimeError: concurrent poll()
+    invocation" - an internal error instead of the answer (granian's empty 500 on WSGI)."""
+    import socket
+    import threading
+
+    from mldeploy.scoring.scoring_app import WaitingConnections
+
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(tmp_path / "s.sock"))
+    listener.listen(8)
+    waiting, failures = WaitingConnections(listener.fileno()), []
+    start = threading.Barrier(8)
+
+    def ask():
+        start.wait()
+        for _ in range(3000):
+            try:
+                waiting.any()
+            except RuntimeError as exc:
+                failures.append(str(exc))
+                return
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        listener.close()
+    assert failures == [], failures[:1]
