@@ -227,7 +227,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
                 collections={c: ml.CollectionArgs(data_collection_mode=ml.DataCollectionMode.ENABLED)
                              for c in ("request", "response")},
                 rolling_rate=ml.RollingRateType.HOUR)
-        if plan.kind == "Managed":
+        if plan.on_managed_compute:
             properties = ml.ManagedOnlineDeploymentArgs(scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
                                                         **common)
         else:

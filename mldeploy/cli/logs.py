@@ -86,7 +86,7 @@ def _local(root: Path, stack: str, service: str, deployment: str | None, follow:
 
     folder = run_dir(root, stack, service)
     sources = [s for s in local_sources(folder, deployment) if container in (None, s.name.rsplit("/", 1)[-1])]
-    engine, running = _pod_containers(stack, service, container) if pod else (None, [])
+    engine, running = _pod_containers(stack, service, container, deployment) if pod else (None, [])
     if not sources and not running:
         raise click.UsageError(f"no logs of service {service!r} on this machine ({_shown(folder, root)} holds none "
                                f"and no container of pod {pod_name(stack, service)} runs): `mldeploy serve --stack "
@@ -118,9 +118,9 @@ def _local(root: Path, stack: str, service: str, deployment: str | None, follow:
                       stopping, seen=fetch(FOLLOW_WINDOW), poll_s=LOCAL_FOLLOW_POLL_S)
 
 
-def _pod_containers(stack: str, service: str, container: str | None):
-    """(the engine, the running containers of the service's `serve --containers` pod), or (None, [])
-    when no container engine answers."""
+def _pod_containers(stack: str, service: str, container: str | None, deployment: str | None):
+    """(the engine, the running containers of the service's `serve --containers` pod - of one
+    deployment with `deployment`), or (None, []) when no container engine answers."""
     from mldeploy.runtime.containers import ENGINES, EngineError, find_engine
     from mldeploy.runtime.logs import pod_sources
     from mldeploy.runtime.pod import pod_name
@@ -131,7 +131,7 @@ def _pod_containers(stack: str, service: str, container: str | None):
         engine = find_engine()
     except EngineError:
         return None, []
-    return engine, [c for c in pod_sources(engine, pod_name(stack, service)) if container in (None, c.name)]
+    return engine, [c for c in pod_sources(engine, pod_name(stack, service), deployment) if container in (None, c.name)]
 
 
 # -- deployed: what Azure keeps --------------------------------------------------------------------

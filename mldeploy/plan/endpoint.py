@@ -119,3 +119,10 @@ class EndpointPlan:
     endpoint_tags: dict[str, str] = field(default_factory=dict)
     # Each image's environment and code are tagged with the one model the image serves.
     asset_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def on_managed_compute(self) -> bool:
+        """Azure runs the deployments on its own instances (a ManagedOnlineDeployment, scaled by
+        Azure Monitor autoscale); else on an attached Kubernetes cluster (a KubernetesOnlineDeployment,
+        which carries its own TargetUtilization scale settings)."""
+        return self.kind == MANAGED_COMPUTE

@@ -62,10 +62,13 @@ class ContainerSource:
 _ENGINE_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)? ?")
 
 
-def pod_sources(engine: "Engine", pod: str) -> list[ContainerSource]:
+def pod_sources(engine: "Engine", pod: str, deployment: str | None = None) -> list[ContainerSource]:
     """The running containers of pod `pod` (named `<pod>-<container>` by runtime/pod.py; its
-    docker infra container left out)."""
-    names = engine.out("ps", "--filter", f"name=^{pod}-", "--format", "{{.Names}}", check=False).split()
+    docker infra container left out); with `deployment`, only that deployment's (its label)."""
+    from mldeploy.runtime.pod import DEPLOYMENT_LABEL
+
+    only = ["--filter", f"label={DEPLOYMENT_LABEL}={deployment}"] if deployment is not None else []
+    names = engine.out("ps", "--filter", f"name=^{pod}-", *only, "--format", "{{.Names}}", check=False).split()
     return [ContainerSource(n[len(pod) + 1:], n) for n in sorted(names)
             if n.startswith(f"{pod}-") and n != f"{pod}-infra"]
 

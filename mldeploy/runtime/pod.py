@@ -37,6 +37,10 @@ from typing import Any
 
 from mldeploy.runtime.containers import Engine, EngineError
 
+# The label on every container `serve --containers` runs for one deployment of a service (an
+# online endpoint's deployment, an AKS canary's variant, a container app's revision label): what
+# `mldeploy logs --local --deployment` filters by (runtime/logs.py pod_sources).
+DEPLOYMENT_LABEL = "mldeploy.io/deployment"
 PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1,
                   "successThreshold": 1, "failureThreshold": 3}
 BACKOFF_START_S, BACKOFF_MAX_S = 10.0, 300.0
@@ -54,6 +58,7 @@ class PodInputs:
     extra_mounts: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     extra_env: dict[str, dict[str, str]] = field(default_factory=dict)
     namespace: str = "default"
+    labels: dict[str, str] = field(default_factory=dict)  # put on every container (DEPLOYMENT_LABEL)
 
 
 @dataclass
@@ -225,6 +230,7 @@ class LocalPod:
         sec = {**{k: v for k, v in pod_sec.items() if k in ("runAsUser", "runAsGroup", "runAsNonRoot")},
                **(c.get("securityContext") or {})}
         args = ["create", "--name", self.cname(c["name"]), "--no-healthcheck", "--restart", "no"]
+        args += [f"--label={key}={value}" for key, value in sorted(self.inputs.labels.items())]
         if self.engine.name == "podman":
             args += ["--pod", self.name]
         else:

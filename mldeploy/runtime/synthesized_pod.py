@@ -16,7 +16,8 @@ from mldeploy.runtime.containers import Engine, normalize_ref
 from mldeploy.runtime.local import new_key
 from mldeploy.contract import KEYS_MAP_NAME, TLS_CERT_NAME, TLS_KEY_NAME
 from mldeploy.render.gateway import render_keys_map
-from mldeploy.runtime.pod import PodInputs
+from mldeploy.render.k8s_pod import LABEL
+from mldeploy.runtime.pod import DEPLOYMENT_LABEL, PodInputs
 
 # Telemetry that goes nowhere (nothing listens on port 9 of loopback) and fails fast.
 NO_INSIGHTS = {"instrumentation-key": "00000000-0000-0000-0000-000000000000",
@@ -139,8 +140,11 @@ def synthesized_pod(synth_dir: Path, namespace: str, deployment: str, images: Ca
             raise PodSourceError(f"Secret {name}: no local value for its keys {sorted(fields)}")
     spec = dep["spec"]["template"]["spec"]
     containers = spec.get("initContainers", []) + spec["containers"]
+    # A canary's variant (render/k8s_pod.py labels) is what `logs --deployment` names on AKS too.
+    variant = (dep["spec"]["template"].get("metadata") or {}).get("labels", {}).get(f"{LABEL}/variant")
     inputs = PodInputs(spec=spec, config_maps=config_maps, secrets=secret_data,
-                       images={c["image"]: images(c["image"]) for c in containers}, namespace=namespace)
+                       images={c["image"]: images(c["image"]) for c in containers}, namespace=namespace,
+                       labels={DEPLOYMENT_LABEL: variant} if variant else {})
     return SynthesizedPod(dep, inputs, keys, objects)
 
 

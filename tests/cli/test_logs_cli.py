@@ -172,3 +172,89 @@ def test_follow_remote_emits_only_what_is_new():
     follow_remote(lambda: next(reads), emitted.append, stop, seen=[("scorer", "a\nb")],
                   sleep=lambda s: polls.append(s))
     assert emitted == [[("scorer", "c")], [("scorer", "d")], [("scorer", "e\nf")]]
+
+
+class _Engine:
+    """A container engine holding running containers with labels: `ps` applies the name (`^prefix`)
+    and label filters as podman does (different keys ANDed), `logs` gives each container's lines."""
+
+    name = "podman"
+
+    def __init__(self, containers: dict[str, dict[str, str]]):
+        self.containers = containers
+
+    def out(self, *args, **kw) -> str:
+        assert args[0] == "ps", args
+        filters = [args[i + 1] for i, a in enumerate(args) if a == "--filter"]
+        names = []
+        for name, labels in sorted(self.containers.items()):
+            for f in filters:
+                key, value = f.split("=", 1)
+                if key == "name" and not name.startswith(value.lstrip("^")):
+                    break
+                if key == "label" and labels.get(value.split("=", 1)[0]) != value.split("=", 1)[1]:
+                    break
+            else:
+                names.append(name)
+        return "\n".join(names)
+
+    def run(self, *args, **kw):
+        assert args[:2] == ("logs", "--timestamps"), args
+        line = f"2026-12-04T11:00:00.000000000+00:00 2026-12-04 11:00:00,000 I [1] azmlinfsrv - {args[-1]} ready\n"
+        return subprocess.CompletedProcess(args, 0, line.encode(), b"")
+
+
+def test_local_logs_of_one_deployment_leave_the_others_containers_out(monkeypatch):
+    """`serve --containers` of an endpoint runs one container per deployment, labelled with it
+    (runtime/endpoint_containers.py); `--deployment` shows that deployment's alone."""
+    import mldeploy.runtime.containers as containers
+    from mldeploy.runtime.pod import DEPLOYMENT_LABEL
+
+    engine = _Engine({"mldeploy-managed-diabetes-blue": {DEPLOYMENT_LABEL: "blue"},
+                      "mldeploy-managed-diabetes-green": {DEPLOYMENT_LABEL: "green"},
+                      "mldeploy-other-diabetes-blue": {DEPLOYMENT_LABEL: "blue"}})
+    monkeypatch.setattr(containers, "find_engine", lambda: engine)
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **kw: f"/usr/bin/{name}")
+    args = ["logs", "--stack", "managed", "--service", "diabetes", "--local", "--project-dir", str(ROOT)]
+    both = CliRunner().invoke(cli, args)
+    assert both.exit_code == 0, both.output
+    assert [line.split(" | ")[0] for line in both.output.splitlines()] == ["blue", "green"]
+    green = CliRunner().invoke(cli, [*args, "--deployment", "green"])
+    assert green.exit_code == 0, green.output
+    assert green.output.splitlines() == ["green | 2026-12-04 11:00:00,000 I [1] azmlinfsrv - "
+                                         "mldeploy-managed-diabetes-green ready"]
+
+
+def test_serve_containers_labels_every_container_with_its_deployment(tmp_path):
+    """What the filter above reads: an endpoint deployment's container and an AKS canary variant's
+    pod (its Deployment's variant label) carry DEPLOYMENT_LABEL."""
+    from mldeploy.runtime.pod import DEPLOYMENT_LABEL, LocalPod, PodInputs
+
+    created = []
+
+    class Recorder:
+        name = "podman"
+
+        def run(self, *args, **kw):
+            created.append(args)
+            return subprocess.CompletedProcess(args, 0, b"", b"")
+
+    spec = {"containers": [{"name": "scorer", "image": "x"}]}
+    pod = LocalPod(Recorder(), "mldeploy-s-diabetes-canary", PodInputs(spec=spec, labels={DEPLOYMENT_LABEL: "canary"}),
+                   tmp_path)
+    pod._volumes = {}
+    pod.workdir.mkdir(exist_ok=True)
+    pod._create(pod.states["scorer"])
+    assert f"--label={DEPLOYMENT_LABEL}=canary" in created[-1], created[-1]
+
+
+def test_a_canary_variants_pod_as_synthesized_carries_its_variant(tmp_path, trained_model):
+    from mldeploy.runtime.pod import DEPLOYMENT_LABEL
+    from mldeploy.runtime.synthesized_pod import synthesized_pod, traffic_weights
+    from tests.containers.synthesized import synth_to
+
+    out = synth_to("prod-attach", tmp_path / "synth")
+    stable = synthesized_pod(out, "diabetes", "diabetes", lambda image: image, tls=("cert", "key"))
+    labels = {dep: synthesized_pod(out, "diabetes", dep, lambda image: image, tls=("cert", "key")).inputs.labels
+              for dep in traffic_weights(stable)}
+    assert sorted(labels.values(), key=str) == [{DEPLOYMENT_LABEL: "canary"}, {DEPLOYMENT_LABEL: "stable"}], labels
