@@ -1,6 +1,7 @@
 """`mldeploy serve --containers`: a service exactly as synthesized for its target - an AKS or
 FPGA service's pod, an ACI container group, a container app's revision, an online endpoint's
-deployments (the target's `containers` hook in the table finds it in the synth output) - its
+deployments (the target's `containers` hook in the table finds it in the synth output; a container
+app's labelled revisions each a pod behind an ingress splitting by their weights) - its
 images built from their build contexts, the same gateway config, keys, probes and security
 settings, run with podman or docker on this machine, the gateway published on 127.0.0.1.
 (FPGA node placement has no meaning here.)"""
@@ -71,8 +72,9 @@ def _found(target, out: Path, name: str, svc, settings, built: dict[str, str], i
 
 
 class _Runs:
-    """The two ways a service runs here as synthesized: a pod (with a canary's other pods), or an
-    online endpoint's deployments as containers behind its front door."""
+    """The ways a service runs here as synthesized: a pod (with a canary's other pods), a split's
+    pods behind an ingress (mldeploy/cli/serve_split.py), or an online endpoint's deployments as
+    containers behind its front door."""
 
     def __init__(self, engine, stack: str, name: str, out: Path, built: dict[str, str], image_map: dict[str, str],
                  tls: tuple[str, str] | None, work: Path, *, port: int, timeout: float, as_json: bool,
@@ -97,6 +99,10 @@ class _Runs:
         _run(self.engine, pod_name(self.stack, self.name), self.name, pod_src, self.work / "pod", variants=variants,
              port=self.port, gateway_port=gateway_port, timeout=self.timeout, as_json=self.as_json, cafile=self.cafile,
              sample=self.sample, logs_command=f"mldeploy logs --stack {self.stack} --service {self.name} --local")
+
+    def split(self, split) -> None:
+        from mldeploy.cli.serve_split import run_split
+        run_split(self, split)
 
     def endpoint(self, plan) -> None:
         _serve_endpoint(self.engine, self.stack, self.name, plan, self.built, self.work, port=self.port,

@@ -62,6 +62,10 @@ class GatewaySpec:
     # in place (cert-manager rewrites its Secret, the kubelet updates the mounted files) is
     # served without restarting nginx.
     tls_reload: bool = False
+    # An ingress in front of gateways that check the keys themselves (`serve --containers` of a
+    # container app's revisions): the Authorization header goes on to them, as Azure's ingress
+    # passes it. Otherwise the key stays at the nginx that checked it.
+    passes_authorization: bool = False
     # Set for the local rehearsal of a v2 online endpoint: its deployments' routing replaces
     # `upstreams` (which stays empty).
     endpoint: "EndpointRouting | None" = None

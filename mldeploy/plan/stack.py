@@ -1,7 +1,7 @@
 """The plan layer's rules over a whole stack, each target's own checks among them (handed in from
-the target table by the one load entry, mldeploy/targets/stack.py): a stack either passes them
-all or stops with one ConfigError naming the key. Only what needs an Azure look-up (an existing
-workspace, an attached cluster) is checked later, at deploy."""
+the target table by the one load entry, mldeploy/targets/stack.py, which runs them all): a stack
+either passes them all or stops with one ConfigError naming the key. Only what needs an Azure
+look-up (an existing workspace, an attached cluster) is checked later, at deploy."""
 from __future__ import annotations
 
 from datetime import date
@@ -26,27 +26,33 @@ TargetCheck = Callable[[str, Any, StackSettings], None]
 StackCheck = Callable[[StackSettings], None]
 
 
-def check_stack(settings: StackSettings, target_checks: Mapping[str, TargetCheck],
-                stack_checks: Iterable[StackCheck] = (), today: date | None = None) -> None:
-    """Raise a ConfigError (key named, no file) for the first plan rule the stack breaks.
-    `target_checks`: target name -> its load-time checks (the target table's `check`);
-    `stack_checks`: the targets' stack-wide ones (`check_stack`), run after every entry's."""
+def stack_rules(settings: StackSettings, target_checks: Mapping[str, TargetCheck],
+                stack_checks: Iterable[StackCheck] = (), today: date | None = None) -> list[Callable[[], None]]:
+    """Every plan rule over the stack as a call of its own (each raises a ConfigError naming the
+    key, or returns), in the order they run. `target_checks`: target name -> its load-time checks
+    (the target table's `check`); `stack_checks`: the targets' stack-wide ones (`check_stack`),
+    after every entry's."""
     today = today or date.today()
+    rules: list[Callable[[], None]] = [lambda: _check_location(settings)]
+    for name, cluster in settings.clusters.items():
+        rules.append(lambda name=name, cluster=cluster: check_cluster(name, cluster, today))  # version, vCPUs
+    for name, service in settings.services.items():
+        if isinstance(service, ServiceSettings):  # a scorer behind mldeploy's gateway
+            rules.append(lambda name=name, service=service: check_body_limit(name, service, service_load(
+                settings.images, service)))
+        rules.append(lambda name=name, service=service: target_checks[service.target](name, service, settings))
+        # A pod larger than a node never runs.
+        rules.append(lambda name=name, service=service: check_fits_node(name, service, settings.clusters))
+    rules += [lambda check=check: check(settings) for check in stack_checks]
+    rules += [lambda: check_workspace_names(settings), lambda: check_mode_keys(settings)]
+    return rules
+
+
+def _check_location(settings: StackSettings) -> None:
     if settings.location is not None:
         problem = region_problem(settings.location)
         if problem is not None:
             raise ConfigError(LOCATION_KEY, problem)
-    for name, cluster in settings.clusters.items():
-        check_cluster(name, cluster, today)  # Kubernetes version, vCPUs
-    for name, service in settings.services.items():
-        if isinstance(service, ServiceSettings):  # a scorer behind mldeploy's gateway
-            check_body_limit(name, service, service_load(settings.images, service))
-        target_checks[service.target](name, service, settings)
-        check_fits_node(name, service, settings.clusters)  # a pod larger than a node never runs
-    for check in stack_checks:
-        check(settings)
-    check_workspace_names(settings)
-    check_mode_keys(settings)
 
 
 # Stack keys about what the stack creates in Azure: a stack whose services are all `local` creates

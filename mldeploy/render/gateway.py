@@ -263,7 +263,7 @@ def _proxy_settings(spec: GatewaySpec) -> list[str]:
         "    proxy_set_header X-Request-Id $mldeploy_request_id;",
         "    proxy_set_header X-Ms-Client-Request-Id $mldeploy_client_request_id;",
         '    proxy_set_header X-Ms-Request-Id "";',  # an empty value is not sent: no deprecation warning
-        '    proxy_set_header Authorization "";',  # the key stays at the gateway
+        *([] if spec.passes_authorization else ['    proxy_set_header Authorization "";']),  # the key stays here
         "    proxy_connect_timeout 5s;",
         f"    proxy_send_timeout {timeout};",
         f"    proxy_read_timeout {timeout};",

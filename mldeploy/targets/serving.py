@@ -1,11 +1,12 @@
 """`serve`'s runners several targets share, built from a target's serve plan: one scorer behind
 one gateway (local, aci, aks, fpga), and variants each behind its own gateway with an ingress
 splitting between them (containerapp's revisions, an AKS canary). And what `serve --containers`
-runs as synthesized: a pod (or container group), or an online endpoint's deployments."""
+runs as synthesized: a pod (or container group), a split's pods behind an ingress, or an online
+endpoint's deployments."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from mldeploy.targets.target import LocalServe
 
@@ -41,6 +42,22 @@ class PodContainers:
 
     def run_with(self, runs) -> None:
         runs.pod(self.pod, self.gateway_port)
+
+
+@dataclass(frozen=True)
+class SplitContainers:
+    """`serve --containers` of a traffic split as synthesized: one pod per variant (a container
+    app's labelled revision), each with its own gateway on `gateway_port` checking `keys`, and an
+    ingress on this machine splitting between them by the weights (mldeploy/cli/serve_split.py)."""
+
+    pods: Mapping[str, tuple[Any, int]]  # label -> (its pod source, its traffic weight)
+    gateway_port: int
+    keys: tuple[str, str]  # every variant's gateway checks the same pair
+    max_body_mb: float
+    scoring_timeout_ms: int
+
+    def run_with(self, runs) -> None:
+        runs.split(self)
 
 
 @dataclass(frozen=True)

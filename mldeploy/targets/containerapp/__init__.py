@@ -5,7 +5,7 @@ its ComponentResource is components/containerapp.py (the user's layout keeps com
 from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
 from mldeploy.targets.containerapp.mocks import MOCKS
 from mldeploy.targets.containerapp.plan import check
-from mldeploy.targets.serving import PodContainers, split_runner
+from mldeploy.targets.serving import split_runner
 from mldeploy.targets.target import LocalServe, Target
 
 
@@ -24,10 +24,11 @@ def local_runner(name: str, service: ContainerAppServiceSettings, serve: LocalSe
     return split_runner(name, make, serve)
 
 
-def containers(out, name: str, service, stack, images, tls) -> PodContainers:
-    """serve --containers: the template revision as synthesized (mldeploy/targets/containerapp/containers.py)."""
+def containers(out, name: str, service, stack, images, tls):
+    """serve --containers: the template revision as synthesized, or every labelled revision's pod
+    and the split (mldeploy/targets/containerapp/containers.py)."""
     from mldeploy.targets.containerapp.containers import containers as app_containers
-    return PodContainers(*app_containers(out, name, service, images, tls))
+    return app_containers(out, name, service, images, tls)
 
 
 def deploy(name: str, entry, foundation):

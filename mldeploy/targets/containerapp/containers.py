@@ -2,19 +2,29 @@
 (resources.json), run as one pod - the scorer and the gateway containers with their images,
 resources, probes and the `gateway` secret volume (nginx.conf and the keys map). Its secrets
 are masked in resources.json: nginx.conf is synth's gateway/<service>/nginx.conf, the keys are
-fresh, the App Insights key a key of no workspace. One revision only: the split between
-revisions is rehearsed by `serve` without --containers (local.py)."""
+fresh, the App Insights key a key of no workspace.
+
+With labelled revisions the split is rehearsed as Container Apps runs it: one pod per label,
+weighted as the synthesized `ingress.traffic` says, an ingress on this machine splitting between
+the pods, and each label's own URL (Azure's `<app>---<label>.<domain>`, MicrosoftDocs
+container-apps/blue-green-deployment.md) the pod of that revision alone. Said plainly: an
+earlier run created the other labels' revisions from its own template; here each is this
+template with the label's image (the scorer's), since only this run's template is synthesized.
+Every revision's gateway checks the app's one pair of keys (app-scope secrets), so the ingress
+does not."""
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Union
 
 from mldeploy.contract import KEYS_MAP_NAME
 from mldeploy.render.gateway import render_keys_map
 from mldeploy.runtime.local import new_key
-from mldeploy.runtime.pod import PodInputs
+from mldeploy.runtime.pod import DEPLOYMENT_LABEL, PodInputs
 from mldeploy.runtime.synthesized_pod import NO_SECURE_VALUE, PodSourceError, SynthesizedGroup
+from mldeploy.targets.serving import PodContainers, SplitContainers
 
 
 def app_inputs(synth_dir: Path, service: str) -> dict:
@@ -78,8 +88,39 @@ def synthesized_app(synth_dir: Path, service: str, images: Callable[[str], str])
     return SynthesizedGroup(app, inputs, keys, int(app["configuration"]["ingress"]["targetPort"]))
 
 
-def containers(out: Path, name: str, service, images: Callable[[str], str], tls) -> tuple[SynthesizedGroup, int]:
-    """The table's `serve --containers` hook: the template revision as synthesized, and the port
-    its gateway listens on (ingress terminates TLS on Azure: `tls` files are not used here)."""
+def _repo(image_ref: str) -> str:
+    """`<registry>/<repo>@sha256:...` -> `<repo>` (as runtime/synthesized_pod.py local_image reads it)."""
+    return image_ref.split("@")[0].split(":")[0].split("/", 1)[1]
+
+
+def revision_pods(synth_dir: Path, service: str, settings, images: Callable[[str], str]) -> SplitContainers:
+    """Every label of `ingress.traffic` as synthesized, a pod of its own with its weight: the
+    template's revision as is, another label's the template with that label's image."""
+    template = synthesized_app(synth_dir, service, images)
+    traffic = template.group["configuration"]["ingress"]["traffic"]
+    this_revision = f"{template.group['template'].get('revisionSuffix')}"
+    pods = {}
+    for entry in traffic:
+        label, weight = entry["label"], int(entry["weight"])
+        image = settings.revisions[label].image
+        spec = copy.deepcopy(template.inputs.spec)
+        if not entry["revisionName"].endswith(f"--{this_revision}"):
+            for c in spec["containers"]:
+                if _repo(c["image"]) == settings.image:  # the scorer: this revision's model version
+                    c["image"] = f"{c['image'].split('/', 1)[0]}/{image}"
+        inputs = PodInputs(spec=spec, secrets=template.inputs.secrets, labels={DEPLOYMENT_LABEL: label},
+                           images={c["image"]: images(c["image"]) for c in spec["containers"]})
+        pods[label] = (SynthesizedGroup(template.group, inputs, template.keys, template.port), weight)
+    return SplitContainers(pods, template.port, template.keys, max_body_mb=settings.max_request_body_mb or 100.0,
+                           scoring_timeout_ms=settings.scoring_timeout_ms)
+
+
+def containers(out: Path, name: str, service, images: Callable[[str], str],
+               tls) -> Union[PodContainers, SplitContainers]:
+    """The table's `serve --containers` hook: the template revision as synthesized and the port its
+    gateway listens on; with labelled revisions, every label's pod and the split (ingress
+    terminates TLS on Azure: `tls` files are not used here)."""
+    if service.revisions is not None:
+        return revision_pods(out, name, service, images)
     app = synthesized_app(out, name, images)
-    return app, app.port
+    return PodContainers(app, app.port)

@@ -3,12 +3,15 @@ the template's two containers, their limits, probes and the gateway's secret vol
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from mldeploy.runtime.synthesized_pod import PodSourceError
 from mldeploy.targets.containerapp.containers import containers
 from tests.components.test_containerapp import APP, _declare
+
+ONE_REVISION = SimpleNamespace(revisions=None)  # the service's settings as the hook reads them
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +26,8 @@ def synth_dir(tmp_path_factory):
 
 
 def test_the_template_runs_as_one_pod_with_its_gateway_published(synth_dir):
-    pod, port = containers(synth_dir, "diabetes-aca", None, lambda image: f"local/{image.rsplit('/', 1)[1]}", None)
+    found = containers(synth_dir, "diabetes-aca", ONE_REVISION, lambda image: f"local/{image.rsplit('/', 1)[1]}", None)
+    pod, port = found.pod, found.gateway_port
     spec = pod.inputs.spec
     assert port == 8890, "the ingress target port: the gateway"
     assert [c["name"] for c in spec["containers"]] == ["scorer", "gateway"]
@@ -39,4 +43,27 @@ def test_the_template_runs_as_one_pod_with_its_gateway_published(synth_dir):
 
 def test_a_service_without_a_container_app_is_a_clear_error(synth_dir):
     with pytest.raises(PodSourceError, match="no container app of service 'other'"):
-        containers(synth_dir, "other", None, lambda image: image, None)
+        containers(synth_dir, "other", ONE_REVISION, lambda image: image, None)
+
+
+def test_labelled_revisions_run_as_one_pod_each_with_the_synthesized_weights(tmp_path, trained_model):
+    """Stack containerapp: blue (diabetes, 90 %) and green (diabetes-v2, the template's, 10 %)."""
+    from mldeploy.runtime.pod import DEPLOYMENT_LABEL
+    from mldeploy.targets.serving import SplitContainers
+    from tests.containers.synthesized import synth_to
+    from mldeploy.targets.stack import load_stack
+    from tests.harness import ROOT
+
+    out = synth_to("containerapp", tmp_path / "synth")
+    service = load_stack(ROOT, "containerapp").services["diabetes-aca"]
+    split = containers(out, "diabetes-aca", service, lambda ref: f"local/{ref.split('@')[0].split('/', 1)[1]}", None)
+    assert isinstance(split, SplitContainers), split
+    assert {label: weight for label, (_, weight) in split.pods.items()} == {"blue": 90, "green": 10}
+    scorers = {label: src.inputs.images[src.inputs.spec["containers"][0]["image"]]
+               for label, (src, _) in split.pods.items()}
+    assert scorers == {"blue": "local/diabetes", "green": "local/diabetes-v2"}, "each label runs its own model version"
+    assert {label: src.inputs.labels for label, (src, _) in split.pods.items()} == {
+        "blue": {DEPLOYMENT_LABEL: "blue"}, "green": {DEPLOYMENT_LABEL: "green"}}
+    assert all(src.keys == split.keys and split.keys[0] in src.inputs.secrets["gateway"]["keys.map"]
+               for src, _ in split.pods.values()), "one pair of keys (app secrets) in every revision's gateway"
+    assert split.gateway_port == 8890

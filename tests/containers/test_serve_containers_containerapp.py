@@ -1,0 +1,80 @@
+"""`mldeploy serve --containers` of a container app with labelled revisions (issue 22): one pod per
+revision as synthesized - blue runs diabetes:1, green diabetes:2 (the template's) - each its own
+gateway checking the app's keys, an ingress on this machine splitting by the synthesized traffic
+weights (50/50 here), every label's own URL reaching that revision alone, and `logs --local
+--deployment <label>` showing that revision's containers alone."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+
+import yaml
+
+from mldeploy.runtime.client import score
+from mldeploy.runtime.processes import free_port
+from mldeploy.runtime.synthesized_pod import mirrored_upstream
+from tests.containers.synthesized import standin_for, synth_to
+from tests.containers.test_serve_containers import MLDEPLOY
+from tests.harness import ROOT
+
+REQUESTS = 40
+LABEL_REQUESTS = 6
+
+
+def aca_project(tmp_path):
+    """Stack containerapp, its revisions at 50/50."""
+    (tmp_path / "stacks").mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.containerapp.yaml").read_text())
+    revisions = stack["config"]["mldeploy:services"]["diabetes-aca"]["revisions"]
+    revisions["blue"]["trafficPercent"], revisions["green"]["trafficPercent"] = 50, 50
+    (tmp_path / "stacks" / "Pulumi.aca.yaml").write_text(yaml.safe_dump(stack))
+    return tmp_path
+
+
+def test_serve_containers_runs_every_revision_and_splits_by_label(engine, standins, tmp_path, trained_model):
+    project = aca_project(tmp_path / "project")
+    sample = (project / "examples" / "diabetes" / "sample-request.json").read_bytes()
+    upstream = mirrored_upstream(synth_to("containerapp", tmp_path / "synth"), "nginx")  # the gateway's image
+    port = free_port()
+    proc = subprocess.Popen(
+        [*MLDEPLOY, "serve", "--stack", "aca", "--service", "diabetes-aca", "--containers", "--json",
+         "--port", str(port), "--image", f"{upstream}={standin_for(upstream, standins.images)}"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-3000:] if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        answers = []
+        for _ in range(REQUESTS):
+            reply = score(endpoint["scoringUri"], endpoint["primaryKey"], sample)
+            assert reply.status == 200, f"{reply.status} {reply.error or reply.text()[:200]}"
+            answers.append(reply.text())
+        by_label = {}
+        for label, uri in sorted(endpoint["labels"].items()):
+            replies = [score(uri, endpoint["primaryKey"], sample) for _ in range(LABEL_REQUESTS)]
+            assert all(r.status == 200 for r in replies), [(r.status, r.error) for r in replies]
+            by_label[label] = {r.text() for r in replies}
+        refused = score(endpoint["labels"]["blue"], "not-the-key", sample)
+        logs = subprocess.run([*MLDEPLOY, "logs", "--stack", "aca", "--service", "diabetes-aca", "--local",
+                               "--deployment", "green", "--tail", "50"], cwd=project, capture_output=True, text=True)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=180)
+    counts = {a: answers.count(a) for a in set(answers)}
+    assert len(counts) == 2, f"both revisions answer through the ingress: {counts}"
+    assert all(REQUESTS * 0.3 <= n <= REQUESTS * 0.7 for n in counts.values()), counts
+    assert all(len(texts) == 1 for texts in by_label.values()), f"a label's URL reaches one revision: {by_label}"
+    assert by_label["blue"] != by_label["green"] and by_label["blue"] | by_label["green"] == set(counts), by_label
+    assert refused.status == 401, f"each revision's gateway checks the keys: {refused.status}"
+    assert logs.returncode == 0, logs.stderr
+    sources = {line.split(" | ")[0] for line in logs.stdout.splitlines()}
+    assert sources and all(s.startswith("green-") for s in sources), f"--deployment green: {sources}"
+    assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
+    left = engine.run("ps", "-a", "--format", "{{.Names}}", check=False).stdout.decode()
+    assert "mldeploy-aca-diabetes-aca" not in left, f"the pods' containers were left behind: {left}"
