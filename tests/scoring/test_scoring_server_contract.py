@@ -675,6 +675,84 @@ def test_what_run_answers_that_http_cannot_carry(contract_env, tmp_path_factory)
         answers["transfer-encoding"]
 
 
+ODD_ANSWER_SCRIPT = """
+import json
+from azureml_inference_server_http.api.aml_request import rawhttp
+from azureml_inference_server_http.api.aml_response import AMLResponse
+
+def init():
+    pass
+
+@rawhttp
+def run(request):
+    asked = json.loads(request.get_data())
+    return AMLResponse("odd", asked.get("status", 200), asked.get("headers", {}))
+"""
+# What run() answers -> what the client gets: a complete HTTP answer, never a dropped connection
+# or an empty 500. "500": the server's JSON 500 (azmlinfsrv gives 500 for 1000, 0 and 99 too; its
+# 100/101/199 come without a final answer, a dropped request behind any proxy); "200": the body
+# without the header HTTP cannot carry or that is the server's to choose (hop-by-hop, framing;
+# azmlinfsrv sends run()'s Content-Length beside its own, a truncated answer through nginx).
+ODD_ANSWERS = {
+    "status 1000": ({"status": 1000}, "500"), "status 100": ({"status": 100}, "500"),
+    "status 101": ({"status": 101}, "500"), "status 199": ({"status": 199}, "500"),
+    "status 0": ({"status": 0}, "500"), "status 99": ({"status": 99}, "500"),
+    "transfer-encoding chunked": ({"headers": {"Transfer-Encoding": "chunked"}}, "200"),
+    "transfer-encoding gzip": ({"headers": {"Transfer-Encoding": "gzip"}}, "200"),
+    "content-length too big": ({"headers": {"Content-Length": "100"}}, "200"),
+    "content-length too small": ({"headers": {"Content-Length": "1"}}, "200"),
+    "content-length not a number": ({"headers": {"Content-Length": "abc"}}, "200"),
+    "connection close": ({"headers": {"Connection": "close"}}, "200"),
+    "connection upgrade": ({"headers": {"Connection": "upgrade", "Upgrade": "websocket"}}, "200"),
+    "keep-alive": ({"headers": {"Keep-Alive": "timeout=5"}}, "200"),
+    "trailer": ({"headers": {"Trailer": "X-T"}}, "200"),
+    "value with a newline": ({"headers": {"X-Odd": "a\nb"}}, "500"),
+    "value injecting a header": ({"headers": {"X-Odd": "a\r\nX-Injected: 1"}}, "500"),
+    "value with a NUL": ({"headers": {"X-Odd": "a\x00b"}}, "200"),
+    "name with a space": ({"headers": {"X Odd": "1"}}, "200"),
+}
+
+
+def _whole_answer(port: int, asked: dict) -> tuple[int, dict[str, list[str]], bytes]:
+    """POST `asked` to run(); the answer read to the end of the connection and checked to be
+    whole: a status line, and exactly Content-Length bytes of body after the headers."""
+    body = json.dumps(asked).encode()
+    raw = _raw_exchange(port, b"POST /score HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json"
+                              b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    assert raw, f"{asked}: the connection closed without an answer"
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers: dict[str, list[str]] = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.lower(), []).append(value.strip())
+    assert "transfer-encoding" not in headers and headers.get("content-length") == [str(len(rest))], \
+        f"{asked}: an answer whose framing does not match its body: {status_line} {headers} {rest!r}"
+    return int(status_line.split()[1]), headers, rest
+
+
+def test_odd_answers_of_run_stay_whole_directly_and_through_the_gateway(contract_env, tmp_path_factory):
+    """Issue 24 item 10 on today's host (granian's ASGI interface): statuses that are no final
+    HTTP status and headers HTTP cannot carry, or that are the server's own, give a whole answer
+    - the server's JSON 500 or the body without that header - directly and through the gateway."""
+    from tests.runtime.stand_in_gateway import running_gateway
+
+    with served(contract_env, tmp_path_factory, "odd", ODD_ANSWER_SCRIPT, workers=1,
+                scoring_timeout_ms=SCORING_TIMEOUT_MS) as (child, port), \
+            running_gateway(tmp_path_factory.mktemp("odd-gw"), [port]) as gateway_port:
+        for via, target in (("directly", port), ("through the gateway", gateway_port)):
+            for case, (asked, expected) in ODD_ANSWERS.items():
+                status, headers, body = _whole_answer(target, asked)
+                if expected == "500":
+                    assert (status, json.loads(body)) == (500, {"message": "An unexpected error occurred in scoring "
+                                                                "script. Check the logs for more info."}), (via, case, body)
+                    assert headers.get("x-ms-run-function-failed") == ["True"], (via, case, headers)
+                else:
+                    assert (status, body) == (200, b"odd"), (via, case, status, body)
+                assert "x-injected" not in headers and "upgrade" not in headers and "trailer" not in headers, \
+                    (via, case, headers)
+
+
 def test_one_worker_runs_one_request_at_a_time(contract_env, tmp_path_factory):
     """One worker: requests sent at once never overlap in run() (as in a
     gunicorn sync worker), whatever connection they came on."""
