@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.harness import ROOT
-from tests.runtime.test_serve_canary_cli import REQUESTS, _score
+from tests.runtime.test_serve_canary_cli import DEEP, REQUESTS, _score
 from tests.runtime.test_serve_cli import MLDEPLOY, _alive, _descendants
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,7 @@ def fpga_canary_project(tmp_path):
 
 
 def test_serve_fpga_canary_splits_between_two_model_versions(tmp_path, trained_model):
-    project = fpga_canary_project(tmp_path)
+    project = fpga_canary_project(tmp_path / DEEP)  # as deep as a CI clone (DEEP)
     proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "fpga-canary", "--service", "diabetes-fpga",
                              "--project-dir", str(project), "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
