@@ -121,3 +121,78 @@ def test_the_host_started_on_another_azmlinfsrv_version_exits_with_one_line(tmp_
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-1000:])
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "azureml-inference-server-http 1.4.0 (tested: 1.5.1)" in lines[0], proc.stderr[-1000:]
+
+
+class _Clock:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _tables(*steps):
+    """/proc/net/tcp as (port, state) lists, one per call; the last one repeats."""
+    calls = iter(steps)
+    last = {}
+
+    def sockets():
+        last["table"] = next(calls, last.get("table"))
+        return last["table"]
+
+    return sockets
+
+
+GATEWAY, SCORER = 80, 5001
+
+
+def test_the_scorer_waits_until_the_gateway_has_finished_its_requests(monkeypatch):
+    """An ACI group stops both containers at once: the scorer serves on while the gateway's
+    listener is open, then while it holds client connections or a connection into the scorer."""
+    monkeypatch.setenv(scorer_host.GATEWAY_TIMEOUT_ENV, "10000")
+    clock = _Clock()
+    steps = [[(GATEWAY, "0A"), (SCORER, "0A"), (GATEWAY, "01"), (SCORER, "01")],  # serving
+             [(SCORER, "0A"), (GATEWAY, "01"), (SCORER, "01")],  # listener closed, a request in flight
+             [(SCORER, "0A"), (SCORER, "01")],                   # the client answered, nginx's upstream open
+             [(SCORER, "0A"), (SCORER, "08"), (GATEWAY, "06")]]  # nginx gone: close-wait, time-wait only
+    sockets = _tables(*steps)
+    seen = []
+
+    def counted():
+        seen.append(1)
+        return sockets()
+
+    why = scorer_host.wait_for_gateway(GATEWAY, SCORER, sockets=counted, clock=clock, sleep=clock.sleep)
+    assert why == "the gateway has finished" and len(seen) == len(steps), (why, len(seen))
+
+
+def test_a_gateway_that_goes_on_listening_does_not_hold_the_scorer(monkeypatch):
+    """Only the scorer stops (a restart by its liveness probe): it waits GATEWAY_STOP_WAIT_S, no more."""
+    monkeypatch.setenv(scorer_host.GATEWAY_TIMEOUT_ENV, "10000")
+    clock = _Clock()
+    why = scorer_host.wait_for_gateway(GATEWAY, SCORER, sockets=lambda: [(GATEWAY, "0A"), (GATEWAY, "01")],
+                                       clock=clock, sleep=clock.sleep)
+    assert why == "the gateway is not stopping"
+    assert clock.now <= scorer_host.GATEWAY_STOP_WAIT_S + scorer_host.DRAIN_POLL_S
+
+
+def test_the_wait_ends_at_the_gateways_timeout(monkeypatch):
+    monkeypatch.setenv(scorer_host.GATEWAY_TIMEOUT_ENV, "3000")
+    clock = _Clock()
+    why = scorer_host.wait_for_gateway(GATEWAY, SCORER, sockets=lambda: [(GATEWAY, "01")],
+                                       clock=clock, sleep=clock.sleep)
+    assert why == "the gateway's timeout has passed" and 4.0 <= clock.now <= 4.0 + scorer_host.DRAIN_POLL_S
+
+
+def test_tcp_sockets_reads_ports_and_states(tmp_path):
+    table = tmp_path / "tcp"
+    table.write_text(
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000   101        0 1\n"
+        "   1: 0100007F:1389 0100007F:A2C4 01 00000000:00000000 00:00000000 00000000  1000        0 2\n")
+    assert scorer_host.tcp_sockets((str(table), str(tmp_path / "absent"))) == [(80, "0A"), (5001, "01")]

@@ -5,7 +5,7 @@ probes and the gateway (its GatewaySpec). Pure: AciService declares what this sa
 from __future__ import annotations
 
 from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, LIVENESS_PATH, READINESS_PATH, SCORER_PORT
-from mldeploy.plan.aci import NGINX_PROBE_FAILURES, PROBE_PERIOD_S, AciPlan, Probe, Resources
+from mldeploy.plan.aci import DRAIN_GATEWAY_PORT_ENV, NGINX_PROBE_FAILURES, PROBE_PERIOD_S, AciPlan, Probe, Resources
 from mldeploy.plan.gateway import container_gateway
 from mldeploy.plan.naming import dns_part, hash_suffix
 from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_env
@@ -42,7 +42,9 @@ def plan_aci(name: str, service: AciServiceSettings, *, stack: str, resource_gro
         scorer=Resources(round(service.cpu_cores - ACI_GATEWAY_CPU, 2),
                          round(service.memory_gb - ACI_GATEWAY_MEMORY_GB, 1)),
         gateway_resources=Resources(ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB),
-        scorer_env=scorer_env(service, load),
+        # ACI stops the group's containers at once (no preStop hook): the scorer serves on until
+        # the gateway beside it has finished (scoring/scorer_host.py wait_for_gateway).
+        scorer_env=(*scorer_env(service, load), (DRAIN_GATEWAY_PORT_ENV, str(port))),
         app_insights=service.app_insights_enabled,
         # The scorer's only health route: 200 once init() has finished.
         scorer_liveness=Probe("/", SCORER_PORT, "http", 30, busy),

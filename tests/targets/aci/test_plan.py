@@ -91,3 +91,15 @@ def test_auth_follows_the_settings():
 
 def test_app_insights_follows_the_settings():
     assert _plan(appInsightsEnabled=True).app_insights and not _plan().app_insights
+
+
+@pytest.mark.parametrize("tls", [None, TLS])
+def test_the_scorer_drains_until_the_gateway_on_the_groups_port_has_finished(tls):
+    """ACI stops a group's containers at once: the scorer is told the gateway's port, and serves
+    on after its stop signal until that gateway has finished (scoring/scorer_host.py)."""
+    from mldeploy.plan.aci import DRAIN_GATEWAY_PORT_ENV
+    from mldeploy.scoring import scorer_host
+
+    plan = _plan(**({"tls": tls} if tls else {}))
+    assert DRAIN_GATEWAY_PORT_ENV == scorer_host.DRAIN_GATEWAY_PORT_ENV
+    assert dict(plan.scorer_env)[DRAIN_GATEWAY_PORT_ENV] == str(plan.gateway_port)
