@@ -112,7 +112,7 @@ def test_terminating_the_pod_under_wrk_loses_no_accepted_request(pod_of, tmp_pat
     # SIGKILL at its end, which also kills the model-data sidecar). Not asserted for azmlinfsrv:
     # its gunicorn workers flush App Insights at exit and retry the endpoints no container
     # reaches here (the telemetry stand-in, and statsbeat's host, which does not resolve), so its
-    # scorer and the sidecar after it were SIGKILLed at 20 s in every run (docs/containers.md).
+    # scorer and the sidecar after it were SIGKILLed at 20 s in 2 of 3 runs (docs/containers.md).
     killed = {name: s for name, s in stopped.items() if s["exitCode"] != 0}
     if server == "mldeploy":
         logs = {name: running.pod.engine.logs(running.pod.cname(name), tail=15) for name in killed}
