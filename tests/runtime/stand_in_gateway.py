@@ -3,39 +3,32 @@ servers a test writes): for the gateway rules that need nginx itself, not a scor
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import time
 from pathlib import Path
 from typing import Iterator
 
-import requests
-
 from mldeploy.plan.gateway import GatewaySpec, Upstream
 from mldeploy.render.gateway import config_dirs, render_nginx_conf
-from mldeploy.runtime.processes import listen_socket
+from mldeploy.runtime.processes import Child, find_nginx, free_port, wait_until_ok
 
 
 @contextlib.contextmanager
-def running_gateway(run_dir: Path, scorer_ports: list[int], **spec) -> Iterator[int]:
-    """nginx serving the GatewaySpec of `scorer_ports` (plus `spec`'s fields) on a free port of
-    127.0.0.1, ready (its /healthz answered); yields the port, stops nginx after."""
-    port_sock = listen_socket(0)
-    port = port_sock.getsockname()[1]
-    port_sock.close()
-    gateway = GatewaySpec(listen_port=port, run_dir=str(run_dir), auth_enabled=False, listen_host="127.0.0.1",
-                          upstreams=tuple(Upstream("127.0.0.1", p) for p in scorer_ports), **spec)
+def running_gateway(run_dir: Path, upstreams: list[int | Upstream], **spec) -> Iterator[int]:
+    """nginx serving the GatewaySpec of `upstreams` (a stand-in's port on 127.0.0.1, or an
+    Upstream with its weight) plus `spec`'s fields on a free port of 127.0.0.1, ready (its
+    /healthz answered 200, over TLS when `spec` has a certificate); yields the port, stops nginx
+    after. Its log: `run_dir`/gateway.log."""
+    gateway = GatewaySpec(listen_port=free_port(), run_dir=str(run_dir), auth_enabled=False, listen_host="127.0.0.1",
+                          upstreams=tuple(u if isinstance(u, Upstream) else Upstream("127.0.0.1", u)
+                                          for u in upstreams), **spec)
     for folder in config_dirs(gateway):
-        (run_dir / folder.replace(str(run_dir), "").lstrip("/")).mkdir(parents=True, exist_ok=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
     (run_dir / "nginx.conf").write_text(render_nginx_conf(gateway))
-    nginx = subprocess.Popen(["nginx", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-e", "stderr"])
+    nginx = Child("gateway", [find_nginx(), "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-e", "stderr"],
+                  env={}, cwd=run_dir, log=run_dir / "gateway.log")
+    nginx.start()
     try:
-        for _ in range(100):
-            try:
-                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        yield port
+        scheme = "https" if gateway.tls_enabled else "http"
+        wait_until_ok(nginx, f"{scheme}://127.0.0.1:{gateway.listen_port}/healthz", "nginx", 15)
+        yield gateway.listen_port
     finally:
-        nginx.terminate()
-        nginx.wait(10)
+        nginx.stop()

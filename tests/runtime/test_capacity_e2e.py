@@ -10,18 +10,16 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
 
-from mldeploy.targets.local.settings import LocalServiceSettings
-from mldeploy.plan.gateway import GatewaySpec, Upstream
-from mldeploy.render.gateway import config_dirs, render_nginx_conf
+from mldeploy.plan.gateway import Upstream
 from mldeploy.runtime.local import LocalServer
-from tests.runtime.plans import plan_of
-from mldeploy.runtime.processes import Child, find_nginx, free_port, wait_until_ok
+from mldeploy.targets.local.settings import LocalServiceSettings
 from tests.runtime.conftest import _script_context
+from tests.runtime.plans import plan_of
+from tests.runtime.stand_in_gateway import running_gateway
 
 pytestmark = pytest.mark.slow
 CAPACITY_BODY = {"error": "the service is at capacity, retry later", "status": 503}
@@ -154,21 +152,11 @@ class _Backend:
 @pytest.fixture()
 def blue_green(tmp_path):
     blue, green = _Backend("blue"), _Backend("green")
-    spec = GatewaySpec(listen_port=free_port(), listen_host="127.0.0.1", run_dir=str(tmp_path), auth_enabled=False,
-                       upstreams=(Upstream("127.0.0.1", blue.port, 90), Upstream("127.0.0.1", green.port, 10)),
-                       max_conns=1)
-    for folder in config_dirs(spec):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-    (tmp_path / "nginx.conf").write_text(render_nginx_conf(spec))
-    nginx = Child("gateway", [find_nginx(), "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
-                  env={}, cwd=tmp_path, log=tmp_path / "gateway.log")
-    nginx.start()
-    base = f"http://127.0.0.1:{spec.listen_port}"
     try:
-        wait_until_ok(nginx, base + "/healthz", "nginx", 15)
-        yield base + "/score", blue, green
+        with running_gateway(tmp_path, [Upstream("127.0.0.1", blue.port, 90), Upstream("127.0.0.1", green.port, 10)],
+                             max_conns=1) as port:
+            yield f"http://127.0.0.1:{port}/score", blue, green
     finally:
-        nginx.stop()
         blue.close()
         green.close()
 

@@ -6,15 +6,12 @@ import os
 import shutil
 import ssl
 import tempfile
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from mldeploy.plan.gateway import GatewaySpec, Upstream
-from mldeploy.render.gateway import config_dirs, render_nginx_conf
-from mldeploy.runtime.processes import find_nginx, free_port
+from mldeploy.runtime.processes import free_port
+from tests.runtime.stand_in_gateway import running_gateway
 from tests.runtime.test_tls_e2e import self_signed
 
 pytestmark = pytest.mark.slow
@@ -45,31 +42,15 @@ def test_a_renewed_certificate_is_served_without_a_restart_only_with_tls_reload(
     tls.chmod(0o755)
     old, new = self_signed("scoring.example.com"), self_signed("scoring.example.com")
     _renew(tls, *old)
-    port = free_port()
-    spec = GatewaySpec(listen_port=port, listen_host="127.0.0.1", run_dir=str(tmp_path / "run"), auth_enabled=False,
-                       upstreams=(Upstream("127.0.0.1", free_port()),), tls_cert_file=str(tls / "tls.crt"),
-                       tls_key_file=str(tls / "tls.key"), tls_reload=reload)
-    for folder in config_dirs(spec):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-    (tmp_path / "nginx.conf").write_text(render_nginx_conf(spec))
-    nginx = subprocess.Popen([find_nginx(), "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
-                             stderr=subprocess.PIPE, text=True)
     try:
-        for _ in range(100):
-            try:
-                first = _served(port)
-                break
-            except OSError:
-                assert nginx.poll() is None, nginx.stderr.read()
-                time.sleep(0.1)
-        assert _normal(first) == _normal(old[0])
-        _renew(tls, *new)
-        served = _normal(_served(port))
+        with running_gateway(tmp_path, [free_port()], tls_cert_file=str(tls / "tls.crt"),
+                             tls_key_file=str(tls / "tls.key"), tls_reload=reload) as port:
+            assert _normal(_served(port)) == _normal(old[0])
+            _renew(tls, *new)
+            served = _normal(_served(port))
         if reload:
             assert served == _normal(new[0]), "tls_reload: the next handshake must serve the renewed certificate"
         else:
             assert served == _normal(old[0]), "without tls_reload nginx keeps the certificate read at start"
     finally:
-        nginx.terminate()
-        nginx.wait(timeout=10)
         shutil.rmtree(tls)
