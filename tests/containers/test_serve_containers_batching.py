@@ -29,16 +29,22 @@ REQUESTS = 8  # = maxBatchSize = replicaMaxConcurrentRequests: one batch's worth
 SLEEP_S = 0.5  # slow_score.py sleeps once per run() call: the others arrive meanwhile
 
 
+def slow_scored_project(root, stack_name: str) -> dict:
+    """A copy of the project in `root` (Pulumi.yaml, examples/diabetes with slow_score.py beside
+    its score.py); returns stack `stack_name`'s file, read, for the caller to edit and write."""
+    (root / "stacks").mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
+    shutil.copytree(ROOT / "examples" / "diabetes", root / "examples" / "diabetes",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "tests" / "containers" / "slow_score.py", root / "examples" / "diabetes" / "slow_score.py")
+    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack_name}.yaml").read_text())
+
+
 def batched_project(tmp_path, stack_name: str = "prod-attach", service_name: str = "diabetes", edit=None):
     """Stack `stack_name` made a batched rehearsal: not production, its image `diabetes` the
     diabetes model through slow_score.py, batching 8 rows; `edit(config, service)` makes the rest
     of the stack fit (the AKS default: no TLS or canary, 8 requests at once per replica)."""
-    (tmp_path / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "tests" / "containers" / "slow_score.py", tmp_path / "examples" / "diabetes" / "slow_score.py")
-    stack = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack_name}.yaml").read_text())
+    stack = slow_scored_project(tmp_path, stack_name)
     config = stack["config"]
     config["mldeploy:production"] = False
     config["mldeploy:images"] = {"diabetes": config["mldeploy:images"]["diabetes"]}
@@ -67,9 +73,7 @@ def serve_batched(project, service_name: str, upstream: str, standins):
         [*MLDEPLOY, "serve", "--stack", "batched", "--service", service_name, "--containers", "--json",
          "--port", str(port), "--image", f"{upstream}={standin_for(upstream, standins.images)}"],
         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
-    rows = json.loads((project / "examples" / "diabetes" / "sample-request.json").read_text())["data"]
-    bodies = [json.dumps({"data": [[x * (1 + i / 10) for x in rows[i % len(rows)]]], "sleepSeconds": SLEEP_S}).encode()
-              for i in range(REQUESTS)]
+    bodies = batched_bodies(project)
     try:
         line = proc.stdout.readline()
         if not line:  # it exited: its error
@@ -83,6 +87,14 @@ def serve_batched(project, service_name: str, upstream: str, standins):
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=180)
     return bodies, replies, code, proc.stderr.read()
+
+
+def batched_bodies(project) -> list[bytes]:
+    """REQUESTS one-row requests, each its own row (the sample's rows scaled), slow_score.py
+    sleeping SLEEP_S once per run() call."""
+    rows = json.loads((project / "examples" / "diabetes" / "sample-request.json").read_text())["data"]
+    return [json.dumps({"data": [[x * (1 + i / 10) for x in rows[i % len(rows)]]], "sleepSeconds": SLEEP_S}).encode()
+            for i in range(REQUESTS)]
 
 
 def assert_batched_answers(bodies, replies, code, stderr) -> list[int]:
@@ -100,7 +112,7 @@ def assert_batched_answers(bodies, replies, code, stderr) -> list[int]:
             f"a request got other rows' answers: {reply.text()} vs {expected}"
     sizes = [int(reply.headers.get("x-mldeploy-batch") or 1) for reply in replies]
     assert max(sizes) > 1, f"concurrent requests must share run() calls through the gateway: batch sizes {sizes}"
-    assert code == 0, f"serve --containers exited {code}: {stderr[-1000:]}"
+    assert code == 0, f"serve exited {code}: {stderr[-1000:]}"
     return sizes
 
 
