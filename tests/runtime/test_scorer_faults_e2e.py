@@ -15,6 +15,7 @@ import requests
 
 from mldeploy.targets.local.settings import LocalServiceSettings
 from tests.runtime.conftest import _script_context, _serve
+from tests.scoring.test_scoring_server_contract import STREAM_SCRIPT  # the same generator run()
 
 pytestmark = pytest.mark.slow
 TIMEOUT_MS = 1000
@@ -199,28 +200,6 @@ def test_header_bytes_outside_ascii_pass_the_gateway_to_run(scoring_env, tmp_pat
     seen = {k.lower(): bytes(v) for k, v in __import__("json").loads(body).items()}
     assert seen.get("x-custom") == b"caf\xe9" and seen.get("x-request-id") == b"id-\xc3\xa9", seen
     assert b"\r\nx-request-id: id-\xc3\xa9" in head.lower(), head
-
-
-STREAM_SCRIPT = """\
-import time
-from azureml_inference_server_http.api.aml_request import rawhttp
-from azureml_inference_server_http.api.aml_response import AMLResponse
-
-
-def init():
-    pass
-
-
-def chunks():
-    for i in range(4):
-        time.sleep(0.5)
-        yield f"{i} {time.time()}\\n"
-
-
-@rawhttp
-def run(request):
-    return AMLResponse(chunks(), 200)
-"""
 
 
 @pytest.mark.parametrize("scorer", ["azmlinfsrv", "mldeploy"])
