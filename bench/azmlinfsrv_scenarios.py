@@ -1,6 +1,7 @@
 """azmlinfsrv's own scenario tests (microsoft/azureml-inference-server, tests/azmlinfsrv/scenarios at
-the 1.5.1 release) against azmlinfsrv and against mldeploy's scorer host (issue 24). Not part of
-the test suite: it needs a checkout of that repository, which this one does not copy.
+the 1.5.1 release) against azmlinfsrv and against mldeploy's scorer host (issue 24). It needs a
+checkout of that repository, which this one does not copy; the test suite runs one scenario with it
+only where that checkout is at hand (tests/bench/test_bench_smoke.py; skipped without one).
 
     .venv/bin/python bench/azmlinfsrv_scenarios.py [--repo PATH] [--ref 1.5.1-COMMIT]
         [--servers azmlinfsrv,mldeploy,mldeploy-wsgi,mldeploy-gunicorn] [-k EXPR]
