@@ -43,11 +43,22 @@ def stack_file(project_root: Path, stack: str) -> Path:
     return project_root / stack_file_path(stack)
 
 
+def _stack_not_found(path: Path) -> str:
+    """'stack file not found' with the stacks that do exist beside it (a typo'd `--stack lcoal`)."""
+    known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
+    if not known:
+        return "stack file not found"
+    wanted = path.name[len("Pulumi."):-len(".yaml")] if path.name.startswith("Pulumi.") else path.stem
+    close = difflib.get_close_matches(wanted, known, n=1)
+    hint = f" (did you mean --stack {close[0]}?)" if close else ""
+    return f"stack file not found{hint}; stacks here: {', '.join(known)}"
+
+
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
     """The stack file's `config:` map (secure leaves as `SecureValue`) and its secret keys."""
     source = str(path)
     if not path.exists():
-        raise ConfigError("", "stack file not found", source)
+        raise ConfigError("", _stack_not_found(path), source)
     try:
         doc = parse_yaml(read_text_file(path, "stack file"))
     except ConfigError as err:

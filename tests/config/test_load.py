@@ -208,3 +208,16 @@ def test_dangling_canary_image_is_refused_at_load():
                        SECTION_MODELS)
     assert info.value.key == "mldeploy:services.diabetes.canary.image", info.value
     assert "refers to image 'nope', which does not exist" in info.value.message, info.value
+
+
+def test_a_misspelt_stack_names_the_stacks_that_exist(tmp_path):
+    # `mldeploy synth --stack lcoal` in a new project: the error says which stacks there are.
+    from mldeploy.config.load import read_stack_file
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    for name in ("local", "dev", "managed"):
+        (stacks / f"Pulumi.{name}.yaml").write_text("config: {}\n")
+    with pytest.raises(ConfigError) as err:
+        read_stack_file(stacks / "Pulumi.lcoal.yaml")
+    assert "did you mean --stack local?" in str(err.value)
+    assert "stacks here: dev, local, managed" in str(err.value)

@@ -124,3 +124,12 @@ def test_a_folder_model_loads_its_one_pickle(tmp_path):
 
 def test_the_project_is_named_after_its_folder(tmp_path):
     assert project_name(tmp_path / "My Iris!") == "My-Iris"
+
+
+def test_the_managed_stack_says_green_needs_the_policy_s_instances_before_traffic():
+    # A new user promoting green as the header says met the policy pack's production minimum only
+    # at `mldeploy diff`; the header names it, with the pack's own default.
+    from mldeploy.policies.endpoints import SETTINGS
+    minimum = SETTINGS["production-endpoint-instances"]["minimumInstances"]["default"]
+    text = render_project(_choices(targets=("managed",)))["stacks/Pulumi.managed.yaml"].decode()
+    assert f"raise its instanceCount to {minimum}" in text
