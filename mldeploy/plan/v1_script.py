@@ -184,6 +184,11 @@ def _file_name(settings, model: str, root: Path) -> str | None:
     return path.name if path is not None and path.is_file() else None
 
 
+def _registered_name(settings, model: str) -> str:
+    entry = settings.models.get(model)
+    return (entry.registered_name if entry is not None else None) or model
+
+
 def check_entry_scripts(settings, root: Path) -> None:
     """ConfigError for an image's entry script that calls SDK v1 beyond what is served, or asks
     get_model_path for a model the image does not hold, when its environment lacks azureml-core
@@ -197,7 +202,9 @@ def check_entry_scripts(settings, root: Path) -> None:
         if not found or has_azureml_core(_env_text(image, root)):
             continue
         key = f"{PROJECT}:images.{name}.entryScript"
-        models = {m: _file_name(settings, m, root) for m in image.models}
+        # The image holds each model under its registered name (azureml-models/<registeredName>/...,
+        # render/build_context.py), which is what the stand-in's get_model_path finds at run time.
+        models = {_registered_name(settings, m): _file_name(settings, m, root) for m in image.models}
         for line, model_name in found.model_names:
             if not finds_model(model_name, models):
                 raise ConfigError(key, f"{image.entry_script}:{line}: Model.get_model_path({model_name!r}) names no model "

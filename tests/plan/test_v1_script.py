@@ -72,8 +72,9 @@ def test_environment_with_azureml_core():
 
 
 class _Model:
-    def __init__(self, path: str):
+    def __init__(self, path: str, registered_name: str | None = None):
         self.path = path
+        self.registered_name = registered_name
 
 
 class _Settings:
@@ -125,6 +126,16 @@ def test_a_model_name_the_image_does_not_hold_stops_the_stack(tmp_path):
 @pytest.mark.parametrize("name", ["iris", "IRIS", "iris.pkl"])
 def test_model_names_the_stand_in_finds(tmp_path, name):
     settings = _Settings(tmp_path, f"from azureml.core.model import Model\np = Model.get_model_path({name!r})\n", "")
+    check_entry_scripts(settings, tmp_path)
+
+
+def test_a_second_version_is_found_by_its_registered_name(tmp_path):
+    # Day 2 of a new user: `wine-v2: {registeredName: wine, version: 2}`; the v1 script keeps
+    # get_model_path('wine'), as Azure ML's v1 finds a model by its registered name; the image
+    # holds it at azureml-models/wine/2/.
+    settings = _Settings(tmp_path, "from azureml.core.model import Model\np = Model.get_model_path('wine')\n", "")
+    settings.models = {"wine-v2": _Model("iris.pkl", registered_name="wine")}
+    settings.images["iris"] = settings.images["iris"].model_copy(update={"models": ["wine-v2"]})
     check_entry_scripts(settings, tmp_path)
 
 
