@@ -234,24 +234,61 @@ _SECRET_NAME_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("A
 _SECRET_VALUE = re.compile(
     r"(AccountKey=|SharedAccessKey=|SharedAccessSignature|[?&]sig=|-----BEGIN |(^|;)\s*(Password|Pwd)\s*="
     r"|^[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@"  # scheme://user:password@host
-    r"|^(?-i:Bearer|Basic)\s+\S{8,}|^eyJ[\w-]{4,}\.eyJ[\w-]{4,}\."  # an Authorization header, a JWT
-    # GitHub (ghp_, gho_, ghs_, ghu_, github_pat_), OpenAI-style sk-, Slack xox?-, AWS access key ids,
-    # Hugging Face hf_, GitLab glpat-: each vendor's documented token prefix.
-    r"|^(gh[opsu]_|github_pat_|sk-|xox[abposr]-|hf_|glpat-)[A-Za-z0-9_-]{10,}|^(AKIA|ASIA)[0-9A-Z]{16}$)",
+    # An Authorization header (the whole value one credential with a digit: "Basic regression model"
+    # is prose, "Basic YWRtaW46aHVudGVyMg==" is not), a JWT.
+    r"|^(?-i:Bearer|Basic)\s+(?=\S*\d)[\w.~+/-]{8,}=*$|^eyJ[\w-]{4,}\.eyJ[\w-]{4,}\."
+    # GitHub (ghp_, gho_, ghs_, ghu_, github_pat_), Slack xox?-, GitLab glpat-, AWS access key ids: each
+    # vendor's documented token prefix. OpenAI's sk- and Hugging Face's hf_ are followed by a long random
+    # run (16+ letters and digits without a separator), which `sk-learn-ridge-2024` is not.
+    r"|^(gh[opsu]_|github_pat_|xox[abposr]-|glpat-)[A-Za-z0-9_-]{10,}|^(AKIA|ASIA)[0-9A-Z]{16}$"
+    r"|^(sk-|hf_)[A-Za-z0-9_-]*[A-Za-z0-9]{16})",
     re.I)
+# Secret words run together into one part (CLIENTSECRET, DBPASSWORD, SASTOKEN, STORAGEACCOUNTKEY) and
+# the word for password in other languages (German Passwort/Kennwort, Dutch wachtwoord, Spanish
+# contrasena, Portuguese senha, French mot de passe): a part ending in one of them names a secret.
+_SECRET_SUFFIXES = ("PASSWORD", "PASSWD", "PASSWORT", "KENNWORT", "WACHTWOORD", "CONTRASENA", "SENHA", "MOTDEPASSE",
+                    "SECRET", "TOKEN", "APIKEY", "ACCESSKEY", "ACCOUNTKEY", "SECRETKEY", "PRIVATEKEY", "MASTERKEY",
+                    "AUTHKEY", "SHAREDKEY", "SIGNINGKEY", "CONNECTIONSTRING", "CONNSTRING", "CONNSTR", "PASSPHRASE",
+                    "CREDENTIAL", "CREDENTIALS")
 # A name ending in KEY ("OPENAI_KEY", "KEY") holding a random-looking value (letters and digits mixed, no
-# spaces, 16+ characters): a key, where "MODEL_KEY: diabetes" or "SORT_KEY: created_at" are not.
-_KEY_LIKE_VALUE = re.compile(r"^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9+/=_.-]{16,}$")
+# spaces, a run of 16+ letters, digits, '+', '/', '=' without a separator): a key, where "MODEL_KEY:
+# diabetes", "SORT_KEY: created_at" or "PARTITION_KEY: customer_id_2024_v1" are not.
+_KEY_LIKE_VALUE = re.compile(r"^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9+/=_.-]*[A-Za-z0-9+/=]{16}[A-Za-z0-9+/=_.-]*$")
+# A name whose last part says what the value points at or counts is not the credential itself, whatever
+# comes before: DB_PASSWORD_FILE (Docker's *_FILE convention for a mounted secret), KEY_VAULT_SECRET_NAME
+# (a Key Vault secret read by name), ENCRYPTION_KEY_ID, TOKEN_AUDIENCE / TOKEN_ISSUER (JWT validation),
+# TOKENS_PER_MINUTE, PASS_THRESHOLD, `secretScope`, `--token-file`, `--api-key-env`. Its value is still
+# checked for credential shapes (a URL with a password stays refused under any name).
+_POINTER_PARTS = {"NAME", "NAMES", "ID", "IDS", "URI", "URL", "URLS", "ENDPOINT", "HOST", "FILE", "FILES", "PATH",
+                  "DIR", "FOLDER", "VERSION", "TYPE", "KIND", "MODE", "FORMAT", "LENGTH", "LEN", "LIMIT", "COUNT",
+                  "MAX", "MIN", "SIZE", "TTL", "TIMEOUT", "EXPIRY", "EXPIRES", "LIFETIME", "SECOND", "SECONDS",
+                  "MINUTE", "MINUTES", "HOUR", "HOURS", "DAY", "DAYS", "ENABLED", "DISABLED", "AUDIENCE", "ISSUER",
+                  "SCOPE", "SCOPES", "REGION", "LOCATION", "ENV", "VAR", "THRESHOLD", "RATE", "VAULT", "STORE",
+                  "PROVIDER", "SOURCE", "FIELD", "COLUMN", "ROTATION"}
+# An Application Insights connection string: "Ikey unique identifiers aren't security tokens or security
+# keys, and aren't considered secrets" (learn.microsoft.com/azure/azure-monitor/app/connection-strings).
+_APP_INSIGHTS = re.compile(r"^InstrumentationKey=[0-9a-fA-F-]{36}(;[A-Za-z]+=[^;]*)*;?$")
 
 
 def looks_secret(name: str, value: str) -> bool:
     """True when `value` is a credential: a non-empty value under a password/token-like name, or a
     value that is one by its shape (connection-string key or password, SAS signature, PEM block, a
     URL with a password, a bearer token, a vendor's API token)."""
-    if not value or re.fullmatch(r"[0-9]{1,6}|true|false", value, re.I):
-        return False  # a count or a switch (MAX_TOKEN: "512"), not a credential
+    if not value or re.fullmatch(r"[0-9]{1,6}|[0-9]+\.[0-9]+|true|false", value, re.I):
+        return False  # a count, a fraction or a switch (MAX_TOKEN: "512", PASS_THRESHOLD: "0.75"), not a credential
+    if _APP_INSIGHTS.match(value.strip()) and not _SECRET_VALUE.search(value.strip()):
+        return False
     parts = [p for p in re.split(r"[^A-Za-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", name).upper()) if p]
-    named = bool(_SECRET_NAME_PARTS & set(parts)) or any(pair in _SECRET_NAME_PAIRS for pair in zip(parts, parts[1:]))
+    if value.isdigit() and {"MAX", "MIN", "NUM", "COUNT", "LIMIT", "SIZE", "PER", "TOTAL"} & set(parts):
+        return False  # NUM_TOKENS: "12345678" is a count
+    if parts == ["PWD"] and value.startswith("/"):
+        return False  # the shell's working directory, not a password
+    pointer = bool(parts) and parts[-1] in _POINTER_PARTS
+    joined = "".join(parts)
+    named = not pointer and (bool(_SECRET_NAME_PARTS & set(parts))
+                             or any(pair in _SECRET_NAME_PAIRS for pair in zip(parts, parts[1:]))
+                             or any(p.endswith(_SECRET_SUFFIXES) for p in parts)
+                             or "MOTDEPASSE" in joined)
     key_like = bool(parts) and parts[-1] == "KEY" and bool(_KEY_LIKE_VALUE.match(value))
     return named or key_like or bool(_SECRET_VALUE.search(value.strip()))
 
@@ -267,7 +304,7 @@ RESERVED_ENV_NAMES = ("AZUREML_ENTRY_SCRIPT", "AZUREML_MODEL_DIR", "EdgeHubConne
 RESERVED_ENV_PREFIXES = ("MLDEPLOY_", "IOTEDGE_")
 
 
-def _env(value: dict[str, str]) -> dict[str, str]:
+def _env(value: dict[str, str], references: re.Pattern | None = None) -> dict[str, str]:
     for name, text in value.items():
         if not ENV_NAME.fullmatch(name):
             raise ValueError(f"environment variable name {name!r}: letters, digits and '_', not starting with a "
@@ -276,7 +313,7 @@ def _env(value: dict[str, str]) -> dict[str, str]:
             raise ValueError(f"environment variable name {name!r} is reserved: the image or the platform sets it "
                              f"({', '.join(RESERVED_ENV_NAMES)}, {'*, '.join(RESERVED_ENV_PREFIXES)}*), so "
                              "the scorer would lose its model, entry script or connection")
-        if looks_secret(name, text):
+        if looks_secret(name, text) and not (references is not None and references.fullmatch(text.strip())):
             raise ValueError(f"environment variable {name!r} holds a password, key or token in plain text: "
                              "environment values are written as plain text into the deployment (ARM template, "
                              "IoT Edge manifest) and the synth output; keep the secret out of the stack file "
@@ -286,3 +323,9 @@ def _env(value: dict[str, str]) -> dict[str, str]:
 
 EnvVars = Annotated[dict[str, str], AfterValidator(_env)]
 """A container's extra environment: portable names, and no credential in plain text."""
+
+
+def env_vars_with_references(references: re.Pattern) -> Any:
+    """EnvVars where a value that is wholly a reference the platform resolves (`references`, e.g.
+    Azure ML's secret injection) stands in for a secret under a secret's name."""
+    return Annotated[dict[str, str], AfterValidator(lambda value: _env(value, references))]

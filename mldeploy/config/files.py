@@ -133,8 +133,12 @@ def _text(value: str, target: Path, what: str) -> str:
 # (its wheel's METADATA); granian 2 the same. A conda pin outside them builds an image that cannot serve.
 SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 _CONDA_PYTHON = re.compile(r"^(?:[\w.-]+::)?python(?![\w.-])\s*(.*)$", re.IGNORECASE)
-# scheme://user:password@host in an index URL, a channel or a `pkg @ url` requirement.
-_URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+# scheme://user:password@host in an index URL, a channel or a `pkg @ url` requirement. A password that
+# is wholly an environment variable (`https://build:${PIP_TOKEN}@...`) is not in the file: pip expands
+# `${VAR}` (uppercase, digits, '_') in requirements files - its documented way to keep a token out of
+# them (pip docs, "Requirements File Format", "Using environment variables"); conda hands its pip: list
+# to pip as a requirements file.
+_URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:(?!(?-i:\$\{[A-Z0-9_]+\})@)[^/\s@]+@", re.IGNORECASE)
 
 
 def conda_python_spec(doc: dict) -> str | None:
@@ -242,7 +246,7 @@ def _requirements(value: str, target: Path) -> None:
                              "`scikit-learn==1.5.2`); is this a requirements file?") from None
 
 
-def _python(value: str, target: Path) -> None:
+def _python(value: str, target: Path, by_keyword: bool = True) -> None:
     # compile(), not ast.parse: it also runs the symbol-table pass, so `return` outside a function
     # or a misplaced `nonlocal` fail here too. Nothing is executed. The image runs the same
     # language (Python 3.11 unless the conda file pins another 3.x).
@@ -265,7 +269,7 @@ def _python(value: str, target: Path) -> None:
         if missing:
             raise ValueError(f"{value} defines no {' and no '.join(f + '()' for f in missing)} at its top level: the "
                              "server calls init() once and run() per request (or mini-batch)")
-    problem = _call_mismatch(source)
+    problem = _call_mismatch(source, by_keyword)
     if problem:
         raise ValueError(f"{value}: {problem}")
 
@@ -299,10 +303,11 @@ def _top_level_names(source: str) -> set[str] | None:
     return names
 
 
-def _call_mismatch(source: str) -> str | None:
-    """Why init() or run() cannot take the call the server makes: init() with no argument, run() with
-    one positional (the request's data or the mini-batch). A decorated run() (inference-schema's
-    @input_schema maps named inputs to parameters) is the decorator's to call, so it is left alone."""
+def _call_mismatch(source: str, by_keyword: bool) -> str | None:
+    """Why init() or run() cannot take the call the server makes: init() with no argument; run() with the
+    request's data - azmlinfsrv (`by_keyword`) passes it by the name of run()'s first parameter, Azure ML's
+    batch driver passes the mini-batch positionally. A decorated run() (inference-schema's @input_schema
+    maps named inputs to parameters) is the decorator's to call, so it is left alone."""
     import ast
 
     defs = {n.name: n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
@@ -316,14 +321,32 @@ def _call_mismatch(source: str) -> str | None:
             - any(a.arg == "request_headers" and d is None for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults))
 
     init, run = defs.get("init"), defs.get("run")
+    for fn in (init, run):
+        # Neither azmlinfsrv (server/user_script.py calls `self._user_init()` and `self._user_run(...)`)
+        # nor the batch driver awaits: an `async def` returns a coroutine that never runs.
+        if isinstance(fn, ast.AsyncFunctionDef) and not fn.decorator_list:
+            return (f"{fn.name}() is a coroutine (async def), but the server calls it without awaiting it: "
+                    f"its body would never run; make it a plain def")
     if init is not None and not init.decorator_list and required(init):
         return "init() has required parameters, but the server calls init() with none"
-    if run is not None and not run.decorator_list:
-        positional = run.args.posonlyargs + run.args.args
-        if not positional and run.args.vararg is None:
-            return "run() takes no parameter, but the server calls run(data) (batch: run(mini_batch))"
+    if run is None or run.decorator_list:
+        return None
+    if by_keyword:
+        # azmlinfsrv 1.5.1 (server/user_script.py, _analyze_run): "run() cannot accept positional-only
+        # arguments, *args, or **kwargs"; it calls run(<first parameter>=data), keyword-only included.
+        if run.args.posonlyargs or run.args.vararg or run.args.kwarg:
+            return ("run() takes positional-only parameters, *args or **kwargs, which azmlinfsrv refuses at start "
+                    "(it calls run(<first parameter>=data)): name the parameters")
+        if not [a for a in run.args.args + run.args.kwonlyargs if a.arg != "request_headers"]:
+            return "run() takes no parameter, but the server calls run(data)"
         if required(run) > 1:
-            return "run() has more than one required parameter, but the server calls run(data) (batch: run(mini_batch))"
+            return "run() has more than one required parameter, but the server calls run(data) (one, by its name)"
+        return None
+    positional = run.args.posonlyargs + run.args.args
+    if not positional and run.args.vararg is None:
+        return "run() takes no parameter, but the server calls run(mini_batch) (Azure ML's batch driver)"
+    if required(run) > 1:
+        return "run() has more than one required parameter, but the server calls run(mini_batch) (Azure ML's batch driver)"
     return None
 
 
@@ -356,8 +379,8 @@ def _checked(kind: str):
             _conda(value, target)
         elif kind == "requirements":
             _requirements(value, target)
-        elif kind == "python":
-            _python(value, target)
+        elif kind in ("python", "batch-python"):
+            _python(value, target, by_keyword=kind == "python")
         elif kind == "json":
             _json(value, target)
         return value
@@ -372,7 +395,10 @@ RequirementsFile = Annotated[str, _checked("requirements")]
 """A pip requirements file inside the project: UTF-8, every requirement line PEP 508."""
 
 PythonFile = Annotated[str, _checked("python")]
-"""A UTF-8 Python source file inside the project that compiles (entry scripts)."""
+"""A UTF-8 Python source file inside the project that compiles, with the init() and run() azmlinfsrv calls."""
+
+BatchPythonFile = Annotated[str, _checked("batch-python")]
+"""A batch entry script: as PythonFile, with the run(mini_batch) Azure ML's batch driver calls."""
 
 JsonFile = Annotated[str, _checked("json")]
 """A UTF-8 JSON file inside the project (sample requests)."""

@@ -25,6 +25,7 @@ from mldeploy.config.stack import SECTIONS_FIELD, STACK_KEYS, StackSettings
 
 PREFIX = f"{PROJECT}:"
 LOCATION_KEY = "azure-native:location"
+ENVIRONMENT_KEY = "azure-native:environment"  # the provider's cloud: public, usgovernment, china
 NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 STACK_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 LOCATION_RE = re.compile(r"[A-Za-z][A-Za-z0-9 ]{1,39}")  # westeurope, eastus2 (or "West Europe")
@@ -194,7 +195,8 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
                 raise ConfigError(key, _unknown(name, stack_keys))
             own[name] = decode_config_value(key, value)
     sections: dict[str, Any] = {}
-    fields: dict[str, Any] = {"stack": stack, "location": _location(config.get(LOCATION_KEY))}
+    fields: dict[str, Any] = {"stack": stack, "location": _location(config.get(LOCATION_KEY)),
+                              "cloud": _cloud(config.get(ENVIRONMENT_KEY))}
     for name, value in own.items():
         # Only a config handed over by the Pulumi CLI without its stack file lacks per-value
         # `secure:` marks; there a whole secret top-level key is all we know (docs/bad-input.md: limits).
@@ -237,7 +239,21 @@ def _location(value: Any) -> str | None:
     if not isinstance(value, str) or not LOCATION_RE.fullmatch(value):
         raise ConfigError(LOCATION_KEY, f"must be one Azure region name such as westeurope or eastus2 "
                                         f"(got {shown(value)})")
-    return value
+    # ARM reads a location case- and space-insensitively ("West Europe" is westeurope); the programmatic
+    # name is what lands in host names (<label>.<region>.cloudapp.azure.com) and resources.
+    return value.replace(" ", "").lower()
+
+
+def _cloud(value: Any) -> str:
+    clouds = typing.get_args(StackSettings.model_fields["cloud"].annotation)
+    if value is None:
+        return "public"  # the provider's default
+    if not isinstance(value, str) or value.lower() not in clouds:
+        close = difflib.get_close_matches(str(value).lower(), clouds, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ConfigError(ENVIRONMENT_KEY, f"{shown(value)} is not a cloud the azure-native provider knows: {hint}"
+                                           f"use one of {', '.join(clouds)}")
+    return value.lower()
 
 
 def _has_secure_leaves(value: Any) -> bool:

@@ -96,7 +96,10 @@ def render_reference(service_models: Mapping[str, type], section_models: Mapping
     model; `section_descriptions`, a section's key -> what it holds."""
     lines = [
         "Keys under the `mldeploy:` namespace of `stacks/Pulumi.<stack>.yaml`, plus",
-        "`azure-native:location` (the Azure region; required unless every service is `local`).",
+        "`azure-native:location` (the Azure region; required unless every service is `local`; checked against",
+        "the dated region table of its cloud, see `extraRegions`) and `azure-native:environment` (the",
+        "provider's cloud: `public` (default), `usgovernment` or `china`; `managed`, `kubernetes-endpoint`",
+        "and `batch` deploy to the public cloud only).",
         "`<name>` is a name you choose: 2-32 lowercase letters, digits and `-`. Paths are",
         "relative to the project root.",
         "",

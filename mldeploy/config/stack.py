@@ -9,7 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.config.cluster import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
-from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags
+from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags, matching
 from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile, conda_python_spec
 from mldeploy.config.section import SectionSettings
 from mldeploy.config.strict_yaml import parse_yaml
@@ -154,6 +154,14 @@ class StackSettings(Settings):
     stack: str = Field(description="the stack's name (from the file name)")
     location: str | None = Field(None, description="the Azure region (`azure-native:location`); "
                                  "required unless every service is `local`")
+    cloud: Literal["public", "usgovernment", "china"] = Field(
+        "public", description="the Azure cloud (`azure-native:environment`, the provider's own key): its regions "
+        "are the ones `azure-native:location` may name")
+    extra_regions: list[Annotated[str, matching(r"[a-z][a-z0-9]{2,39}", "a region's programmatic name: lowercase "
+                                                "letters and digits, e.g. westeurope")]] = Field(
+        default_factory=list, max_length=20, description="regions newer than mldeploy's dated region table "
+        "(plan/versions.py) that `azure-native:location` and `fpgaRegions` may name; every other name is still "
+        "checked against the table (a misspelt region is refused with the closest names)")
     production: bool = Field(False, description="marks a production stack: ACI refused, TLS on by "
                              "default, stricter policies")
     resource_group: ResourceGroupName | None = Field(None, description="resource group the stack creates; "
@@ -229,5 +237,5 @@ class StackSettings(Settings):
 # The keys a stack file may set under `mldeploy:` besides each section target's own (the target
 # table's; config/load.py adds them); the rest of StackSettings is derived.
 STACK_KEYS = ("production", "resourceGroup", "workspace", "deployerPrincipalType", "rolePropagationTimeoutSeconds",
-              "tags", "models", "images", "services", "clusters", "endpointQuota")
+              "tags", "models", "images", "services", "clusters", "endpointQuota", "extraRegions")
 SECTIONS_FIELD = "sections"  # where the section targets' entries are kept, by stack key

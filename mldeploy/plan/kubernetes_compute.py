@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mldeploy.plan.clouds import cloudapp_zone
+
 if TYPE_CHECKING:
     from mldeploy.config.stack import StackSettings
 
@@ -65,7 +67,7 @@ class RouterOptions:
 
 
 def extension_settings(options: RouterOptions, *, cluster_id: Any, cluster_name: Any, location: str,
-                       node_count: int | None) -> dict[str, Any]:
+                       node_count: int | None, cloud: str = "public") -> dict[str, Any]:
     """The extension's configurationSettings, as `az k8s-extension create` sends them for AKS
     (managedClusters) given `options`. `node_count` None: not known (the router HA default stays).
 
@@ -99,7 +101,7 @@ def extension_settings(options: RouterOptions, *, cluster_id: Any, cluster_name:
         settings["clusterPurpose"] = "DevTest"
     settings.update({
         "cluster_name": cluster_id,
-        "domain": f"{location}.cloudapp.azure.com",
+        "domain": f"{location}.{cloudapp_zone(cloud)}",  # the cloud's zone (plan/clouds.py)
         "location": location,
         "jobSchedulerLocation": location,
         "cluster_name_friendly": cluster_name,

@@ -33,7 +33,7 @@ def stack_rules(settings: StackSettings, target_checks: Mapping[str, TargetCheck
     (the target table's `check`); `stack_checks`: the targets' stack-wide ones (`check_stack`),
     after every entry's."""
     today = today or date.today()
-    rules: list[Callable[[], None]] = [lambda: _check_location(settings)]
+    rules: list[Callable[[], None]] = [lambda: _check_location(settings), lambda: check_cloud(settings)]
     for name, cluster in settings.clusters.items():
         rules.append(lambda name=name, cluster=cluster: check_cluster(name, cluster, today))  # version, vCPUs
     for name, service in settings.services.items():
@@ -50,15 +50,34 @@ def stack_rules(settings: StackSettings, target_checks: Mapping[str, TargetCheck
 
 def _check_location(settings: StackSettings) -> None:
     if settings.location is not None:
-        problem = region_problem(settings.location)
+        problem = region_problem(settings.location, settings.cloud, tuple(settings.extra_regions))
         if problem is not None:
             raise ConfigError(LOCATION_KEY, problem)
+
+
+def check_cloud(settings: StackSettings) -> None:
+    """What mldeploy cannot deploy outside the public cloud yet: the Azure ML v2 code assets (online
+    endpoints' and batch deployments' code versions) point at their blobs with the public storage
+    suffix (components/assets.py, `blob.core.windows.net`), which no sovereign cloud serves."""
+    if settings.cloud == "public":
+        return
+    p = f"{PROJECT}:"
+    why = (f"is not supported on the {settings.cloud} cloud (azure-native:environment) yet: mldeploy writes its "
+           "code asset's URI with the public cloud's storage suffix; v1 targets (aci, aks, fpga), edge and "
+           "local deploy there")
+    for name, service in sorted(settings.services.items()):
+        if service.images_built_in_azure():
+            raise ConfigError(f"{p}services.{name}.target", f"{service.target} {why}")
+    for section, entries in settings.sections.items():  # a section entry with an Azure ML endpoint has code assets
+        for name, entry in sorted(entries.items()):
+            if entry.endpoint_name_claim(name, settings.stack, settings.resource_group_name) is not None:
+                raise ConfigError(f"{p}{section}.{name}", f"{section} {why}")
 
 
 # Stack keys about what the stack creates in Azure: a stack whose services are all `local` creates
 # nothing there (StackSettings.needs_azure), so each would be silently ignored.
 AZURE_ONLY_KEYS = ("resource_group", "workspace", "deployer_principal_type", "role_propagation_timeout_seconds",
-                   "endpoint_quota")
+                   "endpoint_quota", "extra_regions")
 
 
 def check_mode_keys(settings: StackSettings) -> None:

@@ -80,15 +80,37 @@ REGIONS: frozenset[str] = frozenset({
 })
 
 
-def region_problem(location: str) -> str | None:
-    """Why `location` is no Azure public region (with the closest names), or None."""
+# The sovereign clouds, each its own ARM with its own regions; the azure-native provider talks to one
+# cloud, chosen by `azure-native:environment` (public, usgovernment, china; "Defaults to public" -
+# pulumi-azure-native's provider configuration, also read from ARM_ENVIRONMENT). Azure Government:
+# learn.microsoft.com/azure/azure-government/documentation-government-overview-dod and "Azure
+# Government regions" (US Gov Virginia, Texas, Arizona; US DoD East, Central; US Gov Iowa retired);
+# Azure operated by 21Vianet: docs.azure.cn "Azure China regions" (China East/North 1-3).
+CLOUD_REGIONS: dict[str, frozenset[str]] = {
+    "public": REGIONS,
+    "usgovernment": frozenset({"usgovvirginia", "usgovtexas", "usgovarizona", "usdodeast", "usdodcentral"}),
+    "china": frozenset({"chinaeast", "chinaeast2", "chinaeast3", "chinanorth", "chinanorth2", "chinanorth3"}),
+}
+CLOUDS = tuple(CLOUD_REGIONS)
+
+
+def region_problem(location: str, cloud: str = "public", extra: tuple[str, ...] = ()) -> str | None:
+    """Why `location` is no region of `cloud` (with the closest names), or None. `extra`: regions the
+    stack names as newer than this table (`mldeploy:extraRegions`), accepted as they are."""
     name = location.replace(" ", "").lower()
-    if name in REGIONS:
+    known = CLOUD_REGIONS[cloud] | {e.replace(" ", "").lower() for e in extra}
+    if name in known:
         return None
-    close = difflib.get_close_matches(name, sorted(REGIONS), n=3, cutoff=0.6)
+    home = next((c for c, regions in CLOUD_REGIONS.items() if name in regions), None)
+    if home is not None:  # a real region of another cloud: the provider would talk to the wrong ARM
+        return (f"{location!r} is a region of Azure's {home} cloud, but this stack deploys to the {cloud} cloud: "
+                f"set azure-native:environment: {home} (the azure-native provider's cloud; it also reads "
+                "ARM_ENVIRONMENT), or name a region of the " + cloud + " cloud")
+    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
-    return (f"{location!r} is not an Azure region: {hint}use a region's programmatic name ({REGIONS_SOURCE}, "
-            f"as of {REGIONS_AS_OF.isoformat()}; `az account list-locations -o table` lists yours)")
+    return (f"{location!r} is not an Azure region of the {cloud} cloud: {hint}use a region's programmatic name "
+            f"({REGIONS_SOURCE}, as of {REGIONS_AS_OF.isoformat()}; `az account list-locations -o table` lists "
+            "yours; a region newer than this table: list it in mldeploy:extraRegions)")
 
 
 # The config defaults DEFAULT_MIN_KUBERNETES and DEFAULT_IOT_EDGE_RUNTIME (in the contract, so

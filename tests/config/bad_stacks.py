@@ -829,6 +829,80 @@ def corpus2_cases() -> Iterator[Case]:
                f"{s}.diabetes.hostName", "ClusterIP")
 
 
+def corpus3_cases() -> Iterator[Case]:
+    """More of issue 24's kinds (helper `corpus3`): each exited 0 before its rule; each names the key."""
+    def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str = "") -> Case:
+        d = _load(stack)
+        edit(d["config"])
+        return Case(id_, "semantic", stack, _dump(d), key, fragment)
+
+    s, e, b, img = "mldeploy:services", "mldeploy:edge", "mldeploy:batch", "mldeploy:images"
+    # -- file contents: entry scripts the server cannot call -------------------------------------
+    for label, path, fragment in (("async-run", "hostile/async-run.py", "async def"),
+                                  ("async-init", "hostile/async-init.py", "async def")):
+        yield case(f"dev-entry-script-{label}", "dev", lambda c, v=path: c[img]["diabetes"].update(entryScript=v),
+                   f"{img}.diabetes.entryScript", fragment)
+        yield case(f"batch-entry-script-{label}", "batch", lambda c, v=path: c[b]["nightly"].update(entryScript=v),
+                   f"{b}.nightly.entryScript", fragment)
+    for label, path in (("run-varargs", "hostile/run-varargs.py"), ("run-kwargs", "hostile/run-kwargs.py"),
+                        ("run-positional-only", "hostile/run-posonly.py")):
+        yield case(f"dev-entry-script-{label}", "dev", lambda c, v=path: c[img]["diabetes"].update(entryScript=v),
+                   f"{img}.diabetes.entryScript", "azmlinfsrv refuses")
+    # -- keys of another mode: the AKS rules on an FPGA service (an AKS service on its own pool) --
+    yield case("fpga-canary-takes-all-traffic", "fpga",
+               lambda c: (c[img].update({"diabetes-v2": copy.deepcopy(c[img]["diabetes"])}),
+                          c[s]["diabetes-fpga"].update(canary={"image": "diabetes-v2", "trafficPercent": 100})),
+               f"{s}.diabetes-fpga.canary.trafficPercent", "promot")
+    yield case("fpga-host-name-on-cluster-ip", "fpga",
+               lambda c: c[s]["diabetes-fpga"].update(serviceType="ClusterIP", hostName="fpga.ml.contoso.com"),
+               f"{s}.diabetes-fpga.hostName", "ClusterIP")
+    # -- secrets under unusual key names, and in unusual places ----------------------------------
+    for name, value in (("CLIENTSECRET", "abc~defghijklmnop"), ("DBPASSWORD", "hunter2hunter2"),
+                        ("SASTOKEN", "sv=2022-11-02&ss=b"), ("STORAGEACCOUNTKEY", "abcd1234"),
+                        ("Passwort", "geheim-geheim"), ("mot_de_passe", "secret-secret"), ("senha", "segredo123")):
+        yield case(f"edge-env-secret-{name}", "edge", lambda c, n=name, v=value: c[e]["clinics"]["env"].update({n: v}),
+                   f"{e}.clinics.env", "plain text")
+        yield case(f"managed-env-secret-{name}", "managed",
+                   lambda c, n=name, v=value: c[s]["diabetes"]["deployments"]["blue"].update(environmentVariables={n: v}),
+                   f"{s}.diabetes.deployments.blue.environmentVariables", "plain text")
+    yield case("edge-create-options-cmd-positional-url-password", "edge",
+               lambda c: c[e]["clinics"].update(createOptions={"Cmd": ["python", "app.py", "postgres://admin:hunter2@db/x"]}),
+               f"{e}.clinics.createOptions", "plain text")
+    yield case("edge-create-options-healthcheck-sas", "edge",
+               lambda c: c[e]["clinics"].update(createOptions={"Healthcheck": {"Test": [
+                   "CMD", "curl", "https://x.blob.core.windows.net/c/probe?sv=2022&sig=abcdef"]}}),
+               f"{e}.clinics.createOptions", "plain text")
+    yield case("managed-env-reference-not-injected", "managed",
+               lambda c: c[s]["diabetes"]["deployments"]["blue"].update(environmentVariables={"DB_PASSWORD": "${DB_PASSWORD}x"}),
+               f"{s}.diabetes.deployments.blue.environmentVariables", "plain text")
+    # -- regions and clouds (azure-native:environment picks the cloud whose regions apply) --------
+    yield case("dev-environment-misspelt", "dev", lambda c: c.update({"azure-native:environment": "usgoverment"}),
+               "azure-native:environment", "did you mean usgovernment")
+    yield case("dev-public-region-in-gov-cloud", "dev", lambda c: c.update({"azure-native:environment": "usgovernment"}),
+               "azure-native:location", "public cloud")
+    yield case("prod-gov-region-in-public-cloud", "prod", lambda c: c.update({"azure-native:location": "usgovvirginia"}),
+               "azure-native:location", "azure-native:environment: usgovernment")
+    yield case("prod-gov-region-misspelt", "prod",
+               lambda c: c.update({"azure-native:environment": "usgovernment", "azure-native:location": "usgovvirgina"}),
+               "azure-native:location", "did you mean usgovvirginia")
+    yield case("prod-extra-regions-location-misspelt", "prod",
+               lambda c: c.update({"azure-native:location": "westeurop", "mldeploy:extraRegions": ["newzealandsouth"]}),
+               "azure-native:location", "did you mean westeurope")
+    yield case("prod-extra-region-not-a-name", "prod", lambda c: c.update({"mldeploy:extraRegions": ["West Europe 2"]}),
+               "mldeploy:extraRegions", "programmatic name")
+    yield case("local-extra-regions", "local", lambda c: c.update({"mldeploy:extraRegions": ["newzealandsouth"]}),
+               "mldeploy:extraRegions", "Azure")
+    yield case("managed-in-china-cloud", "managed",
+               lambda c: c.update({"azure-native:environment": "china", "azure-native:location": "chinanorth3"}),
+               "mldeploy:services.diabetes.target", "not supported on the china cloud")
+    yield case("batch-in-gov-cloud", "batch",
+               lambda c: c.update({"azure-native:environment": "usgovernment", "azure-native:location": "usgovtexas"}),
+               "mldeploy:batch.nightly", "not supported on the usgovernment cloud")
+    yield case("edge-env-secret-injection-not-on-edge", "edge",
+               lambda c: c[e]["clinics"]["env"].update({"OPENAI_API_KEY": "${{azureml://connections/aoai/credentials/key}}"}),
+               f"{e}.clinics.env", "plain text")
+
+
 # Environment files whose pins exclude a version the scorer host was tested against (issue 22,
 # mldeploy/scoring/environment.py): file -> (the scoringServer it applies to, the package, the
 # piece of the message naming the user's pin). Every spec form: ==, a range, extras, a conda
@@ -868,7 +942,8 @@ CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "encoding": encoding_cases, "file": file_cases, "yaml": yaml_cases, "duplicate": duplicate_cases,
     "alias": alias_cases, "depth": depth_cases, "namespace": namespace_cases, "unknown": unknown_cases,
     "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
-    "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *corpus2_cases(), *scorer_pin_cases()),
+    "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *corpus2_cases(), *corpus3_cases(),
+                                *scorer_pin_cases()),
 }
 
 
@@ -927,6 +1002,11 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (hostile / "req-editable.txt").write_text("-e ../shared/lib\nnumpy\n")
     (hostile / "conda-pip-r.yml").write_text("name: x\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
                                              "    - -r requirements.txt\n")
+    (hostile / "async-run.py").write_text("def init():\n    pass\n\n\nasync def run(data):\n    return data\n")
+    (hostile / "async-init.py").write_text("async def init():\n    pass\n\n\ndef run(data):\n    return data\n")
+    (hostile / "run-varargs.py").write_text("def init():\n    pass\n\n\ndef run(*args):\n    return args\n")
+    (hostile / "run-kwargs.py").write_text("def init():\n    pass\n\n\ndef run(data, **kwargs):\n    return data\n")
+    (hostile / "run-posonly.py").write_text("def init():\n    pass\n\n\ndef run(data, /):\n    return data\n")
     (project / "pins").mkdir()
     for name, text in PIN_FILES.items():
         (project / name).write_text(text)

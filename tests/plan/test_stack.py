@@ -89,5 +89,5 @@ def test_a_location_must_be_an_azure_region_display_names_included():
     assert err.key == "azure-native:location" and "did you mean westeurope" in err.message, err
     values, keys = stack_values("dev")
     values = {**copy.deepcopy(values), "azure-native:location": "West Europe"}
-    assert parse_settings("dev", values, keys, ROOT, "stacks/Pulumi.dev.yaml").location == "West Europe", \
-        "azure-native:location: a region's display name (West Europe) must load"
+    assert parse_settings("dev", values, keys, ROOT, "stacks/Pulumi.dev.yaml").location == "westeurope", \
+        "azure-native:location: a region's display name (West Europe) must load, as ARM reads it (westeurope)"

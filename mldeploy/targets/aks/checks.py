@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
+from mldeploy.plan.clouds import cloudapp_zones
 from mldeploy.plan.cluster_check import node_vcpus
 from mldeploy.plan.tls import tls_on
 from mldeploy.plan.workload import GATEWAY_CPU_CORES
@@ -104,7 +105,8 @@ def check_service(name: str, s: AksServiceSettings, production: bool) -> None:
 
 
 # Zones Azure owns: nobody else can publish the DNS-01 TXT record `_acme-challenge.<name>` there.
-AZURE_OWNED_ZONES = (".cloudapp.azure.com", ".azurecontainer.io", ".cloudapp.net", ".trafficmanager.net")
+AZURE_OWNED_ZONES = (*("." + z for z in cloudapp_zones()), ".azurecontainer.io", ".cloudapp.net", ".trafficmanager.net",
+                     ".usgovcloudapp.net", ".chinacloudapp.cn", ".usgovtrafficmanager.net", ".trafficmanager.cn")
 
 
 def _check_cert_manager(key: str, host_name: str | None) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Callable, Mapping
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
 from mldeploy.contract import CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, KEYS_MAP_NAME, POD_KEYS_DIR, SCORER_PORT
+from mldeploy.plan.clouds import cloudapp_zone
 from mldeploy.plan.aks import ImageFacts, ServicePlan
 from mldeploy.plan.gateway import LOCAL_SCORER, GatewaySpec, TlsFiles, Upstream, service_gateway
 from mldeploy.plan.memory import body_limit_mb
@@ -26,7 +27,7 @@ def default_dns_label(service: str, stack: str, resource_group: str) -> str:
     return f"{service}-{dns_part(stack)}"[:56].rstrip("-") + f"-{hash_suffix(stack, resource_group, service)}"
 
 
-def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bool, location: str,
+def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bool, location: str, cloud: str = "public",
                  resource_group: str, images: Mapping[str, ImageFacts],
                  workspace_name: Any = "", sidecar_ref: Callable[[str], Any] = str,
                  placement: Placement = Placement(), load: WorkerLoad = UNBATCHED) -> ServicePlan:
@@ -46,7 +47,7 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
     dns_label = s.dns_label
     if s.service_type == "LoadBalancer" and not s.internal_load_balancer and dns_label is None:
         dns_label = default_dns_label(name, stack, resource_group)
-    lb_host = f"{dns_label}.{location}.cloudapp.azure.com" if dns_label and s.service_type == "LoadBalancer" else None
+    lb_host = f"{dns_label}.{location}.{cloudapp_zone(cloud)}" if dns_label and s.service_type == "LoadBalancer" else None
     host = s.host_name
     if host is None and s.service_type == "ClusterIP":
         host = f"{name}.{s.namespace or name}.svc.cluster.local"

@@ -14,6 +14,7 @@ from pulumi_azure_native import containerservice as cs, dns, storage
 from mldeploy.components.aks_cluster import AksCluster, AttachedCluster
 from mldeploy.components.aks_service import AksService, ModelDataSink, Telemetry
 from mldeploy import PROJECT
+from mldeploy.plan.clouds import storage_suffix
 from mldeploy.plan.aks import ImageFacts, ServicePlan
 from mldeploy.plan.batching import service_load
 from mldeploy.plan.cluster import plan_cluster
@@ -86,7 +87,7 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation, *, placeme
     images = {n: ImageFacts(ref=f.images[n].repo_digest, tag=f.contexts[n].tag, models=f.contexts[n].models)
               for n in f.images}
     s = f.settings
-    plan = plan_service(name, service, stack=s.stack, production=s.production, location=s.location,
+    plan = plan_service(name, service, stack=s.stack, production=s.production, location=s.location, cloud=s.cloud,
                         resource_group=s.resource_group_name, images=images,
                         workspace_name=f.registry.workspace_name,
                         sidecar_ref=lambda source: mirrored(source, f), placement=placement,
@@ -132,9 +133,10 @@ def _model_data_sink(f: Foundation) -> ModelDataSink:
     account = r.storage_account_name
     group = r.storage_account_id.apply(arm_part("resourceGroups"))
     keys = storage.list_storage_account_keys_output(account_name=account, resource_group_name=group)
+    suffix = storage_suffix(f.settings.cloud)
     conn = pulumi.Output.secret(pulumi.Output.all(account, keys.keys).apply(
         lambda a: f"DefaultEndpointsProtocol=https;AccountName={a[0]};AccountKey={_field(a[1][0], 'value')};"
-                  "EndpointSuffix=core.windows.net"))
+                  f"EndpointSuffix={suffix}"))
     return ModelDataSink(connection_string=conn, container=r.workspace_id.apply(workspace_blob_container))
 
 

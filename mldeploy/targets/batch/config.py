@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from mldeploy.config.base import ImageRef, matching
-from mldeploy.config.files import CondaFile, PythonFile, RequirementsFile
+from mldeploy.config.files import BatchPythonFile, CondaFile, RequirementsFile
 from mldeploy.config.section import SectionSettings
 from mldeploy.contract import AZUREML_BASE_IMAGE
 from mldeploy.plan.batch import compute_name, endpoint_name
@@ -17,7 +17,7 @@ class BatchSettings(SectionSettings):
     """An AmlCompute cluster plus a batch endpoint/deployment for one registered model."""
 
     model: str = Field(description="name of an entry in `models`")
-    entry_script: PythonFile = Field(description="batch driver with init() and run(mini_batch)")
+    entry_script: BatchPythonFile = Field(description="batch driver with init() and run(mini_batch)")
     conda_file: CondaFile | None = Field(None, description="conda environment of the batch job; exactly one of condaFile and requirementsFile")
     requirements_file: RequirementsFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile")
     base_image: ImageRef = Field(AZUREML_BASE_IMAGE, description="Azure ML base image the environment is built on")

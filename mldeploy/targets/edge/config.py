@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from mldeploy.nested import leaves
 from mldeploy.config.base import ENV_NAME, EnvVars, ResourceGroupName, Settings, looks_secret, matching
 from mldeploy.config.errors import shown
 from mldeploy.config.section import SectionSettings
@@ -79,6 +80,12 @@ def _docker_shape(options: dict[str, Any]) -> None:
             if flag.startswith("-") and looks_secret(name, inline if eq else value):
                 raise ValueError(f"createOptions.{key}: {flag.split('=')[0]!r} passes a password, key or token in plain "
                                  "text (written into the deployment manifest)")
+    for text in leaves(options):
+        # A credential by its shape anywhere in the options (a positional Cmd argument, a Healthcheck
+        # command, a bind's URL): the options are written into the deployment manifest in plain text.
+        if isinstance(text, str) and looks_secret("", text):
+            raise ValueError("createOptions holds a password, key or token in plain text (a connection string's "
+                             "key, a URL with a password, a token): the options are written into the deployment manifest")
     for key in ("Labels", "ExposedPorts", "HostConfig"):
         if key in options and not isinstance(options[key], dict):
             raise ValueError(f"createOptions.{key} must be a mapping (Docker's Engine API), got {shown(options[key])}")
@@ -96,11 +103,15 @@ def _docker_shape(options: dict[str, Any]) -> None:
             raise ValueError(f"createOptions.HostConfig.PortBindings.{port}: Docker's form is "
                              "'<port>/tcp': [{HostPort: '<port>'}]")
         for bind in binds:
+            # HostPort is a string: a port, "" (Docker picks a free one) or a range "8000-8010" (the first
+            # free one; Docker's nat.ParsePortSpec, the `-p 8000-8010:5001` form).
             host = bind.get("HostPort")
-            if host is not None and not (isinstance(host, str) and host.isdigit() and 0 < int(host) <= 65535):
+            ends = host.split("-", 1) if isinstance(host, str) and host else []
+            if host is not None and not (host == "" or (ends and all(e.isdigit() and 0 < int(e) <= 65535 for e in ends)
+                                                         and int(ends[0]) <= int(ends[-1]))):
                 raise ValueError(f"createOptions.HostConfig.PortBindings.{port}: HostPort must be a port number as a "
-                                 f"string ('1'-'65535'), got {shown(host)}")
-            if host is not None:
+                                 f"string ('1'-'65535'), a range ('8000-8010') or '' (any free port), got {shown(host)}")
+            if len(ends) == 1:
                 _not_edge_hubs(f"createOptions.HostConfig.PortBindings.{port} HostPort", int(host))
 
 

@@ -9,7 +9,7 @@ from mldeploy.config.errors import ConfigError
 from mldeploy.plan.cluster import SYSTEM_POOL
 from mldeploy.plan.fpga import FpgaPlan, NodePoolPlan
 from mldeploy.plan.workload import Placement, Toleration
-from mldeploy.targets.aks.checks import check_namespace, check_service
+from mldeploy.targets.aks.checks import check_exposure, check_namespace, check_service
 from mldeploy.targets.fpga.regions import check_service_region
 from mldeploy.targets.fpga.settings import FpgaServiceSettings
 
@@ -37,8 +37,9 @@ def plan_fpga(s: FpgaServiceSettings) -> FpgaPlan:
 def check(name: str, service: FpgaServiceSettings, stack) -> None:
     """The fpga row's load-time checks (run once per service by mldeploy/targets/stack.py)."""
     check_namespace(name, service, stack)
+    check_exposure(name, service)  # as AKS: a canary at 100 % is a promotion, a hostName on ClusterIP reaches nothing
     check_pool_name(name, service, stack)
-    check_service_region(name, service, stack.location)
+    check_service_region(name, service, stack)
     check_service(name, service, stack.production)  # TLS that can be issued, replicas
     # Not the AKS row's node-size rule: an FPGA service's pods run on its own PB-series pool.
 

@@ -29,12 +29,15 @@ def check_region(vm_size: str, location: str, key: str, override: list[str] | No
                                "(set fpgaRegions to override the list)")
 
 
-def check_service_region(name: str, service, location: str) -> None:
+def check_service_region(name: str, service, stack) -> None:
     """The region check for one FPGA service, with its key path (run by this target's `check`)."""
     key = f"mldeploy:services.{name}"
     where = f"{key}.fpgaRegions" if service.fpga_regions else f"{key}.fpgaVmSize"
+    location = stack.location
     for region in service.fpga_regions or ():
-        problem = region_problem(region)  # a misspelt entry would silently offer the size nowhere
+        # a misspelt entry would silently offer the size nowhere; a region newer than the table is
+        # the stack's extraRegions'
+        problem = region_problem(region, stack.cloud, tuple(stack.extra_regions))
         if problem is not None:
             raise ConfigError(where, problem)
     check_region(service.fpga_vm_size, location, where, service.fpga_regions)

@@ -31,7 +31,7 @@ def _kubernetes_compute(cluster_key: str, f: Foundation) -> KubernetesCompute:
     cluster = cluster_for(cluster_key, f)
     settings = extension_settings(router_options(first), cluster_id=cluster.cluster_id,
                                   cluster_name=cluster.cluster_name, location=f.settings.location,
-                                  node_count=cluster.node_count)
+                                  node_count=cluster.node_count, cloud=f.settings.cloud)
     computes[cluster_key] = KubernetesCompute(
         f"k8s-compute-{cluster_key}", cluster_id=cluster.cluster_id, cluster_name=cluster.cluster_name,
         cluster_resource_group=pulumi.Output.from_input(cluster.cluster_id).apply(arm_part("resourceGroups")),

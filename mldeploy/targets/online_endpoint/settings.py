@@ -10,11 +10,12 @@ exact key. Where the two targets differ, each one's model says so (the class att
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from mldeploy.config.base import EnvVars, Settings
+from mldeploy.config.base import Settings, env_vars_with_references
 from mldeploy.config.files import JsonFile
 from mldeploy.config.service import KeySettings, TargetSettings
 from mldeploy.contract import DEFAULT_TARGET_UTILIZATION
@@ -23,6 +24,15 @@ from mldeploy.plan.front_door import FrontDoor
 
 DeploymentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
 """Online deployment names: 3-32 lowercase letters, digits and '-', starting with a letter."""
+
+# Azure ML's secret injection: a deployment's environment variable whose value is one of these
+# references gets the secret from a workspace connection or a Key Vault, read with the endpoint's
+# identity when the container starts ("Access secrets from online deployment using secret injection",
+# MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-deploy-online-endpoint-with-secret-injection.md,
+# the patterns table). The stack then holds a reference, not the secret: `OPENAI_API_KEY:
+# ${{azureml://connections/aoai/credentials/key}}` is accepted where a plain key is refused.
+SECRET_REFERENCE = re.compile(r"\$\{\{(azureml://connections/[^{}\s]+|keyvault:https://[^{}\s]+)\}\}")
+DeploymentEnvVars = env_vars_with_references(SECRET_REFERENCE)
 
 # authMode -> the API's EndpointAuthMode (mfe.json 2025-12-01, OnlineEndpointProperties.authMode).
 AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
@@ -89,8 +99,9 @@ class DeploymentSettings(Settings):
                                               "(guide: `autoscale_target_utilization`)")
     autoscale_min_replicas: int = Field(1, ge=1, le=1000, description="fewest instances (guide: `autoscale_min_replicas`)")
     autoscale_max_replicas: int = Field(10, ge=1, le=1000, description="most instances (guide: `autoscale_max_replicas`)")
-    environment_variables: EnvVars = Field(default_factory=dict, description="extra environment "
-                                                  "variables of the scorer (no secrets: they are plain text)")
+    environment_variables: DeploymentEnvVars = Field(
+        default_factory=dict, description="extra environment variables of the scorer (no secrets: they are plain "
+        "text; Azure ML's secret injection references `${{azureml://connections/...}}`, `${{keyvault:...}}` are fine)")
     description: str = Field("", description="free text, for people")
 
     @model_validator(mode="after")
