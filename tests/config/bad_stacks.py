@@ -875,6 +875,10 @@ def corpus3_cases() -> Iterator[Case]:
     yield case("managed-env-reference-not-injected", "managed",
                lambda c: c[s]["diabetes"]["deployments"]["blue"].update(environmentVariables={"DB_PASSWORD": "${DB_PASSWORD}x"}),
                f"{s}.diabetes.deployments.blue.environmentVariables", "plain text")
+    # -- Docker's container names (edgeAgent names the module's container after it) --------------
+    for module in ("-diabetes", "_diabetes", "d"):
+        yield case(f"edge-module-name-docker-{module}", "edge", lambda c, v=module: c[e]["clinics"].update(moduleName=v),
+                   f"{e}.clinics.moduleName", "Docker")
     # -- regions and clouds (azure-native:environment picks the cloud whose regions apply) --------
     yield case("dev-environment-misspelt", "dev", lambda c: c.update({"azure-native:environment": "usgoverment"}),
                "azure-native:environment", "did you mean usgovernment")

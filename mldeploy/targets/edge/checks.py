@@ -5,6 +5,7 @@ a device's configuration, the devices of a target condition at one priority. An 
 with the entries before it, so the later one of a clashing pair is the one named."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,10 @@ MAX_FREE_HUBS = 1
 # to 128 characters long)" (iot-hub/iot-hub-devguide-identity-registry.md, module identity
 # properties; the same limit in event-grid/event-schema-iot-hub.md, `moduleId`).
 MAX_MODULE_NAME = 128
+# edgeAgent creates the module's container under the module's name, and Docker refuses a container
+# name outside `^[a-zA-Z0-9][a-zA-Z0-9_.-]+$` (moby daemon/names/names.go, RestrictedNamePattern):
+# at least two characters, the first a letter or digit. `_diabetes` or `x` would never start.
+DOCKER_CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 
 
 def check(name: str, edge: EdgeSettings, stack: Any) -> None:
@@ -36,6 +41,11 @@ def check(name: str, edge: EdgeSettings, stack: Any) -> None:
         raise ConfigError(f"{key}.{'moduleName' if edge.module_name else 'image'}",
                           f"module name of {len(edge.module)} characters: an IoT Edge module is an IoT Hub module "
                           f"identity, whose name is at most {MAX_MODULE_NAME} characters; set a shorter moduleName")
+    if not DOCKER_CONTAINER_NAME.fullmatch(edge.module):
+        raise ConfigError(f"{key}.{'moduleName' if edge.module_name else 'image'}",
+                          f"module name {edge.module!r}: edgeAgent names the module's Docker container after it, and "
+                          "Docker's container names are 2 or more of letters, digits, '_', '.', '-', starting with a "
+                          "letter or digit")
     entries = sorted(stack.sections["edge"].items())
     before = [(n, e) for n, e in entries if n < name]
     hub = edge.iot_hub
