@@ -1,7 +1,9 @@
 """`mldeploy serve --containers` of an AKS service with a canary (issue 19): the stable pod and the
 canary pod as synthesized, each its own image and model version (diabetes:1, diabetes:2), the
 stable gateway (published) splitting by the traffic ConfigMap's weights - 50 % here - to its own
-scorer and to the canary's scorer Service (resolving to the canary pod's IP)."""
+scorer and to the canary's scorer Service (resolving to the canary pod's IP). An FPGA service's
+canary the same way (the fpga row's containers hook is the AKS one; the FPGA pool's node placement
+has no meaning on this machine)."""
 from __future__ import annotations
 
 import json
@@ -9,19 +11,28 @@ import os
 import signal
 import subprocess
 
+import pytest
+
 from mldeploy.runtime.client import score
 from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import mirrored_upstream
 from tests.containers.synthesized import standin_for
 from tests.containers.test_serve_containers import MLDEPLOY
 from tests.runtime.test_serve_canary_cli import canary_project
+from tests.runtime.test_serve_fpga_canary_cli import fpga_canary_project
 
 REQUESTS = 40
 
 
+# (stack, service, its project): the AKS canary (prod-attach), the FPGA one (fpga).
+SPLITS = {"aks": ("canary", "diabetes", canary_project), "fpga": ("fpga-canary", "diabetes-fpga", fpga_canary_project)}
+
+
+@pytest.mark.parametrize("target", sorted(SPLITS))
 def test_serve_containers_runs_the_stable_and_the_canary_pod_and_splits(engine, standins, canary_synth,
-                                                                         tmp_path, trained_model):
-    project = canary_project(tmp_path / "project")
+                                                                         tmp_path, trained_model, target):
+    stack, service, make_project = SPLITS[target]
+    project = make_project(tmp_path / "project")
     sample = (project / "examples" / "diabetes" / "sample-request.json").read_bytes()
     images = []
     for repo in ("nginx",):  # the gateway's mirror (no collector: collectModelData is off)
@@ -29,7 +40,7 @@ def test_serve_containers_runs_the_stable_and_the_canary_pod_and_splits(engine, 
         images += ["--image", f"{upstream}={standin_for(upstream, standins.images)}"]
     port = free_port()
     proc = subprocess.Popen(
-        [*MLDEPLOY, "serve", "--stack", "canary", "--service", "diabetes", "--containers", "--json",
+        [*MLDEPLOY, "serve", "--stack", stack, "--service", service, "--containers", "--json",
          "--port", str(port), *images], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=dict(os.environ), text=True)
     try:
@@ -50,4 +61,4 @@ def test_serve_containers_runs_the_stable_and_the_canary_pod_and_splits(engine, 
     assert all(REQUESTS * 0.3 <= n <= REQUESTS * 0.7 for n in counts.values()), counts
     assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
     left = engine.run("ps", "-a", "--format", "{{.Names}}", check=False).stdout.decode()
-    assert "mldeploy-canary-diabetes" not in left, f"the pods' containers were left behind: {left}"
+    assert f"mldeploy-{stack}-{service}" not in left, f"the pods' containers were left behind: {left}"
