@@ -31,7 +31,8 @@ def _stack_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None,
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise click.ClickException("reading a deployed stack's URI and keys needs the Pulumi CLI: "
-                                   "install it, or pass --uri and --key")
+                                   "install it, or pass --uri and --key; `--local` tests the copy "
+                                   f"`mldeploy serve --stack {stack}` runs on this machine")
     done = subprocess.run([pulumi, "stack", "output", "--stack", stack, "--json", "--show-secrets"],
                           cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
