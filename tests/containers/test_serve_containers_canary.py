@@ -18,8 +18,7 @@ from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import mirrored_upstream
 from tests.containers.synthesized import standin_for
 from tests.containers.test_serve_containers import MLDEPLOY
-from tests.runtime.test_serve_canary_cli import canary_project
-from tests.runtime.test_serve_fpga_canary_cli import fpga_canary_project
+from tests.runtime.test_serve_canary_cli import canary_project, fpga_canary_project
 
 REQUESTS = 40
 

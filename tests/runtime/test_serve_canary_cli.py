@@ -1,6 +1,8 @@
 """`mldeploy serve` of an AKS service with a canary (issue 19): the stable image's scorer serves
 diabetes:1, the canary's diabetes:2 (two versions of one registered model), and one ingress splits
-the requests by canary.trafficPercent - both predictions come back, in that proportion."""
+the requests by canary.trafficPercent - both predictions come back, in that proportion. An FPGA
+service's canary the same way (the fpga row's local runner is the AKS one; before, it served the
+stable image alone)."""
 from __future__ import annotations
 
 import json
@@ -20,11 +22,6 @@ REQUESTS = 40
 # A project folder as deep as a CI clone's (/tmp/ciN/...): its run folder's paths are too long for
 # a Unix socket (108 bytes), so every socket of `serve` must live elsewhere.
 DEEP = "deep-project-folder-" * 5
-
-
-@pytest.fixture()
-def project(tmp_path, trained_model):
-    return canary_project(tmp_path / DEEP)
 
 
 def canary_project(tmp_path):
@@ -47,6 +44,28 @@ def canary_project(tmp_path):
     return tmp_path
 
 
+def fpga_canary_project(tmp_path):
+    """Stack fpga with a canary on diabetes:2 at 50 % (two versions of one registered model)."""
+    (tmp_path / "stacks").mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.fpga.yaml").read_text())
+    config = stack["config"]
+    config["mldeploy:models"]["diabetes-v2"] = {
+        "registeredName": "diabetes", "version": 2,
+        "path": "examples/diabetes/outputs/v2/sklearn_regression_model.pkl"}
+    config["mldeploy:images"]["diabetes-v2"] = {**config["mldeploy:images"]["diabetes"], "models": ["diabetes-v2"]}
+    config["mldeploy:services"]["diabetes-fpga"]["canary"] = {"image": "diabetes-v2", "trafficPercent": 50}
+    (tmp_path / "stacks" / "Pulumi.fpga-canary.yaml").write_text(yaml.safe_dump(stack))
+    return tmp_path
+
+
+# (stack, service, its project): the AKS canary (prod-attach), the FPGA one (fpga: the fpga row's
+# local runner is the AKS one).
+SPLITS = {"aks": ("canary", "diabetes", canary_project), "fpga": ("fpga-canary", "diabetes-fpga", fpga_canary_project)}
+
+
 def _score(endpoint: dict, body: bytes) -> list:
     request = urllib.request.Request(endpoint["scoringUri"], data=body, method="POST", headers={
         "Content-Type": "application/json", "Authorization": f"Bearer {endpoint['primaryKey']}"})
@@ -54,8 +73,11 @@ def _score(endpoint: dict, body: bytes) -> list:
         return json.loads(reply.read())
 
 
-def test_serve_aks_canary_splits_between_two_model_versions(project):
-    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "canary", "--service", "diabetes", "--project-dir",
+@pytest.mark.parametrize("target", sorted(SPLITS))
+def test_serve_canary_splits_between_two_model_versions(tmp_path, trained_model, target):
+    stack, service, make_project = SPLITS[target]
+    project = make_project(tmp_path / DEEP)
+    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", stack, "--service", service, "--project-dir",
                              str(project), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     children = []
     try:
