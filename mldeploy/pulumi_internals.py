@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Mapping, Sequence
 
+from google.protobuf import struct_pb2
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
@@ -116,8 +117,29 @@ def wrap_wire_secret(value: Any) -> Any:
 
 
 def deserialize_properties(struct: Any) -> Any:
-    """A protobuf Struct of resource properties as Python values (secrets stay wrapped)."""
-    return rpc.deserialize_properties(struct)
+    """A protobuf Struct of resource properties (a monitor's `request.object`) as Python values,
+    each secret wrapped where the program marked it: at its leaf, as the engine keeps it.
+
+    Written here, not `rpc.deserialize_properties`: that one pushes secretness up ("push the
+    secretness 'up' a level", rpc.deserialize_property) - a map or list with one secret child comes
+    back as one secret with raw values inside, so synth's masker could not tell which leaf was the
+    secret and masked a whole input (a container app's `configuration`: ingress, traffic and all).
+    Everything but plain maps and lists (assets, archives, resource references, output values,
+    unknowns, scalars) is decoded by Pulumi's own code."""
+    return _decoded(struct)
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, struct_pb2.ListValue):
+        return [_decoded(item) for item in value]
+    if isinstance(value, struct_pb2.Struct):
+        if rpc._special_sig_key in value:
+            if value[rpc._special_sig_key] == rpc._special_secret_sig:
+                return rpc.wrap_rpc_secret(_decoded(value["value"]))
+            return rpc.deserialize_properties(value)
+        # Like Pulumi's: a property that decodes to None (unknown outside a preview) is absent.
+        return {key: item for key, item in ((k, _decoded(v)) for k, v in value.items()) if item is not None}
+    return rpc.deserialize_property(value)
 
 
 # -- policies: arguments as `pulumi preview --policy-pack` builds them ------------------------

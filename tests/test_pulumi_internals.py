@@ -83,6 +83,19 @@ def test_a_secret_survives_the_wire_form():
         "pulumi.runtime.rpc wrap/is/unwrap_rpc_secret"
 
 
+def test_resource_inputs_keep_each_secret_at_its_leaf():
+    """As the monitor receives them (serialized by the SDK); Pulumi's own deserializer would make
+    the whole `configuration` one secret."""
+    inputs = {"configuration": {"ingress": {"traffic": [{"weight": 90}]},
+                                "secrets": [{"name": "conf", "value": rpc.wrap_rpc_secret("s3cret")}]},
+              "tags": rpc.wrap_rpc_secret({"a": "b"})}
+    struct = _sync_await(rpc.serialize_properties(inputs, {}, keep_output_values=False))
+    assert adapter.deserialize_properties(struct) == {
+        "configuration": {"ingress": {"traffic": [{"weight": 90.0}]},
+                          "secrets": [{"name": "conf", "value": rpc.wrap_rpc_secret("s3cret")}]},
+        "tags": rpc.wrap_rpc_secret({"a": "b"})}, "pulumi.runtime.rpc._special_sig_key/_special_secret_sig"
+
+
 def test_the_mock_monitor_has_the_calls_the_recorder_overrides():
     for method in ("RegisterResource", "ReadResource"):
         assert callable(getattr(MockMonitor, method, None)), f"pulumi.runtime.mocks.MockMonitor.{method}"

@@ -207,9 +207,9 @@ def aci_pod_spec(group: dict) -> dict:
 def synthesized_group(synth_dir: Path, service: str, images: Callable[[str], str],
                       tls: tuple[str, str] | None = None) -> SynthesizedGroup:
     """The service's ACI container group as synthesized, run as one pod. Its secret volumes
-    (components/aci.py: `gateway` = nginx.conf + keys map, `tls` = certificate and key) are
-    masked in resources.json: nginx.conf is synth's gateway/<service>/nginx.conf, the keys are
-    fresh, the certificate is `tls`."""
+    (components/aci.py: `gateway` = nginx.conf + keys map, `tls` = certificate and key) have their
+    secret files masked in resources.json: nginx.conf is synth's gateway/<service>/nginx.conf, the
+    keys are fresh, the certificate is `tls`."""
     group = group_inputs(synth_dir, service)
     spec = aci_pod_spec(group)
     conf = synth_dir / "gateway" / service / "nginx.conf"

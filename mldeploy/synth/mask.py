@@ -2,6 +2,8 @@
 where Pulumi did not mark one (a leak into plain state) is reported, not silently hidden."""
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 import pulumi
@@ -30,6 +32,18 @@ class Masker:
             text = text.replace(secret, MASK)
         return text, found
 
+    def _in_base64(self, text: str) -> bool:
+        """Whether `text` is base64 of UTF-8 text holding a known secret: files travel so (ACI
+        secret volumes), and a file beside a secret one is shown, so one holding a secret unmarked
+        must be caught like plain text. Only a whole value is decoded (stdlib base64, strict)."""
+        if len(text) < 8 or len(text) % 4:
+            return False
+        try:
+            decoded = base64.b64decode(text, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return any(secret in decoded for secret in self.known)
+
     def _walk(self, value: Any, where: str, inside_secret: bool) -> tuple[Any, bool]:
         if is_wire_secret(value):
             inner, found = self._walk(unwrap_wire_secret(value), where, True)
@@ -54,6 +68,9 @@ class Masker:
             text, found = self._replace(value)
             if found and not inside_secret:
                 self.leaks.append(f"{where}: a secret value in plain text (not marked secret)")
+            elif not inside_secret and self._in_base64(value):
+                self.leaks.append(f"{where}: a secret value base64-encoded in plain text (not marked secret)")
+                return MASK, False
             return text, found
         return value, False
 

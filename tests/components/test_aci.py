@@ -74,7 +74,8 @@ def test_image_is_pulled_with_a_managed_identity_holding_acr_pull(dev):
 def test_keys_are_generated_secret_and_exported_secret(dev):
     assert len(dev.of_type(PASSWORD)) == 2
     assert all(p["inputs"]["special"] is False for p in dev.of_type(PASSWORD))
-    assert dev.one(GROUP)["inputs"]["volumes"] == "[secret]", "the keys map travels in a secret volume"
+    gateway = {v["name"]: v["secret"] for v in dev.one(GROUP)["inputs"]["volumes"]}["gateway"]
+    assert gateway["keys.map"] == "[secret]", "the keys map travels in a secret volume, secret"
     assert dev.outputs["serviceKeys"] == {"diabetes-aci": {"primaryKey": "[secret]", "secondaryKey": "[secret]"}}
     assert dev.leaks == []
 

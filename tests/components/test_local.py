@@ -38,7 +38,9 @@ def test_gateway_reaches_the_scorer_on_the_private_network(local):
 
 def test_keys_and_config_are_uploaded_secret(local):
     gateway = _container(local, "gateway")
-    assert gateway["uploads"] == "[secret]", "the keys map is secret, so the uploads are"
+    uploads = {u["file"].rsplit("/", 1)[1]: u["content"] for u in gateway["uploads"]}
+    assert uploads["keys.map"] == "[secret]", "the keys map is secret"
+    assert "location = /score" in uploads["nginx.conf"], "nginx.conf is not secret, and shown"
     assert local.outputs["serviceKeys"]["diabetes"] == {"primaryKey": "[secret]", "secondaryKey": "[secret]"}
     assert local.leaks == []
 

@@ -276,8 +276,13 @@ def _rendered(result, **changes) -> str:
 
 
 def test_aci_masked_by_synth_passes_on_what_it_shows(aci_result):
+    """Synth masks the secret files of the group's volumes (keys map, certificate, key); the
+    nginx.conf beside them, not secret, is shown and read by the policies."""
     resources, group = aci(aci_result)
-    assert group.props["volumes"] == "[secret]"
+    volumes = {v["name"]: v["secret"] for v in group.props["volumes"]}
+    assert volumes == {"gateway": {"keys.map": "[secret]", "nginx.conf": volumes["gateway"]["nginx.conf"]},
+                       "tls": {"tls.crt": "[secret]", "tls.key": "[secret]"}}
+    assert "location = /score" in base64.b64decode(volumes["gateway"]["nginx.conf"]).decode()
     assert violations(resources, DEV_AS_PRODUCTION) == []
 
 

@@ -67,3 +67,22 @@ def test_labelled_revisions_run_as_one_pod_each_with_the_synthesized_weights(tmp
     assert all(src.keys == split.keys and split.keys[0] in src.inputs.secrets["gateway"]["keys.map"]
                for src, _ in split.pods.values()), "one pair of keys (app secrets) in every revision's gateway"
     assert split.gateway_port == 8890
+
+
+def test_an_app_without_app_insights_runs_its_synthesized_revisions(tmp_path, trained_model):
+    """The hook reads `configuration.ingress` of the synthesized app: without App Insights it was
+    masked whole (a TypeError here); now only the secrets' values are."""
+    from tests.containers.synthesized import synth_to
+    from tests.harness import stack_values
+    from mldeploy.targets.stack import load_stack
+    from tests.harness import ROOT
+
+    values, _ = stack_values("containerapp")
+    values["mldeploy:services"]["diabetes-aca"]["appInsightsEnabled"] = False
+    out = synth_to("containerapp", tmp_path / "synth", values)
+    service = load_stack(ROOT, "containerapp").services["diabetes-aca"]
+    split = containers(out, "diabetes-aca", service, lambda ref: f"local/{ref.split('@')[0].split('/', 1)[1]}", None)
+    assert {label: weight for label, (_, weight) in split.pods.items()} == {"blue": 90, "green": 10}
+    scorer_env = {e["name"] for e in split.pods["green"][0].inputs.spec["containers"][0]["env"]}
+    assert "AML_APP_INSIGHTS_KEY" not in scorer_env, "no App Insights key without App Insights"
+    assert split.gateway_port == 8890

@@ -119,3 +119,34 @@ def test_a_bad_containerapp_service_exits_2_naming_the_key(tmp_path, edit, key):
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "stacks/Pulumi.bad.yaml" in errors[0] and key in errors[0], run.stderr[-2000:]
     assert "Traceback" not in run.stderr
+
+
+def _without_app_insights(blue: int, green: int):
+    def edit(service, values):
+        service["appInsightsEnabled"] = False
+        _split(blue, green)(service, values)
+    return edit
+
+
+def test_without_app_insights_only_the_secrets_values_are_masked(tmp_path):
+    """The app's secrets are its only secret leaves: ingress, traffic and registries show, each
+    secret's value is masked (before, Pulumi's mocks pushed the secretness of a secret leaf up to
+    the whole `configuration`, masked whole: no traffic to review, none for `mldeploy diff`)."""
+    from mldeploy.cli.diffing import Side, compare
+    from mldeploy.contract import MASK
+
+    before = _containerapp(tmp_path, "90-10", _without_app_insights(90, 10))
+    cfg = before.one(APP)["inputs"]["configuration"]
+    assert isinstance(cfg, dict), f"configuration masked whole: {cfg!r}"
+    assert {t["label"]: t["weight"] for t in cfg["ingress"]["traffic"]} == {"blue": 90, "green": 10}
+    assert cfg["registries"] and cfg["activeRevisionsMode"] == "Multiple"
+    assert {s["name"]: s["value"] for s in cfg["secrets"]} == {"gateway-conf": MASK, "gateway-keys": MASK}
+    assert before.leaks == []
+
+    after = _containerapp(tmp_path, "0-100", _without_app_insights(0, 100))
+    diff = compare("containerapp", Side("base", before.resources, before.outputs),
+                   Side("head", after.resources, after.outputs))
+    assert [(c.kind, c.type) for c in diff.changes] == [("update", APP)]
+    assert [(p.path, p.before, p.after) for p in diff.changes[0].properties] == [
+        ("configuration.ingress.traffic[0].weight", 90.0, 0.0),
+        ("configuration.ingress.traffic[1].weight", 10.0, 100.0)], "the promotion, shown as a traffic shift"
