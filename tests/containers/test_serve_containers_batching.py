@@ -144,9 +144,6 @@ def test_serve_containers_batches_in_the_container_app_s_revision(engine, standi
     batched; one revision (the revisions' split is `serve` without --containers)."""
     def one_revision(config, service):
         del service["revisions"]
-        # With appInsightsEnabled false the synthesized app's whole `configuration` is masked as a
-        # secret ("[secret]" in resources.json) and serve --containers cannot read its ingress.
-        service["appInsightsEnabled"] = True
         config["mldeploy:models"] = {"diabetes": config["mldeploy:models"]["diabetes"]}
 
     project = batched_project(tmp_path / "project", "containerapp", "diabetes-aca", one_revision)
