@@ -34,8 +34,9 @@ SCORING_PINS = (
 
 # --target -> the stack of its starting point (each target's row in the table says which), in the
 # order the deploy workflow runs them.
-TARGET_STACKS = {t.name: t.starting_point.stack for t in sorted(
+STARTING_POINTS = {t.name: t.starting_point for t in sorted(
     (t for t in TARGETS if t.starting_point is not None), key=lambda t: t.starting_point.order)}
+TARGET_STACKS = {name: point.stack for name, point in STARTING_POINTS.items()}
 # Stacks the policy pack treats as production (policies/config.json's productionStacks) deploy
 # only after the `production` environment's reviewers approve.
 PRODUCTION_STACKS = ("managed", "prod")
@@ -68,7 +69,11 @@ def _template(name: str) -> str:
 
 
 def _fill(template: str, **values: object) -> str:
-    return _Template(_template(template)).substitute(**{k: str(v) for k, v in values.items()})
+    return _fill_text(_template(template), **values)
+
+
+def _fill_text(text: str, **values: object) -> str:
+    return _Template(text).substitute(**{k: str(v) for k, v in values.items()})
 
 
 def requirements(source: MldeploySource) -> str:
@@ -131,9 +136,12 @@ def sample_request(features: int) -> str:
     return json.dumps({"data": [[0.0] * features, [1.0] * features]}) + "\n"
 
 
-def _stack(target_stack: str, c: ProjectChoices) -> str:
+def _stack(target_stack: str, c: ProjectChoices, template=None) -> str:
+    """A stack file from its template: the starting point's own (`template`, a target's package
+    data) or templates/stacks/<stack>.yaml.tmpl."""
     models = _fill("stack-models.yaml.tmpl", name=c.name, model_path=c.model_path).rstrip("\n")
-    return _fill(f"stacks/{target_stack}.yaml.tmpl", name=c.name, port=GATEWAY_PORT, models_and_images=models)
+    text = _template(f"stacks/{target_stack}.yaml.tmpl") if template is None else template.read_text(encoding="utf-8")
+    return _fill_text(text, name=c.name, port=GATEWAY_PORT, models_and_images=models)
 
 
 def _deploy_workflow(c: ProjectChoices) -> str:
@@ -172,8 +180,8 @@ def render_project(c: ProjectChoices) -> dict[str, bytes]:
         ".github/workflows/pull-request.yml": _fill("workflows/pull-request.yml.tmpl", project=c.project),
     }
     for target in c.targets:
-        stack = TARGET_STACKS[target]
-        text[stack_file_path(stack)] = _stack(stack, c)
+        point = STARTING_POINTS[target]
+        text[stack_file_path(point.stack)] = _stack(point.stack, c, point.template)
     if c.targets:
         text[".github/workflows/deploy.yml"] = _deploy_workflow(c)
     files = {path: body.encode() for path, body in text.items()}

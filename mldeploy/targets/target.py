@@ -51,11 +51,15 @@ def no_deployments(entry: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class StartingPoint:
-    """What `mldeploy init --target <name>` writes: stacks/Pulumi.<stack>.yaml from the template
-    mldeploy/project/templates/stacks/<stack>.yaml.tmpl; the deploy workflow runs them by `order`."""
+    """What `mldeploy init --target <name>` writes: stacks/Pulumi.<stack>.yaml from its template
+    (`template`); the deploy workflow runs them by `order`."""
 
     stack: str
     order: int
+    # The stack file's template when the target keeps it in its own package (a Traversable:
+    # `importlib.resources.files(__name__) / "stack.yaml.tmpl"`, package data like every *.tmpl);
+    # None: mldeploy/project/templates/stacks/<stack>.yaml.tmpl.
+    template: Any = None
 
 
 class ServeRefused(Exception):

@@ -104,6 +104,7 @@ def test_init_offers_the_targets_with_a_starting_point_in_deploy_order():
 
     rows = sorted((t for t in TARGETS if t.starting_point is not None), key=lambda t: t.starting_point.order)
     assert TARGET_STACKS == {t.name: t.starting_point.stack for t in rows}
-    for stack in TARGET_STACKS.values():
-        template = ROOT / "mldeploy" / "project" / "templates" / "stacks" / f"{stack}.yaml.tmpl"
-        assert template.is_file(), f"starting point {stack}: no template {template.relative_to(ROOT)}"
+    for t in rows:
+        stack = t.starting_point.stack
+        template = t.starting_point.template or ROOT / "mldeploy" / "project" / "templates" / "stacks" / f"{stack}.yaml.tmpl"
+        assert template.is_file(), f"starting point {stack}: no template {template}"
