@@ -10,7 +10,7 @@ from mldeploy.cli.diffing import KINDS, MISSING, PropertyChange, ResourceChange,
 from mldeploy.cli.review import TrafficTable, notes, traffic_tables, warnings
 
 _ICON = {"create": "➕ create", "update": "✏️ update", "replace": "♻️ replace", "delete": "➖ delete"}
-_EFFECT = {"update": "update", "replace": "**replace**", "refused": "⚠️ **create-only**"}
+_EFFECT = {"create": "create", "delete": "delete", "update": "update", "replace": "**replace**", "refused": "⚠️ **create-only**"}
 _LIMIT = 60      # properties shown per resource
 _CONTEXT = 24    # characters kept around the differing part of a long value
 _LONG = 80       # a value longer than this is shortened, never across its differing part

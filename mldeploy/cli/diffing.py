@@ -147,9 +147,9 @@ def compare(stack: str, base: Side, head: Side) -> StackDiff:
             continue
         r = new.get(urn) or old[urn]
         if urn not in old:
-            changes.append(ResourceChange("create", urn, r["type"], r["name"], _props({}, r["inputs"]), None, r))
+            changes.append(ResourceChange("create", urn, r["type"], r["name"], _props({}, r["inputs"], "create"), None, r))
         elif urn not in new:
-            changes.append(ResourceChange("delete", urn, r["type"], r["name"], _props(r["inputs"], {}), r, None))
+            changes.append(ResourceChange("delete", urn, r["type"], r["name"], _props(r["inputs"], {}, "delete"), r, None))
         elif (change := _changed_resource(old[urn], r, mutable)) is not None:
             changes.append(change)
         else:
@@ -163,8 +163,9 @@ def compare(stack: str, base: Side, head: Side) -> StackDiff:
     return StackDiff(stack, base, head, changes, diff_values(base.outputs, head.outputs), unchanged)
 
 
-def _props(before: Any, after: Any) -> list[PropertyChange]:
-    return [PropertyChange(p, b, a, Effect("update")) for p, b, a in diff_values(before, after)]
+def _props(before: Any, after: Any, kind: str) -> list[PropertyChange]:
+    """Every property of a created or deleted resource: its effect is the resource's own."""
+    return [PropertyChange(p, b, a, Effect(kind)) for p, b, a in diff_values(before, after)]
 
 
 def secure_changes(d: StackDiff) -> list[str]:

@@ -143,7 +143,8 @@ def dynamic_replaces(resource_type: str, olds: dict, news: dict) -> tuple[str, .
 @dataclass(frozen=True)
 class Effect:
     """What a changed property does: `update` in place, `replace` the resource, `refused` (an
-    in-place update the API rejects) or `ignored` (ignoreChanges); `reason` says whose rule."""
+    in-place update the API rejects) or `ignored` (ignoreChanges); `reason` says whose rule.
+    A created or deleted resource's properties carry `create` / `delete` (diffing.py)."""
 
     kind: str
     reason: str = ""

@@ -192,6 +192,19 @@ def test_compare_counts_adds_removes_and_changes():
     assert d.outputs == [] and d.changed
 
 
+def test_a_created_or_deleted_resources_properties_say_create_or_delete_not_update():
+    from mldeploy.cli.diff_render import render_markdown, to_json
+    base = Side("base", [_r("gone", {"v": 1})], {})
+    head = Side("head", [_r("new", {"w": 1})], {})
+    d = compare("dev", base, head)
+    assert [(c.kind, [p.effect.kind for p in c.properties]) for c in d.changes] == [
+        ("delete", ["delete"]), ("create", ["create"])]
+    md = render_markdown(d)
+    assert "| `v` | `1` | — | delete |" in md and "| `w` | — | `1` | create |" in md, md
+    assert "update |" not in md, md
+    assert [p["effect"] for r in to_json(d)["resources"] for p in r["properties"]] == ["delete", "create"]
+
+
 def test_secure_values_are_read_per_key_path(tmp_path):
     from mldeploy.cli.diff_sides import secure_values
     stack = tmp_path / "Pulumi.s.yaml"
