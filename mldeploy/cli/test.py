@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from mldeploy.cli import find_project_root, project_dir_option
+from mldeploy.config import ConfigError
 
 
 def _local_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None, str | None]:
@@ -43,6 +44,19 @@ def _stack_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None,
         raise click.ClickException(f"stack {stack!r} has no deployed service {name!r}: run `pulumi up` first")
     keys = (outputs.get("serviceKeys") or {}).get(name) or {}
     return service["scoringUri"], keys.get("primaryKey"), None
+
+
+def _refuse_bad_json(path: Path, body: bytes, content_type: str) -> None:
+    """A body sent as JSON must parse: the scorer would only answer 400. Raw bodies (any other
+    Content-Type: a `@rawhttp` scorer such as examples/binary-echo) are sent as they are."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        return
+    try:
+        json.loads(body)  # bytes: UTF-8/16/32 detected as RFC 8259 allows
+    except ValueError as err:  # JSONDecodeError, or bytes in no Unicode encoding
+        raise ConfigError("--data", f"not JSON ({err}); it would be sent as {media}: fix it, or pass "
+                          "--content-type for a raw body", source=str(path)) from None
 
 
 @click.command("test")
@@ -97,8 +111,9 @@ def command(stack, service, uri, key, data, content_type, deployment, use_local,
     from mldeploy.plan.endpoint import DEPLOYMENT_HEADER
 
     pin = {DEPLOYMENT_HEADER: deployment} if deployment else None
-    reply = score(uri, key, data.read_bytes(), content_type or content_type_for(data), cafile=cafile,
-                  extra_headers=pin)
+    body, sent_as = data.read_bytes(), content_type or content_type_for(data)
+    _refuse_bad_json(data, body, sent_as)
+    reply = score(uri, key, body, sent_as, cafile=cafile, extra_headers=pin)
     if DEPLOYMENT_HEADER in reply.headers:
         click.echo(f"served by deployment {reply.headers[DEPLOYMENT_HEADER]}", err=True)
     if not reply.ok:

@@ -14,3 +14,35 @@ def test_without_pulumi_the_error_points_at_the_local_rehearsal(monkeypatch, tmp
     with pytest.raises(click.ClickException) as err:
         test_cli._stack_endpoint(tmp_path, "managed", "wine")
     assert "`--local` tests the copy `mldeploy serve --stack managed` runs" in err.value.message
+
+
+# -- a body that is not JSON ------------------------------------------------------------------
+
+def _mldeploy_test(tmp_path, *args: str):
+    import subprocess
+    import sys
+    # Port 9 (discard) on 127.0.0.1: nothing answers, so a request that is sent fails with exit 1.
+    return subprocess.run([sys.executable, "-c", "import sys; from mldeploy.cli import main; "
+                           "sys.argv[0] = 'mldeploy'; main()", "test", "--uri", "http://127.0.0.1:9/score",
+                           "--key", "k", *args], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+
+
+def test_a_json_body_that_is_not_json_is_refused_locally_naming_the_file_and_the_error(tmp_path):
+    # A new user's `--data bad.json` went to the server and came back as a 400.
+    (tmp_path / "bad.json").write_text('{"data": [[1, 2,]]}')
+    run = _mldeploy_test(tmp_path, "--data", "bad.json")
+    assert run.returncode == 2, (run.returncode, run.stderr)
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "bad.json: --data: not JSON" in run.stderr and "line 1 column 17" in run.stderr, run.stderr
+
+
+def test_a_body_sent_as_json_by_content_type_is_checked_too_and_raw_bodies_are_sent_as_they_are(tmp_path):
+    (tmp_path / "request.txt").write_text("not json")
+    run = _mldeploy_test(tmp_path, "--data", "request.txt", "--content-type", "application/json; charset=utf-8")
+    assert run.returncode == 2 and "request.txt: --data: not JSON" in run.stderr, run.stderr
+    # A raw body (the guide's @rawhttp scorer, examples/binary-echo) is not checked: it is sent.
+    (tmp_path / "request.bin").write_bytes(b"\x00\xffnot json")
+    run = _mldeploy_test(tmp_path, "--data", "request.bin")
+    assert run.returncode == 1 and "status no answer" in run.stderr, run.stderr
+    run = _mldeploy_test(tmp_path, "--data", "request.txt", "--content-type", "text/plain")
+    assert run.returncode == 1 and "status no answer" in run.stderr, run.stderr
