@@ -24,6 +24,7 @@ PRODUCTION_STACKS = {
     "description": "Stack names that count as production (besides stacks with mldeploy:production: true).",
 }
 
+
 def _admin_user_needs() -> list[str]:
     """The reasons for a registry's admin user that the targets declare (the table's rows)."""
     from mldeploy.targets import TARGETS

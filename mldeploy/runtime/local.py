@@ -34,10 +34,10 @@ from mldeploy.render.build_context import MODELS_DIR, SCORING_SERVER_ENV, BuildC
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCORER_PORT, SCORE_PATH, SWAGGER_PATH,
                                TLS_CERT_NAME, TLS_KEY_NAME)
-from mldeploy.plan.gateway import TlsFiles, Upstream
+from mldeploy.plan.gateway import HOP_SOCKET, TlsFiles, Upstream
 from mldeploy.plan.serve import ServePlan
 from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
-from mldeploy.render.gateway import HOP_SOCKET, config_dirs, hop_socket, render_keys_map, render_nginx_conf
+from mldeploy.render.gateway import config_dirs, hop_socket, render_keys_map, render_nginx_conf
 from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.scoring import SCORER_HOST
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV, UDS_ENV

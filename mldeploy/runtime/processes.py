@@ -64,8 +64,6 @@ def listen_socket(port: int) -> socket.socket:
     return sock
 
 
-
-
 # The longest socket name put in a socket_dir() folder (scorer.sock, gateway.sock).
 SOCKET_NAME_MAX = len("gateway.sock")
 _SOCKET_DIR_PREFIX = "mldeploy-"
