@@ -67,6 +67,39 @@ def listen_socket(port: int) -> socket.socket:
 # The longest socket name put in a socket_dir() folder (scorer.sock, gateway.sock).
 SOCKET_NAME_MAX = len("gateway.sock")
 _SOCKET_DIR_PREFIX = "mldeploy-"
+OWNER_FILE = "owner.pid"  # in a socket_dir() folder: the id of the process that made it and removes it
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, another user's
+        return False
+    return False
+
+
+def remove_stale_socket_dirs(root: Path) -> None:
+    """Remove the socket_dir() folders under `root` that a killed run left: this user's, whose
+    recorded owner process is gone. A folder without a readable owner (being made right now, or
+    made before owners were recorded) stays, so does every other user's; a reused pid keeps a
+    stale folder, never removes a live one."""
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(_SOCKET_DIR_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            pid = int((Path(entry.path) / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if pid > 0 and _process_gone(pid):
+            shutil.rmtree(entry.path, ignore_errors=True)  # another start may be removing it too
 
 
 def socket_dir() -> Path:
@@ -74,8 +107,9 @@ def socket_dir() -> Path:
     hop), whose paths always fit a socket address: under the temp dir, else under /tmp when the
     temp dir (TMPDIR) is too deep - never in the project's run folder, whose path may be anything
     (a CI clone in a deep folder). Others may reach a socket in it by its name, not list the
-    folder: nginx's workers (`nobody` when root starts nginx) must reach them. The caller removes it.
-    StartError when no such folder can be made."""
+    folder: nginx's workers (`nobody` when root starts nginx) must reach them. The caller removes it;
+    the folder records this process as its owner, and a later start removes it if this process was
+    killed first (remove_stale_socket_dirs). StartError when no such folder can be made."""
     tried = []
     for root in dict.fromkeys((tempfile.gettempdir(), "/tmp")):
         # mkdtemp adds 8 characters after the prefix.
@@ -83,12 +117,16 @@ def socket_dir() -> Path:
         if len(longest) > UNIX_SOCKET_PATH_MAX:
             tried.append(f"{root} (a socket path there has {len(longest)} characters)")
             continue
+        remove_stale_socket_dirs(Path(root))
         try:
             folder = Path(tempfile.mkdtemp(prefix=_SOCKET_DIR_PREFIX, dir=root))
         except OSError as e:
             tried.append(f"{root} ({e.strerror})")
             continue
         os.chmod(folder, 0o711)
+        # Written whole, then renamed: a start sweeping now never reads a partial pid.
+        (folder / f"{OWNER_FILE}.new").write_text(f"{os.getpid()}\n")
+        os.replace(folder / f"{OWNER_FILE}.new", folder / OWNER_FILE)
         return folder
     raise StartError(f"no folder for the service's Unix sockets: tried {', '.join(tried)}; a socket path holds at "
                      f"most {UNIX_SOCKET_PATH_MAX} characters: set TMPDIR to a short writable folder")

@@ -96,6 +96,54 @@ def test_sockets_get_a_short_folder_even_when_the_temp_dir_is_deep(tmp_path, mon
         shutil.rmtree(folder)
 
 
+def _dead_pid() -> int:
+    import subprocess
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)  # exited and reaped: no process has this id now (a reuse would keep its folder)
+
+
+def test_a_killed_runs_socket_folder_goes_away_at_the_next_start_and_no_live_runs_folder_does(tmp_path):
+    """A killed `mldeploy serve` cannot remove its socket folder; the next start removes the
+    folders of this user whose recorded owner process is gone, and nothing else."""
+    from mldeploy.runtime.processes import OWNER_FILE, remove_stale_socket_dirs
+
+    def folder(name: str, owner: str | None) -> Path:
+        path = tmp_path / name
+        path.mkdir()
+        (path / "scorer.sock").write_text("")
+        if owner is not None:
+            (path / OWNER_FILE).write_text(owner)
+        return path
+
+    dead = folder("mldeploy-dead0000", f"{_dead_pid()}\n")
+    live = folder("mldeploy-live0000", f"{os.getpid()}\n")
+    unknown = folder("mldeploy-noowner0", None)         # made before owners were recorded, or being made now
+    garbled = folder("mldeploy-garbled0", "12ab")
+    other = folder("other-dead000000", f"{_dead_pid()}\n")  # not ours by name
+    remove_stale_socket_dirs(tmp_path)
+    assert not dead.exists()
+    assert all(p.exists() for p in (live, unknown, garbled, other))
+    if os.getuid() == 0:  # another user's folder, its owner gone: not ours to remove
+        theirs = folder("mldeploy-theirs00", f"{_dead_pid()}\n")
+        os.chown(theirs, 65534, 65534)
+        remove_stale_socket_dirs(tmp_path)
+        assert theirs.exists()
+
+
+def test_a_new_socket_folder_records_its_owner_and_clears_stale_ones(tmp_path, monkeypatch):
+    from mldeploy.runtime.processes import OWNER_FILE
+
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
+    stale = tmp_path / "mldeploy-stale000"
+    stale.mkdir()
+    (stale / OWNER_FILE).write_text(f"{_dead_pid()}\n")
+    if len(str(tmp_path / "mldeploy-xxxxxxxx" / "gateway.sock")) > UNIX_SOCKET_PATH_MAX:
+        pytest.skip(f"{tmp_path} is too deep for a socket path here")
+    folder = socket_dir()
+    assert folder.parent == tmp_path and not stale.exists()
+    assert (folder / OWNER_FILE).read_text().split()[0] == str(os.getpid())
+
+
 def test_no_short_folder_for_sockets_is_one_clear_start_error(monkeypatch):
     monkeypatch.setattr("tempfile.gettempdir", lambda: "/" + "d" * 100)
     monkeypatch.setattr("mldeploy.runtime.processes.UNIX_SOCKET_PATH_MAX", 10)  # /tmp too
