@@ -106,3 +106,19 @@ def test_the_anchor_rule_matches_githubs_on_our_headings():
         "what-pulumi-destroy-leaves-and-for-how-long"
     assert github_anchor("v2 online endpoints: `target: managed` and `target: kubernetes-endpoint`") == \
         "v2-online-endpoints-target-managed-and-target-kubernetes-endpoint"
+
+
+def test_the_rollouts_commands_parse_and_step_2_has_its_local_rehearsal():
+    """Every `mldeploy ...` code span of docs/rollout.md is a command with options the CLI has
+    (a new user copies them), and step 2's check of green has the form `mldeploy serve` answers."""
+    import shlex
+
+    from mldeploy.cli import cli
+
+    text = " ".join((ROOT / "docs" / "rollout.md").read_text(encoding="utf-8").split())
+    spans = re.findall(r"`(mldeploy [^`<]+)`", text)
+    assert spans, "no mldeploy command in docs/rollout.md"
+    for span in spans:
+        name, *args = shlex.split(span)[1:]
+        cli.commands[name].make_context(name, args)  # UsageError / NoSuchOption if the doc is wrong
+    assert "mldeploy test --stack managed --service diabetes --deployment green --local" in spans, spans
