@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import shutil
 import signal
 import socket
@@ -67,6 +68,7 @@ def listen_socket(port: int) -> socket.socket:
 # The longest socket name put in a socket_dir() folder (scorer.sock, gateway.sock).
 SOCKET_NAME_MAX = len("gateway.sock")
 _SOCKET_DIR_PREFIX = "mldeploy-"
+_SOCKET_DIR_NAME = re.compile(re.escape(_SOCKET_DIR_PREFIX) + r"[a-z0-9_]{8}")
 OWNER_FILE = "owner.pid"  # in a socket_dir() folder: the id of the process that made it and removes it
 
 
@@ -90,7 +92,8 @@ def remove_stale_socket_dirs(root: Path) -> None:
     except OSError:
         return
     for entry in entries:
-        if not entry.name.startswith(_SOCKET_DIR_PREFIX) or not entry.is_dir(follow_symlinks=False):
+        # mkdtemp's names only (8 characters after the prefix): not mldeploy-bench-* and the like.
+        if not _SOCKET_DIR_NAME.fullmatch(entry.name) or not entry.is_dir(follow_symlinks=False):
             continue
         try:
             if entry.stat(follow_symlinks=False).st_uid != os.getuid():

@@ -120,9 +120,10 @@ def test_a_killed_runs_socket_folder_goes_away_at_the_next_start_and_no_live_run
     unknown = folder("mldeploy-noowner0", None)         # made before owners were recorded, or being made now
     garbled = folder("mldeploy-garbled0", "12ab")
     other = folder("other-dead000000", f"{_dead_pid()}\n")  # not ours by name
+    bench = folder("mldeploy-bench-x1234567", f"{_dead_pid()}\n")  # another tool's mldeploy-* folder
     remove_stale_socket_dirs(tmp_path)
     assert not dead.exists()
-    assert all(p.exists() for p in (live, unknown, garbled, other))
+    assert all(p.exists() for p in (live, unknown, garbled, other, bench))
     if os.getuid() == 0:  # another user's folder, its owner gone: not ours to remove
         theirs = folder("mldeploy-theirs00", f"{_dead_pid()}\n")
         os.chown(theirs, 65534, 65534)
