@@ -37,9 +37,9 @@ SCORING_PINS = (
 STARTING_POINTS = {t.name: t.starting_point for t in sorted(
     (t for t in TARGETS if t.starting_point is not None), key=lambda t: t.starting_point.order)}
 TARGET_STACKS = {name: point.stack for name, point in STARTING_POINTS.items()}
-# Stacks the policy pack treats as production (policies/config.json's productionStacks) deploy
-# only after the `production` environment's reviewers approve.
-PRODUCTION_STACKS = ("managed", "prod")
+# Production starting points (the row says so) deploy only after the `production` environment's
+# reviewers approve.
+PRODUCTION_STACKS = tuple(point.stack for point in STARTING_POINTS.values() if point.production)
 DEFAULT_MODEL_PATH = "models/model.pkl"
 DEFAULT_FEATURES = 4  # when the model's input width cannot be read from its file
 POLICY_FILES = ("PulumiPolicy.yaml", "__main__.py", "config.json")

@@ -60,6 +60,9 @@ class StartingPoint:
     # `importlib.resources.files(__name__) / "stack.yaml.tmpl"`, package data like every *.tmpl);
     # None: mldeploy/project/templates/stacks/<stack>.yaml.tmpl.
     template: Any = None
+    # A production stack (its template sets `mldeploy:production: true`): the deploy workflow runs it
+    # last, after the `production` environment's reviewers approve.
+    production: bool = False
 
 
 class ServeRefused(Exception):

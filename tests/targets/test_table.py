@@ -108,3 +108,17 @@ def test_init_offers_the_targets_with_a_starting_point_in_deploy_order():
         stack = t.starting_point.stack
         template = t.starting_point.template or ROOT / "mldeploy" / "project" / "templates" / "stacks" / f"{stack}.yaml.tmpl"
         assert template.is_file(), f"starting point {stack}: no template {template}"
+
+
+def test_a_starting_point_is_production_exactly_when_its_stack_template_says_so():
+    """The deploy workflow puts production starting points behind approval (project/__init__.py
+    PRODUCTION_STACKS, from the rows); the stack they write must say the same."""
+    import re
+
+    for t in TARGETS:
+        point = t.starting_point
+        if point is None:
+            continue
+        template = point.template or ROOT / "mldeploy" / "project" / "templates" / "stacks" / f"{point.stack}.yaml.tmpl"
+        said = re.search(r"^  mldeploy:production: (true|false)$", template.read_text(encoding="utf-8"), re.M)
+        assert said and (said.group(1) == "true") is point.production, (t.name, point.stack)

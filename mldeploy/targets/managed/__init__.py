@@ -16,7 +16,7 @@ def deploy(name: str, entry, foundation):
 
 
 TARGET = Target(name="managed", settings=ManagedEndpointSettings, deploy=deploy, check=check, check_stack=check_stack,
-                report=report, mocks=MOCKS, starting_point=StartingPoint("managed", order=2),
+                report=report, mocks=MOCKS, starting_point=StartingPoint("managed", order=2, production=True),
                 local_runner=serve.local_runner, serve_plan=serve.serve_plan, containers=serve.containers,
                 served_by_default=True, deployments=serve.deployments, logs=logs.read, log_containers=logs.CONTAINERS,
                 policies=("mldeploy.policies.endpoints",))
