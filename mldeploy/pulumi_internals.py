@@ -11,7 +11,9 @@ used here. Nothing else in the tree imports these internals.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Mapping, Sequence
+import pickle
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from google.protobuf import struct_pb2
 from pulumi.runtime import config as runtime_config
@@ -53,7 +55,24 @@ def run_mocked_program(program: Callable[[], Any], mocks: Mocks, monitor: MockMo
     set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     runtime_settings.SETTINGS.rpc_manager.clear()
     runtime_settings.SETTINGS.outputs.clear()
-    _sync_await(run_pulumi_func(program))
+    with pickler_kept():
+        _sync_await(run_pulumi_func(program))
+
+
+@contextmanager
+def pickler_kept() -> Iterator[None]:
+    """Undo what pulumi.dynamic does to the pure-Python pickler. Its serialize_provider
+    (pulumi/dynamic/dynamic.py, run for every dynamic resource) sorts dict items by setting
+    `pickle.Pickler._batch_setitems` and `save_dict` while `pickle.Pickler` is `pickle._Pickler`, and
+    restores only `pickle.Pickler`: each call wraps the previous call's wrapper, so after a few
+    hundred dynamic resources in one process (synth of several stacks; the test suite) any
+    pure-Python pickler - joblib's NumpyPickler, which `mldeploy init` uses - recurses past
+    Python's limit (RecursionError in batch_set_items_sorted_before_py14)."""
+    saved = pickle._Pickler._batch_setitems, pickle._Pickler.save_dict
+    try:
+        yield
+    finally:
+        pickle._Pickler._batch_setitems, pickle._Pickler.save_dict = saved
 
 
 def fresh_root_stack() -> None:

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from mldeploy.pulumi_internals import pickler_kept
 from tests.harness import ROOT
 
 MODEL = ROOT / "examples" / "diabetes" / "outputs" / "sklearn_regression_model.pkl"
@@ -20,3 +21,11 @@ def trained_model():
     if not FOREST.exists():
         subprocess.run([sys.executable, str(ROOT / "examples" / "forest" / "train.py")], check=True)
     return MODEL
+
+
+@pytest.fixture(autouse=True)
+def pickler_as_found():
+    """Tests that declare dynamic resources outside synth (components under pulumi's own mocks)
+    leave the pure-Python pickler as they found it (mldeploy/pulumi_internals.py pickler_kept)."""
+    with pickler_kept():
+        yield

@@ -203,3 +203,48 @@ def test_the_sdks_own_type_aliases_are_not_the_programs():
     assert adapter.registered_options(request)["aliases"] == [
         {"type": "mldeploy:old:Endpoint"}, {"name": "old-name", "parentUrn": "urn:pulumi:s::p::t::old"}], \
         "the azure-native SDK's type alias is dropped, the program's aliases kept"
+
+
+def test_dynamic_providers_leave_the_pure_python_pickler_as_they_found_it(tmp_path):
+    """pulumi.dynamic's serialize_provider wraps pickle._Pickler's dict methods once per dynamic
+    resource and never unwraps them: after ~1,000 in one process, joblib.dump (a pure-Python
+    pickler) raised RecursionError (the fresh-clone CI run of bbeabb8, in tests/project after the
+    synth tests). pickler_kept, around every mocked program, puts them back."""
+    import pickle
+
+    import joblib
+    import numpy as np
+    from pulumi.dynamic import ResourceProvider
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    from mldeploy.pulumi_internals import pickler_kept
+
+    class Provider(ResourceProvider):
+        pass
+
+    before = pickle._Pickler._batch_setitems, pickle._Pickler.save_dict
+    with pickler_kept():
+        with pytest.raises(RecursionError):  # what pulumi leaves behind, unrestored
+            for _ in range(2000):
+                serialize_provider(Provider())
+            joblib.dump({"coef_": np.ones(3)}, tmp_path / "inside.pkl")
+    assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict) == before
+    for _ in range(3):
+        with pickler_kept():  # as run_mocked_program runs each program
+            serialize_provider(Provider())
+    joblib.dump({"coef_": np.ones(3)}, tmp_path / "after.pkl")
+    assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict) == before
+
+
+def test_a_synth_run_leaves_the_pure_python_pickler_as_it_found_it(tmp_path):
+    """The prod stack declares dynamic resources (role propagation waits): after its synth the
+    pickler's dict methods are the ones it had before (fails without pickler_kept in
+    run_mocked_program)."""
+    import pickle
+
+    from tests.harness import synth
+
+    before = pickle._Pickler._batch_setitems, pickle._Pickler.save_dict
+    result = synth("prod", tmp_path)
+    assert any(r["type"].startswith("pulumi-python:dynamic") for r in result.resources), "no dynamic resource"
+    assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict) == before
