@@ -7,11 +7,8 @@ is parsed by its model, checked by its check, deployed by its program step in `s
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 
+from tests.architecture.throwaway_target import copy_with_target, run_against_copy
 from tests.harness import ROOT
 
 KIOSK_SETTINGS = '''"""`target: kiosk`'s settings: a throw-away service target of tests/architecture."""
@@ -143,45 +140,17 @@ def _with_kiosk(block: str = KIOSK) -> str:
     return head + "  mldeploy:services:\n" + block
 
 
-def _copy_with_kiosk(tmp_path):
-    """mldeploy copied under tmp_path/src, with the kiosk package and its one row in the table."""
-    copy = tmp_path / "src"
-    shutil.copytree(ROOT / "mldeploy", copy / "mldeploy", ignore=shutil.ignore_patterns("__pycache__"))
-    package = copy / "mldeploy/targets/kiosk"
-    package.mkdir()
-    for file, text in {"__init__.py": KIOSK_INIT, "settings.py": KIOSK_SETTINGS, "checks.py": KIOSK_CHECKS,
-                       "plan.py": KIOSK_PLAN, "program.py": KIOSK_PROGRAM,
-                       "stack.yaml.tmpl": KIOSK_STACK_TEMPLATE}.items():
-        (package / file).write_text(text, encoding="utf-8")
-    table = copy / "mldeploy/targets/__init__.py"
-    text = table.read_text(encoding="utf-8")
-    row = "    containerapp.TARGET,\n"
-    assert text.count(row) == 1 and text.count("\nfrom mldeploy.targets import ") == 1, "the table's shape changed"
-    text = text.replace(row, row + "    kiosk.TARGET,\n").replace("\nfrom mldeploy.targets import ",
-                                                                  "\nfrom mldeploy.targets import kiosk\nfrom mldeploy.targets import ")
-    table.write_text(text, encoding="utf-8")
-    return copy
-
-
 def test_a_new_service_target_is_its_package_and_its_row(tmp_path):
-    copy = _copy_with_kiosk(tmp_path)
-    project = tmp_path / "project"
-    (project / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", project / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__", "mlruns"))
+    copy = copy_with_target(tmp_path, "kiosk", {
+        "__init__.py": KIOSK_INIT, "settings.py": KIOSK_SETTINGS, "checks.py": KIOSK_CHECKS, "plan.py": KIOSK_PLAN,
+        "program.py": KIOSK_PROGRAM, "stack.yaml.tmpl": KIOSK_STACK_TEMPLATE}, after_row="containerapp")
     stacks = {
         "kiosk": _with_kiosk(),
         "bad-key": _with_kiosk(KIOSK + "      brightness: 11\n"),
         "bad-check": _with_kiosk(KIOSK.replace("hall", "HALL")),
         "bad-target": _with_kiosk(KIOSK.replace("target: kiosk", "target: kiosks")),
     }
-    for name, text in stacks.items():
-        (project / "stacks" / f"Pulumi.{name}.yaml").write_text(text, encoding="utf-8")
-    run = subprocess.run([sys.executable, "-c", KIOSK_CHECK, str(copy), str(project)], cwd=tmp_path,
-                         env={**os.environ, "PYTHONPATH": str(copy)}, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
-    found = json.loads(run.stdout.splitlines()[-1])
+    project, found = run_against_copy(tmp_path, copy, KIOSK_CHECK, stacks)
 
     # config: `target: kiosk` picks the row's model; its errors are named like the others'
     assert found["services"] == {"lobby": ["kiosk", "KioskServiceSettings", "hall"]}

@@ -14,12 +14,14 @@ does one fixed but still listed (shrink the list). It is not a waiver: each entr
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections import Counter
 from pathlib import Path
 
 from mldeploy.config.stack import StackSettings
 from mldeploy.targets import SERVICE_TARGETS, TARGETS
+from tests.architecture.throwaway_target import copy_with_target, run_against_copy
 from tests.harness import ROOT
 
 TARGET_NAMES = {t.name for t in SERVICE_TARGETS}
@@ -215,28 +217,7 @@ def _with_shelf(block: str = SHELF) -> str:
 
 
 def test_a_new_section_target_is_its_package_and_its_row(tmp_path):
-    import json
-    import shutil
-    import subprocess
-    import sys
-
-    copy = tmp_path / "src"
-    shutil.copytree(ROOT / "mldeploy", copy / "mldeploy", ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "mldeploy/targets/shelf").mkdir()
-    (copy / "mldeploy/targets/shelf/__init__.py").write_text(SHELF_PACKAGE, encoding="utf-8")
-    table = copy / "mldeploy/targets/__init__.py"
-    text = table.read_text(encoding="utf-8")
-    row = "    edge.TARGET,\n"
-    assert text.count(row) == 1 and text.count("\nfrom mldeploy.targets import ") == 1, "the table's shape changed"
-    text = text.replace(row, row + "    shelf.TARGET,\n").replace("\nfrom mldeploy.targets import ",
-                                                                  "\nfrom mldeploy.targets import shelf\nfrom mldeploy.targets import ")
-    table.write_text(text, encoding="utf-8")
-
-    project = tmp_path / "project"
-    (project / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", project / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__", "mlruns"))
+    copy = copy_with_target(tmp_path, "shelf", {"__init__.py": SHELF_PACKAGE}, after_row="edge")
     stacks = {
         "shelf": _with_shelf(),
         "bad-key": _with_shelf(SHELF + "      colour: red\n"),
@@ -245,12 +226,7 @@ def test_a_new_section_target_is_its_package_and_its_row(tmp_path):
         "bad-claim": _with_shelf(SHELF.replace("hello", "hi") + "    two:\n      greeting: hi\n      model: diabetes\n"),
         "bad-top": _with_shelf(SHELF.replace("mldeploy:shelf:", "mldeploy:shelve:")),
     }
-    for name, text in stacks.items():
-        (project / "stacks" / f"Pulumi.{name}.yaml").write_text(text, encoding="utf-8")
-    run = subprocess.run([sys.executable, "-c", SHELF_CHECK, str(copy), str(project)], cwd=tmp_path,
-                         env={**__import__("os").environ, "PYTHONPATH": str(copy)}, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
-    found = json.loads(run.stdout.splitlines()[-1])
+    project, found = run_against_copy(tmp_path, copy, SHELF_CHECK, stacks)
 
     # config: the stack key, its entries parsed by the row's model, its errors named like the others'
     assert found["entries"] == {"one": "hello"}
