@@ -1,15 +1,25 @@
-"""Test harness: synthesize any stack (or a variation of one) under Pulumi's mocks."""
+"""Test harness: synthesize any stack (or a variation of one) under Pulumi's mocks; wrk's load on a
+server that is being stopped."""
 from __future__ import annotations
 
 import copy
+import json
+import re
+import shutil
+import subprocess
+import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+import pytest
 
 from mldeploy.config import read_stack_file
 from mldeploy.synth.run import SynthResult, synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+T = TypeVar("T")
 
 
 def stack_values(stack: str) -> tuple[dict[str, Any], set[str]]:
@@ -25,3 +35,60 @@ def synth(stack: str, build_dir: Path, values: dict[str, Any] | None = None,
     if values is not None:
         stack_input = (values, secret_keys if secret_keys is not None else stack_values(stack)[1])
     return synthesize(ROOT, stack, build_dir, lookups=lookups, stack_values=stack_input)
+
+
+# A row of examples/diabetes's features: the body of every request wrk sends.
+ROWS = [[0.0381, 0.0507, 0.0617, 0.0219, -0.0442, -0.0348, -0.0434, -0.0026, 0.0199, -0.0176]]
+# wrk's Lua hooks: each answer's status counted per thread, the totals printed at the end.
+WRK_STATUS_COUNTER = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) statuses = {} end
+function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
+function done(summary, latency, requests)
+  for _, t in ipairs(threads) do
+    for status, n in pairs(t:get("statuses")) do io.write(string.format("status %d: %d\\n", status, n)) end
+  end
+end
+"""
+
+
+def parse_wrk(text: str) -> dict[str, int]:
+    """wrk's summary: requests, non-2xx answers and socket errors by kind."""
+    counts = {"requests": int(re.search(r"(\d+) requests in", text).group(1)), "non2xx": 0,
+              "connect": 0, "read": 0, "write": 0, "timeout": 0}
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", text):
+        counts["non2xx"] = int(m.group(1))
+    for status, n in re.findall(r"status (\d+): (\d+)", text):
+        counts[f"status {status}"] = counts.get(f"status {status}", 0) + int(n)
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text):
+        counts.update(connect=int(m.group(1)), read=int(m.group(2)), write=int(m.group(3)), timeout=int(m.group(4)))
+    return counts
+
+
+def wrk_while(stop: Callable[[], T], url: str, key: str, connections: int, seconds: int, stop_after_s: float,
+              workdir: Path) -> tuple[dict[str, int], str, T]:
+    """wrk scoring `url` with `connections` busy for `seconds` (each request on a connection of its
+    own: `Connection: close`), and `stop()` called `stop_after_s` into it: the drain-under-load
+    tests' shape. Returns wrk's counts (parse_wrk), its whole output and what `stop()` returned."""
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed (apt-get install wrk)")
+    script = workdir / "score.lua"
+    body = json.dumps({"data": ROWS})
+    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+                      f'wrk.headers["Content-Type"] = "application/json"\n'
+                      f'wrk.headers["Authorization"] = "Bearer {key}"\n'
+                      f'wrk.headers["Connection"] = "close"\n' + WRK_STATUS_COUNTER)
+    out: dict[str, str] = {}
+
+    def load() -> None:
+        proc = subprocess.run(["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
+                               "-s", str(script), url], capture_output=True, text=True, timeout=seconds + 60)
+        out["text"] = proc.stdout + proc.stderr
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    time.sleep(stop_after_s)
+    stopped = stop()
+    thread.join()
+    return parse_wrk(out["text"]), out["text"], stopped

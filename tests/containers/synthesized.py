@@ -34,3 +34,15 @@ def synthesized_pod(synth_dir: Path, namespace: str, deployment: str, built: dic
                     standins: dict[str, str], tls: tuple[str, str] | None = None) -> SynthesizedPod:
     images = lambda ref: sp.local_image(ref, built, synth_dir, lambda up: standin_for(up, standins))  # noqa: E731
     return sp.synthesized_pod(synth_dir, namespace, deployment, images, tls=tls)
+
+
+def synth_and_build(engine, stack: str, server: str, work_dir: Path) -> tuple[Path, dict[str, str]]:
+    """`stack` synthesized with every image on scoring server `server` (mldeploy or azmlinfsrv),
+    and its images built: the synth folder and the built images."""
+    from tests.harness import stack_values
+
+    values, _ = stack_values(stack)
+    for image in values["mldeploy:images"].values():
+        image["scoringServer"] = server
+    synth = synth_to(stack, work_dir / f"synth-{stack}-{server}", values=values)
+    return synth, build_images(engine, synth, work_dir / "logs")

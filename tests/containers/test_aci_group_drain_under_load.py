@@ -15,8 +15,6 @@ error is a request that never left the client. The containers exit on their stop
 (exit 0), within the grace period."""
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import time
 
@@ -25,8 +23,8 @@ import pytest
 from mldeploy.runtime.pod import LocalPod
 from mldeploy.runtime.synthesized_pod import local_image, synthesized_group
 from tests.containers import RUN_PREFIX
-from tests.containers.synthesized import build_images, standin_for, synth_to
-from tests.containers.test_aks_pod_drain_under_load import _wrk_script, parse_wrk
+from tests.containers.synthesized import standin_for, synth_and_build
+from tests.harness import wrk_while
 
 SERVICE = "diabetes-aci"
 READY_WITHIN_S = 240
@@ -36,13 +34,8 @@ SCORER_FIRST_S = 0.5
 
 @pytest.fixture(params=["mldeploy", "azmlinfsrv"])
 def group_of(request, engine, standins, trained_model, work_dir):
-    from tests.harness import stack_values
-
     server = request.param
-    values, _ = stack_values("dev")
-    values["mldeploy:images"]["diabetes"]["scoringServer"] = server
-    synth = synth_to("dev", work_dir / f"synth-dev-{server}", values=values)
-    images = build_images(engine, synth, work_dir / "logs")
+    synth, images = synth_and_build(engine, "dev", server, work_dir)
     src = synthesized_group(synth, SERVICE, lambda ref: local_image(ref, images, synth,
                                                                     lambda up: standin_for(up, standins.images)))
     pod = LocalPod(engine, f"{RUN_PREFIX}-aci-drain-{server}", src.inputs, work_dir / f"aci-drain-{server}")
@@ -60,35 +53,23 @@ def _env(src, container: str, name: str) -> str:
 
 
 def test_stopping_the_aci_group_under_wrk_loses_no_accepted_request(group_of, tmp_path):
-    if shutil.which("wrk") is None:
-        pytest.fail("wrk is not installed (apt-get install wrk)")
     server, pod, src = group_of
     connections = int(_env(src, "scorer", "WORKER_COUNT"))  # the gateway's cap per group
-    script = tmp_path / "score.lua"
-    _wrk_script(script, src.keys[0])
-    duration = int(LOAD_BEFORE_S + 8)
-    out: dict[str, str] = {}
 
-    def load() -> None:
-        proc = subprocess.run(["wrk", "-t", "1", "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
-                               "-s", str(script), f"http://{pod.ip}:{src.port}/score"], capture_output=True,
-                              text=True, timeout=duration + 60)
-        out["text"] = proc.stdout + proc.stderr
+    def stop() -> dict:
+        scorer = threading.Thread(target=pod.engine.run, args=("stop", "-t", "30", pod.cname("scorer")),
+                                  kwargs={"check": False, "timeout": 60})
+        scorer.start()
+        time.sleep(SCORER_FIRST_S)
+        stopped = pod.terminate()
+        scorer.join()
+        return stopped
 
-    thread = threading.Thread(target=load)
-    thread.start()
-    time.sleep(LOAD_BEFORE_S)
-    scorer = threading.Thread(target=pod.engine.run, args=("stop", "-t", "30", pod.cname("scorer")),
-                              kwargs={"check": False, "timeout": 60})
-    scorer.start()
-    time.sleep(SCORER_FIRST_S)
-    stopped = pod.terminate()
-    scorer.join()
-    thread.join()
-    counts = parse_wrk(out["text"])
+    counts, text, stopped = wrk_while(stop, f"http://{pod.ip}:{src.port}/score", src.keys[0], connections,
+                                      int(LOAD_BEFORE_S + 8), LOAD_BEFORE_S, tmp_path)
     print(f"\n{server}: {counts}; stopped: {stopped}")
-    assert counts["requests"] > 0, out["text"]
+    assert counts["requests"] > 0, text
     lost = {k: counts[k] for k in ("non2xx", "read", "timeout") if counts[k]}
-    assert not lost, f"{server}: requests lost while the group stopped: {lost} ({counts}); stopped: {stopped}\n{out['text']}"
+    assert not lost, f"{server}: requests lost while the group stopped: {lost} ({counts}); stopped: {stopped}\n{text}"
     killed = {name: s for name, s in stopped.items() if s["exitCode"] != 0}
     assert not killed, f"{server}: containers not stopped on their signal within the grace period: {killed}"
