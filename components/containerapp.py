@@ -37,7 +37,7 @@ from mldeploy.components.children import child_name
 from mldeploy.components.keys import service_keys
 from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
 from mldeploy.components.roles import role_definition_id
-from mldeploy.contract import ACR_PULL_ROLE_ID, CONTAINER_CONFIG_DIR, KEYS_MAP_NAME, SCORE_PATH, SCORER_PORT, SWAGGER_PATH
+from mldeploy.contract import ACR_PULL_ROLE_ID, CONTAINER_CONFIG_DIR, KEYS_MAP_NAME, SCORE_PATH, SWAGGER_PATH
 from mldeploy.render.gateway import container_command, render_keys_map, render_nginx_conf
 
 # Container Apps secret names: lower-case letters, digits and '-' (what `az containerapp secret set` accepts).

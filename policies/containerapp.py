@@ -3,7 +3,7 @@ traffic split of an app's revisions, and what a production app must have - a rep
 running (no cold start on the first request) and HTTPS only."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 

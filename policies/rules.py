@@ -9,7 +9,7 @@ report callback, so the same code runs under `pulumi preview --policy-pack polic
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 

@@ -85,7 +85,6 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
             containers: bool, image_map: tuple[str, ...], project_dir: Path | None) -> None:
     """Serve a stack's services locally (scorer + gateway on 127.0.0.1) until Ctrl+C / SIGTERM,
     after a smoke test with the stack's sample request."""
-    from mldeploy.targets import target_of
     from mldeploy.targets.stack import load_stack
 
     root = project_dir.resolve() if project_dir else find_project_root()

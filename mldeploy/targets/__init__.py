@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from mldeploy.targets.target import CallMaker, MockDefaults, OutputMaker, Target, no_checks
+from mldeploy.targets.target import Target
 from mldeploy.targets import aci, aks, batch, containerapp, edge, fpga, kubernetes_endpoint, local, managed
 
 # The one registration table. Order: how `mldeploy config reference` lists them.

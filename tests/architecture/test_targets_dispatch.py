@@ -16,8 +16,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections import Counter
-from pathlib import Path
 
 from mldeploy.config.stack import StackSettings
 from mldeploy.targets import SERVICE_TARGETS, TARGETS

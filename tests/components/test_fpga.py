@@ -93,7 +93,6 @@ AGENT_POOL = "azure-native:containerservice:AgentPool"
 
 
 def _unit(**service):
-    import pulumi
 
     from mldeploy.components.fpga import FpgaNodePool
     from mldeploy.targets.fpga.plan import plan_fpga

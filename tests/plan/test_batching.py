@@ -5,7 +5,6 @@ image and checks what the stack's own entry points (load, serve plan, synth) mak
 same stacks without batching are the byte snapshots in tests/stacks."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
