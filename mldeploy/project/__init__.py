@@ -20,6 +20,7 @@ from mldeploy.contract import GATEWAY_PORT, stack_file_path
 from mldeploy.project.source import MldeploySource, installed_source
 from mldeploy.scoring.scorer_host import SERVER_PACKAGE, TESTED_VERSIONS
 from mldeploy.targets import TARGETS
+from mldeploy.targets.target import StartingPoint
 
 # The scoring environment's pins: those of examples/diabetes/myenv.yml (the example the test suite
 # builds into images and serves), so a new project starts from a tested set and shares its cached
@@ -32,10 +33,28 @@ SCORING_PINS = (
     "inference-schema[numpy-support]==1.8",
 )
 
-# --target -> the stack of its starting point (each target's row in the table says which), in the
-# order the deploy workflow runs them.
-STARTING_POINTS = {t.name: t.starting_point for t in sorted(
-    (t for t in TARGETS if t.starting_point is not None), key=lambda t: t.starting_point.order)}
+
+def _stack_template(stack: str, template=None):
+    """A stack file's template: a starting point's own (`template`, package data of its target) or
+    templates/stacks/<stack>.yaml.tmpl."""
+    return resources.files(__name__).joinpath("templates", "stacks", f"{stack}.yaml.tmpl") if template is None else template
+
+
+def _starting_points(targets) -> dict[str, StartingPoint]:
+    """--target -> its starting point (each target's row in the table says which), in the order the
+    deploy workflow runs them. A row whose stack template is missing fails here, when this module is
+    imported, naming the row and the path - not as a traceback halfway through `mldeploy init`."""
+    points = {t.name: t.starting_point for t in sorted(
+        (t for t in targets if t.starting_point is not None), key=lambda t: t.starting_point.order)}
+    for name, point in points.items():
+        template = _stack_template(point.stack, point.template)
+        if not template.is_file():
+            raise RuntimeError(f"target table (mldeploy/targets/__init__.py) row {name!r}: its StartingPoint's "
+                               f"stack template {template} does not exist")
+    return points
+
+
+STARTING_POINTS = _starting_points(TARGETS)
 TARGET_STACKS = {name: point.stack for name, point in STARTING_POINTS.items()}
 # Production starting points (the row says so) deploy only after the `production` environment's
 # reviewers approve.
@@ -140,7 +159,7 @@ def _stack(target_stack: str, c: ProjectChoices, template=None) -> str:
     """A stack file from its template: the starting point's own (`template`, a target's package
     data) or templates/stacks/<stack>.yaml.tmpl."""
     models = _fill("stack-models.yaml.tmpl", name=c.name, model_path=c.model_path).rstrip("\n")
-    text = _template(f"stacks/{target_stack}.yaml.tmpl") if template is None else template.read_text(encoding="utf-8")
+    text = _stack_template(target_stack, template).read_text(encoding="utf-8")
     return _fill_text(text, name=c.name, port=GATEWAY_PORT, models_and_images=models)
 
 

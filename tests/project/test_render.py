@@ -133,3 +133,29 @@ def test_the_managed_stack_says_green_needs_the_policy_s_instances_before_traffi
     minimum = SETTINGS["production-endpoint-instances"]["minimumInstances"]["default"]
     text = render_project(_choices(targets=("managed",)))["stacks/Pulumi.managed.yaml"].decode()
     assert f"raise its instanceCount to {minimum}" in text
+
+
+# A row whose starting point names a template that is not there: the default one of another stack,
+# or one of the target's own package data.
+MISSING_TEMPLATES = {
+    "default": ('StartingPoint("qa", order=1)', "mldeploy/project/templates/stacks/qa.yaml.tmpl"),
+    "own": ('StartingPoint("dev", order=1, template=resources.files("mldeploy.targets.aci") / "stack.yaml.tmpl")',
+            "mldeploy/targets/aci/stack.yaml.tmpl"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISSING_TEMPLATES))
+def test_a_row_naming_a_missing_stack_template_fails_on_import_naming_the_row_and_the_path(case):
+    import subprocess
+    import sys
+
+    point, path = MISSING_TEMPLATES[case]
+    code = ("import dataclasses\nfrom importlib import resources\nimport mldeploy.targets as table\n"
+            "from mldeploy.targets.target import StartingPoint\n"
+            f"table.TARGETS = tuple(dataclasses.replace(t, starting_point={point}) if t.name == 'aci' else t "
+            "for t in table.TARGETS)\nimport mldeploy.project\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0, "mldeploy.project imported with a row naming a missing template"
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: target table (mldeploy/targets/__init__.py) row 'aci': its "
+                           "StartingPoint's stack template ") and last.endswith(f"{path} does not exist"), run.stderr
