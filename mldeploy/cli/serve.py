@@ -205,7 +205,7 @@ class _Serving:
         image = self.settings.images[image_name]
         models = [resolve_model(m, self.settings.models[m], self.root) for m in image.models]
         context = render_build_context(image_name, image, models, self.root)
-        return context, ensure_env(context.env_kind, context.files[context.env_file].decode(), progress=info,
+        return context, ensure_env(context.env_kind, context.env_text, progress=info, constraints=context.env_constraints,
                                    scoring_server=context.scoring_server)
 
     def _smoke_test(self, name: str, endpoint, error: type[Exception]) -> None:

@@ -19,6 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import AfterValidator, ValidationInfo
 
 from mldeploy.config.errors import ConfigError
+from mldeploy.config.requirements import include_of, logical_lines, read_requirements
 from mldeploy.config.strict_yaml import parse_yaml, read_text_file
 from mldeploy.contract import STACKS_DIR
 
@@ -204,7 +205,8 @@ def _conda(value: str, target: Path) -> None:
             _no_credentials(value, line)
             if isinstance(dep, dict) and re.match(r"(-r|-c|--requirement|--constraint)(\s|=|$)", line.strip()):
                 raise ValueError(f"{value}: pip line {line.strip()[:60]!r} includes another file, which the image build "
-                                 "does not have (it copies this conda file alone): put those requirements here")
+                                 "does not have (it copies this conda file alone): put those requirements here, or use "
+                                 "a requirementsFile, which may include others")
     for channel in doc.get("channels") or []:
         _no_credentials(value, channel)
     for key in ("name", "channels"):
@@ -213,37 +215,37 @@ def _conda(value: str, target: Path) -> None:
             raise ValueError(f"{value}: `{key}:` must be {'a string' if key == 'name' else 'a list of channel names'}")
 
 
-def _requirements(value: str, target: Path) -> None:
-    """Each requirement line must be a PEP 508 requirement (packaging's parser, as pip's own).
-    Options (`-r`, `--index-url`, `--hash`), URLs, local paths and archives are pip's to judge."""
-    text = _text(value, target, "file")
-    pending, start = "", 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        if not pending:
-            start = number
-        if raw.endswith("\\"):  # pip joins a line ending in a backslash with the next
-            pending += raw[:-1] + " "
-            continue
-        line = re.split(r"(?:^|\s)#", pending + raw, maxsplit=1)[0].strip()
-        pending = ""
-        _no_credentials(value, line)
-        if re.match(r"(-e|--editable)?\s*(\.{1,2}/|/|~|file:)", line):
-            # A local path (`./mylib`, `-e ../pkg`): the image build has this file, not that folder.
-            raise ValueError(f"{value}: line {start}: {line[:60]!r} installs from a local path, which the image build "
-                             "does not have (it copies this file alone): install it from an index or a URL")
-        if re.match(r"(-r|-c|--requirement|--constraint)(\s|=|$)", line):
-            # The image build copies this one file (render/build_context.py); a file it includes is not there.
-            raise ValueError(f"{value}: line {start}: {line[:60]!r} includes another file, which the image build "
-                             "does not have (it copies this file alone): put those requirements in this file")
-        if (not line or line.startswith("-") or "://" in line or "${" in line or line.startswith((".", "/", "~"))
-                or line.endswith((".whl", ".zip", ".tar.gz", ".tgz"))):
-            continue
-        spec = re.split(r"\s+--?[A-Za-z]", line, maxsplit=1)[0]  # per-requirement options: --hash=...
-        try:
-            Requirement(spec)
-        except InvalidRequirement:
-            raise ValueError(f"{value}: line {start}: {spec[:60]!r} is not a requirement (PEP 508, e.g. "
-                             "`scikit-learn==1.5.2`); is this a requirements file?") from None
+def _requirements(value: str, root: Path, single_file: bool = False) -> None:
+    """Each requirement line, in the file and in every file it includes (`-r`/`-c`, read as pip
+    does: config/requirements.py), must be a PEP 508 requirement (packaging's parser, as pip's own).
+    Options (`--index-url`, `--hash`), URLs and archives are pip's to judge. `single_file`: the
+    environment is handed on as one file (Azure ML's conda file), where a constraints file has no place."""
+    tree = read_requirements(value, root)
+    if single_file and tree.constraints:
+        raise ValueError(f"{value}: includes a constraints file (`-c`), but Azure ML builds this environment from one "
+                         "conda file, where pip finds no other file: pin those versions in the requirements instead")
+    for rel, text in tree.files:
+        for number, line in logical_lines(text):
+            _requirement_line(rel, number, line)
+
+
+def _requirement_line(rel: str, number: int, line: str) -> None:
+    _no_credentials(rel, line)
+    if re.match(r"(-e|--editable)?\s*(\.{1,2}/|/|~|file:)", line):
+        # A local path (`./mylib`, `-e ../pkg`): the image build has the requirements files, not that folder.
+        raise ValueError(f"{rel}: line {number}: {line[:60]!r} installs from a local path, which the image build "
+                         "does not have (it copies the requirements files alone): install it from an index or a URL")
+    if include_of(line) is not None:
+        return  # read_requirements has followed it
+    if (line.startswith("-") or "://" in line or "${" in line or line.startswith((".", "/", "~"))
+            or line.endswith((".whl", ".zip", ".tar.gz", ".tgz"))):
+        return
+    spec = re.split(r"\s+--?[A-Za-z]", line, maxsplit=1)[0]  # per-requirement options: --hash=...
+    try:
+        Requirement(spec)
+    except InvalidRequirement:
+        raise ValueError(f"{rel}: line {number}: {spec[:60]!r} is not a requirement (PEP 508, e.g. "
+                         "`scikit-learn==1.5.2`); is this a requirements file?") from None
 
 
 def _python(value: str, target: Path, by_keyword: bool = True) -> None:
@@ -377,8 +379,8 @@ def _checked(kind: str):
             _text(value, target, "file")
         elif kind == "conda":
             _conda(value, target)
-        elif kind == "requirements":
-            _requirements(value, target)
+        elif kind in ("requirements", "azure-ml-requirements"):
+            _requirements(value, root, single_file=kind == "azure-ml-requirements")
         elif kind in ("python", "batch-python"):
             _python(value, target, by_keyword=kind == "python")
         elif kind == "json":
@@ -392,7 +394,11 @@ ExistingFile = Annotated[str, _checked("file")]
 """A readable regular file inside the project (any bytes)."""
 
 RequirementsFile = Annotated[str, _checked("requirements")]
-"""A pip requirements file inside the project: UTF-8, every requirement line PEP 508."""
+"""A pip requirements file inside the project: UTF-8, every requirement line PEP 508, with the files
+it includes (`-r`, `-c`) inside the project too."""
+
+AzureMLRequirementsFile = Annotated[str, _checked("azure-ml-requirements")]
+"""A RequirementsFile that Azure ML turns into one conda file: without constraints files (`-c`)."""
 
 PythonFile = Annotated[str, _checked("python")]
 """A UTF-8 Python source file inside the project that compiles, with the init() and run() azmlinfsrv calls."""

@@ -11,6 +11,7 @@ from mldeploy.config.cluster import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
 from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags, matching
 from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile, conda_python_spec
+from mldeploy.config.requirements import read_requirements
 from mldeploy.config.section import SectionSettings
 from mldeploy.config.strict_yaml import parse_yaml
 from mldeploy.config.service import TargetSettings
@@ -66,7 +67,7 @@ class ImageSettings(Settings):
     runtime: Literal["python"] = Field("python", description="the guide's `runtime`; only `python` is served")
     conda_file: CondaFile | None = Field(None, description="conda environment file (guide: `conda_file`, "
                                             "`myenv.yml`); exactly one of `condaFile` and `requirementsFile`")
-    requirements_file: RequirementsFile | None = Field(None, description="pip requirements file, instead of `condaFile`")
+    requirements_file: RequirementsFile | None = Field(None, description="pip requirements file, instead of `condaFile`; may include others (`-r`, `-c`) as pip does")
     models: list[str] = Field(min_length=1, description="names of entries in `models` baked into the image")
     base_image: ImageRef | None = Field(
         None, description="base image; omitted: pinned micromamba for `condaFile`, "
@@ -128,7 +129,12 @@ class ImageSettings(Settings):
                                else ("requirementsFile", self.requirements_file, "pip"))
         root = Path((info.context or {}).get("root", "."))
         try:
-            conflict = pin_conflict(kind, (root / env_file).read_text(encoding="utf-8"), self.scoring_server)
+            if kind == "pip":  # with the files it includes: a pin in base.txt or constraints.txt counts
+                tree = read_requirements(env_file, root)
+                text = "".join(line + "\n" for line in tree.requirements + tree.constraints)
+            else:
+                text = (root / env_file).read_text(encoding="utf-8")
+            conflict = pin_conflict(kind, text, self.scoring_server)
         except (OSError, ValueError):  # unreadable: the file's own check has said so
             return self
         if conflict:

@@ -5,10 +5,12 @@ look-up (an existing workspace, an attached cluster) is checked later, at deploy
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.load import LOCATION_KEY
+from mldeploy.config.requirements import read_requirements
 from mldeploy.config.service import ServiceSettings
 from mldeploy.config.stack import StackSettings
 from mldeploy import PROJECT
@@ -72,6 +74,19 @@ def check_cloud(settings: StackSettings) -> None:
         for name, entry in sorted(entries.items()):
             if entry.endpoint_name_claim(name, settings.stack, settings.resource_group_name) is not None:
                 raise ConfigError(f"{p}{section}.{name}", f"{section} {why}")
+
+
+def check_azure_built_environments(settings: StackSettings, project_root: Path) -> None:
+    """An image that Azure ML builds (a v2 endpoint's environment) gets one conda file: its
+    requirements file's `-r` includes are inlined there, but a `-c` constraints file has no place in it."""
+    for name, service in sorted(settings.services.items()):
+        for image in sorted(service.images_built_in_azure()):
+            value = settings.images[image].requirements_file
+            if value is not None and read_requirements(value, project_root).constraints:
+                raise ConfigError(f"{PROJECT}:images.{image}.requirementsFile",
+                                  f"{value} includes a constraints file (`-c`), but services.{name} ({service.target}) "
+                                  "has Azure ML build this image's environment from one conda file, where pip finds no "
+                                  "other file: pin those versions in the requirements instead")
 
 
 # Stack keys about what the stack creates in Azure: a stack whose services are all `local` creates

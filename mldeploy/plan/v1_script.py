@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
+from mldeploy.config.requirements import read_requirements
 
 MODEL_CLASS = ("azureml.core.model.Model", "azureml.core.Model")
 SERVED = {
@@ -170,10 +171,11 @@ def needs_shim(script: str | bytes, env_text: str) -> bool:
 
 
 def _env_text(image, root: Path) -> str:
-    env = image.conda_file or image.requirements_file
     try:
-        return (root / env).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        if image.requirements_file is not None:  # with the files it includes (`-r base.txt`)
+            return read_requirements(image.requirements_file, root).text()
+        return (root / image.conda_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError):
         return ""
 
 

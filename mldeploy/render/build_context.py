@@ -6,10 +6,13 @@ reuses the (slow) environment layer. The same context is what the local target r
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from mldeploy.scoring.environment import scorer_pins
+from mldeploy.config.requirements import RequirementsTree, read_requirements
 from mldeploy.config.stack import ImageSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
 from mldeploy.plan.digest import digest_mapping
@@ -62,6 +65,11 @@ class BuildContext:
     model_dir: str
     env_file: str
     env_kind: str  # "conda" or "pip"
+    # The environment as one self-contained file (the conda file; a requirements file with the files
+    # it includes inlined), for what takes one file (the local virtualenv, Azure ML's conda file),
+    # and the constraints its `-c` files add.
+    env_text: str = ""
+    env_constraints: tuple[str, ...] = ()
     models: tuple[tuple[str, str], ...] = field(default=())
     scoring_server: str = DEFAULT_SCORING_SERVER  # ImageSettings.scoring_server
     # ImageSettings.batching as the scorer's environment, but for the sample's path (SAMPLE_ENV):
@@ -105,7 +113,10 @@ def v1_shim_files(models: list[ResolvedModel]) -> dict[str, bytes]:
 
 
 def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: str,
-                      script: str, models: list[ResolvedModel], v1_shim: bool = False) -> str:
+                      script: str, models: list[ResolvedModel], v1_shim: bool = False,
+                      requirements_tree: str | None = None) -> str:
+    """`requirements_tree`: the main requirements file's path under environment/ when it includes
+    others (`-r base.txt`): the folder is copied whole and pip follows the includes itself."""
     mdir = model_dir(models)
     lines = [
         "# syntax=docker/dockerfile:1",
@@ -126,8 +137,10 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
             f"FROM {image.base_image or f'python:{image.python_version}-slim'}",
             "RUN useradd --create-home --uid 1000 scorer",
             "# 1. The environment (slowest, changes least): first, so new models reuse this layer.",
-            f"COPY {PIP_ENV_FILE} /tmp/requirements.txt",
-            "RUN pip install --no-cache-dir -r /tmp/requirements.txt",
+            *([f"COPY {PIP_ENV_FILE} /tmp/requirements.txt",
+               "RUN pip install --no-cache-dir -r /tmp/requirements.txt"] if requirements_tree is None else
+              ["COPY environment/ /tmp/environment/",
+               f"RUN pip install --no-cache-dir -r {shlex.quote('/tmp/' + requirements_tree)}"]),
         ]
     # The versions the scorer host was tested against, whatever the file pins (scoring/environment.py).
     extra = scorer_pins(env_kind, env_text, image.scoring_server)
@@ -168,6 +181,17 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
     return "\n".join(lines) + "\n"
 
 
+def environment_tree(tree: RequirementsTree, project_root: Path) -> tuple[dict[str, bytes], str]:
+    """A requirements file that includes others, as files under environment/ at their paths relative
+    to the folder that holds them all (so every `-r ../x.txt` finds its file as pip resolves it), and
+    the main file's path among them."""
+    folders = [str(PurePosixPath(rel).parent) for rel, _ in tree.files]
+    common = os.path.commonpath(folders) if all(f != "." for f in folders) else ""
+    files = {f"environment/{PurePosixPath(rel).relative_to(common or '.').as_posix()}":
+             (project_root / rel).read_text(encoding="utf-8").encode() for rel, _ in tree.files}
+    return files, f"environment/{PurePosixPath(tree.main).relative_to(common or '.').as_posix()}"
+
+
 def render_build_context(name: str, image: ImageSettings, models: list[ResolvedModel],
                          project_root: Path) -> BuildContext:
     """All files of the context and its digest; unchanged inputs give byte-identical output."""
@@ -175,11 +199,18 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
     env_path = project_root / (image.conda_file or image.requirements_file)
     env_text = env_path.read_text(encoding="utf-8")
     env_file = CONDA_ENV_FILE if env_kind == "conda" else PIP_ENV_FILE
+    env_files = {env_file: env_text.encode()}
+    constraints: tuple[str, ...] = ()
+    if env_kind == "pip":
+        tree = read_requirements(image.requirements_file, project_root)
+        if tree.includes:
+            env_files, env_file = environment_tree(tree, project_root)
+        env_text, constraints = tree.text(), tree.constraints
     script_path = project_root / image.entry_script
     script = script_path.name
 
     files: dict[str, bytes] = {
-        env_file: env_text.encode(),
+        **env_files,
         f"app/{script}": script_path.read_bytes(),
         ".dockerignore": b"**/__pycache__\n**/*.pyc\n",
     }
@@ -196,7 +227,8 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
     if image.batching is not None:
         files[SCORING_BATCHER_FILE] = SCORING_BATCHER.read_bytes()
         files[BATCHING_SAMPLE_FILE] = (project_root / image.sample_request).read_bytes()
-    files["Dockerfile"] = render_dockerfile(name, image, env_kind, env_text, script, models, v1_shim).encode()
+    files["Dockerfile"] = render_dockerfile(name, image, env_kind, env_text, script, models, v1_shim,
+                                            env_file if len(env_files) > 1 else None).encode()
     digest = digest_mapping(files)
     return BuildContext(
         image=name,
@@ -207,6 +239,8 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
         model_dir=model_dir(models),
         env_file=env_file,
         env_kind=env_kind,
+        env_text=env_text,
+        env_constraints=constraints,
         models=tuple((m.registered_name, m.version) for m in models),
         scoring_server=image.scoring_server,
         batching_env=batching_env(image.batching, ""),

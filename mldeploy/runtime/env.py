@@ -67,18 +67,21 @@ def requirements(env_kind: str, env_text: str, scoring_server: str = DEFAULT_SCO
         raise EnvError(str(exc)) from None
 
 
-def env_digest(reqs: list[str]) -> str:
-    """The cache key: the requirements and the interpreter version (a venv is tied to it)."""
+def env_digest(reqs: list[str], constraints: tuple[str, ...] = ()) -> str:
+    """The cache key: the requirements, the constraints and the interpreter version (a venv is tied to it)."""
     text = "\n".join(reqs) + f"\npython={sys.version_info.major}.{sys.version_info.minor}\n"
+    if constraints:  # (without any, the key stays what it was: existing environments are reused)
+        text += "constraints:\n" + "\n".join(constraints) + "\n"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def ensure_env(env_kind: str, env_text: str, progress: Callable[[str], None] = print,
-               scoring_server: str = DEFAULT_SCORING_SERVER) -> ScoringEnv:
+               scoring_server: str = DEFAULT_SCORING_SERVER, constraints: tuple[str, ...] = ()) -> ScoringEnv:
     """The cached virtualenv for this env file and scoring server, built (with pip's progress
-    shown) if missing."""
+    shown) if missing. `env_text` is self-contained (a requirements file's `-r` includes inlined:
+    BuildContext.env_text); `constraints`: the lines of its `-c` files, handed to pip as one."""
     reqs = requirements(env_kind, env_text, scoring_server)
-    digest = env_digest(reqs)
+    digest = env_digest(reqs, constraints)
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
     env = ScoringEnv(root / digest, digest)
@@ -92,7 +95,7 @@ def ensure_env(env_kind: str, env_text: str, progress: Callable[[str], None] = p
         if env.path.exists():
             shutil.rmtree(env.path)  # a build that was interrupted
         progress(f"building the scoring environment {digest} ({len(reqs)} requirements) in {env.path}")
-        _build(env, reqs, progress)
+        _build(env, reqs, progress, constraints)
         (env.path / COMPLETE_MARKER).write_text("\n".join(reqs) + "\n")
     progress("scoring environment ready")
     return env
@@ -103,13 +106,16 @@ def _base_python() -> str:
     return getattr(sys, "_base_executable", None) or sys.executable
 
 
-def _build(env: ScoringEnv, reqs: list[str], progress: Callable[[str], None]) -> None:
+def _build(env: ScoringEnv, reqs: list[str], progress: Callable[[str], None], constraints: tuple[str, ...] = ()) -> None:
     try:
         subprocess.run([_base_python(), "-m", "venv", str(env.path)], check=True,
                        capture_output=True, text=True)
     except subprocess.CalledProcessError as exc:
         raise EnvError(f"could not create a virtualenv: {exc.stderr.strip().splitlines()[-1:]}") from None
     req_file = env.path / "requirements.txt"
+    if constraints:
+        (env.path / "constraints.txt").write_text("\n".join(constraints) + "\n")
+        reqs = [*reqs, "-c constraints.txt"]  # pip reads it relative to requirements.txt
     req_file.write_text("\n".join(reqs) + "\n")
     cmd = [str(env.python), "-m", "pip", "install", "--disable-pip-version-check",
            "--progress-bar", "off", "-r", str(req_file)]

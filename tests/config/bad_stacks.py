@@ -684,7 +684,7 @@ def corpus_cases() -> Iterator[Case]:
         yield case(f"batch-entry-script-{label}", "batch", lambda c, v=path: c[b]["nightly"].update(entryScript=v),
                    f"{b}.nightly.entryScript", fragment)
     yield case("dev-requirements-include", "dev", requirements("hostile/req-include.txt"),
-               f"{img}.diabetes.requirementsFile", "includes another file")
+               f"{img}.diabetes.requirementsFile", "includes hostile/more-requirements.txt, which does not exist")
     yield case("dev-conda-python-27", "dev", lambda c: c[img]["diabetes"].update(condaFile="hostile/conda-py27.yml"),
                f"{img}.diabetes.condaFile", "Python")
     yield case("batch-conda-python-38", "batch", lambda c: c[b]["nightly"].update(condaFile="hostile/conda-py38.yml"),
@@ -942,12 +942,86 @@ def scorer_pin_cases() -> Iterator[Case]:
                    f"{key}: {path}: {pin!r} excludes {package} {TESTED_VERSIONS[package]}")
 
 
+# Requirements files whose includes (`-r`, `-c`) pip could not follow, or that leave the project:
+# (case, the file the stack names, the expected fragment). Written by make_include_files.
+INCLUDE_FILES = {
+    "req-inc-escape.txt": "-r ../../outside/file.txt\n",
+    "req-inc-link-out.txt": "-r link-out\n",
+    "req-inc-absolute.txt": "numpy\n-r /etc/hostname\n",
+    "req-inc-url.txt": "-r https://example.com/requirements.txt\n",
+    "req-inc-var.txt": "-r ${REQS_DIR}/base.txt\n",
+    "req-inc-none.txt": "-r\n",
+    "req-inc-folder.txt": "-r empty-folder\n",
+    "req-inc-cycle-a.txt": "numpy\n-r req-inc-cycle-b.txt\n",
+    "req-inc-cycle-b.txt": "-c req-inc-cycle-a.txt\n",
+    "req-inc-self.txt": "--requirement=req-inc-self.txt\n",
+    "req-inc-nested-missing.txt": "-r req-include.txt\n",
+    "req-inc-constraint-missing.txt": "numpy\n-c constraints.txt\n",
+    "req-inc-creds.txt": "-r req-creds.txt\n",
+    "req-inc-not-req.txt": "-r score.txt\n",
+    "req-inc-local.txt": "-r req-local.txt\n",
+    "req-inc-constraints.txt": "azureml-inference-server-http==1.5.1\n-c req-inc-pins.txt\n",
+    "req-inc-pins.txt": "numpy<3\n",
+    "req-inc-scorer-pin.txt": "-r req-inc-scorer-pin-base.txt\n",
+    "req-inc-scorer-pin-base.txt": "numpy\ngranian==2.8.6\n",
+    "req-inc-scorer-constraint.txt": "numpy\n-c req-inc-scorer-constraint-pins.txt\n",
+    "req-inc-scorer-constraint-pins.txt": "azureml-inference-server-http<1.5\n",
+}
+INCLUDE_CASES = (
+    ("escape", "req-inc-escape.txt", "req-inc-escape.txt: line 1: '-r ../../outside/file.txt' includes a file outside the project root"),
+    ("link-out", "req-inc-link-out.txt", "includes a file outside the project root"),
+    ("absolute", "req-inc-absolute.txt", "req-inc-absolute.txt: line 2: '-r /etc/hostname' includes an absolute path"),
+    ("url", "req-inc-url.txt", "includes a file that is not in the project"),
+    ("env-var", "req-inc-var.txt", "includes a file that is not in the project"),
+    ("no-path", "req-inc-none.txt", "names no file"),
+    ("folder", "req-inc-folder.txt", "which is not a regular file"),
+    ("cycle", "req-inc-cycle-a.txt", "hostile/req-inc-cycle-b.txt: line 1: '-c req-inc-cycle-a.txt' includes "
+                                     "hostile/req-inc-cycle-a.txt, which includes hostile/req-inc-cycle-b.txt again"),
+    ("self", "req-inc-self.txt", "includes hostile/req-inc-self.txt, which includes hostile/req-inc-self.txt again"),
+    ("nested-missing", "req-inc-nested-missing.txt",
+     "hostile/req-include.txt: line 1: '-r more-requirements.txt' includes hostile/more-requirements.txt, which does not exist"),
+    ("constraint-missing", "req-inc-constraint-missing.txt", "includes hostile/constraints.txt, which does not exist"),
+    ("included-password", "req-inc-creds.txt", "hostile/req-creds.txt: a URL with a user name and password"),
+    ("included-not-requirement", "req-inc-not-req.txt", "hostile/score.txt: line 1: 'def init():' is not a requirement"),
+    ("included-local-path", "req-inc-local.txt", "hostile/req-local.txt: line 1: './mylib' installs from a local path"),
+    ("included-scorer-pin", "req-inc-scorer-pin.txt", "'granian==2.8.6' excludes granian"),
+    ("constraint-scorer-pin", "req-inc-scorer-constraint.txt", "'azureml-inference-server-http<1.5' excludes"),
+)
+
+
+def include_cases() -> Iterator[Case]:
+    """Requirements files with includes pip could not follow, or that leave the project; and a
+    constraints file (`-c`) where Azure ML builds the environment from one conda file."""
+    img = "mldeploy:images"
+
+    def requirements(path: str) -> Callable[[dict], None]:
+        def edit(c: dict) -> None:
+            c[img]["diabetes"].pop("condaFile")
+            c[img]["diabetes"]["requirementsFile"] = path
+        return edit
+
+    def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str) -> Case:
+        d = _load(stack)
+        edit(d["config"])
+        return Case(id_, "semantic", stack, _dump(d), key, fragment)
+
+    for label, path, fragment in INCLUDE_CASES:
+        yield case(f"dev-requirements-include-{label}", "dev", requirements(f"hostile/{path}"),
+                   f"{img}.diabetes.requirementsFile", fragment)
+    yield case("managed-requirements-constraints", "managed", requirements("hostile/req-inc-constraints.txt"),
+               f"{img}.diabetes.requirementsFile", "includes a constraints file (`-c`), but services.diabetes (managed)")
+    yield case("batch-requirements-constraints", "batch",
+               lambda c: (c["mldeploy:batch"]["nightly"].pop("condaFile"),
+                          c["mldeploy:batch"]["nightly"].update(requirementsFile="hostile/req-inc-constraints.txt")),
+               "mldeploy:batch.nightly.requirementsFile", "includes a constraints file (`-c`)")
+
+
 CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "encoding": encoding_cases, "file": file_cases, "yaml": yaml_cases, "duplicate": duplicate_cases,
     "alias": alias_cases, "depth": depth_cases, "namespace": namespace_cases, "unknown": unknown_cases,
     "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
     "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *corpus2_cases(), *corpus3_cases(),
-                                *scorer_pin_cases()),
+                                *scorer_pin_cases(), *include_cases()),
 }
 
 
@@ -1014,3 +1088,5 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (project / "pins").mkdir()
     for name, text in PIN_FILES.items():
         (project / name).write_text(text)
+    for name, text in INCLUDE_FILES.items():
+        (hostile / name).write_text(text)

@@ -90,7 +90,18 @@ REQUIREMENTS = {
     "req-env-token.txt": ("--extra-index-url https://build:${PIP_TOKEN}@pkgs.dev.azure.com/org/_packaging/feed/pypi/simple/\n"
                           "privatelib @ git+https://${GITHUB_USER}:${GITHUB_TOKEN}@github.com/org/privatelib.git@v1\n"
                           "azureml-inference-server-http==1.5.1\n"),
+    # pip's includes (pip docs, "Requirements File Format": `-r`/`-c`, paths relative to the including
+    # file), with hashes and markers in the included files, and a file included twice.
+    "req-includes.txt": "-r includes/base.txt\n--constraint includes/constraints.txt\n-rincludes/markers.txt\n",
+    "includes/base.txt": ("--requirement=../req-hashes.txt  # hashes, continued lines\n"
+                          "-r markers.txt\n"),
+    "includes/markers.txt": "numpy>=1.26,<3; python_version >= \"3.10\"\n",
+    "includes/constraints.txt": "scikit-learn<2 ; python_version >= \"3.9\"\n",
+    "env/req-up.txt": "-r ../includes/markers.txt\nazureml-inference-server-http==1.5.1\n",
 }
+# The ones a stack names (the others are included by them).
+REQUIREMENTS_NAMED = ("req-extras-markers.txt", "req-options.txt", "req-hashes.txt", "req-vcs-urls.txt",
+                      "req-env-token.txt", "req-includes.txt", "env/req-up.txt")
 
 # conda environment files conda reads (conda docs, "Creating an environment file manually": name,
 # channels, dependencies with match specs and one pip: list; `variables:` since conda 4.9).
@@ -194,8 +205,12 @@ def valid_cases() -> Iterator[Case]:
         yield case(f"dev-{name}", "entry-script", "dev", image(sampleRequest=f"valid/{name}"))
 
     # -- requirements and conda files ----------------------------------------------------------
-    for name in REQUIREMENTS:
-        yield case(f"dev-{name}", "environment", "dev", requirements(f"valid/{name}"))
+    for name in REQUIREMENTS_NAMED:
+        yield case(f"dev-{name.replace('/', '-')}", "environment", "dev", requirements(f"valid/{name}"))
+    # A v2 endpoint's environment gets the `-r` includes inlined into its conda file.
+    yield case("managed-req-up", "environment", "managed", requirements("valid/env/req-up.txt"))
+    yield case("batch-req-up", "environment", "batch",
+               lambda c: (c[B]["nightly"].pop("condaFile"), c[B]["nightly"].update(requirementsFile="valid/env/req-up.txt")))
     for name in CONDA_FILES:
         yield case(f"dev-{name}", "environment", "dev", image(condaFile=f"valid/{name}"))
     yield case("batch-req-extras", "environment", "batch",

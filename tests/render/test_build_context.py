@@ -122,3 +122,64 @@ def test_no_stand_in_when_the_environment_installs_azureml_core(tmp_path):
 def test_no_stand_in_for_a_v2_script():
     assert not any(name.startswith("app/azureml/") for name in context().files)
 
+
+
+def _include_project(tmp_path):
+    """A project whose requirements file includes others, up and down the tree (pip's `-r`/`-c`)."""
+    env = ROOT / "build" / "tests" / "includes"
+    (env / "env").mkdir(parents=True, exist_ok=True)
+    (env / "env" / "requirements.txt").write_text("-r ../common/base.txt\n-c constraints.txt\n")
+    (env / "common").mkdir(exist_ok=True)
+    (env / "common" / "base.txt").write_text(
+        "azureml-inference-server-http==1.5.1\nscikit-learn==1.9.1 \\\n    --hash=sha256:" + "0" * 64 + "\n"
+        "numpy>=2; python_version >= \"3.9\"\n")
+    (env / "env" / "constraints.txt").write_text("numpy==2.4.6\n")
+    return context(conda_file=None, requirements_file="build/tests/includes/env/requirements.txt")
+
+
+def test_included_requirements_files_are_copied_where_pip_finds_them(tmp_path):
+    ctx = _include_project(tmp_path)
+    assert ctx.files["environment/env/requirements.txt"] == b"-r ../common/base.txt\n-c constraints.txt\n"
+    assert b"scikit-learn==1.9.1" in ctx.files["environment/common/base.txt"]
+    assert ctx.files["environment/env/constraints.txt"] == b"numpy==2.4.6\n"
+    dockerfile = ctx.files["Dockerfile"].decode()
+    assert "COPY environment/ /tmp/environment/\nRUN pip install --no-cache-dir -r /tmp/environment/env/requirements.txt" \
+        in dockerfile
+    # The one-file form (local virtualenv, Azure ML's conda file): includes inlined, hash and marker kept.
+    assert ctx.env_text == ("azureml-inference-server-http==1.5.1\nscikit-learn==1.9.1      --hash=sha256:" + "0" * 64
+                            + "\nnumpy>=2; python_version >= \"3.9\"\n")
+    assert ctx.env_constraints == ("numpy==2.4.6",)
+    assert "azureml-inference-server-http" not in dockerfile.split("COPY app/")[0].split("-r /tmp/environment")[1], \
+        "base.txt's exact server pin counts: no second install of it"
+
+
+def test_included_requirements_change_the_image_digest(tmp_path):
+    before = _include_project(tmp_path).digest
+    (ROOT / "build" / "tests" / "includes" / "env" / "constraints.txt").write_text("numpy==2.4.5\n")
+    after = context(conda_file=None, requirements_file="build/tests/includes/env/requirements.txt").digest
+    assert after != before, "a change in an included file must change the image"
+
+
+def test_the_dockerfile_with_included_requirements_passes_checkov(tmp_path):
+    import json
+    import subprocess
+
+    from tests.tools import checkov
+
+    _include_project(tmp_path).write(tmp_path / "ctx")
+    proc = subprocess.run([checkov(), "-d", str(tmp_path / "ctx"), "--framework", "dockerfile",
+                           "--skip-download", "--quiet", "--compact", "-o", "json"], capture_output=True, text=True)
+    report = json.loads(proc.stdout)
+    assert report["summary"]["passed"] > 0, f"checkov checked nothing: {proc.stderr[-500:]}"
+    failed = report["results"]["failed_checks"]
+    assert failed == [], "checkov: " + ", ".join(f"{c['check_id']} {c['check_name']}" for c in failed)
+
+
+def test_a_v2_endpoints_conda_file_has_the_included_requirements_inlined(tmp_path):
+    import yaml
+
+    from mldeploy.targets.online_endpoint.program import conda_text
+
+    pip = yaml.safe_load(conda_text(_include_project(tmp_path)))["dependencies"][-1]["pip"]
+    assert pip[0] == "azureml-inference-server-http==1.5.1" and pip[1].startswith("scikit-learn==1.9.1 ")
+    assert not any(line.startswith(("-r", "-c")) for line in pip), f"Azure ML has no other file to include: {pip}"

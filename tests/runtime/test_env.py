@@ -74,7 +74,7 @@ def test_an_interrupted_build_is_rebuilt(tmp_path, monkeypatch):
     digest = env_digest(requirements("pip", "numpy\n"))
     (tmp_path / digest).mkdir()  # no marker: a build that died half-way
     built = []
-    monkeypatch.setattr(scoring_env, "_build", lambda env, reqs, progress: built.append(reqs) or env.path.mkdir())
+    monkeypatch.setattr(scoring_env, "_build", lambda env, reqs, progress, *constraints: built.append(reqs) or env.path.mkdir())
     messages = []
     ensure_env("pip", "numpy\n", progress=messages.append)
     assert built and (tmp_path / digest / scoring_env.COMPLETE_MARKER).exists()

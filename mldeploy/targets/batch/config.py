@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from mldeploy.config.base import ImageRef, matching
-from mldeploy.config.files import BatchPythonFile, CondaFile, RequirementsFile
+from mldeploy.config.files import AzureMLRequirementsFile, BatchPythonFile, CondaFile
 from mldeploy.config.section import SectionSettings
 from mldeploy.contract import AZUREML_BASE_IMAGE
 from mldeploy.plan.batch import compute_name, endpoint_name
@@ -19,7 +19,7 @@ class BatchSettings(SectionSettings):
     model: str = Field(description="name of an entry in `models`")
     entry_script: BatchPythonFile = Field(description="batch driver with init() and run(mini_batch)")
     conda_file: CondaFile | None = Field(None, description="conda environment of the batch job; exactly one of condaFile and requirementsFile")
-    requirements_file: RequirementsFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile")
+    requirements_file: AzureMLRequirementsFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile; may include others with `-r` (not `-c`)")
     base_image: ImageRef = Field(AZUREML_BASE_IMAGE, description="Azure ML base image the environment is built on")
     python_version: str = Field("3.11", pattern=r"^3\.\d+$", description="for requirementsFile only")
     # The guide: "dedicated" or "low-priority" VMs. Low priority is cheaper and can be preempted.

@@ -11,7 +11,8 @@ from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.stack import StackSettings
 from mldeploy.plan.batch import CODE_BLOB_PREFIX, BatchPlan, LocalBatchPlan, compute_name, endpoint_name
-from mldeploy.plan.conda import conda_with_pip, requirement_lines
+from mldeploy.config.requirements import read_requirements
+from mldeploy.plan.conda import conda_with_pip
 from mldeploy.plan.digest import digest_path
 from mldeploy.plan.models import resolve_model
 from mldeploy.targets.batch.config import BatchSettings
@@ -28,7 +29,7 @@ def conda_text(settings: BatchSettings, root: Path) -> str:
     imports it); a requirements file gets it added if missing."""
     if settings.conda_file is not None:
         return (root / settings.conda_file).read_text(encoding="utf-8")
-    lines = requirement_lines((root / settings.requirements_file).read_text(encoding="utf-8"))
+    lines = list(read_requirements(settings.requirements_file, root).requirements)  # `-r` files inlined
     if not any(re.match(r"^azureml-core\b", line) for line in lines):
         lines.append("azureml-core")
     return conda_with_pip("batch-environment", settings.python_version, lines)

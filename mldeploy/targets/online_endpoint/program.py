@@ -32,10 +32,11 @@ BASE_IMAGE = AZUREML_BASE_IMAGE
 
 def conda_text(context: BuildContext) -> str:
     """The image's environment as a conda file (a requirements.txt becomes its pip section)."""
-    text = context.files[context.env_file].decode()
     if context.env_kind == "conda":
-        return text
-    return conda_with_pip("scoring", ENDPOINT_PYTHON, requirement_lines(text))
+        return context.env_text
+    # env_text has the requirements file's `-r` includes inlined: Azure ML gets this one file (a `-c`
+    # constraints file is refused at load for images built in Azure: config/files.py).
+    return conda_with_pip("scoring", ENDPOINT_PYTHON, requirement_lines(context.env_text))
 
 
 def code_files(context: BuildContext, entry_script: Path, context_dir: Path) -> tuple[tuple[str, Path], ...]:

@@ -62,3 +62,13 @@ def test_a_changed_conda_file_is_a_new_environment_version(tmp_path):
         {"model": "m", "entryScript": "s.py", "condaFile": "env.yml"}, context={"root": str(tmp_path)}),
         tmp_path).environment_version
     assert before != after, "batch.nightly.condaFile changed: Azure ML versions are immutable, so a new version"
+
+
+def test_a_requirements_file_with_includes_gets_them_inlined_into_the_conda_file(tmp_path):
+    (tmp_path / "env").mkdir()
+    (tmp_path / "env" / "req.txt").write_text("-r ../base.txt\nextra==1\n")
+    (tmp_path / "base.txt").write_text('numpy==2.4.6; python_version >= "3.9"\n')
+    settings = _settings(tmp_path, condaFile=None, requirementsFile="env/req.txt")
+    pip = yaml.safe_load(conda_text(settings, tmp_path))["dependencies"][-1]["pip"]
+    assert pip == ['numpy==2.4.6; python_version >= "3.9"', "extra==1", "azureml-core"], \
+        "Azure ML gets one conda file: base.txt's lines in place of the -r line"
