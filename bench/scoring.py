@@ -97,15 +97,72 @@ def tree_cpu_seconds(pid: int) -> float:
     return sum(procs[p][1] for p in tree if p in procs) / os.sysconf("SC_CLK_TCK")
 
 
+# Where the scorer's CPU goes, by thread (`scorer_threads_cpu`): its host process (granian's
+# parent, scorer_host.py: the pipe listener, respawns), each worker's main thread (the asyncio
+# loop granian's ASGI interface drives), granian's Rust runtime threads (tokio-rt-worker) and
+# the worker's other threads (the app's threads of wsgi_on_asgi.py, granian's thread that hands
+# requests to the loop, the scoring-timeout watchdog; CPython 3.11 names none of them).
+THREAD_KINDS = ("host", "loop", "rust", "other")
+
+
+def _ticks(stat: Path) -> tuple[str, list[str]]:
+    text = stat.read_text()
+    return text[text.index("(") + 1:text.rindex(")")], text.rsplit(")", 1)[1].split()
+
+
+def scorer_threads_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of the scorer under `pid` by THREAD_KINDS: a worker's "other" is its
+    whole process (exited threads included) less its loop and Rust threads."""
+    kinds = dict.fromkeys(THREAD_KINDS, 0.0)
+    hz = os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            _, fields = _ticks(proc / "stat")
+            if int(proc.name) != pid and int(fields[1]) != pid:
+                continue
+            total = (int(fields[11]) + int(fields[12])) / hz
+            if int(proc.name) == pid:
+                kinds["host"] += total
+                continue
+            loop = rust = 0.0
+            for task in (proc / "task").iterdir():
+                name, tf = _ticks(task / "stat")
+                ticks = (int(tf[11]) + int(tf[12])) / hz
+                if task.name == proc.name:
+                    loop = ticks
+                elif name.startswith("tokio"):
+                    rust += ticks
+        except (OSError, ValueError):
+            continue  # a process or thread that ended meanwhile
+        kinds["loop"] += loop
+        kinds["rust"] += rust
+        kinds["other"] += total - loop - rust
+    return kinds
+
+
+IDLE_S = 4.0
+
+
+def idle_cpu_ms_per_s(pid: int, seconds: float = IDLE_S) -> float:
+    """The scorer's CPU with no request at all, milliseconds per second: what polls or spins
+    (/proc counts in clock ticks: one tick over `seconds` is the resolution)."""
+    before = tree_cpu_seconds(pid)
+    time.sleep(seconds)
+    return (tree_cpu_seconds(pid) - before) / seconds * 1e3
+
+
 def cpu_per_request(server, url: str, key: str, connections: int, duration: int, work: Path) -> tuple[dict, dict]:
     """One wrk run through the gateway (its result), with the CPU time the gateway (nginx) and
-    the scorer spent on it: microseconds per request each."""
+    the scorer spent on it: microseconds per request each, and the scorer's by THREAD_KINDS."""
     before = {name: tree_cpu_seconds(child.proc.pid) for name, child in (("gateway", server.gateway),
                                                                          ("scorer", server.scorer))}
+    threads_before = scorer_threads_cpu(server.scorer.proc.pid)
     result = wrk(url, connections, duration, key, work)
     requests = result["rps"] * duration
-    return result, {name: (tree_cpu_seconds(child.proc.pid) - before[name]) / requests * 1e6
-                    for name, child in (("gateway", server.gateway), ("scorer", server.scorer))}
+    threads_after = scorer_threads_cpu(server.scorer.proc.pid)
+    return result, {**{name: (tree_cpu_seconds(child.proc.pid) - before[name]) / requests * 1e6
+                       for name, child in (("gateway", server.gateway), ("scorer", server.scorer))},
+                    **{kind: (threads_after[kind] - threads_before[kind]) / requests * 1e6 for kind in THREAD_KINDS}}
 
 
 def stock_scorer(env, context_dir: Path, context, work: Path) -> tuple[Child, int]:
@@ -200,6 +257,7 @@ def main() -> None:
     runs: dict[str, dict[int, list[dict]]] = {}
     cpu: dict[int, dict[str, float]] = {}
     shares: dict[int, float] = {}
+    idle = 0.0
     try:
         default, default_port = stock_scorer(env, context_dir, context, work)
         children.append(default)
@@ -227,7 +285,8 @@ def main() -> None:
                     else:
                         result = wrk(url, c, args.duration, key, work)
                     runs[name][c].append(result)
-        cpu = {c: {who: statistics.median(u[who] for u in used) for who in ("gateway", "scorer")}
+        idle = idle_cpu_ms_per_s(server.scorer.proc.pid)  # after the runs: every thread has started
+        cpu = {c: {who: statistics.median(u[who] for u in used) for who in ("gateway", "scorer", *THREAD_KINDS)}
                for c, used in cpu_runs.items()}
         shares = {c: statistics.median(u["gateway"] / u["scorer"] for u in used) for c, used in cpu_runs.items()}
     finally:
@@ -270,7 +329,15 @@ def main() -> None:
               f"nginx / scorer = {shares[c]:5.1%}  (goal <= 10%: {verdict(shares[c] <= 0.10)})")
     print("(the 'gateway cost' ratios above compare two whole paths - wrk -> scorer, wrk -> nginx -> scorer;\n"
           "these lines the gateway's own CPU against the scorer's on the gateway path)")
+    print(f"\nThe scorer's CPU per request by thread (us, medians; idle after the runs: {idle:.1f} ms CPU a second,\n"
+          f"  in steps of {1e3 / os.sysconf('SC_CLK_TCK') / IDLE_S:.1f}, /proc's clock tick)")
+    print("  conns  host  loop  rust  other   (host: granian's parent; loop: each worker's asyncio loop thread;\n"
+          "                                    rust: granian's runtime; other: the app's threads, granian's\n"
+          "                                    hand-over thread, the watchdog)")
+    for c in conns:
+        print(f"  {c:5d} " + " ".join(f"{cpu[c][kind]:5.0f}" for kind in THREAD_KINDS))
     print(json.dumps({"load": load, "results": res, "floor_s": floors, "ready_s": readies, "cpu_us_per_request": cpu,
+                      "idle_scorer_cpu_ms_per_s": idle,
                       "nginx_over_scorer": shares}),
           file=sys.stderr)
 
