@@ -413,7 +413,8 @@ def _load_app(target: str):
         return scoring_app.create()
     import wsgi_on_asgi
 
-    return wsgi_on_asgi.WsgiOnAsgi(scoring_app.create(), threads=app_threads())
+    app = scoring_app.create()
+    return wsgi_on_asgi.WsgiOnAsgi(app, threads=app_threads(), dispatched=app.dispatched)
 
 
 def granian_wsgi(environ=os.environ) -> bool:

@@ -296,6 +296,10 @@ class ScoringApp:
         self.fast = not aml_request._rawHttpRequested and not config.cors_origins
         # run() through the batcher (images.<name>.batching), else azmlinfsrv's own call.
         self.invoke_run = batched_runs.invoke_run if batched_runs is not None else self.blueprint.user_script.invoke_run
+        # With batching: wsgi_on_asgi.py tells the batcher of each request it hands over
+        # (`dispatched`), and each is settled here once the app is done with it.
+        self.batched_runs = batched_runs
+        self.dispatched = batched_runs.dispatched if batched_runs is not None else None
         import flask
         from werkzeug.exceptions import HTTPException
 
@@ -310,13 +314,23 @@ class ScoringApp:
     def __call__(self, environ, start_response):
         if self.waiting is not None:
             start_response = self._keep_or_close(start_response)
+        fast = (self.fast and environ.get("PATH_INFO") == SCORE_PATH and environ.get("REQUEST_METHOD") in
+                ("GET", "POST") and _ids_within_limit(environ, self.routes))
+        if self.batched_runs is not None and not fast:
+            self.batched_runs.settle(environ)  # never batched: no leader waits for it
+        try:
+            return self._answer(environ, start_response, fast)
+        finally:
+            if self.batched_runs is not None:
+                self.batched_runs.settle(environ)
+
+    def _answer(self, environ, start_response, fast: bool):
         if not self.turn.take():
             return self._retiring(environ, start_response)
         token, streaming = object(), False
         self._expect(token)
         try:
-            if (self.fast and environ.get("PATH_INFO") == SCORE_PATH and environ.get("REQUEST_METHOD") in
-                    ("GET", "POST") and _ids_within_limit(environ, self.routes)):
+            if fast:
                 response = self.sendable(self._score(environ))
                 environ[STREAMED_KEY] = response.is_streamed
                 body = response(environ, start_response)

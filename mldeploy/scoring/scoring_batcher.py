@@ -15,16 +15,23 @@ How the dispatcher decides (`Batcher`, `Policy`). BentoML's CorkDispatcher
 n·(age of the newest + 1 ms + a) stays below the average wait it has seen (decayed), and cancels
 (503s) requests whose estimated latency passes the limit. Ours differs where our setting differs:
 - No poller and no dispatcher thread: the request threads (granian's) take turns as leader
-  (leader/followers). At low load a request that finds the worker idle runs its own run() at
-  once, on its own thread - no hand-off, no tick: the unbatched path's latency.
-- Waiting is only for evidence of load: a leader waits for more requests only when most recent
-  arrivals found the worker busy, the next arrival is expected sooner than run()'s fixed cost
-  (the time one more run() would cost; fitted as BentoML does, t(n) = fixed + per_row·n, last 64
-  batches), and the oldest request's wait plus the batch's expected run time stays within
-  `maxLatencyMs`. A burst thus fills a batch; a lone client never waits.
-- Under load batches also form without any waiting: what queued during one run() is the next
-  batch, up to `maxBatchSize` rows and while its expected run time plus the oldest's wait fits
-  `maxLatencyMs`.
+  (leader/followers). A request that finds the worker idle leads its own batch on its own
+  thread - no hand-off, no tick.
+- A leader waits only for requests this worker already holds: those the event loop has handed
+  to the app (`dispatched`) that have not reached the queue yet (their JSON is being parsed). It
+  never waits on a forecast of arrivals. The first version did (it waited while most arrivals
+  found the worker busy and the next one was due sooner than run()'s fixed cost) and, measured
+  on a quiet machine, lost both ways: with 2 connections on a worker it waited out its window
+  for a third request that could not come (the forest at 4 connections, 0.88x), and a cheap
+  run() (the diabetes ridge) was never waited for, while the threads that held the other
+  requests could not reach the queue during a run() that kept Python's lock (GIL): every batch
+  was one request even at 64 connections (1.00x). Waiting on a lock releases the GIL, so the
+  held requests' threads parse meanwhile, and their work is done then rather than later: the
+  wait costs the worker no CPU. A lone client never waits (nothing is on its way).
+- Without waiting, what queued during one run() is the next batch.
+- Either way a batch takes up to `maxBatchSize` rows, while the oldest request's wait plus the
+  others' rows' share of the run time (t(n) = fixed + per_row·n, fitted as BentoML does over the
+  last 64 batches) stays within `maxLatencyMs`.
 - Nothing is ever cancelled or failed for batching: maxLatencyMs bounds the waiting we add, not
   the request (the scoring timeout stays the only limit, as unbatched).
 """
@@ -32,7 +39,6 @@ from __future__ import annotations
 
 import collections
 import json
-import math
 import os
 import threading
 import time
@@ -42,6 +48,7 @@ MAX_BATCH_ENV = "MLDEPLOY_BATCH_MAX_SIZE"
 MAX_LATENCY_ENV = "MLDEPLOY_BATCH_MAX_LATENCY_MS"
 INPUT_ENV = "MLDEPLOY_BATCH_INPUT"
 SAMPLE_ENV = "MLDEPLOY_BATCH_SAMPLE"  # the image's sampleRequest: the contract is checked on it at start
+COMING_KEY = "mldeploy.batch.coming"  # in a request's environ: counted by Batcher.dispatched, not yet settled
 CONTRACT = ("run() must return one result per row of its input: a list or an array as long as the rows it got, "
             "or a dict of such (images.<name>.batching)")
 
@@ -252,25 +259,12 @@ class RunTimes:
 
 
 class Policy:
-    """When a leader runs and how many rows it takes (see the module docstring)."""
-
-    LOAD_WEIGHT = 0.1  # exponential average over ~10 arrivals
-    LOADED = 0.5  # more than half the recent arrivals found the worker busy
+    """How many rows a leader takes and how long it waits for the requests on their way (see the
+    module docstring)."""
 
     def __init__(self, max_batch_size: int, max_latency_s: float):
         self.max_batch_size, self.max_latency_s = max_batch_size, max_latency_s
         self.times = RunTimes()
-        self.load = 0.0  # share of recent arrivals that found the worker busy
-        self.gap = math.inf  # average time between arrivals (s)
-        self._last_arrival: float | None = None
-
-    def arrival(self, now: float, busy: bool) -> None:
-        w = self.LOAD_WEIGHT
-        self.load += w * ((1.0 if busy else 0.0) - self.load)
-        if self._last_arrival is not None:
-            gap = now - self._last_arrival
-            self.gap = gap if math.isinf(self.gap) else self.gap + w * (gap - self.gap)
-        self._last_arrival = now
 
     def added(self, rows: int, own_rows: int, waited: float) -> float:
         """What batching adds to a request of `own_rows` rows run in a batch of `rows` rows after
@@ -278,15 +272,11 @@ class Policy:
         return waited + self.times.per_row * max(0, rows - own_rows)
 
     def wait_for_more(self, rows: int, own_rows: int, waited: float) -> float:
-        """How long to wait for one more request before running `rows` rows (0: run now)."""
-        if rows >= self.max_batch_size or self.load <= self.LOADED or math.isinf(self.gap):
+        """How long a leader of `rows` rows may wait for one more request (0: run now): as long as
+        a batch one row larger would still add at most maxLatencyMs."""
+        if rows >= self.max_batch_size:
             return 0.0
-        if self.gap >= self.times.fixed:  # the next request would come later than its own run() could end
-            return 0.0
-        budget = self.max_latency_s - self.added(rows + 1, own_rows, waited)
-        if budget < self.gap:
-            return 0.0
-        return min(budget, 2 * self.gap)
+        return max(0.0, self.max_latency_s - self.added(rows + 1, own_rows, waited))
 
     def fits(self, rows: int, own_rows: int, waited: float) -> bool:
         """Whether a batch of `rows` rows keeps within maxBatchSize and adds at most maxLatencyMs."""
@@ -296,7 +286,9 @@ class Policy:
 class Batcher:
     """Requests of one worker, batched: `submit` blocks its (granian) thread until the request's
     outcome is set. One batch runs at a time (one run() at a time, as unbatched). `execute(batch)`
-    scores a list of Pending and sets each one's `outcome`; it must not raise."""
+    scores a list of Pending and sets each one's `outcome`; it must not raise. `dispatched()`
+    counts a request handed to the app that may come to `submit(counted=True)`; one that will not
+    is let go with `gone()`."""
 
     def __init__(self, policy: Policy, execute, clock=time.monotonic):
         self.policy, self._execute, self._clock = policy, execute, clock
@@ -305,13 +297,28 @@ class Batcher:
         self._queue: collections.deque[Pending] = collections.deque()
         self._active = False  # a leader is gathering or running
         self._gathering = False
+        self._coming = 0  # requests dispatched to the app, not yet queued nor gone
 
-    def submit(self, item: Pending):
+    def dispatched(self) -> None:
         with self._lock:
-            item.arrived = now = self._clock()
-            self.policy.arrival(now, busy=self._active)
+            self._coming += 1
+
+    def gone(self) -> None:
+        """A dispatched request that will not be queued (another path, a bad body, an error)."""
+        with self._lock:
+            self._coming -= 1
+            if self._gathering and self._coming <= 0:
+                self._arrived.notify()
+
+    def submit(self, item: Pending, counted: bool = False):
+        with self._lock:
+            item.arrived = self._clock()
+            if counted:
+                self._coming -= 1
             self._queue.append(item)
-            if self._gathering:
+            # The gathering leader is woken once, when nothing more is on its way or the queue
+            # holds a full batch, not at every arrival (each wake-up is a switch of threads).
+            if self._gathering and (self._coming <= 0 or len(self._queue) >= self.policy.max_batch_size):
                 self._arrived.notify()
             lead = not self._active
             self._active = True
@@ -352,20 +359,19 @@ class Batcher:
                 following.set()
 
     def _gather(self) -> list[Pending]:
-        """(Lock held.) Wait for more requests while the policy says so, then take the batch: the
-        head and the queued requests with its key, in arrival order, while they fit."""
+        """(Lock held.) Wait while requests are on their way and the policy allows, then take the
+        batch: the head and the queued requests with its key, in arrival order, while they fit."""
         started = self._clock()
         while True:
             head = self._queue[0]
-            rows = self._compatible_rows(head)
-            wait = 0.0 if head.key is None else self.policy.wait_for_more(rows, head.rows, self._clock() - started)
+            if head.key is None or self._coming <= 0:
+                break
+            wait = self.policy.wait_for_more(self._compatible_rows(head), head.rows, self._clock() - started)
             if wait <= 0:
                 break
             self._gathering = True
-            arrived = self._arrived.wait(wait)
+            self._arrived.wait(wait)
             self._gathering = False
-            if not arrived:
-                break
         return self._take(head, self._clock() - started)
 
     def _compatible_rows(self, head: Pending) -> int:
@@ -422,13 +428,29 @@ class BatchedRuns:
             return "batching needs a run() without a request_headers parameter (a batch has no one request's headers)"
         return None
 
+    def dispatched(self, environ: dict) -> None:
+        """On the event loop's thread (wsgi_on_asgi.py), as a request goes to the app: it may join
+        a batch soon, so a leader may wait for it (`Batcher`). Every dispatched request is
+        `settled` once it reaches the queue or the app is done with it."""
+        environ[COMING_KEY] = True
+        self.batcher.dispatched()
+
+    def settle(self, environ: dict) -> None:
+        """The request `environ` will not (or no longer) come to the queue: it is not waited for."""
+        if environ.get(COMING_KEY):
+            environ[COMING_KEY] = False
+            self.batcher.gone()
+
     def invoke_run(self, request, *, timeout_ms: int):
         if not self.enabled:
             return self.script.invoke_run(request, timeout_ms=timeout_ms)
         parameters = self.script.input_parser(request)  # BadInput, UnsupportedInput: as unbatched
         key, rows, body = self._rows(parameters)
+        environ = request.environ
+        counted = environ.get(COMING_KEY, False)
+        environ[COMING_KEY] = False
         outcome = self.batcher.submit(Pending(key, len(rows) if key is not None else 1,
-                                              (parameters, rows, body, timeout_ms)))
+                                              (parameters, rows, body, timeout_ms)), counted=counted)
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome

@@ -51,13 +51,20 @@ class WsgiOnAsgi:
     """The ASGI callable granian calls per request; `threads`: how many requests the app may
     hold at once (one, or a batch's worth), each on a thread of its own."""
 
-    def __init__(self, app, threads: int = 1):
+    def __init__(self, app, threads: int = 1, dispatched=None):
         self.app = app
         self._pool = DaemonThreads(threads)
-        # How long the event loop waits, blocked, for the app's answer (see Handover): only with
-        # one request per worker (two threads: its own and the spare) - with batching the loop
-        # must take the batch's other requests meanwhile.
-        self._wait_s = LOOP_WAIT_S if threads <= 2 else 0.0
+        # The event loop waits, blocked, up to LOOP_WAIT_S for the app's answer (see Handover) when
+        # the request is the only one this worker holds (always, with one request per worker: two
+        # threads, its own and the spare). A worker that holds several (batching) waits blocked
+        # only for a lone request: with others live the loop must hand each to the app as it
+        # comes, or no batch could form. A request arriving during a lone request's blocked wait is
+        # handed over once that answer is in (as an unbatched worker would not even have taken it).
+        self._always_wait = threads <= 2
+        self._live = 0  # requests of this worker between their start and their answer (on the loop's thread)
+        # `dispatched(environ)`, on the loop's thread just before a request goes to the app's
+        # thread (scoring_app.ScoringApp.dispatched: the batcher counts requests on their way).
+        self._dispatched = dispatched
         # The keys granian's WSGI interface sets for every request (granian/wsgi.py), without
         # its copy of os.environ.
         self._fixed = {"GATEWAY_INTERFACE": "CGI/1.1", "SCRIPT_NAME": "", "SERVER_SOFTWARE": "Granian",
@@ -67,31 +74,37 @@ class WsgiOnAsgi:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":  # granian runs this with websockets off and without lifespan
             return
-        loop = asyncio.get_running_loop()
-        # The body's first MiB is read here, on the loop (granian hands a body over in parts, and
-        # even a small one takes two receives): the rest, if any, when the app reads it.
-        # A body of a known length is complete once that much has come: no receive() more (each
-        # costs a hand-over between granian's threads and the loop).
-        length = _content_length(scope["headers"])
-        data, more = b"", True
-        while more and len(data) < BODY_READ_AHEAD:
-            message = await receive()
-            data += message.get("body", b"")
-            more = (message.get("type") == "http.request" and bool(message.get("more_body"))
-                    and (length is None or len(data) < length))
-        handover = Handover(loop)
-        body = RequestBody(data, receive, loop, handover.free_the_loop) if more else io.BytesIO(data)
-        environ = self.environ(scope, body)
-        self._pool.call(handover, self._call, environ, receive, send, loop, handover)
-        outcome = handover.wait(self._wait_s)
-        result, error = await outcome if isinstance(outcome, asyncio.Future) else outcome
-        if error is not None:
-            raise error
-        answer = result
-        if answer is not None:
-            status, headers, data = answer
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": data})
+        self._live += 1  # from its start until its answer is sent: another request meanwhile finds it live
+        try:
+            loop = asyncio.get_running_loop()
+            # The body's first MiB is read here, on the loop (granian hands a body over in parts, and
+            # even a small one takes two receives): the rest, if any, when the app reads it.
+            # A body of a known length is complete once that much has come: no receive() more (each
+            # costs a hand-over between granian's threads and the loop).
+            length = _content_length(scope["headers"])
+            data, more = b"", True
+            while more and len(data) < BODY_READ_AHEAD:
+                message = await receive()
+                data += message.get("body", b"")
+                more = (message.get("type") == "http.request" and bool(message.get("more_body"))
+                        and (length is None or len(data) < length))
+            handover = Handover(loop)
+            body = RequestBody(data, receive, loop, handover.free_the_loop) if more else io.BytesIO(data)
+            environ = self.environ(scope, body)
+            if self._dispatched is not None:
+                self._dispatched(environ)
+            self._pool.call(handover, self._call, environ, receive, send, loop, handover)
+            outcome = handover.wait(LOOP_WAIT_S if self._always_wait or self._live == 1 else 0.0)
+            result, error = await outcome if isinstance(outcome, asyncio.Future) else outcome
+            if error is not None:
+                raise error
+            if result is not None:
+                status, headers, data = result
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": data})
+        finally:
+            self._live -= 1
+
 
     def environ(self, scope, body) -> dict:
         server, client = scope.get("server") or ("", 0), scope.get("client") or ("", 0)
