@@ -144,9 +144,26 @@ def _base_label(project_root: Path, base_ref: str) -> str:
     try:
         short = _git(project_root, "rev-parse", "--short", "--verify", "--quiet", f"{base_ref}^{{commit}}")
     except DiffError:
+        _refuse_without_commits(project_root)
         raise DiffError(f"--base {base_ref!r} is not a commit in this repository "
                         "(in CI, fetch the history: actions/checkout with fetch-depth: 0)") from None
     return f"`{base_ref}` ({short})" if not short.startswith(base_ref) else f"`{short}`"
+
+
+def _refuse_without_commits(project_root: Path) -> None:
+    """A new project (`mldeploy init` writes no repository) has nothing to compare against yet:
+    say so and how to start, rather than that HEAD is not a commit."""
+    try:
+        _git(project_root, "rev-parse", "--is-inside-work-tree")
+    except DiffError:
+        raise DiffError(f"{project_root} is not in a git repository: mldeploy diff compares the working tree "
+                        "with a commit; start one with `git init && git add -A && git commit -m 'first'`") from None
+    try:
+        _git(project_root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    except DiffError:
+        raise DiffError(f"the git repository of {project_root} has no commit yet: mldeploy diff compares the "
+                        "working tree with one; commit the project first (`git add -A && git commit -m "
+                        "'first'`)") from None
 
 
 def diff_stack(project_root: Path, stack: str, base_ref: str, base_files: Path | None = None) -> StackDiff:

@@ -5,6 +5,7 @@ traffic table; --json carries the same."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -239,3 +240,23 @@ def test_base_files_come_before_the_working_tree(tmp_path):
     copied = copy_untracked_references(stack, base, [given, work])
     assert copied == {"out/m.pkl": given, "out/o.pkl": work}
     assert (base / "out/m.pkl").read_bytes() == b"base"
+
+
+@pytest.mark.parametrize("git_init, line", [
+    (False, "{project} is not in a git repository: mldeploy diff compares the working tree with a commit; start one with "
+            "`git init && git add -A && git commit -m 'first'`"),
+    (True, "the git repository of {project} has no commit yet: mldeploy diff compares the working tree with one; commit the project first "
+           "(`git add -A && git commit -m 'first'`)"),
+])
+def test_a_new_project_without_a_commit_is_told_how_to_start_one(tmp_path, git_init, line):
+    """A new user's project straight from `mldeploy init` has no repository (or none committed):
+    the error says so and how to start one, not that HEAD is not a commit."""
+    project = tmp_path / "project"
+    project.mkdir()
+    assert subprocess.run([*MLDEPLOY, "init", "--target", "aci"], cwd=project, capture_output=True).returncode == 0
+    if git_init:
+        _git(project, "init", "-q")
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)}  # no repository above the project counts
+    run = subprocess.run([*MLDEPLOY, "diff", "--stack", "dev"], cwd=project, capture_output=True, text=True, env=env)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.strip().splitlines() == ["Error: " + line.format(project=project)], run.stderr
