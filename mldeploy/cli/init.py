@@ -1,6 +1,7 @@
 """`mldeploy init [DIR]`: write a project of the user's own (Pulumi project, stacks, score.py,
 environment, sample, workflows, policy pack) around their model. Never overwrites: when any file
-it would write exists, it names them all, exits 2 and writes nothing."""
+it would write exists, it names them all, exits 2 and writes nothing (an existing .gitignore gets
+the lines it lacks appended instead)."""
 from __future__ import annotations
 
 import shlex
@@ -84,15 +85,20 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
         model_path=model_path, model_file=model_file(model_source, model_path),
         features=features or DEFAULT_FEATURES, targets=chosen)
     files = render_project(choices)
+    appended = _lines_to_add(root, files)
     planned = sorted(files) + ([model_path] if copy_from is not None else [])
     existing = [p for p in planned if (root / p).exists() or (root / p).is_symlink()]
     if existing:
         raise ConfigError(str(directory), f"would overwrite {', '.join(existing)}; nothing was written "
                                           "(init writes a new project: use an empty folder, or move these away)")
-    _write(root, files, copy_from, model_path)
+    _write(root, files, copy_from, model_path, appended)
 
     where = str(directory)
     click.echo(f"wrote an mldeploy project in {root}: " + ", ".join(planned))
+    for rel, added in appended.items():
+        lines = [line for line in added.decode().splitlines() if line and not line.startswith("#")]
+        click.echo(f"kept your {rel}; added " + (", ".join(lines) if lines else "nothing (it ignores all of "
+                                                                                 "mldeploy's files already)"))
     if copy_from is not None:
         click.echo(f"copied the model {model} to {model_path}")
     elif not (root / model_path).exists():
@@ -111,6 +117,28 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
                f"names {stack_file_path(first)}'s header lists)")
 
 
+# Files a repository of the user's own usually has already, whose lines only add up: init adds
+# its missing lines at the end instead of refusing the folder (any git repository has a .gitignore).
+APPENDED = (".gitignore",)
+
+
+def _lines_to_add(root: Path, files: dict[str, bytes]) -> dict[str, bytes]:
+    """Per existing file of APPENDED (taken out of `files`): what to append to it - init's header
+    comment and the lines it lacks, or nothing when it has them all."""
+    out: dict[str, bytes] = {}
+    for rel in APPENDED:
+        target = root / rel
+        if rel not in files or not target.is_file() or target.is_symlink():
+            continue
+        ours = files.pop(rel).decode().splitlines()
+        theirs = {line.strip() for line in target.read_text(errors="replace").splitlines()}
+        missing = [line for line in ours if line and not line.startswith("#") and line.strip() not in theirs]
+        comments = [line for line in ours if line.startswith("#")]
+        lead = "" if target.read_bytes().endswith(b"\n") or not target.stat().st_size else "\n"
+        out[rel] = (lead + "\n".join(comments + missing) + "\n").encode() if missing else b""
+    return out
+
+
 def _invocation(relative: bool) -> str:
     """How the user runs this mldeploy: `mldeploy` when that is the one on PATH, else the script's
     path (`.venv/bin/mldeploy` from a virtualenv not activated), so the next commands work as printed."""
@@ -126,10 +154,13 @@ def _invocation(relative: bool) -> str:
     return shlex.quote(str(shown))
 
 
-def _write(root: Path, files: dict[str, bytes], copy_from: Path | None, model_path: str) -> None:
-    """Every file, or none: what was written is removed again when one write fails."""
+def _write(root: Path, files: dict[str, bytes], copy_from: Path | None, model_path: str,
+           appended: dict[str, bytes]) -> None:
+    """Every file, or none: what was written is removed again (an appended file restored) when one
+    write fails."""
     written: list[Path] = []
     created: list[Path] = []
+    originals: dict[Path, bytes] = {}
     try:
         for folder in sorted({(root / p).parent for p in [*files, model_path]}, key=lambda p: len(p.parts)):
             for parent in [*reversed(folder.parents), folder]:
@@ -148,7 +179,14 @@ def _write(root: Path, files: dict[str, bytes], copy_from: Path | None, model_pa
                 shutil.copytree(copy_from, target)
             else:
                 shutil.copyfile(copy_from, target)
+        for rel, data in appended.items():
+            target = root / rel
+            originals[target] = target.read_bytes()
+            with target.open("ab") as out:
+                out.write(data)
     except OSError as err:
+        for path, data in originals.items():
+            path.write_bytes(data)
         for path in reversed(written):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)

@@ -95,6 +95,23 @@ def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path, iris_pickle):
     assert (tmp_path / "score.py").read_text() == "mine\n"
 
 
+def test_init_in_a_repository_of_your_own_adds_its_lines_to_your_gitignore(tmp_path, iris_pickle):
+    """Every git repository has a .gitignore: init keeps it and appends only the lines it lacks (not
+    a refusal to overwrite); a refused init leaves it as it was."""
+    (tmp_path / ".gitignore").write_text("# mine\n.venv/\n*.pyc")  # no newline at the end
+    done = mldeploy("init", "--model", str(iris_pickle), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "kept your .gitignore; added .mldeploy/, build/, __pycache__/" in done.stdout, done.stdout
+    lines = (tmp_path / ".gitignore").read_text().splitlines()
+    assert lines[:3] == ["# mine", ".venv/", "*.pyc"], lines
+    assert [line for line in lines if not line.startswith("#")] == [
+        ".venv/", "*.pyc", ".mldeploy/", "build/", "__pycache__/"], lines
+    before = (tmp_path / ".gitignore").read_bytes()
+    again = mldeploy("init", "--model", str(iris_pickle), "--target", "aci", cwd=tmp_path)
+    assert again.returncode == 2 and ".gitignore" not in again.stderr, again.stderr
+    assert (tmp_path / ".gitignore").read_bytes() == before, "a refused init changed .gitignore"
+
+
 def test_a_model_inside_the_project_is_used_where_it_is(tmp_path, iris_pickle):
     (tmp_path / "artifacts" / "v1").mkdir(parents=True)
     (tmp_path / "artifacts" / "v1" / "clf.pkl").write_bytes(iris_pickle.read_bytes())
