@@ -130,6 +130,10 @@ def _main_context(spec: GatewaySpec) -> list[str]:
         "daemon off;",
         f"worker_processes {spec.worker_processes};",
         f"pid {spec.pid_file};",
+        # The maps' regular expressions (the keys, the scorer-path map) compiled to machine code
+        # (nginx docs, ngx_core_module pcre_jit; off by default). Both nginx builds used are
+        # --with-pcre-jit (`nginx -V`: Debian's and the gateway image's nginx:1.27.4-alpine).
+        "pcre_jit on;",
         "error_log stderr warn;",
         "events { worker_connections 1024; }",
     ]
@@ -196,12 +200,18 @@ def _upstreams(spec: GatewaySpec) -> list[str]:
 def _maps(spec: GatewaySpec) -> list[str]:
     out = [] if spec.endpoint is None else _routing_maps(spec.endpoint)
     out += [
-        "  # Request ids under the names azmlinfsrv 1.5 reads (server/routes.py): x-request-id (the",
-        "  # client's, else the gateway's) and the client's own id as x-ms-client-request-id - also",
-        "  # when it came as the deprecated x-ms-request-id, which the server still echoes back.",
-        '  map $http_x_request_id $mldeploy_request_id { "" $request_id; default $http_x_request_id; }',
+        "  # Request ids under the names azmlinfsrv 1.5 reads (server/routes.py): the client's",
+        "  # x-request-id passes as it is (without one the scorer makes its own, as azmlinfsrv does),",
+        "  # and the client's own id as x-ms-client-request-id - also when it came as the deprecated",
+        "  # x-ms-request-id, which the server still echoes back.",
         "  map $http_x_ms_client_request_id $mldeploy_client_request_id {",
         '    "" $http_x_ms_request_id; default $http_x_ms_client_request_id;',
+        "  }",
+        # A hash lookup, not a regular expression per request (METHOD_CHECK). Map strings match
+        # ignoring case, but nginx refuses a method that is not upper case (400) before this.
+        "  map $request_method $mldeploy_method_refused {",
+        "    default 1;",
+        *[f"    {method} 0;" for method in SCORER_METHODS],
         "  }",
     ]
     if spec.auth_enabled:
@@ -260,7 +270,6 @@ def _proxy_settings(spec: GatewaySpec) -> list[str]:
         "    proxy_set_header Host $http_host;",
         "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "    proxy_set_header X-Forwarded-Proto $scheme;",
-        "    proxy_set_header X-Request-Id $mldeploy_request_id;",
         "    proxy_set_header X-Ms-Client-Request-Id $mldeploy_client_request_id;",
         '    proxy_set_header X-Ms-Request-Id "";',  # an empty value is not sent: no deprecation warning
         *([] if spec.passes_authorization else ['    proxy_set_header Authorization "";']),  # the key stays here
@@ -420,7 +429,8 @@ OWN_ERRORS = {
 OWN_ERROR_PREFIX = "/.mldeploy-error/"
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 # What the scorer routes accept (HEAD with GET); anything else is a JSON 405 with Allow here.
-METHOD_CHECK = "      if ($request_method !~ ^(GET|HEAD|POST|OPTIONS)$) { return 405; }"
+SCORER_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
+METHOD_CHECK = "      if ($mldeploy_method_refused) { return 405; }"
 
 
 def _error_pages() -> list[str]:

@@ -111,8 +111,8 @@ def test_an_endpoint_shares_the_services_gateway_pieces():
     its request ids, its method check and its retry rule - not a second set of choices."""
     conf = render_nginx_conf(_spec(BLUE, GREEN))
     assert "    error_page 400 /.mldeploy-error/400;" in conf and "location = /.mldeploy-error/400" in conf
-    assert "proxy_set_header X-Request-Id $mldeploy_request_id;" in conf
-    assert "      if ($request_method !~ ^(GET|HEAD|POST|OPTIONS)$) { return 405; }" in conf
+    assert "proxy_set_header X-Ms-Client-Request-Id $mldeploy_client_request_id;" in conf
+    assert "      if ($mldeploy_method_refused) { return 405; }" in conf
     assert conf.count("proxy_next_upstream ") == 1 and "proxy_next_upstream error;" in conf
 
 
