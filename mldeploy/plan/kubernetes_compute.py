@@ -101,7 +101,11 @@ def extension_settings(options: RouterOptions, *, cluster_id: Any, cluster_name:
         settings["clusterPurpose"] = "DevTest"
     settings.update({
         "cluster_name": cluster_id,
-        "domain": f"{location}.{cloudapp_zone(cloud)}",  # the cloud's zone (plan/clouds.py)
+        # The cloud's zone (plan/clouds.py). The CLI (azure-cli-extensions k8s-extension AzureMLKubernetes.py,
+        # commit 0076dcff)
+        # writes cloudapp.azure.com whatever the cloud; off the public cloud this is never reached
+        # (plan/stack.py check_cloud refuses kubernetes-endpoint there), so the two agree where it runs.
+        "domain": f"{location}.{cloudapp_zone(cloud)}",
         "location": location,
         "jobSchedulerLocation": location,
         "cluster_name_friendly": cluster_name,

@@ -17,6 +17,13 @@ As of 2026-11-25. Update the table (and AS_OF) when the sources change:
   ms.date 2025-09-23), restricted and coming-soon regions included; Sweden South appears there as a
   paired region only. Azure opens regions often: a stack naming a newer one is refused until the
   table knows it (update REGIONS and REGIONS_AS_OF).
+- Sovereign clouds (CLOUD_REGIONS and plan/clouds.py's DNS suffixes), checked CLOUDS_AS_OF: Azure
+  China's "Azure regions list" (docs.azure.cn/en-us/reliability/regions-list, column "Programmatic
+  name"); Azure Government's regions from the Azure SDK region tables (Azure/azure-sdk-for-java
+  azure-core-management Region.java: usgovvirginia, usgoviowa, usgovarizona, usgovtexas, usdodeast,
+  usdodcentral) less US Gov Iowa, which Microsoft closed on 2020-04-30 (Azure Government blog,
+  reported by ZDNet, "Microsoft is closing its US Government Iowa Azure region"). Azure Government
+  Secret/Top Secret (ussec*, usnat*) are other clouds the azure-native provider does not name.
 """
 from __future__ import annotations
 
@@ -82,10 +89,17 @@ REGIONS: frozenset[str] = frozenset({
 
 # The sovereign clouds, each its own ARM with its own regions; the azure-native provider talks to one
 # cloud, chosen by `azure-native:environment` (public, usgovernment, china; "Defaults to public" -
-# pulumi-azure-native's provider configuration, also read from ARM_ENVIRONMENT). Azure Government:
-# learn.microsoft.com/azure/azure-government/documentation-government-overview-dod and "Azure
-# Government regions" (US Gov Virginia, Texas, Arizona; US DoD East, Central; US Gov Iowa retired);
-# Azure operated by 21Vianet: docs.azure.cn "Azure China regions" (China East/North 1-3).
+# pulumi-azure-native's provider configuration, also read from ARM_ENVIRONMENT). Sources and the date
+# checked: the module docstring and CLOUDS_AS_OF. chinaeast3 is "access restricted to support specific
+# customer scenarios, such as in-country disaster recovery" (docs.azure.cn regions list) - kept, as
+# the public table keeps its restricted regions.
+CLOUDS_AS_OF = date(2026, 12, 5)
+CLOUD_REGION_SOURCES = {
+    "public": REGIONS_SOURCE,
+    "usgovernment": ("https://github.com/Azure/azure-sdk-for-java/blob/main/sdk/core/azure-core-management/src/main/"
+                     "java/com/azure/core/management/Region.java, less usgoviowa (closed 2020-04-30)"),
+    "china": "https://docs.azure.cn/en-us/reliability/regions-list",
+}
 CLOUD_REGIONS: dict[str, frozenset[str]] = {
     "public": REGIONS,
     "usgovernment": frozenset({"usgovvirginia", "usgovtexas", "usgovarizona", "usdodeast", "usdodcentral"}),
@@ -108,8 +122,9 @@ def region_problem(location: str, cloud: str = "public", extra: tuple[str, ...] 
                 "ARM_ENVIRONMENT), or name a region of the " + cloud + " cloud")
     close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
+    as_of = REGIONS_AS_OF if cloud == "public" else CLOUDS_AS_OF
     return (f"{location!r} is not an Azure region of the {cloud} cloud: {hint}use a region's programmatic name "
-            f"({REGIONS_SOURCE}, as of {REGIONS_AS_OF.isoformat()}; `az account list-locations -o table` lists "
+            f"({CLOUD_REGION_SOURCES[cloud]}, as of {as_of.isoformat()}; `az account list-locations -o table` lists "
             "yours; a region newer than this table: list it in mldeploy:extraRegions)")
 
 

@@ -115,3 +115,14 @@ def test_synth_prints_the_warning(tmp_path):
 
 def test_the_table_lists_the_lts_edge_runtimes():
     assert set(IOT_EDGE_RUNTIME) >= {"1.5", "1.6"}
+
+
+def test_a_sovereign_clouds_region_error_names_that_clouds_source_and_date():
+    from mldeploy.plan.versions import region_problem
+
+    gov = region_problem("usgovvirgina2", "usgovernment")
+    assert "azure-sdk-for-java" in gov and "2026-12-05" in gov, f"the Gov table's own source and date: {gov}"
+    china = region_problem("chinanorth4", "china")
+    assert "docs.azure.cn/en-us/reliability/regions-list" in china and "did you mean" in china, china
+    public = region_problem("westeurope9")
+    assert "learn.microsoft.com/azure/reliability/regions-list" in public, public
