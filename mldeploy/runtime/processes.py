@@ -314,10 +314,33 @@ def start_and_wait(scorers: list[tuple[Child, str, str]], gateway: Child, gatewa
 
 
 def _reason(child: Child) -> str:
-    """The most telling line of a child's log: the last error or exception it printed."""
+    """The most telling line of a child's log: the last error or exception it printed, with what
+    to do about it when that is known (start_hint)."""
     tail = [line.strip() for line in child.log_tail(80) if line.strip()]
     for marker in ("Error:", "Exception:", "[emerg]", "error", "Error"):
         for line in reversed(tail):
             if marker in line:
-                return line[-300:]
+                return line[-300:] + start_hint(line)
     return tail[-1][-300:] if tail else f"see {child.log}"
+
+
+_NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^'.]+)")
+_NO_MODEL_FILE = re.compile(r"(?:FileNotFoundError|No such file or directory).*?'([^']*/azureml-models/[^']+)'")
+
+
+def start_hint(line: str) -> str:
+    """What a user can do about a scorer's start failure `line`, as a '; ...' suffix, or ''. The two
+    a new project meets first: an import its environment lacks, and score.py naming a model file
+    other than the one the image holds (a second version saved under another name)."""
+    if match := _NO_MODULE.search(line):
+        return (f"; score.py imports {match[1]!r}, which the scoring environment lacks: add its package to the "
+                "image's condaFile (under pip:) or requirementsFile")
+    if match := _NO_MODEL_FILE.search(line):
+        path = Path(match[1])
+        folder = next((p for p in path.parents if p.is_dir()), None)
+        if folder is not None and "azureml-models" in folder.parts:
+            held = ", ".join(sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())) or "nothing"
+            where = "/".join(folder.parts[folder.parts.index("azureml-models"):])
+            return (f"; the image's {where} holds: {held} (score.py must open the file the stack's model "
+                    "path names)")
+    return ""

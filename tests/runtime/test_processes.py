@@ -196,3 +196,26 @@ def test_start_and_wait_stops_everything_when_a_scorer_never_gets_ready(tmp_path
         start_and_wait([(scorer, "http://127.0.0.1:9/", "the scorer")], gateway, f"http://127.0.0.1:{port}/", 30, stop)
     assert stopped, "start_and_wait must run stop() when the start fails"
     assert gateway.exit_code() is not None, "the gateway started by the sequence must be stopped"
+
+
+@pytest.mark.parametrize("script, hint", [
+    ("import pandas_not_installed_here.io", "score.py imports 'pandas_not_installed_here', which the scoring "
+                                            "environment lacks: add its package to the image's condaFile (under "
+                                            "pip:) or requirementsFile"),
+    ("open(os.path.abspath('azureml-models/cancer/2/cancer.pkl'))", "the image's azureml-models/cancer/2 holds: cancer-v2.pkl, "
+                                                   "notes/ (score.py must open the file the stack's model path names)"),
+])
+def test_a_scorer_start_failure_says_what_to_do(tmp_path, script, hint):
+    """The two start failures a new project meets first - a package missing from the environment, a
+    second model version saved under another file name than score.py opens - end with what to do."""
+    from mldeploy.runtime.processes import wait_until_ok
+
+    (tmp_path / "azureml-models" / "cancer" / "2" / "notes").mkdir(parents=True)
+    (tmp_path / "azureml-models" / "cancer" / "2" / "cancer-v2.pkl").write_bytes(b"model")
+    scorer = Child("scorer", [sys.executable, "-c", f"import os; {script}"], env=dict(os.environ), cwd=tmp_path, log=tmp_path / "s.log")
+    scorer.start()
+    scorer.proc.wait(timeout=30)
+    with pytest.raises(StartError) as raised:
+        wait_until_ok(scorer, "http://127.0.0.1:9/", "the scorer", 30)
+    assert str(raised.value).startswith("the scorer exited (code 1) before it was ready: "), raised.value
+    assert str(raised.value).endswith(f"; {hint}"), raised.value
