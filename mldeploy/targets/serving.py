@@ -11,13 +11,19 @@ from typing import Any, Callable, Mapping
 from mldeploy.targets.target import LocalServe
 
 
+def listen_address(port: int | None) -> str:
+    """Where `serve` says it listens before it starts: a port of the stack's, or one the system
+    picks (the scoring URI printed once it is ready has it)."""
+    return f"127.0.0.1:{port}" if port else "127.0.0.1 (a free port: see the scoring URI below)"
+
+
 def scorer_runner(name: str, image: str, plan, serve: LocalServe):
     """One scorer of `image` behind one gateway (runtime/local.py LocalServer), running `plan`."""
     from mldeploy.runtime.local import LocalServer
 
     context, env = serve.prepared(image)
     port = serve.port if serve.port is not None else plan.port
-    serve.info(f"starting {name}: scorer + gateway on 127.0.0.1:{port or '<any>'}")
+    serve.info(f"starting {name}: scorer + gateway on {listen_address(port)}")
     return LocalServer(plan, context, env, serve.run_dir, port=port, max_concurrent=serve.max_concurrent,
                        tls_files=serve.tls_files, logs_command=serve.logs_command)
 
@@ -29,7 +35,7 @@ def split_runner(name: str, make: Callable[[], Any], serve: LocalServe):
     runner = make()
     shares = ", ".join(f"{label} {image} {percent} %" for label, (image, percent) in runner.shares.items())
     serve.info(f"starting {name}: {shares}; one scorer + gateway per variant behind an ingress on "
-               f"127.0.0.1:{serve.port or '<any>'}")
+               f"{listen_address(serve.port)}")
     return runner
 
 

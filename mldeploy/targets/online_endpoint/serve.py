@@ -3,7 +3,7 @@ behind one gateway answering as the endpoint's front door does; or (`--container
 deployment's image as a container behind that front door."""
 from mldeploy.plan.batching import image_loads
 from mldeploy.plan.serve import EndpointServePlan, plan_serve_endpoint
-from mldeploy.targets.serving import EndpointContainers
+from mldeploy.targets.serving import EndpointContainers, listen_address
 from mldeploy.targets.target import LocalServe
 
 
@@ -24,7 +24,7 @@ def local_runner(name: str, endpoint, serve: LocalServe):
                                                            else "") for r in routing.routes)
     door, kind = routing.front_door, endpoint.target
     serve.info(f"starting {name} ({kind} online endpoint): {split}; one scorer per deployment "
-               f"behind a gateway on 127.0.0.1:{port or '<any>'}, answering as {kind} does: "
+               f"behind a gateway on {listen_address(port)}, answering as {kind} does: "
                f"{door.timeout_status} past requestTimeoutMs, {door.capacity_status} beyond "
                f"{door.admitted_per_max_concurrent} × maxConcurrentRequestsPerInstance, "
                f"{door.model_error_status} for {door.model_error_case}")
