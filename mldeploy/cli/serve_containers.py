@@ -156,12 +156,14 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
     the kubelet would."""
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.containers import EngineError
-    from mldeploy.runtime.pod import LocalPod
+    from mldeploy.runtime.pod import SERVICE_LABEL, LocalPod
     from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
 
     # The one addition to the pod as synthesized, as `serve` does for its scorer: the scorer's 500
     # bodies name the command that shows the traceback.
     pod_src.inputs.extra_env.setdefault("scorer", {})[LOGS_COMMAND_ENV] = logs_command
+    for src in [pod_src, *(dep_src for _, dep_src, _ in variants.values())]:
+        src.inputs.labels[SERVICE_LABEL] = pod_id  # what `logs --local` finds the service's containers by
     pod = LocalPod(engine, pod_id, pod_src.inputs, pod_dir, publish=(f"127.0.0.1:{port}:{gateway_port}",))
     # A canary: one pod per other variant too, each variant's scorer Service name resolving to its
     # pod's IP as cluster DNS would (the stable gateway splits to it by the traffic weights).

@@ -33,7 +33,7 @@ def run_split(runs, split) -> None:
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.containers import EngineError
     from mldeploy.runtime.ingress import SplitIngress
-    from mldeploy.runtime.pod import LocalPod, PodError, pod_name
+    from mldeploy.runtime.pod import SERVICE_LABEL, LocalPod, PodError, pod_name
     from mldeploy.runtime.processes import StartError, free_port
     from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
 
@@ -49,6 +49,7 @@ def run_split(runs, split) -> None:
     pods = {}
     for label, (src, _) in split.pods.items():
         src.inputs.extra_env.setdefault("scorer", {})[LOGS_COMMAND_ENV] = logs_command
+        src.inputs.labels[SERVICE_LABEL] = pod_name(runs.stack, runs.name)  # what `logs --local` lists by
         pods[label] = LocalPod(runs.engine, f"{pod_name(runs.stack, runs.name)}-{label}", src.inputs,
                                runs.work / f"pod-{label}", publish=(f"127.0.0.1:{ports[label]}:{split.gateway_port}",))
     ingress = SplitIngress(runs.work / "ingress", runs.work / "ingress.log", port=runs.port,

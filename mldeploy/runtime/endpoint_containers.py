@@ -24,7 +24,7 @@ from mldeploy.plan.scorer import workers_and_timeouts
 from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.runtime.containers import Engine, EngineError
 from mldeploy.runtime.local import Endpoint, gateway_child, new_key, write_private
-from mldeploy.runtime.pod import DEPLOYMENT_LABEL
+from mldeploy.runtime.pod import DEPLOYMENT_LABEL, SERVICE_LABEL
 from mldeploy.runtime.processes import Child, StartError, find_nginx, listen_socket
 
 
@@ -74,8 +74,8 @@ class ContainerEndpoint:
         name = self.container(dep_name)
         self.engine.run("rm", "-f", name, check=False, timeout=60)
         env = [*workers_and_timeouts(dep.workers, dep.request_timeout_ms), *dep.environment]
-        args = ["run", "-d", "--name", name, "--label", f"{DEPLOYMENT_LABEL}={dep_name}", "--security-opt",
-                "no-new-privileges", "--cap-drop", "ALL"]
+        args = ["run", "-d", "--name", name, "--label", f"{DEPLOYMENT_LABEL}={dep_name}",
+                "--label", f"{SERVICE_LABEL}={self.prefix}", "--security-opt", "no-new-privileges", "--cap-drop", "ALL"]
         for key, value in env:
             args += ["--env", f"{key}={value}"]
         self.engine.run(*args, self.images[dep.image], timeout=120)

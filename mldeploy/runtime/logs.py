@@ -63,12 +63,14 @@ _ENGINE_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-
 
 
 def pod_sources(engine: "Engine", pod: str, deployment: str | None = None) -> list[ContainerSource]:
-    """The running containers of pod `pod` (named `<pod>-<container>` by runtime/pod.py; its
-    docker infra container left out); with `deployment`, only that deployment's (its label)."""
-    from mldeploy.runtime.pod import DEPLOYMENT_LABEL
+    """The running containers of pod `pod` (named `<pod>-<container>` by runtime/pod.py, labelled
+    SERVICE_LABEL=`pod`; its docker infra container left out); with `deployment`, only that
+    deployment's (its label)."""
+    from mldeploy.runtime.pod import DEPLOYMENT_LABEL, SERVICE_LABEL
 
     only = ["--filter", f"label={DEPLOYMENT_LABEL}={deployment}"] if deployment is not None else []
-    names = engine.out("ps", "--filter", f"name=^{pod}-", *only, "--format", "{{.Names}}", check=False).split()
+    names = engine.out("ps", "--filter", f"name=^{pod}-", "--filter", f"label={SERVICE_LABEL}={pod}", *only,
+                       "--format", "{{.Names}}", check=False).split()
     return [ContainerSource(n[len(pod) + 1:], n) for n in sorted(names)
             if n.startswith(f"{pod}-") and n != f"{pod}-infra"]
 

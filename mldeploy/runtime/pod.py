@@ -41,6 +41,11 @@ from mldeploy.runtime.containers import Engine, EngineError
 # online endpoint's deployment, an AKS canary's variant, a container app's revision label): what
 # `mldeploy logs --local --deployment` filters by (runtime/logs.py pod_sources).
 DEPLOYMENT_LABEL = "mldeploy.io/deployment"
+# The label on every container `serve --containers` runs for a service (its pod, its canary's and
+# revisions' pods, an endpoint's deployments), its value the service's pod_name: what `mldeploy logs
+# --local` lists a service's containers by. Their names share the prefix `<pod_name>-`, but so do
+# those of a service named like this one plus `-x`.
+SERVICE_LABEL = "mldeploy.io/service"
 PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1,
                   "successThreshold": 1, "failureThreshold": 3}
 BACKOFF_START_S, BACKOFF_MAX_S = 10.0, 300.0

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mldeploy.runtime.client import score
+from mldeploy.runtime.pod import SERVICE_LABEL
 from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import mirrored_upstream
 from tests.containers import RUN_PREFIX
@@ -64,7 +65,12 @@ def test_logs_reads_the_containers_of_serve_containers(engine, standins, dev_syn
          "--image", f"{upstream}={standin_for(upstream, standins.images)}"],
         cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     follower = None
+    # A running container of service `<SERVICE>-x` as `serve --containers` labels it: its name starts
+    # with this service's pod name too, and it is not this service's.
+    other = f"mldeploy-{stack}-{SERVICE}-x"
     try:
+        engine.run("run", "-d", "--name", f"{other}-scorer", "--label", f"{SERVICE_LABEL}={other}",
+                   standins.images["python"], "python", "-c", "import time; print('a line', flush=True); time.sleep(600)")
         line = proc.stdout.readline()
         assert line, "serve --containers printed no endpoint"
         endpoint = json.loads(line)
@@ -78,6 +84,7 @@ def test_logs_reads_the_containers_of_serve_containers(engine, standins, dev_syn
         lines = merged.stdout.splitlines()
         prefixes = {line.split(" | ", 1)[0] for line in lines if " | " in line}
         assert {"scorer", "gateway"} <= prefixes, f"containers missing from the merged logs: {prefixes}\n{merged.stdout}"
+        assert "x-scorer" not in prefixes, f"service {other}'s container listed as this service's: {prefixes}"
         assert all(" | " in line for line in lines), [line for line in lines if " | " not in line][:5]
         assert any(line.startswith("scorer | ") and "POST /score 500" in line for line in lines), merged.stdout[-3000:]
         assert any(line.startswith("scorer | ") and "Traceback" in line for line in lines), merged.stdout[-3000:]
@@ -102,6 +109,7 @@ def test_logs_reads_the_containers_of_serve_containers(engine, standins, dev_syn
         assert "scorer | " in seen and "POST /score 200" in seen, f"--follow printed {seen!r}; " \
             f"{follower.stderr.read() if follower.poll() is not None else ''}"
     finally:
+        engine.run("rm", "-f", f"{other}-scorer", check=False)
         if follower is not None:
             follower.send_signal(signal.SIGTERM)
             follower.wait(timeout=60)

@@ -119,6 +119,9 @@ def test_the_pods_running_containers_are_its_sources_without_infra():
     assert [(s.name, s.container) for s in pod_sources(engine, "mldeploy-prod-diabetes")] == [
         ("collector", "mldeploy-prod-diabetes-collector"), ("gateway", "mldeploy-prod-diabetes-gateway"),
         ("scorer", "mldeploy-prod-diabetes-scorer")]
+    # By its label too: service diabetes-x's containers share the name prefix (the engine applies it).
+    assert engine.calls[0][:5] == ("ps", "--filter", "name=^mldeploy-prod-diabetes-", "--filter",
+                                   "label=mldeploy.io/service=mldeploy-prod-diabetes"), engine.calls[0]
 
 
 def test_a_containers_two_pipes_are_ordered_by_the_engines_time_and_it_is_cut():
