@@ -1,8 +1,8 @@
 """The scoring image as synthesized, built with the engine from its build context (Dockerfile
 unchanged, its base resolving to a stand-in): the HEALTHCHECK must report healthy.
 
-The requirements-file path is a variation of the prod stack (requirementsFile with the pip part
-of examples/diabetes/myenv.yml); the conda path is the prod stack itself, built on the
+The requirements-file path is a variation of the prod stack (requirementsFile including, with `-r`,
+a file with the pip part of examples/diabetes/myenv.yml); the conda path is the prod stack itself, built on the
 micromamba stand-in (see tests/containers/standins/README.md for what that does not exercise)."""
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tests.containers.synthesized import build_images, load_objects, synth_to
 from tests.harness import ROOT, stack_values
 
 REQUIREMENTS = "build/container-tests/diabetes-requirements.txt"
+INCLUDED = "build/container-tests/env/base.txt"
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,11 @@ def pip_image(engine, standins, work_dir):
     env = yaml.safe_load((ROOT / "examples" / "diabetes" / "myenv.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     (ROOT / REQUIREMENTS).parent.mkdir(parents=True, exist_ok=True)
-    (ROOT / REQUIREMENTS).write_text("\n".join(pip) + "\n")
+    # Every requirement in an included file (pip's `-r`, relative to the including file): the image is
+    # healthy only if the build copied base.txt where pip finds it (the scorer's own server pin included).
+    (ROOT / INCLUDED).parent.mkdir(parents=True, exist_ok=True)
+    (ROOT / INCLUDED).write_text("\n".join(pip) + "\n")
+    (ROOT / REQUIREMENTS).write_text("-r env/base.txt\n")
     values, _ = stack_values("prod")
     image = values["mldeploy:images"]["diabetes"]
     image.pop("condaFile")
@@ -31,6 +36,8 @@ def pip_image(engine, standins, work_dir):
     out = synth_to("prod", work_dir / "synth-prod-pip", values=values)
     dockerfile = (out / "images" / "diabetes" / "Dockerfile").read_text()
     assert "FROM python:3.11-slim" in dockerfile, "the variation must take the requirements-file path"
+    assert "RUN pip install --no-cache-dir -r /tmp/environment/diabetes-requirements.txt" in dockerfile
+    assert "azureml-inference-server-http" not in dockerfile, "base.txt's exact server pin: no second install"
     return build_images(engine, out, work_dir / "logs")["diabetes"]
 
 
