@@ -139,7 +139,11 @@ class ContainerAppService(pulumi.ComponentResource):
         )
         # The app's host name is `<app>.<environment default domain>` (MicrosoftDocs blue-green-deployment.md:
         # `https://$APP_NAME.$APP_DOMAIN`, APP_DOMAIN = the environment's `properties.defaultDomain`);
-        # read from the environment, not the app, whose `configuration` output is secret as a whole.
+        # read from the environment, not the app: its `configuration` holds the secrets' values, and
+        # Pulumi's Python SDK hands a resource's outputs to the program through rpc.deserialize_properties
+        # (resolve_outputs), which lifts a secret leaf to its enclosing map - the program gets all of
+        # `configuration`, host name included, as one secret. (mldeploy/pulumi_internals.py keeps each
+        # secret at its leaf only where synth's mock monitor decodes the inputs the program sends.)
         base = (pulumi.Output.from_input(f"https://{plan.custom_domain}") if plan.custom_domain else
                 environment.default_domain.apply(lambda domain: f"https://{plan.app_name}.{domain}"))
         self.scoring_uri = base.apply(lambda b: b + SCORE_PATH)
