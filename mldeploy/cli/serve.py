@@ -129,6 +129,7 @@ class _Serving:
     def __init__(self, root: Path, settings, *, port: int | None, timeout: float, as_json: bool,
                  tls_files: tuple[Path, Path] | None, max_concurrent: int | None):
         self.root, self.settings = root, settings
+        self._log_marks: dict[Path, int] = {}  # each scorer log's size before this run started
         self.port, self.timeout, self.as_json = port, timeout, as_json
         self.tls_files, self.max_concurrent = tls_files, max_concurrent
         self.servers: list = []
@@ -187,6 +188,7 @@ class _Serving:
         serve = LocalServe(stack=self.settings, prepared=self._prepared, run_dir=run_dir(self.root, stack, name),
                            port=self.port, logs_command=logs_command(stack, name, target.runs_here),
                            tls_files=self.tls_files, max_concurrent=self.max_concurrent, info=info)
+        self._log_marks = {log: log.stat().st_size for log in serve.run_dir.rglob("scorer.log")}
         try:
             server = target.local_runner(name, svc, serve)  # the one way a target is served here
         except ServeRefused as err:
@@ -217,8 +219,24 @@ class _Serving:
         reply = score(endpoint.scoringUri, endpoint.primaryKey, sample.read_bytes(), content_type_for(sample),
                       cafile=endpoint.caFile)
         if not reply.ok:
-            raise error(f"smoke test of {name} failed: status {reply.status}: {reply.text()[:500]}")
+            raise error(f"smoke test of {name} failed: status {reply.status}: {reply.text()[:500]}"
+                        + self._scorer_said(name))
         info(f"smoke test of {name} ({sample.relative_to(self.root)}): {reply.status} {reply.text()[:300]}")
+
+    def _scorer_said(self, name: str) -> str:
+        """The exception a failed smoke test left in the service's newest scorer log, as a suffix:
+        the 500 body only points at `mldeploy logs`, and serve has stopped by the time it is read."""
+        from mldeploy.runtime.processes import last_error
+
+        logs = sorted(run_dir(self.root, self.settings.stack, name).rglob("scorer.log"), key=lambda p: p.stat().st_mtime)
+        if not logs:
+            return ""
+        with logs[-1].open("rb") as log:  # only what this run wrote (a log is appended to across runs)
+            mark = self._log_marks.get(logs[-1], 0)
+            log.seek(mark if mark <= logs[-1].stat().st_size else 0)
+            lines = log.read().decode(errors="replace").splitlines()[-80:]
+        line = last_error([line for line in lines if "Traceback" not in line])
+        return f"; the scorer logged: {line[-300:]}" if line else ""
 
     def _print(self, name: str, endpoint) -> None:
         if self.as_json:

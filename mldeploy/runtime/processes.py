@@ -317,11 +317,19 @@ def _reason(child: Child) -> str:
     """The most telling line of a child's log: the last error or exception it printed, with what
     to do about it when that is known (start_hint)."""
     tail = [line.strip() for line in child.log_tail(80) if line.strip()]
-    for marker in ("Error:", "Exception:", "[emerg]", "error", "Error"):
-        for line in reversed(tail):
-            if marker in line:
-                return line[-300:] + start_hint(line)
+    line = last_error(tail)
+    if line is not None:
+        return line[-300:] + start_hint(line)
     return tail[-1][-300:] if tail else f"see {child.log}"
+
+
+def last_error(lines: list[str]) -> str | None:
+    """The last error or exception among log `lines` (most telling markers first), or None."""
+    for marker in ("Error:", "Exception:", "[emerg]", "error", "Error"):
+        for line in reversed(lines):
+            if marker in line:
+                return line.strip()
+    return None
 
 
 _NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^'.]+)")

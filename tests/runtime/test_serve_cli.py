@@ -227,3 +227,16 @@ def test_a_stale_endpoint_file_after_sigkill_is_replaced_with_a_private_one(proj
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
+
+
+def test_a_failed_smoke_test_names_the_scorer_s_exception(project):
+    """run() failing on the sample: the 500 body only points at `mldeploy logs`, and serve stops;
+    the error line carries the exception the scorer logged."""
+    script = project / "examples/diabetes/score.py"
+    script.write_text(script.read_text().replace("    return predictions.tolist()", "    return predictions"))
+    proc = _serve(project, "--port", "0")
+    _, err = proc.communicate(timeout=180)
+    last = err.strip().splitlines()[-1]
+    assert proc.returncode == 1, err
+    assert last.startswith("error: smoke test of diabetes failed: status 500: "), last
+    assert last.endswith("; the scorer logged: TypeError: Object of type ndarray is not JSON serializable"), last
