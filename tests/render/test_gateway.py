@@ -236,3 +236,15 @@ def test_a_request_that_reached_a_scorer_is_never_passed_to_another():
     lines = [line.strip() for line in render_nginx_conf(_spec(upstreams=(Upstream("a", 5001, 9), Upstream("b", 5001, 1))))
              .splitlines() if line.strip().startswith("proxy_next_upstream")]
     assert lines == ["proxy_next_upstream error;"], lines
+
+
+def test_nothing_per_request_that_the_scorer_does_anyway_or_a_hash_can_do():
+    """issue 23 (nginx's CPU per request): the regexes of the maps run JIT-compiled; the gateway
+    makes no request id of its own ($request_id is RAND_bytes + getpid() per request; the scorer
+    makes one when the client sends none, as azmlinfsrv does); the method check is a hashed map."""
+    conf = render_nginx_conf(_spec())
+    assert "\npcre_jit on;\n" in conf
+    assert "$request_id" not in conf, "a service gateway makes no request id per request"
+    assert "$request_method !~" not in conf and "if ($mldeploy_method_refused) { return 405; }" in conf
+    method_map = conf.split("map $request_method $mldeploy_method_refused {")[1].split("}")[0].split()
+    assert method_map == ["default", "1;", "GET", "0;", "HEAD", "0;", "POST", "0;", "OPTIONS", "0;"], method_map
