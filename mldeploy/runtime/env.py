@@ -58,11 +58,19 @@ def requirements(env_kind: str, env_text: str, scoring_server: str = DEFAULT_SCO
     """The pip requirements for an env file (`conda` YAML or `pip` requirements text), plus what
     the image adds for `scoring_server` (ImageSettings.scoring_server): the scorer host's tested
     versions (scoring/environment.py; a file whose pins exclude them is refused at load)."""
+    users, pins = requirement_parts(env_kind, env_text, scoring_server)
+    return users + pins
+
+
+def requirement_parts(env_kind: str, env_text: str,
+                      scoring_server: str = DEFAULT_SCORING_SERVER) -> tuple[list[str], list[str]]:
+    """`requirements`, as the two installs the image makes (render/build_context.py): the
+    file's own lines, then the scorer's pins."""
     try:
         conflict = pin_conflict(env_kind, env_text, scoring_server)
         if conflict:
             raise EnvError(conflict)
-        return pip_requirements(env_kind, env_text) + scorer_pins(env_kind, env_text, scoring_server)
+        return pip_requirements(env_kind, env_text), scorer_pins(env_kind, env_text, scoring_server)
     except ValueError as exc:
         raise EnvError(str(exc)) from None
 
@@ -80,7 +88,8 @@ def ensure_env(env_kind: str, env_text: str, progress: Callable[[str], None] = p
     """The cached virtualenv for this env file and scoring server, built (with pip's progress
     shown) if missing. `env_text` is self-contained (a requirements file's `-r` includes inlined:
     BuildContext.env_text); `constraints`: the lines of its `-c` files, handed to pip as one."""
-    reqs = requirements(env_kind, env_text, scoring_server)
+    users, pins = requirement_parts(env_kind, env_text, scoring_server)
+    reqs = users + pins
     digest = env_digest(reqs, constraints)
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
@@ -95,7 +104,7 @@ def ensure_env(env_kind: str, env_text: str, progress: Callable[[str], None] = p
         if env.path.exists():
             shutil.rmtree(env.path)  # a build that was interrupted
         progress(f"building the scoring environment {digest} ({len(reqs)} requirements) in {env.path}")
-        _build(env, reqs, progress, constraints)
+        _build(env, users, progress, constraints, pins)
         (env.path / COMPLETE_MARKER).write_text("\n".join(reqs) + "\n")
     progress("scoring environment ready")
     return env
@@ -106,17 +115,27 @@ def _base_python() -> str:
     return getattr(sys, "_base_executable", None) or sys.executable
 
 
-def _build(env: ScoringEnv, reqs: list[str], progress: Callable[[str], None], constraints: tuple[str, ...] = ()) -> None:
+def _build(env: ScoringEnv, reqs: list[str], progress: Callable[[str], None], constraints: tuple[str, ...] = (),
+           pins: list[str] | tuple[str, ...] = ()) -> None:
+    """Two pip runs, as the image's two `RUN pip install` lines: the file's own requirements (with
+    its constraints), then the scorer's pins. One run of both would make pip demand a hash for
+    every pin as soon as one of the user's lines carries `--hash` (pip's hash-checking mode is
+    per run: https://pip.pypa.io/en/stable/topics/secure-installs/#hash-checking-mode)."""
     try:
         subprocess.run([_base_python(), "-m", "venv", str(env.path)], check=True,
                        capture_output=True, text=True)
     except subprocess.CalledProcessError as exc:
         raise EnvError(f"could not create a virtualenv: {exc.stderr.strip().splitlines()[-1:]}") from None
-    req_file = env.path / "requirements.txt"
     if constraints:
         (env.path / "constraints.txt").write_text("\n".join(constraints) + "\n")
         reqs = [*reqs, "-c constraints.txt"]  # pip reads it relative to requirements.txt
-    req_file.write_text("\n".join(reqs) + "\n")
+    for name, lines in (("requirements.txt", reqs), ("scorer-requirements.txt", list(pins))):
+        if lines:
+            (env.path / name).write_text("\n".join(lines) + "\n")
+            _pip_install(env, env.path / name, progress)
+
+
+def _pip_install(env: ScoringEnv, req_file: Path, progress: Callable[[str], None]) -> None:
     cmd = [str(env.python), "-m", "pip", "install", "--disable-pip-version-check",
            "--progress-bar", "off", "-r", str(req_file)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
