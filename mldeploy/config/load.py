@@ -367,6 +367,8 @@ def _first_error(prefix: str, exc: ValidationError, root: Any, tag: str | None =
     if kind not in {"value_error", "assertion_error"}:
         kind_of = {dict: "a mapping", list: "a list"}.get(type(got))
         message += f" (got {kind_of or shown(got)})"
+        if kind == "list_type" and isinstance(got, (str, int, float)) and not isinstance(got, bool):
+            message += f"; a list of one is written [{got}]"  # YAML's `models: diabetes` is a string
     return ConfigError(path, message)
 
 

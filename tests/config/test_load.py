@@ -57,6 +57,13 @@ def test_wrong_type():
     expect_error(values, "mldeploy:production", "boolean", "'maybe'")
 
 
+def test_a_single_name_where_a_list_belongs_says_how_to_write_the_list():
+    values = dev()
+    values["mldeploy:images"]["diabetes"]["models"] = "diabetes"
+    err = expect_error(values, "mldeploy:images.diabetes.models", "must be a list (got 'diabetes')")
+    assert err.message.endswith("; a list of one is written [diabetes]"), err.message
+
+
 def test_missing_model_file():
     values = dev()
     values["mldeploy:models"]["diabetes"]["path"] = "models/nowhere.pkl"
