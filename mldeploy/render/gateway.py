@@ -640,10 +640,10 @@ def config_dirs(spec: GatewaySpec) -> list[str]:
 # -- the gateway as a container (ACI, Docker, AKS): the official nginx image ------------------
 
 def container_command(spec: GatewaySpec) -> list[str]:
-    """The gateway container's command: create nginx's writable folders, then run nginx."""
+    """The gateway container's command: create nginx's writable folders, then run nginx with
+    every stop signal meaning a graceful stop (graceful_nginx)."""
     dirs = " ".join(config_dirs(spec))
-    return ["/bin/sh", "-c",
-            f"mkdir -p {dirs} && rm -f {hop_socket(spec)} && exec nginx -c {CONTAINER_CONFIG_DIR}/nginx.conf -e stderr"]
+    return graceful_nginx(f"{CONTAINER_CONFIG_DIR}/nginx.conf", [f"mkdir -p {dirs}", f"rm -f {hop_socket(spec)}"])
 
 
 # How often the gateway looks at its traffic file. The kubelet itself projects a changed
@@ -653,25 +653,19 @@ TRAFFIC_POLL_SECONDS = 5
 
 
 def direct_command(conf_file: str, run_dir: str) -> list[str]:
-    """nginx as the container's process (exec), after removing a stale hop socket (hop_socket)."""
-    return ["/bin/sh", "-c", f"rm -f {run_dir}/{HOP_SOCKET} && exec nginx -c {conf_file} -e stderr"]
+    """nginx in a pod, after removing a stale hop socket (hop_socket); stop signals as graceful_nginx."""
+    return graceful_nginx(conf_file, [f"rm -f {run_dir}/{HOP_SOCKET}"])
 
 
 def reloading_command(conf_file: str, watched_file: str, run_dir: str) -> list[str]:
     """The gateway container's command when its upstream weights come from `watched_file` (a
-    mounted ConfigMap the kubelet updates in place): nginx as a child of a small POSIX shell
-    that sends nginx SIGHUP when the file's content changes - nginx re-reads its config, starts
-    new workers and lets the old ones finish their requests (nginx docs, "Controlling nginx");
-    a config that fails to load leaves the old one running. The shell forwards the stop signals
-    (the image's SIGQUIT, or SIGTERM) to nginx as SIGQUIT, a graceful stop, and exits with
-    nginx's status. Written here, not taken from a library: the official nginx image has no
-    file watcher (no inotify tools), and a sidecar could not signal nginx without sharing the
-    pod's process namespace."""
-    script = "\n".join([
-        f"rm -f {run_dir}/{HOP_SOCKET}",
-        f"nginx -c {conf_file} -e stderr &",
-        "nginx_pid=$!",
-        'trap \'kill -QUIT "$nginx_pid" 2>/dev/null\' QUIT TERM INT',
+    mounted ConfigMap the kubelet updates in place): graceful_nginx plus a small loop that sends
+    nginx SIGHUP when the file's content changes - nginx re-reads its config, starts new workers
+    and lets the old ones finish their requests (nginx docs, "Controlling nginx"); a config that
+    fails to load leaves the old one running. Written here, not taken from a library: the
+    official nginx image has no file watcher (no inotify tools), and a sidecar could not signal
+    nginx without sharing the pod's process namespace."""
+    watcher = [
         "(",
         f"  seen=\"$(cat {watched_file} 2>/dev/null)\"",
         f"  while sleep {TRAFFIC_POLL_SECONDS}; do",
@@ -684,12 +678,38 @@ def reloading_command(conf_file: str, watched_file: str, run_dir: str) -> list[s
         "  done",
         ") &",
         "watcher=$!",
+    ]
+    return graceful_nginx(conf_file, [f"rm -f {run_dir}/{HOP_SOCKET}"], watcher, ['kill "$watcher" 2>/dev/null'])
+
+
+def graceful_nginx(conf_file: str, before: list[str], beside: list[str] = (), after: list[str] = ()) -> list[str]:
+    """nginx as the child of a small POSIX shell (the container's process 1) that turns every
+    stop signal into nginx's graceful stop: SIGQUIT (the official image's STOPSIGNAL), SIGTERM
+    and SIGINT all reach nginx as SIGQUIT - it stops listening and finishes the requests in
+    flight - where nginx itself takes SIGTERM/SIGINT as a fast stop that drops them (nginx docs,
+    "Controlling nginx"). Needed because a platform may send SIGTERM whatever the image says:
+    Azure Container Instances documents no stop signal at all (its stop/restart/update pages,
+    MicrosoftDocs/azure-docs articles/container-instances/container-instances-stop-start.md and
+    container-instances-update.md, say only that the containers are terminated/restarted; the
+    one public report, Azure/azure-cli#16673, saw no SIGTERM handling at `az container stop`),
+    Container Apps sends SIGTERM (articles/container-apps/application-lifecycle-management.md,
+    "Shutdown"), and the kubelet
+    leaves the signal to the container runtime (kubernetes.io "Termination of Pods"). SIGHUP
+    (reload) is passed on as is. The shell exits with nginx's status. `before` runs first,
+    `beside` after nginx started (it may use $nginx_pid), `after` once nginx is gone."""
+    script = "\n".join([
+        " && ".join(before) + " || exit 1",
+        f"nginx -c {conf_file} -e stderr &",
+        "nginx_pid=$!",
+        'trap \'kill -QUIT "$nginx_pid" 2>/dev/null\' QUIT TERM INT',
+        'trap \'kill -HUP "$nginx_pid" 2>/dev/null\' HUP',
+        *beside,
         # `wait` returns early when a trapped signal arrives: wait again until nginx is gone.
         "while :; do",
         '  wait "$nginx_pid"; status=$?',
         '  kill -0 "$nginx_pid" 2>/dev/null || break',
         "done",
-        'kill "$watcher" 2>/dev/null',
+        *after,
         'exit "$status"',
     ])
     return ["/bin/sh", "-c", script]

@@ -462,8 +462,9 @@ class LocalPod:
     def _grace(self) -> float:
         return float(self.inputs.spec.get("terminationGracePeriodSeconds", 30))
 
-    def _stop_container(self, state: _State, budget: float) -> None:
-        """preStop hook, then the image's stop signal; SIGKILL when `budget` seconds are spent."""
+    def _stop_container(self, state: _State, budget: float, stop_signal: str | None = None) -> None:
+        """preStop hook, then the image's stop signal (or `stop_signal`); SIGKILL when `budget`
+        seconds are spent."""
         deadline = time.monotonic() + budget
         name = self.cname(state.spec["name"])
         hook = (state.spec.get("lifecycle") or {}).get("preStop") or {}
@@ -472,11 +473,21 @@ class LocalPod:
         elif "sleep" in hook:
             time.sleep(min(hook["sleep"]["seconds"], budget))
         left = max(0, int(deadline - time.monotonic()))
+        if stop_signal:
+            # `podman stop` 4.3 has no --signal: the signal, the wait, then stop's SIGKILL.
+            self.engine.run("kill", "--signal", stop_signal, name, check=False, timeout=30)
+            try:
+                self.engine.run("wait", "--interval", "200ms", name, check=False, timeout=max(1, left))
+            except EngineError:
+                pass  # still running at the end of the grace period: SIGKILL below
+            left = 0
         self.engine.run("stop", "-t", str(left), name, check=False, timeout=left + 30)
 
-    def terminate(self) -> dict[str, Any]:
+    def terminate(self, stop_signal: str | None = None) -> dict[str, Any]:
         """Delete the pod as the kubelet does; returns each container's exit code and when it
-        stopped (seconds after the start of termination)."""
+        stopped (seconds after the start of termination). `stop_signal` (e.g. "TERM") replaces
+        every image's STOPSIGNAL: a platform that sends its own (Container Apps: SIGTERM; ACI:
+        undocumented)."""
         began = time.monotonic()
         with self._lock:
             self.terminating = True
@@ -486,7 +497,7 @@ class LocalPod:
         stopped: dict[str, Any] = {}
 
         def stop(state: _State) -> None:
-            self._stop_container(state, max(0.0, grace - (time.monotonic() - began)))
+            self._stop_container(state, max(0.0, grace - (time.monotonic() - began)), stop_signal)
             data = self.engine.inspect(self.cname(state.spec["name"])) or {}
             stopped[state.spec["name"]] = {"exitCode": data.get("State", {}).get("ExitCode"),
                                            "after": round(time.monotonic() - began, 1)}

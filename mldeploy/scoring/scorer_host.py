@@ -202,6 +202,41 @@ def _drain_before_gunicorn_stops() -> None:
     Arbiter.handle_term = handle_term_after_gateway
 
 
+# At most this long for a gunicorn worker's telemetry flush at exit. In a pod the scorer's stop
+# signal comes this much before the SIGKILL: terminationGracePeriodSeconds (timeout + PRESTOP + 10,
+# render/k8s.py) minus its preStop pause (PRESTOP + timeout + 1, k8s_pod.scorer_prestop_seconds)
+# = 9 s, for gunicorn's stop, the flush and the exit.
+EXIT_FLUSH_S = 5.0
+
+
+def bounded_exit_flush(server, worker) -> None:
+    """gunicorn's worker_exit hook: the worker has answered its last request; what is left is
+    the interpreter's exit, where OpenTelemetry's atexit shutdown flushes App Insights (the
+    BatchSpanProcessor/BatchLogRecordProcessor of azmlinfsrv's AppInsightsClient). That flush
+    has no bound: the processors' shutdown() joins their export thread without a timeout
+    (opentelemetry-sdk 1.33, sdk/trace/export/__init__.py and sdk/_logs/_internal/export/
+    __init__.py; OTEL_BSP_EXPORT_TIMEOUT / OTEL_BLRP_EXPORT_TIMEOUT bound force_flush only), and
+    each export waits the exporter's network timeout (azure-monitor-opentelemetry-exporter
+    export/_base.py: the `timeout` keyword, 10 s, which azmlinfsrv does not pass and no
+    environment variable sets). With an ingestion endpoint that does not answer, the flush
+    outlasted a pod's grace period and the scorer was SIGKILLed (exit 137). So a daemon timer
+    ends the worker (exit 0) when it is still exiting after EXIT_FLUSH_S; a reachable endpoint
+    takes a fraction of that (what remains then is the interpreter's teardown, 2-4 s measured
+    here on a loaded machine, nothing that needs to run), and its telemetry is sent whole."""
+    import threading
+
+    seconds = EXIT_FLUSH_S
+
+    def give_up() -> None:
+        print(f"mldeploy: worker {os.getpid()}: still exiting {seconds:g} s after its last request "
+              "(App Insights' flush, if not reachable): exits now", file=sys.stderr, flush=True)
+        os._exit(0)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+
+
 def _as_text(text) -> str:
     return text if isinstance(text, str) else ""
 
@@ -231,6 +266,7 @@ def _patch_server() -> None:
             # which must come after azmlinfsrv has read its command line.
             _patch_input_parsers()
             super().__init__(*args, **kwargs)
+            self.cfg.set("worker_exit", bounded_exit_flush)
 
     wsgiapp.WSGIApplication = Application
 
