@@ -13,7 +13,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import AfterValidator, ValidationInfo
@@ -352,10 +352,35 @@ def _call_mismatch(source: str, by_keyword: bool) -> str | None:
     return None
 
 
+class _NotJson(ValueError):
+    """What Python's json module accepts beyond RFC 8259: NaN/Infinity, a name written twice."""
+
+
+def _not_a_json_number(name: str) -> Any:
+    # RFC 8259, section 6: "Numeric values that cannot be represented in the grammar below (such as
+    # Infinity and NaN) are not permitted." Python's json reads them anyway; an RFC-strict client or
+    # parser refuses the body (JSON.parse in a browser, Go's encoding/json).
+    raise _NotJson(f"{name} is not a JSON number (RFC 8259 has no NaN or Infinity)")
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # RFC 8259, section 4: "The names within an object SHOULD be unique" - with a name twice
+    # "the behavior of software that receives such an object is unpredictable" (most keep the last,
+    # silently, as YAML would: the stack reader refuses that too).
+    names = [name for name, _ in pairs]
+    twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+    if twice is not None:
+        raise _NotJson(f"the name {twice!r} is written twice in one object (RFC 8259: names should be unique; "
+                       "a parser keeps one of them, silently)")
+    return dict(pairs)
+
+
 def _json(value: str, target: Path) -> None:
     text = _text(value, target, "file")
     try:
-        body = json.loads(text)
+        body = json.loads(text, parse_constant=_not_a_json_number, object_pairs_hook=_unique_names)
+    except _NotJson as err:
+        raise ValueError(f"{value} is not JSON: {err}; a sample request is the JSON body sent to /score") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{value} is not JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
                          "a sample request is the JSON body sent to /score") from None

@@ -907,6 +907,45 @@ def corpus3_cases() -> Iterator[Case]:
                f"{e}.clinics.env", "plain text")
 
 
+def corpus4_cases() -> Iterator[Case]:
+    """More of issue 24's kinds (helper `corpus4`), found by walking every key of every target's
+    schema: each exited 0 before its rule; each names the key it breaks."""
+    def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str = "") -> Case:
+        d = _load(stack)
+        edit(d["config"])
+        return Case(id_, "semantic", stack, _dump(d), key, fragment)
+
+    s, e, img = "mldeploy:services", "mldeploy:edge", "mldeploy:images"
+    # -- Azure's sizes: an ACI container group gets at least 1 CPU and 1 GB ------------------------
+    for label, size in (("cpu-half", {"cpuCores": 0.5}), ("memory-half", {"memoryGb": 0.5}),
+                        ("both-0.9", {"cpuCores": 0.9, "memoryGb": 0.9})):
+        yield case(f"dev-aci-group-below-minimum-{label}", "dev", lambda c, v=size: c[s]["diabetes-aci"].update(v),
+                   f"{s}.diabetes-aci", "at least 1 CPU and 1 GB")
+    # -- file contents: a sample request Python's json reads but JSON (RFC 8259) is not -----------
+    for label, path, fragment in (("nan", "hostile/nan.json", "NaN is not a JSON number"),
+                                  ("infinity", "hostile/infinity.json", "Infinity is not a JSON number"),
+                                  ("name-twice", "hostile/name-twice.json", "written twice"),
+                                  ("nested-name-twice", "hostile/nested-name-twice.json", "written twice")):
+        yield case(f"dev-sample-request-{label}", "dev", lambda c, v=path: c[img]["diabetes"].update(sampleRequest=v),
+                   f"{img}.diabetes.sampleRequest", fragment)
+        yield case(f"managed-sample-request-{label}", "managed", lambda c, v=path: c[s]["diabetes"].update(sampleRequest=v),
+                   f"{s}.diabetes.sampleRequest", fragment)
+    yield case("prod-sample-request-nan", "prod", lambda c: c[s]["diabetes"].update(sampleRequest="hostile/nan.json"),
+               f"{s}.diabetes.sampleRequest", "not JSON")
+    # -- values that clash: createOptions saying again, differently, what env / hostPort say ------
+    # (createOptions is merged over the module's own options: a list or a port binding replaces them)
+    yield case("edge-create-options-env-drops-env", "edge",
+               lambda c: c[e]["clinics"].update(createOptions={"Env": ["LOG_LEVEL=debug"]}),
+               f"{e}.clinics.createOptions", "would be dropped")
+    for label, binding in (("other-port", {"5001/tcp": [{"HostPort": "6000"}]}),
+                           ("any-free-port", {"5001/tcp": [{"HostPort": ""}]}),
+                           ("range", {"5001/tcp": [{"HostPort": "8000-8010"}]}),
+                           ("no-protocol", {"5001": [{"HostPort": "6000"}]})):
+        yield case(f"edge-create-options-binding-overrides-host-port-{label}", "edge",
+                   lambda c, v=binding: c[e]["clinics"].update(createOptions={"HostConfig": {"PortBindings": v}}),
+                   f"{e}.clinics.createOptions", "while hostPort is 5001")
+
+
 # Environment files whose pins exclude a version the scorer host was tested against (issue 22,
 # mldeploy/scoring/environment.py): file -> (the scoringServer it applies to, the package, the
 # piece of the message naming the user's pin). Every spec form: ==, a range, extras, a conda
@@ -1021,7 +1060,7 @@ CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "alias": alias_cases, "depth": depth_cases, "namespace": namespace_cases, "unknown": unknown_cases,
     "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
     "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *corpus2_cases(), *corpus3_cases(),
-                                *scorer_pin_cases(), *include_cases()),
+                                *corpus4_cases(), *scorer_pin_cases(), *include_cases()),
 }
 
 
@@ -1085,6 +1124,10 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (hostile / "run-varargs.py").write_text("def init():\n    pass\n\n\ndef run(*args):\n    return args\n")
     (hostile / "run-kwargs.py").write_text("def init():\n    pass\n\n\ndef run(data, **kwargs):\n    return data\n")
     (hostile / "run-posonly.py").write_text("def init():\n    pass\n\n\ndef run(data, /):\n    return data\n")
+    (hostile / "nan.json").write_text('{"data": [[0.03, NaN, 0.06]]}\n')
+    (hostile / "infinity.json").write_text('{"data": [[0.03, -Infinity, 0.06]]}\n')
+    (hostile / "name-twice.json").write_text('{"data": [[0.03, 0.05]], "data": [[1, 2]]}\n')
+    (hostile / "nested-name-twice.json").write_text('{"data": [{"age": 0.03, "bmi": 0.05, "age": 0.04}]}\n')
     (project / "pins").mkdir()
     for name, text in PIN_FILES.items():
         (project / name).write_text(text)

@@ -170,6 +170,9 @@ def files() -> dict[str, str]:
     out["valid/sample-request-list.json"] = "[[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]]\n"
     out["valid/sample-request-inputs.json"] = '{"Inputs": {"data": [[1.0]]}, "GlobalParameters": {"method": "predict"}}\n'
     out["valid/sample-request-bom.json"] = "\ufeff{\"data\": [[1, 2, 3]]}\r\n"
+    # The same names in different objects (records), exponents and escapes: JSON by RFC 8259.
+    out["valid/sample-request-records.json"] = ('{"data": [{"age": 0.03, "bmi": -1.5e-2}, {"age": 1E2, "bmi": 0}],'
+                                                 ' "note": "caf\\u00e9 \\"NaN\\""}\n')
     return out
 
 
@@ -201,7 +204,8 @@ def valid_cases() -> Iterator[Case]:
     for name in ("batch-mini-batch-typed.py", "init-default-args.py", "crlf-bom.py", "guarded.py", "bound-methods.py"):
         yield case(f"batch-entry-{name}", "entry-script", "batch",
                    lambda c, v=name: c[B]["nightly"].update(entryScript=f"valid/{v}"))
-    for name in ("sample-request-list.json", "sample-request-inputs.json", "sample-request-bom.json"):
+    for name in ("sample-request-list.json", "sample-request-inputs.json", "sample-request-bom.json",
+                 "sample-request-records.json"):
         yield case(f"dev-{name}", "entry-script", "dev", image(sampleRequest=f"valid/{name}"))
 
     # -- requirements and conda files ----------------------------------------------------------
@@ -293,7 +297,21 @@ def valid_cases() -> Iterator[Case]:
         ("user-workdir", {"User": "1000:1000", "WorkingDir": "/app", "Labels": {}, "Cmd": []}),
         ("healthcheck", {"Healthcheck": {"Test": ["CMD", "curl", "-f", "http://localhost:5001/"], "Interval": 30000000000}}),
     ):
-        yield case(f"edge-create-options-{label}", "createOptions", "edge", lambda c, v=options: c[E]["clinics"].update(createOptions=v))
+        # The example's hostPort and env are set: a binding of the module's port to another host port,
+        # or an Env list, would replace them (refused: tests/config/bad_stacks.py corpus4_cases), so
+        # these shapes are tried without them - as a user who sets them in createOptions writes it.
+        def edit(c: dict, v: dict = options) -> None:
+            if "Env" in v:
+                c[E]["clinics"].pop("env")
+            if v.get("HostConfig", {}).get("PortBindings"):
+                c[E]["clinics"].pop("hostPort")
+            c[E]["clinics"].update(createOptions=v)
+        yield case(f"edge-create-options-{label}", "createOptions", "edge", edit)
+    # A binding that agrees with hostPort, and one of another port, beside the example's hostPort.
+    yield case("edge-create-options-binding-agrees-with-host-port", "createOptions", "edge", lambda c: c[E]["clinics"].update(
+        createOptions={"HostConfig": {"PortBindings": {"5001/tcp": [{"HostIp": "0.0.0.0", "HostPort": "5001"}]}}}))
+    yield case("edge-create-options-binding-of-another-port", "createOptions", "edge", lambda c: c[E]["clinics"].update(
+        createOptions={"ExposedPorts": {"9000/tcp": {}}, "HostConfig": {"PortBindings": {"9000/tcp": [{"HostPort": "9000"}]}}}))
 
     # -- CORS ----------------------------------------------------------------------------------
     for label, origins in (("localhost", ["http://localhost:3000", "http://127.0.0.1:5500"]),
@@ -311,6 +329,9 @@ def valid_cases() -> Iterator[Case]:
     yield case("edge-hub-f1-1", "sizes", "edge", lambda c: c[E]["clinics"]["iotHub"].update(sku="F1", capacity=1))
     yield case("dev-aci-4-16", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=4, memoryGb=16))
     yield case("dev-aci-fraction", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=1.5, memoryGb=2.5))
+    # ACI's least container group: "a minimum of 1 CPU and 1 GB of memory" (container-instances-container-groups.md).
+    yield case("dev-aci-1-1", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=1, memoryGb=1))
+    yield case("dev-aci-fractions-over-1", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=1.33, memoryGb=1.15))
     yield case("prod-vm-size-lowercase", "sizes", "prod",
                lambda c: c["mldeploy:clusters"]["prod"].update(vmSize="standard_d3_v2"))
     yield case("prod-kubernetes-patch", "sizes", "prod",

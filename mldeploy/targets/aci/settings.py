@@ -14,6 +14,14 @@ from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB
 # container-instances-resource-and-quota-limits.md, "Linux Container Groups").
 ACI_MAX_CPU = 4
 ACI_MAX_MEMORY_GB = 16
+# The least one container group gets: "Allocate a minimum of 1 CPU and 1 GB of memory to a container
+# group. Individual container instances within a group can be provisioned with less"
+# (MicrosoftDocs/azure-compute-docs, articles/container-instances/container-instances-container-groups.md,
+# "Minimum and maximum allocation", ms.date 11/17/2025). cpuCores/memoryGb are the group's (gateway
+# and scorer together), so they must each be at least 1. No increment (0.1 CPU, 0.1 GB steps or
+# other) is stated there or in the 2023-05-01 ResourceRequests schema (plain numbers): none is checked.
+ACI_MIN_CPU = 1
+ACI_MIN_MEMORY_GB = 1
 
 
 class AciServiceSettings(ServiceSettings):
@@ -36,9 +44,10 @@ class AciServiceSettings(ServiceSettings):
     @model_validator(mode="after")
     def _room_for_the_gateway(self):
         # The group also runs the gateway (contract.ACI_GATEWAY_CPU/MEMORY_GB); the rest is the scorer's.
-        if self.cpu_cores < 0.5 or self.memory_gb < 0.5:
+        if self.cpu_cores < ACI_MIN_CPU or self.memory_gb < ACI_MIN_MEMORY_GB:
             raise ValueError(f"cpuCores ({self.cpu_cores:g}) and memoryGb ({self.memory_gb:g}) must each be "
-                             ">= 0.5 on ACI: the group also runs the gateway")
+                             f">= 1 on ACI: they size the container group (the gateway and the scorer), and Azure "
+                             f"allocates a group at least {ACI_MIN_CPU} CPU and {ACI_MIN_MEMORY_GB} GB")
         if self.cpu_cores > ACI_MAX_CPU or self.memory_gb > ACI_MAX_MEMORY_GB:
             raise ValueError(f"cpuCores ({self.cpu_cores:g}) and memoryGb ({self.memory_gb:g}) exceed what one ACI "
                              f"container group gets: at most {ACI_MAX_CPU} CPUs and {ACI_MAX_MEMORY_GB} GB (Linux, "

@@ -115,6 +115,22 @@ def _docker_shape(options: dict[str, Any]) -> None:
                 _not_edge_hubs(f"createOptions.HostConfig.PortBindings.{port} HostPort", int(host))
 
 
+def _one_place(options: dict[str, Any], port: int, host_port: int | None, env: dict[str, str]) -> None:
+    """Raise when createOptions says again, differently, what `env` or `hostPort` says: the user's
+    options are merged over the module's (contract.module_create_options), and a list or a port
+    binding replaces the module's whole value, so one of the two settings would be dropped silently."""
+    if env and "Env" in options:
+        raise ValueError(f"createOptions.Env replaces the module's whole environment, so env's {len(env)} "
+                         f"variable(s) ({', '.join(sorted(env)[:3])}) would be dropped: set the variables in env only")
+    bindings = options.get("HostConfig", {}).get("PortBindings", {})
+    for key in (f"{port}/tcp", str(port)):
+        hosts = sorted({str(b.get("HostPort")) for b in bindings.get(key, [])})
+        if host_port is not None and hosts and hosts != [str(host_port)]:
+            raise ValueError(f"createOptions.HostConfig.PortBindings.{key} binds the module's port to host port "
+                             f"{', '.join(repr(h) for h in hosts)} while hostPort is {host_port}: the binding replaces "
+                             "hostPort's; set the device's port in one place")
+
+
 def _not_edge_hubs(key: str, port: int | None) -> None:
     if port in EDGE_HUB_HOST_PORTS:
         raise ValueError(f"{key} {port} on the device is edgeHub's ({', '.join(map(str, EDGE_HUB_HOST_PORTS))}: "
@@ -221,6 +237,7 @@ class EdgeSettings(SectionSettings):
         _json_value(value, "")
         _docker_shape(value)
         port = data["port"]
+        _one_place(value, port, data.get("host_port"), data["env"])
         chunk_create_options(module_create_options(port, data.get("host_port") or port, data["env"], value))
         return value
 
