@@ -944,6 +944,18 @@ def corpus4_cases() -> Iterator[Case]:
         yield case(f"edge-create-options-binding-overrides-host-port-{label}", "edge",
                    lambda c, v=binding: c[e]["clinics"].update(createOptions={"HostConfig": {"PortBindings": v}}),
                    f"{e}.clinics.createOptions", "while hostPort is 5001")
+    # -- Azure's rules: a new hub's policies; Kubernetes' probe rule; one region listed twice -----
+    for policy in ("registryReadWrite", "service", "deployer"):
+        yield case(f"edge-created-hub-access-policy-{policy}", "edge",
+                   lambda c, v=policy: c[e]["clinics"]["iotHub"].update(accessPolicy=v),
+                   f"{e}.clinics.iotHub", "only iothubowner")
+    for stack, dep in (("kubernetes-endpoint", "blue"), ("kubernetes-endpoint", "green")):
+        yield case(f"k8s-endpoint-{dep}-liveness-success-threshold-3", stack,
+                   lambda c, d=dep: c[s]["diabetes"]["deployments"][d].update(livenessProbe={"successThreshold": 3}),
+                   f"{s}.diabetes.deployments.{dep}.livenessProbe.successThreshold", "only 1")
+    for label, regions in (("same", ["eastus", "westus2", "eastus"]), ("display-name", ["eastus", "East US"])):
+        yield case(f"fpga-regions-twice-{label}", "fpga", lambda c, v=regions: c[s]["diabetes-fpga"].update(fpgaRegions=v),
+                   f"{s}.diabetes-fpga.fpgaRegions", "listed twice")
 
 
 # Environment files whose pins exclude a version the scorer host was tested against (issue 22,

@@ -336,6 +336,17 @@ def valid_cases() -> Iterator[Case]:
                lambda c: c["mldeploy:clusters"]["prod"].update(vmSize="standard_d3_v2"))
     yield case("prod-kubernetes-patch", "sizes", "prod",
                lambda c: c["mldeploy:clusters"]["prod"].update(kubernetesVersion="1.35.2"))
+    # A policy of an existing hub may be any name (a custom least-privilege policy); a created hub
+    # uses iothubowner (its only default policy with RegistryWrite and ServiceConnect).
+    yield case("edge-existing-hub-custom-policy", "names", "edge", lambda c: (
+        c[E]["clinics"]["iotHub"].pop("sku"), c[E]["clinics"]["iotHub"].update(existing=True, accessPolicy="mldeploy-deployer")))
+    yield case("edge-created-hub-iothubowner", "names", "edge",
+               lambda c: c[E]["clinics"]["iotHub"].update(accessPolicy="iothubowner"))
+    # Kubernetes: successThreshold "Must be 1 for liveness and startup" - a readiness probe may ask for more.
+    yield case("k8s-endpoint-readiness-success-3", "sizes", "kubernetes-endpoint",
+               lambda c: c[S]["diabetes"]["deployments"]["blue"].update(readinessProbe={"successThreshold": 3},
+                                                                        livenessProbe={"successThreshold": 1}))
+    yield case("fpga-regions-two", "region", "fpga", lambda c: c[S]["diabetes-fpga"].update(fpgaRegions=["eastus", "West US 2"]))
     yield case("edge-device-id-chars", "names", "edge", lambda c: (
         [c[E]["clinics"].pop(k) for k in ("targetCondition", "priority", "labels")],
         c[E]["clinics"].update(deviceId="clinic-7.eu:01_a")))

@@ -175,6 +175,15 @@ class IotHubSettings(Settings):
         if self.existing:
             self._only_in_another_mode({"sku", "capacity"}, "only to a hub created here; an existing hub "
                                        "(existing: true) keeps its own tier and units", join=" and ")
+        elif self.access_policy != "iothubowner":
+            # mldeploy creates the hub with Azure's default policies only: "iothubowner: all permissions;
+            # service: ServiceConnect; device: DeviceConnect; registryRead: RegistryRead;
+            # registryReadWrite: RegistryRead and RegistryWrite" (iot-hub/iot-hub-devguide-security.md,
+            # "a newly created IoT hub has the following default policies"). Of those only iothubowner
+            # can apply a deployment; any other name is a policy the new hub does not have.
+            raise ValueError(f"accessPolicy {self.access_policy!r} on a hub created here: a new hub has only Azure's "
+                             "default policies, and of those only iothubowner has RegistryRead, RegistryWrite and "
+                             "ServiceConnect (remove accessPolicy, or name a policy of an existing hub)")
         limit = MAX_UNITS[self.sku]
         if self.capacity > limit:
             raise ValueError(f"capacity {self.capacity}: an IoT hub of tier {self.sku} has at most {limit} "

@@ -32,6 +32,13 @@ def check(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
                           f"namespace {service.namespace!r} is reserved for Kubernetes or AKS system components "
                           f"(kube-*, {', '.join(sorted(reserved))}): choose the namespace the endpoint's pods run in "
                           "(default: azureml)")
+    for dep_name, dep in sorted(service.deployments.items()):
+        # The deployment's probes become the pod's: Kubernetes' Probe.successThreshold "Must be 1 for
+        # liveness and startup" (kubernetes/api core/v1 types.go); the API server refuses the pod.
+        if dep.liveness_probe.success_threshold != 1:
+            raise ConfigError(f"{PROJECT}:services.{name}.deployments.{dep_name}.livenessProbe.successThreshold",
+                              f"{dep.liveness_probe.success_threshold}: Kubernetes takes only 1 for a liveness probe "
+                              "(one success makes a container live again); readinessProbe may ask for more")
 
 
 def kubernetes_endpoints(stack: Any) -> list[tuple[str, KubernetesEndpointSettings]]:
