@@ -953,6 +953,16 @@ def corpus4_cases() -> Iterator[Case]:
         yield case(f"k8s-endpoint-{dep}-liveness-success-threshold-3", stack,
                    lambda c, d=dep: c[s]["diabetes"]["deployments"][d].update(livenessProbe={"successThreshold": 3}),
                    f"{s}.diabetes.deployments.{dep}.livenessProbe.successThreshold", "only 1")
+    # -- file contents / clashes: an edge route to a sink IoT Edge does not have, or another module --
+    for label, route, fragment in (
+            ("sink-not-a-sink", "FROM /messages/modules/diabetes/outputs/* INTO iothub", "sink"),
+            ("sink-wildcard", 'FROM /messages/* INTO BrokeredEndpoint("/modules/diabetes/inputs/*")', "sink"),
+            ("source-other-module", "FROM /messages/modules/filter/outputs/* INTO $upstream", "'filter'"),
+            ("sink-other-module", 'FROM /messages/modules/diabetes/outputs/* INTO BrokeredEndpoint("/modules/alerts/inputs/in1")',
+             "'alerts'"),
+            ("module-in-other-case", "FROM /messages/modules/Diabetes/outputs/* INTO $upstream", "'Diabetes'")):
+        yield case(f"edge-route-{label}", "edge", lambda c, v=route: c[e]["clinics"].update(routes={"scores": v}),
+                   f"{e}.clinics.routes", fragment)
     for label, regions in (("same", ["eastus", "westus2", "eastus"]), ("display-name", ["eastus", "East US"])):
         yield case(f"fpga-regions-twice-{label}", "fpga", lambda c, v=regions: c[s]["diabetes-fpga"].update(fpgaRegions=v),
                    f"{s}.diabetes-fpga.fpgaRegions", "listed twice")

@@ -346,6 +346,15 @@ def valid_cases() -> Iterator[Case]:
     yield case("k8s-endpoint-readiness-success-3", "sizes", "kubernetes-endpoint",
                lambda c: c[S]["diabetes"]["deployments"]["blue"].update(readinessProbe={"successThreshold": 3},
                                                                         livenessProbe={"successThreshold": 1}))
+    # IoT Edge routes (iot-edge/module-composition.md "Declare routes"): the module's own outputs and
+    # inputs, any device message, a WHERE condition, $upstream or the module's own input as the sink.
+    for i, route in enumerate(("FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO $upstream",
+                               "FROM /messages/modules/diabetes/outputs/scores WHERE $body.value > 1 INTO "
+                               'BrokeredEndpoint("/modules/diabetes/inputs/rescore")',
+                               "FROM /messages/modules/diabetes/* INTO $upstream")):
+        yield case(f"edge-route-{i}", "names", "edge", lambda c, v=route: c[E]["clinics"].update(routes={"r": v}))
+    yield case("edge-route-of-module-name", "names", "edge", lambda c: c[E]["clinics"].update(
+        moduleName="scorer", routes={"up": "FROM /messages/modules/scorer/outputs/* INTO $upstream"}))
     yield case("fpga-regions-two", "region", "fpga", lambda c: c[S]["diabetes-fpga"].update(fpgaRegions=["eastus", "West US 2"]))
     yield case("edge-device-id-chars", "names", "edge", lambda c: (
         [c[E]["clinics"].pop(k) for k in ("targetCondition", "priority", "labels")],

@@ -30,6 +30,12 @@ MAX_UNITS = {"F1": 1, "S1": 200, "S2": 200, "S3": 10}
 # An IoT Edge route: `FROM <source> [WHERE <condition>] INTO <sink>` (iot-edge/module-composition.md,
 # "Declare routes").
 ROUTE_RE = re.compile(r"^\s*FROM\s+\S+(\s+WHERE\s+.+?)?\s+INTO\s+\S+.*$", re.IGNORECASE | re.DOTALL)
+# Its sink: "`$upstream` ... `BrokeredEndpoint("/modules/<moduleId>/inputs/<input>")` ... There are no
+# wildcard options in the sink property" (the same article, "Sink"). mldeploy's manifest is a whole
+# deployment (edgeAgent, edgeHub and this module), so a route naming another module names nothing.
+ROUTE_SINK_RE = re.compile(r'\s+INTO\s+(\$upstream|BrokeredEndpoint\("/modules/([^/"]+)/inputs/([^/"*]+)"\))\s*$',
+                           re.IGNORECASE)
+ROUTE_MODULE_RE = re.compile(r"/modules/([^/\"\s]+)")
 
 
 def _json_value(value: Any, where: str) -> None:
@@ -228,13 +234,22 @@ class EdgeSettings(SectionSettings):
 
     @field_validator("routes")
     @classmethod
-    def _route_names(cls, routes: dict[str, str] | None) -> dict[str, str] | None:
+    def _route_names(cls, routes: dict[str, str] | None, info: ValidationInfo) -> dict[str, str] | None:
         for name, route in (routes or {}).items():
             if any(c in name for c in ".$# ") or not route.strip():
                 raise ValueError(f"route {name!r}: names may not hold '.', '$', '#' or spaces; routes may not be empty")
             if not ROUTE_RE.match(route):
                 raise ValueError(f"route {name!r} is not an IoT Edge route: `FROM <source> [WHERE <condition>] "
                                  "INTO <sink>`, e.g. FROM /messages/modules/diabetes/outputs/* INTO $upstream")
+            if not ROUTE_SINK_RE.search(route):
+                raise ValueError(f"route {name!r}: its sink (after INTO) must be $upstream or "
+                                 "BrokeredEndpoint(\"/modules/<module>/inputs/<input>\") (IoT Edge has no other sink "
+                                 "and no wildcard in one)")
+            module = info.data.get("module_name") or info.data.get("image")
+            other = next((m for m in ROUTE_MODULE_RE.findall(route) if m != module), None)
+            if module is not None and other is not None:
+                raise ValueError(f"route {name!r} names module {other!r}, which this deployment does not have: its "
+                                 f"manifest holds edgeAgent, edgeHub and {module!r} only")
         return routes
 
     @field_validator("create_options")
