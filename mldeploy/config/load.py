@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_snake
 
 from mldeploy import PROJECT
 from mldeploy.contract import stack_file_path
-from mldeploy.config.base import Name, Secret, SecureValue
+from mldeploy.config.base import Name, Secret, SecureValue, looks_secret
 from mldeploy.nested import leaves, map_leaves
 from mldeploy.config.errors import ConfigError, shown
 from mldeploy.config.strict_yaml import MAX_DEPTH, parse_yaml, read_text_file
@@ -189,6 +189,8 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
     own: dict[str, Any] = {}
     for key, value in config.items():
         _check_namespace(key)
+        if not key.startswith(PREFIX):
+            _no_plain_secret(key, value)
         if key.startswith(PREFIX):
             name = key[len(PREFIX):]
             if name not in stack_keys:
@@ -220,6 +222,22 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
                                         "(only a stack whose services are all `local` goes without)")
     check_references(settings, root)
     return settings
+
+
+def _no_plain_secret(key: str, value: Any) -> None:
+    """Refuse a credential in plain text under another namespace's key (a provider's `clientSecret`,
+    an app's `dbPassword`): Pulumi reads those keys itself, but the stack file sits in the repository,
+    and `secure:` is how Pulumi keeps a value out of it (pulumi/pulumi-azure-native's schema generator,
+    provider/pkg/gen/schema.go, marks its config `clientSecret` and `clientCertificatePassword`
+    `Secret: true`). The same names and credential shapes as the env rule (config/base.py
+    looks_secret), so ids, paths, URLs and switches pass; `secure:` values pass."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _no_plain_secret(f"{key}.{name}", item)
+    elif isinstance(value, str) and looks_secret(key.rsplit(":", 1)[-1].rsplit(".", 1)[-1], value):
+        how = f"--path '{key}'" if "." in key else key
+        raise ConfigError(key, "holds a password, key or token in plain text: the stack file is committed with "
+                               f"the project; set it with `pulumi config set --secret {how} <value>` (a `secure:` value)")
 
 
 def _check_namespace(key: Any) -> None:

@@ -64,12 +64,13 @@ def _check_one_owner(settings: "StackSettings") -> None:
     p = f"{PROJECT}:"
     hosts: dict[str, str] = {}
     for name, service in sorted(settings.services.items()):
-        host = service.host_name_claim()
-        if host is not None:
+        claim = service.host_name_claim()
+        if claim is not None:
+            key, host = claim
             other = hosts.setdefault(host.lower(), name)
             if other != name:
-                raise ConfigError(f"{p}services.{name}.hostName", f"host name {host!r} is also service {other!r}'s; "
-                                                                  "one name reaches one service")
+                raise ConfigError(f"{p}services.{name}.{key}", f"host name {host!r} is also service {other!r}'s; "
+                                                               "one name reaches one service")
     attached: dict[tuple[str, str], str] = {}
     for name, cluster in sorted(settings.clusters.items()):
         if cluster.attach is not None:

@@ -137,8 +137,9 @@ class TargetSettings(Settings):
         (labels are unique per zone and region: config/references.py)."""
         return None
 
-    def host_name_claim(self) -> str | None:
-        """The DNS name clients use to reach it, when the stack sets one (one name reaches one service)."""
+    def host_name_claim(self) -> tuple[str, str] | None:
+        """(key under `services.<name>.`, the DNS name) clients use to reach it, when the stack sets one
+        (one name reaches one service, whatever the targets: config/references.py)."""
         return None
 
 

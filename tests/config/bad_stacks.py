@@ -652,7 +652,7 @@ def corpus_cases() -> Iterator[Case]:
     yield case("containerapp-two-apps-one-custom-domain", "containerapp",
                lambda c: (c[s]["diabetes-aca"].update(customDomain="score.example.com"),
                           copy_service(c, "diabetes-aca", "second")),
-               f"{s}.second.customDomain", "custom domain")
+               f"{s}.second.customDomain", "is also service")
     yield case("edge-port-binding-on-edge-hub-port", "edge",
                lambda c: c[e]["clinics"].update(createOptions={"HostConfig": {"PortBindings": {"5001/tcp": [{"HostPort": "8883"}]}}}),
                f"{e}.clinics.createOptions", "edgeHub")
@@ -963,6 +963,19 @@ def corpus4_cases() -> Iterator[Case]:
             ("module-in-other-case", "FROM /messages/modules/Diabetes/outputs/* INTO $upstream", "'Diabetes'")):
         yield case(f"edge-route-{label}", "edge", lambda c, v=route: c[e]["clinics"].update(routes={"scores": v}),
                    f"{e}.clinics.routes", fragment)
+    # -- secrets in plain text under another namespace's key (Pulumi reads it; the file is committed) --
+    for stack, key, value in (("dev", "azure-native:clientSecret", "Xy8Q~abcdefghijklmnopqrstuvwxyz012345"),
+                              ("prod", "azure-native:clientCertificatePassword", "hunter2hunter2"),
+                              ("managed", "azure-native:oidcToken", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"),
+                              ("edge", "myapp:dbPassword", "hunter2hunter2"),
+                              ("local", "myapp:database", {"url": "postgres://admin:hunter2@db.example.com/x"})):
+        yield case(f"{stack}-{key.replace(':', '-')}-plain", stack, lambda c, k=key, v=value: c.update({k: v}),
+                   key, "plain text")
+    # -- one host name for two services of different targets (an AKS hostName, a container app's domain) --
+    yield case("prod-container-app-domain-is-aks-host-name", "prod",
+               lambda c: c[s].update(web={"target": "containerapp", "image": "diabetes", "minReplicas": 1,
+                                          "customDomain": "diabetes.ml.contoso.com"}),
+               f"{s}.web.customDomain", "is also service 'diabetes'")
     for label, regions in (("same", ["eastus", "westus2", "eastus"]), ("display-name", ["eastus", "East US"])):
         yield case(f"fpga-regions-twice-{label}", "fpga", lambda c, v=regions: c[s]["diabetes-fpga"].update(fpgaRegions=v),
                    f"{s}.diabetes-fpga.fpgaRegions", "listed twice")

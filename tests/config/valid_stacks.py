@@ -355,6 +355,20 @@ def valid_cases() -> Iterator[Case]:
         yield case(f"edge-route-{i}", "names", "edge", lambda c, v=route: c[E]["clinics"].update(routes={"r": v}))
     yield case("edge-route-of-module-name", "names", "edge", lambda c: c[E]["clinics"].update(
         moduleName="scorer", routes={"up": "FROM /messages/modules/scorer/outputs/* INTO $upstream"}))
+    # Provider settings that are no secret (pulumi-azure-native's config: ids, paths, URLs, switches),
+    # secrets as `secure:` values, and an app's own settings whose names point at a secret elsewhere.
+    guid = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    for key, value in (("azure-native:clientId", guid), ("azure-native:tenantId", guid),
+                       ("azure-native:subscriptionId", guid), ("azure-native:auxiliaryTenantIds", [guid]),
+                       ("azure-native:clientCertificatePath", "/home/ci/sp-cert.pfx"), ("azure-native:useOidc", True),
+                       ("azure-native:oidcRequestUrl", "https://token.actions.githubusercontent.com"),
+                       ("azure-native:msiEndpoint", "http://169.254.169.254/metadata/identity/oauth2/token"),
+                       ("azure-native:clientSecret", {"secure": "v1:AAAAAAAAAAAAAAAA:Y2lwaGVydGV4dA=="}),
+                       ("myapp:apiKeyName", "primary"), ("myapp:tokenAudience", "api://AzureADTokenExchange"),
+                       ("myapp:maxTokens", "4096")):
+        yield case(f"dev-{key.replace(':', '-')}", "secrets", "dev", lambda c, k=key, v=value: c.update({k: v}))
+    yield case("prod-container-app-beside-aks-host-name", "names", "prod", lambda c: c[S].update(
+        web={"target": "containerapp", "image": "diabetes", "minReplicas": 1, "customDomain": "web.ml.contoso.com"}))
     yield case("fpga-regions-two", "region", "fpga", lambda c: c[S]["diabetes-fpga"].update(fpgaRegions=["eastus", "West US 2"]))
     yield case("edge-device-id-chars", "names", "edge", lambda c: (
         [c[E]["clinics"].pop(k) for k in ("targetCondition", "priority", "labels")],

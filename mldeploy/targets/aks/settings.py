@@ -83,8 +83,8 @@ class AksServiceSettings(ServiceSettings):
     def dns_label_claim(self) -> tuple[str, str, str] | None:
         return None if self.dns_label is None else ("dnsLabel", "cloudapp.azure.com", self.dns_label)
 
-    def host_name_claim(self) -> str | None:
-        return self.host_name
+    def host_name_claim(self) -> tuple[str, str] | None:
+        return None if self.host_name is None else ("hostName", self.host_name)
 
     @model_validator(mode="after")
     def _consistent(self):

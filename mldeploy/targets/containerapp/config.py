@@ -76,6 +76,10 @@ class ContainerAppServiceSettings(ServiceSettings):
         None, description="traffic by revision label (blue/green across model versions); one label runs `image`, "
         "the others name revisions an earlier run created; omitted: all traffic to the one revision of `image`")
 
+    def host_name_claim(self) -> tuple[str, str] | None:
+        # Its own host name is a name clients use, like an AKS service's hostName: one name, one service.
+        return None if self.custom_domain is None else ("customDomain", self.custom_domain)
+
     @property
     def tag_image(self) -> str | None:
         """With revisions the app splits traffic between model versions: its resources name none
