@@ -10,7 +10,8 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from mldeploy.config.cluster import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
 from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags, matching
-from mldeploy.config.files import CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile, conda_python_spec
+from mldeploy.config.files import (CondaFile, ExistingPath, JsonFile, PythonFile, RequirementsFile, SUPPORTED_PYTHONS,
+                                   conda_python_spec)
 from mldeploy.config.requirements import read_requirements
 from mldeploy.config.section import SectionSettings
 from mldeploy.config.strict_yaml import parse_yaml
@@ -113,6 +114,15 @@ class ImageSettings(Settings):
         if self.conda_file is not None and "python_version" in self.model_fields_set:
             raise ValueError("pythonVersion applies only with requirementsFile; with condaFile the conda "
                              "file's own `python=` dependency picks the Python")
+        if self.base_image is not None and "python_version" in self.model_fields_set:
+            # pythonVersion picks the default base image (render/build_context.py: python:<v>-slim); a
+            # baseImage of one's own brings its own Python, and the value would be ignored silently.
+            raise ValueError("pythonVersion picks the python:<version>-slim base image; with baseImage set the "
+                             "base image's own Python runs: remove pythonVersion (or baseImage)")
+        if self.python_version not in SUPPORTED_PYTHONS:
+            # The same rule as a conda file's `python=` (config/files.py): the scorer host's Pythons.
+            raise ValueError(f"pythonVersion {self.python_version}: the scorer host runs on Python "
+                             f"{', '.join(SUPPORTED_PYTHONS)} (azureml-inference-server-http needs >= 3.9)")
         if self.batching is not None and self.scoring_server != "mldeploy":
             raise ValueError("batching needs scoringServer mldeploy (the default): azmlinfsrv's gunicorn workers "
                              "take one request at a time")

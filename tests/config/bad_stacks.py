@@ -976,6 +976,17 @@ def corpus4_cases() -> Iterator[Case]:
                lambda c: c[s].update(web={"target": "containerapp", "image": "diabetes", "minReplicas": 1,
                                           "customDomain": "diabetes.ml.contoso.com"}),
                f"{s}.web.customDomain", "is also service 'diabetes'")
+    # -- an image's pythonVersion: only for the default slim base image, and a Python the scorer runs on --
+    def requirements(**values: Any) -> Callable[[dict], None]:
+        def edit(c: dict) -> None:
+            c[img]["diabetes"].pop("condaFile")
+            c[img]["diabetes"].update(requirementsFile="hostile/requirements.txt", **values)
+        return edit
+    yield case("dev-python-version-beside-base-image", "dev",
+               requirements(baseImage="python:3.12-slim", pythonVersion="3.10"), f"{img}.diabetes", "baseImage")
+    for version in ("3.8", "3.14", "3.7"):
+        yield case(f"dev-python-version-{version}", "dev", requirements(pythonVersion=version),
+                   f"{img}.diabetes", "scorer host runs on Python")
     for label, regions in (("same", ["eastus", "westus2", "eastus"]), ("display-name", ["eastus", "East US"])):
         yield case(f"fpga-regions-twice-{label}", "fpga", lambda c, v=regions: c[s]["diabetes-fpga"].update(fpgaRegions=v),
                    f"{s}.diabetes-fpga.fpgaRegions", "listed twice")
@@ -1159,6 +1170,7 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (hostile / "run-varargs.py").write_text("def init():\n    pass\n\n\ndef run(*args):\n    return args\n")
     (hostile / "run-kwargs.py").write_text("def init():\n    pass\n\n\ndef run(data, **kwargs):\n    return data\n")
     (hostile / "run-posonly.py").write_text("def init():\n    pass\n\n\ndef run(data, /):\n    return data\n")
+    (hostile / "requirements.txt").write_text("azureml-inference-server-http\nscikit-learn\njoblib\n")
     (hostile / "nan.json").write_text('{"data": [[0.03, NaN, 0.06]]}\n')
     (hostile / "infinity.json").write_text('{"data": [[0.03, -Infinity, 0.06]]}\n')
     (hostile / "name-twice.json").write_text('{"data": [[0.03, 0.05]], "data": [[1, 2]]}\n')

@@ -217,6 +217,12 @@ def valid_cases() -> Iterator[Case]:
                lambda c: (c[B]["nightly"].pop("condaFile"), c[B]["nightly"].update(requirementsFile="valid/env/req-up.txt")))
     for name in CONDA_FILES:
         yield case(f"dev-{name}", "environment", "dev", image(condaFile=f"valid/{name}"))
+    # pythonVersion picks python:<v>-slim (any the scorer host runs on); a baseImage of one's own alone.
+    for version in ("3.9", "3.13"):
+        yield case(f"dev-req-python-{version}", "environment", "dev", lambda c, v=version: (
+            requirements("valid/req-extras-markers.txt")(c), c[IMG]["diabetes"].update(pythonVersion=v)))
+    yield case("dev-req-own-base-image", "environment", "dev", lambda c: (
+        requirements("valid/req-extras-markers.txt")(c), c[IMG]["diabetes"].update(baseImage="python:3.12-slim-bookworm")))
     yield case("batch-req-extras", "environment", "batch",
                lambda c: (c[B]["nightly"].pop("condaFile"), c[B]["nightly"].update(requirementsFile="valid/req-extras-markers.txt")))
 
