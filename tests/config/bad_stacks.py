@@ -987,6 +987,11 @@ def corpus4_cases() -> Iterator[Case]:
     for version in ("3.8", "3.14", "3.7"):
         yield case(f"dev-python-version-{version}", "dev", requirements(pythonVersion=version),
                    f"{img}.diabetes", "scorer host runs on Python")
+    # -- an at-scale edge deployment's targetCondition that names no device field (matches no device) --
+    for label, condition in (("bare-name", "environment='edge'"), ("no-tags-prefix", "model = 'diabetes' AND site = 'x'"),
+                             ("lookalike-prefix", "mytags.environment='edge'")):
+        yield case(f"edge-target-condition-{label}", "edge", lambda c, v=condition: c[e]["clinics"].update(targetCondition=v),
+                   f"{e}.clinics.targetCondition", "names no device field")
     for label, regions in (("same", ["eastus", "westus2", "eastus"]), ("display-name", ["eastus", "East US"])):
         yield case(f"fpga-regions-twice-{label}", "fpga", lambda c, v=regions: c[s]["diabetes-fpga"].update(fpgaRegions=v),
                    f"{s}.diabetes-fpga.fpgaRegions", "listed twice")

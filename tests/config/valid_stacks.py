@@ -375,6 +375,12 @@ def valid_cases() -> Iterator[Case]:
         yield case(f"dev-{key.replace(':', '-')}", "secrets", "dev", lambda c, k=key, v=value: c.update({k: v}))
     yield case("prod-container-app-beside-aks-host-name", "names", "prod", lambda c: c[S].update(
         web={"target": "containerapp", "image": "diabetes", "minReplicas": 1, "customDomain": "web.ml.contoso.com"}))
+    # Target conditions by tags, reported (or desired) properties, deviceId or capabilities.
+    for i, condition in enumerate(("tags.environment IN ['prod', 'staging']", "deviceId IN ['clinic-1', 'clinic-2']",
+                                   "properties.reported.lastStatus='200'", "capabilities.iotEdge = true AND tags.x = 1",
+                                   "NOT IS_DEFINED(tags.retired)", "properties.desired.ring = 2")):
+        yield case(f"edge-target-condition-{i}", "names", "edge",
+                   lambda c, v=condition: c[E]["clinics"].update(targetCondition=v))
     yield case("fpga-regions-two", "region", "fpga", lambda c: c[S]["diabetes-fpga"].update(fpgaRegions=["eastus", "West US 2"]))
     yield case("edge-device-id-chars", "names", "edge", lambda c: (
         [c[E]["clinics"].pop(k) for k in ("targetCondition", "priority", "labels")],

@@ -35,6 +35,7 @@ ROUTE_RE = re.compile(r"^\s*FROM\s+\S+(\s+WHERE\s+.+?)?\s+INTO\s+\S+.*$", re.IGN
 # deployment (edgeAgent, edgeHub and this module), so a route naming another module names nothing.
 ROUTE_SINK_RE = re.compile(r'\s+INTO\s+(\$upstream|BrokeredEndpoint\("/modules/([^/"]+)/inputs/([^/"*]+)"\))\s*$',
                            re.IGNORECASE)
+TARGET_CONDITION_FIELD = re.compile(r"(?<![\w.$])(tags\.|properties\.(reported|desired)\.|deviceId\b|capabilities\.)")
 ROUTE_MODULE_RE = re.compile(r"/modules/([^/\"\s]+)")
 
 
@@ -222,6 +223,19 @@ class EdgeSettings(SectionSettings):
     @classmethod
     def _free_host_port(cls, value: int | None) -> int | None:
         _not_edge_hubs("hostPort", value)
+        return value
+
+    @field_validator("target_condition")
+    @classmethod
+    def _selects_devices(cls, value: str | None) -> str | None:
+        # A target condition selects devices by "deviceId (e.g. deviceId='{id}') ... device twin tag
+        # criteria (e.g. tags.environment = 'prod' AND tags.location = 'westus') ... reported property
+        # criteria (e.g. properties.reported.lastStatus='200')" (microsoft/vscode-azure-iot-toolkit wiki,
+        # "Create Deployment at Scale"; learn.microsoft.com/azure/iot-edge/module-deployment-monitoring,
+        # "Target condition"). A condition naming none of them (`environment='edge'`) matches no device.
+        if value is not None and not TARGET_CONDITION_FIELD.search(value):
+            raise ValueError(f"{value!r} names no device field: a target condition selects devices by "
+                             "tags.<name>, properties.reported.<name> or deviceId (e.g. tags.environment='prod')")
         return value
 
     @field_validator("device_id")
