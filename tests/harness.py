@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import pytest
+import yaml
 
 from mldeploy.config import read_stack_file
 from mldeploy.synth.run import SynthResult, synthesize
@@ -26,6 +27,19 @@ def stack_values(stack: str) -> tuple[dict[str, Any], set[str]]:
     """A stack file's config, as a fresh copy a test may change."""
     values, secret_keys = read_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
     return copy.deepcopy(values), set(secret_keys)
+
+
+def project_from_stack(folder: Path, template: str, stack: str, change: Callable[[dict[str, Any]], None]) -> Path:
+    """A user's project in `folder` (Pulumi.yaml, the diabetes example) whose one stack file
+    stacks/Pulumi.<stack>.yaml is stacks/Pulumi.<template>.yaml with `change` applied to its config."""
+    (folder / "stacks").mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")
+    shutil.copytree(ROOT / "examples" / "diabetes", folder / "examples" / "diabetes",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{template}.yaml").read_text())
+    change(document["config"])
+    (folder / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
+    return folder
 
 
 def synth(stack: str, build_dir: Path, values: dict[str, Any] | None = None,

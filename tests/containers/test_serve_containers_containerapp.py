@@ -7,34 +7,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-
-import yaml
 
 from mldeploy.runtime.client import score
 from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import mirrored_upstream
 from tests.containers.synthesized import standin_for, synth_to
 from tests.containers.test_serve_containers import MLDEPLOY
-from tests.harness import ROOT
+from tests.runtime.test_serve_containerapp_cli import aca_project
 
 REQUESTS = 40
 LABEL_REQUESTS = 6
-
-
-def aca_project(tmp_path):
-    """Stack containerapp, its revisions at 50/50."""
-    (tmp_path / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.containerapp.yaml").read_text())
-    revisions = stack["config"]["mldeploy:services"]["diabetes-aca"]["revisions"]
-    revisions["blue"]["trafficPercent"], revisions["green"]["trafficPercent"] = 50, 50
-    (tmp_path / "stacks" / "Pulumi.aca.yaml").write_text(yaml.safe_dump(stack))
-    return tmp_path
 
 
 def test_serve_containers_runs_every_revision_and_splits_by_label(engine, standins, tmp_path, trained_model):

@@ -6,15 +6,13 @@ stable image alone)."""
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import urllib.request
 
 import pytest
-import yaml
 
-from tests.harness import ROOT
+from tests.harness import project_from_stack
 from tests.runtime.test_serve_cli import MLDEPLOY, _alive, _descendants
 
 pytestmark = pytest.mark.slow
@@ -24,41 +22,29 @@ REQUESTS = 40
 DEEP = "deep-project-folder-" * 5
 
 
+# The example's second model version, registered as diabetes:2.
+DIABETES_V2 = {"registeredName": "diabetes", "version": 2, "path": "examples/diabetes/outputs/v2/sklearn_regression_model.pkl"}
+
+
 def canary_project(tmp_path):
     """Stack prod-attach made a rehearsal: not production, no TLS, the canary on diabetes:2 at 50 %."""
-    (tmp_path / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod-attach.yaml").read_text())
-    config = stack["config"]
-    config["mldeploy:production"] = False
-    config["mldeploy:models"]["diabetes-v2"] = {
-        "registeredName": "diabetes", "version": 2,
-        "path": "examples/diabetes/outputs/v2/sklearn_regression_model.pkl"}
-    config["mldeploy:images"]["diabetes-v2"]["models"] = ["diabetes-v2"]
-    service = config["mldeploy:services"]["diabetes"]
-    del service["tls"]
-    service["canary"]["trafficPercent"] = 50
-    (tmp_path / "stacks" / "Pulumi.canary.yaml").write_text(yaml.safe_dump(stack))
-    return tmp_path
+    def change(config):
+        config["mldeploy:production"] = False
+        config["mldeploy:models"]["diabetes-v2"] = dict(DIABETES_V2)
+        config["mldeploy:images"]["diabetes-v2"]["models"] = ["diabetes-v2"]
+        service = config["mldeploy:services"]["diabetes"]
+        del service["tls"]
+        service["canary"]["trafficPercent"] = 50
+    return project_from_stack(tmp_path, "prod-attach", "canary", change)
 
 
 def fpga_canary_project(tmp_path):
     """Stack fpga with a canary on diabetes:2 at 50 % (two versions of one registered model)."""
-    (tmp_path / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.fpga.yaml").read_text())
-    config = stack["config"]
-    config["mldeploy:models"]["diabetes-v2"] = {
-        "registeredName": "diabetes", "version": 2,
-        "path": "examples/diabetes/outputs/v2/sklearn_regression_model.pkl"}
-    config["mldeploy:images"]["diabetes-v2"] = {**config["mldeploy:images"]["diabetes"], "models": ["diabetes-v2"]}
-    config["mldeploy:services"]["diabetes-fpga"]["canary"] = {"image": "diabetes-v2", "trafficPercent": 50}
-    (tmp_path / "stacks" / "Pulumi.fpga-canary.yaml").write_text(yaml.safe_dump(stack))
-    return tmp_path
+    def change(config):
+        config["mldeploy:models"]["diabetes-v2"] = dict(DIABETES_V2)
+        config["mldeploy:images"]["diabetes-v2"] = {**config["mldeploy:images"]["diabetes"], "models": ["diabetes-v2"]}
+        config["mldeploy:services"]["diabetes-fpga"]["canary"] = {"image": "diabetes-v2", "trafficPercent": 50}
+    return project_from_stack(tmp_path, "fpga", "fpga-canary", change)
 
 
 # (stack, service, its project): the AKS canary (prod-attach), the FPGA one (fpga: the fpga row's

@@ -4,7 +4,6 @@ ingress splits the requests by the revisions' trafficPercent, keys checked there
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import urllib.error
@@ -12,28 +11,26 @@ import urllib.request
 
 import pytest
 import requests
-import yaml
 
-from tests.harness import ROOT
+from tests.harness import project_from_stack
 from tests.runtime.test_serve_canary_cli import DEEP, REQUESTS, _score
 from tests.runtime.test_serve_cli import MLDEPLOY, _alive, _descendants
 
 pytestmark = pytest.mark.slow
 
 
+def aca_project(folder):
+    """Stack containerapp (as stack aca), its revisions at 50/50."""
+    def change(config):
+        revisions = config["mldeploy:services"]["diabetes-aca"]["revisions"]
+        revisions["blue"]["trafficPercent"], revisions["green"]["trafficPercent"] = 50, 50
+    return project_from_stack(folder, "containerapp", "aca", change)
+
+
 @pytest.fixture()
 def project(tmp_path, trained_model):
-    """Stack containerapp, its revisions at 50/50, in a deep folder (DEEP)."""
-    tmp_path = tmp_path / DEEP
-    (tmp_path / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.containerapp.yaml").read_text())
-    revisions = stack["config"]["mldeploy:services"]["diabetes-aca"]["revisions"]
-    revisions["blue"]["trafficPercent"], revisions["green"]["trafficPercent"] = 50, 50
-    (tmp_path / "stacks" / "Pulumi.aca.yaml").write_text(yaml.safe_dump(stack))
-    return tmp_path
+    """Stack aca (aca_project) in a deep folder (DEEP)."""
+    return aca_project(tmp_path / DEEP)
 
 
 def test_serve_container_app_splits_between_its_revisions(project):
