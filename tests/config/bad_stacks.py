@@ -466,10 +466,10 @@ def issue24_cases() -> Iterator[Case]:
     yield case("prod-cluster-vm-size-not-a-size", "prod",
                lambda c: c["mldeploy:clusters"]["prod"].update(vmSize="Standard D3 v2", vcpusPerNode=4),
                "mldeploy:clusters.prod.vmSize")
-    yield case("dev-aci-cpu-over-group", "dev", lambda c: c[s]["diabetes-aci"].update(cpuCores=5),
-               f"{s}.diabetes-aci", "container group")
-    yield case("dev-aci-memory-over-group", "dev", lambda c: c[s]["diabetes-aci"].update(memoryGb=32),
-               f"{s}.diabetes-aci", "container group")
+    yield case("dev-aci-cpu-over-group", "dev", lambda c: c[s]["diabetes-aci"].update(cpuCores=32),
+               f"{s}.diabetes-aci", "at most 31 CPUs and 240 GB")
+    yield case("dev-aci-memory-over-group", "dev", lambda c: c[s]["diabetes-aci"].update(memoryGb=241),
+               f"{s}.diabetes-aci", "at most 31 CPUs and 240 GB")
     for sku, units in (("F1", 2), ("S3", 11), ("S2", 201)):
         yield case(f"edge-hub-{sku}-{units}-units", "edge",
                    lambda c, k=sku, n=units: c[e]["clinics"]["iotHub"].update(sku=k, capacity=n), f"{e}.clinics.iotHub")

@@ -334,6 +334,9 @@ def valid_cases() -> Iterator[Case]:
     yield case("edge-hub-s3-10", "sizes", "edge", lambda c: c[E]["clinics"]["iotHub"].update(sku="S3", capacity=10))
     yield case("edge-hub-f1-1", "sizes", "edge", lambda c: c[E]["clinics"]["iotHub"].update(sku="F1", capacity=1))
     yield case("dev-aci-4-16", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=4, memoryGb=16))
+    # Above 4 CPUs / 16 GB up to the hard 31 / 240 (a "Big Container": synth warns that it needs a quota request)
+    yield case("dev-aci-8-32", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=8, memoryGb=32))
+    yield case("dev-aci-31-240", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=31, memoryGb=240))
     yield case("dev-aci-fraction", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=1.5, memoryGb=2.5))
     # ACI's least container group: "a minimum of 1 CPU and 1 GB of memory" (container-instances-container-groups.md).
     yield case("dev-aci-1-1", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=1, memoryGb=1))

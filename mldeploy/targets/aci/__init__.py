@@ -1,5 +1,5 @@
 """`target: aci`: Azure Container Instances, one container group per service (dev/test)."""
-from mldeploy.targets.aci.checks import check
+from mldeploy.targets.aci.checks import check, warnings
 from mldeploy.targets.aci.settings import AciServiceSettings
 from mldeploy.targets.aci.mocks import MOCKS
 from mldeploy.targets.aci import logs, serve
@@ -12,7 +12,7 @@ def deploy(name: str, entry, foundation):
     return deploy_aci(name, entry, foundation)
 
 
-TARGET = Target(name="aci", settings=AciServiceSettings, deploy=deploy, check=check, mocks=MOCKS, premium_registry=True,
+TARGET = Target(name="aci", settings=AciServiceSettings, deploy=deploy, check=check, warnings=warnings, mocks=MOCKS, premium_registry=True,
                 starting_point=StartingPoint("dev", order=1),
                 local_runner=serve.local_runner, serve_plan=serve.serve_plan, containers=serve.containers,
                 logs=logs.read, log_containers=logs.CONTAINERS, policies=("mldeploy.policies.aci",))

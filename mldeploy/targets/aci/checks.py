@@ -5,7 +5,7 @@ from typing import Any
 
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
-from mldeploy.targets.aci.settings import AciServiceSettings
+from mldeploy.targets.aci.settings import ACI_COMMON_MAX_CPU, ACI_COMMON_MAX_MEMORY_GB, AciServiceSettings
 
 
 def check(name: str, service: AciServiceSettings, stack: Any) -> None:
@@ -21,3 +21,14 @@ def check(name: str, service: AciServiceSettings, stack: Any) -> None:
     if "--" in name:
         raise ConfigError(f"{PROJECT}:services.{name}", f"invalid name {name!r} for target aci: its container group "
                           "is named after it and Azure allows no consecutive hyphens ('--') in a container group name")
+
+
+def warnings(stack: Any) -> list[str]:
+    """The row's `warnings`: a group above 4 CPUs / 16 GB (a "Big Container", settings.py) is legal up to
+    Azure's hard limit, but needs a quota request first and may fail for regional capacity."""
+    return [f"{PROJECT}:services.{name}: cpuCores {service.cpu_cores:g} / memoryGb {service.memory_gb:g} is above "
+            f"{ACI_COMMON_MAX_CPU} CPUs / {ACI_COMMON_MAX_MEMORY_GB} GB: Azure needs a quota request (support "
+            "request, type Quota) before such a container group deploys, and may refuse it for regional capacity "
+            "(Microsoft's big-containers and container-instances-resource-and-quota-limits pages)"
+            for name, service in sorted(stack.services.items())
+            if isinstance(service, AciServiceSettings) and service.big_container]

@@ -9,11 +9,19 @@ from mldeploy.config.base import DnsLabel
 from mldeploy.config.service import ServiceSettings
 from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB
 
-# The most one Linux container group gets (standard SKU, with or without a VNet): "Max CPU 4,
-# Max Memory (GB) 16" (MicrosoftDocs/azure-docs, container-instances/
-# container-instances-resource-and-quota-limits.md, "Linux Container Groups").
-ACI_MAX_CPU = 4
-ACI_MAX_MEMORY_GB = 16
+# The most one standard-SKU container group gets (Linux and Windows, with or without a VNet), a hard
+# limit: "Max CPU | Max Memory (GB) ... 31 | 240" under "Standard Container Resources": "These maximums
+# are hard limits and can't be increased" (MicrosoftDocs/azure-compute-docs, articles/container-instances/
+# container-instances-resource-and-quota-limits.md, ms.date 11/17/2025).
+ACI_MAX_CPU = 31
+ACI_MAX_MEMORY_GB = 240
+# Above 4 CPUs / 16 GB a group is a "Big Container": "If you plan to run containers larger than 4 vCPU
+# and 16 GB, you must submit an Azure support request (select "Quota" ...)" (same repository,
+# articles/container-instances/big-containers.md, ms.date 11/17/2025), and the quota page warns of
+# "deployment failures when creating container groups with more than 4 vCPUs and 16 GB of memory ...
+# due to regional capacity limits". Legal, so synth warns (checks.warnings) instead of refusing.
+ACI_COMMON_MAX_CPU = 4
+ACI_COMMON_MAX_MEMORY_GB = 16
 # The least one container group gets: "Allocate a minimum of 1 CPU and 1 GB of memory to a container
 # group. Individual container instances within a group can be provisioned with less"
 # (MicrosoftDocs/azure-compute-docs, articles/container-instances/container-instances-container-groups.md,
@@ -30,6 +38,11 @@ class AciServiceSettings(ServiceSettings):
     target: Literal["aci"] = Field(description="`aci`: Azure Container Instances (dev/test)")
     dns_name_label: DnsLabel | None = Field(
         None, description="<label>.<region>.azurecontainer.io; omitted: derived from stack and service")
+
+    @property
+    def big_container(self) -> bool:
+        """Above the size every region commonly gives (4 CPUs / 16 GB): legal, but needs a quota request."""
+        return self.cpu_cores > ACI_COMMON_MAX_CPU or self.memory_gb > ACI_COMMON_MAX_MEMORY_GB
 
     @property
     def scorer_memory_gb(self) -> float:
@@ -50,6 +63,7 @@ class AciServiceSettings(ServiceSettings):
                              f"allocates a group at least {ACI_MIN_CPU} CPU and {ACI_MIN_MEMORY_GB} GB")
         if self.cpu_cores > ACI_MAX_CPU or self.memory_gb > ACI_MAX_MEMORY_GB:
             raise ValueError(f"cpuCores ({self.cpu_cores:g}) and memoryGb ({self.memory_gb:g}) exceed what one ACI "
-                             f"container group gets: at most {ACI_MAX_CPU} CPUs and {ACI_MAX_MEMORY_GB} GB (Linux, "
-                             "standard SKU); larger scorers belong on AKS")
+                             f"container group gets: at most {ACI_MAX_CPU} CPUs and {ACI_MAX_MEMORY_GB} GB (standard SKU, "
+                             "a hard limit: Microsoft's container-instances-resource-and-quota-limits page); "
+                             "larger scorers belong on AKS")
         return self
