@@ -115,7 +115,8 @@ def _serve_containers(root: Path, settings, service: str | None, port: int | Non
     select_services(settings, service)
     serve_containers(root, settings, service, port=GATEWAY_PORT if port is None else port, timeout=timeout,
                      as_json=as_json, tls_files=tls_files, image_map=dict(m.split("=", 1) for m in image_map),
-                     sample=sample_for(settings, service, root))
+                     sample=sample_for(settings, service, root),
+                     record_dir=run_dir(root, settings.stack, service))  # plain serve's: `test --local` reads it
 
 
 def info(message: str) -> None:

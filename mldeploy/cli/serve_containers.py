@@ -29,10 +29,13 @@ def info(message: str) -> None:
 
 
 def serve_containers(root: Path, settings, name: str, *, port: int, timeout: float, as_json: bool,
-                     tls_files: tuple[Path, Path] | None, image_map: dict[str, str], sample: Path | None) -> None:
+                     tls_files: tuple[Path, Path] | None, image_map: dict[str, str], sample: Path | None,
+                     record_dir: Path) -> None:
     """Synthesize the stack, build its images, run the service as synthesized (the target's
     `containers` hook finds it in the synth output), smoke-test it and serve until a signal."""
     from mldeploy.runtime.containers import EngineError, find_engine
+    from mldeploy.runtime.local import EndpointRecord
+    from mldeploy.runtime.processes import StartError
     from mldeploy.targets import TARGETS, target_of
 
     svc = settings.services[name]
@@ -46,6 +49,12 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
     except EngineError as err:
         fail(str(err))
     work = root / ".mldeploy" / "containers" / settings.stack / name
+    # The endpoint file plain `serve` keeps, in its run folder `record_dir`: `mldeploy test --local` reads it.
+    record = EndpointRecord(record_dir, f"service {name!r}")
+    try:
+        record.claim()
+    except StartError as err:
+        fail(str(err))
     if engine.settings:
         info(f"{engine.name} runs with mldeploy's engine settings {engine.settings} (podman has none of its own; "
              "set CONTAINERS_CONF to use others)")
@@ -54,7 +63,8 @@ def serve_containers(root: Path, settings, name: str, *, port: int, timeout: flo
     found = _found(target, out, name, svc, settings, built, image_map, tls)
     # What the target synthesized decides how it runs here (a pod, or an endpoint's deployments).
     found.run_with(_Runs(engine, settings.stack, name, out, built, image_map, tls, work, port=port, timeout=timeout,
-                         as_json=as_json, cafile=str(tls_files[0]) if tls_files else None, sample=sample))
+                         as_json=as_json, cafile=str(tls_files[0]) if tls_files else None, sample=sample,
+                         record=record))
 
 
 def _found(target, out: Path, name: str, svc, settings, built: dict[str, str], image_map: dict[str, str],
@@ -78,10 +88,10 @@ class _Runs:
 
     def __init__(self, engine, stack: str, name: str, out: Path, built: dict[str, str], image_map: dict[str, str],
                  tls: tuple[str, str] | None, work: Path, *, port: int, timeout: float, as_json: bool,
-                 cafile: str | None, sample: Path | None):
+                 cafile: str | None, sample: Path | None, record):
         self.engine, self.stack, self.name, self.out, self.built = engine, stack, name, out, built
         self.image_map, self.tls, self.work, self.port, self.timeout = image_map, tls, work, port, timeout
-        self.as_json, self.cafile, self.sample = as_json, cafile, sample
+        self.as_json, self.cafile, self.sample, self.record = as_json, cafile, sample, record
 
     def pod(self, pod_src, gateway_port: int) -> None:
         from mldeploy.runtime.containers import EngineError
@@ -98,7 +108,8 @@ class _Runs:
                                                      self.tls).items()}
         _run(self.engine, pod_name(self.stack, self.name), self.name, pod_src, self.work / "pod", variants=variants,
              port=self.port, gateway_port=gateway_port, timeout=self.timeout, as_json=self.as_json, cafile=self.cafile,
-             sample=self.sample, logs_command=f"mldeploy logs --stack {self.stack} --service {self.name} --local")
+             sample=self.sample, logs_command=f"mldeploy logs --stack {self.stack} --service {self.name} --local",
+             record=self.record)
 
     def split(self, split) -> None:
         from mldeploy.cli.serve_split import run_split
@@ -106,7 +117,7 @@ class _Runs:
 
     def endpoint(self, plan) -> None:
         _serve_endpoint(self.engine, self.stack, self.name, plan, self.built, self.work, port=self.port,
-                        timeout=self.timeout, as_json=self.as_json, sample=self.sample)
+                        timeout=self.timeout, as_json=self.as_json, sample=self.sample, record=self.record)
 
 
 def _synthesize_and_build(root: Path, stack: str, engine, work: Path) -> tuple[Path, dict[str, str]]:
@@ -151,11 +162,12 @@ def _variant_sources(out: Path, name: str, pod_src, built: dict[str, str], image
 
 
 def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: dict, port: int, gateway_port: int, timeout: float,
-         as_json: bool, cafile: str | None, sample: Path | None, logs_command: str) -> None:
-    """Start the pod, smoke-test it, print where it answers, serve until a signal, stop it as
-    the kubelet would."""
+         as_json: bool, cafile: str | None, sample: Path | None, logs_command: str, record) -> None:
+    """Start the pod, smoke-test it, print where it answers (and publish it in `record`, the
+    endpoint file `test --local` reads), serve until a signal, stop it as the kubelet would."""
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.containers import EngineError
+    from mldeploy.runtime.local import Endpoint
     from mldeploy.runtime.pod import SERVICE_LABEL, LocalPod
     from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
 
@@ -201,6 +213,7 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
             click.echo(f"{name} (pod {pod.name}, {engine.name})\n  scoring URI:   {uri}\n"
                        f"  primary key:   {pod_src.keys[0]}\n  secondary key: {pod_src.keys[1]}")
         sys.stdout.flush()
+        record.publish(Endpoint(uri, uri.replace("/score", "/swagger.json"), pod_src.keys[0], pod_src.keys[1], cafile))
         info(f"serving; logs: `{logs_command}`; Ctrl+C (or SIGTERM) stops the pod as the kubelet would "
              "(preStop, drain)")
         while not stopping:
@@ -214,13 +227,14 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
     except (PodError, EngineError) as err:
         fail(str(err).splitlines()[0][:2000])
     finally:
+        record.withdraw()
         for p in pods.values():
             p.remove()
     info("stopped")
 
 
 def _serve_endpoint(engine, stack: str, name: str, plan, built: dict[str, str], work: Path, *, port: int,
-                    timeout: float, as_json: bool, sample: Path | None) -> None:
+                    timeout: float, as_json: bool, sample: Path | None, record) -> None:
     """A v2 online endpoint: each deployment's image (its own model version) as a container, the
     endpoint's front door as nginx on 127.0.0.1 (runtime/endpoint_containers.py)."""
     from mldeploy.runtime.client import content_type_for, score
@@ -261,12 +275,16 @@ def _serve_endpoint(engine, stack: str, name: str, plan, built: dict[str, str], 
                        f"  secondary key: {endpoint.secondaryKey}\n"
                        "  pin a deployment with the header azureml-model-deployment: <name>")
         sys.stdout.flush()
+        record.publish(endpoint)
         while not stopping:
             time.sleep(2)
             for event in ([] if stopping else server.check()):
                 info(event)
                 stopping.append(0)
     except (StartError, EngineError) as err:
+        record.withdraw()
         server.stop()
         fail(str(err))
+    finally:
+        record.withdraw()  # first: `test --local` stops finding it while the containers stop
     server.stop()

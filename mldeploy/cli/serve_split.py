@@ -33,6 +33,7 @@ def run_split(runs, split) -> None:
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.containers import EngineError
     from mldeploy.runtime.ingress import SplitIngress
+    from mldeploy.runtime.local import Endpoint
     from mldeploy.runtime.pod import SERVICE_LABEL, LocalPod, PodError, pod_name
     from mldeploy.runtime.processes import StartError, free_port
     from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
@@ -83,6 +84,8 @@ def run_split(runs, split) -> None:
                        + "".join(f"  label {label}:{' ' * max(1, 7 - len(label))}{u}\n" for label, u in labels.items())
                        + f"  primary key:   {split.keys[0]}\n  secondary key: {split.keys[1]}")
         sys.stdout.flush()
+        # The endpoint file `test --local` reads (runtime/local.py EndpointRecord): the ingress's URI.
+        runs.record.publish(Endpoint(uri, uri.replace(SCORE_PATH, SWAGGER_PATH), split.keys[0], split.keys[1]))
         info(f"serving; logs: `{logs_command}` (one label's: --deployment <label>); Ctrl+C (or SIGTERM) stops")
         while not stopping:
             time.sleep(0.25)
@@ -99,6 +102,7 @@ def run_split(runs, split) -> None:
     except (PodError, EngineError, StartError) as err:
         fail(str(err).splitlines()[0][:2000])
     finally:
+        runs.record.withdraw()
         ingress.stop(timeout=2)
         for p in pods.values():
             p.remove()

@@ -22,10 +22,8 @@ def _local_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None,
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
-        # `serve --containers` keeps no endpoint file (its pod is the engine's): its printed URI and key.
         raise click.ClickException(f"service {name!r} is not being served: start it with "
-                                   f"`mldeploy serve --stack {stack} --service {name}` (one `serve --containers` "
-                                   "runs: pass the scoring URI and primary key it printed, --uri and --key)") from None
+                                   f"`mldeploy serve --stack {stack} --service {name}`") from None
     # caFile: a local TLS service's own certificate, the one to trust (it is rarely in a CA store).
     return data["scoringUri"], data.get("primaryKey"), data.get("caFile")
 

@@ -106,6 +106,30 @@ def withdraw_endpoint(run_dir: Path) -> None:
     (run_dir / ENDPOINT_FILE).unlink(missing_ok=True)
 
 
+class EndpointRecord:
+    """The endpoint file of a service served other than by LocalServer (`serve --containers`: its
+    pod is the engine's), so `mldeploy test --local` finds it as it finds plain `serve`'s: claimed
+    before anything starts (a `serve` of it that still runs is refused, a killed one's file
+    removed), published once the service answers, withdrawn on stop - only the file this process
+    published, never another `serve`'s."""
+
+    def __init__(self, run_dir: Path, what: str):
+        self.run_dir, self.what, self.published = run_dir, what, False
+
+    def claim(self) -> None:
+        refuse_if_running(self.run_dir / ENDPOINT_FILE, self.what)
+
+    def publish(self, endpoint: Endpoint) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        publish_endpoint(self.run_dir, endpoint)
+        self.published = True
+
+    def withdraw(self) -> None:
+        if self.published:
+            withdraw_endpoint(self.run_dir)
+            self.published = False
+
+
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (keys, TLS key) - also when it already existed with
     a wider mode (open's mode applies only to a new file)."""
