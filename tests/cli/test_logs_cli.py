@@ -208,11 +208,14 @@ def test_local_logs_of_one_deployment_leave_the_others_containers_out(monkeypatc
     """`serve --containers` of an endpoint runs one container per deployment, labelled with it
     (runtime/endpoint_containers.py); `--deployment` shows that deployment's alone."""
     import mldeploy.runtime.containers as containers
-    from mldeploy.runtime.pod import DEPLOYMENT_LABEL
+    from mldeploy.runtime.pod import DEPLOYMENT_LABEL, SERVICE_LABEL
 
-    engine = _Engine({"mldeploy-managed-diabetes-blue": {DEPLOYMENT_LABEL: "blue"},
-                      "mldeploy-managed-diabetes-green": {DEPLOYMENT_LABEL: "green"},
-                      "mldeploy-other-diabetes-blue": {DEPLOYMENT_LABEL: "blue"}})
+    def labels(pod: str, deployment: str) -> dict[str, str]:  # as runtime/endpoint_containers.py puts them
+        return {SERVICE_LABEL: pod, DEPLOYMENT_LABEL: deployment}
+
+    engine = _Engine({"mldeploy-managed-diabetes-blue": labels("mldeploy-managed-diabetes", "blue"),
+                      "mldeploy-managed-diabetes-green": labels("mldeploy-managed-diabetes", "green"),
+                      "mldeploy-other-diabetes-blue": labels("mldeploy-other-diabetes", "blue")})
     monkeypatch.setattr(containers, "find_engine", lambda: engine)
     monkeypatch.setattr(shutil, "which", lambda name, *a, **kw: f"/usr/bin/{name}")
     args = ["logs", "--stack", "managed", "--service", "diabetes", "--local", "--project-dir", str(ROOT)]
