@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mldeploy.runtime.containers import EngineError, find_engine
-from tests.containers import RUN_PREFIX
+from tests.containers import RUN_PREFIX, left_by_ended_runs
 from tests.containers.standins import ensure_standins
 from tests.containers.synthesized import synth_to
 
@@ -35,17 +35,33 @@ def engine():
 
 @pytest.fixture(scope="session", autouse=True)
 def no_test_pods_left():
-    """Whatever a failed test left running is removed when the session ends."""
+    """Whatever a failed test left running is removed when the session ends; what a run killed
+    before its end left (its pid no longer exists) is removed when the next session starts."""
+    engine = _podman()
+    if engine is not None:
+        _remove_pods(engine, left_by_ended_runs(_pods(engine, "mldeploy-test-")))
     yield
+    if engine is not None:
+        _remove_pods(engine, _pods(engine, f"{RUN_PREFIX}-"))
+
+
+def _podman():
     if shutil.which("podman") is None:
-        return
+        return None
     try:
         engine = find_engine()
     except EngineError:
-        return
-    if engine.name == "podman":
-        for pod in engine.out("pod", "ps", "--filter", f"name={RUN_PREFIX}-", "--format", "{{.Name}}").split():
-            engine.run("pod", "rm", "-f", pod, check=False, timeout=120)
+        return None
+    return engine if engine.name == "podman" else None
+
+
+def _pods(engine, prefix: str) -> list[str]:
+    return engine.out("pod", "ps", "--filter", f"name={prefix}", "--format", "{{.Name}}").split()
+
+
+def _remove_pods(engine, pods: list[str]) -> None:
+    for pod in pods:
+        engine.run("pod", "rm", "-f", pod, check=False, timeout=120)
 
 
 @pytest.fixture(scope="session")
