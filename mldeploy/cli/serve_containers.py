@@ -167,6 +167,7 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
     endpoint file `test --local` reads), serve until a signal, stop it as the kubelet would."""
     from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.containers import EngineError
+    from mldeploy.contract import SCORE_PATH, SWAGGER_PATH
     from mldeploy.runtime.local import Endpoint
     from mldeploy.runtime.pod import SERVICE_LABEL, LocalPod
     from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
@@ -200,20 +201,21 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
             p.start()
         for p in pods.values():
             p.wait_ready(timeout)
-        uri = f"{'https' if cafile else 'http'}://127.0.0.1:{port}/score"
+        uri = f"{'https' if cafile else 'http'}://127.0.0.1:{port}{SCORE_PATH}"
+        endpoint = Endpoint(uri, uri.replace(SCORE_PATH, SWAGGER_PATH), pod_src.keys[0], pod_src.keys[1], cafile)
         if sample is not None:
             reply = score(uri, pod_src.keys[0], sample.read_bytes(), content_type_for(sample), cafile=cafile)
             if not reply.ok:
                 raise PodError(f"smoke test of {name} failed: status {reply.status}: {reply.error or reply.text()[:300]}")
             info(f"smoke test of {name}: {reply.status} {reply.text()[:300]}")
         if as_json:
-            click.echo(json.dumps({"scoringUri": uri, "swaggerUri": uri.replace("/score", "/swagger.json"),
+            click.echo(json.dumps({"scoringUri": uri, "swaggerUri": endpoint.swaggerUri,
                                    "primaryKey": pod_src.keys[0], "secondaryKey": pod_src.keys[1]}))
         else:
             click.echo(f"{name} (pod {pod.name}, {engine.name})\n  scoring URI:   {uri}\n"
                        f"  primary key:   {pod_src.keys[0]}\n  secondary key: {pod_src.keys[1]}")
         sys.stdout.flush()
-        record.publish(Endpoint(uri, uri.replace("/score", "/swagger.json"), pod_src.keys[0], pod_src.keys[1], cafile))
+        record.publish(endpoint)
         info(f"serving; logs: `{logs_command}`; Ctrl+C (or SIGTERM) stops the pod as the kubelet would "
              "(preStop, drain)")
         while not stopping:
@@ -282,7 +284,7 @@ def _serve_endpoint(engine, stack: str, name: str, plan, built: dict[str, str], 
                 info(event)
                 stopping.append(0)
     except (StartError, EngineError) as err:
-        record.withdraw()
+        record.withdraw()  # before the containers stop, as below
         server.stop()
         fail(str(err))
     finally:
