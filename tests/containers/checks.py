@@ -33,3 +33,31 @@ def healthcheck_problem(engine: Engine, image: str, timeout: float = 90.0) -> st
         return f"{image}: HEALTHCHECK {test} never healthy within {timeout:g} s (last: {last[0]})"
     finally:
         engine.remove(name)
+
+
+def scorer_answered(pod) -> int:
+    """How many `POST /score 200` lines the pod's scorer container has logged: both servers write
+    one per answered request (azmlinfsrv's own line, and ours the same)."""
+    done = pod.engine.run("logs", pod.cname("scorer"), check=False)
+    return sum(" /score 200 " in line for line in (done.stdout + done.stderr).decode(errors="replace").splitlines())
+
+
+def drain_losses(counts: dict[str, int], answered: int, connections: int, errors: tuple[str, ...]) -> str | None:
+    """What a drain-under-wrk run lost, None when nothing: any non-2xx answer or timeout, or an
+    answer the scorer made (`answered`, scorer_answered's difference over the run) that wrk never
+    read. wrk's socket errors in `errors` are allowed only up to one per connection: a connection
+    the kernel completed into the gateway's listen queue in the instant nginx closed its listener
+    is reset by the kernel (inet_csk_listen_stop), and wrk counts that as a read or write error
+    like a dropped request. No server closes a listener without that race unless something in
+    front stops sending first (a Service's endpoints, a balancer); such a request reached no
+    process, so the scorer's count tells the two apart."""
+    lost = {k: counts[k] for k in ("non2xx", "timeout") if counts[k]}
+    if lost:
+        return f"requests lost: {lost}"
+    if answered != counts["status 200"]:
+        return f"the scorer answered {answered} requests, wrk read {counts['status 200']}: answers lost"
+    socket_errors = sum(counts[k] for k in errors)
+    if socket_errors > connections:
+        return f"{socket_errors} {'/'.join(errors)} errors for {connections} connections"
+    return None
+

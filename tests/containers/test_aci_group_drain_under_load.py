@@ -9,11 +9,11 @@ of its own, as in test_aks_pod_drain_under_load.py.
 What must hold: every request the group took is answered 200 - no non-2xx answer, no timeout,
 and no answer the scorer made that the client did not read. A read error (a request written and
 no answer) is allowed only as the kernel's reset of a connection still queued when the gateway
-closed its listener (at most one per connection; see the test's comment). Connections refused once the gateway stopped
-listening are expected: the group is going away, and its address with it; wrk counts them
-among its write errors here (the connection fails when the request is written; on the pod's
-address in test_aks_pod_drain_under_load.py it counts them as connect errors), and a write
-error is a request that never left the client. The containers exit on their stop signals
+closed its listener (at most one per connection; checks.drain_losses). Connections refused once
+the gateway stopped listening are expected: the group is going away, and its address with it;
+wrk counts them among its write errors here (the connection fails when the request is written;
+on the pod's address in test_aks_pod_drain_under_load.py it counts them as connect errors), and
+a write error is a request that never left the client. The containers exit on their stop signals
 (exit 0), within the grace period.
 
 ACI documents no stop signal either (render/gateway.py graceful_nginx cites what there is), so
@@ -31,6 +31,7 @@ import pytest
 from mldeploy.runtime.pod import LocalPod
 from mldeploy.runtime.synthesized_pod import local_image, synthesized_group
 from tests.containers import RUN_PREFIX
+from tests.containers.checks import drain_losses, scorer_answered
 from tests.containers.synthesized import standin_for, synth_and_build
 from tests.harness import wrk_while
 
@@ -60,13 +61,6 @@ def _env(src, container: str, name: str) -> str:
     return next(e["value"] for e in spec["env"] if e["name"] == name)
 
 
-def _scored(pod: LocalPod) -> int:
-    """How many `POST /score 200` lines the scorer container has logged (both servers write one
-    per answered request: azmlinfsrv's own line, and ours the same)."""
-    done = pod.engine.run("logs", pod.cname("scorer"), check=False)
-    return sum(" /score 200 " in line for line in (done.stdout + done.stderr).decode(errors="replace").splitlines())
-
-
 @pytest.mark.parametrize("how", ["image", "sigterm", "gateway-sigterm"])
 def test_stopping_the_aci_group_under_wrk_loses_no_accepted_request(group_of, tmp_path, how):
     server, pod, src = group_of
@@ -86,26 +80,12 @@ def test_stopping_the_aci_group_under_wrk_loses_no_accepted_request(group_of, tm
         scorer.join()
         return stopped
 
-    scored_before = _scored(pod)
+    scored_before = scorer_answered(pod)
     counts, text, stopped = wrk_while(stop, f"http://{pod.ip}:{src.port}/score", src.keys[0], connections,
                                       int(LOAD_BEFORE_S + 8), LOAD_BEFORE_S, tmp_path)
     print(f"\n{server}, {how}: {counts}; stopped: {stopped}")
     assert counts["requests"] > 0, text
-    lost = {k: counts[k] for k in ("non2xx", "timeout") if counts[k]}
-    assert not lost, f"{server}: requests lost while the group stopped: {lost} ({counts}); stopped: {stopped}\n{text}"
-    # A read error is a request written and no answer read. Two causes look alike to wrk: a
-    # request the group took and dropped (a loss), and a connection the kernel completed into
-    # the gateway's listen queue in the instant nginx closed its listening socket - the kernel
-    # resets what is still queued (inet_csk_listen_stop), and no server can close a listener
-    # without that race when nothing in front of it stops new connections first (ACI has no
-    # such balancer). Only the first is the group's doing: the scorer logs every request it
-    # answers (`POST /score 200`, both servers), so an answer the scorer made and the client
-    # never read shows as more scorer lines than 200s at wrk; a reset queued connection reached
-    # no process. And at most one request per connection can be caught by the close.
-    answered = _scored(pod) - scored_before
-    assert answered == counts["status 200"], (
-        f"{server}: the scorer answered {answered} requests, wrk read {counts['status 200']}: answers lost while "
-        f"the group stopped ({counts}); stopped: {stopped}\n{text}")
-    assert counts["read"] <= connections, f"{server}: more read errors than connections: {counts}\n{text}"
+    problem = drain_losses(counts, scorer_answered(pod) - scored_before, connections, ("read",))
+    assert not problem, f"{server}: {problem} while the group stopped ({counts}); stopped: {stopped}\n{text}"
     killed = {name: s for name, s in stopped.items() if s["exitCode"] != 0}
     assert not killed, f"{server}: containers not stopped on their signal within the grace period: {killed}"
