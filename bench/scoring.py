@@ -215,7 +215,13 @@ def main() -> None:
                         help="instead: batching vs not through the gateway (bench/scoring_batching.py, issue 23)")
     parser.add_argument("--interfaces", action="store_true",
                         help="instead: the mldeploy host on granian's ASGI vs WSGI interface (bench/scoring_interfaces.py)")
+    parser.add_argument("--trees", default=None,
+                        help="instead: label=path,... source trees' gateway paths against each other (bench/scoring_trees.py)")
     args, _ = parser.parse_known_args()
+    if args.trees:
+        import scoring_trees  # next to this file
+
+        return scoring_trees.main()
     if args.batching:
         import scoring_batching  # next to this file
 

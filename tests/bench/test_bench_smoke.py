@@ -19,6 +19,8 @@ RUNS = {
     "scoring": ("scoring.py", SHORT, "gateway / azmlinfsrv default at"),
     "batching": ("scoring.py", ["--batching", *SHORT, "--models", "diabetes,forest"], "batched / unbatched"),
     "interfaces": ("scoring.py", ["--interfaces", *SHORT, "--workers", "1"], "asgi / wsgi (this run)"),
+    # one tree (this one) against itself: the trees mode's path, at the cost of one served tree
+    "trees": ("scoring.py", ["--trees", f"this={ROOT}", *SHORT], "the local gateway path of each tree"),
     "faults": ("scoring_faults.py", ["--duration", "1", "--connections", "2", "--servers", "mldeploy",
                                      "--stuck-kind", "none", "--scoring-timeout-ms", "1000"], "stuck run(): none"),
     "shutdown": ("scoring_faults.py", ["--shutdown", "--duration", "2", "--connections", "2", "--servers", "mldeploy"],
@@ -28,7 +30,7 @@ RUNS = {
                   "mldeploy: 1/1 passed"),
 }
 # Modules that are only entered through another script (scoring.py --batching / --interfaces).
-ENTERED_THROUGH = {"scoring_batching.py": "batching", "scoring_interfaces.py": "interfaces"}
+ENTERED_THROUGH = {"scoring_batching.py": "batching", "scoring_interfaces.py": "interfaces", "scoring_trees.py": "trees"}
 
 
 def test_every_bench_script_has_a_run():
