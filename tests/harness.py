@@ -6,6 +6,7 @@ import copy
 import json
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -106,3 +107,85 @@ def wrk_while(stop: Callable[[], T], url: str, key: str, connections: int, secon
     stopped = stop()
     thread.join()
     return parse_wrk(out["text"]), out["text"], stopped
+
+
+def _read_answer(sock: socket.socket) -> tuple[int, str]:
+    """One HTTP/1.1 answer with a Content-Length: (status, its header block lower-cased)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before an answer")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    text = head.decode("latin-1").lower()
+    length = int(re.search(r"\r\ncontent-length: *(\d+)", text).group(1))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed inside an answer")
+        body += chunk
+    return int(text.split(" ", 2)[1]), text
+
+
+def keepalive_load_while(stop: Callable[[], T], port: int, request: bytes, connections: int,
+                         stop_after_s: float, seconds: float = 30) -> tuple[dict[str, int], T]:
+    """`connections` clients on 127.0.0.1:`port`, each sending `request` again and again on one
+    kept-alive connection (a new one only after an answer saying `Connection: close` or an
+    error), and `stop()` called `stop_after_s` into it; they end once connections are refused
+    (the server gone) or after `seconds`. Written here rather than wrk: wrk counts every request
+    written without an answer as one "read error", where these counts tell the two causes apart -
+    `reused_errors`: no answer on a connection the server had kept alive (the server closed it
+    under a request the client was entitled to send: the kept-alive race), `fresh_errors`: no
+    answer on a new connection (one the kernel queued as the server closed its listener: reset
+    before any process read it - no server avoids that without a balancer in front)."""
+    counts = {"answers": 0, "status 200": 0, "close_answers": 0, "reused_errors": 0, "fresh_errors": 0,
+              "refused": 0}
+    lock = threading.Lock()
+    end = time.monotonic() + seconds
+    stopping = threading.Event()
+
+    def add(key: str) -> None:
+        with lock:
+            counts[key] += 1
+
+    def client() -> None:
+        sock, answered = None, 0
+        while time.monotonic() < end:
+            if sock is None:
+                try:
+                    sock, answered = socket.create_connection(("127.0.0.1", port), timeout=10), 0
+                except OSError:
+                    add("refused")
+                    if stopping.is_set():
+                        return
+                    time.sleep(0.01)
+                    continue
+            try:
+                sock.sendall(request)
+                status, head = _read_answer(sock)
+            except OSError:
+                add("reused_errors" if answered else "fresh_errors")
+                sock.close()
+                sock = None
+                continue
+            answered += 1
+            add("answers")
+            if status == 200:
+                add("status 200")
+            if "\r\nconnection: close" in head:
+                add("close_answers")
+                sock.close()
+                sock = None
+        if sock is not None:
+            sock.close()
+
+    threads = [threading.Thread(target=client) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    time.sleep(stop_after_s)
+    stopping.set()
+    stopped = stop()
+    for thread in threads:
+        thread.join()
+    return counts, stopped

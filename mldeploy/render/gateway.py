@@ -34,6 +34,7 @@ from __future__ import annotations
 import http
 import json
 import os
+import re
 
 from mldeploy.contract import CONTAINER_CONFIG_DIR, KEY_RE, LIVENESS_PATH, READINESS_PATH, SCORE_PATH, SWAGGER_PATH
 from mldeploy.plan.endpoint import DEPLOYMENT_HEADER
@@ -112,6 +113,7 @@ def render_nginx_conf(spec: GatewaySpec) -> str:
         "",
         "  server {",
         *_listen(spec),
+        *_drain(spec),
         *_proxy_settings(spec),
         "",
         *_error_pages(),
@@ -260,6 +262,42 @@ def _listen(spec: GatewaySpec) -> list[str]:
             "    ssl_session_cache shared:mldeploy_tls:1m;",
         ]
     return out
+
+
+# Stopping without the kept-alive connection race. nginx's graceful stop (SIGQUIT) closes every
+# kept-alive client connection that waits for its next request at once, unread
+# (src/os/unix/ngx_process_cycle.c ngx_close_idle_connections -> ngx_http_keepalive_handler,
+# c->close): a client that wrote its next request in that instant reads a reset - measured with
+# wrk here: exactly one read error per kept-alive connection, every run. Answers nginx writes once
+# it is stopping say `Connection: close` (nginx >= 1.21.6, ngx_http_header_filter_module.c), but an
+# idle connection gets no answer. So the gateway first drains: once the file DRAIN_FILE exists in
+# its run folder, every answer carries `Connection: close` and nginx closes the connection after it
+# (a clean end the client expects), new connections included; after DRAIN_SECONDS nothing is kept
+# alive and SIGQUIT closes no connection a client could still be writing on. nginx 1.27.4's
+# keepalive_min_timeout does this by itself, but Debian's nginx (1.22, `serve`) refuses it.
+# Whoever stops the gateway touches the file (graceful_nginx's shell, runtime/local.py's Child).
+# Cost: one `-f` test per request, from open_file_cache (one stat() a second per worker: a stat
+# per request measured ~+10 % nginx CPU per request on `return 200`, the cached test within noise).
+# keepalive_timeout can only change per location, so a request takes a detour through one whose
+# keepalive_timeout is 0 (a request that passed it stays non-keep-alive: ngx_http_update_location_config)
+# and goes on to its own location unchanged.
+DRAIN_FILE = "drain"
+DRAIN_CACHE_SECONDS = 1  # open_file_cache_valid: how late nginx may see the file
+DRAIN_SECONDS = DRAIN_CACHE_SECONDS + 1  # then each busy kept-alive connection gets its `close` answer
+DRAIN_PREFIX = "/.mldeploy-drain"
+
+
+def drain_file(run_dir: str) -> str:
+    return f"{run_dir}/{DRAIN_FILE}"
+
+
+def _drain(spec: GatewaySpec) -> list[str]:
+    return [
+        f"    open_file_cache max=8 inactive=60s; open_file_cache_valid {DRAIN_CACHE_SECONDS}s; "
+        "open_file_cache_errors on;",
+        f"    if (-f {drain_file(spec.run_dir)}) {{ rewrite ^ {DRAIN_PREFIX}$uri last; }}",
+        f'    location ^~ {DRAIN_PREFIX}/ {{ internal; keepalive_timeout 0; rewrite "(?s)^{re.escape(DRAIN_PREFIX)}(.*)$" $1 last; }}',
+    ]
 
 
 def _proxy_settings(spec: GatewaySpec) -> list[str]:
@@ -643,7 +681,8 @@ def container_command(spec: GatewaySpec) -> list[str]:
     """The gateway container's command: create nginx's writable folders, then run nginx with
     every stop signal meaning a graceful stop (graceful_nginx)."""
     dirs = " ".join(config_dirs(spec))
-    return graceful_nginx(f"{CONTAINER_CONFIG_DIR}/nginx.conf", [f"mkdir -p {dirs}", f"rm -f {hop_socket(spec)}"])
+    return graceful_nginx(f"{CONTAINER_CONFIG_DIR}/nginx.conf", spec.run_dir,
+                          [f"mkdir -p {dirs}", f"rm -f {hop_socket(spec)}"])
 
 
 # How often the gateway looks at its traffic file. The kubelet itself projects a changed
@@ -654,7 +693,7 @@ TRAFFIC_POLL_SECONDS = 5
 
 def direct_command(conf_file: str, run_dir: str) -> list[str]:
     """nginx in a pod, after removing a stale hop socket (hop_socket); stop signals as graceful_nginx."""
-    return graceful_nginx(conf_file, [f"rm -f {run_dir}/{HOP_SOCKET}"])
+    return graceful_nginx(conf_file, run_dir, [f"rm -f {run_dir}/{HOP_SOCKET}"])
 
 
 def reloading_command(conf_file: str, watched_file: str, run_dir: str) -> list[str]:
@@ -679,10 +718,11 @@ def reloading_command(conf_file: str, watched_file: str, run_dir: str) -> list[s
         ") &",
         "watcher=$!",
     ]
-    return graceful_nginx(conf_file, [f"rm -f {run_dir}/{HOP_SOCKET}"], watcher, ['kill "$watcher" 2>/dev/null'])
+    return graceful_nginx(conf_file, run_dir, [f"rm -f {run_dir}/{HOP_SOCKET}"], watcher, ['kill "$watcher" 2>/dev/null'])
 
 
-def graceful_nginx(conf_file: str, before: list[str], beside: list[str] = (), after: list[str] = ()) -> list[str]:
+def graceful_nginx(conf_file: str, run_dir: str, before: list[str], beside: list[str] = (),
+                   after: list[str] = ()) -> list[str]:
     """nginx as the child of a small POSIX shell (the container's process 1) that turns every
     stop signal into nginx's graceful stop: SIGQUIT (the official image's STOPSIGNAL), SIGTERM
     and SIGINT all reach nginx as SIGQUIT - it stops listening and finishes the requests in
@@ -695,19 +735,28 @@ def graceful_nginx(conf_file: str, before: list[str], beside: list[str] = (), af
     Container Apps sends SIGTERM (articles/container-apps/application-lifecycle-management.md,
     "Shutdown"), and the kubelet
     leaves the signal to the container runtime (kubernetes.io "Termination of Pods"). SIGHUP
-    (reload) is passed on as is. The shell exits with nginx's status. `before` runs first,
+    (reload) is passed on as is. Before the SIGQUIT the gateway drains for DRAIN_SECONDS (its
+    drain file: answers say `Connection: close`; see _drain). The shell exits with nginx's status.
+    `before` runs first (after removing a drain file a previous run left),
     `beside` after nginx started (it may use $nginx_pid), `after` once nginx is gone."""
     script = "\n".join([
-        " && ".join(before) + " || exit 1",
+        " && ".join([f"rm -f {drain_file(run_dir)}", *before]) + " || exit 1",
         f"nginx -c {conf_file} -e stderr &",
         "nginx_pid=$!",
-        'trap \'kill -QUIT "$nginx_pid" 2>/dev/null\' QUIT TERM INT',
+        f'trap \'touch {drain_file(run_dir)}; sleep {DRAIN_SECONDS}; kill -QUIT "$nginx_pid" 2>/dev/null\' QUIT TERM INT',
         'trap \'kill -HUP "$nginx_pid" 2>/dev/null\' HUP',
         *beside,
-        # `wait` returns early when a trapped signal arrives: wait again until nginx is gone.
+        # `wait` returns early (above 128) when a trapped signal arrives: wait again while nginx
+        # runs. nginx may end during the trap (the drain's pause): one more `wait` then gives its
+        # own status (127: that `wait` had already given it, e.g. nginx killed by a signal).
         "while :; do",
         '  wait "$nginx_pid"; status=$?',
-        '  kill -0 "$nginx_pid" 2>/dev/null || break',
+        '  [ "$status" -gt 128 ] || break',
+        '  if ! kill -0 "$nginx_pid" 2>/dev/null; then',
+        '    wait "$nginx_pid"; again=$?',
+        '    [ "$again" = 127 ] || status=$again',
+        "    break",
+        "  fi",
         "done",
         *after,
         'exit "$status"',

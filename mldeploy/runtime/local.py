@@ -37,7 +37,8 @@ from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCO
 from mldeploy.plan.gateway import HOP_SOCKET, TlsFiles, Upstream
 from mldeploy.plan.serve import ServePlan
 from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
-from mldeploy.render.gateway import config_dirs, hop_socket, render_keys_map, render_nginx_conf
+from mldeploy.render.gateway import (DRAIN_SECONDS, config_dirs, drain_file, hop_socket, render_keys_map,
+                                     render_nginx_conf)
 from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.scoring import SCORER_HOST
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV, UDS_ENV
@@ -197,11 +198,19 @@ def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path, hop_
     Its own hop socket (`hop_socket`, a service's gateway; nginx binds it itself) is removed before
     every start: one left by a killed nginx would keep the next from binding it.
     Stopped with SIGQUIT, nginx's graceful shutdown (same page: it stops listening and finishes
-    the requests in flight; SIGTERM is its fast shutdown, which drops them)."""
+    the requests in flight; SIGTERM is its fast shutdown, which drops them), after the drain
+    that ends kept-alive connections cleanly first (render/gateway.py _drain: its file in
+    `gw_dir`, removed before every start)."""
+    drain = Path(drain_file(str(gw_dir)))
+
+    def drain_first() -> None:
+        drain.touch()
+        time.sleep(DRAIN_SECONDS)
+
     argv = [nginx, "-p", str(gw_dir), "-c", str(gw_dir / "nginx.conf"), "-e", "stderr", *_worker_user()]
     return Child("gateway", argv, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=gw_dir, log=log,
                  sock=sock, sock_env=lambda fd: {"NGINX": f"{fd};"}, stop_signal=signal.SIGQUIT,
-                 stale_files=(hop_socket,) if hop_socket else ())
+                 stale_files=(drain, *((hop_socket,) if hop_socket else ())), before_stop=drain_first)
 
 
 class LocalServer:

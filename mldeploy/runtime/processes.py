@@ -159,15 +159,17 @@ class Child:
 
     def __init__(self, name: str, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path,
                  sock: socket.socket | None = None, sock_env: Callable[[int], dict[str, str]] | None = None,
-                 stop_signal: int = signal.SIGTERM, stale_files: tuple[Path, ...] = ()):
+                 stop_signal: int = signal.SIGTERM, stale_files: tuple[Path, ...] = (),
+                 before_stop: Callable[[], None] | None = None):
         """`sock`: a listening socket the child serves; it is handed over (its fd number told by
         `sock_env(fd)`) and this process's copy closed, so a dead child refuses connections at
         once. A restart binds the same port again. `stop_signal`: the signal that stops it
         gracefully (nginx: SIGQUIT; its SIGTERM drops the requests in flight). `stale_files`:
         removed before every start (a Unix socket the child binds itself, left by a killed one:
-        nginx would not bind it again)."""
+        nginx would not bind it again). `before_stop`: called before the stop signal while the
+        child runs (the gateway's drain: render/gateway.py _drain)."""
         self.name, self.argv, self.env, self.cwd, self.log = name, argv, env, cwd, log
-        self.stop_signal, self.stale_files = stop_signal, stale_files
+        self.stop_signal, self.stale_files, self.before_stop = stop_signal, stale_files, before_stop
         self._sock, self.sock_env = sock, sock_env
         inet = sock is not None and sock.family == socket.AF_INET
         self.port = sock.getsockname()[1] if inet else None
@@ -232,6 +234,8 @@ class Child:
         if self.proc is None:
             return
         pgid = self.proc.pid
+        if self.before_stop is not None and self.proc.poll() is None:
+            self.before_stop()
         _signal_group(pgid, self.stop_signal)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and (_group_alive(pgid) or self.proc.poll() is None):

@@ -63,7 +63,13 @@ LOGS_COMMAND_ENV = "MLDEPLOY_LOGS_COMMAND"
 BATCH_MAX_SIZE_ENV = "MLDEPLOY_BATCH_MAX_SIZE"  # scoring_batcher.py's MAX_BATCH_ENV
 INTERFACE_ENV = "MLDEPLOY_GRANIAN_INTERFACE"
 DRAIN_GATEWAY_PORT_ENV = "MLDEPLOY_DRAIN_GATEWAY_PORT"  # plan/aci.py has the same name
-GATEWAY_STOP_WAIT_S = 2.0  # the gateway's listener still open this long after SIGTERM: it is not stopping
+# The gateway keeps listening this long after its stop signal, answering `Connection: close`
+# before nginx's graceful stop (render/gateway.py DRAIN_SECONDS; this file runs in the image alone,
+# hence the copy - tests/scoring/test_scorer_host_drain.py holds them equal).
+GATEWAY_DRAIN_S = 2
+# The gateway's listener still open this long after SIGTERM: it is not stopping (its drain, plus
+# ACI's unordered stop of the group's containers).
+GATEWAY_STOP_WAIT_S = GATEWAY_DRAIN_S + 2.0
 DRAIN_POLL_S = 0.05
 # /proc/net/tcp states of a connection the gateway still holds (ESTABLISHED, SYN_SENT, SYN_RECV,
 # CLOSE_WAIT) or of its listener (LISTEN); include/net/tcp_states.h.
@@ -143,13 +149,13 @@ def wait_for_gateway(gateway_port: int, scorer_port: int, sockets=tcp_sockets, c
     """Returns once the gateway beside this scorer (same network) has finished: its listener
     closed (nginx's graceful stop closes it first) and none of its client connections left, nor
     any connection into the scorer's port. The gateway still listening GATEWAY_STOP_WAIT_S after
-    the start: only the scorer stops (a restart), at once. At most the gateway's timeout + 1 s:
-    nginx answers every request within it. Read from /proc/net/tcp (standard library; the scorer
+    the start: only the scorer stops (a restart), at once. At most the gateway's drain + timeout +
+    1 s: nginx answers every request within it. Read from /proc/net/tcp (standard library; the scorer
     cannot see the gateway's processes, which run in a container of their own). Returns why."""
     import time
 
     clock, sleep = clock or time.monotonic, sleep or time.sleep
-    limit_s = int(os.environ.get(GATEWAY_TIMEOUT_ENV) or 60_000) / 1000 + 1
+    limit_s = int(os.environ.get(GATEWAY_TIMEOUT_ENV) or 60_000) / 1000 + 1 + GATEWAY_DRAIN_S
     start = clock()
     while any(port == gateway_port and state == "0A" for port, state in sockets()):
         if clock() - start >= GATEWAY_STOP_WAIT_S:

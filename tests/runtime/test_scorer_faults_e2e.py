@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from mldeploy.targets.local.settings import LocalServiceSettings
+from tests.harness import keepalive_load_while
 from tests.runtime.conftest import _script_context, _serve
 from tests.scoring.test_scoring_server_contract import STREAM_SCRIPT  # the same generator run()
 
@@ -220,3 +221,23 @@ def test_a_streamed_answer_passes_the_gateway_as_it_is_produced(scoring_env, tmp
     assert response.status_code == 200 and len(rest) == 3, (response.status_code, first, rest)
     last_made = float(rest[-1].split()[1])
     assert first_arrived < last_made, f"{scorer}: the first chunk passed the gateway only after the last one was made"
+
+
+@pytest.mark.parametrize("scoring_server", ["mldeploy", "azmlinfsrv"])
+def test_stopping_a_service_under_kept_alive_clients_closes_no_connection_under_a_request(
+        scoring_env, tmp_path_factory, scoring_server):
+    """`serve`'s stop (LocalServer.stop, what its SIGTERM does) under clients that keep their
+    connections alive: the gateway drains first (answers say `Connection: close`), so no
+    kept-alive connection is closed under a request the client was entitled to send. Before: one
+    reset per connection (nginx's graceful stop closes idle kept-alive connections unread)."""
+    server = _server(scoring_env, tmp_path_factory, "keepalive", FAULT_SCRIPT, workers=2, server=scoring_server)
+    ep = server.endpoint()
+    port = int(ep.scoringUri.split(":")[2].split("/")[0])
+    body = b'{"sleep": 0}'
+    request = (b"POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+               b"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s" % (ep.primaryKey.encode(), len(body), body))
+    counts, _ = keepalive_load_while(server.stop, port, request, connections=8, stop_after_s=2.0)
+    print(f"\n{scoring_server}: {counts}")
+    assert counts["answers"] > 0 and counts["status 200"] == counts["answers"], counts
+    assert counts["reused_errors"] == 0, f"{scoring_server}: kept-alive connections closed under a request: {counts}"
+    assert counts["fresh_errors"] <= 8, counts
