@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,8 +55,8 @@ def serve(tree: Path) -> None:
     workers = os.environ.get("MLDEPLOY_BENCH_WORKERS")
     service = LocalServiceSettings.model_validate({"target": "local", "image": "diabetes", "cpuCores": os.cpu_count(),
                                                    **({"workerCount": int(workers)} if workers else {})})
-    server = LocalServer(plan_serve("trees", service, production=False), context, env,
-                         Path(tempfile.mkdtemp(prefix="mldeploy-bench-tree-")), port=0)
+    run_dir = Path(tempfile.mkdtemp(prefix="mldeploy-bench-tree-"))
+    server = LocalServer(plan_serve("trees", service, production=False), context, env, run_dir, port=0)
     endpoint = server.start()
     try:
         print(json.dumps({"url": endpoint.scoringUri, "key": endpoint.primaryKey,
@@ -63,6 +64,7 @@ def serve(tree: Path) -> None:
         sys.stdin.read()
     finally:
         server.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def main() -> None:
@@ -109,6 +111,7 @@ def main() -> None:
         for child in children.values():
             child.stdin.close()
             child.wait(timeout=60)
+        shutil.rmtree(work, ignore_errors=True)
 
     def median(label: str, c: int, key) -> float:
         return statistics.median(key(r) for r in runs[label][c])
