@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 
 import pulumi
-from pulumi_azure_native import authorization, containerinstance, managedidentity
+from pulumi_azure_native import containerinstance
 
 from mldeploy.components.children import child_name, child_opts
 from mldeploy.components.keys import service_keys
-from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
-from mldeploy.components.roles import role_definition_id
-from mldeploy.contract import (ACR_PULL_ROLE_ID, CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, SCORE_PATH,
+from mldeploy.components.propagation import TIMEOUT_SECONDS
+from mldeploy.components.pull_identity import acr_pull_identity
+from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, SCORE_PATH,
                                SCORER_PORT, SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME)
 from mldeploy.plan.aci import AciPlan, Probe, Resources
 from mldeploy.render.gateway import container_command, render_keys_map, render_nginx_conf
@@ -95,8 +95,9 @@ class AciService(pulumi.ComponentResource):
         if plan.tls and tls is None:
             raise ValueError(f"{name}: the plan serves HTTPS but no certificate and key were given")
         super().__init__("mldeploy:aci:AciService", name, None, opts)
-        identity, pulled = self._pull_identity(name, resource_group_name, location, registry_id, tags,
-                                               role_propagation_timeout)
+        identity, pulled = acr_pull_identity(self, name, resource_group_name=resource_group_name, location=location,
+                                             registry_id=registry_id, tags=tags,
+                                             role_propagation_timeout=role_propagation_timeout, alias_fixed_names=True)
         keys = service_keys(self, name, keys) if plan.auth_enabled else None
         self.gateway_conf = render_nginx_conf(plan.gateway)
         volumes, mounts = self._gateway_volumes(plan, keys, tls)
@@ -126,26 +127,6 @@ class AciService(pulumi.ComponentResource):
         self.register_outputs({"scoringUri": self.scoring_uri, "swaggerUri": self.swagger_uri,
                                "containerGroup": self.container_group_name,
                                "primaryKey": self.primary_key, "secondaryKey": self.secondary_key})
-
-    def _pull_identity(self, name: str, resource_group_name: pulumi.Input[str], location: str,
-                       registry_id: pulumi.Input[str], tags: dict[str, str], role_propagation_timeout: int,
-                       ) -> tuple[managedidentity.UserAssignedIdentity, RolePropagation]:
-        """The group's user-assigned identity, its AcrPull on the registry, and the wait for it to take effect."""
-        identity = managedidentity.UserAssignedIdentity(
-            child_name(name, "identity"), resource_group_name=resource_group_name, location=location, tags=tags,
-            opts=child_opts(self, "identity"))
-        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        pull = authorization.RoleAssignment(
-            child_name(name, "acr-pull"),
-            scope=registry_id,
-            principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=role_definition_id(client.subscription_id, ACR_PULL_ROLE_ID),
-            opts=child_opts(self, "acr-pull"),
-        )
-        pulled = RolePropagation(child_name(name, "acr-pull-propagation"), [pull], role_propagation_timeout,
-                                 opts=pulumi.ResourceOptions(parent=self))
-        return identity, pulled
 
     def _gateway_volumes(self, plan: AciPlan, keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None,
                          tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None) -> tuple[list[dict], list[dict]]:

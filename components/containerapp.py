@@ -31,13 +31,13 @@ program steps, and import-linter forbids the cycle).
 from __future__ import annotations
 
 import pulumi
-from pulumi_azure_native import app, authorization, managedidentity, operationalinsights
+from pulumi_azure_native import app, operationalinsights
 
 from mldeploy.components.children import child_name
 from mldeploy.components.keys import service_keys
-from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
-from mldeploy.components.roles import role_definition_id
-from mldeploy.contract import ACR_PULL_ROLE_ID, CONTAINER_CONFIG_DIR, KEYS_MAP_NAME, SCORE_PATH, SWAGGER_PATH
+from mldeploy.components.propagation import TIMEOUT_SECONDS
+from mldeploy.components.pull_identity import acr_pull_identity
+from mldeploy.contract import CONTAINER_CONFIG_DIR, KEYS_MAP_NAME, SCORE_PATH, SWAGGER_PATH
 from mldeploy.render.gateway import container_command, render_keys_map, render_nginx_conf
 
 # Container Apps secret names: lower-case letters, digits and '-' (what `az containerapp secret set` accepts).
@@ -112,8 +112,9 @@ class ContainerAppService(pulumi.ComponentResource):
         (else generated when the plan has auth on), secret."""
         super().__init__("mldeploy:containerapp:ContainerAppService", name, None, opts)
         environment = self._environment(name, plan, resource_group_name, location, tags)
-        identity, pulled = self._pull_identity(name, resource_group_name, location, registry_id, tags,
-                                               role_propagation_timeout)
+        identity, pulled = acr_pull_identity(self, name, resource_group_name=resource_group_name, location=location,
+                                             registry_id=registry_id, tags=tags,
+                                             role_propagation_timeout=role_propagation_timeout)
         keys = service_keys(self, name, keys) if plan.auth_enabled else None
         self.gateway_conf = render_nginx_conf(plan.gateway)
         secrets, mounted, scorer_env = self._secrets(plan, keys, app_insights_key)
@@ -155,26 +156,6 @@ class ContainerAppService(pulumi.ComponentResource):
         self.register_outputs({"scoringUri": self.scoring_uri, "swaggerUri": self.swagger_uri,
                                "containerApp": self.app_name, "revision": self.revision,
                                "primaryKey": self.primary_key, "secondaryKey": self.secondary_key})
-
-    def _pull_identity(self, name: str, resource_group_name: pulumi.Input[str], location: str,
-                       registry_id: pulumi.Input[str], tags: dict[str, str], role_propagation_timeout: int,
-                       ) -> tuple[managedidentity.UserAssignedIdentity, RolePropagation]:
-        """The app's user-assigned identity, its AcrPull on the registry, and the wait for it to take effect."""
-        child = pulumi.ResourceOptions(parent=self)
-        identity = managedidentity.UserAssignedIdentity(
-            child_name(name, "identity"), resource_group_name=resource_group_name, location=location, tags=tags,
-            opts=child)
-        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        pull = authorization.RoleAssignment(
-            child_name(name, "acr-pull"),
-            scope=registry_id,
-            principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=role_definition_id(client.subscription_id, ACR_PULL_ROLE_ID),
-            opts=child,
-        )
-        pulled = RolePropagation(child_name(name, "acr-pull-propagation"), [pull], role_propagation_timeout, opts=child)
-        return identity, pulled
 
     def _secrets(self, plan, keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None,
                  app_insights_key: pulumi.Input[str] | None) -> tuple[list[dict], list[dict], list[dict]]:

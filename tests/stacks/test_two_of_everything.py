@@ -71,9 +71,9 @@ def test_renamed_children_keep_their_old_resources_with_an_alias():
 
 def test_synth_refuses_a_duplicate_urn_like_the_engine(tmp_path, monkeypatch):
     """Force the old naming back (a fixed child name) and synth must fail, naming both parents."""
-    import mldeploy.components.aci as aci
+    import mldeploy.components.pull_identity as pull_identity  # names the ACI group's identity
 
-    monkeypatch.setattr(aci, "child_name", lambda component, role: role)
+    monkeypatch.setattr(pull_identity, "child_name", lambda component, role: role)
     values, secret_keys = twins_values()
     with pytest.raises(DuplicateUrnError) as err:
         synth("twins", tmp_path / "images", values, secret_keys)
@@ -85,7 +85,7 @@ def test_synth_refuses_a_duplicate_urn_like_the_engine(tmp_path, monkeypatch):
 def test_synth_command_exits_1_on_a_duplicate_urn(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    import mldeploy.components.aci as aci
+    import mldeploy.components.pull_identity as pull_identity  # names the ACI group's identity
     from mldeploy.cli import cli
 
     project = tmp_path / "project"
@@ -93,7 +93,7 @@ def test_synth_command_exits_1_on_a_duplicate_urn(tmp_path, monkeypatch):
     (project / "stacks" / "Pulumi.twins.yaml").write_text(TWINS.read_text())
     (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     shutil.copytree(ROOT / "examples", project / "examples")
-    monkeypatch.setattr(aci, "child_name", lambda component, role: role)
+    monkeypatch.setattr(pull_identity, "child_name", lambda component, role: role)
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["synth", "--stack", "twins", "--out", str(out), "--project-dir", str(project)])
     assert result.exit_code == 1, result.output
