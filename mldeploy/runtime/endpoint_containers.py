@@ -17,13 +17,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-from mldeploy.contract import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH
+from mldeploy.contract import LIVENESS_PATH, SCORE_PATH, SCORER_PORT, SWAGGER_PATH
 from mldeploy.plan.gateway import Upstream
 from mldeploy.plan.serve import EndpointServePlan
 from mldeploy.plan.scorer import workers_and_timeouts
-from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
 from mldeploy.runtime.containers import Engine, EngineError
-from mldeploy.runtime.local import Endpoint, gateway_child, new_key, write_private
+from mldeploy.runtime.local import Endpoint, gateway_child, new_key, write_gateway_files
 from mldeploy.runtime.pod import DEPLOYMENT_LABEL, SERVICE_LABEL
 from mldeploy.runtime.processes import Child, StartError, find_nginx, listen_socket
 
@@ -56,11 +55,7 @@ class ContainerEndpoint:
                 self._wait_ready(dep_name, deadline)
             spec = self.plan.gateway_at(run_dir=str(self.run_dir / "gateway"), listen_port=self.port,
                                         scorers={n: Upstream(ip, SCORER_PORT) for n, ip in self.addresses.items()})
-            for folder in config_dirs(spec):
-                Path(folder).mkdir(parents=True, exist_ok=True)
-            gw_dir = Path(spec.run_dir)
-            (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
-            write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
+            gw_dir = write_gateway_files(spec, self.keys)
             self.gateway = gateway_child(nginx, gw_dir, sock, self.run_dir / "gateway.log")
             self.gateway.start()
             self._wait_gateway(deadline)

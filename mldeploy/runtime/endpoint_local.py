@@ -16,11 +16,10 @@ from mldeploy.plan.gateway import GatewaySpec, Upstream
 from mldeploy.plan.serve import EndpointServePlan
 from mldeploy.render.build_context import BuildContext
 from mldeploy.runtime.env import ScoringEnv
-from mldeploy.contract import KEYS_MAP_NAME, LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
-from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
+from mldeploy.contract import LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
 from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, gateway_child, new_key,
                                     publish_endpoint, refuse_if_running, scorer_child, withdraw_endpoint,
-                                    write_private)
+                                    write_gateway_files)
 from mldeploy.runtime.processes import Child, find_nginx, listen_socket, start_and_wait
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
 
@@ -66,11 +65,7 @@ class LocalEndpoint:
                 extra_env={**dict(dep.environment),
                            **({LOGS_COMMAND_ENV: f"{logs} --deployment {dep.name}"} if logs else {})})
         spec = self.spec()
-        for folder in config_dirs(spec):
-            Path(folder).mkdir(parents=True, exist_ok=True)
-        gw_dir = Path(spec.run_dir)
-        (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
-        write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
+        gw_dir = write_gateway_files(spec, self.keys)
         self.gateway = gateway_child(nginx, gw_dir, gateway_sock, self.run_dir / "gateway.log")
         scorers = [(child, f"http://127.0.0.1:{self.scorer_ports[dep]}/", f"the scorer of deployment {dep!r}")
                    for dep, child in self.scorers.items()]

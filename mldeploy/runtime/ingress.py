@@ -17,8 +17,7 @@ from pathlib import Path
 
 from mldeploy.contract import KEYS_MAP_NAME, LIVENESS_PATH
 from mldeploy.plan.gateway import HOP_SOCKET, GatewaySpec, Upstream
-from mldeploy.render.gateway import config_dirs, render_keys_map, render_nginx_conf
-from mldeploy.runtime.local import gateway_child, write_private
+from mldeploy.runtime.local import gateway_child, write_gateway_files
 from mldeploy.runtime.processes import Child, find_nginx, listen_socket, socket_dir, wait_until_ok
 
 INGRESS_MARGIN_MS = 2_000  # the ingress waits longer than a variant's gateway: its 504 body passes
@@ -52,11 +51,7 @@ class SplitIngress:
         self.port = sock.getsockname()[1]
         self._socket_dir = socket_dir()
         spec = self.spec(upstreams, str(self._socket_dir / HOP_SOCKET))
-        for folder in config_dirs(spec):
-            Path(folder).mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "nginx.conf").write_text(render_nginx_conf(spec))
-        if self.keys:
-            write_private(self.run_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
+        write_gateway_files(spec, self.keys)
         self.child = gateway_child(find_nginx(), self.run_dir, sock, self.log, self._socket_dir / HOP_SOCKET)
         self.child.start()
         wait_until_ok(self.child, f"http://127.0.0.1:{self.port}{LIVENESS_PATH}", "the ingress (nginx)", timeout)

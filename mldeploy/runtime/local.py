@@ -34,7 +34,7 @@ from mldeploy.render.build_context import MODELS_DIR, SCORING_SERVER_ENV, BuildC
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCORER_PORT, SCORE_PATH, SWAGGER_PATH,
                                TLS_CERT_NAME, TLS_KEY_NAME)
-from mldeploy.plan.gateway import HOP_SOCKET, TlsFiles, Upstream
+from mldeploy.plan.gateway import HOP_SOCKET, GatewaySpec, TlsFiles, Upstream
 from mldeploy.plan.serve import ServePlan
 from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
 from mldeploy.render.gateway import (DRAIN_SECONDS, config_dirs, drain_file, hop_socket, render_keys_map,
@@ -192,6 +192,18 @@ def _worker_user() -> list[str]:
     return ["-g", f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"]
 
 
+def write_gateway_files(spec: GatewaySpec, keys: tuple[str, str] | None) -> Path:
+    """The gateway's run folder (`spec.run_dir`) as nginx starts from it: the folders it writes in,
+    nginx.conf and, with `keys`, the keys map (owner-only). Returns the folder."""
+    for folder in config_dirs(spec):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    gw_dir = Path(spec.run_dir)
+    (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
+    if keys:
+        write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*keys))
+    return gw_dir
+
+
 def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path, hop_socket: Path | None = None) -> Child:
     """nginx serving `gw_dir/nginx.conf` on the listening socket `sock`, which it takes from
     `NGINX` (the variable its binary upgrade passes sockets in; nginx.org/en/docs/control.html).
@@ -334,11 +346,7 @@ class LocalServer:
         spec = self.plan.gateway_at(run_dir=str(gw_dir), listen_port=self.port, upstream=self._scorer_upstream(),
                                     tls=TlsFiles(str(tls[0]), str(tls[1])) if tls else None,
                                     max_conns=self.max_concurrent, hop_socket=str(self._socket_dir / HOP_SOCKET))
-        for folder in config_dirs(spec):
-            Path(folder).mkdir(parents=True, exist_ok=True)
-        (gw_dir / "nginx.conf").write_text(render_nginx_conf(spec))
-        if self.keys:
-            write_private(gw_dir / KEYS_MAP_NAME, render_keys_map(*self.keys))
+        write_gateway_files(spec, self.keys)
         # TLS files given are read in place (no copy of the private key is made), and the
         # settings' `tls` (maybe undecryptable `secure:` values) is ignored.
         if self.plan.tls and not self.tls_files:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 from mldeploy.plan.gateway import GatewaySpec, Upstream
-from mldeploy.render.gateway import config_dirs, render_nginx_conf
+from mldeploy.runtime.local import write_gateway_files
 from mldeploy.runtime.processes import Child, find_nginx, free_port, wait_until_ok
 
 
@@ -20,9 +20,7 @@ def running_gateway(run_dir: Path, upstreams: list[int | Upstream], **spec) -> I
     gateway = GatewaySpec(listen_port=free_port(), run_dir=str(run_dir), auth_enabled=False, listen_host="127.0.0.1",
                           upstreams=tuple(u if isinstance(u, Upstream) else Upstream("127.0.0.1", u)
                                           for u in upstreams), **spec)
-    for folder in config_dirs(gateway):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-    (run_dir / "nginx.conf").write_text(render_nginx_conf(gateway))
+    write_gateway_files(gateway, keys=None)
     nginx = Child("gateway", [find_nginx(), "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-e", "stderr"],
                   env={}, cwd=run_dir, log=run_dir / "gateway.log")
     nginx.start()
