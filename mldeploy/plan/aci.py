@@ -7,10 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec
+from mldeploy.plan.timeouts import PROBE_PERIOD_S, PROBE_TIMEOUT_S
 
-PROBE_PERIOD_S = 10
-PROBE_TIMEOUT_S = 3
-NGINX_PROBE_FAILURES = 3  # the gateway's liveness asks nginx itself, never a busy scorer
 # The scorer serves on after a stop signal until the gateway on this port has finished
 # (scoring/scorer_host.py reads the same name).
 DRAIN_GATEWAY_PORT_ENV = "MLDEPLOY_DRAIN_GATEWAY_PORT"

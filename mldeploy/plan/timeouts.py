@@ -26,6 +26,10 @@ GATEWAY_TIMEOUT_ENV = "MLDEPLOY_GATEWAY_TIMEOUT_MS"  # scoring/scoring_app.py re
 SCORER_MARGIN_MS = 1_000  # the scorer's limit sits this far above the gateway's
 WORKER_MARGIN_S = 30  # gunicorn's kill of a silent worker, beyond the scorer's limit
 PROBE_SLACK_S = 10  # after the scorer's limit: the worker frees itself and answers the probe
+# The probes of a container service's two containers (ACI group, Container Apps replica).
+PROBE_PERIOD_S = 10
+PROBE_TIMEOUT_S = 3
+NGINX_PROBE_FAILURES = 3  # the gateway's liveness asks nginx itself, never a busy scorer
 
 
 def scorer_timeout_ms(scoring_timeout_ms: int) -> int:

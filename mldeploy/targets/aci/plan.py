@@ -5,11 +5,11 @@ probes and the gateway (its GatewaySpec). Pure: AciService declares what this sa
 from __future__ import annotations
 
 from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, LIVENESS_PATH, READINESS_PATH, SCORER_PORT
-from mldeploy.plan.aci import DRAIN_GATEWAY_PORT_ENV, NGINX_PROBE_FAILURES, PROBE_PERIOD_S, AciPlan, Probe, Resources
+from mldeploy.plan.aci import DRAIN_GATEWAY_PORT_ENV, AciPlan, Probe, Resources
 from mldeploy.plan.gateway import container_gateway
 from mldeploy.plan.naming import dns_part, hash_suffix
 from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_env
-from mldeploy.plan.timeouts import probe_failure_threshold
+from mldeploy.plan.timeouts import NGINX_PROBE_FAILURES, PROBE_PERIOD_S, probe_failure_threshold
 from mldeploy.targets.aci.settings import AciServiceSettings
 
 

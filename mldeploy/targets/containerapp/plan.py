@@ -18,7 +18,8 @@ from mldeploy.contract import GATEWAY_PORT, LIVENESS_PATH, READINESS_PATH, SCORE
 from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, container_gateway
 from mldeploy.plan.naming import hash_suffix
 from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, workers_and_timeouts
-from mldeploy.plan.timeouts import busy_seconds, probe_failure_threshold
+from mldeploy.plan.timeouts import (NGINX_PROBE_FAILURES, PROBE_PERIOD_S, PROBE_TIMEOUT_S, busy_seconds,
+                                   probe_failure_threshold)
 from mldeploy.render.gateway import render_nginx_conf
 from mldeploy.targets.containerapp.config import (CONSUMPTION, GATEWAY_CPU, GATEWAY_MEMORY_GI,
                                                  ContainerAppServiceSettings)
@@ -28,9 +29,6 @@ from mldeploy.targets.containerapp.config import (CONSUMPTION, GATEWAY_CPU, GATE
 SPLIT_BETWEEN_REVISIONS = "revisions"  # the mldeploy-split tag of an app with labelled revisions
 MAX_FAILURE_THRESHOLD = 10
 MAX_PERIOD_S = 240
-PROBE_PERIOD_S = 10
-PROBE_TIMEOUT_S = 3
-NGINX_PROBE_FAILURES = 3  # the gateway's liveness asks nginx itself, never a busy scorer
 
 
 @dataclass(frozen=True)
