@@ -361,7 +361,7 @@ def _scoring_locations(spec: GatewaySpec) -> list[str]:
         out.append("      if ($mldeploy_authorized = 0) { return 401; }")
     if spec.endpoint is None:
         return out + [
-            f"      if ($mldeploy_scorer_path) {{ rewrite ^ $mldeploy_scorer_path last; }}",
+            "      if ($mldeploy_scorer_path) { rewrite ^ $mldeploy_scorer_path last; }",
             f"      proxy_pass http://{UPSTREAM_NAME};",
             "    }",
             *_scorer_location(spec),

@@ -104,7 +104,7 @@ def _docker_shape(options: dict[str, Any]) -> None:
                              "the deployment manifest, shown by `docker inspect`)")
     bindings = options.get("HostConfig", {}).get("PortBindings", {})
     if not isinstance(bindings, dict):
-        raise ValueError(f"createOptions.HostConfig.PortBindings must be a mapping of '<port>/tcp' to bindings")
+        raise ValueError("createOptions.HostConfig.PortBindings must be a mapping of '<port>/tcp' to bindings")
     for port, binds in bindings.items():
         if not _PORT_KEY.match(port) or not isinstance(binds, list) or not all(isinstance(b, dict) for b in binds):
             raise ValueError(f"createOptions.HostConfig.PortBindings.{port}: Docker's form is "
