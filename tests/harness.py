@@ -1,17 +1,22 @@
-"""Test harness: synthesize any stack (or a variation of one) under Pulumi's mocks; wrk's load on a
-server that is being stopped."""
+"""Test harness: synthesize any stack (or a variation of one) under Pulumi's mocks; `mldeploy serve`
+run as a user runs it; wrk's load on a server that is being stopped."""
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import pytest
 import yaml
@@ -22,6 +27,7 @@ from mldeploy.synth.run import SynthResult, synthesize
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 T = TypeVar("T")
+MLDEPLOY = [str(Path(sys.executable).parent / "mldeploy")]  # the console script of this .venv
 
 
 def stack_values(stack: str) -> tuple[dict[str, Any], set[str]]:
@@ -30,13 +36,22 @@ def stack_values(stack: str) -> tuple[dict[str, Any], set[str]]:
     return copy.deepcopy(values), set(secret_keys)
 
 
+def copy_project(folder: Path, *stacks: str) -> Path:
+    """A user's project in `folder`: Pulumi.yaml, the diabetes example (no caches, no MLflow runs)
+    and the named stacks' files as they are; stacks/ exists for a test to add its own."""
+    (folder / "stacks").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")
+    shutil.copytree(ROOT / "examples" / "diabetes", folder / "examples" / "diabetes",
+                    ignore=shutil.ignore_patterns("__pycache__", "mlruns"))
+    for stack in stacks:
+        shutil.copy(ROOT / "stacks" / f"Pulumi.{stack}.yaml", folder / "stacks" / f"Pulumi.{stack}.yaml")
+    return folder
+
+
 def project_from_stack(folder: Path, template: str, stack: str, change: Callable[[dict[str, Any]], None]) -> Path:
     """A user's project in `folder` (Pulumi.yaml, the diabetes example) whose one stack file
     stacks/Pulumi.<stack>.yaml is stacks/Pulumi.<template>.yaml with `change` applied to its config."""
-    (folder / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", folder / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    copy_project(folder)
     document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{template}.yaml").read_text())
     change(document["config"])
     (folder / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
@@ -50,6 +65,61 @@ def synth(stack: str, build_dir: Path, values: dict[str, Any] | None = None,
     if values is not None:
         stack_input = (values, secret_keys if secret_keys is not None else stack_values(stack)[1])
     return synthesize(ROOT, stack, build_dir, lookups=lookups, stack_values=stack_input)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` now (children, their children, ...)."""
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        p, pp = map(int, line.split())
+        children.setdefault(pp, []).append(p)
+    found, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            found.add(c)
+            todo.append(c)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead; only its parent's reaping is missing.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+@dataclass
+class Served:
+    """A running `mldeploy serve --json`: its process, the JSON line it printed (`line`, `endpoint`);
+    once stopped, what it wrote (`out`, `err`)."""
+
+    proc: subprocess.Popen
+    line: str = ""
+    endpoint: dict[str, Any] = field(default_factory=dict)
+    out: str = ""
+    err: str = ""
+
+
+@contextmanager
+def serving(*args: str, stop_timeout: float = 60, **popen: Any) -> Iterator[Served]:
+    """`mldeploy serve <args>` (args with --json) as a user runs it, yielded once its endpoint line is
+    read (failing, with its stderr, if it printed none). Leaving the block sends SIGTERM and waits for
+    the exit; assert on `proc.returncode` and `err` after it."""
+    proc = subprocess.Popen([*MLDEPLOY, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **popen)
+    served = Served(proc)
+    try:
+        served.line = proc.stdout.readline()
+        assert served.line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
+        served.endpoint = json.loads(served.line)
+        yield served
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        served.out, served.err = proc.communicate(timeout=stop_timeout)
 
 
 # A row of examples/diabetes's features: the body of every request wrk sends.

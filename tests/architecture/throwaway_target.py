@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.harness import ROOT
+from tests.harness import ROOT, copy_project
 
 
 def copy_with_target(tmp_path: Path, name: str, files: dict[str, str], after_row: str) -> Path:
@@ -38,10 +38,7 @@ def run_against_copy(tmp_path: Path, copy: Path, check: str, stacks: dict[str, s
     for each of `stacks`); `check` run with the copy first on the path (argv: copy, project). Returns
     the project and the JSON of the check's last line."""
     project = tmp_path / "project"
-    (project / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", project / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__", "mlruns"))
+    copy_project(project)
     for name, text in stacks.items():
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text(text, encoding="utf-8")
     run = subprocess.run([sys.executable, "-c", check, str(copy), str(project)], cwd=tmp_path,

@@ -18,7 +18,7 @@ from mldeploy.cli import cli
 from mldeploy.cli.logs import follow_remote, new_lines
 from tests.azure.fake_arm import Answer, FakeArm
 from tests.azure.test_logs import _kubeconfig, _pod, arm, arm_logs, fake_server  # noqa: F401 - fixtures
-from tests.harness import ROOT
+from tests.harness import ROOT, copy_project
 
 SUB = "00000000-0000-0000-0000-000000000000"
 
@@ -30,12 +30,7 @@ def mldeploy(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subproces
 
 @pytest.fixture()
 def project(tmp_path):
-    (tmp_path / "stacks").mkdir()
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copy(ROOT / "stacks" / "Pulumi.local.yaml", tmp_path / "stacks" / "Pulumi.local.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    return tmp_path
+    return copy_project(tmp_path, "local")
 
 
 def test_local_service_logs_merged_and_prefixed(project):

@@ -2,9 +2,10 @@
 with its gateway's URL and a trusted throwaway certificate; `mutate` edits it before it runs."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from mldeploy.runtime.containers import Engine
 from mldeploy.runtime.pod import LocalPod
@@ -14,6 +15,7 @@ from tests.runtime.test_tls_e2e import self_signed
 
 NAMESPACE = DEPLOYMENT = "diabetes"
 BLOB_MOUNT = "/var/lib/mldeploy-blob"  # where the collector stand-in writes (see standins/README.md)
+READY_WITHIN_S = 240  # cold start here: ~10 s
 
 
 @dataclass
@@ -66,3 +68,15 @@ def start_pod(engine: Engine, synth_dir: Path, images: dict[str, str], standins:
     running.pod.start()
     running.base = f"https://{running.pod.ip}:{running.port}"
     return running
+
+
+@contextmanager
+def ready_pod(engine: Engine, synth_dir: Path, images: dict[str, str], standins: dict[str, str], work: Path,
+              name: str) -> Iterator[RunningPod]:
+    """start_pod, once every container is Ready (within READY_WITHIN_S); removed on leaving."""
+    running = start_pod(engine, synth_dir, images, standins, work, name)
+    try:
+        running.pod.wait_ready(READY_WITHIN_S)
+        yield running
+    finally:
+        running.pod.remove()

@@ -13,21 +13,16 @@ import numpy as np
 import pytest
 
 from mldeploy.runtime.client import score
-from tests.containers.prod import start_pod
+from tests.containers.prod import READY_WITHIN_S, ready_pod
 from tests.harness import ROOT
 
 SAMPLE = ROOT / "examples" / "diabetes" / "sample-request.json"
-READY_WITHIN_S = 240  # cold start here: ~10 s
 
 
 @pytest.fixture(scope="module")
 def prod(engine, standins, prod_synth, prod_images, work_dir):
-    running = start_pod(engine, prod_synth, prod_images, standins.images, work_dir, "prod")
-    try:
-        running.pod.wait_ready(READY_WITHIN_S)
+    with ready_pod(engine, prod_synth, prod_images, standins.images, work_dir, "prod") as running:
         yield running
-    finally:
-        running.pod.remove()
 
 
 def test_every_container_of_the_prod_pod_becomes_ready(prod):

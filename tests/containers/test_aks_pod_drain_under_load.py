@@ -17,11 +17,10 @@ from __future__ import annotations
 import pytest
 
 from tests.containers.checks import drain_losses, scorer_answered
-from tests.containers.prod import start_pod
+from tests.containers.prod import ready_pod
 from tests.containers.synthesized import synth_and_build
 from tests.harness import wrk_while
 
-READY_WITHIN_S = 240
 LOAD_BEFORE_S = 2.0  # wrk runs this long before termination starts
 
 
@@ -29,12 +28,8 @@ LOAD_BEFORE_S = 2.0  # wrk runs this long before termination starts
 def pod_of(request, engine, standins, trained_model, work_dir):
     server = request.param
     synth, images = synth_and_build(engine, "prod", server, work_dir)
-    running = start_pod(engine, synth, images, standins.images, work_dir, f"drain-{server}")
-    try:
-        running.pod.wait_ready(READY_WITHIN_S)
+    with ready_pod(engine, synth, images, standins.images, work_dir, f"drain-{server}") as running:
         yield server, running
-    finally:
-        running.pod.remove()
 
 
 @pytest.mark.parametrize("stop_signal", [None, "TERM"], ids=["image", "sigterm"])

@@ -10,20 +10,15 @@ import time
 import pytest
 
 from mldeploy.runtime.client import score
-from tests.containers.prod import start_pod
+from tests.containers.prod import ready_pod
+from tests.harness import ROWS
 
-READY_WITHIN_S = 240
-ROWS = [[0.0381, 0.0507, 0.0617, 0.0219, -0.0442, -0.0348, -0.0434, -0.0026, 0.0199, -0.0176]]
 
 
 @pytest.fixture
 def slow(engine, standins, slow_synth, slow_images, work_dir):
-    running = start_pod(engine, slow_synth, slow_images, standins.images, work_dir, "slow")
-    try:
-        running.pod.wait_ready(READY_WITHIN_S)
+    with ready_pod(engine, slow_synth, slow_images, standins.images, work_dir, "slow") as running:
         yield running
-    finally:
-        running.pod.remove()
 
 
 def body(sleep_s: float, ident: str) -> bytes:

@@ -8,13 +8,12 @@ import threading
 import time
 
 from mldeploy.runtime.client import score
-from tests.containers.prod import start_pod
+from tests.containers.prod import READY_WITHIN_S, start_pod
 from tests.containers.service_proxy import ServiceProxy
 from tests.containers.synthesized import build_images, synth_to
 from tests.harness import ROOT, stack_values
 
 SAMPLE = ROOT / "examples" / "diabetes" / "sample-request.json"
-READY_WITHIN_S = 240
 
 
 def test_rolling_update_to_a_new_model_version_fails_no_request(engine, standins, prod_synth, prod_images, work_dir):

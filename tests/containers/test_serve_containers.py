@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from mldeploy.runtime.client import score
@@ -15,11 +13,10 @@ from mldeploy.runtime.containers import PODMAN_SETTINGS, BuildError, podman_sett
 from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import mirrored_upstream
 from tests.containers.synthesized import standin_for
-from tests.harness import ROOT
+from tests.harness import MLDEPLOY, ROOT, serving
 from tests.runtime.test_tls_e2e import self_signed
 
 SAMPLE = ROOT / "examples" / "diabetes" / "sample-request.json"
-MLDEPLOY = [str(Path(sys.executable).parent / "mldeploy")]
 
 
 def test_serve_containers_runs_the_prod_pod_and_scores_through_the_published_port(
@@ -32,44 +29,29 @@ def test_serve_containers_runs_the_prod_pod_and_scores_through_the_published_por
         upstream = mirrored_upstream(prod_synth, repo)
         images += ["--image", f"{upstream}={standin_for(upstream, standins.images)}"]
     port = free_port()
-    proc = subprocess.Popen(
-        [*MLDEPLOY, "serve", "--stack", "prod", "--service", "diabetes", "--containers", "--json",
-         "--port", str(port), "--tls-cert", str(tmp_path / "tls.crt"), "--tls-key", str(tmp_path / "tls.key"),
-         *images], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", "prod", "--service", "diabetes", "--containers", "--json", "--port", str(port),
+                 "--tls-cert", str(tmp_path / "tls.crt"), "--tls-key", str(tmp_path / "tls.key"), *images,
+                 cwd=ROOT, stop_timeout=120) as served:
+        endpoint = served.endpoint
         reply = score(endpoint["scoringUri"], endpoint["secondaryKey"], SAMPLE.read_bytes(),
                       cafile=str(tmp_path / "tls.crt"))
         assert reply.status == 200, f"{endpoint['scoringUri']}: {reply.status} {reply.error or reply.text()[:200]}"
         assert endpoint["scoringUri"] == f"https://127.0.0.1:{port}/score"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=120)
-    assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
+    assert served.proc.returncode == 0, f"serve --containers exited {served.proc.returncode}: {served.err[-1000:]}"
 
 
 def test_serve_containers_runs_the_dev_aci_group_and_scores_through_the_published_port(
         engine, standins, dev_synth, trained_model):
     upstream = mirrored_upstream(dev_synth, "nginx")
     port = free_port()
-    proc = subprocess.Popen(
-        [*MLDEPLOY, "serve", "--stack", "dev", "--service", "diabetes-aci", "--containers", "--json",
-         "--port", str(port), "--image", f"{upstream}={standin_for(upstream, standins.images)}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", "dev", "--service", "diabetes-aci", "--containers", "--json", "--port", str(port),
+                 "--image", f"{upstream}={standin_for(upstream, standins.images)}", cwd=ROOT, stop_timeout=120) as served:
+        endpoint = served.endpoint
         assert endpoint["scoringUri"] == f"http://127.0.0.1:{port}/score"
         assert score(endpoint["scoringUri"], None, SAMPLE.read_bytes()).status == 401, "the ACI gateway let a request without key through"
         reply = score(endpoint["scoringUri"], endpoint["primaryKey"], SAMPLE.read_bytes())
         assert reply.status == 200, f"{endpoint['scoringUri']}: {reply.status} {reply.error or reply.text()[:200]}"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=120)
-    assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
+    assert served.proc.returncode == 0, f"serve --containers exited {served.proc.returncode}: {served.err[-1000:]}"
 
 
 def test_serve_containers_runs_the_managed_endpoint_with_two_versions_of_one_model(engine, standins, trained_model):
@@ -82,13 +64,9 @@ def test_serve_containers_runs_the_managed_endpoint_with_two_versions_of_one_mod
     from tests.conftest import MODEL, MODEL_V2
 
     port = free_port()
-    proc = subprocess.Popen(
-        [*MLDEPLOY, "serve", "--stack", "managed", "--service", "diabetes", "--containers", "--json",
-         "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", "managed", "--service", "diabetes", "--containers", "--json", "--port", str(port),
+                 cwd=ROOT, stop_timeout=120) as served:
+        endpoint = served.endpoint
         assert endpoint["scoringUri"] == f"http://127.0.0.1:{port}/score"
         assert score(endpoint["scoringUri"], None, SAMPLE.read_bytes()).status == 401, "the endpoint let a request without key through"
         answers = {}
@@ -98,16 +76,13 @@ def test_serve_containers_runs_the_managed_endpoint_with_two_versions_of_one_mod
             assert reply.status == 200, f"{deployment}: {reply.status} {reply.error or reply.text()[:200]}"
             assert reply.headers.get("azureml-model-deployment") == deployment, reply.headers
             answers[deployment] = json.loads(reply.body)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=120)
     rows = np.asarray(json.loads(SAMPLE.read_text())["data"], dtype=float)
     v1, v2 = joblib.load(MODEL).predict(rows), joblib.load(MODEL_V2).predict(rows)
     assert not np.allclose(v1, v2), "the example's two model versions must predict differently for this test to mean anything"
     assert np.allclose(answers["blue"], v1), f"blue must serve diabetes:1: {answers['blue']} vs {v1}"
     assert np.allclose(answers["green"], v2), f"green must serve diabetes:2: {answers['green']} vs {v2}"
     assert np.allclose(answers["shadow"], v2), f"shadow must serve diabetes:2 like green: {answers['shadow']}"
-    assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
+    assert served.proc.returncode == 0, f"serve --containers exited {served.proc.returncode}: {served.err[-1000:]}"
     left = engine.run("ps", "-a", "--format", "{{.Names}}", check=False).stdout.decode()
     assert "mldeploy-managed-diabetes-" not in left, f"the deployments' containers were left behind: {left}"
 
@@ -174,21 +149,12 @@ def test_a_base_image_that_cannot_be_pulled_is_named_with_how_to_provide_it(engi
 def test_image_takes_the_missing_image_s_name_as_the_error_prints_it(engine, standins, dev_images, trained_model):
     """The ACI group's gateway (a mirror of nginx, pinned by digest) is not on this machine: the error
     names it and the `--image` to give; given exactly so, the group runs."""
-    command = [*MLDEPLOY, "serve", "--stack", "dev", "--service", "diabetes-aci", "--containers", "--json",
-               "--port", str(free_port())]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    args = ["--stack", "dev", "--service", "diabetes-aci", "--containers", "--json", "--port", str(free_port())]
+    done = subprocess.run([*MLDEPLOY, "serve", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 1, done.stdout + done.stderr
     error = done.stderr.strip().splitlines()[-1]
     assert error.startswith("error: the pod's image nginx:1.27.4-alpine@sha256:") and "--image " in error, error
     printed = error.split("--image ")[1].split("=LOCAL")[0]
-    proc = subprocess.Popen([*command, "--image", f"{printed}={standins.images['nginx']}"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
-        assert score(endpoint["scoringUri"], endpoint["primaryKey"], SAMPLE.read_bytes()).status == 200
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=120)
-    assert code == 0, proc.stderr.read()[-1000:]
+    with serving(*args, "--image", f"{printed}={standins.images['nginx']}", cwd=ROOT, stop_timeout=120) as served:
+        assert score(served.endpoint["scoringUri"], served.endpoint["primaryKey"], SAMPLE.read_bytes()).status == 200
+    assert served.proc.returncode == 0, served.err[-1000:]

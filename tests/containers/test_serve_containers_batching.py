@@ -10,10 +10,7 @@ image's serve plan (tests/runtime/test_batching_*)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import yaml
@@ -22,8 +19,7 @@ from mldeploy.runtime.client import score
 from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import mirrored_upstream
 from tests.containers.synthesized import standin_for
-from tests.containers.test_serve_containers import MLDEPLOY
-from tests.harness import ROOT
+from tests.harness import ROOT, copy_project, serving
 
 REQUESTS = 8  # = maxBatchSize = replicaMaxConcurrentRequests: one batch's worth at once
 SLEEP_S = 0.5  # slow_score.py sleeps once per run() call: the others arrive meanwhile
@@ -32,10 +28,7 @@ SLEEP_S = 0.5  # slow_score.py sleeps once per run() call: the others arrive mea
 def slow_scored_project(root, stack_name: str) -> dict:
     """A copy of the project in `root` (Pulumi.yaml, examples/diabetes with slow_score.py beside
     its score.py); returns stack `stack_name`'s file, read, for the caller to edit and write."""
-    (root / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", root / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    copy_project(root)
     shutil.copy(ROOT / "tests" / "containers" / "slow_score.py", root / "examples" / "diabetes" / "slow_score.py")
     return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack_name}.yaml").read_text())
 
@@ -69,24 +62,15 @@ def serve_batched(project, service_name: str, upstream: str, standins):
     through its published gateway, twice (the first round may meet a worker still warming up).
     Returns (bodies, replies of the second round, serve's exit code after SIGTERM, its stderr)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [*MLDEPLOY, "serve", "--stack", "batched", "--service", service_name, "--containers", "--json",
-         "--port", str(port), "--image", f"{upstream}={standin_for(upstream, standins.images)}"],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
     bodies = batched_bodies(project)
-    try:
-        line = proc.stdout.readline()
-        if not line:  # it exited: its error
-            proc.wait(timeout=60)
-            raise AssertionError(f"serve --containers printed no endpoint: {proc.stderr.read()[-3000:]}")
-        endpoint = json.loads(line)
+    with serving("--stack", "batched", "--service", service_name, "--containers", "--json", "--port", str(port),
+                 "--image", f"{upstream}={standin_for(upstream, standins.images)}", cwd=project,
+                 stop_timeout=180) as served:
+        endpoint = served.endpoint
         with ThreadPoolExecutor(REQUESTS) as pool:
             for _ in range(2):
                 replies = list(pool.map(lambda b: score(endpoint["scoringUri"], endpoint["primaryKey"], b), bodies))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=180)
-    return bodies, replies, code, proc.stderr.read()
+    return bodies, replies, served.proc.returncode, served.err
 
 
 def batched_bodies(project) -> list[bytes]:

@@ -6,18 +6,13 @@ canary the same way (the fpga row's containers hook is the AKS one; the FPGA poo
 has no meaning on this machine)."""
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-
 import pytest
 
 from mldeploy.runtime.client import score
 from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import mirrored_upstream
 from tests.containers.synthesized import standin_for
-from tests.containers.test_serve_containers import MLDEPLOY
+from tests.harness import serving
 from tests.runtime.test_serve_canary_cli import canary_project, fpga_canary_project
 
 REQUESTS = 40
@@ -38,26 +33,18 @@ def test_serve_containers_runs_the_stable_and_the_canary_pod_and_splits(engine, 
         upstream = mirrored_upstream(canary_synth, repo)
         images += ["--image", f"{upstream}={standin_for(upstream, standins.images)}"]
     port = free_port()
-    proc = subprocess.Popen(
-        [*MLDEPLOY, "serve", "--stack", stack, "--service", service, "--containers", "--json",
-         "--port", str(port), *images], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=dict(os.environ), text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-3000:] if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", stack, "--service", service, "--containers", "--json", "--port", str(port), *images,
+                 cwd=project, stop_timeout=180) as served:
+        endpoint = served.endpoint
         answers = []
         for _ in range(REQUESTS):
             reply = score(endpoint["scoringUri"], endpoint["primaryKey"], sample)
             assert reply.status == 200, f"{reply.status} {reply.error or reply.text()[:200]}"
             answers.append(reply.text())
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=180)
     counts = {a: answers.count(a) for a in set(answers)}
     # diabetes:1 from the stable pod, diabetes:2 from the canary pod, about half each.
     assert len(counts) == 2, counts
     assert all(REQUESTS * 0.3 <= n <= REQUESTS * 0.7 for n in counts.values()), counts
-    assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
+    assert served.proc.returncode == 0, f"serve --containers exited {served.proc.returncode}: {served.err[-1000:]}"
     left = engine.run("ps", "-a", "--format", "{{.Names}}", check=False).stdout.decode()
     assert f"mldeploy-{stack}-{service}" not in left, f"the pods' containers were left behind: {left}"

@@ -5,16 +5,13 @@ weights (50/50 here), every label's own URL reaching that revision alone, and `l
 --deployment <label>` showing that revision's containers alone."""
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
 
 from mldeploy.runtime.client import score
 from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import mirrored_upstream
 from tests.containers.synthesized import standin_for, synth_to
-from tests.containers.test_serve_containers import MLDEPLOY
+from tests.harness import MLDEPLOY, serving
 from tests.runtime.test_serve_containerapp_cli import aca_project
 
 REQUESTS = 40
@@ -26,14 +23,10 @@ def test_serve_containers_runs_every_revision_and_splits_by_label(engine, standi
     sample = (project / "examples" / "diabetes" / "sample-request.json").read_bytes()
     upstream = mirrored_upstream(synth_to("containerapp", tmp_path / "synth"), "nginx")  # the gateway's image
     port = free_port()
-    proc = subprocess.Popen(
-        [*MLDEPLOY, "serve", "--stack", "aca", "--service", "diabetes-aca", "--containers", "--json",
-         "--port", str(port), "--image", f"{upstream}={standin_for(upstream, standins.images)}"],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve --containers printed no endpoint: {proc.stderr.read()[-3000:] if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", "aca", "--service", "diabetes-aca", "--containers", "--json", "--port", str(port),
+                 "--image", f"{upstream}={standin_for(upstream, standins.images)}", cwd=project,
+                 stop_timeout=180) as served:
+        endpoint = served.endpoint
         answers = []
         for _ in range(REQUESTS):
             reply = score(endpoint["scoringUri"], endpoint["primaryKey"], sample)
@@ -47,9 +40,6 @@ def test_serve_containers_runs_every_revision_and_splits_by_label(engine, standi
         refused = score(endpoint["labels"]["blue"], "not-the-key", sample)
         logs = subprocess.run([*MLDEPLOY, "logs", "--stack", "aca", "--service", "diabetes-aca", "--local",
                                "--deployment", "green", "--tail", "50"], cwd=project, capture_output=True, text=True)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=180)
     counts = {a: answers.count(a) for a in set(answers)}
     assert len(counts) == 2, f"both revisions answer through the ingress: {counts}"
     assert all(REQUESTS * 0.3 <= n <= REQUESTS * 0.7 for n in counts.values()), counts
@@ -59,6 +49,6 @@ def test_serve_containers_runs_every_revision_and_splits_by_label(engine, standi
     assert logs.returncode == 0, logs.stderr
     sources = {line.split(" | ")[0] for line in logs.stdout.splitlines()}
     assert sources and all(s.startswith("green-") for s in sources), f"--deployment green: {sources}"
-    assert code == 0, f"serve --containers exited {code}: {proc.stderr.read()[-1000:]}"
+    assert served.proc.returncode == 0, f"serve --containers exited {served.proc.returncode}: {served.err[-1000:]}"
     left = engine.run("ps", "-a", "--format", "{{.Names}}", check=False).stdout.decode()
     assert "mldeploy-aca-diabetes-aca" not in left, f"the pods' containers were left behind: {left}"

@@ -7,7 +7,6 @@ request was answered while the first was still running" holds by construction.""
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,38 +18,12 @@ from mldeploy.runtime.local import LocalServer
 from mldeploy.targets.local.settings import LocalServiceSettings
 from tests.runtime.conftest import _script_context
 from tests.runtime.plans import plan_of
+from tests.runtime.holding import HOLD_SCRIPT, WAIT_S, wait_for
 from tests.runtime.stand_in_gateway import running_gateway
 
 pytestmark = pytest.mark.slow
 CAPACITY_BODY = {"error": "the service is at capacity, retry later", "status": 503}
 UNREACHABLE_BODY = {"error": "the scorer is not reachable", "status": 502}
-WAIT_S = 60  # upper bound for things that happen within a second; never asserted as a duration
-HOLD_SCRIPT = """\
-import json
-import os
-import time
-
-
-def init():
-    pass
-
-
-def run(raw_data):
-    data = json.loads(raw_data)
-    if "started" in data:  # hold this worker until the test releases it
-        open(data["started"], "w").close()
-        deadline = time.monotonic() + 60
-        while not os.path.exists(data["release"]) and time.monotonic() < deadline:
-            time.sleep(0.01)
-    return {"ok": True}
-"""
-
-
-def _wait(condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {WAIT_S}s"
-        time.sleep(0.01)
 
 
 # -- the local target: LocalServer, one worker, cap 1 ---------------------------------------
@@ -76,7 +49,7 @@ def test_beyond_the_cap_is_503_json_at_once_and_capacity_comes_back(capped_serve
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(_post, capped_server, {"started": str(started), "release": str(release)})
         try:
-            _wait(lambda: started.exists() or first.done(), "the first request reaching run()")
+            wait_for(lambda: started.exists() or first.done(), "the first request reaching run()")
             assert not first.done(), f"the held request ended early: {first.result().text}"
             # Without the cap this request would wait behind the held one (which never ends
             # unreleased) and the client would time out instead of getting an answer.
@@ -100,7 +73,7 @@ def test_a_dead_scorer_is_a_502_not_a_capacity_503(capped_server):
         r = _post(capped_server, {})
         assert r.status_code == 502 and r.json() == UNREACHABLE_BODY, f"{r.status_code} {r.text}"
     capped_server.check()  # restarts it
-    _wait(lambda: _post(capped_server, {}).status_code == 200, "the restarted scorer answering")
+    wait_for(lambda: _post(capped_server, {}).status_code == 200, "the restarted scorer answering")
 
 
 def test_local_services_have_no_cap_unless_asked_and_aks_services_keep_theirs(tmp_path):
@@ -172,10 +145,10 @@ def test_every_server_at_its_cap_is_503_and_a_dead_one_stays_502(blue_green):
     uri, blue, green = blue_green
     with ThreadPoolExecutor(3) as pool:
         held = [pool.submit(requests.post, uri, data=b"hold", timeout=WAIT_S)]
-        _wait(lambda: blue.started.acquire(timeout=0) or green.started.acquire(timeout=0), "a first held request")
+        wait_for(lambda: blue.started.acquire(timeout=0) or green.started.acquire(timeout=0), "a first held request")
         held.append(pool.submit(requests.post, uri, data=b"hold", timeout=WAIT_S))
         # The first went by weight, the second over the cap to the other server: both are busy.
-        _wait(lambda: blue.started.acquire(timeout=0) or green.started.acquire(timeout=0), "a second held request")
+        wait_for(lambda: blue.started.acquire(timeout=0) or green.started.acquire(timeout=0), "a second held request")
         try:
             full = requests.post(uri, data=b"{}", timeout=WAIT_S)
         finally:
@@ -191,7 +164,7 @@ def test_every_server_at_its_cap_is_503_and_a_dead_one_stays_502(blue_green):
     green.close()
     with ThreadPoolExecutor(1) as pool:
         busy = pool.submit(requests.post, uri, data=b"hold", timeout=WAIT_S)
-        _wait(lambda: blue.started.acquire(timeout=0), "blue holding a request")
+        wait_for(lambda: blue.started.acquire(timeout=0), "blue holding a request")
         try:
             refused = [requests.post(uri, data=b"{}", timeout=WAIT_S) for _ in range(3)]
         finally:

@@ -6,11 +6,6 @@ their own rows' predictions and share run() calls (the scorer's `x-mldeploy-batc
 No timing is asserted: statuses, predictions and batch sizes."""
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,11 +13,11 @@ import pytest
 import yaml
 
 from mldeploy.runtime.client import score
+from tests.harness import serving
 from tests.containers.test_serve_containers_batching import (REQUESTS, assert_batched_answers, batched_bodies,
                                                               slow_scored_project)
 
 pytestmark = pytest.mark.slow
-MLDEPLOY = [str(Path(sys.executable).parent / "mldeploy")]
 
 
 def _batched_endpoint_project(root: Path, stack_name: str) -> Path:
@@ -41,20 +36,13 @@ def _batched_endpoint_project(root: Path, stack_name: str) -> Path:
 @pytest.mark.parametrize("stack_name", ["managed", "kubernetes-endpoint"])
 def test_the_endpoint_s_deployments_batch_concurrent_requests(stack_name, tmp_path, trained_model):
     project = _batched_endpoint_project(tmp_path / "project", stack_name)
-    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "batched", "--service", "diabetes", "--port", "0",
-                             "--json"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=dict(os.environ), text=True)
     bodies = batched_bodies(project)
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve printed no endpoint: {proc.stderr.read()[-3000:] if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", "batched", "--service", "diabetes", "--port", "0", "--json", cwd=project,
+                 stop_timeout=120) as served:
+        endpoint = served.endpoint
         pin = {"azureml-model-deployment": "blue"}
         with ThreadPoolExecutor(REQUESTS) as pool:
             for _ in range(2):  # two rounds: the first may meet a worker still warming up
                 replies = list(pool.map(lambda b: score(endpoint["scoringUri"], endpoint["primaryKey"], b,
                                                         extra_headers=pin), bodies))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=120)
-    assert_batched_answers(bodies, replies, code, proc.stderr.read())
+    assert_batched_answers(bodies, replies, served.proc.returncode, served.err)

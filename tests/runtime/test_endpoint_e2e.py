@@ -20,7 +20,7 @@ from mldeploy.runtime.endpoint_local import LocalEndpoint
 from tests.runtime.plans import plan_of
 from tests.harness import ROOT
 from tests.runtime.conftest import _script_context
-from tests.runtime.test_capacity_e2e import HOLD_SCRIPT, WAIT_S, _wait
+from tests.runtime.holding import HOLD_SCRIPT, WAIT_S, wait_for
 
 pytestmark = pytest.mark.slow
 HEADER = "azureml-model-deployment"
@@ -150,7 +150,7 @@ def test_scoring_longer_than_request_timeout_is_408(holding, tmp_path):
     assert r.status_code == 408, f"{r.status_code} {r.text}"
     assert r.headers[HEADER] == "blue"
     # The worker frees itself (the scorer's own limit) and serves again.
-    _wait(lambda: requests.post(holding.endpoint().scoringUri, json={}, timeout=WAIT_S, headers={
+    wait_for(lambda: requests.post(holding.endpoint().scoringUri, json={}, timeout=WAIT_S, headers={
         "Authorization": f"Bearer {holding.endpoint().primaryKey}"}).status_code == 200, "the scorer answering again")
 
 # Admission (2 × maxConcurrentRequestsPerInstance, then 429) and the other statuses of each target:

@@ -17,35 +17,17 @@ from mldeploy.targets.online_endpoint.settings import DeploymentSettings
 from mldeploy.runtime.endpoint_local import LocalEndpoint
 from tests.runtime.plans import plan_of
 from tests.runtime.conftest import _script_context
-from tests.runtime.test_capacity_e2e import WAIT_S, _wait
+from tests.runtime.holding import WAIT_S, hold_script, wait_for
 
 pytestmark = pytest.mark.slow
 HEADER = "azureml-model-deployment"
-SCRIPT = """\
-import json
-import os
-import time
-
-from azureml_inference_server_http.api.aml_response import AMLResponse
-
-
-def init():
-    pass
-
-
-def run(raw_data):
-    data = json.loads(raw_data)
-    if "started" in data:  # hold this worker until the test releases it
-        open(data["started"], "w").close()
-        deadline = time.monotonic() + 60
-        while not os.path.exists(data["release"]) and time.monotonic() < deadline:
-            time.sleep(0.01)
+SCRIPT = hold_script(imports="\nfrom azureml_inference_server_http.api.aml_response import AMLResponse\n",
+                     after_hold="""\
     if data.get("bad"):
         return AMLResponse({"message": "bad input: 'data' missing"}, 400, json_str=True)
     if data.get("raise"):
         raise ValueError("the model failed")
-    return {"ok": True}
-"""
+""")
 
 
 def _endpoint(settings_class, target, scoring_env, tmp_path_factory, **extra):
@@ -98,9 +80,9 @@ def _while_held(server, tmp_path, name, admitted: int) -> list[int]:
     with ThreadPoolExecutor(admitted) as pool:
         held = pool.submit(_post, server, {"started": str(started), "release": str(release)}, "capped")
         try:
-            _wait(lambda: started.exists() or held.done(), "the first request reaching run()")
+            wait_for(lambda: started.exists() or held.done(), "the first request reaching run()")
             waiting = [pool.submit(_post, server, {}, "capped") for _ in range(admitted - 1)]
-            _wait(lambda: _connections_to(port) >= admitted or any(f.done() for f in waiting),
+            wait_for(lambda: _connections_to(port) >= admitted or any(f.done() for f in waiting),
                   f"{admitted} requests admitted to the scorer")
             assert not held.done() and not any(f.done() for f in waiting), "admitted requests wait, not refused"
             one_more = _post(server, {}, "capped")
@@ -161,4 +143,4 @@ def test_kubernetes_timeout_is_504(kubernetes, tmp_path):
         release.touch()
     assert r.status_code == 504, f"{r.status_code} {r.text}"
     # The scorer frees itself (its own limit, 1 s later) and answers again.
-    _wait(lambda: _post(kubernetes, {}).status_code == 200, "the scorer answering again")
+    wait_for(lambda: _post(kubernetes, {}).status_code == 200, "the scorer answering again")

@@ -6,18 +6,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.harness import ROOT
+from tests.harness import ROOT, serving
 
 pytestmark = pytest.mark.slow
-MLDEPLOY = [str(Path(sys.executable).parent / "mldeploy")]
 # The example's pip requirements (examples/diabetes/myenv.yml), all in the included file.
 BASE = ("azureml-inference-server-http==1.5.1\nscikit-learn==1.9.1\njoblib==1.6.0\n"
         "numpy>=2; python_version >= \"3.9\"  # a marker, kept\ninference-schema[numpy-support]==1.8\n")
@@ -45,20 +41,13 @@ def project(tmp_path, trained_model):
 
 def test_serve_installs_the_included_files_packages(project, tmp_path):
     cache = tmp_path / "envs"
-    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "local", "--project-dir", str(project), "--port", "0",
-                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "MLDEPLOY_ENV_CACHE": str(cache)})
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", "local", "--project-dir", str(project), "--port", "0", "--json",
+                 env={**os.environ, "MLDEPLOY_ENV_CACHE": str(cache)}) as served:
+        endpoint = served.endpoint
         sample = json.loads((project / "examples/diabetes/sample-request.json").read_text())
         r = requests.post(endpoint["scoringUri"], json=sample,
                           headers={"Authorization": f"Bearer {endpoint['primaryKey']}"}, timeout=30)
         assert r.status_code == 200 and len(r.json()) == 2, "the model (scikit-learn from base.txt) did not score"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=60)
     [venv] = [p for p in cache.iterdir() if p.is_dir()]
     installed = subprocess.run([str(venv / "bin" / "python"), "-c",
                                 "import importlib.metadata as m; print(m.version('scikit-learn'), m.version('numpy'))"],

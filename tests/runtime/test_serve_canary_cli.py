@@ -6,14 +6,11 @@ stable image alone)."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import urllib.request
 
 import pytest
 
-from tests.harness import project_from_stack
-from tests.runtime.test_serve_cli import MLDEPLOY, _alive, _descendants
+from tests.harness import alive, descendants, project_from_stack, serving
 
 pytestmark = pytest.mark.slow
 REQUESTS = 40
@@ -63,13 +60,9 @@ def _score(endpoint: dict, body: bytes) -> list:
 def test_serve_canary_splits_between_two_model_versions(tmp_path, trained_model, target):
     stack, service, make_project = SPLITS[target]
     project = make_project(tmp_path / DEEP)
-    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", stack, "--service", service, "--project-dir",
-                             str(project), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    children = []
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    children = set()
+    with serving("--stack", stack, "--service", service, "--project-dir", str(project), "--json") as served:
+        endpoint = served.endpoint
         body = (project / "examples" / "diabetes" / "sample-request.json").read_bytes()
         answers = [json.dumps(_score(endpoint, body)) for _ in range(REQUESTS)]
         counts = {a: answers.count(a) for a in set(answers)}
@@ -77,12 +70,9 @@ def test_serve_canary_splits_between_two_model_versions(tmp_path, trained_model,
         assert len(counts) == 2, counts
         # nginx's weighted round robin at 50/50 alternates; a little slack for a restarted scorer.
         assert all(REQUESTS * 0.4 <= n <= REQUESTS * 0.6 for n in counts.values()), counts
-        children = _descendants(proc.pid)
+        children = descendants(served.proc.pid)
         assert len(children) >= 5, f"expected two scorers, two gateways and an ingress, found {children}"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert "stable diabetes 50 %, canary diabetes-v2 50 %" in err, err
-    left = [p for p in children if _alive(p)]
+    assert served.proc.returncode == 0, served.err
+    assert "stable diabetes 50 %, canary diabetes-v2 50 %" in served.err, served.err
+    left = [p for p in children if alive(p)]
     assert left == [], f"processes left after SIGTERM: {left}"

@@ -3,83 +3,47 @@ clear one-line errors. Each test serves a copy of the project in a temporary fol
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
-import sys
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from tests.harness import ROOT
+from tests.harness import MLDEPLOY, alive, copy_project, descendants, serving
 
 pytestmark = pytest.mark.slow
-MLDEPLOY = [str(Path(sys.executable).parent / "mldeploy")]
 
 
 @pytest.fixture()
 def project(tmp_path, trained_model):
-    (tmp_path / "stacks").mkdir()
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copy(ROOT / "stacks" / "Pulumi.local.yaml", tmp_path / "stacks" / "Pulumi.local.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    return tmp_path
+    return copy_project(tmp_path, "local")
 
 
-def _descendants(pid: int) -> set[int]:
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
-    children: dict[int, list[int]] = {}
-    for line in out.splitlines():
-        p, pp = map(int, line.split())
-        children.setdefault(pp, []).append(p)
-    found, todo = set(), [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            found.add(c)
-            todo.append(c)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead; only its parent's reaping is missing.
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+def _local(project, *args) -> list[str]:
+    return ["--stack", "local", "--project-dir", str(project), *args]
 
 
 def _serve(project, *args):
-    return subprocess.Popen([*MLDEPLOY, "serve", "--stack", "local", "--project-dir", str(project), *args],
+    return subprocess.Popen([*MLDEPLOY, "serve", *_local(project, *args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_serve_json_scores_then_sigterm_leaves_no_process(project):
-    proc = _serve(project, "--port", "0", "--json")
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving(*_local(project, "--port", "0", "--json")) as served:
+        endpoint = served.endpoint
         assert set(endpoint) == {"scoringUri", "swaggerUri", "primaryKey", "secondaryKey"}
         sample = json.loads((project / "examples/diabetes/sample-request.json").read_text())
         r = requests.post(endpoint["scoringUri"], json=sample,
                           headers={"Authorization": f"Bearer {endpoint['secondaryKey']}"})
         assert r.status_code == 200 and len(r.json()) == 2
         _check_test_command(project, endpoint)
-        children = _descendants(proc.pid)
+        children = descendants(served.proc.pid)
         assert len(children) >= 4, f"expected scorer + gateway with workers, found {children}"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    left = [p for p in children if _alive(p)]
+    assert served.proc.returncode == 0, served.err
+    left = [p for p in children if alive(p)]
     assert left == [], f"processes left after SIGTERM: {left}"
     assert not (project / ".mldeploy/local/local/diabetes/endpoint.json").exists()
 
@@ -104,16 +68,13 @@ def test_serve_with_tls_files_smoke_tests_and_test_command_trust_that_certificat
     cert.write_text(cert_pem)
     key.write_text(key_pem)
     key.chmod(0o600)
-    proc = _serve(project, "--port", "0", "--json", "--tls-cert", str(cert), "--tls-key", str(key))
-    try:
-        line = proc.stdout.readline()
-        # A JSON line means serve's own smoke test passed over HTTPS, trusting this certificate.
-        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    # A JSON line means serve's own smoke test passed over HTTPS, trusting this certificate.
+    with serving(*_local(project, "--port", "0", "--json", "--tls-cert", str(cert), "--tls-key", str(key))) as served:
+        endpoint = served.endpoint
         uri = endpoint["scoringUri"]
         assert uri.startswith("https://127.0.0.1:"), uri
-        served = ssl.get_server_certificate(("127.0.0.1", urlsplit(uri).port))
-        assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(cert_pem)
+        presented = ssl.get_server_certificate(("127.0.0.1", urlsplit(uri).port))
+        assert ssl.PEM_cert_to_DER_cert(presented) == ssl.PEM_cert_to_DER_cert(cert_pem)
         sample = json.loads((project / "examples/diabetes/sample-request.json").read_text())
         r = requests.post(uri, json=sample, verify=str(cert), headers={"Authorization": f"Bearer {endpoint['primaryKey']}"})
         assert r.status_code == 200 and len(r.json()) == 2, r.text
@@ -125,12 +86,9 @@ def test_serve_with_tls_files_smoke_tests_and_test_command_trust_that_certificat
         plain = subprocess.run([*MLDEPLOY, "test", "--uri", uri, "--key", endpoint["primaryKey"], "--data",
                                 str(project / "examples/diabetes/sample-request.json")], capture_output=True, text=True)
         assert plain.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in plain.stderr, plain.stderr
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    assert served.proc.returncode == 0, served.err
     secret_line = key_pem.splitlines()[1]
-    assert secret_line not in out + err + line
+    assert secret_line not in served.out + served.err + served.line
     logs = [p for p in (project / ".mldeploy").rglob("*") if p.is_file() and secret_line in p.read_text(errors="replace")]
     assert logs == [], f"the private key was copied into {logs}"
 
@@ -197,7 +155,7 @@ def test_sigterm_during_a_slow_init_stops_at_once_and_cleanly(project):
             if line.startswith("starting diabetes"):
                 break
         while len(children) < 3 and proc.poll() is None:
-            children = _descendants(proc.pid)
+            children = descendants(proc.pid)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)  # far below init()'s 600 s and --timeout 900
     finally:
@@ -205,7 +163,7 @@ def test_sigterm_during_a_slow_init_stops_at_once_and_cleanly(project):
             proc.kill()
     assert proc.returncode == 0, err
     assert "stopping before every service was ready" in err and "Traceback" not in err, err
-    left = [p for p in children if _alive(p)]
+    left = [p for p in children if alive(p)]
     assert left == [], f"processes left after SIGTERM during init(): {left}"
     assert not (project / ".mldeploy/local/local/diabetes/endpoint.json").exists()
 
@@ -217,16 +175,11 @@ def test_a_stale_endpoint_file_after_sigkill_is_replaced_with_a_private_one(proj
     # What a SIGKILLed serve leaves: its pid (now gone, or reused by another program) and old keys.
     stale.write_text(json.dumps({"scoringUri": "http://127.0.0.1:1/score", "primaryKey": "old-key", "pid": 1}))
     stale.chmod(0o644)
-    proc = _serve(project, "--port", "0", "--json")
-    try:
-        endpoint = json.loads(proc.stdout.readline() or "{}")
-        assert endpoint, f"serve did not start over a stale endpoint.json: {proc.stderr.read()}"
+    with serving(*_local(project, "--port", "0", "--json")) as served:  # it starts over a stale endpoint.json
+        endpoint = served.endpoint
         written = json.loads(stale.read_text())
         assert written["primaryKey"] == endpoint["primaryKey"] != "old-key", "the stale keys must be replaced"
         assert stale.stat().st_mode & 0o777 == 0o600, f"endpoint.json mode {stale.stat().st_mode & 0o777:o}"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=60)
 
 
 def test_a_failed_smoke_test_names_the_scorer_s_exception(project):

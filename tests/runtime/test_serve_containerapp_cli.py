@@ -4,17 +4,14 @@ ingress splits the requests by the revisions' trafficPercent, keys checked there
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import urllib.error
 import urllib.request
 
 import pytest
 import requests
 
-from tests.harness import project_from_stack
+from tests.harness import alive, descendants, project_from_stack, serving
 from tests.runtime.test_serve_canary_cli import DEEP, REQUESTS, _score
-from tests.runtime.test_serve_cli import MLDEPLOY, _alive, _descendants
 
 pytestmark = pytest.mark.slow
 
@@ -34,13 +31,9 @@ def project(tmp_path, trained_model):
 
 
 def test_serve_container_app_splits_between_its_revisions(project):
-    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "aca", "--service", "diabetes-aca", "--project-dir",
-                             str(project), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    children = []
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    children = set()
+    with serving("--stack", "aca", "--service", "diabetes-aca", "--project-dir", str(project), "--json") as served:
+        endpoint = served.endpoint
         body = (project / "examples" / "diabetes" / "sample-request.json").read_bytes()
         answers = [json.dumps(_score(endpoint, body)) for _ in range(REQUESTS)]
         counts = {a: answers.count(a) for a in set(answers)}
@@ -58,11 +51,8 @@ def test_serve_container_app_splits_between_its_revisions(project):
             **{f"X-Extra-{i}": "1" for i in range(120)}})
         assert (crowded.status_code, crowded.headers.get("Content-Type")) == (431, "application/json"), crowded.text
         assert "too many request headers" in crowded.json()["error"], crowded.text
-        children = _descendants(proc.pid)
+        children = descendants(served.proc.pid)
         assert len(children) >= 5, f"expected two scorers, two gateways and an ingress, found {children}"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert "blue diabetes 50 %, green diabetes-v2 50 %" in err, err
-    assert [p for p in children if _alive(p)] == []
+    assert served.proc.returncode == 0, served.err
+    assert "blue diabetes 50 %, green diabetes-v2 50 %" in served.err, served.err
+    assert [p for p in children if alive(p)] == []

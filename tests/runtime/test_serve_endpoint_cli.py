@@ -4,26 +4,18 @@ SIGTERM leaving no process behind."""
 from __future__ import annotations
 
 import json
-import shutil
-import signal
 import subprocess
 
 import pytest
 
-from tests.harness import ROOT
-from tests.runtime.test_serve_cli import MLDEPLOY, _alive, _descendants
+from tests.harness import MLDEPLOY, alive, copy_project, descendants, serving
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture()
 def project(tmp_path, trained_model):
-    (tmp_path / "stacks").mkdir()
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copy(ROOT / "stacks" / "Pulumi.managed.yaml", tmp_path / "stacks" / "Pulumi.managed.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", tmp_path / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    return tmp_path
+    return copy_project(tmp_path, "managed")
 
 
 def _test(project, *args):
@@ -32,12 +24,8 @@ def _test(project, *args):
 
 
 def test_serve_managed_runs_every_deployment_and_test_pins_one(project):
-    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "managed", "--project-dir", str(project), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", "managed", "--project-dir", str(project), "--json") as served:
+        endpoint = served.endpoint
         assert endpoint["scoringUri"].startswith("http://127.0.0.1:")
         predictions = {}
         for deployment in ("blue", "green", "shadow"):
@@ -51,12 +39,9 @@ def test_serve_managed_runs_every_deployment_and_test_pins_one(project):
         assert predictions["green"] == predictions["shadow"] != predictions["blue"], predictions
         unknown = _test(project, "--deployment", "purple")
         assert unknown.returncode == 2 and "blue, green, shadow" in unknown.stderr, unknown.stderr
-        children = _descendants(proc.pid)
+        children = descendants(served.proc.pid)
         assert len(children) >= 4, f"expected three scorers and a gateway, found {children}"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert "blue 90 %, green 10 %, shadow 0 % (mirror 10 %)" in err, err
-    left = [p for p in children if _alive(p)]
+    assert served.proc.returncode == 0, served.err
+    assert "blue 90 %, green 10 %, shadow 0 % (mirror 10 %)" in served.err, served.err
+    left = [p for p in children if alive(p)]
     assert left == [], f"processes left after SIGTERM: {left}"

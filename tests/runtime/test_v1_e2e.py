@@ -4,20 +4,16 @@ LogisticRegression), served by `mldeploy serve` with each scoring server; a fail
 a 500 naming `mldeploy logs`, which shows its traceback. The environment has no azureml-core."""
 from __future__ import annotations
 
-import json
 import shutil
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.harness import ROOT
+from tests.harness import MLDEPLOY, ROOT, serving
 
 pytestmark = pytest.mark.slow
-MLDEPLOY = [str(Path(sys.executable).parent / "mldeploy")]
 
 V1_SCORE = '''import json
 
@@ -83,12 +79,8 @@ def _project(tmp_path: Path, scoring_server: str) -> Path:
 @pytest.mark.parametrize("scoring_server", ["mldeploy", "azmlinfsrv"])
 def test_v1_script_served_unchanged_and_its_error_names_the_logs_command(tmp_path, scoring_server):
     root = _project(tmp_path, scoring_server)
-    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "local", "--port", "0", "--json"], cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve printed nothing: {proc.stderr.read() if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", "local", "--port", "0", "--json", cwd=root) as served:
+        endpoint = served.endpoint
         auth = {"Authorization": f"Bearer {endpoint['primaryKey']}"}
         ok = requests.post(endpoint["scoringUri"], data=(root / "sample.json").read_bytes(), headers=auth, timeout=30)
         assert ok.status_code == 200 and ok.json() == [0, 2], ok.text
@@ -101,10 +93,7 @@ def test_v1_script_served_unchanged_and_its_error_names_the_logs_command(tmp_pat
                               capture_output=True, text=True, timeout=60)
         assert logs.returncode == 0, logs.stderr
         assert "scorer | KeyError: 'data'" in logs.stdout, logs.stdout
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    assert served.proc.returncode == 0, served.err
 
 
 def test_synth_warns_once_and_other_v1_calls_stop_serve(tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mldeploy.config.errors import ConfigError
-from tests.harness import stack_values, synth
+from tests.harness import copy_project, stack_values, synth
 
 APP = "azure-native:app:ContainerApp"
 SERVICE = "diabetes-aca"
@@ -97,7 +97,6 @@ def test_the_outputs_name_the_app_its_revision_and_https_uris(blue_90):
 ])
 def test_a_bad_containerapp_service_exits_2_naming_the_key(tmp_path, edit, key):
     """`mldeploy synth` of a bad service: exit 2, one line naming file and key, no traceback."""
-    import shutil
     import subprocess
     import sys
 
@@ -106,10 +105,7 @@ def test_a_bad_containerapp_service_exits_2_naming_the_key(tmp_path, edit, key):
     from tests.harness import ROOT
 
     root = tmp_path / "project"
-    (root / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", root / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__", "mlruns"))
+    copy_project(root)
     stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.containerapp.yaml").read_text())
     edit(stack["config"]["mldeploy:services"][SERVICE])
     (root / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump(stack))
