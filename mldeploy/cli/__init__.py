@@ -47,17 +47,32 @@ def _register_commands() -> None:
 _register_commands()
 
 
+# Every message mldeploy stops with starts `error: ` (git's and pip's spelling, and the one most of
+# mldeploy's messages had), click's own included: its ClickException.show() writes `Error: `.
+ERROR_PREFIX = "error: "
+
+
+def _show_click_error(err: click.ClickException) -> None:
+    """click's message for `err` (a usage error with its usage line and help hint), with our prefix."""
+    if isinstance(err, click.UsageError) and err.ctx is not None:
+        hint = ""
+        if err.ctx.command.get_help_option(err.ctx) is not None:
+            hint = f"Try '{err.ctx.command_path} {err.ctx.help_option_names[0]}' for help.\n"
+        click.echo(f"{err.ctx.get_usage()}\n{hint}", err=True)
+    click.echo(ERROR_PREFIX + err.format_message(), err=True)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except ConfigError as err:
-        click.echo(f"error: {err}", err=True)
+        click.echo(f"{ERROR_PREFIX}{err}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as err:
-        err.show()
+        _show_click_error(err)
         sys.exit(err.exit_code)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)

@@ -259,4 +259,4 @@ def test_a_new_project_without_a_commit_is_told_how_to_start_one(tmp_path, git_i
     env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)}  # no repository above the project counts
     run = subprocess.run([*MLDEPLOY, "diff", "--stack", "dev"], cwd=project, capture_output=True, text=True, env=env)
     assert run.returncode == 2, run.stdout + run.stderr
-    assert run.stderr.strip().splitlines() == ["Error: " + line.format(project=project)], run.stderr
+    assert run.stderr.strip().splitlines() == ["error: " + line.format(project=project)], run.stderr
