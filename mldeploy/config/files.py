@@ -8,11 +8,13 @@ file it cannot use.
 """
 from __future__ import annotations
 
+import difflib
+import itertools
 import json
 import os
 import re
 import stat
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -49,11 +51,27 @@ def project_path(value: str, root: Path) -> Path:
     return target
 
 
+# How many names of a folder a "did you mean" reads: a misspelt name is looked for among its
+# neighbours, and a folder of a million files must not make the stack slow to load.
+MAX_NEIGHBOURS = 2_000
+
+
+def _did_you_mean(value: str, target: Path) -> str:
+    """' (did you mean score.py?)' for a misspelt file name: the closest name in its folder, if any."""
+    try:
+        names = [p.name for p in itertools.islice(target.parent.iterdir(), MAX_NEIGHBOURS)]
+    except OSError:  # the folder itself is missing (or unreadable): nothing to suggest
+        return ""
+    close = difflib.get_close_matches(target.name, sorted(names), n=1, cutoff=0.6)
+    return f" (did you mean {PurePosixPath(value).with_name(close[0])}?)" if close else ""
+
+
 def _stat(value: str, target: Path, root: Path, what: str) -> os.stat_result:
     try:
         return target.stat()
     except FileNotFoundError:
-        raise ValueError(f"{what} not found: {value} (paths are relative to {root.resolve()})") from None
+        raise ValueError(f"{what} not found: {value}{_did_you_mean(value, target)} "
+                         f"(paths are relative to {root.resolve()})") from None
     except OSError as err:
         raise ValueError(f"cannot read {value}: {err.strerror}") from None
 

@@ -80,3 +80,40 @@ def test_absolute_paths_and_paths_outside_are_refused_with_the_reason(tmp_path, 
     assert reason.format(root=root.resolve()) in message, message
     if value.startswith("/"):
         assert "copy or move the file into it" in message, message
+
+
+@pytest.mark.parametrize("key, wrong, right", [
+    ("entryScript", "scroe.py", "score.py"),
+    ("condaFile", "enviroment.yml", "environment.yml"),
+    ("sampleRequest", "sample-requests.json", "sample-request.json"),
+])
+def test_a_misspelt_file_name_gets_the_closest_name_in_its_folder(tmp_path, key, wrong, right):
+    root = _project(tmp_path, "models/model.pkl")
+    (root / "models").mkdir()
+    (root / "models/model.pkl").write_bytes(b"m")
+    stack = root / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text().replace(f"{key}: {right}", f"{key}: {wrong}"))
+    with pytest.raises(ConfigError) as err:
+        load_stack(root, "local")
+    assert f"file not found: {wrong} (did you mean {right}?)" in str(err.value), str(err.value)
+    assert f"images.clf.{key}" in str(err.value)
+
+
+def test_a_misspelt_model_path_in_a_folder_keeps_the_folder_in_the_suggestion(tmp_path):
+    root = _project(tmp_path, "models/v1/modle.pkl")
+    (root / "models/v1").mkdir(parents=True)
+    (root / "models/v1/model.pkl").write_bytes(b"m")
+    with pytest.raises(ConfigError) as err:
+        load_stack(root, "local")
+    assert "not found: models/v1/modle.pkl (did you mean models/v1/model.pkl?)" in str(err.value), str(err.value)
+
+
+def test_a_name_like_nothing_there_gets_no_suggestion(tmp_path):
+    root = _project(tmp_path, "models/model.pkl")
+    (root / "models").mkdir()
+    (root / "models/model.pkl").write_bytes(b"m")
+    stack = root / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text().replace("entryScript: score.py", "entryScript: src/zzz.py"))
+    with pytest.raises(ConfigError) as err:
+        load_stack(root, "local")
+    assert "file not found: src/zzz.py (paths are relative to" in str(err.value), str(err.value)
