@@ -67,8 +67,9 @@ class _StartingPoints(click.Choice):
                                            "file name).")
 def command(directory: Path, model: Path | None, targets: tuple[str, ...], name: str | None) -> None:
     """Write a new mldeploy project in DIR (default: here) for your model."""
-    from mldeploy.project import (DEFAULT_FEATURES, NAME_RE, TARGET_STACKS, ProjectChoices, model_features,
-                                  model_file, project_name, render_project, safe_name)
+    from mldeploy.project import (DEFAULT_FEATURES, NAME_RE, PANDAS_PIN, TARGET_STACKS, ProjectChoices,
+                                  model_features, model_file, model_has_column_names, project_name,
+                                  render_project, safe_name)
 
     root = directory.expanduser().resolve()
     if root.exists() and not root.is_dir():
@@ -79,11 +80,12 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
                                     "2-32 characters")
     model_source = copy_from or root / model_path
     features = model_features(model_source) if model_source.is_file() else None
+    named_columns = model_source.is_file() and model_has_column_names(model_source)
     chosen = tuple(t for t in TARGET_STACKS if t in targets) if targets else tuple(TARGET_STACKS)
     choices = ProjectChoices(
         project=project_name(root), name=name or safe_name(Path(model_path).stem.split(".")[0]),
         model_path=model_path, model_file=model_file(model_source, model_path),
-        features=features or DEFAULT_FEATURES, targets=chosen)
+        features=features or DEFAULT_FEATURES, targets=chosen, named_columns=named_columns)
     files = render_project(choices)
     appended = _lines_to_add(root, files)
     planned = sorted(files) + ([model_path] if copy_from is not None else [])
@@ -106,6 +108,10 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
     if features is None:
         click.echo(f"note: could not read the model's number of inputs from its file; score.py and "
                    f"sample-request.json assume {DEFAULT_FEATURES}: change N_FEATURES and the sample to fit")
+    if named_columns:
+        click.echo(f"note: the model was fitted on a pandas DataFrame: score.py hands it the rows as a DataFrame "
+                   f"with its own column names, and environment.yml installs {PANDAS_PIN} (pin the pandas you "
+                   "trained with)")
     cd = "" if root == Path.cwd().resolve() else f"cd {shlex.quote(where)} && "
     me = _invocation(relative=not cd)
     first = TARGET_STACKS[chosen[0]]

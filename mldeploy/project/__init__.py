@@ -32,6 +32,19 @@ SCORING_PINS = (
     "numpy==2.4.6",
     "inference-schema[numpy-support]==1.8",
 )
+# A model fitted on a pandas DataFrame is given a DataFrame by score.py, so its environment has
+# pandas (the version tests/runtime/test_batching_e2e.py serves with these pins) and inference-schema's
+# pandas support, for a run() that takes a DataFrame itself (PandasParameterType).
+PANDAS_PIN = "pandas==2.3.3"
+PANDAS_SCHEMA_PIN = "inference-schema[numpy-support,pandas-support]==1.8"
+
+
+def scoring_pins(named_columns: bool) -> tuple[str, ...]:
+    """environment.yml's pip list: SCORING_PINS, with pandas for a model fitted on a DataFrame."""
+    if not named_columns:
+        return SCORING_PINS
+    return (*(PANDAS_SCHEMA_PIN if pin.startswith("inference-schema[") else pin for pin in SCORING_PINS),
+            PANDAS_PIN)
 
 
 def _stack_template(stack: str, template=None):
@@ -81,6 +94,7 @@ class ProjectChoices:
     model_file: str  # the file score.py loads, relative to AZUREML_MODEL_DIR
     features: int  # the model's input width (sample request, score.py's check)
     targets: tuple[str, ...]  # keys of TARGET_STACKS
+    named_columns: bool = False  # fitted on a pandas DataFrame (environment.yml then installs pandas)
 
 
 def _template(name: str) -> str:
@@ -141,6 +155,20 @@ def model_features(path: Path) -> int | None:
     return width if width > 0 else None
 
 
+# The key `feature_names_in_` as a pickle writes it (as _WIDTH's key): scikit-learn sets it only when
+# fit() was given column names (a pandas DataFrame).
+_COLUMNS = re.compile(rb"(?:\x8c\x11|X\x11\x00\x00\x00)feature_names_in_")
+
+
+def model_has_column_names(path: Path) -> bool:
+    """Whether a pickled scikit-learn model was fitted on a DataFrame (it holds `feature_names_in_`),
+    read from its bytes as model_features reads its width; False when the file does not say."""
+    try:
+        return _COLUMNS.search(path.read_bytes()) is not None
+    except OSError:
+        return False
+
+
 def model_file(model: Path, model_path: str) -> str:
     """The file score.py loads relative to AZUREML_MODEL_DIR: the file itself, or in a folder the
     one pickle/joblib file (else the first file)."""
@@ -186,7 +214,7 @@ def render_project(c: ProjectChoices) -> dict[str, bytes]:
     """Every file of the project (posix path relative to its root -> bytes), the model excluded;
     the mldeploy wheel or sdist this one was installed from under vendor/ when it is a local file."""
     source = installed_source()
-    pins = "\n".join(f"      - {pin}" for pin in SCORING_PINS)
+    pins = "\n".join(f"      - {pin}" for pin in scoring_pins(c.named_columns))
     text = {
         "Pulumi.yaml": _fill("Pulumi.yaml.tmpl", project=c.project, name=c.name),
         "requirements.txt": requirements(source),

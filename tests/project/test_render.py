@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from mldeploy.project import (SCORING_PINS, ProjectChoices, model_features, model_file, project_name,
-                              render_project, safe_name)
+from mldeploy.project import (PANDAS_PIN, SCORING_PINS, ProjectChoices, model_features, model_file,
+                              model_has_column_names, project_name, render_project, safe_name)
 from tests.harness import ROOT
 
 
@@ -159,3 +159,76 @@ def test_a_row_naming_a_missing_stack_template_fails_on_import_naming_the_row_an
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("RuntimeError: target table (mldeploy/targets/__init__.py) row 'aci': its "
                            "StartingPoint's stack template ") and last.endswith(f"{path} does not exist"), run.stderr
+
+
+def _fitted_on_a_dataframe(model):
+    """`model` as scikit-learn leaves it after fit() on a DataFrame: with the columns' names (set by
+    hand: this test environment has no pandas)."""
+    named = pickle.loads(pickle.dumps(model))
+    named.feature_names_in_ = np.array(["sepal length (cm)", "sepal width (cm)", "petal length (cm)",
+                                        "petal width (cm)"], dtype=object)
+    return named
+
+
+def test_a_model_fitted_on_a_dataframe_is_told_from_one_fitted_on_an_array(iris_model, tmp_path):
+    model, pipeline = iris_model
+    joblib.dump(_fitted_on_a_dataframe(model), tmp_path / "named.pkl")
+    (tmp_path / "named-p2.pkl").write_bytes(pickle.dumps(_fitted_on_a_dataframe(model), protocol=2))
+    joblib.dump(model, tmp_path / "plain.pkl")
+    joblib.dump(pipeline, tmp_path / "pipeline.pkl")
+    assert model_has_column_names(tmp_path / "named.pkl") and model_has_column_names(tmp_path / "named-p2.pkl")
+    assert not model_has_column_names(tmp_path / "plain.pkl") and not model_has_column_names(tmp_path / "pipeline.pkl")
+    assert not model_has_column_names(tmp_path / "missing.pkl")
+
+
+def test_a_model_fitted_on_a_dataframe_gets_pandas_in_its_environment():
+    def pip_list(**kw):
+        files = render_project(_choices(**kw))
+        return yaml.safe_load(files["environment.yml"])["dependencies"][-1]["pip"]
+
+    assert pip_list() == list(SCORING_PINS) and not any(p.startswith("pandas") for p in pip_list())
+    named = pip_list(named_columns=True)
+    assert PANDAS_PIN in named and "inference-schema[numpy-support,pandas-support]==1.8" in named, named
+    assert [p for p in named if not p.startswith(("pandas", "inference-schema"))] == \
+        [p for p in SCORING_PINS if not p.startswith("inference-schema")]
+
+
+def test_score_py_hands_a_dataframe_fitted_model_its_own_columns(iris_model, tmp_path, monkeypatch):
+    """The generated score.py, run: a model fitted on a DataFrame gets a DataFrame with its columns
+    (no per-request "X does not have valid feature names"), one fitted on an array gets the array."""
+    import importlib.util
+    import sys
+    import types
+    import warnings
+
+    seen = []
+
+    class Frame:  # pandas.DataFrame's stand-in (no pandas here): records what score.py builds
+        def __init__(self, rows, columns):
+            seen.append(list(columns))
+            self.rows = rows
+
+        def __array__(self, dtype=None, copy=None):
+            return self.rows
+
+    monkeypatch.setitem(sys.modules, "pandas", types.SimpleNamespace(DataFrame=Frame, Series=type("Series", (), {})))
+    model, _ = iris_model
+    named = _fitted_on_a_dataframe(model)
+    # scikit-learn's own name check needs the real pandas: the stand-in's frame goes to predict as rows.
+    named.predict = lambda frame: model.predict(np.asarray(frame.rows))
+    (tmp_path / "score.py").write_bytes(render_project(_choices())["score.py"])
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path))
+    # Loaded once under a name of its own: inference-schema registers run()'s schema per module name.
+    spec = importlib.util.spec_from_file_location("generated_score_under_test", tmp_path / "score.py")
+    score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score)
+    as_array = score.model_input
+    for fitted, columns in ((named, [list(named.feature_names_in_)]), (model, [])):
+        seen.clear()
+        joblib.dump(fitted, tmp_path / "iris.pkl")
+        score.model_input = as_array  # as a fresh scorer process starts
+        score.init()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a warning per request fails the test
+            assert score.run.__wrapped__([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]) == [0, 2]
+        assert seen == columns
