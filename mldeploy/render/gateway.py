@@ -337,6 +337,12 @@ def _probe_locations(spec: GatewaySpec) -> list[str]:
         "return 200 '{\"status\":\"alive\"}'; }",
         f"    location = {READINESS_PATH} {{",
         "      access_log off;",
+        # A scorer still starting refuses the probe: that 502 is the probe's answer (not ready yet),
+        # not a fault, and the prober sees it. Logged at nginx's `error` level it put a
+        # "connect() failed (111: Connection refused) ... GET /readyz" line per probe into the
+        # gateway's log at every start (what `mldeploy logs` showed a new user); a scoring request
+        # meeting a scorer that is down is still logged.
+        "      error_log stderr crit;",
         f"      proxy_connect_timeout {spec.readiness_timeout_ms}ms;",
         f"      proxy_read_timeout {spec.readiness_timeout_ms}ms;",
         f"      proxy_pass http://{upstream}/;",  # the scorer's GET /: 200 once init() is done
