@@ -338,11 +338,12 @@ def _probe_locations(spec: GatewaySpec) -> list[str]:
         f"    location = {READINESS_PATH} {{",
         "      access_log off;",
         # A scorer still starting refuses the probe: that 502 is the probe's answer (not ready yet),
-        # not a fault, and the prober sees it. Logged at nginx's `error` level it put a
-        # "connect() failed (111: Connection refused) ... GET /readyz" line per probe into the
-        # gateway's log at every start (what `mldeploy logs` showed a new user); a scoring request
-        # meeting a scorer that is down is still logged.
-        "      error_log stderr crit;",
+        # not a fault, and the prober sees it. nginx logged it per probe at every start - "connect()
+        # failed (111: Connection refused)" at `error`, "(2: No such file or directory)" at `crit` for
+        # a Unix socket not made yet - lines `mldeploy logs` showed a new user as failures. Only
+        # `alert` and `emerg` (nginx itself failing) stay; a scoring request meeting a down scorer is
+        # still logged by its own location.
+        "      error_log stderr alert;",
         f"      proxy_connect_timeout {spec.readiness_timeout_ms}ms;",
         f"      proxy_read_timeout {spec.readiness_timeout_ms}ms;",
         f"      proxy_pass http://{upstream}/;",  # the scorer's GET /: 200 once init() is done

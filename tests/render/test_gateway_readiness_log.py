@@ -4,14 +4,20 @@ scoring request meeting the same refusing scorer is still logged. Runs the real 
 from __future__ import annotations
 
 import http.client
+import re
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from mldeploy.contract import READINESS_PATH, SCORE_PATH
 from mldeploy.plan.gateway import GatewaySpec, Upstream
 from mldeploy.render.gateway import config_dirs, direct_command, render_nginx_conf, render_upstreams
 from tests.render.test_gateway_reload import _default_stop_signals, _free_port, _kill_left_nginx
 from tests.render.test_gateway_stop_signals import _wait_listening
+
+
+FAILED = re.compile(r"connect\(\) (to \S+ )?failed")  # nginx: "connect() failed (111: ...)", "connect() to unix:... failed"
 
 
 def _status(port: int, method: str, path: str) -> int:
@@ -24,11 +30,15 @@ def _status(port: int, method: str, path: str) -> int:
         conn.close()
 
 
-def test_probes_refused_by_a_starting_scorer_leave_no_error_line_but_a_scoring_request_does(tmp_path):
-    refusing = _free_port()  # nothing listens there: a scorer that has not opened its socket yet
+@pytest.mark.parametrize("scorer", ["tcp", "unix"])
+def test_probes_refused_by_a_starting_scorer_leave_no_error_line_but_a_scoring_request_does(tmp_path, scorer):
+    # A scorer that has not opened its socket yet: nothing listens on the port (nginx: "111:
+    # Connection refused", level error), or its Unix socket is not made yet (2: No such file, crit).
+    upstream = Upstream("127.0.0.1", _free_port(), 1) if scorer == "tcp" else \
+        Upstream("127.0.0.1", unix_socket=str(tmp_path / "scorer.sock"))
     watched = tmp_path / "stable.conf"
     spec = GatewaySpec(listen_port=_free_port(), listen_host="127.0.0.1", run_dir=str(tmp_path / "run"),
-                       auth_enabled=False, upstreams_file=str(watched), upstreams=(Upstream("127.0.0.1", refusing, 1),))
+                       auth_enabled=False, upstreams_file=str(watched), upstreams=(upstream,))
     for folder in config_dirs(spec):
         Path(folder).mkdir(parents=True, exist_ok=True)
     conf = tmp_path / "nginx.conf"
@@ -48,6 +58,6 @@ def test_probes_refused_by_a_starting_scorer_leave_no_error_line_but_a_scoring_r
             gateway.wait(timeout=60)
             _kill_left_nginx(Path(spec.pid_file))
     assert probes == [502] * 5, probes
-    assert "connect() failed" not in after_probes, after_probes
+    assert not FAILED.search(after_probes), after_probes
     assert scored in (502, 503), scored
-    assert "connect() failed" in log.read_text() or "no live upstreams" in log.read_text(), log.read_text()
+    assert FAILED.search(log.read_text()) or "no live upstreams" in log.read_text(), log.read_text()
