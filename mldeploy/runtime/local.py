@@ -43,7 +43,7 @@ from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.scoring import SCORER_HOST
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV, UDS_ENV
 from mldeploy.runtime.processes import (Child, StartError, find_nginx, listen_socket, listen_unix_socket,
-                                        socket_dir, start_and_wait)
+                                        refuse_new_connections, socket_dir, start_and_wait)
 
 ENDPOINT_FILE = "endpoint.json"
 SCORER_SOCKET_NAME = "scorer.sock"
@@ -212,10 +212,12 @@ def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path, hop_
     Stopped with SIGQUIT, nginx's graceful shutdown (same page: it stops listening and finishes
     the requests in flight; SIGTERM is its fast shutdown, which drops them), after the drain
     that ends kept-alive connections cleanly first (render/gateway.py _drain: its file in
-    `gw_dir`, removed before every start)."""
+    `gw_dir`, removed before every start), new connections refused meanwhile
+    (processes.refuse_new_connections)."""
     drain = Path(drain_file(str(gw_dir)))
 
-    def drain_first() -> None:
+    def drain_first(child: Child) -> None:
+        refuse_new_connections(child)  # first: no connection is left queued when nginx stops listening
         drain.touch()
         time.sleep(DRAIN_SECONDS)
 

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
 import time
@@ -160,7 +161,7 @@ class Child:
     def __init__(self, name: str, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path,
                  sock: socket.socket | None = None, sock_env: Callable[[int], dict[str, str]] | None = None,
                  stop_signal: int = signal.SIGTERM, stale_files: tuple[Path, ...] = (),
-                 before_stop: Callable[[], None] | None = None):
+                 before_stop: Callable[[Child], None] | None = None):
         """`sock`: a listening socket the child serves; it is handed over (its fd number told by
         `sock_env(fd)`) and this process's copy closed, so a dead child refuses connections at
         once. A restart binds the same port again. `stop_signal`: the signal that stops it
@@ -170,6 +171,7 @@ class Child:
         child runs (the gateway's drain: render/gateway.py _drain)."""
         self.name, self.argv, self.env, self.cwd, self.log = name, argv, env, cwd, log
         self.stop_signal, self.stale_files, self.before_stop = stop_signal, stale_files, before_stop
+        self.child_sock_fd: int | None = None
         self._sock, self.sock_env = sock, sock_env
         inet = sock is not None and sock.family == socket.AF_INET
         self.port = sock.getsockname()[1] if inet else None
@@ -190,6 +192,7 @@ class Child:
             sock = listen_unix_socket(self.unix_socket)
         if sock is not None:
             env = {**env, **self.sock_env(sock.fileno())}
+        self.child_sock_fd = sock.fileno() if sock is not None else None  # the same number in the child
         try:
             with open(self.log, "ab") as out:
                 self.proc = subprocess.Popen(
@@ -235,7 +238,7 @@ class Child:
             return
         pgid = self.proc.pid
         if self.before_stop is not None and self.proc.poll() is None:
-            self.before_stop()
+            self.before_stop(self)
         _signal_group(pgid, self.stop_signal)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and (_group_alive(pgid) or self.proc.poll() is None):
@@ -246,6 +249,46 @@ class Child:
         self.proc.wait()
         while _group_alive(pgid) and time.monotonic() < deadline + 5:
             time.sleep(0.05)
+
+
+SO_ATTACH_FILTER = 26  # <asm-generic/socket.h>; Python's socket module does not name it
+SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture (the generic syscall table)
+
+
+def refuse_new_connections(child: Child) -> bool:
+    """Make the listening socket `child` serves drop every new connection attempt (its SYNs and
+    handshake ACKs: a classic BPF filter that accepts nothing, attached to the socket - the kernel
+    runs a listener's filter on them, net/ipv4/tcp_ipv4.c tcp_filter) while the child goes on
+    accepting what is already queued. A client connecting then retries its SYN and is refused
+    once the child has closed the listener: no request leaves it. Without this, a connection the
+    kernel completed into the queue in the instant nginx closes its listener is reset with its
+    request written (inet_csk_listen_stop) - under clients that reconnect (the drain's
+    `Connection: close` answers) several per stop, measured with wrk. This process closed its
+    copy of the socket when it handed it over (a dead child must refuse connections at once), so
+    it takes the child's with pidfd_getfd (Linux >= 5.6; allowed to the child's parent). Written
+    here with ctypes: no library wraps pidfd_getfd or SO_ATTACH_FILTER. False when the kernel or
+    the platform does not allow it: then the stop goes on without it."""
+    if child.proc is None or child.child_sock_fd is None or child.port is None or not hasattr(os, "pidfd_open"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        pidfd = os.pidfd_open(child.proc.pid)
+    except OSError:
+        return False
+    try:
+        fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, child.child_sock_fd, 0)
+    finally:
+        os.close(pidfd)
+    if fd < 0:
+        return False
+    drop_all = ctypes.create_string_buffer(struct.pack("HBBI", 0x06, 0, 0, 0))  # BPF_RET | BPF_K, 0: drop
+    program = struct.pack("@HP", 1, ctypes.addressof(drop_all))  # struct sock_fprog {len; filter}
+    with socket.socket(fileno=fd) as sock:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, program)
+        except OSError:
+            return False
+    return True
 
 
 def _signal_group(pgid: int, sig: int) -> None:

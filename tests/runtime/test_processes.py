@@ -219,3 +219,22 @@ def test_a_scorer_start_failure_says_what_to_do(tmp_path, script, hint):
         wait_until_ok(scorer, "http://127.0.0.1:9/", "the scorer", 30)
     assert str(raised.value).startswith("the scorer exited (code 1) before it was ready: "), raised.value
     assert str(raised.value).endswith(f"; {hint}"), raised.value
+
+
+def test_refuse_new_connections_drops_new_connections_to_a_childs_listener(tmp_path):
+    """The listener a child serves (here one that never accepts) completes new connections into
+    its queue; once refused, a connection attempt gets no handshake (its SYNs are dropped)."""
+    from mldeploy.runtime.processes import listen_socket, refuse_new_connections
+
+    sock = listen_socket(0)
+    port = sock.getsockname()[1]
+    child = Child("sleeper", ["sleep", "60"], env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path, log=tmp_path / "log",
+                  sock=sock, sock_env=lambda fd: {})
+    child.start()
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()  # queued by the kernel
+        assert refuse_new_connections(child)
+        with pytest.raises(OSError):  # timeout: no SYN-ACK comes
+            socket.create_connection(("127.0.0.1", port), timeout=1.0)
+    finally:
+        child.stop(timeout=2)

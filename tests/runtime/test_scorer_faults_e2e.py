@@ -229,7 +229,9 @@ def test_stopping_a_service_under_kept_alive_clients_closes_no_connection_under_
     """`serve`'s stop (LocalServer.stop, what its SIGTERM does) under clients that keep their
     connections alive: the gateway drains first (answers say `Connection: close`), so no
     kept-alive connection is closed under a request the client was entitled to send. Before: one
-    reset per connection (nginx's graceful stop closes idle kept-alive connections unread)."""
+    reset per connection (nginx's graceful stop closes idle kept-alive connections unread) -
+    3 of 8 for mldeploy in the run on the old code; azmlinfsrv's slower answers left no
+    connection idle in that run."""
     server = _server(scoring_env, tmp_path_factory, "keepalive", FAULT_SCRIPT, workers=2, server=scoring_server)
     ep = server.endpoint()
     port = int(ep.scoringUri.split(":")[2].split("/")[0])
@@ -240,4 +242,6 @@ def test_stopping_a_service_under_kept_alive_clients_closes_no_connection_under_
     print(f"\n{scoring_server}: {counts}")
     assert counts["answers"] > 0 and counts["status 200"] == counts["answers"], counts
     assert counts["reused_errors"] == 0, f"{scoring_server}: kept-alive connections closed under a request: {counts}"
-    assert counts["fresh_errors"] <= 8, counts
+    # And no new connection is reset: serve refuses new connections before nginx closes its
+    # listener (processes.refuse_new_connections), so none is left in its queue.
+    assert counts["fresh_errors"] == 0, f"{scoring_server}: new connections reset at the stop: {counts}"
