@@ -263,6 +263,86 @@ def test_a_batching_workers_lone_request_is_waited_for_without_an_asyncio_hand_b
     assert handed_back == [], handed_back
 
 
+def _two_requests(app, monkeypatch, loop_wait_s=None):
+    """Two requests on one batching worker (33 threads): the second handed over by "granian"
+    (call_soon_threadsafe from another thread, as granian does) once the first is in the app.
+    Returns the bodies answered and the bodies that took the asyncio hand-back (`_settle`)."""
+    import mldeploy.scoring.wsgi_on_asgi as bridge
+
+    if loop_wait_s is not None:
+        monkeypatch.setattr(bridge, "LOOP_WAIT_S", loop_wait_s)
+    handed_back = []
+    real = bridge._settle
+    monkeypatch.setattr(bridge, "_settle", lambda future, outcome: (handed_back.append(outcome[0][2]),
+                                                                    real(future, outcome)))
+    worker = WsgiOnAsgi(app, threads=33, dispatched=lambda environ: None)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        answers, second = [], loop.create_future()
+
+        def one(n):
+            async def receive():
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message):
+                if message["type"] == "http.response.body":
+                    answers.append(message["body"])
+            return worker(scope(HEADERS[:1], path=f"/{n}".encode()), receive, send)
+
+        def hand_over_the_second():
+            second.set_result(asyncio.ensure_future(one(2)))
+
+        app.started_first = lambda: threading.Thread(
+            target=lambda: loop.call_soon_threadsafe(hand_over_the_second)).start()
+        await one(1)
+        await (await second)
+        return answers
+
+    return asyncio.run(main()), handed_back
+
+
+def test_a_batching_worker_answers_a_request_alone_in_the_app_without_the_hand_back_while_another_waits(monkeypatch):
+    """The first request waits in the app for the second (as a batch's leader or follower waits:
+    it frees the loop, FREE_THE_LOOP_KEY); the second, which the loop then hands over with nothing
+    else to do, runs at once and is answered through the loop's blocked wait - not through the
+    asyncio hand-back that every request took whenever another was live (half the diabetes
+    requests at 4 connections, most of them run alone: the batching loss there)."""
+    second_ran = threading.Event()
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        if environ["PATH_INFO"] == "/1":
+            environ.get("mldeploy.free_the_loop", lambda: None)()
+            app.started_first()
+            return [b"first" if second_ran.wait(30) else b"the second never ran"]
+        second_ran.set()
+        return [b"second"]
+
+    answers, handed_back = _two_requests(app, monkeypatch)
+    assert sorted(answers) == [b"first", b"second"], answers
+    assert handed_back == [b"first"], handed_back
+
+
+def test_a_batching_workers_loop_waiting_for_an_answer_stops_when_another_request_comes(monkeypatch):
+    """A batching worker's loop waits blocked for a lone request's answer only while it has
+    nothing else to do: a request that comes meanwhile is handed over at once (here the first
+    answer needs the second to have run; its loop never frees itself; LOOP_WAIT_S is made
+    30 s so that the old bound of the wait cannot be what ends it)."""
+    second_ran = threading.Event()
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        if environ["PATH_INFO"] == "/1":
+            app.started_first()
+            return [b"first" if second_ran.wait(5) else b"the loop stayed blocked"]
+        second_ran.set()
+        return [b"second"]
+
+    answers, _ = _two_requests(app, monkeypatch, loop_wait_s=30.0)
+    assert sorted(answers) == [b"first", b"second"], answers
+
+
 def test_each_request_is_told_to_the_batcher_before_the_app_gets_it():
     told = []
 
