@@ -206,6 +206,13 @@ def test_diabetes_batched_answers_differ_only_by_rounding_in_a_prediction(diabet
                                         for x, y in zip(a, b)), (body, a, b)
 
 
+# No fix keeps batching: a row's prediction depends on the row count in Ridge.predict itself
+# (X @ coef_, OpenBLAS 0.3.31 Haswell). One row alone takes another path than rows in a batch,
+# and in a batch the rows are summed four at a time with the rest apart: for the same 2,048
+# rows, batches of 4, 32 and 2,048 agree, batches of 2/3/7 differ in 143/110/44 rows, one row
+# at a time in 256 (2026-12-05). OPENBLAS_NUM_THREADS=1 changes nothing and
+# OPENBLAS_CORETYPE=Prescott only the counts. An unbatched 1-row request is the one-row path,
+# so only run() row by row - no batching - matches it; the scoring script is the user's and stays unchanged.
 @pytest.mark.xfail(strict=True, reason="not met (issue 23): Ridge.predict is a BLAS matrix-vector product whose "
                    "OpenBLAS kernel sums a row in another order for other row counts, so a batched row's "
                    "prediction can differ from its unbatched one by rounding (~1e-14; measured: 0.5-12 % of rows)")
