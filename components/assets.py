@@ -7,28 +7,15 @@ plan), so a change is a new version created before the old one is removed, never
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Mapping
 
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import storage
 
 from mldeploy.components.children import child_name, child_opts
+from mldeploy.plan.assets import AssetPlan
 from mldeploy.plan.paths import state_path
-
-
-class AssetsPlan(Protocol):
-    """What a plan decides about the environment and the code (BatchPlan, endpoint AssetPlan)."""
-
-    environment_name: str
-    environment_version: str
-    base_image: str
-    conda_text: str
-    code_name: str
-    code_version: str
-    code_blob_prefix: str
-    code_files: tuple[tuple[str, Path], ...]
 
 
 @dataclass(frozen=True)
@@ -37,7 +24,7 @@ class Assets:
     code: ml.CodeVersion
 
 
-def declare_assets(parent: pulumi.Resource, prefix: str, plan: AssetsPlan, workspace: Any, *,
+def declare_assets(parent: pulumi.Resource, prefix: str, plan: AssetPlan, workspace: Any, *,
                    environment_description: str, code_description: str, tags: Mapping[str, str],
                    aliased: bool) -> Assets:
     """The environment (container + version on `plan.base_image`) and the code (its files as

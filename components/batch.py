@@ -54,7 +54,7 @@ class BatchScoring(pulumi.ComponentResource):
     ):
         super().__init__("mldeploy:batch:BatchScoring", name, None, opts)
         compute = self._cluster(name, plan, workspace, tags)
-        assets = declare_assets(self, name, plan, workspace, environment_description=f"batch environment for {name}",
+        assets = declare_assets(self, name, plan.assets, workspace, environment_description=f"batch environment for {name}",
                                 code_description=f"batch driver for {name}", tags=tags, aliased=True)
         endpoint = self._endpoint(name, plan, workspace, tags)
         deployment = self._deployment(name, plan, workspace, tags, model_id=model_id, endpoint=endpoint,
@@ -128,7 +128,7 @@ class BatchScoring(pulumi.ComponentResource):
             location=workspace.location,
             properties=ml.BatchDeploymentPropertiesArgs(
                 model=ml.IdAssetReferenceArgs(reference_type="Id", asset_id=model_id),
-                code_configuration=ml.CodeConfigurationArgs(code_id=assets.code.id, scoring_script=plan.scoring_script),
+                code_configuration=ml.CodeConfigurationArgs(code_id=assets.code.id, scoring_script=plan.assets.scoring_script),
                 environment_id=assets.environment.id,
                 compute=compute.id,
                 resources=ml.DeploymentResourceConfigurationArgs(instance_count=plan.instance_count),

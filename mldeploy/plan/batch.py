@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mldeploy.plan.assets import AssetPlan
 from mldeploy.plan.models import ResolvedModel
 from mldeploy.plan.naming import hash_suffix
 
@@ -19,15 +20,7 @@ class BatchPlan:
     compute_name: str
     endpoint_name: str
     deployment_name: str
-    environment_name: str
-    environment_version: str
-    base_image: str
-    conda_text: str
-    code_name: str
-    code_version: str
-    code_blob_prefix: str
-    code_files: tuple[tuple[str, Path], ...]
-    scoring_script: str
+    assets: AssetPlan  # the driver script's environment and code
     # The AmlCompute cluster.
     vm_size: str
     vm_priority: str  # "dedicated" or "lowPriority"

@@ -13,8 +13,8 @@ Limits, with their sources:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from mldeploy.plan.assets import AssetPlan
 from mldeploy.plan.batch import compute_name
 from mldeploy.plan.naming import hash_suffix
 from mldeploy.plan.scorer import UNBATCHED, WorkerLoad
@@ -50,21 +50,6 @@ def iso_ms(milliseconds: int) -> str:
     """ISO 8601 duration as the API takes it (`PT5S`, `PT0.5S`)."""
     seconds = milliseconds / 1000
     return f"PT{seconds:g}S"
-
-
-@dataclass(frozen=True)
-class AssetPlan:
-    """One image's environment (conda file on an Azure ML base image) and code (score.py)."""
-
-    environment_name: str
-    environment_version: str
-    conda_text: str
-    base_image: str
-    code_name: str
-    code_version: str
-    code_blob_prefix: str
-    code_files: tuple[tuple[str, Path], ...]
-    scoring_script: str
 
 
 @dataclass(frozen=True)

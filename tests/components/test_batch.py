@@ -177,7 +177,7 @@ def test_unit_the_deployment_runs_the_plans_job_on_the_declared_cluster_env_and_
     assert props["compute"] == declared.one(f"{ML}:Compute")["id"], "the job must run on the cluster declared here"
     assert props["environmentId"] == declared.one(f"{ML}:EnvironmentVersion")["id"]
     assert props["codeConfiguration"] == {"codeId": declared.one(f"{ML}:CodeVersion")["id"],
-                                          "scoringScript": plan.scoring_script}
+                                          "scoringScript": plan.assets.scoring_script}
     assert props["model"] == {"referenceType": "Id", "assetId": MODEL_ID}
     assert props["resources"] == {"instanceCount": 2}
     assert (props["maxConcurrencyPerInstance"], props["miniBatchSize"], props["errorThreshold"]) == (3, 5, 7)
@@ -197,16 +197,16 @@ def test_unit_the_endpoint_is_entra_only_under_the_plans_name(tmp_path):
 def test_unit_environment_and_code_are_the_plans_versions(tmp_path):
     plan, declared = _unit(tmp_path)
     env = declared.one(f"{ML}:EnvironmentVersion")["inputs"]
-    assert (env["name"], env["version"]) == (plan.environment_name, plan.environment_version)
-    assert env["properties"]["condaFile"] == plan.conda_text and env["properties"]["image"] == plan.base_image
+    assert (env["name"], env["version"]) == (plan.assets.environment_name, plan.assets.environment_version)
+    assert env["properties"]["condaFile"] == plan.assets.conda_text and env["properties"]["image"] == plan.assets.base_image
     code = declared.one(f"{ML}:CodeVersion")["inputs"]
-    assert (code["name"], code["version"]) == (plan.code_name, plan.code_version)
+    assert (code["name"], code["version"]) == (plan.assets.code_name, plan.assets.code_version)
     [blob] = declared.of_type("azure-native:storage:Blob")
-    assert blob["inputs"]["blobName"] == f"{plan.code_blob_prefix}/driver.py"
+    assert blob["inputs"]["blobName"] == f"{plan.assets.code_blob_prefix}/driver.py"
     assert (blob["inputs"]["accountName"], blob["inputs"]["containerName"], blob["inputs"]["resourceGroupName"]) == (
         WORKSPACE["storage_account_name"], WORKSPACE["blob_container"], WORKSPACE["storage_resource_group"])
     assert code["properties"]["codeUri"] == (f"https://stunit.blob.core.windows.net/azureml-blobstore-x/"
-                                             f"{plan.code_blob_prefix}")
+                                             f"{plan.assets.code_blob_prefix}")
 
 
 def test_unit_every_workspace_child_lives_in_the_given_workspace(tmp_path):

@@ -56,11 +56,11 @@ def test_the_plan_carries_the_description(tmp_path):
 
 
 def test_a_changed_conda_file_is_a_new_environment_version(tmp_path):
-    before = plan_batch("dev", "rg", "nightly", _settings(tmp_path), tmp_path).environment_version
+    before = plan_batch("dev", "rg", "nightly", _settings(tmp_path), tmp_path).assets.environment_version
     (tmp_path / "env.yml").write_text("name: e\ndependencies:\n  - python=3.12\n")
     after = plan_batch("dev", "rg", "nightly", BatchSettings.model_validate(
         {"model": "m", "entryScript": "s.py", "condaFile": "env.yml"}, context={"root": str(tmp_path)}),
-        tmp_path).environment_version
+        tmp_path).assets.environment_version
     assert before != after, "batch.nightly.condaFile changed: Azure ML versions are immutable, so a new version"
 
 

@@ -1,0 +1,22 @@
+"""The plan of an Azure ML environment and code asset (components/assets.py declares it): what a
+batch deployment's driver and an online deployment's score.py each run with, decided up front."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class AssetPlan:
+    """One environment (conda file on an Azure ML base image) and one code asset (the script and
+    its files), each versioned by a digest of its content."""
+
+    environment_name: str
+    environment_version: str
+    conda_text: str
+    base_image: str
+    code_name: str
+    code_version: str
+    code_blob_prefix: str
+    code_files: tuple[tuple[str, Path], ...]
+    scoring_script: str
