@@ -204,6 +204,16 @@ def aci_pod_spec(group: dict) -> dict:
             "terminationGracePeriodSeconds": 30}
 
 
+def gateway_secret(synth_dir: Path, service: str) -> tuple[dict[str, str], tuple[str, str]]:
+    """The gateway's secret volume of a synthesized container service (ACI group, container app):
+    synth's gateway/<service>/nginx.conf and a keys map of fresh keys; and those keys."""
+    conf = synth_dir / "gateway" / service / "nginx.conf"
+    if not conf.is_file():
+        raise PodSourceError(f"{synth_dir}: no gateway config gateway/{service}/nginx.conf")
+    keys = (new_key(), new_key())
+    return {"nginx.conf": conf.read_text(), KEYS_MAP_NAME: render_keys_map(*keys)}, keys
+
+
 def synthesized_group(synth_dir: Path, service: str, images: Callable[[str], str],
                       tls: tuple[str, str] | None = None) -> SynthesizedGroup:
     """The service's ACI container group as synthesized, run as one pod. Its secret volumes
@@ -212,15 +222,12 @@ def synthesized_group(synth_dir: Path, service: str, images: Callable[[str], str
     keys are fresh, the certificate is `tls`."""
     group = group_inputs(synth_dir, service)
     spec = aci_pod_spec(group)
-    conf = synth_dir / "gateway" / service / "nginx.conf"
-    if not conf.is_file():
-        raise PodSourceError(f"{synth_dir}: no gateway config gateway/{service}/nginx.conf")
-    keys = (new_key(), new_key())
+    gateway, keys = gateway_secret(synth_dir, service)
     secret_data = {}
     for volume in spec["volumes"]:
         name = volume["name"]
         if name == "gateway":
-            secret_data[name] = {"nginx.conf": conf.read_text(), KEYS_MAP_NAME: render_keys_map(*keys)}
+            secret_data[name] = gateway
         elif name == "tls" and tls is not None:
             secret_data[name] = {TLS_CERT_NAME: tls[0], TLS_KEY_NAME: tls[1]}
         else:

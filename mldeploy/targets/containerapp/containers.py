@@ -19,11 +19,8 @@ import json
 from pathlib import Path
 from typing import Callable, Union
 
-from mldeploy.contract import KEYS_MAP_NAME
-from mldeploy.render.gateway import render_keys_map
-from mldeploy.runtime.local import new_key
 from mldeploy.runtime.pod import DEPLOYMENT_LABEL, PodInputs
-from mldeploy.runtime.synthesized_pod import NO_SECURE_VALUE, PodSourceError, SynthesizedGroup
+from mldeploy.runtime.synthesized_pod import NO_SECURE_VALUE, PodSourceError, SynthesizedGroup, gateway_secret
 from mldeploy.targets.serving import PodContainers, SplitContainers
 
 
@@ -75,15 +72,12 @@ def synthesized_app(synth_dir: Path, service: str, images: Callable[[str], str])
     ingress target port."""
     app = app_inputs(synth_dir, service)
     spec = app_pod_spec(app)
-    conf = synth_dir / "gateway" / service / "nginx.conf"
-    if not conf.is_file():
-        raise PodSourceError(f"{synth_dir}: no gateway config gateway/{service}/nginx.conf")
-    keys = (new_key(), new_key())
+    gateway, keys = gateway_secret(synth_dir, service)
     secrets = {}
     for volume in spec["volumes"]:
         if volume["name"] != "gateway":
             raise PodSourceError(f"container app of {service}: no local value for its secret volume {volume['name']!r}")
-        secrets["gateway"] = {"nginx.conf": conf.read_text(), KEYS_MAP_NAME: render_keys_map(*keys)}
+        secrets["gateway"] = gateway
     inputs = PodInputs(spec=spec, secrets=secrets, images={c["image"]: images(c["image"]) for c in spec["containers"]})
     return SynthesizedGroup(app, inputs, keys, int(app["configuration"]["ingress"]["targetPort"]))
 
