@@ -202,9 +202,45 @@ ResourceGroupName = Annotated[str, matching(r"[-\w.()]{0,89}[-\w()]", "a resourc
                                                                        "'_', '-', '.', '(' and ')', not ending in '.'")]
 """An Azure resource group name: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending in '.'."""
 
+# ARM refuses a name with a reserved word for every resource "with an accessible endpoint, such as a fully
+# qualified domain name" (Code=ReservedResourceName): the whole name one of the reserved words, MICROSOFT or
+# WINDOWS anywhere in it, or a name starting with LOGIN (MicrosoftDocs/azure-docs, articles/azure-resource-manager/
+# troubleshooting/error-reserved-resource-name.md, ms.date 04/05/2023). Compared case-insensitively.
+RESERVED_RESOURCE_WORDS = frozenset({
+    "access", "app_code", "app_themes", "app_data", "app_globalresources", "app_localresources", "app_webreferences",
+    "app_browsers", "azure", "bing", "bizspark", "biztalk", "cortana", "directx", "dotnet", "dynamics", "excel",
+    "exchange", "forefront", "groove", "hololens", "hyperv", "kinect", "lync", "msdn", "o365", "office", "office365",
+    "onedrive", "onenote", "outlook", "powerpoint", "sharepoint", "skype", "visio", "visualstudio", "web.config", "xbox"})
+RESERVED_RESOURCE_SUBSTRINGS = ("microsoft", "windows")
+RESERVED_RESOURCE_PREFIX = "login"
+
+
+def reserved_name_problem(name: str) -> str | None:
+    """Why ARM refuses `name` for a resource with a public endpoint (a reserved or trademarked word), or None."""
+    lowered = name.lower()
+    word = next((w for w in RESERVED_RESOURCE_SUBSTRINGS if w in lowered), None)
+    if lowered in RESERVED_RESOURCE_WORDS or word is not None or lowered.startswith(RESERVED_RESOURCE_PREFIX):
+        what = (f"holds {word!r}" if word else "starts with 'login'" if lowered.startswith(RESERVED_RESOURCE_PREFIX)
+                else "is a reserved word")
+        return (f"{name!r} {what}: Azure refuses reserved and trademarked words in the names of resources with a "
+                "public endpoint (ReservedResourceName: a reserved word such as azure or xbox as the whole name, "
+                "'microsoft' or 'windows' anywhere, 'login' at the start)")
+    return None
+
+
+def _not_reserved(value: str) -> str:
+    problem = reserved_name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+NotReserved = AfterValidator(_not_reserved)
+"""A name ARM accepts for a resource with a public endpoint (no reserved or trademarked word)."""
+
 DnsLabel = Annotated[str, matching(r"[a-z][a-z0-9-]{1,61}[a-z0-9]", "a DNS label is 3-63 lowercase letters, digits "
                                    "and '-', starting with a letter and ending with a letter or digit (Azure's "
-                                   "domainNameLabel rule)")]
+                                   "domainNameLabel rule)"), NotReserved]
 """A public DNS label (`<label>.<region>.cloudapp.azure.com`, `.azurecontainer.io`): 3-63 lowercase
 letters, digits and '-', starting with a letter - the rule ARM states for a public IP's
 `domainNameLabel`: `^[a-z][a-z0-9-]{1,61}[a-z0-9]$` (Microsoft's "ARM template best practices",

@@ -66,11 +66,9 @@ class ClusterSettings(Settings):
             raise ValueError("longTermSupport needs tier Premium (AKS: \"Enabling LTS requires moving your "
                              "cluster to the Premium tier\")")
         if self.attach is not None:
+            # vcpusPerNode too: it sizes a created cluster's vmSize; an attached one reports its own nodes.
             create_only = {"vm_size", "agent_count", "kubernetes_version", "tier", "long_term_support",
-                           "network_policy"}
-            given = sorted(create_only & self.model_fields_set)
-            if given:
-                names = ", ".join(type(self).model_fields[n].alias or n for n in given)
-                raise ValueError(f"{names} apply only to a created cluster; an attached cluster "
-                                 "(attach) is checked on its own looked-up size and version")
+                           "network_policy", "vcpus_per_node"}
+            self._only_in_another_mode(create_only, "only to a created cluster; an attached cluster (attach) is "
+                                       "checked on its own looked-up size and version")
         return self

@@ -393,10 +393,18 @@ def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+NotJson = _NotJson
+
+
+def strict_json_loads(text: str) -> Any:
+    """JSON as RFC 8259 has it: NaN, Infinity and a name written twice raise NotJson (a ValueError)."""
+    return json.loads(text, parse_constant=_not_a_json_number, object_pairs_hook=_unique_names)
+
+
 def _json(value: str, target: Path) -> None:
     text = _text(value, target, "file")
     try:
-        body = json.loads(text, parse_constant=_not_a_json_number, object_pairs_hook=_unique_names)
+        body = strict_json_loads(text)
     except _NotJson as err:
         raise ValueError(f"{value} is not JSON: {err}; a sample request is the JSON body sent to /score") from None
     except json.JSONDecodeError as err:

@@ -19,6 +19,7 @@ from mldeploy.contract import stack_file_path
 from mldeploy.config.base import Name, Secret, SecureValue, looks_secret
 from mldeploy.nested import leaves, map_leaves
 from mldeploy.config.errors import ConfigError, shown
+from mldeploy.config.files import NotJson, strict_json_loads
 from mldeploy.config.strict_yaml import MAX_DEPTH, parse_yaml, read_text_file
 from mldeploy.config.references import check_references
 from mldeploy.config.stack import SECTIONS_FIELD, STACK_KEYS, StackSettings
@@ -282,7 +283,11 @@ def decode_config_value(key: str, value: Any) -> Any:
     # The Pulumi CLI passes objects as JSON text; a stack file read by us gives them parsed.
     if isinstance(value, str) and value[:1] in "{[":
         try:
-            value = json.loads(value)
+            # Strict as the stack file's YAML is (config/strict_yaml.py): a name written twice would
+            # otherwise keep its last value silently, and NaN is no JSON number (RFC 8259).
+            value = strict_json_loads(value)
+        except NotJson as err:
+            raise ConfigError(key, f"is not valid JSON: {err}") from None
         except json.JSONDecodeError:
             raise ConfigError(key, "is not valid JSON") from None
         except (RecursionError, ValueError):

@@ -36,6 +36,14 @@ class KeySettings(Settings):
         return self
 
 
+def _origin_key(origin: str) -> str:
+    """An origin as browsers compare it: lower case, the scheme's default port written out."""
+    lowered = origin.lower()
+    if lowered == "*" or lowered.count(":") == 2:
+        return lowered
+    return lowered + {"https": ":443", "http": ":80"}.get(lowered.split(":", 1)[0], "")
+
+
 class CorsSettings(Settings):
     """Browser origins allowed to call the service (the guide: CORS unsupported; ours: off
     unless listed). An origin is `scheme://host[:port]`; `*` allows any."""
@@ -46,10 +54,13 @@ class CorsSettings(Settings):
     @field_validator("allowed_origins")
     @classmethod
     def _each_origin_once(cls, origins: list[str]) -> list[str]:
-        lowered = [o.lower() for o in origins]
-        twice = sorted({o for o in origins if lowered.count(o.lower()) > 1})
+        # One origin written twice: case aside, and with or without its scheme's default port (RFC 6454:
+        # an origin is scheme, host and port, the port defaulting to the scheme's, 443 for https, 80 for http).
+        lowered = [_origin_key(o) for o in origins]
+        twice = sorted({o for o in origins if lowered.count(_origin_key(o)) > 1})
         if twice:
-            raise ValueError(f"origin {twice[0]!r} is listed twice (origins compare case-insensitively)")
+            raise ValueError(f"origin {twice[0]!r} is listed twice (origins compare case-insensitively, and "
+                             "https://host is https://host:443)")
         if "*" in origins and len(origins) > 1:
             raise ValueError("'*' allows any origin: list it alone, or list the origins without it")
         for origin in origins:

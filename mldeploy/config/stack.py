@@ -160,6 +160,7 @@ class ImageSettings(Settings):
 
 
 MAX_USER_TAGS = 40
+AZURE_TAG_PREFIXES = ("microsoft", "azure", "windows")
 STORAGE_TAG_NAME_MAX = 128
 STACK_SET_TAGS = {"model", "model-version"}  # plan/tags.py's MODEL_TAG, MODEL_VERSION_TAG
 
@@ -224,6 +225,21 @@ class StackSettings(Settings):
         if long and (workspace is None or workspace.create):
             raise ValueError(f"tag name {long[0][:40]!r}... has {len(long[0])} characters; the stack creates the "
                              f"workspace's storage account, whose tag names are at most {STORAGE_TAG_NAME_MAX}")
+        return tags
+
+    @field_validator("tags")
+    @classmethod
+    def _no_azure_prefix(cls, tags: dict[str, str]) -> dict[str, str]:
+        # The stack's tags are ARM tags of every resource it creates, and a resource's tag names are the
+        # subscription's tag names (Tags_List: "a union of predefined and resource tag names"), of which ARM
+        # says: "Tag names cannot have the following prefixes which are reserved for Azure use: 'microsoft',
+        # 'azure', 'windows'" (azure-rest-api-specs, specification/resources/resource-manager/
+        # Microsoft.Resources/stable/2024-03-01/resources.json, Tags_CreateOrUpdate). Model tags are Azure ML
+        # asset tags, not ARM tags: not checked here.
+        reserved = sorted(n for n in tags if n.lower().startswith(AZURE_TAG_PREFIXES))
+        if reserved:
+            raise ValueError(f"tag name {reserved[0]!r} starts with a prefix ARM reserves for Azure's own tags "
+                             f"({', '.join(AZURE_TAG_PREFIXES)}): choose another name")
         return tags
 
     @field_validator("tags")

@@ -14,11 +14,16 @@ which batched requests (a few rows each) do not notice. Pure."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.service import ServiceSettings
 from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_memory_mb, scorer_workers
+
+if TYPE_CHECKING:
+    from mldeploy.config.stack import StackSettings
 
 WORKER_IDLE_MB = 160
 BODY_MEMORY_FACTOR = 10  # peak worker memory per MB of JSON request body
@@ -72,3 +77,28 @@ def check_body_limit(name: str, service: ServiceSettings, load: WorkerLoad = UNB
                                  service.max_request_body_mb, load.requests)
     if problem:
         raise ConfigError(f"{PROJECT}:services.{name}", f"maxRequestBodyMb {problem}")
+
+
+def body_limit_bytes(max_body_mb: float) -> int:
+    """The bytes nginx admits for `max_body_mb` (render/gateway.py writes `client_max_body_size <KiB>k`)."""
+    return max(1, int(max_body_mb * 1024)) * 1024
+
+
+def check_sample_fits_body(settings: StackSettings, project_root: Path) -> None:
+    """The sample request is the body the smoke test and `mldeploy test` send through the gateway: one
+    larger than the service's own maxRequestBodyMb would get the gateway's 413 on every deploy. (A derived
+    limit is at least 1 MB, and a sample request at most 1 MiB: config/files.py reads no larger.)"""
+    for name, service in sorted(settings.services.items()):
+        if not isinstance(service, ServiceSettings) or service.max_request_body_mb is None:
+            continue
+        image = settings.images.get(service.image)
+        sample = service.sample_request or (image.sample_request if image is not None else None)
+        if sample is None:
+            continue
+        size = (project_root / sample).stat().st_size
+        limit = body_limit_bytes(service.max_request_body_mb)
+        if size > limit:
+            raise ConfigError(f"{PROJECT}:services.{name}.maxRequestBodyMb",
+                              f"{service.max_request_body_mb:g} MB ({limit} bytes) is smaller than the sample request "
+                              f"{sample} ({size} bytes), which the smoke test and `mldeploy test` send: the gateway "
+                              "would answer it 413; raise maxRequestBodyMb or send a smaller sample")

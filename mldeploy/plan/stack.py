@@ -8,12 +8,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from mldeploy.config.base import reserved_name_problem
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.load import LOCATION_KEY
 from mldeploy.config.requirements import read_requirements
 from mldeploy.config.service import ServiceSettings
 from mldeploy.config.stack import StackSettings
 from mldeploy import PROJECT
+from mldeploy.contract import AZUREML_BASE_IMAGE
+from mldeploy.plan.conda import ENDPOINT_PYTHON
 from mldeploy.plan.cluster import cluster_name
 from mldeploy.plan.cluster_check import check_cluster, check_fits_node
 from mldeploy.plan.endpoint import kubernetes_compute_name
@@ -46,7 +49,8 @@ def stack_rules(settings: StackSettings, target_checks: Mapping[str, TargetCheck
         # A pod larger than a node never runs.
         rules.append(lambda name=name, service=service: check_fits_node(name, service, settings.clusters))
     rules += [lambda check=check: check(settings) for check in stack_checks]
-    rules += [lambda: check_workspace_names(settings), lambda: check_mode_keys(settings)]
+    rules += [lambda: check_workspace_names(settings), lambda: check_mode_keys(settings),
+              lambda: check_azure_built_image_keys(settings)]
     return rules
 
 
@@ -87,6 +91,30 @@ def check_azure_built_environments(settings: StackSettings, project_root: Path) 
                                   f"{value} includes a constraints file (`-c`), but services.{name} ({service.target}) "
                                   "has Azure ML build this image's environment from one conda file, where pip finds no "
                                   "other file: pin those versions in the requirements instead")
+
+
+def check_azure_built_image_keys(settings: StackSettings) -> None:
+    """An image only v2 endpoints use is never built by mldeploy: Azure ML builds its environment from the
+    conda file on Azure ML's base image with Python ENDPOINT_PYTHON (targets/online_endpoint/program.py
+    BASE_IMAGE, plan/conda.py), so a baseImage or pythonVersion of its own would apply to the local rehearsal
+    only and be dropped in Azure, silently."""
+    p = f"{PROJECT}:"
+    built_here = {i for s in settings.services.values() for i in s.images_built()}
+    built_here |= {i for entries in settings.sections.values() for e in entries.values() for i in e.images_built()}
+    users: dict[str, list[str]] = {}
+    for name, service in sorted(settings.services.items()):
+        for image in service.images_built_in_azure():
+            users.setdefault(image, []).append(f"services.{name} ({service.target})")
+    for image_name in sorted(set(users) - built_here):
+        image = settings.images[image_name]
+        why = (f"image {image_name!r} is used only by {', '.join(users[image_name])}, whose environment Azure ML builds "
+               f"from the conda file on Azure ML's base image ({AZUREML_BASE_IMAGE}) with Python {ENDPOINT_PYTHON}")
+        if image.base_image is not None and image.base_image != AZUREML_BASE_IMAGE:
+            raise ConfigError(f"{p}images.{image_name}.baseImage", f"applies only to images mldeploy builds: {why}, so "
+                              "it would be dropped there (the local rehearsal alone would use it): remove it")
+        if "python_version" in image.model_fields_set and image.python_version != ENDPOINT_PYTHON:
+            raise ConfigError(f"{p}images.{image_name}.pythonVersion", f"{image.python_version} would be dropped: {why}; "
+                              f"remove it (or set {ENDPOINT_PYTHON})")
 
 
 # Stack keys about what the stack creates in Azure: a stack whose services are all `local` creates
@@ -140,15 +168,26 @@ def check_workspace_names(settings: StackSettings) -> None:
         if claimed is not None:
             suffix, value = claimed
             claim(endpoints, value, f"{p}services.{name}{suffix}", "endpoint name")
+            _endpoint_name_not_reserved(value, f"{p}services.{name}{suffix}", suffix)
     for section, entries in settings.sections.items():  # in the table's order (config/load.py)
         for name, entry in sorted(entries.items()):
             claimed = entry.endpoint_name_claim(name, settings.stack, rg)
             if claimed is not None:
                 suffix, value = claimed
                 claim(endpoints, value, f"{p}{section}.{name}{suffix}", "endpoint name")
+                _endpoint_name_not_reserved(value, f"{p}{section}.{name}{suffix}", suffix)
             claimed = entry.compute_name_claim(name)
             if claimed is not None:
                 suffix, value = claimed
                 claim(computes, value, f"{p}{section}.{name}{suffix}", "compute name")
     for cluster in sorted(kubernetes_endpoint_clusters(settings)):
         claim(computes, kubernetes_compute_name(cluster), f"{p}clusters.{cluster}", "compute name")
+
+
+def _endpoint_name_not_reserved(value: str, key: str, suffix: str) -> None:
+    """An Azure ML endpoint is public (`<name>.<region>.inference.ml.azure.com`): ARM's reserved-word rule
+    applies to its name, written out (`endpointName`) or derived from the entry's name (`suffix` "")."""
+    problem = reserved_name_problem(value)
+    if problem:
+        derived = "" if suffix else "the endpoint name derived from the entry's name: "
+        raise ConfigError(key, f"{derived}{problem}")

@@ -40,7 +40,7 @@ def test_vcpus_per_node_makes_an_unlisted_size_usable(tmp_path):
 
 def test_create_only_keys_are_refused_with_attach(tmp_path):
     msg = _refused(tmp_path, {"vmSize": "Standard_D4s_v5", "attach": {"resourceGroup": "rg", "name": "aks"}})
-    assert "vmSize apply only to a created cluster" in msg, msg
+    assert "vmSize applies only to a created cluster" in msg, msg
 
 
 def test_vm_size_table_is_case_insensitive_and_never_guesses():

@@ -997,6 +997,101 @@ def corpus4_cases() -> Iterator[Case]:
                    f"{s}.diabetes-fpga.fpgaRegions", "listed twice")
 
 
+def corpus5_cases() -> Iterator[Case]:
+    """More of issue 24's kinds (helper `h24bad`): each exited 0 before its rule (probed with `synth` on
+    copies of the example stacks); each names the key it breaks."""
+    def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str = "") -> Case:
+        d = _load(stack)
+        edit(d["config"])
+        return Case(id_, "semantic", stack, _dump(d), key, fragment)
+
+    s, e, b, img = "mldeploy:services", "mldeploy:edge", "mldeploy:batch", "mldeploy:images"
+    tls = {"certificate": {"secure": "v1:AAAAAAAAAAAAAAAA:Y2VydA=="}, "key": {"secure": "v1:AAAAAAAAAAAAAAAA:a2V5"}}
+    # -- a name written twice in a value given as JSON text (as the Pulumi CLI stores objects) ---------
+    yield case("local-tags-json-name-twice", "local",
+               lambda c: c.update({"mldeploy:tags": '{"environment": "a", "environment": "b"}'}),
+               "mldeploy:tags", "written twice")
+    yield case("local-services-json-name-twice", "local", lambda c: c.update({s: (
+        '{"diabetes": {"target": "local", "image": "diabetes", "port": 8890},'
+        ' "diabetes": {"target": "local", "image": "diabetes", "port": 8891}}')}), s, "written twice")
+    # -- one origin twice: with and without its scheme's default port ---------------------------------
+    yield case("dev-cors-default-port-twice", "dev", lambda c: c[s]["diabetes-aci"].update(
+        cors={"allowedOrigins": ["https://app.example.com", "https://app.example.com:443"]}),
+        f"{s}.diabetes-aci.cors.allowedOrigins", "listed twice")
+    # -- createOptions keys Docker reads without case: one key twice, or one mldeploy checks, in another case --
+    for label, options, fragment in (
+            ("host-config-lower", {"hostConfig": {"PortBindings": {"5001/tcp": [{"HostPort": "8883"}]}}}, "'HostConfig'"),
+            ("env-lower", {"env": ["LOG_LEVEL=debug"]}, "'Env'"),
+            ("port-bindings-lower", {"HostConfig": {"portBindings": {"5001/tcp": [{"HostPort": "8883"}]}}}, "'PortBindings'"),
+            ("labels-twice", {"Labels": {"a": "b"}, "LABELS": {"c": "d"}}, "one key for Docker")):
+        yield case(f"edge-create-options-{label}", "edge", lambda c, v=options: c[e]["clinics"].update(createOptions=v),
+                   f"{e}.clinics.createOptions", fragment)
+    # -- Azure's names: tag prefixes ARM reserves, reserved words in names with a public endpoint --------
+    for tag in ("microsoft.owner", "Azure-team", "windowsVersion"):
+        yield case(f"dev-tag-reserved-prefix-{tag}", "dev", lambda c, v=tag: c["mldeploy:tags"].update({v: "x"}),
+                   "mldeploy:tags", "reserves for Azure")
+    for label in ("microsoft-scoring", "scoring-windows"):
+        yield case(f"prod-dns-label-{label}", "prod", lambda c, v=label: c[s]["diabetes"].update(dnsLabel=v),
+                   f"{s}.diabetes.dnsLabel", "ReservedResourceName")
+    for label in ("login-scoring", "azure", "xbox"):
+        yield case(f"dev-aci-dns-name-label-{label}", "dev", lambda c, v=label: c[s]["diabetes-aci"].update(dnsNameLabel=v),
+                   f"{s}.diabetes-aci.dnsNameLabel", "ReservedResourceName")
+    yield case("dev-aci-derived-label-windows", "dev", lambda c: c[s].update({"windows-aci": c[s].pop("diabetes-aci")}),
+               f"{s}.windows-aci", "derived from the service")
+    yield case("managed-endpoint-name-windows", "managed", lambda c: c[s]["diabetes"].update(endpointName="windows-ep"),
+               f"{s}.diabetes.endpointName", "ReservedResourceName")
+    yield case("managed-derived-endpoint-name-microsoft", "managed",
+               lambda c: c[s].update({"microsoft-ml": c[s].pop("diabetes")}), f"{s}.microsoft-ml", "derived from the entry")
+    yield case("k8s-endpoint-name-xbox", "kubernetes-endpoint", lambda c: c[s]["diabetes"].update(endpointName="xbox"),
+               f"{s}.diabetes.endpointName", "reserved word")
+    yield case("batch-derived-endpoint-name-login", "batch", lambda c: c[b].update({"login-nightly": c[b].pop("nightly")}),
+               f"{b}.login-nightly", "starts with 'login'")
+    yield case("edge-hub-name-microsoft", "edge", lambda c: c[e]["clinics"]["iotHub"].update(name="microsoft-hub"),
+               f"{e}.clinics.iotHub.name", "ReservedResourceName")
+    yield case("containerapp-name-windows", "containerapp", lambda c: c[s].update({"windows-app": c[s].pop("diabetes-aca")}),
+               f"{s}.windows-app", "ReservedResourceName")
+    for label, cname in (("dots", ".."), ("leading-hyphen", "-ml.contoso.com"), ("underscore", "ml_router.contoso.com")):
+        yield case(f"k8s-endpoint-ssl-cname-{label}", "kubernetes-endpoint",
+                   lambda c, v=cname: c[s]["diabetes"].update(sslCname=v, tls=tls), f"{s}.diabetes.sslCname", "host name")
+    # -- file contents: a sample request the gateway's own body limit refuses ----------------------------
+    yield case("dev-aci-sample-over-body-limit", "dev",
+               lambda c: (c[img]["diabetes"].update(sampleRequest="hostile/sample-3k.json"),
+                          c[s]["diabetes-aci"].update(maxRequestBodyMb=0.001)),
+               f"{s}.diabetes-aci.maxRequestBodyMb", "413")
+    yield case("prod-sample-over-body-limit", "prod",
+               lambda c: c[s]["diabetes"].update(sampleRequest="hostile/sample-3k.json", maxRequestBodyMb=0.002),
+               f"{s}.diabetes.maxRequestBodyMb", "413")
+    yield case("local-sample-over-body-limit", "local",
+               lambda c: c[s]["diabetes"].update(sampleRequest="hostile/sample-3k.json", maxRequestBodyMb=0.001),
+               f"{s}.diabetes.maxRequestBodyMb", "413")
+    yield case("containerapp-sample-over-body-limit", "containerapp",
+               lambda c: c[s]["diabetes-aca"].update(sampleRequest="hostile/sample-3k.json", maxRequestBodyMb=0.001),
+               f"{s}.diabetes-aca.maxRequestBodyMb", "413")
+    # -- a batch job's base image without conda (Azure ML builds its environment with conda) -------------
+    for base in ("python:3.11-slim", "docker.io/library/ubuntu:22.04", "gcr.io/distroless/python3-debian12"):
+        yield case(f"batch-base-image-no-conda-{base.split('/')[-1].split(':')[0]}", "batch",
+                   lambda c, v=base: c[b]["nightly"].update(baseImage=v), f"{b}.nightly.baseImage", "no conda")
+    # -- keys of another mode: an image only v2 endpoints use (Azure ML builds it), an attached cluster ---
+    yield case("managed-image-base-image", "managed", lambda c: c[img]["diabetes"].update(baseImage="python:3.11-slim"),
+               f"{img}.diabetes.baseImage", "Azure ML builds")
+    yield case("k8s-endpoint-image-base-image", "kubernetes-endpoint",
+               lambda c: c[img]["diabetes"].update(baseImage="mambaorg/micromamba:1.5.8"), f"{img}.diabetes.baseImage",
+               "Azure ML builds")
+    yield case("managed-image-python-version", "managed", lambda c: (
+        c[img]["diabetes"].pop("condaFile"),
+        c[img]["diabetes"].update(requirementsFile="hostile/requirements.txt", pythonVersion="3.12")),
+        f"{img}.diabetes.pythonVersion", "would be dropped")
+    yield case("prod-attach-vcpus-per-node", "prod-attach",
+               lambda c: c["mldeploy:clusters"]["shared"].update(vcpusPerNode=8), "mldeploy:clusters.shared",
+               "vcpusPerNode applies only to a created cluster")
+    # -- a batch job's pythonVersion outside the Pythons its conda file may pin ------------------------
+    for version in ("3.8", "3.14"):
+        yield case(f"batch-python-version-{version}", "batch", lambda c, v=version: (
+            c[b]["nightly"].pop("condaFile"),
+            c[b]["nightly"].update(requirementsFile="hostile/requirements.txt", pythonVersion=v)),
+            f"{b}.nightly", f"pythonVersion {version}")
+
+
 # Environment files whose pins exclude a version the scorer host was tested against (issue 22,
 # mldeploy/scoring/environment.py): file -> (the scoringServer it applies to, the package, the
 # piece of the message naming the user's pin). Every spec form: ==, a range, extras, a conda
@@ -1111,7 +1206,7 @@ CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "alias": alias_cases, "depth": depth_cases, "namespace": namespace_cases, "unknown": unknown_cases,
     "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
     "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *corpus2_cases(), *corpus3_cases(),
-                                *corpus4_cases(), *scorer_pin_cases(), *include_cases()),
+                                *corpus4_cases(), *corpus5_cases(), *scorer_pin_cases(), *include_cases()),
 }
 
 
@@ -1176,6 +1271,7 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (hostile / "run-kwargs.py").write_text("def init():\n    pass\n\n\ndef run(data, **kwargs):\n    return data\n")
     (hostile / "run-posonly.py").write_text("def init():\n    pass\n\n\ndef run(data, /):\n    return data\n")
     (hostile / "requirements.txt").write_text("azureml-inference-server-http\nscikit-learn\njoblib\n")
+    (hostile / "sample-3k.json").write_text('{"data": [' + ", ".join(["[0.03, 0.05, 0.06, 0.02, 0.04]"] * 100) + ']}\n')
     (hostile / "nan.json").write_text('{"data": [[0.03, NaN, 0.06]]}\n')
     (hostile / "infinity.json").write_text('{"data": [[0.03, -Infinity, 0.06]]}\n')
     (hostile / "name-twice.json").write_text('{"data": [[0.03, 0.05]], "data": [[1, 2]]}\n')

@@ -391,6 +391,39 @@ def valid_cases() -> Iterator[Case]:
     yield case("managed-two-endpoints-digits", "names", "managed", lambda c: (
         c[S].update({"diabetes2": copy.deepcopy(c[S]["diabetes"])}), c.pop("mldeploy:endpointQuota")))
 
+    # Reserved words (ARM's ReservedResourceName, error-reserved-resource-name.md) are refused as the whole
+    # name, MICROSOFT/WINDOWS anywhere, LOGIN at the start only: these names hold them elsewhere.
+    yield case("dev-aci-dns-name-label-azure-part", "names", "dev",
+               lambda c: c[S]["diabetes-aci"].update(dnsNameLabel="azure-scoring"))
+    yield case("prod-dns-label-login-later", "names", "prod", lambda c: c[S]["diabetes"].update(dnsLabel="scoring-login"))
+    yield case("managed-endpoint-name-office-part", "names", "managed",
+               lambda c: c[S]["diabetes"].update(endpointName="officehours-ep"))
+    # ARM reserves the tag name prefixes microsoft, azure, windows (resources.json Tags_CreateOrUpdate): elsewhere
+    # in a name they are fine, and model tags are Azure ML asset tags.
+    yield case("dev-tag-azure-not-prefix", "names", "dev", lambda c: c["mldeploy:tags"].update({"team-azure": "x"}))
+    yield case("dev-model-tag-azure-prefix", "names", "dev",
+               lambda c: c[M]["diabetes"]["tags"].update({"azureml-source": "x"}))
+    # A batch base image with conda (Azure ML builds the job's environment with it), and a private image of
+    # the same short name (mldeploy cannot know what is inside it).
+    for base in ("continuumio/miniconda3:24.1.2-0", "myregistry.azurecr.io/python:3.11"):
+        yield case(f"batch-base-image-{base.split('/')[0].split(':')[0]}", "sizes", "batch",
+                   lambda c, v=base: c[B]["nightly"].update(baseImage=v))
+    # An image only v2 endpoints use may name Azure's own Python; an image a v1 service also builds keeps baseImage.
+    yield case("managed-image-python-version-azure", "sizes", "managed",
+               lambda c: (c[IMG]["diabetes"].pop("condaFile"),
+                          c[IMG]["diabetes"].update(requirementsFile="valid/env/req-up.txt", pythonVersion="3.11")))
+    yield case("kubernetes-endpoint-image-also-aks", "sizes", "kubernetes-endpoint", lambda c: (
+        c[IMG]["diabetes"].update(baseImage="mambaorg/micromamba:1.5.8"),
+        c[S].update(web={"target": "aks", "cluster": "inference", "image": "diabetes", "namespace": "web"})))
+    yield case("k8s-endpoint-ssl-cname", "names", "kubernetes-endpoint", lambda c: c[S]["diabetes"].update(
+        sslCname="ml-router.contoso.com", tls={"certificate": {"secure": "v1:AAAAAAAAAAAAAAAA:Y2VydA=="},
+                                               "key": {"secure": "v1:AAAAAAAAAAAAAAAA:a2V5"}}))
+    yield case("dev-cors-same-host-two-ports", "cors", "dev", lambda c: c[S]["diabetes-aci"].update(
+        cors={"allowedOrigins": ["https://app.example.com", "https://app.example.com:8443", "http://app.example.com"]}))
+    # A sample request within the service's own maxRequestBodyMb.
+    yield case("dev-aci-sample-within-body-limit", "sizes", "dev",
+               lambda c: c[S]["diabetes-aci"].update(maxRequestBodyMb=0.001))
+
 
 def all_valid_cases() -> list[Case]:
     cases = list(valid_cases())

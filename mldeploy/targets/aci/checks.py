@@ -4,7 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from mldeploy import PROJECT
+from mldeploy.config.base import reserved_name_problem
 from mldeploy.config.errors import ConfigError
+from mldeploy.targets.aci.plan import default_dns_name_label
 from mldeploy.targets.aci.settings import ACI_COMMON_MAX_CPU, ACI_COMMON_MAX_MEMORY_GB, AciServiceSettings
 
 
@@ -21,6 +23,14 @@ def check(name: str, service: AciServiceSettings, stack: Any) -> None:
     if "--" in name:
         raise ConfigError(f"{PROJECT}:services.{name}", f"invalid name {name!r} for target aci: its container group "
                           "is named after it and Azure allows no consecutive hyphens ('--') in a container group name")
+    if service.dns_name_label is None:
+        # The label derived from the service and stack names (plan.py) is the group's public name: ARM's
+        # reserved-word rule (config/base.py reserved_name_problem) applies to it as to a label written out.
+        label = default_dns_name_label(stack.stack, name, stack.resource_group_name)
+        problem = reserved_name_problem(label)
+        if problem:
+            raise ConfigError(f"{PROJECT}:services.{name}", f"the DNS name label derived from the service and stack "
+                              f"names: {problem}; rename the service or set dnsNameLabel")
 
 
 def warnings(stack: Any) -> list[str]:

@@ -4,13 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.base import ImageRef, matching
-from mldeploy.config.files import AzureMLRequirementsFile, BatchPythonFile, CondaFile
+from mldeploy.config.files import SUPPORTED_PYTHONS, AzureMLRequirementsFile, BatchPythonFile, CondaFile
 from mldeploy.config.section import SectionSettings
 from mldeploy.contract import AZUREML_BASE_IMAGE
 from mldeploy.plan.batch import compute_name, endpoint_name
+
+
+# Azure ML builds a batch job's environment in two steps: "Downloading a base image ... Building a conda
+# environment according to conda dependencies specified in the environment definition" (MicrosoftDocs/
+# azure-docs, articles/machine-learning/concept-environments.md, "Building environments as Docker images";
+# the generated Dockerfile runs `conda env create`: azure.github.io/azureml-cheatsheets, "Azure ML
+# Containers"). So the base image must bring conda. These plain OS and language images never do; any other
+# image is the user's to know (mldeploy cannot look inside it offline).
+CONDALESS_IMAGES = ("python", "debian", "ubuntu", "alpine", "busybox", "gcr.io/distroless/")
+
+
+def _repository(image: str) -> str:
+    """An image reference's repository, without tag, digest and Docker Hub's own prefixes."""
+    name = image.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        name = name.removeprefix(prefix)
+    return name.removeprefix("library/")
 
 
 class BatchSettings(SectionSettings):
@@ -51,6 +70,10 @@ class BatchSettings(SectionSettings):
             raise ValueError(f"instanceCount ({self.instance_count}) must be <= maxNodes ({self.max_nodes})")
         if (self.conda_file is None) == (self.requirements_file is None):
             raise ValueError("set exactly one of condaFile or requirementsFile (the batch job's environment)")
+        if self.python_version not in SUPPORTED_PYTHONS:
+            # The same range as a batch conda file's `python=` (config/files.py): one rule for both environments.
+            raise ValueError(f"pythonVersion {self.python_version}: use one of {', '.join(SUPPORTED_PYTHONS)} (the "
+                             "Pythons a condaFile's `python=` may pin, config/files.py)")
         if self.conda_file is not None and "python_version" in self.model_fields_set:
             raise ValueError("pythonVersion applies only with requirementsFile; with condaFile the conda "
                              "file's own `python=` dependency picks the Python")
@@ -59,6 +82,16 @@ class BatchSettings(SectionSettings):
             raise ValueError("outputFileName applies only to outputAction appendRow; summaryOnly writes no "
                              "predictions file")
         return self
+
+    @field_validator("base_image")
+    @classmethod
+    def _base_image_has_conda(cls, value: str) -> str:
+        repository = _repository(value)
+        if any(repository == c or (c.endswith("/") and repository.startswith(c)) for c in CONDALESS_IMAGES):
+            raise ValueError(f"{value} has no conda, but Azure ML builds the batch job's environment with conda on "
+                             f"the base image (conda env create): use an image with conda, e.g. {AZUREML_BASE_IMAGE} "
+                             "(the default)")
+        return value
 
     def model_references(self) -> list[tuple[str, str]]:
         return [("model", self.model)]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from mldeploy import PROJECT
+from mldeploy.config.base import reserved_name_problem
 from mldeploy.config.errors import ConfigError
 from mldeploy.contract import GATEWAY_PORT, LIVENESS_PATH, READINESS_PATH, SCORER_PORT
 from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, container_gateway
@@ -195,6 +196,9 @@ def check(name: str, service: ContainerAppServiceSettings, stack: Any) -> None:
     if "--" in name:
         raise ConfigError(key, f"invalid name {name!r} for target containerapp: the container app is named after it "
                           "and Container Apps names cannot have '--'")
+    problem = reserved_name_problem(app_name(name))  # the app's public name: <app>.<environment domain>
+    if problem:
+        raise ConfigError(key, f"the container app is named after the service: {problem}")
     if service.custom_domain is not None:
         for other, entry in sorted(stack.services.items()):
             if other != name and entry.target == "containerapp" and entry.custom_domain == service.custom_domain \

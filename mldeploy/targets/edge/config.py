@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.nested import leaves
-from mldeploy.config.base import ENV_NAME, EnvVars, ResourceGroupName, Settings, looks_secret, matching
+from mldeploy.config.base import ENV_NAME, EnvVars, NotReserved, ResourceGroupName, Settings, looks_secret, matching
 from mldeploy.config.errors import shown
 from mldeploy.config.section import SectionSettings
 from mldeploy.contract import (DEFAULT_IOT_EDGE_RUNTIME, EDGE_HUB_HOST_PORTS, MODULE_NAME_RE, SCORER_PORT, chunk_create_options,
@@ -71,8 +71,35 @@ _DOCKER_LISTS_OF_STRINGS = ("Env", "Cmd", "Entrypoint")
 _PORT_KEY = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
 
 
+# Docker reads createOptions keys without case: Go's encoding/json, which the Engine API decodes the create
+# request with, matches object keys to fields "preferring an exact match but also accepting a case-insensitive
+# match" (pkg.go.dev/encoding/json, Unmarshal). `hostConfig` is Docker's HostConfig, but the checks below (an
+# edgeHub port, env replaced, a binding overriding hostPort) read the exact names: such a key is refused.
+_CHECKED_KEYS = {"": ("Env", "Cmd", "Entrypoint", "Labels", "ExposedPorts", "HostConfig"),
+                 "HostConfig": ("PortBindings", "Binds")}
+
+
+def _docker_names(options: dict[str, Any]) -> None:
+    """Raise for a key written in another case than Docker's, or two keys that are one for Docker."""
+    for where, mapping in (("", options), ("HostConfig", options.get("HostConfig"))):
+        if not isinstance(mapping, dict):
+            continue
+        prefix = f"createOptions.{where + '.' if where else ''}"
+        seen: dict[str, str] = {}
+        for key in mapping:
+            other = seen.setdefault(key.lower(), key)
+            if other != key:
+                raise ValueError(f"{prefix}{key} and {prefix}{other} are one key for Docker, which reads keys without "
+                                 "case (Go's encoding/json): write it once")
+            known = next((k for k in _CHECKED_KEYS[where] if k.lower() == key.lower()), None)
+            if known is not None and known != key:
+                raise ValueError(f"{prefix}{key}: write it as Docker's Engine API names it, {known!r} (Docker reads keys "
+                                 "without case, so this is its " f"{known}, which mldeploy checks under that name)")
+
+
 def _docker_shape(options: dict[str, Any]) -> None:
     """Raise when a createOptions key Docker knows has another shape, or holds a secret in plain text."""
+    _docker_names(options)
     for key in _DOCKER_LISTS_OF_STRINGS:
         if key in options and not (isinstance(options[key], list) and all(isinstance(i, str) for i in options[key])):
             raise ValueError(f"createOptions.{key} must be a list of strings (Docker's Engine API), got {shown(options[key])}")
@@ -149,8 +176,9 @@ class IotHubSettings(Settings):
 
     # Microsoft.Devices/IotHubs: 3-50 alphanumerics and hyphens, "Can't end with hyphen"
     # (azure-resource-manager/management/resource-name-rules.md).
+    # Its endpoint is <name>.azure-devices.net: ARM's reserved-word rule applies (config/base.py NotReserved).
     name: Annotated[str, matching(r"[A-Za-z0-9-]{2,49}[A-Za-z0-9]", "an IoT hub name is 3-50 letters, digits and '-', "
-                                  "not ending with '-'")] = Field(description="IoT Hub name (globally unique)")
+                                  "not ending with '-'"), NotReserved] = Field(description="IoT Hub name (globally unique)")
     # Basic tiers (B1-B3) have no module twins, so they cannot run IoT Edge.
     sku: Literal["F1", "S1", "S2", "S3"] = Field("S1", description="hub tier; basic tiers cannot run IoT Edge")
     capacity: int = Field(1, ge=1, le=200, description="hub units")

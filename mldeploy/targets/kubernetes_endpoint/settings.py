@@ -2,10 +2,11 @@
 to the workspace as a Kubernetes compute (the Azure ML extension)."""
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from mldeploy.config.base import matching
 from mldeploy.config.service import TlsSettings
 from mldeploy.plan.endpoint import KUBERNETES_COMPUTE, MAX_REQUEST_TIMEOUT_MS
 from mldeploy.plan.front_door import FrontDoor
@@ -44,8 +45,13 @@ class KubernetesEndpointSettings(EndpointSettings):
     internal_load_balancer: bool = Field(False, description="a private (VNet) load balancer for the router")
     tls: TlsSettings | None = Field(None, description="TLS of the inference router (certificate and key, "
                                     "`secure:`); omitted: HTTP only (allowInsecureConnections)")
-    ssl_cname: str | None = Field(None, pattern=r"^[A-Za-z0-9.-]+$", description="host name of the router's "
-                                  "certificate; required with tls")
+    # A DNS host name (RFC 1123: labels of 1-63 letters, digits and '-', not starting or ending with '-',
+    # at most 253 characters): the name the router's certificate is for. `..` or `-x.` names no host.
+    ssl_cname: Annotated[str, Field(max_length=253), matching(
+        r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*",
+        "a host name is dot-separated labels of 1-63 letters, digits and '-', none starting or ending with '-' "
+        "(RFC 1123), e.g. ml.contoso.com")] | None = Field(
+        None, description="host name of the router's certificate; required with tls")
 
     def cluster_used(self) -> str | None:
         return self.cluster
