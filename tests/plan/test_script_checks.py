@@ -1,0 +1,101 @@
+"""mldeploy/plan/script_checks.py: `synth`'s warnings for what an entry script asks of its image -
+a model file its one model does not hold, PandasParameterType without pandas - only where the
+script says it literally."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from mldeploy.plan.script_checks import script_warnings
+from mldeploy.project import ProjectChoices, render_project
+from mldeploy.targets.stack import load_stack
+
+PANDAS_RUN = '''
+from inference_schema.parameter_types.pandas_parameter_type import PandasParameterType
+from inference_schema.schema_decorators import input_schema
+import pandas as pd
+
+
+def init():
+    pass
+
+
+@input_schema("data", PandasParameterType(pd.DataFrame({"a": [1.0]})))
+def run(data):
+    return data.sum().tolist()
+'''
+
+
+def _project(root: Path, model_path: str = "models/model.pkl", model_file: str = "model.pkl",
+             named_columns: bool = False) -> Path:
+    files = render_project(ProjectChoices(project="p", name="clf", model_path=model_path, model_file=model_file,
+                                          features=4, targets=("aci",), named_columns=named_columns))
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    (root / model_path).parent.mkdir(parents=True, exist_ok=True)
+    (root / model_path).write_bytes(b"model")
+    return root
+
+
+def _warnings(root: Path) -> list[str]:
+    return script_warnings(load_stack(root, "local"), root)
+
+
+def test_the_generated_project_gets_no_warning(tmp_path):
+    assert _warnings(_project(tmp_path)) == []
+
+
+def test_a_script_opening_a_file_the_model_does_not_hold_is_warned_with_the_closest_name(tmp_path):
+    root = _project(tmp_path)
+    script = root / "score.py"
+    script.write_text(script.read_text().replace('"model.pkl"', '"modle.pkl"'))
+    [warning] = _warnings(root)
+    assert warning.startswith("images.clf.entryScript: score.py:"), warning
+    assert "opens 'modle.pkl' in AZUREML_MODEL_DIR, which model 'clf' (models/model.pkl) does not hold " \
+           "(did you mean model.pkl?); it holds: model.pkl" in warning, warning
+
+
+def test_a_folder_model_s_files_are_found_by_their_path_in_the_folder(tmp_path):
+    root = _project(tmp_path, "training/clf/weights/model.pkl", "weights/model.pkl")
+    stack = root / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text().replace("path: training/clf/weights/model.pkl", "path: training/clf"))
+    script = root / "score.py"
+    assert _warnings(root) == []  # os.path.join(AZUREML_MODEL_DIR, "weights/model.pkl")
+    script.write_text(script.read_text().replace('"weights/model.pkl"', '"weights", "model.pkl"'))
+    assert _warnings(root) == []
+    script.write_text(script.read_text().replace('"weights", "model.pkl"', '"model.pkl"'))
+    assert "(did you mean weights/model.pkl?)" in _warnings(root)[0]
+
+
+def test_a_computed_file_name_is_not_guessed_at(tmp_path):
+    root = _project(tmp_path)
+    script = root / "score.py"
+    script.write_text(script.read_text().replace('"model.pkl"', 'os.environ.get("MODEL_FILE", "x.pkl")'))
+    assert _warnings(root) == []
+
+
+def test_pandas_parameter_type_without_pandas_in_the_environment_is_warned(tmp_path):
+    root = _project(tmp_path)
+    (root / "score.py").write_text(PANDAS_RUN)
+    [warning] = _warnings(root)
+    assert warning.startswith("images.clf.entryScript: score.py:2 uses PandasParameterType, which needs pandas: "
+                              "environment.yml installs none; write inference-schema[numpy-support,pandas-support]==1.8"), warning
+
+
+def test_pandas_parameter_type_with_pandas_support_is_quiet(tmp_path):
+    root = _project(tmp_path, named_columns=True)  # init's environment for a DataFrame-fitted model
+    (root / "score.py").write_text(PANDAS_RUN)
+    assert _warnings(root) == []
+
+
+def test_synth_prints_the_warning_and_still_succeeds(tmp_path):
+    root = _project(tmp_path)
+    script = root / "score.py"
+    script.write_text(script.read_text().replace('"model.pkl"', '"modle.pkl"'))
+    run = subprocess.run([sys.executable, "-c", "import sys; from mldeploy.cli import main; sys.argv[0] = 'mldeploy'; main()",
+                          "synth", "--stack", "local"], cwd=root, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "warning: stacks/Pulumi.local.yaml: images.clf.entryScript: score.py:" in run.stderr, run.stderr
+    assert "did you mean model.pkl?" in run.stderr, run.stderr
