@@ -59,6 +59,22 @@ def _refuse_bad_json(path: Path, body: bytes, content_type: str) -> None:
                           "--content-type for a raw body", source=str(path)) from None
 
 
+def _body_hint(path: Path, body: bytes, content_type: str) -> str:
+    """Why a JSON body that is not an object got its 400 (azmlinfsrv says only "POST body should be
+    a JSON dictionary."): a new user's `--data rows.json` held the rows alone."""
+    if not content_type.split(";", 1)[0].strip().lower().endswith("json"):
+        return ""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return ""
+    if isinstance(value, dict):
+        return ""
+    kind = {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+    return (f" ({path} holds a JSON {kind}; a scoring request is a JSON object such as the sample request's "
+            '{"data": [[...], ...]}: put your rows under "data")')
+
+
 @click.command("test")
 @click.option("--stack", "-s", default=None, help="Stack of the service (with --service).")
 @click.option("--service", default=None, help="The service to test.")
@@ -118,6 +134,7 @@ def command(stack, service, uri, key, data, content_type, deployment, use_local,
         click.echo(f"served by deployment {reply.headers[DEPLOYMENT_HEADER]}", err=True)
     if not reply.ok:
         status = reply.status if reply.status is not None else "no answer"
-        click.echo(f"error: {uri}: status {status}: {reply.text()[:2000]}", err=True)
+        hint = _body_hint(data, body, sent_as) if reply.status == 400 else ""
+        click.echo(f"error: {uri}: status {status}: {reply.text()[:2000]}{hint}", err=True)
         sys.exit(1)
     sys.stdout.write(reply.text() + ("\n" if not reply.text().endswith("\n") else ""))

@@ -46,3 +46,43 @@ def test_a_body_sent_as_json_by_content_type_is_checked_too_and_raw_bodies_are_s
     assert run.returncode == 1 and "status no answer" in run.stderr, run.stderr
     run = _mldeploy_test(tmp_path, "--data", "request.txt", "--content-type", "text/plain")
     assert run.returncode == 1 and "status no answer" in run.stderr, run.stderr
+
+
+def test_a_400_for_rows_sent_without_their_data_key_says_how_to_wrap_them(tmp_path):
+    # A new user's `--data rows.json` with the rows alone got only azmlinfsrv's "POST body should
+    # be a JSON dictionary." back.
+    import http.server
+    import subprocess
+    import sys
+    import threading
+
+    class Scorer(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            ok = body.startswith(b"{")
+            answer = b"[0]" if ok else b'{"message": "POST body should be a JSON dictionary."}'
+            self.send_response(200 if ok else 400)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Scorer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    (tmp_path / "rows.json").write_text("[[5.1, 3.5, 1.4, 0.2]]")
+    (tmp_path / "request.json").write_text('{"data": [[5.1, 3.5, 1.4, 0.2]]}')
+    try:
+        def run(name):
+            return subprocess.run([sys.executable, "-c", "import sys; from mldeploy.cli import main; "
+                                   "sys.argv[0] = 'mldeploy'; main()", "test", "--uri",
+                                   f"http://127.0.0.1:{server.server_port}/score", "--key", "k", "--data", name],
+                                  capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        bad, good = run("rows.json"), run("request.json")
+    finally:
+        server.shutdown()
+    assert bad.returncode == 1, bad.stderr
+    assert "status 400" in bad.stderr and 'rows.json holds a JSON list; a scoring request is a JSON object' in bad.stderr \
+        and 'put your rows under "data"' in bad.stderr, bad.stderr
+    assert good.returncode == 0 and good.stdout == "[0]\n", good.stderr
