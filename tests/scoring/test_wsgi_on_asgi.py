@@ -391,3 +391,102 @@ def test_an_app_failure_on_the_waited_path_is_the_same_json_500():
 
     messages, _ = serve(WsgiOnAsgi(app), scope())
     assert messages[0]["status"] == 500 and b"unexpected internal error" in messages[1]["body"], messages
+
+
+def _where(seen: list):
+    def app(environ, start_response):
+        seen.append(threading.current_thread())
+        if environ["PATH_INFO"] == "/stream":
+            start_response("200 OK", [])
+            return iter([b"a", b"b"])
+        environ["wsgi.input"].read()
+        start_response("200 OK", [])
+        return [b"ok"]
+    return app
+
+
+def test_inline_a_request_alone_runs_on_the_loops_own_thread(monkeypatch):
+    """One request per worker (scorer_host.py): the app runs on the event loop's thread - no
+    thread hand-over and no hand-back at all (two wake-ups a request fewer)."""
+    import mldeploy.scoring.wsgi_on_asgi as bridge
+
+    handed = []
+    monkeypatch.setattr(bridge.DaemonThreads, "call", lambda *args: handed.append(args))
+    seen = []
+    messages, _ = serve(WsgiOnAsgi(_where(seen), threads=2, inline=True), scope())
+    assert seen == [threading.main_thread()] and handed == [], (seen, handed)
+    assert messages[0]["status"] == 200 and messages[1]["body"] == b"ok", messages
+
+
+def test_inline_what_needs_the_loop_while_the_app_runs_goes_to_a_thread(monkeypatch):
+    """A body past the first MiB (read from granian through the loop) runs the app on a thread
+    of its own; a streamed answer is made on the loop's thread and sent from a thread, each
+    chunk through the loop - both would deadlock on a loop the app holds."""
+    import mldeploy.scoring.wsgi_on_asgi as bridge
+
+    monkeypatch.setattr(bridge, "BODY_READ_AHEAD", 4)
+    seen = []
+    headers = [h for h in HEADERS if h[0] != b"content-length"]
+    messages, _ = serve(WsgiOnAsgi(_where(seen), threads=2, inline=True), scope(headers),
+                        parts=(b"ab\ncd", b"ef", b""))
+    assert seen[0] is not threading.main_thread() and messages[1]["body"] == b"ok", (seen, messages)
+    seen.clear()
+    messages = []
+
+    async def stream():
+        async def receive():  # the body, then no disconnect while the answer is sent
+            if messages:
+                await asyncio.sleep(30)
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            messages.append(message)
+
+        await WsgiOnAsgi(_where(seen), threads=2, inline=True)(scope(HEADERS[:1], path=b"/stream"), receive, send)
+
+    asyncio.run(stream())
+    assert seen == [threading.main_thread()], seen
+    assert [m.get("body") for m in messages] == [None, b"a", b"b", b""], messages
+
+
+def test_inline_a_request_arriving_while_another_is_live_goes_to_a_thread():
+    """While a request of this worker is still live (a stream being sent, a run() its client
+    gave up on), the next one is handed to a thread and the loop stays free for the first."""
+    release = threading.Event()
+    seen = []
+
+    def app(environ, start_response):
+        seen.append((environ["PATH_INFO"], threading.current_thread()))
+        start_response("200 OK", [])
+        if environ["PATH_INFO"] == "/stream":
+            def chunks():
+                yield b"first"
+                release.wait(30)
+                yield b"end"
+            return chunks()
+        release.set()
+        return [b"second"]
+
+    bridge = WsgiOnAsgi(app, threads=2, inline=True)
+
+    async def main():
+        async def one(path):
+            sent = []
+
+            async def receive():
+                if sent and path == b"/stream":  # the stream's disconnect watch: no disconnect
+                    await asyncio.sleep(30)
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message):
+                sent.append(message)
+            await bridge(scope(HEADERS[:1], path=path), receive, send)
+            return b"".join(m.get("body", b"") for m in sent)
+
+        first = asyncio.ensure_future(one(b"/stream"))
+        while not seen:
+            await asyncio.sleep(0.01)
+        return await asyncio.gather(first, one(b"/score"))
+
+    assert asyncio.run(main()) == [b"firstend", b"second"]
+    assert seen[0] == ("/stream", threading.main_thread()) and seen[1][1] is not threading.main_thread(), seen
