@@ -461,10 +461,8 @@ def _load_app(target: str):
     # One request per worker: the app runs on the loop's thread (no hand-over to a thread of its
     # own and back). A batching worker hands each request to a thread of its own: the loop must
     # stay free to take the others a batch is made of.
-    bridge = wsgi_on_asgi.WsgiOnAsgi(app, threads=app_threads(), dispatched=app.dispatched,
-                                     inline=requests_per_worker() == 1)
-    app.held_client_gone = bridge.held_client_gone  # a retirement while run() holds the loop (ScoringApp.overdue)
-    return bridge
+    return wsgi_on_asgi.WsgiOnAsgi(app, threads=app_threads(), dispatched=app.dispatched,
+                                   inline=requests_per_worker() == 1)
 
 
 def stop_signals_off_the_loop() -> None:

@@ -67,6 +67,9 @@ SCORE_PATH = "/score"
 STUCK_GRACE_S = 1.0
 STUCK_EXIT_DELAY_S = 1.0
 RETIRE_MARGIN_S = 0.25  # before the gateway's timeout: the watchdog's poll and the signal's delivery fit in it
+# A worker retired with its event loop held by the run() (ScoringApp.overdue) exits this long
+# after its retirement: the gateway has given up on that request by then.
+HELD_EXIT_AFTER_S = 2 * RETIRE_MARGIN_S
 WATCHDOG_POLL_S = 0.05
 STUCK_EXIT_CODE = 70  # EX_SOFTWARE
 GATEWAY_TIMEOUT_ENV = "MLDEPLOY_GATEWAY_TIMEOUT_MS"  # plan/timeouts.py sets it
@@ -102,9 +105,7 @@ class Retirement:
         self._kill, self._exit, self._report = kill, exit, report
         self.retiring = False
 
-    def retire(self, reason: str, exit_after_s: float | None = None, exit_when=None) -> None:
-        """`exit_after_s`: exit then, whatever the worker holds; `exit_when()`: exit once it says
-        so (polled on a thread of its own)."""
+    def retire(self, reason: str, exit_after_s: float | None = None) -> None:
         with self._lock:
             first, self.retiring = not self.retiring, True
         if first:
@@ -116,13 +117,6 @@ class Retirement:
             timer = threading.Timer(exit_after_s, self._exit_now)
             timer.daemon = True
             timer.start()
-        if exit_when is not None:
-            threading.Thread(target=self._exit_once, args=(exit_when,), name="mldeploy-retired", daemon=True).start()
-
-    def _exit_once(self, exit_when) -> None:
-        while not exit_when():
-            time.sleep(WATCHDOG_POLL_S)
-        self._exit_now()
 
     def _exit_now(self) -> None:
         logging.shutdown()
@@ -301,8 +295,7 @@ class ScoringApp:
         # How long a request may take before its worker retires (just before the gateway's 504).
         self.overdue_s = max(0.0, gateway_timeout_s - RETIRE_MARGIN_S) if gateway_timeout_s else None
         self.timeout_ms = config.scoring_timeout
-        # wsgi_on_asgi.WsgiOnAsgi.held_client_gone when the app runs on the loop's thread (scorer_host.py): see overdue
-        self.held_client_gone = None
+        self.main_thread_busy = False  # a request's app call runs on the main thread (the event loop's): see overdue
         # @rawhttp scripts and a server doing CORS itself: every request through Flask.
         self.fast = not aml_request._rawHttpRequested and not config.cors_origins
         # run() through the batcher (images.<name>.batching), else azmlinfsrv's own call.
@@ -339,6 +332,8 @@ class ScoringApp:
         if not self.turn.take():
             return self._retiring(environ, start_response)
         token, streaming = object(), False
+        on_main = threading.current_thread() is threading.main_thread()
+        self.main_thread_busy = on_main
         self._expect(token)
         try:
             if fast:
@@ -360,6 +355,8 @@ class ScoringApp:
                     body.close()
         finally:
             self.watchdog.clear()
+            if on_main:
+                self.main_thread_busy = False
             if not streaming:
                 self.done(token)
 
@@ -375,15 +372,15 @@ class ScoringApp:
 
     def overdue(self) -> None:
         """The watchdog's call (its thread) when a request is about to reach the gateway's
-        timeout: the worker retires. A retired worker exits once granian has let go of its
-        connections, and the last step of that runs on its event loop; when the app runs on the
-        loop's thread (scorer_host.py: one request per worker) and that run() is still going,
-        nothing would end the worker before the run() does - a worker fewer for as long (three
-        504s after a stuck run() with one worker, measured). So then it exits as soon as that
-        request's client has gone (the gateway at its timeout), abandoning the run(), as a worker
-        whose run() is on a thread of its own does; a client still waiting gets its answer."""
-        gone = self.held_client_gone() if self.held_client_gone is not None else None
-        self.retirement.retire("a request is about to reach the gateway's timeout", exit_when=gone)
+        timeout: the worker retires. A worker exits once granian has let go of its connections,
+        and the last step of that runs on its event loop; when the app runs on the loop's thread
+        (the main one; scorer_host.py: one request per worker) and that run() is still going,
+        nothing would end the worker before the run() does - a worker fewer for as long. So it
+        then exits HELD_EXIT_AFTER_S later, when its client, the gateway, has given up on that
+        request (what a worker whose run() is on a thread of its own does: it exits then,
+        abandoning that thread)."""
+        self.retirement.retire("a request is about to reach the gateway's timeout",
+                               exit_after_s=HELD_EXIT_AFTER_S if self.main_thread_busy else None)
 
     def _expect(self, token) -> None:
         if self.overdue_s is not None:

@@ -67,7 +67,6 @@ class WsgiOnAsgi:
         # __call__); the pool then serves only what cannot: a stream, a body past the first MiB,
         # a request arriving while another of this worker is still live.
         self._inline = inline
-        self._held = None  # the receive() of the request whose app call holds the loop (inline), else None
         # The event loop waits, blocked, up to LOOP_WAIT_S for the app's answer (see Handover) when
         # the request is the only one this worker holds (always, with one request per worker: two
         # threads, its own and the spare). A worker that holds several (batching) waits blocked
@@ -122,11 +121,7 @@ class WsgiOnAsgi:
                 # (one connection at a time), and what must act while run() holds it does not use
                 # it: the watchdog's timeout and retirement run on their own threads, and stop
                 # signals reach granian through scorer_host.py's signal thread.
-                self._held = receive
-                try:
-                    result, streamed = self._answer(environ)
-                finally:
-                    self._held = None
+                result, streamed = self._answer(environ)
                 if streamed is not None:  # sent chunk by chunk from a pool thread, through the loop
                     self._pool.call(handover, self._send_streamed, streamed, receive, send, loop)
                     result = await _outcome(handover.wait(0.0))
@@ -144,34 +139,6 @@ class WsgiOnAsgi:
         finally:
             self._live -= 1
 
-
-    def held_client_gone(self):
-        """From another thread (the watchdog's): while a request's app call holds the loop
-        (inline), a check whether that request's client has gone; None when none holds it.
-        granian's receive() after the whole body is a future-like that completes once the client
-        disconnects (or the answer is complete), set by granian's own thread and read here
-        without the loop (granian 2.8.7 src/asgi/io.rs `receive`, src/callbacks.rs
-        PyFutureAwaitable: `done()` reads an atomic). The answer is sent only after the app call
-        has let go of the loop, so while it holds it, done means the client is gone."""
-        receive = self._held
-        if receive is None:
-            return None
-        waiters = [receive()]
-        if not hasattr(waiters[0], "done"):  # not granian's future-like (an ASGI server of another kind): cannot tell
-            if hasattr(waiters[0], "close"):
-                waiters[0].close()
-            return None
-
-        def gone() -> bool:
-            if self._held is not receive or not waiters[-1].done():
-                return False
-            # A body of known length was read without its empty last part (__call__): that part
-            # comes first; the next receive() waits for the disconnect.
-            if waiters[-1].result().get("type") == "http.request" and len(waiters) == 1:
-                waiters.append(receive())
-                return False
-            return True
-        return gone
 
     def environ(self, scope, body) -> dict:
         server, client = scope.get("server") or ("", 0), scope.get("client") or ("", 0)
