@@ -391,8 +391,7 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
 
     granian (a Rust HTTP server; https://github.com/emmett-framework/granian) parses HTTP outside
     Python and hands each request to its ASGI interface, where wsgi_on_asgi.py runs the WSGI app
-    on the worker's event loop thread (with batching: a thread per request it holds; stop signals:
-    `stop_signals_off_the_loop`): granian's WSGI interface empties every header value with a
+    on two threads per worker process: granian's WSGI interface empties every header value with a
     byte outside visible ASCII, which azmlinfsrv (gunicorn) hands to run() as latin-1 (see that
     module; `granian_wsgi` keeps the WSGI interface for measuring). The app runs one request at a
     time (OneAtATime in scoring_app.py), as a gunicorn sync worker does.

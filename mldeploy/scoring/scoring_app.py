@@ -24,11 +24,10 @@ One intended difference: inside run() on the fast path, Flask's `request`, `g` a
 `current_app` are not bound (azmlinfsrv binds them; an undecorated or inference-schema run() gets
 its input as arguments and has no use for them).
 
-Scoring timeout: azmlinfsrv stops run() after `SCORING_TIMEOUT_MS` with SIGALRM, which works
-only on the main thread (its utils.timeout_supported); here the app runs on the worker's event
-loop thread (the main one) or on a thread of wsgi_on_asgi.py's pool. On both a watchdog thread
-raises the same TimeoutError in the thread that runs run() (PyThreadState_SetAsyncExc,
-https://docs.python.org/3/c-api/init.html), so the answer
+Scoring timeout on a server thread: azmlinfsrv stops run() after `SCORING_TIMEOUT_MS` with
+SIGALRM, which works only on the main thread (its utils.timeout_supported); granian calls the app
+on a thread of its own. Here a watchdog thread raises the same TimeoutError in the thread that
+runs run() (PyThreadState_SetAsyncExc, https://docs.python.org/3/c-api/init.html), so the answer
 is azmlinfsrv's 500 "Scoring timeout after N ms". That exception is raised when run() next
 executes Python code; a run() blocked outside Python (a sleep, a socket wait, a long native call),
 or one that catches the TimeoutError and goes on, cannot be stopped in its thread.

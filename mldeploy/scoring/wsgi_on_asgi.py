@@ -14,11 +14,9 @@ headers do the same. Its ASGI interface hands the header bytes over as received
 Why not a2wsgi's WSGIMiddleware (the usual adapter): it waits for the event loop at every
 message - the answer's start, each chunk and its end, three round trips between threads for a
 plain answer - and reads os.environ["SCRIPT_NAME"] into every request. Here a plain answer costs
-none in a worker that holds one request at a time (`inline`, scorer_host.py): the app runs on the
-event loop's own thread; otherwise (batching, or a request arriving while another is live) on a
-thread of this module's pool, handing back status, headers and body together. The watchdog of
-scoring_app.py interrupts run() on either thread. Only a streamed answer goes chunk by chunk,
-each sent as it is produced.
+one: the app runs on a thread of this module's pool (the watchdog of scoring_app.py interrupts
+run() there, as on granian's WSGI threads) and hands back status, headers and body together;
+only a streamed answer goes chunk by chunk, each sent as it is produced.
 
 What the app sees is what granian's WSGI interface gave it (the same keys; the environ starts
 from nothing but the request, never os.environ), except: header values are every byte as
