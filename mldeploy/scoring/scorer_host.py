@@ -456,61 +456,7 @@ def _load_app(target: str):
     import wsgi_on_asgi
 
     app = scoring_app.create()
-    stop_signals_off_the_loop()
-    # One request per worker: the app runs on the loop's thread (no hand-over to a thread of its
-    # own and back). A batching worker hands each request to a thread of its own: the loop must
-    # stay free to take the others a batch is made of.
-    return wsgi_on_asgi.WsgiOnAsgi(app, threads=app_threads(), dispatched=app.dispatched,
-                                   inline=requests_per_worker() == 1)
-
-
-def stop_signals_off_the_loop() -> None:
-    """A worker's stop signals (SIGTERM, SIGINT) acted on by a thread of their own instead of
-    the worker's event loop. granian 2.8.7 (granian/_signals.py `set_loop_signals`, called by
-    each ASGI worker as it starts) hands them to the loop (`loop.add_signal_handler`), which sets
-    the worker's WorkerSignal: stop accepting, finish what it holds, exit. The app runs on that
-    loop's thread (wsgi_on_asgi.py `inline`), so a run() that never returns would hold the stop -
-    the host's, the dead host's (PR_SET_PDEATHSIG) and a retirement's (scoring_app.Retirement
-    sends SIGTERM to its own worker). Python's C-level signal handler writes each signal's number
-    to the wakeup fd (`signal.set_wakeup_fd`) whatever the main thread is doing; a daemon thread
-    reads it and sets the WorkerSignal, which is thread-safe (granian src/workers.rs: two channel
-    senders), once - a second set() could block on its bounded(1) channel. Names are granian
-    2.8.7's (TESTED_VERSIONS)."""
-    import signal
-    import threading
-
-    from granian import _signals
-    from granian._granian import WorkerSignal
-
-    stops = {int(signal.SIGTERM), int(signal.SIGINT)}
-
-    def set_loop_signals(loop):
-        event = WorkerSignal()
-        read_fd, write_fd = os.pipe()
-        os.set_blocking(write_fd, False)
-
-        def relay() -> None:
-            while True:
-                got = os.read(read_fd, 64)
-                if not got:
-                    return
-                if stops & set(got):
-                    event.set()
-                    return
-
-        threading.Thread(target=relay, name="mldeploy-stop-signals", daemon=True).start()
-        for signum in stops:
-            signal.signal(signum, _stop_noted)
-        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-        return event
-
-    _signals.set_loop_signals = set_loop_signals
-
-
-def _stop_noted(signum, frame) -> None:
-    """The Python-level handler of a worker's stop signal: nothing to do on the main thread (the
-    relay thread of `stop_signals_off_the_loop` acts on it); a handler must be set, or Python's
-    C-level one, which writes to the wakeup fd, would not be installed."""
+    return wsgi_on_asgi.WsgiOnAsgi(app, threads=app_threads(), dispatched=app.dispatched)
 
 
 def granian_wsgi(environ=os.environ) -> bool:

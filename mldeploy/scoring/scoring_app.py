@@ -66,9 +66,6 @@ SCORE_PATH = "/score"
 STUCK_GRACE_S = 1.0
 STUCK_EXIT_DELAY_S = 1.0
 RETIRE_MARGIN_S = 0.25  # before the gateway's timeout: the watchdog's poll and the signal's delivery fit in it
-# A worker retired with its event loop held by the run() (ScoringApp.overdue) exits this long
-# after its retirement: the gateway has given up on that request by then.
-HELD_EXIT_AFTER_S = 2 * RETIRE_MARGIN_S
 WATCHDOG_POLL_S = 0.05
 STUCK_EXIT_CODE = 70  # EX_SOFTWARE
 GATEWAY_TIMEOUT_ENV = "MLDEPLOY_GATEWAY_TIMEOUT_MS"  # plan/timeouts.py sets it
@@ -265,14 +262,15 @@ def _async_raise(thread_id: int, exc_type) -> None:
 
 
 def install_thread_timeout(watchdog: Watchdog) -> None:
-    """The watchdog's limit in place of azmlinfsrv's `timeout()` (used by invoke_run) on every
-    thread, the main one too (azmlinfsrv uses SIGALRM there): a worker runs the app on its event
-    loop's thread, which is the main one (wsgi_on_asgi.py `inline`), and only the watchdog finds a
-    run() that outlives its TimeoutError and retires the worker - the same on whichever thread
-    run() ran."""
-    from azureml_inference_server_http.server import user_script
+    """azmlinfsrv's `timeout()` (used by invoke_run) on the main thread, the watchdog elsewhere."""
+    from azureml_inference_server_http.server import user_script, utils
 
-    user_script.timeout = watchdog.limit
+    signal_timeout = utils.timeout
+
+    def timeout(timeout_ms):
+        return signal_timeout(timeout_ms) if utils.timeout_supported() else watchdog.limit(timeout_ms)
+
+    user_script.timeout = timeout
 
 
 class ScoringApp:
@@ -294,7 +292,6 @@ class ScoringApp:
         # How long a request may take before its worker retires (just before the gateway's 504).
         self.overdue_s = max(0.0, gateway_timeout_s - RETIRE_MARGIN_S) if gateway_timeout_s else None
         self.timeout_ms = config.scoring_timeout
-        self.main_thread_busy = False  # a request's app call runs on the main thread (the event loop's): see overdue
         # @rawhttp scripts and a server doing CORS itself: every request through Flask.
         self.fast = not aml_request._rawHttpRequested and not config.cors_origins
         # run() through the batcher (images.<name>.batching), else azmlinfsrv's own call.
@@ -331,8 +328,6 @@ class ScoringApp:
         if not self.turn.take():
             return self._retiring(environ, start_response)
         token, streaming = object(), False
-        on_main = threading.current_thread() is threading.main_thread()
-        self.main_thread_busy = on_main
         self._expect(token)
         try:
             if fast:
@@ -354,8 +349,6 @@ class ScoringApp:
                     body.close()
         finally:
             self.watchdog.clear()
-            if on_main:
-                self.main_thread_busy = False
             if not streaming:
                 self.done(token)
 
@@ -368,18 +361,6 @@ class ScoringApp:
                 headers = [*headers, ("Connection", "close")]
             return start_response(status, headers, exc_info)
         return respond
-
-    def overdue(self) -> None:
-        """The watchdog's call (its thread) when a request is about to reach the gateway's
-        timeout: the worker retires. A worker exits once granian has let go of its connections,
-        and the last step of that runs on its event loop; when the app runs on the loop's thread
-        (the main one; scorer_host.py: one request per worker) and that run() is still going,
-        nothing would end the worker before the run() does - a worker fewer for as long. So it
-        then exits HELD_EXIT_AFTER_S later, when its client, the gateway, has given up on that
-        request (what a worker whose run() is on a thread of its own does: it exits then,
-        abandoning that thread)."""
-        self.retirement.retire("a request is about to reach the gateway's timeout",
-                               exit_after_s=HELD_EXIT_AFTER_S if self.main_thread_busy else None)
 
     def _expect(self, token) -> None:
         if self.overdue_s is not None:
@@ -610,7 +591,8 @@ def create():
     watchdog = Watchdog(
         on_stuck=lambda thread_id: retirement.retire(
             f"run() did not stop at its scoring timeout (blocked outside Python, or it caught the TimeoutError, "
-            f"for more than {STUCK_GRACE_S:g} s)", exit_after_s=STUCK_EXIT_DELAY_S))  # on_overdue: ScoringApp.overdue, below
+            f"for more than {STUCK_GRACE_S:g} s)", exit_after_s=STUCK_EXIT_DELAY_S),
+        on_overdue=lambda: retirement.retire("a request is about to reach the gateway's timeout"))
     install_thread_timeout(watchdog)
     try:
         from azureml_inference_server_http.server.entry import app as flask_app
@@ -624,7 +606,6 @@ def create():
                              batched_runs=_batched_runs(flask_app, batching) if batching else None,
                              # granian keeps connections only behind the gateway (scorer_host.py keeps_connections)
                              waiting=WaitingConnections.of_host() if gateway_ms else None)
-    watchdog.on_overdue = scoring_app.overdue
     gc.collect()
     gc.freeze()
     return scoring_app

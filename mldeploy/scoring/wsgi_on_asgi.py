@@ -58,13 +58,9 @@ class WsgiOnAsgi:
     """The ASGI callable granian calls per request; `threads`: how many requests the app may
     hold at once (one, or a batch's worth), each on a thread of its own."""
 
-    def __init__(self, app, threads: int = 1, dispatched=None, inline: bool = False):
+    def __init__(self, app, threads: int = 1, dispatched=None):
         self.app = app
         self._pool = DaemonThreads(threads)
-        # `inline`: a request alone in its worker runs the app on the loop's own thread (see
-        # __call__); the pool then serves only what cannot: a stream, a body past the first MiB,
-        # a request arriving while another of this worker is still live.
-        self._inline = inline
         # The event loop waits, blocked, up to LOOP_WAIT_S for the app's answer (see Handover) when
         # the request is the only one this worker holds (always, with one request per worker: two
         # threads, its own and the spare). A worker that holds several (batching) waits blocked
@@ -112,24 +108,14 @@ class WsgiOnAsgi:
             if self._dispatched is not None:
                 environ[FREE_THE_LOOP_KEY] = handover.free_the_loop
                 self._dispatched(environ)
-            if self._inline and self._live == 1 and not more:
-                # Alone in the worker, its body all read: the app runs right here, on the loop's
-                # thread - no hand-over to the app's thread and back (two thread wake-ups a
-                # request). The loop is held meanwhile; nothing else of this worker needs it then
-                # (one connection at a time), and what must act while run() holds it does not use
-                # it: the watchdog's timeout and retirement run on their own threads, and stop
-                # signals reach granian through scorer_host.py's signal thread.
-                result, streamed = self._answer(environ)
-                if streamed is not None:  # sent chunk by chunk from a pool thread, through the loop
-                    self._pool.call(handover, self._send_streamed, streamed, receive, send, loop)
-                    result = await _outcome(handover.wait(0.0))
-            else:
-                self._pool.call(handover, self._call, environ, receive, send, loop, handover)
-                if self._always_wait:
-                    outcome = handover.wait(LOOP_WAIT_S)
-                else:  # a batching worker: see __init__
-                    outcome = handover.wait(LOOP_WAIT_S if _idle(loop) else 0.0, busy=lambda: not _idle(loop))
-                result = await _outcome(outcome)
+            self._pool.call(handover, self._call, environ, receive, send, loop, handover)
+            if self._always_wait:
+                outcome = handover.wait(LOOP_WAIT_S)
+            else:  # a batching worker: see __init__
+                outcome = handover.wait(LOOP_WAIT_S if _idle(loop) else 0.0, busy=lambda: not _idle(loop))
+            result, error = await outcome if isinstance(outcome, asyncio.Future) else outcome
+            if error is not None:
+                raise error
             if result is not None:
                 status, headers, data = result
                 await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -160,35 +146,22 @@ class WsgiOnAsgi:
             environ[name] = value
         return environ
 
-    def _answer(self, environ):
-        """The app's answer: ((status, headers, body), None), or (None, (body, started)) for a
-        streamed answer still to be sent."""
+    def _call(self, environ, receive, send, loop, handover: Handover):
+        """On a pool thread: the app's answer as (status, headers, body), or None once a
+        streamed answer has been sent chunk by chunk."""
         started = Started()
         try:
             body = self.app(environ, started)
         except Exception:  # noqa: BLE001 - granian's WSGI interface answered an empty 500
             logger.exception("the scoring app failed")
-            return _INTERNAL_ERROR, None
+            return _INTERNAL_ERROR
         if isinstance(body, list):  # scoring_app.py answers all but streams this way
             try:
-                return (started.status, started.headers, b"".join(body)), None
+                return started.status, started.headers, b"".join(body)
             finally:
                 if hasattr(body, "close"):
                     body.close()
-        return None, (body, started)
-
-    def _call(self, environ, receive, send, loop, handover: Handover):
-        """On a pool thread: the app's answer as (status, headers, body), or None once a
-        streamed answer has been sent chunk by chunk."""
-        result, streamed = self._answer(environ)
-        if streamed is None:
-            return result
         handover.free_the_loop()  # a streamed answer goes to the loop chunk by chunk
-        return self._send_streamed(streamed, receive, send, loop)
-
-    def _send_streamed(self, streamed, receive, send, loop) -> None:
-        """On a pool thread: a streamed answer (`_answer`) sent chunk by chunk through the loop."""
-        body, started = streamed
         try:
             self._stream(body, started, receive, send, loop)
         finally:
@@ -225,14 +198,6 @@ class WsgiOnAsgi:
             sent({"type": "http.response.body", "body": b""})
         finally:
             watch.cancel()
-
-
-async def _outcome(outcome):
-    """A Handover's (result, error), or the future that will hold them: the result, or the error raised."""
-    result, error = await outcome if isinstance(outcome, asyncio.Future) else outcome
-    if error is not None:
-        raise error
-    return result
 
 
 async def _until_disconnect(receive, gone: threading.Event) -> None:
