@@ -14,7 +14,7 @@ from mldeploy import PROJECT
 from mldeploy.config.cluster import ClusterSettings
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.versions import cluster_creation_problem
-from mldeploy.plan.vm_sizes import known_vcpus, vcpus_per_node
+from mldeploy.plan.vm_sizes import known_memory_gib, known_vcpus, vcpus_per_node
 
 MIN_CLUSTER_VCPUS = 12
 
@@ -109,6 +109,15 @@ def node_vcpus(cluster: ClusterSettings | None) -> int | None:
     return cluster.vcpus_per_node or known_vcpus(cluster.vm_size)
 
 
+def node_memory_gib(cluster: ClusterSettings | None) -> float | None:
+    """The memory (GiB, the VM's capacity) of one node of a cluster the stack creates, when its
+    size's memory is in the table (plan/vm_sizes.py MEMORY_GIB); None otherwise (an attached
+    cluster's nodes are only known at deploy; `vcpusPerNode` vouches for vCPUs only)."""
+    if cluster is None or cluster.attach is not None:
+        return None
+    return known_memory_gib(cluster.vm_size)
+
+
 def check_fits_node(name: str, service: Any, clusters: Mapping[str, ClusterSettings]) -> None:
     """An instance asks for its CPU on one node: a request above a node's vCPUs is never scheduled
     (Kubernetes schedules a pod onto a single node whose allocatable CPU covers its requests), so
@@ -125,3 +134,9 @@ def check_fits_node(name: str, service: Any, clusters: Mapping[str, ClusterSetti
             raise ConfigError(f"{base}.deployments.{dep_name}.cpuCores",
                               f"cpuCores {dep.cpu_cores:g} is more than a {cluster.vm_size} node has ({vcpus} vCPUs): "
                               "the instance would never be scheduled; lower cpuCores or choose a larger vmSize")
+        memory = dep.memory_gb
+        node_gib = node_memory_gib(cluster)
+        if memory is not None and node_gib is not None and memory > node_gib:
+            raise ConfigError(f"{base}.deployments.{dep_name}.memoryGb",
+                              f"memoryGb {memory:g} is more than a {cluster.vm_size} node has ({node_gib:g} GiB): "
+                              "the instance would never be scheduled; lower memoryGb or choose a larger vmSize")

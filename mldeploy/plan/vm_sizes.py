@@ -46,11 +46,33 @@ VCPUS: dict[str, int] = {
 }
 _BY_LOWER = {name.lower(): (name, n) for name, n in VCPUS.items()}
 
+# Memory (GiB) per node, only for the sizes whose page was read: MicrosoftDocs/azure-compute-docs,
+# articles/virtual-machines/sizes/general-purpose/{dv2,dsv2,dsv3,dsv5}-series.md ("Basics" tab:
+# "Memory (GB)") and sizes/memory-optimized/dv2-dsv2-series-memory.md ("Memory: GiB"), read
+# 2026-12-05. This is the VM's capacity; a node's allocatable memory is less (AKS reserves memory
+# for the kubelet and an eviction threshold, which depend on max pods and the node image version),
+# so a pod under this figure may still not fit - the check refuses only what can never fit.
+# A listed size missing here gets no memory check (never a guessed figure).
+MEMORY_GIB: dict[str, float] = {
+    "Standard_D1_v2": 3.5, "Standard_D2_v2": 7, "Standard_D3_v2": 14, "Standard_D4_v2": 28, "Standard_D5_v2": 56,
+    "Standard_DS1_v2": 3.5, "Standard_DS2_v2": 7, "Standard_DS3_v2": 14, "Standard_DS4_v2": 28, "Standard_DS5_v2": 56,
+    "Standard_D11_v2": 14, "Standard_D12_v2": 28, "Standard_D13_v2": 56, "Standard_D14_v2": 112,
+    "Standard_DS11_v2": 14, "Standard_DS12_v2": 28, "Standard_DS13_v2": 56, "Standard_DS14_v2": 112,
+    **{f"Standard_D{n}s_v3": 4 * n for n in _D_SIZES},
+    **{f"Standard_D{n}s_v5": 4 * n for n in _D_SIZES},
+}
+_MEMORY_BY_LOWER = {name.lower(): gib for name, gib in MEMORY_GIB.items()}
+
 
 def known_vcpus(vm_size: str) -> int | None:
     """vCPUs of a listed size (names compare case-insensitively, as Azure does), else None."""
     found = _BY_LOWER.get(vm_size.strip().lower())
     return found[1] if found else None
+
+
+def known_memory_gib(vm_size: str) -> float | None:
+    """Memory (GiB) of a size whose page was read (MEMORY_GIB), else None."""
+    return _MEMORY_BY_LOWER.get(vm_size.strip().lower())
 
 
 def vcpus_per_node(vm_size: str, override: int | None, key: str) -> int:

@@ -12,6 +12,9 @@ from mldeploy.contract import POD_TRAFFIC_DIR
 from mldeploy.plan.scorer import UNBATCHED, WorkerLoad
 
 GATEWAY_CPU_CORES = 0.25  # the gateway sidecar's CPU (request = limit): nginx needs a fraction of a core
+GATEWAY_MEMORY_MB = 128  # the gateway sidecar's memory (request = limit), MiB
+COLLECTOR_CPU_CORES = 0.1  # the model-data collector sidecar's CPU (collectModelData only)
+COLLECTOR_MEMORY_MB = 128  # ... and its memory, MiB
 
 @dataclass(frozen=True)
 class Variant:

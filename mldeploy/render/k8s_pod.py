@@ -10,7 +10,8 @@ from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINE
                                POD_KEYS_DIR, POD_TRAFFIC_DIR, SCORER_PORT)
 from mldeploy.plan.scorer import workers_and_timeouts
 from mldeploy.plan.timeouts import probe_failure_threshold
-from mldeploy.plan.workload import GATEWAY_CPU_CORES, Variant, WorkloadPlan, traffic_file
+from mldeploy.plan.workload import (COLLECTOR_CPU_CORES, COLLECTOR_MEMORY_MB, GATEWAY_CPU_CORES, GATEWAY_MEMORY_MB,
+                                    Variant, WorkloadPlan, traffic_file)
 from mldeploy.render.gateway import direct_command, reloading_command
 
 MDC_PORT = 50011  # where azureml-ai-monitoring's Collector sends (AZUREML_MDC_PORT default)
@@ -170,7 +171,7 @@ def gateway_container(plan: WorkloadPlan, variant: Variant) -> dict:
         "imagePullPolicy": "Always",
         "command": command,
         "ports": [{"name": "gateway", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],
-        "resources": _resources(GATEWAY_CPU_CORES, 128),
+        "resources": _resources(GATEWAY_CPU_CORES, GATEWAY_MEMORY_MB),
         "readinessProbe": _http_probe(LIVENESS_PATH, "gateway", scheme, periodSeconds=5, timeoutSeconds=2),
         "livenessProbe": _http_probe(LIVENESS_PATH, "gateway", scheme, periodSeconds=10, timeoutSeconds=3,
                                      failureThreshold=3),
@@ -193,7 +194,7 @@ def collector_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str,
         "restartPolicy": "Always",
         "args": ["--config", "/etc/vector/vector.yaml"],
         "env": [{"name": "MDC_VARIANT", "value": variant.name}],
-        "resources": _resources(0.1, 128),
+        "resources": _resources(COLLECTOR_CPU_CORES, COLLECTOR_MEMORY_MB),
         "readinessProbe": {"tcpSocket": {"port": MDC_PORT}, "periodSeconds": 10},
         "livenessProbe": {"tcpSocket": {"port": MDC_PORT}, "periodSeconds": 20, "failureThreshold": 3},
         "securityContext": _security(COLLECTOR_UID),

@@ -1090,6 +1090,18 @@ def corpus5_cases() -> Iterator[Case]:
             c[b]["nightly"].pop("condaFile"),
             c[b]["nightly"].update(requirementsFile="hostile/requirements.txt", pythonVersion=v)),
             f"{b}.nightly", f"pythonVersion {version}")
+    # -- a pod's memory (scorer + gateway + collector sidecars) above its node's (helper `h24mem`) ----
+    # prod: Standard_D3_v2 nodes, 14 GiB (dv2-series.md); collectModelData is on (128 MiB + 128 MiB).
+    yield case("prod-pod-memory-larger-than-node", "prod", lambda c: c[s]["diabetes"].update(memoryGb=64),
+               f"{s}.diabetes.memoryGb", "never be scheduled")
+    yield case("prod-pod-memory-sidecars-over-node", "prod", lambda c: c[s]["diabetes"].update(memoryGb=13.8),
+               f"{s}.diabetes.memoryGb", "the model-data collector's 128 MiB")
+    yield case("prod-pod-memory-whole-node", "prod", lambda c: (
+        c["mldeploy:clusters"]["prod"].update(vmSize="standard_d4s_v5"), c[s]["diabetes"].update(memoryGb=16)),
+        f"{s}.diabetes.memoryGb", "16 GiB")
+    yield case("k8s-endpoint-instance-memory-larger-than-node", "kubernetes-endpoint",
+               lambda c: c[s]["diabetes"]["deployments"]["blue"].update(memoryGb=32),
+               f"{s}.diabetes.deployments.blue.memoryGb", "never be scheduled")
 
 
 # Environment files whose pins exclude a version the scorer host was tested against (issue 22,

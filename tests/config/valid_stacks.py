@@ -345,6 +345,11 @@ def valid_cases() -> Iterator[Case]:
                lambda c: c["mldeploy:clusters"]["prod"].update(vmSize="standard_d3_v2"))
     yield case("prod-kubernetes-patch", "sizes", "prod",
                lambda c: c["mldeploy:clusters"]["prod"].update(kubernetesVersion="1.35.2"))
+    # A pod at exactly a node's memory (the VM's capacity: mldeploy/plan/vm_sizes.py MEMORY_GIB):
+    # 13.75 GiB scorer + 128 MiB gateway + 128 MiB collector = 14 GiB, a Standard_D3_v2's.
+    yield case("prod-pod-memory-at-node", "sizes", "prod", lambda c: c[S]["diabetes"].update(memoryGb=13.75))
+    yield case("k8s-endpoint-instance-memory-at-node", "sizes", "kubernetes-endpoint",
+               lambda c: c[S]["diabetes"]["deployments"]["blue"].update(memoryGb=16))
     # A policy of an existing hub may be any name (a custom least-privilege policy); a created hub
     # uses iothubowner (its only default policy with RegistryWrite and ServiceConnect).
     yield case("edge-existing-hub-custom-policy", "names", "edge", lambda c: (

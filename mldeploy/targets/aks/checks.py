@@ -7,9 +7,9 @@ from __future__ import annotations
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.clouds import cloudapp_zones
-from mldeploy.plan.cluster_check import node_vcpus
+from mldeploy.plan.cluster_check import node_memory_gib, node_vcpus
 from mldeploy.plan.tls import tls_on
-from mldeploy.plan.workload import GATEWAY_CPU_CORES
+from mldeploy.plan.workload import COLLECTOR_MEMORY_MB, GATEWAY_CPU_CORES, GATEWAY_MEMORY_MB
 from mldeploy.targets.aks.settings import AksServiceSettings
 
 # Namespaces Kubernetes and AKS own: `kube-` is reserved for Kubernetes system namespaces
@@ -88,6 +88,29 @@ def check_pod_fits_node(name: str, service: AksServiceSettings, stack) -> None:
                           f"= {pod:g} CPUs per pod, more than a {cluster.vm_size} node has "
                           f"({vcpus} vCPUs): the pod would never be scheduled; lower cpuCores "
                           "or choose a larger vmSize")
+    _check_pod_memory(name, service, cluster)
+
+
+def _check_pod_memory(name: str, service: AksServiceSettings, cluster) -> None:
+    """The same for memory: the pod's containers as the plan renders them (scorer + gateway, + the
+    model-data collector, a native sidecar whose request counts toward the pod's, kubernetes.io
+    "Sidecar containers") against a node's memory. The node's VM memory (capacity), not its
+    allocatable memory: AKS's reservations depend on max pods and the node image, which the stack
+    does not fix, so this refuses only what no node of the size can ever hold."""
+    node_gib = node_memory_gib(cluster)
+    if node_gib is None:
+        return
+    scorer_mb = round(service.memory_gb * 1024)  # as rendered (mldeploy/render/k8s_pod.py: `<n>Mi`)
+    sidecars = [("the gateway's", GATEWAY_MEMORY_MB)]
+    if service.collect_model_data:
+        sidecars.append(("the model-data collector's", COLLECTOR_MEMORY_MB))
+    pod_mb = scorer_mb + sum(mb for _, mb in sidecars)
+    if pod_mb > node_gib * 1024:
+        parts = " + ".join(f"{who} {mb} MiB" for who, mb in sidecars)
+        raise ConfigError(f"{PROJECT}:services.{name}.memoryGb",
+                          f"memoryGb {service.memory_gb:g} ({scorer_mb} MiB) + {parts} = {pod_mb} MiB per pod, "
+                          f"more than a {cluster.vm_size} node has ({node_gib:g} GiB = {node_gib * 1024:g} MiB): "
+                          "the pod would never be scheduled; lower memoryGb or choose a larger vmSize")
 
 
 def check_service(name: str, s: AksServiceSettings, production: bool) -> None:
