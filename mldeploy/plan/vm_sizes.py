@@ -47,19 +47,35 @@ VCPUS: dict[str, int] = {
 _BY_LOWER = {name.lower(): (name, n) for name, n in VCPUS.items()}
 
 # Memory (GiB) per node, only for the sizes whose page was read: MicrosoftDocs/azure-compute-docs,
-# articles/virtual-machines/sizes/general-purpose/{dv2,dsv2,dsv3,dsv5}-series.md ("Basics" tab:
-# "Memory (GB)") and sizes/memory-optimized/dv2-dsv2-series-memory.md ("Memory: GiB"), read
-# 2026-12-05. This is the VM's capacity; a node's allocatable memory is less (AKS reserves memory
-# for the kubelet and an eviction threshold, which depend on max pods and the node image version),
-# so a pod under this figure may still not fit - the check refuses only what can never fit.
-# A listed size missing here gets no memory check (never a guessed figure).
+# articles/virtual-machines/sizes/, the "Basics" tab ("Memory (GB)"/"(GiB)": the same figures) of
+# general-purpose/{dv2,dsv2,dv3,dsv3,dv4,dsv4,ddsv4,dv5,dsv5,ddsv5,dasv5,dadsv5,dldsv5,dsv6,ddsv6,
+# bv1}-series.md, compute-optimized/fsv2-series.md, memory-optimized/{dv2-dsv2-series-memory,
+# ev3-esv3,esv4,esv5,edsv5,easv5}-series.md ("Memory: GiB" there), read 2026-12-05; re-check
+# when adding a size. This is the VM's capacity; a node's allocatable memory is less (AKS reserves
+# memory for the kubelet and an eviction threshold, depending on max pods and the node image
+# version), so a pod under this figure may still not fit - the check refuses only what can never
+# fit. A listed size missing here gets no memory check (never a guessed figure).
+def _per_vcpu(template: str, sizes: list[int], gib_per_vcpu: float) -> dict[str, float]:
+    return {template.format(n=n): n * gib_per_vcpu for n in sizes}
+
+
 MEMORY_GIB: dict[str, float] = {
     "Standard_D1_v2": 3.5, "Standard_D2_v2": 7, "Standard_D3_v2": 14, "Standard_D4_v2": 28, "Standard_D5_v2": 56,
     "Standard_DS1_v2": 3.5, "Standard_DS2_v2": 7, "Standard_DS3_v2": 14, "Standard_DS4_v2": 28, "Standard_DS5_v2": 56,
     "Standard_D11_v2": 14, "Standard_D12_v2": 28, "Standard_D13_v2": 56, "Standard_D14_v2": 112,
     "Standard_DS11_v2": 14, "Standard_DS12_v2": 28, "Standard_DS13_v2": 56, "Standard_DS14_v2": 112,
-    **{f"Standard_D{n}s_v3": 4 * n for n in _D_SIZES},
-    **{f"Standard_D{n}s_v5": 4 * n for n in _D_SIZES},
+    "Standard_B2s": 4, "Standard_B2ms": 8, "Standard_B4ms": 16, "Standard_B8ms": 32,
+    "Standard_B12ms": 48, "Standard_B16ms": 64, "Standard_B20ms": 80,
+    **{k: v for suffix in ("_v3", "s_v3", "_v4", "s_v4", "ds_v4", "_v5", "s_v5", "ds_v5", "as_v5", "ads_v5",
+                                        "s_v6", "ds_v6")
+       for k, v in _per_vcpu("Standard_D{n}" + suffix, _D_SIZES, 4).items()},
+    **_per_vcpu("Standard_D{n}lds_v5", _D_SIZES, 2),
+    # 8 GiB per vCPU, but at 64 vCPUs Ev3/Esv3 have 432 GiB and Esv4 504 (Esv5/Edsv5/Easv5: 512).
+    **{k: v for suffix in ("_v3", "s_v3") for k, v in _per_vcpu("Standard_E{n}" + suffix, _E_SIZES[:-1], 8).items()},
+    "Standard_E64_v3": 432, "Standard_E64s_v3": 432,
+    **_per_vcpu("Standard_E{n}s_v4", _E_SIZES[:-1], 8), "Standard_E64s_v4": 504,
+    **{k: v for suffix in ("s_v5", "ds_v5", "as_v5") for k, v in _per_vcpu("Standard_E{n}" + suffix, _E_SIZES, 8).items()},
+    **_per_vcpu("Standard_F{n}s_v2", _F_SIZES, 2),
 }
 _MEMORY_BY_LOWER = {name.lower(): gib for name, gib in MEMORY_GIB.items()}
 

@@ -8,6 +8,7 @@ import pytest
 from mldeploy.config import ConfigError
 from mldeploy.config.cluster import ClusterSettings
 from mldeploy.plan.cluster_check import check_cluster
+from mldeploy.plan.vm_sizes import MEMORY_GIB, VCPUS, known_memory_gib
 
 TODAY = date(2026, 11, 25)
 KEY = "mldeploy:clusters.prod"
@@ -55,3 +56,9 @@ def test_a_version_below_the_minimum_is_refused():
 
 def test_an_attached_cluster_is_left_to_the_look_up():
     check_cluster("prod", cluster(attach={"resourceGroup": "rg", "name": "aks"}, vcpusPerNode=1), TODAY)
+
+
+def test_every_memory_entry_names_a_size_of_the_vcpu_table():
+    # A misspelt name in MEMORY_GIB would never match a cluster's vmSize: its check would be silently off.
+    assert set(MEMORY_GIB) <= set(VCPUS), sorted(set(MEMORY_GIB) - set(VCPUS))
+    assert known_memory_gib(" standard_d3_v2 ") == 14 and known_memory_gib("Standard_NC6s_v3") is None
