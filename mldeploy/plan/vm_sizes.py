@@ -48,13 +48,15 @@ _BY_LOWER = {name.lower(): (name, n) for name, n in VCPUS.items()}
 
 # Memory (GiB) per node, only for the sizes whose page was read: MicrosoftDocs/azure-compute-docs,
 # articles/virtual-machines/sizes/, the "Basics" tab ("Memory (GB)"/"(GiB)": the same figures) of
-# general-purpose/{dv2,dsv2,dv3,dsv3,dv4,dsv4,ddsv4,dv5,dsv5,ddsv5,dasv5,dadsv5,dldsv5,dsv6,ddsv6,
-# bv1}-series.md, compute-optimized/fsv2-series.md, memory-optimized/{dv2-dsv2-series-memory,
-# ev3-esv3,esv4,esv5,edsv5,easv5}-series.md ("Memory: GiB" there), read 2026-12-05; re-check
-# when adding a size. This is the VM's capacity; a node's allocatable memory is less (AKS reserves
-# memory for the kubelet and an eviction threshold, depending on max pods and the node image
-# version), so a pod under this figure may still not fit - the check refuses only what can never
-# fit. A listed size missing here gets no memory check (never a guessed figure).
+# general-purpose/{dv2,dsv2,dv3,dsv3,dv4,dsv4,ddv4,ddsv4,dasv4,dv5,dsv5,ddv5,ddsv5,dasv5,dadsv5,
+# dldsv5,dsv6,ddsv6,dasv6,dadsv6,bv1}-series.md, compute-optimized/fsv2-series.md,
+# gpu-accelerated/{ncv3,ncast4v3}-series.md, memory-optimized/{dv2-dsv2-series-memory,ev3-esv3,
+# esv4,edsv4,esv5,edsv5,easv5,eadsv5}-series.md ("Memory: GiB" there), read 2026-12-05; re-check
+# when adding a size. Not read for the FPGA sizes (PB): no memory check for them. This is the
+# VM's capacity; a node's allocatable memory is less (AKS reserves memory for the kubelet and an
+# eviction threshold, depending on max pods and the node image version), so a pod under this
+# figure may still not fit - the check refuses only what can never fit. A listed size missing
+# here gets no memory check (never a guessed figure).
 def _per_vcpu(template: str, sizes: list[int], gib_per_vcpu: float) -> dict[str, float]:
     return {template.format(n=n): n * gib_per_vcpu for n in sizes}
 
@@ -66,15 +68,22 @@ MEMORY_GIB: dict[str, float] = {
     "Standard_DS11_v2": 14, "Standard_DS12_v2": 28, "Standard_DS13_v2": 56, "Standard_DS14_v2": 112,
     "Standard_B2s": 4, "Standard_B2ms": 8, "Standard_B4ms": 16, "Standard_B8ms": 32,
     "Standard_B12ms": 48, "Standard_B16ms": 64, "Standard_B20ms": 80,
-    **{k: v for suffix in ("_v3", "s_v3", "_v4", "s_v4", "ds_v4", "_v5", "s_v5", "ds_v5", "as_v5", "ads_v5",
-                                        "s_v6", "ds_v6")
+    "Standard_NC6s_v3": 112, "Standard_NC12s_v3": 224, "Standard_NC24s_v3": 448,
+    "Standard_NC4as_T4_v3": 28, "Standard_NC8as_T4_v3": 56, "Standard_NC16as_T4_v3": 110,
+    "Standard_NC64as_T4_v3": 440,
+    **{k: v for suffix in ("_v3", "s_v3", "_v4", "s_v4", "d_v4", "ds_v4", "as_v4", "_v5", "s_v5", "d_v5", "ds_v5",
+                           "as_v5", "ads_v5", "s_v6", "ds_v6", "as_v6", "ads_v6")
        for k, v in _per_vcpu("Standard_D{n}" + suffix, _D_SIZES, 4).items()},
     **_per_vcpu("Standard_D{n}lds_v5", _D_SIZES, 2),
-    # 8 GiB per vCPU, but at 64 vCPUs Ev3/Esv3 have 432 GiB and Esv4 504 (Esv5/Edsv5/Easv5: 512).
-    **{k: v for suffix in ("_v3", "s_v3") for k, v in _per_vcpu("Standard_E{n}" + suffix, _E_SIZES[:-1], 8).items()},
+    # 8 GiB per vCPU, but at 64 vCPUs Ev3/Esv3 have 432 GiB and Esv4/Edsv4 504 (the v5s: 512).
+    **{k: v for suffix in ("_v3", "s_v3")
+       for k, v in _per_vcpu("Standard_E{n}" + suffix, _E_SIZES[:-1], 8).items()},
     "Standard_E64_v3": 432, "Standard_E64s_v3": 432,
-    **_per_vcpu("Standard_E{n}s_v4", _E_SIZES[:-1], 8), "Standard_E64s_v4": 504,
-    **{k: v for suffix in ("s_v5", "ds_v5", "as_v5") for k, v in _per_vcpu("Standard_E{n}" + suffix, _E_SIZES, 8).items()},
+    **{k: v for suffix in ("s_v4", "ds_v4")
+       for k, v in _per_vcpu("Standard_E{n}" + suffix, _E_SIZES[:-1], 8).items()},
+    "Standard_E64s_v4": 504, "Standard_E64ds_v4": 504,
+    **{k: v for suffix in ("s_v5", "ds_v5", "as_v5", "ads_v5")
+       for k, v in _per_vcpu("Standard_E{n}" + suffix, _E_SIZES, 8).items()},
     **_per_vcpu("Standard_F{n}s_v2", _F_SIZES, 2),
 }
 _MEMORY_BY_LOWER = {name.lower(): gib for name, gib in MEMORY_GIB.items()}
