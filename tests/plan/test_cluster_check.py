@@ -55,7 +55,12 @@ def test_a_version_below_the_minimum_is_refused():
 
 
 def test_an_attached_cluster_is_left_to_the_look_up():
-    check_cluster("prod", cluster(attach={"resourceGroup": "rg", "name": "aks"}, vcpusPerNode=1), TODAY)
+    # The stack file cannot give an attached cluster a size (config/cluster.py refuses the created
+    # cluster's keys beside `attach`), so the one node that would fail the 12-vCPU rule if created
+    # is set past validation: check_cluster must leave an attached cluster to its looked-up values.
+    attached = cluster(attach={"resourceGroup": "rg", "name": "aks"}).model_copy(update={"agent_count": 1})
+    check_cluster("prod", attached, TODAY)
+    assert refused(attached.model_copy(update={"attach": None})).key == KEY
 
 
 def test_every_memory_entry_names_a_size_of_the_vcpu_table():
