@@ -34,20 +34,6 @@ n·(age of the newest + 1 ms + a) stays below the average wait it has seen (deca
   last 64 batches) stays within `maxLatencyMs`.
 - Nothing is ever cancelled or failed for batching: maxLatencyMs bounds the waiting we add, not
   the request (the scoring timeout stays the only limit, as unbatched).
-- A request that runs alone costs what an unbatched one does: the event loop waits, blocked, for
-  its answer while it has nothing else to do (wsgi_on_asgi.py), and only a request that waits for
-  others frees it (`Pending.loop_freed`: a follower, a leader gathering). The loop looks every
-  1 ms whether another request has come (BentoML's tick, `tick_interval = 0.001`), so during a
-  long run() (the forest's) the next requests are handed over and queue for the next batch. Per
-  model, nothing is configured or forecast: a cheap run() (the diabetes ridge, ~80 us) is over
-  before the loop first looks. Before, any request that met another live one in its worker took
-  the asyncio hand-back, also when it then ran alone - traced at 4 connections: half of the
-  diabetes requests, ~80 % of its batches one request: one cause of the loss there (0.72-0.79x
-  quiet; the other: which worker holds the connections, scorer_host.py).
-What we take from BentoML (its dispatcher.py re-read at 0053fc4: the fit is np.linalg.lstsq over
-the last 50 batches, refreshed at most every 5 s): the linear run-time model, to bound what a
-batch adds; serving a single request at once (its warm-up's first step); its 1 ms look. Not its
-forecast wait nor its cancelling (above).
 """
 from __future__ import annotations
 
@@ -63,7 +49,6 @@ MAX_LATENCY_ENV = "MLDEPLOY_BATCH_MAX_LATENCY_MS"
 INPUT_ENV = "MLDEPLOY_BATCH_INPUT"
 SAMPLE_ENV = "MLDEPLOY_BATCH_SAMPLE"  # the image's sampleRequest: the contract is checked on it at start
 COMING_KEY = "mldeploy.batch.coming"  # in a request's environ: counted by Batcher.dispatched, not yet settled
-FREE_THE_LOOP_KEY = "mldeploy.free_the_loop"  # in a request's environ: wsgi_on_asgi.py's, ends the loop's blocked wait
 CONTRACT = ("run() must return one result per row of its input: a list or an array as long as the rows it got, "
             "or a dict of such (images.<name>.batching)")
 
@@ -217,21 +202,13 @@ class Pending:
     it the next leader (a plain lock: an Event is a Condition and two locks more, made for every
     request; a request that finds its worker idle needs none)."""
 
-    __slots__ = ("key", "rows", "payload", "arrived", "wake", "done", "lead", "outcome", "free_the_loop")
+    __slots__ = ("key", "rows", "payload", "arrived", "wake", "done", "lead", "outcome")
 
-    def __init__(self, key, rows: int, payload, arrived: float = 0.0, free_the_loop=None):
+    def __init__(self, key, rows: int, payload, arrived: float = 0.0):
         self.key, self.rows, self.payload, self.arrived = key, rows, payload, arrived
         self.wake = None
         self.done = self.lead = False
         self.outcome = None
-        # The event loop may be waiting, blocked, for this request's answer (wsgi_on_asgi.py): told
-        # to stop waiting once the request is to wait for others.
-        self.free_the_loop = free_the_loop
-
-    def loop_freed(self) -> None:
-        if self.free_the_loop is not None:
-            self.free_the_loop()
-            self.free_the_loop = None
 
     def wait(self) -> None:
         self.wake.acquire()
@@ -349,7 +326,6 @@ class Batcher:
                 item.wake = threading.Lock()
                 item.wake.acquire()
         if not lead:
-            item.loop_freed()  # it waits for another batch: its loop must not wait for it
             item.wait()
             if item.done:
                 return item.outcome
@@ -394,7 +370,6 @@ class Batcher:
             if wait <= 0:
                 break
             self._gathering = True
-            head.loop_freed()  # it waits for the others: its loop must hand them over meanwhile
             self._arrived.wait(wait)
             self._gathering = False
         return self._take(head, self._clock() - started)
@@ -475,8 +450,7 @@ class BatchedRuns:
         counted = environ.get(COMING_KEY, False)
         environ[COMING_KEY] = False
         outcome = self.batcher.submit(Pending(key, len(rows) if key is not None else 1,
-                                              (parameters, rows, body, timeout_ms),
-                                              free_the_loop=environ.get(FREE_THE_LOOP_KEY)), counted=counted)
+                                              (parameters, rows, body, timeout_ms)), counted=counted)
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome

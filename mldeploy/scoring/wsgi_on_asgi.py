@@ -32,7 +32,6 @@ import queue
 import re
 import sys
 import threading
-import time
 from urllib.parse import unquote_to_bytes
 
 logger = logging.getLogger("azmlinfsrv")
@@ -44,12 +43,6 @@ _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 BODY_READ_AHEAD = 1 << 20
 LOOP_WAIT_S = 0.05  # Handover: at most this long is the event loop blocked waiting for an answer
-# In a request's environ (batching workers): a callable that ends the loop's blocked wait for it
-# (Handover.free_the_loop); scoring_batcher.py's FREE_THE_LOOP_KEY.
-FREE_THE_LOOP_KEY = "mldeploy.free_the_loop"
-# A batching worker's loop, waiting blocked for an answer, looks this often whether another request
-# has come for it to hand over (a run() shorter than this costs no look at all).
-LOOP_POLL_S = 0.001
 _INTERNAL_ERROR = (500, [(b"content-type", b"application/json")],
                    b'{"message": "An unexpected internal error occurred. Check the logs for more info."}')
 
@@ -64,16 +57,9 @@ class WsgiOnAsgi:
         # The event loop waits, blocked, up to LOOP_WAIT_S for the app's answer (see Handover) when
         # the request is the only one this worker holds (always, with one request per worker: two
         # threads, its own and the spare). A worker that holds several (batching) waits blocked
-        # for a request while the loop has nothing else to do (`_idle`: no other request waiting
-        # to be handed over, no other answer to send), and stops waiting as soon as it has: it
-        # looks every LOOP_POLL_S, and the batcher frees it (FREE_THE_LOOP_KEY) once the request
-        # is to wait for others (scoring_batcher.py). So a request that runs alone is answered as
-        # an unbatched worker's is, without the asyncio hand-back, and the requests that come
-        # during a longer run() (the forest's ~10 ms) are handed over then and queue for the
-        # next batch. (It used to take that hand-back whenever another request was live, also
-        # when it then ran alone: half of the diabetes requests at 4 connections, most in batches
-        # of one, traced.) No run-time threshold is needed: a run() shorter than LOOP_POLL_S is
-        # over before the loop looks, and nothing that came meanwhile could have joined it.
+        # only for a lone request: with others live the loop must hand each to the app as it
+        # comes, or no batch could form. A request arriving during a lone request's blocked wait is
+        # handed over once that answer is in (as an unbatched worker would not even have taken it).
         self._always_wait = threads <= 2
         self._live = 0  # requests of this worker between their start and their answer (on the loop's thread)
         # `dispatched(environ)`, on the loop's thread just before a request goes to the app's
@@ -106,13 +92,9 @@ class WsgiOnAsgi:
             body = RequestBody(data, receive, loop, handover.free_the_loop) if more else io.BytesIO(data)
             environ = self.environ(scope, body)
             if self._dispatched is not None:
-                environ[FREE_THE_LOOP_KEY] = handover.free_the_loop
                 self._dispatched(environ)
             self._pool.call(handover, self._call, environ, receive, send, loop, handover)
-            if self._always_wait:
-                outcome = handover.wait(LOOP_WAIT_S)
-            else:  # a batching worker: see __init__
-                outcome = handover.wait(LOOP_WAIT_S if _idle(loop) else 0.0, busy=lambda: not _idle(loop))
+            outcome = handover.wait(LOOP_WAIT_S if self._always_wait or self._live == 1 else 0.0)
             result, error = await outcome if isinstance(outcome, asyncio.Future) else outcome
             if error is not None:
                 raise error
@@ -208,20 +190,6 @@ async def _until_disconnect(receive, gone: threading.Event) -> None:
         message = await receive()
     if message.get("type") == "http.disconnect":
         gone.set()
-
-
-def _idle(loop) -> bool:
-    """Whether the loop has nothing ready to run besides the current task: no request granian
-    handed over, no other answer to send. asyncio's loop keeps what is ready in `_ready`
-    (CPython's base_events.py; granian schedules with call_soon_threadsafe, which appends there),
-    where the reading of its self-pipe, woken by that very call, is no work (the byte that
-    brought this request). A loop without `_ready` (uvloop) counts as busy: the request takes the
-    asyncio hand-back, as before."""
-    ready = getattr(loop, "_ready", None)
-    if ready is None:
-        return False
-    wake = getattr(loop, "_read_from_self", None)
-    return all(getattr(handle, "_callback", None) == wake for handle in ready)
 
 
 def _content_length(headers) -> int | None:
@@ -366,18 +334,10 @@ class Handover:
         self._waiting, self._outcome = True, None
         self._future = loop.create_future()
 
-    def wait(self, seconds: float, busy=None):
-        """On the loop's thread: (result, error), or the future that will hold them. `busy()`, if
-        given, is asked every LOOP_POLL_S of the wait: true, the loop stops waiting (it has other
-        work: a batching worker's next request to hand over)."""
-        if seconds > 0 and busy is None:
+    def wait(self, seconds: float):
+        """On the loop's thread: (result, error), or the future that will hold them."""
+        if seconds > 0:
             self._ready.acquire(timeout=seconds)
-        elif seconds > 0:
-            end = time.monotonic() + seconds
-            while not self._ready.acquire(timeout=min(LOOP_POLL_S, seconds)) and not busy():
-                seconds = end - time.monotonic()
-                if seconds <= 0:
-                    break
         with self._lock:
             self._waiting = False
             return self._outcome if self._outcome is not None else self._future

@@ -247,36 +247,6 @@ def test_nothing_on_its_way_runs_at_once_however_busy_the_worker_was():
     assert [len(b) for b in recorder.batches] == [1, 32, 7], recorder.batches
 
 
-def test_a_request_that_waits_for_others_frees_its_event_loop_and_one_that_runs_alone_does_not():
-    """The event loop may wait, blocked, for a request's answer (wsgi_on_asgi.py): a request that
-    runs alone at once keeps it waiting (the answer comes back as an unbatched one's, without the
-    asyncio hand-back); a follower and a leader gathering the requests on their way free it
-    before they wait, so the loop can hand those over and send other answers meanwhile."""
-    freed = []
-    release = threading.Event()
-    recorder = Recorder(hold_first=release)
-    batcher = Batcher(Policy(32, 3600.0), recorder)
-    lone, _ = _submit_all(batcher, [Pending(("k",), 1, "lone", free_the_loop=lambda: freed.append("lone"))])
-    _wait_for(lambda: len(recorder.batches) == 1)
-    follower, _ = _submit_all(batcher, [Pending(("k",), 1, "follower", free_the_loop=lambda: freed.append("follower"))])
-    _wait_for(lambda: freed == ["follower"])
-    release.set()
-    for t in lone + follower:
-        t.join(10)
-    batcher.dispatched()
-    batcher.dispatched()
-    leader, _ = _submit_all(batcher, [Pending(("k",), 1, "leader", free_the_loop=lambda: freed.append("leader"))],
-                            counted=True)
-    _wait_for(lambda: batcher._gathering)
-    assert freed == ["follower", "leader"], freed
-    late, _ = _submit_all(batcher, [Pending(("k",), 1, "late", free_the_loop=lambda: freed.append("late"))],
-                          counted=True)
-    for t in leader + late:
-        t.join(10)
-    assert recorder.batches == [["lone"], ["follower"], ["leader", "late"]], recorder.batches
-    assert freed == ["follower", "leader", "late"], freed
-
-
 def _wait_for(condition, timeout=10.0):
     deadline = time.monotonic() + timeout
     while not condition():
