@@ -35,6 +35,8 @@ TREE_ENV = "MLDEPLOY_BENCH_TREE"
 def serve(tree: Path) -> None:
     """In the child: serve the diabetes sample from `tree`'s code (the gateway path of the local
     target), print its endpoint and processes as one JSON line, stop when stdin closes."""
+    # Written out here like bench/scoring_interfaces.py's setup, not shared with it: this runs
+    # against another tree's mldeploy, whose bench/ may not have any shared helper.
     sys.path.insert(0, str(tree))
     from mldeploy.config.stack import ImageSettings, ModelSettings
     from mldeploy.plan.models import resolve_model

@@ -9,10 +9,10 @@ import difflib
 import re
 from pathlib import Path
 
-from mldeploy.plan.v1_script import _env_text
+from mldeploy.config.files import MAX_MODEL_FILES
+from mldeploy.plan.v1_script import env_text
 
 MODEL_DIR_VARIABLE = "AZUREML_MODEL_DIR"
-MAX_MODEL_FILES = 10_000  # config/files.py's bound on a model folder's walk
 # A requirement line installing pandas, itself or through inference-schema's pandas-support extra.
 _PANDAS = re.compile(r"(?im)^[\s-]*(pandas\b|inference[-_]schema\[[^\]]*pandas-support)")
 PANDAS_SCHEMA_LINE = "inference-schema[numpy-support,pandas-support]==1.8"
@@ -90,7 +90,7 @@ def script_warnings(settings, root: Path) -> list[str]:
                     warnings.append(f"{where}:{line} opens {opened!r} in {MODEL_DIR_VARIABLE}, which model {model!r} "
                                     f"({entry.path}) does not hold{hint}; it holds: {shown}")
         line = uses_pandas_schema(tree)
-        if line is not None and not _PANDAS.search(_env_text(image, root)):
+        if line is not None and not _PANDAS.search(env_text(image, root)):
             env = image.conda_file or image.requirements_file
             warnings.append(f"{where}:{line} uses PandasParameterType, which needs pandas: {env} installs none; "
                             f"write {PANDAS_SCHEMA_LINE} in place of its inference-schema line and add "

@@ -170,7 +170,7 @@ def needs_shim(script: str | bytes, env_text: str) -> bool:
     return bool(found and found.imports_core and not has_azureml_core(env_text))
 
 
-def _env_text(image, root: Path) -> str:
+def env_text(image, root: Path) -> str:
     try:
         if image.requirements_file is not None:  # with the files it includes (`-r base.txt`)
             return read_requirements(image.requirements_file, root).text()
@@ -201,7 +201,7 @@ def check_entry_scripts(settings, root: Path) -> None:
             found = scan(path.read_bytes())
         except OSError:
             continue  # config reports a missing file
-        if not found or has_azureml_core(_env_text(image, root)):
+        if not found or has_azureml_core(env_text(image, root)):
             continue
         key = f"{PROJECT}:images.{name}.entryScript"
         # The image holds each model under its registered name (azureml-models/<registeredName>/...,
