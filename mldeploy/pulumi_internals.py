@@ -10,6 +10,8 @@ used here. Nothing else in the tree imports these internals.
 """
 from __future__ import annotations
 
+import asyncio
+import atexit
 import inspect
 import pickle
 from contextlib import contextmanager
@@ -57,6 +59,28 @@ def run_mocked_program(program: Callable[[], Any], mocks: Mocks, monitor: MockMo
     runtime_settings.SETTINGS.outputs.clear()
     with pickler_kept():
         _sync_await(run_pulumi_func(program))
+    _close_at_exit(asyncio.get_event_loop_policy().get_event_loop())
+
+
+_LOOPS_TO_CLOSE: list[asyncio.AbstractEventLoop] = []
+
+
+def _close_at_exit(loop: asyncio.AbstractEventLoop) -> None:
+    """Close the event loop `_sync_await` made (and keeps for the next run in this process) when
+    the process exits. Left open, it is finalized in the interpreter's last garbage collection,
+    in no set order with its own self-pipe socket: when the socket goes first, the loop's
+    `__del__` prints `Exception ignored ... ValueError: Invalid file descriptor: -1` with a
+    traceback under a CLI's last message (seen once in CI after `serve --containers` failed)."""
+    if not _LOOPS_TO_CLOSE:
+        atexit.register(_close_loops)
+    if loop not in _LOOPS_TO_CLOSE:
+        _LOOPS_TO_CLOSE.append(loop)
+
+
+def _close_loops() -> None:
+    for loop in _LOOPS_TO_CLOSE:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
 
 
 @contextmanager

@@ -248,3 +248,31 @@ def test_a_synth_run_leaves_the_pure_python_pickler_as_it_found_it(tmp_path):
     result = synth("prod", tmp_path)
     assert any(r["type"].startswith("pulumi-python:dynamic") for r in result.resources), "no dynamic resource"
     assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict) == before
+
+
+def test_the_synth_event_loop_is_closed_before_the_interpreter_finalizes(tmp_path):
+    """`_sync_await` leaves its event loop set for the next run; left open, the interpreter's last
+    garbage collection may finalize its self-pipe socket first and the loop's __del__ then prints
+    a traceback under a CLI's last line (CI, stop 30). atexit handlers run last-registered first,
+    so a handler registered before the synth sees the loop as the adapter leaves it at exit."""
+    import subprocess
+    import sys
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import asyncio, atexit, sys\n"
+        "from pulumi.runtime.mocks import MockMonitor, Mocks\n"
+        "import mldeploy.pulumi_internals as adapter\n"
+        "class M(Mocks):\n"
+        "    def new_resource(self, args): return [args.name + '_id', args.inputs]\n"
+        "    def call(self, args): return {}\n"
+        "def check():\n"
+        "    loop = asyncio.get_event_loop_policy().get_event_loop()\n"
+        "    print('closed' if loop.is_closed() else 'open', file=sys.stderr)\n"
+        "atexit.register(check)\n"
+        "mocks = M()\n"
+        "adapter.run_mocked_program(lambda: None, mocks, MockMonitor(mocks), project='p', stack='s',"
+        " config={}, secret_keys=[])\n"
+        "sys.exit(1)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "closed", done.stderr
