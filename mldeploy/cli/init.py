@@ -110,8 +110,9 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
                    f"sample-request.json assume {DEFAULT_FEATURES}: change N_FEATURES and the sample to fit")
     if named_columns:
         click.echo(f"note: the model was fitted on a pandas DataFrame: score.py hands it the rows as a DataFrame "
-                   f"with its own column names, and environment.yml installs {PANDAS_PIN} (pin the pandas you "
-                   "trained with)")
+                   f"with its own column names (numbers or texts), and environment.yml installs {PANDAS_PIN} (pin "
+                   "the pandas you trained with); put real rows of yours in sample-request.json: its zeros do not "
+                   "fit a text (category) column")
     cd = "" if root == Path.cwd().resolve() else f"cd {shlex.quote(where)} && "
     me = _invocation(relative=not cd)
     first = TARGET_STACKS[chosen[0]]

@@ -232,3 +232,40 @@ def test_score_py_hands_a_dataframe_fitted_model_its_own_columns(iris_model, tmp
             warnings.simplefilter("error")  # a warning per request fails the test
             assert score.run.__wrapped__([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]) == [0, 2]
         assert seen == columns
+
+
+def test_score_py_takes_text_values_only_for_a_dataframe_fitted_model(iris_model, tmp_path, monkeypatch):
+    """A model fitted on a DataFrame may have text columns (a OneHotEncoder's categories): the generated
+    score.py hands it rows with text as sent (pandas types each column), where it used to cast every
+    value to float (a 500) and refuse text with a 400; a model fitted on an array still gets a 400."""
+    import importlib.util
+    import sys
+    import types
+
+    given = []
+
+    class Frame:  # pandas.DataFrame's stand-in (no pandas here): records the rows score.py hands it
+        def __init__(self, rows, columns):
+            given.append(rows)
+
+    monkeypatch.setitem(sys.modules, "pandas", types.SimpleNamespace(DataFrame=Frame))
+    model, _ = iris_model
+    named = _fitted_on_a_dataframe(model)
+    named.predict = lambda frame: np.array(["a"])
+    (tmp_path / "score.py").write_bytes(render_project(_choices())["score.py"])
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("generated_score_with_text", tmp_path / "score.py")
+    score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score)
+    as_array, text_values = score.model_input, score.text_values
+    row = [5.1, 3, "Sat", 0.2]
+    joblib.dump(named, tmp_path / "iris.pkl")
+    score.init()
+    assert score.run.__wrapped__([row]) == ["a"] and given == [[row]]
+    refused = score.run.__wrapped__([[5.1, 3, None, 0.2]])
+    assert refused.status_code == 400 and b"finite numbers or texts" in refused.get_data(), refused.get_data()
+    joblib.dump(model, tmp_path / "iris.pkl")
+    score.model_input, score.text_values = as_array, text_values  # as a fresh scorer process starts
+    score.init()
+    refused = score.run.__wrapped__([row])
+    assert refused.status_code == 400 and refused.get_data() == b'{"error": "row 0 must hold only finite numbers"}'
