@@ -370,3 +370,16 @@ def test_one_bad_request_costs_about_two_log_n_more_calls_not_n(plain_runs):
     calls = script.get_run_function().__globals__["calls"]
     assert len(calls) <= 1 + 2 * 4, f"halves, not one call per request: {calls}"
     assert [p.outcome.output for i, p in enumerate(batch) if i != 11] == [[i + 1] for i in range(16) if i != 11]
+
+
+def test_the_sample_contract_allows_a_sums_rounding_in_another_order_and_nothing_more():
+    from mldeploy.scoring.scoring_batcher import same_results
+
+    # The diabetes Ridge's sampleRequest on an AVX-512 machine: 2 rows alone vs 4 rows (twice over).
+    assert same_results([5430.917515226916, 4005.6834037998833], [5430.917515226917, 4005.6834037998833])
+    assert same_results({"risk": [1.0, float("nan")], "band": ["low"]}, {"risk": [1.0, float("nan")], "band": ["low"]})
+    assert not same_results([1.0, 2.0], [1.0, 2.0000001])  # a result that depends on the batch
+    assert not same_results([1.0], [float("nan")])
+    assert not same_results([2], [4]) and not same_results([1], [1.0]) and not same_results([True], [1.0])
+    assert not same_results({"a": [1.0]}, {"b": [1.0]}) and not same_results([1.0], [1.0, 1.0])
+    assert not same_results(["low"], ["mid"])
