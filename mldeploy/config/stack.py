@@ -87,7 +87,7 @@ class ImageSettings(Settings):
         "or `azmlinfsrv` (Azure ML's server exactly as its command runs it, gunicorn)")
     batching: BatchingSettings | None = Field(
         None, description="adaptive batching (opt-in): requests arriving together are scored in one run() call "
-        "on their concatenated rows; run() must return one result per row (see README, Batching)")
+        "on their concatenated rows; run() must return one result per row (see docs/scoring.md, Batching)")
 
     @field_validator("entry_script")
     @classmethod
