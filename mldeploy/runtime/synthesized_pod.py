@@ -145,12 +145,32 @@ def synthesized_pod(synth_dir: Path, namespace: str, deployment: str, images: Ca
     inputs = PodInputs(spec=spec, config_maps=config_maps, secrets=secret_data,
                        images={c["image"]: images(c["image"]) for c in containers}, namespace=namespace,
                        labels={DEPLOYMENT_LABEL: variant} if variant else {})
+    for c in containers:  # the pod's own connection string points nowhere already; statsbeat does not
+        added = local_telemetry_env(c.get("env", []))[len(c.get("env", [])):]
+        if added:
+            inputs.extra_env[c["name"]] = {e["name"]: e["value"] for e in added}
     return SynthesizedPod(dep, inputs, keys, objects)
 
 
 # What an ACI group's `secureValue` environment variables (masked by synth) hold locally: the
 # only one mldeploy declares is AML_APP_INSIGHTS_KEY, here a key of no workspace.
 NO_SECURE_VALUE = NO_INSIGHTS["instrumentation-key"]
+# Beside that key, locally only: the exporter azmlinfsrv builds from AML_APP_INSIGHTS_KEY alone
+# ("InstrumentationKey=<key>", server/appinsights_client.py) sends to the connection string's endpoint
+# in this variable, else to https://dc.services.visualstudio.com (azure-monitor-opentelemetry-exporter
+# _connection_string_parser.py, endpoint priority); its statsbeat goes to
+# westus-0.in.applicationinsights.azure.com unless disabled (_constants.py, statsbeat/_state.py).
+# Measured in `serve --containers` of an ACI service: both were tried, each request's telemetry with it.
+LOCAL_TELEMETRY_ENV = {"APPLICATIONINSIGHTS_CONNECTION_STRING": NO_INSIGHTS["connection-string"],
+                       "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true"}
+
+
+def local_telemetry_env(env: list[dict]) -> list[dict]:
+    """A container's env with telemetry kept on this machine when it declares an App Insights key."""
+    names = {e["name"] for e in env}
+    if "AML_APP_INSIGHTS_KEY" not in names:
+        return env
+    return env + [{"name": k, "value": v} for k, v in LOCAL_TELEMETRY_ENV.items() if k not in names]
 
 
 @dataclass
@@ -180,15 +200,16 @@ def _aci_probe(p: dict) -> dict:
 
 def aci_pod_spec(group: dict) -> dict:
     """ACI container group -> the pod runner's (Kubernetes-shaped) spec: ACI's requests are its
-    limits, its secret volumes are Secrets of the same name, secure env values stand-ins."""
+    limits, its secret volumes are Secrets of the same name, secure env values stand-ins, telemetry
+    kept on this machine (LOCAL_TELEMETRY_ENV)."""
     containers = []
     for c in group["containers"]:
         res = c["resources"]["requests"]
         spec = {
             "name": c["name"], "image": c["image"],
             "ports": [{"containerPort": int(p["port"])} for p in c.get("ports", [])],
-            "env": [{"name": e["name"], "value": e["value"] if "value" in e else NO_SECURE_VALUE}
-                    for e in c.get("environmentVariables", [])],
+            "env": local_telemetry_env([{"name": e["name"], "value": e["value"] if "value" in e else NO_SECURE_VALUE}
+                                        for e in c.get("environmentVariables", [])]),
             "resources": {"limits": {"cpu": str(res["cpu"]), "memory": f"{int(res['memoryInGB'] * 1024)}Mi"}},
             "volumeMounts": [{"name": m["name"], "mountPath": m["mountPath"], "readOnly": m.get("readOnly", False)}
                              for m in c.get("volumeMounts", [])],

@@ -75,3 +75,20 @@ def test_base_images_are_read_from_the_from_lines(tmp_path):
     (tmp_path / "Dockerfile").write_text("# syntax=docker/dockerfile:1\nFROM --platform=linux/amd64 python:3.11-slim AS build\n"
                                          "RUN true\nFROM build\nFROM mambaorg/micromamba:1.5.10-jammy\n")
     assert base_images(tmp_path / "Dockerfile") == ["python:3.11-slim", "mambaorg/micromamba:1.5.10-jammy"]
+
+
+def test_local_runs_keep_a_scorer_s_telemetry_on_this_machine():
+    # `serve --containers` of an ACI service: azmlinfsrv's exporter, given only the stand-in key,
+    # sent to https://dc.services.visualstudio.com and its statsbeat to westus-0.in.applicationinsights.azure.com.
+    from mldeploy.runtime.synthesized_pod import NO_INSIGHTS, aci_pod_spec
+    group = {"containers": [
+        {"name": "scorer", "image": "s", "resources": {"requests": {"cpu": 1, "memoryInGB": 1}},
+         "environmentVariables": [{"name": "AML_APP_INSIGHTS_ENABLED", "value": "true"},
+                                  {"name": "AML_APP_INSIGHTS_KEY", "secureValue": "masked"}]},
+        {"name": "gateway", "image": "g", "resources": {"requests": {"cpu": 1, "memoryInGB": 1}}}]}
+    scorer, gateway = aci_pod_spec(group)["containers"]
+    env = {e["name"]: e["value"] for e in scorer["env"]}
+    assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"] == NO_INSIGHTS["connection-string"]
+    assert "IngestionEndpoint=http://127.0.0.1:9/" in env["APPLICATIONINSIGHTS_CONNECTION_STRING"]
+    assert env["APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL"] == "true"
+    assert gateway["env"] == []
