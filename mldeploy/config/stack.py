@@ -263,7 +263,9 @@ class StackSettings(Settings):
 
     @property
     def resource_group_name(self) -> str:
-        return self.resource_group or f"rg-mldeploy-{self.stack}"
+        # A resource group name is 1-90 characters, not ending in '.' (learn.microsoft.com/azure/azure-resource-manager/
+        # management/resource-name-rules, Microsoft.Resources/resourcegroups); a Pulumi stack name may end with '.'.
+        return self.resource_group or f"rg-mldeploy-{self.stack}"[:90].rstrip(".")
 
 
 # The keys a stack file may set under `mldeploy:` besides each section target's own (the target

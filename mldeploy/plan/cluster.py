@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mldeploy.config.cluster import ClusterSettings
+from mldeploy.plan import naming
 
 # The node pool a created cluster gets (components/aks_cluster.py): a user pool may not reuse its name.
 SYSTEM_POOL = "system"
@@ -43,7 +44,7 @@ class ClusterPlan:
 
 def cluster_name(stack: str, name: str) -> str:
     """The created cluster's ARM name: `aks-<stack>-<entry>`, within the 63-character limit."""
-    return f"aks-{stack}-{name}"[:63]
+    return naming.aks_cluster(stack, name)
 
 
 def plan_cluster(name: str, s: ClusterSettings, *, stack: str, azure_ml_attached: bool = False) -> ClusterPlan:

@@ -56,11 +56,24 @@ def workspace(stack: str) -> str:
 
 
 def log_analytics(stack: str) -> str:
-    return f"log-{stack}"[:63]
+    """`log-<stack>`: a Log Analytics workspace name is 4-63 alphanumerics and hyphens, starting and
+    ending with an alphanumeric (learn.microsoft.com/azure/azure-resource-manager/management/
+    resource-name-rules, Microsoft.OperationalInsights/workspaces), so a stack name's '_' and '.'
+    (Pulumi allows both: `dev_eu.2`) become '-' and a cut never leaves a '-' at the end."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", f"log-{stack}")[:63].rstrip("-")
 
 
 def app_insights(stack: str) -> str:
-    return f"appi-{stack}"[:255]
+    """`appi-<stack>`: an Application Insights name "can't end with space or period" (resource-name-rules,
+    Microsoft.Insights/components), and a stack name may end with '.'."""
+    return f"appi-{stack}"[:255].rstrip(".")
+
+
+def aks_cluster(stack: str, entry: str) -> str:
+    """`aks-<stack>-<entry>`: an AKS cluster name is 1-63 alphanumerics, '_' and '-', starting and ending
+    with an alphanumeric (resource-name-rules, Microsoft.ContainerService/managedClusters), so a stack
+    name's '.' becomes '-' and a cut never leaves '-' or '_' at the end."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"aks-{stack}-{entry}")[:63].rstrip("-_")
 
 
 MODEL_BLOB_PREFIX = "mldeploy/models"

@@ -32,6 +32,8 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
+from tests.config.bad_stacks_names import names_cases
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = {p.name[len("Pulumi."):-len(".yaml")]: p for p in sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))}
 # Mappings whose keys are the user's own (names, tags, env...): a new key there is not a typo.
@@ -1218,7 +1220,8 @@ CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "alias": alias_cases, "depth": depth_cases, "namespace": namespace_cases, "unknown": unknown_cases,
     "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
     "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *corpus2_cases(), *corpus3_cases(),
-                                *corpus4_cases(), *corpus5_cases(), *scorer_pin_cases(), *include_cases()),
+                                *corpus4_cases(), *corpus5_cases(), *scorer_pin_cases(), *include_cases(),
+                                *names_cases()),
 }
 
 

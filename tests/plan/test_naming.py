@@ -16,3 +16,30 @@ def test_the_suffix_length_can_be_chosen():
 
 def test_the_order_of_the_parts_matters():
     assert hash_suffix("a", "b") != hash_suffix("b", "a")
+
+
+# Names derived from a stack name Pulumi allows (letters, digits, '_', '.', '-') stay names Azure takes
+# (learn.microsoft.com resource-name-rules; plan/naming.py cites each).
+def test_a_log_analytics_name_takes_no_underscore_or_period():
+    from mldeploy.plan.naming import log_analytics
+
+    assert log_analytics("Dev_Test.UPPER") == "log-Dev-Test-UPPER"
+    assert log_analytics("dev") == "log-dev"  # plain stack names keep their names
+    long = log_analytics("a" * 58 + "_b")
+    assert len(long) <= 63 and not long.endswith("-")
+
+
+def test_an_aks_cluster_name_takes_no_period_and_ends_alphanumeric():
+    from mldeploy.plan.naming import aks_cluster
+
+    assert aks_cluster("dev_eu.2", "prod") == "aks-dev_eu-2-prod"
+    assert aks_cluster("prod", "prod") == "aks-prod-prod"
+    assert aks_cluster("a" * 57 + "_", "x")[-1].isalnum()
+
+
+def test_app_insights_and_the_default_resource_group_do_not_end_with_a_period():
+    from mldeploy.config.stack import StackSettings
+    from mldeploy.plan.naming import app_insights
+
+    assert app_insights("dev.") == "appi-dev"
+    assert StackSettings(stack="dev.").resource_group_name == "rg-mldeploy-dev"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.base import DnsLabel
 from mldeploy.config.service import ServiceSettings
@@ -26,10 +26,16 @@ ACI_COMMON_MAX_MEMORY_GB = 16
 # group. Individual container instances within a group can be provisioned with less"
 # (MicrosoftDocs/azure-compute-docs, articles/container-instances/container-instances-container-groups.md,
 # "Minimum and maximum allocation", ms.date 11/17/2025). cpuCores/memoryGb are the group's (gateway
-# and scorer together), so they must each be at least 1. No increment (0.1 CPU, 0.1 GB steps or
-# other) is stated there or in the 2023-05-01 ResourceRequests schema (plain numbers): none is checked.
+# and scorer together), so they must each be at least 1.
 ACI_MIN_CPU = 1
 ACI_MIN_MEMORY_GB = 1
+# ACI takes CPU and memory in tenths: `az container create` documents --cpu as "The required number of
+# CPU cores of the containers, accurate to one decimal place" and --memory as "The required memory of the
+# containers in GB, accurate to one decimal place" (Azure/azure-cli, src/azure-cli/azure/cli/
+# command_modules/container/_params.py), and ACI's own answer to another value is "The memory requirement
+# should be times of 0.1 GB" (quoted in Azure/azure-cli issue 7355). The gateway takes 0.1 of each
+# (contract.ACI_GATEWAY_CPU/MEMORY_GB), so a group size in tenths leaves the scorer tenths too.
+ACI_STEP = 0.1
 
 
 class AciServiceSettings(ServiceSettings):
@@ -53,6 +59,16 @@ class AciServiceSettings(ServiceSettings):
 
     def default_workers(self, requests_per_worker: int = 1) -> int:
         return max(1, int(self.cpu_cores - ACI_GATEWAY_CPU))  # one per core left beside the gateway
+
+    @field_validator("cpu_cores", "memory_gb")
+    @classmethod
+    def _in_tenths(cls, value: float, info) -> float:
+        tenths = value / ACI_STEP
+        if abs(tenths - round(tenths)) > 1e-6:
+            unit = "CPU cores" if info.field_name == "cpu_cores" else "GB"
+            raise ValueError(f"{value:g} is not a multiple of {ACI_STEP:g}: ACI sizes containers in {unit} accurate "
+                             f"to one decimal place (e.g. {round(value, 1):g})")
+        return value
 
     @model_validator(mode="after")
     def _room_for_the_gateway(self):

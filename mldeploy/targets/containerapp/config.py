@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.base import Settings
 from mldeploy.config.service import ServiceSettings, TlsSettings
@@ -19,6 +19,19 @@ from mldeploy.config.service import ServiceSettings, TlsSettings
 # the default "Consumption" profile every workload-profiles environment has.
 CONSUMPTION = "Consumption"
 GPU_PROFILES = ("Consumption-GPU-NC8as-T4", "Consumption-GPU-NC24-A100")
+# The most one replica of a serverless GPU profile gets, CPU cores and GiB: "Consumption-GPU-NC24-A100,
+# Consumption-GPU-NC8as-T4 | 8-24 | 56-220 GiB | NVIDIA T4, A100 | ... | per replica" (MicrosoftDocs/
+# azure-docs, articles/container-apps/workload-profiles-overview.md, "Consumption profile details",
+# ms.date 11/04/2025): the T4 profile is an NC8as_T4_v3 (8 vCPUs, 56 GiB), the A100 an NC24ads_A100_v4.
+GPU_REPLICA_MAX = {"Consumption-GPU-NC8as-T4": (8, 56), "Consumption-GPU-NC24-A100": (24, 220)}
+# Azure's own environment domain (`<app>.<unique>.<region>.azurecontainerapps.io`): a custom domain is
+# validated by a TXT record `asuid.<domain>` and a CNAME (or A record) in a DNS zone you manage
+# ("Add a custom domain": MicrosoftDocs/azure-docs, articles/container-apps/custom-domains-managed-certificates.md),
+# which no one outside Microsoft can add under this domain, nor under Azure's other service domains; the app
+# already has HTTPS on its own name.
+AZURE_APP_DOMAIN = "azurecontainerapps.io"
+AZURE_DOMAINS = (AZURE_APP_DOMAIN, "azurecontainer.io", "azurewebsites.net", "azure.com", "azure.net", "windows.net",
+                 "cloudapp.net", "trafficmanager.net", "azurefd.net", "azureedge.net", "azure-api.net")
 
 # A Consumption replica's CPU and memory (the total of all its containers) must be one of
 # 0.25 / 0.5Gi ... 4.0 / 8.0Gi in 0.25-core steps, memory twice the cores (MicrosoftDocs/azure-docs,
@@ -117,6 +130,26 @@ class ContainerAppServiceSettings(ServiceSettings):
             raise ValueError("tls does not apply to containerapp: Container Apps ingress serves HTTPS itself "
                              "(`<app>.<environment domain>`); set customDomain for your own host name and a "
                              "managed certificate")
+        return self
+
+    @field_validator("custom_domain")
+    @classmethod
+    def _own_domain(cls, domain: str | None) -> str | None:
+        owner = next((d for d in AZURE_DOMAINS if domain is not None and (domain == d or domain.endswith("." + d))), None)
+        if owner is not None:
+            raise ValueError(f"{domain!r} is under {owner}, a domain Azure owns: "
+                             "a custom domain is validated by TXT and CNAME records in a DNS zone you manage; omit customDomain "
+                             "to serve on the app's own <app>.<environment domain> name (HTTPS as well)")
+        return domain
+
+    @model_validator(mode="after")
+    def _gpu_replica_size(self):
+        if self.workload_profile in GPU_REPLICA_MAX:
+            cores, memory = GPU_REPLICA_MAX[self.workload_profile]
+            if self.cpu_cores > cores or self.memory_gb > memory:
+                raise ValueError(f"cpuCores {self.cpu_cores:g} with memoryGb {self.memory_gb:g} is more than one replica "
+                                 f"of workloadProfile {self.workload_profile} gets: at most {cores} cores and {memory} GiB "
+                                 "(Microsoft's workload profiles page)")
         return self
 
     @model_validator(mode="after")

@@ -1,0 +1,32 @@
+"""Issue 24's "Azure's naming and size rules" cases (helper `h24names`), part of the corpus's `semantic`
+class (tests/config/bad_stacks.py CLASSES): each exited 0 before its rule (probed with `synth` on copies
+of the example stacks) and names the key it breaks; the rule's source is cited beside the rule."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+
+def names_cases() -> Iterator[Any]:
+    from tests.config.bad_stacks import Case, _dump, _load
+
+    def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str = "") -> Case:
+        d = _load(stack)
+        edit(d["config"])
+        return Case(id_, "semantic", stack, _dump(d), key, fragment)
+
+    s = "mldeploy:services"
+    # -- ACI sizes containers in tenths of a CPU and of a GB (targets/aci/settings.py ACI_STEP) ----------
+    for key, value in (("cpuCores", 1.33), ("cpuCores", 2.25), ("memoryGb", 1.05), ("memoryGb", 3.75)):
+        yield case(f"dev-aci-{key}-{value}-not-tenths", "dev", lambda c, k=key, v=value: c[s]["diabetes-aci"].update({k: v}),
+                   f"{s}.diabetes-aci.{key}", "accurate to one decimal place")
+    # -- Container Apps: a GPU profile's replica size; a customDomain under a domain Azure owns ---------
+    for profile, cores, memory in (("Consumption-GPU-NC8as-T4", 16, 32), ("Consumption-GPU-NC8as-T4", 8, 64),
+                                   ("Consumption-GPU-NC24-A100", 32, 64)):
+        yield case(f"containerapp-{profile}-{cores}-{memory}", "containerapp", lambda c, p=profile, k=cores, m=memory:
+                   c[s]["diabetes-aca"].update(workloadProfile=p, cpuCores=k, memoryGb=m), f"{s}.diabetes-aca",
+                   "more than one replica")
+    for domain in ("score.azurecontainerapps.io", "app.blue.westeurope.azurecontainerapps.io",
+                   "score.westeurope.cloudapp.azure.com", "ml.azurewebsites.net"):
+        yield case(f"containerapp-custom-domain-{domain}", "containerapp",
+                   lambda c, v=domain: c[s]["diabetes-aca"].update(customDomain=v), f"{s}.diabetes-aca.customDomain",
+                   "a domain Azure owns")
