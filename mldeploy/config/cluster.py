@@ -28,11 +28,17 @@ class AttachSettings(Settings):
                                   "with a letter or digit")] = Field(description="name of the existing cluster")
 
 
+# A VM size's API name is `Standard_` + family + vCPU count + features + version (learn.microsoft.com/
+# azure/virtual-machines/vm-naming-conventions: "Standard_D4ds_v5"; ARM compute.json VirtualMachineSizeTypes:
+# every name but the retired Basic_A0-A4 starts with `Standard_`): `D4s_v5` or `Foo` would fail only at deploy.
+VmSize = Annotated[str, matching(r"[Ss]tandard_[A-Za-z]+[0-9][A-Za-z0-9_]*", "an Azure VM size name: Standard_ + "
+                                 "family and vCPUs, such as Standard_D4s_v5 or Standard_DS3_v2")]
+
+
 class ClusterSettings(Settings):
     """An AKS cluster: created from `vmSize` x `agentCount`, or attached with `attach`."""
 
-    vm_size: Annotated[str, matching(r"[A-Za-z0-9_]+", "a VM size name such as Standard_D4s_v5 (letters, digits "
-                                     "and '_')")] = Field("Standard_D3_v2", description="node VM size (guide: `vm_size`); agentCount × its vCPUs must be ≥ 12")
+    vm_size: VmSize = Field("Standard_D3_v2", description="node VM size (guide: `vm_size`); agentCount × its vCPUs must be ≥ 12")
     agent_count: int = Field(3, ge=1, le=1000, description="number of nodes (guide: `agent_count`)")
     vcpus_per_node: int | None = Field(None, ge=1, le=512, description="vCPUs of a VM size missing from the built-in table")
     tier: Literal["Free", "Standard", "Premium"] = Field("Standard", description="AKS pricing tier (Standard has the uptime SLA; Premium is needed for longTermSupport)")

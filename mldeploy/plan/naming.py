@@ -30,14 +30,20 @@ def storage_account(stack: str, resource_group: str) -> str:
     return ("st" + _alnum(stack)[:16] + hash_suffix(stack, resource_group))[:24]
 
 
+def _vault(*parts: str) -> str:
+    # A vault name "Can't contain consecutive hyphens" (resource-name-rules, Microsoft.KeyVault/vaults): a stack
+    # name with no letter or digit (`_`, `..`) leaves an empty middle part, which is dropped, not joined as `--`.
+    return "-".join(p for p in parts if p)[:24]
+
+
 def key_vault(stack: str, resource_group: str) -> str:
     """3-24 letters, digits and '-', globally unique, starting with a letter."""
-    return f"kv-{_alnum(stack)[:14]}-{hash_suffix(stack, resource_group)}"[:24]
+    return _vault("kv", _alnum(stack)[:14], hash_suffix(stack, resource_group))
 
 
 def instance_key_vault(stack: str, instance: str) -> str:
     """A non-production vault: `kv-<stack>-<instance hex>` (<= 24), new for each stack instance."""
-    return f"kv-{_alnum(stack)[:11]}-{instance}"[:24]
+    return _vault("kv", _alnum(stack)[:11], instance)
 
 
 def instance_workspace(name: str, instance: str) -> str:
@@ -60,7 +66,8 @@ def log_analytics(stack: str) -> str:
     ending with an alphanumeric (learn.microsoft.com/azure/azure-resource-manager/management/
     resource-name-rules, Microsoft.OperationalInsights/workspaces), so a stack name's '_' and '.'
     (Pulumi allows both: `dev_eu.2`) become '-' and a cut never leaves a '-' at the end."""
-    return re.sub(r"[^A-Za-z0-9-]", "-", f"log-{stack}")[:63].rstrip("-")
+    name = re.sub(r"[^A-Za-z0-9-]", "-", f"log-{stack}")[:63].rstrip("-")
+    return name if len(name) >= 4 else f"log-{hash_suffix(stack)}"  # a stack name of only '_', '.', '-'
 
 
 def app_insights(stack: str) -> str:

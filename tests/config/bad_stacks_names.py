@@ -30,3 +30,17 @@ def names_cases() -> Iterator[Any]:
         yield case(f"containerapp-custom-domain-{domain}", "containerapp",
                    lambda c, v=domain: c[s]["diabetes-aca"].update(customDomain=v), f"{s}.diabetes-aca.customDomain",
                    "a domain Azure owns")
+    # -- VM sizes by their API name, `Standard_<family><vCPUs>...` (config/cluster.py VmSize) --------------
+    for size in ("Foo", "DS3_v2"):
+        yield case(f"batch-vm-size-{size}", "batch", lambda c, v=size: c["mldeploy:batch"]["nightly"].update(vmSize=v),
+                   "mldeploy:batch.nightly.vmSize", "an Azure VM size name")
+    yield case("prod-vm-size-without-standard", "prod", lambda c: c["mldeploy:clusters"]["prod"].update(
+        vmSize="D8s_v5", vcpusPerNode=8), "mldeploy:clusters.prod.vmSize", "an Azure VM size name")
+    # -- a kubernetes-endpoint instanceType names an InstanceType custom resource: a Kubernetes object name --
+    for label, value in (("space", "Bad Type"), ("underscore", "gpu_small"), ("trailing-dot", "gpu.")):
+        def instance_type(c: dict, v: str = value) -> None:
+            dep = c[s]["diabetes"]["deployments"]["blue"]
+            dep.pop("cpuCores"), dep.pop("memoryGb")
+            dep["instanceType"] = v
+        yield case(f"k8s-endpoint-instance-type-{label}", "kubernetes-endpoint", instance_type,
+                   f"{s}.diabetes.deployments.blue.instanceType", "cannot name an InstanceType")

@@ -340,7 +340,8 @@ def valid_cases() -> Iterator[Case]:
     yield case("dev-aci-fraction", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=1.5, memoryGb=2.5))
     # ACI's least container group: "a minimum of 1 CPU and 1 GB of memory" (container-instances-container-groups.md).
     yield case("dev-aci-1-1", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=1, memoryGb=1))
-    yield case("dev-aci-fractions-over-1", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=1.33, memoryGb=1.15))
+    # Fractions above the minimum, in ACI's tenths ("accurate to one decimal place": targets/aci/settings.py).
+    yield case("dev-aci-fractions-over-1", "sizes", "dev", lambda c: c[S]["diabetes-aci"].update(cpuCores=1.3, memoryGb=1.2))
     yield case("prod-vm-size-lowercase", "sizes", "prod",
                lambda c: c["mldeploy:clusters"]["prod"].update(vmSize="standard_d3_v2"))
     yield case("prod-kubernetes-patch", "sizes", "prod",

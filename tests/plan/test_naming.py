@@ -43,3 +43,17 @@ def test_app_insights_and_the_default_resource_group_do_not_end_with_a_period():
 
     assert app_insights("dev.") == "appi-dev"
     assert StackSettings(stack="dev.").resource_group_name == "rg-mldeploy-dev"
+
+
+def test_a_key_vault_name_never_holds_two_hyphens_in_a_row():
+    from mldeploy.plan.naming import instance_key_vault, key_vault
+
+    assert "--" not in key_vault("__", "rg") and key_vault("__", "rg").startswith("kv-")
+    assert key_vault("dev", "rg") == f"kv-dev-{hash_suffix('dev', 'rg')}"  # plain stack names keep their names
+    assert "--" not in instance_key_vault("..", "ab12")
+
+
+def test_a_log_analytics_name_keeps_its_four_characters_for_any_stack_name():
+    from mldeploy.plan.naming import log_analytics
+
+    assert len(log_analytics("__")) >= 4 and log_analytics("__")[-1].isalnum()

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.base import ImageRef, matching
+from mldeploy.config.cluster import VmSize
 from mldeploy.config.files import SUPPORTED_PYTHONS, AzureMLRequirementsFile, BatchPythonFile, CondaFile
 from mldeploy.config.section import SectionSettings
 from mldeploy.contract import AZUREML_BASE_IMAGE
@@ -42,7 +43,7 @@ class BatchSettings(SectionSettings):
     base_image: ImageRef = Field(AZUREML_BASE_IMAGE, description="Azure ML base image the environment is built on")
     python_version: str = Field("3.11", pattern=r"^3\.\d+$", description="for requirementsFile only")
     # The guide: "dedicated" or "low-priority" VMs. Low priority is cheaper and can be preempted.
-    vm_size: str = Field("Standard_DS3_v2", pattern=r"^[A-Za-z0-9_]+$", description="VM size of the AmlCompute nodes")
+    vm_size: VmSize = Field("Standard_DS3_v2", description="VM size of the AmlCompute nodes")
     vm_priority: Literal["dedicated", "lowPriority"] = Field("dedicated", description="dedicated, or low-priority VMs (cheaper, can be preempted)")
     min_nodes: int = Field(0, ge=0, le=1000, description="nodes kept when idle; 0 scales to zero")
     max_nodes: int = Field(4, ge=1, le=1000, description="most nodes the cluster scales to")

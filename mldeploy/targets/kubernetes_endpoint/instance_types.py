@@ -3,6 +3,7 @@ declares for deployments sized by v1's cpuCores/memoryGb (how-to-manage-kubernet
 the plan type and the sources: mldeploy/plan/kubernetes_compute.py)."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Iterable
 
 from mldeploy.config.errors import ConfigError
@@ -13,6 +14,13 @@ if TYPE_CHECKING:
     from mldeploy.targets.online_endpoint.settings import DeploymentSettings
 
 KUBERNETES_DEFAULT_INSTANCE_TYPE = "defaultinstancetype"
+# An instance type of a Kubernetes compute is an `InstanceType` custom resource named by its metadata.name
+# (how-to-manage-kubernetes-instance-types.md, "Create a custom instance type"), and a custom resource's name
+# is a DNS subdomain: "no more than 253 characters", "only lowercase alphanumeric characters, '-' or '.'",
+# "start with an alphanumeric character", "end with an alphanumeric character" (kubernetes.io/docs/concepts/
+# overview/working-with-objects/names, "DNS Subdomain Names"): no such resource can be named `Bad Type`.
+# Case is left alone (whether Azure ML lowers a name before its look-up is not documented).
+INSTANCE_TYPE_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?", re.IGNORECASE)
 
 
 def kubernetes_instance_type(dep: "DeploymentSettings", key: str) -> str:
@@ -22,6 +30,10 @@ def kubernetes_instance_type(dep: "DeploymentSettings", key: str) -> str:
         if dep.cpu_cores or dep.memory_gb:
             raise ConfigError(f"{key}.cpuCores", "cpuCores/memoryGb define an instance type when instanceType "
                                                  "is omitted; with instanceType set remove them")
+        if not INSTANCE_TYPE_NAME.fullmatch(dep.instance_type):
+            raise ConfigError(f"{key}.instanceType", f"{dep.instance_type[:80]!r} cannot name an InstanceType: a "
+                                                     "Kubernetes object name is 1-253 letters, digits, '-' "
+                                                     "and '.', starting and ending with a letter or digit")
         return dep.instance_type
     if sized_by_v1(dep):
         return instance_type_name(*instance_size(dep))
