@@ -161,6 +161,15 @@ def _variant_sources(out: Path, name: str, pod_src, built: dict[str, str], image
     return sources
 
 
+def how_it_stops(spec: dict) -> str:
+    """What Ctrl+C does to a pod as synthesized: an AKS/FPGA pod has preStop hooks, an ACI group or
+    a container app's revision none (its gateway drains on the stop signal, render/gateway.py
+    graceful_nginx)."""
+    if any((c.get("lifecycle") or {}).get("preStop") for c in spec.get("containers") or []):
+        return "as the kubelet would (preStop hooks, drain, then the stop signal)"
+    return "as its platform would (the stop signal; the gateway drains first)"
+
+
 def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: dict, port: int, gateway_port: int, timeout: float,
          as_json: bool, cafile: str | None, sample: Path | None, logs_command: str, record) -> None:
     """Start the pod, smoke-test it, print where it answers (and publish it in `record`, the
@@ -216,8 +225,7 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
                        f"  primary key:   {pod_src.keys[0]}\n  secondary key: {pod_src.keys[1]}")
         sys.stdout.flush()
         record.publish(endpoint)
-        info(f"serving; logs: `{logs_command}`; Ctrl+C (or SIGTERM) stops the pod as the kubelet would "
-             "(preStop, drain)")
+        info(f"serving; logs: `{logs_command}`; Ctrl+C (or SIGTERM) stops it {how_it_stops(pod_src.inputs.spec)}")
         while not stopping:
             time.sleep(0.25)
             for p in pods.values():

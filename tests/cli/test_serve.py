@@ -38,3 +38,15 @@ def test_containers_of_a_target_with_nothing_synthesized_to_run_names_those_that
         "error: --containers runs a service as synthesized for its target (aci, aks, fpga, managed, "
         "kubernetes-endpoint, containerapp); service 'diabetes' is target 'local' (serve it without --containers)"), \
         done.stderr
+
+
+def test_serve_containers_says_how_a_pod_stops_by_what_was_synthesized():
+    # An ACI group (aci_pod_spec) has no kubelet and no preStop: its message must not claim them.
+    from mldeploy.cli.serve_containers import how_it_stops
+    from mldeploy.runtime.synthesized_pod import aci_pod_spec
+    group = {"containers": [{"name": n, "image": n, "resources": {"requests": {"cpu": 1, "memoryInGB": 1}}}
+                            for n in ("scorer", "gateway")]}
+    assert "preStop" not in how_it_stops(aci_pod_spec(group))
+    pod = {"containers": [{"name": "gateway", "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", "sleep 5"]}}}},
+                          {"name": "scorer"}]}
+    assert "preStop" in how_it_stops(pod)
