@@ -14,7 +14,10 @@ Fast path - `GET`/`POST /score` of an entry script without `@rawhttp` - the step
 azmlinfsrv 1.5.1's server/routes.py (`_before_request`, `_init_headers`, `handle_score`, its
 error handlers, `_after_request`, `populate_response_headers`) in the same order, without Flask's
 context push, URL routing and hook dispatch (without them a request took 0.69x the time in
-cProfile, 634 vs 916 us; issue 14, README "Performance"). Everything else is answered by the Flask app itself: `/`,
+cProfile, 634 vs 916 us; issue 14, README "Performance"). A plain (JSON-able) value of run() is
+answered without werkzeug's Response and Headers objects too (PlainAnswer: the same bytes as
+azmlinfsrv's AMLResponse), unless App Insights logs requests (its log_request reads a werkzeug
+response). Everything else is answered by the Flask app itself: `/`,
 `/swagger.json`, OPTIONS and HEAD, unknown paths and methods, request-id headers over azmlinfsrv's
 limit (its 431), every request of a `@rawhttp` script (its run() gets the Flask request object
 and may use Flask's globals), and all requests when the server does CORS itself
@@ -53,6 +56,7 @@ import contextlib
 import ctypes
 import datetime
 import gc
+import json
 import logging
 import os
 import signal
@@ -295,7 +299,10 @@ class ScoringApp:
         # @rawhttp scripts and a server doing CORS itself: every request through Flask.
         self.fast = not aml_request._rawHttpRequested and not config.cors_origins
         # run() through the batcher (images.<name>.batching), else azmlinfsrv's own call.
-        self.invoke_run = batched_runs.invoke_run if batched_runs is not None else self.blueprint.user_script.invoke_run
+        self.invoke_run = batched_runs.invoke_run if batched_runs is not None else self._invoke_run
+        from azureml_inference_server_http.server import input_parsers, user_script
+
+        self.input_parsers, self.user_script = input_parsers, user_script
         # With batching: wsgi_on_asgi.py tells the batcher of each request it hands over
         # (`dispatched`), and each is settled here once the app is done with it.
         self.batched_runs = batched_runs
@@ -304,6 +311,9 @@ class ScoringApp:
         from werkzeug.exceptions import HTTPException
 
         self.Request, self.Response, self.HTTPException = flask.Request, flask.Response, HTTPException
+        # run()'s plain values answered as PlainAnswer (no werkzeug objects) unless App Insights
+        # logs each request: its log_request reads a werkzeug response.
+        self.plain = not self.blueprint.appinsights_client.enabled
 
         @flask_app.after_request
         def _sendable_from_flask(response):  # registered last: runs before azmlinfsrv's own hooks
@@ -331,7 +341,13 @@ class ScoringApp:
         self._expect(token)
         try:
             if fast:
-                response = self.sendable(self._score(environ))
+                response = self._score(environ)
+                if response.__class__ is PlainAnswer:
+                    environ[STREAMED_KEY] = False
+                    start_response("200 OK", response.headers)
+                    _drain(environ)
+                    return [response.body]
+                response = self.sendable(response)
                 environ[STREAMED_KEY] = response.is_streamed
                 body = response(environ, start_response)
             else:
@@ -393,7 +409,7 @@ class ScoringApp:
         start_datetime = datetime.datetime.utcnow()  # what azmlinfsrv hands App Insights
         start = time.perf_counter()
         request = self.Request(environ)
-        request_id, legacy_client_request_id, client_request_id = _request_ids(request.headers)
+        request_id, legacy_client_request_id, client_request_id = _request_ids(environ)
         try:
             response = self._invoke(request, request_id, client_request_id)
         except self.HTTPException as ex:  # routes.handle_http_exception
@@ -402,14 +418,17 @@ class ScoringApp:
             logger.error("Encountered Exception: {0}".format(traceback.format_exc()))
             response = routes.ErrorResponse(500, "An unexpected internal error occurred. Check the logs for more info.")
 
-        # routes._after_request (registered second, so Flask runs it first)
+        # routes._after_request (registered second, so Flask runs it first). The request's method
+        # and path are werkzeug's request.method and request.path: the fast path is taken only
+        # for a PATH_INFO of exactly /score and a method of GET or POST.
         duration_ms = (time.perf_counter() - start) * 1e3
-        path = request.path
-        if request.query_string:
-            path += f"?{request.query_string.decode()}"
-        length = "N/A" if response.is_streamed else response.calculate_content_length()
-        logger.info(" ".join(map(str, (request.method, path, response.status_code,
-                                       "{:0.3f}ms".format(round(duration_ms, 3)), length))))
+        path = SCORE_PATH
+        query = environ.get("QUERY_STRING", "")
+        if query:
+            path += f"?{query.encode('latin-1').decode()}"  # werkzeug's request.query_string, decoded
+        plain = response.__class__ is PlainAnswer
+        length = len(response.body) if plain else "N/A" if response.is_streamed else response.calculate_content_length()
+        logger.info(f"{environ['REQUEST_METHOD']} {path} {response.status_code} {round(duration_ms, 3):0.3f}ms {length}")
         bp.appinsights_client.log_request(request=request, response=response, start_datetime=start_datetime,
                                           duration_ms=duration_ms, request_id=request_id,
                                           client_request_id=client_request_id)
@@ -424,14 +443,37 @@ class ScoringApp:
             headers["x-ms-request-id"] = legacy_client_request_id
         if client_request_id:
             headers["x-ms-client-request-id"] = client_request_id
-        if "TraceId" in request.headers:
-            headers.add("TraceId", request.headers["TraceId"])
+        trace_id = environ.get("HTTP_TRACEID")  # werkzeug's request.headers["TraceId"]
+        if trace_id is not None:
+            headers.add("TraceId", trace_id)
         return response
+
+    def _invoke_run(self, request, *, timeout_ms: int):
+        """azmlinfsrv's UserScript.invoke_run (user_script.py, 1.5.1), except that the request's
+        headers are copied into a dict only for a run() that takes `request_headers`: azmlinfsrv
+        copies them for every request (~5 us of CPU: werkzeug walks the whole environ) and hands
+        them to its wrapper of any other run(), which drops them."""
+        m = self.user_script
+        script = self.blueprint.user_script
+        run_parameters = script.input_parser(request)
+        timer = None
+        try:
+            with m.timeout(timeout_ms), m.Timer() as timer:
+                run = script._wrapped_user_run
+                run_output = run(**run_parameters,
+                                 request_headers=dict(request.headers) if run is script._user_run else {})
+        except TimeoutError:
+            # timer is unset if timeout() raised before Timer() started (azmlinfsrv's comment)
+            raise m.UserScriptTimeout(timeout_ms, timer.elapsed_ms if timer else 0) from None
+        except Exception as ex:  # noqa: BLE001 - azmlinfsrv's own catch
+            raise m.UserScriptException(ex) from ex
+        return m.TimedResult(elapsed_ms=timer.elapsed_ms, input=run_parameters, output=run_output)
 
     def _invoke(self, request, request_id, client_request_id):
         """routes.handle_score, with g.request_id / g.client_request_id passed in."""
-        from azureml_inference_server_http.server.input_parsers import BadInput, JsonStringInput, UnsupportedInput
-        from azureml_inference_server_http.server.user_script import UserScriptException, UserScriptTimeout
+        BadInput, JsonStringInput, UnsupportedInput = (self.input_parsers.BadInput, self.input_parsers.JsonStringInput,
+                                                      self.input_parsers.UnsupportedInput)
+        UserScriptException, UserScriptTimeout = self.user_script.UserScriptException, self.user_script.UserScriptTimeout
 
         routes, bp = self.routes, self.blueprint
         try:
@@ -461,6 +503,8 @@ class ScoringApp:
                     response.headers["x-ms-run-function-failed"] = True
                 else:
                     response.headers.add("x-ms-run-function-failed", True)
+        elif self.plain:
+            response = PlainAnswer(response)
         else:
             response = routes.wrap_response(response)
         response.headers.add("x-ms-run-fn-exec-ms", f"{timed.elapsed_ms:.3f}")
@@ -478,11 +522,14 @@ def _ids_within_limit(environ, routes) -> bool:
     return all(len(environ.get(name, "")) <= routes.HEADER_LIMIT for name in _ID_HEADERS)
 
 
-def _request_ids(headers) -> tuple[str, str, str]:
-    """routes._init_headers: (request id, legacy client request id, client request id)."""
-    request_id = headers.get("x-request-id", str(uuid.uuid4()))
-    legacy = headers.get("x-ms-request-id", "")
-    client = headers.get("x-ms-client-request-id", "")
+def _request_ids(environ) -> tuple[str, str, str]:
+    """routes._init_headers: (request id, legacy client request id, client request id); werkzeug's
+    request.headers.get(name) is environ["HTTP_" + the name upper-cased, "-" as "_"]."""
+    request_id = environ.get("HTTP_X_REQUEST_ID")
+    if request_id is None:
+        request_id = str(uuid.uuid4())
+    legacy = environ.get("HTTP_X_MS_REQUEST_ID", "")
+    client = environ.get("HTTP_X_MS_CLIENT_REQUEST_ID", "")
     if legacy:
         logger.warning("x-ms-request-id header has been deprecated and will be removed from future versions of "
                        "the server. Please use x-ms-client-request-id.")
@@ -491,6 +538,49 @@ def _request_ids(headers) -> tuple[str, str, str]:
     else:
         legacy = client or request_id
     return request_id, legacy, client
+
+
+class PlainHeaders(list):
+    """A PlainAnswer's headers: (name, value) pairs as werkzeug's Headers.to_wsgi_list() gives
+    them, with the two of its methods the fast path uses. Each name the fast path sets is new to
+    these headers (see PlainAnswer), so `headers[name] = value` appends as `add` does."""
+
+    __slots__ = ()
+
+    def add(self, name: str, value) -> None:
+        self.append((name, _header_value(value)))
+
+    def __setitem__(self, key, value) -> None:
+        if isinstance(key, str):
+            self.append((key, _header_value(value)))
+        else:
+            super().__setitem__(key, value)
+
+
+class PlainAnswer:
+    """run()'s plain (JSON-able) value answered as azmlinfsrv answers it - routes.wrap_response,
+    AMLResponse(value, 200, json_str=True): the body json.dumps(value) ("{}" for None) as UTF-8,
+    Content-Type application/json, Content-Length, x-ms-run-function-failed False, in werkzeug's
+    order - but without werkzeug's Response and Headers objects (the app's CPU a request 0.72-0.78x
+    of what it was with them, in-process; docs/performance.md)."""
+
+    __slots__ = ("body", "headers")
+    status_code = 200
+    is_streamed = False
+
+    def __init__(self, value):
+        self.body = json.dumps(value if value is not None else {}).encode()
+        self.headers = PlainHeaders((("Content-Type", "application/json"), ("Content-Length", str(len(self.body))),
+                                     ("x-ms-run-function-failed", "False")))
+
+
+def _header_value(value) -> str:
+    """werkzeug's _str_header_value: a header value as str; a line break in it is refused."""
+    if not isinstance(value, str):
+        value = str(value)
+    if "\n" in value or "\r" in value:
+        raise ValueError("Header values must not contain newline characters.")
+    return value
 
 
 class StreamedBody:

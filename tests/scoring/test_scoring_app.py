@@ -336,3 +336,36 @@ def test_answers_on_several_threads_at_once_may_all_ask_for_waiting_connections(
     finally:
         listener.close()
     assert failures == [], failures[:1]
+
+
+@pytest.mark.parametrize("value", [[5430.917515226917, 4005.6834037998833], {"a": "é ✓", "b": None}, None, "text", 3,
+                                   float("nan"), [], {"nested": [[1, 2], {"x": True}]}])
+def test_a_plain_answer_is_azmlinfsrvs_wrapped_response_to_the_byte(value):
+    """run()'s plain value leaves the fast path as PlainAnswer, without werkzeug's objects: the
+    same status, headers (names, values, order) and body as azmlinfsrv's routes.wrap_response,
+    also once the fast path has added its headers both ways."""
+    from azureml_inference_server_http.server import routes
+
+    from mldeploy.scoring.scoring_app import PlainAnswer
+
+    theirs, ours = routes.wrap_response(value), PlainAnswer(value)
+    for response in (theirs, ours):
+        response.headers.add("x-ms-run-fn-exec-ms", "0.123")
+        response.headers["x-request-id"] = "rid-é"
+        response.headers.add("TraceId", 7)
+    environ = {"REQUEST_METHOD": "POST", "SERVER_NAME": "localhost", "SERVER_PORT": "80", "wsgi.url_scheme": "http"}
+    answered = []
+    body = b"".join(theirs(environ, lambda status, headers, exc_info=None: answered.append((status, headers))))
+    assert (ours.status_code, ours.is_streamed) == (theirs.status_code, theirs.is_streamed)
+    assert answered == [("200 OK", list(ours.headers))]
+    assert ours.body == body and len(ours.body) == theirs.calculate_content_length()
+
+
+def test_a_plain_answers_header_with_a_line_break_is_refused_as_werkzeug_refuses_it():
+    from werkzeug.datastructures import Headers
+
+    from mldeploy.scoring.scoring_app import PlainAnswer
+
+    for headers in (Headers(), PlainAnswer([1]).headers):
+        with pytest.raises(ValueError, match="newline"):
+            headers["x-request-id"] = "a\r\nb"
