@@ -153,6 +153,17 @@ def batch_key(rows, others) -> tuple | None:
     return row_shape, kind, rest
 
 
+def _why_not_stacked(body, name: str) -> str:
+    """Why a sampleRequest's rows cannot be stacked (batch_key gave None), for the start-up error."""
+    rows = body.get(name) if isinstance(body, dict) else None
+    stacking = "(batching stacks requests' rows along the first axis as one array of one type)"
+    if (isinstance(rows, list) and rows and all(isinstance(r, list) for r in rows)
+            and len({len(r) for r in rows}) == 1 and all(_signature(r) is None for r in rows)):
+        return (f"has rows that mix text and numbers {stacking}: send each row as an object of named "
+                "columns ({\"column\": value}: each column keeps its own type), or turn batching off")
+    return f"is not a non-empty list of rows of one shape and type {stacking}"
+
+
 def split(output, counts: list[int]) -> list:
     """run()'s answer for the concatenated rows, cut into one answer per request (`counts` rows
     each). ContractError when it is not one result per row."""
@@ -562,8 +573,13 @@ class BatchedRuns:
             parameters = self.script.input_parser._extract_parameters(body)
         key, rows, body = self._rows(parameters)
         if key is None:
-            return (f"the sampleRequest's {self.config.input!r} is not a non-empty list of rows of one shape "
-                    "(batching stacks requests' rows along the first axis)")
+            sent = parameters
+            if self.kind == "text":
+                try:
+                    sent = json.loads(text)
+                except (ValueError, RecursionError):
+                    sent = None
+            return f"the sampleRequest's {self.config.input!r} {_why_not_stacked(sent, self.config.input)}"
         timeout_ms = 60_000
         item = Pending(key, len(rows), (parameters, rows, body, timeout_ms))
         try:

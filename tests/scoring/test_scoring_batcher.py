@@ -362,6 +362,18 @@ def test_the_sample_contract_holds_for_a_row_wise_run_and_fails_for_one_that_mix
     assert "not a non-empty list" in runs.check_sample(json.dumps({"data": "x"}))
 
 
+def test_a_sample_whose_rows_mix_text_and_numbers_is_refused_saying_so(plain_runs):
+    # A new user's pandas pipeline (OneHotEncoder on text columns): each row had 5 values, and the
+    # error said the rows were not "of one shape".
+    runs, _, _ = plain_runs
+    problem = runs.check_sample(json.dumps({"data": [["Sun", "Dinner", 2, 16.99, "No"],
+                                                     ["Sat", "Lunch", 3, 21.5, "Yes"]]}))
+    assert problem is not None and "mix text and numbers" in problem and "object of named columns" in problem
+    assert "one shape" not in problem
+    # What it advises stacks: records, each column its own type.
+    assert batch_key([{"day": "Sun", "size": 2}, {"day": "Sat", "size": 3}], {}) is not None
+
+
 def test_one_bad_request_costs_about_two_log_n_more_calls_not_n(plain_runs):
     runs, script, _ = plain_runs
     batch = [_pending(runs, {"data": [[i + 1]]}) for i in range(16)]
