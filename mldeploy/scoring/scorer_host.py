@@ -438,10 +438,25 @@ def serve_with_granian(host: str, port: int, worker_count: int, health_port: int
         {"interface": Interfaces.ASGINL}  # ASGI without lifespan; the app's threads are wsgi_on_asgi.py's
     server = shared_socket_granian()(APP_TARGET, workers=worker_count, http=HTTPModes.http1, websockets=False, factory=True,
                                      respawn_failed_workers=True, log_access=False, **interface, **connection_settings(), **bind)
-    failed = _listen_to_workers(server)
-    server.serve(target_loader=_load_app)
-    if failed:
-        sys.exit(failed[0])
+    serve_until_stopped(server, target_loader=_load_app)
+
+
+def serve_until_stopped(server, **serve_args) -> None:
+    """`server.serve(...)`; a worker's failed boot (`WorkerReports`) ends this process with that
+    worker's code, also when granian ends it with its own: a worker that has exited before
+    granian's stop reaches it counts as a crash, and granian exits 1 (`shutdown`). Measured: 8 of
+    240 failing init()s under CPU load (3 busy loops, load 9) exited 1 instead of azmlinfsrv's 3."""
+    reports = WorkerReports(server)
+    ended = None
+    try:
+        server.serve(**serve_args)
+    except SystemExit as granian_exit:
+        ended = granian_exit
+    failed = reports.boot_failure()
+    if failed is not None:
+        sys.exit(failed)
+    if ended is not None:
+        raise ended
 
 
 def _load_app(target: str):
@@ -588,33 +603,52 @@ def connection_settings() -> dict:
     return {"backpressure": requests_per_worker(), "http1_settings": HTTP1Settings(keep_alive=keeps_connections())}
 
 
-def _listen_to_workers(server) -> list[int]:
+class WorkerReports:
     """The host's pipe, inherited by every forked worker (`HOST_PIPE_ENV`), one line per message:
     `boot <code>` - a worker could not start (the entry script's import or init(); azmlinfsrv
     exits 3): the server stops and this process exits with that code, as gunicorn does when a
     worker fails to boot, instead of starting the worker again and again; `retire <pid>` - a
-    worker retires on purpose (`WorkerRespawns`). Returns the list the boot failure's code lands in."""
-    import threading
+    worker retires on purpose (`WorkerRespawns`). Read by a thread of the host."""
 
-    read_fd, write_fd = os.pipe()
-    os.environ[HOST_PIPE_ENV] = str(write_fd)
-    os.environ[HOST_PID_ENV] = str(os.getpid())  # a worker forked after the host died knows it
-    failed: list[int] = []
-    retired: set[int] = set()
-    server.respawned_wrks = WorkerRespawns(server, retired)
+    END = b"end 0\n"  # the host's own last line: every line before it has been read
 
-    def listen():
-        with os.fdopen(read_fd, "rb") as pipe:
+    def __init__(self, server):
+        import threading
+
+        self._read_fd, self._write_fd = os.pipe()
+        os.environ[HOST_PIPE_ENV] = str(self._write_fd)
+        os.environ[HOST_PID_ENV] = str(os.getpid())  # a worker forked after the host died knows it
+        self._server = server
+        self.failed: list[int] = []
+        self.retired: set[int] = set()
+        self._read_all = threading.Event()
+        server.respawned_wrks = WorkerRespawns(server, self.retired)
+        threading.Thread(target=self._listen, name="mldeploy-host-pipe", daemon=True).start()
+
+    def _listen(self) -> None:
+        with os.fdopen(self._read_fd, "rb") as pipe:
             for line in pipe:
                 kind, _, value = line.decode(errors="replace").partition(" ")
                 if kind == "retire" and value.strip().isdigit():
-                    retired.add(int(value))
+                    self.retired.add(int(value))
                 elif kind == "boot":
-                    failed.append(int(value) if value.strip().lstrip("-").isdigit() else 1)
-                    server.signal_handler_interrupt()
+                    self.failed.append(int(value) if value.strip().lstrip("-").isdigit() else 1)
+                    self._server.signal_handler_interrupt()
+                elif line == self.END:
+                    break
+        self._read_all.set()
 
-    threading.Thread(target=listen, name="mldeploy-host-pipe", daemon=True).start()
-    return failed
+    def boot_failure(self, timeout: float = 30.0) -> int | None:
+        """Once the server has stopped (its workers with it): the code of the first worker that
+        could not start, or None. Every line the workers wrote is read first - the pipe keeps
+        their order, and the host's own last line comes after them - not whatever the thread had
+        reached when the server happened to stop."""
+        if self._write_fd is not None:
+            os.write(self._write_fd, self.END)
+            self._read_all.wait(timeout)
+            os.close(self._write_fd)
+            self._write_fd = None
+        return self.failed[0] if self.failed else None
 
 
 def preload_imports(entry_script: str | None) -> list[str]:

@@ -197,3 +197,46 @@ def test_tcp_sockets_reads_ports_and_states(tmp_path):
         "   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000   101        0 1\n"
         "   1: 0100007F:1389 0100007F:A2C4 01 00000000:00000000 00:00000000 00000000  1000        0 2\n")
     assert scorer_host.tcp_sockets((str(table), str(tmp_path / "absent"))) == [(80, "0A"), (5001, "01")]
+
+
+class _StoppedServer:
+    """A granian server whose only worker wrote `boot 3` to the host's pipe and then exited
+    before granian's stop reached it: granian counts that as a crash and exits 1 itself."""
+
+    def __init__(self, exit_code: int | None):
+        self.wrks, self.exit_code, self.stops = [], exit_code, 0
+
+    def signal_handler_interrupt(self):
+        self.stops += 1
+
+    def serve(self):
+        import os
+
+        os.write(int(os.environ[scorer_host.HOST_PIPE_ENV]), b"boot 3\n")
+        if self.exit_code is not None:
+            raise SystemExit(self.exit_code)
+
+
+@pytest.mark.parametrize("granian_exit", [1, None])
+def test_a_worker_that_could_not_start_sets_the_exit_code_however_granian_ended(monkeypatch, granian_exit):
+    """The boot report is read before the host exits, whichever of granian's stop or its
+    listener thread came first (under CPU load granian's own exit 1 had won: 8 of 240 starts)."""
+    monkeypatch.delenv(scorer_host.HOST_PIPE_ENV, raising=False)  # set by the host; restored after
+    monkeypatch.delenv(scorer_host.HOST_PID_ENV, raising=False)
+    server = _StoppedServer(granian_exit)
+    with pytest.raises(SystemExit) as ended:
+        scorer_host.serve_until_stopped(server)
+    assert ended.value.code == 3, f"the host exited {ended.value.code}, not the failed boot's 3"
+
+
+def test_granians_own_exit_stands_when_no_worker_failed_to_start(monkeypatch):
+    monkeypatch.delenv(scorer_host.HOST_PIPE_ENV, raising=False)
+    monkeypatch.delenv(scorer_host.HOST_PID_ENV, raising=False)
+
+    class Crashed(_StoppedServer):
+        def serve(self):
+            raise SystemExit(1)
+
+    with pytest.raises(SystemExit) as ended:
+        scorer_host.serve_until_stopped(Crashed(1))
+    assert ended.value.code == 1
