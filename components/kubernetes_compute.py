@@ -24,11 +24,10 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import kubernetesconfiguration as kc
 from pulumi_azure_native import machinelearningservices as ml
 
-from mldeploy.plan.kubernetes_compute import SSL_CERT_SETTING, SSL_KEY_SETTING, InstanceTypePlan
+from mldeploy.plan.kubernetes_compute import EXTENSION_NAMESPACE, SSL_CERT_SETTING, SSL_KEY_SETTING, InstanceTypePlan
 from mldeploy.render.k8s import instance_type as render_instance_type
 
 EXTENSION_TYPE = "microsoft.azureml.kubernetes"
-EXTENSION_NAMESPACE = "azureml"
 
 
 def protected_tls_settings(certificate_pem: str, key_pem: str) -> dict[str, str]:

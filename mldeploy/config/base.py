@@ -266,7 +266,10 @@ _SECRET_NAME_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("A
                       ("CLIENT", "SECRET"), ("CONNECTION", "STRING"), ("CONN", "STR"), ("CONN", "STRING"),
                       ("SAS", "TOKEN"), ("AUTH", "KEY"), ("PRIMARY", "KEY"), ("SECONDARY", "KEY"),
                       ("SHARED", "KEY"), ("STORAGE", "KEY"), ("SIGNING", "KEY"), ("MASTER", "KEY"),
-                      ("SUBSCRIPTION", "KEY"), ("ENCRYPTION", "KEY"), ("SECRET", "KEY"), ("AUTH", "HEADER")}
+                      ("SUBSCRIPTION", "KEY"), ("ENCRYPTION", "KEY"), ("SECRET", "KEY"), ("AUTH", "HEADER"),
+                      # .NET's configuration names (`ConnectionStrings__Default`: ASP.NET Core reads connection
+                      # strings from that section), an HTTP Basic credential, an HMAC's shared key.
+                      ("CONNECTION", "STRINGS"), ("BASIC", "AUTH"), ("HMAC", "KEY")}
 _SECRET_VALUE = re.compile(
     r"(AccountKey=|SharedAccessKey=|SharedAccessSignature|[?&]sig=|-----BEGIN |(^|;)\s*(Password|Pwd)\s*="
     r"|^[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@"  # scheme://user:password@host
@@ -277,7 +280,20 @@ _SECRET_VALUE = re.compile(
     # vendor's documented token prefix. OpenAI's sk- and Hugging Face's hf_ are followed by a long random
     # run (16+ letters and digits without a separator), which `sk-learn-ridge-2024` is not.
     r"|^(gh[opsu]_|github_pat_|xox[abposr]-|glpat-)[A-Za-z0-9_-]{10,}|^(AKIA|ASIA)[0-9A-Z]{16}$"
-    r"|^(sk-|hf_)[A-Za-z0-9_-]*[A-Za-z0-9]{16})",
+    r"|^(sk-|hf_)[A-Za-z0-9_-]*[A-Za-z0-9]{16}"
+    # A password as a key=value pair of other connection-string forms: StackExchange.Redis's
+    # `host:6380,password=...`, libpq's space-separated `host=db password=...`.
+    r"|[,\s](Password|Pwd)\s*="
+    # A credential in a URL's query (OAuth's access_token, API keys, an Azure Functions function key:
+    # `https://<app>.azurewebsites.net/api/<fn>?code=<key>`), and webhook URLs whose path is the
+    # credential (Slack incoming webhooks, Teams' webhook.office.com, Discord).
+    r"|[?&](access_token|api[_-]?key|client_secret|password|passwd|pwd|token|secret)=[^&\s#]"
+    r"|\.azurewebsites\.net/api/[^?\s]*\?([^#\s]*&)?code=[^&\s#]"
+    r"|hooks\.slack\.com/services/|\.webhook\.office\.com/webhookb2/|discord(app)?\.com/api/webhooks/"
+    # More vendors' documented key formats: Google API keys (AIza + 35), Stripe secret and restricted
+    # keys, SendGrid (SG.<id>.<secret>), npm and PyPI tokens.
+    r"|(?-i:^AIza[0-9A-Za-z_-]{35}$|^[sr]k_(live|test)_[0-9A-Za-z]{16,}|^SG\.[\w-]{16,}\.[\w-]{16,}"
+    r"|^npm_[A-Za-z0-9]{36}$|^pypi-AgE[\w-]{20,}))",
     re.I)
 # Secret words run together into one part (CLIENTSECRET, DBPASSWORD, SASTOKEN, STORAGEACCOUNTKEY) and
 # the word for password in other languages (German Passwort/Kennwort, Dutch wachtwoord, Spanish
@@ -338,6 +354,23 @@ def looks_secret(name: str, value: str) -> bool:
 RESERVED_ENV_NAMES = ("AZUREML_ENTRY_SCRIPT", "AZUREML_MODEL_DIR", "EdgeHubConnectionString",
                       "EdgeModuleCACertificateFile")
 RESERVED_ENV_PREFIXES = ("MLDEPLOY_", "IOTEDGE_")
+# Variables the scoring image itself relies on (render/build_context.py): PATH puts the environment's bin
+# first, so `python` of the CMD and HEALTHCHECK is the environment's; MAMBA_ROOT_PREFIX and MAMBA_USER are
+# what micromamba's entrypoint activates and runs as; PYTHONHOME moves the standard library away from
+# the interpreter; AML_APP_ROOT is azmlinfsrv's app folder (the entry script's, and the SDK v1 stand-in's on
+# sys.path). A container's environment replaces the image's value, it is not merged: "The environment
+# variables set using the env or envFrom field override any environment variables specified in the
+# container image" (kubernetes.io/docs/tasks/inject-data-application/define-environment-variable-container);
+# Docker's `--env` / createOptions `Env` the same ("docker run --env <key>=<value>" changes an ENV, Dockerfile
+# reference, ENV). So `PATH: /usr/bin` leaves a scorer that cannot start.
+IMAGE_ENV_NAMES = ("PATH", "PYTHONHOME", "MAMBA_ROOT_PREFIX", "MAMBA_USER", "AML_APP_ROOT")
+
+
+def check_image_env_name(name: str) -> None:
+    if name in IMAGE_ENV_NAMES:
+        raise ValueError(f"environment variable {name!r} would replace the scoring image's own "
+                         f"({', '.join(IMAGE_ENV_NAMES)}): a container's environment overrides the image's, "
+                         "so the scorer would not find its Python, environment or app; remove it")
 
 
 def _env(value: dict[str, str], references: re.Pattern | None = None) -> dict[str, str]:
@@ -349,6 +382,7 @@ def _env(value: dict[str, str], references: re.Pattern | None = None) -> dict[st
             raise ValueError(f"environment variable name {name!r} is reserved: the image or the platform sets it "
                              f"({', '.join(RESERVED_ENV_NAMES)}, {'*, '.join(RESERVED_ENV_PREFIXES)}*), so "
                              "the scorer would lose its model, entry script or connection")
+        check_image_env_name(name)
         if looks_secret(name, text) and not (references is not None and references.fullmatch(text.strip())):
             raise ValueError(f"environment variable {name!r} holds a password, key or token in plain text: "
                              "environment values are written as plain text into the deployment (ARM template, "

@@ -233,6 +233,34 @@ def _conda(value: str, target: Path) -> None:
             raise ValueError(f"{value}: `{key}:` must be {'a string' if key == 'name' else 'a list of channel names'}")
 
 
+# A batch deployment's environment must install azureml-core: "Do not forget to include the library
+# `azureml-core` in your deployment as it is required by the executor" (MicrosoftDocs/azure-docs,
+# articles/machine-learning/batch-inference/how-to-use-batch-endpoint.md, "Create a batch deployment").
+# azureml-defaults depends on it. A requirementsFile gets it added (targets/batch/plan.py conda_text);
+# a conda file is handed to Azure ML as it is, so it must name it itself.
+BATCH_EXECUTOR_PACKAGES = ("azureml-core", "azureml-defaults")
+
+
+def dependency_name(spec: str) -> str:
+    """The package a conda spec (`conda-forge::azureml-core=1.5`) or pip line (`azureml-core[x]>=1`) names."""
+    found = re.match(r"\s*(?:[\w.-]+::)?([A-Za-z0-9][A-Za-z0-9._-]*)", spec)
+    return re.sub(r"[-_.]+", "-", found.group(1)).lower() if found else ""
+
+
+def conda_specs(text: str) -> list[str]:
+    """Every package spec of a (checked) conda file: its conda dependencies and its `pip:` lines."""
+    doc = parse_yaml(text)
+    return [line for dep in doc.get("dependencies") or [] for line in (dep.get("pip") if isinstance(dep, dict) else [dep])]
+
+
+def _batch_conda(value: str, target: Path) -> None:
+    """A batch job's conda file installs what Azure ML's batch executor imports (azureml-core)."""
+    specs = conda_specs(_text(value, target, "conda file"))
+    if not any(dependency_name(spec) in BATCH_EXECUTOR_PACKAGES for spec in specs):
+        raise ValueError(f"{value} does not install azureml-core, which Azure ML's batch executor imports before "
+                         "init()/run() (Microsoft: \"required by the executor\"): add `azureml-core` to its `pip:` list")
+
+
 def _requirements(value: str, root: Path, single_file: bool = False) -> None:
     """Each requirement line, in the file and in every file it includes (`-r`/`-c`, read as pip
     does: config/requirements.py), must be a PEP 508 requirement (packaging's parser, as pip's own).
@@ -430,6 +458,9 @@ def _checked(kind: str):
             _text(value, target, "file")
         elif kind == "conda":
             _conda(value, target)
+        elif kind == "batch-conda":
+            _conda(value, target)
+            _batch_conda(value, target)
         elif kind in ("requirements", "azure-ml-requirements"):
             _requirements(value, root, single_file=kind == "azure-ml-requirements")
         elif kind in ("python", "batch-python"):
@@ -465,6 +496,9 @@ TextFile = Annotated[str, _checked("text")]
 
 CondaFile = Annotated[str, _checked("conda")]
 """A conda environment file inside the project: UTF-8 YAML with a `dependencies:` list."""
+
+BatchCondaFile = Annotated[str, _checked("batch-conda")]
+"""A CondaFile of a batch job: it also installs azureml-core, which Azure ML's batch executor needs."""
 
 ExistingPath = Annotated[str, _checked("model")]
 """A model: a readable file, or a folder holding at least one, inside the project."""

@@ -153,6 +153,11 @@ class TargetSettings(Settings):
         (one name reaches one service, whatever the targets: config/references.py)."""
         return None
 
+    def mirror_claims(self) -> list[tuple[str, str]]:
+        """(key under `services.<name>.`, or "" for a default; the image) of each third-party image it
+        copies into the workspace registry (targets/mirrors.py; one source per repository:tag)."""
+        return []
+
 
 class ServiceSettings(TargetSettings):
     """What every scoring service declares: which image, how big, how it is protected."""
@@ -204,4 +209,17 @@ class ServiceSettings(TargetSettings):
     def _keys_need_auth(self):
         if self.keys is not None and not self.auth_enabled:
             raise ValueError("keys are set but authEnabled is false: remove keys or enable auth")
+        return self
+
+    @model_validator(mode="after")
+    def _keys_are_not_tls(self):
+        # One `secure:` ciphertext pasted as an auth key and as the TLS certificate or private key: a key
+        # clients send in every request would be the certificate everyone sees, or the private key itself.
+        if self.keys is not None and self.tls is not None:
+            for key_name, key in (("primary", self.keys.primary), ("secondary", self.keys.secondary)):
+                for tls_name, value in (("certificate", self.tls.certificate), ("key", self.tls.key)):
+                    if key == value:
+                        raise ValueError(f"keys.{key_name} and tls.{tls_name} are the same secret: an auth key is "
+                                         "sent by clients with every request, the TLS certificate and key are "
+                                         "another value; set a key of its own")
         return self

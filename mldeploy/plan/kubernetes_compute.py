@@ -31,6 +31,10 @@ from mldeploy.plan.clouds import cloudapp_zone
 if TYPE_CHECKING:
     from mldeploy.config.stack import StackSettings
 
+# The extension's release namespace (what `az k8s-extension create` sends; its components - relayserver,
+# azureml-fe, the inference operator - run there: "check that all pods under "azureml" namespace are in
+# 'Running' state: kubectl get pods -n azureml", MicrosoftDocs/azure-docs, how-to-attach-arc-kubernetes.md).
+EXTENSION_NAMESPACE = "azureml"
 INSTANCE_TYPE_API_VERSION = "amlarc.azureml.com/v1alpha1"
 INSTANCE_TYPE_KIND = "InstanceType"
 # Kubernetes' well-known node label (kubernetes.io/docs/reference/labels-annotations-taints,

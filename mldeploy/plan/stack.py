@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from mldeploy.config.base import reserved_name_problem
 from mldeploy.config.errors import ConfigError
+from mldeploy.config.files import conda_specs, dependency_name
 from mldeploy.config.load import LOCATION_KEY
 from mldeploy.config.requirements import read_requirements
 from mldeploy.config.service import ServiceSettings
@@ -91,6 +92,33 @@ def check_azure_built_environments(settings: StackSettings, project_root: Path) 
                                   f"{value} includes a constraints file (`-c`), but services.{name} ({service.target}) "
                                   "has Azure ML build this image's environment from one conda file, where pip finds no "
                                   "other file: pin those versions in the requirements instead")
+
+
+# Azure ML runs a v2 online deployment's score.py with azmlinfsrv from the environment it builds (the conda
+# file on its base image, which has no server): without the package the container stops at start with
+# "A required package azureml-inference-server-http is missing." (Azure ML's deployment log, reported in
+# Azure/azureml-examples issue 2760). azureml-defaults depends on it.
+INFERENCE_SERVER_PACKAGES = ("azureml-inference-server-http", "azureml-defaults")
+
+
+def check_azure_built_servers(settings: StackSettings, project_root: Path) -> None:
+    """An image whose environment Azure ML builds for a v2 endpoint installs the inference server itself
+    (mldeploy adds it only to the images it builds: scoring/environment.py scorer_pins)."""
+    for name, service in sorted(settings.services.items()):
+        for image_name in sorted(service.images_built_in_azure()):
+            image = settings.images[image_name]
+            if image.conda_file is not None:
+                key, value = "condaFile", image.conda_file
+                specs = conda_specs((project_root / value).read_text(encoding="utf-8"))
+            else:
+                key, value = "requirementsFile", image.requirements_file
+                specs = list(read_requirements(value, project_root).requirements)
+            if not any(dependency_name(spec) in INFERENCE_SERVER_PACKAGES for spec in specs):
+                raise ConfigError(f"{PROJECT}:images.{image_name}.{key}",
+                                  f"{value} does not install azureml-inference-server-http, which serves score.py on "
+                                  f"services.{name} ({service.target}): Azure ML builds this environment as it is and "
+                                  "the deployment would stop with \"A required package azureml-inference-server-http "
+                                  "is missing\"; add it")
 
 
 def check_azure_built_image_keys(settings: StackSettings) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pulumi
 
-from mldeploy.components.mirrored_image import MirroredImage, mirror_repository
+from mldeploy.components.mirrored_image import MirroredImage
+from mldeploy.plan.mirrors import mirror_repository
 from mldeploy.targets.foundation import Foundation, build_dir
 
 def mirrored(source: str, f: Foundation) -> pulumi.Output[str]:

@@ -46,6 +46,7 @@ def load_time_rules(settings: StackSettings, project_root: Path,
     rules += plan_stack.stack_rules(settings, _CHECKS, _STACK_CHECKS, today)
     rules += [lambda: check_entry_scripts(settings, project_root), lambda: check_batching(settings, project_root),
               lambda: plan_stack.check_azure_built_environments(settings, project_root),
+              lambda: plan_stack.check_azure_built_servers(settings, project_root),
               lambda: check_sample_fits_body(settings, project_root),
               lambda: check_model_versions({n: resolve_model(n, m, project_root) for n, m in settings.models.items()})]
     return rules

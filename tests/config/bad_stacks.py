@@ -1106,6 +1106,128 @@ def corpus5_cases() -> Iterator[Case]:
                f"{s}.diabetes.deployments.blue.memoryGb", "never be scheduled")
 
 
+def cross_cases() -> Iterator[Case]:
+    """Issue 24's kinds (helper `h24cross`): values that clash across entries, keys of another mode,
+    secrets in plain text, file contents. Each exited 0 before its rule (probed with `synth` on copies
+    of the example stacks); each names the key it breaks."""
+    def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str = "") -> Case:
+        d = _load(stack)
+        edit(d["config"])
+        return Case(id_, "semantic", stack, _dump(d), key, fragment)
+
+    s, e, b = "mldeploy:services", "mldeploy:edge", "mldeploy:batch"
+
+    def existing_hubs(first_group: str | None, second_group: str) -> Callable[[dict], None]:
+        def edit(c: dict) -> None:
+            hub = c[e]["clinics"]["iotHub"]
+            hub.pop("sku")
+            hub.update(existing=True, **({"resourceGroup": first_group} if first_group else {}))
+            c[e]["wards"] = {**c[e]["clinics"], "targetCondition": "tags.ward='a'",
+                             "iotHub": {"name": hub["name"], "existing": True, "resourceGroup": second_group}}
+        return edit
+
+    # -- a pod's CPU: the model-data collector's 0.1 counts too (D3_v2: 4 vCPUs; 3.7 + 0.25 + 0.1 > 4) --
+    yield case("prod-pod-cpu-with-collector-over-node", "prod", lambda c: c[s]["diabetes"].update(cpuCores=3.7),
+               f"{s}.diabetes.cpuCores", "the model-data collector's 0.1")
+    # -- one existing hub (a global name) looked up in two resource groups --------------------------------
+    yield case("edge-existing-hub-two-groups", "edge", existing_hubs("rg-iot-a", "rg-iot-b"),
+               f"{e}.wards.iotHub.resourceGroup", "hub names are global")
+    yield case("edge-existing-hub-stack-group-and-another", "edge", existing_hubs(None, "rg-iot-b"),
+               f"{e}.wards.iotHub.resourceGroup", "'rg-mldeploy-edge'")
+    # -- file contents: a batch conda file without azureml-core (the executor imports it) ---------------
+    yield case("batch-conda-without-azureml-core", "batch",
+               lambda c: c[b]["nightly"].update(condaFile="examples/diabetes/myenv.yml"),
+               f"{b}.nightly.condaFile", "azureml-core")
+    # -- file contents: a v2 endpoint's environment (Azure ML builds it as it is) without the server ---------
+    yield case("managed-conda-without-inference-server", "managed",
+               lambda c: c["mldeploy:images"]["diabetes-v2"].update(condaFile="examples/diabetes/batch-env.yml"),
+               "mldeploy:images.diabetes-v2.condaFile", "azureml-inference-server-http is missing")
+    yield case("k8s-endpoint-conda-without-inference-server", "kubernetes-endpoint",
+               lambda c: c["mldeploy:images"]["diabetes"].update(condaFile="examples/diabetes/batch-env.yml"),
+               "mldeploy:images.diabetes.condaFile", "azureml-inference-server-http is missing")
+    # -- environment variables the scoring image relies on, replaced ------------------------------------
+    for name in ("PATH", "PYTHONHOME", "MAMBA_ROOT_PREFIX", "AML_APP_ROOT"):
+        yield case(f"edge-env-image-{name.lower()}", "edge", lambda c, n=name: c[e]["clinics"]["env"].update({n: "/x"}),
+                   f"{e}.clinics.env", "scoring image's own")
+    yield case("managed-env-image-path", "managed", lambda c: c[s]["diabetes"]["deployments"]["blue"].update(
+        environmentVariables={"PATH": "/usr/bin"}), f"{s}.diabetes.deployments.blue.environmentVariables",
+        "scoring image's own")
+    yield case("k8s-endpoint-env-image-mamba-user", "kubernetes-endpoint",
+               lambda c: c[s]["diabetes"]["deployments"]["green"].update(environmentVariables={"MAMBA_USER": "root"}),
+               f"{s}.diabetes.deployments.green.environmentVariables", "scoring image's own")
+    yield case("edge-create-options-env-path", "edge", lambda c: (
+        c[e]["clinics"].pop("env"), c[e]["clinics"].update(createOptions={"Env": ["PATH=/usr/bin"]})),
+        f"{e}.clinics.createOptions", "scoring image's own")
+    # -- Kubernetes namespaces: the Azure ML extension's `azureml` on a cluster a kubernetes-endpoint uses --
+    yield case("k8s-endpoint-aks-in-extension-namespace", "kubernetes-endpoint", lambda c: (
+        c[s]["diabetes"].update(namespace="scoring"),
+        c[s].update(web={"target": "aks", "cluster": "inference", "image": "diabetes", "namespace": "azureml"})),
+        f"{s}.web.namespace", "Azure ML extension")
+    yield case("k8s-endpoint-aks-named-azureml", "kubernetes-endpoint", lambda c: (
+        c[s]["diabetes"].update(namespace="scoring"),
+        c[s].update(azureml={"target": "aks", "cluster": "inference", "image": "diabetes"})),
+        f"{s}.azureml", "Azure ML extension")
+    # -- keys of another mode: autoscaleMinReplicas beside numReplicas with autoscaling off --------------
+    yield case("fpga-min-replicas-beside-num-replicas", "fpga",
+               lambda c: c[s]["diabetes-fpga"].update(autoscaleMinReplicas=2), f"{s}.diabetes-fpga", "would be ignored")
+    yield case("prod-attach-min-replicas-beside-num-replicas", "prod-attach", lambda c: (
+        c[s]["diabetes"].update(autoscaleEnabled=False, numReplicas=3),
+        [c[s]["diabetes"].pop(k) for k in ("autoscaleMaxReplicas", "autoscaleTargetUtilization")]),
+        f"{s}.diabetes", "would be ignored")
+    # -- one DNS name for a kubernetes-endpoint router and an AKS service ----------------------------------
+    router_tls = {"certificate": {"secure": "v1:AAAAAAAAAAAAAAAA:Y2VydA=="}, "key": {"secure": "v1:AAAAAAAAAAAAAAAA:a2V5"}}
+    yield case("k8s-endpoint-ssl-cname-is-aks-host-name", "kubernetes-endpoint", lambda c: (
+        c[s]["diabetes"].update(sslCname="ml.contoso.com", tls=router_tls),
+        c[s].update(web={"target": "aks", "cluster": "inference", "image": "diabetes", "namespace": "web",
+                         "hostName": "ml.contoso.com"})),
+        f"{s}.diabetes.sslCname", "one name reaches one service")
+    # -- one secret as an auth key and the TLS certificate or key --------------------------------------------
+    yield case("prod-attach-key-is-tls-certificate", "prod-attach", lambda c: c[s]["diabetes"].update(keys={
+        "primary": c[s]["diabetes"]["tls"]["certificate"], "secondary": {"secure": "v1:AAAAAAAAAAAAAAAA:c2Vjb25kYXJ5LWtleQ=="}}),
+        f"{s}.diabetes", "keys.primary and tls.certificate are the same secret")
+    yield case("prod-attach-key-is-tls-key", "prod-attach", lambda c: c[s]["diabetes"].update(keys={
+        "primary": {"secure": "v1:AAAAAAAAAAAAAAAA:cHJpbWFyeS1rZXk="}, "secondary": c[s]["diabetes"]["tls"]["key"]}),
+        f"{s}.diabetes", "keys.secondary and tls.key are the same secret")
+    # -- two third-party images copied to one repository:tag of the workspace registry ------------------
+    def second_service(**extra: Any) -> Callable[[dict], None]:
+        return lambda c: c[s].update(other={**c[s]["diabetes"], "namespace": "other", **extra})
+    yield case("prod-attach-gateway-from-other-registry-same-tag", "prod-attach",
+               second_service(gatewayImage="mycorp.azurecr.io/nginx:1.27.4-alpine"),
+               f"{s}.other.gatewayImage", "one repository:tag holds one image")
+    yield case("prod-attach-gateway-other-digest-same-tag", "prod-attach",
+               second_service(gatewayImage="nginx:1.27.4-alpine@sha256:" + "a" * 64),
+               f"{s}.other.gatewayImage", "mirror/nginx:1.27.4-alpine")
+    yield case("prod-collector-image-as-gateway-tag", "prod",
+               lambda c: c[s]["diabetes"].update(collectorImage="mycorp.azurecr.io/nginx:1.27.4-alpine"),
+               f"{s}.diabetes.collectorImage", "one repository:tag holds one image")
+    # -- secrets under names that say so: .NET connection strings, HTTP Basic, HMAC keys ----------------
+    for name, value in (("ConnectionStrings__Default", "Server=db;Database=scores"), ("BASIC_AUTH", "scorer:hunter2"),
+                        ("WEBHOOK_HMAC_KEY", "abc123")):
+        yield case(f"edge-env-secret-{name.lower()}", "edge", lambda c, n=name, v=value: c[e]["clinics"]["env"].update({n: v}),
+                   f"{e}.clinics.env", "password, key or token")
+    # -- credentials by their shape under neutral names: other connection-string forms, URL queries,
+    #    webhook URLs, more vendors' key formats ---------------------------------------------------------
+    for label, value in (
+            ("redis", "cache.redis.cache.windows.net:6380,password=hunter2hunter2,ssl=True"),
+            ("libpq", "host=db port=5432 dbname=scores user=scorer password=hunter2"),
+            ("functions-key", "https://fn.azurewebsites.net/api/score?code=AbCdEf0123456789AbCdEf0123456789=="),
+            ("access-token", "https://api.example.com/callback?access_token=abcdef0123456789"),
+            ("api-key-query", "https://api.example.com/v1?format=json&api_key=abcdef0123456789"),
+            ("slack-webhook", "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"),
+            ("teams-webhook", "https://contoso.webhook.office.com/webhookb2/a@b/IncomingWebhook/0123abcd/c"),
+            ("google-api-key", "AIzaSyA-1234567890abcdefghijklmnopqrstu"),
+            ("stripe-key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+            ("sendgrid-key", "SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+            ("npm-token", "npm_abcdefghijklmnopqrstuvwxyz0123456789")):
+        yield case(f"edge-env-secret-shape-{label}", "edge", lambda c, v=value: c[e]["clinics"]["env"].update(TARGET=v),
+                   f"{e}.clinics.env", "password, key or token")
+    yield case("managed-env-secret-shape-functions-key", "managed", lambda c: c[s]["diabetes"]["deployments"]["blue"].update(
+        environmentVariables={"SCORING_HOOK": "https://fn.azurewebsites.net/api/hook?code=AbCdEf0123456789=="}),
+        f"{s}.diabetes.deployments.blue.environmentVariables", "password, key or token")
+    yield case("dev-tag-secret-shape-webhook", "dev", lambda c: c["mldeploy:tags"].update(
+        alerts="https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"), "mldeploy:tags", "")
+
+
 # Environment files whose pins exclude a version the scorer host was tested against (issue 22,
 # mldeploy/scoring/environment.py): file -> (the scoringServer it applies to, the package, the
 # piece of the message naming the user's pin). Every spec form: ==, a range, extras, a conda
@@ -1220,8 +1342,8 @@ CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "alias": alias_cases, "depth": depth_cases, "namespace": namespace_cases, "unknown": unknown_cases,
     "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
     "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *corpus2_cases(), *corpus3_cases(),
-                                *corpus4_cases(), *corpus5_cases(), *scorer_pin_cases(), *include_cases(),
-                                *names_cases()),
+                                *corpus4_cases(), *corpus5_cases(), *cross_cases(), *scorer_pin_cases(),
+                                *include_cases(), *names_cases()),
 }
 
 

@@ -167,6 +167,9 @@ TAGS = {"Cost Center": "CC-4711", "app:tier": "scoring", "data-owner": "team-ä"
 def files() -> dict[str, str]:
     """Every file the corpus names, relative to the project root (written by make_valid_files)."""
     out = {f"valid/{n}": t for group in (ENTRY_SCRIPTS, REQUIREMENTS, CONDA_FILES) for n, t in group.items()}
+    out["valid/batch-conda-defaults.yml"] = ("name: batch\ndependencies:\n  - python=3.11\n  - pip\n"
+                                             "  - pip:\n    - azureml-defaults==1.60.0\n    - scikit-learn\n")
+    out["valid/req-azureml-defaults.txt"] = "azureml-defaults==1.60.0\nscikit-learn==1.9.1\njoblib==1.6.0\n"
     out["valid/sample-request-list.json"] = "[[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]]\n"
     out["valid/sample-request-inputs.json"] = '{"Inputs": {"data": [[1.0]]}, "GlobalParameters": {"method": "predict"}}\n'
     out["valid/sample-request-bom.json"] = "\ufeff{\"data\": [[1, 2, 3]]}\r\n"
@@ -431,8 +434,53 @@ def valid_cases() -> Iterator[Case]:
                lambda c: c[S]["diabetes-aci"].update(maxRequestBodyMb=0.001))
 
 
+def cross_valid_cases() -> Iterator[Case]:
+    """Next to helper h24cross's rules (tests/config/bad_stacks.py cross_cases): what they must let through."""
+    def case(id_: str, klass: str, stack: str, edit: Callable[[dict], Any]) -> Case:
+        d = _load(stack)
+        edit(d["config"])
+        return Case(id_, klass, stack, _dump(d), "")
+
+    # A pod with the collector at exactly a D3_v2 node's 4 vCPUs (3.65 + 0.25 + 0.1).
+    yield case("prod-pod-cpu-with-collector-at-node", "sizes", "prod", lambda c: c[S]["diabetes"].update(cpuCores=3.65))
+    # One existing hub named by two entries in the same resource group (written once, defaulted once).
+    yield case("edge-existing-hub-one-group", "names", "edge", lambda c: (
+        c[E]["clinics"]["iotHub"].pop("sku"), c[E]["clinics"]["iotHub"].update(existing=True),
+        c[E].update(wards={**c[E]["clinics"], "targetCondition": "tags.ward='a'", "iotHub": {
+            "name": c[E]["clinics"]["iotHub"]["name"], "existing": True, "resourceGroup": "rg-mldeploy-edge"}})))
+    # A batch conda file with azureml-defaults (which installs azureml-core).
+    yield case("batch-conda-azureml-defaults", "environment", "batch",
+               lambda c: c[B]["nightly"].update(condaFile="valid/batch-conda-defaults.yml"))
+    # Namespace `azureml` on a cluster without the Azure ML extension (no kubernetes-endpoint service on it).
+    yield case("prod-namespace-azureml-without-extension", "names", "prod",
+               lambda c: c[S]["diabetes"].update(namespace="azureml"))
+    # A fixed size given by autoscaleMinReplicas alone (the guide's replicas without numReplicas).
+    yield case("prod-attach-fixed-size-by-min-replicas", "sizes", "prod-attach", lambda c: (
+        c[S]["diabetes"].update(autoscaleEnabled=False),
+        [c[S]["diabetes"].pop(k) for k in ("autoscaleMaxReplicas", "autoscaleTargetUtilization")]))
+    # One service's own gateway image from another registry (one source per mirror repository:tag), and
+    # two services sharing one custom gateway image.
+    yield case("prod-attach-own-gateway-image", "names", "prod-attach", lambda c: (
+        c[S]["diabetes"].update(gatewayImage="mycorp.azurecr.io/nginx:1.27.4-alpine"),
+        c[S].update(other={**c[S]["diabetes"], "namespace": "other"})))
+    # A v2 endpoint's requirements with azureml-defaults (which installs the inference server); an image
+    # mldeploy builds (ACI) without the server in its file (mldeploy adds it).
+    yield case("managed-req-azureml-defaults", "environment", "managed", lambda c: (
+        c[IMG]["diabetes"].pop("condaFile"), c[IMG]["diabetes"].update(requirementsFile="valid/req-azureml-defaults.txt")))
+    yield case("dev-conda-without-server", "environment", "dev",
+               lambda c: c[IMG]["diabetes"].update(condaFile="examples/diabetes/batch-env.yml"))
+    # URLs whose query names no credential, a function URL without its key, a key=value list without a password.
+    yield case("edge-env-urls-without-credentials", "secrets", "edge", lambda c: c[E]["clinics"]["env"].update({
+        "DOCS_URL": "https://example.com/docs?page=2&section=password-reset", "SEARCH_URL": "https://example.com/s?q=token",
+        "FN_URL": "https://fn.azurewebsites.net/api/score", "PG_OPTIONS": "host=db port=5432 dbname=scores sslmode=require",
+        "CACHE_HOST": "cache.redis.cache.windows.net:6380,ssl=True,abortConnect=False"}))
+    # Names near the image's own variables, and HMAC names that say what the value is not.
+    yield case("edge-env-near-image-names", "secrets", "edge", lambda c: c[E]["clinics"]["env"].update(
+        {"PYTHONPATH": "/var/azureml-app/lib", "MY_PATH": "/data", "HMAC_ALGORITHM": "sha256"}))
+
+
 def all_valid_cases() -> list[Case]:
-    cases = list(valid_cases())
+    cases = [*valid_cases(), *cross_valid_cases()]
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "case ids must be unique"
     return cases

@@ -7,7 +7,7 @@ from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.base import DnsLabel
 from mldeploy.config.service import ServiceSettings
-from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB
+from mldeploy.contract import ACI_GATEWAY_CPU, ACI_GATEWAY_MEMORY_GB, GATEWAY_IMAGE
 
 # The most one standard-SKU container group gets (Linux and Windows, with or without a VNet), a hard
 # limit: "Max CPU | Max Memory (GB) ... 31 | 240" under "Standard Container Resources": "These maximums
@@ -53,6 +53,9 @@ class AciServiceSettings(ServiceSettings):
     @property
     def scorer_memory_gb(self) -> float:
         return self.memory_gb - ACI_GATEWAY_MEMORY_GB  # the group's gateway takes its share first
+
+    def mirror_claims(self) -> list[tuple[str, str]]:
+        return [("", GATEWAY_IMAGE)]  # the gateway container (targets/aci/program.py)
 
     def dns_label_claim(self) -> tuple[str, str, str] | None:
         return None if self.dns_name_label is None else ("dnsNameLabel", "azurecontainer.io", self.dns_name_label)

@@ -8,8 +8,10 @@ from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.clouds import cloudapp_zones
 from mldeploy.plan.cluster_check import node_memory_gib, node_vcpus
+from mldeploy.plan.kubernetes_compute import EXTENSION_NAMESPACE
+from mldeploy.plan.mirrors import mirror_repository
 from mldeploy.plan.tls import tls_on
-from mldeploy.plan.workload import COLLECTOR_MEMORY_MB, GATEWAY_CPU_CORES, GATEWAY_MEMORY_MB
+from mldeploy.plan.workload import COLLECTOR_CPU_CORES, COLLECTOR_MEMORY_MB, GATEWAY_CPU_CORES, GATEWAY_MEMORY_MB
 from mldeploy.targets.aks.settings import AksServiceSettings
 
 # Namespaces Kubernetes and AKS own: `kube-` is reserved for Kubernetes system namespaces
@@ -26,6 +28,8 @@ SYSTEM_NAMESPACES = {"default", "gatekeeper-system", "calico-system", "tigera-op
 def check(name: str, service: AksServiceSettings, stack) -> None:
     """Everything the aks row checks at load, in this order."""
     check_namespace(name, service, stack)
+    check_extension_namespace(name, service, stack)
+    check_mirrors(name, service, stack)
     check_exposure(name, service)  # a canary that is a promotion, a host name nothing answers
     check_service(name, service, stack.production)  # TLS that can be issued, replicas
     check_pod_fits_node(name, service, stack)
@@ -56,6 +60,44 @@ def check_namespace(name: str, service: AksServiceSettings, stack) -> None:
                                    f"{service.cluster!r}; each service gets its own namespace")
 
 
+def check_extension_namespace(name: str, service: AksServiceSettings, stack) -> None:
+    """A cluster that serves a kubernetes-endpoint service runs the Azure ML extension, whose release
+    namespace is `azureml` (plan/kubernetes_compute.py EXTENSION_NAMESPACE) whatever compute namespace
+    the endpoint uses: an AKS service there would take the extension's namespace as its own (and
+    delete it with the service)."""
+    namespace = service.namespace or name
+    if namespace != EXTENSION_NAMESPACE:
+        return
+    users = sorted(other for other, entry in stack.services.items()
+                   if (entry.attached_compute() or (None,))[0] == service.cluster)
+    if users:
+        key = f"{PROJECT}:services.{name}.namespace" if service.namespace else f"{PROJECT}:services.{name}"
+        raise ConfigError(key, f"namespace {namespace!r} is where the Azure ML extension runs on cluster "
+                               f"{service.cluster!r} (installed for {users[0]}); mldeploy creates and owns the AKS "
+                               "service's namespace: choose another")
+
+
+def check_mirrors(name: str, service: AksServiceSettings, stack) -> None:
+    """The service's gateway and collector images are copied into the workspace registry as
+    `mirror/<name>:<tag>` (plan/mirrors.py), one copy per repository:tag for the whole stack: another
+    source landing on the same one (another registry's `nginx:1.27.4-alpine`, another digest of
+    that tag) would be declared twice and overwrite the first service's image. Named at the image
+    written in the file (a default clashes only with a written one)."""
+    written = {"gatewayImage": "gateway_image", "collectorImage": "collector_image"}
+    for key, source in service.mirror_claims():
+        if written[key] not in service.model_fields_set:
+            continue
+        target = mirror_repository(source)
+        for other, entry in sorted(stack.services.items()):
+            for other_key, other_source in entry.mirror_claims():
+                if (other, other_key) != (name, key) and other_source != source and mirror_repository(other_source) == target:
+                    whose = f"services.{other}.{other_key}" if other_key else f"the default gateway of services.{other}"
+                    raise ConfigError(f"{PROJECT}:services.{name}.{key}",
+                                      f"{source} is copied into the workspace registry as {target}, as is {other_source} "
+                                      f"({whose}): one repository:tag holds one image; use the same image, or "
+                                      "another tag")
+
+
 def check_exposure(name: str, service: AksServiceSettings) -> None:
     """A canary takes a share of the traffic, not all of it; a hostName needs an address outside the cluster."""
     key = f"{PROJECT}:services.{name}"
@@ -75,20 +117,33 @@ def check_exposure(name: str, service: AksServiceSettings) -> None:
 
 
 def check_pod_fits_node(name: str, service: AksServiceSettings, stack) -> None:
-    """A pod asks for its CPU (scorer + gateway) on one node: a request above a node's vCPUs is never
-    scheduled (Kubernetes schedules a pod onto a single node whose allocatable CPU covers its
-    requests), so the rollout would hang in Pending. Checked on clusters the stack creates with a
-    known VM size (plan/cluster_check.py node_vcpus)."""
+    """A pod asks for its CPU (scorer + gateway, + the model-data collector) on one node: a request
+    above a node's vCPUs is never scheduled (Kubernetes schedules a pod onto a single node whose
+    allocatable CPU covers its requests), so the rollout would hang in Pending. Checked on clusters
+    the stack creates with a known VM size (plan/cluster_check.py node_vcpus)."""
     cluster = stack.clusters.get(service.cluster)
     vcpus = node_vcpus(cluster)
-    pod = service.cpu_cores + GATEWAY_CPU_CORES
-    if vcpus is not None and pod > vcpus:
-        raise ConfigError(f"{PROJECT}:services.{name}.cpuCores",
-                          f"cpuCores {service.cpu_cores:g} + the gateway's {GATEWAY_CPU_CORES:g} "
-                          f"= {pod:g} CPUs per pod, more than a {cluster.vm_size} node has "
-                          f"({vcpus} vCPUs): the pod would never be scheduled; lower cpuCores "
-                          "or choose a larger vmSize")
+    if vcpus is not None:
+        _check_pod_cpu(name, service, cluster, vcpus)
     _check_pod_memory(name, service, cluster)
+
+
+def _check_pod_cpu(name: str, service: AksServiceSettings, cluster, vcpus: int) -> None:
+    """The pod's CPU requests as rendered (mldeploy/render/k8s_pod.py: `<round(cores × 1000)>m` each):
+    the scorer's, the gateway's and, with collectModelData, the collector's. The collector is a
+    native sidecar (an init container with restartPolicy Always), and "the Pod's effective request
+    ... is the sum of all non-init containers (app and sidecar containers) request" (kubernetes.io,
+    concepts/workloads/pods/sidecar-containers, "Resource sharing within containers")."""
+    sidecars = [("the gateway's", GATEWAY_CPU_CORES)]
+    if service.collect_model_data:
+        sidecars.append(("the model-data collector's", COLLECTOR_CPU_CORES))
+    pod_milli = round(service.cpu_cores * 1000) + sum(round(cores * 1000) for _, cores in sidecars)
+    if pod_milli > vcpus * 1000:
+        parts = " + ".join(f"{who} {cores:g}" for who, cores in sidecars)
+        raise ConfigError(f"{PROJECT}:services.{name}.cpuCores",
+                          f"cpuCores {service.cpu_cores:g} + {parts} = {pod_milli / 1000:g} CPUs per pod, more "
+                          f"than a {cluster.vm_size} node has ({vcpus} vCPUs): the pod would never be "
+                          "scheduled; lower cpuCores or choose a larger vmSize")
 
 
 def _check_pod_memory(name: str, service: AksServiceSettings, cluster) -> None:

@@ -121,10 +121,21 @@ class AksServiceSettings(ServiceSettings):
         if not self.autoscale_enabled:
             self._only_in_another_mode({"autoscale_max_replicas", "autoscale_target_utilization", "expected_load"},
                                        "only with autoscaleEnabled: true; with a fixed size set numReplicas")
+            if self.num_replicas is not None and "autoscale_min_replicas" in self.model_fields_set:
+                # Without autoscaling the replicas are numReplicas, else autoscaleMinReplicas (`replicas`):
+                # with both written one is silently ignored.
+                raise ValueError(f"autoscaleMinReplicas ({self.autoscale_min_replicas}) beside numReplicas "
+                                 f"({self.num_replicas}) with autoscaleEnabled false: numReplicas is the fixed size "
+                                 "and autoscaleMinReplicas would be ignored; remove one")
         return self
 
     def images_built(self) -> set[str]:
         return {self.image} | ({self.canary.image} if self.canary else set())
+
+    def mirror_claims(self) -> list[tuple[str, str]]:
+        # As targets/aks/plan.py mirrors them: the gateway always, the collector with collectModelData.
+        return [("gatewayImage", self.gateway_image),
+                *([("collectorImage", self.collector_image)] if self.collect_model_data else [])]
 
     def image_references(self) -> list[tuple[str, str]]:
         return [("image", self.image), *([("canary.image", self.canary.image)] if self.canary else [])]

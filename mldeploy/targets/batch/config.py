@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.base import ImageRef, matching
 from mldeploy.config.cluster import VmSize
-from mldeploy.config.files import SUPPORTED_PYTHONS, AzureMLRequirementsFile, BatchPythonFile, CondaFile
+from mldeploy.config.files import SUPPORTED_PYTHONS, AzureMLRequirementsFile, BatchCondaFile, BatchPythonFile
 from mldeploy.config.section import SectionSettings
 from mldeploy.contract import AZUREML_BASE_IMAGE
 from mldeploy.plan.batch import compute_name, endpoint_name
@@ -38,7 +38,7 @@ class BatchSettings(SectionSettings):
 
     model: str = Field(description="name of an entry in `models`")
     entry_script: BatchPythonFile = Field(description="batch driver with init() and run(mini_batch)")
-    conda_file: CondaFile | None = Field(None, description="conda environment of the batch job; exactly one of condaFile and requirementsFile")
+    conda_file: BatchCondaFile | None = Field(None, description="conda environment of the batch job; exactly one of condaFile and requirementsFile")
     requirements_file: AzureMLRequirementsFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile; may include others with `-r` (not `-c`)")
     base_image: ImageRef = Field(AZUREML_BASE_IMAGE, description="Azure ML base image the environment is built on")
     python_version: str = Field("3.11", pattern=r"^3\.\d+$", description="for requirementsFile only")

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.base import Settings
 from mldeploy.config.service import ServiceSettings, TlsSettings
+from mldeploy.contract import GATEWAY_IMAGE
 
 # Serverless GPU profile types (workloadProfileType) Microsoft documents for a Consumption
 # environment (MicrosoftDocs/azure-docs, articles/container-apps/gpu-serverless-overview.md and
@@ -88,6 +89,9 @@ class ContainerAppServiceSettings(ServiceSettings):
     revisions: dict[RevisionLabel, RevisionSettings] | None = Field(
         None, description="traffic by revision label (blue/green across model versions); one label runs `image`, "
         "the others name revisions an earlier run created; omitted: all traffic to the one revision of `image`")
+
+    def mirror_claims(self) -> list[tuple[str, str]]:
+        return [("", GATEWAY_IMAGE)]  # the gateway container (targets/containerapp/program.py)
 
     def host_name_claim(self) -> tuple[str, str] | None:
         # Its own host name is a name clients use, like an AKS service's hostName: one name, one service.

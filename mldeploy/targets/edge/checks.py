@@ -62,6 +62,8 @@ def check(name: str, edge: EdgeSettings, stack: Any) -> None:
         raise ConfigError(f"{key}.iotHub.existing", f"IoT hub {hub.name!r} is created by "
                           f"edge.{creators[0]} in this stack; an existing hub is looked up "
                           "before anything is created: deploy through that entry's hub or name another")
+    else:
+        _check_existing_hub_group(key, edge, before, stack)
     if edge.target_condition is not None:
         other = next((n for n, e in before if e.target_condition is not None and _layer(e) == _layer(edge)), None)
         if other is not None:
@@ -82,6 +84,23 @@ def check(name: str, edge: EdgeSettings, stack: Any) -> None:
                               f"is also edge.{other}'s; a device has one deployment manifest, so the entries "
                               "would replace each other: deploy to another device, or use at-scale "
                               "deployments (targetCondition) with priorities")
+
+
+def _check_existing_hub_group(key: str, edge: EdgeSettings, before: list, stack: Any) -> None:
+    """An existing hub is one hub whatever entry names it: its name is global (the hub is
+    `<name>.azure-devices.net`; IoT Hub's checkNameAvailability takes a name and a subscription, no
+    resource group: learn.microsoft.com/rest/api/iothub/iot-hub-resource/check-name-availability),
+    so two entries naming it in two resource groups look one of them up where it is not."""
+    hub = edge.iot_hub
+    group = hub.resource_group or stack.resource_group_name
+    for other, entry in before:
+        if entry.iot_hub.existing and entry.iot_hub.name.lower() == hub.name.lower():
+            other_group = entry.iot_hub.resource_group or stack.resource_group_name
+            if other_group.lower() != group.lower():
+                raise ConfigError(f"{key}.iotHub.resourceGroup",
+                                  f"IoT hub {hub.name!r} is looked up in resource group {group!r} here and in "
+                                  f"{other_group!r} by edge.{other}; hub names are global, so it is one hub in one "
+                                  "resource group: give both entries the same resourceGroup")
 
 
 def _layer(edge: EdgeSettings) -> tuple[str, str, int]:

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.nested import leaves
-from mldeploy.config.base import ENV_NAME, EnvVars, NotReserved, ResourceGroupName, Settings, looks_secret, matching
+from mldeploy.config.base import (ENV_NAME, EnvVars, NotReserved, ResourceGroupName, Settings, check_image_env_name,
+                                  looks_secret, matching)
 from mldeploy.config.errors import shown
 from mldeploy.config.section import SectionSettings
 from mldeploy.contract import (DEFAULT_IOT_EDGE_RUNTIME, EDGE_HUB_HOST_PORTS, MODULE_NAME_RE, SCORER_PORT, chunk_create_options,
@@ -107,6 +108,7 @@ def _docker_shape(options: dict[str, Any]) -> None:
         name, eq, text = item.partition("=")
         if not eq or not ENV_NAME.fullmatch(name):
             raise ValueError(f"createOptions.Env: {item[:40]!r} is not NAME=value (Docker's Env form) with a portable name")
+        check_image_env_name(name)
     for key in ("Cmd", "Entrypoint"):
         args = options.get(key, [])
         for flag, value in zip(args, args[1:] + [""]):

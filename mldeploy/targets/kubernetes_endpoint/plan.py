@@ -32,6 +32,7 @@ def check(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
                           f"namespace {service.namespace!r} is reserved for Kubernetes or AKS system components "
                           f"(kube-*, {', '.join(sorted(reserved))}): choose the namespace the endpoint's pods run in "
                           "(default: azureml)")
+    _check_ssl_cname_owner(name, service, stack)
     for dep_name, dep in sorted(service.deployments.items()):
         # The deployment's probes become the pod's: Kubernetes' Probe.successThreshold "Must be 1 for
         # liveness and startup" (kubernetes/api core/v1 types.go); the API server refuses the pod.
@@ -39,6 +40,20 @@ def check(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
             raise ConfigError(f"{PROJECT}:services.{name}.deployments.{dep_name}.livenessProbe.successThreshold",
                               f"{dep.liveness_probe.success_threshold}: Kubernetes takes only 1 for a liveness probe "
                               "(one success makes a container live again); readinessProbe may ask for more")
+
+
+def _check_ssl_cname_owner(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
+    """The router's sslCname is the DNS name clients reach the cluster's endpoints by: the same name as
+    another service's hostName or customDomain (config/references.py: one name reaches one service) would
+    point one name at two places. The endpoints of one cluster share it (one router: check_stack)."""
+    if service.ssl_cname is None:
+        return
+    for other, entry in sorted(stack.services.items()):
+        claim = entry.host_name_claim()
+        if claim is not None and claim[1].lower() == service.ssl_cname.lower():
+            raise ConfigError(f"{PROJECT}:services.{name}.sslCname",
+                              f"{service.ssl_cname} is also services.{other}.{claim[0]}; one name reaches one "
+                              "service: give the inference router a name of its own")
 
 
 def kubernetes_endpoints(stack: Any) -> list[tuple[str, KubernetesEndpointSettings]]:

@@ -15,18 +15,21 @@ IMAGES = {"diabetes": ImageFacts("cr.io/diabetes@sha256:aa", "1-aaa", (("diabete
           "diabetes-v2": ImageFacts("cr.io/diabetes@sha256:bb", "2-bbb", (("diabetes", "1"),))}
 
 
+def _settings(service: dict) -> AksServiceSettings:
+    # Two replicas: a production service with one is refused (see the disruption-budget test). With
+    # numReplicas the fixed size is its own (autoscaleMinReplicas beside it is refused).
+    base = {} if "numReplicas" in service else {"autoscaleMinReplicas": 2}
+    return AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes", **base, **service})
+
+
 def _plan(production=True, placement: Placement = Placement(), **service):
-    # Two replicas: a production service with one is refused (see the disruption-budget test).
-    s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes",
-                                           "autoscaleMinReplicas": 2, **service})
+    s = _settings(service)
     return plan_service("svc", s, stack="prod", production=production, location="westeurope",
                         resource_group="rg", images=IMAGES, placement=placement)
 
 
 def _check(production=True, **service):
-    s = AksServiceSettings.model_validate({"target": "aks", "cluster": "c", "image": "diabetes",
-                                           "autoscaleMinReplicas": 2, **service})
-    check_service("svc", s, production)
+    check_service("svc", _settings(service), production)
 
 
 def _workload(placement: Placement = Placement(), **service):

@@ -9,7 +9,8 @@ from mldeploy.targets.batch.plan import conda_text, plan_batch
 
 
 def _settings(tmp_path, **extra) -> BatchSettings:
-    (tmp_path / "env.yml").write_text("name: e\ndependencies:\n  - python=3.11\n")
+    # azureml-core: Azure ML's batch executor needs it (a batch conda file without it is refused).
+    (tmp_path / "env.yml").write_text("name: e\ndependencies:\n  - python=3.11\n  - pip:\n    - azureml-core\n")
     (tmp_path / "s.py").write_text("def init():\n    pass\n\n\ndef run(b):\n    return b\n")
     return BatchSettings.model_validate({"model": "m", "entryScript": "s.py", "condaFile": "env.yml", **extra},
                                         context={"root": str(tmp_path)})
@@ -57,7 +58,7 @@ def test_the_plan_carries_the_description(tmp_path):
 
 def test_a_changed_conda_file_is_a_new_environment_version(tmp_path):
     before = plan_batch("dev", "rg", "nightly", _settings(tmp_path), tmp_path).assets.environment_version
-    (tmp_path / "env.yml").write_text("name: e\ndependencies:\n  - python=3.12\n")
+    (tmp_path / "env.yml").write_text("name: e\ndependencies:\n  - python=3.12\n  - pip:\n    - azureml-core\n")
     after = plan_batch("dev", "rg", "nightly", BatchSettings.model_validate(
         {"model": "m", "entryScript": "s.py", "condaFile": "env.yml"}, context={"root": str(tmp_path)}),
         tmp_path).assets.environment_version
