@@ -39,12 +39,22 @@ def _resources(r: Resources) -> dict:
     return {"requests": {"cpu": r.cpu, "memoryInGB": r.memory_gb}}
 
 
-def _scorer_env(plan: AciPlan, app_insights_key: pulumi.Input[str] | None) -> list[dict]:
-    """The plan's scorer env, plus the App Insights key as a secure value when the plan turns it on."""
+def _scorer_env(plan: AciPlan, app_insights_key: pulumi.Input[str] | None,
+                app_insights_connection_string: pulumi.Input[str] | None = None) -> list[dict]:
+    """The plan's scorer env, plus the App Insights key and connection string as secure values
+    when the plan turns it on (as an AKS pod gets them, render/k8s_pod.py): azmlinfsrv's exporter
+    builds "InstrumentationKey=<key>" from the key alone and sends to the global endpoint; the
+    connection string's regional IngestionEndpoint takes priority when the variable is set
+    (azure-monitor-opentelemetry-exporter _connection_string_parser.py). Ingestion by key alone
+    is past its end of support (31 March 2025, learn.microsoft.com/azure/azure-monitor/app/
+    connection-strings)."""
     scorer_env = [{"name": k, "value": v} for k, v in plan.scorer_env]
     if plan.app_insights and app_insights_key is not None:
         scorer_env += [{"name": "AML_APP_INSIGHTS_ENABLED", "value": "true"},
                        {"name": "AML_APP_INSIGHTS_KEY", "secureValue": app_insights_key}]
+        if app_insights_connection_string is not None:
+            scorer_env.append({"name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                               "secureValue": app_insights_connection_string})
     return scorer_env
 
 
@@ -88,7 +98,8 @@ class AciService(pulumi.ComponentResource):
                  tags: dict[str, str], gateway_image: pulumi.Input[str],
                  keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
                  tls: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
-                 app_insights_key: pulumi.Input[str] | None = None, role_propagation_timeout: int = TIMEOUT_SECONDS,
+                 app_insights_key: pulumi.Input[str] | None = None,
+                 app_insights_connection_string: pulumi.Input[str] | None = None, role_propagation_timeout: int = TIMEOUT_SECONDS,
                  opts: pulumi.ResourceOptions | None = None):
         """`keys`: the given keys (else generated when the plan has auth on); `tls`: the PEM
         certificate and key, required when the plan serves HTTPS; both secret."""
@@ -112,7 +123,7 @@ class AciService(pulumi.ComponentResource):
             image_registry_credentials=[{"server": registry_login_server, "identity": identity.id}],
             ip_address={"type": "Public", "dnsNameLabel": plan.dns_name_label,
                         "ports": [{"port": plan.gateway_port, "protocol": "TCP"}]},
-            containers=_containers(plan, image, gateway_image, _scorer_env(plan, app_insights_key), mounts),
+            containers=_containers(plan, image, gateway_image, _scorer_env(plan, app_insights_key, app_insights_connection_string), mounts),
             volumes=volumes,
             tags=tags,
             # The identity must hold AcrPull, and the assignment have taken effect, before ACI pulls.

@@ -44,6 +44,7 @@ from mldeploy.render.gateway import container_command, render_keys_map, render_n
 CONF_SECRET = "gateway-conf"
 KEYS_SECRET = "gateway-keys"
 INSIGHTS_SECRET = "appinsights-key"
+INSIGHTS_CONNECTION_SECRET = "appinsights-connection-string"
 HTTP_RULE = "http-concurrency"
 
 
@@ -106,7 +107,8 @@ class ContainerAppService(pulumi.ComponentResource):
                  location: str, image: pulumi.Input[str], registry_login_server: pulumi.Input[str],
                  registry_id: pulumi.Input[str], tags: dict[str, str], gateway_image: pulumi.Input[str],
                  keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
-                 app_insights_key: pulumi.Input[str] | None = None, role_propagation_timeout: int = TIMEOUT_SECONDS,
+                 app_insights_key: pulumi.Input[str] | None = None,
+                 app_insights_connection_string: pulumi.Input[str] | None = None, role_propagation_timeout: int = TIMEOUT_SECONDS,
                  opts: pulumi.ResourceOptions | None = None):
         """`image`: the image of the plan's template revision (by digest); `keys`: the given keys
         (else generated when the plan has auth on), secret."""
@@ -117,7 +119,7 @@ class ContainerAppService(pulumi.ComponentResource):
                                              role_propagation_timeout=role_propagation_timeout)
         keys = service_keys(self, name, keys) if plan.auth_enabled else None
         self.gateway_conf = render_nginx_conf(plan.gateway)
-        secrets, mounted, scorer_env = self._secrets(plan, keys, app_insights_key)
+        secrets, mounted, scorer_env = self._secrets(plan, keys, app_insights_key, app_insights_connection_string)
         ingress = self._ingress(name, plan, environment, resource_group_name, location, tags)
         container_app = app.ContainerApp(
             child_name(name, "app"),
@@ -158,9 +160,12 @@ class ContainerAppService(pulumi.ComponentResource):
                                "primaryKey": self.primary_key, "secondaryKey": self.secondary_key})
 
     def _secrets(self, plan, keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None,
-                 app_insights_key: pulumi.Input[str] | None) -> tuple[list[dict], list[dict], list[dict]]:
-        """The app's secrets (nginx.conf, keys map, App Insights key), the gateway's secret volume items and
-        the scorer's env (the App Insights key by secretRef)."""
+                 app_insights_key: pulumi.Input[str] | None,
+                 app_insights_connection_string: pulumi.Input[str] | None = None
+                 ) -> tuple[list[dict], list[dict], list[dict]]:
+        """The app's secrets (nginx.conf, keys map, App Insights key and connection string), the
+        gateway's secret volume items and the scorer's env (App Insights by secretRef; the
+        connection string's regional endpoint as components/aci.py _scorer_env says)."""
         secrets: list[dict] = [{"name": CONF_SECRET, "value": pulumi.Output.secret(self.gateway_conf)}]
         mounted = [{"secretRef": CONF_SECRET, "path": "nginx.conf"}]
         if keys is not None:
@@ -172,6 +177,11 @@ class ContainerAppService(pulumi.ComponentResource):
             secrets.append({"name": INSIGHTS_SECRET, "value": pulumi.Output.secret(app_insights_key)})
             scorer_env += [{"name": "AML_APP_INSIGHTS_ENABLED", "value": "true"},
                            {"name": "AML_APP_INSIGHTS_KEY", "secretRef": INSIGHTS_SECRET}]
+            if app_insights_connection_string is not None:
+                secrets.append({"name": INSIGHTS_CONNECTION_SECRET,
+                                "value": pulumi.Output.secret(app_insights_connection_string)})
+                scorer_env.append({"name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                                   "secretRef": INSIGHTS_CONNECTION_SECRET})
         return secrets, mounted, scorer_env
 
     def _ingress(self, name: str, plan, environment: app.ManagedEnvironment, resource_group_name: pulumi.Input[str],

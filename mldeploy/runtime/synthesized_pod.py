@@ -152,9 +152,17 @@ def synthesized_pod(synth_dir: Path, namespace: str, deployment: str, images: Ca
     return SynthesizedPod(dep, inputs, keys, objects)
 
 
-# What an ACI group's `secureValue` environment variables (masked by synth) hold locally: the
-# only one mldeploy declares is AML_APP_INSIGHTS_KEY, here a key of no workspace.
+# What an ACI group's `secureValue` environment variables (a container app's secretRef ones;
+# masked by synth) hold locally: mldeploy declares App Insights' key and connection string, here
+# those of no workspace (the connection string's endpoint is 127.0.0.1:9).
 NO_SECURE_VALUE = NO_INSIGHTS["instrumentation-key"]
+LOCAL_SECURE_VALUES = {"AML_APP_INSIGHTS_KEY": NO_INSIGHTS["instrumentation-key"],
+                       "APPLICATIONINSIGHTS_CONNECTION_STRING": NO_INSIGHTS["connection-string"]}
+
+
+def local_secure_value(name: str) -> str:
+    """The stand-in of a secure environment variable `name` in a local run."""
+    return LOCAL_SECURE_VALUES.get(name, NO_SECURE_VALUE)
 # Beside that key, locally only: the exporter azmlinfsrv builds from AML_APP_INSIGHTS_KEY alone
 # ("InstrumentationKey=<key>", server/appinsights_client.py) sends to the connection string's endpoint
 # in this variable, else to https://dc.services.visualstudio.com (azure-monitor-opentelemetry-exporter
@@ -208,7 +216,7 @@ def aci_pod_spec(group: dict) -> dict:
         spec = {
             "name": c["name"], "image": c["image"],
             "ports": [{"containerPort": int(p["port"])} for p in c.get("ports", [])],
-            "env": local_telemetry_env([{"name": e["name"], "value": e["value"] if "value" in e else NO_SECURE_VALUE}
+            "env": local_telemetry_env([{"name": e["name"], "value": e["value"] if "value" in e else local_secure_value(e["name"])}
                                         for e in c.get("environmentVariables", [])]),
             "resources": {"limits": {"cpu": str(res["cpu"]), "memory": f"{int(res['memoryInGB'] * 1024)}Mi"}},
             "volumeMounts": [{"name": m["name"], "mountPath": m["mountPath"], "readOnly": m.get("readOnly", False)}

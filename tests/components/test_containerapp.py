@@ -31,7 +31,9 @@ def _declare(**settings):
             image="cr.azurecr.io/diabetes@sha256:" + "a" * 64, registry_login_server="cr.azurecr.io",
             registry_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/cr",
             tags={"managed-by": "mldeploy"}, gateway_image="cr.azurecr.io/nginx@sha256:" + "b" * 64,
-            app_insights_key=pulumi.Output.secret("ikey") if service.app_insights_enabled else None)
+            app_insights_key=pulumi.Output.secret("ikey") if service.app_insights_enabled else None,
+            app_insights_connection_string=pulumi.Output.secret("InstrumentationKey=ikey;IngestionEndpoint=https://x/")
+            if service.app_insights_enabled else None)
         out["component"] = svc
         return pulumi.Output.all(svc.scoring_uri, svc.swagger_uri).apply(lambda u: out.update(uris=u))
 
@@ -160,4 +162,7 @@ def test_app_insights_key_reaches_the_scorer_as_a_secret_reference():
     _, declared, _ = _declare(appInsightsEnabled=True)
     env = {e["name"]: e for e in _containers(declared)["scorer"]["env"]}
     assert env["AML_APP_INSIGHTS_KEY"] == {"name": "AML_APP_INSIGHTS_KEY", "secretRef": "appinsights-key"}
+    # The regional endpoint (key-only ingestion is past its end of support, components/aci.py).
+    assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"] == {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                                                           "secretRef": "appinsights-connection-string"}
     assert env["AML_APP_INSIGHTS_ENABLED"]["value"] == "true"

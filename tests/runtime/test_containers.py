@@ -92,3 +92,17 @@ def test_local_runs_keep_a_scorer_s_telemetry_on_this_machine():
     assert "IngestionEndpoint=http://127.0.0.1:9/" in env["APPLICATIONINSIGHTS_CONNECTION_STRING"]
     assert env["APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL"] == "true"
     assert gateway["env"] == []
+
+
+def test_an_aci_group_s_app_insights_connection_string_is_a_local_one_in_a_local_run():
+    # The group declares the workspace's key and connection string as secure values (components/aci.py):
+    # locally each gets the stand-in of its own kind, not the key in the connection string's place.
+    from mldeploy.runtime.synthesized_pod import NO_INSIGHTS, aci_pod_spec
+    group = {"containers": [
+        {"name": "scorer", "image": "s", "resources": {"requests": {"cpu": 1, "memoryInGB": 1}},
+         "environmentVariables": [{"name": "AML_APP_INSIGHTS_ENABLED", "value": "true"},
+                                  {"name": "AML_APP_INSIGHTS_KEY", "secureValue": "masked"},
+                                  {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "secureValue": "masked"}]}]}
+    env = {e["name"]: e["value"] for e in aci_pod_spec(group)["containers"][0]["env"]}
+    assert env["AML_APP_INSIGHTS_KEY"] == NO_INSIGHTS["instrumentation-key"]
+    assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"] == NO_INSIGHTS["connection-string"]

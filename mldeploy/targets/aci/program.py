@@ -26,6 +26,7 @@ def deploy_aci(name: str, service: AciServiceSettings, f: Foundation) -> Service
         keys=given_keys(service),
         tls=given_tls(service),
         app_insights_key=f.registry.app_insights_instrumentation_key,
+        app_insights_connection_string=f.registry.app_insights_connection_string,
         gateway_image=mirrored(GATEWAY_IMAGE, f),
         role_propagation_timeout=s.role_propagation_timeout_seconds,
     )

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable, Union
 
 from mldeploy.runtime.pod import DEPLOYMENT_LABEL, PodInputs
-from mldeploy.runtime.synthesized_pod import (NO_SECURE_VALUE, PodSourceError, SynthesizedGroup, gateway_secret,
-                                              local_telemetry_env)
+from mldeploy.runtime.synthesized_pod import (PodSourceError, SynthesizedGroup, gateway_secret,
+                                              local_secure_value, local_telemetry_env)
 from mldeploy.targets.serving import PodContainers, SplitContainers
 
 
@@ -53,7 +53,7 @@ def app_pod_spec(app: dict) -> dict:
     for c in app["template"]["containers"]:
         spec = {
             "name": c["name"], "image": c["image"],
-            "env": local_telemetry_env([{"name": e["name"], "value": e.get("value", NO_SECURE_VALUE)}
+            "env": local_telemetry_env([{"name": e["name"], "value": e["value"] if "value" in e else local_secure_value(e["name"])}
                                         for e in c.get("env", [])]),
             "resources": {"limits": {"cpu": str(c["resources"]["cpu"]), "memory": _memory_mi(c["resources"]["memory"])}},
             "volumeMounts": [{"name": m["volumeName"], "mountPath": m["mountPath"], "readOnly": True}

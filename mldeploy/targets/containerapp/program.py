@@ -28,6 +28,7 @@ def deploy_containerapp(name: str, service: ContainerAppServiceSettings, f: Foun
         tags={**f.tags(), SPLIT_TAG: SPLIT_BETWEEN_REVISIONS} if service.revisions else f.tags(),
         keys=given_keys(service),
         app_insights_key=f.registry.app_insights_instrumentation_key,
+        app_insights_connection_string=f.registry.app_insights_connection_string,
         gateway_image=mirrored(GATEWAY_IMAGE, f),
         role_propagation_timeout=s.role_propagation_timeout_seconds,
     )
