@@ -79,10 +79,11 @@ def test_every_doc_is_linked_from_the_readme():
     assert not missing, f"docs/ pages the README does not link: {missing}"
 
 
-def test_the_readme_is_the_users_path_in_under_150_lines():
+def test_the_readme_is_the_users_path_in_under_160_lines():
+    # 150 until the performance table issue 23 asks the README to hold (10 lines).
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     lines = len(text.splitlines())
-    assert lines < 150, f"README.md has {lines} lines; move detail to docs/"
+    assert lines < 160, f"README.md has {lines} lines; move detail to docs/"
     path = ["pip install", "mldeploy init", "mldeploy serve --stack local", "mldeploy test", "mldeploy logs",
             "mldeploy synth", "pulumi up", "mldeploy diff", "pulumi destroy"]
     at = text.find("\n## ")
