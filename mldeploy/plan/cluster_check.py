@@ -18,6 +18,29 @@ from mldeploy.plan.vm_sizes import known_memory_gib, known_vcpus, vcpus_per_node
 
 MIN_CLUSTER_VCPUS = 12
 
+# The CPU AKS reserves on every node for Kubernetes' own daemons (kube-reserved), by the host's
+# cores: learn.microsoft.com/azure/aks/node-resource-reservations, "CPU reservations" (read
+# 2026-12-05). A node's allocatable CPU - what pods can request - is its vCPUs less this; AKS says
+# extra features may reserve more, so this is the most a pod can ever get, never a guess above it.
+KUBE_RESERVED_CPU_MILLI = {1: 60, 2: 100, 4: 140, 8: 180, 16: 260, 32: 420, 64: 740}
+
+
+def kube_reserved_cpu_milli(vcpus: int) -> int:
+    """AKS's kube-reserved CPU (millicores) on a node of `vcpus` cores; between the table's core
+    counts, the smaller count's (the least AKS could reserve: a pod is never refused wrongly)."""
+    return KUBE_RESERVED_CPU_MILLI[max(n for n in KUBE_RESERVED_CPU_MILLI if n <= max(vcpus, 1))]
+
+
+def allocatable_cpu_milli(vcpus: int) -> int:
+    """The CPU (millicores) pods can request on one AKS node of `vcpus` cores."""
+    return vcpus * 1000 - kube_reserved_cpu_milli(vcpus)
+
+
+def node_cpu_words(vm_size: str, vcpus: int) -> str:
+    """'a Standard_D3_v2 node gives pods (4 vCPUs less AKS's kube-reserved 140m = 3.86 CPUs)'."""
+    return (f"a {vm_size} node gives pods ({vcpus} vCPUs less AKS's kube-reserved "
+            f"{kube_reserved_cpu_milli(vcpus)}m = {allocatable_cpu_milli(vcpus) / 1000:g} CPUs)")
+
 
 @dataclass(frozen=True)
 class NodePool:
@@ -130,9 +153,9 @@ def check_fits_node(name: str, service: Any, clusters: Mapping[str, ClusterSetti
         return
     base = f"{PROJECT}:services.{name}"
     for dep_name, dep in sorted(service.deployments_by_name().items()):
-        if dep.cpu_cores is not None and dep.cpu_cores > vcpus:
+        if dep.cpu_cores is not None and round(dep.cpu_cores * 1000) > allocatable_cpu_milli(vcpus):
             raise ConfigError(f"{base}.deployments.{dep_name}.cpuCores",
-                              f"cpuCores {dep.cpu_cores:g} is more than a {cluster.vm_size} node has ({vcpus} vCPUs): "
+                              f"cpuCores {dep.cpu_cores:g} is more than {node_cpu_words(cluster.vm_size, vcpus)}: "
                               "the instance would never be scheduled; lower cpuCores or choose a larger vmSize")
         memory = dep.memory_gb
         node_gib = node_memory_gib(cluster)

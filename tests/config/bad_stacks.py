@@ -1129,6 +1129,9 @@ def cross_cases() -> Iterator[Case]:
     # -- a pod's CPU: the model-data collector's 0.1 counts too (D3_v2: 4 vCPUs; 3.7 + 0.25 + 0.1 > 4) --
     yield case("prod-pod-cpu-with-collector-over-node", "prod", lambda c: c[s]["diabetes"].update(cpuCores=3.7),
                f"{s}.diabetes.cpuCores", "the model-data collector's 0.1")
+    # -- under a node's 4 vCPUs but over its allocatable 3.86 (AKS's kube-reserved 140m) -----------------
+    yield case("prod-pod-cpu-over-allocatable", "prod", lambda c: c[s]["diabetes"].update(cpuCores=3.55),
+               f"{s}.diabetes.cpuCores", "kube-reserved 140m = 3.86 CPUs")
     # -- one existing hub (a global name) looked up in two resource groups --------------------------------
     yield case("edge-existing-hub-two-groups", "edge", existing_hubs("rg-iot-a", "rg-iot-b"),
                f"{e}.wards.iotHub.resourceGroup", "hub names are global")

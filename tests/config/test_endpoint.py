@@ -191,3 +191,14 @@ def test_deployment_name_too_short_is_refused():
     values = managed()
     deployments(values)["b"] = deployments(values).pop("blue")
     expect_error(values, DEPS, "invalid name 'b'")
+
+
+def test_a_kubernetes_endpoint_instance_above_a_nodes_allocatable_cpu_is_refused():
+    # Standard_D4s_v5: 4 vCPUs, of which AKS reserves 140m for its daemons (node-resource-reservations).
+    values = kubernetes()
+    deployments(values)["green"]["cpuCores"] = 4
+    expect_error(values, f"{DEPS}.green.cpuCores", "cpuCores 4 is more than a Standard_D4s_v5 node gives pods",
+                 "kube-reserved 140m = 3.86 CPUs", stack="kubernetes-endpoint")
+    values = kubernetes()
+    deployments(values)["green"]["cpuCores"] = 3.86
+    parse_settings("kubernetes-endpoint", values, set(), ROOT, SOURCE)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.clouds import cloudapp_zones
-from mldeploy.plan.cluster_check import node_memory_gib, node_vcpus
+from mldeploy.plan.cluster_check import allocatable_cpu_milli, node_cpu_words, node_memory_gib, node_vcpus
 from mldeploy.plan.kubernetes_compute import EXTENSION_NAMESPACE
 from mldeploy.plan.mirrors import mirror_repository
 from mldeploy.plan.tls import tls_on
@@ -118,7 +118,7 @@ def check_exposure(name: str, service: AksServiceSettings) -> None:
 
 def check_pod_fits_node(name: str, service: AksServiceSettings, stack) -> None:
     """A pod asks for its CPU (scorer + gateway, + the model-data collector) on one node: a request
-    above a node's vCPUs is never scheduled (Kubernetes schedules a pod onto a single node whose
+    above a node's allocatable CPU (its vCPUs less AKS's kube-reserved CPU) is never scheduled (Kubernetes schedules a pod onto a single node whose
     allocatable CPU covers its requests), so the rollout would hang in Pending. Checked on clusters
     the stack creates with a known VM size (plan/cluster_check.py node_vcpus)."""
     cluster = stack.clusters.get(service.cluster)
@@ -138,11 +138,11 @@ def _check_pod_cpu(name: str, service: AksServiceSettings, cluster, vcpus: int) 
     if service.collect_model_data:
         sidecars.append(("the model-data collector's", COLLECTOR_CPU_CORES))
     pod_milli = round(service.cpu_cores * 1000) + sum(round(cores * 1000) for _, cores in sidecars)
-    if pod_milli > vcpus * 1000:
+    if pod_milli > allocatable_cpu_milli(vcpus):
         parts = " + ".join(f"{who} {cores:g}" for who, cores in sidecars)
         raise ConfigError(f"{PROJECT}:services.{name}.cpuCores",
                           f"cpuCores {service.cpu_cores:g} + {parts} = {pod_milli / 1000:g} CPUs per pod, more "
-                          f"than a {cluster.vm_size} node has ({vcpus} vCPUs): the pod would never be "
+                          f"than {node_cpu_words(cluster.vm_size, vcpus)}: the pod would never be "
                           "scheduled; lower cpuCores or choose a larger vmSize")
 
 

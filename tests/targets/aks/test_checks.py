@@ -65,8 +65,14 @@ def test_an_aks_pod_larger_than_a_node_is_refused_but_an_fpga_service_runs_on_it
     # The fpga stack's cluster: Standard_D3_v2 nodes (4 vCPUs).
     msg = _refused("fpga", lambda v: v[S].update(web=_plain_aks(cpuCores=4)))
     assert msg == ("stacks/Pulumi.fpga.yaml: mldeploy:services.web.cpuCores: cpuCores 4 + the gateway's 0.25 = 4.25 "
-                   "CPUs per pod, more than a Standard_D3_v2 node has (4 vCPUs): the pod would never be scheduled; "
-                   "lower cpuCores or choose a larger vmSize"), msg
+                   "CPUs per pod, more than a Standard_D3_v2 node gives pods (4 vCPUs less AKS's kube-reserved 140m "
+                   "= 3.86 CPUs): the pod would never be scheduled; lower cpuCores or choose a larger vmSize"), msg
+    # Under the node's 4 vCPUs but over its allocatable 3.86 (AKS node-resource-reservations).
+    msg = _refused("fpga", lambda v: v[S].update(web=_plain_aks(cpuCores=3.7)))
+    assert "3.95 CPUs per pod, more than a Standard_D3_v2 node gives pods" in msg, msg
+    values, secrets = stack_values("fpga")
+    values[S]["web"] = _plain_aks(cpuCores=3.6)  # 3.85 <= 3.86: fits
+    parse_settings("fpga", values, secrets, ROOT, "stacks/Pulumi.fpga.yaml")
     values, secrets = stack_values("fpga")
     values[S]["diabetes-fpga"].update(cpuCores=4, memoryGb=8)
     parse_settings("fpga", values, secrets, ROOT, "stacks/Pulumi.fpga.yaml")  # its pods land on the PB pool
