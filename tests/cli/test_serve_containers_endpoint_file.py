@@ -75,7 +75,8 @@ def _fake_pod(seen: _Seen, fail_ready: bool = False):
 
 
 def _pod_src():
-    return SimpleNamespace(inputs=SimpleNamespace(extra_env={}, labels={}, images={}), keys=KEYS,
+    return SimpleNamespace(inputs=SimpleNamespace(extra_env={}, labels={}, images={}, spec={"containers": []}),
+                           keys=KEYS,
                            deployment={"metadata": {"name": "svc"}})
 
 
