@@ -23,6 +23,7 @@ from pydantic import AfterValidator, ValidationInfo
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.requirements import include_of, logical_lines, read_requirements
 from mldeploy.config.strict_yaml import parse_yaml, read_text_file
+from mldeploy.scoring.environment import installed_names
 from mldeploy.contract import STACKS_DIR
 
 MAX_MODEL_FILES = 10_000  # a model folder is walked whole at parse time: bound the walk
@@ -241,22 +242,9 @@ def _conda(value: str, target: Path) -> None:
 BATCH_EXECUTOR_PACKAGES = ("azureml-core", "azureml-defaults")
 
 
-def dependency_name(spec: str) -> str:
-    """The package a conda spec (`conda-forge::azureml-core=1.5`) or pip line (`azureml-core[x]>=1`) names."""
-    found = re.match(r"\s*(?:[\w.-]+::)?([A-Za-z0-9][A-Za-z0-9._-]*)", spec)
-    return re.sub(r"[-_.]+", "-", found.group(1)).lower() if found else ""
-
-
-def conda_specs(text: str) -> list[str]:
-    """Every package spec of a (checked) conda file: its conda dependencies and its `pip:` lines."""
-    doc = parse_yaml(text)
-    return [line for dep in doc.get("dependencies") or [] for line in (dep.get("pip") if isinstance(dep, dict) else [dep])]
-
-
 def _batch_conda(value: str, target: Path) -> None:
     """A batch job's conda file installs what Azure ML's batch executor imports (azureml-core)."""
-    specs = conda_specs(_text(value, target, "conda file"))
-    if not any(dependency_name(spec) in BATCH_EXECUTOR_PACKAGES for spec in specs):
+    if not installed_names("conda", _text(value, target, "conda file")) & set(BATCH_EXECUTOR_PACKAGES):
         raise ValueError(f"{value} does not install azureml-core, which Azure ML's batch executor imports before "
                          "init()/run() (Microsoft: \"required by the executor\"): add `azureml-core` to its `pip:` list")
 

@@ -10,7 +10,6 @@ from typing import Any, Callable, Iterable, Mapping
 
 from mldeploy.config.base import reserved_name_problem
 from mldeploy.config.errors import ConfigError
-from mldeploy.config.files import conda_specs, dependency_name
 from mldeploy.config.load import LOCATION_KEY
 from mldeploy.config.requirements import read_requirements
 from mldeploy.config.service import ServiceSettings
@@ -25,6 +24,7 @@ from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_clusters
 from mldeploy.plan.batching import service_load
 from mldeploy.plan.memory import check_body_limit
 from mldeploy.plan.versions import region_problem
+from mldeploy.scoring.environment import installed_names
 
 # (service name, its settings, the stack) -> None, or a ConfigError naming the key.
 TargetCheck = Callable[[str, Any, StackSettings], None]
@@ -109,11 +109,11 @@ def check_azure_built_servers(settings: StackSettings, project_root: Path) -> No
             image = settings.images[image_name]
             if image.conda_file is not None:
                 key, value = "condaFile", image.conda_file
-                specs = conda_specs((project_root / value).read_text(encoding="utf-8"))
+                names = installed_names("conda", (project_root / value).read_text(encoding="utf-8"))
             else:
                 key, value = "requirementsFile", image.requirements_file
-                specs = list(read_requirements(value, project_root).requirements)
-            if not any(dependency_name(spec) in INFERENCE_SERVER_PACKAGES for spec in specs):
+                names = installed_names("pip", "\n".join(read_requirements(value, project_root).requirements))
+            if not names & set(INFERENCE_SERVER_PACKAGES):
                 raise ConfigError(f"{PROJECT}:images.{image_name}.{key}",
                                   f"{value} does not install azureml-inference-server-http, which serves score.py on "
                                   f"services.{name} ({service.target}): Azure ML builds this environment as it is and "

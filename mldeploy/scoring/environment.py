@@ -67,6 +67,12 @@ def pip_requirements(env_kind: str, env_text: str) -> list[str]:
     return reqs
 
 
+def installed_names(env_kind: str, env_text: str) -> set[str]:
+    """The canonical names (packaging's canonicalize_name) of the packages an environment file
+    installs by name: `pip_requirements`' lines that parse as requirements."""
+    return {canonicalize_name(req.name) for _, req in _named(pip_requirements(env_kind, env_text)) if req is not None}
+
+
 def _named(reqs: list[str]) -> list[tuple[str, Requirement | None]]:
     """(the line, its parsed requirement) for every line that names a package; a line that looks
     like one but does not parse comes with None."""
