@@ -118,9 +118,10 @@ def check_exposure(name: str, service: AksServiceSettings) -> None:
 
 def check_pod_fits_node(name: str, service: AksServiceSettings, stack) -> None:
     """A pod asks for its CPU (scorer + gateway, + the model-data collector) on one node: a request
-    above a node's allocatable CPU (its vCPUs less AKS's kube-reserved CPU) is never scheduled (Kubernetes schedules a pod onto a single node whose
-    allocatable CPU covers its requests), so the rollout would hang in Pending. Checked on clusters
-    the stack creates with a known VM size (plan/cluster_check.py node_vcpus)."""
+    above a node's allocatable CPU (its vCPUs less AKS's kube-reserved CPU) is never scheduled
+    (Kubernetes schedules a pod onto a single node whose allocatable CPU covers its requests), so
+    the rollout would hang in Pending. Checked on clusters the stack creates with a known VM size
+    (plan/cluster_check.py node_vcpus, allocatable_cpu_milli)."""
     cluster = stack.clusters.get(service.cluster)
     vcpus = node_vcpus(cluster)
     if vcpus is not None:
