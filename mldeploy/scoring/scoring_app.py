@@ -277,6 +277,23 @@ def install_thread_timeout(watchdog: Watchdog) -> None:
     user_script.timeout = timeout
 
 
+def timed_run(m, run, parameters: dict, timeout_ms: int, request=None):
+    """azmlinfsrv's UserScript.invoke_run after its input parser (user_script.py, 1.5.1), for the
+    app and the batcher (scoring_batcher.py) alike: `run` under the scoring timeout and a timer,
+    its exceptions as azmlinfsrv's (`m`: azmlinfsrv's user_script module). run() gets the headers
+    of `request` as a dict, or {} without one."""
+    timer = None
+    try:
+        with m.timeout(timeout_ms), m.Timer() as timer:
+            output = run(**parameters, request_headers=dict(request.headers) if request is not None else {})
+    except TimeoutError:
+        # timer is unset if timeout() raised before Timer() started (azmlinfsrv's comment)
+        raise m.UserScriptTimeout(timeout_ms, timer.elapsed_ms if timer else 0) from None
+    except Exception as ex:  # noqa: BLE001 - azmlinfsrv's own catch
+        raise m.UserScriptException(ex) from ex
+    return m.TimedResult(elapsed_ms=timer.elapsed_ms, input=parameters, output=output)
+
+
 class ScoringApp:
     """The WSGI callable: the fast path for `/score`, azmlinfsrv's Flask app for the rest."""
 
@@ -453,21 +470,10 @@ class ScoringApp:
         headers are copied into a dict only for a run() that takes `request_headers`: azmlinfsrv
         copies them for every request (~5 us of CPU: werkzeug walks the whole environ) and hands
         them to its wrapper of any other run(), which drops them."""
-        m = self.user_script
         script = self.blueprint.user_script
-        run_parameters = script.input_parser(request)
-        timer = None
-        try:
-            with m.timeout(timeout_ms), m.Timer() as timer:
-                run = script._wrapped_user_run
-                run_output = run(**run_parameters,
-                                 request_headers=dict(request.headers) if run is script._user_run else {})
-        except TimeoutError:
-            # timer is unset if timeout() raised before Timer() started (azmlinfsrv's comment)
-            raise m.UserScriptTimeout(timeout_ms, timer.elapsed_ms if timer else 0) from None
-        except Exception as ex:  # noqa: BLE001 - azmlinfsrv's own catch
-            raise m.UserScriptException(ex) from ex
-        return m.TimedResult(elapsed_ms=timer.elapsed_ms, input=run_parameters, output=run_output)
+        run = script._wrapped_user_run
+        return timed_run(self.user_script, run, script.input_parser(request), timeout_ms,
+                         request if run is script._user_run else None)
 
     def _invoke(self, request, request_id, client_request_id):
         """routes.handle_score, with g.request_id / g.client_request_id passed in."""
@@ -650,7 +656,7 @@ def _batched_runs(flask_app, batching):
     scorer refuses to serve: one line, exit code 3 (azmlinfsrv's for a failed start)."""
     import scoring_batcher
 
-    runs = scoring_batcher.BatchedRuns(flask_app.azml_blueprint.user_script, batching, logger)
+    runs = scoring_batcher.BatchedRuns(flask_app.azml_blueprint.user_script, batching, logger, timed_run)
     try:
         with open(batching.sample, encoding="utf-8") as sample:
             problem = runs.check_sample(sample.read())

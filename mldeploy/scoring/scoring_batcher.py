@@ -418,11 +418,12 @@ class BatchedRuns:
     500 for the batch's requests, logged naming the contract, and this worker calls run() once per
     request from then on."""
 
-    def __init__(self, user_script, config: BatchingConfig, logger, clock=time.monotonic):
+    def __init__(self, user_script, config: BatchingConfig, logger, timed_run, clock=time.monotonic):
         from azureml_inference_server_http.server import user_script as module
         from azureml_inference_server_http.server.input_parsers import JsonStringInput, ObjectInput
 
         self.script, self.module, self.config, self.logger = user_script, module, config, logger
+        self.timed_run = timed_run  # scoring_app.timed_run: run() called as azmlinfsrv calls it
         parser = user_script.input_parser
         self.kind = "text" if isinstance(parser, JsonStringInput) else "object" if isinstance(parser, ObjectInput) else None
         self.text_parameter = getattr(parser, "parameter_name", None)
@@ -494,16 +495,7 @@ class BatchedRuns:
 
     def _call(self, parameters: dict, timeout_ms: int):
         """UserScript.invoke_run after its input parser: run() under the scoring timeout, timed."""
-        m = self.module
-        timer = None
-        try:
-            with m.timeout(timeout_ms), m.Timer() as timer:
-                output = self.script._wrapped_user_run(**parameters, request_headers={})
-        except TimeoutError:
-            raise m.UserScriptTimeout(timeout_ms, timer.elapsed_ms if timer else 0) from None
-        except Exception as ex:  # noqa: BLE001 - azmlinfsrv's own catch
-            raise m.UserScriptException(ex) from ex
-        return m.TimedResult(elapsed_ms=timer.elapsed_ms, input=parameters, output=output)
+        return self.timed_run(self.module, self.script._wrapped_user_run, parameters, timeout_ms)
 
     def _alone(self, p: Pending):
         parameters, _, _, timeout_ms = p.payload

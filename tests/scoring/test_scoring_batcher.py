@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 
+from mldeploy.scoring.scoring_app import timed_run
 from mldeploy.scoring.scoring_batcher import (BatchedRuns, Batcher, BatchingConfig, ContractError, Pending, Policy,
                                               RunTimes, batch_key, split)
 
@@ -292,7 +293,7 @@ def plain_runs(tmp_path):
         def error(self, message):
             logs.append(("error", message))
 
-    runs = BatchedRuns(script, BatchingConfig(max_batch_size=32, max_latency_s=0.05), Log())
+    runs = BatchedRuns(script, BatchingConfig(max_batch_size=32, max_latency_s=0.05), Log(), timed_run)
     return runs, script, logs
 
 
@@ -356,7 +357,7 @@ def test_the_sample_contract_holds_for_a_row_wise_run_and_fails_for_one_that_mix
 
     script = UserScript("mixing.py")
     script.load_script(str(tmp_path))
-    mixing = BatchedRuns(script, BatchingConfig(max_batch_size=8, max_latency_s=0.01), None)
+    mixing = BatchedRuns(script, BatchingConfig(max_batch_size=8, max_latency_s=0.01), None, timed_run)
     problem = mixing.check_sample(json.dumps({"data": [[1], [3]]}))
     assert problem is not None and "other results" in problem
     assert "not a non-empty list" in runs.check_sample(json.dumps({"data": "x"}))
