@@ -326,6 +326,12 @@ def _proxy_settings(spec: GatewaySpec) -> list[str]:
         "    proxy_set_header X-Forwarded-Proto $scheme;",
         "    proxy_set_header X-Ms-Client-Request-Id $mldeploy_client_request_id;",
         '    proxy_set_header X-Ms-Request-Id "";',  # an empty value is not sent: no deprecation warning
+        # httpoxy: a client's `Proxy:` header is HTTP_PROXY in run()'s WSGI environ (CGI naming,
+        # both servers), which HTTP libraries take as the proxy for outgoing requests. No standard
+        # header has that name; the ASF's advisory removes it at the front
+        # (apache.org/security/asf-httpoxy-response.txt, "RequestHeader unset Proxy"), as does
+        # NGINX's (nginx.com/blog/mitigating-the-httpoxy-vulnerability-with-nginx: this line).
+        '    proxy_set_header Proxy "";',
         *([] if spec.passes_authorization else ['    proxy_set_header Authorization "";']),  # the key stays here
         "    proxy_connect_timeout 5s;",
         f"    proxy_send_timeout {timeout};",

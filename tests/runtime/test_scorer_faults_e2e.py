@@ -245,3 +245,43 @@ def test_stopping_a_service_under_kept_alive_clients_closes_no_connection_under_
     # And no new connection is reset: serve refuses new connections before nginx closes its
     # listener (processes.refuse_new_connections), so none is left in its queue.
     assert counts["fresh_errors"] == 0, f"{scoring_server}: new connections reset at the stop: {counts}"
+
+
+ENVIRON_SCRIPT = """\
+import json
+from azureml_inference_server_http.api.aml_request import rawhttp
+from azureml_inference_server_http.api.aml_response import AMLResponse
+
+
+def init():
+    pass
+
+
+@rawhttp
+def run(request):
+    environ = {k: str(v) for k, v in request.environ.items()}
+    return AMLResponse(json.dumps({"environ": environ, "headers": dict(request.headers)}), 200,
+                       {"Content-Type": "application/json"})
+"""
+
+
+@pytest.mark.parametrize("scorer", ["azmlinfsrv", "mldeploy"])
+def test_a_clients_proxy_header_never_reaches_run_as_http_proxy(scoring_env, tmp_path_factory, scorer):
+    """httpoxy through the gateway: a client's `Proxy:` header would be `HTTP_PROXY` in run()'s
+    WSGI environ (both servers follow CGI's naming), which HTTP libraries read as the proxy for
+    outgoing requests. The gateway removes the header (no standard header has that name), so run()
+    sees neither; the request's other headers still arrive. Before: HTTP_PROXY was the client's
+    value on both servers (bench/scoring_faults.py --table, item 4)."""
+    server = _server(scoring_env, tmp_path_factory, "httpoxy", ENVIRON_SCRIPT, workers=1, server=scorer)
+    try:
+        answers = [_post(server, {}, headers={"Proxy": "http://attacker.invalid:3128", "X-Probe": "1"}),
+                   _post(server, {}, headers={"Proxy": "http://attacker.invalid:3128", "X-Probe": "1",
+                                              "Transfer-Encoding": "chunked"}, data=iter([b"{", b"}"]))]
+    finally:
+        server.stop()
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        seen = answer.json()
+        assert "attacker.invalid" not in answer.text, f"{scorer}: a client's Proxy header reached run(): {seen}"
+        assert "HTTP_PROXY" not in seen["environ"] and "Proxy" not in seen["headers"], seen
+        assert seen["headers"].get("X-Probe") == "1", "the request's other headers must still arrive"
