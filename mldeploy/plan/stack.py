@@ -23,6 +23,7 @@ from mldeploy.plan.endpoint import kubernetes_compute_name
 from mldeploy.plan.kubernetes_compute import kubernetes_endpoint_clusters
 from mldeploy.plan.batching import service_load
 from mldeploy.plan.memory import check_body_limit
+from mldeploy.plan.mirrors import check_mirrors
 from mldeploy.plan.versions import region_problem
 from mldeploy.scoring.environment import installed_names
 
@@ -47,6 +48,8 @@ def stack_rules(settings: StackSettings, target_checks: Mapping[str, TargetCheck
             rules.append(lambda name=name, service=service: check_body_limit(name, service, service_load(
                 settings.images, service)))
         rules.append(lambda name=name, service=service: target_checks[service.target](name, service, settings))
+        # One source per mirror/<name>:<tag> in the workspace registry, whichever targets copy it.
+        rules.append(lambda name=name, service=service: check_mirrors(name, service, settings))
         # A pod larger than a node never runs.
         rules.append(lambda name=name, service=service: check_fits_node(name, service, settings.clusters))
     rules += [lambda check=check: check(settings) for check in stack_checks]

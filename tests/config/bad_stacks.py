@@ -1203,6 +1203,11 @@ def cross_cases() -> Iterator[Case]:
     yield case("prod-collector-image-as-gateway-tag", "prod",
                lambda c: c[s]["diabetes"].update(collectorImage="mycorp.azurecr.io/nginx:1.27.4-alpine"),
                f"{s}.diabetes.collectorImage", "one repository:tag holds one image")
+    # An FPGA service (an AKS service on its own pool) copies its gateway as AKS does: one rule for every target.
+    yield case("fpga-gateway-from-other-registry-same-tag", "fpga", lambda c: c[s].update(other={
+        "target": "aci", "image": "diabetes", "sampleRequest": "examples/diabetes/sample-request.json"},
+        **{"diabetes-fpga": {**c[s]["diabetes-fpga"], "gatewayImage": "mycorp.azurecr.io/nginx:1.27.4-alpine"}}),
+               f"{s}.diabetes-fpga.gatewayImage", "one repository:tag holds one image")
     # -- secrets under names that say so: .NET connection strings, HTTP Basic, HMAC keys ----------------
     for name, value in (("ConnectionStrings__Default", "Server=db;Database=scores"), ("BASIC_AUTH", "scorer:hunter2"),
                         ("WEBHOOK_HMAC_KEY", "abc123")):

@@ -9,7 +9,6 @@ from mldeploy.config.errors import ConfigError
 from mldeploy.plan.clouds import cloudapp_zones
 from mldeploy.plan.cluster_check import allocatable_cpu_milli, node_cpu_words, node_memory_gib, node_vcpus
 from mldeploy.plan.kubernetes_compute import EXTENSION_NAMESPACE
-from mldeploy.plan.mirrors import mirror_repository
 from mldeploy.plan.tls import tls_on
 from mldeploy.plan.workload import COLLECTOR_CPU_CORES, COLLECTOR_MEMORY_MB, GATEWAY_CPU_CORES, GATEWAY_MEMORY_MB
 from mldeploy.targets.aks.settings import AksServiceSettings
@@ -29,7 +28,6 @@ def check(name: str, service: AksServiceSettings, stack) -> None:
     """Everything the aks row checks at load, in this order."""
     check_namespace(name, service, stack)
     check_extension_namespace(name, service, stack)
-    check_mirrors(name, service, stack)
     check_exposure(name, service)  # a canary that is a promotion, a host name nothing answers
     check_service(name, service, stack.production)  # TLS that can be issued, replicas
     check_pod_fits_node(name, service, stack)
@@ -75,27 +73,6 @@ def check_extension_namespace(name: str, service: AksServiceSettings, stack) -> 
         raise ConfigError(key, f"namespace {namespace!r} is where the Azure ML extension runs on cluster "
                                f"{service.cluster!r} (installed for {users[0]}); mldeploy creates and owns the AKS "
                                "service's namespace: choose another")
-
-
-def check_mirrors(name: str, service: AksServiceSettings, stack) -> None:
-    """The service's gateway and collector images are copied into the workspace registry as
-    `mirror/<name>:<tag>` (plan/mirrors.py), one copy per repository:tag for the whole stack: another
-    source landing on the same one (another registry's `nginx:1.27.4-alpine`, another digest of
-    that tag) would be declared twice and overwrite the first service's image. Named at the image
-    written in the file (a default clashes only with a written one)."""
-    written = {"gatewayImage": "gateway_image", "collectorImage": "collector_image"}
-    for key, source in service.mirror_claims():
-        if written[key] not in service.model_fields_set:
-            continue
-        target = mirror_repository(source)
-        for other, entry in sorted(stack.services.items()):
-            for other_key, other_source in entry.mirror_claims():
-                if (other, other_key) != (name, key) and other_source != source and mirror_repository(other_source) == target:
-                    whose = f"services.{other}.{other_key}" if other_key else f"the default gateway of services.{other}"
-                    raise ConfigError(f"{PROJECT}:services.{name}.{key}",
-                                      f"{source} is copied into the workspace registry as {target}, as is {other_source} "
-                                      f"({whose}): one repository:tag holds one image; use the same image, or "
-                                      "another tag")
 
 
 def check_exposure(name: str, service: AksServiceSettings) -> None:
