@@ -79,7 +79,7 @@ def main() -> None:
     args, _ = parser.parse_known_args()
     if TREE_ENV in os.environ:
         return serve(Path(os.environ[TREE_ENV]))
-    from scoring import tree_cpu_seconds, wrk
+    from scoring import THREAD_KINDS, scorer_threads_cpu, tree_cpu_seconds, wrk
 
     trees = {label: Path(path).resolve() for label, path in (t.split("=", 1) for t in args.trees.split(","))}
     conns = [int(c) for c in args.connections.split(",")]
@@ -104,10 +104,14 @@ def main() -> None:
                 for label in order:
                     s = served[label]
                     before = {who: tree_cpu_seconds(s[who]) for who in ("gateway", "scorer")}
+                    threads_before = scorer_threads_cpu(s["scorer"])
                     result = wrk(s["url"], c, args.duration, s["key"], work)
                     requests = result["rps"] * args.duration
+                    threads_after = scorer_threads_cpu(s["scorer"])
                     result.update({who: (tree_cpu_seconds(s[who]) - before[who]) / requests * 1e6
                                    for who in ("gateway", "scorer")})
+                    result.update({kind: (threads_after[kind] - threads_before[kind]) / requests * 1e6
+                                   for kind in THREAD_KINDS})
                     runs[label][c].append(result)
     finally:
         for child in children.values():
@@ -128,6 +132,13 @@ def main() -> None:
                   f"{median(label, c, lambda r: r['p99']):7.2f} {median(label, c, lambda r: r['p99'] / r['p50']):7.1f} "
                   f"{median(label, c, lambda r: r['gateway']):8.0f} {median(label, c, lambda r: r['scorer']):9.0f} "
                   f"{median(label, c, lambda r: r['gateway'] / r['scorer']):12.1%}")
+    print("the scorer's CPU a request by thread, us (medians; loop: each worker's asyncio loop thread, rust:\n"
+          "granian's runtime, other: the app's threads, granian's hand-over thread, the watchdog)")
+    print(f"{'tree':10} {'conns':>5} " + " ".join(f"{kind:>6}" for kind in THREAD_KINDS))
+    for label in trees:
+        for c in conns:
+            print(f"{label:10} {c:5d} " + " ".join(f"{median(label, c, lambda r, k=kind: r[k]):6.0f}"
+                                                   for kind in THREAD_KINDS))
     base = next(iter(trees))
     for label in list(trees)[1:]:
         for c in conns:

@@ -93,7 +93,7 @@ class WsgiOnAsgi:
             environ = self.environ(scope, body)
             if self._dispatched is not None:
                 self._dispatched(environ)
-            self._pool.call(handover, self._call, environ, receive, send, loop, handover)
+            self._pool.call(handover, self._call, environ, receive, send, loop, handover, _sends_from_any_thread(send))
             outcome = handover.wait(LOOP_WAIT_S if self._always_wait or self._live == 1 else 0.0)
             result, error = await outcome if isinstance(outcome, asyncio.Future) else outcome
             if error is not None:
@@ -128,27 +128,35 @@ class WsgiOnAsgi:
             environ[name] = value
         return environ
 
-    def _call(self, environ, receive, send, loop, handover: Handover):
-        """On a pool thread: the app's answer as (status, headers, body), or None once a
-        streamed answer has been sent chunk by chunk."""
+    def _call(self, environ, receive, send, loop, handover: Handover, direct: bool = False):
+        """On a pool thread: the app's answer as (status, headers, body), or None once it has
+        been sent from here (`direct`: granian's send, see _sends_from_any_thread) or, streamed,
+        chunk by chunk."""
         started = Started()
         try:
             body = self.app(environ, started)
         except Exception:  # noqa: BLE001 - granian's WSGI interface answered an empty 500
             logger.exception("the scoring app failed")
-            return _INTERNAL_ERROR
-        if isinstance(body, list):  # scoring_app.py answers all but streams this way
+            answer = _INTERNAL_ERROR
+        else:
+            if not isinstance(body, list):  # scoring_app.py answers all but streams as a list
+                handover.free_the_loop()  # a streamed answer goes to the loop chunk by chunk
+                try:
+                    self._stream(body, started, receive, send, loop)
+                finally:
+                    if hasattr(body, "close"):
+                        body.close()
+                return None
             try:
-                return started.status, started.headers, b"".join(body)
+                answer = started.status, started.headers, b"".join(body)
             finally:
                 if hasattr(body, "close"):
                     body.close()
-        handover.free_the_loop()  # a streamed answer goes to the loop chunk by chunk
-        try:
-            self._stream(body, started, receive, send, loop)
-        finally:
-            if hasattr(body, "close"):
-                body.close()
+        if not direct:
+            return answer
+        status, headers, data = answer
+        send({"type": "http.response.start", "status": status, "headers": headers})
+        send({"type": "http.response.body", "body": data})
         return None
 
     @staticmethod
@@ -190,6 +198,15 @@ async def _until_disconnect(receive, gone: threading.Event) -> None:
         message = await receive()
     if message.get("type") == "http.disconnect":
         gone.set()
+
+
+def _sends_from_any_thread(send) -> bool:
+    """Whether `send` is granian's own (ASGIHTTPProtocol.send, Rust): it does its work when
+    called - a whole answer's start is kept, its body handed to granian's runtime through a
+    channel (granian 2.8.7 src/asgi/io.rs) - and returns an awaitable with nothing left to wait
+    for, so the app's thread can send a plain answer itself: the answer leaves without waking the
+    event loop first. Any other ASGI server's send is awaited on the loop."""
+    return type(getattr(send, "__self__", None)).__name__ == "ASGIHTTPProtocol"
 
 
 def _content_length(headers) -> int | None:

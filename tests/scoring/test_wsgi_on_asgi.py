@@ -363,3 +363,49 @@ def test_the_pool_never_starts_more_threads_than_its_limit():
     assert pool._started == 2
     release.set()
     assert all(h.done.wait(30) for h in handovers), "the queued jobs run on the two threads once they are free"
+
+
+class ASGIHTTPProtocol:
+    """Stands in for granian's protocol object (by its class name, as the bridge tells it):
+    its send does its work when called and returns an awaitable with nothing to wait for."""
+
+    def __init__(self):
+        self.messages, self.threads = [], []
+
+    def send(self, message):
+        self.messages.append(message)
+        self.threads.append(threading.get_ident())
+        return _Done()
+
+
+class _Done:
+    def __await__(self):
+        return iter(())
+
+
+def test_a_plain_answer_leaves_from_the_apps_thread_through_granians_send():
+    """granian's send needs no event loop: the app's thread sends a plain answer itself, so it
+    leaves without first waking the loop (docs/performance.md: 1 connection)."""
+    proto, seen = ASGIHTTPProtocol(), {}
+    loop_thread = threading.get_ident()
+
+    async def receive():
+        return {"type": "http.request", "body": b'{"a": [1, 2]}', "more_body": False}
+
+    asyncio.run(WsgiOnAsgi(echo(seen))(scope(), receive, proto.send))
+    assert [m["type"] for m in proto.messages] == ["http.response.start", "http.response.body"], proto.messages
+    assert proto.messages[0]["headers"][1] == (b"x-request-id", b"id-\xc3\xa9") and proto.messages[1]["body"] == b"{}"
+    assert loop_thread not in proto.threads and len(set(proto.threads)) == 1, proto.threads
+
+
+def test_a_failing_app_through_granians_send_is_the_same_json_500():
+    proto = ASGIHTTPProtocol()
+
+    def app(environ, start_response):
+        raise ValueError("boom")
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    asyncio.run(WsgiOnAsgi(app)(scope(HEADERS[:1]), receive, proto.send))
+    assert proto.messages[0]["status"] == 500 and b"unexpected internal error" in proto.messages[1]["body"]
