@@ -189,14 +189,20 @@ class SynthesizedGroup:
     port: int  # the group's public port (the gateway's)
 
 
+def resource_inputs(synth_dir: Path, type_token: str, name: str, what: str) -> dict:
+    """The inputs of the one resource of type `type_token` named `name` in synth's resources.json;
+    a PodSourceError saying there is no `what` otherwise."""
+    resources = json.loads((synth_dir / "resources.json").read_text())
+    found = [r["inputs"] for r in resources if r["type"] == type_token and r["name"] == name]
+    if len(found) != 1:
+        raise PodSourceError(f"{synth_dir}/resources.json: no {what}")
+    return found[0]
+
+
 def group_inputs(synth_dir: Path, service: str) -> dict:
     """The inputs of the service's ACI ContainerGroup in resources.json."""
-    resources = json.loads((synth_dir / "resources.json").read_text())
-    found = [r["inputs"] for r in resources
-             if r["type"].endswith(":ContainerGroup") and r["name"] == f"aci-{service}-group"]
-    if len(found) != 1:
-        raise PodSourceError(f"{synth_dir}/resources.json: no ACI container group of service {service!r}")
-    return found[0]
+    return resource_inputs(synth_dir, "azure-native:containerinstance:ContainerGroup", f"aci-{service}-group",
+                           f"ACI container group of service {service!r}")
 
 
 def _aci_probe(p: dict) -> dict:

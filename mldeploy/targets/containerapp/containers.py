@@ -15,24 +15,19 @@ does not."""
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Callable, Union
 
 from mldeploy.runtime.pod import DEPLOYMENT_LABEL, PodInputs
 from mldeploy.runtime.synthesized_pod import (PodSourceError, SynthesizedGroup, gateway_secret,
-                                              local_secure_value, local_telemetry_env)
+                                              local_secure_value, local_telemetry_env, resource_inputs)
 from mldeploy.targets.serving import PodContainers, SplitContainers
 
 
 def app_inputs(synth_dir: Path, service: str) -> dict:
     """The inputs of the service's ContainerApp in resources.json."""
-    resources = json.loads((synth_dir / "resources.json").read_text())
-    found = [r["inputs"] for r in resources
-             if r["type"] == "azure-native:app:ContainerApp" and r["name"] == f"containerapp-{service}-app"]
-    if len(found) != 1:
-        raise PodSourceError(f"{synth_dir}/resources.json: no container app of service {service!r}")
-    return found[0]
+    return resource_inputs(synth_dir, "azure-native:app:ContainerApp", f"containerapp-{service}-app",
+                           f"container app of service {service!r}")
 
 
 def _probe(p: dict) -> dict:
