@@ -163,10 +163,12 @@ LOCAL_SECURE_VALUES = {"AML_APP_INSIGHTS_KEY": NO_INSIGHTS["instrumentation-key"
 def local_secure_value(name: str) -> str:
     """The stand-in of a secure environment variable `name` in a local run."""
     return LOCAL_SECURE_VALUES.get(name, NO_SECURE_VALUE)
-# Beside that key, locally only: the exporter azmlinfsrv builds from AML_APP_INSIGHTS_KEY alone
-# ("InstrumentationKey=<key>", server/appinsights_client.py) sends to the connection string's endpoint
-# in this variable, else to https://dc.services.visualstudio.com (azure-monitor-opentelemetry-exporter
-# _connection_string_parser.py, endpoint priority); its statsbeat goes to
+
+
+# Beside the stand-in App Insights key, locally only: the exporter azmlinfsrv builds from
+# AML_APP_INSIGHTS_KEY alone ("InstrumentationKey=<key>", server/appinsights_client.py) sends to the
+# connection string's endpoint in this variable, else to https://dc.services.visualstudio.com
+# (azure-monitor-opentelemetry-exporter _connection_string_parser.py, endpoint priority); its statsbeat goes to
 # westus-0.in.applicationinsights.azure.com unless disabled (_constants.py, statsbeat/_state.py).
 # Measured in `serve --containers` of an ACI service: both were tried, each request's telemetry with it.
 LOCAL_TELEMETRY_ENV = {"APPLICATIONINSIGHTS_CONNECTION_STRING": NO_INSIGHTS["connection-string"],
