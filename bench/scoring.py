@@ -216,9 +216,10 @@ def main() -> None:
     parser.add_argument("--interfaces", action="store_true",
                         help="instead: the mldeploy host on granian's ASGI vs WSGI interface (bench/scoring_interfaces.py)")
     parser.add_argument("--trees", default=None,
-                        help="instead: label=path,... source trees' gateway paths against each other (bench/scoring_trees.py)")
+                        help="instead: label=path,... source trees' gateway paths against each other (bench/scoring_trees.py); "
+                             "with --batching: each tree's batching against its unbatched pair")
     args, _ = parser.parse_known_args()
-    if args.trees:
+    if args.trees and not args.batching:
         import scoring_trees  # next to this file
 
         return scoring_trees.main()

@@ -11,11 +11,18 @@ ratios mean anything on a shared machine.
 
 Goals (issue 23): >= 5x requests/s at 64 connections for the forest, >= 1.2x for the diabetes
 ridge; at 1 connection >= 0.95x and p99 within maxLatencyMs + 1 ms of the unbatched p99.
+
+`--trees old=/path,new=.` (also `bench/scoring.py --trees ... --batching`): the same for two or
+more source trees of mldeploy in one run - each tree's pair served from its own code (a child
+process running that tree's bench/scoring_batching.py `servers`), all pairs interleaved round by
+round (in reverse order every other round); printed per tree as above, then each tree's
+batched / unbatched ratio against the first tree's.
 """
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import re
 import shutil
@@ -67,7 +74,7 @@ def wrk(port: int, key: str, connections: int, duration: int, work: Path) -> dic
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"), "p99": ms("99%")}
 
 
-def drained(server) -> None:
+def drained(server) -> None:  # a LocalServer, or a child's Served
     """Wait until the requests wrk left behind are answered: when wrk stops, the requests of its
     connections still queue for the workers (the forest's unbatched backlog at 64 connections
     held the next 1-connection run at 0 requests). One more request waits behind them."""
@@ -84,13 +91,25 @@ def measured(server, connections: int, duration: int, work: Path) -> dict:
     """One wrk run, with the CPU the scorer and the gateway (nginx) spent on it, us a request;
     after the server has answered what the previous run left behind."""
     drained(server)
-    before = {name: tree_cpu_seconds(child.proc.pid) for name, child in (("scorer", server.scorer),
-                                                                         ("nginx", server.gateway))}
+    pids = {"scorer": server.scorer.proc.pid, "nginx": server.gateway.proc.pid}
+    before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
     result = wrk(server.port, server.keys[0], connections, duration, work)
     requests = max(1.0, result["rps"] * duration)
-    for name, child in (("scorer", server.scorer), ("nginx", server.gateway)):
-        result[f"{name}_us"] = (tree_cpu_seconds(child.proc.pid) - before[name]) / requests * 1e6
+    for name, pid in pids.items():
+        result[f"{name}_us"] = (tree_cpu_seconds(pid) - before[name]) / requests * 1e6
     return result
+
+
+class Served:
+    """A tree's server as its child process reported it (`serve_tree`): what `measured` reads."""
+
+    class _Proc:
+        def __init__(self, pid: int):
+            self.proc = type("proc", (), {"pid": pid})()
+
+    def __init__(self, reported: dict):
+        self.port, self.keys = reported["port"], [reported["key"]]
+        self.scorer, self.gateway = self._Proc(reported["scorer"]), self._Proc(reported["gateway"])
 
 
 def servers(example: str, work: Path):
@@ -120,6 +139,100 @@ def _batching(values: dict):
     return BatchingSettings.model_validate(values)
 
 
+def table(example: str, batching, connections: list[int], results: dict, note: str = "") -> dict:
+    """Prints one tree's table (results: label -> connections -> runs); the medians by label."""
+    print(f"\n{example}{note}: maxBatchSize {batching['max_batch_size']}, maxLatencyMs {batching['max_latency_ms']}, "
+          "2 workers, through the gateway")
+    print("| conns | unbatched req/s | batched req/s | batched / unbatched | p99 unbatched ms | p99 batched ms "
+          "| scorer CPU us/req unbatched, batched | nginx CPU us/req unbatched, batched |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    medians = {}
+    for c in connections:
+        med = {label: {k: statistics.median(r[k] for r in results[label][c])
+                       for k in ("rps", "p50", "p99", "scorer_us", "nginx_us")} for label in ("unbatched", "batched")}
+        ratio = med["batched"]["rps"] / med["unbatched"]["rps"] if med["unbatched"]["rps"] else float("nan")
+        medians[c] = {**med, "ratio": ratio}
+        u, b = med["unbatched"], med["batched"]
+        print(f"| {c} | {u['rps']:,.0f} | {b['rps']:,.0f} | {ratio:.2f} | {u['p99']:.1f} | {b['p99']:.1f} "
+              f"| {u['scorer_us']:,.0f}, {b['scorer_us']:,.0f} | {u['nginx_us']:,.0f}, {b['nginx_us']:,.0f} |")
+        if c == 1:
+            bound = med["unbatched"]["p99"] + batching["max_latency_ms"] + 1
+            print(f"  1 connection: ratio >= 0.95 {'met' if ratio >= 0.95 else 'NOT met'}; p99 within "
+                  f"maxLatencyMs + 1 ms of unbatched ({bound:.1f} ms) "
+                  f"{'met' if med['batched']['p99'] <= bound else 'NOT met'}")
+        if c == 64:
+            goal = 5.0 if example == "forest" else 1.2
+            print(f"  64 connections: ratio >= {goal} {'met' if ratio >= goal else 'NOT met'}")
+    return medians
+
+
+def serve_tree(example: str, tree_servers=servers) -> None:
+    """In a child whose mldeploy is its tree's (`run_trees`): that tree's pair of servers for
+    `example` (`tree_servers`: its bench's `servers`), reported as one JSON line; stopped when
+    stdin closes."""
+    work = Path(tempfile.mkdtemp(prefix="mldeploy-bench-batching-tree-"))
+    started, batching = tree_servers(example, work)
+    try:
+        print(json.dumps({"batching": {"max_batch_size": batching.max_batch_size,
+                                       "max_latency_ms": batching.max_latency_ms},
+                          **{label: {"port": s.port, "key": s.keys[0], "scorer": s.scorer.proc.pid,
+                                     "gateway": s.gateway.proc.pid} for label, s in started.items()}}), flush=True)
+        sys.stdin.read()
+    finally:
+        for s in started.values():
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_trees(trees: dict[str, Path], duration: int, rounds: int, connections: list[int], examples: list[str]) -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: sudo apt-get install wrk")
+    print(f"load average before the run: {' / '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"({os.cpu_count()} cores); trees {', '.join(f'{k}={v}' for k, v in trees.items())}; "
+          f"{rounds} interleaved rounds x {duration} s, medians; body {BODY}")
+    work = Path(tempfile.mkdtemp(prefix="mldeploy-bench-batching-"))
+    for example in examples:
+        children: dict[str, subprocess.Popen] = {}
+        served: dict[str, dict] = {}
+        try:
+            for tree_label, tree in trees.items():
+                # The tree's own mldeploy and bench `servers` (its paths first), reported by this file's serve_tree.
+                code = (f"import sys, importlib.util; sys.path[:0] = [{str(tree / 'bench')!r}, {str(tree)!r}]; "
+                        "import scoring_batching as tree; "
+                        f"spec = importlib.util.spec_from_file_location('batching_bench', {__file__!r}); "
+                        "here = importlib.util.module_from_spec(spec); spec.loader.exec_module(here); "
+                        f"here.serve_tree({example!r}, tree.servers)")
+                children[tree_label] = subprocess.Popen([sys.executable, "-c", code], text=True, cwd=work,
+                                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                        env={**os.environ, "PYTHONPATH": str(tree)})
+                line = children[tree_label].stdout.readline()
+                if not line:
+                    raise SystemExit(f"tree {tree_label} ({tree}) did not serve {example}: see the lines above")
+                served[tree_label] = json.loads(line)
+            pairs = {(t, label): Served(served[t][label]) for t in trees for label in ("unbatched", "batched")}
+            for s in pairs.values():  # warm up, as run()
+                wrk(s.port, s.keys[0], 8, 1, work)
+            results = {t: {label: {c: [] for c in connections} for label in ("unbatched", "batched")} for t in trees}
+            for round_no in range(rounds):
+                order = list(pairs) if round_no % 2 == 0 else list(pairs)[::-1]
+                for c in connections:
+                    for t, label in order:
+                        results[t][label][c].append(measured(pairs[(t, label)], c, duration, work))
+        finally:
+            for child in children.values():
+                child.stdin.close()
+                child.wait(timeout=120)
+        medians = {t: table(example, served[t]["batching"], connections, results[t], f" [{t}]") for t in trees}
+        base = next(iter(trees))
+        for t in list(trees)[1:]:
+            for c in connections:
+                m, b = medians[t][c], medians[base][c]
+                print(f"  {example} {t} vs {base} at {c:2d} conns: batched/unbatched {b['ratio']:.2f} -> {m['ratio']:.2f}; "
+                      f"batched req/s {m['batched']['rps'] / b['batched']['rps']:.2f}x, p99 {b['batched']['p99']:.1f} -> "
+                      f"{m['batched']['p99']:.1f} ms (unbatched {b['unbatched']['p99']:.1f} -> {m['unbatched']['p99']:.1f}); "
+                      f"batched scorer CPU {b['batched']['scorer_us']:,.0f} -> {m['batched']['scorer_us']:,.0f} us/req")
+
+
 def run(duration: int, rounds: int, connections: list[int], examples: list[str]) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: sudo apt-get install wrk")
@@ -139,26 +252,8 @@ def run(duration: int, rounds: int, connections: list[int], examples: list[str])
         finally:
             for s in started.values():
                 s.stop()
-        print(f"\n{example}: maxBatchSize {batching.max_batch_size}, maxLatencyMs {batching.max_latency_ms}, "
-              "2 workers, through the gateway")
-        print("| conns | unbatched req/s | batched req/s | batched / unbatched | p99 unbatched ms | p99 batched ms "
-              "| scorer CPU us/req unbatched, batched | nginx CPU us/req unbatched, batched |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for c in connections:
-            med = {label: {k: statistics.median(r[k] for r in results[label][c])
-                           for k in ("rps", "p50", "p99", "scorer_us", "nginx_us")} for label in started}
-            ratio = med["batched"]["rps"] / med["unbatched"]["rps"] if med["unbatched"]["rps"] else float("nan")
-            u, b = med["unbatched"], med["batched"]
-            print(f"| {c} | {u['rps']:,.0f} | {b['rps']:,.0f} | {ratio:.2f} | {u['p99']:.1f} | {b['p99']:.1f} "
-                  f"| {u['scorer_us']:,.0f}, {b['scorer_us']:,.0f} | {u['nginx_us']:,.0f}, {b['nginx_us']:,.0f} |")
-            if c == 1:
-                bound = med["unbatched"]["p99"] + batching.max_latency_ms + 1
-                print(f"  1 connection: ratio >= 0.95 {'met' if ratio >= 0.95 else 'NOT met'}; p99 within "
-                      f"maxLatencyMs + 1 ms of unbatched ({bound:.1f} ms) "
-                      f"{'met' if med['batched']['p99'] <= bound else 'NOT met'}")
-            if c == 64:
-                goal = 5.0 if example == "forest" else 1.2
-                print(f"  64 connections: ratio >= {goal} {'met' if ratio >= goal else 'NOT met'}")
+        table(example, {"max_batch_size": batching.max_batch_size, "max_latency_ms": batching.max_latency_ms},
+              connections, results)
 
 
 def main() -> None:
@@ -167,7 +262,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", default="1,64")
     parser.add_argument("--models", default="forest,diabetes")
+    parser.add_argument("--trees", default=None, help="label=path,... source trees against each other (the first is the baseline)")
     args, _ = parser.parse_known_args()
+    if args.trees:
+        trees = {label: Path(path).resolve() for label, path in (t.split("=", 1) for t in args.trees.split(","))}
+        return run_trees(trees, args.duration, args.rounds, [int(c) for c in args.connections.split(",")],
+                         args.models.split(","))
     run(args.duration, args.rounds, [int(c) for c in args.connections.split(",")], args.models.split(","))
 
 

@@ -21,6 +21,8 @@ RUNS = {
     "interfaces": ("scoring.py", ["--interfaces", *SHORT, "--workers", "1"], "asgi / wsgi (this run)"),
     # one tree (this one) against itself: the trees mode's path, at the cost of one served tree
     "trees": ("scoring.py", ["--trees", f"this={ROOT}", *SHORT], "the local gateway path of each tree"),
+    "batching-trees": ("scoring.py", ["--trees", f"this={ROOT}", "--batching", *SHORT, "--models", "diabetes"],
+                       "batched / unbatched"),
     "faults": ("scoring_faults.py", ["--duration", "1", "--connections", "2", "--servers", "mldeploy",
                                      "--stuck-kind", "none", "--scoring-timeout-ms", "1000"], "stuck run(): none"),
     "shutdown": ("scoring_faults.py", ["--shutdown", "--duration", "2", "--connections", "2", "--servers", "mldeploy"],
