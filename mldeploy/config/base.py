@@ -399,3 +399,16 @@ def env_vars_with_references(references: re.Pattern) -> Any:
     """EnvVars where a value that is wholly a reference the platform resolves (`references`, e.g.
     Azure ML's secret injection) stands in for a secret under a secret's name."""
     return Annotated[dict[str, str], AfterValidator(lambda value: _env(value, references))]
+
+
+# "Kubernetes doesn't allow you to specify CPU resources with a precision finer than 1m or 0.001 CPU"
+# (kubernetes.io/docs/concepts/configuration/manage-resources-containers, "CPU resource units"). mldeploy
+# writes a pod's CPU as whole millicores (`round(cpuCores * 1000)m`), so a finer cpuCores would be
+# rounded silently - 0.0004 to `0m`, a container asking for no CPU at all.
+def kubernetes_cpu_problem(cpu_cores: float) -> str | None:
+    """Why `cpu_cores` is no Kubernetes CPU quantity (finer than 1m), or None."""
+    milli = cpu_cores * 1000
+    if abs(milli - round(milli)) > 1e-6 or round(milli) < 1:
+        return (f"{cpu_cores:g} is finer than Kubernetes' CPU precision, 1m (0.001 CPU): use whole thousandths "
+                f"of a core, at least 0.001 (e.g. {max(round(milli), 1) / 1000:g})")
+    return None

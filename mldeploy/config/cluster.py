@@ -43,7 +43,7 @@ class ClusterSettings(Settings):
     vcpus_per_node: int | None = Field(None, ge=1, le=512, description="vCPUs of a VM size missing from the built-in table")
     tier: Literal["Free", "Standard", "Premium"] = Field("Standard", description="AKS pricing tier (Standard has the uptime SLA; Premium is needed for longTermSupport)")
     long_term_support: bool = Field(False, description="AKS long-term support plan (a second year of patches; needs tier Premium)")
-    kubernetes_version: str | None = Field(None, pattern=K8S_VERSION, description="Kubernetes version; omitted: AKS's default. A version AKS no longer supports is refused (mldeploy/plan/versions.py)")
+    kubernetes_version: str | None = Field(None, pattern=K8S_VERSION, description="Kubernetes version; omitted: AKS's default. A version AKS no longer supports, or one newer than its release calendar, is refused (mldeploy/plan/versions.py)")
     min_kubernetes_version: str = Field(DEFAULT_MIN_KUBERNETES, pattern=K8S_VERSION, description="oldest Kubernetes version accepted (checked on attached clusters too)")
     network_policy: Literal["azure", "calico"] = Field("azure", description="network policy engine enforcing the services' NetworkPolicies")
     attach: AttachSettings | None = Field(None, description="attach an existing cluster instead of creating one (guide: \"use an existing cluster\")")

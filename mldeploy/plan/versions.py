@@ -159,14 +159,21 @@ def kubernetes_end(version: str, long_term_support: bool = False) -> date | None
 def cluster_creation_problem(version: str, long_term_support: bool, today: date) -> str | None:
     """Why AKS would not create a cluster on `version` today, or None."""
     end = kubernetes_end(version, long_term_support)
-    if end is None or today <= end:
+    supported = ", ".join(v for v in sorted(AKS_KUBERNETES, key=_key)
+                          if today <= AKS_KUBERNETES[v].end_of_life)
+    if end is None:
+        # Newer than the release calendar: AKS creates clusters only on the minors it lists (`az aks
+        # get-versions`); `9.99` or a minor not yet released would fail at deploy. The table is updated
+        # when AKS announces a minor.
+        return (f"Kubernetes {minor(version)} is newer than every version in AKS's release calendar as "
+                f"mldeploy's dated table has it: use one of {supported} ({AKS_SOURCE}, as of {AS_OF.isoformat()}; "
+                "a newly released minor: add it to mldeploy/plan/versions.py AKS_KUBERNETES)")
+    if today <= end:
         return None
     plan = "long-term support" if long_term_support else "support"
     lts_hint = "" if long_term_support else (
         f" (with longTermSupport and tier Premium until {kubernetes_end(version, True)})"
         if today <= (kubernetes_end(version, True) or today) else "")
-    supported = ", ".join(v for v in sorted(AKS_KUBERNETES, key=_key)
-                          if today <= AKS_KUBERNETES[v].end_of_life)
     return (f"Kubernetes {minor(version)} left AKS {plan} on {end.isoformat()}{lts_hint}: AKS creates no "
             f"cluster on it; use one of {supported} ({AKS_SOURCE}, as of {AS_OF.isoformat()})")
 
@@ -193,12 +200,23 @@ def stack_warnings(settings, today: date) -> list[str]:
     return warnings
 
 
+def iot_edge_runtime_problem(version: str) -> str | None:
+    """Why `version` names no IoT Edge runtime release of the table, or None. The devices pull
+    mcr.microsoft.com/azureiotedge-agent:<version> and azureiotedge-hub:<version>: a version that was never
+    released (`9.9`) is an image no device can pull, so the deployment would never start."""
+    if iot_edge_end(version) is not None:
+        return None
+    return (f"IoT Edge runtime {version} is not a release mldeploy's dated table knows: use one of "
+            f"{', '.join(sorted(IOT_EDGE_RUNTIME, key=_key))} ({IOT_EDGE_SOURCE}, as of {AS_OF.isoformat()}; a newer "
+            "release: add it to mldeploy/plan/versions.py IOT_EDGE_RUNTIME)")
+
+
 def iot_edge_runtime_warning(key: str, version: str, today: date) -> str | None:
-    """The line for an IoT Edge runtime `version` (set at `key`) past its date or unknown to the table, or None."""
+    """The line for an IoT Edge runtime `version` (set at `key`) past its date, or None (a version
+    unknown to the table is refused at load: iot_edge_runtime_problem)."""
     end = iot_edge_end(version)
     if end is None:
-        return (f"{key}: IoT Edge runtime {version} is not in mldeploy's dated table "
-                f"(known: {', '.join(IOT_EDGE_RUNTIME)}; {IOT_EDGE_SOURCE})")
+        return None
     if today > end:
         newest = max(IOT_EDGE_RUNTIME, key=_key)
         return (f"{key}: IoT Edge runtime {version} left support on {end.isoformat()}; "

@@ -44,3 +44,19 @@ def names_cases() -> Iterator[Any]:
             dep["instanceType"] = v
         yield case(f"k8s-endpoint-instance-type-{label}", "kubernetes-endpoint", instance_type,
                    f"{s}.diabetes.deployments.blue.instanceType", "cannot name an InstanceType")
+    # -- h24a: Kubernetes' CPU precision (1m) for pods mldeploy writes: AKS, FPGA, kubernetes-endpoint --------
+    for stack, svc, value in (("prod", "diabetes", 0.0004), ("prod", "diabetes", 1.0005), ("fpga", "diabetes-fpga", 0.5005)):
+        yield case(f"{stack}-cpu-{value}-finer-than-1m", stack, lambda c, n=svc, v=value: c[s][n].update(cpuCores=v),
+                   f"{s}.{svc}.cpuCores", "finer than Kubernetes' CPU precision")
+    yield case("k8s-endpoint-cpu-finer-than-1m", "kubernetes-endpoint",
+               lambda c: c[s]["diabetes"]["deployments"]["blue"].update(cpuCores=0.0002),
+               f"{s}.diabetes.deployments.blue.cpuCores", "finer than Kubernetes' CPU precision")
+    # -- versions outside the dated table (mldeploy/plan/versions.py) ------------------------------------
+    for version in ("9.9", "1.2", "2.0"):
+        yield case(f"edge-runtime-{version}-unknown", "edge",
+                   lambda c, v=version: c["mldeploy:edge"]["clinics"].update(runtimeVersion=v),
+                   "mldeploy:edge.clinics.runtimeVersion", "use one of 1.4, 1.5, 1.6")
+    for version in ("9.99", "1.38", "2.0"):
+        yield case(f"prod-kubernetes-{version}-newer-than-calendar", "prod",
+                   lambda c, v=version: c["mldeploy:clusters"]["prod"].update(kubernetesVersion=v),
+                   "mldeploy:clusters.prod.kubernetesVersion", "newer than every version")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from mldeploy.config.base import DnsLabel, ImageRef, K8sName, ResourceGroupName, Settings
+from mldeploy.config.base import DnsLabel, ImageRef, K8sName, ResourceGroupName, Settings, kubernetes_cpu_problem
 from mldeploy.config.service import ServiceSettings
 from mldeploy.contract import DEFAULT_TARGET_UTILIZATION, GATEWAY_IMAGE
 
@@ -79,6 +79,14 @@ class AksServiceSettings(ServiceSettings):
     gateway_image: ImageRef = Field(GATEWAY_IMAGE, description="the nginx gateway image (mirrored into the workspace registry)")
     collector_image: ImageRef = Field(COLLECTOR_IMAGE, description="the model data collector image (mirrored)")
     expected_load: ExpectedLoad | None = Field(None, description="load to size replicas for; synth suggests min/max")
+
+    @field_validator("cpu_cores")
+    @classmethod
+    def _kubernetes_cpu(cls, value: float) -> float:
+        problem = kubernetes_cpu_problem(value)  # the pod's CPU request (config/base.py)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     def dns_label_claim(self) -> tuple[str, str, str] | None:
         return None if self.dns_label is None else ("dnsLabel", "cloudapp.azure.com", self.dns_label)

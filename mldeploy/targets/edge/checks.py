@@ -11,7 +11,7 @@ from typing import Any
 
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
-from mldeploy.plan.versions import iot_edge_runtime_warning
+from mldeploy.plan.versions import iot_edge_runtime_problem, iot_edge_runtime_warning
 from mldeploy.targets.edge.config import EdgeSettings
 
 # IoT Edge's system modules (learn.microsoft.com/azure/iot-edge/module-composition: "the
@@ -74,6 +74,9 @@ def check(name: str, edge: EdgeSettings, stack: Any) -> None:
             raise ConfigError(f"{key}.priority", f"edge.{other} targets the same devices "
                               f"({edge.target_condition!r}) of hub {hub.name!r} with the same priority "
                               f"{edge.effective_priority}; give one a higher priority")
+    runtime = iot_edge_runtime_problem(edge.runtime_version)
+    if runtime is not None:
+        raise ConfigError(f"{key}.runtimeVersion", runtime)
     if edge.device_id is not None:
         other = next((n for n, e in before if e.device_id == edge.device_id
                       and e.iot_hub.name.lower() == hub.name.lower()), None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Iterable
 
+from mldeploy.config.base import kubernetes_cpu_problem
 from mldeploy.config.errors import ConfigError
 from mldeploy.plan.kubernetes_compute import InstanceTypePlan
 
@@ -36,6 +37,9 @@ def kubernetes_instance_type(dep: "DeploymentSettings", key: str) -> str:
                                                      "and '.', starting and ending with a letter or digit")
         return dep.instance_type
     if sized_by_v1(dep):
+        problem = dep.cpu_cores is not None and kubernetes_cpu_problem(dep.cpu_cores)
+        if problem:  # the InstanceType's CPU request and limit (instance_size)
+            raise ConfigError(f"{key}.cpuCores", problem)
         return instance_type_name(*instance_size(dep))
     return KUBERNETES_DEFAULT_INSTANCE_TYPE
 
