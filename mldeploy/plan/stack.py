@@ -218,7 +218,11 @@ def check_workspace_names(settings: StackSettings) -> None:
 def _endpoint_name_not_reserved(value: str, key: str, suffix: str) -> None:
     """An Azure ML endpoint is public (`<name>.<region>.inference.ml.azure.com`): ARM's reserved-word rule
     applies to its name, written out (`endpointName`) or derived from the entry's name (`suffix` "")."""
-    problem = reserved_name_problem(value)
+    # Also Azure ML's own rule: letters and digits with single dashes (how-to-manage-quotas.md, "Azure Machine
+    # Learning online endpoints and batch endpoints": "Single dashes like `my-endpoint-name` are accepted").
+    problem = reserved_name_problem(value) or ("--" in value and (
+        f"endpoint name {value!r} has '--': Azure ML's endpoint names are letters and digits with single dashes "
+        "between them (my-endpoint-name)"))
     if problem:
         derived = "" if suffix else "the endpoint name derived from the entry's name: "
         raise ConfigError(key, f"{derived}{problem}")

@@ -60,3 +60,37 @@ def names_cases() -> Iterator[Any]:
         yield case(f"prod-kubernetes-{version}-newer-than-calendar", "prod",
                    lambda c, v=version: c["mldeploy:clusters"]["prod"].update(kubernetesVersion=v),
                    "mldeploy:clusters.prod.kubernetesVersion", "newer than every version")
+    # -- Azure ML's endpoint and deployment names: single dashes; Kubernetes: the two together 6-62 --------
+    def renamed(section: str, old: str, new: str) -> Callable[[dict], None]:
+        return lambda c: c[section].update({new: c[section].pop(old)})
+
+    def dep_renamed(old: str, new: str) -> Callable[[dict], None]:
+        return lambda c: c[s]["diabetes"]["deployments"].update({new: c[s]["diabetes"]["deployments"].pop(old)})
+
+    yield case("managed-endpoint-name-double-dash", "managed",
+               lambda c: c[s]["diabetes"].update(endpointName="diab--etes"), f"{s}.diabetes.endpointName", "'--'")
+    yield case("managed-derived-endpoint-name-double-dash", "managed", renamed(s, "diabetes", "diab--etes"),
+               f"{s}.diab--etes", "'--'")
+    yield case("batch-derived-endpoint-name-double-dash", "batch", renamed("mldeploy:batch", "nightly", "night--ly"),
+               "mldeploy:batch.night--ly", "'--'")
+    yield case("managed-deployment-name-double-dash", "managed", dep_renamed("shadow", "sha--dow"),
+               f"{s}.diabetes.deployments.sha--dow", "'--'")
+    yield case("k8s-endpoint-deployment-name-double-dash", "kubernetes-endpoint", dep_renamed("green", "gre--en"),
+               f"{s}.diabetes.deployments.gre--en", "'--'")
+
+    def long_pair(c: dict) -> None:
+        c[s]["diabetes"]["endpointName"] = "e" * 32
+        dep_renamed("green", "g" * 31)(c)
+    yield case("k8s-endpoint-and-deployment-names-over-62", "kubernetes-endpoint", long_pair,
+               f"{s}.diabetes.deployments.{'g' * 31}", "must be 6-62")
+    # -- an edge route is a property of edgeHub's module twin: IoT Hub's key, string and document limits ----
+    route = "FROM /messages/modules/diabetes/outputs/* INTO $upstream"
+    long_route = ("FROM /messages/modules/diabetes/outputs/* WHERE " + " OR ".join(f"x{i} = 1" for i in range(700))
+                  + " INTO $upstream")
+    for label, routes in (("name-over-1kb", {"r" * 1100: route}), ("route-over-4kb", {"r": long_route})):
+        yield case(f"edge-route-{label}", "edge", lambda c, r=routes: c["mldeploy:edge"]["clinics"].update(routes=r),
+                   "mldeploy:edge.clinics.routes", "edgeHub's module twin")
+    near_4kb = route.replace(" INTO", " WHERE " + " OR ".join(f"x{i} = 1" for i in range(340)) + " INTO")
+    yield case("edge-routes-over-32kb", "edge",
+               lambda c: c["mldeploy:edge"]["clinics"].update(routes={f"r{i}": near_4kb for i in range(9)}),
+               "mldeploy:edge.clinics.routes", "at most 32768")

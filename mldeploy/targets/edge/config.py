@@ -36,6 +36,19 @@ ROUTE_RE = re.compile(r"^\s*FROM\s+\S+(\s+WHERE\s+.+?)?\s+INTO\s+\S+.*$", re.IGN
 # deployment (edgeAgent, edgeHub and this module), so a route naming another module names nothing.
 ROUTE_SINK_RE = re.compile(r'\s+INTO\s+(\$upstream|BrokeredEndpoint\("/modules/([^/"]+)/inputs/([^/"*]+)"\))\s*$',
                            re.IGNORECASE)
+# A route is a property of edgeHub's module twin (`properties.desired.routes.<name>`), and IoT Hub bounds twin
+# documents: "All keys in JSON objects are UTF-8 encoded, case-sensitive, and up-to 1 KB in length", "String values
+# are UTF-8 encoded and can have a maximum length of 4 KB", and "a 32-KB size limit each on the value of
+# properties/desired" - counted as the keys' and string values' lengths, 8 per number (iot-hub/
+# iot-hub-devguide-device-twins.md, "Tags and properties format" and "Device twin size"; module twins have the
+# same structure: iot-hub-devguide-module-twins.md). IoT Hub refuses the whole deployment otherwise.
+TWIN_KEY_MAX = 1024
+TWIN_STRING_MAX = 4 * 1024
+TWIN_DESIRED_MAX = 32 * 1024
+# What edgeHub's desired properties hold besides the routes (render/edge_manifest.py render_manifest):
+# `schemaVersion: "1.1"`, `routes`, `storeAndForwardConfiguration.timeToLiveSecs` (a number).
+EDGE_HUB_FIXED_TWIN_SIZE = (len("schemaVersion") + len("1.1") + len("routes") + len("storeAndForwardConfiguration")
+                            + len("timeToLiveSecs") + 8)
 TARGET_CONDITION_FIELD = re.compile(r"(?<![\w.$])(tags\.|properties\.(reported|desired)\.|deviceId\b|capabilities\.)")
 ROUTE_MODULE_RE = re.compile(r"/modules/([^/\"\s]+)")
 
@@ -289,11 +302,20 @@ class EdgeSettings(SectionSettings):
                 raise ValueError(f"route {name!r}: its sink (after INTO) must be $upstream or "
                                  "BrokeredEndpoint(\"/modules/<module>/inputs/<input>\") (IoT Edge has no other sink "
                                  "and no wildcard in one)")
+            if len(name.encode()) > TWIN_KEY_MAX or len(route.encode()) > TWIN_STRING_MAX:
+                raise ValueError(f"route {name[:40]!r}: its name is {len(name.encode())} bytes and the route "
+                                 f"{len(route.encode())}; a route is a property of edgeHub's module twin, where IoT Hub "
+                                 f"takes names up to {TWIN_KEY_MAX} bytes and strings up to {TWIN_STRING_MAX}")
             module = info.data.get("module_name") or info.data.get("image")
             other = next((m for m in ROUTE_MODULE_RE.findall(route) if m != module), None)
             if module is not None and other is not None:
                 raise ValueError(f"route {name!r} names module {other!r}, which this deployment does not have: its "
                                  f"manifest holds edgeAgent, edgeHub and {module!r} only")
+        size = EDGE_HUB_FIXED_TWIN_SIZE + sum(len(n.encode()) + len(r.encode()) for n, r in (routes or {}).items())
+        if size > TWIN_DESIRED_MAX:
+            raise ValueError(f"the routes make edgeHub's desired properties {size} bytes (IoT Hub's twin size: names "
+                             f"and strings counted); a module twin's desired properties are at most {TWIN_DESIRED_MAX}: "
+                             "use fewer or shorter routes")
         return routes
 
     @field_validator("create_options")

@@ -33,7 +33,17 @@ def check(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
                           f"(kube-*, {', '.join(sorted(reserved))}): choose the namespace the endpoint's pods run in "
                           "(default: azureml)")
     _check_ssl_cname_owner(name, service, stack)
+    suffix, endpoint = service.endpoint_name_claim(name, stack.stack, stack.resource_group_name)
     for dep_name, dep in sorted(service.deployments.items()):
+        # "For Kubernetes endpoint, the endpoint name plus deployment name must be 6-62 characters in total
+        # length" (MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-manage-quotas.md, endpoint
+        # and deployment names; no exception): each may be 32, together they may not.
+        total = len(endpoint) + len(dep_name)
+        if not 6 <= total <= 62:
+            raise ConfigError(f"{PROJECT}:services.{name}.deployments.{dep_name}",
+                              f"endpoint name {endpoint!r} ({len(endpoint)}{' from endpointName' if suffix else ', derived'}) "
+                              f"plus deployment name {dep_name!r} ({len(dep_name)}) make {total} characters; on a "
+                              "Kubernetes online endpoint the two together must be 6-62: shorten one")
         # The deployment's probes become the pod's: Kubernetes' Probe.successThreshold "Must be 1 for
         # liveness and startup" (kubernetes/api core/v1 types.go); the API server refuses the pod.
         if dep.liveness_probe.success_threshold != 1:

@@ -136,8 +136,23 @@ def check_one_model_per_deployment(name: str, service: EndpointSettings, stack: 
                               "serves exactly one registered model")
 
 
+# Azure ML's endpoint and deployment names "Only consist of letters and numbers" with "Single dashes like
+# `my-endpoint-name`" accepted (MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-manage-quotas.md,
+# "Azure Machine Learning online endpoints and batch endpoints", no exception allowed): `blue--2` is refused.
+def double_dash_problem(value: str, what: str) -> str | None:
+    """Why `value` is no Azure ML endpoint or deployment name for its dashes, or None."""
+    if "--" in value:
+        return (f"{what} {value!r} has '--': Azure ML's endpoint and deployment names are letters and digits "
+                "with single dashes between them (my-endpoint-name)")
+    return None
+
+
 def check(name: str, service: EndpointSettings, stack: Any) -> None:
     """The load-time rules every online endpoint keeps (each target adds its own)."""
+    for dep_name in sorted(service.deployments):
+        problem = double_dash_problem(dep_name, "deployment name")
+        if problem:
+            raise ConfigError(_key(name, "deployments", dep_name), problem)
     check_endpoint(name, service, image_loads(stack))
     check_one_model_per_deployment(name, service, stack)
 
