@@ -1,6 +1,7 @@
 """What a reviewer of `mldeploy diff` must not miss: the warnings at the top (live traffic
-interrupted, a create-only change Azure refuses, keys rotated, a production registry, workspace
-or key vault destroyed) and the traffic table per endpoint or service, before and after.
+interrupted, a create-only change Azure refuses, a registered model version whose file changed,
+keys rotated, a production registry, workspace or key vault destroyed) and the traffic table per
+endpoint or service, before and after.
 
 Pure functions of a StackDiff: the markdown and JSON renderers read the same results.
 """
@@ -17,6 +18,10 @@ ENDPOINT_PUT_DOC = "docs/endpoints.md#changing-the-endpoint-itself-identity-comp
 PRODUCTION_TAG = "mldeploy-production"
 
 ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+MODEL_VERSION = "azure-native:machinelearningservices:ModelVersion"
+# The content digest the registry writes on every ModelVersion (mldeploy/components/registry.py).
+MODEL_DIGEST_PATH = "properties.properties.mldeploy.sha256"
+MODEL_VERSIONS_DOC = "docs/deploying.md#how-model-versions-are-chosen"
 ONLINE_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 ENDPOINT_TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -42,7 +47,8 @@ VARIANT_LABEL = "mldeploy.io/variant"
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # "live-traffic" | "endpoint-put" | "create-only" | "key-rotation" | "production-destroy" | "secret"
+    kind: str  # "live-traffic" | "endpoint-put" | "create-only" | "model-content" | "key-rotation"
+    #            | "production-destroy" | "secret"
     resource: str
     message: str
 
@@ -238,6 +244,28 @@ def _create_only(d: StackDiff) -> list[Alert]:
     return out
 
 
+def _model_content(d: StackDiff) -> list[Alert]:
+    """A registered model version whose file changed while its `version` did not (an explicit
+    `version: N` and a retrained file): the version would no longer name one file, and what
+    serves it says nothing changed (an online deployment's model id stays the same)."""
+    out = []
+    for c in d.changes:
+        digest = next((p for p in c.properties if p.path == MODEL_DIGEST_PATH), None)
+        if c.type != MODEL_VERSION or c.kind != "update" or digest is None:
+            continue
+        inputs = (c.after or {}).get("inputs") or {}
+        label = f"{inputs.get('name')}:{inputs.get('version')}"
+        serving = sorted(f"`{e}/{n}` ({r.get('traffic') or 0} %)" for e, rows in endpoint_splits(d.base).items()
+                         for n, r in rows.items() if r.get("model") == label)
+        served = f", which {', '.join(serving)} serve{'s' if len(serving) == 1 else ''}," if serving else ""
+        out.append(Alert("model-content", c.name, (
+            f"`{label}` (`{c.name}`): its file changed (sha256 {str(digest.before)[:12]} → {str(digest.after)[:12]}) "
+            f"but its version did not: the registered version{served} would no longer name one file. Give the new "
+            f"file a new `version` in the stack file (or omit `version`: it is then derived from the content) and "
+            f"roll it out ({MODEL_VERSIONS_DOC})")))
+    return out
+
+
 def _keys(d: StackDiff) -> list[Alert]:
     out = []
     for key in secure_changes(d):
@@ -310,7 +338,8 @@ def _endpoint_put(d: StackDiff) -> list[Alert]:
 
 def warnings(d: StackDiff) -> list[Alert]:
     """Every warning, most severe first."""
-    return _live_traffic(d) + _endpoint_put(d) + _create_only(d) + _production_destroy(d) + _keys(d)
+    return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _model_content(d) + _production_destroy(d)
+            + _keys(d))
 
 
 def notes(d: StackDiff) -> list[str]:

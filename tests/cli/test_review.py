@@ -242,3 +242,30 @@ def test_an_aci_group_updated_in_place_warns_of_the_restart():
     after = [_r(group, "aci", {"containerGroupName": "g", "containers": [{"image": "r/diabetes:2"}]})]
     (alert,) = warnings(_diff(before, after))
     assert alert.kind == "live-traffic" and "restarts all its containers" in alert.message, alert
+
+
+def _model_version(version: str, digest: str) -> dict:
+    return _r(f"{ML}:ModelVersion", f"model-diabetes-v{version}", {
+        "name": "diabetes", "version": version, "workspaceName": "w",
+        "properties": {"modelUri": f"azureml://.../models/diabetes/{version}/{digest[:12]}/model.pkl",
+                       "properties": {"mldeploy.sha256": digest}}}, parent=STACK)
+
+
+def test_a_retrained_file_under_the_same_version_warns_naming_what_serves_it():
+    """An explicit `version: 1` and a new file: the ModelVersion is updated in place, nothing that
+    serves diabetes:1 changes - the diff said only `update` (new-user trial, iris:1 at 90 %)."""
+    split = {"blue": 90.0, "green": 10.0}
+    d = _diff(_managed(split) + [_model_version("1", "a" * 64)], _managed(split) + [_model_version("1", "b" * 64)])
+    assert _kinds(d) == {"model-diabetes-v1": "update"}
+    (alert,) = warnings(d)
+    assert alert.kind == "model-content" and alert.resource == "model-diabetes-v1", alert
+    assert "`diabetes:1`" in alert.message and "aaaaaaaaaaaa → bbbbbbbbbbbb" in alert.message, alert.message
+    assert "`diabetes-a00b15/blue` (90 %)" in alert.message and "new `version`" in alert.message, alert.message
+    assert alert.message in render_markdown(d)
+
+
+def test_a_new_version_of_a_model_is_no_model_content_warning():
+    split = {"blue": 90.0, "green": 10.0}
+    d = _diff(_managed(split) + [_model_version("1", "a" * 64)],
+              _managed(split) + [_model_version("1", "a" * 64), _model_version("2", "b" * 64)])
+    assert warnings(d) == []
