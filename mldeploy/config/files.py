@@ -417,6 +417,12 @@ def strict_json_loads(text: str) -> Any:
     return json.loads(text, parse_constant=_not_a_json_number, object_pairs_hook=_unique_names)
 
 
+# A @rawhttp run() may read any body (the guide's binary data, a CSV): its sample cannot be a
+# sampleRequest (JSON, also checked by batching and the smoke tests), so the error says what to do.
+_RAW_BODY_HINT = ("(a @rawhttp run() that reads another body: leave sampleRequest out and send that file with "
+                  "`mldeploy test --data FILE`)")
+
+
 def _json(value: str, target: Path) -> None:
     text = _text(value, target, "file")
     try:
@@ -425,7 +431,7 @@ def _json(value: str, target: Path) -> None:
         raise ValueError(f"{value} is not JSON: {err}; a sample request is the JSON body sent to /score") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{value} is not JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
-                         "a sample request is the JSON body sent to /score") from None
+                         f"a sample request is the JSON body sent to /score {_RAW_BODY_HINT}") from None
     except (RecursionError, ValueError):
         raise ValueError(f"{value} is not usable JSON (nested too deep, or a number too long)") from None
     if body is None:

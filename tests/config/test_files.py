@@ -117,3 +117,19 @@ def test_a_name_like_nothing_there_gets_no_suggestion(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_stack(root, "local")
     assert "file not found: src/zzz.py (paths are relative to" in str(err.value), str(err.value)
+
+
+def test_a_sample_request_that_is_not_json_says_what_a_rawhttp_script_does_instead(tmp_path):
+    """A v1 @rawhttp score.py reading CSV rows and its sample-request.csv: the error said only that a
+    sample request is JSON (new-user trial); `mldeploy test --data` sends any body."""
+    root = _project(tmp_path, "models/model.pkl")
+    (root / "models").mkdir()
+    (root / "models/model.pkl").write_bytes(b"m")
+    (root / "sample-request.csv").write_text("5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n")
+    stack = root / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text().replace("sampleRequest: sample-request.json", "sampleRequest: sample-request.csv"))
+    with pytest.raises(ConfigError) as err:
+        load_stack(root, "local")
+    message = str(err.value)
+    assert "images.clf.sampleRequest: sample-request.csv is not JSON (line 1, column 4" in message, message
+    assert "leave sampleRequest out and send that file with `mldeploy test --data FILE`" in message, message
