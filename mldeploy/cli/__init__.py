@@ -52,9 +52,23 @@ _register_commands()
 ERROR_PREFIX = "error: "
 
 
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+def _raised_by_mldeploy(err: BaseException) -> bool:
+    """True when `err` was raised in mldeploy's own code (a command's check of its values: no such
+    service, no Pulumi.yaml), not by click's parser (an unknown option, a missing or bad value)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR)
+
+
 def _show_click_error(err: click.ClickException) -> None:
-    """click's message for `err` (a usage error with its usage line and help hint), with our prefix."""
-    if isinstance(err, click.UsageError) and err.ctx is not None:
+    """click's message for `err` with our prefix: a usage error of the command line with its usage
+    line and help hint; one that mldeploy's own code raised about a value (no such service, no
+    Pulumi.yaml here) as one line - its usage would say nothing about what went wrong."""
+    if isinstance(err, click.UsageError) and err.ctx is not None and not _raised_by_mldeploy(err):
         hint = ""
         if err.ctx.command.get_help_option(err.ctx) is not None:
             hint = f"Try '{err.ctx.command_path} {err.ctx.help_option_names[0]}' for help.\n"

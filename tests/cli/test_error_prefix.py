@@ -43,3 +43,14 @@ def test_a_missing_stack_file_reads_like_a_config_error(monkeypatch, capsys, tmp
     monkeypatch.chdir(tmp_path)
     code, lines = _stderr_of(["synth", "--stack", "nope"], monkeypatch, capsys)
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines
+
+
+def test_a_usage_error_mldeploy_raises_about_a_value_is_one_line(monkeypatch, capsys, tmp_path):
+    """`no Pulumi.yaml here or above` and `--deployment 'gren': ...` came after click's usage line and
+    help hint, which say nothing about them (new-user trial); click's own usage errors keep them."""
+    monkeypatch.chdir(tmp_path)
+    code, lines = _stderr_of(["synth", "--stack", "dev"], monkeypatch, capsys)
+    assert code == 2 and lines == ["error: no Pulumi.yaml here or above: run mldeploy inside the project "
+                                   "(or pass --project-dir)"], lines
+    code, lines = _stderr_of(["test", "--stack", "dev"], monkeypatch, capsys)
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: give --stack and --service"), lines
