@@ -366,7 +366,7 @@ def _reason(child: Child) -> str:
     tail = [line.strip() for line in child.log_tail(80) if line.strip()]
     line = last_error(tail)
     if line is not None:
-        return line[-300:] + start_hint(line)
+        return line[-300:] + start_hint(line, tail)
     return tail[-1][-300:] if tail else f"see {child.log}"
 
 
@@ -383,11 +383,29 @@ _NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^'.]+)")
 _NO_MODEL_FILE = re.compile(r"(?:FileNotFoundError|No such file or directory).*?'([^']*/azureml-models/[^']+)'")
 
 
-def start_hint(line: str) -> str:
+# A traceback line of unpickling: pickle.load/joblib.load in score.py, or a frame of pickle's or
+# joblib's own files. A module missing there is one the model file was pickled with, not an import.
+_UNPICKLING = re.compile(r"pickle|joblib|dill|cloudpickle")
+
+
+def _while_unpickling(context: list[str]) -> bool:
+    """Whether the traceback that ends `context` (log lines) ran through unpickling: any of its
+    frame lines (`File ...` and the source line under it) after its last `Traceback` line."""
+    start = max((i for i, line in enumerate(context) if line.startswith("Traceback")), default=-1)
+    return start >= 0 and any(_UNPICKLING.search(line) for line in context[start + 1:-1])
+
+
+def start_hint(line: str, context: list[str] | None = None) -> str:
     """What a user can do about a scorer's start failure `line`, as a '; ...' suffix, or ''. The two
-    a new project meets first: an import its environment lacks, and score.py naming a model file
-    other than the one the image holds (a second version saved under another name)."""
+    a new project meets first: an import its environment lacks (a module the model file needs when
+    `context`, the log lines up to `line`, shows unpickling), and score.py naming a model file other
+    than the one the image holds (a second version saved under another name)."""
     if match := _NO_MODULE.search(line):
+        if _while_unpickling(context or []):
+            return (f"; the model file needs module {match[1]!r} to load (it was pickled with an object of it: a "
+                    "model of another library, or a class of your own training code), which the scoring "
+                    "environment lacks: add its package to the image's condaFile (under pip:) or requirementsFile; "
+                    "a module of your own is not in the image, which holds the entry script alone")
         return (f"; score.py imports {match[1]!r}, which the scoring environment lacks: add its package to the "
                 "image's condaFile (under pip:) or requirementsFile")
     if match := _NO_MODEL_FILE.search(line):

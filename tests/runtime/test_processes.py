@@ -221,6 +221,29 @@ def test_a_scorer_start_failure_says_what_to_do(tmp_path, script, hint):
     assert str(raised.value).endswith(f"; {hint}"), raised.value
 
 
+def test_a_module_missing_while_the_model_is_unpickled_is_not_called_an_import_of_score_py(tmp_path):
+    """A pipeline pickled with a class of the training code's own module (`features`): unpickling
+    raises ModuleNotFoundError, which was explained as `score.py imports 'features'` (new-user trial:
+    a model file that was no pickle read as `No module named 'mport pickle'`)."""
+    from mldeploy.runtime.processes import wait_until_ok
+
+    (tmp_path / "score.py").write_text(
+        "import pickle, sys, types\n"
+        "features = sys.modules['features'] = types.ModuleType('features')\n"
+        "exec('class Scaler: pass', features.__dict__)\n"
+        "blob = pickle.dumps(features.Scaler())\n"
+        "del sys.modules['features']\n"
+        "model = pickle.loads(blob)\n")
+    scorer = Child("scorer", [sys.executable, "score.py"], env=dict(os.environ), cwd=tmp_path, log=tmp_path / "s.log")
+    scorer.start()
+    scorer.proc.wait(timeout=30)
+    with pytest.raises(StartError) as raised:
+        wait_until_ok(scorer, "http://127.0.0.1:9/", "the scorer", 30)
+    message = str(raised.value)
+    assert "No module named 'features'; the model file needs module 'features' to load" in message, message
+    assert "score.py imports" not in message, message
+
+
 def test_refuse_new_connections_drops_new_connections_to_a_childs_listener(tmp_path):
     """The listener a child serves (here one that never accepts) completes new connections into
     its queue; once refused, a connection attempt gets no handshake (its SYNs are dropped)."""
