@@ -141,6 +141,13 @@ class _Serving:
         from mldeploy.runtime.env import EnvError
         from mldeploy.runtime.processes import StartError
 
+        from mldeploy.contract import stack_file_path
+        from mldeploy.plan.script_checks import script_warnings
+
+        # What synth warns of an entry script (a module next to it the image does not carry, a model
+        # file its model does not hold): said before the scorer fails on it, not only by synth.
+        for warning in script_warnings(self.settings, self.root):
+            info(f"warning: {stack_file_path(self.settings.stack)}: {warning}")
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         try:

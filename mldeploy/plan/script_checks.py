@@ -1,7 +1,8 @@
 """What an image's entry script asks of its image, read with `ast` (never run): the model file it
-opens in AZUREML_MODEL_DIR, and pandas for inference-schema's PandasParameterType. Warnings, not
-errors: a script may build its paths or imports in ways no reading can follow, so only what is
-literal in the source is compared, and only where the answer is certain."""
+opens in AZUREML_MODEL_DIR, pandas for inference-schema's PandasParameterType, and modules of the
+project next to it that the image does not carry. Warnings, not errors: a script may build its
+paths or imports in ways no reading can follow, so only what is literal in the source is compared,
+and only where the answer is certain."""
 from __future__ import annotations
 
 import ast
@@ -68,9 +69,27 @@ def _model_files(path: Path) -> set[str] | None:
     return names
 
 
+def sibling_imports(tree: ast.Module, folder: Path) -> list[tuple[int, str, str]]:
+    """(line, module, file) of each import at the script's top level (not under `try`/`if`) of a
+    module that is a file or package next to the script (`helpers.py`, `features/`): an image holds
+    the entry script alone (render/build_context.py), so such an import fails when the scorer starts."""
+    found = []
+    for node in tree.body:
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+        for name in names:
+            top = name.split(".", 1)[0]
+            for candidate in (f"{top}.py", f"{top}/__init__.py"):
+                if (folder / candidate).is_file():
+                    found.append((node.lineno, top, candidate))
+                    break
+    return found
+
+
 def script_warnings(settings, root: Path) -> list[str]:
-    """One line per image whose entry script opens a model file its one model does not register, or
-    uses PandasParameterType without pandas in its environment."""
+    """One line per image whose entry script opens a model file its one model does not register,
+    uses PandasParameterType without pandas in its environment, or imports a module of the project
+    that sits next to it (the image does not carry it)."""
     warnings = []
     for name, image in sorted(settings.images.items()):
         try:
@@ -89,6 +108,12 @@ def script_warnings(settings, root: Path) -> list[str]:
                     shown = ", ".join(sorted(files)[:10]) + (", ..." if len(files) > 10 else "")
                     warnings.append(f"{where}:{line} opens {opened!r} in {MODEL_DIR_VARIABLE}, which model {model!r} "
                                     f"({entry.path}) does not hold{hint}; it holds: {shown}")
+        script = Path(image.entry_script)
+        for line, module, file in sibling_imports(tree, (root / image.entry_script).parent):
+            warnings.append(f"{where}:{line} imports {module!r}, a module next to it "
+                            f"({(script.parent / file).as_posix()}), which the image does not carry: an image "
+                            f"holds the entry script alone, so the scorer stops with ModuleNotFoundError; put "
+                            f"what {script.name} needs of it into {script.name}")
         line = uses_pandas_schema(tree)
         if line is not None and not _PANDAS.search(env_text(image, root)):
             env = image.conda_file or image.requirements_file

@@ -99,3 +99,53 @@ def test_synth_prints_the_warning_and_still_succeeds(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "warning: stacks/Pulumi.local.yaml: images.clf.entryScript: score.py:" in run.stderr, run.stderr
     assert "did you mean model.pkl?" in run.stderr, run.stderr
+
+
+def test_a_script_importing_a_module_next_to_it_is_warned_that_the_image_does_not_carry_it(tmp_path):
+    """A v1 project's score.py with `import helpers` (its source_directory held helpers.py): the
+    image holds score.py alone, so the scorer stopped with ModuleNotFoundError and a hint to add
+    a package (new-user trial)."""
+    root = _project(tmp_path)
+    (root / "helpers.py").write_text("CLASSES = ['a', 'b']\n")
+    (root / "features").mkdir()
+    (root / "features/__init__.py").write_text("")
+    script = root / "score.py"
+    script.write_text("import os\nimport helpers\nfrom features.scaling import Scaler\ntry:\n    import optional\n"
+                      "except ImportError:\n    pass\n" + script.read_text())
+    warnings = _warnings(root)
+    assert warnings == [
+        "images.clf.entryScript: score.py:2 imports 'helpers', a module next to it (helpers.py), which the image "
+        "does not carry: an image holds the entry script alone, so the scorer stops with ModuleNotFoundError; put "
+        "what score.py needs of it into score.py",
+        "images.clf.entryScript: score.py:3 imports 'features', a module next to it (features/__init__.py), which "
+        "the image does not carry: an image holds the entry script alone, so the scorer stops with "
+        "ModuleNotFoundError; put what score.py needs of it into score.py"], warnings
+
+
+def test_serve_says_the_warnings_before_the_scorer_fails_on_them(tmp_path, capsys, monkeypatch):
+    """`serve` printed only the scorer's ModuleNotFoundError and a hint to add a package; synth's
+    warning says why (the image holds the entry script alone)."""
+    import signal
+
+    import pytest
+
+    from mldeploy.cli.serve import _Serving
+    from mldeploy.runtime.processes import StartError
+
+    root = _project(tmp_path)
+    (root / "helpers.py").write_text("X = 1\n")
+    script = root / "score.py"
+    script.write_text("import helpers\n" + script.read_text())
+    serving = _Serving(root, load_stack(root, "local"), port=None, timeout=1, as_json=False, tls_files=None,
+                       max_concurrent=None)
+
+    def fails(name):
+        raise StartError("the scorer exited (code 3) before it was ready: ModuleNotFoundError: No module named 'helpers'")
+
+    monkeypatch.setattr(serving, "_start", fails)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+    with pytest.raises(SystemExit):
+        serving.run(["clf"])
+    err = capsys.readouterr().err
+    assert "warning: stacks/Pulumi.local.yaml: images.clf.entryScript: score.py:1 imports 'helpers'" in err, err
+    assert err.index("imports 'helpers'") < err.index("error: the scorer exited"), err
