@@ -99,7 +99,6 @@ AZURE_CREATE_ONLY_NESTED: dict[str, tuple[str, ...]] = {
     "machinelearningservices:OnlineDeployment": ("properties.instanceType",),
 }
 
-_LABEL_SELECTOR = ("matchExpressions", "matchLabels")
 KUBERNETES_FORCE_NEW: dict[str, tuple[str, ...]] = {
     "apps/v1:Deployment": ("spec.selector",),
     "apps/v1:DaemonSet": ("spec.selector",),

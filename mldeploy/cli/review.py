@@ -42,7 +42,6 @@ TRAFFIC_WEIGHTS_ANNOTATION = "mldeploy.io/traffic-weights"  # on a canary's traf
 WEIGHT_ANNOTATION = "mldeploy.io/traffic-weight"  # on pod templates, before the traffic ConfigMap
 K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SERVICE_LABEL = "mldeploy.io/service"
-VARIANT_LABEL = "mldeploy.io/variant"
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,6 @@ CLOUD_REGIONS: dict[str, frozenset[str]] = {
     "usgovernment": frozenset({"usgovvirginia", "usgovtexas", "usgovarizona", "usdodeast", "usdodcentral"}),
     "china": frozenset({"chinaeast", "chinaeast2", "chinaeast3", "chinanorth", "chinanorth2", "chinanorth3"}),
 }
-CLOUDS = tuple(CLOUD_REGIONS)
 
 
 def region_problem(location: str, cloud: str = "public", extra: tuple[str, ...] = ()) -> str | None:

@@ -77,7 +77,6 @@ DEFAULT_FEATURES = 4  # when the model's input width cannot be read from its fil
 POLICY_FILES = ("PulumiPolicy.yaml", "__main__.py", "config.json")
 POLICY_PACKAGE = "mldeploy.policies"  # the installed policy pack whose entry files a project copies
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")  # config/base.py's Name
-PROJECT_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # Pulumi's project name alphabet
 
 
 class _Template(string.Template):

@@ -19,7 +19,6 @@ from mldeploy.contract import GATEWAY_IMAGE
 # workload-profiles-overview.md: "Consumption-GPU-NC8as-T4", "Consumption-GPU-NC24-A100"), next to
 # the default "Consumption" profile every workload-profiles environment has.
 CONSUMPTION = "Consumption"
-GPU_PROFILES = ("Consumption-GPU-NC8as-T4", "Consumption-GPU-NC24-A100")
 # The most one replica of a serverless GPU profile gets, CPU cores and GiB: "Consumption-GPU-NC24-A100,
 # Consumption-GPU-NC8as-T4 | 8-24 | 56-220 GiB | NVIDIA T4, A100 | ... | per replica" (MicrosoftDocs/
 # azure-docs, articles/container-apps/workload-profiles-overview.md, "Consumption profile details",
