@@ -94,3 +94,17 @@ def names_cases() -> Iterator[Any]:
     yield case("edge-routes-over-32kb", "edge",
                lambda c: c["mldeploy:edge"]["clinics"].update(routes={f"r{i}": near_4kb for i in range(9)}),
                "mldeploy:edge.clinics.routes", "at most 32768")
+    # -- Azure ML's limits per Kubernetes compute: 60 endpoints, 100 deployments (no exception) ---------------
+    def many_endpoints(count: int) -> Callable[[dict], None]:
+        def edit(c: dict) -> None:
+            template = c[s].pop("diabetes")
+            for i in range(count):
+                c[s][f"ep{i:02d}"] = {**template, "deployments": dict(template["deployments"])}
+        return edit
+    yield case("k8s-endpoint-61-endpoints-on-one-cluster", "kubernetes-endpoint", many_endpoints(61), f"{s}.ep60",
+               "at most 60 endpoints")
+    yield case("k8s-endpoint-102-deployments-on-one-cluster", "kubernetes-endpoint", many_endpoints(51), f"{s}.ep50",
+               "and 100 deployments")
+    yield case("k8s-endpoint-memory-below-1mib", "kubernetes-endpoint",
+               lambda c: c[s]["diabetes"]["deployments"]["blue"].update(memoryGb=0.0001),
+               f"{s}.diabetes.deployments.blue.memoryGb", "less than 1 MiB")

@@ -40,6 +40,12 @@ def kubernetes_instance_type(dep: "DeploymentSettings", key: str) -> str:
         problem = dep.cpu_cores is not None and kubernetes_cpu_problem(dep.cpu_cores)
         if problem:  # the InstanceType's CPU request and limit (instance_size)
             raise ConfigError(f"{key}.cpuCores", problem)
+        if dep.memory_gb is not None and round(dep.memory_gb * 1024) < 1:
+            # Written in whole MiB (instance_size): less than half a MiB would be an InstanceType of 0Mi,
+            # a container with no memory request or limit at all, not a small one.
+            raise ConfigError(f"{key}.memoryGb", f"{dep.memory_gb:g} GB is less than 1 MiB, the unit the instance "
+                                                 "type's memory is written in (round(memoryGb × 1024) Mi = 0Mi): "
+                                                 "give the scorer its memory, e.g. 1")
         return instance_type_name(*instance_size(dep))
     return KUBERNETES_DEFAULT_INSTANCE_TYPE
 

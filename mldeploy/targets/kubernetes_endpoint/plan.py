@@ -76,8 +76,25 @@ def cluster_endpoints(stack: Any, cluster: str) -> list[tuple[str, KubernetesEnd
     return [(n, s) for n, s in kubernetes_endpoints(stack) if s.cluster == cluster]
 
 
+# Azure ML's limits per Kubernetes compute (cluster), without exception: "Number of endpoints per cluster | 60",
+# "Number of deployments per cluster | 100" (MicrosoftDocs/azure-ai-docs articles/machine-learning/
+# how-to-manage-quotas.md, "Azure Machine Learning online endpoints and batch endpoints", read 2026-12-05).
+MAX_ENDPOINTS_PER_CLUSTER = 60
+MAX_DEPLOYMENTS_PER_CLUSTER = 100
+
+
 def check_stack(stack: Any) -> None:
-    """A cluster has one Azure ML extension (one KubernetesCompute): its endpoints share its settings."""
+    """A cluster has one Azure ML extension (one KubernetesCompute): its endpoints share its settings, and
+    it holds at most Azure ML's endpoints and deployments per cluster."""
+    for cluster in sorted(kubernetes_endpoint_clusters(stack)):
+        endpoints = cluster_endpoints(stack, cluster)
+        deployments = sum(len(s.deployments) for _, s in endpoints)
+        if len(endpoints) > MAX_ENDPOINTS_PER_CLUSTER or deployments > MAX_DEPLOYMENTS_PER_CLUSTER:
+            raise ConfigError(f"{PROJECT}:services.{endpoints[-1][0]}",
+                              f"cluster {cluster!r} would hold {len(endpoints)} kubernetes-endpoint services with "
+                              f"{deployments} deployments; Azure ML takes at most {MAX_ENDPOINTS_PER_CLUSTER} endpoints "
+                              f"and {MAX_DEPLOYMENTS_PER_CLUSTER} deployments per Kubernetes compute: spread them "
+                              "over another cluster")
     first: dict[str, KubernetesEndpointSettings] = {}
     for _, service in kubernetes_endpoints(stack):
         seen = first.setdefault(service.cluster, service)
