@@ -104,7 +104,7 @@ def _model_path(value: str, target: Path, root: Path) -> None:
         return
     if not stat.S_ISDIR(mode):
         raise ValueError(f"{value} is not a regular file or folder (a FIFO, device or socket)")
-    count = 0
+    count, filled = 0, False
     root = root.resolve()
     for folder, dirs, files in os.walk(target, onerror=_raise):
         dirs.sort()
@@ -120,10 +120,14 @@ def _model_path(value: str, target: Path, root: Path) -> None:
                 raise ValueError(f"{value}/{rel} is not a regular file (a FIFO, device, socket or broken link)")
             _readable_file(f"{value}/{rel}", path)
             count += 1
+            filled = filled or resolved.stat().st_size > 0
             if count > MAX_MODEL_FILES:
                 raise ValueError(f"{value} holds more than {MAX_MODEL_FILES} files")
     if count == 0:
         raise ValueError(f"the model folder {value} holds no files")
+    if not filled:  # a `.gitkeep` left where the training run's output was never copied
+        raise ValueError(f"the model folder {value} holds only empty files (0 bytes): no model can be loaded "
+                         "from it")
 
 
 def _not_project_config(value: str, target: Path, root: Path) -> None:

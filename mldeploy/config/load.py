@@ -231,12 +231,20 @@ def _no_plain_secret(key: str, value: Any) -> None:
     and `secure:` is how Pulumi keeps a value out of it (pulumi/pulumi-azure-native's schema generator,
     provider/pkg/gen/schema.go, marks its config `clientSecret` and `clientCertificatePassword`
     `Secret: true`). The same names and credential shapes as the env rule (config/base.py
-    looks_secret), so ids, paths, URLs and switches pass; `secure:` values pass."""
+    looks_secret), so ids, paths, URLs and switches pass; `secure:` values pass. Lists are walked too,
+    each item under its list's name: `docker:registryAuth: [{address, username, password}]` (the
+    pulumi-docker provider's registry logins, whose `password` its schema marks secret: pulumi/pulumi-docker,
+    examples/test-secrets-in-explicit-provider, "values marked secret in the provider schema") or
+    `myapp:tokens: [...]`."""
     if isinstance(value, dict):
         for name, item in value.items():
             _no_plain_secret(f"{key}.{name}", item)
-    elif isinstance(value, str) and looks_secret(key.rsplit(":", 1)[-1].rsplit(".", 1)[-1], value):
-        how = f"--path '{key}'" if "." in key else key
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_plain_secret(f"{key}[{index}]", item)
+    elif isinstance(value, str) and looks_secret(re.sub(r"(\[\d+\])+$", "", key).rsplit(":", 1)[-1].rsplit(".", 1)[-1],
+                                                 value):
+        how = f"--path '{key}'" if "." in key or "[" in key else key
         raise ConfigError(key, "holds a password, key or token in plain text: the stack file is committed with "
                                f"the project; set it with `pulumi config set --secret {how} <value>` (a `secure:` value)")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from tests.config.bad_stacks import Case, _dump, _load
+from tests.config.bad_stacks_h24b import h24b_valid_cases
 
 S, E, B, IMG, M = "mldeploy:services", "mldeploy:edge", "mldeploy:batch", "mldeploy:images", "mldeploy:models"
 
@@ -176,6 +177,8 @@ def files() -> dict[str, str]:
     # The same names in different objects (records), exponents and escapes: JSON by RFC 8259.
     out["valid/sample-request-records.json"] = ('{"data": [{"age": 0.03, "bmi": -1.5e-2}, {"age": 1E2, "bmi": 0}],'
                                                  ' "note": "caf\\u00e9 \\"NaN\\""}\n')
+    out["valid/model-with-gitkeep/.gitkeep"] = ""
+    out["valid/model-with-gitkeep/sklearn_regression_model.pkl"] = "a model's bytes\n"
     return out
 
 
@@ -481,7 +484,7 @@ def cross_valid_cases() -> Iterator[Case]:
 
 
 def all_valid_cases() -> list[Case]:
-    cases = [*valid_cases(), *cross_valid_cases()]
+    cases = [*valid_cases(), *cross_valid_cases(), *h24b_valid_cases()]
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "case ids must be unique"
     return cases
