@@ -269,10 +269,14 @@ _SECRET_NAME_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("A
                       ("SUBSCRIPTION", "KEY"), ("ENCRYPTION", "KEY"), ("SECRET", "KEY"), ("AUTH", "HEADER"),
                       # .NET's configuration names (`ConnectionStrings__Default`: ASP.NET Core reads connection
                       # strings from that section), an HTTP Basic credential, an HMAC's shared key.
-                      ("CONNECTION", "STRINGS"), ("BASIC", "AUTH"), ("HMAC", "KEY")}
+                      ("CONNECTION", "STRINGS"), ("BASIC", "AUTH"), ("HMAC", "KEY"),
+                      # A software licence key (the vendor's credential for the product), a TOTP seed (RFC 6238's
+                      # shared secret K).
+                      ("LICENSE", "KEY"), ("LICENCE", "KEY"), ("OTP", "SEED"), ("TOTP", "SEED")}
 _SECRET_VALUE = re.compile(
     r"(AccountKey=|SharedAccessKey=|SharedAccessSignature|[?&]sig=|-----BEGIN |(^|;)\s*(Password|Pwd)\s*="
-    r"|^[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@"  # scheme://user:password@host
+    # scheme://user:password@host, at the start or inside text ("uses https://u:p@db", a `--db=postgres://...` flag)
+    r"|(^|[\s\"'(<\[=,;])[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@"
     # An Authorization header (the whole value one credential with a digit: "Basic regression model"
     # is prose, "Basic YWRtaW46aHVudGVyMg==" is not), a JWT.
     r"|^(?-i:Bearer|Basic)\s+(?=\S*\d)[\w.~+/-]{8,}=*$|^eyJ[\w-]{4,}\.eyJ[\w-]{4,}\."
@@ -322,6 +326,15 @@ _POINTER_PARTS = {"NAME", "NAMES", "ID", "IDS", "URI", "URL", "URLS", "ENDPOINT"
 _APP_INSIGHTS = re.compile(r"^InstrumentationKey=[0-9a-fA-F-]{36}(;[A-Za-z]+=[^;]*)*;?$")
 
 
+# A credential line of a config file pasted as one multi-line value (`kubernetes:kubeconfig`, an app's
+# settings file): a kubeconfig's user entry authenticates with `client-key-data`, `token` or `password`
+# (kubernetes.io/docs/concepts/configuration/organize-cluster-access-kubeconfig; `kubectl config set-credentials`
+# --client-key, --token, --password), a YAML/INI file with `password:`/`secret =` lines; a value that is a
+# reference (`${DB_PASSWORD}`, `<set me>`) or empty is none.
+_FILE_SECRET_LINE = re.compile(r"^[ \t-]*[\"']?(client-key-data|token|password|passwd|client[-_]?secret|api[-_]?key|"
+                               r"secret)[\"']?[ \t]*[:=][ \t]*[\"']?[^\s\"'{}\[\]#$<][^\n]*$", re.I | re.M)
+
+
 def looks_secret(name: str, value: str) -> bool:
     """True when `value` is a credential: a non-empty value under a password/token-like name, or a
     value that is one by its shape (connection-string key or password, SAS signature, PEM block, a
@@ -342,7 +355,8 @@ def looks_secret(name: str, value: str) -> bool:
                              or any(p.endswith(_SECRET_SUFFIXES) for p in parts)
                              or "MOTDEPASSE" in joined)
     key_like = bool(parts) and parts[-1] == "KEY" and bool(_KEY_LIKE_VALUE.match(value))
-    return named or key_like or bool(_SECRET_VALUE.search(value.strip()))
+    in_file = "\n" in value.strip() and bool(_FILE_SECRET_LINE.search(value))
+    return named or key_like or in_file or bool(_SECRET_VALUE.search(value.strip()))
 
 
 # Environment variables the scorer's platform sets, which a user value would silently replace: the

@@ -8,6 +8,7 @@ file it cannot use.
 """
 from __future__ import annotations
 
+import ast
 import difflib
 import itertools
 import json
@@ -230,6 +231,10 @@ def _conda(value: str, target: Path) -> None:
                 raise ValueError(f"{value}: pip line {line.strip()[:60]!r} includes another file, which the image build "
                                  "does not have (it copies this conda file alone): put those requirements here, or use "
                                  "a requirementsFile, which may include others")
+        if isinstance(dep, dict):
+            # conda hands its `pip:` list to pip as a requirements file: each line must be one pip reads.
+            for number, line in enumerate(dep["pip"], 1):
+                _requirement_line(f"{value}: `pip:` list", number, line.strip())
     for channel in doc.get("channels") or []:
         _no_credentials(value, channel)
     for key in ("name", "channels"):
@@ -267,8 +272,72 @@ def _requirements(value: str, root: Path, single_file: bool = False) -> None:
             _requirement_line(rel, number, line)
 
 
+# The options a requirements file's line may hold, -> whether each takes a value: pip's own table
+# (pip 26, src/pip/_internal/req/req_file.py SUPPORTED_OPTIONS + SUPPORTED_OPTIONS_REQ, built with
+# optparse from cmdoptions.py), plus the per-requirement --global-option/--build-option/--install-option
+# older pips took (no refusal of what some pip reads). pip parses a line's options with optparse, which
+# stops at any other name ("no such option") or at a value-taking option without its value ("requires 1
+# argument"), so the image build fails on such a line.
+PIP_FILE_OPTIONS = {
+    "-i": True, "--index-url": True, "--pypi-url": True, "--extra-index-url": True, "--no-index": False,
+    "-c": True, "--constraint": True, "-r": True, "--requirement": True, "-e": True, "--editable": True,
+    "-f": True, "--find-links": True, "--no-binary": True, "--only-binary": True, "--prefer-binary": False,
+    "--require-hashes": False, "--no-require-hashes": False, "--pre": False, "--all-releases": True,
+    "--only-final": True, "--trusted-host": True, "--use-feature": True, "--hash": True, "-C": True,
+    "--config-settings": True, "--global-option": True, "--build-option": True, "--install-option": True}
+
+
+def _pip_options_problem(options: str) -> str | None:
+    """Why pip's option parser refuses `options` (the part of a line from its first `-` token), or None.
+    Long names may be abbreviated to a unique prefix, as optparse allows."""
+    import shlex
+
+    try:
+        tokens = shlex.split(options)
+    except ValueError as err:
+        return f"its options do not split as shell words ({err})"
+    longs = [name for name in PIP_FILE_OPTIONS if name.startswith("--")]
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if token == "--":
+            return None
+        if token.startswith("--"):
+            name, eq, _ = token.partition("=")
+            matches = [name] if name in PIP_FILE_OPTIONS else [n for n in longs if n.startswith(name)]
+            if len(matches) != 1:
+                return f"pip has no option {name!r} in a requirements file" if not matches else \
+                    f"{name!r} is ambiguous ({', '.join(matches)})"
+            takes = PIP_FILE_OPTIONS[matches[0]]
+            if eq and not takes:
+                return f"{matches[0]} takes no value"
+            if takes and not eq:
+                if i >= len(tokens):
+                    return f"{matches[0]} needs a value"
+                i += 1
+        elif token.startswith("-") and len(token) > 1:
+            name = token[:2]
+            if name not in PIP_FILE_OPTIONS:
+                return f"pip has no option {name!r} in a requirements file"
+            if PIP_FILE_OPTIONS[name] and len(token) == 2:
+                if i >= len(tokens):
+                    return f"{name} needs a value"
+                i += 1
+    return None
+
+
 def _requirement_line(rel: str, number: int, line: str) -> None:
     _no_credentials(rel, line)
+    # pip's break_args_options: the line's words up to the first one starting with '-' are the requirement,
+    # the rest its options.
+    words = line.split(" ")
+    first_option = next((k for k, w in enumerate(words) if w.startswith("-")), None)
+    if first_option is not None:
+        problem = _pip_options_problem(" ".join(words[first_option:]))
+        if problem:
+            raise ValueError(f"{rel}: line {number}: {line[:60]!r}: {problem} (pip stops the build on it; its options: "
+                             "pip's requirements file format)")
     if re.match(r"(-e|--editable)?\s*(\.{1,2}/|/|~|file:)", line):
         # A local path (`./mylib`, `-e ../pkg`): the image build has the requirements files, not that folder.
         raise ValueError(f"{rel}: line {number}: {line[:60]!r} installs from a local path, which the image build "
@@ -307,40 +376,96 @@ def _python(value: str, target: Path, by_keyword: bool = True) -> None:
     if names is not None:
         missing = [f for f in ("init", "run") if f not in names]
         if missing:
-            raise ValueError(f"{value} defines no {' and no '.join(f + '()' for f in missing)} at its top level: the "
+            raise ValueError(f"{value} defines no {' and no '.join(f + '()' for f in missing)} at its top level (where "
+                             "it runs on import: not under `if __name__ == \"__main__\":` or `if TYPE_CHECKING:`): the "
                              "server calls init() once and run() per request (or mini-batch)")
+        literal = [f for f in ("init", "run") if not names[f]]
+        if literal:
+            raise ValueError(f"{value} binds {literal[0]} to a literal value (e.g. `{literal[0]} = None`), not a function: "
+                             f"the server calls {literal[0]}(); define it with def")
     problem = _call_mismatch(source, by_keyword)
     if problem:
         raise ValueError(f"{value}: {problem}")
 
 
-def _top_level_names(source: str) -> set[str] | None:
-    """The names a module binds at its top level (in if/try blocks too); None when a star import
-    or a write to globals() could bind any name."""
-    import ast
+def _never_runs(test: ast.expr) -> bool:
+    """An `if` test whose body never runs when the server imports the script: `if __name__ ==
+    "__main__":` (the server imports the module under its own name: azmlinfsrv's user_script.py loads it
+    with importlib's spec_from_file_location, Azure ML's batch driver imports it), `if TYPE_CHECKING:`
+    (typing.TYPE_CHECKING "is False at runtime") and `if False:`/`if 0:`."""
+    if isinstance(test, ast.Constant):
+        return not test.value
+    if isinstance(test, (ast.Name, ast.Attribute)):
+        return (test.id if isinstance(test, ast.Name) else test.attr) == "TYPE_CHECKING"
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
+        sides = [test.left, *test.comparators]
+        return (any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides)
+                and any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides))
+    return False
 
-    names: set[str] = set()
-    nodes = list(ast.parse(source).body)
+
+# Values a name can be bound to that no server can call: `run = None` (a placeholder), `init = "init"`.
+_NOT_CALLABLE = (ast.Constant, ast.List, ast.Dict, ast.Set, ast.Tuple, ast.JoinedStr, ast.ListComp, ast.DictComp,
+                 ast.SetComp)
+
+
+def _top_level_names(source: str) -> dict[str, bool] | None:
+    """The names a module binds at its top level when it is imported (in if/try blocks too, but not
+    in a block that never runs on import: see _never_runs), each with whether one of its bindings can be
+    a callable (a def, a class, an import, an assignment of anything but a literal); a name an
+    unconditional top-level `del` removes last is not bound. None when a star import or a write to
+    globals() could bind any name."""
+    names: dict[str, bool] = {}
+
+    def bind(name: str, callable_: bool) -> None:
+        names[name] = names.get(name, False) or callable_
+
+    def walk(body: list[ast.stmt], top: bool) -> bool:
+        for node in body:
+            if "globals" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
+                return False
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bind(node.name, True)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.name == "*":
+                        return False
+                    bind(alias.asname or alias.name.split(".")[0], True)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                literal = isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, _NOT_CALLABLE) \
+                    and all(isinstance(t, ast.Name) for t in targets)
+                for n in (n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)):
+                    bind(n.id, not literal)
+            elif isinstance(node, ast.Delete) and top:
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        names.pop(target.id, None)
+            elif isinstance(node, ast.If):
+                if not walk(node.orelse, False) or not (_never_runs(node.test) or walk(node.body, False)):
+                    return False
+            elif isinstance(node, (ast.Try, ast.With, ast.For, ast.While)) or type(node).__name__ == "TryStar":
+                for field in ("body", "orelse", "finalbody"):
+                    if not walk(getattr(node, field, []), False):
+                        return False
+                for handler in getattr(node, "handlers", []):
+                    if not walk(handler.body, False):
+                        return False
+        return True
+
+    return names if walk(ast.parse(source).body, True) else None
+
+
+def _is_generator(fn: ast.FunctionDef) -> bool:
+    """`fn` holds a yield of its own (not one of a function or lambda defined inside it)."""
+    nodes = list(fn.body)
     while nodes:
         node = nodes.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.name == "*":
-                    return None
-                names.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
-        elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
-            for field in ("body", "orelse", "finalbody", "handlers"):
-                nodes.extend(getattr(node, field, []))
-        elif isinstance(node, ast.ExceptHandler):
-            nodes.extend(node.body)
-        if "globals" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
-            return None
-    return names
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            nodes.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _call_mismatch(source: str, by_keyword: bool) -> str | None:
@@ -367,6 +492,10 @@ def _call_mismatch(source: str, by_keyword: bool) -> str | None:
         if isinstance(fn, ast.AsyncFunctionDef) and not fn.decorator_list:
             return (f"{fn.name}() is a coroutine (async def), but the server calls it without awaiting it: "
                     f"its body would never run; make it a plain def")
+    if isinstance(init, ast.FunctionDef) and not init.decorator_list and _is_generator(init):
+        # Calling a generator function only creates the generator: none of init()'s body (the model load) runs.
+        return ("init() is a generator function (it holds `yield`), so calling it runs none of its body and the model "
+                "is never loaded; return instead of yield")
     if init is not None and not init.decorator_list and required(init):
         return "init() has required parameters, but the server calls init() with none"
     if run is None or run.decorator_list:

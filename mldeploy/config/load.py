@@ -242,11 +242,24 @@ def _no_plain_secret(key: str, value: Any) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _no_plain_secret(f"{key}[{index}]", item)
+    elif isinstance(value, str) and value.lstrip().startswith(("{", "[")) and _json_container(value) is not None:
+        # An object or list set as JSON text (`pulumi config set myapp:db '{"password": "..."}'`, the form the
+        # Pulumi CLI stores a value it is handed as one string in): its values are read like YAML's.
+        _no_plain_secret(key, _json_container(value))
     elif isinstance(value, str) and looks_secret(re.sub(r"(\[\d+\])+$", "", key).rsplit(":", 1)[-1].rsplit(".", 1)[-1],
                                                  value):
         how = f"--path '{key}'" if "." in key or "[" in key else key
         raise ConfigError(key, "holds a password, key or token in plain text: the stack file is committed with "
                                f"the project; set it with `pulumi config set --secret {how} <value>` (a `secure:` value)")
+
+
+def _json_container(text: str) -> dict | list | None:
+    """`text` read as a JSON object or array, or None when it is not one."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, (dict, list)) else None
 
 
 def _check_namespace(key: Any) -> None:

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
-from tests.config.bad_stacks_h24b import h24b_cases, make_h24b_files
+from tests.config.bad_stacks_h24b import h24b_cases, h24b_more_cases, make_h24b_files
 from tests.config.bad_stacks_names import names_cases
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -1352,7 +1352,8 @@ CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "type": type_cases, "injection": injection_cases, "secret": secret_cases, "path": path_cases,
     "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *corpus2_cases(), *corpus3_cases(),
                                 *corpus4_cases(), *corpus5_cases(), *cross_cases(), *scorer_pin_cases(),
-                                *include_cases(), *names_cases(), *h24b_cases()),
+                                *include_cases(), *names_cases(), *h24b_cases(),
+                                *h24b_more_cases()),
 }
 
 

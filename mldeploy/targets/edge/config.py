@@ -12,8 +12,8 @@ from mldeploy.config.base import (ENV_NAME, EnvVars, NotReserved, ResourceGroupN
                                   looks_secret, matching)
 from mldeploy.config.errors import shown
 from mldeploy.config.section import SectionSettings
-from mldeploy.contract import (DEFAULT_IOT_EDGE_RUNTIME, EDGE_HUB_HOST_PORTS, MODULE_NAME_RE, SCORER_PORT, chunk_create_options,
-                               module_create_options)
+from mldeploy.contract import (CREATE_OPTIONS_MAX, DEFAULT_IOT_EDGE_RUNTIME, EDGE_HUB_HOST_PORTS, MODULE_NAME_RE,
+                               SCORER_PORT, chunk_create_options, module_create_options, serialize_create_options)
 
 ADMIN_USER_NEED = "iot-edge"  # the registry's mldeploy-admin-user-need tag (the row's registry_admin_user_needs)
 ADMIN_USER_WHY = (
@@ -171,7 +171,16 @@ def _one_place(options: dict[str, Any], port: int, host_port: int | None, env: d
     if env and "Env" in options:
         raise ValueError(f"createOptions.Env replaces the module's whole environment, so env's {len(env)} "
                          f"variable(s) ({', '.join(sorted(env)[:3])}) would be dropped: set the variables in env only")
-    bindings = options.get("HostConfig", {}).get("PortBindings", {})
+    host_config = options.get("HostConfig", {})
+    mode = next((v for k, v in host_config.items() if k.lower() == "networkmode"), None)
+    if isinstance(mode, str) and mode.lower() == "host" and host_port is not None and host_port != port:
+        # Docker's host network driver: "port-mapping doesn't take effect, and the -p, --publish, -P, and
+        # --publish-all option are ignored" (docs.docker.com/engine/network/drivers/host): the scorer answers
+        # on the device's port `port`, and hostPort would name a port nothing listens on.
+        raise ValueError(f"hostPort {host_port} applies only with Docker's bridge network: with createOptions."
+                         f"HostConfig.NetworkMode 'host' port bindings are discarded and the module answers on the "
+                         f"device's port {port} (its port): remove hostPort, or set port to {host_port}")
+    bindings = host_config.get("PortBindings", {})
     for key in (f"{port}/tcp", str(port)):
         hosts = sorted({str(b.get("HostPort")) for b in bindings.get(key, [])})
         if host_port is not None and hosts and hosts != [str(host_port)]:
@@ -328,7 +337,8 @@ class EdgeSettings(SectionSettings):
         _docker_shape(value)
         port = data["port"]
         _one_place(value, port, data.get("host_port"), data["env"])
-        chunk_create_options(module_create_options(port, data.get("host_port") or port, data["env"], value))
+        if value:  # without createOptions, env alone fills them: _where names env (this default has no key to name)
+            chunk_create_options(module_create_options(port, data.get("host_port") or port, data["env"], value))
         return value
 
     @model_validator(mode="after")
@@ -342,6 +352,15 @@ class EdgeSettings(SectionSettings):
             raise ValueError("priority applies only to an at-scale deployment (targetCondition)")
         if self.host_port is None:
             _not_edge_hubs("port (the device's port when hostPort is omitted)", self.port)
+        if not self.create_options:
+            try:  # env is written into the module's createOptions as Env: its size counts there
+                chunk_create_options(module_create_options(self.port, self.host_port or self.port, self.env, {}))
+            except ValueError:
+                size = len(serialize_create_options(module_create_options(self.port, self.host_port or self.port,
+                                                                          self.env, {})))
+                raise ValueError(f"env makes the module's createOptions {size} characters as JSON (env is written there "
+                                 f"as Env); IoT Edge takes at most {CREATE_OPTIONS_MAX} (createOptions, createOptions01.."
+                                 "createOptions07, 512 each): move large values into the image or a file") from None
         if self.labels and self.target_condition is None:
             raise ValueError("labels apply only to an at-scale deployment (targetCondition); a single device's "
                              "configuration has none")
