@@ -13,10 +13,14 @@ headers do the same. Its ASGI interface hands the header bytes over as received
 
 Why not a2wsgi's WSGIMiddleware (the usual adapter): it waits for the event loop at every
 message - the answer's start, each chunk and its end, three round trips between threads for a
-plain answer - and reads os.environ["SCRIPT_NAME"] into every request. Here a plain answer costs
-one: the app runs on a thread of this module's pool (the watchdog of scoring_app.py interrupts
-run() there, as on granian's WSGI threads) and hands back status, headers and body together;
-only a streamed answer goes chunk by chunk, each sent as it is produced.
+plain answer - and reads os.environ["SCRIPT_NAME"] into every request. Here the app runs on a
+thread of this module's pool (the watchdog of scoring_app.py interrupts run() there, as on
+granian's WSGI threads), and a request with a body of known length up to BODY_READ_AHEAD never
+touches the event loop: granian's hand-over thread gives it to the bridge (`WsgiOnAsgi.take`,
+hooked in by scorer_host.py), its body is read from granian and the request handed to the app's
+thread, which sends the answer through granian's own `send` (a plain answer in one go). Others
+(a chunked body, a larger one) go through the loop (`__call__`); a streamed answer goes chunk by
+chunk through the loop, each sent as it is produced.
 
 What the app sees is what granian's WSGI interface gave it (the same keys; the environ starts
 from nothing but the request, never os.environ), except: header values are every byte as
@@ -105,6 +109,40 @@ class WsgiOnAsgi:
         finally:
             self._live -= 1
 
+
+    def take(self, watcher, loop) -> bool:
+        """On granian's hand-over thread (it holds Python's lock), instead of scheduling the
+        request's coroutine on the event loop (scorer_host.py `requests_past_the_loop`): a request
+        with a body of known length up to BODY_READ_AHEAD goes to the app's thread without the loop
+        - its body read from granian (`receive()`, which granian completes on this same thread),
+        the app's answer sent through granian's `send` from the app's thread, granian told it is
+        done there (`watcher.done()`, or `watcher.err()`: granian's own 500 and log line, as for a
+        coroutine that raised). False: the loop's path (`__call__`), for everything else."""
+        scope = watcher.scope
+        if scope["type"] != "http":
+            return False
+        length = _content_length(scope["headers"])
+        if length is None or length > BODY_READ_AHEAD:
+            return False
+        proto = watcher.proto
+        environ = self.environ(scope, None)
+        arrival = Arrival(self, environ, length, proto, watcher, loop)
+        if length == 0:
+            arrival.dispatch(b"", False)
+        else:
+            awaitable = proto.receive()  # granian's runtime reads the body meanwhile
+            awaitable.add_done_callback(arrival)  # called on this thread: see Arrival
+        return True
+
+    @staticmethod
+    def past_the_loop(loop) -> bool:
+        """See the module's `past_the_loop`."""
+        return past_the_loop(loop)
+
+    def _direct(self, environ, first: bytes, more: bool, proto, loop):
+        """On the app's thread: the answer of a request `take` took, sent from here."""
+        environ["wsgi.input"] = RequestBody(first, proto.receive, loop) if more else io.BytesIO(first)
+        return self._call(environ, proto.receive, proto.send, loop, _LOOP_FREE, direct=True)
 
     def environ(self, scope, body) -> dict:
         server, client = scope.get("server") or ("", 0), scope.get("client") or ("", 0)
@@ -381,6 +419,87 @@ class _PoolThread:
     def __init__(self, job):
         self.job, self.free, self.wake = job, False, threading.Lock()
         self.wake.acquire()
+
+
+class Arrival:
+    """A request's body from granian, then the request to the app's thread (`WsgiOnAsgi.take`).
+    Called with the body's awaitable once granian has read it: through the event loop's
+    `call_soon_threadsafe` (or `call_soon`, when it was read already), which `past_the_loop`
+    makes call it at once, on the calling thread (granian's hand-over thread): the loop is not
+    woken for it."""
+
+    __slots__ = ("_bridge", "_environ", "_length", "_proto", "_watcher", "_loop")
+
+    def __init__(self, bridge: WsgiOnAsgi, environ: dict, length: int, proto, watcher, loop):
+        self._bridge, self._environ, self._length = bridge, environ, length
+        self._proto, self._watcher, self._loop = proto, watcher, loop
+
+    def __call__(self, awaitable) -> None:
+        try:
+            message = awaitable.result()
+        except BaseException:  # noqa: BLE001 - a body granian could not read: as an empty one
+            message = {"type": "http.disconnect"}
+        try:
+            data = message.get("body", b"")
+            more = message.get("type") == "http.request" and bool(message.get("more_body")) and len(data) < self._length
+            self.dispatch(data, more)
+        except BaseException as exc:  # noqa: BLE001 - granian's own 500 and log line
+            self._watcher.err(exc)
+
+    def dispatch(self, data: bytes, more: bool) -> None:
+        bridge = self._bridge
+        if bridge._dispatched is not None:
+            bridge._dispatched(self._environ)
+        bridge._pool.call(Finished(self._watcher), bridge._direct, self._environ, data, more, self._proto, self._loop)
+
+
+def past_the_loop(loop) -> bool:
+    """Lets `Arrival`s be called at once, on the thread that completes a body's awaitable,
+    instead of through the event loop (granian calls the loop's `call_soon_threadsafe`, or
+    `call_soon` when the awaitable was complete already, with each done-callback): every other
+    callback goes to the loop as before. False when the loop's methods cannot be replaced (not
+    asyncio's own loop)."""
+    threadsafe, soon = loop.call_soon_threadsafe, loop.call_soon
+
+    def call_soon_threadsafe(callback, *args, context=None):
+        if callback.__class__ is Arrival:
+            return callback(*args)
+        return threadsafe(callback, *args, context=context)
+
+    def call_soon(callback, *args, context=None):
+        if callback.__class__ is Arrival:
+            return callback(*args)
+        return soon(callback, *args, context=context)
+
+    try:
+        loop.call_soon_threadsafe, loop.call_soon = call_soon_threadsafe, call_soon
+    except (AttributeError, TypeError):
+        return False
+    return True
+
+
+class Finished:
+    """What the app's thread tells granian once a request `take` took is over: `done()` (its
+    answer was sent; granian's 500 if none was), or `err()` with what was raised (granian logs it
+    and answers its 500, as for an ASGI coroutine that raised)."""
+
+    __slots__ = ("_watcher",)
+
+    def __init__(self, watcher):
+        self._watcher = watcher
+
+    @staticmethod
+    def free_the_loop() -> None:
+        """The loop is not waiting for this request: nothing to free."""
+
+    def settle(self, result, error) -> None:
+        if error is not None:
+            self._watcher.err(error)
+        else:
+            self._watcher.done()
+
+
+_LOOP_FREE = Finished(None)
 
 
 class Handover:

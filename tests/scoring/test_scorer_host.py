@@ -240,3 +240,50 @@ def test_granians_own_exit_stands_when_no_worker_failed_to_start(monkeypatch):
     with pytest.raises(SystemExit) as ended:
         scorer_host.serve_until_stopped(Crashed(1))
     assert ended.value.code == 1
+
+
+def test_granians_hand_over_thread_offers_each_request_to_the_bridge_first(monkeypatch):
+    """requests_past_the_loop: granian's scheduler (granian/_futures.py `_cbsched_aioschedule`,
+    on its hand-over thread) gives each request to the bridge's `take`; what it does not take -
+    or a loop whose methods cannot be replaced - goes to the event loop as granian would."""
+    import sys
+    import types
+
+    scheduled = []
+    futures = types.SimpleNamespace(_cbsched_aioschedule=lambda loop, ctx, cb: scheduled.append)
+    granian = types.ModuleType("granian")
+    granian._futures = futures
+    monkeypatch.setitem(sys.modules, "granian", granian)
+    monkeypatch.setitem(sys.modules, "granian._futures", futures)
+
+    class Bridge:
+        def __init__(self, replaceable=True):
+            self.taken, self.replaceable = [], replaceable
+
+        def past_the_loop(self, loop):
+            return self.replaceable
+
+        def take(self, watcher, loop):
+            if watcher == "boom":
+                raise RuntimeError("boom")
+            self.taken.append(watcher)
+            return watcher == "plain"
+
+    class Watcher(str):
+        errors: list = []
+
+        def err(self, exc):
+            self.errors.append(exc)
+
+    bridge = Bridge()
+    scorer_host.requests_past_the_loop(bridge)
+    schedule = futures._cbsched_aioschedule("loop", "ctx", "cb")
+    for watcher in (Watcher("plain"), Watcher("chunked"), Watcher("boom")):
+        schedule(watcher)
+    assert bridge.taken == ["plain", "chunked"] and scheduled == ["chunked"], (bridge.taken, scheduled)
+    assert [str(e) for e in Watcher.errors] == ["boom"]
+
+    futures._cbsched_aioschedule = lambda loop, ctx, cb: scheduled.append
+    scorer_host.requests_past_the_loop(Bridge(replaceable=False))
+    futures._cbsched_aioschedule("loop", "ctx", "cb")("plain")
+    assert scheduled == ["chunked", "plain"]

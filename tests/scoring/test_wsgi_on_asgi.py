@@ -442,3 +442,123 @@ def test_a_failing_app_through_granians_send_is_the_same_json_500():
 
     asyncio.run(WsgiOnAsgi(app)(scope(HEADERS[:1]), receive, proto.send))
     assert proto.messages[0]["status"] == 500 and b"unexpected internal error" in proto.messages[1]["body"]
+
+
+class GranianAwaitable:
+    """granian's awaitable of a receive() (PyFutureAwaitable, src/callbacks.rs): a done-callback
+    added before the result goes through the loop's call_soon_threadsafe when the result comes
+    (from granian's thread), one added after it through the loop's call_soon."""
+
+    def __init__(self, loop):
+        self._loop, self._result, self._callback = loop, None, None
+
+    def add_done_callback(self, callback, context=None):
+        if self._result is None:
+            self._callback = callback
+        else:
+            self._loop.call_soon(callback, self, context=context)
+
+    def set_result(self, message):
+        self._result = message
+        if self._callback is not None:
+            self._loop.call_soon_threadsafe(self._callback, self, context=None)
+
+    def result(self):
+        return self._result
+
+
+class Watcher:
+    """granian's CallbackWatcherHTTP: the request's scope and protocol; done()/err() end it."""
+
+    def __init__(self, scope, proto):
+        self.scope, self.proto, self.ended = scope, proto, threading.Event()
+        self.outcome = None
+
+    def done(self):
+        self.outcome = "done"
+        self.ended.set()
+
+    def err(self, exc):
+        self.outcome = exc
+        self.ended.set()
+
+
+class ReceivingProtocol(ASGIHTTPProtocol):
+    def __init__(self, loop, parts, complete_at_once=False):
+        super().__init__()
+        self.loop, self.parts, self.complete_at_once, self.awaitables = loop, list(parts), complete_at_once, []
+
+    def receive(self):
+        awaitable = GranianAwaitable(self.loop)
+        self.awaitables.append(awaitable)
+        if self.complete_at_once:
+            awaitable.set_result(self.parts.pop(0))
+        return awaitable
+
+
+@pytest.mark.parametrize("complete_at_once", [False, True])
+def test_a_request_goes_from_granians_thread_to_the_apps_without_the_event_loop(complete_at_once):
+    """granian's hand-over thread offers each request to the bridge (scorer_host.py
+    requests_past_the_loop): its body read from granian, the request run on the app's thread and
+    its answer sent from there - the event loop never runs (here it is not even running)."""
+    loop, seen = asyncio.new_event_loop(), {}
+    try:
+        bridge = WsgiOnAsgi(echo(seen))
+        assert bridge.past_the_loop(loop)
+        proto = ReceivingProtocol(loop, [{"type": "http.request", "body": b'{"a": [1, 2]}', "more_body": False}],
+                                  complete_at_once)
+        watcher = Watcher(scope(), proto)
+        assert bridge.take(watcher, loop) is True
+        if not complete_at_once:  # granian completes the body's awaitable from its thread
+            threading.Thread(target=proto.awaitables[0].set_result, args=(proto.parts.pop(0),)).start()
+        assert watcher.ended.wait(10) and watcher.outcome == "done", watcher.outcome
+        assert seen["body"] == b'{"a": [1, 2]}' and seen["HTTP_X_REQUEST_ID"] == "id-\u00c3\u00a9"
+        assert "PATH" not in seen and seen["wsgi.input"].read() == b""
+        assert [m["type"] for m in proto.messages] == ["http.response.start", "http.response.body"]
+        assert proto.messages[0]["headers"][1] == (b"x-request-id", b"id-\xc3\xa9")
+        assert len(loop._ready) == 0  # nothing was left for the loop to do
+    finally:
+        loop.close()
+
+
+def test_a_request_without_a_body_length_and_other_callbacks_stay_on_the_loop():
+    loop = asyncio.new_event_loop()
+    try:
+        bridge = WsgiOnAsgi(echo({}))
+        bridge.past_the_loop(loop)
+        chunked = [h for h in HEADERS if h[0] != b"content-length"]
+        assert bridge.take(Watcher(scope(chunked), ReceivingProtocol(loop, [])), loop) is False
+        ran = []
+        loop.call_soon_threadsafe(ran.append, 1)
+        loop.call_soon(ran.append, 2)
+        assert ran == []
+        loop.run_until_complete(asyncio.sleep(0))
+        assert ran == [1, 2]
+    finally:
+        loop.close()
+
+
+def test_a_failing_app_past_the_loop_is_the_same_json_500_and_what_escapes_goes_to_granian():
+    loop = asyncio.new_event_loop()
+    try:
+        def app(environ, start_response):
+            raise ValueError("boom")
+
+        bridge = WsgiOnAsgi(app)
+        bridge.past_the_loop(loop)
+        proto = ReceivingProtocol(loop, [{"type": "http.request", "body": b'{"a": [1, 2]}', "more_body": False}], True)
+        watcher = Watcher(scope(), proto)
+        bridge.take(watcher, loop)
+        assert watcher.ended.wait(10) and watcher.outcome == "done"
+        assert proto.messages[0]["status"] == 500 and b"unexpected internal error" in proto.messages[1]["body"]
+
+        def escapes(environ, start_response):
+            raise KeyboardInterrupt  # not an Exception: the bridge does not answer it itself
+
+        bridge = WsgiOnAsgi(escapes)
+        proto = ReceivingProtocol(loop, [{"type": "http.request", "body": b"{}", "more_body": False}], True)
+        watcher = Watcher(scope(), proto)
+        bridge.take(watcher, loop)
+        assert watcher.ended.wait(10) and isinstance(watcher.outcome, KeyboardInterrupt), watcher.outcome
+    finally:
+        loop.close()
