@@ -8,12 +8,16 @@ from mldeploy.contract import DEFAULT_TARGET_UTILIZATION
 
 
 @click.command("replicas")
-@click.option("--rps", type=float, required=True, help="Requests per second the service must serve (R).")
-@click.option("--request-seconds", type=float, required=True, help="Seconds one request takes (T).")
-@click.option("--max-concurrent", type=int, default=1, show_default=True,
+# click's ranges: a value outside the formula's domain is refused naming its option (`Invalid value
+# for '--rps': -1.0 is not in the range x>=0.`); replicas_needed still refuses NaN and infinity.
+@click.option("--rps", type=click.FloatRange(min=0), required=True,
+              help="Requests per second the service must serve (R).")
+@click.option("--request-seconds", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="Seconds one request takes (T).")
+@click.option("--max-concurrent", type=click.IntRange(min=1), default=1, show_default=True,
               help="Requests one replica serves at once (C, replicaMaxConcurrentRequests).")
-@click.option("--target-utilization", type=int, default=DEFAULT_TARGET_UTILIZATION, show_default=True,
-              help="Autoscaler target utilization in percent (U, autoscaleTargetUtilization).")
+@click.option("--target-utilization", type=click.IntRange(1, 100), default=DEFAULT_TARGET_UTILIZATION,
+              show_default=True, help="Autoscaler target utilization in percent (U, autoscaleTargetUtilization).")
 def command(rps: float, request_seconds: float, max_concurrent: int, target_utilization: int) -> None:
     """How many replicas an AKS service needs: ceil(R x T / U / C) (the guide's formula)."""
     try:

@@ -40,7 +40,19 @@ def test_cli_defaults_are_the_guides():
 
 def test_cli_negative_target_is_a_usage_error():
     result = CliRunner().invoke(cli, ["replicas", "--rps", "1", "--request-seconds", "1", "--target-utilization", "-5"])
-    assert result.exit_code == 2 and "target utilization" in result.output
+    assert result.exit_code == 2 and "'--target-utilization': -5 is not in the range 1<=x<=100" in result.output
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--rps", "-1", "--request-seconds", "1"], "--rps"),
+    (["--rps", "1", "--request-seconds", "0"], "--request-seconds"),
+    (["--rps", "1", "--request-seconds", "1", "--max-concurrent", "0"], "--max-concurrent"),
+])
+def test_cli_a_value_outside_the_formula_names_its_option(args, option):
+    """`mldeploy replicas --rps -1` said `error: Invalid value: requests per second must be >= 0`,
+    naming no option (new-user trial)."""
+    result = CliRunner().invoke(cli, ["replicas", *args])
+    assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output, result.output
 
 
 def test_suggestion_flags_a_max_below_the_peak():
