@@ -1,7 +1,8 @@
 """The aks row's load-time checks: the rules one AKS service must hold that need the stack (is it
 production, which namespaces and clusters the other services use) but no Azure. Run once per
 service by the one load entry (mldeploy/targets/stack.py), before anything is declared; the FPGA
-target (an AKS service on its own pool) runs them too, all but the node-size rule."""
+target (an AKS service on its own pool) runs the namespace, exposure and service rules
+(targets/fpga/plan.py check), not the extension-namespace or node-size ones."""
 from __future__ import annotations
 
 from mldeploy import PROJECT
