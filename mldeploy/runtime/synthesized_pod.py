@@ -183,6 +183,13 @@ def local_telemetry_env(env: list[dict]) -> list[dict]:
     return env + [{"name": k, "value": v} for k, v in LOCAL_TELEMETRY_ENV.items() if k not in names]
 
 
+def local_env(declared: list[dict]) -> list[dict]:
+    """A synthesized container's environment (`{name, value}` or a masked secure entry without a
+    value) as a local run gives it: each secure value its stand-in, telemetry kept on this machine."""
+    return local_telemetry_env([{"name": e["name"], "value": e["value"] if "value" in e else local_secure_value(e["name"])}
+                                for e in declared])
+
+
 @dataclass
 class SynthesizedGroup:
     group: dict
@@ -224,8 +231,7 @@ def aci_pod_spec(group: dict) -> dict:
         spec = {
             "name": c["name"], "image": c["image"],
             "ports": [{"containerPort": int(p["port"])} for p in c.get("ports", [])],
-            "env": local_telemetry_env([{"name": e["name"], "value": e["value"] if "value" in e else local_secure_value(e["name"])}
-                                        for e in c.get("environmentVariables", [])]),
+            "env": local_env(c.get("environmentVariables", [])),
             "resources": {"limits": {"cpu": str(res["cpu"]), "memory": f"{int(res['memoryInGB'] * 1024)}Mi"}},
             "volumeMounts": [{"name": m["name"], "mountPath": m["mountPath"], "readOnly": m.get("readOnly", False)}
                              for m in c.get("volumeMounts", [])],

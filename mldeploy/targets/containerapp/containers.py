@@ -20,7 +20,7 @@ from typing import Callable, Union
 
 from mldeploy.runtime.pod import DEPLOYMENT_LABEL, PodInputs
 from mldeploy.runtime.synthesized_pod import (PodSourceError, SynthesizedGroup, gateway_secret,
-                                              local_secure_value, local_telemetry_env, resource_inputs)
+                                              local_env, resource_inputs)
 from mldeploy.targets.serving import PodContainers, SplitContainers
 
 
@@ -48,8 +48,7 @@ def app_pod_spec(app: dict) -> dict:
     for c in app["template"]["containers"]:
         spec = {
             "name": c["name"], "image": c["image"],
-            "env": local_telemetry_env([{"name": e["name"], "value": e["value"] if "value" in e else local_secure_value(e["name"])}
-                                        for e in c.get("env", [])]),
+            "env": local_env(c.get("env", [])),
             "resources": {"limits": {"cpu": str(c["resources"]["cpu"]), "memory": _memory_mi(c["resources"]["memory"])}},
             "volumeMounts": [{"name": m["volumeName"], "mountPath": m["mountPath"], "readOnly": True}
                              for m in c.get("volumeMounts", [])],
