@@ -26,6 +26,11 @@ class SectionSettings(Settings):
         endpoint the entry creates, if any: endpoint names are unique per region (plan/stack.py)."""
         return None
 
+    def asset_name_claim(self, name: str) -> str | None:
+        """The name of the Azure ML environment and code asset the entry creates, if any: asset names are
+        unique per workspace (plan/stack.py)."""
+        return None
+
     def compute_name_claim(self, name: str) -> tuple[str, str] | None:
         """(the key under `<section>.<name>` that sets it, or "" when derived; the name) of the workspace
         compute the entry creates, if any: compute names are unique per workspace (plan/stack.py)."""

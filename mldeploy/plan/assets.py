@@ -20,3 +20,17 @@ class AssetPlan:
     code_blob_prefix: str
     code_files: tuple[tuple[str, Path], ...]
     scoring_script: str
+
+
+# An environment's and a code asset's name is its ARM resource name in the workspace (Environment/Code
+# Containers - Create Or Update: PUT .../workspaces/{workspaceName}/environments/{name}, .../codes/{name}):
+# one name is one asset, so two entries deriving one name would declare the same Azure resource twice.
+def endpoint_asset_name(service: str, image: str) -> str:
+    """`mldeploy-<service>-<image>`: the environment and code of one image of an online endpoint service
+    (per service: two endpoints serving one image never declare one asset twice)."""
+    return f"mldeploy-{service}-{image}"
+
+
+def batch_asset_name(name: str) -> str:
+    """`mldeploy-batch-<entry>`: the environment and code of a batch entry."""
+    return f"mldeploy-batch-{name}"

@@ -11,6 +11,7 @@ from mldeploy.config.cluster import VmSize
 from mldeploy.config.files import SUPPORTED_PYTHONS, AzureMLRequirementsFile, BatchCondaFile, BatchPythonFile
 from mldeploy.config.section import SectionSettings
 from mldeploy.contract import AZUREML_BASE_IMAGE
+from mldeploy.plan.assets import batch_asset_name
 from mldeploy.plan.batch import compute_name, endpoint_name
 
 
@@ -102,3 +103,6 @@ class BatchSettings(SectionSettings):
 
     def compute_name_claim(self, name: str) -> tuple[str, str] | None:
         return "", compute_name(name)
+
+    def asset_name_claim(self, name: str) -> str | None:
+        return batch_asset_name(name)

@@ -10,7 +10,7 @@ from pathlib import Path
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.stack import StackSettings
-from mldeploy.plan.assets import AssetPlan
+from mldeploy.plan.assets import AssetPlan, batch_asset_name
 from mldeploy.plan.batch import CODE_BLOB_PREFIX, BatchPlan, LocalBatchPlan, compute_name, endpoint_name
 from mldeploy.config.requirements import read_requirements
 from mldeploy.plan.conda import conda_with_pip
@@ -47,11 +47,11 @@ def plan_batch(stack: str, resource_group: str, name: str, settings: BatchSettin
         endpoint_name=endpoint_name(stack, resource_group, name),
         deployment_name=name,
         assets=AssetPlan(
-            environment_name=f"mldeploy-batch-{name}",
+            environment_name=batch_asset_name(name),
             environment_version=env_digest[:12],
             base_image=settings.base_image,
             conda_text=env_text,
-            code_name=f"mldeploy-batch-{name}",
+            code_name=batch_asset_name(name),
             code_version=code_digest[:12],
             code_blob_prefix=f"{CODE_BLOB_PREFIX}/{name}/{code_digest[:12]}",
             code_files=((script.name, script),),

@@ -15,6 +15,7 @@ from pulumi_azure_native import authorization
 
 from mldeploy.components.online_endpoint import EndpointInputs, OnlineEndpoint, WorkspaceRefs
 from mldeploy.azure.arm import arm_part
+from mldeploy.plan.assets import endpoint_asset_name
 from mldeploy.plan.conda import ENDPOINT_PYTHON, conda_with_pip, requirement_lines
 from mldeploy.plan.digest import digest_files
 from mldeploy.plan.batching import image_loads
@@ -57,8 +58,8 @@ def asset_plan(service_name: str, image: str, context: BuildContext, entry_scrip
     code_digest = digest_files([(rel, path.read_bytes()) for rel, path in files])[:12]
     return AssetPlan(
         # Per service: two endpoints serving one image never declare the same Azure asset twice.
-        environment_name=f"mldeploy-{service_name}-{image}", environment_version=env_digest, conda_text=env_text,
-        base_image=BASE_IMAGE, code_name=f"mldeploy-{service_name}-{image}", code_version=code_digest,
+        environment_name=endpoint_asset_name(service_name, image), environment_version=env_digest, conda_text=env_text,
+        base_image=BASE_IMAGE, code_name=endpoint_asset_name(service_name, image), code_version=code_digest,
         code_blob_prefix=f"{CODE_BLOB_PREFIX}/{service_name}/{image}/{code_digest}",
         code_files=files, scoring_script=entry_script.name)
 
