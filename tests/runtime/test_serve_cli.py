@@ -193,3 +193,42 @@ def test_a_failed_smoke_test_names_the_scorer_s_exception(project):
     assert proc.returncode == 1, err
     assert last.startswith("error: smoke test of diabetes failed: status 500: "), last
     assert last.endswith("; the scorer logged: TypeError: Object of type ndarray is not JSON serializable"), last
+
+
+@pytest.mark.parametrize("scoring_server", ["mldeploy", "azmlinfsrv"])
+def test_sigterm_to_serve_finishes_a_request_in_flight(project, scoring_server):
+    """Issue 24 item 11: SIGTERM to the `mldeploy serve` process itself (not LocalServer.stop() in
+    the test's own process) while a 4 s run() is in flight - longer than the gateway's 2 s drain
+    (render/gateway.py DRAIN_SECONDS), so nginx's graceful stop must wait for it too: that request
+    is answered 200 before serve exits 0, on both scoring servers."""
+    import threading
+    import time
+
+    script = project / "examples/diabetes/score.py"
+    text = script.read_text()
+    slow = "def run(data):\n    if isinstance(data, list) and len(data) == 3:\n        import time\n        time.sleep(4)\n"
+    assert text.count("def run(data):\n") == 1
+    script.write_text(text.replace("def run(data):\n", slow))
+    stack = project / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text().replace("      models: [diabetes]\n",
+                                               f"      models: [diabetes]\n      scoringServer: {scoring_server}\n"))
+    answers: list = []
+    with serving(*_local(project, "--port", "0", "--json")) as served:
+        endpoint = served.endpoint
+        rows = json.loads((project / "examples/diabetes/sample-request.json").read_text())["data"][:1] * 3
+
+        def post():
+            try:
+                answers.append(requests.post(endpoint["scoringUri"], json={"data": rows}, timeout=30,
+                                             headers={"Authorization": f"Bearer {endpoint['primaryKey']}"}))
+            except requests.RequestException as exc:
+                answers.append(exc)
+
+        sender = threading.Thread(target=post)
+        sender.start()
+        time.sleep(0.7)  # the request is inside its 4 s run() when serve gets SIGTERM on leaving the block
+        assert served.proc.poll() is None and not answers, (answers, served.proc.poll())
+    sender.join(30)
+    assert served.proc.returncode == 0, served.err
+    assert len(answers) == 1 and not isinstance(answers[0], Exception), answers
+    assert answers[0].status_code == 200 and len(answers[0].json()) == 3, answers[0].text
