@@ -25,14 +25,18 @@ RUNS = {
                        "batched / unbatched"),
     "faults": ("scoring_faults.py", ["--duration", "1", "--connections", "2", "--servers", "mldeploy",
                                      "--stuck-kind", "none", "--scoring-timeout-ms", "1000"], "stuck run(): none"),
+    # the fault table's path (bench/fault_table.py) through one quick item: the gateway's own answers
+    "fault-table": ("scoring_faults.py", ["--table", "--only", "9", "--no-containers", "--servers", "mldeploy"],
+                    "| 9 gateway answers JSON |"),
     "shutdown": ("scoring_faults.py", ["--shutdown", "--duration", "2", "--connections", "2", "--servers", "mldeploy"],
                  "stop took"),
     # needs a clone of microsoft/azureml-inference-server (not part of this repository): skipped without one
     "scenarios": ("azmlinfsrv_scenarios.py", ["--servers", "mldeploy", "-k", "test_valid_entry_script_ok"],
                   "mldeploy: 1/1 passed"),
 }
-# Modules that are only entered through another script (scoring.py --batching / --interfaces).
-ENTERED_THROUGH = {"scoring_batching.py": "batching", "scoring_interfaces.py": "interfaces", "scoring_trees.py": "trees"}
+# Modules that are only entered through another script (scoring.py --batching / --interfaces / --trees,
+# scoring_faults.py --table).
+ENTERED_THROUGH = {"fault_table.py": "fault-table", "scoring_batching.py": "batching", "scoring_interfaces.py": "interfaces", "scoring_trees.py": "trees"}
 
 
 def test_every_bench_script_has_a_run():
