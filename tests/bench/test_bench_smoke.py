@@ -36,7 +36,8 @@ RUNS = {
 }
 # Modules that are only entered through another script (scoring.py --batching / --interfaces / --trees,
 # scoring_faults.py --table).
-ENTERED_THROUGH = {"fault_table.py": "fault-table", "scoring_batching.py": "batching", "scoring_interfaces.py": "interfaces", "scoring_trees.py": "trees"}
+ENTERED_THROUGH = {"fault_table.py": "fault-table", "scoring_batching.py": "batching",
+                   "scoring_interfaces.py": "interfaces", "scoring_trees.py": "trees"}
 
 
 def test_every_bench_script_has_a_run():
