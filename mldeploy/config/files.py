@@ -168,11 +168,14 @@ _URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:(?!(?-i:\$\{[A-Z0-9_]
 
 def conda_python_spec(doc: dict) -> str | None:
     """The version part of the conda file's `python` dependency ("" when unpinned), None without one."""
-    for dep in doc.get("dependencies") or []:
-        match = _CONDA_PYTHON.match(dep.strip()) if isinstance(dep, str) else None
-        if match:
-            return match.group(1).strip()
-    return None
+    specs = conda_python_specs(doc)
+    return specs[0] if specs else None
+
+
+def conda_python_specs(doc: dict) -> list[str]:
+    """The version part of each `python` dependency in the conda file ("" when unpinned), in order."""
+    return [match.group(1).strip() for dep in doc.get("dependencies") or []
+            if isinstance(dep, str) and (match := _CONDA_PYTHON.match(dep.strip()))]
 
 
 def _conda_allows(spec: str, version: str) -> bool:
@@ -220,8 +223,15 @@ def _conda(value: str, target: Path) -> None:
             continue
         raise ValueError(f"{value}: dependencies[{i}] is neither a package spec (a string) nor a "
                          "`pip:` list of requirement strings")
-    python = conda_python_spec(doc)
-    if python is not None and not any(_conda_allows(python, v) for v in SUPPORTED_PYTHONS):
+    pythons = conda_python_specs(doc)
+    if pythons and not any(all(_conda_allows(p, v) for p in pythons) for v in SUPPORTED_PYTHONS):
+        if len(pythons) > 1 and all(any(_conda_allows(p, v) for v in SUPPORTED_PYTHONS) for p in pythons):
+            # conda merges every spec of one package name into one (conda/conda conda/models/match_spec.py
+            # MatchSpec.merge; an exact component that differs raises "Incompatible component merge"):
+            # `python=3.11` and `python=3.9` together match no package, so the environment does not solve.
+            raise ValueError(f"{value}: its python dependencies ({', '.join(repr(p) for p in pythons)}) admit no one "
+                             "Python together, so conda cannot solve the environment: keep one python line")
+        python = next(p for p in pythons if not any(_conda_allows(p, v) for v in SUPPORTED_PYTHONS))
         raise ValueError(f"{value}: its python dependency ({python!r}) excludes every Python the scorer host runs on "
                          f"({', '.join(SUPPORTED_PYTHONS)}: azureml-inference-server-http needs Python >= 3.9)")
     for dep in doc.get("dependencies") or []:

@@ -692,6 +692,8 @@ def corpus_cases() -> Iterator[Case]:
                f"{img}.diabetes.condaFile", "Python")
     yield case("batch-conda-python-38", "batch", lambda c: c[b]["nightly"].update(condaFile="hostile/conda-py38.yml"),
                f"{b}.nightly.condaFile", "Python")
+    yield case("dev-conda-two-pythons", "dev", lambda c: c[img]["diabetes"].update(condaFile="hostile/conda-two-pythons.yml"),
+               f"{img}.diabetes.condaFile", "admit no one Python together")
     yield case("dev-conda-no-python", "dev", lambda c: c[img]["diabetes"].update(condaFile="hostile/conda-no-python.yml"),
                f"{img}.diabetes", "python")
     yield case("dev-model-file-empty", "dev", lambda c: c["mldeploy:models"]["diabetes"].update(path="hostile/model-empty.pkl"),
@@ -1401,6 +1403,7 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (hostile / "conda-no-python.yml").write_text("name: x\ndependencies:\n  - numpy\n  - pip:\n"
                                                  "    - azureml-inference-server-http\n")
     (hostile / "conda-py27.yml").write_text("name: x\ndependencies:\n  - python=2.7\n  - pip\n")
+    (hostile / "conda-two-pythons.yml").write_text("name: x\ndependencies:\n  - python=3.11\n  - pip\n  - python=3.9\n")
     (hostile / "conda-py38.yml").write_text("name: x\ndependencies:\n  - conda-forge::python==3.8.*\n  - pip\n"
                                             "  - pip:\n    - azureml-core\n")
     (hostile / "model-empty.pkl").write_bytes(b"")

@@ -118,6 +118,8 @@ CONDA_FILES = {
     "conda-python-bracket.yml": ("name: x\ndependencies:\n  - python 3.11\n  - pip\n  - pip:\n"
                                  "    - azureml-inference-server-http\n    - git+https://github.com/org/lib.git@v1\n"),
     "conda-python-313.yml": "name: x\ndependencies:\n  - python==3.13.1\n  - pip\n  - pip:\n    - azureml-inference-server-http\n",
+    # two python lines that agree (conda merges them into one spec: 3.11)
+    "conda-two-python-lines.yml": "name: x\ndependencies:\n  - python>=3.10\n  - python=3.11\n  - pip\n",
     "conda-env-token.yml": ("name: x\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
                             "    - --extra-index-url https://build:${PIP_TOKEN}@pkgs.dev.azure.com/org/_packaging/f/pypi/simple/\n"
                             "    - azureml-inference-server-http==1.5.1\n"),
