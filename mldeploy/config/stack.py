@@ -17,7 +17,7 @@ from mldeploy.config.section import SectionSettings
 from mldeploy.config.strict_yaml import parse_yaml
 from mldeploy.config.service import TargetSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
-from mldeploy.scoring.environment import pin_conflict
+from mldeploy.scoring.environment import pin_clash, pin_conflict
 
 
 class WorkspaceSettings(Settings):
@@ -144,7 +144,7 @@ class ImageSettings(Settings):
                 text = "".join(line + "\n" for line in tree.requirements + tree.constraints)
             else:
                 text = (root / env_file).read_text(encoding="utf-8")
-            conflict = pin_conflict(kind, text, self.scoring_server)
+            conflict = pin_conflict(kind, text, self.scoring_server) or pin_clash(kind, text)
         except (OSError, ValueError):  # unreadable: the file's own check has said so
             return self
         if conflict:

@@ -112,6 +112,37 @@ def pin_conflict(env_kind: str, env_text: str, scoring_server: str) -> str | Non
     return None
 
 
+def pin_clash(env_kind: str, env_text: str) -> str | None:
+    """Two pip requirements of one package (under the same markers) that no one version meets - an
+    exact pin the other excludes, `numpy==2.4.6` beside `numpy==1.26.4` or `numpy<2`: pip's resolver
+    stops with ResolutionImpossible ("Cannot install numpy==1.26.4 and numpy==2.4.6 because these
+    package versions have conflicting dependencies"; pip docs, "Dependency Resolution", "Dealing with
+    dependency conflicts"). Only the file's pip lines count (a conda file's `pip:` list): pip installs
+    them over conda's packages, so a conda `numpy=1.26` beside a pip `numpy==2.4.6` does build."""
+    lines = pip_requirements("pip", env_text) if env_kind == "pip" else _conda_pip_lines(env_text)
+    reqs = [(line, req) for line, req in _named(lines) if req is not None and not req.url]
+    for i, (line, req) in enumerate(reqs):
+        pins = [spec.version for spec in req.specifier if spec.operator in ("==", "===") and "*" not in spec.version]
+        for other_line, other in reqs[:i] + reqs[i + 1:]:
+            if canonicalize_name(other.name) != canonicalize_name(req.name) or str(other.marker) != str(req.marker):
+                continue
+            for pin in pins:
+                if not other.specifier.contains(pin, prereleases=True):
+                    first, second = sorted((line, other_line))
+                    return (f"{first!r} and {second!r} admit no one {req.name} version, so pip cannot install the "
+                            "file (ResolutionImpossible): keep one requirement for it")
+    return None
+
+
+def _conda_pip_lines(env_text: str) -> list[str]:
+    try:
+        doc = yaml.safe_load(env_text) or {}
+    except yaml.YAMLError:
+        return []
+    deps = doc.get("dependencies") if isinstance(doc, dict) else None
+    return [str(p) for dep in deps or [] if isinstance(dep, dict) for p in dep.get("pip") or []]
+
+
 def scorer_pins(env_kind: str, env_text: str, scoring_server: str) -> list[str]:
     """What the scorer needs on top of the user's environment: each package the host patches at
     its tested version - unless the file pins exactly that version already (the same install, and

@@ -692,6 +692,10 @@ def corpus_cases() -> Iterator[Case]:
                f"{img}.diabetes.condaFile", "Python")
     yield case("batch-conda-python-38", "batch", lambda c: c[b]["nightly"].update(condaFile="hostile/conda-py38.yml"),
                f"{b}.nightly.condaFile", "Python")
+    yield case("dev-requirements-pin-clash", "dev", requirements("hostile/req-pin-clash.txt"),
+               f"{img}.diabetes", "admit no one numpy version")
+    yield case("dev-conda-pip-pin-clash", "dev", lambda c: c[img]["diabetes"].update(condaFile="hostile/conda-pip-clash.yml"),
+               f"{img}.diabetes", "admit no one scikit-learn version")
     yield case("dev-conda-two-pythons", "dev", lambda c: c[img]["diabetes"].update(condaFile="hostile/conda-two-pythons.yml"),
                f"{img}.diabetes.condaFile", "admit no one Python together")
     yield case("dev-conda-no-python", "dev", lambda c: c[img]["diabetes"].update(condaFile="hostile/conda-no-python.yml"),
@@ -1403,6 +1407,9 @@ def make_hostile_files(project: Path, outside: Path) -> None:
     (hostile / "conda-no-python.yml").write_text("name: x\ndependencies:\n  - numpy\n  - pip:\n"
                                                  "    - azureml-inference-server-http\n")
     (hostile / "conda-py27.yml").write_text("name: x\ndependencies:\n  - python=2.7\n  - pip\n")
+    (hostile / "req-pin-clash.txt").write_text("azureml-inference-server-http==1.5.1\nnumpy==2.4.6\nNumPy<2\n")
+    (hostile / "conda-pip-clash.yml").write_text("name: x\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
+                                                 "    - scikit-learn==1.9.1\n    - scikit_learn==1.5.2\n")
     (hostile / "conda-two-pythons.yml").write_text("name: x\ndependencies:\n  - python=3.11\n  - pip\n  - python=3.9\n")
     (hostile / "conda-py38.yml").write_text("name: x\ndependencies:\n  - conda-forge::python==3.8.*\n  - pip\n"
                                             "  - pip:\n    - azureml-core\n")

@@ -99,10 +99,13 @@ REQUIREMENTS = {
     "includes/markers.txt": "numpy>=1.26,<3; python_version >= \"3.10\"\n",
     "includes/constraints.txt": "scikit-learn<2 ; python_version >= \"3.9\"\n",
     "env/req-up.txt": "-r ../includes/markers.txt\nazureml-inference-server-http==1.5.1\n",
+    # one package pinned twice under markers that never hold together, and once more the same pin
+    "req-markers-split.txt": ("numpy==1.26.4; python_version < \"3.10\"\nnumpy==2.4.6; python_version >= \"3.10\"\n"
+                              "joblib==1.6.0\njoblib==1.6.0\n"),
 }
 # The ones a stack names (the others are included by them).
 REQUIREMENTS_NAMED = ("req-extras-markers.txt", "req-options.txt", "req-hashes.txt", "req-vcs-urls.txt",
-                      "req-env-token.txt", "req-includes.txt", "env/req-up.txt")
+                      "req-env-token.txt", "req-includes.txt", "env/req-up.txt", "req-markers-split.txt")
 
 # conda environment files conda reads (conda docs, "Creating an environment file manually": name,
 # channels, dependencies with match specs and one pip: list; `variables:` since conda 4.9).
@@ -118,6 +121,8 @@ CONDA_FILES = {
     "conda-python-bracket.yml": ("name: x\ndependencies:\n  - python 3.11\n  - pip\n  - pip:\n"
                                  "    - azureml-inference-server-http\n    - git+https://github.com/org/lib.git@v1\n"),
     "conda-python-313.yml": "name: x\ndependencies:\n  - python==3.13.1\n  - pip\n  - pip:\n    - azureml-inference-server-http\n",
+    # conda's numpy and a pip pin of another numpy: pip installs its own over conda's
+    "conda-numpy-pip-over.yml": "name: x\ndependencies:\n  - python=3.11\n  - numpy=1.26\n  - pip\n  - pip:\n    - numpy==2.4.6\n",
     # two python lines that agree (conda merges them into one spec: 3.11)
     "conda-two-python-lines.yml": "name: x\ndependencies:\n  - python>=3.10\n  - python=3.11\n  - pip\n",
     "conda-env-token.yml": ("name: x\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
