@@ -599,6 +599,10 @@ def issue24_cases() -> Iterator[Case]:
     yield case("edge-labels-on-one-device", "edge", labels_without_condition, f"{e}.clinics", "labels")
     yield case("edge-label-reserved", "edge", lambda c: c[e]["clinics"]["labels"].update({"mldeploy-entry": "x"}),
                f"{e}.clinics", "reserved")
+    for label, name, value in (("value-space", "team", "ml platform"), ("name-dollar", "$team", "ml"),
+                               ("value-129", "owner", "x" * 129), ("name-non-ascii", "équipe", "ml")):
+        yield case(f"edge-label-{label}", "edge", lambda c, k=name, v=value: c[e]["clinics"]["labels"].update({k: v}),
+                   f"{e}.clinics", "not an IoT Hub configuration label")
     yield case("prod-attach-dns-label-internal-lb", "prod-attach",
                lambda c: c[s]["diabetes"].update(internalLoadBalancer=True, dnsLabel="scoring-weu"),
                f"{s}.diabetes", "internal")

@@ -255,6 +255,9 @@ def valid_cases() -> Iterator[Case]:
     yield case("prod-model-tags", "secrets", "prod", lambda c: c[M]["diabetes"]["tags"].update(TAGS))
     yield case("edge-labels", "secrets", "edge", lambda c: c[E]["clinics"]["labels"].update(
         {"tokenizer": "bert-base-uncased", "digest": DIGEST, "tenant": GUID}))
+    # every punctuation IoT Hub allows in a configuration label, and 128 characters
+    yield case("edge-label-punctuation", "names", "edge", lambda c: c[E]["clinics"]["labels"].update(
+        {"release": "v1.2-rc(3):a+b%c_d#e*f?g!h,i=j@k;l'm", "x" * 128: "y" * 128}))
     yield case("edge-cmd-flags", "secrets", "edge", lambda c: c[E]["clinics"].update(createOptions={
         "Cmd": ["--token-file", "/run/secrets/hf-token", "--max-tokens", "4096", "--api-key-env", "OPENAI_API_KEY"]}))
 

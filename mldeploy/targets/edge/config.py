@@ -250,6 +250,17 @@ class IotHubSettings(Settings):
         return self
 
 
+# IoT Hub configuration (at-scale deployment) labels: "Both keys and values are case-sensitive strings
+# (up to 128 char long) of ASCII 7-bit alphanumeric chars + {'-', ':', '.', '+', '%', '_', '#', '*',
+# '?', '!', '(', ')', ',', '=', '@', ';', '''} (Note that $ is reserved)" (IoT Hub's Configuration
+# object, learn.microsoft.com/javascript/api/azure-iothub/configuration, `labels`; read 2026-12-05).
+LABEL_MAX = 128
+LABEL_PUNCTUATION = "- : . + % _ # * ? ! ( ) , = @ ; '"
+_LABEL_CHARS = r"[A-Za-z0-9\-:.+%_#*?!(),=@;']"
+_LABEL_NAME = re.compile(_LABEL_CHARS + "{1,%d}" % LABEL_MAX)
+_LABEL_VALUE = re.compile(_LABEL_CHARS + "{0,%d}" % LABEL_MAX)
+
+
 class EdgeSettings(SectionSettings):
     """One edge deployment: the scoring module applied to a device or a target condition."""
 
@@ -372,6 +383,12 @@ class EdgeSettings(SectionSettings):
         if reserved:
             raise ValueError(f"label {reserved[0]!r} is reserved: mldeploy labels its deployments with "
                              "mldeploy-* names (mldeploy-entry)")
+        for label, value in sorted(self.labels.items()):
+            for what, text, pattern in (("name", label, _LABEL_NAME), ("value", value, _LABEL_VALUE)):
+                if not pattern.fullmatch(text):
+                    raise ValueError(f"label {label!r}: its {what} {text[:40]!r} is not an IoT Hub configuration label: "
+                                     f"at most {LABEL_MAX} characters of ASCII letters, digits and {LABEL_PUNCTUATION} "
+                                     "(no spaces; '$' is reserved)")
 
         if not self.registry_admin_user:
             raise ValueError(f"registryAdminUser must be true: {ADMIN_USER_WHY}")
