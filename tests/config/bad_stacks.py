@@ -599,6 +599,8 @@ def issue24_cases() -> Iterator[Case]:
     yield case("edge-labels-on-one-device", "edge", labels_without_condition, f"{e}.clinics", "labels")
     yield case("edge-label-reserved", "edge", lambda c: c[e]["clinics"]["labels"].update({"mldeploy-entry": "x"}),
                f"{e}.clinics", "reserved")
+    yield case("edge-target-condition-8193", "edge", lambda c: c[e]["clinics"].update(
+        targetCondition="tags.model='diabetes'" + " " * 8171 + "AND 1=1"), f"{e}.clinics.targetCondition", "8192")
     for label, name, value in (("value-space", "team", "ml platform"), ("name-dollar", "$team", "ml"),
                                ("value-129", "owner", "x" * 129), ("name-non-ascii", "équipe", "ml")):
         yield case(f"edge-label-{label}", "edge", lambda c, k=name, v=value: c[e]["clinics"]["labels"].update({k: v}),

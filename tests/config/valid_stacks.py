@@ -255,6 +255,9 @@ def valid_cases() -> Iterator[Case]:
     yield case("prod-model-tags", "secrets", "prod", lambda c: c[M]["diabetes"]["tags"].update(TAGS))
     yield case("edge-labels", "secrets", "edge", lambda c: c[E]["clinics"]["labels"].update(
         {"tokenizer": "bert-base-uncased", "digest": DIGEST, "tenant": GUID}))
+    # a target condition of 8,000 characters (IoT Hub's query expressions: at most 8,192)
+    yield case("edge-target-condition-8000", "names", "edge", lambda c: c[E]["clinics"].update(
+        targetCondition="tags.model='diabetes' AND tags.environment='edge'" + " OR deviceId='d'" * 496))
     # every punctuation IoT Hub allows in a configuration label, and 128 characters
     yield case("edge-label-punctuation", "names", "edge", lambda c: c[E]["clinics"]["labels"].update(
         {"release": "v1.2-rc(3):a+b%c_d#e*f?g!h,i=j@k;l'm", "x" * 128: "y" * 128}))

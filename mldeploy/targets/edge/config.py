@@ -250,6 +250,10 @@ class IotHubSettings(Settings):
         return self
 
 
+# A target condition is a query on device twins, evaluated by IoT Hub's query language: "Query
+# expressions can have a maximum length of 8192 characters" (learn.microsoft.com/azure/iot-hub/
+# iot-hub-devguide-quotas-throttling, "Other limits"; read 2026-12-05). No limit of its own is documented.
+TARGET_CONDITION_MAX = 8192
 # IoT Hub configuration (at-scale deployment) labels: "Both keys and values are case-sensitive strings
 # (up to 128 char long) of ASCII 7-bit alphanumeric chars + {'-', ':', '.', '+', '%', '_', '#', '*',
 # '?', '!', '(', ')', ',', '=', '@', ';', '''} (Note that $ is reserved)" (IoT Hub's Configuration
@@ -268,7 +272,7 @@ class EdgeSettings(SectionSettings):
     iot_hub: IotHubSettings = Field(description="the IoT Hub the deployment goes through")
     registry_admin_user: bool = Field(False, description=ADMIN_USER_WHY)
     device_id: str | None = Field(None, description="one device to deploy to (or targetCondition)", pattern=r"^[A-Za-z0-9\-:.+%_#*?!(),=@$']{1,128}$")
-    target_condition: str | None = Field(None, min_length=1, max_length=4096, description="devices of an at-scale deployment, e.g. `tags.environment='prod'`")
+    target_condition: str | None = Field(None, min_length=1, max_length=TARGET_CONDITION_MAX, description="devices of an at-scale deployment, e.g. `tags.environment='prod'`")
     priority: int | None = Field(None, ge=0, le=2_147_483_647, description="at-scale deployments; default 10")
     labels: dict[str, str] = Field(default_factory=dict, description="labels of the at-scale deployment")
     module_name: str | None = Field(None, pattern=MODULE_NAME_RE.pattern, description="default: the entry's name")
