@@ -250,9 +250,10 @@ class IotHubSettings(Settings):
         return self
 
 
-# A target condition is a query on device twins, evaluated by IoT Hub's query language: "Query
+# A target condition is a query on device twins in IoT Hub's query language, which says "Query
 # expressions can have a maximum length of 8192 characters" (learn.microsoft.com/azure/iot-hub/
-# iot-hub-devguide-quotas-throttling, "Other limits"; read 2026-12-05). No limit of its own is documented.
+# iot-hub-devguide-query-language, under its jobs queries; read 2026-12-05): the nearest documented
+# limit - a target condition has none of its own - so nothing shorter is refused.
 TARGET_CONDITION_MAX = 8192
 # IoT Hub configuration (at-scale deployment) labels: "Both keys and values are case-sensitive strings
 # (up to 128 char long) of ASCII 7-bit alphanumeric chars + {'-', ':', '.', '+', '%', '_', '#', '*',
