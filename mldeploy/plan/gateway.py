@@ -37,6 +37,11 @@ class Upstream:
 HOP_SOCKET = "gateway.sock"  # the gateway's own socket's file name (GatewaySpec.hop_socket)
 
 
+# The local gateway's errors-only access log: nginx's stderr, which `serve` writes to gateway.log
+# (runtime/local.py). nginx's master opens it (/dev/stderr: the file its stderr is).
+LOCAL_ERROR_ANSWERS_LOG = "/dev/stderr"
+
+
 @dataclass(frozen=True)
 class GatewaySpec:
     """Everything nginx.conf depends on. Frozen: built once per service (plan/gateway.py), then rendered."""
@@ -54,6 +59,10 @@ class GatewaySpec:
     worker_processes: int = 1
     listen_host: str = "0.0.0.0"
     access_log: str | None = None  # a path, "/dev/stdout" in containers; None: off
+    # With no access_log: the answers of 400 and above are logged here, one line each led by the
+    # time (render/gateway.py ERROR_ANSWERS_FORMAT), so `mldeploy logs` shows a refused key or a 502
+    # on the local target while a 200 costs no write. None: off.
+    error_answers_log: str | None = None
     keepalive_connections: int = 32
     readiness_timeout_ms: int = 2_000
     # Requests one upstream server takes at once; one more gets 503 (None: no cap, they queue).
@@ -228,6 +237,7 @@ def service_gateway(
     tls: TlsFiles | None = None,
     listen_host: str = "0.0.0.0",
     access_log: str | None = None,
+    error_answers_log: str | None = None,
     cpu_cores: float | None = None,
     max_conns: int | None = None,
     upstreams_file: str | None = None,
@@ -256,6 +266,7 @@ def service_gateway(
         worker_processes=workers,
         listen_host=listen_host,
         access_log=access_log,
+        error_answers_log=error_answers_log,
         max_conns=max_conns,
         upstreams_file=upstreams_file,
     )
@@ -286,6 +297,6 @@ def endpoint_gateway(service: Any, *, run_dir: str, listen_port: int, scorers: d
         logs_command=f"{logs_command} --deployment {name}" if logs_command else "")
         for name, d in sorted(service.deployments.items()))
     return GatewaySpec(listen_port=listen_port, upstreams=(), run_dir=run_dir, listen_host="127.0.0.1",
-                       keys_file=f"{run_dir}/{KEYS_MAP_NAME}",
+                       keys_file=f"{run_dir}/{KEYS_MAP_NAME}", error_answers_log=LOCAL_ERROR_ANSWERS_LOG,
                        scoring_timeout_ms=max(r.request_timeout_ms for r in routes),
                        endpoint=EndpointRouting(routes, door))

@@ -12,7 +12,8 @@ from typing import Any, Mapping
 
 from mldeploy.config.service import ServiceSettings
 from mldeploy.contract import GATEWAY_PORT, KEYS_MAP_NAME
-from mldeploy.plan.gateway import GatewaySpec, TlsFiles, Upstream, endpoint_gateway, service_gateway
+from mldeploy.plan.gateway import (LOCAL_ERROR_ANSWERS_LOG, GatewaySpec, TlsFiles, Upstream, endpoint_gateway,
+                                   service_gateway)
 from mldeploy.plan.endpoint import deployment_workers
 from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_workers
 from mldeploy.plan.tls import serves_tls
@@ -74,7 +75,8 @@ def plan_serve(name: str, service: ServiceSettings, *, production: bool, port: i
         scoring_timeout_ms=service.scoring_timeout_ms,
         max_concurrent=max_concurrent,
         port=port,
-        gateway=service_gateway(service, run_dir=_UNPLACED, listen_host="127.0.0.1", load=load),
+        gateway=service_gateway(service, run_dir=_UNPLACED, listen_host="127.0.0.1", load=load,
+                                error_answers_log=LOCAL_ERROR_ANSWERS_LOG),
     )
 
 

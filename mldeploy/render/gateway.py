@@ -150,7 +150,7 @@ def _http_settings(spec: GatewaySpec) -> list[str]:
         f"  fastcgi_temp_path {t}/fastcgi;",
         f"  uwsgi_temp_path {t}/uwsgi;",
         f"  scgi_temp_path {t}/scgi;",
-        f"  access_log {_access_log(spec.access_log)};",
+        *_access_logs(spec),
         "  default_type application/json;",
         "  keepalive_timeout 75s;",
         # The whole body is read (and size-checked) before the scorer sees it: slow clients
@@ -175,6 +175,27 @@ ACCESS_LOG_FLUSH = "100ms"
 
 def _access_log(path: str | None) -> str:
     return f"{path} combined buffer={ACCESS_LOG_BUFFER} flush={ACCESS_LOG_FLUSH}" if path else "off"
+
+
+# The errors-only log's line (GatewaySpec.error_answers_log): the time first, as nginx's error log and
+# the scorer's lines start, so `mldeploy logs` merges it in order (runtime/logs.py reads
+# `2026-12-05T11:50:00`). The path the client asked for ($uri is the internal one after a rewrite),
+# without its query, and no headers: nothing a client sent as a secret.
+ERROR_ANSWERS_FORMAT = '$time_iso8601 [answer] $status "$request_method $mldeploy_path" $remote_addr $request_time s'
+
+
+def _access_logs(spec: GatewaySpec) -> list[str]:
+    if spec.access_log is not None or spec.error_answers_log is None:
+        return [f"  access_log {_access_log(spec.access_log)};"]
+    # nginx's `if=`: a line only where the variable is neither empty nor "0" (nginx docs,
+    # ngx_http_log_module access_log); unbuffered, so a refusal is in the file when its answer is.
+    # Not the readiness probe's 502s while the scorer starts (its location's `access_log off` does
+    # not hold once the error page's internal redirect ends the request elsewhere).
+    return [f'  map "$status $request_uri" $mldeploy_error_answer {{ ~^[123] 0; "~^[0-9]+ {READINESS_PATH}(\\?|$)" 0; '
+            "default 1; }",
+            '  map $request_uri $mldeploy_path { "~^(?<path>[^?]*)" $path; }',
+            f"  log_format mldeploy_answer '{ERROR_ANSWERS_FORMAT}';",
+            f"  access_log {spec.error_answers_log} mldeploy_answer if=$mldeploy_error_answer;"]
 
 
 def _upstreams(spec: GatewaySpec) -> list[str]:

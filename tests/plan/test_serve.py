@@ -9,7 +9,7 @@ from mldeploy.targets.aks.settings import AksServiceSettings
 from mldeploy.targets.managed.settings import ManagedEndpointSettings
 from mldeploy.targets.online_endpoint.settings import DeploymentSettings
 from mldeploy.targets.local.settings import LocalServiceSettings
-from mldeploy.plan.gateway import TlsFiles, Upstream, endpoint_gateway, service_gateway
+from mldeploy.plan.gateway import LOCAL_ERROR_ANSWERS_LOG, TlsFiles, Upstream, endpoint_gateway, service_gateway
 from mldeploy.plan.serve import EndpointServePlan, ServePlan, plan_serve, plan_serve_endpoint
 from mldeploy.render.gateway import render_nginx_conf
 from mldeploy.targets import target_of
@@ -33,7 +33,7 @@ def test_a_placed_gateway_is_the_one_the_settings_give():
     placed = plan.gateway_at(run_dir="/run/gw", listen_port=8123, upstream=upstream, tls=tls, max_conns=4,
                              hop_socket="/tmp/s/gateway.sock")
     direct = service_gateway(LOCAL, run_dir="/run/gw", listen_port=8123, upstreams=(upstream,),
-                             listen_host="127.0.0.1", tls=tls, max_conns=4)
+                             listen_host="127.0.0.1", tls=tls, max_conns=4, error_answers_log=LOCAL_ERROR_ANSWERS_LOG)
     direct = dataclasses.replace(direct, hop_socket_file="/tmp/s/gateway.sock")  # the runtime's short folder
     assert placed == direct, f"the serve plan's gateway differs from the settings': {placed} != {direct}"
     assert render_nginx_conf(placed) == render_nginx_conf(direct)

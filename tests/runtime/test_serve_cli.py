@@ -40,6 +40,9 @@ def test_serve_json_scores_then_sigterm_leaves_no_process(project):
                           headers={"Authorization": f"Bearer {endpoint['secondaryKey']}"})
         assert r.status_code == 200 and len(r.json()) == 2
         _check_test_command(project, endpoint)
+        # The wrong key's 401 is in the gateway's log (errors only: the 200s are not), which `logs` shows.
+        gateway_log = (project / ".mldeploy/local/local/diabetes/gateway.log").read_text()
+        assert ' [answer] 401 "POST /score"' in gateway_log and " [answer] 200 " not in gateway_log, gateway_log
         children = descendants(served.proc.pid)
         assert len(children) >= 4, f"expected scorer + gateway with workers, found {children}"
     assert served.proc.returncode == 0, served.err
