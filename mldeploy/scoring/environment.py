@@ -46,10 +46,10 @@ def conda_to_pip(spec: str) -> str | None:
     return f"{name}{version}"
 
 
-def pip_requirements(env_kind: str, env_text: str) -> list[str]:
+def pip_requirements(env_kind: str, env_text: str, *, conda_packages: bool = True) -> list[str]:
     """The pip requirements of an environment file: a requirements file's lines, or a conda
-    file's `pip:` list plus its conda packages translated (`conda_to_pip`). ValueError if the
-    conda file is not YAML or a dependency cannot be read."""
+    file's `pip:` list plus (unless `conda_packages` is False) its conda packages translated
+    (`conda_to_pip`). ValueError if the conda file is not YAML or a dependency cannot be read."""
     if env_kind == "pip":
         return [line.strip() for line in env_text.splitlines() if line.strip() and not line.strip().startswith("#")]
     try:
@@ -62,7 +62,7 @@ def pip_requirements(env_kind: str, env_text: str) -> list[str]:
     for dep in doc.get("dependencies") or []:
         if isinstance(dep, dict):
             reqs += [str(p) for p in dep.get("pip") or []]
-        elif (pip_req := conda_to_pip(str(dep))) is not None:
+        elif conda_packages and (pip_req := conda_to_pip(str(dep))) is not None:
             reqs.append(pip_req)
     return reqs
 
@@ -119,7 +119,7 @@ def pin_clash(env_kind: str, env_text: str) -> str | None:
     package versions have conflicting dependencies"; pip docs, "Dependency Resolution", "Dealing with
     dependency conflicts"). Only the file's pip lines count (a conda file's `pip:` list): pip installs
     them over conda's packages, so a conda `numpy=1.26` beside a pip `numpy==2.4.6` does build."""
-    lines = pip_requirements("pip", env_text) if env_kind == "pip" else _conda_pip_lines(env_text)
+    lines = pip_requirements(env_kind, env_text, conda_packages=False)
     reqs = [(line, req) for line, req in _named(lines) if req is not None and not req.url]
     for i, (line, req) in enumerate(reqs):
         pins = [spec.version for spec in req.specifier if spec.operator in ("==", "===") and "*" not in spec.version]
@@ -132,15 +132,6 @@ def pin_clash(env_kind: str, env_text: str) -> str | None:
                     return (f"{first!r} and {second!r} admit no one {req.name} version, so pip cannot install the "
                             "file (ResolutionImpossible): keep one requirement for it")
     return None
-
-
-def _conda_pip_lines(env_text: str) -> list[str]:
-    try:
-        doc = yaml.safe_load(env_text) or {}
-    except yaml.YAMLError:
-        return []
-    deps = doc.get("dependencies") if isinstance(doc, dict) else None
-    return [str(p) for dep in deps or [] if isinstance(dep, dict) for p in dep.get("pip") or []]
 
 
 def scorer_pins(env_kind: str, env_text: str, scoring_server: str) -> list[str]:
