@@ -16,7 +16,7 @@ import requests
 from mldeploy.targets.local.settings import LocalServiceSettings
 from tests.harness import keepalive_load_while
 from tests.runtime.conftest import _script_context, _serve
-from tests.scoring.test_scoring_server_contract import STREAM_SCRIPT  # the same generator run()
+from tests.scoring.test_scoring_server_contract import ENVIRON_SCRIPT, STREAM_SCRIPT  # the same run()s
 
 pytestmark = pytest.mark.slow
 TIMEOUT_MS = 1000
@@ -245,24 +245,6 @@ def test_stopping_a_service_under_kept_alive_clients_closes_no_connection_under_
     # And no new connection is reset: serve refuses new connections before nginx closes its
     # listener (processes.refuse_new_connections), so none is left in its queue.
     assert counts["fresh_errors"] == 0, f"{scoring_server}: new connections reset at the stop: {counts}"
-
-
-ENVIRON_SCRIPT = """\
-import json
-from azureml_inference_server_http.api.aml_request import rawhttp
-from azureml_inference_server_http.api.aml_response import AMLResponse
-
-
-def init():
-    pass
-
-
-@rawhttp
-def run(request):
-    environ = {k: str(v) for k, v in request.environ.items()}
-    return AMLResponse(json.dumps({"environ": environ, "headers": dict(request.headers)}), 200,
-                       {"Content-Type": "application/json"})
-"""
 
 
 @pytest.mark.parametrize("scorer", ["azmlinfsrv", "mldeploy"])

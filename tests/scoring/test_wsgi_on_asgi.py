@@ -313,6 +313,16 @@ def test_an_app_failure_on_the_waited_path_is_the_same_json_500():
     assert messages[0]["status"] == 500 and b"unexpected internal error" in messages[1]["body"], messages
 
 
+class Settled:
+    """A stand-in Handover for DaemonThreads' tests: set once the job's result is handed over."""
+
+    def __init__(self):
+        self.done = threading.Event()
+
+    def settle(self, result, error):
+        self.done.set()
+
+
 def test_the_apps_threads_start_only_as_requests_need_them():
     """A batching worker may hold maxBatchSize + 1 threads, but starts one only when a request
     finds none of its started ones free: at one connection it runs on one thread, as an
@@ -321,13 +331,6 @@ def test_the_apps_threads_start_only_as_requests_need_them():
     from mldeploy.scoring.wsgi_on_asgi import DaemonThreads
 
     pool = DaemonThreads(33)
-
-    class Settled:
-        def __init__(self):
-            self.done = threading.Event()
-
-        def settle(self, result, error):
-            self.done.set()
 
     for _ in range(20):  # one at a time: one thread
         handover = Settled()
@@ -354,13 +357,6 @@ def test_one_request_at_a_time_runs_on_one_thread_after_many_were_started():
 
     pool = DaemonThreads(33)
 
-    class Settled:
-        def __init__(self):
-            self.done = threading.Event()
-
-        def settle(self, result, error):
-            self.done.set()
-
     gate = threading.Barrier(8, timeout=30)  # a busy moment: eight threads started
     handovers = [Settled() for _ in range(8)]
     for handover in handovers:
@@ -382,13 +378,6 @@ def test_the_pool_never_starts_more_threads_than_its_limit():
 
     pool = DaemonThreads(2)
     release = threading.Event()
-
-    class Settled:
-        def __init__(self):
-            self.done = threading.Event()
-
-        def settle(self, result, error):
-            self.done.set()
 
     handovers = [Settled() for _ in range(4)]
     for handover in handovers:
