@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import sys
 import time
 from pathlib import Path
 
 import click
 
-from mldeploy.runtime.pod import PodError
-
-
-def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
-
-
-def info(message: str) -> None:
-    click.echo(message, err=True)
+from mldeploy.cli.serve_pods import ensure_images, fail, info, mark, pods_running, smoke_test, start_and_wait, \
+    stop_signals, watch
 
 
 def serve_containers(root: Path, settings, name: str, *, port: int, timeout: float, as_json: bool,
@@ -94,15 +85,9 @@ class _Runs:
         self.as_json, self.cafile, self.sample, self.record = as_json, cafile, sample, record
 
     def pod(self, pod_src, gateway_port: int) -> None:
-        from mldeploy.runtime.containers import EngineError
         from mldeploy.runtime.pod import pod_name
 
-        try:
-            for local in sorted(set(pod_src.inputs.images.values()) - set(self.built.values())):
-                self.engine.ensure_image(local, "the pod's image", f"load it here, or run an image this machine has "
-                                                                   f"in its place: --image {local}=LOCAL")
-        except EngineError as err:
-            fail(str(err))
+        ensure_images(self.engine, pod_src.inputs.images.values(), self.built)
         variants = {dep: (pod_name(self.stack, dep), src, self.work / f"pod-{dep}")
                     for dep, src in _variant_sources(self.out, self.name, pod_src, self.built, self.image_map,
                                                      self.tls).items()}
@@ -174,29 +159,19 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
          as_json: bool, cafile: str | None, sample: Path | None, logs_command: str, record) -> None:
     """Start the pod, smoke-test it, print where it answers (and publish it in `record`, the
     endpoint file `test --local` reads), serve until a signal, stop it as the kubelet would."""
-    from mldeploy.runtime.client import content_type_for, score
-    from mldeploy.runtime.containers import EngineError
     from mldeploy.contract import SCORE_PATH, SWAGGER_PATH
     from mldeploy.runtime.local import Endpoint
-    from mldeploy.runtime.pod import SERVICE_LABEL, LocalPod
-    from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
+    from mldeploy.runtime.pod import LocalPod
 
-    # The one addition to the pod as synthesized, as `serve` does for its scorer: the scorer's 500
-    # bodies name the command that shows the traceback.
-    pod_src.inputs.extra_env.setdefault("scorer", {})[LOGS_COMMAND_ENV] = logs_command
     for src in [pod_src, *(dep_src for _, dep_src, _ in variants.values())]:
-        src.inputs.labels[SERVICE_LABEL] = pod_id  # what `logs --local` finds the service's containers by
+        mark(src, pod_id, logs_command)
     pod = LocalPod(engine, pod_id, pod_src.inputs, pod_dir, publish=(f"127.0.0.1:{port}:{gateway_port}",))
     # A canary: one pod per other variant too, each variant's scorer Service name resolving to its
     # pod's IP as cluster DNS would (the stable gateway splits to it by the traffic weights).
     pods = {name: pod}
     for dep, (dep_pod_id, dep_src, dep_dir) in variants.items():
-        dep_src.inputs.extra_env.setdefault("scorer", {})[LOGS_COMMAND_ENV] = logs_command
         pods[dep] = LocalPod(engine, dep_pod_id, dep_src.inputs, dep_dir)
-    stopping: list[int] = []
-    signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
-    signal.signal(signal.SIGINT, lambda s, f: stopping.append(s))
-    try:
+    with pods_running(pods, record) as stopping:
         if variants:
             info(f"starting pods {', '.join(p.name for p in pods.values())} (the service's canary)")
             namespace = pod_src.deployment["metadata"].get("namespace") or name
@@ -206,17 +181,11 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
                 p.append_hosts(hosts)
         else:
             info(f"starting pod {pod.name}: {', '.join(pod.states)}")
-        for p in pods.values():
-            p.start()
-        for p in pods.values():
-            p.wait_ready(timeout)
+        start_and_wait(pods, timeout)
         uri = f"{'https' if cafile else 'http'}://127.0.0.1:{port}{SCORE_PATH}"
         endpoint = Endpoint(uri, uri.replace(SCORE_PATH, SWAGGER_PATH), pod_src.keys[0], pod_src.keys[1], cafile)
         if sample is not None:
-            reply = score(uri, pod_src.keys[0], sample.read_bytes(), content_type_for(sample), cafile=cafile)
-            if not reply.ok:
-                raise PodError(f"smoke test of {name} failed: status {reply.status}: {reply.error or reply.text()[:300]}")
-            info(f"smoke test of {name}: {reply.status} {reply.text()[:300]}")
+            smoke_test(name, uri, pod_src.keys[0], sample, cafile=cafile)
         if as_json:
             click.echo(json.dumps({"scoringUri": uri, "swaggerUri": endpoint.swaggerUri,
                                    "primaryKey": pod_src.keys[0], "secondaryKey": pod_src.keys[1]}))
@@ -226,54 +195,32 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
         sys.stdout.flush()
         record.publish(endpoint)
         info(f"serving; logs: `{logs_command}`; Ctrl+C (or SIGTERM) stops it {how_it_stops(pod_src.inputs.spec)}")
-        while not stopping:
-            time.sleep(0.25)
-            for p in pods.values():
-                if not p.ready:
-                    info(f"pod {p.name} not ready: {p.describe()}")
-                    time.sleep(5)
-        for p in pods.values():
-            p.terminate()
-    except (PodError, EngineError) as err:
-        fail(str(err).splitlines()[0][:2000])
-    finally:
-        record.withdraw()
-        for p in pods.values():
-            p.remove()
-    info("stopped")
+        watch(pods, stopping)
 
 
 def _serve_endpoint(engine, stack: str, name: str, plan, built: dict[str, str], work: Path, *, port: int,
                     timeout: float, as_json: bool, sample: Path | None, record) -> None:
     """A v2 online endpoint: each deployment's image (its own model version) as a container, the
     endpoint's front door as nginx on 127.0.0.1 (runtime/endpoint_containers.py)."""
-    from mldeploy.runtime.client import content_type_for, score
     from mldeploy.runtime.containers import EngineError
     from mldeploy.runtime.endpoint_containers import ContainerEndpoint
     from mldeploy.runtime.pod import pod_name
     from mldeploy.runtime.processes import StartError
 
-    info = lambda m: click.echo(m, err=True)  # noqa: E731
     missing = sorted(set(plan.images) - set(built))
     deployments = [d.name for d in plan.deployments]  # by name
     if missing:
         fail(f"service {name!r}: no synthesized image for {', '.join(missing)}")
     server = ContainerEndpoint(plan, built, engine, work / "endpoint", port=port,
                                prefix=pod_name(stack, name))
-    stopping: list[int] = []
-    signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
-    signal.signal(signal.SIGINT, lambda s, f: stopping.append(s))
+    stopping = stop_signals()
     try:
         info(f"starting {name}'s deployments as containers: {', '.join(deployments)}")
         endpoint = server.start(timeout)
         if sample is not None:
             for dep in deployments:
-                reply = score(endpoint.scoringUri, endpoint.primaryKey, sample.read_bytes(), content_type_for(sample),
-                              extra_headers={"azureml-model-deployment": dep})
-                if not reply.ok:
-                    raise StartError(f"smoke test of {name}/{dep} failed: status {reply.status}: "
-                                     f"{reply.error or reply.text()[:300]}")
-                info(f"smoke test of {name}/{dep}: {reply.status} {reply.text()[:300]}")
+                smoke_test(f"{name}/{dep}", endpoint.scoringUri, endpoint.primaryKey, sample,
+                           headers={"azureml-model-deployment": dep})
         data = {"scoringUri": endpoint.scoringUri, "swaggerUri": endpoint.swaggerUri,
                 "primaryKey": endpoint.primaryKey, "secondaryKey": endpoint.secondaryKey,
                 "deployments": {d: server.container(d) for d in deployments}}
