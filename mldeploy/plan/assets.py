@@ -27,7 +27,9 @@ class AssetPlan:
 # one name is one asset, so two entries deriving one name would declare the same Azure resource twice.
 def endpoint_asset_name(service: str, image: str) -> str:
     """`mldeploy-<service>-<image>`: the environment and code of one image of an online endpoint service
-    (per service: two endpoints serving one image never declare one asset twice)."""
+    (per service: two endpoints serving one image never declare one asset twice). Per image, even when
+    two images hold the same content: sharing by content would rename existing stacks' assets and
+    update their live deployments (docs/endpoints.md, "Two images, one content, two assets")."""
     return f"mldeploy-{service}-{image}"
 
 
