@@ -18,6 +18,7 @@ from mldeploy.contract import KEYS_MAP_NAME, TLS_CERT_NAME, TLS_KEY_NAME
 from mldeploy.render.gateway import render_keys_map
 from mldeploy.render.k8s_pod import LABEL
 from mldeploy.runtime.pod import DEPLOYMENT_LABEL, PodInputs
+from mldeploy.scoring.scorer_host import TELEMETRY_NOWHERE_ENV
 
 # Telemetry that goes nowhere (nothing listens on port 9 of loopback) and fails fast.
 NO_INSIGHTS = {"instrumentation-key": "00000000-0000-0000-0000-000000000000",
@@ -171,8 +172,10 @@ def local_secure_value(name: str) -> str:
 # (azure-monitor-opentelemetry-exporter _connection_string_parser.py, endpoint priority); its statsbeat goes to
 # westus-0.in.applicationinsights.azure.com unless disabled (_constants.py, statsbeat/_state.py).
 # Measured in `serve --containers` of an ACI service: both were tried, each request's telemetry with it.
+# The exporter then retries to 127.0.0.1:9 and warns each time: TELEMETRY_NOWHERE_ENV tells the scorer
+# host (scoring/scorer_host.py, change 11) that this is on purpose, and it shows the exporter's errors only.
 LOCAL_TELEMETRY_ENV = {"APPLICATIONINSIGHTS_CONNECTION_STRING": NO_INSIGHTS["connection-string"],
-                       "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true"}
+                       "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true", TELEMETRY_NOWHERE_ENV: "1"}
 
 
 def local_telemetry_env(env: list[dict]) -> list[dict]:

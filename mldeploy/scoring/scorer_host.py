@@ -34,6 +34,12 @@ server and the standard library, never mldeploy (which is not installed there).
    stops as before. Measured before: 22 of 252 requests under wrk got the gateway's 502 while the
    group stopped (granian had closed its socket under requests the gateway still sent).
 
+11. `MLDEPLOY_TELEMETRY_NOWHERE` (set only by local runs, mldeploy/runtime/synthesized_pod.py, whose
+   App Insights connection string points at a dead local address on purpose): the exporter's
+   warnings are not shown (its logger shows errors only). Its "Retrying due to server request
+   error ... 127.0.0.1:9" came every few seconds in every `serve --containers` scorer's log; the
+   exporter itself still runs and sends, as in Azure, to the address that goes nowhere.
+
 Everything above reaches into azmlinfsrv's (and granian's) internals by name, so the host runs
 only on the versions it was tested against (`TESTED_VERSIONS`, the one home of those versions:
 mldeploy pins them into every image and local environment, scoring/environment.py) and refuses to
@@ -46,6 +52,7 @@ import gc
 import importlib
 import importlib.util
 import json
+import logging
 import os
 import sys
 import types
@@ -60,6 +67,7 @@ HOST_PID_ENV = "MLDEPLOY_HOST_PID"
 LISTEN_FD_ENV = "MLDEPLOY_SCORER_LISTEN_FD"  # scoring_app.py reads the same name
 GATEWAY_TIMEOUT_ENV = "MLDEPLOY_GATEWAY_TIMEOUT_MS"  # set by plan/timeouts.py: the scorer is behind mldeploy's gateway
 LOGS_COMMAND_ENV = "MLDEPLOY_LOGS_COMMAND"
+TELEMETRY_NOWHERE_ENV = "MLDEPLOY_TELEMETRY_NOWHERE"
 BATCH_MAX_SIZE_ENV = "MLDEPLOY_BATCH_MAX_SIZE"  # scoring_batcher.py's MAX_BATCH_ENV
 INTERFACE_ENV = "MLDEPLOY_GRANIAN_INTERFACE"
 DRAIN_GATEWAY_PORT_ENV = "MLDEPLOY_DRAIN_GATEWAY_PORT"  # plan/aci.py has the same name
@@ -331,6 +339,13 @@ def app_insights_configured(environ=os.environ) -> bool:
     """What azmlinfsrv's AppInsightsClient checks before it uses the exporter (server/config.py:
     AML_APP_INSIGHTS_ENABLED, AML_APP_INSIGHTS_KEY; amlserver.py sets both from its flags)."""
     return environ.get("AML_APP_INSIGHTS_ENABLED", "").lower() == "true" and bool(environ.get("AML_APP_INSIGHTS_KEY"))
+
+
+def quiet_telemetry_that_goes_nowhere(environ=os.environ) -> None:
+    """Change 11: where a local run says its telemetry goes nowhere, the exporter's retry warnings
+    are noise; its errors still show. Set before the server starts: its workers are forks."""
+    if environ.get(TELEMETRY_NOWHERE_ENV):
+        logging.getLogger(APP_INSIGHTS_EXPORTER).setLevel(logging.ERROR)
 
 
 def defer_app_insights_exporter() -> None:
@@ -727,6 +742,7 @@ def main() -> None:
         _serve_with_granian_instead_of_gunicorn()
     else:
         _patch_server()
+    quiet_telemetry_that_goes_nowhere()
     # A config file (--config_file, AZUREML_CONFIG_FILE) may turn App Insights on as well.
     if not app_insights_configured() and not {"--appinsights_instrumentation_key", "--config_file"} & set(sys.argv) \
             and "AZUREML_CONFIG_FILE" not in os.environ:

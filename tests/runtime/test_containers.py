@@ -91,6 +91,7 @@ def test_local_runs_keep_a_scorer_s_telemetry_on_this_machine():
     assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"] == NO_INSIGHTS["connection-string"]
     assert "IngestionEndpoint=http://127.0.0.1:9/" in env["APPLICATIONINSIGHTS_CONNECTION_STRING"]
     assert env["APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL"] == "true"
+    assert env["MLDEPLOY_TELEMETRY_NOWHERE"] == "1", "the scorer host is told, so the exporter's retries stay quiet"
     assert gateway["env"] == []
 
 

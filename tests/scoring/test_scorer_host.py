@@ -287,3 +287,61 @@ def test_granians_hand_over_thread_offers_each_request_to_the_bridge_first(monke
     scorer_host.requests_past_the_loop(Bridge(replaceable=False))
     futures._cbsched_aioschedule("loop", "ctx", "cb")("plain")
     assert scheduled == ["chunked", "plain"]
+
+
+TELEMETRY_SCORE = "def init():\n    pass\n\n\ndef run(data):\n    return {'ok': 1}\n"
+
+
+def _scorer_with_telemetry_to_nowhere(tmp_path, told: bool):
+    """The scorer host (azmlinfsrv's gunicorn: this venv has no granian; both fork their workers)
+    with App Insights on and the local runs' stand-in telemetry, told or not that it goes nowhere."""
+    import os
+    import subprocess
+    import sys
+
+    from mldeploy.runtime.processes import free_port
+    from mldeploy.runtime.synthesized_pod import LOCAL_TELEMETRY_ENV, NO_INSIGHTS
+    from mldeploy.scoring import SCORER_HOST
+
+    folder = tmp_path / ("told" if told else "not-told")
+    folder.mkdir()
+    (folder / "score.py").write_text(TELEMETRY_SCORE)
+    env = {**os.environ, **LOCAL_TELEMETRY_ENV, "AML_APP_INSIGHTS_ENABLED": "true",
+           "AML_APP_INSIGHTS_KEY": NO_INSIGHTS["instrumentation-key"], scorer_host.SERVER_ENV: "azmlinfsrv"}
+    if not told:
+        env.pop(scorer_host.TELEMETRY_NOWHERE_ENV)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(SCORER_HOST), "--entry_script", "score.py", "--port", str(port)],
+                            env=env, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc, port
+
+
+def test_local_runs_telemetry_that_goes_nowhere_does_not_warn_every_few_seconds(tmp_path):
+    """Change 11: a local run's scorer (serve --containers) still exports to 127.0.0.1:9 - the
+    warning shows the export was tried - but says nothing about it when told that is on purpose."""
+    import time
+    import urllib.request
+
+    runs = {told: _scorer_with_telemetry_to_nowhere(tmp_path, told) for told in (True, False)}
+    try:
+        for told, (proc, port) in runs.items():
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+                    break
+                except OSError:
+                    assert proc.poll() is None and time.monotonic() < deadline, f"scorer (told={told}) never answered"
+                    time.sleep(0.1)
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/score", data=b'{"data": 1}',
+                                             headers={"Content-Type": "application/json"})
+            assert urllib.request.urlopen(request, timeout=10).status == 200
+        time.sleep(8)  # the exporters send every 5 s
+    finally:
+        logs = {}
+        for told, (proc, _) in runs.items():
+            proc.terminate()
+            logs[told] = proc.communicate(timeout=30)[0]
+    assert "Retrying due to server request error" in logs[False], (
+        "the stand-in's export must have been tried (else this test proves nothing): " + logs[False][-1500:])
+    assert "Retrying" not in logs[True] and "opentelemetry.exporter" not in logs[True], logs[True][-1500:]
