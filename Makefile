@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12
 TOOLS  ?= .venv-tools
 CHECKOV := $(TOOLS)/bin/checkov
 
-.PHONY: install demo test synth clean system-packages
+.PHONY: install tools demo test synth clean system-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP) system-packages
 
 # checkov's pins clash with pulumi's (packaging <24 vs >=26): it gets a virtualenv of its own.
+# Not part of `install` (what a deploying user runs: docs/deploying.md; checkov took 3 min and
+# 291 MB here): `make tools` for the tests that run it (tests/render, tests/tools.py), `make test` too.
+tools: $(CHECKOV)
+
 $(CHECKOV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet 'checkov>=3.2,<4'

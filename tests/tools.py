@@ -10,10 +10,11 @@ from tests.harness import ROOT
 
 
 def checkov() -> str:
-    """The checkov command: $CHECKOV, else .venv-tools (where `make test` installs it), else PATH.
-    Missing is a failure, not a skip: a scanner that did not run proves nothing."""
+    """The checkov command: $CHECKOV, else .venv-tools (where `make tools` and `make test` install it),
+    else PATH. Missing is a failure, not a skip: a scanner that did not run proves nothing."""
     candidates = [os.environ.get("CHECKOV"), str(ROOT / ".venv-tools" / "bin" / "checkov"), shutil.which("checkov")]
     for path in candidates:
         if path and os.access(path, os.X_OK):
             return path
-    pytest.fail("checkov not found: run `make test` (it installs checkov into .venv-tools) or set CHECKOV")
+    pytest.fail(f"checkov not found: run `make tools` in {ROOT} (checkov into .venv-tools, a virtualenv of its own; "
+                "`make install` leaves it out) or set CHECKOV=/path/to/checkov")
