@@ -16,7 +16,9 @@ n·(age of the newest + 1 ms + a) stays below the average wait it has seen (deca
 (503s) requests whose estimated latency passes the limit. Ours differs where our setting differs:
 - No poller and no dispatcher thread: the request threads (granian's) take turns as leader
   (leader/followers). A request that finds the worker idle leads its own batch on its own
-  thread - no hand-off, no tick.
+  thread - no hand-off, no tick. One that finds it idle with nothing else queued or on its way
+  (`Batcher.alone`: a lone client) is not even read for rows: it runs as unbatched
+  (`BatchedRuns.invoke_run`), and whatever queues meanwhile is led after it as usual.
 - A leader waits only for requests this worker already holds: those the event loop has handed
   to the app (`dispatched`) that have not reached the queue yet (their JSON is being parsed). It
   never waits on a forecast of arrivals. The first version did (it waited while most arrivals
@@ -321,6 +323,30 @@ class Batcher:
             if self._gathering and self._coming <= 0:
                 self._arrived.notify()
 
+    def alone(self, counted: bool = False) -> bool:
+        """Whether a request may run now on its own, outside the queue: the worker is idle and no
+        other request is queued or on its way (one request in the queue and an idle worker run at
+        once anyway; this only skips the queue's work). True: the caller runs it and then calls
+        `finish_alone`, which hands the worker to whatever queued meanwhile."""
+        with self._lock:
+            if self._active or self._queue or self._coming > (1 if counted else 0):
+                return False
+            if counted:
+                self._coming -= 1
+            self._active = True
+            return True
+
+    def finish_alone(self) -> None:
+        """A request run `alone` is done: the next leader is the head of the queue, if any."""
+        with self._lock:
+            following = self._queue[0] if self._queue else None
+            if following is None:
+                self._active = False
+            else:
+                following.lead = True
+        if following is not None:
+            following.set()
+
     def submit(self, item: Pending, counted: bool = False):
         with self._lock:
             item.arrived = self._clock()
@@ -456,11 +482,18 @@ class BatchedRuns:
     def invoke_run(self, request, *, timeout_ms: int):
         if not self.enabled:
             return self.script.invoke_run(request, timeout_ms=timeout_ms)
-        parameters = self.script.input_parser(request)  # BadInput, UnsupportedInput: as unbatched
-        key, rows, body = self._rows(parameters)
         environ = request.environ
         counted = environ.get(COMING_KEY, False)
         environ[COMING_KEY] = False
+        if self.batcher.alone(counted):
+            # Nothing to batch with: azmlinfsrv's own call, as unbatched - no rows read, no batch
+            # key, no queue, no run time recorded (a lone client pays nothing for batching).
+            try:
+                return self._call(self.script.input_parser(request), timeout_ms)
+            finally:
+                self.batcher.finish_alone()
+        parameters = self.script.input_parser(request)  # BadInput, UnsupportedInput: as unbatched
+        key, rows, body = self._rows(parameters)
         outcome = self.batcher.submit(Pending(key, len(rows) if key is not None else 1,
                                               (parameters, rows, body, timeout_ms)), counted=counted)
         if isinstance(outcome, BaseException):

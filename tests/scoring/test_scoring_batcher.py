@@ -248,6 +248,34 @@ def test_nothing_on_its_way_runs_at_once_however_busy_the_worker_was():
     assert [len(b) for b in recorder.batches] == [1, 32, 7], recorder.batches
 
 
+def test_a_request_may_run_alone_only_when_the_worker_is_idle_and_nothing_else_is_on_its_way():
+    batcher = Batcher(Policy(32, 0.050), Recorder())
+    batcher.dispatched()
+    batcher.dispatched()
+    assert not batcher.alone(counted=True), "another dispatched request may join it"
+    batcher.gone()
+    assert batcher.alone(counted=True) and batcher._coming == 0
+    assert not batcher.alone(), "the worker is busy with the lone request"
+    batcher.finish_alone()
+    assert not batcher._active and batcher.alone()
+    batcher.finish_alone()
+
+
+def test_requests_queued_during_a_lone_run_are_led_once_it_finishes():
+    recorder = Recorder()
+    batcher = Batcher(Policy(32, 0.050), recorder)
+    assert batcher.alone()
+    threads, results = _submit_all(batcher, [Pending(("k",), 1, f"r{i}") for i in range(3)])
+    _wait_for(lambda: len(batcher._queue) == 3)
+    assert recorder.batches == [], "they wait for the lone run"
+    batcher.finish_alone()
+    for t in threads:
+        t.join(10)
+    assert [len(b) for b in recorder.batches] == [3], "one batch, led by the head of the queue"
+    assert results == [("answer", f"r{i}") for i in range(3)]
+    _wait_for(lambda: not batcher._active)
+
+
 def _wait_for(condition, timeout=10.0):
     deadline = time.monotonic() + timeout
     while not condition():
@@ -396,3 +424,28 @@ def test_the_sample_contract_allows_a_sums_rounding_in_another_order_and_nothing
     assert not same_results([2], [4]) and not same_results([1], [1.0]) and not same_results([True], [1.0])
     assert not same_results({"a": [1.0]}, {"b": [1.0]}) and not same_results([1.0], [1.0, 1.0])
     assert not same_results(["low"], ["mid"])
+
+
+def _request(body: dict):
+    from flask import Request
+    from werkzeug.test import EnvironBuilder
+
+    return Request(EnvironBuilder(method="POST", path="/score", data=json.dumps(body),
+                                  content_type="application/json").get_environ())
+
+
+def test_a_lone_request_is_azmlinfsrvs_own_call_without_the_batchers_row_reading(plain_runs, monkeypatch):
+    """At one connection batching costs nothing: a request that finds the worker idle with nothing
+    on its way is run as unbatched - its body is not read for rows a second time (here: reading
+    them fails the test) and the answer is what the unbatched call gives."""
+    runs, script, _ = plain_runs
+    monkeypatch.setattr(runs, "_rows", lambda parameters: pytest.fail("a lone request's rows were read"))
+    timed = runs.invoke_run(_request({"data": [[2], [3]], "scale": 5}), timeout_ms=5000)
+    unbatched = script.invoke_run(_request({"data": [[2], [3]], "scale": 5}), timeout_ms=5000)
+    assert timed.output == unbatched.output == [10, 15]
+    assert not hasattr(timed, "batch") and not runs.batcher._active
+    from azureml_inference_server_http.server.user_script import UserScriptException
+
+    with pytest.raises(UserScriptException):  # run()'s error, as unbatched; the worker is free after it
+        runs.invoke_run(_request({"data": [[0]]}), timeout_ms=5000)
+    assert not runs.batcher._active and runs.batcher.alone()
