@@ -366,7 +366,10 @@ def _reason(child: Child) -> str:
     tail = [line.strip() for line in child.log_tail(80) if line.strip()]
     line = last_error(tail)
     if line is not None:
-        return line[-300:] + start_hint(line, tail)
+        # The lines up to the error's own: azmlinfsrv chains a second traceback (UserScriptException,
+        # through its own files) after the user's, which would hide the unpickling frames.
+        upto = len(tail) - tail[::-1].index(line)
+        return line[-300:] + start_hint(line, tail[:upto])
     return tail[-1][-300:] if tail else f"see {child.log}"
 
 
@@ -391,15 +394,17 @@ _UNPICKLING = re.compile(r"pickle|joblib|dill|cloudpickle")
 def _while_unpickling(context: list[str]) -> bool:
     """Whether the traceback that ends `context` (log lines) ran through unpickling: any of its
     frame lines (`File ...` and the source line under it) after its last `Traceback` line."""
-    start = max((i for i, line in enumerate(context) if line.startswith("Traceback")), default=-1)
+    # azmlinfsrv logs init()'s traceback after a prefix: `... E [pid] azmlinfsrv - Encountered Exception Traceback ...`
+    start = max((i for i, line in enumerate(context) if "Traceback (most recent call last)" in line), default=-1)
     return start >= 0 and any(_UNPICKLING.search(line) for line in context[start + 1:-1])
 
 
 def start_hint(line: str, context: list[str] | None = None) -> str:
-    """What a user can do about a scorer's start failure `line`, as a '; ...' suffix, or ''. The two
+    """What a user can do about a scorer's start failure `line`, as a '; ...' suffix, or ''. The ones
     a new project meets first: an import its environment lacks (a module the model file needs when
-    `context`, the log lines up to `line`, shows unpickling), and score.py naming a model file other
-    than the one the image holds (a second version saved under another name)."""
+    `context`, the log lines up to `line`, shows unpickling), a model file that does not unpickle, and
+    score.py naming a model file other than the one the image holds (a second version saved under
+    another name)."""
     if match := _NO_MODULE.search(line):
         if _while_unpickling(context or []):
             return (f"; the model file needs module {match[1]!r} to load (it was pickled with an object of it: a "
@@ -416,4 +421,8 @@ def start_hint(line: str, context: list[str] | None = None) -> str:
             where = "/".join(folder.parts[folder.parts.index("azureml-models"):])
             return (f"; the image's {where} holds: {held} (score.py must open the file the stack's model "
                     "path names)")
+    if _while_unpickling(context or []):
+        return ("; score.py's init() failed unpickling the model file: it is not a pickle or joblib file this "
+                "environment reads (another format, a truncated copy, or saved by a version of its library that "
+                "the image's condaFile or requirementsFile does not pin)")
     return ""

@@ -221,10 +221,27 @@ def test_a_scorer_start_failure_says_what_to_do(tmp_path, script, hint):
     assert str(raised.value).endswith(f"; {hint}"), raised.value
 
 
-def test_a_module_missing_while_the_model_is_unpickled_is_not_called_an_import_of_score_py(tmp_path):
+# What azmlinfsrv does with an exception of init() (its scorer.log, read in hreview's trial): logs the
+# user's traceback after a prefix, then a second traceback, through its own files only, chained after
+# the user's (aml_blueprint.py setup -> user_script.py invoke_init).
+AZMLINFSRV_CHAIN = ("import traceback\n"
+                    "class UserScriptException(Exception): pass\n"
+                    "def invoke_init():\n"
+                    "    try:\n"
+                    "        init()\n"
+                    "    except Exception as ex:\n"
+                    "        print('2026-12-05 13:39:39,387 E [3793] azmlinfsrv - Encountered Exception '\n"
+                    "              + traceback.format_exc(), flush=True)\n"
+                    "        raise UserScriptException('Caught an unhandled exception from the user script') from ex\n"
+                    "invoke_init()\n")
+
+
+@pytest.mark.parametrize("chained", [False, True], ids=["alone", "chained-by-azmlinfsrv"])
+def test_a_module_missing_while_the_model_is_unpickled_is_not_called_an_import_of_score_py(tmp_path, chained):
     """A pipeline pickled with a class of the training code's own module (`features`): unpickling
     raises ModuleNotFoundError, which was explained as `score.py imports 'features'` (new-user trial:
-    a model file that was no pickle read as `No module named 'mport pickle'`)."""
+    a model file that was no pickle read as `No module named 'mport pickle'`) - also when azmlinfsrv's
+    own traceback follows the user's, as it does in every real scorer log (hreview: it did there)."""
     from mldeploy.runtime.processes import wait_until_ok
 
     (tmp_path / "score.py").write_text(
@@ -233,7 +250,9 @@ def test_a_module_missing_while_the_model_is_unpickled_is_not_called_an_import_o
         "exec('class Scaler: pass', features.__dict__)\n"
         "blob = pickle.dumps(features.Scaler())\n"
         "del sys.modules['features']\n"
-        "model = pickle.loads(blob)\n")
+        "def init():\n"
+        "    model = pickle.loads(blob)\n"
+        + (AZMLINFSRV_CHAIN if chained else "init()\n"))
     scorer = Child("scorer", [sys.executable, "score.py"], env=dict(os.environ), cwd=tmp_path, log=tmp_path / "s.log")
     scorer.start()
     scorer.proc.wait(timeout=30)
@@ -261,3 +280,24 @@ def test_refuse_new_connections_drops_new_connections_to_a_childs_listener(tmp_p
             socket.create_connection(("127.0.0.1", port), timeout=1.0)
     finally:
         child.stop(timeout=2)
+
+
+@pytest.mark.parametrize("load", ["pickle.load(open('model.pkl', 'rb'))", "joblib_load('model.pkl')"])
+def test_a_model_file_that_is_no_pickle_says_so(tmp_path, load):
+    """A model file that is text (or another format): unpickling raises whatever its first bytes lead
+    to (`KeyError: 110` from joblib for 'n'), which serve printed alone (hreview's trial)."""
+    from mldeploy.runtime.processes import wait_until_ok
+
+    (tmp_path / "model.pkl").write_text("not a pickle\n")
+    (tmp_path / "score.py").write_text(
+        "import pickle\n"
+        "def joblib_load(path):\n"
+        "    return pickle._Unpickler(open(path, 'rb')).load()\n"
+        f"def init():\n    model = {load}\n" + AZMLINFSRV_CHAIN)
+    scorer = Child("scorer", [sys.executable, "score.py"], env=dict(os.environ), cwd=tmp_path, log=tmp_path / "s.log")
+    scorer.start()
+    scorer.proc.wait(timeout=30)
+    with pytest.raises(StartError) as raised:
+        wait_until_ok(scorer, "http://127.0.0.1:9/", "the scorer", 30)
+    message = str(raised.value)
+    assert "; score.py's init() failed unpickling the model file: it is not a pickle or joblib file" in message, message
