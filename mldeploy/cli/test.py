@@ -3,9 +3,11 @@ service, an ACI/AKS service of a stack, or any URI with a key."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import click
@@ -75,17 +77,53 @@ def _body_hint(path: Path, body: bytes, content_type: str) -> str:
             '{"data": [[...], ...]}: put your rows under "data")')
 
 
+def _scoring_uri(_ctx, _param, value: str | None) -> str | None:
+    """--uri as urllib can send to: http(s), a host, a whole port; anything else is a usage error
+    here, not urllib's traceback (`unknown url type`, `Invalid IPv6 URL`) or a DNS lookup of ftp://."""
+    if value is None:
+        return None
+    allowed = "a scoring URI is http://HOST[:PORT]/PATH or https://..., such as http://127.0.0.1:8890/score"
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a whole number 0-65535
+    except ValueError as err:
+        raise click.BadParameter(f"{value!r}: {err}; {allowed}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{value!r}: {allowed}")
+    return value
+
+
+def _header_safe(what: str, pattern: str, secret: bool = False, where: str = "an HTTP header"):
+    """A click callback: the option's value is sent in an HTTP header, which carries printable ASCII
+    alone (http.client raises UnicodeEncodeError / `Invalid header value` otherwise). A key's
+    characters are not repeated in the error: it is a secret, and a pasted one may be a real one."""
+    def check(_ctx, _param, value: str | None) -> str | None:
+        if not value or re.fullmatch(pattern, value):
+            return value
+        at = next(i for i, c in enumerate(value) if not re.fullmatch(pattern, c))
+        shown = f"character {at + 1}" if secret else f"{value!r}: character {at + 1} ({value[at]!r})"
+        raise click.BadParameter(f"{shown} cannot be sent in {where}; {what}")
+    return check
+
+
 @click.command("test")
 @click.option("--stack", "-s", default=None, help="Stack of the service (with --service).")
 @click.option("--service", default=None, help="The service to test.")
-@click.option("--uri", default=None, help="A scoring URI, instead of --stack/--service.")
-@click.option("--key", default=None, help="The key for --uri (sent as Authorization: Bearer).")
+@click.option("--uri", default=None, callback=_scoring_uri,
+              help="A scoring URI (http or https), instead of --stack/--service.")
+@click.option("--key", default=None, help="The key for --uri (sent as Authorization: Bearer).",
+              callback=_header_safe("a key is ASCII letters, digits and punctuation, no space (as `mldeploy serve` "
+                                    "and Azure print it)", r"[!-~]+", secret=True,
+                                    where="a Bearer token (RFC 6750: no space)"))
 @click.option("--data", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Request body (default: the service's sample request). .json is sent as JSON, "
                    "anything else as application/octet-stream.")
-@click.option("--content-type", default=None, help="Override the request's Content-Type.")
+@click.option("--content-type", default=None, help="Override the request's Content-Type.",
+              callback=_header_safe("a media type is ASCII, such as text/csv or application/json; charset=utf-8",
+                                    r"[ -~]+"))
 @click.option("--deployment", default=None, help="Online endpoints: send the request to this deployment "
-              "(the azureml-model-deployment header), whatever its traffic share.")
+              "(the azureml-model-deployment header), whatever its traffic share.",
+              callback=_header_safe("a deployment name is ASCII letters, digits and '-'", r"[ -~]+"))
 @click.option("--local", "use_local", is_flag=True, help="Test the copy `mldeploy serve` runs on this machine "
               "instead of the deployed service (the default for `target: local`).")
 @project_dir_option

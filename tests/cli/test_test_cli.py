@@ -86,3 +86,45 @@ def test_a_400_for_rows_sent_without_their_data_key_says_how_to_wrap_them(tmp_pa
     assert "status 400" in bad.stderr and 'rows.json holds a JSON list; a scoring request is a JSON object' in bad.stderr \
         and 'put your rows under "data"' in bad.stderr, bad.stderr
     assert good.returncode == 0 and good.stdout == "[0]\n", good.stderr
+
+
+# -- options sent in the request line or its headers ------------------------------------------
+
+def _mldeploy(tmp_path, *args: str):
+    import subprocess
+    import sys
+    (tmp_path / "request.json").write_text('{"data": [[1.0]]}')
+    return subprocess.run([sys.executable, "-c", "import sys; from mldeploy.cli import main; "
+                           "sys.argv[0] = 'mldeploy'; main()", "test", "--data", "request.json", *args],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--uri", "127.0.0.1:8890/score"], "'127.0.0.1:8890/score': a scoring URI is http://HOST[:PORT]/PATH"),
+    (["--uri", "http://[::1/score"], "'http://[::1/score': Invalid IPv6 URL; a scoring URI is"),
+    (["--uri", "http://127.0.0.1:99999/score"], "Port out of range 0-65535; a scoring URI is"),
+    (["--uri", "ftp://example.com/score"], "'ftp://example.com/score': a scoring URI is"),
+    (["--uri", "http://127.0.0.1:9/score", "--key", "Bearer abc"], "'--key': character 7 cannot be sent in a Bearer"),
+    (["--uri", "http://127.0.0.1:9/score", "--key", "abc\n"], "'--key': character 4 cannot be sent in a Bearer"),
+    (["--uri", "http://127.0.0.1:9/score", "--key", "k", "--content-type", "text/csv; charset=ütf"],
+     "'text/csv; charset=ütf': character 19 ('ü') cannot be sent in an HTTP header; a media type is ASCII"),
+    (["--uri", "http://127.0.0.1:9/score", "--key", "k", "--deployment", "grün"],
+     "'grün': character 3 ('ü') cannot be sent in an HTTP header"),
+])
+def test_a_uri_or_header_value_urllib_cannot_send_is_one_usage_error(tmp_path, args, said):
+    """hreview's trial: each of these ended in urllib's traceback (unknown url type, Invalid IPv6 URL,
+    UnicodeEncodeError, Invalid header value) or a DNS lookup of ftp://."""
+    run = _mldeploy(tmp_path, *args)
+    assert run.returncode == 2, (run.returncode, run.stderr)
+    assert "Traceback" not in run.stderr and run.stderr.splitlines()[-1].startswith("error: "), run.stderr
+    assert said in run.stderr, run.stderr
+
+
+def test_a_refused_key_is_not_repeated_in_the_error(tmp_path):
+    run = _mldeploy(tmp_path, "--uri", "http://127.0.0.1:9/score", "--key", "s3cr3t-k3y with-a-space")
+    assert run.returncode == 2 and "s3cr3t" not in run.stderr, run.stderr
+
+
+def test_an_http_or_https_uri_with_a_host_is_sent(tmp_path):
+    run = _mldeploy(tmp_path, "--uri", "http://[::1]:9/score", "--key", "k")
+    assert run.returncode == 1 and "status no answer" in run.stderr, run.stderr
