@@ -85,8 +85,13 @@ def _local(root: Path, stack: str, service: str, deployment: str | None, follow:
     from mldeploy.runtime.pod import pod_name
 
     folder = run_dir(root, stack, service)
-    sources = [s for s in local_sources(folder, deployment) if container in (None, s.name.rsplit("/", 1)[-1])]
+    every = local_sources(folder, deployment)
+    sources = [s for s in every if container in (None, s.name.rsplit("/", 1)[-1])]
     engine, running = _pod_containers(stack, service, container, deployment) if pod else (None, [])
+    if every and not sources and not running:  # logs there are, but none of --container
+        names = sorted({s.name.rsplit("/", 1)[-1] for s in every})
+        raise click.UsageError(f"--container: {container!r}: the logs of service {service!r} on this machine are "
+                               f"of {' and '.join(names)}")
     if not sources and not running:
         raise click.UsageError(f"no logs of service {service!r} on this machine ({_shown(folder, root)} holds none "
                                f"and no container of pod {pod_name(stack, service)} runs): `mldeploy serve --stack "

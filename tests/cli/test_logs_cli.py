@@ -49,6 +49,19 @@ def test_local_service_logs_merged_and_prefixed(project):
     assert only.stdout.splitlines() == ["gateway | 2026/12/04 11:00:01 [warn] 7#7: slow upstream"]
 
 
+def test_a_container_the_local_logs_do_not_have_is_named_as_the_mistake(project):
+    # hreview's trial: `--container nope` said the run folder "holds none" of the service's logs
+    # and to run `mldeploy serve`, while its scorer and gateway logs were there.
+    run = project / ".mldeploy" / "local" / "local" / "diabetes"
+    run.mkdir(parents=True)
+    (run / "scorer.log").write_text("2026-12-04 11:00:02,000 I [1] azmlinfsrv - ready\n")
+    (run / "gateway.log").write_text("2026/12/04 11:00:01 [warn] 7#7: slow upstream\n")
+    proc = mldeploy("logs", "--stack", "local", "--service", "diabetes", "--container", "scorrer", cwd=project)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.splitlines()[-1] == ("error: --container: 'scorrer': the logs of service 'diabetes' on this "
+                                            "machine are of gateway and scorer"), proc.stderr
+
+
 def test_local_service_never_served(project):
     proc = mldeploy("logs", "--stack", "local", "--service", "diabetes", cwd=project)
     assert proc.returncode == 2 and "mldeploy serve --stack local --service diabetes" in proc.stderr, proc.stderr
