@@ -44,7 +44,11 @@ def _register_commands() -> None:
                 cli.add_command(command)
 
 
-_register_commands()
+try:
+    _register_commands()
+except KeyboardInterrupt:  # Ctrl-C while the commands import (seconds on a loaded machine): main()'s `aborted`
+    sys.stderr.write("aborted\n")
+    raise SystemExit(130) from None
 
 
 # Every message mldeploy stops with starts `error: ` (git's and pip's spelling, and the one most of
