@@ -583,28 +583,44 @@ def _json(value: str, target: Path) -> None:
                          "(the data run() gets), e.g. {\"data\": [[...]]}")
 
 
+def _source_directory(value: str, target: Path, root: Path) -> None:
+    mode = _stat(value, target, root, "folder").st_mode
+    if not stat.S_ISDIR(mode):
+        raise ValueError(f"{value} is a file; sourceDirectory is the folder shipped beside the entry script (v1 "
+                         "InferenceConfig's source_directory, v2 CodeConfiguration's code)")
+    _not_project_config(value, target, root)
+
+
+def check_path(kind: str, value: str, root: Path) -> str:
+    """`value` checked as a path of `kind` (the kinds of the types below) inside project `root`;
+    ValueError saying why it may not be used."""
+    target = project_path(value, root)
+    if kind == "model":
+        _model_path(value, target, root)
+        return value
+    if kind == "source-directory":
+        _source_directory(value, target, root)
+        return value
+    _regular_file(value, target, root)
+    if kind == "text":
+        _text(value, target, "file")
+    elif kind == "conda":
+        _conda(value, target)
+    elif kind == "batch-conda":
+        _conda(value, target)
+        _batch_conda(value, target)
+    elif kind in ("requirements", "azure-ml-requirements"):
+        _requirements(value, root, single_file=kind == "azure-ml-requirements")
+    elif kind in ("python", "batch-python"):
+        _python(value, target, by_keyword=kind == "python")
+    elif kind == "json":
+        _json(value, target)
+    return value
+
+
 def _checked(kind: str):
     def check(value: str, info: ValidationInfo) -> str:
-        root = Path((info.context or {}).get("root", "."))
-        target = project_path(value, root)
-        if kind == "model":
-            _model_path(value, target, root)
-            return value
-        _regular_file(value, target, root)
-        if kind == "text":
-            _text(value, target, "file")
-        elif kind == "conda":
-            _conda(value, target)
-        elif kind == "batch-conda":
-            _conda(value, target)
-            _batch_conda(value, target)
-        elif kind in ("requirements", "azure-ml-requirements"):
-            _requirements(value, root, single_file=kind == "azure-ml-requirements")
-        elif kind in ("python", "batch-python"):
-            _python(value, target, by_keyword=kind == "python")
-        elif kind == "json":
-            _json(value, target)
-        return value
+        return check_path(kind, value, Path((info.context or {}).get("root", ".")))
 
     return AfterValidator(check)
 
@@ -624,6 +640,10 @@ PythonFile = Annotated[str, _checked("python")]
 
 BatchPythonFile = Annotated[str, _checked("batch-python")]
 """A batch entry script: as PythonFile, with the run(mini_batch) Azure ML's batch driver calls."""
+
+SourceDirectory = Annotated[str, _checked("source-directory")]
+"""A folder inside the project (not its stack files), shipped whole beside an entry script
+(config/source_directory.py says which of its files)."""
 
 JsonFile = Annotated[str, _checked("json")]
 """A UTF-8 JSON file inside the project (sample requests)."""

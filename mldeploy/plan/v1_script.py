@@ -196,7 +196,7 @@ def check_entry_scripts(settings, root: Path) -> None:
     get_model_path for a model the image does not hold, when its environment lacks azureml-core
     (with it, the real SDK runs the script)."""
     for name, image in sorted(settings.images.items()):
-        path = root / image.entry_script
+        path = root / image.script_path
         try:
             found = scan(path.read_bytes())
         except OSError:
@@ -209,7 +209,7 @@ def check_entry_scripts(settings, root: Path) -> None:
         models = {_registered_name(settings, m): _file_name(settings, m, root) for m in image.models}
         for line, model_name in found.model_names:
             if not finds_model(model_name, models):
-                raise ConfigError(key, f"{image.entry_script}:{line}: Model.get_model_path({model_name!r}) names no model "
+                raise ConfigError(key, f"{image.script_path}:{line}: Model.get_model_path({model_name!r}) names no model "
                                        f"of image {name!r} (its models: {', '.join(sorted(models))}); use one of those "
                                        "names (a stack's model names are lowercase letters, digits and '-': 'My_Model' "
                                        "finds 'my-model') or the model's file name")
@@ -219,7 +219,7 @@ def check_entry_scripts(settings, root: Path) -> None:
         call = next((c for c in found.unsupported if not c.name.startswith("from ")), found.unsupported[0])
         raise ConfigError(
             key,
-            f"{image.entry_script}:{call.line}: {call.name} is Azure ML SDK v1 (azureml-core), which mldeploy does "
+            f"{image.script_path}:{call.line}: {call.name} is Azure ML SDK v1 (azureml-core), which mldeploy does "
             f"not install (served of it: Model.get_model_path and azureml.contrib.services); {replacement(call)}")
 
 
@@ -227,14 +227,14 @@ def v1_warnings(settings, root: Path) -> list[str]:
     """One line per entry script that finds its model through Model.get_model_path."""
     seen, warnings = set(), []
     for name, image in sorted(settings.images.items()):
-        if image.entry_script in seen:
+        if image.script_path in seen:
             continue
         try:
-            found = scan((root / image.entry_script).read_bytes())
+            found = scan((root / image.script_path).read_bytes())
         except OSError:
             continue
         if found and found.uses_model_path:
-            seen.add(image.entry_script)
-            warnings.append(f"images.{name}.entryScript: {image.entry_script} uses Model.get_model_path (Azure ML "
+            seen.add(image.script_path)
+            warnings.append(f"images.{name}.entryScript: {image.script_path} uses Model.get_model_path (Azure ML "
                             f"SDK v1), served by mldeploy's stand-in for azureml-core; the v2 way is {V2_WAY}")
     return warnings

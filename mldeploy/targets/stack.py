@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 from mldeploy.config import load as config_load
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.order import file_position
+from mldeploy.config.source_directory import check_source_directories
 from mldeploy.config.stack import StackSettings
 from mldeploy.plan import stack as plan_stack
 from mldeploy.plan.batching import check_batching
@@ -44,7 +45,8 @@ def load_time_rules(settings: StackSettings, project_root: Path,
         lambda target=target, name=name, entry=entry: target.check(name, entry, settings)
         for target in SECTION_TARGETS for name, entry in sorted(target.entries(settings).items())]
     rules += plan_stack.stack_rules(settings, _CHECKS, _STACK_CHECKS, today)
-    rules += [lambda: check_entry_scripts(settings, project_root), lambda: check_batching(settings, project_root),
+    rules += [lambda: check_source_directories(settings, project_root),
+              lambda: check_entry_scripts(settings, project_root), lambda: check_batching(settings, project_root),
               lambda: plan_stack.check_azure_built_environments(settings, project_root),
               lambda: plan_stack.check_azure_built_servers(settings, project_root),
               lambda: check_sample_fits_body(settings, project_root),

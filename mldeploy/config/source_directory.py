@@ -1,0 +1,136 @@
+"""An image's source directory (`images.<name>.sourceDirectory`): the folder shipped whole beside
+the entry script, as Azure ML ships v1's `InferenceConfig(source_directory=...)` and v2's
+`CodeConfiguration(code=...)`. This module owns which of its files are shipped, and refuses at
+parse time what must never be (secrets, the models, links out of it, more than Azure ML takes).
+
+What is shipped, as Azure ML's own SDK decides it: every file of the folder, minus what the
+folder's `.amlignore` names, or its `.gitignore` when there is no `.amlignore` (azure-ai-ml,
+`_utils/_asset_utils.py`, get_ignore_file: ".amlignore takes precedence over .gitignore ... The
+ignore file must be in the root directory"; learn.microsoft.com/azure/machine-learning/
+how-to-save-write-experiment-files#storage-limits-of-experiment-snapshots). The patterns are
+matched with pathspec's gitignore rules, the library that SDK matches them with. mldeploy adds:
+`__pycache__/`, `*.pyc` and `.git/` are never shipped (bytecode the scorer writes itself, and a
+repository's history: neither is source, and either would change the image's digest with no
+change to the code).
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path, PurePosixPath
+
+from pathspec import GitIgnoreSpec
+
+from mldeploy import PROJECT
+from mldeploy.config.errors import ConfigError
+
+# Azure ML refuses a code snapshot of more than 300 MB or 2000 files (how-to-save-write-experiment-
+# files, "Storage limits of experiment snapshots"): a v1 source_directory that deployed fits them,
+# and the same bound keeps a mistaken folder (a dataset, a virtualenv) from being read whole into
+# every synth and image build.
+MAX_SOURCE_FILES = 2000
+MAX_SOURCE_BYTES = 300 * 1024 * 1024
+IGNORE_FILES = (".amlignore", ".gitignore")  # the first present is used, as Azure ML does
+ALWAYS_LEFT_OUT = GitIgnoreSpec.from_lines(["__pycache__/", "*.pyc", ".git/"])
+# Files that hold credentials by convention: shipped in an image (readable by whoever pulls it)
+# or a code asset, they would leak. Refused, with the ignore file as the way to leave them out.
+SECRET_PATTERNS = (".env", ".env.*", "*.pem", "*.key", "*.pfx", "*.p12", "id_rsa*", "id_ed25519*", "credentials",
+                   "credentials.*", "*.publishsettings", ".netrc", ".pypirc", "secrets.*")
+
+
+def ignore_spec(folder: Path) -> tuple[str | None, GitIgnoreSpec]:
+    """The folder's ignore file (its name, or None) and its patterns."""
+    for name in IGNORE_FILES:
+        path = folder / name
+        if path.is_file():
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            return name, GitIgnoreSpec.from_lines(lines)
+    return None, GitIgnoreSpec.from_lines([])
+
+
+def _secret_looking(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name.lower(), pattern) for pattern in SECRET_PATTERNS)
+
+
+def source_files(value: str, root: Path, model_paths: tuple[Path, ...] = ()) -> tuple[tuple[str, Path], ...]:
+    """(path inside the folder, file) for each file shipped from source directory `value` (relative
+    to project `root`), sorted; ValueError naming the file when one may not be shipped."""
+    root = root.resolve()
+    folder = root / value
+    if not folder.is_dir():
+        raise ValueError(f"{value} is not a folder; sourceDirectory is the folder shipped beside the entry script")
+    ignore_name, spec = ignore_spec(folder)
+    how = (f"leave it out with a line in {value}/{ignore_name}" if ignore_name
+           else f"leave it out with a line in {value}/.amlignore (gitignore syntax)")
+    models = {p.resolve() for p in model_paths}
+    files: list[tuple[str, Path]] = []
+    total = 0
+    for current, dirs, names in os.walk(folder, onerror=_raise):
+        base = PurePosixPath(Path(current).relative_to(folder).as_posix())
+        kept = []
+        for d in sorted(dirs):
+            rel = (base / d).as_posix()
+            if ALWAYS_LEFT_OUT.match_file(rel + "/") or spec.match_file(rel + "/"):
+                continue
+            if (Path(current) / d).is_symlink():
+                raise ValueError(f"{value}/{rel} is a symbolic link to a folder: copy the folder into {value}, or "
+                                 f"{how}")
+            if Path(current, d).resolve() in models:
+                raise ValueError(f"{value}/{rel} is a model's folder (models.*.path): the image carries its models "
+                                 f"already, in AZUREML_MODEL_DIR; move it out of {value}, or {how}")
+            kept.append(d)
+        dirs[:] = kept
+        for name in sorted(names):
+            rel = (base / name).as_posix()
+            if ALWAYS_LEFT_OUT.match_file(rel) or spec.match_file(rel):
+                continue
+            path = Path(current) / name
+            resolved = path.resolve()
+            if folder.resolve() not in resolved.parents:
+                raise ValueError(f"{value}/{rel} is a symbolic link that leads outside {value}: copy the file into "
+                                 f"it, or {how}")
+            if not resolved.is_file():
+                raise ValueError(f"{value}/{rel} is not a regular file (a FIFO, device, socket or broken link); {how}")
+            if _secret_looking(name):
+                raise ValueError(f"{value}/{rel} looks like a file of secrets (.env, *.pem, *.key, credentials): "
+                                 f"the image and the code asset would carry it to whoever can pull them; {how}")
+            if resolved in models:
+                raise ValueError(f"{value}/{rel} is a model file (models.*.path): the image carries its models "
+                                 f"already, in AZUREML_MODEL_DIR; move it out of {value}, or {how}")
+            try:
+                size = resolved.stat().st_size
+                with open(resolved, "rb") as f:
+                    f.read(1)
+            except OSError as err:
+                raise ValueError(f"cannot read {value}/{rel}: {err.strerror}") from None
+            total += size
+            files.append((rel, path))
+            if len(files) > MAX_SOURCE_FILES:
+                raise ValueError(f"{value} ships more than {MAX_SOURCE_FILES} files, Azure ML's limit for a code "
+                                 f"snapshot: {how} (a dataset, a virtualenv, outputs)")
+            if total > MAX_SOURCE_BYTES:
+                raise ValueError(f"{value} ships more than {MAX_SOURCE_BYTES // (1024 * 1024)} MB, Azure ML's "
+                                 f"limit for a code snapshot: {how} (a dataset, a virtualenv, outputs)")
+    return tuple(sorted(files))
+
+
+def _raise(err: OSError) -> None:
+    raise ValueError(f"cannot read {err.filename}: {err.strerror}")
+
+
+def image_source_files(image, settings, root: Path) -> tuple[tuple[str, Path], ...]:
+    """The files image settings `image` ships from its sourceDirectory (none without one), the
+    stack's models never among them."""
+    if image.source_directory is None:
+        return ()
+    models = tuple(root / m.path for m in settings.models.values())
+    return source_files(image.source_directory, root, models)
+
+
+def check_source_directories(settings, root: Path) -> None:
+    """ConfigError for an image's sourceDirectory holding a file it may not ship (a load-time rule)."""
+    for name, image in sorted(settings.images.items()):
+        try:
+            image_source_files(image, settings, root)
+        except ValueError as err:
+            raise ConfigError(f"{PROJECT}:images.{name}.sourceDirectory", str(err)) from None

@@ -1,0 +1,168 @@
+"""mldeploy/config/source_directory.py and images.<name>.sourceDirectory: the folder shipped beside
+the entry script (v1 `source_directory`, v2 `code`), with entryScript relative to it; what may not
+ship is refused at load with one line naming the file and the key."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mldeploy.config import ConfigError
+from mldeploy.config.source_directory import source_files
+from mldeploy.project import ProjectChoices, render_project
+from mldeploy.targets.stack import load_stack
+
+KEY = "mldeploy:images.clf.sourceDirectory"
+
+
+def _project(root: Path, entry: str = "score.py", folder: str | None = "src") -> Path:
+    """init's project with score.py moved into `folder` beside a helpers module it imports."""
+    files = render_project(ProjectChoices(project="p", name="clf", model_path="models/model.pkl",
+                                          model_file="model.pkl", features=4, targets=()))
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    (root / "models").mkdir(exist_ok=True)
+    (root / "models/model.pkl").write_bytes(b"model")
+    if folder is not None:
+        (root / folder).mkdir()
+        (root / "score.py").rename(root / folder / "score.py")
+        (root / folder / "helpers.py").write_text("SCALE = 2\n")
+        stack = root / "stacks/Pulumi.local.yaml"
+        stack.write_text(stack.read_text().replace("      entryScript: score.py\n",
+                                                   f"      sourceDirectory: {folder}\n      entryScript: {entry}\n"))
+    return root
+
+
+def _error(root: Path) -> ConfigError:
+    with pytest.raises(ConfigError) as err:
+        load_stack(root, "local")
+    return err.value
+
+
+def test_entry_script_is_relative_to_the_source_directory_as_in_v1_and_v2(tmp_path):
+    """v1: InferenceConfig(source_directory="./source_dir", entry_script="./echo_score.py")."""
+    root = _project(tmp_path, entry="./score.py")
+    image = load_stack(root, "local").images["clf"]
+    assert (image.script_path, image.script_in_source) == ("src/score.py", "score.py")
+
+
+def test_an_entry_script_in_a_subfolder_of_the_source_directory(tmp_path):
+    root = _project(tmp_path)
+    (root / "src/online").mkdir()
+    (root / "src/score.py").rename(root / "src/online/score.py")
+    stack = root / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text().replace("entryScript: score.py", "entryScript: online/score.py"))
+    image = load_stack(root, "local").images["clf"]
+    assert (image.script_path, image.script_in_source) == ("src/online/score.py", "online/score.py")
+
+
+@pytest.mark.parametrize("entry, says", [
+    ("../score.py", "entryScript '../score.py' must name a file inside sourceDirectory 'src', relative to it"),
+    ("/abs/score.py", "must name a file inside sourceDirectory 'src'"),
+    ("src/score.py", "entryScript is relative to sourceDirectory 'src' (v1's entry_script, v2's scoring_script): "
+                     "write 'score.py', not 'src/score.py'"),
+    ("scor.py", "file not found: src/scor.py (did you mean src/score.py?)"),
+])
+def test_an_entry_script_not_inside_the_folder_is_refused(tmp_path, entry, says):
+    err = _error(_project(tmp_path, entry=entry))
+    assert err.key == "mldeploy:images.clf.entryScript" and says in err.message, err.render()
+
+
+def test_a_missing_source_directory_is_refused_naming_the_key(tmp_path):
+    root = _project(tmp_path)
+    (root / "src").rename(root / "code")
+    err = _error(root)
+    assert err.key == KEY and "folder not found: src" in err.message, err.render()
+
+
+def test_a_file_is_not_a_source_directory(tmp_path):
+    root = _project(tmp_path)
+    stack = root / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text().replace("sourceDirectory: src", "sourceDirectory: src/helpers.py"))
+    err = _error(root)
+    assert err.key == KEY and "src/helpers.py is a file" in err.message, err.render()
+
+
+def test_the_project_root_is_refused(tmp_path):
+    root = _project(tmp_path)
+    stack = root / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text().replace("sourceDirectory: src", "sourceDirectory: ."))
+    err = _error(root)
+    assert err.key == KEY and "names the project root itself" in err.message, err.render()
+
+
+@pytest.mark.parametrize("name", [".env", "deploy.pem", "tls.key", "credentials.json", "id_rsa"])
+def test_a_file_of_secrets_is_refused_with_the_ignore_file_as_the_way_out(tmp_path, name):
+    root = _project(tmp_path)
+    (root / "src/conf").mkdir()
+    (root / "src/conf" / name).write_text("SECRET=1\n")
+    err = _error(root)
+    assert err.key == KEY, err.render()
+    assert f"src/conf/{name} looks like a file of secrets" in err.message, err.render()
+    assert "leave it out with a line in src/.amlignore" in err.message, err.render()
+    (root / "src/.amlignore").write_text(f"{name}\n")
+    assert load_stack(root, "local").images["clf"].source_directory == "src"
+
+
+def test_the_model_inside_the_folder_is_refused(tmp_path):
+    root = _project(tmp_path)
+    stack = root / "stacks/Pulumi.local.yaml"
+    (root / "models/model.pkl").rename(root / "src/model.pkl")
+    stack.write_text(stack.read_text().replace("path: models/model.pkl", "path: src/model.pkl"))
+    err = _error(root)
+    assert err.key == KEY and "src/model.pkl is a model file (models.*.path)" in err.message, err.render()
+
+
+def test_amlignore_wins_over_gitignore_and_bytecode_and_git_never_ship(tmp_path):
+    """azure-ai-ml get_ignore_file: ".amlignore takes precedence over .gitignore"."""
+    root = _project(tmp_path)
+    src = root / "src"
+    (src / "data").mkdir()
+    (src / "data/big.csv").write_text("1,2\n")
+    (src / "notes.txt").write_text("x\n")
+    (src / "__pycache__").mkdir()
+    (src / "__pycache__/helpers.cpython-311.pyc").write_bytes(b"\0")
+    (src / ".git").mkdir()
+    (src / ".git/HEAD").write_text("ref\n")
+    (src / ".gitignore").write_text("notes.txt\n")
+    shipped = [rel for rel, _ in source_files("src", root)]
+    assert shipped == [".gitignore", "data/big.csv", "helpers.py", "score.py"], shipped
+    (src / ".amlignore").write_text("data/\n")
+    shipped = [rel for rel, _ in source_files("src", root)]
+    assert shipped == [".amlignore", ".gitignore", "helpers.py", "notes.txt", "score.py"], shipped
+
+
+def test_a_link_out_of_the_folder_is_refused_and_one_inside_is_followed(tmp_path):
+    root = _project(tmp_path)
+    (root / "src/same.py").symlink_to("helpers.py")
+    assert [rel for rel, _ in source_files("src", root)] == ["helpers.py", "same.py", "score.py"]
+    (root / "shared.py").write_text("X = 1\n")
+    (root / "src/shared.py").symlink_to(root / "shared.py")
+    err = _error(root)
+    assert err.key == KEY and "src/shared.py is a symbolic link that leads outside src" in err.message, err.render()
+
+
+def test_more_files_than_azure_ml_takes_are_refused(tmp_path, monkeypatch):
+    import mldeploy.config.source_directory as module
+
+    root = _project(tmp_path)
+    monkeypatch.setattr(module, "MAX_SOURCE_FILES", 1)
+    err = _error(root)
+    assert err.key == KEY and "src ships more than 1 files, Azure ML's limit for a code snapshot" in err.message, \
+        err.render()
+
+
+def test_synth_stops_with_one_error_line_and_exit_2(tmp_path):
+    root = _project(tmp_path)
+    (root / "src/.env").write_text("KEY=1\n")
+    run = subprocess.run([sys.executable, "-m", "mldeploy", "synth", "--stack", "local"], cwd=root,
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})
+    assert run.returncode == 2, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert lines == [f"error: stacks/Pulumi.local.yaml: {KEY}: src/.env looks like a file of secrets (.env, *.pem, "
+                     "*.key, credentials): the image and the code asset would carry it to whoever can pull them; "
+                     "leave it out with a line in src/.amlignore (gitignore syntax)"], run.stderr
