@@ -8,9 +8,10 @@ from __future__ import annotations
 import ast
 import difflib
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from mldeploy.config.files import MAX_MODEL_FILES
+from mldeploy.config.source_directory import ignore_spec, image_source_files
 from mldeploy.plan.v1_script import env_text
 
 MODEL_DIR_VARIABLE = "AZUREML_MODEL_DIR"
@@ -71,8 +72,7 @@ def _model_files(path: Path) -> set[str] | None:
 
 def sibling_imports(tree: ast.Module, folder: Path) -> list[tuple[int, str, str]]:
     """(line, module, file) of each import at the script's top level (not under `try`/`if`) of a
-    module that is a file or package next to the script (`helpers.py`, `features/`): an image holds
-    the entry script alone (render/build_context.py), so such an import fails when the scorer starts."""
+    module that is a file or package next to the script (`helpers.py`, `features/`), in `folder`."""
     found = []
     for node in tree.body:
         names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
@@ -86,6 +86,45 @@ def sibling_imports(tree: ast.Module, folder: Path) -> list[tuple[int, str, str]
     return found
 
 
+def _unshipped_imports(name: str, image, tree: ast.Module, settings, root: Path) -> list[tuple[int, str]]:
+    """(line, what) for each top-level import of a module of the project that the image does not
+    carry. Without sourceDirectory an image holds the entry script alone; with it, the folder's root
+    is on the import path (AML_APP_ROOT), minus what its ignore file leaves out."""
+    script = PurePosixPath(image.script_path)
+    found = []
+    if image.source_directory is None:
+        folder = script.parent.as_posix()
+        how = (f"move {script.name} and its modules into a folder (src/) and set images.{name}.sourceDirectory: src"
+               if folder == "." else f"set images.{name}.sourceDirectory: {folder} (entryScript then relative to it: "
+               f"{script.name})")
+        for line, module, file in sibling_imports(tree, root / folder):
+            found.append((line, f"imports {module!r}, a module next to it ({(script.parent / file).as_posix()}), which "
+                                f"the image does not carry: without sourceDirectory (v1's source_directory, v2's code) "
+                                f"an image holds the entry script alone, so the scorer stops with ModuleNotFoundError; "
+                                f"{how}"))
+        return found
+    try:
+        shipped = {rel for rel, _ in image_source_files(image, settings, root)}
+    except ValueError:
+        return []  # the load-time rule reports it
+    source = PurePosixPath(image.source_directory)
+    sub = PurePosixPath(image.script_in_source).parent  # the script's folder inside sourceDirectory
+    for line, module, file in sibling_imports(tree, root / script.parent):
+        if f"{module}.py" in shipped or f"{module}/__init__.py" in shipped:
+            continue  # at the folder's root: importable
+        beside = (script.parent / file).as_posix()
+        if sub == PurePosixPath("."):
+            ignore, _ = ignore_spec(root / source)
+            found.append((line, f"imports {module!r} ({beside}), which {source}/{ignore or '.amlignore'} leaves out "
+                                "of the image: the scorer stops with ModuleNotFoundError; remove its line there"))
+        else:
+            found.append((line, f"imports {module!r}, a module next to it ({beside}); only sourceDirectory's root "
+                                f"({source}) is on the scorer's import path (AML_APP_ROOT, as in Azure ML v2), so the "
+                                f"scorer stops with ModuleNotFoundError; import it as "
+                                f"{sub.as_posix().replace('/', '.')}.{module}, or move it to {source}/"))
+    return found
+
+
 def script_warnings(settings, root: Path) -> list[str]:
     """One line per image whose entry script opens a model file its one model does not register,
     uses PandasParameterType without pandas in its environment, or imports a module of the project
@@ -93,10 +132,10 @@ def script_warnings(settings, root: Path) -> list[str]:
     warnings = []
     for name, image in sorted(settings.images.items()):
         try:
-            tree = ast.parse((root / image.entry_script).read_bytes())
+            tree = ast.parse((root / image.script_path).read_bytes())
         except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # the stack's own checks (and the scorer) report an unreadable script
-        where = f"images.{name}.entryScript: {image.entry_script}"
+        where = f"images.{name}.entryScript: {image.script_path}"
         if len(image.models) == 1:  # AZUREML_MODEL_DIR is that model's folder (render/build_context.py)
             model = image.models[0]
             entry = settings.models.get(model)
@@ -108,12 +147,7 @@ def script_warnings(settings, root: Path) -> list[str]:
                     shown = ", ".join(sorted(files)[:10]) + (", ..." if len(files) > 10 else "")
                     warnings.append(f"{where}:{line} opens {opened!r} in {MODEL_DIR_VARIABLE}, which model {model!r} "
                                     f"({entry.path}) does not hold{hint}; it holds: {shown}")
-        script = Path(image.entry_script)
-        for line, module, file in sibling_imports(tree, (root / image.entry_script).parent):
-            warnings.append(f"{where}:{line} imports {module!r}, a module next to it "
-                            f"({(script.parent / file).as_posix()}), which the image does not carry: an image "
-                            f"holds the entry script alone, so the scorer stops with ModuleNotFoundError; put "
-                            f"what {script.name} needs of it into {script.name}")
+        warnings += [f"{where}:{line} {text}" for line, text in _unshipped_imports(name, image, tree, settings, root)]
         line = uses_pandas_schema(tree)
         if line is not None and not _PANDAS.search(env_text(image, root)):
             env = image.conda_file or image.requirements_file

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from mldeploy.scoring.environment import scorer_pins
 from mldeploy.config.requirements import RequirementsTree, read_requirements
+from mldeploy.config.source_directory import source_files
 from mldeploy.config.stack import ImageSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
 from mldeploy.plan.digest import digest_mapping
@@ -116,7 +117,8 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
                       script: str, models: list[ResolvedModel], v1_shim: bool = False,
                       requirements_tree: str | None = None) -> str:
     """`requirements_tree`: the main requirements file's path under environment/ when it includes
-    others (`-r base.txt`): the folder is copied whole and pip follows the includes itself."""
+    others (`-r base.txt`): the folder is copied whole and pip follows the includes itself.
+    `script`: the entry script's path in the app folder (inside `sourceDirectory`, when set)."""
     mdir = model_dir(models)
     lines = [
         "# syntax=docker/dockerfile:1",
@@ -149,9 +151,14 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
     lines += [
         "# 2. The entry script (init/run), served by " + SERVED_BY[image.scoring_server] + ".",
         f"WORKDIR {APP_DIR}",
-        f"COPY app/{script} {APP_DIR}/{script}",
-        *(["# The entry script imports azureml.core (SDK v1): mldeploy's stand-in for its Model.get_model_path.",
-           f"COPY app/{V1_SHIM_DIR}/ {APP_DIR}/{V1_SHIM_DIR}/"] if v1_shim else []),
+        *([f"COPY app/{script} {APP_DIR}/{script}",
+           *(["# The entry script imports azureml.core (SDK v1): mldeploy's stand-in for its Model.get_model_path.",
+              f"COPY app/{V1_SHIM_DIR}/ {APP_DIR}/{V1_SHIM_DIR}/"] if v1_shim else [])]
+          if image.source_directory is None else
+          [f"# with images.{name}.sourceDirectory ({image.source_directory}) whole, as v1's source_directory and v2's",
+           "# code folder: its root is on the scorer's import path (AML_APP_ROOT), so its modules import.",
+           f"COPY app/ {APP_DIR}/",
+           f"ENV AML_APP_ROOT={APP_DIR}"]),
         "# 3. The model files, in Azure ML's layout: azureml-models/<name>/<version>/...",
         f"COPY azureml-models/ {MODELS_DIR}/",
         f"ENV AZUREML_ENTRY_SCRIPT={APP_DIR}/{script} \\",
@@ -206,11 +213,15 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
         if tree.includes:
             env_files, env_file = environment_tree(tree, project_root)
         env_text, constraints = tree.text(), tree.constraints
-    script_path = project_root / image.entry_script
-    script = script_path.name
+    script_path = project_root / image.script_path
+    script = image.script_in_source
 
+    # Every shipped file of the source directory (config/source_directory.py decides which): in the
+    # context, so in the digest - a change to helpers.py is a new tag, and no change is none.
+    shipped = source_files(image.source_directory, project_root) if image.source_directory is not None else ()
     files: dict[str, bytes] = {
         **env_files,
+        **{f"app/{rel}": path.read_bytes() for rel, path in shipped},
         f"app/{script}": script_path.read_bytes(),
         ".dockerignore": b"**/__pycache__\n**/*.pyc\n",
     }

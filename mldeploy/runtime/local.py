@@ -27,10 +27,10 @@ import socket
 import ssl
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from mldeploy.plan.batching import SAMPLE_ENV, SAMPLE_FILE as BATCHING_SAMPLE_FILE
-from mldeploy.render.build_context import MODELS_DIR, SCORING_SERVER_ENV, BuildContext
+from mldeploy.render.build_context import APP_DIR, MODELS_DIR, SCORING_SERVER_ENV, BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCORER_PORT, SCORE_PATH, SWAGGER_PATH,
                                TLS_CERT_NAME, TLS_KEY_NAME)
@@ -150,7 +150,10 @@ def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_
     inet = sock.family == socket.AF_INET
     # azmlinfsrv requires --port; the handed socket (TCP or Unix) replaces what it would bind.
     port = sock.getsockname()[1] if inet else SCORER_PORT
-    script = context_dir / "app" / Path(context.entry_script).name
+    # The app folder is the image's /var/azureml-app: the entry script (at its path inside
+    # sourceDirectory, when set) and the files shipped beside it, whose root is on the import path.
+    app_root = context_dir / "app"
+    script = app_root / PurePosixPath(context.entry_script).relative_to(APP_DIR)
     model_dir = context_dir / "azureml-models" / Path(context.model_dir).relative_to(MODELS_DIR)
     child_env = {
         "PATH": f"{env.path / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -158,7 +161,7 @@ def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         "PYTHONUNBUFFERED": "1",
         "AZUREML_MODEL_DIR": str(model_dir),
-        "AML_APP_ROOT": str(script.parent),
+        "AML_APP_ROOT": str(app_root),
         **(extra_env or {}),
         **scorer_timeouts(scoring_timeout_ms),
         # images.<name>.batching; the sample is the written context's copy (render/build_context.py)

@@ -115,11 +115,48 @@ def test_a_script_importing_a_module_next_to_it_is_warned_that_the_image_does_no
     warnings = _warnings(root)
     assert warnings == [
         "images.clf.entryScript: score.py:2 imports 'helpers', a module next to it (helpers.py), which the image "
-        "does not carry: an image holds the entry script alone, so the scorer stops with ModuleNotFoundError; put "
-        "what score.py needs of it into score.py",
+        "does not carry: without sourceDirectory (v1's source_directory, v2's code) an image holds the entry script "
+        "alone, so the scorer stops with ModuleNotFoundError; move score.py and its modules into a folder (src/) and "
+        "set images.clf.sourceDirectory: src",
         "images.clf.entryScript: score.py:3 imports 'features', a module next to it (features/__init__.py), which "
-        "the image does not carry: an image holds the entry script alone, so the scorer stops with "
-        "ModuleNotFoundError; put what score.py needs of it into score.py"], warnings
+        "the image does not carry: without sourceDirectory (v1's source_directory, v2's code) an image holds the "
+        "entry script alone, so the scorer stops with ModuleNotFoundError; move score.py and its modules into a "
+        "folder (src/) and set images.clf.sourceDirectory: src"], warnings
+
+
+def _in_folder(root: Path, source_directory: bool) -> Path:
+    """The project with score.py in src/ beside helpers.py, which it imports."""
+    (root / "src").mkdir()
+    (root / "src/helpers.py").write_text("X = 1\n")
+    script = root / "score.py"
+    (root / "src/score.py").write_text("import helpers\n" + script.read_text())
+    script.unlink()
+    stack = root / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text().replace(
+        "entryScript: score.py", "sourceDirectory: src\n      entryScript: score.py" if source_directory
+        else "entryScript: src/score.py"))
+    return root
+
+
+def test_a_script_in_a_folder_is_pointed_at_that_folder_as_its_source_directory(tmp_path):
+    root = _in_folder(_project(tmp_path), source_directory=False)
+    assert _warnings(root) == [
+        "images.clf.entryScript: src/score.py:1 imports 'helpers', a module next to it (src/helpers.py), which the "
+        "image does not carry: without sourceDirectory (v1's source_directory, v2's code) an image holds the entry "
+        "script alone, so the scorer stops with ModuleNotFoundError; set images.clf.sourceDirectory: src "
+        "(entryScript then relative to it: score.py)"]
+
+
+def test_no_warning_when_the_source_directory_ships_the_module(tmp_path):
+    assert _warnings(_in_folder(_project(tmp_path), source_directory=True)) == []
+
+
+def test_a_module_the_ignore_file_leaves_out_is_warned(tmp_path):
+    root = _in_folder(_project(tmp_path), source_directory=True)
+    (root / "src/.amlignore").write_text("helpers.py\n")
+    assert _warnings(root) == [
+        "images.clf.entryScript: src/score.py:1 imports 'helpers' (src/helpers.py), which src/.amlignore leaves out "
+        "of the image: the scorer stops with ModuleNotFoundError; remove its line there"]
 
 
 def test_serve_says_the_warnings_before_the_scorer_fails_on_them(tmp_path, capsys, monkeypatch):

@@ -30,3 +30,25 @@ def test_two_images_with_one_content_keep_an_asset_each_under_their_own_names(tm
     assert (blue.environment_name, blue.code_name) == ("mldeploy-svc-diabetes",) * 2
     assert (green.environment_name, green.code_name) == ("mldeploy-svc-diabetes-v2",) * 2
     assert blue.code_blob_prefix != green.code_blob_prefix
+
+
+def test_the_code_asset_is_the_source_directory_and_its_version_follows_every_file(tmp_path):
+    """v2's CodeConfiguration(code=<folder>, scoring_script=<path in it>): the asset is the whole
+    folder; a change to helpers.py is a new code version (a rollout), no change is none."""
+    from tests.render.test_build_context import _source_context, _source_project
+
+    root = _source_project(tmp_path / "p")
+    (root / "src/online").mkdir()
+    (root / "src/score.py").rename(root / "src/online/score.py")
+    ctx = _source_context(root, entry="online/score.py")
+    ctx.write(tmp_path / "ctx")
+    script = root / "src/online/score.py"
+    plan = asset_plan("svc", "diabetes", ctx, script, tmp_path / "ctx")
+    assert [rel for rel, _ in plan.code_files] == ["online/score.py", "helpers.py"], plan.code_files
+    assert plan.scoring_script == "online/score.py"
+    assert all(path.is_file() for _, path in plan.code_files)
+    again = asset_plan("svc", "diabetes", _source_context(root, entry="online/score.py"), script, tmp_path / "ctx")
+    assert again.code_version == plan.code_version, "nothing changed: the same code version"
+    (root / "src/helpers.py").write_text("SCALE = 3\n")
+    changed = asset_plan("svc", "diabetes", _source_context(root, entry="online/score.py"), script, tmp_path / "ctx")
+    assert changed.code_version != plan.code_version, "helpers.py changed: a new code version"

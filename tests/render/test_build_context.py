@@ -183,3 +183,45 @@ def test_a_v2_endpoints_conda_file_has_the_included_requirements_inlined(tmp_pat
     pip = yaml.safe_load(conda_text(_include_project(tmp_path)))["dependencies"][-1]["pip"]
     assert pip[0] == "azureml-inference-server-http==1.5.1" and pip[1].startswith("scikit-learn==1.9.1 ")
     assert not any(line.startswith(("-r", "-c")) for line in pip), f"Azure ML has no other file to include: {pip}"
+
+
+def _source_project(root):
+    """The diabetes example's files with score.py in src/ beside a module it imports."""
+    import shutil
+
+    (root / "src").mkdir(parents=True)
+    (root / "src/score.py").write_text("import helpers\n" + (ROOT / "examples/diabetes/score.py").read_text())
+    (root / "src/helpers.py").write_text("SCALE = 1\n")
+    (root / "src/__pycache__").mkdir()
+    (root / "src/__pycache__/helpers.cpython-311.pyc").write_bytes(b"\0")
+    (root / "model.pkl").write_bytes((ROOT / "examples/diabetes/outputs/sklearn_regression_model.pkl").read_bytes())
+    shutil.copy(ROOT / "examples/diabetes/myenv.yml", root / "env.yml")
+    return root
+
+
+def _source_context(root, entry="score.py"):
+    from mldeploy.config.stack import ImageSettings, ModelSettings
+
+    image = ImageSettings.model_validate({"sourceDirectory": "src", "entryScript": entry, "condaFile": "env.yml",
+                                          "models": ["diabetes"]}, context={"root": root})
+    model = ModelSettings.model_validate({"path": "model.pkl", "version": 1}, context={"root": root})
+    return render_build_context("diabetes", image, [resolve_model("diabetes", model, root)], root)
+
+
+def test_the_source_directory_ships_whole_beside_the_entry_script_on_the_import_path(tmp_path):
+    """v1's source_directory / v2's code: score.py's `import helpers` found helpers.py there."""
+    ctx = _source_context(_source_project(tmp_path))
+    assert {"app/score.py", "app/helpers.py"} <= set(ctx.files), sorted(ctx.files)
+    assert not [f for f in ctx.files if "__pycache__" in f], "bytecode is never shipped"
+    dockerfile = ctx.files["Dockerfile"].decode()
+    assert "COPY app/ /var/azureml-app/\nENV AML_APP_ROOT=/var/azureml-app\n" in dockerfile, dockerfile
+    assert ctx.entry_script == "/var/azureml-app/score.py"
+
+
+def test_a_change_to_any_shipped_file_is_a_new_tag_and_no_change_is_none(tmp_path):
+    root = _source_project(tmp_path)
+    first = _source_context(root).tag
+    (root / "src/__pycache__/helpers.cpython-311.pyc").write_bytes(b"\1")
+    assert _source_context(root).tag == first, "bytecode changed the tag"
+    (root / "src/helpers.py").write_text("SCALE = 2\n")
+    assert _source_context(root).tag != first, "a change to helpers.py must roll out (a new tag)"

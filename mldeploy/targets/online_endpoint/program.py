@@ -8,7 +8,7 @@ its target gives (a Kubernetes endpoint's attached cluster: mldeploy/targets/kub
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pulumi
 from pulumi_azure_native import authorization
@@ -23,7 +23,7 @@ from mldeploy.plan.endpoint import AssetPlan
 from mldeploy.targets.foundation import Foundation, ServiceOutputs, build_dir, given_keys
 from mldeploy.targets.online_endpoint.plan import plan_endpoint, used_images
 from mldeploy.targets.online_endpoint.settings import EndpointSettings
-from mldeploy.render.build_context import V1_SHIM_DIR, BuildContext
+from mldeploy.render.build_context import APP_DIR, BuildContext
 from mldeploy.contract import AZUREML_BASE_IMAGE, workspace_blob_container
 
 CODE_BLOB_PREFIX = "mldeploy/endpoint-code"
@@ -41,34 +41,44 @@ def conda_text(context: BuildContext) -> str:
 
 
 def code_files(context: BuildContext, entry_script: Path, context_dir: Path) -> tuple[tuple[str, Path], ...]:
-    """The code asset: the entry script, and next to it whatever else the image puts beside it
-    (mldeploy's stand-in for azureml-core, when the script needs it), read from the written
-    build context `context_dir` - as the image has it, so Azure's own server finds it on its path
-    (the code folder, as for any module next to score.py)."""
-    extra = sorted(name for name in context.files if name.startswith(f"app/{V1_SHIM_DIR}/"))
-    return ((entry_script.name, entry_script),
-            *((name.removeprefix("app/"), context_dir / name) for name in extra))
+    """The code asset: the image's app folder - the entry script (`entry_script`, the project's
+    file), the files of its sourceDirectory (v2's `code` folder is that folder), and mldeploy's
+    stand-in for azureml-core when the script needs it, read from the written build context
+    `context_dir` - so Azure's own server finds them on its path (AML_APP_ROOT, the code folder)."""
+    script = f"app/{scoring_script(context)}"
+    return ((scoring_script(context), entry_script),
+            *((name.removeprefix("app/"), context_dir / name)
+              for name in sorted(n for n in context.files if n.startswith("app/") and n != script)))
+
+
+def scoring_script(context: BuildContext) -> str:
+    """v2's CodeConfiguration.scoring_script: "the scoring script file path relative to the code
+    directory" (learn.microsoft.com/python/api/azure-ai-ml/azure.ai.ml.entities.codeconfiguration)."""
+    return PurePosixPath(context.entry_script).relative_to(APP_DIR).as_posix()
 
 
 def asset_plan(service_name: str, image: str, context: BuildContext, entry_script: Path,
                context_dir: Path | None = None) -> AssetPlan:
     env_text = conda_text(context)
     env_digest = hashlib.sha256(f"{BASE_IMAGE}\n{env_text}".encode()).hexdigest()[:12]
-    files = code_files(context, entry_script, context_dir) if context_dir else ((entry_script.name, entry_script),)
-    code_digest = digest_files([(rel, path.read_bytes()) for rel, path in files])[:12]
+    files = (code_files(context, entry_script, context_dir) if context_dir else
+             ((scoring_script(context), entry_script),))
+    # The version is the digest of every file of the folder: a change to any (helpers.py) is a new
+    # code version and so a rollout; no change is none.
+    code_digest = digest_files([(rel, context.files[f"app/{rel}"]) for rel, _ in files])[:12]
     return AssetPlan(
         # Per service: two endpoints serving one image never declare the same Azure asset twice.
         environment_name=endpoint_asset_name(service_name, image), environment_version=env_digest, conda_text=env_text,
         base_image=BASE_IMAGE, code_name=endpoint_asset_name(service_name, image), code_version=code_digest,
         code_blob_prefix=f"{CODE_BLOB_PREFIX}/{service_name}/{image}/{code_digest}",
-        code_files=files, scoring_script=entry_script.name)
+        code_files=files, scoring_script=scoring_script(context))
 
 
 def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation, compute=None) -> ServiceOutputs:
     """Declare endpoint `name`; `compute`: the KubernetesCompute its deployments run on (None: Azure's VMs)."""
     s = f.settings
     tags = f.tags()
-    assets = {image: asset_plan(name, image, f.contexts[image], f.project_root / s.images[image].entry_script,
+    assets = {image: asset_plan(name, image, f.contexts[image], f.project_root / s.images[image].script_path,
                                 build_dir(s, f.project_root) / image)
               for image in used_images(service)}
     plan = plan_endpoint(name, service, stack=s.stack, resource_group=s.resource_group_name, assets=assets,

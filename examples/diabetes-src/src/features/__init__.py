@@ -1,0 +1,1 @@
+"""A helper package next to score.py: the request's rows as the model's features."""

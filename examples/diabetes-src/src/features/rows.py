@@ -1,0 +1,11 @@
+import numpy as np
+
+N_FEATURES = 10
+
+
+def rows_of(body: dict) -> np.ndarray:
+    """The request's `data` as a float array of rows of N_FEATURES, or ValueError."""
+    rows = np.asarray(body["data"], dtype=float)
+    if rows.ndim != 2 or rows.shape[1] != N_FEATURES:
+        raise ValueError(f"'data' must be rows of {N_FEATURES} numbers")
+    return rows

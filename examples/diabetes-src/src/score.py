@@ -1,0 +1,20 @@
+"""The diabetes model's entry script as a v1 project with a `source_directory` has it: score.py
+imports its helpers - a package (features/) and a module (bands.py) - from the folder shipped
+beside it (the stack's `sourceDirectory: examples/diabetes-src/src`, `entryScript: score.py`)."""
+import json
+import os
+
+import joblib
+
+import bands
+from features.rows import rows_of
+
+
+def init():
+    global model
+    model = joblib.load(os.path.join(os.environ["AZUREML_MODEL_DIR"], "sklearn_regression_model.pkl"))
+
+
+def run(raw_data):
+    rows = rows_of(json.loads(raw_data))
+    return [{"progression": value, "band": bands.band(value)} for value in model.predict(rows).tolist()]
