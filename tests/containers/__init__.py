@@ -20,3 +20,19 @@ def left_by_ended_runs(names: list[str]) -> list[str]:
 
     return [name for name in names
             if (m := _RUN_NAME.match(name)) and int(m.group(1)) != os.getpid() and ended(int(m.group(1)))]
+
+
+def split_answers(endpoint: dict, sample: bytes, requests: int) -> dict[str, int]:
+    """Score `requests` times through a served 50/50 split's scoring URI: each answer a 200, two
+    variants answering, each 30-70 % of the time; how many times each answer came."""
+    from mldeploy.runtime.client import score
+
+    answers = []
+    for _ in range(requests):
+        reply = score(endpoint["scoringUri"], endpoint["primaryKey"], sample)
+        assert reply.status == 200, f"{reply.status} {reply.error or reply.text()[:200]}"
+        answers.append(reply.text())
+    counts = {a: answers.count(a) for a in set(answers)}
+    assert len(counts) == 2, f"both variants answer through the split: {counts}"
+    assert all(requests * 0.3 <= n <= requests * 0.7 for n in counts.values()), f"about half each: {counts}"
+    return counts

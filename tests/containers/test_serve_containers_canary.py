@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from mldeploy.runtime.client import score
 from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import mirrored_upstream
+from tests.containers import split_answers
 from tests.containers.synthesized import standin_for
 from tests.harness import serving
 from tests.runtime.test_serve_canary_cli import canary_project, fpga_canary_project
@@ -35,16 +35,7 @@ def test_serve_containers_runs_the_stable_and_the_canary_pod_and_splits(engine, 
     port = free_port()
     with serving("--stack", stack, "--service", service, "--containers", "--json", "--port", str(port), *images,
                  cwd=project, stop_timeout=180) as served:
-        endpoint = served.endpoint
-        answers = []
-        for _ in range(REQUESTS):
-            reply = score(endpoint["scoringUri"], endpoint["primaryKey"], sample)
-            assert reply.status == 200, f"{reply.status} {reply.error or reply.text()[:200]}"
-            answers.append(reply.text())
-    counts = {a: answers.count(a) for a in set(answers)}
-    # diabetes:1 from the stable pod, diabetes:2 from the canary pod, about half each.
-    assert len(counts) == 2, counts
-    assert all(REQUESTS * 0.3 <= n <= REQUESTS * 0.7 for n in counts.values()), counts
+        split_answers(served.endpoint, sample, REQUESTS)  # diabetes:1 from the stable pod, diabetes:2 from the canary's
     assert served.proc.returncode == 0, f"serve --containers exited {served.proc.returncode}: {served.err[-1000:]}"
     left = engine.run("ps", "-a", "--format", "{{.Names}}", check=False).stdout.decode()
     assert f"mldeploy-{stack}-{service}" not in left, f"the pods' containers were left behind: {left}"
