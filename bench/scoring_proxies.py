@@ -27,8 +27,8 @@ connection count: req/s, p50, p99, p99/p50, the proxy's and the scorer's CPU a r
 user + system) and their ratio, and HAProxy's count of new scorer connections a request
 (its `show stat` connect / requests).
 
-`--tcp`: the same against a scorer on TCP 127.0.0.1 (as in pods, ACI groups and Container Apps),
-without the generated gateway (the local one reaches a Unix socket).
+`--tcp`: the same against a scorer on TCP 127.0.0.1 (as in pods, ACI groups and Container Apps);
+the gateway is then a copy of the generated local conf with its upstream on that address.
 
 `--syscalls N`: system calls a request of each proxy and of the scorer's workers at N connections
 (strace -c): counts, which the machine's load does not move.
@@ -197,6 +197,24 @@ class BareNginx(HAProxy):
             self.proc = None
 
 
+class GatewayCopy(BareNginx):
+    """The generated gateway conf (`text`) run as a second nginx beside the served one: its own
+    port, hop socket and pid file; with `scorer`, its upstream that address instead (TCP)."""
+
+    def __init__(self, folder: Path, text: str, scorer: str | None = None):
+        (folder / "tmp").mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        text = re.sub(r"listen 127\.0\.0\.1:\d+ default_server;", f"listen 127.0.0.1:{self.port} default_server;", text)
+        text = re.sub(r"(listen|server) unix:\S+gateway\.sock;", rf"\1 unix:{folder}/hop.sock;", text)
+        text = re.sub(r"^pid .*;$", f"pid {folder}/nginx.pid;", text, flags=re.M)
+        if scorer:
+            text = re.sub(r"server unix:\S+scorer\.sock weight=1;", f"server {scorer} weight=1;", text)
+        self.cfg = folder / "nginx.conf"
+        self.cfg.write_text(text)
+        self.log = folder / "nginx.log"
+        self.proc = None
+
+
 def setup(script: str | None, workers: int, timeout_ms: int | None, tcp: bool = False):
     from mldeploy.config.stack import ImageSettings, ModelSettings
     from mldeploy.plan.models import resolve_model
@@ -254,6 +272,9 @@ def throughput(args) -> None:
     proxies = {"haproxy-queue": HAProxy(work, "queue", sock, endpoint.primaryKey, args.workers, timeout_ms),
                "haproxy-noqueue": HAProxy(work, "noqueue", sock, endpoint.primaryKey, None, timeout_ms),
                "nginx-bare": BareNginx(work, "bare", sock, endpoint.primaryKey, timeout_ms)}
+    if args.tcp:  # the generated conf with its upstream on the TCP scorer, as the containers' gateway reaches it
+        conf = next(Path(work / "served").rglob("nginx.conf")).read_text()
+        proxies = {"gateway": GatewayCopy(work / "gateway-tcp", conf, scorer=sock), **proxies}
     names = [*proxies] if args.tcp else ["gateway", *proxies]
     scorer = server.tcp_scorer if args.tcp else server.scorer
     runs: dict[str, dict[int, list[dict]]] = {n: {c: [] for c in conns} for n in names}
@@ -460,15 +481,8 @@ def instructions(args) -> None:
     conf = next(Path(work / "served").rglob("nginx.conf")).read_text()
     commands: dict[str, tuple[list[str], int]] = {}
     for n, (name, text) in enumerate(gateway_variants(conf).items()):
-        folder = work / f"variant-{n}"
-        (folder / "tmp").mkdir(parents=True)
-        port = free_port()
-        text = re.sub(r"listen 127\.0\.0\.1:\d+ default_server;", f"listen 127.0.0.1:{port} default_server;", text)
-        text = re.sub(r"(listen|server) unix:\S+gateway\.sock;", rf"\1 unix:{folder}/hop.sock;", text)
-        text = re.sub(r"^pid .*;$", f"pid {folder}/nginx.pid;", text, flags=re.M)
-        (folder / "nginx.conf").write_text(text)
-        commands[name] = (["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr",
-                           "-g", "master_process off; user root root;"], port)
+        copy = GatewayCopy(work / f"variant-{n}", text)
+        commands[name] = ([*copy.command()[:-2], "-g", "master_process off; user root root;"], copy.port)
     for name, proxy in {"nginx-bare": BareNginx(work, "bare", sock, key, 60_000),
                         "haproxy-queue": HAProxy(work, "queue", sock, key, args.workers, 60_000),
                         "haproxy-noqueue": HAProxy(work, "noqueue", sock, key, None, 60_000)}.items():
@@ -524,8 +538,7 @@ def main() -> None:
     parser.add_argument("--connections", default="1,4,16,64")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--stuck", action="store_true")
-    parser.add_argument("--tcp", action="store_true", help="the scorer on TCP 127.0.0.1 (pods, ACI groups); "
-                        "the generated local gateway reaches a Unix socket only, so it is left out")
+    parser.add_argument("--tcp", action="store_true", help="the scorer on TCP 127.0.0.1 (pods, ACI groups)")
     parser.add_argument("--instructions", type=int, default=None, metavar="REQUESTS",
                         help="instead: user-space instructions a request (valgrind --tool=callgrind)")
     parser.add_argument("--syscalls", type=int, default=None, dest="connections_one", metavar="CONNS",
