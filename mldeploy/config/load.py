@@ -410,6 +410,11 @@ def _first_error(prefix: str, exc: ValidationError, root: Any, tag: str | None =
     message = _humanize(err["msg"]).replace("<this key>", path)
     if kind not in {"value_error", "assertion_error"}:
         kind_of = {dict: "a mapping", list: "a list"}.get(type(got))
+        if kind_of is None and _holds_secrets(_model_at(root, loc)):
+            # `keys: <the key>`, `tls: <a PEM text>`: the value written in the mapping's place may be
+            # the secret itself, so it is not repeated.
+            what = {str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(type(got), "a value")
+            kind_of = f"{what}, not shown: it may be the secret itself"
         message += f" (got {kind_of or shown(got)})"
         if kind == "list_type" and isinstance(got, (str, int, float)) and not isinstance(got, bool):
             message += f"; a list of one is written [{got}]"  # YAML's `models: diabetes` is a string
@@ -442,6 +447,11 @@ def _model_at(root: Any, loc: list[str]) -> type[BaseModel] | None:
         elif typing.get_origin(current) in (dict, list):
             current = typing.get_args(current)[-1]
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _holds_secrets(model: type[BaseModel] | None) -> bool:
+    """Whether `model` has a secret field (a service's keys, its TLS certificate and key)."""
+    return model is not None and any(_unwrap(f.annotation, None) is Secret for f in model.model_fields.values())
 
 
 def _unwrap(tp: Any, part: Any) -> Any:

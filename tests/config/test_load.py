@@ -138,6 +138,23 @@ def test_plain_text_secret_is_refused_with_the_command_to_fix_it():
     assert "pulumi config set --secret --path 'mldeploy:services.web.keys.primary'" in err.message
 
 
+@pytest.mark.parametrize("section, value", [("keys", "hunter2-the-real-key"), ("keys", 73519024816),
+                                            ("tls", "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0B")])
+def test_a_secret_written_in_place_of_its_mapping_is_not_repeated(section, value):
+    # hreview's trial: `keys: <the key>` said `must be a mapping (got 'the key')`.
+    values = dev()
+    values["mldeploy:services"] = {"web": {"target": "local", "image": "diabetes", section: value}}
+    err = expect_error(values, f"mldeploy:services.web.{section}", "must be a mapping (got a ",
+                       "not shown: it may be the secret itself")
+    assert str(value)[:10] not in str(err), str(err)
+
+
+def test_a_value_in_place_of_a_mapping_without_secrets_is_shown():
+    values = dev()
+    values["mldeploy:services"] = {"web": {"target": "local", "image": "diabetes", "cors": "*"}}
+    expect_error(values, "mldeploy:services.web.cors", "must be a mapping (got '*')")
+
+
 def test_secure_values_become_secrets_that_never_print():
     values = dev()
     values["mldeploy:services"] = {"web": {"target": "local", "image": "diabetes",
