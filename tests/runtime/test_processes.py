@@ -198,6 +198,18 @@ def test_start_and_wait_stops_everything_when_a_scorer_never_gets_ready(tmp_path
     assert gateway.exit_code() is not None, "the gateway started by the sequence must be stopped"
 
 
+def _start_failure(tmp_path, argv: list[str]) -> str:
+    """The StartError message for a scorer (`argv`, run in tmp_path) that exits before it is ready."""
+    from mldeploy.runtime.processes import wait_until_ok
+
+    scorer = Child("scorer", argv, env=dict(os.environ), cwd=tmp_path, log=tmp_path / "s.log")
+    scorer.start()
+    scorer.proc.wait(timeout=30)
+    with pytest.raises(StartError) as raised:
+        wait_until_ok(scorer, "http://127.0.0.1:9/", "the scorer", 30)
+    return str(raised.value)
+
+
 @pytest.mark.parametrize("script, hint", [
     ("import pandas_not_installed_here.io", "score.py imports 'pandas_not_installed_here', which the scoring "
                                             "environment lacks: add its package to the image's condaFile (under "
@@ -208,17 +220,11 @@ def test_start_and_wait_stops_everything_when_a_scorer_never_gets_ready(tmp_path
 def test_a_scorer_start_failure_says_what_to_do(tmp_path, script, hint):
     """The two start failures a new project meets first - a package missing from the environment, a
     second model version saved under another file name than score.py opens - end with what to do."""
-    from mldeploy.runtime.processes import wait_until_ok
-
     (tmp_path / "azureml-models" / "cancer" / "2" / "notes").mkdir(parents=True)
     (tmp_path / "azureml-models" / "cancer" / "2" / "cancer-v2.pkl").write_bytes(b"model")
-    scorer = Child("scorer", [sys.executable, "-c", f"import os; {script}"], env=dict(os.environ), cwd=tmp_path, log=tmp_path / "s.log")
-    scorer.start()
-    scorer.proc.wait(timeout=30)
-    with pytest.raises(StartError) as raised:
-        wait_until_ok(scorer, "http://127.0.0.1:9/", "the scorer", 30)
-    assert str(raised.value).startswith("the scorer exited (code 1) before it was ready: "), raised.value
-    assert str(raised.value).endswith(f"; {hint}"), raised.value
+    message = _start_failure(tmp_path, [sys.executable, "-c", f"import os; {script}"])
+    assert message.startswith("the scorer exited (code 1) before it was ready: "), message
+    assert message.endswith(f"; {hint}"), message
 
 
 # What azmlinfsrv does with an exception of init() (its scorer.log, read in hreview's trial): logs the
@@ -242,8 +248,6 @@ def test_a_module_missing_while_the_model_is_unpickled_is_not_called_an_import_o
     raises ModuleNotFoundError, which was explained as `score.py imports 'features'` (new-user trial:
     a model file that was no pickle read as `No module named 'mport pickle'`) - also when azmlinfsrv's
     own traceback follows the user's, as it does in every real scorer log (hreview: it did there)."""
-    from mldeploy.runtime.processes import wait_until_ok
-
     (tmp_path / "score.py").write_text(
         "import pickle, sys, types\n"
         "features = sys.modules['features'] = types.ModuleType('features')\n"
@@ -253,14 +257,23 @@ def test_a_module_missing_while_the_model_is_unpickled_is_not_called_an_import_o
         "def init():\n"
         "    model = pickle.loads(blob)\n"
         + (AZMLINFSRV_CHAIN if chained else "init()\n"))
-    scorer = Child("scorer", [sys.executable, "score.py"], env=dict(os.environ), cwd=tmp_path, log=tmp_path / "s.log")
-    scorer.start()
-    scorer.proc.wait(timeout=30)
-    with pytest.raises(StartError) as raised:
-        wait_until_ok(scorer, "http://127.0.0.1:9/", "the scorer", 30)
-    message = str(raised.value)
+    message = _start_failure(tmp_path, [sys.executable, "score.py"])
     assert "No module named 'features'; the model file needs module 'features' to load" in message, message
     assert "score.py imports" not in message, message
+
+
+@pytest.mark.parametrize("load", ["pickle.load(open('model.pkl', 'rb'))", "joblib_load('model.pkl')"])
+def test_a_model_file_that_is_no_pickle_says_so(tmp_path, load):
+    """A model file that is text (or another format): unpickling raises whatever its first bytes lead
+    to (`KeyError: 110` from joblib for 'n'), which serve printed alone (hreview's trial)."""
+    (tmp_path / "model.pkl").write_text("not a pickle\n")
+    (tmp_path / "score.py").write_text(
+        "import pickle\n"
+        "def joblib_load(path):\n"
+        "    return pickle._Unpickler(open(path, 'rb')).load()\n"
+        f"def init():\n    model = {load}\n" + AZMLINFSRV_CHAIN)
+    message = _start_failure(tmp_path, [sys.executable, "score.py"])
+    assert "; score.py's init() failed unpickling the model file: it is not a pickle or joblib file" in message, message
 
 
 def test_refuse_new_connections_drops_new_connections_to_a_childs_listener(tmp_path):
@@ -280,24 +293,3 @@ def test_refuse_new_connections_drops_new_connections_to_a_childs_listener(tmp_p
             socket.create_connection(("127.0.0.1", port), timeout=1.0)
     finally:
         child.stop(timeout=2)
-
-
-@pytest.mark.parametrize("load", ["pickle.load(open('model.pkl', 'rb'))", "joblib_load('model.pkl')"])
-def test_a_model_file_that_is_no_pickle_says_so(tmp_path, load):
-    """A model file that is text (or another format): unpickling raises whatever its first bytes lead
-    to (`KeyError: 110` from joblib for 'n'), which serve printed alone (hreview's trial)."""
-    from mldeploy.runtime.processes import wait_until_ok
-
-    (tmp_path / "model.pkl").write_text("not a pickle\n")
-    (tmp_path / "score.py").write_text(
-        "import pickle\n"
-        "def joblib_load(path):\n"
-        "    return pickle._Unpickler(open(path, 'rb')).load()\n"
-        f"def init():\n    model = {load}\n" + AZMLINFSRV_CHAIN)
-    scorer = Child("scorer", [sys.executable, "score.py"], env=dict(os.environ), cwd=tmp_path, log=tmp_path / "s.log")
-    scorer.start()
-    scorer.proc.wait(timeout=30)
-    with pytest.raises(StartError) as raised:
-        wait_until_ok(scorer, "http://127.0.0.1:9/", "the scorer", 30)
-    message = str(raised.value)
-    assert "; score.py's init() failed unpickling the model file: it is not a pickle or joblib file" in message, message
