@@ -40,10 +40,6 @@ class ScoringEnv:
     def python(self) -> Path:
         return self.path / "bin" / "python"
 
-    @property
-    def azmlinfsrv(self) -> Path:
-        return self.path / "bin" / "azmlinfsrv"
-
 
 def cache_root() -> Path:
     """`$MLDEPLOY_ENV_CACHE`, else `$XDG_CACHE_HOME/mldeploy/envs` (~/.cache/mldeploy/envs)."""
