@@ -410,7 +410,8 @@ def start_hint(line: str, context: list[str] | None = None) -> str:
             return (f"; the model file needs module {match[1]!r} to load (it was pickled with an object of it: a "
                     "model of another library, or a class of your own training code), which the scoring "
                     "environment lacks: add its package to the image's condaFile (under pip:) or requirementsFile; "
-                    "a module of your own is not in the image, which holds the entry script alone")
+                    "a module of your own: ship it in the image's sourceDirectory, importable from the folder's "
+                    "root under the name it had at training")
         return (f"; score.py imports {match[1]!r}, which the scoring environment lacks: add its package to the "
                 "image's condaFile (under pip:) or requirementsFile")
     if match := _NO_MODEL_FILE.search(line):

@@ -259,6 +259,8 @@ def test_a_module_missing_while_the_model_is_unpickled_is_not_called_an_import_o
         + (AZMLINFSRV_CHAIN if chained else "init()\n"))
     message = _start_failure(tmp_path, [sys.executable, "score.py"])
     assert "No module named 'features'; the model file needs module 'features' to load" in message, message
+    assert message.endswith("a module of your own: ship it in the image's sourceDirectory, importable from the "
+                            "folder's root under the name it had at training"), message
     assert "score.py imports" not in message, message
 
 
