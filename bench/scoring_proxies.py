@@ -27,8 +27,9 @@ connection count: req/s, p50, p99, p99/p50, the proxy's and the scorer's CPU a r
 user + system) and their ratio, and HAProxy's count of new scorer connections a request
 (its `show stat` connect / requests).
 
-`--tcp`: the same against a scorer on TCP 127.0.0.1 (as in pods, ACI groups and Container Apps);
-the gateway is then a copy of the generated local conf with its upstream on that address.
+`--tcp`: the same against a second scorer on TCP 127.0.0.1 (as in pods, ACI groups and Container
+Apps), with `gateway-tcp`, a copy of the generated local conf with its upstream on that address;
+`gateway` stays on the first scorer's Unix socket, for the two against each other.
 
 `--syscalls N`: system calls a request of each proxy and of the scorer's workers at N connections
 (strace -c): counts, which the machine's load does not move.
@@ -274,9 +275,8 @@ def throughput(args) -> None:
                "nginx-bare": BareNginx(work, "bare", sock, endpoint.primaryKey, timeout_ms)}
     if args.tcp:  # the generated conf with its upstream on the TCP scorer, as the containers' gateway reaches it
         conf = next(Path(work / "served").rglob("nginx.conf")).read_text()
-        proxies = {"gateway": GatewayCopy(work / "gateway-tcp", conf, scorer=sock), **proxies}
-    names = [*proxies] if args.tcp else ["gateway", *proxies]
-    scorer = server.tcp_scorer if args.tcp else server.scorer
+        proxies = {"gateway-tcp": GatewayCopy(work / "gateway-tcp", conf, scorer=sock), **proxies}
+    names = ["gateway", *proxies]
     runs: dict[str, dict[int, list[dict]]] = {n: {c: [] for c in conns} for n in names}
     try:
         for round_no in range(args.rounds):
@@ -289,6 +289,7 @@ def throughput(args) -> None:
                         pid, url = proxy.proc.pid, proxy.url
                     else:
                         pid, url = server.gateway.proc.pid, endpoint.scoringUri
+                    scorer = server.tcp_scorer if args.tcp and name != "gateway" else server.scorer
                     before = (tree_cpu_seconds(pid), tree_cpu_seconds(scorer.proc.pid))
                     result = wrk(url, c, args.duration, endpoint.primaryKey, work)
                     after = (tree_cpu_seconds(pid), tree_cpu_seconds(scorer.proc.pid))
@@ -316,7 +317,7 @@ def throughput(args) -> None:
 
     print(f"\nload average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
-    print(f"one scorer ({args.workers} workers, {'TCP 127.0.0.1' if args.tcp else 'Unix socket'}), {args.rounds} interleaved rounds x {args.duration}s, medians")
+    print(f"one scorer ({args.workers} workers, {'TCP 127.0.0.1; gateway: a second one on its Unix socket' if args.tcp else 'Unix socket'}), {args.rounds} interleaved rounds x {args.duration}s, medians")
     print(f"{'proxy':16} {'conns':>5} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>7} "
           f"{'proxy us':>8} {'scorer us':>9} {'proxy/scorer':>12} {'new conn/req':>12}")
     for name in names:
