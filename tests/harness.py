@@ -41,8 +41,9 @@ def copy_project(folder: Path, *stacks: str) -> Path:
     and the named stacks' files as they are; stacks/ exists for a test to add its own."""
     (folder / "stacks").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")
-    shutil.copytree(ROOT / "examples" / "diabetes", folder / "examples" / "diabetes",
-                    ignore=shutil.ignore_patterns("__pycache__", "mlruns"))
+    for example in ("diabetes", "diabetes-src"):  # diabetes-src: the kubernetes-endpoint stack's sourceDirectory
+        shutil.copytree(ROOT / "examples" / example, folder / "examples" / example,
+                        ignore=shutil.ignore_patterns("__pycache__", "mlruns"))
     for stack in stacks:
         shutil.copy(ROOT / "stacks" / f"Pulumi.{stack}.yaml", folder / "stacks" / f"Pulumi.{stack}.yaml")
     return folder

@@ -23,6 +23,7 @@ from pathspec import GitIgnoreSpec
 
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
+from mldeploy.config.files import check_path
 
 # Azure ML refuses a code snapshot of more than 300 MB or 2000 files (how-to-save-write-experiment-
 # files, "Storage limits of experiment snapshots"): a v1 source_directory that deployed fits them,
@@ -114,13 +115,55 @@ def source_files(value: str, root: Path, model_paths: tuple[Path, ...] = ()) -> 
     return tuple(sorted(files))
 
 
+def check_entry_script(value: str, folder: str | None, root: Path, kind: str) -> list[str]:
+    """Check entry script `value` (a path in the project, or inside `folder` when a sourceDirectory
+    is set) as a file of `kind` (config/files.py); the parts of its path in the app folder."""
+    if folder is None:
+        check_path(kind, value, root)
+        return [PurePosixPath(value.replace("\\", "/")).name]
+    # v1: InferenceConfig(source_directory="./source_dir", entry_script="./echo_score.py"); v2:
+    # CodeConfiguration(code=..., scoring_script="score.py"), "the scoring script file path relative
+    # to the code directory" (learn.microsoft.com/python/api/azure-ai-ml/azure.ai.ml.entities.codeconfiguration).
+    inside = PurePosixPath(value.replace("\\", "/"))
+    if not value or inside.is_absolute() or ".." in inside.parts or inside.as_posix() == ".":
+        raise ValueError(f"entryScript {value!r} must name a file inside sourceDirectory {folder!r}, relative to "
+                         f"it (v1's entry_script, v2's scoring_script): e.g. score.py for {folder}/score.py")
+    joined = (PurePosixPath(folder) / inside).as_posix()
+    prefix = folder.rstrip("/") + "/"
+    if not (root / joined).exists() and value.startswith(prefix) and (root / value).is_file():
+        raise ValueError(f"entryScript is relative to sourceDirectory {folder!r} (v1's entry_script, v2's "
+                         f"scoring_script): write {value[len(prefix):]!r}, not {value!r}")
+    check_path(kind, joined, root)
+    return list(inside.parts)
+
+
+class ShipsSourceDirectory:
+    """The paths of an entry script that may sit in a sourceDirectory (images, batch entries)."""
+
+    source_directory: str | None
+    entry_script: str
+
+    @property
+    def script_path(self) -> str:
+        """The entry script's path in the project (`entryScript`, inside `sourceDirectory` when set)."""
+        if self.source_directory is None:
+            return self.entry_script
+        return (PurePosixPath(self.source_directory) / self.script_in_source).as_posix()
+
+    @property
+    def script_in_source(self) -> str:
+        """The entry script's path in the shipped folder: inside `sourceDirectory`, or its file name."""
+        path = PurePosixPath(self.entry_script.replace("\\", "/"))
+        return path.as_posix() if self.source_directory is not None else path.name
+
+
 def _raise(err: OSError) -> None:
     raise ValueError(f"cannot read {err.filename}: {err.strerror}")
 
 
 def image_source_files(image, settings, root: Path) -> tuple[tuple[str, Path], ...]:
-    """The files image settings `image` ships from its sourceDirectory (none without one), the
-    stack's models never among them."""
+    """The files an image's (or a batch entry's) settings `image` ship from its sourceDirectory (none
+    without one), the stack's models never among them."""
     if image.source_directory is None:
         return ()
     models = tuple(root / m.path for m in settings.models.values())
@@ -128,9 +171,13 @@ def image_source_files(image, settings, root: Path) -> tuple[tuple[str, Path], .
 
 
 def check_source_directories(settings, root: Path) -> None:
-    """ConfigError for an image's sourceDirectory holding a file it may not ship (a load-time rule)."""
-    for name, image in sorted(settings.images.items()):
+    """ConfigError for an image's or batch entry's sourceDirectory holding a file it may not ship
+    (a load-time rule)."""
+    owners = [(f"images.{n}", i) for n, i in sorted(settings.images.items())]
+    owners += [(f"{section}.{n}", e) for section, entries in sorted(settings.sections.items())
+               for n, e in sorted(entries.items()) if isinstance(e, ShipsSourceDirectory)]
+    for where, owner in owners:
         try:
-            image_source_files(image, settings, root)
+            image_source_files(owner, settings, root)
         except ValueError as err:
-            raise ConfigError(f"{PROJECT}:images.{name}.sourceDirectory", str(err)) from None
+            raise ConfigError(f"{PROJECT}:{where}.sourceDirectory", str(err)) from None

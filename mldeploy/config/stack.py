@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -11,9 +11,10 @@ from mldeploy.config.cluster import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
 from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags, matching
 from mldeploy.config.files import (CondaFile, ExistingPath, JsonFile, RequirementsFile, SourceDirectory,
-                                   SUPPORTED_PYTHONS, check_path, conda_python_spec)
+                                   SUPPORTED_PYTHONS, conda_python_spec)
 from mldeploy.config.requirements import read_requirements
 from mldeploy.config.section import SectionSettings
+from mldeploy.config.source_directory import ShipsSourceDirectory, check_entry_script
 from mldeploy.config.strict_yaml import parse_yaml
 from mldeploy.config.service import TargetSettings
 from mldeploy.contract import DEFAULT_SCORING_SERVER
@@ -67,7 +68,7 @@ def _fits_a_dockerfile(parts: list[str]) -> None:
                              "'_', '.' and '-' (it is written into the image's Dockerfile)")
 
 
-class ImageSettings(Settings):
+class ImageSettings(ShipsSourceDirectory, Settings):
     """A scoring image (guide: `ContainerImage.image_configuration`)."""
 
     # Before entryScript, which is relative to it (its validator reads it).
@@ -106,43 +107,11 @@ class ImageSettings(Settings):
     @field_validator("entry_script")
     @classmethod
     def _entry_script(cls, value: str, info: ValidationInfo) -> str:
-        root = Path((info.context or {}).get("root", "."))
-        folder = info.data.get("source_directory")
-        if folder is None:
-            check_path("python", value, root)
-            # Its file name is written into the Dockerfile (COPY, ENV, CMD): a plain name only.
-            _fits_a_dockerfile([value.replace("\\", "/").rsplit("/", 1)[-1]])
-            return value
-        # v1: InferenceConfig(source_directory="./source_dir", entry_script="./echo_score.py"); v2:
-        # CodeConfiguration(code=..., scoring_script="score.py"), "the scoring script file path relative
-        # to the code directory" (learn.microsoft.com/python/api/azure-ai-ml/azure.ai.ml.entities.codeconfiguration).
-        inside = PurePosixPath(value.replace("\\", "/"))
-        if not value or inside.is_absolute() or ".." in inside.parts or inside.as_posix() == ".":
-            raise ValueError(f"entryScript {value!r} must name a file inside sourceDirectory {folder!r}, relative to "
-                             "it (v1's entry_script, v2's scoring_script): e.g. score.py for "
-                             f"{folder}/score.py")
-        joined = (PurePosixPath(folder) / inside).as_posix()
-        if not (root / joined).exists() and (root / value).is_file() and value.startswith(folder.rstrip("/") + "/"):
-            raise ValueError(f"entryScript is relative to sourceDirectory {folder!r} (v1's entry_script, v2's "
-                             f"scoring_script): write {value[len(folder.rstrip('/')) + 1:]!r}, not {value!r}")
-        check_path("python", joined, root)
-        # Its path inside the folder is written into the Dockerfile (ENV, CMD).
-        _fits_a_dockerfile(list(inside.parts))
+        parts = check_entry_script(value, info.data.get("source_directory"),
+                                   Path((info.context or {}).get("root", ".")), "python")
+        # Its path in the app folder is written into the Dockerfile (COPY, ENV, CMD): plain names only.
+        _fits_a_dockerfile(parts)
         return value
-
-    @property
-    def script_path(self) -> str:
-        """The entry script's path in the project (`entryScript`, inside `sourceDirectory` when set)."""
-        if self.source_directory is None:
-            return self.entry_script
-        return (PurePosixPath(self.source_directory) / self.script_in_source).as_posix()
-
-    @property
-    def script_in_source(self) -> str:
-        """The entry script's path inside its folder: inside `sourceDirectory`, or its file name."""
-        if self.source_directory is None:
-            return PurePosixPath(self.entry_script.replace("\\", "/")).name
-        return PurePosixPath(self.entry_script.replace("\\", "/")).as_posix()
 
     @field_validator("models")
     @classmethod

@@ -64,3 +64,7 @@ class LocalBatchPlan:
     mini_batch_size: int
     max_retries: int
     error_threshold: int  # -1: never fail on errors
+    # With a sourceDirectory: its shipped files (path in it, file) and the driver's path in it; the
+    # run imports from a copy of them, as the job does from its code folder.
+    code_files: tuple[tuple[str, Path], ...] = ()
+    script_in_source: str = ""

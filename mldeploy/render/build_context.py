@@ -155,8 +155,8 @@ def render_dockerfile(name: str, image: ImageSettings, env_kind: str, env_text: 
            *(["# The entry script imports azureml.core (SDK v1): mldeploy's stand-in for its Model.get_model_path.",
               f"COPY app/{V1_SHIM_DIR}/ {APP_DIR}/{V1_SHIM_DIR}/"] if v1_shim else [])]
           if image.source_directory is None else
-          [f"# with images.{name}.sourceDirectory ({image.source_directory}) whole, as v1's source_directory and v2's",
-           "# code folder: its root is on the scorer's import path (AML_APP_ROOT), so its modules import.",
+          [f"# The entry script's folder, images.{name}.sourceDirectory ({image.source_directory}), whole - as v1's",
+           "# source_directory and v2's code folder - with its root on the import path (AML_APP_ROOT).",
            f"COPY app/ {APP_DIR}/",
            f"ENV AML_APP_ROOT={APP_DIR}"]),
         "# 3. The model files, in Azure ML's layout: azureml-models/<name>/<version>/...",

@@ -72,6 +72,29 @@ def _v1_stand_in(script: Path) -> Iterator[None]:
             del sys.modules[name]
 
 
+@contextmanager
+def _code_folder(entry: LocalBatchPlan) -> Iterator[Path]:
+    """The driver to load: with a sourceDirectory, its copy in a folder of the shipped files, which
+    is on the import path while the run lasts (the job's code folder); the modules imported from it
+    are dropped afterwards, so a second run imports them afresh. Else the project's own file."""
+    if not entry.code_files:
+        yield entry.script
+        return
+    with tempfile.TemporaryDirectory(prefix="mldeploy-batch-code-") as tmp:
+        folder = Path(tmp)
+        for rel, path in entry.code_files:
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, folder / rel)
+        sys.path.insert(0, str(folder))
+        try:
+            yield folder / entry.script_in_source
+        finally:
+            sys.path.remove(str(folder))
+            for name, module in list(sys.modules.items()):
+                if str(getattr(module, "__file__", None) or "").startswith(str(folder)):
+                    del sys.modules[name]
+
+
 def _load_script(path: Path) -> Any:
     # A fresh module each time: two runs never share the script's globals.
     spec = importlib.util.spec_from_file_location(f"mldeploy_batch_driver_{uuid.uuid4().hex}", path)
@@ -88,8 +111,7 @@ def run_batch(entry: LocalBatchPlan, input_dir: Path) -> BatchRunResult:
     files = input_files(input_dir)
     if not files:
         raise BatchRunError(f"no input files in {input_dir}")
-    script = entry.script
-    with _model_dir(entry.model) as model_dir, _v1_stand_in(script), \
+    with _model_dir(entry.model) as model_dir, _code_folder(entry) as script, _v1_stand_in(script), \
             mock.patch.dict(os.environ, AZUREML_MODEL_DIR=str(model_dir)):
         driver = _load_script(script)
         try:

@@ -138,3 +138,35 @@ def test_an_sdk_v1_driver_finds_its_model_with_get_model_path(driver_root):
     assert len(result.rows) == 3 and len(set(result.rows)) == 1, result.rows
     assert result.rows[0].endswith("azureml-models/diabetes/1/sklearn_regression_model.pkl"), result.rows[0]
     assert importlib.util.find_spec("azureml") is None, "the stand-in left on the path"
+
+
+def test_a_driver_imports_the_modules_of_its_source_directory(tmp_path, trained_model):
+    """batch.<name>.sourceDirectory: the driver's helpers import, from a copy of the shipped files
+    (as from the job's code folder), and are dropped after the run."""
+    root = tmp_path / "p"
+    (root / "stacks").mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
+    shutil.copytree(ROOT / "examples/diabetes-src/src/features", root / "src/features")
+    driver = (ROOT / "examples/diabetes/batch_score.py").read_text()
+    assert "N_FEATURES = 10\n" in driver
+    (root / "src/batch_score.py").write_text(driver.replace("N_FEATURES = 10\n", "from features.rows import N_FEATURES\n"))
+    shutil.copy(ROOT / "examples/diabetes/batch-env.yml", root / "batch-env.yml")
+    shutil.copy(trained_model, root / "sklearn_regression_model.pkl")
+    (root / "stacks/Pulumi.batch.yaml").write_text("""config:
+  azure-native:location: westeurope
+  mldeploy:models:
+    diabetes:
+      path: sklearn_regression_model.pkl
+      version: 1
+  mldeploy:batch:
+    nightly:
+      model: diabetes
+      sourceDirectory: src
+      entryScript: batch_score.py
+      condaFile: batch-env.yml
+      miniBatchSize: 2
+""")
+    settings = load_stack(root, "batch")
+    result = run_batch(plan_local_batch(settings, None, root), INPUT)
+    assert _parse(result.rows) == _expected(trained_model)
+    assert "features" not in sys.modules, "the source directory's modules are dropped after the run"

@@ -24,6 +24,7 @@ def _batched_endpoint_project(root: Path, stack_name: str) -> Path:
     stack = slow_scored_project(root, stack_name)
     config = stack["config"]
     for image in config["mldeploy:images"].values():  # every image of one endpoint batches alike
+        image.pop("sourceDirectory", None)  # kubernetes-endpoint's: slow_score.py is the entry script alone
         image.update({"entryScript": "examples/diabetes/slow_score.py",
                       "sampleRequest": "examples/diabetes/sample-request.json",
                       "batching": {"maxBatchSize": REQUESTS, "maxLatencyMs": 50}})

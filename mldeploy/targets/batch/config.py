@@ -2,13 +2,15 @@
 cluster that scales to zero, and a batch endpoint + deployment for one registered model."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.config.base import ImageRef, matching
 from mldeploy.config.cluster import VmSize
-from mldeploy.config.files import SUPPORTED_PYTHONS, AzureMLRequirementsFile, BatchCondaFile, BatchPythonFile
+from mldeploy.config.files import SUPPORTED_PYTHONS, AzureMLRequirementsFile, BatchCondaFile, SourceDirectory
+from mldeploy.config.source_directory import ShipsSourceDirectory, check_entry_script
 from mldeploy.config.section import SectionSettings
 from mldeploy.contract import AZUREML_BASE_IMAGE
 from mldeploy.plan.assets import batch_asset_name
@@ -34,11 +36,17 @@ def _repository(image: str) -> str:
     return name.removeprefix("library/")
 
 
-class BatchSettings(SectionSettings):
+class BatchSettings(ShipsSourceDirectory, SectionSettings):
     """An AmlCompute cluster plus a batch endpoint/deployment for one registered model."""
 
     model: str = Field(description="name of an entry in `models`")
-    entry_script: BatchPythonFile = Field(description="batch driver with init() and run(mini_batch)")
+    # Before entryScript, which is relative to it (its validator reads it).
+    source_directory: SourceDirectory | None = Field(
+        None, description="a folder uploaded whole as the batch deployment's code (v2's `CodeConfiguration(code=...)`): "
+        "the modules beside the driver import; `entryScript` is then relative to it (v2's `scoring_script`). The same "
+        "rules as an image's `sourceDirectory` (.amlignore, secrets, models, 2000 files / 300 MB)")
+    entry_script: str = Field(description="batch driver with init() and run(mini_batch); with `sourceDirectory`, "
+                              "relative to it")
     conda_file: BatchCondaFile | None = Field(None, description="conda environment of the batch job; exactly one of condaFile and requirementsFile")
     requirements_file: AzureMLRequirementsFile | None = Field(None, description="pip requirements of the batch job, instead of condaFile; may include others with `-r` (not `-c`)")
     base_image: ImageRef = Field(AZUREML_BASE_IMAGE, description="Azure ML base image the environment is built on")
@@ -63,6 +71,13 @@ class BatchSettings(SectionSettings):
         r"[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*", "a file name of letters, digits, '_', '.' and '-' ('.' and "
         "'..' name folders, not the output file)")] = Field("predictions.csv", description="name of the output file")
     description: str = Field("", description="free text, for people")
+
+    @field_validator("entry_script")
+    @classmethod
+    def _entry_script(cls, value: str, info: ValidationInfo) -> str:
+        check_entry_script(value, info.data.get("source_directory"), Path((info.context or {}).get("root", ".")),
+                           "batch-python")
+        return value
 
     @model_validator(mode="after")
     def _checks(self):

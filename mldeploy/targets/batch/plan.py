@@ -14,7 +14,8 @@ from mldeploy.plan.assets import AssetPlan, batch_asset_name
 from mldeploy.plan.batch import CODE_BLOB_PREFIX, BatchPlan, LocalBatchPlan, compute_name, endpoint_name
 from mldeploy.config.requirements import read_requirements
 from mldeploy.plan.conda import conda_with_pip
-from mldeploy.plan.digest import digest_path
+from mldeploy.plan.digest import digest_files
+from mldeploy.config.source_directory import source_files
 from mldeploy.plan.models import resolve_model
 from mldeploy.targets.batch.config import BatchSettings
 
@@ -36,12 +37,21 @@ def conda_text(settings: BatchSettings, root: Path) -> str:
     return conda_with_pip("batch-environment", settings.python_version, lines)
 
 
+def code_files(settings: BatchSettings, root: Path) -> tuple[tuple[str, Path], ...]:
+    """v2's code folder of the entry: the driver first, then every other file its sourceDirectory
+    ships (none without one; checked at load: models, secrets, links)."""
+    shipped = source_files(settings.source_directory, root) if settings.source_directory is not None else ()
+    return ((settings.script_in_source, root / settings.script_path),
+            *((rel, path) for rel, path in shipped if rel != settings.script_in_source))
+
+
 def plan_batch(stack: str, resource_group: str, name: str, settings: BatchSettings, root: Path) -> BatchPlan:
     """Names, versions, content and settings of one batch entry."""
     env_text = conda_text(settings, root)
     env_digest = hashlib.sha256(f"{settings.base_image}\n{env_text}".encode()).hexdigest()
-    script = root / settings.entry_script
-    code_digest = digest_path(script)
+    files = code_files(settings, root)
+    # The version is the digest of every file of the folder: a change to any is a new code version.
+    code_digest = digest_files([(rel, path.read_bytes()) for rel, path in files])
     return BatchPlan(
         compute_name=compute_name(name),
         endpoint_name=endpoint_name(stack, resource_group, name),
@@ -54,8 +64,8 @@ def plan_batch(stack: str, resource_group: str, name: str, settings: BatchSettin
             code_name=batch_asset_name(name),
             code_version=code_digest[:12],
             code_blob_prefix=f"{CODE_BLOB_PREFIX}/{name}/{code_digest[:12]}",
-            code_files=((script.name, script),),
-            scoring_script=script.name,
+            code_files=files,
+            scoring_script=settings.script_in_source,
         ),
         vm_size=settings.vm_size,
         vm_priority=settings.vm_priority,
@@ -86,7 +96,8 @@ def plan_local_batch(settings: StackSettings, name: str | None, root: Path) -> L
     if name not in entries:
         raise ConfigError(f"{PROJECT}:batch", f"no entry {name!r}; known: {', '.join(sorted(entries))}")
     entry = entries[name]
-    return LocalBatchPlan(name=name, script=root / entry.entry_script,
+    return LocalBatchPlan(name=name, script=root / entry.script_path, script_in_source=entry.script_in_source,
+                          code_files=code_files(entry, root) if entry.source_directory is not None else (),
                           model=resolve_model(entry.model, settings.models[entry.model], root),
                           mini_batch_size=entry.mini_batch_size, max_retries=entry.max_retries,
                           error_threshold=entry.error_threshold)

@@ -73,3 +73,22 @@ def test_a_requirements_file_with_includes_gets_them_inlined_into_the_conda_file
     pip = yaml.safe_load(conda_text(settings, tmp_path))["dependencies"][-1]["pip"]
     assert pip == ['numpy==2.4.6; python_version >= "3.9"', "extra==1", "azureml-core"], \
         "Azure ML gets one conda file: base.txt's lines in place of the -r line"
+
+
+def test_the_code_asset_is_the_source_directory_and_its_version_follows_every_file(tmp_path):
+    """batch.<name>.sourceDirectory: v2's CodeConfiguration(code=<folder>, scoring_script=<path in it>)."""
+    (tmp_path / "env.yml").write_text("name: e\ndependencies:\n  - python=3.11\n  - pip:\n    - azureml-core\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/driver.py").write_text("import rows\n\n\ndef init():\n    pass\n\n\ndef run(b):\n    return b\n")
+    (tmp_path / "src/rows.py").write_text("N = 10\n")
+
+    def plan():
+        settings = BatchSettings.model_validate({"model": "m", "sourceDirectory": "src", "entryScript": "driver.py",
+                                                 "condaFile": "env.yml"}, context={"root": str(tmp_path)})
+        return plan_batch("dev", "rg", "nightly", settings, tmp_path).assets
+
+    first = plan()
+    assert [rel for rel, _ in first.code_files] == ["driver.py", "rows.py"] and first.scoring_script == "driver.py"
+    assert plan().code_version == first.code_version, "nothing changed: the same code version"
+    (tmp_path / "src/rows.py").write_text("N = 11\n")
+    assert plan().code_version != first.code_version, "rows.py changed: a new code version"
