@@ -62,6 +62,8 @@ def test_the_modules_beside_score_py_are_served_with_it(tmp_path, scoring_server
         assert answer.status_code == 200, answer.text
         assert [r["progression"] for r in answer.json()] == pytest.approx(expected), answer.text
         assert [r["band"] for r in answer.json()] == ["high" if v >= 200 else "low" for v in expected], answer.text
+        bad = requests.post(endpoint["scoringUri"], json={"data": [[1, 2]]}, headers=auth, timeout=30)
+        assert bad.status_code == 400 and "rows of 10 finite numbers" in bad.text, bad.text
     assert served.proc.returncode == 0, served.err
     assert "imports 'bands'" not in served.err, f"a shipped module is not warned of: {served.err}"
     [app] = [p.parent for p in root.rglob("context/app/score.py")]  # the written context the scorer ran

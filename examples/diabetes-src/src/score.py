@@ -5,6 +5,7 @@ import json
 import os
 
 import joblib
+from azureml_inference_server_http.api.aml_response import AMLResponse
 
 import bands
 from features.rows import rows_of
@@ -16,5 +17,8 @@ def init():
 
 
 def run(raw_data):
-    rows = rows_of(json.loads(raw_data))
+    try:
+        rows = rows_of(json.loads(raw_data))
+    except (ValueError, KeyError, TypeError) as err:  # a request the model cannot take: a 400, not a 500
+        return AMLResponse({"error": str(err)}, 400, json_str=True)
     return [{"progression": value, "band": bands.band(value)} for value in model.predict(rows).tolist()]
