@@ -6,11 +6,12 @@ stable image alone)."""
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.request
 
 import pytest
 
-from tests.harness import alive, descendants, project_from_stack, serving
+from tests.harness import MLDEPLOY, alive, descendants, project_from_stack, serving
 
 pytestmark = pytest.mark.slow
 REQUESTS = 40
@@ -70,6 +71,11 @@ def test_serve_canary_splits_between_two_model_versions(tmp_path, trained_model,
         assert len(counts) == 2, counts
         # nginx's weighted round robin at 50/50 alternates; a little slack for a restarted scorer.
         assert all(REQUESTS * 0.4 <= n <= REQUESTS * 0.6 for n in counts.values()), counts
+        # `mldeploy test --local` finds the split's ingress (it found no endpoint file before).
+        tested = subprocess.run([*MLDEPLOY, "test", "--stack", stack, "--service", service, "--local",
+                                 "--project-dir", str(project), "--data", str(project / "examples" / "diabetes" / "sample-request.json")],
+                                capture_output=True, text=True, timeout=120)
+        assert tested.returncode == 0 and json.dumps(json.loads(tested.stdout)) in counts, tested.stderr
         children = descendants(served.proc.pid)
         assert len(children) >= 5, f"expected two scorers, two gateways and an ingress, found {children}"
     assert served.proc.returncode == 0, served.err

@@ -4,13 +4,14 @@ ingress splits the requests by the revisions' trafficPercent, keys checked there
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.error
 import urllib.request
 
 import pytest
 import requests
 
-from tests.harness import alive, descendants, project_from_stack, serving
+from tests.harness import MLDEPLOY, alive, descendants, project_from_stack, serving
 from tests.runtime.test_serve_canary_cli import DEEP, REQUESTS, _score
 
 pytestmark = pytest.mark.slow
@@ -51,6 +52,11 @@ def test_serve_container_app_splits_between_its_revisions(project):
             **{f"X-Extra-{i}": "1" for i in range(120)}})
         assert (crowded.status_code, crowded.headers.get("Content-Type")) == (431, "application/json"), crowded.text
         assert "too many request headers" in crowded.json()["error"], crowded.text
+        # `mldeploy test --local` finds the ingress, as for any served service (hreview: it said
+        # the service was not being served, with no endpoint file for the split).
+        tested = subprocess.run([*MLDEPLOY, "test", "--stack", "aca", "--service", "diabetes-aca", "--local",
+                                 "--project-dir", str(project)], capture_output=True, text=True, timeout=120)
+        assert tested.returncode == 0 and len(json.loads(tested.stdout)) == 2, tested.stderr
         children = descendants(served.proc.pid)
         assert len(children) >= 5, f"expected two scorers, two gateways and an ingress, found {children}"
     assert served.proc.returncode == 0, served.err

@@ -23,7 +23,7 @@ from mldeploy.plan.gateway import Upstream
 from mldeploy.render.build_context import BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.runtime.ingress import SplitIngress
-from mldeploy.runtime.local import Endpoint, LocalServer, new_key
+from mldeploy.runtime.local import Endpoint, EndpointRecord, LocalServer, new_key
 from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
 from mldeploy.targets.containerapp.plan import scorer_workers
@@ -72,6 +72,9 @@ class LocalRevisions:
         self.ingress = SplitIngress(self.run_dir / "ingress", self.run_dir / "ingress.log", port=port, keys=keys,
                                     max_body_mb=service.max_request_body_mb or 100.0,
                                     scoring_timeout_ms=service.scoring_timeout_ms)
+        # The service's own endpoint file (the ingress's URI and keys), which `mldeploy test --local`
+        # reads; each revision's LocalServer keeps its own in its folder.
+        self.record = EndpointRecord(self.run_dir, f"service {name!r}")
 
     # Which variants and how each one is served: a subclass for another target's split (the AKS
     # canary, mldeploy/targets/aks/local.py) overrides these two and keeps the rest.
@@ -84,6 +87,7 @@ class LocalRevisions:
                      for label, (_, percent) in self.shares.items())
 
     def start(self, timeout: float = 120.0) -> Endpoint:
+        self.record.claim()
         try:
             for server in self.revisions.values():
                 server.start(timeout=timeout)
@@ -91,6 +95,7 @@ class LocalRevisions:
         except BaseException:
             self.stop()
             raise
+        self.record.publish(self.endpoint())
         return self.endpoint()
 
     def endpoint(self) -> Endpoint:
@@ -104,7 +109,8 @@ class LocalRevisions:
         return events + ([f"{self.name}: {restarted}"] if restarted else [])
 
     def stop(self) -> None:
-        """The ingress first (requests in flight finish), then every revision."""
+        """The endpoint file, the ingress (requests in flight finish), then every revision."""
+        self.record.withdraw()
         self.ingress.stop(timeout=self.service.scoring_timeout_ms / 1000 + 5)
         for server in self.revisions.values():
             server.stop()
