@@ -54,6 +54,19 @@ def test_cli_output_equals_model_predict(tmp_path, trained_model):
     assert "3 file(s) in 2 mini-batch(es): 25 row(s)" in proc.stdout
 
 
+def test_an_output_that_cannot_be_written_is_one_error_line_before_the_job_runs(tmp_path, trained_model):
+    # hreview's trial: an --output under a file (or on a read-only place) was OSError's traceback,
+    # after the whole job had been scored.
+    (tmp_path / "predictions.csv").write_text("an earlier run's rows\n")
+    proc = subprocess.run([sys.executable, "-m", "mldeploy", "batch", "--stack", "batch", "--input", str(INPUT),
+                           "--output", str(tmp_path / "predictions.csv" / "today.csv")], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.splitlines() == [f"error: --output {tmp_path}/predictions.csv/today.csv: cannot write it "
+                                        f"there: File exists ({tmp_path}/predictions.csv)"], proc.stderr
+    assert "scored" not in proc.stdout, "the check comes before the job"
+
+
 def test_mini_batches_follow_mini_batch_size():
     settings = load_stack(ROOT, "batch")
     result = run_batch(plan_local_batch(settings, None, ROOT), INPUT)

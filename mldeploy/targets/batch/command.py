@@ -3,6 +3,7 @@ folder of input files, exactly as the Azure ML batch deployment will (mldeploy/r
 The CLI adds --stack, --name and --project-dir and loads the stack (mldeploy/cli/target_commands.py)."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +27,30 @@ def run(settings: Any, name: str | None, root: Path, input_dir: Path, output_fil
     from mldeploy.targets.batch.plan import plan_local_batch
 
     entry = plan_local_batch(settings, name, root)
+    with _writing(output_file):  # before the run: a job is not scored to be lost
+        output_file.parent.mkdir(parents=True, exist_ok=True)
     try:
         result = run_batch(entry, input_dir.resolve())
     except BatchRunError as err:
         raise click.ClickException(str(err)) from None
-    output_file.parent.mkdir(parents=True, exist_ok=True)
-    output_file.write_text("".join(f"{row}\n" for row in result.rows), encoding="utf-8")
+    with _writing(output_file):
+        output_file.write_text("".join(f"{row}\n" for row in result.rows), encoding="utf-8")
     click.echo(f"scored {result.files} file(s) in {result.mini_batches} mini-batch(es): "
                f"{len(result.rows)} row(s) -> {output_file}")
     if result.failed_files:
         click.echo(f"warning: {len(result.failed_files)} file(s) failed: {', '.join(result.failed_files)}", err=True)
+
+
+@contextlib.contextmanager
+def _writing(output_file: Path):
+    """--output's folder or file cannot be made or written (a file where a folder is due, a
+    read-only place): one line naming the option and why, not OSError's traceback."""
+    try:
+        yield
+    except OSError as err:
+        raise click.ClickException(f"--output {output_file}: cannot write it there: {err.strerror or err}"
+                                   + (f" ({err.filename})" if err.filename and str(err.filename) != str(output_file)
+                                      else "")) from None
 
 
 COMMAND = TargetCommand(help=HELP, options=OPTIONS, run=run)
