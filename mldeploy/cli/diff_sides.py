@@ -131,8 +131,12 @@ def synth_side(root: Path, stack: str, label: str) -> Side:
                           "--project-dir", str(root)], cwd=root, env=env, capture_output=True, text=True)
     # Exit 1 (a policy violation or a leak) still wrote the synth folder: compare it anyway.
     if run.returncode not in (0, 1) or not (out / "resources.json").is_file():
-        raise DiffError(f"synth of stack {stack!r} at {label} failed (exit {run.returncode}):\n"
-                        f"{run.stderr.strip()}")
+        # One line, as every mldeploy error: synth's own `error:` line (a stack error names file and
+        # key), else its last line (a base whose own code failed), and which side it was.
+        lines = [line.strip() for line in run.stderr.splitlines() if line.strip()]
+        said = next((line for line in reversed(lines) if line.startswith("error: ")), lines[-1] if lines else "")
+        raise DiffError(f"{said.removeprefix('error: ') or 'no message'} (synth of stack {stack!r} at {label}, "
+                        f"exit {run.returncode})")
     policy = out / "policy.json"
     violations = json.loads(policy.read_text())["violations"] if policy.is_file() else []
     resources = with_asset_digests(json.loads((out / "resources.json").read_text()), root)

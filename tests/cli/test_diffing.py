@@ -165,6 +165,12 @@ def test_an_invalid_stack_in_the_working_tree_is_exit_2_with_its_error(repo):
         stack.write_text(original)
     assert run.returncode == 2, run.stdout + run.stderr
     assert "stacks/Pulumi.dev.yaml" in run.stderr and "Traceback" not in run.stderr and "Usage:" not in run.stderr
+    # One line (hreview's trial: `error: synth of stack 'dev' at working tree failed (exit 2):` and
+    # synth's own error on a second line).
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: stacks/Pulumi.dev.yaml: mldeploy:verison: unknown key "
+                                                   "'verison'; allowed: "), run.stderr
+    assert lines[0].endswith(" (synth of stack 'dev' at working tree, exit 2)"), run.stderr
 
 
 def test_unknown_ref_is_a_usage_error(repo):
