@@ -152,20 +152,16 @@ def test_the_example_keeps_kubernetes_default_concurrency(kubernetes):
 
 
 def test_synth_says_why_local_accounts_stay_on_and_warns_on_changed_concurrency(tmp_path):
-    import shutil
     import subprocess
     import sys
 
     import yaml
 
-    from tests.harness import ROOT
+    from tests.harness import copy_project
 
     values, _ = stack_values("kubernetes-endpoint")
     values["mldeploy:services"]["diabetes"]["deployments"]["blue"]["maxConcurrentRequestsPerInstance"] = 2
-    project = tmp_path / "p"
-    (project / "stacks").mkdir(parents=True)
-    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    shutil.copytree(ROOT / "examples" / "diabetes", project / "examples" / "diabetes")
+    project = copy_project(tmp_path / "p")  # the stack's examples (diabetes, diabetes-src) with it
     (project / "stacks" / "Pulumi.ke.yaml").write_text(yaml.safe_dump({"config": values}))
     proc = subprocess.run([sys.executable, "-m", "mldeploy", "synth", "--stack", "ke", "--out", str(tmp_path / "out"),
                            "--project-dir", str(project)], capture_output=True, text=True)

@@ -320,8 +320,22 @@ def path_cases() -> Iterator[Case]:
                 cases.append(("invalid-yaml", "hostile/invalid-conda.yml", "invalid YAML"))
                 cases.append(("not-conda", "hostile/list.yml", "conda"))
             for label, target, fragment in cases:
-                yield Case(f"{stack}-{_key(path)}-{label}", "path", stack, _mutated(stack, path, target),
+                yield Case(f"{stack}-{_key(path)}-{label}", "path", stack, _mutated_path(stack, path, target),
                            _key(path), fragment)
+
+
+def _mutated_path(stack: str, path: tuple, value: Any) -> bytes:
+    """The stack with the path at `path` replaced by `value`, a path from the project root: an
+    entryScript under a sourceDirectory (stack kubernetes-endpoint) loses that key, which would
+    make it relative to the folder."""
+    doc = _load(stack)
+    _set(doc, path, value)
+    if path[-1] == "entryScript":
+        parent = doc["config"]
+        for part in path[:-1]:
+            parent = parent[part]
+        parent.pop("sourceDirectory", None)
+    return _dump(doc)
 
 
 def semantic_cases() -> Iterator[Case]:
