@@ -387,8 +387,25 @@ def check_image_env_name(name: str) -> None:
                          "so the scorer would not find its Python, environment or app; remove it")
 
 
+# Settings the scoring server reads from the environment as whole numbers: azureml-inference-server-http
+# 1.5.1 starts gunicorn with `int(os.environ["WORKER_COUNT"])` (amlserver.py) and its gunicorn
+# `timeout` from WORKER_TIMEOUT (seconds), and reads SCORING_TIMEOUT_MS into `scoring_timeout: int`
+# (server/config.py, a pydantic setting): any other text stops the server before it serves
+# (microsoft/azureml-inference-server, azureml_inference_server_http/amlserver.py and server/config.py).
+# Name -> the least value it may take.
+SERVER_INT_ENV = {"WORKER_COUNT": 1, "SCORING_TIMEOUT_MS": 1, "WORKER_TIMEOUT": 0}
+
+
+def _server_int_env(name: str, text: str) -> None:
+    least = SERVER_INT_ENV.get(name)
+    if least is not None and not (text.isascii() and text.isdigit() and int(text) >= least):
+        raise ValueError(f"environment variable {name!r} is {shown(text)}: the scoring server reads it as a whole "
+                         f"number (at least {least}) and does not start with another value")
+
+
 def _env(value: dict[str, str], references: re.Pattern | None = None) -> dict[str, str]:
     for name, text in value.items():
+        _server_int_env(name, text)
         if not ENV_NAME.fullmatch(name):
             raise ValueError(f"environment variable name {name!r}: letters, digits and '_', not starting with a "
                              "digit (POSIX portable names; '=', '-', '.', spaces cannot be set in every target)")

@@ -203,6 +203,7 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
     for name, value in own.items():
         # Only a config handed over by the Pulumi CLI without its stack file lacks per-value
         # `secure:` marks; there a whole secret top-level key is all we know (docs/bad-input.md: limits).
+        _no_null(f"{PREFIX}{name}", value)
         context = {"root": str(root), "secret_key": f"{PREFIX}{name}" in secret_keys
                    and not _has_secure_leaves(value)}
         if name == "services":
@@ -223,6 +224,25 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
                                         "(only a stack whose services are all `local` goes without)")
     check_references(settings, root)
     return settings
+
+
+# Free-form values passed on as JSON, where `null` is a value of their own (Docker's createOptions).
+NULL_ALLOWED_UNDER = ("createOptions",)
+
+
+def _no_null(key: str, value: Any) -> None:
+    """Refuse a key written without a value (`version:` or `version: null`): YAML reads it as null,
+    which an optional key would take as "omitted" silently - a value forgotten is not a default asked
+    for. Docker's createOptions (plain JSON) keep their nulls."""
+    if value is None:
+        raise ConfigError(key, "has no value (null): write a value, or leave the key out for its default")
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name not in NULL_ALLOWED_UNDER:
+                _no_null(f"{key}.{name}", item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_null(f"{key}[{index}]", item)
 
 
 def _no_plain_secret(key: str, value: Any) -> None:

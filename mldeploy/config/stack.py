@@ -177,6 +177,7 @@ MAX_USER_TAGS = 40
 AZURE_TAG_PREFIXES = ("microsoft", "azure", "windows")
 STORAGE_TAG_NAME_MAX = 128
 STACK_SET_TAGS = {"model", "model-version"}  # plan/tags.py's MODEL_TAG, MODEL_VERSION_TAG
+DEFAULT_TAG_NAMES = ("environment", "managed-by")  # plan/tags.py resource_tags: on every resource, a user tag may replace the value
 
 
 class StackSettings(Settings):
@@ -239,6 +240,25 @@ class StackSettings(Settings):
         if long and (workspace is None or workspace.create):
             raise ValueError(f"tag name {long[0][:40]!r}... has {len(long[0])} characters; the stack creates the "
                              f"workspace's storage account, whose tag names are at most {STORAGE_TAG_NAME_MAX}")
+        return tags
+
+    @field_validator("tags")
+    @classmethod
+    def _stack_tags_kept_whole(cls, tags: dict[str, str]) -> dict[str, str]:
+        # plan/tags.py resource_tags starts every resource's tags with `environment` (the stack's name) and
+        # `managed-by`; a user tag of the same name replaces the value, which is the point of setting it. Written
+        # in another case it would be a second tag beside ours, and "Tag names are case-insensitive for
+        # operations" (learn.microsoft.com/azure/azure-resource-manager/management/tag-resources, "Limitations"):
+        # one resource cannot hold both. An empty `environment` leaves every resource without one, which the
+        # policy pack's required-tags policy refuses at synth (policies/rules.py required_tags: exit 1).
+        for name, value in tags.items():
+            ours = next((t for t in DEFAULT_TAG_NAMES if t == name.lower()), None)
+            if ours is not None and name != ours:
+                raise ValueError(f"tag name {name!r} is mldeploy's own {ours!r} in another case; Azure tag names are "
+                                 f"case-insensitive, so a resource cannot hold both: write {ours!r} to set its value")
+            if name == "environment" and not value:
+                raise ValueError("tag 'environment' is empty: every resource carries an environment tag (default: the "
+                                 "stack's name) and the required-tags policy needs a value; give one, or leave it out")
         return tags
 
     @field_validator("tags")

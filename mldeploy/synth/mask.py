@@ -3,7 +3,6 @@ where Pulumi did not mark one (a leak into plain state) is reported, not silentl
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 import pulumi
@@ -40,7 +39,7 @@ class Masker:
             return False
         try:
             decoded = base64.b64decode(text, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error is one; a non-ASCII str raises ValueError itself
             return False
         return any(secret in decoded for secret in self.known)
 
