@@ -30,6 +30,11 @@ ENVIRONMENT_KEY = "azure-native:environment"  # the provider's cloud: public, us
 NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 STACK_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 LOCATION_RE = re.compile(r"[A-Za-z][A-Za-z0-9 ]{1,39}")  # westeurope, eastus2 (or "West Europe")
+# A stack file's keys are the camelCase names the config reference lists (`cpuCores`); the models also take
+# their Python names (`cpu_cores`, config/base.py populate_by_name) for code that builds them, which a stack
+# file may not use: `cpu_cores: 2` (the SDK v1 guide's spelling) is an unknown key there, with its camelCase
+# name as the hint, like any other misspelling.
+BY_NAME = False
 NAME_RULE = "names are 2-32 lowercase letters, digits and '-', starting with a letter"
 # Top-level keys Pulumi itself allows in a stack file besides `config`.
 STACK_FILE_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
@@ -215,7 +220,7 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
     # Every section target's key, in the table's order (the order its entries are checked and declared).
     fields[SECTIONS_FIELD] = {key: sections.get(key, {}) for key in section_models}
     try:
-        settings = StackSettings.model_validate(fields)
+        settings = StackSettings.model_validate(fields, by_name=BY_NAME)
     except ValidationError as exc:
         err = _first_error("", exc, StackSettings)
         raise ConfigError(f"{PREFIX}{err.key.lstrip('.')}", err.message) from None
@@ -358,7 +363,7 @@ def _validate_field(name: str, value: Any, context: dict[str, Any], annotation: 
     if annotation is None:
         annotation = StackSettings.model_fields[to_snake(name)].annotation
     try:
-        return TypeAdapter(annotation).validate_python(value, context=context, strict=True)
+        return TypeAdapter(annotation).validate_python(value, context=context, strict=True, by_name=BY_NAME)
     except ValidationError as exc:
         raise _first_error(f"{PREFIX}{name}", exc, annotation) from None
 
@@ -373,7 +378,7 @@ def _parse_services(value: Any, context: dict[str, Any], models: Mapping[str, ty
         if not isinstance(body, dict):
             raise ConfigError(where, f"must be a mapping, got {_kind(body)}")
         try:
-            service = _service_adapter(tuple(models.values())).validate_python(body, context=context)
+            service = _service_adapter(tuple(models.values())).validate_python(body, context=context, by_name=BY_NAME)
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
             if error["type"] in ("union_tag_not_found", "union_tag_invalid"):

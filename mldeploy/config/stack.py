@@ -242,6 +242,15 @@ class StackSettings(Settings):
                              f"workspace's storage account, whose tag names are at most {STORAGE_TAG_NAME_MAX}")
         return tags
 
+    @field_validator("extra_regions")
+    @classmethod
+    def _each_region_once(cls, regions: list[str]) -> list[str]:
+        # As an fpgaRegions entry twice (targets/fpga): a region listed twice is a copy-paste slip, never two regions.
+        twice = sorted({r for r in regions if regions.count(r) > 1})
+        if twice:
+            raise ValueError(f"region {twice[0]!r} is listed twice; list each region once")
+        return regions
+
     @field_validator("tags")
     @classmethod
     def _stack_tags_kept_whole(cls, tags: dict[str, str]) -> dict[str, str]:

@@ -60,6 +60,38 @@ def hbad_cases() -> Iterator[Any]:
                lambda c: c[S]["diabetes"]["deployments"]["blue"].update(environmentVariables={"SCORING_TIMEOUT_MS": "5s"}),
                f"{S}.diabetes.deployments.blue.environmentVariables", "reads it as a whole number")
 
+    # -- a key in its Python (snake_case) spelling, which the models took besides the camelCase one ---------
+    for stack, path, old, new in (
+            ("dev", (IMG, "diabetes"), "condaFile", "conda_file"), ("prod", (S, "diabetes"), "cpuCores", "cpu_cores"),
+            ("managed", (S, "diabetes"), "authMode", "auth_mode"), ("batch", ("mldeploy:batch", "nightly"),
+                                                                   "entryScript", "entry_script"),
+            ("edge", (E, "clinics"), "iotHub", "iot_hub"), ("prod", ("mldeploy:clusters", "prod"), "vmSize", "vm_size"),
+            ("managed", (M, "diabetes-v2"), "registeredName", "registered_name"),
+            ("managed", (S, "diabetes", "deployments", "blue"), "instanceType", "instance_type"),
+            ("containerapp", (S, "diabetes-aca", "revisions", "blue"), "trafficPercent", "traffic_percent"),
+            ("forest", (IMG, "forest", "batching"), "maxBatchSize", "max_batch_size"),
+            ("prod", (S, "diabetes", "expectedLoad"), "requestSeconds", "request_seconds"),
+            ("prod-attach", ("mldeploy:clusters", "shared", "attach"), "resourceGroup", "resource_group")):
+        def rename(c: dict, p: tuple = path, o: str = old, n: str = new) -> None:
+            node = c
+            for part in p:
+                node = node[part]
+            items = list(node.items())
+            node.clear()
+            node.update({(n if k == o else k): v for k, v in items})
+        yield case(f"{stack}-{new}-snake-case-key", stack, rename, ".".join((*path, new)), f"did you mean '{old}'")
+    # -- an expected load whose every request outlasts the gateway's timeout (all 504s) ----------------------
+    yield case("prod-expected-load-outlasts-timeout", "prod",
+               lambda c: c[S]["diabetes"]["expectedLoad"].update(requestSeconds=6), f"{S}.diabetes",
+               "every such request would get the gateway's 504")
+    yield case("prod-expected-load-default-timeout", "prod", lambda c: (
+        c[S]["diabetes"].pop("scoringTimeoutMs"), c[S]["diabetes"]["expectedLoad"].update(requestSeconds=60)),
+        f"{S}.diabetes", "scoringTimeoutMs (60000 ms)")
+    # -- a region listed twice in extraRegions (as an fpgaRegions entry twice) -------------------------------
+    yield case("dev-extra-region-twice", "dev",
+               lambda c: c.update({"mldeploy:extraRegions": ["newzealandsouth", "newzealandsouth"]}),
+               "mldeploy:extraRegions", "listed twice")
+
 
 def hbad_valid_cases() -> Iterator[Any]:
     from tests.config.bad_stacks import Case, _dump, _load
@@ -83,3 +115,6 @@ def hbad_valid_cases() -> Iterator[Any]:
     # azmlinfsrv's whole-number settings as whole numbers; WORKER_TIMEOUT 0 is gunicorn's "no timeout".
     yield case("edge-env-server-numbers", "env", "edge", lambda c: c[E]["clinics"]["env"].update(
         {"WORKER_COUNT": "4", "SCORING_TIMEOUT_MS": "60000", "WORKER_TIMEOUT": "0"}))
+    # An expected load just under the timeout.
+    yield case("prod-expected-load-under-timeout", "sizes", "prod",
+               lambda c: c[S]["diabetes"]["expectedLoad"].update(requestSeconds=4.9))

@@ -124,6 +124,12 @@ class AksServiceSettings(ServiceSettings):
             # balancer has a private address only, so the label would be silently dropped.
             raise ValueError("dnsLabel names the public IP; an internal load balancer (internalLoadBalancer: "
                              "true) has none: remove dnsLabel")
+        if self.expected_load is not None and self.expected_load.request_seconds * 1000 >= self.scoring_timeout_ms:
+            # scoringTimeoutMs is when the gateway answers 504 (plan/timeouts.py): a load whose every request takes
+            # at least that long sizes replicas for requests that all time out.
+            raise ValueError(f"expectedLoad.requestSeconds ({self.expected_load.request_seconds:g}) is not below "
+                             f"scoringTimeoutMs ({self.scoring_timeout_ms} ms): every such request would get the "
+                             "gateway's 504; raise scoringTimeoutMs or correct requestSeconds")
         if "collector_image" in self.model_fields_set and not self.collect_model_data:
             raise ValueError("collectorImage applies only with collectModelData: true (the collector runs only then)")
         if not self.autoscale_enabled:
