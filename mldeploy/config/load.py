@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_snake
 
 from mldeploy import PROJECT
-from mldeploy.contract import stack_file_path
+from mldeploy.contract import STACKS_DIR, stack_file_path
 from mldeploy.config.base import Name, Secret, SecureValue, looks_secret
 from mldeploy.nested import leaves, map_leaves
 from mldeploy.config.errors import ConfigError, shown
@@ -158,11 +158,55 @@ def stack_source(project_root: Path, stack: str) -> str:
     return str(path.relative_to(project_root)) if path.is_absolute() else str(path)
 
 
+# Pulumi's own rule for a project's `name` (pulumi/pulumi sdk/go/common/tokens/project.go
+# ValidateProjectName: non-empty, at most 100 characters, alphanumerics, '-', '_' and '.'), and its
+# project file's required keys (sdk/go/common/workspace/project.json: `name` and `runtime`).
+PROJECT_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+PROJECT_FILE = "Pulumi.yaml"
+
+
+def check_project_file(project_root: Path) -> None:
+    """Pulumi.yaml as `pulumi up` will read it must agree with what mldeploy reads: a Python
+    project whose stack files are in stacks/ (`stackConfigDir`). Otherwise synth, serve and diff would
+    check one set of stack files and Pulumi deploy another (or refuse the project) - said here, once."""
+    path = project_root / PROJECT_FILE
+    try:
+        doc = parse_yaml(read_text_file(path, "project file"))
+    except ConfigError as err:
+        raise ConfigError(err.key or "(file)", err.message, PROJECT_FILE) from None
+    if not isinstance(doc, dict):
+        raise ConfigError("(file)", "must be a YAML mapping with `name`, `runtime: python` and "
+                                    f"`stackConfigDir: {STACKS_DIR}`", PROJECT_FILE)
+    name = doc.get("name")
+    if not isinstance(name, str) or not PROJECT_NAME_RE.fullmatch(name):
+        raise ConfigError("name", f"{'is missing' if name is None else 'is ' + shown(name)}: a Pulumi project "
+                                  "name is 1-100 letters, digits, '-', '_' and '.'", PROJECT_FILE)
+    runtime = doc.get("runtime")
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if runtime_name != "python":
+        raise ConfigError("runtime", f"{'is missing' if runtime is None else 'is ' + shown(runtime_name)}: "
+                                     "mldeploy's program is Python (`runtime: python`, or `name: python` "
+                                     "with options)", PROJECT_FILE)
+    where = doc.get("stackConfigDir")
+    if not isinstance(where, str) or Path(where) != Path(STACKS_DIR):
+        raise ConfigError("stackConfigDir", f"{'is missing' if where is None else 'is ' + shown(where)}: "
+                          f"mldeploy reads each stack from {STACKS_DIR}/Pulumi.<stack>.yaml, so Pulumi must "
+                          f"too (`stackConfigDir: {STACKS_DIR}`)", PROJECT_FILE)
+    config = doc.get("config")
+    if isinstance(config, dict):
+        for key in config:
+            if isinstance(key, str) and key.startswith(PREFIX):
+                raise ConfigError(f"config.{key}", f"mldeploy's settings go in each stack's file "
+                                  f"({STACKS_DIR}/Pulumi.<stack>.yaml), not the project's: mldeploy reads "
+                                  "them from there", PROJECT_FILE)
+
+
 def read_stack(project_root: Path, stack: str) -> tuple[dict[str, Any], set[str]]:
     """`stacks/Pulumi.<stack>.yaml`'s config map and secret keys; errors name the file."""
     if not STACK_NAME_RE.fullmatch(stack):
         raise ConfigError("--stack", f"invalid stack name {shown(stack)}: Pulumi stack names are "
                                      "letters, digits, '_', '.' and '-' (at most 100)")
+    check_project_file(project_root)
     try:
         return read_stack_file(stack_file(project_root, stack))
     except ConfigError as err:
