@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,9 +88,15 @@ def drained(server) -> None:  # a LocalServer, or a child's Served
         conn.close()
 
 
-def measured(server, connections: int, duration: int, work: Path) -> dict:
+def measured(server, connections: int, duration: int, work: Path, others: Iterable = ()) -> dict:
     """One wrk run, with the CPU the scorer and the gateway (nginx) spent on it, us a request;
-    after the server has answered what the previous run left behind."""
+    after the server - and every other server of the run (`others`) - has answered what the previous
+    run left behind. The others matter: a forest's unbatched backlog at 64 connections (~0.5 s of
+    both cores) ran into the batched server's next 1-connection run and read as +5 % of its CPU a
+    request and 0.91x its requests/s (2026-12-05 14:50; served side by side outside the bench, the two
+    took the same CPU a request within 1 %)."""
+    for other in others:
+        drained(other)
     drained(server)
     pids = {"scorer": server.scorer.proc.pid, "nginx": server.gateway.proc.pid}
     before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
@@ -217,7 +224,8 @@ def run_trees(trees: dict[str, Path], duration: int, rounds: int, connections: l
                 order = list(pairs) if round_no % 2 == 0 else list(pairs)[::-1]
                 for c in connections:
                     for t, label in order:
-                        results[t][label][c].append(measured(pairs[(t, label)], c, duration, work))
+                        results[t][label][c].append(measured(pairs[(t, label)], c, duration, work,
+                                                             pairs.values()))
         finally:
             for child in children.values():
                 child.stdin.close()
@@ -245,10 +253,11 @@ def run(duration: int, rounds: int, connections: list[int], examples: list[str])
             for s in started.values():  # warm up: first requests, and the batcher's run-time estimate
                 wrk(s.port, s.keys[0], 8, 1, work)
             results = {label: {c: [] for c in connections} for label in started}
-            for _ in range(rounds):
+            for round_no in range(rounds):  # each round in the other order: neither label always runs first
+                order = list(started.items()) if round_no % 2 == 0 else list(started.items())[::-1]
                 for c in connections:
-                    for label, s in started.items():
-                        results[label][c].append(measured(s, c, duration, work))
+                    for label, s in order:
+                        results[label][c].append(measured(s, c, duration, work, started.values()))
         finally:
             for s in started.values():
                 s.stop()
