@@ -62,9 +62,10 @@ class ModelSettings(Settings):
 
 
 def _fits_a_dockerfile(parts: list[str]) -> None:
-    for name in parts:
+    for i, name in enumerate(parts):
         if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
-            raise ValueError(f"the entry script's file name {name!r} may hold only letters, digits, "
+            what = "file name" if i == len(parts) - 1 else "folder name"  # online/score.py: `online` is a folder
+            raise ValueError(f"the entry script's {what} {name!r} may hold only letters, digits, "
                              "'_', '.' and '-' (it is written into the image's Dockerfile)")
 
 

@@ -72,6 +72,18 @@ def test_an_entry_script_not_inside_the_folder_is_refused(tmp_path, entry, says)
     assert err.key == "mldeploy:images.clf.entryScript" and says in err.message, err.render()
 
 
+def test_a_folder_of_the_entry_script_path_is_called_a_folder_in_its_error(tmp_path):
+    """`on line/score.py`: the space is in a folder's name, not the file's."""
+    root = _project(tmp_path)
+    (root / "src/on line").mkdir()
+    (root / "src/score.py").rename(root / "src/on line/score.py")
+    stack = root / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text().replace("entryScript: score.py", "entryScript: on line/score.py"))
+    err = _error(root)
+    assert err.key == "mldeploy:images.clf.entryScript" and "the entry script's folder name 'on line'" in err.message, \
+        err.render()
+
+
 def test_a_missing_source_directory_is_refused_naming_the_key(tmp_path):
     root = _project(tmp_path)
     (root / "src").rename(root / "code")
