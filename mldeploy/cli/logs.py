@@ -50,8 +50,12 @@ def command(stack: str, service: str, deployment: str | None, follow: bool, tail
     select_services(settings, service)  # an unknown service: one line naming the known ones
     svc = settings.services[service]
     target = target_of(svc)
-    deployments = target.deployments(svc)
-    if deployment is not None and deployments and deployment not in deployments:
+    deployments = (*target.deployments(svc), *target.log_variants(svc))
+    if deployment is not None and deployment not in deployments:
+        if not deployments:  # was ignored: every log of the service shown as if it were that deployment's
+            raise click.UsageError(f"--deployment: service {service!r} (target {target.name}) has no deployments "
+                                   "or variants; it names an online endpoint's deployment, an AKS or FPGA "
+                                   "canary's variant (stable, canary) or a container app's revision")
         raise click.UsageError(f"--deployment: service {service!r} has no deployment {deployment!r}; "
                                f"it has {', '.join(deployments)}")
     stopping = _stop_on_ctrl_c() if follow else (lambda: True)

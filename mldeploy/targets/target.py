@@ -152,6 +152,9 @@ class Target:
     logs: Callable[..., list[tuple[str, str]]] | None = None
     log_containers: tuple[str, ...] = ()  # what `logs --container` may name
     deployments: Callable[[Any], tuple[str, ...]] = no_deployments  # what `--deployment` may name
+    # What `logs --deployment` may name besides deployments: the variants a split serves apart (an AKS or
+    # FPGA canary's stable/canary, a container app's revision labels), each with its own pods and logs.
+    log_variants: Callable[[Any], tuple[str, ...]] = no_deployments
     # Its policy rules: modules of mldeploy.policies, each with POLICIES (pulumi_policy Policy
     # objects) and SETTINGS (their pack-config settings); the pack loads them by name
     # (policies/config.py), so the table imports nothing of the pack and the pack may read it.

@@ -148,13 +148,27 @@ def test_aks_logs_through_the_stacks_kubeconfig(tmp_path, monkeypatch, fake_serv
     routes[("GET", "/api/v1/namespaces/diabetes/pods")] = (200, {"kind": "PodList", "apiVersion": "v1", "metadata": {},
                                                                 "items": [_pod("diabetes-1", ["scorer", "gateway"])]})
     routes[("GET", "/api/v1/namespaces/diabetes/pods/diabetes-1/log")] = (200, "2026-12-04T11:00:00.5Z ready\n")
-    result = CliRunner().invoke(cli, ["logs", "--stack", "prod", "--service", "diabetes", "--deployment", "canary",
-                                      "--project-dir", str(ROOT)])
+    result = CliRunner().invoke(cli, ["logs", "--stack", "prod-attach", "--service", "diabetes", "--deployment",
+                                      "canary", "--project-dir", str(ROOT)])  # prod-attach's diabetes has a canary
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["diabetes-1/scorer | 2026-12-04T11:00:00.5Z ready",
                                           "diabetes-1/gateway | 2026-12-04T11:00:00.5Z ready"]
     listing = next(r for r in seen if r["path"].endswith("/pods"))
     assert listing["query"]["labelSelector"] == ["mldeploy.io/service=diabetes,mldeploy.io/variant=canary"]
+
+
+@pytest.mark.parametrize("stack, service, deployment, says", [
+    ("dev", "diabetes-aci", "blue", "service 'diabetes-aci' (target aci) has no deployments or variants"),
+    ("prod", "diabetes", "canary", "service 'diabetes' (target aks) has no deployments or variants"),
+    ("prod-attach", "diabetes", "blue", "service 'diabetes' has no deployment 'blue'; it has stable, canary"),
+    ("containerapp", "diabetes-aca", "nope", "service 'diabetes-aca' has no deployment 'nope'; it has "),
+])
+def test_a_deployment_the_service_does_not_have_is_a_usage_error(stack, service, deployment, says):
+    """It was ignored where the service had no deployments: every log shown as that deployment's
+    (an AKS service without a canary listed its pods under `variant=canary`: none, or all)."""
+    result = CliRunner().invoke(cli, ["logs", "--stack", stack, "--service", service, "--deployment", deployment,
+                                      "--project-dir", str(ROOT)])
+    assert result.exit_code == 2 and says in result.output, result.output
 
 
 def test_a_service_never_deployed(tmp_path, monkeypatch):

@@ -26,6 +26,15 @@ def local_runner(name: str, service, serve: LocalServe):
     return canary_runner(name, service, serve)
 
 
+def variant_names(service) -> tuple[str, ...]:
+    """What `logs --deployment` names: a canary's two variants (the pods' `variant` label, plan.py;
+    served locally each in its own folder, local.py); a service without a canary has none to choose."""
+    if service.canary is None:
+        return ()
+    from mldeploy.targets.aks.local import canary_variants
+    return tuple(canary_variants(service))
+
+
 def containers(out: Path, name: str, service, stack, images, tls) -> PodContainers:
     """The service's pod as synthesized, and its gateway container's port."""
     from mldeploy.runtime.synthesized_pod import synthesized_pod

@@ -37,5 +37,12 @@ def deploy(name: str, entry, foundation):
     return deploy_containerapp(name, entry, foundation)
 
 
+def revision_labels(service: ContainerAppServiceSettings) -> tuple[str, ...]:
+    """What `logs --deployment` names: each revision served locally in its own folder (local.py)."""
+    from mldeploy.targets.containerapp.local import revision_images
+    return tuple(revision_images(service))
+
+
 TARGET = Target(name="containerapp", settings=ContainerAppServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
-                local_runner=local_runner, containers=containers, policies=("mldeploy.policies.containerapp",))
+                local_runner=local_runner, containers=containers, log_variants=revision_labels,
+                policies=("mldeploy.policies.containerapp",))

@@ -20,4 +20,5 @@ def deploy(name: str, entry, foundation):
 
 TARGET = Target(name="fpga", settings=FpgaServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
                 local_runner=serve.local_runner, serve_plan=serve.serve_plan, containers=serve.containers, logs=logs.read, log_containers=logs.CONTAINERS,
+                log_variants=serve.variant_names,
                 policies=("mldeploy.policies.aks",))
