@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12
 TOOLS  ?= .venv-tools
 CHECKOV := $(TOOLS)/bin/checkov
 
-.PHONY: install tools demo test synth clean system-packages
+.PHONY: install tools demo test synth clean system-packages test-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ system-packages:
 	  echo "installing podman, runc and mmdebstrap (the container tests) with apt-get"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq podman runc mmdebstrap >/dev/null; }
 
+# What only the test suite uses: shellcheck (actionlint runs it on the workflows' scripts,
+# tests/test_workflows.py) and haproxy (bench/scoring_proxies.py's smoke run, tests/bench).
+test-packages:
+	@{ command -v shellcheck && command -v haproxy; } >/dev/null 2>&1 || \
+	  ! command -v apt-get >/dev/null 2>&1 || { \
+	  echo "installing shellcheck and haproxy (the test suite) with apt-get"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq shellcheck haproxy >/dev/null; }
+
 # Both model versions the example stacks register (version 2: stack managed's green deployment).
 MODELS := examples/diabetes/outputs/sklearn_regression_model.pkl examples/diabetes/outputs/v2/sklearn_regression_model.pkl
 $(MODELS) &: examples/diabetes/train.py $(STAMP)
@@ -54,7 +62,7 @@ $(FOREST_MODEL): examples/forest/train.py $(STAMP)
 demo: install $(MODELS)
 	$(BIN)/python -m mldeploy.runtime.demo .
 
-test: install $(CHECKOV) $(MODELS) $(FOREST_MODEL)
+test: install test-packages $(CHECKOV) $(MODELS) $(FOREST_MODEL)
 	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest
 
 clean:
