@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
@@ -185,6 +185,17 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
 
 Tags = Annotated[dict[str, str], AfterValidator(_tags)]
 """User tags for Azure resources: Azure's limits, and mldeploy's own markers reserved."""
+
+def listed_twice(values: list, key: Callable[[Any], Any] = lambda v: v) -> Any | None:
+    """The first value written again in `values` (compared by `key`: a region without case and
+    spaces, an origin without its default port), or None: the one check of every "list each once" key."""
+    seen = set()
+    for value in values:
+        if key(value) in seen:
+            return value
+        seen.add(key(value))
+    return None
+
 
 def matching(pattern: str, rule: str) -> AfterValidator:
     """A string rule whose error says the rule in words (pydantic's says only the regex)."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from mldeploy.config.base import Secret, SecretStr, Settings
+from mldeploy.config.base import Secret, SecretStr, Settings, listed_twice
 from mldeploy.config.files import JsonFile
 from mldeploy.contract import KEY_RE, ORIGIN_RE
 
@@ -56,10 +56,9 @@ class CorsSettings(Settings):
     def _each_origin_once(cls, origins: list[str]) -> list[str]:
         # One origin written twice: case aside, and with or without its scheme's default port (RFC 6454:
         # an origin is scheme, host and port, the port defaulting to the scheme's, 443 for https, 80 for http).
-        lowered = [_origin_key(o) for o in origins]
-        twice = sorted({o for o in origins if lowered.count(_origin_key(o)) > 1})
-        if twice:
-            raise ValueError(f"origin {twice[0]!r} is listed twice (origins compare case-insensitively, and "
+        twice = listed_twice(origins, _origin_key)
+        if twice is not None:
+            raise ValueError(f"origin {twice!r} is listed twice (origins compare case-insensitively, and "
                              "https://host is https://host:443)")
         if "*" in origins and len(origins) > 1:
             raise ValueError("'*' allows any origin: list it alone, or list the origins without it")

@@ -9,7 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.config.cluster import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
-from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags, matching
+from mldeploy.config.base import ImageRef, Name, ResourceGroupName, Settings, Tags, listed_twice, matching
 from mldeploy.config.files import (CondaFile, ExistingPath, JsonFile, RequirementsFile, SourceDirectory,
                                    SUPPORTED_PYTHONS, conda_python_spec)
 from mldeploy.config.requirements import read_requirements
@@ -117,9 +117,9 @@ class ImageSettings(ShipsSourceDirectory, Settings):
     @field_validator("models")
     @classmethod
     def _each_model_once(cls, models: list[str]) -> list[str]:
-        twice = sorted({m for m in models if models.count(m) > 1})
-        if twice:
-            raise ValueError(f"model {twice[0]!r} is listed twice; an image bakes each model once")
+        twice = listed_twice(models)
+        if twice is not None:
+            raise ValueError(f"model {twice!r} is listed twice; an image bakes each model once")
         return models
 
     @model_validator(mode="after")
@@ -247,9 +247,9 @@ class StackSettings(Settings):
     @classmethod
     def _each_region_once(cls, regions: list[str]) -> list[str]:
         # As an fpgaRegions entry twice (targets/fpga): a region listed twice is a copy-paste slip, never two regions.
-        twice = sorted({r for r in regions if regions.count(r) > 1})
-        if twice:
-            raise ValueError(f"region {twice[0]!r} is listed twice; list each region once")
+        twice = listed_twice(regions)
+        if twice is not None:
+            raise ValueError(f"region {twice!r} is listed twice; list each region once")
         return regions
 
     @field_validator("tags")

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from mldeploy.config.base import listed_twice
 from mldeploy.targets.aks.settings import AksServiceSettings
 
 
@@ -37,8 +38,7 @@ class FpgaServiceSettings(AksServiceSettings):
             # The same shape as azure-native:location (config/load.py): westeurope, "West Europe".
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9 ]{1,39}", region):
                 raise ValueError(f"{region!r} is not an Azure region name such as eastus or westeurope")
-        folded = [r.replace(" ", "").lower() for r in value or []]
-        twice = next((r for i, r in enumerate(value or []) if folded[i] in folded[:i]), None)
+        twice = listed_twice(value or [], lambda r: r.replace(" ", "").lower())
         if twice is not None:
             # Regions are compared as ARM reads them (case and spaces ignored): "East US" is eastus.
             raise ValueError(f"{twice!r} is listed twice (regions are read without case and spaces)")
