@@ -1,5 +1,6 @@
 import os
 import re
+import time
 
 # Pods and containers of this test run: other runs (worktrees, CI) may share the engine.
 RUN_PREFIX = f"mldeploy-test-{os.getpid()}"
@@ -20,6 +21,20 @@ def left_by_ended_runs(names: list[str]) -> list[str]:
 
     return [name for name in names
             if (m := _RUN_NAME.match(name)) and int(m.group(1)) != os.getpid() and ended(int(m.group(1)))]
+
+
+def first_200(engine, container: str, uri: str, body: bytes, seconds: float = 120.0, what: str = ""):
+    """The container's first 200 from `uri` while its scorer starts (init() loads the model): a try
+    each second until one answers 200 or `seconds` pass; asserted, with the container's last log lines."""
+    from mldeploy.runtime.client import score
+
+    deadline = time.monotonic() + seconds
+    reply = score(uri, None, body)
+    while reply.status != 200 and time.monotonic() < deadline:
+        time.sleep(1)
+        reply = score(uri, None, body)
+    assert reply.status == 200, f"{uri}{what}: {reply.status} {reply.error} {engine.logs(container, 20)}"
+    return reply
 
 
 def split_answers(endpoint: dict, sample: bytes, requests: int) -> dict[str, int]:

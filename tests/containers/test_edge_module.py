@@ -6,16 +6,14 @@ declared one is taken on this machine (the binding itself is what is tested)."""
 from __future__ import annotations
 
 import json
-import time
 
 import joblib
 import numpy as np
 import pytest
 
-from mldeploy.runtime.client import score
 from mldeploy.runtime.processes import free_port
 from mldeploy.runtime.synthesized_pod import local_image
-from tests.containers import RUN_PREFIX
+from tests.containers import RUN_PREFIX, first_200
 from tests.harness import ROOT
 
 SAMPLE = ROOT / "examples" / "diabetes" / "sample-request.json"
@@ -73,13 +71,8 @@ def edge(engine, edge_synth, edge_images):
 def test_edge_module_scores_like_the_model_through_its_bound_port(edge, trained_model):
     engine, container, ports = edge
     (declared, port), = ports.items()
-    uri = f"http://127.0.0.1:{port}/score"
-    deadline = time.monotonic() + 120
-    reply = score(uri, None, SAMPLE.read_bytes())
-    while reply.status != 200 and time.monotonic() < deadline:
-        time.sleep(1)
-        reply = score(uri, None, SAMPLE.read_bytes())
-    assert reply.status == 200, f"{uri} (HostPort {declared}): {reply.status} {reply.error} {engine.logs(container, 10)}"
+    reply = first_200(engine, container, f"http://127.0.0.1:{port}/score", SAMPLE.read_bytes(),
+                      what=f" (HostPort {declared})")
     rows = json.loads(SAMPLE.read_text())["data"]
     expected = joblib.load(trained_model).predict(np.asarray(rows, dtype=float))
     assert np.allclose(json.loads(reply.body), expected)

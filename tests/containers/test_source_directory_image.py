@@ -4,14 +4,12 @@ features/ package beside it), built from its synthesized build context and run: 
 from __future__ import annotations
 
 import json
-import time
 
 import joblib
 import numpy as np
 
-from mldeploy.runtime.client import score
 from mldeploy.runtime.processes import free_port
-from tests.containers import RUN_PREFIX
+from tests.containers import RUN_PREFIX, first_200
 from tests.containers.synthesized import build_images, synth_to
 from tests.harness import ROOT, stack_values
 
@@ -29,13 +27,7 @@ def test_the_modules_beside_score_py_are_in_the_image_and_it_scores(engine, stan
     engine.remove(container)
     engine.run("run", "-d", "--name", container, "-p", f"127.0.0.1:{port}:5001", built)
     try:
-        uri = f"http://127.0.0.1:{port}/score"
-        deadline = time.monotonic() + 120
-        reply = score(uri, None, SAMPLE.read_bytes())
-        while reply.status != 200 and time.monotonic() < deadline:
-            time.sleep(1)
-            reply = score(uri, None, SAMPLE.read_bytes())
-        assert reply.status == 200, f"{reply.status} {reply.error} {engine.logs(container, 20)}"
+        reply = first_200(engine, container, f"http://127.0.0.1:{port}/score", SAMPLE.read_bytes())
         rows = json.loads(SAMPLE.read_text())["data"]
         expected = joblib.load(trained_model).predict(np.asarray(rows, dtype=float))
         answer = json.loads(reply.body)

@@ -5,16 +5,14 @@ model in the image's layout, and the script scores."""
 from __future__ import annotations
 
 import json
-import time
 
 import joblib
 import numpy as np
 import pytest
 import yaml
 
-from mldeploy.runtime.client import score
 from mldeploy.runtime.processes import free_port
-from tests.containers import RUN_PREFIX
+from tests.containers import RUN_PREFIX, first_200
 from tests.containers.synthesized import build_images, synth_to
 from tests.harness import ROOT, stack_values
 
@@ -63,13 +61,7 @@ def test_v1_script_scores_in_its_image(engine, v1_image, trained_model):
     engine.remove(container)
     engine.run("run", "-d", "--name", container, "-p", f"127.0.0.1:{port}:5001", v1_image)
     try:
-        uri = f"http://127.0.0.1:{port}/score"
-        deadline = time.monotonic() + 120
-        reply = score(uri, None, SAMPLE.read_bytes())
-        while reply.status != 200 and time.monotonic() < deadline:
-            time.sleep(1)
-            reply = score(uri, None, SAMPLE.read_bytes())
-        assert reply.status == 200, f"{reply.status} {reply.error} {engine.logs(container, 20)}"
+        reply = first_200(engine, container, f"http://127.0.0.1:{port}/score", SAMPLE.read_bytes())
         rows = json.loads(SAMPLE.read_text())["data"]
         expected = joblib.load(trained_model).predict(np.asarray(rows, dtype=float))
         assert np.allclose(json.loads(reply.body), expected)
