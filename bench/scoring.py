@@ -79,6 +79,22 @@ def wrk(url: str, connections: int, duration: int, key: str | None, work: Path) 
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"), "p99": ms("99%")}
 
 
+def diabetes_example(name: str = "diabetes", scoring_server: str = "mldeploy"):
+    """The diabetes example as the benches serve it: its build context (score.py and the trained
+    model, named `name`) and its scoring environment (built once, then cached). Not for
+    scoring_trees.py, whose children import each tree's own mldeploy."""
+    image = ImageSettings.model_validate({"entryScript": "examples/diabetes/score.py",
+                                         "condaFile": "examples/diabetes/myenv.yml", "models": ["diabetes"],
+                                         "scoringServer": scoring_server}, context={"root": ROOT})
+    model = resolve_model("diabetes", ModelSettings.model_validate(
+        {"path": "examples/diabetes/outputs/sklearn_regression_model.pkl", "version": 1}, context={"root": ROOT}), ROOT)
+    context = render_build_context(name, image, [model], ROOT)
+    # The mldeploy server's environment holds azmlinfsrv too: the default setup runs from it.
+    env = ensure_env("conda", (ROOT / "examples/diabetes/myenv.yml").read_text(),
+                     progress=lambda m: print(m, file=sys.stderr), scoring_server=scoring_server)
+    return context, env
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by `pid` and every live process under it (Linux
     /proc; the bench needs Linux anyway for wrk and nginx)."""
@@ -237,15 +253,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     load = os.getloadavg()
 
-    image = ImageSettings.model_validate({"entryScript": "examples/diabetes/score.py",
-                                         "condaFile": "examples/diabetes/myenv.yml", "models": ["diabetes"],
-                                         "scoringServer": args.scoring_server}, context={"root": ROOT})
-    model = resolve_model("diabetes", ModelSettings.model_validate(
-        {"path": "examples/diabetes/outputs/sklearn_regression_model.pkl", "version": 1}, context={"root": ROOT}), ROOT)
-    context = render_build_context("diabetes", image, [model], ROOT)
-    # The mldeploy server's environment holds azmlinfsrv too: the default setup runs from it.
-    env = ensure_env("conda", (ROOT / "examples/diabetes/myenv.yml").read_text(),
-                     progress=lambda m: print(m, file=sys.stderr), scoring_server=args.scoring_server)
+    context, env = diabetes_example(scoring_server=args.scoring_server)
     work = Path(tempfile.mkdtemp(prefix="mldeploy-bench-"))
     context_dir = work / "context"
     context.write(context_dir)

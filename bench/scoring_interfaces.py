@@ -23,14 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mldeploy.config.stack import ImageSettings, ModelSettings  # noqa: E402
-from mldeploy.plan.models import resolve_model  # noqa: E402
-from mldeploy.render.build_context import render_build_context  # noqa: E402
-from mldeploy.runtime.env import ensure_env  # noqa: E402
 from mldeploy.runtime.local import scorer_child  # noqa: E402
 from mldeploy.runtime.processes import listen_socket, wait_until_ok  # noqa: E402
 from mldeploy.scoring.scorer_host import INTERFACE_ENV  # noqa: E402
-from scoring import tree_cpu_seconds, wrk  # noqa: E402
+from scoring import diabetes_example, tree_cpu_seconds, wrk  # noqa: E402
 
 INTERFACES = ("asgi", "wsgi")
 
@@ -46,14 +42,7 @@ def main() -> None:
     conns = [int(c) for c in args.connections.split(",")]
     load = os.getloadavg()
 
-    image = ImageSettings.model_validate({"entryScript": "examples/diabetes/score.py",
-                                         "condaFile": "examples/diabetes/myenv.yml", "models": ["diabetes"],
-                                         "scoringServer": "mldeploy"}, context={"root": ROOT})
-    model = resolve_model("diabetes", ModelSettings.model_validate(
-        {"path": "examples/diabetes/outputs/sklearn_regression_model.pkl", "version": 1}, context={"root": ROOT}), ROOT)
-    context = render_build_context("diabetes", image, [model], ROOT)
-    env = ensure_env("conda", (ROOT / "examples/diabetes/myenv.yml").read_text(),
-                     progress=lambda m: print(m, file=sys.stderr), scoring_server="mldeploy")
+    context, env = diabetes_example()
     work = Path(tempfile.mkdtemp(prefix="mldeploy-bench-interfaces-"))
     context.write(work / "context")
     children, urls = {}, {}

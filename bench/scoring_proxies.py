@@ -38,7 +38,7 @@ Apps), with `gateway-tcp`, a copy of the generated local conf with its upstream 
 requests on one kept connection) of each proxy and of the gateway's conf with its per-request
 steps taken off one by one: a count, which the machine's load does not move either.
 
-`--stuck`: FAULT_SCRIPT of tests/runtime/test_scorer_faults_e2e.py, 2 workers, scoring timeout 1 s:
+`--stuck`: bench/scoring_faults.py's run() (a `time.sleep(30)`), 2 workers, scoring timeout 1 s:
 a client keeps sending run()s stuck for 30 s while 4 clients send 60 quick requests each; the
 statuses of both per proxy (the test's assertion: every quick one 200).
 """
@@ -64,7 +64,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
-from scoring import tree_cpu_seconds, wrk  # noqa: E402
+from scoring import diabetes_example, tree_cpu_seconds, wrk  # noqa: E402
 
 HAPROXY_CFG = """\
 global
@@ -217,8 +217,7 @@ class GatewayCopy(BareNginx):
 
 
 def setup(script: str | None, workers: int, timeout_ms: int | None, tcp: bool = False):
-    from mldeploy.config.stack import ImageSettings, ModelSettings
-    from mldeploy.plan.models import resolve_model
+    from mldeploy.config.stack import ImageSettings
     from mldeploy.plan.serve import plan_serve
     from mldeploy.render.build_context import render_build_context
     from mldeploy.runtime.env import ensure_env
@@ -235,15 +234,10 @@ def setup(script: str | None, workers: int, timeout_ms: int | None, tcp: bool = 
         image = ImageSettings.model_validate({"entryScript": "proxies/score.py", "condaFile": "examples/diabetes/myenv.yml",
                                              "models": ["none"], "scoringServer": "mldeploy"}, context={"root": root})
         context = render_build_context("proxies", image, [], root)
+        env = ensure_env("conda", (ROOT / "examples/diabetes/myenv.yml").read_text(),
+                         progress=lambda m: print(m, file=sys.stderr), scoring_server="mldeploy")
     else:
-        image = ImageSettings.model_validate({"entryScript": "examples/diabetes/score.py",
-                                             "condaFile": "examples/diabetes/myenv.yml", "models": ["diabetes"],
-                                             "scoringServer": "mldeploy"}, context={"root": ROOT})
-        model = resolve_model("diabetes", ModelSettings.model_validate(
-            {"path": "examples/diabetes/outputs/sklearn_regression_model.pkl", "version": 1}, context={"root": ROOT}), ROOT)
-        context = render_build_context("proxies", image, [model], ROOT)
-    env = ensure_env("conda", (ROOT / "examples/diabetes/myenv.yml").read_text(),
-                     progress=lambda m: print(m, file=sys.stderr), scoring_server="mldeploy")
+        context, env = diabetes_example("proxies")
     service = LocalServiceSettings.model_validate({"target": "local", "image": "proxies", "workerCount": workers,
                                                    **({"scoringTimeoutMs": timeout_ms} if timeout_ms else {})})
     server = LocalServer(plan_serve("proxies", service, production=False), context, env, work / "served", port=0)
@@ -329,26 +323,10 @@ def throughput(args) -> None:
     print(json.dumps({"load": load, "runs": runs}), file=sys.stderr)
 
 
-FAULT_SCRIPT = """\
-import json
-import time
-
-
-def init():
-    pass
-
-
-def run(raw_data):
-    data = json.loads(raw_data)
-    if data.get("stuck"):
-        time.sleep(30)  # outside Python: no TimeoutError can stop it
-    time.sleep(data.get("sleep", 0))
-    return {"ok": True}
-"""
-
-
 def stuck(args) -> None:
     import requests
+
+    from scoring_faults import SCRIPT as FAULT_SCRIPT  # its run(): {"stuck": "sleep"} blocks for 30 s
 
     load = os.getloadavg()
     work, server, endpoint, sock, service = setup(FAULT_SCRIPT, 2, 1000)
@@ -365,7 +343,7 @@ def stuck(args) -> None:
 
             def stuck_client():
                 while not stop.is_set():
-                    stuck_statuses.append(requests.post(url, json={"stuck": True}, headers=headers, timeout=60).status_code)
+                    stuck_statuses.append(requests.post(url, json={"stuck": "sleep"}, headers=headers, timeout=60).status_code)
 
             def normal_client():
                 with requests.Session() as session:
