@@ -53,9 +53,12 @@ def _secret_looking(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name.lower(), pattern) for pattern in SECRET_PATTERNS)
 
 
-def source_files(value: str, root: Path, model_paths: tuple[Path, ...] = ()) -> tuple[tuple[str, Path], ...]:
+def source_files(value: str | None, root: Path, model_paths: tuple[Path, ...] = ()) -> tuple[tuple[str, Path], ...]:
     """(path inside the folder, file) for each file shipped from source directory `value` (relative
-    to project `root`), sorted; ValueError naming the file when one may not be shipped."""
+    to project `root`; None: no sourceDirectory, nothing shipped beside the script), sorted;
+    ValueError naming the file when one may not be shipped."""
+    if value is None:
+        return ()
     root = root.resolve()
     folder = root / value
     if not folder.is_dir():
@@ -164,8 +167,6 @@ def _raise(err: OSError) -> None:
 def image_source_files(image, settings, root: Path) -> tuple[tuple[str, Path], ...]:
     """The files an image's (or a batch entry's) settings `image` ship from its sourceDirectory (none
     without one), the stack's models never among them."""
-    if image.source_directory is None:
-        return ()
     models = tuple(root / m.path for m in settings.models.values())
     return source_files(image.source_directory, root, models)
 

@@ -218,7 +218,7 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
 
     # Every shipped file of the source directory (config/source_directory.py decides which): in the
     # context, so in the digest - a change to helpers.py is a new tag, and no change is none.
-    shipped = source_files(image.source_directory, project_root) if image.source_directory is not None else ()
+    shipped = source_files(image.source_directory, project_root)
     files: dict[str, bytes] = {
         **env_files,
         **{f"app/{rel}": path.read_bytes() for rel, path in shipped},

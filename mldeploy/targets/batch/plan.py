@@ -40,7 +40,7 @@ def conda_text(settings: BatchSettings, root: Path) -> str:
 def code_files(settings: BatchSettings, root: Path) -> tuple[tuple[str, Path], ...]:
     """v2's code folder of the entry: the driver first, then every other file its sourceDirectory
     ships (none without one; checked at load: models, secrets, links)."""
-    shipped = source_files(settings.source_directory, root) if settings.source_directory is not None else ()
+    shipped = source_files(settings.source_directory, root)
     return ((settings.script_in_source, root / settings.script_path),
             *((rel, path) for rel, path in shipped if rel != settings.script_in_source))
 
