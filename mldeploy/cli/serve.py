@@ -18,10 +18,6 @@ from mldeploy.cli import find_project_root, project_dir_option
 from mldeploy.contract import GATEWAY_PORT
 
 
-class _Stopped(BaseException):
-    """SIGTERM or Ctrl+C while services start: unwinds the start (each server stops its children)."""
-
-
 def run_dir(root: Path, stack: str, service: str) -> Path:
     return root / ".mldeploy" / "local" / stack / service
 
@@ -139,7 +135,7 @@ class _Serving:
 
     def run(self, names: list[str]) -> None:
         from mldeploy.runtime.env import EnvError
-        from mldeploy.runtime.processes import StartError
+        from mldeploy.runtime.processes import STOP_REQUESTED, StartError, StopRequested
 
         from mldeploy.contract import stack_file_path
         from mldeploy.plan.script_checks import script_warnings
@@ -148,6 +144,7 @@ class _Serving:
         # file its model does not hold): said before the scorer fails on it, not only by synth.
         for warning in script_warnings(self.settings, self.root):
             info(f"warning: {stack_file_path(self.settings.stack)}: {warning}")
+        STOP_REQUESTED.clear()
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         try:
@@ -160,7 +157,7 @@ class _Serving:
                 for server in self.servers:
                     for event in server.check():
                         info(event)
-        except _Stopped:
+        except StopRequested:  # each server stopped its children on the way out
             info("stopping before every service was ready")
         except (StartError, EnvError) as err:
             self.starting = False
@@ -169,14 +166,19 @@ class _Serving:
             sys.exit(1)
         finally:
             self._stop_all()
+            STOP_REQUESTED.clear()  # this run's: a later start in this process waits as usual
         info("stopped")
 
     def _on_signal(self, signum, _frame) -> None:
+        from mldeploy.runtime.processes import STOP_REQUESTED, StopRequested  # loaded by run() already
+
         self.stopping.append(signum)
         if self.starting:
-            # Start-up waits (init(), the environment) can be long: stop now, not after them.
+            # Start-up waits (init(), the environment) can be long: stop now, not after them. The
+            # event stops the readiness wait should this raise be lost (runtime/processes.py).
             self.starting = False
-            raise _Stopped()
+            STOP_REQUESTED.set()
+            raise StopRequested()
 
     def _stop_all(self) -> None:
         for server in self.servers:

@@ -16,6 +16,7 @@ import ssl
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +33,19 @@ PR_SET_PDEATHSIG = 1
 
 class StartError(Exception):
     """A child could not start or become ready; the message is one line for the user."""
+
+
+class StopRequested(BaseException):
+    """A stop signal (SIGTERM, Ctrl+C) while services start: unwinds the start. A BaseException, as
+    KeyboardInterrupt is, so no `except Exception` on the way takes it for a failure."""
+
+
+# Set by `serve`'s signal handler, which also raises StopRequested in the main thread. The raise can
+# be lost: a signal handler that raises while a finalizer runs (a urllib response's `__del__` during
+# the readiness polls below) has its exception printed as "Exception ignored" and dropped - so the
+# start-up wait also checks this between its polls. Stopping was seen to hang until init() ended
+# (SIGTERM during a slow init(), tests/runtime/test_serve_cli.py, once in a loaded CI run).
+STOP_REQUESTED = threading.Event()
 
 
 def _die_with_parent() -> None:
@@ -333,6 +347,8 @@ def wait_until_ok(child: Child, url: str, what: str, timeout: float) -> None:
     """Poll `url` until 200; StartError if the child exits first or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if STOP_REQUESTED.is_set():
+            raise StopRequested()
         code = child.exit_code()
         if code is not None:
             raise StartError(f"{what} exited (code {code}) before it was ready: {_reason(child)}")

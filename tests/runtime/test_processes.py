@@ -295,3 +295,34 @@ def test_refuse_new_connections_drops_new_connections_to_a_childs_listener(tmp_p
             socket.create_connection(("127.0.0.1", port), timeout=1.0)
     finally:
         child.stop(timeout=2)
+
+
+def test_a_stop_whose_raise_was_lost_still_ends_the_readiness_wait():
+    """serve's signal handler raises StopRequested and sets STOP_REQUESTED; when the raise is lost (a
+    signal landing in a finalizer: "Exception ignored"), the wait for init() must still end at the
+    next poll, not after --timeout (seen: serve hung past 60 s after a SIGTERM during a slow init())."""
+    import threading
+    import time
+
+    from mldeploy.runtime.processes import STOP_REQUESTED, StopRequested, free_port, wait_until_ok
+
+    class Starting:  # a scorer whose init() never ends
+        log = "scorer.log"
+
+        def exit_code(self):
+            return None
+
+        def log_tail(self, _lines):
+            return []
+
+    url = f"http://127.0.0.1:{free_port()}/"  # nothing answers: not ready
+    timer = threading.Timer(0.3, STOP_REQUESTED.set)  # the handler's event, without its raise
+    timer.start()
+    began = time.monotonic()
+    try:
+        with pytest.raises(StopRequested):
+            wait_until_ok(Starting(), url, "the scorer", 10)
+    finally:
+        timer.cancel()
+        STOP_REQUESTED.clear()
+    assert time.monotonic() - began < 5
