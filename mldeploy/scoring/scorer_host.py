@@ -40,6 +40,10 @@ server and the standard library, never mldeploy (which is not installed there).
    error ... 127.0.0.1:9" came every few seconds in every `serve --containers` scorer's log; the
    exporter itself still runs and sends, as in Azure, to the address that goes nowhere.
 
+12. azmlinfsrv's warning "Found extra keys in the config file ... ['AZUREML_ENTRY_SCRIPT',
+   'SCORING_TIMEOUT_MS', 'AZUREML_MODEL_DIR']" at every start is gone: it named only settings the
+   server reads (`SupportedKeysAreNotExtra`); any key it does not read would still be named.
+
 Everything above reaches into azmlinfsrv's (and granian's) internals by name, so the host runs
 only on the versions it was tested against (`TESTED_VERSIONS`, the one home of those versions:
 mldeploy pins them into every image and local environment, scoring/environment.py) and refuses to
@@ -346,6 +350,46 @@ def quiet_telemetry_that_goes_nowhere(environ=os.environ) -> None:
     are noise; its errors still show. Set before the server starts: its workers are forks."""
     if environ.get(TELEMETRY_NOWHERE_ENV):
         logging.getLogger(APP_INSIGHTS_EXPORTER).setLevel(logging.ERROR)
+
+
+# azmlinfsrv 1.5.1's `check_extra_keys` (server/config.py, a pydantic "before" validator) compares
+# the keys its settings came in under - environment names such as AZUREML_ENTRY_SCRIPT, the
+# aliases it reads them by - with its fields' own names (entry_script), so every start with those
+# variables set warns "Found extra keys in the config file ... ['AZUREML_ENTRY_SCRIPT', ...]" about
+# keys it does read; amlserver.py sets them from its own flags, so that is every start, in Azure too.
+# A config file's unknown keys never reach the check (JsonConfigSettingsSource reads only the
+# fields' aliases), so in 1.5.1 the warning names only keys the server reads.
+EXTRA_KEYS_WARNING = "Found extra keys in the config file"
+AZMLINFSRV_CONFIG = "azureml_inference_server_http.server.config"
+
+
+class SupportedKeysAreNotExtra(logging.Filter):
+    """Takes the settings azmlinfsrv reads (its `alias_mapping`) out of that warning: it goes when
+    nothing else is left; any other key (should a later version pass them on) is still named."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if not text.startswith(EXTRA_KEYS_WARNING):
+            return True
+        head, marker, listed = text.partition("Extra keys = ")
+        try:
+            keys = ast.literal_eval(listed.strip())
+        except (ValueError, SyntaxError):
+            return True
+        # The module is still being imported when it warns; alias_mapping is defined above the check.
+        supported = getattr(sys.modules.get(AZMLINFSRV_CONFIG), "alias_mapping", {})
+        if not isinstance(keys, list) or not supported:
+            return True
+        unknown = [key for key in keys if key not in supported]
+        if not unknown:
+            return False
+        record.msg, record.args = f"{head}{marker}{unknown}", ()
+        return True
+
+
+def quiet_supported_keys_warning() -> None:
+    """Change 12. Before azmlinfsrv's modules are imported; workers are forks and inherit the filter."""
+    logging.getLogger("azmlinfsrv").addFilter(SupportedKeysAreNotExtra())
 
 
 def defer_app_insights_exporter() -> None:
@@ -743,6 +787,7 @@ def main() -> None:
     else:
         _patch_server()
     quiet_telemetry_that_goes_nowhere()
+    quiet_supported_keys_warning()
     # A config file (--config_file, AZUREML_CONFIG_FILE) may turn App Insights on as well.
     if not app_insights_configured() and not {"--appinsights_instrumentation_key", "--config_file"} & set(sys.argv) \
             and "AZUREML_CONFIG_FILE" not in os.environ:

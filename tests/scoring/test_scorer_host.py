@@ -345,3 +345,55 @@ def test_local_runs_telemetry_that_goes_nowhere_does_not_warn_every_few_seconds(
     assert "Retrying due to server request error" in logs[False], (
         "the stand-in's export must have been tried (else this test proves nothing): " + logs[False][-1500:])
     assert "Retrying" not in logs[True] and "opentelemetry.exporter" not in logs[True], logs[True][-1500:]
+
+
+
+SUPPORTED_KEYS_WARNING = """
+import logging, sys
+from mldeploy.scoring import scorer_host
+if sys.argv[1] == "filtered":
+    scorer_host.quiet_supported_keys_warning()
+import azureml_inference_server_http.server.config
+"""
+
+
+@pytest.mark.parametrize("config_file", [None, {"FOO_SETTING": 1, "SCORING_TIMEOUT_MS": 5000}])
+def test_azmlinfsrv_no_longer_warns_of_keys_it_reads_as_extra(tmp_path, config_file):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+           "AZUREML_ENTRY_SCRIPT": str(tmp_path / "score.py"), "AZUREML_MODEL_DIR": str(tmp_path),
+           "SCORING_TIMEOUT_MS": "60000"}
+    (tmp_path / "score.py").write_text("def init():\n    pass\n\ndef run(data):\n    return data\n")
+    if config_file is not None:
+        (tmp_path / "config.json").write_text(json.dumps(config_file))
+        env["AZUREML_CONFIG_FILE"] = str(tmp_path / "config.json")
+
+    def stderr(mode):
+        done = subprocess.run([sys.executable, "-c", SUPPORTED_KEYS_WARNING, mode], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    assert "Extra keys = ['AZUREML_ENTRY_SCRIPT'" in stderr("plain"), "azmlinfsrv 1.5.1 warns of keys it reads"
+    assert scorer_host.EXTRA_KEYS_WARNING not in stderr("filtered")
+
+
+def test_the_warning_still_names_keys_the_server_does_not_read(monkeypatch):
+    import logging
+    import types
+
+    monkeypatch.setitem(__import__("sys").modules, scorer_host.AZMLINFSRV_CONFIG,
+                        types.SimpleNamespace(alias_mapping={"AZUREML_ENTRY_SCRIPT": "entry_script"}))
+    text = f"{scorer_host.EXTRA_KEYS_WARNING} that are not supported by the server.\nExtra keys = "
+
+    def seen(keys):
+        record = logging.LogRecord("azmlinfsrv", logging.WARNING, __file__, 1, text + repr(keys), None, None)
+        return record.getMessage() if scorer_host.SupportedKeysAreNotExtra().filter(record) else None
+
+    assert seen(["AZUREML_ENTRY_SCRIPT"]) is None
+    assert seen(["AZUREML_ENTRY_SCRIPT", "FOO"]) == text + "['FOO']"
+    other = logging.LogRecord("azmlinfsrv", logging.WARNING, __file__, 1, "something else", None, None)
+    assert scorer_host.SupportedKeysAreNotExtra().filter(other)
