@@ -56,7 +56,18 @@ def _secret_looking(name: str) -> bool:
 def source_files(value: str | None, root: Path, model_paths: tuple[Path, ...] = ()) -> tuple[tuple[str, Path], ...]:
     """(path inside the folder, file) for each file shipped from source directory `value` (relative
     to project `root`; None: no sourceDirectory, nothing shipped beside the script), sorted;
-    ValueError naming the file when one may not be shipped."""
+    ValueError naming the file when one may not be shipped.
+
+    A symbolic link that stays inside the folder ships what it leads to, at the link's path: a
+    file's content, a folder's files as if the folder were there (so `lib -> vendor/lib` ships
+    `lib/x.py` and `vendor/lib/x.py`). That is what Azure ML's v2 upload does (azure-ai-ml
+    `_utils/_asset_utils.py`: `os.walk(path, followlinks=True)`, "for symlinks, use symlink name and
+    structure in directory to create remote upload path") and what the build context holds: its
+    files are written as regular files (render/build_context.py), never as links - Docker would
+    send a link as a link (BuildKit resolves it inside the context, not on the host:
+    github.com/moby/buildkit/discussions/6840), a link to an absolute path then broken in the image.
+    A link leading out of the folder is refused, as is a cycle (a link to a folder that holds it:
+    os.walk with followlinks, azure-ai-ml's, would walk it without end)."""
     if value is None:
         return ()
     root = root.resolve()
@@ -67,35 +78,55 @@ def source_files(value: str | None, root: Path, model_paths: tuple[Path, ...] = 
     how = (f"leave it out with a line in {value}/{ignore_name}" if ignore_name
            else f"leave it out with a line in {value}/.amlignore (gitignore syntax)")
     models = {p.resolve() for p in model_paths}
+    real_folder = folder.resolve()
     files: list[tuple[str, Path]] = []
-    total = 0
-    for current, dirs, names in os.walk(folder, onerror=_raise):
-        base = PurePosixPath(Path(current).relative_to(folder).as_posix())
-        kept = []
-        for d in sorted(dirs):
-            rel = (base / d).as_posix()
-            if ALWAYS_LEFT_OUT.match_file(rel + "/") or spec.match_file(rel + "/"):
+    total = folders = 0
+    # Depth first, without recursion (a deep tree is no RecursionError): (the folder as walked, its
+    # path inside `value`, the real folders from `value` down to it - a link to one of them is a cycle).
+    pending: list[tuple[Path, PurePosixPath, tuple[Path, ...]]] = [(folder, PurePosixPath("."), (real_folder,))]
+    while pending:
+        current, base, chain = pending.pop()
+        folders += 1
+        if folders > MAX_SOURCE_FILES:
+            raise ValueError(f"{value} holds more than {MAX_SOURCE_FILES} folders (a folder reached through "
+                             f"several symbolic links counts each time): {how}")
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as err:
+            raise ValueError(f"cannot read {value}/{base.as_posix()}: {err.strerror}") from None
+        subfolders = []
+        for entry in entries:
+            rel = (base / entry.name).as_posix()
+            path = Path(current) / entry.name
+            if _is_folder(entry):
+                if ALWAYS_LEFT_OUT.match_file(rel + "/") or spec.match_file(rel + "/"):
+                    continue
+                real = _resolve(path, value, rel, how)
+                if entry.is_symlink():
+                    link = os.readlink(path)
+                    if real != real_folder and real_folder not in real.parents:
+                        raise ValueError(f"{value}/{rel} is a symbolic link to a folder outside {value} ({link}): "
+                                         f"copy the folder into {value}, or {how}")
+                    if real in chain:
+                        # Named where it is (its folder's real path), not by the way the walk came to it.
+                        raise ValueError(f"{_inside(value, chain[-1] / entry.name, real_folder)} is a symbolic link "
+                                         f"to {link}, a folder that holds the link "
+                                         f"({_inside(value, real, real_folder)}): a cycle, shipped without end; "
+                                         f"remove the link, or {how}")
+                if real in models:
+                    raise ValueError(f"{value}/{rel} is a model's folder (models.*.path): the image carries its "
+                                     f"models already, in AZUREML_MODEL_DIR; move it out of {value}, or {how}")
+                subfolders.append((path, base / entry.name, (*chain, real)))
                 continue
-            if (Path(current) / d).is_symlink():
-                raise ValueError(f"{value}/{rel} is a symbolic link to a folder: copy the folder into {value}, or "
-                                 f"{how}")
-            if Path(current, d).resolve() in models:
-                raise ValueError(f"{value}/{rel} is a model's folder (models.*.path): the image carries its models "
-                                 f"already, in AZUREML_MODEL_DIR; move it out of {value}, or {how}")
-            kept.append(d)
-        dirs[:] = kept
-        for name in sorted(names):
-            rel = (base / name).as_posix()
             if ALWAYS_LEFT_OUT.match_file(rel) or spec.match_file(rel):
                 continue
-            path = Path(current) / name
-            resolved = path.resolve()
-            if folder.resolve() not in resolved.parents:
-                raise ValueError(f"{value}/{rel} is a symbolic link that leads outside {value}: copy the file into "
-                                 f"it, or {how}")
+            resolved = _resolve(path, value, rel, how)
+            if real_folder not in resolved.parents:
+                raise ValueError(f"{value}/{rel} is a symbolic link that leads outside {value} "
+                                 f"({os.readlink(path)}): copy the file into it, or {how}")
             if not resolved.is_file():
                 raise ValueError(f"{value}/{rel} is not a regular file (a FIFO, device, socket or broken link); {how}")
-            if _secret_looking(name):
+            if _secret_looking(entry.name) or _secret_looking(resolved.name):
                 raise ValueError(f"{value}/{rel} looks like a file of secrets (.env, *.pem, *.key, credentials): "
                                  f"the image and the code asset would carry it to whoever can pull them; {how}")
             if resolved in models:
@@ -115,7 +146,31 @@ def source_files(value: str | None, root: Path, model_paths: tuple[Path, ...] = 
             if total > MAX_SOURCE_BYTES:
                 raise ValueError(f"{value} ships more than {MAX_SOURCE_BYTES // (1024 * 1024)} MB, Azure ML's "
                                  f"limit for a code snapshot: {how} (a dataset, a virtualenv, outputs)")
+        pending.extend(reversed(subfolders))
     return tuple(sorted(files))
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    """A folder, or a link to one (a broken link or a loop of links is no folder: it is reported as
+    a file that is not regular)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _resolve(path: Path, value: str, rel: str, how: str) -> Path:
+    """`path` with every link followed; ValueError naming it for a loop of links (x -> y -> x)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11's pathlib: RuntimeError("Symlink loop from ...")
+        raise ValueError(f"{value}/{rel} is a symbolic link that leads back to itself ({os.readlink(path)}): "
+                         f"a loop of links; remove it, or {how}") from None
+
+
+def _inside(value: str, real: Path, real_folder: Path) -> str:
+    """`real` (a folder inside the source directory) as the user names it: `value/...`."""
+    return (PurePosixPath(value) / real.relative_to(real_folder).as_posix()).as_posix()
 
 
 def check_entry_script(value: str, folder: str | None, root: Path, kind: str) -> list[str]:
@@ -158,10 +213,6 @@ class ShipsSourceDirectory:
         """The entry script's path in the shipped folder: inside `sourceDirectory`, or its file name."""
         path = PurePosixPath(self.entry_script.replace("\\", "/"))
         return path.as_posix() if self.source_directory is not None else path.name
-
-
-def _raise(err: OSError) -> None:
-    raise ValueError(f"cannot read {err.filename}: {err.strerror}")
 
 
 def image_source_files(image, settings, root: Path) -> tuple[tuple[str, Path], ...]:

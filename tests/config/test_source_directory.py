@@ -178,3 +178,97 @@ def test_synth_stops_with_one_error_line_and_exit_2(tmp_path):
     assert lines == [f"error: stacks/Pulumi.local.yaml: {KEY}: src/.env looks like a file of secrets (.env, *.pem, "
                      "*.key, credentials): the image and the code asset would carry it to whoever can pull them; "
                      "leave it out with a line in src/.amlignore (gitignore syntax)"], run.stderr
+
+
+def test_a_link_to_a_folder_inside_ships_its_files_at_the_link_path(tmp_path):
+    """azure-ai-ml's upload walks with followlinks=True and names a linked folder's files by the
+    link's path; the build context holds them as regular files (never a link) at the same paths."""
+    root = _project(tmp_path)
+    (root / "src/vendor/tools").mkdir(parents=True)
+    (root / "src/vendor/tools/__init__.py").write_text("")
+    (root / "src/vendor/tools/scale.py").write_text("FACTOR = 3\n")
+    (root / "src/tools").symlink_to("vendor/tools")
+    (root / "src/notes").symlink_to(root / "src/vendor")  # absolute, still inside
+    (root / "src/.amlignore").write_text("notes/\n")
+    shipped = [rel for rel, _ in source_files("src", root)]
+    assert shipped == [".amlignore", "helpers.py", "score.py", "tools/__init__.py", "tools/scale.py",
+                       "vendor/tools/__init__.py", "vendor/tools/scale.py"], shipped
+    image = load_stack(root, "local").images["clf"]
+    assert image.source_directory == "src"
+
+    from mldeploy.render.build_context import render_build_context
+
+    ctx = render_build_context("clf", image, [], root)
+    assert ctx.files["app/tools/scale.py"] == b"FACTOR = 3\n"
+    ctx.write(tmp_path / "context")
+    written = tmp_path / "context/app/tools"
+    assert written.is_dir() and not written.is_symlink(), "the context holds the files, not the link"
+
+
+def test_a_link_to_a_folder_outside_is_refused_naming_the_file_the_key_and_the_link(tmp_path):
+    root = _project(tmp_path)
+    (root / "shared").mkdir()
+    (root / "shared/util.py").write_text("X = 1\n")
+    (root / "src/util").symlink_to("../shared")
+    err = _error(root)
+    assert err.key == KEY, err.render()
+    assert err.message.startswith("src/util is a symbolic link to a folder outside src (../shared): copy the folder "
+                                  "into src, or leave it out with a line in src/.amlignore"), err.render()
+
+
+@pytest.mark.parametrize("link, target, says", [
+    ("pkg/up", "..", "src/pkg/up is a symbolic link to .., a folder that holds the link (src): a cycle"),
+    ("pkg/again", ".", "src/pkg/again is a symbolic link to ., a folder that holds the link (src/pkg): a cycle"),
+    ("pkg/deep/back", "../../lib", "src/pkg/deep/back is a symbolic link to ../../lib, a folder that holds the link "
+                                   "(src/pkg): a cycle"),
+    ("self", "self", "src/self is a symbolic link that leads back to itself (self): a loop of links"),
+])
+def test_a_cycle_of_links_is_one_error_naming_the_link_not_a_hang(tmp_path, link, target, says):
+    root = _project(tmp_path)
+    (root / "src/pkg/deep").mkdir(parents=True)
+    (root / "src/pkg/deep/x.py").write_text("")
+    (root / "src/lib").symlink_to("pkg")
+    (root / "src" / link).symlink_to(target)
+    err = _error(root)
+    assert err.key == KEY and err.message.startswith(says), err.render()
+    # The way out the message names: by its name (gitignore: a pattern without a slash matches at any
+    # depth), as src/lib/ -> src/pkg/ reaches it at a second path.
+    (root / "src/.amlignore").write_text(f"{link.rsplit('/', 1)[-1]}\n")
+    assert load_stack(root, "local").images["clf"].source_directory == "src"
+
+
+def test_a_link_to_a_file_of_secrets_is_refused_whatever_its_own_name(tmp_path):
+    root = _project(tmp_path)
+    (root / "src/.env").write_text("KEY=1\n")
+    (root / "src/.amlignore").write_text(".env\n")
+    (root / "src/settings.txt").symlink_to(".env")
+    err = _error(root)
+    assert err.key == KEY and "src/settings.txt looks like a file of secrets" in err.message, err.render()
+
+
+def test_folders_reached_without_end_through_links_stop_at_the_limit(tmp_path, monkeypatch):
+    """No cycle, but each folder linked twice from the one above: 2^depth paths."""
+    import mldeploy.config.source_directory as module
+
+    root = _project(tmp_path)
+    for depth in range(12):
+        (root / f"src/d{depth}").mkdir()
+        if depth:
+            (root / f"src/d{depth - 1}/a").symlink_to(f"../d{depth}")
+            (root / f"src/d{depth - 1}/b").symlink_to(f"../d{depth}")
+    monkeypatch.setattr(module, "MAX_SOURCE_FILES", 500)
+    err = _error(root)
+    assert err.key == KEY and err.message.startswith("src holds more than 500 folders"), err.render()
+
+
+def test_synth_of_a_cycle_of_links_exits_2_naming_the_link(tmp_path):
+    root = _project(tmp_path)
+    (root / "src/pkg").mkdir()
+    (root / "src/pkg/up").symlink_to("..")
+    run = subprocess.run([sys.executable, "-m", "mldeploy", "synth", "--stack", "local"], cwd=root,
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})
+    assert run.returncode == 2, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(
+        f"error: stacks/Pulumi.local.yaml: {KEY}: src/pkg/up is a symbolic link to .., a folder that holds the "
+        "link (src): a cycle"), run.stderr
