@@ -32,7 +32,18 @@ def _admin_user_needs() -> list[str]:
     return sorted({need for target in TARGETS for need in target.registry_admin_user_needs})
 
 
-# The rules every stack answers to (policies/rules.py): policy name -> {setting: JSON schema
+# Azure's built-in roles in the "Privileged" category that manage resources or grant access
+# (role-assignments-least-privilege's default): learn.microsoft.com/azure/role-based-access-control/
+# built-in-roles/privileged; role ids are the same in every tenant. A deployment's identities need
+# data-plane or single-resource roles (AcrPull, Storage Blob Data Reader, ...), never these.
+PRIVILEGED_ROLES = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+}
+
+# The rules every stack answers to (policies/rules.py, hardening.py): policy name -> {setting: JSON schema
 # with its default}. A target's own rules bring theirs (the module's SETTINGS, all_settings()).
 COMMON_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     "production-auth-and-tls": {"productionStacks": PRODUCTION_STACKS},
@@ -64,6 +75,14 @@ COMMON_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "modelTags": {"type": "array", "items": {"type": "string"}, "default": ["model", "model-version"],
                       "description": "Tags every resource of one model's service or batch job must carry."},
     },
+    "role-assignments-least-privilege": {
+        "forbiddenRoles": {
+            "type": "object", "additionalProperties": {"type": "string"}, "default": PRIVILEGED_ROLES,
+            "description": "Role definition ids (GUIDs) no assignment may grant -> their names, for the message.",
+        },
+    },
+    "registry-anonymous-pull-disabled": {},
+    "kubernetes-pod-security": {},
 }
 
 

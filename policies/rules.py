@@ -14,7 +14,7 @@ from typing import Any, Callable
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 
 from mldeploy.plan.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, SPLIT_TAG, TLS_TAG
-from mldeploy.policies import config, serving
+from mldeploy.policies import config, hardening, serving
 from mldeploy.policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get, is_workload,
                                        supports_tags, tags_of)
 
@@ -239,7 +239,9 @@ POLICIES: list[Policy] = [
         description="Azure resources are tagged with their environment, and with model and version where they serve one."),
 ]
 
-# Then each target's own rules, as the target table registers them (policies/config.py).
+# Least privilege and hardening (policies/hardening.py), then each target's own rules, as the
+# target table registers them (policies/config.py).
+POLICIES += hardening.POLICIES
 POLICIES += config.target_policies()
 
 for _policy in POLICIES:

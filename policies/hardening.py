@@ -1,0 +1,144 @@
+"""Least privilege and hardening, in every stack: role assignments that grant no administrator
+role and no subscription-wide scope, registries that nobody pulls from anonymously, and pods that
+meet Kubernetes' "restricted" Pod Security Standard. mldeploy's own program passes them all;
+they catch a regression in it, and what a hand-written program or a later edit declares.
+
+Each reads resource inputs in wire form; values unknown during preview or masked by synth are
+skipped, never guessed (`pulumi up` runs the pack again with every value known).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from pulumi_policy import Policy, ResourceValidationPolicy
+
+from mldeploy.policies import config
+from mldeploy.policies.reading import POD_SPEC_PATHS, REGISTRY, get, opaque, plain
+
+Report = Callable[..., None]
+
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+
+
+# -- role assignments ------------------------------------------------------------------------
+
+def _broad_scope(scope: str) -> str | None:
+    """What a scope wider than one resource group covers, or None."""
+    parts = [p for p in scope.strip().split("/") if p]
+    if not parts:
+        return "the whole tenant (/)"
+    if parts[0].lower() == "providers" and len(parts) >= 2 and parts[1].lower() == "microsoft.management":
+        return "a management group"
+    if parts[0].lower() == "subscriptions" and len(parts) == 2:
+        return "a whole subscription"
+    return None
+
+
+def role_assignments_least_privilege(args, report: Report) -> None:
+    if args.resource_type != ROLE_ASSIGNMENT:
+        return
+    cfg = config.settings("role-assignments-least-privilege", args.get_config())
+    forbidden = {str(k).lower(): v for k, v in (cfg["forbiddenRoles"] or {}).items()}
+    props = plain(args.props)
+    role, scope = props.get("roleDefinitionId"), props.get("scope")
+    if isinstance(role, str) and not opaque(role):
+        guid = role.rstrip("/").rsplit("/", 1)[-1].lower()
+        if guid in forbidden:
+            report(f"{args.name}: grants {forbidden[guid]} ({guid}), a privileged administrator role; grant the "
+                   "narrowest built-in role the identity needs (AcrPull, Storage Blob Data Reader, ...) on the "
+                   "one resource it uses")
+    if isinstance(scope, str) and not opaque(scope):
+        broad = _broad_scope(scope)
+        if broad is not None:
+            report(f"{args.name}: scope {scope!r} is {broad}; scope the assignment to the resource it is for")
+
+
+# -- registries ------------------------------------------------------------------------------
+
+def registry_anonymous_pull_disabled(args, report: Report) -> None:
+    """Anonymous pull makes every image of the registry readable by anyone on the internet, model
+    files included (learn.microsoft.com/azure/container-registry/anonymous-pull-access)."""
+    if args.resource_type == REGISTRY and plain(args.props).get("anonymousPullEnabled") is True:
+        report(f"registry {args.name} allows anonymous pull: every image in it (the models inside the scoring "
+               "images too) is public; keep anonymousPullEnabled false and pull with managed identities (AcrPull)")
+
+
+# -- Kubernetes pods: the "restricted" Pod Security Standard -----------------------------------
+
+# kubernetes.io/docs/concepts/security/pod-security-standards/ ("Restricted" adds non-root,
+# no privilege escalation, a RuntimeDefault/Localhost seccomp profile and capabilities dropped to
+# NET_BIND_SERVICE at most, to "Baseline": no host namespaces, privileged containers or hostPath).
+SECCOMP_ALLOWED = {"RuntimeDefault", "Localhost"}
+CAPABILITIES_ALLOWED = {"NET_BIND_SERVICE"}
+
+
+def _pod_problems(spec: Mapping[str, Any]) -> list[str]:
+    problems = [f"spec.{field} is true" for field in ("hostNetwork", "hostPID", "hostIPC") if spec.get(field) is True]
+    volumes = spec.get("volumes")
+    for v in volumes if isinstance(volumes, list) else []:
+        if isinstance(v, Mapping) and "hostPath" in v:
+            problems.append(f"volume {v.get('name')!r} is a hostPath")
+    return problems
+
+
+def _container_problems(pod: Mapping[str, Any], c: Mapping[str, Any]) -> list[str]:
+    sc = c.get("securityContext") if isinstance(c.get("securityContext"), Mapping) else {}
+    psc = pod.get("securityContext") if isinstance(pod.get("securityContext"), Mapping) else {}
+    if opaque(sc) or opaque(psc):
+        return []
+    problems = []
+    if sc.get("privileged") is True:
+        problems.append("privileged is true")
+    if sc.get("allowPrivilegeEscalation") is not False:
+        problems.append("allowPrivilegeEscalation is not false")
+    non_root = sc.get("runAsNonRoot", psc.get("runAsNonRoot"))
+    if non_root is not True:
+        problems.append("runAsNonRoot is not true (container or pod)")
+    user = sc.get("runAsUser", psc.get("runAsUser"))
+    if user is not None and not opaque(user) and float(user) == 0:
+        problems.append("runAsUser is 0 (root)")
+    seccomp = get(sc, "seccompProfile", "type") or get(psc, "seccompProfile", "type")
+    if not opaque(seccomp) and seccomp not in SECCOMP_ALLOWED:
+        problems.append(f"seccompProfile.type is {seccomp or 'unset'} (container or pod), not RuntimeDefault or Localhost")
+    caps = sc.get("capabilities") if isinstance(sc.get("capabilities"), Mapping) else {}
+    if "ALL" not in [str(x).upper() for x in caps.get("drop") or []]:
+        problems.append("capabilities.drop does not include ALL")
+    added = sorted({str(x).upper() for x in caps.get("add") or []} - CAPABILITIES_ALLOWED)
+    if added:
+        problems.append(f"capabilities.add has {', '.join(added)}")
+    return problems
+
+
+def kubernetes_pod_security(args, report: Report) -> None:
+    path = POD_SPEC_PATHS.get(args.resource_type)
+    if path is None:
+        return
+    spec = get(plain(args.props), *path)
+    if not isinstance(spec, Mapping):
+        return
+    for problem in _pod_problems(spec):
+        report(f"{args.name}: {problem}; the restricted Pod Security Standard forbids it")
+    for field in ("initContainers", "containers"):
+        for i, c in enumerate(spec.get(field) or []):
+            if not isinstance(c, Mapping):
+                continue
+            problems = _container_problems(spec, c)
+            if problems:
+                report(f"{args.name} {field}[{i}] ({c.get('name', '?')}): {'; '.join(problems)} - the restricted "
+                       "Pod Security Standard asks for a non-root user, no privilege escalation, seccomp "
+                       "RuntimeDefault and every capability dropped")
+
+
+POLICIES: list[Policy] = [
+    ResourceValidationPolicy(
+        name="role-assignments-least-privilege", validate=role_assignments_least_privilege,
+        description="Role assignments grant no Owner, Contributor, User Access Administrator or RBAC "
+                    "Administrator role, and no scope wider than a resource group."),
+    ResourceValidationPolicy(
+        name="registry-anonymous-pull-disabled", validate=registry_anonymous_pull_disabled,
+        description="Container registries do not allow anonymous (unauthenticated) pull."),
+    ResourceValidationPolicy(
+        name="kubernetes-pod-security", validate=kubernetes_pod_security,
+        description="Kubernetes workloads meet the restricted Pod Security Standard: non-root, no privilege "
+                    "escalation, seccomp RuntimeDefault, capabilities dropped, no host namespaces or hostPath."),
+]
