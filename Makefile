@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12
 TOOLS  ?= .venv-tools
 CHECKOV := $(TOOLS)/bin/checkov
 
-.PHONY: install tools demo test synth clean system-packages test-packages
+.PHONY: install tools demo test synth clean system-packages test-packages models
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,9 @@ $(MODELS) &: examples/diabetes/train.py $(STAMP)
 FOREST_MODEL := examples/forest/outputs/forest.pkl
 $(FOREST_MODEL): examples/forest/train.py $(STAMP)
 	$(BIN)/python examples/forest/train.py
+
+# Every model the example stacks name (the pull-request workflow's diff and preview jobs).
+models: $(MODELS) $(FOREST_MODEL)
 
 # The embedded default: serve the local stack (scorer + gateway on 127.0.0.1), score the guide's
 # two-row sample through the gateway, print the predictions, stop every process.

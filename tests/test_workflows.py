@@ -3,6 +3,7 @@ PR previews per stack with the policy pack, an offline diff for forks, dev up on
 production behind an environment approval."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -63,7 +64,7 @@ def test_pull_requests_preview_every_cloud_stack_with_the_policy_pack():
     assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.cloud) }}"
     assert job["permissions"]["id-token"] == "write" and job["permissions"]["pull-requests"] == "write"
     # Secrets exist only for branches of this repository, not for forks.
-    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert job["if"].startswith("github.event.pull_request.head.repo.full_name == github.repository && ")
     (login,) = _steps(job, "azure/login")
     assert set(login["with"]) == {"client-id", "tenant-id", "subscription-id"}, "OIDC: no client secret"
     (pulumi,) = _steps(job, "pulumi/actions")
@@ -124,3 +125,109 @@ def test_every_pulumi_job_installs_kubelogin_after_the_azure_login(workflow):
         kubelogin = next((i for i, u in enumerate(uses) if u.startswith("azure/use-kubelogin")), None)
         pulumi = next(i for i, u in enumerate(uses) if u.startswith("pulumi/actions"))
         assert kubelogin is not None and login < kubelogin < pulumi, f"{workflow} job {name}: {uses}"
+
+
+# -- which stacks get a `pulumi preview`, and where the secrets go -------------------------------
+
+def _rendered_workflows() -> dict[str, str]:
+    """The workflows `mldeploy init` writes (every starting point)."""
+    from mldeploy.project import TARGET_STACKS, ProjectChoices, render_project
+
+    choices = ProjectChoices(project="iris-service", name="iris", model_path="models/iris.pkl",
+                             model_file="iris.pkl", features=4, targets=tuple(TARGET_STACKS))
+    files = render_project(choices)
+    return {name: files[f".github/workflows/{name}"].decode() for name in ("pull-request.yml", "deploy.yml")}
+
+
+def _list_stacks(workflow_text: str, project: Path, tmp_path: Path) -> dict[str, list[str]]:
+    """Run the `stacks` job's script in `project` as Actions would (bash -eo pipefail)."""
+    doc = yaml.safe_load(workflow_text)
+    script = next(s["run"] for s in doc["jobs"]["stacks"]["steps"] if s.get("id") == "list")
+    output = tmp_path / "github_output"
+    output.write_text("")
+    subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=project, check=True,
+                   env={"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output)})
+    return {k: json.loads(v) for k, v in (line.split("=", 1) for line in output.read_text().splitlines())}
+
+
+def test_pull_requests_preview_exactly_the_stacks_that_deploy_to_azure(tmp_path):
+    """A stack of `local` services only (local, forest) has no region and nothing in Azure: its
+    preview would fail (forest's model is not built there) or run Docker on the runner."""
+    from mldeploy.targets.stack import load_stack
+
+    stacks = _list_stacks((WORKFLOWS / "pull-request.yml").read_text(), ROOT, tmp_path)
+    names = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+    assert stacks["all"] == names
+    assert stacks["cloud"] == [s for s in names if load_stack(ROOT, s).needs_azure]
+    assert "forest" not in stacks["cloud"] and "local" not in stacks["cloud"] and "prod" in stacks["cloud"]
+
+
+def test_a_generated_project_previews_its_cloud_stacks_and_none_when_it_has_none(tmp_path):
+    text = _rendered_workflows()["pull-request.yml"]
+    (tmp_path / "stacks").mkdir()
+    for stack, body in (("local", "config:\n  mldeploy:production: false\n"),
+                        ("dev", "config:\n  azure-native:location: westeurope\n")):
+        (tmp_path / "stacks" / f"Pulumi.{stack}.yaml").write_text(body)
+    assert _list_stacks(text, tmp_path, tmp_path) == {"all": ["dev", "local"], "cloud": ["dev"]}
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").unlink()
+    assert _list_stacks(text, tmp_path, tmp_path) == {"all": ["local"], "cloud": []}
+    # an empty matrix is an error in Actions: the preview job is skipped instead
+    assert "needs.stacks.outputs.cloud != '[]'" in yaml.safe_load(text)["jobs"]["preview"]["if"]
+
+
+@pytest.mark.parametrize("source", ["repository", "mldeploy init"])
+def test_previews_show_property_diffs_and_every_stack_s_diff_is_one_pr_comment(source):
+    text = ((WORKFLOWS / "pull-request.yml").read_text() if source == "repository"
+            else _rendered_workflows()["pull-request.yml"])
+    jobs = yaml.safe_load(text)["jobs"]
+    (pulumi,) = _steps(jobs["preview"], "pulumi/actions")
+    assert pulumi["with"]["diff"] is True and pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["policyPacks"] == "policies"
+    assert jobs["comment"]["needs"] == "offline-diff"
+    assert _steps(jobs["offline-diff"], "actions/upload-artifact")[0]["with"]["path"] == "diff-${{ matrix.stack }}.md"
+
+
+def _secret_uses(text: str) -> list[tuple[str, str]]:
+    """(where, expression) for every `${{ secrets.* }}` in a workflow."""
+    doc = yaml.safe_load(text)
+    found = [("workflow env", v) for v in (doc.get("env") or {}).values() if "secrets." in str(v)]
+    for name, job in doc["jobs"].items():
+        found += [(f"job {name} env", v) for v in (job.get("env") or {}).values() if "secrets." in str(v)]
+        for step in job.get("steps", []):
+            where = f"job {name} step {step.get('uses') or step.get('name') or step.get('run', '')[:30]}"
+            for part in ("env", "with"):
+                found += [(f"{where} {part} {k}", v) for k, v in (step.get(part) or {}).items() if "secrets." in str(v)]
+    return found
+
+
+@pytest.mark.parametrize("source", ["repository", "mldeploy init"])
+def test_the_pulumi_token_reaches_only_the_pulumi_steps(source):
+    """Not `make install`/pip (any package's build could read the environment) nor other actions:
+    secrets go to the one step that uses them; Azure is OIDC (no client secret anywhere)."""
+    texts = ({name: (WORKFLOWS / name).read_text() for name in ("pull-request.yml", "deploy.yml")}
+             if source == "repository" else _rendered_workflows())
+    for name, text in texts.items():
+        uses = _secret_uses(text)
+        for where, expression in uses:
+            assert "step" in where, f"{name}: {where} holds {expression}: give it to the step that needs it"
+            if "PULUMI_ACCESS_TOKEN" in expression:
+                assert "pulumi/actions" in where and " env " in where, f"{name}: {where}"
+            else:
+                assert "GITHUB_TOKEN" in expression, f"{name}: {where} uses {expression}"
+        for job in yaml.safe_load(text)["jobs"].values():
+            for step in _steps(job, "pulumi/actions"):
+                assert step["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+            for login in _steps(job, "azure/login"):
+                assert set(login["with"]) == {"client-id", "tenant-id", "subscription-id"}, "OIDC: no client secret"
+
+
+def test_generated_workflow_scripts_pass_shellcheck_through_actionlint(tmp_path):
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (Debian package shellcheck)")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    for name, text in _rendered_workflows().items():
+        (tmp_path / ".github" / "workflows" / name).write_text(text)
+    run = _actionlint(tmp_path, shellcheck=shellcheck)
+    assert run.returncode == 0, run.stdout + run.stderr
