@@ -1,5 +1,6 @@
 """`mldeploy init [DIR]`: write a project of the user's own (Pulumi project, stacks, score.py,
-environment, sample, workflows, policy pack) around their model. Never overwrites: when any file
+environment, sample, workflows, policy pack) around their model, for its format
+(mldeploy/project/formats.py: a model init writes no score.py for is refused). Never overwrites: when any file
 it would write exists, it names them all, exits 2 and writes nothing (an existing .gitignore gets
 the lines it lacks appended instead)."""
 from __future__ import annotations
@@ -56,7 +57,9 @@ class _StartingPoints(click.Choice):
 @click.argument("directory", required=False, default=".",
                 type=click.Path(file_okay=False, path_type=Path))
 @click.option("--model", "model", type=click.Path(path_type=Path), default=None,
-              help="The trained model (a file or folder; scikit-learn via joblib/pickle for the score.py "
+              help="The trained model: a scikit-learn model saved with joblib or pickle, an ONNX model, or an "
+                   "MLflow model folder (flavor sklearn or onnx); score.py, environment.yml and the sample are "
+                   "written for the format read from its content. Anything else is refused (exit 2, nothing "
                    "written). Inside DIR it is used in place, outside it is copied to DIR/models/. "
                    "Default: models/model.pkl, to be put there.")
 @click.option("--target", "targets", multiple=True, type=_StartingPoints(),
@@ -67,9 +70,9 @@ class _StartingPoints(click.Choice):
                                            "file name).")
 def command(directory: Path, model: Path | None, targets: tuple[str, ...], name: str | None) -> None:
     """Write a new mldeploy project in DIR (default: here) for your model."""
-    from mldeploy.project import (DEFAULT_FEATURES, NAME_RE, PANDAS_PIN, TARGET_STACKS, ProjectChoices,
-                                  model_features, model_file, model_has_column_names, project_name,
-                                  render_project, safe_name)
+    from mldeploy.project import (DEFAULT_FEATURES, NAME_RE, ONNXRUNTIME_PIN, PANDAS_PIN, SCORING_PINS, TARGET_STACKS,
+                                  ProjectChoices, project_name, render_project, safe_name)
+    from mldeploy.project.formats import PACKAGES, ModelFormat, read_model
 
     root = directory.expanduser().resolve()
     if root.exists() and not root.is_dir():
@@ -79,13 +82,16 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
         raise ConfigError("--name", f"{name!r}: lowercase letters, digits and '-', starting with a letter, "
                                     "2-32 characters")
     model_source = copy_from or root / model_path
-    features = model_features(model_source) if model_source.is_file() else None
-    named_columns = model_source.is_file() and model_has_column_names(model_source)
+    # The model's format, from its content; without --model and no file yet, a pickle to be put there.
+    found = (read_model(model_source, str(model) if model is not None else model_path) if model_source.exists()
+             else ModelFormat("pickle", Path(model_path).name))
     chosen = tuple(t for t in TARGET_STACKS if t in targets) if targets else tuple(TARGET_STACKS)
     choices = ProjectChoices(
         project=project_name(root), name=name or safe_name(Path(model_path).stem.split(".")[0]),
-        model_path=model_path, model_file=model_file(model_source, model_path),
-        features=features or DEFAULT_FEATURES, targets=chosen, named_columns=named_columns)
+        model_path=model_path, model_file=found.file, features=found.features or DEFAULT_FEATURES,
+        targets=chosen, named_columns=found.named_columns, kind=found.kind, onnx_inputs=found.inputs,
+        rows=found.rows, lacking=found.modules)
+    features, named_columns = found.features, found.named_columns
     files = render_project(choices)
     appended = _lines_to_add(root, files)
     planned = sorted(files) + ([model_path] if copy_from is not None else [])
@@ -105,9 +111,27 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
         click.echo(f"copied the model {model} to {model_path}")
     elif not (root / model_path).exists():
         click.echo(f"next: put your model at {model_path} (or run init again with --model)")
-    if features is None:
+    if features is None and found.kind == "pickle":
         click.echo(f"note: could not read the model's number of inputs from its file; score.py and "
                    f"sample-request.json assume {DEFAULT_FEATURES}: change N_FEATURES and the sample to fit")
+    if found.kind == "onnx":
+        shown = ", ".join(f"{i.name!r} ({i.dtype}, {i.width} column{'s' if i.width > 1 else ''})" for i in found.inputs)
+        click.echo(f"note: an ONNX model; score.py runs {found.file} with ONNX Runtime (environment.yml: "
+                   f"{ONNXRUNTIME_PIN}), a row holds its input{'s' if len(found.inputs) > 1 else ''} "
+                   f"{shown}" + (f"; {found.rows} row(s) a request (its fixed batch size)" if found.rows else ""))
+    for module in found.modules:
+        if module == "__main__":
+            click.echo("note: the pickle refers to __main__ (a class or function defined in your training script): "
+                       "the scorer cannot import it; move it into a module beside score.py and import it there")
+        else:
+            package = PACKAGES.get(module, f"the package of {module}")
+            click.echo(f"note: the pickle imports the module {module}, which environment.yml does not install: add "
+                       f"{package}==<the version you trained with> to its pip list (a commented line is there), "
+                       "or serve fails with ModuleNotFoundError")
+    pinned = next(p.split("==")[1] for p in SCORING_PINS if p.startswith("scikit-learn=="))
+    if found.sklearn_version and found.sklearn_version != pinned:
+        click.echo(f"note: the MLmodel file says the model was saved with scikit-learn {found.sklearn_version}; "
+                   f"environment.yml pins {pinned}: pin yours there")
     if named_columns:
         click.echo(f"note: the model was fitted on a pandas DataFrame: score.py hands it the rows as a DataFrame "
                    f"with its own column names (numbers or texts), and environment.yml installs {PANDAS_PIN} (pin "

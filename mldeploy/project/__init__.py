@@ -17,6 +17,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from mldeploy.contract import GATEWAY_PORT, stack_file_path
+from mldeploy.project.formats import PACKAGES
 from mldeploy.project.source import MldeploySource, installed_source
 from mldeploy.scoring.scorer_host import SERVER_PACKAGE, TESTED_VERSIONS
 from mldeploy.targets import TARGETS
@@ -37,10 +38,19 @@ SCORING_PINS = (
 # pandas support, for a run() that takes a DataFrame itself (PandasParameterType).
 PANDAS_PIN = "pandas==2.3.3"
 PANDAS_SCHEMA_PIN = "inference-schema[numpy-support,pandas-support]==1.8"
+# An ONNX model's environment: ONNX Runtime in place of scikit-learn and joblib. 1.31.1 has CPython
+# 3.11 wheels for manylinux x86_64/aarch64 on PyPI (the image's python=3.11) and runs with numpy
+# 2.4.6: tests/cli/test_init.py serves a model with these pins.
+ONNXRUNTIME_PIN = "onnxruntime==1.31.1"
+ONNX_PINS = (SCORING_PINS[0], ONNXRUNTIME_PIN,
+             *(pin for pin in SCORING_PINS if pin.startswith(("numpy==", "inference-schema["))))
 
 
-def scoring_pins(named_columns: bool) -> tuple[str, ...]:
-    """environment.yml's pip list: SCORING_PINS, with pandas for a model fitted on a DataFrame."""
+def scoring_pins(named_columns: bool, kind: str = "pickle") -> tuple[str, ...]:
+    """environment.yml's pip list: SCORING_PINS, with pandas for a model fitted on a DataFrame;
+    ONNX_PINS for an ONNX model."""
+    if kind == "onnx":
+        return ONNX_PINS
     if not named_columns:
         return SCORING_PINS
     return (*(PANDAS_SCHEMA_PIN if pin.startswith("inference-schema[") else pin for pin in SCORING_PINS),
@@ -94,6 +104,10 @@ class ProjectChoices:
     features: int  # the model's input width (sample request, score.py's check)
     targets: tuple[str, ...]  # keys of TARGET_STACKS
     named_columns: bool = False  # fitted on a pandas DataFrame (environment.yml then installs pandas)
+    kind: str = "pickle"  # the model's format (formats.ModelFormat.kind): pickle or onnx
+    onnx_inputs: tuple = ()  # an ONNX model's inputs (formats.OnnxInput), in the graph's order
+    rows: int | None = None  # an ONNX model's fixed batch size, or None
+    lacking: tuple[str, ...] = ()  # modules a pickle imports that environment.yml does not install
 
 
 def _template(name: str) -> str:
@@ -141,11 +155,15 @@ def model_features(path: Path) -> int | None:
     """The input width a pickled scikit-learn model (joblib or pickle, uncompressed) was fitted
     with: the first `n_features_in_` in the stream (a Pipeline's first step comes first). Read from
     the bytes: init never runs the user's pickle. None when the file says nothing readable
-    (another format, a compressed file)."""
+    (another format, a compressed file: formats.read_model decompresses first)."""
     try:
-        data = path.read_bytes()
+        return stream_features(path.read_bytes())
     except OSError:
         return None
+
+
+def stream_features(data: bytes) -> int | None:
+    """model_features of a pickle stream's bytes."""
     match = _WIDTH.search(data)
     if match is None:
         return None
@@ -163,9 +181,14 @@ def model_has_column_names(path: Path) -> bool:
     """Whether a pickled scikit-learn model was fitted on a DataFrame (it holds `feature_names_in_`),
     read from its bytes as model_features reads its width; False when the file does not say."""
     try:
-        return _COLUMNS.search(path.read_bytes()) is not None
+        return stream_has_column_names(path.read_bytes())
     except OSError:
         return False
+
+
+def stream_has_column_names(data: bytes) -> bool:
+    """model_has_column_names of a pickle stream's bytes."""
+    return _COLUMNS.search(data) is not None
 
 
 def model_file(model: Path, model_path: str) -> str:
@@ -180,6 +203,42 @@ def model_file(model: Path, model_path: str) -> str:
 
 def sample_request(features: int) -> str:
     return json.dumps({"data": [[0.0] * features, [1.0] * features]}) + "\n"
+
+
+def _onnx_value(dtype: str, row: int):
+    """A sample value of an ONNX input's element type: the row's number (0, 1), a text, a boolean."""
+    if dtype == "str":
+        return f"text-{row}"
+    if dtype == "bool":
+        return bool(row)
+    return float(row) if dtype.startswith("float") else row
+
+
+def onnx_sample_request(inputs, rows: int | None) -> str:
+    """Rows of every input's columns, in the graph's order: what the ONNX score.py takes."""
+    data = [[_onnx_value(i.dtype, r % 2) for i in inputs for _ in range(i.width)] for r in range(rows or 2)]
+    return json.dumps({"data": data}) + "\n"
+
+
+def _environment(c: ProjectChoices) -> str:
+    pins = "\n".join(f"      - {pin}" for pin in scoring_pins(c.named_columns, c.kind))
+    for module in c.lacking:
+        if module == "__main__":
+            continue
+        package = PACKAGES.get(module, f"<the package of {module}>")
+        pins += (f"\n      # - {package}==<the version you trained with>   # the model imports {module}: "
+                 "uncomment, pin, keep")
+    advice = ("# ONNX Runtime runs the model: a model of a newer opset than it knows needs a newer pin." if c.kind == "onnx"
+              else "# Serve the model with the scikit-learn it was trained with: change the pin if yours differs.")
+    return _fill("environment.yml.tmpl", name=c.name, pins=pins, advice=advice)
+
+
+def _score(c: ProjectChoices) -> str:
+    if c.kind == "onnx":
+        inputs = "[" + ", ".join(repr((i.name, i.dtype, i.width)) for i in c.onnx_inputs) + "]"
+        return _fill("score-onnx.py.tmpl", name=c.name, model_file=c.model_file, inputs=inputs, rows=c.rows,
+                     features=c.features)
+    return _fill("score.py.tmpl", name=c.name, features=c.features, model_file=c.model_file)
 
 
 def _stack(target_stack: str, c: ProjectChoices, template=None) -> str:
@@ -213,14 +272,14 @@ def render_project(c: ProjectChoices) -> dict[str, bytes]:
     """Every file of the project (posix path relative to its root -> bytes), the model excluded;
     the mldeploy wheel or sdist this one was installed from under vendor/ when it is a local file."""
     source = installed_source()
-    pins = "\n".join(f"      - {pin}" for pin in scoring_pins(c.named_columns))
     text = {
         "Pulumi.yaml": _fill("Pulumi.yaml.tmpl", project=c.project, name=c.name),
         "requirements.txt": requirements(source),
         "__main__.py": _template("main.py.tmpl"),
-        "score.py": _fill("score.py.tmpl", name=c.name, features=c.features, model_file=c.model_file),
-        "environment.yml": _fill("environment.yml.tmpl", name=c.name, pins=pins),
-        "sample-request.json": sample_request(c.features),
+        "score.py": _score(c),
+        "environment.yml": _environment(c),
+        "sample-request.json": (onnx_sample_request(c.onnx_inputs, c.rows) if c.kind == "onnx"
+                                else sample_request(c.features)),
         ".gitignore": _template("gitignore.tmpl"),
         stack_file_path("local"): _stack("local", c),
         ".github/workflows/pull-request.yml": _fill("workflows/pull-request.yml.tmpl", project=c.project),

@@ -174,3 +174,219 @@ def test_serve_local_serves_the_user_s_model_with_no_further_edits(project):
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=120)
     assert code == 0, proc.stderr.read()[-1000:]
+
+
+# ----- the model a user actually has: ONNX, compressed joblib, MLflow folders, and what init refuses
+
+def _iris():
+    from sklearn.datasets import load_iris
+    return load_iris(return_X_y=True)
+
+
+@pytest.fixture(scope="module")
+def iris_onnx(tmp_path_factory) -> Path:
+    """An ONNX model as Azure ML's ONNX path has users make one: skl2onnx from scikit-learn."""
+    import numpy as np
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = _iris()
+    path = tmp_path_factory.mktemp("onnx-training") / "iris-classifier.onnx"
+    path.write_bytes(to_onnx(LogisticRegression(max_iter=500).fit(x, y), x[:1].astype(np.float32)).SerializeToString())
+    return path
+
+
+def _graph_model(path: Path, inputs, initializer_as_input: bool = False) -> Path:
+    """An ONNX model built with onnx.helper: `inputs` (name, TensorProto type, shape) concatenated."""
+    from onnx import TensorProto, helper, save
+
+    values = [helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in inputs]
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [1], [2.0])
+    if initializer_as_input:  # IR version < 4 listed initializers among the inputs
+        values.append(helper.make_tensor_value_info("w", TensorProto.FLOAT, [1]))
+    casts = [helper.make_node("Cast", [name], [f"{name}_f"], to=TensorProto.FLOAT) for name, _, _ in inputs]
+    nodes = [*casts, helper.make_node("Concat", [f"{n}_f" for n, _, _ in inputs], ["c"], axis=1),
+             helper.make_node("Mul", ["c", "w"], ["y"])]
+    graph = helper.make_graph(nodes, "g", values, [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, None])],
+                              initializer=[weight])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_an_onnx_model_gets_an_onnx_runtime_score_py_environment_and_sample(tmp_path, iris_onnx):
+    """An ONNX model's score.py runs it with ONNX Runtime, its environment pins onnxruntime (no
+    scikit-learn), and the sample has its input's width; init read the graph's input, not the pickle
+    default of 4 features and joblib.load."""
+    from onnx import TensorProto
+
+    done = mldeploy("init", "--model", str(iris_onnx), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    script, env = (tmp_path / "score.py").read_text(), (tmp_path / "environment.yml").read_text()
+    assert "onnxruntime.InferenceSession(" in script and "joblib" not in script, script
+    assert "INPUTS = [('X', 'float32', 4)]\n" in script and 'MODEL_FILE = "iris-classifier.onnx"' in script, script
+    assert "- onnxruntime==1.31.1" in env and "scikit-learn" not in env and "joblib" not in env, env
+    assert json.loads((tmp_path / "sample-request.json").read_text()) == {"data": [[0.0] * 4, [1.0] * 4]}
+    assert "note: an ONNX model; score.py runs iris-classifier.onnx with ONNX Runtime" in done.stdout, done.stdout
+    assert "could not read" not in done.stdout, done.stdout
+
+    wide = _graph_model(tmp_path / "mixed.onnx", [("age", TensorProto.INT64, ["batch", 1]),
+                                                  ("measures", TensorProto.DOUBLE, ["batch", 3])])
+    mixed = mldeploy("init", "m2", "--model", str(wide), "--target", "aci", cwd=tmp_path)
+    assert mixed.returncode == 0, mixed.stderr
+    assert "INPUTS = [('age', 'int64', 1), ('measures', 'float64', 3)]\n" in (tmp_path / "m2" / "score.py").read_text()
+    assert json.loads((tmp_path / "m2" / "sample-request.json").read_text()) == {"data": [[0, 0.0, 0.0, 0.0],
+                                                                                          [1, 1.0, 1.0, 1.0]]}
+
+
+@pytest.mark.parametrize("inputs, initializer_as_input", [
+    ([("X", 1, [None, 4])], False), ([("x", 11, ["N", 7])], True), ([("a", 7, [1, 2]), ("b", 8, [1, 1])], False)])
+def test_the_onnx_reader_agrees_with_onnx_load(tmp_path, inputs, initializer_as_input):
+    """mldeploy reads the graph's inputs from the protobuf wire format itself (onnx 1.20+ cannot
+    share its virtualenv): it must see what onnx.load sees, weights listed as inputs left out."""
+    import onnx
+
+    from mldeploy.project.formats import ONNX_DTYPES, read_model
+
+    path = _graph_model(tmp_path / "m.onnx", inputs, initializer_as_input)
+    graph = onnx.load(str(path)).graph
+    weights = {t.name for t in graph.initializer}
+    expected = [(i.name, ONNX_DTYPES[i.type.tensor_type.elem_type], i.type.tensor_type.shape.dim[1].dim_value)
+                for i in graph.input if i.name not in weights]
+    found = read_model(path, "m.onnx")
+    assert [(i.name, i.dtype, i.width) for i in found.inputs] == expected
+    assert found.rows == (1 if inputs[0][2][0] == 1 else None)
+
+
+def test_a_compressed_joblib_file_is_read_like_an_uncompressed_one(tmp_path):
+    """joblib.dump(..., compress=3) writes a zlib stream: its width is read after decompressing
+    (it was the 4-feature default and a note)."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+
+    x, y = load_diabetes(return_X_y=True)
+    joblib.dump(Ridge().fit(x, y), tmp_path / "ridge.joblib", compress=3)
+    joblib.dump(Ridge().fit(x, y), tmp_path / "ridge.gz", compress=("gzip", 3))
+    for name in ("ridge.joblib", "ridge.gz"):
+        done = mldeploy("init", name.replace(".", "-"), "--model", name, "--target", "aci", cwd=tmp_path)
+        assert done.returncode == 0 and "could not read" not in done.stdout, done.stdout + done.stderr
+        sample = json.loads((tmp_path / name.replace(".", "-") / "sample-request.json").read_text())
+        assert [len(row) for row in sample["data"]] == [10, 10], sample
+
+
+def _mlflow_folder(folder: Path, flavor: str, model_file: str) -> Path:
+    """An MLflow model folder as mlflow.sklearn/onnx.save_model write it (MLmodel's flavors name the file)."""
+    folder.mkdir()
+    flavors = {
+        "sklearn": f"  sklearn:\n    code: null\n    pickled_model: {model_file}\n    serialization_format: cloudpickle\n"
+                   "    sklearn_version: 1.5.2\n",
+        "onnx": f"  onnx:\n    code: null\n    data: {model_file}\n    onnx_version: 1.17.0\n    providers: [CPUExecutionProvider]\n",
+        "pytorch": "  pytorch:\n    code: null\n    model_data: data\n    pytorch_version: 2.5.1\n",
+    }[flavor]
+    (folder / "MLmodel").write_text(
+        "artifact_path: model\nflavors:\n  python_function:\n    env:\n      conda: conda.yaml\n"
+        f"    loader_module: mlflow.{flavor}\n    python_version: 3.11.9\n{flavors}mlflow_version: 2.19.0\n")
+    (folder / "conda.yaml").write_text("name: mlflow-env\n")
+    (folder / "requirements.txt").write_text("mlflow==2.19.0\n")
+    return folder
+
+
+def test_an_mlflow_model_folder_serves_the_model_file_its_flavor_names(tmp_path, iris_pickle, iris_onnx):
+    """Flavor sklearn: score.py loads the pickled_model (no mlflow in the scoring environment);
+    flavor onnx: its data file, with ONNX Runtime."""
+    sk = _mlflow_folder(tmp_path / "sk-model", "sklearn", "model.pkl")
+    (sk / "model.pkl").write_bytes(iris_pickle.read_bytes())
+    on = _mlflow_folder(tmp_path / "onnx-model", "onnx", "model.onnx")
+    (on / "model.onnx").write_bytes(iris_onnx.read_bytes())
+    done = mldeploy("init", "a", "--model", str(sk), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert '"model.pkl"' in (tmp_path / "a" / "score.py").read_text()
+    assert (tmp_path / "a" / "models" / "sk-model" / "MLmodel").is_file()
+    assert "saved with scikit-learn 1.5.2; environment.yml pins 1.9.1" in done.stdout, done.stdout
+    done = mldeploy("init", "b", "--model", str(on), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert 'MODEL_FILE = "model.onnx"' in (tmp_path / "b" / "score.py").read_text()
+
+
+def _truncated(path: Path, data: bytes) -> Path:
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+@pytest.mark.parametrize("make, found", [
+    (lambda d: (d / "m.onnx").write_text("not a model, a note\n") and d / "m.onnx", "m.onnx: a text file, not a model"),
+    (lambda d: (d / "m.pkl").write_bytes(b"") or d / "m.pkl", "m.pkl: an empty file"),
+    (lambda d: _truncated(d / "m.pkl", pickle_bytes()), "m.pkl: a pickle that is cut short or damaged"),
+    (lambda d: _truncated(d / "m.joblib", zlib_bytes()), "m.joblib: a zlib-compressed file that does not decompress"),
+    (lambda d: (d / "m.pt").write_bytes(b"PK\x03\x04rest") and d / "m.pt", "m.pt: a zip archive"),
+    (lambda d: (d / "m").mkdir() or (d / "m" / "notes.txt").write_text("x") and d / "m",
+     "m: a folder without a model file (1 files: notes.txt)"),
+    (lambda d: _mlflow_folder(d / "m", "pytorch", ""), "m/MLmodel: an MLflow model of flavor python_function, pytorch"),
+])
+def test_what_is_no_model_init_serves_is_refused_in_one_line_and_nothing_is_written(tmp_path, make, found):
+    """Refused, not scaffolded: a project whose score.py cannot load the model only fails later, at
+    serve. The line names the file, what it holds, and what init supports."""
+    (tmp_path / "in").mkdir()
+    model = make(tmp_path / "in")
+    done = mldeploy("init", "proj", "--model", str(model.relative_to(tmp_path)), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --model: in/{found}"), done.stderr
+    assert "an ONNX model" in lines[0], lines[0]
+    assert not (tmp_path / "proj").exists(), "a refused init wrote files"
+
+
+def pickle_bytes() -> bytes:
+    import pickle
+
+    from sklearn.linear_model import LogisticRegression
+    return pickle.dumps(LogisticRegression(max_iter=500).fit(*_iris()))
+
+
+def zlib_bytes() -> bytes:
+    import zlib
+    return zlib.compress(pickle_bytes())
+
+
+def test_a_pickle_needing_a_library_the_environment_lacks_names_it(tmp_path):
+    """A pickle of a class from a library not in environment.yml (xgboost, lightgbm, one's own):
+    init names the module and leaves a line to pin in environment.yml; score.py's init() names it
+    too instead of a bare ModuleNotFoundError (it used to be silent until serve failed)."""
+    lib = tmp_path / "training"
+    lib.mkdir()
+    (lib / "boostlib.py").write_text("class Booster:\n    n_features_in_ = 3\n    def predict(self, x):\n"
+                                     "        return [0] * len(x)\n")
+    subprocess.run([sys.executable, "-c", "import joblib, boostlib; joblib.dump(boostlib.Booster(), 'b.pkl')"],
+                   cwd=lib, check=True, env={**os.environ, "PYTHONPATH": str(lib)})
+    done = mldeploy("init", "proj", "--model", str(lib / "b.pkl"), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "note: the pickle imports the module boostlib, which environment.yml does not install" in done.stdout
+    assert "# - <the package of boostlib>==<the version you trained with>" in (tmp_path / "proj" / "environment.yml").read_text()
+    script = (tmp_path / "proj" / "score.py").read_text()
+    env = {**os.environ, "AZUREML_MODEL_DIR": str(tmp_path / "proj" / "models")}
+    run = subprocess.run([sys.executable, "-c", "import score; score.init()"], cwd=tmp_path / "proj", env=env,
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and "the model needs the module 'boostlib'" in run.stderr, run.stderr[-1500:]
+    assert "ModuleNotFoundError" in script
+
+
+@pytest.mark.slow
+def test_serve_and_test_score_the_user_s_onnx_model(tmp_path, iris_onnx):
+    """The README's words with an ONNX model: init, serve --stack local, mldeploy test."""
+    done = mldeploy("init", "--model", str(iris_onnx), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    proc = subprocess.Popen([MLDEPLOY, "serve", "--stack", "local", "--port", "0", "--json"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        (tmp_path / "rows.json").write_text(json.dumps({"data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}))
+        tested = mldeploy("test", "--stack", "local", "--service", "iris-classifier", "--data", "rows.json", cwd=tmp_path)
+        assert tested.returncode == 0 and json.loads(tested.stdout) == [0, 2], tested.stdout + tested.stderr
+        bad = score(endpoint["scoringUri"], endpoint["primaryKey"], b'{"data": [[1, 2, "x", 4]]}')
+        assert bad.status == 400 and "row 0 must be a list of 4 values" not in bad.text(), bad.text()
+        assert "row 0 column 2 must be a finite number" in bad.text(), bad.text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+    assert code == 0, proc.stderr.read()[-1000:]

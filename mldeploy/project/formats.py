@@ -1,0 +1,330 @@
+"""What model `mldeploy init --model PATH` was given, read from the file's bytes (never by running
+it: a pickle runs code when loaded), so that score.py, environment.yml and sample-request.json fit
+it: a scikit-learn model pickled with pickle or joblib (compressed or not), an ONNX model, or an
+MLflow model folder holding one of those. Anything else is refused with one line saying what was
+found and what is supported: a score.py that cannot load the model gives a project that only fails
+later, at `mldeploy serve`.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import re
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mldeploy.config import ConfigError
+
+SUPPORTED = ("init writes score.py for a scikit-learn model pickled with joblib or pickle, an ONNX model, or an "
+             "MLflow model folder (MLmodel) of flavor sklearn or onnx")
+# What the scoring environment of a pickled model installs (environment.yml: scikit-learn, joblib,
+# numpy and their own dependencies), beside the standard library: a pickle importing anything else
+# needs its package added there.
+PICKLE_ENVIRONMENT = frozenset({"sklearn", "joblib", "numpy", "scipy", "threadpoolctl"})
+# Top-level module -> the PyPI package to add, where the two names differ or are worth naming.
+PACKAGES = {"sklearn": "scikit-learn", "xgboost": "xgboost", "lightgbm": "lightgbm", "catboost": "catboost",
+            "cloudpickle": "cloudpickle", "pandas": "pandas", "lz4": "lz4", "skops": "skops"}
+
+
+@dataclass(frozen=True)
+class OnnxInput:
+    """One input of an ONNX graph: its name, numpy dtype name, and columns per row."""
+
+    name: str
+    dtype: str
+    width: int
+
+
+@dataclass(frozen=True)
+class ModelFormat:
+    """What init read from the model: how score.py loads it and what a request holds."""
+
+    kind: str  # "pickle" or "onnx"
+    file: str  # the file score.py loads, relative to AZUREML_MODEL_DIR (the model's own folder)
+    features: int | None = None  # values per row, when the file says
+    named_columns: bool = False  # a scikit-learn model fitted on a pandas DataFrame
+    modules: tuple[str, ...] = ()  # top-level modules a pickle imports that its environment lacks
+    inputs: tuple[OnnxInput, ...] = ()  # an ONNX model's inputs, in the graph's order
+    rows: int | None = None  # an ONNX model's fixed batch size (None: any number of rows)
+    sklearn_version: str | None = None  # the scikit-learn an MLflow folder says the model was saved with
+
+
+def _refuse(shown: str, found: str) -> ConfigError:
+    return ConfigError("--model", f"{shown}: {found}; {SUPPORTED}")
+
+
+def read_model(path: Path, shown: str) -> ModelFormat:
+    """The format of the model at `path` (a file, or a folder holding the model's files); `shown`
+    names it in errors. Raises ConfigError (exit 2) for anything init writes no score.py for."""
+    if path.is_dir():
+        return _read_folder(path, shown)
+    found = _read_file(path, shown)
+    if isinstance(found, str):
+        raise _refuse(shown, found)
+    return found
+
+
+def _read_file(path: Path, shown: str, file: str | None = None) -> ModelFormat | str:
+    """A file's format, or a description of what it is when it is no model init can serve."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ConfigError("--model", f"{shown}: cannot read it: {err.strerror or err}") from None
+    file = file or path.name
+    if not data:
+        return "an empty file"
+    stream, packed = _decompressed(data)
+    if stream is not None and stream[:1] == b"\x80":
+        return _pickle(stream, file) if _whole_pickle(stream) else (
+            f"a {packed} pickle that is cut short or damaged (it does not end with pickle's STOP opcode)"
+            if packed else "a pickle that is cut short or damaged (it does not end with pickle's STOP opcode)")
+    if packed == "lz4-compressed":  # joblib's lz4 needs the lz4 package to load (and to be read here)
+        return ModelFormat("pickle", file, modules=("lz4",))
+    if packed and stream is None:
+        return f"a {packed} file that does not decompress (cut short?)"
+    onnx = _onnx(data)
+    if isinstance(onnx, ModelFormat):
+        return ModelFormat("onnx", file, features=onnx.features, inputs=onnx.inputs, rows=onnx.rows)
+    if onnx is not None:
+        return onnx
+    return _what(data)
+
+
+def _what(data: bytes) -> str:
+    """A few words on what a file that is no model init serves holds."""
+    if data.startswith(b"PK\x03\x04"):
+        return "a zip archive (a PyTorch .pt or Keras .keras file?), not a model init reads"
+    if data.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "an HDF5 file (a Keras .h5 model?), not a model init reads"
+    try:
+        data[:4096].decode("utf-8")
+    except UnicodeDecodeError:
+        return "neither a pickle nor an ONNX model (unrecognised binary content)"
+    return "a text file, not a model"
+
+
+# joblib's compressed pickles start with their compressor's magic number (joblib/compressor.py:
+# _ZLIB_PREFIX, _GZIP_PREFIX, _BZ2_PREFIX, _XZ_PREFIX, _LZMA_PREFIX, _LZ4_PREFIX); joblib.load
+# picks the decompressor from them.
+_COMPRESSED = ((b"\x1f\x8b", "gzip-compressed", gzip.decompress), (b"BZh", "bz2-compressed", bz2.decompress),
+               (b"\xfd7zXZ", "xz-compressed", lzma.decompress), (b"\x5d\x00", "lzma-compressed", lzma.decompress),
+               (b"\x04\x22\x4d\x18", "lz4-compressed", None), (b"\x78", "zlib-compressed", zlib.decompress))
+
+
+def _decompressed(data: bytes) -> tuple[bytes | None, str]:
+    """(the pickle stream, how it was compressed or ''): the data itself when not compressed, None
+    when it starts like a compressed file but does not decompress (then it may still be another
+    format: an ONNX or text file can start with 'x')."""
+    for magic, packed, decompress in _COMPRESSED:
+        # zlib's one-byte magic is a text's 'x' too: its 2-byte header is also a multiple of 31 (RFC 1950)
+        if data.startswith(magic) and (packed != "zlib-compressed" or int.from_bytes(data[:2], "big") % 31 == 0):
+            if decompress is None:
+                return None, packed
+            try:
+                return decompress(data), packed
+            except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+                return None, packed
+    return data, ""
+
+
+def _whole_pickle(stream: bytes) -> bool:
+    """A pickle of protocol 2-5 (PROTO opcode first) that ends with STOP ('.'): Lib/pickletools.py.
+    joblib writes numpy arrays' bytes inside the stream, but the pickle's own STOP stays last."""
+    return len(stream) > 2 and stream[1] in (2, 3, 4, 5) and stream.endswith(b".")
+
+
+# A class or function a pickle imports: STACK_GLOBAL (protocol 4+: the module and the name as two
+# short strings, each maybe memoized, then \x93) or GLOBAL (protocols 0-3: 'c' module '\n' name '\n').
+# A byte pattern as in mldeploy.project's _WIDTH: pickletools.genops stops at joblib's array bytes.
+_STACK_GLOBAL = re.compile(rb"\x8c(?P<n>.)(?P<module>[A-Za-z_][A-Za-z0-9_.]*)(?:\x94|q.)?"
+                           rb"\x8c.[A-Za-z_][A-Za-z0-9_.]*(?:\x94|q.)?\x93", re.DOTALL)
+_GLOBAL = re.compile(rb"c(?P<module>[A-Za-z_][A-Za-z0-9_.]*)\n[A-Za-z_][A-Za-z0-9_.]*\n")
+
+
+def pickle_modules(stream: bytes) -> set[str]:
+    """The top-level modules a pickle stream imports classes or functions from."""
+    found = {m.group("module") for m in _STACK_GLOBAL.finditer(stream) if m.group("n")[0] == len(m.group("module"))}
+    found |= {m.group("module") for m in _GLOBAL.finditer(stream)}
+    return {m.decode().split(".")[0] for m in found}
+
+
+def _pickle(stream: bytes, file: str) -> ModelFormat:
+    from mldeploy.project import stream_features, stream_has_column_names
+
+    named = stream_has_column_names(stream)
+    provided = PICKLE_ENVIRONMENT | ({"pandas"} if named else set())
+    lacking = sorted(m for m in pickle_modules(stream)
+                     if m not in provided and (m == "__main__" or m not in sys.stdlib_module_names))
+    return ModelFormat("pickle", file, features=stream_features(stream), named_columns=named, modules=tuple(lacking))
+
+
+# ----- ONNX: a protocol buffer of onnx.ModelProto, read with the wire format's rules
+# (protobuf.dev/programming-guides/encoding) and the field numbers of onnx/onnx.proto3 (ModelProto
+# ir_version 1, graph 7; GraphProto initializer 5, input 11; ValueInfoProto name 1, type 2;
+# TypeProto tensor_type 1; TypeProto.Tensor elem_type 1, shape 2; TensorShapeProto dim 1;
+# Dimension dim_value 1, dim_param 2; TensorProto name 8). Read here rather than with the `onnx`
+# package: onnx 1.20+ needs protobuf 6, which the scorer host's OpenTelemetry exporter (protobuf <6)
+# excludes from the same virtualenv; the tests check this reader against onnx.load.
+
+# TensorProto.DataType -> numpy dtype (onnx/onnx.proto3; onnx.helper.tensor_dtype_to_np_dtype).
+ONNX_DTYPES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 8: "str",
+               9: "bool", 10: "float16", 11: "float64", 12: "uint32", 13: "uint64"}
+
+
+class _NotProtobuf(ValueError):
+    pass
+
+
+def _varint(buf: memoryview, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if i >= len(buf) or shift > 63:
+            raise _NotProtobuf
+        byte = buf[i]
+        value |= (byte & 0x7F) << shift
+        i += 1
+        if not byte & 0x80:
+            return value, i
+        shift += 7
+
+
+def _fields(buf: memoryview) -> list[tuple[int, int, object]]:
+    """One message's (field number, wire type, value): an int, or a memoryview for length-delimited
+    and fixed-size fields. _NotProtobuf when the bytes are not a well-formed message."""
+    out, i = [], 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if field == 0:
+            raise _NotProtobuf
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            value, i = buf[i:i + size], i + size
+        elif wire == 2:
+            size, i = _varint(buf, i)
+            value, i = buf[i:i + size], i + size
+        else:  # groups (3, 4) are not in proto3, 6-7 do not exist
+            raise _NotProtobuf
+        if i > len(buf):
+            raise _NotProtobuf
+        out.append((field, wire, value))
+    return out
+
+
+def _first(fields, number: int, wire: int = 2):
+    return next((v for f, w, v in fields if f == number and w == wire), None)
+
+
+def _text(value) -> str:
+    return bytes(value).decode("utf-8", errors="replace")
+
+
+def _onnx(data: bytes) -> ModelFormat | str | None:
+    """An ONNX model's inputs (a ModelFormat without its file), a description of why init cannot
+    serve an ONNX model (str), or None when the bytes are no ONNX model."""
+    try:
+        model = _fields(memoryview(data))
+        ir_version, graph = _first(model, 1, 0), _first(model, 7)
+        if not ir_version or graph is None:
+            return None
+        graph = _fields(graph)
+        weights = {_text(_first(_fields(v), 8) or b"") for f, w, v in graph if f == 5 and w == 2}
+        inputs = [_fields(v) for f, w, v in graph if f == 11 and w == 2]
+        inputs = [i for i in inputs if _text(_first(i, 1) or b"") not in weights]  # IR < 4 lists weights as inputs
+        declared = [_onnx_input(i) for i in inputs]
+    except _NotProtobuf:
+        return None
+    if not declared:
+        return "an ONNX model without inputs"
+    problems = [d for d in declared if isinstance(d, str)]
+    if problems:
+        return f"an ONNX model whose {problems[0]}; init writes score.py for inputs of rows ([rows, columns], " \
+               "a fixed number of columns, numbers, texts or booleans): write score.py yourself " \
+               "(init without --model, then point mldeploy:models at the file)"
+    rows = {d[1] for d in declared} - {None}
+    if len(rows) > 1:
+        return f"an ONNX model whose inputs have different fixed numbers of rows ({sorted(rows)})"
+    found = tuple(d[0] for d in declared)
+    return ModelFormat("onnx", "", features=sum(i.width for i in found), inputs=found, rows=rows.pop() if rows else None)
+
+
+def _onnx_input(fields) -> tuple[OnnxInput, int | None] | str:
+    """(the input, its fixed number of rows or None), or why init cannot write score.py for it."""
+    name = _text(_first(fields, 1) or b"")
+    tensor = _first(_fields(_first(fields, 2) or b""), 1)
+    if tensor is None:
+        return f"input {name!r} is not a tensor (a sequence, map or optional)"
+    tensor = _fields(tensor)
+    elem = _first(tensor, 1, 0)
+    if elem not in ONNX_DTYPES:
+        return f"input {name!r} has element type {elem} (onnx TensorProto.DataType), which numpy has no type for"
+    shape = _first(tensor, 2)
+    if shape is None:
+        return f"input {name!r} declares no shape"
+    dims = [_fields(d) for f, w, d in _fields(shape) if f == 1 and w == 2]
+    sizes = [_first(d, 1, 0) for d in dims]  # None where the size is symbolic (dim_param) or unset
+    if len(sizes) != 2 or not sizes[1]:
+        shown = "[" + ", ".join(str(s) if s else (_text(_first(d, 2) or b"?") or "?") for s, d in zip(sizes, dims)) + "]"
+        return f"input {name!r} has shape {shown}"
+    return OnnxInput(name, ONNX_DTYPES[elem], sizes[1]), sizes[0] or None
+
+
+# ----- folders
+
+def _read_folder(folder: Path, shown: str) -> ModelFormat:
+    """An MLflow model folder (its MLmodel file names the model's file per flavor), or a folder with
+    one model file among others (the first pickle or ONNX model by name)."""
+    if (folder / "MLmodel").is_file():
+        return _mlflow(folder, shown)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    for path in files:
+        found = _read_file(path, shown, path.relative_to(folder).as_posix())
+        if isinstance(found, ModelFormat):
+            return found
+    listed = ", ".join(p.relative_to(folder).as_posix() for p in files[:5]) + (", ..." if len(files) > 5 else "")
+    raise _refuse(shown, f"a folder without a model file ({len(files)} files: {listed})" if files else "an empty folder")
+
+
+def _mlflow(folder: Path, shown: str) -> ModelFormat:
+    """An MLflow model folder: MLmodel's `flavors` (mlflow/models/model.py) say which file holds the
+    model: sklearn's `pickled_model` (serialization_format pickle or cloudpickle, both loaded by
+    pickle: mlflow/sklearn/__init__.py _load_model_from_local_file) or onnx's `data`
+    (mlflow/onnx/__init__.py). score.py loads that file itself: mlflow is not installed in the
+    scoring environment (mlflow-skinny 3.17.2 alone resolves to 41 packages in an empty virtualenv:
+    databricks-sdk, fastapi, uvicorn, GitPython, ...: pip install --dry-run --report)."""
+    where = f"{shown}/MLmodel"
+    try:
+        doc = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ConfigError("--model", f"{where}: not a readable MLmodel file ({type(err).__name__}); {SUPPORTED}") from None
+    flavors = doc.get("flavors") if isinstance(doc, dict) else None
+    if not isinstance(flavors, dict) or not flavors:
+        raise ConfigError("--model", f"{where}: no flavors: key; {SUPPORTED}")
+    sklearn, onnx = flavors.get("sklearn"), flavors.get("onnx")
+    if isinstance(sklearn, dict) and isinstance(sklearn.get("pickled_model"), str):
+        if sklearn.get("serialization_format", "cloudpickle") not in ("pickle", "cloudpickle"):
+            raise ConfigError("--model", f"{where}: flavor sklearn with serialization_format "
+                                         f"{sklearn.get('serialization_format')!r}; init reads pickle and cloudpickle")
+        found = _flavor_file(folder, shown, sklearn["pickled_model"], "pickle")
+        version = sklearn.get("sklearn_version")
+        return ModelFormat(**{**found.__dict__, "sklearn_version": str(version) if version else None})
+    if isinstance(onnx, dict) and isinstance(onnx.get("data"), str):
+        return _flavor_file(folder, shown, onnx["data"], "onnx")
+    raise ConfigError("--model", f"{where}: an MLflow model of flavor {', '.join(map(str, flavors))}; {SUPPORTED}")
+
+
+def _flavor_file(folder: Path, shown: str, name: str, kind: str) -> ModelFormat:
+    path = (folder / name).resolve()
+    if folder.resolve() not in path.parents or not path.is_file():
+        raise ConfigError("--model", f"{shown}/MLmodel: the model file {name!r} it names is not in the folder")
+    found = _read_file(path, f"{shown}/{name}", path.relative_to(folder.resolve()).as_posix())
+    if isinstance(found, str) or found.kind != kind:
+        raise _refuse(f"{shown}/{name}", found if isinstance(found, str) else f"not the {kind} its MLmodel says")
+    return found
