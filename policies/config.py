@@ -82,7 +82,9 @@ COMMON_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "registry-anonymous-pull-disabled": {},
+    "aml-compute-no-public-ssh": {},
     "kubernetes-pod-security": {},
+    "production-app-insights": {"productionStacks": PRODUCTION_STACKS},
 }
 
 

@@ -9,10 +9,9 @@ from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolic
 
 from mldeploy.plan.tags import SERVICE_TAG
 from mldeploy.policies import config
-from mldeploy.policies.reading import get, is_production, number, opaque, stack_of, tags_of
+from mldeploy.policies.reading import CONTAINER_APP, get, is_production, number, opaque, stack_of, tags_of
 
 Report = Callable[..., None]
-CONTAINER_APP = "azure-native:app:ContainerApp"
 
 
 def _what(r) -> str:

@@ -1,6 +1,6 @@
 """Least privilege and hardening, in every stack: role assignments that grant no administrator
-role and no subscription-wide scope, registries that nobody pulls from anonymously, and pods that
-meet Kubernetes' "restricted" Pod Security Standard. mldeploy's own program passes them all;
+role and no subscription-wide scope, registries that nobody pulls from anonymously, batch compute
+nodes without a public SSH port, and pods that meet Kubernetes' "restricted" Pod Security Standard. mldeploy's own program passes them all;
 they catch a regression in it, and what a hand-written program or a later edit declares.
 
 Each reads resource inputs in wire form; values unknown during preview or masked by synth are
@@ -61,6 +61,32 @@ def registry_anonymous_pull_disabled(args, report: Report) -> None:
     if args.resource_type == REGISTRY and plain(args.props).get("anonymousPullEnabled") is True:
         report(f"registry {args.name} allows anonymous pull: every image in it (the models inside the scoring "
                "images too) is public; keep anonymousPullEnabled false and pull with managed identities (AcrPull)")
+
+
+# -- Azure ML compute clusters (batch) ------------------------------------------------------------
+
+AML_COMPUTE = "azure-native:machinelearningservices:Compute"
+
+
+def aml_compute_no_public_ssh(args, report: Report) -> None:
+    """The API's own words (AmlComputeProperties.remoteLoginPortPublicAccess, as the azure-native SDK
+    ships them): "NotSpecified - Indicates that the public ssh port is closed on all nodes of the
+    cluster if VNet is defined, else is open all public nodes" - so only Disabled, or NotSpecified
+    with a subnet, keeps port 22 off the internet."""
+    if args.resource_type != AML_COMPUTE:
+        return
+    body = get(plain(args.props), "properties")
+    if not isinstance(body, Mapping) or body.get("computeType") != "AmlCompute":
+        return
+    inner = body.get("properties") if isinstance(body.get("properties"), Mapping) else {}
+    access = inner.get("remoteLoginPortPublicAccess")
+    if opaque(access) or access == "Disabled":
+        return
+    if access in (None, "NotSpecified") and inner.get("subnet"):
+        return
+    said = f"is {access}" if access else "is not set (NotSpecified)"
+    report(f"compute cluster {args.name}: remoteLoginPortPublicAccess {said}, so every node's SSH port is open "
+           "to the internet; set it Disabled (batch jobs need no login)")
 
 
 # -- Kubernetes pods: the "restricted" Pod Security Standard -----------------------------------
@@ -137,6 +163,9 @@ POLICIES: list[Policy] = [
     ResourceValidationPolicy(
         name="registry-anonymous-pull-disabled", validate=registry_anonymous_pull_disabled,
         description="Container registries do not allow anonymous (unauthenticated) pull."),
+    ResourceValidationPolicy(
+        name="aml-compute-no-public-ssh", validate=aml_compute_no_public_ssh,
+        description="Azure ML compute clusters keep their nodes' SSH port closed to the internet."),
     ResourceValidationPolicy(
         name="kubernetes-pod-security", validate=kubernetes_pod_security,
         description="Kubernetes workloads meet the restricted Pod Security Standard: non-root, no privilege "

@@ -19,6 +19,7 @@ ACI = "azure-native:containerinstance:ContainerGroup"
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
 REGISTRY = "azure-native:containerregistry:Registry"
+CONTAINER_APP = "azure-native:app:ContainerApp"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
 # Kubernetes workload kinds -> path to their pod spec.
@@ -67,13 +68,13 @@ def is_production(stack: str, resources: Iterable[Mapping[str, Any]], production
 
 def containers(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(where, container) for every container a workload runs, init containers included."""
-    if resource_type == ACI:
-        for i, c in enumerate(props.get("containers") or []):
-            if isinstance(c, Mapping):
-                yield f"containers[{i}] ({c.get('name', '?')})", c
-        for i, c in enumerate(props.get("initContainers") or []):
-            if isinstance(c, Mapping):
-                yield f"initContainers[{i}] ({c.get('name', '?')})", c
+    if resource_type in (ACI, CONTAINER_APP):
+        # A container group lists them at the top; a container app in its revision template.
+        spec = props if resource_type == ACI else get(props, "template")
+        for field in ("containers", "initContainers"):
+            for i, c in enumerate((spec.get(field) if isinstance(spec, Mapping) else None) or []):
+                if isinstance(c, Mapping):
+                    yield f"{field}[{i}] ({c.get('name', '?')})", c
         return
     path = POD_SPEC_PATHS.get(resource_type)
     if path is None:

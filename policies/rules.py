@@ -14,9 +14,9 @@ from typing import Any, Callable
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 
 from mldeploy.plan.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, SPLIT_TAG, TLS_TAG
-from mldeploy.policies import config, hardening, serving
-from mldeploy.policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, REGISTRY, containers, get, is_workload,
-                                       supports_tags, tags_of)
+from mldeploy.policies import config, hardening, monitoring, serving
+from mldeploy.policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, CONTAINER_APP, REGISTRY, containers, get,
+                                       is_workload, supports_tags, tags_of)
 
 Report = Callable[..., None]
 
@@ -87,10 +87,13 @@ def no_plain_text_keys(args, report: Report) -> None:
                     report(f"{where}: environment variable {var['name']} holds a secret in plain `value`; "
                            "use `secureValue` from a Pulumi secret")
         else:
+            # A container app's env takes `secretRef` (a name in configuration.secrets) instead.
+            fix = "`secretRef` to the app's configuration.secrets" if args.resource_type == CONTAINER_APP \
+                else "a Kubernetes Secret (`valueFrom.secretKeyRef`)"
             for var in c.get("env") or []:
                 if secret_like(var.get("name")) and var.get("value") not in (None, ""):
                     report(f"{where}: environment variable {var['name']} holds a secret in plain `value`; "
-                           "reference a Kubernetes Secret (`valueFrom.secretKeyRef`)")
+                           f"reference {fix}")
     if args.resource_type == CONFIG_MAP:
         for key in sorted((args.props.get("data") or {})):
             if secret_like(key):
@@ -239,9 +242,9 @@ POLICIES: list[Policy] = [
         description="Azure resources are tagged with their environment, and with model and version where they serve one."),
 ]
 
-# Least privilege and hardening (policies/hardening.py), then each target's own rules, as the
-# target table registers them (policies/config.py).
-POLICIES += hardening.POLICIES
+# Least privilege and hardening (policies/hardening.py), production telemetry (monitoring.py),
+# then each target's own rules, as the target table registers them (policies/config.py).
+POLICIES += hardening.POLICIES + monitoring.POLICIES
 POLICIES += config.target_policies()
 
 for _policy in POLICIES:

@@ -67,3 +67,18 @@ def test_production_custom_domain_without_its_certificate_fails():
 
 def test_scale_to_zero_outside_production_passes():
     assert check("containerapp-production", app(min_replicas=0, stack="dev")) == []
+
+
+# -- the common container rules read a container app's revision template ----------------------
+
+def test_a_production_container_app_image_by_tag_and_a_plain_secret_are_refused():
+    from tests.policies.helpers import check, res
+
+    app = res("azure-native:app:ContainerApp", {"template": {"containers": [{
+        "name": "scorer", "image": "cr.azurecr.io/diabetes:latest",
+        "env": [{"name": "API_KEY", "value": "abc123"}, {"name": "AML_APP_INSIGHTS_KEY", "secretRef": "ai-key"}]}]}},
+        "app", "prod")
+    (tag,) = check("production-images-by-digest", app)
+    assert "cr.azurecr.io/diabetes:latest" in tag and "digest" in tag, tag
+    (key,) = check("no-plain-text-keys", app)
+    assert "API_KEY" in key and "secretRef" in key, key

@@ -137,3 +137,41 @@ def test_the_prod_stack_passes_and_each_change_trips_its_rule(prod):
 
     found = _violations(prod, privileged_scorer)
     assert [v.split(":")[0] for v in found] == ["kubernetes-pod-security"], found
+
+
+# -- aml-compute-no-public-ssh -------------------------------------------------------------------
+
+AML_COMPUTE = "azure-native:machinelearningservices:Compute"
+
+
+def _compute(**inner):
+    return res(AML_COMPUTE, {"properties": {"computeType": "AmlCompute", "properties": {
+        "vmSize": "Standard_DS3_v2", **inner}}}, "nightly")
+
+
+def test_a_cluster_with_ssh_disabled_passes():
+    assert check("aml-compute-no-public-ssh", _compute(remoteLoginPortPublicAccess="Disabled")) == []
+    # NotSpecified closes the port when the cluster is in a VNet
+    assert check("aml-compute-no-public-ssh", _compute(subnet={"id": "/subscriptions/s/.../subnets/ml"})) == []
+    kubernetes = res(AML_COMPUTE, {"properties": {"computeType": "Kubernetes", "properties": {}}})
+    assert check("aml-compute-no-public-ssh", kubernetes) == []
+
+
+@pytest.mark.parametrize("inner, said", [({"remoteLoginPortPublicAccess": "Enabled"}, "is Enabled"),
+                                         ({}, "is not set (NotSpecified)"),
+                                         ({"remoteLoginPortPublicAccess": "NotSpecified"}, "is NotSpecified")])
+def test_a_cluster_with_a_public_ssh_port_is_refused(inner, said):
+    messages = check("aml-compute-no-public-ssh", _compute(**inner))
+    assert len(messages) == 1 and said in messages[0] and "Disabled" in messages[0], messages
+
+
+def test_the_batch_stack_passes_and_a_public_ssh_port_trips_the_rule(tmp_path):
+    batch = synth("batch", tmp_path)
+    assert _violations(batch, lambda rs: None) == []
+
+    def ssh_open(rs):
+        compute = next(r for r in rs if r["type"] == AML_COMPUTE and r["inputs"]["properties"]["computeType"] == "AmlCompute")
+        compute["inputs"]["properties"]["properties"]["remoteLoginPortPublicAccess"] = "Enabled"
+
+    found = _violations(batch, ssh_open)
+    assert [v.split(":")[0] for v in found] == ["aml-compute-no-public-ssh"], found
