@@ -25,6 +25,8 @@ class Side:
     """The stack file's `secure:` values (ciphertexts) by config key path."""
     stand_ins: list[str] = field(default_factory=list)
     """Files the base names but git does not hold, taken from the working tree."""
+    warnings: list[str] = field(default_factory=list)
+    """What synth warned of at this side (its `warning: ` lines, without that prefix)."""
 
 
 @dataclass

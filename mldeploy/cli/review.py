@@ -1,6 +1,7 @@
 """What a reviewer of `mldeploy diff` must not miss: the warnings at the top (live traffic
 interrupted, a create-only change Azure refuses, a registered model version whose file changed,
-keys rotated, a production registry, workspace or key vault destroyed) and the traffic table per
+keys rotated, a production registry, workspace or key vault destroyed, a warning synth gives only
+in the working tree) and the traffic table per
 endpoint or service, before and after.
 
 Pure functions of a StackDiff: the markdown and JSON renderers read the same results.
@@ -47,7 +48,7 @@ SERVICE_LABEL = "mldeploy.io/service"
 @dataclass(frozen=True)
 class Alert:
     kind: str  # "live-traffic" | "endpoint-put" | "create-only" | "model-content" | "key-rotation"
-    #            | "production-destroy" | "secret"
+    #            | "production-destroy" | "secret" | "synth"
     resource: str
     message: str
 
@@ -335,10 +336,19 @@ def _endpoint_put(d: StackDiff) -> list[Alert]:
     return out
 
 
+def _synth_warnings(d: StackDiff) -> list[Alert]:
+    """What synth warns of in the working tree and did not at the base (a score.py opening a file
+    the new model version does not hold: the deployment would fail to start). Warnings the base
+    had too are not repeated on every pull request; `mldeploy synth` shows them all."""
+    old = set(d.base.warnings)
+    return [Alert("synth", d.stack, f"`mldeploy synth` warns (new since {d.base.label}): {w}")
+            for w in d.head.warnings if w not in old]
+
+
 def warnings(d: StackDiff) -> list[Alert]:
     """Every warning, most severe first."""
     return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _model_content(d) + _production_destroy(d)
-            + _keys(d))
+            + _keys(d) + _synth_warnings(d))
 
 
 def notes(d: StackDiff) -> list[str]:

@@ -155,6 +155,31 @@ def test_promotion_with_an_instance_type_change_warns_and_shows_the_split(repo):
     assert md.index("> [!WARNING]") < md.index("**Traffic, endpoint"), md
 
 
+def test_a_warning_synth_gives_only_in_the_working_tree_is_at_the_top(repo):
+    """hday2's day 2: version 2 saved as another file name than the one score.py opens. synth warns
+    (the deployment would not start), and the diff a reviewer reads said nothing of it."""
+    stack = repo / "stacks" / "Pulumi.managed.yaml"
+    original = stack.read_text()
+    v2 = repo / MODEL.parent / "v2"
+    shutil.copy2(v2 / MODEL.name, v2 / "model-v2.pkl")
+    stack.write_text(original.replace("outputs/v2/sklearn_regression_model.pkl", "outputs/v2/model-v2.pkl"))
+    try:
+        run = subprocess.run([*MLDEPLOY, "diff", "--stack", "managed", "--base", "HEAD", "--json"],
+                             cwd=repo, capture_output=True, text=True)
+        md = subprocess.run([*MLDEPLOY, "diff", "--stack", "managed", "--base", "HEAD"],
+                            cwd=repo, capture_output=True, text=True).stdout
+    finally:
+        stack.write_text(original)
+        (v2 / "model-v2.pkl").unlink()
+    assert run.returncode == 1, run.stdout + run.stderr
+    warned = [w["message"] for w in json.loads(run.stdout)["warnings"] if w["kind"] == "synth"]
+    assert len(warned) == 1, warned
+    assert warned[0].startswith("`mldeploy synth` warns (new since `HEAD` (")
+    assert "images.diabetes-v2.entryScript: examples/diabetes/score.py:" in warned[0]
+    assert "opens 'sklearn_regression_model.pkl' in AZUREML_MODEL_DIR" in warned[0], warned
+    assert md.index("> [!WARNING]") < md.index("opens 'sklearn_regression_model.pkl'") < md.index("**Traffic"), md
+
+
 def test_an_invalid_stack_in_the_working_tree_is_exit_2_with_its_error(repo):
     stack = repo / "stacks" / "Pulumi.dev.yaml"
     original = stack.read_text()
