@@ -125,6 +125,26 @@ def _unshipped_imports(name: str, image, tree: ast.Module, settings, root: Path)
     return found
 
 
+def _other_version_holding(settings, model: str, opened: str, root: Path) -> str:
+    """The hint for a new version of a registered model saved under another file name than the one
+    the shared score.py opens (hday2's day 2: models/iris-v2.pkl beside models/iris.pkl): not
+    "did you mean iris-v2.pkl" - changing score.py would break the version that holds iris.pkl -
+    but to give the new file the old name, in a folder of its own."""
+    entry = settings.models[model]
+    registered = entry.registered_name or model
+    for other, o in sorted(settings.models.items()):
+        if other == model or (o.registered_name or other) != registered:
+            continue
+        if opened in (_model_files(root / o.path) or ()):
+            held = f"model {other!r}, another version of {registered!r}, holds {opened}"
+            if (root / entry.path).is_dir():
+                return f" ({held}: put it at {entry.path}/{opened} in this version too, so that one score.py opens either)"
+            place = PurePosixPath(entry.path).parent / (f"v{entry.version}" if entry.version else model)
+            return (f" ({held}: give this version's file that name too, in a folder of its own such as "
+                    f"{place}/{opened}, so that one score.py opens either version)")
+    return ""
+
+
 def script_warnings(settings, root: Path) -> list[str]:
     """One line per image whose entry script opens a model file its one model does not register,
     uses PandasParameterType without pandas in its environment, or imports a module of the project
@@ -143,7 +163,8 @@ def script_warnings(settings, root: Path) -> list[str]:
             for line, opened in opened_model_files(tree) if files is not None else ():
                 if opened not in files:
                     close = difflib.get_close_matches(opened, sorted(files), n=1)
-                    hint = f" (did you mean {close[0]}?)" if close else ""
+                    hint = _other_version_holding(settings, model, opened, root) or \
+                        (f" (did you mean {close[0]}?)" if close else "")
                     shown = ", ".join(sorted(files)[:10]) + (", ..." if len(files) > 10 else "")
                     warnings.append(f"{where}:{line} opens {opened!r} in {MODEL_DIR_VARIABLE}, which model {model!r} "
                                     f"({entry.path}) does not hold{hint}; it holds: {shown}")

@@ -57,6 +57,28 @@ def test_a_script_opening_a_file_the_model_does_not_hold_is_warned_with_the_clos
            "(did you mean model.pkl?); it holds: model.pkl" in warning, warning
 
 
+def test_a_second_version_under_another_file_name_is_told_to_keep_the_name_score_py_opens(tmp_path):
+    """hday2's day 2: version 2 saved as models/model-v2.pkl beside version 1's models/model.pkl, one
+    score.py for both. 'did you mean model-v2.pkl?' pointed at score.py, whose change would break
+    version 1: the new file is to get the old name, in a folder of its own."""
+    root = _project(tmp_path)
+    (root / "models" / "model-v2.pkl").write_bytes(b"model 2")
+    stack = root / "stacks" / "Pulumi.local.yaml"
+    text = stack.read_text()
+    text = text.replace("  mldeploy:images:", "    clf-v2:\n      registeredName: clf\n      path: models/model-v2.pkl\n"
+                        "      version: 2\n  mldeploy:images:", 1)
+    text = text.replace("  mldeploy:services:", "    clf-v2:\n      entryScript: score.py\n      condaFile: environment.yml\n"
+                        "      models: [clf-v2]\n  mldeploy:services:", 1)
+    stack.write_text(text)
+    [warning] = _warnings(root)
+    assert warning.startswith("images.clf-v2.entryScript: score.py:"), warning
+    assert "opens 'model.pkl' in AZUREML_MODEL_DIR, which model 'clf-v2' (models/model-v2.pkl) does not hold (model " \
+           "'clf', another version of 'clf', holds model.pkl: give this version's file that name too, in a folder " \
+           "of its own such as models/v2/model.pkl, so that one score.py opens either version); it holds: " \
+           "model-v2.pkl" in warning, warning
+    assert "did you mean" not in warning
+
+
 def test_a_folder_model_s_files_are_found_by_their_path_in_the_folder(tmp_path):
     root = _project(tmp_path, "training/clf/weights/model.pkl", "weights/model.pkl")
     stack = root / "stacks/Pulumi.local.yaml"
