@@ -123,11 +123,15 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
         if module == "__main__":
             click.echo("note: the pickle refers to __main__ (a class or function defined in your training script): "
                        "the scorer cannot import it; move it into a module beside score.py and import it there")
-        else:
-            package = PACKAGES.get(module, f"the package of {module}")
+        elif module in PACKAGES:
             click.echo(f"note: the pickle imports the module {module}, which environment.yml does not install: add "
-                       f"{package}==<the version you trained with> to its pip list (a commented line is there), "
-                       "or serve fails with ModuleNotFoundError")
+                       f"{PACKAGES[module]}==<the version you trained with> to its pip list (a commented line is "
+                       "there), or the scorer stops with ModuleNotFoundError")
+        else:
+            click.echo(f"note: the pickle imports the module {module}, which environment.yml does not install: add "
+                       "the package that provides it to its pip list (a commented line is there), or, if it is "
+                       "your own code, put it beside score.py and set the image's sourceDirectory "
+                       "(docs/project.md); else the scorer stops with ModuleNotFoundError")
     pinned = next(p.split("==")[1] for p in SCORING_PINS if p.startswith("scikit-learn=="))
     if found.sklearn_version and found.sklearn_version != pinned:
         click.echo(f"note: the MLmodel file says the model was saved with scikit-learn {found.sklearn_version}; "

@@ -348,25 +348,32 @@ def zlib_bytes() -> bytes:
 
 
 def test_a_pickle_needing_a_library_the_environment_lacks_names_it(tmp_path):
-    """A pickle of a class from a library not in environment.yml (xgboost, lightgbm, one's own):
-    init names the module and leaves a line to pin in environment.yml; score.py's init() names it
-    too instead of a bare ModuleNotFoundError (it used to be silent until serve failed)."""
+    """A pickle of a class from a module environment.yml does not install (xgboost, lightgbm, one's
+    own): init names the module and leaves a line to pin in environment.yml (it was silent, and the
+    scorer stopped at serve with ModuleNotFoundError)."""
     lib = tmp_path / "training"
     lib.mkdir()
     (lib / "boostlib.py").write_text("class Booster:\n    n_features_in_ = 3\n    def predict(self, x):\n"
                                      "        return [0] * len(x)\n")
-    subprocess.run([sys.executable, "-c", "import joblib, boostlib; joblib.dump(boostlib.Booster(), 'b.pkl')"],
-                   cwd=lib, check=True, env={**os.environ, "PYTHONPATH": str(lib)})
+    (lib / "xgboost.py").write_text("class XGBClassifier(dict):\n    pass\n")  # a stand-in of the library's class
+    subprocess.run([sys.executable, "-c", "import joblib, boostlib, xgboost; joblib.dump(boostlib.Booster(), 'b.pkl'); "
+                    "joblib.dump(xgboost.XGBClassifier(), 'x.pkl')"], cwd=lib, check=True,
+                   env={**os.environ, "PYTHONPATH": str(lib)})
     done = mldeploy("init", "proj", "--model", str(lib / "b.pkl"), "--target", "aci", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "note: the pickle imports the module boostlib, which environment.yml does not install" in done.stdout
+    assert "note: the pickle imports the module boostlib, which environment.yml does not install: add the package " \
+           "that provides it to its pip list (a commented line is there), or, if it is your own code, put it beside " \
+           "score.py and set the image's sourceDirectory" in done.stdout, done.stdout
     assert "# - <the package of boostlib>==<the version you trained with>" in (tmp_path / "proj" / "environment.yml").read_text()
-    script = (tmp_path / "proj" / "score.py").read_text()
-    env = {**os.environ, "AZUREML_MODEL_DIR": str(tmp_path / "proj" / "models")}
-    run = subprocess.run([sys.executable, "-c", "import score; score.init()"], cwd=tmp_path / "proj", env=env,
-                         capture_output=True, text=True)
-    assert run.returncode != 0 and "the model needs the module 'boostlib'" in run.stderr, run.stderr[-1500:]
-    assert "ModuleNotFoundError" in script
+    done = mldeploy("init", "proj2", "--model", str(lib / "x.pkl"), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "the module xgboost, which environment.yml does not install: add xgboost==<the version you trained " \
+           "with> to its pip list" in done.stdout, done.stdout
+    assert "      # - xgboost==<the version you trained with>" in (tmp_path / "proj2" / "environment.yml").read_text()
+    subprocess.run([sys.executable, "-c", "import joblib\nclass Model: pass\njoblib.dump(Model(), 'm.pkl')"],
+                   cwd=lib, check=True)
+    done = mldeploy("init", "proj3", "--model", str(lib / "m.pkl"), "--target", "aci", cwd=tmp_path)
+    assert "note: the pickle refers to __main__ (a class or function defined in your training script)" in done.stdout
 
 
 @pytest.mark.slow
