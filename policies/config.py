@@ -85,6 +85,7 @@ COMMON_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     "aml-compute-no-public-ssh": {},
     "kubernetes-pod-security": {},
     "production-app-insights": {"productionStacks": PRODUCTION_STACKS},
+    "public-services-authenticated": {"productionStacks": PRODUCTION_STACKS},
 }
 
 
@@ -111,10 +112,15 @@ def all_settings() -> dict[str, dict[str, dict[str, Any]]]:
     return merged
 
 
+# Policies that warn instead of blocking unless the pack config says otherwise: what they find
+# may be deliberate (a public demo without keys in a dev stack).
+ADVISORY_BY_DEFAULT = frozenset({"public-services-authenticated"})
+
+
 def default_enforcement(policy: str) -> EnforcementLevel:
-    """Every mldeploy policy is mandatory unless the pack config says otherwise."""
+    """Every mldeploy policy is mandatory (ADVISORY_BY_DEFAULT: advisory) unless the pack config says otherwise."""
     all_settings()[policy]  # a KeyError for a policy nobody declared
-    return EnforcementLevel.MANDATORY
+    return EnforcementLevel.ADVISORY if policy in ADVISORY_BY_DEFAULT else EnforcementLevel.MANDATORY
 
 
 def production(policy: str, args) -> tuple[str, bool]:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 
 from mldeploy.plan.tags import ADMIN_USER_NEED_TAG, AUTH_TAG, SERVICE_TAG, SPLIT_TAG, TLS_TAG
-from mldeploy.policies import config, hardening, monitoring, serving
+from mldeploy.policies import config, exposure, hardening, monitoring, serving
 from mldeploy.policies.reading import (ACI, AGENT_POOL, CLUSTER, CONFIG_MAP, CONTAINER_APP, REGISTRY, containers, get,
                                        is_workload, supports_tags, tags_of)
 
@@ -243,8 +243,9 @@ POLICIES: list[Policy] = [
 ]
 
 # Least privilege and hardening (policies/hardening.py), production telemetry (monitoring.py),
-# then each target's own rules, as the target table registers them (policies/config.py).
-POLICIES += hardening.POLICIES + monitoring.POLICIES
+# public services' keys outside production too (exposure.py), then each target's own rules, as
+# the target table registers them (policies/config.py).
+POLICIES += hardening.POLICIES + monitoring.POLICIES + exposure.POLICIES
 POLICIES += config.target_policies()
 
 for _policy in POLICIES:
