@@ -7,6 +7,7 @@ later, at `mldeploy serve`.
 """
 from __future__ import annotations
 
+import _compat_pickle
 import bz2
 import gzip
 import lzma
@@ -51,6 +52,7 @@ class ModelFormat:
     modules: tuple[str, ...] = ()  # top-level modules a pickle imports that its environment lacks
     inputs: tuple[OnnxInput, ...] = ()  # an ONNX model's inputs, in the graph's order
     rows: int | None = None  # an ONNX model's fixed batch size (None: any number of rows)
+    external: tuple[str, ...] = ()  # files an ONNX model keeps its weights in, relative to it
     sklearn_version: str | None = None  # the scikit-learn an MLflow folder says the model was saved with
 
 
@@ -66,6 +68,9 @@ def read_model(path: Path, shown: str) -> ModelFormat:
     found = _read_file(path, shown)
     if isinstance(found, str):
         raise _refuse(shown, found)
+    if found.external:  # init copies or names the one file: its data files would be left behind
+        raise _refuse(shown, f"an ONNX model whose weights are in other files ({', '.join(found.external)}; onnx "
+                             "external data): give --model the folder holding the model and its data files")
     return found
 
 
@@ -88,8 +93,15 @@ def _read_file(path: Path, shown: str, file: str | None = None) -> ModelFormat |
     if packed and stream is None:
         return f"a {packed} file that does not decompress (cut short?)"
     onnx = _onnx(data)
+    if onnx is None and _old_pickle(data):
+        return _pickle(data, file)
     if isinstance(onnx, ModelFormat):
-        return ModelFormat("onnx", file, features=onnx.features, inputs=onnx.inputs, rows=onnx.rows)
+        lacking = [name for name in onnx.external if not (path.parent / name).is_file()]
+        if lacking:
+            return (f"an ONNX model whose weights are in {', '.join(lacking)}, which is not beside it "
+                    "(onnx external data: give --model the folder holding the model and its data files)")
+        return ModelFormat("onnx", file, features=onnx.features, inputs=onnx.inputs, rows=onnx.rows,
+                           external=onnx.external)
     if onnx is not None:
         return onnx
     return _what(data)
@@ -132,6 +144,23 @@ def _decompressed(data: bytes) -> tuple[bytes | None, str]:
     return data, ""
 
 
+def _old_pickle(data: bytes) -> bool:
+    """A pickle of protocol 0 or 1 (no PROTO opcode): every opcode valid up to a final STOP
+    (pickletools.genops checks each; joblib, whose raw array bytes genops cannot walk, writes
+    protocol 2+)."""
+    import pickletools
+
+    if not data.endswith(b"."):
+        return False
+    try:
+        end = None
+        for opcode, _, pos in pickletools.genops(data):
+            end = pos if opcode.name == "STOP" else None
+        return end == len(data) - 1
+    except Exception:  # genops raises ValueError or others on bytes that are no pickle
+        return False
+
+
 def _whole_pickle(stream: bytes) -> bool:
     """A pickle of protocol 2-5 (PROTO opcode first) that ends with STOP ('.'): Lib/pickletools.py.
     joblib writes numpy arrays' bytes inside the stream, but the pickle's own STOP stays last."""
@@ -146,11 +175,44 @@ _STACK_GLOBAL = re.compile(rb"\x8c(?P<n>.)(?P<module>[A-Za-z_][A-Za-z0-9_.]*)(?:
 _GLOBAL = re.compile(rb"c(?P<module>[A-Za-z_][A-Za-z0-9_.]*)\n[A-Za-z_][A-Za-z0-9_.]*\n")
 
 
+_STRINGS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "SHORT_BINSTRING", "BINSTRING", "STRING"}
+_NO_PUSH = {"MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT", "FRAME", "PROTO"}
+
+
+def _walked_modules(stream: bytes) -> set[str] | None:
+    """The modules of a pickle that pickletools.genops walks to its end (any pickle without joblib's
+    raw array bytes), read from GLOBAL's argument and the two strings before each STACK_GLOBAL
+    (memoized ones followed through the memo); None when genops cannot walk it."""
+    import pickletools
+
+    found, memo, pushed = set(), {}, [None, None]
+    try:
+        for op, arg, _ in pickletools.genops(stream):
+            if op.name == "GLOBAL":
+                found.add(arg.split(" ")[0])
+            elif op.name == "STACK_GLOBAL" and isinstance(pushed[-2], str):
+                found.add(pushed[-2])
+            if op.name == "MEMOIZE":
+                memo[len(memo)] = pushed[-1]
+            elif op.name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                memo[arg] = pushed[-1]
+            elif op.name not in _NO_PUSH:
+                value = arg if op.name in _STRINGS else memo.get(arg) if op.name.endswith("GET") else None
+                pushed.append(value if isinstance(value, str) else None)
+    except Exception:  # genops stops on bytes that are no opcode (joblib's arrays)
+        return None
+    return found
+
+
 def pickle_modules(stream: bytes) -> set[str]:
     """The top-level modules a pickle stream imports classes or functions from."""
-    found = {m.group("module") for m in _STACK_GLOBAL.finditer(stream) if m.group("n")[0] == len(m.group("module"))}
-    found |= {m.group("module") for m in _GLOBAL.finditer(stream)}
-    return {m.decode().split(".")[0] for m in found}
+    found = _walked_modules(stream)
+    if found is None:
+        found = {m.group("module").decode() for m in _STACK_GLOBAL.finditer(stream)
+                 if m.group("n")[0] == len(m.group("module"))}
+        found |= {m.group("module").decode() for m in _GLOBAL.finditer(stream)}
+    # Python 2's names in protocol 0-2 pickles (__builtin__, copy_reg) map to the standard library.
+    return {_compat_pickle.IMPORT_MAPPING.get(m, m).split(".")[0] for m in found}
 
 
 def _pickle(stream: bytes, file: str) -> ModelFormat:
@@ -235,7 +297,13 @@ def _onnx(data: bytes) -> ModelFormat | str | None:
         if not ir_version or graph is None:
             return None
         graph = _fields(graph)
-        weights = {_text(_first(_fields(v), 8) or b"") for f, w, v in graph if f == 5 and w == 2}
+        tensors = [_fields(v) for f, w, v in graph if f == 5 and w == 2]
+        weights = {_text(_first(t, 8) or b"") for t in tensors}
+        # A large model's weights in other files: data_location (14) EXTERNAL (1), its external_data
+        # (13) entries' key 'location' (StringStringEntryProto key 1, value 2) naming the file.
+        external = sorted({_text(_first(e, 2) or b"") for t in tensors if _first(t, 14, 0) == 1
+                           for e in (_fields(v) for f, w, v in t if f == 13 and w == 2)
+                           if _text(_first(e, 1) or b"") == "location"})
         inputs = [_fields(v) for f, w, v in graph if f == 11 and w == 2]
         inputs = [i for i in inputs if _text(_first(i, 1) or b"") not in weights]  # IR < 4 lists weights as inputs
         declared = [_onnx_input(i) for i in inputs]
@@ -252,7 +320,8 @@ def _onnx(data: bytes) -> ModelFormat | str | None:
     if len(rows) > 1:
         return f"an ONNX model whose inputs have different fixed numbers of rows ({sorted(rows)})"
     found = tuple(d[0] for d in declared)
-    return ModelFormat("onnx", "", features=sum(i.width for i in found), inputs=found, rows=rows.pop() if rows else None)
+    return ModelFormat("onnx", "", features=sum(i.width for i in found), inputs=found, rows=rows.pop() if rows else None,
+                       external=tuple(external))
 
 
 def _onnx_input(fields) -> tuple[OnnxInput, int | None] | str:

@@ -355,9 +355,10 @@ def test_a_pickle_needing_a_library_the_environment_lacks_names_it(tmp_path):
     lib.mkdir()
     (lib / "boostlib.py").write_text("class Booster:\n    n_features_in_ = 3\n    def predict(self, x):\n"
                                      "        return [0] * len(x)\n")
-    (lib / "xgboost.py").write_text("class XGBClassifier(dict):\n    pass\n")  # a stand-in of the library's class
+    # A stand-in of the library's class, pickled after an array (joblib writes its raw bytes in the stream).
+    (lib / "xgboost.py").write_text("class XGBClassifier(dict):\n    pass\n")
     subprocess.run([sys.executable, "-c", "import joblib, boostlib, xgboost; joblib.dump(boostlib.Booster(), 'b.pkl'); "
-                    "joblib.dump(xgboost.XGBClassifier(), 'x.pkl')"], cwd=lib, check=True,
+                    "import numpy; joblib.dump({'scaler': numpy.ones((3, 300)), 'model': xgboost.XGBClassifier()}, 'x.pkl')"], cwd=lib, check=True,
                    env={**os.environ, "PYTHONPATH": str(lib)})
     done = mldeploy("init", "proj", "--model", str(lib / "b.pkl"), "--target", "aci", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -397,3 +398,37 @@ def test_serve_and_test_score_the_user_s_onnx_model(tmp_path, iris_onnx):
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=120)
     assert code == 0, proc.stderr.read()[-1000:]
+
+
+def test_an_onnx_model_with_its_weights_in_other_files_is_taken_as_its_folder(tmp_path):
+    """onnx's external data (models over 2 GB, or saved so): the .onnx file alone would be copied
+    without its weights and fail at serve, so init asks for the folder, and serves it from there."""
+    import onnx
+    from onnx import TensorProto
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    model = onnx.load(str(_graph_model(tmp_path / "tmp.onnx", [("x", TensorProto.FLOAT, [None, 3])])))
+    onnx.save_model(model, str(folder / "m.onnx"), save_as_external_data=True, location="m.onnx.data",
+                    size_threshold=0)
+    assert (folder / "m.onnx.data").is_file()
+    done = mldeploy("init", "a", "--model", "big/m.onnx", cwd=tmp_path)
+    assert done.returncode == 2 and not (tmp_path / "a").exists(), done.stdout + done.stderr
+    assert done.stderr.startswith("error: --model: big/m.onnx: an ONNX model whose weights are in other files "
+                                  "(m.onnx.data; onnx external data): give --model the folder"), done.stderr
+    done = mldeploy("init", "b", "--model", "big", "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert 'MODEL_FILE = "m.onnx"' in (tmp_path / "b" / "score.py").read_text()
+    assert (tmp_path / "b" / "models" / "big" / "m.onnx.data").is_file()
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+def test_a_pickle_of_protocol_0_or_1_is_a_pickle_not_a_text_file(tmp_path, iris_pickle, protocol):
+    """Protocols 0-1 have no PROTO opcode (protocol 0 is ASCII): read by walking the opcodes, with
+    Python 2's module names (copy_reg, __builtin__) taken as the standard library's."""
+    import pickle
+
+    (tmp_path / "old.pkl").write_bytes(pickle.dumps(joblib.load(iris_pickle), protocol=protocol))
+    done = mldeploy("init", "--model", "old.pkl", "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "joblib.load(" in (tmp_path / "score.py").read_text() and "the pickle imports" not in done.stdout, done.stdout
