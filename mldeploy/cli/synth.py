@@ -20,6 +20,15 @@ from mldeploy.contract import stack_file_path
 def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
     """Synthesize a stack offline: every resource with its inputs (secrets masked) and every
     generated artifact, without cloud credentials or the Pulumi CLI."""
+    from mldeploy.config.source_directory import walks_cached
+
+    # One walk of each sourceDirectory for the load-time rule, the program's build contexts and the
+    # script warnings below (three walks of up to 2000 files each before).
+    with walks_cached():
+        _synth(stack, out, project_dir)
+
+
+def _synth(stack: str, out: Path | None, project_dir: Path | None) -> None:
     from mldeploy.synth.run import DuplicateUrnError, synthesize
     from mldeploy.synth import policy
     from mldeploy.synth.write import commit_out_dir, discard_out_dir, prepare_out_dir, write_result

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import Iterator, NamedTuple
 
 from pathspec import GitIgnoreSpec
 
@@ -56,7 +58,8 @@ def _secret_looking(name: str) -> bool:
 def source_files(value: str | None, root: Path, model_paths: tuple[Path, ...] = ()) -> tuple[tuple[str, Path], ...]:
     """(path inside the folder, file) for each file shipped from source directory `value` (relative
     to project `root`; None: no sourceDirectory, nothing shipped beside the script), sorted;
-    ValueError naming the file when one may not be shipped.
+    ValueError naming the file when one may not be shipped (`model_paths`: the stack's models,
+    which may not be among them).
 
     A symbolic link that stays inside the folder ships what it leads to, at the link's path: a
     file's content, a folder's files as if the folder were there (so `lib -> vendor/lib` ships
@@ -70,26 +73,83 @@ def source_files(value: str | None, root: Path, model_paths: tuple[Path, ...] = 
     os.walk with followlinks, azure-ai-ml's, would walk it without end)."""
     if value is None:
         return ()
-    root = root.resolve()
+    walked = _walked(value, root.resolve())
+    models = {p.resolve() for p in model_paths}
+    for rel, real in walked.folders if models else ():
+        if real in models:
+            raise ValueError(f"{value}/{rel} is a model's folder (models.*.path): the image carries its models "
+                             f"already, in AZUREML_MODEL_DIR; move it out of {value}, or {walked.how}")
+    for (rel, _), real in zip(walked.files, walked.real_files) if models else ():
+        if real in models:
+            raise ValueError(f"{value}/{rel} is a model file (models.*.path): the image carries its models "
+                             f"already, in AZUREML_MODEL_DIR; move it out of {value}, or {walked.how}")
+    if walked.over:
+        raise ValueError(walked.over)
+    return walked.files
+
+
+class _Walk(NamedTuple):
+    files: tuple[tuple[str, Path], ...]  # (path inside the folder, the file as walked), sorted
+    real_files: tuple[Path, ...]  # each file's real path, in the same order
+    folders: tuple[tuple[str, Path], ...]  # (path inside the folder, real path) of each folder walked
+    how: str  # the way out every error names: a line in the ignore file
+    over: str | None  # the walk stopped at a limit (too many files or bytes): why
+
+
+# The walks of the scope `walks_cached()` opened (a synth, a Pulumi program run), by project root and
+# sourceDirectory; None outside one (`mldeploy serve` walks the folder each time it starts).
+_WALKS: dict[tuple[Path, str], _Walk] | None = None
+
+
+@contextmanager
+def walks_cached() -> Iterator[None]:
+    """Walk each source directory once while this lasts: the load-time rule, the script warnings,
+    the build contexts and batch's code files of one synth (or one `pulumi up` program run) see
+    one listing of the folder, read once (a 2000-file folder was walked three times per synth).
+    Only for a run that ends: a file changed after the walk is seen by the next scope. Nested
+    scopes share the outermost one's walks."""
+    global _WALKS
+    if _WALKS is not None:
+        yield
+        return
+    _WALKS = {}
+    try:
+        yield
+    finally:
+        _WALKS = None
+
+
+def _walked(value: str, root: Path) -> _Walk:
+    walks = _WALKS  # read once: a scope may end on another thread meanwhile
+    if walks is None:
+        return _walk(value, root)
+    key = (root, value)
+    if key not in walks:
+        walks[key] = _walk(value, root)
+    return walks[key]
+
+
+def _walk(value: str, root: Path) -> _Walk:
+    """The files folder `value` of project `root` ships, refusing what may never be shipped."""
     folder = root / value
     if not folder.is_dir():
         raise ValueError(f"{value} is not a folder; sourceDirectory is the folder shipped beside the entry script")
     ignore_name, spec = ignore_spec(folder)
     how = (f"leave it out with a line in {value}/{ignore_name}" if ignore_name
            else f"leave it out with a line in {value}/.amlignore (gitignore syntax)")
-    models = {p.resolve() for p in model_paths}
     real_folder = folder.resolve()
-    files: list[tuple[str, Path]] = []
-    total = folders = 0
+    files: list[tuple[str, Path, Path]] = []
+    walked_folders: list[tuple[str, Path]] = []
+    total = 0
     # Depth first, without recursion (a deep tree is no RecursionError): (the folder as walked, its
     # path inside `value`, the real folders from `value` down to it - a link to one of them is a cycle).
     pending: list[tuple[Path, PurePosixPath, tuple[Path, ...]]] = [(folder, PurePosixPath("."), (real_folder,))]
     while pending:
         current, base, chain = pending.pop()
-        folders += 1
-        if folders > MAX_SOURCE_FILES:
+        if len(walked_folders) >= MAX_SOURCE_FILES:
             raise ValueError(f"{value} holds more than {MAX_SOURCE_FILES} folders (a folder reached through "
                              f"several symbolic links counts each time): {how}")
+        walked_folders.append((base.as_posix(), chain[-1]))
         try:
             entries = sorted(os.scandir(current), key=lambda e: e.name)
         except OSError as err:
@@ -98,56 +158,62 @@ def source_files(value: str | None, root: Path, model_paths: tuple[Path, ...] = 
         for entry in entries:
             rel = (base / entry.name).as_posix()
             path = Path(current) / entry.name
+            link = entry.is_symlink()
             if _is_folder(entry):
                 if ALWAYS_LEFT_OUT.match_file(rel + "/") or spec.match_file(rel + "/"):
                     continue
-                real = _resolve(path, value, rel, how)
-                if entry.is_symlink():
-                    link = os.readlink(path)
+                # A folder's real path is its real parent's and its name, but for a link (followed).
+                real = _resolve(path, value, rel, how) if link else chain[-1] / entry.name
+                if link:
+                    target = os.readlink(path)
                     if real != real_folder and real_folder not in real.parents:
-                        raise ValueError(f"{value}/{rel} is a symbolic link to a folder outside {value} ({link}): "
+                        raise ValueError(f"{value}/{rel} is a symbolic link to a folder outside {value} ({target}): "
                                          f"copy the folder into {value}, or {how}")
                     if real in chain:
                         # Named where it is (its folder's real path), not by the way the walk came to it.
                         raise ValueError(f"{_inside(value, chain[-1] / entry.name, real_folder)} is a symbolic link "
-                                         f"to {link}, a folder that holds the link "
+                                         f"to {target}, a folder that holds the link "
                                          f"({_inside(value, real, real_folder)}): a cycle, shipped without end; "
                                          f"remove the link, or {how}")
-                if real in models:
-                    raise ValueError(f"{value}/{rel} is a model's folder (models.*.path): the image carries its "
-                                     f"models already, in AZUREML_MODEL_DIR; move it out of {value}, or {how}")
                 subfolders.append((path, base / entry.name, (*chain, real)))
                 continue
             if ALWAYS_LEFT_OUT.match_file(rel) or spec.match_file(rel):
                 continue
-            resolved = _resolve(path, value, rel, how)
-            if real_folder not in resolved.parents:
+            resolved = _resolve(path, value, rel, how) if link else chain[-1] / entry.name
+            if link and real_folder not in resolved.parents:
                 raise ValueError(f"{value}/{rel} is a symbolic link that leads outside {value} "
                                  f"({os.readlink(path)}): copy the file into it, or {how}")
-            if not resolved.is_file():
+            if not (resolved.is_file() if link else entry.is_file(follow_symlinks=False)):
                 raise ValueError(f"{value}/{rel} is not a regular file (a FIFO, device, socket or broken link); {how}")
             if _secret_looking(entry.name) or _secret_looking(resolved.name):
                 raise ValueError(f"{value}/{rel} looks like a file of secrets (.env, *.pem, *.key, credentials): "
                                  f"the image and the code asset would carry it to whoever can pull them; {how}")
-            if resolved in models:
-                raise ValueError(f"{value}/{rel} is a model file (models.*.path): the image carries its models "
-                                 f"already, in AZUREML_MODEL_DIR; move it out of {value}, or {how}")
             try:
-                size = resolved.stat().st_size
+                size = entry.stat().st_size  # follows a link: the size of what ships
                 with open(resolved, "rb") as f:
                     f.read(1)
             except OSError as err:
                 raise ValueError(f"cannot read {value}/{rel}: {err.strerror}") from None
             total += size
-            files.append((rel, path))
+            files.append((rel, path, resolved))
+            # Over a limit the walk stops, and says so after the models' check (source_files): a
+            # model of 400 MB inside the folder is named as a model, not as 300 MB too many.
             if len(files) > MAX_SOURCE_FILES:
-                raise ValueError(f"{value} ships more than {MAX_SOURCE_FILES} files, Azure ML's limit for a code "
-                                 f"snapshot: {how} (a dataset, a virtualenv, outputs)")
+                return _walk_result(files, walked_folders, how, f"{value} ships more than {MAX_SOURCE_FILES} files, "
+                                    f"Azure ML's limit for a code snapshot: {how} (a dataset, a virtualenv, outputs)")
             if total > MAX_SOURCE_BYTES:
-                raise ValueError(f"{value} ships more than {MAX_SOURCE_BYTES // (1024 * 1024)} MB, Azure ML's "
-                                 f"limit for a code snapshot: {how} (a dataset, a virtualenv, outputs)")
+                return _walk_result(files, walked_folders, how, f"{value} ships more than "
+                                    f"{MAX_SOURCE_BYTES // (1024 * 1024)} MB, Azure ML's limit for a code snapshot: "
+                                    f"{how} (a dataset, a virtualenv, outputs)")
         pending.extend(reversed(subfolders))
-    return tuple(sorted(files))
+    return _walk_result(files, walked_folders, how, None)
+
+
+def _walk_result(files: list[tuple[str, Path, Path]], folders: list[tuple[str, Path]], how: str,
+                 over: str | None) -> _Walk:
+    files = sorted(files)
+    return _Walk(tuple((rel, path) for rel, path, _ in files), tuple(real for _, _, real in files), tuple(folders),
+                 how, over)
 
 
 def _is_folder(entry: os.DirEntry) -> bool:

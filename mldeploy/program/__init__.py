@@ -226,9 +226,12 @@ def run_from_pulumi_config(*, engine_errors: bool = True, run: RunContext | None
     """The Pulumi program's entry point. `engine_errors=False` (synth) lets ConfigError through;
     `run` is the run's state and hooks (synth: no network, and it reads the gateway configs back);
     `settings` (synth) were parsed by the caller from this config: not parsed a second time."""
+    from mldeploy.config.source_directory import walks_cached
+
     project_root = Path(os.environ.get(PROJECT_ROOT_ENV) or Path.cwd())
     try:
-        outputs = deploy(settings or settings_from_pulumi(project_root), project_root, run)
+        with walks_cached():  # `pulumi up`: the load-time rule and the build contexts walk each folder once
+            outputs = deploy(settings or settings_from_pulumi(project_root), project_root, run)
     except ConfigError as err:
         if err.source is None:  # raised by a target's own checks: name the stack file too
             err = err.with_source(stack_file_path(pulumi.get_stack()))

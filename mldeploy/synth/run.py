@@ -23,6 +23,7 @@ from mldeploy.config import StackSettings, to_pulumi_config
 from mldeploy.config.load import read_stack, stack_source
 from mldeploy.targets.stack import parse_settings
 from mldeploy.config.base import Secret, SecureValue
+from mldeploy.config.source_directory import walks_cached
 from mldeploy.nested import leaves
 from mldeploy.pulumi_internals import run_mocked_program
 from mldeploy.synth.mask import Masker
@@ -105,9 +106,14 @@ def synthesize(
     when the caller already parsed them, are what the program runs on (one parse per synth).
     Raises ConfigError for an invalid stack, before any resource is declared.
     """
+    with walks_cached():  # the load-time rule and the program's build contexts: one walk of each sourceDirectory
+        return _synthesize(project_root.resolve(), stack, build_dir, lookups, stack_values, settings)
+
+
+def _synthesize(project_root: Path, stack: str, build_dir: Path, lookups: dict[str, dict] | None,
+                stack_values: tuple[dict[str, Any], set[str]] | None, settings: StackSettings | None) -> SynthResult:
     from mldeploy.program import BUILD_DIR_ENV, PROJECT_ROOT_ENV, RunContext, run_from_pulumi_config
 
-    project_root = project_root.resolve()
     values, secret_keys = stack_values if stack_values is not None else read_stack(project_root, stack)
     if settings is None:
         settings = parse_settings(stack, values, secret_keys, project_root, stack_source(project_root, stack))

@@ -272,3 +272,52 @@ def test_synth_of_a_cycle_of_links_exits_2_naming_the_link(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(
         f"error: stacks/Pulumi.local.yaml: {KEY}: src/pkg/up is a symbolic link to .., a folder that holds the "
         "link (src): a cycle"), run.stderr
+
+
+def test_one_synth_walks_each_source_directory_once(tmp_path, monkeypatch):
+    """The load-time rule, the build context and the script warnings of `mldeploy synth` share one
+    walk (walks_cached); each was a walk of its own, three of up to 2000 files per synth."""
+    from click.testing import CliRunner
+
+    import mldeploy.config.source_directory as module
+    from mldeploy.cli.synth import command
+
+    root = _project(tmp_path)
+    (root / "src/lib").mkdir()
+    (root / "src/lib/util.py").write_text("")
+    walks = []
+    real_walk = module._walk
+    monkeypatch.setattr(module, "_walk", lambda value, at: walks.append(value) or real_walk(value, at))
+    result = CliRunner().invoke(command, ["--stack", "local", "--project-dir", str(root),
+                                          "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out/images/clf/app/lib/util.py").is_file()
+    assert walks == ["src"], walks
+
+
+def test_outside_a_synth_each_call_reads_the_folder_again(tmp_path):
+    """No listing outlives the scope that walked it: the next synth or serve start sees a change."""
+    from mldeploy.config.source_directory import walks_cached
+
+    root = _project(tmp_path)
+    before = [rel for rel, _ in source_files("src", root)]
+    (root / "src/added.py").write_text("")
+    assert [rel for rel, _ in source_files("src", root)] == sorted([*before, "added.py"])
+    with walks_cached():
+        listed = source_files("src", root)
+        (root / "src/later.py").write_text("")
+        assert source_files("src", root) == listed, "one listing while the scope lasts"
+    assert "later.py" in [rel for rel, _ in source_files("src", root)]
+
+
+def test_a_model_over_the_size_limit_inside_the_folder_is_named_as_a_model(tmp_path, monkeypatch):
+    """The walk stops at a limit, but the models' check comes first: the error says what to move."""
+    import mldeploy.config.source_directory as module
+
+    root = _project(tmp_path)
+    stack = root / "stacks/Pulumi.local.yaml"
+    (root / "models/model.pkl").rename(root / "src/model.pkl")
+    stack.write_text(stack.read_text().replace("path: models/model.pkl", "path: src/model.pkl"))
+    monkeypatch.setattr(module, "MAX_SOURCE_BYTES", 12)  # helpers.py (10 bytes) fits, model.pkl (5) not
+    err = _error(root)
+    assert err.key == KEY and "src/model.pkl is a model file (models.*.path)" in err.message, err.render()
