@@ -41,6 +41,7 @@ SETTINGS = {
                              "description": "Fewest instances of a production deployment taking live traffic."},
     },
     "autoscale-setting-bounds": {},
+    "production-azureml-extension-tls": {"productionStacks": config.PRODUCTION_STACKS},
 }
 
 
@@ -169,6 +170,29 @@ def _autoscale_min(props: Mapping[str, Any]) -> int:
     return min(minimums) if minimums else 0
 
 
+EXTENSION = "azure-native:kubernetesconfiguration:Extension"
+AZUREML_EXTENSION_TYPE = "microsoft.azureml.kubernetes"
+
+
+def production_azureml_extension_tls(args, report: Report) -> None:
+    """In production, the Azure ML extension's inference router serves HTTPS only: its setting
+    allowInsecureConnections ("True or False, default False. Can be set to True to use inference
+    HTTP endpoints for development or test purposes": learn.microsoft.com/azure/machine-learning/
+    how-to-deploy-kubernetes-extension) stays off, and the keys of every Kubernetes online
+    endpoint on the cluster never cross the network in plain text."""
+    stack, production = config.production("production-azureml-extension-tls", args)
+    if not production:
+        return
+    for r in args.resources:
+        if r.resource_type != EXTENSION or str(r.props.get("extensionType", "")).lower() != AZUREML_EXTENSION_TYPE:
+            continue
+        insecure = get(r.props, "configurationSettings", "allowInsecureConnections")
+        if isinstance(insecure, str) and insecure.strip().lower() == "true":
+            report(f"Azure ML extension {r.name}: allowInsecureConnections is True in production stack {stack!r}: "
+                   "its Kubernetes online endpoints answer plain HTTP, keys included; give the service a tls "
+                   "certificate and key (the extension's sslCertPemFile/sslKeyPemFile)", r.urn)
+
+
 def autoscale_setting_bounds(args, report: Report) -> None:
     if args.resource_type != AUTOSCALE:
         return
@@ -204,4 +228,7 @@ POLICIES: list[Policy] = [
     ResourceValidationPolicy(
         name="autoscale-setting-bounds", validate=autoscale_setting_bounds,
         description="Azure Monitor autoscale settings: minimum <= default <= maximum."),
+    StackValidationPolicy(
+        name="production-azureml-extension-tls", validate=production_azureml_extension_tls,
+        description="In production, the Azure ML extension on AKS serves HTTPS only (allowInsecureConnections off)."),
 ]

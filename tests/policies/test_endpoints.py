@@ -156,3 +156,36 @@ def test_synthesized_production_endpoint_with_one_live_instance_fails(tmp_path):
     blocking = mandatory(evaluate(synth("managed", tmp_path, values, secret_keys), ROOT))
     assert [v.policy for v in blocking] == ["production-endpoint-instances"], blocking
     assert "'green'" in blocking[0].message
+
+
+# -- production-azureml-extension-tls ------------------------------------------------------------
+
+def _extension(insecure: str, stack: str = "prod"):
+    from tests.policies.helpers import res
+
+    return res("azure-native:kubernetesconfiguration:Extension", {
+        "extensionType": "microsoft.azureml.kubernetes",
+        "configurationSettings": {"enableInference": "True", "allowInsecureConnections": insecure}}, "azureml", stack)
+
+
+def test_the_azureml_extension_serves_https_only_in_production():
+    from tests.policies.helpers import check
+
+    assert check("production-azureml-extension-tls", _extension("False")) == []
+    assert check("production-azureml-extension-tls", _extension("True", stack="dev")) == []
+    (message,) = check("production-azureml-extension-tls", _extension("True"))
+    assert "allowInsecureConnections is True" in message and "sslCertPemFile" in message, message
+
+
+def test_the_kubernetes_endpoint_stack_s_extension_trips_it_once_production(tmp_path):
+    from mldeploy.synth.policy import policy_resources
+    from tests.harness import synth
+    from tests.policies.helpers import check
+
+    resources = policy_resources(synth("kubernetes-endpoint", tmp_path))
+    assert check("production-azureml-extension-tls", *resources) == []  # not production: HTTP allowed
+    for r in resources:
+        if r.resource_type == "azure-native:kubernetesconfiguration:Extension":
+            r.props = {**r.props, "tags": {"mldeploy-production": "true"}}
+    (message,) = check("production-azureml-extension-tls", *resources)
+    assert "allowInsecureConnections is True in production" in message, message

@@ -16,4 +16,5 @@ def deploy(name: str, entry, foundation):
 
 TARGET = Target(name="edge", section="edge", description="IoT Edge deployments",
                 settings=EdgeSettings, deploy=deploy, check=check, warnings=warnings, mocks=MOCKS,
-                artifacts=manifests, registry_admin_user_needs=(ADMIN_USER_NEED,))
+                artifacts=manifests, registry_admin_user_needs=(ADMIN_USER_NEED,),
+                policies=("mldeploy.policies.edge",))
