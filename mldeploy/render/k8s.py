@@ -191,16 +191,21 @@ def disruption_budget(plan: WorkloadPlan, variant: Variant) -> dict:
 
 def network_policy(plan: WorkloadPlan) -> dict:
     """In: the gateway port from anywhere (the load balancer), the scorer port only from this
-    service's own pods (canary split). Out: DNS, HTTPS (App Insights, storage), own scorers."""
+    service's own pods (canary split). Out: DNS, HTTPS (App Insights, storage), own scorers.
+
+    The scorer-port rules are there with or without a canary: adding or removing one (a promotion)
+    must not change the policy. Its update is applied at once, in parallel with the stable
+    Deployment's rolling update, while the old stable pods' gateways still send the canary's share
+    to the canary's pods until they are replaced; the cluster then dropped those connections (a
+    connect timeout, which `proxy_next_upstream error` does not retry: a 504 for each)."""
     same_service = [{"podSelector": {"matchLabels": selector(plan)}}]
-    ingress = [{"ports": [{"port": GATEWAY_PORT, "protocol": "TCP"}]}]
+    ingress = [{"ports": [{"port": GATEWAY_PORT, "protocol": "TCP"}]},
+               {"from": same_service, "ports": [{"port": SCORER_PORT, "protocol": "TCP"}]}]
     egress = [
         {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
         {"ports": [{"port": 443, "protocol": "TCP"}]},
+        {"to": same_service, "ports": [{"port": SCORER_PORT, "protocol": "TCP"}]},
     ]
-    if plan.canary:
-        ingress.append({"from": same_service, "ports": [{"port": SCORER_PORT, "protocol": "TCP"}]})
-        egress.append({"to": same_service, "ports": [{"port": SCORER_PORT, "protocol": "TCP"}]})
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": _meta(plan, plan.service),
             "spec": {"podSelector": {"matchLabels": selector(plan)}, "policyTypes": ["Ingress", "Egress"],

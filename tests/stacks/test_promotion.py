@@ -153,3 +153,20 @@ def test_mldeploy_diff_of_an_aks_weight_move_is_one_in_place_update_and_the_traf
     (table,) = [t for t in traffic_tables(d) if "AKS" in t.endpoint]
     assert [(r.deployment, r.model_after, r.traffic_before, r.traffic_after) for r in table.rows] == [
         ("diabetes", "diabetes:1", 90, 50), ("diabetes-canary", "diabetes:2", 10, 50)], table.rows
+
+
+def test_promoting_an_aks_canary_leaves_the_network_policy_as_it_is(tmp_path):
+    """docs/aks.md's promotion (the stable takes the canary's image, the canary is removed) updated
+    the NetworkPolicy, dropping its scorer-port rules at once while the stable Deployment was still
+    rolling: the old stable pods' gateways send the canary's share to the canary's pods until they
+    are replaced, and the cluster dropped those connections (hday2's day 2). Adding a canary is the
+    same change backwards."""
+    canary = synth("prod-attach", tmp_path / "canary", *_prod_attach_on_two_versions(50))
+    values, secret_keys = _prod_attach_on_two_versions(50)
+    service = values["mldeploy:services"]["diabetes"]
+    service["image"] = service.pop("canary")["image"]
+    promoted = synth("prod-attach", tmp_path / "promoted", values, secret_keys)
+    policies = [{r["name"]: r["inputs"] for r in s.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+                for s in (canary, promoted)]
+    assert policies[0] and policies[0] == policies[1], policies
+    assert not any(r["name"].startswith("diabetes-canary") for r in promoted.resources), "the canary is gone"
