@@ -198,10 +198,11 @@ def iris_onnx(tmp_path_factory) -> Path:
 
 def _graph_model(path: Path, inputs, initializer_as_input: bool = False) -> Path:
     """An ONNX model built with onnx.helper: `inputs` (name, TensorProto type, shape) concatenated."""
-    from onnx import TensorProto, helper, save
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper, save
 
     values = [helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in inputs]
-    weight = helper.make_tensor("w", TensorProto.FLOAT, [1], [2.0])
+    weight = numpy_helper.from_array(np.array([2.0], np.float32), "w")  # raw_data: what external data moves
     if initializer_as_input:  # IR version < 4 listed initializers among the inputs
         values.append(helper.make_tensor_value_info("w", TensorProto.FLOAT, [1]))
     casts = [helper.make_node("Cast", [name], [f"{name}_f"], to=TensorProto.FLOAT) for name, _, _ in inputs]
@@ -400,7 +401,7 @@ def test_serve_and_test_score_the_user_s_onnx_model(tmp_path, iris_onnx):
     assert code == 0, proc.stderr.read()[-1000:]
 
 
-def test_an_onnx_model_with_its_weights_in_other_files_is_taken_as_its_folder(tmp_path):
+def test_an_onnx_model_with_external_data_is_taken_as_its_folder(tmp_path):
     """onnx's external data (models over 2 GB, or saved so): the .onnx file alone would be copied
     without its weights and fail at serve, so init asks for the folder, and serves it from there."""
     import onnx
