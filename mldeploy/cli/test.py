@@ -30,6 +30,24 @@ def _local_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None,
     return data["scoringUri"], data.get("primaryKey"), data.get("caFile")
 
 
+def _note_if_the_stack_changed(root: Path, stack: str, name: str) -> None:
+    """A stack file saved after `serve` began serving (a traffic shift rehearsed on this machine):
+    the running copy still serves what the file said then, and answers as if the edit were in."""
+    from mldeploy.cli.serve import run_dir
+    from mldeploy.contract import stack_file_path
+    from mldeploy.runtime.local import ENDPOINT_FILE
+
+    try:
+        served = (run_dir(root, stack, name) / ENDPOINT_FILE).stat().st_mtime
+        edited = (root / stack_file_path(stack)).stat().st_mtime
+    except OSError:
+        return
+    if edited > served:
+        click.echo(f"note: {stack_file_path(stack)} changed after `mldeploy serve` started serving {name!r}, which "
+                   "still serves what the file said then (traffic split, models, settings): stop it and run "
+                   f"`mldeploy serve --stack {stack}` again to rehearse the change", err=True)
+
+
 def _stack_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None, None]:
     pulumi = shutil.which("pulumi")
     if pulumi is None:
@@ -158,6 +176,8 @@ def command(stack, service, uri, key, data, content_type, deployment, use_local,
             local = target.runs_here or use_local
             uri, found_key, cafile = (_local_endpoint if local else _stack_endpoint)(root, stack, service)
             key = key or found_key
+            if local:
+                _note_if_the_stack_changed(root, stack, service)
         if data is None:
             data = sample_for(settings, service, root)
             if data is None:
