@@ -82,6 +82,8 @@ COMMON_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "registry-anonymous-pull-disabled": {},
+    "storage-account-secure": {},
+    "production-key-vault-recoverable": {"productionStacks": PRODUCTION_STACKS},
     "aml-compute-no-public-ssh": {},
     "kubernetes-pod-security": {},
     "production-app-insights": {"productionStacks": PRODUCTION_STACKS},

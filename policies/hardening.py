@@ -1,7 +1,9 @@
 """Least privilege and hardening, in every stack: role assignments that grant no administrator
-role and no subscription-wide scope, registries that nobody pulls from anonymously, batch compute
-nodes without a public SSH port, and pods that meet Kubernetes' "restricted" Pod Security Standard. mldeploy's own program passes them all;
-they catch a regression in it, and what a hand-written program or a later edit declares.
+role and no subscription-wide scope, registries that nobody pulls from anonymously, storage that
+is private and TLS 1.2, production key vaults that cannot be purged, batch compute nodes without
+a public SSH port, and pods that meet Kubernetes' "restricted" Pod Security Standard. mldeploy's
+own program passes them all; they catch a regression in it, and what a hand-written program or
+a later edit declares.
 
 Each reads resource inputs in wire form; values unknown during preview or masked by synth are
 skipped, never guessed (`pulumi up` runs the pack again with every value known).
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from pulumi_policy import Policy, ResourceValidationPolicy
+from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 
 from mldeploy.policies import config
 from mldeploy.policies.reading import POD_SPEC_PATHS, REGISTRY, get, opaque, plain
@@ -61,6 +63,52 @@ def registry_anonymous_pull_disabled(args, report: Report) -> None:
     if args.resource_type == REGISTRY and plain(args.props).get("anonymousPullEnabled") is True:
         report(f"registry {args.name} allows anonymous pull: every image in it (the models inside the scoring "
                "images too) is public; keep anonymousPullEnabled false and pull with managed identities (AcrPull)")
+
+
+# -- the workspace's data stores -----------------------------------------------------------------
+
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+KEY_VAULT = "azure-native:keyvault:Vault"
+OLD_TLS = {"TLS1_0", "TLS1_1"}
+
+
+def storage_account_secure(args, report: Report) -> None:
+    """The workspace's storage holds the model files. Defaults as the API states them (the
+    azure-native SDK's StorageAccount docs): public blob access "false", HTTPS only "true since API
+    version 2019-04-01", minimum TLS "The default interpretation is TLS 1.0" - so TLS must be set."""
+    if args.resource_type != STORAGE_ACCOUNT:
+        return
+    p = plain(args.props)
+    if p.get("allowBlobPublicAccess") is True:
+        report(f"storage account {args.name}: allowBlobPublicAccess is true, so a container can be made readable "
+               "by anyone (the registered model files too); set it false")
+    if p.get("enableHttpsTrafficOnly") is False:
+        report(f"storage account {args.name}: enableHttpsTrafficOnly is false (plain HTTP accepted); set it true")
+    tls = p.get("minimumTlsVersion")
+    if not opaque(tls) and (tls is None or tls in OLD_TLS):
+        said = f"is {tls}" if tls else "is not set (the API then allows TLS 1.0)"
+        report(f"storage account {args.name}: minimumTlsVersion {said}; set TLS1_2")
+
+
+def production_key_vault_recoverable(args, report: Report) -> None:
+    """In production, the workspace's key vault keeps deleted secrets recoverable: soft delete on
+    and purge protection on ("only the Key Vault service may initiate a hard, irrecoverable
+    deletion", the SDK's Vault docs). Outside production mldeploy leaves purge protection off on
+    purpose, so `pulumi destroy` leaves no vault name blocked for 90 days."""
+    stack, production = config.production("production-key-vault-recoverable", args)
+    if not production:
+        return
+    for r in args.resources:
+        if r.resource_type != KEY_VAULT:
+            continue
+        p = get(plain(r.props), "properties") or {}
+        missing = ["enableSoftDelete"] if p.get("enableSoftDelete") is False else []  # unset: on by default
+        purge = p.get("enablePurgeProtection")
+        if not opaque(purge) and purge is not True:
+            missing.append("enablePurgeProtection")
+        if missing:
+            report(f"key vault {r.name}: {' and '.join(missing)} not true in production stack {stack!r}: a deleted "
+                   "secret (or the whole vault) could be purged for good; turn them on", r.urn)
 
 
 # -- Azure ML compute clusters (batch) ------------------------------------------------------------
@@ -163,6 +211,12 @@ POLICIES: list[Policy] = [
     ResourceValidationPolicy(
         name="registry-anonymous-pull-disabled", validate=registry_anonymous_pull_disabled,
         description="Container registries do not allow anonymous (unauthenticated) pull."),
+    ResourceValidationPolicy(
+        name="storage-account-secure", validate=storage_account_secure,
+        description="Storage accounts: no public blob access, HTTPS only, TLS 1.2 at least."),
+    StackValidationPolicy(
+        name="production-key-vault-recoverable", validate=production_key_vault_recoverable,
+        description="In production, key vaults have soft delete and purge protection on."),
     ResourceValidationPolicy(
         name="aml-compute-no-public-ssh", validate=aml_compute_no_public_ssh,
         description="Azure ML compute clusters keep their nodes' SSH port closed to the internet."),

@@ -175,3 +175,49 @@ def test_the_batch_stack_passes_and_a_public_ssh_port_trips_the_rule(tmp_path):
 
     found = _violations(batch, ssh_open)
     assert [v.split(":")[0] for v in found] == ["aml-compute-no-public-ssh"], found
+
+
+# -- storage-account-secure, production-key-vault-recoverable ------------------------------------
+
+STORAGE = "azure-native:storage:StorageAccount"
+VAULT = "azure-native:keyvault:Vault"
+SAFE_STORAGE = {"allowBlobPublicAccess": False, "enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2"}
+
+
+def test_private_https_tls12_storage_passes():
+    assert check("storage-account-secure", res(STORAGE, SAFE_STORAGE)) == []
+    # the API's defaults: public access false, HTTPS only true
+    assert check("storage-account-secure", res(STORAGE, {"minimumTlsVersion": "TLS1_2"})) == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"allowBlobPublicAccess": True}, "allowBlobPublicAccess is true"),
+    ({"enableHttpsTrafficOnly": False}, "enableHttpsTrafficOnly is false"),
+    ({"minimumTlsVersion": "TLS1_0"}, "minimumTlsVersion is TLS1_0"),
+    ({"minimumTlsVersion": None}, "minimumTlsVersion is not set"),
+])
+def test_each_storage_weakness_is_reported(change, expected):
+    props = {k: v for k, v in {**SAFE_STORAGE, **change}.items() if v is not None}
+    messages = check("storage-account-secure", res(STORAGE, props, "st"))
+    assert len(messages) == 1 and expected in messages[0], messages
+
+
+def _vault(stack, **props):
+    return res(VAULT, {"properties": {"enableSoftDelete": True, **props}}, "kv", stack)
+
+
+def test_a_production_vault_needs_purge_protection():
+    assert check("production-key-vault-recoverable", _vault("prod", enablePurgeProtection=True)) == []
+    assert check("production-key-vault-recoverable", _vault("dev")) == []  # destroyable outside production
+    (message,) = check("production-key-vault-recoverable", _vault("prod"))
+    assert "enablePurgeProtection not true" in message, message
+    (message,) = check("production-key-vault-recoverable", _vault("prod", enableSoftDelete=False,
+                                                                     enablePurgeProtection=True))
+    assert "enableSoftDelete not true" in message, message
+
+
+def test_prod_s_storage_and_vault_changed_trip_their_rules(prod):
+    found = _violations(prod, lambda rs: _first(rs, STORAGE)["inputs"].update(minimumTlsVersion="TLS1_1"))
+    assert [v.split(":")[0] for v in found] == ["storage-account-secure"], found
+    found = _violations(prod, lambda rs: _first(rs, VAULT)["inputs"]["properties"].pop("enablePurgeProtection"))
+    assert [v.split(":")[0] for v in found] == ["production-key-vault-recoverable"], found
