@@ -253,6 +253,7 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
         # Only a config handed over by the Pulumi CLI without its stack file lacks per-value
         # `secure:` marks; there a whole secret top-level key is all we know (docs/bad-input.md: limits).
         _no_null(f"{PREFIX}{name}", value)
+        _no_key_twice_when_stripped(f"{PREFIX}{name}", value)
         context = {"root": str(root), "secret_key": f"{PREFIX}{name}" in secret_keys
                    and not _has_secure_leaves(value)}
         if name == "services":
@@ -277,6 +278,24 @@ def _parse(stack: str, config: dict[str, Any], secret_keys: set[str], root: Path
 
 # Free-form values passed on as JSON, where `null` is a value of their own (Docker's createOptions).
 NULL_ALLOWED_UNDER = ("createOptions",)
+
+
+def _no_key_twice_when_stripped(key: str, value: Any) -> None:
+    """Refuse two keys of one mapping that differ only in surrounding whitespace (`owner` and ` owner`):
+    the settings read every string without it (Settings' str_strip_whitespace), so one would silently
+    replace the other - the duplicate key the strict reader refuses, written with a space."""
+    if isinstance(value, dict):
+        seen: dict[str, Any] = {}
+        for name, item in value.items():
+            if isinstance(name, str):
+                other = seen.setdefault(name.strip(), name)
+                if other != name:
+                    raise ConfigError(f"{key}.{name.strip()}", f"written twice, as {other!r} and {name!r}: keys are read "
+                                      "without surrounding whitespace, so one would replace the other; keep one")
+            _no_key_twice_when_stripped(f"{key}.{name}", item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_key_twice_when_stripped(f"{key}[{index}]", item)
 
 
 def _no_null(key: str, value: Any) -> None:

@@ -225,6 +225,15 @@ def _is_folder(entry: os.DirEntry) -> bool:
         return False
 
 
+def _stat_ok(path: Path, test) -> bool:
+    """Path.exists/is_file without their OSError for a name the file system cannot hold (ENAMETOOLONG: a
+    name over 255 bytes): no such file either; check_path then says why in one line."""
+    try:
+        return test(path)
+    except OSError:
+        return False
+
+
 def _resolve(path: Path, value: str, rel: str, how: str) -> Path:
     """`path` with every link followed; ValueError naming it for a loop of links (x -> y -> x)."""
     try:
@@ -254,7 +263,7 @@ def check_entry_script(value: str, folder: str | None, root: Path, kind: str) ->
                          f"it (v1's entry_script, v2's scoring_script): e.g. score.py for {folder}/score.py")
     joined = (PurePosixPath(folder) / inside).as_posix()
     prefix = folder.rstrip("/") + "/"
-    if not (root / joined).exists() and value.startswith(prefix) and (root / value).is_file():
+    if not _stat_ok(root / joined, Path.exists) and value.startswith(prefix) and _stat_ok(root / value, Path.is_file):
         raise ValueError(f"entryScript is relative to sourceDirectory {folder!r} (v1's entry_script, v2's "
                          f"scoring_script): write {value[len(prefix):]!r}, not {value!r}")
     check_path(kind, joined, root)

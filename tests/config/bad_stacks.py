@@ -35,6 +35,7 @@ import yaml
 from tests.config.bad_stacks_h24b import h24b_cases, h24b_more_cases, make_h24b_files
 from tests.config.bad_stacks_names import names_cases
 from tests.config.bad_stacks_hbad import hbad_cases
+from tests.config.bad_stacks_hbad2 import hbad2_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = {p.name[len("Pulumi."):-len(".yaml")]: p for p in sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))}
@@ -1380,7 +1381,7 @@ CLASSES: dict[str, Callable[[], Iterator[Case]]] = {
     "semantic": lambda: (*semantic_cases(), *issue24_cases(), *corpus_cases(), *corpus2_cases(), *corpus3_cases(),
                                 *corpus4_cases(), *corpus5_cases(), *cross_cases(), *scorer_pin_cases(),
                                 *include_cases(), *names_cases(), *h24b_cases(),
-                                *h24b_more_cases(), *hbad_cases()),
+                                *h24b_more_cases(), *hbad_cases(), *hbad2_cases()),
 }
 
 

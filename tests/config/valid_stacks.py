@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 from tests.config.bad_stacks import Case, _dump, _load
 from tests.config.bad_stacks_h24b import h24b_more_valid_cases, h24b_valid_cases
 from tests.config.bad_stacks_hbad import hbad_valid_cases
+from tests.config.bad_stacks_hbad2 import hbad2_valid_cases
 
 S, E, B, IMG, M = "mldeploy:services", "mldeploy:edge", "mldeploy:batch", "mldeploy:images", "mldeploy:models"
 
@@ -498,7 +499,8 @@ def cross_valid_cases() -> Iterator[Case]:
 
 
 def all_valid_cases() -> list[Case]:
-    cases = [*valid_cases(), *cross_valid_cases(), *h24b_valid_cases(), *h24b_more_valid_cases(), *hbad_valid_cases()]
+    cases = [*valid_cases(), *cross_valid_cases(), *h24b_valid_cases(), *h24b_more_valid_cases(), *hbad_valid_cases(),
+             *hbad2_valid_cases()]
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "case ids must be unique"
     return cases

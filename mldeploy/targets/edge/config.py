@@ -12,6 +12,7 @@ from mldeploy.config.base import (ENV_NAME, EnvVars, NotReserved, ResourceGroupN
                                   looks_secret, matching)
 from mldeploy.config.errors import shown
 from mldeploy.config.section import SectionSettings
+from mldeploy.targets.edge.condition import condition_problem, shown_condition
 from mldeploy.contract import (CREATE_OPTIONS_MAX, DEFAULT_IOT_EDGE_RUNTIME, EDGE_HUB_HOST_PORTS, MODULE_NAME_RE,
                                SCORER_PORT, chunk_create_options, module_create_options, serialize_create_options)
 
@@ -301,6 +302,11 @@ class EdgeSettings(SectionSettings):
         # criteria (e.g. properties.reported.lastStatus='200')" (microsoft/vscode-azure-iot-toolkit wiki,
         # "Create Deployment at Scale"; learn.microsoft.com/azure/iot-edge/module-deployment-monitoring,
         # "Target condition"). A condition naming none of them (`environment='edge'`) matches no device.
+        problem = None if value is None else condition_problem(value)
+        if problem is not None:
+            raise ValueError(f"{shown_condition(value)} does not parse as IoT Hub's query language, in which "
+                             f"IoT Hub selects the devices: {problem} (a condition on the device twin such as "
+                             "tags.environment='prod' AND tags.site IN ['a', 'b'])")
         if value is not None and not TARGET_CONDITION_FIELD.search(value):
             raise ValueError(f"{value!r} names no device field: a target condition selects devices by "
                              "tags.<name>, properties.reported.<name> or deviceId (e.g. tags.environment='prod')")
@@ -318,6 +324,13 @@ class EdgeSettings(SectionSettings):
     @classmethod
     def _route_names(cls, routes: dict[str, str] | None, info: ValidationInfo) -> dict[str, str] | None:
         for name, route in (routes or {}).items():
+            # edgeHub builds each route with `RouteConfig(name, ...)`, whose `Preconditions.CheckNonWhiteSpace(name)`
+            # throws for an empty name, and its config parser then refuses the whole routes map ("Error parsing
+            # route"): Azure/iotedge edge-hub/core/src/Microsoft.Azure.Devices.Edge.Hub.Core/config/RouteConfig.cs
+            # and EdgeHubConfigParser.cs ParseRoutesWithPriority.
+            if not name.strip():
+                raise ValueError("a route has an empty name: edgeHub refuses a route whose name is empty or whitespace "
+                                 "(and with it every route of the deployment); name it, e.g. scoresToUpstream")
             if any(c in name for c in ".$# ") or not route.strip():
                 raise ValueError(f"route {name!r}: names may not hold '.', '$', '#' or spaces; routes may not be empty")
             if not ROUTE_RE.match(route):

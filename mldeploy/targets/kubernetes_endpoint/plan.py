@@ -44,12 +44,6 @@ def check(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
                               f"endpoint name {endpoint!r} ({len(endpoint)}{' from endpointName' if suffix else ', derived'}) "
                               f"plus deployment name {dep_name!r} ({len(dep_name)}) make {total} characters; on a "
                               "Kubernetes online endpoint the two together must be 6-62: shorten one")
-        # The deployment's probes become the pod's: Kubernetes' Probe.successThreshold "Must be 1 for
-        # liveness and startup" (kubernetes/api core/v1 types.go); the API server refuses the pod.
-        if dep.liveness_probe.success_threshold != 1:
-            raise ConfigError(f"{PROJECT}:services.{name}.deployments.{dep_name}.livenessProbe.successThreshold",
-                              f"{dep.liveness_probe.success_threshold}: Kubernetes takes only 1 for a liveness probe "
-                              "(one success makes a container live again); readinessProbe may ask for more")
 
 
 def _check_ssl_cname_owner(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.base import Settings, env_vars_with_references
 from mldeploy.config.files import JsonFile
@@ -43,7 +43,9 @@ class ProbeSettings(Settings):
     1 success (API spec mfe.json 2025-12-01, definition ProbeSettings); the spec gives the first
     delay no default, the CLI v2 deployment YAML reference uses 10 s."""
 
-    initial_delay_seconds: int = Field(10, ge=0, le=3600, description="seconds before the first probe")
+    # "initial_delay ... Minimum value is `1`" (MicrosoftDocs/azure-ai-docs articles/machine-learning/
+    # reference-yaml-deployment-managed-online.md and reference-yaml-deployment-kubernetes-online.md, ProbeSettings).
+    initial_delay_seconds: int = Field(10, ge=1, le=3600, description="seconds before the first probe (at least 1)")
     period_seconds: int = Field(10, ge=1, le=3600, description="seconds between probes")
     timeout_seconds: int = Field(2, ge=1, le=3600, description="seconds a probe may take")
     failure_threshold: int = Field(30, ge=1, le=1000, description="failed probes before the container counts as unhealthy")
@@ -103,6 +105,21 @@ class DeploymentSettings(Settings):
         default_factory=dict, description="extra environment variables of the scorer (no secrets: they are plain "
         "text; Azure ML's secret injection references `${{azureml://connections/...}}`, `${{keyvault:...}}` are fine)")
     description: str = Field("", description="free text, for people")
+
+    @field_validator("liveness_probe")
+    @classmethod
+    def _live_after_one_success(cls, probe: ProbeSettings) -> ProbeSettings:
+        # Managed: "success_threshold ... The value for liveness probe is fixed as `1`" (MicrosoftDocs/azure-ai-docs
+        # articles/machine-learning/reference-yaml-deployment-managed-online.md, ProbeSettings). Kubernetes
+        # (kubernetes-endpoint: the probes become the pod's): Probe.successThreshold "Must be 1 for liveness and
+        # startup" (kubernetes/api core/v1 types.go), and the API server refuses the pod otherwise: validateContainers'
+        # "Liveness-specific validation", `field.Invalid(...Child("livenessProbe", "successThreshold"), ..., "must be 1")`
+        # (kubernetes/kubernetes pkg/apis/core/validation/validation.go).
+        if probe.success_threshold != 1:
+            raise ValueError(f"successThreshold {probe.success_threshold}: a liveness probe takes only 1 (Azure ML: "
+                             "\"fixed as 1\"; Kubernetes: \"Must be 1 for liveness\"; one success makes a container live "
+                             "again); readinessProbe may ask for more")
+        return probe
 
     @model_validator(mode="after")
     def _consistent(self):
