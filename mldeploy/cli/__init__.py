@@ -80,7 +80,43 @@ def _show_click_error(err: click.ClickException) -> None:
     click.echo(ERROR_PREFIX + err.format_message(), err=True)
 
 
+def _option_given_twice(argv: list[str]) -> str | None:
+    """The first single-value option of the subcommand given twice with different values (`--stack dev ...
+    --stack prod`): click keeps the last silently, so the command would act on a stack, service or file the
+    user also said it should not. The same value twice, flags and `multiple` options are fine."""
+    command = next((cli.commands.get(arg) for arg in argv if not arg.startswith("-")), None)
+    if command is None:
+        return None
+    takes_value = {name: param for param in command.params if isinstance(param, click.Option)
+                   and not param.is_flag and not param.multiple and not param.count for name in param.opts}
+    seen: dict[str, tuple[str, str]] = {}
+    args = iter(argv[argv.index(command.name) + 1:])
+    for arg in args:
+        if arg == "--":
+            break
+        name, value = arg, None
+        if arg.startswith("--") and "=" in arg:
+            name, value = arg.split("=", 1)
+        elif not arg.startswith("--") and arg[:2] in takes_value and len(arg) > 2:
+            name, value = arg[:2], arg[2:]  # -sdev
+        param = takes_value.get(name)
+        if param is None:
+            continue
+        if value is None:
+            value = next(args, None)
+            if value is None:
+                return None  # click says the value is missing
+        first = seen.setdefault(param.name, (name, value))
+        if first[1] != value:
+            return f"{first[0]} is given twice, as {first[1]!r} and then {value!r}: give it once"
+    return None
+
+
 def main() -> None:
+    twice = _option_given_twice(sys.argv[1:])
+    if twice is not None:
+        click.echo(ERROR_PREFIX + twice, err=True)
+        sys.exit(2)
     try:
         cli.main(standalone_mode=False)
     except ConfigError as err:

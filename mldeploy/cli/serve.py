@@ -7,6 +7,7 @@ whether `serve` without --service runs it; `runs_here` whether its logs are this
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sys
 import time
@@ -54,13 +55,22 @@ def select_services(settings, wanted: str | None) -> list[str]:
     return local
 
 
+def _not_nan(value: float) -> float:
+    """click's FloatRange lets NaN through (every comparison with it is false)."""
+    if math.isnan(value):
+        raise click.BadParameter("nan is not a number of seconds; give seconds > 0, or inf for no limit")
+    return value
+
+
 @click.command("serve")
 @click.option("--stack", "-s", default="local", show_default=True, help="Reads stacks/Pulumi.<stack>.yaml.")
 @click.option("--service", default=None, help="Serve only this service (any HTTP target's settings).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None,
               help="The gateway's port on 127.0.0.1 (0: any free port). Default: the service's `port`.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per service: URIs and keys.")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for init().")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
+              callback=lambda _ctx, _param, value: _not_nan(value),
+              help="Seconds to wait for init() (inf: no limit).")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="PEM certificate (chain) for HTTPS; with --tls-key. Overrides the service's `tls` "
                    "(whose `secure:` values only `pulumi up` can decrypt).")
@@ -83,6 +93,8 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
     after a smoke test with the stack's sample request."""
     from mldeploy.targets.stack import load_stack
 
+    if image_map and not containers:
+        raise click.UsageError("--image goes with --containers (it names the image a container runs)")
     root = project_dir.resolve() if project_dir else find_project_root()
     settings = load_stack(root, stack)
     if (tls_cert is None) != (tls_key is None):

@@ -47,6 +47,8 @@ def _synth(stack: str, out: Path | None, project_dir: Path | None) -> None:
         prepare_out_dir(out)
     except FileExistsError as err:
         raise click.UsageError(str(err)) from None
+    except OSError as err:  # a folder that cannot be made there (/proc/x, a name over 255 bytes, read-only)
+        raise click.UsageError(f"--out {out}: cannot write the output there ({err.strerror})") from None
     try:
         result = synthesize(root, stack, out / "images", stack_values=(values, secret_keys), settings=settings)
         write_result(result, out)

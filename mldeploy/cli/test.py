@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import urllib.parse
@@ -64,6 +65,18 @@ def _stack_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None,
         raise click.ClickException(f"stack {stack!r} has no deployed service {name!r}: run `pulumi up` first")
     keys = (outputs.get("serviceKeys") or {}).get(name) or {}
     return service["scoringUri"], keys.get("primaryKey"), None
+
+
+def _read_body(path: Path) -> bytes:
+    """--data's bytes; a FIFO or device (which click's `exists` lets through) would be read until a writer
+    closes it - a hang - and a file that cannot be read is one line, not a traceback."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise click.UsageError(f"--data {path}: not a regular file (a FIFO or device would be read until it "
+                                   "ends); write the request body to a file")
+        return path.read_bytes()
+    except OSError as err:
+        raise click.UsageError(f"--data {path}: cannot read it ({err.strerror})") from None
 
 
 def _refuse_bad_json(path: Path, body: bytes, content_type: str) -> None:
@@ -185,7 +198,7 @@ def command(stack, service, uri, key, data, content_type, deployment, use_local,
     from mldeploy.plan.endpoint import DEPLOYMENT_HEADER
 
     pin = {DEPLOYMENT_HEADER: deployment} if deployment else None
-    body, sent_as = data.read_bytes(), content_type or content_type_for(data)
+    body, sent_as = _read_body(data), content_type or content_type_for(data)
     _refuse_bad_json(data, body, sent_as)
     reply = score(uri, key, body, sent_as, cafile=cafile, extra_headers=pin)
     if DEPLOYMENT_HEADER in reply.headers:

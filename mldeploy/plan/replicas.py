@@ -36,6 +36,9 @@ def replicas_needed(requests_per_second: float, request_seconds: float, max_conc
         raise ValueError(f"target utilization must be 1-100 (%), got {target_utilization_percent}")
     # Rounded to 9 places first so that float noise (e.g. 2.0000000001) does not add a replica.
     raw = round(requests_per_second * request_seconds / (target_utilization_percent / 100) / max_concurrent, 9)
+    if not math.isfinite(raw):  # 1e308 x 1e308: each finite, their product not (math.ceil raised OverflowError)
+        raise ValueError(f"requests per second x request seconds ({requests_per_second:g} x {request_seconds:g}) is "
+                         "too large to count replicas for")
     return ReplicaEstimate(requests_per_second, request_seconds, max_concurrent,
                            target_utilization_percent, max(1, math.ceil(raw)))
 
