@@ -114,7 +114,13 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
     if features is None and found.kind == "pickle":
         click.echo(f"note: could not read the model's number of inputs from its file; score.py and "
                    f"sample-request.json assume {DEFAULT_FEATURES}: change N_FEATURES and the sample to fit")
-    if found.kind == "onnx":
+    if found.kind == "onnx" and not found.inputs[0].width:
+        only = found.inputs[0]
+        click.echo(f"note: an ONNX model; score.py runs {found.file} with ONNX Runtime (environment.yml: "
+                   f"{ONNXRUNTIME_PIN}), a request's data is its input {only.name!r} ({only.dtype}, shape "
+                   f"[{', '.join(str(s) if s else 'N' for s in only.shape)}]): sample-request.json holds zeros, put "
+                   "real data of yours there")
+    elif found.kind == "onnx":
         shown = ", ".join(f"{i.name!r} ({i.dtype}, {i.width} column{'s' if i.width > 1 else ''})" for i in found.inputs)
         click.echo(f"note: an ONNX model; score.py runs {found.file} with ONNX Runtime (environment.yml: "
                    f"{ONNXRUNTIME_PIN}), a row holds its input{'s' if len(found.inputs) > 1 else ''} "

@@ -215,7 +215,13 @@ def _onnx_value(dtype: str, row: int):
 
 
 def onnx_sample_request(inputs, rows: int | None) -> str:
-    """Rows of every input's columns, in the graph's order: what the ONNX score.py takes."""
+    """Rows of every input's columns, in the graph's order: what the ONNX score.py takes (one
+    input of another shape: an array of zeros of that shape, 1 where it is open)."""
+    if not inputs[0].width:
+        data = _onnx_value(inputs[0].dtype, 0)
+        for size in reversed(inputs[0].shape):
+            data = [data] * (size or 1)
+        return json.dumps({"data": data}) + "\n"
     data = [[_onnx_value(i.dtype, r % 2) for i in inputs for _ in range(i.width)] for r in range(rows or 2)]
     return json.dumps({"data": data}) + "\n"
 
@@ -234,6 +240,10 @@ def _environment(c: ProjectChoices) -> str:
 
 
 def _score(c: ProjectChoices) -> str:
+    if c.kind == "onnx" and not c.onnx_inputs[0].width:  # one tensor of any shape
+        only = c.onnx_inputs[0]
+        return _fill("score-onnx-array.py.tmpl", name=c.name, model_file=c.model_file, input=only.name,
+                     dtype=only.dtype, shape=repr(list(only.shape)))
     if c.kind == "onnx":
         inputs = "[" + ", ".join(repr((i.name, i.dtype, i.width)) for i in c.onnx_inputs) + "]"
         return _fill("score-onnx.py.tmpl", name=c.name, model_file=c.model_file, inputs=inputs, rows=c.rows,

@@ -34,11 +34,12 @@ PACKAGES = {"sklearn": "scikit-learn", "xgboost": "xgboost", "lightgbm": "lightg
 
 @dataclass(frozen=True)
 class OnnxInput:
-    """One input of an ONNX graph: its name, numpy dtype name, and columns per row."""
+    """One input of an ONNX graph: its name, numpy dtype name, columns per row and shape."""
 
     name: str
     dtype: str
-    width: int
+    width: int  # columns per row; 0 when the input is not rows (see shape)
+    shape: tuple = ()  # every dimension: its size, or None where the graph leaves it open
 
 
 @dataclass(frozen=True)
@@ -312,10 +313,16 @@ def _onnx(data: bytes) -> ModelFormat | str | None:
     if not declared:
         return "an ONNX model without inputs"
     problems = [d for d in declared if isinstance(d, str)]
+    arrays = [d[0] for d in declared if not isinstance(d, str) and not d[0].width]
+    if len(declared) == 1 and arrays and arrays[0].dtype != "str":
+        # One tensor of another shape (an image batch [N, 3, 224, 224]): a request holds that array.
+        return ModelFormat("onnx", "", inputs=(arrays[0],), external=tuple(external))
+    if arrays and not problems:
+        problems = [f"input {arrays[0].name!r} has shape {_shown(arrays[0].shape)} beside other inputs"]
     if problems:
         return f"an ONNX model whose {problems[0]}; init writes score.py for inputs of rows ([rows, columns], " \
-               "a fixed number of columns, numbers, texts or booleans): write score.py yourself " \
-               "(init without --model, then point mldeploy:models at the file)"
+               "a fixed number of columns, numbers, texts or booleans) or one numeric tensor of any shape: write " \
+               "score.py yourself (init without --model, then point mldeploy:models at the file)"
     rows = {d[1] for d in declared} - {None}
     if len(rows) > 1:
         return f"an ONNX model whose inputs have different fixed numbers of rows ({sorted(rows)})"
@@ -338,11 +345,16 @@ def _onnx_input(fields) -> tuple[OnnxInput, int | None] | str:
     if shape is None:
         return f"input {name!r} declares no shape"
     dims = [_fields(d) for f, w, d in _fields(shape) if f == 1 and w == 2]
-    sizes = [_first(d, 1, 0) for d in dims]  # None where the size is symbolic (dim_param) or unset
+    sizes = tuple(_first(d, 1, 0) or None for d in dims)  # None where the size is symbolic (dim_param) or unset
+    if not sizes:
+        return f"input {name!r} is a scalar (shape [])"
     if len(sizes) != 2 or not sizes[1]:
-        shown = "[" + ", ".join(str(s) if s else (_text(_first(d, 2) or b"?") or "?") for s, d in zip(sizes, dims)) + "]"
-        return f"input {name!r} has shape {shown}"
-    return OnnxInput(name, ONNX_DTYPES[elem], sizes[1]), sizes[0] or None
+        return OnnxInput(name, ONNX_DTYPES[elem], 0, sizes), None
+    return OnnxInput(name, ONNX_DTYPES[elem], sizes[1], sizes), sizes[0]
+
+
+def _shown(shape) -> str:
+    return "[" + ", ".join(str(size) if size else "N" for size in shape) + "]"
 
 
 # ----- folders

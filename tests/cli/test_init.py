@@ -401,6 +401,28 @@ def test_serve_and_test_score_the_user_s_onnx_model(tmp_path, iris_onnx):
     assert code == 0, proc.stderr.read()[-1000:]
 
 
+@pytest.mark.slow
+def test_serve_scores_an_image_onnx_model(tmp_path):
+    done = mldeploy("init", "--model", str(_image_model(tmp_path / "digits.onnx")), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    proc = subprocess.Popen([MLDEPLOY, "serve", "--stack", "local", "--port", "0", "--json"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        line = proc.stdout.readline()
+        assert line, f"serve printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
+        endpoint = json.loads(line)
+        ones = json.dumps({"data": [[[[1.0] * 4] * 4], [[[0.0] * 4] * 4]]}).encode()
+        reply = score(endpoint["scoringUri"], endpoint["primaryKey"], ones)
+        assert reply.status == 200, reply.text()
+        assert [[round(v, 3) for v in row] for row in json.loads(reply.text())] == [[7.5, 7.833, 8.167], [0, 0, 0]]
+        bad = score(endpoint["scoringUri"], endpoint["primaryKey"], b'{"data": [[[1, 2]]]}')
+        assert bad.status == 400 and "must be an array of shape [4, 4]" in bad.text(), bad.text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+    assert code == 0, proc.stderr.read()[-1000:]
+
+
 def test_an_onnx_model_with_external_data_is_taken_as_its_folder(tmp_path):
     """onnx's external data (models over 2 GB, or saved so): the .onnx file alone would be copied
     without its weights and fail at serve, so init asks for the folder, and serves it from there."""
@@ -433,3 +455,28 @@ def test_a_pickle_of_protocol_0_or_1_is_a_pickle_not_a_text_file(tmp_path, iris_
     done = mldeploy("init", "--model", "old.pkl", "--target", "aci", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "joblib.load(" in (tmp_path / "score.py").read_text() and "the pickle imports" not in done.stdout, done.stdout
+
+
+def _image_model(path: Path) -> Path:
+    """An image classifier's shape, as Azure ML's ONNX examples (MNIST, FER+) have: input
+    [N, 1, 4, 4] float32, output [N, 3] (flattened pixels times a 16x3 weight)."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    weight = numpy_helper.from_array(np.arange(48, dtype=np.float32).reshape(16, 3) / 48, "w")
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["image"], ["flat"], axis=1), helper.make_node("MatMul", ["flat", "w"], ["scores"])],
+        "g", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 4, 4])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 3])], initializer=[weight])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_an_onnx_model_of_one_tensor_of_another_shape_takes_that_array(tmp_path):
+    """An image model's input is no rows: the request's data is the array of its shape (it was refused)."""
+    done = mldeploy("init", "--model", str(_image_model(tmp_path / "digits.onnx")), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    script = (tmp_path / "score.py").read_text()
+    assert 'INPUT = "image"\n' in script and "SHAPE = [None, 1, 4, 4]\n" in script and 'DTYPE = "float32"' in script
+    assert json.loads((tmp_path / "sample-request.json").read_text()) == {"data": [[[[0.0] * 4] * 4]]}
+    assert "a request's data is its input 'image' (float32, shape [N, 1, 4, 4])" in done.stdout, done.stdout
