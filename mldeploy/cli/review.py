@@ -208,6 +208,27 @@ def _why(c: ResourceChange) -> str:
     return ": " + "; ".join(reasons[:3]) + (" …" if len(reasons) > 3 else "") if reasons else ""
 
 
+def _promoted_canary(d: StackDiff, c: ResourceChange, name: str) -> str | None:
+    """docs/aks.md's promotion of an AKS canary - the stable Deployment takes the canary's model,
+    the canary is removed - said as what it is, or None for any other deletion of a live variant.
+    Nothing is cut off: Pulumi deletes what the program no longer declares at the end of `pulumi
+    up` (pulumi/pulumi#9979), after the stable Deployment's rolling update has completed
+    (pulumi-kubernetes awaits it), and the NetworkPolicy stays as it was (render/k8s.py)."""
+    if c.kind != "delete" or c.type != K8S_DEPLOYMENT:
+        return None
+    service, variant = name.split("/", 1)
+    before, after = aks_splits(d.base).get(service, {}), aks_splits(d.head).get(service, {})
+    gone = before.get(variant) or {}
+    takers = [n for n, row in after.items() if row.get("traffic") == 100 and row.get("model")
+              and row.get("model") == gone.get("model") and n in before]
+    if not takers or variant in after:
+        return None
+    return (f"`{name}` ({gone['model']}, {gone.get('traffic')} %) is deleted in a promotion: `{service}/{takers[0]}` "
+            f"serves {gone['model']} after this change and takes all the traffic. Its pods roll first; Pulumi deletes "
+            f"the canary at the end of `pulumi up`, after that roll. Check that {gone['model']} is the version to keep "
+            f"(docs/aks.md, Blue/green)")
+
+
 def _live_traffic(d: StackDiff) -> list[Alert]:
     live, out = _live_deployments(d.base), []
     for c in d.changes:
@@ -221,7 +242,10 @@ def _live_traffic(d: StackDiff) -> list[Alert]:
             continue
         verb = "replaced (deleted, then created)" if c.kind == "replace" else "deleted"
         name = _serving_name(c.before)
-        if name in live:
+        promoted = _promoted_canary(d, c, name) if name in live else None
+        if promoted:
+            out.append(Alert("live-traffic", c.name, promoted))
+        elif name in live:
             out.append(Alert("live-traffic", c.name, f"`{name}` takes live traffic and is {verb}{_why(c)}"))
         elif c.type == ONLINE_ENDPOINT:
             out.append(Alert("live-traffic", c.name, f"online endpoint `{c.name}` is {verb}: every deployment "

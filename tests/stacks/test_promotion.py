@@ -170,3 +170,28 @@ def test_promoting_an_aks_canary_leaves_the_network_policy_as_it_is(tmp_path):
                 for s in (canary, promoted)]
     assert policies[0] and policies[0] == policies[1], policies
     assert not any(r["name"].startswith("diabetes-canary") for r in promoted.resources), "the canary is gone"
+
+
+def test_mldeploy_diff_names_an_aks_canary_promotion_for_what_it_is(tmp_path):
+    """hday2's day 2: the promotion docs/aks.md describes was warned as '`diabetes/diabetes-canary`
+    takes live traffic and is deleted', as if a variant's traffic were cut off. Removing a canary
+    without promoting it keeps that warning."""
+    from mldeploy.cli.diffing import Side, compare
+    from mldeploy.cli.review import warnings
+
+    canary = synth("prod-attach", tmp_path / "canary", *_prod_attach_on_two_versions(50))
+    values, secret_keys = _prod_attach_on_two_versions(50)
+    service = values["mldeploy:services"]["diabetes"]
+    image = service.pop("canary")["image"]
+    dropped = synth("prod-attach", tmp_path / "dropped", values, secret_keys)
+    service["image"] = image
+    promoted = synth("prod-attach", tmp_path / "promoted", values, secret_keys)
+
+    def live(after):
+        d = compare("prod-attach", Side("base", canary.resources, {}), Side("head", after.resources, {}))
+        return [a.message for a in warnings(d) if a.kind == "live-traffic"]
+
+    [message] = live(promoted)
+    assert message.startswith("`diabetes/diabetes-canary` (diabetes:2, 50 %) is deleted in a promotion: "
+                              "`diabetes/diabetes` serves diabetes:2 after this change and takes all the traffic."), message
+    assert live(dropped) == ["`diabetes/diabetes-canary` takes live traffic and is deleted"], live(dropped)
