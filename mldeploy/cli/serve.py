@@ -38,7 +38,8 @@ def sample_for(settings, name: str, root: Path) -> Path | None:
 
 def select_services(settings, wanted: str | None) -> list[str]:
     """`--service`, checked; else every service whose target `serve` runs by default (local
-    services, and v2 online endpoints rehearsed here before `pulumi up`)."""
+    services, and v2 online endpoints rehearsed here before `pulumi up`), or the stack's only
+    service when `serve` can run it."""
     from mldeploy.config import ConfigError
     from mldeploy.targets import target_of
 
@@ -49,6 +50,11 @@ def select_services(settings, wanted: str | None) -> list[str]:
         return [wanted]
     local = [n for n, s in sorted(settings.services.items()) if target_of(s).served_by_default]
     if not local:
+        # A stack of one service rehearsed here only on request (init's prod: one AKS service): that
+        # one, as `serve --stack prod` reads (hday2's day 2 was refused, naming the only choice).
+        here = [n for n, s in sorted(settings.services.items()) if target_of(s).local_runner is not None]
+        if len(settings.services) == 1 and here:
+            return here
         known = ", ".join(sorted(settings.services)) or "none"
         raise ConfigError("--service", f"stack {settings.stack!r} declares no local service or online endpoint: "
                                        f"choose one with --service (known: {known})")

@@ -50,3 +50,34 @@ def test_serve_containers_says_how_a_pod_stops_by_what_was_synthesized():
     pod = {"containers": [{"name": "gateway", "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", "sleep 5"]}}}},
                           {"name": "scorer"}]}
     assert "preStop" in how_it_stops(pod)
+
+
+def _generated(root: Path, targets: tuple[str, ...]) -> Path:
+    from mldeploy.project import ProjectChoices, render_project
+
+    files = render_project(ProjectChoices(project="p", name="clf", model_path="models/model.pkl",
+                                          model_file="model.pkl", features=4, targets=targets))
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    (root / "models").mkdir(exist_ok=True)
+    (root / "models" / "model.pkl").write_bytes(b"model")
+    return root
+
+
+def test_serve_without_service_runs_the_only_service_of_a_stack(tmp_path):
+    """hday2's day 2: `mldeploy serve --stack prod` of init's prod stack (one AKS service, with a
+    canary) was refused - 'declares no local service or online endpoint: choose one with --service
+    (known: clf)' - naming the only choice. A stack of several such services still asks."""
+    from mldeploy.cli.serve import select_services
+    from mldeploy.config import ConfigError
+    from mldeploy.targets.stack import load_stack
+
+    root = _generated(tmp_path, ("aks",))
+    assert select_services(load_stack(root, "prod"), None) == ["clf"]
+    stack = root / "stacks" / "Pulumi.prod.yaml"
+    text = stack.read_text()
+    services = text[text.index("  mldeploy:services:\n") + len("  mldeploy:services:\n"):]
+    stack.write_text(text + services.replace("    clf:\n", "    clf-2:\n", 1).replace("clf.example.com", "clf2.example.com"))
+    with pytest.raises(ConfigError, match="choose one with --service"):
+        select_services(load_stack(root, "prod"), None)
