@@ -54,6 +54,16 @@ def hbad2_cases() -> Iterator[Any]:
     for label, name in (("empty", ""), ("spaces", "   ")):
         yield case(f"edge-route-name-{label}", "edge", lambda c, n=name: c[E]["clinics"].update(routes={n: ROUTE}),
                    f"{E}.clinics.routes", "empty name")
+    # -- a route whose WHERE condition edgeHub's grammar cannot parse (it refuses every route then) ---------------
+    for label, where, fragment in (
+            ("unclosed-quote", "$body.site = 'lab", "never closed"),
+            ("unclosed-paren", "(IS_DEFINED($body.value)", "never closed"),
+            ("extra-paren", "IS_DEFINED($body.value))", "closes nothing"),
+            ("bad-escape", "$body.site = 'l\\ab'", "escape"),
+            ("unclosed-comment", "$body.value > 1 /* alerts", "never closed")):
+        yield case(f"edge-route-where-{label}", "edge", lambda c, w=where: c[E]["clinics"].update(
+            routes={"scores": f"FROM /messages/modules/diabetes/outputs/* WHERE {w} INTO $upstream"}),
+            f"{E}.clinics.routes", fragment)
     # -- a liveness probe asking for 2+ successes (Azure ML: "fixed as 1"; Kubernetes: "must be 1") -------------
     for stack, dep in (("managed", "blue"), ("managed", "green"), ("managed", "shadow")):
         yield case(f"{stack}-{dep}-liveness-success-threshold-2", stack,
@@ -108,6 +118,10 @@ def hbad2_valid_cases() -> Iterator[Any]:
             "tags.model = 'diabetes' AND tags.my-site#1 != 'lab' /* (lab excluded) */ AND tags.rack[0].slot = -1")):
         yield case(f"edge-target-condition-grammar-{i}", "names", "edge",
                    lambda c, v=condition: c[E]["clinics"].update(targetCondition=v))
+    # A route condition with parentheses and quotes inside strings, a comment, functions and message properties.
+    yield case("edge-route-where-grammar", "names", "edge", lambda c: c[E]["clinics"].update(routes={
+        "scores": "FROM /messages/modules/diabetes/outputs/* WHERE (IS_DEFINED($body.value) AND $body.site = 'lab (1)')"
+                  " OR $connectionModuleId = \"it's\" /* (any */ INTO $upstream"}))
     # Liveness with the one success it takes, readiness asking for more, first probes after 1 s.
     yield case("managed-probes-at-their-limits", "sizes", "managed",
                lambda c: c[S]["diabetes"]["deployments"]["blue"].update(

@@ -205,3 +205,38 @@ def condition_problem(text: str) -> str | None:
 def shown_condition(text: str, limit: int = 80) -> str:
     """The condition for an error line: quoted, cut to `limit` characters."""
     return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def route_condition_problem(text: str) -> str | None:
+    """Why a route's WHERE condition cannot parse, or None. edgeHub reads routes with its own grammar
+    (Azure/iotedge edge-hub/core/src/Microsoft.Azure.Devices.Routing.Core/grammar/Route.g4 and GrammarLexer.g4:
+    message properties such as `$body.temperature`, functions, `||`/`??`), wider than the twin queries' above,
+    so only what that lexer and any parser of it refuse is checked: a string never closed (the lexer's own
+    UNTERMINATED_STRING token), an escape other than \\' \\" \\\\ \\uXXXX, a comment never closed, and parentheses
+    that do not pair. edgeHub refuses a route that does not parse, and with it the deployment's whole routes map
+    ("Error parsing route", EdgeHubConfigParser.cs)."""
+    opened: list[int] = []
+    i = 0
+    try:
+        while i < len(text):
+            char = text[i]
+            if text.startswith("/*", i):
+                end = text.find("*/", i + 2)
+                if end < 0:
+                    raise ConditionError(f"the comment opened at character {i + 1} is never closed")
+                i = end + 2
+            elif char in "'\"":
+                i = _string_end(text, i)
+            else:
+                if char == "(":
+                    opened.append(i)
+                elif char == ")":
+                    if not opened:
+                        raise ConditionError(f"')' at character {i + 1} closes nothing")
+                    opened.pop()
+                i += 1
+        if opened:
+            raise ConditionError(f"the '(' at character {opened[-1] + 1} is never closed")
+    except ConditionError as err:
+        return str(err)
+    return None

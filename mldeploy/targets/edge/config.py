@@ -12,7 +12,7 @@ from mldeploy.config.base import (ENV_NAME, EnvVars, NotReserved, ResourceGroupN
                                   looks_secret, matching)
 from mldeploy.config.errors import shown
 from mldeploy.config.section import SectionSettings
-from mldeploy.targets.edge.condition import condition_problem, shown_condition
+from mldeploy.targets.edge.condition import condition_problem, route_condition_problem, shown_condition
 from mldeploy.contract import (CREATE_OPTIONS_MAX, DEFAULT_IOT_EDGE_RUNTIME, EDGE_HUB_HOST_PORTS, MODULE_NAME_RE,
                                SCORER_PORT, chunk_create_options, module_create_options, serialize_create_options)
 
@@ -37,6 +37,7 @@ ROUTE_RE = re.compile(r"^\s*FROM\s+\S+(\s+WHERE\s+.+?)?\s+INTO\s+\S+.*$", re.IGN
 # deployment (edgeAgent, edgeHub and this module), so a route naming another module names nothing.
 ROUTE_SINK_RE = re.compile(r'\s+INTO\s+(\$upstream|BrokeredEndpoint\("/modules/([^/"]+)/inputs/([^/"*]+)"\))\s*$',
                            re.IGNORECASE)
+ROUTE_WHERE_RE = re.compile(r"^\s*FROM\s+\S+\s+WHERE\s+", re.IGNORECASE)
 # A route is a property of edgeHub's module twin (`properties.desired.routes.<name>`), and IoT Hub bounds twin
 # documents: "All keys in JSON objects are UTF-8 encoded, case-sensitive, and up-to 1 KB in length", "String values
 # are UTF-8 encoded and can have a maximum length of 4 KB", and "a 32-KB size limit each on the value of
@@ -336,7 +337,13 @@ class EdgeSettings(SectionSettings):
             if not ROUTE_RE.match(route):
                 raise ValueError(f"route {name!r} is not an IoT Edge route: `FROM <source> [WHERE <condition>] "
                                  "INTO <sink>`, e.g. FROM /messages/modules/diabetes/outputs/* INTO $upstream")
-            if not ROUTE_SINK_RE.search(route):
+            sink = ROUTE_SINK_RE.search(route)
+            where = ROUTE_WHERE_RE.match(route)
+            problem = route_condition_problem(route[where.end():sink.start()]) if where and sink else None
+            if problem is not None:
+                raise ValueError(f"route {name!r}: its WHERE condition does not parse ({problem}); edgeHub refuses "
+                                 "such a route, and with it every route of the deployment")
+            if not sink:
                 raise ValueError(f"route {name!r}: its sink (after INTO) must be $upstream or "
                                  "BrokeredEndpoint(\"/modules/<module>/inputs/<input>\") (IoT Edge has no other sink "
                                  "and no wildcard in one)")

@@ -36,3 +36,16 @@ def test_a_condition_the_grammar_allows_is_read(condition):
 def test_a_condition_the_grammar_does_not_allow_names_why(condition, fragment):
     problem = condition_problem(condition)
     assert problem is not None and fragment in problem, f"{condition!r}: {problem!r}"
+
+
+@pytest.mark.parametrize("condition,problem", [
+    ("NOT IS_DEFINED($connectionModuleId)", None), ("$body.a = 'x)' AND ($body.b > 1)", None),
+    ("$iothub-connection-device-id = 'd' /* ( */", None),
+    ("$body.a = 'x", "never closed"), ("($body.a = 1", "'(' at character 1 is never closed"),
+    ("$body.a = 1)", "closes nothing"), ("$body.a = 'x\\q'", "escape \\q"), ("$body.a = 1 /* x", "comment"),
+])
+def test_a_route_condition_is_checked_for_what_edgehubs_lexer_refuses(condition, problem):
+    from mldeploy.targets.edge.condition import route_condition_problem
+
+    found = route_condition_problem(condition)
+    assert (found is None) if problem is None else (found is not None and problem in found), found
