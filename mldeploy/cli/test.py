@@ -181,6 +181,14 @@ def command(stack, service, uri, key, data, content_type, deployment, use_local,
         target = target_of(svc)
         if deployment is not None:
             known = target.deployments(svc)
+            if deployment not in known and deployment in target.log_variants(svc):
+                # An AKS/FPGA canary or a container app's revision: `logs --deployment` takes it (its own
+                # pods), but no header picks it per request (hday2's day 2 read "has no deployments").
+                raise click.UsageError(f"--deployment {deployment!r}: {deployment!r} of service {service!r} is a "
+                                       "variant of its traffic split, which no request can pick (only an online "
+                                       "endpoint's deployments can be, by header): its share is set in the stack "
+                                       f"file; `mldeploy logs --stack {stack} --service {service} --deployment "
+                                       f"{deployment}{' --local' if use_local else ''}` shows what it answered")
             if deployment not in known:
                 raise click.UsageError(f"--deployment {deployment!r}: service {service!r} has "
                                        + (f"deployments {', '.join(known)}" if known else "no deployments "
