@@ -24,6 +24,12 @@ def _actionlint(cwd: Path, *files: str, shellcheck: str = "") -> subprocess.Comp
                           cwd=cwd, capture_output=True, text=True)
 
 
+# A stack's own pack config when it has one (policies/config.<stack>.json), else the project's:
+# what mldeploy synth reads (mldeploy/synth/policy.py config_path).
+PER_STACK_CONFIG = ("${{{{ hashFiles(format('policies/config.{{0}}.json', {stack})) != '' && "
+                    "format('policies/config.{{0}}.json', {stack}) || 'policies/config.json' }}}}")
+
+
 def _load(name: str) -> dict:
     doc = yaml.safe_load((WORKFLOWS / name).read_text())
     doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads the key `on` as True
@@ -71,7 +77,7 @@ def test_pull_requests_preview_every_cloud_stack_with_the_policy_pack():
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True
     assert pulumi["with"]["policyPacks"] == "policies"
-    assert (ROOT / pulumi["with"]["policyPackConfigs"]).is_file()
+    assert pulumi["with"]["policyPackConfigs"] == PER_STACK_CONFIG.format(stack="matrix.stack")
 
 
 def test_pull_requests_without_credentials_get_tests_and_an_offline_diff():
@@ -231,3 +237,16 @@ def test_generated_workflow_scripts_pass_shellcheck_through_actionlint(tmp_path)
         (tmp_path / ".github" / "workflows" / name).write_text(text)
     run = _actionlint(tmp_path, shellcheck=shellcheck)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("source", ["repository", "mldeploy init"])
+def test_every_pulumi_run_takes_the_stack_s_own_pack_config_when_it_has_one(source):
+    texts = ({name: (WORKFLOWS / name).read_text() for name in ("pull-request.yml", "deploy.yml")}
+             if source == "repository" else _rendered_workflows())
+    assert (ROOT / "policies" / "config.json").is_file()
+    for name, text in texts.items():
+        for job_name, job in yaml.safe_load(text)["jobs"].items():
+            for step in _steps(job, "pulumi/actions"):
+                given = step["with"]["policyPackConfigs"]
+                assert given.endswith("|| 'policies/config.json' }}"), f"{name} {job_name}: {given}"
+                assert "hashFiles(" in given and "policies/config." in given, f"{name} {job_name}: {given}"

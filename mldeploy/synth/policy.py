@@ -2,12 +2,14 @@
 --policy-pack policies` would over the same resources, and write `policy.json`."""
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
+from mldeploy.config.errors import ConfigError
 from mldeploy.synth.run import SynthResult
 from mldeploy.synth.dump import dump_json
 from mldeploy.plan.vm_sizes import known_vcpus
@@ -17,6 +19,15 @@ from mldeploy.policies import config
 from mldeploy.policies.rules import POLICIES
 
 CONFIG_PATH = Path("policies") / "config.json"
+
+
+def config_path(project_root: Path, stack: str) -> Path:
+    """`policies/config.<stack>.json` when the project has one - that stack's own settings and
+    levels, the file the workflows pass to its `pulumi preview`/`up` as --policy-pack-config -
+    else `policies/config.json`. One file per run, as Pulumi takes it: a stack's own file replaces
+    the project's, it is not merged with it."""
+    own = project_root / "policies" / f"config.{stack}.json"
+    return own if own.is_file() else project_root / CONFIG_PATH
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,16 @@ def _given(policy: str, pack_config: dict[str, Any], result: SynthResult) -> dic
 
 def evaluate(result: SynthResult, project_root: Path | None = None) -> list[Violation]:
     """Every violation of every enabled policy, in policy order."""
-    pack_config = config.load_pack_config((project_root or Path.cwd()) / CONFIG_PATH)
+    root = project_root or Path.cwd()
+    path = config_path(root, result.stack)
+    try:
+        pack_config = config.load_pack_config(path)
+    except ValueError as err:  # json.JSONDecodeError too: one line naming the file, never a traceback
+        shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        message = str(err).removeprefix(f"{path}: ")
+        if isinstance(err, json.JSONDecodeError):
+            message = f"is not JSON ({message}); it holds {{\"<policy>\": {{\"enforcementLevel\": ..., \"<setting>\": ...}}}}"
+        raise ConfigError(shown, message) from None
     resources = policy_resources(result)
     names = {r.urn: r.name for r in resources}
     found: list[Violation] = []
@@ -87,8 +107,6 @@ def report_doc(violations: list[Violation]) -> dict[str, Any]:
 
 def read_violations(out_dir: Path) -> list[Violation]:
     """The violations `write_policy_json` recorded in a synth folder."""
-    import json
-
     doc = json.loads((out_dir / "policy.json").read_text(encoding="utf-8"))
     return [Violation(**v) for v in doc["violations"]]
 

@@ -102,6 +102,32 @@ def test_auth_off_in_production_is_refused_by_policy(tmp_path):
            "production stack 'live'" in run.stderr, run.stderr
 
 
+def test_a_stack_s_own_pack_config_replaces_the_project_s(tmp_path):
+    """A public ACI service without keys in a dev stack: advisory by the project's config.json
+    (exit 0), blocking for the one stack whose policies/config.<stack>.json says so (exit 1)."""
+    config = {"mldeploy:services": {"web": {"target": "aci", "image": "diabetes", "authEnabled": False}}}
+    root = _project(tmp_path, "demo", config)
+    run = _synth(root, "demo")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "advisory: policy public-services-authenticated: service 'web'" in run.stderr, run.stderr
+    (root / "policies" / "config.demo.json").write_text(
+        '{"public-services-authenticated": {"enforcementLevel": "mandatory"}}')
+    run = _synth(root, "demo")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "mandatory: policy public-services-authenticated: service 'web'" in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("text, says", [('{"no-such-policy": {}}', "unknown policies ['no-such-policy']; known: ["),
+                                        ('{"required-tags": ', "is not JSON (")])
+def test_a_bad_pack_config_is_one_error_line(tmp_path, text, says):
+    root = _project(tmp_path, "demo", {"mldeploy:services": {"web": {"target": "aci", "image": "diabetes"}}})
+    (root / "policies" / "config.demo.json").write_text(text)
+    run = _synth(root, "demo")
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    (line,) = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+    assert line.startswith("error: policies/config.demo.json: " + says), line
+
+
 # -- the pack itself ---------------------------------------------------------------------------
 
 def test_pack_entry_point_builds_the_pack_and_serves_on_loopback():
