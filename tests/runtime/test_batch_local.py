@@ -67,6 +67,20 @@ def test_an_output_that_cannot_be_written_is_one_error_line_before_the_job_runs(
     assert "scored" not in proc.stdout, "the check comes before the job"
 
 
+@pytest.mark.parametrize("where", ["patients-1.csv", "predictions.csv", "out/predictions.csv"])
+def test_an_output_inside_the_input_folder_is_refused_before_the_job_runs(where, tmp_path, trained_model):
+    # hbad2's sweep: `--output <input>/patients-1.csv` replaced that input file with the rows (exit 0), and an
+    # output beside the inputs was scored as an input by the next run (every file under --input is one).
+    inputs = tmp_path / "input"
+    shutil.copytree(INPUT, inputs)
+    before = {p.name: p.read_bytes() for p in inputs.iterdir()}
+    proc = subprocess.run([sys.executable, "-m", "mldeploy", "batch", "--stack", "batch", "--input", str(inputs),
+                           "--output", str(inputs / where)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: --output {inputs / where} is inside --input {inputs}"), proc.stderr
+    assert {p.name: p.read_bytes() for p in inputs.iterdir()} == before, "the inputs must stay as they were"
+
+
 def test_mini_batches_follow_mini_batch_size():
     settings = load_stack(ROOT, "batch")
     result = run_batch(plan_local_batch(settings, None, ROOT), INPUT)

@@ -27,6 +27,13 @@ def run(settings: Any, name: str | None, root: Path, input_dir: Path, output_fil
     from mldeploy.targets.batch.plan import plan_local_batch
 
     entry = plan_local_batch(settings, name, root)
+    inputs, output = input_dir.resolve(), output_file.resolve()
+    if output.is_relative_to(inputs):
+        # Every file under --input is an input (runtime/batch_local.py reads the folder recursively): the rows
+        # would replace an input file, or be read as one by the next run.
+        raise click.UsageError(f"--output {output_file} is inside --input {input_dir}, whose every file is read as "
+                               "input: it would " + ("overwrite that input file" if output.exists() else
+                                                     "be scored as an input by the next run") + "; write it elsewhere")
     with _writing(output_file):  # before the run: a job is not scored to be lost
         output_file.parent.mkdir(parents=True, exist_ok=True)
     try:
