@@ -125,6 +125,9 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
         click.echo(f"note: an ONNX model; score.py runs {found.file} with ONNX Runtime (environment.yml: "
                    f"{ONNXRUNTIME_PIN}), a row holds its input{'s' if len(found.inputs) > 1 else ''} "
                    f"{shown}" + (f"; {found.rows} row(s) a request (its fixed batch size)" if found.rows else ""))
+    if found.others:
+        click.echo(f"note: score.py loads {found.file}; the model's folder also holds the model file(s) "
+                   f"{', '.join(found.others)}: load them in score.py's init() if the model needs them")
     for module in found.modules:
         if module == "__main__":
             click.echo("note: the pickle refers to __main__ (a class or function defined in your training script): "

@@ -14,12 +14,13 @@ import lzma
 import re
 import sys
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
 from mldeploy.config import ConfigError
+from mldeploy.project.onnx_graph import OnnxGraph, OnnxInput, read_onnx
 
 SUPPORTED = ("init writes score.py for a scikit-learn model pickled with joblib or pickle, an ONNX model, or an "
              "MLflow model folder (MLmodel) of flavor sklearn or onnx")
@@ -30,16 +31,6 @@ PICKLE_ENVIRONMENT = frozenset({"sklearn", "joblib", "numpy", "scipy", "threadpo
 # Top-level module -> the PyPI package to add, where the two names differ or are worth naming.
 PACKAGES = {"sklearn": "scikit-learn", "xgboost": "xgboost", "lightgbm": "lightgbm", "catboost": "catboost",
             "cloudpickle": "cloudpickle", "pandas": "pandas", "lz4": "lz4", "skops": "skops"}
-
-
-@dataclass(frozen=True)
-class OnnxInput:
-    """One input of an ONNX graph: its name, numpy dtype name, columns per row and shape."""
-
-    name: str
-    dtype: str
-    width: int  # columns per row; 0 when the input is not rows (see shape)
-    shape: tuple = ()  # every dimension: its size, or None where the graph leaves it open
 
 
 @dataclass(frozen=True)
@@ -54,6 +45,7 @@ class ModelFormat:
     inputs: tuple[OnnxInput, ...] = ()  # an ONNX model's inputs, in the graph's order
     rows: int | None = None  # an ONNX model's fixed batch size (None: any number of rows)
     external: tuple[str, ...] = ()  # files an ONNX model keeps its weights in, relative to it
+    others: tuple[str, ...] = ()  # other model files in the model's folder, which score.py does not load
     sklearn_version: str | None = None  # the scikit-learn an MLflow folder says the model was saved with
 
 
@@ -93,15 +85,16 @@ def _read_file(path: Path, shown: str, file: str | None = None) -> ModelFormat |
         return ModelFormat("pickle", file, modules=("lz4",))
     if packed and stream is None:
         return f"a {packed} file that does not decompress (cut short?)"
-    onnx = _onnx(data)
+    onnx = read_onnx(data)
     if onnx is None and _old_pickle(data):
         return _pickle(data, file)
-    if isinstance(onnx, ModelFormat):
+    if isinstance(onnx, OnnxGraph):
         lacking = [name for name in onnx.external if not (path.parent / name).is_file()]
         if lacking:
             return (f"an ONNX model whose weights are in {', '.join(lacking)}, which is not beside it "
                     "(onnx external data: give --model the folder holding the model and its data files)")
-        return ModelFormat("onnx", file, features=onnx.features, inputs=onnx.inputs, rows=onnx.rows,
+        columns = sum(i.width for i in onnx.inputs)
+        return ModelFormat("onnx", file, features=columns or None, inputs=onnx.inputs, rows=onnx.rows,
                            external=onnx.external)
     if onnx is not None:
         return onnx
@@ -226,137 +219,6 @@ def _pickle(stream: bytes, file: str) -> ModelFormat:
     return ModelFormat("pickle", file, features=stream_features(stream), named_columns=named, modules=tuple(lacking))
 
 
-# ----- ONNX: a protocol buffer of onnx.ModelProto, read with the wire format's rules
-# (protobuf.dev/programming-guides/encoding) and the field numbers of onnx/onnx.proto3 (ModelProto
-# ir_version 1, graph 7; GraphProto initializer 5, input 11; ValueInfoProto name 1, type 2;
-# TypeProto tensor_type 1; TypeProto.Tensor elem_type 1, shape 2; TensorShapeProto dim 1;
-# Dimension dim_value 1, dim_param 2; TensorProto name 8). Read here rather than with the `onnx`
-# package: onnx 1.20+ needs protobuf 6, which the scorer host's OpenTelemetry exporter (protobuf <6)
-# excludes from the same virtualenv; the tests check this reader against onnx.load.
-
-# TensorProto.DataType -> numpy dtype (onnx/onnx.proto3; onnx.helper.tensor_dtype_to_np_dtype).
-ONNX_DTYPES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 8: "str",
-               9: "bool", 10: "float16", 11: "float64", 12: "uint32", 13: "uint64"}
-
-
-class _NotProtobuf(ValueError):
-    pass
-
-
-def _varint(buf: memoryview, i: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if i >= len(buf) or shift > 63:
-            raise _NotProtobuf
-        byte = buf[i]
-        value |= (byte & 0x7F) << shift
-        i += 1
-        if not byte & 0x80:
-            return value, i
-        shift += 7
-
-
-def _fields(buf: memoryview) -> list[tuple[int, int, object]]:
-    """One message's (field number, wire type, value): an int, or a memoryview for length-delimited
-    and fixed-size fields. _NotProtobuf when the bytes are not a well-formed message."""
-    out, i = [], 0
-    while i < len(buf):
-        key, i = _varint(buf, i)
-        field, wire = key >> 3, key & 7
-        if field == 0:
-            raise _NotProtobuf
-        if wire == 0:
-            value, i = _varint(buf, i)
-        elif wire in (1, 5):
-            size = 8 if wire == 1 else 4
-            value, i = buf[i:i + size], i + size
-        elif wire == 2:
-            size, i = _varint(buf, i)
-            value, i = buf[i:i + size], i + size
-        else:  # groups (3, 4) are not in proto3, 6-7 do not exist
-            raise _NotProtobuf
-        if i > len(buf):
-            raise _NotProtobuf
-        out.append((field, wire, value))
-    return out
-
-
-def _first(fields, number: int, wire: int = 2):
-    return next((v for f, w, v in fields if f == number and w == wire), None)
-
-
-def _text(value) -> str:
-    return bytes(value).decode("utf-8", errors="replace")
-
-
-def _onnx(data: bytes) -> ModelFormat | str | None:
-    """An ONNX model's inputs (a ModelFormat without its file), a description of why init cannot
-    serve an ONNX model (str), or None when the bytes are no ONNX model."""
-    try:
-        model = _fields(memoryview(data))
-        ir_version, graph = _first(model, 1, 0), _first(model, 7)
-        if not ir_version or graph is None:
-            return None
-        graph = _fields(graph)
-        tensors = [_fields(v) for f, w, v in graph if f == 5 and w == 2]
-        weights = {_text(_first(t, 8) or b"") for t in tensors}
-        # A large model's weights in other files: data_location (14) EXTERNAL (1), its external_data
-        # (13) entries' key 'location' (StringStringEntryProto key 1, value 2) naming the file.
-        external = sorted({_text(_first(e, 2) or b"") for t in tensors if _first(t, 14, 0) == 1
-                           for e in (_fields(v) for f, w, v in t if f == 13 and w == 2)
-                           if _text(_first(e, 1) or b"") == "location"})
-        inputs = [_fields(v) for f, w, v in graph if f == 11 and w == 2]
-        inputs = [i for i in inputs if _text(_first(i, 1) or b"") not in weights]  # IR < 4 lists weights as inputs
-        declared = [_onnx_input(i) for i in inputs]
-    except _NotProtobuf:
-        return None
-    if not declared:
-        return "an ONNX model without inputs"
-    problems = [d for d in declared if isinstance(d, str)]
-    arrays = [d[0] for d in declared if not isinstance(d, str) and not d[0].width]
-    if len(declared) == 1 and arrays and arrays[0].dtype != "str":
-        # One tensor of another shape (an image batch [N, 3, 224, 224]): a request holds that array.
-        return ModelFormat("onnx", "", inputs=(arrays[0],), external=tuple(external))
-    if arrays and not problems:
-        problems = [f"input {arrays[0].name!r} has shape {_shown(arrays[0].shape)} beside other inputs"]
-    if problems:
-        return f"an ONNX model whose {problems[0]}; init writes score.py for inputs of rows ([rows, columns], " \
-               "a fixed number of columns, numbers, texts or booleans) or one numeric tensor of any shape: write " \
-               "score.py yourself (init without --model, then point mldeploy:models at the file)"
-    rows = {d[1] for d in declared} - {None}
-    if len(rows) > 1:
-        return f"an ONNX model whose inputs have different fixed numbers of rows ({sorted(rows)})"
-    found = tuple(d[0] for d in declared)
-    return ModelFormat("onnx", "", features=sum(i.width for i in found), inputs=found, rows=rows.pop() if rows else None,
-                       external=tuple(external))
-
-
-def _onnx_input(fields) -> tuple[OnnxInput, int | None] | str:
-    """(the input, its fixed number of rows or None), or why init cannot write score.py for it."""
-    name = _text(_first(fields, 1) or b"")
-    tensor = _first(_fields(_first(fields, 2) or b""), 1)
-    if tensor is None:
-        return f"input {name!r} is not a tensor (a sequence, map or optional)"
-    tensor = _fields(tensor)
-    elem = _first(tensor, 1, 0)
-    if elem not in ONNX_DTYPES:
-        return f"input {name!r} has element type {elem} (onnx TensorProto.DataType), which numpy has no type for"
-    shape = _first(tensor, 2)
-    if shape is None:
-        return f"input {name!r} declares no shape"
-    dims = [_fields(d) for f, w, d in _fields(shape) if f == 1 and w == 2]
-    sizes = tuple(_first(d, 1, 0) or None for d in dims)  # None where the size is symbolic (dim_param) or unset
-    if not sizes:
-        return f"input {name!r} is a scalar (shape [])"
-    if len(sizes) != 2 or not sizes[1]:
-        return OnnxInput(name, ONNX_DTYPES[elem], 0, sizes), None
-    return OnnxInput(name, ONNX_DTYPES[elem], sizes[1], sizes), sizes[0]
-
-
-def _shown(shape) -> str:
-    return "[" + ", ".join(str(size) if size else "N" for size in shape) + "]"
-
-
 # ----- folders
 
 def _read_folder(folder: Path, shown: str) -> ModelFormat:
@@ -365,10 +227,10 @@ def _read_folder(folder: Path, shown: str) -> ModelFormat:
     if (folder / "MLmodel").is_file():
         return _mlflow(folder, shown)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
-    for path in files:
-        found = _read_file(path, shown, path.relative_to(folder).as_posix())
-        if isinstance(found, ModelFormat):
-            return found
+    models = [f for f in (_read_file(p, shown, p.relative_to(folder).as_posix()) for p in files)
+              if isinstance(f, ModelFormat)]
+    if models:
+        return replace(models[0], others=tuple(m.file for m in models[1:]))
     listed = ", ".join(p.relative_to(folder).as_posix() for p in files[:5]) + (", ..." if len(files) > 5 else "")
     raise _refuse(shown, f"a folder without a model file ({len(files)} files: {listed})" if files else "an empty folder")
 
@@ -395,7 +257,7 @@ def _mlflow(folder: Path, shown: str) -> ModelFormat:
                                          f"{sklearn.get('serialization_format')!r}; init reads pickle and cloudpickle")
         found = _flavor_file(folder, shown, sklearn["pickled_model"], "pickle")
         version = sklearn.get("sklearn_version")
-        return ModelFormat(**{**found.__dict__, "sklearn_version": str(version) if version else None})
+        return replace(found, sklearn_version=str(version) if version else None)
     if isinstance(onnx, dict) and isinstance(onnx.get("data"), str):
         return _flavor_file(folder, shown, onnx["data"], "onnx")
     raise ConfigError("--model", f"{where}: an MLflow model of flavor {', '.join(map(str, flavors))}; {SUPPORTED}")

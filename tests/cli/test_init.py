@@ -246,7 +246,8 @@ def test_the_onnx_reader_agrees_with_onnx_load(tmp_path, inputs, initializer_as_
     share its virtualenv): it must see what onnx.load sees, weights listed as inputs left out."""
     import onnx
 
-    from mldeploy.project.formats import ONNX_DTYPES, read_model
+    from mldeploy.project.formats import read_model
+    from mldeploy.project.onnx_graph import ONNX_DTYPES
 
     path = _graph_model(tmp_path / "m.onnx", inputs, initializer_as_input)
     graph = onnx.load(str(path)).graph
@@ -480,3 +481,14 @@ def test_an_onnx_model_of_one_tensor_of_another_shape_takes_that_array(tmp_path)
     assert 'INPUT = "image"\n' in script and "SHAPE = [None, 1, 4, 4]\n" in script and 'DTYPE = "float32"' in script
     assert json.loads((tmp_path / "sample-request.json").read_text()) == {"data": [[[[0.0] * 4] * 4]]}
     assert "a request's data is its input 'image' (float32, shape [N, 1, 4, 4])" in done.stdout, done.stdout
+
+
+def test_a_folder_with_several_model_files_says_which_one_score_py_loads(tmp_path, iris_pickle, iris_onnx):
+    (tmp_path / "m").mkdir()
+    for name in ("clf.pkl", "scaler.joblib"):
+        (tmp_path / "m" / name).write_bytes(iris_pickle.read_bytes())
+    (tmp_path / "m" / "README.md").write_text("how it was trained\n")
+    done = mldeploy("init", "p", "--model", "m", "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert '"clf.pkl"' in (tmp_path / "p" / "score.py").read_text()
+    assert "note: score.py loads clf.pkl; the model's folder also holds the model file(s) scaler.joblib" in done.stdout
