@@ -59,18 +59,23 @@ def _given(policy: str, pack_config: dict[str, Any], result: SynthResult) -> dic
     return given
 
 
-def evaluate(result: SynthResult, project_root: Path | None = None) -> list[Violation]:
-    """Every violation of every enabled policy, in policy order."""
+def pack_config_of(stack: str, project_root: Path | None = None) -> dict[str, Any]:
+    """The pack config the stack's runs read (config_path); a bad file is a ConfigError naming it."""
     root = project_root or Path.cwd()
-    path = config_path(root, result.stack)
+    path = config_path(root, stack)
     try:
-        pack_config = config.load_pack_config(path)
+        return config.load_pack_config(path)
     except ValueError as err:  # json.JSONDecodeError too: one line naming the file, never a traceback
         shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         message = str(err).removeprefix(f"{path}: ")
         if isinstance(err, json.JSONDecodeError):
             message = f"is not JSON ({message}); it holds {{\"<policy>\": {{\"enforcementLevel\": ..., \"<setting>\": ...}}}}"
         raise ConfigError(shown, message) from None
+
+
+def evaluate(result: SynthResult, project_root: Path | None = None) -> list[Violation]:
+    """Every violation of every enabled policy, in policy order."""
+    pack_config = pack_config_of(result.stack, project_root)
     resources = policy_resources(result)
     names = {r.urn: r.name for r in resources}
     found: list[Violation] = []
@@ -96,10 +101,11 @@ def mandatory(violations: list[Violation]) -> list[Violation]:
     return [v for v in violations if v.enforcement == EnforcementLevel.MANDATORY.value]
 
 
-def report_doc(violations: list[Violation]) -> dict[str, Any]:
+def report_doc(violations: list[Violation], pack_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """policy.json: every policy at the level this run applied (the pack config's, else its default)."""
     return {
         "policies": [{"name": p.name, "description": p.description,
-                      "enforcementLevel": p.enforcement_level.value} for p in POLICIES],
+                      "enforcementLevel": config.enforcement(p.name, pack_config or {}).value} for p in POLICIES],
         "violations": [asdict(v) for v in violations],
         "mandatoryViolations": len(mandatory(violations)),
     }
@@ -112,4 +118,5 @@ def read_violations(out_dir: Path) -> list[Violation]:
 
 
 def write_policy_json(result: SynthResult, out_dir: Path) -> None:
-    dump_json(out_dir / "policy.json", report_doc(evaluate(result, result.project_root)))
+    violations = evaluate(result, result.project_root)
+    dump_json(out_dir / "policy.json", report_doc(violations, pack_config_of(result.stack, result.project_root)))

@@ -115,6 +115,13 @@ def test_a_stack_s_own_pack_config_replaces_the_project_s(tmp_path):
     run = _synth(root, "demo")
     assert run.returncode == 1, run.stdout + run.stderr
     assert "mandatory: policy public-services-authenticated: service 'web'" in run.stderr, run.stderr
+    # policy.json lists each policy at the level the run applied
+    (root / "policies" / "config.demo.json").write_text('{"public-services-authenticated": "disabled"}')
+    run = _synth(root, "demo")
+    assert run.returncode == 0 and "public-services-authenticated" not in run.stderr, run.stderr
+    doc = json.loads((root / "build" / "synth" / "demo" / "policy.json").read_text())
+    levels = {p["name"]: p["enforcementLevel"] for p in doc["policies"]}
+    assert levels["public-services-authenticated"] == "disabled" and levels["required-tags"] == "mandatory", levels
 
 
 @pytest.mark.parametrize("text, says", [('{"no-such-policy": {}}', "unknown policies ['no-such-policy']; known: ["),
