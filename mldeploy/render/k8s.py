@@ -18,8 +18,8 @@ from mldeploy.plan.gateway import GatewaySpec
 from mldeploy.plan.workload import Variant, WorkloadPlan, deployment_name, traffic_config_map_name, traffic_file
 from mldeploy.render.gateway import render_upstreams
 from mldeploy.render.k8s_pod import (
-    COLLECTOR_SECRET_DIR, GATEWAY_PORT, LABEL, MDC_PORT, PRESTOP_SECONDS, TRAFFIC_WEIGHTS_ANNOTATION, _meta,
-    collector_container, gateway_container, labels, namespace, placement, scorer_container, selector,
+    COLLECTOR_SECRET_DIR, GATEWAY_PORT, LABEL, MDC_PORT, TRAFFIC_WEIGHTS_ANNOTATION, _meta, collector_container,
+    gateway_container, grace_seconds, labels, namespace, placement, scorer_container, selector,
 )
 from mldeploy.contract import KEYS_MAP_NAME, SCORER_PORT
 
@@ -87,8 +87,9 @@ def deployment(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) ->
                 "securityContext": {"runAsNonRoot": True, "fsGroup": 10001,
                                     "seccompProfile": {"type": "RuntimeDefault"}},
                 # In-flight requests may take the whole scoring timeout after the gateway's
-                # preStop pause; the scorer's pause outlasts that drain (k8s_pod.scorer_prestop_seconds).
-                "terminationGracePeriodSeconds": plan.timeout_seconds + PRESTOP_SECONDS + 10,
+                # preStop pause; the scorer's pause outlasts that drain (k8s_pod.scorer_prestop_seconds),
+                # then its stop and the sidecars' (k8s_pod.grace_seconds).
+                "terminationGracePeriodSeconds": grace_seconds(plan),
                 "topologySpreadConstraints": [{
                     "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
                     "whenUnsatisfiable": "ScheduleAnyway",

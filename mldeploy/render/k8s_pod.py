@@ -97,6 +97,23 @@ def scorer_prestop_seconds(plan: WorkloadPlan) -> int:
     return PRESTOP_SECONDS + plan.timeout_seconds + 1
 
 
+# From the scorer's SIGTERM to the pod's SIGKILL: gunicorn's (or granian's) stop, azmlinfsrv
+# workers' App Insights flush at exit (bounded to scorer_host.EXIT_FLUSH_S = 5 s) and the
+# interpreter's exit - then the native sidecars (model data), stopped after the main containers
+# with what is left of the grace period (kubernetes.io "Sidecar containers": "sidecar containers
+# ... are terminated after the main containers", within terminationGracePeriodSeconds). With 9 s
+# the azmlinfsrv scorer exited at 5-6 s on a quiet machine but at 12.3 s on a loaded one (a CI run
+# beside five test suites, 2026-12-05), and the model-data sidecar, left 0.5 s, was SIGKILLed (137)
+# with whatever it had not yet written. 20 s leaves the scorer twice its worst measured stop and
+# the sidecar its own time; a pod that stops sooner is gone sooner (the grace is a bound, not a wait).
+SCORER_STOP_SECONDS = 20
+
+
+def grace_seconds(plan: WorkloadPlan) -> int:
+    """terminationGracePeriodSeconds: the scorer's preStop pause, then its stop."""
+    return scorer_prestop_seconds(plan) + SCORER_STOP_SECONDS
+
+
 def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, Any]) -> dict:
     """The scorer as the image runs it, told its concurrency, timeout and telemetry by env."""
     env = [

@@ -221,9 +221,8 @@ def _drain_before_gunicorn_stops() -> None:
 
 
 # At most this long for a gunicorn worker's telemetry flush at exit. In a pod the scorer's stop
-# signal comes this much before the SIGKILL: terminationGracePeriodSeconds (timeout + PRESTOP + 10,
-# render/k8s.py) minus its preStop pause (PRESTOP + timeout + 1, k8s_pod.scorer_prestop_seconds)
-# = 9 s, for gunicorn's stop, the flush and the exit.
+# signal comes 20 s before the SIGKILL (render/k8s_pod.py SCORER_STOP_SECONDS: terminationGracePeriodSeconds
+# minus the scorer's preStop pause), for gunicorn's stop, the flush, the exit and the sidecars after it.
 EXIT_FLUSH_S = 5.0
 
 

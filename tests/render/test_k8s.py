@@ -83,3 +83,20 @@ def test_the_gateway_reads_its_keys_where_the_pod_mounts_them():
     assert plan_.gateways["stable"].keys_file.startswith(mount + "/"), \
         f"Deployment svc: nginx reads {plan_.gateways['stable'].keys_file}, the keys Secret is at {mount}"
 
+
+
+def test_the_scorer_and_its_sidecars_get_time_to_stop_after_the_scorers_pause():
+    # The scorer's SIGTERM comes after its preStop pause; the SIGKILL at the grace period's end.
+    # Between them: its stop, azmlinfsrv workers' App Insights flush (bounded to EXIT_FLUSH_S) and
+    # the model-data sidecar, stopped after it. A loaded machine measured 12.3 s for the scorer alone.
+    from mldeploy.render.k8s_pod import scorer_prestop_seconds
+    from mldeploy.scoring.scorer_host import EXIT_FLUSH_S
+
+    for timeout_ms in (1000, 60000, 300000):
+        plan = _plan(scoringTimeoutMs=timeout_ms)
+        spec = _pod_spec(plan)
+        scorer = next(c for c in spec["containers"] if c["name"] == "scorer")
+        pause = int(scorer["lifecycle"]["preStop"]["exec"]["command"][-1])
+        assert pause == scorer_prestop_seconds(plan)
+        after_sigterm = spec["terminationGracePeriodSeconds"] - pause
+        assert after_sigterm >= EXIT_FLUSH_S + 13, (timeout_ms, spec["terminationGracePeriodSeconds"], pause)
