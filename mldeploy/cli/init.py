@@ -124,7 +124,9 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
         shown = ", ".join(f"{i.name!r} ({i.dtype}, {i.width} column{'s' if i.width > 1 else ''})" for i in found.inputs)
         click.echo(f"note: an ONNX model; score.py runs {found.file} with ONNX Runtime (environment.yml: "
                    f"{ONNXRUNTIME_PIN}), a row holds its input{'s' if len(found.inputs) > 1 else ''} "
-                   f"{shown}" + (f"; {found.rows} row(s) a request (its fixed batch size)" if found.rows else ""))
+                   f"{shown}" + (f"; {found.rows} row(s) a request (its fixed batch size)" if found.rows else "")
+                   + ("; put real rows of yours in sample-request.json: its texts (text-0, text-1) are placeholders "
+                      "a category column may not know" if any(i.dtype == "str" for i in found.inputs) else ""))
     if found.others:
         click.echo(f"note: score.py loads {found.file}; the model's folder also holds the model file(s) "
                    f"{', '.join(found.others)}: load them in score.py's init() if the model needs them")

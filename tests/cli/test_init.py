@@ -230,6 +230,7 @@ def test_an_onnx_model_gets_an_onnx_runtime_score_py_environment_and_sample(tmp_
     assert "note: an ONNX model; score.py runs iris-classifier.onnx with ONNX Runtime" in done.stdout, done.stdout
     assert "could not read" not in done.stdout, done.stdout
 
+    assert "placeholders" not in done.stdout, done.stdout
     wide = _graph_model(tmp_path / "mixed.onnx", [("age", TensorProto.INT64, ["batch", 1]),
                                                   ("measures", TensorProto.DOUBLE, ["batch", 3])])
     mixed = mldeploy("init", "m2", "--model", str(wide), "--target", "aci", cwd=tmp_path)
@@ -237,6 +238,12 @@ def test_an_onnx_model_gets_an_onnx_runtime_score_py_environment_and_sample(tmp_
     assert "INPUTS = [('age', 'int64', 1), ('measures', 'float64', 3)]\n" in (tmp_path / "m2" / "score.py").read_text()
     assert json.loads((tmp_path / "m2" / "sample-request.json").read_text()) == {"data": [[0, 0.0, 0.0, 0.0],
                                                                                           [1, 1.0, 1.0, 1.0]]}
+    texts = _graph_model(tmp_path / "texts.onnx", [("x", TensorProto.FLOAT, [None, 2]), ("city", TensorProto.STRING, [None, 1])])
+    done = mldeploy("init", "m3", "--model", str(texts), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "m3" / "sample-request.json").read_text()) == {"data": [[0.0, 0.0, "text-0"],
+                                                                                          [1.0, 1.0, "text-1"]]}
+    assert "its texts (text-0, text-1) are placeholders a category column may not know" in done.stdout, done.stdout
 
 
 @pytest.mark.parametrize("inputs, initializer_as_input", [
