@@ -115,8 +115,11 @@ def all_settings() -> dict[str, dict[str, dict[str, Any]]]:
 
 
 # Policies that warn instead of blocking unless the pack config says otherwise: what they find
-# may be deliberate (a public demo without keys in a dev stack).
-ADVISORY_BY_DEFAULT = frozenset({"public-services-authenticated"})
+# may be deliberate - a public demo without keys in a dev stack; production telemetry sent
+# elsewhere than Application Insights (Container Insights, Prometheus), which made stacks valid
+# before this rule refused at synth; an edge module on the device's network, which mldeploy's
+# edge config offers.
+ADVISORY_BY_DEFAULT = frozenset({"public-services-authenticated", "production-app-insights", "edge-modules-host-network"})
 
 
 def default_enforcement(policy: str) -> EnforcementLevel:

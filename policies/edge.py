@@ -1,5 +1,6 @@
 """The IoT Edge target's rule: the modules a deployment manifest runs on a device are not given
-the device itself - no privileged mode, no host network/PID/IPC namespace, no added Linux
+the device itself - no privileged mode, no host PID/IPC namespace (host network: a rule of its
+own, advisory by default), no added Linux
 capabilities, no bind of the container engine's socket. Microsoft Defender for IoT reports the
 same as "IotPrivilegedDockerOptions" ("Edge module is configured to run in privileged mode, with
 extensive Linux capabilities or with host-level network access"; learn.microsoft.com/dotnet/api/
@@ -20,10 +21,10 @@ from mldeploy.policies.reading import get, opaque, plain
 
 Report = Callable[..., None]
 
-HOST_MODES = ("NetworkMode", "PidMode", "IpcMode")
+HOST_MODES = ("PidMode", "IpcMode")
 ENGINE_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
-SETTINGS: dict[str, dict[str, Any]] = {"edge-modules-unprivileged": {}}
+SETTINGS: dict[str, dict[str, Any]] = {"edge-modules-unprivileged": {}, "edge-modules-host-network": {}}
 
 
 def _create_options(settings: Mapping[str, Any]) -> dict | None:
@@ -61,22 +62,43 @@ def _problems(options: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def edge_modules_unprivileged(args, report: Report) -> None:
+def _modules(args):
+    """(module name, its createOptions as an object) for each module of a deployment manifest."""
     agent = get(plain(args.props), "content", "modulesContent", "$edgeAgent", "properties.desired")
     modules = agent.get("modules") if isinstance(agent, Mapping) else None
     if not isinstance(modules, Mapping):
         return
     for name in sorted(modules):
         settings = get(modules[name], "settings")
-        options = _create_options(settings) if isinstance(settings, Mapping) else None
-        for problem in _problems(options or {}):
+        yield name, (_create_options(settings) if isinstance(settings, Mapping) else None) or {}
+
+
+def edge_modules_unprivileged(args, report: Report) -> None:
+    for name, options in _modules(args):
+        for problem in _problems(options):
             report(f"{args.name}: IoT Edge module {name!r}: {problem}, which hands the module the device itself; "
                    "remove it from the module's createOptions")
+
+
+def edge_modules_host_network(args, report: Report) -> None:
+    """Host network mode is a rule of its own, advisory by default (config.ADVISORY_BY_DEFAULT):
+    mldeploy's edge config offers it (`createOptions.HostConfig.NetworkMode: host`, with
+    `hostPort` = `port`), and modules that reach devices on the plant's network need it, while
+    Defender for IoT counts it among the privileged options. A platform that forbids it makes
+    the rule mandatory in its pack config."""
+    for name, options in _modules(args):
+        host = options.get("HostConfig") if isinstance(options.get("HostConfig"), Mapping) else {}
+        if str(host.get("NetworkMode", "")).lower() == "host":
+            report(f"{args.name}: IoT Edge module {name!r}: HostConfig.NetworkMode is host: the module shares the "
+                   "device's network stack (every port, every interface); use port bindings unless it must")
 
 
 POLICIES: list[Policy] = [
     ResourceValidationPolicy(
         name="edge-modules-unprivileged", validate=edge_modules_unprivileged,
-        description="IoT Edge modules run unprivileged: no privileged mode, host namespaces, added "
+        description="IoT Edge modules run unprivileged: no privileged mode, host PID/IPC namespace, added "
                     "capabilities or container engine socket."),
+    ResourceValidationPolicy(
+        name="edge-modules-host-network", validate=edge_modules_host_network,
+        description="IoT Edge modules do not share the device's network (advisory by default)."),
 ]

@@ -34,7 +34,6 @@ def test_ports_logs_and_env_pass():
 
 @pytest.mark.parametrize("host, problem", [
     ({"Privileged": True}, "HostConfig.Privileged is true"),
-    ({"NetworkMode": "host"}, "HostConfig.NetworkMode is host"),
     ({"PidMode": "host"}, "HostConfig.PidMode is host"),
     ({"CapAdd": ["SYS_ADMIN"]}, "HostConfig.CapAdd adds SYS_ADMIN"),
     ({"Binds": ["/var/run/docker.sock:/var/run/docker.sock"]}, "container engine's socket"),
@@ -43,6 +42,18 @@ def test_each_privilege_is_reported(host, problem):
     for split in (False, True):
         messages = check("edge-modules-unprivileged", _manifest({"HostConfig": host}, split))
         assert len(messages) == 1 and problem in messages[0] and "'diabetes'" in messages[0], messages
+
+
+def test_host_network_is_its_own_rule_advisory_by_default():
+    from policies.config import default_enforcement
+    from pulumi_policy import EnforcementLevel
+
+    manifest = _manifest({"HostConfig": {"NetworkMode": "host"}})
+    assert check("edge-modules-unprivileged", manifest) == []
+    messages = check("edge-modules-host-network", manifest)
+    assert len(messages) == 1 and "NetworkMode is host" in messages[0] and "'diabetes'" in messages[0], messages
+    assert default_enforcement("edge-modules-host-network") == EnforcementLevel.ADVISORY
+    assert default_enforcement("edge-modules-unprivileged") == EnforcementLevel.MANDATORY
 
 
 def test_the_edge_stack_passes_and_a_privileged_module_trips_the_rule(tmp_path):

@@ -39,6 +39,14 @@ def test_a_production_service_without_telemetry_is_refused(resource):
     assert len(messages) == 1 and "appInsightsEnabled: true" in messages[0], messages
 
 
+def test_production_telemetry_is_advisory_by_default():
+    # A stack that was valid before the rule still synthesizes; a pack config can make it mandatory.
+    from policies.config import default_enforcement
+    from pulumi_policy import EnforcementLevel
+
+    assert default_enforcement("production-app-insights") == EnforcementLevel.ADVISORY
+
+
 def test_telemetry_off_outside_production_passes():
     assert check("production-app-insights", _k8s(OFF, "dev"), _endpoint_deployment(False, "dev")) == []
 
