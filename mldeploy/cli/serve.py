@@ -106,6 +106,15 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     tls_files = (tls_cert, tls_key) if tls_cert is not None else None
+    if tls_files is not None:
+        # The same check serving runs (nginx's needs), before anything starts: an argument's
+        # mistake is a usage error (exit 2), not a failed start.
+        from mldeploy.runtime.local import StartError, check_tls_files
+
+        try:
+            check_tls_files(*tls_files)
+        except StartError as err:
+            raise click.BadParameter(str(err), param_hint="'--tls-cert' / '--tls-key'") from None
     if containers:
         _serve_containers(root, settings, service, port, timeout, as_json, tls_files, image_map)
         return
