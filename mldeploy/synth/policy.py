@@ -73,9 +73,12 @@ def pack_config_of(stack: str, project_root: Path | None = None) -> dict[str, An
         raise ConfigError(shown, message) from None
 
 
-def evaluate(result: SynthResult, project_root: Path | None = None) -> list[Violation]:
-    """Every violation of every enabled policy, in policy order."""
-    pack_config = pack_config_of(result.stack, project_root)
+def evaluate(result: SynthResult, project_root: Path | None = None,
+             pack_config: dict[str, Any] | None = None) -> list[Violation]:
+    """Every violation of every enabled policy, in policy order (`pack_config`: the stack's, read
+    by the caller; else read here)."""
+    if pack_config is None:
+        pack_config = pack_config_of(result.stack, project_root)
     resources = policy_resources(result)
     names = {r.urn: r.name for r in resources}
     found: list[Violation] = []
@@ -118,5 +121,5 @@ def read_violations(out_dir: Path) -> list[Violation]:
 
 
 def write_policy_json(result: SynthResult, out_dir: Path) -> None:
-    violations = evaluate(result, result.project_root)
-    dump_json(out_dir / "policy.json", report_doc(violations, pack_config_of(result.stack, result.project_root)))
+    pack_config = pack_config_of(result.stack, result.project_root)  # read once for both
+    dump_json(out_dir / "policy.json", report_doc(evaluate(result, pack_config=pack_config), pack_config))

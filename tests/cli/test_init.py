@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import joblib
 import pytest
 
 from mldeploy.runtime.client import score
+from tests.harness import serving
 from tests.test_workflows import _actionlint
 
 MLDEPLOY = str(Path(sys.executable).parent / "mldeploy")
@@ -159,21 +159,14 @@ def test_every_generated_stack_synthesizes_with_no_policy_violation(project, sta
 @pytest.mark.slow
 def test_serve_local_serves_the_user_s_model_with_no_further_edits(project):
     folder, _ = project
-    proc = subprocess.Popen([MLDEPLOY, "serve", "--stack", "local", "--port", "0", "--json"], cwd=folder,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", "local", "--port", "0", "--json", cwd=folder, stop_timeout=120) as served:
+        endpoint = served.endpoint
         setosa, virginica = [5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]
         reply = score(endpoint["scoringUri"], endpoint["primaryKey"], json.dumps({"data": [setosa, virginica]}).encode())
         assert reply.status == 200 and json.loads(reply.text()) == [0, 2], reply.text()
         bad = score(endpoint["scoringUri"], endpoint["primaryKey"], b'{"data": [[1, 2]]}')
         assert bad.status == 400 and "4 numbers" in bad.text(), bad.text()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=120)
-    assert code == 0, proc.stderr.read()[-1000:]
+    assert served.proc.returncode == 0, served.err[-1000:]
 
 
 # ----- the model a user actually has: ONNX, compressed joblib, MLflow folders, and what init refuses
@@ -391,44 +384,30 @@ def test_serve_and_test_score_the_user_s_onnx_model(tmp_path, iris_onnx):
     """The README's words with an ONNX model: init, serve --stack local, mldeploy test."""
     done = mldeploy("init", "--model", str(iris_onnx), "--target", "aci", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    proc = subprocess.Popen([MLDEPLOY, "serve", "--stack", "local", "--port", "0", "--json"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", "local", "--port", "0", "--json", cwd=tmp_path, stop_timeout=120) as served:
+        endpoint = served.endpoint
         (tmp_path / "rows.json").write_text(json.dumps({"data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}))
         tested = mldeploy("test", "--stack", "local", "--service", "iris-classifier", "--data", "rows.json", cwd=tmp_path)
         assert tested.returncode == 0 and json.loads(tested.stdout) == [0, 2], tested.stdout + tested.stderr
         bad = score(endpoint["scoringUri"], endpoint["primaryKey"], b'{"data": [[1, 2, "x", 4]]}')
         assert bad.status == 400 and "row 0 must be a list of 4 values" not in bad.text(), bad.text()
         assert "row 0 column 2 must be a finite number" in bad.text(), bad.text()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=120)
-    assert code == 0, proc.stderr.read()[-1000:]
+    assert served.proc.returncode == 0, served.err[-1000:]
 
 
 @pytest.mark.slow
 def test_serve_scores_an_image_onnx_model(tmp_path):
     done = mldeploy("init", "--model", str(_image_model(tmp_path / "digits.onnx")), "--target", "aci", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    proc = subprocess.Popen([MLDEPLOY, "serve", "--stack", "local", "--port", "0", "--json"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
-    try:
-        line = proc.stdout.readline()
-        assert line, f"serve printed no endpoint: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
-        endpoint = json.loads(line)
+    with serving("--stack", "local", "--port", "0", "--json", cwd=tmp_path, stop_timeout=120) as served:
+        endpoint = served.endpoint
         ones = json.dumps({"data": [[[[1.0] * 4] * 4], [[[0.0] * 4] * 4]]}).encode()
         reply = score(endpoint["scoringUri"], endpoint["primaryKey"], ones)
         assert reply.status == 200, reply.text()
         assert [[round(v, 3) for v in row] for row in json.loads(reply.text())] == [[7.5, 7.833, 8.167], [0, 0, 0]]
         bad = score(endpoint["scoringUri"], endpoint["primaryKey"], b'{"data": [[[1, 2]]]}')
         assert bad.status == 400 and "must be an array of shape [4, 4]" in bad.text(), bad.text()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=120)
-    assert code == 0, proc.stderr.read()[-1000:]
+    assert served.proc.returncode == 0, served.err[-1000:]
 
 
 def test_an_onnx_model_with_external_data_is_taken_as_its_folder(tmp_path):

@@ -7,19 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
+from tests.config.bad_stacks_hbad import _case_maker
+
 S, E, IMG = "mldeploy:services", "mldeploy:edge", "mldeploy:images"
 ROUTE = "FROM /messages/modules/diabetes/outputs/* INTO $upstream"
-
-
-def _case_maker(klass: str) -> Callable[..., Any]:
-    from tests.config.bad_stacks import Case, _dump, _load
-
-    def case(id_: str, stack: str, edit: Callable[[dict], None], key: str, fragment: str = "") -> Case:
-        d = _load(stack)
-        edit(d["config"])
-        return Case(id_, klass, stack, _dump(d), key, fragment)
-
-    return case
 
 
 def _renamed_twice(node: dict, name: str, spaced: str, change: Callable[[Any], Any] = lambda v: v) -> None:

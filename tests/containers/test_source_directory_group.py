@@ -4,19 +4,13 @@ score.py's answer carries what its helper module computes (bands.band) - the mod
 image ACI runs, as the stack's target ships it (the shared build context, not the local copy)."""
 from __future__ import annotations
 
-import json
-
-import joblib
-import numpy as np
-
 from mldeploy.runtime.client import score
 from mldeploy.runtime.pod import LocalPod
 from mldeploy.runtime.synthesized_pod import local_image, synthesized_group
 from tests.containers import RUN_PREFIX
 from tests.containers.synthesized import build_images, standin_for, synth_to
-from tests.harness import ROOT, stack_values
-
-SAMPLE = ROOT / "examples" / "diabetes" / "sample-request.json"
+from tests.containers.test_source_directory_image import SAMPLE, assert_banded_predictions
+from tests.harness import stack_values
 SERVICE = "diabetes-aci"
 
 
@@ -34,10 +28,6 @@ def test_the_aci_group_scores_with_the_helper_module_of_its_source_directory(eng
         pod.wait_ready(240)
         reply = score(f"http://{pod.ip}:{src.port}/score", src.keys[0], SAMPLE.read_bytes())
         assert reply.status == 200, f"{reply.status} {reply.error or reply.text()[:300]} {pod.describe()}"
-        rows = json.loads(SAMPLE.read_text())["data"]
-        expected = joblib.load(trained_model).predict(np.asarray(rows, dtype=float))
-        answer = json.loads(reply.body)
-        assert np.allclose([r["progression"] for r in answer], expected), answer
-        assert [r["band"] for r in answer] == ["high" if v >= 200 else "low" for v in expected], answer
+        assert_banded_predictions(reply.body, trained_model)
     finally:
         pod.remove()

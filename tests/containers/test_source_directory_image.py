@@ -16,6 +16,16 @@ from tests.harness import ROOT, stack_values
 SAMPLE = ROOT / "examples" / "diabetes" / "sample-request.json"
 
 
+def assert_banded_predictions(body: bytes, trained_model) -> None:
+    """examples/diabetes-src's answer for SAMPLE: each row's prediction, and the band its helper
+    module (bands.py) gives it."""
+    rows = json.loads(SAMPLE.read_text())["data"]
+    expected = joblib.load(trained_model).predict(np.asarray(rows, dtype=float))
+    answer = json.loads(body)
+    assert np.allclose([r["progression"] for r in answer], expected), answer
+    assert [r["band"] for r in answer] == ["high" if v >= 200 else "low" for v in expected], answer
+
+
 def test_the_modules_beside_score_py_are_in_the_image_and_it_scores(engine, standins, work_dir, trained_model):
     values, _ = stack_values("local")
     image = values["mldeploy:images"]["diabetes"]
@@ -28,10 +38,6 @@ def test_the_modules_beside_score_py_are_in_the_image_and_it_scores(engine, stan
     engine.run("run", "-d", "--name", container, "-p", f"127.0.0.1:{port}:5001", built)
     try:
         reply = first_200(engine, container, f"http://127.0.0.1:{port}/score", SAMPLE.read_bytes())
-        rows = json.loads(SAMPLE.read_text())["data"]
-        expected = joblib.load(trained_model).predict(np.asarray(rows, dtype=float))
-        answer = json.loads(reply.body)
-        assert np.allclose([r["progression"] for r in answer], expected), answer
-        assert [r["band"] for r in answer] == ["high" if v >= 200 else "low" for v in expected], answer
+        assert_banded_predictions(reply.body, trained_model)
     finally:
         engine.remove(container)

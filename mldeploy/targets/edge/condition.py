@@ -55,6 +55,14 @@ def _string_end(text: str, start: int) -> int:
     raise ConditionError(f"the string opened by {quote} at character {start + 1} is never closed")
 
 
+def _comment_end(text: str, start: int) -> int:
+    """The index after the `/* ... */` comment opening at `start`; ConditionError when it is never closed."""
+    end = text.find("*/", start + 2)
+    if end < 0:
+        raise ConditionError(f"the comment opened at character {start + 1} is never closed")
+    return end + 2
+
+
 def _tokens(text: str) -> list[tuple[str, str, int]]:
     """(kind, text, 1-based position) of each token: string, number, name, op, punct."""
     out: list[tuple[str, str, int]] = []
@@ -64,10 +72,7 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
         if char.isspace():
             i += 1
         elif text.startswith("/*", i):  # a comment, as the lexer above skips them
-            end = text.find("*/", i + 2)
-            if end < 0:
-                raise ConditionError(f"the comment opened at character {i + 1} is never closed")
-            i = end + 2
+            i = _comment_end(text, i)
         elif char in "'\"":
             end = _string_end(text, i)
             out.append(("string", text[i:end], i + 1))
@@ -221,10 +226,7 @@ def route_condition_problem(text: str) -> str | None:
         while i < len(text):
             char = text[i]
             if text.startswith("/*", i):
-                end = text.find("*/", i + 2)
-                if end < 0:
-                    raise ConditionError(f"the comment opened at character {i + 1} is never closed")
-                i = end + 2
+                i = _comment_end(text, i)
             elif char in "'\"":
                 i = _string_end(text, i)
             else:
