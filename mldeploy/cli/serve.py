@@ -11,6 +11,7 @@ import math
 import signal
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -97,12 +98,28 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
             containers: bool, image_map: tuple[str, ...], project_dir: Path | None) -> None:
     """Serve a stack's services locally (scorer + gateway on 127.0.0.1) until Ctrl+C / SIGTERM,
     after a smoke test with the stack's sample request."""
+    from mldeploy.config.source_directory import walks_cached
     from mldeploy.targets.stack import load_stack
 
     if image_map and not containers:
         raise click.UsageError("--image goes with --containers (it names the image a container runs)")
     root = project_dir.resolve() if project_dir else find_project_root()
-    settings = load_stack(root, stack)
+    # One walk of each sourceDirectory for the start: the load-time rule, the script warnings and
+    # every build context share it (three walks of up to 2000 files each before). The scope ends
+    # once the services answer (`_Serving.run`): a walk done later (a --reload) reads the folder anew.
+    start_scope = ExitStack()
+    start_scope.enter_context(walks_cached())
+    with start_scope:
+        settings = load_stack(root, stack)
+        _serve(root, settings, start_scope=start_scope, service=service, port=port, timeout=timeout,
+               as_json=as_json, tls_files=(tls_cert, tls_key), max_concurrent_requests=max_concurrent_requests,
+               containers=containers, image_map=image_map)
+
+
+def _serve(root: Path, settings, *, start_scope: ExitStack, service: str | None, port: int | None, timeout: float,
+           as_json: bool, tls_files: tuple[Path | None, Path | None], max_concurrent_requests: int | None,
+           containers: bool, image_map: tuple[str, ...]) -> None:
+    tls_cert, tls_key = tls_files
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     tls_files = (tls_cert, tls_key) if tls_cert is not None else None
@@ -122,7 +139,7 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
     if port is not None and len(names) > 1:
         raise click.UsageError("--port needs --service when the stack has several local services")
     _Serving(root, settings, port=port, timeout=timeout, as_json=as_json, tls_files=tls_files,
-             max_concurrent=max_concurrent_requests).run(names)
+             max_concurrent=max_concurrent_requests).run(names, started=start_scope.close)
 
 
 def _serve_containers(root: Path, settings, service: str | None, port: int | None, timeout: float, as_json: bool,
@@ -160,7 +177,9 @@ class _Serving:
         self.stopping: list[int] = []
         self.starting = True
 
-    def run(self, names: list[str]) -> None:
+    def run(self, names: list[str], started=lambda: None) -> None:
+        """Start `names`, then serve until a signal; `started()` is called once every one answers
+        (it ends the start's one walk of each sourceDirectory)."""
         from mldeploy.runtime.env import EnvError
         from mldeploy.runtime.processes import STOP_REQUESTED, StartError, StopRequested
 
@@ -178,6 +197,7 @@ class _Serving:
             for name in names:
                 self._start(name)
             self.starting = False
+            started()
             info("serving; Ctrl+C (or SIGTERM) stops every process")
             while not self.stopping:
                 time.sleep(0.25)

@@ -96,16 +96,17 @@ class _Walk(NamedTuple):
     over: str | None  # the walk stopped at a limit (too many files or bytes): why
 
 
-# The walks of the scope `walks_cached()` opened (a synth, a Pulumi program run), by project root and
-# sourceDirectory; None outside one (`mldeploy serve` walks the folder each time it starts).
+# The walks of the scope `walks_cached()` opened (a synth, a Pulumi program run, a `serve` start), by
+# project root and sourceDirectory; None outside one (each reload of `serve --reload` walks anew).
 _WALKS: dict[tuple[Path, str], _Walk] | None = None
 
 
 @contextmanager
 def walks_cached() -> Iterator[None]:
     """Walk each source directory once while this lasts: the load-time rule, the script warnings,
-    the build contexts and batch's code files of one synth (or one `pulumi up` program run) see
-    one listing of the folder, read once (a 2000-file folder was walked three times per synth).
+    the build contexts and batch's code files of one synth (or one `pulumi up` program run, or one
+    `serve` start) see one listing of the folder, read once (a 2000-file folder was walked three
+    times per synth, and per serve start).
     Only for a run that ends: a file changed after the walk is seen by the next scope. Nested
     scopes share the outermost one's walks."""
     global _WALKS

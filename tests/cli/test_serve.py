@@ -81,3 +81,31 @@ def test_serve_without_service_runs_the_only_service_of_a_stack(tmp_path):
     stack.write_text(text + services.replace("    clf:\n", "    clf-2:\n", 1).replace("clf.example.com", "clf2.example.com"))
     with pytest.raises(ConfigError, match="choose one with --service"):
         select_services(load_stack(root, "prod"), None)
+
+
+def test_one_serve_start_walks_each_source_directory_once(tmp_path, monkeypatch):
+    """The load-time rule, the script warnings and the build context of a `serve` start share one
+    walk of the sourceDirectory (walks_cached, as synth's); each was a walk of its own: three."""
+    from click.testing import CliRunner
+
+    import mldeploy.config.source_directory as source_directory
+    import mldeploy.runtime.env as env
+    from mldeploy.cli.serve import command
+    from mldeploy.runtime.local import LocalServer
+    from mldeploy.runtime.processes import StartError
+    from tests.config.test_source_directory import _project
+
+    root = _project(tmp_path)
+    walks = []
+    real_walk = source_directory._walk
+    monkeypatch.setattr(source_directory, "_walk", lambda value, at: walks.append(value) or real_walk(value, at))
+    monkeypatch.setattr(env, "ensure_env", lambda *args, **kwargs: None)  # no scoring environment is built
+
+    def start(self, timeout):
+        assert "app/helpers.py" in self.context.files, "the build context ships the folder"
+        raise StartError("the test stops here")
+
+    monkeypatch.setattr(LocalServer, "start", start)
+    result = CliRunner().invoke(command, ["--stack", "local", "--project-dir", str(root)])
+    assert result.exit_code == 1 and "the test stops here" in result.output, result.output
+    assert walks == ["src"], f"one walk per serve start, not {len(walks)}: {walks}"
