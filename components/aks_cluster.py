@@ -171,7 +171,7 @@ class AksCluster(pulumi.ComponentResource):
             resource_name_=s.name,
             resource_group_name=rg,
             location=location,
-            dns_prefix=s.name,
+            dns_prefix=s.dns_prefix,
             kubernetes_version=s.kubernetes_version,
             sku=cs.ManagedClusterSKUArgs(name="Base", tier=s.tier),
             # Long-term support: Premium tier plus this plan (AKS docs, long-term-support.md).

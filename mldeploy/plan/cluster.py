@@ -16,7 +16,7 @@ SYSTEM_POOL = "system"
 class CreatedCluster:
     """A cluster to create: one System node pool of `agent_count` x `vm_size`."""
 
-    name: str  # the ARM resource name, also its DNS prefix
+    name: str  # the ARM resource name
     kubernetes_version: str | None  # None: AKS's default
     tier: str  # "Free", "Standard" or "Premium"
     long_term_support: bool
@@ -31,6 +31,11 @@ class CreatedCluster:
     # at attach ("verify that ... role binding is created") and only in the public cloud, and a
     # second binding declared here would be one more credential path the docs never describe.
     local_accounts: bool = False
+
+    @property
+    def dns_prefix(self) -> str:
+        """The API server's DNS prefix: the name, as far as a prefix allows (plan/naming.py aks_dns_prefix)."""
+        return naming.aks_dns_prefix(self.name)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,21 @@ def aks_cluster(stack: str, entry: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"aks-{stack}-{entry}")[:63].rstrip("-_")
 
 
+# An AKS cluster's dnsPrefix: "DNS prefix must contain between 1 and 54 characters" (the AKS API's own
+# error, pulumi/pulumi-azure-native#571), letters, digits and hyphens only, starting and ending with a letter
+# or digit (hashicorp/terraform-provider-azurerm#20813, validate/kubernetes.go KubernetesDNSPrefix). The
+# swagger has no pattern for it (containerservice aks/stable/2025-09-01/managedClusters.json,
+# ManagedClusterProperties.dnsPrefix: "This cannot be updated once the Managed Cluster has been created"), so
+# nothing before AKS itself refuses a cluster name's '_' or its characters past the 54th.
+AKS_DNS_PREFIX_MAX = 54
+
+
+def aks_dns_prefix(cluster: str) -> str:
+    """The created cluster's DNS prefix: its name where that is a valid prefix (every name so far, so no
+    cluster is replaced), else the name with '_' as '-', cut to 54 characters, ending alphanumeric."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", cluster)[:AKS_DNS_PREFIX_MAX].rstrip("-")
+
+
 MODEL_BLOB_PREFIX = "mldeploy/models"
 
 

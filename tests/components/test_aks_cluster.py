@@ -1,6 +1,8 @@
 """AksCluster: the guide's 12-vCPU rule (config and attach), create settings, AcrPull, provider."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from mldeploy.plan.cluster_check import NodePool, check_capacity, check_version
 from mldeploy.config import ConfigError
@@ -172,7 +174,8 @@ UNIT_REGISTRY = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGr
                  "Microsoft.ContainerRegistry/registries/crunit")
 
 
-def _unit(cluster: dict, *, azure_ml_attached: bool = False, attached=None, principal_type: str = "User"):
+def _unit(cluster: dict, *, azure_ml_attached: bool = False, attached=None, principal_type: str = "User",
+          stack: str = "unit"):
     import pulumi
 
     from mldeploy.components.aks_cluster import AksCluster
@@ -180,7 +183,7 @@ def _unit(cluster: dict, *, azure_ml_attached: bool = False, attached=None, prin
     from mldeploy.plan.cluster import plan_cluster
     from tests.components.unit import declare
 
-    plan = plan_cluster("c1", ClusterSettings.model_validate(cluster), stack="unit", azure_ml_attached=azure_ml_attached)
+    plan = plan_cluster("c1", ClusterSettings.model_validate(cluster), stack=stack, azure_ml_attached=azure_ml_attached)
     seen = {}
 
     def build():
@@ -212,6 +215,20 @@ def test_unit_a_created_cluster_is_the_plans_name_version_tier_and_node_pool():
     assert c["networkProfile"]["networkPolicy"] == "calico", c["networkProfile"]
     assert (c["location"], c["resourceGroupName"], c["tags"]) == ("westeurope", "rg-unit", {"environment": "unit"})
     assert seen["node_count"] == 4 and seen["cluster_name"] == "aks-unit-c1"
+
+
+# AKS refuses a dnsPrefix outside 1-54 letters, digits and hyphens (plan/naming.py aks_dns_prefix); a cluster
+# name may hold '_' (a Pulumi stack name's) and run to 63 characters.
+DNS_PREFIX = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,52}[A-Za-z0-9])?$")
+
+
+@pytest.mark.parametrize("stack", ["dev_eu.2", "s" * 60, "team_" + "x" * 50 + "_"])
+def test_unit_a_created_clusters_dns_prefix_is_one_aks_accepts_whatever_its_name(stack):
+    plan, declared, _ = _unit({}, stack=stack)
+    c = declared.one(MANAGED_CLUSTER)["inputs"]
+    assert c["resourceName"] == plan.create.name, c["resourceName"]
+    assert DNS_PREFIX.match(c["dnsPrefix"]), \
+        f"stack {stack!r}: dnsPrefix {c['dnsPrefix']!r} ({len(c['dnsPrefix'])} chars) is refused by AKS"
 
 
 def test_unit_local_accounts_stay_off_unless_the_plan_keeps_them_for_azure_ml():

@@ -57,3 +57,13 @@ def test_a_log_analytics_name_keeps_its_four_characters_for_any_stack_name():
     from mldeploy.plan.naming import log_analytics
 
     assert len(log_analytics("__")) >= 4 and log_analytics("__")[-1].isalnum()
+
+
+def test_an_aks_dns_prefix_is_the_cluster_name_whenever_that_is_a_valid_prefix():
+    from mldeploy.plan.naming import aks_cluster, aks_dns_prefix
+
+    # dnsPrefix is create-only: a name AKS already took as its prefix must stay the prefix (no replacement).
+    assert aks_dns_prefix(aks_cluster("prod", "prod")) == "aks-prod-prod"
+    assert aks_dns_prefix(aks_cluster("kubernetes-endpoint", "inference")) == "aks-kubernetes-endpoint-inference"
+    assert aks_dns_prefix("aks-dev_eu-2-prod") == "aks-dev-eu-2-prod"
+    assert aks_dns_prefix("aks-" + "a" * 49 + "-b") == "aks-" + "a" * 49, "54 characters, no '-' at the end"
