@@ -235,6 +235,14 @@ def v1_warnings(settings, root: Path) -> list[str]:
             continue
         if found and found.uses_model_path:
             seen.add(image.script_path)
+            core = _AZUREML_CORE.search(env_text(image, root))
+            if core is None:
+                served = "served by mldeploy's stand-in for azureml-core"
+            else:  # the real SDK serves it: say which line installs it and that the stand-in would do
+                env_file = image.requirements_file or image.conda_file
+                served = (f"served by azureml-core itself, which {env_file} installs ({core.group(1)}: SDK v1, "
+                          "retired 2026-06-30, which brings azureml-core and its Azure SDKs into every image); with azureml-inference-server-http "
+                          "in its place mldeploy's stand-in serves Model.get_model_path and azureml.contrib.services")
             warnings.append(f"images.{name}.entryScript: {image.script_path} uses Model.get_model_path (Azure ML "
-                            f"SDK v1), served by mldeploy's stand-in for azureml-core; the v2 way is {V2_WAY}")
+                            f"SDK v1), {served}; the v2 way is {V2_WAY}")
     return warnings

@@ -140,6 +140,20 @@ def write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+def link_models_into_app(context_dir: Path) -> None:
+    """`app/azureml-models` -> the context's models, as the image has them (/var/azureml-app/azureml-models,
+    render/build_context.py). The real azureml-core, which a v1 environment installs through
+    azureml-defaults, looks only there: its Model.get_model_path reads
+    `os.path.join(os.environ['AML_APP_ROOT'], 'azureml-models')` (azureml/core/model.py, MODELS_DIR, 1.61),
+    and the local app root is `app/`; without the link a v1 score.py served by it stopped with
+    ModelNotFoundException locally while its image found the model. An entry in the app folder of
+    that name (a sourceDirectory's own) is left alone."""
+    link = context_dir / "app" / "azureml-models"
+    if not link.exists() and not link.is_symlink() and (context_dir / "azureml-models").is_dir():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(Path("..") / "azureml-models", target_is_directory=True)
+
+
 def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_dir: Path, *,
                  sock: socket.socket, workers: int, scoring_timeout_ms: int, name: str = "scorer",
                  extra_env: dict[str, str] | None = None) -> Child:
@@ -155,6 +169,7 @@ def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_
     app_root = context_dir / "app"
     script = app_root / PurePosixPath(context.entry_script).relative_to(APP_DIR)
     model_dir = context_dir / "azureml-models" / Path(context.model_dir).relative_to(MODELS_DIR)
+    link_models_into_app(context_dir)
     child_env = {
         "PATH": f"{env.path / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         "HOME": os.environ.get("HOME", str(run_dir)),

@@ -143,3 +143,12 @@ def test_a_second_version_is_found_by_its_registered_name(tmp_path):
 
 def test_a_script_python_cannot_parse_for_depth_is_left_to_the_scorer():
     assert scan("x = " + "-" * 200_000 + "1\n") is None, "the parser's MemoryError, not a traceback"
+
+
+def test_with_azureml_defaults_the_warning_names_the_real_sdk_not_the_stand_in(tmp_path):
+    """A v1 myenv.yml lists azureml-defaults (v1 required it): the real azureml-core then serves
+    get_model_path, and the warning says so and which line to drop for the stand-in."""
+    settings = _Settings(tmp_path, GUIDE_STYLE, "azureml-defaults\nscikit-learn\n")
+    [warning] = v1_warnings(settings, tmp_path)
+    assert "stand-in for azureml-core;" not in warning, warning
+    assert "served by azureml-core itself, which requirements.txt installs (azureml-defaults" in warning, warning

@@ -77,3 +77,49 @@ def test_serve_generates_keys_by_the_one_key_rule():
 
     key = new_key()
     assert len(key) == KEY_LENGTH and set(key) <= set(KEY_ALPHABET), f"serve's key {len(key)} chars, not {KEY_LENGTH}"
+
+
+def _azureml_core_model_path(app_root: str, model_name: str) -> str:
+    """azureml-core 1.61's Model._get_model_path_local for a deployed script (no version): it looks
+    only under `os.path.join(AML_APP_ROOT, 'azureml-models')/<name>/<latest version>/` for the one
+    file or folder there (azureml/core/model.py: MODELS_DIR, _get_model_path_local)."""
+    import os
+    candidate = os.path.join(app_root, "azureml-models", model_name)
+    assert os.path.exists(candidate), f"azureml-core would raise ModelNotFoundException: no {candidate}"
+    latest = max(os.listdir(candidate), key=int)
+    entries = os.listdir(os.path.join(candidate, latest))
+    assert len(entries) == 1, entries
+    return os.path.join(candidate, latest, entries[0])
+
+
+def test_the_real_azureml_core_finds_the_model_locally_as_in_the_image(tmp_path):
+    """A v1 environment with azureml-defaults runs the real azureml-core (no stand-in); its
+    Model.get_model_path reads AML_APP_ROOT/azureml-models, where the image has the models
+    (/var/azureml-app/azureml-models). The local scorer's app root must hold them there too."""
+    from mldeploy.config.stack import ImageSettings, ModelSettings
+    from mldeploy.plan.models import resolve_model
+    from mldeploy.render.build_context import render_build_context
+    from mldeploy.runtime.env import ScoringEnv
+    from mldeploy.runtime.local import scorer_child
+    from mldeploy.runtime.processes import listen_socket
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "clf.pkl").write_bytes(b"model bytes")
+    (tmp_path / "score.py").write_text("from azureml.core.model import Model\n\ndef init():\n"
+                                       "    Model.get_model_path('clf')\n\ndef run(data):\n    return data\n")
+    (tmp_path / "myenv.yml").write_text("dependencies:\n  - python=3.11\n  - pip:\n    - azureml-defaults\n")
+    model = resolve_model("clf", ModelSettings.model_validate({"path": "models/clf.pkl", "version": 3},
+                                                                context={"root": tmp_path}), tmp_path)
+    image = ImageSettings.model_validate({"entryScript": "score.py", "condaFile": "myenv.yml", "models": ["clf"]},
+                                         context={"root": tmp_path})
+    context = render_build_context("clf", image, [model], tmp_path)
+    assert not any(name.startswith("app/azureml/") for name in context.files), "azureml-core installed: no stand-in"
+    context.write(tmp_path / "run" / "context")
+    sock = listen_socket(0)
+    try:
+        child = scorer_child(context, ScoringEnv(tmp_path / "venv", "x"), tmp_path / "run" / "context",
+                             tmp_path / "run", sock=sock, workers=1, scoring_timeout_ms=1000)
+    finally:
+        sock.close()
+    found = _azureml_core_model_path(child.env["AML_APP_ROOT"], "clf")
+    assert open(found, "rb").read() == b"model bytes", found
