@@ -46,8 +46,14 @@ POD_TRAFFIC_DIR = "/etc/mldeploy/traffic"  # AKS canary: the service's traffic C
 # same image runs as a non-root user on port 8890 (the pod's runAsUser).
 GATEWAY_IMAGE = "nginx:1.27.4-alpine@sha256:4ff102c5d78d254a6f0da062b3cf39eaf07f01eec0927fd21e219d0af8bc0591"
 # The Azure ML base image a conda environment is built on where Azure ML builds it: batch jobs and
-# managed online endpoints alike.
-AZUREML_BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
+# v2 online endpoints (managed, kubernetes-endpoint) alike, unless the stack names its own
+# (batch.<name>.baseImage, images.<name>.baseImage). A dated tag, not `latest`: the same commit
+# builds the same environment a month later. Where the tag comes from and when it was checked:
+# mldeploy/plan/versions.py DEFAULT_IMAGES, the dated table (a test keeps the two equal).
+AZUREML_BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20260715.v1"
+# Azure ML's own base images (mcr.microsoft.com/azureml/...) bring conda, which Azure ML's
+# environment build runs (`conda env create`): a stack may name another of them, e.g. a newer dated tag.
+AZUREML_IMAGE_REPOSITORY = "mcr.microsoft.com/azureml/"
 
 # -- name patterns -------------------------------------------------------------------------------
 # Keys go into an nginx config file: a safe alphabet keeps quoting trivial and matches what

@@ -88,7 +88,9 @@ class ImageSettings(ShipsSourceDirectory, Settings):
     models: list[str] = Field(min_length=1, description="names of entries in `models` baked into the image")
     base_image: ImageRef | None = Field(
         None, description="base image; omitted: pinned micromamba for `condaFile`, "
-        "`python:<pythonVersion>-slim` for `requirementsFile`"
+        "`python:<pythonVersion>-slim` for `requirementsFile`. On an image only v2 endpoints use (`managed`, "
+        "`kubernetes-endpoint`), an Azure ML image (`mcr.microsoft.com/azureml/...`) Azure ML builds the "
+        "environment on; omitted: mldeploy's dated Azure ML base image"
     )
     version: int = Field(1, ge=1, le=2_147_483_647, description="the guide's image version (`myimage:1`); the tag is "
                          "`<version>-<content digest>`")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mldeploy.contract import AZUREML_BASE_IMAGE, AZUREML_IMAGE_REPOSITORY
+
 
 @dataclass(frozen=True)
 class AssetPlan:
@@ -20,6 +22,18 @@ class AssetPlan:
     code_blob_prefix: str
     code_files: tuple[tuple[str, Path], ...]
     scoring_script: str
+
+
+def is_azureml_image(reference: str) -> bool:
+    """An Azure ML base image (mcr.microsoft.com/azureml/...): one Azure ML can build a conda environment on."""
+    return reference.startswith(AZUREML_IMAGE_REPOSITORY)
+
+
+def endpoint_base_image(base_image: str | None) -> str:
+    """The base image Azure ML builds a v2 online endpoint's environment on: the image's own `baseImage`
+    when it is an Azure ML image (a team's own dated tag), else mldeploy's pinned default (a
+    `baseImage` mldeploy builds on, such as micromamba, is for mldeploy's build of the same image)."""
+    return base_image if base_image is not None and is_azureml_image(base_image) else AZUREML_BASE_IMAGE
 
 
 # An environment's and a code asset's name is its ARM resource name in the workspace (Environment/Code

@@ -15,8 +15,8 @@ from mldeploy.config.requirements import read_requirements
 from mldeploy.config.service import ServiceSettings
 from mldeploy.config.stack import StackSettings
 from mldeploy import PROJECT
-from mldeploy.contract import AZUREML_BASE_IMAGE
-from mldeploy.plan.assets import endpoint_asset_name
+from mldeploy.contract import AZUREML_BASE_IMAGE, AZUREML_IMAGE_REPOSITORY
+from mldeploy.plan.assets import endpoint_asset_name, is_azureml_image
 from mldeploy.plan.conda import ENDPOINT_PYTHON
 from mldeploy.plan.cluster import cluster_name
 from mldeploy.plan.cluster_check import check_cluster, check_fits_node
@@ -127,9 +127,10 @@ def check_azure_built_servers(settings: StackSettings, project_root: Path) -> No
 
 def check_azure_built_image_keys(settings: StackSettings) -> None:
     """An image only v2 endpoints use is never built by mldeploy: Azure ML builds its environment from the
-    conda file on Azure ML's base image with Python ENDPOINT_PYTHON (targets/online_endpoint/program.py
-    BASE_IMAGE, plan/conda.py), so a baseImage or pythonVersion of its own would apply to the local rehearsal
-    only and be dropped in Azure, silently."""
+    conda file on an Azure ML base image with Python ENDPOINT_PYTHON (plan/assets.endpoint_base_image,
+    plan/conda.py), so a baseImage that is no Azure ML image, or a pythonVersion of its own, would apply to
+    the local rehearsal only and be dropped in Azure, silently. An Azure ML image (a dated tag of the
+    team's choosing) is what Azure ML builds on."""
     p = f"{PROJECT}:"
     built_here = {i for s in settings.services.values() for i in s.images_built()}
     built_here |= {i for entries in settings.sections.values() for e in entries.values() for i in e.images_built()}
@@ -141,9 +142,10 @@ def check_azure_built_image_keys(settings: StackSettings) -> None:
         image = settings.images[image_name]
         why = (f"image {image_name!r} is used only by {', '.join(users[image_name])}, whose environment Azure ML builds "
                f"from the conda file on Azure ML's base image ({AZUREML_BASE_IMAGE}) with Python {ENDPOINT_PYTHON}")
-        if image.base_image is not None and image.base_image != AZUREML_BASE_IMAGE:
-            raise ConfigError(f"{p}images.{image_name}.baseImage", f"applies only to images mldeploy builds: {why}, so "
-                              "it would be dropped there (the local rehearsal alone would use it): remove it")
+        if image.base_image is not None and not is_azureml_image(image.base_image):
+            raise ConfigError(f"{p}images.{image_name}.baseImage", f"{image.base_image} is no Azure ML base image: {why}, "
+                              f"so it would be dropped there (the local rehearsal alone would use it): remove it, or "
+                              f"name an Azure ML image ({AZUREML_IMAGE_REPOSITORY}..., e.g. another dated tag)")
         if "python_version" in image.model_fields_set and image.python_version != ENDPOINT_PYTHON:
             raise ConfigError(f"{p}images.{image_name}.pythonVersion", f"{image.python_version} would be dropped: {why}; "
                               f"remove it (or set {ENDPOINT_PYTHON})")

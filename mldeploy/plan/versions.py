@@ -24,6 +24,11 @@ As of 2026-11-25. Update the table (and AS_OF) when the sources change:
   usdodcentral) less US Gov Iowa, which Microsoft closed on 2020-04-30 (Azure Government blog,
   reported by ZDNet, "Microsoft is closing its US Government Iowa Azure region"). Azure Government
   Secret/Top Secret (ussec*, usnat*) are other clouds the azure-native provider does not name.
+- Default images (DEFAULT_IMAGES), checked IMAGES_AS_OF: which image reference mldeploy writes when
+  the stack names none, whether it is pinned (digest, dated tag) or floats, and the primary source
+  of the value. Azure ML's base image: the newest dated tag Microsoft's own environment
+  definitions build on (Azure/azureml-assets, branch `release`); its tag history:
+  Azure/AzureML-Containers images/openmpi4.1.0-ubuntu22.04/release-notes.md.
 """
 from __future__ import annotations
 
@@ -125,6 +130,68 @@ def region_problem(location: str, cloud: str = "public", extra: tuple[str, ...] 
     return (f"{location!r} is not an Azure region of the {cloud} cloud: {hint}use a region's programmatic name "
             f"({CLOUD_REGION_SOURCES[cloud]}, as of {as_of.isoformat()}; `az account list-locations -o table` lists "
             "yours; a region newer than this table: list it in mldeploy:extraRegions)")
+
+
+IMAGES_AS_OF = date(2026, 12, 5)
+
+
+@dataclass(frozen=True)
+class DefaultImage:
+    """An image mldeploy writes when the stack names none: the reference, how it is fixed
+    (`digest`, `dated tag`, `version tag`, `rolling tag`) and the source of the value (why nothing
+    more stable is used, where so). The config key that replaces each: docs/deploying.md."""
+
+    reference: str
+    pinned_by: str
+    source: str
+
+
+DEFAULT_IMAGES: dict[str, DefaultImage] = {
+    # Microsoft publishes openmpi4.1.0-ubuntu22.04 as `latest` plus one `<yyyymmdd>.v1` tag per
+    # rebuild (mostly CVE fixes). `latest` would give two `pulumi up`s a month apart two
+    # different environments from one commit; a dated tag is one build. The value is the one
+    # Microsoft's own curated environments build on: Azure/azureml-assets, branch `release`
+    # (commit 61470ae0dd69, 2026-07-23), latest/environment/mlflow-model-inference/context/
+    # Dockerfile and the four other environments on this image: `FROM mcr.microsoft.com/azureml/
+    # openmpi4.1.0-ubuntu22.04:20260715.v1` (main writes `{{latest-image-tag}}`, which the release
+    # pipeline resolves: scripts/azureml-assets/azureml/assets/environment/pin_image_versions.py).
+    # No digest: none is published in a source readable here.
+    "azureml-base": DefaultImage(
+        "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20260715.v1", "dated tag",
+        "https://github.com/Azure/azureml-assets/blob/release/latest/environment/mlflow-model-inference/"
+        "context/Dockerfile"),
+    # mldeploy/contract.py GATEWAY_IMAGE says why a digest (Docker Hub rebuilds 1.27.4-alpine in place).
+    "gateway": DefaultImage(
+        "nginx:1.27.4-alpine@sha256:4ff102c5d78d254a6f0da062b3cf39eaf07f01eec0927fd21e219d0af8bc0591", "digest",
+        "https://hub.docker.com/_/nginx"),
+    # Vector publishes one image per release under its version tag; no digest of it is published in a
+    # source readable offline, so the tag is what can be pinned here. A stack pins a digest with
+    # collectorImage (ImageRef takes `name:tag@sha256:...`).
+    "collector": DefaultImage(
+        "timberio/vector:0.46.1-distroless-static", "version tag",
+        "https://hub.docker.com/r/timberio/vector"),
+    # mamba-org/micromamba-docker docs/tags.rst: "Tags that do not contain git are rolling tags, meaning
+    # these tags get reassigned to new images each time these images are built" and "the best practice
+    # is for the Dockerfile FROM command to reference the image's sha256 digest". 1.5.10-* tags are
+    # reassigned only by builds of micromamba 1.5.10: the repository moved to 2.0.0 on 2024-09-28
+    # (commit efe28dc), so this tag has not moved since. No digest is published in the repository.
+    "micromamba": DefaultImage(
+        "mambaorg/micromamba:1.5.10-jammy", "rolling tag (frozen: 1.5.10 superseded 2024-09-28)",
+        "https://github.com/mamba-org/micromamba-docker/blob/main/docs/tags.rst"),
+    # Docker's official python image rebuilds `3.11-slim` for every Python patch release and Debian
+    # point release, and moves it to the next Debian release when one comes out: the stack chooses the
+    # Python (pythonVersion), and a team that wants one build pins it with baseImage
+    # (`python:3.11.x-slim-<debian>@sha256:...`). A table of patch versions would expire monthly.
+    "python-slim": DefaultImage(
+        "python:<pythonVersion>-slim", "rolling tag",
+        "https://github.com/docker-library/official-images/blob/master/library/python"),
+    # The IoT Edge runtime's rolling minor tags (`1.6` follows the newest 1.6.x): servicing releases are
+    # security and bug fixes that devices are meant to take (IOT_EDGE_SOURCE). A device pins one release
+    # with runtimeVersion `1.6.<patch>` (the image tag is the runtimeVersion as written).
+    "iot-edge-runtime": DefaultImage(
+        "mcr.microsoft.com/azureiotedge-agent:<runtimeVersion>, mcr.microsoft.com/azureiotedge-hub:<runtimeVersion>",
+        "rolling tag", IOT_EDGE_SOURCE),
+}
 
 
 # The config defaults DEFAULT_MIN_KUBERNETES and DEFAULT_IOT_EDGE_RUNTIME (in the contract, so

@@ -112,6 +112,26 @@ def test_deployments_serve_the_registered_model_with_score_py(managed):
             f"{env['urn']}: the environment is the image's myenv.yml"
 
 
+def test_environments_build_on_the_dated_azure_ml_base_image_unless_the_image_names_its_own(managed, tmp_path):
+    """`latest` would build another environment from the same commit a month later (plan/versions.py
+    DEFAULT_IMAGES); a team's own Azure ML image (another dated tag) is what Azure ML builds on."""
+    from mldeploy.contract import AZUREML_BASE_IMAGE
+    from tests.harness import stack_values
+    assert not AZUREML_BASE_IMAGE.endswith(":latest")
+    images = {env["inputs"]["properties"]["image"] for env in managed.of_type(f"{ML}:EnvironmentVersion")}
+    assert images == {AZUREML_BASE_IMAGE}, images
+    values, secret_keys = stack_values("managed")
+    own = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20250701.v1"
+    values["mldeploy:images"]["diabetes"]["baseImage"] = own
+    envs = {e["inputs"]["name"]: e for e in
+            synth("managed", tmp_path, values, secret_keys).of_type(f"{ML}:EnvironmentVersion")}
+    assert {n: e["inputs"]["properties"]["image"] for n, e in envs.items()} == {
+        "mldeploy-diabetes-diabetes": own, "mldeploy-diabetes-diabetes-v2": AZUREML_BASE_IMAGE}, envs
+    before = {e["inputs"]["name"]: e["inputs"]["version"] for e in managed.of_type(f"{ML}:EnvironmentVersion")}
+    assert envs["mldeploy-diabetes-diabetes"]["inputs"]["version"] != before["mldeploy-diabetes-diabetes"], \
+        "another base image is another environment version"
+
+
 def test_v1_sizes_map_to_the_migration_tables_sku(managed):
     assert deployment(managed, "green")["inputs"]["properties"]["instanceType"] == "Standard_DS2_v2"
 

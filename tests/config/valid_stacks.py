@@ -435,6 +435,11 @@ def valid_cases() -> Iterator[Case]:
     for base in ("continuumio/miniconda3:24.1.2-0", "myregistry.azurecr.io/python:3.11"):
         yield case(f"batch-base-image-{base.split('/')[0].split(':')[0]}", "sizes", "batch",
                    lambda c, v=base: c[B]["nightly"].update(baseImage=v))
+    # An image only v2 endpoints use may name an Azure ML base image of its own (another dated tag: plan/versions.py
+    # DEFAULT_IMAGES); an edge runtime may be pinned to one release of a minor in the table.
+    yield case("managed-image-own-azureml-base", "sizes", "managed", lambda c: c[IMG]["diabetes"].update(
+        baseImage="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20250701.v1"))
+    yield case("edge-runtime-patch-release", "names", "edge", lambda c: c[E]["clinics"].update(runtimeVersion="1.6.3"))
     # An image only v2 endpoints use may name Azure's own Python; an image a v1 service also builds keeps baseImage.
     yield case("managed-image-python-version-azure", "sizes", "managed",
                lambda c: (c[IMG]["diabetes"].pop("condaFile"),

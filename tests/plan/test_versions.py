@@ -13,6 +13,26 @@ from mldeploy.plan.versions import (AKS_KUBERNETES, AS_OF, IOT_EDGE_RUNTIME, clu
 from tests.harness import STACKS, stack_values, synth
 
 
+def test_every_default_image_is_the_one_the_dated_table_sources():
+    """The references mldeploy writes by default are the table's rows (DEFAULT_IMAGES: how each is
+    fixed, the source, the date checked): a constant changed without the table is caught here."""
+    import re
+
+    from mldeploy.contract import AZUREML_BASE_IMAGE, GATEWAY_IMAGE
+    from mldeploy.plan.versions import DEFAULT_IMAGES, IMAGES_AS_OF
+    from mldeploy.render.build_context import MICROMAMBA_IMAGE
+    from mldeploy.targets.aks.settings import COLLECTOR_IMAGE
+    in_code = {"azureml-base": AZUREML_BASE_IMAGE, "gateway": GATEWAY_IMAGE, "collector": COLLECTOR_IMAGE,
+               "micromamba": MICROMAMBA_IMAGE}
+    for name, reference in in_code.items():
+        assert DEFAULT_IMAGES[name].reference == reference, f"{name}: code has {reference}, the table " \
+            f"{DEFAULT_IMAGES[name].reference}"
+    assert re.fullmatch(r"mcr\.microsoft\.com/azureml/[^:@]+:\d{8}\.v\d+", AZUREML_BASE_IMAGE), \
+        f"{AZUREML_BASE_IMAGE}: Azure ML's base image by a dated tag (<yyyymmdd>.v1), never `latest`"
+    assert "@sha256:" in GATEWAY_IMAGE and DEFAULT_IMAGES["gateway"].pinned_by == "digest"
+    assert IMAGES_AS_OF >= AS_OF and all(row.source for row in DEFAULT_IMAGES.values())
+
+
 def test_the_defaults_are_supported_as_of_the_tables_date():
     assert kubernetes_end(DEFAULT_MIN_KUBERNETES) >= AS_OF, f"minKubernetesVersion default {DEFAULT_MIN_KUBERNETES}"
     assert iot_edge_end(DEFAULT_IOT_EDGE_RUNTIME) >= AS_OF, f"IoT Edge runtime default {DEFAULT_IOT_EDGE_RUNTIME}"
@@ -80,6 +100,22 @@ def test_an_expired_edge_runtime_is_warned_about_with_its_key():
     assert warnings == [w for w in warnings if w.startswith("mldeploy:edge.clinics.runtimeVersion: IoT Edge runtime "
                                                             "1.5 left support on 2026-11-10")] and warnings
     assert runtime_warnings(settings, date(2026, 11, 1)) == [], "1.5 was still serviced on 2026-11-01"
+
+
+def test_an_edge_runtime_may_be_pinned_to_one_release_of_a_supported_minor():
+    """`1.6` is Microsoft's rolling tag (the newest 1.6.x); `1.6.<patch>` is one release, checked against
+    the 1.6 row (plan/versions.py DEFAULT_IMAGES `iot-edge-runtime`)."""
+    from mldeploy.targets.stack import parse_settings
+    from tests.harness import ROOT
+
+    values, keys = stack_values("edge")
+    values["mldeploy:edge"]["clinics"]["runtimeVersion"] = "1.6.3"
+    settings = parse_settings("edge", values, keys, ROOT, "stacks/Pulumi.edge.yaml")
+    assert settings.sections["edge"]["clinics"].runtime_version == "1.6.3"
+    for wrong in ("1.6.", "1.6.3.1", "1.6-rc1"):
+        values["mldeploy:edge"]["clinics"]["runtimeVersion"] = wrong
+        with pytest.raises(ConfigError, match="runtimeVersion"):
+            parse_settings("edge", values, keys, ROOT, "stacks/Pulumi.edge.yaml")
 
 
 def test_an_attached_cluster_minimum_below_support_is_warned_about():

@@ -285,7 +285,7 @@ class EdgeSettings(SectionSettings):
     status: Literal["running", "stopped"] = Field("running", description="desired module status")
     env: EnvVars = Field(default_factory=dict, description="environment variables of the module")
     routes: dict[str, str] | None = Field(None, description="default: the module's outputs to $upstream")
-    runtime_version: str = Field(DEFAULT_IOT_EDGE_RUNTIME, pattern=r"^\d+\.\d+$", description="IoT Edge runtime (edgeAgent/edgeHub) version: a release in mldeploy's dated table (mldeploy/plan/versions.py; another is refused); one past its support date is warned about at synth")
+    runtime_version: str = Field(DEFAULT_IOT_EDGE_RUNTIME, pattern=r"^\d+\.\d+(\.\d+)?$", description="IoT Edge runtime (edgeAgent/edgeHub) version, the images' tag: a release in mldeploy's dated table (mldeploy/plan/versions.py; another is refused); `1.6` follows Microsoft's newest 1.6.x (a rolling tag), `1.6.<patch>` pins one release; one past its support date is warned about at synth")
     # Last: its check needs port, hostPort and env (validated above) to size the whole value.
     create_options: dict[str, Any] = Field(default_factory=dict, validate_default=True, description="extra Docker createOptions merged into the module's (size-checked)")
 

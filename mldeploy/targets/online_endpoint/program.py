@@ -15,7 +15,7 @@ from pulumi_azure_native import authorization
 
 from mldeploy.components.online_endpoint import EndpointInputs, OnlineEndpoint, WorkspaceRefs
 from mldeploy.azure.arm import arm_part
-from mldeploy.plan.assets import endpoint_asset_name
+from mldeploy.plan.assets import endpoint_asset_name, endpoint_base_image
 from mldeploy.plan.conda import ENDPOINT_PYTHON, conda_with_pip, requirement_lines
 from mldeploy.plan.digest import digest_files
 from mldeploy.plan.batching import image_loads
@@ -24,11 +24,9 @@ from mldeploy.targets.foundation import Foundation, ServiceOutputs, build_dir, g
 from mldeploy.targets.online_endpoint.plan import plan_endpoint, used_images
 from mldeploy.targets.online_endpoint.settings import EndpointSettings
 from mldeploy.render.build_context import APP_DIR, BuildContext
-from mldeploy.contract import AZUREML_BASE_IMAGE, workspace_blob_container
+from mldeploy.contract import workspace_blob_container
 
 CODE_BLOB_PREFIX = "mldeploy/endpoint-code"
-# The Azure ML base image the environment's conda file is built on (as for batch).
-BASE_IMAGE = AZUREML_BASE_IMAGE
 
 
 def conda_text(context: BuildContext) -> str:
@@ -58,9 +56,11 @@ def scoring_script(context: BuildContext) -> str:
 
 
 def asset_plan(service_name: str, image: str, context: BuildContext, entry_script: Path,
-               context_dir: Path | None = None) -> AssetPlan:
+               context_dir: Path | None = None, base_image: str | None = None) -> AssetPlan:
+    """`base_image`: the image's `baseImage` (plan/assets.endpoint_base_image picks what Azure ML builds on)."""
     env_text = conda_text(context)
-    env_digest = hashlib.sha256(f"{BASE_IMAGE}\n{env_text}".encode()).hexdigest()[:12]
+    base = endpoint_base_image(base_image)
+    env_digest = hashlib.sha256(f"{base}\n{env_text}".encode()).hexdigest()[:12]
     files = (code_files(context, entry_script, context_dir) if context_dir else
              ((scoring_script(context), entry_script),))
     # The version is the digest of every file of the folder: a change to any (helpers.py) is a new
@@ -69,7 +69,7 @@ def asset_plan(service_name: str, image: str, context: BuildContext, entry_scrip
     return AssetPlan(
         # Per service: two endpoints serving one image never declare the same Azure asset twice.
         environment_name=endpoint_asset_name(service_name, image), environment_version=env_digest, conda_text=env_text,
-        base_image=BASE_IMAGE, code_name=endpoint_asset_name(service_name, image), code_version=code_digest,
+        base_image=base, code_name=endpoint_asset_name(service_name, image), code_version=code_digest,
         code_blob_prefix=f"{CODE_BLOB_PREFIX}/{service_name}/{image}/{code_digest}",
         code_files=files, scoring_script=scoring_script(context))
 
@@ -79,7 +79,7 @@ def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation, compute
     s = f.settings
     tags = f.tags()
     assets = {image: asset_plan(name, image, f.contexts[image], f.project_root / s.images[image].script_path,
-                                build_dir(s, f.project_root) / image)
+                                build_dir(s, f.project_root) / image, s.images[image].base_image)
               for image in used_images(service)}
     plan = plan_endpoint(name, service, stack=s.stack, resource_group=s.resource_group_name, assets=assets,
                          image_models={n: list(i.models) for n, i in s.images.items()}, tags=tags,
