@@ -29,7 +29,8 @@ class WorkspaceSettings(Settings):
     create: bool = Field(True, description="`true`: create the workspace, its storage account, key vault, "
                          "Application Insights and container registry; `false`: use an existing workspace")
     resource_group: ResourceGroupName | None = Field(None, description="resource group of an existing workspace "
-                                       "(default: the stack's `resourceGroup`)")
+                                       "(create: false); another than the stack's `resourceGroup`, which the stack "
+                                       "creates (azure-native refuses to create a group that exists)")
     sku: Literal["Basic"] = Field("Basic", description="workspace SKU")
 
     @model_validator(mode="after")

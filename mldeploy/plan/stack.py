@@ -55,6 +55,7 @@ def stack_rules(settings: StackSettings, target_checks: Mapping[str, TargetCheck
         rules.append(lambda name=name, service=service: check_fits_node(name, service, settings.clusters))
     rules += [lambda check=check: check(settings) for check in stack_checks]
     rules += [lambda: check_workspace_names(settings), lambda: check_mode_keys(settings),
+              lambda: check_existing_workspace_group(settings),
               lambda: check_azure_built_image_keys(settings)]
     return rules
 
@@ -179,6 +180,30 @@ def check_mode_keys(settings: StackSettings) -> None:
             raise ConfigError(f"{p}clusters.{name}.attach", f"cluster {cluster.attach.name!r} in "
                               f"{cluster.attach.resource_group!r} is the one clusters.{other} creates in this stack; "
                               f"an attached cluster is looked up before anything is created: use clusters.{other}")
+
+
+def check_existing_workspace_group(settings: StackSettings) -> None:
+    """An existing workspace (create: false) cannot sit in the resource group the stack creates
+    (mldeploy:resourceGroup, the program's first resource): azure-native reads a resource before it
+    creates it and refuses one that exists - "cannot create already existing resource"
+    (pulumi-azure-native provider/pkg/provider/crud: CanCreate; a resource group answers its HEAD with
+    204) - so `pulumi up` would stop there, after `preview` passed. The workspace's group must be
+    named (its default is the stack's own group) and differ from the stack's."""
+    ws = settings.workspace
+    if ws.create or not settings.needs_azure:
+        return
+    group = ws.resource_group or settings.resource_group_name
+    if group.lower() != settings.resource_group_name.lower():
+        return
+    told = "" if ws.resource_group is not None else " (workspace.resourceGroup omitted: the stack's own)"
+    raise ConfigError(f"{PROJECT}:workspace.resourceGroup",
+                      f"the existing workspace {ws.name!r} (create: false) is looked up in resource group {group!r}"
+                      f"{told}, which this stack creates (mldeploy:resourceGroup"
+                      f"{'' if settings.resource_group else ', by default'}): a group "
+                      "that already holds the workspace cannot be created (azure-native: \"cannot create already "
+                      "existing resource\"), so `pulumi up` would stop at its first resource; set "
+                      "workspace.resourceGroup to the workspace's group and mldeploy:resourceGroup to a new one for "
+                      "what the stack creates outside the workspace")
 
 
 def check_workspace_names(settings: StackSettings) -> None:

@@ -91,3 +91,23 @@ def test_a_location_must_be_an_azure_region_display_names_included():
     values = {**copy.deepcopy(values), "azure-native:location": "West Europe"}
     assert parse_settings("dev", values, keys, ROOT, "stacks/Pulumi.dev.yaml").location == "westeurope", \
         "azure-native:location: a region's display name (West Europe) must load, as ARM reads it (westeurope)"
+
+
+@pytest.mark.parametrize("group", [None, "rg-mldeploy-managed", "RG-MLDEPLOY-MANAGED"])
+def test_an_existing_workspace_in_the_group_the_stack_creates_is_refused_at_load(group):
+    """azure-native refuses to create a resource group that exists ("cannot create already existing
+    resource"): a stack creating the group its existing workspace is in never gets past it."""
+    def existing(values):
+        values.pop("mldeploy:resourceGroup", None)
+        values["mldeploy:workspace"] = {"name": "mlw-shared", "create": False,
+                                        **({"resourceGroup": group} if group else {})}
+    err = refused("managed", existing)
+    assert err.key == "mldeploy:workspace.resourceGroup", err
+    assert "cannot create already existing resource" in err.message and "'mlw-shared'" in err.message, err
+
+
+def test_an_existing_workspace_in_a_group_of_its_own_loads():
+    values, keys = stack_values("managed")
+    values = copy.deepcopy(values)
+    values["mldeploy:workspace"] = {"name": "mlw-shared", "create": False, "resourceGroup": "rg-ml-shared"}
+    parse_settings("managed", values, keys, ROOT, "stacks/Pulumi.managed.yaml")
