@@ -19,9 +19,10 @@ specification/app/resource-manager/Microsoft.App/stable/2025-07-01; the installe
   `template.revisionSuffix` from the plan (Template: "Any changes to this section will result in
   a new revision"); scale with an HTTP rule (ScaleRule.http.metadata `concurrentRequests`,
   MicrosoftDocs articles/container-apps/scale-app.md); Liveness/Readiness probes (ContainerAppProbe);
-- with a custom domain: a managed certificate (ManagedCertificate: subjectName,
-  domainControlValidation CNAME) bound SNI to the app's host name (CustomDomain: bindingType
-  SniEnabled, certificateId).
+- with a custom domain: the host name on the app's ingress with `bindingType: Auto` (CustomDomain,
+  CommonDefinitions.json of preview/2025-02-02-preview, the version azure-native's `app` module speaks:
+  enum Disabled | SniEnabled | Auto, certificateId optional), and a managed certificate (ManagedCertificate:
+  subjectName, domainControlValidation CNAME) created after the app; see `_certificate`.
 
 Container Apps has no key auth of its own: the gateway checks the keys, as on ACI and AKS.
 The plan type is mldeploy.targets.containerapp.plan.ContainerAppPlan; it is not imported here:
@@ -120,7 +121,7 @@ class ContainerAppService(pulumi.ComponentResource):
         keys = service_keys(self, name, keys) if plan.auth_enabled else None
         self.gateway_conf = render_nginx_conf(plan.gateway)
         secrets, mounted, scorer_env = self._secrets(plan, keys, app_insights_key, app_insights_connection_string)
-        ingress = self._ingress(name, plan, environment, resource_group_name, location, tags)
+        ingress = self._ingress(plan)
         container_app = app.ContainerApp(
             child_name(name, "app"),
             container_app_name=plan.app_name,
@@ -140,6 +141,8 @@ class ContainerAppService(pulumi.ComponentResource):
             # The identity must hold AcrPull, and the assignment have taken effect, before the pull.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pulled]),
         )
+        if plan.custom_domain is not None:
+            self._certificate(name, plan.custom_domain, container_app, environment, resource_group_name, location, tags)
         # The app's host name is `<app>.<environment default domain>` (MicrosoftDocs blue-green-deployment.md:
         # `https://$APP_NAME.$APP_DOMAIN`, APP_DOMAIN = the environment's `properties.defaultDomain`);
         # read from the environment, not the app: its `configuration` holds the secrets' values, and
@@ -184,10 +187,9 @@ class ContainerAppService(pulumi.ComponentResource):
                                    "secretRef": INSIGHTS_CONNECTION_SECRET})
         return secrets, mounted, scorer_env
 
-    def _ingress(self, name: str, plan, environment: app.ManagedEnvironment, resource_group_name: pulumi.Input[str],
-                 location: str, tags: dict[str, str]) -> dict:
-        """External TLS-only ingress to the gateway with the plan's traffic by revision; with a custom domain,
-        its managed certificate bound SNI."""
+    def _ingress(self, plan) -> dict:
+        """External TLS-only ingress to the gateway with the plan's traffic by revision; a custom domain
+        bound `Auto` (its managed certificate: `_certificate`)."""
         ingress: dict = {
             "external": True,
             "targetPort": plan.gateway_port,
@@ -197,18 +199,30 @@ class ContainerAppService(pulumi.ComponentResource):
                         for t in plan.traffic],
         }
         if plan.custom_domain is not None:
-            certificate = app.ManagedCertificate(
-                child_name(name, "certificate"),
-                resource_group_name=resource_group_name,
-                environment_name=environment.name,
-                location=location,
-                properties={"subjectName": plan.custom_domain, "domainControlValidation": "CNAME"},
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            ingress["customDomains"] = [{"name": plan.custom_domain, "bindingType": "SniEnabled",
-                                         "certificateId": certificate.id}]
+            # `Auto`: the platform binds the environment's managed certificate for this host name once it is
+            # issued, so the app names no certificateId (microsoft/azure-container-apps#796, closed 2025-03-06:
+            # "bindingType 'auto' ... removing the need for updating the app after the cert is created").
+            ingress["customDomains"] = [{"name": plan.custom_domain, "bindingType": "Auto"}]
         return ingress
+
+    def _certificate(self, name: str, domain: str, container_app: app.ContainerApp, environment: app.ManagedEnvironment,
+                     resource_group_name: pulumi.Input[str], location: str, tags: dict[str, str]) -> app.ManagedCertificate:
+        """The managed certificate of the custom domain, after the app: Azure issues one only for a host name
+        already on an app of the environment ("(RequireCustomHostnameInEnvironment) Creating managed
+        certificate requires hostname ... added as a custom hostname to a container app or route in
+        environment", microsoft/azure-container-apps#1570). Declared before the app (the app naming its
+        certificateId, bound SniEnabled, as mldeploy did), the first `pulumi up` failed on that error.
+        Deleted with its environment (which removes its certificates): a destroy does not delete it
+        before the app that binds it."""
+        return app.ManagedCertificate(
+            child_name(name, "certificate"),
+            resource_group_name=resource_group_name,
+            environment_name=environment.name,
+            location=location,
+            properties={"subjectName": domain, "domainControlValidation": "CNAME"},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[container_app], deleted_with=environment),
+        )
 
     def _environment(self, name: str, plan, resource_group_name: pulumi.Input[str], location: str,
                      tags: dict[str, str]) -> app.ManagedEnvironment:

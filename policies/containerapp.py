@@ -58,10 +58,14 @@ def containerapp_production(args, report: Report) -> None:
         if ingress.get("allowInsecure") is True:
             report(f"{_what(r)}: ingress allows plain HTTP (allowInsecure: true) in production stack {stack!r}; "
                    "TLS only: allowInsecure false", r.urn)
+        # CustomDomain.bindingType (CommonDefinitions.json, preview/2025-02-02-preview): SniEnabled serves the
+        # certificateId, Auto the environment's managed certificate for the name (what mldeploy declares:
+        # components/containerapp.py); Disabled, or no binding type, serves none.
         for domain in ingress.get("customDomains") or []:
-            if domain.get("bindingType") != "SniEnabled":
+            if domain.get("bindingType") not in ("SniEnabled", "Auto"):
                 report(f"{_what(r)}: custom domain {domain.get('name')!r} is bound {domain.get('bindingType')!r} "
-                       f"in production stack {stack!r}: its certificate is not served; bind it SniEnabled", r.urn)
+                       f"in production stack {stack!r}: its certificate is not served; bind it Auto (a managed "
+                       "certificate) or SniEnabled", r.urn)
 
 
 SETTINGS = {

@@ -142,13 +142,27 @@ def test_blue_green_traffic_by_revision_label():
     assert {t["label"]: t["revisionName"] for t in traffic}["blue"] == plan.revision_name
 
 
-def test_a_custom_domain_gets_a_managed_certificate_bound_sni():
+def test_a_custom_domain_gets_a_managed_certificate_bound_auto():
     _, declared, out = _declare(customDomain="score.example.com")
     cert = declared.one(CERT)["inputs"]["properties"]
     assert cert == {"subjectName": "score.example.com", "domainControlValidation": "CNAME"}
     domains = _app(declared)["configuration"]["ingress"]["customDomains"]
-    assert [(d["name"], d["bindingType"]) for d in domains] == [("score.example.com", "SniEnabled")]
+    # Auto: the platform binds the managed certificate once issued (components/containerapp.py _certificate).
+    assert domains == [{"name": "score.example.com", "bindingType": "Auto"}], domains
     assert out["uris"][0] == "https://score.example.com/score"
+
+
+def test_the_managed_certificate_is_created_after_the_app_that_carries_its_host_name(tmp_path):
+    """Azure issues a managed certificate only for a host name already on an app of the environment
+    (RequireCustomHostnameInEnvironment): the app must not wait for the certificate, the certificate for the app."""
+    from tests.harness import stack_values, synth
+
+    values, keys = stack_values("containerapp")
+    values["mldeploy:services"]["diabetes-aca"]["customDomain"] = "score.example.com"
+    result = synth("containerapp", tmp_path, values, keys)
+    cert, container_app = result.one(CERT), result.one(APP)
+    assert container_app["urn"] in cert["dependsOn"], f"the certificate must wait for the app: {cert['dependsOn']}"
+    assert cert["urn"] not in container_app["dependsOn"], "the app must not wait for its certificate"
 
 
 def test_a_gpu_profile_joins_the_environment_and_the_app_runs_on_it():

@@ -65,6 +65,11 @@ def test_production_custom_domain_without_its_certificate_fails():
     assert any("'score.example.com' is bound 'Disabled'" in m for m in messages), messages
 
 
+def test_production_custom_domain_bound_auto_to_its_managed_certificate_passes():
+    assert check("containerapp-production", PROD,
+                 app(domains=[{"name": "score.example.com", "bindingType": "Auto"}])) == []
+
+
 def test_scale_to_zero_outside_production_passes():
     assert check("containerapp-production", app(min_replicas=0, stack="dev")) == []
 
