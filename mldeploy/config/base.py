@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any, Callable, ClassVar, Mapping
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
@@ -35,6 +35,11 @@ class Settings(BaseModel):
         strict=True,
         allow_inf_nan=False,
     )
+    # Keys a user brings from elsewhere (SDK v1's deploy_configuration) that this model spells or places
+    # differently: camelCase key -> where it lives here. An unknown key found in it gets that sentence
+    # instead of the closest spelling (config/load.py), which may be another setting altogether
+    # (`authEnabled` -> "did you mean 'appInsightsEnabled'?" on a v2 endpoint).
+    moved_keys: ClassVar[Mapping[str, str]] = {}
 
     def _only_in_another_mode(self, fields: set[str], rule: str, join: str = ", ") -> None:
         """ValueError for the keys among `fields` (field names) the stack file set, named as written

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Iterable, Mapping, Union
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from pydantic.alias_generators import to_snake
+from pydantic.alias_generators import to_camel, to_snake
 
 from mldeploy import PROJECT
 from mldeploy.contract import STACKS_DIR, stack_file_path
@@ -490,7 +490,8 @@ def _first_error(prefix: str, exc: ValidationError, root: Any, tag: str | None =
     if kind == "extra_forbidden":
         model = _model_at(root, loc[:-1])
         allowed = _aliases(model) if model else []
-        return ConfigError(path, _unknown(loc[-1], allowed))
+        moved = model.moved_keys.get(to_camel(loc[-1])) if model else None
+        return ConfigError(path, _unknown(loc[-1], allowed, moved))
     if kind == "missing":
         return ConfigError(path, "is required")
     if loc and loc[-1] == "[key]":
@@ -559,10 +560,11 @@ def _aliases(model: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()]
 
 
-def _unknown(key: str, allowed: Iterable[str]) -> str:
+def _unknown(key: str, allowed: Iterable[str], moved: str | None = None) -> str:
+    """`moved`: where the key lives in this model (Settings.moved_keys), said instead of a spelling hint."""
     allowed = sorted(allowed)
     close = difflib.get_close_matches(key, allowed, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = f" ({moved})" if moved else f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown key {key!r}{hint}; allowed: {', '.join(allowed)}"
 
 

@@ -202,3 +202,41 @@ def test_a_kubernetes_endpoint_instance_above_a_nodes_allocatable_cpu_is_refused
     values = kubernetes()
     deployments(values)["green"]["cpuCores"] = 3.86
     parse_settings("kubernetes-endpoint", values, set(), ROOT, SOURCE)
+
+
+# A v1 AKS service moved to a v2 endpoint keeps its keys; v2 sets most per deployment or names them
+# otherwise, and the closest spelling would point elsewhere ('authEnabled' -> 'appInsightsEnabled').
+@pytest.mark.parametrize("key, where", [
+    ("autoscaleMaxReplicas", "deployments.<name>.autoscaleMaxReplicas"),
+    ("autoscale_target_utilization", "deployments.<name>.autoscaleTargetUtilization"),
+    ("cpuCores", "deployments.<name>.cpuCores"),
+    ("authEnabled", "authMode key (v1's auth_enabled)"),
+    ("scoringTimeoutMs", "deployments.<name>.requestTimeoutMs; its default is 5000 ms"),
+    ("periodSeconds", "deployments.<name>.livenessProbe.periodSeconds"),
+])
+@pytest.mark.parametrize("stack", ["managed", "kubernetes-endpoint"])
+def test_a_v1_service_key_on_a_v2_endpoint_says_where_v2_has_it(stack, key, where):
+    values = managed() if stack == "managed" else kubernetes()
+    values["mldeploy:services"]["diabetes"][key] = 1
+    with pytest.raises(ConfigError) as info:
+        parse_settings(stack, values, set(), ROOT, SOURCE)
+    assert info.value.key == f"mldeploy:services.diabetes.{key}", info.value
+    assert where in info.value.message and "did you mean" not in info.value.message, info.value.message
+
+
+@pytest.mark.parametrize("key, where", [
+    ("numReplicas", "v2 calls it instanceCount"),
+    ("scoring_timeout_ms", "v2 calls it requestTimeoutMs"),
+    ("replicaMaxConcurrentRequests", "maxConcurrentRequestsPerInstance"),
+    ("collectModelData", "a setting of the service, not of a deployment: services.<service>.collectModelData"),
+])
+def test_a_v1_key_in_a_deployment_says_what_v2_calls_it(key, where):
+    values = managed()
+    deployments(values)["blue"][key] = 1
+    expect_error(values, f"{DEPS}.blue.{key}", where)
+
+
+def test_a_plain_misspelling_still_gets_the_closest_key():
+    values = managed()
+    deployments(values)["blue"]["instanceCont"] = 1
+    expect_error(values, f"{DEPS}.blue.instanceCont", "did you mean 'instanceCount'?")

@@ -6,7 +6,7 @@ ManagedEnvironments.json); each limit below cites where it comes from. Checks th
 keys at once (traffic sums, labels on images, production) run in this package's `check`."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal, Mapping
 
 from pydantic import Field, field_validator, model_validator
 
@@ -62,8 +62,27 @@ class RevisionSettings(Settings):
                                  "all revisions sum to 100")
 
 
+# SDK v1's AksWebservice.deploy_configuration keys (camelCase, as a stack writes them) a user moving a v1 AKS
+# service here brings along: where Container Apps has each (scaling is by HTTP concurrency, not CPU).
+V1_AKS_KEYS: dict[str, str] = {
+    "autoscaleEnabled": "a container app always scales, between minReplicas and maxReplicas, on concurrent "
+                        "HTTP requests",
+    "autoscaleMinReplicas": "Container Apps calls it minReplicas (0 scales to zero)",
+    "autoscaleMaxReplicas": "Container Apps calls it maxReplicas",
+    "autoscaleTargetUtilization": "a container app scales on concurrent HTTP requests (one per scorer worker: "
+                                  "workerCount), not on CPU utilization; there is no target to set",
+    "numReplicas": "a fixed count is minReplicas and maxReplicas set alike",
+    "replicaMaxConcurrentRequests": "a replica takes one request per scorer worker: set workerCount",
+    "collectModelData": "not offered on containerapp: model data collection is on aks (its collector sidecar) "
+                        "and on the v2 endpoints (managed, kubernetes-endpoint: the data collector)",
+    "enableAppInsights": "spelt appInsightsEnabled",
+}
+
+
 class ContainerAppServiceSettings(ServiceSettings):
     """Azure Container Apps: scale to zero, HTTP concurrency scaling, traffic split by revision label."""
+
+    moved_keys: ClassVar[Mapping[str, str]] = V1_AKS_KEYS
 
     target: Literal["containerapp"] = Field(description="`containerapp`: Azure Container Apps (scale to zero, "
                                             "revisions with a traffic split)")

@@ -11,7 +11,7 @@ exact key. Where the two targets differ, each one's model says so (the class att
 from __future__ import annotations
 
 import re
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, Mapping
 
 from pydantic import Field, field_validator, model_validator
 
@@ -36,6 +36,49 @@ DeploymentEnvVars = env_vars_with_references(SECRET_REFERENCE)
 
 # authMode -> the API's EndpointAuthMode (mfe.json 2025-12-01, OnlineEndpointProperties.authMode).
 AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
+
+
+# SDK v1's AksWebservice.deploy_configuration keys (the guide's names, camelCase as a stack writes them) where a
+# v2 endpoint has them: a v1 user moving an `aks` service to `managed`/`kubernetes-endpoint` keeps the
+# service's keys, most of which v2 sets per deployment. v1's defaults differ from v2's where said.
+_PER_DEPLOYMENT = "v2 sets it per deployment: deployments.<name>.{key}"
+_PROBE = ("v2 sets it per deployment and per probe: deployments.<name>.livenessProbe.{key} and "
+          "deployments.<name>.readinessProbe.{key}")
+V1_SERVICE_KEYS: dict[str, str] = {
+    **{k: _PER_DEPLOYMENT.format(key=k) for k in ("autoscaleEnabled", "autoscaleMinReplicas", "autoscaleMaxReplicas",
+                                                   "autoscaleTargetUtilization", "cpuCores", "memoryGb")},
+    "numReplicas": "v2 sets it per deployment as instanceCount: deployments.<name>.instanceCount",
+    "scoringTimeoutMs": "v2 sets it per deployment as requestTimeoutMs: deployments.<name>.requestTimeoutMs; "
+                        "its default is 5000 ms, v1's was 60000",
+    "replicaMaxConcurrentRequests": "v2 sets it per deployment as maxConcurrentRequestsPerInstance: "
+                                    "deployments.<name>.maxConcurrentRequestsPerInstance",
+    "maxRequestWaitTime": "v2 has no queue wait to set (the API's maxQueueWait is deprecated for managed "
+                          "endpoints): add the wait to deployments.<name>.requestTimeoutMs",
+    **{k: _PROBE.format(key=k) for k in ("periodSeconds", "initialDelaySeconds", "timeoutSeconds",
+                                          "successThreshold", "failureThreshold")},
+    "authEnabled": "v2 endpoints always authenticate: authMode key (v1's auth_enabled), aml_token (v1's "
+                   "token_auth_enabled) or aad_token",
+    "tokenAuthEnabled": "v1's token auth is authMode: aml_token",
+    "primaryKey": "v2 takes the keys as keys.primary and keys.secondary (secure: values)",
+    "secondaryKey": "v2 takes the keys as keys.primary and keys.secondary (secure: values)",
+    "enableAppInsights": "v2 spells it appInsightsEnabled (default true on v2 endpoints)",
+    "gpuCores": "v2 serves GPUs by instance type: deployments.<name>.instanceType (a GPU SKU)",
+}
+# The same keys written inside a deployment: most are this model's own under another name.
+V1_DEPLOYMENT_KEYS: dict[str, str] = {
+    "numReplicas": "v2 calls it instanceCount",
+    "scoringTimeoutMs": "v2 calls it requestTimeoutMs; its default is 5000 ms, v1's was 60000",
+    "replicaMaxConcurrentRequests": "v2 calls it maxConcurrentRequestsPerInstance",
+    "maxRequestWaitTime": V1_SERVICE_KEYS["maxRequestWaitTime"].replace("deployments.<name>.", ""),
+    **{k: f"v2 sets it per probe: livenessProbe.{k} and readinessProbe.{k}"
+       for k in ("periodSeconds", "initialDelaySeconds", "timeoutSeconds", "successThreshold", "failureThreshold")},
+    **{k: f"a setting of the service, not of a deployment: services.<service>.{v}" for k, v in (
+        ("authEnabled", "authMode (key, aml_token or aad_token)"), ("tokenAuthEnabled", "authMode: aml_token"),
+        ("authMode", "authMode"), ("appInsightsEnabled", "appInsightsEnabled"),
+        ("enableAppInsights", "appInsightsEnabled"), ("collectModelData", "collectModelData"),
+        ("primaryKey", "keys.primary"), ("secondaryKey", "keys.secondary"))},
+    "gpuCores": V1_SERVICE_KEYS["gpuCores"].replace("deployments.<name>.", ""),
+}
 
 
 class ProbeSettings(Settings):
@@ -66,6 +109,8 @@ class ProbeSettings(Settings):
 
 class DeploymentSettings(Settings):
     """One deployment of an online endpoint: a model version served by N instances."""
+
+    moved_keys: ClassVar[Mapping[str, str]] = V1_DEPLOYMENT_KEYS
 
     image: str = Field(description="name of an entry in `images` (its score.py, environment and models)")
     instance_type: str | None = Field(None, description="managed: the VM SKU (e.g. `Standard_F4s_v2`); "
@@ -169,6 +214,7 @@ class EndpointSettings(TargetSettings):
     # Mirrored traffic and Microsoft Entra tokens (aad_token): managed endpoints only.
     mirror_supported: ClassVar[bool] = False
     aad_token_supported: ClassVar[bool] = False
+    moved_keys: ClassVar[Mapping[str, str]] = V1_SERVICE_KEYS
 
     auth_mode: Literal["key", "aml_token", "aad_token"] = Field(
         "key", description="`key`, `aml_token` or `aad_token` (Microsoft Entra; managed only). v2 has no "

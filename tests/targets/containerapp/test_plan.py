@@ -125,3 +125,22 @@ def test_a_gpu_profile_is_taken_by_its_type_name():
     assert (plan.workload_profile_name, plan.workload_profile_type) == ("gpu", "Consumption-GPU-NC8as-T4")
     with pytest.raises(ValidationError, match="workloadProfile"):
         _service(workloadProfile="Dedicated-D4")
+
+
+@pytest.mark.parametrize("key, where", [
+    ("autoscaleMaxReplicas", "Container Apps calls it maxReplicas"),
+    ("autoscale_target_utilization", "scales on concurrent HTTP requests"),
+    ("collectModelData", "not offered on containerapp"),
+])
+def test_a_v1_aks_key_says_what_container_apps_has_instead(key, where):
+    """A v1 AKS service's keys moved here: the closest spelling ('autoscaleEnabled' -> 'authEnabled')
+    would point at another setting, so the error says where Container Apps has it."""
+    from mldeploy.targets.stack import parse_settings
+    from tests.harness import ROOT, stack_values
+
+    values = stack_values("containerapp")[0]
+    values["mldeploy:services"]["diabetes-aca"][key] = 1
+    with pytest.raises(ConfigError) as info:
+        parse_settings("containerapp", values, set(), ROOT, "stacks/Pulumi.containerapp.yaml")
+    assert info.value.key == f"mldeploy:services.diabetes-aca.{key}", info.value
+    assert where in info.value.message and "did you mean" not in info.value.message, info.value.message
