@@ -44,6 +44,13 @@ server and the standard library, never mldeploy (which is not installed there).
    'SCORING_TIMEOUT_MS', 'AZUREML_MODEL_DIR']" at every start is gone: it named only settings the
    server reads (`SupportedKeysAreNotExtra`); any key it does not read would still be named.
 
+13. Math libraries' threads: each worker process gets cores / workers of them (at least one),
+   through the variables the libraries read - ONNX Runtime's ORT_INTRA_OP_NUM_THREADS, OpenMP's,
+   MKL's, OpenBLAS's - each only where the environment has not set it (`limit_math_threads`).
+   Their default is one thread per core in every process: N workers x N threads on N cores, and
+   in a container with a CPU limit one per core of the whole node. Measured with ONNX models
+   (bench/scoring_onnx.py, docs/performance.md).
+
 Everything above reaches into azmlinfsrv's (and granian's) internals by name, so the host runs
 only on the versions it was tested against (`TESTED_VERSIONS`, the one home of those versions:
 mldeploy pins them into every image and local environment, scoring/environment.py) and refuses to
@@ -75,6 +82,12 @@ TELEMETRY_NOWHERE_ENV = "MLDEPLOY_TELEMETRY_NOWHERE"
 BATCH_MAX_SIZE_ENV = "MLDEPLOY_BATCH_MAX_SIZE"  # scoring_batcher.py's MAX_BATCH_ENV
 INTERFACE_ENV = "MLDEPLOY_GRANIAN_INTERFACE"
 DRAIN_GATEWAY_PORT_ENV = "MLDEPLOY_DRAIN_GATEWAY_PORT"  # plan/aci.py has the same name
+# What math libraries read for their threads per process (change 13). ORT_INTRA_OP_NUM_THREADS:
+# ONNX Runtime sizes its default intra-op pool from it since microsoft/onnxruntime#29688 (1.31.1
+# does: a session's pool shrinks with it, measured); init's ONNX score.py reads it too, for
+# older pins. OMP_NUM_THREADS: OpenMP (scikit-learn's, LightGBM's, XGBoost's), PyTorch;
+# MKL_NUM_THREADS, OPENBLAS_NUM_THREADS: numpy's and scipy's BLAS, read when they load.
+MATH_THREAD_ENV = ("ORT_INTRA_OP_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 # The gateway keeps listening this long after its stop signal, answering `Connection: close`
 # before nginx's graceful stop (render/gateway.py DRAIN_SECONDS; this file runs in the image alone,
 # hence the copy - tests/scoring/test_scorer_host_drain.py holds them equal).
@@ -282,6 +295,7 @@ def _patch_server() -> None:
             # Only now: the server's config object is made when its modules are first imported,
             # which must come after azmlinfsrv has read its command line.
             _patch_input_parsers()
+            print(limit_math_threads(int(argv[argv.index("-w") + 1]) if "-w" in argv else 1))  # before the app loads
             super().__init__(*args, **kwargs)
             self.cfg.set("worker_exit", bounded_exit_flush)
 
@@ -328,14 +342,50 @@ def _serve_with_granian_instead_of_gunicorn() -> None:
     them - and serves with granian."""
     import azureml_inference_server_http as package
 
-    def run(*args, **kwargs):
+    def run(host, port, worker_count, *args, **kwargs):
         _patch_input_parsers()
-        return serve_with_granian(*args, **kwargs)
+        print(limit_math_threads(worker_count))  # before preload_imports loads the libraries
+        return serve_with_granian(host, port, worker_count, *args, **kwargs)
 
     stand_in = types.ModuleType(f"{package.__name__}.amlserver_linux")
     stand_in.run = run
     sys.modules[stand_in.__name__] = stand_in
     package.amlserver_linux = stand_in
+
+
+def available_cpus(cgroup: Path = Path("/sys/fs/cgroup"), affinity: int | None = None) -> float:
+    """The CPUs this process may use: those it may run on (its affinity), under the CPU limit of
+    the container it runs in, if any - the CFS bandwidth limit of its cgroup (v2: `cpu.max`,
+    "$MAX $PERIOD" or "max $PERIOD", docs.kernel.org/admin-guide/cgroup-v2.html; v1:
+    cpu/cpu.cfs_quota_us over cpu.cfs_period_us, -1 for none, docs.kernel.org/scheduler/sched-bwc.html),
+    which the kubelet sets from a container's CPU limit (its cpuCFSQuota, on by default) and
+    podman's --cpus too (measured: 0.5 CPUs -> 50000 / 100000 in the container's cgroup v1)."""
+    cpus = float(affinity if affinity is not None else len(os.sched_getaffinity(0)))
+    for quota_file, period_file in ((cgroup / "cpu.max", None),
+                                    (cgroup / "cpu" / "cpu.cfs_quota_us", cgroup / "cpu" / "cpu.cfs_period_us")):
+        try:
+            quota, _, period = quota_file.read_text().strip().partition(" ")
+            period = period_file.read_text().strip() if period_file else period
+            if quota not in ("max", "-1") and float(quota) > 0 and float(period) > 0:
+                cpus = min(cpus, float(quota) / float(period))
+        except (OSError, ValueError):
+            continue
+    return cpus
+
+
+def limit_math_threads(workers: int, environ=os.environ, cpus: float | None = None) -> str:
+    """Change 13: each of MATH_THREAD_ENV not set in `environ` is set to a worker's share of the
+    CPUs, cores / workers rounded down, at least 1. Returns the line the scorer prints."""
+    cpus = available_cpus() if cpus is None else cpus
+    threads = str(max(1, int(cpus // max(1, workers))))
+    kept = [f"{name}={environ[name]}" for name in MATH_THREAD_ENV if environ.get(name)]
+    chosen = [name for name in MATH_THREAD_ENV if not environ.get(name)]
+    for name in chosen:
+        environ[name] = threads
+    line = f"mldeploy: {workers} worker(s) on {cpus:g} CPU(s)"
+    if chosen:
+        line += f": {threads} math-library thread(s) per worker ({', '.join(chosen)})"
+    return line + (f"; kept from the environment: {', '.join(kept)}" if kept else "")
 
 
 def app_insights_configured(environ=os.environ) -> bool:

@@ -32,6 +32,7 @@ RUNS = {
                     "| 9 gateway answers JSON |"),
     "shutdown": ("scoring_faults.py", ["--shutdown", "--duration", "2", "--connections", "2", "--servers", "mldeploy"],
                  "stop took"),
+    "onnx": ("scoring_onnx.py", [*SHORT, "--models", "mlp", "--rows", "2"], "ratios to ort-default"),
     # needs haproxy (Debian's package; not installed by `make install`, .ci/run installs it): skipped
     # without it outside CI
     "proxies": ("scoring_proxies.py", SHORT, "proxy/scorer"),

@@ -469,6 +469,57 @@ def test_an_onnx_model_of_one_tensor_of_another_shape_takes_that_array(tmp_path)
     assert "a request's data is its input 'image' (float32, shape [N, 1, 4, 4])" in done.stdout, done.stdout
 
 
+class _FakeOrt:
+    """onnxruntime as score.py's init() uses it (not installed beside mldeploy): records the
+    SessionOptions the session gets, and answers get_inputs() with the graph's input names."""
+
+    def __init__(self, inputs: list[str]):
+        self.sessions = []
+        fake = self
+
+        class SessionOptions:
+            intra_op_num_threads = inter_op_num_threads = 0
+
+        class InferenceSession:
+            def __init__(self, path, options=None, providers=None):
+                fake.sessions.append({"options": options, "providers": providers})
+
+            def get_inputs(self):
+                return [type("Input", (), {"name": name})() for name in inputs]
+
+        self.SessionOptions, self.InferenceSession = SessionOptions, InferenceSession
+
+
+@pytest.mark.parametrize("model, inputs", [("rows", ["X"]), ("image", ["image"])])
+@pytest.mark.parametrize("threads", ["1", "3", None])
+def test_onnx_score_py_sizes_its_session_s_threads_from_the_scorer_s_variable(tmp_path, iris_onnx, monkeypatch,
+                                                                              model, inputs, threads):
+    """Both ONNX score.py templates: intra_op_num_threads from ORT_INTRA_OP_NUM_THREADS, which the
+    scorer host sets to each worker's share of the cores (0, ONNX Runtime's default of one per
+    core, when it is unset), inter-op 1 (docs/performance.md, bench/scoring_onnx.py)."""
+    import importlib.util
+
+    path = iris_onnx if model == "rows" else _image_model(tmp_path / "digits.onnx")
+    done = mldeploy("init", "--model", str(path), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    fake = _FakeOrt(inputs)
+    monkeypatch.setitem(sys.modules, "onnxruntime", fake)
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path / "models"))
+    if threads is None:
+        monkeypatch.delenv("ORT_INTRA_OP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("ORT_INTRA_OP_NUM_THREADS", threads)
+    spec = importlib.util.spec_from_file_location(f"score_{model}_{threads}", tmp_path / "score.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.init()
+    (session,) = fake.sessions
+    assert session["options"] is not None, "score.py must hand the session its SessionOptions"
+    assert session["options"].intra_op_num_threads == int(threads or 0), session["options"].__dict__
+    assert session["options"].inter_op_num_threads == 1
+    assert session["providers"] == ["CPUExecutionProvider"]
+
+
 def test_a_folder_with_several_model_files_says_which_one_score_py_loads(tmp_path, iris_pickle, iris_onnx):
     (tmp_path / "m").mkdir()
     for name in ("clf.pkl", "scaler.joblib"):

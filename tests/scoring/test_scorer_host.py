@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -26,10 +27,13 @@ def test_gunicorn_serves_the_handed_socket_without_a_shared_control_socket(monke
     for module, name in ((wsgiapp, "WSGIApplication"), (input_parsers, "json"), (swagger, "get_input_schema")):
         monkeypatch.setattr(module, name, getattr(module, name))  # restored after the test
     monkeypatch.setenv("MLDEPLOY_SCORER_FD", "7")
+    for name in scorer_host.MATH_THREAD_ENV:
+        monkeypatch.setenv(name, "")  # unset for the host, and restored after the test
     monkeypatch.setattr("sys.argv", ["azmlinfsrv", "-b", "127.0.0.1:5001", "-w", "1", "--access-logfile", "-",
                                      "azureml_inference_server_http.server.entry:app"])
     scorer_host._patch_server()
     app = wsgiapp.WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]")
+    assert all(os.environ[name] for name in scorer_host.MATH_THREAD_ENV), "math libraries' threads set before the app loads"
     assert app.cfg.bind == ["fd://7"], "the scorer must serve the socket bound by mldeploy"
     assert app.cfg.control_socket_disable, "every gunicorn of a user shares the default control socket"
     assert input_parsers.json is scorer_host.BoundedJson
@@ -397,3 +401,42 @@ def test_the_warning_still_names_keys_the_server_does_not_read(monkeypatch):
     assert seen(["AZUREML_ENTRY_SCRIPT", "FOO"]) == text + "['FOO']"
     other = logging.LogRecord("azmlinfsrv", logging.WARNING, __file__, 1, "something else", None, None)
     assert scorer_host.SupportedKeysAreNotExtra().filter(other)
+
+
+def _cgroup(tmp_path, files: dict[str, str]):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text + "\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("files, cpus", [
+    ({}, 8.0),  # no CPU controller visible: the CPUs the process may run on
+    ({"cpu.max": "max 100000"}, 8.0),  # cgroup v2, no limit
+    ({"cpu.max": "150000 100000"}, 1.5),  # cgroup v2: a container limited to 1.5 CPUs
+    ({"cpu.max": "1600000 100000"}, 8.0),  # a limit above the CPUs it may run on
+    ({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, 8.0),  # cgroup v1, no limit
+    ({"cpu/cpu.cfs_quota_us": "50000", "cpu/cpu.cfs_period_us": "100000"}, 0.5),  # v1: podman --cpus 0.5
+    ({"cpu.max": "not a number"}, 8.0),
+])
+def test_available_cpus_are_the_affinity_under_the_containers_cpu_limit(tmp_path, files, cpus):
+    assert scorer_host.available_cpus(_cgroup(tmp_path, files), affinity=8) == cpus, files
+
+
+@pytest.mark.parametrize("workers, cpus, threads", [(2, 2.0, "1"), (1, 4.0, "4"), (2, 4.0, "2"), (3, 2.0, "1"),
+                                                     (2, 1.5, "1"), (1, 0.5, "1"), (4, 16.0, "4")])
+def test_each_worker_gets_its_share_of_the_cores_in_every_math_librarys_variable(workers, cpus, threads):
+    environ = {}
+    line = scorer_host.limit_math_threads(workers, environ, cpus=cpus)
+    assert environ == dict.fromkeys(scorer_host.MATH_THREAD_ENV, threads), (workers, cpus, environ)
+    assert line.startswith(f"mldeploy: {workers} worker(s) on {cpus:g} CPU(s): {threads} math-library thread(s) "
+                           "per worker (ORT_INTRA_OP_NUM_THREADS, "), line
+
+
+def test_a_thread_count_the_environment_sets_is_kept_and_named():
+    environ = {"OMP_NUM_THREADS": "4", "ORT_INTRA_OP_NUM_THREADS": "0"}  # 0: ONNX Runtime's own default
+    line = scorer_host.limit_math_threads(2, environ, cpus=2.0)
+    assert environ == {"OMP_NUM_THREADS": "4", "ORT_INTRA_OP_NUM_THREADS": "0", "MKL_NUM_THREADS": "1",
+                       "OPENBLAS_NUM_THREADS": "1"}, environ
+    assert line.endswith("(MKL_NUM_THREADS, OPENBLAS_NUM_THREADS); kept from the environment: "
+                         "ORT_INTRA_OP_NUM_THREADS=0, OMP_NUM_THREADS=4"), line
