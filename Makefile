@@ -14,7 +14,7 @@ CHECKOV := $(TOOLS)/bin/checkov
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[runtime,test]'
+	$(BIN)/pip install --quiet -e '.[runtime,test,reload]'
 	touch $(STAMP)
 
 install: $(STAMP) system-packages

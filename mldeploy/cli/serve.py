@@ -92,10 +92,14 @@ def _not_nan(value: float) -> float:
                    "processes; a target with nothing to run here names the ones that have.")
 @click.option("--image", "image_map", multiple=True, metavar="UPSTREAM=LOCAL",
               help="With --containers: run LOCAL where the synthesized service names UPSTREAM (air-gapped machines).")
+@click.option("--reload", is_flag=True,
+              help="Watch what the images ship (entry script, sourceDirectory as .amlignore leaves it, models, "
+                   "environment file) and the stack file; on a change start new scorers and swap them in once "
+                   "their init() has finished (the gateway, its port and keys stay). Needs mldeploy[reload].")
 @project_dir_option
 def command(stack: str, service: str | None, port: int | None, as_json: bool, timeout: float,
             tls_cert: Path | None, tls_key: Path | None, max_concurrent_requests: int | None,
-            containers: bool, image_map: tuple[str, ...], project_dir: Path | None) -> None:
+            containers: bool, image_map: tuple[str, ...], reload: bool, project_dir: Path | None) -> None:
     """Serve a stack's services locally (scorer + gateway on 127.0.0.1) until Ctrl+C / SIGTERM,
     after a smoke test with the stack's sample request."""
     from mldeploy.config.source_directory import walks_cached
@@ -103,6 +107,12 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
 
     if image_map and not containers:
         raise click.UsageError("--image goes with --containers (it names the image a container runs)")
+    if reload and containers:
+        raise click.UsageError("--reload runs with local processes; --containers builds images: run it again "
+                               "after a change")
+    if reload:
+        from mldeploy.cli.serve_reload import require_watchfiles
+        require_watchfiles()
     root = project_dir.resolve() if project_dir else find_project_root()
     # One walk of each sourceDirectory for the start: the load-time rule, the script warnings and
     # every build context share it (three walks of up to 2000 files each before). The scope ends
@@ -113,12 +123,12 @@ def command(stack: str, service: str | None, port: int | None, as_json: bool, ti
         settings = load_stack(root, stack)
         _serve(root, settings, start_scope=start_scope, service=service, port=port, timeout=timeout,
                as_json=as_json, tls_files=(tls_cert, tls_key), max_concurrent_requests=max_concurrent_requests,
-               containers=containers, image_map=image_map)
+               containers=containers, image_map=image_map, reload=reload)
 
 
 def _serve(root: Path, settings, *, start_scope: ExitStack, service: str | None, port: int | None, timeout: float,
            as_json: bool, tls_files: tuple[Path | None, Path | None], max_concurrent_requests: int | None,
-           containers: bool, image_map: tuple[str, ...]) -> None:
+           containers: bool, image_map: tuple[str, ...], reload: bool) -> None:
     tls_cert, tls_key = tls_files
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
@@ -139,7 +149,7 @@ def _serve(root: Path, settings, *, start_scope: ExitStack, service: str | None,
     if port is not None and len(names) > 1:
         raise click.UsageError("--port needs --service when the stack has several local services")
     _Serving(root, settings, port=port, timeout=timeout, as_json=as_json, tls_files=tls_files,
-             max_concurrent=max_concurrent_requests).run(names, started=start_scope.close)
+             max_concurrent=max_concurrent_requests, reload=reload).run(names, started=start_scope.close)
 
 
 def _serve_containers(root: Path, settings, service: str | None, port: int | None, timeout: float, as_json: bool,
@@ -168,14 +178,15 @@ class _Serving:
     supervise them until a signal, stop them all."""
 
     def __init__(self, root: Path, settings, *, port: int | None, timeout: float, as_json: bool,
-                 tls_files: tuple[Path, Path] | None, max_concurrent: int | None):
-        self.root, self.settings = root, settings
+                 tls_files: tuple[Path, Path] | None, max_concurrent: int | None, reload: bool = False):
+        self.root, self.settings, self.reload = root, settings, reload
         self._log_marks: dict[Path, int] = {}  # each scorer log's size before this run started
         self.port, self.timeout, self.as_json = port, timeout, as_json
         self.tls_files, self.max_concurrent = tls_files, max_concurrent
-        self.servers: list = []
+        self.servers: dict[str, object] = {}
         self.stopping: list[int] = []
         self.starting = True
+        self.reloading = False  # a --reload is swapping a scorer: a stop signal ends it at once
 
     def run(self, names: list[str], started=lambda: None) -> None:
         """Start `names`, then serve until a signal; `started()` is called once every one answers
@@ -193,25 +204,38 @@ class _Serving:
         STOP_REQUESTED.clear()
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        reloader = None
         try:
             for name in names:
                 self._start(name)
             self.starting = False
             started()
-            info("serving; Ctrl+C (or SIGTERM) stops every process")
+            if self.reload:
+                reloader = self._reloader()
+            info("serving; Ctrl+C (or SIGTERM) stops every process"
+                 + ("; --reload: a saved change starts new scorers" if reloader else ""))
             while not self.stopping:
                 time.sleep(0.25)
-                for server in self.servers:
+                for server in self.servers.values():
                     for event in server.check():
                         info(event)
+                if reloader is not None and not self.stopping:
+                    self.reloading = True
+                    try:
+                        reloader.poll()
+                    finally:
+                        self.reloading = False
+                    self.settings = reloader.settings
         except StopRequested:  # each server stopped its children on the way out
-            info("stopping before every service was ready")
+            info("stopping" if reloader is not None else "stopping before every service was ready")
         except (StartError, EnvError) as err:
             self.starting = False
             self._stop_all()
             click.echo(f"error: {err}", err=True)
             sys.exit(1)
         finally:
+            if reloader is not None:
+                reloader.stop()
             self._stop_all()
             STOP_REQUESTED.clear()  # this run's: a later start in this process waits as usual
         info("stopped")
@@ -220,16 +244,30 @@ class _Serving:
         from mldeploy.runtime.processes import STOP_REQUESTED, StopRequested  # loaded by run() already
 
         self.stopping.append(signum)
-        if self.starting:
+        if self.starting or self.reloading:
             # Start-up waits (init(), the environment) can be long: stop now, not after them. The
             # event stops the readiness wait should this raise be lost (runtime/processes.py).
-            self.starting = False
+            self.starting = self.reloading = False
             STOP_REQUESTED.set()
             raise StopRequested()
 
     def _stop_all(self) -> None:
-        for server in self.servers:
+        for server in self.servers.values():
             server.stop()
+
+    def _reloader(self):
+        from mldeploy.cli.serve_reload import Reloader
+        from mldeploy.runtime.processes import StartError
+        from mldeploy.targets import target_of
+
+        def logs(name: str) -> str:
+            return logs_command(self.settings.stack, name, target_of(self.settings.services[name]).runs_here)
+
+        def smoke_test(settings, name: str, endpoint) -> None:
+            self._smoke_test(name, endpoint, StartError, settings)
+
+        return Reloader(self.root, self.settings, self.servers, prepare=self._prepared, smoke_test=smoke_test,
+                        timeout=self.timeout, logs_command=logs, info=info)
 
     def _start(self, name: str) -> None:
         from mldeploy.runtime.processes import StartError
@@ -251,26 +289,28 @@ class _Serving:
         except ServeRefused as err:
             raise click.UsageError(str(err)) from None
         endpoint = server.start(timeout=self.timeout)
-        self.servers.append(server)
+        self.servers[name] = server
         self._smoke_test(name, endpoint, StartError)
         self._print(name, endpoint)
 
-    def _prepared(self, image_name: str):
-        """The image's build context and the scoring environment it runs in here."""
+    def _prepared(self, image_name: str, settings=None):
+        """The image's build context and the scoring environment it runs in here (of `settings`: a
+        reload's; default: the stack as serve started it)."""
         from mldeploy.plan.models import resolve_model
         from mldeploy.render.build_context import render_build_context
         from mldeploy.runtime.env import ensure_env
 
-        image = self.settings.images[image_name]
-        models = [resolve_model(m, self.settings.models[m], self.root) for m in image.models]
+        settings = settings or self.settings
+        image = settings.images[image_name]
+        models = [resolve_model(m, settings.models[m], self.root) for m in image.models]
         context = render_build_context(image_name, image, models, self.root)
         return context, ensure_env(context.env_kind, context.env_text, progress=info, constraints=context.env_constraints,
                                    scoring_server=context.scoring_server)
 
-    def _smoke_test(self, name: str, endpoint, error: type[Exception]) -> None:
+    def _smoke_test(self, name: str, endpoint, error: type[Exception], settings=None) -> None:
         from mldeploy.runtime.client import content_type_for, score
 
-        sample = sample_for(self.settings, name, self.root)
+        sample = sample_for(settings or self.settings, name, self.root)
         if sample is None:
             return
         reply = score(endpoint.scoringUri, endpoint.primaryKey, sample.read_bytes(), content_type_for(sample),

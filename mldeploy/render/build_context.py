@@ -76,6 +76,9 @@ class BuildContext:
     # ImageSettings.batching as the scorer's environment, but for the sample's path (SAMPLE_ENV):
     # /opt/mldeploy/<BATCHING_SAMPLE_FILE> in the image, the written context's copy locally.
     batching_env: tuple[tuple[str, str], ...] = ()
+    # (context path, the project file it is a copy of) for each file copied from the project:
+    # what `serve --reload` watches, and how it names a change. Not in the digest (the files are).
+    sources: tuple[tuple[str, Path], ...] = field(default=(), compare=False)
 
     def write(self, dest: Path) -> None:
         """Write the context to `dest` (replacing what was there)."""
@@ -225,9 +228,13 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
         f"app/{script}": script_path.read_bytes(),
         ".dockerignore": b"**/__pycache__\n**/*.pyc\n",
     }
+    env_sources = [project_root / rel for rel, _ in tree.files] if env_kind == "pip" and tree.includes else [env_path]
+    sources = {**dict(zip(env_files, env_sources)), **{f"app/{rel}": path for rel, path in shipped},
+               f"app/{script}": script_path}
     for model in models:
         for rel, path in model.files:
             files[f"azureml-models/{model.registered_name}/{model.version}/{rel}"] = path.read_bytes()
+            sources[f"azureml-models/{model.registered_name}/{model.version}/{rel}"] = path
     v1_shim = needs_shim(files[f"app/{script}"], env_text)
     if v1_shim:
         files.update({f"app/{rel}": data for rel, data in v1_shim_files(models).items()})
@@ -238,6 +245,7 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
     if image.batching is not None:
         files[SCORING_BATCHER_FILE] = SCORING_BATCHER.read_bytes()
         files[BATCHING_SAMPLE_FILE] = (project_root / image.sample_request).read_bytes()
+        sources[BATCHING_SAMPLE_FILE] = project_root / image.sample_request
     files["Dockerfile"] = render_dockerfile(name, image, env_kind, env_text, script, models, v1_shim,
                                             env_file if len(env_files) > 1 else None).encode()
     digest = digest_mapping(files)
@@ -255,4 +263,5 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
         models=tuple((m.registered_name, m.version) for m in models),
         scoring_server=image.scoring_server,
         batching_env=batching_env(image.batching, ""),
+        sources=tuple(sorted(sources.items())),
     )

@@ -42,8 +42,9 @@ from mldeploy.render.gateway import (DRAIN_SECONDS, config_dirs, drain_file, hop
 from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.scoring import SCORER_HOST
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV, UDS_ENV
-from mldeploy.runtime.processes import (Child, StartError, find_nginx, listen_socket, listen_unix_socket,
-                                        refuse_new_connections, socket_dir, start_and_wait)
+from mldeploy.runtime.processes import (Child, StartError, child_pids, find_nginx, listen_socket, listen_unix_socket,
+                                        refuse_new_connections, socket_dir, start_and_wait, unix_http_status,
+                                        wait_until_ok)
 
 ENDPOINT_FILE = "endpoint.json"
 SCORER_SOCKET_NAME = "scorer.sock"
@@ -265,6 +266,8 @@ class LocalServer:
         self._socket_dir: Path | None = None
         self._next_restart = 0.0
         self._delay = 0.5
+        self._generation = 0  # scorers started by swap_scorer (`serve --reload`)
+        self._context_dir = self.run_dir / "context"
 
     # -- start ------------------------------------------------------------------------------
 
@@ -283,9 +286,9 @@ class LocalServer:
             raise
         self._sockets = [gateway_sock, scorer_sock]  # closed here once the children have them
         self.port = gateway_sock.getsockname()[1]
-        context_dir = self.run_dir / "context"
+        context_dir = self._context_dir
         self.context.write(context_dir)
-        self.scorer = self._scorer_child(context_dir, scorer_sock)
+        self.scorer = self._scorer_child(self.context, self.env, context_dir, scorer_sock)
         self.gateway = self._gateway_child(nginx, gateway_sock)
         base = f"{'https' if self.tls_enabled else 'http'}://127.0.0.1:{self.port}"
         # The scorer is ready when its own GET / answers through the gateway (it may listen on a Unix socket).
@@ -350,13 +353,26 @@ class LocalServer:
         issue 14). In a short folder of its own under the temp dir (socket_dir), not the run
         folder: nginx's workers (`nobody` when root starts nginx) must reach it, a project's
         folders may be private, and their paths may be too long for a socket. The gateway's own
-        socket (its hop for chunked bodies) goes beside it."""
+        socket (its hop for chunked bodies) goes beside it. The gateway reaches it through
+        SCORER_SOCKET_NAME, a symbolic link to the socket of the scorer serving now (s0.sock, then
+        the one each reload starts, swap_scorer): a scorer removes its own socket's path when it
+        exits (gunicorn and granian both unlink it), which must never be the gateway's."""
         self._socket_dir = socket_dir()
-        return listen_unix_socket(self._socket_dir / SCORER_SOCKET_NAME)
+        sock = listen_unix_socket(self._socket_dir / "s0.sock")
+        self._point_scorer_socket(self._socket_dir / "s0.sock")
+        return sock
 
-    def _scorer_child(self, context_dir: Path, sock: socket.socket) -> Child:
+    def _point_scorer_socket(self, target: Path) -> None:
+        """Make SCORER_SOCKET_NAME lead to `target` (atomically: os.replace of a new link)."""
+        link = self._socket_dir / "scorer.next"
+        link.unlink(missing_ok=True)
+        os.symlink(target.name, link)
+        os.replace(link, self._socket_dir / SCORER_SOCKET_NAME)
+
+
+    def _scorer_child(self, context: BuildContext, env: ScoringEnv, context_dir: Path, sock: socket.socket) -> Child:
         # The target's own rule (an AKS service: one worker per concurrent request).
-        return scorer_child(self.context, self.env, context_dir, self.run_dir, sock=sock,
+        return scorer_child(context, env, context_dir, self.run_dir, sock=sock,
                             workers=self.plan.workers, scoring_timeout_ms=self.plan.scoring_timeout_ms,
                             extra_env={LOGS_COMMAND_ENV: self.logs_command} if self.logs_command else None)
 
@@ -377,6 +393,67 @@ class LocalServer:
 
     def _scorer_upstream(self) -> Upstream:
         return Upstream("127.0.0.1", unix_socket=str(self._socket_dir / SCORER_SOCKET_NAME))
+
+    # -- reload (`serve --reload`) --------------------------------------------------------------
+
+    def swap_scorer(self, context: BuildContext, env: ScoringEnv, timeout: float) -> float:
+        """Start a scorer of `context` beside the running one; once its init() has finished, the
+        gateway sends every new request to it and the old one stops after the requests it holds.
+        The gateway keeps its process, port, keys and nginx.conf. StartError when the new scorer
+        exits or is not ready within `timeout`: it is stopped, and the old one serves on untouched.
+        Returns the seconds the new one took to be ready.
+
+        How requests move: the gateway reaches the scorer at scorer.sock, a symbolic link, made to
+        lead to the new scorer's socket (connect() follows it; os.replace swaps it atomically), then
+        nginx is reloaded (SIGHUP, its graceful reload: nginx.org/en/docs/control.html - same
+        config, new workers, the old ones finish their requests and exit) so that its kept-alive
+        connections to the old scorer are closed by nginx, not by the old scorer under a request
+        (a sent POST is not retried: render/gateway.py KEEPALIVE_IDLE_MS). The drain file is set
+        while the new scorer starts, as before any stop of the gateway (render/gateway.py _drain),
+        so no client is writing on a kept connection an old worker closes. Only then does the old
+        scorer get its stop signal."""
+        started = time.monotonic()
+        self._generation += 1
+        context_dir = self.run_dir / f"context.{self._generation}"
+        context.write(context_dir)
+        sock_path = self._socket_dir / f"s{self._generation}.sock"
+        new = self._scorer_child(context, env, context_dir, listen_unix_socket(sock_path))
+        drain = Path(drain_file(str(self.run_dir / "gateway")))
+        try:
+            new.start()
+            drain.touch()
+            wait_until_ok(new, str(sock_path), "the new scorer", timeout,
+                          status=lambda: unix_http_status(sock_path, timeout=1.0))
+        except BaseException:
+            new.stop()
+            drain.unlink(missing_ok=True)
+            sock_path.unlink(missing_ok=True)
+            shutil.rmtree(context_dir, ignore_errors=True)
+            raise
+        ready_s = time.monotonic() - started
+        time.sleep(max(0.0, started + DRAIN_SECONDS - time.monotonic()))
+        self._point_scorer_socket(sock_path)
+        self._reload_gateway()
+        drain.unlink(missing_ok=True)
+        old, old_dir = self.scorer, self._context_dir
+        self.scorer, self.context, self.env, self._context_dir = new, context, env, context_dir
+        if old is not None:
+            old.stop()
+            if old.unix_socket is not None:
+                old.unix_socket.unlink(missing_ok=True)
+        shutil.rmtree(old_dir, ignore_errors=True)
+        return ready_s
+
+    def _reload_gateway(self) -> None:
+        """nginx's graceful reload, returning once its old workers have exited (at most the scoring
+        timeout + 5 s: each finishes its requests in flight)."""
+        if self.gateway is None or self.gateway.exit_code() is not None:
+            return
+        old_workers = child_pids(self.gateway.pid)
+        os.kill(self.gateway.pid, signal.SIGHUP)
+        deadline = time.monotonic() + self.plan.scoring_timeout_ms / 1000 + 5
+        while old_workers & child_pids(self.gateway.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     # -- supervise --------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ nginx both fork). The kernel is asked to signal a child when mldeploy dies, so e
 from __future__ import annotations
 
 import ctypes
+import http.client
 import os
 import re
 import shutil
@@ -343,8 +344,39 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
         return None
 
 
-def wait_until_ok(child: Child, url: str, what: str, timeout: float) -> None:
-    """Poll `url` until 200; StartError if the child exits first or time runs out."""
+def child_pids(pid: int) -> set[int]:
+    """The processes whose parent is `pid` now (nginx's workers), from /proc; empty without /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def unix_http_status(path: Path, target: str = "/", timeout: float = 2.0) -> int | None:
+    """The status of GET `target` from the HTTP server on Unix socket `path` (a scorer before any
+    gateway reaches it), None when nothing answers."""
+    connection = http.client.HTTPConnection("localhost", timeout=timeout)
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.sock = sock
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        connection.request("GET", target)
+        return connection.getresponse().status
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+
+
+def wait_until_ok(child: Child, url: str, what: str, timeout: float,
+                  status: Callable[[], int | None] | None = None) -> None:
+    """Poll `url` (or call `status`) until 200; StartError if the child exits first or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if STOP_REQUESTED.is_set():
@@ -352,7 +384,7 @@ def wait_until_ok(child: Child, url: str, what: str, timeout: float) -> None:
         code = child.exit_code()
         if code is not None:
             raise StartError(f"{what} exited (code {code}) before it was ready: {_reason(child)}")
-        if http_status(url, timeout=1.0) == 200:
+        if (status() if status is not None else http_status(url, timeout=1.0)) == 200:
             return
         time.sleep(0.1)
     raise StartError(f"{what} was not ready after {timeout:.0f}s: {_reason(child)} (log: {child.log})")

@@ -109,3 +109,24 @@ def test_one_serve_start_walks_each_source_directory_once(tmp_path, monkeypatch)
     result = CliRunner().invoke(command, ["--stack", "local", "--project-dir", str(root)])
     assert result.exit_code == 1 and "the test stops here" in result.output, result.output
     assert walks == ["src"], f"one walk per serve start, not {len(walks)}: {walks}"
+
+
+def test_serve_reload_without_watchfiles_is_one_usage_line(monkeypatch):
+    """watchfiles is an extra (mldeploy[reload]): without it --reload says how to get it, exit 2."""
+    from click.testing import CliRunner
+
+    from mldeploy.cli.serve import command
+
+    monkeypatch.setitem(sys.modules, "watchfiles", None)  # `import watchfiles` raises ImportError
+    result = CliRunner().invoke(command, ["--stack", "local", "--project-dir", str(ROOT), "--reload"])
+    assert result.exit_code == 2, result.output
+    assert "--reload watches your files with the watchfiles package, which is not installed: " \
+           "pip install 'mldeploy[reload]'" in result.output, result.output
+    assert "starting" not in result.output
+
+
+def test_serve_reload_with_containers_is_a_usage_error():
+    done = _serve("--stack", "dev", "--service", "diabetes", "--containers", "--reload")
+    assert done.returncode == 2, done.stderr
+    assert "--reload runs with local processes; --containers builds images" in done.stderr, done.stderr
+    assert "starting" not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -1,0 +1,240 @@
+"""`mldeploy serve --reload`: the local development loop. A change to what a served image ships (its
+entry script, its sourceDirectory's files as its .amlignore leaves them, its models, its environment
+file) or to the stack file starts a new scorer beside the running one and swaps it in once its
+init() has finished (runtime/local.py LocalServer.swap_scorer). The gateway keeps its port and keys.
+
+Files are watched with watchfiles, the library `uvicorn --reload` uses (inotify, FSEvents or kqueue
+through the Rust `notify` crate): a 2000-file sourceDirectory costs nothing between changes, where
+polling would walk it every second. What counts as a change is decided by the image's build
+context, not by file names: each batch of events renders the contexts again (one walk of each
+sourceDirectory, with the image build's own ignore rules) and a service whose context digest did
+not move - a file .amlignore leaves out, a save of the same bytes - is left alone.
+
+Named --reload as uvicorn, gunicorn, hypercorn and flask (`flask run --reload`) name it: the
+Python servers a score.py author knows; `--watch` (node, tsc, cargo-watch) restarts a whole process."""
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from mldeploy.contract import stack_file_path
+
+RELOAD_EXTRA_HINT = ("--reload watches your files with the watchfiles package, which is not installed: "
+                     "pip install 'mldeploy[reload]' (or pip install watchfiles)")
+
+
+def require_watchfiles() -> None:
+    """A usage error (exit 2, one line) when watchfiles is missing: it is an extra (pyproject.toml)."""
+    try:
+        import watchfiles  # noqa: F401
+    except ImportError:
+        raise click.UsageError(RELOAD_EXTRA_HINT) from None
+
+
+@dataclass(frozen=True)
+class WatchSet:
+    """What `serve --reload` watches: `folders` with everything under them (sourceDirectories,
+    model folders), `files` one by one (through their folders, not recursively: an editor that
+    saves by writing a new file and renaming it over the old one replaces the file's inode)."""
+
+    folders: frozenset[Path]
+    files: frozenset[Path]
+
+    def covers(self, path: Path) -> bool:
+        return path in self.files or any(folder == path or folder in path.parents for folder in self.folders)
+
+
+def watch_set(settings, root: Path, contexts) -> WatchSet:
+    """The stack file, every project file copied into the served images' build contexts, and the
+    folders whose new files a context would take (a sourceDirectory, a model folder)."""
+    from mldeploy.config.source_directory import IGNORE_FILES
+
+    files = {root / stack_file_path(settings.stack)}
+    folders = set()
+    for context in contexts:
+        files.update(path for _, path in context.sources)
+        image = settings.images[context.image]
+        if image.source_directory is not None:
+            folders.add(root / image.source_directory)
+            files.update(root / image.source_directory / name for name in IGNORE_FILES)
+        folders.update(root / settings.models[m].path for m in image.models if (root / settings.models[m].path).is_dir())
+    return WatchSet(frozenset(folders), frozenset(files - {f for f in files if any(d in f.parents for d in folders)}))
+
+
+class Watcher:
+    """Two threads of watchfiles.watch, one over the folders (recursive), one over the files'
+    folders (not recursive: a project's root holds .venv); the paths the set covers are queued."""
+
+    def __init__(self, watch: WatchSet):
+        self.watch = watch
+        self._stop = threading.Event()
+        self._changes: queue.Queue[set[Path]] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        parents = {f.parent for f in self.watch.files if f.parent.is_dir()}
+        for folders, recursive in ((self.watch.folders, True), (parents, False)):
+            if folders:
+                thread = threading.Thread(target=self._run, args=(sorted(folders), recursive),
+                                          name="mldeploy-reload-watch", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def _run(self, folders: list[Path], recursive: bool) -> None:
+        from watchfiles import watch
+
+        for batch in watch(*folders, recursive=recursive, stop_event=self._stop, raise_interrupt=False,
+                           debounce=400, step=100):
+            paths = {Path(path) for _, path in batch if self.watch.covers(Path(path))}
+            if paths:
+                self._changes.put(paths)
+
+    def changes(self) -> set[Path]:
+        """Every path changed since the last call (empty: none)."""
+        out: set[Path] = set()
+        while True:
+            try:
+                out |= self._changes.get_nowait()
+            except queue.Empty:
+                return out
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=6)  # watchfiles checks the event between its waits (rust_timeout 5 s at most)
+
+
+def changed_files(old, new, root: Path) -> list[str]:
+    """The project files (relative to `root`) whose copies differ between build contexts `old`
+    and `new`, as a user names them."""
+    sources = {**dict(old.sources), **dict(new.sources)}
+    moved = {k for k in old.files.keys() | new.files.keys() if old.files.get(k) != new.files.get(k)}
+    return sorted({_relative(sources[k], root) for k in moved if k in sources})
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def plan_changes(old, new) -> list[str]:
+    """The settings two serve plans differ in (a gateway or worker setting: serve restarts for it),
+    camelCase as the stack file spells them; `gateway` (what its other fields feed) only alone."""
+    names = [f.name for f in fields(old) if getattr(old, f.name) != getattr(new, f.name)]
+    names = [n for n in names if n != "gateway"] or names
+    return [n.split("_")[0] + "".join(w.title() for w in n.split("_")[1:]) for n in names]
+
+
+class Reloader:
+    """Between the serve loop's checks: the changes the watcher saw, applied to the served
+    services that can swap their scorer (LocalServer); everything else says `restart serve`."""
+
+    def __init__(self, root: Path, settings, served: dict[str, Any], *, prepare: Callable, smoke_test: Callable,
+                 timeout: float, logs_command: Callable[[str], str], info: Callable[[str], None]):
+        self.root, self.settings, self.served = root, settings, served
+        self.prepare, self.smoke_test, self.timeout = prepare, smoke_test, timeout
+        self.logs_command, self.info = logs_command, info
+        self.failed: dict[str, str] = {}  # service -> the context digest its last reload failed on
+        self.watcher = Watcher(watch_set(settings, root, self._contexts()))
+        self.watcher.start()
+
+    def _contexts(self) -> list:
+        from mldeploy.runtime.local import LocalServer
+
+        return [s.context for s in self.served.values() if isinstance(s, LocalServer)]
+
+    def stop(self) -> None:
+        self.watcher.stop()
+
+    def poll(self) -> None:
+        changed = self.watcher.changes()
+        if changed:
+            self._reload(changed)
+
+    def _reload(self, changed: set[Path]) -> None:
+        from mldeploy.config import ConfigError
+        from mldeploy.config.source_directory import walks_cached
+        from mldeploy.runtime.env import EnvError
+        from mldeploy.runtime.local import LocalServer, publish_endpoint
+        from mldeploy.runtime.processes import StartError
+        from mldeploy.targets import target_of
+        from mldeploy.targets.stack import load_stack
+
+        stack_file = stack_file_path(self.settings.stack)
+        stack_changed = self.root / stack_file in changed
+        served_as_filed = True  # every service serves what the stack file says now
+        try:
+            with walks_cached():  # one walk of each sourceDirectory for this reload
+                settings = load_stack(self.root, self.settings.stack)
+                wanted = {}
+                for name, server in self.served.items():
+                    service = settings.services.get(name)
+                    if service is None or target_of(service).name != target_of(self.settings.services[name]).name:
+                        self.info(f"reload: {stack_file} changed service {name}'s target or removed it: "
+                                  "restart serve to apply it")
+                        served_as_filed = False
+                        continue
+                    if not isinstance(server, LocalServer):
+                        self.info(f"reload: {', '.join(sorted(_relative(p, self.root) for p in changed))} changed; "
+                                  f"{name} (target {target_of(service).name}) is not reloaded in place: restart serve "
+                                  "to apply it")
+                        served_as_filed = False
+                        continue
+                    plan = target_of(service).serve_plan(name, service, settings, self.logs_command(name))
+                    if plan != server.plan:
+                        self.info(f"reload: {stack_file} changes how {name} is served "
+                                  f"({', '.join(plan_changes(server.plan, plan))}): restart serve to apply it")
+                        served_as_filed = False
+                        continue
+                    wanted[name] = self.prepare(service.image, settings)
+        except ConfigError as err:
+            self.info(f"error: {err}; still serving what the stack file said before: save a fix to reload")
+            return
+        except EnvError as err:
+            self.info(f"error: {err}; still serving the previous environment: save a fix to reload")
+            return
+        self.settings = settings
+        for name, (context, env) in wanted.items():
+            server = self.served[name]
+            if context.digest == server.context.digest:
+                # Nothing the image ships changed (a file its .amlignore leaves out), or a failed
+                # reload's change undone: what runs is what the files say again.
+                if self.failed.pop(name, None) is not None:
+                    self.info(f"reload: the files are back to what {name} serves: it serves on, unchanged")
+                continue
+            what = changed_files(server.context, context, self.root)
+            if stack_changed and stack_file not in what:
+                what.append(stack_file)
+            self.info(f"reload: {', '.join(what) or 'the image'} changed: starting a new scorer for {name} "
+                      "(the running one answers until it is ready)")
+            try:
+                seconds = server.swap_scorer(context, env, self.timeout)
+            except StartError as err:
+                served_as_filed = False
+                self.failed[name] = context.digest
+                self.info(f"error: reload of {name}: {err}; {name} still serves the previous code: "
+                          "save a fix to reload")
+                continue
+            self.failed.pop(name, None)
+            self.info(f"reload: {name} serves the new code (its scorer was ready in {seconds:.1f} s)")
+            try:
+                self.smoke_test(settings, name, server.endpoint())
+            except StartError as err:
+                self.info(f"error: {err}")
+        if stack_changed and served_as_filed:
+            # `mldeploy test --local` notes a stack file newer than the endpoint file (a change not
+            # served yet): this one is served now.
+            for name in wanted:
+                publish_endpoint(self.served[name].run_dir, self.served[name].endpoint())
+        watch = watch_set(settings, self.root, self._contexts())
+        if watch != self.watcher.watch:
+            self.watcher.stop()
+            self.watcher = Watcher(watch)
+            self.watcher.start()

@@ -1,0 +1,193 @@
+"""`mldeploy serve --reload` as a user runs it (real scorer, real gateway): a saved change to what the
+image ships is served by a new scorer once its init() has finished, behind the same gateway and
+keys; a broken init() is one error line and the old code serves on; a file the sourceDirectory's
+.amlignore leaves out restarts nothing; a stack-file change of the gateway says `restart serve`."""
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from tests.harness import MLDEPLOY, descendants
+from tests.runtime.test_source_directory_e2e import _project
+
+pytestmark = pytest.mark.slow
+ROWS = [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]  # progressions ~5431, ~4006
+RELOAD_S = 90  # a new scorer's start on a loaded machine: environment cached, sklearn imported anew
+
+
+class Serve:
+    """A running `serve --reload --json`: its endpoint line, and its stderr lines as they come."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc, self.lines = proc, []
+        self.endpoint = json.loads(proc.stdout.readline() or "{}")
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, after: int = 0, timeout: float = RELOAD_S) -> str:
+        """The first stderr line from index `after` on that matches `pattern`, waiting for it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines[after:]:
+                if re.search(pattern, line):
+                    return line
+            assert self.proc.poll() is None, f"serve exited ({self.proc.returncode}):\n" + "\n".join(self.lines)
+            time.sleep(0.1)
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s:\n" + "\n".join(self.lines))
+
+    def bands(self) -> list[str]:
+        answer = requests.post(self.endpoint["scoringUri"], json={"data": ROWS}, timeout=30,
+                               headers={"Authorization": f"Bearer {self.endpoint['primaryKey']}"})
+        assert answer.status_code == 200, answer.text
+        return [row["band"] for row in answer.json()]
+
+    def nginx_master(self) -> int:
+        """The gateway's nginx master: serve's child whose title nginx set to 'nginx: master ...'."""
+        [pid] = [p for p in descendants(self.proc.pid) if Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1]
+                 == str(self.proc.pid) and Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"nginx: master")]
+        return pid
+
+
+@contextmanager
+def serving_with_reload(root: Path) -> Iterator[Serve]:
+    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "local", "--port", "0", "--json", "--reload"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        served = Serve(proc)
+        assert served.endpoint, "serve printed no endpoint: " + "\n".join(served.lines)
+        served.wait_for("^serving;.*--reload")
+        yield served
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, "\n".join(served.lines)
+
+
+def _test_local(root: Path) -> str:
+    """`mldeploy test --local` of the served service: its stderr (notes included)."""
+    done = subprocess.run([*MLDEPLOY, "test", "--stack", "local", "--service", "diabetes", "--local"], cwd=root,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+@pytest.mark.parametrize("scoring_server", ["mldeploy", "azmlinfsrv"])
+def test_a_saved_module_is_served_by_a_new_scorer_behind_the_same_gateway(tmp_path, scoring_server):
+    root = _project(tmp_path, scoring_server)
+    with serving_with_reload(root) as served:
+        assert served.bands() == ["high", "high"]
+        gateway = served.nginx_master()
+        answers: list[object] = []
+        stop = threading.Event()
+
+        def client() -> None:  # one request at a time while the reload runs: none may fail
+            while not stop.is_set():
+                try:
+                    answers.append(tuple(served.bands()))
+                except (AssertionError, requests.RequestException) as err:
+                    answers.append(err)
+
+        thread = threading.Thread(target=client)
+        thread.start()
+        try:
+            mark = len(served.lines)
+            bands = root / "src" / "bands.py"
+            bands.write_text(bands.read_text().replace("HIGH = 200.0", "HIGH = 5000.0"))
+            line = served.wait_for("^reload: ", after=mark)
+            assert line.startswith("reload: src/bands.py changed:"), line
+            served.wait_for("^reload: diabetes serves the new code", after=mark)
+            time.sleep(1)
+        finally:
+            stop.set()
+            thread.join()
+        assert served.bands() == ["high", "low"], "the new bands.py answers"
+        assert served.nginx_master() == gateway, "the gateway was not restarted"
+        failed = [a for a in answers if not isinstance(a, tuple)]
+        assert not failed, f"{len(failed)} of {len(answers)} requests failed during the reload: {failed[:3]}"
+        kinds = [a for i, a in enumerate(answers) if i == 0 or a != answers[i - 1]]
+        assert kinds[-1] == ("high", "low") and kinds.count(("high", "low")) == 1, \
+            f"the old code answers until the new one is ready, then only the new one: {kinds}"
+
+
+def test_a_broken_init_is_one_error_line_and_the_previous_code_serves_on(tmp_path):
+    root = _project(tmp_path, "mldeploy")
+    score = root / "src" / "score.py"
+    working = score.read_text()
+    with serving_with_reload(root) as served:
+        mark = len(served.lines)
+        score.write_text(working.replace("    global model\n", "    global model\n"
+                                         "    raise RuntimeError('broken on purpose')\n"))
+        line = served.wait_for("^error: ", after=mark)
+        assert line.startswith("error: reload of diabetes: the new scorer exited (code 3) before it was ready: "
+                               "RuntimeError: broken on purpose; diabetes still serves the previous code"), line
+        assert served.bands() == ["high", "high"], "the previous code answers"
+        mark = len(served.lines)
+        score.write_text(working)  # undone: what runs is what the files say again
+        line = served.wait_for("^reload: ", after=mark)
+        assert line == "reload: the files are back to what diabetes serves: it serves on, unchanged", line
+        mark = len(served.lines)
+        bands = root / "src" / "bands.py"
+        bands.write_text(bands.read_text().replace("HIGH = 200.0", "HIGH = 5000.0"))  # the next save reloads
+        served.wait_for("^reload: diabetes serves the new code", after=mark)
+        assert served.bands() == ["high", "low"]
+    assert "Traceback" not in "\n".join(served.lines)
+
+
+def test_a_file_the_amlignore_leaves_out_restarts_nothing(tmp_path):
+    root = _project(tmp_path, "mldeploy")
+    with serving_with_reload(root) as served:
+        scorers = {p for p in descendants(served.proc.pid) if b"scorer_host" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        mark = len(served.lines)
+        (root / "src" / "notebooks" / "explore.ipynb").write_text('{"cells": []}')
+        (root / "src" / "notebooks" / "scratch.py").write_text("x = 1\n")
+        time.sleep(4)  # the watcher's debounce and a reload's context render, several times over
+        assert not served.lines[mark:], f"an ignored file restarted something: {served.lines[mark:]}"
+        # The watcher is alive: a shipped file saved next reloads, and names only itself.
+        bands = root / "src" / "bands.py"
+        bands.write_text(bands.read_text().replace("HIGH = 200.0", "HIGH = 5000.0"))
+        line = served.wait_for("^reload: ", after=mark)
+        assert line.startswith("reload: src/bands.py changed:"), line
+        served.wait_for("^reload: diabetes serves the new code", after=mark)
+        after = {p for p in descendants(served.proc.pid) if b"scorer_host" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        assert scorers and not scorers & after, "the reload replaced the scorer's processes"
+
+
+def test_the_stack_file_reloads_the_image_and_names_gateway_changes_for_a_restart(tmp_path):
+    root = _project(tmp_path, "mldeploy")
+    stack = root / "stacks" / "Pulumi.local.yaml"
+    with serving_with_reload(root) as served:
+        mark = len(served.lines)
+        stack.write_text(stack.read_text().replace("      version: 1\n", "      version: 2\n"))
+        line = served.wait_for("^reload: ", after=mark)
+        assert line.startswith("reload: sklearn_regression_model.pkl, stacks/Pulumi.local.yaml changed:"), line
+        served.wait_for("^reload: diabetes serves the new code", after=mark)
+        assert served.bands() == ["high", "high"]
+        assert "note:" not in _test_local(root), "the stack file's change is served: test --local notes nothing"
+        mark = len(served.lines)
+        stack.write_text(stack.read_text().replace("      target: local\n", "      target: local\n"
+                                                   "      authEnabled: false\n"))
+        line = served.wait_for("^reload: ", after=mark)
+        assert line == ("reload: stacks/Pulumi.local.yaml changes how diabetes is served (authEnabled): "
+                        "restart serve to apply it"), line
+        assert served.bands() == ["high", "high"], "the key is still asked for and answered"
+        assert "note: stacks/Pulumi.local.yaml changed after `mldeploy serve` started serving" in _test_local(root)
+        mark = len(served.lines)
+        stack.write_text(stack.read_text().replace("      version: 2\n", "      verison: 2\n"))
+        line = served.wait_for("^error: ", after=mark)
+        assert line.startswith("error: stacks/Pulumi.local.yaml: ") and line.endswith(
+            "; still serving what the stack file said before: save a fix to reload"), line
+        assert served.bands() == ["high", "high"]
