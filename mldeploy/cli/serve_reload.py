@@ -40,13 +40,33 @@ def require_watchfiles() -> None:
 class WatchSet:
     """What `serve --reload` watches: `folders` with everything under them (sourceDirectories,
     model folders), `files` one by one (through their folders, not recursively: an editor that
-    saves by writing a new file and renaming it over the old one replaces the file's inode)."""
+    saves by writing a new file and renaming it over the old one replaces the file's inode).
+    `source_folders` (among `folders`): what their ignore file leaves out is not watched."""
 
     folders: frozenset[Path]
     files: frozenset[Path]
+    source_folders: frozenset[Path] = frozenset()
 
     def covers(self, path: Path) -> bool:
         return path in self.files or any(folder == path or folder in path.parents for folder in self.folders)
+
+    def shipped_or_unsure(self, paths: set[Path]) -> set[Path]:
+        """`paths` less those a sourceDirectory's ignore file (read now: it may have changed) leaves
+        out - the walk's own rule (config/source_directory.py left_out). A change there changes no
+        image; dropping it here saves rendering the contexts again (reading every model file)."""
+        from mldeploy.config.source_directory import IGNORE_FILES, ignore_spec, left_out
+
+        specs: dict[Path, Any] = {}
+        kept = set()
+        for path in paths:
+            folder = next((f for f in self.source_folders if f in path.parents), None)
+            its_ignore_file = folder is not None and path.parent == folder and path.name in IGNORE_FILES
+            if folder is not None and not its_ignore_file:
+                spec = specs.setdefault(folder, ignore_spec(folder)[1])
+                if left_out(spec, path.relative_to(folder).as_posix()):
+                    continue
+            kept.add(path)
+        return kept
 
 
 def watch_set(settings, root: Path, contexts) -> WatchSet:
@@ -55,15 +75,17 @@ def watch_set(settings, root: Path, contexts) -> WatchSet:
     from mldeploy.config.source_directory import IGNORE_FILES
 
     files = {root / stack_file_path(settings.stack)}
-    folders = set()
+    folders, sources = set(), set()
     for context in contexts:
         files.update(path for _, path in context.sources)
         image = settings.images[context.image]
         if image.source_directory is not None:
-            folders.add(root / image.source_directory)
+            sources.add(root / image.source_directory)
             files.update(root / image.source_directory / name for name in IGNORE_FILES)
         folders.update(root / settings.models[m].path for m in image.models if (root / settings.models[m].path).is_dir())
-    return WatchSet(frozenset(folders), frozenset(files - {f for f in files if any(d in f.parents for d in folders)}))
+    folders |= sources
+    return WatchSet(frozenset(folders), frozenset(files - {f for f in files if any(d in f.parents for d in folders)}),
+                    frozenset(sources))
 
 
 class Watcher:
@@ -90,7 +112,7 @@ class Watcher:
 
         for batch in watch(*folders, recursive=recursive, stop_event=self._stop, raise_interrupt=False,
                            debounce=400, step=100):
-            paths = {Path(path) for _, path in batch if self.watch.covers(Path(path))}
+            paths = self.watch.shipped_or_unsure({Path(path) for _, path in batch if self.watch.covers(Path(path))})
             if paths:
                 self._changes.put(paths)
 

@@ -51,6 +51,16 @@ def ignore_spec(folder: Path) -> tuple[str | None, GitIgnoreSpec]:
     return None, GitIgnoreSpec.from_lines([])
 
 
+def left_out(spec: GitIgnoreSpec, rel: str) -> bool:
+    """Whether the walk below leaves the file at `rel` (inside the folder, POSIX) out: it, or a
+    folder above it, matches the folder's ignore patterns `spec` or ALWAYS_LEFT_OUT (a folder that
+    matches is not entered, so a negated pattern cannot bring a file inside it back: git's rule)."""
+    parts = rel.split("/")
+    folders = ["/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+    return any(ALWAYS_LEFT_OUT.match_file(f) or spec.match_file(f) for f in folders) or \
+        ALWAYS_LEFT_OUT.match_file(rel) or spec.match_file(rel)
+
+
 def _secret_looking(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name.lower(), pattern) for pattern in SECRET_PATTERNS)
 

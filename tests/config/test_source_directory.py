@@ -321,3 +321,21 @@ def test_a_model_over_the_size_limit_inside_the_folder_is_named_as_a_model(tmp_p
     monkeypatch.setattr(module, "MAX_SOURCE_BYTES", 12)  # helpers.py (10 bytes) fits, model.pkl (5) not
     err = _error(root)
     assert err.key == KEY and "src/model.pkl is a model file (models.*.path)" in err.message, err.render()
+
+
+def test_left_out_is_the_walks_rule_file_by_file(tmp_path):
+    """`serve --reload` drops a change to a file the walk leaves out (config/source_directory.py
+    left_out): for every file of a folder, left out exactly when the walk does not ship it -
+    folder patterns, negations (which cannot bring a file back from a left-out folder), bytecode."""
+    from mldeploy.config.source_directory import ignore_spec, left_out
+
+    root = _project(tmp_path)
+    (root / "src/.amlignore").write_text("notebooks/\n*.csv\n!keep.csv\ndata/\n!data/x.py\n/top.txt\n")
+    for rel in ("notebooks/a.ipynb", "a.csv", "keep.csv", "data/x.py", "pkg/m.py", "pkg/top.txt", "top.txt",
+                "pkg/__pycache__/m.cpython-311.pyc", "deep/er/keep.csv", "deep/er/b.csv"):
+        (root / "src" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / "src" / rel).write_text("x")
+    every = {p.relative_to(root / "src").as_posix() for p in (root / "src").rglob("*") if p.is_file()}
+    shipped = {rel for rel, _ in source_files("src", root)}
+    spec = ignore_spec(root / "src")[1]
+    assert {rel for rel in every if not left_out(spec, rel)} == shipped, sorted(every)
