@@ -43,6 +43,7 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from mldeploy.components.assets import declare_assets
 from mldeploy.components.batch import WorkspaceRefs as BatchWorkspaceRefs
+from mldeploy.components.endpoint_keys import EndpointKeys
 from mldeploy.components.endpoint_traffic import EndpointTraffic
 from mldeploy.components.propagation import TIMEOUT_SECONDS, RolePropagation
 from mldeploy.components.roles import role_definition_id
@@ -82,15 +83,17 @@ class EndpointInputs:
 # The endpoint's inputs EndpointTraffic applies after creation, in the PUT that carries the split.
 ENDPOINT_OWNED_BY_TRAFFIC = ["properties.traffic", "properties.mirrorTraffic", "tags", "properties.description",
                              "properties.authMode"]
+# Keys are the endpoint's only at creation ("EndpointAuthKeys to set initially on an Endpoint"): later
+# changes go through regenerateKeys (components/endpoint_keys.py), never a PUT of the endpoint.
+ENDPOINT_OWNED_BY_KEYS = ["properties.keys"]
 
 
-def _revision(planned: str, identity_id: pulumi.Input[str], compute_id: pulumi.Input[str] | None,
-              keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None) -> pulumi.Output[str]:
+def _revision(planned: str, identity_id: pulumi.Input[str], compute_id: pulumi.Input[str] | None) -> pulumi.Output[str]:
     """A digest of every endpoint input azure-native still PUTs (the plan's part, the identity, the
-    compute, the keys): when it changes, the endpoint's PUT has dropped the split and EndpointTraffic
-    re-applies it in the same run. The keys enter as a sha256 only; a digest of two random keys
-    reveals neither, so it is not a secret (a secret here would hide every revision change)."""
-    parts = [planned, identity_id, compute_id or "", *(keys or ("", ""))]
+    compute): when it changes, the endpoint's PUT has dropped the split and EndpointTraffic re-applies
+    it in the same run. Keys are not among them (EndpointKeys); the two empty parts where they were
+    keep every stack's digest as it was."""
+    parts = [planned, identity_id, compute_id or "", "", ""]
     digest = pulumi.Output.all(*parts).apply(
         lambda values: hashlib.sha256("\n".join(str(v) for v in values).encode()).hexdigest()[:16])
     return pulumi.Output.unsecret(digest)
@@ -159,7 +162,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
             # The endpoint identity must hold its roles before Azure pulls or reads anything.
             # What EndpointTraffic owns after creation is ignored here (see the module docstring).
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*roles, *inputs.depends_on],
-                                        ignore_changes=ENDPOINT_OWNED_BY_TRAFFIC,
+                                        ignore_changes=[*ENDPOINT_OWNED_BY_TRAFFIC, *ENDPOINT_OWNED_BY_KEYS],
                                         additional_secret_outputs=["properties"] if keys else None),
         )
 
@@ -168,10 +171,14 @@ class OnlineEndpoint(pulumi.ComponentResource):
             deployments.append(self._deployment(name, plan, dep, endpoint, environments[dep.image],
                                                 codes[dep.image], inputs.model_ids[dep.image], ws, workspace,
                                                 [*roles, propagated]))
+        given_keys = []
+        if inputs.initial_keys is not None:
+            given_keys = [EndpointKeys(f"{name}-keys", endpoint_id=endpoint.id, primary_key=inputs.initial_keys[0],
+                                       secondary_key=inputs.initial_keys[1], opts=pulumi.ResourceOptions(parent=self))]
         traffic = EndpointTraffic(
             f"{name}-traffic", endpoint_id=endpoint.id, traffic=plan.traffic, mirror_traffic=plan.mirror_traffic,
             settings={"tags": endpoint_tags, "description": plan.description, "authMode": plan.auth_mode},
-            endpoint_revision=_revision(plan.revision, identity.id, inputs.compute_id, inputs.initial_keys),
+            endpoint_revision=_revision(plan.revision, identity.id, inputs.compute_id),
             opts=pulumi.ResourceOptions(parent=self, depends_on=deployments))
 
         self.endpoint_name = endpoint.name
@@ -182,7 +189,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
         if plan.auth_mode == "Key":
             found = ml.list_online_endpoint_keys_output(endpoint_name=endpoint.name, **ws,
                                                         opts=pulumi.InvokeOutputOptions(parent=self,
-                                                                                        depends_on=[traffic]))
+                                                                                        depends_on=[traffic, *given_keys]))
             self.primary_key = pulumi.Output.secret(found.primary_key)
             self.secondary_key = pulumi.Output.secret(found.secondary_key)
         self.register_outputs({"endpointName": self.endpoint_name, "scoringUri": self.scoring_uri,

@@ -110,15 +110,22 @@ class ArmClient:
 
     def put_and_wait(self, resource_id: str, api_version: str, body: dict) -> dict:
         """PUT, then poll the long-running operation to its end; its final resource."""
-        request = HttpRequest("PUT", self.client.format_url(resource_id), params={"api-version": api_version},
+        return self._and_wait("PUT", resource_id, api_version, body)
+
+    def post_and_wait(self, resource_id: str, api_version: str, body: Any = None) -> dict:
+        """A POST action that is a long-running operation (202 + Location / Azure-AsyncOperation), waited out."""
+        return self._and_wait("POST", resource_id, api_version, body)
+
+    def _and_wait(self, method: str, resource_id: str, api_version: str, body: Any) -> dict:
+        request = HttpRequest(method, self.client.format_url(resource_id), params={"api-version": api_version},
                               json=body)
         pipeline_response = self.client._pipeline.run(request)  # noqa: SLF001 - LROPoller needs the PipelineResponse
         response = pipeline_response.http_response
-        raise_for_status(response, f"PUT {resource_id}")
+        raise_for_status(response, f"{method} {resource_id}")
         poller = LROPoller(self.client, pipeline_response, lambda r: r.http_response.json() if r.http_response.text() else {},
                            ARMPolling(self.poll_seconds))
         result = poller.result(timeout=self.lro_timeout_seconds)
         if not poller.done():
-            raise HttpResponseError(f"PUT {resource_id} did not finish in {self.lro_timeout_seconds:.0f} s "
+            raise HttpResponseError(f"{method} {resource_id} did not finish in {self.lro_timeout_seconds:.0f} s "
                                     f"(status {poller.status()})")
         return result or {}

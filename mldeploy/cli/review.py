@@ -334,10 +334,6 @@ def _endpoint_reasons(d: StackDiff) -> dict[str, tuple[dict, list[str]]]:
             what, c = ENDPOINT_REFERENCES.get(dep.split("$")[-1].split("::")[0]), changes.get(dep)
             if what and c is not None and c.kind in ("replace", "delete"):
                 reasons.append(f"its {what} `{c.name}` is {c.kind}d (a new id in the endpoint's PUT)")
-        service = (r.get("parent") or "").rsplit("::endpoint-", 1)[-1] if "::endpoint-" in (r.get("parent") or "") else None
-        for key in secure_changes(d):
-            if service and key.startswith(f"mldeploy:services.{service}.keys"):
-                reasons.append(f"its key `{key}` changes (`properties.keys`)")
         for c in d.changes:
             if c.type == ENDPOINT_TRAFFIC and c.before is not None and c.before.get("parent") == r.get("parent") \
                     and any(p.path == "endpointRevision" for p in c.properties) and not reasons:

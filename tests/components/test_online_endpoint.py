@@ -39,7 +39,7 @@ def test_the_endpoint_leaves_traffic_and_its_day_two_settings_to_endpoint_traffi
     endpoint = managed.one(f"{ML}:OnlineEndpoint")
     ignored = set(endpoint.get("options", {}).get("ignoreChanges", []))
     assert {"properties.traffic", "properties.mirrorTraffic", "tags", "properties.description",
-            "properties.authMode"} <= ignored, \
+            "properties.authMode", "properties.keys"} <= ignored, \
         f"{endpoint['urn']}: a refresh must not make `up` PUT it without its split, and its tags/description/" \
         f"authMode travel in EndpointTraffic's PUT; ignoreChanges is {sorted(ignored)}"
     settings = managed.one(TRAFFIC)["inputs"]["settings"]

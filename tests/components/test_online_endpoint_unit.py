@@ -189,3 +189,17 @@ def test_initial_keys_reach_the_endpoint_as_secrets_only(script):
     endpoint = declared.one(ENDPOINT)
     assert "properties" in endpoint["secret_inputs"], "the keys must travel as Pulumi secrets"
     assert endpoint["inputs"]["properties"]["keys"] == {"primaryKey": "k" * 32, "secondaryKey": "j" * 32}
+
+
+def test_given_keys_change_by_regenerate_keys_never_by_a_put_of_the_endpoint(script):
+    """`properties.keys` are "to set initially on an Endpoint" (mfe.json 2025-12-01): a rotated key must not
+    PUT the endpoint (which would drop its split) but go through EndpointKeys' regenerateKeys."""
+    from components.online_endpoint import ENDPOINT_OWNED_BY_KEYS
+
+    plan = _plan("managed", script, deployments={"blue": {"image": "diabetes", "trafficPercent": 100}})
+    declared = _declare(plan, keys=("k" * 32, "j" * 32))
+    keys = declared.one("pulumi-python:dynamic/mldeploy:EndpointKeys")
+    assert {"primaryKey", "secondaryKey"} <= set(keys["secret_inputs"]), "the keys travel as Pulumi secrets"
+    assert (keys["inputs"]["primaryKey"], keys["inputs"]["secondaryKey"]) == ("k" * 32, "j" * 32)
+    assert ENDPOINT_OWNED_BY_KEYS == ["properties.keys"]
+    assert not _declare(plan).of_type("pulumi-python:dynamic/mldeploy:EndpointKeys"), "no keys given: Azure's own"
