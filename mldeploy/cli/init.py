@@ -64,14 +64,15 @@ class _StartingPoints(click.Choice):
                    "Default: models/model.pkl, to be put there.")
 @click.option("--target", "targets", multiple=True, type=_StartingPoints(),
               help="Cloud starting points to write (repeatable): the stack file each target starts from, "
-                   "in the order the deploy workflow runs them. Default: all of them. "
+                   "in the order the deploy workflow runs them. Default: aci, managed, aks (containerapp and "
+                   "kubernetes-endpoint only when named; tests/cli/test_init.py keeps this list true). "
                    "stacks/Pulumi.local.yaml is always written.")
 @click.option("--name", default=None, help="Name of the model, image and service (default: from the model's "
                                            "file name).")
 def command(directory: Path, model: Path | None, targets: tuple[str, ...], name: str | None) -> None:
     """Write a new mldeploy project in DIR (default: here) for your model."""
-    from mldeploy.project import (DEFAULT_FEATURES, NAME_RE, ONNXRUNTIME_PIN, PANDAS_PIN, SCORING_PINS, TARGET_STACKS,
-                                  ProjectChoices, project_name, render_project, safe_name)
+    from mldeploy.project import (DEFAULT_FEATURES, DEFAULT_TARGETS, NAME_RE, ONNXRUNTIME_PIN, PANDAS_PIN,
+                                  SCORING_PINS, TARGET_STACKS, ProjectChoices, project_name, render_project, safe_name)
     from mldeploy.project.formats import PACKAGES, ModelFormat, read_model
 
     root = directory.expanduser().resolve()
@@ -85,7 +86,7 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
     # The model's format, from its content; without --model and no file yet, a pickle to be put there.
     found = (read_model(model_source, str(model) if model is not None else model_path) if model_source.exists()
              else ModelFormat("pickle", Path(model_path).name))
-    chosen = tuple(t for t in TARGET_STACKS if t in targets) if targets else tuple(TARGET_STACKS)
+    chosen = tuple(t for t in TARGET_STACKS if t in targets) if targets else DEFAULT_TARGETS
     choices = ProjectChoices(
         project=project_name(root), name=name or safe_name(Path(model_path).stem.split(".")[0]),
         model_path=model_path, model_file=found.file, features=found.features or DEFAULT_FEATURES,

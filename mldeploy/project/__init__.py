@@ -79,6 +79,8 @@ def _starting_points(targets) -> dict[str, StartingPoint]:
 
 STARTING_POINTS = _starting_points(TARGETS)
 TARGET_STACKS = {name: point.stack for name, point in STARTING_POINTS.items()}
+# What init writes without --target; the others only when asked (`--target containerapp`).
+DEFAULT_TARGETS = tuple(name for name, point in STARTING_POINTS.items() if point.by_default)
 # Production starting points (the row says so) deploy only after the `production` environment's
 # reviewers approve.
 PRODUCTION_STACKS = tuple(point.stack for point in STARTING_POINTS.values() if point.production)

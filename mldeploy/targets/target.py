@@ -63,6 +63,8 @@ class StartingPoint:
     # A production stack (its template sets `mldeploy:production: true`): the deploy workflow runs it
     # last, after the `production` environment's reviewers approve.
     production: bool = False
+    # Written by `mldeploy init` without --target (False: only when asked, `--target <name>`).
+    by_default: bool = True
 
 
 class ServeRefused(Exception):

@@ -156,6 +156,36 @@ def test_every_generated_stack_synthesizes_with_no_policy_violation(project, sta
     assert policy["violations"] == [], policy["violations"]
 
 
+@pytest.fixture(scope="module")
+def asked_for(tmp_path_factory, iris_pickle) -> Path:
+    """A project of the starting points init writes only when named (a v1 AKS user's next homes)."""
+    folder = tmp_path_factory.mktemp("asked") / "iris-service"
+    done = mldeploy("init", folder.name, "--model", str(iris_pickle), "--target", "containerapp",
+                    "--target", "kubernetes-endpoint", cwd=folder.parent)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_the_starting_points_written_only_when_named(project, asked_for):
+    from mldeploy.project import DEFAULT_TARGETS, TARGET_STACKS
+    folder, _ = project
+    assert not (folder / "stacks" / "Pulumi.containerapp.yaml").exists(), "containerapp is written only when named"
+    assert sorted(p.name for p in (asked_for / "stacks").iterdir()) == [
+        "Pulumi.containerapp.yaml", "Pulumi.kubernetes-endpoint.yaml", "Pulumi.local.yaml"]
+    help_text = " ".join(mldeploy("init", "--help", cwd=folder).stdout.split())
+    assert f"Default: {', '.join(DEFAULT_TARGETS)} (" in help_text and set(TARGET_STACKS) - set(DEFAULT_TARGETS) == {
+        "containerapp", "kubernetes-endpoint"}, help_text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["containerapp", "kubernetes-endpoint"])
+def test_a_named_starting_point_synthesizes_with_no_policy_violation(asked_for, stack):
+    done = mldeploy("synth", "--stack", stack, cwd=asked_for)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    policy = json.loads((asked_for / "build" / "synth" / stack / "policy.json").read_text())
+    assert policy["violations"] == [], policy["violations"]
+
+
 @pytest.mark.slow
 def test_serve_local_serves_the_user_s_model_with_no_further_edits(project):
     folder, _ = project

@@ -6,7 +6,7 @@ from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
 from mldeploy.targets.containerapp.mocks import MOCKS
 from mldeploy.targets.containerapp.plan import check
 from mldeploy.targets.serving import split_runner
-from mldeploy.targets.target import LocalServe, Target
+from mldeploy.targets.target import LocalServe, StartingPoint, Target
 
 
 def local_runner(name: str, service: ContainerAppServiceSettings, serve: LocalServe):
@@ -45,4 +45,5 @@ def revision_labels(service: ContainerAppServiceSettings) -> tuple[str, ...]:
 
 TARGET = Target(name="containerapp", settings=ContainerAppServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
                 local_runner=local_runner, containers=containers, log_variants=revision_labels,
-                policies=("mldeploy.policies.containerapp",))
+                policies=("mldeploy.policies.containerapp",),
+                starting_point=StartingPoint("containerapp", order=4, by_default=False))

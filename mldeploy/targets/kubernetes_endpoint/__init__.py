@@ -6,7 +6,7 @@ from mldeploy.targets.kubernetes_endpoint.plan import check, check_stack, notes,
 from mldeploy.targets.kubernetes_endpoint.settings import KubernetesEndpointSettings
 from mldeploy.targets.online_endpoint import logs, serve
 from mldeploy.targets.online_endpoint.mocks import MOCKS  # the same endpoint resources as `managed`
-from mldeploy.targets.target import Target
+from mldeploy.targets.target import StartingPoint, Target
 
 
 def deploy(name: str, entry, foundation):
@@ -19,4 +19,5 @@ TARGET = Target(name="kubernetes-endpoint", settings=KubernetesEndpointSettings,
                 check_stack=check_stack, warnings=warnings, notes=notes, mocks=MOCKS, local_runner=serve.local_runner,
                 serve_plan=serve.serve_plan, containers=serve.containers, served_by_default=True,
                 deployments=serve.deployments, logs=logs.read, log_containers=logs.CONTAINERS,
-                policies=("mldeploy.policies.endpoints",))
+                policies=("mldeploy.policies.endpoints",),
+                starting_point=StartingPoint("kubernetes-endpoint", order=5, by_default=False))
