@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from mldeploy.config.base import ResourceGroupName, Settings, matching
+from mldeploy.config.errors import shown
 from mldeploy.contract import DEFAULT_MIN_KUBERNETES
 
 K8S_VERSION = r"^\d+\.\d+(\.\d+)?$"
@@ -28,11 +29,45 @@ class AttachSettings(Settings):
                                   "with a letter or digit")] = Field(description="name of the existing cluster")
 
 
-# A VM size's API name is `Standard_` + family + vCPU count + features + version (learn.microsoft.com/
-# azure/virtual-machines/vm-naming-conventions: "Standard_D4ds_v5"; ARM compute.json VirtualMachineSizeTypes:
-# every name but the retired Basic_A0-A4 starts with `Standard_`): `D4s_v5` or `Foo` would fail only at deploy.
-VmSize = Annotated[str, matching(r"[Ss]tandard_[A-Za-z]+[0-9][A-Za-z0-9_]*", "an Azure VM size name: Standard_ + "
-                                 "family and vCPUs, such as Standard_D4s_v5 or Standard_DS3_v2")]
+# A VM size's API name, by Microsoft's grammar (learn.microsoft.com/azure/virtual-machines/vm-naming-conventions,
+# MicrosoftDocs/azure-compute-docs articles/virtual-machines/vm-naming-conventions.md): `Standard_` + [Family] +
+# [Sub-family]* + [# of vCPUs] + [Constrained vCPUs]* + [Additive Features] + [Accelerator Type]* + [Version]
+# (* where a size has it). Additive features are letters from the page's list (a b d i l m p t s C) and those
+# real names also carry (r: RDMA, e, f, n, o: Standard_HB120rs_v3, Standard_DC2es_v5, Standard_ND96isrf_H100_v5,
+# Standard_D2nds_v6, Standard_L8aos_v4); what follows is `_`-separated parts ending in the version, never
+# anything after it: accelerators (Standard_NC4as_T4_v3, Standard_ND128isr_NDR_GB200_v6), confidential
+# child-capable (Standard_DC4as_cc_v5) and memory tiers (Standard_M416s_8_v2). ARM reads names in any case
+# (its own size lists are lower case: "The available VM sizes are 'standard_b16pls_v2,...'"), so case is free.
+# Every name in compute.json's VirtualMachineSizeTypes (but the retired Basic_A0-A4) and in mldeploy's tables
+# fits (tests/config/test_vm_size.py); a junk suffix (`Standard_DS3_v2xxxx`) or a name without `Standard_` would
+# fail only at deploy.
+VM_SIZE_RE = re.compile(
+    r"standard_(?P<family>[a-z]+)(?P<vcpus>[0-9]+)(?:-(?P<constrained>[0-9]+))?(?P<features>[abcdefilmnoprst]*)"
+    r"(?:(?P<parts>(?:_[a-z0-9]+)*)_(?P<version>v[0-9]+))?", re.IGNORECASE)
+VM_SIZE_RULE = ("a VM size is Standard_ + family + vCPUs + feature letters + _accelerator + _version, such as "
+                "Standard_DS3_v2, Standard_M8-2ms_v2 or Standard_NC4as_T4_v3 (learn.microsoft.com/azure/"
+                "virtual-machines/vm-naming-conventions)")
+
+
+def vm_size_problem(value: str) -> str | None:
+    """Why `value` is no VM size name by Microsoft's grammar (naming the size it starts with), or None."""
+    if VM_SIZE_RE.fullmatch(value):
+        return None
+    start = VM_SIZE_RE.match(value)
+    if start:
+        return (f"{shown(value)} is not an Azure VM size name: {start.group(0)!r} is, then {value[start.end():]!r} "
+                f"follows - remove it; {VM_SIZE_RULE}")
+    return f"{shown(value)} is not an Azure VM size name: {VM_SIZE_RULE}"
+
+
+def _check_vm_size(value: str) -> str:
+    problem = vm_size_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+VmSize = Annotated[str, AfterValidator(_check_vm_size)]
 
 
 class ClusterSettings(Settings):

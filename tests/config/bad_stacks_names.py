@@ -31,11 +31,14 @@ def names_cases() -> Iterator[Any]:
                    lambda c, v=domain: c[s]["diabetes-aca"].update(customDomain=v), f"{s}.diabetes-aca.customDomain",
                    "a domain Azure owns")
     # -- VM sizes by their API name, `Standard_<family><vCPUs>...` (config/cluster.py VmSize) --------------
-    for size in ("Foo", "DS3_v2"):
+    # Microsoft's grammar (config/cluster.py VM_SIZE_RE): nothing after the version, feature letters only.
+    for size in ("Foo", "DS3_v2", "Standard_DS3_v2xxxx", "Standard_D4s_v5_", "Standard_DS3xxxx_v2", "Standard_D4s_v5-2"):
         yield case(f"batch-vm-size-{size}", "batch", lambda c, v=size: c["mldeploy:batch"]["nightly"].update(vmSize=v),
                    "mldeploy:batch.nightly.vmSize", "an Azure VM size name")
     yield case("prod-vm-size-without-standard", "prod", lambda c: c["mldeploy:clusters"]["prod"].update(
         vmSize="D8s_v5", vcpusPerNode=8), "mldeploy:clusters.prod.vmSize", "an Azure VM size name")
+    yield case("prod-vm-size-junk-suffix", "prod", lambda c: c["mldeploy:clusters"]["prod"].update(
+        vmSize="Standard_D8s_v5x", vcpusPerNode=8), "mldeploy:clusters.prod.vmSize", "'Standard_D8s_v5' is, then 'x'")
     # -- a kubernetes-endpoint instanceType names an InstanceType custom resource: a Kubernetes object name --
     for label, value in (("space", "Bad Type"), ("underscore", "gpu_small"), ("trailing-dot", "gpu.")):
         def instance_type(c: dict, v: str = value) -> None:
