@@ -223,10 +223,43 @@ def check_entry_scripts(settings, root: Path) -> None:
             f"not install (served of it: Model.get_model_path and azureml.contrib.services); {replacement(call)}")
 
 
+def _v2_users(settings) -> dict[str, list[str]]:
+    """image -> the services (`services.<name> (<target>)`) that run it on an Azure ML v2 online deployment."""
+    users: dict[str, list[str]] = {}
+    for name, service in sorted(settings.services.items()):
+        for image in sorted(service.images_built_in_azure()):
+            users.setdefault(image, []).append(f"services.{name} ({service.target})")
+    return users
+
+
 def v1_warnings(settings, root: Path) -> list[str]:
-    """One line per entry script that finds its model through Model.get_model_path."""
+    """One line per entry script that finds its model through Model.get_model_path, and one per image
+    a v2 online deployment runs with the real azureml-core's get_model_path, which looks where v2 does
+    not mount the model."""
     seen, warnings = set(), []
+    v2_users = _v2_users(settings)
     for name, image in sorted(settings.images.items()):
+        if name in v2_users:
+            found = None
+            try:
+                found = scan((root / image.script_path).read_bytes())
+            except OSError:
+                pass
+            core = _AZUREML_CORE.search(env_text(image, root))
+            if found and found.uses_model_path and core is not None:
+                # azureml-core reads `os.path.join(os.environ['AML_APP_ROOT'], 'azureml-models')` (azureml/core/model.py
+                # MODELS_DIR, 1.61), and "In online deployment, AML_APP_ROOT is set to the directory containing
+                # scoring script" (Azure/azure-sdk-for-python pull request 30296), while v2 mounts the model at
+                # AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/<name>/<version>. Not tried on Azure here.
+                warnings.append(
+                    f"images.{name}.entryScript: {image.script_path} calls Model.get_model_path and "
+                    f"{image.requirements_file or image.conda_file} installs azureml-core ({core.group(1)}); on "
+                    f"{', '.join(v2_users[name])} Azure ML sets AML_APP_ROOT to the scoring script's folder, where "
+                    "azureml-core looks for azureml-models/, not /var/azureml-app/azureml-models where v2 mounts the "
+                    "model (AZUREML_MODEL_DIR): init() would stop with ModelNotFoundException; put "
+                    "azureml-inference-server-http in its place (mldeploy's stand-in then finds the model there) or "
+                    f"open the model with {V2_WAY}")
+                seen.add(image.script_path)  # said once, the v2 way included
         if image.script_path in seen:
             continue
         try:
@@ -241,8 +274,9 @@ def v1_warnings(settings, root: Path) -> list[str]:
             else:  # the real SDK serves it: say which line installs it and that the stand-in would do
                 env_file = image.requirements_file or image.conda_file
                 served = (f"served by azureml-core itself, which {env_file} installs ({core.group(1)}: SDK v1, "
-                          "retired 2026-06-30, which brings azureml-core and its Azure SDKs into every image); with azureml-inference-server-http "
-                          "in its place mldeploy's stand-in serves Model.get_model_path and azureml.contrib.services")
+                          "retired 2026-06-30, which brings azureml-core and its Azure SDKs into every image); "
+                          "with azureml-inference-server-http in its place mldeploy's stand-in serves "
+                          "Model.get_model_path and azureml.contrib.services")
             warnings.append(f"images.{name}.entryScript: {image.script_path} uses Model.get_model_path (Azure ML "
                             f"SDK v1), {served}; the v2 way is {V2_WAY}")
     return warnings

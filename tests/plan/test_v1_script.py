@@ -88,6 +88,7 @@ class _Settings:
         (root / "requirements.txt").write_text(env)
         (root / "iris.pkl").write_text("m")
         self.models = {"iris": _Model("iris.pkl")}
+        self.services = {}
         self.images = {"iris": ImageSettings.model_validate(
             {"entryScript": "score.py", "requirementsFile": "requirements.txt", "models": ["iris"]},
             context={"root": root})}
@@ -152,3 +153,28 @@ def test_with_azureml_defaults_the_warning_names_the_real_sdk_not_the_stand_in(t
     [warning] = v1_warnings(settings, tmp_path)
     assert "stand-in for azureml-core;" not in warning, warning
     assert "served by azureml-core itself, which requirements.txt installs (azureml-defaults" in warning, warning
+
+
+class _V2Service:
+    """A service Azure ML builds the image of (a v2 online endpoint's deployments)."""
+    target = "managed"
+
+    def images_built_in_azure(self):
+        return {"iris"}
+
+
+def test_on_a_v2_endpoint_azureml_core_s_get_model_path_is_warned_once_with_the_way_out(tmp_path):
+    """On a v2 online deployment AML_APP_ROOT is the scoring script's folder (Azure/azure-sdk-for-python
+    PR 30296), where azureml-core's get_model_path looks: the model mounted elsewhere is not found."""
+    settings = _Settings(tmp_path, GUIDE_STYLE, "azureml-defaults\nscikit-learn\n")
+    settings.services = {"iris": _V2Service()}
+    [warning] = v1_warnings(settings, tmp_path)
+    assert "on services.iris (managed) Azure ML sets AML_APP_ROOT to the scoring script's folder" in warning, warning
+    assert "ModelNotFoundException" in warning and "azureml-inference-server-http in its place" in warning, warning
+
+
+def test_on_a_v2_endpoint_the_stand_in_is_not_warned_about(tmp_path):
+    settings = _Settings(tmp_path, GUIDE_STYLE, "azureml-inference-server-http==1.5.1\n")
+    settings.services = {"iris": _V2Service()}
+    [warning] = v1_warnings(settings, tmp_path)
+    assert "stand-in for azureml-core;" in warning and "ModelNotFoundException" not in warning, warning
