@@ -31,6 +31,11 @@ from mldeploy.components.endpoint_traffic import API_VERSION
 KEYS = (("primaryKey", "Primary"), ("secondaryKey", "Secondary"))
 
 
+def keys_id(props: dict[str, Any]) -> str:
+    """The id of an endpoint's given keys: its endpoint's id + `/keys` (synth gives the same)."""
+    return f"{props['endpointId']}/keys"
+
+
 class KeysArm(Protocol):
     def post_and_wait(self, resource_id: str, api_version: str, body: Any = None) -> dict: ...
 
@@ -57,7 +62,7 @@ class EndpointKeysProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         self._set(None, props)
-        return CreateResult(f"{props['endpointId']}/keys", dict(props))
+        return CreateResult(keys_id(props), dict(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in ("endpointId", *(prop for prop, _ in KEYS)) if olds.get(k) != news.get(k)]

@@ -53,6 +53,11 @@ COMPARED = ("endpointId", "traffic", "mirrorTraffic", "settings", "endpointRevis
 LEGACY_CREDENTIALS = ("token",)
 
 
+def traffic_id(props: dict[str, Any]) -> str:
+    """The id of an endpoint's traffic setting: its endpoint's id + `/traffic` (synth gives the same)."""
+    return f"{props['endpointId']}/traffic"
+
+
 class EndpointArm(Protocol):
     """The two ARM calls EndpointTraffic makes (mldeploy.azure.pipeline.ArmClient)."""
 
@@ -97,7 +102,7 @@ class EndpointTrafficProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         self._apply(props, props["traffic"], props.get("mirrorTraffic") or {})
-        return CreateResult(f"{props['endpointId']}/traffic", dict(props))
+        return CreateResult(traffic_id(props), dict(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in COMPARED if olds.get(k) != news.get(k)]

@@ -34,6 +34,12 @@ PROGRESS_EVERY_SECONDS = 30.0
 API_VERSION = "2022-04-01"
 
 
+def propagation_id(props: dict[str, Any]) -> str:
+    """The wait's id: the same assignments give the same id in any process (hash() of str is
+    salted per run), and synth gives the same."""
+    return "propagation-" + hashlib.sha256("\n".join(props["assignments"]).encode()).hexdigest()[:16]
+
+
 class PropagationTimeout(Exception):
     """Some assignment did not read back in time: the message names it and the key that bounds the wait."""
 
@@ -95,9 +101,7 @@ class PropagationProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         self._wait(list(props["assignments"]), props)
-        # The same assignments give the same id in any process (hash() of str is salted per run).
-        digest = hashlib.sha256("\n".join(props["assignments"]).encode()).hexdigest()[:16]
-        return CreateResult(f"propagation-{digest}", dict(props))
+        return CreateResult(propagation_id(props), dict(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in ("assignments", "timeoutSeconds") if olds.get(k) != news.get(k)]

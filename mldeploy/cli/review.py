@@ -81,9 +81,23 @@ def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, (int, float)) else None
 
 
+def model_of_id(model_id: str) -> str | None:
+    """`name:version` of a model version's id: a workspace's ARM id (`…/workspaces/<ws>/models/
+    <name>/versions/<version>`), a registry's (`azureml://registries/<r>/models/<name>/versions/
+    <version>`) or the short `azureml:<name>:<version>`; None for anything else."""
+    if model_id.startswith("azureml:") and not model_id.startswith("azureml://") and model_id.count(":") == 2:
+        return model_id.split(":", 1)[1]
+    parts = model_id.rstrip("/").split("/")
+    lower = [p.lower() for p in parts]
+    if len(parts) >= 4 and lower[-4] == "models" and lower[-2] == "versions":
+        return f"{parts[-3]}:{parts[-1]}"
+    return None
+
+
 def _model_of_deployment(r: dict, side: Side) -> str | None:
     """`model:version` an online deployment serves: its tags (the program names the deployment's
-    own model there) or, without them, the ModelVersion resource its `model` id points at."""
+    own model there) or, without them, what its `model` id names (or, in a resources.json of an
+    older mldeploy whose ids were not Azure's, the ModelVersion resource it points at)."""
     inputs = r.get("inputs") or {}
     tags = inputs.get("tags") or {}
     if tags.get("model") and tags.get("model-version"):
@@ -91,6 +105,9 @@ def _model_of_deployment(r: dict, side: Side) -> str | None:
     model_id = (inputs.get("properties") or {}).get("model")
     if not isinstance(model_id, str):
         return None
+    named = model_of_id(model_id)
+    if named is not None:
+        return named
     for other in side.resources:
         if other["type"].endswith(":ModelVersion") and model_id.endswith("/" + other["name"]):
             mv = other.get("inputs") or {}

@@ -18,16 +18,10 @@ import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from mldeploy.pulumi_internals import MockMonitor, deserialize_properties, registered_options, wrap_wire_secret
+from mldeploy.synth.provider_ids import provider_id, random_id_bytes
 from mldeploy.targets import TARGETS
 from mldeploy.targets.fakes import SUBSCRIPTION_ID, TENANT_ID, fake, stable_uuid
 from mldeploy.targets.target import OutputMaker
-
-# Types whose id the program parses (e.g. registry name and group for listRegistryCredentials):
-# type token -> (ARM namespace, collection, input holding the name).
-ARM_IDS = {
-    "azure-native:containerregistry:Registry": ("Microsoft.ContainerRegistry", "registries", "registryName"),
-    "azure-native:iothub:IotHubResource": ("Microsoft.Devices", "IotHubs", "resourceName"),
-}
 
 
 @dataclass(frozen=True)
@@ -99,17 +93,14 @@ class SynthMocks(pulumi.runtime.Mocks):
         return rid, state
 
     def resource_id(self, typ: str, inputs: dict, name: str) -> str:
-        if typ.startswith("azure-native:"):
+        """The id the resource's provider would give it (synth/provider_ids.py)."""
+        real = provider_id(typ, inputs, name, self.stack)
+        if real is not None:
+            return real
+        if typ.startswith("azure-native:"):  # a type no stack creates yet (tests/synth/test_arm_ids.py)
             rg = inputs.get("resourceGroupName", "rg")
-            real = ARM_IDS.get(typ)
-            if real is not None:  # the real ARM shape, for code that parses the id
-                namespace, collection, name_key = real
-                return (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/"
-                        f"{namespace}/{collection}/{inputs.get(name_key, name)}")
-            provider = typ.split(":")[1]
-            kind = typ.split(":")[2]
             return (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/"
-                    f"Microsoft.{provider}/{kind}/{name}")
+                    f"Microsoft.{typ.split(':')[1]}/{typ.split(':')[2]}/{name}")
         return f"{name}-id"
 
     # -- invokes ----------------------------------------------------------------------------
@@ -185,7 +176,7 @@ _FOUNDATION_OUTPUTS: dict[str, OutputMaker] = {
         "result": m.secret(fake("password", m.stack, n)),
     },
     "random:index/randomId:RandomId": lambda n, i, m: {
-        "hex": hashlib.sha256(f"{m.stack}/{n}".encode()).hexdigest()[: 2 * int(i.get("byteLength", 8))],
+        "hex": random_id_bytes(m.stack, n, int(i.get("byteLength", 8))).hex(),
     },
 }
 

@@ -6,7 +6,7 @@ import copy
 
 from mldeploy.cli.diff_render import render_markdown, shorten, to_json
 from mldeploy.cli.diffing import Side, compare
-from mldeploy.cli.review import traffic_tables, warnings
+from mldeploy.cli.review import model_of_id, traffic_tables, warnings
 
 ML = "azure-native:machinelearningservices"
 STACK = "urn:pulumi:managed::mldeploy::"
@@ -269,3 +269,22 @@ def test_a_new_version_of_a_model_is_no_model_content_warning():
     d = _diff(_managed(split) + [_model_version("1", "a" * 64)],
               _managed(split) + [_model_version("1", "a" * 64), _model_version("2", "b" * 64)])
     assert warnings(d) == []
+
+
+def test_an_untagged_deployment_names_its_model_from_the_arm_id_of_the_version():
+    # The synthesized ids are Azure's (mldeploy/synth/arm_ids.py): `…/models/<name>/versions/<version>`,
+    # whatever the ModelVersion resource is called in the program.
+    untagged = [copy.deepcopy(r) for r in _managed({"blue": 90.0, "green": 10.0})]
+    for r in untagged:
+        if r["type"] == f"{ML}:OnlineDeployment":
+            del r["inputs"]["tags"]
+    untagged.append(_r(f"{ML}:ModelVersion", "model-diabetes-v2", {"name": "diabetes", "version": "2"}, parent=STACK))
+    (table,) = traffic_tables(_diff(untagged, untagged))
+    assert {r.deployment: r.model_after for r in table.rows} == {"blue": "diabetes:1", "green": "diabetes:2"}, table
+
+
+def test_model_ids_of_a_workspace_a_registry_and_the_short_form():
+    assert model_of_id(MODEL_ID + "3") == "diabetes:3"
+    assert model_of_id("azureml://registries/shared/models/diabetes/versions/4") == "diabetes:4"
+    assert model_of_id("azureml:diabetes:5") == "diabetes:5"
+    assert model_of_id("/subscriptions/0/resourceGroups/rg/providers/X/y/z") is None

@@ -64,7 +64,10 @@ def test_image_is_pulled_with_a_managed_identity_holding_acr_pull(dev):
     creds = group["imageRegistryCredentials"]
     assert len(creds) == 1 and "password" not in creds[0] and "username" not in creds[0]
     assert creds[0]["server"] == dev.outputs["registryLoginServer"]
-    assert creds[0]["identity"].endswith("/aci-diabetes-aci-identity") and group["identity"]["type"] == "UserAssigned"
+    # The identity's ARM id; its name is azure-native's auto-name (Pulumi name + 8 hex, mldeploy/synth/arm_ids.py).
+    assert re.search(r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/aci-diabetes-aci-identity[0-9a-f]{8}$",
+                     creds[0]["identity"]), creds[0]["identity"]
+    assert group["identity"]["type"] == "UserAssigned"
     assert role["roleDefinitionId"].endswith("/7f951dda-4ed3-4680-a7ca-43fe172d538d"), "AcrPull"
     registry = dev.outputs["registryLoginServer"].split(".")[0]
     assert role["scope"].endswith(f"/Microsoft.ContainerRegistry/registries/{registry}"), "scoped to the registry"

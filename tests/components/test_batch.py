@@ -49,13 +49,13 @@ def test_deployment_scores_the_registered_model_with_configured_batch_settings(b
     deployment = batch.one(f"{ML}:BatchDeployment")["inputs"]["properties"]
     model_version = batch.one(f"{ML}:ModelVersion")
     assert deployment["model"]["referenceType"] == "Id"
-    assert deployment["model"]["assetId"].endswith("/ModelVersion/model-diabetes-v1")
+    assert deployment["model"]["assetId"].endswith("/models/diabetes/versions/1"), deployment["model"]
     assert deployment["miniBatchSize"] == 2
     assert deployment["retrySettings"] == {"maxRetries": 3, "timeout": "PT300S"}
     assert deployment["errorThreshold"] == 5
     assert deployment["outputAction"] == "AppendRow"
     assert deployment["outputFileName"] == "predictions.csv"
-    assert deployment["compute"].endswith("/Compute/batch-nightly-compute"), "deployment must run on the declared cluster"
+    assert deployment["compute"].endswith("/computes/nightly"), "deployment must run on the declared cluster"
     assert deployment["codeConfiguration"]["scoringScript"] == "batch_score.py"
     assert model_version["inputs"]["version"] == "1"
 

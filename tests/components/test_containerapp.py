@@ -3,6 +3,8 @@ pulumi/examples testing-unit-py does): environment with logs, identity pull, the
 revisions, traffic, scale, probes and secrets."""
 from __future__ import annotations
 
+import re
+
 import pulumi
 import pytest
 
@@ -82,7 +84,8 @@ def test_the_image_is_pulled_with_the_identity_holding_acr_pull_awaited(default)
     app = _app(declared)
     registry = app["configuration"]["registries"]
     assert len(registry) == 1 and set(registry[0]) == {"server", "identity"}, "no password, no admin user"
-    assert registry[0]["identity"].endswith("/containerapp-diabetes-aca-identity")
+    assert re.search(r"/userAssignedIdentities/containerapp-diabetes-aca-identity[0-9a-f]{8}$", registry[0]["identity"]), \
+        registry[0]["identity"]
     assert app["identity"]["userAssignedIdentities"] == [registry[0]["identity"]], "the app carries that identity"
     assert app["identity"]["type"] == "UserAssigned"
     assert declared.one(ROLE)["inputs"]["roleDefinitionId"].endswith(ACR_PULL_ROLE_ID)

@@ -89,7 +89,8 @@ def test_cluster_is_attached_after_the_extension_and_its_instance_types(kubernet
     compute = kubernetes.one(f"{ML}:Compute")
     assert compute["inputs"]["properties"]["computeType"] == "Kubernetes"
     cluster = kubernetes.one(CLUSTER)
-    assert compute["inputs"]["properties"]["resourceId"].endswith(f"/{cluster['name']}"), compute["inputs"]
+    assert compute["inputs"]["properties"]["resourceId"].endswith(
+        f"/Microsoft.ContainerService/managedClusters/{cluster['inputs']['resourceName']}"), compute["inputs"]
     assert kubernetes.one(EXTENSION)["urn"] in compute["dependsOn"]
     for crd in kubernetes.of_type(INSTANCE_TYPE):
         assert crd["urn"] in compute["dependsOn"], f"InstanceType {crd['name']} must exist before the attach"

@@ -2,6 +2,8 @@
 `kubernetes-endpoint` stacks: endpoint, identity and roles, deployments, autoscale, traffic."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.harness import synth
@@ -61,9 +63,11 @@ def test_endpoint_runs_as_a_user_assigned_identity(managed):
     endpoint = managed.one(f"{ML}:OnlineEndpoint")["inputs"]
     identity = managed.one("azure-native:managedidentity:UserAssignedIdentity")
     assert endpoint["identity"]["type"] == "UserAssigned"
-    assert endpoint["identity"]["userAssignedIdentities"] == [
-        f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-mldeploy-managed/providers/"
-        f"Microsoft.managedidentity/UserAssignedIdentity/{identity['name']}"]
+    (assigned,) = endpoint["identity"]["userAssignedIdentities"]
+    # The identity's ARM id, named by azure-native's auto-name (its Pulumi name + 8 hex characters).
+    expected = (r"/subscriptions/0{8}-0{4}-0{4}-0{4}-0{12}/resourceGroups/rg-mldeploy-managed/providers/"
+                rf"Microsoft\.ManagedIdentity/userAssignedIdentities/{identity['name']}[0-9a-f]{{8}}")
+    assert re.fullmatch(expected, assigned), assigned
 
 
 def test_identity_gets_the_roles_its_deployments_need(managed):
@@ -103,9 +107,9 @@ def test_traffic_is_applied_after_every_deployment(managed):
 def test_deployments_serve_the_registered_model_with_score_py(managed):
     props = deployment(managed, "blue")["inputs"]["properties"]
     assert props["endpointComputeType"] == "Managed"
-    assert props["model"].endswith("/model-diabetes-v1")
+    assert props["model"].endswith("/models/diabetes/versions/1"), props["model"]
     assert props["codeConfiguration"]["scoringScript"] == "score.py"
-    assert deployment(managed, "green")["inputs"]["properties"]["model"].endswith("/model-diabetes-v2"), \
+    assert deployment(managed, "green")["inputs"]["properties"]["model"].endswith("/models/diabetes/versions/2"), \
         "green serves version 2 of the same registered model"
     for env in managed.of_type(f"{ML}:EnvironmentVersion"):
         assert "azureml-inference-server-http" in env["inputs"]["properties"]["condaFile"], \
@@ -154,7 +158,9 @@ def test_model_data_collection_logs_payloads(managed):
 
 def test_managed_autoscale_is_an_azure_monitor_setting_on_the_deployment(managed):
     setting = managed.one("azure-native:monitor:AutoscaleSetting")["inputs"]
-    assert setting["targetResourceUri"].endswith("/endpoint-diabetes-blue")
+    blue = deployment(managed, "blue")["inputs"]
+    assert setting["targetResourceUri"].endswith(
+        f"/onlineEndpoints/{blue['endpointName']}/deployments/{blue['deploymentName']}"), setting["targetResourceUri"]
     profile = setting["profiles"][0]
     assert profile["capacity"] == {"minimum": "3", "maximum": "6", "default": "3"}
     out, scale_in = profile["rules"]
@@ -189,7 +195,8 @@ def test_kubernetes_deployments_use_target_utilization_scale_settings(kubernetes
 def test_kubernetes_endpoint_runs_on_the_attached_compute(kubernetes):
     endpoint = kubernetes.one(f"{ML}:OnlineEndpoint")
     compute = kubernetes.one(f"{ML}:Compute")
-    assert endpoint["inputs"]["properties"]["compute"].endswith("/k8s-compute-inference-attach")
+    assert endpoint["inputs"]["properties"]["compute"].endswith(f"/computes/{compute['inputs']['computeName']}"), \
+        endpoint["inputs"]["properties"]["compute"]
     assert compute["urn"] in endpoint["dependsOn"]
 
 

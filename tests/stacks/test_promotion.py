@@ -91,8 +91,8 @@ def test_the_managed_stack_registers_one_model_in_two_versions(tmp_path):
         [("diabetes", "1"), ("diabetes", "2")], "diabetes:1 and diabetes:2"
     model_of = {d["name"]: d["inputs"]["properties"]["model"]
                 for d in result.of_type("azure-native:machinelearningservices:OnlineDeployment")}
-    assert model_of["endpoint-diabetes-blue"].endswith("/model-diabetes-v1"), model_of
-    assert model_of["endpoint-diabetes-green"].endswith("/model-diabetes-v2"), model_of
+    assert model_of["endpoint-diabetes-blue"].endswith("/models/diabetes/versions/1"), model_of
+    assert model_of["endpoint-diabetes-green"].endswith("/models/diabetes/versions/2"), model_of
 
 
 def _prod_attach_on_two_versions(canary_percent: int):

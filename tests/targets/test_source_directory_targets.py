@@ -21,7 +21,7 @@ SOURCE = "examples/diabetes-src/src"
 SHIPPED = {".amlignore", "bands.py", "features/__init__.py", "features/rows.py", "score.py"}
 # What each target deploys, as the string its own resource holds: an image by digest (the mock
 # registry's digest follows the tag), or a v2 deployment's code version.
-DEPLOYED = re.compile(r"azurecr\.io/[a-z0-9-]+@sha256:[0-9a-f]+|/CodeVersion/[A-Za-z0-9-]+")
+DEPLOYED = re.compile(r"azurecr\.io/[a-z0-9-]+@sha256:[0-9a-f]+|/codes/[A-Za-z0-9-]+/versions/[A-Za-z0-9-]+")
 TARGETS = {  # stack: (the target's resource type that names the image or code it runs, image or code)
     "dev": ("azure-native:containerinstance:ContainerGroup", "image"),
     "prod": ("kubernetes:apps/v1:Deployment", "image"),

@@ -1,0 +1,86 @@
+"""The id each provider gives a resource, for the offline synth's mocks: what `pulumi up` writes
+in the state and what an `.id` passed on to another resource holds.
+
+- azure-native: the ARM path of the REST spec (mldeploy/synth/arm_ids.py).
+- kubernetes: `<namespace>/<name>`, or `<name>` for an object without a namespace
+  (pulumi/pulumi-kubernetes provider/pkg/provider/provider.go Create: `Id: FqObjName(initialized)`;
+  clients/unstructured.go `FqName`).
+- random: a RandomPassword's id is the constant "none" (hashicorp/terraform-provider-random
+  internal/provider/resource_password.go Create, `types.StringValue("none")`, which pulumi-random
+  bridges); a RandomId's is its bytes in unpadded URL-safe base64, without the prefix
+  (resource_id.go: `base64.RawURLEncoding.EncodeToString(bytes)`).
+- docker: an Image is its `imageName` (pulumi/pulumi-docker provider/image.go, dockerBuild returns
+  `img.Name`); a Container and a Network the 64-hex id the Docker engine gives; a RemoteImage the
+  image id + its name (kreuzwerker/terraform-provider-docker resource_docker_image_funcs.go:
+  `d.SetId(foundImage.ID + d.Get("name"))`).
+- a provider resource (`pulumi:providers:*`): a UUID (pulumi/pulumi
+  pkg/resource/deploy/providers/registry.go Create, `uuid.NewV4()`).
+- mldeploy's dynamic providers: the id their own `create` returns, from the same function.
+
+Where the provider draws random characters, they are derived from the stack and the name here, so
+two synths of one tree are byte-identical; the shape is the provider's.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any, Callable
+
+from mldeploy.components.endpoint_keys import keys_id
+from mldeploy.components.endpoint_traffic import traffic_id
+from mldeploy.components.iot_edge_provider import resource_id as edge_deployment_id
+from mldeploy.components.propagation import propagation_id
+from mldeploy.synth.arm_ids import arm_id
+from mldeploy.targets.fakes import stable_uuid
+
+
+def _hex(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()
+
+
+def random_id_bytes(stack: str, name: str, length: int) -> bytes:
+    """The bytes a RandomId holds under synth (its `hex` and its id read the same bytes)."""
+    return bytes.fromhex(_hex(stack, name))[:length]
+
+
+def _random_id(typ: str, inputs: dict, name: str, stack: str) -> str:
+    data = random_id_bytes(stack, name, int(inputs.get("byteLength", 8)))
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _kubernetes(typ: str, inputs: dict, name: str, stack: str) -> str:
+    meta = inputs.get("metadata") or {}
+    object_name = str(meta.get("name") or name)
+    return f"{meta['namespace']}/{object_name}" if meta.get("namespace") else object_name
+
+
+# Dynamic providers: type token -> the provider's own id of its inputs.
+DYNAMIC_IDS: dict[str, Callable[[dict], str]] = {
+    "pulumi-python:dynamic/mldeploy:EndpointTraffic": traffic_id,
+    "pulumi-python:dynamic/mldeploy:EndpointKeys": keys_id,
+    "pulumi-python:dynamic/azure:RolePropagation": propagation_id,
+    "pulumi-python:dynamic/iotedge:Deployment": edge_deployment_id,
+}
+
+_BY_TYPE: dict[str, Callable[[str, dict, str, str], str]] = {
+    "random:index/randomPassword:RandomPassword": lambda t, i, n, s: "none",
+    "random:index/randomId:RandomId": _random_id,
+    "docker:index/image:Image": lambda t, i, n, s: str(i.get("imageName") or n),
+    "docker:index/container:Container": lambda t, i, n, s: _hex(s, t, n),
+    "docker:index/network:Network": lambda t, i, n, s: _hex(s, t, n),
+    "docker:index/remoteImage:RemoteImage": lambda t, i, n, s: f"sha256:{_hex(s, t, n)}{i.get('name', n)}",
+}
+
+
+def provider_id(typ: str, inputs: dict[str, Any], name: str, stack: str) -> str | None:
+    """The id the resource's provider gives it, or None for a type this module does not know."""
+    if typ.startswith("azure-native:"):
+        return arm_id(typ, inputs, name, stack)
+    if typ.startswith("kubernetes:"):
+        return _kubernetes(typ, inputs, name, stack)
+    if typ.startswith("pulumi:providers:"):
+        return stable_uuid("provider", stack, typ, name)
+    if typ in DYNAMIC_IDS:
+        return DYNAMIC_IDS[typ](inputs)
+    maker = _BY_TYPE.get(typ)
+    return maker(typ, inputs, name, stack) if maker else None

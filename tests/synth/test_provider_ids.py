@@ -1,0 +1,67 @@
+"""mldeploy/synth/provider_ids.py: the ids of what is not azure-native have their provider's shape."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+from mldeploy.components.endpoint_traffic import EndpointTrafficProvider
+from mldeploy.synth.mocks import SecretLedger, SynthMocks
+from mldeploy.synth.provider_ids import provider_id
+
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "stacks" / "snapshots"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def _id(typ: str, inputs: dict, name: str = "res") -> str:
+    return SynthMocks("prod", SecretLedger()).resource_id(typ, inputs, name)
+
+
+def test_a_namespaced_kubernetes_object_is_namespace_slash_name():
+    meta = {"name": "diabetes", "namespace": "mldeploy-prod"}
+    assert _id("kubernetes:apps/v1:Deployment", {"metadata": meta}, "aks-diabetes") == "mldeploy-prod/diabetes"
+
+
+def test_an_unnamed_kubernetes_object_takes_its_pulumi_name_and_a_cluster_object_has_no_namespace():
+    assert _id("kubernetes:core/v1:ConfigMap", {"metadata": {"namespace": "ns"}}, "gateway-conf") == "ns/gateway-conf"
+    assert _id("kubernetes:core/v1:Namespace", {"metadata": {"name": "mldeploy-prod"}}, "ns") == "mldeploy-prod"
+
+
+def test_random_ids_are_the_providers():
+    assert _id("random:index/randomPassword:RandomPassword", {"length": 32.0}) == "none"
+    rid = _id("random:index/randomId:RandomId", {"byteLength": 3.0}, "suffix")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{4}", rid), rid
+    mocks = SynthMocks("prod", SecretLedger())
+    hex_out = mocks.outputs["random:index/randomId:RandomId"]("suffix", {"byteLength": 3.0}, mocks)["hex"]
+    assert base64.urlsafe_b64decode(rid + "=" * (-len(rid) % 4)).hex() == hex_out, "id and hex hold the same bytes"
+
+
+def test_docker_and_provider_resources():
+    assert _id("docker:index/image:Image", {"imageName": "cr.azurecr.io/diabetes:1-abc"}) == "cr.azurecr.io/diabetes:1-abc"
+    assert re.fullmatch(r"[0-9a-f]{64}", _id("docker:index/container:Container", {}, "scorer"))
+    remote = _id("docker:index/remoteImage:RemoteImage", {"name": "nginx:1.27"}, "gateway-image")
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}nginx:1\.27", remote), remote
+    assert re.fullmatch(UUID, _id("pulumi:providers:kubernetes", {}, "aks-prod"))
+
+
+def test_endpoint_traffic_gets_the_id_its_provider_creates():
+    props = {"endpointId": "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/"
+                           "onlineEndpoints/diabetes", "traffic": {"blue": 100}, "mirrorTraffic": {}}
+
+    class Arm:
+        def get(self, resource_id, api_version):
+            return {"properties": {"traffic": {}, "mirrorTraffic": {}}, "location": "westeurope"}
+
+        def put_and_wait(self, resource_id, api_version, body):
+            return body
+
+    created = EndpointTrafficProvider(Arm).create(dict(props))
+    assert _id("pulumi-python:dynamic/mldeploy:EndpointTraffic", props) == created.id == props["endpointId"] + "/traffic"
+
+
+def test_every_custom_resource_the_stacks_create_gets_its_providers_id():
+    unknown = sorted({r["type"] for f in SNAPSHOTS.glob("*/resources.json") for r in json.loads(f.read_text())
+                      if not r["type"].startswith("mldeploy:")
+                      and provider_id(r["type"], r.get("inputs") or {}, r["name"], "s") is None})
+    assert not unknown, f"types synthesized without their provider's id shape (mldeploy/synth/provider_ids.py): {unknown}"
