@@ -14,6 +14,11 @@ mldeploy/plan/kubernetes_compute.py, with its sources; this component only decla
   the extension (which installs the CRD) and before the attach and the deployments.
 - Compute (mfe.json 2025-12-01, `Kubernetes` compute): resourceId of the cluster,
   properties.namespace, a system-assigned identity; no instanceTypes (they live in the cluster).
+- Namespace: the compute's namespace, unless Kubernetes (`default`) or the extension (`azureml`)
+  makes it: "The namespace you plan to specify when attaching the cluster to Azure Machine Learning
+  workspace should be previously created in your cluster" (MicrosoftDocs azure-docs,
+  how-to-attach-kubernetes-to-workspace.md, "Multi-attach and workload isolation"). Nothing created
+  any other namespace a stack named, so such an attach failed on a cluster mldeploy had just made.
 """
 from __future__ import annotations
 
@@ -28,6 +33,8 @@ from mldeploy.plan.kubernetes_compute import EXTENSION_NAMESPACE, SSL_CERT_SETTI
 from mldeploy.render.k8s import instance_type as render_instance_type
 
 EXTENSION_TYPE = "microsoft.azureml.kubernetes"
+# Namespaces that exist without mldeploy: Kubernetes' own `default`, the extension's release namespace.
+EXISTING_NAMESPACES = frozenset({"default", EXTENSION_NAMESPACE})
 
 
 def protected_tls_settings(certificate_pem: str, key_pem: str) -> dict[str, str]:
@@ -82,6 +89,13 @@ class KubernetesCompute(pulumi.ComponentResource):
                 api_version=manifest["apiVersion"], kind=manifest["kind"],
                 metadata=manifest["metadata"], spec=manifest["spec"],
                 opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[extension])))
+        namespaces = []
+        if namespace not in EXISTING_NAMESPACES:
+            # Applied server-side (the cluster provider): a namespace someone created already is adopted.
+            namespaces.append(k8s.core.v1.Namespace(
+                f"{name}-namespace-{namespace}",
+                metadata={"name": namespace, "labels": {"app.kubernetes.io/managed-by": "mldeploy"}},
+                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[extension])))
         compute = ml.Compute(
             f"{name}-attach",
             compute_name=compute_name,
@@ -96,9 +110,10 @@ class KubernetesCompute(pulumi.ComponentResource):
                 description=f"AKS cluster attached by mldeploy ({name})",
                 properties=ml.KubernetesPropertiesArgs(namespace=namespace),
             ),
-            # The extension must run in the cluster before the workspace can attach it, and the
-            # instance types exist before the attach lists them and any deployment asks for one.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[extension, *declared]),
+            # The extension must run in the cluster before the workspace can attach it, the
+            # instance types exist before the attach lists them and any deployment asks for one,
+            # and the compute's namespace before the attach names it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[extension, *declared, *namespaces]),
         )
         self.compute_id = compute.id
         self.register_outputs({"computeId": self.compute_id})

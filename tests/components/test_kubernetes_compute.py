@@ -172,3 +172,22 @@ def test_synth_says_why_local_accounts_stay_on_and_warns_on_changed_concurrency(
     assert ("warning: stacks/Pulumi.ke.yaml: mldeploy:services.diabetes.deployments.blue."
             "maxConcurrentRequestsPerInstance: 2 on a Kubernetes online endpoint") in proc.stderr, proc.stderr
     assert "deployments.green.maxConcurrentRequestsPerInstance" not in proc.stderr
+
+
+def test_a_namespace_the_stack_names_is_created_before_the_attach(tmp_path):
+    """Azure ML attaches a compute only to a namespace that exists (how-to-attach-kubernetes-to-workspace.md);
+    `default` and the extension's `azureml` exist, any other the stack names is mldeploy's to create."""
+    def _namespace(values):
+        values["mldeploy:services"]["diabetes"]["namespace"] = "inference"
+
+    result = _variant(tmp_path, _namespace)
+    namespace = result.one("kubernetes:core/v1:Namespace")
+    assert namespace["inputs"]["metadata"]["name"] == "inference", namespace["inputs"]
+    attach = result.one(f"{ML}:Compute")
+    assert attach["inputs"]["properties"]["properties"]["namespace"] == "inference"
+    assert namespace["urn"] in attach["dependsOn"], f"the attach must wait for its namespace: {attach['dependsOn']}"
+
+
+def test_the_example_attaches_to_the_extensions_own_namespace_and_creates_none(kubernetes):
+    assert kubernetes.one(f"{ML}:Compute")["inputs"]["properties"]["properties"]["namespace"] == "azureml"
+    assert not kubernetes.of_type("kubernetes:core/v1:Namespace"), "azureml is the extension's: it exists"
