@@ -206,6 +206,21 @@ def check_existing_workspace_group(settings: StackSettings) -> None:
                       "what the stack creates outside the workspace")
 
 
+def existing_workspace_notes(settings: StackSettings) -> list[str]:
+    """What a stack deploying into an existing workspace (workspace.create: false) cannot know offline: the
+    stack registers each model itself (a ModelContainer per registered name), and azure-native refuses to
+    create one that exists ("cannot create already existing resource", pulumi-azure-native crud CanCreate) -
+    e.g. a model SDK v1's Model.register put there under the same name."""
+    ws = settings.workspace
+    if ws.create or not settings.needs_azure or not settings.models:
+        return []
+    names = sorted({m.registered_name or n for n, m in settings.models.items()})
+    return [f"{PROJECT}:workspace: the stack registers model(s) {', '.join(names)} in the existing workspace "
+            f"{ws.name!r}; a model of such a name already there (e.g. registered by SDK v1's Model.register) stops "
+            "`pulumi up` at its ModelContainer (azure-native does not create what exists): give the entry a "
+            "registeredName the workspace does not hold (`az ml model list` shows them), or `pulumi import` it first"]
+
+
 def check_workspace_names(settings: StackSettings) -> None:
     """Names the program derives must stay distinct where Azure wants them unique: endpoints
     (online and batch share `<name>.<region>.inference.ml.azure.com`, unique per region) and the
