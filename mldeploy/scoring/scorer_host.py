@@ -360,7 +360,9 @@ def available_cpus(cgroup: Path = Path("/sys/fs/cgroup"), affinity: int | None =
     cpu/cpu.cfs_quota_us over cpu.cfs_period_us, -1 for none, docs.kernel.org/scheduler/sched-bwc.html),
     which the kubelet sets from a container's CPU limit (its cpuCFSQuota, on by default) and
     podman's --cpus too (measured: 0.5 CPUs -> 50000 / 100000 in the container's cgroup v1)."""
-    cpus = float(affinity if affinity is not None else len(os.sched_getaffinity(0)))
+    if affinity is None:  # sched_getaffinity is Linux's; elsewhere (a local run on macOS) every core counts
+        affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpus = float(affinity)
     for quota_file, period_file in ((cgroup / "cpu.max", None),
                                     (cgroup / "cpu" / "cpu.cfs_quota_us", cgroup / "cpu" / "cpu.cfs_period_us")):
         try:

@@ -423,6 +423,12 @@ def test_available_cpus_are_the_affinity_under_the_containers_cpu_limit(tmp_path
     assert scorer_host.available_cpus(_cgroup(tmp_path, files), affinity=8) == cpus, files
 
 
+def test_without_sched_getaffinity_every_core_counts(tmp_path, monkeypatch):
+    monkeypatch.delattr("os.sched_getaffinity")
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert scorer_host.available_cpus(_cgroup(tmp_path, {})) == 6.0
+
+
 @pytest.mark.parametrize("workers, cpus, threads", [(2, 2.0, "1"), (1, 4.0, "4"), (2, 4.0, "2"), (3, 2.0, "1"),
                                                      (2, 1.5, "1"), (1, 0.5, "1"), (4, 16.0, "4")])
 def test_each_worker_gets_its_share_of_the_cores_in_every_math_librarys_variable(workers, cpus, threads):
