@@ -139,6 +139,14 @@ def check_azure_built_image_keys(settings: StackSettings) -> None:
     for name, service in sorted(settings.services.items()):
         for image in service.images_built_in_azure():
             users.setdefault(image, []).append(f"services.{name} ({service.target})")
+    for image_name in sorted(built_here):
+        image = settings.images[image_name]
+        if image.base_image and is_azureml_image(image.base_image) and image.conda_file is not None:
+            # render/build_context.py installs a condaFile with micromamba; Azure ML's images bring conda only.
+            raise ConfigError(f"{p}images.{image_name}.baseImage", f"{image.base_image} is an Azure ML base image, "
+                              "for environments Azure ML builds (managed, kubernetes-endpoint, batch); mldeploy "
+                              "builds this image itself and installs its condaFile with micromamba, which that "
+                              "image lacks: omit baseImage (mldeploy's pinned micromamba) or name a micromamba image")
     for image_name in sorted(set(users) - built_here):
         image = settings.images[image_name]
         why = (f"image {image_name!r} is used only by {', '.join(users[image_name])}, whose environment Azure ML builds "

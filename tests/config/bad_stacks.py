@@ -1103,6 +1103,10 @@ def corpus5_cases() -> Iterator[Case]:
         yield case(f"batch-base-image-no-conda-{base.split('/')[-1].split(':')[0]}", "batch",
                    lambda c, v=base: c[b]["nightly"].update(baseImage=v), f"{b}.nightly.baseImage", "no conda")
     # -- keys of another mode: an image only v2 endpoints use (Azure ML builds it), an attached cluster ---
+    # An Azure ML base image (conda, no micromamba) on a conda image mldeploy builds itself (plan/stack.py).
+    yield case("dev-image-azureml-base-conda", "dev", lambda c: c[img]["diabetes"].update(
+        baseImage="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20260715.v1"), f"{img}.diabetes.baseImage",
+        "installs its condaFile with micromamba")
     yield case("managed-image-base-image", "managed", lambda c: c[img]["diabetes"].update(baseImage="python:3.11-slim"),
                f"{img}.diabetes.baseImage", "Azure ML builds")
     yield case("k8s-endpoint-image-base-image", "kubernetes-endpoint",

@@ -58,6 +58,17 @@ def test_same_inputs_same_digest_and_any_change_a_new_one():
     assert context(base_image="python:3.12-slim").digest != context().digest
 
 
+def test_an_azure_ml_base_image_is_azure_s_and_the_rehearsal_builds_on_micromamba():
+    """A v2 endpoint image's own Azure ML base (plan/assets.endpoint_base_image) has conda, not the micromamba
+    the conda path installs with: `serve --containers` would fail to build FROM it."""
+    from mldeploy.render.build_context import MICROMAMBA_IMAGE
+    azure = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20250701.v1"
+    dockerfile = context(base_image=azure).files["Dockerfile"].decode()
+    assert f"FROM {MICROMAMBA_IMAGE}" in dockerfile and f"FROM {azure}" not in dockerfile, dockerfile
+    assert f"Azure ML builds this environment on {azure}" in dockerfile
+    assert "FROM mambaorg/micromamba:1.5.8" in context(base_image="mambaorg/micromamba:1.5.8").files["Dockerfile"].decode()
+
+
 def test_the_dockerfile_passes_checkov(tmp_path):
     import json
     import subprocess
