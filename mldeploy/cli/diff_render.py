@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from mldeploy.cli.diffing import KINDS, MISSING, PropertyChange, ResourceChange, StackDiff, secure_changes
@@ -40,11 +41,24 @@ def _cut_prefix(text: str, at: int) -> int:
     return min(boundaries) if boundaries else start
 
 
+_IMAGE_BY_DIGEST = re.compile(r"[a-z0-9][a-z0-9.-]*(:[0-9]+)?/[^\s@]+@sha256:[0-9a-f]{64}")
+
+
+def _identifier(text: str) -> bool:
+    """An Azure resource id (`/subscriptions/…`, `/providers/…`) or an image pinned by digest
+    (`cr.azurecr.io/app@sha256:…`): a value a reviewer checks whole (which subscription, group,
+    workspace, registry) and pastes into `az resource show --ids` or `docker pull`."""
+    if any(c.isspace() for c in text):
+        return False
+    return text.startswith(("/subscriptions/", "/providers/")) or bool(_IMAGE_BY_DIGEST.fullmatch(text))
+
+
 def shorten(before: Any, after: Any) -> tuple[str, str]:
     """Both values as text; long ones cut to the part that differs, with `…` where something
-    equal on both sides was left out. The differing part itself is never cut."""
+    equal on both sides was left out. The differing part itself is never cut, and an identifier
+    (a resource id, an image by digest) never at all."""
     a, b = _text(before), _text(after)
-    if max(len(a), len(b)) <= _LONG or before is MISSING or after is MISSING:
+    if max(len(a), len(b)) <= _LONG or before is MISSING or after is MISSING or _identifier(a) or _identifier(b):
         return a, b
     prefix, suffix = _common(a, b)
     start = _cut_prefix(a, prefix) if prefix > _CONTEXT else 0

@@ -135,14 +135,20 @@ def test_key_rotation_from_ciphertexts_and_generated_keys():
     assert [a.kind for a in warnings(d)] == ["key-rotation"]
 
 
-def test_long_ids_show_the_differing_part():
-    before, after = MODEL_ID + "1", MODEL_ID + "2"
-    assert shorten(before, after) == ("…/diabetes/versions/1", "…/diabetes/versions/2")
+def test_long_values_show_the_differing_part_and_resource_ids_stay_whole():
     b, a = shorten("x" * 100 + "A" + "y" * 100, "x" * 100 + "B" + "y" * 100)
     assert "A" in b and "B" in a and len(b) < 80, (b, a)
+    b, a = shorten("azureml://" + "x" * 100 + "/1/m.pkl", "azureml://" + "x" * 100 + "/2/m.pkl")
+    assert b.startswith("…") and "/1/" in b and "/2/" in a, (b, a)
+    # An Azure resource id is shown whole: which workspace and group it is in is what a reviewer checks.
+    before, after = MODEL_ID + "1", MODEL_ID + "2"
+    assert shorten(before, after) == (before, after)
     d = _diff(_managed({"blue": 100.0}), [_deployment("blue", "2") if r["name"] == "endpoint-diabetes-blue" else r
                                           for r in _managed({"blue": 100.0})])
-    assert "`…/diabetes/versions/1` | `…/diabetes/versions/2`" in render_markdown(d)
+    assert f"| `properties.model` | `{before}` | `{after}` | update |" in render_markdown(d)
+    # So is an image pinned by digest: which registry serves it is part of the change a reviewer reads.
+    image = "crprodf19cb6.azurecr.io/diabetes@sha256:"
+    assert shorten(image + "6" * 64, image + "9" * 64) == (image + "6" * 64, image + "9" * 64)
 
 
 def test_json_carries_the_same_findings():
