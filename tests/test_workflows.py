@@ -108,6 +108,21 @@ def test_every_action_is_pinned_by_commit_sha_with_its_version(source):
     assert seen, f"{source}: no action found"
 
 
+# The runner image by its Ubuntu release: `ubuntu-latest` is "Ubuntu 24.04" today and moves to the next
+# release when GitHub switches it (actions/runner-images README, checked 2026-12-05: Ubuntu 26.04 in
+# preview), changing apt's packages and the system Python under an unchanged workflow.
+RUNNER = "ubuntu-24.04"
+
+
+@pytest.mark.parametrize("source", ["repository", "mldeploy init"])
+def test_every_job_runs_on_a_named_ubuntu_release(source):
+    texts = ({name: (WORKFLOWS / name).read_text() for name in ("pull-request.yml", "deploy.yml")}
+             if source == "repository" else _rendered_workflows())
+    for name, text in texts.items():
+        for job_name, job in yaml.safe_load(text)["jobs"].items():
+            assert job["runs-on"] == RUNNER, f"{name} job {job_name}: runs-on {job['runs-on']}, want {RUNNER}"
+
+
 def test_actionlint_catches_a_broken_workflow(tmp_path):
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
