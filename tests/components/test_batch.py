@@ -74,6 +74,19 @@ def test_environment_is_the_conda_file_on_the_azure_ml_base_image(batch):
     assert "azureml-core" in env["properties"]["condaFile"]
 
 
+def test_the_environment_builds_on_the_dated_default_or_the_entry_s_own_base_image(batch, tmp_path):
+    """The default is mldeploy's dated pin (never `latest`: plan/versions.py DEFAULT_IMAGES); a
+    `baseImage` of the entry's own is what Azure ML builds on, and is another environment version."""
+    from mldeploy.contract import AZUREML_BASE_IMAGE
+    default = batch.one(f"{ML}:EnvironmentVersion")["inputs"]
+    assert default["properties"]["image"] == AZUREML_BASE_IMAGE and not AZUREML_BASE_IMAGE.endswith(":latest")
+    values, secret_keys = stack_values("batch")
+    own = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20250701.v1"
+    values["mldeploy:batch"]["nightly"]["baseImage"] = own
+    env = synth("batch", tmp_path, values, secret_keys).one(f"{ML}:EnvironmentVersion")["inputs"]
+    assert env["properties"]["image"] == own and env["version"] != default["version"], env
+
+
 def test_code_version_points_at_the_uploaded_script(batch):
     code = batch.one(f"{ML}:CodeVersion")["inputs"]
     blobs = [b["inputs"] for b in batch.of_type("azure-native:storage:Blob")
