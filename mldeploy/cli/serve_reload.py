@@ -163,14 +163,12 @@ class Reloader:
         self.root, self.settings, self.served = root, settings, served
         self.prepare, self.smoke_test, self.timeout = prepare, smoke_test, timeout
         self.logs_command, self.info = logs_command, info
-        self.failed: dict[str, str] = {}  # service -> the context digest its last reload failed on
+        self.failed: dict[tuple[str, str], str] = {}  # (service, image) -> the digest its last reload failed on
         self.watcher = Watcher(watch_set(settings, root, self._contexts()))
         self.watcher.start()
 
     def _contexts(self) -> list:
-        from mldeploy.runtime.local import LocalServer
-
-        return [s.context for s in self.served.values() if isinstance(s, LocalServer)]
+        return [c for s in self.served.values() if isinstance(s, _reloadable()) for c in s.contexts.values()]
 
     def stop(self) -> None:
         self.watcher.stop()
@@ -195,7 +193,7 @@ class Reloader:
         try:
             with walks_cached():  # one walk of each sourceDirectory for this reload
                 settings = load_stack(self.root, self.settings.stack)
-                wanted = {}
+                wanted: dict[tuple[str, str], tuple[Any, Any]] = {}  # (service, image) -> (context, env)
                 for name, server in self.served.items():
                     service = settings.services.get(name)
                     if service is None or target_of(service).name != target_of(self.settings.services[name]).name:
@@ -203,10 +201,10 @@ class Reloader:
                                   "restart serve to apply it")
                         served_as_filed = False
                         continue
-                    if not isinstance(server, LocalServer):
+                    if not isinstance(server, _reloadable()):
                         self.info(f"reload: {', '.join(sorted(_relative(p, self.root) for p in changed))} changed; "
-                                  f"{name} (target {target_of(service).name}) is not reloaded in place: restart serve "
-                                  "to apply it")
+                                  f"{name} (target {target_of(service).name}, with a traffic split) is not reloaded "
+                                  "in place: restart serve to apply it")
                         served_as_filed = False
                         continue
                     plan = target_of(service).serve_plan(name, service, settings, self.logs_command(name))
@@ -215,37 +213,45 @@ class Reloader:
                                   f"({', '.join(plan_changes(server.plan, plan))}): restart serve to apply it")
                         served_as_filed = False
                         continue
-                    wanted[name] = self.prepare(service.image, settings)
+                    for image in plan.images:
+                        wanted[name, image] = self.prepare(image, settings)
         except ConfigError as err:
             self.info(f"error: {err}; still serving what the stack file said before: save a fix to reload")
             return
         except EnvError as err:
             self.info(f"error: {err}; still serving the previous environment: save a fix to reload")
             return
+        except OSError as err:  # a file an editor's save had removed for an instant, or unreadable
+            self.info(f"error: reading the project for a reload: {err}; still serving the previous code: "
+                      "save again to reload")
+            return
         self.settings = settings
-        for name, (context, env) in wanted.items():
+        for (name, image), (context, env) in wanted.items():
             server = self.served[name]
-            if context.digest == server.context.digest:
+            who = name if len(server.contexts) == 1 else f"{name}'s image {image}"
+            running = server.contexts[image]
+            if context.digest == running.digest:
                 # Nothing the image ships changed (a file its .amlignore leaves out), or a failed
                 # reload's change undone: what runs is what the files say again.
-                if self.failed.pop(name, None) is not None:
-                    self.info(f"reload: the files are back to what {name} serves: it serves on, unchanged")
+                if self.failed.pop((name, image), None) is not None:
+                    self.info(f"reload: the files are back to what {who} serves: it serves on, unchanged")
                 continue
-            what = changed_files(server.context, context, self.root)
+            what = changed_files(running, context, self.root)
             if stack_changed and stack_file not in what:
                 what.append(stack_file)
-            self.info(f"reload: {', '.join(what) or 'the image'} changed: starting a new scorer for {name} "
-                      "(the running one answers until it is ready)")
+            scorers = ("a new scorer for {} (the running one answers until it is ready)" if isinstance(server, LocalServer)
+                       else "new scorers for {}, one per deployment of it (the running ones answer until they are ready)")
+            self.info(f"reload: {', '.join(what) or 'the image'} changed: starting {scorers.format(who)}")
             try:
-                seconds = server.swap_scorer(context, env, self.timeout)
-            except StartError as err:
+                seconds = server.swap_image(image, context, env, self.timeout)
+            except (StartError, OSError) as err:
                 served_as_filed = False
-                self.failed[name] = context.digest
-                self.info(f"error: reload of {name}: {err}; {name} still serves the previous code: "
+                self.failed[name, image] = context.digest
+                self.info(f"error: reload of {who}: {err}; {name} still serves the previous code: "
                           "save a fix to reload")
                 continue
-            self.failed.pop(name, None)
-            self.info(f"reload: {name} serves the new code (its scorer was ready in {seconds:.1f} s)")
+            self.failed.pop((name, image), None)
+            self.info(f"reload: {who} serves the new code (ready in {seconds:.1f} s)")
             try:
                 self.smoke_test(settings, name, server.endpoint())
             except StartError as err:
@@ -253,10 +259,20 @@ class Reloader:
         if stack_changed and served_as_filed:
             # `mldeploy test --local` notes a stack file newer than the endpoint file (a change not
             # served yet): this one is served now.
-            for name in wanted:
+            for name in {name for name, _ in wanted}:
                 publish_endpoint(self.served[name].run_dir, self.served[name].endpoint())
         watch = watch_set(settings, self.root, self._contexts())
         if watch != self.watcher.watch:
             self.watcher.stop()
             self.watcher = Watcher(watch)
             self.watcher.start()
+
+
+def _reloadable() -> tuple[type, ...]:
+    """The runners that swap an image's scorers in place: one scorer behind a gateway, and an
+    online endpoint's deployments behind its front door. A traffic split of gateways (an AKS
+    canary, a container app's revisions) is not one of them: `restart serve`."""
+    from mldeploy.runtime.endpoint_local import LocalEndpoint
+    from mldeploy.runtime.local import LocalServer
+
+    return LocalServer, LocalEndpoint

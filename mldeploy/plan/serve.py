@@ -48,6 +48,7 @@ class ServePlan:
     max_concurrent: int | None
     port: int  # the gateway's port when `serve --port` does not say
     gateway: GatewaySpec  # auth, limits, CORS and workers from the settings, not yet placed
+    images: tuple[str, ...] = ()  # the image its scorer serves (one), as EndpointServePlan.images
 
     def gateway_at(self, *, run_dir: str, listen_port: int, upstream: Upstream, tls: TlsFiles | None,
                    max_conns: int | None, hop_socket: str) -> GatewaySpec:
@@ -77,6 +78,7 @@ def plan_serve(name: str, service: ServiceSettings, *, production: bool, port: i
         port=port,
         gateway=service_gateway(service, run_dir=_UNPLACED, listen_host="127.0.0.1", load=load,
                                 error_answers_log=LOCAL_ERROR_ANSWERS_LOG),
+        images=(service.image,),
     )
 
 

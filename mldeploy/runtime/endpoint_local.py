@@ -6,10 +6,13 @@ plan/gateway.py's endpoint_gateway). Everything is decided in its plan (plan/ser
     server = LocalEndpoint(plan_serve_endpoint("diabetes", service), contexts, envs, run_dir, port=0)
     endpoint = server.start()      # every deployment ready; endpoint.json written for `mldeploy test`
     server.check()                 # restarts a child that died
+    server.swap_image("diabetes", context, env, timeout=120)  # `serve --reload`: its deployments' new scorers
     server.stop()
 """
 from __future__ import annotations
 
+import shutil
+import time
 from pathlib import Path
 
 from mldeploy.plan.gateway import GatewaySpec, Upstream
@@ -17,10 +20,11 @@ from mldeploy.plan.serve import EndpointServePlan
 from mldeploy.render.build_context import BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
+from mldeploy.render.gateway import DRAIN_SECONDS, drain_file
 from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, gateway_child, new_key,
-                                    publish_endpoint, refuse_if_running, scorer_child, withdraw_endpoint,
-                                    write_gateway_files)
-from mldeploy.runtime.processes import Child, find_nginx, listen_socket, start_and_wait
+                                    publish_endpoint, refuse_if_running, reload_gateway, scorer_child,
+                                    withdraw_endpoint, write_gateway_files)
+from mldeploy.runtime.processes import Child, find_nginx, listen_socket, start_and_wait, wait_until_ok
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
 
 
@@ -38,6 +42,8 @@ class LocalEndpoint:
         self.scorer_ports: dict[str, int] = {}
         self.gateway: Child | None = None
         self._sockets: list = []
+        self._context_dirs = {dep.name: self.run_dir / dep.name / "context" for dep in plan.deployments}
+        self._generation = 0  # scorers started by swap_image (`serve --reload`)
 
     def spec(self) -> GatewaySpec:
         return self.plan.gateway_at(run_dir=str(self.run_dir / "gateway"), listen_port=self.port,
@@ -51,19 +57,14 @@ class LocalEndpoint:
         self._sockets = [gateway_sock]
         self.port = gateway_sock.getsockname()[1]
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        logs = self.plan.logs_command
         for dep in self.plan.deployments:
             context = self.contexts[dep.image]
-            dep_dir = self.run_dir / dep.name
-            context.write(dep_dir / "context")
+            context.write(self._context_dirs[dep.name])
             sock = listen_socket(0)
             self._sockets.append(sock)
             self.scorer_ports[dep.name] = sock.getsockname()[1]
-            self.scorers[dep.name] = scorer_child(
-                context, self.envs[dep.image], dep_dir / "context", dep_dir, sock=sock,
-                workers=dep.workers, scoring_timeout_ms=dep.request_timeout_ms,
-                extra_env={**dict(dep.environment),
-                           **({LOGS_COMMAND_ENV: f"{logs} --deployment {dep.name}"} if logs else {})})
+            self.scorers[dep.name] = self._scorer_child(dep, context, self.envs[dep.image], self._context_dirs[dep.name],
+                                                        sock)
         spec = self.spec()
         gw_dir = write_gateway_files(spec, self.keys)
         self.gateway = gateway_child(nginx, gw_dir, gateway_sock, self.run_dir / "gateway.log")
@@ -73,6 +74,54 @@ class LocalEndpoint:
         endpoint = self.endpoint()
         publish_endpoint(self.run_dir, endpoint)
         return endpoint
+
+    def _scorer_child(self, dep, context: BuildContext, env: ScoringEnv, context_dir: Path, sock) -> Child:
+        logs = self.plan.logs_command
+        return scorer_child(context, env, context_dir, self.run_dir / dep.name, sock=sock, workers=dep.workers,
+                            scoring_timeout_ms=dep.request_timeout_ms,
+                            extra_env={**dict(dep.environment),
+                                       **({LOGS_COMMAND_ENV: f"{logs} --deployment {dep.name}"} if logs else {})})
+
+    def swap_image(self, image: str, context: BuildContext, env: ScoringEnv, timeout: float) -> float:
+        """`serve --reload`: every deployment serving `image` gets a scorer of `context`, started beside
+        its running one; once all of them have finished init(), the front door's config names their
+        ports and nginx reloads gracefully (runtime/local.py reload_gateway), then the old scorers
+        stop after the requests they hold. Keys, port and split stay. StartError: the new scorers
+        are stopped, the old ones serve on. Returns the seconds until all were ready."""
+        started = time.monotonic()
+        self._generation += 1
+        new: dict[str, tuple[Child, int, Path]] = {}
+        drain = Path(drain_file(str(self.run_dir / "gateway")))
+        try:
+            for dep in (d for d in self.plan.deployments if d.image == image):
+                context_dir = self.run_dir / dep.name / f"context.{self._generation}"
+                context.write(context_dir)
+                sock = listen_socket(0)
+                port = sock.getsockname()[1]  # before the child: granian's scorer_child closes the socket
+                new[dep.name] = (self._scorer_child(dep, context, env, context_dir, sock), port, context_dir)
+                new[dep.name][0].start()
+            drain.touch()  # as before any stop of the gateway (render/gateway.py _drain)
+            for name, (child, port, _) in new.items():
+                wait_until_ok(child, f"http://127.0.0.1:{port}/", f"the new scorer of deployment {name!r}", timeout)
+        except BaseException:
+            for child, _, context_dir in new.values():
+                child.stop()
+                shutil.rmtree(context_dir, ignore_errors=True)
+            drain.unlink(missing_ok=True)
+            raise
+        ready_s = time.monotonic() - started
+        time.sleep(max(0.0, started + DRAIN_SECONDS - time.monotonic()))
+        old = [(self.scorers[name], self._context_dirs[name]) for name in new]
+        for name, (child, port, context_dir) in new.items():
+            self.scorers[name], self.scorer_ports[name], self._context_dirs[name] = child, port, context_dir
+        write_gateway_files(self.spec(), self.keys)
+        reload_gateway(self.gateway, max(d.request_timeout_ms for d in self.plan.deployments))
+        drain.unlink(missing_ok=True)
+        for child, context_dir in old:
+            child.stop()
+            shutil.rmtree(context_dir, ignore_errors=True)
+        self.contexts[image], self.envs[image] = context, env
+        return ready_s
 
     def endpoint(self) -> Endpoint:
         base = f"http://127.0.0.1:{self.port}"

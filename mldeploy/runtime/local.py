@@ -223,6 +223,20 @@ def write_gateway_files(spec: GatewaySpec, keys: tuple[str, str] | None) -> Path
     return gw_dir
 
 
+def reload_gateway(gateway: Child | None, scoring_timeout_ms: int) -> None:
+    """nginx's graceful reload (SIGHUP: it re-reads nginx.conf, starts new workers, the old ones
+    finish their requests and exit; nginx.org/en/docs/control.html), returning once the old
+    workers have exited - at most the scoring timeout + 5 s - so that no kept connection of theirs
+    to a scorer outlives the return."""
+    if gateway is None or gateway.exit_code() is not None:
+        return
+    old_workers = child_pids(gateway.pid)
+    os.kill(gateway.pid, signal.SIGHUP)
+    deadline = time.monotonic() + scoring_timeout_ms / 1000 + 5
+    while old_workers & child_pids(gateway.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path, hop_socket: Path | None = None) -> Child:
     """nginx serving `gw_dir/nginx.conf` on the listening socket `sock`, which it takes from
     `NGINX` (the variable its binary upgrade passes sockets in; nginx.org/en/docs/control.html).
@@ -266,7 +280,7 @@ class LocalServer:
         self._socket_dir: Path | None = None
         self._next_restart = 0.0
         self._delay = 0.5
-        self._generation = 0  # scorers started by swap_scorer (`serve --reload`)
+        self._generation = 0  # scorers started by swap_image (`serve --reload`)
         self._context_dir = self.run_dir / "context"
 
     # -- start ------------------------------------------------------------------------------
@@ -355,7 +369,7 @@ class LocalServer:
         folders may be private, and their paths may be too long for a socket. The gateway's own
         socket (its hop for chunked bodies) goes beside it. The gateway reaches it through
         SCORER_SOCKET_NAME, a symbolic link to the socket of the scorer serving now (s0.sock, then
-        the one each reload starts, swap_scorer): a scorer removes its own socket's path when it
+        the one each reload starts, swap_image): a scorer removes its own socket's path when it
         exits (gunicorn and granian both unlink it), which must never be the gateway's."""
         self._socket_dir = socket_dir()
         sock = listen_unix_socket(self._socket_dir / "s0.sock")
@@ -396,7 +410,12 @@ class LocalServer:
 
     # -- reload (`serve --reload`) --------------------------------------------------------------
 
-    def swap_scorer(self, context: BuildContext, env: ScoringEnv, timeout: float) -> float:
+    @property
+    def contexts(self) -> dict[str, BuildContext]:
+        """The build context its scorer serves, by image name (as LocalEndpoint.contexts)."""
+        return {self.context.image: self.context}
+
+    def swap_image(self, image: str, context: BuildContext, env: ScoringEnv, timeout: float) -> float:
         """Start a scorer of `context` beside the running one; once its init() has finished, the
         gateway sends every new request to it and the old one stops after the requests it holds.
         The gateway keeps its process, port, keys and nginx.conf. StartError when the new scorer
@@ -433,7 +452,7 @@ class LocalServer:
         ready_s = time.monotonic() - started
         time.sleep(max(0.0, started + DRAIN_SECONDS - time.monotonic()))
         self._point_scorer_socket(sock_path)
-        self._reload_gateway()
+        reload_gateway(self.gateway, self.plan.scoring_timeout_ms)
         drain.unlink(missing_ok=True)
         old, old_dir = self.scorer, self._context_dir
         self.scorer, self.context, self.env, self._context_dir = new, context, env, context_dir
@@ -443,17 +462,6 @@ class LocalServer:
                 old.unix_socket.unlink(missing_ok=True)
         shutil.rmtree(old_dir, ignore_errors=True)
         return ready_s
-
-    def _reload_gateway(self) -> None:
-        """nginx's graceful reload, returning once its old workers have exited (at most the scoring
-        timeout + 5 s: each finishes its requests in flight)."""
-        if self.gateway is None or self.gateway.exit_code() is not None:
-            return
-        old_workers = child_pids(self.gateway.pid)
-        os.kill(self.gateway.pid, signal.SIGHUP)
-        deadline = time.monotonic() + self.plan.scoring_timeout_ms / 1000 + 5
-        while old_workers & child_pids(self.gateway.pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
 
     # -- supervise --------------------------------------------------------------------------
 

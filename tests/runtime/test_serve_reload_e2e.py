@@ -191,3 +191,41 @@ def test_the_stack_file_reloads_the_image_and_names_gateway_changes_for_a_restar
         assert line.startswith("error: stacks/Pulumi.local.yaml: ") and line.endswith(
             "; still serving what the stack file said before: save a fix to reload"), line
         assert served.bands() == ["high", "high"]
+
+
+def test_an_online_endpoint_reloads_each_image_its_deployments_serve(tmp_path):
+    """The managed stack (blue: image diabetes, green and its shadow: diabetes-v2, one score.py):
+    a saved score.py gives every deployment a new scorer behind the same front door and keys."""
+    from tests.harness import copy_project
+
+    root = copy_project(tmp_path / "project", "managed")
+    score = root / "examples" / "diabetes" / "score.py"
+    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "managed", "--port", "0", "--json", "--reload"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        served = Serve(proc)
+        served.wait_for("^serving;.*--reload")
+        key = {"Authorization": f"Bearer {served.endpoint['primaryKey']}"}
+
+        def answers() -> dict[str, list[float]]:
+            out = {}
+            for deployment in ("blue", "green"):
+                reply = requests.post(served.endpoint["scoringUri"], json={"data": ROWS}, timeout=30,
+                                      headers={**key, "azureml-model-deployment": deployment})
+                assert reply.status_code == 200, reply.text
+                out[deployment] = reply.json()
+            return out
+
+        before = answers()
+        assert all(v != round(v, 1) for values in before.values() for v in values), before
+        mark = len(served.lines)
+        score.write_text(score.read_text().replace("    return predictions.tolist()",
+                                                   "    return [round(p, 1) for p in predictions.tolist()]"))
+        for image in ("diabetes", "diabetes-v2"):
+            served.wait_for(f"^reload: diabetes's image {image} serves the new code", after=mark)
+        assert answers() == {d: [round(v, 1) for v in values] for d, values in before.items()}, \
+            "both deployments answer with the new score.py, each with its own model"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, "\n".join(served.lines)
