@@ -1,0 +1,93 @@
+"""`serve --reload`'s decisions (mldeploy/cli/serve_reload.py) without processes: what a change
+swaps, what it leaves alone, and how often it walks the sourceDirectory. The real processes are
+tests/runtime/test_serve_reload_e2e.py."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.config.test_source_directory import _project
+
+
+class _Run:
+    """A Reloader over an unstarted LocalServer of `root`'s local stack, whose swaps are recorded."""
+
+    def __init__(self, root: Path, monkeypatch):
+        import mldeploy.config.source_directory as source_directory
+        from mldeploy.cli.serve import logs_command
+        from mldeploy.cli.serve_reload import Reloader
+        from mldeploy.plan.models import resolve_model
+        from mldeploy.render.build_context import render_build_context
+        from mldeploy.runtime.local import LocalServer
+        from mldeploy.targets import target_of
+        from mldeploy.targets.stack import load_stack
+
+        self.walks, self.swaps, self.lines = [], [], []
+        real_walk = source_directory._walk
+        monkeypatch.setattr(source_directory, "_walk", lambda value, at: self.walks.append(value) or real_walk(value, at))
+
+        def prepare(image_name: str, settings):
+            image = settings.images[image_name]
+            models = [resolve_model(m, settings.models[m], root) for m in image.models]
+            return render_build_context(image_name, image, models, root), None
+
+        settings = load_stack(root, "local")
+        [name] = settings.services
+        service = settings.services[name]
+        logs = logs_command("local", name, True)
+        plan = target_of(service).serve_plan(name, service, settings, logs)
+        server = LocalServer(plan, prepare(service.image, settings)[0], None, root / ".mldeploy" / "x", port=0)
+        monkeypatch.setattr(server, "swap_image", lambda image, context, env, timeout: self.swaps.append(context) or 1.0)
+        self.reloader = Reloader(root, settings, {name: server}, prepare=prepare, smoke_test=lambda *a: None,
+                                 timeout=5, logs_command=lambda n: logs, info=self.lines.append)
+        self.walks.clear()
+
+    def reload(self, *changed: Path) -> None:
+        self.reloader._reload(set(changed))
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    root = _project(tmp_path)
+    (root / "src" / ".amlignore").write_text("data/\n")
+    (root / "src" / "data").mkdir()
+    started = _Run(root, monkeypatch)
+    yield started
+    started.reloader.stop()
+
+
+def test_a_shipped_change_is_one_walk_one_swap_and_one_line_naming_it(run):
+    root = run.reloader.root
+    (root / "src" / "helpers.py").write_text("SCALE = 3\n")
+    run.reload(root / "src" / "helpers.py")
+    assert run.walks == ["src"], f"one walk of the sourceDirectory per reload, not {run.walks}"
+    assert [c.files["app/helpers.py"] for c in run.swaps] == [b"SCALE = 3\n"]
+    assert run.lines[0].startswith("reload: src/helpers.py changed: starting a new scorer for clf"), run.lines
+
+
+def test_an_ignored_change_renders_but_swaps_nothing_and_says_nothing(run):
+    root = run.reloader.root
+    (root / "src" / "data" / "rows.csv").write_text("1,2\n")
+    run.reload(root / "src" / "data" / "rows.csv")
+    assert run.swaps == [] and run.lines == [], run.lines
+
+
+def test_the_watcher_drops_what_the_ignore_file_leaves_out_and_keeps_the_ignore_file(run):
+    root = run.reloader.root
+    watch = run.reloader.watcher.watch
+    paths = {root / "src" / "data" / "rows.csv", root / "src" / "__pycache__" / "x.pyc", root / "src" / "helpers.py",
+             root / "src" / ".amlignore"}
+    assert watch.shipped_or_unsure(paths) == {root / "src" / "helpers.py", root / "src" / ".amlignore"}
+
+
+def test_a_gateway_setting_in_the_stack_file_says_restart_serve(run):
+    root = run.reloader.root
+    stack = root / "stacks" / "Pulumi.local.yaml"
+    text = stack.read_text()
+    assert "      target: local\n" in text
+    stack.write_text(text.replace("      target: local\n", "      target: local\n      authEnabled: false\n"))
+    run.reload(stack)
+    assert run.swaps == []
+    assert run.lines == ["reload: stacks/Pulumi.local.yaml changes how clf is served (authEnabled): "
+                         "restart serve to apply it"], run.lines
