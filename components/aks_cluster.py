@@ -172,6 +172,7 @@ class AksCluster(pulumi.ComponentResource):
             resource_group_name=rg,
             location=location,
             dns_prefix=s.dns_prefix,
+            node_resource_group=s.node_resource_group,
             kubernetes_version=s.kubernetes_version,
             sku=cs.ManagedClusterSKUArgs(name="Base", tier=s.tier),
             # Long-term support: Premium tier plus this plan (AKS docs, long-term-support.md).

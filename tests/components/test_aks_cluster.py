@@ -231,6 +231,25 @@ def test_unit_a_created_clusters_dns_prefix_is_one_aks_accepts_whatever_its_name
         f"stack {stack!r}: dnsPrefix {c['dnsPrefix']!r} ({len(c['dnsPrefix'])} chars) is refused by AKS"
 
 
+def test_unit_the_plans_node_resource_group_reaches_the_cluster():
+    import pulumi
+
+    from mldeploy.components.aks_cluster import AksCluster
+    from mldeploy.config.cluster import ClusterSettings
+    from mldeploy.plan.cluster import plan_cluster
+    from tests.components.unit import declare
+
+    group = "rg-" + "platform-" * 8
+    plan = plan_cluster("c1", ClusterSettings.model_validate({}), stack="unit", resource_group=group, location="westeurope")
+    declared = declare(lambda: pulumi.Output.from_input(AksCluster(
+        "aks-c1", plan=plan, location="westeurope", resource_group_name=group, registry_id=UNIT_REGISTRY,
+        tags={}).cluster_name))
+    c = declared.one(MANAGED_CLUSTER)["inputs"]
+    assert c["nodeResourceGroup"] == plan.create.node_resource_group and len(c["nodeResourceGroup"]) <= 80, c
+    _, default, _ = _unit({})
+    assert "nodeResourceGroup" not in default.one(MANAGED_CLUSTER)["inputs"], "a default that fits is AKS's own"
+
+
 def test_unit_local_accounts_stay_off_unless_the_plan_keeps_them_for_azure_ml():
     _, plain, _ = _unit({})
     assert plain.one(MANAGED_CLUSTER)["inputs"]["disableLocalAccounts"] is True

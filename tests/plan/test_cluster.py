@@ -40,3 +40,21 @@ def test_only_a_cluster_azure_ml_attaches_keeps_local_accounts():
     assert plan_cluster("c", s, stack="x").create.local_accounts is False, "disableLocalAccounts by default"
     assert plan_cluster("c", s, stack="x", azure_ml_attached=True).create.local_accounts is True, \
         "Azure ML does not support AKS without local accounts"
+
+
+def test_a_node_resource_group_over_80_characters_gets_a_name_aks_accepts():
+    """AKS names the nodes' group MC_<group>_<cluster>_<location> and refuses one over 80 characters."""
+    group = "rg-" + "platform-" * 8  # 75 characters, a valid resource group name
+    s = ClusterSettings.model_validate({})
+    create = plan_cluster("blue", s, stack="prod", resource_group=group, location="westeurope").create
+    default = f"MC_{group}_{create.name}_westeurope"
+    assert len(default) > 80, default
+    assert create.node_resource_group is not None and len(create.node_resource_group) <= 80, create.node_resource_group
+    assert create.node_resource_group.startswith("MC_") and create.node_resource_group.endswith(create.name)
+
+
+def test_a_node_resource_group_that_fits_stays_aks_default():
+    # nodeResourceGroup is create-only: every cluster whose default name fits keeps it (no replacement).
+    create = plan_cluster("blue", ClusterSettings.model_validate({}), stack="prod", resource_group="rg-mldeploy-prod",
+                          location="westeurope").create
+    assert create.node_resource_group is None

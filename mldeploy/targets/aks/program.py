@@ -68,7 +68,8 @@ def cluster_for(name: str, f: Foundation) -> AksCluster:
         azure_ml = name in kubernetes_endpoint_clusters(f.settings)
         attached = attached_cluster(name, settings, azure_ml=azure_ml) if settings.attach else None
         clusters[name] = AksCluster(
-            f"aks-{name}", plan=plan_cluster(name, settings, stack=f.settings.stack, azure_ml_attached=azure_ml),
+            f"aks-{name}", plan=plan_cluster(name, settings, stack=f.settings.stack, azure_ml_attached=azure_ml,
+                                             resource_group=f.settings.resource_group_name, location=f.settings.location),
             location=f.settings.location,
             resource_group_name=f.resource_group_name, registry_id=f.registry.registry_id, attached=attached,
             deployer_principal_type=deployer_principal_type(f.settings.deployer_principal_type),
