@@ -71,8 +71,9 @@ class _StartingPoints(click.Choice):
                                            "file name).")
 def command(directory: Path, model: Path | None, targets: tuple[str, ...], name: str | None) -> None:
     """Write a new mldeploy project in DIR (default: here) for your model."""
-    from mldeploy.project import (DEFAULT_FEATURES, DEFAULT_TARGETS, NAME_RE, ONNXRUNTIME_PIN, PANDAS_PIN,
-                                  SCORING_PINS, TARGET_STACKS, ProjectChoices, project_name, render_project, safe_name)
+    from mldeploy.project import (DEFAULT_FEATURES, DEFAULT_TARGETS, GENERATED_CONDA_FILE, NAME_RE, ONNXRUNTIME_PIN,
+                                  PANDAS_PIN, SCORING_PINS, TARGET_STACKS, V1_CONDA_FILE, ProjectChoices,
+                                  project_name, render_project, safe_name)
     from mldeploy.project.formats import PACKAGES, ModelFormat, read_model
 
     root = directory.expanduser().resolve()
@@ -87,11 +88,14 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
     found = (read_model(model_source, str(model) if model is not None else model_path) if model_source.exists()
              else ModelFormat("pickle", Path(model_path).name))
     chosen = tuple(t for t in TARGET_STACKS if t in targets) if targets else DEFAULT_TARGETS
+    # An SDK v1 project's own entry script and conda file are used, not overwritten (docs/project.md).
+    keep_script = (root / "score.py").is_file()
+    conda_file = V1_CONDA_FILE if (root / V1_CONDA_FILE).is_file() else GENERATED_CONDA_FILE
     choices = ProjectChoices(
         project=project_name(root), name=name or safe_name(Path(model_path).stem.split(".")[0]),
         model_path=model_path, model_file=found.file, features=found.features or DEFAULT_FEATURES,
         targets=chosen, named_columns=found.named_columns, kind=found.kind, onnx_inputs=found.inputs,
-        rows=found.rows, lacking=found.modules)
+        rows=found.rows, lacking=found.modules, keep_script=keep_script, conda_file=conda_file)
     features, named_columns = found.features, found.named_columns
     files = render_project(choices)
     appended = _lines_to_add(root, files)
@@ -108,6 +112,13 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
         lines = [line for line in added.decode().splitlines() if line and not line.startswith("#")]
         click.echo(f"kept your {rel}; added " + (", ".join(lines) if lines else "nothing (it ignores all of "
                                                                                  "mldeploy's files already)"))
+    if keep_script:
+        click.echo("kept your score.py (an SDK v1 script's Model.get_model_path and azureml.contrib.services run "
+                   "unchanged: docs/scoring.md); check that it loads the model as the stacks name it "
+                   f"(models.{choices.name})")
+    if conda_file != GENERATED_CONDA_FILE:
+        click.echo(f"kept your {conda_file}: the stacks' condaFile (mldeploy synth warns of what it lacks or what "
+                   "SDK v1 left in it, such as azureml-defaults)")
     if copy_from is not None:
         click.echo(f"copied the model {model} to {model_path}")
     elif not (root / model_path).exists():

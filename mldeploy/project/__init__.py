@@ -95,6 +95,10 @@ class _Template(string.Template):
     delimiter = "%"
 
 
+GENERATED_CONDA_FILE = "environment.yml"
+V1_CONDA_FILE = "myenv.yml"  # the guide's name for the scoring environment (InferenceConfig's conda_file)
+
+
 @dataclass(frozen=True)
 class ProjectChoices:
     """What `mldeploy init` was told (or defaulted): names, the model's path in the project, targets."""
@@ -110,6 +114,10 @@ class ProjectChoices:
     onnx_inputs: tuple = ()  # an ONNX model's inputs (formats.OnnxInput), in the graph's order
     rows: int | None = None  # an ONNX model's fixed batch size, or None
     lacking: tuple[str, ...] = ()  # modules a pickle imports that environment.yml does not install
+    # A project folder that has them already (an SDK v1 project): its score.py is kept, not written, and its
+    # conda file (myenv.yml) is the images' condaFile in place of a written environment.yml.
+    keep_script: bool = False
+    conda_file: str = GENERATED_CONDA_FILE
 
 
 def _template(name: str) -> str:
@@ -256,7 +264,8 @@ def _score(c: ProjectChoices) -> str:
 def _stack(target_stack: str, c: ProjectChoices, template=None) -> str:
     """A stack file from its template: the starting point's own (`template`, a target's package
     data) or templates/stacks/<stack>.yaml.tmpl."""
-    models = _fill("stack-models.yaml.tmpl", name=c.name, model_path=c.model_path).rstrip("\n")
+    models = _fill("stack-models.yaml.tmpl", name=c.name, model_path=c.model_path,
+                   conda_file=c.conda_file).rstrip("\n")
     text = _stack_template(target_stack, template).read_text(encoding="utf-8")
     return _fill_text(text, name=c.name, port=GATEWAY_PORT, models_and_images=models)
 
@@ -288,8 +297,8 @@ def render_project(c: ProjectChoices) -> dict[str, bytes]:
         "Pulumi.yaml": _fill("Pulumi.yaml.tmpl", project=c.project, name=c.name),
         "requirements.txt": requirements(source),
         "__main__.py": _template("main.py.tmpl"),
-        "score.py": _score(c),
-        "environment.yml": _environment(c),
+        **({} if c.keep_script else {"score.py": _score(c)}),
+        **({GENERATED_CONDA_FILE: _environment(c)} if c.conda_file == GENERATED_CONDA_FILE else {}),
         "sample-request.json": (onnx_sample_request(c.onnx_inputs, c.rows) if c.kind == "onnx"
                                 else sample_request(c.features)),
         ".gitignore": _template("gitignore.tmpl"),

@@ -82,17 +82,18 @@ def test_the_next_commands_run_mldeploy_as_the_user_can(tmp_path):
 
 
 def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path, iris_pickle):
-    (tmp_path / "score.py").write_text("mine\n")
+    # (a score.py of your own is kept, not overwritten: test_init_in_a_v1_project_keeps_its_score_py_and_myenv_yml)
+    (tmp_path / "sample-request.json").write_text("mine\n")
     (tmp_path / "stacks").mkdir()
     (tmp_path / "stacks" / "Pulumi.local.yaml").write_text("config: {}\n")
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     done = mldeploy("init", "--model", str(iris_pickle), cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.strip().splitlines() == [
-        "error: .: would overwrite score.py, stacks/Pulumi.local.yaml; nothing was written (init writes a new "
-        "project: use an empty folder, or move these away)"], done.stderr
+        "error: .: would overwrite sample-request.json, stacks/Pulumi.local.yaml; nothing was written (init writes a "
+        "new project: use an empty folder, or move these away)"], done.stderr
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
-    assert (tmp_path / "score.py").read_text() == "mine\n"
+    assert (tmp_path / "sample-request.json").read_text() == "mine\n"
 
 
 def test_init_in_a_repository_of_your_own_adds_its_lines_to_your_gitignore(tmp_path, iris_pickle):
@@ -154,6 +155,36 @@ def test_every_generated_stack_synthesizes_with_no_policy_violation(project, sta
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     policy = json.loads((folder / "build" / "synth" / stack / "policy.json").read_text())
     assert policy["violations"] == [], policy["violations"]
+
+
+V1_SCORE = """from azureml.core.model import Model
+import joblib
+
+def init():
+    global model
+    model = joblib.load(Model.get_model_path("iris"))
+
+def run(data):
+    return model.predict(data).tolist()
+"""
+
+
+def test_init_in_a_v1_project_keeps_its_score_py_and_myenv_yml(tmp_path, iris_pickle):
+    """An SDK v1 project already has score.py and myenv.yml: init used to refuse the folder ("would overwrite
+    score.py"); it keeps both and points the stacks at them."""
+    folder = tmp_path / "v1-project"
+    folder.mkdir()
+    (folder / "score.py").write_text(V1_SCORE)
+    myenv = "name: project_environment\ndependencies:\n  - python=3.11\n  - pip:\n    - azureml-defaults\n"
+    (folder / "myenv.yml").write_text(myenv)
+    done = mldeploy("init", "--model", str(iris_pickle), "--name", "iris", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert (folder / "score.py").read_text() == V1_SCORE and (folder / "myenv.yml").read_text() == myenv
+    assert not (folder / "environment.yml").exists(), "the v1 conda file is the environment"
+    for stack in ("local", "dev", "managed", "prod"):
+        text = (folder / "stacks" / f"Pulumi.{stack}.yaml").read_text()
+        assert "condaFile: myenv.yml" in text and "entryScript: score.py" in text, (stack, text)
+    assert "kept your score.py" in done.stdout and "kept your myenv.yml" in done.stdout, done.stdout
 
 
 @pytest.fixture(scope="module")
