@@ -171,15 +171,17 @@ class OnlineEndpoint(pulumi.ComponentResource):
             deployments.append(self._deployment(name, plan, dep, endpoint, environments[dep.image],
                                                 codes[dep.image], inputs.model_ids[dep.image], ws, workspace,
                                                 [*roles, propagated]))
-        given_keys = []
-        if inputs.initial_keys is not None:
-            given_keys = [EndpointKeys(f"{name}-keys", endpoint_id=endpoint.id, primary_key=inputs.initial_keys[0],
-                                       secondary_key=inputs.initial_keys[1], opts=pulumi.ResourceOptions(parent=self))]
         traffic = EndpointTraffic(
             f"{name}-traffic", endpoint_id=endpoint.id, traffic=plan.traffic, mirror_traffic=plan.mirror_traffic,
             settings={"tags": endpoint_tags, "description": plan.description, "authMode": plan.auth_mode},
             endpoint_revision=_revision(plan.revision, identity.id, inputs.compute_id),
             opts=pulumi.ResourceOptions(parent=self, depends_on=deployments))
+        given_keys = []
+        if inputs.initial_keys is not None:
+            # After the split's PUT and the deployments: one operation on the endpoint at a time.
+            given_keys = [EndpointKeys(f"{name}-keys", endpoint_id=endpoint.id, primary_key=inputs.initial_keys[0],
+                                       secondary_key=inputs.initial_keys[1],
+                                       opts=pulumi.ResourceOptions(parent=self, depends_on=[traffic]))]
 
         self.endpoint_name = endpoint.name
         self.scoring_uri = endpoint.properties.apply(lambda p: p.scoring_uri)

@@ -217,3 +217,19 @@ def test_two_endpoints_in_one_stack_share_no_azure_name(tmp_path):
                       (f"{ML}:CodeContainer", "name")):
         names = [r["inputs"][key] for r in result.of_type(kind)]
         assert len(names) == len(set(names)) >= 2, f"{kind} {key}s collide: {names}"
+
+
+def test_given_keys_are_set_after_the_split_one_endpoint_operation_at_a_time(tmp_path):
+    """EndpointKeys' regenerateKeys runs after EndpointTraffic's PUT (itself after every deployment), never
+    beside them on the same endpoint; the keys stay secret in the synthesized inputs."""
+    from mldeploy.config.base import SecureValue
+    from tests.harness import stack_values
+
+    values, keys = stack_values("managed")
+    values["mldeploy:services"]["diabetes"]["keys"] = {"primary": SecureValue("AAABBBCCC1"),
+                                                       "secondary": SecureValue("AAABBBCCC2")}
+    result = synth("managed", tmp_path, values, keys | {"mldeploy:services"})
+    given = result.one("pulumi-python:dynamic/mldeploy:EndpointKeys")
+    traffic = result.one(TRAFFIC)
+    assert traffic["urn"] in given["dependsOn"], f"EndpointKeys must follow the split's PUT: {given['dependsOn']}"
+    assert result.leaks == []
