@@ -132,31 +132,60 @@ def _iso_ms(duration: str) -> float | None:
     return None if number or total != total else total
 
 
+def _endpoint_and_deployment(resource_id: Any) -> tuple[str | None, str | None]:
+    """(endpoint, deployment) an ARM id names: `…/onlineEndpoints/<endpoint>[/deployments/<name>]`
+    (REST spec paths; ARM compares ids case-insensitively), or (None, its last segment)."""
+    parts = str(resource_id or "").strip("/").split("/")
+    lower = [p.lower() for p in parts]
+    if "onlineendpoints" in lower[:-1]:
+        i = lower.index("onlineendpoints")
+        named = i + 3 < len(parts) and lower[i + 2] == "deployments"
+        return parts[i + 1], parts[i + 3] if named else None
+    return None, parts[-1] or None
+
+
+def _keyed(keys: Mapping[tuple[str | None, str], Any], endpoint: str | None, *names: str) -> Any:
+    """The value for a deployment of `endpoint`: its own key, else one that names no endpoint."""
+    for name in names:
+        for key in ((endpoint, name), (None, name)):
+            if key in keys:
+                return keys[key]
+    if endpoint is None:  # a deployment that names no endpoint: any endpoint's deployment of its name
+        return next((v for (_, n), v in keys.items() if n in names), None)
+    return None
+
+
 def production_endpoint_instances(args, report: Report) -> None:
-    """In production, every deployment taking live traffic keeps at least `minimumInstances`."""
+    """In production, every deployment taking live traffic keeps at least `minimumInstances`.
+    Traffic and autoscale floors count per endpoint: two endpoints may each have a `blue`."""
     cfg = config.settings("production-endpoint-instances", args.get_config())
     stack, production = config.production("production-endpoint-instances", args)
     if not production:
         return
     minimum = int(cfg["minimumInstances"])
-    live: set[str] = set()
+    live: dict[tuple[str | None, str], bool] = {}
     for r in args.resources:
         traffic, _ = _split(r.resource_type, r.props)
-        live |= {k for k, v in (traffic or {}).items() if int(v)}
-    # Autoscale settings by the last segment of their target (the deployment's id).
-    floors = {str(r.props.get("targetResourceUri") or "").rsplit("/", 1)[-1]: _autoscale_min(r.props)
+        endpoint = (_endpoint_and_deployment(r.props.get("endpointId"))[0] if r.resource_type == TRAFFIC
+                    else r.props.get("endpointName"))
+        live.update({(endpoint, k): True for k, v in (traffic or {}).items() if int(v)})
+    # Autoscale settings by their target, the deployment's id.
+    floors = {_endpoint_and_deployment(r.props.get("targetResourceUri")): _autoscale_min(r.props)
               for r in args.resources if r.resource_type == AUTOSCALE}
+    floors = {(e, d): v for (e, d), v in floors.items() if d}
     for r in args.resources:
         if r.resource_type != DEPLOYMENT:
             continue
         name = r.props.get("deploymentName") or r.name
-        if name not in live:
+        endpoint = r.props.get("endpointName")
+        if not _keyed(live, endpoint, name):
             continue  # a mirror or staged deployment serves no client
         scale = get(r.props, "properties", "scaleSettings") or {}
+        floor = _keyed(floors, endpoint, name, r.name)
         if scale.get("scaleType") == "TargetUtilization":
             fewest, what = int(scale.get("minInstances", 1)), "scaleSettings.minInstances"
-        elif r.name in floors or name in floors:
-            fewest, what = floors.get(r.name, floors.get(name)), "its autoscale setting's minimum"
+        elif floor is not None:
+            fewest, what = floor, "its autoscale setting's minimum"
         else:
             fewest, what = int(get(r.props, "sku", "capacity") or 1), "sku.capacity (instances)"
         if fewest < minimum:

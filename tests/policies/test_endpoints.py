@@ -189,3 +189,36 @@ def test_the_kubernetes_endpoint_stack_s_extension_trips_it_once_production(tmp_
             r.props = {**r.props, "tags": {"mldeploy-production": "true"}}
     (message,) = check("production-azureml-extension-tls", *resources)
     assert "allowInsecureConnections is True in production" in message, message
+
+
+# Two endpoints of one stack, each with a deployment `blue`, as synth and Azure name them: the ids
+# are `…/workspaces/<ws>/onlineEndpoints/<endpoint>/deployments/<name>` (mldeploy/synth/arm_ids.py).
+WORKSPACE_ID = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w"
+
+
+def _endpoint_traffic(endpoint, split):
+    return res(TRAFFIC, {"endpointId": f"{WORKSPACE_ID}/onlineEndpoints/{endpoint}", "traffic": split,
+                         "mirrorTraffic": {}}, f"{endpoint}-traffic", stack="live")
+
+
+def _deployment_of(endpoint, name, capacity):
+    props = {"endpointComputeType": "Managed", "scaleSettings": {"scaleType": "Default"}}
+    return res(DEPLOYMENT, {"endpointName": endpoint, "deploymentName": name, "properties": props,
+                            "sku": {"name": "Default", "capacity": capacity}}, f"{endpoint}-{name}", stack="live")
+
+
+def test_an_autoscale_floor_counts_for_its_own_endpoints_deployment_only():
+    scale = res(AUTOSCALE, {"targetResourceUri": f"{WORKSPACE_ID}/onlineEndpoints/a/deployments/blue",
+                            "profiles": [{"capacity": {"minimum": "3", "maximum": "6", "default": "3"}}]},
+                "a-blue-autoscale", stack="live")
+    messages = check("production-endpoint-instances", PROD, _endpoint_traffic("a", {"blue": 100}),
+                     _endpoint_traffic("b", {"blue": 100}), _deployment_of("a", "blue", 1),
+                     _deployment_of("b", "blue", 1), scale)
+    assert len(messages) == 1 and "(b-blue)" in messages[0], messages
+
+
+def test_live_traffic_counts_for_its_own_endpoints_deployment_only():
+    messages = check("production-endpoint-instances", PROD, _endpoint_traffic("a", {"blue": 100}),
+                     _endpoint_traffic("b", {"green": 100, "blue": 0}), _deployment_of("a", "blue", 3),
+                     _deployment_of("b", "green", 3), _deployment_of("b", "blue", 1))
+    assert messages == [], "b's blue takes no traffic: a's blue taking all of a's is not b's"
