@@ -33,6 +33,18 @@ def test_every_default_image_is_the_one_the_dated_table_sources():
     assert IMAGES_AS_OF >= AS_OF and all(row.source for row in DEFAULT_IMAGES.values())
 
 
+def test_docs_deploying_lists_every_default_image_as_the_table_has_it():
+    """docs/deploying.md's table of default images is the dated table in words: a row changed in one
+    and not the other is caught here."""
+    from mldeploy.plan.versions import DEFAULT_IMAGES
+    from tests.harness import ROOT
+    text = "\n".join(line for line in (ROOT / "docs" / "deploying.md").read_text().splitlines() if line.startswith("|"))
+    for name, row in DEFAULT_IMAGES.items():
+        for reference in row.reference.split(", "):
+            shown = reference.split("@")[0].rsplit("/", 1)[-1].replace("<runtimeVersion>", "1.6")
+            assert shown in text, f"docs/deploying.md does not show {name}'s {reference}"
+
+
 def test_the_defaults_are_supported_as_of_the_tables_date():
     assert kubernetes_end(DEFAULT_MIN_KUBERNETES) >= AS_OF, f"minKubernetesVersion default {DEFAULT_MIN_KUBERNETES}"
     assert iot_edge_end(DEFAULT_IOT_EDGE_RUNTIME) >= AS_OF, f"IoT Edge runtime default {DEFAULT_IOT_EDGE_RUNTIME}"
