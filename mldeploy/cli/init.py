@@ -156,9 +156,11 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
                        "your own code, put it beside score.py and set the image's sourceDirectory "
                        "(docs/project.md); else the scorer stops with ModuleNotFoundError")
     pinned = next(p.split("==")[1] for p in SCORING_PINS if p.startswith("scikit-learn=="))
-    if found.sklearn_version and found.sklearn_version != pinned:
-        click.echo(f"note: the MLmodel file says the model was saved with scikit-learn {found.sklearn_version}; "
-                   f"environment.yml pins {pinned}: pin yours there")
+    if found.sklearn_version and found.sklearn_version != pinned and conda_file == GENERATED_CONDA_FILE:
+        told = ("the MLmodel file says the model" if (model_source / "MLmodel").is_file()
+                else "the pickle says the model")
+        click.echo(f"note: {told} was saved with scikit-learn {found.sklearn_version}; environment.yml pins "
+                   f"{pinned}: pin yours there (another version may not load it, or predict otherwise)")
     if named_columns:
         click.echo(f"note: the model was fitted on a pandas DataFrame: score.py hands it the rows as a DataFrame "
                    f"with its own column names (numbers or texts), and environment.yml installs {PANDAS_PIN} (pin "

@@ -216,7 +216,26 @@ def _pickle(stream: bytes, file: str) -> ModelFormat:
     provided = PICKLE_ENVIRONMENT | ({"pandas"} if named else set())
     lacking = sorted(m for m in pickle_modules(stream)
                      if m not in provided and (m == "__main__" or m not in sys.stdlib_module_names))
-    return ModelFormat("pickle", file, features=stream_features(stream), named_columns=named, modules=tuple(lacking))
+    return ModelFormat("pickle", file, features=stream_features(stream), named_columns=named, modules=tuple(lacking),
+                       sklearn_version=pickle_sklearn_version(stream))
+
+
+# A scikit-learn estimator pickles its version into its state (BaseEstimator.__getstate__: "_sklearn_version"),
+# as a key string, then (memoized) the version string: SHORT_BINUNICODE (protocol 4+) or BINUNICODE (2-3).
+_SKLEARN_VERSION = re.compile(rb"_sklearn_version(?:\x94|q[\x00-\xff]|r[\x00-\xff]{4})?"
+                              rb"(?:\x8c(?P<short>[\x00-\xff])|X(?P<long>[\x00-\xff]{4}))")
+_VERSION = re.compile(r"\d+\.\d+(\.\d+)?([a-z]+\d*)?(\.post\d+)?")
+
+
+def pickle_sklearn_version(stream: bytes) -> str | None:
+    """The scikit-learn version a pickled estimator was saved with (its first `_sklearn_version`), read from
+    the bytes, never unpickled; None when the pickle holds none."""
+    found = _SKLEARN_VERSION.search(stream)
+    if found is None:
+        return None
+    size = found.group("short")[0] if found.group("short") else int.from_bytes(found.group("long"), "little")
+    value = stream[found.end():found.end() + size].decode("utf-8", "replace")
+    return value if size <= 32 and _VERSION.fullmatch(value) else None
 
 
 # ----- folders

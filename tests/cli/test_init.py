@@ -590,3 +590,15 @@ def test_a_folder_with_several_model_files_says_which_one_score_py_loads(tmp_pat
     assert done.returncode == 0, done.stderr
     assert '"clf.pkl"' in (tmp_path / "p" / "score.py").read_text()
     assert "note: score.py loads clf.pkl; the model's folder also holds the model file(s) scaler.joblib" in done.stdout
+
+
+def test_init_names_the_scikit_learn_a_pickle_was_saved_with(tmp_path, monkeypatch):
+    """An SDK v1 team's model is often older than the pinned scikit-learn: the pickle records its version."""
+    import sklearn.base
+    from sklearn.linear_model import LogisticRegression
+    monkeypatch.setattr(sklearn.base, "__version__", "1.5.2")
+    joblib.dump(LogisticRegression(max_iter=200).fit([[0.0, 1.0], [1.0, 0.0]], [0, 1]), tmp_path / "old.pkl")
+    done = mldeploy("init", "p", "--model", str(tmp_path / "old.pkl"), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "note: the pickle says the model was saved with scikit-learn 1.5.2; environment.yml pins 1.9.1" \
+        in done.stdout, done.stdout
