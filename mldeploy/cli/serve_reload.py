@@ -97,6 +97,9 @@ class Watcher:
         self._stop = threading.Event()
         self._changes: queue.Queue[set[Path]] = queue.Queue()
         self._threads: list[threading.Thread] = []
+        # Watched folders that were deleted: their watch is gone, and inotify does not watch a
+        # folder made again under the same name (measured: a file written in it then is not seen).
+        self.lost: set[Path] = set()
 
     def start(self) -> None:
         parents = {f.parent for f in self.watch.files if f.parent.is_dir()}
@@ -108,10 +111,11 @@ class Watcher:
                 self._threads.append(thread)
 
     def _run(self, folders: list[Path], recursive: bool) -> None:
-        from watchfiles import watch
+        from watchfiles import Change, watch
 
         for batch in watch(*folders, recursive=recursive, stop_event=self._stop, raise_interrupt=False,
                            debounce=400, step=100):
+            self.lost |= {Path(path) for change, path in batch if change == Change.deleted} & set(folders)
             paths = self.watch.shipped_or_unsure({Path(path) for _, path in batch if self.watch.covers(Path(path))})
             if paths:
                 self._changes.put(paths)
@@ -175,6 +179,14 @@ class Reloader:
 
     def poll(self) -> None:
         changed = self.watcher.changes()
+        lost = set(self.watcher.lost)
+        if lost and all(folder.is_dir() for folder in lost):
+            # A watched folder was deleted and is back (a branch switch, a restore): watch it anew,
+            # and let the contexts say what changed while it was not watched.
+            self.watcher.stop()
+            self.watcher = Watcher(self.watcher.watch)
+            self.watcher.start()
+            changed |= lost
         if changed:
             self._reload(changed)
 

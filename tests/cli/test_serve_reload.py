@@ -91,3 +91,33 @@ def test_a_gateway_setting_in_the_stack_file_says_restart_serve(run):
     assert run.swaps == []
     assert run.lines == ["reload: stacks/Pulumi.local.yaml changes how clf is served (authEnabled): "
                          "restart serve to apply it"], run.lines
+
+
+def test_a_source_directory_deleted_and_made_again_is_watched_again(run):
+    """inotify's watch of a deleted folder is gone; a folder made again under its name is not
+    watched (a branch switch, a restore from a copy): the reloader watches it anew and renders."""
+    import shutil
+    import time
+
+    root = run.reloader.root
+    kept = root.parent / "kept-src"
+    shutil.copytree(root / "src", kept)
+    shutil.rmtree(root / "src")
+    deadline, seen = time.monotonic() + 10, set()
+    while root / "src" not in seen and time.monotonic() < deadline:  # the deletion's batch, taken here: a
+        seen |= run.reloader.watcher.changes()                       # reload now would fail on the missing folder
+        time.sleep(0.1)
+    assert run.reloader.watcher.lost == {root / "src"}, "the deletion is seen"
+    shutil.copytree(kept, root / "src")
+    (root / "src" / "helpers.py").write_text("SCALE = 4\n")
+    deadline = time.monotonic() + 10
+    while not run.swaps and time.monotonic() < deadline:
+        run.reloader.poll()
+        time.sleep(0.2)
+    assert [c.files["app/helpers.py"] for c in run.swaps] == [b"SCALE = 4\n"], run.lines
+    (root / "src" / "helpers.py").write_text("SCALE = 5\n")  # and the new watch sees the next save
+    deadline = time.monotonic() + 10
+    while len(run.swaps) < 2 and time.monotonic() < deadline:
+        run.reloader.poll()
+        time.sleep(0.2)
+    assert [c.files["app/helpers.py"] for c in run.swaps][-1] == b"SCALE = 5\n", run.lines
