@@ -131,9 +131,9 @@ class _Service(LocalServer):
 
     extra_env: dict[str, str] = {}
 
-    def _scorer_child(self, context_dir, sock):
+    def _scorer_child(self, context, env, context_dir, sock):
         from mldeploy.runtime.local import scorer_child
-        return scorer_child(self.context, self.env, context_dir, self.run_dir, sock=sock, workers=self.plan.workers,
+        return scorer_child(context, env, context_dir, self.run_dir, sock=sock, workers=self.plan.workers,
                             scoring_timeout_ms=self.plan.scoring_timeout_ms, extra_env=self.extra_env)
 
 
