@@ -199,7 +199,10 @@ class _Serving:
 
         # What synth warns of an entry script (a module next to it the image does not carry, a model
         # file its model does not hold): said before the scorer fails on it, not only by synth.
-        for warning in script_warnings(self.settings, self.root):
+        from mldeploy.plan.v1_script import v2_core_warnings
+        # ... and what a v2 endpoint would stop on in Azure while its local copy runs (AML_APP_ROOT differs).
+        ahead = [*script_warnings(self.settings, self.root), *v2_core_warnings(self.settings, self.root).values()]
+        for warning in ahead:
             info(f"warning: {stack_file_path(self.settings.stack)}: {warning}")
         STOP_REQUESTED.clear()
         signal.signal(signal.SIGTERM, self._on_signal)

@@ -232,34 +232,42 @@ def _v2_users(settings) -> dict[str, list[str]]:
     return users
 
 
+def v2_core_warnings(settings, root: Path) -> dict[str, str]:
+    """image -> a line, for each image a v2 online deployment runs with the real azureml-core's
+    get_model_path, which looks where v2 does not mount the model (synth and serve say it)."""
+    warnings: dict[str, str] = {}
+    for name, users in _v2_users(settings).items():
+        image = settings.images[name]
+        try:
+            found = scan((root / image.script_path).read_bytes())
+        except OSError:
+            continue
+        core = _AZUREML_CORE.search(env_text(image, root))
+        if found and found.uses_model_path and core is not None:
+            # azureml-core reads `os.path.join(os.environ['AML_APP_ROOT'], 'azureml-models')` (azureml/core/model.py
+            # MODELS_DIR, 1.61), and "In online deployment, AML_APP_ROOT is set to the directory containing
+            # scoring script" (Azure/azure-sdk-for-python pull request 30296), while v2 mounts the model at
+            # AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/<name>/<version>. Not tried on Azure here.
+            warnings[name] = (
+                f"images.{name}.entryScript: {image.script_path} calls Model.get_model_path and "
+                f"{image.requirements_file or image.conda_file} installs azureml-core ({core.group(1)}); on "
+                f"{', '.join(users)} Azure ML sets AML_APP_ROOT to the scoring script's folder, where "
+                "azureml-core looks for azureml-models/, not /var/azureml-app/azureml-models where v2 mounts the "
+                "model (AZUREML_MODEL_DIR): init() would stop with ModelNotFoundException; put "
+                "azureml-inference-server-http in its place (mldeploy's stand-in then finds the model there) or "
+                f"open the model with {V2_WAY}")
+    return warnings
+
+
 def v1_warnings(settings, root: Path) -> list[str]:
-    """One line per entry script that finds its model through Model.get_model_path, and one per image
-    a v2 online deployment runs with the real azureml-core's get_model_path, which looks where v2 does
-    not mount the model."""
+    """One line per entry script that finds its model through Model.get_model_path (for an image a v2
+    endpoint runs with azureml-core, v2_core_warnings' line instead)."""
     seen, warnings = set(), []
-    v2_users = _v2_users(settings)
+    v2_core = v2_core_warnings(settings, root)
     for name, image in sorted(settings.images.items()):
-        if name in v2_users:
-            found = None
-            try:
-                found = scan((root / image.script_path).read_bytes())
-            except OSError:
-                pass
-            core = _AZUREML_CORE.search(env_text(image, root))
-            if found and found.uses_model_path and core is not None:
-                # azureml-core reads `os.path.join(os.environ['AML_APP_ROOT'], 'azureml-models')` (azureml/core/model.py
-                # MODELS_DIR, 1.61), and "In online deployment, AML_APP_ROOT is set to the directory containing
-                # scoring script" (Azure/azure-sdk-for-python pull request 30296), while v2 mounts the model at
-                # AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/<name>/<version>. Not tried on Azure here.
-                warnings.append(
-                    f"images.{name}.entryScript: {image.script_path} calls Model.get_model_path and "
-                    f"{image.requirements_file or image.conda_file} installs azureml-core ({core.group(1)}); on "
-                    f"{', '.join(v2_users[name])} Azure ML sets AML_APP_ROOT to the scoring script's folder, where "
-                    "azureml-core looks for azureml-models/, not /var/azureml-app/azureml-models where v2 mounts the "
-                    "model (AZUREML_MODEL_DIR): init() would stop with ModelNotFoundException; put "
-                    "azureml-inference-server-http in its place (mldeploy's stand-in then finds the model there) or "
-                    f"open the model with {V2_WAY}")
-                seen.add(image.script_path)  # said once, the v2 way included
+        if name in v2_core:
+            warnings.append(v2_core[name])
+            seen.add(image.script_path)  # said once, the v2 way included
         if image.script_path in seen:
             continue
         try:

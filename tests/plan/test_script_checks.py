@@ -208,3 +208,41 @@ def test_serve_says_the_warnings_before_the_scorer_fails_on_them(tmp_path, capsy
     err = capsys.readouterr().err
     assert "warning: stacks/Pulumi.local.yaml: images.clf.entryScript: score.py:1 imports 'helpers'" in err, err
     assert err.index("imports 'helpers'") < err.index("error: the scorer exited"), err
+
+
+def test_serve_of_a_v2_endpoint_warns_of_azureml_core_s_get_model_path(tmp_path, capsys, monkeypatch):
+    """`serve --stack managed` runs a v1 score.py with azureml-core fine (its app root holds the models);
+    on Azure the v2 deployment's AML_APP_ROOT is the script's folder: serve says so as synth does."""
+    import signal
+
+    import pytest
+
+    from mldeploy.cli.serve import _Serving
+    from mldeploy.project import ProjectChoices, render_project
+    from mldeploy.runtime.processes import StartError
+
+    files = render_project(ProjectChoices(project="p", name="clf", model_path="models/model.pkl",
+                                          model_file="model.pkl", features=4, targets=("managed",)))
+    for rel, data in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "model.pkl").write_bytes(b"model")
+    (tmp_path / "score.py").write_text("import joblib\nfrom azureml.core.model import Model\n\ndef init():\n"
+                                       "    global m\n    m = joblib.load(Model.get_model_path('clf'))\n\n"
+                                       "def run(data):\n    return data\n")
+    env = tmp_path / "environment.yml"
+    env.write_text(env.read_text().replace("      - joblib", "      - azureml-defaults\n      - joblib"))
+    serving = _Serving(tmp_path, load_stack(tmp_path, "managed"), port=None, timeout=1, as_json=False,
+                       tls_files=None, max_concurrent=None)
+
+    def fails(name):
+        raise StartError("stopped here: the test needs only what serve says before it starts")
+
+    monkeypatch.setattr(serving, "_start", fails)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+    with pytest.raises(SystemExit):
+        serving.run(["clf"])
+    err = capsys.readouterr().err
+    assert "warning: stacks/Pulumi.managed.yaml: images.clf.entryScript: score.py calls Model.get_model_path and " \
+           "environment.yml installs azureml-core (azureml-defaults); on services.clf (managed)" in err, err
