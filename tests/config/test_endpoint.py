@@ -213,6 +213,7 @@ def test_a_kubernetes_endpoint_instance_above_a_nodes_allocatable_cpu_is_refused
     ("authEnabled", "authMode key (v1's auth_enabled)"),
     ("scoringTimeoutMs", "deployments.<name>.requestTimeoutMs; its default is 5000 ms"),
     ("periodSeconds", "deployments.<name>.livenessProbe.periodSeconds"),
+    ("autoscale_refresh_seconds", "not a setting on v2"),
 ])
 @pytest.mark.parametrize("stack", ["managed", "kubernetes-endpoint"])
 def test_a_v1_service_key_on_a_v2_endpoint_says_where_v2_has_it(stack, key, where):

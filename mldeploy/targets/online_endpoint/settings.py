@@ -63,6 +63,8 @@ V1_SERVICE_KEYS: dict[str, str] = {
     "secondaryKey": "v2 takes the keys as keys.primary and keys.secondary (secure: values)",
     "enableAppInsights": "v2 spells it appInsightsEnabled (default true on v2 endpoints)",
     "gpuCores": "v2 serves GPUs by instance type: deployments.<name>.instanceType (a GPU SKU)",
+    "autoscaleRefreshSeconds": "not a setting on v2: a managed deployment's autoscale rules read CPU per minute, a "
+                               "Kubernetes deployment's scale settings poll every second (pollingInterval PT1S)",
 }
 # The same keys written inside a deployment: most are this model's own under another name.
 V1_DEPLOYMENT_KEYS: dict[str, str] = {
@@ -78,6 +80,7 @@ V1_DEPLOYMENT_KEYS: dict[str, str] = {
         ("enableAppInsights", "appInsightsEnabled"), ("collectModelData", "collectModelData"),
         ("primaryKey", "keys.primary"), ("secondaryKey", "keys.secondary"))},
     "gpuCores": V1_SERVICE_KEYS["gpuCores"].replace("deployments.<name>.", ""),
+    "autoscaleRefreshSeconds": V1_SERVICE_KEYS["autoscaleRefreshSeconds"],
 }
 
 
