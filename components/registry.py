@@ -3,7 +3,8 @@
 The workspace is created with its storage account, key vault, Application Insights (on a Log
 Analytics workspace) and container registry - or an existing one is looked up by name. Each
 model's files are uploaded to a content-addressed folder of the workspace's blob store and
-registered as a ModelContainer + ModelVersion with the config's tags and description.
+registered as a ModelContainer + ModelVersion with the config's tags and description (in an
+existing workspace: the ModelVersion only, see below).
 """
 from __future__ import annotations
 
@@ -110,13 +111,22 @@ class ModelRegistry(pulumi.ComponentResource):
         # are versions of one model share the container (its tags and description come from the
         # first such entry by key, without a version tag); two entries of one version (same
         # content: plan/models.py check_model_versions) share the version.
+        # In an existing workspace only the versions are declared, as azure-ai-ml registers a model
+        # (ModelOperations.create_or_update PUTs .../models/<name>/versions/<version> and nothing else:
+        # the service makes the container with the first version; Azure/azure-sdk-for-python at
+        # 00494316, sdk/ml/azure-ai-ml/azure/ai/ml/operations/_model_operations.py). The workspace may
+        # hold the name already (SDK v1's Model.register), and azure-native refuses to create a
+        # container that exists; a stack must not own - and on destroy delete - a container whose
+        # other versions it never made.
         self.models = {}
-        containers: dict[str, ml.ModelContainer] = {}
+        containers: dict[str, ml.ModelContainer | None] = {}
         versions: dict[tuple[str, str], RegisteredModel] = {}
         for model in sorted(models, key=lambda m: m.name):
             tags = model_tags.get(model.name, {})
             description = model_descriptions.get(model.name, "")
-            if model.registered_name not in containers:
+            if existing is not None:
+                containers.setdefault(model.registered_name, None)
+            elif model.registered_name not in containers:
                 containers[model.registered_name] = ml.ModelContainer(
                     f"model-{model.registered_name}",
                     name=model.registered_name,
@@ -300,7 +310,7 @@ class ModelRegistry(pulumi.ComponentResource):
     # -- models ---------------------------------------------------------------------------
 
     def _register(self, model: ResolvedModel, user_tags, description, ws_rg, client, child,
-                  container_res: ml.ModelContainer) -> RegisteredModel:
+                  container_res: ml.ModelContainer | None) -> RegisteredModel:
         prefix = naming.model_blob_prefix(model.registered_name, model.version, model.digest)
         # The workspace's default datastore (workspaceblobstore) is this container.
         container = self.workspace_id.apply(workspace_blob_container)
@@ -338,7 +348,7 @@ class ModelRegistry(pulumi.ComponentResource):
                 tags=tags,
                 properties={DIGEST_TAG: model.digest},
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[container_res, *blobs]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*([container_res] if container_res else []), *blobs]),
         )
         return RegisteredModel(model.registered_name, model.version, version.id, uri)
 

@@ -215,18 +215,23 @@ def check_existing_workspace_group(settings: StackSettings) -> None:
 
 
 def existing_workspace_notes(settings: StackSettings) -> list[str]:
-    """What a stack deploying into an existing workspace (workspace.create: false) cannot know offline: the
-    stack registers each model itself (a ModelContainer per registered name), and azure-native refuses to
-    create one that exists ("cannot create already existing resource", pulumi-azure-native crud CanCreate) -
-    e.g. a model SDK v1's Model.register put there under the same name."""
+    """What a stack deploying into an existing workspace (workspace.create: false) cannot know offline. The
+    stack registers model versions there, not containers (components/registry.py: as azure-ai-ml does, so a
+    model SDK v1's Model.register left under the same name simply gets one more version), but azure-native
+    refuses to create a version that exists ("cannot create already existing resource", pulumi-azure-native
+    crud CanCreate): an explicit version v1 already numbered (1, 2, ...) stops `pulumi up` there."""
     ws = settings.workspace
     if ws.create or not settings.needs_azure or not settings.models:
         return []
-    names = sorted({m.registered_name or n for n, m in settings.models.items()})
-    return [f"{PROJECT}:workspace: the stack registers model(s) {', '.join(names)} in the existing workspace "
-            f"{ws.name!r}; a model of such a name already there (e.g. registered by SDK v1's Model.register) stops "
-            "`pulumi up` at its ModelContainer (azure-native does not create what exists): give the entry a "
-            "registeredName the workspace does not hold (`az ml model list` shows them), or `pulumi import` it first"]
+    explicit = sorted({f"{m.registered_name or n}:{m.version}" for n, m in settings.models.items()
+                       if m.version is not None})
+    if not explicit:
+        return []
+    return [f"{PROJECT}:workspace: the stack registers model version(s) {', '.join(explicit)} in the existing "
+            f"workspace {ws.name!r} (a name already there, e.g. from SDK v1's Model.register, gets the version "
+            "added); a version the workspace already holds stops `pulumi up` at its ModelVersion (azure-native does "
+            "not create what exists): give a version above the last (`az ml model list --name <model>`), or omit "
+            "`version` (the content's digest)"]
 
 
 def check_workspace_names(settings: StackSettings) -> None:

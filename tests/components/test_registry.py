@@ -290,3 +290,22 @@ def test_unit_an_existing_workspace_creates_none_of_its_parts():
     assert not created & set(declared.types), f"an existing workspace's parts are looked up, not created: {declared.types}"
     blob = declared.of_type("azure-native:storage:Blob")[0]["inputs"]
     assert blob["accountName"] == "stteam" and blob["resourceGroupName"] == "rg-ws", "uploaded into its storage account"
+
+
+def test_unit_an_existing_workspace_gets_model_versions_and_no_container():
+    """A kept workspace may hold the model's name already (SDK v1's Model.register): the stack declares only its
+    versions, as azure-ai-ml registers a model (the service makes the container with the first version), so it
+    neither fails creating a container that exists nor owns - and deletes on destroy - one it did not make."""
+    from components.registry import ExistingWorkspace
+
+    sub = "/subscriptions/s/resourceGroups/rg-ws/providers"
+    existing = ExistingWorkspace(name="team-ws", resource_group="rg-ws", workspace_id="0000",
+                                 container_registry=f"{sub}/Microsoft.ContainerRegistry/registries/crteam",
+                                 storage_account=f"{sub}/Microsoft.Storage/storageAccounts/stteam",
+                                 application_insights=f"{sub}/Microsoft.Insights/components/ai-team")
+    _, declared = _unit(existing=existing)
+    assert declared.of_type(f"{ML}:ModelContainer") == []
+    versions = declared.of_type(f"{ML}:ModelVersion")
+    assert [(v["inputs"]["name"], v["inputs"]["version"], v["inputs"]["workspaceName"]) for v in versions] == \
+        [("diabetes", "1", "team-ws"), ("diabetes", "2", "team-ws")]
+    assert versions[0]["inputs"]["properties"]["description"] == "first", "the version carries the description"

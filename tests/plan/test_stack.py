@@ -113,14 +113,18 @@ def test_an_existing_workspace_in_a_group_of_its_own_loads():
     parse_settings("managed", values, keys, ROOT, "stacks/Pulumi.managed.yaml")
 
 
-def test_an_existing_workspace_gets_a_note_naming_the_models_the_stack_registers():
-    """azure-native does not create a ModelContainer that exists: a model SDK v1 registered under the same
-    name in the kept workspace stops `pulumi up`, which synth cannot see offline - it says so, once."""
+def test_an_existing_workspace_gets_a_note_naming_the_model_versions_the_stack_registers():
+    """azure-native does not create a ModelVersion that exists: an explicit version SDK v1 already numbered in the
+    kept workspace stops `pulumi up`, which synth cannot see offline - it says so, once; a version derived from the
+    content cannot collide with v1's numbers, so a stack of those gets no note."""
     from mldeploy.plan.stack import existing_workspace_notes
     values, keys = stack_values("managed")
     values = copy.deepcopy(values)
     values["mldeploy:workspace"] = {"name": "mlw-shared", "create": False, "resourceGroup": "rg-ml-shared"}
     [note] = existing_workspace_notes(parse_settings("managed", values, keys, ROOT, "stacks/Pulumi.managed.yaml"))
-    assert note.startswith("mldeploy:workspace: the stack registers model(s) diabetes in the existing workspace "
-                           "'mlw-shared'") and "ModelContainer" in note, note
+    assert note.startswith("mldeploy:workspace: the stack registers model version(s) diabetes:1, diabetes:2 in the "
+                           "existing workspace 'mlw-shared'") and "ModelVersion" in note, note
     assert existing_workspace_notes(load_stack(ROOT, "managed")) == [], "a created workspace holds no model yet"
+    for model in values["mldeploy:models"].values():
+        model.pop("version", None)
+    assert existing_workspace_notes(parse_settings("managed", values, keys, ROOT, "stacks/Pulumi.managed.yaml")) == []
