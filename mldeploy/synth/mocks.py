@@ -18,7 +18,7 @@ import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from mldeploy.pulumi_internals import MockMonitor, deserialize_properties, registered_options, wrap_wire_secret
-from mldeploy.synth.provider_ids import provider_id, random_id_bytes
+from mldeploy.synth.provider_ids import provider_id, random_id_bytes, remote_image_id
 from mldeploy.targets import TARGETS
 from mldeploy.targets.fakes import SUBSCRIPTION_ID, TENANT_ID, fake, stable_uuid
 from mldeploy.targets.target import OutputMaker
@@ -168,6 +168,9 @@ _FOUNDATION_OUTPUTS: dict[str, OutputMaker] = {
     # A workspace compute: batch clusters and attached Kubernetes computes alike.
     "azure-native:machinelearningservices:Compute": lambda n, i, m: {"name": i.get("computeName", n)},
     "docker:index/image:Image": _image,
+    # The local gateway's container runs the pulled image by its id (components/local.py): without it the
+    # Container's `image` input was unknown, and resources.json showed the gateway container with no image.
+    "docker:index/remoteImage:RemoteImage": lambda n, i, m: {"imageId": remote_image_id(m.stack, n)},
     "azure-native:managedidentity:UserAssignedIdentity": lambda n, i, m: {
         "principalId": stable_uuid("principal", m.stack, n), "clientId": stable_uuid("client", m.stack, n),
         "tenantId": TENANT_ID,

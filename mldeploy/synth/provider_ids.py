@@ -38,6 +38,12 @@ def _hex(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()
 
 
+def remote_image_id(stack: str, name: str) -> str:
+    """A docker RemoteImage's `imageId` under synth (`docker inspect`'s image id); its resource id is that id
+    followed by the image's name, as the provider makes it (below)."""
+    return f"sha256:{_hex(stack, 'docker:index/remoteImage:RemoteImage', name)}"
+
+
 def random_id_bytes(stack: str, name: str, length: int) -> bytes:
     """The bytes a RandomId holds under synth (its `hex` and its id read the same bytes)."""
     return bytes.fromhex(_hex(stack, name))[:length]
@@ -68,7 +74,7 @@ _BY_TYPE: dict[str, Callable[[str, dict, str, str], str]] = {
     "docker:index/image:Image": lambda t, i, n, s: str(i.get("imageName") or n),
     "docker:index/container:Container": lambda t, i, n, s: _hex(s, t, n),
     "docker:index/network:Network": lambda t, i, n, s: _hex(s, t, n),
-    "docker:index/remoteImage:RemoteImage": lambda t, i, n, s: f"sha256:{_hex(s, t, n)}{i.get('name', n)}",
+    "docker:index/remoteImage:RemoteImage": lambda t, i, n, s: f"{remote_image_id(s, n)}{i.get('name', n)}",
 }
 
 

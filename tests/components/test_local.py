@@ -56,6 +56,9 @@ def test_gateway_runs_the_one_pinned_gateway_image(local):
     remote = local.one("docker:index/remoteImage:RemoteImage")
     assert remote["inputs"]["name"] == GATEWAY_IMAGE and "@sha256:" in GATEWAY_IMAGE, \
         f"{remote['urn']}: the gateway must be the pinned image, by digest"
+    gateway = _container(local, "gateway")
+    assert gateway.get("image", "").startswith("sha256:"), \
+        f"the gateway container runs the pulled image by its id (RemoteImage.image_id): {gateway.get('image')}"
 
 
 # -- LocalService unit-tested with a plan: the local target's LocalPlan in, the registered resources out --
