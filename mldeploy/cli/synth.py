@@ -73,8 +73,8 @@ def _synth(stack: str, out: Path | None, project_dir: Path | None) -> None:
                     *script_warnings(result.settings, root),
                     *target_warnings(result.settings)]:
         click.echo(f"warning: {stack_file_path(stack)}: {warning}", err=True)
-    from mldeploy.plan.stack import existing_workspace_notes
-    for note in [*existing_workspace_notes(result.settings), *target_notes(result.settings)]:
+    from mldeploy.plan.stack import stack_notes
+    for note in [*stack_notes(result.settings), *target_notes(result.settings)]:
         click.echo(f"note: {stack_file_path(stack)}: {note}", err=True)
     for type_token, count in result.types().items():
         click.echo(f"  {count:3d}  {type_token}")

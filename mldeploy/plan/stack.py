@@ -234,6 +234,26 @@ def existing_workspace_notes(settings: StackSettings) -> list[str]:
             "`version` (the content's digest)"]
 
 
+def unused_image_notes(settings: StackSettings) -> list[str]:
+    """An image no service, deployment or section entry names is still built and pushed (the guide's
+    Image.create: an image exists on its own), so a stack whose deployments all moved to another image
+    builds the old one on. Valid, but rarely meant: said once, naming the entry."""
+    if not settings.needs_azure:
+        return []
+    users = [*settings.services.values(), *(e for section in settings.sections.values() for e in section.values())]
+    used = {image for user in users for _, image in user.image_references()}
+    used |= {image for user in users for image in user.images_built()}
+    used |= {image for service in settings.services.values() for image in service.images_built_in_azure()}
+    return [f"{PROJECT}:images.{name}: no service or entry uses it; it is still built and pushed to the registry "
+            "(as the guide's Image.create): remove the entry if nothing should run it"
+            for name in sorted(set(settings.images) - used)]
+
+
+def stack_notes(settings: StackSettings) -> list[str]:
+    """What synth and `pulumi preview` say about a stack beside the targets' own notes."""
+    return [*existing_workspace_notes(settings), *unused_image_notes(settings)]
+
+
 def check_workspace_names(settings: StackSettings) -> None:
     """Names the program derives must stay distinct where Azure wants them unique: endpoints
     (online and batch share `<name>.<region>.inference.ml.azure.com`, unique per region) and the

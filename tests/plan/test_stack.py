@@ -128,3 +128,20 @@ def test_an_existing_workspace_gets_a_note_naming_the_model_versions_the_stack_r
     for model in values["mldeploy:models"].values():
         model.pop("version", None)
     assert existing_workspace_notes(parse_settings("managed", values, keys, ROOT, "stacks/Pulumi.managed.yaml")) == []
+
+
+def test_an_image_nothing_uses_gets_a_note_and_every_used_one_none():
+    """An image no service, deployment or entry names is still built and pushed (the guide's Image.create): a
+    stack whose deployments all moved to another image builds the old one on, which synth says once. Every
+    example stack's images are used - a revision's, a canary's and an endpoint deployment's included."""
+    from pathlib import Path
+
+    from mldeploy.plan.stack import unused_image_notes
+    for stack in sorted(p.name[len("Pulumi."):-len(".yaml")] for p in Path(ROOT, "stacks").glob("Pulumi.*.yaml")):
+        assert unused_image_notes(load_stack(ROOT, stack)) == [], stack
+    values, keys = stack_values("managed")
+    values = copy.deepcopy(values)
+    for deployment in values["mldeploy:services"]["diabetes"]["deployments"].values():
+        deployment["image"] = "diabetes-v2"
+    [note] = unused_image_notes(parse_settings("managed", values, keys, ROOT, "stacks/Pulumi.managed.yaml"))
+    assert note.startswith("mldeploy:images.diabetes: no service or entry uses it"), note
