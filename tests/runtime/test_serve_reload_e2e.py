@@ -92,10 +92,12 @@ def test_a_saved_module_is_served_by_a_new_scorer_behind_the_same_gateway(tmp_pa
         assert served.bands() == ["high", "high"]
         gateway = served.nginx_master()
         answers: list[object] = []
+        sent: list[float] = []  # when each answer's request was sent
         stop = threading.Event()
 
         def client() -> None:  # one request at a time while the reload runs: none may fail
             while not stop.is_set():
+                sent.append(time.monotonic())
                 try:
                     answers.append(tuple(served.bands()))
                 except (AssertionError, requests.RequestException) as err:
@@ -110,6 +112,7 @@ def test_a_saved_module_is_served_by_a_new_scorer_behind_the_same_gateway(tmp_pa
             line = served.wait_for("^reload: ", after=mark)
             assert line.startswith("reload: src/bands.py changed:"), line
             served.wait_for("^reload: diabetes serves the new code", after=mark)
+            served_new = time.monotonic()  # the line was printed before this
             time.sleep(1)
         finally:
             stop.set()
@@ -118,9 +121,14 @@ def test_a_saved_module_is_served_by_a_new_scorer_behind_the_same_gateway(tmp_pa
         assert served.nginx_master() == gateway, "the gateway was not restarted"
         failed = [a for a in answers if not isinstance(a, tuple)]
         assert not failed, f"{len(failed)} of {len(answers)} requests failed during the reload: {failed[:3]}"
-        kinds = [a for i, a in enumerate(answers) if i == 0 or a != answers[i - 1]]
-        assert kinds[-1] == ("high", "low") and kinds.count(("high", "low")) == 1, \
-            f"the old code answers until the new one is ready, then only the new one: {kinds}"
+        first_new = answers.index(("high", "low"))
+        assert set(answers[:first_new]) == {("high", "high")}, "the old code answers until the new one is ready"
+        after = [a for t, a in zip(sent, answers) if t > served_new]
+        assert after and set(after) == {("high", "low")}, \
+            f"once serve says the new code serves, only the new one answers: {after}"
+        # Between the socket's swap and the end of nginx's graceful reload (its old workers still take
+        # connections, each with its own kept connection to one scorer or the other) answers may come
+        # from either: docs/scoring.md says so. A loaded CI machine showed 14 flips in that window.
 
 
 def test_a_broken_init_is_one_error_line_and_the_previous_code_serves_on(tmp_path):
