@@ -1,7 +1,7 @@
 """`mldeploy serve --reload`: the local development loop. A change to what a served image ships (its
 entry script, its sourceDirectory's files as its .amlignore leaves them, its models, its environment
 file) or to the stack file starts a new scorer beside the running one and swaps it in once its
-init() has finished (runtime/local.py LocalServer.swap_scorer). The gateway keeps its port and keys.
+init() has finished (runtime/local.py LocalServer.swap_image). The gateway keeps its port and keys.
 
 Files are watched with watchfiles, the library `uvicorn --reload` uses (inotify, FSEvents or kqueue
 through the Rust `notify` crate): a 2000-file sourceDirectory costs nothing between changes, where

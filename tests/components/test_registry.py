@@ -276,15 +276,19 @@ def test_unit_two_versions_of_one_model_share_its_container():
     assert len(blobs) == 2, "one upload per model file"
 
 
-def test_unit_an_existing_workspace_creates_none_of_its_parts():
+def _team_workspace():
+    """An existing workspace as the program looks it up (`workspace.create: false`), in group rg-ws."""
     from components.registry import ExistingWorkspace
 
     sub = "/subscriptions/s/resourceGroups/rg-ws/providers"
-    existing = ExistingWorkspace(name="team-ws", resource_group="rg-ws", workspace_id="0000",
-                                 container_registry=f"{sub}/Microsoft.ContainerRegistry/registries/crteam",
-                                 storage_account=f"{sub}/Microsoft.Storage/storageAccounts/stteam",
-                                 application_insights=f"{sub}/Microsoft.Insights/components/ai-team")
-    _, declared = _unit(existing=existing)
+    return ExistingWorkspace(name="team-ws", resource_group="rg-ws", workspace_id="0000",
+                             container_registry=f"{sub}/Microsoft.ContainerRegistry/registries/crteam",
+                             storage_account=f"{sub}/Microsoft.Storage/storageAccounts/stteam",
+                             application_insights=f"{sub}/Microsoft.Insights/components/ai-team")
+
+
+def test_unit_an_existing_workspace_creates_none_of_its_parts():
+    _, declared = _unit(existing=_team_workspace())
     created = {STORAGE, VAULT, REGISTRY, f"{ML}:Workspace", "azure-native:operationalinsights:Workspace",
                "azure-native:insights:Component"}
     assert not created & set(declared.types), f"an existing workspace's parts are looked up, not created: {declared.types}"
@@ -296,14 +300,7 @@ def test_unit_an_existing_workspace_gets_model_versions_and_no_container():
     """A kept workspace may hold the model's name already (SDK v1's Model.register): the stack declares only its
     versions, as azure-ai-ml registers a model (the service makes the container with the first version), so it
     neither fails creating a container that exists nor owns - and deletes on destroy - one it did not make."""
-    from components.registry import ExistingWorkspace
-
-    sub = "/subscriptions/s/resourceGroups/rg-ws/providers"
-    existing = ExistingWorkspace(name="team-ws", resource_group="rg-ws", workspace_id="0000",
-                                 container_registry=f"{sub}/Microsoft.ContainerRegistry/registries/crteam",
-                                 storage_account=f"{sub}/Microsoft.Storage/storageAccounts/stteam",
-                                 application_insights=f"{sub}/Microsoft.Insights/components/ai-team")
-    _, declared = _unit(existing=existing)
+    _, declared = _unit(existing=_team_workspace())
     assert declared.of_type(f"{ML}:ModelContainer") == []
     versions = declared.of_type(f"{ML}:ModelVersion")
     assert [(v["inputs"]["name"], v["inputs"]["version"], v["inputs"]["workspaceName"]) for v in versions] == \

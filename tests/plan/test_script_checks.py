@@ -184,12 +184,7 @@ def test_a_module_the_ignore_file_leaves_out_is_warned(tmp_path):
 def test_serve_says_the_warnings_before_the_scorer_fails_on_them(tmp_path, capsys, monkeypatch):
     """`serve` printed only the scorer's ModuleNotFoundError and a hint to add a package; synth's
     warning says why (the image holds the entry script alone)."""
-    import signal
-
-    import pytest
-
     from mldeploy.cli.serve import _Serving
-    from mldeploy.runtime.processes import StartError
 
     root = _project(tmp_path)
     (root / "helpers.py").write_text("X = 1\n")
@@ -197,15 +192,8 @@ def test_serve_says_the_warnings_before_the_scorer_fails_on_them(tmp_path, capsy
     script.write_text("import helpers\n" + script.read_text())
     serving = _Serving(root, load_stack(root, "local"), port=None, timeout=1, as_json=False, tls_files=None,
                        max_concurrent=None)
-
-    def fails(name):
-        raise StartError("the scorer exited (code 3) before it was ready: ModuleNotFoundError: No module named 'helpers'")
-
-    monkeypatch.setattr(serving, "_start", fails)
-    monkeypatch.setattr(signal, "signal", lambda *args: None)
-    with pytest.raises(SystemExit):
-        serving.run(["clf"])
-    err = capsys.readouterr().err
+    err = _serve_stderr(serving, monkeypatch, capsys,
+                        "the scorer exited (code 3) before it was ready: ModuleNotFoundError: No module named 'helpers'")
     assert "warning: stacks/Pulumi.local.yaml: images.clf.entryScript: score.py:1 imports 'helpers'" in err, err
     assert err.index("imports 'helpers'") < err.index("error: the scorer exited"), err
 
@@ -213,13 +201,8 @@ def test_serve_says_the_warnings_before_the_scorer_fails_on_them(tmp_path, capsy
 def test_serve_of_a_v2_endpoint_warns_of_azureml_core_s_get_model_path(tmp_path, capsys, monkeypatch):
     """`serve --stack managed` runs a v1 score.py with azureml-core fine (its app root holds the models);
     on Azure the v2 deployment's AML_APP_ROOT is the script's folder: serve says so as synth does."""
-    import signal
-
-    import pytest
-
     from mldeploy.cli.serve import _Serving
     from mldeploy.project import ProjectChoices, render_project
-    from mldeploy.runtime.processes import StartError
 
     files = render_project(ProjectChoices(project="p", name="clf", model_path="models/model.pkl",
                                           model_file="model.pkl", features=4, targets=("managed",)))
@@ -236,13 +219,24 @@ def test_serve_of_a_v2_endpoint_warns_of_azureml_core_s_get_model_path(tmp_path,
     serving = _Serving(tmp_path, load_stack(tmp_path, "managed"), port=None, timeout=1, as_json=False,
                        tls_files=None, max_concurrent=None)
 
+    err = _serve_stderr(serving, monkeypatch, capsys, "stopped here: the test needs only what serve says before it starts")
+    assert "warning: stacks/Pulumi.managed.yaml: images.clf.entryScript: score.py calls Model.get_model_path and " \
+           "environment.yml installs azureml-core (azureml-defaults); on services.clf (managed)" in err, err
+
+
+def _serve_stderr(serving, monkeypatch, capsys, start_error: str) -> str:
+    """What `serve` prints when its start fails with `start_error` (the scorer itself is never started)."""
+    import signal
+
+    import pytest
+
+    from mldeploy.runtime.processes import StartError
+
     def fails(name):
-        raise StartError("stopped here: the test needs only what serve says before it starts")
+        raise StartError(start_error)
 
     monkeypatch.setattr(serving, "_start", fails)
     monkeypatch.setattr(signal, "signal", lambda *args: None)
     with pytest.raises(SystemExit):
         serving.run(["clf"])
-    err = capsys.readouterr().err
-    assert "warning: stacks/Pulumi.managed.yaml: images.clf.entryScript: score.py calls Model.get_model_path and " \
-           "environment.yml installs azureml-core (azureml-defaults); on services.clf (managed)" in err, err
+    return capsys.readouterr().err
