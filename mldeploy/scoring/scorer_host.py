@@ -65,6 +65,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import sys
 import types
 from pathlib import Path
@@ -353,25 +354,91 @@ def _serve_with_granian_instead_of_gunicorn() -> None:
     package.amlserver_linux = stand_in
 
 
-def available_cpus(cgroup: Path = Path("/sys/fs/cgroup"), affinity: int | None = None) -> float:
-    """The CPUs this process may use: those it may run on (its affinity), under the CPU limit of
-    the container it runs in, if any - the CFS bandwidth limit of its cgroup (v2: `cpu.max`,
-    "$MAX $PERIOD" or "max $PERIOD", docs.kernel.org/admin-guide/cgroup-v2.html; v1:
-    cpu/cpu.cfs_quota_us over cpu.cfs_period_us, -1 for none, docs.kernel.org/scheduler/sched-bwc.html),
-    which the kubelet sets from a container's CPU limit (its cpuCFSQuota, on by default) and
-    podman's --cpus too (measured: 0.5 CPUs -> 50000 / 100000 in the container's cgroup v1)."""
-    if affinity is None:  # sched_getaffinity is Linux's; elsewhere (a local run on macOS) every core counts
-        affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    cpus = float(affinity)
-    for quota_file, period_file in ((cgroup / "cpu.max", None),
-                                    (cgroup / "cpu" / "cpu.cfs_quota_us", cgroup / "cpu" / "cpu.cfs_period_us")):
+def _unescape_mount(text: str) -> str:
+    """A mountinfo field with its octal escapes (`\\040` for a space) decoded (proc(5), mountinfo)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def _cgroup_dirs(root: Path) -> list[tuple[Path, Path]]:
+    """(mount point, the process's own cgroup directory) of each hierarchy holding the CPU
+    controller: the unified one (cgroup v2) and a v1 `cpu` one. Read from /proc/self/cgroup (the
+    process's path in each hierarchy) and /proc/self/mountinfo (where each is mounted, and which
+    of its directories the mount shows: its 4th field, `root`). Without a private cgroup namespace
+    (Docker's and Kubernetes' cgroupns=host, systemd services) the path is the host's
+    (`0::/kubepods.slice/.../cri-containerd-<id>.scope`) and the limit is in that directory, not
+    in the mount point's own cpu.max; with one the path is `/` and they are the same. A path
+    outside the namespace's root (`/../..`, cgroup_namespaces(7)) or outside what the mount shows
+    leaves the mount point alone, the nearest directory the process can read."""
+    try:
+        memberships = (root / "proc/self/cgroup").read_text().splitlines()
+        mounts = (root / "proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        memberships, mounts = [], []
+    paths = {}  # "v2" / "v1" -> the process's path in that hierarchy
+    for line in memberships:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and not controllers:
+            paths["v2"] = path
+        elif "cpu" in controllers.split(","):
+            paths["v1"] = path
+    found = []
+    for line in mounts:
+        fields, _, fs = line.partition(" - ")
+        fields, fs = fields.split(), fs.split()
+        if len(fields) < 5 or len(fs) < 3:
+            continue
+        kind = "v2" if fs[0] == "cgroup2" else "v1" if fs[0] == "cgroup" and "cpu" in fs[2].split(",") else None
+        if kind is None or kind not in paths:
+            continue
+        mount_root, mount_point = _unescape_mount(fields[3]), root / _unescape_mount(fields[4]).lstrip("/")
+        path = paths[kind]
+        relative = (path[len(mount_root):] if mount_root == "/" or path == mount_root or path.startswith(mount_root + "/")
+                    else None)
+        parts = [p for p in (relative or "").split("/") if p]
+        if relative is None or ".." in parts or not (mount_point.joinpath(*parts)).is_dir():
+            parts = []
+        found.append((mount_point, mount_point.joinpath(*parts)))
+    if not found:  # no mountinfo to read: the usual mount points, the process's directory unknown
+        found = [(root / "sys/fs/cgroup", root / "sys/fs/cgroup"), (root / "sys/fs/cgroup/cpu", root / "sys/fs/cgroup/cpu")]
+    return found
+
+
+def _cpu_quota(directory: Path) -> float | None:
+    """The CFS bandwidth limit set in one cgroup directory, in CPUs (None: none set there)."""
+    for quota_file, period_file in ((directory / "cpu.max", None),
+                                    (directory / "cpu.cfs_quota_us", directory / "cpu.cfs_period_us")):
         try:
             quota, _, period = quota_file.read_text().strip().partition(" ")
             period = period_file.read_text().strip() if period_file else period
             if quota not in ("max", "-1") and float(quota) > 0 and float(period) > 0:
-                cpus = min(cpus, float(quota) / float(period))
+                return float(quota) / float(period)
         except (OSError, ValueError):
             continue
+    return None
+
+
+def available_cpus(root: Path = Path("/"), affinity: int | None = None) -> float:
+    """The CPUs this process may use: those it may run on (its affinity), under the smallest CPU
+    limit of its cgroup and every parent up to the mount point - the CFS bandwidth limit (v2:
+    `cpu.max`, "$MAX $PERIOD" or "max $PERIOD", docs.kernel.org/admin-guide/cgroup-v2.html; v1:
+    cpu.cfs_quota_us over cpu.cfs_period_us, -1 for none, docs.kernel.org/scheduler/sched-bwc.html),
+    which the kubelet sets from a container's CPU limit (its cpuCFSQuota, on by default) and
+    podman's --cpus too (measured: 0.5 CPUs -> 50000 / 100000 in the container's cgroup v1). A
+    parent's limit bounds its children whatever theirs say, and a systemd slice or a pod-level
+    cgroup sets one above a container's `max`: the JDK walks the same way since JDK-8322420
+    ("Limits in parent nested control groups are not detected", openjdk/jdk#20646). `root`: a
+    fake / for tests."""
+    if affinity is None:  # sched_getaffinity is Linux's; elsewhere (a local run on macOS) every core counts
+        affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpus = float(affinity)
+    for mount_point, directory in _cgroup_dirs(root):
+        while True:
+            quota = _cpu_quota(directory)
+            cpus = cpus if quota is None else min(cpus, quota)
+            if directory == mount_point or mount_point not in directory.parents:
+                break
+            directory = directory.parent
     return cpus
 
 

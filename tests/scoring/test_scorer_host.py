@@ -404,6 +404,7 @@ def test_the_warning_still_names_keys_the_server_does_not_read(monkeypatch):
 
 
 def _cgroup(tmp_path, files: dict[str, str]):
+    """A fake / holding `files` (paths relative to it)."""
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text + "\n")
@@ -412,15 +413,67 @@ def _cgroup(tmp_path, files: dict[str, str]):
 
 @pytest.mark.parametrize("files, cpus", [
     ({}, 8.0),  # no CPU controller visible: the CPUs the process may run on
-    ({"cpu.max": "max 100000"}, 8.0),  # cgroup v2, no limit
-    ({"cpu.max": "150000 100000"}, 1.5),  # cgroup v2: a container limited to 1.5 CPUs
-    ({"cpu.max": "1600000 100000"}, 8.0),  # a limit above the CPUs it may run on
-    ({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, 8.0),  # cgroup v1, no limit
-    ({"cpu/cpu.cfs_quota_us": "50000", "cpu/cpu.cfs_period_us": "100000"}, 0.5),  # v1: podman --cpus 0.5
-    ({"cpu.max": "not a number"}, 8.0),
+    ({"sys/fs/cgroup/cpu.max": "max 100000"}, 8.0),  # cgroup v2, no limit
+    ({"sys/fs/cgroup/cpu.max": "150000 100000"}, 1.5),  # cgroup v2: a container limited to 1.5 CPUs
+    ({"sys/fs/cgroup/cpu.max": "1600000 100000"}, 8.0),  # a limit above the CPUs it may run on
+    ({"sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1", "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000"}, 8.0),  # v1, none
+    ({"sys/fs/cgroup/cpu/cpu.cfs_quota_us": "50000", "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000"}, 0.5),  # v1 --cpus 0.5
+    ({"sys/fs/cgroup/cpu.max": "not a number"}, 8.0),
 ])
-def test_available_cpus_are_the_affinity_under_the_containers_cpu_limit(tmp_path, files, cpus):
+def test_without_proc_the_usual_mount_points_limit_the_affinity(tmp_path, files, cpus):
     assert scorer_host.available_cpus(_cgroup(tmp_path, files), affinity=8) == cpus, files
+
+
+V2_MOUNT = "30 23 0:26 {root} /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate"
+V1_CPU_MOUNT = "32 31 0:29 {root} /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct"
+POD = "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice"
+CONTAINER = f"{POD}/cri-containerd-abc.scope"
+
+
+def _proc(cgroup: str, *mounts: str) -> dict[str, str]:
+    return {"proc/self/cgroup": cgroup, "proc/self/mountinfo": "\n".join(mounts)}
+
+
+@pytest.mark.parametrize("files, cpus", [
+    # cgroup v2 in the host's cgroup namespace (cgroupns=host): the container's limit is in its own directory,
+    # the mount point's cpu.max (none: the host's root cgroup has no cpu.max) says nothing.
+    ({**_proc(f"0::/{CONTAINER}", V2_MOUNT.format(root="/")), f"sys/fs/cgroup/{CONTAINER}/cpu.max": "150000 100000",
+      f"sys/fs/cgroup/{POD}/cpu.max": "max 100000"}, 1.5),
+    # The pod's cgroup (a parent) limits more than the container's own: the smallest limit up the tree counts.
+    ({**_proc(f"0::/{CONTAINER}", V2_MOUNT.format(root="/")), f"sys/fs/cgroup/{CONTAINER}/cpu.max": "max 100000",
+      f"sys/fs/cgroup/{POD}/cpu.max": "50000 100000", "sys/fs/cgroup/kubepods.slice/cpu.max": "400000 100000"}, 0.5),
+    # A private cgroup namespace: the path is /, the mount point is the container's cgroup.
+    ({**_proc("0::/", V2_MOUNT.format(root="/")), "sys/fs/cgroup/cpu.max": "200000 100000"}, 2.0),
+    # A child cgroup inside a private namespace (systemd in the container: init.scope) under the container's limit.
+    ({**_proc("0::/init.scope", V2_MOUNT.format(root="/")), "sys/fs/cgroup/init.scope/cpu.max": "max 100000",
+      "sys/fs/cgroup/cpu.max": "300000 100000"}, 3.0),
+    # Outside the namespace's root (cgroup_namespaces(7): "../" entries): the mount point is all it can read.
+    ({**_proc("0::/../../other", V2_MOUNT.format(root="/")), "sys/fs/cgroup/cpu.max": "100000 100000"}, 1.0),
+    # The mount shows only the container's directory (its root field): the path is relative to that.
+    ({**_proc(f"0::/{CONTAINER}", V2_MOUNT.format(root=f"/{POD}")), "sys/fs/cgroup/cri-containerd-abc.scope/cpu.max":
+      "250000 100000"}, 2.5),
+    # cgroup v1 (Docker without a cgroup namespace): the mount root is the container's cgroup, the path the same.
+    ({**_proc("4:cpu,cpuacct:/docker/abc\n0::/", V1_CPU_MOUNT.format(root="/docker/abc")),
+      "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "50000", "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "100000"}, 0.5),
+    # cgroup v1 with the whole hierarchy mounted: the process's directory, then its parents.
+    ({**_proc("4:cpu,cpuacct:/kubepods/pod1/abc", V1_CPU_MOUNT.format(root="/")),
+      "sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/abc/cpu.cfs_quota_us": "-1",
+      "sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/abc/cpu.cfs_period_us": "100000",
+      "sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/cpu.cfs_quota_us": "150000",
+      "sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/cpu.cfs_period_us": "100000"}, 1.5),
+    # A hybrid layout (this machine's): the unified hierarchy has no cpu controller, the v1 one sets none.
+    ({**_proc("1:cpu:/\n0::/", "31 23 0:28 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw",
+              V1_CPU_MOUNT.format(root="/").replace("cpu,cpuacct rw,rel", "cpu rw,rel")),
+      "sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1", "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000"}, 8.0),
+])
+def test_the_smallest_cpu_limit_from_the_processs_own_cgroup_up_to_the_mount_counts(tmp_path, files, cpus):
+    assert scorer_host.available_cpus(_cgroup(tmp_path, files), affinity=8) == cpus, files
+
+
+def test_a_mount_point_with_an_escaped_space_is_read(tmp_path):
+    files = {**_proc("0::/a", r"30 23 0:26 / /sys/fs/my\040cgroup rw - cgroup2 cgroup2 rw"),
+             "sys/fs/my cgroup/a/cpu.max": "100000 100000"}
+    assert scorer_host.available_cpus(_cgroup(tmp_path, files), affinity=8) == 1.0
 
 
 def test_without_sched_getaffinity_every_core_counts(tmp_path, monkeypatch):
