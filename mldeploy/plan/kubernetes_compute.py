@@ -18,6 +18,18 @@ Sources (read 2026-12-04):
   reference-yaml-deployment-kubernetes-online.md (`instance_type`: "configured via the Kubernetes
   cluster custom resource definition (CRD), hence they aren't part of the Azure Machine Learning
   YAML schema for attaching Kubernetes compute").
+- A cluster SDK v1 attached (AksCompute, v1's azureml-fe in `default`): not supported for the extension
+  until "the legacy azureml-fe related resources" are cleaned up (MicrosoftDocs/azure-ai-docs@07dbc3a0
+  articles/machine-learning/how-to-deploy-kubernetes-extension.md, Limitations; the install's health check
+  fails E45004 AZUREML_FE_ROLE_CONFLICT / E45005 AZUREML_FE_DEPLOYMENT_CONFLICT, @2e56a28e
+  how-to-troubleshoot-kubernetes-extension.md; the kubectl deletions: v1/how-to-create-attach-kubernetes.md,
+  "Delete azureml-fe related resources"). The coexistence preview (`scoringFe.enableUpgrade=true` plus an
+  annotation on v1's azureml-fe, Azure/AML-Kubernetes@b533ee43 docs/attach-compute-on-aks-v1-cluster.md) is
+  not sent; its namespace rule is kept (targets/kubernetes_endpoint/plan.py, _check_v1_namespace).
+- allowInsecureConnections: "default False. Can be set to True to use inference HTTP endpoints for
+  development or test purposes"; sslCname "Required if allowInsecureConnections=False"; no
+  Microsoft-made certificate as v1's enable_ssl(leaf_domain_label) had (how-to-deploy-kubernetes-extension.md,
+  configuration settings table).
 - Local accounts: how-to-deploy-kubernetes-extension.md, Limitations: "Disabling local accounts for
   AKS is not supported by Azure Machine Learning".
 """

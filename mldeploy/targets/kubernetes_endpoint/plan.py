@@ -32,6 +32,7 @@ def check(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
                           f"namespace {service.namespace!r} is reserved for Kubernetes or AKS system components "
                           f"(kube-*, {', '.join(sorted(reserved))}): choose the namespace the endpoint's pods run in "
                           "(default: azureml)")
+    _check_v1_namespace(name, service, stack)
     _check_ssl_cname_owner(name, service, stack)
     suffix, endpoint = service.endpoint_name_claim(name, stack.stack, stack.resource_group_name)
     for dep_name, dep in sorted(service.deployments.items()):
@@ -44,6 +45,29 @@ def check(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
                               f"endpoint name {endpoint!r} ({len(endpoint)}{' from endpointName' if suffix else ', derived'}) "
                               f"plus deployment name {dep_name!r} ({len(dep_name)}) make {total} characters; on a "
                               "Kubernetes online endpoint the two together must be 6-62: shorten one")
+
+
+# SDK v1's AksCompute runs its web services in `azureml-<workspace name>`: "When attaching Kubernetes compute,
+# the namespace should not be the same as the AKSCompute's namespace. Otherwise, the online deployments on
+# Kubernetes compute may conflict with the webservices on AKSCompute. The namespace for v1 compute follows the
+# pattern: `azureml-<workspace-name>`" (Azure/AML-Kubernetes@b533ee43 docs/attach-compute-on-aks-v1-cluster.md,
+# Limitations). Only an attached cluster can have been a v1 AksCompute (a cluster the stack creates is new), and
+# which workspace attached it in v1 is not known here, so on an attached cluster the whole `azureml-` form is
+# refused: besides the conflict, mldeploy creates (adopts) a compute namespace other than default/azureml and
+# `pulumi destroy` deletes it (components/kubernetes_compute.py), v1's web services with it.
+V1_AKS_NAMESPACE_PREFIX = "azureml-"
+
+
+def _check_v1_namespace(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
+    cluster = stack.clusters.get(service.cluster)
+    if cluster is None or cluster.attach is None or not service.namespace.startswith(V1_AKS_NAMESPACE_PREFIX):
+        return
+    raise ConfigError(f"{PROJECT}:services.{name}.namespace",
+                      f"namespace {service.namespace!r} on attached cluster {service.cluster!r} has the form of an SDK "
+                      "v1 AKS compute's namespace (azureml-<workspace name>), where v1's web services run: Microsoft "
+                      "says a Kubernetes compute must not share it (its deployments may conflict with v1's web "
+                      "services), and mldeploy would adopt it and delete it on pulumi destroy: choose another "
+                      "(default: azureml)")
 
 
 def _check_ssl_cname_owner(name: str, service: KubernetesEndpointSettings, stack: Any) -> None:
