@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mldeploy.plan.versions import ACTION_PINS, KUBELOGIN_VERSION
 from tests.harness import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -71,24 +72,10 @@ def test_actionlint_runs_shellcheck_when_it_is_installed(tmp_path):
     assert _actionlint(tmp_path, shellcheck="").returncode == 0, "without shellcheck the script is not read"
 
 
-# Every action a workflow runs, by the full commit SHA its release tag pointed to, with the version
-# in a comment (`@<sha> # vX.Y.Z`: what Dependabot's and Renovate's github-actions updaters rewrite).
-# A tag can be moved or re-pushed by whoever controls the action's repository; a SHA cannot (GitHub,
-# "Security hardening for GitHub Actions", "Using third-party actions": "Pin actions to a full length
-# commit SHA"). Each SHA is the commit the major tag the workflows used (`@v5` ...) resolved to in the
-# action's own repository (git rev-parse <tag>^{commit} on a snapshot of it, checked 2026-12-05);
-# azure/use-kubelogin's `v1` is its release v1.2.
-ACTION_PINS = {
-    "actions/checkout": ("fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09", "v5.1.0"),
-    "actions/setup-python": ("ece7cb06caefa5fff74198d8649806c4678c61a1", "v6.3.0"),
-    "actions/upload-artifact": ("b7c566a772e6b6bfb58ed0dc250532a479d7789f", "v6.0.0"),
-    "actions/download-artifact": ("37930b1c2abaa49bbe596cd826c3c89aef350131", "v7.0.0"),
-    "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
-    "azure/use-kubelogin": ("76597ae0fcbaace21b05e13a2cbf8daee2c6e820", "v1.2"),
-    "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
-}
-
-
+# Every action a workflow runs, by the full commit SHA its release tag pointed to, with the version in a
+# comment (`@<sha> # vX.Y.Z`: what Dependabot's and Renovate's github-actions updaters rewrite). The pins and
+# their sources: the dated table (mldeploy/plan/versions.py ACTION_PINS), which init's templates take them
+# from. Dependabot updates this repository's workflows; its PR fails here until the table says the same.
 @pytest.mark.parametrize("source", ["repository", "mldeploy init"])
 def test_every_action_is_pinned_by_commit_sha_with_its_version(source):
     import re
@@ -102,8 +89,10 @@ def test_every_action_is_pinned_by_commit_sha_with_its_version(source):
             m = re.fullmatch(r"\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v[\d.]+)", line)
             assert m, f"{name}: {line.strip()!r} - pin an action by its full commit SHA with `# vX.Y.Z`"
             action, sha, version = m.groups()
-            assert ACTION_PINS.get(action) == (sha, version), \
-                f"{name}: {action}@{sha} # {version}, the table has {ACTION_PINS.get(action)}"
+            pin = ACTION_PINS.get(action)
+            assert pin is not None and (pin.sha, pin.version) == (sha, version), \
+                f"{name}: {action}@{sha} # {version}; mldeploy/plan/versions.py ACTION_PINS has {pin} " \
+                "(a Dependabot update: copy its SHA and tag into the table, and TOOLCHAIN_AS_OF)"
             seen.add(action)
     assert seen, f"{source}: no action found"
 
@@ -320,3 +309,76 @@ def test_every_pulumi_run_takes_the_stack_s_own_pack_config_when_it_has_one(sour
                 given = step["with"]["policyPackConfigs"]
                 assert given.endswith("|| 'policies/config.json' }}"), f"{name} {job_name}: {given}"
                 assert "hashFiles(" in given and "policies/config." in given, f"{name} {job_name}: {given}"
+
+
+def test_init_s_templates_hold_no_pin_of_their_own():
+    """One source: the templates name actions without a ref and take SHA, tag and kubelogin from the table."""
+    import re
+    templates = ROOT / "mldeploy" / "project" / "templates" / "workflows"
+    for path in sorted(templates.glob("*.tmpl")):
+        text = path.read_text()
+        for line in text.splitlines():
+            if "uses:" in line:
+                assert re.fullmatch(r"\s*(?:- )?uses: [\w.-]+/[\w.-]+", line), f"{path.name}: {line.strip()!r}"
+        assert KUBELOGIN_VERSION not in text and not re.search(r"[0-9a-f]{40}", text), path.name
+
+
+def test_an_action_without_a_pin_in_the_table_stops_init_naming_the_template():
+    from mldeploy.project import _pin_actions
+    with pytest.raises(RuntimeError, match=r"templates/x\.yml\.tmpl: action someone/else has no pin"):
+        _pin_actions("      - uses: someone/else\n", "x.yml.tmpl")
+
+
+@pytest.mark.parametrize("source", ["repository", "mldeploy init"])
+def test_every_kubelogin_is_the_table_s(source):
+    texts = ({name: (WORKFLOWS / name).read_text() for name in ("pull-request.yml", "deploy.yml")}
+             if source == "repository" else _rendered_workflows())
+    for name, text in texts.items():
+        for job_name, job in yaml.safe_load(text)["jobs"].items():
+            for step in _steps(job, "azure/use-kubelogin"):
+                assert step["with"]["kubelogin-version"] == KUBELOGIN_VERSION, f"{name} {job_name}"
+
+
+@pytest.mark.parametrize("source", ["repository", "mldeploy init"])
+def test_every_pulumi_step_installs_the_cli_of_the_installed_pulumi_sdk(source):
+    """Without `pulumi-version` pulumi/actions keeps the runner's Pulumi or takes the newest 3.x, so one
+    commit could preview with different CLIs a month apart. The version is read from the virtualenv
+    after its pip install, in the same job (the SDK's pin: plan/versions.py PULUMI_CLI)."""
+    texts = ({name: (WORKFLOWS / name).read_text() for name in ("pull-request.yml", "deploy.yml")}
+             if source == "repository" else _rendered_workflows())
+    found = 0
+    for name, text in texts.items():
+        for job_name, job in yaml.safe_load(text)["jobs"].items():
+            steps = job.get("steps", [])
+            for index, step in enumerate(steps):
+                if not str(step.get("uses", "")).startswith("pulumi/actions@"):
+                    continue
+                found += 1
+                assert step["with"].get("pulumi-version") == "${{ steps.pulumi.outputs.version }}", \
+                    f"{name} job {job_name}: pulumi/actions without the pinned pulumi-version"
+                ids = [i for i, s in enumerate(steps) if s.get("id") == "pulumi"]
+                installs = [i for i, s in enumerate(steps) if "pip install" in s.get("run", "")
+                            or "make install" in s.get("run", "")]
+                assert ids and installs and installs[0] < ids[0] < index, f"{name} job {job_name}: step order"
+                assert 'm.version("pulumi")' in steps[ids[0]]["run"], f"{name} job {job_name}"
+    assert found, f"{source}: no pulumi/actions step"
+
+
+def test_the_version_step_prints_the_installed_pulumi_sdk(tmp_path):
+    """The `pulumi` step's script as Actions runs it (bash -eo pipefail), with this virtualenv as .venv."""
+    doc = yaml.safe_load(_rendered_workflows()["pull-request.yml"])
+    script = next(s["run"] for s in doc["jobs"]["preview"]["steps"] if s.get("id") == "pulumi")
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    output = tmp_path / "github_output"
+    output.write_text("")
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output)}
+    bash = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
+    subprocess.run(bash, cwd=tmp_path, check=True, env=env)
+    from importlib.metadata import version
+    assert output.read_text() == f"version={version('pulumi')}\n"
+    # No virtualenv (a failed install): the step fails rather than hand pulumi/actions an empty version,
+    # which it would take as "any".
+    (tmp_path / ".venv").unlink()
+    output.write_text("")
+    assert subprocess.run(bash, cwd=tmp_path, env=env, capture_output=True).returncode != 0
+    assert output.read_text() == ""

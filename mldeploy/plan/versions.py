@@ -29,6 +29,12 @@ As of 2026-11-25. Update the table (and AS_OF) when the sources change:
   of the value. Azure ML's base image: the newest dated tag Microsoft's own environment
   definitions build on (Azure/azureml-assets, branch `release`); its tag history:
   Azure/AzureML-Containers images/openmpi4.1.0-ubuntu22.04/release-notes.md.
+- Toolchain (TOOLCHAIN_AS_OF): what a project's `pulumi preview`/`up` runs on besides the images - the
+  Python packages of its deploy virtualenv (DEPLOY_PACKAGES: the Pulumi SDK, the provider packages that
+  fix each plugin's version, mldeploy's other dependencies), the Pulumi CLI the workflows install (the
+  SDK's own release), the GitHub Actions by commit SHA and kubelogin. Dependabot proposes updates of the
+  files that mirror them (constraints.txt, .github/workflows/); tests/test_pins.py and
+  tests/test_workflows.py fail until this table says the same.
 """
 from __future__ import annotations
 
@@ -193,6 +199,75 @@ DEFAULT_IMAGES: dict[str, DefaultImage] = {
         "rolling tag", IOT_EDGE_SOURCE),
 }
 
+
+
+TOOLCHAIN_AS_OF = date(2026, 12, 6)
+
+# A project's deploy virtualenv (`pulumi install`, the workflows' pip install): mldeploy's own dependencies
+# (pyproject.toml [project] dependencies), each at the version mldeploy's tests run with - the repository
+# installs with `-c constraints.txt`, which lists the same (tests/test_pins.py keeps constraints.txt, this
+# table and the test virtualenv equal). `mldeploy init` writes them into the project's requirements.txt,
+# where the user's Dependabot proposes updates.
+# Each provider package fixes its plugin: the Python language host asks the engine for the plugin named in
+# the package's pulumi-plugin.json, at the package's version (pulumi/pulumi#5787, "Implement
+# GetRequiredPlugins for Python"; e.g. pulumi_azure_native/pulumi-plugin.json of 3.29.0 says
+# {"resource": true, "name": "azure-native", "version": "3.29.0"}), so `pulumi install`/`preview`
+# download exactly that plugin. Sources: https://pypi.org/project/<name>/<version>/ (pulumi 3.272.0 the
+# newest on PyPI on TOOLCHAIN_AS_OF).
+DEPLOY_PACKAGES: dict[str, str] = {
+    "pulumi": "3.272.0",
+    "pulumi-azure-native": "3.29.0",
+    "pulumi-kubernetes": "4.34.2",
+    "pulumi-docker": "5.2.0",
+    "pulumi-random": "4.21.4",
+    "pulumi-policy": "1.21.0",
+    "pydantic": "2.12.5",
+    "PyYAML": "6.0.4",
+    "click": "8.5.1",
+    "azure-core": "1.41.0",
+    "azure-mgmt-core": "1.6.0",
+    "azure-identity": "1.27.0",
+    "kubernetes": "35.0.0",
+    "packaging": "26.4",
+    "pathspec": "1.1.1",
+}
+# The Pulumi CLI the workflows install: the release of the pulumi SDK above. pulumi/pulumi releases the CLI
+# and the language SDKs together under one tag (https://github.com/pulumi/pulumi/releases/tag/v3.272.0;
+# the CLI archive get.pulumi.com/releases/sdk/pulumi-v3.272.0-linux-x64.tar.gz). Without `pulumi-version`,
+# pulumi/actions v7.0.0 keeps whatever Pulumi 3.x the runner has on PATH or downloads the newest
+# (src/config.ts makeConfig, src/libs/pulumi-cli.ts downloadCli). The workflows read the version from the
+# virtualenv (`importlib.metadata.version("pulumi")`) rather than repeating it, so a Dependabot update of
+# the pin moves SDK and CLI together.
+PULUMI_CLI = DEPLOY_PACKAGES["pulumi"]
+
+
+@dataclass(frozen=True)
+class ActionPin:
+    """A GitHub Action by the full commit SHA its release tag pointed to, with the tag (`@<sha> # <tag>`:
+    what Dependabot's github-actions updater rewrites together)."""
+
+    sha: str
+    version: str
+
+
+# Every action a workflow runs (this repository's and `mldeploy init`'s, which take them from here). A tag
+# can be moved or re-pushed by whoever controls the action's repository; a SHA cannot (GitHub, "Security
+# hardening for GitHub Actions", "Using third-party actions": "Pin actions to a full length commit SHA").
+# Each SHA is the commit the major tag the workflows used (`@v5` ...) resolved to in the action's own
+# repository (git rev-parse <tag>^{commit} on a snapshot of it, checked 2026-12-05; pulumi/actions v7.0.0 is
+# 8e5e406, "prepare v7.0.0 release (#1407)", checked again 2026-12-06); azure/use-kubelogin's `v1` is its
+# release v1.2.
+ACTION_PINS: dict[str, ActionPin] = {
+    "actions/checkout": ActionPin("fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09", "v5.1.0"),
+    "actions/setup-python": ActionPin("ece7cb06caefa5fff74198d8649806c4678c61a1", "v6.3.0"),
+    "actions/upload-artifact": ActionPin("b7c566a772e6b6bfb58ed0dc250532a479d7789f", "v6.0.0"),
+    "actions/download-artifact": ActionPin("37930b1c2abaa49bbe596cd826c3c89aef350131", "v7.0.0"),
+    "azure/login": ActionPin("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
+    "azure/use-kubelogin": ActionPin("76597ae0fcbaace21b05e13a2cbf8daee2c6e820", "v1.2"),
+    "pulumi/actions": ActionPin("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
+}
+# The kubelogin release azure/use-kubelogin installs (its `kubelogin-version` input): AKS kubeconfigs exec it.
+KUBELOGIN_VERSION = "v0.2.19"
 
 # The config defaults DEFAULT_MIN_KUBERNETES and DEFAULT_IOT_EDGE_RUNTIME (in the contract, so
 # config reads no plan module) must stay inside this table's window: tests/plan/test_versions.py.

@@ -17,6 +17,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from mldeploy.contract import GATEWAY_PORT, stack_file_path
+from mldeploy.plan.versions import ACTION_PINS, KUBELOGIN_VERSION
 from mldeploy.project.formats import PACKAGES
 from mldeploy.project.source import MldeploySource, installed_source
 from mldeploy.scoring.scorer_host import SERVER_PACKAGE, TESTED_VERSIONS
@@ -261,6 +262,26 @@ def _score(c: ProjectChoices) -> str:
     return _fill("score.py.tmpl", name=c.name, features=c.features, model_file=c.model_file)
 
 
+# A workflow template names each action without a ref (`uses: actions/checkout`); the pin is the dated
+# table's (plan/versions.py ACTION_PINS), the one source of this repository's and every project's pins.
+_USES = re.compile(r"^(?P<lead>\s*(?:- )?uses: )(?P<action>[\w.-]+/[\w.-]+)$", re.MULTILINE)
+
+
+def _pin_actions(text: str, template: str) -> str:
+    """Every `uses: owner/name` of a workflow as `owner/name@<sha> # <tag>` from ACTION_PINS."""
+    def pin(match: re.Match) -> str:
+        action = match.group("action")
+        if action not in ACTION_PINS:
+            raise RuntimeError(f"mldeploy/project/templates/{template}: action {action} has no pin in "
+                               "mldeploy/plan/versions.py ACTION_PINS")
+        return f"{match.group('lead')}{action}@{ACTION_PINS[action].sha} # {ACTION_PINS[action].version}"
+    return _USES.sub(pin, text)
+
+
+def _workflow(template: str, **values: object) -> str:
+    return _pin_actions(_fill(template, kubelogin=KUBELOGIN_VERSION, **values), template)
+
+
 def _stack(target_stack: str, c: ProjectChoices, template=None) -> str:
     """A stack file from its template: the starting point's own (`template`, a target's package
     data) or templates/stacks/<stack>.yaml.tmpl."""
@@ -277,9 +298,9 @@ def _deploy_workflow(c: ProjectChoices) -> str:
     for stack in stacks:
         production = stack in PRODUCTION_STACKS
         needs = f"\n    needs: [{', '.join(earlier)}]" if production and earlier else ""
-        jobs.append(_fill("workflows/deploy-job.yml.tmpl", stack=stack, project=c.project, needs=needs,
+        jobs.append(_workflow("workflows/deploy-job.yml.tmpl", stack=stack, project=c.project, needs=needs,
                           environment="production" if production else stack))
-    return _fill("workflows/deploy.yml.tmpl", jobs="\n".join(jobs).rstrip("\n"))
+    return _workflow("workflows/deploy.yml.tmpl", jobs="\n".join(jobs).rstrip("\n"))
 
 
 def policy_pack_files() -> dict[str, bytes]:
@@ -303,7 +324,7 @@ def render_project(c: ProjectChoices) -> dict[str, bytes]:
                                 else sample_request(c.features)),
         ".gitignore": _template("gitignore.tmpl"),
         stack_file_path("local"): _stack("local", c),
-        ".github/workflows/pull-request.yml": _fill("workflows/pull-request.yml.tmpl", project=c.project),
+        ".github/workflows/pull-request.yml": _workflow("workflows/pull-request.yml.tmpl", project=c.project),
     }
     for target in c.targets:
         point = STARTING_POINTS[target]

@@ -174,3 +174,14 @@ def test_a_sovereign_clouds_region_error_names_that_clouds_source_and_date():
     assert "docs.azure.cn/en-us/reliability/regions-list" in china and "did you mean" in china, china
     public = region_problem("westeurope9")
     assert "learn.microsoft.com/azure/reliability/regions-list" in public, public
+
+
+def test_docs_deploying_lists_the_toolchain_pins_as_the_table_has_them():
+    """docs/deploying.md's toolchain table is the dated table in words (Pulumi CLI, actions, kubelogin)."""
+    from mldeploy.plan.versions import ACTION_PINS, KUBELOGIN_VERSION, PULUMI_CLI
+    from tests.harness import ROOT
+    text = "\n".join(line for line in (ROOT / "docs" / "deploying.md").read_text().splitlines() if line.startswith("|"))
+    assert f"| Pulumi CLI | `{PULUMI_CLI}`" in text and f"releases/tag/v{PULUMI_CLI}" in text, "Pulumi CLI row"
+    for action, pin in ACTION_PINS.items():
+        assert f"`{action}` {pin.version}" in text, f"docs/deploying.md does not show {action} {pin.version}"
+    assert f"`{KUBELOGIN_VERSION}`" in text, "kubelogin row"
