@@ -140,10 +140,10 @@ def synth_side(root: Path, stack: str, label: str) -> Side:
     policy = out / "policy.json"
     violations = json.loads(policy.read_text())["violations"] if policy.is_file() else []
     resources = with_asset_digests(json.loads((out / "resources.json").read_text()), root)
-    warned = [line.removeprefix("warning: ").strip() for line in run.stderr.splitlines()
-              if line.startswith("warning: ")]
+    said = {kind: list(dict.fromkeys(line.removeprefix(f"{kind}: ").strip() for line in run.stderr.splitlines()
+                                     if line.startswith(f"{kind}: "))) for kind in ("warning", "note")}
     return Side(label, resources, json.loads((out / "outputs.json").read_text()), violations,
-                secure=secure_values(stack_file), warnings=list(dict.fromkeys(warned)))
+                secure=secure_values(stack_file), warnings=said["warning"], notes=said["note"])
 
 
 def _base_label(project_root: Path, base_ref: str) -> str:

@@ -27,6 +27,8 @@ class Side:
     """Files the base names but git does not hold, taken from the working tree."""
     warnings: list[str] = field(default_factory=list)
     """What synth warned of at this side (its `warning: ` lines, without that prefix)."""
+    notes: list[str] = field(default_factory=list)
+    """What synth noted at this side (its `note: ` lines, without that prefix)."""
 
 
 @dataclass

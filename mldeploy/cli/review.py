@@ -389,9 +389,15 @@ def warnings(d: StackDiff) -> list[Alert]:
 
 
 def notes(d: StackDiff) -> list[str]:
-    """What the diff could not see, said next to the result (not a risk of the change itself)."""
-    if not d.base.stand_ins:
-        return []
-    files = ", ".join(f"`{p}`" for p in d.base.stand_ins)
-    return [f"Not in git at the base, so the working tree's copy stood in for it there (a retrained file shows "
-            f"no change): {files}. Pass `--base-files` with a checkout of the base that has them."]
+    """What the diff could not see, said next to the result (not a risk of the change itself), and
+    what synth notes in the working tree and did not at the base: an image no deployment uses any
+    more is still built and pushed, so retiring blue shows a docker Image created, which only that
+    note explains (a note the base had too is not repeated; `mldeploy synth` prints them all)."""
+    out = []
+    if d.base.stand_ins:
+        files = ", ".join(f"`{p}`" for p in d.base.stand_ins)
+        out.append(f"Not in git at the base, so the working tree's copy stood in for it there (a retrained file "
+                   f"shows no change): {files}. Pass `--base-files` with a checkout of the base that has them.")
+    old = set(d.base.notes)
+    out += [f"`mldeploy synth` notes (new since {d.base.label}): {n}" for n in d.head.notes if n not in old]
+    return out

@@ -180,6 +180,30 @@ def test_a_warning_synth_gives_only_in_the_working_tree_is_at_the_top(repo):
     assert md.index("> [!WARNING]") < md.index("opens 'sklearn_regression_model.pkl'") < md.index("**Traffic"), md
 
 
+def test_retiring_blue_says_why_its_image_is_created(repo):
+    """hwalk's day 2: blue removed once green took all traffic, its image entry kept. The image is
+    still built and pushed (synth notes why), and the diff listed a docker Image to create with
+    nothing saying why; the note is new since the base, so it is shown once, under the title."""
+    stack = repo / "stacks" / "Pulumi.managed.yaml"
+    original = stack.read_text()
+    text = _set_in_block(original, "green", "trafficPercent", "100")
+    blue = re.search(r"\n        blue:\n(?:          .*\n)+", text)
+    stack.write_text(text.replace(blue.group(0), "\n"))
+    try:
+        run = subprocess.run([*MLDEPLOY, "diff", "--stack", "managed", "--base", "HEAD", "--json"],
+                             cwd=repo, capture_output=True, text=True)
+        md = subprocess.run([*MLDEPLOY, "diff", "--stack", "managed", "--base", "HEAD"],
+                            cwd=repo, capture_output=True, text=True).stdout
+    finally:
+        stack.write_text(original)
+    assert run.returncode == 1, run.stdout + run.stderr
+    data = json.loads(run.stdout)
+    assert any(r["kind"] == "create" and r["type"] == "docker:index/image:Image" for r in data["resources"])
+    noted = [n for n in data["notes"] if n.startswith("`mldeploy synth` notes (new since `HEAD` (")]
+    assert len(noted) == 1 and "mldeploy:images.diabetes: no service or entry uses it" in noted[0], data["notes"]
+    assert md.index("images.diabetes: no service or entry uses it") < md.index("**Traffic"), md
+
+
 def test_an_invalid_stack_in_the_working_tree_is_exit_2_with_its_error(repo):
     stack = repo / "stacks" / "Pulumi.dev.yaml"
     original = stack.read_text()
