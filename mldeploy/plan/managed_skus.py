@@ -5,9 +5,16 @@ Sources (read 2026-11-25; these lists change - re-check them when Azure adds SKU
 - SKU_FAMILIES: "Managed online endpoints SKU list" (MicrosoftDocs azure-docs,
   articles/machine-learning/reference-managed-online-endpoints-vm-sku-list.md, ms.date
   10/18/2025): family name, cores, GPUs, and the "Skip 20% Reservation" column.
-- V1_SIZE_TO_SKU: "Migration steps for ACI/AKS webservice to Managed online endpoint"
-  (articles/machine-learning/migrate-to-v2-managed-online-endpoints.md, "Resource
-  Requirements"): the SKU suggested for an ACI cpu/memory request.
+- V1_SIZE_TO_SKU: "Upgrade steps for Azure Container Instances web services to managed online
+  endpoints" (MicrosoftDocs/azure-ai-docs@12579eb3 articles/machine-learning/
+  migrate-to-v2-managed-online-endpoints.md, ms.date 2026-03-26, "Resource requirements"): "The upgrade
+  tool maps the CPU/Memory requirement to corresponding SKU. If you choose to redeploy manually through
+  CLI/SDK V2, we also suggest the corresponding SKU", seven rows of (CPU, memory GB] ranges. Re-checked
+  2026-12-06: the same seven rows as first read. The tool itself (Azure/azureml-examples
+  cli/endpoints/online/managed/migration/export-service-util.py, for AKS and ACI services alike) asks
+  the service's export API and holds no table of its own, so this page is the only published mapping.
+  The table leaves sizes out (2 cores with 1 GB, 1 core with 1.5 GB, 0.5 core with 5 GB); for those
+  mldeploy's rule (below: the first row whose upper bounds hold) picks a SKU Microsoft did not write down.
 """
 from __future__ import annotations
 
@@ -69,9 +76,11 @@ SKU_FAMILIES: dict[str, ManagedSku] = {
 }
 
 # (most CPU cores, most memory GB, SKU), in the migration table's order: the first row whose
-# limits hold is the suggestion. Rows are upper bounds ("(1, 2]" means > 1 and <= 2); a request
-# below a row's lower bound fits that row's SKU too, so "first row that fits" is the smallest
-# SKU of the table that holds the request.
+# limits hold is the suggestion. Microsoft's rows are ranges ("(1, 2]" means > 1 and <= 2); wherever a
+# request falls inside one, the first row whose upper bounds hold is that row (checked over a 0.1 grid
+# of 0.1-4.4 cores x 0.1-16.9 GB: no difference). A request the table leaves out (below a row's lower
+# bound) fits that row's SKU too, so "first row that fits" gives it the smallest SKU of the table that
+# holds it: mldeploy's rule, not Microsoft's (tests/targets/online_endpoint/test_plan.py).
 V1_SIZE_TO_SKU: tuple[tuple[float, float, str], ...] = (
     (1, 1.2, "Standard_DS1_v2"),
     (2, 1.7, "Standard_F2s_v2"),

@@ -90,3 +90,29 @@ def test_endpoint_name_is_stable_and_short():
 
 def test_iso_durations():
     assert iso_ms(5000) == "PT5S" and iso_ms(500) == "PT0.5S"
+
+
+# Microsoft's table as published (MicrosoftDocs/azure-ai-docs@12579eb3 migrate-to-v2-managed-online-endpoints.md,
+# "Resource requirements"): ((cpu low, cpu high], (memory low, memory high], SKU).
+MICROSOFT_V1_SIZE_ROWS = (
+    ((0, 1), (0, 1.2), "Standard_DS1_v2"), ((1, 2), (1.2, 1.7), "Standard_F2s_v2"),
+    ((1, 2), (1.7, 4.7), "Standard_DS2_v2"), ((1, 2), (4.7, 13.7), "Standard_E2s_v3"),
+    ((2, 4), (0, 5.7), "Standard_F4s_v2"), ((2, 4), (5.7, 11.7), "Standard_DS3_v2"),
+    ((2, 4), (11.7, 16), "Standard_E4s_v3"),
+)
+
+
+def test_every_size_inside_a_row_of_microsofts_table_gets_that_rows_sku():
+    for cores in range(1, 41):
+        for tenth_gb in range(1, 161):
+            cpu, memory = cores / 10, tenth_gb / 10
+            rows = [sku for (cl, ch), (ml, mh), sku in MICROSOFT_V1_SIZE_ROWS if cl < cpu <= ch and ml < memory <= mh]
+            if rows:
+                assert sku_for_v1_size(cpu, memory) == rows[0], f"cpu {cpu} / memory {memory}: table says {rows[0]}"
+
+
+def test_sizes_the_table_leaves_out_get_the_smallest_row_that_holds_them():
+    # Not in Microsoft's table: mldeploy's rule (plan/managed_skus.py V1_SIZE_TO_SKU).
+    assert sku_for_v1_size(2, 1) == "Standard_F2s_v2"
+    assert sku_for_v1_size(1, 1.5) == "Standard_F2s_v2"
+    assert sku_for_v1_size(0.5, 5) == "Standard_E2s_v3"
