@@ -229,7 +229,22 @@ def certificate(plan: WorkloadPlan) -> dict:
 def instance_type(plan: InstanceTypePlan) -> dict:
     """An Azure ML InstanceType (how-to-manage-kubernetes-instance-types.md, "Create a custom
     instance type"): cluster-scoped like the documented example (no namespace), cpu/memory
-    requests equal to limits, the plan's nodeSelector."""
+    requests equal to limits, the plan's nodeSelector.
+
+    Scope, from what Microsoft publishes (no CRD manifest is public: neither Azure/AML-Kubernetes@b533ee43
+    nor the docs ship `instancetypes.amlarc.azureml.com`'s definition; the extension installs it):
+    MicrosoftDocs/azure-ai-docs@198cec07 articles/machine-learning/how-to-manage-kubernetes-instance-types.md
+    (ms.date 2025-07-23) gives `name` as "String values that must be unique in a cluster", writes every
+    InstanceType and InstanceTypeList with `metadata.name` only, and lists them with `kubectl get
+    instancetype` without `-n`; Azure/AML-Kubernetes docs/instance-type.md and .github/amlarc-tool.sh
+    (setup_instance_type, `kubectl apply` with no namespace) do the same. So no namespace here, and
+    synth's id for it is its bare name (synth/provider_ids.py: pulumi-kubernetes' `FqObjName`). Fields,
+    all from that page: apiVersion amlarc.azureml.com/v1alpha1, kind InstanceType, spec.nodeSelector (map,
+    optional), spec.resources.requests/limits cpu and memory (strings, required, not zero),
+    nvidia.com/gpu (integer, limits only). A deployment names it by that name: `instance_type` in the
+    deployment YAML / KubernetesOnlineDeployment, properties.instanceType in the API; none given is
+    `defaultinstancetype` (made at attach, not listed by kubectl; the page's YAML requests 100m/2Gi
+    and limits 2 CPUs/2Gi, its prose says 8 GB)."""
     resources = {"cpu": plan.cpu, "memory": plan.memory}
     return {"apiVersion": INSTANCE_TYPE_API_VERSION, "kind": INSTANCE_TYPE_KIND,
             "metadata": {"name": plan.name},
