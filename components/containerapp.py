@@ -202,12 +202,18 @@ class ContainerAppService(pulumi.ComponentResource):
             # `Auto`: the platform binds the environment's managed certificate for this host name once it is
             # issued, so the app names no certificateId (microsoft/azure-container-apps#796, closed 2025-03-06:
             # "bindingType 'auto' ... removing the need for updating the app after the cert is created").
+            # Open regression (microsoft/azure-container-apps#1652, opened 2026-02-04; last stored word from
+            # Microsoft 2026-02-05, "investigating"): updating an app bound `Auto` fails with a certificate id
+            # missing its subscription ("/subscriptions//resourcegroups/..."); docs/containerapp.md says so.
             ingress["customDomains"] = [{"name": plan.custom_domain, "bindingType": "Auto"}]
         return ingress
 
     def _certificate(self, name: str, domain: str, container_app: app.ContainerApp, environment: app.ManagedEnvironment,
                      resource_group_name: pulumi.Input[str], location: str, tags: dict[str, str]) -> app.ManagedCertificate:
-        """The managed certificate of the custom domain, after the app: Azure issues one only for a host name
+        """The managed certificate of the custom domain, after the app - the order Microsoft documents
+        (MicrosoftDocs/azure-docs@092f38ca articles/container-apps/custom-domains-managed-certificates.md, ms.date
+        2026-01-28: `az containerapp hostname add`, then `hostname bind --validation-method CNAME` for a
+        subdomain, which creates the certificate and binds it). Azure issues one only for a host name
         already on an app of the environment ("(RequireCustomHostnameInEnvironment) Creating managed
         certificate requires hostname ... added as a custom hostname to a container app or route in
         environment", microsoft/azure-container-apps#1570). Declared before the app (the app naming its

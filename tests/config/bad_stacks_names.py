@@ -30,6 +30,10 @@ def names_cases() -> Iterator[Any]:
         yield case(f"containerapp-custom-domain-{domain}", "containerapp",
                    lambda c, v=domain: c[s]["diabetes-aca"].update(customDomain=v), f"{s}.diabetes-aca.customDomain",
                    "a domain Azure owns")
+    # Microsoft validates an apex by A record + HTTP; mldeploy's certificate by CNAME (targets/containerapp/config.py)
+    yield case("containerapp-custom-domain-apex", "containerapp",
+               lambda c: c[s]["diabetes-aca"].update(customDomain="contoso.com"), f"{s}.diabetes-aca.customDomain",
+               "is an apex domain")
     # -- VM sizes by their API name, `Standard_<family><vCPUs>...` (config/cluster.py VmSize) --------------
     # Microsoft's grammar (config/cluster.py VM_SIZE_RE): nothing after the version, feature letters only.
     for size in ("Foo", "DS3_v2", "Standard_DS3_v2xxxx", "Standard_D4s_v5_", "Standard_DS3xxxx_v2", "Standard_D4s_v5-2"):

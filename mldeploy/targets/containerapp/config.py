@@ -102,7 +102,8 @@ class ContainerAppServiceSettings(ServiceSettings):
         "GPU profile by its type name")
     custom_domain: str | None = Field(
         None, max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-        description="your own host name (`score.example.com`), served with a free managed certificate (its "
+        description="your own host name (`score.example.com`; a subdomain: an apex such as `example.com` is "
+        "refused, its certificate would need HTTP validation), served with a free managed certificate (its "
         "CNAME must point at the app); omitted: the app's `<app>.<environment domain>` name, HTTPS as well")
     revisions: dict[RevisionLabel, RevisionSettings] | None = Field(
         None, description="traffic by revision label (blue/green across model versions); one label runs `image`, "
@@ -162,6 +163,16 @@ class ContainerAppServiceSettings(ServiceSettings):
             raise ValueError(f"{domain!r} is under {owner}, a domain Azure owns: "
                              "a custom domain is validated by TXT and CNAME records in a DNS zone you manage; omit customDomain "
                              "to serve on the app's own <app>.<environment domain> name (HTTPS as well)")
+        # Microsoft: an apex domain ("at the root level of your domain", e.g. contoso.com) takes an A record and
+        # HTTP validation, a subdomain a CNAME and CNAME validation (MicrosoftDocs/azure-docs@092f38ca
+        # articles/container-apps/custom-domains-managed-certificates.md, ms.date 2026-01-28). mldeploy's managed
+        # certificate is validated by CNAME (components/containerapp.py `_certificate`), and DNS allows no CNAME
+        # at a zone's apex, so an apex name never gets its certificate: pulumi up waits on it and fails. Two
+        # labels are always an apex; a three-label apex (contoso.co.uk) needs the public suffix list, not kept here.
+        if domain is not None and domain.count(".") == 1:
+            raise ValueError(f"{domain!r} is an apex domain: Container Apps validates an apex by an A record and HTTP, "
+                             "a subdomain by CNAME, and mldeploy's managed certificate is validated by CNAME: use a "
+                             f"subdomain such as score.{domain}")
         return domain
 
     @model_validator(mode="after")
