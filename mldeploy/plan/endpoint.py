@@ -8,7 +8,13 @@ Limits, with their sources:
   OnlineEndpointProperties.traffic / .mirrorTraffic);
 - request timeout at most 180 s managed (reference-yaml-deployment-managed-online.md,
   request_timeout_ms: "the maximum value allowed is 180000 milliseconds"); 300 s on Kubernetes
-  is the project's limit from issue 13 - no Microsoft document read here states it.
+  is the project's limit from issue 13 - no Microsoft document read here states it: the Kubernetes
+  deployment YAML reference (MicrosoftDocs/azure-ai-docs@248e379d reference-yaml-deployment-kubernetes-
+  online.md, RequestSettings) gives request_timeout_ms a default (5000) and no maximum. The one public
+  data point (re-searched 2026-12-06): Azure/azure-sdk-for-python#33660, a KubernetesOnlineDeployment
+  whose request settings were refused with "Invalid value provided for Timeout Seconds for Probe",
+  where a Microsoft engineer answered "As a fast resolution, you can reduce the request timeout to
+  150s or less" - no limit stated, so none is enforced from it (docs/endpoints.md, what cannot be verified).
 """
 from __future__ import annotations
 
