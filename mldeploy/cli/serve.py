@@ -200,7 +200,8 @@ class _Serving:
         # What synth warns of an entry script (a module next to it the image does not carry, a model
         # file its model does not hold): said before the scorer fails on it, not only by synth.
         from mldeploy.plan.v1_script import v2_core_warnings
-        # ... and what a v2 endpoint would stop on in Azure while its local copy runs (AML_APP_ROOT differs).
+        # ... and what a v2 endpoint stops on in Azure (its rehearsal stops there too, runtime/local.py
+        # v2_deployment_env): said before the scorer fails on it.
         ahead = [*script_warnings(self.settings, self.root), *v2_core_warnings(self.settings, self.root).values()]
         for warning in ahead:
             info(f"warning: {stack_file_path(self.settings.stack)}: {warning}")

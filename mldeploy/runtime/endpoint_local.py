@@ -77,8 +77,10 @@ class LocalEndpoint:
 
     def _scorer_child(self, dep, context: BuildContext, env: ScoringEnv, context_dir: Path, sock) -> Child:
         logs = self.plan.logs_command
+        # As Azure ML v2 runs a deployment: AML_APP_ROOT and the working folder are the scoring script's
+        # folder, the models beside the code (runtime/local.py v2_deployment_env, with its sources).
         return scorer_child(context, env, context_dir, self.run_dir / dep.name, sock=sock, workers=dep.workers,
-                            scoring_timeout_ms=dep.request_timeout_ms,
+                            scoring_timeout_ms=dep.request_timeout_ms, v2_deployment=True,
                             extra_env={**dict(dep.environment),
                                        **({LOGS_COMMAND_ENV: f"{logs} --deployment {dep.name}"} if logs else {})})
 

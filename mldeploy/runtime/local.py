@@ -155,13 +155,39 @@ def link_models_into_app(context_dir: Path) -> None:
         link.symlink_to(Path("..") / "azureml-models", target_is_directory=True)
 
 
+def v2_deployment_env(context_dir: Path, script: Path) -> tuple[dict[str, str], Path]:
+    """(AML_APP_ROOT and AZUREML_ENTRY_SCRIPT, the working folder) of a scorer rehearsing an Azure ML v2
+    online deployment (managed or Kubernetes), whose code folder is `context_dir/app` and whose models
+    are beside it in `context_dir/azureml-models`, as Azure lays them out under /var/azureml-app.
+
+    Azure ML v2 sets AML_APP_ROOT to the scoring script's folder inside the code folder, not to
+    /var/azureml-app, and AZUREML_ENTRY_SCRIPT to the script's name: a deployed managed deployment reads
+    back `AML_APP_ROOT: /var/azureml-app/onlinescoring, AZUREML_ENTRY_SCRIPT: score.py, AZUREML_MODEL_DIR:
+    /var/azureml-app/azureml-models/<model>/1` (ansible-collections/azure,
+    plugins/modules/azure_rm_ml_online_deployment_info.py, its RETURN sample of `az ml`'s
+    environment_variables), and Microsoft's own local rehearsal of a deployment does the same ("Set the
+    directory containing scoring script as AML_APP_ROOT/working directory", Azure/azure-sdk-for-python
+    sdk/ml/azure-ai-ml/azure/ai/ml/_local_endpoints/azureml_image_context.py, from pull request 30296:
+    "In online deployment, AML_APP_ROOT is set to the directory containing scoring script"). The working
+    folder is AML_APP_ROOT too: Azure ML's images start the server with `cd "${AML_APP_ROOT:-/var/azureml-app}"`
+    (Azure/AzureML-Containers, base/triton/.../runit/gunicorn/run). A Kubernetes online deployment runs
+    the same deployment (code configuration, environment, model) through the Azure ML extension; nothing
+    documents another layout there (not verifiable here: no cluster). So azureml-core's
+    Model.get_model_path, which looks in `<AML_APP_ROOT>/azureml-models` and then the working folder
+    (azureml/core/model.py 1.61: MODELS_DIR, _get_model_path_local_from_root), finds no model in Azure:
+    nor does it here (no link_models_into_app)."""
+    return {"AML_APP_ROOT": str(script.parent), "AZUREML_ENTRY_SCRIPT": script.name}, script.parent
+
+
 def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_dir: Path, *,
                  sock: socket.socket, workers: int, scoring_timeout_ms: int, name: str = "scorer",
-                 extra_env: dict[str, str] | None = None) -> Child:
+                 extra_env: dict[str, str] | None = None, v2_deployment: bool = False) -> Child:
     """The scorer of a build context written to `context_dir`, serving the address of the
     listening socket `sock`: azmlinfsrv (gunicorn) is handed the socket itself; granian
     (scoringServer mldeploy) cannot take a socket, so `sock` is closed and granian binds its
-    address again - a Unix socket in a private folder, or the same port on 127.0.0.1."""
+    address again - a Unix socket in a private folder, or the same port on 127.0.0.1.
+    `v2_deployment`: the app's folders as an Azure ML v2 online deployment has them (v2_deployment_env);
+    otherwise as the image mldeploy builds (v1's layout: ACI, AKS, Container Apps, local)."""
     inet = sock.family == socket.AF_INET
     # azmlinfsrv requires --port; the handed socket (TCP or Unix) replaces what it would bind.
     port = sock.getsockname()[1] if inet else SCORER_PORT
@@ -170,14 +196,19 @@ def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_
     app_root = context_dir / "app"
     script = app_root / PurePosixPath(context.entry_script).relative_to(APP_DIR)
     model_dir = context_dir / "azureml-models" / Path(context.model_dir).relative_to(MODELS_DIR)
-    link_models_into_app(context_dir)
+    if v2_deployment:
+        app_env, cwd = v2_deployment_env(context_dir, script)
+    else:
+        link_models_into_app(context_dir)
+        # An empty working folder: the server would serve a stale swagger.json found there.
+        app_env, cwd = {"AML_APP_ROOT": str(app_root)}, run_dir / name
     child_env = {
         "PATH": f"{env.path / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         "HOME": os.environ.get("HOME", str(run_dir)),
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         "PYTHONUNBUFFERED": "1",
         "AZUREML_MODEL_DIR": str(model_dir),
-        "AML_APP_ROOT": str(app_root),
+        **app_env,
         **(extra_env or {}),
         **scorer_timeouts(scoring_timeout_ms),
         # images.<name>.batching; the sample is the written context's copy (render/build_context.py)
@@ -187,13 +218,12 @@ def scorer_child(context: BuildContext, env: ScoringEnv, context_dir: Path, run_
     argv = [str(env.python), str(SCORER_HOST), "--entry_script", str(script),
             "--model_dir", str(model_dir), "--port", str(port), "--worker_count", str(workers)]
     child_env[SCORING_SERVER_ENV] = context.scoring_server
-    # An empty working folder: the server would serve a stale swagger.json found there.
     if context.scoring_server == "mldeploy":
         if not inet:
             child_env[UDS_ENV] = sock.getsockname()
         sock.close()
-        return Child(name, argv, env=child_env, cwd=run_dir / name, log=run_dir / f"{name}.log")
-    return Child(name, argv, env=child_env, cwd=run_dir / name, log=run_dir / f"{name}.log",
+        return Child(name, argv, env=child_env, cwd=cwd, log=run_dir / f"{name}.log")
+    return Child(name, argv, env=child_env, cwd=cwd, log=run_dir / f"{name}.log",
                  sock=sock, sock_env=lambda fd: {"MLDEPLOY_SCORER_FD": str(fd)})
 
 

@@ -412,6 +412,9 @@ def _reason(child: Child) -> str:
     """The most telling line of a child's log: the last error or exception it printed, with what
     to do about it when that is known (start_hint)."""
     tail = [line.strip() for line in child.log_tail(80) if line.strip()]
+    missing = next((m for m in map(_MODEL_NOT_IN_APP_ROOT.search, reversed(tail)) if m), None)
+    if missing is not None and not Path(missing["cache"]).exists():
+        return model_not_in_app_root(missing["name"], missing["cache"], child.env.get("AZUREML_MODEL_DIR"))
     line = last_error(tail)
     if line is not None:
         # The lines up to the error's own: azmlinfsrv chains a second traceback (UserScriptException,
@@ -431,6 +434,26 @@ def last_error(lines: list[str]) -> str | None:
 
 
 _NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^'.]+)")
+# azureml-core 1.61's Model.get_model_path when `<AML_APP_ROOT>/azureml-models` and the working folder
+# hold no such model (azureml/core/model.py, _get_model_path_local_from_root).
+_MODEL_NOT_IN_APP_ROOT = re.compile(r"Message: Model (?P<name>.+?) not found in cache at (?P<cache>\S+) or in "
+                                    r"current working directory (?P<cwd>\S+?)\.( For more|$)")
+
+
+def model_not_in_app_root(name: str, cache: str, model_dir: str | None) -> str:
+    """The reason for azureml-core's ModelNotFoundException where AML_APP_ROOT holds no azureml-models
+    folder at all: a scorer laid out as an Azure ML v2 online deployment (runtime/local.py
+    v2_deployment_env), where the same score.py stops the same way in Azure."""
+    files = sorted(p.relative_to(model_dir).as_posix() for p in Path(model_dir).rglob("*") if p.is_file()) \
+        if model_dir and Path(model_dir).is_dir() else []
+    file = files[0] if len(files) == 1 else "<file>"
+    return (f"ModelNotFoundException: azureml-core's Model.get_model_path({name!r}) looks in "
+            f"<AML_APP_ROOT>/azureml-models and the working folder, and an Azure ML v2 online deployment sets both to "
+            f"the scoring script's folder, which holds no models (they are mounted at AZUREML_MODEL_DIR, "
+            f"/var/azureml-app/azureml-models/<name>/<version>): this deployment stops the same way in Azure; in "
+            f"score.py open the model with os.path.join(os.environ['AZUREML_MODEL_DIR'], {file!r}), or install "
+            "azureml-inference-server-http instead of azureml-defaults/azureml-core (mldeploy's stand-in for "
+            "Model.get_model_path then looks in AZUREML_MODEL_DIR's folder)")
 _NO_MODEL_FILE = re.compile(r"(?:FileNotFoundError|No such file or directory).*?'([^']*/azureml-models/[^']+)'")
 
 
