@@ -40,8 +40,13 @@ class KubernetesEndpointSettings(EndpointSettings):
     cluster: str = Field(description="name of an entry in `clusters` (created or attached)")
     namespace: str = Field("azureml", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
                            description="Kubernetes namespace of the attached compute")
+    # "Type `NodePort`. Exposes `azureml-fe` on each Node's IP at a static port ... allows you to set up your own
+    # load balancing solution and TLS/SSL termination"; "Type `ClusterIP` ... only reachable from within the
+    # cluster ... it requires you to set up your own load balancing solution and TLS/SSL termination"
+    # (MicrosoftDocs/azure-ai-docs@07dbc3a0 how-to-deploy-kubernetes-extension.md, configuration settings).
     inference_router_service_type: Literal["loadBalancer", "nodePort", "clusterIP"] = Field(
-        "loadBalancer", description="how the extension's inference router is exposed")
+        "loadBalancer", description="how the extension's inference router is exposed (`nodePort`/`clusterIP`: "
+        "clients outside the cluster need your own load balancer or ingress and its TLS)")
     internal_load_balancer: bool = Field(False, description="a private (VNet) load balancer for the router")
     tls: TlsSettings | None = Field(None, description="TLS of the inference router (certificate and key, "
                                     "`secure:`); omitted: HTTP only (allowInsecureConnections)")
