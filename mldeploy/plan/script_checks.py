@@ -139,7 +139,10 @@ def _other_version_holding(settings, model: str, opened: str, root: Path) -> str
             held = f"model {other!r}, another version of {registered!r}, holds {opened}"
             if (root / entry.path).is_dir():
                 return f" ({held}: put it at {entry.path}/{opened} in this version too, so that one score.py opens either)"
-            place = PurePosixPath(entry.path).parent / (f"v{entry.version}" if entry.version else model)
+            folder = PurePosixPath(entry.path).parent
+            own = f"v{entry.version}" if entry.version else model
+            # Already in a folder named for this version (models/v2/churn-v2.joblib): that folder, not models/v2/v2.
+            place = folder if folder.name == own else folder / own
             return (f" ({held}: give this version's file that name too, in a folder of its own such as "
                     f"{place}/{opened}, so that one score.py opens either version)")
     return ""

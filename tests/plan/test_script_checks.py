@@ -79,6 +79,23 @@ def test_a_second_version_under_another_file_name_is_told_to_keep_the_name_score
     assert "did you mean" not in warning
 
 
+def test_a_second_version_already_in_its_own_folder_is_told_that_folder(tmp_path):
+    """hwalk's day 2: version 2 saved as models/v2/churn-v2.joblib (the managed stack's header says
+    models/v2/); the hint said 'such as models/v2/v2/churn-v1.joblib', a folder too many."""
+    root = _project(tmp_path)
+    (root / "models" / "v2").mkdir()
+    (root / "models" / "v2" / "model-v2.pkl").write_bytes(b"model 2")
+    stack = root / "stacks" / "Pulumi.local.yaml"
+    text = stack.read_text()
+    text = text.replace("  mldeploy:images:", "    clf-v2:\n      registeredName: clf\n      path: models/v2/model-v2.pkl\n"
+                        "      version: 2\n  mldeploy:images:", 1)
+    text = text.replace("  mldeploy:services:", "    clf-v2:\n      entryScript: score.py\n      condaFile: environment.yml\n"
+                        "      models: [clf-v2]\n  mldeploy:services:", 1)
+    stack.write_text(text)
+    [warning] = _warnings(root)
+    assert "in a folder of its own such as models/v2/model.pkl, so that" in warning, warning
+
+
 def test_a_folder_model_s_files_are_found_by_their_path_in_the_folder(tmp_path):
     root = _project(tmp_path, "training/clf/weights/model.pkl", "weights/model.pkl")
     stack = root / "stacks/Pulumi.local.yaml"
