@@ -496,6 +496,9 @@ def _first_error(prefix: str, exc: ValidationError, root: Any, tag: str | None =
         return ConfigError(path, "is required")
     if loc and loc[-1] == "[key]":
         return ConfigError(".".join([prefix, *loc[:-2]]), f"invalid name {loc[-2]!r}: {NAME_RULE}")
+    if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == f"^{NAME_RE.pattern}$":
+        # A name as a value (registeredName): the rule in words, as for a name as a key, not the regex.
+        return ConfigError(path, f"invalid name {shown(got)}: {NAME_RULE}")
     message = _humanize(err["msg"]).replace("<this key>", path)
     if kind not in {"value_error", "assertion_error"}:
         kind_of = {dict: "a mapping", list: "a list"}.get(type(got))

@@ -52,7 +52,7 @@ class ModelSettings(Settings):
     path: ExistingPath = Field(description="the model file or folder to upload and register")
     registered_name: Name | None = Field(
         None, description="the registered model this entry is a version of (`az ml`'s `azureml:<name>:<version>`); "
-        "omitted: the entry's key. Two entries with one registeredName and different versions are two versions "
+        "a name like `<name>` (2-32 lowercase letters, digits and `-`); omitted: the entry's key. Two entries with one registeredName and different versions are two versions "
         "of one model (blue on `diabetes:1`, green on `diabetes:2`)")
     version: int | None = Field(
         None, ge=1, le=2_147_483_647, description="explicit version (1, 2, ...); omitted: the first 12 hex digits of "

@@ -15,6 +15,11 @@ def names_cases() -> Iterator[Any]:
         return Case(id_, "semantic", stack, _dump(d), key, fragment)
 
     s = "mldeploy:services"
+    # -- a name as a value: the rule in words, not pydantic's regex (hwalk's day 2: an Azure ML style name) --
+    for value in ("Churn_Model", "churn.v2", "c"):
+        yield case(f"managed-registered-name-{value}", "managed",
+                   lambda c, v=value: c["mldeploy:models"]["diabetes-v2"].update(registeredName=v),
+                   "mldeploy:models.diabetes-v2.registeredName", "names are 2-32 lowercase letters, digits and '-'")
     # -- ACI sizes containers in tenths of a CPU and of a GB (targets/aci/settings.py ACI_STEP) ----------
     for key, value in (("cpuCores", 1.33), ("cpuCores", 2.25), ("memoryGb", 1.05), ("memoryGb", 3.75)):
         yield case(f"dev-aci-{key}-{value}-not-tenths", "dev", lambda c, k=key, v=value: c[s]["diabetes-aci"].update({k: v}),
