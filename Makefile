@@ -4,17 +4,19 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
 TOOLS  ?= .venv-tools
 CHECKOV := $(TOOLS)/bin/checkov
 
 .PHONY: install tools demo test synth clean system-packages test-packages models
 
-$(STAMP): pyproject.toml
+# constraints.txt: mldeploy's dependencies at the versions of the dated table (plan/versions.py
+# DEPLOY_PACKAGES), the ones `mldeploy init` pins in a project: the tests run what users deploy with.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[runtime,test,reload]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[runtime,test,reload]'
 	touch $(STAMP)
 
 install: $(STAMP) system-packages

@@ -2,7 +2,7 @@
 environment, sample, workflows, policy pack) around their model, for its format
 (mldeploy/project/formats.py: a model init writes no score.py for is refused). Never overwrites: when any file
 it would write exists, it names them all, exits 2 and writes nothing (an existing .gitignore gets
-the lines it lacks appended instead)."""
+the lines it lacks appended instead; an existing .github/dependabot.yml is kept, with a note)."""
 from __future__ import annotations
 
 import shlex
@@ -99,6 +99,7 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
     features, named_columns = found.features, found.named_columns
     files = render_project(choices)
     appended = _lines_to_add(root, files)
+    kept = _kept_as_they_are(root, files)
     planned = sorted(files) + ([model_path] if copy_from is not None else [])
     existing = [p for p in planned if (root / p).exists() or (root / p).is_symlink()]
     if existing:
@@ -112,6 +113,9 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
         lines = [line for line in added.decode().splitlines() if line and not line.startswith("#")]
         click.echo(f"kept your {rel}; added " + (", ".join(lines) if lines else "nothing (it ignores all of "
                                                                                  "mldeploy's files already)"))
+    for rel in kept:
+        click.echo(f"kept your {rel}: add its `pip` entry so Dependabot updates requirements.txt's exact pins "
+                   "(docs/project.md#requirementstxt-where-mldeploy-comes-from)")
     if keep_script:
         click.echo("kept your score.py (an SDK v1 script's Model.get_model_path and azureml.contrib.services run "
                    "unchanged: docs/scoring.md); check that it loads the model as the stacks name it "
@@ -197,6 +201,19 @@ def _lines_to_add(root: Path, files: dict[str, bytes]) -> dict[str, bytes]:
         lead = "" if target.read_bytes().endswith(b"\n") or not target.stat().st_size else "\n"
         out[rel] = (lead + "\n".join(comments + missing) + "\n").encode() if missing else b""
     return out
+
+
+# Files a repository of the user's own may have already, whose content is theirs to merge: init keeps them
+# and says what to add (a repository's Dependabot configuration is one file for all its ecosystems).
+KEPT = (".github/dependabot.yml",)
+
+
+def _kept_as_they_are(root: Path, files: dict[str, bytes]) -> list[str]:
+    """The files of KEPT the folder has already (taken out of `files`)."""
+    kept = [rel for rel in KEPT if rel in files and ((root / rel).exists() or (root / rel).is_symlink())]
+    for rel in kept:
+        del files[rel]
+    return kept
 
 
 def _invocation(relative: bool) -> str:

@@ -17,7 +17,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from mldeploy.contract import GATEWAY_PORT, stack_file_path
-from mldeploy.plan.versions import ACTION_PINS, KUBELOGIN_VERSION
+from mldeploy.plan.versions import ACTION_PINS, DEPLOY_PACKAGES, KUBELOGIN_VERSION
 from mldeploy.project.formats import PACKAGES
 from mldeploy.project.source import MldeploySource, installed_source
 from mldeploy.scoring.scorer_host import SERVER_PACKAGE, TESTED_VERSIONS
@@ -134,9 +134,13 @@ def _fill_text(text: str, **values: object) -> str:
 
 
 def requirements(source: MldeploySource) -> str:
-    """requirements.txt: the mldeploy line, with why it reads so as a comment."""
-    note = textwrap.wrap(f"mldeploy {metadata.version('mldeploy')}: {source.comment}.", 96)
-    return _fill("requirements.txt.tmpl", note="\n".join(f"# {line}" for line in note), line=source.line)
+    """requirements.txt: the mldeploy line, with why it reads so as a comment, then its dependencies at
+    the exact versions mldeploy is tested with (plan/versions.py DEPLOY_PACKAGES)."""
+    version = metadata.version("mldeploy")
+    note = textwrap.wrap(f"mldeploy {version}: {source.comment}.", 96)
+    pins = "\n".join(f"{name}=={pinned}" for name, pinned in DEPLOY_PACKAGES.items())
+    return _fill("requirements.txt.tmpl", note="\n".join(f"# {line}" for line in note), line=source.line,
+                 version=version, pins=pins)
 
 
 def safe_name(text: str, fallback: str = "model") -> str:
@@ -323,6 +327,7 @@ def render_project(c: ProjectChoices) -> dict[str, bytes]:
         "sample-request.json": (onnx_sample_request(c.onnx_inputs, c.rows) if c.kind == "onnx"
                                 else sample_request(c.features)),
         ".gitignore": _template("gitignore.tmpl"),
+        ".github/dependabot.yml": _template("dependabot.yml.tmpl"),
         stack_file_path("local"): _stack("local", c),
         ".github/workflows/pull-request.yml": _workflow("workflows/pull-request.yml.tmpl", project=c.project),
     }

@@ -53,7 +53,8 @@ def test_init_writes_the_project_around_the_model_and_prints_the_next_commands(p
     folder, done = project
     assert (folder / "models" / "iris-classifier.pkl").read_bytes() == iris_pickle.read_bytes()
     for name in ("Pulumi.yaml", "__main__.py", "requirements.txt", "score.py", "environment.yml",
-                 "sample-request.json", ".gitignore", "stacks/Pulumi.local.yaml", "stacks/Pulumi.dev.yaml",
+                 "sample-request.json", ".gitignore", ".github/dependabot.yml", "stacks/Pulumi.local.yaml",
+                 "stacks/Pulumi.dev.yaml",
                  "stacks/Pulumi.managed.yaml", "stacks/Pulumi.prod.yaml", ".github/workflows/pull-request.yml",
                  ".github/workflows/deploy.yml", "policies/PulumiPolicy.yaml", "policies/__main__.py",
                  "policies/config.json"):
@@ -111,6 +112,20 @@ def test_init_in_a_repository_of_your_own_adds_its_lines_to_your_gitignore(tmp_p
     again = mldeploy("init", "--model", str(iris_pickle), "--target", "aci", cwd=tmp_path)
     assert again.returncode == 2 and ".gitignore" not in again.stderr, again.stderr
     assert (tmp_path / ".gitignore").read_bytes() == before, "a refused init changed .gitignore"
+
+
+def test_init_keeps_your_dependabot_configuration_and_says_what_to_add(tmp_path, iris_pickle):
+    """A repository's Dependabot configuration is one file for every ecosystem: init neither refuses the
+    folder nor replaces it, and names the entry requirements.txt's pins need."""
+    mine = "version: 2\nupdates:\n  - package-ecosystem: npm\n    directory: /\n    schedule: {interval: daily}\n"
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "dependabot.yml").write_text(mine)
+    done = mldeploy("init", "--model", str(iris_pickle), "--target", "aci", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / ".github" / "dependabot.yml").read_text() == mine
+    assert "kept your .github/dependabot.yml: add its `pip` entry" in done.stdout, done.stdout
+    assert ".github/dependabot.yml" not in done.stdout.split("\n", 1)[0], "listed as written"
+    assert (tmp_path / ".github" / "workflows" / "pull-request.yml").is_file()
 
 
 def test_a_model_inside_the_project_is_used_where_it_is(tmp_path, iris_pickle):

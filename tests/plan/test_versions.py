@@ -185,3 +185,11 @@ def test_docs_deploying_lists_the_toolchain_pins_as_the_table_has_them():
     for action, pin in ACTION_PINS.items():
         assert f"`{action}` {pin.version}" in text, f"docs/deploying.md does not show {action} {pin.version}"
     assert f"`{KUBELOGIN_VERSION}`" in text, "kubelogin row"
+
+
+def test_docs_deploying_lists_every_deploy_package_pin():
+    from mldeploy.plan.versions import DEPLOY_PACKAGES
+    from tests.harness import ROOT
+    text = "\n".join(line for line in (ROOT / "docs" / "deploying.md").read_text().splitlines() if line.startswith("|"))
+    for name, version in DEPLOY_PACKAGES.items():
+        assert f"`{name}=={version}`" in text, f"docs/deploying.md does not show {name}=={version}"

@@ -50,7 +50,8 @@ def test_every_file_of_a_project_is_written():
     files = render_project(_choices())
     assert set(files) == {
         "Pulumi.yaml", "requirements.txt", "__main__.py", "score.py", "environment.yml", "sample-request.json",
-        ".gitignore", "stacks/Pulumi.local.yaml", "stacks/Pulumi.dev.yaml", "stacks/Pulumi.managed.yaml",
+        ".gitignore", ".github/dependabot.yml", "stacks/Pulumi.local.yaml", "stacks/Pulumi.dev.yaml",
+        "stacks/Pulumi.managed.yaml",
         "stacks/Pulumi.prod.yaml", ".github/workflows/pull-request.yml", ".github/workflows/deploy.yml",
         "policies/PulumiPolicy.yaml", "policies/__main__.py", "policies/config.json"}
 
