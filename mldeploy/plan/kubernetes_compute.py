@@ -64,7 +64,10 @@ SSL_KEY_SETTING = "scoringFe.sslKey"
 
 @dataclass(frozen=True)
 class InstanceTypePlan:
-    """One InstanceType custom resource: requests = limits (a guaranteed pod, as v1 AKS sized it)."""
+    """One InstanceType custom resource: requests = limits (a Guaranteed pod). mldeploy's choice: v1's
+    AksWebservice.deploy_configuration took separate cpu_cores_limit / memory_gb_limit ("The max number of
+    CPU cores this Webservice is allowed to use", azureml-core AksServiceDeploymentConfiguration), which
+    the stack has no key for, and what v1 set as the limit without them is not published."""
 
     name: str
     cpu: str  # Kubernetes quantity, millicores ("1500m")
