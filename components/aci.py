@@ -55,7 +55,7 @@ def _scorer_env(plan: AciPlan, app_insights_key: pulumi.Input[str] | None,
         if app_insights_connection_string is not None:
             scorer_env.append({"name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
                                "secureValue": app_insights_connection_string})
-    return scorer_env
+    return scorer_env + [{"name": k, "value": v} for k, v in plan.user_env]
 
 
 def _containers(plan: AciPlan, image: pulumi.Input[str], gateway_image: pulumi.Input[str], scorer_env: list[dict],

@@ -140,6 +140,7 @@ class BatchScoring(pulumi.ComponentResource):
                 output_file_name=plan.output_file_name,
                 logging_level=ml.BatchLoggingLevel.INFO,
                 description=plan.description or None,
+                environment_variables=dict(plan.environment_variables) or None,
             ),
             tags=tags,
             **_in_workspace(workspace),

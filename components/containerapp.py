@@ -185,7 +185,8 @@ class ContainerAppService(pulumi.ComponentResource):
                                 "value": pulumi.Output.secret(app_insights_connection_string)})
                 scorer_env.append({"name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
                                    "secretRef": INSIGHTS_CONNECTION_SECRET})
-        return secrets, mounted, scorer_env
+        # The stack's environmentVariables last (plan.user_env: a new one appends, as on ACI).
+        return secrets, mounted, scorer_env + [{"name": k, "value": v} for k, v in plan.user_env]
 
     def _ingress(self, plan) -> dict:
         """External TLS-only ingress to the gateway with the plan's traffic by revision; a custom domain

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Annotated, Any, Callable, ClassVar, Mapping
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic.functional_validators import PlainValidator
 
@@ -440,6 +441,71 @@ def _env(value: dict[str, str], references: re.Pattern | None = None) -> dict[st
 
 EnvVars = Annotated[dict[str, str], AfterValidator(_env)]
 """A container's extra environment: portable names, and no credential in plain text."""
+
+# What mldeploy itself puts into a scorer's environment, on some target, and the key that decides it
+# (plan/scorer.py, plan/timeouts.py, render/k8s_pod.py scorer_container, components/aci.py and
+# containerapp.py telemetry, targets/online_endpoint/plan.py): a user's value would be replaced, or
+# would replace mldeploy's and break the rule it encodes (the gateway's 504 before the scorer's limit).
+SCORER_SET_ENV = {
+    "WORKER_COUNT": "workerCount (a v2 deployment: workerCount / maxConcurrentRequestsPerInstance)",
+    "SCORING_TIMEOUT_MS": "scoringTimeoutMs (the scorer's limit sits 1 s above the gateway's)",
+    "WORKER_TIMEOUT": "scoringTimeoutMs (gunicorn's kill of a silent worker, beyond the scorer's limit)",
+    "AML_APP_INSIGHTS_ENABLED": "appInsightsEnabled", "AML_APP_INSIGHTS_KEY": "appInsightsEnabled",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING": "appInsightsEnabled",
+    "AML_MDC_STORAGE_ENABLED": "collectModelData",
+    "SERVICE_NAME": "the service's name (an AKS pod's telemetry)",
+    "SERVICE_VERSION": "the image's tag (an AKS pod's telemetry)",
+    "WORKSPACE_NAME": "the stack's workspace (an AKS pod's telemetry)",
+    "HOME": "mldeploy (/tmp: an AKS pod's root filesystem is read-only)",
+}
+# Prefixes of the same: Azure ML's platform and azmlinfsrv (AZUREML_MODEL_DIR, AZUREML_ENTRY_SCRIPT,
+# AZUREML_MDC_*), mldeploy's own scorer settings (MLDEPLOY_*: batching, gateway timeout, drain), the IoT
+# Edge runtime's (IOTEDGE_*).
+SCORER_SET_PREFIXES = ("AZUREML_", "MLDEPLOY_", "IOTEDGE_")
+
+
+def _scorer_env(value: dict[str, str]) -> dict[str, str]:
+    """A scorer's environment as a stack sets it on an image or a service (every target)."""
+    for name in value:
+        if not ENV_NAME.fullmatch(name):
+            raise ValueError(f"environment variable name {name!r}: letters, digits and '_', not starting with a "
+                             "digit (POSIX portable names; '=', '-', '.', spaces cannot be set in every target)")
+        upper = name.upper()
+        setter = next((why for n, why in SCORER_SET_ENV.items() if n == upper), None)
+        if setter is not None:
+            raise ValueError(f"environment variable {name!r} is set by mldeploy from {setter}: remove it (set that "
+                             "key instead)")
+        if upper.startswith(SCORER_SET_PREFIXES):
+            raise ValueError(f"environment variable {name!r}: names starting {', '.join(SCORER_SET_PREFIXES)} are "
+                             "set by Azure ML, mldeploy or the IoT Edge runtime (the model's folder, the entry "
+                             "script, batching, the gateway's timeout); choose another name")
+        if looks_secret(name, value[name]):
+            raise ValueError(f"environment variable {name!r} holds a password, key or token in plain text: "
+                             "environment values are written as plain text into the deployment (ARM template, "
+                             "Kubernetes manifest, IoT Edge manifest) and the synth output. Keep the secret out "
+                             "of the stack file: on a managed or kubernetes-endpoint deployment, a "
+                             "`${{keyvault:https://<vault>.vault.azure.net/secrets/<name>}}` reference in "
+                             "deployments.<name>.environmentVariables (Azure ML's secret injection); elsewhere read it "
+                             "in init() from Azure Key Vault (azure-keyvault-secrets); the service's auth keys and "
+                             "TLS files are `keys` and `tls`, `secure:` values set with `pulumi config set --secret`")
+    return _env(value)
+
+
+def _string_values(value: Any) -> Any:
+    # YAML reads `OMP_NUM_THREADS: 4` as a number and `DEBUG: true` as a boolean; a container's environment
+    # holds text only, and guessing the text (4.0? True? yes?) would put another value into the scorer.
+    if isinstance(value, dict):
+        for name, text in value.items():
+            if isinstance(text, (bool, int, float)):
+                quoted = json.dumps(text)
+                raise ValueError(f"environment variable {name!r} is {quoted}, which YAML reads as a "
+                                 f"{'boolean' if isinstance(text, bool) else 'number'}: values are strings; quote "
+                                 f"it ({name}: \"{quoted}\")")
+    return value
+
+
+ScorerEnvVars = Annotated[dict[str, str], BeforeValidator(_string_values), AfterValidator(_scorer_env)]
+"""`environmentVariables` of an image or a service: EnvVars, none of the names mldeploy sets."""
 
 
 def env_vars_with_references(references: re.Pattern) -> Any:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from mldeploy.config.base import Secret, SecretStr, Settings, listed_twice
+from mldeploy.config.base import ScorerEnvVars, Secret, SecretStr, Settings, listed_twice
 from mldeploy.config.files import JsonFile
 from mldeploy.contract import KEY_RE, ORIGIN_RE
 
@@ -178,6 +178,9 @@ class ServiceSettings(TargetSettings):
                                        "Insights (guide: `enable_app_insights`)")
     sample_request: JsonFile | None = Field(None, description="JSON request for the smoke test and "
                                                 "`mldeploy test`; omitted: the image's `sampleRequest`")
+    environment_variables: ScorerEnvVars = Field(
+        default_factory=dict, description="environment variables of the scorer, over its image's "
+        "`environmentVariables` (a name set in both: this value); strings, no secrets, no names mldeploy sets")
 
     @property
     def tag_image(self) -> str | None:

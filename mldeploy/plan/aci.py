@@ -53,3 +53,6 @@ class AciPlan(FrontedByGateway):
     gateway_liveness: Probe
     gateway_readiness: Probe
     gateway: GatewaySpec
+    # The stack's environmentVariables (image, then service), last in the scorer's env: adding one
+    # appends to the list, so a diff shows the new variable and leaves the others' places alone.
+    user_env: tuple[tuple[str, str], ...] = ()

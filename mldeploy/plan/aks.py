@@ -12,11 +12,13 @@ from mldeploy.plan.workload import WorkloadPlan
 
 @dataclass(frozen=True)
 class ImageFacts:
-    """What the plan needs of a built image: its reference (digest), tag and models."""
+    """What the plan needs of a built image: its reference (digest), tag, models and the stack's
+    `environmentVariables` of it."""
 
     ref: Any
     tag: str
     models: tuple[tuple[str, str], ...]
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class BatchPlan:
     output_action: str  # "appendRow" or "summaryOnly"
     output_file_name: str
     description: str  # the user's free text; "" when none
+    environment_variables: tuple[tuple[str, str], ...] = ()  # the job's environmentVariables
 
 
 def compute_name(name: str) -> str:
@@ -68,3 +69,4 @@ class LocalBatchPlan:
     # run imports from a copy of them, as the job does from its code folder.
     code_files: tuple[tuple[str, Path], ...] = ()
     script_in_source: str = ""
+    environment_variables: tuple[tuple[str, str], ...] = ()  # set around init() and run(), as the job's

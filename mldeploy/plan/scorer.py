@@ -3,6 +3,7 @@ plans, the body-limit check and the local runtime."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from mldeploy.config.service import ServiceSettings
 from mldeploy.plan.timeouts import scorer_timeouts
@@ -43,3 +44,26 @@ def scorer_env(service: ServiceSettings, load: WorkerLoad = UNBATCHED) -> tuple[
 def workers_and_timeouts(workers: int, scoring_timeout_ms: int) -> tuple[tuple[str, str], ...]:
     """The scorer's workers and the one timeout rule's values (the gateway answers 504 first)."""
     return (("WORKER_COUNT", str(workers)), *scorer_timeouts(scoring_timeout_ms).items())
+
+
+def user_env(*layers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The environment a stack sets on a scorer: each layer over the one before (an image's
+    `environmentVariables`, then a service's or deployment's own), sorted by name."""
+    merged: dict[str, str] = {}
+    for layer in layers:
+        merged.update(layer)
+    return tuple(sorted(merged.items()))
+
+
+def image_envs(images: Mapping[str, Any]) -> dict[str, Mapping[str, str]]:
+    """Each image's `environmentVariables`, by image name (a v2 endpoint's deployments, IoT Edge)."""
+    return {name: image.environment_variables for name, image in images.items()}
+
+
+def service_env(images: Mapping[str, Any], service: ServiceSettings,
+                image: str | None = None) -> tuple[tuple[str, str], ...]:
+    """The stack's environment of `service`'s scorer serving `image` (default: the service's):
+    the image's `environmentVariables`, then the service's own."""
+    image = image or service.image
+    image_env = images[image].environment_variables if image in images else {}
+    return user_env(image_env, service.environment_variables)

@@ -15,7 +15,7 @@ from mldeploy.contract import GATEWAY_PORT, KEYS_MAP_NAME
 from mldeploy.plan.gateway import (LOCAL_ERROR_ANSWERS_LOG, GatewaySpec, TlsFiles, Upstream, endpoint_gateway,
                                    service_gateway)
 from mldeploy.plan.endpoint import deployment_workers
-from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_workers
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_workers, user_env
 from mldeploy.plan.tls import serves_tls
 
 # Where the plan's gateway is before the runtime places it (gateway_at replaces every path and
@@ -49,6 +49,7 @@ class ServePlan:
     port: int  # the gateway's port when `serve --port` does not say
     gateway: GatewaySpec  # auth, limits, CORS and workers from the settings, not yet placed
     images: tuple[str, ...] = ()  # the image its scorer serves (one), as EndpointServePlan.images
+    environment: tuple[tuple[str, str], ...] = ()  # the stack's environmentVariables (image, then service)
 
     def gateway_at(self, *, run_dir: str, listen_port: int, upstream: Upstream, tls: TlsFiles | None,
                    max_conns: int | None, hop_socket: str) -> GatewaySpec:
@@ -63,7 +64,8 @@ class ServePlan:
 
 
 def plan_serve(name: str, service: ServiceSettings, *, production: bool, port: int = GATEWAY_PORT,
-               max_concurrent: int | None = None, load: WorkerLoad = UNBATCHED) -> ServePlan:
+               max_concurrent: int | None = None, load: WorkerLoad = UNBATCHED,
+               environment: tuple[tuple[str, str], ...] = ()) -> ServePlan:
     """The serve plan of service `name`; `port` and `max_concurrent` are its target's (the table's
     serve hook gives them: a local service's `port`, an AKS service's replicaMaxConcurrentRequests);
     `load`: how its image's scorer workers take requests (plan/batching.py service_load)."""
@@ -79,6 +81,7 @@ def plan_serve(name: str, service: ServiceSettings, *, production: bool, port: i
         gateway=service_gateway(service, run_dir=_UNPLACED, listen_host="127.0.0.1", load=load,
                                 error_answers_log=LOCAL_ERROR_ANSWERS_LOG),
         images=(service.image,),
+        environment=environment,
     )
 
 
@@ -114,13 +117,15 @@ class EndpointServePlan:
 
 
 def plan_serve_endpoint(name: str, service: Any, *, logs_command: str = "",
-                        loads: Mapping[str, WorkerLoad] | None = None) -> EndpointServePlan:
+                        loads: Mapping[str, WorkerLoad] | None = None,
+                        image_env: Mapping[str, Mapping[str, str]] | None = None) -> EndpointServePlan:
     """The serve plan of online endpoint `name`. Locally every auth mode is served with keys
-    (tokens need Azure) and each deployment is one instance; `loads`: each image's WorkerLoad."""
+    (tokens need Azure) and each deployment is one instance; `loads`: each image's WorkerLoad;
+    `image_env`: each image's `environmentVariables`, under a deployment's own."""
     loads = loads or {}
     deployments = tuple(DeploymentServe(n, d.image, deployment_workers(d, loads.get(d.image, UNBATCHED)),
                                         d.request_timeout_ms,
-                                        tuple(sorted(d.environment_variables.items())))
+                                        user_env((image_env or {}).get(d.image, {}), d.environment_variables))
                         for n, d in sorted(service.deployments.items()))
     gateway = endpoint_gateway(service, run_dir=_UNPLACED, listen_port=0, logs_command=logs_command or None,
                                scorers={d.name: _UNPLACED_SCORER for d in deployments})

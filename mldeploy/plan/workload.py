@@ -25,6 +25,8 @@ class Variant:
     image_tag: str
     models: tuple[tuple[str, str], ...]
     weight: int
+    # The stack's environmentVariables of its scorer: its image's, then the service's (plan/scorer.py user_env).
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

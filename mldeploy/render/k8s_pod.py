@@ -142,6 +142,9 @@ def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, An
             {"name": "AZUREML_MDC_HOST", "value": "127.0.0.1"},
             {"name": "AZUREML_MDC_PORT", "value": str(MDC_PORT)},
         ]
+    # The stack's environmentVariables (image, then service), last: config refuses every name above,
+    # and a new one appends to the list (a diff shows it alone).
+    env += [{"name": k, "value": v} for k, v in variant.env]
     # Busy sync workers answer GET / only when a request ends: both probes' windows outlast the
     # scorer's limit, so a long request neither restarts the container nor unreadies the pod.
     def failures(period_s: int) -> int:

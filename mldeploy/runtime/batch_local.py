@@ -112,7 +112,7 @@ def run_batch(entry: LocalBatchPlan, input_dir: Path) -> BatchRunResult:
     if not files:
         raise BatchRunError(f"no input files in {input_dir}")
     with _model_dir(entry.model) as model_dir, _code_folder(entry) as script, _v1_stand_in(script), \
-            mock.patch.dict(os.environ, AZUREML_MODEL_DIR=str(model_dir)):
+            mock.patch.dict(os.environ, {**dict(entry.environment_variables), "AZUREML_MODEL_DIR": str(model_dir)}):
         driver = _load_script(script)
         try:
             driver.init()

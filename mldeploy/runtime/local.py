@@ -418,7 +418,8 @@ class LocalServer:
         # The target's own rule (an AKS service: one worker per concurrent request).
         return scorer_child(context, env, context_dir, self.run_dir, sock=sock,
                             workers=self.plan.workers, scoring_timeout_ms=self.plan.scoring_timeout_ms,
-                            extra_env={LOGS_COMMAND_ENV: self.logs_command} if self.logs_command else None)
+                            extra_env={**dict(self.plan.environment),
+                                       **({LOGS_COMMAND_ENV: self.logs_command} if self.logs_command else {})})
 
     def _gateway_child(self, nginx: str, sock: socket.socket) -> Child:
         gw_dir = self.run_dir / "gateway"

@@ -157,8 +157,8 @@ def test_a_new_service_target_is_its_package_and_its_row(tmp_path):
     errors = found["errors"]
     assert errors["Pulumi.bad-key.yaml"] == (
         "stacks/Pulumi.bad-key.yaml: mldeploy:services.lobby.brightness: unknown key 'brightness'; allowed: "
-        "appInsightsEnabled, authEnabled, cors, cpuCores, image, keys, maxRequestBodyMb, memoryGb, sampleRequest, "
-        "scoringTimeoutMs, screen, target, tls, workerCount"), errors  # `screen`: the row's model's own key
+        "appInsightsEnabled, authEnabled, cors, cpuCores, environmentVariables, image, keys, maxRequestBodyMb, "
+        "memoryGb, sampleRequest, scoringTimeoutMs, screen, target, tls, workerCount"), errors  # `screen`: the row's model's own key
     assert errors["Pulumi.bad-target.yaml"] == (
         "stacks/Pulumi.bad-target.yaml: mldeploy:services.lobby.target: must be one of local, aci, aks, fpga, "
         "managed, kubernetes-endpoint, containerapp, kiosk; got 'kiosks'"), errors  # the new row among the allowed

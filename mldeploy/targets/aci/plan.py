@@ -23,9 +23,10 @@ def gateway_port(tls: bool) -> int:
 
 
 def plan_aci(name: str, service: AciServiceSettings, *, stack: str, resource_group: str,
-             load: WorkerLoad = UNBATCHED) -> AciPlan:
+             load: WorkerLoad = UNBATCHED, env: tuple[tuple[str, str], ...] = ()) -> AciPlan:
     """The plan of service `name`; `resource_group` seeds its default DNS label; `load`: how its
-    image's scorer workers take requests (plan/batching.py service_load)."""
+    image's scorer workers take requests (plan/batching.py service_load); `env`: the stack's
+    environmentVariables of its scorer (plan/scorer.py service_env)."""
     tls = service.tls is not None
     scheme = "https" if tls else "http"
     port = gateway_port(tls)
@@ -45,6 +46,7 @@ def plan_aci(name: str, service: AciServiceSettings, *, stack: str, resource_gro
         # ACI stops the group's containers at once (no preStop hook): the scorer serves on until
         # the gateway beside it has finished (scoring/scorer_host.py wait_for_gateway).
         scorer_env=(*scorer_env(service, load), (DRAIN_GATEWAY_PORT_ENV, str(port))),
+        user_env=env,
         app_insights=service.app_insights_enabled,
         # The scorer's only health route: 200 once init() has finished.
         scorer_liveness=Probe("/", SCORER_PORT, "http", 30, busy),

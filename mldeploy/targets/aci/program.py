@@ -5,6 +5,7 @@ from mldeploy.components.aci import AciService
 from mldeploy.targets.aci.settings import AciServiceSettings
 from mldeploy.contract import GATEWAY_IMAGE
 from mldeploy.plan.batching import service_load
+from mldeploy.plan.scorer import service_env
 from mldeploy.targets.aci.plan import plan_aci
 from mldeploy.targets.foundation import Foundation, ServiceOutputs, given_keys, given_tls
 from mldeploy.targets.mirrors import mirrored
@@ -13,7 +14,7 @@ from mldeploy.targets.mirrors import mirrored
 def deploy_aci(name: str, service: AciServiceSettings, f: Foundation) -> ServiceOutputs:
     s = f.settings
     plan = plan_aci(name, service, stack=s.stack, resource_group=s.resource_group_name,
-                    load=service_load(s.images, service))
+                    load=service_load(s.images, service), env=service_env(s.images, service))
     aci = AciService(
         plan.component,
         plan=plan,

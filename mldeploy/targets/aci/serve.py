@@ -3,13 +3,15 @@ its container group as synthesized."""
 from pathlib import Path
 
 from mldeploy.plan.batching import service_load
+from mldeploy.plan.scorer import service_env
 from mldeploy.plan.serve import ServePlan, plan_serve
 from mldeploy.targets.serving import PodContainers, scorer_runner
 from mldeploy.targets.target import LocalServe
 
 
 def serve_plan(name: str, service, stack, logs_command: str) -> ServePlan:
-    return plan_serve(name, service, production=stack.production, load=service_load(stack.images, service))
+    return plan_serve(name, service, production=stack.production, load=service_load(stack.images, service),
+                      environment=service_env(stack.images, service))
 
 
 def local_runner(name: str, service, serve: LocalServe):

@@ -10,6 +10,7 @@ the rehearsal is HTTP only (`--tls-cert` does not apply to a canary's ingress).
 """
 from __future__ import annotations
 
+from mldeploy.plan.scorer import image_envs
 from mldeploy.targets.aks.settings import AksServiceSettings
 from mldeploy.targets.containerapp.local import LocalRevisions
 from mldeploy.targets.serving import split_runner
@@ -44,6 +45,7 @@ def canary_runner(name: str, service: AksServiceSettings, serve: LocalServe) -> 
         images = sorted({service.image, service.canary.image})
         assets = {image: serve.prepared(image) for image in images}
         return LocalCanary(name, service, {i: a[0] for i, a in assets.items()}, {i: a[1] for i, a in assets.items()},
-                           serve.run_dir, port=serve.port or 0, logs_command=serve.logs_command)
+                           serve.run_dir, port=serve.port or 0, logs_command=serve.logs_command,
+                           image_env=image_envs(serve.stack.images))
 
     return split_runner(name, make, serve)

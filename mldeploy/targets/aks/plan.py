@@ -18,7 +18,7 @@ from mldeploy.plan.tags import service_markers
 from mldeploy.plan.tls import tls_on
 from mldeploy.plan.workload import (GATEWAY_CPU_CORES, CertificateRequest, Placement, Scaling, Variant, WorkloadPlan,
                                     scorer_host, traffic_file)
-from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_workers
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, scorer_workers, user_env
 from mldeploy.targets.aks.settings import AksServiceSettings
 
 
@@ -37,10 +37,10 @@ def plan_service(name: str, s: AksServiceSettings, *, stack: str, production: bo
     workers take requests (plan/batching.py service_load)."""
     key = f"{PROJECT}:services.{name}"
     variants = [_variant("stable", s.image, images, f"{key}.image",
-                         100 - (s.canary.traffic_percent if s.canary else 0))]
+                         100 - (s.canary.traffic_percent if s.canary else 0), s.environment_variables)]
     if s.canary is not None:
         variants.append(_variant("canary", s.canary.image, images, f"{key}.canary.image",
-                                 s.canary.traffic_percent))
+                                 s.canary.traffic_percent, s.environment_variables))
 
     # check_service ran when the stack was loaded (checks.py, the aks row's check): TLS that can be issued, replicas.
     tls = tls_on(s, production)
@@ -127,11 +127,14 @@ def _gateway(s: AksServiceSettings, plan: WorkloadPlan, variant: Variant) -> Gat
     )
 
 
-def _variant(name: str, image: str, images: Mapping[str, ImageFacts], key: str, weight: int) -> Variant:
+def _variant(name: str, image: str, images: Mapping[str, ImageFacts], key: str, weight: int,
+             service_env: Mapping[str, str]) -> Variant:
     # Loading refuses a dangling image already (config/references.py); plan_service is also
     # called on its own (tests, tools), so it keeps its own refusal.
     if image not in images:
         known = ", ".join(sorted(images)) or "none"
         raise ConfigError(key, f"refers to image {image!r}, which does not exist; known: {known}")
     facts = images[image]
-    return Variant(name=name, image=facts.ref, image_tag=facts.tag, models=facts.models, weight=weight)
+    # Each variant's scorer runs its own image's environment (a canary's new image may set another), then the service's.
+    return Variant(name=name, image=facts.ref, image_tag=facts.tag, models=facts.models, weight=weight,
+                   env=user_env(dict(facts.env), service_env))

@@ -85,7 +85,8 @@ def deploy_aks(name: str, service: AksServiceSettings, f: Foundation, *, placeme
                pods_wait_for: Sequence[pulumi.Resource] = ()) -> ServiceOutputs:
     """The service on its cluster; an FPGA service (mldeploy/targets/fpga/program.py) adds where its pods run and
     the node pool they wait for."""
-    images = {n: ImageFacts(ref=f.images[n].repo_digest, tag=f.contexts[n].tag, models=f.contexts[n].models)
+    images = {n: ImageFacts(ref=f.images[n].repo_digest, tag=f.contexts[n].tag, models=f.contexts[n].models,
+                            env=tuple(f.settings.images[n].environment_variables.items()))
               for n in f.images}
     s = f.settings
     plan = plan_service(name, service, stack=s.stack, production=s.production, location=s.location, cloud=s.cloud,

@@ -3,6 +3,7 @@ replicaMaxConcurrentRequests at once as a pod does; or (`--containers`) its pod 
 from pathlib import Path
 
 from mldeploy.plan.batching import service_load
+from mldeploy.plan.scorer import service_env
 from mldeploy.plan.serve import ServePlan, plan_serve
 from mldeploy.targets.serving import PodContainers, scorer_runner
 from mldeploy.targets.target import LocalServe
@@ -10,7 +11,8 @@ from mldeploy.targets.target import LocalServe
 
 def serve_plan(name: str, service, stack, logs_command: str) -> ServePlan:
     return plan_serve(name, service, production=stack.production, max_concurrent=service.replica_max_concurrent_requests,
-                      load=service_load(stack.images, service))
+                      load=service_load(stack.images, service),
+                      environment=service_env(stack.images, service))
 
 
 def one_scorer(name: str, service, serve: LocalServe):

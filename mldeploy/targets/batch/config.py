@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mldeploy.config.base import ImageRef, matching
+from mldeploy.config.base import ImageRef, ScorerEnvVars, matching
 from mldeploy.config.cluster import VmSize
 from mldeploy.config.files import SUPPORTED_PYTHONS, AzureMLRequirementsFile, BatchCondaFile, SourceDirectory
 from mldeploy.config.source_directory import ShipsSourceDirectory, check_entry_script
@@ -70,6 +70,9 @@ class BatchSettings(ShipsSourceDirectory, SectionSettings):
     output_file_name: Annotated[str, Field(max_length=255), matching(
         r"[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*", "a file name of letters, digits, '_', '.' and '-' ('.' and "
         "'..' name folders, not the output file)")] = Field("predictions.csv", description="name of the output file")
+    environment_variables: ScorerEnvVars = Field(
+        default_factory=dict, description="environment variables of the batch job's driver (the batch deployment's "
+        "`environmentVariables`): strings, no secrets, no names Azure ML or mldeploy set (AZUREML_*, ...)")
     description: str = Field("", description="free text, for people")
 
     @field_validator("entry_script")

@@ -81,6 +81,7 @@ def plan_batch(stack: str, resource_group: str, name: str, settings: BatchSettin
         output_action=settings.output_action,
         output_file_name=settings.output_file_name,
         description=settings.description,
+        environment_variables=tuple(sorted(settings.environment_variables.items())),
     )
 
 
@@ -100,4 +101,5 @@ def plan_local_batch(settings: StackSettings, name: str | None, root: Path) -> L
                           code_files=code_files(entry, root) if entry.source_directory is not None else (),
                           model=resolve_model(entry.model, settings.models[entry.model], root),
                           mini_batch_size=entry.mini_batch_size, max_retries=entry.max_retries,
-                          error_threshold=entry.error_threshold)
+                          error_threshold=entry.error_threshold,
+                          environment_variables=tuple(sorted(entry.environment_variables.items())))

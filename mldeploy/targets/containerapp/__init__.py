@@ -12,6 +12,7 @@ from mldeploy.targets.target import LocalServe, StartingPoint, Target
 def local_runner(name: str, service: ContainerAppServiceSettings, serve: LocalServe):
     """serve: every labelled revision's scorer + gateway and the ingress splitting by trafficPercent
     (mldeploy/targets/containerapp/local.py)."""
+    from mldeploy.plan.scorer import image_envs
     from mldeploy.targets.containerapp.local import LocalRevisions, revision_images
 
     def make() -> LocalRevisions:
@@ -19,7 +20,7 @@ def local_runner(name: str, service: ContainerAppServiceSettings, serve: LocalSe
         assets = {image: serve.prepared(image) for image in images}
         return LocalRevisions(name, service, {i: a[0] for i, a in assets.items()},
                               {i: a[1] for i, a in assets.items()}, serve.run_dir, port=serve.port or 0,
-                              logs_command=serve.logs_command)
+                              logs_command=serve.logs_command, image_env=image_envs(serve.stack.images))
 
     return split_runner(name, make, serve)
 

@@ -15,11 +15,14 @@ Azure each revision's gateway checks them. The client sees the same answers eith
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Mapping
 
 from mldeploy.contract import SCORE_PATH, SWAGGER_PATH
 from mldeploy.plan.gateway import Upstream
+from mldeploy.plan.scorer import user_env
 from mldeploy.render.build_context import BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.runtime.ingress import SplitIngress
@@ -39,7 +42,8 @@ def revision_settings(service: ContainerAppServiceSettings, image: str) -> Local
     """One revision as a local service: the service's gateway knobs and its scorer's workers and
     timeout, the revision's image; no key check (the ingress's) and no App Insights (no Azure)."""
     shared = {field: getattr(service, field) for field in ("cors", "scoring_timeout_ms", "max_request_body_mb",
-                                                            "sample_request", "cpu_cores", "memory_gb")}
+                                                            "sample_request", "cpu_cores", "memory_gb",
+                                                            "environment_variables")}
     return LocalServiceSettings.model_construct(
         target="local", image=image, auth_enabled=False, keys=None, tls=None, app_insights_enabled=False,
         worker_count=scorer_workers(service), port=0, **shared)
@@ -60,12 +64,13 @@ class LocalRevisions:
     """Every revision's scorer + gateway (LocalServer) and the ingress splitting between them."""
 
     def __init__(self, name: str, service: ContainerAppServiceSettings, contexts: dict[str, BuildContext],
-                 envs: dict[str, ScoringEnv], run_dir: Path, *, port: int, logs_command: str | None = None):
+                 envs: dict[str, ScoringEnv], run_dir: Path, *, port: int, logs_command: str | None = None,
+                 image_env: Mapping[str, Mapping[str, str]] | None = None):
         self.name, self.service, self.run_dir, self.port = name, service, run_dir.resolve(), port
         keys = (new_key(), new_key()) if service.auth_enabled else None
         self.shares = self.variants(service)
         self.revisions = {
-            label: LocalServer(_serve_plan(f"{name}--{label}", self.variant_settings(service, image)), contexts[image],
+            label: LocalServer(self._variant_plan(f"{name}--{label}", service, image, image_env or {}), contexts[image],
                                envs[image], self.run_dir / label, port=0, keys=keys, logs_command=logs_command)
             for label, (image, _) in self.shares.items()}
         self.keys = keys
@@ -75,6 +80,12 @@ class LocalRevisions:
         # The service's own endpoint file (the ingress's URI and keys), which `mldeploy test --local`
         # reads; each revision's LocalServer keeps its own in its folder.
         self.record = EndpointRecord(self.run_dir, f"service {name!r}")
+
+    def _variant_plan(self, name: str, service, image: str, image_env: Mapping[str, Mapping[str, str]]):
+        """A variant's serve plan, its scorer in its own image's environmentVariables under the service's."""
+        variant = self.variant_settings(service, image)
+        return replace(_serve_plan(name, variant),
+                       environment=user_env(image_env.get(image, {}), variant.environment_variables))
 
     # Which variants and how each one is served: a subclass for another target's split (the AKS
     # canary, mldeploy/targets/aks/local.py) overrides these two and keeps the rest.

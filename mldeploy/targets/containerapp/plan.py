@@ -18,7 +18,7 @@ from mldeploy.config.errors import ConfigError
 from mldeploy.contract import GATEWAY_PORT, LIVENESS_PATH, READINESS_PATH, SCORER_PORT
 from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, container_gateway
 from mldeploy.plan.naming import hash_suffix
-from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, workers_and_timeouts
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, user_env, workers_and_timeouts
 from mldeploy.plan.timeouts import (NGINX_PROBE_FAILURES, PROBE_PERIOD_S, PROBE_TIMEOUT_S, busy_seconds,
                                    probe_failure_threshold)
 from mldeploy.render.gateway import render_nginx_conf
@@ -84,6 +84,7 @@ class ContainerAppPlan(FrontedByGateway):
     traffic: tuple[TrafficShare, ...]
     custom_domain: str | None
     gateway: GatewaySpec
+    user_env: tuple[tuple[str, str], ...] = ()  # the stack's environmentVariables, last in the scorer's env
 
     @property
     def revision_name(self) -> str:
@@ -117,7 +118,8 @@ def scorer_workers(service: ContainerAppServiceSettings) -> int:
     return service.worker_count or service.default_workers()
 
 
-def template_fingerprint(service: ContainerAppServiceSettings, image_tag: str, gateway_conf_digest: str) -> str:
+def template_fingerprint(service: ContainerAppServiceSettings, image_tag: str, gateway_conf_digest: str,
+                         env: tuple[tuple[str, str], ...] = ()) -> str:
     """What makes a revision (ContainerApps.json: the Template "defines the desired state of an
     immutable revision. Any changes to this section will result in a new revision"): the image's
     content tag and every revision-scope setting, hashed into the revision suffix. The suffix must
@@ -125,13 +127,18 @@ def template_fingerprint(service: ContainerAppServiceSettings, image_tag: str, g
     parts = [image_tag, f"{service.cpu_cores:g}", f"{service.memory_gb:g}", str(service.min_replicas),
              str(service.max_replicas), str(service.scoring_timeout_ms), str(service.worker_count),
              str(service.app_insights_enabled), service.workload_profile, gateway_conf_digest]
+    # The scorer's environmentVariables (image, then service) are the template's too; added only when
+    # set, so a revision without them keeps the name earlier runs gave it.
+    parts += [f"{k}={v}" for k, v in env]
     return hash_suffix(*parts, length=10)
 
 
 def plan_containerapp(name: str, service: ContainerAppServiceSettings, *,
-                      image_tags: Mapping[str, str], load: WorkerLoad = UNBATCHED) -> ContainerAppPlan:
+                      image_tags: Mapping[str, str], load: WorkerLoad = UNBATCHED,
+                      image_env: Mapping[str, Mapping[str, str]] | None = None) -> ContainerAppPlan:
     """The plan of service `name`. `image_tags`: each image's content tag (`<version>-<digest>`),
-    which names the revisions; `load`: how its images' scorer workers take requests."""
+    which names the revisions; `load`: how its images' scorer workers take requests; `image_env`:
+    each image's `environmentVariables`, under the service's own."""
     app = app_name(name)
     gateway = container_gateway(service, listen_port=GATEWAY_PORT, load=load)
     # nginx.conf reaches the gateway as a Container Apps secret, and secrets are app-scope (no new
@@ -139,8 +146,11 @@ def plan_containerapp(name: str, service: ContainerAppServiceSettings, *,
     gateway_conf_digest = hash_suffix(render_nginx_conf(gateway), length=16)
     workers = scorer_workers(service)
 
+    def env(image: str) -> tuple[tuple[str, str], ...]:
+        return user_env((image_env or {}).get(image, {}), service.environment_variables)
+
     def suffix(image: str) -> str:
-        return "r" + template_fingerprint(service, image_tags[image], gateway_conf_digest)
+        return "r" + template_fingerprint(service, image_tags[image], gateway_conf_digest, env(image))
 
     labels = service.revisions or {"live": None}
     traffic = tuple(
@@ -161,6 +171,7 @@ def plan_containerapp(name: str, service: ContainerAppServiceSettings, *,
         scorer=Resources(service.cpu_cores - GATEWAY_CPU, f"{service.memory_gb - GATEWAY_MEMORY_GI:g}Gi"),
         gateway_resources=Resources(GATEWAY_CPU, f"{GATEWAY_MEMORY_GI:g}Gi"),
         scorer_env=workers_and_timeouts(workers, service.scoring_timeout_ms),
+        user_env=env(service.image),
         app_insights=service.app_insights_enabled,
         min_replicas=service.min_replicas,
         max_replicas=service.max_replicas,

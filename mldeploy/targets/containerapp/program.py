@@ -8,13 +8,14 @@ from mldeploy.targets.foundation import Foundation, ServiceOutputs, given_keys
 from mldeploy.targets.mirrors import mirrored
 from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
 from mldeploy.plan.batching import service_load
+from mldeploy.plan.scorer import image_envs
 from mldeploy.targets.containerapp.plan import SPLIT_BETWEEN_REVISIONS, plan_containerapp
 
 
 def deploy_containerapp(name: str, service: ContainerAppServiceSettings, f: Foundation) -> ServiceOutputs:
     s = f.settings
     plan = plan_containerapp(name, service, image_tags={image: c.tag for image, c in f.contexts.items()},
-                             load=service_load(s.images, service))
+                             load=service_load(s.images, service), image_env=image_envs(s.images))
     svc = ContainerAppService(
         plan.component,
         plan=plan,

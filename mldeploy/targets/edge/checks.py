@@ -11,6 +11,7 @@ from typing import Any
 
 from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
+from mldeploy.contract import CREATE_OPTIONS_MAX, chunk_create_options, module_create_options
 from mldeploy.plan.versions import iot_edge_runtime_problem, iot_edge_runtime_warning
 from mldeploy.targets.edge.config import EdgeSettings
 
@@ -77,6 +78,18 @@ def check(name: str, edge: EdgeSettings, stack: Any) -> None:
     runtime = iot_edge_runtime_problem(edge.runtime_version)
     if runtime is not None:
         raise ConfigError(f"{key}.runtimeVersion", runtime)
+    image_env = stack.images[edge.image].environment_variables if edge.image in stack.images else {}
+    if image_env:
+        # The module's Env is the image's environmentVariables under `env` (plan.py): the whole must still fit
+        # createOptions, which config checked for `env` alone.
+        merged = {**image_env, **edge.env}
+        try:
+            chunk_create_options(module_create_options(edge.port, edge.host_port or edge.port, merged,
+                                                       dict(edge.create_options)))
+        except ValueError:
+            raise ConfigError(f"{key}.env", f"env with images.{edge.image}.environmentVariables makes the module's "
+                              f"createOptions longer than IoT Edge takes ({CREATE_OPTIONS_MAX} characters as JSON, "
+                              "written there as Env): move large values into the image or a file") from None
     if edge.device_id is not None:
         other = next((n for n, e in before if e.device_id == edge.device_id
                       and e.iot_hub.name.lower() == hub.name.lower()), None)

@@ -8,7 +8,8 @@ from mldeploy.targets.foundation import Foundation
 
 
 def deploy_edge(name: str, settings: EdgeSettings, f: Foundation) -> dict:
-    plan = plan_edge(name, settings, image=f.images[settings.image].repo_digest)
+    plan = plan_edge(name, settings, image=f.images[settings.image].repo_digest,
+                     image_env=f.settings.images[settings.image].environment_variables)
     edge = IotEdgeDeployment(
         f"edge-{name}",
         plan=plan,

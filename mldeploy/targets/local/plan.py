@@ -12,9 +12,10 @@ from mldeploy.targets.local.settings import LocalServiceSettings
 
 
 def plan_local(name: str, service: LocalServiceSettings, *, stack: str, tag: str, context_dir: str,
-               load: WorkerLoad = UNBATCHED) -> LocalPlan:
+               load: WorkerLoad = UNBATCHED, env: tuple[tuple[str, str], ...] = ()) -> LocalPlan:
     """The plan of service `name`, whose image (`tag`) is built from `context_dir`; `load`: how its
-    image's scorer workers take requests (plan/batching.py service_load)."""
+    image's scorer workers take requests (plan/batching.py service_load); `env`: the stack's
+    environmentVariables of its scorer (plan/scorer.py service_env)."""
     component = f"local-{name}"
     prefix = f"mldeploy-{stack}-{component}"
     gateway = container_gateway(service, listen_port=GATEWAY_PORT, upstreams=(Upstream(SCORER_ALIAS, SCORER_PORT),),
@@ -27,7 +28,7 @@ def plan_local(name: str, service: LocalServiceSettings, *, stack: str, tag: str
         gateway_container=f"{prefix}-gateway",
         scorer_image=f"mldeploy-local/{service.image}:{tag}",
         context_dir=context_dir,
-        scorer_env=scorer_env(service, load),
+        scorer_env=(*scorer_env(service, load), *env),
         scorer_memory_mb=int(scorer_memory_mb(service)),
         scorer_health=HealthCheck(("CMD", "python", "-c", "import urllib.request; urllib.request.urlopen("
                                    f"'http://127.0.0.1:{SCORER_PORT}/')"), start_period="30s"),

@@ -21,7 +21,7 @@ from mldeploy.config.errors import ConfigError
 from mldeploy.plan.batching import image_loads
 from mldeploy.plan.endpoint import (MAX_MIRROR_PERCENT, TOTAL_TRAFFIC, AssetPlan, DeploymentPlan, EndpointPlan,
                                     deployment_workers, endpoint_name, iso_ms)
-from mldeploy.plan.scorer import UNBATCHED, WorkerLoad
+from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, user_env
 from mldeploy.plan.tags import SPLIT_BETWEEN_DEPLOYMENTS, SPLIT_TAG
 from mldeploy.targets.online_endpoint.settings import AUTH_MODES, EndpointSettings, ProbeSettings
 
@@ -173,11 +173,13 @@ def used_images(service: EndpointSettings) -> list[str]:
 def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_group: str,
                   assets: dict[str, AssetPlan], image_models: dict[str, list[str]],
                   tags: dict[str, str], model_tags: dict[str, dict[str, str]] | None = None,
-                  loads: Mapping[str, WorkerLoad] | None = None) -> EndpointPlan:
+                  loads: Mapping[str, WorkerLoad] | None = None,
+                  image_env: Mapping[str, Mapping[str, str]] | None = None) -> EndpointPlan:
     """Everything the OnlineEndpoint component declares, decided from validated settings;
     `assets`: the environment and code of each image the deployments use (`used_images`);
     `tags`: the service's tags (no model); `model_tags`: per models entry, its model/version tags;
-    `loads`: each image's WorkerLoad (omitted: none batches)."""
+    `loads`: each image's WorkerLoad (omitted: none batches); `image_env`: each image's
+    `environmentVariables`, under a deployment's own."""
     kind = service.compute_type
     loads = loads or {}
     model_tags = model_tags or {}
@@ -197,7 +199,7 @@ def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_
             liveness=_probe(dep.liveness_probe), readiness=_probe(dep.readiness_probe),
             # The inference server runs one worker per admitted request, or batch (_check_workers).
             environment_variables={"WORKER_COUNT": str(deployment_workers(dep, loads.get(dep.image, UNBATCHED))),
-                                   **dep.environment_variables},
+                                   **dict(user_env((image_env or {}).get(dep.image, {}), dep.environment_variables))},
             app_insights_enabled=service.app_insights_enabled, description=dep.description,
             autoscale=service.autoscale_plan(dep), kubernetes_scale=service.kubernetes_scale(dep),
             tags=served(dep.image)))

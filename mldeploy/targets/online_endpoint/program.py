@@ -19,6 +19,7 @@ from mldeploy.plan.assets import endpoint_asset_name, endpoint_base_image
 from mldeploy.plan.conda import ENDPOINT_PYTHON, conda_with_pip, requirement_lines
 from mldeploy.plan.digest import digest_files
 from mldeploy.plan.batching import image_loads
+from mldeploy.plan.scorer import image_envs
 from mldeploy.plan.endpoint import AssetPlan
 from mldeploy.targets.foundation import Foundation, ServiceOutputs, build_dir, given_keys
 from mldeploy.targets.online_endpoint.plan import plan_endpoint, used_images
@@ -84,7 +85,8 @@ def deploy_endpoint(name: str, service: EndpointSettings, f: Foundation, compute
     plan = plan_endpoint(name, service, stack=s.stack, resource_group=s.resource_group_name, assets=assets,
                          image_models={n: list(i.models) for n, i in s.images.items()}, tags=tags,
                          model_tags={n: {"model": m.registered_name, "model-version": m.version}
-                                     for n, m in f.models.items()}, loads=image_loads(s))
+                                     for n, m in f.models.items()}, loads=image_loads(s),
+                         image_env=image_envs(s.images))
     r = f.registry
     client = authorization.get_client_config_output()
     workspace = WorkspaceRefs(

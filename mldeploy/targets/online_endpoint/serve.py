@@ -2,13 +2,15 @@
 behind one gateway answering as the endpoint's front door does; or (`--containers`) each
 deployment's image as a container behind that front door."""
 from mldeploy.plan.batching import image_loads
+from mldeploy.plan.scorer import image_envs
 from mldeploy.plan.serve import EndpointServePlan, plan_serve_endpoint
 from mldeploy.targets.serving import EndpointContainers, listen_address
 from mldeploy.targets.target import LocalServe
 
 
 def serve_plan(name: str, endpoint, stack, logs_command: str) -> EndpointServePlan:
-    return plan_serve_endpoint(name, endpoint, logs_command=logs_command, loads=image_loads(stack))
+    return plan_serve_endpoint(name, endpoint, logs_command=logs_command, loads=image_loads(stack),
+                               image_env=image_envs(stack.images))
 
 
 def local_runner(name: str, endpoint, serve: LocalServe):
@@ -34,7 +36,8 @@ def local_runner(name: str, endpoint, serve: LocalServe):
 
 def containers(out, name: str, endpoint, stack, images, tls) -> EndpointContainers:
     """serve --containers: the deployments' images as synthesized, behind the front door."""
-    return EndpointContainers(plan_serve_endpoint(name, endpoint, loads=image_loads(stack)))
+    return EndpointContainers(plan_serve_endpoint(name, endpoint, loads=image_loads(stack),
+                                                  image_env=image_envs(stack.images)))
 
 
 def deployments(endpoint) -> tuple[str, ...]:
