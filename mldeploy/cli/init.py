@@ -5,6 +5,7 @@ it would write exists, it names them all, exits 2 and writes nothing (an existin
 the lines it lacks appended instead; an existing .github/dependabot.yml is kept, with a note)."""
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import sys
@@ -91,8 +92,13 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
     # An SDK v1 project's own entry script and conda file are used, not overwritten (docs/project.md).
     keep_script = (root / "score.py").is_file()
     conda_file = V1_CONDA_FILE if (root / V1_CONDA_FILE).is_file() else GENERATED_CONDA_FILE
+    # A file name ending in a version (churn-v1.joblib) names the model without it: a registered model keeps
+    # its name across versions (churn:1, then churn:2 beside it), and churn-v1:2 would read wrong on day 2.
+    from_file = safe_name(Path(model_path).stem.split(".")[0])
+    unversioned = re.sub(r"-v\d+$", "", from_file)
+    dropped = from_file[len(unversioned):] if name is None and NAME_RE.match(unversioned) else ""
     choices = ProjectChoices(
-        project=project_name(root), name=name or safe_name(Path(model_path).stem.split(".")[0]),
+        project=project_name(root), name=name or from_file[:len(from_file) - len(dropped)],
         model_path=model_path, model_file=found.file, features=found.features or DEFAULT_FEATURES,
         targets=chosen, named_columns=found.named_columns, kind=found.kind, onnx_inputs=found.inputs,
         rows=found.rows, lacking=found.modules, keep_script=keep_script, conda_file=conda_file)
@@ -165,6 +171,10 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
                 else "the pickle says the model")
         click.echo(f"note: {told} was saved with scikit-learn {found.sklearn_version}; environment.yml pins "
                    f"{pinned}: pin yours there (another version may not load it, or predict otherwise)")
+    if dropped:
+        click.echo(f"note: named the model, image and service {choices.name!r}, the file name without {dropped!r}: "
+                   f"the stacks register it as {choices.name}:1 and a new version beside it as {choices.name}:2 "
+                   "(the managed stack's header, docs/rollout.md); --name sets another name")
     if named_columns:
         click.echo(f"note: the model was fitted on a pandas DataFrame: score.py hands it the rows as a DataFrame "
                    f"with its own column names (numbers or texts), and environment.yml installs {PANDAS_PIN} (pin "

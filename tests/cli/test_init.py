@@ -138,6 +138,23 @@ def test_a_model_inside_the_project_is_used_where_it_is(tmp_path, iris_pickle):
     assert sorted(p.name for p in (tmp_path / "stacks").iterdir()) == ["Pulumi.dev.yaml", "Pulumi.local.yaml"]
 
 
+def test_a_version_in_the_file_name_is_not_in_the_model_s_name(tmp_path, iris_pickle):
+    """hwalk's day 2: churn-v1.joblib named the model churn-v1, so version 2 beside it was to be
+    registered as churn-v1:2 (the managed stack's header: `churn-v1-v2: {registeredName: churn-v1}`)."""
+    (tmp_path / "training").mkdir()
+    (tmp_path / "training" / "iris_V1.pkl").write_bytes(iris_pickle.read_bytes())
+    done = mldeploy("init", "svc", "--model", "training/iris_V1.pkl", "--target", "managed", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    managed = (tmp_path / "svc" / "stacks" / "Pulumi.managed.yaml").read_text()
+    assert "\n    iris:\n      # Any file" in managed and "path: models/iris_V1.pkl" in managed, managed
+    assert "iris-v2: {registeredName: iris, path: models/v2/<the file name score.py opens>" in managed, managed
+    assert "note: named the model, image and service 'iris', the file name without '-v1'" in done.stdout
+    # --name wins, and a name that is only a version keeps it.
+    (tmp_path / "training" / "v1.pkl").write_bytes(iris_pickle.read_bytes())
+    done = mldeploy("init", "other", "--model", "training/v1.pkl", cwd=tmp_path)
+    assert done.returncode == 0 and "named the model" not in done.stdout, done.stdout + done.stderr
+
+
 @pytest.mark.parametrize("args, line", [
     (["--model", "nowhere.pkl"], "error: --model: nowhere.pkl: no such file or folder"),
     (["--model", ".", "x"], "error: --model: . is or holds the project folder; name the model file or the folder "
