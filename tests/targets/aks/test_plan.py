@@ -162,3 +162,17 @@ def test_the_gateway_never_listens_with_ssl_when_the_plan_says_no_tls():
     for plan in (_plan(production=False), _plan(production=True, tlsEnabled=False)):
         assert plan.workload.tls is False
         assert not any(g.tls_enabled for g in plan.gateways.values()), "services.svc: no TLS, no ssl listener"
+
+
+def test_each_variant_runs_its_own_images_environment_under_the_services():
+    images = {"diabetes": ImageFacts("cr.io/diabetes@sha256:aa", "1-aaa", (("diabetes", "1"),),
+                                     env=(("LOG_LEVEL", "info"), ("MODEL_FLAVOUR", "v1"))),
+              "diabetes-v2": ImageFacts("cr.io/diabetes@sha256:bb", "2-bbb", (("diabetes", "1"),),
+                                        env=(("MODEL_FLAVOUR", "v2"),))}
+    s = _settings({"canary": {"image": "diabetes-v2", "trafficPercent": 10},
+                   "environmentVariables": {"LOG_LEVEL": "debug"}})
+    workload = plan_service("svc", s, stack="prod", production=False, location="westeurope", resource_group="rg",
+                            images=images).workload
+    envs = {v.name: dict(v.env) for v in workload.variants}
+    assert envs == {"stable": {"LOG_LEVEL": "debug", "MODEL_FLAVOUR": "v1"},
+                    "canary": {"LOG_LEVEL": "debug", "MODEL_FLAVOUR": "v2"}}, envs

@@ -144,3 +144,14 @@ def test_a_v1_aks_key_says_what_container_apps_has_instead(key, where):
         parse_settings("containerapp", values, set(), ROOT, "stacks/Pulumi.containerapp.yaml")
     assert info.value.key == f"mldeploy:services.diabetes-aca.{key}", info.value
     assert where in info.value.message and "did you mean" not in info.value.message, info.value.message
+
+
+def test_environment_variables_make_a_new_revision_and_none_keep_the_old_name():
+    # A revision's template is immutable: changed variables need a new suffix; a service without any keeps the
+    # suffix earlier runs gave it (its traffic names that revision).
+    bare = plan_containerapp("diabetes-aca", _service(), image_tags=TAGS)
+    assert plan_containerapp("diabetes-aca", _service(), image_tags=TAGS, image_env={"diabetes": {}}) == bare
+    flagged = plan_containerapp("diabetes-aca", _service(environmentVariables={"LOG_LEVEL": "debug"}), image_tags=TAGS,
+                                image_env={"diabetes": {"LOG_LEVEL": "info", "FEATURE_FLAG": "on"}})
+    assert flagged.revision_suffix != bare.revision_suffix
+    assert flagged.user_env == (("FEATURE_FLAG", "on"), ("LOG_LEVEL", "debug")), flagged.user_env
