@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +50,13 @@ class _Object:
         return get(self.props, "metadata", "namespace") or "default"
 
     def named(self, ref: str) -> bool:
-        # Auto-named objects (no metadata.name in the inputs) are named after the Pulumi name.
+        # An object without metadata.name in its inputs is named by pulumi-kubernetes `<Pulumi name>-<8 of
+        # [a-f0-9]>` (provider/pkg/metadata/naming.go; mldeploy/synth/provider_ids.py), which is what a
+        # reference to it holds; a reference holding the Pulumi name alone is matched too.
         explicit = get(self.props, "metadata", "name")
-        return explicit == ref or (explicit in (None, UNKNOWN) and self.name == ref)
+        if explicit not in (None, UNKNOWN):
+            return explicit == ref
+        return isinstance(ref, str) and (ref == self.name or re.fullmatch(re.escape(self.name) + "-[0-9a-f]{8}", ref) is not None)
 
 
 def _secret_keys(secret: _Object) -> set[str] | None:

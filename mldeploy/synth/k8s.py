@@ -13,6 +13,7 @@ from mldeploy.nested import map_leaves
 from mldeploy.render.k8s_pod import SECRET_KEYS_ANNOTATION
 from mldeploy.plan.replicas import suggest_bounds
 from mldeploy.synth.mask import MASK
+from mldeploy.synth.mocks import kubernetes_metadata
 from mldeploy.synth.run import SynthResult
 from mldeploy.synth.dump import dump_json
 
@@ -40,9 +41,8 @@ def kubernetes_objects(result: SynthResult) -> list[dict[str, Any]]:
         if not r["type"].startswith("kubernetes:"):
             continue
         obj = {k: map_leaves(_integer, r["inputs"][k]) for k in OBJECT_KEYS if k in r["inputs"]}
-        meta = dict(obj.get("metadata") or {})
-        meta.setdefault("name", r["name"])  # auto-named objects: the provider adds a suffix
-        obj["metadata"] = meta
+        # An object the program leaves unnamed has the provider's auto-name (synth/mocks.py kubernetes_metadata).
+        obj["metadata"] = kubernetes_metadata(r["type"], r["inputs"], r["name"], result.stack)
         if obj.get("kind") == "Secret":
             obj = _masked_secret(obj)
         out.append(obj)

@@ -18,7 +18,8 @@ import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from mldeploy.pulumi_internals import MockMonitor, deserialize_properties, registered_options, wrap_wire_secret
-from mldeploy.synth.provider_ids import provider_id, random_id_bytes, remote_image_id
+from mldeploy.synth.provider_ids import (KUBERNETES_AUTONAMED, kubernetes_autonamed, kubernetes_object_name,
+                                         provider_id, random_id_bytes, remote_image_id)
 from mldeploy.targets import TARGETS
 from mldeploy.targets.fakes import SUBSCRIPTION_ID, TENANT_ID, fake, stable_uuid
 from mldeploy.targets.target import OutputMaker
@@ -86,9 +87,7 @@ class SynthMocks(pulumi.runtime.Mocks):
         extra = maker(name, inputs, self) if maker else {}
         state = {**inputs, **extra}
         if args.typ.startswith("kubernetes:"):
-            meta = dict(state.get("metadata") or {})
-            meta.setdefault("name", name)
-            state["metadata"] = meta
+            state["metadata"] = kubernetes_metadata(args.typ, inputs, name, self.stack)
         rid = args.resource_id or self.resource_id(args.typ, inputs, name)
         return rid, state
 
@@ -116,6 +115,16 @@ class SynthMocks(pulumi.runtime.Mocks):
     def secret(self, value: str) -> Any:
         """Remember a generated secret and return it marked secret."""
         return _secret(self.ledger.add(value))
+
+
+def kubernetes_metadata(typ: str, inputs: dict, name: str, stack: str) -> dict:
+    """An object's metadata as the provider returns it: a name it was not given is the provider's
+    auto-name, with its annotation (synth/provider_ids.py kubernetes_object_name)."""
+    meta = dict(inputs.get("metadata") or {})
+    if kubernetes_autonamed(inputs):
+        meta["name"] = kubernetes_object_name(typ, inputs, name, stack)
+        meta["annotations"] = {**(meta.get("annotations") or {}), KUBERNETES_AUTONAMED: "true"}
+    return meta
 
 
 def _register_defaults(m: SynthMocks) -> None:

@@ -4,7 +4,11 @@ in the state and what an `.id` passed on to another resource holds.
 - azure-native: the ARM path of the REST spec (mldeploy/synth/arm_ids.py).
 - kubernetes: `<namespace>/<name>`, or `<name>` for an object without a namespace
   (pulumi/pulumi-kubernetes provider/pkg/provider/provider.go Create: `Id: FqObjName(initialized)`;
-  clients/unstructured.go `FqName`).
+  clients/unstructured.go `FqName`); an object without metadata.name (nor generateName) is named by
+  the provider: its Pulumi name + "-" + 8 characters of [a-f0-9], annotated `pulumi.com/autonamed:
+  "true"` (provider/pkg/metadata/naming.go `AssignNameIfAutonamable`: `resource.NewUniqueName(seed,
+  urn.Name()+"-", 0, 0, nil)`, whose defaults are 8 characters of "0123456789abcdef", pulumi/pulumi
+  sdk/go/common/resource; naming_test.go: "foo" -> 12 characters).
 - random: a RandomPassword's id is the constant "none" (hashicorp/terraform-provider-random
   internal/provider/resource_password.go Create, `types.StringValue("none")`, which pulumi-random
   bridges); a RandomId's is its bytes in unpadded URL-safe base64, without the prefix
@@ -54,9 +58,29 @@ def _random_id(typ: str, inputs: dict, name: str, stack: str) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
+# pulumi-kubernetes' annotation on an object it named (provider/pkg/metadata/annotations.go AnnotationAutonamed).
+KUBERNETES_AUTONAMED = "pulumi.com/autonamed"
+
+
+def kubernetes_object_name(typ: str, inputs: dict, name: str, stack: str) -> str:
+    """metadata.name of a Kubernetes object after `pulumi up`: the program's, else the provider's
+    auto-name `<Pulumi name>-<8 of [a-f0-9]>` (above), its characters derived from the stack, the type
+    and the name: stable between runs (`pulumi up` picks other ones)."""
+    meta = inputs.get("metadata") or {}
+    if meta.get("name"):
+        return str(meta["name"])
+    return f"{name}-{_hex(stack, typ, name)[:8]}"
+
+
+def kubernetes_autonamed(inputs: dict) -> bool:
+    """Whether the provider names this object (no metadata.name, no generateName)."""
+    meta = inputs.get("metadata") or {}
+    return not meta.get("name") and not meta.get("generateName")
+
+
 def _kubernetes(typ: str, inputs: dict, name: str, stack: str) -> str:
     meta = inputs.get("metadata") or {}
-    object_name = str(meta.get("name") or name)
+    object_name = kubernetes_object_name(typ, inputs, name, stack)
     return f"{meta['namespace']}/{object_name}" if meta.get("namespace") else object_name
 
 

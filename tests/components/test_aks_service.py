@@ -126,7 +126,9 @@ def test_non_production_service_with_a_certificate_is_tls_end_to_end(tmp_path):
     for dep in result.of_type("kubernetes:apps/v1:Deployment"):
         pod = dep["inputs"]["spec"]["template"]["spec"]
         secrets = {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
-        assert "diabetes-tls" in secrets, f"Deployment {dep['name']} must mount the TLS Secret nginx reads"
+        # The TLS Secret is auto-named by pulumi-kubernetes: `diabetes-tls-<8 hex>` (synth/provider_ids.py).
+        assert any(re.fullmatch(r"diabetes-tls-[0-9a-f]{8}", s) for s in secrets), \
+            f"Deployment {dep['name']} must mount the TLS Secret nginx reads: {secrets}"
     svc = [r for r in result.of_type("kubernetes:core/v1:Service") if r["inputs"]["spec"].get("type") == "LoadBalancer"]
     assert [p["port"] for p in svc[0]["inputs"]["spec"]["ports"]] == [443]
     assert result.outputs["services"]["diabetes"]["scoringUri"].startswith("https://")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 
 import pytest
 
@@ -211,8 +212,9 @@ def test_config_map_without_nginx_conf_is_reported(prod):
 def test_config_map_the_stack_does_not_declare_is_reported(prod):
     prod.remove(one(prod, CONFIG_MAP, "diabetes-gateway-stable"))
     found = messages(prod)
-    assert len(found) == 1 and "mounts ConfigMap 'diabetes-gateway-stable' as its gateway config, which this " \
-                                "stack does not declare" in found[0], found
+    # The Deployment names the ConfigMap as the provider named it (`<Pulumi name>-<8 hex>`, synth/provider_ids.py).
+    assert len(found) == 1 and re.search(r"mounts ConfigMap 'diabetes-gateway-stable-[0-9a-f]{8}' as its gateway "
+                                         "config, which this stack does not declare", found[0]), found
 
 
 def test_deployment_without_volumes_is_reported(prod):

@@ -23,9 +23,38 @@ def test_a_namespaced_kubernetes_object_is_namespace_slash_name():
     assert _id("kubernetes:apps/v1:Deployment", {"metadata": meta}, "aks-diabetes") == "mldeploy-prod/diabetes"
 
 
-def test_an_unnamed_kubernetes_object_takes_its_pulumi_name_and_a_cluster_object_has_no_namespace():
-    assert _id("kubernetes:core/v1:ConfigMap", {"metadata": {"namespace": "ns"}}, "gateway-conf") == "ns/gateway-conf"
+def test_an_unnamed_kubernetes_object_gets_the_provider_s_auto_name_and_a_cluster_object_has_no_namespace():
+    """pulumi-kubernetes names an object without metadata.name `<Pulumi name>-<8 of [a-f0-9]>`
+    (provider/pkg/metadata/naming.go; naming_test.go: "foo" -> 12 characters)."""
+    unnamed = _id("kubernetes:core/v1:ConfigMap", {"metadata": {"namespace": "ns"}}, "gateway-conf")
+    assert re.fullmatch(r"ns/gateway-conf-[0-9a-f]{8}", unnamed), unnamed
+    assert unnamed == _id("kubernetes:core/v1:ConfigMap", {"metadata": {"namespace": "ns"}}, "gateway-conf"), "stable"
     assert _id("kubernetes:core/v1:Namespace", {"metadata": {"name": "mldeploy-prod"}}, "ns") == "mldeploy-prod"
+
+
+def test_the_mock_returns_the_auto_name_and_its_annotation_as_the_provider_does():
+    from pulumi.runtime.mocks import MockResourceArgs
+
+    mocks = SynthMocks("prod", SecretLedger())
+    args = MockResourceArgs(typ="kubernetes:core/v1:Secret", name="diabetes-keys", inputs={
+        "metadata": {"namespace": "mldeploy-prod", "labels": {"app": "diabetes"}}, "type": "Opaque"},
+        provider=None, resource_id=None, custom=True)
+    rid, state = mocks.new_resource(args)
+    name = state["metadata"]["name"]
+    assert re.fullmatch(r"diabetes-keys-[0-9a-f]{8}", name) and rid == f"mldeploy-prod/{name}", (rid, state)
+    assert state["metadata"]["annotations"] == {"pulumi.com/autonamed": "true"}, state
+    named = MockResourceArgs(typ="kubernetes:core/v1:Secret", name="diabetes-keys", inputs={
+        "metadata": {"name": "keys", "namespace": "mldeploy-prod"}}, provider=None, resource_id=None, custom=True)
+    assert mocks.new_resource(named)[1]["metadata"] == {"name": "keys", "namespace": "mldeploy-prod"}
+
+
+def test_no_synthesized_kubernetes_object_keeps_a_bare_pulumi_name():
+    """Every ConfigMap/Secret the stacks leave unnamed shows the provider's shape in resources.json's
+    references and in k8s/ (a bare `diabetes-keys` is a name the cluster never holds)."""
+    for stack in ("prod", "fpga"):
+        manifests = sorted((SNAPSHOTS / stack / "k8s").rglob("*.yaml"))
+        names = [p.name for p in manifests if p.name.startswith(("configmap-", "secret-"))]
+        assert names and all(re.search(r"-[0-9a-f]{8}\.yaml$", n) for n in names), (stack, names)
 
 
 def test_random_ids_are_the_providers():
