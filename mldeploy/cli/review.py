@@ -27,6 +27,8 @@ ONLINE_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 ENDPOINT_TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ACI_GROUP = "azure-native:containerinstance:ContainerGroup"
+MANAGED_ENVIRONMENT = "azure-native:app:ManagedEnvironment"
+CONTAINERAPP_GPU_DOC = "docs/containerapp.md#a-gpu-workload-profile-is-fixed-when-the-environment-is-created"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 # What the endpoint's own PUT carries besides what EndpointTraffic owns: its identity and compute
 # are resources of their own, whose replacement gives the endpoint a new id to PUT.
@@ -47,8 +49,8 @@ SERVICE_LABEL = "mldeploy.io/service"
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # "live-traffic" | "endpoint-put" | "create-only" | "model-content" | "key-rotation"
-    #            | "production-destroy" | "secret" | "synth"
+    kind: str  # "live-traffic" | "endpoint-put" | "create-only" | "workload-profile" | "model-content"
+    #            | "key-rotation" | "production-destroy" | "secret" | "synth"
     resource: str
     message: str
 
@@ -285,6 +287,48 @@ def _create_only(d: StackDiff) -> list[Alert]:
     return out
 
 
+def _is_gpu_profile(profile_type: Any) -> bool:
+    """A GPU workload profile type: the serverless ones (Consumption-GPU-NC8as-T4, Consumption-GPU-NC24-A100)
+    and the dedicated NC ones (NC24-A100, ...; workload-profiles-overview.md, "Profile types")."""
+    return isinstance(profile_type, str) and ("GPU" in profile_type.upper() or profile_type.upper().startswith("NC"))
+
+
+def _profiles(r: dict | None) -> dict[str, str]:
+    profiles = ((r or {}).get("inputs") or {}).get("workloadProfiles") or []
+    return {str(p.get("name")): str(p.get("workloadProfileType")) for p in profiles if isinstance(p, dict)}
+
+
+def _workload_profiles(d: StackDiff) -> list[Alert]:
+    """A GPU workload profile added to, removed from or changed on a Container Apps environment that
+    exists: Azure applies a GPU profile only as an environment is created (containerapp/plan.py
+    GPU_PROFILE_SOURCE), and azure-native updates the environment in place, so `pulumi up` stops there."""
+    out = []
+    for c in d.changes:
+        if c.type != MANAGED_ENVIRONMENT or c.kind != "update":
+            continue
+        before, after = _profiles(c.before), _profiles(c.after)
+        for name in sorted(set(before) | set(after)):
+            old, new = before.get(name), after.get(name)
+            if old == new or not (_is_gpu_profile(old) or _is_gpu_profile(new)):
+                continue
+            if old is None:
+                what = (f"GPU workload profile `{name}` ({new}) is added to it: Azure applies a GPU profile only as an "
+                        "environment is created, so `pulumi up` fails at this environment's update (azure-native "
+                        "updates it in place) and the app stays on its current profile")
+            elif new is None:
+                what = (f"GPU workload profile `{name}` ({old}) is removed from it: Azure applies a GPU profile only "
+                        "as an environment is created, and the environment is updated before the app that runs on "
+                        "that profile (the app depends on it), so `pulumi up` asks Azure to drop a profile in use")
+            else:
+                what = (f"workload profile `{name}` changes type {old} → {new}: Azure applies a GPU profile only as an "
+                        "environment is created, so `pulumi up` fails at this environment's update")
+            out.append(Alert("workload-profile", c.name, (
+                f"Container Apps environment `{c.name}`: {what}. Instead: declare the new variant as a new service "
+                f"(its own environment, created with the profile), deploy and test it, move clients to its URL, then "
+                f"remove the old service ({CONTAINERAPP_GPU_DOC})")))
+    return out
+
+
 def _model_content(d: StackDiff) -> list[Alert]:
     """A registered model version whose file changed while its `version` did not (an explicit
     `version: N` and a retrained file): the version would no longer name one file, and what
@@ -384,8 +428,8 @@ def _synth_warnings(d: StackDiff) -> list[Alert]:
 
 def warnings(d: StackDiff) -> list[Alert]:
     """Every warning, most severe first."""
-    return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _model_content(d) + _production_destroy(d)
-            + _keys(d) + _synth_warnings(d))
+    return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _workload_profiles(d) + _model_content(d)
+            + _production_destroy(d) + _keys(d) + _synth_warnings(d))
 
 
 def notes(d: StackDiff) -> list[str]:

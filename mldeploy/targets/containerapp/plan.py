@@ -255,3 +255,35 @@ def check(name: str, service: ContainerAppServiceSettings, stack: Any) -> None:
         shares = ", ".join(f"{label} {rev.traffic_percent}" for label, rev in sorted(service.revisions.items()))
         raise ConfigError(f"{key}.revisions", f"trafficPercent sums to {total} ({shares}); the revisions' "
                           "shares of the app's traffic must sum to 100")
+
+
+# "You can only apply a GPU workload profile to an environment as the environment is created"
+# (MicrosoftDocs azure-docs, articles/container-apps/workload-profiles-overview.md, the note under
+# "Profiles"); other profiles can be added "as you create an environment or after it's created" (same page).
+GPU_PROFILE_SOURCE = "workload-profiles-overview.md: a GPU workload profile is applied only as the environment is created"
+GPU_PROFILE_DOC = "docs/containerapp.md#a-gpu-workload-profile-is-fixed-when-the-environment-is-created"
+
+
+def environment_component(name: str) -> str:
+    """The Pulumi name of service `name`'s environment (components/containerapp.py: `<component>-environment`)."""
+    return f"containerapp-{name}-environment"
+
+
+def gpu_profile_notes(settings) -> list[str]:
+    """What synth and `pulumi preview` say of a service on a GPU workload profile: its environment can
+    take the profile only when it is created, which the program cannot see (`mldeploy diff` compares
+    two versions and warns of the change itself)."""
+    notes = []
+    for name, service in sorted(settings.services.items()):
+        if not isinstance(service, ContainerAppServiceSettings) or service.workload_profile == CONSUMPTION:
+            continue
+        profile = service.workload_profile
+        notes.append(
+            f"{PROJECT}:services.{name}.workloadProfile: environment `{environment_component(name)}` runs the app on "
+            f"GPU workload profile `gpu` ({profile}), which Azure applies only when the environment is created "
+            f"({GPU_PROFILE_SOURCE}): if this environment is deployed already without it (the service was on "
+            "Consumption) or with another GPU type, `pulumi up` fails at the environment's update, and removing it "
+            "later asks Azure to drop a profile the app still runs on (the environment is updated before the app); "
+            f"to change it, deploy the new variant as a new service (its own environment), move clients, then "
+            f"remove the old one ({GPU_PROFILE_DOC})")
+    return notes
