@@ -270,3 +270,46 @@ def test_score_py_takes_text_values_only_for_a_dataframe_fitted_model(iris_model
     score.init()
     refused = score.run.__wrapped__([row])
     assert refused.status_code == 400 and refused.get_data() == b'{"error": "row 0 must hold only finite numbers"}'
+
+
+def test_score_py_takes_a_row_as_an_object_of_the_model_s_columns(iris_model, tmp_path, monkeypatch):
+    """hwalk's day 1 with a churn Pipeline over named columns: a client of a model with column names
+    sends each row as {"tenure_months": 12, "contract": "two-year", ...}; the generated score.py
+    answered 'row 0 must be a list of 4 values'. Such a row is taken in the model's column order
+    (any key order); missing or unknown keys are a 400 naming them; an array-fitted model still
+    takes lists only."""
+    import importlib.util
+    import sys
+    import types
+
+    given = []
+
+    class Frame:  # pandas.DataFrame's stand-in (no pandas here): records the rows score.py hands it
+        def __init__(self, rows, columns):
+            given.append(rows)
+
+    monkeypatch.setitem(sys.modules, "pandas", types.SimpleNamespace(DataFrame=Frame))
+    model, _ = iris_model
+    named = _fitted_on_a_dataframe(model)
+    named.predict = lambda frame: np.array(["a"] * len(frame.rows) if hasattr(frame, "rows") else ["a"])
+    (tmp_path / "score.py").write_bytes(render_project(_choices())["score.py"])
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("generated_score_with_objects", tmp_path / "score.py")
+    score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score)
+    as_array, text_values, names = score.model_input, score.text_values, score.column_names
+    joblib.dump(named, tmp_path / "iris.pkl")
+    score.init()
+    cols = list(named.feature_names_in_)
+    obj = {cols[3]: 0.2, cols[0]: 5.1, cols[2]: "Sat", cols[1]: 3}
+    assert score.run.__wrapped__([obj, [6.7, 3.0, 5.2, 2.3]]) == ["a"]
+    assert given == [[[5.1, 3, "Sat", 0.2], [6.7, 3.0, 5.2, 2.3]]], given
+    refused = score.run.__wrapped__([{**{k: v for k, v in obj.items() if k != cols[1]}, "colour": 1}])
+    assert refused.status_code == 400 and refused.get_data() == (
+        b'{"error": "row 0 must have the model\'s columns ' + ", ".join(cols).encode()
+        + b'; missing: sepal width (cm); unknown: colour"}'), refused.get_data()
+    joblib.dump(model, tmp_path / "iris.pkl")
+    score.model_input, score.text_values, score.column_names = as_array, text_values, names  # a fresh scorer
+    score.init()
+    refused = score.run.__wrapped__([obj])
+    assert refused.status_code == 400 and refused.get_data() == b'{"error": "row 0 must be a list of 4 numbers"}'
