@@ -109,6 +109,8 @@ def _unshipped_imports(name: str, image, tree: ast.Module, settings, root: Path)
         return []  # the load-time rule reports it
     source = PurePosixPath(image.source_directory)
     sub = PurePosixPath(image.script_in_source).parent  # the script's folder inside sourceDirectory
+    if sub != PurePosixPath(".") and any(name in s.images_built_in_azure() for s in settings.services.values()):
+        return _v2_subfolder_imports(script, source, sub, tree, shipped, root)
     for line, module, file in sibling_imports(tree, root / script.parent):
         if f"{module}.py" in shipped or f"{module}/__init__.py" in shipped:
             continue  # at the folder's root: importable
@@ -122,6 +124,30 @@ def _unshipped_imports(name: str, image, tree: ast.Module, settings, root: Path)
                                 f"({source}) is on the scorer's import path (AML_APP_ROOT, as in Azure ML v2), so the "
                                 f"scorer stops with ModuleNotFoundError; import it as "
                                 f"{sub.as_posix().replace('/', '.')}.{module}, or move it to {source}/"))
+    return found
+
+
+def _v2_subfolder_imports(script: PurePosixPath, source: PurePosixPath, sub: PurePosixPath, tree: ast.Module,
+                          shipped: set[str], root: Path) -> list[tuple[int, str]]:
+    """A script in a subfolder of its code folder on an Azure ML v2 online deployment: Azure sets
+    AML_APP_ROOT (the server's import path) and the working folder to the script's folder, not to the
+    code folder's root (runtime/local.py v2_deployment_env, with its sources; `serve` rehearses it so).
+    Its neighbours import; a module at the root does not."""
+    found = []
+    for line, module, file in sibling_imports(tree, root / script.parent):
+        if (sub / file).as_posix() not in shipped:
+            ignore, _ = ignore_spec(root / source)
+            found.append((line, f"imports {module!r} ({(script.parent / file).as_posix()}), which "
+                                f"{source}/{ignore or '.amlignore'} leaves out of the code: the scorer stops with "
+                                "ModuleNotFoundError; remove its line there"))
+    for line, module, file in sibling_imports(tree, root / source):
+        if (root / script.parent / file).is_file() or file not in shipped:
+            continue  # a neighbour of that name is what imports; an ignored one is said above or not shipped
+        found.append((line, f"imports {module!r} ({(source / file).as_posix()}), a module at sourceDirectory's root; "
+                            f"on a v2 online deployment Azure ML puts the scoring script's folder ({source / sub}) on "
+                            "the import path (AML_APP_ROOT), not the root, so the scorer stops with ModuleNotFoundError "
+                            f"there (and under `serve`); move it next to {script.name}, or {script.name} to the root "
+                            f"(entryScript: {script.name})"))
     return found
 
 

@@ -257,3 +257,39 @@ def _serve_stderr(serving, monkeypatch, capsys, start_error: str) -> str:
     with pytest.raises(SystemExit):
         serving.run(["clf"])
     return capsys.readouterr().err
+
+
+def _v2_in_subfolder(root: Path) -> Path:
+    """A managed project whose code folder is src/ with score.py in src/online/, beside helpers.py,
+    and bands.py at src/'s root; score.py imports both."""
+    files = render_project(ProjectChoices(project="p", name="clf", model_path="models/model.pkl",
+                                          model_file="model.pkl", features=4, targets=("managed",)))
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    (root / "models").mkdir(exist_ok=True)
+    (root / "models/model.pkl").write_bytes(b"model")
+    (root / "src/online").mkdir(parents=True)
+    (root / "src/online/helpers.py").write_text("X = 1\n")
+    (root / "src/bands.py").write_text("Y = 2\n")
+    (root / "src/online/score.py").write_text("import helpers\nimport bands\n" + (root / "score.py").read_text())
+    (root / "score.py").unlink()
+    for stack in ("local", "managed"):
+        path = root / f"stacks/Pulumi.{stack}.yaml"
+        path.write_text(path.read_text().replace("entryScript: score.py",
+                                                 "sourceDirectory: src\n      entryScript: online/score.py"))
+    return root
+
+
+def test_a_v2_script_in_a_subfolder_imports_its_neighbours_not_the_code_folder_s_root(tmp_path):
+    """On a v2 online deployment AML_APP_ROOT is the scoring script's folder (runtime/local.py
+    v2_deployment_env), so the image targets' rule (the root imports, neighbours do not) is reversed."""
+    root = _v2_in_subfolder(tmp_path)
+    managed = script_warnings(load_stack(root, "managed"), root)
+    assert managed == [
+        "images.clf.entryScript: src/online/score.py:2 imports 'bands' (src/bands.py), a module at sourceDirectory's "
+        "root; on a v2 online deployment Azure ML puts the scoring script's folder (src/online) on the import path "
+        "(AML_APP_ROOT), not the root, so the scorer stops with ModuleNotFoundError there (and under `serve`); move "
+        "it next to score.py, or score.py to the root (entryScript: score.py)"], managed
+    local = script_warnings(load_stack(root, "local"), root)
+    assert len(local) == 1 and "imports 'helpers', a module next to it" in local[0], local
