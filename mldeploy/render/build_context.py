@@ -245,7 +245,12 @@ def render_build_context(name: str, image: ImageSettings, models: list[ResolvedM
             sources[f"azureml-models/{model.registered_name}/{model.version}/{rel}"] = path
     v1_shim = needs_shim(files[f"app/{script}"], env_text)
     if v1_shim:
-        files.update({f"app/{rel}": data for rel, data in v1_shim_files(models).items()})
+        # At the app folder's root (the image's AML_APP_ROOT) and, for a script in a subfolder of its
+        # sourceDirectory, beside it too: a v2 online deployment's import path is the script's own folder
+        # (runtime/local.py v2_deployment_env), where `import azureml.core` must find it.
+        shim = v1_shim_files(models)
+        folders = sorted({PurePosixPath("."), PurePosixPath(script).parent})
+        files.update({f"app/{(folder / rel).as_posix()}": data for folder in folders for rel, data in shim.items()})
     files[SCORER_HOST_FILE] = SCORER_HOST.read_bytes()
     if image.scoring_server == "mldeploy":
         files[SCORING_APP_FILE] = SCORING_APP.read_bytes()

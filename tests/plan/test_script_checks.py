@@ -293,3 +293,20 @@ def test_a_v2_script_in_a_subfolder_imports_its_neighbours_not_the_code_folder_s
         "it next to score.py, or score.py to the root (entryScript: score.py)"], managed
     local = script_warnings(load_stack(root, "local"), root)
     assert len(local) == 1 and "imports 'helpers', a module next to it" in local[0], local
+
+
+def test_the_v1_stand_in_is_beside_a_script_in_a_subfolder_where_a_v2_deployment_imports_it(tmp_path):
+    """A v1 score.py (Model.get_model_path, no azureml-core) in src/online/: a v2 deployment's import path
+    is src/online (AML_APP_ROOT), the image's is src/: the stand-in is in both."""
+    from mldeploy.render.build_context import render_build_context
+    from mldeploy.plan.models import resolve_model
+
+    root = _v2_in_subfolder(tmp_path)
+    script = root / "src/online/score.py"
+    script.write_text("import helpers\nimport joblib\nfrom azureml.core.model import Model\n\ndef init():\n"
+                      "    global m\n    m = joblib.load(Model.get_model_path('clf'))\n\ndef run(data):\n    return data\n")
+    settings = load_stack(root, "managed")
+    models = [resolve_model(m, settings.models[m], root) for m in settings.images["clf"].models]
+    files = render_build_context("clf", settings.images["clf"], models, root).files
+    assert "app/online/azureml/core/model.py" in files and "app/azureml/core/model.py" in files, sorted(files)
+    assert files["app/online/azureml/core/mldeploy-models.json"] == files["app/azureml/core/mldeploy-models.json"]
