@@ -318,10 +318,25 @@ def _listen(spec: GatewaySpec) -> list[str]:
 # keepalive_timeout can only change per location, so a request takes a detour through one whose
 # keepalive_timeout is 0 (a request that passed it stays non-keep-alive: ngx_http_update_location_config)
 # and goes on to its own location unchanged.
+# While it drains the gateway keeps no connection to a scorer either: each request it passes on says
+# `Connection: close` (UPSTREAM_CONNECTION_VAR), the scorer answers with `Connection: close` (both
+# servers: granian's hyper honours the request's, gunicorn's sync worker closes every connection)
+# and nginx does not keep that connection (ngx_http_proxy_module.c: u->keepalive =
+# !u->headers_in.connection_close). `serve --reload` relies on it (runtime/local.py
+# LocalServer.swap_image): the scorer socket is switched only after DRAIN_SECONDS of drain, when no
+# idle connection to the old scorer is left in any nginx worker's cache, so every request after the
+# switch opens a connection to the new scorer - without it an old worker reused its kept connection
+# to the old scorer after others had reached the new one, and answers flipped (14 times in one CI
+# run). The connection is ended by the scorer after its answer, never under a request nginx is
+# writing: nginx does not pass a sent POST on to another try even on a kept connection
+# (ngx_http_upstream.c ngx_http_upstream_next: a cached connection's error earns a try back, but
+# u->request_sent on a POST adds NGX_HTTP_UPSTREAM_FT_NON_IDEMPOTENT, which `proxy_next_upstream
+# error` does not cover), so a scorer closing idle kept connections itself would risk 502s.
 DRAIN_FILE = "drain"
 DRAIN_CACHE_SECONDS = 1  # open_file_cache_valid: how late nginx may see the file
 DRAIN_SECONDS = DRAIN_CACHE_SECONDS + 1  # then each busy kept-alive connection gets its `close` answer
 DRAIN_PREFIX = "/.mldeploy-drain"
+UPSTREAM_CONNECTION_VAR = "$mldeploy_upstream_connection"  # the Connection header a scorer gets: empty, or close
 
 
 def drain_file(run_dir: str) -> str:
@@ -332,7 +347,8 @@ def _drain(spec: GatewaySpec) -> list[str]:
     return [
         f"    open_file_cache max=8 inactive=60s; open_file_cache_valid {DRAIN_CACHE_SECONDS}s; "
         "open_file_cache_errors on;",
-        f"    if (-f {drain_file(spec.run_dir)}) {{ rewrite ^ {DRAIN_PREFIX}$uri last; }}",
+        f'    set {UPSTREAM_CONNECTION_VAR} "";',
+        f"    if (-f {drain_file(spec.run_dir)}) {{ set {UPSTREAM_CONNECTION_VAR} close; rewrite ^ {DRAIN_PREFIX}$uri last; }}",
         f'    location ^~ {DRAIN_PREFIX}/ {{ internal; keepalive_timeout 0; rewrite "(?s)^{re.escape(DRAIN_PREFIX)}(.*)$" $1 last; }}',
     ]
 
@@ -341,7 +357,8 @@ def _proxy_settings(spec: GatewaySpec) -> list[str]:
     timeout = f"{spec.scoring_timeout_ms}ms"
     return [
         "    proxy_http_version 1.1;",
-        '    proxy_set_header Connection "";',  # lets nginx keep upstream connections open
+        # Empty (not sent): nginx keeps upstream connections open; `close` while draining (_drain).
+        f"    proxy_set_header Connection {UPSTREAM_CONNECTION_VAR};",
         "    proxy_set_header Host $http_host;",
         "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "    proxy_set_header X-Forwarded-Proto $scheme;",
@@ -478,7 +495,7 @@ def _scorer_location(spec: GatewaySpec) -> list[str]:
         # A body: this location's error_page list (the interception's) has no 404.
         f'      if ($remote_addr != "unix:") {{ {_return(404, NOT_FOUND)} }}',
         "      access_log off;",
-        "      proxy_set_header Connection \"\";",
+        f"      proxy_set_header Connection {UPSTREAM_CONNECTION_VAR};",
         "      proxy_set_header Host $http_host;",
         *intercept,
     ]

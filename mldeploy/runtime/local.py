@@ -453,15 +453,17 @@ class LocalServer:
         exits or is not ready within `timeout`: it is stopped, and the old one serves on untouched.
         Returns the seconds the new one took to be ready.
 
-        How requests move: the gateway reaches the scorer at scorer.sock, a symbolic link, made to
-        lead to the new scorer's socket (connect() follows it; os.replace swaps it atomically), then
-        nginx is reloaded (SIGHUP, its graceful reload: nginx.org/en/docs/control.html - same
-        config, new workers, the old ones finish their requests and exit) so that its kept-alive
-        connections to the old scorer are closed by nginx, not by the old scorer under a request
-        (a sent POST is not retried: render/gateway.py KEEPALIVE_IDLE_MS). The drain file is set
-        while the new scorer starts, as before any stop of the gateway (render/gateway.py _drain),
-        so no client is writing on a kept connection an old worker closes. Only then does the old
-        scorer get its stop signal."""
+        How requests move, one way only (once a request got the new code's answer, none sent after it
+        gets the old one): the gateway reaches the scorer at scorer.sock, a symbolic link (connect()
+        follows it). The drain file is set while the new scorer starts (render/gateway.py _drain): the
+        gateway's answers say `Connection: close`, and so do the requests it passes on, so after
+        DRAIN_SECONDS no nginx worker keeps an idle connection to the old scorer. Only then is the
+        link made to lead to the new scorer's socket (os.replace: atomic), so every later request
+        opens a connection to the new one - before, a worker's kept connection to the old scorer was
+        reused after others had reached the new one (answers flipped). Then nginx is reloaded
+        (reload_gateway: same config, new workers, the old ones finish their requests and exit),
+        which is how `serve` knows the old scorer holds no request any more: only then does it get
+        its stop signal."""
         started = time.monotonic()
         self._generation += 1
         context_dir = self.run_dir / f"context.{self._generation}"
@@ -472,6 +474,7 @@ class LocalServer:
         try:
             new.start()
             drain.touch()
+            drained_from = time.monotonic()
             wait_until_ok(new, str(sock_path), "the new scorer", timeout,
                           status=lambda: unix_http_status(sock_path, timeout=1.0))
         except BaseException:
@@ -481,7 +484,8 @@ class LocalServer:
             shutil.rmtree(context_dir, ignore_errors=True)
             raise
         ready_s = time.monotonic() - started
-        time.sleep(max(0.0, started + DRAIN_SECONDS - time.monotonic()))
+        # No idle connection to the old scorer is left in nginx once it has drained this long.
+        time.sleep(max(0.0, drained_from + DRAIN_SECONDS - time.monotonic()))
         self._point_scorer_socket(sock_path)
         reload_gateway(self.gateway, self.plan.scoring_timeout_ms)
         drain.unlink(missing_ok=True)

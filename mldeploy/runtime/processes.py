@@ -344,16 +344,35 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
         return None
 
 
-def child_pids(pid: int) -> set[int]:
-    """The processes whose parent is `pid` now (nginx's workers), from /proc; empty without /proc."""
+def child_pids(pid: int, proc: Path = Path("/proc")) -> set[int]:
+    """The processes whose parent is `pid` now (nginx's workers): from /proc, else (macOS, the BSDs:
+    no /proc) from `ps -A -o pid= -o ppid=` - options POSIX gives ps (pubs.opengroup.org
+    utilities/ps.html: -A every process, -o with the pid and ppid fields, `=` no header), which
+    macOS's and procps's ps both take; empty when neither answers."""
+    if not proc.is_dir():
+        return _child_pids_from_ps(pid)
     found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for stat in proc.glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
         if len(fields) > 1 and int(fields[1]) == pid:
             found.add(int(stat.parent.name))
+    return found
+
+
+def _child_pids_from_ps(pid: int) -> set[int]:
+    try:
+        listing = subprocess.run(["ps", "-A", "-o", "pid=", "-o", "ppid="], capture_output=True, text=True,
+                                 timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    found = set()
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[0].isdigit() and fields[1] == str(pid):
+            found.add(int(fields[0]))
     return found
 
 

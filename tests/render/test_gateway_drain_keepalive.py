@@ -37,6 +37,11 @@ class _Quick(http.server.BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         body = b'{"ok": 1}'
         self.send_response(200)
+        if self.close_connection:
+            # A request that said `Connection: close` (the draining gateway's, render/gateway.py _drain):
+            # the answer says so, as both scorers' do (granian's hyper, gunicorn's sync worker), and
+            # nginx keeps no connection the scorer closes; http.server closes without saying it.
+            self.send_header("Connection", "close")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

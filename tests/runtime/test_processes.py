@@ -326,3 +326,19 @@ def test_a_stop_whose_raise_was_lost_still_ends_the_readiness_wait():
         timer.cancel()
         STOP_REQUESTED.clear()
     assert time.monotonic() - began < 5
+
+
+def test_without_proc_a_process_s_children_are_read_from_ps(tmp_path):
+    """macOS has no /proc: `serve --reload` still finds nginx's workers (to wait for the old ones)."""
+    import subprocess
+
+    from mldeploy.runtime.processes import child_pids
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        children = child_pids(os.getpid(), proc=tmp_path / "no-proc")
+        assert child.pid in children, "the child, read from ps"
+        assert os.getpid() not in children and os.getppid() not in children, children
+    finally:
+        child.kill()
+        child.wait()

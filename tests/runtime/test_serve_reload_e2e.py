@@ -121,14 +121,27 @@ def test_a_saved_module_is_served_by_a_new_scorer_behind_the_same_gateway(tmp_pa
         assert served.nginx_master() == gateway, "the gateway was not restarted"
         failed = [a for a in answers if not isinstance(a, tuple)]
         assert not failed, f"{len(failed)} of {len(answers)} requests failed during the reload: {failed[:3]}"
-        first_new = answers.index(("high", "low"))
-        assert set(answers[:first_new]) == {("high", "high")}, "the old code answers until the new one is ready"
+        flips = sum(1 for a, b in zip(answers, answers[1:]) if a != b)
+        print(f"reload hand-over: {len(answers)} requests, {flips} flip(s)")
+        # The switch is monotonic: the old answer until the new one first appears, then only the new
+        # one - never back (docs/scoring.md, "Requests meanwhile"). A loaded CI machine had shown 14
+        # flips before the gateway stopped keeping connections to a scorer during the hand-over.
+        assert answers[0] == ("high", "high") and flips == 1, \
+            f"{flips} flips between old and new answers (one expected): {_runs(answers)}"
         after = [a for t, a in zip(sent, answers) if t > served_new]
         assert after and set(after) == {("high", "low")}, \
             f"once serve says the new code serves, only the new one answers: {after}"
-        # Between the socket's swap and the end of nginx's graceful reload (its old workers still take
-        # connections, each with its own kept connection to one scorer or the other) answers may come
-        # from either: docs/scoring.md says so. A loaded CI machine showed 14 flips in that window.
+
+
+def _runs(answers: list) -> list[tuple[object, int]]:
+    """`answers` as (answer, how many in a row), for a failure message."""
+    out: list[tuple[object, int]] = []
+    for answer in answers:
+        if out and out[-1][0] == answer:
+            out[-1] = (answer, out[-1][1] + 1)
+        else:
+            out.append((answer, 1))
+    return out
 
 
 def test_a_broken_init_is_one_error_line_and_the_previous_code_serves_on(tmp_path):
