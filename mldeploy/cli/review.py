@@ -49,7 +49,7 @@ SERVICE_LABEL = "mldeploy.io/service"
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # "live-traffic" | "endpoint-put" | "create-only" | "workload-profile" | "model-content"
+    kind: str  # "live-traffic" | "endpoint-put" | "create-only" | "live-update" | "workload-profile" | "model-content"
     #            | "key-rotation" | "production-destroy" | "secret" | "synth"
     resource: str
     message: str
@@ -275,6 +275,38 @@ def _live_traffic(d: StackDiff) -> list[Alert]:
     return out
 
 
+# What an online deployment serves: its model, its scoring code, its environment (image) and the scorer's
+# variables. A change of any of them on a deployment taking traffic upgrades that deployment's instances
+# ("Azure Machine Learning reserves 20% of your compute resources for performing upgrades":
+# how-to-manage-quotas.md, "Virtual machine quota allocation for deployment"), and all of its share moves to
+# the change as they roll: no split to watch it on, no instant way back.
+SERVED_PATHS = ("properties.model", "properties.codeConfiguration.", "properties.environmentId",
+                "properties.environmentVariables.")
+
+
+def _live_update(d: StackDiff) -> list[Alert]:
+    """An online deployment taking traffic at the base whose served content is updated in place: not a
+    blue/green step. A new score.py shared by every image does it to blue and green alike (hwalk's day 2:
+    a rounding change in score.py updated blue at 90 % and green at 10 %, and the diff warned of nothing)."""
+    traffic = {f"{e}/{n}": r.get("traffic") for e, rows in endpoint_splits(d.base).items() for n, r in rows.items()}
+    out = []
+    for c in d.changes:
+        if c.kind != "update" or c.type != ONLINE_DEPLOYMENT or c.before is None:
+            continue
+        name = _serving_name(c.before)
+        served = sorted({p.path for p in c.properties if p.path.startswith(SERVED_PATHS)})
+        if not traffic.get(name) or not served:
+            continue
+        shown = ", ".join(f"`{p}`" for p in served[:3]) + (" …" if len(served) > 3 else "")
+        out.append(Alert("live-update", c.name, f"`{name}` takes live traffic ({traffic[name]} %) and what it serves "
+                                                f"is updated in place ({shown}): as Azure upgrades its instances, all "
+                                                "of its share moves to the change, not through a traffic shift. To "
+                                                "canary it, give the "
+                                                "change an image of its own (a score.py of its own too, when only the "
+                                                f"code changes) on a deployment at 0 % and move the traffic ({ROLLOUT_DOC})"))
+    return out
+
+
 def _create_only(d: StackDiff) -> list[Alert]:
     live, out = _live_deployments(d.base), []
     for c in d.changes:
@@ -428,8 +460,8 @@ def _synth_warnings(d: StackDiff) -> list[Alert]:
 
 def warnings(d: StackDiff) -> list[Alert]:
     """Every warning, most severe first."""
-    return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _workload_profiles(d) + _model_content(d)
-            + _production_destroy(d) + _keys(d) + _synth_warnings(d))
+    return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _live_update(d) + _workload_profiles(d)
+            + _model_content(d) + _production_destroy(d) + _keys(d) + _synth_warnings(d))
 
 
 def notes(d: StackDiff) -> list[str]:

@@ -294,3 +294,33 @@ def test_model_ids_of_a_workspace_a_registry_and_the_short_form():
     assert model_of_id("azureml://registries/shared/models/diabetes/versions/4") == "diabetes:4"
     assert model_of_id("azureml:diabetes:5") == "diabetes:5"
     assert model_of_id("/subscriptions/0/resourceGroups/rg/providers/X/y/z") is None
+
+
+def _with_code(resources: list[dict], code: str, only: str | None = None) -> list[dict]:
+    out = copy.deepcopy(resources)
+    for r in out:
+        if r["type"] == f"{ML}:OnlineDeployment" and only in (None, r["inputs"]["deploymentName"]):
+            r["inputs"]["properties"]["codeConfiguration"] = {"codeId": f"/codes/score/versions/{code}",
+                                                              "scoringScript": "score.py"}
+    return out
+
+
+def test_what_a_live_deployment_serves_updated_in_place_warns():
+    """hwalk's day 2: a change of score.py, which both images use, updated blue (90 %) and green (10 %)
+    in place - new code for all their traffic at once - and the diff warned of nothing."""
+    split = {"blue": 90.0, "green": 10.0}
+    d = _diff(_with_code(_managed(split), "aaa"), _with_code(_managed(split), "bbb"))
+    assert _kinds(d) == {"endpoint-diabetes-blue": "update", "endpoint-diabetes-green": "update"}
+    alerts = [a for a in warnings(d) if a.kind == "live-update"]
+    assert [a.resource for a in alerts] == ["endpoint-diabetes-blue", "endpoint-diabetes-green"], alerts
+    assert alerts[0].message.startswith("`diabetes-a00b15/blue` takes live traffic (90 %) and what it serves is "
+                                        "updated in place (`properties.codeConfiguration.codeId`)"), alerts[0].message
+    assert "a deployment at 0 %" in alerts[0].message and alerts[0].message in render_markdown(d)
+    # Green at 0 % takes its new code with no warning: that is the blue/green way; a new model version too.
+    before = _with_code(_managed({"blue": 100.0, "green": 0.0}), "aaa")
+    d = _diff(before, _with_code(before, "bbb", only="green"))
+    assert _kinds(d) == {"endpoint-diabetes-green": "update"} and warnings(d) == []
+    # Scaling a live deployment is no change of what it serves.
+    scaled = copy.deepcopy(_managed(split))
+    scaled[1]["inputs"]["sku"] = {"capacity": 4.0}
+    assert [a for a in warnings(_diff(_managed(split), scaled)) if a.kind == "live-update"] == []
