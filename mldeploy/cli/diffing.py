@@ -78,14 +78,36 @@ class StackDiff:
 MISSING = object()
 
 
+# A container's environment as every target writes it (Kubernetes `env`, ACI `environmentVariables`,
+# Container Apps `env`): a list of {"name": ..., "value"/"secureValue"/"secretRef"/"valueFrom": ...}.
+ENV_LISTS = ("env", "environmentVariables")
+
+
+def _env_names(prefix: str, items: list) -> list[str] | None:
+    """The variables' names when `items` is a container's environment list (each entry named once), else None."""
+    if prefix.rsplit(".", 1)[-1] not in ENV_LISTS:
+        return None
+    names = [item.get("name") if isinstance(item, dict) else None for item in items]
+    if all(isinstance(n, str) and n for n in names) and len(set(names)) == len(names):
+        return names
+    return None
+
+
 def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Leaves of a JSON value as (path, value): `containers[0].image`."""
+    """Leaves of a JSON value as (path, value): `containers[0].image`. A container's environment is
+    keyed by the variable's name, `containers[0].env[LOG_LEVEL].value`: a variable added in the middle,
+    or a value changed, then reads as that variable, not as every later entry moved by one."""
     if isinstance(value, dict) and value:
         for key in sorted(value):
             yield from flatten(value[key], f"{prefix}.{key}" if prefix else str(key))
     elif isinstance(value, list) and value:
+        names = _env_names(prefix, value)
         for i, item in enumerate(value):
-            yield from flatten(item, f"{prefix}[{i}]")
+            if names:  # the name is the key: its own leaf would only repeat it
+                yield from flatten({k: v for k, v in item.items() if k != "name"} or {"value": None},
+                                   f"{prefix}[{names[i]}]")
+            else:
+                yield from flatten(item, f"{prefix}[{i}]")
     else:
         yield prefix, value
 

@@ -315,3 +315,20 @@ def test_a_new_project_without_a_commit_is_told_how_to_start_one(tmp_path, git_i
     run = subprocess.run([*MLDEPLOY, "diff", "--stack", "dev"], cwd=project, capture_output=True, text=True, env=env)
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr.strip().splitlines() == ["error: " + line.format(project=project)], run.stderr
+
+
+def test_a_containers_environment_is_compared_by_variable_name():
+    from mldeploy.cli.diffing import MISSING, diff_values
+
+    def group(*env):
+        return {"containers": [{"name": "scorer", "environmentVariables": [{"name": n, "value": v} for n, v in env]}]}
+
+    before = group(("WORKER_COUNT", "1"), ("AML_APP_INSIGHTS_ENABLED", "true"))
+    after = group(("WORKER_COUNT", "1"), ("LOG_LEVEL", "debug"), ("AML_APP_INSIGHTS_ENABLED", "false"))
+    # One added in the middle and one changed: each named, nothing else moved (by index every later
+    # entry read as changed).
+    assert diff_values(before, after) == [
+        ("containers[0].environmentVariables[AML_APP_INSIGHTS_ENABLED].value", "true", "false"),
+        ("containers[0].environmentVariables[LOG_LEVEL].value", MISSING, "debug")]
+    # A list that is not a container's environment keeps its indices.
+    assert [p for p, _, _ in diff_values({"ports": [{"name": "a"}]}, {"ports": [{"name": "b"}]})] == ["ports[0].name"]
