@@ -313,3 +313,38 @@ def test_score_py_takes_a_row_as_an_object_of_the_model_s_columns(iris_model, tm
     score.init()
     refused = score.run.__wrapped__([obj])
     assert refused.status_code == 400 and refused.get_data() == b'{"error": "row 0 must be a list of 4 numbers"}'
+
+
+def test_score_py_answers_400_when_the_model_refuses_rows_with_text(iris_model, tmp_path, monkeypatch):
+    """hwalk's day 1: a text in a numeric column of the churn Pipeline ({"tenure_months": "abc"}) was a
+    500 from scikit-learn's 'could not convert string to float'; rows with text are checked only by the
+    model, so its ValueError is the request's fault: a 400 with the model's words. Rows of numbers only,
+    which score.py checks itself, still reach predict as before (its errors stay 500s)."""
+    import importlib.util
+    import sys
+    import types
+
+    class Frame:
+        def __init__(self, rows, columns):
+            self.rows = rows
+
+    monkeypatch.setitem(sys.modules, "pandas", types.SimpleNamespace(DataFrame=Frame))
+    model, _ = iris_model
+    named = _fitted_on_a_dataframe(model)
+
+    def predict(frame):
+        if any(isinstance(v, str) for row in frame.rows for v in row):
+            raise ValueError("could not convert string to float: 'abc'")
+        return np.array([0] * len(frame.rows))
+
+    named.predict = predict
+    (tmp_path / "score.py").write_bytes(render_project(_choices())["score.py"])
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("generated_score_refused_text", tmp_path / "score.py")
+    score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score)
+    joblib.dump(named, tmp_path / "iris.pkl")
+    score.init()
+    refused = score.run.__wrapped__([[5.1, "abc", 1.4, 0.2]])
+    assert refused.status_code == 400 and refused.get_data() == \
+        b'{"error": "the model cannot take these rows: could not convert string to float: \'abc\'"}', refused.get_data()
