@@ -177,7 +177,8 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
                    "(the managed stack's header, docs/rollout.md); --name sets another name")
     if named_columns:
         click.echo(f"note: the model was fitted on a pandas DataFrame: score.py hands it the rows as a DataFrame "
-                   f"with its own column names (numbers or texts), and environment.yml installs {PANDAS_PIN} (pin "
+                   f"with its own column names (numbers or texts; a row may also be an object of the columns: "
+                   f"{{\"<column>\": <value>, ...}}), and environment.yml installs {PANDAS_PIN} (pin "
                    "the pandas you trained with); put real rows of yours in sample-request.json: its zeros do not "
                    "fit a text (category) column")
     cd = "" if root == Path.cwd().resolve() else f"cd {shlex.quote(where)} && "
