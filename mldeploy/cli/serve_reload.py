@@ -150,10 +150,24 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
+def _plan_fields(old, new) -> list[str]:
+    return [f.name for f in fields(old) if getattr(old, f.name) != getattr(new, f.name)]
+
+
 def plan_changes(old, new) -> list[str]:
     """The settings two serve plans differ in (a gateway or worker setting: serve restarts for it),
     camelCase as the stack file spells them; `gateway` (what its other fields feed) only alone."""
-    names = [f.name for f in fields(old) if getattr(old, f.name) != getattr(new, f.name)]
+    names: list[str] = []
+    for field in fields(old):
+        before, after = getattr(old, field.name), getattr(new, field.name)
+        if before == after:
+            continue
+        if field.name == "variants" and [label for label, _ in before] == [label for label, _ in after]:
+            # A split's variants (targets/serving.py SplitPlan): what changed in their plans.
+            names += [n for (_, a), (_, b) in zip(before, after) if a != b for n in _plan_fields(a, b)]
+        else:
+            names.append(field.name)
+    names = list(dict.fromkeys(names))
     names = [n for n in names if n != "gateway"] or names
     return [n.split("_")[0] + "".join(w.title() for w in n.split("_")[1:]) for n in names]
 
@@ -196,7 +210,9 @@ class Reloader:
         from mldeploy.runtime.env import EnvError
         from mldeploy.runtime.local import LocalServer, publish_endpoint
         from mldeploy.runtime.processes import StartError
+        from mldeploy.plan.scorer import image_envs
         from mldeploy.targets import target_of
+        from mldeploy.targets.serving import SplitReload
         from mldeploy.targets.stack import load_stack
 
         stack_file = stack_file_path(self.settings.stack)
@@ -215,11 +231,14 @@ class Reloader:
                         continue
                     if not isinstance(server, _reloadable()):
                         self.info(f"reload: {', '.join(sorted(_relative(p, self.root) for p in changed))} changed; "
-                                  f"{name} (target {target_of(service).name}, with a traffic split) is not reloaded "
-                                  "in place: restart serve to apply it")
+                                  f"{name} (target {target_of(service).name}) is not reloaded in place: "
+                                  "restart serve to apply it")
                         served_as_filed = False
                         continue
-                    plan = target_of(service).serve_plan(name, service, settings, self.logs_command(name))
+                    if isinstance(server, SplitReload):
+                        plan = server.plan_for(service, image_envs(settings.images))
+                    else:
+                        plan = target_of(service).serve_plan(name, service, settings, self.logs_command(name))
                     if plan != server.plan:
                         self.info(f"reload: {stack_file} changes how {name} is served "
                                   f"({', '.join(plan_changes(server.plan, plan))}): restart serve to apply it")
@@ -252,7 +271,8 @@ class Reloader:
             if stack_changed and stack_file not in what:
                 what.append(stack_file)
             scorers = ("a new scorer for {} (the running one answers until it is ready)" if isinstance(server, LocalServer)
-                       else "new scorers for {}, one per deployment of it (the running ones answer until they are ready)")
+                       else "new scorers for {}, one per " + ("variant" if isinstance(server, SplitReload) else "deployment")
+                       + " of it (the running ones answer until they are ready)")
             self.info(f"reload: {', '.join(what) or 'the image'} changed: starting {scorers.format(who)}")
             try:
                 seconds = server.swap_image(image, context, env, self.timeout)
@@ -281,10 +301,11 @@ class Reloader:
 
 
 def _reloadable() -> tuple[type, ...]:
-    """The runners that swap an image's scorers in place: one scorer behind a gateway, and an
-    online endpoint's deployments behind its front door. A traffic split of gateways (an AKS
-    canary, a container app's revisions) is not one of them: `restart serve`."""
+    """The runners that swap an image's scorers in place: one scorer behind a gateway, an online
+    endpoint's deployments behind its front door, and a traffic split of gateways (an AKS canary,
+    a container app's revisions: targets/serving.py SplitReload)."""
     from mldeploy.runtime.endpoint_local import LocalEndpoint
     from mldeploy.runtime.local import LocalServer
+    from mldeploy.targets.serving import SplitReload
 
-    return LocalServer, LocalEndpoint
+    return LocalServer, LocalEndpoint, SplitReload

@@ -290,6 +290,20 @@ def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path, hop_
                  stale_files=(drain, *((hop_socket,) if hop_socket else ())), before_stop=drain_first)
 
 
+@dataclass
+class NextScorer:
+    """A scorer `serve --reload` started beside the running one (LocalServer.start_next)."""
+
+    child: Child
+    sock_path: Path
+    context: BuildContext
+    env: ScoringEnv
+    context_dir: Path
+    started: float  # time.monotonic() before its start
+    drained_from: float = 0.0  # since when the gateway drains
+    ready_s: float = 0.0  # seconds from its start until its init() had finished
+
+
 class LocalServer:
     """The scorer and gateway of one service, supervised."""
 
@@ -464,39 +478,72 @@ class LocalServer:
         (reload_gateway: same config, new workers, the old ones finish their requests and exit),
         which is how `serve` knows the old scorer holds no request any more: only then does it get
         its stop signal."""
+        next_scorer = self.start_next(context, env)
+        try:
+            self.wait_next(next_scorer, timeout)
+        except BaseException:
+            self.abandon_next(next_scorer)
+            raise
+        self.switch_to(next_scorer)
+        self.retire_previous(next_scorer)
+        return next_scorer.ready_s
+
+    # The steps of swap_image, apart for a split of gateways (containerapp/local.py LocalRevisions):
+    # every variant's new scorer started and ready before any is switched to, all switched together.
+
+    def start_next(self, context: BuildContext, env: ScoringEnv) -> "NextScorer":
+        """The new scorer's process started on a socket of its own, and the gateway draining."""
         started = time.monotonic()
         self._generation += 1
         context_dir = self.run_dir / f"context.{self._generation}"
         context.write(context_dir)
         sock_path = self._socket_dir / f"s{self._generation}.sock"
-        new = self._scorer_child(context, env, context_dir, listen_unix_socket(sock_path))
-        drain = Path(drain_file(str(self.run_dir / "gateway")))
+        child = self._scorer_child(context, env, context_dir, listen_unix_socket(sock_path))
+        next_scorer = NextScorer(child, sock_path, context, env, context_dir, started)
         try:
-            new.start()
-            drain.touch()
-            drained_from = time.monotonic()
-            wait_until_ok(new, str(sock_path), "the new scorer", timeout,
-                          status=lambda: unix_http_status(sock_path, timeout=1.0))
+            child.start()
         except BaseException:
-            new.stop()
-            drain.unlink(missing_ok=True)
-            sock_path.unlink(missing_ok=True)
-            shutil.rmtree(context_dir, ignore_errors=True)
+            self.abandon_next(next_scorer)
             raise
-        ready_s = time.monotonic() - started
-        # No idle connection to the old scorer is left in nginx once it has drained this long.
-        time.sleep(max(0.0, drained_from + DRAIN_SECONDS - time.monotonic()))
-        self._point_scorer_socket(sock_path)
+        self._drain_file().touch()
+        next_scorer.drained_from = time.monotonic()
+        return next_scorer
+
+    def wait_next(self, next_scorer: "NextScorer", timeout: float) -> None:
+        """StartError unless the new scorer's init() finishes within `timeout`."""
+        wait_until_ok(next_scorer.child, str(next_scorer.sock_path), "the new scorer", timeout,
+                      status=lambda: unix_http_status(next_scorer.sock_path, timeout=1.0))
+        next_scorer.ready_s = time.monotonic() - next_scorer.started
+
+    def abandon_next(self, next_scorer: "NextScorer") -> None:
+        """The new scorer stopped and its files removed; the running one serves on, undrained."""
+        next_scorer.child.stop()
+        self._drain_file().unlink(missing_ok=True)
+        next_scorer.sock_path.unlink(missing_ok=True)
+        shutil.rmtree(next_scorer.context_dir, ignore_errors=True)
+
+    def switch_to(self, next_scorer: "NextScorer") -> None:
+        """Once the gateway has drained long enough that no nginx worker keeps an idle connection to
+        the old scorer, the scorer socket leads to the new one: every request from now on reaches it."""
+        time.sleep(max(0.0, next_scorer.drained_from + DRAIN_SECONDS - time.monotonic()))
+        self._point_scorer_socket(next_scorer.sock_path)
+
+    def retire_previous(self, next_scorer: "NextScorer") -> None:
+        """After switch_to: nginx's old workers finish their requests (the old scorer's last ones),
+        the drain ends, and the old scorer stops."""
         reload_gateway(self.gateway, self.plan.scoring_timeout_ms)
-        drain.unlink(missing_ok=True)
+        self._drain_file().unlink(missing_ok=True)
         old, old_dir = self.scorer, self._context_dir
-        self.scorer, self.context, self.env, self._context_dir = new, context, env, context_dir
+        self.scorer, self.context, self.env = next_scorer.child, next_scorer.context, next_scorer.env
+        self._context_dir = next_scorer.context_dir
         if old is not None:
             old.stop()
             if old.unix_socket is not None:
                 old.unix_socket.unlink(missing_ok=True)
         shutil.rmtree(old_dir, ignore_errors=True)
-        return ready_s
+
+    def _drain_file(self) -> Path:
+        return Path(drain_file(str(self.run_dir / "gateway")))
 
     # -- supervise --------------------------------------------------------------------------
 

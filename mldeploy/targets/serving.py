@@ -40,6 +40,61 @@ def split_runner(name: str, make: Callable[[], Any], serve: LocalServe):
 
 
 @dataclass(frozen=True)
+class SplitPlan:
+    """What a split of gateways serves (an AKS canary, a container app's revisions), as `serve
+    --reload` compares it with the stack file's: a field that differs needs a restart of serve."""
+
+    variant_images: tuple[tuple[str, str], ...]  # (label, image)
+    traffic_percent: tuple[tuple[str, int], ...]  # (label, percent)
+    variants: tuple[tuple[str, Any], ...]  # (label, its ServePlan)
+    auth_enabled: bool
+    max_request_body_mb: float | None
+    scoring_timeout_ms: int
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        return tuple(sorted({image for _, image in self.variant_images}))
+
+
+class SplitReload:
+    """`serve --reload` of a split of gateways: every variant serving an image gets a new scorer
+    (runtime/local.py LocalServer's steps). All of them are started and ready before any is switched
+    to, and then switched together, so no client reads one variant's new answer and then another's
+    old one; a new scorer that fails stops them all and the old ones serve on. A subclass has
+    `revisions` (label -> LocalServer) and `shares` (label -> (image, percent))."""
+
+    revisions: Mapping[str, Any]
+    shares: Mapping[str, tuple[str, int]]
+
+    @property
+    def contexts(self) -> dict[str, Any]:
+        """The build context each image's scorers serve, by image name (as LocalServer.contexts)."""
+        return {image: self.revisions[label].context for label, (image, _) in self.shares.items()}
+
+    def swap_image(self, image: str, context, env, timeout: float) -> float:
+        """Returns the seconds until every new scorer was ready; StartError as LocalServer.swap_image."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        servers = [self.revisions[label] for label, (its, _) in self.shares.items() if its == image]
+        started = []
+        try:
+            for server in servers:
+                started.append((server, server.start_next(context, env)))
+            for server, next_scorer in started:
+                server.wait_next(next_scorer, max(0.1, deadline - time.monotonic()))
+        except BaseException:
+            for server, next_scorer in started:
+                server.abandon_next(next_scorer)
+            raise
+        for server, next_scorer in started:
+            server.switch_to(next_scorer)
+        for server, next_scorer in started:
+            server.retire_previous(next_scorer)
+        return max(next_scorer.ready_s for _, next_scorer in started)
+
+
+@dataclass(frozen=True)
 class PodContainers:
     """`serve --containers` of a pod or container group as synthesized, and its gateway's port."""
 

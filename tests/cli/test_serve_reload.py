@@ -121,3 +121,25 @@ def test_a_source_directory_deleted_and_made_again_is_watched_again(run):
         run.reloader.poll()
         time.sleep(0.2)
     assert [c.files["app/helpers.py"] for c in run.swaps][-1] == b"SCALE = 5\n", run.lines
+
+
+def test_a_canary_reloads_its_images_in_place_and_names_a_split_change_for_a_restart(tmp_path, trained_model):
+    """A split of gateways (targets/serving.py SplitPlan): the same stack file plans the same split;
+    canary.trafficPercent and a variant's workers are settings serve restarts for, named as such."""
+    from mldeploy.cli.serve_reload import plan_changes
+    from mldeploy.plan.scorer import image_envs
+    from mldeploy.targets.aks.local import LocalCanary
+    from mldeploy.targets.stack import load_stack
+    from tests.runtime.test_serve_canary_cli import canary_project
+
+    root = canary_project(tmp_path / "project")
+    settings = load_stack(root, "canary")
+    service = settings.services["diabetes"]
+    server = LocalCanary("diabetes", service, {"diabetes": None, "diabetes-v2": None}, {"diabetes": None, "diabetes-v2": None},
+                         tmp_path / "run", port=0, image_env=image_envs(settings.images))
+    assert server.plan_for(service, image_envs(settings.images)) == server.plan
+    assert server.plan.images == ("diabetes", "diabetes-v2")
+    shifted = service.model_copy(update={"canary": service.canary.model_copy(update={"traffic_percent": 20})})
+    assert plan_changes(server.plan, server.plan_for(shifted, image_envs(settings.images))) == ["trafficPercent"]
+    busier = service.model_copy(update={"scoring_timeout_ms": service.scoring_timeout_ms + 1000})
+    assert "scoringTimeoutMs" in plan_changes(server.plan, server.plan_for(busier, image_envs(settings.images)))

@@ -250,3 +250,64 @@ def test_an_online_endpoint_reloads_each_image_its_deployments_serve(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     assert proc.returncode == 0, "\n".join(served.lines)
+
+
+@pytest.mark.parametrize("split", ["canary", "aca"])
+def test_a_split_of_gateways_reloads_each_image_its_variants_serve(tmp_path, trained_model, split):
+    """An AKS canary (stable: image diabetes with diabetes:1, canary: diabetes-v2 with diabetes:2) and a
+    container app's revisions (blue and green, the same images): a saved score.py gives every
+    variant a new scorer behind its own gateway, the ingress, port and keys staying; no request
+    fails meanwhile, and once both images serve the new code every answer is the new code's."""
+    from tests.runtime.test_serve_canary_cli import canary_project
+    from tests.runtime.test_serve_containerapp_cli import aca_project
+
+    root = (canary_project if split == "canary" else aca_project)(tmp_path / "project")
+    service = "diabetes" if split == "canary" else "diabetes-aca"
+    score = root / "examples" / "diabetes" / "score.py"
+    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", split, "--service", service, "--port", "0", "--json",
+                             "--reload"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        served = Serve(proc)
+        served.wait_for("^serving;.*--reload")
+        key = {"Authorization": f"Bearer {served.endpoint['primaryKey']}"}
+
+        def answer() -> tuple[float, ...]:
+            reply = requests.post(served.endpoint["scoringUri"], json={"data": ROWS}, timeout=30, headers=key)
+            assert reply.status_code == 200, reply.text
+            return tuple(reply.json())
+
+        before = {answer() for _ in range(20)}
+        assert len(before) == 2 and all(v != round(v, 1) for values in before for v in values), before
+        answers: list[object] = []
+        stop = threading.Event()
+
+        def client() -> None:
+            while not stop.is_set():
+                try:
+                    answers.append(answer())
+                except (AssertionError, requests.RequestException) as err:
+                    answers.append(err)
+
+        thread = threading.Thread(target=client)
+        thread.start()
+        try:
+            mark = len(served.lines)
+            score.write_text(score.read_text().replace("    return predictions.tolist()",
+                                                       "    return [round(p, 1) for p in predictions.tolist()]"))
+            line = served.wait_for("^reload: ", after=mark)
+            assert "one per variant of it" in line, line
+            for image in ("diabetes", "diabetes-v2"):
+                served.wait_for(f"^reload: {service}'s image {image} serves the new code", after=mark)
+        finally:
+            stop.set()
+            thread.join()
+        failed = [a for a in answers if not isinstance(a, tuple)]
+        assert not failed, f"{len(failed)} of {len(answers)} requests failed during the reload: {failed[:3]}"
+        after = {answer() for _ in range(20)}
+        assert after == {tuple(round(v, 1) for v in values) for values in before}, \
+            f"every variant answers with the new score.py, each with its own model: {after}"
+        assert not [line for line in served.lines[mark:] if "restart serve" in line], served.lines[mark:]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, "\n".join(served.lines)

@@ -30,6 +30,7 @@ from mldeploy.runtime.local import Endpoint, EndpointRecord, LocalServer, new_ke
 from mldeploy.targets.local.settings import LocalServiceSettings
 from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
 from mldeploy.targets.containerapp.plan import scorer_workers
+from mldeploy.targets.serving import SplitPlan, SplitReload
 
 def revision_images(service: ContainerAppServiceSettings) -> dict[str, tuple[str, int]]:
     """label -> (image, traffic percent): the `revisions`, else one revision of `image` at 100 %."""
@@ -60,8 +61,9 @@ def _serve_plan(name: str, variant):
     return target_of(variant).serve_plan(name, variant, _REHEARSAL, "")
 
 
-class LocalRevisions:
-    """Every revision's scorer + gateway (LocalServer) and the ingress splitting between them."""
+class LocalRevisions(SplitReload):
+    """Every revision's scorer + gateway (LocalServer) and the ingress splitting between them;
+    `serve --reload` swaps their scorers in place (SplitReload)."""
 
     def __init__(self, name: str, service: ContainerAppServiceSettings, contexts: dict[str, BuildContext],
                  envs: dict[str, ScoringEnv], run_dir: Path, *, port: int, logs_command: str | None = None,
@@ -69,9 +71,11 @@ class LocalRevisions:
         self.name, self.service, self.run_dir, self.port = name, service, run_dir.resolve(), port
         keys = (new_key(), new_key()) if service.auth_enabled else None
         self.shares = self.variants(service)
+        self.plan = self.plan_for(service, image_env or {})
+        plans = dict(self.plan.variants)
         self.revisions = {
-            label: LocalServer(self._variant_plan(f"{name}--{label}", service, image, image_env or {}), contexts[image],
-                               envs[image], self.run_dir / label, port=0, keys=keys, logs_command=logs_command)
+            label: LocalServer(plans[label], contexts[image], envs[image], self.run_dir / label, port=0, keys=keys,
+                               logs_command=logs_command)
             for label, (image, _) in self.shares.items()}
         self.keys = keys
         self.ingress = SplitIngress(self.run_dir / "ingress", self.run_dir / "ingress.log", port=port, keys=keys,
@@ -86,6 +90,18 @@ class LocalRevisions:
         variant = self.variant_settings(service, image)
         return replace(_serve_plan(name, variant),
                        environment=user_env(image_env.get(image, {}), variant.environment_variables))
+
+    def plan_for(self, service, image_env: Mapping[str, Mapping[str, str]]) -> SplitPlan:
+        """What `service` (this one, or as the stack file says now) serves: `serve --reload` restarts
+        nothing in place when it differs from `plan`."""
+        shares = self.variants(service)
+        return SplitPlan(
+            variant_images=tuple((label, image) for label, (image, _) in shares.items()),
+            traffic_percent=tuple((label, percent) for label, (_, percent) in shares.items()),
+            variants=tuple((label, self._variant_plan(f"{self.name}--{label}", service, image, image_env))
+                           for label, (image, _) in shares.items()),
+            auth_enabled=service.auth_enabled, max_request_body_mb=service.max_request_body_mb,
+            scoring_timeout_ms=service.scoring_timeout_ms)
 
     # Which variants and how each one is served: a subclass for another target's split (the AKS
     # canary, mldeploy/targets/aks/local.py) overrides these two and keeps the rest.
