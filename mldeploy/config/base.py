@@ -447,16 +447,18 @@ EnvVars = Annotated[dict[str, str], AfterValidator(_env)]
 # containerapp.py telemetry, targets/online_endpoint/plan.py): a user's value would be replaced, or
 # would replace mldeploy's and break the rule it encodes (the gateway's 504 before the scorer's limit).
 SCORER_SET_ENV = {
-    "WORKER_COUNT": "workerCount (a v2 deployment: workerCount / maxConcurrentRequestsPerInstance)",
-    "SCORING_TIMEOUT_MS": "scoringTimeoutMs (the scorer's limit sits 1 s above the gateway's)",
-    "WORKER_TIMEOUT": "scoringTimeoutMs (gunicorn's kill of a silent worker, beyond the scorer's limit)",
-    "AML_APP_INSIGHTS_ENABLED": "appInsightsEnabled", "AML_APP_INSIGHTS_KEY": "appInsightsEnabled",
-    "APPLICATIONINSIGHTS_CONNECTION_STRING": "appInsightsEnabled",
-    "AML_MDC_STORAGE_ENABLED": "collectModelData",
-    "SERVICE_NAME": "the service's name (an AKS pod's telemetry)",
-    "SERVICE_VERSION": "the image's tag (an AKS pod's telemetry)",
-    "WORKSPACE_NAME": "the stack's workspace (an AKS pod's telemetry)",
-    "HOME": "mldeploy (/tmp: an AKS pod's root filesystem is read-only)",
+    "WORKER_COUNT": "from workerCount (a v2 deployment: workerCount / maxConcurrentRequestsPerInstance): set that "
+                    "key instead",
+    "SCORING_TIMEOUT_MS": "from scoringTimeoutMs (the scorer's limit sits 1 s above the gateway's): set that key instead",
+    "WORKER_TIMEOUT": "from scoringTimeoutMs (gunicorn's kill of a silent worker, beyond the scorer's limit): set that "
+                      "key instead",
+    **dict.fromkeys(("AML_APP_INSIGHTS_ENABLED", "AML_APP_INSIGHTS_KEY", "APPLICATIONINSIGHTS_CONNECTION_STRING"),
+                    "from appInsightsEnabled: set that key instead"),
+    "AML_MDC_STORAGE_ENABLED": "from collectModelData: set that key instead",
+    "SERVICE_NAME": "to the service's name (an AKS pod's telemetry)",
+    "SERVICE_VERSION": "to the image's tag (an AKS pod's telemetry)",
+    "WORKSPACE_NAME": "to the stack's workspace (an AKS pod's telemetry)",
+    "HOME": "to /tmp (an AKS pod's root filesystem is read-only)",
 }
 # Prefixes of the same: Azure ML's platform and azmlinfsrv (AZUREML_MODEL_DIR, AZUREML_ENTRY_SCRIPT,
 # AZUREML_MDC_*), mldeploy's own scorer settings (MLDEPLOY_*: batching, gateway timeout, drain), the IoT
@@ -471,10 +473,8 @@ def _scorer_env(value: dict[str, str]) -> dict[str, str]:
             raise ValueError(f"environment variable name {name!r}: letters, digits and '_', not starting with a "
                              "digit (POSIX portable names; '=', '-', '.', spaces cannot be set in every target)")
         upper = name.upper()
-        setter = next((why for n, why in SCORER_SET_ENV.items() if n == upper), None)
-        if setter is not None:
-            raise ValueError(f"environment variable {name!r} is set by mldeploy from {setter}: remove it (set that "
-                             "key instead)")
+        if upper in SCORER_SET_ENV:
+            raise ValueError(f"environment variable {name!r} is set by mldeploy {SCORER_SET_ENV[upper]}; remove it")
         if upper.startswith(SCORER_SET_PREFIXES):
             raise ValueError(f"environment variable {name!r}: names starting {', '.join(SCORER_SET_PREFIXES)} are "
                              "set by Azure ML, mldeploy or the IoT Edge runtime (the model's folder, the entry "
