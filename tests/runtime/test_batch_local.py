@@ -1,6 +1,7 @@
 """`mldeploy batch`: the batch driver run locally equals model.predict, with Azure ML's rules."""
 from __future__ import annotations
 
+import os
 import shutil
 
 import csv
@@ -197,3 +198,21 @@ def test_a_driver_imports_the_modules_of_its_source_directory(tmp_path, trained_
     result = run_batch(plan_local_batch(settings, None, root), INPUT)
     assert _parse(result.rows) == _expected(trained_model)
     assert "features" not in sys.modules, "the source directory's modules are dropped after the run"
+
+
+def test_the_jobs_environment_variables_are_set_around_init_and_run(driver_root):
+    script = """import os
+
+seen = []
+
+
+def init():
+    seen.append(os.environ["FEATURE_FLAG"])
+
+
+def run(mini_batch):
+    return [f"{seen[0]}-{os.environ['LOG_LEVEL']}" for _ in mini_batch]
+"""
+    result = _run(driver_root, script, environmentVariables={"FEATURE_FLAG": "on", "LOG_LEVEL": "debug"})
+    assert set(result.rows) == {"on-debug"}, result.rows
+    assert "FEATURE_FLAG" not in os.environ, "the job's variables leak into mldeploy's own process"
