@@ -22,9 +22,10 @@ from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
 from mldeploy.render.gateway import DRAIN_SECONDS, drain_file
 from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, gateway_child, new_key,
-                                    publish_endpoint, refuse_if_running, reload_gateway, scorer_child,
-                                    withdraw_endpoint, write_gateway_files)
-from mldeploy.runtime.processes import Child, find_nginx, listen_socket, start_and_wait, wait_until_ok
+                                    point_socket_link, publish_endpoint, refuse_if_running, reload_gateway,
+                                    scorer_child, withdraw_endpoint, write_gateway_files)
+from mldeploy.runtime.processes import (Child, find_nginx, listen_socket, listen_unix_socket, socket_dir,
+                                        start_and_wait, unix_http_status, wait_until_ok)
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
 
 
@@ -39,15 +40,25 @@ class LocalEndpoint:
         # Locally every auth mode is served with keys: tokens (aml_token, aad_token) need Azure.
         self.keys = keys or (new_key(), new_key())
         self.scorers: dict[str, Child] = {}
-        self.scorer_ports: dict[str, int] = {}
+        # Where the gateway reaches each deployment's scorer: a symbolic link to the socket of the
+        # scorer serving it now (as LocalServer's scorer.sock), switched by swap_image.
+        self.scorer_sockets: dict[str, Path] = {}
         self.gateway: Child | None = None
         self._sockets: list = []
+        self._socket_dir: Path | None = None
+        self._serving: dict[str, Path] = {}  # the socket each link leads to now
         self._context_dirs = {dep.name: self.run_dir / dep.name / "context" for dep in plan.deployments}
         self._generation = 0  # scorers started by swap_image (`serve --reload`)
 
     def spec(self) -> GatewaySpec:
         return self.plan.gateway_at(run_dir=str(self.run_dir / "gateway"), listen_port=self.port,
-                                    scorers={n: Upstream("127.0.0.1", port) for n, port in self.scorer_ports.items()})
+                                    scorers={n: Upstream("127.0.0.1", unix_socket=str(link))
+                                             for n, link in self.scorer_sockets.items()})
+
+    def _scorer_socket_path(self, dep_name: str, generation: int) -> Path:
+        # Named by the deployment's place, not its name (up to 32 characters): a socket path is short.
+        index = [d.name for d in self.plan.deployments].index(dep_name)
+        return self._socket_dir / f"{index}-{generation}.sock"
 
     def start(self, timeout: float = 120.0) -> Endpoint:
         nginx = find_nginx()
@@ -57,18 +68,23 @@ class LocalEndpoint:
         self._sockets = [gateway_sock]
         self.port = gateway_sock.getsockname()[1]
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        for dep in self.plan.deployments:
+        # Unix sockets in a short folder of their own (processes.socket_dir: nginx's workers reach it).
+        self._socket_dir = socket_dir()
+        for index, dep in enumerate(self.plan.deployments):
             context = self.contexts[dep.image]
             context.write(self._context_dirs[dep.name])
-            sock = listen_socket(0)
+            target = self._scorer_socket_path(dep.name, 0)
+            sock = listen_unix_socket(target)
             self._sockets.append(sock)
-            self.scorer_ports[dep.name] = sock.getsockname()[1]
+            self.scorer_sockets[dep.name] = self._socket_dir / f"{index}.sock"
+            point_socket_link(self.scorer_sockets[dep.name], target)
+            self._serving[dep.name] = target
             self.scorers[dep.name] = self._scorer_child(dep, context, self.envs[dep.image], self._context_dirs[dep.name],
                                                         sock)
         spec = self.spec()
         gw_dir = write_gateway_files(spec, self.keys)
         self.gateway = gateway_child(nginx, gw_dir, gateway_sock, self.run_dir / "gateway.log")
-        scorers = [(child, f"http://127.0.0.1:{self.scorer_ports[dep]}/", f"the scorer of deployment {dep!r}")
+        scorers = [(child, self.scorer_sockets[dep], f"the scorer of deployment {dep!r}")
                    for dep, child in self.scorers.items()]
         start_and_wait(scorers, self.gateway, f"http://127.0.0.1:{self.port}{LIVENESS_PATH}", timeout, self.stop)
         endpoint = self.endpoint()
@@ -84,43 +100,56 @@ class LocalEndpoint:
                             extra_env={**dict(dep.environment),
                                        **({LOGS_COMMAND_ENV: f"{logs} --deployment {dep.name}"} if logs else {})})
 
-    def swap_image(self, image: str, context: BuildContext, env: ScoringEnv, timeout: float) -> float:
-        """`serve --reload`: every deployment serving `image` gets a scorer of `context`, started beside
-        its running one; once all of them have finished init(), the front door's config names their
-        ports and nginx reloads gracefully (runtime/local.py reload_gateway), then the old scorers
-        stop after the requests they hold. Keys, port and split stay. StartError: the new scorers
-        are stopped, the old ones serve on. Returns the seconds until all were ready."""
+    def swap_image(self, image: str, context: BuildContext, env: ScoringEnv, timeout: float,
+                   deployments: set[str] | None = None) -> float:
+        """`serve --reload`: every deployment serving `image` (or those of `deployments` that do) gets a
+        scorer of `context`, started beside its running one, as LocalServer.swap_image does it: the
+        gateway drains meanwhile (its answers and the requests it passes on say `Connection: close`);
+        once all of them have finished init() and at least DRAIN_SECONDS have passed - no nginx
+        worker keeps an idle connection to an old scorer then - each deployment's socket link is
+        switched to its new scorer, so every request from then on connects to the new code. Then
+        nginx re-reads its unchanged config (reload_gateway waits for the old workers: the requests
+        they hold are the old scorers' last), and the old scorers stop. Keys, port, split and config
+        stay. StartError: the new scorers are stopped, the old ones serve on. Returns the seconds
+        until all were ready."""
         started = time.monotonic()
         self._generation += 1
-        new: dict[str, tuple[Child, int, Path]] = {}
+        new: dict[str, tuple[Child, Path, Path]] = {}  # deployment -> (scorer, its socket, its context)
         drain = Path(drain_file(str(self.run_dir / "gateway")))
         try:
-            for dep in (d for d in self.plan.deployments if d.image == image):
+            for dep in self.plan.deployments:
+                if dep.image != image or (deployments is not None and dep.name not in deployments):
+                    continue
                 context_dir = self.run_dir / dep.name / f"context.{self._generation}"
                 context.write(context_dir)
-                sock = listen_socket(0)
-                port = sock.getsockname()[1]  # before the child: granian's scorer_child closes the socket
-                new[dep.name] = (self._scorer_child(dep, context, env, context_dir, sock), port, context_dir)
-                new[dep.name][0].start()
+                sock_path = self._scorer_socket_path(dep.name, self._generation)
+                child = self._scorer_child(dep, context, env, context_dir, listen_unix_socket(sock_path))
+                new[dep.name] = (child, sock_path, context_dir)
+                child.start()
             drain.touch()  # as before any stop of the gateway (render/gateway.py _drain)
-            for name, (child, port, _) in new.items():
-                wait_until_ok(child, f"http://127.0.0.1:{port}/", f"the new scorer of deployment {name!r}", timeout)
+            drained_from = time.monotonic()
+            for name, (child, sock_path, _) in new.items():
+                wait_until_ok(child, str(sock_path), f"the new scorer of deployment {name!r}", timeout,
+                              status=lambda path=sock_path: unix_http_status(path, timeout=1.0))
         except BaseException:
-            for child, _, context_dir in new.values():
+            for child, sock_path, context_dir in new.values():
                 child.stop()
+                sock_path.unlink(missing_ok=True)
                 shutil.rmtree(context_dir, ignore_errors=True)
             drain.unlink(missing_ok=True)
             raise
         ready_s = time.monotonic() - started
-        time.sleep(max(0.0, started + DRAIN_SECONDS - time.monotonic()))
-        old = [(self.scorers[name], self._context_dirs[name]) for name in new]
-        for name, (child, port, context_dir) in new.items():
-            self.scorers[name], self.scorer_ports[name], self._context_dirs[name] = child, port, context_dir
-        write_gateway_files(self.spec(), self.keys)
+        time.sleep(max(0.0, drained_from + DRAIN_SECONDS - time.monotonic()))
+        for name, (_, sock_path, _) in new.items():
+            point_socket_link(self.scorer_sockets[name], sock_path)
         reload_gateway(self.gateway, max(d.request_timeout_ms for d in self.plan.deployments))
         drain.unlink(missing_ok=True)
-        for child, context_dir in old:
+        old = [(self.scorers[name], self._serving[name], self._context_dirs[name]) for name in new]
+        for name, (child, sock_path, context_dir) in new.items():
+            self.scorers[name], self._serving[name], self._context_dirs[name] = child, sock_path, context_dir
+        for child, sock_path, context_dir in old:
             child.stop()
+            sock_path.unlink(missing_ok=True)  # gunicorn and granian remove it; a killed one may not
             shutil.rmtree(context_dir, ignore_errors=True)
         self.contexts[image], self.envs[image] = context, env
         return ready_s
@@ -151,5 +180,8 @@ class LocalEndpoint:
         for sock in self._sockets:
             sock.close()
         self._sockets = []
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
         withdraw_endpoint(self.run_dir)
 

@@ -290,6 +290,15 @@ def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path, hop_
                  stale_files=(drain, *((hop_socket,) if hop_socket else ())), before_stop=drain_first)
 
 
+def point_socket_link(link: Path, target: Path) -> None:
+    """Make the symbolic link `link` lead to the socket `target` in the same folder, atomically
+    (os.replace of a new link): a connect() through it reaches either the old or the new socket."""
+    staged = link.with_suffix(".next")
+    staged.unlink(missing_ok=True)
+    os.symlink(target.name, staged)
+    os.replace(staged, link)
+
+
 @dataclass
 class NextScorer:
     """A scorer `serve --reload` started beside the running one (LocalServer.start_next)."""
@@ -421,12 +430,7 @@ class LocalServer:
         return sock
 
     def _point_scorer_socket(self, target: Path) -> None:
-        """Make SCORER_SOCKET_NAME lead to `target` (atomically: os.replace of a new link)."""
-        link = self._socket_dir / "scorer.next"
-        link.unlink(missing_ok=True)
-        os.symlink(target.name, link)
-        os.replace(link, self._socket_dir / SCORER_SOCKET_NAME)
-
+        point_socket_link(self._socket_dir / SCORER_SOCKET_NAME, target)
 
     def _scorer_child(self, context: BuildContext, env: ScoringEnv, context_dir: Path, sock: socket.socket) -> Child:
         # The target's own rule (an AKS service: one worker per concurrent request).

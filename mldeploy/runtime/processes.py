@@ -409,19 +409,22 @@ def wait_until_ok(child: Child, url: str, what: str, timeout: float,
     raise StartError(f"{what} was not ready after {timeout:.0f}s: {_reason(child)} (log: {child.log})")
 
 
-def start_and_wait(scorers: list[tuple[Child, str, str]], gateway: Child, gateway_url: str,
+def start_and_wait(scorers: list[tuple[Child, str | Path, str]], gateway: Child, gateway_url: str,
                    timeout: float, stop: Callable[[], None]) -> None:
     """The one start sequence of a local service or endpoint: every scorer, then the gateway;
     wait for the gateway's liveness (`gateway_url`), then for each scorer's (child, readiness
-    URL, what to call it in an error). Any failure, Ctrl-C included, runs `stop` (everything
-    started goes) before it is raised."""
+    URL or Unix socket path, what to call it in an error). Any failure, Ctrl-C included, runs
+    `stop` (everything started goes) before it is raised."""
     try:
         for child, _, _ in scorers:
             child.start()
         gateway.start()
         wait_until_ok(gateway, gateway_url, "the gateway (nginx)", 15)
         for child, url, what in scorers:
-            wait_until_ok(child, url, what, timeout)
+            if isinstance(url, Path):
+                wait_until_ok(child, str(url), what, timeout, status=lambda p=url: unix_http_status(p, timeout=1.0))
+            else:
+                wait_until_ok(child, url, what, timeout)
     except BaseException:
         stop()
         raise

@@ -57,7 +57,7 @@ def _score(server, key="primary", headers=None, body=SAMPLE):
 def _mirrored(server) -> int:
     """Requests the mirror deployment answered (the gateway logs each copy it proxied)."""
     log = server.run_dir / "gateway" / MIRROR_LOG
-    shadow = f"127.0.0.1:{server.scorer_ports['shadow']} 200"
+    shadow = f"unix:{server.scorer_sockets['shadow']} 200"
     return sum(1 for line in log.read_text().splitlines() if line.strip() == shadow) if log.exists() else 0
 
 

@@ -6,6 +6,7 @@ status, 408 past the timeout; kubernetes-endpoint: 503, 502 for an exception in 
 No timing is asserted: counts and status codes only."""
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -65,24 +66,26 @@ def _post(server, body, deployment="blue"):
                          headers={"Authorization": f"Bearer {ep.primaryKey}", HEADER: deployment})
 
 
-def _connections_to(port: int) -> int:
-    """Established TCP connections to 127.0.0.1:`port` (the gateway's to a scorer, accepted or still
-    in its listen queue), from /proc/net/tcp: how a test knows a request was admitted."""
-    rows = open("/proc/net/tcp").read().splitlines()[1:]
-    return sum(1 for row in rows if row.split()[1].endswith(f":{port:04X}") and row.split()[3] == "01")
+def _connections_to(link) -> int:
+    """Connections to the scorer's Unix socket that `link` leads to (the gateway's, accepted - state
+    03 - or still in its listen queue - 02; the listening socket itself is 01), from /proc/net/unix:
+    how a test knows a request was admitted."""
+    path = os.path.join(link.parent, os.readlink(link))  # as the socket was bound
+    rows = [row.split() for row in open("/proc/net/unix").read().splitlines()[1:]]
+    return sum(1 for row in rows if len(row) > 7 and row[7] == path and row[5] in ("02", "03"))
 
 
 def _while_held(server, tmp_path, name, admitted: int) -> list[int]:
     """One request held in run() and `admitted - 1` more in flight (all admitted by the gateway, the
     rest waiting inside the scorer), then one more: the statuses, in that order."""
     started, release = tmp_path / f"{name}-started", tmp_path / f"{name}-release"
-    port = server.scorer_ports["capped"]
+    link = server.scorer_sockets["capped"]
     with ThreadPoolExecutor(admitted) as pool:
         held = pool.submit(_post, server, {"started": str(started), "release": str(release)}, "capped")
         try:
             wait_for(lambda: started.exists() or held.done(), "the first request reaching run()")
             waiting = [pool.submit(_post, server, {}, "capped") for _ in range(admitted - 1)]
-            wait_for(lambda: _connections_to(port) >= admitted or any(f.done() for f in waiting),
+            wait_for(lambda: _connections_to(link) >= admitted or any(f.done() for f in waiting),
                   f"{admitted} requests admitted to the scorer")
             assert not held.done() and not any(f.done() for f in waiting), "admitted requests wait, not refused"
             one_more = _post(server, {}, "capped")
