@@ -102,7 +102,10 @@ def _traffic_md(tables: list[TrafficTable]) -> list[str]:
                   "| deployment | model:version | traffic | mirror |", "|---|---|---|---|"]
         for r in t.rows:
             mark = "**" if r.changed else ""
-            lines.append(f"| {mark}`{r.deployment}`{mark} | {_shift(r.model_before, r.model_after)} | "
+            # an AKS stable Deployment: the resource's name (as in the list above) and Kubernetes'
+            name = f"{mark}`{r.resource}`{mark} (Deployment `{r.deployment}`)" if r.resource \
+                else f"{mark}`{r.deployment}`{mark}"
+            lines.append(f"| {name} | {_shift(r.model_before, r.model_after)} | "
                          f"{_shift(r.traffic_before, r.traffic_after)} | {_shift(r.mirror_before, r.mirror_after)} |")
         lines.append("")
     return lines
@@ -170,7 +173,7 @@ def to_json(d: StackDiff) -> dict[str, Any]:
         "baseExists": d.base.exists, "counts": {k: len(d.of(k)) for k in KINDS}, "unchanged": d.unchanged,
         "warnings": [{"kind": a.kind, "resource": a.resource, "message": a.message} for a in warnings(d)],
         "traffic": [{"endpoint": t.endpoint, "rows": [
-            {"deployment": r.deployment, "modelBefore": r.model_before, "modelAfter": r.model_after,
+            {"deployment": r.deployment, "resource": r.resource or r.deployment, "modelBefore": r.model_before, "modelAfter": r.model_after,
              "trafficBefore": r.traffic_before, "trafficAfter": r.traffic_after,
              "mirrorBefore": r.mirror_before, "mirrorAfter": r.mirror_after} for r in t.rows]}
             for t in traffic_tables(d)],

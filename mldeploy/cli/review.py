@@ -64,6 +64,9 @@ class TrafficRow:
     traffic_after: int | None
     mirror_before: int | None = None
     mirror_after: int | None = None
+    # The Pulumi resource's name when it differs from `deployment` (an AKS service's stable
+    # Deployment is `<service>` in Kubernetes, resource `<service>-stable` in the diff's list).
+    resource: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -176,7 +179,7 @@ def aks_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
         name = str(meta.get("name") or r["name"])
         weight = weights.get(service, {}).get(name, notes.get(WEIGHT_ANNOTATION))
         out.setdefault(service, {})[name] = {
-            "model": notes.get(MODELS_ANNOTATION), "traffic": _int(weight) if not isinstance(weight, str)
+            "resource": r["name"], "model": notes.get(MODELS_ANNOTATION), "traffic": _int(weight) if not isinstance(weight, str)
             else (int(weight) if weight.isdigit() else None)}
     for rows in out.values():
         if len(rows) == 1 and next(iter(rows.values()))["traffic"] is None:
@@ -188,8 +191,9 @@ def _table(label: str, before: dict, after: dict) -> TrafficTable:
     rows = []
     for name in sorted(set(before) | set(after)):
         b, a = before.get(name, {}), after.get(name, {})
+        resource = a.get("resource") or b.get("resource")
         rows.append(TrafficRow(name, b.get("model"), a.get("model"), b.get("traffic"), a.get("traffic"),
-                               b.get("mirror"), a.get("mirror")))
+                               b.get("mirror"), a.get("mirror"), resource if resource != name else None))
     return TrafficTable(label, tuple(rows))
 
 

@@ -118,6 +118,15 @@ def test_aci_group_and_aks_canary_weights():
     (table,) = traffic_tables(d)
     assert [(r.deployment, r.model_before, r.traffic_before, r.traffic_after) for r in table.rows] == [
         ("diabetes", "diabetes:1", 90, 50), ("diabetes-canary", "diabetes:2", 10, 50)]
+    # the stable Deployment's resource is `diabetes-stable` (Kubernetes name `diabetes`): the table
+    # names the resource as the resource list does, and Kubernetes' name beside it
+    md = render_markdown(d)
+    assert "| **`diabetes-stable`** (Deployment `diabetes`) | diabetes:1 | 90 → 50 |" in md, md
+    assert "| **`diabetes-canary`** | diabetes:2 | 10 → 50 |" in md, md
+    assert "| ✏️ update | `diabetes-stable` |" in md, md
+    rows = to_json(d)["traffic"][0]["rows"]
+    assert [(r["resource"], r["deployment"]) for r in rows] == [
+        ("diabetes-stable", "diabetes"), ("diabetes-canary", "diabetes-canary")], rows
     after = [r for r in aks("90", "10", selector="other") if r["name"] != "aci"]
     messages = [a.message for a in warnings(_diff(aks("90", "10"), after))]
     assert any("diabetes/diabetes` takes live traffic and is replaced" in m and "spec.selector" in m for m in messages), messages
