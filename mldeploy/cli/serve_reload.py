@@ -2,6 +2,7 @@
 entry script, its sourceDirectory's files as its .amlignore leaves them, its models, its environment
 file) or to the stack file starts a new scorer beside the running one and swaps it in once its
 init() has finished (runtime/local.py LocalServer.swap_image). The gateway keeps its port and keys.
+A change of environmentVariables alone does the same for the scorers whose environment changed.
 
 Files are watched with watchfiles, the library `uvicorn --reload` uses (inotify, FSEvents or kqueue
 through the Rust `notify` crate): a 2000-file sourceDirectory costs nothing between changes, where
@@ -172,6 +173,57 @@ def plan_changes(old, new) -> list[str]:
     return [n.split("_")[0] + "".join(w.title() for w in n.split("_")[1:]) for n in names]
 
 
+def _without_environment(plan):
+    """`plan` with every scorer's environmentVariables left out (a LocalServer's, an endpoint's
+    deployments', a split's variants')."""
+    from dataclasses import replace
+
+    from mldeploy.plan.serve import EndpointServePlan, ServePlan
+    from mldeploy.targets.serving import SplitPlan
+
+    if isinstance(plan, ServePlan):
+        return replace(plan, environment=())
+    if isinstance(plan, EndpointServePlan):
+        return replace(plan, deployments=tuple(replace(d, environment=()) for d in plan.deployments))
+    if isinstance(plan, SplitPlan):
+        return replace(plan, variants=tuple((label, _without_environment(p)) for label, p in plan.variants))
+    return plan
+
+
+def _environments(plan) -> dict[str, tuple]:
+    """Each image's scorers' environmentVariables in `plan`, by image."""
+    from mldeploy.plan.serve import EndpointServePlan, ServePlan
+    from mldeploy.targets.serving import SplitPlan
+
+    if isinstance(plan, ServePlan):
+        return {image: (plan.environment,) for image in plan.images}
+    if isinstance(plan, EndpointServePlan):
+        return {image: tuple((d.name, d.environment) for d in plan.deployments if d.image == image)
+                for image in plan.images}
+    if isinstance(plan, SplitPlan):
+        variants = dict(plan.variants)
+        return {image: tuple((label, variants[label].environment) for label, its in plan.variant_images if its == image)
+                for image in plan.images}
+    return {}
+
+
+def environment_changes(old, new) -> set[str] | None:
+    """The images whose scorers' environmentVariables differ between serve plans `old` and `new`, when
+    that is all that differs (a new scorer per deployment or variant applies it); None otherwise."""
+    if _without_environment(old) != _without_environment(new):
+        return None
+    before, after = _environments(old), _environments(new)
+    return {image for image in before.keys() | after.keys() if before.get(image) != after.get(image)}
+
+
+def adopt_plan(server, plan) -> None:
+    """Make `plan` (which differs from the server's in environmentVariables only) the one its next
+    scorers are started from: a LocalServer's, a LocalEndpoint's, a split's and its variants'."""
+    server.plan = plan
+    for label, variant_plan in getattr(plan, "variants", ()):
+        server.revisions[label].plan = variant_plan
+
+
 class Reloader:
     """Between the serve loop's checks: the changes the watcher saw, applied to the served
     services that can swap their scorer (LocalServer); everything else says `restart serve`."""
@@ -222,6 +274,7 @@ class Reloader:
             with walks_cached():  # one walk of each sourceDirectory for this reload
                 settings = load_stack(self.root, self.settings.stack)
                 wanted: dict[tuple[str, str], tuple[Any, Any]] = {}  # (service, image) -> (context, env)
+                new_plans: dict[str, tuple[Any, set[str]]] = {}  # service -> (its plan, images whose environment changed)
                 for name, server in self.served.items():
                     service = settings.services.get(name)
                     if service is None or target_of(service).name != target_of(self.settings.services[name]).name:
@@ -240,10 +293,14 @@ class Reloader:
                     else:
                         plan = target_of(service).serve_plan(name, service, settings, self.logs_command(name))
                     if plan != server.plan:
-                        self.info(f"reload: {stack_file} changes how {name} is served "
-                                  f"({', '.join(plan_changes(server.plan, plan))}): restart serve to apply it")
-                        served_as_filed = False
-                        continue
+                        environment = environment_changes(server.plan, plan)
+                        if environment is None:
+                            self.info(f"reload: {stack_file} changes how {name} is served "
+                                      f"({', '.join(plan_changes(server.plan, plan))}): restart serve to apply it")
+                            served_as_filed = False
+                            continue
+                        # environmentVariables only: new scorers with the new environment, swapped in.
+                        new_plans[name] = (plan, environment)
                     for image in plan.images:
                         wanted[name, image] = self.prepare(image, settings)
         except ConfigError as err:
@@ -261,22 +318,29 @@ class Reloader:
             server = self.served[name]
             who = name if len(server.contexts) == 1 else f"{name}'s image {image}"
             running = server.contexts[image]
-            if context.digest == running.digest:
+            new_environment = image in new_plans.get(name, (None, set()))[1]
+            if context.digest == running.digest and not new_environment:
                 # Nothing the image ships changed (a file its .amlignore leaves out), or a failed
                 # reload's change undone: what runs is what the files say again.
                 if self.failed.pop((name, image), None) is not None:
                     self.info(f"reload: the files are back to what {who} serves: it serves on, unchanged")
                 continue
             what = changed_files(running, context, self.root)
-            if stack_changed and stack_file not in what:
+            if new_environment:
+                what = [f for f in what if f != stack_file] + [f"{stack_file} (environmentVariables)"]
+            elif stack_changed and stack_file not in what:
                 what.append(stack_file)
             scorers = ("a new scorer for {} (the running one answers until it is ready)" if isinstance(server, LocalServer)
                        else "new scorers for {}, one per " + ("variant" if isinstance(server, SplitReload) else "deployment")
                        + " of it (the running ones answer until they are ready)")
             self.info(f"reload: {', '.join(what) or 'the image'} changed: starting {scorers.format(who)}")
+            running_plan = server.plan
+            if name in new_plans:
+                adopt_plan(server, new_plans[name][0])
             try:
                 seconds = server.swap_image(image, context, env, self.timeout)
             except (StartError, OSError) as err:
+                adopt_plan(server, running_plan)  # the environment it serves: a later save tries again
                 served_as_filed = False
                 self.failed[name, image] = context.digest
                 self.info(f"error: reload of {who}: {err}; {name} still serves the previous code: "

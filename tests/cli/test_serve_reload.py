@@ -93,6 +93,53 @@ def test_a_gateway_setting_in_the_stack_file_says_restart_serve(run):
                          "restart serve to apply it"], run.lines
 
 
+@pytest.mark.parametrize("where", ["images", "services"])
+def test_an_environment_variables_change_is_a_reload_with_the_new_environment(run, monkeypatch, where):
+    """environmentVariables (the image's or the service's) reach only the scorer: a new scorer with the
+    new environment is swapped in, no `restart serve`; a failed swap keeps the running environment."""
+    from mldeploy.runtime.processes import StartError
+
+    root = run.reloader.root
+    [server] = run.reloader.served.values()
+    server.run_dir.mkdir(parents=True)  # where a served change's endpoint file is written again
+    stack = root / "stacks" / "Pulumi.local.yaml"
+    text = stack.read_text()
+    key = {"images": "      entryScript: score.py\n", "services": "      target: local\n"}[where]
+    assert key in text
+    stack.write_text(text.replace(key, key + "      environmentVariables:\n        FEATURE_FLAG: \"on\"\n"))
+    environments = []
+    monkeypatch.setattr(server, "swap_image", lambda image, context, env, timeout:
+                        environments.append(dict(server.plan.environment)) or 1.0)
+    run.reload(stack)
+    assert environments == [{"FEATURE_FLAG": "on"}], run.lines
+    assert run.lines[0] == ("reload: stacks/Pulumi.local.yaml (environmentVariables) changed: starting a new "
+                            "scorer for clf (the running one answers until it is ready)"), run.lines
+    assert not any("restart serve" in line for line in run.lines), run.lines
+    assert dict(server.plan.environment) == {"FEATURE_FLAG": "on"}
+
+    def failing(image, context, env, timeout):
+        raise StartError("the new scorer exited (code 3) before it was ready: boom")
+
+    monkeypatch.setattr(server, "swap_image", failing)
+    stack.write_text(stack.read_text().replace('FEATURE_FLAG: "on"', 'FEATURE_FLAG: "off"'))
+    run.reload(stack)
+    assert run.lines[-1].startswith("error: reload of clf: the new scorer exited"), run.lines
+    assert dict(server.plan.environment) == {"FEATURE_FLAG": "on"}, "the environment it serves"
+
+
+def test_environment_changes_tells_an_environment_change_from_a_gateway_change():
+    from dataclasses import replace
+
+    from mldeploy.cli.serve_reload import environment_changes
+    from mldeploy.plan.serve import DeploymentServe, EndpointServePlan
+
+    blue, green = DeploymentServe("blue", "a", 1, 1000, ()), DeploymentServe("green", "b", 1, 1000, (("X", "1"),))
+    plan = EndpointServePlan("e", (blue, green), ("a", "b"), "", gateway=None)
+    assert environment_changes(plan, plan) == set()
+    assert environment_changes(plan, replace(plan, deployments=(blue, replace(green, environment=())))) == {"b"}
+    assert environment_changes(plan, replace(plan, deployments=(blue, replace(green, workers=2)))) is None
+
+
 def test_a_source_directory_deleted_and_made_again_is_watched_again(run):
     """inotify's watch of a deleted folder is gone; a folder made again under its name is not
     watched (a branch switch, a restore from a copy): the reloader watches it anew and renders."""
@@ -143,3 +190,11 @@ def test_a_canary_reloads_its_images_in_place_and_names_a_split_change_for_a_res
     assert plan_changes(server.plan, server.plan_for(shifted, image_envs(settings.images))) == ["trafficPercent"]
     busier = service.model_copy(update={"scoring_timeout_ms": service.scoring_timeout_ms + 1000})
     assert "scoringTimeoutMs" in plan_changes(server.plan, server.plan_for(busier, image_envs(settings.images)))
+    # The canary image's environmentVariables: a reload of that image's variant, its plan adopted.
+    from mldeploy.cli.serve_reload import adopt_plan, environment_changes
+    flagged = server.plan_for(service, {**image_envs(settings.images), "diabetes-v2": {"FEATURE_FLAG": "on"}})
+    assert environment_changes(server.plan, flagged) == {"diabetes-v2"}
+    assert environment_changes(server.plan, server.plan_for(shifted, image_envs(settings.images))) is None
+    adopt_plan(server, flagged)
+    assert server.plan == flagged and {label: dict(s.plan.environment).get("FEATURE_FLAG")
+                                       for label, s in server.revisions.items()} == {"stable": None, "canary": "on"}

@@ -311,3 +311,32 @@ def test_a_split_of_gateways_reloads_each_image_its_variants_serve(tmp_path, tra
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     assert proc.returncode == 0, "\n".join(served.lines)
+
+
+def test_an_environment_variables_change_is_served_by_a_new_scorer(tmp_path):
+    """environmentVariables reach only the scorer: a change of the service's is a reload (a new scorer
+    with the new environment swapped in behind the same gateway and keys), not `restart serve`."""
+    root = _project(tmp_path, "mldeploy")
+    (root / "src" / "score.py").write_text(
+        "import os\n\n\ndef init():\n    pass\n\n\ndef run(raw_data):\n"
+        "    return [os.environ.get('FEATURE_FLAG', 'unset')]\n")
+    stack = root / "stacks" / "Pulumi.local.yaml"
+    stack.write_text(stack.read_text().replace("      target: local\n", "      target: local\n"
+                                               "      environmentVariables:\n        FEATURE_FLAG: \"off\"\n"))
+
+    def flag(served) -> str:
+        answer = requests.post(served.endpoint["scoringUri"], json={"data": ROWS}, timeout=30,
+                               headers={"Authorization": f"Bearer {served.endpoint['primaryKey']}"})
+        assert answer.status_code == 200, answer.text
+        return answer.json()[0]
+
+    with serving_with_reload(root) as served:
+        assert flag(served) == "off"
+        mark = len(served.lines)
+        stack.write_text(stack.read_text().replace('FEATURE_FLAG: "off"', 'FEATURE_FLAG: "on"'))
+        line = served.wait_for("^reload: ", after=mark)
+        assert line.startswith("reload: stacks/Pulumi.local.yaml (environmentVariables) changed: starting a new "
+                               "scorer for diabetes"), line
+        served.wait_for("^reload: diabetes serves the new code", after=mark)
+        assert flag(served) == "on"
+        assert not any("restart serve" in line for line in served.lines[mark:]), served.lines[mark:]
