@@ -41,7 +41,7 @@ import pulumi
 from pulumi_azure_native import authorization, managedidentity, monitor
 from pulumi_azure_native import machinelearningservices as ml
 
-from mldeploy.components.assets import declare_assets
+from mldeploy.components.assets import declare_shared_assets
 from mldeploy.components.batch import WorkspaceRefs as BatchWorkspaceRefs
 from mldeploy.components.endpoint_keys import EndpointKeys
 from mldeploy.components.endpoint_traffic import EndpointTraffic
@@ -200,15 +200,15 @@ class OnlineEndpoint(pulumi.ComponentResource):
     # -- environment and code per image ----------------------------------------------------------
 
     def _assets(self, name, plan: EndpointPlan, workspace: WorkspaceRefs):
-        environments, codes = {}, {}
-        for image, a in sorted(plan.assets.items()):
-            prefix = f"{name}-{image}"
-            tags = plan.asset_tags.get(image, plan.endpoint_tags)
-            assets = declare_assets(self, prefix, a, workspace, tags=tags, aliased=False,
-                                    environment_description=f"scoring environment of {image}",
-                                    code_description=f"score.py of {image}")
-            environments[image], codes[image] = assets.environment, assets.code
-        return environments, codes
+        """One environment and one code asset per service, a version per distinct content: images
+        whose score.py and environment are the same (blue and green differing in the model) share it."""
+        if not plan.assets:
+            return {}, {}
+        shared = declare_shared_assets(self, name, plan.assets, workspace, tags=plan.asset_tags,
+                                       environment_description="scoring environments of this endpoint's deployments",
+                                       code_description="scoring code of this endpoint's deployments")
+        return ({image: a.environment for image, a in shared.items()},
+                {image: a.code for image, a in shared.items()})
 
     # -- one deployment ------------------------------------------------------------------------
 

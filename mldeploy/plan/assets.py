@@ -39,12 +39,13 @@ def endpoint_base_image(base_image: str | None) -> str:
 # An environment's and a code asset's name is its ARM resource name in the workspace (Environment/Code
 # Containers - Create Or Update: PUT .../workspaces/{workspaceName}/environments/{name}, .../codes/{name}):
 # one name is one asset, so two entries deriving one name would declare the same Azure resource twice.
-def endpoint_asset_name(service: str, image: str) -> str:
-    """`mldeploy-<service>-<image>`: the environment and code of one image of an online endpoint service
-    (per service: two endpoints serving one image never declare one asset twice). Per image, even when
-    two images hold the same content: sharing by content would rename existing stacks' assets and
-    update their live deployments (docs/endpoints.md, "Two images, one content, two assets")."""
-    return f"mldeploy-{service}-{image}"
+def endpoint_asset_name(service: str) -> str:
+    """`mldeploy-<service>`: the environment and the code of an online endpoint service, one asset each
+    whose versions are content digests (per service: two endpoints never declare one asset twice).
+    Images whose environment or code is the same share that version (blue and green differing only in
+    the model): the name depends on no image, so adding or removing one renames nothing another uses
+    (docs/endpoints.md, "One content, one asset")."""
+    return f"mldeploy-{service}"
 
 
 def batch_asset_name(name: str) -> str:

@@ -108,8 +108,9 @@ class EndpointPlan:
     revision: str  # digest of the endpoint inputs azure-native PUTs that the plan knows (see EndpointTraffic)
     # The endpoint's tags: stack, service markers; no deployment's model (traffic moves between them).
     endpoint_tags: dict[str, str] = field(default_factory=dict)
-    # Each image's environment and code are tagged with the one model the image serves.
-    asset_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The service's environment and code (shared by content between images): the service's tags, no
+    # model - a version may serve several deployments, and a tag naming one would change with them.
+    asset_tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def on_managed_compute(self) -> bool:

@@ -289,20 +289,19 @@ def check_workspace_names(settings: StackSettings) -> None:
                 claim(computes, value, f"{p}{section}.{name}{suffix}", "compute name")
     for cluster in sorted(kubernetes_endpoint_clusters(settings)):
         claim(computes, kubernetes_compute_name(cluster), f"{p}clusters.{cluster}", "compute name")
-    # The environment and code assets Azure ML keeps per workspace (plan/assets.py): `mldeploy-<service>-<image>`
-    # of a v2 endpoint's image is also `mldeploy-batch-<entry>` of service `batch` and image `<entry>`, and
-    # service `a-b` with image `c` meets service `a` with image `b-c` (synth stopped on duplicate URNs, exit 1).
+    # The environment and code assets Azure ML keeps per workspace (plan/assets.py): `mldeploy-<service>` of a
+    # v2 endpoint is also `mldeploy-batch-<entry>` of service `batch-<entry>` (synth stopped on duplicate URNs, exit 1).
     assets: dict[str, str] = {}
     for name, service in sorted(settings.services.items()):
         keys = dict((image, key) for key, image in reversed(service.image_references()))
         for image in sorted(service.images_built_in_azure()):
-            asset = endpoint_asset_name(name, image)
+            asset = endpoint_asset_name(name)
             key = f"{p}services.{name}.{keys[image]}" if image in keys else f"{p}services.{name}"
             other = assets.setdefault(asset, key)
             if other != key and not (other.startswith(f"{p}services.{name}.") or other == f"{p}services.{name}"):
-                raise ConfigError(key, f"Azure ML asset name {asset!r} (the environment and code of service {name!r}'s "
-                                       f"image {image!r}) is also {other.removeprefix(p)}'s; an environment's name is "
-                                       "one asset per workspace: rename the service or the image")
+                raise ConfigError(key, f"Azure ML asset name {asset!r} (the environment and code of service {name!r}) "
+                                       f"is also {other.removeprefix(p)}'s; an environment's name is "
+                                       "one asset per workspace: rename the service")
     for section, entries in settings.sections.items():
         for name, entry in sorted(entries.items()):
             asset, key = entry.asset_name_claim(name), f"{p}{section}.{name}"

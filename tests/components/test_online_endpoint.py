@@ -127,13 +127,15 @@ def test_environments_build_on_the_dated_azure_ml_base_image_unless_the_image_na
     values, secret_keys = stack_values("managed")
     own = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20250701.v1"
     values["mldeploy:images"]["diabetes"]["baseImage"] = own
-    envs = {e["inputs"]["name"]: e for e in
+    envs = {e["inputs"]["version"]: e for e in
             synth("managed", tmp_path, values, secret_keys).of_type(f"{ML}:EnvironmentVersion")}
-    assert {n: e["inputs"]["properties"]["image"] for n, e in envs.items()} == {
-        "mldeploy-diabetes-diabetes": own, "mldeploy-diabetes-diabetes-v2": AZUREML_BASE_IMAGE}, envs
-    before = {e["inputs"]["name"]: e["inputs"]["version"] for e in managed.of_type(f"{ML}:EnvironmentVersion")}
-    assert envs["mldeploy-diabetes-diabetes"]["inputs"]["version"] != before["mldeploy-diabetes-diabetes"], \
-        "another base image is another environment version"
+    # One asset per service (`mldeploy-diabetes`), a version per content: the two images' environments
+    # now differ in their base image, so two versions, each image on its own.
+    (shared,) = managed.of_type(f"{ML}:EnvironmentVersion")
+    assert {e["inputs"]["name"] for e in envs.values()} == {"mldeploy-diabetes"}, envs
+    assert sorted(e["inputs"]["properties"]["image"] for e in envs.values()) == sorted([own, AZUREML_BASE_IMAGE]), envs
+    assert envs[shared["inputs"]["version"]]["inputs"]["properties"]["image"] == AZUREML_BASE_IMAGE, \
+        "diabetes-v2 keeps the version both images shared: another base image is another environment version"
 
 
 def test_v1_sizes_map_to_the_migration_tables_sku(managed):

@@ -30,10 +30,11 @@ MODELS = {"diabetes": "diabetes:1", "diabetes-v2": "diabetes:2"}
 
 def _plan(target: str, script: Path, **settings) -> EndpointPlan:
     service = BY_NAME[target].settings.model_validate({"target": target, **settings})
-    assets = {image: AssetPlan(environment_name=f"mldeploy-web-{image}", environment_version="e1",
+    # One environment for both images, a code of each (content digests: program.asset_plan).
+    assets = {image: AssetPlan(environment_name="mldeploy-web", environment_version="e1",
                                conda_text="name: scoring\n", base_image="mcr.microsoft.com/azureml/base",
-                               code_name=f"mldeploy-web-{image}", code_version="c1",
-                               code_blob_prefix=f"mldeploy/endpoint-code/web/{image}/c1",
+                               code_name="mldeploy-web", code_version=f"c-{image}",
+                               code_blob_prefix=f"mldeploy/endpoint-code/web/c-{image}",
                                code_files=(("score.py", script),), scoring_script="score.py")
               for image in used_images(service)}
     return plan_endpoint("web", service, stack="unit", resource_group="rg", assets=assets,
@@ -164,10 +165,20 @@ def test_the_identity_gets_read_roles_and_blob_write_only_when_collecting_data(m
     assert "dataCollector" not in _deployment(quiet, "blue")["properties"]
 
 
-def test_one_environment_and_code_per_image_the_deployments_use(managed):
+def test_one_environment_and_code_version_per_content_the_deployments_use(managed):
+    """Two images, one environment content and two codes: one EnvironmentVersion both deployments
+    use, a CodeVersion each, one container of each kind (named by the service, not an image)."""
     plan, declared = managed
+    assert len(plan.assets) == 2, plan.assets
     environments = declared.of_type(f"{ML}:EnvironmentVersion")
-    assert len(environments) == len(plan.assets) == 2, [r["name"] for r in environments]
+    codes = declared.of_type(f"{ML}:CodeVersion")
+    assert [(r["name"], r["inputs"]["version"]) for r in environments] == [("endpoint-web-environment-ve1", "e1")], environments
+    assert sorted((r["name"], r["inputs"]["version"]) for r in codes) == [
+        ("endpoint-web-code-vc-diabetes", "c-diabetes"), ("endpoint-web-code-vc-diabetes-v2", "c-diabetes-v2")], codes
+    for kind in ("EnvironmentContainer", "CodeContainer"):
+        assert [r["inputs"]["name"] for r in declared.of_type(f"{ML}:{kind}")] == ["mldeploy-web"], kind
+    env_ids = {_deployment(declared, d.name)["properties"]["environmentId"] for d in plan.deployments}
+    assert len(env_ids) == 1, env_ids
 
 
 def test_kubernetes_deployments_run_on_the_given_compute_and_scale_by_target_utilization(kubernetes):

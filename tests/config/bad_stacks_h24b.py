@@ -148,8 +148,8 @@ def h24b_more_cases() -> Iterator[Any]:
     #    the internal field name `create_options` -----------------------------------------------------------
     yield case("edge-env-past-create-options-size", "edge", lambda c: c[e]["clinics"]["env"].update(MODEL_CONFIG="x" * 5000),
                f"{e}.clinics", "env makes the module's createOptions")
-    # -- one Azure ML asset name for two entries: `mldeploy-<service>-<image>` of a v2 endpoint is also
-    #    `mldeploy-batch-<entry>` (service `batch`, image `nightly`), or another service's and image's ----------
+    # -- one Azure ML asset name for two entries: `mldeploy-<service>` of a v2 endpoint is also
+    #    `mldeploy-batch-<entry>` (service `batch-nightly`, batch entry `nightly`) ------------------------------
     import copy
 
     s, i = "mldeploy:services", "mldeploy:images"
@@ -163,20 +163,14 @@ def h24b_more_cases() -> Iterator[Any]:
     def batch_and_service(c: dict) -> None:
         one_deployment(c)
         c[i]["nightly"] = copy.deepcopy(c[i]["diabetes"])
-        c[s]["batch"] = copy.deepcopy(c[s]["diabetes"])
-        c[s]["batch"]["deployments"]["blue"]["image"] = "nightly"
+        c[s]["batch-nightly"] = copy.deepcopy(c[s]["diabetes"])
+        c[s]["batch-nightly"]["deployments"]["blue"]["image"] = "nightly"
         c[b] = {"nightly": {"model": "diabetes", "entryScript": "examples/diabetes/batch_score.py",
                             "condaFile": "examples/diabetes/batch-env.yml"}}
     yield case("managed-asset-name-is-batch-entrys", "managed", batch_and_service, f"{b}.nightly", "Azure ML asset name")
 
-    def two_services(c: dict) -> None:
-        one_deployment(c)
-        c[i]["v2"] = copy.deepcopy(c[i]["diabetes-v2"])
-        c[s]["diabetes"]["deployments"]["blue"]["image"] = "diabetes-v2"
-        c[s]["diabetes-diabetes"] = copy.deepcopy(c[s]["diabetes"])
-        c[s]["diabetes-diabetes"]["deployments"]["blue"]["image"] = "v2"
-    yield case("managed-asset-name-of-two-services", "managed", two_services,
-               f"{s}.diabetes-diabetes.deployments.blue.image", "mldeploy-diabetes-diabetes-v2")
+    # (Two services never share an asset name since it is `mldeploy-<service>`: service `diabetes-diabetes`
+    # with image `v2` and service `diabetes` with image `diabetes-v2` met under mldeploy-<service>-<image>.)
 
 
 def h24b_more_valid_cases() -> Iterator[Any]:

@@ -70,7 +70,8 @@ def _synth(root: Path, stack: str, out: Path) -> tuple[list[str], dict[str, set[
                 shipped[image["name"]] = {p.relative_to(app).as_posix() for p in app.rglob("*") if p.is_file()}
     else:
         for blob in result.of_type("azure-native:storage:Blob"):
-            found = re.match(r"mldeploy/endpoint-code/[^/]+/([^/]+)/[0-9a-f]+/(.+)", blob["inputs"]["blobName"])
+            # mldeploy/endpoint-code/<service>/<code version>/<file>: one code per content, not per image
+            found = re.match(r"mldeploy/endpoint-code/([^/]+)/[0-9a-f]+/(.+)", blob["inputs"]["blobName"])
             if found:
                 shipped.setdefault(found[1], set()).add(found[2])
                 assert (root / blob["inputs"]["source"]["path"]).is_file(), blob

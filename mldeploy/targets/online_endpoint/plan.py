@@ -213,4 +213,4 @@ def plan_endpoint(name: str, service: EndpointSettings, *, stack: str, resource_
                         deployments=tuple(deployments), traffic=traffic(service),
                         mirror_traffic=mirror_traffic(service), revision=revision,
                         endpoint_tags=dict(sorted({**tags, SPLIT_TAG: SPLIT_BETWEEN_DEPLOYMENTS}.items())),
-                        asset_tags={image: served(image) for image in sorted(assets)})
+                        asset_tags=dict(sorted(tags.items())))

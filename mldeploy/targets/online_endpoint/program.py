@@ -68,10 +68,10 @@ def asset_plan(service_name: str, image: str, context: BuildContext, entry_scrip
     # code version and so a rollout; no change is none.
     code_digest = digest_files([(rel, context.files[f"app/{rel}"]) for rel, _ in files])[:12]
     return AssetPlan(
-        # Per service: two endpoints serving one image never declare the same Azure asset twice.
-        environment_name=endpoint_asset_name(service_name, image), environment_version=env_digest, conda_text=env_text,
-        base_image=base, code_name=endpoint_asset_name(service_name, image), code_version=code_digest,
-        code_blob_prefix=f"{CODE_BLOB_PREFIX}/{service_name}/{image}/{code_digest}",
+        # One asset per service, a version per content: images with the same code or environment share it.
+        environment_name=endpoint_asset_name(service_name), environment_version=env_digest, conda_text=env_text,
+        base_image=base, code_name=endpoint_asset_name(service_name), code_version=code_digest,
+        code_blob_prefix=f"{CODE_BLOB_PREFIX}/{service_name}/{code_digest}",
         code_files=files, scoring_script=scoring_script(context))
 
 
