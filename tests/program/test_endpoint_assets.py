@@ -20,16 +20,15 @@ def test_online_endpoint_code_asset_carries_the_stand_in(tmp_path):
     assert [rel for rel, _ in v2.code_files] == ["score.py"]
 
 
-def test_two_images_with_one_content_keep_an_asset_each_under_their_own_names(tmp_path):
-    """Same score.py and environment, two images: the same versions, but each image its own
-    environment and code names (docs/endpoints.md, "Two images, one content, two assets"): a shared
-    asset would rename an existing stack's second image's assets and update its live deployment."""
+def test_two_images_with_one_content_share_one_asset_named_by_the_service(tmp_path):
+    """Same score.py and environment, two images: the same names and versions and blob folder
+    (docs/endpoints.md, "One content, one asset"): the name depends on no image, so adding or
+    removing one renames nothing another uses."""
     script = ROOT / "examples/diabetes/score.py"
     blue, green = (asset_plan("svc", image, context(), script) for image in ("diabetes", "diabetes-v2"))
     assert (blue.environment_version, blue.code_version) == (green.environment_version, green.code_version)
-    assert (blue.environment_name, blue.code_name) == ("mldeploy-svc-diabetes",) * 2
-    assert (green.environment_name, green.code_name) == ("mldeploy-svc-diabetes-v2",) * 2
-    assert blue.code_blob_prefix != green.code_blob_prefix
+    assert (blue.environment_name, blue.code_name) == (green.environment_name, green.code_name) == ("mldeploy-svc",) * 2
+    assert blue.code_blob_prefix == green.code_blob_prefix == f"mldeploy/endpoint-code/svc/{blue.code_version}"
 
 
 def test_the_code_asset_is_the_source_directory_and_its_version_follows_every_file(tmp_path):
