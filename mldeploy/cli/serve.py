@@ -256,6 +256,11 @@ class _Serving:
             raise StopRequested()
 
     def _stop_all(self) -> None:
+        from mldeploy.runtime.local import mark_stopping
+
+        for server in self.servers.values():  # all at once: a `serve` started meanwhile waits for each
+            if getattr(server, "run_dir", None) is not None:
+                mark_stopping(server.run_dir)
         for server in self.servers.values():
             server.stop()
 

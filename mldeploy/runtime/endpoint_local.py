@@ -21,8 +21,8 @@ from mldeploy.render.build_context import BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
 from mldeploy.render.gateway import DRAIN_SECONDS, drain_file
-from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, gateway_child, new_key,
-                                    point_socket_link, publish_endpoint, refuse_if_running, reload_gateway,
+from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, gateway_child, mark_stopping,
+                                    new_key, point_socket_link, publish_endpoint, refuse_if_running, reload_gateway,
                                     scorer_child, withdraw_endpoint, write_gateway_files)
 from mldeploy.runtime.processes import (Child, find_nginx, listen_socket, listen_unix_socket, socket_dir,
                                         start_and_wait, unix_http_status, wait_until_ok)
@@ -174,6 +174,7 @@ class LocalEndpoint:
         return events
 
     def stop(self) -> None:
+        mark_stopping(self.run_dir)
         for child in [self.gateway, *self.scorers.values()]:
             if child is not None:
                 child.stop()

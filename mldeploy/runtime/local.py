@@ -25,6 +25,8 @@ import shutil
 import signal
 import socket
 import ssl
+import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
@@ -577,6 +579,7 @@ class LocalServer:
     def stop(self) -> None:
         """Gateway first, gracefully (the requests in flight finish: at most the scoring timeout),
         then the scorer, which then holds nothing."""
+        mark_stopping(self.run_dir)
         if self.gateway is not None:
             self.gateway.stop(timeout=self.plan.scoring_timeout_ms / 1000 + 5)
         if self.scorer is not None:
@@ -590,21 +593,56 @@ class LocalServer:
         withdraw_endpoint(self.run_dir)
 
 
-def refuse_if_running(endpoint_file: Path, what: str) -> None:
-    """StartError if `endpoint_file` belongs to a `serve` that still runs; a file left by one
-    that was killed (SIGKILL leaves it behind) is removed, so the keys in it do not linger."""
+# How long a start waits for a `serve` of the same service that is stopping (its stop: the gateway's
+# drain, DRAIN_SECONDS, nginx's graceful quit, then the scorer's; an idle service's took 5.4 s here
+# on the loaded 2-core machine, tests/runtime/test_serve_reload_e2e.py; requests in flight: longer).
+STOPPING_WAIT_S = 10.0
+
+
+def mark_stopping(run_dir: Path) -> None:
+    """Note in the endpoint file this process published that it is stopping, so that a `serve`
+    started meanwhile waits for it (refuse_if_running) instead of refusing."""
+    path = run_dir / ENDPOINT_FILE
     try:
-        pid = int(json.loads(endpoint_file.read_text())["pid"])
-    except FileNotFoundError:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
         return
-    except (OSError, ValueError, KeyError, TypeError):
-        pid = None
-    if pid is not None and pid != os.getpid() and _is_mldeploy(pid):
-        raise StartError(f"{what} is already served by process {pid}: stop it first")
+    if isinstance(data, dict) and data.get("pid") == os.getpid() and not data.get("stopping"):
+        write_private(path, json.dumps({**data, "stopping": True}))
+
+
+def refuse_if_running(endpoint_file: Path, what: str, wait_s: float = STOPPING_WAIT_S) -> None:
+    """StartError if `endpoint_file` belongs to a `serve` that still runs; a file left by one
+    that was killed (SIGKILL leaves it behind) is removed, so the keys in it do not linger. A
+    `serve` that is stopping (mark_stopping: `kill PID`, Ctrl+C) is waited for, `wait_s` at most,
+    saying so on stderr."""
+    deadline = time.monotonic() + wait_s
+    said = False
+    while True:
+        try:
+            data = json.loads(endpoint_file.read_text())
+            pid = int(data["pid"])
+            stopping = bool(data.get("stopping"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError):
+            pid, stopping = None, False
+        if pid is None or pid == os.getpid() or not _is_mldeploy(pid):
+            break
+        if not stopping:
+            raise StartError(f"{what} is already served by process {pid}: stop it first")
+        if time.monotonic() >= deadline:
+            raise StartError(f"{what} is still served by process {pid}, which did not stop within {wait_s:.0f} s: "
+                             f"wait for it, or stop it (kill {pid})")
+        if not said:
+            print(f"{what} is still served by process {pid}, which is stopping: waiting up to {wait_s:.0f} s "
+                  "for it to stop", file=sys.stderr, flush=True)
+            said = True
+        time.sleep(0.1)
     endpoint_file.unlink(missing_ok=True)
 
 
-def _is_mldeploy(pid: int) -> bool:
+def _is_mldeploy(pid: int, proc: Path = Path("/proc")) -> bool:
     """Whether `pid` runs mldeploy (a stale file's pid may since belong to another program)."""
     try:
         os.kill(pid, 0)
@@ -613,9 +651,22 @@ def _is_mldeploy(pid: int) -> bool:
     except PermissionError:
         return True
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        argv = (proc / str(pid) / "cmdline").read_bytes().split(b"\0")
     except OSError:
-        return True  # no /proc (macOS): a live pid is taken as ours, the safe side
+        argv = _command_from_ps(pid)
+        if argv is None:
+            return True  # neither /proc nor ps: a live pid is taken as ours, the safe side
     # An argument naming the program: the console script (`.../bin/mldeploy`) or `-m mldeploy`.
     # Not "mldeploy" anywhere: a python in a venv of a checkout named mldeploy has it in its path.
     return any(arg.rsplit(b"/", 1)[-1] in (b"mldeploy", b"mldeploy.cli") for arg in argv)
+
+
+def _command_from_ps(pid: int) -> list[bytes] | None:
+    """`pid`'s command line from POSIX `ps -o command= -p PID` (no /proc: macOS), split at blanks
+    (an argument holding a blank is split too: the program's name, its last part, stays whole);
+    [] when the process has gone meanwhile, None when ps cannot be run."""
+    try:
+        done = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.split()

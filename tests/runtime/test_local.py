@@ -123,3 +123,55 @@ def test_the_real_azureml_core_finds_the_model_locally_as_in_the_image(tmp_path)
         sock.close()
     found = _azureml_core_model_path(child.env["AML_APP_ROOT"], "clf")
     assert open(found, "rb").read() == b"model bytes", found
+
+
+def test_a_stopping_serve_is_waited_for_and_said_so(tmp_path, capsys):
+    """`kill <pid>` of serve, then serve again at once: the new one waits while the old one stops."""
+    import threading
+
+    stale = tmp_path / "endpoint.json"
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "mldeploy", "serve"])
+    try:
+        _wait_exec(live.pid)
+        stale.write_text(json.dumps({"pid": live.pid, "stopping": True}))
+        threading.Timer(1.0, live.kill).start()  # it stops a second later
+        refuse_if_running(stale, "service 'x'")
+        assert not stale.exists()
+        assert (f"service 'x' is still served by process {live.pid}, which is stopping: waiting up to 10 s "
+                "for it to stop") in capsys.readouterr().err
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_a_stopping_serve_that_does_not_stop_is_refused_after_the_wait(tmp_path):
+    stale = tmp_path / "endpoint.json"
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "mldeploy", "serve"])
+    try:
+        _wait_exec(live.pid)
+        stale.write_text(json.dumps({"pid": live.pid, "stopping": True}))
+        with pytest.raises(StartError, match=f"still served by process {live.pid}, which did not stop within 1 s: "
+                                             f"wait for it, or stop it \\(kill {live.pid}\\)"):
+            refuse_if_running(stale, "service 'x'", wait_s=1.0)
+        assert stale.exists()
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_without_proc_the_command_line_comes_from_ps(tmp_path):
+    """macOS has no /proc: `ps -o command= -p PID` tells mldeploy from a program that reused the pid."""
+    from mldeploy.runtime.local import _is_mldeploy
+
+    serve = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "mldeploy", "serve"])
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "/srv/mldeploy/.venv/data.csv"])
+    try:
+        _wait_exec(serve.pid)
+        _wait_exec(other.pid)
+        no_proc = tmp_path / "no-proc"
+        assert _is_mldeploy(serve.pid, proc=no_proc) is True
+        assert _is_mldeploy(other.pid, proc=no_proc) is False
+    finally:
+        for child in (serve, other):
+            child.kill()
+            child.wait()

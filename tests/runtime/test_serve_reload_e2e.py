@@ -340,3 +340,33 @@ def test_an_environment_variables_change_is_served_by_a_new_scorer(tmp_path):
         served.wait_for("^reload: diabetes serves the new code", after=mark)
         assert flag(served) == "on"
         assert not any("restart serve" in line for line in served.lines[mark:]), served.lines[mark:]
+
+
+def test_serve_started_again_right_after_a_kill_waits_for_the_stopping_one(tmp_path):
+    """`kill <pid>` of a running serve, then serve again at once: the second waits while the first
+    stops (its drain and nginx's graceful quit), says so, and serves; before, it said 'already
+    served by process N' until the first had exited."""
+    root = _project(tmp_path, "mldeploy")
+    argv = [*MLDEPLOY, "serve", "--stack", "local", "--port", "0", "--json"]
+    first = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = None
+    try:
+        assert json.loads(first.stdout.readline() or "{}"), first.stderr.read()
+        killed = time.monotonic()
+        first.send_signal(signal.SIGTERM)
+        time.sleep(0.3)  # the signal handled: its endpoint file says it is stopping
+        second = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        endpoint = json.loads(second.stdout.readline() or "{}")
+        assert first.wait(timeout=60) == 0
+        stopped_s = time.monotonic() - killed
+        second.send_signal(signal.SIGTERM)
+        _, err = second.communicate(timeout=60)
+        assert endpoint.get("scoringUri"), err
+        assert (f"service 'diabetes' is still served by process {first.pid}, which is stopping: waiting up to "
+                "10 s for it to stop") in err, err
+        print(f"the first serve stopped {stopped_s:.1f} s after its SIGTERM")
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
