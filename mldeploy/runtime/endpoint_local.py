@@ -100,26 +100,22 @@ class LocalEndpoint:
                             extra_env={**dict(dep.environment),
                                        **({LOGS_COMMAND_ENV: f"{logs} --deployment {dep.name}"} if logs else {})})
 
-    def swap_image(self, image: str, context: BuildContext, env: ScoringEnv, timeout: float,
-                   deployments: set[str] | None = None) -> float:
-        """`serve --reload`: every deployment serving `image` (or those of `deployments` that do) gets a
-        scorer of `context`, started beside its running one, as LocalServer.swap_image does it: the
-        gateway drains meanwhile (its answers and the requests it passes on say `Connection: close`);
-        once all of them have finished init() and at least DRAIN_SECONDS have passed - no nginx
-        worker keeps an idle connection to an old scorer then - each deployment's socket link is
-        switched to its new scorer, so every request from then on connects to the new code. Then
-        nginx re-reads its unchanged config (reload_gateway waits for the old workers: the requests
-        they hold are the old scorers' last), and the old scorers stop. Keys, port, split and config
-        stay. StartError: the new scorers are stopped, the old ones serve on. Returns the seconds
-        until all were ready."""
+    def swap_image(self, image: str, context: BuildContext, env: ScoringEnv, timeout: float) -> float:
+        """`serve --reload`: every deployment serving `image` gets a scorer of `context`, started
+        beside its running one, as LocalServer.swap_image does it: the gateway drains meanwhile (its
+        answers and the requests it passes on say `Connection: close`); once all of them have
+        finished init() and at least DRAIN_SECONDS have passed - no nginx worker keeps an idle
+        connection to an old scorer then - each deployment's socket link is switched to its new
+        scorer, so every request from then on connects to the new code. Then nginx re-reads its
+        unchanged config (reload_gateway waits for the old workers: the requests they hold are the
+        old scorers' last), and the old scorers stop. Keys, port, split and config stay. StartError:
+        the new scorers are stopped, the old ones serve on. Returns the seconds until all were ready."""
         started = time.monotonic()
         self._generation += 1
         new: dict[str, tuple[Child, Path, Path]] = {}  # deployment -> (scorer, its socket, its context)
         drain = Path(drain_file(str(self.run_dir / "gateway")))
         try:
-            for dep in self.plan.deployments:
-                if dep.image != image or (deployments is not None and dep.name not in deployments):
-                    continue
+            for dep in (d for d in self.plan.deployments if d.image == image):
                 context_dir = self.run_dir / dep.name / f"context.{self._generation}"
                 context.write(context_dir)
                 sock_path = self._scorer_socket_path(dep.name, self._generation)
