@@ -347,7 +347,9 @@ class Reloader:
                           "save a fix to reload")
                 continue
             self.failed.pop((name, image), None)
-            self.info(f"reload: {who} serves the new code (ready in {seconds:.1f} s)")
+            served = ("the new code" if not new_environment else "the new environment"
+                      if context.digest == running.digest else "the new code and environment")
+            self.info(f"reload: {who} serves {served} (ready in {seconds:.1f} s)")
             try:
                 self.smoke_test(settings, name, server.endpoint())
             except StartError as err:

@@ -115,6 +115,7 @@ def test_an_environment_variables_change_is_a_reload_with_the_new_environment(ru
     assert run.lines[0] == ("reload: stacks/Pulumi.local.yaml (environmentVariables) changed: starting a new "
                             "scorer for clf (the running one answers until it is ready)"), run.lines
     assert not any("restart serve" in line for line in run.lines), run.lines
+    assert "reload: clf serves the new environment (ready in 1.0 s)" in run.lines, run.lines
     assert dict(server.plan.environment) == {"FEATURE_FLAG": "on"}
 
     def failing(image, context, env, timeout):

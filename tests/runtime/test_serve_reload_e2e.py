@@ -337,7 +337,7 @@ def test_an_environment_variables_change_is_served_by_a_new_scorer(tmp_path):
         line = served.wait_for("^reload: ", after=mark)
         assert line.startswith("reload: stacks/Pulumi.local.yaml (environmentVariables) changed: starting a new "
                                "scorer for diabetes"), line
-        served.wait_for("^reload: diabetes serves the new code", after=mark)
+        served.wait_for("^reload: diabetes serves the new environment ", after=mark)
         assert flag(served) == "on"
         assert not any("restart serve" in line for line in served.lines[mark:]), served.lines[mark:]
 
