@@ -19,6 +19,7 @@ from mldeploy.components.pull_identity import acr_pull_identity
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_TLS_DIR, KEYS_MAP_NAME, SCORE_PATH,
                                SCORER_PORT, SWAGGER_PATH, TLS_CERT_NAME, TLS_KEY_NAME)
 from mldeploy.plan.aci import AciPlan, Probe, Resources
+from mldeploy.plan.secret_env import is_secret
 from mldeploy.render.gateway import container_command, render_keys_map, render_nginx_conf
 
 
@@ -55,7 +56,11 @@ def _scorer_env(plan: AciPlan, app_insights_key: pulumi.Input[str] | None,
         if app_insights_connection_string is not None:
             scorer_env.append({"name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
                                "secureValue": app_insights_connection_string})
-    return scorer_env + [{"name": k, "value": v} for k, v in plan.user_env]
+    # A `secure:` variable is a secureValue: "Environment variables with secure values aren't visible in your
+    # container's properties. Their values can be accessed only from within the container"
+    # (learn.microsoft.com/azure/container-instances/container-instances-environment-variables, "Secure values").
+    return scorer_env + [{"name": k, "secureValue": pulumi.Output.secret(v.reveal())} if is_secret(v)
+                         else {"name": k, "value": v} for k, v in plan.user_env]
 
 
 def _containers(plan: AciPlan, image: pulumi.Input[str], gateway_image: pulumi.Input[str], scorer_env: list[dict],

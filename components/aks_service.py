@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 from mldeploy.components.keys import service_keys
 from mldeploy.contract import KEYS_MAP_NAME, SCORE_PATH, SWAGGER_PATH
 from mldeploy.plan.gateway import GatewaySpec
+from mldeploy.plan.secret_env import is_secret, secret_env_key
 from mldeploy.plan.workload import WorkloadPlan
 from mldeploy.render import k8s as manifests
 from mldeploy.render.gateway import render_keys_map, render_nginx_conf
@@ -112,6 +113,10 @@ class AksService(pulumi.ComponentResource):
             names["insights"] = self._secret(f"{name}-appinsights", meta, {
                 "instrumentation-key": pulumi.Output.secret(telemetry.instrumentation_key),
                 "connection-string": pulumi.Output.secret(telemetry.connection_string)}, "Opaque", on_cluster)
+        env_secrets = {secret_env_key(variant.name, k): pulumi.Output.secret(v.reveal())
+                       for variant in plan.variants for k, v in variant.env if is_secret(v)}
+        if env_secrets:
+            names["env"] = self._secret(f"{name}-env", meta, env_secrets, "Opaque", on_cluster)
         if model_data is not None:
             names["collector"] = self._secret(f"{name}-model-data", meta, {
                 "connection_string": pulumi.Output.secret(model_data.connection_string)}, "Opaque", on_cluster)

@@ -39,6 +39,7 @@ from mldeploy.components.keys import service_keys
 from mldeploy.components.propagation import TIMEOUT_SECONDS
 from mldeploy.components.pull_identity import acr_pull_identity
 from mldeploy.contract import CONTAINER_CONFIG_DIR, KEYS_MAP_NAME, SCORE_PATH, SWAGGER_PATH
+from mldeploy.plan.secret_env import is_secret
 from mldeploy.render.gateway import container_command, render_keys_map, render_nginx_conf
 
 # Container Apps secret names: lower-case letters, digits and '-' (what `az containerapp secret set` accepts).
@@ -186,7 +187,19 @@ class ContainerAppService(pulumi.ComponentResource):
                 scorer_env.append({"name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
                                    "secretRef": INSIGHTS_CONNECTION_SECRET})
         # The stack's environmentVariables last (plan.user_env: a new one appends, as on ACI).
-        return secrets, mounted, scorer_env + [{"name": k, "value": v} for k, v in plan.user_env]
+        # A `secure:` variable is an app secret the container reads by secretRef (Secret.value is x-ms-secret:
+        # never returned by a GET of the app, azure-rest-api-specs app/ContainerApps.json); one secret per
+        # variable, named from it (secret names: lowercase letters, digits, '-'). A changed value makes no new
+        # revision ("An updated or deleted secret doesn't automatically affect existing revisions",
+        # learn.microsoft.com/azure/container-apps/manage-secrets): docs/scoring.md says to restart the revision.
+        for k, v in plan.user_env:
+            if is_secret(v):
+                ref = "env-" + k.lower().replace("_", "-").strip("-")
+                secrets.append({"name": ref, "value": pulumi.Output.secret(v.reveal())})
+                scorer_env.append({"name": k, "secretRef": ref})
+            else:
+                scorer_env.append({"name": k, "value": v})
+        return secrets, mounted, scorer_env
 
     def _ingress(self, plan) -> dict:
         """External TLS-only ingress to the gateway with the plan's traffic by revision; a custom domain

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
+from mldeploy.plan.secret_env import is_secret
 from mldeploy.components.children import child_name, child_opts
 from mldeploy.components.keys import service_keys
 from mldeploy.plan.local import CONFIG_FILE, SCORER_ALIAS, HealthCheck, LocalPlan
@@ -49,7 +50,8 @@ class LocalService(pulumi.ComponentResource):
             child_name(name, "scorer"),
             name=plan.scorer_container,
             image=scorer_image.image_name,
-            envs=[f"{k}={v}" for k, v in plan.scorer_env],
+            # A `secure:` variable stays a Pulumi secret up to the Docker provider (the container's own config).
+            envs=[pulumi.Output.secret(f"{k}={v.reveal()}") if is_secret(v) else f"{k}={v}" for k, v in plan.scorer_env],
             networks_advanced=[{"name": network.name, "aliases": [SCORER_ALIAS]}],
             memory=plan.scorer_memory_mb,
             restart="always",  # Docker restarts a scorer that dies

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Callable, ClassVar, Mapping
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic.functional_validators import PlainValidator
+from pydantic_core import PydanticCustomError
 
 from mldeploy.config.errors import shown
 from mldeploy.nested import leaves
@@ -422,7 +423,8 @@ def _server_int_env(name: str, text: str) -> None:
 
 def _env(value: dict[str, str], references: re.Pattern | None = None) -> dict[str, str]:
     for name, text in value.items():
-        _server_int_env(name, text)
+        if not isinstance(text, Secret):  # a `secure:` value: its name's rules only
+            _server_int_env(name, text)
         if not ENV_NAME.fullmatch(name):
             raise ValueError(f"environment variable name {name!r}: letters, digits and '_', not starting with a "
                              "digit (POSIX portable names; '=', '-', '.', spaces cannot be set in every target)")
@@ -431,6 +433,8 @@ def _env(value: dict[str, str], references: re.Pattern | None = None) -> dict[st
                              f"({', '.join(RESERVED_ENV_NAMES)}, {'*, '.join(RESERVED_ENV_PREFIXES)}*), so "
                              "the scorer would lose its model, entry script or connection")
         check_image_env_name(name)
+        if isinstance(text, Secret):
+            continue
         if looks_secret(name, text) and not (references is not None and references.fullmatch(text.strip())):
             raise ValueError(f"environment variable {name!r} holds a password, key or token in plain text: "
                              "environment values are written as plain text into the deployment (ARM template, "
@@ -479,11 +483,15 @@ def _scorer_env(value: dict[str, str]) -> dict[str, str]:
             raise ValueError(f"environment variable {name!r}: names starting {', '.join(SCORER_SET_PREFIXES)} are "
                              "set by Azure ML, mldeploy or the IoT Edge runtime (the model's folder, the entry "
                              "script, batching, the gateway's timeout); choose another name")
+        if isinstance(value[name], Secret):
+            continue  # a `secure:` value: each target passes it as its platform keeps secrets (see below)
         if looks_secret(name, value[name]):
             raise ValueError(f"environment variable {name!r} holds a password, key or token in plain text: "
                              "environment values are written as plain text into the deployment (ARM template, "
                              "Kubernetes manifest, IoT Edge manifest) and the synth output. Keep the secret out "
-                             "of the stack file: on a managed or kubernetes-endpoint deployment, a "
+                             "of the stack file: make it a `secure:` value (`pulumi config set --secret --path "
+                             f"'mldeploy:services.<name>.environmentVariables.{name}' <value>`; aci, aks, fpga, "
+                             "containerapp and local pass it as a secret); on a managed or kubernetes-endpoint deployment, a "
                              "`${{keyvault:https://<vault>.vault.azure.net/secrets/<name>}}` reference in "
                              "deployments.<name>.environmentVariables (Azure ML's secret injection); elsewhere read it "
                              "in init() from Azure Key Vault (azure-keyvault-secrets); the service's auth keys and "
@@ -505,7 +513,40 @@ def _string_values(value: Any) -> Any:
 
 
 ScorerEnvVars = Annotated[dict[str, str], BeforeValidator(_string_values), AfterValidator(_scorer_env)]
-"""`environmentVariables` of an image or a service: EnvVars, none of the names mldeploy sets."""
+"""`environmentVariables` of a batch entry: EnvVars, none of the names mldeploy sets."""
+
+
+def _secure_values(value: Any) -> Any:
+    """`secure:` leaves of an image's or a service's environmentVariables become `Secret` (a stack file
+    read offline: the ciphertext's placeholder; under the Pulumi CLI: the decrypted text, marked by
+    load.py mark_secure_leaves); any other mapping or list is no value."""
+    value = _string_values(value)
+    if not isinstance(value, dict):
+        return value
+    out: dict[Any, Any] = {}
+    for name, text in value.items():
+        if isinstance(text, SecureValue):
+            text = Secret(text.placeholder())
+        elif isinstance(text, dict):
+            raise ValueError(f"environment variable {name!r} is {shown(text)}: a value is a string, or a secret "
+                             f"written by `pulumi config set --secret --path '<this key>.{name}' <value>` (the stack "
+                             "file then holds `" + name + ": {secure: <ciphertext>}`)")
+        out[name] = text
+    return out
+
+
+def _secret_or_str(value: Any) -> Any:
+    if isinstance(value, (str, Secret)):
+        return value
+    # pydantic's own error for a non-string, so the message reads as for every string setting.
+    raise PydanticCustomError("string_type", "Input should be a valid string")
+
+
+EnvValue = Annotated[Any, PlainValidator(_secret_or_str)]
+SecretScorerEnvVars = Annotated[dict[str, EnvValue], BeforeValidator(_secure_values), AfterValidator(_scorer_env)]
+"""`environmentVariables` of an image or a service: ScorerEnvVars, and a value may be a `secure:` one
+(`Secret`): ACI secureValue, a Kubernetes Secret by secretKeyRef, a Container Apps secretRef, the
+local scorer's process environment (mldeploy/plan/secret_env.py says where else it is refused)."""
 
 
 def env_vars_with_references(references: re.Pattern) -> Any:

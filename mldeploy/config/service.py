@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from mldeploy.config.base import ScorerEnvVars, Secret, SecretStr, Settings, listed_twice
+from mldeploy.config.base import SecretScorerEnvVars, Secret, SecretStr, Settings, listed_twice
 from mldeploy.config.files import JsonFile
 from mldeploy.contract import KEY_RE, ORIGIN_RE
 
@@ -117,6 +117,10 @@ class TargetSettings(Settings):
         """(key under `services.<name>.`, image name) for every image the service names."""
         return []
 
+    def secret_env_names(self) -> list[str]:
+        """The names of its own `environmentVariables` that are `secure:` values (plan/secret_env.py)."""
+        return []
+
     def cluster_used(self) -> str | None:
         """The entry of `clusters` the service runs on, if any."""
         return None
@@ -178,9 +182,10 @@ class ServiceSettings(TargetSettings):
                                        "Insights (guide: `enable_app_insights`)")
     sample_request: JsonFile | None = Field(None, description="JSON request for the smoke test and "
                                                 "`mldeploy test`; omitted: the image's `sampleRequest`")
-    environment_variables: ScorerEnvVars = Field(
+    environment_variables: SecretScorerEnvVars = Field(
         default_factory=dict, description="environment variables of the scorer, over its image's "
-        "`environmentVariables` (a name set in both: this value); strings, no secrets, no names mldeploy sets")
+        "`environmentVariables` (a name set in both: this value); strings, a secret only as a `secure:` value (aci, aks, "
+        "fpga, containerapp, local: docs/scoring.md), no names mldeploy sets")
 
     @property
     def tag_image(self) -> str | None:
@@ -191,6 +196,9 @@ class ServiceSettings(TargetSettings):
 
     def image_references(self) -> list[tuple[str, str]]:
         return [("image", self.image)]
+
+    def secret_env_names(self) -> list[str]:
+        return sorted(name for name, value in self.environment_variables.items() if isinstance(value, Secret))
 
     @property
     def scorer_memory_gb(self) -> float:

@@ -9,7 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.config.cluster import ClusterSettings
 from mldeploy.config.batching import BatchingSettings
-from mldeploy.config.base import ImageRef, Name, ScorerEnvVars, ResourceGroupName, Settings, Tags, listed_twice, matching
+from mldeploy.config.base import ImageRef, Name, SecretScorerEnvVars, ResourceGroupName, Settings, Tags, listed_twice, matching
 from mldeploy.config.files import (CondaFile, ExistingPath, JsonFile, RequirementsFile, SourceDirectory,
                                    SUPPORTED_PYTHONS, conda_python_spec)
 from mldeploy.config.requirements import read_requirements
@@ -104,11 +104,11 @@ class ImageSettings(ShipsSourceDirectory, Settings):
         DEFAULT_SCORING_SERVER, description="what serves the entry script: `mldeploy` (azmlinfsrv's own app and contract, "
         "its `/score` route without Flask, on the granian HTTP server: 2x and more the requests/s, see docs/performance.md) "
         "or `azmlinfsrv` (Azure ML's server exactly as its command runs it, gunicorn)")
-    environment_variables: ScorerEnvVars = Field(
+    environment_variables: SecretScorerEnvVars = Field(
         default_factory=dict, description="environment variables of the scorer wherever this image runs, as v1's "
         "`Environment.environment_variables` (`OMP_NUM_THREADS: \"4\"`, a feature flag, a log level): values are "
-        "strings; a service's or a deployment's own `environmentVariables` (IoT Edge: `env`) override them. No "
-        "secrets (plain text), no names mldeploy sets (WORKER_COUNT, SCORING_TIMEOUT_MS, AZUREML_*, MLDEPLOY_*, ...)")
+        "strings; a service's or a deployment's own `environmentVariables` (IoT Edge: `env`) override them. A "
+        "secret only as a `secure:` value (aci, aks, fpga, containerapp, local: docs/scoring.md), no names mldeploy sets (WORKER_COUNT, SCORING_TIMEOUT_MS, AZUREML_*, MLDEPLOY_*, ...)")
     batching: BatchingSettings | None = Field(
         None, description="adaptive batching (opt-in): requests arriving together are scored in one run() call "
         "on their concatenated rows; run() must return one result per row (see docs/scoring.md, Batching)")

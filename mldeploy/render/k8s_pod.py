@@ -9,6 +9,7 @@ from typing import Any
 from mldeploy.contract import (CONTAINER_CONFIG_DIR, CONTAINER_RUN_DIR, CONTAINER_TLS_DIR, GATEWAY_PORT, LIVENESS_PATH,
                                POD_KEYS_DIR, POD_TRAFFIC_DIR, SCORER_PORT)
 from mldeploy.plan.scorer import workers_and_timeouts
+from mldeploy.plan.secret_env import is_secret, secret_env_key
 from mldeploy.plan.timeouts import probe_failure_threshold
 from mldeploy.plan.workload import (COLLECTOR_CPU_CORES, COLLECTOR_MEMORY_MB, GATEWAY_CPU_CORES, GATEWAY_MEMORY_MB,
                                     Variant, WorkloadPlan, traffic_file)
@@ -144,7 +145,11 @@ def scorer_container(plan: WorkloadPlan, variant: Variant, secrets: dict[str, An
         ]
     # The stack's environmentVariables (image, then service), last: config refuses every name above,
     # and a new one appends to the list (a diff shows it alone).
-    env += [{"name": k, "value": v} for k, v in variant.env]
+    # A `secure:` one is read from the service's Secret of them (components/aks_service.py), a key per
+    # variant and name: a pod spec holds no secret value ("Using Secrets as environment variables",
+    # kubernetes.io/docs/concepts/configuration/secret).
+    env += [{"name": k, "valueFrom": {"secretKeyRef": {"name": secrets["env"], "key": secret_env_key(variant.name, k)}}}
+            if is_secret(v) else {"name": k, "value": v} for k, v in variant.env]
     # Busy sync workers answer GET / only when a request ends: both probes' windows outlast the
     # scorer's limit, so a long request neither restarts the container nor unreadies the pod.
     def failures(period_s: int) -> int:

@@ -37,6 +37,7 @@ from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import (KEYS_MAP_NAME, LIVENESS_PATH, READINESS_PATH, SCORER_PORT, SCORE_PATH, SWAGGER_PATH,
                                TLS_CERT_NAME, TLS_KEY_NAME)
 from mldeploy.plan.gateway import HOP_SOCKET, GatewaySpec, TlsFiles, Upstream
+from mldeploy.plan.secret_env import serve_environment
 from mldeploy.plan.serve import ServePlan
 from mldeploy.plan.keys import KEY_ALPHABET, KEY_LENGTH
 from mldeploy.render.gateway import (DRAIN_SECONDS, config_dirs, drain_file, hop_socket, render_keys_map,
@@ -344,6 +345,7 @@ class LocalServer:
         for path in (self.run_dir, *(self.tls_files or ())):
             check_nginx_path(path)
         self._check_tls()
+        self._environment()  # a `secure:` variable serve cannot read: refused before anything starts
         nginx = find_nginx()
         self._refuse_if_running()
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -388,6 +390,13 @@ class LocalServer:
         return Endpoint(base + SCORE_PATH, base + SWAGGER_PATH,
                         self.keys[0] if self.keys else None, self.keys[1] if self.keys else None,
                         str(tls[0]) if tls else None)
+
+    def _environment(self) -> dict[str, str]:
+        """The stack's environmentVariables of the scorer, a `secure:` one's value from serve's environment."""
+        try:
+            return serve_environment(self.plan.environment, self.name)
+        except ValueError as err:
+            raise StartError(str(err)) from None
 
     def _check_tls(self) -> None:
         """Refuse, before anything starts, TLS values that are not PEM: a `secure:` value read
@@ -438,7 +447,7 @@ class LocalServer:
         # The target's own rule (an AKS service: one worker per concurrent request).
         return scorer_child(context, env, context_dir, self.run_dir, sock=sock,
                             workers=self.plan.workers, scoring_timeout_ms=self.plan.scoring_timeout_ms,
-                            extra_env={**dict(self.plan.environment),
+                            extra_env={**self._environment(),
                                        **({LOGS_COMMAND_ENV: self.logs_command} if self.logs_command else {})})
 
     def _gateway_child(self, nginx: str, sock: socket.socket) -> Child:

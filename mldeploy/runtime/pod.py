@@ -263,7 +263,11 @@ class LocalPod:
         if "memory" in limits:
             args += ["--memory", f"{_mib(limits['memory'])}m"]
         env_file = self.workdir / f"{c['name']}.env"
-        env_file.write_text("".join(f"{k}={v}\n" for k, v in self._env(c).items()))
+        # A value serve's own environment holds (a stack's `secure:` variable, runtime/synthesized_pod.py
+        # user_secret_value) is written as its name only: the engine takes it from its environment (podman and
+        # docker read a line without `=` so), and no secret is written to the file.
+        env_file.write_text("".join(f"{k}\n" if v and os.environ.get(k) == v else f"{k}={v}\n"
+                                    for k, v in self._env(c).items()))
         os.chmod(env_file, 0o600)
         args += ["--env-file", str(env_file)]
         for mount in c.get("volumeMounts", []):

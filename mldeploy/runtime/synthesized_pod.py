@@ -5,6 +5,8 @@ telemetry), playing the parts of `pulumi up`, cert-manager and Azure."""
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +139,10 @@ def synthesized_pod(synth_dir: Path, namespace: str, deployment: str, images: Ca
             secret_data[name] = dict(NO_STORAGE)
         elif fields == {"tls.crt", "tls.key"} and tls is not None:
             secret_data[name] = {"tls.crt": tls[0], "tls.key": tls[1]}
+        elif fields and all(SECRET_ENV_KEY.fullmatch(f) for f in fields):
+            # The service's `secure:` environmentVariables (components/aks_service.py `<variant>.<NAME>`):
+            # from serve's own environment, as the local target's serve takes them (plan/secret_env.py).
+            secret_data[name] = {f: user_secret_value(f.split(".", 1)[1]) for f in fields}
         else:
             raise PodSourceError(f"Secret {name}: no local value for its keys {sorted(fields)}")
     spec = dep["spec"]["template"]["spec"]
@@ -162,8 +168,21 @@ LOCAL_SECURE_VALUES = {"AML_APP_INSIGHTS_KEY": NO_INSIGHTS["instrumentation-key"
 
 
 def local_secure_value(name: str) -> str:
-    """The stand-in of a secure environment variable `name` in a local run."""
-    return LOCAL_SECURE_VALUES.get(name, NO_SECURE_VALUE)
+    """The stand-in of a secure environment variable `name` in a local run: App Insights' of no workspace,
+    a stack's own `secure:` variable from serve's environment."""
+    return LOCAL_SECURE_VALUES[name] if name in LOCAL_SECURE_VALUES else user_secret_value(name)
+
+
+SECRET_ENV_KEY = re.compile(r"[a-z0-9-]+\.[A-Za-z_][A-Za-z0-9_]*")
+
+
+def user_secret_value(name: str) -> str:
+    """A stack's `secure:` environment variable `name`, from the environment serve runs in."""
+    if not os.environ.get(name):
+        raise PodSourceError(f"environment variable {name} is a `secure:` value, which only `pulumi up` decrypts: set it "
+                             f"in the shell that runs serve (`read -rs {name} && export {name}`); serve passes it to "
+                             "the container's environment")
+    return os.environ[name]
 
 
 # Beside the stand-in App Insights key, locally only: the exporter azmlinfsrv builds from

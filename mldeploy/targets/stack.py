@@ -22,6 +22,7 @@ from mldeploy.config.stack import StackSettings
 from mldeploy.plan import stack as plan_stack
 from mldeploy.plan.batching import check_batching
 from mldeploy.plan.memory import check_sample_fits_body
+from mldeploy.plan.secret_env import check_secret_env
 from mldeploy.plan.models import check_model_versions, resolve_model
 from mldeploy.plan.v1_script import check_entry_scripts
 from mldeploy.targets import SECTION_TARGETS, SERVICE_TARGETS, TARGETS
@@ -45,6 +46,7 @@ def load_time_rules(settings: StackSettings, project_root: Path,
         lambda target=target, name=name, entry=entry: target.check(name, entry, settings)
         for target in SECTION_TARGETS for name, entry in sorted(target.entries(settings).items())]
     rules += plan_stack.stack_rules(settings, _CHECKS, _STACK_CHECKS, today)
+    rules.append(lambda: check_secret_env(settings, TARGETS))
     rules += [lambda: check_source_directories(settings, project_root),
               lambda: check_entry_scripts(settings, project_root), lambda: check_batching(settings, project_root),
               lambda: plan_stack.check_azure_built_environments(settings, project_root),

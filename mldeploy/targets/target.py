@@ -162,6 +162,11 @@ class Target:
     # (policies/config.py), so the table imports nothing of the pack and the pack may read it.
     policies: tuple[str, ...] = ()
     command: TargetCommand | None = None  # its own `mldeploy <name>` command (`mldeploy batch`), if any
+    # A `secure:` environment variable of the scorer (plan/secret_env.py): True where the target passes it as
+    # its platform's secret (ACI secureValue, a Kubernetes Secret, a Container Apps secretRef, serve's
+    # environment); else refused, `secret_env_instead` saying why and what to use there.
+    secret_env: bool = False
+    secret_env_instead: str = ""
 
     def entries(self, stack: Any) -> Mapping[str, Any]:
         """This target's entries in a stack (settings), by name: a section target's under its stack

@@ -332,3 +332,23 @@ def test_a_containers_environment_is_compared_by_variable_name():
         ("containers[0].environmentVariables[LOG_LEVEL].value", MISSING, "debug")]
     # A list that is not a container's environment keeps its indices.
     assert [p for p, _, _ in diff_values({"ports": [{"name": "a"}]}, {"ports": [{"name": "b"}]})] == ["ports[0].name"]
+
+
+def test_a_secure_environment_variable_shows_as_secret_in_the_diff(repo):
+    from mldeploy.config.base import SecureValue
+    stack = repo / "stacks" / "Pulumi.dev.yaml"
+    ciphertext = "v1:ZGlmZi10ZXN0LWRiLXBhc3N3b3JkLWNpcGhlcnRleHQ="
+    text = stack.read_text()
+    changed = text.replace("  mldeploy:images:\n    diabetes:\n", "  mldeploy:images:\n    diabetes:\n      environmentVariables:\n"
+                           f"        DB_PASSWORD:\n          secure: {ciphertext}\n", 1)
+    assert changed != text, "could not find the diabetes image in stacks/Pulumi.dev.yaml"
+    stack.write_text(changed)
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "secret env")
+    try:
+        run = _diff(repo, "--base", "HEAD~1")
+    finally:
+        _git(repo, "reset", "-q", "--hard", "HEAD~1")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "environmentVariables[DB_PASSWORD].secureValue" in run.stdout and "[secret]" in run.stdout, run.stdout
+    for text in (SecureValue(ciphertext).placeholder(), ciphertext):
+        assert text not in run.stdout + run.stderr, "the diff shows the secret"

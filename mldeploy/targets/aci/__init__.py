@@ -12,7 +12,7 @@ def deploy(name: str, entry, foundation):
     return deploy_aci(name, entry, foundation)
 
 
-TARGET = Target(name="aci", settings=AciServiceSettings, deploy=deploy, check=check, warnings=warnings, mocks=MOCKS, premium_registry=True,
+TARGET = Target(name="aci", secret_env=True, settings=AciServiceSettings, deploy=deploy, check=check, warnings=warnings, mocks=MOCKS, premium_registry=True,
                 starting_point=StartingPoint("dev", order=1),
                 local_runner=serve.local_runner, serve_plan=serve.serve_plan, containers=serve.containers,
                 logs=logs.read, log_containers=logs.CONTAINERS, policies=("mldeploy.policies.aci",))

@@ -15,7 +15,7 @@ def deploy(name: str, entry, foundation):
     return deploy_aks(name, entry, foundation)
 
 
-TARGET = Target(name="aks", settings=AksServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
+TARGET = Target(name="aks", secret_env=True, settings=AksServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
                 starting_point=StartingPoint("prod", order=3, production=True),
                 local_runner=serve.local_runner, serve_plan=serve.serve_plan, containers=serve.containers, logs=logs.read,
                 log_containers=logs.CONTAINERS, log_variants=serve.variant_names, policies=("mldeploy.policies.aks",))

@@ -44,7 +44,7 @@ def revision_labels(service: ContainerAppServiceSettings) -> tuple[str, ...]:
     return tuple(revision_images(service))
 
 
-TARGET = Target(name="containerapp", settings=ContainerAppServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
+TARGET = Target(name="containerapp", secret_env=True, settings=ContainerAppServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
                 local_runner=local_runner, containers=containers, log_variants=revision_labels, notes=gpu_profile_notes,
                 policies=("mldeploy.policies.containerapp",),
                 starting_point=StartingPoint("containerapp", order=4, by_default=False))

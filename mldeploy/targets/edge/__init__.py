@@ -14,7 +14,13 @@ def deploy(name: str, entry, foundation):
     return deploy_edge(name, entry, foundation)
 
 
-TARGET = Target(name="edge", section="edge", description="IoT Edge deployments",
+# A module's environment is its createOptions `Env`, a string inside the deployment manifest's module settings,
+# which IoT Hub stores and each device's edge agent reads ("createOptions ... Env", learn.microsoft.com/azure/
+# iot-edge/how-to-use-create-options): there is no secret field.
+SECRET_ENV_INSTEAD = ("an IoT Edge module's environment is its createOptions `Env`, plain text in the deployment "
+                      "manifest every device reads: read the secret in init() from a file or service on the device")
+
+TARGET = Target(name="edge", section="edge", description="IoT Edge deployments", secret_env_instead=SECRET_ENV_INSTEAD,
                 settings=EdgeSettings, deploy=deploy, check=check, warnings=warnings, mocks=MOCKS,
                 artifacts=manifests, registry_admin_user_needs=(ADMIN_USER_NEED,),
                 policies=("mldeploy.policies.edge",))

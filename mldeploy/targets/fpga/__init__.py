@@ -18,7 +18,7 @@ def deploy(name: str, entry, foundation):
     return deploy_fpga(name, entry, foundation)
 
 
-TARGET = Target(name="fpga", settings=FpgaServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
+TARGET = Target(name="fpga", secret_env=True, settings=FpgaServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
                 local_runner=serve.local_runner, serve_plan=serve.serve_plan, containers=serve.containers, logs=logs.read, log_containers=logs.CONTAINERS,
                 log_variants=serve.variant_names,
                 policies=("mldeploy.policies.aks",))

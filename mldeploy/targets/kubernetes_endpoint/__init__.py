@@ -5,6 +5,7 @@ plan, program step, mocks, serve and logs hooks) in mldeploy/targets/online_endp
 from mldeploy.targets.kubernetes_endpoint.plan import check, check_stack, notes, warnings
 from mldeploy.targets.kubernetes_endpoint.settings import KubernetesEndpointSettings
 from mldeploy.targets.online_endpoint import logs, serve
+from mldeploy.targets.online_endpoint.settings import SECRET_ENV_INSTEAD
 from mldeploy.targets.online_endpoint.mocks import MOCKS  # the same endpoint resources as `managed`
 from mldeploy.targets.target import StartingPoint, Target
 
@@ -15,7 +16,7 @@ def deploy(name: str, entry, foundation):
     return deploy(name, entry, foundation)
 
 
-TARGET = Target(name="kubernetes-endpoint", settings=KubernetesEndpointSettings, deploy=deploy, check=check,
+TARGET = Target(secret_env_instead=SECRET_ENV_INSTEAD, name="kubernetes-endpoint", settings=KubernetesEndpointSettings, deploy=deploy, check=check,
                 check_stack=check_stack, warnings=warnings, notes=notes, mocks=MOCKS, local_runner=serve.local_runner,
                 serve_plan=serve.serve_plan, containers=serve.containers, served_by_default=True,
                 deployments=serve.deployments, logs=logs.read, log_containers=logs.CONTAINERS,

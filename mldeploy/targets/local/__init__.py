@@ -14,5 +14,5 @@ def deploy(name: str, entry, foundation):
     return deploy_local(name, entry, foundation)
 
 
-TARGET = Target(name="local", settings=LocalServiceSettings, deploy=deploy, check=check,
+TARGET = Target(name="local", secret_env=True, settings=LocalServiceSettings, deploy=deploy, check=check,
                 local_runner=local_runner, serve_plan=serve_plan, served_by_default=True, runs_here=True)

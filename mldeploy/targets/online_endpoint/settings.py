@@ -33,6 +33,13 @@ DeploymentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 # ${{azureml://connections/aoai/credentials/key}}` is accepted where a plain key is refused.
 SECRET_REFERENCE = re.compile(r"\$\{\{(azureml://connections/[^{}\s]+|keyvault:https://[^{}\s]+)\}\}")
 DeploymentEnvVars = env_vars_with_references(SECRET_REFERENCE)
+# An image's or a service's `secure:` variable on a v2 deployment (plan/secret_env.py): its environmentVariables are
+# plain strings in the deployment's ARM properties; Azure ML's way is a reference above, resolved by the
+# endpoint's identity ("Secret injection in online endpoints", learn.microsoft.com/azure/machine-learning/
+# concept-secret-injection).
+SECRET_ENV_INSTEAD = ("an online deployment's environment is plain text in its ARM properties: use Azure ML's secret "
+                      "injection, `deployments.<name>.environmentVariables: {NAME: "
+                      "\"${{keyvault:https://<vault>.vault.azure.net/secrets/<name>}}\"}`")
 
 # authMode -> the API's EndpointAuthMode (mfe.json 2025-12-01, OnlineEndpointProperties.authMode).
 AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}

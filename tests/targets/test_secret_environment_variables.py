@@ -1,0 +1,175 @@
+"""A `secure:` environment variable of the scorer (`images.<name>.environmentVariables.<NAME>: {secure: ...}`,
+the same on a service): each target that has a secret field passes it there - ACI `secureValue`, a
+Kubernetes Secret read by `secretKeyRef` (AKS, FPGA), a Container Apps secret read by `secretRef`, the
+local target's container as a Pulumi secret - and its value is nowhere in the synth output; IoT Edge and
+the v2 endpoints refuse it with one error naming the key and what to use there instead."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mldeploy.config import ConfigError
+from mldeploy.config.base import SecureValue
+from tests.harness import ROOT, stack_values, synth
+
+CIPHERTEXT = "v1:dGVzdC1jaXBoZXJ0ZXh0LWRiLXBhc3N3b3Jk"
+VALUE = SecureValue(CIPHERTEXT).placeholder()  # what the program gets for it offline (Pulumi decrypts it in `up`)
+
+
+def _with_secret(stack: str, on: str = "image"):
+    values, secret_keys = stack_values(stack)
+    if on == "image":
+        for image in values["mldeploy:images"].values():
+            image["environmentVariables"] = {"FEATURE_FLAG": "on", "DB_PASSWORD": SecureValue(CIPHERTEXT)}
+        secret_keys.add("mldeploy:images")
+    else:
+        for service in values["mldeploy:services"].values():
+            service["environmentVariables"] = {"DB_PASSWORD": SecureValue(CIPHERTEXT)}
+        secret_keys.add("mldeploy:services")
+    return values, secret_keys
+
+
+def _no_plain_value(result, build: Path) -> None:
+    assert not result.leaks, result.leaks
+    assert VALUE not in json.dumps(result.resources, default=str), "the secret's value is in the resources"
+    assert VALUE not in json.dumps(result.outputs, default=str), "the secret's value is in the outputs"
+    for path in build.rglob("*"):
+        if path.is_file():
+            assert VALUE.encode() not in path.read_bytes(), f"the secret's value is in {path}"
+
+
+def _scorer(containers):
+    return next(c for c in containers if c["name"] == "scorer")
+
+
+def _env(containers, key):
+    return {e["name"]: e for e in _scorer(containers)[key]}
+
+
+@pytest.mark.parametrize("on", ["image", "service"])
+def test_aci_passes_it_as_a_secure_value(tmp_path, on):
+    result = synth("dev", tmp_path, *_with_secret("dev", on))
+    groups = result.of_type("azure-native:containerinstance:ContainerGroup")
+    assert groups
+    for group in groups:
+        env = _env(group["inputs"]["containers"], "environmentVariables")
+        assert set(env["DB_PASSWORD"]) == {"name", "secureValue"}, env["DB_PASSWORD"]
+        assert env["DB_PASSWORD"]["secureValue"] == "[secret]", env["DB_PASSWORD"]
+        if on == "image":
+            assert env["FEATURE_FLAG"] == {"name": "FEATURE_FLAG", "value": "on"}
+    _no_plain_value(result, tmp_path)
+
+
+@pytest.mark.parametrize("stack", ["prod", "fpga"])
+def test_kubernetes_reads_it_from_a_secret_by_secret_key_ref(tmp_path, stack):
+    result = synth(stack, tmp_path, *_with_secret(stack))
+    deployments = [d for d in result.of_type("kubernetes:apps/v1:Deployment")
+                   if any(c["name"] == "scorer" for c in d["inputs"]["spec"]["template"]["spec"]["containers"])]
+    assert deployments
+    secrets = {s["name"]: s for s in result.of_type("kubernetes:core/v1:Secret") if s["name"].endswith("-env")}
+    assert secrets, [s["name"] for s in result.of_type("kubernetes:core/v1:Secret")]
+    for dep in deployments:
+        env = _env(dep["inputs"]["spec"]["template"]["spec"]["containers"], "env")
+        ref = env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert "value" not in env["DB_PASSWORD"] and ref["key"].endswith(".DB_PASSWORD"), env["DB_PASSWORD"]
+    for secret in secrets.values():
+        data = secret["inputs"]["stringData"]
+        assert data and set(data.values()) == {"[secret]"}, data
+    _no_plain_value(result, tmp_path)
+
+
+def test_container_apps_reads_it_from_an_app_secret_by_secret_ref(tmp_path):
+    result = synth("containerapp", tmp_path, *_with_secret("containerapp"))
+    apps = result.of_type("azure-native:app:ContainerApp")
+    assert apps
+    for app in apps:
+        env = _env(app["inputs"]["template"]["containers"], "env")
+        assert env["DB_PASSWORD"] == {"name": "DB_PASSWORD", "secretRef": "env-db-password"}, env["DB_PASSWORD"]
+    _no_plain_value(result, tmp_path)
+
+
+def test_the_local_targets_container_gets_it_as_a_secret(tmp_path):
+    result = synth("local", tmp_path, *_with_secret("local"))
+    scorers = [c for c in result.of_type("docker:index/container:Container") if c["name"].endswith("-scorer")]
+    assert scorers
+    for c in scorers:
+        assert "DB_PASSWORD=[secret]" in c["inputs"]["envs"], c["inputs"]["envs"]
+    _no_plain_value(result, tmp_path)
+
+
+def _load(stack, values, secret_keys):
+    from mldeploy.targets.stack import parse_settings
+    with pytest.raises(ConfigError) as info:
+        parse_settings(stack, values, secret_keys, ROOT, f"stacks/Pulumi.{stack}.yaml")
+    err = info.value
+    assert "\n" not in str(err) and err.source == f"stacks/Pulumi.{stack}.yaml", err
+    return err
+
+
+@pytest.mark.parametrize("stack, instead", [
+    ("edge", "createOptions"), ("managed", "${{keyvault:"), ("kubernetes-endpoint", "${{keyvault:")])
+def test_a_target_that_would_write_it_as_plain_text_refuses_it(stack, instead):
+    err = _load(stack, *_with_secret(stack))
+    assert err.key.startswith("mldeploy:images.") and err.key.endswith(".environmentVariables.DB_PASSWORD"), err
+    able = err.message.split("runs only on the targets ", 1)[1].split(", not on ", 1)[0]
+    assert sorted(able.split(", ")) == ["aci", "aks", "containerapp", "fpga", "local"], err
+    assert instead in err.message, err
+    assert VALUE not in str(err) and CIPHERTEXT not in str(err)
+
+
+def test_another_mapping_is_refused_naming_the_secure_form():
+    values, secret_keys = stack_values("dev")
+    values["mldeploy:images"]["diabetes"]["environmentVariables"] = {"DB_PASSWORD": {"vault": "x"}}
+    err = _load("dev", values, secret_keys)
+    assert err.key == "mldeploy:images.diabetes.environmentVariables", err
+    assert ("a value is a string, or a secret written by `pulumi config set --secret --path "
+            "'mldeploy:images.diabetes.environmentVariables.DB_PASSWORD' <value>`") in err.message, err
+    assert "{secure: <ciphertext>}" in err.message, err
+
+
+def test_serve_takes_its_value_from_its_own_environment_and_refuses_without():
+    from mldeploy.config.base import Secret
+    from mldeploy.plan.secret_env import serve_environment
+    env = (("DB_PASSWORD", Secret(VALUE)), ("FEATURE_FLAG", "on"))
+    assert serve_environment(env, "diabetes", {"DB_PASSWORD": "from-the-shell"}) == {
+        "DB_PASSWORD": "from-the-shell", "FEATURE_FLAG": "on"}
+    with pytest.raises(ValueError) as info:
+        serve_environment(env, "diabetes", {})
+    assert "environmentVariables.DB_PASSWORD" in str(info.value) and "export DB_PASSWORD" in str(info.value)
+    assert VALUE not in str(info.value)
+
+
+def test_a_local_server_refuses_to_start_without_the_value(tmp_path, monkeypatch):
+    from mldeploy.config.base import Secret
+    from mldeploy.runtime import local
+    from mldeploy.runtime.processes import StartError
+    monkeypatch.delenv("DB_PASSWORD", raising=False)
+    server = local.LocalServer.__new__(local.LocalServer)
+    server.name = "diabetes"
+    server.plan = type("Plan", (), {"environment": (("DB_PASSWORD", Secret(VALUE)),)})()
+    with pytest.raises(StartError, match="export DB_PASSWORD"):
+        server._environment()
+    monkeypatch.setenv("DB_PASSWORD", "s3cret-from-shell")
+    assert server._environment() == {"DB_PASSWORD": "s3cret-from-shell"}
+
+
+def test_the_whole_synth_output_folder_holds_no_value_and_serve_containers_reads_it_from_its_shell(tmp_path,
+                                                                                                   monkeypatch):
+    from mldeploy.runtime import synthesized_pod as sp
+    from tests.containers.synthesized import synth_to
+    out = synth_to("prod", tmp_path / "synth", _with_secret("prod")[0])
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert any(p.name == "resources.json" for p in files), files
+    for path in files:
+        data = path.read_bytes()
+        assert VALUE.encode() not in data and CIPHERTEXT.encode() not in data, f"the secret is in {path}"
+    namespace = next(p.name for p in (out / "k8s").iterdir() if p.is_dir() and not p.name.startswith("_"))
+    deployment = next(name for kind, name in sp.load_objects(out, namespace) if kind == "Deployment")
+    monkeypatch.delenv("DB_PASSWORD", raising=False)
+    with pytest.raises(sp.PodSourceError, match="DB_PASSWORD is a `secure:` value"):
+        sp.synthesized_pod(out, namespace, deployment, lambda ref: ref)
+    monkeypatch.setenv("DB_PASSWORD", "typed-in-the-shell")
+    pod = sp.synthesized_pod(out, namespace, deployment, lambda ref: ref)
+    assert "typed-in-the-shell" in [v for data in pod.inputs.secrets.values() for v in data.values()]
