@@ -66,6 +66,14 @@ class PodInputs:
     labels: dict[str, str] = field(default_factory=dict)  # put on every container (DEPLOYMENT_LABEL)
 
 
+def env_file_text(env: dict[str, str]) -> str:
+    """A container's `--env-file`. A value serve's own environment holds (a stack's `secure:` variable,
+    runtime/synthesized_pod.py user_secret_value) is written as its name only: the engine takes it from its
+    environment (a line without `=`: `podman create --env-file` with `NAME` took the host's value, checked
+    with podman inspect; docker's --env-file reads it so too), and no secret is written to the file."""
+    return "".join(f"{k}\n" if v and os.environ.get(k) == v else f"{k}={v}\n" for k, v in env.items())
+
+
 @dataclass
 class _State:
     spec: dict
@@ -263,11 +271,7 @@ class LocalPod:
         if "memory" in limits:
             args += ["--memory", f"{_mib(limits['memory'])}m"]
         env_file = self.workdir / f"{c['name']}.env"
-        # A value serve's own environment holds (a stack's `secure:` variable, runtime/synthesized_pod.py
-        # user_secret_value) is written as its name only: the engine takes it from its environment (podman and
-        # docker read a line without `=` so), and no secret is written to the file.
-        env_file.write_text("".join(f"{k}\n" if v and os.environ.get(k) == v else f"{k}={v}\n"
-                                    for k, v in self._env(c).items()))
+        env_file.write_text(env_file_text(self._env(c)))
         os.chmod(env_file, 0o600)
         args += ["--env-file", str(env_file)]
         for mount in c.get("volumeMounts", []):

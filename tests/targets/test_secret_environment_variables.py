@@ -173,3 +173,9 @@ def test_the_whole_synth_output_folder_holds_no_value_and_serve_containers_reads
     monkeypatch.setenv("DB_PASSWORD", "typed-in-the-shell")
     pod = sp.synthesized_pod(out, namespace, deployment, lambda ref: ref)
     assert "typed-in-the-shell" in [v for data in pod.inputs.secrets.values() for v in data.values()]
+
+
+def test_serve_containers_env_file_names_a_value_from_its_shell_without_writing_it(monkeypatch):
+    from mldeploy.runtime.pod import env_file_text
+    monkeypatch.setenv("DB_PASSWORD", "typed-in-the-shell")
+    assert env_file_text({"DB_PASSWORD": "typed-in-the-shell", "LOG_LEVEL": "debug"}) == "DB_PASSWORD\nLOG_LEVEL=debug\n"
