@@ -64,8 +64,18 @@ def test_checkov_finds_nothing_and_every_skip_has_a_reason(synthesized):
                 assert check.startswith("CKV") and len(reason) > 20, f"{path.name}: skip {value!r} needs a reason"
 
 
+def _pulumi_name(doc: dict) -> str:
+    """The name the program gave an object: an object without metadata.name gets pulumi-kubernetes'
+    auto-name, that name + '-' + 8 of [a-f0-9], annotated pulumi.com/autonamed (synth as the provider)."""
+    name = doc["metadata"]["name"]
+    if (doc["metadata"].get("annotations") or {}).get("pulumi.com/autonamed") == "true":
+        assert re.fullmatch(r".+-[a-f0-9]{8}", name), f"auto-named {doc['kind']} {name}: not the provider's shape"
+        return name[:-9]
+    return name
+
+
 def _one(docs, kind, name=None):
-    found = [d for _, d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+    found = [d for _, d in docs if d["kind"] == kind and (name is None or _pulumi_name(d) == name)]
     assert len(found) == 1, f"expected one {kind} {name or ''}, found {[d['metadata']['name'] for d in found]}"
     return found[0]
 
@@ -203,7 +213,7 @@ def test_scorer_probes_outlast_the_longest_request(synthesized):
 
 
 def _prod_pod(tmp_path) -> tuple[dict, dict[str, dict]]:
-    docs = {(d["kind"], d["metadata"]["name"]): d for _, d in _written("prod", tmp_path)}
+    docs = {(d["kind"], _pulumi_name(d)): d for _, d in _written("prod", tmp_path)}
     return docs[("Deployment", "diabetes")]["spec"]["template"]["spec"], docs
 
 
