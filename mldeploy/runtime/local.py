@@ -671,11 +671,15 @@ def _is_mldeploy(pid: int, proc: Path = Path("/proc")) -> bool:
 
 
 def _command_from_ps(pid: int) -> list[bytes] | None:
-    """`pid`'s command line from POSIX `ps -o command= -p PID` (no /proc: macOS), split at blanks
+    """`pid`'s command line from `ps -ww -o command= -p PID` (no /proc: macOS), split at blanks
     (an argument holding a blank is split too: the program's name, its last part, stays whole);
-    [] when the process has gone meanwhile, None when ps cannot be run."""
+    [] when the process has gone meanwhile, None when ps cannot be run. `-ww`: ps cuts the line at
+    the terminal's width, COLUMNS when set (80 for procps without a terminal), which can end an
+    argument such as `/srv/mldeploy/.venv/data.csv` right after `mldeploy` (seen in a CI run);
+    twice, unlimited, in procps (ps(1): "Use this option twice for unlimited width") and BSD/macOS
+    ps ("If the -w option is specified more than once, ps will use as many columns as necessary")."""
     try:
-        done = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, timeout=5)
+        done = subprocess.run(["ps", "-ww", "-o", "command=", "-p", str(pid)], capture_output=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.split()

@@ -159,12 +159,18 @@ def test_a_stopping_serve_that_does_not_stop_is_refused_after_the_wait(tmp_path)
         live.wait()
 
 
-def test_without_proc_the_command_line_comes_from_ps(tmp_path):
-    """macOS has no /proc: `ps -o command= -p PID` tells mldeploy from a program that reused the pid."""
+def test_without_proc_the_command_line_comes_from_ps(tmp_path, monkeypatch):
+    """macOS has no /proc: `ps -ww -o command= -p PID` tells mldeploy from a program that reused the
+    pid - its whole line: ps cuts at the width COLUMNS says, and the other program's line is made to
+    end right after `.../mldeploy` at that width (a CI run's 80 columns cut `/srv/mldeploy/.venv/data.csv`
+    so, and the other program read as mldeploy)."""
     from mldeploy.runtime.local import _is_mldeploy
 
-    serve = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "mldeploy", "serve"])
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "/srv/mldeploy/.venv/data.csv"])
+    code = "import time; time.sleep(60)"
+    cut_after = f"{sys.executable} -c {code} /srv/mldeploy"
+    monkeypatch.setenv("COLUMNS", str(len(cut_after)))
+    serve = subprocess.Popen([sys.executable, "-c", code, "mldeploy", "serve"])
+    other = subprocess.Popen([sys.executable, "-c", code, "/srv/mldeploy/.venv/data.csv"])
     try:
         _wait_exec(serve.pid)
         _wait_exec(other.pid)
