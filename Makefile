@@ -43,12 +43,13 @@ system-packages:
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq podman runc mmdebstrap >/dev/null; }
 
 # What only the test suite uses: shellcheck (actionlint runs it on the workflows' scripts,
-# tests/test_workflows.py) and haproxy (bench/scoring_proxies.py's smoke run, tests/bench).
+# tests/test_workflows.py), haproxy (bench/scoring_proxies.py's smoke run, tests/bench) and procps's
+# ps (serve's pid check without /proc, tests/runtime/test_local.py).
 test-packages:
-	@{ command -v shellcheck && command -v haproxy; } >/dev/null 2>&1 || \
+	@{ command -v shellcheck && command -v haproxy && command -v ps; } >/dev/null 2>&1 || \
 	  ! command -v apt-get >/dev/null 2>&1 || { \
-	  echo "installing shellcheck and haproxy (the test suite) with apt-get"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq shellcheck haproxy >/dev/null; }
+	  echo "installing shellcheck, haproxy and procps (the test suite) with apt-get"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq shellcheck haproxy procps >/dev/null; }
 
 # Both model versions the example stacks register (version 2: stack managed's green deployment).
 MODELS := examples/diabetes/outputs/sklearn_regression_model.pkl examples/diabetes/outputs/v2/sklearn_regression_model.pkl
