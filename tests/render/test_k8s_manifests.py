@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from mldeploy.plan.timeouts import probe_window_s
+from mldeploy.synth.provider_ids import KUBERNETES_AUTONAMED
 from mldeploy.synth.write import write_result
 from tests.tools import checkov
 from tests.harness import stack_values, synth
@@ -68,7 +69,7 @@ def _pulumi_name(doc: dict) -> str:
     """The name the program gave an object: an object without metadata.name gets pulumi-kubernetes'
     auto-name, that name + '-' + 8 of [a-f0-9], annotated pulumi.com/autonamed (synth as the provider)."""
     name = doc["metadata"]["name"]
-    if (doc["metadata"].get("annotations") or {}).get("pulumi.com/autonamed") == "true":
+    if (doc["metadata"].get("annotations") or {}).get(KUBERNETES_AUTONAMED) == "true":
         assert re.fullmatch(r".+-[a-f0-9]{8}", name), f"auto-named {doc['kind']} {name}: not the provider's shape"
         return name[:-9]
     return name
