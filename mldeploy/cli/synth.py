@@ -73,8 +73,10 @@ def _synth(stack: str, out: Path | None, project_dir: Path | None) -> None:
                     *script_warnings(result.settings, root),
                     *target_warnings(result.settings)]:
         click.echo(f"warning: {stack_file_path(stack)}: {warning}", err=True)
+    from mldeploy.plan.conda import unpinned_environment_notes
     from mldeploy.plan.stack import stack_notes
-    for note in [*stack_notes(result.settings), *target_notes(result.settings)]:
+    for note in [*stack_notes(result.settings), *unpinned_environment_notes(result.settings, root),
+                 *target_notes(result.settings)]:
         click.echo(f"note: {stack_file_path(stack)}: {note}", err=True)
     for type_token, count in result.types().items():
         click.echo(f"  {count:3d}  {type_token}")

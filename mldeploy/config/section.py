@@ -17,6 +17,11 @@ class SectionSettings(Settings):
         """(key under `<section>.<name>.`, image name) for every entry of `images` it names."""
         return []
 
+    def conda_files(self) -> list[tuple[str, str]]:
+        """(key under `<section>.<name>.`, path) of every conda file of the user's the entry builds an
+        environment from (plan/conda.py notes one that leaves python or pip to the solver)."""
+        return []
+
     def images_built(self) -> set[str]:
         """The images the program builds and pushes for this entry."""
         return set()

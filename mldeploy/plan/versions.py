@@ -35,6 +35,8 @@ As of 2026-11-25. Update the table (and AS_OF) when the sources change:
   SDK's own release), the GitHub Actions by commit SHA and kubelogin. Dependabot proposes updates of the
   files that mirror them (constraints.txt, .github/workflows/); tests/test_pins.py and
   tests/test_workflows.py fail until this table says the same.
+- Scoring environments (CONDA_PYTHONS, checked CONDA_AS_OF): the exact python and pip every conda file
+  mldeploy writes names, from conda-forge's own feedstocks (the entry's comment has the commits).
 """
 from __future__ import annotations
 
@@ -267,7 +269,56 @@ ACTION_PINS: dict[str, ActionPin] = {
     "pulumi/actions": ActionPin("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
 }
 # The kubelogin release azure/use-kubelogin installs (its `kubelogin-version` input): AKS kubeconfigs exec it.
+# Source, checked KUBELOGIN_AS_OF: Azure/kubelogin's own release tags (git for-each-ref refs/tags on a snapshot
+# of https://github.com/Azure/kubelogin whose newest commit is of 2026-08-17): v0.2.19 is the newest tag,
+# commit a9b10fbf8422 "Update changelog for v0.2.19 (#787)", 2026-06-23; its change log's section [0.2.19]
+# (https://github.com/Azure/kubelogin/releases/tag/v0.2.19). The release before it: v0.2.18, 2026-05-29.
 KUBELOGIN_VERSION = "v0.2.19"
+KUBELOGIN_SOURCE = "https://github.com/Azure/kubelogin/releases/tag/v0.2.19"
+KUBELOGIN_AS_OF = date(2026, 12, 6)
+
+
+@dataclass(frozen=True)
+class CondaPython:
+    """The interpreter and pip of a scoring environment's conda file, as conda-forge builds them: an exact
+    patch release of python and the pip version for it."""
+
+    python: str
+    pip: str
+
+
+# Every conda file mldeploy writes (init's environment.yml, the conda file of a v2 endpoint or batch
+# deployment given a requirementsFile: plan/conda.py) says `python==<patch>` and `pip==<version>` from here, so
+# the same commit solves the same interpreter and pip when the image is rebuilt months later (`python=3.11`
+# would take conda-forge's newest 3.11.x then, `pip` its newest pip). Keyed by the minor a stack chooses
+# (pythonVersion; config/files.py SUPPORTED_PYTHONS). Sources, checked CONDA_AS_OF: conda-forge's feedstocks,
+# whose recipes are what the conda-forge channel publishes (snapshots of their git repositories):
+# - python: conda-forge/python-feedstock, each minor's branch (3.9 ... 3.13), recipe/meta.yaml
+#   `{% set version = ... %}`: 3.9.23 (fc64ecea, 2025-06-04), 3.10.20 (888e71e2, 2026-06-11), 3.11.15
+#   (d6174105, 2026-06-11), 3.12.13 (2553c29d, 2026-03-05), 3.13.14 (c1905e43, 2026-06-12).
+# - pip: conda-forge/pip-feedstock main, recipe/meta.yaml 26.0.1 (baf223dd, 2026-02-05), a noarch package
+#   built with python_min 3.10 (.ci_support/*.yaml, since 2025-11-02): Python 3.9 gets 25.2 (9051bc8,
+#   2025-07-31), the newest pip built with python_min 3.9.
+# A patch pin is a version, not a build: conda-forge may publish a new build of 3.11.15 (a build number),
+# which the solver would prefer; a team that needs byte-identical environments locks them (conda-lock,
+# `micromamba env export --explicit`) - docs/deploying.md.
+CONDA_AS_OF = date(2026, 12, 6)
+CONDA_SOURCES = ("https://github.com/conda-forge/python-feedstock", "https://github.com/conda-forge/pip-feedstock")
+CONDA_PYTHONS: dict[str, CondaPython] = {
+    "3.9": CondaPython("3.9.23", "25.2"),
+    "3.10": CondaPython("3.10.20", "26.0.1"),
+    "3.11": CondaPython("3.11.15", "26.0.1"),
+    "3.12": CondaPython("3.12.13", "26.0.1"),
+    "3.13": CondaPython("3.13.14", "26.0.1"),
+}
+
+
+def conda_python_lines(minor_version: str) -> tuple[str, str]:
+    """The conda file's two dependency lines for Python `minor_version` (`3.11`): exact python and pip. `==`,
+    conda's exact match: `pip=25.2` would be the fuzzy `25.2.*`, which a 25.2.1 would satisfy."""
+    pinned = CONDA_PYTHONS[minor_version]
+    return f"python=={pinned.python}", f"pip=={pinned.pip}"
+
 
 # The config defaults DEFAULT_MIN_KUBERNETES and DEFAULT_IOT_EDGE_RUNTIME (in the contract, so
 # config reads no plan module) must stay inside this table's window: tests/plan/test_versions.py.

@@ -28,6 +28,7 @@ from mldeploy.plan.paths import state_path
 from mldeploy.plan.stack import stack_notes
 from mldeploy.targets.stack import parse_settings, target_notes, target_warnings
 from mldeploy.render.build_context import BuildContext, render_build_context
+from mldeploy.plan.conda import unpinned_environment_notes
 from mldeploy.plan.versions import stack_warnings
 from mldeploy.plan.tags import resource_tags, service_markers
 from mldeploy.plan.tls import serves_tls
@@ -48,7 +49,7 @@ def deploy(settings: StackSettings, project_root: Path, run: RunContext | None =
     run = run or RunContext()
     for warning in [*stack_warnings(settings, date.today()), *target_warnings(settings)]:
         pulumi.log.warn(warning)
-    for note in [*stack_notes(settings), *target_notes(settings)]:
+    for note in [*stack_notes(settings), *unpinned_environment_notes(settings, project_root), *target_notes(settings)]:
         pulumi.log.info(note)
     models = {name: resolve_model(name, m, project_root) for name, m in sorted(settings.models.items())}
     contexts = _write_contexts(settings, models, project_root)

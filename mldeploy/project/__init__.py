@@ -17,13 +17,16 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from mldeploy.contract import GATEWAY_PORT, stack_file_path
-from mldeploy.plan.versions import ACTION_PINS, DEPLOY_PACKAGES, KUBELOGIN_VERSION
+from mldeploy.plan.versions import ACTION_PINS, DEPLOY_PACKAGES, KUBELOGIN_VERSION, conda_python_lines
 from mldeploy.project.formats import PACKAGES
 from mldeploy.project.source import MldeploySource, installed_source
 from mldeploy.scoring.scorer_host import SERVER_PACKAGE, TESTED_VERSIONS
 from mldeploy.targets import TARGETS
 from mldeploy.targets.target import StartingPoint
 
+# The Python minor of the scoring environment init writes: its exact patch and pip come from the dated table
+# (plan/versions.py CONDA_PYTHONS), as in examples/diabetes/myenv.yml.
+SCORING_PYTHON = "3.11"
 # The scoring environment's pins: those of examples/diabetes/myenv.yml (the example the test suite
 # builds into images and serves), so a new project starts from a tested set and shares its cached
 # local environment. tests/project/test_render.py keeps the two equal.
@@ -251,7 +254,8 @@ def _environment(c: ProjectChoices) -> str:
                  "uncomment, pin, keep")
     advice = ("# ONNX Runtime runs the model: a model of a newer opset than it knows needs a newer pin." if c.kind == "onnx"
               else "# Serve the model with the scikit-learn it was trained with: change the pin if yours differs.")
-    return _fill("environment.yml.tmpl", name=c.name, pins=pins, advice=advice)
+    python, pip = conda_python_lines(SCORING_PYTHON)
+    return _fill("environment.yml.tmpl", name=c.name, pins=pins, advice=advice, python=python, pip=pip)
 
 
 def _score(c: ProjectChoices) -> str:

@@ -208,3 +208,20 @@ def test_synth_reads_and_parses_the_stack_file_once(tmp_path, monkeypatch):
     assert (tmp_path / "out" / "resources.json").is_file(), "synth of stacks/Pulumi.local.yaml must succeed"
     assert len(reads) == 1, f"stacks/Pulumi.local.yaml read {len(reads)} times: {reads}"
     assert parses == ["local"], f"stack 'local' parsed {len(parses)} times"
+
+
+def test_synth_notes_a_conda_file_that_leaves_python_and_pip_to_the_solver(dev_out, tmp_path):
+    """The user's file is not rewritten: synth says what a rebuild later may change, and what to pin."""
+    assert "to conda's solver" not in dev_out[1].stderr, "the examples pin python and pip exactly"
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv*", ".git", "build", ".mldeploy", "node_modules"))
+    env = project / "examples" / "diabetes" / "myenv.yml"
+    env.write_text(env.read_text().replace("python==3.11.15", "python=3.11").replace("pip==26.0.1", "pip"))
+    before = env.read_bytes()
+    proc = mldeploy("synth", "--stack", "dev", "--out", str(tmp_path / "out"), cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert ("note: stacks/Pulumi.dev.yaml: images.diabetes.condaFile: examples/diabetes/myenv.yml leaves "
+            "`python=3.11` and `pip` to conda's solver") in proc.stderr, proc.stderr
+    assert env.read_bytes() == before
+    context = tmp_path / "out" / "images" / "diabetes" / "environment" / "conda.yml"
+    assert context.read_bytes() == before, "the image builds the user's file as written"

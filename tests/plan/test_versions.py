@@ -193,3 +193,23 @@ def test_docs_deploying_lists_every_deploy_package_pin():
     text = "\n".join(line for line in (ROOT / "docs" / "deploying.md").read_text().splitlines() if line.startswith("|"))
     for name, version in DEPLOY_PACKAGES.items():
         assert f"`{name}=={version}`" in text, f"docs/deploying.md does not show {name}=={version}"
+
+
+def test_the_kubelogin_pin_cites_its_release_with_the_date_checked():
+    """The version's primary source is Azure/kubelogin's own release tag, beside the table entry and in the docs."""
+    from mldeploy.plan.versions import KUBELOGIN_AS_OF, KUBELOGIN_SOURCE, KUBELOGIN_VERSION
+    from tests.harness import ROOT
+    assert KUBELOGIN_SOURCE == f"https://github.com/Azure/kubelogin/releases/tag/{KUBELOGIN_VERSION}"
+    assert KUBELOGIN_AS_OF <= date.today()
+    row = next(line for line in (ROOT / "docs" / "deploying.md").read_text().splitlines() if line.startswith("| kubelogin |"))
+    assert KUBELOGIN_SOURCE in row and KUBELOGIN_AS_OF.isoformat() in row, row
+
+
+def test_docs_deploying_lists_the_scoring_environment_s_python_and_pip():
+    from mldeploy.plan.versions import CONDA_AS_OF, CONDA_PYTHONS
+    from tests.harness import ROOT
+    text = (ROOT / "docs" / "deploying.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| 3.")]
+    for minor, pinned in CONDA_PYTHONS.items():
+        assert any(row.startswith(f"| {minor} | {pinned.python} | {pinned.pip}") for row in rows), (minor, rows)
+    assert f"checked {CONDA_AS_OF.isoformat()}" in text

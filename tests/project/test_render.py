@@ -80,6 +80,18 @@ def test_the_scoring_pins_are_the_example_s_tested_pins():
     assert next(d["pip"] for d in env["dependencies"] if isinstance(d, dict)) == example
 
 
+def test_environment_yml_pins_python_and_pip_exactly_as_the_example_does():
+    """`python=3.11` and a bare `pip` would solve conda-forge's newest 3.11.x and pip at each rebuild: init
+    writes the dated table's exact versions (plan/versions.py CONDA_PYTHONS), as the examples do."""
+    from mldeploy.plan.versions import CONDA_PYTHONS
+    env = yaml.safe_load(render_project(_choices())["environment.yml"])
+    pinned = CONDA_PYTHONS["3.11"]
+    assert env["dependencies"][:2] == [f"python=={pinned.python}", f"pip=={pinned.pip}"], env["dependencies"]
+    for example in ("diabetes/myenv.yml", "diabetes/batch-env.yml", "forest/myenv.yml"):
+        doc = yaml.safe_load((ROOT / "examples" / example).read_text())
+        assert doc["dependencies"][:2] == env["dependencies"][:2], example
+
+
 def test_the_sample_and_score_py_fit_the_model_s_width():
     files = render_project(_choices(features=7, model_file="clf.joblib"))
     sample = json.loads(files["sample-request.json"])

@@ -44,7 +44,7 @@ def _assets(result) -> list[tuple[str, str, str | None]]:
 def test_two_images_of_one_content_share_one_environment_and_code_version(tmp_path):
     both = _day2(tmp_path, "green-added")
     assert [(t, v) for t, _, v in _assets(both) if t.endswith("Version")] == [
-        ("CodeVersion", "f82475e05e71"), ("EnvironmentVersion", "99d5749340b0")], _assets(both)
+        ("CodeVersion", "f82475e05e71"), ("EnvironmentVersion", "0c8b8a521a3e")], _assets(both)
     ids = {d["inputs"]["deploymentName"]: (d["inputs"]["properties"]["environmentId"],
                                            d["inputs"]["properties"]["codeConfiguration"]["codeId"])
            for d in both.of_type(f"{ML}:OnlineDeployment")}

@@ -116,6 +116,9 @@ class BatchSettings(ShipsSourceDirectory, SectionSettings):
     def model_references(self) -> list[tuple[str, str]]:
         return [("model", self.model)]
 
+    def conda_files(self) -> list[tuple[str, str]]:
+        return [] if self.conda_file is None else [("condaFile", str(self.conda_file))]
+
     def endpoint_name_claim(self, name: str, stack: str, resource_group: str) -> tuple[str, str] | None:
         return "", endpoint_name(stack, resource_group, name)  # derived: a batch entry has no endpointName
 

@@ -35,7 +35,8 @@ def test_requirements_file_becomes_a_conda_file_with_azureml_core(tmp_path):
     settings = BatchSettings.model_validate(
         {"model": "m", "entryScript": "s.py", "requirementsFile": "req.txt"}, context={"root": str(tmp_path)})
     conda = yaml.safe_load(conda_text(settings, tmp_path))
-    assert conda["dependencies"][0] == "python=3.11"
+    # The exact python and pip of the dated table for pythonVersion 3.11 (plan/versions.py CONDA_PYTHONS).
+    assert conda["dependencies"][:2] == ["python==3.11.15", "pip==26.0.1"]
     assert conda["dependencies"][2]["pip"] == ["scikit-learn==1.9.1", "joblib", "azureml-core"]
 
 
