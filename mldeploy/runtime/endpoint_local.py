@@ -6,13 +6,12 @@ plan/gateway.py's endpoint_gateway). Everything is decided in its plan (plan/ser
     server = LocalEndpoint(plan_serve_endpoint("diabetes", service), contexts, envs, run_dir, port=0)
     endpoint = server.start()      # every deployment ready; endpoint.json written for `mldeploy test`
     server.check()                 # restarts a child that died
-    server.swap_image("diabetes", context, env, timeout=120)  # `serve --reload`: its deployments' new scorers
+    server.swap_image("diabetes", context, env, timeout=120)  # `serve --reload`: its deployments' new scorers (swap.py)
     server.stop()
 """
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 from mldeploy.plan.gateway import GatewaySpec, Upstream
@@ -20,12 +19,11 @@ from mldeploy.plan.serve import EndpointServePlan
 from mldeploy.render.build_context import BuildContext
 from mldeploy.runtime.env import ScoringEnv
 from mldeploy.contract import LIVENESS_PATH, SCORE_PATH, SWAGGER_PATH
-from mldeploy.render.gateway import DRAIN_SECONDS, drain_file
 from mldeploy.runtime.local import (ENDPOINT_FILE, Endpoint, check_nginx_path, gateway_child, mark_stopping,
-                                    new_key, point_socket_link, publish_endpoint, refuse_if_running, reload_gateway,
-                                    scorer_child, withdraw_endpoint, write_gateway_files)
-from mldeploy.runtime.processes import (Child, find_nginx, listen_socket, listen_unix_socket, socket_dir,
-                                        start_and_wait, unix_http_status, wait_until_ok)
+                                    new_key, publish_endpoint, refuse_if_running, reload_gateway, scorer_child,
+                                    withdraw_endpoint, write_gateway_files)
+from mldeploy.runtime.processes import Child, find_nginx, listen_socket, socket_dir, start_and_wait
+from mldeploy.runtime.swap import GatewaySwap, ScorerSocket, swap_one_way
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV
 
 
@@ -39,26 +37,27 @@ class LocalEndpoint:
         self.port = port
         # Locally every auth mode is served with keys: tokens (aml_token, aad_token) need Azure.
         self.keys = keys or (new_key(), new_key())
-        self.scorers: dict[str, Child] = {}
-        # Where the gateway reaches each deployment's scorer: a symbolic link to the socket of the
-        # scorer serving it now (as LocalServer's scorer.sock), switched by swap_image.
-        self.scorer_sockets: dict[str, Path] = {}
+        # Where the gateway reaches each deployment's scorer, and which scorer serves it now: a symbolic
+        # link to that scorer's socket (as LocalServer's scorer.sock), switched by swap_image (swap.py).
+        self._places: dict[str, ScorerSocket] = {}
         self.gateway: Child | None = None
         self._sockets: list = []
         self._socket_dir: Path | None = None
-        self._serving: dict[str, Path] = {}  # the socket each link leads to now
-        self._context_dirs = {dep.name: self.run_dir / dep.name / "context" for dep in plan.deployments}
-        self._generation = 0  # scorers started by swap_image (`serve --reload`)
+
+    @property
+    def scorers(self) -> dict[str, Child]:
+        """Each deployment's scorer serving now."""
+        return {name: place.child for name, place in self._places.items() if place.child is not None}
+
+    @property
+    def scorer_sockets(self) -> dict[str, Path]:
+        """The socket link the gateway reaches each deployment's scorer through."""
+        return {name: place.link for name, place in self._places.items()}
 
     def spec(self) -> GatewaySpec:
         return self.plan.gateway_at(run_dir=str(self.run_dir / "gateway"), listen_port=self.port,
                                     scorers={n: Upstream("127.0.0.1", unix_socket=str(link))
                                              for n, link in self.scorer_sockets.items()})
-
-    def _scorer_socket_path(self, dep_name: str, generation: int) -> Path:
-        # Named by the deployment's place, not its name (up to 32 characters): a socket path is short.
-        index = [d.name for d in self.plan.deployments].index(dep_name)
-        return self._socket_dir / f"{index}-{generation}.sock"
 
     def start(self, timeout: float = 120.0) -> Endpoint:
         nginx = find_nginx()
@@ -71,16 +70,14 @@ class LocalEndpoint:
         # Unix sockets in a short folder of their own (processes.socket_dir: nginx's workers reach it).
         self._socket_dir = socket_dir()
         for index, dep in enumerate(self.plan.deployments):
+            # Named by the deployment's place, not its name (up to 32 characters): a socket path is short.
+            place = self._places[dep.name] = ScorerSocket(self._socket_dir, f"{index}.sock", f"{index}-",
+                                                          self.run_dir / dep.name)
             context = self.contexts[dep.image]
-            context.write(self._context_dirs[dep.name])
-            target = self._scorer_socket_path(dep.name, 0)
-            sock = listen_unix_socket(target)
+            context.write(place.context_dir)
+            sock = place.listen()
             self._sockets.append(sock)
-            self.scorer_sockets[dep.name] = self._socket_dir / f"{index}.sock"
-            point_socket_link(self.scorer_sockets[dep.name], target)
-            self._serving[dep.name] = target
-            self.scorers[dep.name] = self._scorer_child(dep, context, self.envs[dep.image], self._context_dirs[dep.name],
-                                                        sock)
+            place.child = self._scorer_child(dep, context, self.envs[dep.image], place.context_dir, sock)
         spec = self.spec()
         gw_dir = write_gateway_files(spec, self.keys)
         self.gateway = gateway_child(nginx, gw_dir, gateway_sock, self.run_dir / "gateway.log")
@@ -101,54 +98,26 @@ class LocalEndpoint:
                                        **({LOGS_COMMAND_ENV: f"{logs} --deployment {dep.name}"} if logs else {})})
 
     def swap_image(self, image: str, context: BuildContext, env: ScoringEnv, timeout: float) -> float:
-        """`serve --reload`: every deployment serving `image` gets a scorer of `context`, started
-        beside its running one, as LocalServer.swap_image does it: the gateway drains meanwhile (its
-        answers and the requests it passes on say `Connection: close`); once all of them have
-        finished init() and at least DRAIN_SECONDS have passed - no nginx worker keeps an idle
-        connection to an old scorer then - each deployment's socket link is switched to its new
-        scorer, so every request from then on connects to the new code. Then nginx re-reads its
-        unchanged config (reload_gateway waits for the old workers: the requests they hold are the
-        old scorers' last), and the old scorers stop. Keys, port, split and config stay. StartError:
-        the new scorers are stopped, the old ones serve on. Returns the seconds until all were ready."""
-        started = time.monotonic()
-        self._generation += 1
-        new: dict[str, tuple[Child, Path, Path]] = {}  # deployment -> (scorer, its socket, its context)
-        drain = Path(drain_file(str(self.run_dir / "gateway")))
-        try:
-            for dep in (d for d in self.plan.deployments if d.image == image):
-                context_dir = self.run_dir / dep.name / f"context.{self._generation}"
-                context.write(context_dir)
-                sock_path = self._scorer_socket_path(dep.name, self._generation)
-                child = self._scorer_child(dep, context, env, context_dir, listen_unix_socket(sock_path))
-                new[dep.name] = (child, sock_path, context_dir)
-                child.start()
-            drain.touch()  # as before any stop of the gateway (render/gateway.py _drain)
-            drained_from = time.monotonic()
-            for name, (child, sock_path, _) in new.items():
-                wait_until_ok(child, str(sock_path), f"the new scorer of deployment {name!r}", timeout,
-                              status=lambda path=sock_path: unix_http_status(path, timeout=1.0))
-        except BaseException:
-            for child, sock_path, context_dir in new.values():
-                child.stop()
-                sock_path.unlink(missing_ok=True)
-                shutil.rmtree(context_dir, ignore_errors=True)
-            drain.unlink(missing_ok=True)
-            raise
-        ready_s = time.monotonic() - started
-        time.sleep(max(0.0, drained_from + DRAIN_SECONDS - time.monotonic()))
-        for name, (_, sock_path, _) in new.items():
-            point_socket_link(self.scorer_sockets[name], sock_path)
-        reload_gateway(self.gateway, max(d.request_timeout_ms for d in self.plan.deployments))
-        drain.unlink(missing_ok=True)
-        old = [(self.scorers[name], self._serving[name], self._context_dirs[name]) for name in new]
-        for name, (child, sock_path, context_dir) in new.items():
-            self.scorers[name], self._serving[name], self._context_dirs[name] = child, sock_path, context_dir
-        for child, sock_path, context_dir in old:
-            child.stop()
-            sock_path.unlink(missing_ok=True)  # gunicorn and granian remove it; a killed one may not
-            shutil.rmtree(context_dir, ignore_errors=True)
-        self.contexts[image], self.envs[image] = context, env
-        return ready_s
+        """`serve --reload`: every deployment serving `image` gets a scorer of `context`, started beside
+        its running one; once all of them have finished init(), all are switched to together, one way
+        (swap.py swap_one_way, as LocalServer.swap_image). Keys, port, split and config stay.
+        StartError: the new scorers are stopped, the old ones serve on. Returns the seconds until all
+        were ready."""
+        return swap_one_way([lambda: self.next_scorers(image, context, env)], timeout)
+
+    def next_scorers(self, image: str, context: BuildContext, env: ScoringEnv) -> GatewaySwap:
+        """A reload's new scorers of `context`, one for each deployment serving `image`, started
+        behind the endpoint's gateway (swap.py)."""
+        def adopt() -> None:
+            self.contexts[image], self.envs[image] = context, env
+
+        timeout_ms = max(d.request_timeout_ms for d in self.plan.deployments)
+        swap = GatewaySwap(self.run_dir / "gateway", lambda: reload_gateway(self.gateway, timeout_ms), adopt)
+        for dep in (d for d in self.plan.deployments if d.image == image):
+            swap.start(self._places[dep.name], context,
+                       lambda context_dir, sock, dep=dep: self._scorer_child(dep, context, env, context_dir, sock),
+                       f"the new scorer of deployment {dep.name!r}")
+        return swap
 
     def endpoint(self) -> Endpoint:
         base = f"http://127.0.0.1:{self.port}"

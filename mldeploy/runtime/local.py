@@ -45,9 +45,10 @@ from mldeploy.render.gateway import (DRAIN_SECONDS, config_dirs, drain_file, hop
 from mldeploy.plan.timeouts import scorer_timeouts
 from mldeploy.scoring import SCORER_HOST
 from mldeploy.scoring.scorer_host import LOGS_COMMAND_ENV, UDS_ENV
-from mldeploy.runtime.processes import (Child, StartError, child_pids, find_nginx, listen_socket, listen_unix_socket,
-                                        refuse_new_connections, socket_dir, start_and_wait, unix_http_status,
-                                        wait_until_ok)
+from mldeploy.runtime.processes import (Child, StartError, find_nginx, listen_socket, refuse_new_connections,
+                                        socket_dir, start_and_wait)
+# reload_gateway: named here too, where LocalEndpoint finds it (and tests make it linger).
+from mldeploy.runtime.swap import GatewaySwap, ScorerSocket, reload_gateway, swap_one_way
 
 ENDPOINT_FILE = "endpoint.json"
 SCORER_SOCKET_NAME = "scorer.sock"
@@ -256,20 +257,6 @@ def write_gateway_files(spec: GatewaySpec, keys: tuple[str, str] | None) -> Path
     return gw_dir
 
 
-def reload_gateway(gateway: Child | None, scoring_timeout_ms: int) -> None:
-    """nginx's graceful reload (SIGHUP: it re-reads nginx.conf, starts new workers, the old ones
-    finish their requests and exit; nginx.org/en/docs/control.html), returning once the old
-    workers have exited - at most the scoring timeout + 5 s - so that no kept connection of theirs
-    to a scorer outlives the return."""
-    if gateway is None or gateway.exit_code() is not None:
-        return
-    old_workers = child_pids(gateway.pid)
-    os.kill(gateway.pid, signal.SIGHUP)
-    deadline = time.monotonic() + scoring_timeout_ms / 1000 + 5
-    while old_workers & child_pids(gateway.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path, hop_socket: Path | None = None) -> Child:
     """nginx serving `gw_dir/nginx.conf` on the listening socket `sock`, which it takes from
     `NGINX` (the variable its binary upgrade passes sockets in; nginx.org/en/docs/control.html).
@@ -293,29 +280,6 @@ def gateway_child(nginx: str, gw_dir: Path, sock: socket.socket, log: Path, hop_
                  stale_files=(drain, *((hop_socket,) if hop_socket else ())), before_stop=drain_first)
 
 
-def point_socket_link(link: Path, target: Path) -> None:
-    """Make the symbolic link `link` lead to the socket `target` in the same folder, atomically
-    (os.replace of a new link): a connect() through it reaches either the old or the new socket."""
-    staged = link.with_suffix(".next")
-    staged.unlink(missing_ok=True)
-    os.symlink(target.name, staged)
-    os.replace(staged, link)
-
-
-@dataclass
-class NextScorer:
-    """A scorer `serve --reload` started beside the running one (LocalServer.start_next)."""
-
-    child: Child
-    sock_path: Path
-    context: BuildContext
-    env: ScoringEnv
-    context_dir: Path
-    started: float  # time.monotonic() before its start
-    drained_from: float = 0.0  # since when the gateway drains
-    ready_s: float = 0.0  # seconds from its start until its init() had finished
-
-
 class LocalServer:
     """The scorer and gateway of one service, supervised."""
 
@@ -330,14 +294,17 @@ class LocalServer:
         self.max_concurrent = max_concurrent or plan.max_concurrent
         # Absolute: nginx resolves relative paths against its own prefix, not our working folder.
         self.tls_files = (Path(tls_files[0]).resolve(), Path(tls_files[1]).resolve()) if tls_files else None
-        self.scorer: Child | None = None
         self.gateway: Child | None = None
+        self._place: ScorerSocket | None = None  # where the gateway reaches the scorer, and which serves
         self._sockets: list[socket.socket] = []
         self._socket_dir: Path | None = None
         self._next_restart = 0.0
         self._delay = 0.5
-        self._generation = 0  # scorers started by swap_image (`serve --reload`)
-        self._context_dir = self.run_dir / "context"
+
+    @property
+    def scorer(self) -> Child | None:
+        """The scorer serving now (None before start)."""
+        return self._place.child if self._place is not None else None
 
     # -- start ------------------------------------------------------------------------------
 
@@ -357,9 +324,9 @@ class LocalServer:
             raise
         self._sockets = [gateway_sock, scorer_sock]  # closed here once the children have them
         self.port = gateway_sock.getsockname()[1]
-        context_dir = self._context_dir
+        context_dir = self._place.context_dir
         self.context.write(context_dir)
-        self.scorer = self._scorer_child(self.context, self.env, context_dir, scorer_sock)
+        self._place.child = self._scorer_child(self.context, self.env, context_dir, scorer_sock)
         self.gateway = self._gateway_child(nginx, gateway_sock)
         base = f"{'https' if self.tls_enabled else 'http'}://127.0.0.1:{self.port}"
         # The scorer is ready when its own GET / answers through the gateway (it may listen on a Unix socket).
@@ -433,15 +400,10 @@ class LocalServer:
         folders may be private, and their paths may be too long for a socket. The gateway's own
         socket (its hop for chunked bodies) goes beside it. The gateway reaches it through
         SCORER_SOCKET_NAME, a symbolic link to the socket of the scorer serving now (s0.sock, then
-        the one each reload starts, swap_image): a scorer removes its own socket's path when it
-        exits (gunicorn and granian both unlink it), which must never be the gateway's."""
+        s1.sock and s0.sock in turn, one for each reload: swap.py ScorerSocket)."""
         self._socket_dir = socket_dir()
-        sock = listen_unix_socket(self._socket_dir / "s0.sock")
-        self._point_scorer_socket(self._socket_dir / "s0.sock")
-        return sock
-
-    def _point_scorer_socket(self, target: Path) -> None:
-        point_socket_link(self._socket_dir / SCORER_SOCKET_NAME, target)
+        self._place = ScorerSocket(self._socket_dir, SCORER_SOCKET_NAME, "s", self.run_dir)
+        return self._place.listen()
 
     def _scorer_child(self, context: BuildContext, env: ScoringEnv, context_dir: Path, sock: socket.socket) -> Child:
         # The target's own rule (an AKS service: one worker per concurrent request).
@@ -476,89 +438,24 @@ class LocalServer:
         return {self.context.image: self.context}
 
     def swap_image(self, image: str, context: BuildContext, env: ScoringEnv, timeout: float) -> float:
-        """Start a scorer of `context` beside the running one; once its init() has finished, the
-        gateway sends every new request to it and the old one stops after the requests it holds.
-        The gateway keeps its process, port, keys and nginx.conf. StartError when the new scorer
-        exits or is not ready within `timeout`: it is stopped, and the old one serves on untouched.
-        Returns the seconds the new one took to be ready.
+        """`serve --reload`: a scorer of `context` started beside the running one, swapped in once its
+        init() has finished, one way (swap.py swap_one_way: once a request got the new code's answer,
+        none sent after it gets the old one). The gateway keeps its process, port, keys and nginx.conf.
+        StartError when the new scorer exits or is not ready within `timeout`: it is stopped, and the
+        old one serves on untouched. Returns the seconds the new one took to be ready."""
+        return swap_one_way([lambda: self.next_scorers(context, env)], timeout)
 
-        How requests move, one way only (once a request got the new code's answer, none sent after it
-        gets the old one): the gateway reaches the scorer at scorer.sock, a symbolic link (connect()
-        follows it). The drain file is set while the new scorer starts (render/gateway.py _drain): the
-        gateway's answers say `Connection: close`, and so do the requests it passes on, so after
-        DRAIN_SECONDS no nginx worker keeps an idle connection to the old scorer. Only then is the
-        link made to lead to the new scorer's socket (os.replace: atomic), so every later request
-        opens a connection to the new one - before, a worker's kept connection to the old scorer was
-        reused after others had reached the new one (answers flipped). Then nginx is reloaded
-        (reload_gateway: same config, new workers, the old ones finish their requests and exit),
-        which is how `serve` knows the old scorer holds no request any more: only then does it get
-        its stop signal."""
-        next_scorer = self.start_next(context, env)
-        try:
-            self.wait_next(next_scorer, timeout)
-        except BaseException:
-            self.abandon_next(next_scorer)
-            raise
-        self.switch_to(next_scorer)
-        self.retire_previous(next_scorer)
-        return next_scorer.ready_s
+    def next_scorers(self, context: BuildContext, env: ScoringEnv, what: str = "the new scorer") -> GatewaySwap:
+        """A reload's new scorer of `context`, started behind this gateway (swap.py; a split of
+        gateways, targets/serving.py SplitReload, swaps several LocalServers' together)."""
+        def adopt() -> None:
+            self.context, self.env = context, env
 
-    # The steps of swap_image, apart for a split of gateways (containerapp/local.py LocalRevisions):
-    # every variant's new scorer started and ready before any is switched to, all switched together.
-
-    def start_next(self, context: BuildContext, env: ScoringEnv) -> "NextScorer":
-        """The new scorer's process started on a socket of its own, and the gateway draining."""
-        started = time.monotonic()
-        self._generation += 1
-        context_dir = self.run_dir / f"context.{self._generation}"
-        context.write(context_dir)
-        sock_path = self._socket_dir / f"s{self._generation}.sock"
-        child = self._scorer_child(context, env, context_dir, listen_unix_socket(sock_path))
-        next_scorer = NextScorer(child, sock_path, context, env, context_dir, started)
-        try:
-            child.start()
-        except BaseException:
-            self.abandon_next(next_scorer)
-            raise
-        self._drain_file().touch()
-        next_scorer.drained_from = time.monotonic()
-        return next_scorer
-
-    def wait_next(self, next_scorer: "NextScorer", timeout: float) -> None:
-        """StartError unless the new scorer's init() finishes within `timeout`."""
-        wait_until_ok(next_scorer.child, str(next_scorer.sock_path), "the new scorer", timeout,
-                      status=lambda: unix_http_status(next_scorer.sock_path, timeout=1.0))
-        next_scorer.ready_s = time.monotonic() - next_scorer.started
-
-    def abandon_next(self, next_scorer: "NextScorer") -> None:
-        """The new scorer stopped and its files removed; the running one serves on, undrained."""
-        next_scorer.child.stop()
-        self._drain_file().unlink(missing_ok=True)
-        next_scorer.sock_path.unlink(missing_ok=True)
-        shutil.rmtree(next_scorer.context_dir, ignore_errors=True)
-
-    def switch_to(self, next_scorer: "NextScorer") -> None:
-        """Once the gateway has drained long enough that no nginx worker keeps an idle connection to
-        the old scorer, the scorer socket leads to the new one: every request from now on reaches it."""
-        time.sleep(max(0.0, next_scorer.drained_from + DRAIN_SECONDS - time.monotonic()))
-        self._point_scorer_socket(next_scorer.sock_path)
-
-    def retire_previous(self, next_scorer: "NextScorer") -> None:
-        """After switch_to: nginx's old workers finish their requests (the old scorer's last ones),
-        the drain ends, and the old scorer stops."""
-        reload_gateway(self.gateway, self.plan.scoring_timeout_ms)
-        self._drain_file().unlink(missing_ok=True)
-        old, old_dir = self.scorer, self._context_dir
-        self.scorer, self.context, self.env = next_scorer.child, next_scorer.context, next_scorer.env
-        self._context_dir = next_scorer.context_dir
-        if old is not None:
-            old.stop()
-            if old.unix_socket is not None:
-                old.unix_socket.unlink(missing_ok=True)
-        shutil.rmtree(old_dir, ignore_errors=True)
-
-    def _drain_file(self) -> Path:
-        return Path(drain_file(str(self.run_dir / "gateway")))
+        swap = GatewaySwap(self.run_dir / "gateway", lambda: reload_gateway(self.gateway, self.plan.scoring_timeout_ms),
+                           adopt)
+        swap.start(self._place, context, lambda context_dir, sock: self._scorer_child(context, env, context_dir, sock),
+                   what)
+        return swap
 
     # -- supervise --------------------------------------------------------------------------
 

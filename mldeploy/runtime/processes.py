@@ -396,17 +396,34 @@ def unix_http_status(path: Path, target: str = "/", timeout: float = 2.0) -> int
 def wait_until_ok(child: Child, url: str, what: str, timeout: float,
                   status: Callable[[], int | None] | None = None) -> None:
     """Poll `url` (or call `status`) until 200; StartError if the child exits first or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    wait_all_ok([(child, status or (lambda: http_status(url, timeout=1.0)), what)], timeout)
+
+
+def wait_all_ok(children: list[tuple[Child, Callable[[], int | None], str]], timeout: float,
+                deadline: float | None = None) -> list[float]:
+    """Poll every (child, its status, what to call it) together until each status is 200; the
+    time.monotonic() at which each was. StartError naming the first child that exits before it is
+    ready - at once, not after the others are ready - or the first not ready within `timeout`
+    (until `deadline`, a time.monotonic(), when given: `timeout` counted from earlier)."""
+    deadline = time.monotonic() + timeout if deadline is None else deadline
+    ready: dict[int, float] = {}
+    while True:
         if STOP_REQUESTED.is_set():
             raise StopRequested()
-        code = child.exit_code()
-        if code is not None:
-            raise StartError(f"{what} exited (code {code}) before it was ready: {_reason(child)}")
-        if (status() if status is not None else http_status(url, timeout=1.0)) == 200:
-            return
+        for index, (child, status, what) in enumerate(children):
+            if index in ready:
+                continue
+            code = child.exit_code()
+            if code is not None:
+                raise StartError(f"{what} exited (code {code}) before it was ready: {_reason(child)}")
+            if status() == 200:
+                ready[index] = time.monotonic()
+        if len(ready) == len(children):
+            return [ready[index] for index in range(len(children))]
+        if time.monotonic() >= deadline:
+            child, _, what = next(c for i, c in enumerate(children) if i not in ready)
+            raise StartError(f"{what} was not ready after {timeout:.0f}s: {_reason(child)} (log: {child.log})")
         time.sleep(0.1)
-    raise StartError(f"{what} was not ready after {timeout:.0f}s: {_reason(child)} (log: {child.log})")
 
 
 def start_and_wait(scorers: list[tuple[Child, str | Path, str]], gateway: Child, gateway_url: str,

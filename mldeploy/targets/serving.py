@@ -72,26 +72,13 @@ class SplitReload:
         return {image: self.revisions[label].context for label, (image, _) in self.shares.items()}
 
     def swap_image(self, image: str, context, env, timeout: float) -> float:
-        """Returns the seconds until every new scorer was ready; StartError as LocalServer.swap_image."""
-        import time
+        """Returns the seconds until every new scorer was ready; StartError as LocalServer.swap_image
+        (runtime/swap.py swap_one_way, with one LocalServer's share per variant of `image`)."""
+        from mldeploy.runtime.swap import swap_one_way
 
-        deadline = time.monotonic() + timeout
-        servers = [self.revisions[label] for label, (its, _) in self.shares.items() if its == image]
-        started = []
-        try:
-            for server in servers:
-                started.append((server, server.start_next(context, env)))
-            for server, next_scorer in started:
-                server.wait_next(next_scorer, max(0.1, deadline - time.monotonic()))
-        except BaseException:
-            for server, next_scorer in started:
-                server.abandon_next(next_scorer)
-            raise
-        for server, next_scorer in started:
-            server.switch_to(next_scorer)
-        for server, next_scorer in started:
-            server.retire_previous(next_scorer)
-        return max(next_scorer.ready_s for _, next_scorer in started)
+        return swap_one_way([lambda server=server, label=label: server.next_scorers(
+                                 context, env, f"the new scorer of variant {label!r}")
+                             for label, server in self.revisions.items() if self.shares[label][0] == image], timeout)
 
 
 @dataclass(frozen=True)
