@@ -98,13 +98,20 @@ def _traffic_md(tables: list[TrafficTable]) -> list[str]:
     for t in tables:
         if not t.rows:
             continue
-        lines += [f"**Traffic, {t.endpoint}**", "",
-                  "| deployment | model:version | traffic | mirror |", "|---|---|---|---|"]
+        # The stack file's words first (`services.diabetes`, its deployment `blue` or variant `canary`),
+        # Azure's or Kubernetes' name beside them; a synth without them names what it has.
+        aks = t.kind == "AKS service"
+        heading = f"**Traffic, `{t.service}`** ({'AKS' if aks else t.endpoint})" if t.service else f"**Traffic, {t.endpoint}**"
+        lines += [heading, "", f"| {'variant' if aks and t.service else 'deployment'} | model:version | traffic | mirror |",
+                  "|---|---|---|---|"]
         for r in t.rows:
             mark = "**" if r.changed else ""
-            # an AKS stable Deployment: the resource's name (as in the list above) and Kubernetes'
-            name = f"{mark}`{r.resource}`{mark} (Deployment `{r.deployment}`)" if r.resource \
-                else f"{mark}`{r.deployment}`{mark}"
+            if aks and r.name and t.service:
+                name = f"{mark}`{r.name}`{mark} (Deployment `{r.deployment}`)"
+            elif r.resource:  # an older synth's AKS stable Deployment: the resource's name and Kubernetes'
+                name = f"{mark}`{r.resource}`{mark} (Deployment `{r.deployment}`)"
+            else:
+                name = f"{mark}`{r.deployment}`{mark}"
             lines.append(f"| {name} | {_shift(r.model_before, r.model_after)} | "
                          f"{_shift(r.traffic_before, r.traffic_after)} | {_shift(r.mirror_before, r.mirror_after)} |")
         lines.append("")
@@ -172,8 +179,8 @@ def to_json(d: StackDiff) -> dict[str, Any]:
         "stack": d.stack, "base": d.base.label.replace("`", ""), "head": d.head.label, "changed": d.changed,
         "baseExists": d.base.exists, "counts": {k: len(d.of(k)) for k in KINDS}, "unchanged": d.unchanged,
         "warnings": [{"kind": a.kind, "resource": a.resource, "message": a.message} for a in warnings(d)],
-        "traffic": [{"endpoint": t.endpoint, "rows": [
-            {"deployment": r.deployment, "resource": r.resource or r.deployment, "modelBefore": r.model_before, "modelAfter": r.model_after,
+        "traffic": [{"endpoint": t.endpoint, "service": t.service, "rows": [
+            {"name": r.name, "deployment": r.deployment, "resource": r.resource or r.deployment, "modelBefore": r.model_before, "modelAfter": r.model_after,
              "trafficBefore": r.traffic_before, "trafficAfter": r.traffic_after,
              "mirrorBefore": r.mirror_before, "mirrorAfter": r.mirror_after} for r in t.rows]}
             for t in traffic_tables(d)],

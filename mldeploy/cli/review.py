@@ -45,6 +45,9 @@ TRAFFIC_WEIGHTS_ANNOTATION = "mldeploy.io/traffic-weights"  # on a canary's traf
 WEIGHT_ANNOTATION = "mldeploy.io/traffic-weight"  # on pod templates, before the traffic ConfigMap
 K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SERVICE_LABEL = "mldeploy.io/service"
+VARIANT_LABEL = "mldeploy.io/variant"  # on a service's per-variant Kubernetes objects (render/k8s_pod.py)
+STABLE = "stable"  # the variant running the service's own `image` (plan/workload.py); a canary is `canary`
+SERVICE_TAG = "mldeploy-service"  # on a service's Azure resources (plan/tags.py)
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class Alert:
 
 @dataclass(frozen=True)
 class TrafficRow:
-    deployment: str
+    deployment: str  # Azure's deployment name / the Kubernetes Deployment's name
     model_before: str | None
     model_after: str | None
     traffic_before: int | None
@@ -67,6 +70,9 @@ class TrafficRow:
     # The Pulumi resource's name when it differs from `deployment` (an AKS service's stable
     # Deployment is `<service>` in Kubernetes, resource `<service>-stable` in the diff's list).
     resource: str | None = None
+    # What the stack file calls it: a deployment's key under `deployments` (`blue`), an AKS
+    # variant (`stable`: the service's own image, `canary`); None when the synth does not say.
+    name: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -78,6 +84,58 @@ class TrafficRow:
 class TrafficTable:
     endpoint: str  # "<kind> <name>": "endpoint diabetes-a00b15", "AKS service diabetes"
     rows: tuple[TrafficRow, ...]
+    service: str | None = None  # the stack file's key, `services.diabetes`, when the synth says it
+    kind: str = "endpoint"  # "endpoint" (rows are deployments) | "AKS service" (rows are variants)
+
+
+# -- what the stack file calls a resource ----------------------------------------------------
+
+def _marks(r: dict | None) -> dict[str, Any]:
+    """A resource's tags (Azure) or labels (Kubernetes)."""
+    inputs = (r or {}).get("inputs") or {}
+    tags = inputs.get("tags")
+    return tags if isinstance(tags, dict) else ((inputs.get("metadata") or {}).get("labels") or {})
+
+
+def service_of(r: dict | None) -> str | None:
+    """The name under `services:` in the stack file of the service a resource belongs to (its
+    `mldeploy-service` tag or `mldeploy.io/service` label), or None."""
+    marks = _marks(r)
+    name = marks.get(SERVICE_TAG) or marks.get(SERVICE_LABEL)
+    return name if isinstance(name, str) and name else None
+
+
+def _variant(r: dict, service: str) -> str | None:
+    """An AKS Deployment's variant (`stable`, `canary`): its label, or, synthesized by an older
+    mldeploy, its name (the stable one has the service's name, plan/workload.py)."""
+    meta = (r.get("inputs") or {}).get("metadata") or {}
+    variant = (meta.get("labels") or {}).get(VARIANT_LABEL)
+    if isinstance(variant, str) and variant:
+        return variant
+    name = str(meta.get("name") or "")
+    return STABLE if name == service else name.removeprefix(f"{service}-") if name.startswith(f"{service}-") else None
+
+
+def stack_label(r: dict | None, *more: str) -> str | None:
+    """What the stack file calls the serving resource `r`, its platform's name and `more` in
+    parentheses: `services.diabetes.deployments.blue` (an online deployment),
+    `services.diabetes.canary` (Deployment `diabetes-canary`), `services.diabetes` (stable Deployment
+    `diabetes`), `services.diabetes` (anything else of a service); None for a resource of no service."""
+    service = service_of(r)
+    if r is None or service is None:
+        return None
+    inputs, key, detail = r.get("inputs") or {}, f"services.{service}", []
+    if r["type"] == ONLINE_DEPLOYMENT and inputs.get("deploymentName"):
+        key = f"services.{service}.deployments.{inputs['deploymentName']}"
+    elif r["type"] == K8S_DEPLOYMENT:
+        name = (inputs.get("metadata") or {}).get("name") or r["name"]
+        variant = _variant(r, service)
+        if variant == STABLE:
+            detail = [f"stable Deployment `{name}`"]
+        elif variant:
+            key, detail = f"services.{service}.{variant}", [f"Deployment `{name}`"]
+    said = "; ".join([*detail, *more])
+    return f"`{key}`" + (f" ({said})" if said else "")
 
 
 # -- traffic per endpoint / service ----------------------------------------------------------
@@ -145,6 +203,12 @@ def endpoint_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
     return {names.get(p, p): rows for p, rows in out.items()}
 
 
+def _endpoint_services(side: Side) -> dict[str, str]:
+    """Online endpoint name -> the stack file's service it is (its endpoint's or deployments' tag)."""
+    return {str((r.get("inputs") or {}).get("endpointName")): service for r in side.resources
+            if r["type"] in (ONLINE_ENDPOINT, ONLINE_DEPLOYMENT) and (service := service_of(r))}
+
+
 def _traffic_weights(side: Side) -> dict[str, dict[str, Any]]:
     """Per service: Deployment -> weight, from its canary's traffic ConfigMap."""
     out: dict[str, dict[str, Any]] = {}
@@ -179,7 +243,8 @@ def aks_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
         name = str(meta.get("name") or r["name"])
         weight = weights.get(service, {}).get(name, notes.get(WEIGHT_ANNOTATION))
         out.setdefault(service, {})[name] = {
-            "resource": r["name"], "model": notes.get(MODELS_ANNOTATION), "traffic": _int(weight) if not isinstance(weight, str)
+            "resource": r["name"], "variant": _variant(r, service),
+            "model": notes.get(MODELS_ANNOTATION), "traffic": _int(weight) if not isinstance(weight, str)
             else (int(weight) if weight.isdigit() else None)}
     for rows in out.values():
         if len(rows) == 1 and next(iter(rows.values()))["traffic"] is None:
@@ -187,23 +252,27 @@ def aks_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
-def _table(label: str, before: dict, after: dict) -> TrafficTable:
+def _table(kind: str, name: str, service: str | None, before: dict, after: dict) -> TrafficTable:
     rows = []
-    for name in sorted(set(before) | set(after)):
-        b, a = before.get(name, {}), after.get(name, {})
+    for deployment in sorted(set(before) | set(after)):
+        b, a = before.get(deployment, {}), after.get(deployment, {})
         resource = a.get("resource") or b.get("resource")
-        rows.append(TrafficRow(name, b.get("model"), a.get("model"), b.get("traffic"), a.get("traffic"),
-                               b.get("mirror"), a.get("mirror"), resource if resource != name else None))
-    return TrafficTable(label, tuple(rows))
+        # An online deployment's name is its key under `deployments`; an AKS Deployment's is not its variant's.
+        said = (a.get("variant") or b.get("variant")) if kind == "AKS service" else deployment
+        rows.append(TrafficRow(deployment, b.get("model"), a.get("model"), b.get("traffic"), a.get("traffic"),
+                               b.get("mirror"), a.get("mirror"), resource if resource != deployment else None, said))
+    return TrafficTable(f"{kind} `{name}`", tuple(rows), f"services.{service}" if service else None, kind)
 
 
 def traffic_tables(d: StackDiff) -> list[TrafficTable]:
     """One table per online endpoint and per AKS service of either side."""
     tables = []
+    services = {**_endpoint_services(d.base), **_endpoint_services(d.head)}
     for kind, read in (("endpoint", endpoint_splits), ("AKS service", aks_splits)):
         before, after = read(d.base), read(d.head)
         for name in sorted(set(before) | set(after)):
-            tables.append(_table(f"{kind} `{name}`", before.get(name, {}), after.get(name, {})))
+            service = services.get(name) if kind == "endpoint" else name
+            tables.append(_table(kind, name, service, before.get(name, {}), after.get(name, {})))
     return tables
 
 
@@ -226,6 +295,12 @@ def _serving_name(r: dict) -> str | None:
     return None
 
 
+def _said(r: dict | None, fallback: str, *more: str) -> str:
+    """`r` as the stack file names it (stack_label), else `fallback` in backticks (a resource of an
+    older synth that carries no service tag)."""
+    return stack_label(r, *more) or f"`{fallback}`" + (f" ({'; '.join(more)})" if more else "")
+
+
 def _why(c: ResourceChange) -> str:
     reasons = sorted({f"`{p.path}` ({p.effect.reason})" for p in c.effects("replace")})
     return ": " + "; ".join(reasons[:3]) + (" …" if len(reasons) > 3 else "") if reasons else ""
@@ -246,10 +321,19 @@ def _promoted_canary(d: StackDiff, c: ResourceChange, name: str) -> str | None:
               and row.get("model") == gone.get("model") and n in before]
     if not takers or variant in after:
         return None
-    return (f"`{name}` ({gone['model']}, {gone.get('traffic')} %) is deleted in a promotion: `{service}/{takers[0]}` "
+    taker = next((r for r in d.head.resources if r["type"] == K8S_DEPLOYMENT and _serving_name(r) == f"{service}/{takers[0]}"), None)
+    share = f"{gone['model']}, {gone.get('traffic')} %"
+    return (f"{_said(c.before, name, share)} is deleted in a promotion: "
+            f"{_said(taker, f'{service}/{takers[0]}')} "
             f"serves {gone['model']} after this change and takes all the traffic. Its pods roll first; Pulumi deletes "
             f"the canary at the end of `pulumi up`, after that roll. Check that {gone['model']} is the version to keep "
             f"(docs/aks.md, Blue/green)")
+
+
+def _of_service(c: ResourceChange) -> str:
+    """"`services.<name>`: " to put before a resource's own kind and name, when the synth says whose it is."""
+    service = service_of(c.before or c.after)
+    return f"`services.{service}`: " if service else ""
 
 
 def _live_traffic(d: StackDiff) -> list[Alert]:
@@ -258,9 +342,9 @@ def _live_traffic(d: StackDiff) -> list[Alert]:
         if c.type == ACI_GROUP and c.kind == "update":
             # container-instances-update.md: "When you update a container group, all running
             # containers in the group are restarted in-place" - ACI has no rolling update.
-            out.append(Alert("live-traffic", c.name, f"ACI container group `{c.name}` is updated in place: Azure "
-                                                       "restarts all its containers, so the service does not answer "
-                                                       "until they are ready again"))
+            out.append(Alert("live-traffic", c.name, f"{_of_service(c)}ACI container group `{c.name}` is updated in "
+                                                       "place: Azure restarts all its containers, so the service does "
+                                                       "not answer until they are ready again"))
         if c.kind not in ("replace", "delete") or c.before is None:
             continue
         verb = "replaced (deleted, then created)" if c.kind == "replace" else "deleted"
@@ -269,13 +353,13 @@ def _live_traffic(d: StackDiff) -> list[Alert]:
         if promoted:
             out.append(Alert("live-traffic", c.name, promoted))
         elif name in live:
-            out.append(Alert("live-traffic", c.name, f"`{name}` takes live traffic and is {verb}{_why(c)}"))
+            out.append(Alert("live-traffic", c.name, f"{_said(c.before, name)} takes live traffic and is {verb}{_why(c)}"))
         elif c.type == ONLINE_ENDPOINT:
-            out.append(Alert("live-traffic", c.name, f"online endpoint `{c.name}` is {verb}: every deployment "
-                                                       f"behind it stops serving{_why(c)}"))
+            out.append(Alert("live-traffic", c.name, f"{_of_service(c)}online endpoint `{c.name}` is {verb}: every "
+                                                       f"deployment behind it stops serving{_why(c)}"))
         elif c.type == ACI_GROUP:
-            out.append(Alert("live-traffic", c.name, f"ACI container group `{c.name}` serves the service and is "
-                                                       f"{verb}{_why(c)}"))
+            out.append(Alert("live-traffic", c.name, f"{_of_service(c)}ACI container group `{c.name}` serves the "
+                                                       f"service and is {verb}{_why(c)}"))
     return out
 
 
@@ -302,7 +386,7 @@ def _live_update(d: StackDiff) -> list[Alert]:
         if not traffic.get(name) or not served:
             continue
         shown = ", ".join(f"`{p}`" for p in served[:3]) + (" …" if len(served) > 3 else "")
-        out.append(Alert("live-update", c.name, f"`{name}` takes live traffic ({traffic[name]} %) and what it serves "
+        out.append(Alert("live-update", c.name, f"{_said(c.before, name)} takes live traffic ({traffic[name]} %) and what it serves "
                                                 f"is updated in place ({shown}): as Azure upgrades its instances, all "
                                                 "of its share moves to the change, not through a traffic shift. To "
                                                 "canary it, give the "
@@ -317,7 +401,9 @@ def _create_only(d: StackDiff) -> list[Alert]:
         for p in c.effects("refused"):
             serving = c.before is not None and _serving_name(c.before) in live
             where = "a deployment taking live traffic" if serving else "this deployment"
-            out.append(Alert("create-only", c.name, f"`{c.name}`: `{p.path}` `{p.before}` → `{p.after}` on {where}: "
+            said = stack_label(c.before or c.after, f"resource `{c.name}`") or f"`{c.name}`"
+            out.append(Alert("create-only", c.name, f"{said}: "
+                                                      f"`{p.path}` `{p.before}` → `{p.after}` on {where}: "
                                                       f"{p.effect.reason}. Add a new deployment with the new value "
                                                       f"and move the traffic ({ROLLOUT_DOC})"))
     return out
@@ -343,23 +429,29 @@ def _workload_profiles(d: StackDiff) -> list[Alert]:
         if c.type != MANAGED_ENVIRONMENT or c.kind != "update":
             continue
         before, after = _profiles(c.before), _profiles(c.after)
+        service = service_of(c.before or c.after)
+        # The user wrote `services.<name>.workloadProfile: <type>`; the profile's own name is the program's.
+        owner = f"`services.{service}.workloadProfile`: " if service else f"Container Apps environment `{c.name}`: "
+        target = f"its Container Apps environment `{c.name}`" if service else "it"
         for name in sorted(set(before) | set(after)):
             old, new = before.get(name), after.get(name)
             if old == new or not (_is_gpu_profile(old) or _is_gpu_profile(new)):
                 continue
             if old is None:
-                what = (f"GPU workload profile `{name}` ({new}) is added to it: Azure applies a GPU profile only as an "
-                        "environment is created, so `pulumi up` fails at this environment's update (azure-native "
-                        "updates it in place) and the app stays on its current profile")
+                said = f"GPU profile {new} is added to {target}"
+                why = ("Azure applies a GPU profile only as an environment is created, so `pulumi up` fails at this "
+                       "environment's update (azure-native updates it in place) and the app stays on its current profile")
             elif new is None:
-                what = (f"GPU workload profile `{name}` ({old}) is removed from it: Azure applies a GPU profile only "
-                        "as an environment is created, and the environment is updated before the app that runs on "
-                        "that profile (the app depends on it), so `pulumi up` asks Azure to drop a profile in use")
+                said = f"GPU profile {old} is removed from {target}"
+                why = ("Azure applies a GPU profile only as an environment is created, and the environment is updated "
+                       "before the app that runs on that profile (the app depends on it), so `pulumi up` asks Azure "
+                       "to drop a profile in use")
             else:
-                what = (f"workload profile `{name}` changes type {old} → {new}: Azure applies a GPU profile only as an "
-                        "environment is created, so `pulumi up` fails at this environment's update")
+                said = f"the profile's type changes {old} → {new} on {target}"
+                why = ("Azure applies a GPU profile only as an environment is created, so `pulumi up` fails at this "
+                       "environment's update")
             out.append(Alert("workload-profile", c.name, (
-                f"Container Apps environment `{c.name}`: {what}. Instead: declare the new variant as a new service "
+                f"{owner}{said} (as workload profile `{name}`): {why}. Instead: declare the new variant as a new service "
                 f"(its own environment, created with the profile), deploy and test it, move clients to its URL, then "
                 f"remove the old service ({CONTAINERAPP_GPU_DOC})")))
     return out
@@ -376,7 +468,9 @@ def _model_content(d: StackDiff) -> list[Alert]:
             continue
         inputs = (c.after or {}).get("inputs") or {}
         label = f"{inputs.get('name')}:{inputs.get('version')}"
-        serving = sorted(f"`{e}/{n}` ({r.get('traffic') or 0} %)" for e, rows in endpoint_splits(d.base).items()
+        services = _endpoint_services(d.base)
+        serving = sorted((f"`services.{services[e]}.deployments.{n}`" if e in services else f"`{e}/{n}`")
+                         + f" ({r.get('traffic') or 0} %)" for e, rows in endpoint_splits(d.base).items()
                          for n, r in rows.items() if r.get("model") == label)
         served = f", which {', '.join(serving)} serve{'s' if len(serving) == 1 else ''}," if serving else ""
         out.append(Alert("model-content", c.name, (
@@ -444,8 +538,9 @@ def _endpoint_put(d: StackDiff) -> list[Alert]:
     out = []
     for r, reasons in _endpoint_reasons(d).values():
         endpoint = (r.get("inputs") or {}).get("endpointName") or r["name"]
+        service = service_of(r)
         out.append(Alert("endpoint-put", r["name"], (
-            f"online endpoint `{endpoint}` is PUT by azure-native: {'; '.join(reasons)}. That PUT carries no "
+            f"{f'`services.{service}`: ' if service else ''}online endpoint `{endpoint}` is PUT by azure-native: {'; '.join(reasons)}. That PUT carries no "
             "traffic split, so the endpoint answers 404 \"no valid deployment\" from then until EndpointTraffic "
             "sets the split again later in the same `pulumi up` (two ARM long-running operations; the window "
             f"could not be measured without Azure). To avoid any gap: a new endpoint under a new service name, "

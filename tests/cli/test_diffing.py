@@ -152,7 +152,7 @@ def test_promotion_with_an_instance_type_change_warns_and_shows_the_split(repo):
     assert rows["blue"] == (90, 0) and rows["green"] == (10, 100), rows
     alerts = [w for w in data["warnings"] if w["kind"] == "create-only"]
     assert len(alerts) == 1 and "live traffic" in alerts[0]["message"], data["warnings"]
-    assert md.index("> [!WARNING]") < md.index("**Traffic, endpoint"), md
+    assert md.index("> [!WARNING]") < md.index("**Traffic, `services.diabetes`** (endpoint `diabetes-"), md
 
 
 def test_a_warning_synth_gives_only_in_the_working_tree_is_at_the_top(repo):

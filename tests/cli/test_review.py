@@ -25,7 +25,7 @@ def _deployment(name: str, version: str, instance_type: str = "Standard_F4s_v2")
     return _r(f"{ML}:OnlineDeployment", f"endpoint-diabetes-{name}", {
         "deploymentName": name, "endpointName": "diabetes-a00b15",
         "properties": {"instanceType": instance_type, "model": MODEL_ID + version},
-        "tags": {"model": "diabetes", "model-version": version, "mldeploy-production": "true"}})
+        "tags": {"model": "diabetes", "model-version": version, "mldeploy-production": "true", "mldeploy-service": "diabetes"}})
 
 
 def _managed(traffic: dict, mirror: dict | None = None, green_type: str = "Standard_F4s_v2") -> list[dict]:
@@ -73,6 +73,9 @@ def test_instance_type_change_on_a_live_deployment_warns_and_points_to_blue_gree
     d = _diff(_managed({"blue": 90.0, "green": 10.0}), _managed({"blue": 90.0, "green": 10.0}, green_type="Standard_F8s_v2"))
     (alert,) = warnings(d)
     assert alert.kind == "create-only" and "taking live traffic" in alert.message and "rollout" in alert.message
+    # named as the stack file says it, with the resource the list below shows
+    assert alert.message.startswith("`services.diabetes.deployments.green` (resource `endpoint-diabetes-green`): "
+                                    "`properties.instanceType` `Standard_F4s_v2` → `Standard_F8s_v2`"), alert.message
     assert "⚠️ **create-only**" in render_markdown(d)
 
 
@@ -83,7 +86,7 @@ def test_instance_type_change_with_replace_on_changes_is_a_live_replace():
     d = _diff(before, after)
     assert _kinds(d)["endpoint-diabetes-green"] == "replace"
     assert [a.kind for a in warnings(d)] == ["live-traffic"], warnings(d)
-    assert "diabetes-a00b15/green` takes live traffic and is replaced" in warnings(d)[0].message
+    assert "`services.diabetes.deployments.green` takes live traffic and is replaced" in warnings(d)[0].message
 
 
 def test_deleting_a_deployment_without_traffic_is_not_a_live_warning():
@@ -118,19 +121,25 @@ def test_aci_group_and_aks_canary_weights():
     (table,) = traffic_tables(d)
     assert [(r.deployment, r.model_before, r.traffic_before, r.traffic_after) for r in table.rows] == [
         ("diabetes", "diabetes:1", 90, 50), ("diabetes-canary", "diabetes:2", 10, 50)]
-    # the stable Deployment's resource is `diabetes-stable` (Kubernetes name `diabetes`): the table
-    # names the resource as the resource list does, and Kubernetes' name beside it
+    # The stack file says `services.diabetes` with its `canary`; the table says so, each variant with
+    # its Kubernetes Deployment's name (what `kubectl get deploy` shows) beside it.
     md = render_markdown(d)
-    assert "| **`diabetes-stable`** (Deployment `diabetes`) | diabetes:1 | 90 → 50 |" in md, md
-    assert "| **`diabetes-canary`** | diabetes:2 | 10 → 50 |" in md, md
+    assert "**Traffic, `services.diabetes`** (AKS)" in md and "| variant | model:version |" in md, md
+    assert "| **`stable`** (Deployment `diabetes`) | diabetes:1 | 90 → 50 |" in md, md
+    assert "| **`canary`** (Deployment `diabetes-canary`) | diabetes:2 | 10 → 50 |" in md, md
     assert "| ✏️ update | `diabetes-stable` |" in md, md
     rows = to_json(d)["traffic"][0]["rows"]
-    assert [(r["resource"], r["deployment"]) for r in rows] == [
-        ("diabetes-stable", "diabetes"), ("diabetes-canary", "diabetes-canary")], rows
+    assert [(r["name"], r["resource"], r["deployment"]) for r in rows] == [
+        ("stable", "diabetes-stable", "diabetes"), ("canary", "diabetes-canary", "diabetes-canary")], rows
     after = [r for r in aks("90", "10", selector="other") if r["name"] != "aci"]
     messages = [a.message for a in warnings(_diff(aks("90", "10"), after))]
-    assert any("diabetes/diabetes` takes live traffic and is replaced" in m and "spec.selector" in m for m in messages), messages
+    assert any(m.startswith("`services.diabetes` (stable Deployment `diabetes`) takes live traffic and is replaced")
+               and "spec.selector" in m for m in messages), messages
     assert any("ACI container group `aci`" in m for m in messages), messages
+    # The canary deleted while it takes traffic (not a promotion: the stable keeps diabetes:1)
+    no_canary = [r for r in aks("90", "10") if r["name"] != "diabetes-canary"]
+    messages = [a.message for a in warnings(_diff(aks("90", "10"), no_canary))]
+    assert "`services.diabetes.canary` (Deployment `diabetes-canary`) takes live traffic and is deleted" in messages, messages
 
 
 def test_key_rotation_from_ciphertexts_and_generated_keys():
@@ -168,7 +177,8 @@ def test_json_carries_the_same_findings():
     assert (prop["path"], prop["before"], prop["after"], prop["effect"]) == (
         "properties.instanceType", "Standard_F4s_v2", "Standard_F8s_v2", "refused")
     assert [w["kind"] for w in data["warnings"]] == ["create-only"]
-    assert data["traffic"][0]["rows"][0]["deployment"] == "blue"
+    assert data["traffic"][0]["rows"][0]["deployment"] == "blue" and data["traffic"][0]["rows"][0]["name"] == "blue"
+    assert data["traffic"][0]["service"] == "services.diabetes", data["traffic"][0]
 
 
 def test_aliases_keep_a_moved_resource():
@@ -275,7 +285,7 @@ def test_a_retrained_file_under_the_same_version_warns_naming_what_serves_it():
     (alert,) = warnings(d)
     assert alert.kind == "model-content" and alert.resource == "model-diabetes-v1", alert
     assert "`diabetes:1`" in alert.message and "aaaaaaaaaaaa → bbbbbbbbbbbb" in alert.message, alert.message
-    assert "`diabetes-a00b15/blue` (90 %)" in alert.message and "new `version`" in alert.message, alert.message
+    assert "`services.diabetes.deployments.blue` (90 %)" in alert.message and "new `version`" in alert.message, alert.message
     assert alert.message in render_markdown(d)
 
 
@@ -322,7 +332,7 @@ def test_what_a_live_deployment_serves_updated_in_place_warns():
     assert _kinds(d) == {"endpoint-diabetes-blue": "update", "endpoint-diabetes-green": "update"}
     alerts = [a for a in warnings(d) if a.kind == "live-update"]
     assert [a.resource for a in alerts] == ["endpoint-diabetes-blue", "endpoint-diabetes-green"], alerts
-    assert alerts[0].message.startswith("`diabetes-a00b15/blue` takes live traffic (90 %) and what it serves is "
+    assert alerts[0].message.startswith("`services.diabetes.deployments.blue` takes live traffic (90 %) and what it serves is "
                                         "updated in place (`properties.codeConfiguration.codeId`)"), alerts[0].message
     assert "a deployment at 0 %" in alerts[0].message and alerts[0].message in render_markdown(d)
     # Green at 0 % takes its new code with no warning: that is the blue/green way; a new model version too.

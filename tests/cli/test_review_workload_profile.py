@@ -33,12 +33,15 @@ def test_adding_and_removing_a_gpu_profile_on_a_deployed_environment_warns(tmp_p
 
     (added,) = _alerts(consumption, gpu)
     assert added.resource == ENVIRONMENT, added
-    assert f"Container Apps environment `{ENVIRONMENT}`: GPU workload profile `gpu` ({GPU}) is added" in added.message
+    # named by the key the user wrote, the environment (the resource in the list below) beside it
+    assert added.message.startswith(f"`services.diabetes-aca.workloadProfile`: GPU profile {GPU} is added to its "
+                                    f"Container Apps environment `{ENVIRONMENT}` (as workload profile `gpu`)"), added
     assert "only as an environment is created" in added.message and "`pulumi up` fails" in added.message, added
     assert "new service (its own environment" in added.message and "docs/containerapp.md#" in added.message, added
 
     (removed,) = _alerts(gpu, consumption)
-    assert f"GPU workload profile `gpu` ({GPU}) is removed" in removed.message, removed
+    assert removed.message.startswith(f"`services.diabetes-aca.workloadProfile`: GPU profile {GPU} is removed from "
+                                      f"its Container Apps environment `{ENVIRONMENT}`"), removed
     assert "profile in use" in removed.message and "new service" in removed.message, removed
 
     assert _alerts(consumption, consumption) == [] and _alerts(gpu, gpu) == [], "no change, no warning"
@@ -51,7 +54,7 @@ def test_changing_the_gpu_type_warns_and_a_new_environment_does_not(tmp_path):
     service.update(workloadProfile="Consumption-GPU-NC24-A100", cpuCores=4, memoryGb=16)
     a100 = synth("containerapp", tmp_path / "a100", values, secret_keys)
     (changed,) = _alerts(t4, a100)
-    assert f"changes type {GPU} → Consumption-GPU-NC24-A100" in changed.message, changed
+    assert f"the profile's type changes {GPU} → Consumption-GPU-NC24-A100 on its" in changed.message, changed
 
     empty = Side("`main`", [], {}, exists=False)
     created = compare("containerapp", empty, Side("working tree", t4.resources, {}))

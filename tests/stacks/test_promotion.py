@@ -192,6 +192,9 @@ def test_mldeploy_diff_names_an_aks_canary_promotion_for_what_it_is(tmp_path):
         return [a.message for a in warnings(d) if a.kind == "live-traffic"]
 
     [message] = live(promoted)
-    assert message.startswith("`diabetes/diabetes-canary` (diabetes:2, 50 %) is deleted in a promotion: "
-                              "`diabetes/diabetes` serves diabetes:2 after this change and takes all the traffic."), message
-    assert live(dropped) == ["`diabetes/diabetes-canary` takes live traffic and is deleted"], live(dropped)
+    # named as the stack file says it (`services.diabetes` and its `canary`), Kubernetes' names beside
+    assert message.startswith("`services.diabetes.canary` (Deployment `diabetes-canary`; diabetes:2, 50 %) is deleted "
+                              "in a promotion: `services.diabetes` (stable Deployment `diabetes`) serves diabetes:2 "
+                              "after this change and takes all the traffic."), message
+    assert live(dropped) == ["`services.diabetes.canary` (Deployment `diabetes-canary`) takes live traffic and is "
+                             "deleted"], live(dropped)
