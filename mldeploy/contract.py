@@ -144,6 +144,18 @@ def chunk_create_options(options: dict[str, Any]) -> dict[str, str]:
     return {("createOptions" if i == 0 else f"createOptions{i:02d}"): piece for i, piece in enumerate(pieces)}
 
 
+CREATE_OPTIONS_CHUNK_KEY = re.compile(r"^createOptions(0[1-9]|[1-9][0-9])?$")
+
+
+def join_create_options(settings: dict[str, Any]) -> str | None:
+    """The createOptions JSON text of a module's `settings`, its chunks joined in order (the inverse
+    of chunk_create_options); None when `settings` has no createOptions string."""
+    chunks = {k: v for k, v in settings.items() if CREATE_OPTIONS_CHUNK_KEY.match(k)}
+    if not isinstance(chunks.get("createOptions"), str) or not all(isinstance(v, str) for v in chunks.values()):
+        return None
+    return "".join(chunks[k] for k in sorted(chunks, key=lambda k: int(k.removeprefix("createOptions") or 0)))
+
+
 # -- ACI -------------------------------------------------------------------------------------------
 # The gateway's share of an ACI container group; the scorer gets the rest (config checks there is
 # room for it, the plan splits the group).

@@ -25,3 +25,15 @@ def test_user_create_options_keep_the_port_binding():
 
 def test_small_create_options_are_one_chunk():
     assert list(chunk_create_options({"a": 1})) == ["createOptions"], "a short value needs no createOptions01"
+
+
+def test_chunked_create_options_join_back_in_order():
+    """mldeploy diff reads a module's createOptions back from its chunks (cli/diffing.py)."""
+    from mldeploy.contract import chunk_create_options, join_create_options, serialize_create_options
+
+    options = {"Env": [f"V{i:02d}={'x' * 60}" for i in range(20)]}  # ~1,400 characters: 3 chunks
+    chunks = chunk_create_options(options)
+    assert list(chunks) == ["createOptions", "createOptions01", "createOptions02"], list(chunks)
+    settings = {"image": "r/m:1", **dict(reversed(list(chunks.items())))}  # any key order
+    assert join_create_options(settings) == serialize_create_options(options)
+    assert join_create_options({"image": "r/m:1"}) is None

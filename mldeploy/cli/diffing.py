@@ -4,10 +4,12 @@
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from mldeploy.cli.replacement import Effect, config_maps_mutable, dynamic_replaces, property_effect
+from mldeploy.contract import CREATE_OPTIONS_CHUNK_KEY, join_create_options
 
 
 class DiffError(Exception):
@@ -79,8 +81,30 @@ MISSING = object()
 
 
 # A container's environment as every target writes it (Kubernetes `env`, ACI `environmentVariables`,
-# Container Apps `env`): a list of {"name": ..., "value"/"secureValue"/"secretRef"/"valueFrom": ...}.
-ENV_LISTS = ("env", "environmentVariables")
+# Container Apps `env`, an IoT Edge module's createOptions `Env` once read by _docker_options): a list
+# of {"name": ..., "value"/"secureValue"/"secretRef"/"valueFrom": ...}.
+ENV_LISTS = ("env", "environmentVariables", "Env")
+
+
+def _docker_options(settings: dict) -> dict | None:
+    """An IoT Edge module's `settings` with its createOptions - JSON text, possibly in chunks
+    (`createOptions`, `createOptions01`, ...: render/edge_manifest.py) - read as the object it is,
+    and Docker's `Env` (["NAME=value", ...]) as a named environment list; None when there are no
+    createOptions, or they are not a JSON object (e.g. masked). A changed variable then reads as
+    `createOptions.Env[NAME].value`, not as the whole string."""
+    text = join_create_options(settings)
+    if text is None:
+        return None
+    try:
+        options = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(options, dict):
+        return None
+    env = options.get("Env")
+    if isinstance(env, list) and all(isinstance(e, str) and "=" in e for e in env):
+        options = {**options, "Env": [dict(zip(("name", "value"), e.split("=", 1))) for e in env]}
+    return {**{k: v for k, v in settings.items() if not CREATE_OPTIONS_CHUNK_KEY.match(k)}, "createOptions": options}
 
 
 def _env_names(prefix: str, items: list) -> list[str] | None:
@@ -96,8 +120,11 @@ def _env_names(prefix: str, items: list) -> list[str] | None:
 def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """Leaves of a JSON value as (path, value): `containers[0].image`. A container's environment is
     keyed by the variable's name, `containers[0].env[LOG_LEVEL].value`: a variable added in the middle,
-    or a value changed, then reads as that variable, not as every later entry moved by one."""
+    or a value changed, then reads as that variable, not as every later entry moved by one. An IoT
+    Edge module's createOptions string is read as its JSON (`settings.createOptions.Env[WORKER_COUNT].value`,
+    `settings.createOptions.HostConfig.PortBindings...`): one changed key, not the whole string."""
     if isinstance(value, dict) and value:
+        value = _docker_options(value) or value
         for key in sorted(value):
             yield from flatten(value[key], f"{prefix}.{key}" if prefix else str(key))
     elif isinstance(value, list) and value:

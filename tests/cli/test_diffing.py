@@ -352,3 +352,40 @@ def test_a_secure_environment_variable_shows_as_secret_in_the_diff(repo):
     assert "environmentVariables[DB_PASSWORD].secureValue" in run.stdout and "[secret]" in run.stdout, run.stdout
     for text in (SecureValue(ciphertext).placeholder(), ciphertext):
         assert text not in run.stdout + run.stderr, "the diff shows the secret"
+
+
+def test_an_edge_modules_environment_is_compared_by_variable_name(tmp_path):
+    """One variable of an IoT Edge module changed showed as the whole createOptions string changed
+    (`…_MS=5000","WORKER_COUNT=1"],…` → `…=2"],…`), and a createOptions long enough to be split
+    into chunks (createOptions, createOptions01, ...: render/edge_manifest.py) would show chunks. The
+    diff reads them as the JSON they are, the environment by variable name, in the resource and the
+    stack output alike."""
+    from mldeploy.cli.diff_render import render_markdown
+    from tests.harness import stack_values, synth
+
+    values, secret_keys = stack_values("edge")
+    env = values["mldeploy:edge"]["clinics"]["env"]
+    env["LABELS"] = "x" * 600  # the options pass 512 characters: in chunks
+    before = synth("edge", tmp_path / "before", values, secret_keys)
+    env["WORKER_COUNT"] = str(int(env["WORKER_COUNT"]) + 1)
+    after = synth("edge", tmp_path / "after", values, secret_keys)
+    settings = "content.modulesContent.$edgeAgent.properties.desired.modules.diabetes.settings"
+    assert '"createOptions01"' in json.dumps(before.resources), "the test needs chunked createOptions"
+
+    d = compare("edge", Side("`main`", before.resources, before.outputs), Side("working tree", after.resources, after.outputs))
+    (change,) = d.changes
+    assert [(p.path, p.before, p.after, p.effect.kind) for p in change.properties if "createOptions" in p.path] == [
+        (f"{settings}.createOptions.Env[WORKER_COUNT].value", "1", "2", "replace")], change.properties
+    assert [p for p, _, _ in d.outputs if "createOptions" in p] == [
+        "edge.clinics.manifest.modulesContent.$edgeAgent.properties.desired.modules.diabetes.settings.createOptions"
+        ".Env[WORKER_COUNT].value"], d.outputs
+    assert f"| `{settings}.createOptions.Env[WORKER_COUNT].value` | `1` | `2` |" in render_markdown(d)
+
+
+def test_create_options_that_are_not_json_stay_one_value():
+    # e.g. masked, or written by hand: compared as the text it is
+    assert diff_values({"settings": {"createOptions": "[secret]"}}, {"settings": {"createOptions": "{not json"}}) == [
+        ("settings.createOptions", "[secret]", "{not json")]
+    chunked = {"settings": {"createOptions": '{"Env":["A=1"', "createOptions01": ',"B=2"]}'}}
+    assert diff_values(chunked, {"settings": {"createOptions": '{"Env":["A=1","B=3"]}'}}) == [
+        ("settings.createOptions.Env[B].value", "2", "3")]
