@@ -9,17 +9,22 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256
 TOOLS  ?= .venv-tools
 CHECKOV := $(TOOLS)/bin/checkov
 
-.PHONY: install tools demo test synth clean system-packages test-packages models
+.PHONY: install lock tools demo test synth clean system-packages test-packages models
 
-# constraints.txt: mldeploy's dependencies at the versions of the dated table (plan/versions.py
-# DEPLOY_PACKAGES), the ones `mldeploy init` pins in a project: the tests run what users deploy with.
+# constraints.txt: every package of the virtualenv at one version (pip's own too), the direct dependencies at
+# the dated table's (plan/versions.py DEPLOY_PACKAGES, what `mldeploy init` pins in a project): the tests run
+# what users deploy with, and a fresh clone installs the same set as long as PyPI keeps the files.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[runtime,test,reload]'
 	touch $(STAMP)
 
 install: $(STAMP) system-packages
+
+# Rewrite constraints.txt from the virtualenv (tests/lock.py), after a changed pin and `make install`.
+lock: $(STAMP)
+	$(BIN)/python -m tests.lock
 
 # checkov's pins clash with pulumi's (packaging <24 vs >=26): it gets a virtualenv of its own.
 # Not part of `install` (what a deploying user runs: docs/deploying.md; checkov took 3 min and

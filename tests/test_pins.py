@@ -35,14 +35,38 @@ def _table() -> dict[str, str]:
 
 def test_constraints_txt_is_the_dated_table():
     """Dependabot updates constraints.txt; its pull request fails here until the table says the same."""
-    assert _pins((ROOT / "constraints.txt").read_text()) == _table(), \
+    pins = _pins((ROOT / "constraints.txt").read_text())
+    assert {name: pins.get(name) for name in _table()} == _table(), \
         "constraints.txt and mldeploy/plan/versions.py DEPLOY_PACKAGES differ: copy the new versions into the table"
+
+
+def test_constraints_txt_pins_every_package_of_the_virtualenv():
+    """A full lock: without it ~100 packages the dependencies and extras pull in float, and a fresh clone's
+    `make install` takes whatever PyPI released last (on 2026-12-06 a fresh install already differed from the
+    lead's virtualenv of the day before in durationpy, grpcio, idna and semver)."""
+    from tests.lock import installed
+    venv = {name: version for name, (_, version) in installed().items()}
+    pins = _pins((ROOT / "constraints.txt").read_text())
+    assert pins == venv, (f"constraints.txt pins what the virtualenv lacks: {sorted(set(pins) - set(venv))}, "
+                          f"the virtualenv holds what it does not pin: {sorted(set(venv) - set(pins))}, other versions: "
+                          f"{sorted(n for n in set(pins) & set(venv) if pins[n] != venv[n])} (`make install`, then `make lock`)")
+
+
+def test_make_lock_rewrites_constraints_txt_as_it_is():
+    """The file is generated (tests/lock.py): the virtualenv gives it byte for byte, direct dependencies first."""
+    from tests.lock import installed, render
+    assert render(installed()) == (ROOT / "constraints.txt").read_text(), "run `make lock`"
+    with pytest.raises(ValueError, match=r"pulumi 3\.0\.0 in the virtualenv, the dated table pins 3\.272\.0"):
+        render({**installed(), "pulumi": ("pulumi", "3.0.0")})
 
 
 def test_make_install_uses_the_constraints():
     makefile = (ROOT / "Makefile").read_text()
     assert "-c constraints.txt -e '.[runtime,test,reload]'" in makefile
+    assert "$(BIN)/pip install --quiet -c constraints.txt pip\n" in makefile, "pip itself at its pin"
+    assert "--upgrade" not in makefile, "nothing is upgraded to whatever PyPI has"
     assert "$(STAMP): pyproject.toml constraints.txt" in makefile, "a changed pin must reinstall"
+    assert "lock: $(STAMP)\n\t$(BIN)/python -m tests.lock\n" in makefile
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOY_PACKAGES))
@@ -73,14 +97,51 @@ def test_a_project_s_requirements_pin_every_package_exactly():
 
     from mldeploy.project import requirements
     from mldeploy.project.source import MldeploySource
+    from mldeploy.plan.deploy_lock import DEPLOY_LOCK
     text = requirements(MldeploySource("./vendor/mldeploy-0.1.0-py3-none-any.whl", "the wheel"))
-    assert _pins(text) == _table(), text
+    assert _pins(text) == {**_table(), **DEPLOY_LOCK}, text
     assert text.splitlines()[3] == "./vendor/mldeploy-0.1.0-py3-none-any.whl", text
     for module, plugin in (("pulumi_azure_native", "azure-native"), ("pulumi_kubernetes", "kubernetes"),
                            ("pulumi_docker", "docker"), ("pulumi_random", "random")):
         manifest = json.loads(resources.files(module).joinpath("pulumi-plugin.json").read_text())
         package = module.replace("_", "-")
         assert (manifest["name"], manifest["version"]) == (plugin, DEPLOY_PACKAGES[package]), module
+
+
+def test_a_project_s_requirements_pin_what_the_dependencies_pull_in_as_this_virtualenv_has_it():
+    """init's requirements.txt is a full lock of a deploy virtualenv (mldeploy's dependencies, no extras): the
+    packages they pull in here (markers evaluated), at this virtualenv's versions - constraints.txt's."""
+    from mldeploy.plan.deploy_lock import DEPLOY_LOCK
+    from tests.lock import NOT_FOR_PROJECTS, pulled_in, render_deploy_lock
+    assert DEPLOY_LOCK == pulled_in(list(DEPLOY_PACKAGES)), "run `make lock`"
+    assert render_deploy_lock(DEPLOY_LOCK) == (ROOT / "mldeploy" / "plan" / "deploy_lock.py").read_text()
+    constraints = _pins((ROOT / "constraints.txt").read_text())
+    assert {name: constraints.get(name) for name in DEPLOY_LOCK} == DEPLOY_LOCK
+    assert {"grpcio", "protobuf", "msal", "pydantic-core"} <= set(DEPLOY_LOCK), "pulumi's, azure-identity's, pydantic's"
+    assert not set(DEPLOY_LOCK) & set(_table()) and not set(DEPLOY_LOCK) & NOT_FOR_PROJECTS
+    assert not {"pytest", "scikit-learn", "watchfiles"} & set(DEPLOY_LOCK), "the extras are not a project's"
+
+
+@pytest.mark.slow
+def test_pip_resolves_a_project_s_requirements_to_exactly_its_pins(tmp_path):
+    """The lock is whole: pip (against the package index, as `pulumi install` does; --dry-run installs nothing)
+    adds no package of its own choosing but setuptools, which projects leave to their virtualenv."""
+    import json
+    import subprocess
+    import sys
+
+    from mldeploy.project import requirements
+    from mldeploy.project.source import MldeploySource
+    from tests.lock import NOT_FOR_PROJECTS
+    text = requirements(MldeploySource("./vendor/mldeploy-0.1.0-py3-none-any.whl", "the wheel"))
+    (tmp_path / "requirements.txt").write_text("".join(f"{line}\n" for line in text.splitlines() if not line.startswith("./")))
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                           "--disable-pip-version-check", "--report", "report.json", "-r", "requirements.txt"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    resolved = {canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"] for i in report["install"]}
+    assert {n: v for n, v in resolved.items() if n not in NOT_FOR_PROJECTS} == _pins(text)
 
 
 def _ecosystems(text: str) -> dict[str, dict]:

@@ -17,6 +17,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from mldeploy.contract import GATEWAY_PORT, stack_file_path
+from mldeploy.plan.deploy_lock import DEPLOY_LOCK
 from mldeploy.plan.versions import ACTION_PINS, DEPLOY_PACKAGES, KUBELOGIN_VERSION, conda_python_lines
 from mldeploy.project.formats import PACKAGES
 from mldeploy.project.source import MldeploySource, installed_source
@@ -138,12 +139,14 @@ def _fill_text(text: str, **values: object) -> str:
 
 def requirements(source: MldeploySource) -> str:
     """requirements.txt: the mldeploy line, with why it reads so as a comment, then its dependencies at
-    the exact versions mldeploy is tested with (plan/versions.py DEPLOY_PACKAGES)."""
+    the exact versions mldeploy is tested with (plan/versions.py DEPLOY_PACKAGES), then what they pull in at
+    the versions of the tests' virtualenv (plan/deploy_lock.py, written by `make lock`)."""
     version = metadata.version("mldeploy")
     note = textwrap.wrap(f"mldeploy {version}: {source.comment}.", 96)
     pins = "\n".join(f"{name}=={pinned}" for name, pinned in DEPLOY_PACKAGES.items())
+    lock = "\n".join(f"{name}=={pinned}" for name, pinned in DEPLOY_LOCK.items())
     return _fill("requirements.txt.tmpl", note="\n".join(f"# {line}" for line in note), line=source.line,
-                 version=version, pins=pins)
+                 version=version, pins=pins, lock=lock)
 
 
 def safe_name(text: str, fallback: str = "model") -> str:
