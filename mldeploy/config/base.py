@@ -414,37 +414,73 @@ def check_image_env_name(name: str) -> None:
 SERVER_INT_ENV = {"WORKER_COUNT": 1, "SCORING_TIMEOUT_MS": 1, "WORKER_TIMEOUT": 0}
 
 
+# An error about one variable of an environment mapping: load.py (_first_error) names the variable in the
+# error's key (`...environmentVariables.DB_PASSWORD`, `edge.<name>.env.LOG-LEVEL`), the key the user wrote,
+# and puts that key where the message says `<this key>`.
+ENV_VARIABLE_ERROR = "environment_variable"
+
+
+def env_error(name: Any, message: str) -> PydanticCustomError:
+    """The error of variable `name` of an `environmentVariables` (or `env`) mapping."""
+    return PydanticCustomError(ENV_VARIABLE_ERROR, "{message}", {"variable": str(name), "message": message})
+
+
 def _server_int_env(name: str, text: str) -> None:
     least = SERVER_INT_ENV.get(name)
     if least is not None and not (text.isascii() and text.isdigit() and int(text) >= least):
-        raise ValueError(f"environment variable {name!r} is {shown(text)}: the scoring server reads it as a whole "
-                         f"number (at least {least}) and does not start with another value")
+        raise env_error(name, f"environment variable {name!r} is {shown(text)}: the scoring server reads it as a "
+                        f"whole number (at least {least}) and does not start with another value")
 
 
-def _env(value: dict[str, str], references: re.Pattern | None = None) -> dict[str, str]:
+# Where a credential goes instead of a plain value, by the mapping it was written in (the `<this key>` of a
+# message is the variable's own key: load.py).
+PLAIN_SECRET_INSTEAD = ("keep the secret out of the stack file (e.g. a Key Vault reference read by the scoring "
+                        "script)")
+SCORER_SECRET_INSTEAD = (
+    "keep the secret out of the stack file: make it a `secure:` value (`pulumi config set --secret --path "
+    "'<this key>' <value>`; aci, aks, fpga, containerapp and local pass it as a secret); on a managed or "
+    "kubernetes-endpoint deployment, a `${{keyvault:https://<vault>.vault.azure.net/secrets/<name>}}` reference in "
+    "its deployments.<name>.environmentVariables (Azure ML's secret injection); elsewhere read it in init() from "
+    "Azure Key Vault (azure-keyvault-secrets); the service's auth keys and TLS files are `keys` and `tls`, "
+    "`secure:` values set with `pulumi config set --secret`")
+# A batch deployment has no secret field: its `environmentVariables` are plain strings in its ARM properties
+# (BatchDeploymentProperties, mfe.json), and Azure ML's secret injection is for online deployments only
+# ("Secret injection in online endpoints", learn.microsoft.com/azure/machine-learning/concept-secret-injection).
+# Microsoft's way for a job on a compute cluster is the Key Vault client library in the script, with the
+# cluster's managed identity ("Use authentication credential secrets in Azure Machine Learning jobs",
+# learn.microsoft.com/azure/machine-learning/how-to-use-secrets-in-runs).
+BATCH_SECRET_INSTEAD = (
+    "a batch deployment keeps no secret for its driver: its environmentVariables are plain text in its ARM "
+    "properties, and Azure ML's secret injection (${{keyvault:...}}) is for online deployments only; read it in the "
+    "driver's init() from Azure Key Vault with the compute cluster's managed identity (azure-keyvault-secrets, "
+    "learn.microsoft.com/azure/machine-learning/how-to-use-secrets-in-runs) and keep only the vault's URL and the "
+    "secret's name here")
+
+
+def _env(value: dict[str, str], references: re.Pattern | None = None,
+         instead: str = PLAIN_SECRET_INSTEAD) -> dict[str, str]:
     for name, text in value.items():
         if not isinstance(text, Secret):  # a `secure:` value: its name's rules only
             _server_int_env(name, text)
         if not ENV_NAME.fullmatch(name):
-            raise ValueError(f"environment variable name {name!r}: letters, digits and '_', not starting with a "
-                             "digit (POSIX portable names; '=', '-', '.', spaces cannot be set in every target)")
+            raise env_error(name, f"environment variable name {name!r}: letters, digits and '_', not starting with a "
+                            "digit (POSIX portable names; '=', '-', '.', spaces cannot be set in every target)")
         if name.upper() in {n.upper() for n in RESERVED_ENV_NAMES} or name.upper().startswith(RESERVED_ENV_PREFIXES):
-            raise ValueError(f"environment variable name {name!r} is reserved: the image or the platform sets it "
-                             f"({', '.join(RESERVED_ENV_NAMES)}, {'*, '.join(RESERVED_ENV_PREFIXES)}*), so "
-                             "the scorer would lose its model, entry script or connection")
-        check_image_env_name(name)
+            raise env_error(name, f"environment variable name {name!r} is reserved: the image or the platform sets it "
+                            f"({', '.join(RESERVED_ENV_NAMES)}, {'*, '.join(RESERVED_ENV_PREFIXES)}*), so "
+                            "the scorer would lose its model, entry script or connection")
+        try:
+            check_image_env_name(name)
+        except ValueError as err:
+            raise env_error(name, str(err)) from None
         if isinstance(text, Secret):
             continue
         if looks_secret(name, text) and not (references is not None and references.fullmatch(text.strip())):
-            raise ValueError(f"environment variable {name!r} holds a password, key or token in plain text: "
-                             "environment values are written as plain text into the deployment (ARM template, "
-                             "IoT Edge manifest) and the synth output; keep the secret out of the stack file "
-                             "(e.g. a Key Vault reference read by the scoring script)")
+            raise env_error(name, f"environment variable {name!r} holds a password, key or token in plain text: "
+                            "environment values are written as plain text into the deployment (ARM template, "
+                            f"Kubernetes manifest, IoT Edge manifest) and the synth output; {instead}")
     return value
 
-
-EnvVars = Annotated[dict[str, str], AfterValidator(_env)]
-"""A container's extra environment: portable names, and no credential in plain text."""
 
 # What mldeploy itself puts into a scorer's environment, on some target, and the key that decides it
 # (plan/scorer.py, plan/timeouts.py, render/k8s_pod.py scorer_container, components/aci.py and
@@ -470,33 +506,21 @@ SCORER_SET_ENV = {
 SCORER_SET_PREFIXES = ("AZUREML_", "MLDEPLOY_", "IOTEDGE_")
 
 
-def _scorer_env(value: dict[str, str]) -> dict[str, str]:
-    """A scorer's environment as a stack sets it on an image or a service (every target)."""
+def _scorer_env(value: dict[str, str], instead: str = SCORER_SECRET_INSTEAD) -> dict[str, str]:
+    """A scorer's environment as a stack sets it on an image, a service or a batch entry."""
     for name in value:
         if not ENV_NAME.fullmatch(name):
-            raise ValueError(f"environment variable name {name!r}: letters, digits and '_', not starting with a "
-                             "digit (POSIX portable names; '=', '-', '.', spaces cannot be set in every target)")
+            raise env_error(name, f"environment variable name {name!r}: letters, digits and '_', not starting with a "
+                            "digit (POSIX portable names; '=', '-', '.', spaces cannot be set in every target)")
         upper = name.upper()
         if upper in SCORER_SET_ENV:
-            raise ValueError(f"environment variable {name!r} is set by mldeploy {SCORER_SET_ENV[upper]}; remove it")
+            raise env_error(name, f"environment variable {name!r} is set by mldeploy {SCORER_SET_ENV[upper]}; "
+                            "remove it")
         if upper.startswith(SCORER_SET_PREFIXES):
-            raise ValueError(f"environment variable {name!r}: names starting {', '.join(SCORER_SET_PREFIXES)} are "
-                             "set by Azure ML, mldeploy or the IoT Edge runtime (the model's folder, the entry "
-                             "script, batching, the gateway's timeout); choose another name")
-        if isinstance(value[name], Secret):
-            continue  # a `secure:` value: each target passes it as its platform keeps secrets (see below)
-        if looks_secret(name, value[name]):
-            raise ValueError(f"environment variable {name!r} holds a password, key or token in plain text: "
-                             "environment values are written as plain text into the deployment (ARM template, "
-                             "Kubernetes manifest, IoT Edge manifest) and the synth output. Keep the secret out "
-                             "of the stack file: make it a `secure:` value (`pulumi config set --secret --path "
-                             f"'mldeploy:services.<name>.environmentVariables.{name}' <value>`; aci, aks, fpga, "
-                             "containerapp and local pass it as a secret); on a managed or kubernetes-endpoint deployment, a "
-                             "`${{keyvault:https://<vault>.vault.azure.net/secrets/<name>}}` reference in "
-                             "deployments.<name>.environmentVariables (Azure ML's secret injection); elsewhere read it "
-                             "in init() from Azure Key Vault (azure-keyvault-secrets); the service's auth keys and "
-                             "TLS files are `keys` and `tls`, `secure:` values set with `pulumi config set --secret`")
-    return _env(value)
+            raise env_error(name, f"environment variable {name!r}: names starting {', '.join(SCORER_SET_PREFIXES)} "
+                            "are set by Azure ML, mldeploy or the IoT Edge runtime (the model's folder, the entry "
+                            "script, batching, the gateway's timeout); choose another name")
+    return _env(value, instead=instead)
 
 
 def _string_values(value: Any) -> Any:
@@ -506,14 +530,39 @@ def _string_values(value: Any) -> Any:
         for name, text in value.items():
             if isinstance(text, (bool, int, float)):
                 quoted = json.dumps(text)
-                raise ValueError(f"environment variable {name!r} is {quoted}, which YAML reads as a "
-                                 f"{'boolean' if isinstance(text, bool) else 'number'}: values are strings; quote "
-                                 f"it ({name}: \"{quoted}\")")
+                raise env_error(name, f"environment variable {name!r} is {quoted}, which YAML reads as a "
+                                f"{'boolean' if isinstance(text, bool) else 'number'}: values are strings; quote "
+                                f"it ({name}: \"{quoted}\")")
     return value
 
 
-ScorerEnvVars = Annotated[dict[str, str], BeforeValidator(_string_values), AfterValidator(_scorer_env)]
-"""`environmentVariables` of a batch entry: EnvVars, none of the names mldeploy sets."""
+def _no_secure_values(instead: str) -> Callable[[Any], Any]:
+    """Refuse a `secure:` value (read offline: SecureValue; under the Pulumi CLI: a Secret, load.py
+    mark_secure_leaves) where the mapping's target has no secret field; `instead` says why and what to use."""
+    def check(value: Any) -> Any:
+        value = _string_values(value)
+        if isinstance(value, dict):
+            for name, text in value.items():
+                if isinstance(text, (SecureValue, Secret)):
+                    raise env_error(name, f"a `secure:` value cannot be kept secret here: {instead}")
+        return value
+    return check
+
+
+def env_vars(secure_instead: str, references: re.Pattern | None = None,
+             plain_instead: str = PLAIN_SECRET_INSTEAD) -> Any:
+    """A container's extra environment where no value may be a secret: portable names, string values, no
+    credential in plain text and no `secure:` value (`secure_instead`: why not, and what to use). A value that
+    is wholly a reference the platform resolves (`references`, e.g. Azure ML's secret injection) stands in
+    for a secret under a secret's name."""
+    return Annotated[dict[str, str], BeforeValidator(_no_secure_values(secure_instead)),
+                     AfterValidator(lambda value: _env(value, references, plain_instead))]
+
+
+ScorerEnvVars = Annotated[dict[str, str], BeforeValidator(_no_secure_values(BATCH_SECRET_INSTEAD)),
+                          AfterValidator(lambda value: _scorer_env(value, BATCH_SECRET_INSTEAD))]
+"""`environmentVariables` of a batch entry: none of the names mldeploy sets, and no `secure:` value (a batch
+deployment has no secret field: BATCH_SECRET_INSTEAD)."""
 
 
 def _secure_values(value: Any) -> Any:
@@ -528,9 +577,9 @@ def _secure_values(value: Any) -> Any:
         if isinstance(text, SecureValue):
             text = Secret(text.placeholder())
         elif isinstance(text, dict):
-            raise ValueError(f"environment variable {name!r} is {shown(text)}: a value is a string, or a secret "
-                             f"written by `pulumi config set --secret --path '<this key>.{name}' <value>` (the stack "
-                             "file then holds `" + name + ": {secure: <ciphertext>}`)")
+            raise env_error(name, f"environment variable {name!r} is {shown(text)}: a value is a string, or a "
+                            "secret written by `pulumi config set --secret --path '<this key>' <value>` (the stack "
+                            "file then holds `" + name + ": {secure: <ciphertext>}`)")
         out[name] = text
     return out
 
@@ -547,12 +596,6 @@ SecretScorerEnvVars = Annotated[dict[str, EnvValue], BeforeValidator(_secure_val
 """`environmentVariables` of an image or a service: ScorerEnvVars, and a value may be a `secure:` one
 (`Secret`): ACI secureValue, a Kubernetes Secret by secretKeyRef, a Container Apps secretRef, the
 local scorer's process environment (mldeploy/plan/secret_env.py says where else it is refused)."""
-
-
-def env_vars_with_references(references: re.Pattern) -> Any:
-    """EnvVars where a value that is wholly a reference the platform resolves (`references`, e.g.
-    Azure ML's secret injection) stands in for a secret under a secret's name."""
-    return Annotated[dict[str, str], AfterValidator(lambda value: _env(value, references))]
 
 
 # "Kubernetes doesn't allow you to specify CPU resources with a precision finer than 1m or 0.001 CPU"

@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel, to_snake
 
 from mldeploy import PROJECT
 from mldeploy.contract import STACKS_DIR, stack_file_path
-from mldeploy.config.base import Name, Secret, SecureValue, looks_secret
+from mldeploy.config.base import ENV_VARIABLE_ERROR, Name, Secret, SecureValue, looks_secret
 from mldeploy.nested import leaves, map_leaves
 from mldeploy.config.errors import ConfigError, shown
 from mldeploy.config.files import NotJson, strict_json_loads
@@ -494,6 +494,9 @@ def _first_error(prefix: str, exc: ValidationError, root: Any, tag: str | None =
         return ConfigError(path, _unknown(loc[-1], allowed, moved))
     if kind == "missing":
         return ConfigError(path, "is required")
+    if kind == ENV_VARIABLE_ERROR:  # one variable of an environment mapping: its own key (config/base.py env_error)
+        path += f".{err['ctx']['variable']}"
+        return ConfigError(path, err["ctx"]["message"].replace("<this key>", path))
     if loc and loc[-1] == "[key]":
         return ConfigError(".".join([prefix, *loc[:-2]]), f"invalid name {loc[-2]!r}: {NAME_RULE}")
     if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == f"^{NAME_RE.pattern}$":

@@ -48,7 +48,7 @@ def test_a_name_mldeploy_sets_or_no_target_takes_is_refused(where, name, fragmen
     values = dev()
     section, entry = where.split(".")
     values[f"mldeploy:{section}"][entry]["environmentVariables"] = {name: "1"}
-    expect_error(values, f"mldeploy:{where}.environmentVariables", repr(name), fragment)
+    expect_error(values, f"mldeploy:{where}.environmentVariables.{name}", repr(name), fragment)
 
 
 @pytest.mark.parametrize("value, fragment", [
@@ -57,8 +57,8 @@ def test_a_name_mldeploy_sets_or_no_target_takes_is_refused(where, name, fragmen
     (True, "'OMP_NUM_THREADS' is true, which YAML reads as a boolean"),
 ])
 def test_a_number_or_boolean_is_refused_with_its_quoted_spelling(value, fragment):
-    expect_error(_image_env(dev(), {"OMP_NUM_THREADS": value}), "mldeploy:images.diabetes.environmentVariables",
-                 fragment)
+    expect_error(_image_env(dev(), {"OMP_NUM_THREADS": value}),
+                 "mldeploy:images.diabetes.environmentVariables.OMP_NUM_THREADS", fragment)
 
 
 @pytest.mark.parametrize("value, fragment", [(["a"], "must be a valid string (got a list)"), (None, "has no value")])
@@ -75,8 +75,9 @@ def test_a_list_or_null_is_refused(value, fragment):
     ("CLIENT_SECRET", "abc123def"),
 ])
 def test_a_secret_is_refused_with_where_secrets_go(name, value):
-    err = expect_error(_service_env(dev(), {name: value}), "mldeploy:services.diabetes-aci.environmentVariables",
-                       repr(name), "plain text", "Key Vault", "${{keyvault:", "pulumi config set --secret")
+    key = f"mldeploy:services.diabetes-aci.environmentVariables.{name}"
+    err = expect_error(_service_env(dev(), {name: value}), key, repr(name), "plain text", "Key Vault",
+                       "${{keyvault:", f"pulumi config set --secret --path '{key}' <value>")
     assert value not in str(err), f"the error repeats the secret: {err}"
 
 
@@ -93,7 +94,7 @@ def test_a_batch_jobs_variables_are_checked_alike():
     from tests.harness import ROOT
     with pytest.raises(ConfigError) as info:
         parse_settings("batch", values, set(), ROOT, "stacks/Pulumi.batch.yaml", SERVICE_MODELS, SECTION_MODELS)
-    assert info.value.key == "mldeploy:batch.nightly.environmentVariables", info.value
+    assert info.value.key == "mldeploy:batch.nightly.environmentVariables.AZUREML_MODEL_DIR", info.value
 
 
 # -- every target's synthesized scorer -------------------------------------------------------------
@@ -197,3 +198,78 @@ def test_an_edge_modules_env_with_its_images_must_fit_create_options():
         check_stack(settings, ROOT, values)
     assert info.value.key == "mldeploy:edge.clinics.env", info.value
     assert f"images.{image}.environmentVariables" in info.value.message and "4096" in info.value.message, info.value
+
+
+# -- every mapping's errors name the key the user wrote ------------------------------------------------
+
+# (stack, the mapping's key without `mldeploy:`, where it sits in the stack values)
+MAPPINGS = [
+    ("dev", "images.diabetes.environmentVariables", ("mldeploy:images", "diabetes", "environmentVariables")),
+    ("dev", "services.diabetes-aci.environmentVariables", ("mldeploy:services", "diabetes-aci", "environmentVariables")),
+    ("prod", "images.diabetes.environmentVariables", ("mldeploy:images", "diabetes", "environmentVariables")),
+    ("batch", "batch.nightly.environmentVariables", ("mldeploy:batch", "nightly", "environmentVariables")),
+    ("managed", "services.diabetes.deployments.blue.environmentVariables",
+     ("mldeploy:services", "diabetes", "deployments", "blue", "environmentVariables")),
+    ("kubernetes-endpoint", "services.diabetes.deployments.blue.environmentVariables",
+     ("mldeploy:services", "diabetes", "deployments", "blue", "environmentVariables")),
+    ("edge", "edge.clinics.env", ("mldeploy:edge", "clinics", "env")),
+]
+
+
+def _load_error(stack, path, env):
+    from mldeploy.config import ConfigError
+    from mldeploy.targets.stack import parse_settings
+    from tests.harness import ROOT
+    values, secret_keys = stack_values(stack)
+    node = values
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = env
+    secret_keys.add(path[0])
+    with pytest.raises(ConfigError) as info:
+        parse_settings(stack, values, secret_keys, ROOT, f"stacks/Pulumi.{stack}.yaml")
+    err = info.value
+    assert err.source == f"stacks/Pulumi.{stack}.yaml" and "\n" not in str(err), err
+    return err
+
+
+@pytest.mark.parametrize("env", [{"OMP_NUM_THREADS": 4}, {"LOG-LEVEL": "debug"}, {"PATH": "/usr/bin"},
+                                 {"OMP_NUM_THREADS": ["4"]}, {"DB_PASSWORD": "hunter2hunter2"}],
+                         ids=["number", "bad-name", "image-name", "list", "plain-secret"])
+@pytest.mark.parametrize("stack, key, path", MAPPINGS, ids=[f"{m[0]}-{m[1].split('.')[0]}" for m in MAPPINGS])
+def test_an_errors_key_is_the_variable_under_the_mapping_the_user_wrote(stack, key, path, env):
+    err = _load_error(stack, path, env)
+    (name,) = env
+    assert err.key == f"mldeploy:{key}.{name}", err
+    # A hint naming a key names this one, never another section's (an image's secret said services.<name>).
+    for other in ("images.", "services.", "batch.", "edge."):
+        if not key.startswith(other):
+            assert f"'mldeploy:{other}" not in err.message, err
+
+
+def test_an_images_plain_secret_hint_names_the_images_key():
+    err = _load_error("dev", ("mldeploy:images", "diabetes", "environmentVariables"), {"DB_PASSWORD": "hunter2hunter2"})
+    assert ("pulumi config set --secret --path 'mldeploy:images.diabetes.environmentVariables.DB_PASSWORD' <value>"
+            in err.message), err
+    assert "hunter2hunter2" not in str(err)
+
+
+@pytest.mark.parametrize("stack, key, path, fragments", [
+    ("batch", "batch.nightly.environmentVariables", ("mldeploy:batch", "nightly", "environmentVariables"),
+     ("batch deployment", "Key Vault", "how-to-use-secrets-in-runs")),
+    ("managed", "services.diabetes.deployments.blue.environmentVariables",
+     ("mldeploy:services", "diabetes", "deployments", "blue", "environmentVariables"), ("${{keyvault:",)),
+    ("edge", "edge.clinics.env", ("mldeploy:edge", "clinics", "env"), ("createOptions",)),
+])
+@pytest.mark.parametrize("how", ["stack-file", "pulumi-cli"])
+def test_a_secure_value_where_the_target_keeps_no_secret_is_refused_naming_why(stack, key, path, fragments, how):
+    from mldeploy.config.base import Secret, SecureValue
+    ciphertext = "v1:dGVzdC1jaXBoZXJ0ZXh0LWJhdGNo"
+    # synth reads the stack file's `secure:` leaf; under `pulumi up` it arrives decrypted and marked (load.py).
+    value = SecureValue(ciphertext) if how == "stack-file" else Secret("decrypted-value-0123456789")
+    err = _load_error(stack, path, {"DB_PASSWORD": value})
+    assert err.key == f"mldeploy:{key}.DB_PASSWORD", err
+    assert "`secure:` value" in err.message and "valid string" not in err.message, err
+    for fragment in fragments:
+        assert fragment in err.message, err
+    assert ciphertext not in str(err) and "decrypted-value" not in str(err)

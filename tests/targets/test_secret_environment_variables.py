@@ -123,7 +123,7 @@ def test_another_mapping_is_refused_naming_the_secure_form():
     values, secret_keys = stack_values("dev")
     values["mldeploy:images"]["diabetes"]["environmentVariables"] = {"DB_PASSWORD": {"vault": "x"}}
     err = _load("dev", values, secret_keys)
-    assert err.key == "mldeploy:images.diabetes.environmentVariables", err
+    assert err.key == "mldeploy:images.diabetes.environmentVariables.DB_PASSWORD", err
     assert ("a value is a string, or a secret written by `pulumi config set --secret --path "
             "'mldeploy:images.diabetes.environmentVariables.DB_PASSWORD' <value>`") in err.message, err
     assert "{secure: <ciphertext>}" in err.message, err

@@ -72,7 +72,8 @@ class BatchSettings(ShipsSourceDirectory, SectionSettings):
         "'..' name folders, not the output file)")] = Field("predictions.csv", description="name of the output file")
     environment_variables: ScorerEnvVars = Field(
         default_factory=dict, description="environment variables of the batch job's driver (the batch deployment's "
-        "`environmentVariables`): strings, no secrets, no names Azure ML or mldeploy set (AZUREML_*, ...)")
+        "`environmentVariables`): strings, no secrets (no `secure:` value either: a batch deployment has no secret "
+        "field; read one in init() from Key Vault), no names Azure ML or mldeploy set (AZUREML_*, ...)")
     description: str = Field("", description="free text, for people")
 
     @field_validator("entry_script")

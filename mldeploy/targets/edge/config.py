@@ -8,13 +8,20 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mldeploy.nested import leaves
-from mldeploy.config.base import (ENV_NAME, EnvVars, NotReserved, ResourceGroupName, Settings, check_image_env_name,
-                                  looks_secret, matching)
+from mldeploy.config.base import (ENV_NAME, NotReserved, ResourceGroupName, Settings, check_image_env_name,
+                                  env_vars, looks_secret, matching)
 from mldeploy.config.errors import shown
 from mldeploy.config.section import SectionSettings
 from mldeploy.targets.edge.condition import condition_problem, route_condition_problem, shown_condition
 from mldeploy.contract import (CREATE_OPTIONS_MAX, DEFAULT_IOT_EDGE_RUNTIME, EDGE_HUB_HOST_PORTS, MODULE_NAME_RE,
                                SCORER_PORT, chunk_create_options, module_create_options, serialize_create_options)
+
+# A module's environment is its createOptions `Env`, a string inside the deployment manifest's module settings,
+# which IoT Hub stores and each device's edge agent reads ("createOptions ... Env", learn.microsoft.com/azure/
+# iot-edge/how-to-use-create-options): there is no secret field.
+SECRET_ENV_INSTEAD = ("an IoT Edge module's environment is its createOptions `Env`, plain text in the deployment "
+                      "manifest every device reads: read the secret in init() from a file or service on the device")
+EdgeEnvVars = env_vars(SECRET_ENV_INSTEAD)
 
 ADMIN_USER_NEED = "iot-edge"  # the registry's mldeploy-admin-user-need tag (the row's registry_admin_user_needs)
 ADMIN_USER_WHY = (
@@ -283,7 +290,7 @@ class EdgeSettings(SectionSettings):
     host_port: int | None = Field(None, ge=1, le=65535, description="the device's port; default: port")
     restart_policy: Literal["always", "on-failure", "on-unhealthy", "never"] = Field("always", description="the module's restart policy")
     status: Literal["running", "stopped"] = Field("running", description="desired module status")
-    env: EnvVars = Field(default_factory=dict, description="environment variables of the module")
+    env: EdgeEnvVars = Field(default_factory=dict, description="environment variables of the module")
     routes: dict[str, str] | None = Field(None, description="default: the module's outputs to $upstream")
     runtime_version: str = Field(DEFAULT_IOT_EDGE_RUNTIME, pattern=r"^\d+\.\d+(\.\d+)?$", description="IoT Edge runtime (edgeAgent/edgeHub) version, the images' tag: a release in mldeploy's dated table (mldeploy/plan/versions.py; another is refused); `1.6` follows Microsoft's newest 1.6.x (a rolling tag), `1.6.<patch>` pins one release; one past its support date is warned about at synth")
     # Last: its check needs port, hostPort and env (validated above) to size the whole value.

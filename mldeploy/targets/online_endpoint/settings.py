@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal, Mapping
 
 from pydantic import Field, field_validator, model_validator
 
-from mldeploy.config.base import Settings, env_vars_with_references
+from mldeploy.config.base import Settings, env_vars
 from mldeploy.config.files import JsonFile
 from mldeploy.config.service import KeySettings, TargetSettings
 from mldeploy.contract import DEFAULT_TARGET_UTILIZATION
@@ -32,7 +32,6 @@ DeploymentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 # the patterns table). The stack then holds a reference, not the secret: `OPENAI_API_KEY:
 # ${{azureml://connections/aoai/credentials/key}}` is accepted where a plain key is refused.
 SECRET_REFERENCE = re.compile(r"\$\{\{(azureml://connections/[^{}\s]+|keyvault:https://[^{}\s]+)\}\}")
-DeploymentEnvVars = env_vars_with_references(SECRET_REFERENCE)
 # An image's or a service's `secure:` variable on a v2 deployment (plan/secret_env.py): its environmentVariables are
 # plain strings in the deployment's ARM properties; Azure ML's way is a reference above, resolved by the
 # endpoint's identity ("Secret injection in online endpoints", learn.microsoft.com/azure/machine-learning/
@@ -40,6 +39,9 @@ DeploymentEnvVars = env_vars_with_references(SECRET_REFERENCE)
 SECRET_ENV_INSTEAD = ("an online deployment's environment is plain text in its ARM properties: use Azure ML's secret "
                       "injection, `deployments.<name>.environmentVariables: {NAME: "
                       "\"${{keyvault:https://<vault>.vault.azure.net/secrets/<name>}}\"}`")
+DeploymentEnvVars = env_vars(SECRET_ENV_INSTEAD, references=SECRET_REFERENCE, plain_instead=(
+    "keep it out of the stack file with Azure ML's secret injection, a reference in its place: "
+    "`${{keyvault:https://<vault>.vault.azure.net/secrets/<name>}}` or `${{azureml://connections/<name>/credentials/key}}`"))
 
 # authMode -> the API's EndpointAuthMode (mfe.json 2025-12-01, OnlineEndpointProperties.authMode).
 AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
