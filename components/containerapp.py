@@ -189,12 +189,13 @@ class ContainerAppService(pulumi.ComponentResource):
         # The stack's environmentVariables last (plan.user_env: a new one appends, as on ACI).
         # A `secure:` variable is an app secret the container reads by secretRef (Secret.value is x-ms-secret:
         # never returned by a GET of the app, azure-rest-api-specs app/ContainerApps.json); one secret per
-        # variable, named from it (secret names: lowercase letters, digits, '-'). A changed value makes no new
+        # variable, named by the plan (targets/containerapp/plan.py env_secret_name). A changed value makes no new
         # revision ("An updated or deleted secret doesn't automatically affect existing revisions",
         # learn.microsoft.com/azure/container-apps/manage-secrets): docs/scoring.md says to restart the revision.
+        refs = dict(plan.env_secrets)
         for k, v in plan.user_env:
             if is_secret(v):
-                ref = "env-" + k.lower().replace("_", "-").strip("-")
+                ref = refs[k]
                 secrets.append({"name": ref, "value": pulumi.Output.secret(v.reveal())})
                 scorer_env.append({"name": k, "secretRef": ref})
             else:

@@ -6,6 +6,7 @@ the v2 endpoints refuse it with one error naming the key and what to use there i
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,53 @@ def test_container_apps_reads_it_from_an_app_secret_by_secret_ref(tmp_path):
         env = _env(app["inputs"]["template"]["containers"], "env")
         assert env["DB_PASSWORD"] == {"name": "DB_PASSWORD", "secretRef": "env-db-password"}, env["DB_PASSWORD"]
     _no_plain_value(result, tmp_path)
+
+
+# Azure's rule for a Container Apps secret name (targets/containerapp/plan.py SECRET_NAME_MAX cites it).
+CONTAINER_APPS_SECRET_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def test_container_apps_secret_names_keep_azures_rule_for_any_variable_name(tmp_path):
+    values, secret_keys = _with_secret("containerapp")
+    long_name = "FEATURE_STORE_" + "X" * 60 + "_PASSWORD"  # 83 characters: env-<it> would be 87
+    for image in values["mldeploy:images"].values():
+        image["environmentVariables"].update({long_name: SecureValue(CIPHERTEXT), "API_TOKEN_": SecureValue(CIPHERTEXT)})
+    result = synth("containerapp", tmp_path, values, secret_keys)
+    apps = result.of_type("azure-native:app:ContainerApp")
+    assert apps
+    for app in apps:
+        names = [s["name"] for s in app["inputs"]["configuration"]["secrets"]]
+        assert len(names) == len(set(names)), names
+        for name in names:
+            assert CONTAINER_APPS_SECRET_NAME.fullmatch(name) and len(name) <= 63, f"secret name {name!r}"
+        env = _env(app["inputs"]["template"]["containers"], "env")
+        for variable in (long_name, "API_TOKEN_", "DB_PASSWORD"):
+            assert env[variable]["secretRef"] in names, env[variable]
+    _no_plain_value(result, tmp_path)
+
+
+@pytest.mark.parametrize("image_name, service_name", [("Db_Pass", "DB_PASS"), ("DB_PASS", "DB_PASS_"),
+                                                      ("db_pass", "_DB_PASS")])
+def test_two_variables_one_container_apps_secret_name_would_hold_are_refused_naming_both(image_name, service_name):
+    values, secret_keys = stack_values("containerapp")
+    for image in values["mldeploy:images"].values():
+        image["environmentVariables"] = {image_name: SecureValue(CIPHERTEXT)}
+    for service in values["mldeploy:services"].values():
+        service["environmentVariables"] = {service_name: SecureValue(CIPHERTEXT)}
+    secret_keys |= {"mldeploy:images", "mldeploy:services"}
+    err = _load("containerapp", values, secret_keys)
+    assert err.key == f"mldeploy:services.diabetes-aca.environmentVariables.{service_name}", err
+    assert f"environmentVariables.{image_name}" in err.message and "'env-db-pass'" in err.message, err
+    assert "rename one" in err.message, err
+
+
+def test_a_plain_variable_beside_a_secure_one_of_the_same_secret_name_is_no_clash():
+    values, secret_keys = stack_values("containerapp")
+    for service in values["mldeploy:services"].values():
+        service["environmentVariables"] = {"Feature_Flag": SecureValue(CIPHERTEXT), "FEATURE_FLAG": "on"}
+    secret_keys.add("mldeploy:services")
+    from mldeploy.targets.stack import parse_settings
+    parse_settings("containerapp", values, secret_keys, ROOT, "stacks/Pulumi.containerapp.yaml")
 
 
 def test_the_local_targets_container_gets_it_as_a_secret(tmp_path):

@@ -19,6 +19,7 @@ from mldeploy.contract import GATEWAY_PORT, LIVENESS_PATH, READINESS_PATH, SCORE
 from mldeploy.plan.gateway import FrontedByGateway, GatewaySpec, container_gateway
 from mldeploy.plan.naming import hash_suffix
 from mldeploy.plan.scorer import UNBATCHED, WorkerLoad, user_env, workers_and_timeouts
+from mldeploy.plan.secret_env import is_secret
 from mldeploy.plan.timeouts import (NGINX_PROBE_FAILURES, PROBE_PERIOD_S, PROBE_TIMEOUT_S, busy_seconds,
                                    probe_failure_threshold)
 from mldeploy.render.gateway import render_nginx_conf
@@ -85,6 +86,8 @@ class ContainerAppPlan(FrontedByGateway):
     custom_domain: str | None
     gateway: GatewaySpec
     user_env: tuple[tuple[str, str], ...] = ()  # the stack's environmentVariables, last in the scorer's env
+    # Each `secure:` variable of user_env and the app secret it is kept in (env_secret_name), read by secretRef.
+    env_secrets: tuple[tuple[str, str], ...] = ()
 
     @property
     def revision_name(self) -> str:
@@ -104,6 +107,57 @@ def app_name(service: str) -> str:
     """The container app's name: 2-32 lowercase letters, digits and '-' (the service's own name
     already is one: config's Name rule), unique in its environment - one environment per service."""
     return service
+
+
+# Container Apps secret names: "A value must consist of lower case alphanumeric characters, '-', and must start
+# and end with an alphanumeric character. The length must not be more than 253 characters" - the API's own
+# ContainerAppInvalidSecretName error (quoted in Azure/container-apps-deploy-action#116, 2024; ContainerApps.json's
+# Secret.name states no pattern). Earlier API versions allowed '.' and at most 63 characters (the same error in
+# microsoft/azure-container-apps#495, 2022). A name here keeps to both: [a-z0-9-], alphanumeric at the ends, <= 63.
+SECRET_NAME_MAX = 63
+_SECRET_DIGEST = 8
+
+
+def env_secret_name(variable: str) -> str:
+    """The app secret a `secure:` variable is kept in: `env-` and its name in lowercase with '-' for '_'
+    (DB_PASSWORD: env-db-password; '_' at its ends dropped). A longer name than SECRET_NAME_MAX keeps its
+    start and ends in a digest of the whole name. Names differing only in case or in '_' at their ends
+    map to one secret: `check` refuses them together (env_secret_clash)."""
+    name = "env-" + variable.lower().replace("_", "-").strip("-")
+    name = name.rstrip("-")  # a name of '_' only: `env`
+    if len(name) > SECRET_NAME_MAX:
+        digest = hash_suffix(variable, length=_SECRET_DIGEST)
+        name = name[:SECRET_NAME_MAX - _SECRET_DIGEST - 1].rstrip("-") + "-" + digest
+    return name
+
+
+def env_secret_clash(secure: Mapping[str, str]) -> tuple[str, str, str] | None:
+    """Two `secure:` variables kept in one app secret: (secret name, first key, second key), from each
+    variable's name -> the key it was written under; None when every name has a secret of its own."""
+    seen: dict[str, str] = {}
+    for variable, key in sorted(secure.items(), key=lambda item: item[1]):
+        secret = env_secret_name(variable)
+        if secret in seen:
+            return secret, seen[secret], key
+        seen[secret] = key
+    return None
+
+
+def _check_env_secrets(key: str, service: ContainerAppServiceSettings, stack: Any) -> None:
+    """Every revision's `secure:` variables (its image's, then the service's) each get an app secret of their own."""
+    images = sorted({service.image, *(rev.image for rev in (service.revisions or {}).values())})
+    for image in images:
+        settings = stack.images.get(image)
+        env = {**(settings.environment_variables if settings else {}), **service.environment_variables}
+        secure = {n: (f"{key}.environmentVariables.{n}" if n in service.environment_variables
+                      else f"{PROJECT}:images.{image}.environmentVariables.{n}")
+                  for n, v in env.items() if is_secret(v)}
+        clash = env_secret_clash(secure)
+        if clash:
+            secret, first, second = clash
+            raise ConfigError(second, f"Container Apps would keep it in app secret {secret!r}, as {first}: secret "
+                              "names are lowercase letters, digits and '-', so variable names differing only in "
+                              "case or in '_' at their ends share one; rename one of them")
 
 
 def busy_probe_period_s(scoring_timeout_ms: int, wait_ms: int = 0) -> int:
@@ -172,6 +226,7 @@ def plan_containerapp(name: str, service: ContainerAppServiceSettings, *,
         gateway_resources=Resources(GATEWAY_CPU, f"{GATEWAY_MEMORY_GI:g}Gi"),
         scorer_env=workers_and_timeouts(workers, service.scoring_timeout_ms),
         user_env=env(service.image),
+        env_secrets=tuple((k, env_secret_name(k)) for k, v in env(service.image) if is_secret(v)),
         app_insights=service.app_insights_enabled,
         min_replicas=service.min_replicas,
         max_replicas=service.max_replicas,
@@ -225,6 +280,7 @@ def check(name: str, service: ContainerAppServiceSettings, stack: Any) -> None:
         raise ConfigError(f"{key}.minReplicas", f"minReplicas {service.min_replicas} in a production stack: a "
                           "revision scaled to zero answers its first request only after a cold start (image pull, "
                           "init()); set minReplicas >= 1")
+    _check_env_secrets(key, service, stack)
     if service.revisions is None:
         return
     for label, rev in sorted(service.revisions.items()):
