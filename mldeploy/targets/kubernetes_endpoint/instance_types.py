@@ -57,8 +57,10 @@ def sized_by_v1(dep: "DeploymentSettings") -> bool:
 
 
 def instance_size(dep: "DeploymentSettings") -> tuple[str, str]:
-    """(cpu, memory) Kubernetes quantities of v1's cpuCores/memoryGb (1 core / 1 GB when one is unset)."""
-    return f"{int(round((dep.cpu_cores or 1) * 1000))}m", f"{int(round((dep.memory_gb or 1) * 1024))}Mi"
+    """(cpu, memory) Kubernetes quantities of v1's cpuCores/memoryGb, v1's default (0.1 core, 0.5 GB) for the
+    one unset: the same size the managed path maps to a SKU (DeploymentSettings.v1_size)."""
+    cpu, memory = dep.v1_size()
+    return f"{int(round(cpu * 1000))}m", f"{int(round(memory * 1024))}Mi"
 
 
 def instance_type_name(cpu: str, memory: str) -> str:

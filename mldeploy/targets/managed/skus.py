@@ -24,9 +24,10 @@ def managed_instance_type(dep: "DeploymentSettings", key: str) -> ManagedSku:
                                                      "online endpoints SKU list, e.g. Standard_F4s_v2, "
                                                      "Standard_DS3_v2, Standard_E4s_v3")
         return sku
-    if dep.cpu_cores is None and dep.memory_gb is None:
+    size = dep.v1_size()  # v1's default for the one unset (online_endpoint/settings.py), as kubernetes-endpoint
+    if size is None:
         return find_sku(DEFAULT_SKU)
-    cpu, memory = dep.cpu_cores or 0.1, dep.memory_gb or 0.5  # v1 ACI defaults (cpu 0.1, memory 0.5)
+    cpu, memory = size
     name = sku_for_v1_size(cpu, memory)
     if name is None:
         raise ConfigError(f"{key}.cpuCores", f"cpuCores {cpu:g} / memoryGb {memory:g} is beyond Microsoft's "

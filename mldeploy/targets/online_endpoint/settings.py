@@ -119,6 +119,15 @@ class ProbeSettings(Settings):
         return self.initial_delay_seconds + self.period_seconds * self.failure_threshold
 
 
+# cpuCores/memoryGb are v1's keys, and so are their defaults when a deployment gives only one: "cpu_cores ...
+# Defaults to 0.1", "memory_gb ... Defaults to 0.5", alike in AciWebservice's and AksWebservice's
+# deploy_configuration (azureml-core reference: AciServiceDeploymentConfiguration,
+# AksServiceDeploymentConfiguration, learn.microsoft.com/python/api/azureml-core/azureml.core.webservice). A
+# v1 AKS service moved to kubernetes-endpoint, or an ACI one to managed, keeps the size v1 gave it.
+V1_DEFAULT_CPU_CORES = 0.1
+V1_DEFAULT_MEMORY_GB = 0.5
+
+
 class DeploymentSettings(Settings):
     """One deployment of an online endpoint: a model version served by N instances."""
 
@@ -212,6 +221,15 @@ class DeploymentSettings(Settings):
     @property
     def workers(self) -> int:
         return self.worker_count or self.max_concurrent_requests_per_instance
+
+    def v1_size(self) -> tuple[float, float] | None:
+        """(cores, GB) of v1's cpuCores/memoryGb, v1's default for the one left unset; None when neither is
+        set. The one rule of both v2 paths: managed maps it to a SKU (managed/skus.py), kubernetes-endpoint
+        requests it as an InstanceType (kubernetes_endpoint/instance_types.py)."""
+        if self.cpu_cores is None and self.memory_gb is None:
+            return None
+        return (V1_DEFAULT_CPU_CORES if self.cpu_cores is None else self.cpu_cores,
+                V1_DEFAULT_MEMORY_GB if self.memory_gb is None else self.memory_gb)
 
 
 class EndpointSettings(TargetSettings):

@@ -2,10 +2,12 @@
 the targets' instance types and quota: mldeploy/targets/managed/, mldeploy/targets/kubernetes_endpoint/)."""
 from __future__ import annotations
 
+import pytest
+
 from mldeploy.targets.managed.settings import ManagedEndpointSettings
 from mldeploy.targets.online_endpoint.settings import DeploymentSettings
 from mldeploy.plan.endpoint import endpoint_name, iso_ms
-from mldeploy.targets.kubernetes_endpoint.instance_types import kubernetes_instance_type
+from mldeploy.targets.kubernetes_endpoint.instance_types import instance_size, kubernetes_instance_type
 from mldeploy.targets.managed.plan import quota_usage
 from mldeploy.targets.managed.skus import managed_instance_type
 from mldeploy.targets.online_endpoint.plan import mirror_traffic, traffic
@@ -80,6 +82,22 @@ def test_kubernetes_sizes_name_an_instance_type_by_size():
 
 def test_kubernetes_without_sizes_uses_the_default_instance_type():
     assert kubernetes_instance_type(DeploymentSettings(image="x"), "k") == "defaultinstancetype"
+
+
+@pytest.mark.parametrize("given, size, quantities", [
+    ({"cpu_cores": 2}, (2, 0.5), ("2000m", "512Mi")),
+    ({"memory_gb": 4}, (0.1, 4), ("100m", "4096Mi")),
+    ({"cpu_cores": 1, "memory_gb": 1}, (1, 1), ("1000m", "1024Mi")),
+])
+def test_one_of_cpu_cores_and_memory_gb_gets_v1s_default_for_the_other_on_both_v2_paths(given, size, quantities):
+    # v1's deploy_configuration defaults (cpu_cores 0.1, memory_gb 0.5; online_endpoint/settings.py cites them):
+    # the managed SKU and the Kubernetes InstanceType are sized from the same (cores, GB).
+    dep = DeploymentSettings(image="x", **given)
+    assert dep.v1_size() == size
+    assert instance_size(dep) == quantities, "kubernetes-endpoint requests what managed sizes its SKU from"
+    both = DeploymentSettings(image="x", cpu_cores=size[0], memory_gb=size[1])
+    assert managed_instance_type(dep, "k") == managed_instance_type(both, "k")
+    assert kubernetes_instance_type(dep, "k") == kubernetes_instance_type(both, "k")
 
 
 def test_endpoint_name_is_stable_and_short():
