@@ -80,10 +80,11 @@ class StackDiff:
 MISSING = object()
 
 
-# A container's environment as every target writes it (Kubernetes `env`, ACI `environmentVariables`,
-# Container Apps `env`, an IoT Edge module's createOptions `Env` once read by _docker_options): a list
-# of {"name": ..., "value"/"secureValue"/"secretRef"/"valueFrom": ...}.
-ENV_LISTS = ("env", "environmentVariables", "Env")
+# Lists whose entries are named, compared by name: a container's environment as every target writes
+# it (Kubernetes `env`, ACI `environmentVariables`, Container Apps `env`, an IoT Edge module's
+# createOptions `Env` once read by _docker_options: {"name": ..., "value"/"secureValue"/"secretRef"/
+# "valueFrom": ...}), and the containers themselves (Kubernetes, ACI, Container Apps: `gateway`, `scorer`).
+NAMED_LISTS = ("env", "environmentVariables", "Env", "containers", "initContainers")
 
 
 def _docker_options(settings: dict) -> dict | None:
@@ -107,9 +108,9 @@ def _docker_options(settings: dict) -> dict | None:
     return {**{k: v for k, v in settings.items() if not CREATE_OPTIONS_CHUNK_KEY.match(k)}, "createOptions": options}
 
 
-def _env_names(prefix: str, items: list) -> list[str] | None:
-    """The variables' names when `items` is a container's environment list (each entry named once), else None."""
-    if prefix.rsplit(".", 1)[-1] not in ENV_LISTS:
+def _entry_names(prefix: str, items: list) -> list[str] | None:
+    """The entries' names when `items` is a named list (NAMED_LISTS; each entry named once), else None."""
+    if prefix.rsplit(".", 1)[-1] not in NAMED_LISTS:
         return None
     names = [item.get("name") if isinstance(item, dict) else None for item in items]
     if all(isinstance(n, str) and n for n in names) and len(set(names)) == len(names):
@@ -118,9 +119,10 @@ def _env_names(prefix: str, items: list) -> list[str] | None:
 
 
 def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Leaves of a JSON value as (path, value): `containers[0].image`. A container's environment is
-    keyed by the variable's name, `containers[0].env[LOG_LEVEL].value`: a variable added in the middle,
-    or a value changed, then reads as that variable, not as every later entry moved by one. An IoT
+    """Leaves of a JSON value as (path, value): `volumes[0].name`. Containers and their environment
+    are keyed by name, `containers[scorer].image`, `containers[scorer].env[LOG_LEVEL].value`: which
+    container changed is said, and a variable (or container) added in the middle, or a value changed,
+    reads as that one, not as every later entry moved by one. An IoT
     Edge module's createOptions string is read as its JSON (`settings.createOptions.Env[WORKER_COUNT].value`,
     `settings.createOptions.HostConfig.PortBindings...`): one changed key, not the whole string."""
     if isinstance(value, dict) and value:
@@ -128,7 +130,7 @@ def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         for key in sorted(value):
             yield from flatten(value[key], f"{prefix}.{key}" if prefix else str(key))
     elif isinstance(value, list) and value:
-        names = _env_names(prefix, value)
+        names = _entry_names(prefix, value)
         for i, item in enumerate(value):
             if names:  # the name is the key: its own leaf would only repeat it
                 yield from flatten({k: v for k, v in item.items() if k != "name"} or {"value": None},

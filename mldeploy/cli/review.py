@@ -370,6 +370,9 @@ def _live_traffic(d: StackDiff) -> list[Alert]:
 # the change as they roll: no split to watch it on, no instant way back.
 SERVED_PATHS = ("properties.model", "properties.codeConfiguration.", "properties.environmentId",
                 "properties.environmentVariables.")
+# A scorer variable mldeploy sets itself (targets/online_endpoint/plan.py, the stack file refuses it
+# under environmentVariables): the keys a reviewer changed to move it.
+DERIVED_VARIABLES = {"properties.environmentVariables.WORKER_COUNT": "`workerCount` / `maxConcurrentRequestsPerInstance`"}
 
 
 def _live_update(d: StackDiff) -> list[Alert]:
@@ -385,7 +388,8 @@ def _live_update(d: StackDiff) -> list[Alert]:
         served = sorted({p.path for p in c.properties if p.path.startswith(SERVED_PATHS)})
         if not traffic.get(name) or not served:
             continue
-        shown = ", ".join(f"`{p}`" for p in served[:3]) + (" …" if len(served) > 3 else "")
+        shown = ", ".join(f"`{p}`" + (f" set from {DERIVED_VARIABLES[p]}" if p in DERIVED_VARIABLES else "")
+                          for p in served[:3]) + (" …" if len(served) > 3 else "")
         out.append(Alert("live-update", c.name, f"{_said(c.before, name)} takes live traffic ({traffic[name]} %) and what it serves "
                                                 f"is updated in place ({shown}): as Azure upgrades its instances, all "
                                                 "of its share moves to the change, not through a traffic shift. To "

@@ -328,10 +328,24 @@ def test_a_containers_environment_is_compared_by_variable_name():
     # One added in the middle and one changed: each named, nothing else moved (by index every later
     # entry read as changed).
     assert diff_values(before, after) == [
-        ("containers[0].environmentVariables[AML_APP_INSIGHTS_ENABLED].value", "true", "false"),
-        ("containers[0].environmentVariables[LOG_LEVEL].value", MISSING, "debug")]
+        ("containers[scorer].environmentVariables[AML_APP_INSIGHTS_ENABLED].value", "true", "false"),
+        ("containers[scorer].environmentVariables[LOG_LEVEL].value", MISSING, "debug")]
     # A list that is not a container's environment keeps its indices.
     assert [p for p, _, _ in diff_values({"ports": [{"name": "a"}]}, {"ports": [{"name": "b"}]})] == ["ports[0].name"]
+
+
+def test_containers_are_named_in_the_path():
+    """hdiff's day 2 on the dev stack: a new image for the ACI service read `containers[0].image` -
+    the gateway's or the scorer's? Containers are keyed by their name, as their environment is."""
+    def group(scorer_image):
+        return {"containers": [{"name": "gateway", "image": "nginx@sha256:1"}, {"name": "scorer", "image": scorer_image}]}
+
+    assert diff_values(group("r/diabetes:1"), group("r/diabetes-v2:1")) == [
+        ("containers[scorer].image", "r/diabetes:1", "r/diabetes-v2:1")]
+    def twins(image):  # names not unique: by index
+        return {"spec": {"containers": [{"name": "scorer", "image": "a"}, {"name": "scorer", "image": image}]}}
+
+    assert [p for p, _, _ in diff_values(twins("b"), twins("c"))] == ["spec.containers[1].image"]
 
 
 def test_a_secure_environment_variable_shows_as_secret_in_the_diff(repo):

@@ -339,6 +339,12 @@ def test_what_a_live_deployment_serves_updated_in_place_warns():
     before = _with_code(_managed({"blue": 100.0, "green": 0.0}), "aaa")
     d = _diff(before, _with_code(before, "bbb", only="green"))
     assert _kinds(d) == {"endpoint-diabetes-green": "update"} and warnings(d) == []
+    # WORKER_COUNT is mldeploy's, set from the deployment's keys: the warning names them.
+    workers = copy.deepcopy(_managed(split))
+    workers[1]["inputs"]["properties"]["environmentVariables"] = {"WORKER_COUNT": "4"}
+    (alert,) = [a for a in warnings(_diff(_managed(split), workers)) if a.kind == "live-update"]
+    assert "(`properties.environmentVariables.WORKER_COUNT` set from `workerCount` / `maxConcurrentRequestsPerInstance`)" \
+        in alert.message, alert.message
     # Scaling a live deployment is no change of what it serves.
     scaled = copy.deepcopy(_managed(split))
     scaled[1]["inputs"]["sku"] = {"capacity": 4.0}
