@@ -232,6 +232,7 @@ DEPLOY_PACKAGES: dict[str, str] = {
     "kubernetes": "35.0.0",
     "packaging": "26.4",
     "pathspec": "1.1.1",
+    "publicsuffixlist": "1.1.2.20261023",
 }
 # The Pulumi CLI the workflows install: the release of the pulumi SDK above. pulumi/pulumi releases the CLI
 # and the language SDKs together under one tag (https://github.com/pulumi/pulumi/releases/tag/v3.272.0;

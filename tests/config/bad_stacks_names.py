@@ -36,9 +36,14 @@ def names_cases() -> Iterator[Any]:
                    lambda c, v=domain: c[s]["diabetes-aca"].update(customDomain=v), f"{s}.diabetes-aca.customDomain",
                    "a domain Azure owns")
     # Microsoft validates an apex by A record + HTTP; mldeploy's certificate by CNAME (targets/containerapp/config.py)
-    yield case("containerapp-custom-domain-apex", "containerapp",
-               lambda c: c[s]["diabetes-aca"].update(customDomain="contoso.com"), f"{s}.diabetes-aca.customDomain",
-               "is an apex domain")
+    # An apex under a multi-label public suffix too (the Public Suffix List: co.uk, com.au, the private eu.org).
+    for domain in ("contoso.com", "contoso.co.uk", "contoso.com.au", "contoso.eu.org"):
+        yield case(f"containerapp-custom-domain-apex-{domain}", "containerapp",
+                   lambda c, v=domain: c[s]["diabetes-aca"].update(customDomain=v), f"{s}.diabetes-aca.customDomain",
+                   f"'{domain}' is an apex domain")
+    yield case("containerapp-custom-domain-public-suffix", "containerapp",
+               lambda c: c[s]["diabetes-aca"].update(customDomain="co.uk"), f"{s}.diabetes-aca.customDomain",
+               "'co.uk' is a public suffix")
     # -- VM sizes by their API name, `Standard_<family><vCPUs>...` (config/cluster.py VmSize) --------------
     # Microsoft's grammar (config/cluster.py VM_SIZE_RE): nothing after the version, feature letters only.
     for size in ("Foo", "DS3_v2", "Standard_DS3_v2xxxx", "Standard_D4s_v5_", "Standard_DS3xxxx_v2", "Standard_D4s_v5-2"):

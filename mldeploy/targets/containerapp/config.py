@@ -6,8 +6,10 @@ ManagedEnvironments.json); each limit below cites where it comes from. Checks th
 keys at once (traffic sums, labels on images, production) run in this package's `check`."""
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, ClassVar, Literal, Mapping
 
+from publicsuffixlist import PublicSuffixList
 from pydantic import Field, field_validator, model_validator
 
 from mldeploy.config.base import Settings
@@ -52,6 +54,25 @@ GATEWAY_MEMORY_GI = 0.5
 RevisionLabel = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")]
 """A revision label: it becomes part of the label's own host name (`<app>---<label>.<domain>`,
 MicrosoftDocs blue-green-deployment.md), so DNS-label characters only."""
+
+
+@cache
+def _suffix_list() -> PublicSuffixList:
+    # The list publicsuffixlist ships (its public_suffix_list.dat, dated by the package's version, pinned in
+    # constraints.txt): read offline, never fetched. ~0.13 s to parse, so only once a customDomain is checked.
+    return PublicSuffixList()
+
+
+def registrable_domain(host: str) -> str | None:
+    """The domain registered under `host`'s public suffix - the apex of its DNS zone (`score.contoso.co.uk`:
+    `contoso.co.uk`); None when `host` is itself a public suffix (`co.uk`). The Public Suffix List's private
+    section counts too: `foo.eu.org` is the apex of its registrant's zone."""
+    return _suffix_list().privatesuffix(host)
+
+
+def public_suffix(host: str) -> str:
+    """`host`'s longest public suffix (`score.contoso.co.uk`: `co.uk`)."""
+    return _suffix_list().publicsuffix(host)
 
 
 class RevisionSettings(Settings):
@@ -167,12 +188,18 @@ class ContainerAppServiceSettings(ServiceSettings):
         # HTTP validation, a subdomain a CNAME and CNAME validation (MicrosoftDocs/azure-docs@092f38ca
         # articles/container-apps/custom-domains-managed-certificates.md, ms.date 2026-01-28). mldeploy's managed
         # certificate is validated by CNAME (components/containerapp.py `_certificate`), and DNS allows no CNAME
-        # at a zone's apex, so an apex name never gets its certificate: pulumi up waits on it and fails. Two
-        # labels are always an apex; a three-label apex (contoso.co.uk) needs the public suffix list, not kept here.
-        if domain is not None and domain.count(".") == 1:
-            raise ValueError(f"{domain!r} is an apex domain: Container Apps validates an apex by an A record and HTTP, "
-                             "a subdomain by CNAME, and mldeploy's managed certificate is validated by CNAME: use a "
-                             f"subdomain such as score.{domain}")
+        # at a zone's apex, so an apex name never gets its certificate: pulumi up waits on it and fails.
+        if domain is not None:
+            apex = registrable_domain(domain)
+            if apex is None:
+                raise ValueError(f"{domain!r} is a public suffix (Public Suffix List), under which anyone registers "
+                                 "domains, not a domain of yours: use a subdomain of a domain you own, such as "
+                                 f"score.contoso.{domain}")
+            if apex == domain:
+                raise ValueError(f"{domain!r} is an apex domain (the name registered under the public suffix "
+                                 f"{public_suffix(domain)!r}): "
+                                 "Container Apps validates an apex by an A record and HTTP, a subdomain by CNAME, and "
+                                 f"mldeploy's managed certificate is validated by CNAME: use a subdomain such as score.{domain}")
         return domain
 
     @model_validator(mode="after")
