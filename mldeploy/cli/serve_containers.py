@@ -102,7 +102,8 @@ class _Runs:
 
     def endpoint(self, plan) -> None:
         _serve_endpoint(self.engine, self.stack, self.name, plan, self.built, self.work, port=self.port,
-                        timeout=self.timeout, as_json=self.as_json, sample=self.sample, record=self.record)
+                        timeout=self.timeout, as_json=self.as_json, sample=self.sample, record=self.record,
+                        code_dirs={image: self.out / "images" / image / "app" for image in plan.images})
 
 
 def _synthesize_and_build(root: Path, stack: str, engine, work: Path) -> tuple[Path, dict[str, str]]:
@@ -199,9 +200,10 @@ def _run(engine, pod_id: str, name: str, pod_src, pod_dir: Path, *, variants: di
 
 
 def _serve_endpoint(engine, stack: str, name: str, plan, built: dict[str, str], work: Path, *, port: int,
-                    timeout: float, as_json: bool, sample: Path | None, record) -> None:
-    """A v2 online endpoint: each deployment's image (its own model version) as a container, the
-    endpoint's front door as nginx on 127.0.0.1 (runtime/endpoint_containers.py)."""
+                    timeout: float, as_json: bool, sample: Path | None, record, code_dirs: dict[str, Path]) -> None:
+    """A v2 online endpoint: each deployment's image (its own model version) as a container laid out as
+    Azure ML v2 runs it, its code folder `code_dirs[image]` (the synthesized build context's app folder)
+    mounted beside the models; the endpoint's front door as nginx on 127.0.0.1 (runtime/endpoint_containers.py)."""
     from mldeploy.runtime.containers import EngineError
     from mldeploy.runtime.endpoint_containers import ContainerEndpoint
     from mldeploy.runtime.pod import pod_name
@@ -212,7 +214,7 @@ def _serve_endpoint(engine, stack: str, name: str, plan, built: dict[str, str], 
     if missing:
         fail(f"service {name!r}: no synthesized image for {', '.join(missing)}")
     server = ContainerEndpoint(plan, built, engine, work / "endpoint", port=port,
-                               prefix=pod_name(stack, name))
+                               prefix=pod_name(stack, name), code_dirs=code_dirs)
     stopping = stop_signals()
     try:
         info(f"starting {name}'s deployments as containers: {', '.join(deployments)}")

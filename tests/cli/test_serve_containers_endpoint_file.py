@@ -145,7 +145,7 @@ def _fake_endpoint(seen: _Seen, fail_start: bool = False):
     from mldeploy.runtime.processes import StartError
 
     class FakeContainerEndpoint:
-        def __init__(self, plan, built, engine, work, *, port, prefix):
+        def __init__(self, plan, built, engine, work, *, port, prefix, code_dirs):
             self.port = port
 
         def start(self, timeout):
@@ -170,7 +170,8 @@ def _fake_endpoint(seen: _Seen, fail_start: bool = False):
 def _serve_endpoint(root: Path) -> None:
     plan = SimpleNamespace(images={"blue": "x"}, deployments=[SimpleNamespace(name="blue")])
     serve_containers._serve_endpoint(SimpleNamespace(name="podman"), "dev", "svc", plan, {"blue": "img:1"}, root / "w",
-                                     port=18892, timeout=5, as_json=True, sample=None, record=_record(root))
+                                     port=18892, timeout=5, as_json=True, sample=None, record=_record(root),
+                                     code_dirs={})
 
 
 def test_an_endpoint_publishes_its_front_door_for_test_local_and_withdraws_it_on_sigterm(tmp_path, monkeypatch):
