@@ -66,12 +66,23 @@ class PodInputs:
     labels: dict[str, str] = field(default_factory=dict)  # put on every container (DEPLOYMENT_LABEL)
 
 
+def from_serve_env(name: str, value: str) -> bool:
+    """Whether a container's variable holds what serve's own environment holds: a stack's `secure:` variable
+    (runtime/synthesized_pod.py user_secret_value), which serve never writes to a file."""
+    return bool(value) and os.environ.get(name) == value
+
+
 def env_file_text(env: dict[str, str]) -> str:
-    """A container's `--env-file`. A value serve's own environment holds (a stack's `secure:` variable,
-    runtime/synthesized_pod.py user_secret_value) is written as its name only: the engine takes it from its
-    environment (a line without `=`: `podman create --env-file` with `NAME` took the host's value, checked
-    with podman inspect; docker's --env-file reads it so too), and no secret is written to the file."""
-    return "".join(f"{k}\n" if v and os.environ.get(k) == v else f"{k}={v}\n" for k, v in env.items())
+    """A container's `--env-file`. A value serve's own environment holds (from_serve_env) is written as its
+    name only: the engine takes it from its environment (a line without `=`: `podman create --env-file` with
+    `NAME` took the host's value, checked with podman inspect; docker's --env-file reads it so too), and no
+    secret is written to the file. With podman such a value goes as a podman secret instead (LocalPod)."""
+    return "".join(f"{k}\n" if from_serve_env(k, v) else f"{k}={v}\n" for k, v in env.items())
+
+
+def secret_name(container: str, variable: str) -> str:
+    """The podman secret holding variable `variable` of container `container` while it runs."""
+    return f"{container}-env-{variable}"
 
 
 @dataclass
@@ -118,6 +129,7 @@ class LocalPod:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._secrets: list[str] = []  # podman secrets of its containers' `secure:` variables
 
     # -- names -------------------------------------------------------------------------------
     def cname(self, container: str) -> str:
@@ -270,8 +282,25 @@ class LocalPod:
             args += ["--cpus", str(_cpu(limits["cpu"]))]
         if "memory" in limits:
             args += ["--memory", f"{_mib(limits['memory'])}m"]
+        env = self._env(c)
+        if self.engine.name == "podman":
+            # A `secure:` variable as a podman secret (type env), its value handed on stdin: not in the
+            # container's creation settings, and masked by `podman inspect` from podman 5.3 on (podman pull
+            # request #23959, "Hide secrets from container inspect command", for issue #23788). podman 4.3, as
+            # on Debian 12, still shows it in `podman inspect`'s Config.Env once the container started, read
+            # back from the OCI runtime spec every process environment is started from; only root reaches
+            # either, and root reads /proc/<pid>/environ too. The secret's store (root-only) keeps it until
+            # remove(). docker's secrets need swarm mode: there the env file names it (env_file_text).
+            for name, value in sorted(env.items()):
+                if from_serve_env(name, value):
+                    secret = secret_name(self.cname(c["name"]), name)
+                    self.engine.run("secret", "rm", secret, check=False)
+                    self.engine.run("secret", "create", secret, "-", input=value.encode())
+                    self._secrets.append(secret)
+                    args += ["--secret", f"{secret},type=env,target={name}"]
+                    del env[name]
         env_file = self.workdir / f"{c['name']}.env"
-        env_file.write_text(env_file_text(self._env(c)))
+        env_file.write_text(env_file_text(env))
         os.chmod(env_file, 0o600)
         args += ["--env-file", str(env_file)]
         for mount in c.get("volumeMounts", []):
@@ -531,6 +560,13 @@ class LocalPod:
         self.engine.remove(*names)
         if self.engine.name == "podman":
             self.engine.run("pod", "rm", "-f", self.name, check=False, timeout=60)
+            # Its containers' secrets (named after them: an earlier run's too, were it killed before this).
+            left = self.engine.out("secret", "ls", "--format", "{{.Name}}", check=False).split()
+            mine = sorted({*self._secrets, *(n for n in left if any(n.startswith(f"{self.cname(c)}-env-")
+                                                                     for c in self.states))})
+            if mine:
+                self.engine.run("secret", "rm", *mine, check=False, timeout=60)
+            self._secrets = []
         else:
             self.engine.remove(self.infra)
 
