@@ -81,7 +81,7 @@ def listen_socket(port: int) -> socket.socket:
     return sock
 
 
-# The longest socket name put in a socket_dir() folder (scorer.sock, gateway.sock).
+# The longest socket name put in a socket_dir() folder (gateway.sock; a scorer's, swap.py ScorerSocket).
 SOCKET_NAME_MAX = len("gateway.sock")
 _SOCKET_DIR_PREFIX = "mldeploy-"
 _SOCKET_DIR_NAME = re.compile(re.escape(_SOCKET_DIR_PREFIX) + r"[a-z0-9_]{8}")
@@ -133,8 +133,8 @@ def socket_dir() -> Path:
     for root in dict.fromkeys((tempfile.gettempdir(), "/tmp")):
         # mkdtemp adds 8 characters after the prefix.
         longest = os.path.join(root, _SOCKET_DIR_PREFIX + "x" * 8, "x" * SOCKET_NAME_MAX)
-        if len(longest) > UNIX_SOCKET_PATH_MAX:
-            tried.append(f"{root} (a socket path there has {len(longest)} characters)")
+        if len(os.fsencode(longest)) > UNIX_SOCKET_PATH_MAX:  # bytes: sun_path holds bytes
+            tried.append(f"{root} (a socket path there has {len(os.fsencode(longest))} bytes)")
             continue
         remove_stale_socket_dirs(Path(root))
         try:
@@ -148,13 +148,20 @@ def socket_dir() -> Path:
         os.replace(folder / f"{OWNER_FILE}.new", folder / OWNER_FILE)
         return folder
     raise StartError(f"no folder for the service's Unix sockets: tried {', '.join(tried)}; a socket path holds at "
-                     f"most {UNIX_SOCKET_PATH_MAX} characters: set TMPDIR to a short writable folder")
+                     f"most {UNIX_SOCKET_PATH_MAX} bytes: set TMPDIR to a short writable folder")
 
 
 def listen_unix_socket(path: Path) -> socket.socket:
     """A listening Unix socket at `path` (a stale one left by a killed child is replaced),
     handed to the child that serves it like `listen_socket`. Any local user may connect, as to a
-    port on 127.0.0.1: nginx started by root runs its workers as `nobody`, and they connect."""
+    port on 127.0.0.1: nginx started by root runs its workers as `nobody`, and they connect.
+    StartError for a path longer than a socket address holds (bind would fail with OSError
+    'AF_UNIX path too long')."""
+    size = len(os.fsencode(path))
+    if size > UNIX_SOCKET_PATH_MAX:
+        raise StartError(f"the Unix socket path {path} has {size} bytes: a socket's path holds at most "
+                         f"{UNIX_SOCKET_PATH_MAX} here (sun_path: 108 bytes on Linux, 104 on macOS); set TMPDIR "
+                         "to a short writable folder")
     path.unlink(missing_ok=True)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(str(path))

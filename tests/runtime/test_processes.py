@@ -342,3 +342,35 @@ def test_without_proc_a_process_s_children_are_read_from_ps(tmp_path):
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_unix_socket_path_too_long_is_one_clear_start_error(tmp_path):
+    """bind() of a path longer than sun_path fails with OSError 'AF_UNIX path too long', which named
+    neither the path nor what to do."""
+    path = Path("/tmp") / ("d" * 120) / "s0.sock"
+    with pytest.raises(StartError, match=f"the Unix socket path {path} has {len(str(path))} bytes: a socket's path holds at most "
+                                         f"{UNIX_SOCKET_PATH_MAX} here .*set TMPDIR"):
+        listen_unix_socket(path)
+
+
+def test_waiting_for_several_children_fails_at_once_when_one_exits(tmp_path):
+    """wait_all_ok polls every child together: the second child's exit fails the wait at once, while
+    the first is still not ready (before, a wait one child after the other took the first's timeout)."""
+    import time
+
+    from mldeploy.runtime.processes import wait_all_ok
+
+    slow = Child("slow", [sys.executable, "-c", "import time; time.sleep(60)"], env={}, cwd=tmp_path,
+                 log=tmp_path / "slow.log")
+    failing = Child("failing", [sys.executable, "-c", "print('RuntimeError: broken'); raise SystemExit(3)"], env={},
+                    cwd=tmp_path, log=tmp_path / "failing.log")
+    for child in (slow, failing):
+        child.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(StartError, match=r"^the second exited \(code 3\) before it was ready: RuntimeError: broken"):
+            wait_all_ok([(slow, lambda: None, "the first"), (failing, lambda: None, "the second")], timeout=50)
+        assert time.monotonic() - started < 20
+    finally:
+        slow.stop()
+        failing.stop()
