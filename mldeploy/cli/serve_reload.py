@@ -1,7 +1,7 @@
 """`mldeploy serve --reload`: the local development loop. A change to what a served image ships (its
 entry script, its sourceDirectory's files as its .amlignore leaves them, its models, its environment
 file) or to the stack file starts a new scorer beside the running one and swaps it in once its
-init() has finished (runtime/local.py LocalServer.swap_image). The gateway keeps its port and keys.
+init() has finished (runtime/swap.py). The gateway keeps its port and keys.
 A change of environmentVariables alone does the same for the scorers whose environment changed.
 
 Files are watched with watchfiles, the library `uvicorn --reload` uses (inotify, FSEvents or kqueue
@@ -261,7 +261,6 @@ class Reloader:
         from mldeploy.config.source_directory import walks_cached
         from mldeploy.runtime.env import EnvError
         from mldeploy.runtime.local import LocalServer, publish_endpoint
-        from mldeploy.runtime.processes import StartError
         from mldeploy.plan.scorer import image_envs
         from mldeploy.targets import target_of
         from mldeploy.targets.serving import SplitReload
@@ -314,9 +313,10 @@ class Reloader:
                       "save again to reload")
             return
         self.settings = settings
+        changes: dict[str, dict[str, tuple[Any, Any]]] = {}  # service -> image -> (context, env) to swap in
         for (name, image), (context, env) in wanted.items():
             server = self.served[name]
-            who = name if len(server.contexts) == 1 else f"{name}'s image {image}"
+            who = self._who(name, [image])
             running = server.contexts[image]
             new_environment = image in new_plans.get(name, (None, set()))[1]
             if context.digest == running.digest and not new_environment:
@@ -334,26 +334,10 @@ class Reloader:
                        else "new scorers for {}, one per " + ("variant" if isinstance(server, SplitReload) else "deployment")
                        + " of it (the running ones answer until they are ready)")
             self.info(f"reload: {', '.join(what) or 'the image'} changed: starting {scorers.format(who)}")
-            running_plan = server.plan
-            if name in new_plans:
-                adopt_plan(server, new_plans[name][0])
-            try:
-                seconds = server.swap_image(image, context, env, self.timeout)
-            except (StartError, OSError) as err:
-                adopt_plan(server, running_plan)  # the environment it serves: a later save tries again
+            changes.setdefault(name, {})[image] = (context, env)
+        for name, images in changes.items():
+            if not self._swap(name, images, new_plans.get(name), settings):
                 served_as_filed = False
-                self.failed[name, image] = context.digest
-                self.info(f"error: reload of {who}: {err}; {name} still serves the previous code: "
-                          "save a fix to reload")
-                continue
-            self.failed.pop((name, image), None)
-            served = ("the new code" if not new_environment else "the new environment"
-                      if context.digest == running.digest else "the new code and environment")
-            self.info(f"reload: {who} serves {served} (ready in {seconds:.1f} s)")
-            try:
-                self.smoke_test(settings, name, server.endpoint())
-            except StartError as err:
-                self.info(f"error: {err}")
         if stack_changed and served_as_filed:
             # `mldeploy test --local` notes a stack file newer than the endpoint file (a change not
             # served yet): this one is served now.
@@ -364,6 +348,43 @@ class Reloader:
             self.watcher.stop()
             self.watcher = Watcher(watch)
             self.watcher.start()
+
+    def _who(self, name: str, images) -> str:
+        """How a line names a service's images: the service alone when it serves one image."""
+        if len(self.served[name].contexts) == 1:
+            return name
+        return f"{name}'s image{'s' if len(images) > 1 else ''} {', '.join(images)}"
+
+    def _swap(self, name: str, images: dict[str, tuple[Any, Any]], new_plan, settings) -> bool:
+        """Every changed image of service `name` swapped in at once (`new_plan`: (its plan, the images
+        whose environment changed), or None): all of its new scorers - every deployment's or
+        variant's, whichever image - are ready before any is switched to, and one that fails switches
+        none (runtime/swap.py). Whether the service serves the change now."""
+        from mldeploy.runtime.processes import StartError
+
+        server = self.served[name]
+        running_plan, running = server.plan, {image: server.contexts[image] for image in images}
+        if new_plan is not None:
+            adopt_plan(server, new_plan[0])
+        try:
+            seconds = server.swap_images(images, self.timeout)
+        except (StartError, OSError) as err:
+            adopt_plan(server, running_plan)  # the environment it serves: a later save tries again
+            for image, (context, _) in images.items():
+                self.failed[name, image] = context.digest
+            self.info(f"error: reload of {self._who(name, list(images))}: {err}; {name} still serves the previous "
+                      "code: save a fix to reload")
+            return False
+        for image, (context, _) in images.items():
+            self.failed.pop((name, image), None)
+            served = ("the new code" if new_plan is None or image not in new_plan[1] else "the new environment"
+                      if context.digest == running[image].digest else "the new code and environment")
+            self.info(f"reload: {self._who(name, [image])} serves {served} (ready in {seconds:.1f} s)")
+        try:
+            self.smoke_test(settings, name, server.endpoint())
+        except StartError as err:
+            self.info(f"error: {err}")
+        return True
 
 
 def _reloadable() -> tuple[type, ...]:

@@ -322,8 +322,8 @@ def _listen(spec: GatewaySpec) -> list[str]:
 # `Connection: close` (UPSTREAM_CONNECTION_VAR), the scorer answers with `Connection: close` (both
 # servers: granian's hyper honours the request's, gunicorn's sync worker closes every connection)
 # and nginx does not keep that connection (ngx_http_proxy_module.c: u->keepalive =
-# !u->headers_in.connection_close). `serve --reload` relies on it (runtime/local.py
-# LocalServer.swap_image): the scorer socket is switched only after DRAIN_SECONDS of drain, when no
+# !u->headers_in.connection_close). `serve --reload` relies on it
+# (runtime/swap.py): the scorer socket is switched only after DRAIN_SECONDS of drain, when no
 # idle connection to the old scorer is left in any nginx worker's cache, so every request after the
 # switch opens a connection to the new scorer - without it an old worker reused its kept connection
 # to the old scorer after others had reached the new one, and answers flipped (14 times in one CI

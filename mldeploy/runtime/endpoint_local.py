@@ -6,13 +6,14 @@ plan/gateway.py's endpoint_gateway). Everything is decided in its plan (plan/ser
     server = LocalEndpoint(plan_serve_endpoint("diabetes", service), contexts, envs, run_dir, port=0)
     endpoint = server.start()      # every deployment ready; endpoint.json written for `mldeploy test`
     server.check()                 # restarts a child that died
-    server.swap_image("diabetes", context, env, timeout=120)  # `serve --reload`: its deployments' new scorers (swap.py)
+    server.swap_images({"diabetes": (context, env)}, timeout=120)  # `serve --reload` (swap.py)
     server.stop()
 """
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Mapping
 
 from mldeploy.plan.gateway import GatewaySpec, Upstream
 from mldeploy.plan.serve import EndpointServePlan
@@ -38,7 +39,7 @@ class LocalEndpoint:
         # Locally every auth mode is served with keys: tokens (aml_token, aad_token) need Azure.
         self.keys = keys or (new_key(), new_key())
         # Where the gateway reaches each deployment's scorer, and which scorer serves it now: a symbolic
-        # link to that scorer's socket (as LocalServer's scorer.sock), switched by swap_image (swap.py).
+        # link to that scorer's socket (as LocalServer's scorer.sock), switched by swap_images (swap.py).
         self._places: dict[str, ScorerSocket] = {}
         self.gateway: Child | None = None
         self._sockets: list = []
@@ -97,25 +98,29 @@ class LocalEndpoint:
                             extra_env={**dict(dep.environment),
                                        **({LOGS_COMMAND_ENV: f"{logs} --deployment {dep.name}"} if logs else {})})
 
-    def swap_image(self, image: str, context: BuildContext, env: ScoringEnv, timeout: float) -> float:
-        """`serve --reload`: every deployment serving `image` gets a scorer of `context`, started beside
-        its running one; once all of them have finished init(), all are switched to together, one way
-        (swap.py swap_one_way, as LocalServer.swap_image). Keys, port, split and config stay.
-        StartError: the new scorers are stopped, the old ones serve on. Returns the seconds until all
-        were ready."""
-        return swap_one_way([lambda: self.next_scorers(image, context, env)], timeout)
+    def swap_images(self, changes: Mapping[str, tuple[BuildContext, ScoringEnv]], timeout: float) -> float:
+        """`serve --reload`: every deployment serving an image of `changes` (image -> (its new build
+        context, environment)) gets a scorer of it, started beside its running one; once all of them
+        have finished init(), all are switched to together, one way (swap.py swap_one_way, as
+        LocalServer.swap_images). Keys, port, split and config stay. StartError naming the deployment
+        whose new scorer failed: every new scorer is stopped, nothing is switched, the old ones serve
+        on. Returns the seconds until all were ready."""
+        return swap_one_way([lambda: self.next_scorers(changes)], timeout)
 
-    def next_scorers(self, image: str, context: BuildContext, env: ScoringEnv) -> GatewaySwap:
-        """A reload's new scorers of `context`, one for each deployment serving `image`, started
+    def next_scorers(self, changes: Mapping[str, tuple[BuildContext, ScoringEnv]]) -> GatewaySwap:
+        """A reload's new scorers, one for each deployment serving an image of `changes`, started
         behind the endpoint's gateway (swap.py)."""
         def adopt() -> None:
-            self.contexts[image], self.envs[image] = context, env
+            for image, (context, env) in changes.items():
+                self.contexts[image], self.envs[image] = context, env
 
         timeout_ms = max(d.request_timeout_ms for d in self.plan.deployments)
         swap = GatewaySwap(self.run_dir / "gateway", lambda: reload_gateway(self.gateway, timeout_ms), adopt)
-        for dep in (d for d in self.plan.deployments if d.image == image):
+        for dep in (d for d in self.plan.deployments if d.image in changes):
+            context, env = changes[dep.image]
             swap.start(self._places[dep.name], context,
-                       lambda context_dir, sock, dep=dep: self._scorer_child(dep, context, env, context_dir, sock),
+                       lambda context_dir, sock, dep=dep, context=context, env=env:
+                       self._scorer_child(dep, context, env, context_dir, sock),
                        f"the new scorer of deployment {dep.name!r}")
         return swap
 

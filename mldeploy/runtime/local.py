@@ -30,6 +30,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
+from typing import Mapping
 
 from mldeploy.plan.batching import SAMPLE_ENV, SAMPLE_FILE as BATCHING_SAMPLE_FILE
 from mldeploy.render.build_context import APP_DIR, MODELS_DIR, SCORING_SERVER_ENV, BuildContext
@@ -437,17 +438,21 @@ class LocalServer:
         """The build context its scorer serves, by image name (as LocalEndpoint.contexts)."""
         return {self.context.image: self.context}
 
-    def swap_image(self, image: str, context: BuildContext, env: ScoringEnv, timeout: float) -> float:
-        """`serve --reload`: a scorer of `context` started beside the running one, swapped in once its
-        init() has finished, one way (swap.py swap_one_way: once a request got the new code's answer,
-        none sent after it gets the old one). The gateway keeps its process, port, keys and nginx.conf.
-        StartError when the new scorer exits or is not ready within `timeout`: it is stopped, and the
-        old one serves on untouched. Returns the seconds the new one took to be ready."""
-        return swap_one_way([lambda: self.next_scorers(context, env)], timeout)
+    def swap_images(self, changes: Mapping[str, tuple[BuildContext, ScoringEnv]], timeout: float) -> float:
+        """`serve --reload`: a scorer of the new build context (`changes`: its one image -> (context,
+        env)) started beside the running one, swapped in once its init() has finished, one way (swap.py
+        swap_one_way: once a request got the new code's answer, none sent after it gets the old one).
+        The gateway keeps its process, port, keys and nginx.conf. StartError when the new scorer exits
+        or is not ready within `timeout`: it is stopped, and the old one serves on untouched. Returns
+        the seconds the new one took to be ready."""
+        return swap_one_way([lambda: self.next_scorers(changes)], timeout)
 
-    def next_scorers(self, context: BuildContext, env: ScoringEnv, what: str = "the new scorer") -> GatewaySwap:
-        """A reload's new scorer of `context`, started behind this gateway (swap.py; a split of
-        gateways, targets/serving.py SplitReload, swaps several LocalServers' together)."""
+    def next_scorers(self, changes: Mapping[str, tuple[BuildContext, ScoringEnv]],
+                     what: str = "the new scorer") -> GatewaySwap:
+        """A reload's new scorer of its image's new context, started behind this gateway (swap.py; a
+        split of gateways, targets/serving.py SplitReload, swaps several LocalServers' together)."""
+        [(context, env)] = changes.values()
+
         def adopt() -> None:
             self.context, self.env = context, env
 

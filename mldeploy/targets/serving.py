@@ -57,10 +57,11 @@ class SplitPlan:
 
 
 class SplitReload:
-    """`serve --reload` of a split of gateways: every variant serving an image gets a new scorer
-    (runtime/local.py LocalServer's steps). All of them are started and ready before any is switched
-    to, and then switched together, so no client reads one variant's new answer and then another's
-    old one; a new scorer that fails stops them all and the old ones serve on. A subclass has
+    """`serve --reload` of a split of gateways: every variant serving a changed image gets a new
+    scorer (runtime/swap.py, the sequence LocalServer and LocalEndpoint swap with, one LocalServer's
+    share per variant). All of them are started and ready before any is switched to, and then
+    switched together, so no client reads one variant's new answer and then another's old one; a
+    new scorer that fails stops them all and the old ones serve on. A subclass has
     `revisions` (label -> LocalServer) and `shares` (label -> (image, percent))."""
 
     revisions: Mapping[str, Any]
@@ -71,14 +72,16 @@ class SplitReload:
         """The build context each image's scorers serve, by image name (as LocalServer.contexts)."""
         return {image: self.revisions[label].context for label, (image, _) in self.shares.items()}
 
-    def swap_image(self, image: str, context, env, timeout: float) -> float:
-        """Returns the seconds until every new scorer was ready; StartError as LocalServer.swap_image
-        (runtime/swap.py swap_one_way, with one LocalServer's share per variant of `image`)."""
+    def swap_images(self, changes: Mapping[str, tuple[Any, Any]], timeout: float) -> float:
+        """Every variant serving an image of `changes` (image -> (context, env)) gets a new scorer;
+        returns the seconds until all were ready; StartError (naming the variant) as
+        LocalServer.swap_images: nothing switched."""
         from mldeploy.runtime.swap import swap_one_way
 
-        return swap_one_way([lambda server=server, label=label: server.next_scorers(
-                                 context, env, f"the new scorer of variant {label!r}")
-                             for label, server in self.revisions.items() if self.shares[label][0] == image], timeout)
+        return swap_one_way([lambda server=server, label=label, image=image: server.next_scorers(
+                                 {image: changes[image]}, f"the new scorer of variant {label!r}")
+                             for label, server in self.revisions.items()
+                             for image in [self.shares[label][0]] if image in changes], timeout)
 
 
 @dataclass(frozen=True)

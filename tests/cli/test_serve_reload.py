@@ -38,7 +38,8 @@ class _Run:
         logs = logs_command("local", name, True)
         plan = target_of(service).serve_plan(name, service, settings, logs)
         server = LocalServer(plan, prepare(service.image, settings)[0], None, root / ".mldeploy" / "x", port=0)
-        monkeypatch.setattr(server, "swap_image", lambda image, context, env, timeout: self.swaps.append(context) or 1.0)
+        monkeypatch.setattr(server, "swap_images", lambda changes, timeout:
+                            self.swaps.extend(context for context, _ in changes.values()) or 1.0)
         self.reloader = Reloader(root, settings, {name: server}, prepare=prepare, smoke_test=lambda *a: None,
                                  timeout=5, logs_command=lambda n: logs, info=self.lines.append)
         self.walks.clear()
@@ -108,7 +109,7 @@ def test_an_environment_variables_change_is_a_reload_with_the_new_environment(ru
     assert key in text
     stack.write_text(text.replace(key, key + "      environmentVariables:\n        FEATURE_FLAG: \"on\"\n"))
     environments = []
-    monkeypatch.setattr(server, "swap_image", lambda image, context, env, timeout:
+    monkeypatch.setattr(server, "swap_images", lambda changes, timeout:
                         environments.append(dict(server.plan.environment)) or 1.0)
     run.reload(stack)
     assert environments == [{"FEATURE_FLAG": "on"}], run.lines
@@ -118,10 +119,10 @@ def test_an_environment_variables_change_is_a_reload_with_the_new_environment(ru
     assert "reload: clf serves the new environment (ready in 1.0 s)" in run.lines, run.lines
     assert dict(server.plan.environment) == {"FEATURE_FLAG": "on"}
 
-    def failing(image, context, env, timeout):
+    def failing(changes, timeout):
         raise StartError("the new scorer exited (code 3) before it was ready: boom")
 
-    monkeypatch.setattr(server, "swap_image", failing)
+    monkeypatch.setattr(server, "swap_images", failing)
     stack.write_text(stack.read_text().replace('FEATURE_FLAG: "on"', 'FEATURE_FLAG: "off"'))
     run.reload(stack)
     assert run.lines[-1].startswith("error: reload of clf: the new scorer exited"), run.lines
@@ -199,3 +200,60 @@ def test_a_canary_reloads_its_images_in_place_and_names_a_split_change_for_a_res
     adopt_plan(server, flagged)
     assert server.plan == flagged and {label: dict(s.plan.environment).get("FEATURE_FLAG")
                                        for label, s in server.revisions.items()} == {"stable": None, "canary": "on"}
+
+
+def test_an_endpoint_whose_images_change_together_swaps_them_in_one_step_and_keeps_its_plan_on_failure(
+        tmp_path, monkeypatch):
+    """The managed stack (blue: image diabetes; green and shadow: diabetes-v2): a save that changes
+    both images' environmentVariables is one swap of both, all or nothing (runtime/swap.py). When it
+    fails, the endpoint's plan is the one that runs. Before, image diabetes was swapped in first, and
+    the second image's failure left the new plan recorded while green still ran the old environment
+    (a later code change would have started green's next scorer with an environment never reloaded)."""
+    from mldeploy.cli.serve import logs_command
+    from mldeploy.cli.serve_reload import Reloader
+    from mldeploy.plan.models import resolve_model
+    from mldeploy.render.build_context import render_build_context
+    from mldeploy.runtime.endpoint_local import LocalEndpoint
+    from mldeploy.runtime.processes import StartError
+    from mldeploy.targets import target_of
+    from mldeploy.targets.stack import load_stack
+    from tests.harness import copy_project
+
+    root = copy_project(tmp_path / "project", "managed")
+
+    def prepare(image_name: str, settings):
+        image = settings.images[image_name]
+        models = [resolve_model(m, settings.models[m], root) for m in image.models]
+        return render_build_context(image_name, image, models, root), None
+
+    settings = load_stack(root, "managed")
+    service = settings.services["diabetes"]
+    logs = logs_command("managed", "diabetes", False)
+    plan = target_of(service).serve_plan("diabetes", service, settings, logs)
+    server = LocalEndpoint(plan, {i: prepare(i, settings)[0] for i in plan.images}, {i: None for i in plan.images},
+                           tmp_path / "run", port=0)
+    swaps, lines = [], []
+
+    def failing(changes, timeout):
+        swaps.append(sorted(changes))
+        raise StartError("the new scorer of deployment 'green' exited (code 3) before it was ready: boom")
+
+    monkeypatch.setattr(server, "swap_images", failing)
+    reloader = Reloader(root, settings, {"diabetes": server}, prepare=prepare, smoke_test=lambda *a: None, timeout=5,
+                        logs_command=lambda n: logs, info=lines.append)
+    try:
+        stack = root / "stacks" / "Pulumi.managed.yaml"
+        text = stack.read_text()
+        for description in ("Diabetes scoring environment\n", "Diabetes scoring environment, model version 2\n"):
+            assert f"      description: {description}" in text
+            text = text.replace(f"      description: {description}", f"      description: {description}"
+                                "      environmentVariables:\n        FEATURE_FLAG: \"on\"\n")
+        stack.write_text(text)
+        reloader._reload({stack})
+    finally:
+        reloader.stop()
+    assert swaps == [["diabetes", "diabetes-v2"]], "both images in one swap"
+    assert lines[-1] == ("error: reload of diabetes's images diabetes, diabetes-v2: the new scorer of deployment "
+                         "'green' exited (code 3) before it was ready: boom; diabetes still serves the previous code: "
+                         "save a fix to reload"), lines
+    assert server.plan == plan, "the plan recorded is the one that runs"

@@ -1,6 +1,6 @@
 """What tests/runtime/test_local_swap_e2e.py and test_endpoint_swap_e2e.py share: a scoring script
 whose answer names its code, the project folder its environment file needs, nginx's graceful reload
-made to linger after the switch, and a client looping across a swap_image whose answers must switch
+made to linger after the switch, and a client looping across a swap_images whose answers must switch
 from the old code to the new one exactly once - none from the old after the switch."""
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def linger_after_the_switch(monkeypatch, module) -> list[float]:
 
 def answers_across_a_swap(server, script: Path, env, *, kept_alive: bool) -> list[tuple[float, object]]:
     """Start `server`, loop one client (a kept-alive session or a connection a request) while score.py
-    is changed to answer "new" and swap_image swaps it in, stop the server; (sent, answer) a request."""
+    is changed to answer "new" and swap_images swaps it in, stop the server; (sent, answer) a request."""
     from tests.runtime.conftest import _context
 
     endpoint = server.start(timeout=180)
@@ -75,8 +75,8 @@ def answers_across_a_swap(server, script: Path, env, *, kept_alive: bool) -> lis
     try:
         thread.start()
         script.write_text(SCRIPT.replace("CODE", "new"))
-        server.swap_image("swap", _context(script, [], root=script.parent.parent, scoring_server="mldeploy"),
-                          env, timeout=180)
+        server.swap_images({"swap": (_context(script, [], root=script.parent.parent, scoring_server="mldeploy"),
+                                     env)}, timeout=180)
         time.sleep(0.5)
     finally:
         stop.set()

@@ -1,4 +1,4 @@
-"""LocalEndpoint.swap_image (`serve --reload` of a v2 online endpoint) on real processes (granian
+"""LocalEndpoint.swap_images (`serve --reload` of a v2 online endpoint) on real processes (granian
 scorers, the endpoint's nginx): once a deployment's socket link leads to its new scorer, every request
 sent after it is answered by the new code, however long nginx's graceful reload takes to retire its
 old workers - as tests/runtime/test_local_swap_e2e.py checks for LocalServer. Before, the endpoint

@@ -1,4 +1,4 @@
-"""LocalServer.swap_image on real processes (granian scorer, nginx gateway): once the scorer socket
+"""LocalServer.swap_images on real processes (granian scorer, nginx gateway): once the scorer socket
 leads to the new scorer, every request sent after it is answered by the new code, however long
 nginx's graceful reload takes to retire its old workers (on a busy machine: its master alone waits
 100 ms between starting the new workers and stopping the old ones, and more when it is not

@@ -26,8 +26,8 @@ def _swap(server, script: Path, env, code: str) -> None:
     from tests.runtime.swapping import SCRIPT
 
     script.write_text(SCRIPT.replace("CODE", code))
-    server.swap_image("swap", _context(script, [], root=script.parent.parent, scoring_server="mldeploy"), env,
-                      timeout=180)
+    server.swap_images({"swap": (_context(script, [], root=script.parent.parent, scoring_server="mldeploy"), env)},
+                       timeout=180)
 
 
 def _answer(endpoint, headers=None) -> str:
