@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256
 TOOLS  ?= .venv-tools
 CHECKOV := $(TOOLS)/bin/checkov
 
-.PHONY: install lock tools demo test synth clean system-packages test-packages models
+.PHONY: install lock lock-tools tools demo test synth clean system-packages test-packages models
 
 # constraints.txt: every package of the virtualenv at one version (pip's own too), the direct dependencies at
 # the dated table's (plan/versions.py DEPLOY_PACKAGES, what `mldeploy init` pins in a project): the tests run
@@ -31,9 +31,16 @@ lock: $(STAMP)
 # 291 MB here): `make tools` for the tests that run it (tests/render, tests/tools.py), `make test` too.
 tools: $(CHECKOV)
 
-$(CHECKOV):
+# tools-constraints.txt: every package of that virtualenv at one version (checkov's checks change between
+# releases); `make lock-tools` rewrites it from .venv-tools.
+$(CHECKOV): tools-constraints.txt
 	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet 'checkov>=3.2,<4'
+	$(TOOLS)/bin/pip install --quiet -c tools-constraints.txt pip
+	$(TOOLS)/bin/pip install --quiet -c tools-constraints.txt 'checkov>=3.2,<4'
+	touch $(CHECKOV)
+
+lock-tools: $(STAMP) $(CHECKOV)
+	$(BIN)/python -m tests.lock --tools $(TOOLS)
 
 # nginx (the gateway) and wrk (benchmarks) come from Debian; installed only when missing.
 # podman + runc run the container tests (tests/containers/), mmdebstrap makes their base images.

@@ -9,6 +9,7 @@ virtualenv is as fixed as this one.
 
     .venv/bin/python -m tests.lock            # rewrite constraints.txt and mldeploy/plan/deploy_lock.py
     .venv/bin/python -m tests.lock --check    # exit 1 (one line) when they differ from the virtualenv
+    .venv/bin/python -m tests.lock --tools .venv-tools   # tools-constraints.txt from checkov's virtualenv
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from mldeploy.plan.versions import DEPLOY_PACKAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINTS = ROOT / "constraints.txt"
+TOOLS_CONSTRAINTS = ROOT / "tools-constraints.txt"
 DEPLOY_LOCK = ROOT / "mldeploy" / "plan" / "deploy_lock.py"
 OWN = "mldeploy"
 
@@ -44,11 +46,12 @@ REST = """\
 """
 
 
-def installed() -> dict[str, tuple[str, str]]:
+def installed(venv: Path | None = None) -> dict[str, tuple[str, str]]:
     """canonical name -> (name as its metadata spells it, version) of every distribution of this Python's
-    environment but mldeploy's own."""
+    environment (or of the virtualenv `venv`) but mldeploy's own."""
     found = {}
-    for dist in metadata.distributions():
+    paths = None if venv is None else [str(p) for p in sorted(venv.glob("lib/python3*/site-packages"))]
+    for dist in metadata.distributions(**({} if paths is None else {"path": paths})):
         name = dist.metadata["Name"]
         if name and canonicalize_name(name) != OWN:
             found[canonicalize_name(name)] = (name, dist.version)
@@ -105,7 +108,29 @@ def render_deploy_lock(pins: dict[str, str]) -> str:
             f"DEPLOY_LOCK: dict[str, str] = {{\n{body}}}\n")
 
 
+TOOLS_HEADER = """\
+# Every package of the virtualenv `make tools` makes for checkov (.venv-tools: checkov's pins clash with
+# pulumi's), at one version each, pip's own too: a fresh clone's `make test` scans with the checkov, and the
+# checks, the tests last passed with. Written by `make lock-tools` (tests/lock.py --tools) from that virtualenv.
+"""
+
+
+def render_tools(packages: dict[str, tuple[str, str]]) -> str:
+    if "checkov" not in packages:
+        raise ValueError("checkov is not installed in the tools virtualenv: run `make tools` first")
+    return TOOLS_HEADER + "".join(f"{key}=={version}\n" for key, (_, version) in sorted(packages.items()))
+
+
 def main(argv: list[str]) -> int:
+    if argv[1:2] == ["--tools"] and len(argv) == 3:
+        try:
+            text = render_tools(installed(Path(argv[2])))
+        except ValueError as err:
+            print(f"error: tools-constraints.txt: {err}", file=sys.stderr)
+            return 1
+        TOOLS_CONSTRAINTS.write_text(text)
+        print(f"tools-constraints.txt: {text.count('==')} packages")
+        return 0
     try:
         text = render(installed())
     except ValueError as err:

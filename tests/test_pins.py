@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tomllib
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 import yaml
@@ -67,6 +68,27 @@ def test_make_install_uses_the_constraints():
     assert "--upgrade" not in makefile, "nothing is upgraded to whatever PyPI has"
     assert "$(STAMP): pyproject.toml constraints.txt" in makefile, "a changed pin must reinstall"
     assert "lock: $(STAMP)\n\t$(BIN)/python -m tests.lock\n" in makefile
+
+
+def test_checkov_s_virtualenv_is_pinned_whole():
+    """`make tools` installs checkov (and pip) with -c tools-constraints.txt, a lock of .venv-tools written by
+    `make lock-tools`; where that virtualenv exists (make test makes it), it holds exactly those versions."""
+    import os
+
+    from tests.lock import installed, render_tools
+    makefile = (ROOT / "Makefile").read_text()
+    assert ("$(CHECKOV): tools-constraints.txt\n\t$(PYTHON) -m venv $(TOOLS)\n"
+            "\t$(TOOLS)/bin/pip install --quiet -c tools-constraints.txt pip\n"
+            "\t$(TOOLS)/bin/pip install --quiet -c tools-constraints.txt 'checkov") in makefile
+    assert "lock-tools: $(STAMP) $(CHECKOV)\n\t$(BIN)/python -m tests.lock --tools $(TOOLS)\n" in makefile
+    text = (ROOT / "tools-constraints.txt").read_text()
+    pins = _pins(text)
+    assert "checkov" in pins and "pip" in pins, sorted(pins)
+    assert len(pins) == sum(1 for line in text.splitlines() if line and not line.startswith("#")), "only name==version lines"
+    tools = Path(os.environ.get("MLDEPLOY_TOOLS_VENV", ROOT / ".venv-tools"))
+    if not (tools / "bin" / "checkov").exists():
+        pytest.skip(f"no checkov virtualenv at {tools} (`make tools`)")
+    assert render_tools(installed(tools)) == text, f"{tools} differs from tools-constraints.txt: `make tools` or `make lock-tools`"
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOY_PACKAGES))

@@ -24,5 +24,5 @@ def test_make_tools_installs_checkov_and_make_install_does_not(tmp_path):
         return subprocess.run(["make", "-n", target, f"TOOLS={tmp_path / 'tools'}"], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout
 
-    assert "pip install --quiet 'checkov" in dry("tools")
+    assert "pip install --quiet -c tools-constraints.txt 'checkov" in dry("tools")
     assert "checkov" not in dry("install")
