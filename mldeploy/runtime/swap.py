@@ -35,8 +35,8 @@ from typing import Callable, Iterable
 
 from mldeploy.render.build_context import BuildContext
 from mldeploy.render.gateway import DRAIN_SECONDS, drain_file
-from mldeploy.runtime.processes import (SOCKET_NAME_MAX, Child, child_pids, listen_unix_socket, unix_http_status,
-                                        wait_all_ok)
+from mldeploy.runtime.processes import (SOCKET_NAME_MAX, Child, StartError, child_pids, listen_unix_socket,
+                                        unix_http_status, wait_all_ok)
 
 
 def point_socket_link(link: Path, target: Path) -> None:
@@ -77,7 +77,9 @@ class ScorerSocket:
         self.context_dirs = (context_parent / "context", context_parent / "context.1")
         names = (self.link.name, self.link.with_suffix(".next").name, *(s.name for s in self.sockets))
         if max(map(len, names)) > SOCKET_NAME_MAX:  # socket_dir() leaves room for that many characters
-            raise ValueError(f"socket names {names} are longer than {SOCKET_NAME_MAX} characters")
+            # Only an endpoint of 100,000 deployments or more (named by their place): a line, not a traceback.
+            raise StartError(f"the scorer socket names {', '.join(names)} are longer than {SOCKET_NAME_MAX} "
+                             "characters, which the socket folder leaves room for: serve fewer deployments at once")
         self.slot = 0  # which socket and context folder the scorer serving now has
         self.child: Child | None = None
 

@@ -104,5 +104,6 @@ def test_a_reload_whose_new_scorers_are_ready_switches_every_link_and_retires_th
 
 
 def test_socket_names_that_would_not_fit_the_socket_folder_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="longer than 12 characters"):
-        ScorerSocket(tmp_path, "scorer.sock", "deployment-12345-", tmp_path)
+    with pytest.raises(StartError, match="100000-0.sock, 100000-1.sock are longer than 12 characters"):
+        ScorerSocket(tmp_path, "100000.sock", "100000-", tmp_path)
+    ScorerSocket(tmp_path, "99999.sock", "99999-", tmp_path)
