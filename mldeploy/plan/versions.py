@@ -314,6 +314,14 @@ CONDA_PYTHONS: dict[str, CondaPython] = {
 }
 
 
+# The azureml-core a batch deployment's environment needs (Azure ML's batch driver imports it: config/files.py
+# BATCH_EXECUTOR_PACKAGES), which mldeploy adds to a batch requirementsFile that does not name it: exact, or a
+# rebuild later installs another release. 1.61.0.post4: the newest on PyPI on CONDA_AS_OF (`pip index versions
+# azureml-core`; https://pypi.org/project/azureml-core/1.61.0.post4/), a py3-none-any wheel with
+# Requires-Python ">=3.8,< 4.0" (its METADATA): every pythonVersion of CONDA_PYTHONS.
+BATCH_EXECUTOR_PIN = "azureml-core==1.61.0.post4"
+
+
 def conda_python_lines(minor_version: str) -> tuple[str, str]:
     """The conda file's two dependency lines for Python `minor_version` (`3.11`): exact python and pip. `==`,
     conda's exact match: `pip=25.2` would be the fuzzy `25.2.*`, which a 25.2.1 would satisfy."""

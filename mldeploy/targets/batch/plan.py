@@ -14,6 +14,7 @@ from mldeploy.plan.assets import AssetPlan, batch_asset_name
 from mldeploy.plan.batch import CODE_BLOB_PREFIX, BatchPlan, LocalBatchPlan, compute_name, endpoint_name
 from mldeploy.config.requirements import read_requirements
 from mldeploy.plan.conda import conda_with_pip
+from mldeploy.plan.versions import BATCH_EXECUTOR_PIN
 from mldeploy.plan.digest import digest_files
 from mldeploy.config.source_directory import source_files
 from mldeploy.plan.models import resolve_model
@@ -28,12 +29,12 @@ def conda_text(settings: BatchSettings, root: Path) -> str:
     """The batch environment's conda file: given as is, or built from requirements.txt.
 
     Azure ML batch deployments need `azureml-core` in the environment (their job driver
-    imports it); a requirements file gets it added if missing."""
+    imports it); a requirements file gets it added if missing, at the dated table's version."""
     if settings.conda_file is not None:
         return (root / settings.conda_file).read_text(encoding="utf-8")
     lines = list(read_requirements(settings.requirements_file, root).requirements)  # `-r` files inlined
     if not any(re.match(r"^azureml-core\b", line) for line in lines):
-        lines.append("azureml-core")
+        lines.append(BATCH_EXECUTOR_PIN)  # exact: plan/versions.py
     return conda_with_pip("batch-environment", settings.python_version, lines)
 
 

@@ -37,7 +37,7 @@ def test_requirements_file_becomes_a_conda_file_with_azureml_core(tmp_path):
     conda = yaml.safe_load(conda_text(settings, tmp_path))
     # The exact python and pip of the dated table for pythonVersion 3.11 (plan/versions.py CONDA_PYTHONS).
     assert conda["dependencies"][:2] == ["python==3.11.15", "pip==26.0.1"]
-    assert conda["dependencies"][2]["pip"] == ["scikit-learn==1.9.1", "joblib", "azureml-core"]
+    assert conda["dependencies"][2]["pip"] == ["scikit-learn==1.9.1", "joblib", "azureml-core==1.61.0.post4"]
 
 
 def test_the_plan_carries_the_cluster_settings(tmp_path):
@@ -72,7 +72,7 @@ def test_a_requirements_file_with_includes_gets_them_inlined_into_the_conda_file
     (tmp_path / "base.txt").write_text('numpy==2.4.6; python_version >= "3.9"\n')
     settings = _settings(tmp_path, condaFile=None, requirementsFile="env/req.txt")
     pip = yaml.safe_load(conda_text(settings, tmp_path))["dependencies"][-1]["pip"]
-    assert pip == ['numpy==2.4.6; python_version >= "3.9"', "extra==1", "azureml-core"], \
+    assert pip == ['numpy==2.4.6; python_version >= "3.9"', "extra==1", "azureml-core==1.61.0.post4"], \
         "Azure ML gets one conda file: base.txt's lines in place of the -r line"
 
 
@@ -93,3 +93,11 @@ def test_the_code_asset_is_the_source_directory_and_its_version_follows_every_fi
     assert plan().code_version == first.code_version, "nothing changed: the same code version"
     (tmp_path / "src/rows.py").write_text("N = 11\n")
     assert plan().code_version != first.code_version, "rows.py changed: a new code version"
+
+
+def test_the_batch_example_pins_the_executor_package_as_the_table_does():
+    """What mldeploy adds (plan/versions.py BATCH_EXECUTOR_PIN) is what the example's own file says."""
+    from mldeploy.plan.versions import BATCH_EXECUTOR_PIN
+    from tests.harness import ROOT
+    doc = yaml.safe_load((ROOT / "examples" / "diabetes" / "batch-env.yml").read_text())
+    assert BATCH_EXECUTOR_PIN in next(d["pip"] for d in doc["dependencies"] if isinstance(d, dict))
