@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from typing import Any, Callable
 
 from mldeploy.components.endpoint_keys import keys_id
@@ -62,14 +63,44 @@ def _random_id(typ: str, inputs: dict, name: str, stack: str) -> str:
 KUBERNETES_AUTONAMED = "pulumi.com/autonamed"
 
 
+# A replaced auto-named object gets a new name: pulumi-kubernetes' autonaming test replaces a Pod by a changed
+# image and asserts "replaced ... with allocating a new name" (step1Name != step2Name), and an in-place update
+# keeps it (step3) (pulumi/pulumi-kubernetes tests/sdk/nodejs/autonaming/autonaming_test.go, step2/index.ts:
+# "triggering a replace. Because `.metadata.name` is not specified, Pulumi again will provide a name"). What
+# replaces the objects mldeploy lets the provider name: a Secret's `type`, `stringData`, `data`
+# (provider/pkg/provider/diff.go forceNew, core/v1 "Secret"); a ConfigMap's `data`, `binaryData` only when it
+# is `immutable`, as mldeploy's cluster providers set enableConfigMapMutable (components/aks_cluster.py;
+# mldeploy/cli/replacement.py cites the provider's rule). Synth cannot draw the provider's random characters, so
+# it derives them from these fields too: the same content keeps its name, content that replaces the object
+# gets another, as `pulumi up` gives it one - and what refers to it by name (a Deployment's secretKeyRef, a
+# volume's secretName) changes with it in `mldeploy diff`, as it does in Azure. Only a digest of a digest of
+# the values enters the name (synth's secure values are placeholders already).
+_REPLACED_ON = {"kubernetes:core/v1:Secret": ("type", "stringData", "data"),
+                "kubernetes:core/v1:ConfigMap": ("data", "binaryData")}
+
+
+def _replacing_content(typ: str, inputs: dict) -> str:
+    fields = _REPLACED_ON.get(typ, ())
+    if typ == "kubernetes:core/v1:ConfigMap" and not inputs.get("immutable"):
+        fields = ()
+    if not any(inputs.get(f) for f in fields):
+        return ""
+    content = json.dumps({f: inputs.get(f) for f in fields}, sort_keys=True, default=str)
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
 def kubernetes_object_name(typ: str, inputs: dict, name: str, stack: str) -> str:
     """metadata.name of a Kubernetes object after `pulumi up`: the program's, else the provider's
-    auto-name `<Pulumi name>-<8 of [a-f0-9]>` (above), its characters derived from the stack, the type
-    and the name: stable between runs (`pulumi up` picks other ones)."""
+    auto-name `<Pulumi name>-<8 of [a-f0-9]>` (above), its characters derived from the stack, the type,
+    the name and what would replace the object (_REPLACED_ON): stable between runs and updates, new when
+    the provider would replace it (`pulumi up` picks other characters)."""
     meta = inputs.get("metadata") or {}
     if meta.get("name"):
         return str(meta["name"])
-    return f"{name}-{_hex(stack, typ, name)[:8]}"
+    parts = [stack, typ, name]
+    if (content := _replacing_content(typ, inputs)):
+        parts.append(content)
+    return f"{name}-{_hex(*parts)[:8]}"
 
 
 def kubernetes_autonamed(inputs: dict) -> bool:

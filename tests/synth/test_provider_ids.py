@@ -57,6 +57,27 @@ def test_no_synthesized_kubernetes_object_keeps_a_bare_pulumi_name():
         assert names and all(re.search(r"-[0-9a-f]{8}\.yaml$", n) for n in names), (stack, names)
 
 
+def test_a_secret_whose_content_would_replace_it_gets_a_new_auto_name_an_update_keeps_it():
+    """pulumi-kubernetes replaces a Secret on `type`, `stringData`, `data` (provider/pkg/provider/diff.go
+    forceNew) and gives a replaced auto-named object a new name (tests/sdk/nodejs/autonaming step2); an
+    update keeps the name (step3). Synth's name follows: a label changes nothing, the data does."""
+    def name(typ, **inputs):
+        return _id(typ, {"metadata": {"namespace": "ns", **inputs.pop("meta", {})}, **inputs}, "diabetes-env")
+    secret = "kubernetes:core/v1:Secret"
+    before = name(secret, stringData={"stable.DB_PASSWORD": "a"})
+    assert before == name(secret, stringData={"stable.DB_PASSWORD": "a"}, meta={"labels": {"team": "x"}}), \
+        "a label is an update: the same name"
+    for replacing in ({"stringData": {"stable.DB_PASSWORD": "b"}},
+                      {"stringData": {"stable.DB_PASSWORD": "a", "stable.API_TOKEN": "c"}},
+                      {"stringData": {"stable.DB_PASSWORD": "a"}, "type": "kubernetes.io/tls"}):
+        after = name(secret, **replacing)
+        assert after != before and re.fullmatch(r"ns/diabetes-env-[0-9a-f]{8}", after), (replacing, after)
+    config_map = "kubernetes:core/v1:ConfigMap"
+    # mldeploy's cluster providers set enableConfigMapMutable: a ConfigMap's data is an update unless `immutable`.
+    assert name(config_map, data={"a": "1"}) == name(config_map, data={"a": "2"})
+    assert name(config_map, data={"a": "1"}, immutable=True) != name(config_map, data={"a": "2"}, immutable=True)
+
+
 def test_random_ids_are_the_providers():
     assert _id("random:index/randomPassword:RandomPassword", {"length": 32.0}) == "none"
     rid = _id("random:index/randomId:RandomId", {"byteLength": 3.0}, "suffix")

@@ -147,6 +147,33 @@ def test_the_local_targets_container_gets_it_as_a_secret(tmp_path):
     _no_plain_value(result, tmp_path)
 
 
+@pytest.mark.parametrize("change", ["value", "new-variable"])
+def test_a_changed_secret_shows_in_mldeploy_diff_as_the_new_name_its_deployment_reads(tmp_path, change):
+    """A Secret whose data changes is replaced under a new name by pulumi-kubernetes (synth/provider_ids.py):
+    the diff must not show the Deployment reading the old name (it did: the name never changed in synth)."""
+    from mldeploy.cli.diffing import Side, compare
+
+    def side(label, env):
+        values, secret_keys = stack_values("prod")
+        for image in values["mldeploy:images"].values():
+            image["environmentVariables"] = {k: SecureValue(v) for k, v in env.items()}
+        secret_keys.add("mldeploy:images")
+        result = synth("prod", tmp_path / label, values, secret_keys)
+        return Side(label, result.resources, result.outputs)
+
+    base = side("base", {"DB_PASSWORD": CIPHERTEXT})
+    head = side("head", {"DB_PASSWORD": CIPHERTEXT + "x"} if change == "value"
+                else {"DB_PASSWORD": CIPHERTEXT, "API_TOKEN": CIPHERTEXT + "y"})
+    d = compare("prod", base, head)
+    refs = {p.path: (p.before, p.after) for c in d.changes if c.type == "kubernetes:apps/v1:Deployment"
+            for p in c.properties if p.path.endswith("env[DB_PASSWORD].valueFrom.secretKeyRef.name")}
+    assert refs, [(c.kind, c.name, [p.path for p in c.properties]) for c in d.changes]
+    for before, after in refs.values():
+        assert before != after and before.startswith("diabetes-env-") and after.startswith("diabetes-env-"), refs
+    if change == "new-variable":
+        assert [c.kind for c in d.changes if c.type == "kubernetes:core/v1:Secret"] == ["replace"], d.changes
+
+
 def _load(stack, values, secret_keys):
     from mldeploy.targets.stack import parse_settings
     with pytest.raises(ConfigError) as info:
