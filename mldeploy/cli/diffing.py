@@ -83,8 +83,10 @@ MISSING = object()
 # Lists whose entries are named, compared by name: a container's environment as every target writes
 # it (Kubernetes `env`, ACI `environmentVariables`, Container Apps `env`, an IoT Edge module's
 # createOptions `Env` once read by _docker_options: {"name": ..., "value"/"secureValue"/"secretRef"/
-# "valueFrom": ...}), and the containers themselves (Kubernetes, ACI, Container Apps: `gateway`, `scorer`).
-NAMED_LISTS = ("env", "environmentVariables", "Env", "containers", "initContainers")
+# "valueFrom": ...}), the containers themselves (Kubernetes, ACI, Container Apps: `gateway`, `scorer`),
+# and a Container App's traffic split, by the revision's label (`revisions.<label>` in the stack file).
+NAMED_LISTS = {"env": "name", "environmentVariables": "name", "Env": "name", "containers": "name",
+               "initContainers": "name", "traffic": "label"}
 
 
 def _docker_options(settings: dict) -> dict | None:
@@ -108,13 +110,15 @@ def _docker_options(settings: dict) -> dict | None:
     return {**{k: v for k, v in settings.items() if not CREATE_OPTIONS_CHUNK_KEY.match(k)}, "createOptions": options}
 
 
-def _entry_names(prefix: str, items: list) -> list[str] | None:
-    """The entries' names when `items` is a named list (NAMED_LISTS; each entry named once), else None."""
-    if prefix.rsplit(".", 1)[-1] not in NAMED_LISTS:
+def _entry_names(prefix: str, items: list) -> tuple[str, list[str]] | None:
+    """(the key field, the entries' names) when `items` is a named list (NAMED_LISTS; each entry
+    named once), else None."""
+    field_name = NAMED_LISTS.get(prefix.rsplit(".", 1)[-1])
+    if field_name is None:
         return None
-    names = [item.get("name") if isinstance(item, dict) else None for item in items]
+    names = [item.get(field_name) if isinstance(item, dict) else None for item in items]
     if all(isinstance(n, str) and n for n in names) and len(set(names)) == len(names):
-        return names
+        return field_name, names
     return None
 
 
@@ -130,10 +134,11 @@ def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         for key in sorted(value):
             yield from flatten(value[key], f"{prefix}.{key}" if prefix else str(key))
     elif isinstance(value, list) and value:
-        names = _entry_names(prefix, value)
+        named = _entry_names(prefix, value)
         for i, item in enumerate(value):
-            if names:  # the name is the key: its own leaf would only repeat it
-                yield from flatten({k: v for k, v in item.items() if k != "name"} or {"value": None},
+            if named:  # the name is the key: its own leaf would only repeat it
+                field_name, names = named
+                yield from flatten({k: v for k, v in item.items() if k != field_name} or {"value": None},
                                    f"{prefix}[{names[i]}]")
             else:
                 yield from flatten(item, f"{prefix}[{i}]")

@@ -334,14 +334,27 @@ def test_a_containers_environment_is_compared_by_variable_name():
     assert [p for p, _, _ in diff_values({"ports": [{"name": "a"}]}, {"ports": [{"name": "b"}]})] == ["ports[0].name"]
 
 
-def test_containers_are_named_in_the_path():
+def test_containers_and_revisions_are_named_in_the_path():
     """hdiff's day 2 on the dev stack: a new image for the ACI service read `containers[0].image` -
-    the gateway's or the scorer's? Containers are keyed by their name, as their environment is."""
+    the gateway's or the scorer's? - and a Container Apps traffic shift `configuration.ingress.traffic[0].weight`.
+    Containers are keyed by their name, as their environment is, a revision's traffic by its label."""
     def group(scorer_image):
         return {"containers": [{"name": "gateway", "image": "nginx@sha256:1"}, {"name": "scorer", "image": scorer_image}]}
 
     assert diff_values(group("r/diabetes:1"), group("r/diabetes-v2:1")) == [
         ("containers[scorer].image", "r/diabetes:1", "r/diabetes-v2:1")]
+    # A Container App's split, by revision label (the stack file's `revisions.<label>`)
+    def split(blue, green):
+        return {"configuration": {"ingress": {"traffic": [{"label": "blue", "revisionName": "a--r1", "weight": blue},
+                                                          {"label": "green", "revisionName": "a--r2", "weight": green}]}}}
+
+    assert diff_values(split(90.0, 10.0), split(50.0, 50.0)) == [
+        ("configuration.ingress.traffic[blue].weight", 90.0, 50.0),
+        ("configuration.ingress.traffic[green].weight", 10.0, 50.0)]
+    unlabelled = {"traffic": [{"latestRevision": True, "weight": 100.0}]}
+    assert [p for p, _, _ in diff_values(unlabelled, {"traffic": [{"latestRevision": True, "weight": 50.0}]})] == [
+        "traffic[0].weight"]
+
     def twins(image):  # names not unique: by index
         return {"spec": {"containers": [{"name": "scorer", "image": "a"}, {"name": "scorer", "image": image}]}}
 

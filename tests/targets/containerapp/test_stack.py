@@ -144,5 +144,5 @@ def test_without_app_insights_only_the_secrets_values_are_masked(tmp_path):
                    Side("head", after.resources, after.outputs))
     assert [(c.kind, c.type) for c in diff.changes] == [("update", APP)]
     assert [(p.path, p.before, p.after) for p in diff.changes[0].properties] == [
-        ("configuration.ingress.traffic[0].weight", 90.0, 0.0),
-        ("configuration.ingress.traffic[1].weight", 10.0, 100.0)], "the promotion, shown as a traffic shift"
+        ("configuration.ingress.traffic[blue].weight", 90.0, 0.0),
+        ("configuration.ingress.traffic[green].weight", 10.0, 100.0)], "the promotion, shown as a traffic shift by label"
