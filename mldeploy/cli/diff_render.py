@@ -101,14 +101,16 @@ def _traffic_md(tables: list[TrafficTable]) -> list[str]:
         # The stack file's words first (`services.diabetes`, its deployment `blue` or variant `canary`),
         # Azure's or Kubernetes' name beside them; a synth without them names what it has.
         aks = t.kind == "AKS service"
-        heading = f"**Traffic, `{t.service}`** ({'AKS' if aks else t.endpoint})" if t.service else f"**Traffic, {t.endpoint}**"
-        lines += [heading, "", f"| {'variant' if aks and t.service else 'deployment'} | model:version | traffic | mirror |",
+        where, column = {"AKS service": ("AKS", "variant"), "Container App": ("Container Apps", "revision")}.get(
+            t.kind, (t.endpoint, "deployment"))
+        heading = f"**Traffic, `{t.service}`** ({where})" if t.service else f"**Traffic, {t.endpoint}**"
+        lines += [heading, "", f"| {column if t.service else 'deployment'} | model:version | traffic | mirror |",
                   "|---|---|---|---|"]
         for r in t.rows:
             mark = "**" if r.changed else ""
             if aks and r.name and t.service:
                 name = f"{mark}`{r.name}`{mark} (Deployment `{r.deployment}`)"
-            elif r.resource:  # an older synth's AKS stable Deployment: the resource's name and Kubernetes'
+            elif aks and r.resource:  # an older synth's AKS stable Deployment: the resource's name and Kubernetes'
                 name = f"{mark}`{r.resource}`{mark} (Deployment `{r.deployment}`)"
             else:
                 name = f"{mark}`{r.deployment}`{mark}"

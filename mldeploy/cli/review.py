@@ -28,6 +28,7 @@ ENDPOINT_TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ACI_GROUP = "azure-native:containerinstance:ContainerGroup"
 MANAGED_ENVIRONMENT = "azure-native:app:ManagedEnvironment"
+CONTAINER_APP = "azure-native:app:ContainerApp"
 CONTAINERAPP_GPU_DOC = "docs/containerapp.md#a-gpu-workload-profile-is-fixed-when-the-environment-is-created"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 # What the endpoint's own PUT carries besides what EndpointTraffic owns: its identity and compute
@@ -85,7 +86,7 @@ class TrafficTable:
     endpoint: str  # "<kind> <name>": "endpoint diabetes-a00b15", "AKS service diabetes"
     rows: tuple[TrafficRow, ...]
     service: str | None = None  # the stack file's key, `services.diabetes`, when the synth says it
-    kind: str = "endpoint"  # "endpoint" (rows are deployments) | "AKS service" (rows are variants)
+    kind: str = "endpoint"  # "endpoint" (rows: deployments) | "AKS service" (variants) | "Container App" (revisions)
 
 
 # -- what the stack file calls a resource ----------------------------------------------------
@@ -252,6 +253,21 @@ def aks_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
+def containerapp_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per Container Apps service: revision label -> {traffic}, from the app's
+    `configuration.ingress.traffic` (the stack file's `revisions.<label>.trafficPercent`)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in side.resources:
+        if r["type"] != CONTAINER_APP:
+            continue
+        ingress = (((r.get("inputs") or {}).get("configuration") or {}).get("ingress") or {})
+        rows = {str(t["label"]): {"traffic": _int(t.get("weight")), "resource": r["name"]}
+                for t in ingress.get("traffic") or [] if isinstance(t, dict) and t.get("label")}
+        if rows:
+            out[service_of(r) or r["name"]] = rows
+    return out
+
+
 def _table(kind: str, name: str, service: str | None, before: dict, after: dict) -> TrafficTable:
     rows = []
     for deployment in sorted(set(before) | set(after)):
@@ -265,10 +281,10 @@ def _table(kind: str, name: str, service: str | None, before: dict, after: dict)
 
 
 def traffic_tables(d: StackDiff) -> list[TrafficTable]:
-    """One table per online endpoint and per AKS service of either side."""
+    """One table per online endpoint, AKS service and Container App with labelled revisions of either side."""
     tables = []
     services = {**_endpoint_services(d.base), **_endpoint_services(d.head)}
-    for kind, read in (("endpoint", endpoint_splits), ("AKS service", aks_splits)):
+    for kind, read in (("endpoint", endpoint_splits), ("AKS service", aks_splits), ("Container App", containerapp_splits)):
         before, after = read(d.base), read(d.head)
         for name in sorted(set(before) | set(after)):
             service = services.get(name) if kind == "endpoint" else name

@@ -349,3 +349,19 @@ def test_what_a_live_deployment_serves_updated_in_place_warns():
     scaled = copy.deepcopy(_managed(split))
     scaled[1]["inputs"]["sku"] = {"capacity": 4.0}
     assert [a for a in warnings(_diff(_managed(split), scaled)) if a.kind == "live-update"] == []
+
+
+def test_a_container_apps_traffic_shift_has_its_table_by_revision_label():
+    """hdiff's day 2 on the containerapp stack: blue/green 90/10 → 50/50 had no traffic table (the
+    online endpoints and AKS services had one), only the app's properties."""
+    def app(blue: float, green: float) -> list[dict]:
+        return [_r("azure-native:app:ContainerApp", "containerapp-diabetes-aca-app", {
+            "tags": {"mldeploy-service": "diabetes-aca"},
+            "configuration": {"ingress": {"traffic": [{"label": "blue", "revisionName": "a--r1", "weight": blue},
+                                                      {"label": "green", "revisionName": "a--r2", "weight": green}]}}})]
+    d = _diff(app(90.0, 10.0), app(50.0, 50.0))
+    (table,) = traffic_tables(d)
+    assert [(r.name, r.traffic_before, r.traffic_after) for r in table.rows] == [("blue", 90, 50), ("green", 10, 50)]
+    md = render_markdown(d)
+    assert "**Traffic, `services.diabetes-aca`** (Container Apps)" in md and "| revision | model:version |" in md, md
+    assert "| **`blue`** | — | 90 → 50 | — |" in md, md
