@@ -260,9 +260,12 @@ def containerapp_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
     for r in side.resources:
         if r["type"] != CONTAINER_APP:
             continue
-        ingress = (((r.get("inputs") or {}).get("configuration") or {}).get("ingress") or {})
+        # A secret in it masks the configuration whole ("[secret]"): no split to read then.
+        config = (r.get("inputs") or {}).get("configuration")
+        ingress = config.get("ingress") if isinstance(config, dict) else None
+        traffic = ingress.get("traffic") if isinstance(ingress, dict) else None
         rows = {str(t["label"]): {"traffic": _int(t.get("weight")), "resource": r["name"]}
-                for t in ingress.get("traffic") or [] if isinstance(t, dict) and t.get("label")}
+                for t in traffic if isinstance(t, dict) and t.get("label")} if isinstance(traffic, list) else {}
         if rows:
             out[service_of(r) or r["name"]] = rows
     return out

@@ -365,3 +365,5 @@ def test_a_container_apps_traffic_shift_has_its_table_by_revision_label():
     md = render_markdown(d)
     assert "**Traffic, `services.diabetes-aca`** (Container Apps)" in md and "| revision | model:version |" in md, md
     assert "| **`blue`** | — | 90 → 50 | — |" in md, md
+    masked = [{**app(90.0, 10.0)[0], "inputs": {"configuration": "[secret]"}}]
+    assert traffic_tables(_diff(masked, masked)) == [], "a configuration masked whole has no split to show"
