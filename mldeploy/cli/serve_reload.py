@@ -168,9 +168,24 @@ def plan_changes(old, new) -> list[str]:
             names += [n for (_, a), (_, b) in zip(before, after) if a != b for n in _plan_fields(a, b)]
         else:
             names.append(field.name)
-    names = list(dict.fromkeys(names))
+    # The served image(s), a split's per variant: the key the stack file says it with is `image`.
+    names = list(dict.fromkeys("image" if n in ("images", "variant_images") else n for n in names))
     names = [n for n in names if n != "gateway"] or names
     return [n.split("_")[0] + "".join(w.title() for w in n.split("_")[1:]) for n in names]
+
+
+def split_change(old, new) -> str | None:
+    """How service settings `old` and `new` differ in the variants they split traffic between (an
+    AKS/FPGA canary added or removed, a container app's revision labels; the target's
+    `log_variants`), as `variants stable, canary -> none`: serve runs another runner then, so it
+    restarts for it. None: the same variants."""
+    from mldeploy.targets import target_of
+
+    variants = target_of(new).log_variants
+    before, after = variants(old), variants(new)
+    if before == after:
+        return None
+    return f"variants {', '.join(before) or 'none'} -> {', '.join(after) or 'none'}"
 
 
 def _without_environment(plan):
@@ -278,6 +293,13 @@ class Reloader:
                     service = settings.services.get(name)
                     if service is None or target_of(service).name != target_of(self.settings.services[name]).name:
                         self.info(f"reload: {stack_file} changed service {name}'s target or removed it: "
+                                  "restart serve to apply it")
+                        served_as_filed = False
+                        continue
+                    split = split_change(self.settings.services[name], service)
+                    if split is not None:
+                        # Another runner serves it now (one scorer or a split): not a swap of scorers.
+                        self.info(f"reload: {stack_file} changes how {name} is served ({split}): "
                                   "restart serve to apply it")
                         served_as_filed = False
                         continue

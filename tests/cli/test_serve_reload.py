@@ -257,3 +257,97 @@ def test_an_endpoint_whose_images_change_together_swaps_them_in_one_step_and_kee
                          "'green' exited (code 3) before it was ready: boom; diabetes still serves the previous code: "
                          "save a fix to reload"), lines
     assert server.plan == plan, "the plan recorded is the one that runs"
+
+
+def _split_reloader(root: Path, stack: str, server_of, monkeypatch, lines: list[str]):
+    """A Reloader of `root`'s `stack` over the runner `server_of(name, service, settings, prepare)`
+    builds (unstarted; its swaps do nothing)."""
+    from mldeploy.cli.serve_reload import Reloader
+    from mldeploy.plan.models import resolve_model
+    from mldeploy.render.build_context import render_build_context
+    from mldeploy.targets.stack import load_stack
+
+    def prepare(image_name: str, settings):
+        image = settings.images[image_name]
+        models = [resolve_model(m, settings.models[m], root) for m in image.models]
+        return render_build_context(image_name, image, models, root), None
+
+    settings = load_stack(root, stack)
+    server = server_of("diabetes", settings.services["diabetes"], settings, prepare)
+    monkeypatch.setattr(server, "swap_images", lambda changes, timeout: 1.0)
+    return Reloader(root, settings, {"diabetes": server}, prepare=prepare, smoke_test=lambda *a: None,
+                    timeout=5, logs_command=lambda n: "", info=lines.append)
+
+
+def _edit_service(stack_file: Path, change) -> None:
+    import yaml
+
+    document = yaml.safe_load(stack_file.read_text())
+    change(document["config"]["mldeploy:services"]["diabetes"])
+    stack_file.write_text(yaml.safe_dump(document))
+
+
+def test_a_canary_promoted_or_added_while_served_says_restart_serve(tmp_path, trained_model, monkeypatch):
+    """The AKS day 2 as a user runs it under `serve --reload`: the promotion (image set to the
+    canary's, canary removed) was an AttributeError that ended serve (hwalk2); a canary added to a
+    service served without one (a `git revert` of the promotion) was named `images`, and with the
+    stable image unchanged not at all - the canary never ran. Both say `restart serve`, naming the variants."""
+    from mldeploy.plan.scorer import image_envs
+    from mldeploy.runtime.local import LocalServer
+    from mldeploy.targets import target_of
+    from mldeploy.targets.aks.local import LocalCanary
+    from tests.runtime.test_serve_canary_cli import canary_project
+
+    root = canary_project(tmp_path / "project")
+    stack_file = root / "stacks" / "Pulumi.canary.yaml"
+    restart = "reload: stacks/Pulumi.canary.yaml changes how diabetes is served ({}): restart serve to apply it"
+
+    def canary(name, service, settings, prepare):
+        contexts = {image: prepare(image, settings)[0] for image in (service.image, service.canary.image)}
+        return LocalCanary(name, service, contexts, {image: None for image in contexts}, tmp_path / "run", port=0,
+                           image_env=image_envs(settings.images))
+
+    lines: list[str] = []
+    reloader = _split_reloader(root, "canary", canary, monkeypatch, lines)
+    try:
+        _edit_service(stack_file, lambda s: s.update(image="diabetes-v2") or s.pop("canary"))
+        reloader._reload({stack_file})
+    finally:
+        reloader.stop()
+    assert lines == [restart.format("variants stable, canary -> none")], lines
+
+    def one_scorer(name, service, settings, prepare):
+        plan = target_of(service).serve_plan(name, service, settings, "")
+        return LocalServer(plan, prepare(service.image, settings)[0], None, tmp_path / "one", port=0)
+
+    lines.clear()
+    reloader = _split_reloader(root, "canary", one_scorer, monkeypatch, lines)
+    try:
+        _edit_service(stack_file, lambda s: s.update(canary={"image": "diabetes", "trafficPercent": 10}))
+        reloader._reload({stack_file})
+    finally:
+        reloader.stop()
+    assert lines == [restart.format("variants none -> stable, canary")], lines
+
+
+def test_the_served_image_changed_is_named_image_as_the_stack_file_says_it(tmp_path, trained_model):
+    """A service's `image` (a split variant's too) changed: `(image)`, not the plan's `images` /
+    `variantImages` (hwalk2's `git revert` of a promotion read `changes how churn is served (images)`)."""
+    from mldeploy.cli.serve_reload import plan_changes
+    from mldeploy.plan.scorer import image_envs
+    from mldeploy.targets import target_of
+    from mldeploy.targets.aks.local import LocalCanary
+    from mldeploy.targets.stack import load_stack
+    from tests.runtime.test_serve_canary_cli import canary_project
+
+    root = canary_project(tmp_path / "project")
+    settings = load_stack(root, "canary")
+    service = settings.services["diabetes"]
+    server = LocalCanary("diabetes", service, {"diabetes": None, "diabetes-v2": None}, {"diabetes": None, "diabetes-v2": None},
+                         tmp_path / "run", port=0, image_env=image_envs(settings.images))
+    swapped = service.model_copy(update={"canary": service.canary.model_copy(update={"image": "diabetes"})})
+    assert plan_changes(server.plan, server.plan_for(swapped, image_envs(settings.images))) == ["image"]
+    alone = service.model_copy(update={"canary": None})
+    serve_plan = target_of(alone).serve_plan
+    assert plan_changes(serve_plan("diabetes", alone, settings, ""),
+                        serve_plan("diabetes", alone.model_copy(update={"image": "diabetes-v2"}), settings, "")) == ["image"]
