@@ -53,7 +53,8 @@ SERVICE_TAG = "mldeploy-service"  # on a service's Azure resources (plan/tags.py
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # "live-traffic" | "endpoint-put" | "create-only" | "live-update" | "workload-profile" | "model-content"
+    kind: str  # "live-traffic" | "endpoint-put" | "create-only" | "live-update" | "workload-profile" | "missing-revision"
+    #            | "model-content"
     #            | "key-rotation" | "production-destroy" | "secret" | "synth"
     resource: str
     message: str
@@ -480,6 +481,48 @@ def _workload_profiles(d: StackDiff) -> list[Alert]:
     return out
 
 
+def _revision_names(r: dict | None) -> tuple[set[str], str | None]:
+    """A container app's revisions named by its traffic (by label), and its template's revision
+    (`<app>--<revisionSuffix>`, the one a `pulumi up` of it creates)."""
+    inputs = (r or {}).get("inputs") or {}
+    traffic = ((inputs.get("configuration") or {}).get("ingress") or {}).get("traffic") or []
+    named = {t["revisionName"] for t in traffic if isinstance(t, dict) and isinstance(t.get("revisionName"), str)}
+    suffix = (inputs.get("template") or {}).get("revisionSuffix")
+    app = inputs.get("containerAppName")
+    return named, f"{app}--{suffix}" if isinstance(app, str) and isinstance(suffix, str) else None
+
+
+def _missing_revisions(d: StackDiff) -> list[Alert]:
+    """A label of a deployed container app pointed at a revision that neither the base named nor this
+    change creates (only the template's revision is created by a run): the other labels' revisions
+    are named by the current revision-scope settings (targets/containerapp/plan.py), so changing them
+    (environmentVariables, cores, timeouts, ...) while several labels take traffic names revisions that
+    do not exist, and ARM refuses traffic to those (docs/containerapp.md, "Limit")."""
+    out = []
+    for c in d.changes:
+        if c.type != CONTAINER_APP or c.kind not in ("update", "replace") or c.before is None:
+            continue
+        existed, base_template = _revision_names(c.before)
+        existed |= {base_template} if base_template else set()
+        _, created = _revision_names(c.after)
+        service = service_of(c.after)
+        traffic = (((c.after.get("inputs") or {}).get("configuration") or {}).get("ingress") or {}).get("traffic") or []
+        for entry in traffic:
+            name, label = entry.get("revisionName"), entry.get("label")
+            if not isinstance(name, str) or name == created or name in existed:
+                continue
+            key = f"services.{service}.revisions.{label}" if service and label else f"`{c.name}` label {label}"
+            out.append(Alert("missing-revision", c.name, (
+                f"`{key}`: its revision `{name}` is one no run creates - this change creates only the template's "
+                f"(`{created}`), and the base named `{', '.join(sorted(existed))}`. A label other than the template's "
+                f"names its revision by the current revision-scope settings (environment variables, cores, memory, "
+                f"replicas, timeouts), and one changed while several labels take traffic: Container Apps refuses "
+                f"traffic to a revision that does not exist. Make that change with the template's label taking all "
+                f"the traffic and the other labels removed, then add them again "
+                f"(docs/containerapp.md#revisions-and-the-traffic-split)")))
+    return out
+
+
 def _model_content(d: StackDiff) -> list[Alert]:
     """A registered model version whose file changed while its `version` did not (an explicit
     `version: N` and a retrained file): the version would no longer name one file, and what
@@ -582,7 +625,7 @@ def _synth_warnings(d: StackDiff) -> list[Alert]:
 
 def warnings(d: StackDiff) -> list[Alert]:
     """Every warning, most severe first."""
-    return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _live_update(d) + _workload_profiles(d)
+    return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _live_update(d) + _workload_profiles(d) + _missing_revisions(d)
             + _model_content(d) + _production_destroy(d) + _keys(d) + _synth_warnings(d))
 
 
