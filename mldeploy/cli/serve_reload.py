@@ -168,8 +168,10 @@ def plan_changes(old, new) -> list[str]:
             names += [n for (_, a), (_, b) in zip(before, after) if a != b for n in _plan_fields(a, b)]
         else:
             names.append(field.name)
-    # The served image(s), a split's per variant: the key the stack file says it with is `image`.
-    names = list(dict.fromkeys("image" if n in ("images", "variant_images") else n for n in names))
+    # Named as the stack file says them: the served image(s), a split's per variant, are `image`; the
+    # scorer's environment is `environmentVariables`.
+    said = {"images": "image", "variant_images": "image", "environment": "environmentVariables"}
+    names = list(dict.fromkeys(said.get(n, n) for n in names))
     names = [n for n in names if n != "gateway"] or names
     return [n.split("_")[0] + "".join(w.title() for w in n.split("_")[1:]) for n in names]
 

@@ -332,7 +332,8 @@ def test_a_canary_promoted_or_added_while_served_says_restart_serve(tmp_path, tr
 
 def test_the_served_image_changed_is_named_image_as_the_stack_file_says_it(tmp_path, trained_model):
     """A service's `image` (a split variant's too) changed: `(image)`, not the plan's `images` /
-    `variantImages` (hwalk2's `git revert` of a promotion read `changes how churn is served (images)`)."""
+    `variantImages` (hwalk2's `git revert` of a promotion read `changes how churn is served (images)`);
+    the scorer's environment: `environmentVariables`, not `environment`."""
     from mldeploy.cli.serve_reload import plan_changes
     from mldeploy.plan.scorer import image_envs
     from mldeploy.targets import target_of
@@ -347,6 +348,12 @@ def test_the_served_image_changed_is_named_image_as_the_stack_file_says_it(tmp_p
                          tmp_path / "run", port=0, image_env=image_envs(settings.images))
     swapped = service.model_copy(update={"canary": service.canary.model_copy(update={"image": "diabetes"})})
     assert plan_changes(server.plan, server.plan_for(swapped, image_envs(settings.images))) == ["image"]
+    # The traffic moved and an environment variable changed in one save (hwalk2's containerapp day 2
+    # read `(trafficPercent, environment)`): both as the stack file spells them.
+    shifted_and_flagged = service.model_copy(update={
+        "canary": service.canary.model_copy(update={"traffic_percent": 20}), "environment_variables": {"F": "1"}})
+    assert plan_changes(server.plan, server.plan_for(shifted_and_flagged, image_envs(settings.images))) == [
+        "trafficPercent", "environmentVariables"], shifted_and_flagged
     alone = service.model_copy(update={"canary": None})
     serve_plan = target_of(alone).serve_plan
     assert plan_changes(serve_plan("diabetes", alone, settings, ""),
