@@ -190,9 +190,15 @@ def command(stack, service, uri, key, data, content_type, deployment, use_local,
                                        f"file; `mldeploy logs --stack {stack} --service {service} --deployment "
                                        f"{deployment}{' --local' if use_local else ''}` shows what it answered")
             if deployment not in known:
+                # A split's variants are named as `logs` names them (hwalk2 typed the diff's resource
+                # name, `churn-canary`, and read only "has no deployments").
+                variants = target.log_variants(svc)
                 raise click.UsageError(f"--deployment {deployment!r}: service {service!r} has "
                                        + (f"deployments {', '.join(known)}" if known else "no deployments "
-                                          "(only online endpoints do)"))
+                                          "(only online endpoints do)")
+                                       + (f"; the variants of its traffic split are {', '.join(variants)}, which no "
+                                          "request can pick (`mldeploy logs --deployment` shows each one's logs)"
+                                          if variants and not known else ""))
         if uri is None:
             local = target.runs_here or use_local
             uri, found_key, cafile = (_local_endpoint if local else _stack_endpoint)(root, stack, service)

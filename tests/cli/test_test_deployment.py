@@ -22,3 +22,6 @@ def test_a_name_that_is_no_variant_still_lists_what_there_is(trained_model):
     run = CliRunner().invoke(cli, ["test", "--stack", "prod-attach", "--service", "diabetes", "--deployment", "blue",
                                    "--local", "--project-dir", str(ROOT)])
     assert run.exit_code == 2 and "has no deployments" in run.stderr, run.stderr
+    # ... and the variants there are, as `logs --deployment` names them (hwalk2 typed the diff table's
+    # resource name, `churn-canary`).
+    assert "the variants of its traffic split are stable, canary, which no request can pick" in run.stderr, run.stderr
