@@ -109,8 +109,14 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
     planned = sorted(files) + ([model_path] if copy_from is not None else [])
     existing = [p for p in planned if (root / p).exists() or (root / p).is_symlink()]
     if existing:
+        # Day 2: a stack of another target for a project init wrote (hwalk2 wanted stack containerapp
+        # beside prod); init never writes into it, so say how to get that stack file alone.
+        adding = "" if not targets or "Pulumi.yaml" not in existing else (
+            "; to add a stack to this project, init one in an empty folder and copy its stack file here: "
+            f"`mldeploy init --model {model} " + " ".join(f"--target {t}" for t in chosen) + " <empty folder>`, then "
+            + ", ".join(f"<empty folder>/stacks/Pulumi.{t}.yaml" for t in chosen) + " (check its models' `path`)")
         raise ConfigError(str(directory), f"would overwrite {', '.join(existing)}; nothing was written "
-                                          "(init writes a new project: use an empty folder, or move these away)")
+                                          f"(init writes a new project: use an empty folder, or move these away{adding})")
     _write(root, files, copy_from, model_path, appended)
 
     where = str(directory)

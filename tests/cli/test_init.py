@@ -97,6 +97,26 @@ def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path, iris_pickle):
     assert (tmp_path / "sample-request.json").read_text() == "mine\n"
 
 
+def test_init_with_a_target_in_an_existing_project_says_how_to_add_that_stack(tmp_path, iris_pickle):
+    """Day 2 (hwalk2): a stack of another target for a project init wrote. init still writes nothing
+    there, and says how to get that stack file alone."""
+    first = mldeploy("init", "--model", str(iris_pickle), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = mldeploy("init", "--model", "models/iris-classifier.pkl", "--target", "containerapp", cwd=tmp_path)
+    assert again.returncode == 2 and not (tmp_path / "stacks" / "Pulumi.containerapp.yaml").exists()
+    assert again.stderr.strip().endswith(
+        "move these away; to add a stack to this project, init one in an empty folder and copy its stack file here: "
+        "`mldeploy init --model models/iris-classifier.pkl --target containerapp <empty folder>`, then "
+        "<empty folder>/stacks/Pulumi.containerapp.yaml (check its models' `path`))"), again.stderr
+    # what it says works: the stack file, copied, synthesizes in this project
+    other = tmp_path.parent / (tmp_path.name + "-other")
+    made = mldeploy("init", "--model", "models/iris-classifier.pkl", "--target", "containerapp", str(other), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "stacks" / "Pulumi.containerapp.yaml").write_bytes((other / "stacks" / "Pulumi.containerapp.yaml").read_bytes())
+    from mldeploy.targets.stack import load_stack
+    assert "iris-classifier-aca" in load_stack(tmp_path, "containerapp").services
+
+
 def test_init_in_a_repository_of_your_own_adds_its_lines_to_your_gitignore(tmp_path, iris_pickle):
     """Every git repository has a .gitignore: init keeps it and appends only the lines it lacks (not
     a refusal to overwrite); a refused init leaves it as it was."""
