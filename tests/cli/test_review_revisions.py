@@ -40,3 +40,24 @@ def test_a_revision_scope_change_under_a_split_warns_for_the_other_labels(tmp_pa
     one = _containerapp(tmp_path, "one", alone)
     one_flagged = _containerapp(tmp_path, "one-flagged", lambda s: alone(s) or s.update(environmentVariables={"F": "1"}))
     assert _alerts(one, one_flagged) == []
+
+
+def test_synth_notes_the_dns_records_a_custom_domain_needs():
+    """hwalk2's day 2 set `customDomain` and the diff showed a ManagedCertificate to create, with no word
+    of the TXT and CNAME records Azure checks first (docs/containerapp.md): synth, preview and the
+    diff (new since the base) now note them."""
+    from mldeploy.targets.stack import parse_settings, target_notes
+    from tests.harness import ROOT
+
+    values, secret_keys = stack_values("containerapp")
+
+    def notes():
+        settings = parse_settings("containerapp", values, secret_keys, ROOT, "stacks/Pulumi.containerapp.yaml")
+        return [n for n in target_notes(settings) if "customDomain" in n]
+
+    assert notes() == [], "no custom domain, no note"
+    values["mldeploy:services"]["diabetes-aca"]["customDomain"] = "score.ml.contoso.com"
+    (note,) = notes()
+    assert note.startswith("mldeploy:services.diabetes-aca.customDomain: score.ml.contoso.com: Azure adds it to the "
+                           "app only when your DNS zone has TXT `asuid.score.ml.contoso.com`"), note
+    assert "CNAME `score.ml.contoso.com` straight to" in note and "azure-container-apps#1652" in note, note

@@ -4,7 +4,7 @@ the target lives in this package (config model, load-time checks, plan, program 
 its ComponentResource is components/containerapp.py (the user's layout keeps components there)."""
 from mldeploy.targets.containerapp.config import ContainerAppServiceSettings
 from mldeploy.targets.containerapp.mocks import MOCKS
-from mldeploy.targets.containerapp.plan import check, gpu_profile_notes
+from mldeploy.targets.containerapp.plan import check, service_notes
 from mldeploy.targets.serving import split_runner
 from mldeploy.targets.target import LocalServe, StartingPoint, Target
 
@@ -45,6 +45,6 @@ def revision_labels(service: ContainerAppServiceSettings) -> tuple[str, ...]:
 
 
 TARGET = Target(name="containerapp", secret_env=True, settings=ContainerAppServiceSettings, deploy=deploy, check=check, mocks=MOCKS,
-                local_runner=local_runner, containers=containers, log_variants=revision_labels, notes=gpu_profile_notes,
+                local_runner=local_runner, containers=containers, log_variants=revision_labels, notes=service_notes,
                 policies=("mldeploy.policies.containerapp",),
                 starting_point=StartingPoint("containerapp", order=4, by_default=False))

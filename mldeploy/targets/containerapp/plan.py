@@ -343,3 +343,25 @@ def gpu_profile_notes(settings) -> list[str]:
             f"to change it, deploy the new variant as a new service (its own environment), move clients, then "
             f"remove the old one ({GPU_PROFILE_DOC})")
     return notes
+
+
+def custom_domain_notes(settings) -> list[str]:
+    """What synth, `pulumi preview` and (new since the base) `mldeploy diff` say of a `customDomain`:
+    the DNS records Azure checks before it adds the name to the app, which the program cannot create
+    or see (Microsoft's custom-domains-managed-certificates.md; docs/containerapp.md, "What is deployed")."""
+    notes = []
+    for name, service in sorted(settings.services.items()):
+        if not isinstance(service, ContainerAppServiceSettings) or service.custom_domain is None:
+            continue
+        domain = service.custom_domain
+        notes.append(
+            f"{PROJECT}:services.{name}.customDomain: {domain}: Azure adds it to the app only when your DNS zone "
+            f"has TXT `asuid.{domain}` holding the app's domain verification id and a CNAME `{domain}` straight to "
+            "the app's own host name (`<app>.<environment domain>`): on a new app, set customDomain after a first "
+            "`pulumi up` and those records; check microsoft/azure-container-apps#1652 first (docs/containerapp.md)")
+    return notes
+
+
+def service_notes(settings) -> list[str]:
+    """The target's notes (Target.notes): a GPU workload profile's, a custom domain's."""
+    return gpu_profile_notes(settings) + custom_domain_notes(settings)
