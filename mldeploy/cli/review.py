@@ -395,27 +395,65 @@ SERVED_PATHS = ("properties.model", "properties.codeConfiguration.", "properties
 DERIVED_VARIABLES = {"properties.environmentVariables.WORKER_COUNT": "`workerCount` / `maxConcurrentRequestsPerInstance`"}
 
 
+# What an AKS/FPGA variant serves: its models (the pod template's annotation), its scorer's image (score.py
+# and the environment are built into it) and the scorer's variables. A change of any of them rolls that
+# variant's pods (a RollingUpdate of the Deployment): all of its share moves to the change as they roll.
+K8S_SERVED_PATHS = (f"spec.template.metadata.annotations.{MODELS_ANNOTATION}", "spec.template.spec.containers[scorer].image",
+                    "spec.template.spec.containers[scorer].env[")
+AKS_DOC = "docs/aks.md, Blue/green"
+
+
+def _k8s_served(r: dict | None) -> tuple[Any, Any]:
+    """What an AKS variant serves, to compare across variants: its models and its scorer's image."""
+    inputs = (r or {}).get("inputs") or {}
+    template = (inputs.get("spec") or {}).get("template") or {}
+    models = ((template.get("metadata") or {}).get("annotations") or {}).get(MODELS_ANNOTATION)
+    images = [c.get("image") for c in (template.get("spec") or {}).get("containers") or []
+              if isinstance(c, dict) and c.get("name") == "scorer"]
+    return models, images[0] if images else None
+
+
+def _canaried(d: StackDiff, c: ResourceChange) -> bool:
+    """The variant takes what another variant of its service served at the base (a promotion of the
+    canary: the live-traffic warning says it for what it is)."""
+    service, after = service_of(c.before), _k8s_served(c.after)
+    return any(r["type"] == K8S_DEPLOYMENT and r["urn"] != c.urn and service_of(r) == service
+               and _k8s_served(r) == after for r in d.base.resources)
+
+
 def _live_update(d: StackDiff) -> list[Alert]:
-    """An online deployment taking traffic at the base whose served content is updated in place: not a
-    blue/green step. A new score.py shared by every image does it to blue and green alike (hwalk's day 2:
-    a rounding change in score.py updated blue at 90 % and green at 10 %, and the diff warned of nothing)."""
+    """An online deployment, or an AKS variant, taking traffic at the base whose served content is updated
+    in place: not a blue/green step. A new score.py shared by every image does it to blue and green alike
+    (hwalk's day 2: a rounding change in score.py updated blue at 90 % and green at 10 %, and the diff warned
+    of nothing); the `git revert` of an AKS promotion gives the stable variant, at 100 %, its old model back
+    while a canary of the new one is added (churn:2 -> churn:1 for the stable's half, without a word)."""
     traffic = {f"{e}/{n}": r.get("traffic") for e, rows in endpoint_splits(d.base).items() for n, r in rows.items()}
+    traffic |= {f"{s}/{n}": r.get("traffic") for s, rows in aks_splits(d.base).items() for n, r in rows.items()}
     out = []
     for c in d.changes:
-        if c.kind != "update" or c.type != ONLINE_DEPLOYMENT or c.before is None:
+        if c.kind != "update" or c.type not in (ONLINE_DEPLOYMENT, K8S_DEPLOYMENT) or c.before is None:
             continue
         name = _serving_name(c.before)
-        served = sorted({p.path for p in c.properties if p.path.startswith(SERVED_PATHS)})
-        if not traffic.get(name) or not served:
+        paths = SERVED_PATHS if c.type == ONLINE_DEPLOYMENT else K8S_SERVED_PATHS
+        served = sorted({p.path for p in c.properties if p.path.startswith(paths)})
+        if not traffic.get(name) or not served or (c.type == K8S_DEPLOYMENT and _canaried(d, c)):
             continue
         shown = ", ".join(f"`{p}`" + (f" set from {DERIVED_VARIABLES[p]}" if p in DERIVED_VARIABLES else "")
                           for p in served[:3]) + (" …" if len(served) > 3 else "")
+        if c.type == ONLINE_DEPLOYMENT:
+            how = "as Azure upgrades its instances"
+            way = ("give the change an image of its own (a score.py of its own too, when only the code changes) on a "
+                   f"deployment at 0 % and move the traffic ({ROLLOUT_DOC})")
+        else:
+            (before, _), (after, _) = _k8s_served(c.before), _k8s_served(c.after)
+            if before != after:
+                shown = f"model {before} → {after}; {shown}"
+            how = "as its pods roll"
+            way = f"run it as the service's `canary` and move `canary.trafficPercent` ({AKS_DOC})"
         out.append(Alert("live-update", c.name, f"{_said(c.before, name)} takes live traffic ({traffic[name]} %) and what it serves "
-                                                f"is updated in place ({shown}): as Azure upgrades its instances, all "
+                                                f"is updated in place ({shown}): {how}, all "
                                                 "of its share moves to the change, not through a traffic shift. To "
-                                                "canary it, give the "
-                                                "change an image of its own (a score.py of its own too, when only the "
-                                                f"code changes) on a deployment at 0 % and move the traffic ({ROLLOUT_DOC})"))
+                                                f"canary it, {way}"))
     return out
 
 
