@@ -200,6 +200,10 @@ class ContainerAppService(pulumi.ComponentResource):
                 scorer_env.append({"name": k, "secretRef": ref})
             else:
                 scorer_env.append({"name": k, "value": v})
+        # The secrets only the other labels' revisions read: kept while a label keeps that revision, or Azure
+        # refuses the update (plan.py kept_env_secrets cites manage-secrets and microsoft/azure-container-apps#395).
+        for ref, v in plan.kept_secrets:
+            secrets.append({"name": ref, "value": pulumi.Output.secret(v.reveal())})
         return secrets, mounted, scorer_env
 
     def _ingress(self, plan) -> dict:

@@ -91,6 +91,31 @@ def test_container_apps_reads_it_from_an_app_secret_by_secret_ref(tmp_path):
     _no_plain_value(result, tmp_path)
 
 
+@pytest.mark.parametrize("blue", ["labelled", "retired"])
+def test_a_container_apps_secret_an_older_labelled_revision_reads_is_kept_until_its_label_goes(tmp_path, blue):
+    """The example stack's blue label (image diabetes, 90 %) reads DB_PASSWORD; the new template (diabetes-v2)
+    dropped it. Secrets are app-scope: dropping one a revision still serving reads is refused by Azure
+    (targets/containerapp/plan.py kept_env_secrets), so it stays declared while blue is; gone once blue is."""
+    values, secret_keys = stack_values("containerapp")
+    values["mldeploy:images"]["diabetes"]["environmentVariables"] = {"DB_PASSWORD": SecureValue(CIPHERTEXT)}
+    values["mldeploy:images"]["diabetes-v2"]["environmentVariables"] = {"API_TOKEN": SecureValue(CIPHERTEXT + "x")}
+    secret_keys.add("mldeploy:images")
+    if blue == "retired":
+        values["mldeploy:services"]["diabetes-aca"]["revisions"] = {"green": {"image": "diabetes-v2",
+                                                                              "trafficPercent": 100}}
+    result = synth("containerapp", tmp_path, values, secret_keys)
+    (app,) = result.of_type("azure-native:app:ContainerApp")
+    secrets = {s["name"]: s["value"] for s in app["inputs"]["configuration"]["secrets"]}
+    env = _env(app["inputs"]["template"]["containers"], "env")
+    assert env["API_TOKEN"] == {"name": "API_TOKEN", "secretRef": "env-api-token"} and "DB_PASSWORD" not in env, env
+    assert secrets["env-api-token"] == "[secret]", secrets
+    if blue == "labelled":
+        assert secrets["env-db-password"] == "[secret]", sorted(secrets)
+    else:
+        assert "env-db-password" not in secrets, sorted(secrets)
+    _no_plain_value(result, tmp_path)
+
+
 # Azure's rule for a Container Apps secret name (targets/containerapp/plan.py SECRET_NAME_MAX cites it).
 CONTAINER_APPS_SECRET_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 

@@ -88,6 +88,9 @@ class ContainerAppPlan(FrontedByGateway):
     user_env: tuple[tuple[str, str], ...] = ()  # the stack's environmentVariables, last in the scorer's env
     # Each `secure:` variable of user_env and the app secret it is kept in (env_secret_name), read by secretRef.
     env_secrets: tuple[tuple[str, str], ...] = ()
+    # The app secrets of `secure:` variables only other labels' revisions read (secret name, value): app-scope,
+    # so declared while a label keeps that revision (kept_env_secrets says why).
+    kept_secrets: tuple[tuple[str, Any], ...] = ()
 
     @property
     def revision_name(self) -> str:
@@ -160,6 +163,31 @@ def _check_env_secrets(key: str, service: ContainerAppServiceSettings, stack: An
                               "case or in '_' at their ends share one; rename one of them")
 
 
+def kept_env_secrets(template: tuple[tuple[str, Any], ...],
+                     others: Mapping[str, tuple[tuple[str, Any], ...]]) -> tuple[tuple[str, Any], ...]:
+    """The app secrets the other labels' revisions read by secretRef and the template does not declare
+    (secret name, value), from the template's env and each other label's env (label -> env).
+
+    Secrets are app-scope and a revision reads them by name, so dropping one that a revision still taking
+    traffic reads is refused by Azure: "Before you delete a secret, deploy a new revision that no longer
+    references the old secret. Then deactivate all revisions that reference the secret"
+    (learn.microsoft.com/azure/container-apps/manage-secrets); in Multiple mode an update dropping a secret
+    an active revision references fails (microsoft/azure-container-apps#395: the update "times out" with
+    "Operation expired"; microsoft/vscode-azurecontainerapps#1098, 2026-06-10: "In Multiple mode deletion is
+    blocked"). A label's revision is its image's template (plan_containerapp's `suffix`), so its `secure:`
+    variables are its image's and the service's: each keeps its secret until no label names that image.
+    A name both read keeps the template's value (one app secret per name)."""
+    declared = {env_secret_name(k) for k, v in template if is_secret(v)}
+    kept: list[tuple[str, Any]] = []
+    for _, env in sorted(others.items()):
+        for k, v in env:
+            name = env_secret_name(k)
+            if is_secret(v) and name not in declared:
+                declared.add(name)
+                kept.append((name, v))
+    return tuple(kept)
+
+
 def busy_probe_period_s(scoring_timeout_ms: int, wait_ms: int = 0) -> int:
     """The period of a probe on the scorer's `GET /`: 10 s, longer when the scorer's limit (and a
     batch's wait) needs more than the API's 10 failures at 10 s to be outlasted (plan/timeouts.py's rule 4)."""
@@ -227,6 +255,8 @@ def plan_containerapp(name: str, service: ContainerAppServiceSettings, *,
         scorer_env=workers_and_timeouts(workers, service.scoring_timeout_ms),
         user_env=env(service.image),
         env_secrets=tuple((k, env_secret_name(k)) for k, v in env(service.image) if is_secret(v)),
+        kept_secrets=kept_env_secrets(env(service.image), {label: env(rev.image) for label, rev in labels.items()
+                                                           if rev is not None and rev.image != service.image}),
         app_insights=service.app_insights_enabled,
         min_replicas=service.min_replicas,
         max_replicas=service.max_replicas,

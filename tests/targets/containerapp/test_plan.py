@@ -155,3 +155,17 @@ def test_environment_variables_make_a_new_revision_and_none_keep_the_old_name():
                                 image_env={"diabetes": {"LOG_LEVEL": "info", "FEATURE_FLAG": "on"}})
     assert flagged.revision_suffix != bare.revision_suffix
     assert flagged.user_env == (("FEATURE_FLAG", "on"), ("LOG_LEVEL", "debug")), flagged.user_env
+
+
+def test_secure_variables_only_another_labels_revision_reads_keep_their_app_secret():
+    """Blue's image reads DB_PASSWORD and API_TOKEN, the template's (green's) API_TOKEN only: DB_PASSWORD's
+    secret is kept (Azure refuses dropping a secret a serving revision reads), API_TOKEN's is the template's."""
+    from mldeploy.config.base import Secret
+    service = _service(image="diabetes-v2", revisions=BLUE_GREEN)
+    image_env = {"diabetes": {"DB_PASSWORD": Secret("old"), "API_TOKEN": Secret("t1"), "LOG": "debug"},
+                 "diabetes-v2": {"API_TOKEN": Secret("t2")}}
+    plan = plan_containerapp("diabetes-aca", service, image_tags=TAGS, image_env=image_env)
+    assert plan.env_secrets == (("API_TOKEN", "env-api-token"),)
+    assert plan.kept_secrets == (("env-db-password", Secret("old")),), plan.kept_secrets
+    retired = _service(image="diabetes-v2", revisions={"green": {"image": "diabetes-v2", "trafficPercent": 100}})
+    assert plan_containerapp("diabetes-aca", retired, image_tags=TAGS, image_env=image_env).kept_secrets == ()
