@@ -272,6 +272,22 @@ def containerapp_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
+def _labels(r: dict | None) -> dict[str, tuple[int | None, str | None]]:
+    """A container app's traffic by label: label -> (weight, revisionName); {} when its configuration is
+    masked whole ("[secret]") or it has no labelled traffic."""
+    config = ((r or {}).get("inputs") or {}).get("configuration")
+    ingress = config.get("ingress") if isinstance(config, dict) else None
+    traffic = ingress.get("traffic") if isinstance(ingress, dict) else None
+    return {str(t["label"]): (_int(t.get("weight")), t.get("revisionName") if isinstance(t.get("revisionName"), str) else None)
+            for t in traffic if isinstance(t, dict) and t.get("label")} if isinstance(traffic, list) else {}
+
+
+def _label_key(c: ResourceChange, label: str) -> str:
+    """`services.<app>.revisions.<label>` as the stack file says it, or the resource and label."""
+    service = service_of(c.after or c.before)
+    return f"`services.{service}.revisions.{label}`" if service else f"`{c.name}` label `{label}`"
+
+
 def _table(kind: str, name: str, service: str | None, before: dict, after: dict) -> TrafficTable:
     rows = []
     for deployment in sorted(set(before) | set(after)):
@@ -356,6 +372,23 @@ def _of_service(c: ResourceChange) -> str:
     return f"`services.{service}`: " if service else ""
 
 
+def _retired_labels(c: ResourceChange) -> list[Alert]:
+    """A container app's label removed while it takes traffic: as a live online deployment deleted, its
+    whole share moves at once to the labels left, which scale out for it only then (HTTP concurrency)."""
+    before, after = _labels(c.before), _labels(c.after)
+    out = []
+    for label, (weight, revision) in sorted(before.items()):
+        if not weight or label in after:
+            continue
+        left = ", ".join(f"`{n}` {before.get(n, (0, None))[0] or 0} → {w or 0} %" for n, (w, _) in sorted(after.items()))
+        out.append(Alert("live-traffic", c.name, (
+            f"{_label_key(c, label)}{f' (revision `{revision}`)' if revision else ''} takes live traffic ({weight} %) "
+            f"and its label is removed: all of its share moves at once to the labels left ({left or 'none'}), "
+            f"not through a traffic shift, before they have scaled out for it. To retire it, move its "
+            f"`trafficPercent` to 0 first (`pulumi up`), then remove it (docs/containerapp.md#revisions-and-the-traffic-split)")))
+    return out
+
+
 def _live_traffic(d: StackDiff) -> list[Alert]:
     live, out = _live_deployments(d.base), []
     for c in d.changes:
@@ -365,6 +398,8 @@ def _live_traffic(d: StackDiff) -> list[Alert]:
             out.append(Alert("live-traffic", c.name, f"{_of_service(c)}ACI container group `{c.name}` is updated in "
                                                        "place: Azure restarts all its containers, so the service does "
                                                        "not answer until they are ready again"))
+        if c.type == CONTAINER_APP and c.kind == "update" and c.before is not None:
+            out += _retired_labels(c)
         if c.kind not in ("replace", "delete") or c.before is None:
             continue
         verb = "replaced (deleted, then created)" if c.kind == "replace" else "deleted"
@@ -454,6 +489,32 @@ def _live_update(d: StackDiff) -> list[Alert]:
                                                 f"is updated in place ({shown}): {how}, all "
                                                 "of its share moves to the change, not through a traffic shift. To "
                                                 f"canary it, {way}"))
+    return out
+
+
+def _live_labels(d: StackDiff) -> list[Alert]:
+    """A container app's label taking traffic at the base pointed at a new revision (a new image or
+    revision-scope setting of the template's label): all of its share moves to the new revision at once.
+    A label pointed at a revision the base named (a swap of labels) moves traffic the base already had
+    there; one pointed at a revision no run creates is a missing-revision warning instead."""
+    out = []
+    for c in d.changes:
+        if c.type != CONTAINER_APP or c.kind not in ("update", "replace") or c.before is None:
+            continue
+        before, after = _labels(c.before), _labels(c.after)
+        existed = {rev for _, rev in before.values() if rev}
+        _, created = _revision_names(c.after)
+        template = sorted({p.path for p in c.properties if p.path.startswith("template.") and p.path != "template.revisionSuffix"})
+        for label, (weight, revision) in sorted(before.items()):
+            new = after.get(label, (None, None))[1]
+            if not weight or new is None or new == revision or new in existed or new != created:
+                continue
+            shown = ", ".join(f"`{p}`" for p in template[:3]) + (" …" if len(template) > 3 else "")
+            out.append(Alert("live-update", c.name, (
+                f"{_label_key(c, label)} takes live traffic ({weight} %) and what it serves is replaced (revision "
+                f"`{revision}` → `{new}`{f': {shown}' if shown else ''}): all of its share moves to the new revision "
+                f"at once, not through a traffic shift. To canary a new image, point `image` at it under a new label "
+                f"at 0 % and move the traffic (docs/containerapp.md#revisions-and-the-traffic-split)")))
     return out
 
 
@@ -663,7 +724,7 @@ def _synth_warnings(d: StackDiff) -> list[Alert]:
 
 def warnings(d: StackDiff) -> list[Alert]:
     """Every warning, most severe first."""
-    return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _live_update(d) + _workload_profiles(d) + _missing_revisions(d)
+    return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _live_update(d) + _live_labels(d) + _workload_profiles(d) + _missing_revisions(d)
             + _model_content(d) + _production_destroy(d) + _keys(d) + _synth_warnings(d))
 
 

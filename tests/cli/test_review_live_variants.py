@@ -33,3 +33,54 @@ def test_reverting_an_aks_promotion_warns_that_the_stable_variant_changes_model_
     # A weight move changes no variant's content.
     assert _alerts("prod-attach", canary, synth("prod-attach", tmp_path / "10", *_prod_attach_on_two_versions(10)),
                    "live-update") == []
+
+
+def _containerapp(tmp_path, name: str, change=None):
+    from tests.harness import stack_values
+
+    values, secret_keys = stack_values("containerapp")
+    service = values["mldeploy:services"]["diabetes-aca"]
+    service["revisions"]["blue"]["trafficPercent"] = service["revisions"]["green"]["trafficPercent"] = 50
+    if change is not None:
+        change(service)
+    return synth("containerapp", tmp_path / name, values, secret_keys)
+
+
+def test_a_container_app_label_retired_while_it_takes_traffic_warns(tmp_path):
+    """Removing `revisions.blue` at 50 % moved its whole share to green at once, and the diff said
+    nothing (a live online deployment deleted is warned)."""
+    def retire(service):
+        del service["revisions"]["blue"]
+        service["revisions"]["green"]["trafficPercent"] = 100
+
+    split = _containerapp(tmp_path, "split")
+    (alert,) = _alerts("containerapp", split, _containerapp(tmp_path, "retired", retire), "live-traffic")
+    assert alert.resource == "containerapp-diabetes-aca-app", alert
+    assert alert.message.startswith("`services.diabetes-aca.revisions.blue` (revision `diabetes-aca--r"), alert.message
+    assert "takes live traffic (50 %) and its label is removed: all of its share moves at once to the labels left " \
+           "(`green` 50 → 100 %)" in alert.message, alert.message
+    assert "move its `trafficPercent` to 0 first" in alert.message, alert.message
+
+    # At 0 % first, the label goes without a warning.
+    def drained(service):
+        service["revisions"]["blue"]["trafficPercent"] = 0
+        service["revisions"]["green"]["trafficPercent"] = 100
+    assert _alerts("containerapp", _containerapp(tmp_path, "drained", drained),
+                   _containerapp(tmp_path, "retired-after", retire), "live-traffic") == []
+
+
+def test_a_container_app_label_taking_traffic_moved_to_a_new_revision_warns(tmp_path):
+    """An environment variable added at 50/50: the template's label (green) takes a new revision for all
+    of its share at once (blue's revision is the missing-revision warning)."""
+    split = _containerapp(tmp_path, "split")
+    flagged = _containerapp(tmp_path, "flagged", lambda s: s.update(environmentVariables={"FEATURE_FLAG": "on"}))
+    (alert,) = _alerts("containerapp", split, flagged, "live-update")
+    assert alert.message.startswith("`services.diabetes-aca.revisions.green` takes live traffic (50 %) and what it "
+                                    "serves is replaced (revision `diabetes-aca--r"), alert.message
+    assert "`template.containers[scorer].env[FEATURE_FLAG].value`" in alert.message, alert.message
+    assert [a.message.split(":")[0] for a in _alerts("containerapp", split, flagged, "missing-revision")] == [
+        "`services.diabetes-aca.revisions.blue`"]
+    # A traffic shift names the revisions the base named: no warning.
+    shifted = _containerapp(tmp_path, "shifted", lambda s: s["revisions"]["blue"].update(trafficPercent=90)
+                            or s["revisions"]["green"].update(trafficPercent=10))
+    assert _alerts("containerapp", split, shifted, "live-update") == []
