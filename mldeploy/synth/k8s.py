@@ -42,7 +42,8 @@ def kubernetes_objects(result: SynthResult) -> list[dict[str, Any]]:
             continue
         obj = {k: map_leaves(_integer, r["inputs"][k]) for k in OBJECT_KEYS if k in r["inputs"]}
         # An object the program leaves unnamed has the provider's auto-name (synth/mocks.py kubernetes_metadata).
-        obj["metadata"] = kubernetes_metadata(r["type"], r["inputs"], r["name"], result.stack)
+        obj["metadata"] = kubernetes_metadata(r["type"], r["inputs"], r["name"], result.stack,
+                                              result.kubernetes_names.get((r["type"], r["name"])))
         if obj.get("kind") == "Secret":
             obj = _masked_secret(obj)
         out.append(obj)

@@ -76,6 +76,11 @@ class SynthMocks(pulumi.runtime.Mocks):
         self.lookups = dict(lookups or {})
         self.outputs: dict[str, OutputMaker] = {}
         self.calls: dict[str, Callable[[dict, "SynthMocks"], dict]] = {}
+        # The metadata.name each Kubernetes object got here, by (type, Pulumi name): what refers to it saw this
+        # name, and the written manifests must show the same one. It cannot be derived again afterwards from the
+        # recorded inputs: those are masked, and a Secret's name is derived from its content (provider_ids.py
+        # _REPLACED_ON), so the masked content would give another name than the Deployment refers to.
+        self.kubernetes_names: dict[tuple[str, str], str | None] = {}
         _register_defaults(self)
 
     # -- resources --------------------------------------------------------------------------
@@ -88,6 +93,10 @@ class SynthMocks(pulumi.runtime.Mocks):
         state = {**inputs, **extra}
         if args.typ.startswith("kubernetes:"):
             state["metadata"] = kubernetes_metadata(args.typ, inputs, name, self.stack)
+            given = state["metadata"].get("name")
+            key = (args.typ, name)
+            # Two objects of one type and Pulumi name (under different parents) with other names: none recorded.
+            self.kubernetes_names[key] = given if self.kubernetes_names.get(key, given) == given else None
         rid = args.resource_id or self.resource_id(args.typ, inputs, name)
         return rid, state
 
@@ -117,12 +126,13 @@ class SynthMocks(pulumi.runtime.Mocks):
         return _secret(self.ledger.add(value))
 
 
-def kubernetes_metadata(typ: str, inputs: dict, name: str, stack: str) -> dict:
+def kubernetes_metadata(typ: str, inputs: dict, name: str, stack: str, given: str | None = None) -> dict:
     """An object's metadata as the provider returns it: a name it was not given is the provider's
-    auto-name, with its annotation (synth/provider_ids.py kubernetes_object_name)."""
+    auto-name (`given`: the one the mocks gave it during the run), with its annotation
+    (synth/provider_ids.py kubernetes_object_name)."""
     meta = dict(inputs.get("metadata") or {})
     if kubernetes_autonamed(inputs):
-        meta["name"] = kubernetes_object_name(typ, inputs, name, stack)
+        meta["name"] = given or kubernetes_object_name(typ, inputs, name, stack)
         meta["annotations"] = {**(meta.get("annotations") or {}), KUBERNETES_AUTONAMED: "true"}
     return meta
 

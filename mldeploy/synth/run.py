@@ -55,6 +55,8 @@ class SynthResult:
     project_root: Path | None = None
     # The nginx.conf the program declared for each gateway container (service name -> text).
     gateway_confs: dict[str, str] = field(default_factory=dict)
+    # The metadata.name the mocks gave each Kubernetes object (SynthMocks.kubernetes_names).
+    kubernetes_names: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
     def of_type(self, type_token: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == type_token]
@@ -175,4 +177,4 @@ def _synthesize(project_root: Path, stack: str, build_dir: Path, lookups: dict[s
         value, is_secret = collected[key]
         outputs[key] = masker.scrub_output(value, is_secret, where=f"output {key}")
     return SynthResult(stack, settings, resources, outputs, masker.leaks, ledger.values(), project_root,
-                       run.gateway_confs)
+                       run.gateway_confs, mocks.kubernetes_names)
