@@ -9,10 +9,12 @@ Pure functions of a StackDiff: the markdown and JSON renderers read the same res
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from mldeploy.cli.diffing import ResourceChange, Side, StackDiff, secure_changes
+from mldeploy.plan.scorer import SET_FROM
 
 ROLLOUT_DOC = "docs/rollout.md#rollout-promote-observe-roll-back"
 ENDPOINT_PUT_DOC = "docs/endpoints.md#changing-the-endpoint-itself-identity-compute-keys"
@@ -427,7 +429,26 @@ SERVED_PATHS = ("properties.model", "properties.codeConfiguration.", "properties
                 "properties.environmentVariables.")
 # A scorer variable mldeploy sets itself (targets/online_endpoint/plan.py, the stack file refuses it
 # under environmentVariables): the keys a reviewer changed to move it.
-DERIVED_VARIABLES = {"properties.environmentVariables.WORKER_COUNT": "`workerCount` / `maxConcurrentRequestsPerInstance`"}
+# The names each target's paths give a scorer variable: an online deployment's
+# `properties.environmentVariables.<name>`, a Kubernetes or Container Apps container's `env[<name>].value`.
+ENV_NAME = re.compile(r"(?:environmentVariables\.([^.\[\]]+)$|\.env\[([^\]]+)\]\.value$)")
+
+
+def _set_from(path: str) -> str:
+    """" set from `<key>`" for a path of a scorer variable mldeploy derives from a stack key
+    (plan/scorer.py SET_FROM: WORKER_COUNT, SCORING_TIMEOUT_MS, WORKER_TIMEOUT, ...), else ""."""
+    match = ENV_NAME.search(path)
+    key = SET_FROM.get(next((g for g in match.groups() if g), "")) if match else None
+    return f" set from {key}" if key else ""
+
+
+def _shown(paths: list[str]) -> str:
+    """The first paths (those set from a stack key first: what the reviewer changed), each with its key."""
+    ordered = sorted(paths, key=lambda p: not _set_from(p))[:3]
+    # One key is said once, after the last of its variables in a row.
+    said = [f"`{p}`" + (_set_from(p) if i + 1 == len(ordered) or _set_from(ordered[i + 1]) != _set_from(p) else "")
+            for i, p in enumerate(ordered)]
+    return ", ".join(said) + (" …" if len(paths) > 3 else "")
 
 
 # What an AKS/FPGA variant serves: its models (the pod template's annotation), its scorer's image (score.py
@@ -473,8 +494,7 @@ def _live_update(d: StackDiff) -> list[Alert]:
         served = sorted({p.path for p in c.properties if p.path.startswith(paths)})
         if not traffic.get(name) or not served or (c.type == K8S_DEPLOYMENT and _canaried(d, c)):
             continue
-        shown = ", ".join(f"`{p}`" + (f" set from {DERIVED_VARIABLES[p]}" if p in DERIVED_VARIABLES else "")
-                          for p in served[:3]) + (" …" if len(served) > 3 else "")
+        shown = _shown(served)
         if c.type == ONLINE_DEPLOYMENT:
             how = "as Azure upgrades its instances"
             way = ("give the change an image of its own (a score.py of its own too, when only the code changes) on a "
@@ -509,7 +529,7 @@ def _live_labels(d: StackDiff) -> list[Alert]:
             new = after.get(label, (None, None))[1]
             if not weight or new is None or new == revision or new in existed or new != created:
                 continue
-            shown = ", ".join(f"`{p}`" for p in template[:3]) + (" …" if len(template) > 3 else "")
+            shown = _shown(template)
             out.append(Alert("live-update", c.name, (
                 f"{_label_key(c, label)} takes live traffic ({weight} %) and what it serves is replaced (revision "
                 f"`{revision}` → `{new}`{f': {shown}' if shown else ''}): all of its share moves to the new revision "

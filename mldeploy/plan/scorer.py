@@ -41,6 +41,12 @@ def scorer_env(service: ServiceSettings, load: WorkerLoad = UNBATCHED) -> tuple[
     return workers_and_timeouts(scorer_workers(service, load), service.scoring_timeout_ms)
 
 
+# The stack file's keys each variable of workers_and_timeouts is set from (`mldeploy diff` names them
+# beside a changed variable: the reviewer changed the key, not the variable).
+SET_FROM = {"WORKER_COUNT": "`workerCount` / `maxConcurrentRequestsPerInstance`",
+            **dict.fromkeys(scorer_timeouts(1), "`scoringTimeoutMs`")}
+
+
 def workers_and_timeouts(workers: int, scoring_timeout_ms: int) -> tuple[tuple[str, str], ...]:
     """The scorer's workers and the one timeout rule's values (the gateway answers 504 first)."""
     return (("WORKER_COUNT", str(workers)), *scorer_timeouts(scoring_timeout_ms).items())

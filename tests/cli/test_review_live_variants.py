@@ -84,3 +84,19 @@ def test_a_container_app_label_taking_traffic_moved_to_a_new_revision_warns(tmp_
     shifted = _containerapp(tmp_path, "shifted", lambda s: s["revisions"]["blue"].update(trafficPercent=90)
                             or s["revisions"]["green"].update(trafficPercent=10))
     assert _alerts("containerapp", split, shifted, "live-update") == []
+
+
+def test_a_derived_variable_is_named_by_the_stack_key_it_is_set_from(tmp_path):
+    """`scoringTimeoutMs` 5000 -> 6000 on prod's live service: the diff showed SCORING_TIMEOUT_MS,
+    WORKER_TIMEOUT and the gateway's limit changing, not the key the user changed (WORKER_COUNT was
+    already named by its keys)."""
+    from tests.harness import stack_values
+
+    values, secret_keys = stack_values("prod")
+    before = synth("prod", tmp_path / "5000", values, secret_keys)
+    values["mldeploy:services"]["diabetes"]["scoringTimeoutMs"] = 6000
+    after = synth("prod", tmp_path / "6000", values, secret_keys)
+    (alert,) = _alerts("prod", before, after, "live-update")
+    assert "`spec.template.spec.containers[scorer].env[SCORING_TIMEOUT_MS].value`, " \
+           "`spec.template.spec.containers[scorer].env[WORKER_TIMEOUT].value` set from `scoringTimeoutMs`)" \
+           in alert.message, alert.message
