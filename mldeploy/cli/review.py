@@ -604,9 +604,9 @@ def _revision_names(r: dict | None) -> tuple[set[str], str | None]:
     """A container app's revisions named by its traffic (by label), and its template's revision
     (`<app>--<revisionSuffix>`, the one a `pulumi up` of it creates)."""
     inputs = (r or {}).get("inputs") or {}
-    traffic = ((inputs.get("configuration") or {}).get("ingress") or {}).get("traffic") or []
-    named = {t["revisionName"] for t in traffic if isinstance(t, dict) and isinstance(t.get("revisionName"), str)}
-    suffix = (inputs.get("template") or {}).get("revisionSuffix")
+    named = {revision for _, revision in _labels(r).values() if revision}
+    template = inputs.get("template")
+    suffix = template.get("revisionSuffix") if isinstance(template, dict) else None
     app = inputs.get("containerAppName")
     return named, f"{app}--{suffix}" if isinstance(app, str) and isinstance(suffix, str) else None
 
@@ -625,9 +625,7 @@ def _missing_revisions(d: StackDiff) -> list[Alert]:
         existed |= {base_template} if base_template else set()
         _, created = _revision_names(c.after)
         service = service_of(c.after)
-        traffic = (((c.after.get("inputs") or {}).get("configuration") or {}).get("ingress") or {}).get("traffic") or []
-        for entry in traffic:
-            name, label = entry.get("revisionName"), entry.get("label")
+        for label, (_, name) in _labels(c.after).items():  # {} when a secret masks the configuration whole
             if not isinstance(name, str) or name == created or name in existed:
                 continue
             key = f"services.{service}.revisions.{label}" if service and label else f"`{c.name}` label {label}"

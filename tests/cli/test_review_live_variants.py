@@ -100,3 +100,16 @@ def test_a_derived_variable_is_named_by_the_stack_key_it_is_set_from(tmp_path):
     assert "`spec.template.spec.containers[scorer].env[SCORING_TIMEOUT_MS].value`, " \
            "`spec.template.spec.containers[scorer].env[WORKER_TIMEOUT].value` set from `scoringTimeoutMs`)" \
            in alert.message, alert.message
+
+
+def test_a_container_app_whose_configuration_is_masked_whole_gives_no_traceback():
+    """A secret in a container app's configuration masks it whole ("[secret]"): the revision warnings
+    read no labels there, instead of an AttributeError on the string (mldeploy diff ended in a traceback)."""
+    from mldeploy.cli.review import traffic_tables
+
+    def app(suffix):
+        return {"urn": "urn:pulumi:s::p::azure-native:app:ContainerApp::app", "type": "azure-native:app:ContainerApp",
+                "name": "app", "inputs": {"containerAppName": "a", "configuration": "[secret]",
+                                          "template": {"revisionSuffix": suffix}}}
+    d = compare("x", Side("`main`", [app("r1")], {}), Side("working tree", [app("r2")], {}))
+    assert warnings(d) == [] and traffic_tables(d) == []
