@@ -44,6 +44,25 @@ def opened_model_files(tree: ast.AST) -> list[tuple[int, str]]:
     return found
 
 
+def found_model_file(tree: ast.Module) -> tuple[int, str, tuple[str, ...]] | None:
+    """(line, MODEL_FILE, MODEL_SUFFIXES) of a score.py `mldeploy init` wrote (project/templates/
+    score-model-path.py.tmpl): it loads MODEL_FILE, else the model folder's one file ending in a suffix."""
+    values = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = (node.lineno, ast.literal_eval(node.value))
+            except ValueError:
+                continue
+    defines = any(isinstance(n, ast.FunctionDef) and n.name == "model_path" for n in tree.body)
+    line, file = values.get("MODEL_FILE", (0, None))
+    _, suffixes = values.get("MODEL_SUFFIXES", (0, None))
+    if not (defines and isinstance(file, str) and isinstance(suffixes, tuple)
+            and all(isinstance(s, str) for s in suffixes)):
+        return None
+    return line, file, suffixes
+
+
 def uses_pandas_schema(tree: ast.AST) -> int | None:
     """The line of the script's first mention of PandasParameterType, or None."""
     for node in ast.walk(tree):
@@ -197,6 +216,16 @@ def script_warnings(settings, root: Path) -> list[str]:
                     shown = ", ".join(sorted(files)[:10]) + (", ..." if len(files) > 10 else "")
                     warnings.append(f"{where}:{line} opens {opened!r} in {MODEL_DIR_VARIABLE}, which model {model!r} "
                                     f"({entry.path}) does not hold{hint}; it holds: {shown}")
+            found = found_model_file(tree) if files is not None else None
+            if found is not None and found[1] not in files:
+                line, file, suffixes = found
+                candidates = sorted(f for f in files if f.endswith(suffixes))
+                if len(candidates) != 1:
+                    shown = ", ".join(candidates[:5]) or "none"
+                    warnings.append(f"{where}:{line} loads MODEL_FILE {file!r}, else the one file ending in "
+                                    f"{', '.join(suffixes)} of model {model!r} ({entry.path}), which holds no "
+                                    f"{file} and {len(candidates)} such files ({shown}): the scorer stops in init(); "
+                                    "register one model file for this version, or set MODEL_FILE in score.py")
         warnings += [f"{where}:{line} {text}" for line, text in _unshipped_imports(name, image, tree, settings, root)]
         line = uses_pandas_schema(tree)
         if line is not None and not _PANDAS.search(env_text(image, root)):

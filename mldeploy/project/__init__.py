@@ -14,7 +14,7 @@ import string
 import textwrap
 from dataclasses import dataclass
 from importlib import metadata, resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from mldeploy.contract import GATEWAY_PORT, stack_file_path
 from mldeploy.plan.deploy_lock import DEPLOY_LOCK
@@ -261,16 +261,30 @@ def _environment(c: ProjectChoices) -> str:
     return _fill("environment.yml.tmpl", name=c.name, pins=pins, advice=advice, python=python, pip=pip)
 
 
+# The files a score.py init writes loads when the model's folder lacks the one init found: a later version
+# saved under another name (models/churn-v2.joblib beside version 1's churn-v1.joblib), if it is the only one.
+MODEL_SUFFIXES = {"pickle": (".pkl", ".pickle", ".joblib"), "onnx": (".onnx",)}
+
+
+def _model_path_function(c: ProjectChoices) -> str:
+    """score.py's MODEL_FILE, MODEL_SUFFIXES and model_path(): init's file, else the folder's one model file."""
+    own = PurePosixPath(c.model_file).suffix
+    suffixes = MODEL_SUFFIXES["onnx" if c.kind == "onnx" else "pickle"]
+    suffixes += (own,) if own and own not in suffixes else ()
+    return _fill("score-model-path.py.tmpl", model_file=c.model_file, suffixes=repr(suffixes)).rstrip("\n")
+
+
 def _score(c: ProjectChoices) -> str:
+    find = _model_path_function(c)
     if c.kind == "onnx" and not c.onnx_inputs[0].width:  # one tensor of any shape
         only = c.onnx_inputs[0]
-        return _fill("score-onnx-array.py.tmpl", name=c.name, model_file=c.model_file, input=only.name,
+        return _fill("score-onnx-array.py.tmpl", name=c.name, model_path_function=find, input=only.name,
                      dtype=only.dtype, shape=repr(list(only.shape)))
     if c.kind == "onnx":
         inputs = "[" + ", ".join(repr((i.name, i.dtype, i.width)) for i in c.onnx_inputs) + "]"
-        return _fill("score-onnx.py.tmpl", name=c.name, model_file=c.model_file, inputs=inputs, rows=c.rows,
+        return _fill("score-onnx.py.tmpl", name=c.name, model_path_function=find, inputs=inputs, rows=c.rows,
                      features=c.features)
-    return _fill("score.py.tmpl", name=c.name, features=c.features, model_file=c.model_file)
+    return _fill("score.py.tmpl", name=c.name, features=c.features, model_path_function=find)
 
 
 # A workflow template names each action without a ref (`uses: actions/checkout`); the pin is the dated
@@ -299,7 +313,19 @@ def _stack(target_stack: str, c: ProjectChoices, template=None) -> str:
     models = _fill("stack-models.yaml.tmpl", name=c.name, model_path=c.model_path,
                    conda_file=c.conda_file).rstrip("\n")
     text = _stack_template(target_stack, template).read_text(encoding="utf-8")
-    return _fill_text(text, name=c.name, port=GATEWAY_PORT, models_and_images=models)
+    v2_path, v2_file = _version_2(c)
+    return _fill_text(text, name=c.name, port=GATEWAY_PORT, models_and_images=models, v2_path=v2_path,
+                      v2_file=v2_file)
+
+
+def _version_2(c: ProjectChoices) -> tuple[str, str]:
+    """Where the stack headers' day-2 entry puts version 2 of the model, and why that name: any name
+    beside version 1 for init's score.py (model_path() loads a version's one model file), the file
+    name it opens, in a folder of its own, for a project's own score.py."""
+    path = PurePosixPath(c.model_path)
+    if c.keep_script:
+        return (path.parent / "v2" / path.name).as_posix(), f"your score.py opens {c.model_file}: keep that name"
+    return (path.parent / f"{c.name}-v2{path.suffix}").as_posix(), "any file name: score.py loads the version's one model file"
 
 
 def _deploy_workflow(c: ProjectChoices) -> str:

@@ -167,7 +167,7 @@ def test_a_version_in_the_file_name_is_not_in_the_model_s_name(tmp_path, iris_pi
     assert done.returncode == 0, done.stderr
     managed = (tmp_path / "svc" / "stacks" / "Pulumi.managed.yaml").read_text()
     assert "\n    iris:\n      # Any file" in managed and "path: models/iris_V1.pkl" in managed, managed
-    assert "iris-v2: {registeredName: iris, path: models/v2/<the file name score.py opens>" in managed, managed
+    assert "iris-v2: {registeredName: iris, path: models/iris-v2.pkl, version: 2}" in managed, managed
     assert "note: named the model, image and service 'iris', the file name without '-v1'" in done.stdout
     # --name wins, and a name that is only a version keeps it.
     (tmp_path / "training" / "v1.pkl").write_bytes(iris_pickle.read_bytes())

@@ -28,9 +28,15 @@ def run(data):
 
 
 def _project(root: Path, model_path: str = "models/model.pkl", model_file: str = "model.pkl",
-             named_columns: bool = False) -> Path:
+             named_columns: bool = False, own_script: bool = True) -> Path:
+    """A project init wrote; with own_script, its score.py opens the one literal name a script of one's own
+    (or init's before hv2doc) opens - os.path.join(AZUREML_MODEL_DIR, "model.pkl") - what the checks read."""
     files = render_project(ProjectChoices(project="p", name="clf", model_path=model_path, model_file=model_file,
                                           features=4, targets=("aci",), named_columns=named_columns))
+    if own_script:
+        opened = f'os.path.join(os.environ["AZUREML_MODEL_DIR"], "{model_file}")'.encode()
+        files["score.py"] = files["score.py"].replace(b'model_path(os.environ["AZUREML_MODEL_DIR"])', opened)
+        assert opened in files["score.py"]
     for rel, data in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(data)
@@ -44,7 +50,41 @@ def _warnings(root: Path) -> list[str]:
 
 
 def test_the_generated_project_gets_no_warning(tmp_path):
-    assert _warnings(_project(tmp_path)) == []
+    assert _warnings(_project(tmp_path, own_script=False)) == []
+    assert _warnings(_project(tmp_path / "own")) == []
+
+
+def _add_version_2(root: Path, path: str) -> None:
+    stack = root / "stacks" / "Pulumi.local.yaml"
+    text = stack.read_text()
+    text = text.replace("  mldeploy:images:", f"    clf-v2:\n      registeredName: clf\n      path: {path}\n"
+                        "      version: 2\n  mldeploy:images:", 1)
+    text = text.replace("  mldeploy:services:", "    clf-v2:\n      entryScript: score.py\n      condaFile: environment.yml\n"
+                        "      models: [clf-v2]\n  mldeploy:services:", 1)
+    stack.write_text(text)
+
+
+def test_init_s_score_py_takes_a_second_version_under_another_file_name(tmp_path):
+    """hv2doc: init's score.py loads a version's one model file whatever its name (model_path())."""
+    root = _project(tmp_path, own_script=False)
+    (root / "models" / "model-v2.pkl").write_bytes(b"model 2")
+    _add_version_2(root, "models/model-v2.pkl")
+    assert _warnings(root) == []
+
+
+def test_init_s_score_py_is_warned_of_a_version_with_no_or_two_model_files(tmp_path):
+    root = _project(tmp_path, own_script=False)
+    (root / "models" / "v2").mkdir()
+    for name in ("a.pkl", "b.joblib", "notes.txt"):
+        (root / "models" / "v2" / name).write_bytes(b"x")
+    _add_version_2(root, "models/v2")
+    [warning] = _warnings(root)
+    assert warning.startswith("images.clf-v2.entryScript: score.py:"), warning
+    assert "loads MODEL_FILE 'model.pkl', else the one file ending in .pkl, .pickle, .joblib of model 'clf-v2' " \
+           "(models/v2), which holds no model.pkl and 2 such files (a.pkl, b.joblib): the scorer stops in init()" \
+           in warning, warning
+    (root / "models" / "v2" / "b.joblib").unlink()
+    assert _warnings(root) == []
 
 
 def test_a_script_opening_a_file_the_model_does_not_hold_is_warned_with_the_closest_name(tmp_path):

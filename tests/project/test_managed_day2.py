@@ -18,18 +18,17 @@ def test_the_managed_stack_s_comment_adds_version_2_as_written(tmp_path):
     for rel, data in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(data)
-    for folder in ("models", "models/v2"):
-        (tmp_path / folder).mkdir(exist_ok=True)
-        (tmp_path / folder / "model.pkl").write_bytes(folder.encode())
+    (tmp_path / "models").mkdir(exist_ok=True)
+    for file in ("model.pkl", "clf-v2.pkl"):  # version 2 under a name of its own: score.py loads either
+        (tmp_path / "models" / file).write_bytes(file.encode())
     stack = tmp_path / "stacks" / "Pulumi.managed.yaml"
     text = stack.read_text()
-    entry = re.search(r"^#\s+(clf-v2: \{registeredName: clf, path: models/v2/<the file name score\.py opens>, "
+    entry = re.search(r"^#\s+(clf-v2: \{registeredName: clf, path: models/clf-v2\.pkl, "
                       r"version: 2\})$", text, re.M)
     assert entry, text[:800]
     values = yaml.safe_load(text)
     config = values["config"]
-    config["mldeploy:models"].update(yaml.safe_load(entry.group(1).replace("<the file name score.py opens>",
-                                                                           "model.pkl")))
+    config["mldeploy:models"].update(yaml.safe_load(entry.group(1)))
     assert "with models: [clf-v2]" in text
     config["mldeploy:images"]["clf-v2"] = {**config["mldeploy:images"]["clf"], "models": ["clf-v2"]}
     green = config["mldeploy:services"]["clf"]["deployments"]["green"]
