@@ -617,7 +617,9 @@ def test_onnx_score_py_sizes_its_session_s_threads_from_the_scorer_s_variable(tm
     assert done.returncode == 0, done.stderr
     fake = _FakeOrt(inputs)
     monkeypatch.setitem(sys.modules, "onnxruntime", fake)
-    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path / "models"))
+    # The model's folder: init copies a model from outside the project into models/ (score.py opens the file).
+    copied = tmp_path / "models" / path.name
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(copied.parent if copied.is_file() else path.parent))
     if threads is None:
         monkeypatch.delenv("ORT_INTRA_OP_NUM_THREADS", raising=False)
     else:
