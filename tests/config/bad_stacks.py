@@ -40,7 +40,7 @@ from tests.config.bad_stacks_hbad2 import hbad2_cases
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = {p.name[len("Pulumi."):-len(".yaml")]: p for p in sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))}
 # Mappings whose keys are the user's own (names, tags, env...): a new key there is not a typo.
-FREE_MAPS = {"tags", "env", "labels", "routes", "createOptions"}
+FREE_MAPS = {"tags", "env", "environmentVariables", "labels", "routes", "createOptions"}
 NAME_MAPS = {"deployments", "revisions"}  # maps of names inside a section (v2 endpoints' deployments, container apps' revisions)
 SECTIONS_OF_NAMES = {"mldeploy:models", "mldeploy:images", "mldeploy:services", "mldeploy:clusters",
                      "mldeploy:batch", "mldeploy:edge"}
