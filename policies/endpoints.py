@@ -24,6 +24,7 @@ Report = Callable[..., None]
 
 ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+BATCH_DEPLOYMENT = "azure-native:machinelearningservices:BatchDeployment"
 TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
 AUTOSCALE = "azure-native:monitor:AutoscaleSetting"
 # The limits are plan/endpoint.py's (their one home, with their sources), keyed by the
@@ -41,6 +42,11 @@ SETTINGS = {
                              "description": "Fewest instances of a production deployment taking live traffic."},
     },
     "autoscale-setting-bounds": {},
+    "endpoint-deployments-limit": {
+        "maximumDeployments": {"type": "integer", "minimum": 1, "default": 20,
+                               "description": "Most deployments one online endpoint may hold (Azure ML's "
+                                              "default limit; raise it here once Azure raised yours)."},
+    },
     "production-azureml-extension-tls": {"productionStacks": config.PRODUCTION_STACKS},
 }
 
@@ -199,6 +205,26 @@ def _autoscale_min(props: Mapping[str, Any]) -> int:
     return min(minimums) if minimums else 0
 
 
+# "Number of deployments per endpoint | 20 | Yes (allows exception) | All types of endpoints"
+# (MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-manage-quotas.md, "Azure Machine Learning
+# online endpoints and batch endpoints", ms.date 01/27/2026, read 2026-12-06): Azure refuses the 21st
+# deployment of an endpoint unless the product team raised the limit, so the pack's setting can raise it too.
+def endpoint_deployments_limit(args, report: Report) -> None:
+    """No online or batch endpoint holds more deployments than Azure ML allows (`maximumDeployments`)."""
+    limit = int(config.settings("endpoint-deployments-limit", args.get_config())["maximumDeployments"])
+    by_endpoint: dict[tuple[str, str], list[str]] = {}
+    for r in args.resources:
+        if r.resource_type in (DEPLOYMENT, BATCH_DEPLOYMENT):
+            kind = "Online" if r.resource_type == DEPLOYMENT else "Batch"
+            endpoint = (kind, str(r.props.get("endpointName") or "?"))
+            by_endpoint.setdefault(endpoint, []).append(str(r.props.get("deploymentName") or r.name))
+    for (kind, endpoint), names in sorted(by_endpoint.items()):
+        if len(names) > limit:
+            report(f"{kind} endpoint {endpoint!r} would hold {len(names)} deployments ({', '.join(sorted(names))}); "
+                   f"Azure ML allows {limit} per endpoint: retire old ones (drop them from the stack file) or "
+                   "ask Azure for a higher limit and set this policy's maximumDeployments to it")
+
+
 EXTENSION = "azure-native:kubernetesconfiguration:Extension"
 AZUREML_EXTENSION_TYPE = "microsoft.azureml.kubernetes"
 
@@ -257,6 +283,10 @@ POLICIES: list[Policy] = [
     ResourceValidationPolicy(
         name="autoscale-setting-bounds", validate=autoscale_setting_bounds,
         description="Azure Monitor autoscale settings: minimum <= default <= maximum."),
+    StackValidationPolicy(
+        name="endpoint-deployments-limit", validate=endpoint_deployments_limit,
+        description="An online or batch endpoint holds at most 20 deployments (Azure ML's default limit; "
+                    "maximumDeployments raises it)."),
     StackValidationPolicy(
         name="production-azureml-extension-tls", validate=production_azureml_extension_tls,
         description="In production, the Azure ML extension on AKS serves HTTPS only (allowInsecureConnections off)."),

@@ -222,3 +222,25 @@ def test_live_traffic_counts_for_its_own_endpoints_deployment_only():
                      _endpoint_traffic("b", {"green": 100, "blue": 0}), _deployment_of("a", "blue", 3),
                      _deployment_of("b", "green", 3), _deployment_of("b", "blue", 1))
     assert messages == [], "b's blue takes no traffic: a's blue taking all of a's is not b's"
+
+
+# -- endpoint-deployments-limit ------------------------------------------------------------------
+
+def _deployments(count, endpoint="churn", type_=DEPLOYMENT):
+    return [res(type_, {"endpointName": endpoint, "deploymentName": f"v{i}"}, f"{endpoint}-v{i}") for i in range(count)]
+
+
+def test_an_endpoint_holds_at_most_20_deployments():
+    assert check("endpoint-deployments-limit", *_deployments(20)) == []
+    (message,) = check("endpoint-deployments-limit", *_deployments(21))
+    assert "Online endpoint 'churn' would hold 21 deployments" in message and "maximumDeployments" in message, message
+
+
+def test_the_limit_counts_per_endpoint_and_kind_and_can_be_raised():
+    resources = [*_deployments(15), *_deployments(15, "fraud"),
+                 *_deployments(15, "churn", "azure-native:machinelearningservices:BatchDeployment")]
+    assert check("endpoint-deployments-limit", *resources) == []  # 15 each: two online endpoints, one batch
+    (message,) = check("endpoint-deployments-limit", *_deployments(21, "scores",
+                                                                 "azure-native:machinelearningservices:BatchDeployment"))
+    assert message.startswith("Batch endpoint 'scores' would hold 21"), message
+    assert check("endpoint-deployments-limit", *_deployments(25), config={"maximumDeployments": 30}) == []
