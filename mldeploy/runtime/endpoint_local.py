@@ -64,6 +64,23 @@ class LocalEndpoint:
         nginx = find_nginx()
         check_nginx_path(self.run_dir)
         refuse_if_running(self.run_dir / ENDPOINT_FILE, f"endpoint {self.name!r}")
+        try:
+            self._prepare(nginx)
+        except BaseException:
+            # A failure before any process runs (a context that cannot be written, a socket that cannot
+            # be bound): the sockets and their folder go with it, as after a start that fails later.
+            self.stop()
+            raise
+        scorers = [(child, self.scorer_sockets[dep], f"the scorer of deployment {dep!r}")
+                   for dep, child in self.scorers.items()]
+        start_and_wait(scorers, self.gateway, f"http://127.0.0.1:{self.port}{LIVENESS_PATH}", timeout, self.stop)
+        endpoint = self.endpoint()
+        publish_endpoint(self.run_dir, endpoint)
+        return endpoint
+
+    def _prepare(self, nginx: str) -> None:
+        """Everything before the processes start: the sockets, the deployments' build contexts and
+        scorer children, the gateway's files and child."""
         gateway_sock = listen_socket(self.port)
         self._sockets = [gateway_sock]
         self.port = gateway_sock.getsockname()[1]
@@ -82,12 +99,6 @@ class LocalEndpoint:
         spec = self.spec()
         gw_dir = write_gateway_files(spec, self.keys)
         self.gateway = gateway_child(nginx, gw_dir, gateway_sock, self.run_dir / "gateway.log")
-        scorers = [(child, self.scorer_sockets[dep], f"the scorer of deployment {dep!r}")
-                   for dep, child in self.scorers.items()]
-        start_and_wait(scorers, self.gateway, f"http://127.0.0.1:{self.port}{LIVENESS_PATH}", timeout, self.stop)
-        endpoint = self.endpoint()
-        publish_endpoint(self.run_dir, endpoint)
-        return endpoint
 
     def _scorer_child(self, dep, context: BuildContext, env: ScoringEnv, context_dir: Path, sock) -> Child:
         logs = self.plan.logs_command

@@ -316,19 +316,13 @@ class LocalServer:
         self._environment()  # a `secure:` variable serve cannot read: refused before anything starts
         nginx = find_nginx()
         self._refuse_if_running()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        gateway_sock = listen_socket(self.port)
         try:
-            scorer_sock = self._scorer_socket()
+            self._prepare(nginx)
         except BaseException:
-            gateway_sock.close()
+            # A failure before any process runs (a context or gateway file that cannot be written, a
+            # socket that cannot be bound): the sockets and their folder go, as after a later failure.
+            self.stop()
             raise
-        self._sockets = [gateway_sock, scorer_sock]  # closed here once the children have them
-        self.port = gateway_sock.getsockname()[1]
-        context_dir = self._place.context_dir
-        self.context.write(context_dir)
-        self._place.child = self._scorer_child(self.context, self.env, context_dir, scorer_sock)
-        self.gateway = self._gateway_child(nginx, gateway_sock)
         base = f"{'https' if self.tls_enabled else 'http'}://127.0.0.1:{self.port}"
         # The scorer is ready when its own GET / answers through the gateway (it may listen on a Unix socket).
         start_and_wait([(self.scorer, base + READINESS_PATH, "the scorer")], self.gateway, base + LIVENESS_PATH,
@@ -336,6 +330,20 @@ class LocalServer:
         endpoint = self.endpoint()
         publish_endpoint(self.run_dir, endpoint)
         return endpoint
+
+    def _prepare(self, nginx: str) -> None:
+        """Everything before the processes start: both sockets, the build context, the scorer's and
+        the gateway's children and the gateway's files."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        gateway_sock = listen_socket(self.port)
+        self._sockets = [gateway_sock]  # closed here once the children have them
+        scorer_sock = self._scorer_socket()
+        self._sockets.append(scorer_sock)
+        self.port = gateway_sock.getsockname()[1]
+        context_dir = self._place.context_dir
+        self.context.write(context_dir)
+        self._place.child = self._scorer_child(self.context, self.env, context_dir, scorer_sock)
+        self.gateway = self._gateway_child(nginx, gateway_sock)
 
     @property
     def tls_enabled(self) -> bool:

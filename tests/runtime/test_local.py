@@ -181,3 +181,60 @@ def test_without_proc_the_command_line_comes_from_ps(tmp_path, monkeypatch):
         for child in (serve, other):
             child.kill()
             child.wait()
+
+
+class _Unwritable:
+    """A build context whose files cannot be written (a full disk): the start fails before any process runs."""
+
+    image = "diabetes"
+
+    def write(self, folder):
+        raise OSError(28, "No space left on device")
+
+
+def _runner(kind: str, run_dir):
+    """An unstarted LocalServer, LocalEndpoint or container app's LocalRevisions over _Unwritable contexts."""
+    from mldeploy.runtime.endpoint_local import LocalEndpoint
+    from mldeploy.runtime.local import LocalServer
+    from mldeploy.targets.containerapp.local import LocalRevisions
+    from mldeploy.targets.stack import load_stack
+    from tests.harness import ROOT
+    from tests.runtime.plans import plan_of
+
+    if kind == "endpoint":
+        service = load_stack(ROOT, "managed").services["diabetes"]
+        plan = plan_of("diabetes", service)
+        return LocalEndpoint(plan, {i: _Unwritable() for i in plan.images}, {i: None for i in plan.images}, run_dir,
+                             port=0)
+    if kind == "revisions":
+        service = load_stack(ROOT, "containerapp").services["diabetes-aca"]
+        images = ("diabetes", "diabetes-v2")
+        return LocalRevisions("diabetes-aca", service, {i: _Unwritable() for i in images}, {i: None for i in images},
+                              run_dir, port=0)
+    from mldeploy.targets.local.settings import LocalServiceSettings
+    service = LocalServiceSettings.model_validate({"target": "local", "image": "diabetes"})
+    return LocalServer(plan_of("diabetes", service), _Unwritable(), None, run_dir, port=0)
+
+
+@pytest.mark.parametrize("kind", ["server", "endpoint", "revisions"])
+def test_a_start_failing_before_any_process_leaves_no_socket_folder_and_no_open_socket(kind, tmp_path, monkeypatch,
+                                                                                       trained_model):
+    """A start that fails before its processes run (here: the build context cannot be written) is
+    cleaned up as one that fails later: its sockets closed, their folder under the temp dir removed.
+    Before, LocalEndpoint and LocalServer left both until the next start swept the folder."""
+    import mldeploy.runtime.endpoint_local as endpoint_local
+    import mldeploy.runtime.ingress as ingress
+    import mldeploy.runtime.local as local
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(temp))
+    opened = []
+    for module in (local, endpoint_local, ingress):
+        real = module.listen_socket
+        monkeypatch.setattr(module, "listen_socket", lambda port, real=real: opened.append(real(port)) or opened[-1])
+    with pytest.raises(OSError, match="No space left on device"):
+        _runner(kind, tmp_path / "run").start(timeout=5)
+    assert opened, "the start got as far as listening"
+    assert [s for s in opened if s.fileno() != -1] == [], f"{kind}: a listening socket left open"
+    assert list(temp.iterdir()) == [], f"{kind}: left behind under the temp dir: {list(temp.iterdir())}"
