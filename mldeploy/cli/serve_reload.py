@@ -311,8 +311,9 @@ class Reloader:
                                   "restart serve to apply it")
                         served_as_filed = False
                         continue
+                    held: dict[str, tuple] = {}  # a split's variants that keep their environment (a revision's)
                     if isinstance(server, SplitReload):
-                        plan = server.plan_for(service, image_envs(settings.images))
+                        plan, held = server.reload_plan(service, image_envs(settings.images))
                     else:
                         plan = target_of(service).serve_plan(name, service, settings, self.logs_command(name))
                     if plan != server.plan:
@@ -324,6 +325,11 @@ class Reloader:
                             continue
                         # environmentVariables only: new scorers with the new environment, swapped in.
                         new_plans[name] = (plan, environment)
+                    if held:
+                        # Said once for each change of the stack file's environment of a variant that keeps its own.
+                        _, before = server.reload_plan(self.settings.services[name], image_envs(self.settings.images))
+                        for label in sorted(label for label in held if held[label] != before.get(label)):
+                            self.info(server.held_line(label, service))
                     for image in plan.images:
                         wanted[name, image] = self.prepare(image, settings)
         except ConfigError as err:

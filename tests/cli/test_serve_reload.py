@@ -259,9 +259,9 @@ def test_an_endpoint_whose_images_change_together_swaps_them_in_one_step_and_kee
     assert server.plan == plan, "the plan recorded is the one that runs"
 
 
-def _split_reloader(root: Path, stack: str, server_of, monkeypatch, lines: list[str]):
+def _split_reloader(root: Path, stack: str, server_of, monkeypatch, lines: list[str], name: str = "diabetes"):
     """A Reloader of `root`'s `stack` over the runner `server_of(name, service, settings, prepare)`
-    builds (unstarted; its swaps do nothing)."""
+    builds for service `name` (unstarted; its swaps do nothing)."""
     from mldeploy.cli.serve_reload import Reloader
     from mldeploy.plan.models import resolve_model
     from mldeploy.render.build_context import render_build_context
@@ -273,18 +273,87 @@ def _split_reloader(root: Path, stack: str, server_of, monkeypatch, lines: list[
         return render_build_context(image_name, image, models, root), None
 
     settings = load_stack(root, stack)
-    server = server_of("diabetes", settings.services["diabetes"], settings, prepare)
+    server = server_of(name, settings.services[name], settings, prepare)
     monkeypatch.setattr(server, "swap_images", lambda changes, timeout: 1.0)
-    return Reloader(root, settings, {"diabetes": server}, prepare=prepare, smoke_test=lambda *a: None,
+    return Reloader(root, settings, {name: server}, prepare=prepare, smoke_test=lambda *a: None,
                     timeout=5, logs_command=lambda n: "", info=lines.append)
 
 
-def _edit_service(stack_file: Path, change) -> None:
+def _edit_service(stack_file: Path, change, name: str = "diabetes", section: str = "mldeploy:services") -> None:
     import yaml
 
     document = yaml.safe_load(stack_file.read_text())
-    change(document["config"]["mldeploy:services"]["diabetes"])
+    change(document["config"][section][name])
     stack_file.write_text(yaml.safe_dump(document))
+
+
+def test_a_container_apps_environment_change_reaches_only_the_templates_revision(tmp_path, trained_model,
+                                                                                 monkeypatch):
+    """A container app at blue (image diabetes) / green (diabetes-v2, the template's `image`): an
+    environmentVariables entry saved under the service is every label's in the stack file, but `pulumi up`
+    makes a new revision of the template only, and blue's revision is immutable (its environment stays).
+    So only green gets a new scorer, blue serves on with its own environment, and serve says so, once.
+    Before, both labels' scorers were swapped to the new environment. An AKS canary's variants are
+    Deployments updated in place: both take it."""
+    from mldeploy.plan.scorer import image_envs
+    from mldeploy.targets.aks.local import LocalCanary
+    from mldeploy.targets.containerapp.local import LocalRevisions
+    from mldeploy.targets.stack import load_stack
+    from tests.runtime.test_serve_canary_cli import canary_project
+    from tests.runtime.test_serve_containerapp_cli import aca_project
+
+    root = aca_project(tmp_path / "project")
+    stack_file = root / "stacks" / "Pulumi.aca.yaml"
+
+    def revisions(name, service, settings, prepare):
+        contexts = {image: prepare(image, settings)[0] for image in ("diabetes", "diabetes-v2")}
+        return LocalRevisions(name, service, contexts, {image: None for image in contexts}, tmp_path / "run", port=0,
+                              image_env=image_envs(settings.images))
+
+    lines: list[str] = []
+    reloader = _split_reloader(root, "aca", revisions, monkeypatch, lines, name="diabetes-aca")
+    server = reloader.served["diabetes-aca"]
+    server.run_dir.mkdir(parents=True)  # where a reload publishes the endpoint file anew
+    swapped: list[list[str]] = []
+    monkeypatch.setattr(server, "swap_images", lambda changes, timeout: swapped.append(sorted(changes)) or 1.0)
+    held = ("reload: diabetes-aca's revision blue keeps the environmentVariables it was created with: a revision is "
+            "immutable, and `pulumi up` gives a change only to the template's new revision (green, image diabetes-v2); "
+            "the stack file now names for blue a revision no run creates (`mldeploy diff` warns: missing-revision; "
+            "docs/containerapp.md#revisions-and-the-traffic-split)")
+
+    def flags() -> dict[str, str | None]:
+        return {label: dict(s.plan.environment).get("FEATURE_FLAG") for label, s in server.revisions.items()}
+
+    try:
+        _edit_service(stack_file, lambda s: s.update(environmentVariables={"FEATURE_FLAG": "on"}), "diabetes-aca")
+        reloader._reload({stack_file})
+        assert swapped == [["diabetes-v2"]], "green's image alone gets a new scorer"
+        assert flags() == {"blue": None, "green": "on"}
+        assert lines[0] == held, lines
+        assert lines[1:] == ["reload: stacks/Pulumi.aca.yaml (environmentVariables) changed: starting new scorers for "
+                             "diabetes-aca's image diabetes-v2, one per variant of it (the running ones answer until "
+                             "they are ready)",
+                             "reload: diabetes-aca's image diabetes-v2 serves the new environment (ready in 1.0 s)"], lines
+        lines.clear()
+        reloader._reload({stack_file})  # saved again unchanged: nothing swapped, nothing said again
+        assert (swapped, lines) == ([["diabetes-v2"]], []), lines
+        # blue's own image's environment: no label's new revision, nothing swapped; said for the new value.
+        _edit_service(stack_file, lambda i: i.update(environmentVariables={"BLUE_ONLY": "1"}), "diabetes",
+                      "mldeploy:images")
+        reloader._reload({stack_file})
+        assert (swapped, flags(), lines) == ([["diabetes-v2"]], {"blue": None, "green": "on"}, [held]), lines
+    finally:
+        reloader.stop()
+
+    canary_root = canary_project(tmp_path / "canary")
+    settings = load_stack(canary_root, "canary")
+    service = settings.services["diabetes"]
+    canary = LocalCanary("diabetes", service, {"diabetes": None, "diabetes-v2": None}, {"diabetes": None, "diabetes-v2": None},
+                         tmp_path / "canary-run", port=0, image_env=image_envs(settings.images))
+    plan, kept = canary.reload_plan(service.model_copy(update={"environment_variables": {"FEATURE_FLAG": "on"}}),
+                                    image_envs(settings.images))
+    assert kept == {} and {label: dict(p.environment).get("FEATURE_FLAG") for label, p in plan.variants} == {
+        "stable": "on", "canary": "on"}
 
 
 def test_a_canary_promoted_or_added_while_served_says_restart_serve(tmp_path, trained_model, monkeypatch):

@@ -31,11 +31,17 @@ def variant_settings(service: AksServiceSettings, image: str) -> AksServiceSetti
                                       "app_insights_enabled": False})
 
 
+def every_variant(service: AksServiceSettings) -> None:
+    """Which variant a change of the stack file reaches: every one (each is a Deployment, updated in place)."""
+    return None
+
+
 class LocalCanary(LocalRevisions):
     """The stable and the canary variant, each scorer + gateway, and the ingress splitting them."""
 
     variants = staticmethod(canary_variants)
     variant_settings = staticmethod(variant_settings)
+    changed_variant = staticmethod(every_variant)
 
 
 def canary_runner(name: str, service: AksServiceSettings, serve: LocalServe) -> LocalCanary:

@@ -39,6 +39,12 @@ def revision_images(service: ContainerAppServiceSettings) -> dict[str, tuple[str
     return {label: (rev.image, rev.traffic_percent) for label, rev in sorted(service.revisions.items())}
 
 
+def template_label(service: ContainerAppServiceSettings) -> str:
+    """The label whose revision `pulumi up` makes from the app's template: the one on the service's
+    `image` (`check` allows exactly one), `live` without revisions."""
+    return next((label for label, (image, _) in revision_images(service).items() if image == service.image), "live")
+
+
 def revision_settings(service: ContainerAppServiceSettings, image: str) -> LocalServiceSettings:
     """One revision as a local service: the service's gateway knobs and its scorer's workers and
     timeout, the revision's image; no key check (the ingress's) and no App Insights (no Azure)."""
@@ -103,10 +109,44 @@ class LocalRevisions(SplitReload):
             auth_enabled=service.auth_enabled, max_request_body_mb=service.max_request_body_mb,
             scoring_timeout_ms=service.scoring_timeout_ms)
 
-    # Which variants and how each one is served: a subclass for another target's split (the AKS
-    # canary, mldeploy/targets/aks/local.py) overrides these two and keeps the rest.
+    # Which variants and how each one is served, and which one a change of the stack file reaches (None:
+    # every one): a subclass for another target's split (the AKS canary, mldeploy/targets/aks/local.py)
+    # overrides these and keeps the rest.
     variants = staticmethod(revision_images)
     variant_settings = staticmethod(revision_settings)
+    changed_variant = staticmethod(template_label)
+
+    def reload_plan(self, service, image_env: Mapping[str, Mapping[str, str]]) -> tuple[SplitPlan, dict[str, tuple]]:
+        """What `serve --reload` serves of `service` as the stack file says it now, and the variants
+        that keep the environment they run although the stack file gives them another (label -> the
+        stack file's environment for it). "Immutable: Once established, a revision remains unchangeable"
+        and "revision-scope changes create a new revision" (learn.microsoft.com/azure/container-apps/
+        revisions, "Update and deploy changes in Azure Container Apps"); environment variables are
+        revision-scope ("modify environment variables, compute resources, scale parameters, and deploy
+        a different image. If your container app update includes revision-scope changes, a new
+        revision is generated": learn.microsoft.com/azure/container-apps/revisions-manage). `pulumi up`
+        sends the app one template (the label on `image`), so only that label's revision is new; every
+        other label keeps the revision an earlier run created, environment and all."""
+        wanted = self.plan_for(service, image_env)
+        changed = self.changed_variant(service)
+        if changed is None:
+            return wanted, {}
+        running = dict(self.plan.variants)
+        variants, held = [], {}
+        for label, plan in wanted.variants:
+            if label != changed and label in running and plan.environment != running[label].environment:
+                held[label] = plan.environment
+                plan = replace(plan, environment=running[label].environment)
+            variants.append((label, plan))
+        return replace(wanted, variants=tuple(variants)), held
+
+    def held_line(self, label: str, service) -> str:
+        """What `serve --reload` says of revision `label` keeping its environment (reload_plan)."""
+        return (f"reload: {self.name}'s revision {label} keeps the environmentVariables it was created with: a "
+                f"revision is immutable, and `pulumi up` gives a change only to the template's new revision "
+                f"({self.changed_variant(service)}, image {service.image}); the stack file now names for {label} "
+                "a revision no run creates (`mldeploy diff` warns: missing-revision; "
+                "docs/containerapp.md#revisions-and-the-traffic-split)")
 
     def upstreams(self) -> tuple[Upstream, ...]:
         """The ingress's upstreams: the revisions' gateways, weighted by their shares."""
