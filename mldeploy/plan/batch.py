@@ -70,3 +70,8 @@ class LocalBatchPlan:
     code_files: tuple[tuple[str, Path], ...] = ()
     script_in_source: str = ""
     environment_variables: tuple[tuple[str, str], ...] = ()  # set around init() and run(), as the job's
+    # The job's environment file as the stack names it (`condaFile: batch-env.yml`) and its pip
+    # requirements: `mldeploy batch` runs the driver in mldeploy's own Python, and an import it lacks
+    # is named with the packages to install there.
+    environment_file: str = ""
+    environment_pins: tuple[str, ...] = ()

@@ -113,9 +113,13 @@ def run_batch(entry: LocalBatchPlan, input_dir: Path) -> BatchRunResult:
         raise BatchRunError(f"no input files in {input_dir}")
     with _model_dir(entry.model) as model_dir, _code_folder(entry) as script, _v1_stand_in(script), \
             mock.patch.dict(os.environ, {**dict(entry.environment_variables), "AZUREML_MODEL_DIR": str(model_dir)}):
-        driver = _load_script(script)
         try:
+            driver = _load_script(script)
             driver.init()
+        except ModuleNotFoundError as exc:
+            raise BatchRunError(_missing_module(entry, exc)) from None
+        except BatchRunError:
+            raise
         except Exception as exc:  # the job fails before any mini-batch, as on Azure ML
             raise BatchRunError(f"init() failed: {exc!r}") from exc
         size = entry.mini_batch_size
@@ -140,6 +144,17 @@ def run_batch(entry: LocalBatchPlan, input_dir: Path) -> BatchRunResult:
                 continue
             rows.extend(str(item) for item in _as_rows(result))
     return BatchRunResult(rows=rows, files=len(files), mini_batches=len(batches), failed_files=failed)
+
+
+def _missing_module(entry: LocalBatchPlan, exc: ModuleNotFoundError) -> str:
+    """A driver that imports what mldeploy's Python lacks (joblib, scikit-learn: the job's environment has
+    them, a project's virtualenv holds mldeploy and Pulumi): which module, and the packages to install here."""
+    python = Path(sys.executable)
+    pins = " ".join(f"'{pin}'" for pin in entry.environment_pins)
+    return (f"{entry.script.name} imports module {exc.name!r}, which this Python ({python}) does not have: "
+            f"`mldeploy batch` runs the driver in the Python mldeploy runs in, not in the job's environment "
+            f"({entry.environment_file}); install that environment's packages here: "
+            f"{python} -m pip install {pins}")
 
 
 def _as_rows(result: Any) -> list[Any]:

@@ -216,3 +216,16 @@ def run(mini_batch):
     result = _run(driver_root, script, environmentVariables={"FEATURE_FLAG": "on", "LOG_LEVEL": "debug"})
     assert set(result.rows) == {"on-debug"}, result.rows
     assert "FEATURE_FLAG" not in os.environ, "the job's variables leak into mldeploy's own process"
+
+
+def test_a_module_the_driver_lacks_here_names_the_packages_of_the_jobs_environment(driver_root):
+    # hwalk3's own-repo walk: a project's virtualenv holds mldeploy and Pulumi, not joblib, and the
+    # diabetes-style driver ended `mldeploy batch` in ModuleNotFoundError's traceback.
+    script = "import joblib_not_installed_here\n\n\ndef init():\n    pass\n\n\ndef run(mini_batch):\n    return []\n"
+    with pytest.raises(BatchRunError) as raised:
+        _run(driver_root, script)
+    message = str(raised.value)
+    assert message.startswith("driver.py imports module 'joblib_not_installed_here', which this Python"), message
+    assert "(condaFile examples/diabetes/batch-env.yml)" in message, message
+    assert message.endswith(f"{sys.executable} -m pip install 'scikit-learn==1.9.1' 'joblib==1.6.0' 'numpy==2.4.6'"), \
+        "the packages of the job's environment but azureml-core (the stand-in covers a local run): " + message

@@ -15,6 +15,7 @@ from mldeploy.plan.batch import CODE_BLOB_PREFIX, BatchPlan, LocalBatchPlan, com
 from mldeploy.config.requirements import read_requirements
 from mldeploy.plan.conda import conda_with_pip
 from mldeploy.plan.versions import BATCH_EXECUTOR_PIN
+from mldeploy.scoring.environment import pip_requirements
 from mldeploy.plan.digest import digest_files
 from mldeploy.config.source_directory import source_files
 from mldeploy.plan.models import resolve_model
@@ -103,4 +104,14 @@ def plan_local_batch(settings: StackSettings, name: str | None, root: Path) -> L
                           model=resolve_model(entry.model, settings.models[entry.model], root),
                           mini_batch_size=entry.mini_batch_size, max_retries=entry.max_retries,
                           error_threshold=entry.error_threshold,
-                          environment_variables=tuple(sorted(entry.environment_variables.items())))
+                          environment_variables=tuple(sorted(entry.environment_variables.items())),
+                          environment_file=("condaFile" if entry.conda_file is not None else "requirementsFile")
+                          + f" {entry.conda_file or entry.requirements_file}",
+                          environment_pins=local_pins(entry, root))
+
+
+def local_pins(settings: BatchSettings, root: Path) -> tuple[str, ...]:
+    """The job environment's pip requirements a local run needs: azureml-core left out (the job's
+    driver needs it; a local run has mldeploy's stand-in for an SDK v1 driver's imports)."""
+    return tuple(line for line in pip_requirements("conda", conda_text(settings, root))
+                 if not re.match(r"^azureml-core\b", line))
