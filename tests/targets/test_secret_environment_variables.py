@@ -154,6 +154,45 @@ def test_two_variables_one_container_apps_secret_name_would_hold_are_refused_nam
     assert "rename one" in err.message, err
 
 
+@pytest.mark.parametrize("blue_name", ["DB_PASSWORD", "Db_Password"])
+def test_two_labels_images_giving_one_secure_variable_two_values_are_refused_naming_both_keys(blue_name):
+    """Blue's image (diabetes) and green's, the template's (diabetes-v2), set DB_PASSWORD under two keys with
+    two values: Container Apps keeps one app secret per name (env-db-password) and blue's revision would read
+    green's value from its next replica on. The stack file tells them apart (two keys, two ciphertexts):
+    refused at load, naming the template's key, the other, and what to do. Before: documented only."""
+    values, secret_keys = stack_values("containerapp")
+    values["mldeploy:images"]["diabetes"]["environmentVariables"] = {blue_name: SecureValue(CIPHERTEXT)}
+    values["mldeploy:images"]["diabetes-v2"]["environmentVariables"] = {"DB_PASSWORD": SecureValue(CIPHERTEXT + "x")}
+    secret_keys.add("mldeploy:images")
+    err = _load("containerapp", values, secret_keys)
+    assert err.key == "mldeploy:images.diabetes-v2.environmentVariables.DB_PASSWORD", err
+    assert f"mldeploy:images.diabetes.environmentVariables.{blue_name} (revision blue's)" in err.message, err
+    assert "'env-db-password'" in err.message and "a variable name of its own" in err.message, err
+    assert "mldeploy:services.diabetes-aca.environmentVariables" in err.message, err
+    assert CIPHERTEXT not in str(err) and VALUE not in str(err), err
+
+
+@pytest.mark.parametrize("how", ["same-text", "on-the-service", "retired"])
+def test_one_secure_value_for_every_label_or_one_label_is_no_clash(how):
+    """The same `secure:` text under both images' keys (a copied image entry), the variable once on the service,
+    or the older label retired: one value per app secret, loaded as before."""
+    from mldeploy.targets.stack import parse_settings
+
+    values, secret_keys = stack_values("containerapp")
+    images, service = values["mldeploy:images"], values["mldeploy:services"]["diabetes-aca"]
+    if how == "on-the-service":
+        service["environmentVariables"] = {"DB_PASSWORD": SecureValue(CIPHERTEXT)}
+        secret_keys.add("mldeploy:services")
+    else:
+        images["diabetes"]["environmentVariables"] = {"DB_PASSWORD": SecureValue(CIPHERTEXT)}
+        images["diabetes-v2"]["environmentVariables"] = {
+            "DB_PASSWORD": SecureValue(CIPHERTEXT if how == "same-text" else CIPHERTEXT + "x")}
+        secret_keys.add("mldeploy:images")
+    if how == "retired":
+        service["revisions"] = {"green": {"image": "diabetes-v2", "trafficPercent": 100}}
+    parse_settings("containerapp", values, secret_keys, ROOT, "stacks/Pulumi.containerapp.yaml")
+
+
 def test_a_plain_variable_beside_a_secure_one_of_the_same_secret_name_is_no_clash():
     values, secret_keys = stack_values("containerapp")
     for service in values["mldeploy:services"].values():

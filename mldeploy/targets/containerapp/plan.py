@@ -147,9 +147,11 @@ def env_secret_clash(secure: Mapping[str, str]) -> tuple[str, str, str] | None:
 
 
 def _check_env_secrets(key: str, service: ContainerAppServiceSettings, stack: Any) -> None:
-    """Every revision's `secure:` variables (its image's, then the service's) each get an app secret of their own."""
+    """Every revision's `secure:` variables (its image's, then the service's) each get an app secret of their own,
+    and one app secret holds one value for every labelled revision that reads it."""
     images = sorted({service.image, *(rev.image for rev in (service.revisions or {}).values())})
-    for image in images:
+    held: dict[str, tuple[Any, str]] = {}  # app secret -> (its value, the key that sets it)
+    for image in sorted(images, key=lambda i: i != service.image):  # the template's first: the value the app keeps
         settings = stack.images.get(image)
         env = {**(settings.environment_variables if settings else {}), **service.environment_variables}
         secure = {n: (f"{key}.environmentVariables.{n}" if n in service.environment_variables
@@ -161,6 +163,31 @@ def _check_env_secrets(key: str, service: ContainerAppServiceSettings, stack: An
             raise ConfigError(second, f"Container Apps would keep it in app secret {secret!r}, as {first}: secret "
                               "names are lowercase letters, digits and '-', so variable names differing only in "
                               "case or in '_' at their ends share one; rename one of them")
+        for name, at in sorted(secure.items()):
+            secret = env_secret_name(name)
+            value, first = held.setdefault(secret, (env[name], at))
+            if at != first and value != env[name]:
+                raise ConfigError(first, _one_secret_two_values(secret, at, image, key, service))
+
+
+def _one_secret_two_values(secret: str, other_key: str, other_image: str, service_key: str,
+                           service: ContainerAppServiceSettings) -> str:
+    """Why the template's image and another label's cannot give one `secure:` variable two values on
+    Container Apps, and what to do (the error is the template's key: the new revision's value is the one to move).
+
+    Secrets belong to the app, one value per name, and "An updated or deleted secret doesn't automatically
+    affect existing revisions in your app. When a secret is updated or deleted, you can respond to changes in
+    one of two ways: Deploy a new revision. Restart an existing revision." (learn.microsoft.com/azure/
+    container-apps/manage-secrets): the older label's revision reads the template's value from its next
+    replica on (a restart, a scale-out, a start from zero). The values are compared as the program gets them:
+    ciphertexts offline (Pulumi encrypts each `config set --secret` with a new nonce, so one value set twice
+    reads as two), plaintexts under `pulumi up`."""
+    label = next((label for label, rev in (service.revisions or {}).items() if rev.image == other_image), other_image)
+    return (f"holds another value than {other_key} (revision {label}'s) for the one app secret {secret!r} "
+            f"Container Apps keeps per name: revision {label} would read this value from its next replica on "
+            "(a restart, a scale-out, a start from zero); give this value a variable name of its own (the new "
+            f"revision reads it, {label} keeps its own), or set one value for both: the same `secure:` text under "
+            f"both keys, or the variable once under {service_key}.environmentVariables")
 
 
 def kept_env_secrets(template: tuple[tuple[str, Any], ...],
@@ -176,7 +203,7 @@ def kept_env_secrets(template: tuple[tuple[str, Any], ...],
     "Operation expired"; microsoft/vscode-azurecontainerapps#1098, 2026-06-10: "In Multiple mode deletion is
     blocked"). A label's revision is its image's template (plan_containerapp's `suffix`), so its `secure:`
     variables are its image's and the service's: each keeps its secret until no label names that image.
-    A name both read keeps the template's value (one app secret per name)."""
+    A name both read is one app secret of one value (`check` refuses two: _one_secret_two_values)."""
     declared = {env_secret_name(k) for k, v in template if is_secret(v)}
     kept: list[tuple[str, Any]] = []
     for _, env in sorted(others.items()):
