@@ -47,8 +47,13 @@ def select_services(settings, wanted: str | None) -> list[str]:
     if wanted is not None:
         if wanted not in settings.services:
             known = ", ".join(sorted(settings.services)) or "none"
-            raise ConfigError("--service", f"no service {wanted!r} in stack {settings.stack!r}; known: {known}")
+            raise ConfigError("--service", f"no service {wanted!r} in stack {settings.stack!r}; known: {known}"
+                                           + "".join(f"; {hint}" for hint in _elsewhere(settings, wanted)))
         return [wanted]
+    if not settings.services and (hints := _elsewhere(settings, None)):
+        # A stack of batch or edge entries only (hwalk3: `serve --stack edge` read 'choose one with --service
+        # (known: none)'): what runs each of them instead.
+        raise ConfigError("--stack", f"stack {settings.stack!r} declares no service; " + "; ".join(hints))
     local = [n for n, s in sorted(settings.services.items()) if target_of(s).served_by_default]
     if not local:
         # A stack of one service rehearsed here only on request (init's prod: one AKS service): that
@@ -60,6 +65,14 @@ def select_services(settings, wanted: str | None) -> list[str]:
         raise ConfigError("--service", f"stack {settings.stack!r} declares no local service or online endpoint: "
                                        f"choose one with --service (known: {known})")
     return local
+
+
+def _elsewhere(settings, wanted: str | None) -> list[str]:
+    """What runs the stack's section entries here (all of them, or the one named `wanted`), from their rows."""
+    from mldeploy.targets import SECTION_TARGETS
+
+    return [t.elsewhere(settings.stack, name, entry) for t in SECTION_TARGETS if t.elsewhere is not None
+            for name, entry in sorted(t.entries(settings).items()) if wanted in (None, name)]
 
 
 def _not_nan(value: float) -> float:

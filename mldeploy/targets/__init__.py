@@ -32,7 +32,8 @@ What a target provides (the fields of `Target`; the defaults say what "nothing" 
 
 The CLI, the local runtime and the policy pack read the same row for their own hooks (local
 runner, container runner, policy rules, test-client hooks, and `command`: a target's own
-`mldeploy <name>`, such as `mldeploy batch`).
+`mldeploy <name>`, such as `mldeploy batch`; `elsewhere`: what runs a section entry here when `serve`,
+`test` or `logs` is asked for it).
 """
 from __future__ import annotations
 

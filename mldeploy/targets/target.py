@@ -162,6 +162,9 @@ class Target:
     # (policies/config.py), so the table imports nothing of the pack and the pack may read it.
     policies: tuple[str, ...] = ()
     command: TargetCommand | None = None  # its own `mldeploy <name>` command (`mldeploy batch`), if any
+    # A section entry's way to run, test or read on this machine instead of `serve`, `test` and `logs`,
+    # which run services only: (stack name, entry name, entry) -> a sentence naming the commands.
+    elsewhere: Callable[[str, str, Any], str] | None = None
     # A `secure:` environment variable of the scorer (plan/secret_env.py): True where the target passes it as
     # its platform's secret (ACI secureValue, a Kubernetes Secret, a Container Apps secretRef, serve's
     # environment); else refused, `secret_env_instead` saying why and what to use there.

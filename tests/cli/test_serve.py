@@ -130,3 +130,22 @@ def test_serve_reload_with_containers_is_a_usage_error():
     assert done.returncode == 2, done.stderr
     assert "--reload runs with local processes; --containers builds images" in done.stderr, done.stderr
     assert "starting" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "test", "logs"])
+def test_a_stack_of_batch_or_edge_entries_says_what_runs_them_here(command):
+    """hwalk3's walk: `serve --stack edge` read 'declares no local service or online endpoint: choose one with
+    --service (known: none)', and `test --stack batch --service nightly` 'known: none', naming no way on."""
+    service = [] if command == "serve" else ["--service", "nightly"]
+    proc = subprocess.run([*MLDEPLOY, command, "--project-dir", str(ROOT), "--stack", "batch", *service],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert "batch entry 'nightly' is a job, not a service: run its driver here with `mldeploy batch --stack batch " \
+           "--name nightly --input <folder> --output <file>`" in proc.stderr, proc.stderr
+    if command == "serve":
+        proc = subprocess.run([*MLDEPLOY, command, "--project-dir", str(ROOT), "--stack", "edge"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.stderr == (
+            "error: --stack: stack 'edge' declares no service; edge entry 'clinics' is a module on IoT Edge devices, "
+            "not a service: serve its image 'diabetes' here with a stack whose service runs it (`mldeploy serve --stack "
+            "local`); on a device, `iotedge logs diabetes` and `mldeploy test --uri http://<device>:5001/score`\n"), proc.stderr

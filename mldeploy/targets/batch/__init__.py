@@ -13,5 +13,11 @@ def deploy(name: str, entry, foundation):
     return deploy_batch(name, entry, foundation)
 
 
+def elsewhere(stack: str, name: str, entry) -> str:
+    """What runs a batch entry on this machine: its own command (serve, test and logs run services)."""
+    return (f"batch entry {name!r} is a job, not a service: run its driver here with "
+            f"`mldeploy batch --stack {stack} --name {name} --input <folder> --output <file>`")
+
+
 TARGET = Target(name="batch", section="batch", description="batch scoring on Azure ML compute",
-                settings=BatchSettings, deploy=deploy, mocks=MOCKS, command=COMMAND)
+                settings=BatchSettings, deploy=deploy, mocks=MOCKS, command=COMMAND, elsewhere=elsewhere)
