@@ -11,6 +11,8 @@ CHECKOV := $(TOOLS)/bin/checkov
 
 .PHONY: install lock lock-tools tools demo test synth clean system-packages test-packages models
 
+# The build backend (setuptools) is pinned in pyproject.toml [build-system]: the isolated environment pip builds
+# mldeploy in reads no constraints file (mldeploy/plan/versions.py BUILD_BACKEND says why and what was measured).
 # constraints.txt: every package of the virtualenv at one version (pip's own too), the direct dependencies at
 # the dated table's (plan/versions.py DEPLOY_PACKAGES, what `mldeploy init` pins in a project): the tests run
 # what users deploy with, and a fresh clone installs the same set as long as PyPI keeps the files.

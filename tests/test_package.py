@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from mldeploy.plan.versions import BUILD_BACKEND
 from mldeploy.runtime.client import score
 from tests.harness import ROOT
 
@@ -58,7 +59,9 @@ def installed(tmp_path_factory) -> dict[str, Path]:
     python = getattr(sys, "_base_executable", None) or sys.executable
     _run(python, "-m", "venv", venv, cwd=base)
     pip = [venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    _run(*pip, "install", "setuptools>=68", "wheel", cwd=base)
+    # The sdist by the backend itself, at its pin (mldeploy/plan/versions.py BUILD_BACKEND); pip's own builds below
+    # read the pin from pyproject.toml [build-system].
+    _run(*pip, "install", *(f"{name}=={version}" for name, version in BUILD_BACKEND.items()), cwd=base)
     dist = base / "dist"
     _run(venv / "bin" / "python", "-c", f"from setuptools import build_meta as b; b.build_sdist({str(dist)!r})", cwd=src)
     _run(*pip, "wheel", "--no-deps", "-w", dist, src, cwd=base)
@@ -74,6 +77,9 @@ def test_the_wheel_holds_one_import_package_and_every_asset(installed):
     assert top == {"mldeploy"}, f"the wheel adds import names besides mldeploy: {sorted(top - {'mldeploy'})}"
     missing = [f for f in PACKAGE_DATA if f not in names]
     assert not missing, f"the wheel lacks {missing}"
+    wheel_info = zipfile.ZipFile(installed["wheel"]).read("mldeploy-0.1.0.dist-info/WHEEL").decode()
+    assert f"Generator: setuptools ({BUILD_BACKEND['setuptools']})" in wheel_info, \
+        f"pip built the wheel with another backend than pyproject.toml's pin:\n{wheel_info}"
 
 
 def test_the_sdist_carries_the_linked_folders_as_files(installed):
@@ -81,6 +87,11 @@ def test_the_sdist_carries_the_linked_folders_as_files(installed):
         members = {m.name.split("/", 1)[1]: m for m in tar.getmembers() if "/" in m.name}
     for path in PACKAGE_DATA:
         assert path in members and members[path].isfile(), f"the sdist lacks {path} as a file"
+    # Whoever builds the sdist (a project's `pulumi install` of vendor/mldeploy-*.tar.gz) builds with the pinned backend.
+    import tomllib
+    with tarfile.open(installed["sdist"]) as tar:
+        build = tomllib.loads(tar.extractfile(members["pyproject.toml"]).read().decode())["build-system"]
+    assert build["requires"] == [f"{name}=={version}" for name, version in BUILD_BACKEND.items()], build
 
 
 def test_the_install_adds_only_mldeploy_to_site_packages(installed):

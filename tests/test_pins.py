@@ -12,7 +12,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from mldeploy.plan.versions import DEPLOY_PACKAGES, PULUMI_CLI
+from mldeploy.plan.versions import BUILD_BACKEND, DEPLOY_PACKAGES, PULUMI_CLI
 from tests.harness import ROOT
 
 
@@ -68,6 +68,23 @@ def test_make_install_uses_the_constraints():
     assert "--upgrade" not in makefile, "nothing is upgraded to whatever PyPI has"
     assert "$(STAMP): pyproject.toml constraints.txt" in makefile, "a changed pin must reinstall"
     assert "lock: $(STAMP)\n\t$(BIN)/python -m tests.lock\n" in makefile
+
+
+def test_the_build_backend_is_pinned_exactly_as_the_table_has_it():
+    """pip builds mldeploy (make install's editable install, `pip wheel`, a project's vendored sdist or git line) in
+    an isolated environment that no constraints file reaches: [build-system] requires alone decides what it holds,
+    so each requirement is `name==version`, the dated table's (BUILD_BACKEND)."""
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
+    pins = {}
+    for line in build["requires"]:
+        req = Requirement(line)
+        specs = list(req.specifier)
+        assert len(specs) == 1 and specs[0].operator == "==", \
+            f"pyproject.toml [build-system] requires {line!r}: pin it exactly (name==version), or every build takes PyPI's newest"
+        pins[canonicalize_name(req.name)] = specs[0].version
+    assert pins == {canonicalize_name(n): v for n, v in BUILD_BACKEND.items()}, \
+        f"pyproject.toml [build-system] requires {pins}, mldeploy/plan/versions.py BUILD_BACKEND {BUILD_BACKEND}"
+    assert build["build-backend"] == "setuptools.build_meta"
 
 
 def test_checkov_s_virtualenv_is_pinned_whole():

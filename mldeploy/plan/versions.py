@@ -234,6 +234,20 @@ DEPLOY_PACKAGES: dict[str, str] = {
     "pathspec": "1.1.1",
     "publicsuffixlist": "1.1.2.20261023",
 }
+# The build backend of mldeploy's own package (pyproject.toml [build-system] requires, exact). pip builds mldeploy
+# in an isolated environment - `make install`'s editable install, `pip wheel` of a checkout, a project's `pulumi
+# install` of the vendored sdist or of a `git+https://` line - filled with whatever [build-system] allows:
+# `setuptools>=68` took PyPI's newest at every build (84.2.1 on 2026-12-06, measured with `pip install -v
+# --no-deps -e .` in a fresh virtualenv). pip's constraints do not reach that environment: `-c` never did
+# (pypa/pip#8439), and PIP_CONSTRAINT no longer does since pip 25.3 (its changelog, pypa/pip#13534: "Use the
+# --build-constraint option or the PIP_BUILD_CONSTRAINT environment variable instead"; measured with pip 26.3:
+# PIP_CONSTRAINT=constraints.txt, which says setuptools==65.5.0, still built with 84.2.1). So the pin is in
+# pyproject.toml, which every frontend reads and the sdist carries. setuptools alone: it builds wheels itself
+# since 70.1 (its changelog, v70.1.0: bdist_wheel adopted from `wheel`; measured: the wheel and the editable
+# install build with setuptools only), and it has no dependencies, so the build environment is this one package
+# (`wheel` brought `packaging` along, unpinned). 84.2.1: the newest on PyPI on TOOLCHAIN_AS_OF (`pip index
+# versions setuptools`; https://pypi.org/project/setuptools/84.2.1/). tests/test_pins.py keeps pyproject.toml equal.
+BUILD_BACKEND: dict[str, str] = {"setuptools": "84.2.1"}
 # The Pulumi CLI the workflows install: the release of the pulumi SDK above. pulumi/pulumi releases the CLI
 # and the language SDKs together under one tag (https://github.com/pulumi/pulumi/releases/tag/v3.272.0;
 # the CLI archive get.pulumi.com/releases/sdk/pulumi-v3.272.0-linux-x64.tar.gz). Without `pulumi-version`,

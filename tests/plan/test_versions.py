@@ -195,6 +195,15 @@ def test_docs_deploying_lists_every_deploy_package_pin():
         assert f"`{name}=={version}`" in text, f"docs/deploying.md does not show {name}=={version}"
 
 
+def test_docs_deploying_lists_the_build_backend_pin():
+    from mldeploy.plan.versions import BUILD_BACKEND
+    from tests.harness import ROOT
+    row = next((line for line in (ROOT / "docs" / "deploying.md").read_text().splitlines()
+                if line.startswith("| mldeploy's build backend |")), "")
+    for name, version in BUILD_BACKEND.items():
+        assert f"`{name}=={version}`" in row, f"docs/deploying.md's build backend row does not show {name}=={version}: {row!r}"
+
+
 def test_the_kubelogin_pin_cites_its_release_with_the_date_checked():
     """The version's primary source is Azure/kubelogin's own release tag, beside the table entry and in the docs."""
     from mldeploy.plan.versions import KUBELOGIN_AS_OF, KUBELOGIN_SOURCE, KUBELOGIN_VERSION
