@@ -17,6 +17,7 @@ from mldeploy.config.stack import StackSettings
 from mldeploy import PROJECT
 from mldeploy.contract import AZUREML_BASE_IMAGE, AZUREML_IMAGE_REPOSITORY
 from mldeploy.plan.assets import endpoint_asset_name, is_azureml_image
+from mldeploy.plan.base_images import moving_base_image_notes
 from mldeploy.plan.conda import ENDPOINT_PYTHON
 from mldeploy.plan.cluster import cluster_name
 from mldeploy.plan.cluster_check import check_cluster, check_fits_node
@@ -251,7 +252,7 @@ def unused_image_notes(settings: StackSettings) -> list[str]:
 
 def stack_notes(settings: StackSettings) -> list[str]:
     """What synth and `pulumi preview` say about a stack beside the targets' own notes."""
-    return [*existing_workspace_notes(settings), *unused_image_notes(settings)]
+    return [*existing_workspace_notes(settings), *unused_image_notes(settings), *moving_base_image_notes(settings)]
 
 
 def check_workspace_names(settings: StackSettings) -> None:

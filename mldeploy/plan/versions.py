@@ -203,6 +203,40 @@ DEFAULT_IMAGES: dict[str, DefaultImage] = {
 
 
 
+@dataclass(frozen=True)
+class PinnedBase:
+    """One build of a rolling base image, by digest: the reference to write as `baseImage`, the Python it
+    holds, the day Docker built it and where the digest is published."""
+
+    reference: str
+    python: str
+    built: date
+    source: str
+
+
+# Builds of `python:<pythonVersion>-slim` (DEFAULT_IMAGES "python-slim", the base of a requirementsFile image)
+# by digest, for a stack to pin with baseImage (the synth/preview note of plan/base_images.py names the row).
+# Not the default: a digest in FROM cannot be met by a local stand-in image (`serve --containers` on a machine
+# without registry access, tests/containers), and the row goes stale with every Debian security rebuild that a
+# team may want. Source, checked PYTHON_SLIM_AS_OF: docker-library/repo-info, which records the manifest-list
+# digest of every official-image tag after each build (repos/python/remote/<tag>.md, "docker pull
+# python@sha256:..."), at the commit named in each row; Python version and build date are that file's
+# `ENV PYTHON_VERSION` and history. Docker Hub keeps a digest pullable after the tag moves on.
+PYTHON_SLIM_AS_OF = date(2026, 12, 6)
+PYTHON_SLIM_PINS: dict[str, PinnedBase] = {
+    "3.11": PinnedBase(
+        "python:3.11.15-slim-trixie@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff",
+        "3.11.15", date(2026, 8, 5),
+        "https://github.com/docker-library/repo-info/blob/2477d553d2fdfa57b4ec11f63c8376eca8b7a253/repos/python/"
+        "remote/3.11-slim-trixie.md"),
+    "3.12": PinnedBase(
+        "python:3.12.13-slim-trixie@sha256:229a2c5bfa27522db7815ea81f9bed70af17ccb9de9fc7ad142b1877b5830d36",
+        "3.12.13", date(2026, 8, 5),
+        "https://github.com/docker-library/repo-info/blob/2986dca3a80cb11b70fc4599941096374ea9e509/repos/python/"
+        "remote/3.12-slim-trixie.md"),
+}
+
+
 TOOLCHAIN_AS_OF = date(2026, 12, 6)
 
 # A project's deploy virtualenv (`pulumi install`, the workflows' pip install): mldeploy's own dependencies
