@@ -215,7 +215,10 @@ class _Serving:
         from mldeploy.plan.v1_script import v2_core_warnings
         # ... and what a v2 endpoint stops on in Azure (its rehearsal stops there too, runtime/local.py
         # v2_deployment_env): said before the scorer fails on it.
-        ahead = [*script_warnings(self.settings, self.root), *v2_core_warnings(self.settings, self.root).values()]
+        # ... and a model pickled by another scikit-learn than its environment pins (plan/model_libraries.py).
+        from mldeploy.plan.model_libraries import model_library_warnings
+        ahead = [*script_warnings(self.settings, self.root), *v2_core_warnings(self.settings, self.root).values(),
+                 *model_library_warnings(self.settings, self.root)]
         for warning in ahead:
             info(f"warning: {stack_file_path(self.settings.stack)}: {warning}")
         STOP_REQUESTED.clear()

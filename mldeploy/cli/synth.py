@@ -66,11 +66,12 @@ def _synth(stack: str, out: Path | None, project_dir: Path | None) -> None:
     from mldeploy.targets.stack import target_notes, target_reports, target_warnings
     from mldeploy.plan.versions import stack_warnings
 
+    from mldeploy.plan.model_libraries import model_library_warnings
     from mldeploy.plan.script_checks import script_warnings
     from mldeploy.plan.v1_script import v1_warnings
 
     for warning in [*stack_warnings(result.settings, date.today()), *v1_warnings(result.settings, root),
-                    *script_warnings(result.settings, root),
+                    *script_warnings(result.settings, root), *model_library_warnings(result.settings, root),
                     *target_warnings(result.settings)]:
         click.echo(f"warning: {stack_file_path(stack)}: {warning}", err=True)
     from mldeploy.plan.conda import unpinned_environment_notes

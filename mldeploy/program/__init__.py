@@ -24,6 +24,7 @@ from mldeploy.config.load import decode_config_value, mark_secure_leaves
 from mldeploy.contract import stack_file_path
 from mldeploy.plan import naming
 from mldeploy.plan.models import ResolvedModel, resolve_model
+from mldeploy.plan.model_libraries import model_library_warnings
 from mldeploy.plan.paths import state_path
 from mldeploy.plan.stack import stack_notes
 from mldeploy.targets.stack import parse_settings, target_notes, target_warnings
@@ -47,7 +48,8 @@ def deploy(settings: StackSettings, project_root: Path, run: RunContext | None =
     (a fresh one by default); its `gateway_confs` gets the nginx.conf declared for each gateway
     container, by service name (synth writes them: in the resources they sit masked)."""
     run = run or RunContext()
-    for warning in [*stack_warnings(settings, date.today()), *target_warnings(settings)]:
+    for warning in [*stack_warnings(settings, date.today()), *target_warnings(settings),
+                    *model_library_warnings(settings, project_root)]:
         pulumi.log.warn(warning)
     for note in [*stack_notes(settings), *unpinned_environment_notes(settings, project_root), *target_notes(settings)]:
         pulumi.log.info(note)

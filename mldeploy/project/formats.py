@@ -7,19 +7,14 @@ later, at `mldeploy serve`.
 """
 from __future__ import annotations
 
-import _compat_pickle
-import bz2
-import gzip
-import lzma
-import re
 import sys
-import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
 from mldeploy.config import ConfigError
+from mldeploy.plan.pickled import decompressed as _decompressed, pickle_modules, pickle_sklearn_version
 from mldeploy.project.onnx_graph import OnnxGraph, OnnxInput, read_onnx
 
 SUPPORTED = ("init writes score.py for a scikit-learn model pickled with joblib or pickle, an ONNX model, or an "
@@ -114,30 +109,6 @@ def _what(data: bytes) -> str:
     return "a text file, not a model"
 
 
-# joblib's compressed pickles start with their compressor's magic number (joblib/compressor.py:
-# _ZLIB_PREFIX, _GZIP_PREFIX, _BZ2_PREFIX, _XZ_PREFIX, _LZMA_PREFIX, _LZ4_PREFIX); joblib.load
-# picks the decompressor from them.
-_COMPRESSED = ((b"\x1f\x8b", "gzip-compressed", gzip.decompress), (b"BZh", "bz2-compressed", bz2.decompress),
-               (b"\xfd7zXZ", "xz-compressed", lzma.decompress), (b"\x5d\x00", "lzma-compressed", lzma.decompress),
-               (b"\x04\x22\x4d\x18", "lz4-compressed", None), (b"\x78", "zlib-compressed", zlib.decompress))
-
-
-def _decompressed(data: bytes) -> tuple[bytes | None, str]:
-    """(the pickle stream, how it was compressed or ''): the data itself when not compressed, None
-    when it starts like a compressed file but does not decompress (then it may still be another
-    format: an ONNX or text file can start with 'x')."""
-    for magic, packed, decompress in _COMPRESSED:
-        # zlib's one-byte magic is a text's 'x' too: its 2-byte header is also a multiple of 31 (RFC 1950)
-        if data.startswith(magic) and (packed != "zlib-compressed" or int.from_bytes(data[:2], "big") % 31 == 0):
-            if decompress is None:
-                return None, packed
-            try:
-                return decompress(data), packed
-            except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
-                return None, packed
-    return data, ""
-
-
 def _old_pickle(data: bytes) -> bool:
     """A pickle of protocol 0 or 1 (no PROTO opcode): every opcode valid up to a final STOP
     (pickletools.genops checks each; joblib, whose raw array bytes genops cannot walk, writes
@@ -161,54 +132,6 @@ def _whole_pickle(stream: bytes) -> bool:
     return len(stream) > 2 and stream[1] in (2, 3, 4, 5) and stream.endswith(b".")
 
 
-# A class or function a pickle imports: STACK_GLOBAL (protocol 4+: the module and the name as two
-# short strings, each maybe memoized, then \x93) or GLOBAL (protocols 0-3: 'c' module '\n' name '\n').
-# A byte pattern as in mldeploy.project's _WIDTH: pickletools.genops stops at joblib's array bytes.
-_STACK_GLOBAL = re.compile(rb"\x8c(?P<n>.)(?P<module>[A-Za-z_][A-Za-z0-9_.]*)(?:\x94|q.)?"
-                           rb"\x8c.[A-Za-z_][A-Za-z0-9_.]*(?:\x94|q.)?\x93", re.DOTALL)
-_GLOBAL = re.compile(rb"c(?P<module>[A-Za-z_][A-Za-z0-9_.]*)\n[A-Za-z_][A-Za-z0-9_.]*\n")
-
-
-_STRINGS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "SHORT_BINSTRING", "BINSTRING", "STRING"}
-_NO_PUSH = {"MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT", "FRAME", "PROTO"}
-
-
-def _walked_modules(stream: bytes) -> set[str] | None:
-    """The modules of a pickle that pickletools.genops walks to its end (any pickle without joblib's
-    raw array bytes), read from GLOBAL's argument and the two strings before each STACK_GLOBAL
-    (memoized ones followed through the memo); None when genops cannot walk it."""
-    import pickletools
-
-    found, memo, pushed = set(), {}, [None, None]
-    try:
-        for op, arg, _ in pickletools.genops(stream):
-            if op.name == "GLOBAL":
-                found.add(arg.split(" ")[0])
-            elif op.name == "STACK_GLOBAL" and isinstance(pushed[-2], str):
-                found.add(pushed[-2])
-            if op.name == "MEMOIZE":
-                memo[len(memo)] = pushed[-1]
-            elif op.name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                memo[arg] = pushed[-1]
-            elif op.name not in _NO_PUSH:
-                value = arg if op.name in _STRINGS else memo.get(arg) if op.name.endswith("GET") else None
-                pushed.append(value if isinstance(value, str) else None)
-    except Exception:  # genops stops on bytes that are no opcode (joblib's arrays)
-        return None
-    return found
-
-
-def pickle_modules(stream: bytes) -> set[str]:
-    """The top-level modules a pickle stream imports classes or functions from."""
-    found = _walked_modules(stream)
-    if found is None:
-        found = {m.group("module").decode() for m in _STACK_GLOBAL.finditer(stream)
-                 if m.group("n")[0] == len(m.group("module"))}
-        found |= {m.group("module").decode() for m in _GLOBAL.finditer(stream)}
-    # Python 2's names in protocol 0-2 pickles (__builtin__, copy_reg) map to the standard library.
-    return {_compat_pickle.IMPORT_MAPPING.get(m, m).split(".")[0] for m in found}
-
-
 def _pickle(stream: bytes, file: str) -> ModelFormat:
     from mldeploy.project import stream_features, stream_has_column_names
 
@@ -218,24 +141,6 @@ def _pickle(stream: bytes, file: str) -> ModelFormat:
                      if m not in provided and (m == "__main__" or m not in sys.stdlib_module_names))
     return ModelFormat("pickle", file, features=stream_features(stream), named_columns=named, modules=tuple(lacking),
                        sklearn_version=pickle_sklearn_version(stream))
-
-
-# A scikit-learn estimator pickles its version into its state (BaseEstimator.__getstate__: "_sklearn_version"),
-# as a key string, then (memoized) the version string: SHORT_BINUNICODE (protocol 4+) or BINUNICODE (2-3).
-_SKLEARN_VERSION = re.compile(rb"_sklearn_version(?:\x94|q[\x00-\xff]|r[\x00-\xff]{4})?"
-                              rb"(?:\x8c(?P<short>[\x00-\xff])|X(?P<long>[\x00-\xff]{4}))")
-_VERSION = re.compile(r"\d+\.\d+(\.\d+)?([a-z]+\d*)?(\.post\d+)?")
-
-
-def pickle_sklearn_version(stream: bytes) -> str | None:
-    """The scikit-learn version a pickled estimator was saved with (its first `_sklearn_version`), read from
-    the bytes, never unpickled; None when the pickle holds none."""
-    found = _SKLEARN_VERSION.search(stream)
-    if found is None:
-        return None
-    size = found.group("short")[0] if found.group("short") else int.from_bytes(found.group("long"), "little")
-    value = stream[found.end():found.end() + size].decode("utf-8", "replace")
-    return value if size <= 32 and _VERSION.fullmatch(value) else None
 
 
 # ----- folders

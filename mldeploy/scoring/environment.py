@@ -89,6 +89,17 @@ def _named(reqs: list[str]) -> list[tuple[str, Requirement | None]]:
     return named
 
 
+def package_specifier(env_kind: str, env_text: str, package: str) -> SpecifierSet | None:
+    """What the environment file allows of `package`: its lines' specifiers together (`>=1.5` and `<2` on two
+    lines: both), an empty set for the name without a version; None when no line names it (or one that does
+    cannot be read)."""
+    found = None
+    for _, req in _named(pip_requirements(env_kind, env_text)):
+        if req is not None and canonicalize_name(req.name) == canonicalize_name(package) and req.url is None:
+            found = (found or SpecifierSet()) & req.specifier
+    return found
+
+
 def pin_conflict(env_kind: str, env_text: str, scoring_server: str) -> str | None:
     """Why the file's pins cannot hold the scorer host's tested versions (None when they can)."""
     for package in packages_for(scoring_server):

@@ -24,6 +24,7 @@ from mldeploy.plan.batching import check_batching
 from mldeploy.plan.memory import check_sample_fits_body
 from mldeploy.plan.secret_env import check_secret_env
 from mldeploy.plan.models import check_model_versions, resolve_model
+from mldeploy.plan.model_libraries import check_model_libraries
 from mldeploy.plan.v1_script import check_entry_scripts
 from mldeploy.targets import SECTION_TARGETS, SERVICE_TARGETS, TARGETS
 
@@ -41,7 +42,7 @@ def load_time_rules(settings: StackSettings, project_root: Path,
                     today: date | None = None) -> list[Callable[[], None]]:
     """Every rule a stack that reads must hold, each a call of its own (a ConfigError naming the
     key, or nothing): each section target's checks per entry, the plan's rules with each service's
-    target checks, then the files the stack names (entry scripts, batching, model versions)."""
+    target checks, then the files the stack names (entry scripts, batching, model versions, the libraries a model needs)."""
     rules: list[Callable[[], None]] = [
         lambda target=target, name=name, entry=entry: target.check(name, entry, settings)
         for target in SECTION_TARGETS for name, entry in sorted(target.entries(settings).items())]
@@ -52,7 +53,8 @@ def load_time_rules(settings: StackSettings, project_root: Path,
               lambda: plan_stack.check_azure_built_environments(settings, project_root),
               lambda: plan_stack.check_azure_built_servers(settings, project_root),
               lambda: check_sample_fits_body(settings, project_root),
-              lambda: check_model_versions({n: resolve_model(n, m, project_root) for n, m in settings.models.items()})]
+              lambda: check_model_versions({n: resolve_model(n, m, project_root) for n, m in settings.models.items()}),
+              lambda: check_model_libraries(settings, project_root)]
     return rules
 
 
