@@ -22,6 +22,11 @@ class SectionSettings(Settings):
         environment from (plan/conda.py notes one that leaves python or pip to the solver)."""
         return []
 
+    def model_environments(self) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        """(key under `<section>.<name>.`, path, "conda" or "pip", the models it loads) of every environment file
+        of the user's that loads models (plan/model_libraries.py compares the libraries they were pickled by)."""
+        return []
+
     def images_built(self) -> set[str]:
         """The images the program builds and pushes for this entry."""
         return set()

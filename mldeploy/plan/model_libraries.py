@@ -1,6 +1,7 @@
 """A pickled model against the libraries its image installs: the scikit-learn the pickle was written by
 (BaseEstimator pickles `_sklearn_version` into each estimator's state) and whether NumPy 2 wrote it (it imports
-numpy._core), compared with what the image's environment file pins.
+numpy._core), compared with what the environment file that loads it pins: an image's, or a section entry's own (a batch
+deployment's conda or requirements file).
 
 scikit-learn loads an estimator pickled by another release with an InconsistentVersionWarning
 (sklearn/base.py BaseEstimator.__setstate__, any difference, patch releases included: "This might lead to
@@ -32,7 +33,7 @@ MAX_READ_BYTES = 2 * 1024 ** 3
 
 @dataclass(frozen=True)
 class PickledModel:
-    """One model file of an image: the model's stack name, its path (project-relative) and what its bytes say."""
+    """One model file: the model's stack name, its path (project-relative) and what its bytes say."""
 
     model: str
     path: str
@@ -40,10 +41,10 @@ class PickledModel:
     numpy_2: bool
 
 
-def pickled_models(image, models, root: Path) -> list[PickledModel]:
-    """Every pickle among the image's models' files that records a scikit-learn version or NumPy 2."""
+def pickled_models(names, models, root: Path) -> list[PickledModel]:
+    """Every pickle among the files of the models `names` that records a scikit-learn version or NumPy 2."""
     found = []
-    for name in image.models:
+    for name in names:
         entry = models.get(name)
         if entry is None:
             continue
@@ -65,14 +66,26 @@ def pickled_models(image, models, root: Path) -> list[PickledModel]:
     return found
 
 
-def _environment(image, root: Path) -> tuple[str, str, str, str] | None:
-    """(its key, its file, its kind, its text: requirements and constraints together) or None if unreadable."""
+def _model_environments(settings) -> list[tuple[str, str, str, str, tuple[str, ...]]]:
+    """(the owner's key, the environment's key, its path, its kind, the models it loads): every image's, and
+    every section entry's own (a batch deployment's)."""
+    found = [(f"images.{name}", *(("requirementsFile", str(image.requirements_file), "pip")
+                                  if image.requirements_file is not None else ("condaFile", str(image.conda_file), "conda")),
+              tuple(image.models))
+             for name, image in sorted(settings.images.items())]
+    for section, entries in settings.sections.items():
+        for name, entry in sorted(entries.items()):
+            found += [(f"{section}.{name}", *env) for env in entry.model_environments()]
+    return found
+
+
+def _environment_text(path: str, kind: str, root: Path) -> str | None:
+    """The file's requirements and constraints as one text (a requirements file with what it includes), or None."""
     try:
-        if image.requirements_file is not None:
-            tree = read_requirements(image.requirements_file, root)
-            return ("requirementsFile", str(image.requirements_file), "pip",
-                    "".join(line + "\n" for line in tree.requirements + tree.constraints))
-        return "condaFile", str(image.conda_file), "conda", (root / image.conda_file).read_text(encoding="utf-8")
+        if kind == "pip":
+            tree = read_requirements(path, root)
+            return "".join(line + "\n" for line in tree.requirements + tree.constraints)
+        return (root / path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError, ValueError):
         return None
 
@@ -98,22 +111,21 @@ def _below_numpy_2(specifier: SpecifierSet) -> bool:
 
 def _problems(settings, root: Path) -> tuple[list[ConfigError], list[str]]:
     errors, warnings = [], []
-    for image_name, image in sorted(settings.images.items()):
-        pickles = pickled_models(image, settings.models, root)
-        env = _environment(image, root) if pickles else None
-        if env is None:
+    for owner, key, env_file, kind, names in _model_environments(settings):
+        pickles = pickled_models(names, settings.models, root)
+        text = _environment_text(env_file, kind, root) if pickles else None
+        if text is None:
             continue
-        key, env_file, kind, text = env
-        where = f"{PROJECT}:images.{image_name}.{key}"
+        where = f"{PROJECT}:{owner}.{key}"
         sklearn_spec, numpy_spec = package_specifier(kind, text, "scikit-learn"), package_specifier(kind, text, "numpy")
         for found in pickles:
             what = f"model {found.model!r} ({found.path})"
             if found.numpy_2 and numpy_spec is not None and _below_numpy_2(numpy_spec):
                 errors.append(ConfigError(where, f"{env_file} pins numpy{numpy_spec}, but {what} was pickled by NumPy 2 (it "
-                                                 "imports numpy._core, which NumPy 1.x lacks): the scorer's init() would stop "
+                                                 "imports numpy._core, which NumPy 1.x lacks): init() would stop "
                                                  "with \"ModuleNotFoundError: No module named 'numpy._core'\" (numpy/numpy#28340); "
                                                  "pin the numpy the model was trained with (2.x), or re-save the model under "
-                                                 f"NumPy 1.x"))
+                                                 "NumPy 1.x"))
             if found.sklearn is None or sklearn_spec is None or _exact(sklearn_spec) == found.sklearn:
                 continue
             consequence = ("loading it there warns InconsistentVersionWarning, and an estimator from another release may "
@@ -125,7 +137,7 @@ def _problems(settings, root: Path) -> tuple[list[ConfigError], list[str]]:
             else:
                 asks = f"pins scikit-learn{sklearn_spec}"
                 fix = f"pin scikit-learn=={found.sklearn} in {env_file}, or retrain and save the model with the pinned release"
-            warnings.append(f"images.{image_name}.{key}: {env_file} {asks}, but {what} was pickled by scikit-learn "
+            warnings.append(f"{owner}.{key}: {env_file} {asks}, but {what} was pickled by scikit-learn "
                             f"{found.sklearn}: {consequence}; {fix}")
     return errors, warnings
 

@@ -36,6 +36,7 @@ class _Settings:
         (root / "score.py").write_text("def init():\n    pass\n\n\ndef run(data):\n    return data\n")
         (root / "env.yml").write_text(ENV.format(pins="".join(f"      - {p}\n" for p in pins)))
         self.models = {"iris": _Model(model)}
+        self.sections = {}
         self.images = {"iris": ImageSettings.model_validate(
             {"entryScript": "score.py", "condaFile": "env.yml", "models": ["iris"]}, context={"root": root})}
 
@@ -71,8 +72,7 @@ def test_a_compressed_joblib_file_in_a_model_folder_is_read_too(tmp_path):
     (tmp_path / "model").mkdir()
     joblib.dump(_fitted(), tmp_path / "model" / "clf.joblib", compress=("xz", 3))
     (tmp_path / "model" / "notes.txt").write_text("not a model")
-    (found,) = pickled_models(_Settings(tmp_path, "model", f"scikit-learn=={TRAINED}").images["iris"],
-                              {"iris": _Model("model")}, tmp_path)
+    (found,) = pickled_models(["iris"], {"iris": _Model("model")}, tmp_path)
     assert (found.path, found.sklearn) == ("model/clf.joblib", TRAINED), found
 
 
@@ -89,6 +89,18 @@ def test_a_numpy_2_pickle_where_numpy_1_is_pinned_is_refused_naming_the_key_the_
     assert "No module named 'numpy._core'" in text and "pin the numpy the model was trained with" in text, text
     for allowed in ("numpy==2.4.6", "numpy>=2", "numpy"):
         check_model_libraries(_Settings(tmp_path, "iris.pkl", f"scikit-learn=={TRAINED}", allowed), tmp_path)
+
+
+def test_a_batch_deployment_s_own_environment_is_compared_too(tmp_path):
+    """The batch stack's entry loads model diabetes with examples/diabetes/batch-env.yml (not an image's file)."""
+    from mldeploy.targets.stack import load_stack
+    project = copy_project(tmp_path, "batch")
+    env_file = project / "examples" / "diabetes" / "batch-env.yml"
+    env_file.write_text(env_file.read_text().replace(f"scikit-learn=={TRAINED}", "scikit-learn==1.5.2"))
+    warnings = model_library_warnings(load_stack(project, "batch"), project)
+    batch = [w for w in warnings if w.startswith("batch.")]
+    expected = ".condaFile: examples/diabetes/batch-env.yml pins scikit-learn==1.5.2, but model 'diabetes'"
+    assert len(batch) == 1 and expected in batch[0], warnings
 
 
 class _Boom:

@@ -120,6 +120,11 @@ class BatchSettings(ShipsSourceDirectory, SectionSettings):
     def conda_files(self) -> list[tuple[str, str]]:
         return [] if self.conda_file is None else [("condaFile", str(self.conda_file))]
 
+    def model_environments(self) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        if self.conda_file is not None:
+            return [("condaFile", str(self.conda_file), "conda", (self.model,))]
+        return [("requirementsFile", str(self.requirements_file), "pip", (self.model,))]
+
     def endpoint_name_claim(self, name: str, stack: str, resource_group: str) -> tuple[str, str] | None:
         return "", endpoint_name(stack, resource_group, name)  # derived: a batch entry has no endpointName
 
