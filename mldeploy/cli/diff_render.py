@@ -9,6 +9,7 @@ from typing import Any
 
 from mldeploy.cli.diffing import KINDS, MISSING, PropertyChange, ResourceChange, StackDiff, secure_changes
 from mldeploy.cli.review import TrafficTable, notes, traffic_tables, warnings
+from mldeploy.cli.stack_keys import NO_KEY, change_keys
 
 _ICON = {"create": "➕ create", "update": "✏️ update", "replace": "♻️ replace", "delete": "➖ delete"}
 _EFFECT = {"create": "create", "delete": "delete", "update": "update", "replace": "**replace**", "refused": "⚠️ **create-only**"}
@@ -120,9 +121,14 @@ def _traffic_md(tables: list[TrafficTable]) -> list[str]:
     return lines
 
 
-def _resource_md(c: ResourceChange) -> list[str]:
+def _key_md(key: str | None) -> str:
+    return f"`{key}`" if key else NO_KEY
+
+
+def _resource_md(c: ResourceChange, key: str | None) -> list[str]:
     shown = c.properties[:_LIMIT]
-    lines = [f"<details><summary>{_ICON[c.kind]} <code>{c.name}</code> ({c.type})</summary>", "",
+    said = f"<code>{key}</code>: " if key else ""
+    lines = [f"<details><summary>{_ICON[c.kind]} {said}<code>{c.name}</code> ({c.type})</summary>", "",
              "| property | before | after | effect |", "|---|---|---|---|"]
     lines += [_row(p) for p in shown]
     if len(c.properties) > len(shown):
@@ -134,8 +140,10 @@ def _summary_md(d: StackDiff) -> list[str]:
     counts = ", ".join(f"{len(d.of(k))} to {k}" for k in KINDS)
     lines = [f"**{counts}** ({d.unchanged} unchanged)", ""]
     if d.changes:
-        lines += ["| | resource | type | properties |", "|---|---|---|---|"]
-        lines += [f"| {_ICON[c.kind]} | `{c.name}` | `{c.type}` | {len(c.properties)} |" for c in d.changes]
+        keys = change_keys(d)
+        lines += ["| | stack file | resource | type | properties |", "|---|---|---|---|---|"]
+        lines += [f"| {_ICON[c.kind]} | {_key_md(keys[c.urn])} | `{c.name}` | `{c.type}` | {len(c.properties)} |"
+                  for c in d.changes]
         lines.append("")
     return lines
 
@@ -153,8 +161,9 @@ def render_markdown(d: StackDiff) -> str:
     if not d.changed:
         return "\n".join(lines + [f"**No changes.** {d.unchanged} resources unchanged.", ""])
     lines += _summary_md(d) + _traffic_md(traffic_tables(d))
+    keys = change_keys(d)
     for c in d.changes:
-        lines += _resource_md(c)
+        lines += _resource_md(c, keys[c.urn])
     if d.outputs:
         lines += ["#### Stack outputs", "", "| output | before | after |", "|---|---|---|"]
         for p, b, a in d.outputs:
@@ -176,7 +185,9 @@ def _value(v: Any) -> Any:
 
 
 def to_json(d: StackDiff) -> dict[str, Any]:
-    """The whole diff as plain data (values complete, secrets masked as in resources.json)."""
+    """The whole diff as plain data (values complete, secrets masked as in resources.json); each
+    resource's `stackKey` is what the stack file calls it (null: mldeploy's own, no key)."""
+    keys = change_keys(d)
     return {
         "stack": d.stack, "base": d.base.label.replace("`", ""), "head": d.head.label, "changed": d.changed,
         "baseExists": d.base.exists, "counts": {k: len(d.of(k)) for k in KINDS}, "unchanged": d.unchanged,
@@ -186,7 +197,7 @@ def to_json(d: StackDiff) -> dict[str, Any]:
              "trafficBefore": r.traffic_before, "trafficAfter": r.traffic_after,
              "mirrorBefore": r.mirror_before, "mirrorAfter": r.mirror_after} for r in t.rows]}
             for t in traffic_tables(d)],
-        "resources": [{"kind": c.kind, "urn": c.urn, "type": c.type, "name": c.name, "properties": [
+        "resources": [{"kind": c.kind, "urn": c.urn, "type": c.type, "name": c.name, "stackKey": keys[c.urn], "properties": [
             {"path": p.path, "before": _value(p.before), "after": _value(p.after), "effect": p.effect.kind,
              "reason": p.effect.reason} for p in c.properties]} for c in d.changes],
         "outputs": [{"path": p, "before": _value(b), "after": _value(a)} for p, b, a in d.outputs],

@@ -143,7 +143,8 @@ def synth_side(root: Path, stack: str, label: str) -> Side:
     said = {kind: list(dict.fromkeys(line.removeprefix(f"{kind}: ").strip() for line in run.stderr.splitlines()
                                      if line.startswith(f"{kind}: "))) for kind in ("warning", "note")}
     return Side(label, resources, json.loads((out / "outputs.json").read_text()), violations,
-                secure=secure_values(stack_file), warnings=said["warning"], notes=said["note"])
+                secure=secure_values(stack_file), warnings=said["warning"], notes=said["note"],
+                config={str(k).removeprefix("mldeploy:"): v for k, v in _read_stack(stack_file).items()})
 
 
 def _base_label(project_root: Path, base_ref: str) -> str:

@@ -31,6 +31,9 @@ class Side:
     """What synth warned of at this side (its `warning: ` lines, without that prefix)."""
     notes: list[str] = field(default_factory=list)
     """What synth noted at this side (its `note: ` lines, without that prefix)."""
+    config: dict[str, Any] = field(default_factory=dict)
+    """The stack file's `mldeploy:` keys, without that prefix (`models`, `services`, ...): what names
+    a resource as the stack file does (stack_keys.py)."""
 
 
 @dataclass

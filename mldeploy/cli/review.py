@@ -14,20 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from mldeploy.cli.diffing import ResourceChange, Side, StackDiff, secure_changes
+from mldeploy.cli.stack_keys import (K8S_DEPLOYMENT, MODEL_VERSION, ONLINE_DEPLOYMENT, SERVICE_LABEL, STABLE,
+                                     service_of, stack_label, variant)
 from mldeploy.plan.scorer import SET_FROM
 
 ROLLOUT_DOC = "docs/rollout.md#rollout-promote-observe-roll-back"
 ENDPOINT_PUT_DOC = "docs/endpoints.md#changing-the-endpoint-itself-identity-compute-keys"
 PRODUCTION_TAG = "mldeploy-production"
 
-ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
-MODEL_VERSION = "azure-native:machinelearningservices:ModelVersion"
 # The content digest the registry writes on every ModelVersion (mldeploy/components/registry.py).
 MODEL_DIGEST_PATH = "properties.properties.mldeploy.sha256"
 MODEL_VERSIONS_DOC = "docs/deploying.md#how-model-versions-are-chosen"
 ONLINE_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 ENDPOINT_TRAFFIC = "pulumi-python:dynamic/mldeploy:EndpointTraffic"
-K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ACI_GROUP = "azure-native:containerinstance:ContainerGroup"
 MANAGED_ENVIRONMENT = "azure-native:app:ManagedEnvironment"
 CONTAINER_APP = "azure-native:app:ContainerApp"
@@ -47,10 +46,6 @@ MODELS_ANNOTATION = "mldeploy.io/models"
 TRAFFIC_WEIGHTS_ANNOTATION = "mldeploy.io/traffic-weights"  # on a canary's traffic ConfigMap (JSON)
 WEIGHT_ANNOTATION = "mldeploy.io/traffic-weight"  # on pod templates, before the traffic ConfigMap
 K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-SERVICE_LABEL = "mldeploy.io/service"
-VARIANT_LABEL = "mldeploy.io/variant"  # on a service's per-variant Kubernetes objects (render/k8s_pod.py)
-STABLE = "stable"  # the variant running the service's own `image` (plan/workload.py); a canary is `canary`
-SERVICE_TAG = "mldeploy-service"  # on a service's Azure resources (plan/tags.py)
 
 
 @dataclass(frozen=True)
@@ -90,56 +85,6 @@ class TrafficTable:
     rows: tuple[TrafficRow, ...]
     service: str | None = None  # the stack file's key, `services.diabetes`, when the synth says it
     kind: str = "endpoint"  # "endpoint" (rows: deployments) | "AKS service" (variants) | "Container App" (revisions)
-
-
-# -- what the stack file calls a resource ----------------------------------------------------
-
-def _marks(r: dict | None) -> dict[str, Any]:
-    """A resource's tags (Azure) or labels (Kubernetes)."""
-    inputs = (r or {}).get("inputs") or {}
-    tags = inputs.get("tags")
-    return tags if isinstance(tags, dict) else ((inputs.get("metadata") or {}).get("labels") or {})
-
-
-def service_of(r: dict | None) -> str | None:
-    """The name under `services:` in the stack file of the service a resource belongs to (its
-    `mldeploy-service` tag or `mldeploy.io/service` label), or None."""
-    marks = _marks(r)
-    name = marks.get(SERVICE_TAG) or marks.get(SERVICE_LABEL)
-    return name if isinstance(name, str) and name else None
-
-
-def _variant(r: dict, service: str) -> str | None:
-    """An AKS Deployment's variant (`stable`, `canary`): its label, or, synthesized by an older
-    mldeploy, its name (the stable one has the service's name, plan/workload.py)."""
-    meta = (r.get("inputs") or {}).get("metadata") or {}
-    variant = (meta.get("labels") or {}).get(VARIANT_LABEL)
-    if isinstance(variant, str) and variant:
-        return variant
-    name = str(meta.get("name") or "")
-    return STABLE if name == service else name.removeprefix(f"{service}-") if name.startswith(f"{service}-") else None
-
-
-def stack_label(r: dict | None, *more: str) -> str | None:
-    """What the stack file calls the serving resource `r`, its platform's name and `more` in
-    parentheses: `services.diabetes.deployments.blue` (an online deployment),
-    `services.diabetes.canary` (Deployment `diabetes-canary`), `services.diabetes` (stable Deployment
-    `diabetes`), `services.diabetes` (anything else of a service); None for a resource of no service."""
-    service = service_of(r)
-    if r is None or service is None:
-        return None
-    inputs, key, detail = r.get("inputs") or {}, f"services.{service}", []
-    if r["type"] == ONLINE_DEPLOYMENT and inputs.get("deploymentName"):
-        key = f"services.{service}.deployments.{inputs['deploymentName']}"
-    elif r["type"] == K8S_DEPLOYMENT:
-        name = (inputs.get("metadata") or {}).get("name") or r["name"]
-        variant = _variant(r, service)
-        if variant == STABLE:
-            detail = [f"stable Deployment `{name}`"]
-        elif variant:
-            key, detail = f"services.{service}.{variant}", [f"Deployment `{name}`"]
-    said = "; ".join([*detail, *more])
-    return f"`{key}`" + (f" ({said})" if said else "")
 
 
 # -- traffic per endpoint / service ----------------------------------------------------------
@@ -247,7 +192,7 @@ def aks_splits(side: Side) -> dict[str, dict[str, dict[str, Any]]]:
         name = str(meta.get("name") or r["name"])
         weight = weights.get(service, {}).get(name, notes.get(WEIGHT_ANNOTATION))
         out.setdefault(service, {})[name] = {
-            "resource": r["name"], "variant": _variant(r, service),
+            "resource": r["name"], "variant": variant(r, service),
             "model": notes.get(MODELS_ANNOTATION), "traffic": _int(weight) if not isinstance(weight, str)
             else (int(weight) if weight.isdigit() else None)}
     for rows in out.values():

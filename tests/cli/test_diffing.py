@@ -78,7 +78,8 @@ def test_two_commits_changing_one_model_version_show_exactly_that(repo):
     finally:
         _git(repo, "reset", "-q", "--hard", "HEAD~1")
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "| ➕ create | `model-diabetes-v2` |" in run.stdout and "| ➖ delete | `model-diabetes-v1` |" in run.stdout
+    assert "| ➕ create | `models.diabetes` | `model-diabetes-v2` |" in run.stdout, run.stdout
+    assert "| ➖ delete | `models.diabetes` | `model-diabetes-v1` |" in run.stdout, run.stdout
 
     added = sorted(c.name for c in d.of("create"))
     removed = sorted(c.name for c in d.of("delete"))

@@ -127,7 +127,7 @@ def test_aci_group_and_aks_canary_weights():
     assert "**Traffic, `services.diabetes`** (AKS)" in md and "| variant | model:version |" in md, md
     assert "| **`stable`** (Deployment `diabetes`) | diabetes:1 | 90 → 50 |" in md, md
     assert "| **`canary`** (Deployment `diabetes-canary`) | diabetes:2 | 10 → 50 |" in md, md
-    assert "| ✏️ update | `diabetes-stable` |" in md, md
+    assert "| ✏️ update | `services.diabetes` | `diabetes-stable` |" in md, md
     rows = to_json(d)["traffic"][0]["rows"]
     assert [(r["name"], r["resource"], r["deployment"]) for r in rows] == [
         ("stable", "diabetes-stable", "diabetes"), ("canary", "diabetes-canary", "diabetes-canary")], rows
