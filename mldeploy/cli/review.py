@@ -15,7 +15,7 @@ from typing import Any
 
 from mldeploy.cli.diffing import ResourceChange, Side, StackDiff, secure_changes
 from mldeploy.cli.stack_keys import (K8S_DEPLOYMENT, MODEL_VERSION, ONLINE_DEPLOYMENT, SERVICE_LABEL, STABLE,
-                                     service_of, stack_label, variant)
+                                     change_keys, service_of, stack_label, variant)
 from mldeploy.plan.scorer import SET_FROM
 
 ROLLOUT_DOC = "docs/rollout.md#rollout-promote-observe-roll-back"
@@ -51,7 +51,7 @@ K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 @dataclass(frozen=True)
 class Alert:
     kind: str  # "live-traffic" | "endpoint-put" | "create-only" | "live-update" | "workload-profile" | "missing-revision"
-    #            | "model-content"
+    #            | "edge-rollout" | "model-content"
     #            | "key-rotation" | "production-destroy" | "secret" | "synth"
     resource: str
     message: str
@@ -609,6 +609,77 @@ def _model_content(d: StackDiff) -> list[Alert]:
     return out
 
 
+# An IoT Edge deployment at scale (an IoT Hub configuration; components/iot_edge_provider.py) is immutable
+# content: a module's image, env or createOptions changed gives a new `deploymentId`, and Pulumi creates the
+# new configuration before it deletes the old one (the ids differ). What the devices do then (Microsoft
+# Learn, "Understand IoT Edge automatic deployments for single devices or at scale", Priority: "If a device
+# is targeted with two or more deployments with equal priority, the most recently created deployment
+# (determined by the creation timestamp) applies"; "Deploy IoT Edge modules at scale", Delete a deployment:
+# "When you delete a deployment, any deployed devices take on their next highest priority deployment. If
+# your devices don't meet the target condition of any other deployment, then the modules are not removed
+# when the deployment is deleted"), and IoT Edge's agent restarts a module whose image or environment
+# changed (MicrosoftDocs/azure-docs#80160: "Modules are restarted only when there is a change in image
+# version and/or ENV variables"; Azure/iotedge#68: it compares the image reference, which is a digest here).
+EDGE_DEPLOYMENT = "pulumi-python:dynamic/iotedge:Deployment"
+EDGE_DOC = "docs/targets.md#replacing-an-iot-edge-deployment"
+EDGE_CONTENT = "content.modulesContent.$edgeAgent.properties.desired.modules."  # what changed is said from the module on
+
+
+def _edge_modules(r: dict | None) -> list[str]:
+    """The custom modules an edge manifest runs (not $edgeAgent's runtime modules)."""
+    content = ((r or {}).get("inputs") or {}).get("content")
+    agent = (content.get("modulesContent") or {}).get("$edgeAgent") if isinstance(content, dict) else None
+    modules = ((agent or {}).get("properties.desired") or {}).get("modules") if isinstance(agent, dict) else None
+    return sorted(modules) if isinstance(modules, dict) else []
+
+
+def _edge_rollout(d: StackDiff) -> list[Alert]:
+    """What the devices do when an IoT Edge deployment of a deployed entry is replaced, updated on its
+    device or deleted: `pulumi up` says only that `deploymentId` changed."""
+    keys, out = change_keys(d), []
+    for c in d.changes:
+        if c.type != EDGE_DEPLOYMENT or c.before is None:
+            continue
+        old, new = c.before.get("inputs") or {}, (c.after or {}).get("inputs") or {}
+        key = f"`{keys.get(c.urn) or c.name}`"
+        modules = ", ".join(f"`{m}`" for m in _edge_modules(c.after or c.before)) or "its modules"
+        paths = sorted(p.path.removeprefix(EDGE_CONTENT) for p in c.properties if p.path.startswith("content."))
+        changed = _shown(paths)
+        restarts = f"IoT Edge restarts {modules}" + (" (pulling the new image first)"
+                                                      if any(p.endswith(".settings.image") for p in paths) else "")
+        if c.kind == "delete":
+            if old.get("deviceId"):
+                said = (f"the runtime-only manifest is applied to device `{old['deviceId']}`: IoT Edge stops and "
+                        f"removes {modules} there")
+            else:
+                said = (f"its IoT Edge deployment `{old.get('deploymentId')}` is deleted: each device it applied to "
+                        f"takes its next-highest-priority deployment, and a device no other deployment targets keeps "
+                        f"running {modules}, unmanaged: IoT Hub removes no module")
+            out.append(Alert("edge-rollout", c.name, f"{key}: {said} ({EDGE_DOC})"))
+        elif new.get("deviceId") and changed:
+            out.append(Alert("edge-rollout", c.name, (
+                f"{key}: the new manifest is applied to device `{new['deviceId']}` ({changed}): {restarts} there, "
+                f"and it does not score until it is up again ({EDGE_DOC})")))
+        elif c.kind == "replace" and not new.get("deviceId"):
+            priority, condition = new.get("priority"), new.get("targetCondition")
+            priority = int(priority) if isinstance(priority, (int, float)) else priority
+            lower = isinstance(priority, int) and isinstance(old.get("priority"), (int, float)) and priority < old["priority"]
+            when = ("when the old one is deleted, after it (the old one's priority is higher)" if lower
+                    else "as soon as it is created (a device targeted by deployments of equal priority takes the "
+                         "most recently created)")
+            left = ("; a device only the old condition matched takes its next-highest-priority deployment or, with "
+                    f"none, keeps running {modules} unmanaged" if condition != old.get("targetCondition") else "")
+            out.append(Alert("edge-rollout", c.name, (
+                f"{key}: its IoT Edge deployment is replaced, `{old.get('deploymentId')}` → `{new.get('deploymentId')}` "
+                f"({changed or 'its content changed'}; IoT Hub cannot change a deployment's content). `pulumi up` "
+                f"creates the new one first, at priority {priority}, and every device that `{condition}` matches "
+                f"switches to it {when}: {restarts} on each, and it does not score until it is up again - on all "
+                f"those devices at once, with no traffic split. Then the "
+                f"old one is deleted{left}. To stage a change, try it first on a stack whose `targetCondition` "
+                f"matches test devices ({EDGE_DOC})")))
+    return out
+
+
 def _keys(d: StackDiff) -> list[Alert]:
     out = []
     for key in secure_changes(d):
@@ -688,7 +759,7 @@ def _synth_warnings(d: StackDiff) -> list[Alert]:
 def warnings(d: StackDiff) -> list[Alert]:
     """Every warning, most severe first."""
     return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _live_update(d) + _live_labels(d) + _workload_profiles(d) + _missing_revisions(d)
-            + _model_content(d) + _production_destroy(d) + _keys(d) + _synth_warnings(d))
+            + _edge_rollout(d) + _model_content(d) + _production_destroy(d) + _keys(d) + _synth_warnings(d))
 
 
 def notes(d: StackDiff) -> list[str]:
