@@ -17,6 +17,7 @@ from mldeploy.cli.diffing import ResourceChange, Side, StackDiff, secure_changes
 from mldeploy.cli.stack_keys import (K8S_DEPLOYMENT, MODEL_VERSION, ONLINE_DEPLOYMENT, SERVICE_LABEL, STABLE,
                                      change_keys, service_of, stack_label, variant)
 from mldeploy.plan.scorer import SET_FROM
+from mldeploy.plan.timeouts import GATEWAY_TIMEOUT_ENV
 
 ROLLOUT_DOC = "docs/rollout.md#rollout-promote-observe-roll-back"
 ENDPOINT_PUT_DOC = "docs/endpoints.md#changing-the-endpoint-itself-identity-compute-keys"
@@ -440,6 +441,8 @@ def _live_update(d: StackDiff) -> list[Alert]:
         if not traffic.get(name) or not served or (c.type == K8S_DEPLOYMENT and _canaried(d, c)):
             continue
         shown = _shown(served)
+        content = [p for p in served if not _set_from(p)]
+        variables_only = all(ENV_NAME.search(p) for p in content)
         if c.type == ONLINE_DEPLOYMENT:
             how = "as Azure upgrades its instances"
             way = ("give the change an image of its own (a score.py of its own too, when only the code changes) on a "
@@ -449,12 +452,38 @@ def _live_update(d: StackDiff) -> list[Alert]:
             if before != after:
                 shown = f"model {before} → {after}; {shown}"
             how = "as its pods roll"
-            way = f"run it as the service's `canary` and move `canary.trafficPercent` ({AKS_DOC})"
-        out.append(Alert("live-update", c.name, f"{_said(c.before, name)} takes live traffic ({traffic[name]} %) and what it serves "
-                                                f"is updated in place ({shown}): {how}, all "
-                                                "of its share moves to the change, not through a traffic shift. To "
-                                                f"canary it, {way}"))
+            # A canary differs from the stable variant by its image only (its own `images` entry, whose
+            # environmentVariables come before the service's: plan/scorer.py user_env).
+            way = ("give a new `images` entry the variable (its `environmentVariables`), run it as the service's "
+                   if variables_only else "run it as the service's ") + \
+                f"`canary` and move `canary.trafficPercent` ({AKS_DOC})"
+        said = f"{_said(c.before, name)} takes live traffic ({traffic[name]} %) and "
+        if content:
+            message = (f"{said}what it serves is updated in place ({shown}): {how}, all of its share moves to the "
+                       f"change, not through a traffic shift. To canary it, {way}")
+        else:  # only settings mldeploy derives from a stack key: how it serves, not what
+            message = (f"{said}how it serves changes in place ({shown}): {how}, all of its share takes the new "
+                       f"setting - the model and code stay, so there is nothing to canary. "
+                       + " ".join(_setting_advice(c, p) for p in dict.fromkeys(map(_set_from, served))))
+        out.append(Alert("live-update", c.name, message))
     return out
+
+
+def _setting_advice(c: ResourceChange, set_from: str) -> str:
+    """What to check when a setting derived from a stack key (plan/scorer.py SET_FROM) changes on a live
+    variant: what the new value does to the requests it serves (docs/aks.md, Concurrency and timeouts)."""
+    if "scoringTimeoutMs" in set_from:
+        change = next((p for p in c.properties if ENV_NAME.search(p.path)
+                       and GATEWAY_TIMEOUT_ENV in ENV_NAME.search(p.path).groups()), None)
+        b, a = (int(v) if str(v).isdigit() else None for v in ((change.before, change.after) if change else (0, 0)))
+        values = f" {b} → {a}" if b and a else ""
+        if b and a and a < b:
+            return (f"`scoringTimeoutMs`{values}: a request that takes longer than {a} ms now gets the gateway's 504 "
+                    f"where it was answered before - check how long requests take (`mldeploy logs`) first.")
+        return (f"`scoringTimeoutMs`{values}: a slow request may now hold a scorer worker that long, and a client "
+                f"whose own timeout is shorter gives up first - check the clients' timeouts.")
+    return (f"{set_from.removeprefix(' set from ')}: each replica runs that many scorer workers, each with the model "
+            f"in memory - check that `memoryGb` holds them, and the replica count.")
 
 
 def _live_labels(d: StackDiff) -> list[Alert]:

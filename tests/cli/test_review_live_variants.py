@@ -100,6 +100,30 @@ def test_a_derived_variable_is_named_by_the_stack_key_it_is_set_from(tmp_path):
     assert "`spec.template.spec.containers[scorer].env[SCORING_TIMEOUT_MS].value`, " \
            "`spec.template.spec.containers[scorer].env[WORKER_TIMEOUT].value` set from `scoringTimeoutMs`)" \
            in alert.message, alert.message
+    # A timeout is how the variant serves, not what: "run it as the canary" fitted it poorly.
+    assert "how it serves changes in place" in alert.message and "nothing to canary" in alert.message, alert.message
+    assert "canary it" not in alert.message, alert.message
+    assert "`scoringTimeoutMs` 5000 → 6000: a slow request may now hold a scorer worker that long, and a client " \
+           "whose own timeout is shorter gives up first" in alert.message, alert.message
+    values["mldeploy:services"]["diabetes"]["scoringTimeoutMs"] = 3000
+    (lowered,) = _alerts("prod", before, synth("prod", tmp_path / "3000", values, secret_keys), "live-update")
+    assert "`scoringTimeoutMs` 5000 → 3000: a request that takes longer than 3000 ms now gets the gateway's 504 " \
+           "where it was answered before" in lowered.message, lowered.message
+
+
+def test_a_live_variants_own_variable_is_canaried_through_an_image_entry(tmp_path):
+    """A service variable (OMP_NUM_THREADS) changed on a live AKS variant: its canary differs by image only,
+    so the way to canary a variable is an image entry carrying it."""
+    from tests.harness import stack_values
+
+    values, secret_keys = stack_values("prod")
+    before = synth("prod", tmp_path / "1", values, secret_keys)
+    values["mldeploy:services"]["diabetes"]["environmentVariables"]["OMP_NUM_THREADS"] = "2"
+    (alert,) = _alerts("prod", before, synth("prod", tmp_path / "2", values, secret_keys), "live-update")
+    assert "what it serves is updated in place (`spec.template.spec.containers[scorer].env[OMP_NUM_THREADS].value`)" \
+           in alert.message, alert.message
+    assert "To canary it, give a new `images` entry the variable (its `environmentVariables`), run it as the " \
+           "service's `canary`" in alert.message, alert.message
 
 
 def test_a_container_app_whose_configuration_is_masked_whole_gives_no_traceback():
