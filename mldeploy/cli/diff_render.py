@@ -2,6 +2,7 @@
 same text) and JSON for machines, from one StackDiff and the review of it."""
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -23,6 +24,9 @@ _LONG = 80       # a value longer than this is shortened, never across its diffe
 def _text(value: Any) -> str:
     if value is MISSING:
         return ""
+    # Pulumi carries every number as a float: `maxReplicas: 4` reads 4.0 in resources.json.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
@@ -54,6 +58,26 @@ def _identifier(text: str) -> bool:
     return text.startswith(("/subscriptions/", "/providers/")) or bool(_IMAGE_BY_DIGEST.fullmatch(text))
 
 
+def _changed_lines(a: str, b: str) -> tuple[str, str] | None:
+    """Two texts of several lines (a rendered nginx.conf, a script) as their changed lines only, each
+    stripped and cut around what differs, `…` where equal lines were left out: a timeout changed at the
+    top and in an error page at the bottom reads as those lines, not as everything between them."""
+    if "\n" not in a or "\n" not in b:
+        return None
+    old, new = a.splitlines(), b.splitlines()
+    hunks = [h for h in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes() if h[0] != "equal"]
+    sides: tuple[list[str], list[str]] = ([], [])
+    for n, (_, i1, i2, j1, j2) in enumerate(hunks):
+        olds, news = [line.strip() for line in old[i1:i2]], [line.strip() for line in new[j1:j2]]
+        if len(olds) == len(news):
+            olds, news = (list(side) for side in zip(*(shorten(x, y) for x, y in zip(olds, news))))
+        gap = ["…"] if (i1 > 0 if n == 0 else i1 > hunks[n - 1][2]) else []
+        for side, lines in zip(sides, (olds, news)):
+            side += gap + (lines or ["(no line)"])
+    tail = ["…"] if hunks and hunks[-1][2] < len(old) else []
+    return "\n".join(sides[0] + tail), "\n".join(sides[1] + tail)
+
+
 def shorten(before: Any, after: Any) -> tuple[str, str]:
     """Both values as text; long ones cut to the part that differs, with `…` where something
     equal on both sides was left out. The differing part itself is never cut, and an identifier
@@ -61,6 +85,9 @@ def shorten(before: Any, after: Any) -> tuple[str, str]:
     a, b = _text(before), _text(after)
     if max(len(a), len(b)) <= _LONG or before is MISSING or after is MISSING or _identifier(a) or _identifier(b):
         return a, b
+    lines = _changed_lines(a, b)
+    if lines is not None:
+        return lines
     prefix, suffix = _common(a, b)
     start = _cut_prefix(a, prefix) if prefix > _CONTEXT else 0
     end_a, end_b = len(a) - suffix, len(b) - suffix
