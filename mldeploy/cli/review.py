@@ -504,12 +504,22 @@ def _live_labels(d: StackDiff) -> list[Alert]:
             if not weight or new is None or new == revision or new in existed or new != created:
                 continue
             shown = _shown(template)
-            out.append(Alert("live-update", c.name, (
-                f"{_label_key(c, label)} takes live traffic ({weight} %) and what it serves is replaced (revision "
-                f"`{revision}` → `{new}`{f': {shown}' if shown else ''}): all of its share moves to the new revision "
-                f"at once, not through a traffic shift. To canary a new image, point `image` at it under a new label "
-                f"at 0 % and move the traffic (docs/containerapp.md#revisions-and-the-traffic-split)")))
+            said = (f"{_label_key(c, label)} takes live traffic ({weight} %) and {{}} (revision `{revision}` → "
+                    f"`{new}`{f': {shown}' if shown else ''}): all of its share moves to the new revision at once")
+            if any(_serves(p) for p in template) or not template:
+                message = (said.format("what it serves is replaced") + ", not through a traffic shift. To canary a "
+                           "new image, point `image` at it under a new label at 0 % and move the traffic")
+            else:  # scale, resources or a derived setting: a new revision of the same image and variables
+                message = (said.format("how it serves changes in a new revision") + " - the same image and "
+                           "variables, so there is nothing to canary; check the new setting against the load")
+            out.append(Alert("live-update", c.name, f"{message} (docs/containerapp.md#revisions-and-the-traffic-split)"))
     return out
+
+
+def _serves(path: str) -> bool:
+    """A container app template path of what its revision serves: a container's image or a variable of the
+    user's (not scale, resources, or a variable mldeploy derives from a setting: plan/scorer.py SET_FROM)."""
+    return path.endswith(".image") or bool(ENV_NAME.search(path) and not _set_from(path))
 
 
 def _create_only(d: StackDiff) -> list[Alert]:

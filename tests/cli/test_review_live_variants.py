@@ -86,6 +86,19 @@ def test_a_container_app_label_taking_traffic_moved_to_a_new_revision_warns(tmp_
     assert _alerts("containerapp", split, shifted, "live-update") == []
 
 
+def test_a_container_app_scale_change_on_a_live_label_is_no_canary_case(tmp_path):
+    """`maxReplicas` 5 -> 10 at 50/50 gives green a new revision of the same image and variables: the
+    warning said "To canary a new image, point `image` at it under a new label"."""
+    split = _containerapp(tmp_path, "split")
+    (alert,) = _alerts("containerapp", split, _containerapp(tmp_path, "scaled", lambda s: s.update(maxReplicas=10)),
+                       "live-update")
+    assert alert.message.startswith("`services.diabetes-aca.revisions.green` takes live traffic (50 %) and how it "
+                                    "serves changes in a new revision (revision `diabetes-aca--r"), alert.message
+    assert "`template.scale.maxReplicas`): all of its share moves to the new revision at once - the same image and " \
+           "variables, so there is nothing to canary" in alert.message, alert.message
+    assert "point `image`" not in alert.message, alert.message
+
+
 def test_a_derived_variable_is_named_by_the_stack_key_it_is_set_from(tmp_path):
     """`scoringTimeoutMs` 5000 -> 6000 on prod's live service: the diff showed SCORING_TIMEOUT_MS,
     WORKER_TIMEOUT and the gateway's limit changing, not the key the user changed (WORKER_COUNT was
