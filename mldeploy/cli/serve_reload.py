@@ -191,8 +191,9 @@ def split_change(old, new) -> str | None:
 
 
 def _without_environment(plan):
-    """`plan` with every scorer's environmentVariables left out (a LocalServer's, an endpoint's
-    deployments', a split's variants')."""
+    """`plan` less what a reload applies in place besides code: every scorer's environmentVariables (a
+    LocalServer's, an endpoint's deployments', a split's variants') and a split's traffic shares (its
+    ingress's weights: shift_traffic)."""
     from dataclasses import replace
 
     from mldeploy.plan.serve import EndpointServePlan, ServePlan
@@ -203,7 +204,8 @@ def _without_environment(plan):
     if isinstance(plan, EndpointServePlan):
         return replace(plan, deployments=tuple(replace(d, environment=()) for d in plan.deployments))
     if isinstance(plan, SplitPlan):
-        return replace(plan, variants=tuple((label, _without_environment(p)) for label, p in plan.variants))
+        return replace(plan, traffic_percent=(),
+                       variants=tuple((label, _without_environment(p)) for label, p in plan.variants))
     return plan
 
 
@@ -226,7 +228,8 @@ def _environments(plan) -> dict[str, tuple]:
 
 def environment_changes(old, new) -> set[str] | None:
     """The images whose scorers' environmentVariables differ between serve plans `old` and `new`, when
-    that is all that differs (a new scorer per deployment or variant applies it); None otherwise."""
+    that is all that differs besides a split's traffic shares (a new scorer per deployment or variant
+    applies it; the ingress the shares); None otherwise."""
     if _without_environment(old) != _without_environment(new):
         return None
     before, after = _environments(old), _environments(new)
@@ -280,7 +283,7 @@ class Reloader:
         from mldeploy.runtime.local import LocalServer, publish_endpoint
         from mldeploy.plan.scorer import image_envs
         from mldeploy.targets import target_of
-        from mldeploy.targets.serving import SplitReload
+        from mldeploy.targets.serving import SplitPlan, SplitReload
         from mldeploy.targets.stack import load_stack
 
         stack_file = stack_file_path(self.settings.stack)
@@ -365,9 +368,16 @@ class Reloader:
                        + " of it (the running ones answer until they are ready)")
             self.info(f"reload: {', '.join(what) or 'the image'} changed: starting {scorers.format(who)}")
             changes.setdefault(name, {})[image] = (context, env)
+        running_plans = {name: self.served[name].plan for name in new_plans}
         for name, images in changes.items():
             if not self._swap(name, images, new_plans.get(name), settings):
                 served_as_filed = False
+                new_plans.pop(name, None)
+        for name, (plan, _) in new_plans.items():
+            server = self.served[name]
+            adopt_plan(server, plan)  # a plan no swap adopted: it differs in a split's traffic only
+            if isinstance(plan, SplitPlan) and plan.traffic_percent != running_plans[name].traffic_percent:
+                self.info(server.shift_traffic(plan))
         if stack_changed and served_as_filed:
             # `mldeploy test --local` notes a stack file newer than the endpoint file (a change not
             # served yet): this one is served now.

@@ -7,6 +7,7 @@ LocalServers (containerapp revisions, an AKS canary: mldeploy/targets/containera
     ingress = SplitIngress(run_dir / "ingress", run_dir / "ingress.log", port=0, max_body_mb=100,
                            scoring_timeout_ms=60_000)
     port = ingress.start((Upstream("127.0.0.1", 8001, weight=90), Upstream("127.0.0.1", 8002, weight=10)))
+    ingress.reweight((Upstream("127.0.0.1", 8001, weight=0), Upstream("127.0.0.1", 8002, weight=100)))
     ingress.check()   # restarts nginx if it exited; a line saying so, or None
     ingress.stop(timeout=65)
 """
@@ -19,6 +20,7 @@ from mldeploy.contract import KEYS_MAP_NAME, LIVENESS_PATH
 from mldeploy.plan.gateway import HOP_SOCKET, GatewaySpec, Upstream
 from mldeploy.runtime.local import gateway_child, write_gateway_files
 from mldeploy.runtime.processes import Child, find_nginx, listen_socket, socket_dir, wait_until_ok
+from mldeploy.runtime.swap import reload_gateway
 
 INGRESS_MARGIN_MS = 2_000  # the ingress waits longer than a variant's gateway: its 504 body passes
 
@@ -56,6 +58,13 @@ class SplitIngress:
         self.child.start()
         wait_until_ok(self.child, f"http://127.0.0.1:{self.port}{LIVENESS_PATH}", "the ingress (nginx)", timeout)
         return self.port
+
+    def reweight(self, upstreams: tuple[Upstream, ...]) -> None:
+        """New weights for the running nginx (`serve --reload` of a traffic move): its nginx.conf written
+        again, then its graceful reload - new workers split by the new weights, the old ones finish the
+        requests they hold - returning once the old workers have gone (swap.py reload_gateway)."""
+        write_gateway_files(self.spec(upstreams, str(self._socket_dir / HOP_SOCKET)), self.keys)
+        reload_gateway(self.child, self.scoring_timeout_ms + INGRESS_MARGIN_MS)
 
     def check(self) -> str | None:
         """Restart nginx if it exited: a line saying so, else None."""

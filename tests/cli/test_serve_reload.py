@@ -174,7 +174,8 @@ def test_a_source_directory_deleted_and_made_again_is_watched_again(run):
 
 def test_a_canary_reloads_its_images_in_place_and_names_a_split_change_for_a_restart(tmp_path, trained_model):
     """A split of gateways (targets/serving.py SplitPlan): the same stack file plans the same split;
-    canary.trafficPercent and a variant's workers are settings serve restarts for, named as such."""
+    a variant's workers or timeout are settings serve restarts for, named as such; canary.trafficPercent
+    moves in place (test_a_traffic_move_reweights_the_ingress_and_restarts_no_scorer)."""
     from mldeploy.cli.serve_reload import plan_changes
     from mldeploy.plan.scorer import image_envs
     from mldeploy.targets.aks.local import LocalCanary
@@ -196,7 +197,8 @@ def test_a_canary_reloads_its_images_in_place_and_names_a_split_change_for_a_res
     from mldeploy.cli.serve_reload import adopt_plan, environment_changes
     flagged = server.plan_for(service, {**image_envs(settings.images), "diabetes-v2": {"FEATURE_FLAG": "on"}})
     assert environment_changes(server.plan, flagged) == {"diabetes-v2"}
-    assert environment_changes(server.plan, server.plan_for(shifted, image_envs(settings.images))) is None
+    assert environment_changes(server.plan, server.plan_for(shifted, image_envs(settings.images))) == set()
+    assert environment_changes(server.plan, server.plan_for(busier, image_envs(settings.images))) is None
     adopt_plan(server, flagged)
     assert server.plan == flagged and {label: dict(s.plan.environment).get("FEATURE_FLAG")
                                        for label, s in server.revisions.items()} == {"stable": None, "canary": "on"}
@@ -354,6 +356,63 @@ def test_a_container_apps_environment_change_reaches_only_the_templates_revision
                                     image_envs(settings.images))
     assert kept == {} and {label: dict(p.environment).get("FEATURE_FLAG") for label, p in plan.variants} == {
         "stable": "on", "canary": "on"}
+
+
+@pytest.mark.parametrize("split", ["aca", "canary"])
+def test_a_traffic_move_reweights_the_ingress_and_restarts_no_scorer(tmp_path, trained_model, monkeypatch, split):
+    """Day 2's promotion by traffic: a container app's trafficPercent (app-scope: no revision made or
+    restarted) or an AKS canary's (a ConfigMap its gateways reload) moves the split in place - the
+    ingress's weights - with no scorer swapped; with an environmentVariables change in the same save
+    both apply. Before, serve said `restart serve` for it, and a restart started every label from the
+    stack file (a container app's older labels with an environment Azure never gave them)."""
+    from mldeploy.plan.scorer import image_envs
+    from mldeploy.targets.aks.local import LocalCanary
+    from mldeploy.targets.containerapp.local import LocalRevisions
+    from tests.runtime.test_serve_canary_cli import canary_project
+    from tests.runtime.test_serve_containerapp_cli import aca_project
+
+    aca = split == "aca"
+    root = (aca_project if aca else canary_project)(tmp_path / "project")
+    name, runner = ("diabetes-aca", LocalRevisions) if aca else ("diabetes", LocalCanary)
+    stack_file = root / "stacks" / f"Pulumi.{split}.yaml"
+
+    def server_of(name, service, settings, prepare):
+        contexts = {image: prepare(image, settings)[0] for image in ("diabetes", "diabetes-v2")}
+        return runner(name, service, contexts, {image: None for image in contexts}, tmp_path / "run", port=0,
+                      image_env=image_envs(settings.images))
+
+    lines: list[str] = []
+    reloader = _split_reloader(root, split, server_of, monkeypatch, lines, name=name)
+    server = reloader.served[name]
+    server.run_dir.mkdir(parents=True)
+    swapped, weights = [], []
+    monkeypatch.setattr(server, "swap_images", lambda changes, timeout: swapped.append(sorted(changes)) or 1.0)
+    monkeypatch.setattr(server.ingress, "reweight", lambda upstreams: weights.append([u.weight for u in upstreams]))
+    moves = "blue 50 -> 0 %, green 50 -> 100 %" if aca else "stable 50 -> 80 %, canary 50 -> 20 %"
+
+    def move(service):
+        if aca:
+            service["revisions"]["blue"]["trafficPercent"], service["revisions"]["green"]["trafficPercent"] = 0, 100
+        else:
+            service["canary"]["trafficPercent"] = 20
+
+    try:
+        _edit_service(stack_file, move, name)
+        reloader._reload({stack_file})
+        assert lines == [f"reload: {name}'s traffic moves ({moves}): the ingress splits by the new shares; every scorer "
+                         "serves on (a traffic change restarts none)"], lines
+        assert (swapped, weights) == ([], [[0, 100] if aca else [80, 20]])
+        assert dict(server.plan.traffic_percent) == ({"blue": 0, "green": 100} if aca else {"stable": 80, "canary": 20})
+        lines.clear()
+        _edit_service(stack_file, lambda s: (s.update(environmentVariables={"FEATURE_FLAG": "on"}),
+                                             s["revisions"].update(blue={"image": "diabetes", "trafficPercent": 30},
+                                                                   green={"image": "diabetes-v2", "trafficPercent": 70})
+                                             if aca else s["canary"].update(trafficPercent=30)), name)
+        reloader._reload({stack_file})
+        assert swapped == ([["diabetes-v2"]] if aca else [["diabetes", "diabetes-v2"]]), lines
+        assert weights[-1] == ([30, 70] if aca else [70, 30]) and "restart serve" not in " ".join(lines), lines
+    finally:
+        reloader.stop()
 
 
 def test_a_canary_promoted_or_added_while_served_says_restart_serve(tmp_path, trained_model, monkeypatch):

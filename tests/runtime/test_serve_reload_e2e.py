@@ -313,6 +313,46 @@ def test_a_split_of_gateways_reloads_each_image_its_variants_serve(tmp_path, tra
     assert proc.returncode == 0, "\n".join(served.lines)
 
 
+def test_a_container_apps_traffic_move_reweights_the_ingress_and_keeps_every_scorer(tmp_path, trained_model):
+    """Promote green (50/50 -> 0/100) under `serve --reload`: the ingress takes the new weights in place
+    (nginx's graceful reload), every answer is green's model from then on, no request fails, and the
+    scorers are the ones that ran before (a traffic change restarts none, as on Azure). Before: `restart serve`."""
+    import yaml
+
+    from tests.runtime.test_serve_containerapp_cli import aca_project
+
+    root = aca_project(tmp_path / "project")
+    stack = root / "stacks" / "Pulumi.aca.yaml"
+    proc = subprocess.Popen([*MLDEPLOY, "serve", "--stack", "aca", "--service", "diabetes-aca", "--port", "0", "--json",
+                             "--reload"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        served = Serve(proc)
+        served.wait_for("^serving;.*--reload")
+
+        def answer() -> tuple[float, ...]:
+            reply = requests.post(served.endpoint["scoringUri"], json={"data": ROWS}, timeout=30,
+                                  headers={"Authorization": f"Bearer {served.endpoint['primaryKey']}"})
+            assert reply.status_code == 200, reply.text
+            return tuple(reply.json())
+
+        assert len({answer() for _ in range(20)}) == 2, "blue's model and green's"
+        scorers = {p for p in descendants(proc.pid) if b"scorer" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        document = yaml.safe_load(stack.read_text())
+        revisions = document["config"]["mldeploy:services"]["diabetes-aca"]["revisions"]
+        revisions["blue"]["trafficPercent"], revisions["green"]["trafficPercent"] = 0, 100
+        mark = len(served.lines)
+        stack.write_text(yaml.safe_dump(document))
+        line = served.wait_for("^reload: ", after=mark)
+        assert line.startswith("reload: diabetes-aca's traffic moves (blue 50 -> 0 %, green 50 -> 100 %)"), line
+        assert len({answer() for _ in range(20)}) == 1, "green's model only"
+        assert scorers and scorers <= descendants(proc.pid), "the scorers that ran before serve on"
+        assert not [line for line in served.lines[mark:] if "restart serve" in line], served.lines[mark:]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, "\n".join(served.lines)
+
+
 def test_an_environment_variables_change_is_served_by_a_new_scorer(tmp_path):
     """environmentVariables reach only the scorer: a change of the service's is a reload (a new scorer
     with the new environment swapped in behind the same gateway and keys), not `restart serve`."""

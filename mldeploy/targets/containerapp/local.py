@@ -148,6 +148,19 @@ class LocalRevisions(SplitReload):
                 "a revision no run creates (`mldeploy diff` warns: missing-revision; "
                 "docs/containerapp.md#revisions-and-the-traffic-split)")
 
+    def shift_traffic(self, plan: SplitPlan) -> str:
+        """`serve --reload` of a traffic move (`plan`'s shares): the ingress splits by the new weights, no
+        scorer restarted, as on Azure - a container app's traffic is app-scope ("application-scope changes
+        can affect all revisions, while revision-scope changes create a new revision": learn.microsoft.com/
+        azure/container-apps/revisions), an AKS canary's weights a ConfigMap its gateways reload (docs/aks.md).
+        Returns the line that says so."""
+        before, after = {label: percent for label, (_, percent) in self.shares.items()}, dict(plan.traffic_percent)
+        self.shares = {label: (image, after[label]) for label, (image, _) in self.shares.items()}
+        self.ingress.reweight(self.upstreams())
+        moves = ", ".join(f"{label} {before[label]} -> {after[label]} %" for label in self.shares)
+        return (f"reload: {self.name}'s traffic moves ({moves}): the ingress splits by the new shares; every "
+                "scorer serves on (a traffic change restarts none)")
+
     def upstreams(self) -> tuple[Upstream, ...]:
         """The ingress's upstreams: the revisions' gateways, weighted by their shares."""
         return tuple(Upstream("127.0.0.1", self.revisions[label].port, weight=percent)
