@@ -522,6 +522,25 @@ def _serves(path: str) -> bool:
     return path.endswith(".image") or bool(ENV_NAME.search(path) and not _set_from(path))
 
 
+# The v1 sizes an online deployment's instanceType is derived from when the stack file gives none (a managed
+# deployment's SKU, a Kubernetes one's InstanceType: targets/online_endpoint, kubernetes_endpoint/instance_types.py).
+V1_SIZE_KEYS = ("cpuCores", "memoryGb")
+
+
+def _instance_type_from(d: StackDiff, c: ResourceChange) -> str:
+    """" (set from `cpuCores` 1 → 2)" for an online deployment's instanceType the stack file leaves to
+    mldeploy (no `instanceType`, v1's cpuCores/memoryGb given), else ""."""
+    inputs = (c.after or c.before or {}).get("inputs") or {}
+    service, name = service_of(c.after or c.before), inputs.get("deploymentName")
+    base, head = ((((side.config.get("services") or {}).get(service) or {}).get("deployments") or {}).get(name) or {}
+                  for side in (d.base, d.head))
+    if not isinstance(head, dict) or "instanceType" in head or not any(k in head for k in V1_SIZE_KEYS):
+        return ""
+    base = base if isinstance(base, dict) else {}
+    changed = [f"`{k}` {base.get(k, '—')} → {head.get(k, '—')}" for k in V1_SIZE_KEYS if base.get(k) != head.get(k)]
+    return f" (set from {', '.join(changed) or ' / '.join(f'`{k}`' for k in V1_SIZE_KEYS)})"
+
+
 def _create_only(d: StackDiff) -> list[Alert]:
     live, out = _live_deployments(d.base), []
     for c in d.changes:
@@ -529,8 +548,9 @@ def _create_only(d: StackDiff) -> list[Alert]:
             serving = c.before is not None and _serving_name(c.before) in live
             where = "a deployment taking live traffic" if serving else "this deployment"
             said = stack_label(c.before or c.after, f"resource `{c.name}`") or f"`{c.name}`"
+            derived = _instance_type_from(d, c) if p.path == "properties.instanceType" else ""
             out.append(Alert("create-only", c.name, f"{said}: "
-                                                      f"`{p.path}` `{p.before}` → `{p.after}` on {where}: "
+                                                      f"`{p.path}` `{p.before}` → `{p.after}`{derived} on {where}: "
                                                       f"{p.effect.reason}. Add a new deployment with the new value "
                                                       f"and move the traffic ({ROLLOUT_DOC})"))
     return out

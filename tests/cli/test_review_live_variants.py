@@ -3,6 +3,8 @@ its share at once: `mldeploy diff` warns as it does for an online deployment (`l
 `live-traffic`), naming the variant or label as the stack file does - checked on two synths."""
 from __future__ import annotations
 
+import copy
+
 from mldeploy.cli.diffing import Side, compare
 from mldeploy.cli.review import warnings
 from tests.harness import synth
@@ -150,3 +152,20 @@ def test_a_container_app_whose_configuration_is_masked_whole_gives_no_traceback(
                                           "template": {"revisionSuffix": suffix}}}
     d = compare("x", Side("`main`", [app("r1")], {}), Side("working tree", [app("r2")], {}))
     assert warnings(d) == [] and traffic_tables(d) == []
+
+
+def test_an_instance_type_mldeploy_derives_is_named_by_the_sizes_it_is_set_from(tmp_path):
+    """kubernetes-endpoint's green `cpuCores` 1 -> 2: the create-only warning read only `properties.instanceType`
+    `mldeploy-1000m-1024mi` -> `mldeploy-2000m-1024mi`, a name the stack file never wrote."""
+    from tests.harness import stack_values
+
+    def side(label, values, result):
+        return Side(label, result.resources, {}, config={k.removeprefix("mldeploy:"): v for k, v in values.items()})
+
+    values, secret_keys = stack_values("kubernetes-endpoint")
+    before = side("`main`", copy.deepcopy(values), synth("kubernetes-endpoint", tmp_path / "1", values, secret_keys))
+    values["mldeploy:services"]["diabetes"]["deployments"]["green"]["cpuCores"] = 2
+    after = side("working tree", values, synth("kubernetes-endpoint", tmp_path / "2", values, secret_keys))
+    (alert,) = [a for a in warnings(compare("kubernetes-endpoint", before, after)) if a.kind == "create-only"]
+    assert "`properties.instanceType` `mldeploy-1000m-1024mi` → `mldeploy-2000m-1024mi` (set from `cpuCores` 1 → 2) " \
+           "on a deployment taking live traffic" in alert.message, alert.message
