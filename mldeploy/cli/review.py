@@ -648,7 +648,7 @@ def _model_content(d: StackDiff) -> list[Alert]:
     """A registered model version whose file changed while its `version` did not (an explicit
     `version: N` and a retrained file): the version would no longer name one file, and what
     serves it says nothing changed (an online deployment's model id stays the same)."""
-    out = []
+    out, keys = [], change_keys(d)
     for c in d.changes:
         digest = next((p for p in c.properties if p.path == MODEL_DIGEST_PATH), None)
         if c.type != MODEL_VERSION or c.kind != "update" or digest is None:
@@ -660,8 +660,9 @@ def _model_content(d: StackDiff) -> list[Alert]:
                          + f" ({r.get('traffic') or 0} %)" for e, rows in endpoint_splits(d.base).items()
                          for n, r in rows.items() if r.get("model") == label)
         served = f", which {', '.join(serving)} serve{'s' if len(serving) == 1 else ''}," if serving else ""
+        named = f"`{keys[c.urn]}` (`{label}`, `{c.name}`)" if keys.get(c.urn) else f"`{label}` (`{c.name}`)"
         out.append(Alert("model-content", c.name, (
-            f"`{label}` (`{c.name}`): its file changed (sha256 {str(digest.before)[:12]} → {str(digest.after)[:12]}) "
+            f"{named}: its file changed (sha256 {str(digest.before)[:12]} → {str(digest.after)[:12]}) "
             f"but its version did not: the registered version{served} would no longer name one file. Give the new "
             f"file a new `version` in the stack file (or omit `version`: it is then derived from the content) and "
             f"roll it out ({MODEL_VERSIONS_DOC})")))
@@ -746,21 +747,24 @@ def _keys(d: StackDiff) -> list[Alert]:
         what = "a scoring key rotates" if kind == "key-rotation" else "a secret value changes"
         out.append(Alert(kind, key, f"{what}: `{key}` differs from the base (ciphertext compared: clients "
                                       "holding the old value must get the new one)"))
+    keys = change_keys(d)
     for c in d.changes:
         if c.type == RANDOM_PASSWORD and c.kind in ("replace", "delete"):
-            out.append(Alert("key-rotation", c.name, f"generated key `{c.name}` is {c.kind}d: a new value is "
+            whose = f"`{keys[c.urn]}`: " if keys.get(c.urn) else ""
+            out.append(Alert("key-rotation", c.name, f"{whose}generated key `{c.name}` is {c.kind}d: a new value is "
                                                        "generated and the old one stops working"))
     return out
 
 
 def _production_destroy(d: StackDiff) -> list[Alert]:
-    out = []
+    out, keys = [], change_keys(d)
     for c in d.changes:
         what = PROTECTED_IN_PRODUCTION.get(c.type)
         tags = ((c.before or {}).get("inputs") or {}).get("tags") or {}
         if what and c.kind in ("replace", "delete") and tags.get(PRODUCTION_TAG) == "true":
             verb = "destroyed and re-created" if c.kind == "replace" else "destroyed"
-            out.append(Alert("production-destroy", c.name, f"the production {what} `{c.name}` is {verb}{_why(c)}"))
+            whose = f"`{keys[c.urn]}`: " if keys.get(c.urn) else ""
+            out.append(Alert("production-destroy", c.name, f"{whose}the production {what} `{c.name}` is {verb}{_why(c)}"))
     return out
 
 

@@ -90,3 +90,22 @@ def test_the_resource_list_and_json_give_each_resource_its_stack_key():
     assert "| ✏️ update | — (mldeploy's own: no stack key) | `mirror-nginx-1-27-4-alpine` |" in render_markdown(d)
     assert {r["name"]: r["stackKey"] for r in to_json(d)["resources"]} == {
         "aci-diabetes-aci-group": "services.diabetes-aci", "mirror-nginx-1-27-4-alpine": None}
+
+
+def test_warnings_about_one_resource_name_its_stack_key():
+    """A production key vault destroyed, a generated key replaced, a model version's file changed: the
+    warnings named only `keyvault`, `diabetes-primary-key`, `model-diabetes-v1`."""
+    from mldeploy.cli.review import MODEL_DIGEST_PATH, warnings
+
+    resources, config = _snapshot("prod")
+    after = [r for r in json.loads(json.dumps(resources)) if r["name"] != "keyvault"]
+    for r in after:
+        if r["name"] == "diabetes-primary-key":
+            r["inputs"]["length"] = 48  # pulumi-random replaces on any input
+        if r["name"] == "model-diabetes-v1":
+            r["inputs"]["properties"]["properties"][MODEL_DIGEST_PATH.removeprefix("properties.properties.")] = "f" * 64
+    d = compare("prod", Side("`main`", resources, {}, config=config), Side("working tree", after, {}, config=config))
+    said = {a.kind: a.message for a in warnings(d)}
+    assert said["production-destroy"].startswith("`workspace`: the production key vault `keyvault` is destroyed"), said
+    assert said["key-rotation"].startswith("`services.diabetes`: generated key `diabetes-primary-key` is replaced"), said
+    assert said["model-content"].startswith("`models.diabetes` (`diabetes:1`, `model-diabetes-v1`): its file changed"), said
