@@ -254,6 +254,7 @@ class Reloader:
         self.prepare, self.smoke_test, self.timeout = prepare, smoke_test, timeout
         self.logs_command, self.info = logs_command, info
         self.failed: dict[tuple[str, str], str] = {}  # (service, image) -> the digest its last reload failed on
+        self.kept: dict[tuple[str, str], str] = {}  # (service, image) -> the digest a variant kept its own image at
         self.watcher = Watcher(watch_set(settings, root, self._contexts()))
         self.watcher.start()
 
@@ -355,10 +356,19 @@ class Reloader:
             if context.digest == running.digest and not new_environment:
                 # Nothing the image ships changed (a file its .amlignore leaves out), or a failed
                 # reload's change undone: what runs is what the files say again.
+                self.kept.pop((name, image), None)
                 if self.failed.pop((name, image), None) is not None:
                     self.info(f"reload: the files are back to what {who} serves: it serves on, unchanged")
                 continue
             what = changed_files(running, context, self.root)
+            kept = server.kept_images(settings.services[name]) if isinstance(server, SplitReload) else {}
+            if image in kept:
+                # A container app's older label: its revision keeps its image (reload_plan); said once a change.
+                if self.kept.get((name, image)) != context.digest:
+                    self.kept[name, image] = context.digest
+                    self.info(server.held_line(kept[image], settings.services[name], f"image {image}",
+                                               f" ({', '.join(what) or 'its build context'} changed)"))
+                continue
             if new_environment:
                 what = [f for f in what if f != stack_file] + [f"{stack_file} (environmentVariables)"]
             elif stack_changed and stack_file not in what:

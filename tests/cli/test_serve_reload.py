@@ -289,6 +289,49 @@ def _edit_service(stack_file: Path, change, name: str = "diabetes", section: str
     stack_file.write_text(yaml.safe_dump(document))
 
 
+def _served_split(tmp_path: Path, monkeypatch, split: str = "aca"):
+    """A Reloader over the unstarted split runner of a project's stack `split` (aca: a container app's blue
+    and green at 50/50; canary: an AKS canary at 50 %), whose swaps record their images and, as a real swap,
+    leave the new contexts served: (project, reloader, runner, its lines, the images of each swap)."""
+    from mldeploy.plan.scorer import image_envs
+    from mldeploy.targets.aks.local import LocalCanary
+    from mldeploy.targets.containerapp.local import LocalRevisions
+    from tests.runtime.test_serve_canary_cli import canary_project
+    from tests.runtime.test_serve_containerapp_cli import aca_project
+
+    aca = split == "aca"
+    root = (aca_project if aca else canary_project)(tmp_path / "project")
+    runner = LocalRevisions if aca else LocalCanary
+
+    def server_of(name, service, settings, prepare):
+        contexts = {image: prepare(image, settings)[0] for image in ("diabetes", "diabetes-v2")}
+        return runner(name, service, contexts, {image: None for image in contexts}, tmp_path / "run", port=0,
+                      image_env=image_envs(settings.images))
+
+    lines: list[str] = []
+    reloader = _split_reloader(root, split, server_of, monkeypatch, lines, name="diabetes-aca" if aca else "diabetes")
+    [server] = reloader.served.values()
+    server.run_dir.mkdir(parents=True)  # where a reload publishes the endpoint file anew
+    swapped: list[list[str]] = []
+
+    def swap(changes, timeout):
+        swapped.append(sorted(changes))
+        for label, (image, _) in server.shares.items():
+            if image in changes:
+                server.revisions[label].context = changes[image][0]
+        return 1.0
+
+    monkeypatch.setattr(server, "swap_images", swap)
+    return root, reloader, server, lines, swapped
+
+
+def _kept_line(kept: str) -> str:
+    return (f"reload: diabetes-aca's revision blue keeps {kept}: a revision is immutable, and `pulumi up` gives a change "
+            "only to the template's new revision (green, image diabetes-v2); the stack file now names for blue a "
+            "revision no run creates (`mldeploy diff` warns: missing-revision; "
+            "docs/containerapp.md#revisions-and-the-traffic-split)")
+
+
 def test_a_container_apps_environment_change_reaches_only_the_templates_revision(tmp_path, trained_model,
                                                                                  monkeypatch):
     """A container app at blue (image diabetes) / green (diabetes-v2, the template's `image`): an
@@ -299,29 +342,12 @@ def test_a_container_apps_environment_change_reaches_only_the_templates_revision
     Deployments updated in place: both take it."""
     from mldeploy.plan.scorer import image_envs
     from mldeploy.targets.aks.local import LocalCanary
-    from mldeploy.targets.containerapp.local import LocalRevisions
     from mldeploy.targets.stack import load_stack
     from tests.runtime.test_serve_canary_cli import canary_project
-    from tests.runtime.test_serve_containerapp_cli import aca_project
 
-    root = aca_project(tmp_path / "project")
+    root, reloader, server, lines, swapped = _served_split(tmp_path, monkeypatch)
     stack_file = root / "stacks" / "Pulumi.aca.yaml"
-
-    def revisions(name, service, settings, prepare):
-        contexts = {image: prepare(image, settings)[0] for image in ("diabetes", "diabetes-v2")}
-        return LocalRevisions(name, service, contexts, {image: None for image in contexts}, tmp_path / "run", port=0,
-                              image_env=image_envs(settings.images))
-
-    lines: list[str] = []
-    reloader = _split_reloader(root, "aca", revisions, monkeypatch, lines, name="diabetes-aca")
-    server = reloader.served["diabetes-aca"]
-    server.run_dir.mkdir(parents=True)  # where a reload publishes the endpoint file anew
-    swapped: list[list[str]] = []
-    monkeypatch.setattr(server, "swap_images", lambda changes, timeout: swapped.append(sorted(changes)) or 1.0)
-    held = ("reload: diabetes-aca's revision blue keeps the environmentVariables it was created with: a revision is "
-            "immutable, and `pulumi up` gives a change only to the template's new revision (green, image diabetes-v2); "
-            "the stack file now names for blue a revision no run creates (`mldeploy diff` warns: missing-revision; "
-            "docs/containerapp.md#revisions-and-the-traffic-split)")
+    held = _kept_line("the environmentVariables it was created with")
 
     def flags() -> dict[str, str | None]:
         return {label: dict(s.plan.environment).get("FEATURE_FLAG") for label, s in server.revisions.items()}
@@ -358,6 +384,31 @@ def test_a_container_apps_environment_change_reaches_only_the_templates_revision
         "stable": "on", "canary": "on"}
 
 
+def test_a_container_apps_older_label_keeps_its_image_when_its_files_change(tmp_path, trained_model, monkeypatch):
+    """blue (image diabetes) and green (diabetes-v2, the template's) share score.py: a saved change rebuilds
+    both images, but `pulumi up` makes a new revision of the template only and blue's revision keeps the
+    image it was created with. So green alone gets a new scorer and serve says blue keeps its image, once
+    for each change. Before, blue's scorer was swapped to the new code too (an AKS canary's both are:
+    tests/runtime/test_serve_reload_e2e.py)."""
+    root, reloader, server, lines, swapped = _served_split(tmp_path, monkeypatch)
+    score = root / "examples" / "diabetes" / "score.py"
+    kept = _kept_line("image diabetes it was created with (examples/diabetes/score.py changed)")
+    try:
+        score.write_text(score.read_text() + "\n# a comment\n")
+        reloader._reload({score})
+        assert swapped == [["diabetes-v2"]], "green's image alone gets a new scorer"
+        assert lines[0] == kept and lines[1].startswith("reload: examples/diabetes/score.py changed: starting new "
+                                                        "scorers for diabetes-aca's image diabetes-v2"), lines
+        lines.clear()
+        reloader._reload({score})  # the same files again: nothing more
+        assert (swapped, lines) == ([["diabetes-v2"]], []), lines
+        score.write_text(score.read_text() + "# another\n")
+        reloader._reload({score})
+        assert swapped == [["diabetes-v2"]] * 2 and lines[0] == kept, lines
+    finally:
+        reloader.stop()
+
+
 @pytest.mark.parametrize("split", ["aca", "canary"])
 def test_a_traffic_move_reweights_the_ingress_and_restarts_no_scorer(tmp_path, trained_model, monkeypatch, split):
     """Day 2's promotion by traffic: a container app's trafficPercent (app-scope: no revision made or
@@ -365,28 +416,10 @@ def test_a_traffic_move_reweights_the_ingress_and_restarts_no_scorer(tmp_path, t
     ingress's weights - with no scorer swapped; with an environmentVariables change in the same save
     both apply. Before, serve said `restart serve` for it, and a restart started every label from the
     stack file (a container app's older labels with an environment Azure never gave them)."""
-    from mldeploy.plan.scorer import image_envs
-    from mldeploy.targets.aks.local import LocalCanary
-    from mldeploy.targets.containerapp.local import LocalRevisions
-    from tests.runtime.test_serve_canary_cli import canary_project
-    from tests.runtime.test_serve_containerapp_cli import aca_project
-
     aca = split == "aca"
-    root = (aca_project if aca else canary_project)(tmp_path / "project")
-    name, runner = ("diabetes-aca", LocalRevisions) if aca else ("diabetes", LocalCanary)
-    stack_file = root / "stacks" / f"Pulumi.{split}.yaml"
-
-    def server_of(name, service, settings, prepare):
-        contexts = {image: prepare(image, settings)[0] for image in ("diabetes", "diabetes-v2")}
-        return runner(name, service, contexts, {image: None for image in contexts}, tmp_path / "run", port=0,
-                      image_env=image_envs(settings.images))
-
-    lines: list[str] = []
-    reloader = _split_reloader(root, split, server_of, monkeypatch, lines, name=name)
-    server = reloader.served[name]
-    server.run_dir.mkdir(parents=True)
-    swapped, weights = [], []
-    monkeypatch.setattr(server, "swap_images", lambda changes, timeout: swapped.append(sorted(changes)) or 1.0)
+    root, reloader, server, lines, swapped = _served_split(tmp_path, monkeypatch, split)
+    name, stack_file = server.name, root / "stacks" / f"Pulumi.{split}.yaml"
+    weights = []
     monkeypatch.setattr(server.ingress, "reweight", lambda upstreams: weights.append([u.weight for u in upstreams]))
     moves = "blue 50 -> 0 %, green 50 -> 100 %" if aca else "stable 50 -> 80 %, canary 50 -> 20 %"
 

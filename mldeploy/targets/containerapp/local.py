@@ -128,21 +128,27 @@ class LocalRevisions(SplitReload):
         sends the app one template (the label on `image`), so only that label's revision is new; every
         other label keeps the revision an earlier run created, environment and all."""
         wanted = self.plan_for(service, image_env)
-        changed = self.changed_variant(service)
-        if changed is None:
-            return wanted, {}
+        kept = set(self.kept_images(service).values())
         running = dict(self.plan.variants)
         variants, held = [], {}
         for label, plan in wanted.variants:
-            if label != changed and label in running and plan.environment != running[label].environment:
+            if label in kept and label in running and plan.environment != running[label].environment:
                 held[label] = plan.environment
                 plan = replace(plan, environment=running[label].environment)
             variants.append((label, plan))
         return replace(wanted, variants=tuple(variants)), held
 
-    def held_line(self, label: str, service) -> str:
-        """What `serve --reload` says of revision `label` keeping its environment (reload_plan)."""
-        return (f"reload: {self.name}'s revision {label} keeps the environmentVariables it was created with: a "
+    def kept_images(self, service) -> dict[str, str]:
+        """image -> label of every variant a change of the stack file or of its image's files does not reach
+        (reload_plan says why): a container app's labels but the template's; none of an AKS canary's."""
+        changed = self.changed_variant(service)
+        if changed is None:
+            return {}
+        return {image: label for label, (image, _) in self.variants(service).items() if label != changed}
+
+    def held_line(self, label: str, service, kept: str = "the environmentVariables", changed: str = "") -> str:
+        """What `serve --reload` says of revision `label` keeping what it was created with (reload_plan)."""
+        return (f"reload: {self.name}'s revision {label} keeps {kept} it was created with{changed}: a "
                 f"revision is immutable, and `pulumi up` gives a change only to the template's new revision "
                 f"({self.changed_variant(service)}, image {service.image}); the stack file now names for {label} "
                 "a revision no run creates (`mldeploy diff` warns: missing-revision; "
