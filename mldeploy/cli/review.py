@@ -486,6 +486,44 @@ def _setting_advice(c: ResourceChange, set_from: str) -> str:
             f"in memory - check that `memoryGb` holds them, and the replica count.")
 
 
+# An online deployment's `requestTimeoutMs` (plan/endpoint.py iso_ms: `PT5S`): "408 Request timeout: The model
+# execution took longer than the timeout supplied in `request_timeout_ms` under `request_settings` of your
+# model deployment config" (learn.microsoft.com/azure/machine-learning/how-to-troubleshoot-online-endpoints,
+# "HTTP status codes").
+REQUEST_TIMEOUT_PATH = "properties.requestSettings.requestTimeout"
+ISO_SECONDS = re.compile(r"PT(\d+(?:\.\d+)?)S")
+
+
+def _ms(iso: Any) -> int | None:
+    match = ISO_SECONDS.fullmatch(iso) if isinstance(iso, str) else None
+    return round(float(match.group(1)) * 1000) if match else None
+
+
+def _live_request_timeout(d: StackDiff) -> list[Alert]:
+    """An online deployment taking traffic whose request timeout changes: a lowered one answers 408 to the
+    requests that take longer, which it answered before (the property read only `PT5S` → `PT3S`)."""
+    traffic = {f"{e}/{n}": r.get("traffic") for e, rows in endpoint_splits(d.base).items() for n, r in rows.items()}
+    out = []
+    for c in d.changes:
+        change = next((p for p in c.properties if p.path == REQUEST_TIMEOUT_PATH), None)
+        if c.type != ONLINE_DEPLOYMENT or c.kind != "update" or c.before is None or change is None:
+            continue
+        name = _serving_name(c.before)
+        before, after = _ms(change.before), _ms(change.after)
+        if not traffic.get(name) or before is None or after is None:
+            continue
+        said = f"{_said(c.before, name)} takes live traffic ({traffic[name]} %) and its `requestTimeoutMs` changes {before} → {after}"
+        if after < before:
+            out.append(Alert("live-update", c.name, (
+                f"{said}: Azure answers 408 to a request whose scoring takes longer than {after} ms, which it "
+                f"answered before - check how long requests take (`mldeploy logs`) first")))
+        else:
+            out.append(Alert("live-update", c.name, (
+                f"{said}: a slow request may now hold an instance's worker up to {after} ms, and a client whose own "
+                f"timeout is shorter gives up first - check the clients' timeouts")))
+    return out
+
+
 def _live_labels(d: StackDiff) -> list[Alert]:
     """A container app's label taking traffic at the base pointed at a new revision (a new image or
     revision-scope setting of the template's label): all of its share moves to the new revision at once.
@@ -821,7 +859,7 @@ def _synth_warnings(d: StackDiff) -> list[Alert]:
 
 def warnings(d: StackDiff) -> list[Alert]:
     """Every warning, most severe first."""
-    return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _live_update(d) + _live_labels(d) + _workload_profiles(d) + _missing_revisions(d)
+    return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _live_update(d) + _live_request_timeout(d) + _live_labels(d) + _workload_profiles(d) + _missing_revisions(d)
             + _edge_rollout(d) + _model_content(d) + _production_destroy(d) + _keys(d) + _synth_warnings(d))
 
 

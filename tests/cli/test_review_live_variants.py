@@ -169,3 +169,20 @@ def test_an_instance_type_mldeploy_derives_is_named_by_the_sizes_it_is_set_from(
     (alert,) = [a for a in warnings(compare("kubernetes-endpoint", before, after)) if a.kind == "create-only"]
     assert "`properties.instanceType` `mldeploy-1000m-1024mi` → `mldeploy-2000m-1024mi` (set from `cpuCores` 1 → 2) " \
            "on a deployment taking live traffic" in alert.message, alert.message
+
+
+def test_a_live_online_deployments_request_timeout_says_what_the_new_value_does(tmp_path):
+    """managed's blue (90 %) `requestTimeoutMs` 5000 -> 3000: the diff showed `PT5S` -> `PT3S` and no word."""
+    from tests.harness import stack_values
+
+    values, secret_keys = stack_values("managed")
+    before = synth("managed", tmp_path / "5000", values, secret_keys)
+    values["mldeploy:services"]["diabetes"]["deployments"]["blue"]["requestTimeoutMs"] = 3000
+    (alert,) = _alerts("managed", before, synth("managed", tmp_path / "3000", values, secret_keys), "live-update")
+    assert alert.message.startswith("`services.diabetes.deployments.blue` takes live traffic (90 %) and its "
+                                    "`requestTimeoutMs` changes 5000 → 3000: Azure answers 408 to a request whose "
+                                    "scoring takes longer than 3000 ms"), alert.message
+    # The shadow deployment takes no traffic (it is mirrored): nothing to warn of.
+    values["mldeploy:services"]["diabetes"]["deployments"]["shadow"]["requestTimeoutMs"] = 3000
+    values["mldeploy:services"]["diabetes"]["deployments"]["blue"]["requestTimeoutMs"] = 5000
+    assert _alerts("managed", before, synth("managed", tmp_path / "shadow", values, secret_keys), "live-update") == []
