@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import inspect
+import logging
 import pickle
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -47,14 +48,17 @@ def config_from_engine() -> tuple[dict[str, Any], set[str]]:
 # -- synth: the program in-process, under mocks -----------------------------------------------
 
 def run_mocked_program(program: Callable[[], Any], mocks: Mocks, monitor: MockMonitor, *, project: str, stack: str,
-                       config: dict[str, str], secret_keys: Sequence[str]) -> None:
+                       config: dict[str, str], secret_keys: Sequence[str],
+                       logger: logging.Logger | None = None) -> None:
     """Run `program` once as the Pulumi engine would, against `mocks`, to the end of its RPCs.
 
     A fresh root stack and empty RPC and output queues first: several runs share this process
     (synth of several stacks, the tests), and none may see another's exports or URNs."""
     fresh_root_stack()
     runtime_config.set_all_config(config, list(secret_keys))
-    set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    # `logger`: where the program's pulumi.log messages go (the SDK's MockEngine.Log hands each to it;
+    # without one, the root logger, whose last-resort handler prints a warning bare on stderr).
+    set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=logger)
     runtime_settings.SETTINGS.rpc_manager.clear()
     runtime_settings.SETTINGS.outputs.clear()
     with pickler_kept():

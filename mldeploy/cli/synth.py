@@ -70,10 +70,15 @@ def _synth(stack: str, out: Path | None, project_dir: Path | None) -> None:
     from mldeploy.plan.script_checks import script_warnings
     from mldeploy.plan.v1_script import v1_warnings
 
-    for warning in [*stack_warnings(result.settings, date.today()), *v1_warnings(result.settings, root),
-                    *script_warnings(result.settings, root), *model_library_warnings(result.settings, root),
-                    *target_warnings(result.settings)]:
+    warnings = [*stack_warnings(result.settings, date.today()), *v1_warnings(result.settings, root),
+                *script_warnings(result.settings, root), *model_library_warnings(result.settings, root),
+                *target_warnings(result.settings)]
+    for warning in warnings:
         click.echo(f"warning: {stack_file_path(stack)}: {warning}", err=True)
+    # What only the program logs (e.g. what Azure reports of an attached cluster), once each.
+    for level, message in result.engine_log:
+        if message not in warnings:
+            click.echo(f"{level}: {stack_file_path(stack)}: {message}", err=True)
     from mldeploy.plan.conda import unpinned_environment_notes
     from mldeploy.plan.stack import stack_notes
     for note in [*stack_notes(result.settings), *unpinned_environment_notes(result.settings, root),

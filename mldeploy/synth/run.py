@@ -7,6 +7,7 @@ objects and mark secrets as the providers would (synth/mocks.py).
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from contextlib import chdir
@@ -42,6 +43,19 @@ class DuplicateUrnError(Exception):
                          "name each child from its component's name):\n  " + "\n  ".join(lines))
 
 
+class EngineLog(logging.Logger):
+    """The Pulumi engine's log under mocks: keeps what the program logs at warning level or above,
+    prints nothing (the SDK's MockEngine calls logger.warning/.error for pulumi.log.warn/.error)."""
+
+    def __init__(self) -> None:
+        super().__init__("mldeploy.synth.engine", logging.WARNING)
+        self.propagate = False
+        self.messages: list[tuple[str, str]] = []
+
+    def handle(self, record: logging.LogRecord) -> None:
+        self.messages.append((record.levelname.lower(), record.getMessage()))
+
+
 @dataclass
 class SynthResult:
     """Every resource the program registered (masked, sorted by URN) and its stack outputs."""
@@ -57,6 +71,9 @@ class SynthResult:
     gateway_confs: dict[str, str] = field(default_factory=dict)
     # The metadata.name the mocks gave each Kubernetes object (SynthMocks.kubernetes_names).
     kubernetes_names: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    # What the program logged through pulumi.log at warning level or above, as (level, message): under
+    # `pulumi up` the CLI shows these; synth prints them (cli/synth.py), once each.
+    engine_log: list[tuple[str, str]] = field(default_factory=list)
 
     def of_type(self, type_token: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == type_token]
@@ -124,6 +141,7 @@ def _synthesize(project_root: Path, stack: str, build_dir: Path, lookups: dict[s
     for text in [*_secret_texts(list(values.values())), *_secret_texts(settings)]:
         ledger.add(text)
     mocks = SynthMocks(stack, ledger, lookups)
+    engine_log = EngineLog()
     monitor = RecordingMonitor(mocks)
 
     collected: dict[str, tuple[Any, bool]] = {}
@@ -152,7 +170,7 @@ def _synthesize(project_root: Path, stack: str, build_dir: Path, lookups: dict[s
     with chdir(project_root), mock.patch.dict(os.environ, {BUILD_DIR_ENV: str(program_build),
                                                            PROJECT_ROOT_ENV: str(project_root)}):
         run_mocked_program(program, mocks, monitor, project=PROJECT, stack=stack,
-                           config=to_pulumi_config(values), secret_keys=sorted(secret_keys))
+                           config=to_pulumi_config(values), secret_keys=sorted(secret_keys), logger=engine_log)
     build_dir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(program_build, build_dir, dirs_exist_ok=True)
     if monitor.duplicates:
@@ -177,4 +195,4 @@ def _synthesize(project_root: Path, stack: str, build_dir: Path, lookups: dict[s
         value, is_secret = collected[key]
         outputs[key] = masker.scrub_output(value, is_secret, where=f"output {key}")
     return SynthResult(stack, settings, resources, outputs, masker.leaks, ledger.values(), project_root,
-                       run.gateway_confs, mocks.kubernetes_names)
+                       run.gateway_confs, mocks.kubernetes_names, engine_log.messages)

@@ -17,6 +17,17 @@ def mldeploy(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mldeploy", *args], cwd=cwd, capture_output=True, text=True)
 
 
+def project_copy(tmp_path: Path, edits: dict[str, tuple[str, str]]) -> Path:
+    """A copy of this repository's project with `edits` (file -> (old, new)) made; its folder."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv*", ".git", "build", ".mldeploy", "node_modules"))
+    for name, (old, new) in edits.items():
+        path = project / name
+        assert old in path.read_text(), f"{name} no longer holds {old!r}"
+        path.write_text(path.read_text().replace(old, new))
+    return project
+
+
 @pytest.fixture(scope="module")
 def dev_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth") / "dev"
@@ -128,10 +139,7 @@ def test_synth_of_a_managed_endpoint_prints_the_quota_preflight(tmp_path):
 
 
 def test_synth_refuses_a_stack_over_its_quota_with_exit_2(tmp_path):
-    project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv*", ".git", "build", ".mldeploy", "node_modules"))
-    stack = project / "stacks" / "Pulumi.managed.yaml"
-    stack.write_text(stack.read_text().replace("standardFSv2Family: 48", "standardFSv2Family: 30"))
+    project = project_copy(tmp_path, {"stacks/Pulumi.managed.yaml": ("standardFSv2Family: 48", "standardFSv2Family: 30")})
     proc = mldeploy("synth", "--stack", "managed", "--out", str(tmp_path / "out"), cwd=project)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().startswith("error: stacks/Pulumi.managed.yaml: mldeploy:endpointQuota.standardFSv2Family:"), proc.stderr
@@ -225,3 +233,33 @@ def test_synth_notes_a_conda_file_that_leaves_python_and_pip_to_the_solver(dev_o
     assert env.read_bytes() == before
     context = tmp_path / "out" / "images" / "diabetes" / "environment" / "conda.yml"
     assert context.read_bytes() == before, "the image builds the user's file as written"
+
+
+def test_a_warning_the_program_logs_is_printed_once_naming_the_stack_file(tmp_path):
+    """The program logs its warnings through pulumi.log.warn (what `pulumi up` shows); synth prints
+    them itself with the stack file's name. Before, the SDK's mock engine printed each a second
+    time, bare, through Python's last-resort log handler."""
+    project = project_copy(tmp_path, {"stacks/Pulumi.prod-attach.yaml": ('minKubernetesVersion: "1.35"',
+                                                                         'minKubernetesVersion: "1.27"')})
+    proc = mldeploy("synth", "--stack", "prod-attach", "--out", str(tmp_path / "out"), cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "minKubernetesVersion: 1.27 accepts" in line]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("warning: stacks/Pulumi.prod-attach.yaml: mldeploy:clusters.shared."), lines
+
+
+def test_what_only_the_program_logs_reaches_synth_s_result(tmp_path, monkeypatch):
+    import pulumi
+
+    from mldeploy.targets.aks import program as aks_program
+    from tests.harness import synth
+
+    real = aks_program.check_version
+
+    def check_version(*args, **kwargs):  # what the program says of what Azure reports: no config of its own
+        pulumi.log.warn("mldeploy:clusters.shared.attach: a note only the program logs")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(aks_program, "check_version", check_version)
+    result = synth("prod-attach", tmp_path / "out")
+    assert ("warning", "mldeploy:clusters.shared.attach: a note only the program logs") in result.engine_log
