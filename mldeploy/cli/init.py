@@ -65,15 +65,17 @@ class _StartingPoints(click.Choice):
                    "Default: models/model.pkl, to be put there.")
 @click.option("--target", "targets", multiple=True, type=_StartingPoints(),
               help="Cloud starting points to write (repeatable): the stack file each target starts from, "
-                   "in the order the deploy workflow runs them. Default: aci, managed, aks (containerapp and "
-                   "kubernetes-endpoint only when named; tests/cli/test_init.py keeps this list true). "
+                   "in the order the deploy workflow runs them. Default: aci, managed, aks (containerapp, "
+                   "kubernetes-endpoint, edge and batch only when named; batch also writes batch_score.py, "
+                   "batch-env.yml and batch-input/; tests/cli/test_init.py keeps this list true). "
                    "stacks/Pulumi.local.yaml is always written.")
 @click.option("--name", default=None, help="Name of the model, image and service (default: from the model's "
                                            "file name).")
 def command(directory: Path, model: Path | None, targets: tuple[str, ...], name: str | None) -> None:
     """Write a new mldeploy project in DIR (default: here) for your model."""
     from mldeploy.project import (DEFAULT_FEATURES, DEFAULT_TARGETS, GENERATED_CONDA_FILE, NAME_RE, ONNXRUNTIME_PIN,
-                                  PANDAS_PIN, SCORING_PINS, TARGET_STACKS, V1_CONDA_FILE, ProjectChoices,
+                                  PANDAS_PIN, SCORING_PINS, STARTING_POINTS, TARGET_STACKS, V1_CONDA_FILE,
+                                  ProjectChoices,
                                   project_name, render_project, safe_name)
     from mldeploy.project.formats import PACKAGES, ModelFormat, read_model
 
@@ -89,6 +91,12 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
     found = (read_model(model_source, str(model) if model is not None else model_path) if model_source.exists()
              else ModelFormat("pickle", Path(model_path).name))
     chosen = tuple(t for t in TARGET_STACKS if t in targets) if targets else DEFAULT_TARGETS
+    for target in chosen:
+        if found.kind not in STARTING_POINTS[target].kinds:
+            raise ConfigError("--target", f"{target}: init writes its files for a model of kind "
+                                          f"{', '.join(STARTING_POINTS[target].kinds)}, and {model_path} is "
+                                          f"{found.kind}; write them yourself (docs/targets.md), or leave out "
+                                          f"--target {target}")
     # An SDK v1 project's own entry script and conda file are used, not overwritten (docs/project.md).
     keep_script = (root / "score.py").is_file()
     conda_file = V1_CONDA_FILE if (root / V1_CONDA_FILE).is_file() else GENERATED_CONDA_FILE
@@ -114,7 +122,9 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
         adding = "" if not targets or "Pulumi.yaml" not in existing else (
             "; to add a stack to this project, init one in an empty folder and copy its stack file here: "
             f"`mldeploy init --model {model} " + " ".join(f"--target {t}" for t in chosen) + " <empty folder>`, then "
-            + ", ".join(f"<empty folder>/stacks/Pulumi.{t}.yaml" for t in chosen) + " (check its models' `path`)")
+            + ", ".join(f"<empty folder>/stacks/Pulumi.{TARGET_STACKS[t]}.yaml" for t in chosen)
+            + "".join(f", <empty folder>/{path}" for t in chosen for path, _ in STARTING_POINTS[t].files)
+            + " (check its models' `path`), and each stack's job in <empty folder>/.github/workflows/deploy.yml")
         raise ConfigError(str(directory), f"would overwrite {', '.join(existing)}; nothing was written "
                                           f"(init writes a new project: use an empty folder, or move these away{adding})")
     _write(root, files, copy_from, model_path, appended)

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from mldeploy.contract import GATEWAY_PORT, stack_file_path
 from mldeploy.plan.deploy_lock import DEPLOY_LOCK
-from mldeploy.plan.versions import ACTION_PINS, DEPLOY_PACKAGES, KUBELOGIN_VERSION, conda_python_lines
+from mldeploy.plan.versions import ACTION_PINS, BATCH_EXECUTOR_PIN, DEPLOY_PACKAGES, KUBELOGIN_VERSION, conda_python_lines
 from mldeploy.project.formats import PACKAGES
 from mldeploy.project.source import MldeploySource, installed_source
 from mldeploy.scoring.scorer_host import SERVER_PACKAGE, TESTED_VERSIONS
@@ -314,8 +314,28 @@ def _stack(target_stack: str, c: ProjectChoices, template=None) -> str:
                    conda_file=c.conda_file).rstrip("\n")
     text = _stack_template(target_stack, template).read_text(encoding="utf-8")
     v2_path, v2_file = _version_2(c)
+    # `models`: the models alone, for a stack of no image (batch: Azure ML builds the job's environment).
     return _fill_text(text, name=c.name, port=GATEWAY_PORT, models_and_images=models, v2_path=v2_path,
-                      v2_file=v2_file)
+                      v2_file=v2_file, models=models[:models.index("\n  mldeploy:images:")])
+
+
+# A batch job's environment: the scoring pins without the scorer's packages (no server runs a batch job),
+# with the azureml-core Azure ML's batch driver imports (plan/versions.py).
+BATCH_PINS = (BATCH_EXECUTOR_PIN, *(p for p in SCORING_PINS[1:] if not p.startswith("inference-schema[")))
+
+
+def _starting_point_files(point: StartingPoint, c: ProjectChoices) -> dict[str, str]:
+    """The files a starting point needs besides its stack (the batch driver, its environment and an input
+    file of the model's width), filled with the project's values; the sample input only where init knows
+    the columns (a model fitted on a DataFrame reads its own column names from the header)."""
+    python, pip = conda_python_lines(SCORING_PYTHON)
+    pins = BATCH_PINS + ((PANDAS_PIN,) if c.named_columns else ())
+    values = dict(name=c.name, features=c.features, model_path_function=_model_path_function(c), python=python,
+                  pip=pip, pins="\n".join(f"      - {pin}" for pin in pins),
+                  header=",".join(f"x{i}" for i in range(c.features)),
+                  rows="\n".join(",".join([value] * c.features) for value in ("0.0", "1.0")))
+    return {path: _fill(template, **values) for path, template in point.files
+            if not (path.endswith(".csv") and c.named_columns)}
 
 
 def _version_2(c: ProjectChoices) -> tuple[str, str]:
@@ -367,6 +387,7 @@ def render_project(c: ProjectChoices) -> dict[str, bytes]:
     for target in c.targets:
         point = STARTING_POINTS[target]
         text[stack_file_path(point.stack)] = _stack(point.stack, c, point.template)
+        text.update(_starting_point_files(point, c))
     if c.targets:
         text[".github/workflows/deploy.yml"] = _deploy_workflow(c)
     files = {path: body.encode() for path, body in text.items()}

@@ -65,6 +65,11 @@ class StartingPoint:
     production: bool = False
     # Written by `mldeploy init` without --target (False: only when asked, `--target <name>`).
     by_default: bool = True
+    # Files of the project the stack needs besides it (the batch driver and its environment): project
+    # path -> template under mldeploy/project/templates, filled with the project's values.
+    files: tuple[tuple[str, str], ...] = ()
+    # The model formats init writes those files for (formats.ModelFormat.kind); another is refused.
+    kinds: tuple[str, ...] = ("pickle", "onnx")
 
 
 class ServeRefused(Exception):

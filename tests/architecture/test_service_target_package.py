@@ -180,7 +180,7 @@ def test_a_new_service_target_is_its_package_and_its_row(tmp_path):
     assert code == 2 and "service 'lobby' (target kiosk) is not served on this machine" in stderr, found["serve"]
     # init: --target's choices come from the table's starting points; the stack file it writes comes
     # from the package's own template (StartingPoint.template) and loads
-    assert "[aci|managed|aks|containerapp|kubernetes-endpoint|kiosk]" in found["init_help"], found["init_help"]
+    assert "[aci|managed|aks|containerapp|kubernetes-endpoint|edge|batch|kiosk]" in found["init_help"], found["init_help"]
     assert found["init"][0] == 0, found["init"]
     assert found["init_stack"] == "hall", found
     # the config reference: its target and its own key

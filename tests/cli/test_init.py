@@ -107,7 +107,8 @@ def test_init_with_a_target_in_an_existing_project_says_how_to_add_that_stack(tm
     assert again.stderr.strip().endswith(
         "move these away; to add a stack to this project, init one in an empty folder and copy its stack file here: "
         "`mldeploy init --model models/iris-classifier.pkl --target containerapp <empty folder>`, then "
-        "<empty folder>/stacks/Pulumi.containerapp.yaml (check its models' `path`))"), again.stderr
+        "<empty folder>/stacks/Pulumi.containerapp.yaml (check its models' `path`), and each stack's job in "
+        "<empty folder>/.github/workflows/deploy.yml)"), again.stderr
     # what it says works: the stack file, copied, synthesizes in this project
     other = tmp_path.parent / (tmp_path.name + "-other")
     made = mldeploy("init", "--model", "models/iris-classifier.pkl", "--target", "containerapp", str(other), cwd=tmp_path)
@@ -181,7 +182,7 @@ def test_a_version_in_the_file_name_is_not_in_the_model_s_name(tmp_path, iris_pi
                             "with only the model's files"),
     (["--name", "Bad_Name"], "error: --name: 'Bad_Name': lowercase letters, digits and '-', starting with a letter, "
                              "2-32 characters"),
-    (["--target", "edge"], None),
+    (["--target", "fpga"], None),  # a target with no starting point
 ])
 def test_bad_options_are_one_line_and_write_nothing(tmp_path, args, line):
     done = mldeploy("init", *args, cwd=tmp_path)
@@ -256,17 +257,70 @@ def test_the_starting_points_written_only_when_named(project, asked_for):
     assert sorted(p.name for p in (asked_for / "stacks").iterdir()) == [
         "Pulumi.containerapp.yaml", "Pulumi.kubernetes-endpoint.yaml", "Pulumi.local.yaml"]
     help_text = " ".join(mldeploy("init", "--help", cwd=folder).stdout.split())
-    assert f"Default: {', '.join(DEFAULT_TARGETS)} (" in help_text and set(TARGET_STACKS) - set(DEFAULT_TARGETS) == {
-        "containerapp", "kubernetes-endpoint"}, help_text
+    assert f"Default: {', '.join(DEFAULT_TARGETS)} (containerapp, kubernetes-endpoint, edge and batch only when named" \
+        in help_text and set(TARGET_STACKS) - set(DEFAULT_TARGETS) == {
+        "containerapp", "kubernetes-endpoint", "edge", "batch"}, help_text
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stack", ["containerapp", "kubernetes-endpoint"])
-def test_a_named_starting_point_synthesizes_with_no_policy_violation(asked_for, stack):
-    done = mldeploy("synth", "--stack", stack, cwd=asked_for)
+@pytest.mark.parametrize("stack", ["containerapp", "kubernetes-endpoint", "edge", "batch"])
+def test_a_named_starting_point_synthesizes_with_no_policy_violation(asked_for, batch_and_edge, stack):
+    folder = batch_and_edge if stack in ("edge", "batch") else asked_for
+    done = mldeploy("synth", "--stack", stack, cwd=folder)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    policy = json.loads((asked_for / "build" / "synth" / stack / "policy.json").read_text())
+    policy = json.loads((folder / "build" / "synth" / stack / "policy.json").read_text())
     assert policy["violations"] == [], policy["violations"]
+
+
+@pytest.fixture(scope="module")
+def batch_and_edge(tmp_path_factory, iris_pickle) -> Path:
+    """A project of the batch and edge starting points (hwalk3: a user's own repository had no way to them
+    but copying this repository's stacks and the diabetes driver)."""
+    folder = tmp_path_factory.mktemp("batch-edge") / "iris-jobs"
+    done = mldeploy("init", folder.name, "--model", str(iris_pickle), "--target", "batch", "--target", "edge",
+                    cwd=folder.parent)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_init_target_batch_writes_a_driver_that_mldeploy_batch_runs_as_the_model_predicts(batch_and_edge, tmp_path):
+    import joblib
+    import numpy as np
+
+    folder = batch_and_edge
+    assert sorted(p.name for p in (folder / "stacks").iterdir()) == [
+        "Pulumi.batch.yaml", "Pulumi.edge.yaml", "Pulumi.local.yaml"]
+    assert "azureml-core==" in (folder / "batch-env.yml").read_text(), "Azure ML's batch driver imports azureml-core"
+    rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
+    (folder / "batch-input" / "flowers.csv").write_text("a,b,c,d\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    output = tmp_path / "predictions.csv"
+    done = mldeploy("batch", "--stack", "batch", "--input", "batch-input", "--output", str(output), cwd=folder)
+    assert done.returncode == 0, done.stderr
+    expected = joblib.load(folder / "models" / "iris-classifier.pkl").predict(np.asarray(rows))
+    lines = output.read_text().splitlines()
+    assert [line for line in lines if line.startswith("flowers.csv,")] == [
+        f"flowers.csv,{i},{int(p)}" for i, p in enumerate(expected)], lines
+    assert len(lines) == 5, "init's batch-input/sample.csv holds two rows"
+
+
+def test_init_target_edge_and_batch_stacks_load_and_name_the_model(batch_and_edge):
+    from mldeploy.targets.stack import load_stack
+
+    edge = load_stack(batch_and_edge, "edge")
+    assert edge.sections["edge"]["iris-classifier"].image == "iris-classifier"
+    batch = load_stack(batch_and_edge, "batch")
+    assert batch.sections["batch"]["iris-classifier"].model == "iris-classifier" and not batch.images, \
+        "a batch stack builds no image (Azure ML builds the job's environment)"
+    jobs = (batch_and_edge / ".github" / "workflows" / "deploy.yml").read_text()
+    assert "pulumi up (edge)" in jobs and "pulumi up (batch)" in jobs
+
+
+def test_init_target_batch_with_an_onnx_model_is_refused_naming_the_kind(tmp_path, iris_onnx):
+    done = mldeploy("init", "--model", str(iris_onnx), "--target", "batch", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr == (
+        "error: --target: batch: init writes its files for a model of kind pickle, and models/iris-classifier.onnx "
+        "is onnx; write them yourself (docs/targets.md), or leave out --target batch\n"), done.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing written"
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ the target lives in this package (config model, plan, program step, mocks, its o
 from mldeploy.targets.batch.command import COMMAND
 from mldeploy.targets.batch.config import BatchSettings
 from mldeploy.targets.batch.mocks import MOCKS
-from mldeploy.targets.target import Target
+from mldeploy.targets.target import StartingPoint, Target
 
 
 def deploy(name: str, entry, foundation):
@@ -20,4 +20,8 @@ def elsewhere(stack: str, name: str, entry) -> str:
 
 
 TARGET = Target(name="batch", section="batch", description="batch scoring on Azure ML compute",
-                settings=BatchSettings, deploy=deploy, mocks=MOCKS, command=COMMAND, elsewhere=elsewhere)
+                settings=BatchSettings, deploy=deploy, mocks=MOCKS, command=COMMAND, elsewhere=elsewhere,
+                starting_point=StartingPoint(
+                    "batch", order=7, by_default=False, kinds=("pickle",),
+                    files=(("batch_score.py", "batch_score.py.tmpl"), ("batch-env.yml", "batch-env.yml.tmpl"),
+                           ("batch-input/sample.csv", "batch-input.csv.tmpl"))))

@@ -5,7 +5,7 @@ from mldeploy.targets.edge.artifacts import manifests
 from mldeploy.targets.edge.checks import check, warnings
 from mldeploy.targets.edge.config import ADMIN_USER_NEED, SECRET_ENV_INSTEAD, EdgeSettings
 from mldeploy.targets.edge.mocks import MOCKS
-from mldeploy.targets.target import Target
+from mldeploy.targets.target import StartingPoint, Target
 
 
 def deploy(name: str, entry, foundation):
@@ -26,4 +26,5 @@ def elsewhere(stack: str, name: str, entry) -> str:
 TARGET = Target(name="edge", section="edge", description="IoT Edge deployments", secret_env_instead=SECRET_ENV_INSTEAD,
                 settings=EdgeSettings, deploy=deploy, check=check, warnings=warnings, mocks=MOCKS,
                 artifacts=manifests, registry_admin_user_needs=(ADMIN_USER_NEED,),
-                policies=("mldeploy.policies.edge",), elsewhere=elsewhere)
+                policies=("mldeploy.policies.edge",), elsewhere=elsewhere,
+                starting_point=StartingPoint("edge", order=6, by_default=False))
