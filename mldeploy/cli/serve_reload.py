@@ -138,10 +138,16 @@ class Watcher:
 
 def changed_files(old, new, root: Path) -> list[str]:
     """The project files (relative to `root`) whose copies differ between build contexts `old`
-    and `new`, as a user names them."""
+    and `new`, as a user names them. A file copied unchanged to another place in the context (a
+    model whose `version` moved its folder) is not one: the stack file names that change."""
     sources = {**dict(old.sources), **dict(new.sources)}
     moved = {k for k in old.files.keys() | new.files.keys() if old.files.get(k) != new.files.get(k)}
-    return sorted({_relative(sources[k], root) for k in moved if k in sources})
+
+    def copies(context, source: Path) -> set[bytes]:
+        return {context.files[k] for k, path in context.sources if path == source and k in context.files}
+
+    return sorted({_relative(sources[k], root) for k in moved if k in sources
+                   and copies(old, sources[k]) != copies(new, sources[k])})
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -409,6 +409,23 @@ def test_a_container_apps_older_label_keeps_its_image_when_its_files_change(tmp_
         reloader.stop()
 
 
+def test_a_model_version_bump_names_the_stack_file_not_the_unchanged_model_file(tmp_path, trained_model, monkeypatch):
+    """Day 2 on an AKS canary: models.diabetes-v2.version 2 -> 3 (the same file) moves the model's folder in the
+    canary image's context, so its scorer is swapped - as the canary Deployment rolls - but the line named the
+    model file as changed (`reload: examples/diabetes/outputs/v2/sklearn_regression_model.pkl,
+    stacks/Pulumi.canary.yaml changed`); the stack file is what changed."""
+    root, reloader, server, lines, swapped = _served_split(tmp_path, monkeypatch, "canary")
+    stack_file = root / "stacks" / "Pulumi.canary.yaml"
+    try:
+        _edit_service(stack_file, lambda model: model.update(version=3), "diabetes-v2", "mldeploy:models")
+        reloader._reload({stack_file})
+    finally:
+        reloader.stop()
+    assert swapped == [["diabetes-v2"]], lines
+    assert lines[0].startswith("reload: stacks/Pulumi.canary.yaml changed: starting new scorers for diabetes's image "
+                               "diabetes-v2"), lines
+
+
 @pytest.mark.parametrize("split", ["aca", "canary"])
 def test_a_traffic_move_reweights_the_ingress_and_restarts_no_scorer(tmp_path, trained_model, monkeypatch, split):
     """Day 2's promotion by traffic: a container app's trafficPercent (app-scope: no revision made or
