@@ -40,9 +40,10 @@ def _common(a: str, b: str) -> tuple[int, int]:
 
 def _cut_prefix(text: str, at: int) -> int:
     """Where to start showing `text` so about `_CONTEXT` characters before `at` stay, starting
-    at a path boundary ('/', '.', ':') when there is one, so ids read `…/diabetes/versions/1`."""
+    at a path boundary ('/', '.', ':') or a word's when there is one, so ids read `…/diabetes/versions/1`
+    and text `… body larger than 86 MB`, not `…equest body`."""
     start = max(0, at - _CONTEXT)
-    boundaries = [i for i in (text.find(sep, start, at) for sep in "/.:") if i >= 0]
+    boundaries = [i for i in (text.find(sep, start, at) for sep in "/.: ") if i >= 0]
     return min(boundaries) if boundaries else start
 
 

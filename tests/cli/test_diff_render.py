@@ -32,3 +32,10 @@ def test_a_line_added_or_removed_says_so_on_the_other_side():
     before, after = shorten(old, new)
     assert before.split("\n") == ["…", "line 3 of the script, long enough to be cut", "…"], before
     assert after.split("\n") == ["…", "(no line)", "…"], after
+
+
+def test_a_cut_starts_at_a_word_not_inside_one():
+    """memoryGb 1 -> 2 on prod-attach changes the gateway's 413 body: it read `…equest body larger than 86 MB`."""
+    line = "location @e413 { default_type application/json; return 413 '{\"error\": \"request body larger than %s MB\"}'; }"
+    before, after = shorten(line % 86, line % 100)
+    assert before.startswith("… body larger than 86 MB") and after.startswith("… body larger than 100 MB"), (before, after)
