@@ -149,3 +149,20 @@ def test_a_stack_of_batch_or_edge_entries_says_what_runs_them_here(command):
             "error: --stack: stack 'edge' declares no service; edge entry 'clinics' is a module on IoT Edge devices, "
             "not a service: serve its image 'diabetes' here with a stack whose service runs it (`mldeploy serve --stack "
             "local`); on a device, `iotedge logs diabetes` and `mldeploy test --uri http://<device>:5001/score`\n"), proc.stderr
+
+
+def test_an_edge_entry_without_module_name_is_named_by_its_module_the_image():
+    """The manifest names the module after the image when moduleName is unset (EdgeSettings.module); the hint's
+    `iotedge logs` named the entry (`clinics`), a module no device runs."""
+    from mldeploy.cli.serve import select_services
+    from mldeploy.config import ConfigError
+    from mldeploy.targets.stack import parse_settings
+    from tests.harness import stack_values
+
+    values, keys = stack_values("edge")
+    del values["mldeploy:edge"]["clinics"]["moduleName"]
+    settings = parse_settings("edge", values, keys, ROOT, "stacks/Pulumi.edge.yaml")
+    assert settings.sections["edge"]["clinics"].module == "diabetes"
+    with pytest.raises(ConfigError) as raised:
+        select_services(settings, None)
+    assert "`iotedge logs diabetes`" in str(raised.value), str(raised.value)

@@ -17,7 +17,7 @@ def deploy(name: str, entry, foundation):
 def elsewhere(stack: str, name: str, entry) -> str:
     """An edge entry's module on this machine: its image, served by any stack's service of that image;
     on a device, iotedge's logs and the module's bound port (the manifest's PortBindings)."""
-    module = entry.module_name or name
+    module = entry.module  # moduleName, else the image's name (as the manifest names it)
     return (f"edge entry {name!r} is a module on IoT Edge devices, not a service: serve its image "
             f"{entry.image!r} here with a stack whose service runs it (`mldeploy serve --stack local`); on a device, "
             f"`iotedge logs {module}` and `mldeploy test --uri http://<device>:{entry.host_port or entry.port}/score`")

@@ -285,7 +285,7 @@ class EdgeSettings(SectionSettings):
     target_condition: str | None = Field(None, min_length=1, max_length=TARGET_CONDITION_MAX, description="devices of an at-scale deployment, e.g. `tags.environment='prod'`")
     priority: int | None = Field(None, ge=0, le=2_147_483_647, description="at-scale deployments; default 10")
     labels: dict[str, str] = Field(default_factory=dict, description="labels of the at-scale deployment")
-    module_name: str | None = Field(None, pattern=MODULE_NAME_RE.pattern, description="default: the entry's name")
+    module_name: str | None = Field(None, pattern=MODULE_NAME_RE.pattern, description="the module's name on the devices; default: the image's name, so a new image renames the module (set it to keep one name)")
     port: int = Field(SCORER_PORT, ge=1, le=65535, description="the scorer's port in the container")
     host_port: int | None = Field(None, ge=1, le=65535, description="the device's port; default: port")
     restart_policy: Literal["always", "on-failure", "on-unhealthy", "never"] = Field("always", description="the module's restart policy")
