@@ -329,8 +329,9 @@ class Reloader:
                     if plan != server.plan:
                         environment = environment_changes(server.plan, plan)
                         if environment is None:
+                            note = server.restart_note(service) if isinstance(server, SplitReload) else ""
                             self.info(f"reload: {stack_file} changes how {name} is served "
-                                      f"({', '.join(plan_changes(server.plan, plan))}): restart serve to apply it")
+                                      f"({', '.join(plan_changes(server.plan, plan))}): restart serve to apply it{note}")
                             served_as_filed = False
                             continue
                         # environmentVariables only: new scorers with the new environment, swapped in.

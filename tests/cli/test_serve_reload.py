@@ -427,6 +427,26 @@ def test_a_model_version_bump_names_the_stack_file_not_the_unchanged_model_file(
 
 
 @pytest.mark.parametrize("split", ["aca", "canary"])
+def test_a_revision_scope_setting_says_restart_and_on_a_container_app_what_azure_does_instead(
+        tmp_path, trained_model, monkeypatch, split):
+    """scoringTimeoutMs changed: serve restarts for it (a variant's gateway and scorer), and a restart gives it
+    to every label; on Azure a container app's older label keeps its revision (only the template's is new),
+    which the line now says. An AKS canary's Deployments both roll: nothing to add."""
+    root, reloader, server, lines, swapped = _served_split(tmp_path, monkeypatch, split)
+    try:
+        _edit_service(root / "stacks" / f"Pulumi.{split}.yaml", lambda s: s.update(scoringTimeoutMs=70000), server.name)
+        reloader._reload({root / "stacks" / f"Pulumi.{split}.yaml"})
+    finally:
+        reloader.stop()
+    restart = (f"reload: stacks/Pulumi.{split}.yaml changes how {server.name} is served (scoringTimeoutMs): restart "
+               "serve to apply it")
+    assert lines == [restart + (" (a restart gives it to every label; on Azure only the template's new revision, "
+                                "green's, has it and blue keeps its own: `mldeploy diff` warns of the revision the "
+                                "stack file then names for them)" if split == "aca" else "")], lines
+    assert swapped == []
+
+
+@pytest.mark.parametrize("split", ["aca", "canary"])
 def test_a_traffic_move_reweights_the_ingress_and_restarts_no_scorer(tmp_path, trained_model, monkeypatch, split):
     """Day 2's promotion by traffic: a container app's trafficPercent (app-scope: no revision made or
     restarted) or an AKS canary's (a ConfigMap its gateways reload) moves the split in place - the

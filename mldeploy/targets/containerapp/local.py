@@ -146,6 +146,17 @@ class LocalRevisions(SplitReload):
             return {}
         return {image: label for label, (image, _) in self.variants(service).items() if label != changed}
 
+    def restart_note(self, service) -> str:
+        """What `restart serve` for a revision-scope setting (cores, workers, timeouts) adds: a restart starts
+        every label with it, where `pulumi up` gives it to the template's new revision alone."""
+        kept = sorted(self.kept_images(service).values())
+        if not kept:
+            return ""
+        return (f" (a restart gives it to every label; on Azure only the template's new revision, "
+                f"{self.changed_variant(service)}'s, has it and {', '.join(kept)} "
+                f"{'keeps its' if len(kept) == 1 else 'keep their'} own: `mldeploy diff` "
+                "warns of the revision the stack file then names for them)")
+
     def held_line(self, label: str, service, kept: str = "the environmentVariables", changed: str = "") -> str:
         """What `serve --reload` says of revision `label` keeping what it was created with (reload_plan)."""
         return (f"reload: {self.name}'s revision {label} keeps {kept} it was created with{changed}: a "
