@@ -25,6 +25,10 @@ extracted by hand from the providers' sources and the Azure REST specs, read 202
   clients.IsImmutable(obj))`): mldeploy's cluster providers set it, for a canary's traffic ConfigMap.
 - pulumi-random: every input of RandomPassword/RandomId replaces (terraform-provider-random marks
   each attribute RequiresReplace).
+- pulumi-docker (5.2, bridged from kreuzwerker/terraform-provider-docker, internal/provider/
+  resource_docker_container.go: the schema's `ForceNew`): a Container's name, image, command,
+  entrypoint, env, ports, networks_advanced, upload, volumes, mounts and labels replace it; its
+  memory, restart policy and healthcheck update in place. A Network replaces on its name.
 - mldeploy's dynamic providers: what their own `diff` returns as `replaces` (called here).
 - The program's own `replaceOnChanges` resource option (resources.json `options`); a path under
   `ignoreChanges` is not applied at all (the engine keeps the old value).
@@ -116,6 +120,12 @@ KUBERNETES_FORCE_NEW: dict[str, tuple[str, ...]] = {
 }
 
 
+# pulumi-docker's inputs (camelCase, as resources.json has them) whose terraform attribute is ForceNew.
+DOCKER_FORCE_NEW: dict[str, tuple[str, ...]] = {
+    "index/container:Container": ("name", "image", "command", "entrypoint", "envs", "ports", "networksAdvanced",
+                                  "uploads", "volumes", "mounts", "labels"),
+    "index/network:Network": ("name",),
+}
 
 # mldeploy's dynamic providers by type token: module and class, imported only when a diff
 # holds such a resource (they pull in the Azure and IoT clients).
@@ -219,6 +229,8 @@ def property_effect(resource_type: str, path: str, options: dict | None = None,
         return _kubernetes(token, path, mutable_config_map)
     if provider == "random":
         return Effect("replace", "pulumi-random: every input replaces")
+    if provider == "docker" and (hit := _under(path, DOCKER_FORCE_NEW.get(token, ()))):
+        return Effect("replace", f"pulumi-docker: `{hit}` is ForceNew")
     if (hit := _under(path, replaces)):
         return Effect("replace", f"the provider's diff replaces on `{hit}`")
     return UPDATE

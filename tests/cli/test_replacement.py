@@ -77,6 +77,13 @@ def test_replace_on_changes_option_wins():
     ("azure-native:authorization:RoleAssignment", "principalId", "replace"),
     ("azure-native:containerservice:AgentPool", "vmSize", "replace"),
     ("azure-native:containerservice:AgentPool", "count", "update"),
+    # The local stack's `port` 8890 -> 8891 read `update` on the gateway container: docker replaces it.
+    ("docker:index/container:Container", "ports[0].external", "replace"),
+    ("docker:index/container:Container", "envs[2]", "replace"),
+    ("docker:index/container:Container", "image", "replace"),
+    ("docker:index/container:Container", "memory", "update"),
+    ("docker:index/container:Container", "restart", "update"),
+    ("docker:index/network:Network", "name", "replace"),
 ])
 def test_provider_rules(token, path, kind):
     assert property_effect(token, path).kind == kind, f"{token} {path}"
