@@ -434,8 +434,10 @@ class Reloader:
             return False
         for image, (context, _) in images.items():
             self.failed.pop((name, image), None)
-            served = ("the new code" if new_plan is None or image not in new_plan[1] else "the new environment"
-                      if context.digest == running[image].digest else "the new code and environment")
+            # No project file changed (a model's version moved its folder): the image is new, not its code.
+            code = "the new code" if changed_files(running[image], context, self.root) else "the new image"
+            served = (code if new_plan is None or image not in new_plan[1] else "the new environment"
+                      if context.digest == running[image].digest else f"{code} and environment")
             self.info(f"reload: {self._who(name, [image])} serves {served} (ready in {seconds:.1f} s)")
         try:
             self.smoke_test(settings, name, server.endpoint())

@@ -413,7 +413,8 @@ def test_a_model_version_bump_names_the_stack_file_not_the_unchanged_model_file(
     """Day 2 on an AKS canary: models.diabetes-v2.version 2 -> 3 (the same file) moves the model's folder in the
     canary image's context, so its scorer is swapped - as the canary Deployment rolls - but the line named the
     model file as changed (`reload: examples/diabetes/outputs/v2/sklearn_regression_model.pkl,
-    stacks/Pulumi.canary.yaml changed`); the stack file is what changed."""
+    stacks/Pulumi.canary.yaml changed`) and then `serves the new code`; the stack file is what changed, and the
+    image is new, not its code."""
     root, reloader, server, lines, swapped = _served_split(tmp_path, monkeypatch, "canary")
     stack_file = root / "stacks" / "Pulumi.canary.yaml"
     try:
@@ -424,6 +425,7 @@ def test_a_model_version_bump_names_the_stack_file_not_the_unchanged_model_file(
     assert swapped == [["diabetes-v2"]], lines
     assert lines[0].startswith("reload: stacks/Pulumi.canary.yaml changed: starting new scorers for diabetes's image "
                                "diabetes-v2"), lines
+    assert lines[1] == "reload: diabetes's image diabetes-v2 serves the new image (ready in 1.0 s)", lines
 
 
 @pytest.mark.parametrize("split", ["aca", "canary"])

@@ -196,7 +196,7 @@ def test_the_stack_file_reloads_the_image_and_names_gateway_changes_for_a_restar
         line = served.wait_for("^reload: ", after=mark)
         # The model file is the same bytes in a new version's folder: the stack file is what changed.
         assert line.startswith("reload: stacks/Pulumi.local.yaml changed:"), line
-        served.wait_for("^reload: diabetes serves the new code", after=mark)
+        served.wait_for("^reload: diabetes serves the new image", after=mark)
         assert served.bands() == ["high", "high"]
         assert "note:" not in _test_local(root), "the stack file's change is served: test --local notes nothing"
         mark = len(served.lines)
