@@ -316,7 +316,8 @@ def _stack(target_stack: str, c: ProjectChoices, template=None) -> str:
     v2_path, v2_file = _version_2(c)
     # `models`: the models alone, for a stack of no image (batch: Azure ML builds the job's environment).
     return _fill_text(text, name=c.name, port=GATEWAY_PORT, models_and_images=models, v2_path=v2_path,
-                      v2_file=v2_file, models=models[:models.index("\n  mldeploy:images:")])
+                      v2_file=v2_file, models=models[:models.index("\n  mldeploy:images:")],
+                      batch_install=" ".join(f"'{pin}'" for pin in _batch_pins(c) if pin != BATCH_EXECUTOR_PIN))
 
 
 # A batch job's environment: the scoring pins without the scorer's packages (no server runs a batch job),
@@ -324,12 +325,16 @@ def _stack(target_stack: str, c: ProjectChoices, template=None) -> str:
 BATCH_PINS = (BATCH_EXECUTOR_PIN, *(p for p in SCORING_PINS[1:] if not p.startswith("inference-schema[")))
 
 
+def _batch_pins(c: ProjectChoices) -> tuple[str, ...]:
+    return BATCH_PINS + ((PANDAS_PIN,) if c.named_columns else ())
+
+
 def _starting_point_files(point: StartingPoint, c: ProjectChoices) -> dict[str, str]:
     """The files a starting point needs besides its stack (the batch driver, its environment and an input
     file of the model's width), filled with the project's values; the sample input only where init knows
     the columns (a model fitted on a DataFrame reads its own column names from the header)."""
     python, pip = conda_python_lines(SCORING_PYTHON)
-    pins = BATCH_PINS + ((PANDAS_PIN,) if c.named_columns else ())
+    pins = _batch_pins(c)
     values = dict(name=c.name, features=c.features, model_path_function=_model_path_function(c), python=python,
                   pip=pip, pins="\n".join(f"      - {pin}" for pin in pins),
                   header=",".join(f"x{i}" for i in range(c.features)),

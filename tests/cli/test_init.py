@@ -291,6 +291,9 @@ def test_init_target_batch_writes_a_driver_that_mldeploy_batch_runs_as_the_model
     assert sorted(p.name for p in (folder / "stacks").iterdir()) == [
         "Pulumi.batch.yaml", "Pulumi.edge.yaml", "Pulumi.local.yaml"]
     assert "azureml-core==" in (folder / "batch-env.yml").read_text(), "Azure ML's batch driver imports azureml-core"
+    # hwalk3's fresh walk: the first `mldeploy batch` of a new project stopped on joblib; the header says it first
+    assert "#   .venv/bin/pip install 'scikit-learn==1.9.1' 'joblib==1.6.0' 'numpy==2.4.6'\n" in (
+        folder / "stacks" / "Pulumi.batch.yaml").read_text(), "the packages the driver needs in mldeploy's Python"
     rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
     (folder / "batch-input" / "flowers.csv").write_text("a,b,c,d\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
     output = tmp_path / "predictions.csv"
