@@ -65,3 +65,28 @@ def test_removing_an_edge_entry_says_the_modules_keep_running(base, tmp_path):
 
 def test_a_change_that_keeps_the_content_says_nothing(base, tmp_path):
     assert _alerts(base, _edge(tmp_path, "labels", lambda e: e["labels"].update(ring="1"))) == []
+
+
+def _device_deployment(worker_count: str) -> dict:
+    module = {"settings": {"image": "cr.azurecr.io/diabetes@sha256:" + "a" * 64,
+                           "createOptions": '{"Env": ["WORKER_COUNT=%s"]}' % worker_count}}
+    return {"urn": "urn:pulumi:edge::mldeploy::mldeploy:edge:IotEdgeDeployment$pulumi-python:dynamic/iotedge:Deployment"
+                   "::edge-gate-deployment",
+            "type": "pulumi-python:dynamic/iotedge:Deployment", "name": "edge-gate-deployment",
+            "inputs": {"deviceId": "gate-1", "hubHostName": "h.azure-devices.net",
+                       "content": {"modulesContent": {"$edgeAgent": {"properties.desired": {
+                           "modules": {"diabetes": module}}}}}}}
+
+
+def test_a_device_deployment_says_the_module_restarts_there_and_its_removal_stops_it():
+    def said(before, after):
+        d = compare("edge", Side("`main`", before, {}), Side("working tree", after, {}))
+        return [a.message for a in warnings(d) if a.kind == "edge-rollout"]
+
+    (message,) = said([_device_deployment("1")], [_device_deployment("2")])
+    assert message.startswith("`edge-gate-deployment`: the new manifest is applied to device `gate-1` "
+                              "(`diabetes.settings.createOptions.Env[WORKER_COUNT].value`): IoT Edge restarts "
+                              "`diabetes` there"), message
+    (message,) = said([_device_deployment("1")], [])
+    assert "the runtime-only manifest is applied to device `gate-1`: IoT Edge stops and removes `diabetes` there" \
+           in message, message
