@@ -68,8 +68,11 @@ def _service_key(r: dict) -> tuple[str, list[str]] | None:
     if service is None:
         return None
     inputs, key, detail = r.get("inputs") or {}, f"services.{service}", []
+    target = inputs.get("targetResourceUri")  # a deployment's autoscale setting: `…/onlineEndpoints/<e>/deployments/<d>`
     if r["type"] == ONLINE_DEPLOYMENT and inputs.get("deploymentName"):
         key = f"services.{service}.deployments.{inputs['deploymentName']}"
+    elif isinstance(target, str) and "/onlineendpoints/" in target.lower() and "/deployments/" in target.lower():
+        key = f"services.{service}.deployments.{target.rstrip('/').rsplit('/', 1)[-1]}"
     elif r["type"] in (K8S_DEPLOYMENT, "kubernetes:policy/v1:PodDisruptionBudget",
                        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"):
         name = (inputs.get("metadata") or {}).get("name") or r["name"]

@@ -47,6 +47,7 @@ def test_every_resource_of_a_stack_is_named_by_its_stack_key(stack):
 @pytest.mark.parametrize("stack, name, key", [
     ("managed", "endpoint-diabetes-blue", "services.diabetes.deployments.blue"),
     ("managed", "endpoint-diabetes-identity", "services.diabetes"),
+    ("managed", "endpoint-diabetes-blue-autoscale", "services.diabetes.deployments.blue"),  # its targetResourceUri
     ("managed", "model-diabetes-v2", "models.diabetes-v2"),  # registeredName diabetes, version 2
     ("managed", "model-diabetes-2-sklearn_regression_model.pkl", "models.diabetes-v2"),  # its blob
     ("containerapp", "diabetes-v2", "images.diabetes-v2"),  # the docker image
