@@ -25,14 +25,23 @@ chunk through the loop, each sent as it is produced.
 What the app sees is what granian's WSGI interface gave it (the same keys; the environ starts
 from nothing but the request, never os.environ), except: header values are every byte as
 latin-1 (were "" outside visible ASCII), REMOTE_PORT is set (gunicorn sets it), HTTP/1.0 is
-"HTTP/1.0" (was "HTTP/1") and repeated Cookie headers are joined with "; " (RFC 9113 8.2.3).
+"HTTP/1.0" (granian's scope says "1": was "HTTP/1") and repeated Cookie headers are joined with
+"; " (RFC 9113 8.2.3). Two rules of gunicorn's, which serves azmlinfsrv (gunicorn 27,
+http/message.py `_apply_header_policy`, its defaults): a header whose name holds "_" is dropped
+(`header_map = "drop"`: `X_Request_Id` would otherwise read as x-request-id), and from a trusted
+peer (FORWARDED_ALLOW_IPS, default 127.0.0.1 and ::1, or a Unix socket - where mldeploy's gateway
+is) the first of X-Forwarded-Proto: https, X-Forwarded-Protocol: ssl, X-Forwarded-Ssl: on (or
+the same header with another value) sets wsgi.url_scheme (`secure_scheme_headers`): behind the
+gateway with TLS, run()'s request.url and request.is_secure say https, as with azmlinfsrv.
 """
 from __future__ import annotations
 
 import asyncio
 import collections
 import io
+import ipaddress
 import logging
+import os
 import re
 import sys
 import threading
@@ -47,8 +56,37 @@ _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 BODY_READ_AHEAD = 1 << 20
 LOOP_WAIT_S = 0.05  # Handover: at most this long is the event loop blocked waiting for an answer
+# gunicorn's secure_scheme_headers (names as the environ spells them) and forwarded_allow_ips.
+SECURE_SCHEME_HEADERS = {"HTTP_X_FORWARDED_PROTOCOL": "ssl", "HTTP_X_FORWARDED_PROTO": "https",
+                         "HTTP_X_FORWARDED_SSL": "on"}
+FORWARDED_ALLOW_IPS_ENV = "FORWARDED_ALLOW_IPS"
+FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
+_HTTP_VERSIONS = {"1": "1.0"}  # granian's ASGI scope for HTTP/1.0
 _INTERNAL_ERROR = (500, [(b"content-type", b"application/json")],
                    b'{"message": "An unexpected internal error occurred. Check the logs for more info."}')
+
+
+def trusted_peers(allowed: str):
+    """gunicorn's forwarded_allow_ips as a test of a peer's address: "*" trusts all, else the
+    listed addresses and networks; a Unix socket's peer (granian: an empty address) is always
+    trusted, as gunicorn trusts a peer that is not an (address, port) pair."""
+    names = [a.strip() for a in allowed.split(",") if a.strip()]
+    networks = []
+    for name in names:
+        try:
+            networks.append(ipaddress.ip_network(name, strict=False))
+        except ValueError:
+            pass
+
+    def trusted(address: str) -> bool:
+        if not address or "*" in names:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+    return trusted
 
 
 class WsgiOnAsgi:
@@ -74,6 +112,7 @@ class WsgiOnAsgi:
         self._fixed = {"GATEWAY_INTERFACE": "CGI/1.1", "SCRIPT_NAME": "", "SERVER_SOFTWARE": "Granian",
                        "wsgi.errors": sys.stderr, "wsgi.input_terminated": True, "wsgi.multiprocess": False,
                        "wsgi.multithread": True, "wsgi.run_once": False, "wsgi.version": (1, 0)}
+        self._trusted = trusted_peers(os.environ.get(FORWARDED_ALLOW_IPS_ENV, FORWARDED_ALLOW_IPS))
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":  # granian runs this with websockets off and without lifespan
@@ -151,19 +190,27 @@ class WsgiOnAsgi:
             "REQUEST_METHOD": scope["method"],
             "PATH_INFO": unquote_to_bytes(scope.get("raw_path") or scope["path"].encode()).decode("latin-1"),
             "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-            "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+            "SERVER_PROTOCOL": f"HTTP/{_HTTP_VERSIONS.get(scope.get('http_version'), scope.get('http_version', '1.1'))}",
             "SERVER_NAME": str(server[0]), "SERVER_PORT": str(server[1]),
             "REMOTE_ADDR": str(client[0]), "REMOTE_PORT": str(client[1]),
             "wsgi.url_scheme": scope.get("scheme", "http"),
             "wsgi.input": body,
         }
+        schemes = SECURE_SCHEME_HEADERS if self._trusted(client[0]) else {}
+        scheme = None
         for raw_name, raw_value in scope["headers"]:
+            if b"_" in raw_name:
+                continue
             name, value = raw_name.decode("latin-1").upper().replace("-", "_"), raw_value.decode("latin-1")
             if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 name = f"HTTP_{name}"
+            if name in schemes and scheme is None:
+                scheme = "https" if value == schemes[name] else "http"
             if name in environ:
                 value = environ[name] + ("; " if name == "HTTP_COOKIE" else ",") + value
             environ[name] = value
+        if scheme is not None:
+            environ["wsgi.url_scheme"] = scheme
         return environ
 
     def _call(self, environ, receive, send, loop, handover: Handover, direct: bool = False):

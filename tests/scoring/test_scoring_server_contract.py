@@ -251,20 +251,28 @@ def servers(request, contract_env, tmp_path_factory):
     env_text, env = contract_env
     name = request.param
     script, valid = STYLES[name]
+    contexts = {server: _context(tmp_path_factory, env_text, name, script, server) for server in ("azmlinfsrv", "mldeploy")}
+    with both_scorers(contexts, env, CORPUS_SCORING_TIMEOUT_MS) as ports:
+        yield name, valid, ports
+
+
+@contextlib.contextmanager
+def both_scorers(contexts: dict, env, scoring_timeout_ms: int):
+    """Each server's (root, build context) written under root and served by one worker on
+    127.0.0.1, all ready: {server: port}."""
     started = {}
     try:
-        for server in ("azmlinfsrv", "mldeploy"):
-            root, context = _context(tmp_path_factory, env_text, name, script, server)
+        for server, (root, context) in contexts.items():
+            context.write(root / "context")
             sock = listen_socket(0)
             port = sock.getsockname()[1]
             child = scorer_child(context, env, root / "context", root, sock=sock, workers=1,
-                                 scoring_timeout_ms=CORPUS_SCORING_TIMEOUT_MS, name=server)
-            context.write(root / "context")
+                                 scoring_timeout_ms=scoring_timeout_ms, name=server)
             child.start()
             started[server] = (child, port)
         for server, (child, port) in started.items():
             wait_until_ok(child, f"http://127.0.0.1:{port}/", server, 120)
-        yield name, valid, {server: port for server, (_, port) in started.items()}
+        yield {server: port for server, (_, port) in started.items()}
     finally:
         for child, _ in started.values():
             child.stop()
@@ -273,16 +281,22 @@ def servers(request, contract_env, tmp_path_factory):
 CASES = [case[0] for case in corpus(b"")]
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_both_servers_answer_alike(servers, case):
-    style, valid, ports = servers
-    _, method, path, headers, body = next(c for c in corpus(valid) if c[0] == case)
+def assert_answered_alike(label: str, ports: dict[str, int], method: str, path: str, headers: dict,
+                          body: bytes | None) -> None:
+    """The request sent to each server; status, content type, body and azmlinfsrv's headers alike."""
     answers = {server: comparable(send(port, method, path, dict(headers), body), headers)
                for server, port in ports.items()}
     stock, ours = answers["azmlinfsrv"], answers["mldeploy"]
     for key in ("status", "content-type", "body", "headers"):
         assert ours[key] == stock[key], (
-            f"{style}/{case}: {key} differs: azmlinfsrv {str(stock[key])[:300]!r}, mldeploy {str(ours[key])[:300]!r}")
+            f"{label}: {key} differs: azmlinfsrv {str(stock[key])[:300]!r}, mldeploy {str(ours[key])[:300]!r}")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_both_servers_answer_alike(servers, case):
+    style, valid, ports = servers
+    _, method, path, headers, body = next(c for c in corpus(valid) if c[0] == case)
+    assert_answered_alike(f"{style}/{case}", ports, method, path, headers, body)
 
 
 def test_the_two_servers_are_gunicorn_and_granian(servers):

@@ -85,6 +85,43 @@ def test_the_environ_holds_the_request_and_nothing_of_the_process(monkeypatch):
     assert seen["body"] == b'{"a": [1, 2]}'
 
 
+def environ_of(headers, client=("127.0.0.1", "40000"), http_version="1.1") -> dict:
+    seen = {}
+    serve(WsgiOnAsgi(echo(seen)), {**scope(headers=[(b"x-request-id", b"r"), *headers]), "client": client,
+                                   "http_version": http_version})
+    return seen
+
+
+def test_a_header_name_with_an_underscore_is_dropped_as_gunicorn_drops_it():
+    """gunicorn's header_map "drop" (azmlinfsrv's server): `x_request_id` is no x-request-id and
+    `Model_Name` no Model-Name header for run(); before, both reached the app."""
+    seen = environ_of([(b"x_request_id", b"u"), (b"model_name", b"gpt"), (b"model-name", b"opt")])
+    assert (seen["HTTP_X_REQUEST_ID"], seen["HTTP_MODEL_NAME"]) == ("r", "opt"), seen
+
+
+@pytest.mark.parametrize("client, headers, scheme", [
+    (("127.0.0.1", "40000"), [(b"x-forwarded-proto", b"https")], "https"),  # the gateway, TLS on
+    (("::1", "40000"), [(b"x-forwarded-ssl", b"on")], "https"),
+    (("", "0"), [(b"x-forwarded-protocol", b"ssl")], "https"),  # a Unix socket (the local target)
+    (("127.0.0.1", "40000"), [(b"x-forwarded-proto", b"http"), (b"x-forwarded-ssl", b"on")], "http"),  # the first decides
+    (("10.0.0.7", "40000"), [(b"x-forwarded-proto", b"https")], "http"),  # not a trusted peer
+    (("127.0.0.1", "40000"), [(b"x-forwarded-proto", b"HTTPS")], "http"),  # gunicorn compares exactly
+])
+def test_a_trusted_peers_scheme_header_sets_the_url_scheme_as_gunicorn_does(client, headers, scheme):
+    assert environ_of(headers, client)["wsgi.url_scheme"] == scheme
+
+
+def test_the_peers_gunicorn_trusts_follow_forwarded_allow_ips(monkeypatch):
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.0/8")
+    assert environ_of([(b"x-forwarded-proto", b"https")], ("10.0.0.7", "1"))["wsgi.url_scheme"] == "https"
+    assert environ_of([(b"x-forwarded-proto", b"https")], ("127.0.0.1", "1"))["wsgi.url_scheme"] == "http"
+
+
+def test_http_1_0_is_http_1_0():
+    """granian's ASGI scope says "1" for HTTP/1.0 (measured); gunicorn's environ says HTTP/1.0."""
+    assert environ_of([], http_version="1")["SERVER_PROTOCOL"] == "HTTP/1.0"
+
+
 def test_a_body_of_known_length_is_read_without_waiting_for_its_empty_last_part():
     seen = {}
     headers = [h for h in HEADERS if h[0] != b"content-length"]
