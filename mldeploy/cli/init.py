@@ -146,7 +146,10 @@ def command(directory: Path, model: Path | None, targets: tuple[str, ...], name:
         click.echo(f"kept your {conda_file}: the stacks' condaFile (mldeploy synth warns of what it lacks or what "
                    "SDK v1 left in it, such as azureml-defaults)")
     if copy_from is not None:
-        click.echo(f"copied the model {model} to {model_path}")
+        # Named from here when the project is another folder (hwalk3 read "copied the model models/iris.pkl to
+        # models/iris.pkl" for `init --model models/iris.pkl ../other`).
+        shown = model_path if root == Path.cwd().resolve() else (Path(where) / model_path).as_posix()
+        click.echo(f"copied the model {model} to {shown}")
     elif not (root / model_path).exists():
         click.echo(f"next: put your model at {model_path} (or run init again with --model)")
     if features is None and found.kind == "pickle":

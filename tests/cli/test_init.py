@@ -113,6 +113,8 @@ def test_init_with_a_target_in_an_existing_project_says_how_to_add_that_stack(tm
     other = tmp_path.parent / (tmp_path.name + "-other")
     made = mldeploy("init", "--model", "models/iris-classifier.pkl", "--target", "containerapp", str(other), cwd=tmp_path)
     assert made.returncode == 0, made.stderr
+    assert f"copied the model models/iris-classifier.pkl to {other}/models/iris-classifier.pkl\n" in made.stdout, \
+        "the copy named from here, not as the same path twice"
     (tmp_path / "stacks" / "Pulumi.containerapp.yaml").write_bytes((other / "stacks" / "Pulumi.containerapp.yaml").read_bytes())
     from mldeploy.targets.stack import load_stack
     assert "iris-classifier-aca" in load_stack(tmp_path, "containerapp").services
@@ -168,7 +170,7 @@ def test_a_version_in_the_file_name_is_not_in_the_model_s_name(tmp_path, iris_pi
     assert done.returncode == 0, done.stderr
     managed = (tmp_path / "svc" / "stacks" / "Pulumi.managed.yaml").read_text()
     assert "\n    iris:\n      # Any file" in managed and "path: models/iris_V1.pkl" in managed, managed
-    assert "iris-v2: {registeredName: iris, path: models/iris-v2.pkl, version: 2}" in managed, managed
+    assert "iris-v2: {registeredName: iris, path: models/iris-v2.pkl, version: 2, description: iris}" in managed, managed
     assert "note: named the model, image and service 'iris', the file name without '-v1'" in done.stdout
     # --name wins, and a name that is only a version keeps it.
     (tmp_path / "training" / "v1.pkl").write_bytes(iris_pickle.read_bytes())
@@ -713,3 +715,24 @@ def test_init_names_the_scikit_learn_a_pickle_was_saved_with(tmp_path, monkeypat
     assert done.returncode == 0, done.stderr
     assert "note: the pickle says the model was saved with scikit-learn 1.5.2; environment.yml pins 1.9.1" \
         in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("stack", ["dev", "managed", "prod"])
+def test_the_headers_version_2_keeps_the_registered_models_description(project, stack):
+    """hwalk3's day 2 on dev: version 2 added as the header wrote it had no description, so the ModelVersion
+    said '' and retiring version 1 updated the registered model's description 'iris' -> '' (the ModelContainer's
+    comes from the first entry of its name)."""
+    import yaml
+
+    from mldeploy.targets.stack import parse_settings
+    from mldeploy.config.load import read_stack_file
+
+    folder, _ = project
+    path = folder / "stacks" / f"Pulumi.{stack}.yaml"
+    line = next(l for l in path.read_text().splitlines() if l.startswith("#   ") and "registeredName:" in l)
+    name, entry = next(iter(yaml.safe_load(line[4:]).items()))
+    values, keys = read_stack_file(path)
+    values["mldeploy:models"][name] = entry
+    (folder / "models" / f"{name}.pkl").write_bytes((folder / "models" / "iris-classifier.pkl").read_bytes())
+    models = parse_settings(stack, values, set(keys), folder, f"stacks/Pulumi.{stack}.yaml").models
+    assert models[name].description == models["iris-classifier"].description == "iris-classifier", line
