@@ -380,10 +380,13 @@ class Reloader:
                 what = [f for f in what if f != stack_file] + [f"{stack_file} (environmentVariables)"]
             elif stack_changed and stack_file not in what:
                 what.append(stack_file)
-            scorers = ("a new scorer for {} (the running one answers until it is ready)" if isinstance(server, LocalServer)
-                       else "new scorers for {}, one per " + ("variant" if isinstance(server, SplitReload) else "deployment")
-                       + " of it (the running ones answer until they are ready)")
-            self.info(f"reload: {', '.join(what) or 'the image'} changed: starting {scorers.format(who)}")
+            if isinstance(server, LocalServer):
+                scorers = f"a new scorer for {who} (the running one answers until it is ready)"
+            elif isinstance(server, SplitReload):
+                scorers = server.reload_scorers(image)
+            else:
+                scorers = f"new scorers for {who}, one per deployment of it (the running ones answer until they are ready)"
+            self.info(f"reload: {', '.join(what) or 'the image'} changed: starting {scorers}")
             changes.setdefault(name, {})[image] = (context, env)
         running_plans = {name: self.served[name].plan for name in new_plans}
         for name, images in changes.items():

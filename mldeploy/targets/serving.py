@@ -61,11 +61,22 @@ class SplitReload:
     scorer (runtime/swap.py, the sequence LocalServer and LocalEndpoint swap with, one LocalServer's
     share per variant). All of them are started and ready before any is switched to, and then
     switched together, so no client reads one variant's new answer and then another's old one; a
-    new scorer that fails stops them all and the old ones serve on. A subclass has
+    new scorer that fails stops them all and the old ones serve on. A subclass has `name`,
     `revisions` (label -> LocalServer) and `shares` (label -> (image, percent))."""
 
+    name: str
     revisions: Mapping[str, Any]
     shares: Mapping[str, tuple[str, int]]
+    variant_noun = "variant"  # what the target calls one (a container app: a revision)
+
+    def reload_scorers(self, image: str) -> str:
+        """How `serve --reload` names the new scorers it starts for `image`: its variants by name."""
+        variants = [label for label, (its, _) in self.shares.items() if its == image]
+        if len(variants) == 1:
+            return (f"a new scorer for {self.name}'s {self.variant_noun} {variants[0]} (image {image}; the running "
+                    "one answers until it is ready)")
+        return (f"new scorers for {self.name}'s {self.variant_noun}s {', '.join(variants)} (image {image}; the running "
+                "ones answer until they are ready)")
 
     @property
     def contexts(self) -> dict[str, Any]:

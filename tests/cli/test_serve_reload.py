@@ -358,9 +358,9 @@ def test_a_container_apps_environment_change_reaches_only_the_templates_revision
         assert swapped == [["diabetes-v2"]], "green's image alone gets a new scorer"
         assert flags() == {"blue": None, "green": "on"}
         assert lines[0] == held, lines
-        assert lines[1:] == ["reload: stacks/Pulumi.aca.yaml (environmentVariables) changed: starting new scorers for "
-                             "diabetes-aca's image diabetes-v2, one per variant of it (the running ones answer until "
-                             "they are ready)",
+        assert lines[1:] == ["reload: stacks/Pulumi.aca.yaml (environmentVariables) changed: starting a new scorer for "
+                             "diabetes-aca's revision green (image diabetes-v2; the running one answers until it is "
+                             "ready)",
                              "reload: diabetes-aca's image diabetes-v2 serves the new environment (ready in 1.0 s)"], lines
         lines.clear()
         reloader._reload({stack_file})  # saved again unchanged: nothing swapped, nothing said again
@@ -397,8 +397,8 @@ def test_a_container_apps_older_label_keeps_its_image_when_its_files_change(tmp_
         score.write_text(score.read_text() + "\n# a comment\n")
         reloader._reload({score})
         assert swapped == [["diabetes-v2"]], "green's image alone gets a new scorer"
-        assert lines[0] == kept and lines[1].startswith("reload: examples/diabetes/score.py changed: starting new "
-                                                        "scorers for diabetes-aca's image diabetes-v2"), lines
+        assert lines[0] == kept and lines[1].startswith("reload: examples/diabetes/score.py changed: starting a new "
+                                                        "scorer for diabetes-aca's revision green (image diabetes-v2"), lines
         lines.clear()
         reloader._reload({score})  # the same files again: nothing more
         assert (swapped, lines) == ([["diabetes-v2"]], []), lines
@@ -423,8 +423,8 @@ def test_a_model_version_bump_names_the_stack_file_not_the_unchanged_model_file(
     finally:
         reloader.stop()
     assert swapped == [["diabetes-v2"]], lines
-    assert lines[0].startswith("reload: stacks/Pulumi.canary.yaml changed: starting new scorers for diabetes's image "
-                               "diabetes-v2"), lines
+    assert lines[0] == ("reload: stacks/Pulumi.canary.yaml changed: starting a new scorer for diabetes's variant "
+                        "canary (image diabetes-v2; the running one answers until it is ready)"), lines
     assert lines[1] == "reload: diabetes's image diabetes-v2 serves the new image (ready in 1.0 s)", lines
 
 

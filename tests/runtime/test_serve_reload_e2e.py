@@ -297,7 +297,7 @@ def test_a_split_of_gateways_reloads_each_image_its_variants_serve(tmp_path, tra
             score.write_text(score.read_text().replace("    return predictions.tolist()",
                                                        "    return [round(p, 1) for p in predictions.tolist()]"))
             line = served.wait_for("^reload: .* changed: starting", after=mark)
-            assert "one per variant of it" in line, line
+            assert f"a new scorer for {service}'s {'variant stable' if split == 'canary' else 'revision green'}" in line, line
             for image in ("diabetes", "diabetes-v2") if split == "canary" else ("diabetes-v2",):
                 served.wait_for(f"^reload: {service}'s image {image} serves the new code", after=mark)
             if split == "aca":

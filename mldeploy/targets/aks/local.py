@@ -42,6 +42,7 @@ class LocalCanary(LocalRevisions):
     variants = staticmethod(canary_variants)
     variant_settings = staticmethod(variant_settings)
     changed_variant = staticmethod(every_variant)
+    variant_noun = "variant"
 
 
 def canary_runner(name: str, service: AksServiceSettings, serve: LocalServe) -> LocalCanary:

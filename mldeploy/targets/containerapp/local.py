@@ -115,6 +115,7 @@ class LocalRevisions(SplitReload):
     variants = staticmethod(revision_images)
     variant_settings = staticmethod(revision_settings)
     changed_variant = staticmethod(template_label)
+    variant_noun = "revision"
 
     def reload_plan(self, service, image_env: Mapping[str, Mapping[str, str]]) -> tuple[SplitPlan, dict[str, tuple]]:
         """What `serve --reload` serves of `service` as the stack file says it now, and the variants
