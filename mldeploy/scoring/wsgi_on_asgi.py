@@ -32,12 +32,16 @@ http/message.py `_apply_header_policy`, its defaults): a header whose name holds
 peer (FORWARDED_ALLOW_IPS, default 127.0.0.1 and ::1, or a Unix socket - where mldeploy's gateway
 is) the first of X-Forwarded-Proto: https, X-Forwarded-Protocol: ssl, X-Forwarded-Ssl: on (or
 the same header with another value) sets wsgi.url_scheme (`secure_scheme_headers`): behind the
-gateway with TLS, run()'s request.url and request.is_secure say https, as with azmlinfsrv.
+gateway with TLS, run()'s request.url and request.is_secure say https, as with azmlinfsrv. What
+gunicorn refuses there, among what granian lets through, gets gunicorn's HTML answer (`Refused`): a
+repeated Host or Content-Type (400), contradicting scheme headers (400), an Expect other than
+100-continue (417).
 """
 from __future__ import annotations
 
 import asyncio
 import collections
+import html
 import io
 import ipaddress
 import logging
@@ -64,6 +68,24 @@ FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
 _HTTP_VERSIONS = {"1": "1.0"}  # granian's ASGI scope for HTTP/1.0
 _INTERNAL_ERROR = (500, [(b"content-type", b"application/json")],
                    b'{"message": "An unexpected internal error occurred. Check the logs for more info."}')
+
+
+SINGLETON_HEADERS = ("HTTP_HOST", "CONTENT_TYPE")  # gunicorn's RFC9110_5_3_SINGLETON_FIELDS
+
+
+class Refused(Exception):
+    """A request gunicorn answers itself (workers/base.py handle_error), with its status and
+    message, before the app sees it."""
+
+    def __init__(self, status: int, reason: str, message: str):
+        super().__init__(message)
+        self.status, self.reason, self.message = status, reason, message
+
+    def answer(self) -> tuple[int, list, bytes]:
+        """gunicorn's util.write_error: the HTML page, as text/html."""
+        page = (f"<html>\n  <head>\n    <title>{self.reason}</title>\n  </head>\n  <body>\n"
+                f"    <h1><p>{self.reason}</p></h1>\n    {html.escape(self.message)}\n  </body>\n</html>\n").encode("latin-1")
+        return self.status, [(b"content-type", b"text/html"), (b"content-length", str(len(page)).encode())], page
 
 
 def trusted_peers(allowed: str):
@@ -133,7 +155,13 @@ class WsgiOnAsgi:
                         and (length is None or len(data) < length))
             handover = Handover(loop)
             body = RequestBody(data, receive, loop, handover.free_the_loop) if more else io.BytesIO(data)
-            environ = self.environ(scope, body)
+            try:
+                environ = self.environ(scope, body)
+            except Refused as refused:
+                status, headers, data = refused.answer()
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": data})
+                return
             if self._dispatched is not None:
                 self._dispatched(environ)
             self._pool.call(handover, self._call, environ, receive, send, loop, handover, _sends_from_any_thread(send))
@@ -164,7 +192,10 @@ class WsgiOnAsgi:
         if length is None or length > BODY_READ_AHEAD:
             return False
         proto = watcher.proto
-        environ = self.environ(scope, None)
+        try:
+            environ = self.environ(scope, None)
+        except Refused:
+            return False  # answered on the loop's path
         arrival = Arrival(self, environ, length, proto, watcher, loop)
         if length == 0:
             arrival.dispatch(b"", False)
@@ -204,9 +235,16 @@ class WsgiOnAsgi:
             name, value = raw_name.decode("latin-1").upper().replace("-", "_"), raw_value.decode("latin-1")
             if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 name = f"HTTP_{name}"
-            if name in schemes and scheme is None:
-                scheme = "https" if value == schemes[name] else "http"
+            if name in schemes:
+                verdict = "https" if value == schemes[name] else "http"
+                if scheme is not None and verdict != scheme:
+                    raise Refused(400, "Bad Request", "Contradictory scheme headers")
+                scheme = verdict
+            if name == "HTTP_EXPECT" and value.lower() != "100-continue":
+                raise Refused(417, "Expectation Failed", f"Unable to comply with expectation: '{value}'")
             if name in environ:
+                if name in SINGLETON_HEADERS:
+                    raise Refused(400, "Bad Request", f"Invalid HTTP Header: '{raw_name.decode('latin-1').upper()}'")
                 value = environ[name] + ("; " if name == "HTTP_COOKIE" else ",") + value
             environ[name] = value
         if scheme is not None:

@@ -103,7 +103,7 @@ def test_a_header_name_with_an_underscore_is_dropped_as_gunicorn_drops_it():
     (("127.0.0.1", "40000"), [(b"x-forwarded-proto", b"https")], "https"),  # the gateway, TLS on
     (("::1", "40000"), [(b"x-forwarded-ssl", b"on")], "https"),
     (("", "0"), [(b"x-forwarded-protocol", b"ssl")], "https"),  # a Unix socket (the local target)
-    (("127.0.0.1", "40000"), [(b"x-forwarded-proto", b"http"), (b"x-forwarded-ssl", b"on")], "http"),  # the first decides
+    (("127.0.0.1", "40000"), [(b"x-forwarded-proto", b"https"), (b"x-forwarded-ssl", b"on")], "https"),  # agreeing
     (("10.0.0.7", "40000"), [(b"x-forwarded-proto", b"https")], "http"),  # not a trusted peer
     (("127.0.0.1", "40000"), [(b"x-forwarded-proto", b"HTTPS")], "http"),  # gunicorn compares exactly
 ])
@@ -115,6 +115,27 @@ def test_the_peers_gunicorn_trusts_follow_forwarded_allow_ips(monkeypatch):
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.0/8")
     assert environ_of([(b"x-forwarded-proto", b"https")], ("10.0.0.7", "1"))["wsgi.url_scheme"] == "https"
     assert environ_of([(b"x-forwarded-proto", b"https")], ("127.0.0.1", "1"))["wsgi.url_scheme"] == "http"
+
+
+@pytest.mark.parametrize("headers, status, message", [
+    ([(b"host", b"b")], 400, "Invalid HTTP Header: &#x27;HOST&#x27;"),  # scope()'s own host is the first
+    ([(b"Content-Type", b"text/plain")], 400, "Invalid HTTP Header: &#x27;CONTENT-TYPE&#x27;"),
+    ([(b"x-forwarded-proto", b"https"), (b"x-forwarded-ssl", b"off")], 400, "Contradictory scheme headers"),
+    ([(b"expect", b"something")], 417, "Unable to comply with expectation: &#x27;something&#x27;"),
+])
+def test_what_gunicorn_refuses_gets_its_html_answer_and_never_reaches_the_app(headers, status, message):
+    """Measured on azmlinfsrv (gunicorn 27): these come back as gunicorn's own HTML page; granian
+    passed them to the app (a 200 with Host 'x,b', Content-Type 'application/json,text/plain')."""
+    seen = {}
+    request = {**scope(headers=[*HEADERS, *headers]), "client": ("127.0.0.1", "40000")}
+    messages, _ = serve(WsgiOnAsgi(echo(seen)), request)
+    start, body = messages
+    assert not seen and start["status"] == status, (start, seen)
+    assert (b"content-type", b"text/html") in start["headers"] and message.encode() in body["body"], body
+
+
+def test_expect_100_continue_in_any_case_reaches_the_app():
+    assert environ_of([(b"expect", b"100-Continue")])["HTTP_EXPECT"] == "100-Continue"
 
 
 def test_http_1_0_is_http_1_0():
