@@ -32,6 +32,7 @@ class BatchRunResult:
     files: int
     mini_batches: int
     failed_files: list[str] = field(default_factory=list)
+    last_error: str = ""  # what run() raised for the last failed mini-batch (its repr)
 
 
 def input_files(folder: Path) -> list[Path]:
@@ -126,6 +127,7 @@ def run_batch(entry: LocalBatchPlan, input_dir: Path) -> BatchRunResult:
         batches = [files[i:i + size] for i in range(0, len(files), size)]
         rows: list[str] = []
         failed: list[str] = []
+        last_error: Exception | None = None
         for batch in batches:
             result, error = None, None
             for _ in range(entry.max_retries + 1):
@@ -133,17 +135,21 @@ def run_batch(entry: LocalBatchPlan, input_dir: Path) -> BatchRunResult:
                     result = driver.run([str(p) for p in batch])
                     error = None
                     break
+                except ModuleNotFoundError as exc:  # this Python's, not the data's: no retry mends it
+                    raise BatchRunError(_missing_module(entry, exc)) from None
                 except Exception as exc:  # retried like a failed mini-batch
                     error = exc
             if error is not None:
                 failed.extend(str(p) for p in batch)
+                last_error = error
                 if entry.error_threshold != -1 and len(failed) > entry.error_threshold:
                     raise BatchRunError(
                         f"{len(failed)} failed file(s) > errorThreshold ({entry.error_threshold}); "
                         f"last error: {error!r}")
                 continue
             rows.extend(str(item) for item in _as_rows(result))
-    return BatchRunResult(rows=rows, files=len(files), mini_batches=len(batches), failed_files=failed)
+    return BatchRunResult(rows=rows, files=len(files), mini_batches=len(batches), failed_files=failed,
+                          last_error=repr(last_error) if last_error is not None else "")
 
 
 def _missing_module(entry: LocalBatchPlan, exc: ModuleNotFoundError) -> str:

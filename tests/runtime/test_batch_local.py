@@ -229,3 +229,17 @@ def test_a_module_the_driver_lacks_here_names_the_packages_of_the_jobs_environme
     assert "(condaFile examples/diabetes/batch-env.yml)" in message, message
     assert message.endswith(f"{sys.executable} -m pip install 'scikit-learn==1.9.1' 'joblib==1.6.0' 'numpy==2.4.6'"), \
         "the packages of the job's environment but azureml-core (the stand-in covers a local run): " + message
+
+
+def test_a_module_run_imports_lazily_and_lacks_here_stops_the_run_naming_the_packages(driver_root):
+    # hwalk3: init's driver imports pandas in run() for a model fitted on a DataFrame; without pandas here every
+    # mini-batch failed, was retried, and the run ended 'warning: 1 file(s) failed' saying nothing of why.
+    script = "def init():\n    pass\n\n\ndef run(mini_batch):\n    import pandas_not_installed_here\n    return []\n"
+    with pytest.raises(BatchRunError, match=r"^driver.py imports module 'pandas_not_installed_here', which this Python"):
+        _run(driver_root, script, errorThreshold=-1)
+
+
+def test_failed_files_come_with_the_last_error(driver_root, monkeypatch):
+    monkeypatch.setenv("FAILS", "99")
+    result = _run(driver_root, FLAKY, maxRetries=0, miniBatchSize=1, errorThreshold=-1)
+    assert result.last_error == "RuntimeError('transient')", result.last_error

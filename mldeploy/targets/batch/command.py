@@ -45,7 +45,8 @@ def run(settings: Any, name: str | None, root: Path, input_dir: Path, output_fil
     click.echo(f"scored {result.files} file(s) in {result.mini_batches} mini-batch(es): "
                f"{len(result.rows)} row(s) -> {output_file}")
     if result.failed_files:
-        click.echo(f"warning: {len(result.failed_files)} file(s) failed: {', '.join(result.failed_files)}", err=True)
+        click.echo(f"warning: {len(result.failed_files)} file(s) failed: {', '.join(result.failed_files)} (the last "
+                   f"mini-batch's error: {result.last_error})", err=True)
 
 
 @contextlib.contextmanager
