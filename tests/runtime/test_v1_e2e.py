@@ -111,3 +111,45 @@ def test_synth_warns_once_and_other_v1_calls_stop_serve(tmp_path):
                            timeout=120)
     assert serve.returncode == 2, serve.stderr
     assert serve.stderr.strip().count("\n") == 0 and "Run.get_context is Azure ML SDK v1" in serve.stderr, serve.stderr
+
+
+URL_SCORE = '''import json
+from azureml.contrib.services.aml_request import rawhttp
+from azureml.contrib.services.aml_response import AMLResponse
+
+
+def init():
+    pass
+
+
+@rawhttp
+def run(request):
+    return AMLResponse(json.dumps({"url": request.url, "is_secure": request.is_secure}), 200,
+                       {"Content-Type": "application/json"})
+'''
+
+
+@pytest.mark.parametrize("scoring_server", ["mldeploy", "azmlinfsrv"])
+def test_behind_the_tls_gateway_run_sees_https_as_on_azmlinfsrv(tmp_path, scoring_server):
+    """gunicorn (azmlinfsrv) takes the gateway's X-Forwarded-Proto: https as the scheme and refuses
+    a client's contradicting X-Forwarded-Ssl: off; mldeploy's host did neither (request.url
+    http://..., is_secure False, the contradiction scored) before wsgi_on_asgi.py followed it."""
+    from tests.runtime.test_tls_e2e import self_signed
+
+    root = _project(tmp_path, scoring_server)
+    (root / "score.py").write_text(URL_SCORE)
+    cert_pem, key_pem = self_signed()
+    (root / "tls.crt").write_text(cert_pem)
+    (root / "tls.key").write_text(key_pem)
+    (root / "tls.key").chmod(0o600)
+    with serving("--stack", "local", "--port", "0", "--json", "--tls-cert", "tls.crt", "--tls-key", "tls.key",
+                 cwd=root) as served:
+        uri, key = served.endpoint["scoringUri"], served.endpoint["primaryKey"]
+        auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        seen = requests.post(uri, data=b"{}", headers=auth, verify=str(root / "tls.crt"), timeout=30)
+        assert seen.status_code == 200 and seen.json() == {"url": uri, "is_secure": True}, seen.text
+        refused = requests.post(uri, data=b"{}", headers={**auth, "X-Forwarded-Ssl": "off"},
+                                verify=str(root / "tls.crt"), timeout=30)
+        assert refused.status_code == 400 and "Contradictory scheme headers" in refused.text, refused.text
+        assert refused.headers["Content-Type"] == "text/html", refused.headers
+    assert served.proc.returncode == 0, served.err
