@@ -736,3 +736,13 @@ def test_the_headers_version_2_keeps_the_registered_models_description(project, 
     (folder / "models" / f"{name}.pkl").write_bytes((folder / "models" / "iris-classifier.pkl").read_bytes())
     models = parse_settings(stack, values, set(keys), folder, f"stacks/Pulumi.{stack}.yaml").models
     assert models[name].description == models["iris-classifier"].description == "iris-classifier", line
+
+
+def test_the_dev_header_says_what_the_old_image_entry_does_after_the_switch(project):
+    """hwalk3's dev day 2: after the header's switch to iris-v2 the diff noted 'images.iris: no service or entry
+    uses it; it is still built and pushed' - a header that said nothing of version 1's entries."""
+    folder, _ = project
+    header = " ".join(l[2:] for l in (folder / "stacks" / "Pulumi.dev.yaml").read_text().splitlines() if l.startswith("# "))
+    assert ("Rolling back is image: iris-classifier again; while iris-classifier's entries stay, synth notes that its "
+            "image is still built and pushed - remove the models and images entries of iris-classifier to retire "
+            "version 1.") in header, header
