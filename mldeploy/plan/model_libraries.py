@@ -22,7 +22,7 @@ from mldeploy import PROJECT
 from mldeploy.config.errors import ConfigError
 from mldeploy.config.requirements import read_requirements
 from mldeploy.plan.pickled import decompressed, pickle_sklearn_version, pickled_by_numpy_2
-from mldeploy.scoring.environment import package_specifier
+from mldeploy.scoring.environment import installed_specifier
 
 # The files of a model folder read as pickles (joblib's and MLflow's model.pkl included); a one-file model
 # is read whatever its name.
@@ -117,7 +117,7 @@ def _problems(settings, root: Path) -> tuple[list[ConfigError], list[str]]:
         if text is None:
             continue
         where = f"{PROJECT}:{owner}.{key}"
-        sklearn_spec, numpy_spec = package_specifier(kind, text, "scikit-learn"), package_specifier(kind, text, "numpy")
+        sklearn_spec, numpy_spec = installed_specifier(kind, text, "scikit-learn"), installed_specifier(kind, text, "numpy")
         for found in pickles:
             what = f"model {found.model!r} ({found.path})"
             if found.numpy_2 and numpy_spec is not None and _below_numpy_2(numpy_spec):

@@ -89,15 +89,24 @@ def _named(reqs: list[str]) -> list[tuple[str, Requirement | None]]:
     return named
 
 
-def package_specifier(env_kind: str, env_text: str, package: str) -> SpecifierSet | None:
-    """What the environment file allows of `package`: its lines' specifiers together (`>=1.5` and `<2` on two
-    lines: both), an empty set for the name without a version; None when no line names it (or one that does
-    cannot be read)."""
-    found = None
-    for _, req in _named(pip_requirements(env_kind, env_text)):
-        if req is not None and canonicalize_name(req.name) == canonicalize_name(package) and req.url is None:
-            found = (found or SpecifierSet()) & req.specifier
-    return found
+def installed_specifier(env_kind: str, env_text: str, package: str) -> SpecifierSet | None:
+    """What the environment surely installs of `package`, as far as a check may refuse on it: the
+    file's pip lines when any names it (pip installs them over conda's packages: a conda `numpy=1.26`
+    beside a pip `numpy==2.4.6` ends with 2.4.6), else the conda packages'. Lines under an environment
+    marker are left out (`numpy==1.26.4; python_version < "3.10"` holds on some Pythons only); None
+    when no unconditional line names it."""
+    def allowed(lines: list[str]) -> SpecifierSet | None:
+        found = None
+        for _, req in _named(lines):
+            if (req is not None and canonicalize_name(req.name) == canonicalize_name(package) and req.url is None
+                    and req.marker is None):
+                found = (found or SpecifierSet()) & req.specifier
+        return found
+
+    pip_lines = pip_requirements(env_kind, env_text, conda_packages=False)
+    named_by_pip = any(req is not None and canonicalize_name(req.name) == canonicalize_name(package)
+                       for _, req in _named(pip_lines))
+    return allowed(pip_lines if named_by_pip or env_kind == "pip" else pip_requirements(env_kind, env_text))
 
 
 def pin_conflict(env_kind: str, env_text: str, scoring_server: str) -> str | None:

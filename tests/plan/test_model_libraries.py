@@ -91,6 +91,23 @@ def test_a_numpy_2_pickle_where_numpy_1_is_pinned_is_refused_naming_the_key_the_
         check_model_libraries(_Settings(tmp_path, "iris.pkl", f"scikit-learn=={TRAINED}", allowed), tmp_path)
 
 
+@pytest.mark.skipif(numpy.__version__ < "2", reason="needs a NumPy 2 pickle")
+def test_numpy_installed_by_pip_over_conda_or_pinned_under_markers_is_not_refused(tmp_path):
+    """What the image surely installs counts: pip's lines over conda's packages, and no line under a marker
+    (tests/config/valid_stacks.py's corpus: both stacks were refused when pins were merged blindly)."""
+    with open(tmp_path / "iris.pkl", "wb") as f:
+        pickle.dump(_fitted(), f)
+    settings = _Settings(tmp_path, "iris.pkl", 'numpy==1.26.4; python_version < "3.10"',
+                         'numpy==2.4.6; python_version >= "3.10"')
+    check_model_libraries(settings, tmp_path)
+    env = tmp_path / "env.yml"
+    env.write_text("dependencies:\n  - python==3.11.15\n  - numpy=1.26\n  - pip==26.0.1\n  - pip:\n      - numpy==2.4.6\n")
+    check_model_libraries(settings, tmp_path)  # pip installs 2.4.6 over conda's 1.26
+    env.write_text("dependencies:\n  - python==3.11.15\n  - numpy=1.26\n  - pip==26.0.1\n")
+    with pytest.raises(ConfigError, match=r"env.yml pins numpy==1\.26\.\*, but model 'iris'"):
+        check_model_libraries(settings, tmp_path)  # conda's numpy 1.26 alone
+
+
 def test_a_batch_deployment_s_own_environment_is_compared_too(tmp_path):
     """The batch stack's entry loads model diabetes with examples/diabetes/batch-env.yml (not an image's file)."""
     from mldeploy.targets.stack import load_stack
