@@ -49,6 +49,17 @@ def _note_if_the_stack_changed(root: Path, stack: str, name: str) -> None:
                    f"`mldeploy serve --stack {stack}` again to rehearse the change", err=True)
 
 
+def _warn_of_model_libraries(settings, root: Path) -> None:
+    """A model pickled by another scikit-learn than its image pins, as synth and serve say it: a
+    deployed service answering oddly (or a 500 from init()) is read next to its cause. The stack file
+    and model files are this checkout's: the service deployed from them is what they describe."""
+    from mldeploy.contract import stack_file_path
+    from mldeploy.plan.model_libraries import model_library_warnings
+
+    for warning in model_library_warnings(settings, root):
+        click.echo(f"warning: {stack_file_path(settings.stack)}: {warning}", err=True)
+
+
 def _stack_endpoint(root: Path, stack: str, name: str) -> tuple[str, str | None, None]:
     pulumi = shutil.which("pulumi")
     if pulumi is None:
@@ -205,6 +216,7 @@ def command(stack, service, uri, key, data, content_type, deployment, use_local,
             key = key or found_key
             if local:
                 _note_if_the_stack_changed(root, stack, service)
+        _warn_of_model_libraries(settings, root)
         if data is None:
             data = sample_for(settings, service, root)
             if data is None:

@@ -1,4 +1,5 @@
-"""`mldeploy test --local` says when the stack file was saved after `serve` began serving: the
+"""`mldeploy test --stack` says what its answer may be read against: the stack file saved after `serve`
+began serving (below), and a model pickled by another scikit-learn than its image pins. The first: the
 running copy still serves what the file said then. hday2's day 2: `serve --stack managed` at
 50/50, the file moved to 0/100, and `test --local` kept answering from blue without a word."""
 from __future__ import annotations
@@ -76,3 +77,24 @@ def test_no_note_while_the_stack_file_is_as_serve_read_it(served):
     _age(served / "stacks" / "Pulumi.local.yaml", 60)
     run = _test(served)
     assert run.exit_code == 0 and run.stderr == "", run.output
+
+
+def test_a_model_pickled_by_another_scikit_learn_than_the_image_pins_is_said_once(served):
+    # synth and serve said it; `mldeploy test` of the service, whose answers it explains, did not.
+    import pickle
+
+    import sklearn
+    from sklearn.linear_model import LinearRegression
+
+    (served / "models" / "model.pkl").write_bytes(pickle.dumps(LinearRegression()))
+    env = served / "environment.yml"
+    env.write_text(env.read_text().replace(f"scikit-learn=={sklearn.__version__}", "scikit-learn==1.0.2"))
+    _age(served / "stacks" / "Pulumi.local.yaml", 60)
+    run = _test(served)
+    assert run.exit_code == 0 and "[1]" in run.stdout, run.output
+    assert run.stderr == (
+        "warning: stacks/Pulumi.local.yaml: images.clf.condaFile: environment.yml pins scikit-learn==1.0.2, but model "
+        f"'clf' (models/model.pkl) was pickled by scikit-learn {sklearn.__version__}: loading it there warns "
+        "InconsistentVersionWarning, and an estimator from another release may fail to load or predict otherwise; "
+        "pin scikit-learn==" f"{sklearn.__version__} in environment.yml, or retrain and save the model with the "
+        "pinned release\n"), run.stderr
