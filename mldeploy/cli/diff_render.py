@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from mldeploy.cli.diffing import KINDS, MISSING, PropertyChange, ResourceChange, StackDiff, secure_changes
-from mldeploy.cli.review import TrafficTable, notes, traffic_tables, warnings
+from mldeploy.cli.review import TrafficTable, gone_warnings, notes, traffic_tables, warnings
 from mldeploy.cli.stack_keys import NO_KEY, change_keys
 
 _ICON = {"create": "➕ create", "update": "✏️ update", "replace": "♻️ replace", "delete": "➖ delete"}
@@ -220,6 +220,7 @@ def to_json(d: StackDiff) -> dict[str, Any]:
         "stack": d.stack, "base": d.base.label.replace("`", ""), "head": d.head.label, "changed": d.changed,
         "baseExists": d.base.exists, "counts": {k: len(d.of(k)) for k in KINDS}, "unchanged": d.unchanged,
         "warnings": [{"kind": a.kind, "resource": a.resource, "message": a.message} for a in warnings(d)],
+        "warningsGone": gone_warnings(d),  # synth's, at the base and not at the head
         "traffic": [{"endpoint": t.endpoint, "service": t.service, "rows": [
             {"name": r.name, "deployment": r.deployment, "resource": r.resource or r.deployment, "modelBefore": r.model_before, "modelAfter": r.model_after,
              "trafficBefore": r.traffic_before, "trafficAfter": r.traffic_after,

@@ -24,6 +24,7 @@ from mldeploy.cli.diffing import DiffError, Side, StackDiff, compare
 from mldeploy.contract import stack_file_path
 from mldeploy.nested import leaves
 from mldeploy.plan.digest import digest_path
+from mldeploy.synth.warnings import read_warnings
 
 OUT = Path(".mldeploy") / "diff"  # inside each tree, gitignored
 
@@ -142,6 +143,10 @@ def synth_side(root: Path, stack: str, label: str) -> Side:
     resources = with_asset_digests(json.loads((out / "resources.json").read_text()), root)
     said = {kind: list(dict.fromkeys(line.removeprefix(f"{kind}: ").strip() for line in run.stderr.splitlines()
                                      if line.startswith(f"{kind}: "))) for kind in ("warning", "note")}
+    warned = read_warnings(out)  # synth's own list (synth/warnings.py), whole; an older side's stderr else
+    if warned is not None:
+        said["warning"] = [f"{'' if level == 'warning' else f'{level}: '}{stack_file_path(stack)}: {message}"
+                           for level, message in warned]
     return Side(label, resources, json.loads((out / "outputs.json").read_text()), violations,
                 secure=secure_values(stack_file), warnings=said["warning"], notes=said["note"],
                 config={str(k).removeprefix("mldeploy:"): v for k, v in _read_stack(stack_file).items()})

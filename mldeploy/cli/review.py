@@ -857,6 +857,13 @@ def _synth_warnings(d: StackDiff) -> list[Alert]:
             for w in d.head.warnings if w not in old]
 
 
+def gone_warnings(d: StackDiff) -> list[str]:
+    """What synth warned of at the base and no longer does in the working tree (a scikit-learn pin
+    made to match the model again): the change that fixed it, said."""
+    new = set(d.head.warnings)
+    return [w for w in d.base.warnings if w not in new]
+
+
 def warnings(d: StackDiff) -> list[Alert]:
     """Every warning, most severe first."""
     return (_live_traffic(d) + _endpoint_put(d) + _create_only(d) + _live_update(d) + _live_request_timeout(d) + _live_labels(d) + _workload_profiles(d) + _missing_revisions(d)
@@ -875,4 +882,5 @@ def notes(d: StackDiff) -> list[str]:
                    f"shows no change): {files}. Pass `--base-files` with a checkout of the base that has them.")
     old = set(d.base.notes)
     out += [f"`mldeploy synth` notes (new since {d.base.label}): {n}" for n in d.head.notes if n not in old]
+    out += [f"`mldeploy synth` no longer warns (it did at {d.base.label}): {w}" for w in gone_warnings(d)]
     return out

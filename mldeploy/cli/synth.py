@@ -31,6 +31,7 @@ def command(stack: str, out: Path | None, project_dir: Path | None) -> None:
 def _synth(stack: str, out: Path | None, project_dir: Path | None) -> None:
     from mldeploy.synth.run import DuplicateUrnError, synthesize
     from mldeploy.synth import policy
+    from mldeploy.synth.warnings import synth_warnings, write_warnings
     from mldeploy.synth.write import commit_out_dir, discard_out_dir, prepare_out_dir, write_result
 
     root = project_dir.resolve() if project_dir else find_project_root()
@@ -52,6 +53,8 @@ def _synth(stack: str, out: Path | None, project_dir: Path | None) -> None:
     try:
         result = synthesize(root, stack, out / "images", stack_values=(values, secret_keys), settings=settings)
         write_result(result, out)
+        said = synth_warnings(result, root, date.today())
+        write_warnings(said, out)  # what `mldeploy diff` compares between its two sides
     except DuplicateUrnError as err:
         discard_out_dir(out)
         click.echo(f"error: {stack_file_path(stack)}: {err}", err=True)
@@ -63,22 +66,10 @@ def _synth(stack: str, out: Path | None, project_dir: Path | None) -> None:
     elapsed = time.perf_counter() - started
 
     click.echo(f"synthesized stack {stack!r} -> {_shown(out, root)} in {elapsed:.1f}s")
-    from mldeploy.targets.stack import target_notes, target_reports, target_warnings
-    from mldeploy.plan.versions import stack_warnings
+    from mldeploy.targets.stack import target_notes, target_reports
 
-    from mldeploy.plan.model_libraries import model_library_warnings
-    from mldeploy.plan.script_checks import script_warnings
-    from mldeploy.plan.v1_script import v1_warnings
-
-    warnings = [*stack_warnings(result.settings, date.today()), *v1_warnings(result.settings, root),
-                *script_warnings(result.settings, root), *model_library_warnings(result.settings, root),
-                *target_warnings(result.settings)]
-    for warning in warnings:
-        click.echo(f"warning: {stack_file_path(stack)}: {warning}", err=True)
-    # What only the program logs (e.g. what Azure reports of an attached cluster), once each.
-    for level, message in result.engine_log:
-        if message not in warnings:
-            click.echo(f"{level}: {stack_file_path(stack)}: {message}", err=True)
+    for level, message in said:
+        click.echo(f"{level}: {stack_file_path(stack)}: {message}", err=True)
     from mldeploy.plan.conda import unpinned_environment_notes
     from mldeploy.plan.stack import stack_notes
     for note in [*stack_notes(result.settings), *unpinned_environment_notes(result.settings, root),

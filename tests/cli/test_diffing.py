@@ -417,3 +417,35 @@ def test_create_options_that_are_not_json_stay_one_value():
     chunked = {"settings": {"createOptions": '{"Env":["A=1"', "createOptions01": ',"B=2"]}'}}
     assert diff_values(chunked, {"settings": {"createOptions": '{"Env":["A=1","B=3"]}'}}) == [
         ("settings.createOptions.Env[B].value", "2", "3")]
+
+
+def test_a_scikit_learn_pin_the_model_was_not_pickled_with_is_warned_and_its_fix_said(repo):
+    """The model-library check synth and serve print (plan/model_libraries.py) reaches the review:
+    the head pinning another scikit-learn than the model was pickled with is a new warning; a head
+    that pins the model's again says the base's warning is gone."""
+    env = repo / "examples" / "diabetes" / "myenv.yml"
+    original = env.read_text()
+    (pinned,) = re.findall(r"scikit-learn==([0-9.]+)", original)
+    env.write_text(original.replace(f"scikit-learn=={pinned}", "scikit-learn==1.0.2"))
+    warning = (f"examples/diabetes/myenv.yml pins scikit-learn==1.0.2, but model 'diabetes' ({MODEL.as_posix()}) "
+               f"was pickled by scikit-learn {pinned}")
+    try:
+        new = json.loads(_diff(repo, "--base", "HEAD", "--json").stdout)
+        md = _diff(repo, "--base", "HEAD").stdout
+        _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "another scikit-learn")
+        env.write_text(original)
+        fixed = json.loads(_diff(repo, "--base", "HEAD", "--json").stdout)
+        fixed_md = _diff(repo, "--base", "HEAD").stdout
+    finally:
+        env.write_text(original)
+        if "another scikit-learn" in _git(repo, "log", "-1", "--format=%s"):
+            _git(repo, "reset", "-q", "--hard", "HEAD~1")
+    warned = [w["message"] for w in new["warnings"] if w["kind"] == "synth"]
+    assert len(warned) == 1 and warning in warned[0], new["warnings"]
+    assert warned[0].startswith("`mldeploy synth` warns (new since `HEAD` (")
+    assert "stacks/Pulumi.dev.yaml: images.diabetes.condaFile: " in warned[0], warned
+    assert new["warningsGone"] == [], new["warningsGone"]
+    assert md.index("> [!WARNING]") < md.index(warning), md
+    assert not [w for w in fixed["warnings"] if w["kind"] == "synth"], fixed["warnings"]
+    assert len(fixed["warningsGone"]) == 1 and warning in fixed["warningsGone"][0], fixed["warningsGone"]
+    assert "`mldeploy synth` no longer warns (it did at `HEAD` (" in fixed_md and warning in fixed_md, fixed_md
