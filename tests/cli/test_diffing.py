@@ -449,3 +449,20 @@ def test_a_scikit_learn_pin_the_model_was_not_pickled_with_is_warned_and_its_fix
     assert not [w for w in fixed["warnings"] if w["kind"] == "synth"], fixed["warnings"]
     assert len(fixed["warningsGone"]) == 1 and warning in fixed["warningsGone"][0], fixed["warningsGone"]
     assert "`mldeploy synth` no longer warns (it did at `HEAD` (" in fixed_md and warning in fixed_md, fixed_md
+
+
+def test_an_attached_clusters_minimum_past_aks_support_is_warned(repo):
+    """stack_warnings (plan/versions.py) by today's date reaches the review of prod-attach."""
+    stack = repo / "stacks" / "Pulumi.prod-attach.yaml"
+    original = stack.read_text()
+    assert 'minKubernetesVersion: "1.35"' in original
+    stack.write_text(original.replace('minKubernetesVersion: "1.35"', 'minKubernetesVersion: "1.27"'))
+    try:
+        run = subprocess.run([*MLDEPLOY, "diff", "--stack", "prod-attach", "--base", "HEAD", "--json"],
+                             cwd=repo, capture_output=True, text=True)
+    finally:
+        stack.write_text(original)
+    warned = [w["message"] for w in json.loads(run.stdout)["warnings"] if w["kind"] == "synth"]
+    assert len(warned) == 1, warned
+    assert ("stacks/Pulumi.prod-attach.yaml: mldeploy:clusters.shared.minKubernetesVersion: 1.27 accepts an attached "
+            "cluster on a Kubernetes version AKS stopped supporting on 2025-03-31") in warned[0], warned
