@@ -24,7 +24,7 @@ def test_the_managed_stack_s_comment_adds_version_2_as_written(tmp_path):
     stack = tmp_path / "stacks" / "Pulumi.managed.yaml"
     text = stack.read_text()
     entry = re.search(r"^#\s+(clf-v2: \{registeredName: clf, path: models/clf-v2\.pkl, "
-                      r"version: 2\})$", text, re.M)
+                      r"version: 2, description: clf\})$", text, re.M)
     assert entry, text[:800]
     values = yaml.safe_load(text)
     config = values["config"]

@@ -92,7 +92,8 @@ def _project(tmp_path, choices):
 
 
 def _entry(text):
-    found = re.search(r"^#\s+(churn-v2: \{registeredName: churn, path: (\S+), version: 2\})$", text, re.M)
+    found = re.search(r"^#\s+(churn-v2: \{registeredName: churn, path: (\S+), version: 2, description: churn\})$",
+                      text, re.M)
     assert found, text[:1200]
     return yaml.safe_load(found.group(1)), found.group(2)
 
